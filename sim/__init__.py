@@ -1,0 +1,1 @@
+"""spikeforge.sim"""

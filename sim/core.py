@@ -1,0 +1,72 @@
+"""One neuron core's configuration: geometry, neuron parameters and integer weights.
+
+The same :class:`CoreConfig` parameterises the golden model, the cycle model, the RTL
+(:class:`spikeforge.hdl.core.NeuronCore`) and the co-simulation, so a core is described once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .contract import ConfigError, NeuronParams, accumulator_bits, check_weights
+
+
+@dataclass(frozen=True, eq=False)
+class CoreConfig:
+    """A time-multiplexed core of ``n_neurons`` neurons fed by ``n_inputs`` presynaptic inputs.
+
+    ``weights[j, n]`` is the signed integer weight from input ``j`` to neuron ``n``.
+    ``max_events_per_tick`` bounds the input events of one tick (default: ``n_inputs``, every
+    input spiking once); it sets the width of the event-phase accumulator.
+    """
+
+    n_neurons: int
+    n_inputs: int
+    params: NeuronParams = field(default_factory=NeuronParams)
+    weights: np.ndarray | None = None
+    max_events_per_tick: int | None = None
+
+    def __post_init__(self):
+        for name in ("n_neurons", "n_inputs"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+                raise ConfigError(f"{name}: must be a positive integer, got {value!r}")
+            object.__setattr__(self, name, int(value))
+        if not isinstance(self.params, NeuronParams):
+            raise ConfigError(f"params: must be a NeuronParams, got {type(self.params).__name__}")
+        weights = self.weights
+        if weights is None:
+            weights = np.zeros((self.n_inputs, self.n_neurons), dtype=np.int64)
+        weights = np.asarray(weights)
+        check_weights(weights, self.params)
+        if weights.shape != (self.n_inputs, self.n_neurons):
+            raise ConfigError(f"weights: expected shape [n_inputs, n_neurons] = "
+                              f"[{self.n_inputs}, {self.n_neurons}], got {list(weights.shape)}")
+        weights = weights.astype(np.int64)
+        weights.setflags(write=False)
+        object.__setattr__(self, "weights", weights)
+        if self.max_events_per_tick is None:
+            object.__setattr__(self, "max_events_per_tick", self.n_inputs)
+        # validates max_events_per_tick and checks the accumulator is buildable
+        bits = accumulator_bits(self.params, self.max_events_per_tick)
+        if bits > 48:
+            raise ConfigError(f"max_events_per_tick: {self.max_events_per_tick} events of "
+                              f"{self.params.weight_bits}-bit weights need a {bits}-bit "
+                              f"accumulator; the core supports at most 48 bits")
+
+    @property
+    def accumulator_bits(self) -> int:
+        """Width of the synaptic current during the event phase (see the contract)."""
+        return accumulator_bits(self.params, self.max_events_per_tick)
+
+    def golden(self):
+        """The golden model of this core."""
+        from .golden import GoldenCore
+
+        return GoldenCore(self.weights, self.params, self.max_events_per_tick)
+
+    def with_weights(self, weights) -> "CoreConfig":
+        return CoreConfig(self.n_neurons, self.n_inputs, self.params, weights,
+                          self.max_events_per_tick)

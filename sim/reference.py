@@ -1,0 +1,68 @@
+"""Scalar reference of the arithmetic contract: one neuron, plain Python ints, no cleverness.
+
+Slow and deliberately literal -- it transcribes the update phase of
+:mod:`spikeforge.sim.contract` line by line. It exists so that the vectorised golden model
+and the RTL can be checked against something obviously right.
+"""
+
+from __future__ import annotations
+
+from .contract import NeuronParams, Reset, decay, saturate, saturate_unsigned
+
+
+class ScalarNeuron:
+    """One neuron of the contract. ``receive`` is the event phase, ``update`` the update phase."""
+
+    def __init__(self, params: NeuronParams):
+        self.params = params
+        self.clear()
+
+    def clear(self) -> None:
+        self.i = 0
+        self.v = 0
+        self.a = 0
+        self.fired = False
+
+    def receive(self, weight: int) -> None:
+        """Event phase: add one weight. Exact: the accumulator never wraps (see the contract)."""
+        self.i += weight
+
+    def update(self) -> bool:
+        """Update phase; returns whether the neuron spiked in this tick."""
+        p = self.params
+        self.i = saturate(self.i, p.current_bits)
+        self.v = saturate(decay(self.v, p.beta, p.decay_bits) + self.i, p.membrane_bits)
+        theta = p.threshold + (self.a if p.adaptive else 0)
+        spike = self.v >= theta and not (p.fire_once and self.fired)
+        if spike:
+            if p.reset is Reset.SUBTRACT:
+                self.v = self.v - theta
+            else:
+                self.v = 0
+            self.fired = True
+        if p.adaptive:
+            step = p.adapt_step if spike else 0
+            self.a = saturate_unsigned(decay(self.a, p.rho, p.decay_bits) + step, p.adapt_bits)
+        self.i = decay(self.i, p.alpha, p.decay_bits)
+        return spike
+
+
+def run_reference(weights, params: NeuronParams, events_per_tick):
+    """Run a core of scalar neurons. ``weights[j][n]``; ``events_per_tick[t]`` is the list of
+    presynaptic indices delivered in tick t (repeats allowed).
+
+    Returns ``(spikes, states)``: ``spikes`` a list of (tick, neuron) in emission order,
+    ``states[t][n]`` the tuple (i, v, a, fired) at the end of tick t.
+    """
+    n_neurons = len(weights[0])
+    neurons = [ScalarNeuron(params) for _ in range(n_neurons)]
+    spikes, states = [], []
+    for t, events in enumerate(events_per_tick):
+        for j in events:
+            for n, neuron in enumerate(neurons):
+                neuron.receive(int(weights[j][n]))
+        for n, neuron in enumerate(neurons):
+            if neuron.update():
+                spikes.append((t, n))
+        states.append([(nr.i, nr.v, nr.a, nr.fired) for nr in neurons])
+    return spikes, states

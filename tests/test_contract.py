@@ -1,0 +1,235 @@
+"""The arithmetic contract: scalar reference == vectorised golden model, corner cases, bad input."""
+
+import doctest
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import spikeforge.sim.contract as contract
+import spikeforge.sim.golden as golden
+from spikeforge.sim.contract import (ConfigError, NeuronParams, Reset, accumulator_bits, decay,
+                                     saturate, signed_range)
+from spikeforge.sim.core import CoreConfig
+from spikeforge.sim.golden import CoreState, GoldenCore, decay_array, update_phase
+from spikeforge.sim.reference import ScalarNeuron, run_reference
+
+
+def test_worked_examples_in_the_contract_hold():
+    for module in (contract, golden):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0, module.__name__
+
+
+@given(x=st.integers(-(1 << 40), 1 << 40), decay_bits=st.integers(1, 16), data=st.data())
+def test_decay_rounds_toward_zero(x, decay_bits, data):
+    factor = data.draw(st.integers(0, 1 << decay_bits))
+    exact = Fraction(x * factor, 1 << decay_bits)
+    expected = int(exact)  # int() of a Fraction truncates toward zero
+    assert decay(x, factor, decay_bits) == expected
+    assert abs(decay(x, factor, decay_bits)) <= abs(x)
+    assert int(decay_array(np.array([x]), factor, decay_bits)[0]) == expected
+    assert int(decay_array(torch.tensor([x]), factor, decay_bits)[0]) == expected
+
+
+def test_leaky_states_reach_zero_from_both_signs():
+    for start in (1000, -1000, 1, -1):
+        x, steps = start, 0
+        while x != 0:
+            x, steps = decay(x, 3500, 12), steps + 1
+            assert steps < 100
+    assert decay(-1, 4095, 12) == 0 and decay(-1, 4096, 12) == -1
+
+
+@st.composite
+def neuron_params(draw):
+    weight_bits = draw(st.integers(2, 8))
+    decay_bits = draw(st.integers(1, 12))
+    one = 1 << decay_bits
+    membrane_bits = draw(st.integers(4, 20))
+    factor = st.one_of(st.just(one), st.just(0), st.integers(0, one))
+    adapt_bits = draw(st.integers(1, 10))
+    return NeuronParams(
+        weight_bits=weight_bits,
+        current_bits=draw(st.integers(weight_bits, 20)),  # narrow widths exercise saturation
+        membrane_bits=membrane_bits,
+        decay_bits=decay_bits,
+        alpha=draw(factor), beta=draw(factor),
+        threshold=draw(st.integers(1, (1 << (membrane_bits - 1)) - 1)),
+        reset=draw(st.sampled_from(Reset)),
+        fire_once=draw(st.booleans()),
+        adaptive=draw(st.booleans()),
+        adapt_bits=adapt_bits,
+        rho=draw(factor),
+        adapt_step=draw(st.integers(0, (1 << adapt_bits) - 1)),
+    )
+
+
+@st.composite
+def core_and_events(draw):
+    params = draw(neuron_params())
+    n_inputs, n_neurons = draw(st.integers(1, 6)), draw(st.integers(1, 6))
+    lo, hi = signed_range(params.weight_bits)
+    extreme = st.sampled_from([lo, hi])
+    weights = draw(st.lists(st.lists(st.one_of(st.integers(lo, hi), extreme),
+                                     min_size=n_neurons, max_size=n_neurons),
+                            min_size=n_inputs, max_size=n_inputs))
+    ticks = draw(st.integers(1, 12))
+    events = draw(st.lists(st.lists(st.integers(0, n_inputs - 1), max_size=3 * n_inputs),
+                           min_size=ticks, max_size=ticks))
+    return CoreConfig(n_neurons, n_inputs, params, np.array(weights), 3 * n_inputs), events
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(core_and_events())
+def test_golden_model_equals_scalar_reference(case):
+    config, events = case
+    ref_spikes, ref_states = run_reference(config.weights.tolist(), config.params, events)
+    core = config.golden()
+    trace = core.run(core.counts_from_events(events))
+    assert trace.spike_events() == ref_spikes
+    for t, state in enumerate(ref_states):
+        for n, (i, v, a, fired) in enumerate(state):
+            got = (int(trace.i[t, n]), int(trace.v[t, n]), int(trace.a[t, n]),
+                   bool(trace.fired[t, n]))
+            assert got == (i, v, a, fired), f"tick {t} neuron {n}"
+            lo, hi = signed_range(config.params.membrane_bits)
+            assert lo <= v <= hi
+
+
+@settings(max_examples=50, deadline=None)
+@given(core_and_events())
+def test_golden_model_runs_identically_on_torch_tensors(case):
+    """The training forward pass runs the same update phase on torch int64 tensors."""
+    config, events = case
+    core = config.golden()
+    counts = core.counts_from_events(events)
+    expected = core.run(counts)
+    weights = torch.tensor(config.weights)
+    state = CoreState.zeros((config.n_neurons,), like=weights)
+    for t in range(len(events)):
+        state.i = state.i + torch.tensor(counts[t]) @ weights
+        state, spikes = update_phase(state, config.params)
+        assert spikes.numpy().tolist() == expected.spikes[t].tolist()
+        assert state.v.numpy().tolist() == expected.v[t].tolist()
+
+
+def test_batched_golden_equals_one_at_a_time():
+    rng = np.random.default_rng(0)
+    params = NeuronParams(alpha=3000, beta=3900, threshold=300, adaptive=True, rho=4000,
+                          adapt_step=20)
+    config = CoreConfig(7, 11, params, rng.integers(-128, 128, size=(11, 7)))
+    counts = rng.integers(0, 2, size=(5, 20, 11))
+    batched = config.golden().run(counts)
+    for b in range(5):
+        single = config.golden().run(counts[b])
+        assert (single.spikes == batched.spikes[b]).all() and (single.v == batched.v[b]).all()
+
+
+def test_event_phase_is_exact_and_order_independent():
+    """Saturating per event would depend on arrival order; the contract clamps once."""
+    params = NeuronParams(current_bits=8, membrane_bits=16, threshold=1000)
+    neuron_a, neuron_b = ScalarNeuron(params), ScalarNeuron(params)
+    for w in (127, 127, -128):
+        neuron_a.receive(w)
+    for w in (-128, 127, 127):
+        neuron_b.receive(w)
+    neuron_a.update(), neuron_b.update()
+    assert neuron_a.v == neuron_b.v == 126
+
+
+def test_saturation_corner_cases():
+    params = NeuronParams(current_bits=8, membrane_bits=10, threshold=511)
+    neuron = ScalarNeuron(params)
+    for _ in range(3):
+        neuron.receive(127)
+    assert neuron.update() is False  # i = 381 -> clamped to 127
+    assert (neuron.v, neuron.i) == (127, 127)
+    for _ in range(3):
+        assert neuron.update() is False
+    assert neuron.v == 508
+    assert neuron.update() is True and neuron.v == 0  # 508 + 127 clamped to 511, minus 511
+    low = ScalarNeuron(NeuronParams(current_bits=8, membrane_bits=8, threshold=1))
+    for _ in range(4):
+        low.receive(-128)
+        low.update()
+    assert low.v == -128  # saturates at the bottom of the membrane range
+
+
+def test_reset_modes_and_fire_once():
+    sub = ScalarNeuron(NeuronParams(threshold=10, reset=Reset.SUBTRACT))
+    zero = ScalarNeuron(NeuronParams(threshold=10, reset=Reset.ZERO))
+    once = ScalarNeuron(NeuronParams(threshold=10, fire_once=True))
+    for neuron in (sub, zero, once):
+        neuron.receive(25)
+    assert [sub.update(), sub.v] == [True, 15]
+    assert [zero.update(), zero.v] == [True, 0]
+    assert [once.update(), once.v, once.update(), once.v] == [True, 15, False, 15 + 25]
+
+
+def test_adaptive_threshold_rises_and_decays():
+    p = NeuronParams(decay_bits=8, threshold=10, adaptive=True, rho=128, adapt_step=8)
+    neuron = ScalarNeuron(p)
+    neuron.receive(10)
+    assert neuron.update() and neuron.a == 8  # spiked at theta = 10; a = 0/2 + 8
+    assert not neuron.update() and neuron.a == 4  # v = 0 + 10 < 10 + 8
+    assert neuron.update() and neuron.v == 10 + 10 - 14 and neuron.a == 2 + 8
+
+
+def test_accumulator_is_wide_enough_for_the_worst_tick():
+    p = NeuronParams(weight_bits=8, current_bits=16)
+    bits = accumulator_bits(p, 784)
+    lo, hi = signed_range(bits)
+    assert lo <= -(1 << 15) - 784 * 128 and (1 << 15) - 1 + 784 * 127 <= hi
+    assert signed_range(bits - 1)[0] > -(1 << 15) - 784 * 128
+
+
+def test_golden_refuses_more_events_than_the_contract_allows():
+    config = CoreConfig(2, 2, max_events_per_tick=2)
+    with pytest.raises(ConfigError, match="max_events_per_tick"):
+        config.golden().run(np.array([[2, 1]]))
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    (dict(weight_bits=1), "weight_bits"),
+    (dict(weight_bits=8, current_bits=4), "current_bits"),
+    (dict(membrane_bits=64), "membrane_bits"),
+    (dict(decay_bits=0), "decay_bits"),
+    (dict(decay_bits=8, alpha=257), "alpha"),
+    (dict(beta=-1), "beta"),
+    (dict(threshold=0), "threshold"),
+    (dict(membrane_bits=8, threshold=128), "threshold"),
+    (dict(threshold=2.5), "threshold"),
+    (dict(reset="subtract"), "reset"),
+    (dict(fire_once=1), "fire_once"),
+    (dict(adapt_bits=4, adapt_step=16), "adapt_step"),
+])
+def test_bad_neuron_parameters_are_named(kwargs, name):
+    with pytest.raises(ConfigError, match=f"^{name}: "):
+        NeuronParams(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(n_neurons=0, n_inputs=3), "n_neurons: must be a positive integer"),
+    (dict(n_neurons=3, n_inputs=-1), "n_inputs: must be a positive integer"),
+    (dict(n_neurons=2, n_inputs=2, weights=np.zeros((3, 2), dtype=int)), r"weights: expected shape"),
+    (dict(n_neurons=2, n_inputs=2, weights=np.full((2, 2), 0.5)), "weights: must hold integers"),
+    (dict(n_neurons=2, n_inputs=2, weights=np.array([[0, 1], [200, 0]])), r"weights\[1, 0\] = 200"),
+    (dict(n_neurons=2, n_inputs=2, weights=np.zeros(4, dtype=int)), "weights: must be a 2-D array"),
+    (dict(n_neurons=2, n_inputs=2, max_events_per_tick=0), "max_events_per_tick"),
+    (dict(n_neurons=2, n_inputs=2, max_events_per_tick=1 << 40), "max_events_per_tick"),
+])
+def test_bad_core_configurations_are_named(kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        CoreConfig(**kwargs)
+
+
+def test_bad_input_events_are_named():
+    core = GoldenCore(np.zeros((3, 2), dtype=int), NeuronParams())
+    with pytest.raises(ConfigError, match="presynaptic index 3 in tick 1"):
+        core.counts_from_events([[0], [3]])
+    with pytest.raises(ConfigError, match="counts: expected shape"):
+        core.run(np.zeros((4, 5)))
