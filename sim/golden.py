@@ -109,6 +109,9 @@ class GoldenCore:
             raise ConfigError(f"params: must be a NeuronParams, got {type(params).__name__}")
         check_weights(weights, params)
         self.weights = np.asarray(weights, dtype=np.int64)
+        # Integer matmul in numpy has no BLAS kernel; a float64 one is exact here because every
+        # partial sum is an integer below 2**48 (the accumulator width is capped at 48 bits).
+        self._weights_f64 = self.weights.astype(np.float64)
         self.params = params
         self.n_inputs, self.n_neurons = self.weights.shape
         self.max_events_per_tick = self.n_inputs if max_events_per_tick is None else max_events_per_tick
@@ -140,7 +143,8 @@ class GoldenCore:
         state = state or CoreState.zeros(batch + (self.n_neurons,))
         spikes, i, v, a, fired = [], [], [], [], []
         for t in range(counts.shape[-2]):
-            state.i = state.i + counts[..., t, :] @ self.weights
+            synaptic_input = counts[..., t, :].astype(np.float64) @ self._weights_f64
+            state.i = state.i + synaptic_input.astype(np.int64)
             state, s = update_phase(state, self.params)
             for store, value in ((spikes, s), (i, state.i), (v, state.v), (a, state.a),
                                  (fired, state.fired)):
