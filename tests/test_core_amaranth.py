@@ -1,0 +1,588 @@
+"""The neuron core in Amaranth's own simulator, against the golden model and the cycle model.
+
+Every output event (tick, neuron), every neuron's ``i``/``v``/``a``/``fired`` after every
+tick (read through the host port) and every handshake cycle is compared with
+``config.golden()`` and :mod:`spikeforge.sim.cycle`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+
+import numpy as np
+import pytest
+from amaranth.back import verilog
+from amaranth.sim import Simulator
+
+from spikeforge.hdl.core import Command, HostMap, NeuronCore, Param, Region
+from spikeforge.sim.contract import NeuronParams, Reset
+from spikeforge.sim.core import CoreConfig
+from spikeforge.sim.cycle import (TickStimulus, clear_cycles, cycles_per_event, predict_clear,
+                                  predict_ticks,
+                                  predict_tick, tick_cycles, update_cycles)
+from spikeforge.sim.golden import CoreState
+
+
+def _signed32(x: int) -> int:
+    return x - (1 << 32) if x & (1 << 31) else x
+
+
+class CoreBench:
+    """Drives a :class:`NeuronCore` cycle by cycle from an Amaranth testbench.
+
+    ``self.cycle`` is the number of the next rising edge (the cycle numbering of
+    :mod:`spikeforge.sim.cycle`): inputs set now are sampled at edge ``self.cycle``.
+    """
+
+    def __init__(self, dut: NeuronCore, ctx, out_ready=lambda c: True):
+        self.dut, self.ctx, self.out_ready = dut, ctx, out_ready
+        self.cycle = 0
+        self.outputs: list[tuple[int, int]] = []  # (neuron, cycle) of every spike_out handshake
+        self.overflow_trace: list[int] = []
+
+    async def step(self) -> dict:
+        """End the current cycle: sample everything at its edge, advance."""
+        ctx, dut = self.ctx, self.dut
+        ready = bool(self.out_ready(self.cycle))
+        ctx.set(dut.spike_out.ready, ready)
+        if ctx.get(dut.spike_out.valid) and ready:
+            self.outputs.append((ctx.get(dut.spike_out.payload), self.cycle))
+        sample = {
+            "cycle": self.cycle,
+            "idle": ctx.get(dut.idle),
+            "in_hs": ctx.get(dut.spike_in.valid) and ctx.get(dut.spike_in.ready),
+            "cmd_hs": ctx.get(dut.command.valid) and ctx.get(dut.command.ready),
+            "r_valid": ctx.get(dut.host.r_valid),
+            "r_data": ctx.get(dut.host.r_data),
+            "overflow": ctx.get(dut.overflow),
+        }
+        await ctx.tick()
+        self.cycle += 1
+        return sample
+
+    async def wait_until(self, cycle: int):
+        while self.cycle < cycle:
+            await self.step()
+
+    async def _offer(self, stream, payload, reference: int, gap: int) -> int:
+        """Offer one item at ``reference + gap`` and hold it to its handshake; returns the
+        handshake cycle."""
+        await self.wait_until(reference + gap)
+        self.ctx.set(stream.payload, payload)
+        self.ctx.set(stream.valid, 1)
+        key = "in_hs" if stream is self.dut.spike_in else "cmd_hs"
+        while True:
+            sample = await self.step()
+            if sample[key]:
+                break
+        self.ctx.set(stream.valid, 0)
+        return sample["cycle"]
+
+    async def wait_idle_after(self, cycle: int) -> int:
+        """First cycle > ``cycle`` at which ``idle`` is high (the bench stops there: that
+        cycle has not been stepped)."""
+        limit = self.cycle + 100_000
+        while True:
+            if self.cycle > cycle and self.ctx.get(self.dut.idle):
+                return self.cycle
+            await self.step()
+            assert self.cycle < limit, "core never became idle"
+
+    async def run_tick(self, stimulus: TickStimulus) -> dict:
+        """Run one tick from the current cycle; returns the observed timing."""
+        start = self.cycle
+        first_output = len(self.outputs)
+        reference = start
+        event_cycles = []
+        for j, gap in zip(stimulus.events, stimulus.event_gaps):
+            handshake = await self._offer(self.dut.spike_in, j, reference, gap)
+            event_cycles.append(handshake)
+            reference = handshake + 1
+        command = await self._offer(self.dut.command, Command.TICK, reference, stimulus.command_gap)
+        idle = await self.wait_idle_after(command)
+        return {"start": start, "event_cycles": event_cycles, "command_cycle": command,
+                "output_cycles": self.outputs[first_output:], "idle_cycle": idle}
+
+    async def clear(self, gap: int = 0) -> tuple[int, int]:
+        command = await self._offer(self.dut.command, Command.CLEAR, self.cycle, gap)
+        idle = await self.wait_idle_after(command)
+        return command, idle
+
+    async def read_many(self, addresses: list[int]) -> list[int]:
+        """Pipelined host reads, one per cycle; checks the fixed latency of 1."""
+        ctx, host = self.ctx, self.dut.host
+        values = []
+        for k, address in enumerate(addresses + [None]):
+            if address is None:
+                ctx.set(host.r_en, 0)
+            else:
+                ctx.set(host.addr, address)
+                ctx.set(host.r_en, 1)
+            sample = await self.step()
+            if k > 0:
+                assert sample["r_valid"] == 1, f"host read of {addresses[k - 1]:#x}: r_valid low " \
+                                               f"one cycle after r_en (cycle {sample['cycle']})"
+                values.append(sample["r_data"])
+            else:
+                assert sample["r_valid"] == 0, f"host: r_valid high without a read (cycle " \
+                                               f"{sample['cycle']})"
+        return values
+
+    async def read(self, region: Region, index: int) -> int:
+        return (await self.read_many([self.dut.host_address(region, index)]))[0]
+
+    async def write(self, region: Region, index: int, value: int):
+        ctx, host = self.ctx, self.dut.host
+        ctx.set(host.addr, self.dut.host_address(region, index))
+        ctx.set(host.w_data, value & 0xFFFF_FFFF)
+        ctx.set(host.w_en, 1)
+        await self.step()
+        ctx.set(host.w_en, 0)
+
+    async def read_state(self) -> dict[str, list[int]]:
+        N = self.dut.config.n_neurons
+        state = {}
+        for name, region, signed in (("i", Region.CURRENT, True), ("v", Region.MEMBRANE, True),
+                                     ("a", Region.ADAPT, False), ("fired", Region.FIRED, False)):
+            raw = await self.read_many([self.dut.host_address(region, n) for n in range(N)])
+            state[name] = [_signed32(x) if signed else x for x in raw]
+        return state
+
+
+def run_sim(dut, bench_fn, out_ready=lambda c: True):
+    """Run ``bench_fn(bench)`` (async) in Amaranth's simulator; returns the bench."""
+    holder = {}
+
+    async def testbench(ctx):
+        bench = CoreBench(dut, ctx, out_ready)
+        holder["bench"] = bench
+        await bench_fn(bench)
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    sim.add_testbench(testbench)
+    sim.run()
+    return holder["bench"]
+
+
+# -- comparison helpers ------------------------------------------------------------------
+
+def compare_state(observed: dict, trace, t: int, label: str):
+    for name in ("i", "v", "a", "fired"):
+        expected = getattr(trace, name)[t]
+        for n, value in enumerate(observed[name]):
+            assert value == int(expected[n]), (
+                f"{label}: tick {t}, neuron {n}: {name} = {value} in the RTL, "
+                f"{int(expected[n])} in the golden model")
+
+
+def compare_timing(config, observed: dict, stimulus: TickStimulus, spiking, out_ready, t: int,
+                   label: str):
+    predicted = predict_tick(config, observed["start"], stimulus, spiking, out_ready)
+    assert observed["event_cycles"] == predicted.event_cycles, (
+        f"{label}: tick {t}: event handshake cycles {observed['event_cycles']} in the RTL, "
+        f"{predicted.event_cycles} predicted")
+    assert observed["command_cycle"] == predicted.command_cycle, (
+        f"{label}: tick {t}: TICK handshake at cycle {observed['command_cycle']} in the RTL, "
+        f"{predicted.command_cycle} predicted")
+    for k, (got, want) in enumerate(zip(observed["output_cycles"], predicted.output_cycles)):
+        assert got == want, (f"{label}: tick {t}, output spike #{k}: (neuron, cycle) = {got} in "
+                             f"the RTL, {want} predicted")
+    assert len(observed["output_cycles"]) == len(predicted.output_cycles), (
+        f"{label}: tick {t}: {len(observed['output_cycles'])} output spikes in the RTL, "
+        f"{len(predicted.output_cycles)} predicted")
+    assert observed["idle_cycle"] == predicted.idle_cycle, (
+        f"{label}: tick {t}: idle again at cycle {observed['idle_cycle']} in the RTL, "
+        f"{predicted.idle_cycle} predicted")
+
+
+def random_config(rng: random.Random, n_neurons: int, n_inputs: int, **overrides) -> CoreConfig:
+    """A random core; ``overrides`` fix any :class:`NeuronParams` field."""
+    kw = {}
+
+    def pick(name, make):
+        kw[name] = overrides[name] if name in overrides else make()
+        return kw[name]
+
+    weight_bits = pick("weight_bits", lambda: rng.randint(3, 8))
+    pick("current_bits", lambda: rng.randint(weight_bits, weight_bits + 4))
+    membrane_bits = pick("membrane_bits", lambda: rng.randint(6, 12))
+    one = 1 << pick("decay_bits", lambda: rng.randint(2, 8))
+    adapt_bits = pick("adapt_bits", lambda: rng.randint(2, 7))
+
+    def factor():
+        return rng.choice([one, one, rng.randint(0, one), rng.randint(one // 2, one)])
+
+    for name in ("alpha", "beta", "rho"):
+        pick(name, factor)
+    v_max = (1 << (membrane_bits - 1)) - 1
+    pick("threshold", lambda: rng.randint(1, max(1, min(v_max, 3 << (weight_bits - 1)))))
+    pick("reset", lambda: rng.choice(list(Reset)))
+    pick("fire_once", lambda: rng.random() < 0.3)
+    pick("adaptive", lambda: rng.random() < 0.5)
+    pick("adapt_step", lambda: rng.randint(0, min((1 << adapt_bits) - 1, 1 << weight_bits)))
+    params = NeuronParams(**kw)
+    lo, hi = -(1 << (weight_bits - 1)), (1 << (weight_bits - 1)) - 1
+    np_rng = np.random.default_rng(rng.randint(0, 2**31))
+    weights = np_rng.integers(lo, hi + 1, size=(n_inputs, n_neurons))
+    # input 0 is strongly excitatory so that neurons spike
+    weights[0, :] = np_rng.integers(max(1, hi // 2), hi + 1, size=n_neurons)
+    return CoreConfig(n_neurons, n_inputs, params, weights,
+                      max_events_per_tick=rng.randint(3, 8))
+
+
+def random_stimuli(rng: random.Random, config: CoreConfig, ticks: int) -> list[TickStimulus]:
+    stimuli = []
+    for _ in range(ticks):
+        count = rng.randint(0, config.max_events_per_tick)
+        events = [rng.randrange(config.n_inputs) for _ in range(count)]
+        gaps = [rng.choice([0, 0, 0, 1, 2, 5, config.n_neurons + 3]) for _ in events]
+        stimuli.append(TickStimulus(events, gaps, command_gap=rng.choice([0, 0, 1, 3, 9])))
+    return stimuli
+
+
+def random_ready(seed: int, p_ready: float):
+    rng = np.random.default_rng(seed)
+    table = rng.random(1 << 16) < p_ready
+    return lambda cycle: bool(table[cycle % len(table)])
+
+
+CASES = [
+    # (seed, n_neurons, n_inputs, p_ready, overrides)
+    (1, 1, 1, 1.0, {}),
+    (2, 1, 3, 0.5, dict(adaptive=True, reset=Reset.ZERO)),
+    (3, 5, 4, 0.6, dict(adaptive=True, fire_once=False, reset=Reset.SUBTRACT)),
+    (4, 5, 3, 0.3, dict(fire_once=True, reset=Reset.ZERO)),
+    (5, 3, 2, 1.0, dict(alpha=None, beta=None, adaptive=False)),  # non-leaky IF
+    (6, 7, 5, 0.7, {}),
+    (7, 6, 2, 0.4, dict(adaptive=True, fire_once=True, reset=Reset.SUBTRACT)),
+    # widest datapath: 16-bit weights, 32-bit state, accumulator wider than 32 bits
+    (8, 3, 4, 0.5, dict(weight_bits=16, current_bits=32, membrane_bits=32, decay_bits=16,
+                        adaptive=True, adapt_bits=24)),
+    (9, 2, 2, 0.8, dict(weight_bits=2, current_bits=2, membrane_bits=2, decay_bits=1,
+                        threshold=1)),  # narrowest
+] + [
+    (seed, random.Random(seed).choice([1, 2, 3, 4, 5, 6, 7, 9]),
+     random.Random(seed + 1).randint(1, 5), random.Random(seed + 2).choice([1.0, 0.8, 0.5, 0.2]),
+     {})
+    for seed in range(100, 112)
+]
+
+
+@pytest.mark.parametrize("seed,n_neurons,n_inputs,p_ready,overrides", CASES)
+def test_random_against_golden_and_cycle_model(seed, n_neurons, n_inputs, p_ready, overrides):
+    rng = random.Random(seed)
+    for _attempt in range(20):  # draw until the vector makes something spike
+        config = random_config(rng, n_neurons, n_inputs, **overrides)
+        stimuli = random_stimuli(rng, config, ticks=20)
+        golden = config.golden()
+        trace = golden.run(golden.counts_from_events([s.events for s in stimuli]))
+        if trace.spikes.any():
+            break
+    out_ready = random_ready(seed, p_ready)
+    label = f"seed {seed} (N={n_neurons}, inputs={n_inputs}, {config.params})"
+    observed_ticks, states = [], []
+
+    async def bench_fn(bench: CoreBench):
+        for stimulus in stimuli:
+            observed_ticks.append(await bench.run_tick(stimulus))
+            states.append(await bench.read_state())
+            assert not bench.ctx.get(bench.dut.overflow), f"{label}: unexpected overflow"
+
+    dut = NeuronCore(config)
+    run_sim(dut, bench_fn, out_ready)
+    for t, (stimulus, observed, state) in enumerate(zip(stimuli, observed_ticks, states)):
+        spiking = [int(n) for n in np.flatnonzero(trace.spikes[t])]
+        got = [n for n, _ in observed["output_cycles"]]
+        assert got == spiking, (f"{label}: tick {t}: neurons {got} spiked in the RTL, "
+                                f"{spiking} in the golden model")
+        compare_state(state, trace, t, label)
+        compare_timing(config, observed, stimulus, spiking, out_ready, t, label)
+    assert trace.spikes.any(), f"{label}: test vector too weak, nothing spiked"
+
+
+def test_no_stall_formulas():
+    rng = random.Random(11)
+    config = random_config(rng, 4, 3, threshold=1, reset=Reset.ZERO, fire_once=False,
+                           adaptive=False, alpha=None, beta=None)
+    config = config.with_weights(np.full((3, 4), 1))
+    stimuli = [TickStimulus([0, 1, 2]), TickStimulus([]), TickStimulus([2, 2])]
+    observed = []
+
+    async def bench_fn(bench):
+        for s in stimuli:
+            observed.append(await bench.run_tick(s))
+
+    run_sim(NeuronCore(config), bench_fn)
+    for s, o in zip(stimuli, observed):
+        last_spikes = bool(o["output_cycles"]) and o["output_cycles"][-1][0] == 3
+        assert o["idle_cycle"] - o["start"] == tick_cycles(config, len(s.events), last_spikes)
+        assert o["idle_cycle"] - o["command_cycle"] == update_cycles(config, last_spikes)
+        diffs = np.diff(o["event_cycles"]).tolist()
+        assert all(d == cycles_per_event(config) for d in diffs)
+
+
+def test_overflow_and_clear():
+    rng = random.Random(21)
+    config = random_config(rng, 3, 2, fire_once=False)
+    config = CoreConfig(3, 2, config.params, config.weights, max_events_per_tick=2)
+    log = {}
+
+    async def bench_fn(bench: CoreBench):
+        await bench.run_tick(TickStimulus([0, 1]))
+        log["after_two"] = bench.ctx.get(bench.dut.overflow)
+        await bench.run_tick(TickStimulus([0, 1, 0]))
+        log["after_three"] = bench.ctx.get(bench.dut.overflow)
+        await bench.run_tick(TickStimulus([]))
+        log["sticky"] = bench.ctx.get(bench.dut.overflow)
+        start = bench.cycle
+        command, idle = await bench.clear(gap=2)
+        log["clear"] = (start, command, idle)
+        log["after_clear"] = bench.ctx.get(bench.dut.overflow)
+        log["state"] = await bench.read_state()
+        # the core works normally after a clear
+        stimulus = TickStimulus([1, 0])
+        log["tick"] = await bench.run_tick(stimulus)
+        log["tick_state"] = await bench.read_state()
+
+    run_sim(NeuronCore(config), bench_fn)
+    assert log["after_two"] == 0, "overflow raised by max_events_per_tick events"
+    assert log["after_three"] == 1, "overflow not raised by max_events_per_tick + 1 events"
+    assert log["sticky"] == 1, "overflow is not sticky across ticks"
+    assert log["after_clear"] == 0, "CLEAR did not clear overflow"
+    start, command, idle = log["clear"]
+    assert (command, idle) == predict_clear(config, start, gap=2)
+    assert idle - command == clear_cycles(config)
+    for name, values in log["state"].items():
+        assert values == [0] * 3, f"after CLEAR: {name} = {values}, expected zeros"
+    golden = config.golden()
+    trace = golden.run(golden.counts_from_events([[1, 0]]))
+    compare_state(log["tick_state"], trace, 0, "after CLEAR")
+    assert [n for n, _ in log["tick"]["output_cycles"]] == np.flatnonzero(trace.spikes[0]).tolist()
+
+
+def test_clear_mid_inference_matches_fresh_start():
+    rng = random.Random(31)
+    config = random_config(rng, 5, 3, adaptive=True, fire_once=True)
+    stimuli = random_stimuli(rng, config, ticks=6)
+    golden = config.golden()
+    trace = golden.run(golden.counts_from_events([s.events for s in stimuli]))
+    states = []
+
+    async def bench_fn(bench):
+        for s in stimuli[:4]:
+            await bench.run_tick(s)
+        await bench.clear()
+        for s in stimuli:
+            await bench.run_tick(s)
+            states.append(await bench.read_state())
+
+    run_sim(NeuronCore(config), bench_fn)
+    for t, state in enumerate(states):
+        compare_state(state, trace, t, "after CLEAR")
+
+
+def test_host_weight_write_changes_behaviour():
+    config = CoreConfig(3, 2, NeuronParams(threshold=1000, membrane_bits=16),
+                        np.array([[5, -7, 12], [3, 4, -2]]))
+    j, n, bit = 1, 2, 3
+    flipped = config.weights.copy()
+    flipped[j, n] ^= (1 << bit)
+    flipped = np.where(flipped >= 128, flipped - 256, flipped)
+    events = [[1, 0], [1]]
+    log = {}
+
+    async def bench_fn(bench: CoreBench):
+        log["before"] = _signed32(await bench.read(Region.WEIGHT, j * 3 + n))
+        await bench.write(Region.WEIGHT, j * 3 + n, int(flipped[j, n]))
+        log["after"] = _signed32(await bench.read(Region.WEIGHT, j * 3 + n))
+        log["states"] = []
+        for e in events:
+            await bench.run_tick(TickStimulus(e))
+            log["states"].append(await bench.read_state())
+
+    run_sim(NeuronCore(config), bench_fn)
+    assert log["before"] == config.weights[j, n]
+    assert log["after"] == flipped[j, n]
+    modified = config.with_weights(flipped).golden()
+    trace = modified.run(modified.counts_from_events(events))
+    for t, state in enumerate(log["states"]):
+        compare_state(state, trace, t, "modified weights")
+    original = config.golden()
+    trace = original.run(original.counts_from_events(events))
+    with pytest.raises(AssertionError, match=r"neuron 2: i"):
+        compare_state(log["states"][0], trace, 0, "original weights")
+
+
+def test_parameter_registers():
+    params = NeuronParams(decay_bits=8, alpha=192, beta=230, threshold=40, adaptive=True,
+                          adapt_bits=6, rho=200, adapt_step=5)
+    rng = np.random.default_rng(5)
+    config = CoreConfig(4, 3, params, rng.integers(-20, 60, size=(3, 4)))
+    new = dataclasses.replace(params, threshold=25, alpha=100, beta=256, rho=128, adapt_step=9)
+    values = {Param.THRESHOLD: 25, Param.ALPHA: 100, Param.BETA: 256, Param.RHO: 128,
+              Param.ADAPT_STEP: 9}
+    events = [[0, 1, 2], [1], [], [2, 2, 0], [0], [1, 1]]
+    log = {}
+
+    async def bench_fn(bench: CoreBench):
+        addrs = [bench.dut.host_address(Region.PARAM, p) for p in Param]
+        log["initial"] = await bench.read_many(addrs)
+        for p, value in values.items():
+            await bench.write(Region.PARAM, p, value)
+        log["written"] = await bench.read_many(addrs)
+        log["states"], log["spikes"] = [], []
+        for e in events:
+            tick = await bench.run_tick(TickStimulus(e))
+            log["spikes"].append([n for n, _ in tick["output_cycles"]])
+            log["states"].append(await bench.read_state())
+
+    run_sim(NeuronCore(config), bench_fn)
+    assert log["initial"] == [params.threshold, params.alpha, params.beta, params.rho,
+                              params.adapt_step]
+    assert log["written"] == [values[p] for p in Param]
+    golden = config.with_weights(config.weights).golden()
+    golden.params = new
+    trace = golden.run(golden.counts_from_events(events))
+    for t, state in enumerate(log["states"]):
+        compare_state(state, trace, t, "rewritten parameters")
+        assert log["spikes"][t] == np.flatnonzero(trace.spikes[t]).tolist(), f"tick {t}: spikes"
+
+
+def test_host_state_write():
+    rng = random.Random(41)
+    config = random_config(rng, 5, 2, adaptive=True)
+    p = config.params
+    lo = -(1 << (p.membrane_bits - 1))
+    init = CoreState(np.array([3, -4, 0, 7, -1]), np.array([lo, 5, -3, 9, 0]),
+                     np.array([0, 1, 2, 3, (1 << p.adapt_bits) - 1]),
+                     np.array([False, True, False, True, False]))
+    events = [[0], [1, 0], []]
+    states = []
+
+    async def bench_fn(bench):
+        for n in range(5):
+            await bench.write(Region.CURRENT, n, int(init.i[n]))
+            await bench.write(Region.MEMBRANE, n, int(init.v[n]))
+            await bench.write(Region.ADAPT, n, int(init.a[n]))
+            await bench.write(Region.FIRED, n, int(init.fired[n]))
+        states.append(await bench.read_state())
+        for e in events:
+            await bench.run_tick(TickStimulus(e))
+            states.append(await bench.read_state())
+
+    run_sim(NeuronCore(config), bench_fn)
+    assert states[0] == {"i": init.i.tolist(), "v": init.v.tolist(), "a": init.a.tolist(),
+                         "fired": init.fired.astype(int).tolist()}
+    golden = config.golden()
+    trace = golden.run(golden.counts_from_events(events), state=init)
+    for t, state in enumerate(states[1:]):
+        compare_state(state, trace, t, "from written state")
+
+
+@pytest.mark.parametrize("n_neurons,adaptive", [(1, False), (1, True), (37, False), (37, True)])
+def test_verilog_converts(n_neurons, adaptive):
+    config = CoreConfig(n_neurons, 3, NeuronParams(adaptive=adaptive, adapt_step=2),
+                        np.ones((3, n_neurons), dtype=np.int64))
+    text = verilog.convert(NeuronCore(config), name="spikeforge_core")
+    for port in ("spike_in__valid", "spike_in__ready", "spike_in__payload", "command__payload",
+                 "spike_out__payload", "idle", "overflow", "host__addr", "host__r_data",
+                 "host__r_valid"):
+        assert port in text, f"port {port} missing from the Verilog"
+
+
+def test_emit_core(tmp_path):
+    import json
+
+    from spikeforge.hdl.verilog import emit_core
+    from spikeforge.sim.contract import SpikeforgeError
+
+    config = CoreConfig(5, 3, NeuronParams(weight_bits=6, adaptive=True, adapt_step=3),
+                        np.array([[1, -2, 3, -32, 31]] * 3))
+    paths = emit_core(config, tmp_path / "out")
+    assert "module spikeforge_core" in paths["verilog"].read_text()
+    lines = paths["weights"].read_text().split()
+    assert lines[:5] == ["01", "3e", "03", "20", "1f"] and len(lines) == 15
+    manifest = json.loads(paths["manifest"].read_text())
+    assert manifest["n_neurons"] == 5 and manifest["accumulator_bits"] == config.accumulator_bits
+    assert manifest["params"]["reset"] == "subtract"
+    assert manifest["host"]["regions"]["membrane"]["base"] == HostMap(config).address(
+        Region.MEMBRANE, 0)
+    names = [p["name"] for p in manifest["ports"]]
+    assert "spike_out__payload" in names and "host__r_valid" in names
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(SpikeforgeError, match="not a directory"):
+        emit_core(config, tmp_path / "file")
+
+
+def test_host_address_map():
+    host_map = HostMap(CoreConfig(5, 3))
+    assert host_map.index_bits == 4
+    assert host_map.address(Region.PARAM, Param.BETA) == (5 << 4) | 2
+    assert host_map.weight_address(2, 4) == 14
+    with pytest.raises(ValueError, match="outside region MEMBRANE"):
+        host_map.address(Region.MEMBRANE, 5)
+
+
+def test_host_ignored_while_busy_and_event_priority():
+    config = CoreConfig(4, 2, NeuronParams(threshold=1000), np.array([[3, 4, 5, 6], [1, 1, 1, 1]]))
+    log = {}
+
+    async def bench_fn(bench: CoreBench):
+        ctx, dut = bench.ctx, bench.dut
+        # an event and a command offered together: the event goes first
+        ctx.set(dut.spike_in.payload, 0)
+        ctx.set(dut.spike_in.valid, 1)
+        ctx.set(dut.command.payload, Command.TICK)
+        ctx.set(dut.command.valid, 1)
+        sample = await bench.step()
+        log["first"] = (sample["in_hs"], sample["cmd_hs"])
+        ctx.set(dut.spike_in.valid, 0)
+        # while the event is being processed: host write and read are ignored
+        ctx.set(dut.host.addr, dut.host_address(Region.MEMBRANE, 1))
+        ctx.set(dut.host.w_data, 77)
+        ctx.set(dut.host.w_en, 1)
+        ctx.set(dut.host.r_en, 1)
+        busy = []
+        for _ in range(config.n_neurons + 1):  # cycles 1 .. N+1: busy with the event
+            sample = await bench.step()
+            busy.append((sample["r_valid"], sample["cmd_hs"]))
+        ctx.set(dut.host.w_en, 0)
+        ctx.set(dut.host.r_en, 0)
+        sample = await bench.step()  # cycle N+2: idle, TICK accepted
+        busy.append((sample["r_valid"], sample["cmd_hs"]))
+        ctx.set(dut.command.valid, 0)
+        log["busy"] = busy
+        await bench.wait_idle_after(sample["cycle"])
+        log["state"] = await bench.read_state()
+
+    run_sim(NeuronCore(config), bench_fn)
+    assert log["first"] == (1, 0), "event and command offered together: event must go first"
+    assert [hs for _, hs in log["busy"]] == [0] * (config.n_neurons + 1) + [1], \
+        "TICK not accepted exactly when idle again"
+    assert not any(rv for rv, _ in log["busy"]), "host read answered while busy"
+    golden = config.golden()
+    trace = golden.run(golden.counts_from_events([[0]]))
+    compare_state(log["state"], trace, 0, "host write while busy must be ignored")
+
+
+def test_back_to_back_ticks_match_predict_ticks():
+    rng = random.Random(51)
+    config = random_config(rng, 6, 3, threshold=2, fire_once=False)
+    stimuli = random_stimuli(rng, config, ticks=12)
+    golden = config.golden()
+    trace = golden.run(golden.counts_from_events([s.events for s in stimuli]))
+    out_ready = random_ready(51, 0.5)
+    observed = []
+
+    async def bench_fn(bench):
+        for s in stimuli:
+            observed.append(await bench.run_tick(s))
+
+    run_sim(NeuronCore(config), bench_fn, out_ready)
+    predicted = predict_ticks(config, stimuli, trace.spikes, out_ready)
+    assert trace.spikes.any()
+    for t, (o, p) in enumerate(zip(observed, predicted)):
+        assert (o["event_cycles"], o["command_cycle"], o["output_cycles"], o["idle_cycle"]) == \
+            (p.event_cycles, p.command_cycle, p.output_cycles, p.idle_cycle), f"tick {t}"
