@@ -1,0 +1,139 @@
+"""Find the first difference between what a model predicted and what the RTL did.
+
+Every comparison returns a :class:`Mismatch` (or None); :func:`first_mismatch` picks the
+earliest of several: smallest tick, then the order the candidates were given in (so pass
+the most telling comparison first). Plain Python and numpy: usable inside a cocotb
+testbench and in pytest alike.
+
+>>> compare_events([(0, 1), (2, 3)], [(0, 1, 17), (2, 4, 40)])
+Mismatch(kind='spike', tick=2, neuron=3, expected='spike', got='no spike', cycle=None, detail='missing output event (tick 2, neuron 3)')
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+
+@dataclass
+class Mismatch:
+    """One difference: ``kind`` names the quantity (``"spike"``, ``"state:v"``,
+    ``"cycle:spike_out"``, ...); ``tick`` and ``neuron`` say where (None where it does
+    not apply); ``cycle`` is the clock cycle of the observed event, when known."""
+
+    kind: str
+    tick: int | None
+    neuron: int | None
+    expected: object
+    got: object
+    cycle: int | None = None
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return "first mismatch: " + self.describe()
+
+    def describe(self) -> str:
+        """The mismatch in words (without the "first mismatch" prefix)."""
+        where = []
+        if self.tick is not None:
+            where.append(f"tick {self.tick}")
+        if self.neuron is not None:
+            where.append(f"neuron {self.neuron}")
+        text = f"{self.kind} at {', '.join(where) or 'start'}: " \
+               f"expected {self.expected}, got {self.got}"
+        if self.cycle is not None:
+            text += f" (cycle {self.cycle})"
+        if self.detail:
+            text += f" -- {self.detail}"
+        return text
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        for key in ("expected", "got"):
+            value = d[key]
+            if isinstance(value, np.generic):
+                d[key] = value.item()
+        return d
+
+
+def _key(m: Mismatch) -> float:
+    return m.tick if m.tick is not None else float("inf")
+
+
+def first_mismatch(*candidates: Mismatch | None) -> Mismatch | None:
+    """The earliest mismatch (by tick; ties: the first one given)."""
+    found = [m for m in candidates if m is not None]
+    return min(found, key=_key) if found else None
+
+
+def compare_events(expected, got, kind: str = "spike") -> Mismatch | None:
+    """Compare output events in emission order.
+
+    ``expected``: ``(tick, neuron)`` pairs, ascending; ``got``: ``(tick, neuron)`` or
+    ``(tick, neuron, cycle)`` in the order the RTL emitted them. At the first position where
+    they differ, the smaller of the two (by tick, then neuron) is reported: a spike the RTL
+    missed, or an extra one it emitted.
+    """
+    for k in range(max(len(expected), len(got))):
+        e = tuple(expected[k][:2]) if k < len(expected) else None
+        g = tuple(got[k][:2]) if k < len(got) else None
+        cycle = got[k][2] if k < len(got) and len(got[k]) > 2 else None
+        if e == g:
+            continue
+        if g is None or (e is not None and e < g):
+            return Mismatch(kind, e[0], e[1], "spike", "no spike", None,
+                            f"missing output event (tick {e[0]}, neuron {e[1]})")
+        return Mismatch(kind, g[0], g[1], "no spike", "spike", cycle,
+                        f"unexpected output event #{k} (tick {g[0]}, neuron {g[1]})")
+    return None
+
+
+def compare_states(expected: dict, got: dict, names=None, ticks=None) -> Mismatch | None:
+    """Compare per-tick, per-neuron state arrays ``[ticks, neurons]`` by name.
+
+    The first mismatch in (tick, neuron, name) order is returned, ``kind="state:<name>"``.
+    ``names`` sets the order of the quantities at one neuron (default: ``expected``'s
+    keys); ``ticks`` limits the ticks compared (default: all rows of ``got``).
+    """
+    names = list(names or expected)
+    exp = {n: np.asarray(expected[n]) for n in names}
+    obs = {n: np.asarray(got[n]) for n in names}
+    n_ticks = min(len(obs[n]) for n in names) if ticks is None else ticks
+    for n in names:
+        if exp[n].ndim != 2 or obs[n].ndim != 2 or exp[n].shape[1] != obs[n].shape[1]:
+            return Mismatch(f"state:{n}", None, None, f"shape {exp[n].shape}", f"shape {obs[n].shape}")
+    for t in range(n_ticks):
+        if t >= len(next(iter(exp.values()))):
+            return Mismatch("ticks", t, None, f"{len(exp[names[0]])} ticks", f"tick {t}")
+        diff = np.zeros(exp[names[0]].shape[1], dtype=bool)
+        for n in names:
+            diff |= exp[n][t] != obs[n][t]
+        if diff.any():
+            neuron = int(np.argmax(diff))
+            for n in names:
+                e, g = exp[n][t, neuron], obs[n][t, neuron]
+                if e != g:
+                    return Mismatch(f"state:{n}", t, neuron, _plain(e), _plain(g))
+    return None
+
+
+def compare_cycles(kind: str, expected, got, ticks=None, neurons=None) -> Mismatch | None:
+    """Compare two lists of clock cycles (the cycle model's prediction and what the RTL
+    did), element by element; ``ticks[k]``/``neurons[k]`` label event ``k`` if given."""
+    for k in range(max(len(expected), len(got))):
+        e = expected[k] if k < len(expected) else None
+        g = got[k] if k < len(got) else None
+        if e != g:
+            tick = ticks[k] if ticks is not None and k < len(ticks) else None
+            neuron = neurons[k] if neurons is not None and k < len(neurons) else None
+            what = "missing" if g is None else ("unexpected" if e is None else "late" if g > e else "early")
+            return Mismatch(f"cycle:{kind}", tick, neuron,
+                            f"cycle {e}" if e is not None else "no event",
+                            f"cycle {g}" if g is not None else "no event", g,
+                            f"{kind} event #{k} {what}")
+    return None
+
+
+def _plain(x):
+    return x.item() if isinstance(x, np.generic) else x

