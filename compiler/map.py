@@ -1,0 +1,270 @@
+"""Hardware plan: which core computes which neurons, and where every spike goes.
+
+Each layer's neurons are split over one or more cores in contiguous, balanced slices (sizes
+differ by at most 1): core ``c`` of layer ``l`` owns the layer's global neurons
+``[neuron_offset, neuron_offset + n_neurons)`` and holds the weight columns of exactly those
+neurons for *all* of the layer's inputs (a :class:`~spikeforge.sim.core.CoreConfig` slice).
+
+Routing (:class:`Route`): every spike of a source -- the external input port, or core ``k``
+of layer ``l`` -- is multicast to every core of layer ``l + 1`` (the output layer's cores send
+to the decision unit). A source's local neuron ``n`` becomes the global presynaptic index
+``source_offset + n`` of the destination layer, which is also the input index inside every
+destination core (each core sees all inputs of its layer). The decision unit sees class
+``source_offset + n``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from spikeforge.sim.contract import ConfigError, NeuronParams
+from spikeforge.sim.core import CoreConfig
+from spikeforge.sim.golden import CoreState, update_phase
+from spikeforge.sim.network import IntegerNetwork
+
+INPUT_PORT = -1  #: ``source_layer`` of the external input port
+DECISION_UNIT = "decision"  #: ``destination`` of routes leaving the output layer
+
+
+def balanced_split(n_items: int, n_parts: int) -> list[int]:
+    """Sizes of ``n_parts`` contiguous parts of ``n_items`` that differ by at most 1 (the
+    larger ones first). ``1 <= n_parts <= n_items``."""
+    if not isinstance(n_items, int) or n_items < 1:
+        raise ConfigError(f"n_items: must be a positive integer, got {n_items!r}")
+    if not isinstance(n_parts, int) or not 1 <= n_parts <= n_items:
+        raise ConfigError(f"n_parts: must be in 1..{n_items}, got {n_parts!r}")
+    base, extra = divmod(n_items, n_parts)
+    return [base + 1 if k < extra else base for k in range(n_parts)]
+
+
+def core_memory_bits(n_inputs: int, n_neurons: int, params: NeuronParams,
+                     accumulator_bits: int) -> int:
+    """Memory of one core in bits: weights ``n_inputs * n_neurons * weight_bits`` plus state
+    ``n_neurons * (accumulator_bits + membrane_bits + adapt_bits + 1)`` (current held at
+    accumulator width, membrane, adaptation and the fired bit; conservative: ``a`` and
+    ``fired`` are counted even when unused)."""
+    return (n_inputs * n_neurons * params.weight_bits
+            + n_neurons * (accumulator_bits + params.membrane_bits + params.adapt_bits + 1))
+
+
+@dataclass(frozen=True, eq=False)
+class CorePlan:
+    """One physical core: ``index`` within its ``layer``, ``core_id`` across the chip (cores
+    numbered layer by layer), global neurons ``[neuron_offset, neuron_offset + n_neurons)``."""
+
+    core_id: int
+    layer: int
+    index: int
+    neuron_offset: int
+    config: CoreConfig
+
+    @property
+    def n_neurons(self) -> int:
+        return self.config.n_neurons
+
+    @property
+    def n_inputs(self) -> int:
+        return self.config.n_inputs
+
+    @property
+    def memory_bits(self) -> int:
+        return core_memory_bits(self.n_inputs, self.n_neurons, self.config.params,
+                                self.config.accumulator_bits)
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, CorePlan):
+            return NotImplemented
+        a, b = self.config, other.config
+        return ((self.core_id, self.layer, self.index, self.neuron_offset)
+                == (other.core_id, other.layer, other.index, other.neuron_offset)
+                and a.params == b.params and a.max_events_per_tick == b.max_events_per_tick
+                and a.weights.shape == b.weights.shape and np.array_equal(a.weights, b.weights))
+
+    __hash__ = None
+
+
+@dataclass(frozen=True)
+class Route:
+    """Multicast of every spike of one source.
+
+    ``source_layer``: ``INPUT_PORT`` (-1) or a layer; ``source_core``: the core's index in its
+    layer (0 for the input port); ``source_offset`` / ``source_size``: global index of the
+    source's first neuron and how many it has. ``destination_layer``: the layer fed (``None``
+    for the decision unit); ``destination_cores``: indices of the destination layer's cores
+    (empty for the decision unit).
+    """
+
+    source_layer: int
+    source_core: int
+    source_offset: int
+    source_size: int
+    destination_layer: int | None
+    destination_cores: tuple
+
+    @property
+    def to_decision_unit(self) -> bool:
+        return self.destination_layer is None
+
+    def global_index(self, local_neuron: int) -> int:
+        """Presynaptic index in the destination layer (class index at the decision unit)."""
+        if not 0 <= local_neuron < self.source_size:
+            raise ConfigError(f"local_neuron: {local_neuron} outside 0..{self.source_size - 1}")
+        return self.source_offset + local_neuron
+
+
+@dataclass(frozen=True, eq=False)
+class HardwarePlan:
+    """All cores (ordered by ``core_id``: layer by layer) and routes of a network."""
+
+    n_inputs: int
+    cores: tuple
+    routes: tuple
+
+    @property
+    def n_layers(self) -> int:
+        return max(c.layer for c in self.cores) + 1
+
+    def cores_of_layer(self, layer: int) -> list[CorePlan]:
+        return [c for c in self.cores if c.layer == layer]
+
+    def routes_from(self, source_layer: int, source_core: int = 0) -> list[Route]:
+        return [r for r in self.routes
+                if (r.source_layer, r.source_core) == (source_layer, source_core)]
+
+    @property
+    def memory_bits(self) -> int:
+        return sum(c.memory_bits for c in self.cores)
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, HardwarePlan):
+            return NotImplemented
+        return (self.n_inputs == other.n_inputs and tuple(self.cores) == tuple(other.cores)
+                and tuple(self.routes) == tuple(other.routes))
+
+    __hash__ = None
+
+
+def canonical_routes(n_inputs: int, layer_slices: list[list[tuple[int, int]]]) -> tuple:
+    """The routes of a plan whose layer ``l`` is split into ``layer_slices[l]`` =
+    ``[(neuron_offset, n_neurons), ...]`` per core: the input port and every core multicast
+    to all cores of the next layer; the output layer's cores to the decision unit."""
+    routes = [Route(INPUT_PORT, 0, 0, n_inputs, 0, tuple(range(len(layer_slices[0]))))]
+    for l, slices in enumerate(layer_slices):
+        last = l == len(layer_slices) - 1
+        destination = None if last else l + 1
+        cores = () if last else tuple(range(len(layer_slices[l + 1])))
+        for k, (offset, size) in enumerate(slices):
+            routes.append(Route(l, k, offset, size, destination, cores))
+    return tuple(routes)
+
+
+def _cores_for_budget(layer, memory_budget_bits: int, l: int) -> int:
+    acc = layer.accumulator_bits
+    for parts in range(1, layer.n_neurons + 1):
+        largest = math.ceil(layer.n_neurons / parts)
+        if core_memory_bits(layer.n_inputs, largest, layer.params, acc) <= memory_budget_bits:
+            return parts
+    need = core_memory_bits(layer.n_inputs, 1, layer.params, acc)
+    raise ConfigError(f"memory_budget_bits: {memory_budget_bits} bits cannot hold even one neuron "
+                      f"of layers[{l}] ({layer.n_inputs} inputs need {need} bits)")
+
+
+def plan_network(network: IntegerNetwork, neurons_per_core=None,
+                 memory_budget_bits: int | None = None) -> HardwarePlan:
+    """Split every layer of ``network`` over cores.
+
+    ``neurons_per_core``: the most neurons a core may hold (one int for all layers, or one per
+    layer); a layer of ``n`` neurons gets ``ceil(n / neurons_per_core)`` balanced cores.
+    ``memory_budget_bits``: instead, the fewest cores per layer such that every core fits the
+    budget (:func:`core_memory_bits`). Neither: one core per layer.
+    """
+    if not isinstance(network, IntegerNetwork):
+        raise ConfigError(f"network: must be an IntegerNetwork, got {type(network).__name__}")
+    n_layers = len(network.layers)
+    if neurons_per_core is not None and memory_budget_bits is not None:
+        raise ConfigError("neurons_per_core, memory_budget_bits: give one of them, not both")
+    if isinstance(neurons_per_core, (list, tuple)):
+        if len(neurons_per_core) != n_layers:
+            raise ConfigError(f"neurons_per_core: one value per layer expected ({n_layers}), got "
+                              f"{len(neurons_per_core)}")
+        limits = list(neurons_per_core)
+    else:
+        limits = [neurons_per_core] * n_layers
+    if memory_budget_bits is not None and (not isinstance(memory_budget_bits, int)
+                                           or memory_budget_bits < 1):
+        raise ConfigError(f"memory_budget_bits: must be a positive integer, got {memory_budget_bits!r}")
+    cores, layer_slices, core_id = [], [], 0
+    for l, layer in enumerate(network.layers):
+        limit = limits[l]
+        if memory_budget_bits is not None:
+            parts = _cores_for_budget(layer, memory_budget_bits, l)
+        elif limit is None:
+            parts = 1
+        else:
+            if not isinstance(limit, (int, np.integer)) or isinstance(limit, bool) or limit < 1:
+                raise ConfigError(f"neurons_per_core[{l}]: must be a positive integer, got {limit!r}")
+            parts = math.ceil(layer.n_neurons / int(limit))
+        slices, offset = [], 0
+        for k, size in enumerate(balanced_split(layer.n_neurons, parts)):
+            cores.append(CorePlan(core_id, l, k, offset, layer.core_config(offset, size)))
+            slices.append((offset, size))
+            offset += size
+            core_id += 1
+        layer_slices.append(slices)
+    return HardwarePlan(network.n_inputs, tuple(cores),
+                        canonical_routes(network.n_inputs, layer_slices))
+
+
+def network_from_plan(plan: HardwarePlan, decision) -> IntegerNetwork:
+    """Recombine the cores' weight slices into the :class:`IntegerNetwork` they implement."""
+    from spikeforge.sim.network import IntegerLayer
+
+    layers = []
+    for l in range(plan.n_layers):
+        cores = sorted(plan.cores_of_layer(l), key=lambda c: c.index)
+        first = cores[0].config
+        weights = np.concatenate([c.config.weights for c in cores], axis=1)
+        layers.append(IntegerLayer(weights, first.params, first.max_events_per_tick))
+    return IntegerNetwork(tuple(layers), decision)
+
+
+def simulate_plan(plan: HardwarePlan, input_counts) -> list[np.ndarray]:
+    """Run the plan core by core, delivering events only through its routing tables (the
+    contract's one-tick delay per hop). Returns per-layer spikes ``[batch, ticks, n]``
+    reassembled from the cores' global indices -- equal to
+    :meth:`IntegerNetwork.run` for a correct plan. For tests of the routing; slow-ish."""
+    counts = np.asarray(input_counts, dtype=np.int64)
+    if counts.ndim == 2:
+        counts = counts[None]
+    batch, ticks, n_inputs = counts.shape
+    if n_inputs != plan.n_inputs:
+        raise ConfigError(f"input_counts: expected {plan.n_inputs} inputs, got {n_inputs}")
+    layer_sizes = [sum(c.n_neurons for c in plan.cores_of_layer(l)) for l in range(plan.n_layers)]
+    by_layer = {l: {c.index: c for c in plan.cores_of_layer(l)} for l in range(plan.n_layers)}
+    states = {c.core_id: CoreState.zeros((batch, c.n_neurons)) for c in plan.cores}
+    spikes = [np.zeros((batch, ticks, n), dtype=bool) for n in layer_sizes]
+    core_spikes = {c.core_id: np.zeros((batch, c.n_neurons), dtype=bool) for c in plan.cores}
+    for t in range(ticks):
+        # event phase: every route delivers its source's events of this tick
+        inbox = {c.core_id: np.zeros((batch, c.n_inputs), dtype=np.int64) for c in plan.cores}
+        for route in plan.routes:
+            if route.to_decision_unit:
+                continue
+            if route.source_layer == INPUT_PORT:
+                events = counts[:, t, route.source_offset:route.source_offset + route.source_size]
+            else:
+                events = core_spikes[by_layer[route.source_layer][route.source_core].core_id]
+            global_indices = slice(route.source_offset, route.source_offset + route.source_size)
+            for k in route.destination_cores:
+                target = by_layer[route.destination_layer][k]
+                inbox[target.core_id][:, global_indices] += events
+        for c in plan.cores:
+            state = states[c.core_id]
+            state.i = state.i + inbox[c.core_id] @ c.config.weights
+            states[c.core_id], s = update_phase(state, c.config.params)
+            core_spikes[c.core_id] = s
+            spikes[c.layer][:, t, c.neuron_offset:c.neuron_offset + c.n_neurons] = s
+    return spikes

@@ -1,0 +1,104 @@
+"""Hardware plan: balanced splits, per-core slices that recombine exactly, routing tables."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from spikeforge.compiler.map import (INPUT_PORT, balanced_split, core_memory_bits,
+                                     network_from_plan, plan_network, simulate_plan)
+from spikeforge.sim.contract import ConfigError, Decision, NeuronParams
+from spikeforge.sim.network import IntegerLayer, IntegerNetwork
+
+
+def random_network(sizes=(12, 10, 7, 4), seed=0, decision=Decision.SPIKE_COUNT):
+    rng = np.random.default_rng(seed)
+    p = NeuronParams(decay_bits=8, alpha=200, beta=230, threshold=40, adaptive=True, rho=250,
+                     adapt_step=5)
+    return IntegerNetwork(tuple(IntegerLayer(rng.integers(-60, 100, (a, b)), p)
+                                for a, b in zip(sizes, sizes[1:])), decision)
+
+
+@given(n_items=st.integers(1, 5000), data=st.data())
+def test_balanced_split_covers_everything_with_sizes_within_one(n_items, data):
+    parts = data.draw(st.integers(1, min(n_items, 300)))
+    sizes = balanced_split(n_items, parts)
+    assert len(sizes) == parts and sum(sizes) == n_items
+    assert max(sizes) - min(sizes) <= 1 and min(sizes) >= 1
+    assert sizes == sorted(sizes, reverse=True)
+
+
+@settings(max_examples=50)
+@given(n_neurons=st.integers(1, 200), limit=st.integers(1, 64))
+def test_plan_respects_neurons_per_core_with_balanced_contiguous_slices(n_neurons, limit):
+    p = NeuronParams()
+    net = IntegerNetwork((IntegerLayer(np.zeros((3, n_neurons), int), p),))
+    plan = plan_network(net, neurons_per_core=limit)
+    cores = plan.cores_of_layer(0)
+    assert len(cores) == -(-n_neurons // limit)
+    sizes = [c.n_neurons for c in cores]
+    assert max(sizes) <= limit and max(sizes) - min(sizes) <= 1
+    offsets = [c.neuron_offset for c in cores]
+    assert offsets == [sum(sizes[:k]) for k in range(len(sizes))]
+
+
+def test_bad_split_requests_are_named():
+    for args, message in [((0, 1), "n_items"), ((3, 4), "n_parts: must be in 1..3")]:
+        with pytest.raises(ConfigError, match=message):
+            balanced_split(*args)
+    net = random_network()
+    with pytest.raises(ConfigError, match=r"neurons_per_core\[1\]: must be a positive integer"):
+        plan_network(net, neurons_per_core=[2, 0, 3])
+    with pytest.raises(ConfigError, match="one value per layer"):
+        plan_network(net, neurons_per_core=[2, 3])
+    with pytest.raises(ConfigError, match="memory_budget_bits: 10 bits cannot hold even one neuron"):
+        plan_network(net, memory_budget_bits=10)
+
+
+def test_split_cores_recombine_to_identical_spikes():
+    net = random_network()
+    counts = (np.random.default_rng(1).random((5, 20, net.n_inputs)) < 0.4).astype(np.int64)
+    trace = net.run(counts)
+    plan = plan_network(net, neurons_per_core=[3, 2, 3])
+    assert [len(plan.cores_of_layer(l)) for l in range(3)] == [4, 4, 2]
+    assert network_from_plan(plan, net.decision) == net
+    layer_input = counts
+    for l in range(3):  # each core's own golden model, concatenated by global index
+        parts = [c.config.golden().run(layer_input).spikes for c in plan.cores_of_layer(l)]
+        assert np.array_equal(np.concatenate(parts, axis=-1), trace.spikes[l])
+        layer_input = np.zeros_like(trace.spikes[l], dtype=np.int64)
+        layer_input[:, 1:] = trace.spikes[l][:, :-1]
+    # and spikes delivered only through the routing tables give the same network
+    for got, expected in zip(simulate_plan(plan, counts), trace.spikes):
+        assert np.array_equal(got, expected)
+
+
+def test_routes_multicast_every_source_to_every_core_of_the_next_layer():
+    net = random_network()
+    plan = plan_network(net, neurons_per_core=[4, 4, 2])
+    assert [r.source_layer for r in plan.routes].count(INPUT_PORT) == 1
+    assert len(plan.routes) == 1 + len(plan.cores)
+    for core in plan.cores:
+        (route,) = plan.routes_from(core.layer, core.index)
+        assert (route.source_offset, route.source_size) == (core.neuron_offset, core.n_neurons)
+        assert route.global_index(core.n_neurons - 1) == core.neuron_offset + core.n_neurons - 1
+        if core.layer == plan.n_layers - 1:
+            assert route.to_decision_unit and route.destination_cores == ()
+        else:
+            assert route.destination_layer == core.layer + 1
+            assert route.destination_cores == tuple(range(len(plan.cores_of_layer(core.layer + 1))))
+    (port,) = plan.routes_from(INPUT_PORT)
+    assert port.destination_layer == 0 and port.source_size == net.n_inputs
+    assert [c.core_id for c in plan.cores] == list(range(len(plan.cores)))
+
+
+def test_automatic_split_fits_the_memory_budget_with_fewest_cores():
+    net = random_network(sizes=(30, 25, 5))
+    layer = net.layers[0]
+    one_neuron = core_memory_bits(30, 1, layer.params, layer.accumulator_bits)
+    budget = 7 * one_neuron  # 25 neurons need ceil(25 / 7) = 4 cores
+    plan = plan_network(net, memory_budget_bits=budget)
+    assert all(c.memory_bits <= budget for c in plan.cores)
+    assert len(plan.cores_of_layer(0)) == 4
+    assert len(plan.cores_of_layer(1)) == 1  # 5 neurons of 25 inputs fit in one core
+    assert core_memory_bits(30, 7, layer.params, 20) == 30 * 7 * 8 + 7 * (20 + 16 + 8 + 1)
