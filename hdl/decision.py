@@ -1,0 +1,190 @@
+"""The output decision unit: reads a class from the output layer (contract: :class:`Decision`).
+
+* ``FIRST_SPIKE`` -- the class whose neuron spikes in the earliest tick; several spikes in
+  that tick go to the lowest index (spikes from one core arrive in ascending index, but from
+  several cores they may interleave, so the unit keeps the minimum index seen in the tick);
+  no spike at all gives class -1. The decision is taken at the end of the first tick with a
+  spike (``tick_done``), and ``stop`` asks the tick controller for an early exit.
+* ``SPIKE_COUNT`` -- the class with the most spikes, ties to the lowest index (all counts
+  zero gives class 0, with ``none`` high). Per-class saturating counters; the argmax is a
+  sequential scan of ``n_classes`` cycles started by ``finish``.
+* ``MEMBRANE_MAX`` -- the class with the largest membrane value, ties to the lowest index.
+  The values are read from the ``membrane`` stream, neuron 0 first (the k-th value accepted
+  after ``clear`` is neuron k's); the result is valid after the ``n_classes``-th value.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Module, Mux, Signal, signed, unsigned
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+from amaranth.utils import ceil_log2
+
+from ..sim.contract import Decision
+
+__all__ = ["DecisionUnit"]
+
+
+class DecisionUnit(wiring.Component):
+    """Watches the output layer's spikes and the tick counter and decides the class.
+
+    Parameters
+    ----------
+    n_classes : int
+        Number of output neurons (classes), numbered 0 .. n_classes - 1.
+    mode : :class:`~spikeforge.sim.contract.Decision`
+        How the class is read.
+    index_bits : int or None
+        Width of the spike stream payload (default ``max(1, ceil_log2(n_classes))``, the width
+        of a core's ``spike_out``). Indices >= ``n_classes`` are ignored.
+    tick_bits : int
+        Width of ``tick`` and ``first_tick``.
+    count_bits : int
+        Width of the per-class spike counters (SPIKE_COUNT; they saturate).
+    membrane_bits : int
+        Width of the signed membrane values (MEMBRANE_MAX).
+
+    Attributes
+    ----------
+    spike : ``In(stream.Signature(unsigned(index_bits)))``
+        Output-layer spikes (neuron index). Always ready: one spike per cycle.
+    membrane : ``In(stream.Signature(signed(membrane_bits)))``
+        Membrane readout in ascending neuron order (MEMBRANE_MAX only; otherwise never ready).
+    tick : ``In(tick_bits)``
+        The current tick (from :class:`~spikeforge.hdl.tick.TickController`).
+    tick_done : ``In(1)``
+        Pulse at the end of tick ``tick`` (all its spikes have arrived).
+    clear : ``In(1)``
+        Pulse: forget everything (start of an inference). Wins over all other inputs.
+    finish : ``In(1)``
+        Pulse: the run has ended (FIRST_SPIKE: no spike means class -1; SPIKE_COUNT: start
+        the argmax scan).
+    valid : ``Out(1)``
+        The decision is available in ``cls`` (stays high until ``clear``).
+    cls : ``Out(signed(ceil_log2(n_classes) + 1))``
+        The class; -1 when FIRST_SPIKE saw no spike. Valid while ``valid``.
+    none : ``Out(1)``
+        No spike at all was seen (FIRST_SPIKE: ``cls`` is -1; SPIKE_COUNT: every count was 0).
+    first_tick : ``Out(tick_bits)``
+        FIRST_SPIKE: the tick of the first spike. Valid while ``valid`` and not ``none``.
+    count : ``Out(count_bits)``
+        SPIKE_COUNT: the winning class's spike count. Valid while ``valid``.
+    stop : ``Out(1)``
+        FIRST_SPIKE: high from the cycle after the deciding ``tick_done`` (early exit).
+
+    Timing
+    ------
+    FIRST_SPIKE: ``valid``/``stop`` rise in the cycle after the ``tick_done`` that decides.
+    SPIKE_COUNT: ``valid`` rises ``n_classes + 1`` cycles after ``finish``.
+    MEMBRANE_MAX: ``valid`` rises in the cycle after the last value is accepted.
+    """
+
+    def __init__(self, n_classes: int, mode: Decision = Decision.FIRST_SPIKE, *,
+                 index_bits: int | None = None, tick_bits: int = 16, count_bits: int = 16,
+                 membrane_bits: int = 16):
+        if not isinstance(n_classes, int) or n_classes < 1:
+            raise ValueError(f"n_classes: must be a positive integer, got {n_classes!r}")
+        if not isinstance(mode, Decision):
+            raise ValueError(f"mode: must be a Decision, got {mode!r}")
+        if index_bits is None:
+            index_bits = max(1, ceil_log2(n_classes))
+        if (1 << index_bits) < n_classes:
+            raise ValueError(f"index_bits: {index_bits} bits cannot number {n_classes} classes")
+        self.n_classes = n_classes
+        self.mode = mode
+        self.index_bits = index_bits
+        self.count_bits = count_bits
+        super().__init__({
+            "spike": In(stream.Signature(unsigned(index_bits))),
+            "membrane": In(stream.Signature(signed(membrane_bits))),
+            "tick": In(tick_bits),
+            "tick_done": In(1),
+            "clear": In(1),
+            "finish": In(1),
+            "valid": Out(1),
+            "cls": Out(signed(max(1, ceil_log2(n_classes)) + 1)),
+            "none": Out(1),
+            "first_tick": Out(tick_bits),
+            "count": Out(count_bits),
+            "stop": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        n = self.n_classes
+        spike = self.spike
+        m.d.comb += spike.ready.eq(1)
+        hit = Signal()
+        m.d.comb += hit.eq(spike.valid & (spike.payload < n))
+
+        if self.mode is Decision.FIRST_SPIKE:
+            seen = Signal()  # a spike arrived in the current (first spiking) tick
+            best = Signal(self.index_bits)  # lowest index seen in that tick
+            n_seen = Signal()
+            n_best = Signal(self.index_bits)
+            m.d.comb += [
+                n_seen.eq(seen | hit),
+                n_best.eq(Mux(hit & (~seen | (spike.payload < best)), spike.payload, best)),
+                self.stop.eq(self.valid & ~self.none),
+            ]
+            with m.If(~self.valid):
+                m.d.sync += [seen.eq(n_seen), best.eq(n_best)]
+                with m.If(self.tick_done & n_seen):
+                    m.d.sync += [self.valid.eq(1), self.cls.eq(n_best),
+                                 self.first_tick.eq(self.tick)]
+                with m.Elif(self.finish):
+                    m.d.sync += [self.valid.eq(1), self.cls.eq(-1), self.none.eq(1)]
+            with m.If(self.clear):
+                m.d.sync += [seen.eq(0), best.eq(0), self.valid.eq(0), self.none.eq(0),
+                             self.cls.eq(0), self.first_tick.eq(0)]
+
+        elif self.mode is Decision.SPIKE_COUNT:
+            limit = (1 << self.count_bits) - 1
+            counts = [Signal(self.count_bits, name=f"count_{k}") for k in range(n)]
+            with m.If(hit):
+                with m.Switch(spike.payload):
+                    for k in range(n):
+                        with m.Case(k):
+                            with m.If(counts[k] != limit):
+                                m.d.sync += counts[k].eq(counts[k] + 1)
+            scanning = Signal()
+            scan_i = Signal(range(n))
+            best_i = Signal(range(n))
+            best_c = Signal(self.count_bits)
+            cur = Signal(self.count_bits)
+            with m.Switch(scan_i):
+                for k in range(n):
+                    with m.Case(k):
+                        m.d.comb += cur.eq(counts[k])
+            take = Signal()
+            m.d.comb += take.eq((scan_i == 0) | (cur > best_c))  # strict: ties keep the lower
+            n_best_i = Mux(take, scan_i, best_i)
+            n_best_c = Mux(take, cur, best_c)
+            with m.If(scanning):
+                m.d.sync += [best_i.eq(n_best_i), best_c.eq(n_best_c), scan_i.eq(scan_i + 1)]
+                with m.If(scan_i == n - 1):
+                    m.d.sync += [scanning.eq(0), self.valid.eq(1), self.cls.eq(n_best_i),
+                                 self.count.eq(n_best_c), self.none.eq(n_best_c == 0)]
+            with m.Elif(self.finish & ~self.valid):
+                m.d.sync += [scanning.eq(1), scan_i.eq(0)]
+            with m.If(self.clear):
+                m.d.sync += [c.eq(0) for c in counts]
+                m.d.sync += [scanning.eq(0), self.valid.eq(0), self.none.eq(0), self.cls.eq(0),
+                             self.count.eq(0)]
+
+        else:  # MEMBRANE_MAX
+            k = Signal(range(n + 1))
+            best_i = Signal(range(n))
+            best_v = Signal.like(self.membrane.payload)
+            m.d.comb += self.membrane.ready.eq(k < n)
+            take = Signal()
+            m.d.comb += take.eq((k == 0) | (self.membrane.payload > best_v))
+            with m.If(self.membrane.valid & self.membrane.ready):
+                m.d.sync += k.eq(k + 1)
+                with m.If(take):
+                    m.d.sync += [best_i.eq(k), best_v.eq(self.membrane.payload)]
+                with m.If(k == n - 1):
+                    m.d.sync += [self.valid.eq(1), self.cls.eq(Mux(take, k, best_i))]
+            with m.If(self.clear):
+                m.d.sync += [k.eq(0), self.valid.eq(0), self.cls.eq(0)]
+        return m

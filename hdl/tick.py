@@ -1,0 +1,225 @@
+"""The tick controller: advances global time when every core and every link is quiet.
+
+Timing contract (:mod:`spikeforge.sim.contract`): a spike emitted in the update phase of
+tick t is an input event of the next layer in tick t + 1. The controller runs an inference
+as follows::
+
+    start ─► CLEAR every core ─► wait quiet ─► tick 0:
+        EVENT(t):  external events of tick t are injected (``event_phase`` high); wait quiet
+        UPDATE(t): TICK to every core; cores update and emit spikes, the routers deliver them
+                   to the next layer's cores (event phase of t + 1); wait quiet
+        ``tick_done`` pulses (``tick`` = t); stop after tick n_ticks - 1 or when ``stop``
+        is high in the cycle after ``tick_done``; else t + 1 and EVENT again.
+
+"Quiet" means every ``core_idle`` bit and every ``link_idle`` bit is high. ``link_idle``
+collects the ``idle`` outputs of the FIFOs, arbiters and routers (and of an input port, and
+the negated ``valid`` of any plain stream between them): no packet is in flight. Because a
+busy flag may rise one or more cycles after the event that makes a block busy (a core's
+``idle`` falls in the cycle after it accepts a command), quiet is only trusted ``guard``
+cycles after the last command acceptance (or the start of an event phase): a block made
+busy by a handshake in cycle c, or by ``event_phase`` first being high in cycle c, must show
+it (``idle`` low) by cycle c + ``guard``. (NeuronCore's ``idle`` is low from c + 1.)
+
+The TICK (and CLEAR) command is offered to all cores in the same cycle, and only in a cycle
+in which everything is quiet. Every core must accept it in that cycle (a core's
+``command.ready`` must be high whenever it is idle and has no input pending, as
+:class:`~spikeforge.hdl.core.NeuronCore`'s is): a core that took its TICK later could receive
+spikes of tick t from a faster core before its own update of tick t. A core that does not
+accept at once still gets the command exactly once (acceptance is tracked per core), but the
+sticky ``error`` output reports the protocol violation.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Const, Module, Signal
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .core import Command
+
+__all__ = ["TickController"]
+
+
+class TickController(wiring.Component):
+    """Sequences CLEAR, event phases and TICK commands of all cores of a system.
+
+    Parameters
+    ----------
+    n_cores : int
+        Number of cores (command streams and ``core_idle`` bits).
+    n_links : int
+        Number of ``link_idle`` bits (0 allowed).
+    tick_bits : int
+        Width of the tick counter and of ``n_ticks``.
+    guard : int
+        Cycles after a command is accepted (or a new event phase begins) before quiet is
+        trusted (at least 1).
+    command_shape, tick_command, clear_command
+        The command payload and its two values (default :class:`spikeforge.hdl.core.Command`).
+
+    Attributes
+    ----------
+    start : ``In(1)``
+        Pulse (while ``running`` is low) to begin an inference. Samples ``n_ticks``.
+    n_ticks : ``In(tick_bits)``
+        Number of ticks to run (0: CLEAR only). Sampled with ``start``.
+    stop : ``In(1)``
+        Early-exit request (e.g. :attr:`DecisionUnit.stop`). Sampled in the cycle after each
+        ``tick_done``; when high, the run ends after that tick.
+    core_idle : ``In(n_cores)``
+        Bit k: core k is idle (between phases, output drained).
+    link_idle : ``In(n_links)``
+        Bit k: link k holds no packet.
+    command : ``Out(stream.Signature(command_shape)).array(n_cores)``
+        Command to each core. ``valid`` is high (all at once) in the cycle the command is
+        issued, and stays high for a core until that core accepts it.
+    tick : ``Out(tick_bits)``
+        The current tick t (0 after ``start``). Spikes that cores emit while ``tick`` is t are
+        spikes of tick t.
+    event_phase : ``Out(1)``
+        High during the event phase of tick ``tick``: an input port injects its events of
+        tick ``tick`` now (it must report busy on a ``link_idle`` bit until done).
+    update_phase : ``Out(1)``
+        High from issuing TICK until the end of tick ``tick``.
+    tick_done : ``Out(1)``
+        One-cycle pulse at the end of tick ``tick``: every core has finished its update
+        phase and every spike it emitted has been delivered.
+    clear : ``Out(1)``
+        One-cycle pulse when a run starts (to clear e.g. the decision unit).
+    running : ``Out(1)``
+        High from ``start`` until the run ends.
+    finished : ``Out(1)``
+        One-cycle pulse when the run ends.
+    done : ``Out(1)``
+        High after a run ended, until the next ``start``.
+    ticks_run : ``Out(tick_bits + 1)``
+        Number of ticks completed in the current or last run.
+    error : ``Out(1)``
+        Sticky until the next ``start``: some core did not accept a command in the cycle it
+        was offered to all cores (see above).
+
+    Timing
+    ------
+    With everything quiet, a tick costs ``guard`` + 1 cycles of event phase, the cores'
+    update time (+ delivery), ``guard`` cycles, and one cycle for the stop decision.
+    """
+
+    def __init__(self, n_cores: int, *, n_links: int = 0, tick_bits: int = 16, guard: int = 2,
+                 command_shape=Command, tick_command=Command.TICK,
+                 clear_command=Command.CLEAR):
+        if not isinstance(n_cores, int) or n_cores < 1:
+            raise ValueError(f"n_cores: must be a positive integer, got {n_cores!r}")
+        if not isinstance(n_links, int) or n_links < 0:
+            raise ValueError(f"n_links: must be a non-negative integer, got {n_links!r}")
+        if not isinstance(guard, int) or guard < 1:
+            raise ValueError(f"guard: must be an integer >= 1, got {guard!r}")
+        if not isinstance(tick_bits, int) or tick_bits < 1:
+            raise ValueError(f"tick_bits: must be a positive integer, got {tick_bits!r}")
+        self.n_cores = n_cores
+        self.n_links = n_links
+        self.tick_bits = tick_bits
+        self.guard = guard
+        self._tick_command = tick_command
+        self._clear_command = clear_command
+        super().__init__({
+            "start": In(1),
+            "n_ticks": In(tick_bits),
+            "stop": In(1),
+            "core_idle": In(n_cores),
+            "link_idle": In(n_links),
+            "command": Out(stream.Signature(command_shape)).array(n_cores),
+            "tick": Out(tick_bits),
+            "event_phase": Out(1),
+            "update_phase": Out(1),
+            "tick_done": Out(1),
+            "clear": Out(1),
+            "running": Out(1),
+            "finished": Out(1),
+            "done": Out(1),
+            "ticks_run": Out(tick_bits + 1),
+            "error": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        N = self.n_cores
+        quiet = Signal()
+        m.d.comb += quiet.eq(self.core_idle.all() &
+                             (self.link_idle.all() if self.n_links else Const(1)))
+        wait = Signal(range(self.guard + 1))  # guard countdown
+        guarded_quiet = Signal()
+        m.d.comb += guarded_quiet.eq((wait == 0) & quiet)
+        with m.If(wait != 0):
+            m.d.sync += wait.eq(wait - 1)
+
+        pending = Signal(N)  # cores that still have to accept the current command
+        is_tick = Signal()  # the current command is TICK (else CLEAR)
+        offer = Signal()  # offer the command to every core this cycle (first offer)
+        accepted = Signal(N)
+        for k, cmd in enumerate(self.command):
+            m.d.comb += [
+                cmd.valid.eq(offer | pending[k]),
+                accepted[k].eq(cmd.valid & cmd.ready),
+            ]
+            with m.If(is_tick):
+                m.d.comb += cmd.payload.eq(self._tick_command)
+            with m.Else():
+                m.d.comb += cmd.payload.eq(self._clear_command)
+        n_ticks = Signal(self.tick_bits)
+
+        with m.FSM():
+            with m.State("IDLE"):
+                with m.If(self.start):
+                    m.d.comb += self.clear.eq(1)
+                    m.d.sync += [n_ticks.eq(self.n_ticks), self.tick.eq(0), self.done.eq(0),
+                                 self.ticks_run.eq(0), is_tick.eq(0), wait.eq(0),
+                                 self.error.eq(0)]
+                    m.next = "ISSUE_CLEAR"
+            with m.State("ISSUE_CLEAR"):
+                m.d.comb += self.running.eq(1)
+                with m.If(guarded_quiet):
+                    m.d.comb += offer.eq(1)
+                    m.d.sync += [pending.eq(~accepted), wait.eq(self.guard)]
+                    with m.If(~accepted.all()):
+                        m.d.sync += self.error.eq(1)
+                    m.next = "CLEARING"
+            with m.State("CLEARING"):
+                m.d.comb += self.running.eq(1)
+                m.d.sync += pending.eq(pending & ~accepted)
+                with m.If(accepted.any()):  # a late acceptor gets its full guard time too
+                    m.d.sync += wait.eq(self.guard)
+                with m.If((pending == 0) & guarded_quiet):
+                    with m.If(n_ticks == 0):
+                        m.d.comb += self.finished.eq(1)
+                        m.d.sync += self.done.eq(1)
+                        m.next = "IDLE"
+                    with m.Else():
+                        m.d.sync += [wait.eq(self.guard), is_tick.eq(1)]
+                        m.next = "EVENT"
+            with m.State("EVENT"):
+                m.d.comb += [self.running.eq(1), self.event_phase.eq(1)]
+                with m.If(guarded_quiet):
+                    m.d.comb += offer.eq(1)
+                    m.d.sync += [pending.eq(~accepted), wait.eq(self.guard)]
+                    with m.If(~accepted.all()):
+                        m.d.sync += self.error.eq(1)
+                    m.next = "UPDATE"
+            with m.State("UPDATE"):
+                m.d.comb += [self.running.eq(1), self.update_phase.eq(1)]
+                m.d.sync += pending.eq(pending & ~accepted)
+                with m.If(accepted.any()):
+                    m.d.sync += wait.eq(self.guard)
+                with m.If((pending == 0) & guarded_quiet):
+                    m.d.comb += self.tick_done.eq(1)
+                    m.d.sync += self.ticks_run.eq(self.ticks_run + 1)
+                    m.next = "CHECK"
+            with m.State("CHECK"):
+                m.d.comb += self.running.eq(1)
+                with m.If(self.stop | (self.tick + 1 == n_ticks)):
+                    m.d.comb += self.finished.eq(1)
+                    m.d.sync += self.done.eq(1)
+                    m.next = "IDLE"
+                with m.Else():
+                    m.d.sync += [self.tick.eq(self.tick + 1), wait.eq(self.guard)]
+                    m.next = "EVENT"
+        return m
