@@ -1,0 +1,338 @@
+"""Time-to-first-spike networks with exact gradients (Mostafa 2017).
+
+H. Mostafa, "Supervised learning based on temporal coding in spiking neural networks",
+IEEE TNNLS 29(7), 2018 (arXiv:1606.08165).
+
+Neuron
+======
+Non-leaky integrate-and-fire with exponentially decaying synaptic current (tau = 1) and
+threshold 1::
+
+    dI/dt = -I + sum_i w_i delta(t - t_i),      dV/dt = I,      spike when V >= 1.
+
+Between input spikes ``V(t) = sum_{i: t_i <= t} w_i (1 - exp(-(t - t_i)))``. With
+``z = exp(t)`` the first output spike, caused by the *causal set* ``C`` of inputs that
+arrived before it, is
+
+    z_out = sum_{i in C} w_i z_i / (sum_{i in C} w_i - 1).
+
+Forward: sort the inputs by ``z``; for each prefix of ``k`` sorted inputs the candidate
+``z_k = (sum w z) / (sum w - 1)`` is valid iff ``sum w > 1``, ``z_k >= z_(k)`` and
+(``k`` is the last input or ``z_k < z_(k+1)``); the first valid prefix is ``C`` and gives the
+spike, no valid prefix means no spike (``z_out = inf``). Inputs with ``z = inf`` (no spike)
+are never in ``C``.
+
+Gradients (exact, for ``i in C``; 0 otherwise)::
+
+    dz_out/dw_i = (z_i - z_out) / (sum_C w - 1),      dz_out/dz_i = w_i / (sum_C w - 1).
+
+:func:`ttfs_forward` computes ``z_out`` with sort, cumsum and masks. By default its
+backward is :class:`TTFSFunction`, these closed-form Jacobians applied to the causal set
+saved by the forward; with ``closed_form=False`` autograd runs through the masked formula
+instead (the selection of ``C`` is piecewise constant, so it yields the same gradients).
+The tests check both against the formulas and finite differences. Neurons that do not
+spike give ``inf`` with zero, finite gradients. (If an output spike coincides exactly with
+an input arrival, ``z_out == z_(k)``, that input is in ``C``.)
+
+Training loss (Mostafa): cross-entropy of ``softmax(-z_out)`` plus
+``K * sum_neurons max(0, 1 - sum_i w_i)``, which keeps every neuron's input weight sum
+above threshold so that it can fire.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from spikeforge.sim.contract import ConfigError
+
+INF = float("inf")
+
+
+def _check_shapes(z_in, w):
+    if z_in.ndim != 2 or w.ndim != 2 or z_in.shape[1] != w.shape[0]:
+        raise ConfigError(f"z_in, w: expected [batch, n_in] and [n_in, n_out], got "
+                          f"{list(z_in.shape)} and {list(w.shape)}")
+
+
+def _masked_forward(z_in: torch.Tensor, w: torch.Tensor):
+    """``(z_out [B, M], causal set [B, M, N] bool)`` by sort, cumsum and masks; differentiable
+    through the selected candidate. Work arrays are ``[B, M, N]`` so the cumulative sums run
+    along contiguous memory."""
+    z_sorted, order = torch.sort(z_in, dim=1)                       # [B, N]
+    finite = torch.isfinite(z_sorted)
+    z_safe = torch.where(finite, z_sorted, torch.zeros_like(z_sorted))
+    w_sorted = w.T[:, order].transpose(0, 1)                        # [B, M, N]
+    w_sorted = w_sorted * finite.unsqueeze(1)                       # absent inputs weigh 0
+    sum_w = torch.cumsum(w_sorted, dim=2)
+    sum_wz = torch.cumsum(w_sorted * z_safe.unsqueeze(1), dim=2)
+    denom = sum_w - 1
+    ok_denom = denom > 0
+    cand = sum_wz / torch.where(ok_denom, denom, torch.ones_like(denom))
+    z_next = torch.cat([z_sorted[:, 1:], torch.full_like(z_sorted[:, :1], INF)], dim=1)
+    valid = (ok_denom & (cand >= z_safe.unsqueeze(1)) & (cand < z_next.unsqueeze(1))
+             & finite.unsqueeze(1))
+    # the first valid prefix: valid and no valid prefix before it
+    first = valid & (torch.cumsum(valid.to(torch.int32), dim=2) == 1)
+    spiked = first.any(dim=2)                                       # [B, M]
+    z_out = (cand * first).sum(dim=2)
+    z_out = torch.where(spiked, z_out, torch.full_like(z_out, INF))
+    # causal set: sorted positions up to and including the first valid prefix
+    in_c_sorted = torch.flip(torch.cumsum(torch.flip(first.to(torch.int32), [2]), dim=2), [2]) > 0
+    causal = torch.zeros_like(in_c_sorted).scatter_(
+        2, order.unsqueeze(1).expand_as(in_c_sorted), in_c_sorted)
+    return z_out, causal
+
+
+class TTFSFunction(torch.autograd.Function):
+    """``z_out = TTFSFunction.apply(z_in, w)`` with the closed-form backward of Mostafa 2017
+    (less memory and time than autograd through the masked formula; the tests check that
+    both give the same gradients)."""
+
+    @staticmethod
+    def forward(ctx, z_in, w):
+        with torch.no_grad():
+            z_out, causal = _masked_forward(z_in, w)
+        ctx.save_for_backward(z_in, w, z_out, causal)
+        return z_out
+
+    @staticmethod
+    def backward(ctx, grad):
+        z_in, w, z_out, causal = ctx.saved_tensors
+        c = causal.to(w.dtype)                                      # [B, M, N]
+        wt = w.T                                                    # [M, N]
+        spiked = torch.isfinite(z_out)
+        denom = (c * wt).sum(2) - 1                                 # sum_C w - 1 (> 0)
+        coef = torch.where(spiked, grad / torch.where(spiked, denom, torch.ones_like(denom)),
+                           torch.zeros_like(grad))
+        zi = torch.where(torch.isfinite(z_in), z_in, torch.zeros_like(z_in))
+        zo = torch.where(spiked, z_out, torch.zeros_like(z_out))
+        cg = c * coef.unsqueeze(2)                                  # [B, M, N]
+        grad_w = (cg * (zi.unsqueeze(1) - zo.unsqueeze(2))).sum(0).T  # (z_i - z_out) / (S - 1)
+        grad_z = (cg * wt).sum(1)                                   # w_i / (S - 1)
+        return grad_z, grad_w
+
+
+def ttfs_forward(z_in: torch.Tensor, w: torch.Tensor, closed_form: bool = True) -> torch.Tensor:
+    """First spike ``z_out [batch, n_out]`` of non-leaky IF neurons with weights
+    ``w [n_in, n_out]`` for input spike times ``z_in [batch, n_in]`` (``z = exp(t)``,
+    ``inf`` = no spike). ``closed_form``: gradients from :class:`TTFSFunction`; otherwise
+    autograd through the masked formula (same values)."""
+    _check_shapes(z_in, w)
+    if closed_form:
+        return TTFSFunction.apply(z_in, w)
+    return _masked_forward(z_in, w)[0]
+
+
+def causal_set(z_in: torch.Tensor, w: torch.Tensor, z_out: torch.Tensor) -> torch.Tensor:
+    """``[batch, n_in, n_out]`` mask of the inputs that arrived before each output spike."""
+    return (z_in.unsqueeze(-1) < z_out.unsqueeze(1)) & torch.isfinite(z_out).unsqueeze(1)
+
+
+def exact_gradients(z_in, w, z_out):
+    """The closed-form Jacobians of Mostafa 2017, for tests: ``(dz_out/dw [B, n_in, n_out],
+    dz_out/dz_in [B, n_in, n_out])``."""
+    c = causal_set(z_in, w, z_out).to(w.dtype)
+    denom = (c * w).sum(1, keepdim=True) - 1
+    zi = torch.where(torch.isfinite(z_in), z_in, torch.zeros_like(z_in)).unsqueeze(-1)
+    zo = torch.where(torch.isfinite(z_out), z_out, torch.zeros_like(z_out)).unsqueeze(1)
+    safe = torch.where(denom > 0, denom, torch.ones_like(denom))
+    return c * (zi - zo) / safe, c * w / safe
+
+
+def simulate_ode(t_in, w, t_max: float = 10.0, dt: float = 1e-4) -> np.ndarray:
+    """Numerical integration (exact exponential current between steps, Euler-free) of the
+    neuron ODE, for tests. ``t_in [n_in]`` (``inf`` = no spike), ``w [n_in, n_out]``; returns
+    the first spike time of each output (``inf`` if none before ``t_max``)."""
+    t_in = np.asarray(t_in, dtype=np.float64)
+    w = np.asarray(w, dtype=np.float64)
+    steps = int(t_max / dt)
+    i = np.zeros(w.shape[1])
+    v = np.zeros(w.shape[1])
+    out = np.full(w.shape[1], np.inf)
+    step_of = np.where(np.isfinite(t_in), np.ceil(t_in / dt - 1e-9), -1).astype(np.int64)
+    decay = math.exp(-dt)
+    for s in range(steps):
+        arrive = step_of == s
+        if arrive.any():
+            # input at time t_i inside (s-1)dt, s dt]: add its weight, aged to s*dt
+            age = s * dt - t_in[arrive]
+            i += (w[arrive] * np.exp(-age)[:, None]).sum(0)
+            v += (w[arrive] * (1 - np.exp(-age))[:, None]).sum(0)
+        # V(t + dt) = V + I (1 - e^-dt), I(t + dt) = I e^-dt; locate crossings inside the step
+        v_next = v + i * (1 - decay)
+        cross = (v_next >= 1) & np.isinf(out)
+        if cross.any():
+            # solve V + I (1 - e^-x) = 1 for x in (0, dt]
+            x = -np.log(1 - (1 - v[cross]) / i[cross])
+            out[cross] = s * dt + x
+        v, i = v_next, i * decay
+    return out
+
+
+# -- layers and network ------------------------------------------------------------------
+
+class TTFSLayer(nn.Module):
+    """A fully connected layer of non-leaky IF neurons; forward maps ``z_in`` to ``z_out``."""
+
+    def __init__(self, n_in: int, n_out: int, generator: torch.Generator | None = None,
+                 w_mean: float | None = None, w_std: float | None = None):
+        super().__init__()
+        # every neuron's expected input weight sum ~ 2 * threshold, so it fires
+        mean = 2.0 / n_in if w_mean is None else w_mean
+        std = 2.0 / math.sqrt(n_in) if w_std is None else w_std
+        w = torch.randn(n_in, n_out, generator=generator, dtype=torch.float64) * std + mean
+        self.w = nn.Parameter(w.float())
+
+    def forward(self, z_in):
+        return ttfs_forward(z_in, self.w)
+
+    def weight_sum_cost(self) -> torch.Tensor:
+        """Mostafa's ``sum_neurons max(0, 1 - sum_i w_i)``."""
+        return torch.relu(1 - self.w.sum(0)).sum()
+
+
+class TTFSNet(nn.Module):
+    """A stack of :class:`TTFSLayer`. ``sizes = [n_in, hidden..., n_classes]``. Classification:
+    the output neuron with the earliest spike (smallest ``z``; ties to the lowest index)."""
+
+    def __init__(self, sizes=(784, 600, 10), seed: int = 0):
+        super().__init__()
+        if len(sizes) < 2 or any(not isinstance(s, int) or s < 1 for s in sizes):
+            raise ConfigError(f"sizes: need at least [n_in, n_out] positive integers, got {sizes!r}")
+        g = torch.Generator().manual_seed(seed)
+        self.sizes = list(sizes)
+        self.layers = nn.ModuleList(TTFSLayer(a, b, g) for a, b in zip(sizes[:-1], sizes[1:]))
+
+    def forward(self, z_in):
+        z = z_in
+        for layer in self.layers:
+            z = layer(z)
+        return z
+
+    def weight_sum_cost(self):
+        return sum(layer.weight_sum_cost() for layer in self.layers)
+
+    @staticmethod
+    def predict_from(z_out: torch.Tensor) -> torch.Tensor:
+        return torch.argmin(z_out, dim=1)
+
+
+def encode_ttfs(x: np.ndarray, max_value: int, t_max: float = 1.0) -> torch.Tensor:
+    """Input spike times ``t = t_max * (1 - p / max_value)`` (brighter is earlier), as
+    ``z = exp(t)`` float32 ``[batch, features]``."""
+    t = t_max * (1 - torch.as_tensor(np.asarray(x), dtype=torch.float32) / max_value)
+    return torch.exp(t)
+
+
+def ttfs_loss(z_out: torch.Tensor, target: torch.Tensor, net: TTFSNet | None = None,
+              k_weight_sum: float = 1.0, z_cap: float = 1e4) -> torch.Tensor:
+    """Cross-entropy of ``softmax(-z_out)`` (non-spiking outputs count as ``z_cap``, with no
+    gradient) plus ``k_weight_sum`` times the weight-sum cost of ``net``."""
+    z = torch.where(torch.isfinite(z_out), z_out, torch.full_like(z_out, z_cap)).clamp(max=z_cap)
+    loss = nn.functional.cross_entropy(-z, target)
+    if net is not None and k_weight_sum:
+        loss = loss + k_weight_sum * net.weight_sum_cost()
+    return loss
+
+
+@dataclass
+class TrainResult:
+    """What a training run produced. Accuracies are fractions in [0, 1]."""
+
+    net: nn.Module
+    train_accuracy: float
+    test_accuracy: float
+    seconds: float
+    history: list = field(default_factory=list)  # per epoch: (loss, train acc, test acc)
+
+
+def _accuracy(net, z, y, batch=512):
+    net.eval()
+    correct = 0
+    with torch.no_grad():
+        for s in range(0, len(z), batch):
+            out = net(z[s:s + batch])
+            correct += (TTFSNet.predict_from(out) == y[s:s + batch]).sum().item()
+    return correct / max(1, len(z))
+
+
+def train_ttfs(dataset, hidden=(100,), epochs: int = 15, batch_size: int = 32, lr: float = 3e-3,
+               k_weight_sum: float = 1.0, t_max: float = 1.0, seed: int = 0,
+               progress: bool = True, max_train: int | None = None) -> TrainResult:
+    """Train a :class:`TTFSNet` on a :class:`~spikeforge.model.datasets.Dataset` with Adam
+    (learning rate cosine-annealed from ``lr`` to 0 over ``epochs``).
+
+    Inputs are encoded with :func:`encode_ttfs`; the loss is :func:`ttfs_loss`; gradients
+    are clipped to norm 1 per step (``z`` grows exponentially with depth, so raw gradients
+    can be large -- Mostafa normalises them too)."""
+    from tqdm.auto import tqdm
+
+    if isinstance(hidden, int):
+        hidden = (hidden,)
+    torch.manual_seed(seed)
+    x_tr, y_tr = dataset.train_x, dataset.train_y
+    if max_train is not None:
+        x_tr, y_tr = x_tr[:max_train], y_tr[:max_train]
+    z_tr = encode_ttfs(x_tr, dataset.max_value, t_max)
+    z_te = encode_ttfs(dataset.test_x, dataset.max_value, t_max)
+    y_tr = torch.as_tensor(y_tr)
+    y_te = torch.as_tensor(dataset.test_y)
+    net = TTFSNet([z_tr.shape[1], *hidden, dataset.n_classes], seed=seed)
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs))
+    g = torch.Generator().manual_seed(seed)
+    history = []
+    start = time.perf_counter()
+    bar = tqdm(range(epochs), desc=f"ttfs {dataset.name}", disable=not progress)
+    for _ in bar:
+        net.train()
+        perm = torch.randperm(len(z_tr), generator=g)
+        total = 0.0
+        for s in range(0, len(perm), batch_size):
+            idx = perm[s:s + batch_size]
+            loss = ttfs_loss(net(z_tr[idx]), y_tr[idx], net, k_weight_sum)
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+            opt.step()
+            total += loss.item() * len(idx)
+        sched.step()
+        tr, te = _accuracy(net, z_tr, y_tr), _accuracy(net, z_te, y_te)
+        history.append((total / len(perm), tr, te))
+        bar.set_postfix(loss=f"{total / len(perm):.3f}", train=f"{tr:.3f}", test=f"{te:.3f}")
+    return TrainResult(net, history[-1][1] if history else 0.0, history[-1][2] if history else 0.0,
+                       time.perf_counter() - start, history)
+
+
+def main(argv=None):
+    """``python -m spikeforge.model.ttfs [--dataset digits] [--hidden 100] [--epochs 15]``"""
+    import argparse
+
+    from .datasets import load_dataset
+
+    ap = argparse.ArgumentParser(description="Train a TTFS network (Mostafa 2017)")
+    ap.add_argument("--dataset", default="digits")
+    ap.add_argument("--path", default=None)
+    ap.add_argument("--hidden", type=int, nargs="*", default=[100])
+    ap.add_argument("--epochs", type=int, default=15)
+    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--max-train", type=int, default=None)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    ds = load_dataset(args.dataset, path=args.path)
+    r = train_ttfs(ds, tuple(args.hidden), args.epochs, args.batch_size, args.lr,
+                   max_train=args.max_train)
+    print(f"{ds.name}: hidden={args.hidden} epochs={args.epochs} train acc {r.train_accuracy:.4f} "
+          f"test acc {r.test_accuracy:.4f} in {r.seconds:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

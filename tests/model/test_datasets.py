@@ -1,0 +1,156 @@
+"""Datasets: IDX parsing, real MNIST, digits, clear errors on bad files."""
+
+import gzip
+import hashlib
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from spikeforge.model.datasets import (load_dataset, load_digits, load_idx_dir, parse_idx,
+                                       read_idx)
+from spikeforge.sim.contract import ConfigError, SpikeforgeError
+
+MNIST = Path("/work/shared/data/mnist")
+SHA256 = {
+    "train-images-idx3-ubyte.gz": "9e594dacbefd1c4239130054519626ac29508c9444ed6b5954e03f6cccf5e9bf",
+    "train-labels-idx1-ubyte.gz": "55d8df10b1cc813a7005b855fa1b1681c032d2f6d39a491dce56504acd792393",
+    "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+    "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+}
+needs_mnist = pytest.mark.skipif(not MNIST.is_dir(), reason="MNIST not at /work/shared/data/mnist")
+
+
+def idx_bytes(array: np.ndarray, code: int = 0x08) -> bytes:
+    return bytes([0, 0, code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape) + \
+        array.astype(">u1" if code == 0x08 else array.dtype).tobytes()
+
+
+def write_set(directory: Path, n_train=5, n_test=3, gz=True):
+    rng = np.random.default_rng(0)
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        files = {f"{prefix}-images-idx3-ubyte": rng.integers(0, 256, (n, 4, 3), dtype=np.uint8),
+                 f"{prefix}-labels-idx1-ubyte": rng.integers(0, 10, n, dtype=np.uint8)}
+        for name, array in files.items():
+            data = idx_bytes(array)
+            if gz:
+                (directory / f"{name}.gz").write_bytes(gzip.compress(data))
+            else:
+                (directory / name).write_bytes(data)
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_roundtrip_small_idx_dir(tmp_path, gz):
+    write_set(tmp_path, gz=gz)
+    ds = load_idx_dir(tmp_path)
+    assert ds.train_x.shape == (5, 12) and ds.test_x.shape == (3, 12)
+    assert ds.train_x.dtype == np.uint8 and ds.train_y.dtype == np.int64
+    assert ds.shape == (4, 3) and ds.n_classes == 10 and ds.max_value == 255
+
+
+def test_parse_idx_other_dtypes():
+    a = (np.arange(6).reshape(2, 3) - 3).astype(">i4")
+    data = bytes([0, 0, 0x0C, 2]) + struct.pack(">2I", 2, 3) + a.tobytes()
+    np.testing.assert_array_equal(parse_idx(data), a)
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda d: d[:-5], "truncated"),
+    (lambda d: d + b"\x00\x01", "trailing"),
+    (lambda d: b"\x08\x03" + d[2:], "magic"),
+    (lambda d: d[:2] + b"\x07" + d[3:], "dtype code"),
+    (lambda d: d[:6], "truncated IDX header"),
+    (lambda d: b"\x00", "too short"),
+])
+def test_corrupt_idx_is_named(tmp_path, mutate, message):
+    good = idx_bytes(np.zeros((3, 2, 2), dtype=np.uint8))
+    path = tmp_path / "bad-idx3-ubyte"
+    path.write_bytes(mutate(good))
+    with pytest.raises(SpikeforgeError, match=message) as info:
+        read_idx(path)
+    assert str(path) in str(info.value)
+
+
+def test_truncated_gzip_is_named(tmp_path):
+    write_set(tmp_path)
+    target = tmp_path / "t10k-images-idx3-ubyte.gz"
+    target.write_bytes(target.read_bytes()[:20])
+    with pytest.raises(SpikeforgeError, match="t10k-images-idx3-ubyte.gz"):
+        load_idx_dir(tmp_path)
+
+
+def test_count_mismatch_and_missing(tmp_path):
+    write_set(tmp_path)
+    (tmp_path / "train-labels-idx1-ubyte.gz").write_bytes(
+        gzip.compress(idx_bytes(np.zeros(4, dtype=np.uint8))))
+    with pytest.raises(SpikeforgeError, match="5 images but .* 4 labels"):
+        load_idx_dir(tmp_path)
+    (tmp_path / "t10k-labels-idx1-ubyte.gz").unlink()
+    (tmp_path / "train-labels-idx1-ubyte.gz").write_bytes(
+        gzip.compress(idx_bytes(np.zeros(5, dtype=np.uint8))))
+    with pytest.raises(SpikeforgeError, match="no t10k-labels-idx1-ubyte"):
+        load_idx_dir(tmp_path)
+    with pytest.raises(SpikeforgeError, match="not a directory"):
+        load_idx_dir(tmp_path / "nope")
+
+
+def test_label_out_of_range(tmp_path):
+    write_set(tmp_path)
+    (tmp_path / "train-labels-idx1-ubyte.gz").write_bytes(
+        gzip.compress(idx_bytes(np.full(5, 12, dtype=np.uint8))))
+    with pytest.raises(SpikeforgeError, match="label 12"):
+        load_idx_dir(tmp_path)
+
+
+@needs_mnist
+def test_real_mnist():
+    for name, digest in SHA256.items():
+        assert hashlib.sha256((MNIST / name).read_bytes()).hexdigest() == digest
+    ds = load_dataset("mnist", path=MNIST)
+    assert ds.train_x.shape == (10000, 784) and ds.test_x.shape == (10000, 784)
+    assert ds.shape == (28, 28)
+    np.testing.assert_array_equal(np.bincount(ds.train_y),
+                                  [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978])
+    # the official test set: 980 zeros ... and its first label is 7
+    assert ds.test_y[0] == 7 and np.bincount(ds.test_y)[0] == 980
+    assert ds.test_x.max() == 255
+    # default discovery (../shared/data/mnist next to the repo) finds the same files
+    assert load_dataset("mnist").test_y[:10].tolist() == ds.test_y[:10].tolist()
+
+
+def test_mnist_not_found_message(monkeypatch, tmp_path):
+    import spikeforge.model.datasets as d
+    monkeypatch.setattr(d, "REPO_ROOT", tmp_path / "repo")
+    monkeypatch.delenv("SPIKEFORGE_MNIST", raising=False)
+    with pytest.raises(SpikeforgeError, match="SPIKEFORGE_MNIST"):
+        load_dataset("mnist")
+    write_set(tmp_path)
+    monkeypatch.setenv("SPIKEFORGE_MNIST", str(tmp_path))
+    assert load_dataset("mnist").train_x.shape == (5, 12)
+
+
+def test_fashion_mnist_missing_message(monkeypatch, tmp_path):
+    import spikeforge.model.datasets as d
+    monkeypatch.setattr(d, "FASHION_MNIST_DIR", tmp_path / "absent")
+    with pytest.raises(SpikeforgeError, match="apt-get install dataset-fashion-mnist"):
+        load_dataset("fashion-mnist")
+
+
+@pytest.mark.skipif(not Path("/usr/share/datasets/fashion-mnist").is_dir(),
+                    reason="dataset-fashion-mnist not installed")
+def test_fashion_mnist_installed():
+    ds = load_dataset("fashion-mnist")
+    assert ds.train_x.shape == (60000, 784) and ds.test_x.shape == (10000, 784)
+
+
+def test_digits_deterministic():
+    a, b = load_digits(), load_dataset("digits")
+    np.testing.assert_array_equal(a.train_x, b.train_x)
+    np.testing.assert_array_equal(a.test_y, b.test_y)
+    assert a.train_x.max() <= 16 and a.max_value == 16
+    assert len(a.train_x) + len(a.test_x) == 1797
+    x, y = a.normalized("test")
+    assert x.dtype == np.float32 and x.max() <= 1.0
+    with pytest.raises(ConfigError, match="unknown dataset"):
+        load_dataset("cifar")

@@ -1,0 +1,147 @@
+"""TTFS layer (Mostafa 2017): forward vs the ODE, exact gradients, training on digits."""
+
+import numpy as np
+import pytest
+import torch
+
+from spikeforge.model.datasets import load_digits
+from spikeforge.model.ttfs import (TTFSNet, causal_set, encode_ttfs, exact_gradients,
+                                   simulate_ode, train_ttfs, ttfs_forward, ttfs_loss)
+from spikeforge.sim.contract import ConfigError
+
+
+def random_case(rng, n_in=6, n_out=4, p_silent=0.2):
+    t = rng.uniform(0, 2, n_in)
+    t[rng.random(n_in) < p_silent] = np.inf
+    w = rng.normal(0.4, 0.5, (n_in, n_out))
+    return t, w
+
+
+def test_forward_matches_ode_integration():
+    rng = np.random.default_rng(0)
+    n_spikes = n_silent = 0
+    for _ in range(12):
+        t, w = random_case(rng)
+        z = ttfs_forward(torch.tensor(np.exp(t))[None], torch.tensor(w))[0].numpy()
+        t_ode = simulate_ode(t, w, t_max=8.0, dt=2e-3)
+        fired = np.isfinite(t_ode)
+        assert (np.isfinite(z) == fired).all()
+        np.testing.assert_allclose(np.log(z[fired]), t_ode[fired], atol=1e-6)
+        n_spikes += fired.sum()
+        n_silent += (~fired).sum()
+    assert n_spikes > 20 and n_silent > 3  # both cases exercised
+
+
+def test_forward_hand_cases():
+    # one input, weight 2 at t=0: V = 2 (1 - e^-t) = 1 at t = ln 2, z = 2
+    z = ttfs_forward(torch.tensor([[1.0]], dtype=torch.float64), torch.tensor([[2.0]], dtype=torch.float64))
+    assert z.item() == pytest.approx(2.0)
+    # weight sum below threshold: never fires; an absent input (inf) is ignored
+    z = ttfs_forward(torch.tensor([[1.0, float("inf")]]), torch.tensor([[0.9], [5.0]]))
+    assert torch.isinf(z).all()
+    # a strong late input does not fire before it arrives: causal set grows
+    z = ttfs_forward(torch.tensor([[1.0, 3.0]], dtype=torch.float64),
+                     torch.tensor([[0.5], [2.0]], dtype=torch.float64))
+    assert z.item() == pytest.approx((0.5 * 1 + 2 * 3) / (2.5 - 1))
+    with pytest.raises(ConfigError, match="n_in"):
+        ttfs_forward(torch.ones(2, 3), torch.ones(4, 1))
+
+
+def test_autograd_equals_closed_form_and_finite_differences():
+    rng = np.random.default_rng(1)
+    checked = 0
+    for _ in range(20):
+        t, w = random_case(rng, n_in=5, n_out=3, p_silent=0.0)
+        z_in = torch.tensor(np.exp(t))[None].requires_grad_(True)
+        wt = torch.tensor(w, requires_grad=True)
+        z_out = ttfs_forward(z_in, wt, closed_form=False)
+        if not torch.isfinite(z_out).all():
+            continue
+        # stay away from the boundaries where the causal set changes
+        gap = (z_in.detach().unsqueeze(-1) - z_out.detach().unsqueeze(1)).abs().min()
+        if gap < 1e-3:
+            continue
+        dw, dz = exact_gradients(z_in.detach(), wt.detach(), z_out.detach())
+        for m in range(3):
+            gw, gz = torch.autograd.grad(z_out[0, m], (wt, z_in), retain_graph=True)
+            torch.testing.assert_close(gw[:, m], dw[0, :, m])
+            torch.testing.assert_close(gz[0], dz[0, :, m])
+        for cf in (True, False):  # closed-form backward and autograd, vs finite differences
+            assert torch.autograd.gradcheck(lambda a, b: ttfs_forward(a, b, closed_form=cf),
+                                            (z_in, wt), eps=1e-7, atol=1e-5)
+        checked += 1
+    assert checked >= 8
+
+
+@pytest.mark.parametrize("closed_form", [True, False])
+def test_closed_form_backward_equals_autograd(closed_form):
+    """TTFSFunction's closed-form backward == autograd through the masked formula, on a
+    batch with absent inputs and silent outputs."""
+    rng = np.random.default_rng(3)
+    z = np.exp(rng.uniform(0, 2, (16, 12)))
+    z[rng.random((16, 12)) < 0.15] = np.inf
+    z_in = torch.tensor(z)
+    w = torch.tensor(rng.normal(0.3, 0.5, (12, 7)))
+    grads = []
+    for cf in (True, False):
+        a = z_in.clone().requires_grad_(True)
+        b = w.clone().requires_grad_(True)
+        out = ttfs_forward(a, b, closed_form=cf)
+        loss = ttfs_loss(out, torch.zeros(16, dtype=torch.long))
+        loss.backward()
+        grads.append((out.detach(), a.grad, b.grad))
+    assert torch.isinf(grads[0][0]).any() and torch.isfinite(grads[0][0]).any()
+    torch.testing.assert_close(grads[0][0], grads[1][0])
+    torch.testing.assert_close(grads[0][1], grads[1][1])
+    torch.testing.assert_close(grads[0][2], grads[1][2])
+    assert torch.isfinite(grads[0][1]).all() and torch.isfinite(grads[0][2]).all()
+
+
+def test_no_spike_gradients_are_finite_and_zero():
+    z_in = torch.tensor([[1.0, 2.0]], requires_grad=True)
+    w = torch.tensor([[0.3], [0.2]], requires_grad=True)
+    z = ttfs_forward(z_in, w)
+    assert torch.isinf(z).all()
+    loss = ttfs_loss(z, torch.tensor([0]))
+    loss.backward()
+    assert torch.isfinite(loss)
+    assert torch.equal(w.grad, torch.zeros_like(w)) and torch.equal(z_in.grad, torch.zeros_like(z_in))
+
+
+def test_weight_sum_cost_pushes_silent_neurons_up():
+    net = TTFSNet([4, 3], seed=0)
+    with torch.no_grad():
+        net.layers[0].w.fill_(0.1)  # sum 0.4 < 1: cannot fire
+    cost = net.weight_sum_cost()
+    assert cost.item() == pytest.approx(3 * 0.6)
+    cost.backward()
+    assert (net.layers[0].w.grad < 0).all()  # gradient descent raises the weights
+
+
+def test_causal_set_and_prediction():
+    z_in = torch.tensor([[1.0, 1.5, 10.0]], dtype=torch.float64)
+    w = torch.tensor([[1.0, 0.1], [1.0, 0.1], [1.0, 5.0]], dtype=torch.float64)
+    z = ttfs_forward(z_in, w)
+    c = causal_set(z_in, w, z)
+    assert c[0, :, 0].tolist() == [True, True, False]
+    assert c[0, :, 1].tolist() == [True, True, True]
+    assert TTFSNet.predict_from(z).tolist() == [0]
+
+
+def test_forward_causal_set_equals_definition():
+    from spikeforge.model.ttfs import _masked_forward
+    rng = np.random.default_rng(7)
+    z = np.exp(rng.uniform(0, 2, (8, 10)))
+    z[rng.random((8, 10)) < 0.2] = np.inf
+    z_in, w = torch.tensor(z), torch.tensor(rng.normal(0.3, 0.5, (10, 5)))
+    z_out, causal = _masked_forward(z_in, w)
+    assert torch.equal(causal.transpose(1, 2), causal_set(z_in, w, z_out))
+
+
+def test_train_ttfs_on_digits():
+    ds = load_digits()
+    result = train_ttfs(ds, hidden=(64,), epochs=4, progress=False)
+    assert result.test_accuracy > 0.75, result.history
+    assert len(result.history) == 4
+    z = encode_ttfs(ds.test_x[:3], ds.max_value)
+    assert z.min() >= 1.0 and z.max() <= np.e + 1e-5
