@@ -60,3 +60,9 @@ def test_out_dir_that_is_a_file_is_refused(tmp_path):
     result = spikeforge("verilog", tmp_path / "file")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "file" in result.stderr
+
+
+def test_demo_co_simulates_bit_exactly():
+    result = spikeforge("demo", "--simulator", "icarus", "--ticks", 12)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "BIT-EXACT, CYCLE-EXACT" in result.stdout and "MISMATCH" not in result.stdout
