@@ -30,6 +30,9 @@ CONFIGS = {
     "saturating-zero-n5": lambda: random_config(
         14, 5, 3, weight_bits=6, current_bits=7, membrane_bits=8, decay_bits=4,
         threshold=100, reset=Reset.ZERO),
+    # the smallest core: one neuron (1-bit output port), one input
+    "single-neuron-n1": lambda: random_config(
+        15, 1, 1, decay_bits=8, alpha=230, beta=240, threshold=90),
 }
 
 

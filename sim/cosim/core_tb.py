@@ -101,6 +101,7 @@ async def core_matches_golden_and_cycle_models(dut):
                  for region in (Region.CURRENT, Region.MEMBRANE, Region.ADAPT, Region.FIRED)
                  for n in range(N)]
     error = None
+    tick_spans = []  # [first cycle of the tick, cycle at which the core is idle again]
     for t, tick in enumerate(spec["ticks"]):
         items = [(spike_in, j, g) for j, g in zip(tick["events"], tick["event_gaps"])]
         items.append((command, TICK, tick["command_gap"]))
@@ -115,6 +116,7 @@ async def core_matches_golden_and_cycle_models(dut):
             break
         outs = spike_out.items[n_out_before:]
         got_events += [(t, n, c) for n, c in outs]
+        tick_spans.append([seq.start_cycle, got_idle])
 
         # cycle model, from this tick's observed start (host reads in between take time)
         spiking = [int(n) for n in trace.spikes[t].nonzero()[0]]
@@ -170,7 +172,7 @@ async def core_matches_golden_and_cycle_models(dut):
 
     report = {"cycles": counter.cycle, "ticks": n_ticks, "ticks_checked": ticks_done,
               "output_events": len(got_events), "input_events": sum(len(t["events"]) for t in spec["ticks"]),
-              "host_reads": host.reads, "mismatch": first.to_dict() if first else None,
+              "host_reads": host.reads, "tick_spans": tick_spans, "mismatch": first.to_dict() if first else None,
               "mismatches": [m.to_dict() for m in found]}
     path = os.environ.get("SPIKEFORGE_COSIM_REPORT")
     if path:

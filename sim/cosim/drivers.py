@@ -52,7 +52,9 @@ def signal(dut, prefix: str, name: str):
 
 
 def _int(handle) -> int:
-    return handle.value.to_unsigned()
+    value = handle.value
+    # A one-bit port is a `Logic` in Verilator (no to_unsigned), a `LogicArray` in Icarus.
+    return value.to_unsigned() if hasattr(value, "to_unsigned") else int(value)
 
 
 def _bit(handle) -> bool:
