@@ -10,12 +10,14 @@ command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 
 log() { printf '\033[1m[bootstrap]\033[0m %s\n' "$*" >&2; }
 
-# -- system packages: Icarus Verilog; a C++ toolchain, make and perl for Verilator ----------
+# -- system packages: Icarus Verilog; a C++ toolchain, make and perl for Verilator; data ---
 missing=()
 command -v iverilog >/dev/null 2>&1 || missing+=(iverilog)
 command -v g++ >/dev/null 2>&1 || missing+=(g++)
 command -v make >/dev/null 2>&1 || missing+=(make)
 command -v perl >/dev/null 2>&1 || missing+=(perl)
+# the full Fashion-MNIST (30 MB), one of the data sets spikeforge trains on
+[ -d /usr/share/datasets/fashion-mnist ] || missing+=(dataset-fashion-mnist)
 if ((${#missing[@]})); then
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
     log "installing Debian packages: ${missing[*]}"
