@@ -33,6 +33,9 @@ CONFIGS = {
     # the smallest core: one neuron (1-bit output port), one input
     "single-neuron-n1": lambda: random_config(
         15, 1, 1, decay_bits=8, alpha=230, beta=240, threshold=90),
+    # large enough for Verilator to split its C++ into several files (precompiled header)
+    "large-n100": lambda: random_config(
+        16, 100, 64, decay_bits=12, alpha=3072, beta=3584, threshold=900),
 }
 
 

