@@ -1,0 +1,432 @@
+"""The whole accelerator: the cores of a :class:`~spikeforge.compiler.map.HardwarePlan` wired
+by routers, a tick controller and a decision unit.
+
+Structure (built from ``plan.routes``; the compiler's canonical routes)::
+
+    inp ──► input multicast ──────────────────────────────► layer-0 cores
+    layer-l cores ─► SpikeMerger ─► [StreamFIFO] ─► SpikeRouter(offsets) ─► layer-(l+1) cores
+    output cores  ─► SpikeMerger ─► [StreamFIFO] ─► +offset ─► out_spikes ─► (handshake) DecisionUnit
+    TickController: CLEAR / event phase / TICK to every core, waits for quiet (cores + links)
+
+Every spike of a core of layer ``l`` is multicast to every core of layer ``l + 1`` its route
+names, translated to the destination's presynaptic index ``route.source_offset + neuron``
+(the global neuron index in layer ``l``). The optional FIFO (``fifo_depth > 0``) sits between
+each merger and its router.
+
+Timing is exactly :mod:`spikeforge.sim.system_cycle` (see there for the cycle-level
+description and the driver convention).
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import C, Cat, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+from amaranth.utils import ceil_log2
+
+from ..sim.contract import ConfigError, Decision
+from .core import NeuronCore
+from .decision import DecisionUnit
+from .router import Multicast, SpikeMerger, SpikeRouter, StreamFIFO, index_bits_for
+from .tick import TickController
+
+__all__ = ["SpikeforgeSystem", "InputItem", "OutputSpike", "MonitorSignature"]
+
+
+class InputItem(data.StructLayout):
+    """Payload of the ``inp`` stream: ``index`` (external input index j, an event) and
+    ``last`` (1: the item is the marker that closes the current tick's input; ``index`` is
+    then ignored)."""
+
+    def __init__(self, index_bits: int):
+        self.index_bits = index_bits
+        super().__init__({"index": unsigned(index_bits), "last": unsigned(1)})
+
+    def pack(self, index: int, last: bool = False) -> int:
+        return (int(bool(last)) << self.index_bits) | int(index)
+
+
+class OutputSpike(data.StructLayout):
+    """Payload of ``out_spikes``: ``neuron`` (class index = global output neuron) and
+    ``tick`` (the tick in whose update phase the neuron spiked)."""
+
+    def __init__(self, neuron_bits: int, tick_bits: int):
+        self.neuron_bits = neuron_bits
+        super().__init__({"neuron": unsigned(neuron_bits), "tick": unsigned(tick_bits)})
+
+    def unpack(self, value: int) -> tuple[int, int]:
+        """``(neuron, tick)`` of a payload given as an integer."""
+        return value & ((1 << self.neuron_bits) - 1), value >> self.neuron_bits
+
+
+def MonitorSignature(neuron_bits: int) -> wiring.Signature:
+    """A non-stalling observation port: ``valid`` pulses for one cycle per spike, ``neuron``
+    is the spiking neuron's global index in its layer."""
+    return wiring.Signature({"valid": Out(1), "neuron": Out(neuron_bits)})
+
+
+def _check_plan(plan):
+    from ..compiler.map import INPUT_PORT, HardwarePlan
+
+    if not isinstance(plan, HardwarePlan):
+        raise ConfigError(f"plan: must be a HardwarePlan, got {type(plan).__name__}")
+    L = plan.n_layers
+    layers = [sorted(plan.cores_of_layer(l), key=lambda c: c.index) for l in range(L)]
+    for l, cores in enumerate(layers):
+        if not cores:
+            raise ConfigError(f"plan.cores: layer {l} has no core")
+        if [c.index for c in cores] != list(range(len(cores))):
+            raise ConfigError(f"plan.cores: layer {l} core indices are not 0..{len(cores) - 1}")
+    routes = {}
+    for r in plan.routes:
+        key = (r.source_layer, r.source_core)
+        if key in routes:
+            raise ConfigError(f"plan.routes: two routes from source {key}")
+        routes[key] = r
+        if r.source_layer == INPUT_PORT:
+            if r.destination_layer != 0:
+                raise ConfigError("plan.routes: the input port must feed layer 0 only")
+        elif r.destination_layer is None:
+            if r.source_layer != L - 1:
+                raise ConfigError(f"plan.routes: only the output layer may feed the decision "
+                                  f"unit (route from layer {r.source_layer})")
+        elif r.destination_layer != r.source_layer + 1:
+            raise ConfigError(f"plan.routes: route from layer {r.source_layer} to layer "
+                              f"{r.destination_layer}; only layer l -> l + 1 is supported")
+        if r.destination_layer is not None:
+            n_dest = len(layers[r.destination_layer])
+            if any(not 0 <= d < n_dest for d in r.destination_cores):
+                raise ConfigError(f"plan.routes: destination core out of range in {r}")
+    if (INPUT_PORT, 0) not in routes:
+        raise ConfigError("plan.routes: no route from the input port")
+    for l, cores in enumerate(layers):
+        for c in cores:
+            if (l, c.index) not in routes:
+                raise ConfigError(f"plan.routes: no route from layer {l} core {c.index}")
+    return layers, routes
+
+
+class SpikeforgeSystem(wiring.Component):
+    """A complete inference engine for one :class:`~spikeforge.compiler.map.HardwarePlan`.
+
+    Parameters
+    ----------
+    plan : HardwarePlan
+        Cores (one :class:`~spikeforge.hdl.core.NeuronCore` per ``CorePlan``, built from its
+        ``CoreConfig``) and routes (canonical: input port -> layer 0, layer l -> l + 1,
+        output layer -> decision unit).
+    decision : Decision
+        ``FIRST_SPIKE`` (early exit at the end of the first tick with an output spike),
+        ``SPIKE_COUNT`` (argmax scan of ``n_classes + 1`` cycles after the last tick) or
+        ``MEMBRANE_MAX`` (after the last tick the output cores' membranes are read through
+        their host ports, one per cycle in class order, into the decision unit:
+        ``n_classes + 2`` cycles).
+    fifo_depth : int
+        Depth of the :class:`~spikeforge.hdl.router.StreamFIFO` after each merger (0: none).
+    tick_bits : int
+        Width of tick numbers (``n_ticks``, ``tick``, ``result_tick``, ``out_spikes.tick``).
+    guard : int
+        The :class:`~spikeforge.hdl.tick.TickController` guard.
+    cycle_bits : int
+        Width of ``cycles``.
+
+    Ports (all synchronous to ``clk``; ``rst`` synchronous, active high)
+    ----------------------------------------------------------------------
+    start : ``In(1)``
+        Sampled every cycle; while ``idle`` is high, a 1 starts an inference (and samples
+        ``n_ticks``): every core is cleared, then ticks 0, 1, ... run until ``n_ticks``
+        ticks are done or (FIRST_SPIKE) the first tick with an output spike ends.
+        Ignored while ``busy``.
+    n_ticks : ``In(tick_bits)``
+        Number of ticks of the inference (>= 1), sampled with ``start``.
+    inp : ``In(stream.Signature(InputItem(index_bits)))``
+        External input events. For every tick t the host sends the events of tick t (items
+        with ``last = 0``; ``index`` = input j, repeats allowed, at most
+        ``layers[0].max_events_per_tick``), then one marker item with ``last = 1``, which
+        closes tick t's input (a tick without events is just the marker). ``ready`` is high
+        only during tick t's event phase and before its marker was taken: an event is taken
+        when every layer-0 core accepts it (ready = all layer-0 cores idle), the marker at
+        once. Items offered early (e.g. tick t + 1's during tick t's update) wait.
+        The host sends ticks 0 .. ticks_run - 1; when ``done`` rises it drops whatever it
+        still has for the inference (a first-spike network stops early; ``ready`` stays low).
+    out_spikes : ``Out(stream.Signature(OutputSpike(neuron_bits, tick_bits)))``
+        Every spike of the output layer: ``neuron`` = class index, ``tick`` = its tick.
+        Backpressured by ``ready`` (a stall delays the tick's end; nothing is dropped). Within
+        a core's spikes of one tick the order is ascending; cores interleave round-robin.
+        The decision unit sees a spike at its handshake.
+    monitor : ``Out(MonitorSignature(max_neuron_bits)).array(n_layers)``
+        ``monitor[l].valid`` pulses in the cycle a spike of layer l leaves its merger
+        (``neuron`` = global index in layer l; tick = ``tick`` in that cycle). Observation
+        only (no backpressure): lets a bench check every spike of every layer.
+    done : ``Out(1)``
+        The result of the last inference is valid (``result_*``); high from the end of the
+        inference until the next ``start``. Low after reset.
+    result_class : ``Out(signed(ceil_log2(n_classes) + 1))``
+        The decision (contract): FIRST_SPIKE -1 when no output neuron spiked.
+    result_tick : ``Out(tick_bits)``
+        The decision tick (``NetworkTrace.decision_tick``): FIRST_SPIKE the tick of the first
+        output spike, else (and without a spike) ``ticks_run - 1``.
+    result_none : ``Out(1)``
+        No output spike at all in the inference.
+    busy / idle : ``Out(1)``
+        ``busy`` rises at the edge that takes ``start`` (cycle S) and falls at the edge of
+        the first cycle D at which ``done`` is high; ``idle = ~busy`` (``start`` is honoured
+        from cycle D + 1).
+    tick : ``Out(tick_bits)``
+        The current tick. ``tick_done`` : ``Out(1)`` pulses at the end of each tick.
+    ticks_run : ``Out(tick_bits + 1)``
+        Ticks completed in the current / last inference.
+    cycles : ``Out(cycle_bits)``
+        Cycles of the current inference: 0 after the start edge S, +1 per busy cycle; after
+        the inference it holds ``D - S``, D = the first cycle ``done`` is sampled high
+        (:func:`spikeforge.sim.system_cycle.predict_inference` predicts S and D).
+    error : ``Out(1)``
+        Sticky until ``start``: a tick-controller protocol error or a core's ``overflow``
+        (more input events in a tick than ``max_events_per_tick``).
+    """
+
+    def __init__(self, plan, decision: Decision = Decision.FIRST_SPIKE, *, fifo_depth: int = 0,
+                 tick_bits: int = 16, guard: int = 2, cycle_bits: int = 32):
+        if not isinstance(decision, Decision):
+            from ..sim.network import as_decision
+            decision = as_decision(decision)
+        if not isinstance(fifo_depth, int) or fifo_depth < 0:
+            raise ConfigError(f"fifo_depth: must be an integer >= 0, got {fifo_depth!r}")
+        self.plan = plan
+        self.decision_mode = decision
+        self.fifo_depth = fifo_depth
+        self.tick_bits = tick_bits
+        self.guard = guard
+        self.layers, self.routes = _check_plan(plan)
+        self.n_layers = len(self.layers)
+        self.layer_sizes = [sum(c.n_neurons for c in cores) for cores in self.layers]
+        self.n_classes = self.layer_sizes[-1]
+        self.input_layout = InputItem(index_bits_for(plan.n_inputs))
+        self.out_layout = OutputSpike(index_bits_for(self.n_classes), tick_bits)
+        self.monitor_bits = max(index_bits_for(n) for n in self.layer_sizes)
+        super().__init__({
+            "start": In(1),
+            "n_ticks": In(tick_bits),
+            "inp": In(stream.Signature(self.input_layout)),
+            "out_spikes": Out(stream.Signature(self.out_layout)),
+            "monitor": Out(MonitorSignature(self.monitor_bits)).array(self.n_layers),
+            "done": Out(1),
+            "result_class": Out(signed(max(1, ceil_log2(self.n_classes)) + 1)),
+            "result_tick": Out(tick_bits),
+            "result_none": Out(1),
+            "busy": Out(1),
+            "idle": Out(1),
+            "tick": Out(tick_bits),
+            "tick_done": Out(1),
+            "ticks_run": Out(tick_bits + 1),
+            "cycles": Out(cycle_bits),
+            "error": Out(1),
+        })
+
+    def elaborate(self, platform):
+        from ..compiler.map import INPUT_PORT
+
+        m = Module()
+        layers, routes = self.layers, self.routes
+        L = self.n_layers
+        cores = {}
+        flat = []
+        for l, layer in enumerate(layers):
+            for c in layer:
+                core = NeuronCore(c.config)
+                m.submodules[f"core_{l}_{c.index}"] = core
+                cores[(l, c.index)] = core
+                flat.append(core)
+        links = []
+
+        ctrl = TickController(len(flat), n_links=0, tick_bits=self.tick_bits, guard=self.guard)
+        m.submodules.ctrl = ctrl
+        out_mb = layers[-1][0].config.params.membrane_bits
+        dec = DecisionUnit(self.n_classes, self.decision_mode, index_bits=self.out_layout.neuron_bits,
+                           tick_bits=self.tick_bits, membrane_bits=out_mb)
+        m.submodules.decision = dec
+
+        # -- input port -> layer-0 cores ----------------------------------------------------
+        in_route = routes[(INPUT_PORT, 0)]
+        dest0 = list(in_route.destination_cores)
+        n0 = len(layers[0])
+        mc_in = Multicast(unsigned(self.input_layout.index_bits), n0)
+        m.submodules.input_multicast = mc_in
+        closed = Signal()  # the current tick's marker has been taken
+        accepting = Signal()
+        m.d.comb += [
+            accepting.eq(ctrl.event_phase & ~closed),
+            mc_in.i.valid.eq(self.inp.valid & accepting & ~self.inp.payload.last),
+            mc_in.i.payload.eq(self.inp.payload.index),
+            mc_in.dest.eq(sum(1 << d for d in dest0)),
+            self.inp.ready.eq(accepting & (self.inp.payload.last | mc_in.i.ready)),
+        ]
+        with m.If(self.inp.valid & self.inp.ready & self.inp.payload.last):
+            m.d.sync += closed.eq(1)
+        with m.If(ctrl.tick_done | ctrl.clear):
+            m.d.sync += closed.eq(0)
+        input_idle = Signal()
+        m.d.comb += input_idle.eq(closed | ~ctrl.event_phase)
+        links += [input_idle, mc_in.idle]
+        # spike_in sources per core
+        spike_in_src = {}
+        for d in range(n0):
+            spike_in_src[(0, d)] = mc_in.o[d]
+
+        # -- layer l -> layer l + 1, and the output layer -> out_spikes ---------------------
+        out_stream = None
+        for l, layer in enumerate(layers):
+            K = len(layer)
+            out_bits = max(len(cores[(l, c.index)].spike_out.payload) for c in layer)
+            merger = SpikeMerger(K, out_bits)
+            m.submodules[f"merger_{l}"] = merger
+            links.append(merger.idle)
+            for k in range(K):
+                src = cores[(l, k)].spike_out
+                m.d.comb += [
+                    merger.i[k].valid.eq(src.valid),
+                    merger.i[k].payload.eq(src.payload),
+                    src.ready.eq(merger.i[k].ready),
+                ]
+            offsets = {k: routes[(l, k)].source_offset for k in range(K)}
+            # monitor: the merger's output handshake
+            mon_offset = Signal(self.monitor_bits)
+            with m.Switch(merger.o.payload.source):
+                for k, off in offsets.items():
+                    if off:
+                        with m.Case(k):
+                            m.d.comb += mon_offset.eq(off)
+            m.d.comb += [
+                self.monitor[l].valid.eq(merger.o.valid & merger.o.ready),
+                self.monitor[l].neuron.eq(merger.o.payload.index + mon_offset),
+            ]
+            if self.fifo_depth:
+                fifo = StreamFIFO(merger.layout, self.fifo_depth)
+                m.submodules[f"fifo_{l}"] = fifo
+                links.append(fifo.idle)
+                wiring.connect(m, merger.o, fifo.i)
+                packets = fifo.o
+            else:
+                packets = merger.o
+            if l < L - 1:
+                n_dest = len(layers[l + 1])
+                table = {k: list(routes[(l, k)].destination_cores) for k in range(K)}
+                offs = {(k, d): offsets[k] for k in range(K) for d in table[k]}
+                in_bits = index_bits_for(layers[l + 1][0].n_inputs)
+                router = SpikeRouter(merger.layout, n_dest, table, offsets=offs,
+                                     out_index_bits=in_bits)
+                m.submodules[f"router_{l}"] = router
+                links.append(router.idle)
+                wiring.connect(m, packets, router.i)
+                for d in range(n_dest):
+                    spike_in_src[(l + 1, d)] = router.o[d]
+            else:
+                out_offset = Signal(self.out_layout.neuron_bits)
+                with m.Switch(packets.payload.source):
+                    for k, off in offsets.items():
+                        if off:
+                            with m.Case(k):
+                                m.d.comb += out_offset.eq(off)
+                m.d.comb += [
+                    self.out_spikes.valid.eq(packets.valid),
+                    self.out_spikes.payload.neuron.eq(packets.payload.index + out_offset),
+                    self.out_spikes.payload.tick.eq(ctrl.tick),
+                    packets.ready.eq(self.out_spikes.ready),
+                ]
+                out_stream = self.out_spikes
+        for (l, k), core in cores.items():
+            src = spike_in_src[(l, k)]
+            m.d.comb += [
+                core.spike_in.valid.eq(src.valid),
+                core.spike_in.payload.eq(src.payload),
+                src.ready.eq(core.spike_in.ready),
+            ]
+
+        # -- tick controller --------------------------------------------------------------
+        ctrl_links = Signal(len(links))
+        m.d.comb += ctrl_links.eq(Cat(*links))
+        quiet_links = Signal()
+        m.d.comb += quiet_links.eq(ctrl_links.all())
+        # TickController was built with n_links=0: fold the links into the core_idle bits
+        for k, core in enumerate(flat):
+            wiring.connect(m, ctrl.command[k], core.command)
+            m.d.comb += ctrl.core_idle[k].eq(core.idle & quiet_links)
+
+        busy = Signal()
+        m.d.comb += [
+            ctrl.start.eq(self.start & ~busy),
+            ctrl.n_ticks.eq(self.n_ticks),
+            ctrl.stop.eq(dec.stop),
+            dec.tick.eq(ctrl.tick),
+            dec.tick_done.eq(ctrl.tick_done),
+            dec.clear.eq(ctrl.clear),
+            dec.finish.eq(ctrl.finished),
+            dec.spike.valid.eq(out_stream.valid & out_stream.ready),
+            dec.spike.payload.eq(out_stream.payload.neuron),
+        ]
+
+        # -- membrane read-out (MEMBRANE_MAX) ---------------------------------------------
+        if self.decision_mode is Decision.MEMBRANE_MAX:
+            from .core import Region
+
+            n = self.n_classes
+            reading = Signal()
+            g = Signal(range(n + 1))  # the class whose membrane is read this cycle
+            with m.If(reading):
+                m.d.sync += g.eq(g + 1)
+                with m.If(g == n - 1):
+                    m.d.sync += reading.eq(0)
+            with m.If(ctrl.finished):
+                m.d.sync += [reading.eq(1), g.eq(0)]
+            r_valid, r_value = [], 0
+            for c in layers[-1]:
+                core = cores[(L - 1, c.index)]
+                ib = core.host_map.index_bits
+                sel = reading & (g >= c.neuron_offset) & (g < c.neuron_offset + c.n_neurons)
+                local = Signal(ib)
+                m.d.comb += [
+                    local.eq(g - c.neuron_offset),
+                    core.host.addr.eq(Cat(local, C(int(Region.MEMBRANE), 3))),
+                    core.host.r_en.eq(sel),
+                ]
+                r_valid.append(core.host.r_valid)
+                r_value = Mux(core.host.r_valid, core.host.r_data[:out_mb].as_signed(), r_value)
+            m.d.comb += [
+                dec.membrane.valid.eq(Cat(*r_valid).any()),
+                dec.membrane.payload.eq(r_value),
+            ]
+
+        # -- result, status, cycle counter ------------------------------------------------
+        done = Signal()
+        m.d.comb += [
+            done.eq(ctrl.done & dec.valid),
+            self.done.eq(done),
+            self.result_class.eq(dec.cls),
+            self.result_none.eq(dec.none),
+            self.busy.eq(busy),
+            self.idle.eq(~busy),
+            self.tick.eq(ctrl.tick),
+            self.tick_done.eq(ctrl.tick_done),
+            self.ticks_run.eq(ctrl.ticks_run),
+        ]
+        if self.decision_mode is Decision.FIRST_SPIKE:
+            m.d.comb += self.result_tick.eq(Mux(dec.none, ctrl.ticks_run - 1, dec.first_tick))
+        else:
+            m.d.comb += self.result_tick.eq(ctrl.ticks_run - 1)
+        with m.If(busy):
+            m.d.sync += self.cycles.eq(self.cycles + 1)
+            with m.If(done):
+                m.d.sync += busy.eq(0)
+        with m.If(self.start & ~busy):
+            m.d.sync += [busy.eq(1), self.cycles.eq(0)]
+        overflow = Signal()
+        m.d.comb += overflow.eq(Cat(c.overflow for c in flat).any())
+        error = Signal()
+        # A core's overflow stays up until its CLEAR; latching it only while ticks run keeps
+        # the previous inference's overflow out of the next one (between start and CLEAR).
+        with m.If(overflow & (ctrl.event_phase | ctrl.update_phase)):
+            m.d.sync += error.eq(1)
+        with m.If(self.start & ~busy):
+            m.d.sync += error.eq(0)
+        m.d.comb += self.error.eq(error | ctrl.error)
+        return m

@@ -1,0 +1,260 @@
+"""Co-simulate a whole :class:`~spikeforge.hdl.system.SpikeforgeSystem` against the golden
+network model and the system cycle model.
+
+:func:`run_system_cosim` takes an :class:`~spikeforge.sim.network.IntegerNetwork` and its
+:class:`~spikeforge.compiler.map.HardwarePlan` (e.g. from
+:func:`spikeforge.compiler.artifact.load_artifact`) and a batch of input event counts
+``[images, ticks, n_inputs]``; it builds the system's Verilog (cached per design), runs the
+cocotb bench :mod:`spikeforge.sim.cosim.system_tb` on Icarus or Verilator -- all images back
+to back in one simulation -- and compares, per image: class, decision tick, every output
+spike (neuron, tick) and its clock cycle, every hidden-layer spike (monitor ports), the end
+of every tick and the total cycles, with ``IntegerNetwork.run`` and
+:func:`spikeforge.sim.system_cycle.predict_run`. The first mismatch is reported with image,
+tick, neuron and cycle.
+
+The expected values are computed here (in pytest's process) and handed to the bench as a
+JSON file; the bench only drives, records and compares.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..contract import Decision, NeuronParams, Reset
+from ..network import IntegerLayer, IntegerNetwork
+from ..system_cycle import InputSchedule, predict_run, ticks_to_run
+from .runner import CocotbResult, default_build_root, run_cocotb
+
+SPEC_ENV = "SPIKEFORGE_SYSTEM_SPEC"
+TB_MODULE = "spikeforge.sim.cosim.system_tb"
+TOP_NAME = "spikeforge_system"
+
+__all__ = ["random_network", "random_inputs", "schedules_for", "expected_run",
+           "run_system_cosim", "system_verilog"]
+
+
+# -- random networks and stimuli -----------------------------------------------------------
+
+def random_params(rng: random.Random) -> NeuronParams:
+    leaky = rng.random() < 0.5
+    adaptive = rng.random() < 0.25
+    return NeuronParams(
+        weight_bits=8, current_bits=rng.choice([12, 16]), membrane_bits=rng.choice([12, 16]),
+        decay_bits=8,
+        alpha=rng.choice([256, rng.randint(150, 255)]),
+        beta=rng.randint(180, 255) if leaky else 256,
+        threshold=rng.randint(40, 160),
+        reset=rng.choice([Reset.SUBTRACT, Reset.ZERO]),
+        fire_once=rng.random() < 0.3,
+        adaptive=adaptive, adapt_bits=8, rho=rng.randint(150, 256) if adaptive else 256,
+        adapt_step=rng.randint(0, 40) if adaptive else 0)
+
+
+def random_network(seed: int, n_layers: int | None = None, max_size: int = 20,
+                   decision: Decision | None = None) -> IntegerNetwork:
+    """A random 2..4-layer network whose neurons spike now and then (mostly positive
+    weights, thresholds of a few weights), random neuron parameters per layer."""
+    rng = random.Random(seed)
+    nrng = np.random.default_rng(seed)
+    n_layers = n_layers or rng.randint(2, 4)
+    sizes = [rng.randint(3, max_size)] + [rng.randint(2, max_size) for _ in range(n_layers)]
+    layers = []
+    for l in range(n_layers):
+        params = random_params(rng)
+        w = nrng.integers(-25, 80, size=(sizes[l], sizes[l + 1]))
+        layers.append(IntegerLayer(w, params))
+    if decision is None:
+        decision = rng.choice([Decision.FIRST_SPIKE, Decision.SPIKE_COUNT, Decision.MEMBRANE_MAX])
+    return IntegerNetwork(tuple(layers), decision)
+
+
+def random_inputs(seed: int, network: IntegerNetwork, images: int, ticks: int,
+                  p: float = 0.3) -> np.ndarray:
+    """``[images, ticks, n_inputs]`` 0/1 event counts, each input active with probability p."""
+    rng = np.random.default_rng(seed)
+    return (rng.random((images, ticks, network.n_inputs)) < p).astype(np.int64)
+
+
+def schedules_for(input_counts: np.ndarray, seed: int | None = None, p_gap: float = 0.3,
+                  max_gap: int = 3) -> list[InputSchedule]:
+    """The input schedule of every image: tick t's events (input j repeated
+    ``input_counts[b, t, j]`` times, ascending j, or shuffled with a ``seed``), each after a
+    random gap (0 with probability ``1 - p_gap``; ``seed=None``: no gaps at all)."""
+    rng = random.Random(seed) if seed is not None else None
+    out = []
+    for b in range(input_counts.shape[0]):
+        events, gaps, markers = [], [], []
+        for t in range(input_counts.shape[1]):
+            row = [int(j) for j in np.repeat(np.arange(input_counts.shape[2]), input_counts[b, t])]
+            if rng is not None:
+                rng.shuffle(row)
+                gaps.append([rng.randint(1, max_gap) if rng.random() < p_gap else 0 for _ in row])
+                markers.append(rng.randint(1, max_gap) if rng.random() < p_gap else 0)
+            else:
+                gaps.append([0] * len(row))
+                markers.append(0)
+            events.append(row)
+        out.append(InputSchedule(events, gaps, markers))
+    return out
+
+
+class StallPattern:
+    """``out_spikes.ready`` as a pure function of the cycle: high with probability ``p``
+    (hash of seed and cycle), or always (``p >= 1``). Same in pytest and in the bench."""
+
+    def __init__(self, seed: int = 0, p: float = 1.0):
+        self.seed, self.p = int(seed), float(p)
+        self._threshold = int(self.p * (1 << 32))
+
+    def __call__(self, cycle: int) -> bool:
+        if self.p >= 1.0:
+            return True
+        x = (cycle * 0x9E3779B1 + self.seed * 0x85EBCA77 + 0x165667B1) & 0xFFFFFFFF
+        x ^= x >> 15
+        x = (x * 0x2C1B3C6D) & 0xFFFFFFFF
+        x ^= x >> 12
+        x = (x * 0x297A2D39) & 0xFFFFFFFF
+        x ^= x >> 15
+        return x < self._threshold
+
+
+# -- expectations ----------------------------------------------------------------------------
+
+def expected_run(network: IntegerNetwork, plan, input_counts, n_ticks: int | None = None, *,
+                 schedules=None, fifo_depth: int = 0, guard: int = 2,
+                 out_ready=None, start_cycle: int = 0, start_gaps=None):
+    """Golden trace and predicted timing of a batch: ``(trace, timings, items)``;
+    ``items[b]`` = ``(index, last, gap)`` input items the driver offers for image b."""
+    counts = network.check_input(input_counts)
+    n_ticks = n_ticks or counts.shape[1]
+    trace = network.run(counts, n_ticks)
+    if schedules is None:
+        schedules = schedules_for(trace.input_counts)
+    timings = predict_run(plan, trace, schedules, n_ticks, fifo_depth=fifo_depth, guard=guard,
+                          out_ready=out_ready or (lambda c: True), start_cycle=start_cycle,
+                          start_gaps=start_gaps)
+    items = [[(j, last, gap) for j, last, gap, _ in schedules[b].items(ticks_to_run(trace, b, n_ticks))]
+             for b in range(counts.shape[0])]
+    return trace, timings, items
+
+
+def expected_spikes(trace, image: int, layer: int, ticks_run: int) -> list[tuple[int, int]]:
+    """``(neuron, tick)`` of layer ``layer``'s spikes in ticks ``< ticks_run``, sorted."""
+    s = trace.spikes[layer][image, :ticks_run]
+    return sorted((int(n), int(t)) for t, n in np.argwhere(s))
+
+
+# -- running ---------------------------------------------------------------------------------
+
+_DUMP_TRIGGER = re.compile(r"^(\s*)reg (\\\$auto\$verilog_backend\.cc:\d+:dump_module\$\d+ ) = 0;$",
+                           re.MULTILINE)
+
+
+def icarus_kick(text: str) -> str:
+    """Make every combinational ``always @*`` block of Yosys' Verilog run once in Icarus.
+
+    Yosys writes ``reg \\$auto$verilog_backend...dump_module$1 = 0;`` and references it in
+    every ``always @*`` block so that the block runs at time 0. Icarus 11 applies the
+    declaration's value without an event, so a block whose real inputs never change (e.g.
+    an offset table indexed by a packet field that stays 0) keeps X outputs forever. A
+    toggle of that register at 1 ns (during reset) runs every block once.
+    """
+    return _DUMP_TRIGGER.sub(lambda m: f"{m.group(1)}reg {m.group(2)} = 0;\n"
+                                       f"{m.group(1)}initial #1 {m.group(2)} = 1;", text)
+
+
+# cocotb builds Verilator with --public-flat-rw: every signal gets a VPI registration in one
+# constructor function, and g++ -O1 needs minutes (superlinear) on the ~4000 registrations of
+# a 4-layer system. Splitting the generated functions keeps each file small (~600 each).
+VERILATOR_SPLIT = ("--output-split-cfuncs", "3000")
+
+
+def build_args_for(simulator: str, optimize: bool = False) -> list[str]:
+    """Extra build arguments: for Verilator the function split, and ``-O0`` (a build in
+    seconds instead of a minute; the runtime is slower) unless ``optimize``."""
+    if simulator != "verilator":
+        return []
+    return list(VERILATOR_SPLIT) + ([] if optimize else ["-CFLAGS", "-O0"])
+
+
+def system_verilog(plan, decision, fifo_depth: int = 0, simulator: str = "verilator") -> str:
+    """The system's Verilog (module ``spikeforge_system``); for Icarus with
+    :func:`icarus_kick` applied."""
+    from ...hdl.system import SpikeforgeSystem
+    from .runner import amaranth_to_verilog
+
+    text = amaranth_to_verilog(SpikeforgeSystem(plan, decision, fifo_depth=fifo_depth), TOP_NAME)
+    return icarus_kick(text) if simulator == "icarus" else text
+
+
+def run_system_cosim(network: IntegerNetwork, plan, input_counts, simulator: str = "icarus", *,
+                     n_ticks: int | None = None, fifo_depth: int = 0, seed: int = 0,
+                     p_gap: float = 0.3, p_ready: float = 1.0, check: bool = True,
+                     rtl_plan=None, check_timing: bool = True,
+                     optimize: bool = False) -> CocotbResult:
+    """Co-simulate ``network`` on the hardware of ``plan`` for a batch of images.
+
+    ``input_counts``: ``[images, ticks, n_inputs]`` event counts (run for ``n_ticks``,
+    default ``ticks``). ``seed``/``p_gap``: random gaps of the input driver (``p_gap = 0``:
+    back to back); ``p_ready``: probability that ``out_spikes.ready`` is high in a cycle.
+    ``rtl_plan``: build the RTL from another plan (a negative test: e.g. a flipped weight).
+    ``check_timing=False`` compares only values (class, tick, spikes), not cycles.
+    ``optimize``: build Verilator with ``-O1`` (about a minute for a small system, then ~2x
+    faster simulation; use it for long runs such as 100 MNIST images) instead of ``-O0``.
+
+    Returns the :class:`CocotbResult`; ``report`` holds per-image results, the cycles,
+    ``cycles_per_s`` and (on failure) ``mismatch``. Raises
+    :class:`~spikeforge.sim.cosim.runner.CosimFailure` on a mismatch when ``check``.
+    """
+    counts = network.check_input(input_counts)
+    n_ticks = n_ticks or counts.shape[1]
+    t0 = time.perf_counter()
+    schedules = schedules_for(counts, seed if p_gap > 0 else None, p_gap)
+    ready = StallPattern(seed, p_ready)
+    start_gaps = [(seed + b) % 3 for b in range(counts.shape[0])]
+    trace, timings, items = expected_run(network, plan, counts, n_ticks, schedules=schedules,
+                                         fifo_depth=fifo_depth, out_ready=ready, start_cycle=1,
+                                         start_gaps=start_gaps)
+    images = []
+    for b, timing in enumerate(timings):
+        ticks_run = ticks_to_run(trace, b, n_ticks)
+        images.append({
+            "class": int(trace.decision[b]), "decision_tick": int(trace.decision_tick[b]),
+            "ticks_run": ticks_run,
+            "start": timing.start_cycle, "done": timing.done_cycle, "cycles": timing.cycles,
+            "tick_done": timing.tick_done_cycles,
+            "inputs": timing.input_cycles,
+            "items": items[b],
+            "out": [list(e) for e in timing.out_events],
+            "monitor": [[list(e) for e in layer] for layer in timing.monitor_events],
+            "spikes": [expected_spikes(trace, b, l, ticks_run) for l in range(len(trace.spikes))],
+            "start_gap": start_gaps[b],
+        })
+    spec = {"images": images, "n_ticks": n_ticks, "ready": {"seed": seed, "p": p_ready},
+            "check_timing": check_timing, "n_layers": len(network.layers)}
+    model_s = time.perf_counter() - t0
+    spec_dir = default_build_root() / "specs"
+    spec_dir.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(suffix=".json", prefix="system-", dir=spec_dir)
+    with open(fd, "w") as f:
+        json.dump(spec, f)
+    try:
+        text = system_verilog(rtl_plan or plan, network.decision, fifo_depth, simulator)
+        result = run_cocotb(text, TOP_NAME, TB_MODULE, simulator, extra_env={SPEC_ENV: name},
+                            check=check, build_args=build_args_for(simulator, optimize))
+    finally:
+        Path(name).unlink(missing_ok=True)
+    if result.report is not None:
+        result.report["model_s"] = model_s
+        sim_s = result.testcases[0].wall_s if result.testcases else None
+        if sim_s:
+            result.report["sim_s"] = sim_s
+            result.report["cycles_per_s"] = result.report.get("cycles", 0) / sim_s
+    return result

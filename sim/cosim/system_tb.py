@@ -1,0 +1,270 @@
+"""cocotb bench of the whole system (runs inside the simulator; see :mod:`.system_cosim`).
+
+The spec (JSON, ``$SPIKEFORGE_SYSTEM_SPEC``) holds, per image, the input items with their
+gaps, the start gap, and everything expected: class, decision tick, ticks run, every spike
+of every layer (golden model) and the predicted cycles of every output spike, monitor event,
+tick end, ``done`` and the ``cycles`` port (system cycle model). One agent on the
+:class:`~spikeforge.sim.cosim.drivers.CycleCounter` drives ``start``, ``inp`` and
+``out_spikes.ready`` by the driver convention of :mod:`spikeforge.sim.system_cycle` and
+records what the design does; all images run back to back. The test fails with the first
+mismatch (earliest image, then tick), naming image, tick, neuron and cycle; the JSON report
+(``$SPIKEFORGE_COSIM_REPORT``) holds it and per-image results.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import cocotb
+
+from .compare import Mismatch, compare_cycles, compare_events, first_mismatch
+from .drivers import CycleCounter, _Agent, _bit, _int, signal
+from .system_cosim import SPEC_ENV, StallPattern
+
+
+def _value(handle) -> int:
+    """The unsigned value of a port; -1 if it holds X/Z bits (reported, not raised)."""
+    try:
+        return _int(handle)
+    except ValueError:
+        return -1
+
+
+class SystemDriver(_Agent):
+    def __init__(self, dut, counter, spec):
+        super().__init__(counter)
+        self.spec = spec
+        self.images = spec["images"]
+        self.n_layers = spec["n_layers"]
+        self.ready = StallPattern(spec["ready"]["seed"], spec["ready"]["p"])
+        self.always_ready = spec["ready"]["p"] >= 1.0
+        self.start = dut.start
+        self.n_ticks = dut.n_ticks
+        self.inp_valid = signal(dut, "inp", "valid")
+        self.inp_ready = signal(dut, "inp", "ready")
+        self.inp_payload = signal(dut, "inp", "payload")
+        self.out_valid = signal(dut, "out_spikes", "valid")
+        self.out_ready = signal(dut, "out_spikes", "ready")
+        self.out_payload = signal(dut, "out_spikes", "payload")
+        self.mon_valid = [getattr(dut, f"monitor__{l}__valid") for l in range(self.n_layers)]
+        self.mon_neuron = [getattr(dut, f"monitor__{l}__neuron") for l in range(self.n_layers)]
+        self.tick = dut.tick
+        self.tick_done = dut.tick_done
+        self.done = dut.done
+        self.result_class = dut.result_class
+        self.result_tick = dut.result_tick
+        self.ticks_run = dut.ticks_run
+        self.cycles_port = dut.cycles
+        self.error = dut.error
+        self.index_bits = len(self.inp_payload) - 1
+        self.neuron_bits = None  # out payload: neuron low bits; tick high (tick_bits wide)
+        self.tick_bits = len(self.tick)
+        self.neuron_bits = len(self.out_payload) - self.tick_bits
+        self.b = 0
+        self.start_cycle = self.images[0]["start"] if self.images else 0
+        self.obs = None
+        self.k = 0
+        self.reference = None
+        self.offer_at = None
+        self.offering = False
+        self.pending_cycles = None
+        self.results = []
+        self.finished = not self.images
+        self._start_high = False
+        self._ready_high = None
+        self._valid_high = False
+        self._driven = None
+        self.start.value = 0
+        self.inp_valid.value = 0
+        self.n_ticks.value = spec["n_ticks"]
+
+    def _drive(self, cycle, counted):
+        if not counted:
+            return
+        start = (not self.finished) and cycle == self.start_cycle
+        if start != self._start_high:
+            self.start.value = int(start)
+            self._start_high = start
+        if start:
+            self.obs = {"start": cycle, "inputs": [], "out": [],
+                        "monitor": [[] for _ in range(self.n_layers)], "tick_done": []}
+            self.k, self.reference, self.offer_at = 0, cycle + 1, None
+        offering = False
+        if self.obs is not None and cycle > self.obs["start"]:
+            items = self.images[self.b]["items"]
+            if self.k < len(items):
+                if self.offer_at is None:
+                    self.offer_at = self.reference + items[self.k][2]
+                if cycle >= self.offer_at:
+                    offering = True
+                    if self._driven != (self.b, self.k):
+                        j, last, _ = items[self.k]
+                        self.inp_payload.value = (int(last) << self.index_bits) | int(j)
+                        self._driven = (self.b, self.k)
+        if offering != self._valid_high:
+            self.inp_valid.value = int(offering)
+            self._valid_high = offering
+        self.offering = offering
+        ready = True if self.always_ready else bool(self.ready(cycle))
+        if ready != self._ready_high:
+            self.out_ready.value = int(ready)
+            self._ready_high = ready
+
+    def _sample(self, cycle):
+        if self.pending_cycles is not None:
+            self.pending_cycles["cycles_port"] = _int(self.cycles_port)
+            self.pending_cycles = None
+        obs = self.obs
+        if obs is None:
+            return
+        if self.offering and _bit(self.inp_ready):
+            obs["inputs"].append(cycle)
+            self.k += 1
+            self.reference, self.offer_at = cycle + 1, None
+            self.offering = False
+        tick = None
+        if self._ready_high and _bit(self.out_valid):
+            value = _value(self.out_payload)
+            tick = _int(self.tick)
+            obs["out"].append((value & ((1 << self.neuron_bits) - 1), value >> self.neuron_bits,
+                               cycle))
+        for l in range(self.n_layers):
+            if _bit(self.mon_valid[l]):
+                if tick is None:
+                    tick = _int(self.tick)
+                obs["monitor"][l].append((_value(self.mon_neuron[l]), tick, cycle))
+        if _bit(self.tick_done):
+            obs["tick_done"].append(cycle)
+        if cycle > obs["start"] and _bit(self.done):
+            cls = self.result_class.value.to_signed()
+            obs.update(done=cycle, cls=cls, tick=_int(self.result_tick),
+                       ticks_run=_int(self.ticks_run), error=_int(self.error))
+            self.results.append(obs)
+            self.pending_cycles = obs
+            self.obs = None
+            self.b += 1
+            if self.b >= len(self.images):
+                self.finished = True
+            else:
+                self.start_cycle = cycle + 1 + self.images[self.b - 1]["start_gap"]
+                self.start_cycle = max(self.start_cycle, cycle + 1)
+            # drop whatever input is still offered
+            self.k = 1 << 30
+
+    @property
+    def current_tick(self):
+        return _int(self.tick)
+
+
+def compare_image(b, exp, obs, check_timing=True):
+    """Mismatches of image ``b`` in the order of importance (values first)."""
+    out = []
+    label = f"image {b}: "
+    if obs is None:
+        return [Mismatch(label + "done", None, None, f"done at cycle {exp['done']}",
+                         "not done", None, "the inference did not finish")]
+    for l, spikes in enumerate(exp["spikes"]):
+        want = sorted((t, n) for n, t in spikes)
+        got = sorted((t, n, c) for n, t, c in obs["monitor"][l])
+        m = compare_events(want, got, kind=label + f"spike (layer {l})")
+        if m:
+            out.append(m)
+    got_out = sorted((t, n, c) for n, t, c in obs["out"])
+    want_out = sorted((t, n) for n, t in exp["spikes"][-1])
+    m = compare_events(want_out, got_out, kind=label + "out_spikes")
+    if m:
+        out.append(m)
+    if obs["cls"] != exp["class"]:
+        out.append(Mismatch(label + "class", exp["decision_tick"], None, exp["class"], obs["cls"],
+                            obs["done"]))
+    if obs["tick"] != exp["decision_tick"] % (1 << 16):
+        out.append(Mismatch(label + "decision tick", exp["decision_tick"], None,
+                            exp["decision_tick"], obs["tick"], obs["done"]))
+    if obs["ticks_run"] != exp["ticks_run"]:
+        out.append(Mismatch(label + "ticks run", exp["ticks_run"] - 1, None, exp["ticks_run"],
+                            obs["ticks_run"], obs["done"]))
+    if obs["error"]:
+        out.append(Mismatch(label + "error flag", None, None, 0, 1, obs["done"]))
+    if not check_timing:
+        return out
+    e_out = exp["out"]
+    m = compare_cycles(label + "out_spikes", [c for _, _, c in e_out], [c for _, _, c in obs["out"]],
+                       ticks=[t for _, t, _ in e_out], neurons=[n for n, _, _ in e_out])
+    if m is None and [tuple(x[:2]) for x in e_out] != [tuple(x[:2]) for x in obs["out"]]:
+        k = next(i for i, (x, y) in enumerate(zip(e_out, obs["out"])) if tuple(x[:2]) != tuple(y[:2]))
+        m = Mismatch(label + "out_spikes order", e_out[k][1], e_out[k][0], tuple(e_out[k]),
+                     tuple(obs["out"][k]), obs["out"][k][2])
+    if m:
+        out.append(m)
+    for l, e_mon in enumerate(exp["monitor"]):
+        m = compare_cycles(label + f"monitor (layer {l})", [c for _, _, c in e_mon],
+                           [c for _, _, c in obs["monitor"][l]],
+                           ticks=[t for _, t, _ in e_mon], neurons=[n for n, _, _ in e_mon])
+        if m:
+            out.append(m)
+    m = compare_cycles(label + "input handshake", exp["inputs"], obs["inputs"])
+    if m:
+        out.append(m)
+    m = compare_cycles(label + "tick end", exp["tick_done"], obs["tick_done"],
+                       ticks=list(range(len(exp["tick_done"]))))
+    if m:
+        out.append(m)
+    m = compare_cycles(label + "done", [exp["done"]], [obs["done"]], ticks=[exp["ticks_run"] - 1])
+    if m:
+        out.append(m)
+    if "cycles_port" in obs and obs["cycles_port"] != exp["cycles"]:
+        out.append(Mismatch(label + "cycles port", exp["ticks_run"] - 1, None, exp["cycles"],
+                            obs["cycles_port"], obs["done"] + 1))
+    return out
+
+
+@cocotb.test()
+async def system_matches_golden_and_cycle_models(dut):
+    with open(os.environ[SPEC_ENV]) as f:
+        spec = json.load(f)
+    counter = CycleCounter(dut.clk, dut.rst)
+    driver = SystemDriver(dut, counter, spec)
+    counter.start()
+    await counter.reset(3)
+
+    images = spec["images"]
+    timeout = None
+    while not driver.finished:
+        await counter.cycles(64)
+        b = driver.b
+        if b < len(images):
+            exp = images[b]
+            limit = exp["done"] + max(2000, exp["cycles"])
+            if counter.cycle > limit:
+                tick = driver.current_tick
+                timeout = Mismatch(f"image {b}: done", tick, None, f"done at cycle {exp['done']}",
+                                   "not done", counter.cycle,
+                                   f"the inference did not finish within {limit} cycles")
+                break
+    await counter.cycles(2)  # the cycles port is read one cycle after done
+
+    found = []
+    for b, exp in enumerate(images):
+        obs = driver.results[b] if b < len(driver.results) else None
+        if obs is None and timeout is not None and b == len(driver.results):
+            found.append(timeout)
+            break
+        found += compare_image(b, exp, obs, spec.get("check_timing", True))
+        if found:
+            break  # the first image with a difference
+    first = first_mismatch(*found)
+    report = {
+        "cycles": counter.cycle, "images": len(images), "images_done": len(driver.results),
+        "results": [{"class": r["cls"], "decision_tick": r["tick"], "cycles": r["done"] - r["start"],
+                     "output_spikes": len(r["out"])} for r in driver.results],
+        "mismatch": first.to_dict() if first else None,
+        "mismatches": [m.to_dict() for m in found],
+    }
+    path = os.environ.get("SPIKEFORGE_COSIM_REPORT")
+    if path:
+        with open(path, "w") as f:
+            json.dump(report, f, default=str)
+    if first is not None:
+        others = "; ".join(m.describe() for m in found[1:4])
+        raise AssertionError(str(first) + (f" [also: {others}]" if others else ""))

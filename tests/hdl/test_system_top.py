@@ -1,0 +1,165 @@
+"""SpikeforgeSystem (hdl/system.py) in Amaranth's simulator against the golden network model
+and the system cycle model (sim/system_cycle.py).
+
+Random networks of 2-4 layers (random sizes, leaky / non-leaky, subtract / zero reset,
+fire_once, adaptive), random core splits, random input gaps and output stalls, a FIFO or
+not; several images back to back. Every spike of every layer (neuron, tick), the decision
+(class, tick) and the cycle of every input handshake, output spike, monitor event, tick end
+and ``done`` must be exactly as predicted.
+"""
+
+import random
+
+import pytest
+from amaranth.sim import Simulator
+
+from spikeforge.compiler.map import plan_network
+from spikeforge.hdl.system import SpikeforgeSystem
+from spikeforge.sim.contract import Decision
+from spikeforge.sim.cosim.system_cosim import (StallPattern, expected_run, expected_spikes,
+                                               random_inputs, random_network, schedules_for)
+from spikeforge.sim.system_cycle import lower_bound_cycles, ticks_to_run
+
+
+def simulate(dut, items, start_gaps, out_ready, start_cycle=0, max_cycles=200_000):
+    """Drive ``dut`` per the driver convention of sim/system_cycle.py; returns per image a
+    dict of observed events and cycles."""
+    images = []
+
+    async def bench(ctx):
+        cycle = 0
+        b = 0
+        start = start_cycle
+        k, reference, offer_at = 0, None, None
+        obs = None
+        pending_cycles = None
+        while b < len(items):
+            if cycle > max_cycles:
+                raise AssertionError(f"no done after {max_cycles} cycles (image {b})")
+            if cycle == start:
+                obs = {"start": cycle, "inputs": [], "out": [], "monitor": [[] for _ in dut.monitor],
+                       "tick_done": []}
+                k, reference, offer_at = 0, cycle + 1, None
+            ctx.set(dut.start, int(cycle == start))
+            ctx.set(dut.n_ticks, N_TICKS[0])
+            offering = False
+            if obs is not None and cycle > start and k < len(items[b]):
+                if offer_at is None:
+                    offer_at = reference + items[b][k][2]
+                if cycle >= offer_at:
+                    j, last, _ = items[b][k]
+                    ctx.set(dut.inp.valid, 1)
+                    ctx.set(dut.inp.payload.as_value(), dut.input_layout.pack(j, last))
+                    offering = True
+            if not offering:
+                ctx.set(dut.inp.valid, 0)
+            ctx.set(dut.out_spikes.ready, int(out_ready(cycle)))
+            # sample (settled) values of this cycle
+            if pending_cycles is not None:
+                pending_cycles["cycles_port"] = ctx.get(dut.cycles)
+                pending_cycles = None
+            if obs is not None:
+                if offering and ctx.get(dut.inp.ready):
+                    obs["inputs"].append(cycle)
+                    k += 1
+                    reference, offer_at = cycle + 1, None
+                if ctx.get(dut.out_spikes.valid) and ctx.get(dut.out_spikes.ready):
+                    neuron, tick = dut.out_layout.unpack(ctx.get(dut.out_spikes.payload.as_value()))
+                    obs["out"].append((neuron, tick, cycle))
+                tick_now = ctx.get(dut.tick)
+                for l, mon in enumerate(dut.monitor):
+                    if ctx.get(mon.valid):
+                        obs["monitor"][l].append((ctx.get(mon.neuron), tick_now, cycle))
+                if ctx.get(dut.tick_done):
+                    obs["tick_done"].append(cycle)
+                if cycle > start and ctx.get(dut.done):
+                    obs.update(done=cycle, cls=ctx.get(dut.result_class),
+                               tick=ctx.get(dut.result_tick), none=ctx.get(dut.result_none),
+                               ticks_run=ctx.get(dut.ticks_run), error=ctx.get(dut.error))
+                    images.append(obs)
+                    pending_cycles = obs
+                    start = cycle + 1 + start_gaps[b]
+                    obs = None
+                    b += 1
+            await ctx.tick()
+            cycle += 1
+        await ctx.tick()
+        if pending_cycles is not None:
+            pending_cycles["cycles_port"] = ctx.get(dut.cycles)
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    sim.add_testbench(bench)
+    sim.run()
+    return images
+
+
+N_TICKS = [0]  # n_ticks for the bench (set per test)
+
+
+def check_system(seed, images=2, n_ticks=8, fifo_depth=None, p_ready=None, decision=None,
+                 max_size=14):
+    rng = random.Random(seed)
+    network = random_network(seed, max_size=max_size, decision=decision)
+    npc = [rng.randint(1, max(1, layer.n_neurons)) for layer in network.layers]
+    plan = plan_network(network, neurons_per_core=npc)
+    if fifo_depth is None:
+        fifo_depth = rng.choice([0, 1, 2, 4])
+    if p_ready is None:
+        p_ready = rng.choice([1.0, 0.5, 0.3])
+    counts = random_inputs(seed, network, images, n_ticks, p=rng.choice([0.2, 0.4]))
+    schedules = schedules_for(counts, seed, p_gap=0.3)
+    ready = StallPattern(seed, p_ready)
+    start_gaps = [rng.randint(0, 2) for _ in range(images)]
+    trace, timings, items = expected_run(network, plan, counts, n_ticks, schedules=schedules,
+                                         fifo_depth=fifo_depth, out_ready=ready, start_cycle=2,
+                                         start_gaps=start_gaps)
+    dut = SpikeforgeSystem(plan, network.decision, fifo_depth=fifo_depth)
+    N_TICKS[0] = n_ticks
+    got = simulate(dut, items, start_gaps, ready, start_cycle=2)
+    assert len(got) == images
+    L = len(network.layers)
+    spiked = 0
+    for b, (obs, exp) in enumerate(zip(got, timings)):
+        where = f"seed {seed} image {b}"
+        ticks_run = ticks_to_run(trace, b, n_ticks)
+        # values: every spike of every layer against the golden model
+        for l in range(L):
+            want = expected_spikes(trace, b, l, ticks_run)
+            mon = sorted((n, t) for n, t, _ in obs["monitor"][l])
+            assert mon == want, f"{where}: layer {l} spikes differ"
+            spiked += len(want)
+        out = sorted((n, t) for n, t, _ in obs["out"])
+        assert out == expected_spikes(trace, b, L - 1, ticks_run), f"{where}: output spikes"
+        assert obs["cls"] == int(trace.decision[b]), f"{where}: class"
+        assert obs["tick"] == int(trace.decision_tick[b]) % (1 << 16), f"{where}: decision tick"
+        assert obs["ticks_run"] == ticks_run and obs["error"] == 0, where
+        # timing: exactly the cycle model
+        assert obs["inputs"] == exp.input_cycles, f"{where}: input handshake cycles"
+        assert obs["out"] == [tuple(e) for e in exp.out_events], f"{where}: output cycles"
+        for l in range(L):
+            assert obs["monitor"][l] == [tuple(e) for e in exp.monitor_events[l]], \
+                f"{where}: layer {l} monitor cycles"
+        assert obs["tick_done"] == exp.tick_done_cycles, f"{where}: tick ends"
+        assert (obs["start"], obs["done"]) == (exp.start_cycle, exp.done_cycle), where
+        assert obs["cycles_port"] == exp.cycles, f"{where}: cycles port"
+        assert (exp.decision, exp.decision_tick) == (int(trace.decision[b]),
+                                                     int(trace.decision_tick[b]))
+        bound = lower_bound_cycles(plan, trace, b, n_ticks)
+        assert bound["bound"] <= exp.cycles, (bound, exp.cycles)
+    return spiked
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_system_matches_golden_and_cycle_model(seed):
+    check_system(seed)
+
+
+def test_first_spike_and_spike_count_with_stalls_and_fifo():
+    check_system(100, decision=Decision.FIRST_SPIKE, fifo_depth=3, p_ready=0.4)
+    check_system(101, decision=Decision.SPIKE_COUNT, fifo_depth=0, p_ready=0.4)
+
+
+def test_membrane_max_reads_out_the_membranes():
+    for seed in (200, 201):
+        check_system(seed, decision=Decision.MEMBRANE_MAX, images=2)
