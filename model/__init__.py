@@ -9,6 +9,13 @@
   (``python -m spikeforge.model.lif``).
 * :mod:`.quant` -- ``QuantLIFNet``: the forward pass on the arithmetic contract
   (``sim.golden.update_phase`` on int64 tensors), ``quantize``, ``train_quant``.
+* :mod:`.ttfs_discrete` -- a continuous-time ``TTFSNet`` on ``K`` ticks per tau of the
+  contract (``float_description``, ``integer_network``, ``evaluate``;
+  ``python -m spikeforge.model.ttfs_discrete``).
+* :mod:`.popcount_rule` -- the integer, sign-and-popcount on-chip learning rule of the FPGA
+  prototype (``PopcountLearner``, ``train_popcount``; ``python -m spikeforge.model.popcount_rule``).
+* :mod:`.commands` -- ``register(subparsers)``: the ``spikeforge train`` sub-command, model
+  files (``save_model``, ``load_model``, ``integer_network_of``).
 
 Submodules are imported on demand (``from spikeforge.model.lif import LIFNet``) so that
 ``import spikeforge.model`` stays cheap.

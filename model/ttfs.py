@@ -252,7 +252,7 @@ class TrainResult:
     history: list = field(default_factory=list)  # per epoch: (loss, train acc, test acc)
 
 
-def _accuracy(net, z, y, batch=512):
+def _accuracy(net, z, y, batch=128):  # [batch, n_out, n_in] work arrays: keep them small
     net.eval()
     correct = 0
     with torch.no_grad():

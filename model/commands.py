@@ -1,0 +1,223 @@
+"""``spikeforge train``: train a reference model and write a model file.
+
+:func:`register` adds the ``train`` sub-command to an ``argparse`` sub-parser set (the CLI
+in ``spikeforge/cli.py`` calls it); the parsed arguments carry ``func`` (:func:`run_train`).
+
+Model file
+==========
+A ``torch.save`` file of a plain dict (loadable with ``torch.load(weights_only=True)``: only
+tensors, strings, numbers, booleans, lists and dicts)::
+
+    {"format": "spikeforge-model", "version": 1,
+     "kind": "ttfs" | "lif", "dataset": "digits", "sizes": [64, 100, 10],
+     "network": {"layers": [{"weight": tensor [out, in], "alpha": .., "beta": ..,
+                             "threshold": .., "reset": "zero", "fire_once": True}, ...],
+                 "decision": "first-spike" | "spike-count"},
+     "encoding": {...},                # how inputs become events (see below)
+     "metrics": {"float_test_accuracy": .., "golden_test_accuracy": .., "train_seconds": ..},
+     "continuous_weights": [tensor [in, out], ...]}   # TTFS only: the continuous-time net
+
+``network`` is the float network description that
+:func:`spikeforge.compiler.quantize.quantize` accepts, already on the contract's discrete
+time: for TTFS the mapping of :mod:`spikeforge.model.ttfs_discrete` at ``ticks_per_tau``
+(``encoding = {"kind": "ttfs-latency", "ticks_per_tau": K, "t_max": 1.0, "ticks": T,
+"max_value": ..}``); for LIF the trained layers (``encoding = {"kind": "rate", "ticks": T,
+"seed": 0, "max_value": ..}``, the LFSR rate code of :mod:`spikeforge.model.encoders`).
+:func:`load_model` validates all of it and raises :class:`SpikeforgeError` naming the file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from spikeforge.sim.contract import ConfigError, SpikeforgeError
+
+FORMAT = "spikeforge-model"
+VERSION = 1
+
+
+def register(subparsers) -> None:
+    """Add ``train`` to ``subparsers`` (from ``ArgumentParser.add_subparsers()``)."""
+    p = subparsers.add_parser("train", help="train a reference model and write a model file",
+                              description="Train a TTFS (exact gradients, Mostafa 2017) or LIF "
+                                          "(surrogate gradients) network, check it on the golden "
+                                          "model, and write a model file.")
+    p.add_argument("--dataset", default="digits", choices=["digits", "mnist", "fashion-mnist"])
+    p.add_argument("--path", default=None, help="directory of the IDX files (mnist, fashion-mnist)")
+    p.add_argument("--model", default="ttfs", choices=["ttfs", "lif"])
+    p.add_argument("--hidden", type=int, nargs="+", default=[100], help="hidden layer sizes")
+    p.add_argument("--epochs", type=int, default=None, help="default: 15 (ttfs), 10 (lif)")
+    p.add_argument("--ticks-per-tau", type=int, default=32, help="ttfs: ticks per time constant")
+    p.add_argument("--ticks", type=int, default=16, help="lif: ticks per inference")
+    p.add_argument("--max-train", type=int, default=None, help="use the first N training images")
+    p.add_argument("--threads", type=int, default=None, help="torch threads")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--out", default="model.pt", help="model file to write (default model.pt)")
+    p.set_defaults(func=run_train)
+
+
+def run_train(args) -> dict:
+    """Train as ``args`` says, write ``args.out``, print a summary; returns the saved dict."""
+    from .datasets import load_dataset
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if any(h < 1 for h in args.hidden):
+        raise ConfigError(f"--hidden: sizes must be positive, got {args.hidden}")
+    ds = load_dataset(args.dataset, path=args.path)
+    progress = not args.no_progress
+    if args.model == "ttfs":
+        model = train_ttfs_model(ds, args.hidden, args.epochs or 15, args.ticks_per_tau,
+                                 args.max_train, progress)
+    else:
+        model = train_lif_model(ds, args.hidden, args.epochs or 10, args.ticks, args.max_train,
+                                progress)
+    save_model(model, args.out)
+    m = model["metrics"]
+    print(f"{model['kind']} {ds.name} {model['sizes']}: float test accuracy "
+          f"{m['float_test_accuracy']:.4f}, 8-bit golden {m['golden_test_accuracy']:.4f}, "
+          f"trained in {m['train_seconds']:.1f} s -> {args.out}")
+    return model
+
+
+def _layers_to_tensors(description: dict) -> dict:
+    layers = []
+    for layer in description["layers"]:
+        entry = dict(layer)
+        entry["weight"] = torch.as_tensor(np.asarray(entry["weight"], dtype=np.float32))
+        for key, value in entry.items():
+            if isinstance(value, (np.floating, np.integer)):
+                entry[key] = value.item()
+        layers.append(entry)
+    return {"layers": layers, "decision": description["decision"]}
+
+
+def train_ttfs_model(ds, hidden, epochs, ticks_per_tau, max_train=None, progress=True) -> dict:
+    from .ttfs import train_ttfs
+    from .ttfs_discrete import evaluate, float_description, inference_ticks
+
+    r = train_ttfs(ds, tuple(hidden), epochs, max_train=max_train, progress=progress)
+    res = evaluate(r.net, ds.test_x, ds.test_y, ds.max_value, ticks_per_tau, float_discrete=False)
+    sizes = [ds.n_features, *hidden, ds.n_classes]
+    return {"format": FORMAT, "version": VERSION, "kind": "ttfs", "dataset": ds.name,
+            "sizes": sizes,
+            "network": _layers_to_tensors(float_description(r.net, ticks_per_tau)),
+            "encoding": {"kind": "ttfs-latency", "ticks_per_tau": ticks_per_tau, "t_max": 1.0,
+                         "ticks": inference_ticks(ticks_per_tau, len(sizes) - 1),
+                         "max_value": ds.max_value},
+            "metrics": {"float_test_accuracy": res.continuous, "golden_test_accuracy": res.golden,
+                        "train_seconds": r.seconds},
+            "continuous_weights": [layer.w.detach().clone() for layer in r.net.layers]}
+
+
+def train_lif_model(ds, hidden, epochs, ticks, max_train=None, progress=True) -> dict:
+    from spikeforge.compiler.quantize import accuracy, quantize
+
+    from .encoders import rate_encode, spikes_to_counts
+    from .lif import train_lif
+
+    r = train_lif(ds, tuple(hidden), epochs, "rate", ticks, max_train=max_train, progress=progress)
+    desc = {"layers": [{"weight": fc.weight.detach().double().numpy(), "alpha": lif.alpha,
+                        "beta": lif.beta, "threshold": lif.threshold, "reset": lif.reset}
+                       for fc, lif in zip(r.net.fcs, r.net.lifs)],
+            "decision": "spike-count"}
+    network = quantize(desc, ticks=ticks).network
+    correct = 0
+    for s in range(0, len(ds.test_y), 1000):
+        counts = spikes_to_counts(rate_encode(ds.test_x[s:s + 1000], ticks, max_value=ds.max_value,
+                                              seed=0))
+        correct += accuracy(network, counts, ds.test_y[s:s + 1000], ticks) * len(counts)
+    return {"format": FORMAT, "version": VERSION, "kind": "lif", "dataset": ds.name,
+            "sizes": [ds.n_features, *hidden, ds.n_classes], "network": _layers_to_tensors(desc),
+            "encoding": {"kind": "rate", "ticks": ticks, "seed": 0, "max_value": ds.max_value},
+            "metrics": {"float_test_accuracy": r.test_accuracy,
+                        "golden_test_accuracy": correct / len(ds.test_y),
+                        "train_seconds": r.seconds}}
+
+
+def save_model(model: dict, path) -> None:
+    _validate(model, str(path))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(model, path)
+
+
+def load_model(path) -> dict:
+    """Read and validate a model file; any problem raises :class:`SpikeforgeError` naming it."""
+    path = Path(path)
+    if not path.is_file():
+        raise SpikeforgeError(f"{path}: model file not found")
+    try:
+        model = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # a truncated/corrupt file raises anything from zip to pickle
+        raise SpikeforgeError(f"{path}: not a readable spikeforge model file "
+                              f"({type(error).__name__}: {str(error).splitlines()[0][:200]})") from None
+    _validate(model, str(path))
+    return model
+
+
+def _validate(model, name: str) -> None:
+    def fail(message):
+        raise SpikeforgeError(f"{name}: {message}")
+
+    if not isinstance(model, dict):
+        fail(f"expected a dict, got {type(model).__name__}")
+    if model.get("format") != FORMAT:
+        fail(f"format: expected {FORMAT!r}, got {model.get('format')!r} (not a spikeforge model file)")
+    if model.get("version") != VERSION:
+        fail(f"version: this spikeforge reads model files of version {VERSION}, "
+             f"got {model.get('version')!r}")
+    for key in ("kind", "dataset", "sizes", "network", "encoding", "metrics"):
+        if key not in model:
+            fail(f"missing field {key!r}")
+    if model["kind"] not in ("ttfs", "lif"):
+        fail(f"kind: must be 'ttfs' or 'lif', got {model['kind']!r}")
+    sizes = model["sizes"]
+    if not isinstance(sizes, list) or len(sizes) < 2 or not all(isinstance(s, int) and s > 0
+                                                                 for s in sizes):
+        fail(f"sizes: must be a list of at least 2 positive integers, got {sizes!r}")
+    from spikeforge.compiler.quantize import float_network_from_description
+
+    try:
+        net = float_network_from_description(model["network"])
+    except ConfigError as error:
+        fail(f"network: {error}")
+    got = [net.layers[0].n_inputs] + [layer.n_neurons for layer in net.layers]
+    if got != sizes:
+        fail(f"network: layer sizes {got} do not match sizes {sizes}")
+    if model["kind"] == "ttfs":
+        if not all(layer.fire_once for layer in net.layers):
+            fail("network: a ttfs model needs fire_once layers")
+        k = model["encoding"].get("ticks_per_tau") if isinstance(model["encoding"], dict) else None
+        if not isinstance(k, int) or k < 1:
+            fail(f"encoding.ticks_per_tau: must be a positive integer, got {k!r}")
+
+
+def integer_network_of(model: dict, weight_bits: int = 8):
+    """The :class:`~spikeforge.sim.network.IntegerNetwork` of a loaded model file."""
+    from spikeforge.compiler.quantize import quantize
+
+    return quantize(model["network"], weight_bits=weight_bits,
+                    ticks=model["encoding"].get("ticks")).network
+
+
+def main(argv=None):
+    """``python -m spikeforge.model.commands train ...`` (until the CLI wires it)."""
+    import argparse
+    import sys
+
+    ap = argparse.ArgumentParser(prog="spikeforge")
+    register(ap.add_subparsers(dest="command", required=True))
+    args = ap.parse_args(argv)
+    try:
+        args.func(args)
+    except SpikeforgeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    main()
