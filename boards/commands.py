@@ -1,0 +1,79 @@
+"""``spikeforge build`` and ``spikeforge fit``: board builds from the command line.
+
+Hook into the CLI with ``from spikeforge.boards.commands import register; register(commands)``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+__all__ = ["register", "cmd_build", "cmd_fit"]
+
+
+def cmd_build(args) -> int:
+    from .build import build_board, format_report
+
+    report = build_board(args.design, args.board, args.out, baud=args.baud,
+                         input_depth=args.input_depth, fit_check=not args.no_fit_check,
+                         quiet=not args.verbose)
+    if report.get("bitstream") is None and report.get("note"):
+        print(f"{report['design']} on {report['board']}: exported {', '.join(report['exported'])}")
+        print(report["note"])
+    else:
+        print(format_report(report))
+    out = Path(args.out) if args.out else None
+    print(f"report: {(out or Path(report['bitstream']).parent) / 'report.json'}"
+          if (out or report.get("bitstream")) else "")
+    if args.json:
+        print(json.dumps(report, indent=2))
+    return 0
+
+
+def cmd_fit(args) -> int:
+    from .build import BOARDS, resolve_design
+    from .fit import estimate
+
+    _, _, plan = resolve_design(args.design)
+    boards = [args.board] if args.board else list(BOARDS)
+    status = 0
+    for board in boards:
+        est = estimate(plan, board, args.input_depth)
+        verdict = "fits" if est.fits else "DOES NOT FIT: " + "; ".join(est.problems)
+        print(f"{board:<11} block RAM {est.brams:>4} / {est.brams_available:<4} "
+              f"LUTs ~{est.luts:>6} / {est.luts_available:<6} {verdict}")
+        if args.board and not est.fits:
+            status = 2
+    return status
+
+
+def register(subparsers) -> None:
+    from .build import BOARDS
+
+    p = subparsers.add_parser(
+        "build", help="build the board top of an artifact (or a test core) into a bitstream",
+        description="Build the board top (UART host interface + the compiled system) for a "
+                    "board with Yosys and nextpnr (system tools or the YoWASP packages) and "
+                    "report LUTs, FFs, block RAMs, DSPs and the Fmax achieved against the "
+                    "board clock. arty-a7 exports Verilog + XDC for Vivado only.")
+    p.add_argument("design", metavar="ARTIFACT_OR_CORE",
+                   help="a compiled artifact directory, or core[:NEURONSxINPUTS] (e.g. core:16x32)")
+    p.add_argument("--board", required=True, choices=list(BOARDS))
+    p.add_argument("--out", type=Path, default=None, metavar="DIR",
+                   help="build directory (default: build/boards/<design>-<board>)")
+    p.add_argument("--baud", type=int, default=115200, help="UART baud rate (default: %(default)s)")
+    p.add_argument("--input-depth", type=int, default=None, metavar="ITEMS",
+                   help="input buffer items (default: 512 on icebreaker, 4096 otherwise)")
+    p.add_argument("--no-fit-check", action="store_true",
+                   help="skip the pre-synthesis fit estimate")
+    p.add_argument("--json", action="store_true", help="also print the whole report as JSON")
+    p.add_argument("--verbose", action="store_true", help="show the tools' output")
+    p.set_defaults(handler=cmd_build)
+
+    p = subparsers.add_parser(
+        "fit", help="estimate whether a design fits each board (no synthesis)",
+        description="Estimate block RAM and logic of the board top of a design on each board.")
+    p.add_argument("design", metavar="ARTIFACT_OR_CORE")
+    p.add_argument("--board", choices=list(BOARDS), default=None)
+    p.add_argument("--input-depth", type=int, default=None, metavar="ITEMS")
+    p.set_defaults(handler=cmd_fit)

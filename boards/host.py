@@ -1,0 +1,141 @@
+"""Host driver: talks to a spikeforge board top over a serial port (the protocol of
+:mod:`spikeforge.boards.host_protocol`).
+
+>>> board = SpikeforgeBoard.open_serial("/dev/ttyUSB1")          # doctest: +SKIP
+>>> board.ping()                                                  # doctest: +SKIP
+Info(version=1, n_inputs=64, n_classes=10, input_depth=1024, decision='first-spike')
+>>> board.infer(counts)          # counts: [ticks, n_inputs] events  # doctest: +SKIP
+Result(cls=3, decision_tick=7, ticks_run=8, cycles=..., error=False, no_spike=False, counts=(...))
+
+The driver only needs a *transport* with ``write(bytes)`` and ``read(n) -> bytes`` (which may
+return fewer bytes, or none, when its timeout expires): :class:`SerialTransport` wraps
+pyserial; the co-simulation bench (``tests/boards/board_tb.py``) plugs in a UART model.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from .host_protocol import (Cmd, Frame, FrameDecoder, Info, ProtocolError, Result, encode_frame,
+                            encode_items, items_payload, parse_ack, parse_info, parse_result)
+
+__all__ = ["Transport", "SerialTransport", "SpikeforgeBoard"]
+
+
+class Transport(Protocol):
+    def write(self, data: bytes) -> None: ...
+
+    def read(self, n: int) -> bytes: ...
+
+
+class SerialTransport:
+    """A pyserial port (8N1) as a transport."""
+
+    def __init__(self, port: str, baud: int = 115200, timeout: float = 2.0):
+        try:
+            import serial
+        except ImportError as error:  # pragma: no cover - pyserial is a dependency
+            raise ProtocolError("pyserial is not installed (pip install pyserial)") from error
+        self.port = serial.Serial(port, baudrate=baud, bytesize=8, parity="N", stopbits=1,
+                                  timeout=timeout)
+
+    def write(self, data: bytes) -> None:
+        self.port.write(data)
+        self.port.flush()
+
+    def read(self, n: int) -> bytes:
+        return self.port.read(n)
+
+    def close(self) -> None:
+        self.port.close()
+
+
+class SpikeforgeBoard:
+    """One board top behind ``transport``. Every method sends one request and waits for its
+    reply; an ERROR reply raises :class:`ProtocolError` with ``.code`` set."""
+
+    def __init__(self, transport: Transport, *, items_per_frame: int = 256):
+        self.transport = transport
+        self.items_per_frame = items_per_frame
+        self.decoder = FrameDecoder()
+        self.pending: list[Frame] = []
+        self._info: Info | None = None
+
+    @classmethod
+    def open_serial(cls, port: str, baud: int = 115200, timeout: float = 2.0) -> "SpikeforgeBoard":
+        return cls(SerialTransport(port, baud, timeout))
+
+    # -- frames
+    def send_raw(self, data: bytes) -> None:
+        self.transport.write(bytes(data))
+
+    def read_reply(self) -> Frame:
+        """The next reply frame; :class:`ProtocolError` if none arrives before the transport's
+        timeout."""
+        while not self.pending:
+            needed = 5
+            buffer = self.decoder.buffer
+            if len(buffer) >= 4:
+                needed = max(1, 5 + (buffer[2] | (buffer[3] << 8)) - len(buffer))
+            data = self.transport.read(needed)
+            if not data:
+                raise ProtocolError("no reply from the board (timeout)")
+            self.pending += self.decoder.feed(data)
+        return self.pending.pop(0)
+
+    def request(self, cmd: int, payload: bytes = b"") -> Frame:
+        self.send_raw(encode_frame(cmd, payload))
+        return self.read_reply()
+
+    # -- commands
+    def ping(self) -> Info:
+        self._info = parse_info(self.request(Cmd.PING))
+        return self._info
+
+    @property
+    def info(self) -> Info:
+        return self._info or self.ping()
+
+    def clear(self) -> int:
+        return parse_ack(self.request(Cmd.CLEAR))
+
+    def load(self, items) -> int:
+        """Append input items (see :func:`encode_items`); returns the items buffered."""
+        items = [int(x) for x in items]
+        buffered = None
+        for k in range(0, len(items), self.items_per_frame):
+            chunk = items[k:k + self.items_per_frame]
+            buffered = parse_ack(self.request(Cmd.LOAD, items_payload(chunk)))
+        return buffered if buffered is not None else parse_ack(self.request(Cmd.LOAD))
+
+    def run(self, n_ticks: int) -> Result:
+        if not 1 <= int(n_ticks) <= 0xFFFF:
+            raise ValueError(f"n_ticks: must be in 1..65535, got {n_ticks}")
+        return parse_result(self.request(Cmd.RUN, int(n_ticks).to_bytes(2, "little")))
+
+    def read_result(self) -> Result:
+        return parse_result(self.request(Cmd.READ))
+
+    def infer(self, counts, n_ticks: int | None = None) -> Result:
+        """One inference: ``counts`` ``[ticks, n_inputs]`` event counts (run for ``n_ticks``,
+        default ``ticks``)."""
+        counts = np.asarray(counts, dtype=np.int64)
+        if counts.ndim != 2:
+            raise ValueError(f"counts: must be [ticks, n_inputs], got shape {counts.shape}")
+        info = self.info
+        if counts.shape[1] != info.n_inputs:
+            raise ValueError(f"counts: the board has {info.n_inputs} inputs, got {counts.shape[1]}")
+        items = encode_items(counts)
+        if len(items) > info.input_depth:
+            raise ValueError(f"counts: {len(items)} input items (events + one marker per tick) "
+                             f"exceed the board's input buffer of {info.input_depth}; build the "
+                             f"board with a larger input_depth or send fewer ticks")
+        self.clear()
+        self.load(items)
+        return self.run(n_ticks or counts.shape[0])
+
+    def classify(self, batch, n_ticks: int | None = None) -> list[Result]:
+        """:meth:`infer` for every ``[ticks, n_inputs]`` entry of ``batch``."""
+        return [self.infer(counts, n_ticks) for counts in batch]

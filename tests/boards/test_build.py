@@ -1,0 +1,66 @@
+"""Real builds with Yosys + nextpnr (system tools or YoWASP).
+
+The small iCEBreaker build (one 8-neuron core with 16 inputs behind the UART top) runs in
+the default suite: about 45 s warm; the first YoWASP run on a machine also compiles the
+WebAssembly tools (about 2 minutes for Yosys, cached in ~/.cache). It checks that the
+report has sane utilisation and Fmax, and compares the pre-synthesis fit estimate with the
+real block RAM count. Larger builds are ``slow`` (run by benchmarks/bench_boards.py).
+"""
+
+import json
+
+import pytest
+
+from spikeforge.boards.build import BOARDS, build_board, resolve_design, toolchain_environment
+from spikeforge.boards.fit import estimate
+from spikeforge.sim.contract import SpikeforgeError
+
+
+def _require_tools(board):
+    pytest.importorskip("amaranth_boards")
+    family = BOARDS[board].family
+    tools = ["yosys", f"nextpnr-{family}", "icepack" if family == "ice40" else "ecppack"]
+    try:
+        toolchain_environment(tools)
+    except SpikeforgeError as error:
+        pytest.skip(str(error))
+
+
+def _check_report(report, board):
+    util = report["utilization"]
+    for key in ("luts", "ffs", "brams", "dsps"):
+        assert 0 <= util[key]["used"] <= util[key]["available"], (key, util[key])
+    assert 100 < util["luts"]["used"] < util["luts"]["available"]
+    assert 50 < util["ffs"]["used"]
+    assert util["brams"]["used"] >= 1
+    assert report["fmax_mhz"] is not None
+    # the board clock is met with margin on these small designs
+    assert report["fmax_mhz"] >= report["constraint_mhz"], report["fmax"]
+    assert report["fmax_mhz"] < 500
+    assert report["bitstream"]
+
+
+def test_small_icebreaker_build(tmp_path):
+    _require_tools("icebreaker")
+    source = resolve_design("core:8x16")
+    report = build_board(source, "icebreaker", tmp_path / "ice")
+    _check_report(report, "icebreaker")
+    assert (tmp_path / "ice" / "top.bin").stat().st_size > 100_000
+    saved = json.loads((tmp_path / "ice" / "report.json").read_text())
+    assert saved["fmax_mhz"] == report["fmax_mhz"]
+    # the fit estimate's block RAM count is the real one (within one tile)
+    est = estimate(source[2], "icebreaker", report["input_depth"], source[1].decision)
+    used = report["utilization"]["brams"]["used"]
+    assert abs(est.brams - used) <= 1, (est, report["utilization"])
+    # logic within a factor of 1.5 either way
+    assert 0.66 < est.luts / report["utilization"]["luts"]["used"] < 1.5
+
+
+@pytest.mark.slow
+def test_ulx3s_build(tmp_path):
+    _require_tools("ulx3s-85f")
+    source = resolve_design("core:32x64")
+    report = build_board(source, "ulx3s-85f", tmp_path / "ecp5")
+    _check_report(report, "ulx3s-85f")
+    est = estimate(source[2], "ulx3s-85f", report["input_depth"])
+    assert abs(est.brams - report["utilization"]["brams"]["used"]) <= 1
