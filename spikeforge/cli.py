@@ -87,9 +87,16 @@ def cmd_verilog(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from spikeforge.demo import run_demo
+    if args.core:
+        from spikeforge.demo import run_demo
 
-    return run_demo(simulators=args.simulator, ticks=args.ticks, seed=args.seed)
+        return run_demo(simulators=args.simulator or "both", ticks=args.ticks, seed=args.seed)
+    from spikeforge.compiler.commands import run_flow_demo
+
+    simulator = args.simulator or "verilator"
+    simulators = ("icarus", "verilator") if simulator == "both" else (simulator,)
+    images = None if args.full else args.images
+    return run_flow_demo(simulators, images=images, retrain=args.retrain)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -101,14 +108,22 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     demo = commands.add_parser(
-        "demo", help="build one neuron core, co-simulate it and compare with the golden model",
-        description="Build one neuron core, drive it with random spike trains in cocotb "
-                    "co-simulation and compare every output event, state and cycle with the "
-                    "golden and cycle models.")
-    demo.add_argument("--simulator", choices=["icarus", "verilator", "both"], default="both",
-                      help="co-simulation back end (default: %(default)s)")
-    demo.add_argument("--ticks", type=int, default=50, help="ticks to simulate (default: 50)")
-    demo.add_argument("--seed", type=int, default=2026, help="stimulus seed (default: 2026)")
+        "demo", help="run the whole flow on digits: train, compile, co-simulate the system",
+        description="Train a small rate-coded LIF network on scikit-learn's digits (or load the "
+                    "cached one under build/demo), compile it to a multi-core system, "
+                    "co-simulate the digits test split on the RTL and compare every image "
+                    "bit for bit and cycle for cycle with the golden model. With --core: the "
+                    "single-core co-simulation (every neuron state after every tick).")
+    demo.add_argument("--core", action="store_true",
+                      help="the single-core demo instead of the whole flow")
+    demo.add_argument("--simulator", choices=["icarus", "verilator", "both"], default=None,
+                      help="co-simulation back end (default: verilator; with --core: both)")
+    demo.add_argument("--images", type=int, default=None,
+                      help="co-simulate the first N test images (default: all 450)")
+    demo.add_argument("--full", action="store_true", help="the whole test split (the default)")
+    demo.add_argument("--retrain", action="store_true", help="train again instead of using the cache")
+    demo.add_argument("--ticks", type=int, default=50, help="--core: ticks to simulate (default: 50)")
+    demo.add_argument("--seed", type=int, default=2026, help="--core: stimulus seed (default: 2026)")
     demo.set_defaults(handler=cmd_demo)
 
     verilog = commands.add_parser(
@@ -118,6 +133,12 @@ def build_parser() -> argparse.ArgumentParser:
     verilog.add_argument("out", type=Path, metavar="OUT_DIR", help="output directory")
     _add_core_arguments(verilog)
     verilog.set_defaults(handler=cmd_verilog)
+
+    from spikeforge.boards.commands import register as register_boards
+    from spikeforge.compiler.commands import register as register_compiler
+
+    register_compiler(commands)  # train, compile, verify
+    register_boards(commands)  # build, fit
     return parser
 
 

@@ -15,7 +15,7 @@ def spikeforge(*args, cwd=None):
 def test_help_lists_the_sub_commands():
     result = spikeforge("--help")
     assert result.returncode == 0
-    for command in ("demo", "verilog"):
+    for command in ("demo", "verilog", "train", "compile", "verify", "build", "fit"):
         assert command in result.stdout
 
 
@@ -63,6 +63,6 @@ def test_out_dir_that_is_a_file_is_refused(tmp_path):
 
 
 def test_demo_co_simulates_bit_exactly():
-    result = spikeforge("demo", "--simulator", "icarus", "--ticks", 12)
+    result = spikeforge("demo", "--core", "--simulator", "icarus", "--ticks", 12)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "BIT-EXACT, CYCLE-EXACT" in result.stdout and "MISMATCH" not in result.stdout

@@ -1,0 +1,407 @@
+"""The end-to-end flow: train -> integer network -> hardware plan -> artifact + Verilog +
+expected traces -> whole-system co-simulation -> report.
+
+Every step is a function, so a script, a test or the command line (:mod:`.commands`) can run
+one step alone or all of them:
+
+* :func:`train_digits_network` / :func:`train_mnist_network` (:func:`train_network`): a
+  rate-coded (LFSR encoder, :func:`spikeforge.model.encoders.rate_encode`) LIF network
+  ``n_in-H-10`` with spike-count decision. A float :class:`~spikeforge.model.lif.LIFNet` is
+  trained with surrogate gradients, turned into a :class:`~spikeforge.model.quant.QuantLIFNet`
+  (8-bit weights) and fine-tuned with quantization-aware training, whose integer forward pass
+  *is* the contract. The result's :class:`~spikeforge.sim.network.IntegerNetwork` is built
+  from ``QuantLIFNet.cores()`` and its golden predictions on the whole test split are checked
+  to equal the trained quantized model's (a :class:`SpikeforgeError` otherwise).
+* :func:`compile_network`: :func:`~spikeforge.compiler.map.plan_network` ->
+  :func:`~spikeforge.compiler.artifact.save_artifact`, the Verilog of the system top
+  (``spikeforge_system.v``: ``amaranth.back.verilog.convert`` of
+  :class:`~spikeforge.hdl.system.SpikeforgeSystem`) and ``expected.npz`` (the golden outputs
+  of the test images, see :func:`save_expected`) in one directory.
+* :func:`verify_artifact`: co-simulate test images of a compiled directory with
+  :func:`~spikeforge.sim.cosim.system_cosim.run_system_cosim` (Icarus or Verilator) in chunks
+  and return a :class:`VerifyReport`: golden accuracy vs RTL accuracy on the same images,
+  images bit-exact (class, decision tick, every output and hidden spike and its clock cycle,
+  as the co-simulation compares them), cycles per inference and their lower bound.
+
+``expected.npz`` (``numpy.savez_compressed``)::
+
+    input_bits     uint8  packbits of the 0/1 input events [images, ticks, n_inputs] (axis -1)
+    shape          int64  [images, ticks, n_inputs]
+    labels         int64  [images]     dataset labels
+    decision       int64  [images]     golden class
+    decision_tick  int64  [images]
+    output_spikes  bool   [images, ticks, n_outputs]
+    hidden_spikes  int64  [images]     spikes of all non-output layers (ticks run)
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from spikeforge.sim.contract import ConfigError, Decision, SpikeforgeError
+
+EXPECTED = "expected.npz"
+VERILOG = "spikeforge_system.v"
+FLOW_JSON = "flow.json"
+TOP_NAME = "spikeforge_system"
+
+#: the FPGA prototype's figures (hidden spikes before the decision, fraction of weights
+#: read, fraction of distinct weight rows read) quoted in issue 3, for comparison
+PROTOTYPE = {"hidden_spikes": 139, "weights_read": 0.13, "distinct_weights_read": 0.05}
+
+
+def _log(progress, message: str) -> None:
+    if progress:
+        print(message, file=sys.stderr if progress == "stderr" else sys.stdout, flush=True)
+
+
+# -- training ------------------------------------------------------------------------------
+
+@dataclass
+class TrainedNetwork:
+    """A trained network on the contract and what training measured (test split)."""
+
+    network: object  # IntegerNetwork
+    dataset: str
+    sizes: list
+    ticks: int
+    encoder_seed: int
+    float_accuracy: float  #: the float LIFNet
+    ptq_accuracy: float  #: 8-bit, straight after quantization (before QAT)
+    golden_accuracy: float  #: 8-bit after QAT = golden model = trained quantized model
+    quantization: list = field(default_factory=list)  #: per-layer compiler.quantize report
+    train_seconds: float = 0.0
+
+    def summary(self) -> dict:
+        d = asdict(self)
+        d.pop("network")
+        return d
+
+
+def encode_inputs(x, max_value: int, ticks: int, seed: int = 0) -> np.ndarray:
+    """LFSR rate code of images ``x [n, features]`` as event counts ``[n, ticks, features]``
+    (uint8), exactly what training and the golden model see."""
+    from spikeforge.model.encoders import rate_encode
+
+    spikes = rate_encode(x, ticks, max_value=max_value, seed=seed)
+    return spikes.numpy().transpose(1, 0, 2).astype(np.uint8)
+
+
+def _quant_layer_reports(lif_net, ticks: int) -> list:
+    """compiler.quantize's per-layer report of the float network (scale, weight errors)."""
+    from spikeforge.compiler.quantize import quantize
+
+    desc = {"layers": [{"weight": fc.weight.detach().double().numpy(), "alpha": lif.alpha,
+                        "beta": lif.beta, "threshold": lif.threshold, "reset": lif.reset}
+                       for fc, lif in zip(lif_net.fcs, lif_net.lifs)],
+            "decision": "spike-count"}
+    result = quantize(desc, ticks=ticks)
+    return [{"layer": l, "scale": q.scale, "weight_rms_error": q.weight_rms_error,
+             "weight_max_error": q.weight_max_error, "clipped_fraction": q.clipped_fraction,
+             "threshold_int": q.threshold_int}
+            for l, q in enumerate(result.layers)]
+
+
+def integer_network_of_qnet(qnet):
+    """The :class:`IntegerNetwork` (spike-count decision) of a :class:`QuantLIFNet`."""
+    from spikeforge.sim.network import IntegerLayer, IntegerNetwork
+
+    layers = tuple(IntegerLayer(c.weights, c.params, max_events_per_tick=c.n_inputs)
+                   for c in qnet.cores())
+    return IntegerNetwork(layers, Decision.SPIKE_COUNT)
+
+
+def train_network(dataset: str = "digits", hidden: int = 32, epochs: int = 8,
+                  qat_epochs: int = 2, ticks: int = 16, seed: int = 0,
+                  max_train: int | None = None, path=None, threads: int | None = None,
+                  progress: bool = True) -> TrainedNetwork:
+    """Train ``n_in-hidden-10`` (float LIF, then 8-bit QAT) and return it on the contract.
+
+    Raises :class:`SpikeforgeError` if the golden model's predictions on the test split differ
+    from the trained quantized model's in any image (they are the same arithmetic)."""
+    import torch
+
+    from spikeforge.model.datasets import load_dataset
+    from spikeforge.model.lif import encode_dataset, train_lif
+    from spikeforge.model.quant import QuantLIFNet, quant_accuracy, quantize, train_quant
+
+    if not isinstance(hidden, int) or hidden < 1:
+        raise ConfigError(f"hidden: must be a positive integer, got {hidden!r}")
+    if epochs < 1 or qat_epochs < 0 or ticks < 1:
+        raise ConfigError(f"epochs/qat_epochs/ticks: must be >= 1/0/1, got {epochs}/{qat_epochs}/{ticks}")
+    if threads:
+        torch.set_num_threads(threads)
+    start = time.perf_counter()
+    ds = load_dataset(dataset, path=path)
+    r = train_lif(ds, (hidden,), epochs, "rate", ticks, seed=seed, max_train=max_train,
+                  progress=progress)
+    reports = _quant_layer_reports(r.net, ticks)
+    qnet = quantize(r.net)
+    te = encode_dataset("rate", ds.test_x, ds.max_value, ticks, seed)
+    y = torch.as_tensor(ds.test_y)
+    ptq = quant_accuracy(qnet, te, y)
+    if qat_epochs:
+        train_quant(qnet, ds, qat_epochs, "rate", ticks, seed=seed, max_train=max_train,
+                    progress=progress)
+    network = integer_network_of_qnet(qnet)
+    with torch.no_grad():
+        model_pred = np.concatenate([QuantLIFNet.predict_from(qnet(te[:, s:s + 512])).numpy()
+                                     for s in range(0, te.shape[1], 512)])
+    counts = te.numpy().transpose(1, 0, 2).astype(np.uint8)
+    golden_pred = network.classify(counts)
+    if not np.array_equal(model_pred, golden_pred):
+        bad = int(np.flatnonzero(model_pred != golden_pred)[0])
+        raise SpikeforgeError(f"golden model disagrees with the trained quantized model on test "
+                              f"image {bad}: golden {golden_pred[bad]}, model {model_pred[bad]}")
+    return TrainedNetwork(network, ds.name, [ds.n_features, hidden, ds.n_classes], ticks, seed,
+                          float(r.test_accuracy), float(ptq),
+                          float((golden_pred == ds.test_y).mean()), reports,
+                          time.perf_counter() - start)
+
+
+def train_digits_network(hidden: int = 32, epochs: int = 8, qat_epochs: int = 1,
+                         ticks: int = 16, **kwargs) -> TrainedNetwork:
+    """64-H-10 on scikit-learn's digits (about 20 s on 2 cores with the defaults)."""
+    return train_network("digits", hidden, epochs, qat_epochs, ticks, **kwargs)
+
+
+def train_mnist_network(hidden: int = 64, epochs: int = 2, qat_epochs: int = 1,
+                        ticks: int = 16, **kwargs) -> TrainedNetwork:
+    """784-H-10 on MNIST (IDX files, see :func:`spikeforge.model.datasets.default_mnist_dir`)."""
+    return train_network("mnist", hidden, epochs, qat_epochs, ticks, **kwargs)
+
+
+# -- compiling -----------------------------------------------------------------------------
+
+def system_verilog_text(plan, decision) -> str:
+    """Verilog of the system top (module ``spikeforge_system``)."""
+    from amaranth.back import verilog
+
+    from spikeforge.hdl.system import SpikeforgeSystem
+
+    return verilog.convert(SpikeforgeSystem(plan, decision), name=TOP_NAME, emit_src=False)
+
+
+def save_expected(network, input_counts, labels, path) -> Path:
+    """Golden outputs of ``input_counts`` (0/1 events) next to the artifact (``expected.npz``)."""
+    counts = network.check_input(input_counts)
+    if counts.size and counts.max() > 1:
+        raise ConfigError("input_counts: expected traces store 0/1 events only")
+    trace = network.run(counts)
+    stats = trace.statistics(until_decision=network.decision is Decision.FIRST_SPIKE)
+    path = Path(path)
+    np.savez_compressed(path, input_bits=np.packbits(counts.astype(np.uint8), axis=-1),
+                        shape=np.array(counts.shape, dtype=np.int64),
+                        labels=np.asarray(labels, dtype=np.int64),
+                        decision=trace.decision, decision_tick=trace.decision_tick,
+                        output_spikes=trace.spikes[-1], hidden_spikes=stats.hidden_spikes)
+    return path
+
+
+def load_expected(path) -> dict:
+    """Read ``expected.npz``; ``input_counts`` is unpacked. Errors name the file."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            out = {k: data[k] for k in data.files}
+        shape = tuple(int(s) for s in out.pop("shape"))
+        bits = out.pop("input_bits")
+        out["input_counts"] = np.unpackbits(bits, axis=-1, count=shape[-1]).reshape(shape)
+    except FileNotFoundError:
+        raise SpikeforgeError(f"{path}: expected traces not found (run `spikeforge compile`)") from None
+    except (OSError, ValueError, KeyError, EOFError) as error:
+        raise SpikeforgeError(f"{path}: not a readable expected-trace file "
+                              f"({type(error).__name__}: {error})") from None
+    return out
+
+
+@dataclass
+class CompileResult:
+    out_dir: Path
+    manifest: Path
+    verilog: Path
+    expected: Path
+    n_cores: int
+    memory_bits: int
+    seconds: dict  #: plan, artifact, verilog, expected
+
+
+def compile_network(network, out_dir, input_counts, labels, neurons_per_core=None,
+                    info: dict | None = None, progress=False) -> CompileResult:
+    """Plan ``network``, write the artifact, the system Verilog and the expected traces of
+    ``input_counts``/``labels`` to ``out_dir``; ``info`` (e.g. training metrics) goes to
+    ``flow.json``."""
+    from spikeforge.compiler.artifact import save_artifact
+    from spikeforge.compiler.map import plan_network
+
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise SpikeforgeError(f"{out}: exists and is not a directory")
+    seconds = {}
+    t = time.perf_counter()
+    plan = plan_network(network, neurons_per_core=neurons_per_core)
+    seconds["plan"] = time.perf_counter() - t
+    t = time.perf_counter()
+    manifest = save_artifact(network, plan, out)
+    seconds["artifact"] = time.perf_counter() - t
+    _log(progress, f"  artifact: {manifest} ({len(plan.cores)} cores, "
+                   f"{plan.memory_bits / 8192:.1f} KiB of memories)")
+    t = time.perf_counter()
+    verilog = out / VERILOG
+    verilog.write_text(system_verilog_text(plan, network.decision))
+    seconds["verilog"] = time.perf_counter() - t
+    _log(progress, f"  verilog:  {verilog} ({seconds['verilog']:.1f} s)")
+    t = time.perf_counter()
+    expected = save_expected(network, input_counts, labels, out / EXPECTED)
+    seconds["expected"] = time.perf_counter() - t
+    _log(progress, f"  expected: {expected} ({len(labels)} images)")
+    meta = {"neurons_per_core": neurons_per_core, "compile_seconds": seconds, **(info or {})}
+    (out / FLOW_JSON).write_text(json.dumps(meta, indent=2, default=str) + "\n")
+    return CompileResult(out, manifest, verilog, expected, len(plan.cores), plan.memory_bits,
+                         seconds)
+
+
+# -- verifying -----------------------------------------------------------------------------
+
+@dataclass
+class VerifyReport:
+    simulator: str
+    images: int
+    golden_accuracy: float
+    rtl_accuracy: float
+    bit_exact_images: int
+    cycles_per_inference: float
+    lower_bound_cycles: float
+    total_cycles: int
+    sim_seconds: float
+    wall_seconds: float
+    mismatch: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.mismatch is None and self.bit_exact_images == self.images
+
+    def row(self) -> str:
+        verdict = "BIT-EXACT" if self.ok else f"MISMATCH: {self.mismatch}"
+        return (f"{self.simulator:<10} {self.images:>6} {self.golden_accuracy:>9.2%} "
+                f"{self.rtl_accuracy:>9.2%} {self.bit_exact_images:>6}/{self.images:<6} "
+                f"{self.cycles_per_inference:>9.0f} {self.lower_bound_cycles:>8.0f} "
+                f"{self.wall_seconds:>7.1f}  {verdict}")
+
+
+TABLE_HEADER = (f"{'simulator':<10} {'images':>6} {'golden':>9} {'RTL':>9} "
+                f"{'bit-exact':>13} {'cycles/inf':>9} {'bound':>8} {'wall s':>7}  verdict")
+
+
+def _describe_mismatch(report: dict | None, result) -> str:
+    mismatch = (report or {}).get("mismatch")
+    if mismatch:
+        return json.dumps(mismatch, default=str)[:300]
+    failures = getattr(result, "failures", [])
+    return "; ".join(f.message for f in failures)[:300] or "simulation failed"
+
+
+def verify_network(network, plan, input_counts, labels, simulator: str = "verilator",
+                   chunk: int = 50, progress=False, seed: int = 0,
+                   p_gap: float = 0.0) -> VerifyReport:
+    """Co-simulate every image of ``input_counts`` on the RTL of ``plan`` (``chunk`` images per
+    simulation, back to back) and compare with the golden and cycle models."""
+    from spikeforge.sim.cosim.runner import CosimFailure
+    from spikeforge.sim.cosim.system_cosim import run_system_cosim
+    from spikeforge.sim.system_cycle import lower_bound_cycles
+
+    counts = network.check_input(input_counts)
+    labels = np.asarray(labels)
+    n = counts.shape[0]
+    if n < 1:
+        raise ConfigError("images: nothing to co-simulate")
+    trace = network.run(counts)
+    bounds = [lower_bound_cycles(plan, trace, b)["bound"] for b in range(n)]
+    start = time.perf_counter()
+    rtl_class, cycles, exact, sim_s, mismatch = [], [], 0, 0.0, None
+    for s in range(0, n, chunk):
+        part = counts[s:s + chunk]
+        try:
+            result = run_system_cosim(network, plan, part, simulator, seed=seed + s, p_gap=p_gap)
+            report = result.report or {}
+            ok = result.ok and not report.get("mismatch")
+        except CosimFailure as failure:
+            result, report, ok = failure.result, (failure.result.report if failure.result else {}) or {}, False
+        results = report.get("results") or []
+        sim_s += float(report.get("sim_s") or 0.0)
+        for k, res in enumerate(results):
+            rtl_class.append(int(res["class"]))
+            cycles.append(int(res["cycles"]))
+        if ok and len(results) == len(part):
+            exact += len(part)
+        elif mismatch is None:
+            mismatch = f"images {s}..{s + len(part) - 1}: " + _describe_mismatch(report, result)
+        _log(progress, f"  {simulator}: {min(s + chunk, n)}/{n} images co-simulated, "
+                       f"{exact} bit-exact ({time.perf_counter() - start:.0f} s)")
+    rtl = np.array(rtl_class + [-2] * (n - len(rtl_class)))
+    return VerifyReport(simulator, n, float((trace.decision == labels).mean()),
+                        float((rtl == labels).mean()), exact,
+                        float(np.mean(cycles)) if cycles else float("nan"),
+                        float(np.mean(bounds)), int(sum(cycles)), sim_s,
+                        time.perf_counter() - start, mismatch)
+
+
+def verify_artifact(directory, images: int | None = None, simulator: str = "verilator",
+                    chunk: int = 50, progress=False) -> VerifyReport:
+    """Load a compiled directory (artifact + ``expected.npz``), check the stored expected
+    traces still equal the golden model, and co-simulate its first ``images`` test images."""
+    from spikeforge.compiler.artifact import load_artifact
+
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise SpikeforgeError(f"{directory}: not a directory (give the output of `spikeforge compile`)")
+    network, plan = load_artifact(directory)
+    expected = load_expected(directory / EXPECTED)
+    counts, labels = expected["input_counts"], expected["labels"]
+    n = counts.shape[0] if images is None else images
+    if not 1 <= n <= counts.shape[0]:
+        raise ConfigError(f"--images: must be in 1..{counts.shape[0]} (images in {EXPECTED}), got {n}")
+    counts, labels = counts[:n], labels[:n]
+    trace = network.run(counts)
+    if not (np.array_equal(trace.decision, expected["decision"][:n])
+            and np.array_equal(trace.spikes[-1], expected["output_spikes"][:n])):
+        raise SpikeforgeError(f"{directory / EXPECTED}: the golden model of the artifact no longer "
+                              f"produces the stored expected outputs")
+    return verify_network(network, plan, counts, labels, simulator, chunk, progress)
+
+
+# -- the whole flow ------------------------------------------------------------------------
+
+def hardware_statistics(network, input_counts) -> dict:
+    """Mean work per inference (ticks the hardware runs): hidden spikes, fraction of the
+    dense weight reads, fraction of distinct weight rows read (all layers pooled)."""
+    trace = network.run(network.check_input(input_counts))
+    st = trace.statistics(until_decision=network.decision is Decision.FIRST_SPIKE)
+    dense = np.array([n_in * n_out for n_in, n_out in trace.layer_sizes], dtype=np.float64)
+    rows = np.array([n_in for n_in, _ in trace.layer_sizes], dtype=np.float64)
+    weights_read = st.synaptic_events.sum(1) / (dense.sum() * st.ticks_run)
+    distinct = (st.distinct_weights_read_fraction * rows).sum(1) / rows.sum()
+    return {"hidden_spikes": float(st.hidden_spikes.mean()),
+            "weights_read": float(weights_read.mean()),
+            "distinct_weights_read": float(distinct.mean()),
+            "synaptic_events": float(st.synaptic_events.sum(1).mean())}
+
+
+def format_training(trained: TrainedNetwork) -> str:
+    lines = [f"{trained.dataset} {'-'.join(map(str, trained.sizes))}, {trained.ticks} ticks, "
+             f"LFSR rate code; trained in {trained.train_seconds:.1f} s",
+             f"  test accuracy: float {trained.float_accuracy:.2%} -> 8-bit (post-training) "
+             f"{trained.ptq_accuracy:.2%} -> 8-bit after QAT = golden model "
+             f"{trained.golden_accuracy:.2%} (change float -> 8-bit "
+             f"{trained.golden_accuracy - trained.float_accuracy:+.2%})"]
+    for q in trained.quantization:
+        lines.append(f"  layer {q['layer']}: quantization scale {q['scale']:.4g}, weight error "
+                     f"rms {q['weight_rms_error']:.3%}, max {q['weight_max_error']:.3%}, "
+                     f"clipped {q['clipped_fraction']:.2%}")
+    return "\n".join(lines)
