@@ -108,3 +108,22 @@ def test_quant_errors():
         net.fcs[0].weight.zero_()
     with pytest.raises(ConfigError, match="all zeros"):
         quantize(net)
+
+
+def test_mnist_trained_network_matches_golden_on_1000_test_images():
+    """Issue requirement: on at least 1,000 test images the trained model's predictions and
+    spike times equal the golden model's exactly (MNIST, 784-32-10, briefly trained)."""
+    from spikeforge.model.datasets import load_dataset
+
+    mnist = load_dataset("mnist")
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    small = type(mnist)(**{**mnist.__dict__, "train_x": mnist.train_x[:5000],
+                           "train_y": mnist.train_y[:5000], "test_x": mnist.test_x[:1000],
+                           "test_y": mnist.test_y[:1000]})
+    trained = train_lif(small, hidden=(32,), epochs=3, progress=False)
+    qnet = quantize(trained.net)
+    spikes = encode_dataset("rate", small.test_x, small.max_value, 16, seed=1)
+    out, golden = assert_same_as_golden(qnet, spikes)
+    assert golden[0].spikes.sum() > 1000  # not trivially silent
+    assert (QuantLIFNet.predict_from(out).numpy() == small.test_y).mean() > 0.5
