@@ -10,13 +10,8 @@ expected replies to the malformed requests of :func:`malformed_requests`.
 
 from __future__ import annotations
 
-import json
-import tempfile
-from pathlib import Path
-
 from spikeforge.sim.contract import Decision
-from spikeforge.sim.cosim.runner import CocotbResult, default_build_root, run_cocotb
-from spikeforge.sim.cosim.system_cosim import icarus_kick
+from spikeforge.sim.cosim.runner import CocotbResult, run_cocotb, spec_file
 from spikeforge.sim.system_cycle import ticks_to_run
 
 from .board_tb import SPEC_ENV
@@ -32,7 +27,7 @@ TB_MODULE = "spikeforge.boards.board_tb"
 
 
 def board_verilog(plan, decision, *, input_depth: int = 256, timeout_cycles: int = 600,
-                  divisor: int = SIM_DIVISOR, simulator: str = "icarus") -> str:
+                  divisor: int = SIM_DIVISOR) -> str:
     from spikeforge.hdl.system import SpikeforgeSystem
     from spikeforge.sim.cosim.runner import amaranth_to_verilog
 
@@ -40,8 +35,7 @@ def board_verilog(plan, decision, *, input_depth: int = 256, timeout_cycles: int
 
     core = BoardCore(SpikeforgeSystem(plan, decision), divisor=divisor, clk_hz=2000,
                      input_depth=input_depth, timeout_cycles=timeout_cycles)
-    text = amaranth_to_verilog(core, TOP_NAME)
-    return icarus_kick(text) if simulator == "icarus" else text
+    return amaranth_to_verilog(core, TOP_NAME)
 
 
 def malformed_requests(n_inputs: int, input_depth: int) -> list[tuple[bytes, int, int]]:
@@ -109,18 +103,10 @@ def run_board_cosim(network, plan, input_counts, simulator: str = "icarus", *,
             if malformed else [],
             "read_timeout_cycles": 4 * timeout_cycles + 200_000,
             "items_per_frame": 64}
-    spec_dir = default_build_root() / "specs"
-    spec_dir.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(suffix=".json", prefix="board-", dir=spec_dir)
-    with open(fd, "w") as f:
-        json.dump(spec, f)
-    try:
+    with spec_file(spec, "board") as name:
         text = board_verilog(plan, network.decision, input_depth=input_depth,
-                             timeout_cycles=timeout_cycles, simulator=simulator)
-        result = run_cocotb(text, TOP_NAME, TB_MODULE, simulator, extra_env={SPEC_ENV: name})
-    finally:
-        Path(name).unlink(missing_ok=True)
-    return result
+                             timeout_cycles=timeout_cycles)
+        return run_cocotb(text, TOP_NAME, TB_MODULE, simulator, extra_env={SPEC_ENV: name})
 
 
 def check_board_report(report: dict, network, input_counts, n_ticks: int | None = None,

@@ -19,7 +19,6 @@ simulated cycles and wall time of one run.
 
 from __future__ import annotations
 
-import json
 import random
 import tempfile
 import time
@@ -29,7 +28,7 @@ import numpy as np
 
 from ..contract import NeuronParams, Reset
 from ..core import CoreConfig
-from .runner import CocotbResult, default_build_root, run_cocotb
+from .runner import CocotbResult, run_cocotb, spec_file
 
 SPEC_ENV = "SPIKEFORGE_CORE_SPEC"
 TB_MODULE = "spikeforge.sim.cosim.core_tb"
@@ -115,16 +114,9 @@ def run_core_cosim(config: CoreConfig, simulator: str = "icarus", *, n_ticks: in
     from ...hdl.verilog import TOP_NAME
 
     spec = spec or make_spec(config, n_ticks, seed, **spec_options)
-    spec_dir = default_build_root() / "specs"
-    spec_dir.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(suffix=".json", prefix="core-", dir=spec_dir)
-    with open(fd, "w") as f:
-        json.dump(spec, f)
-    try:
+    with spec_file(spec, "core") as name:
         return run_cocotb(core_verilog(rtl_config or config), TOP_NAME, TB_MODULE, simulator,
                           extra_env={SPEC_ENV: name}, check=check)
-    finally:
-        Path(name).unlink(missing_ok=True)
 
 
 def benchmark_core_cosim(config: CoreConfig, simulator: str = "verilator", *,

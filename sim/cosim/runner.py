@@ -28,8 +28,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
+import tempfile
 import time
 import xml.etree.ElementTree as ElementTree
 from contextlib import contextmanager
@@ -220,6 +222,39 @@ def amaranth_to_verilog(component, name: str, **kwargs) -> str:
     return verilog.convert(component, name=name, emit_src=False, **kwargs)
 
 
+_DUMP_TRIGGER = re.compile(r"^(\s*)reg (\\\$auto\$verilog_backend\.cc:\d+:dump_module\$\d+ ) = 0;$",
+                           re.MULTILINE)
+
+
+def icarus_kick(text: str) -> str:
+    """Make every combinational ``always @*`` block of Yosys' Verilog run once in Icarus.
+
+    Yosys writes ``reg \\$auto$verilog_backend...dump_module$1 = 0;`` and references it in
+    every ``always @*`` block so that the block runs at time 0. Icarus 11 applies the
+    declaration's value without an event, so a block whose real inputs never change (e.g.
+    an offset table indexed by a packet field that stays 0) keeps X outputs forever. A
+    toggle of that register at 1 ns (during reset) runs every block once. Applied by
+    :func:`run_cocotb` to every Icarus build.
+    """
+    return _DUMP_TRIGGER.sub(lambda m: f"{m.group(1)}reg {m.group(2)} = 0;\n"
+                                       f"{m.group(1)}initial #1 {m.group(2)} = 1;", text)
+
+
+@contextmanager
+def spec_file(spec: dict, prefix: str):
+    """A test bench's stimulus as a JSON file under the build root (its path goes to the
+    bench through an environment variable); removed afterwards."""
+    spec_dir = default_build_root() / "specs"
+    spec_dir.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(suffix=".json", prefix=f"{prefix}-", dir=spec_dir)
+    with open(fd, "w") as f:
+        json.dump(spec, f)
+    try:
+        yield name
+    finally:
+        Path(name).unlink(missing_ok=True)
+
+
 def _tool_versions(simulator: str) -> str:
     import cocotb
 
@@ -360,6 +395,8 @@ def run_cocotb(design, toplevel: str, test_module, simulator: str = "icarus", *,
         texts = [(f"{toplevel}.v", design)]
     else:
         texts = [(f"{toplevel}.v", amaranth_to_verilog(design, toplevel))]
+    if simulator == "icarus":
+        texts = [(name, icarus_kick(text)) for name, text in texts]
 
     build_args = list(build_args)
     if simulator == "verilator":

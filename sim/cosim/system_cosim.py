@@ -18,19 +18,15 @@ JSON file; the bench only drives, records and compares.
 
 from __future__ import annotations
 
-import json
 import random
-import re
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 
 from ..contract import Decision, NeuronParams, Reset
 from ..network import IntegerLayer, IntegerNetwork
 from ..system_cycle import InputSchedule, predict_run, ticks_to_run
-from .runner import CocotbResult, default_build_root, run_cocotb
+from .runner import CocotbResult, run_cocotb, spec_file
 
 SPEC_ENV = "SPIKEFORGE_SYSTEM_SPEC"
 TB_MODULE = "spikeforge.sim.cosim.system_tb"
@@ -153,23 +149,6 @@ def expected_spikes(trace, image: int, layer: int, ticks_run: int) -> list[tuple
 
 # -- running ---------------------------------------------------------------------------------
 
-_DUMP_TRIGGER = re.compile(r"^(\s*)reg (\\\$auto\$verilog_backend\.cc:\d+:dump_module\$\d+ ) = 0;$",
-                           re.MULTILINE)
-
-
-def icarus_kick(text: str) -> str:
-    """Make every combinational ``always @*`` block of Yosys' Verilog run once in Icarus.
-
-    Yosys writes ``reg \\$auto$verilog_backend...dump_module$1 = 0;`` and references it in
-    every ``always @*`` block so that the block runs at time 0. Icarus 11 applies the
-    declaration's value without an event, so a block whose real inputs never change (e.g.
-    an offset table indexed by a packet field that stays 0) keeps X outputs forever. A
-    toggle of that register at 1 ns (during reset) runs every block once.
-    """
-    return _DUMP_TRIGGER.sub(lambda m: f"{m.group(1)}reg {m.group(2)} = 0;\n"
-                                       f"{m.group(1)}initial #1 {m.group(2)} = 1;", text)
-
-
 # cocotb builds Verilator with --public-flat-rw: every signal gets a VPI registration in one
 # constructor function, and g++ -O1 needs minutes (superlinear) on the ~4000 registrations of
 # a 4-layer system. Splitting the generated functions keeps each file small (~600 each).
@@ -184,14 +163,13 @@ def build_args_for(simulator: str, optimize: bool = False) -> list[str]:
     return list(VERILATOR_SPLIT) + ([] if optimize else ["-CFLAGS", "-O0"])
 
 
-def system_verilog(plan, decision, fifo_depth: int = 0, simulator: str = "verilator") -> str:
-    """The system's Verilog (module ``spikeforge_system``); for Icarus with
-    :func:`icarus_kick` applied."""
+def system_verilog(plan, decision, fifo_depth: int = 0) -> str:
+    """The system's Verilog (module ``spikeforge_system``)."""
     from ...hdl.system import SpikeforgeSystem
     from .runner import amaranth_to_verilog
 
     text = amaranth_to_verilog(SpikeforgeSystem(plan, decision, fifo_depth=fifo_depth), TOP_NAME)
-    return icarus_kick(text) if simulator == "icarus" else text
+    return text
 
 
 def run_system_cosim(network: IntegerNetwork, plan, input_counts, simulator: str = "icarus", *,
@@ -240,17 +218,10 @@ def run_system_cosim(network: IntegerNetwork, plan, input_counts, simulator: str
     spec = {"images": images, "n_ticks": n_ticks, "ready": {"seed": seed, "p": p_ready},
             "check_timing": check_timing, "n_layers": len(network.layers)}
     model_s = time.perf_counter() - t0
-    spec_dir = default_build_root() / "specs"
-    spec_dir.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(suffix=".json", prefix="system-", dir=spec_dir)
-    with open(fd, "w") as f:
-        json.dump(spec, f)
-    try:
-        text = system_verilog(rtl_plan or plan, network.decision, fifo_depth, simulator)
+    with spec_file(spec, "system") as name:
+        text = system_verilog(rtl_plan or plan, network.decision, fifo_depth)
         result = run_cocotb(text, TOP_NAME, TB_MODULE, simulator, extra_env={SPEC_ENV: name},
                             check=check, build_args=build_args_for(simulator, optimize))
-    finally:
-        Path(name).unlink(missing_ok=True)
     if result.report is not None:
         result.report["model_s"] = model_s
         sim_s = result.testcases[0].wall_s if result.testcases else None
