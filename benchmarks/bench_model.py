@@ -1,7 +1,7 @@
 """Benchmark of the PyTorch reference models against the golden model of the contract.
 
-    .venv/bin/python benchmarks/bench_model.py            # digits rows (about a minute)
-    .venv/bin/python benchmarks/bench_model.py --full     # + MNIST (10k train subset) and Fashion-MNIST
+    .venv/bin/python benchmarks/bench_model.py            # digits rows (a few minutes)
+    .venv/bin/python benchmarks/bench_model.py --full     # + MNIST (10k train subset), full Fashion-MNIST
 
 Prints a markdown table. Per row: float accuracy (the PyTorch model: continuous-time TTFS, or
 the float LIF network), 8-bit golden accuracy (the trained network quantized by
@@ -16,9 +16,12 @@ first-spike networks; all ticks for spike-count ones), per test sample:
   FPGA prototype); for a rate-coded LIF network a weight can be read once per tick, so it can
   exceed 1.
 
-TTFS rows map the continuous network onto ``--k`` ticks per tau
-(:mod:`spikeforge.model.ttfs_discrete`). LIF rows use the hardware-reproducible LFSR rate
-code for ``--ticks`` ticks and the spike-count decision.
+TTFS rows are trained on input times on the grid of ``--k`` ticks per tau and mapped onto
+ticks by :mod:`spikeforge.model.ttfs_discrete`. LIF rows use the hardware-reproducible LFSR
+rate code for ``--ticks`` ticks and the spike-count decision. Each LIF row is followed by the
+same network trained with snnTorch (:mod:`snntorch_lif`, installed into ``build/bench-env``
+only; ``--no-snntorch`` skips it), whose weights then go through the same quantizer and
+golden model.
 """
 
 from __future__ import annotations
@@ -30,8 +33,8 @@ import time
 import numpy as np
 import torch
 
-PROTOTYPE_ROW = ("MNIST (60k train)", "TTFS 784-800-10, FPGA prototype (Mostafa 2017), reference",
-                 "-", "0.97", "139", "0.13", "0.05", "-")
+PROTOTYPE_ROW = ("MNIST (60k train)", "TTFS 784-600-10, FPGA prototype (Mostafa 2017), reference",
+                 "-", "0.97", "139", "0.13", "0.05", "-", "-")
 
 
 def _reads(trace_stats, network) -> np.ndarray:
@@ -39,34 +42,34 @@ def _reads(trace_stats, network) -> np.ndarray:
     return trace_stats.synaptic_events / sizes[None, :]
 
 
-def ttfs_row(ds, hidden, epochs, k, max_train=None, max_test=None, progress=True):
-    from spikeforge.model.ttfs import train_ttfs
+def _dataset_cell(ds, max_train, n_test) -> str:
+    n_train = len(ds.train_y) if max_train is None else min(max_train, len(ds.train_y))
+    return f"{ds.name} ({n_train} train, {n_test} test)"
+
+
+def ttfs_row(ds, hidden, epochs, k, lr=3e-3, zero_is_silent=False, max_train=None, max_test=None,
+             progress=True):
+    from spikeforge.model.ttfs import TTFSEncoding, train_ttfs
     from spikeforge.model.ttfs_discrete import evaluate
 
-    r = train_ttfs(ds, (hidden,), epochs, max_train=max_train, progress=progress)
+    encoding = TTFSEncoding(1.0, k, zero_is_silent)
+    r = train_ttfs(ds, (hidden,), epochs, lr=lr, max_train=max_train, progress=progress,
+                   encoding=encoding, per_sample_weight_sum=zero_is_silent)
     x, y = ds.test_x[:max_test], ds.test_y[:max_test]
-    res = evaluate(r.net, x, y, ds.max_value, k, float_discrete=False)
-    n_train = len(ds.train_y) if max_train is None else min(max_train, len(ds.train_y))
-    return (f"{ds.name} ({n_train} train, {len(y)} test)",
-            f"TTFS {ds.n_features}-{hidden}-{ds.n_classes}, {epochs} ep, K={k} ticks/tau",
+    res = evaluate(r.net, x, y, ds.max_value, k, float_discrete=False, encoding=encoding)
+    code = ", 0 silent" if zero_is_silent else ""
+    return (_dataset_cell(ds, max_train, len(y)),
+            f"TTFS {ds.n_features}-{hidden}-{ds.n_classes}, K={k} ticks/tau{code}, {epochs} ep",
             f"{res.continuous:.4f}", f"{res.golden:.4f}", f"{res.hidden_spikes:.1f}",
-            f"{res.weights_read[0]:.3f}", f"{res.weights_read[1]:.3f}", f"{r.seconds:.1f}")
+            f"{res.weights_read[0]:.3f}", f"{res.weights_read[1]:.3f}", f"{r.seconds:.1f}",
+            f"{r.seconds / epochs:.1f}")
 
 
-def lif_description(net) -> dict:
-    layers = [{"weight": fc.weight.detach().double().numpy(), "alpha": lif.alpha, "beta": lif.beta,
-               "threshold": lif.threshold, "reset": lif.reset}
-              for fc, lif in zip(net.fcs, net.lifs)]
-    return {"layers": layers, "decision": "spike-count"}
-
-
-def lif_row(ds, hidden, epochs, ticks, max_train=None, max_test=None, progress=True, chunk=1000):
-    from spikeforge.compiler.quantize import quantize
+def golden_rate_accuracy(network, ds, ticks, max_test=None, chunk=1000):
+    """``(accuracy, mean hidden spikes, mean weights read per layer)`` of an IntegerNetwork on
+    the LFSR rate-coded test set (seed 0)."""
     from spikeforge.model.encoders import rate_encode, spikes_to_counts
-    from spikeforge.model.lif import train_lif
 
-    r = train_lif(ds, (hidden,), epochs, "rate", ticks, max_train=max_train, progress=progress)
-    network = quantize(lif_description(r.net), ticks=ticks).network
     x, y = ds.test_x[:max_test], ds.test_y[:max_test]
     correct, hs, reads = 0, [], []
     for s in range(0, len(y), chunk):
@@ -76,18 +79,47 @@ def lif_row(ds, hidden, epochs, ticks, max_train=None, max_test=None, progress=T
         correct += int((trace.decision == y[s:s + chunk]).sum())
         hs.append(st.hidden_spikes)
         reads.append(_reads(st, network))
-    reads = np.concatenate(reads).mean(axis=0)
-    n_train = len(ds.train_y) if max_train is None else min(max_train, len(ds.train_y))
-    # float accuracy on the same test samples
-    float_acc = r.test_accuracy if max_test is None else float("nan")
-    return (f"{ds.name} ({n_train} train, {len(y)} test)",
+    return correct / len(y), float(np.concatenate(hs).mean()), np.concatenate(reads).mean(axis=0)
+
+
+def lif_row(ds, hidden, epochs, ticks, lr=5e-3, max_train=None, max_test=None, progress=True):
+    from spikeforge.compiler.quantize import quantize
+    from spikeforge.model.lif import train_lif
+
+    r = train_lif(ds, (hidden,), epochs, "rate", ticks, lr=lr, max_train=max_train,
+                  progress=progress, cosine=True)
+    network = quantize(r.net.description(), ticks=ticks).network
+    golden, hidden_spikes, reads = golden_rate_accuracy(network, ds, ticks, max_test)
+    n_test = len(ds.test_y[:max_test])
+    float_acc = r.test_accuracy if max_test is None else float("nan")  # on the whole test set
+    return (_dataset_cell(ds, max_train, n_test),
             f"LIF {ds.n_features}-{hidden}-{ds.n_classes}, rate {ticks} ticks, {epochs} ep",
-            f"{float_acc:.4f}", f"{correct / len(y):.4f}", f"{np.concatenate(hs).mean():.1f}",
-            f"{reads[0]:.3f}", f"{reads[1]:.3f}", f"{r.seconds:.1f}")
+            f"{float_acc:.4f}", f"{golden:.4f}", f"{hidden_spikes:.1f}",
+            f"{reads[0]:.3f}", f"{reads[1]:.3f}", f"{r.seconds:.1f}", f"{r.seconds / epochs:.1f}")
+
+
+def snntorch_row(ds, hidden, epochs, ticks, lr=5e-3, max_train=None, max_test=None):
+    """The LIF row's network and recipe, trained with snnTorch; its weights through our
+    quantizer onto the golden model (snnTorch's reset timing differs from the contract's, so
+    the 8-bit column shows what that difference costs)."""
+    from snntorch_lif import description, ensure_snntorch, train_snntorch
+    from spikeforge.compiler.quantize import quantize
+
+    version = ensure_snntorch().__version__
+    start = time.perf_counter()
+    net, float_acc, per_epoch = train_snntorch(ds, hidden, epochs, ticks, lr, max_train=max_train,
+                                               cosine=True)
+    seconds = time.perf_counter() - start
+    network = quantize(description(net), ticks=ticks).network
+    golden, hidden_spikes, reads = golden_rate_accuracy(network, ds, ticks, max_test)
+    return (_dataset_cell(ds, max_train, len(ds.test_y[:max_test])),
+            f"snnTorch {version} Synaptic, same network and recipe",
+            f"{float_acc:.4f}", f"{golden:.4f}", f"{hidden_spikes:.1f}", f"{reads[0]:.3f}",
+            f"{reads[1]:.3f}", f"{seconds:.1f}", f"{per_epoch:.1f}")
 
 
 HEADER = ("dataset", "model", "float acc", "8-bit golden acc", "hidden spikes before decision",
-          "weights read in->hid", "weights read hid->out", "train s")
+          "weights read in->hid", "weights read hid->out", "train s", "s/epoch")
 
 
 def markdown(rows) -> str:
@@ -99,13 +131,19 @@ def markdown(rows) -> str:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--full", action="store_true", help="add MNIST and Fashion-MNIST rows")
+    ap.add_argument("--quick", action="store_true",
+                    help="digits only, 2 epochs per model (a smoke run for the test suite)")
     ap.add_argument("--only", choices=["ttfs", "lif"], default=None)
     ap.add_argument("--k", type=int, default=32, help="TTFS ticks per tau")
     ap.add_argument("--ticks", type=int, default=16, help="LIF ticks")
-    ap.add_argument("--mnist-hidden", type=int, default=200)
-    ap.add_argument("--mnist-epochs", type=int, default=3)
+    ap.add_argument("--hidden", type=int, default=600, help="MNIST/Fashion-MNIST hidden size")
+    ap.add_argument("--ttfs-epochs", type=int, default=30, help="MNIST TTFS epochs")
+    ap.add_argument("--lif-epochs", type=int, default=10, help="MNIST/Fashion-MNIST LIF epochs")
+    ap.add_argument("--zero-is-silent", action="store_true",
+                    help="MNIST TTFS: pixels of 0 send no spike (the prototype's sparse input)")
     ap.add_argument("--max-train", type=int, default=None, help="MNIST/Fashion train subset")
     ap.add_argument("--max-test", type=int, default=None, help="MNIST/Fashion test subset")
+    ap.add_argument("--no-snntorch", action="store_true", help="skip the snnTorch rows")
     ap.add_argument("--threads", type=int, default=torch.get_num_threads())
     ap.add_argument("--quiet", action="store_true", help="no progress bars")
     args = ap.parse_args(argv)
@@ -115,23 +153,28 @@ def main(argv=None):
     progress = not args.quiet
     start = time.perf_counter()
     rows = []
+
+    def lif_rows(ds, hidden, epochs, lr, max_train=None, max_test=None):
+        rows.append(lif_row(ds, hidden, epochs, args.ticks, lr, max_train, max_test, progress))
+        if not args.no_snntorch:
+            rows.append(snntorch_row(ds, hidden, epochs, args.ticks, lr, max_train, max_test))
+        print(markdown(rows[-2:]), flush=True)
+
     digits = load_dataset("digits")
     if args.only in (None, "ttfs"):
-        rows.append(ttfs_row(digits, 100, 15, args.k, progress=progress))
+        rows.append(ttfs_row(digits, 100, 2 if args.quick else 15, args.k, progress=progress))
     if args.only in (None, "lif"):
-        rows.append(lif_row(digits, 100, 10, args.ticks, progress=progress))
+        lif_rows(digits, 100, 2 if args.quick else 10, 5e-3)
     if args.full:
         mnist = load_dataset("mnist")
         if args.only in (None, "ttfs"):
-            rows.append(ttfs_row(mnist, args.mnist_hidden, args.mnist_epochs, args.k,
-                                 args.max_train, args.max_test, progress))
+            rows.append(ttfs_row(mnist, args.hidden, args.ttfs_epochs, args.k, 3e-3,
+                                 args.zero_is_silent, args.max_train, args.max_test, progress))
+            print(markdown(rows[-1:]), flush=True)
         if args.only in (None, "lif"):
-            rows.append(lif_row(mnist, args.mnist_hidden, args.mnist_epochs, args.ticks,
-                                args.max_train, args.max_test, progress))
-            fashion = load_dataset("fashion-mnist")
-            max_train = 10000 if args.max_train is None else args.max_train
-            rows.append(lif_row(fashion, args.mnist_hidden, args.mnist_epochs, args.ticks,
-                                max_train, args.max_test, progress))
+            lif_rows(mnist, args.hidden, args.lif_epochs, 1e-3, args.max_train, args.max_test)
+            lif_rows(load_dataset("fashion-mnist"), args.hidden, args.lif_epochs, 1e-3,
+                     args.max_train, args.max_test)
     rows.append(PROTOTYPE_ROW)
     print(markdown(rows))
     print(f"\n(total {time.perf_counter() - start:.0f} s, torch threads {args.threads}; "

@@ -79,7 +79,7 @@ def _test_inputs(model: dict, ds, images: int):
 
         return input_counts(x, int(encoding.get("max_value", ds.max_value)),
                             int(encoding["ticks_per_tau"]), float(encoding.get("t_max", 1.0)),
-                            int(encoding["ticks"]))
+                            int(encoding["ticks"]), bool(encoding.get("zero_is_silent", False)))
     raise SpikeforgeError(f"encoding.kind: unknown input encoding {kind!r} (known: rate, ttfs-latency)")
 
 

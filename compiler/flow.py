@@ -97,11 +97,7 @@ def _quant_layer_reports(lif_net, ticks: int) -> list:
     """compiler.quantize's per-layer report of the float network (scale, weight errors)."""
     from spikeforge.compiler.quantize import quantize
 
-    desc = {"layers": [{"weight": fc.weight.detach().double().numpy(), "alpha": lif.alpha,
-                        "beta": lif.beta, "threshold": lif.threshold, "reset": lif.reset}
-                       for fc, lif in zip(lif_net.fcs, lif_net.lifs)],
-            "decision": "spike-count"}
-    result = quantize(desc, ticks=ticks)
+    result = quantize(lif_net.description(), ticks=ticks)
     return [{"layer": l, "scale": q.scale, "weight_rms_error": q.weight_rms_error,
              "weight_max_error": q.weight_max_error, "clipped_fraction": q.clipped_fraction,
              "threshold_int": q.threshold_int}

@@ -20,9 +20,10 @@ tensors, strings, numbers, booleans, lists and dicts)::
 ``network`` is the float network description that
 :func:`spikeforge.compiler.quantize.quantize` accepts, already on the contract's discrete
 time: for TTFS the mapping of :mod:`spikeforge.model.ttfs_discrete` at ``ticks_per_tau``
-(``encoding = {"kind": "ttfs-latency", "ticks_per_tau": K, "t_max": 1.0, "ticks": T,
-"max_value": ..}``); for LIF the trained layers (``encoding = {"kind": "rate", "ticks": T,
-"seed": 0, "max_value": ..}``, the LFSR rate code of :mod:`spikeforge.model.encoders`).
+(``encoding = {"kind": "ttfs-latency", "ticks_per_tau": K, "t_max": 1.0, "zero_is_silent":
+False, "ticks": T, "max_value": ..}``; a file without ``zero_is_silent`` means False); for
+LIF the trained layers (``encoding = {"kind": "rate", "ticks": T, "seed": 0, "max_value":
+..}``, the LFSR rate code of :mod:`spikeforge.model.encoders`).
 :func:`load_model` validates all of it and raises :class:`SpikeforgeError` naming the file.
 """
 
@@ -51,6 +52,8 @@ def register(subparsers) -> None:
     p.add_argument("--hidden", type=int, nargs="+", default=[100], help="hidden layer sizes")
     p.add_argument("--epochs", type=int, default=None, help="default: 15 (ttfs), 10 (lif)")
     p.add_argument("--ticks-per-tau", type=int, default=32, help="ttfs: ticks per time constant")
+    p.add_argument("--zero-is-silent", action="store_true",
+                   help="ttfs: pixels of 0 send no spike (the FPGA prototype's sparse input)")
     p.add_argument("--ticks", type=int, default=16, help="lif: ticks per inference")
     p.add_argument("--max-train", type=int, default=None, help="use the first N training images")
     p.add_argument("--threads", type=int, default=None, help="torch threads")
@@ -71,7 +74,7 @@ def run_train(args) -> dict:
     progress = not args.no_progress
     if args.model == "ttfs":
         model = train_ttfs_model(ds, args.hidden, args.epochs or 15, args.ticks_per_tau,
-                                 args.max_train, progress)
+                                 args.max_train, progress, args.zero_is_silent)
     else:
         model = train_lif_model(ds, args.hidden, args.epochs or 10, args.ticks, args.max_train,
                                 progress)
@@ -95,17 +98,24 @@ def _layers_to_tensors(description: dict) -> dict:
     return {"layers": layers, "decision": description["decision"]}
 
 
-def train_ttfs_model(ds, hidden, epochs, ticks_per_tau, max_train=None, progress=True) -> dict:
-    from .ttfs import train_ttfs
+def train_ttfs_model(ds, hidden, epochs, ticks_per_tau, max_train=None, progress=True,
+                     zero_is_silent=False) -> dict:
+    """Train on input times on the tick grid of ``ticks_per_tau`` (what the hardware
+    receives), with the per-sample weight-sum cost when silent pixels send nothing."""
+    from .ttfs import TTFSEncoding, train_ttfs
     from .ttfs_discrete import evaluate, float_description, inference_ticks
 
-    r = train_ttfs(ds, tuple(hidden), epochs, max_train=max_train, progress=progress)
-    res = evaluate(r.net, ds.test_x, ds.test_y, ds.max_value, ticks_per_tau, float_discrete=False)
+    encoding = TTFSEncoding(1.0, ticks_per_tau, zero_is_silent)
+    r = train_ttfs(ds, tuple(hidden), epochs, max_train=max_train, progress=progress,
+                   encoding=encoding, per_sample_weight_sum=zero_is_silent)
+    res = evaluate(r.net, ds.test_x, ds.test_y, ds.max_value, ticks_per_tau, float_discrete=False,
+                   encoding=encoding)
     sizes = [ds.n_features, *hidden, ds.n_classes]
     return {"format": FORMAT, "version": VERSION, "kind": "ttfs", "dataset": ds.name,
             "sizes": sizes,
             "network": _layers_to_tensors(float_description(r.net, ticks_per_tau)),
             "encoding": {"kind": "ttfs-latency", "ticks_per_tau": ticks_per_tau, "t_max": 1.0,
+                         "zero_is_silent": zero_is_silent,
                          "ticks": inference_ticks(ticks_per_tau, len(sizes) - 1),
                          "max_value": ds.max_value},
             "metrics": {"float_test_accuracy": res.continuous, "golden_test_accuracy": res.golden,
@@ -120,10 +130,7 @@ def train_lif_model(ds, hidden, epochs, ticks, max_train=None, progress=True) ->
     from .lif import train_lif
 
     r = train_lif(ds, tuple(hidden), epochs, "rate", ticks, max_train=max_train, progress=progress)
-    desc = {"layers": [{"weight": fc.weight.detach().double().numpy(), "alpha": lif.alpha,
-                        "beta": lif.beta, "threshold": lif.threshold, "reset": lif.reset}
-                       for fc, lif in zip(r.net.fcs, r.net.lifs)],
-            "decision": "spike-count"}
+    desc = r.net.description()
     network = quantize(desc, ticks=ticks).network
     correct = 0
     for s in range(0, len(ds.test_y), 1000):
@@ -194,6 +201,9 @@ def _validate(model, name: str) -> None:
         k = model["encoding"].get("ticks_per_tau") if isinstance(model["encoding"], dict) else None
         if not isinstance(k, int) or k < 1:
             fail(f"encoding.ticks_per_tau: must be a positive integer, got {k!r}")
+        silent = model["encoding"].get("zero_is_silent", False)
+        if not isinstance(silent, bool):
+            fail(f"encoding.zero_is_silent: must be true or false, got {silent!r}")
 
 
 def integer_network_of(model: dict, weight_bits: int = 8):

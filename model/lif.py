@@ -168,6 +168,15 @@ class LIFNet(nn.Module):
     def predict_from(spikes_out: torch.Tensor) -> torch.Tensor:
         return torch.argmax(spikes_out.sum(0), dim=1)  # argmax: first maximum, lowest index
 
+    def description(self) -> dict:
+        """The float network description :func:`spikeforge.compiler.quantize.quantize`
+        takes (weights ``[out, in]`` float64, spike-count decision). The adaptive threshold
+        is not part of it: quantize an adaptive network with :mod:`spikeforge.model.quant`."""
+        return {"layers": [{"weight": fc.weight.detach().double().numpy(), "alpha": lif.alpha,
+                            "beta": lif.beta, "threshold": lif.threshold, "reset": lif.reset}
+                           for fc, lif in zip(self.fcs, self.lifs)],
+                "decision": "spike-count"}
+
 
 def lif_loss(spikes_out: torch.Tensor, target: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
     """Cross-entropy of the softmax over output spike counts (snnTorch ``ce_count_loss``)."""
@@ -197,10 +206,11 @@ def _lif_accuracy(net, spikes, y, batch=512):
 def train_lif(dataset, hidden=(100,), epochs: int = 10, encoder: str = "rate", ticks: int = 16,
               batch_size: int = 64, lr: float = 5e-3, seed: int = 0, progress: bool = True,
               max_train: int | None = None, net: LIFNet | None = None, loss_scale: float = 0.3,
-              **lif_kwargs) -> TrainResult:
+              cosine: bool = False, **lif_kwargs) -> TrainResult:
     """Train a :class:`LIFNet` with BPTT and Adam on a dataset (spike-count cross-entropy).
     Rate-coded inputs are re-drawn every epoch (LFSR seed ``seed + epoch``); the test set
-    uses seed ``seed``."""
+    uses seed ``seed``. ``cosine``: anneal the learning rate from ``lr`` to 0 over ``epochs``
+    (otherwise constant)."""
     from tqdm.auto import tqdm
 
     if isinstance(hidden, int):
@@ -213,6 +223,7 @@ def train_lif(dataset, hidden=(100,), epochs: int = 10, encoder: str = "rate", t
         net = LIFNet([dataset.n_features, *hidden, dataset.n_classes], seed=seed, **lif_kwargs)
     te = encode_dataset(encoder, dataset.test_x, dataset.max_value, ticks, seed)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs)) if cosine else None
     g = torch.Generator().manual_seed(seed)
     history = []
     start = time.perf_counter()
@@ -232,6 +243,8 @@ def train_lif(dataset, hidden=(100,), epochs: int = 10, encoder: str = "rate", t
             loss.backward()
             opt.step()
             total += loss.item() * len(idx)
+        if sched is not None:
+            sched.step()
         acc_tr, acc_te = _lif_accuracy(net, tr, y_tr), _lif_accuracy(net, te, y_te)
         history.append((total / len(perm), acc_tr, acc_te))
         bar.set_postfix(loss=f"{total / len(perm):.3f}", train=f"{acc_tr:.3f}", test=f"{acc_te:.3f}")

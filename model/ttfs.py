@@ -89,6 +89,37 @@ def _masked_forward(z_in: torch.Tensor, w: torch.Tensor):
     return z_out, causal
 
 
+def _grouped_forward(z_in: torch.Tensor, w: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
+    """``z_out [B, N]`` when the finite input times take few distinct values ``levels`` (sorted),
+    as after mapping inputs onto a tick grid. Inputs at one level enter the causal set together,
+    so the prefix sums need only be taken per level: ``per_level_w = onehot @ w`` is one
+    ``[B, L, M] x [M, N]`` product instead of ``[B, M, N]`` sort-and-gather work arrays.
+    Differentiable in ``w`` (autograd through the selected candidate gives the exact gradient
+    ``(z_i - z_out) / (S - 1)``); ``z_in`` gets no gradient."""
+    n_levels = len(levels)
+    level_of = torch.searchsorted(levels, z_in.contiguous())      # inf -> n_levels
+    onehot = torch.zeros(z_in.shape[0], n_levels + 1, z_in.shape[1], dtype=w.dtype)
+    onehot.scatter_(1, level_of.unsqueeze(1), 1.0)
+    onehot = onehot[:, :n_levels]                                   # [B, L, M]
+    per_level_w = onehot @ w                                        # [B, L, N]
+    sum_w = torch.cumsum(per_level_w, dim=1)
+    sum_wz = torch.cumsum(per_level_w * levels.to(w.dtype)[None, :, None], dim=1)
+    present = onehot.sum(2) > 0                                     # [B, L]
+    z_present = torch.where(present, levels.to(z_in.dtype)[None, :], torch.full_like(present, INF,
+                                                                                      dtype=z_in.dtype))
+    # the next level at which an input of this sample arrives (inf: none)
+    after = torch.flip(torch.cummin(torch.flip(z_present, [1]), dim=1).values, [1])
+    z_next = torch.cat([after[:, 1:], torch.full_like(after[:, :1], INF)], dim=1)
+    denom = sum_w - 1
+    ok_denom = denom > 0
+    cand = sum_wz / torch.where(ok_denom, denom, torch.ones_like(denom))
+    valid = (ok_denom & present.unsqueeze(2) & (cand >= levels.to(cand.dtype)[None, :, None])
+             & (cand < z_next.unsqueeze(2)))
+    first = valid & (torch.cumsum(valid.to(torch.int32), dim=1) == 1)
+    z_out = (cand * first).sum(dim=1)
+    return torch.where(first.any(dim=1), z_out, torch.full_like(z_out, INF))
+
+
 class TTFSFunction(torch.autograd.Function):
     """``z_out = TTFSFunction.apply(z_in, w)`` with the closed-form backward of Mostafa 2017
     (less memory and time than autograd through the masked formula; the tests check that
@@ -118,12 +149,23 @@ class TTFSFunction(torch.autograd.Function):
         return grad_z, grad_w
 
 
+GROUPED_MAX_LEVELS = 256
+
+
 def ttfs_forward(z_in: torch.Tensor, w: torch.Tensor, closed_form: bool = True) -> torch.Tensor:
     """First spike ``z_out [batch, n_out]`` of non-leaky IF neurons with weights
     ``w [n_in, n_out]`` for input spike times ``z_in [batch, n_in]`` (``z = exp(t)``,
     ``inf`` = no spike). ``closed_form``: gradients from :class:`TTFSFunction`; otherwise
-    autograd through the masked formula (same values)."""
+    autograd through the masked formula (same values).
+
+    When ``z_in`` needs no gradient and its finite values fall on few levels (inputs on a
+    tick grid, at most ``n_in / 4`` and :data:`GROUPED_MAX_LEVELS` of them), the same spike
+    times come from :func:`_grouped_forward`, tens of times faster for an input layer."""
     _check_shapes(z_in, w)
+    if not z_in.requires_grad:
+        levels = torch.unique(z_in[torch.isfinite(z_in)])
+        if len(levels) <= min(GROUPED_MAX_LEVELS, z_in.shape[1] // 4):
+            return _grouped_forward(z_in, w, levels)
     if closed_form:
         return TTFSFunction.apply(z_in, w)
     return _masked_forward(z_in, w)[0]
@@ -192,52 +234,108 @@ class TTFSLayer(nn.Module):
     def forward(self, z_in):
         return ttfs_forward(z_in, self.w)
 
-    def weight_sum_cost(self) -> torch.Tensor:
-        """Mostafa's ``sum_neurons max(0, 1 - sum_i w_i)``."""
-        return torch.relu(1 - self.w.sum(0)).sum()
+    def weight_sum_cost(self, z_in: torch.Tensor | None = None) -> torch.Tensor:
+        """Mostafa's ``sum_neurons max(0, 1 - sum_i w_i)``. Given the layer's input
+        ``z_in [batch, n_in]``, the sum runs over the inputs that spiked in each sample
+        (batch mean): a neuron whose *present* inputs weigh less than the threshold cannot
+        fire, whatever its silent inputs weigh."""
+        if z_in is None:
+            return torch.relu(1 - self.w.sum(0)).sum()
+        present = torch.isfinite(z_in).to(self.w.dtype)
+        return torch.relu(1 - present @ self.w).sum(1).mean()
 
 
 class TTFSNet(nn.Module):
     """A stack of :class:`TTFSLayer`. ``sizes = [n_in, hidden..., n_classes]``. Classification:
-    the output neuron with the earliest spike (smallest ``z``; ties to the lowest index)."""
+    the output neuron with the earliest spike (smallest ``z``; ties to the lowest index).
+    ``input_activity``: the fraction of inputs that spike (below 1 when silent pixels send
+    nothing); the first layer's initial weights are scaled so that the weights of the inputs
+    that do spike still sum to about twice the threshold."""
 
-    def __init__(self, sizes=(784, 600, 10), seed: int = 0):
+    def __init__(self, sizes=(784, 600, 10), seed: int = 0, input_activity: float = 1.0):
         super().__init__()
         if len(sizes) < 2 or any(not isinstance(s, int) or s < 1 for s in sizes):
             raise ConfigError(f"sizes: need at least [n_in, n_out] positive integers, got {sizes!r}")
+        if not 0 < input_activity <= 1:
+            raise ConfigError(f"input_activity: must be in (0, 1], got {input_activity!r}")
         g = torch.Generator().manual_seed(seed)
         self.sizes = list(sizes)
-        self.layers = nn.ModuleList(TTFSLayer(a, b, g) for a, b in zip(sizes[:-1], sizes[1:]))
+        active = max(1.0, sizes[0] * input_activity)
+        first = TTFSLayer(sizes[0], sizes[1], g, 2.0 / active, 2.0 / math.sqrt(active))
+        self.layers = nn.ModuleList([first] + [TTFSLayer(a, b, g) for a, b in
+                                               zip(sizes[1:-1], sizes[2:])])
 
-    def forward(self, z_in):
-        z = z_in
+    def forward(self, z_in, record: bool = False, spike_dropout: float = 0.0):
+        """Output spike times ``z_out``; with ``record``, ``(z_out, [each layer's input])``.
+        ``spike_dropout``: the probability that each layer input spike is dropped (a
+        regulariser for training)."""
+        z, inputs = z_in, []
         for layer in self.layers:
+            if spike_dropout:
+                drop = torch.rand(z.shape) < spike_dropout
+                z = torch.where(drop, torch.full_like(z, INF), z)
+            inputs.append(z)
             z = layer(z)
-        return z
+        return (z, inputs) if record else z
 
-    def weight_sum_cost(self):
-        return sum(layer.weight_sum_cost() for layer in self.layers)
+    def weight_sum_cost(self, inputs=None):
+        """Sum of the layers' weight-sum costs (per sample, given each layer's input)."""
+        if inputs is None:
+            return sum(layer.weight_sum_cost() for layer in self.layers)
+        return sum(layer.weight_sum_cost(z.detach()) for layer, z in zip(self.layers, inputs))
 
     @staticmethod
     def predict_from(z_out: torch.Tensor) -> torch.Tensor:
         return torch.argmin(z_out, dim=1)
 
 
-def encode_ttfs(x: np.ndarray, max_value: int, t_max: float = 1.0) -> torch.Tensor:
-    """Input spike times ``t = t_max * (1 - p / max_value)`` (brighter is earlier), as
-    ``z = exp(t)`` float32 ``[batch, features]``."""
-    t = t_max * (1 - torch.as_tensor(np.asarray(x), dtype=torch.float32) / max_value)
-    return torch.exp(t)
+@dataclass(frozen=True)
+class TTFSEncoding:
+    """How a pixel ``p`` becomes an input spike time: ``t = t_max (1 - p / max_value)``
+    (brighter is earlier), rounded to the grid of ``ticks_per_tau`` ticks per tau when given
+    (the times the hardware can deliver); with ``zero_is_silent`` a pixel of 0 sends no spike
+    (``t = inf``), as in the FPGA prototype, which sends no events for the background."""
+
+    t_max: float = 1.0
+    ticks_per_tau: int | None = None
+    zero_is_silent: bool = False
+
+    def ticks(self, x, max_value: int) -> np.ndarray:
+        """Tick of each pixel's event on the grid of ``ticks_per_tau`` (round half to even);
+        ``-1`` for silent pixels."""
+        if self.ticks_per_tau is None:
+            raise ConfigError("ticks_per_tau: needed to place input spikes on ticks")
+        p = np.asarray(x, dtype=np.float64)
+        tk = np.rint(self.t_max * (1.0 - p / max_value) * self.ticks_per_tau).astype(np.int64)
+        return np.where(p == 0, -1, tk) if self.zero_is_silent else tk
+
+    def times(self, x, max_value: int) -> np.ndarray:
+        """Spike times ``t`` (float64, ``inf`` for silent pixels)."""
+        if self.ticks_per_tau is not None:
+            tk = self.ticks(x, max_value)
+            return np.where(tk < 0, np.inf, tk / self.ticks_per_tau)
+        p = np.asarray(x, dtype=np.float64)
+        t = self.t_max * (1.0 - p / max_value)
+        return np.where(p == 0, np.inf, t) if self.zero_is_silent else t
+
+
+def encode_ttfs(x: np.ndarray, max_value: int, t_max: float = 1.0,
+                encoding: TTFSEncoding | None = None) -> torch.Tensor:
+    """Input spike times of :class:`TTFSEncoding` (default: ``t = t_max (1 - p / max_value)``,
+    continuous, every pixel spikes) as ``z = exp(t)`` float32 ``[batch, features]``."""
+    encoding = TTFSEncoding(t_max) if encoding is None else encoding
+    return torch.exp(torch.as_tensor(encoding.times(x, max_value))).float()
 
 
 def ttfs_loss(z_out: torch.Tensor, target: torch.Tensor, net: TTFSNet | None = None,
-              k_weight_sum: float = 1.0, z_cap: float = 1e4) -> torch.Tensor:
+              k_weight_sum: float = 1.0, z_cap: float = 1e4, inputs=None) -> torch.Tensor:
     """Cross-entropy of ``softmax(-z_out)`` (non-spiking outputs count as ``z_cap``, with no
-    gradient) plus ``k_weight_sum`` times the weight-sum cost of ``net``."""
+    gradient) plus ``k_weight_sum`` times the weight-sum cost of ``net`` (per sample when
+    ``inputs``, each layer's input, are given: see :meth:`TTFSLayer.weight_sum_cost`)."""
     z = torch.where(torch.isfinite(z_out), z_out, torch.full_like(z_out, z_cap)).clamp(max=z_cap)
     loss = nn.functional.cross_entropy(-z, target)
     if net is not None and k_weight_sum:
-        loss = loss + k_weight_sum * net.weight_sum_cost()
+        loss = loss + k_weight_sum * net.weight_sum_cost(inputs)
     return loss
 
 
@@ -264,12 +362,17 @@ def _accuracy(net, z, y, batch=128):  # [batch, n_out, n_in] work arrays: keep t
 
 def train_ttfs(dataset, hidden=(100,), epochs: int = 15, batch_size: int = 32, lr: float = 3e-3,
                k_weight_sum: float = 1.0, t_max: float = 1.0, seed: int = 0,
-               progress: bool = True, max_train: int | None = None) -> TrainResult:
+               progress: bool = True, max_train: int | None = None,
+               encoding: TTFSEncoding | None = None,
+               per_sample_weight_sum: bool = False, clip_grad_norm: float | None = 1.0,
+               spike_dropout: float = 0.0) -> TrainResult:
     """Train a :class:`TTFSNet` on a :class:`~spikeforge.model.datasets.Dataset` with Adam
     (learning rate cosine-annealed from ``lr`` to 0 over ``epochs``).
 
-    Inputs are encoded with :func:`encode_ttfs`; the loss is :func:`ttfs_loss`; gradients
-    are clipped to norm 1 per step (``z`` grows exponentially with depth, so raw gradients
+    Inputs are encoded with :func:`encode_ttfs` (``encoding``, default continuous times
+    ``t_max (1 - p / max)``; on a tick grid training is much faster). The loss is
+    :func:`ttfs_loss` (``per_sample_weight_sum``: its weight-sum cost over the inputs present
+    in each sample). Gradients are clipped to norm 1 per step (``z`` grows exponentially with depth, so raw gradients
     can be large -- Mostafa normalises them too)."""
     from tqdm.auto import tqdm
 
@@ -279,11 +382,13 @@ def train_ttfs(dataset, hidden=(100,), epochs: int = 15, batch_size: int = 32, l
     x_tr, y_tr = dataset.train_x, dataset.train_y
     if max_train is not None:
         x_tr, y_tr = x_tr[:max_train], y_tr[:max_train]
-    z_tr = encode_ttfs(x_tr, dataset.max_value, t_max)
-    z_te = encode_ttfs(dataset.test_x, dataset.max_value, t_max)
+    z_tr = encode_ttfs(x_tr, dataset.max_value, t_max, encoding)
+    z_te = encode_ttfs(dataset.test_x, dataset.max_value, t_max, encoding)
     y_tr = torch.as_tensor(y_tr)
     y_te = torch.as_tensor(dataset.test_y)
-    net = TTFSNet([z_tr.shape[1], *hidden, dataset.n_classes], seed=seed)
+    activity = float(torch.isfinite(z_tr).float().mean()) if len(z_tr) else 1.0
+    net = TTFSNet([z_tr.shape[1], *hidden, dataset.n_classes], seed=seed,
+                  input_activity=max(activity, 1e-3))
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs))
     g = torch.Generator().manual_seed(seed)
@@ -296,10 +401,13 @@ def train_ttfs(dataset, hidden=(100,), epochs: int = 15, batch_size: int = 32, l
         total = 0.0
         for s in range(0, len(perm), batch_size):
             idx = perm[s:s + batch_size]
-            loss = ttfs_loss(net(z_tr[idx]), y_tr[idx], net, k_weight_sum)
+            z_out, inputs = net(z_tr[idx], record=True, spike_dropout=spike_dropout)
+            loss = ttfs_loss(z_out, y_tr[idx], net, k_weight_sum,
+                             inputs=inputs if per_sample_weight_sum else None)
             opt.zero_grad()
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+            if clip_grad_norm is not None:
+                torch.nn.utils.clip_grad_norm_(net.parameters(), clip_grad_norm)
             opt.step()
             total += loss.item() * len(idx)
         sched.step()

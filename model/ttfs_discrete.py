@@ -69,6 +69,8 @@ from spikeforge.compiler.quantize import (float_network_from_description,
 from spikeforge.sim.contract import ConfigError
 from spikeforge.sim.network import IntegerNetwork
 
+from .ttfs import TTFSEncoding
+
 DEFAULT_DECAY_BITS = 12
 DEFAULT_HORIZON_TAU = 4.0
 
@@ -120,21 +122,21 @@ def integer_network(net, ticks_per_tau: int, weight_bits: int = 8,
                     percentile=percentile)
 
 
-def input_ticks(x, max_value: int, ticks_per_tau: int, t_max: float = 1.0) -> np.ndarray:
-    """Tick of each input's single event: ``round(t_max (1 - p / max_value) * K)``."""
-    k = _check_k(ticks_per_tau)
-    t = t_max * (1.0 - np.asarray(x, dtype=np.float64) / max_value)
-    return np.rint(t * k).astype(np.int64)
+def input_ticks(x, max_value: int, ticks_per_tau: int, t_max: float = 1.0,
+                zero_is_silent: bool = False) -> np.ndarray:
+    """Tick of each input's single event: ``round(t_max (1 - p / max_value) * K)``
+    (:meth:`~spikeforge.model.ttfs.TTFSEncoding.ticks`; ``-1``: a silent pixel)."""
+    return TTFSEncoding(t_max, _check_k(ticks_per_tau), zero_is_silent).ticks(x, max_value)
 
 
 def input_counts(x, max_value: int, ticks_per_tau: int, t_max: float = 1.0,
-                 ticks: int | None = None) -> np.ndarray:
-    """``[batch, ticks, n_inputs]`` uint8 event counts (one event per input)."""
-    tk = input_ticks(x, max_value, ticks_per_tau, t_max)
+                 ticks: int | None = None, zero_is_silent: bool = False) -> np.ndarray:
+    """``[batch, ticks, n_inputs]`` uint8 event counts (at most one event per input)."""
+    tk = input_ticks(x, max_value, ticks_per_tau, t_max, zero_is_silent)
     ticks = int(tk.max(initial=0)) + 1 if ticks is None else ticks
     batch, n = tk.shape
     counts = np.zeros((batch, ticks, n), dtype=np.uint8)
-    b, j = np.nonzero(tk < ticks)
+    b, j = np.nonzero((tk >= 0) & (tk < ticks))
     counts[b, tk[b, j], j] = 1
     return counts
 
@@ -158,10 +160,13 @@ class DiscreteResult:
     seconds: float
 
 
-def continuous_accuracy(net, x, y, max_value: int, t_max: float = 1.0, batch: int = 256) -> float:
+def continuous_accuracy(net, x, y, max_value: int, t_max: float = 1.0, batch: int = 256,
+                        encoding: TTFSEncoding | None = None) -> float:
+    """Accuracy of the PyTorch network on inputs encoded with ``encoding`` (default:
+    continuous times ``t_max (1 - p / max)``)."""
     from .ttfs import TTFSNet, encode_ttfs
 
-    z = encode_ttfs(x, max_value, t_max)
+    z = encode_ttfs(x, max_value, t_max, encoding)
     y = torch.as_tensor(np.asarray(y))
     correct = 0
     with torch.no_grad():
@@ -173,10 +178,13 @@ def continuous_accuracy(net, x, y, max_value: int, t_max: float = 1.0, batch: in
 def evaluate(net, x, y, max_value: int, ticks_per_tau: int, weight_bits: int = 8,
              decay_bits: int = DEFAULT_DECAY_BITS, horizon_tau: float = DEFAULT_HORIZON_TAU,
              t_max: float = 1.0, batch_size: int = 256, float_discrete: bool = True,
-             extra_weight_bits=()) -> DiscreteResult:
+             extra_weight_bits=(), encoding: TTFSEncoding | None = None) -> DiscreteResult:
     """Continuous, discrete-float and ``weight_bits`` golden accuracy of ``net`` at ``K``
-    (and the golden accuracy at each of ``extra_weight_bits``)."""
+    (and the golden accuracy at each of ``extra_weight_bits``). ``encoding``: the input code
+    the network was trained with (its ``t_max`` and ``zero_is_silent`` also shape the events
+    of the discrete runs; default continuous times ``t_max (1 - p / max)``)."""
     start = time.perf_counter()
+    encoding = TTFSEncoding(t_max) if encoding is None else encoding
     y = np.asarray(y)
     desc = float_description(net, ticks_per_tau, decay_bits)
     fnet = float_network_from_description(desc)
@@ -188,7 +196,8 @@ def evaluate(net, x, y, max_value: int, ticks_per_tau: int, weight_bits: int = 8
     fl, gd, dt, hs = [], [], [], []
     reads = []
     for s in range(0, len(y), batch_size):
-        counts = input_counts(x[s:s + batch_size], max_value, ticks_per_tau, t_max, ticks)
+        counts = input_counts(x[s:s + batch_size], max_value, ticks_per_tau, encoding.t_max, ticks,
+                              encoding.zero_is_silent)
         if float_discrete:
             fl.append(float_reference_forward(fnet, counts, ticks).decision)
         for b, network in wide.items():
@@ -203,7 +212,7 @@ def evaluate(net, x, y, max_value: int, ticks_per_tau: int, weight_bits: int = 8
     gd = np.concatenate(gd)
     return DiscreteResult(
         ticks_per_tau, alpha_q(ticks_per_tau, decay_bits), ticks,
-        continuous_accuracy(net, x, y, max_value, t_max),
+        continuous_accuracy(net, x, y, max_value, encoding=encoding),
         float(np.mean(np.concatenate(fl) == y)) if float_discrete else float("nan"),
         float(np.mean(gd == y)), float(np.mean(gd == -1)),
         {b: float(np.mean(np.concatenate(d) == y)) for b, d in wide_dec.items()},

@@ -22,3 +22,16 @@ def test_system_benchmark_quick():
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "cycles/inference" in result.stdout and "hidden spikes before the decision" in result.stdout
+
+
+def test_model_benchmark_quick():
+    """Digits rows of bench_model.py, 2 epochs each, including the snnTorch row (snnTorch is
+    installed into build/bench-env, not into the project's environment)."""
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_model.py"), "--quick",
+                             "--quiet", "--threads", "1"],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    table = [line for line in result.stdout.splitlines() if line.startswith("| digits")]
+    models = [line.split(" | ")[1] for line in table]
+    assert any(m.startswith("TTFS") for m in models) and any(m.startswith("LIF") for m in models)
+    assert any(m.startswith("snnTorch") for m in models), result.stdout

@@ -16,6 +16,8 @@ def _parse(argv):
 
 
 @pytest.mark.parametrize("model,extra", [("ttfs", ["--epochs", "2", "--ticks-per-tau", "16"]),
+                                         ("ttfs", ["--epochs", "2", "--ticks-per-tau", "16",
+                                                   "--zero-is-silent"]),
                                          ("lif", ["--epochs", "1", "--ticks", "8"])])
 def test_train_writes_loadable_model(tmp_path, capsys, model, extra):
     out = tmp_path / f"{model}.pt"
@@ -58,7 +60,12 @@ def test_load_rejects_bad_files(tmp_path):
             ("kind.pt", {"kind": "ann"}, "kind"),
             ("weights.pt", {"network": {"layers": [{"weight": torch.full((2, 3), float("nan"))}]}},
              "NaN"),
-            ("ttfs.pt", {"kind": "ttfs"}, "fire_once")]:
+            ("ttfs.pt", {"kind": "ttfs"}, "fire_once"),
+            ("silent.pt", {"kind": "ttfs", "network": {"layers": [
+                {"weight": torch.ones(2, 3), "alpha": 0.5, "beta": 1.0, "fire_once": True}],
+                "decision": "first-spike"}, "encoding": {"kind": "ttfs-latency", "ticks_per_tau": 8,
+                                                          "zero_is_silent": "yes"}},
+             "zero_is_silent")]:
         path = tmp_path / name
         torch.save({**_minimal(), **change}, path)
         with pytest.raises(SpikeforgeError, match=f"{name}: .*{message}"):

@@ -145,3 +145,80 @@ def test_train_ttfs_on_digits():
     assert len(result.history) == 4
     z = encode_ttfs(ds.test_x[:3], ds.max_value)
     assert z.min() >= 1.0 and z.max() <= np.e + 1e-5
+
+
+def _grid_inputs(rng, batch, n_in, k=8, p_silent=0.3):
+    t = rng.integers(0, k + 1, (batch, n_in)) / k
+    t[rng.random((batch, n_in)) < p_silent] = np.inf
+    return torch.tensor(np.exp(t))
+
+
+def test_grouped_forward_equals_sorted_forward_on_a_tick_grid():
+    """Inputs on a tick grid (ties included, some silent): the per-level algorithm gives the
+    spike times, the no-spike cases and the weight gradients of the sort-and-cumsum one."""
+    from spikeforge.model.ttfs import _grouped_forward, _masked_forward
+    rng = np.random.default_rng(3)
+    z_in = _grid_inputs(rng, 40, 64)
+    w = torch.tensor(rng.normal(0.05, 0.15, (64, 12)), requires_grad=True)
+    levels = torch.unique(z_in[torch.isfinite(z_in)])
+    fast = _grouped_forward(z_in, w, levels)
+    exact = _masked_forward(z_in, w)[0]
+    spiked = torch.isfinite(exact)
+    assert torch.equal(torch.isfinite(fast), spiked)
+    assert 0.2 < spiked.double().mean() < 0.95  # both cases exercised
+    torch.testing.assert_close(fast[spiked], exact[spiked])
+    g_fast = torch.autograd.grad(fast[spiked].sum(), w)[0]
+    g_exact = torch.autograd.grad(exact[spiked].sum(), w)[0]
+    torch.testing.assert_close(g_fast, g_exact)
+
+
+def test_ttfs_forward_picks_the_grouped_algorithm_only_without_input_gradients():
+    from spikeforge.model import ttfs
+    rng = np.random.default_rng(4)
+    z_in = _grid_inputs(rng, 8, 64)
+    w = torch.tensor(rng.normal(0.05, 0.15, (64, 5)))
+    calls = []
+    original = ttfs._grouped_forward
+    ttfs._grouped_forward = lambda *a: calls.append(1) or original(*a)
+    try:
+        ttfs.ttfs_forward(z_in, w)
+        assert calls == [1]
+        ttfs.ttfs_forward(z_in.clone().requires_grad_(True), w)  # needs dz_in: sorted path
+        ttfs.ttfs_forward(torch.exp(torch.tensor(rng.uniform(0, 1, (8, 64)))), w)  # many levels
+        assert calls == [1]
+    finally:
+        ttfs._grouped_forward = original
+
+
+def test_encoding_on_the_tick_grid_and_silent_pixels():
+    from spikeforge.model.ttfs import TTFSEncoding
+    x = np.array([[16, 8, 0, 15]])
+    grid = TTFSEncoding(ticks_per_tau=32)
+    assert grid.ticks(x, 16).tolist() == [[0, 16, 32, 2]]
+    np.testing.assert_allclose(grid.times(x, 16), [[0, 0.5, 1.0, 2 / 32]])
+    silent = TTFSEncoding(ticks_per_tau=32, zero_is_silent=True)
+    assert silent.ticks(x, 16).tolist() == [[0, 16, -1, 2]]
+    z = encode_ttfs(x, 16, encoding=silent)
+    assert torch.isinf(z[0, 2]) and z[0, 0] == 1.0
+    assert torch.isinf(encode_ttfs(x, 16, encoding=TTFSEncoding(zero_is_silent=True))[0, 2])
+    with pytest.raises(ConfigError, match="ticks_per_tau"):
+        TTFSEncoding().ticks(x, 16)
+
+
+def test_per_sample_weight_sum_cost_counts_only_present_inputs():
+    net = TTFSNet([4, 2], seed=0)
+    with torch.no_grad():
+        net.layers[0].w.fill_(0.4)  # all four inputs: 1.6 >= 1; two of them: 0.8 < 1
+    assert net.weight_sum_cost().item() == 0
+    z = torch.tensor([[1.0, 1.0, 1.0, 1.0], [1.0, 1.0, float("inf"), float("inf")]])
+    # sample 0 costs nothing, sample 1 costs 0.2 per neuron: batch mean 0.2
+    assert net.weight_sum_cost([z]).item() == pytest.approx(0.2)
+
+
+def test_train_ttfs_on_the_tick_grid_with_silent_pixels():
+    from spikeforge.model.ttfs import TTFSEncoding
+    ds = load_digits()
+    result = train_ttfs(ds, hidden=(64,), epochs=5, progress=False, per_sample_weight_sum=True,
+                        encoding=TTFSEncoding(ticks_per_tau=16, zero_is_silent=True),
+                        spike_dropout=0.05)
+    assert result.test_accuracy > 0.75, result.history

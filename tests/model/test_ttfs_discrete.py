@@ -75,6 +75,8 @@ def test_input_encoding():
     counts = input_counts(x, 16, 32, ticks=40)
     assert counts.shape == (1, 40, 4) and counts.sum() == 4
     assert counts[0, 16, 1] == 1 and counts[0, 32, 2] == 1
+    silent = input_counts(x, 16, 32, ticks=40, zero_is_silent=True)
+    assert silent.sum() == 3 and silent[0, :, 2].sum() == 0
 
 
 def test_trained_network_keeps_accuracy_on_golden(digits_small):

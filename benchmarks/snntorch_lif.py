@@ -1,0 +1,109 @@
+"""The benchmark's LIF network trained with snnTorch, for a side-by-side row in bench_model.py.
+
+snnTorch is not a dependency of spikeforge. :func:`ensure_snntorch` installs it, without its
+(undeclared) dependencies, into ``build/bench-env`` -- a folder of the benchmark's own that is
+put on ``sys.path`` -- so the project's pinned torch in ``.venv`` is never touched.
+
+The network is the one :class:`spikeforge.model.lif.LIFNet` trains: ``n_in-hidden-10``,
+bias-free ``nn.Linear`` layers, each followed by ``snn.Synaptic`` (current-based LIF with the
+same ``alpha``, ``beta``, threshold 1, reset by subtraction, fast-sigmoid surrogate of slope
+25), the same LFSR rate-coded inputs, the same spike-count cross-entropy, optimiser, learning
+rate, batch size and epochs. Two differences are snnTorch's own semantics and are kept: a
+spike resets the membrane one step later (snnTorch subtracts the threshold from the *next*
+step's membrane), and there is no tick of delay between layers.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+SNNTORCH_VERSION = "1.0.0"
+BENCH_ENV = Path(__file__).resolve().parents[1] / "build" / "bench-env"
+
+
+def ensure_snntorch():
+    """Import snnTorch from ``build/bench-env``, installing it there first if needed."""
+    if not (BENCH_ENV / "snntorch").is_dir():
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                        "--target", str(BENCH_ENV), f"snntorch=={SNNTORCH_VERSION}"], check=True)
+    if str(BENCH_ENV) not in sys.path:
+        sys.path.insert(0, str(BENCH_ENV))
+    import snntorch
+
+    return snntorch
+
+
+class SnnTorchLIFNet(nn.Module):
+    """``sizes = [n_in, hidden..., n_classes]`` of ``nn.Linear`` + ``snn.Synaptic``."""
+
+    def __init__(self, sizes, alpha: float = 0.5, beta: float = 0.8, threshold: float = 1.0,
+                 seed: int = 0):
+        super().__init__()
+        snn = ensure_snntorch()
+        from snntorch import surrogate
+
+        torch.manual_seed(seed)
+        self.fcs = nn.ModuleList(nn.Linear(a, b, bias=False) for a, b in zip(sizes[:-1], sizes[1:]))
+        self.lifs = nn.ModuleList(
+            snn.Synaptic(alpha=alpha, beta=beta, threshold=threshold, reset_mechanism="subtract",
+                         spike_grad=surrogate.fast_sigmoid(slope=25)) for _ in self.fcs)
+        self.alpha, self.beta, self.threshold = alpha, beta, threshold
+
+    def forward(self, spikes_in: torch.Tensor) -> torch.Tensor:
+        """``[ticks, batch, n_in]`` input spikes -> ``[ticks, batch, n_classes]`` output spikes."""
+        states = [lif.init_synaptic() for lif in self.lifs]
+        out = []
+        for x in spikes_in:
+            for k, (fc, lif) in enumerate(zip(self.fcs, self.lifs)):
+                x, syn, mem = lif(fc(x), *states[k])
+                states[k] = (syn, mem)
+            out.append(x)
+        return torch.stack(out)
+
+
+def train_snntorch(dataset, hidden: int, epochs: int, ticks: int, lr: float, batch_size: int = 64,
+                   loss_scale: float = 0.3, max_train: int | None = None, seed: int = 0,
+                   cosine: bool = False):
+    """Train with the recipe of :func:`spikeforge.model.lif.train_lif`. Returns
+    ``(net, test accuracy, seconds per epoch)``."""
+    from spikeforge.model.lif import encode_dataset, lif_loss
+
+    x_tr, y_tr = dataset.train_x, dataset.train_y
+    if max_train is not None:
+        x_tr, y_tr = x_tr[:max_train], y_tr[:max_train]
+    y_tr, y_te = torch.as_tensor(y_tr), torch.as_tensor(dataset.test_y)
+    net = SnnTorchLIFNet([dataset.n_features, hidden, dataset.n_classes], seed=seed)
+    te = encode_dataset("rate", dataset.test_x, dataset.max_value, ticks, seed)
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs)) if cosine else None
+    g = torch.Generator().manual_seed(seed)
+    start = time.perf_counter()
+    for epoch in range(epochs):
+        tr = encode_dataset("rate", x_tr, dataset.max_value, ticks, seed + epoch)
+        perm = torch.randperm(tr.shape[1], generator=g)
+        for s in range(0, len(perm), batch_size):
+            idx = perm[s:s + batch_size]
+            loss = lif_loss(net(tr[:, idx]), y_tr[idx], loss_scale)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        if sched is not None:
+            sched.step()
+    seconds = time.perf_counter() - start
+    with torch.no_grad():
+        pred = torch.cat([net(te[:, s:s + 512]).sum(0).argmax(1) for s in range(0, te.shape[1], 512)])
+    return net, float((pred == y_te).float().mean()), seconds / max(1, epochs)
+
+
+def description(net: SnnTorchLIFNet) -> dict:
+    """The float network description :func:`spikeforge.compiler.quantize.quantize` takes."""
+    return {"layers": [{"weight": fc.weight.detach().double().numpy(), "alpha": net.alpha,
+                        "beta": net.beta, "threshold": net.threshold, "reset": "subtract"}
+                       for fc in net.fcs],
+            "decision": "spike-count"}
