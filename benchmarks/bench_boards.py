@@ -1,19 +1,34 @@
 """Board builds: utilisation, Fmax and inference speed of spikeforge designs on real FPGAs.
 
-    .venv/bin/python benchmarks/bench_boards.py             # all designs, both boards (~10 min)
+    .venv/bin/python benchmarks/bench_boards.py             # all designs, both boards
+    .venv/bin/python benchmarks/bench_boards.py --pll       # ... and each again with a PLL
+    .venv/bin/python benchmarks/bench_boards.py --only mnist --pll
     .venv/bin/python benchmarks/bench_boards.py --quick     # one small iCE40 build
     .venv/bin/python benchmarks/bench_boards.py --json out.json
 
 For each design and board: a full build (Yosys + nextpnr + pack, system tools or YoWASP)
 through :func:`spikeforge.boards.build.build_board`, then the cycles per inference from the
 system cycle model (:func:`spikeforge.sim.system_cycle.predict_run`, exact against the RTL)
-on the design's inputs (the digits test images of the demo artifact, or random inputs for
-the test cores), and from them the inferences per second and latency at the achieved Fmax.
+on the design's inputs (the first 20 test images saved with the digits / MNIST artifact, or
+random inputs for the test cores), and from them the inferences per second and latency at
+the achieved Fmax and at the clock the design runs at (the board clock, or the PLL's).
 The UART transfer (115200 baud) is not included: it is reported separately as the
 host-link-limited rate. Designs that the fit estimate refuses are listed with the reason.
 
-No column compares with other SNN-on-FPGA toolkits: we found no published figure for the
-same network on the same device to cite, so none is shown (see docs/boards.md).
+Designs: ``core16x32`` and ``core64x64`` (one core of random weights), ``digits`` (the demo
+artifact ``build/demo/compiled`` of ``spikeforge demo``, 64-32-10, when it exists) and, on
+the ULX3S only, ``mnist`` (784-64-10, trained and compiled by :func:`mnist_artifact` on first
+use into ``build/bench_boards/mnist/compiled``, about 80 s on 2 cores; needs the MNIST IDX
+files, see :func:`spikeforge.model.datasets.default_mnist_dir`) on one core per layer, and
+``mnist16``, the same network on cores of at most 16 neurons (4 hidden + 1 output).
+
+``--pll`` builds every design a second time with the PLL at 95 % (``--pll-margin``) of the
+Fmax its board-clock build achieved, rounded down to 0.5 MHz (at least the PLL's lowest
+output, 16 MHz on the iCE40), into ``<design>-<board>-pll<MHz>``, and says whether timing is
+met there.
+
+Published figures of other SNN-on-FPGA work are in docs/boards.md, with their sources; they
+are different networks on different devices, so they are not columns of this table.
 """
 
 from __future__ import annotations
@@ -29,6 +44,9 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_ARTIFACT = REPO / "build" / "demo" / "compiled"
+#: the MNIST network of the ECP5 row (trained by :func:`mnist_artifact` on first use)
+MNIST_ARTIFACT = REPO / "build" / "bench_boards" / "mnist" / "compiled"
+MNIST_EXPECTED_IMAGES = 100  # test images whose golden outputs are saved with the artifact
 
 
 def table(header, rows):
@@ -37,12 +55,39 @@ def table(header, rows):
     return "\n".join(lines)
 
 
+def mnist_artifact(directory: Path = MNIST_ARTIFACT, retrain: bool = False,
+                   progress: bool = True) -> Path:
+    """The compiled 784-64-10 MNIST network (LFSR rate code, 16 ticks, spike count): trained
+    with :func:`spikeforge.compiler.flow.train_mnist_network` (defaults: 2 float epochs + 1 QAT
+    epoch on the whole training split) and compiled with one core per layer into
+    ``directory``, with the golden outputs of the first :data:`MNIST_EXPECTED_IMAGES` test
+    images (``expected.npz``). An existing artifact is reused unless ``retrain``."""
+    from spikeforge.compiler.flow import (compile_network, encode_inputs, format_training,
+                                          train_mnist_network)
+    from spikeforge.model.datasets import load_dataset
+
+    directory = Path(directory)
+    if (directory / "manifest.json").exists() and (directory / "expected.npz").exists() \
+            and not retrain:
+        return directory
+    trained = train_mnist_network(progress=progress)
+    print(format_training(trained), file=sys.stderr, flush=True)
+    ds = load_dataset("mnist")
+    n = MNIST_EXPECTED_IMAGES
+    counts = encode_inputs(ds.test_x[:n], ds.max_value, trained.ticks, trained.encoder_seed)
+    compile_network(trained.network, directory, counts, ds.test_y[:n], info=trained.summary())
+    return directory
+
+
 def design_inputs(name, network, images: int = 20, ticks: int = 16):
-    """Inputs [images, ticks, n_inputs]: the demo's test images, else random events."""
-    if name == "digits" and (DEMO_ARTIFACT / "expected.npz").exists():
+    """Inputs [images, ticks, n_inputs]: the first test images saved with the digits (demo) or
+    MNIST artifact, else random events."""
+    artifact = {"digits": DEMO_ARTIFACT, "mnist": MNIST_ARTIFACT,
+                "mnist16": MNIST_ARTIFACT}.get(name)
+    if artifact is not None and (artifact / "expected.npz").exists():
         from spikeforge.compiler.flow import load_expected
 
-        counts = load_expected(DEMO_ARTIFACT / "expected.npz")["input_counts"][:images]
+        counts = load_expected(artifact / "expected.npz")["input_counts"][:images]
         return counts.astype(np.int64)
     rng = np.random.default_rng(0)
     return (rng.random((images, ticks, network.n_inputs)) < 0.2).astype(np.int64)
@@ -68,7 +113,8 @@ def uart_bytes(counts, n_classes: int, items_per_frame: int = 256) -> float:
     return total / len(counts)
 
 
-def designs(quick: bool):
+def designs(quick: bool, only=None):
+    """``(board, (name, network, plan))`` to build."""
     from spikeforge.boards.build import resolve_design
 
     if quick:
@@ -80,64 +126,131 @@ def designs(quick: bool):
         if (DEMO_ARTIFACT / "manifest.json").exists():
             name, network, plan = resolve_design(str(DEMO_ARTIFACT))
             out.append((board, ("digits", network, plan)))
+    if only is None or {"mnist", "mnist16"} & set(only):
+        from spikeforge.sim.contract import SpikeforgeError
+
+        try:
+            from spikeforge.compiler.map import plan_network
+
+            _, network, plan = resolve_design(str(mnist_artifact(progress="stderr")))
+            out.append(("ulx3s-85f", ("mnist", network, plan)))
+            # the same network on more, smaller cores: an input event costs N + 2 cycles
+            # per core, and the four hidden cores take it in parallel
+            out.append(("ulx3s-85f", ("mnist16", network,
+                                      plan_network(network, neurons_per_core=16))))
+        except SpikeforgeError as error:  # no MNIST files here
+            print(f"mnist: not built: {error}", file=sys.stderr)
+    if only is not None:
+        out = [d for d in out if d[1][0] in only]
     return out
+
+
+#: the PLL's lowest output frequency per family (MHz)
+PLL_MIN_MHZ = {"ice40": 16.0, "ecp5": 10.0}
+
+
+def pll_target_mhz(fmax_mhz: float, family: str, margin: float = 0.95) -> float:
+    """The clock asked of the PLL for a design whose board-clock build reached ``fmax_mhz``:
+    ``margin`` of it, rounded down to 0.5 MHz, at least the PLL's lowest output."""
+    return max(PLL_MIN_MHZ[family], int(fmax_mhz * margin * 2) / 2)
+
+
+def build_or_reuse(source, board, out: Path, reuse: bool, clk_mhz=None) -> dict:
+    from spikeforge.boards.build import build_board
+    from spikeforge.boards.fit import check_fit
+
+    _, network, plan = source
+    saved = out / "report.json"
+    if reuse and saved.exists():
+        report = json.loads(saved.read_text())
+        check_fit(plan, board, report["input_depth"], network.decision)
+        return report
+    return build_board(source, board, out, clk_mhz=clk_mhz, allow_timing_fail=True)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one small iCE40 build")
+    parser.add_argument("--only", default=None, metavar="NAMES",
+                        help="comma-separated designs (core16x32, core64x64, digits, mnist, "
+                             "mnist16)")
+    parser.add_argument("--pll", action="store_true",
+                        help="also build each design with a PLL at --pll-margin of its Fmax")
+    parser.add_argument("--pll-margin", type=float, default=0.95, metavar="FRACTION",
+                        help="PLL clock as a fraction of the board-clock build's Fmax "
+                             "(default %(default)s)")
     parser.add_argument("--json", type=Path, default=None, help="write all reports here")
     parser.add_argument("--out", type=Path, default=REPO / "build" / "bench_boards")
     parser.add_argument("--reuse", action="store_true",
                         help="reuse report.json of earlier builds in --out (no rebuild)")
     args = parser.parse_args(argv)
 
-    from spikeforge.boards.build import build_board
-    from spikeforge.boards.fit import check_fit, estimate
+    from spikeforge.boards.build import BOARDS
+    from spikeforge.boards.fit import estimate
     from spikeforge.sim.contract import ConfigError
 
-    rows, reports, refused = [], [], []
-    for board, (name, network, plan) in designs(args.quick):
+    only = set(args.only.split(",")) if args.only else None
+    rows, reports, refused, pll_rows = [], [], [], []
+    for board, (name, network, plan) in designs(args.quick, only):
         label = f"{name} ({len(plan.cores)} core{'s' if len(plan.cores) > 1 else ''}, " \
                 f"{'-'.join(str(l.n_neurons) for l in network.layers)} neurons)"
-        saved = args.out / f"{name}-{board}" / "report.json"
-        try:
-            if args.reuse and saved.exists():
-                report = json.loads(saved.read_text())
-                check_fit(plan, board, report["input_depth"], network.decision)
-            else:
-                report = build_board((name, network, plan), board, args.out / f"{name}-{board}")
-        except ConfigError as error:
-            refused.append((label, board, str(error)))
-            print(f"{label} on {board}: refused by the fit check: {error}", file=sys.stderr)
-            continue
         counts = design_inputs(name, network)
         cycles = cycles_per_inference(network, plan, counts)
-        fmax = report["fmax_mhz"]
-        u = report["utilization"]
-        est = estimate(plan, board, report["input_depth"], network.decision)
-        per_s = fmax * 1e6 / cycles
-        uart_per_s = report["baud"] / 10 / uart_bytes(counts, network.n_outputs)
-        rows.append([
-            label, board,
-            f"{u['luts']['used']}/{u['luts']['available']}",
-            f"{u['ffs']['used']}",
-            f"{u['brams']['used']}/{u['brams']['available']} (est. {est.brams})",
-            f"{est.luts}",
-            f"{u['dsps']['used']}/{u['dsps']['available']}",
-            f"{fmax:.1f} ({report['constraint_mhz']:.0f})",
-            f"{cycles:.0f}", f"{per_s:,.0f}", f"{cycles / fmax:.1f}", f"{uart_per_s:.0f}",
-            f"{report['build_s']:.0f}"])
-        report["cycles_per_inference"] = cycles
-        reports.append(report)
-        print(f"built {label} on {board}: {fmax:.1f} MHz, {report['build_s']:.0f} s",
-              file=sys.stderr, flush=True)
+        uart_per_s = None
+        runs = [None] + (["pll"] if args.pll else [])
+        for run in runs:
+            try:
+                if run is None:
+                    out = args.out / f"{name}-{board}"
+                    report = build_or_reuse((name, network, plan), board, out, args.reuse)
+                    base = report
+                else:
+                    target = pll_target_mhz(base["fmax_mhz"], BOARDS[board].family,
+                                            args.pll_margin)
+                    out = args.out / f"{name}-{board}-pll{target:g}"
+                    report = build_or_reuse((name, network, plan), board, out, args.reuse,
+                                            clk_mhz=target)
+            except ConfigError as error:
+                refused.append((label, board, str(error)))
+                print(f"{label} on {board}: refused: {error}", file=sys.stderr)
+                break
+            fmax = report["fmax_mhz"]
+            clock = report["clock_mhz"]
+            met = report.get("timing_met", fmax >= report["constraint_mhz"])
+            u = report["utilization"]
+            est = estimate(plan, board, report["input_depth"], network.decision)
+            uart_per_s = report["baud"] / 10 / uart_bytes(counts, network.n_outputs)
+            pll = report.get("pll")
+            clock_text = (f"PLL {clock:.2f}" if pll else f"{clock:g} (board)")
+            rows.append([
+                label, board, clock_text,
+                f"{u['luts']['used']}/{u['luts']['available']}",
+                f"{u['ffs']['used']}",
+                f"{u['brams']['used']}/{u['brams']['available']} (est. {est.brams})",
+                f"{est.luts}",
+                f"{u['dsps']['used']}/{u['dsps']['available']}",
+                f"{fmax:.1f} ({report['constraint_mhz']:.1f})", "yes" if met else "**no**",
+                f"{cycles:.0f}", f"{fmax * 1e6 / cycles:,.0f}", f"{cycles / fmax:.1f}",
+                f"{cycles / clock:.1f}", f"{uart_per_s:.0f}", f"{report['build_s']:.0f}"])
+            if pll:
+                pll_rows.append([label, board, f"{report['board_clock_mhz']:g}",
+                                 f"{report['requested_clock_mhz']:g}", pll["description"],
+                                 f"{clock:.3f}", f"{fmax:.1f}", "yes" if met else "**no**"])
+            report["cycles_per_inference"] = cycles
+            reports.append(report)
+            print(f"built {label} on {board} at {clock_text} MHz: Fmax {fmax:.1f} MHz "
+                  f"({'met' if met else 'NOT met'}), {report['build_s']:.0f} s",
+                  file=sys.stderr, flush=True)
     print(f"# spikeforge board builds ({host_platform.machine()}, "
           f"{time.strftime('%Y-%m-%d')})\n")
-    print(table(["design", "board", "logic cells", "FFs", "block RAM", "logic est.", "DSPs",
-                 "Fmax MHz (constraint)",
+    print(table(["design", "board", "clock MHz", "logic cells", "FFs", "block RAM",
+                 "logic est.", "DSPs", "Fmax MHz (constraint)", "timing met",
                  "cycles / inference", "inferences/s at Fmax", "latency µs at Fmax",
-                 "inferences/s over UART", "build s"], rows))
+                 "latency µs at clock", "inferences/s over UART", "build s"], rows))
+    if pll_rows:
+        print("\n## PLL builds\n")
+        print(table(["design", "board", "board clock MHz", "requested MHz", "PLL setting",
+                     "achieved MHz", "Fmax MHz", "timing met"], pll_rows))
     for label, board, why in refused:
         print(f"\n* {label} on {board}: does not fit -- {why}")
     if args.json:

@@ -12,13 +12,16 @@
   ``build_top.sh``) for the user to run ``sh build_top.sh`` elsewhere; no report.
 
 The design is the board top (:class:`~spikeforge.boards.top.BoardTop`: UART at 115200 baud,
-protocol engine, :class:`~spikeforge.hdl.system.SpikeforgeSystem`, LEDs) of either a
+protocol engine, :class:`~spikeforge.hdl.system.SpikeforgeSystem`, LEDs; clocked from the
+board clock, or with ``clk_mhz`` / ``--clk-mhz`` from a PLL, :mod:`spikeforge.boards.pll`) of either a
 compiled artifact (a directory with ``manifest.json``) or ``core[:NEURONSxINPUTS]``, a
 single core of random weights (e.g. ``core:16x32``; default 16x32) for quick checks.
 
 The report (printed and saved as ``report.json`` next to the bitstream) gives LUTs, FFs,
 block RAMs and DSPs used and available -- from the synthesised netlist (cells by type) and
-nextpnr's ``--report`` -- and the Fmax nextpnr achieved against the clock constraint.
+nextpnr's ``--report`` -- and the Fmax nextpnr achieved against the clock constraint (the
+board clock, or the PLL's achieved frequency); ``timing_met`` says whether every clock
+nextpnr timed meets its constraint.
 """
 
 from __future__ import annotations
@@ -210,10 +213,13 @@ def format_report(report: dict) -> str:
         if u:
             pct = 100 * u["used"] / u["available"] if u["available"] else 0
             lines.append(f"  {key.upper():<6} {u['used']:>6} / {u['available']:<6} ({pct:5.1f} %)")
+    if report.get("pll"):
+        lines.append(f"  PLL    {report['pll']['description']}")
     f = report.get("fmax_mhz")
     if f is not None:
-        verdict = "met" if f >= report["constraint_mhz"] else "NOT met"
-        lines.append(f"  Fmax   {f:.1f} MHz against {report['constraint_mhz']:.1f} MHz ({verdict})")
+        met = report.get("timing_met", f >= report["constraint_mhz"])
+        lines.append(f"  Fmax   {f:.1f} MHz against {report['constraint_mhz']:.1f} MHz "
+                     f"({'met' if met else 'NOT met'})")
     lines.append(f"  bitstream {report.get('bitstream')}  ({report['build_s']:.1f} s)")
     return "\n".join(lines)
 
@@ -221,29 +227,52 @@ def format_report(report: dict) -> str:
 # -- building -----------------------------------------------------------------------------------
 
 def build_board(source, board: str, out_dir=None, *, baud: int = 115200,
-                input_depth: int | None = None, fit_check: bool = True, quiet: bool = True) -> dict:
+                input_depth: int | None = None, fit_check: bool = True, quiet: bool = True,
+                clk_mhz: float | None = None, allow_timing_fail: bool = False) -> dict:
     """Build the board top of ``source`` (artifact directory, ``core[:NxM]``, or a
     ``(name, network, plan)`` tuple) for ``board``; returns the report dict (also written to
-    ``out_dir/report.json``)."""
+    ``out_dir/report.json``).
+
+    ``clk_mhz``: run the design from a PLL at the setting closest to this frequency
+    (:mod:`spikeforge.boards.pll`; iCE40 and ECP5 boards) instead of the board clock; the
+    report's ``pll`` holds the setting, ``clock_mhz`` / ``constraint_mhz`` the achieved PLL
+    frequency, against which nextpnr checks timing.
+
+    nextpnr runs with ``--timing-allow-fail`` so that a design that misses its clock still
+    gets a report; then, unless ``allow_timing_fail``, :class:`SpikeforgeError` says by how
+    much (the report, with ``timing_met: false``, is written first)."""
     from spikeforge.hdl.system import SpikeforgeSystem
 
     from .fit import check_fit, default_input_depth
+    from .pll import pll_for
     from .top import BoardTop
 
     if board not in BOARDS:
         raise ConfigError(f"--board: {board!r} is not one of {', '.join(BOARDS)}")
     spec = BOARDS[board]
+    if clk_mhz is not None and spec.family not in ("ice40", "ecp5"):
+        raise ConfigError(f"--clk-mhz: {board} has no PLL support here (iCE40 and ECP5 "
+                          f"boards only); leave it out to use the {spec.clk_hz / 1e6:g} MHz "
+                          f"board clock")
+    if clk_mhz is not None and (isinstance(clk_mhz, bool)
+                                or not isinstance(clk_mhz, (int, float)) or not clk_mhz > 0):
+        raise ConfigError(f"--clk-mhz: must be a positive frequency in MHz, got {clk_mhz!r}")
     name, network, plan = source if isinstance(source, tuple) else resolve_design(source)
     depth = input_depth or default_input_depth(spec.name)
+    pll = pll_for(spec.family, spec.clk_hz, clk_mhz * 1e6) if clk_mhz is not None else None
     estimate = (check_fit(plan, spec.name, input_depth=depth, decision=network.decision)
                 if fit_check else None)
     out = Path(out_dir or Path("build") / "boards" / f"{name}-{board}")
     out.mkdir(parents=True, exist_ok=True)
 
+    top = BoardTop(SpikeforgeSystem(plan, network.decision), baud=baud, input_depth=depth,
+                   pll=pll)
     platform = spec.make_platform()
-    top = BoardTop(SpikeforgeSystem(plan, network.decision), baud=baud, input_depth=depth)
+    clock_mhz = top.clk_hz / 1e6 if top.pll is not None else spec.clk_hz / 1e6
     report = {"design": name, "board": board, "device": spec.device, "family": spec.family,
-              "clock_mhz": spec.clk_hz / 1e6, "constraint_mhz": spec.clk_hz / 1e6,
+              "board_clock_mhz": spec.clk_hz / 1e6, "requested_clock_mhz": clk_mhz,
+              "pll": top.pll.as_dict() if top.pll is not None else None,
+              "clock_mhz": clock_mhz, "constraint_mhz": clock_mhz,
               "baud": baud, "input_depth": depth, "n_cores": len(plan.cores),
               "neurons": sum(c.n_neurons for c in plan.cores),
               "estimate": estimate.as_dict() if estimate else None}
@@ -269,7 +298,8 @@ def build_board(source, board: str, out_dir=None, *, baud: int = 115200,
             # prepare + execute_local rather than platform.build(), which also insists on
             # the board's programming tool (openFPGALoader on the ULX3S)
             build_plan = platform.prepare(top, name="top",
-                                          nextpnr_opts="--report top.report.json",
+                                          nextpnr_opts="--report top.report.json "
+                                                       "--timing-allow-fail",
                                           verbose=not quiet, **extra)
             build_plan.execute_local(str(out))
         except Exception as error:  # subprocess.CalledProcessError and friends
@@ -308,7 +338,18 @@ def build_board(source, board: str, out_dir=None, *, baud: int = 115200,
     constraints = [v["constraint"] for v in pnr["fmax"].values() if "constraint" in v]
     if constraints:
         report["constraint_mhz"] = max(constraints)
+    # every clock nextpnr timed meets its own constraint
+    report["timing_met"] = bool(pnr["fmax"]) and all(
+        v.get("achieved", 0) >= v.get("constraint", 0) for v in pnr["fmax"].values())
     bitstream = out / ("top.bin" if spec.family == "ice40" else "top.bit")
     report["bitstream"] = str(bitstream) if bitstream.exists() else None
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    if not report["timing_met"] and not allow_timing_fail:
+        clocks = "; ".join(f"{net}: {v.get('achieved', 0):.2f} MHz of {v.get('constraint', 0):.2f}"
+                           for net, v in report["fmax"].items())
+        raise SpikeforgeError(
+            f"{board} build of {name}: timing not met at {report['constraint_mhz']:.2f} MHz "
+            f"({clocks or 'no clock timed'}); the bitstream may not work. Ask for a lower "
+            f"--clk-mhz (at most the achieved Fmax), or pass --allow-timing-fail to keep it; "
+            f"report in {out / 'report.json'}")
     return report

@@ -16,7 +16,8 @@ def cmd_build(args) -> int:
 
     report = build_board(args.design, args.board, args.out, baud=args.baud,
                          input_depth=args.input_depth, fit_check=not args.no_fit_check,
-                         quiet=not args.verbose)
+                         quiet=not args.verbose, clk_mhz=args.clk_mhz,
+                         allow_timing_fail=args.allow_timing_fail)
     if report.get("bitstream") is None and report.get("note"):
         print(f"{report['design']} on {report['board']}: exported {', '.join(report['exported'])}")
         print(report["note"])
@@ -55,7 +56,8 @@ def register(subparsers) -> None:
         description="Build the board top (UART host interface + the compiled system) for a "
                     "board with Yosys and nextpnr (system tools or the YoWASP packages) and "
                     "report LUTs, FFs, block RAMs, DSPs and the Fmax achieved against the "
-                    "board clock. arty-a7 exports Verilog + XDC for Vivado only.")
+                    "board clock (or the PLL clock of --clk-mhz). arty-a7 exports Verilog + "
+                    "XDC for Vivado only.")
     p.add_argument("design", metavar="ARTIFACT_OR_CORE",
                    help="a compiled artifact directory, or core[:NEURONSxINPUTS] (e.g. core:16x32)")
     p.add_argument("--board", required=True, choices=list(BOARDS))
@@ -64,6 +66,12 @@ def register(subparsers) -> None:
     p.add_argument("--baud", type=int, default=115200, help="UART baud rate (default: %(default)s)")
     p.add_argument("--input-depth", type=int, default=None, metavar="ITEMS",
                    help="input buffer items (default: 512 on icebreaker, 4096 otherwise)")
+    p.add_argument("--clk-mhz", type=float, default=None, metavar="MHZ",
+                   help="run the design from a PLL (iCE40 SB_PLL40_PAD, ECP5 EHXPLLL) at the "
+                        "setting closest to MHZ (within 1%%) instead of the board clock; the "
+                        "UART divisor and the timing constraint use the PLL frequency")
+    p.add_argument("--allow-timing-fail", action="store_true",
+                   help="keep a build whose Fmax is below its clock (reported, exit 0)")
     p.add_argument("--no-fit-check", action="store_true",
                    help="skip the pre-synthesis fit estimate")
     p.add_argument("--json", action="store_true", help="also print the whole report as JSON")

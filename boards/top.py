@@ -2,9 +2,12 @@
 
 :class:`BoardCore` is everything but the pins (``rx``/``tx``/``leds`` ports): it is what the
 co-simulation runs. :class:`BoardTop` puts it on a platform: it requests the board's UART
-and LEDs and clocks the design from the board clock directly (12 MHz on the iCEBreaker,
-25 MHz on the ULX3S, 100 MHz on the Arty A7; no PLL yet -- the achieved Fmax is reported
-against that constraint, see :mod:`spikeforge.boards.build`).
+and LEDs and clocks the design either from the board clock directly (``pll=None``: 12 MHz
+on the iCEBreaker, 25 MHz on the ULX3S, 100 MHz on the Arty A7) or from a PLL
+(:class:`~spikeforge.boards.pll.PLLClock`, iCE40 and ECP5; ``spikeforge build --clk-mhz``);
+the UART divisor, the heartbeat and the protocol timeout then count cycles of the PLL
+clock, and nextpnr's Fmax is checked against the PLL frequency (see
+:mod:`spikeforge.boards.build`).
 
 LEDs: 0 heartbeat (about 1 Hz), 1 an inference is running, 2 the last request was answered
 with an ERROR frame, 3 UART receive activity (stretched).
@@ -13,11 +16,14 @@ with an ERROR frame, 3 UART receive activity (stretched).
 from __future__ import annotations
 
 from amaranth.build import ResourceError
-from amaranth.hdl import Elaboratable, Module, Signal
+from amaranth.hdl import ClockDomain, Elaboratable, Module, Signal
 from amaranth.lib import io, wiring
 from amaranth.lib.wiring import In, Out
 
+from spikeforge.sim.contract import ConfigError
+
 from .host_protocol import ProtocolEngine
+from .pll import ECP5PLLSetting, ICE40PLLSetting, PLLClock
 from .uart import UARTRx, UARTTx
 
 __all__ = ["BoardCore", "BoardTop", "DEFAULT_BAUD"]
@@ -71,19 +77,54 @@ class BoardCore(wiring.Component):
 
 class BoardTop(Elaboratable):
     """:class:`BoardCore` on the pins of ``platform`` (an amaranth-boards platform): the
-    ``uart`` resource 0 and up to four ``led`` resources."""
+    ``uart`` resource 0 and up to four ``led`` resources.
 
-    def __init__(self, system, *, baud: int = DEFAULT_BAUD, input_depth: int = 1024):
+    ``pll``: ``None`` runs the design from the board clock (the platform makes the ``sync``
+    domain); a setting from :func:`~spikeforge.boards.pll.pll_for` (for the board's family
+    and clock) puts that PLL in front of it (:class:`~spikeforge.boards.pll.PLLClock`)."""
+
+    def __init__(self, system, *, baud: int = DEFAULT_BAUD, input_depth: int = 1024,
+                 pll: ICE40PLLSetting | ECP5PLLSetting | None = None):
+        if pll is not None and not isinstance(pll, (ICE40PLLSetting, ECP5PLLSetting)):
+            raise ConfigError(f"pll: expected a setting from pll_for(), got {pll!r}")
         self.system = system
         self.baud = baud
         self.input_depth = input_depth
+        self.pll = pll
 
-    def elaborate(self, platform):
+    @property
+    def clk_hz(self) -> float | None:
+        """The PLL's achieved frequency, or ``None`` (the board clock)."""
+        return self.pll.f_out_hz if self.pll is not None else None
+
+    def design_clk_hz(self, platform) -> float:
+        """The frequency of the design's ``sync`` clock on ``platform``: the PLL's achieved
+        output, or the board clock."""
+        board_hz = platform.default_clk_frequency
+        if self.pll is None:
+            return board_hz
+        if abs(board_hz - self.pll.f_in_hz) > 1e-6 * board_hz:
+            raise ConfigError(f"pll: the setting was planned for a {self.pll.f_in_hz / 1e6:g} "
+                              f"MHz board clock, the platform's is {board_hz / 1e6:g} MHz")
+        return self.pll.f_out_hz
+
+    def uart_divisor(self, platform) -> int:
+        """Clock cycles per UART bit at :meth:`design_clk_hz`."""
         from .uart import divisor_for
 
+        try:
+            return divisor_for(self.design_clk_hz(platform), self.baud)
+        except ValueError as error:
+            raise ConfigError(f"baud: {error}") from None
+
+    def elaborate(self, platform):
         m = Module()
-        clk_hz = platform.default_clk_frequency
-        core = BoardCore(self.system, divisor=divisor_for(clk_hz, self.baud), clk_hz=clk_hz,
+        clk_hz = self.design_clk_hz(platform)
+        if self.pll is not None:
+            # the domain is defined here, at the top, and driven by the PLL below it
+            m.submodules.clocking = clocking = PLLClock(self.pll)
+            m.domains.sync = ClockDomain("sync", reset_less=clocking.domain_reset_less)
+        core = BoardCore(self.system, divisor=self.uart_divisor(platform), clk_hz=clk_hz,
                          input_depth=self.input_depth)
         m.submodules.board = core
         uart = platform.request("uart", 0, dir="-")

@@ -4,7 +4,8 @@ The small iCEBreaker build (one 8-neuron core with 16 inputs behind the UART top
 the default suite: about 45 s warm; the first YoWASP run on a machine also compiles the
 WebAssembly tools (about 2 minutes for Yosys, cached in ~/.cache). It checks that the
 report has sane utilisation and Fmax, and compares the pre-synthesis fit estimate with the
-real block RAM count. Larger builds are ``slow`` (run by benchmarks/bench_boards.py).
+real block RAM count. Larger builds and the builds with a PLL (iCE40 and ECP5) are ``slow``
+(and run by benchmarks/bench_boards.py).
 """
 
 import json
@@ -64,3 +65,21 @@ def test_ulx3s_build(tmp_path):
     _check_report(report, "ulx3s-85f")
     est = estimate(source[2], "ulx3s-85f", report["input_depth"])
     assert abs(est.brams - report["utilization"]["brams"]["used"]) <= 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("board,mhz", [("icebreaker", 16), ("ulx3s-85f", 40)])
+def test_pll_build(tmp_path, board, mhz):
+    """A real build with the PLL (about 30 s each): the PLL output is the clock nextpnr times,
+    constrained to the achieved PLL frequency, and the small core meets it."""
+    _require_tools(board)
+    report = build_board(resolve_design("core:8x16"), board, tmp_path / board, clk_mhz=mhz)
+    _check_report(report, board)
+    pll = report["pll"]
+    assert pll["primitive"] == ("SB_PLL40_PAD" if board == "icebreaker" else "EHXPLLL")
+    assert abs(pll["f_out_hz"] / 1e6 - mhz) <= 0.01 * mhz
+    assert report["clock_mhz"] == pll["f_out_hz"] / 1e6
+    # one clock timed, at the PLL frequency (not the board clock), and met
+    assert len(report["fmax"]) == 1, report["fmax"]
+    assert report["constraint_mhz"] == pytest.approx(pll["f_out_hz"] / 1e6, rel=1e-4)
+    assert report["timing_met"] and report["fmax_mhz"] >= report["constraint_mhz"]
