@@ -32,12 +32,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from spikeforge.sim.contract import ConfigError, SpikeforgeError
 
 FORMAT = "spikeforge-model"
 VERSION = 1
+
+
+def _torch():
+    """torch, imported on first use: ``spikeforge --help`` should not pay for it."""
+    import torch
+
+    return torch
 
 
 def register(subparsers) -> None:
@@ -66,6 +72,8 @@ def run_train(args) -> dict:
     """Train as ``args`` says, write ``args.out``, print a summary; returns the saved dict."""
     from .datasets import load_dataset
 
+    import torch
+
     if args.threads:
         torch.set_num_threads(args.threads)
     if any(h < 1 for h in args.hidden):
@@ -90,7 +98,7 @@ def _layers_to_tensors(description: dict) -> dict:
     layers = []
     for layer in description["layers"]:
         entry = dict(layer)
-        entry["weight"] = torch.as_tensor(np.asarray(entry["weight"], dtype=np.float32))
+        entry["weight"] = _torch().as_tensor(np.asarray(entry["weight"], dtype=np.float32))
         for key, value in entry.items():
             if isinstance(value, (np.floating, np.integer)):
                 entry[key] = value.item()
@@ -149,7 +157,7 @@ def save_model(model: dict, path) -> None:
     _validate(model, str(path))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(model, path)
+    _torch().save(model, path)
 
 
 def load_model(path) -> dict:
@@ -158,7 +166,7 @@ def load_model(path) -> dict:
     if not path.is_file():
         raise SpikeforgeError(f"{path}: model file not found")
     try:
-        model = torch.load(path, map_location="cpu", weights_only=True)
+        model = _torch().load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # a truncated/corrupt file raises anything from zip to pickle
         raise SpikeforgeError(f"{path}: not a readable spikeforge model file "
                               f"({type(error).__name__}: {str(error).splitlines()[0][:200]})") from None

@@ -57,6 +57,22 @@ class Dataset:
     def n_features(self) -> int:
         return int(self.train_x.shape[1])
 
+    def shifted(self, x: np.ndarray, max_shift: int, rng: np.random.Generator) -> np.ndarray:
+        """``x`` (``[n, features]`` images of this set) each moved by a random whole number of
+        pixels, up to ``max_shift`` in each direction, filled with 0: the standard
+        translation augmentation for training on few images."""
+        if max_shift < 0:
+            raise ConfigError(f"max_shift: must be >= 0, got {max_shift}")
+        h, w = self.shape
+        images = np.asarray(x).reshape(-1, h, w)
+        padded = np.pad(images, ((0, 0), (max_shift, max_shift), (max_shift, max_shift)))
+        dy = rng.integers(0, 2 * max_shift + 1, len(images))
+        dx = rng.integers(0, 2 * max_shift + 1, len(images))
+        rows = dy[:, None] + np.arange(h)[None, :]                     # [n, h]
+        cols = dx[:, None] + np.arange(w)[None, :]                     # [n, w]
+        out = padded[np.arange(len(images))[:, None, None], rows[:, :, None], cols[:, None, :]]
+        return out.reshape(len(images), h * w)
+
     def normalized(self, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
         """``(x / max_value as float32 in [0, 1], y)`` for ``split`` = train or test."""
         if split not in ("train", "test"):

@@ -227,11 +227,13 @@ def train_lif(dataset, hidden=(100,), epochs: int = 10, encoder: str = "rate", t
     g = torch.Generator().manual_seed(seed)
     history = []
     start = time.perf_counter()
+    epoch_seconds = []
     bar = tqdm(range(epochs), desc=f"lif {dataset.name} ({encoder})", disable=not progress)
     tr = None
     for epoch in bar:
         if tr is None or encoder == "rate":
             tr = encode_dataset(encoder, x_tr, dataset.max_value, ticks, seed + epoch)
+        epoch_start = time.perf_counter()
         net.train()
         perm = torch.randperm(tr.shape[1], generator=g)
         total = 0.0
@@ -245,11 +247,12 @@ def train_lif(dataset, hidden=(100,), epochs: int = 10, encoder: str = "rate", t
             total += loss.item() * len(idx)
         if sched is not None:
             sched.step()
+        epoch_seconds.append(time.perf_counter() - epoch_start)
         acc_tr, acc_te = _lif_accuracy(net, tr, y_tr), _lif_accuracy(net, te, y_te)
         history.append((total / len(perm), acc_tr, acc_te))
         bar.set_postfix(loss=f"{total / len(perm):.3f}", train=f"{acc_tr:.3f}", test=f"{acc_te:.3f}")
     return TrainResult(net, history[-1][1] if history else 0.0, history[-1][2] if history else 0.0,
-                       time.perf_counter() - start, history)
+                       time.perf_counter() - start, history, epoch_seconds)
 
 
 def main(argv=None):

@@ -154,3 +154,19 @@ def test_digits_deterministic():
     assert x.dtype == np.float32 and x.max() <= 1.0
     with pytest.raises(ConfigError, match="unknown dataset"):
         load_dataset("cifar")
+
+
+def test_shifted_images_move_by_whole_pixels():
+    ds = load_digits()
+    x = ds.train_x[:50]
+    assert np.array_equal(ds.shifted(x, 0, np.random.default_rng(0)), x)
+    moved = ds.shifted(x, 2, np.random.default_rng(1))
+    assert moved.shape == x.shape and moved.dtype == x.dtype
+    assert not np.array_equal(moved, x)
+    for before, after in zip(x.reshape(-1, 8, 8), moved.reshape(-1, 8, 8)):
+        # some shift within +-2 in each direction maps the image onto its moved copy
+        padded = np.pad(before, 2)
+        assert any(np.array_equal(padded[2 + dy:10 + dy, 2 + dx:10 + dx], after)
+                   for dy in range(-2, 3) for dx in range(-2, 3))
+    with pytest.raises(ConfigError, match="max_shift"):
+        ds.shifted(x, -1, np.random.default_rng(0))
