@@ -68,9 +68,9 @@ def malformed_requests(n_inputs: int, input_depth: int) -> list[tuple[bytes, int
 
 def overflow_requests(n_inputs: int) -> list[tuple[bytes, int, str | None]]:
     """A tick with more events than ``max_events_per_tick`` (the default bound, ``n_inputs``):
-    LOAD is accepted, the RESULT has its error flag set. Sent after the images: the system's
-    error flag (``SpikeforgeSystem.error``) latches again from the cores' ``overflow`` in the
-    cycles between ``start`` and the cores' CLEAR, so it would leak into the next inference."""
+    LOAD is accepted, the RESULT has its error flag set. Sent after the images (the flag is
+    cleared by the next ``start``, so any position would do:
+    ``tests/hdl/test_system_error.py`` shows it for overflows in any tick)."""
     return [(encode_frame(Cmd.LOAD, items_payload([0] * (n_inputs + 1) + [MARKER])),
              Reply.ACK, None),
             (encode_frame(Cmd.RUN, b"\x01\x00"), Reply.RESULT, "overflow")]
