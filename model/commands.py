@@ -60,6 +60,11 @@ def register(subparsers) -> None:
     p.add_argument("--ticks-per-tau", type=int, default=32, help="ttfs: ticks per time constant")
     p.add_argument("--zero-is-silent", action="store_true",
                    help="ttfs: pixels of 0 send no spike (the FPGA prototype's sparse input)")
+    p.add_argument("--spike-dropout", type=float, default=0.0,
+                   help="ttfs: drop each input spike with this probability while training "
+                        "(the MNIST benchmark uses 0.1)")
+    p.add_argument("--max-shift", type=int, default=0,
+                   help="ttfs: move training images by up to this many pixels each epoch")
     p.add_argument("--ticks", type=int, default=16, help="lif: ticks per inference")
     p.add_argument("--max-train", type=int, default=None, help="use the first N training images")
     p.add_argument("--threads", type=int, default=None, help="torch threads")
@@ -81,8 +86,11 @@ def run_train(args) -> dict:
     ds = load_dataset(args.dataset, path=args.path)
     progress = not args.no_progress
     if args.model == "ttfs":
+        if not 0 <= args.spike_dropout < 1:
+            raise ConfigError(f"--spike-dropout: must be in [0, 1), got {args.spike_dropout}")
         model = train_ttfs_model(ds, args.hidden, args.epochs or 15, args.ticks_per_tau,
-                                 args.max_train, progress, args.zero_is_silent)
+                                 args.max_train, progress, args.zero_is_silent,
+                                 args.spike_dropout, args.max_shift)
     else:
         model = train_lif_model(ds, args.hidden, args.epochs or 10, args.ticks, args.max_train,
                                 progress)
@@ -107,7 +115,7 @@ def _layers_to_tensors(description: dict) -> dict:
 
 
 def train_ttfs_model(ds, hidden, epochs, ticks_per_tau, max_train=None, progress=True,
-                     zero_is_silent=False) -> dict:
+                     zero_is_silent=False, spike_dropout=0.0, max_shift=0) -> dict:
     """Train on input times on the tick grid of ``ticks_per_tau`` (what the hardware
     receives), with the per-sample weight-sum cost when silent pixels send nothing."""
     from .ttfs import TTFSEncoding, train_ttfs
@@ -115,7 +123,8 @@ def train_ttfs_model(ds, hidden, epochs, ticks_per_tau, max_train=None, progress
 
     encoding = TTFSEncoding(1.0, ticks_per_tau, zero_is_silent)
     r = train_ttfs(ds, tuple(hidden), epochs, max_train=max_train, progress=progress,
-                   encoding=encoding, per_sample_weight_sum=zero_is_silent)
+                   encoding=encoding, per_sample_weight_sum=zero_is_silent,
+                   spike_dropout=spike_dropout, max_shift=max_shift)
     res = evaluate(r.net, ds.test_x, ds.test_y, ds.max_value, ticks_per_tau, float_discrete=False,
                    encoding=encoding)
     sizes = [ds.n_features, *hidden, ds.n_classes]

@@ -17,7 +17,7 @@ def _parse(argv):
 
 @pytest.mark.parametrize("model,extra", [("ttfs", ["--epochs", "2", "--ticks-per-tau", "16"]),
                                          ("ttfs", ["--epochs", "2", "--ticks-per-tau", "16",
-                                                   "--zero-is-silent"]),
+                                                   "--zero-is-silent", "--spike-dropout", "0.1"]),
                                          ("lif", ["--epochs", "1", "--ticks", "8"])])
 def test_train_writes_loadable_model(tmp_path, capsys, model, extra):
     out = tmp_path / f"{model}.pt"
