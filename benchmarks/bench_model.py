@@ -117,16 +117,15 @@ def snntorch_row(ds, hidden, epochs, ticks, lr=5e-3, max_train=None, max_test=No
     from spikeforge.compiler.quantize import quantize
 
     version = ensure_snntorch().__version__
-    start = time.perf_counter()
-    net, float_acc, per_epoch = train_snntorch(ds, hidden, epochs, ticks, lr, max_train=max_train,
-                                               cosine=True, slope=surrogate_scale or 25.0)
-    seconds = time.perf_counter() - start
-    network = quantize(description(net), ticks=ticks).network
+    r = train_snntorch(ds, hidden, epochs, ticks, lr, max_train=max_train, cosine=True,
+                       slope=surrogate_scale or 25.0)
+    network = quantize(description(r.net), ticks=ticks).network
     golden, hidden_spikes, reads = golden_rate_accuracy(network, ds, ticks, max_test)
+    float_acc = r.test_accuracy if max_test is None else float("nan")  # on the whole test set
     return (_dataset_cell(ds, max_train, len(ds.test_y[:max_test])),
             f"snnTorch {version} Synaptic, same network and recipe",
             f"{float_acc:.4f}", f"{golden:.4f}", f"{hidden_spikes:.1f}", f"{reads[0]:.3f}",
-            f"{reads[1]:.3f}", f"{seconds:.1f}", f"{per_epoch:.1f}")
+            f"{reads[1]:.3f}", f"{r.seconds:.1f}", f"{r.seconds_per_epoch:.1f}")
 
 
 HEADER = ("dataset", "model", "float acc", "8-bit golden acc", "hidden spikes before decision",

@@ -8,7 +8,8 @@ The network is the one :class:`spikeforge.model.lif.LIFNet` trains: ``n_in-hidde
 bias-free ``nn.Linear`` layers, each followed by ``snn.Synaptic`` (current-based LIF with the
 same ``alpha``, ``beta``, threshold 1, reset by subtraction, fast-sigmoid surrogate of the
 same slope), the same LFSR rate-coded inputs, the same spike-count cross-entropy, optimiser, learning
-rate, batch size and epochs. Two differences are snnTorch's own semantics and are kept: a
+rate, batch size and epochs -- it is trained by :func:`spikeforge.model.lif.train_lif` itself.
+Two differences are snnTorch's own semantics and are kept: a
 spike resets the membrane one step later (snnTorch subtracts the threshold from the *next*
 step's membrane), and there is no tick of delay between layers.
 """
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -55,8 +55,10 @@ class SnnTorchLIFNet(nn.Module):
                          spike_grad=surrogate.fast_sigmoid(slope=slope)) for _ in self.fcs)
         self.alpha, self.beta, self.threshold = alpha, beta, threshold
 
-    def forward(self, spikes_in: torch.Tensor) -> torch.Tensor:
-        """``[ticks, batch, n_in]`` input spikes -> ``[ticks, batch, n_classes]`` output spikes."""
+    def forward(self, spikes_in: torch.Tensor):
+        """``[ticks, batch, n_in]`` input spikes -> ``(output spikes [ticks, batch, n_classes],
+        None)``, the call convention of :class:`spikeforge.model.lif.LIFNet`, so that
+        :func:`spikeforge.model.lif.train_lif` trains it with its own loop."""
         states = [lif.init_synaptic() for lif in self.lifs]
         out = []
         for x in spikes_in:
@@ -64,43 +66,20 @@ class SnnTorchLIFNet(nn.Module):
                 x, syn, mem = lif(fc(x), *states[k])
                 states[k] = (syn, mem)
             out.append(x)
-        return torch.stack(out)
+        return torch.stack(out), None
 
 
 def train_snntorch(dataset, hidden: int, epochs: int, ticks: int, lr: float, batch_size: int = 64,
                    loss_scale: float = 0.3, max_train: int | None = None, seed: int = 0,
                    cosine: bool = False, slope: float = 25.0):
-    """Train with the recipe of :func:`spikeforge.model.lif.train_lif`. Returns
-    ``(net, test accuracy, seconds per epoch)``, the seconds timing the training steps alone
-    (as ``TrainResult.seconds_per_epoch`` does)."""
-    from spikeforge.model.lif import encode_dataset, lif_loss
+    """Train with :func:`spikeforge.model.lif.train_lif` itself (same loop, encoder seeds,
+    loss, optimiser, schedule and timing). Returns its ``TrainResult``."""
+    from spikeforge.model.lif import train_lif
 
-    x_tr, y_tr = dataset.train_x, dataset.train_y
-    if max_train is not None:
-        x_tr, y_tr = x_tr[:max_train], y_tr[:max_train]
-    y_tr, y_te = torch.as_tensor(y_tr), torch.as_tensor(dataset.test_y)
     net = SnnTorchLIFNet([dataset.n_features, hidden, dataset.n_classes], seed=seed, slope=slope)
-    te = encode_dataset("rate", dataset.test_x, dataset.max_value, ticks, seed)
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs)) if cosine else None
-    g = torch.Generator().manual_seed(seed)
-    seconds = 0.0
-    for epoch in range(epochs):
-        tr = encode_dataset("rate", x_tr, dataset.max_value, ticks, seed + epoch)
-        start = time.perf_counter()
-        perm = torch.randperm(tr.shape[1], generator=g)
-        for s in range(0, len(perm), batch_size):
-            idx = perm[s:s + batch_size]
-            loss = lif_loss(net(tr[:, idx]), y_tr[idx], loss_scale)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        if sched is not None:
-            sched.step()
-        seconds += time.perf_counter() - start
-    with torch.no_grad():
-        pred = torch.cat([net(te[:, s:s + 512]).sum(0).argmax(1) for s in range(0, te.shape[1], 512)])
-    return net, float((pred == y_te).float().mean()), seconds / max(1, epochs)
+    return train_lif(dataset, (hidden,), epochs, "rate", ticks, batch_size=batch_size, lr=lr,
+                     seed=seed, progress=False, max_train=max_train, net=net,
+                     loss_scale=loss_scale, cosine=cosine)
 
 
 def description(net: SnnTorchLIFNet) -> dict:
