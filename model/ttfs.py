@@ -380,8 +380,9 @@ def train_ttfs(dataset, hidden=(100,), epochs: int = 15, batch_size: int = 32, l
     :func:`ttfs_loss` (``per_sample_weight_sum``: its weight-sum cost over the inputs present
     in each sample). Regularisers: ``spike_dropout`` (see :meth:`TTFSNet.forward`) and
     ``max_shift`` (every epoch each training image moves by up to that many pixels,
-    :meth:`~spikeforge.model.datasets.Dataset.shifted`). Gradients are clipped to norm 1 per step (``z`` grows exponentially with depth, so raw gradients
-    can be large -- Mostafa normalises them too)."""
+    :meth:`~spikeforge.model.datasets.Dataset.shifted`). Gradients are clipped to norm
+    ``clip_grad_norm`` per step (``1 / (sum_C w - 1)`` makes single samples' gradients huge;
+    without clipping an MNIST network reached 47 % after 4 epochs, with it 91 %)."""
     from tqdm.auto import tqdm
 
     if isinstance(hidden, int):
