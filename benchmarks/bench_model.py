@@ -150,7 +150,7 @@ def main(argv=None):
                          "docs/model.md section 1)")
     ap.add_argument("--ticks", type=int, default=16, help="LIF ticks")
     ap.add_argument("--hidden", type=int, default=600, help="MNIST/Fashion-MNIST hidden size")
-    ap.add_argument("--ttfs-epochs", type=int, default=30, help="MNIST TTFS epochs")
+    ap.add_argument("--ttfs-epochs", type=int, default=50, help="MNIST TTFS epochs")
     ap.add_argument("--skip-digits", action="store_true", help="no digits rows")
     ap.add_argument("--lif-epochs", type=int, default=10, help="MNIST/Fashion-MNIST LIF epochs")
     ap.add_argument("--zero-is-silent", action="store_true",
