@@ -232,7 +232,7 @@ def integer_network_of(model: dict, weight_bits: int = 8):
 
 
 def main(argv=None):
-    """``python -m spikeforge.model.commands train ...`` (until the CLI wires it)."""
+    """``python -m spikeforge.model.commands train ...`` (the same as ``spikeforge train``)."""
     import argparse
     import sys
 
