@@ -48,10 +48,11 @@ class SnnTorchLIFNet(nn.Module):
         snn = ensure_snntorch()
         from snntorch import surrogate
 
+        self.reset = "subtract"  # the contract's subtract reset (snnTorch applies it a step later)
         torch.manual_seed(seed)
         self.fcs = nn.ModuleList(nn.Linear(a, b, bias=False) for a, b in zip(sizes[:-1], sizes[1:]))
         self.lifs = nn.ModuleList(
-            snn.Synaptic(alpha=alpha, beta=beta, threshold=threshold, reset_mechanism="subtract",
+            snn.Synaptic(alpha=alpha, beta=beta, threshold=threshold, reset_mechanism=self.reset,
                          spike_grad=surrogate.fast_sigmoid(slope=slope)) for _ in self.fcs)
         self.alpha, self.beta, self.threshold = alpha, beta, threshold
 
@@ -84,7 +85,6 @@ def train_snntorch(dataset, hidden: int, epochs: int, ticks: int, lr: float, bat
 
 def description(net: SnnTorchLIFNet) -> dict:
     """The float network description :func:`spikeforge.compiler.quantize.quantize` takes."""
-    return {"layers": [{"weight": fc.weight.detach().double().numpy(), "alpha": net.alpha,
-                        "beta": net.beta, "threshold": net.threshold, "reset": "subtract"}
-                       for fc in net.fcs],
-            "decision": "spike-count"}
+    from spikeforge.model.lif import spike_count_description
+
+    return spike_count_description((fc, net) for fc in net.fcs)

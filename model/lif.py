@@ -170,12 +170,19 @@ class LIFNet(nn.Module):
 
     def description(self) -> dict:
         """The float network description :func:`spikeforge.compiler.quantize.quantize`
-        takes (weights ``[out, in]`` float64, spike-count decision). The adaptive threshold
-        is not part of it: quantize an adaptive network with :mod:`spikeforge.model.quant`."""
-        return {"layers": [{"weight": fc.weight.detach().double().numpy(), "alpha": lif.alpha,
-                            "beta": lif.beta, "threshold": lif.threshold, "reset": lif.reset}
-                           for fc, lif in zip(self.fcs, self.lifs)],
-                "decision": "spike-count"}
+        takes (:func:`spike_count_description`). The adaptive threshold is not part of it:
+        quantize an adaptive network with :mod:`spikeforge.model.quant`."""
+        return spike_count_description(zip(self.fcs, self.lifs))
+
+
+def spike_count_description(layers) -> dict:
+    """The description :func:`spikeforge.compiler.quantize.quantize` takes, of ``layers``:
+    ``(nn.Linear, neuron)`` pairs, the neuron having ``alpha``, ``beta``, ``threshold`` and
+    ``reset`` (weights ``[out, in]`` float64, spike-count decision)."""
+    return {"layers": [{"weight": fc.weight.detach().double().numpy(), "alpha": neuron.alpha,
+                        "beta": neuron.beta, "threshold": neuron.threshold,
+                        "reset": neuron.reset} for fc, neuron in layers],
+            "decision": "spike-count"}
 
 
 def lif_loss(spikes_out: torch.Tensor, target: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
@@ -251,8 +258,7 @@ def train_lif(dataset, hidden=(100,), epochs: int = 10, encoder: str = "rate", t
         acc_tr, acc_te = _lif_accuracy(net, tr, y_tr), _lif_accuracy(net, te, y_te)
         history.append((total / len(perm), acc_tr, acc_te))
         bar.set_postfix(loss=f"{total / len(perm):.3f}", train=f"{acc_tr:.3f}", test=f"{acc_te:.3f}")
-    return TrainResult(net, history[-1][1] if history else 0.0, history[-1][2] if history else 0.0,
-                       time.perf_counter() - start, history, epoch_seconds)
+    return TrainResult.of(net, time.perf_counter() - start, history, epoch_seconds)
 
 
 def main(argv=None):

@@ -350,6 +350,12 @@ class TrainResult:
     history: list = field(default_factory=list)  # per epoch: (loss, train acc, test acc)
     epoch_seconds: list = field(default_factory=list)  #: per epoch, the training steps alone
 
+    @classmethod
+    def of(cls, net, seconds: float, history: list, epoch_seconds: list) -> "TrainResult":
+        """The result of a run whose last epoch (if any) gives the accuracies."""
+        train, test = (history[-1][1], history[-1][2]) if history else (0.0, 0.0)
+        return cls(net, train, test, seconds, history, epoch_seconds)
+
     @property
     def seconds_per_epoch(self) -> float:
         """Mean time of an epoch's training steps (no encoding, no evaluation)."""
@@ -430,8 +436,7 @@ def train_ttfs(dataset, hidden=(100,), epochs: int = 15, batch_size: int = 32, l
         tr, te = _accuracy(net, z_tr, y_tr), _accuracy(net, z_te, y_te)
         history.append((total / len(perm), tr, te))
         bar.set_postfix(loss=f"{total / len(perm):.3f}", train=f"{tr:.3f}", test=f"{te:.3f}")
-    return TrainResult(net, history[-1][1] if history else 0.0, history[-1][2] if history else 0.0,
-                       time.perf_counter() - start, history, epoch_seconds)
+    return TrainResult.of(net, time.perf_counter() - start, history, epoch_seconds)
 
 
 def main(argv=None):
