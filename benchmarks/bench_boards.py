@@ -58,12 +58,11 @@ def table(header, rows):
 def mnist_artifact(directory: Path = MNIST_ARTIFACT, retrain: bool = False,
                    progress: bool = True) -> Path:
     """The compiled 784-64-10 MNIST network (LFSR rate code, 16 ticks, spike count): trained
-    with :func:`spikeforge.compiler.flow.train_mnist_network` (defaults: 2 float epochs + 1 QAT
+    with :func:`spikeforge.flow.train_mnist_network` (defaults: 2 float epochs + 1 QAT
     epoch on the whole training split) and compiled with one core per layer into
     ``directory``, with the golden outputs of the first :data:`MNIST_EXPECTED_IMAGES` test
     images (``expected.npz``). An existing artifact is reused unless ``retrain``."""
-    from spikeforge.compiler.flow import (compile_network, encode_inputs, format_training,
-                                          train_mnist_network)
+    from spikeforge.flow import compile_network, encode_inputs, format_training, train_mnist_network
     from spikeforge.model.datasets import load_dataset
 
     directory = Path(directory)
@@ -85,7 +84,7 @@ def design_inputs(name, network, images: int = 20, ticks: int = 16):
     artifact = {"digits": DEMO_ARTIFACT, "mnist": MNIST_ARTIFACT,
                 "mnist16": MNIST_ARTIFACT}.get(name)
     if artifact is not None and (artifact / "expected.npz").exists():
-        from spikeforge.compiler.flow import load_expected
+        from spikeforge.flow import load_expected
 
         counts = load_expected(artifact / "expected.npz")["input_counts"][:images]
         return counts.astype(np.int64)
@@ -94,7 +93,7 @@ def design_inputs(name, network, images: int = 20, ticks: int = 16):
 
 
 def cycles_per_inference(network, plan, counts) -> float:
-    from spikeforge.sim.cosim.system_cosim import expected_run
+    from spikeforge.cosim.system_cosim import expected_run
 
     _, timings, _ = expected_run(network, plan, counts)
     return float(np.mean([t.cycles for t in timings]))
@@ -127,7 +126,7 @@ def designs(quick: bool, only=None):
             name, network, plan = resolve_design(str(DEMO_ARTIFACT))
             out.append((board, ("digits", network, plan)))
     if only is None or {"mnist", "mnist16"} & set(only):
-        from spikeforge.sim.contract import SpikeforgeError
+        from spikeforge.ir.errors import SpikeforgeError
 
         try:
             from spikeforge.compiler.map import plan_network
@@ -187,7 +186,7 @@ def main(argv=None) -> int:
 
     from spikeforge.boards.build import BOARDS
     from spikeforge.boards.fit import estimate
-    from spikeforge.sim.contract import ConfigError
+    from spikeforge.ir.errors import ConfigError
 
     only = set(args.only.split(",")) if args.only else None
     rows, reports, refused, pll_rows = [], [], [], []

@@ -16,10 +16,11 @@ import time
 
 import numpy as np
 
-from spikeforge.sim.contract import NeuronParams
-from spikeforge.sim.core import CoreConfig
-from spikeforge.sim.cosim.core_cosim import benchmark_core_cosim, make_spec, run_core_cosim
+from spikeforge.cosim.core_cosim import benchmark_core_cosim, make_spec, run_core_cosim
+from spikeforge.ir.core import CoreConfig
+from spikeforge.ir.params import NeuronParams
 from spikeforge.sim.cycle import tick_cycles
+from spikeforge.sim.golden import GoldenCore
 
 LEAKY = NeuronParams(decay_bits=12, alpha=3072, beta=3584, threshold=600)
 
@@ -42,7 +43,7 @@ def golden_throughput(quick: bool) -> str:
                                                                         (10, 600, 1000, 50)])
     rows, rng = [], np.random.default_rng(1)
     for n, m, batch, ticks in cases:
-        golden = core(n, m).golden()
+        golden = GoldenCore.of(core(n, m))
         counts = (rng.random((batch, ticks, m)) < 0.1).astype(np.int64)
         start = time.perf_counter()
         golden.run(counts)
@@ -78,7 +79,7 @@ def cycles_per_tick(quick: bool) -> str:
                 tick["event_gaps"] = [0] * events
                 tick["command_gap"] = 0
             result = run_core_cosim(config, "verilator", spec=spec)
-            spikes = config.golden().run(config.golden().counts_from_events(
+            spikes = GoldenCore.of(config).run(GoldenCore.of(config).counts_from_events(
                 [t["events"] for t in spec["ticks"]])).spikes
             measured = [end - start for start, end in result.report["tick_spans"]]
             formula = [tick_cycles(config, events, bool(spikes[t, -1])) for t in range(len(measured))]

@@ -36,6 +36,8 @@ import time
 import numpy as np
 import torch
 
+from spikeforge.sim.network import run_network
+
 PROTOTYPE_ROW = ("MNIST (60k train)", "TTFS 784-600-10, FPGA prototype (Mostafa 2017), reference",
                  "-", "0.97", "139", "0.13", "0.05", "-", "-")
 
@@ -82,7 +84,7 @@ def golden_rate_accuracy(network, ds, ticks, max_test=None, chunk=1000):
     correct, hs, reads = 0, [], []
     for s in range(0, len(y), chunk):
         counts = spikes_to_counts(rate_encode(x[s:s + chunk], ticks, max_value=ds.max_value, seed=0))
-        trace = network.run(counts, ticks)
+        trace = run_network(network, counts, ticks)
         st = trace.statistics()
         correct += int((trace.decision == y[s:s + chunk]).sum())
         hs.append(st.hidden_spikes)
@@ -114,6 +116,7 @@ def snntorch_row(ds, hidden, epochs, ticks, lr=5e-3, max_train=None, max_test=No
     quantizer onto the golden model (snnTorch's reset timing differs from the contract's, so
     the 8-bit column shows what that difference costs)."""
     from snntorch_lif import description, ensure_snntorch, train_snntorch
+
     from spikeforge.compiler.quantize import quantize
 
     version = ensure_snntorch().__version__

@@ -25,6 +25,8 @@ import time
 
 import numpy as np
 
+from spikeforge.sim.network import run_network
+
 
 def table(header, rows) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -41,11 +43,16 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     from spikeforge.compiler.commands import _cached_network, demo_dir
-    from spikeforge.compiler.flow import (PROTOTYPE, compile_network, encode_inputs,
-                                          hardware_statistics, verify_network)
     from spikeforge.compiler.map import plan_network
+    from spikeforge.cosim.system_cosim import schedules_for
+    from spikeforge.flow import (
+        PROTOTYPE,
+        compile_network,
+        encode_inputs,
+        hardware_statistics,
+        verify_network,
+    )
     from spikeforge.model.datasets import load_dataset
-    from spikeforge.sim.cosim.system_cosim import schedules_for
     from spikeforge.sim.system_cycle import lower_bound_cycles, predict_run
 
     trained, cached = _cached_network(demo_dir(), retrain=False, progress=False)
@@ -53,7 +60,7 @@ def main(argv=None) -> int:
     ds = load_dataset("digits")
     n = args.images or (40 if args.quick else len(ds.test_y))
     counts = encode_inputs(ds.test_x[:n], ds.max_value, trained.ticks, trained.encoder_seed)
-    trace = network.run(counts)
+    trace = run_network(network, counts)
     schedules = schedules_for(trace.input_counts)
     settings = [None, 16, 8] if args.quick else [None, 32, 16, 8, 4]
     sizes = "-".join(map(str, trained.sizes))

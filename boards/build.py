@@ -36,7 +36,10 @@ from pathlib import Path
 
 import numpy as np
 
-from spikeforge.sim.contract import ConfigError, Decision, NeuronParams, SpikeforgeError
+from spikeforge.compiler.artifact import Artifact, load_artifact
+from spikeforge.ir.errors import ConfigError, SpikeforgeError
+from spikeforge.ir.params import Decision, NeuronParams
+from spikeforge.ir.system import SystemConfig
 
 __all__ = ["BOARDS", "BoardSpec", "toolchain_environment", "resolve_design", "build_board",
            "parse_nextpnr_report", "count_cells", "format_report"]
@@ -128,7 +131,7 @@ def toolchain_environment(tools=tuple(_YOWASP)) -> dict[str, str]:
 def core_network(n_neurons: int = 16, n_inputs: int = 32, seed: int = 1,
                  decision: Decision = Decision.SPIKE_COUNT):
     """A one-layer, one-core network with random weights (for ``core:NxM`` builds)."""
-    from spikeforge.sim.network import IntegerLayer, IntegerNetwork
+    from spikeforge.ir.network import IntegerLayer, IntegerNetwork
 
     params = NeuronParams(decay_bits=8, alpha=192, beta=240, threshold=100)
     rng = np.random.default_rng(seed)
@@ -136,8 +139,9 @@ def core_network(n_neurons: int = 16, n_inputs: int = 32, seed: int = 1,
     return IntegerNetwork((IntegerLayer(weights, params),), decision)
 
 
-def resolve_design(source: str):
-    """``(name, network, plan)`` for an artifact directory or ``core[:NxM]``."""
+def resolve_design(source: str) -> tuple[str, Artifact]:
+    """``(name, artifact)`` for an artifact directory or ``core[:NxM]`` (a one-core network
+    with random weights and the default system settings)."""
     from spikeforge.compiler.map import plan_network
 
     text = str(source)
@@ -152,15 +156,13 @@ def resolve_design(source: str):
         if n < 1 or m < 1:
             raise ConfigError(f"ARTIFACT_OR_CORE: {text!r}: sizes must be positive")
         network = core_network(n, m)
-        return f"core{n}x{m}", network, plan_network(network)
+        return f"core{n}x{m}", Artifact(network, plan_network(network),
+                                        SystemConfig(network.decision))
     path = Path(text)
     if not (path / "manifest.json").exists():
         raise ConfigError(f"ARTIFACT_OR_CORE: {text!r} is neither core[:NxM] nor an artifact "
                           f"directory (no {path / 'manifest.json'})")
-    from spikeforge.compiler.artifact import load_artifact
-
-    network, plan = load_artifact(path)
-    return path.name or "artifact", network, plan
+    return path.name or "artifact", load_artifact(path)
 
 
 # -- reports ------------------------------------------------------------------------------------
@@ -241,11 +243,10 @@ def build_board(source, board: str, out_dir=None, *, baud: int = 115200,
     nextpnr runs with ``--timing-allow-fail`` so that a design that misses its clock still
     gets a report; then, unless ``allow_timing_fail``, :class:`SpikeforgeError` says by how
     much (the report, with ``timing_met: false``, is written first)."""
+    from spikeforge.boards.fit import check_fit, default_input_depth
+    from spikeforge.boards.pll import pll_for
+    from spikeforge.boards.top import BoardTop
     from spikeforge.hdl.system import SpikeforgeSystem
-
-    from .fit import check_fit, default_input_depth
-    from .pll import pll_for
-    from .top import BoardTop
 
     if board not in BOARDS:
         raise ConfigError(f"--board: {board!r} is not one of {', '.join(BOARDS)}")
@@ -257,7 +258,8 @@ def build_board(source, board: str, out_dir=None, *, baud: int = 115200,
     if clk_mhz is not None and (isinstance(clk_mhz, bool)
                                 or not isinstance(clk_mhz, (int, float)) or not clk_mhz > 0):
         raise ConfigError(f"--clk-mhz: must be a positive frequency in MHz, got {clk_mhz!r}")
-    name, network, plan = source if isinstance(source, tuple) else resolve_design(source)
+    name, artifact = source if isinstance(source, tuple) else resolve_design(source)
+    network, plan = artifact.network, artifact.plan
     depth = input_depth or default_input_depth(spec.name)
     pll = pll_for(spec.family, spec.clk_hz, clk_mhz * 1e6) if clk_mhz is not None else None
     estimate = (check_fit(plan, spec.name, input_depth=depth, decision=network.decision)
@@ -265,7 +267,7 @@ def build_board(source, board: str, out_dir=None, *, baud: int = 115200,
     out = Path(out_dir or Path("build") / "boards" / f"{name}-{board}")
     out.mkdir(parents=True, exist_ok=True)
 
-    top = BoardTop(SpikeforgeSystem(plan, network.decision), baud=baud, input_depth=depth,
+    top = BoardTop(SpikeforgeSystem(plan, artifact.system), baud=baud, input_depth=depth,
                    pll=pll)
     platform = spec.make_platform()
     clock_mhz = top.clk_hz / 1e6 if top.pll is not None else spec.clk_hz / 1e6

@@ -12,7 +12,7 @@ __all__ = ["register", "cmd_build", "cmd_fit"]
 
 
 def cmd_build(args) -> int:
-    from .build import build_board, format_report
+    from spikeforge.boards.build import build_board, format_report
 
     report = build_board(args.design, args.board, args.out, baud=args.baud,
                          input_depth=args.input_depth, fit_check=not args.no_fit_check,
@@ -32,10 +32,11 @@ def cmd_build(args) -> int:
 
 
 def cmd_fit(args) -> int:
-    from .build import BOARDS, resolve_design
-    from .fit import estimate
+    from spikeforge.boards.build import BOARDS, resolve_design
+    from spikeforge.boards.fit import estimate
 
-    _, _, plan = resolve_design(args.design)
+    _, artifact = resolve_design(args.design)
+    plan = artifact.plan
     boards = [args.board] if args.board else list(BOARDS)
     status = 0
     for board in boards:
@@ -49,7 +50,7 @@ def cmd_fit(args) -> int:
 
 
 def register(subparsers) -> None:
-    from .build import BOARDS
+    from spikeforge.boards.build import BOARDS
 
     p = subparsers.add_parser(
         "build", help="build the board top of an artifact (or a test core) into a bitstream",

@@ -10,13 +10,22 @@ expected replies to the malformed requests of :func:`malformed_requests`.
 
 from __future__ import annotations
 
-from spikeforge.sim.contract import Decision
-from spikeforge.sim.cosim.runner import CocotbResult, run_cocotb, spec_file
+from spikeforge.boards.board_tb import SPEC_ENV
+from spikeforge.boards.host_protocol import (
+    MARKER,
+    SYNC,
+    Cmd,
+    ErrorCode,
+    Reply,
+    checksum,
+    encode_frame,
+    items_payload,
+)
+from spikeforge.cosim.runner import CocotbResult, run_cocotb, spec_file
+from spikeforge.ir.params import Decision
+from spikeforge.ir.system import SystemConfig
+from spikeforge.sim.network import run_network
 from spikeforge.sim.system_cycle import ticks_to_run
-
-from .board_tb import SPEC_ENV
-from .host_protocol import (MARKER, SYNC, Cmd, ErrorCode, Reply, checksum, encode_frame,
-                            items_payload)
 
 __all__ = ["board_verilog", "malformed_requests", "run_board_cosim", "check_board_report",
            "expected_results", "SIM_DIVISOR"]
@@ -26,16 +35,15 @@ SIM_DIVISOR = 4
 TB_MODULE = "spikeforge.boards.board_tb"
 
 
-def board_verilog(plan, decision, *, input_depth: int = 256, timeout_cycles: int = 600,
+def board_verilog(plan, system: SystemConfig, *, input_depth: int = 256, timeout_cycles: int = 600,
                   divisor: int = SIM_DIVISOR) -> str:
+    from spikeforge.boards.top import BoardCore
     from spikeforge.hdl.system import SpikeforgeSystem
-    from spikeforge.sim.cosim.runner import amaranth_to_verilog
+    from spikeforge.hdl.verilog import to_verilog
 
-    from .top import BoardCore
-
-    core = BoardCore(SpikeforgeSystem(plan, decision), divisor=divisor, clk_hz=2000,
+    core = BoardCore(SpikeforgeSystem(plan, system), divisor=divisor, clk_hz=2000,
                      input_depth=input_depth, timeout_cycles=timeout_cycles)
-    return amaranth_to_verilog(core, TOP_NAME)
+    return to_verilog(core, TOP_NAME)
 
 
 def malformed_requests(n_inputs: int, input_depth: int) -> list[tuple[bytes, int, int]]:
@@ -78,7 +86,7 @@ def overflow_requests(n_inputs: int) -> list[tuple[bytes, int, str | None]]:
 
 def expected_results(network, input_counts, n_ticks: int) -> list[dict]:
     """What the RESULT frame must say for every image, from the golden model."""
-    trace = network.run(input_counts, n_ticks)
+    trace = run_network(network, input_counts, n_ticks)
     out = []
     for b in range(input_counts.shape[0]):
         run = ticks_to_run(trace, b, n_ticks)
@@ -104,7 +112,7 @@ def run_board_cosim(network, plan, input_counts, simulator: str = "icarus", *,
             "read_timeout_cycles": 4 * timeout_cycles + 200_000,
             "items_per_frame": 64}
     with spec_file(spec, "board") as name:
-        text = board_verilog(plan, network.decision, input_depth=input_depth,
+        text = board_verilog(plan, SystemConfig(network.decision), input_depth=input_depth,
                              timeout_cycles=timeout_cycles)
         return run_cocotb(text, TOP_NAME, TB_MODULE, simulator, extra_env={SPEC_ENV: name})
 

@@ -23,7 +23,7 @@ the board top's fixed cost (UART, protocol engine, tick controller, decision uni
 estimate (within about 30 % on the designs measured; see ``docs/boards.md``); the real
 report comes from :mod:`spikeforge.boards.build`.
 
-:func:`check_fit` raises :class:`~spikeforge.sim.contract.ConfigError` with the reason and
+:func:`check_fit` raises :class:`~spikeforge.ir.errors.ConfigError` with the reason and
 what would make the plan fit (fewer, larger cores -- more neurons per core --, smaller
 layers, a larger board).
 """
@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from spikeforge.sim.contract import ConfigError
+from spikeforge.ir.errors import ConfigError
 
 __all__ = ["FitEstimate", "estimate", "check_fit", "bram_tiles", "default_input_depth",
            "memories_of_plan", "ICE40_MIN_BRAM_BITS", "MIN_BRAM_ROM_BITS",
@@ -121,9 +121,9 @@ class FitEstimate:
 
 def estimate(plan, board: str, input_depth: int | None = None, decision=None) -> FitEstimate:
     """Block RAMs and logic cells of the board top of ``plan`` on ``board``. ``decision``
-    (a :class:`~spikeforge.sim.contract.Decision` or its value; default spike-count, the
+    (a :class:`~spikeforge.ir.params.Decision` or its value; default spike-count, the
     larger) changes the logic per class."""
-    from .build import BOARDS
+    from spikeforge.boards.build import BOARDS
 
     if board not in BOARDS:
         raise ConfigError(f"board: {board!r} is not one of {', '.join(BOARDS)}")
@@ -159,7 +159,7 @@ def estimate(plan, board: str, input_depth: int | None = None, decision=None) ->
 
 
 def _suggestions(plan, est: FitEstimate) -> str:
-    from .build import BOARDS
+    from spikeforge.boards.build import BOARDS
 
     hints = []
     if any("logic" in p for p in est.problems) and len(plan.cores) > plan.n_layers:

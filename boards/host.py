@@ -18,8 +18,20 @@ from typing import Protocol
 
 import numpy as np
 
-from .host_protocol import (Cmd, Frame, FrameDecoder, Info, ProtocolError, Result, encode_frame,
-                            encode_items, items_payload, parse_ack, parse_info, parse_result)
+from spikeforge.boards.host_protocol import (
+    Cmd,
+    Frame,
+    FrameDecoder,
+    Info,
+    ProtocolError,
+    Result,
+    encode_frame,
+    encode_items,
+    items_payload,
+    parse_ack,
+    parse_info,
+    parse_result,
+)
 
 __all__ = ["Transport", "SerialTransport", "SpikeforgeBoard"]
 

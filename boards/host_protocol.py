@@ -297,7 +297,7 @@ class ProtocolEngine(wiring.Component):
         return 13 + 2 * self.n_classes
 
     def elaborate(self, platform):
-        from spikeforge.sim.contract import Decision
+        from spikeforge.ir.params import Decision
 
         m = Module()
         sysm = self.system

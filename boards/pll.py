@@ -16,7 +16,7 @@ Two pure-Python searches find the divider settings, the way the open tools' calc
   180-degree primary phase). Input 8..400 MHz, output 10..400 MHz. The closest output wins;
   among equally close ones the VCO nearest 600 MHz.
 
-Both raise :class:`~spikeforge.sim.contract.ConfigError` naming the request when it is out of
+Both raise :class:`~spikeforge.ir.errors.ConfigError` naming the request when it is out of
 range or no setting comes within ``tolerance`` (relative, default 1 %) of it.
 
 :class:`PLLClock` instantiates the primitive on the board clock pin (``SB_PLL40_PAD`` on the
@@ -31,13 +31,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from amaranth.hdl import (ClockDomain, ClockSignal, Const, Instance, Module, ResetSignal,
-                          Signal)
+from amaranth.hdl import ClockDomain, ClockSignal, Const, Instance, Module, ResetSignal, Signal
 from amaranth.lib import io, wiring
 from amaranth.lib.cdc import ResetSynchronizer
 from amaranth.lib.wiring import In, Out
 
-from spikeforge.sim.contract import ConfigError
+from spikeforge.ir.errors import ConfigError
 
 __all__ = ["ICE40PLLSetting", "ECP5PLLSetting", "ice40_pll", "ecp5_pll", "pll_for",
            "LockReset", "PLLClock", "ICE40_LIMITS", "ECP5_LIMITS", "DEFAULT_TOLERANCE"]

@@ -20,11 +20,10 @@ from amaranth.hdl import ClockDomain, Elaboratable, Module, Signal
 from amaranth.lib import io, wiring
 from amaranth.lib.wiring import In, Out
 
-from spikeforge.sim.contract import ConfigError
-
-from .host_protocol import ProtocolEngine
-from .pll import ECP5PLLSetting, ICE40PLLSetting, PLLClock
-from .uart import UARTRx, UARTTx
+from spikeforge.boards.host_protocol import ProtocolEngine
+from spikeforge.boards.pll import ECP5PLLSetting, ICE40PLLSetting, PLLClock
+from spikeforge.boards.uart import UARTRx, UARTTx
+from spikeforge.ir.errors import ConfigError
 
 __all__ = ["BoardCore", "BoardTop", "DEFAULT_BAUD"]
 
@@ -110,7 +109,7 @@ class BoardTop(Elaboratable):
 
     def uart_divisor(self, platform) -> int:
         """Clock cycles per UART bit at :meth:`design_clk_hz`."""
-        from .uart import divisor_for
+        from spikeforge.boards.uart import divisor_for
 
         try:
             return divisor_for(self.design_clk_hz(platform), self.baud)

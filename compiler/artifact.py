@@ -1,7 +1,7 @@
 """The compiled artifact: one versioned, self-describing directory holding the integer
 network and its hardware plan, from which simulation, co-simulation and board builds start.
 
-Layout (``format`` ``"spikeforge-artifact"``, ``format_version`` 1)::
+Layout (``format`` ``"spikeforge-artifact"``, ``format_version`` 2)::
 
     artifact/
       manifest.json            everything but the weights (see below)
@@ -13,8 +13,10 @@ Layout (``format`` ``"spikeforge-artifact"``, ``format_version`` 1)::
 
 ``manifest.json``::
 
-    {"format": "spikeforge-artifact", "format_version": 1, "generator": "spikeforge 0.1.0",
-     "network": {"n_inputs": 784, "decision": "first-spike",
+    {"format": "spikeforge-artifact", "format_version": 2, "generator": "spikeforge 0.1.0",
+     "system": {"decision": "first-spike", "fifo_depth": 0, "guard": 2, "tick_bits": 16,
+                "cycle_bits": 32},
+     "network": {"n_inputs": 784,
                  "layers": [{"n_inputs": 784, "n_neurons": 100, "max_events_per_tick": 784,
                              "accumulator_bits": 26, "params": {<every NeuronParams field>}}]},
      "plan": {"cores": [{"core_id": 0, "layer": 0, "index": 0, "neuron_offset": 0,
@@ -26,37 +28,49 @@ Layout (``format`` ``"spikeforge-artifact"``, ``format_version`` 1)::
                           "source_size": 784, "destination_layer": 0,
                           "destination_cores": [0, 1]}, ...]}}
 
+``system`` is :meth:`SystemConfig.to_dict <spikeforge.ir.system.SystemConfig.to_dict>` and
+``params`` :meth:`NeuronParams.to_dict <spikeforge.ir.params.NeuronParams.to_dict>`; with the
+plan they fully determine the RTL (:func:`spikeforge.hdl.verilog.system_verilog`). Version 1
+(no ``system``; the decision under ``network``) is refused with a request to compile again.
+
 A layer's weights are the concatenation of its cores' weights (cores in ``index`` order), so
 they are stored once. :func:`load_artifact` checks every field, every file (present, sha256,
 dtype, shape, weight range, .npy and .hex agree) and the consistency between them, and
-raises :class:`~spikeforge.sim.contract.ConfigError` naming the field on any problem.
+raises :class:`~spikeforge.ir.errors.ConfigError` naming the field on any problem.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from spikeforge import __version__
-from spikeforge.sim.contract import (ConfigError, Decision, NeuronParams, Reset, accumulator_bits,
-                                     check_weights)
-from spikeforge.sim.core import CoreConfig
-from spikeforge.sim.network import IntegerLayer, IntegerNetwork
-
-from .map import (INPUT_PORT, CorePlan, HardwarePlan, Route, canonical_routes, core_memory_bits,
-                  network_from_plan)
+from spikeforge.compiler.map import canonical_routes, network_from_plan
+from spikeforge.ir.core import CoreConfig
+from spikeforge.ir.errors import ConfigError
+from spikeforge.ir.memory_image import ORDER, hex_to_weights, weights_to_hex
+from spikeforge.ir.network import IntegerLayer, IntegerNetwork
+from spikeforge.ir.params import NeuronParams, accumulator_bits, check_weights
+from spikeforge.ir.plan import INPUT_PORT, CorePlan, HardwarePlan, Route, core_memory_bits
+from spikeforge.ir.system import SystemConfig
 
 FORMAT = "spikeforge-artifact"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
-WEIGHT_ORDER = "j*N+n"
 
-_PARAM_FIELDS = ("weight_bits", "current_bits", "membrane_bits", "decay_bits", "alpha", "beta",
-                 "threshold", "reset", "fire_once", "adaptive", "adapt_bits", "rho", "adapt_step")
+
+
+@dataclass(frozen=True, eq=False)
+class Artifact:
+    """What an artifact holds: the integer network, its plan and the system settings."""
+
+    network: IntegerNetwork
+    plan: HardwarePlan
+    system: SystemConfig
 
 
 # -- writing -------------------------------------------------------------------------------
@@ -69,52 +83,13 @@ def weight_dtype(weight_bits: int):
     return np.int8 if weight_bits <= 8 else np.int16
 
 
-def hex_digits(weight_bits: int) -> int:
-    return math.ceil(weight_bits / 4)
-
-
-def weights_to_hex(weights: np.ndarray, weight_bits: int) -> str:
-    """``$readmemh`` text: one two's-complement word per line, address ``j * N + n``."""
-    mask = (1 << weight_bits) - 1
-    digits = hex_digits(weight_bits)
-    return "".join(f"{int(w) & mask:0{digits}x}\n" for w in np.asarray(weights).reshape(-1))
-
-
-def hex_to_weights(text: str, shape, weight_bits: int, name: str) -> np.ndarray:
-    """Parse :func:`weights_to_hex` output back to signed weights of ``shape``."""
-    words = [line.strip() for line in text.splitlines()]
-    words = [w for w in words if w and not w.startswith("//")]
-    expected = int(np.prod(shape))
-    if len(words) != expected:
-        raise ConfigError(f"{name}: holds {len(words)} words, expected {expected} "
-                          f"(shape {list(shape)})")
-    digits = hex_digits(weight_bits)
-    values = np.empty(expected, dtype=np.int64)
-    for address, word in enumerate(words):
-        if not all(ch in "0123456789abcdefABCDEF" for ch in word):
-            raise ConfigError(f"{name}: line {address + 1}: {word!r} is not a hex word")
-        value = int(word, 16)
-        if len(word) > digits or value >= (1 << weight_bits):
-            raise ConfigError(f"{name}: line {address + 1}: {word!r} does not fit "
-                              f"{weight_bits} bits")
-        values[address] = value - (1 << weight_bits) if value >> (weight_bits - 1) else value
-    return values.reshape(shape)
-
-
-def _params_to_json(params: NeuronParams) -> dict:
-    out = {}
-    for name in _PARAM_FIELDS:
-        value = getattr(params, name)
-        out[name] = value.value if isinstance(value, Reset) else value
-    return out
-
-
-def manifest_of(network: IntegerNetwork, plan: HardwarePlan, files: dict) -> dict:
+def manifest_of(network: IntegerNetwork, plan: HardwarePlan, system: SystemConfig,
+                files: dict) -> dict:
     """The manifest dict; ``files[core_id] = {"npy": {...}, "hex": {...}}``."""
     layers = [{"n_inputs": layer.n_inputs, "n_neurons": layer.n_neurons,
                "max_events_per_tick": layer.max_events_per_tick,
                "accumulator_bits": layer.accumulator_bits,
-               "params": _params_to_json(layer.params)} for layer in network.layers]
+               "params": layer.params.to_dict()} for layer in network.layers]
     cores = []
     for core in plan.cores:
         bits = core.config.params.weight_bits
@@ -124,27 +99,32 @@ def manifest_of(network: IntegerNetwork, plan: HardwarePlan, files: dict) -> dic
             "n_inputs": core.n_inputs, "accumulator_bits": core.config.accumulator_bits,
             "memory_bits": core.memory_bits,
             "weights": {"shape": [core.n_inputs, core.n_neurons],
-                        "dtype": np.dtype(weight_dtype(bits)).name, "order": WEIGHT_ORDER,
+                        "dtype": np.dtype(weight_dtype(bits)).name, "order": ORDER,
                         **files[core.core_id]}})
-    routes = [{"source_layer": r.source_layer, "source_core": r.source_core,
-               "source_offset": r.source_offset, "source_size": r.source_size,
-               "destination_layer": r.destination_layer,
-               "destination_cores": list(r.destination_cores)} for r in plan.routes]
+    routes = [r.to_dict() for r in plan.routes]
     return {"format": FORMAT, "format_version": FORMAT_VERSION,
             "generator": f"spikeforge {__version__}",
-            "network": {"n_inputs": network.n_inputs, "decision": network.decision.value,
-                        "layers": layers},
+            "system": system.to_dict(),
+            "network": {"n_inputs": network.n_inputs, "layers": layers},
             "plan": {"cores": cores, "routes": routes}}
 
 
-def save_artifact(network: IntegerNetwork, plan: HardwarePlan, path) -> Path:
-    """Write ``network`` and ``plan`` (which must implement ``network``) to the directory
+def save_artifact(network: IntegerNetwork, plan: HardwarePlan, path,
+                  system: SystemConfig | None = None) -> Path:
+    """Write ``network``, ``plan`` (which must implement ``network``) and ``system`` (default:
+    ``SystemConfig(network.decision)``; its decision must be the network's) to the directory
     ``path`` (created if needed; files of the same names are overwritten). Returns the
     manifest's path. The manifest is written last, so a half-written artifact has none."""
     if not isinstance(network, IntegerNetwork):
         raise ConfigError(f"network: must be an IntegerNetwork, got {type(network).__name__}")
     if not isinstance(plan, HardwarePlan):
         raise ConfigError(f"plan: must be a HardwarePlan, got {type(plan).__name__}")
+    system = SystemConfig(network.decision) if system is None else system
+    if not isinstance(system, SystemConfig):
+        raise ConfigError(f"system: must be a SystemConfig, got {type(system).__name__}")
+    if system.decision is not network.decision:
+        raise ConfigError(f"system.decision: {system.decision.value} but the network decides by "
+                          f"{network.decision.value}")
     try:
         implemented = network_from_plan(plan, network.decision)
     except ConfigError as error:
@@ -165,7 +145,7 @@ def save_artifact(network: IntegerNetwork, plan: HardwarePlan, path) -> Path:
         files[core.core_id] = {"npy": {"file": npy_name, "sha256": sha256_of(directory / npy_name)},
                                "hex": {"file": hex_name, "sha256": sha256_of(directory / hex_name)}}
     manifest = directory / MANIFEST
-    manifest.write_text(json.dumps(manifest_of(network, plan, files), indent=2) + "\n")
+    manifest.write_text(json.dumps(manifest_of(network, plan, system, files), indent=2) + "\n")
     return manifest
 
 
@@ -222,17 +202,18 @@ def _json_type(value) -> str:
 
 
 def _read_params(obj: _Object) -> NeuronParams:
-    kinds = {name: "int" for name in _PARAM_FIELDS}
-    kinds.update(reset="str", fire_once="bool", adaptive="bool")
-    values = {name: obj.get(name, kind) for name, kind in kinds.items()}
-    obj.done()
+    obj.read.update(obj.value)
     try:
-        values["reset"] = Reset(values["reset"])
-    except ValueError:
-        _fail(obj.field("reset"), f"must be one of {[r.value for r in Reset]}, got {values['reset']!r}")
-    try:
-        return NeuronParams(**values)
+        return NeuronParams.from_dict(obj.value)
     except ConfigError as error:  # "threshold: must be ..." -> "<path>.threshold: must be ..."
+        raise ConfigError(f"{MANIFEST}: {obj.path}.{error}") from None
+
+
+def _read_system(obj: _Object) -> SystemConfig:
+    obj.read.update(obj.value)
+    try:
+        return SystemConfig.from_dict(obj.value)
+    except ConfigError as error:
         raise ConfigError(f"{MANIFEST}: {obj.path}.{error}") from None
 
 
@@ -264,8 +245,8 @@ def _read_weights(directory: Path, weights: _Object, n_inputs: int, n_neurons: i
         _fail(weights.field("dtype"), f"must be {expected_dtype!r} for weight_bits = "
                                       f"{params.weight_bits}, got {dtype!r}")
     order = weights.get("order", "str")
-    if order != WEIGHT_ORDER:
-        _fail(weights.field("order"), f"must be {WEIGHT_ORDER!r}, got {order!r}")
+    if order != ORDER:
+        _fail(weights.field("order"), f"must be {ORDER!r}, got {order!r}")
     npy_image = weights.get("npy", "object", optional=True)
     hex_image = weights.get("hex", "object", optional=True)
     weights.done()
@@ -301,7 +282,7 @@ def _read_weights(directory: Path, weights: _Object, n_inputs: int, n_neurons: i
     return result
 
 
-def load_artifact(path) -> tuple[IntegerNetwork, HardwarePlan]:
+def load_artifact(path) -> Artifact:
     """Read and validate an artifact directory written by :func:`save_artifact`."""
     directory = Path(path)
     manifest_path = directory / MANIFEST
@@ -316,20 +297,18 @@ def load_artifact(path) -> tuple[IntegerNetwork, HardwarePlan]:
     if fmt != FORMAT:
         _fail("format", f"must be {FORMAT!r}, got {fmt!r}")
     version = root.get("format_version", "int")
+    if version == 1:
+        _fail("format_version", "1 is an older format without the system settings; compile "
+                                "the model again (spikeforge compile)")
     if version != FORMAT_VERSION:
         _fail("format_version", f"unknown format_version {version}; this spikeforge reads "
                                 f"{FORMAT_VERSION}")
     root.get("generator", "str", optional=True)
+    system = _read_system(root.get("system", "object"))
 
     # network: shapes and parameters
     net = root.get("network", "object")
     n_inputs = net.get_int("n_inputs", 1)
-    decision_name = net.get("decision", "str")
-    try:
-        decision = Decision(decision_name)
-    except ValueError:
-        _fail(net.field("decision"), f"must be one of {[d.value for d in Decision]}, "
-                                     f"got {decision_name!r}")
     layer_list = net.get("layers", "list")
     net.done()
     if not layer_list:
@@ -466,8 +445,8 @@ def load_artifact(path) -> tuple[IntegerNetwork, HardwarePlan]:
     for l, (_, _, max_events, params) in enumerate(layer_info):
         weights = np.concatenate([c.config.weights for c in cores if c.layer == l], axis=1)
         layers.append(IntegerLayer(weights, params, max_events))
-    return (IntegerNetwork(tuple(layers), decision),
-            HardwarePlan(n_inputs, tuple(cores), tuple(routes)))
+    return Artifact(IntegerNetwork(tuple(layers), system.decision),
+                    HardwarePlan(n_inputs, tuple(cores), tuple(routes)), system)
 
 
 def _jsonable(value):

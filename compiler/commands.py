@@ -13,8 +13,8 @@ import sys
 import time
 from pathlib import Path
 
-
-from spikeforge.sim.contract import ConfigError, SpikeforgeError
+from spikeforge.ir.errors import ConfigError, SpikeforgeError
+from spikeforge.sim.network import classify
 
 SIMULATORS = ("icarus", "verilator")
 #: images of the test split stored as expected traces by default (MNIST: 10000 would be big)
@@ -70,7 +70,7 @@ def _test_inputs(model: dict, ds, images: int):
     x = ds.test_x[:images]
     kind = encoding.get("kind")
     if kind == "rate":
-        from spikeforge.compiler.flow import encode_inputs
+        from spikeforge.flow import encode_inputs
 
         return encode_inputs(x, int(encoding.get("max_value", ds.max_value)),
                              int(encoding["ticks"]), int(encoding.get("seed", 0)))
@@ -84,7 +84,7 @@ def _test_inputs(model: dict, ds, images: int):
 
 
 def cmd_compile(args) -> int:
-    from spikeforge.compiler.flow import compile_network
+    from spikeforge.flow import compile_network
     from spikeforge.model.commands import integer_network_of, load_model
     from spikeforge.model.datasets import load_dataset
 
@@ -113,7 +113,7 @@ def cmd_compile(args) -> int:
                              info={"model": str(args.model), "dataset": ds.name,
                                    "kind": model["kind"], "metrics": model["metrics"]},
                              progress=True)
-    golden = float((network.classify(counts) == ds.test_y[:n]).mean())
+    golden = float((classify(network, counts) == ds.test_y[:n]).mean())
     print(f"{result.n_cores} cores, golden accuracy on the {n} traced test images {golden:.2%}, "
           f"compiled in {time.perf_counter() - t0:.1f} s -> {args.out}")
     return 0
@@ -122,7 +122,7 @@ def cmd_compile(args) -> int:
 # -- verify ----------------------------------------------------------------------------------
 
 def cmd_verify(args) -> int:
-    from spikeforge.compiler.flow import TABLE_HEADER, verify_artifact
+    from spikeforge.flow import TABLE_HEADER, verify_artifact
 
     if args.chunk < 1:
         raise ConfigError(f"--chunk: must be a positive integer, got {args.chunk}")
@@ -145,7 +145,7 @@ DEMO = {"dataset": "digits", "hidden": 32, "epochs": 8, "qat_epochs": 1, "ticks"
 
 
 def demo_dir() -> Path:
-    from spikeforge.sim.cosim.runner import default_build_root
+    from spikeforge.cosim.runner import default_build_root
 
     return default_build_root().parent / "demo"
 
@@ -154,8 +154,8 @@ def _cached_network(directory: Path, retrain: bool, progress: bool):
     """The demo's trained network, from the cache under build/demo/model if its settings
     match, else trained (and cached)."""
     from spikeforge.compiler.artifact import load_artifact, save_artifact
-    from spikeforge.compiler.flow import TrainedNetwork, train_digits_network
     from spikeforge.compiler.map import plan_network
+    from spikeforge.flow import TrainedNetwork, train_digits_network
 
     cache = directory / "model"
     meta_file = cache / "trained.json"
@@ -163,7 +163,7 @@ def _cached_network(directory: Path, retrain: bool, progress: bool):
         try:
             meta = json.loads(meta_file.read_text())
             if meta.get("settings") == DEMO:
-                network, _ = load_artifact(cache)
+                network = load_artifact(cache).network
                 summary = meta["summary"]
                 return TrainedNetwork(network=network, **summary), True
         except (ConfigError, SpikeforgeError, ValueError, KeyError, TypeError):
@@ -181,9 +181,15 @@ def run_flow_demo(simulators=("verilator",), images: int | None = None, retrain:
     """The whole flow on the embedded default (digits): train (or load the cached model) ->
     compile -> co-simulate -> table."""
     from spikeforge.compiler.artifact import load_artifact
-    from spikeforge.compiler.flow import (TABLE_HEADER, PROTOTYPE, compile_network,
-                                          encode_inputs, format_training, hardware_statistics,
-                                          verify_network)
+    from spikeforge.flow import (
+        PROTOTYPE,
+        TABLE_HEADER,
+        compile_network,
+        encode_inputs,
+        format_training,
+        hardware_statistics,
+        verify_network,
+    )
     from spikeforge.model.datasets import load_dataset
 
     directory = demo_dir()
@@ -205,7 +211,8 @@ def run_flow_demo(simulators=("verilator",), images: int | None = None, retrain:
     compiled = compile_network(trained.network, directory / "compiled", counts, labels,
                                DEMO["neurons_per_core"], info={"training": trained.summary()},
                                progress=out is sys.stdout)
-    network, plan = load_artifact(compiled.out_dir)
+    artifact = load_artifact(compiled.out_dir)
+    network, plan = artifact.network, artifact.plan
     stats = hardware_statistics(network, counts)
     print(f"  {compiled.n_cores} cores; per inference: {stats['hidden_spikes']:.0f} hidden spikes, "
           f"{stats['weights_read']:.0%} of the dense weight reads, "

@@ -3,7 +3,7 @@
 Each layer's neurons are split over one or more cores in contiguous, balanced slices (sizes
 differ by at most 1): core ``c`` of layer ``l`` owns the layer's global neurons
 ``[neuron_offset, neuron_offset + n_neurons)`` and holds the weight columns of exactly those
-neurons for *all* of the layer's inputs (a :class:`~spikeforge.sim.core.CoreConfig` slice).
+neurons for *all* of the layer's inputs (a :class:`~spikeforge.ir.core.CoreConfig` slice).
 
 Routing (:class:`Route`): every spike of a source -- the external input port, or core ``k``
 of layer ``l`` -- is multicast to every core of layer ``l + 1`` (the output layer's cores send
@@ -16,17 +16,13 @@ destination core (each core sees all inputs of its layer). The decision unit see
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
-from spikeforge.sim.contract import ConfigError, NeuronParams
-from spikeforge.sim.core import CoreConfig
+from spikeforge.ir.errors import ConfigError
+from spikeforge.ir.network import IntegerNetwork
+from spikeforge.ir.plan import INPUT_PORT, CorePlan, HardwarePlan, Route, core_memory_bits
 from spikeforge.sim.golden import CoreState, update_phase
-from spikeforge.sim.network import IntegerNetwork
-
-INPUT_PORT = -1  #: ``source_layer`` of the external input port
-DECISION_UNIT = "decision"  #: ``destination`` of routes leaving the output layer
 
 
 def balanced_split(n_items: int, n_parts: int) -> list[int]:
@@ -38,113 +34,6 @@ def balanced_split(n_items: int, n_parts: int) -> list[int]:
         raise ConfigError(f"n_parts: must be in 1..{n_items}, got {n_parts!r}")
     base, extra = divmod(n_items, n_parts)
     return [base + 1 if k < extra else base for k in range(n_parts)]
-
-
-def core_memory_bits(n_inputs: int, n_neurons: int, params: NeuronParams,
-                     accumulator_bits: int) -> int:
-    """Memory of one core in bits: weights ``n_inputs * n_neurons * weight_bits`` plus state
-    ``n_neurons * (accumulator_bits + membrane_bits + adapt_bits + 1)`` (current held at
-    accumulator width, membrane, adaptation and the fired bit; conservative: ``a`` and
-    ``fired`` are counted even when unused)."""
-    return (n_inputs * n_neurons * params.weight_bits
-            + n_neurons * (accumulator_bits + params.membrane_bits + params.adapt_bits + 1))
-
-
-@dataclass(frozen=True, eq=False)
-class CorePlan:
-    """One physical core: ``index`` within its ``layer``, ``core_id`` across the chip (cores
-    numbered layer by layer), global neurons ``[neuron_offset, neuron_offset + n_neurons)``."""
-
-    core_id: int
-    layer: int
-    index: int
-    neuron_offset: int
-    config: CoreConfig
-
-    @property
-    def n_neurons(self) -> int:
-        return self.config.n_neurons
-
-    @property
-    def n_inputs(self) -> int:
-        return self.config.n_inputs
-
-    @property
-    def memory_bits(self) -> int:
-        return core_memory_bits(self.n_inputs, self.n_neurons, self.config.params,
-                                self.config.accumulator_bits)
-
-    def __eq__(self, other) -> bool:
-        if not isinstance(other, CorePlan):
-            return NotImplemented
-        a, b = self.config, other.config
-        return ((self.core_id, self.layer, self.index, self.neuron_offset)
-                == (other.core_id, other.layer, other.index, other.neuron_offset)
-                and a.params == b.params and a.max_events_per_tick == b.max_events_per_tick
-                and a.weights.shape == b.weights.shape and np.array_equal(a.weights, b.weights))
-
-    __hash__ = None
-
-
-@dataclass(frozen=True)
-class Route:
-    """Multicast of every spike of one source.
-
-    ``source_layer``: ``INPUT_PORT`` (-1) or a layer; ``source_core``: the core's index in its
-    layer (0 for the input port); ``source_offset`` / ``source_size``: global index of the
-    source's first neuron and how many it has. ``destination_layer``: the layer fed (``None``
-    for the decision unit); ``destination_cores``: indices of the destination layer's cores
-    (empty for the decision unit).
-    """
-
-    source_layer: int
-    source_core: int
-    source_offset: int
-    source_size: int
-    destination_layer: int | None
-    destination_cores: tuple
-
-    @property
-    def to_decision_unit(self) -> bool:
-        return self.destination_layer is None
-
-    def global_index(self, local_neuron: int) -> int:
-        """Presynaptic index in the destination layer (class index at the decision unit)."""
-        if not 0 <= local_neuron < self.source_size:
-            raise ConfigError(f"local_neuron: {local_neuron} outside 0..{self.source_size - 1}")
-        return self.source_offset + local_neuron
-
-
-@dataclass(frozen=True, eq=False)
-class HardwarePlan:
-    """All cores (ordered by ``core_id``: layer by layer) and routes of a network."""
-
-    n_inputs: int
-    cores: tuple
-    routes: tuple
-
-    @property
-    def n_layers(self) -> int:
-        return max(c.layer for c in self.cores) + 1
-
-    def cores_of_layer(self, layer: int) -> list[CorePlan]:
-        return [c for c in self.cores if c.layer == layer]
-
-    def routes_from(self, source_layer: int, source_core: int = 0) -> list[Route]:
-        return [r for r in self.routes
-                if (r.source_layer, r.source_core) == (source_layer, source_core)]
-
-    @property
-    def memory_bits(self) -> int:
-        return sum(c.memory_bits for c in self.cores)
-
-    def __eq__(self, other) -> bool:
-        if not isinstance(other, HardwarePlan):
-            return NotImplemented
-        return (self.n_inputs == other.n_inputs and tuple(self.cores) == tuple(other.cores)
-                and tuple(self.routes) == tuple(other.routes))
-
-    __hash__ = None
 
 
 def canonical_routes(n_inputs: int, layer_slices: list[list[tuple[int, int]]]) -> tuple:
@@ -220,7 +109,7 @@ def plan_network(network: IntegerNetwork, neurons_per_core=None,
 
 def network_from_plan(plan: HardwarePlan, decision) -> IntegerNetwork:
     """Recombine the cores' weight slices into the :class:`IntegerNetwork` they implement."""
-    from spikeforge.sim.network import IntegerLayer
+    from spikeforge.ir.network import IntegerLayer
 
     layers = []
     for l in range(plan.n_layers):

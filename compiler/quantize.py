@@ -37,114 +37,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from spikeforge.sim.contract import (MAX_STATE_BITS, ConfigError, Decision, NeuronParams, Reset,
-                                     signed_range)
-from spikeforge.sim.network import (IntegerLayer, IntegerNetwork, NetworkTrace, as_decision,
-                                    decide)
+from spikeforge.ir.errors import ConfigError
+from spikeforge.ir.network import FloatLayer, FloatNetwork, IntegerLayer, IntegerNetwork, to_numpy
+from spikeforge.ir.params import (
+    MAX_STATE_BITS,
+    Decision,
+    NeuronParams,
+    Reset,
+    as_decision,
+    signed_range,
+)
+from spikeforge.sim.network import NetworkTrace, classify, decide
 
 ROUNDING = "round-half-even"  #: the rounding mode of every float -> integer conversion here
 
 _PARAM_NAMES = ("alpha", "beta", "threshold", "reset", "fire_once", "adaptive", "rho",
                 "adapt_step")
-
-
-@dataclass
-class FloatLayer:
-    """A trained float layer: ``weight[out, in]`` (the torch ``nn.Linear`` convention).
-
-    ``alpha``, ``beta``, ``rho``: decay factors per tick in ``[0, 1]`` (1 = no decay);
-    ``threshold`` > 0 and ``adapt_step`` >= 0 in the units of the weights; ``reset`` is
-    ``"subtract"`` or ``"zero"``.
-    """
-
-    weight: np.ndarray
-    alpha: float = 1.0
-    beta: float = 1.0
-    threshold: float = 1.0
-    reset: Reset = Reset.SUBTRACT
-    fire_once: bool = False
-    adaptive: bool = False
-    rho: float = 1.0
-    adapt_step: float = 0.0
-
-    def __post_init__(self):
-        weight = _to_numpy(self.weight)
-        if weight.ndim != 2 or weight.size == 0:
-            raise ConfigError(f"weight: must be a non-empty 2-D array [out, in], got shape "
-                              f"{list(weight.shape)}")
-        if not np.isfinite(weight).all():
-            raise ConfigError("weight: contains NaN or infinity")
-        self.weight = weight.astype(np.float64)
-        for name in ("alpha", "beta", "rho"):
-            value = _to_float(getattr(self, name), name)
-            if not 0.0 <= value <= 1.0:
-                raise ConfigError(f"{name}: decay per tick must be in [0, 1], got {value}")
-            setattr(self, name, value)
-        self.threshold = _to_float(self.threshold, "threshold")
-        if not self.threshold > 0:
-            raise ConfigError(f"threshold: must be positive, got {self.threshold}")
-        self.adapt_step = _to_float(self.adapt_step, "adapt_step")
-        if not self.adapt_step >= 0:
-            raise ConfigError(f"adapt_step: must be >= 0, got {self.adapt_step}")
-        if not isinstance(self.reset, Reset):
-            try:
-                self.reset = Reset(self.reset)
-            except ValueError:
-                raise ConfigError(f"reset: must be one of {[r.value for r in Reset]}, "
-                                  f"got {self.reset!r}") from None
-        for name in ("fire_once", "adaptive"):
-            value = getattr(self, name)
-            if hasattr(value, "item"):
-                value = value.item()
-            if not isinstance(value, (bool, np.bool_)) and value not in (0, 1):
-                raise ConfigError(f"{name}: must be True or False, got {value!r}")
-            setattr(self, name, bool(value))
-
-    @property
-    def n_inputs(self) -> int:
-        return int(self.weight.shape[1])
-
-    @property
-    def n_neurons(self) -> int:
-        return int(self.weight.shape[0])
-
-
-@dataclass
-class FloatNetwork:
-    """A chain of :class:`FloatLayer` s and the decision read from the last one."""
-
-    layers: list
-    decision: Decision = Decision.FIRST_SPIKE
-
-    def __post_init__(self):
-        if not self.layers:
-            raise ConfigError("layers: a network needs at least one layer")
-        for l in range(1, len(self.layers)):
-            if self.layers[l].n_inputs != self.layers[l - 1].n_neurons:
-                raise ConfigError(f"layers[{l}].weight: has {self.layers[l].n_inputs} inputs but "
-                                  f"layers[{l - 1}] has {self.layers[l - 1].n_neurons} neurons")
-        self.decision = as_decision(self.decision)
-
-
-def _to_numpy(x) -> np.ndarray:
-    if hasattr(x, "detach"):  # torch tensor
-        x = x.detach().cpu().numpy()
-    return np.asarray(x)
-
-
-def _to_float(x, name: str) -> float:
-    if hasattr(x, "detach"):
-        x = x.detach().cpu()
-        if x.numel() != 1:
-            raise ConfigError(f"{name}: must be one number per layer, got shape {list(x.shape)}")
-        x = x.item()
-    try:
-        value = float(np.asarray(x).item()) if np.ndim(x) == 0 else None
-    except (TypeError, ValueError):
-        value = None
-    if value is None or not math.isfinite(value):
-        raise ConfigError(f"{name}: must be a finite number, got {x!r}")
-    return value
 
 
 def float_network_from_description(description, decision=Decision.FIRST_SPIKE,
@@ -174,7 +82,7 @@ def float_network_from_description(description, decision=Decision.FIRST_SPIKE,
         layer_dicts, prefixes = [], []
         for key, value in description.items():
             prefix, _, name = key.rpartition(".")
-            if name == "weight" and np.ndim(_to_numpy(value)) == 2:
+            if name == "weight" and np.ndim(to_numpy(value)) == 2:
                 prefixes.append(prefix)
                 layer_dicts.append({"weight": value})
         if not layer_dicts:
@@ -453,7 +361,7 @@ def accuracy(network, counts, labels, ticks: int | None = None, batch_size: int 
     if labels.shape[0] == 0:
         raise ConfigError("labels: empty")
     if isinstance(network, IntegerNetwork):
-        decisions = network.classify(counts, ticks, batch_size)
+        decisions = classify(network, counts, ticks, batch_size)
     else:
         net = float_network_from_description(network)
         decisions = np.concatenate([

@@ -15,8 +15,9 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
-from ..sim.contract import ConfigError, Reset
-from ..sim.core import CoreConfig
+from spikeforge.ir.core import CoreConfig
+from spikeforge.ir.errors import ConfigError
+from spikeforge.ir.params import Reset
 
 __all__ = ["Command", "Region", "Param", "HostMap", "HostBusSignature", "NeuronCore",
            "HOST_DATA_BITS", "HOST_REGION_BITS"]
@@ -61,7 +62,7 @@ class HostMap:
     largest index (``n_inputs * n_neurons - 1`` of the weight region, at least 3 bits so
     that every :class:`Param` index fits). ``addr_bits = index_bits + 3``.
 
-    >>> from spikeforge.sim.core import CoreConfig
+    >>> from spikeforge.ir.core import CoreConfig
     >>> m = HostMap(CoreConfig(n_neurons=5, n_inputs=3))
     >>> m.index_bits, m.addr_bits, m.address(Region.MEMBRANE, 4)
     (4, 7, 36)
@@ -157,7 +158,7 @@ class NeuronCore(wiring.Component):
 
     Parameters
     ----------
-    config : :class:`~spikeforge.sim.core.CoreConfig`
+    config : :class:`~spikeforge.ir.core.CoreConfig`
         Geometry, neuron parameters, initial weights and the event bound of the core.
 
     Attributes

@@ -20,7 +20,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
-from ..sim.contract import Decision
+from spikeforge.ir.params import Decision
 
 __all__ = ["DecisionUnit"]
 
@@ -32,7 +32,7 @@ class DecisionUnit(wiring.Component):
     ----------
     n_classes : int
         Number of output neurons (classes), numbered 0 .. n_classes - 1.
-    mode : :class:`~spikeforge.sim.contract.Decision`
+    mode : :class:`~spikeforge.ir.params.Decision`
         How the class is read.
     index_bits : int or None
         Width of the spike stream payload (default ``max(1, ceil_log2(n_classes))``, the width

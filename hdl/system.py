@@ -1,4 +1,4 @@
-"""The whole accelerator: the cores of a :class:`~spikeforge.compiler.map.HardwarePlan` wired
+"""The whole accelerator: the cores of a :class:`~spikeforge.ir.plan.HardwarePlan` wired
 by routers, a tick controller and a decision unit.
 
 Structure (built from ``plan.routes``; the compiler's canonical routes)::
@@ -24,11 +24,14 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
-from ..sim.contract import ConfigError, Decision
-from .core import NeuronCore
-from .decision import DecisionUnit
-from .router import Multicast, SpikeMerger, SpikeRouter, StreamFIFO, index_bits_for
-from .tick import TickController
+from spikeforge.hdl.core import NeuronCore
+from spikeforge.hdl.decision import DecisionUnit
+from spikeforge.hdl.router import Multicast, SpikeMerger, SpikeRouter, StreamFIFO, index_bits_for
+from spikeforge.hdl.tick import TickController
+from spikeforge.ir.errors import ConfigError
+from spikeforge.ir.params import Decision
+from spikeforge.ir.plan import INPUT_PORT, check_plan
+from spikeforge.ir.system import SystemConfig
 
 __all__ = ["SpikeforgeSystem", "InputItem", "OutputSpike", "MonitorSignature"]
 
@@ -65,49 +68,8 @@ def MonitorSignature(neuron_bits: int) -> wiring.Signature:
     return wiring.Signature({"valid": Out(1), "neuron": Out(neuron_bits)})
 
 
-def _check_plan(plan):
-    from ..compiler.map import INPUT_PORT, HardwarePlan
-
-    if not isinstance(plan, HardwarePlan):
-        raise ConfigError(f"plan: must be a HardwarePlan, got {type(plan).__name__}")
-    L = plan.n_layers
-    layers = [sorted(plan.cores_of_layer(l), key=lambda c: c.index) for l in range(L)]
-    for l, cores in enumerate(layers):
-        if not cores:
-            raise ConfigError(f"plan.cores: layer {l} has no core")
-        if [c.index for c in cores] != list(range(len(cores))):
-            raise ConfigError(f"plan.cores: layer {l} core indices are not 0..{len(cores) - 1}")
-    routes = {}
-    for r in plan.routes:
-        key = (r.source_layer, r.source_core)
-        if key in routes:
-            raise ConfigError(f"plan.routes: two routes from source {key}")
-        routes[key] = r
-        if r.source_layer == INPUT_PORT:
-            if r.destination_layer != 0:
-                raise ConfigError("plan.routes: the input port must feed layer 0 only")
-        elif r.destination_layer is None:
-            if r.source_layer != L - 1:
-                raise ConfigError(f"plan.routes: only the output layer may feed the decision "
-                                  f"unit (route from layer {r.source_layer})")
-        elif r.destination_layer != r.source_layer + 1:
-            raise ConfigError(f"plan.routes: route from layer {r.source_layer} to layer "
-                              f"{r.destination_layer}; only layer l -> l + 1 is supported")
-        if r.destination_layer is not None:
-            n_dest = len(layers[r.destination_layer])
-            if any(not 0 <= d < n_dest for d in r.destination_cores):
-                raise ConfigError(f"plan.routes: destination core out of range in {r}")
-    if (INPUT_PORT, 0) not in routes:
-        raise ConfigError("plan.routes: no route from the input port")
-    for l, cores in enumerate(layers):
-        for c in cores:
-            if (l, c.index) not in routes:
-                raise ConfigError(f"plan.routes: no route from layer {l} core {c.index}")
-    return layers, routes
-
-
 class SpikeforgeSystem(wiring.Component):
-    """A complete inference engine for one :class:`~spikeforge.compiler.map.HardwarePlan`.
+    """A complete inference engine for one :class:`~spikeforge.ir.plan.HardwarePlan`.
 
     Parameters
     ----------
@@ -115,20 +77,17 @@ class SpikeforgeSystem(wiring.Component):
         Cores (one :class:`~spikeforge.hdl.core.NeuronCore` per ``CorePlan``, built from its
         ``CoreConfig``) and routes (canonical: input port -> layer 0, layer l -> l + 1,
         output layer -> decision unit).
-    decision : Decision
-        ``FIRST_SPIKE`` (early exit at the end of the first tick with an output spike),
-        ``SPIKE_COUNT`` (argmax scan of ``n_classes + 1`` cycles after the last tick) or
-        ``MEMBRANE_MAX`` (after the last tick the output cores' membranes are read through
-        their host ports, one per cycle in class order, into the decision unit:
-        ``n_classes + 2`` cycles).
-    fifo_depth : int
-        Depth of the :class:`~spikeforge.hdl.router.StreamFIFO` after each merger (0: none).
-    tick_bits : int
-        Width of tick numbers (``n_ticks``, ``tick``, ``result_tick``, ``out_spikes.tick``).
-    guard : int
-        The :class:`~spikeforge.hdl.tick.TickController` guard.
-    cycle_bits : int
-        Width of ``cycles``.
+    system : SystemConfig
+        The settings every model of the system shares (:mod:`spikeforge.ir.system`):
+        ``decision`` -- ``FIRST_SPIKE`` (early exit at the end of the first tick with an
+        output spike), ``SPIKE_COUNT`` (argmax scan of ``n_classes + 1`` cycles after the last
+        tick) or ``MEMBRANE_MAX`` (after the last tick the output cores' membranes are read
+        through their host ports, one per cycle in class order, into the decision unit:
+        ``n_classes + 2`` cycles); ``fifo_depth`` -- depth of the
+        :class:`~spikeforge.hdl.router.StreamFIFO` after each merger (0: none); ``tick_bits``
+        -- width of tick numbers (``n_ticks``, ``tick``, ``result_tick``,
+        ``out_spikes.tick``); ``guard`` -- the :class:`~spikeforge.hdl.tick.TickController`
+        guard; ``cycle_bits`` -- width of ``cycles``.
 
     Ports (all synchronous to ``clk``; ``rst`` synchronous, active high)
     ----------------------------------------------------------------------
@@ -185,19 +144,17 @@ class SpikeforgeSystem(wiring.Component):
         (more input events in a tick than ``max_events_per_tick``).
     """
 
-    def __init__(self, plan, decision: Decision = Decision.FIRST_SPIKE, *, fifo_depth: int = 0,
-                 tick_bits: int = 16, guard: int = 2, cycle_bits: int = 32):
-        if not isinstance(decision, Decision):
-            from ..sim.network import as_decision
-            decision = as_decision(decision)
-        if not isinstance(fifo_depth, int) or fifo_depth < 0:
-            raise ConfigError(f"fifo_depth: must be an integer >= 0, got {fifo_depth!r}")
+    def __init__(self, plan, system: SystemConfig = SystemConfig()):
+        if not isinstance(system, SystemConfig):
+            raise ConfigError(f"system: must be a SystemConfig, got {type(system).__name__}")
         self.plan = plan
-        self.decision_mode = decision
-        self.fifo_depth = fifo_depth
-        self.tick_bits = tick_bits
-        self.guard = guard
-        self.layers, self.routes = _check_plan(plan)
+        self.system = system
+        self.decision_mode = system.decision
+        self.fifo_depth = system.fifo_depth
+        self.tick_bits = tick_bits = system.tick_bits
+        self.guard = system.guard
+        cycle_bits = system.cycle_bits
+        self.layers, self.routes = check_plan(plan)
         self.n_layers = len(self.layers)
         self.layer_sizes = [sum(c.n_neurons for c in cores) for cores in self.layers]
         self.n_classes = self.layer_sizes[-1]
@@ -224,8 +181,6 @@ class SpikeforgeSystem(wiring.Component):
         })
 
     def elaborate(self, platform):
-        from ..compiler.map import INPUT_PORT
-
         m = Module()
         layers, routes = self.layers, self.routes
         L = self.n_layers
@@ -367,7 +322,7 @@ class SpikeforgeSystem(wiring.Component):
 
         # -- membrane read-out (MEMBRANE_MAX) ---------------------------------------------
         if self.decision_mode is Decision.MEMBRANE_MAX:
-            from .core import Region
+            from spikeforge.hdl.core import Region
 
             n = self.n_classes
             reading = Signal()

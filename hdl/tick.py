@@ -35,7 +35,7 @@ from amaranth.hdl import Const, Module, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .core import Command
+from spikeforge.hdl.core import Command
 
 __all__ = ["TickController"]
 

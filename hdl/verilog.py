@@ -1,22 +1,47 @@
-"""Emit a neuron core as Verilog plus its memory image and a self-describing manifest."""
+"""Verilog of spikeforge's hardware: the one place where Amaranth designs become Verilog text.
+
+:func:`core_verilog` (module ``spikeforge_core``) and :func:`system_verilog` (module
+``spikeforge_system``) are what every consumer simulates, writes or synthesises: the
+co-simulation, ``spikeforge verilog`` / ``compile`` and the board flow. Source locations are
+not emitted (``emit_src=False``), so the text depends only on the design, not on where
+spikeforge is installed.
+"""
 
 from __future__ import annotations
 
-import dataclasses
-import enum
 import json
 from pathlib import Path
 
 from amaranth.back import verilog
 from amaranth.lib import wiring
 
-from ..sim.contract import SpikeforgeError
-from ..sim.core import CoreConfig
-from .core import Command, NeuronCore
+from spikeforge.hdl.core import Command, NeuronCore
+from spikeforge.hdl.system import SpikeforgeSystem
+from spikeforge.ir.core import CoreConfig
+from spikeforge.ir.errors import SpikeforgeError
+from spikeforge.ir.memory_image import weights_to_hex
+from spikeforge.ir.system import SystemConfig
 
-__all__ = ["TOP_NAME", "emit_core", "port_list", "weights_hex"]
+__all__ = ["CORE_TOP", "SYSTEM_TOP", "to_verilog", "core_verilog", "system_verilog", "emit_core",
+           "port_list"]
 
-TOP_NAME = "spikeforge_core"
+CORE_TOP = "spikeforge_core"  #: module name of :func:`core_verilog`
+SYSTEM_TOP = "spikeforge_system"  #: module name of :func:`system_verilog`
+
+
+def to_verilog(component: wiring.Component, name: str) -> str:
+    """Verilog text of an Amaranth ``wiring.Component`` (its signature gives the ports)."""
+    return verilog.convert(component, name=name, emit_src=False)
+
+
+def core_verilog(config: CoreConfig) -> str:
+    """One :class:`~spikeforge.hdl.core.NeuronCore`, module :data:`CORE_TOP`."""
+    return to_verilog(NeuronCore(config), CORE_TOP)
+
+
+def system_verilog(plan, system: SystemConfig) -> str:
+    """The whole :class:`~spikeforge.hdl.system.SpikeforgeSystem`, module :data:`SYSTEM_TOP`."""
+    return to_verilog(SpikeforgeSystem(plan, system), SYSTEM_TOP)
 
 
 def port_list(core: NeuronCore) -> list[dict]:
@@ -31,24 +56,6 @@ def port_list(core: NeuronCore) -> list[dict]:
             "width": len(value.as_value() if hasattr(value, "as_value") else value),
         })
     return ports
-
-
-def weights_hex(config: CoreConfig) -> str:
-    """The weight memory image: one two's-complement word of ``weight_bits`` per line
-    (``ceil(weight_bits / 4)`` hex digits), address ``j * n_neurons + n``, ``$readmemh``
-    format."""
-    bits = config.params.weight_bits
-    digits = (bits + 3) // 4
-    mask = (1 << bits) - 1
-    return "".join(f"{int(w) & mask:0{digits}x}\n" for w in config.weights.reshape(-1))
-
-
-def _params_json(params) -> dict:
-    out = {}
-    for f in dataclasses.fields(params):
-        value = getattr(params, f.name)
-        out[f.name] = value.value if isinstance(value, enum.Enum) else value
-    return out
 
 
 def emit_core(config: CoreConfig, out_dir) -> dict[str, Path]:
@@ -68,16 +75,16 @@ def emit_core(config: CoreConfig, out_dir) -> dict[str, Path]:
 
     core = NeuronCore(config)
     ports = port_list(core)
-    text = verilog.convert(core, name=TOP_NAME)
-    paths = {"verilog": out_dir / f"{TOP_NAME}.v", "weights": out_dir / "weights.hex",
+    text = to_verilog(core, CORE_TOP)
+    paths = {"verilog": out_dir / f"{CORE_TOP}.v", "weights": out_dir / "weights.hex",
              "manifest": out_dir / "core.json"}
     paths["verilog"].write_text(text)
-    paths["weights"].write_text(weights_hex(config))
+    paths["weights"].write_text(weights_to_hex(config.weights, config.params.weight_bits))
     manifest = {
-        "top": TOP_NAME,
+        "top": CORE_TOP,
         "n_neurons": config.n_neurons,
         "n_inputs": config.n_inputs,
-        "params": _params_json(config.params),
+        "params": config.params.to_dict(),
         "max_events_per_tick": config.max_events_per_tick,
         "accumulator_bits": config.accumulator_bits,
         "ports": ports,

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from spikeforge.sim.contract import ConfigError, SpikeforgeError
+from spikeforge.ir.errors import ConfigError, SpikeforgeError
 
 FORMAT = "spikeforge-model"
 VERSION = 1
@@ -75,9 +75,9 @@ def register(subparsers) -> None:
 
 def run_train(args) -> dict:
     """Train as ``args`` says, write ``args.out``, print a summary; returns the saved dict."""
-    from .datasets import load_dataset
-
     import torch
+
+    from spikeforge.model.datasets import load_dataset
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -118,8 +118,8 @@ def train_ttfs_model(ds, hidden, epochs, ticks_per_tau, max_train=None, progress
                      zero_is_silent=False, spike_dropout=0.0, max_shift=0) -> dict:
     """Train on input times on the tick grid of ``ticks_per_tau`` (what the hardware
     receives), with the per-sample weight-sum cost when silent pixels send nothing."""
-    from .ttfs import TTFSEncoding, train_ttfs
-    from .ttfs_discrete import evaluate, float_description, inference_ticks
+    from spikeforge.model.ttfs import TTFSEncoding, train_ttfs
+    from spikeforge.model.ttfs_discrete import evaluate, float_description, inference_ticks
 
     encoding = TTFSEncoding(1.0, ticks_per_tau, zero_is_silent)
     r = train_ttfs(ds, tuple(hidden), epochs, max_train=max_train, progress=progress,
@@ -142,9 +142,8 @@ def train_ttfs_model(ds, hidden, epochs, ticks_per_tau, max_train=None, progress
 
 def train_lif_model(ds, hidden, epochs, ticks, max_train=None, progress=True) -> dict:
     from spikeforge.compiler.quantize import accuracy, quantize
-
-    from .encoders import rate_encode, spikes_to_counts
-    from .lif import train_lif
+    from spikeforge.model.encoders import rate_encode, spikes_to_counts
+    from spikeforge.model.lif import train_lif
 
     r = train_lif(ds, tuple(hidden), epochs, "rate", ticks, max_train=max_train, progress=progress)
     desc = r.net.description()

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from spikeforge.sim.contract import ConfigError, SpikeforgeError
+from spikeforge.ir.errors import ConfigError, SpikeforgeError
 
 IDX_DTYPES = {
     0x08: np.dtype(np.uint8),

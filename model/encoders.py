@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from spikeforge.sim.contract import ConfigError
+from spikeforge.ir.errors import ConfigError
 
 #: maximal-length Galois taps (feedback masks): x^16+x^14+x^13+x^11+1 and
 #: x^32+x^22+x^2+x+1 (Xilinx XAPP052), periods 2**16-1 and 2**32-1.

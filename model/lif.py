@@ -28,9 +28,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from spikeforge.sim.contract import ConfigError
-
-from .ttfs import TrainResult
+from spikeforge.ir.errors import ConfigError
+from spikeforge.model.ttfs import TrainResult
 
 SURROGATES = ("fast_sigmoid", "arctan")
 RESETS = ("subtract", "zero")
@@ -191,7 +190,7 @@ def lif_loss(spikes_out: torch.Tensor, target: torch.Tensor, scale: float = 1.0)
 
 
 def encode_dataset(kind: str, x, max_value: int, ticks: int, seed: int = 0) -> torch.Tensor:
-    from .encoders import latency_encode, rate_encode
+    from spikeforge.model.encoders import latency_encode, rate_encode
 
     if kind == "rate":
         return rate_encode(x, ticks, max_value=max_value, seed=seed)
@@ -265,7 +264,7 @@ def main(argv=None):
     """``python -m spikeforge.model.lif [--dataset digits] [--encoder rate] [--epochs 10]``"""
     import argparse
 
-    from .datasets import load_dataset
+    from spikeforge.model.datasets import load_dataset
 
     ap = argparse.ArgumentParser(description="Train a current-based LIF network (BPTT)")
     ap.add_argument("--dataset", default="digits")

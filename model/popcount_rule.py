@@ -87,8 +87,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from spikeforge.sim.contract import ConfigError, signed_range
-from spikeforge.sim.network import IntegerLayer, IntegerNetwork
+from spikeforge.ir.errors import ConfigError
+from spikeforge.ir.network import IntegerLayer, IntegerNetwork
+from spikeforge.ir.params import signed_range
+from spikeforge.sim.network import run_network
 
 
 def first_ticks(spikes: np.ndarray) -> np.ndarray:
@@ -179,7 +181,7 @@ class PopcountLearner:
     def step(self, counts: np.ndarray, labels: np.ndarray) -> np.ndarray:
         """Run a batch, apply the rule once (summed over the batch); returns the decisions."""
         net = self.current_network()
-        trace = net.run(counts, self.ticks)
+        trace = run_network(net, counts, self.ticks)
         T = self.ticks
         t_in = first_ticks(counts.astype(bool))                       # [B, N]
         t_h = first_ticks(trace.spikes[0])                            # [B, H]
@@ -249,7 +251,7 @@ def golden_accuracy(network: IntegerNetwork, counts_fn, y, ticks: int, batch: in
     correct = 0
     for s in range(0, len(y), batch):
         idx = np.arange(s, min(s + batch, len(y)))
-        correct += int((network.run(counts_fn(idx), ticks).decision == y[idx]).sum())
+        correct += int((run_network(network, counts_fn(idx), ticks).decision == y[idx]).sum())
     return correct / max(1, len(y))
 
 
@@ -261,8 +263,8 @@ def compare(dataset, hidden: int = 100, ticks_per_tau: int = 32, epochs: int = 1
     network and from the exactly-trained first layer (+ random output layer)."""
     import torch
 
-    from .ttfs import TTFSNet, train_ttfs
-    from .ttfs_discrete import inference_ticks, input_counts, integer_network
+    from spikeforge.model.ttfs import TTFSNet, train_ttfs
+    from spikeforge.model.ttfs_discrete import inference_ticks, input_counts, integer_network
 
     k = ticks_per_tau
     ticks = inference_ticks(k, 2)
@@ -302,7 +304,7 @@ def main(argv=None):
 
     import torch
 
-    from .datasets import load_dataset
+    from spikeforge.model.datasets import load_dataset
 
     ap = argparse.ArgumentParser(description="Popcount on-chip learning rule vs exact gradients")
     ap.add_argument("--dataset", default="digits")

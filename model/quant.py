@@ -2,9 +2,9 @@
 
 :class:`QuantLIFNet` runs :func:`spikeforge.sim.golden.update_phase` on torch int64 tensors
 with integer weights, so its spikes are, bit for bit and tick for tick, those of
-``CoreConfig(...).golden().run(...)`` and of the RTL (the tests check the first equality).
+``GoldenCore.of(CoreConfig(...)).run(...)`` and of the RTL (the tests check the first equality).
 Each layer is one core: ``weights[j, n]`` signed ``weight_bits`` integers, one
-:class:`~spikeforge.sim.contract.NeuronParams` per layer; a spike of layer ``l`` in tick ``t``
+:class:`~spikeforge.ir.params.NeuronParams` per layer; a spike of layer ``l`` in tick ``t``
 is an input event of layer ``l + 1`` in tick ``t + 1``.
 
 Training through it (quantization-aware training): next to the integer state runs a float
@@ -33,11 +33,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from spikeforge.sim.contract import ConfigError, NeuronParams, Reset, signed_range
-from spikeforge.sim.core import CoreConfig
-from spikeforge.sim.golden import CoreState, decay_array, saturate_array, update_phase
-
-from .lif import LIFNet, lif_loss, spike_fn
+from spikeforge.ir.core import CoreConfig
+from spikeforge.ir.errors import ConfigError
+from spikeforge.ir.params import NeuronParams, Reset, signed_range
+from spikeforge.model.lif import LIFNet, lif_loss, spike_fn
+from spikeforge.sim.golden import CoreState, GoldenCore, decay_array, saturate_array, update_phase
 
 
 def _ste_round(w: torch.Tensor, lo: int, hi: int) -> torch.Tensor:
@@ -142,7 +142,7 @@ class QuantLIFNet(nn.Module):
             if k > 0:
                 prev = traces[-1].spikes.astype(np.int64)
                 counts = np.concatenate([np.zeros_like(prev[:, :1]), prev[:, :-1]], axis=1)
-            traces.append(core.golden().run(counts))
+            traces.append(GoldenCore.of(core).run(counts))
         return traces
 
     @staticmethod
@@ -183,7 +183,7 @@ def train_quant(qnet: QuantLIFNet, dataset, epochs: int = 2, encoder: str = "rat
     accuracies are those of the integer forward pass, i.e. of the hardware."""
     from tqdm.auto import tqdm
 
-    from .lif import encode_dataset
+    from spikeforge.model.lif import encode_dataset
 
     x_tr, y_tr = dataset.train_x, dataset.train_y
     if max_train is not None:
@@ -228,8 +228,8 @@ def main(argv=None):
     QAT, and check the integer forward pass against the golden model on the test set."""
     import argparse
 
-    from .datasets import load_dataset
-    from .lif import encode_dataset, train_lif
+    from spikeforge.model.datasets import load_dataset
+    from spikeforge.model.lif import encode_dataset, train_lif
 
     ap = argparse.ArgumentParser(description="Float LIF -> integer network on the contract")
     ap.add_argument("--dataset", default="digits")

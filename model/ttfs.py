@@ -49,7 +49,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from spikeforge.sim.contract import ConfigError
+from spikeforge.ir.errors import ConfigError
 
 INF = float("inf")
 
@@ -443,7 +443,7 @@ def main(argv=None):
     """``python -m spikeforge.model.ttfs [--dataset digits] [--hidden 100] [--epochs 15]``"""
     import argparse
 
-    from .datasets import load_dataset
+    from spikeforge.model.datasets import load_dataset
 
     ap = argparse.ArgumentParser(description="Train a TTFS network (Mostafa 2017)")
     ap.add_argument("--dataset", default="digits")

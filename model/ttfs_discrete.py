@@ -64,12 +64,15 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from spikeforge.compiler.quantize import (float_network_from_description,
-                                          float_reference_forward, quantize, quantize_decay)
-from spikeforge.sim.contract import ConfigError
-from spikeforge.sim.network import IntegerNetwork
-
-from .ttfs import TTFSEncoding
+from spikeforge.compiler.quantize import (
+    float_network_from_description,
+    float_reference_forward,
+    quantize,
+    quantize_decay,
+)
+from spikeforge.ir.errors import ConfigError
+from spikeforge.model.ttfs import TTFSEncoding
+from spikeforge.sim.network import run_network
 
 DEFAULT_DECAY_BITS = 12
 DEFAULT_HORIZON_TAU = 4.0
@@ -164,7 +167,7 @@ def continuous_accuracy(net, x, y, max_value: int, t_max: float = 1.0, batch: in
                         encoding: TTFSEncoding | None = None) -> float:
     """Accuracy of the PyTorch network on inputs encoded with ``encoding`` (default:
     continuous times ``t_max (1 - p / max)``)."""
-    from .ttfs import TTFSNet, encode_ttfs
+    from spikeforge.model.ttfs import TTFSNet, encode_ttfs
 
     z = encode_ttfs(x, max_value, t_max, encoding)
     y = torch.as_tensor(np.asarray(y))
@@ -201,8 +204,8 @@ def evaluate(net, x, y, max_value: int, ticks_per_tau: int, weight_bits: int = 8
         if float_discrete:
             fl.append(float_reference_forward(fnet, counts, ticks).decision)
         for b, network in wide.items():
-            wide_dec[b].append(network.run(counts, ticks).decision)
-        trace = q.network.run(counts, ticks)
+            wide_dec[b].append(run_network(network, counts, ticks).decision)
+        trace = run_network(q.network, counts, ticks)
         st = trace.statistics()
         gd.append(trace.decision)
         dt.append(trace.decision_tick)
@@ -241,8 +244,8 @@ def main(argv=None):
     """``python -m spikeforge.model.ttfs_discrete [--dataset digits] [--k 16 32 64 128]``"""
     import argparse
 
-    from .datasets import load_dataset
-    from .ttfs import train_ttfs
+    from spikeforge.model.datasets import load_dataset
+    from spikeforge.model.ttfs import train_ttfs
 
     ap = argparse.ArgumentParser(description="Continuous TTFS -> discrete ticks on the contract")
     ap.add_argument("--dataset", default="digits")

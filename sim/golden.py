@@ -12,9 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .contract import (ConfigError, NeuronParams, Reset, accumulator_bits, check_weights,
-                       signed_range)
-
+from spikeforge.ir.errors import ConfigError
+from spikeforge.ir.params import NeuronParams, Reset, accumulator_bits, check_weights, signed_range
 
 # -- array versions of the contract's primitives (numpy or torch integer arrays) ----------
 
@@ -116,6 +115,11 @@ class GoldenCore:
         self.n_inputs, self.n_neurons = self.weights.shape
         self.max_events_per_tick = self.n_inputs if max_events_per_tick is None else max_events_per_tick
         self.accumulator_bits = accumulator_bits(params, self.max_events_per_tick)
+
+    @classmethod
+    def of(cls, config) -> "GoldenCore":
+        """The golden model of the core a :class:`~spikeforge.ir.core.CoreConfig` describes."""
+        return cls(config.weights, config.params, config.max_events_per_tick)
 
     def counts_from_events(self, events_per_tick) -> np.ndarray:
         """``[ticks, n_inputs]`` event counts from a list (per tick) of presynaptic indices."""

@@ -1,7 +1,7 @@
 """Golden model of a multi-layer network of the arithmetic contract.
 
-A network is a chain of fully connected layers (:class:`IntegerLayer`), each a population
-of contract neurons (:class:`~spikeforge.sim.contract.NeuronParams`) with integer weights
+A network (:class:`~spikeforge.ir.network.IntegerNetwork`) is a chain of fully connected layers,
+each a population of contract neurons (:class:`~spikeforge.ir.params.NeuronParams`) with integer weights
 ``weights[j, n]`` from presynaptic input ``j`` to neuron ``n``. Timing follows the contract:
 
 * layer 0 receives the external input events of tick ``t`` in the event phase of tick ``t``;
@@ -14,7 +14,7 @@ this tick's events (a matrix product, computed exactly), and the update phase is
 :func:`spikeforge.sim.golden.update_phase`. Everything is vectorised over the batch with
 numpy ``int64``.
 
-Decisions (:class:`~spikeforge.sim.contract.Decision`) are taken from the output (last)
+Decisions (:class:`~spikeforge.ir.params.Decision`) are taken from the output (last)
 layer as the contract says; ``decision_tick`` is the tick at the end of which the decision is
 known (the early-exit tick of a first-spike network).
 """
@@ -25,71 +25,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .contract import (ConfigError, Decision, NeuronParams, accumulator_bits, check_weights)
-from .core import CoreConfig
-from .golden import CoreState, update_phase
-
-NO_CLASS = -1  #: the class of a first-spike inference in which no output neuron spiked
-
-
-@dataclass(frozen=True, eq=False)
-class IntegerLayer:
-    """One fully connected layer: ``weights[j, n]`` (signed ``params.weight_bits`` integers)
-    from input ``j`` (``n_inputs`` of them) to neuron ``n`` (``n_neurons``).
-
-    ``max_events_per_tick`` bounds the input events of one tick (default ``n_inputs``: every
-    input spikes at most once per tick, which always holds for a hidden layer's input).
-    """
-
-    weights: np.ndarray
-    params: NeuronParams
-    max_events_per_tick: int | None = None
-
-    def __post_init__(self):
-        if not isinstance(self.params, NeuronParams):
-            raise ConfigError(f"params: must be a NeuronParams, got {type(self.params).__name__}")
-        check_weights(self.weights, self.params)
-        weights = np.array(self.weights, dtype=np.int64)
-        weights.setflags(write=False)
-        object.__setattr__(self, "weights", weights)
-        if self.max_events_per_tick is None:
-            object.__setattr__(self, "max_events_per_tick", self.n_inputs)
-        elif isinstance(self.max_events_per_tick, np.integer):
-            object.__setattr__(self, "max_events_per_tick", int(self.max_events_per_tick))
-        accumulator_bits(self.params, self.max_events_per_tick)  # validates the bound
-
-    @property
-    def n_inputs(self) -> int:
-        return int(self.weights.shape[0])
-
-    @property
-    def n_neurons(self) -> int:
-        return int(self.weights.shape[1])
-
-    @property
-    def accumulator_bits(self) -> int:
-        """Width of the synaptic current during the event phase (see the contract)."""
-        return accumulator_bits(self.params, self.max_events_per_tick)
-
-    def core_config(self, neuron_offset: int = 0, n_neurons: int | None = None) -> CoreConfig:
-        """The :class:`CoreConfig` of neurons ``[neuron_offset, neuron_offset + n_neurons)``
-        of this layer (default: the whole layer), fed by all ``n_inputs`` inputs."""
-        n_neurons = self.n_neurons - neuron_offset if n_neurons is None else n_neurons
-        if not (0 <= neuron_offset and n_neurons >= 1 and neuron_offset + n_neurons <= self.n_neurons):
-            raise ConfigError(f"neuron slice [{neuron_offset}, {neuron_offset + n_neurons}) is not "
-                              f"inside the layer's {self.n_neurons} neurons")
-        return CoreConfig(n_neurons, self.n_inputs, self.params,
-                          self.weights[:, neuron_offset:neuron_offset + n_neurons],
-                          self.max_events_per_tick)
-
-    def __eq__(self, other) -> bool:
-        if not isinstance(other, IntegerLayer):
-            return NotImplemented
-        return (self.params == other.params and self.max_events_per_tick == other.max_events_per_tick
-                and self.weights.shape == other.weights.shape
-                and bool(np.array_equal(self.weights, other.weights)))
-
-    __hash__ = None
+from spikeforge.ir.errors import ConfigError
+from spikeforge.ir.network import NO_CLASS, IntegerLayer, IntegerNetwork
+from spikeforge.ir.params import Decision
+from spikeforge.sim.golden import CoreState, update_phase
 
 
 @dataclass
@@ -221,17 +160,6 @@ def decide(output_spikes: np.ndarray, final_v: np.ndarray, mode: Decision):
     return np.argmax(final_v, axis=1).astype(np.int64), last
 
 
-def as_decision(value) -> Decision:
-    """``Decision`` from an enum member or its value string ("first-spike", ...)."""
-    if isinstance(value, Decision):
-        return value
-    try:
-        return Decision(value)
-    except ValueError:
-        raise ConfigError(f"decision: must be one of {[d.value for d in Decision]}, "
-                          f"got {value!r}") from None
-
-
 # The event phase as a float matrix product (BLAS) is exact while every partial sum is an
 # integer of magnitude below 2**24 (float32) or 2**53 (float64); otherwise int64.
 def _event_dtype(layer: IntegerLayer):
@@ -249,120 +177,59 @@ def _event_phase(counts: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return product.astype(np.int64) if weights.dtype == np.int64 else np.rint(product).astype(np.int64)
 
 
-@dataclass(frozen=True, eq=False)
-class IntegerNetwork:
-    """A chain of :class:`IntegerLayer` s; ``layers[l].n_neurons == layers[l+1].n_inputs``.
-    The last layer is the output layer, read by ``decision``."""
+def run_network(network: IntegerNetwork, input_counts, ticks: int | None = None) -> NetworkTrace:
+    """Run a batch of inferences from cleared state.
 
-    layers: tuple
-    decision: Decision = Decision.FIRST_SPIKE
+    ``input_counts[batch, ticks_in, n_inputs]`` are external input events per tick
+    (``[ticks_in, n_inputs]`` is one sample). ``ticks`` (default ``ticks_in``) is the
+    length of the inference; missing input ticks are silent (zero), so e.g. ``ticks =
+    ticks_in + len(layers) - 1`` lets the last input reach the output layer.
+    """
+    counts = network.check_input(input_counts)
+    batch, ticks_in, _ = counts.shape
+    ticks = ticks_in if ticks is None else ticks
+    if not isinstance(ticks, (int, np.integer)) or isinstance(ticks, bool) or ticks < 1:
+        raise ConfigError(f"ticks: must be a positive integer, got {ticks!r}")
+    if ticks != ticks_in:
+        padded = np.zeros((batch, ticks, network.n_inputs), dtype=counts.dtype)
+        n = min(ticks, ticks_in)
+        padded[:, :n] = counts[:, :n]
+        counts = padded
+    event_weights = [layer.weights.astype(_event_dtype(layer)) for layer in network.layers]
+    states = [CoreState.zeros((batch, layer.n_neurons)) for layer in network.layers]
+    spikes = [np.zeros((batch, ticks, layer.n_neurons), dtype=bool) for layer in network.layers]
+    output_v = np.zeros((batch, ticks, network.n_outputs), dtype=np.int64)
+    for t in range(ticks):
+        for l, layer in enumerate(network.layers):
+            if l == 0:
+                events = counts[:, t]
+            elif t == 0:
+                continue  # no events yet; the update phase still runs below
+            else:
+                events = spikes[l - 1][:, t - 1]
+                if layer.max_events_per_tick < layer.n_inputs:
+                    per_sample = events.sum(axis=1)
+                    if (per_sample > layer.max_events_per_tick).any():
+                        b = int(np.argmax(per_sample > layer.max_events_per_tick))
+                        raise ConfigError(
+                            f"layers[{l}].max_events_per_tick = {layer.max_events_per_tick} "
+                            f"is exceeded: sample {b}, tick {t} brings {int(per_sample[b])} "
+                            f"events from layers[{l - 1}]")
+            if l == 0 or t > 0:
+                states[l].i = states[l].i + _event_phase(events, event_weights[l])
+        for l, layer in enumerate(network.layers):
+            states[l], s = update_phase(states[l], layer.params)
+            spikes[l][:, t] = s
+        output_v[:, t] = states[-1].v
+    decision, decision_tick = decide(spikes[-1], output_v[:, -1], network.decision)
+    return NetworkTrace(spikes, counts, output_v, decision, decision_tick, network.decision,
+                        [(layer.n_inputs, layer.n_neurons) for layer in network.layers])
 
-    def __post_init__(self):
-        layers = tuple(self.layers)
-        if not layers:
-            raise ConfigError("layers: a network needs at least one layer")
-        for l, layer in enumerate(layers):
-            if not isinstance(layer, IntegerLayer):
-                raise ConfigError(f"layers[{l}]: must be an IntegerLayer, got {type(layer).__name__}")
-        for l in range(1, len(layers)):
-            if layers[l].n_inputs != layers[l - 1].n_neurons:
-                raise ConfigError(f"layers[{l}].weights: has {layers[l].n_inputs} inputs but "
-                                  f"layers[{l - 1}] has {layers[l - 1].n_neurons} neurons")
-        object.__setattr__(self, "layers", layers)
-        object.__setattr__(self, "decision", as_decision(self.decision))
 
-    @property
-    def n_inputs(self) -> int:
-        return self.layers[0].n_inputs
-
-    @property
-    def n_outputs(self) -> int:
-        return self.layers[-1].n_neurons
-
-    def __eq__(self, other) -> bool:
-        if not isinstance(other, IntegerNetwork):
-            return NotImplemented
-        return self.decision == other.decision and self.layers == other.layers
-
-    __hash__ = None
-
-    def check_input(self, input_counts) -> np.ndarray:
-        """``input_counts`` as an integer array ``[batch, ticks, n_inputs]`` (a 2-D ``[ticks,
-        n_inputs]`` gets a batch axis of 1; the dtype is kept, so int8/uint8 inputs stay small);
-        raises :class:`ConfigError` naming what is wrong."""
-        counts = np.asarray(input_counts)
-        if counts.ndim == 2:
-            counts = counts[None]
-        if counts.ndim != 3 or counts.shape[2] != self.n_inputs or counts.shape[1] < 1:
-            raise ConfigError(f"input_counts: expected shape [batch, ticks, {self.n_inputs}], "
-                              f"got {list(np.shape(input_counts))}")
-        if not (np.issubdtype(counts.dtype, np.integer) or counts.dtype == bool):
-            raise ConfigError(f"input_counts: must hold integer event counts, got dtype {counts.dtype}")
-        if counts.dtype == bool:
-            counts = counts.view(np.uint8)
-        if counts.size and counts.min() < 0:
-            b, t, j = (int(x) for x in np.argwhere(counts < 0)[0])
-            raise ConfigError(f"input_counts[{b}, {t}, {j}] = {int(counts[b, t, j])}: event counts "
-                              f"cannot be negative")
-        per_tick = counts.sum(axis=2, dtype=np.int64)
-        limit = self.layers[0].max_events_per_tick
-        if (per_tick > limit).any():
-            b, t = (int(x) for x in np.argwhere(per_tick > limit)[0])
-            raise ConfigError(f"input_counts: sample {b}, tick {t} has {int(per_tick[b, t])} events, "
-                              f"more than layers[0].max_events_per_tick = {limit}")
-        return counts
-
-    def run(self, input_counts, ticks: int | None = None) -> NetworkTrace:
-        """Run a batch of inferences from cleared state.
-
-        ``input_counts[batch, ticks_in, n_inputs]`` are external input events per tick
-        (``[ticks_in, n_inputs]`` is one sample). ``ticks`` (default ``ticks_in``) is the
-        length of the inference; missing input ticks are silent (zero), so e.g. ``ticks =
-        ticks_in + len(layers) - 1`` lets the last input reach the output layer.
-        """
-        counts = self.check_input(input_counts)
-        batch, ticks_in, _ = counts.shape
-        ticks = ticks_in if ticks is None else ticks
-        if not isinstance(ticks, (int, np.integer)) or isinstance(ticks, bool) or ticks < 1:
-            raise ConfigError(f"ticks: must be a positive integer, got {ticks!r}")
-        if ticks != ticks_in:
-            padded = np.zeros((batch, ticks, self.n_inputs), dtype=counts.dtype)
-            n = min(ticks, ticks_in)
-            padded[:, :n] = counts[:, :n]
-            counts = padded
-        event_weights = [layer.weights.astype(_event_dtype(layer)) for layer in self.layers]
-        states = [CoreState.zeros((batch, layer.n_neurons)) for layer in self.layers]
-        spikes = [np.zeros((batch, ticks, layer.n_neurons), dtype=bool) for layer in self.layers]
-        output_v = np.zeros((batch, ticks, self.n_outputs), dtype=np.int64)
-        for t in range(ticks):
-            for l, layer in enumerate(self.layers):
-                if l == 0:
-                    events = counts[:, t]
-                elif t == 0:
-                    continue  # no events yet; the update phase still runs below
-                else:
-                    events = spikes[l - 1][:, t - 1]
-                    if layer.max_events_per_tick < layer.n_inputs:
-                        per_sample = events.sum(axis=1)
-                        if (per_sample > layer.max_events_per_tick).any():
-                            b = int(np.argmax(per_sample > layer.max_events_per_tick))
-                            raise ConfigError(
-                                f"layers[{l}].max_events_per_tick = {layer.max_events_per_tick} "
-                                f"is exceeded: sample {b}, tick {t} brings {int(per_sample[b])} "
-                                f"events from layers[{l - 1}]")
-                if l == 0 or t > 0:
-                    states[l].i = states[l].i + _event_phase(events, event_weights[l])
-            for l, layer in enumerate(self.layers):
-                states[l], s = update_phase(states[l], layer.params)
-                spikes[l][:, t] = s
-            output_v[:, t] = states[-1].v
-        decision, decision_tick = decide(spikes[-1], output_v[:, -1], self.decision)
-        return NetworkTrace(spikes, counts, output_v, decision, decision_tick, self.decision,
-                            [(layer.n_inputs, layer.n_neurons) for layer in self.layers])
-
-    def classify(self, input_counts, ticks: int | None = None, batch_size: int = 1024) -> np.ndarray:
-        """Decisions only, run in chunks of ``batch_size`` samples to bound memory."""
-        counts = self.check_input(input_counts)
-        out = [self.run(counts[start:start + batch_size], ticks).decision
-               for start in range(0, counts.shape[0], batch_size)]
-        return np.concatenate(out)
+def classify(network: IntegerNetwork, input_counts, ticks: int | None = None,
+             batch_size: int = 1024) -> np.ndarray:
+    """Decisions only, run in chunks of ``batch_size`` samples to bound memory."""
+    counts = network.check_input(input_counts)
+    out = [run_network(network, counts[start:start + batch_size], ticks).decision
+           for start in range(0, counts.shape[0], batch_size)]
+    return np.concatenate(out)

@@ -7,7 +7,8 @@ and the RTL can be checked against something obviously right.
 
 from __future__ import annotations
 
-from .contract import NeuronParams, Reset, decay, saturate, saturate_unsigned
+from spikeforge.ir.params import NeuronParams, Reset
+from spikeforge.sim.contract import decay, saturate, saturate_unsigned
 
 
 class ScalarNeuron:

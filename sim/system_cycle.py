@@ -48,7 +48,10 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .contract import ConfigError, Decision
+from spikeforge.ir.errors import ConfigError
+from spikeforge.ir.params import Decision
+from spikeforge.ir.plan import INPUT_PORT, check_plan
+from spikeforge.ir.system import SystemConfig
 
 __all__ = ["InputSchedule", "InferenceTiming", "predict_inference", "predict_run",
            "lower_bound_cycles", "input_items"]
@@ -174,21 +177,19 @@ class _Fifo:
 class SystemModel:
     """The cycle-stepped model; :func:`predict_run` is the convenient entry point."""
 
-    def __init__(self, plan, decision: Decision = Decision.FIRST_SPIKE, *, fifo_depth: int = 0,
-                 guard: int = 2, out_ready: Callable[[int], bool] = _always):
-        from ..hdl.system import _check_plan
-
+    def __init__(self, plan, system: SystemConfig = SystemConfig(), *,
+                 out_ready: Callable[[int], bool] = _always):
+        fifo_depth = system.fifo_depth
         self.plan = plan
-        self.mode = decision
-        self.layers_plan, self.routes = _check_plan(plan)
+        self.mode = system.decision
+        self.layers_plan, self.routes = check_plan(plan)
         self.L = len(self.layers_plan)
         self.layers = [[_Core(c) for c in cores] for cores in self.layers_plan]
         self.cores = [c for layer in self.layers for c in layer]
         self.fifo_depth = fifo_depth
-        self.guard = guard
+        self.guard = system.guard
         self.out_ready = out_ready
         self.n_classes = sum(c.N for c in self.layers[-1])
-        from ..compiler.map import INPUT_PORT
         self.dest0 = set(self.routes[(INPUT_PORT, 0)].destination_cores)
         self.tables = [[set(self.routes[(l, k)].destination_cores) for k in range(len(layer))]
                        for l, layer in enumerate(self.layers)]
@@ -619,19 +620,22 @@ def ticks_to_run(trace, image: int, n_ticks: int) -> int:
 
 
 def predict_run(plan, trace, schedules: Sequence[InputSchedule], n_ticks: int, *,
-                fifo_depth: int = 0, guard: int = 2,
-                out_ready: Callable[[int], bool] = _always, start_cycle: int = 0,
+                system: SystemConfig | None = None, out_ready: Callable[[int], bool] = _always, start_cycle: int = 0,
                 start_gaps: Sequence[int] | None = None) -> list[InferenceTiming]:
     """Predict back-to-back inferences of a batch (the driver convention of the module).
 
     ``trace``: the golden :class:`~spikeforge.sim.network.NetworkTrace` of the batch run for
-    ``n_ticks`` ticks (its ``decision_mode`` is the system's decision); ``schedules[b]``:
+    ``n_ticks`` ticks; ``system``: the system's settings (default: ``SystemConfig`` with the
+    trace's ``decision_mode``; a different decision is refused); ``schedules[b]``:
     image b's input timing (its events must be those of ``trace.input_counts[b]``);
     ``start_gaps[b]``: extra idle cycles before image b + 1's start (default 0).
     Image 0 starts at ``start_cycle``; image b + 1 at ``D_b + 1 + start_gaps[b]``.
     """
-    model = SystemModel(plan, trace.decision_mode, fifo_depth=fifo_depth, guard=guard,
-                        out_ready=out_ready)
+    system = SystemConfig(trace.decision_mode) if system is None else system
+    if system.decision is not trace.decision_mode:
+        raise ConfigError(f"system.decision: {system.decision.value} but the golden trace was "
+                          f"decided by {trace.decision_mode.value}")
+    model = SystemModel(plan, system, out_ready=out_ready)
     timings = []
     start = start_cycle
     batch = trace.input_counts.shape[0]

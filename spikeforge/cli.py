@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from spikeforge.sim.contract import ConfigError, NeuronParams, Reset, SpikeforgeError
+from spikeforge.ir.errors import ConfigError, SpikeforgeError
+from spikeforge.ir.params import NeuronParams, Reset
 
 
 def _add_core_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,7 +43,7 @@ def core_config_from_args(args):
     """Build a validated :class:`CoreConfig` from parsed arguments."""
     import numpy as np
 
-    from spikeforge.sim.core import CoreConfig
+    from spikeforge.ir.core import CoreConfig
 
     params = NeuronParams(
         weight_bits=args.weight_bits, current_bits=args.current_bits,

@@ -16,8 +16,9 @@ import time
 
 import numpy as np
 
-from spikeforge.sim.contract import NeuronParams
-from spikeforge.sim.core import CoreConfig
+from spikeforge.ir.core import CoreConfig
+from spikeforge.ir.params import NeuronParams
+from spikeforge.sim.golden import GoldenCore
 
 N_NEURONS = 37
 PARAMS = NeuronParams(decay_bits=12, alpha=3072, beta=3584, threshold=2000)  # 0.75, 0.875
@@ -44,7 +45,7 @@ def digit_events(ticks: int, seed: int) -> tuple[int, list[list[int]]]:
 def demo_spec(config: CoreConfig, events: list[list[int]], seed: int) -> dict:
     """The co-simulation stimulus: the digit's events with random input and command gaps and
     a random output stall pattern (spike_out.ready high 60% of cycles)."""
-    from spikeforge.sim.cosim.core_cosim import make_spec
+    from spikeforge.cosim.core_cosim import make_spec
 
     spec = make_spec(config, len(events), seed, p_ready=0.6)
     rng = random.Random(seed)
@@ -55,15 +56,15 @@ def demo_spec(config: CoreConfig, events: list[list[int]], seed: int) -> dict:
 
 
 def run_demo(simulators: str = "both", ticks: int = 50, seed: int = 2026, out=sys.stdout) -> int:
-    from spikeforge.sim.cosim.core_cosim import run_core_cosim
-    from spikeforge.sim.cosim.runner import CosimFailure
+    from spikeforge.cosim.core_cosim import run_core_cosim
+    from spikeforge.cosim.runner import CosimFailure
 
     if ticks < 1:
-        from spikeforge.sim.contract import ConfigError
+        from spikeforge.ir.errors import ConfigError
         raise ConfigError(f"--ticks: must be at least 1, got {ticks}")
     config = demo_core(seed)
     label, events = digit_events(ticks, seed)
-    trace = config.golden().run(config.golden().counts_from_events(events))
+    trace = GoldenCore.of(config).run(GoldenCore.of(config).counts_from_events(events))
     n_events = sum(map(len, events))
     print(f"spikeforge demo: one core of {config.n_neurons} leaky CUBA neurons x "
           f"{config.n_inputs} inputs, 8-bit weights, alpha={PARAMS.alpha}/4096, "

@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 
 import spikeforge.sim.contract as contract
 import spikeforge.sim.golden as golden
-from spikeforge.sim.contract import (ConfigError, NeuronParams, Reset, accumulator_bits, decay,
-                                     saturate, signed_range)
-from spikeforge.sim.core import CoreConfig
+from spikeforge.ir.core import CoreConfig
+from spikeforge.ir.errors import ConfigError
+from spikeforge.ir.params import NeuronParams, Reset, accumulator_bits, signed_range
+from spikeforge.sim.contract import decay
 from spikeforge.sim.golden import CoreState, GoldenCore, decay_array, update_phase
 from spikeforge.sim.reference import ScalarNeuron, run_reference
 
@@ -88,7 +89,7 @@ def core_and_events(draw):
 def test_golden_model_equals_scalar_reference(case):
     config, events = case
     ref_spikes, ref_states = run_reference(config.weights.tolist(), config.params, events)
-    core = config.golden()
+    core = GoldenCore.of(config)
     trace = core.run(core.counts_from_events(events))
     assert trace.spike_events() == ref_spikes
     for t, state in enumerate(ref_states):
@@ -105,7 +106,7 @@ def test_golden_model_equals_scalar_reference(case):
 def test_golden_model_runs_identically_on_torch_tensors(case):
     """The training forward pass runs the same update phase on torch int64 tensors."""
     config, events = case
-    core = config.golden()
+    core = GoldenCore.of(config)
     counts = core.counts_from_events(events)
     expected = core.run(counts)
     weights = torch.tensor(config.weights)
@@ -123,9 +124,9 @@ def test_batched_golden_equals_one_at_a_time():
                           adapt_step=20)
     config = CoreConfig(7, 11, params, rng.integers(-128, 128, size=(11, 7)))
     counts = rng.integers(0, 2, size=(5, 20, 11))
-    batched = config.golden().run(counts)
+    batched = GoldenCore.of(config).run(counts)
     for b in range(5):
-        single = config.golden().run(counts[b])
+        single = GoldenCore.of(config).run(counts[b])
         assert (single.spikes == batched.spikes[b]).all() and (single.v == batched.v[b]).all()
 
 
@@ -190,7 +191,7 @@ def test_accumulator_is_wide_enough_for_the_worst_tick():
 def test_golden_refuses_more_events_than_the_contract_allows():
     config = CoreConfig(2, 2, max_events_per_tick=2)
     with pytest.raises(ConfigError, match="max_events_per_tick"):
-        config.golden().run(np.array([[2, 1]]))
+        GoldenCore.of(config).run(np.array([[2, 1]]))
 
 
 @pytest.mark.parametrize("kwargs, name", [

@@ -2,7 +2,7 @@
 
 Every output event (tick, neuron), every neuron's ``i``/``v``/``a``/``fired`` after every
 tick (read through the host port) and every handshake cycle is compared with
-``config.golden()`` and :mod:`spikeforge.sim.cycle`.
+``GoldenCore.of(config)`` and :mod:`spikeforge.sim.cycle`.
 """
 
 from __future__ import annotations
@@ -16,12 +16,19 @@ from amaranth.back import verilog
 from amaranth.sim import Simulator
 
 from spikeforge.hdl.core import Command, HostMap, NeuronCore, Param, Region
-from spikeforge.sim.contract import NeuronParams, Reset
-from spikeforge.sim.core import CoreConfig
-from spikeforge.sim.cycle import (TickStimulus, clear_cycles, cycles_per_event, predict_clear,
-                                  predict_ticks,
-                                  predict_tick, tick_cycles, update_cycles)
-from spikeforge.sim.golden import CoreState
+from spikeforge.ir.core import CoreConfig
+from spikeforge.ir.params import NeuronParams, Reset
+from spikeforge.sim.cycle import (
+    TickStimulus,
+    clear_cycles,
+    cycles_per_event,
+    predict_clear,
+    predict_tick,
+    predict_ticks,
+    tick_cycles,
+    update_cycles,
+)
+from spikeforge.sim.golden import CoreState, GoldenCore
 
 
 def _signed32(x: int) -> int:
@@ -276,7 +283,7 @@ def test_random_against_golden_and_cycle_model(seed, n_neurons, n_inputs, p_read
     for _attempt in range(20):  # draw until the vector makes something spike
         config = random_config(rng, n_neurons, n_inputs, **overrides)
         stimuli = random_stimuli(rng, config, ticks=20)
-        golden = config.golden()
+        golden = GoldenCore.of(config)
         trace = golden.run(golden.counts_from_events([s.events for s in stimuli]))
         if trace.spikes.any():
             break
@@ -356,7 +363,7 @@ def test_overflow_and_clear():
     assert idle - command == clear_cycles(config)
     for name, values in log["state"].items():
         assert values == [0] * 3, f"after CLEAR: {name} = {values}, expected zeros"
-    golden = config.golden()
+    golden = GoldenCore.of(config)
     trace = golden.run(golden.counts_from_events([[1, 0]]))
     compare_state(log["tick_state"], trace, 0, "after CLEAR")
     assert [n for n, _ in log["tick"]["output_cycles"]] == np.flatnonzero(trace.spikes[0]).tolist()
@@ -366,7 +373,7 @@ def test_clear_mid_inference_matches_fresh_start():
     rng = random.Random(31)
     config = random_config(rng, 5, 3, adaptive=True, fire_once=True)
     stimuli = random_stimuli(rng, config, ticks=6)
-    golden = config.golden()
+    golden = GoldenCore.of(config)
     trace = golden.run(golden.counts_from_events([s.events for s in stimuli]))
     states = []
 
@@ -405,11 +412,11 @@ def test_host_weight_write_changes_behaviour():
     run_sim(NeuronCore(config), bench_fn)
     assert log["before"] == config.weights[j, n]
     assert log["after"] == flipped[j, n]
-    modified = config.with_weights(flipped).golden()
+    modified = GoldenCore.of(config.with_weights(flipped))
     trace = modified.run(modified.counts_from_events(events))
     for t, state in enumerate(log["states"]):
         compare_state(state, trace, t, "modified weights")
-    original = config.golden()
+    original = GoldenCore.of(config)
     trace = original.run(original.counts_from_events(events))
     with pytest.raises(AssertionError, match=r"neuron 2: i"):
         compare_state(log["states"][0], trace, 0, "original weights")
@@ -442,7 +449,7 @@ def test_parameter_registers():
     assert log["initial"] == [params.threshold, params.alpha, params.beta, params.rho,
                               params.adapt_step]
     assert log["written"] == [values[p] for p in Param]
-    golden = config.with_weights(config.weights).golden()
+    golden = GoldenCore.of(config.with_weights(config.weights))
     golden.params = new
     trace = golden.run(golden.counts_from_events(events))
     for t, state in enumerate(log["states"]):
@@ -475,7 +482,7 @@ def test_host_state_write():
     run_sim(NeuronCore(config), bench_fn)
     assert states[0] == {"i": init.i.tolist(), "v": init.v.tolist(), "a": init.a.tolist(),
                          "fired": init.fired.astype(int).tolist()}
-    golden = config.golden()
+    golden = GoldenCore.of(config)
     trace = golden.run(golden.counts_from_events(events), state=init)
     for t, state in enumerate(states[1:]):
         compare_state(state, trace, t, "from written state")
@@ -496,7 +503,7 @@ def test_emit_core(tmp_path):
     import json
 
     from spikeforge.hdl.verilog import emit_core
-    from spikeforge.sim.contract import SpikeforgeError
+    from spikeforge.ir.errors import SpikeforgeError
 
     config = CoreConfig(5, 3, NeuronParams(weight_bits=6, adaptive=True, adapt_step=3),
                         np.array([[1, -2, 3, -32, 31]] * 3))
@@ -562,7 +569,7 @@ def test_host_ignored_while_busy_and_event_priority():
     assert [hs for _, hs in log["busy"]] == [0] * (config.n_neurons + 1) + [1], \
         "TICK not accepted exactly when idle again"
     assert not any(rv for rv, _ in log["busy"]), "host read answered while busy"
-    golden = config.golden()
+    golden = GoldenCore.of(config)
     trace = golden.run(golden.counts_from_events([[0]]))
     compare_state(log["state"], trace, 0, "host write while busy must be ignored")
 
@@ -571,7 +578,7 @@ def test_back_to_back_ticks_match_predict_ticks():
     rng = random.Random(51)
     config = random_config(rng, 6, 3, threshold=2, fire_once=False)
     stimuli = random_stimuli(rng, config, ticks=12)
-    golden = config.golden()
+    golden = GoldenCore.of(config)
     trace = golden.run(golden.counts_from_events([s.events for s in stimuli]))
     out_ready = random_ready(51, 0.5)
     observed = []

@@ -1,14 +1,14 @@
 """Co-simulation of the neuron core RTL (Icarus and Verilator) against the golden model and
 the cycle model: every output event, every neuron's state at the end of every tick and the
-clock cycle of every handshake. See :mod:`spikeforge.sim.cosim.core_cosim`."""
+clock cycle of every handshake. See :mod:`spikeforge.cosim.core_cosim`."""
 
 import zlib
 
 import pytest
 
-from spikeforge.sim.contract import Reset
-from spikeforge.sim.cosim.core_cosim import make_spec, random_config, run_core_cosim
-from spikeforge.sim.cosim.runner import SIMULATORS, CosimFailure
+from spikeforge.cosim.core_cosim import make_spec, random_config, run_core_cosim
+from spikeforge.cosim.runner import SIMULATORS, CosimFailure
+from spikeforge.ir.params import Reset
 
 N_TICKS = 50
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from spikeforge.sim.cosim.runner import SIMULATORS, CosimFailure, run_cocotb
+from spikeforge.cosim.runner import SIMULATORS, CosimFailure, run_cocotb
 
 HERE = Path(__file__).resolve().parent
 TB = HERE / "cosim" / "harness_tb.py"
@@ -43,8 +43,12 @@ def test_mismatch_fails_the_test(simulator):
 def test_compare_reports_the_first_mismatch():
     import numpy as np
 
-    from spikeforge.sim.cosim.compare import (compare_cycles, compare_events, compare_states,
-                                              first_mismatch)
+    from spikeforge.cosim.compare import (
+        compare_cycles,
+        compare_events,
+        compare_states,
+        first_mismatch,
+    )
 
     assert compare_events([(0, 1), (1, 2)], [(0, 1, 5), (1, 2, 9)]) is None
     extra = compare_events([(1, 2)], [(0, 3, 4), (1, 2, 9)])

@@ -1,17 +1,20 @@
 """Co-simulation of the whole system (SpikeforgeSystem) on Icarus and Verilator against the
 golden network model and the system cycle model: per image the class, decision tick, every
 spike of every layer, every output spike's cycle, every tick end and the total cycles.
-See spikeforge.sim.cosim.system_cosim."""
+See spikeforge.cosim.system_cosim."""
 
 import random
 
 import numpy as np
 import pytest
 
-from spikeforge.compiler.map import CorePlan, HardwarePlan, plan_network
-from spikeforge.sim.contract import Decision
-from spikeforge.sim.cosim.runner import CosimFailure
-from spikeforge.sim.cosim.system_cosim import random_inputs, random_network, run_system_cosim
+from spikeforge.compiler.map import plan_network
+from spikeforge.cosim.runner import CosimFailure
+from spikeforge.cosim.system_cosim import random_inputs, random_network, run_system_cosim
+from spikeforge.ir.params import Decision
+from spikeforge.ir.plan import CorePlan, HardwarePlan
+from spikeforge.ir.system import SystemConfig
+from spikeforge.sim.network import run_network
 
 CASES = {
     # seed: (n_layers, fifo_depth, p_ready)
@@ -42,13 +45,14 @@ RUNS = [pytest.param("icarus", name, id=f"icarus-{name}") for name in CASES] + [
 @pytest.mark.parametrize("simulator,name", RUNS)
 def test_system_matches_models(simulator, name):
     network, plan, counts, fifo_depth, p_ready, seed = make_case(name)
-    result = run_system_cosim(network, plan, counts, simulator, fifo_depth=fifo_depth,
+    result = run_system_cosim(network, plan, counts, simulator,
+                              system=SystemConfig(network.decision, fifo_depth=fifo_depth),
                               p_ready=p_ready, seed=seed)
     report = result.report
     assert report["images_done"] == 3 and report["mismatch"] is None
     assert sum(r["output_spikes"] for r in report["results"]) > 0 or \
         network.decision is Decision.FIRST_SPIKE
-    trace = network.run(counts)
+    trace = run_network(network, counts)
     assert [r["class"] for r in report["results"]] == trace.decision.tolist()
 
 
@@ -84,13 +88,13 @@ def test_flipped_weight_bit_is_reported(simulator):
     network = random_network(31, n_layers=2, max_size=10, decision=Decision.SPIKE_COUNT)
     plan = plan_network(network, neurons_per_core=[3, 4])
     counts = random_inputs(31, network, images=2, ticks=6, p=0.4)
-    trace = network.run(counts)
+    trace = run_network(network, counts)
     for core in plan.cores:  # find a flip that changes some spike
         for j in range(core.n_inputs):
             for n in range(core.n_neurons):
                 bad_plan = flip_weight(plan, core.core_id, j, n, 6)
                 from spikeforge.compiler.map import network_from_plan
-                bad = network_from_plan(bad_plan, network.decision).run(counts)
+                bad = run_network(network_from_plan(bad_plan, network.decision), counts)
                 diff = first_difference(trace, bad)
                 if diff is not None:
                     break

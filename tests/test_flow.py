@@ -7,9 +7,10 @@ import sys
 import numpy as np
 import pytest
 
-from spikeforge.compiler import flow
+from spikeforge import flow
 from spikeforge.compiler.artifact import load_artifact
-from spikeforge.sim.contract import Decision
+from spikeforge.ir.params import Decision
+from spikeforge.sim.network import classify
 
 
 def spikeforge(*args, cwd=None):
@@ -42,13 +43,14 @@ def test_training_gives_a_network_on_the_contract(tiny):
 
 def test_compile_writes_artifact_verilog_and_expected_traces(tiny):
     trained, result, counts, labels = tiny
-    network, plan = load_artifact(result.out_dir)
+    artifact = load_artifact(result.out_dir)
+    network, plan = artifact.network, artifact.plan
     assert network == trained.network
     assert len(plan.cores) == 3 + 3  # 10 neurons / 4 per core -> 3 cores, in both layers
     assert "module spikeforge_system" in result.verilog.read_text()
     expected = flow.load_expected(result.expected)
     np.testing.assert_array_equal(expected["input_counts"], counts)
-    np.testing.assert_array_equal(expected["decision"], network.classify(counts))
+    np.testing.assert_array_equal(expected["decision"], classify(network, counts))
     meta = json.loads((result.out_dir / flow.FLOW_JSON).read_text())
     assert meta["neurons_per_core"] == 4 and "training" in meta
 
@@ -79,7 +81,7 @@ def test_compile_command_from_a_model_file(tmp_path):
     run = spikeforge("compile", model, "--out", tmp_path / "out", "--neurons-per-core", 5,
                      "--images", 20)
     assert run.returncode == 0, run.stdout + run.stderr
-    network, plan = load_artifact(tmp_path / "out")
+    plan = load_artifact(tmp_path / "out").plan
     assert len(plan.cores) == 2 + 2
     assert (tmp_path / "out" / flow.VERILOG).is_file()
     assert flow.load_expected(tmp_path / "out" / flow.EXPECTED)["labels"].shape == (20,)

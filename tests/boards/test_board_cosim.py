@@ -6,9 +6,10 @@ import pytest
 
 from spikeforge.boards.cosim import check_board_report, run_board_cosim
 from spikeforge.compiler.map import plan_network
-from spikeforge.sim.contract import Decision
-from spikeforge.sim.cosim.runner import require_simulator
-from spikeforge.sim.cosim.system_cosim import random_inputs, random_network
+from spikeforge.cosim.runner import require_simulator
+from spikeforge.cosim.system_cosim import random_inputs, random_network
+from spikeforge.ir.params import Decision
+from spikeforge.sim.network import classify
 
 
 @pytest.mark.parametrize("seed,decision,per_core", [
@@ -42,7 +43,7 @@ def digits():
     """A 64-32-10 digits network trained here (LIF, LFSR rate code, 16 ticks; 4 float epochs,
     no QAT: about 10 s on 2 cores), planned on three cores of at most 16 neurons, and the
     rate-coded events of its first test images -- no pre-built artifact needed."""
-    from spikeforge.compiler.flow import encode_inputs, train_digits_network
+    from spikeforge.flow import encode_inputs, train_digits_network
     from spikeforge.model.datasets import load_dataset
 
     trained = train_digits_network(hidden=32, epochs=4, qat_epochs=0, progress=False)
@@ -70,7 +71,7 @@ def test_board_digits_images(digits, simulator):
     check_board_report(result.report, network, counts, input_depth=1024, malformed=False)
     board_classes = [r["cls"] for r in result.report["results"]]
     assert len(board_classes) == DIGITS_IMAGES
-    assert board_classes == [int(c) for c in network.classify(counts)]
+    assert board_classes == [int(c) for c in classify(network, counts)]
     # the images differ in class and are mostly right: the comparison is not of one
     # repeated answer (19 of these 20 are classified correctly)
     assert len(set(board_classes)) >= 5, board_classes

@@ -14,7 +14,7 @@ import pytest
 
 from spikeforge.boards.build import BOARDS, build_board, resolve_design, toolchain_environment
 from spikeforge.boards.fit import estimate
-from spikeforge.sim.contract import SpikeforgeError
+from spikeforge.ir.errors import SpikeforgeError
 
 
 def _require_tools(board):
@@ -50,7 +50,7 @@ def test_small_icebreaker_build(tmp_path):
     saved = json.loads((tmp_path / "ice" / "report.json").read_text())
     assert saved["fmax_mhz"] == report["fmax_mhz"]
     # the fit estimate's block RAM count is the real one (within one tile)
-    est = estimate(source[2], "icebreaker", report["input_depth"], source[1].decision)
+    est = estimate(source[1].plan, "icebreaker", report["input_depth"], source[1].network.decision)
     used = report["utilization"]["brams"]["used"]
     assert abs(est.brams - used) <= 1, (est, report["utilization"])
     # logic within a factor of 1.5 either way
@@ -63,7 +63,7 @@ def test_ulx3s_build(tmp_path):
     source = resolve_design("core:32x64")
     report = build_board(source, "ulx3s-85f", tmp_path / "ecp5")
     _check_report(report, "ulx3s-85f")
-    est = estimate(source[2], "ulx3s-85f", report["input_depth"])
+    est = estimate(source[1].plan, "ulx3s-85f", report["input_depth"])
     assert abs(est.brams - report["utilization"]["brams"]["used"]) <= 1
 
 

@@ -7,9 +7,17 @@ import itertools
 import pytest
 from amaranth.sim import Simulator
 
-from spikeforge.boards.pll import (ECP5_LIMITS, ICE40_LIMITS, ECP5PLLSetting, ICE40PLLSetting,
-                                   LockReset, ecp5_pll, ice40_pll, pll_for)
-from spikeforge.sim.contract import ConfigError
+from spikeforge.boards.pll import (
+    ECP5_LIMITS,
+    ICE40_LIMITS,
+    ECP5PLLSetting,
+    ICE40PLLSetting,
+    LockReset,
+    ecp5_pll,
+    ice40_pll,
+    pll_for,
+)
+from spikeforge.ir.errors import ConfigError
 
 
 def _ice40_outputs(f_in):
@@ -170,8 +178,9 @@ def test_board_top_with_pll_prepares(board, mhz, primitive, constraint):
     from spikeforge.hdl.system import SpikeforgeSystem
 
     spec = BOARDS[board]
-    _, network, plan = resolve_design("core:4x8")
-    top = BoardTop(SpikeforgeSystem(plan, network.decision), input_depth=256,
+    _, artifact = resolve_design("core:4x8")
+    plan = artifact.plan
+    top = BoardTop(SpikeforgeSystem(plan, artifact.system), input_depth=256,
                    pll=pll_for(spec.family, spec.clk_hz, mhz * 1e6))
     platform = spec.make_platform()
     assert top.clk_hz == mhz * 1e6
@@ -192,7 +201,7 @@ def test_board_top_with_pll_prepares(board, mhz, primitive, constraint):
         assert "cell \\SGSR" in rtlil and rtlil.count("cell \\FD1S3AX") == 2
         assert "lock_reset" not in rtlil
     # without clk_mhz the platform's own clock domain is used: no PLL
-    plain = BoardTop(SpikeforgeSystem(plan, network.decision), input_depth=256)
+    plain = BoardTop(SpikeforgeSystem(plan, artifact.system), input_depth=256)
     assert primitive not in spec.make_platform().prepare(plain, name="top").files["top.il"]
     assert plain.uart_divisor(spec.make_platform()) == round(spec.clk_hz / 115200)
 

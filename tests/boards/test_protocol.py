@@ -7,16 +7,32 @@ import json
 import numpy as np
 import pytest
 
-from spikeforge.boards.build import (count_cells, parse_nextpnr_report, resolve_design,
-                                     toolchain_environment)
+from spikeforge.boards.build import (
+    count_cells,
+    parse_nextpnr_report,
+    resolve_design,
+    toolchain_environment,
+)
 from spikeforge.boards.fit import bram_tiles, check_fit, estimate
 from spikeforge.boards.host import SpikeforgeBoard
-from spikeforge.boards.host_protocol import (MARKER, SYNC, Cmd, ErrorCode, Frame, FrameDecoder,
-                                             ProtocolError, Reply, encode_frame, encode_items,
-                                             items_payload, parse_result)
+from spikeforge.boards.host_protocol import (
+    MARKER,
+    SYNC,
+    Cmd,
+    ErrorCode,
+    Frame,
+    FrameDecoder,
+    ProtocolError,
+    Reply,
+    encode_frame,
+    encode_items,
+    items_payload,
+    parse_result,
+)
 from spikeforge.compiler.map import plan_network
-from spikeforge.sim.contract import ConfigError, NeuronParams
-from spikeforge.sim.network import IntegerLayer, IntegerNetwork
+from spikeforge.ir.errors import ConfigError
+from spikeforge.ir.network import IntegerLayer, IntegerNetwork
+from spikeforge.ir.params import NeuronParams
 
 
 def test_frame_round_trip_and_checksum():
@@ -129,7 +145,8 @@ def test_fit_accepts_small_and_refuses_large_with_advice():
 
 
 def test_resolve_design(tmp_path):
-    name, network, plan = resolve_design("core:8x12")
+    name, artifact = resolve_design("core:8x12")
+    network, plan = artifact.network, artifact.plan
     assert name == "core8x12" and network.n_inputs == 12 and len(plan.cores) == 1
     with pytest.raises(ConfigError, match="core:NEURONSxINPUTS"):
         resolve_design("core:8by12")

@@ -9,11 +9,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from spikeforge.compiler.artifact import (FORMAT, FORMAT_VERSION, hex_to_weights, load_artifact,
-                                          save_artifact, weights_to_hex)
+from spikeforge.compiler.artifact import FORMAT, FORMAT_VERSION, load_artifact, save_artifact
 from spikeforge.compiler.map import network_from_plan, plan_network
-from spikeforge.sim.contract import ConfigError, Decision, NeuronParams, Reset
-from spikeforge.sim.network import IntegerLayer, IntegerNetwork
+from spikeforge.ir.errors import ConfigError
+from spikeforge.ir.memory_image import hex_to_weights, weights_to_hex
+from spikeforge.ir.network import IntegerLayer, IntegerNetwork
+from spikeforge.ir.params import Decision, NeuronParams, Reset
+from spikeforge.sim.network import run_network
 
 
 def example_network():
@@ -36,10 +38,11 @@ def artifact(tmp_path):
 
 def test_round_trip_is_exact(artifact):
     path, net, plan = artifact
-    loaded_net, loaded_plan = load_artifact(path)
+    loaded = load_artifact(path)
+    loaded_net, loaded_plan = loaded.network, loaded.plan
     assert loaded_net == net and loaded_plan == plan
     counts = (np.random.default_rng(0).random((4, 10, 9)) < 0.4).astype(np.int64)
-    a, b = net.run(counts), loaded_net.run(counts)
+    a, b = run_network(net, counts), run_network(loaded_net, counts)
     assert all(np.array_equal(x, y) for x, y in zip(a.spikes, b.spikes))
     manifest = json.loads((path / "manifest.json").read_text())
     assert manifest["format"] == FORMAT and manifest["format_version"] == FORMAT_VERSION
@@ -154,9 +157,12 @@ MALFORMED = [
     ("parameter out of range", ("network.layers[0].params.threshold", 0),
      "network.layers[0].params.threshold: must be in 1.."),
     ("bad reset", ("network.layers[0].params.reset", "soft"), "network.layers[0].params.reset: must be one of"),
-    ("unknown version", ("format_version", 2), "format_version: unknown format_version 2"),
+    ("unknown version", ("format_version", 3), "format_version: unknown format_version 3"),
+    ("older version", ("format_version", 1), "format_version: 1 is an older format"),
     ("wrong format name", ("format", "onnx"), "manifest.json: format: must be 'spikeforge-artifact'"),
-    ("bad decision", ("network.decision", "vote"), "network.decision: must be one of"),
+    ("bad decision", ("system.decision", "vote"), "system.decision: must be one of"),
+    ("bad system setting", ("system.guard", 0), "system.guard: must be an integer in 1.."),
+    ("missing system setting", ("system.fifo_depth", DELETE), "system.fifo_depth: missing"),
     ("unknown field", ("network.layers[0].params.leak", 3),
      "network.layers[0].params.leak: unknown field"),
     ("no layers", ("network.layers", []), "network.layers: a network needs at least one layer"),
@@ -266,8 +272,8 @@ def test_any_single_edit_is_a_config_error_or_a_consistent_artifact_never_a_cras
     except ConfigError as error:
         assert "manifest.json" in str(error)
     else:  # a valid edit (another threshold, adaptive on, ...) gives a consistent artifact
-        assert network_from_plan(loaded[1], loaded[0].decision) == loaded[0]
+        assert network_from_plan(loaded.plan, loaded.network.decision) == loaded.network
         if target == "generator":
-            assert loaded[0] == net and loaded[1] == plan
+            assert loaded.network == net and loaded.plan == plan
     finally:
         (path / "manifest.json").write_text(original)

@@ -5,10 +5,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spikeforge.compiler.map import (INPUT_PORT, balanced_split, core_memory_bits,
-                                     network_from_plan, plan_network, simulate_plan)
-from spikeforge.sim.contract import ConfigError, Decision, NeuronParams
-from spikeforge.sim.network import IntegerLayer, IntegerNetwork
+from spikeforge.compiler.map import balanced_split, network_from_plan, plan_network, simulate_plan
+from spikeforge.ir.errors import ConfigError
+from spikeforge.ir.network import IntegerLayer, IntegerNetwork
+from spikeforge.ir.params import Decision, NeuronParams
+from spikeforge.ir.plan import INPUT_PORT, core_memory_bits
+from spikeforge.sim.golden import GoldenCore
+from spikeforge.sim.network import run_network
 
 
 def random_network(sizes=(12, 10, 7, 4), seed=0, decision=Decision.SPIKE_COUNT):
@@ -58,13 +61,13 @@ def test_bad_split_requests_are_named():
 def test_split_cores_recombine_to_identical_spikes():
     net = random_network()
     counts = (np.random.default_rng(1).random((5, 20, net.n_inputs)) < 0.4).astype(np.int64)
-    trace = net.run(counts)
+    trace = run_network(net, counts)
     plan = plan_network(net, neurons_per_core=[3, 2, 3])
     assert [len(plan.cores_of_layer(l)) for l in range(3)] == [4, 4, 2]
     assert network_from_plan(plan, net.decision) == net
     layer_input = counts
     for l in range(3):  # each core's own golden model, concatenated by global index
-        parts = [c.config.golden().run(layer_input).spikes for c in plan.cores_of_layer(l)]
+        parts = [GoldenCore.of(c.config).run(layer_input).spikes for c in plan.cores_of_layer(l)]
         assert np.array_equal(np.concatenate(parts, axis=-1), trace.spikes[l])
         layer_input = np.zeros_like(trace.spikes[l], dtype=np.int64)
         layer_input[:, 1:] = trace.spikes[l][:, :-1]

@@ -5,8 +5,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from spikeforge.sim.contract import ConfigError, Decision, NeuronParams, Reset
-from spikeforge.sim.network import NO_CLASS, IntegerLayer, IntegerNetwork, decide
+from spikeforge.ir.errors import ConfigError
+from spikeforge.ir.network import NO_CLASS, IntegerLayer, IntegerNetwork
+from spikeforge.ir.params import Decision, NeuronParams, Reset
+from spikeforge.sim.golden import GoldenCore
+from spikeforge.sim.network import decide, run_network
 
 
 def hand_network(decision=Decision.FIRST_SPIKE):
@@ -23,7 +26,7 @@ HAND_INPUT = np.array([[1, 0], [1, 1], [0, 0], [0, 0]])  # [ticks, inputs]
 def test_hand_computed_two_layer_example():
     # layer 0: t0 i=[6,10] v=[6,10] -> n1 spikes, v=[6,0]; t1 i=[11,7] v=[17,7] -> n0, v=[7,7]
     # layer 1: t1 gets n1 of t0: v=4; t2 gets n0 of t1: v=11 -> spike, v=1; t3 v=1
-    trace = hand_network().run(HAND_INPUT)
+    trace = run_network(hand_network(), HAND_INPUT)
     assert trace.spikes[0][0].astype(int).tolist() == [[0, 1], [1, 0], [0, 0], [0, 0]]
     assert trace.spikes[1][0].astype(int).tolist() == [[0], [0], [1], [0]]
     assert trace.output_v[0, :, 0].tolist() == [0, 4, 1, 1]
@@ -41,9 +44,9 @@ def test_hand_computed_two_layer_example():
 
 def test_padding_ticks_lets_late_input_reach_the_output():
     net = hand_network()
-    short = net.run(HAND_INPUT[:2])  # 2 ticks: the output cannot have spiked yet
+    short = run_network(net, HAND_INPUT[:2])  # 2 ticks: the output cannot have spiked yet
     assert short.decision.tolist() == [NO_CLASS] and short.decision_tick.tolist() == [1]
-    assert net.run(HAND_INPUT[:2], ticks=3).decision.tolist() == [0]
+    assert run_network(net, HAND_INPUT[:2], ticks=3).decision.tolist() == [0]
 
 
 @st.composite
@@ -73,17 +76,17 @@ def networks(draw):
 def test_network_equals_layer_by_layer_core_golden_with_one_tick_delay(net, seed, ticks):
     rng = np.random.default_rng(seed)
     counts = (rng.random((3, ticks, net.n_inputs)) < 0.5).astype(np.int64)
-    trace = net.run(counts)
+    trace = run_network(net, counts)
     layer_input = counts
     for l, layer in enumerate(net.layers):
-        expected = layer.core_config().golden().run(layer_input)
+        expected = GoldenCore.of(layer.core_config()).run(layer_input)
         assert np.array_equal(trace.spikes[l], expected.spikes), f"layer {l}"
         delayed = np.zeros_like(expected.spikes, dtype=np.int64)
         delayed[:, 1:] = expected.spikes[:, :-1]
         layer_input = delayed
     assert np.array_equal(trace.output_v, expected.v)
     for b in range(counts.shape[0]):  # batched == one sample at a time
-        one = net.run(counts[b])
+        one = run_network(net, counts[b])
         assert np.array_equal(one.spikes[-1][0], trace.spikes[-1][b])
         assert one.decision[0] == trace.decision[b]
 
@@ -105,7 +108,7 @@ def test_decisions_break_ties_toward_the_lowest_index():
 
 
 def test_membrane_max_reads_v_after_the_last_tick():
-    trace = hand_network(Decision.MEMBRANE_MAX).run(HAND_INPUT)
+    trace = run_network(hand_network(Decision.MEMBRANE_MAX), HAND_INPUT)
     assert trace.decision.tolist() == [0] and trace.decision_tick.tolist() == [3]
 
 
@@ -117,11 +120,11 @@ def test_membrane_max_reads_v_after_the_last_tick():
     (lambda: IntegerLayer(np.full((2, 2), 200), NeuronParams()), "weights[0, 0] = 200"),
     (lambda: IntegerNetwork((IntegerLayer(np.ones((2, 1), int), NeuronParams()),), "vote"),
      "decision: must be one of"),
-    (lambda: hand_network().run(np.ones((1, 3, 5), int)), "input_counts: expected shape"),
-    (lambda: hand_network().run(-np.ones((1, 3, 2), int)), "input_counts[0, 0, 0] = -1"),
-    (lambda: hand_network().run(np.full((1, 3, 2), 2)), "more than layers[0].max_events_per_tick = 2"),
-    (lambda: hand_network().run(np.ones((1, 3, 2))), "must hold integer event counts"),
-    (lambda: hand_network().run(HAND_INPUT, ticks=0), "ticks: must be a positive integer"),
+    (lambda: run_network(hand_network(), np.ones((1, 3, 5), int)), "input_counts: expected shape"),
+    (lambda: run_network(hand_network(), -np.ones((1, 3, 2), int)), "input_counts[0, 0, 0] = -1"),
+    (lambda: run_network(hand_network(), np.full((1, 3, 2), 2)), "more than layers[0].max_events_per_tick = 2"),
+    (lambda: run_network(hand_network(), np.ones((1, 3, 2))), "must hold integer event counts"),
+    (lambda: run_network(hand_network(), HAND_INPUT, ticks=0), "ticks: must be a positive integer"),
 ])
 def test_bad_networks_and_inputs_are_named(build, message):
     with pytest.raises(ConfigError) as error:
@@ -134,7 +137,7 @@ def test_hidden_layer_event_bound_is_enforced():
     net = IntegerNetwork((IntegerLayer(np.ones((1, 3), int), p),
                           IntegerLayer(np.ones((3, 1), int), p, max_events_per_tick=2)))
     with pytest.raises(ConfigError, match=r"layers\[1\].max_events_per_tick = 2 is exceeded"):
-        net.run(np.ones((1, 3, 1), int))
+        run_network(net, np.ones((1, 3, 1), int))
 
 
 def test_statistics_equal_a_naive_count_per_sample():
@@ -145,7 +148,7 @@ def test_statistics_equal_a_naive_count_per_sample():
                           IntegerLayer(rng.integers(-20, 60, (5, 3)), p)), Decision.FIRST_SPIKE)
     rates = np.linspace(0.02, 0.4, 30)[:, None, None]  # some samples never reach the output
     counts = (rng.random((30, 15, 8)) < rates).astype(np.int8)
-    trace = net.run(counts)
+    trace = run_network(net, counts)
     assert len(set(trace.decision_tick.tolist())) > 2  # early exits at different ticks
     for until_decision in (True, False):
         stats = trace.statistics(until_decision)

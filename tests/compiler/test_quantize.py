@@ -6,11 +6,20 @@ import numpy as np
 import pytest
 import torch
 
-from spikeforge.compiler.quantize import (ROUNDING, FloatLayer, accuracy,
-                                          float_network_from_description, float_reference_forward,
-                                          quantize, quantize_decay, state_bits)
-from spikeforge.sim.contract import ConfigError, Decision, Reset
-from spikeforge.sim.network import IntegerLayer, IntegerNetwork
+from spikeforge.compiler.quantize import (
+    ROUNDING,
+    accuracy,
+    float_network_from_description,
+    float_reference_forward,
+    quantize,
+    quantize_decay,
+    state_bits,
+)
+from spikeforge.ir.errors import ConfigError
+from spikeforge.ir.network import FloatLayer, IntegerLayer, IntegerNetwork
+from spikeforge.ir.params import Decision, Reset
+from spikeforge.sim.golden import GoldenCore
+from spikeforge.sim.network import run_network
 
 
 def test_scale_rounding_and_threshold_of_a_known_layer():
@@ -67,13 +76,13 @@ def test_state_widths_hold_the_worst_case_without_saturating():
         IntegerLayer(layer.weights, dataclasses.replace(layer.params, current_bits=32,
                                                         membrane_bits=32))
         for layer in result.network.layers), result.network.decision)
-    narrow_trace, wide_trace = result.network.run(worst), wide.run(worst)
+    narrow_trace, wide_trace = run_network(result.network, worst), run_network(wide, worst)
     for a, b in zip(narrow_trace.spikes, wide_trace.spikes):
         assert np.array_equal(a, b)
     assert np.array_equal(narrow_trace.output_v, wide_trace.output_v)
     # the first layer's current came within a factor 4 of its width: the bound is not loose
     i_bits = result.network.layers[0].params.current_bits
-    i_max = result.network.layers[0].core_config().golden().run(worst).i.max()
+    i_max = GoldenCore.of(result.network.layers[0].core_config()).run(worst).i.max()
     assert i_max >= (1 << (i_bits - 3))
 
 
@@ -96,7 +105,7 @@ def test_float_and_quantized_networks_agree_on_random_inputs():
     for weight_bits, decay_bits, spike_agreement, decision_agreement in [(8, 12, 0.93, 0.9),
                                                                           (12, 16, 0.99, 0.98)]:
         result = quantize(description, weight_bits=weight_bits, decay_bits=decay_bits, ticks=30)
-        int_trace = result.network.run(counts)
+        int_trace = run_network(result.network, counts)
         for l in range(2):
             assert (int_trace.spikes[l] == float_trace.spikes[l]).mean() >= spike_agreement
         assert (int_trace.decision == float_trace.decision).mean() >= decision_agreement

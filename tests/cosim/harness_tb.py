@@ -10,9 +10,14 @@ import random
 
 import cocotb
 
-from spikeforge.sim.cosim.compare import compare_events
-from spikeforge.sim.cosim.drivers import (CycleCounter, StreamSink, StreamSource, random_gaps,
-                                          random_ready)
+from spikeforge.cosim.compare import compare_events
+from spikeforge.cosim.drivers import (
+    CycleCounter,
+    StreamSink,
+    StreamSource,
+    random_gaps,
+    random_ready,
+)
 
 
 @cocotb.test()

@@ -3,11 +3,10 @@
 import random
 
 import pytest
-
 from simutil import run
-from spikeforge.hdl.decision import DecisionUnit
-from spikeforge.sim.contract import Decision
 
+from spikeforge.hdl.decision import DecisionUnit
+from spikeforge.ir.params import Decision
 
 # -- Python models (the contract) -------------------------------------------------------------
 

@@ -8,11 +8,16 @@ from collections import defaultdict
 import pytest
 from amaranth.hdl import Cat, Module, Signal, UnusedElaboratable, Value, unsigned
 from amaranth.lib import wiring
-
 from simutil import check_multicast, check_per_source_order, drive, run, sink
-from spikeforge.hdl.router import (Multicast, RoundRobinArbiter, SpikeMerger, SpikePacket,
-                                   SpikeRouter, StreamFIFO)
 
+from spikeforge.hdl.router import (
+    Multicast,
+    RoundRobinArbiter,
+    SpikeMerger,
+    SpikePacket,
+    SpikeRouter,
+    StreamFIFO,
+)
 
 # -- FIFO ---------------------------------------------------------------------------------
 

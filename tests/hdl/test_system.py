@@ -10,17 +10,18 @@ import random
 
 import numpy as np
 import pytest
+from amaranth.back import verilog
 from amaranth.hdl import Cat, Module, unsigned
 from amaranth.lib import stream, wiring
-from amaranth.back import verilog
-
 from simutil import run
+
 from spikeforge.hdl.core import NeuronCore
 from spikeforge.hdl.decision import DecisionUnit
 from spikeforge.hdl.router import SpikeMerger, SpikeRouter, StreamFIFO
 from spikeforge.hdl.tick import TickController
-from spikeforge.sim.contract import Decision, NeuronParams
-from spikeforge.sim.core import CoreConfig
+from spikeforge.ir.core import CoreConfig
+from spikeforge.ir.params import Decision, NeuronParams
+from spikeforge.sim.golden import GoldenCore
 from spikeforge.sim.network import decide
 
 N_IN, N_A, N_B, N_C = 8, 6, 5, 4
@@ -98,7 +99,7 @@ def make_configs(rng):
 
 
 def golden(configs, events, n_ticks):
-    A, B, C = (c.golden() for c in configs)
+    A, B, C = (GoldenCore.of(c) for c in configs)
     counts = A.counts_from_events(events + [[]] * (n_ticks - len(events)))
     sa, sb = A.run(counts).spikes, B.run(counts).spikes
     layer2 = np.zeros((n_ticks, N_A + N_B), dtype=np.int64)

@@ -12,13 +12,15 @@ import random
 
 import numpy as np
 import pytest
-
 import test_system_top as top
+
 from spikeforge.compiler.map import plan_network
+from spikeforge.cosim.system_cosim import random_inputs, random_network
 from spikeforge.hdl.system import SpikeforgeSystem
-from spikeforge.sim.contract import Decision
-from spikeforge.sim.cosim.system_cosim import random_inputs, random_network
-from spikeforge.sim.network import IntegerNetwork
+from spikeforge.ir.network import IntegerNetwork
+from spikeforge.ir.params import Decision
+from spikeforge.ir.system import SystemConfig
+from spikeforge.sim.network import run_network
 from spikeforge.sim.system_cycle import ticks_to_run
 
 
@@ -67,7 +69,7 @@ def run_images(seed, decision, overflow_at, n_ticks=4, fifo_depth=0, start_gaps=
         items.append(image)
     if start_gaps is None:
         start_gaps = [rng.choice([0, 0, 1, 3]) for _ in overflow_at]
-    dut = SpikeforgeSystem(plan, decision, fifo_depth=fifo_depth)
+    dut = SpikeforgeSystem(plan, SystemConfig(decision, fifo_depth=fifo_depth))
     top.N_TICKS[0] = n_ticks
     got = top.simulate(dut, items, start_gaps, lambda cycle: True, start_cycle=2)
     assert len(got) == len(overflow_at)
@@ -77,7 +79,7 @@ def run_images(seed, decision, overflow_at, n_ticks=4, fifo_depth=0, start_gaps=
 def check_errors(seed, decision, overflow_at, **kwargs):
     n_ticks = kwargs.setdefault("n_ticks", 4)
     network, got, counts = run_images(seed, decision, overflow_at, **kwargs)
-    trace = network.run(counts, n_ticks)
+    trace = run_network(network, counts, n_ticks)
     for b, (t_over, obs) in enumerate(zip(overflow_at, got)):
         where = f"seed {seed} {decision.name} image {b} (overflow tick {t_over})"
         if t_over is not None:

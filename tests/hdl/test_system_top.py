@@ -14,10 +14,17 @@ import pytest
 from amaranth.sim import Simulator
 
 from spikeforge.compiler.map import plan_network
+from spikeforge.cosim.system_cosim import (
+    StallPattern,
+    expected_run,
+    expected_spikes,
+    random_inputs,
+    random_network,
+    schedules_for,
+)
 from spikeforge.hdl.system import SpikeforgeSystem
-from spikeforge.sim.contract import Decision
-from spikeforge.sim.cosim.system_cosim import (StallPattern, expected_run, expected_spikes,
-                                               random_inputs, random_network, schedules_for)
+from spikeforge.ir.params import Decision
+from spikeforge.ir.system import SystemConfig
 from spikeforge.sim.system_cycle import lower_bound_cycles, ticks_to_run
 
 
@@ -109,12 +116,13 @@ def check_system(seed, images=2, n_ticks=8, fifo_depth=None, p_ready=None, decis
         p_ready = rng.choice([1.0, 0.5, 0.3])
     counts = random_inputs(seed, network, images, n_ticks, p=rng.choice([0.2, 0.4]))
     schedules = schedules_for(counts, seed, p_gap=0.3)
+    system = SystemConfig(network.decision, fifo_depth=fifo_depth)
     ready = StallPattern(seed, p_ready)
     start_gaps = [rng.randint(0, 2) for _ in range(images)]
     trace, timings, items = expected_run(network, plan, counts, n_ticks, schedules=schedules,
-                                         fifo_depth=fifo_depth, out_ready=ready, start_cycle=2,
+                                         system=system, out_ready=ready, start_cycle=2,
                                          start_gaps=start_gaps)
-    dut = SpikeforgeSystem(plan, network.decision, fifo_depth=fifo_depth)
+    dut = SpikeforgeSystem(plan, system)
     N_TICKS[0] = n_ticks
     got = simulate(dut, items, start_gaps, ready, start_cycle=2)
     assert len(got) == images

@@ -4,8 +4,8 @@ import random
 
 import pytest
 from amaranth.hdl import Value
-
 from simutil import run
+
 from spikeforge.hdl.core import Command
 from spikeforge.hdl.tick import TickController
 

@@ -4,10 +4,16 @@ import pytest
 from amaranth.back import verilog
 
 from spikeforge.hdl.decision import DecisionUnit
-from spikeforge.hdl.router import (Multicast, RoundRobinArbiter, SpikeMerger, SpikePacket,
-                                   SpikeRouter, StreamFIFO)
+from spikeforge.hdl.router import (
+    Multicast,
+    RoundRobinArbiter,
+    SpikeMerger,
+    SpikePacket,
+    SpikeRouter,
+    StreamFIFO,
+)
 from spikeforge.hdl.tick import TickController
-from spikeforge.sim.contract import Decision
+from spikeforge.ir.params import Decision
 
 LAYOUT = SpikePacket(2, 5)
 

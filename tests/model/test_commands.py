@@ -4,9 +4,15 @@ import numpy as np
 import pytest
 import torch
 
-from spikeforge.model.commands import (FORMAT, VERSION, integer_network_of, load_model,
-                                       register, save_model)
-from spikeforge.sim.contract import SpikeforgeError
+from spikeforge.ir.errors import SpikeforgeError
+from spikeforge.model.commands import (
+    FORMAT,
+    VERSION,
+    integer_network_of,
+    load_model,
+    register,
+    save_model,
+)
 
 
 def _parse(argv):

@@ -8,9 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spikeforge.model.datasets import (load_dataset, load_digits, load_idx_dir, parse_idx,
-                                       read_idx)
-from spikeforge.sim.contract import ConfigError, SpikeforgeError
+from spikeforge.ir.errors import ConfigError, SpikeforgeError
+from spikeforge.model.datasets import load_dataset, load_digits, load_idx_dir, parse_idx, read_idx
 
 MNIST = Path("/work/shared/data/mnist")
 SHA256 = {

@@ -4,10 +4,19 @@ import numpy as np
 import pytest
 import torch
 
-from spikeforge.model.encoders import (GaloisLFSR, delta_encode, encode, latency_encode,
-                                       latency_ticks, population_encode, rank_order_encode,
-                                       rate_encode, rate_levels, spikes_to_counts)
-from spikeforge.sim.contract import ConfigError
+from spikeforge.ir.errors import ConfigError
+from spikeforge.model.encoders import (
+    GaloisLFSR,
+    delta_encode,
+    encode,
+    latency_encode,
+    latency_ticks,
+    population_encode,
+    rank_order_encode,
+    rate_encode,
+    rate_levels,
+    spikes_to_counts,
+)
 
 
 def test_lfsr_known_sequence_and_period():

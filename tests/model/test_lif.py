@@ -5,9 +5,9 @@ import math
 import pytest
 import torch
 
+from spikeforge.ir.errors import ConfigError
 from spikeforge.model.datasets import load_digits
-from spikeforge.model.lif import LIF, LIFNet, LIFState, lif_loss, spike_fn, train_lif
-from spikeforge.sim.contract import ConfigError
+from spikeforge.model.lif import LIF, LIFNet, lif_loss, spike_fn, train_lif
 
 
 def test_dynamics_follow_the_equations():

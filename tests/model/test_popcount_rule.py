@@ -1,10 +1,11 @@
 import numpy as np
 import pytest
 
-from spikeforge.model.popcount_rule import (PopcountLearner, first_ticks, hidden_signs,
-                                            output_signs)
-from spikeforge.sim.contract import ConfigError, NeuronParams, Reset
-from spikeforge.sim.network import IntegerLayer, IntegerNetwork
+from spikeforge.ir.errors import ConfigError
+from spikeforge.ir.network import IntegerLayer, IntegerNetwork
+from spikeforge.ir.params import NeuronParams, Reset
+from spikeforge.model.popcount_rule import PopcountLearner, first_ticks, hidden_signs, output_signs
+from spikeforge.sim.network import run_network
 
 T = 20
 
@@ -60,7 +61,7 @@ def test_step_touches_only_causal_weights_and_saturates():
     counts = np.zeros((1, T, 2), dtype=np.int64)
     counts[0, 0, 0] = 1
     counts[0, 6, 1] = 1
-    trace = net.run(counts, T)
+    trace = run_network(net, counts, T)
     t_h, t_o = first_ticks(trace.spikes[0])[0], first_ticks(trace.spikes[1])[0]
     assert t_h.tolist() == [0, 6, T] and t_o.tolist() == [1, 1]   # tie: output 0 wins
     learner = PopcountLearner(net, T, frac_bits=0, eta_out=3, eta_hidden=2)
@@ -75,7 +76,7 @@ def test_step_touches_only_causal_weights_and_saturates():
     # vote), hidden 0 is voted earlier: its causal input weight w1[0, 0] grows
     net2 = _tiny_network(w1, [[0, 127], [0, 0], [0, 0]])
     learner2 = PopcountLearner(net2, T, frac_bits=0, eta_out=3, eta_hidden=2)
-    t_o2 = first_ticks(net2.run(counts, T).spikes[1])[0]
+    t_o2 = first_ticks(run_network(net2, counts, T).spikes[1])[0]
     assert t_o2.tolist() == [T, 1]
     learner2.step(counts, np.array([0]))                         # o0 silent: speed up; o1 slows
     w = learner2.current_network()
@@ -121,5 +122,5 @@ def test_repeated_sample_is_learned():
     for _ in range(60):
         for b in range(4):
             learner.step(counts[b:b + 1], labels[b:b + 1])
-    decisions = learner.current_network().run(counts, T).decision
+    decisions = run_network(learner.current_network(), counts, T).decision
     assert (decisions == labels).mean() >= 0.75

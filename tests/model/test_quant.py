@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import torch
 
+from spikeforge.ir.errors import ConfigError
+from spikeforge.ir.params import NeuronParams, Reset
 from spikeforge.model.datasets import load_digits
 from spikeforge.model.lif import LIFNet, encode_dataset, train_lif
-from spikeforge.model.quant import (QuantLIFLayer, QuantLIFNet, quant_accuracy, quantize,
-                                    train_quant)
-from spikeforge.sim.contract import ConfigError, NeuronParams, Reset
+from spikeforge.model.quant import QuantLIFLayer, QuantLIFNet, quant_accuracy, quantize, train_quant
 
 
 @pytest.fixture(scope="module")

@@ -4,10 +4,18 @@ import numpy as np
 import pytest
 import torch
 
+from spikeforge.ir.errors import ConfigError
 from spikeforge.model.datasets import load_digits
-from spikeforge.model.ttfs import (TTFSNet, causal_set, encode_ttfs, exact_gradients,
-                                   simulate_ode, train_ttfs, ttfs_forward, ttfs_loss)
-from spikeforge.sim.contract import ConfigError
+from spikeforge.model.ttfs import (
+    TTFSNet,
+    causal_set,
+    encode_ttfs,
+    exact_gradients,
+    simulate_ode,
+    train_ttfs,
+    ttfs_forward,
+    ttfs_loss,
+)
 
 
 def random_case(rng, n_in=6, n_out=4, p_silent=0.2):

@@ -5,11 +5,19 @@ import pytest
 import torch
 
 from spikeforge.compiler.quantize import float_reference_forward
+from spikeforge.ir.errors import ConfigError
+from spikeforge.ir.params import Reset
 from spikeforge.model.ttfs import TTFSNet, train_ttfs
-from spikeforge.model.ttfs_discrete import (alpha_q, evaluate, float_description, inference_ticks,
-                                            input_counts, input_ticks, integer_network,
-                                            markdown_table)
-from spikeforge.sim.contract import ConfigError, Reset
+from spikeforge.model.ttfs_discrete import (
+    alpha_q,
+    evaluate,
+    float_description,
+    inference_ticks,
+    input_counts,
+    input_ticks,
+    integer_network,
+    markdown_table,
+)
 
 
 @pytest.fixture(scope="module")

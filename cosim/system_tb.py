@@ -4,7 +4,7 @@ The spec (JSON, ``$SPIKEFORGE_SYSTEM_SPEC``) holds, per image, the input items w
 gaps, the start gap, and everything expected: class, decision tick, ticks run, every spike
 of every layer (golden model) and the predicted cycles of every output spike, monitor event,
 tick end, ``done`` and the ``cycles`` port (system cycle model). One agent on the
-:class:`~spikeforge.sim.cosim.drivers.CycleCounter` drives ``start``, ``inp`` and
+:class:`~spikeforge.cosim.drivers.CycleCounter` drives ``start``, ``inp`` and
 ``out_spikes.ready`` by the driver convention of :mod:`spikeforge.sim.system_cycle` and
 records what the design does; all images run back to back. The test fails with the first
 mismatch (earliest image, then tick), naming image, tick, neuron and cycle; the JSON report
@@ -18,9 +18,9 @@ import os
 
 import cocotb
 
-from .compare import Mismatch, compare_cycles, compare_events, first_mismatch
-from .drivers import CycleCounter, _Agent, _bit, _int, signal
-from .system_cosim import SPEC_ENV, StallPattern
+from spikeforge.cosim.compare import Mismatch, compare_cycles, compare_events, first_mismatch
+from spikeforge.cosim.drivers import CycleCounter, _Agent, _bit, _int, signal
+from spikeforge.cosim.system_cosim import SPEC_ENV, StallPattern
 
 
 def _value(handle) -> int:

@@ -1,7 +1,8 @@
 """One neuron core's configuration: geometry, neuron parameters and integer weights.
 
 The same :class:`CoreConfig` parameterises the golden model, the cycle model, the RTL
-(:class:`spikeforge.hdl.core.NeuronCore`) and the co-simulation, so a core is described once.
+(:class:`spikeforge.hdl.core.NeuronCore`) and the co-simulation, so a core is described once;
+:meth:`CoreConfig.to_dict` is its one JSON form.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .contract import ConfigError, NeuronParams, accumulator_bits, check_weights
+from spikeforge.ir.errors import ConfigError
+from spikeforge.ir.params import NeuronParams, accumulator_bits, check_weights
 
 
 @dataclass(frozen=True, eq=False)
@@ -61,11 +63,16 @@ class CoreConfig:
         """Width of the synaptic current during the event phase (see the contract)."""
         return accumulator_bits(self.params, self.max_events_per_tick)
 
-    def golden(self):
-        """The golden model of this core."""
-        from .golden import GoldenCore
+    def to_dict(self) -> dict:
+        """JSON form: geometry, :meth:`NeuronParams.to_dict`, weights as nested lists."""
+        return {"n_neurons": self.n_neurons, "n_inputs": self.n_inputs,
+                "params": self.params.to_dict(), "weights": self.weights.tolist(),
+                "max_events_per_tick": self.max_events_per_tick}
 
-        return GoldenCore(self.weights, self.params, self.max_events_per_tick)
+    @classmethod
+    def from_dict(cls, d: dict) -> "CoreConfig":
+        return cls(d["n_neurons"], d["n_inputs"], NeuronParams.from_dict(d["params"]),
+                   np.array(d["weights"], dtype=np.int64), d["max_events_per_tick"])
 
     def with_weights(self, weights) -> "CoreConfig":
         return CoreConfig(self.n_neurons, self.n_inputs, self.params, weights,

@@ -38,6 +38,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from spikeforge.hdl.verilog import to_verilog
+
 SIMULATORS = ("icarus", "verilator")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REPORT_ENV = "SPIKEFORGE_COSIM_REPORT"  # testbenches write a JSON report to this path
@@ -215,13 +217,6 @@ def _prune_runs(runs: Path, keep: int) -> None:
 
 # -- sources ---------------------------------------------------------------------------------
 
-def amaranth_to_verilog(component, name: str, **kwargs) -> str:
-    """Verilog text of an Amaranth ``wiring.Component`` (its signature gives the ports)."""
-    from amaranth.back import verilog
-
-    return verilog.convert(component, name=name, emit_src=False, **kwargs)
-
-
 _DUMP_TRIGGER = re.compile(r"^(\s*)reg (\\\$auto\$verilog_backend\.cc:\d+:dump_module\$\d+ ) = 0;$",
                            re.MULTILINE)
 
@@ -394,7 +389,7 @@ def run_cocotb(design, toplevel: str, test_module, simulator: str = "icarus", *,
     elif isinstance(design, str):
         texts = [(f"{toplevel}.v", design)]
     else:
-        texts = [(f"{toplevel}.v", amaranth_to_verilog(design, toplevel))]
+        texts = [(f"{toplevel}.v", to_verilog(design, toplevel))]
     if simulator == "icarus":
         texts = [(name, icarus_kick(text)) for name, text in texts]
 

@@ -13,7 +13,13 @@
 other modules are plain Python.
 """
 
-from .compare import Mismatch, first_mismatch  # noqa: F401
-from .core_cosim import benchmark_core_cosim, make_spec, run_core_cosim  # noqa: F401
-from .runner import (CocotbResult, CosimFailure, SIMULATORS, require_simulator,  # noqa: F401
-                     run_cocotb, simulator_missing)
+from spikeforge.cosim.compare import Mismatch, first_mismatch
+from spikeforge.cosim.core_cosim import benchmark_core_cosim, make_spec, run_core_cosim
+from spikeforge.cosim.runner import (
+                                     SIMULATORS,
+                                     CocotbResult,
+                                     CosimFailure,
+                                     require_simulator,
+                                     run_cocotb,
+                                     simulator_missing,
+)

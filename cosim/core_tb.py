@@ -1,7 +1,7 @@
 """cocotb bench of the neuron core (runs inside the simulator; see :mod:`.core_cosim`).
 
 The stimulus comes from the JSON file named by ``$SPIKEFORGE_CORE_SPEC``
-(:func:`~spikeforge.sim.cosim.core_cosim.make_spec`). The bench drives one inference --
+(:func:`~spikeforge.cosim.core_cosim.make_spec`). The bench drives one inference --
 reset, (optional corruption through the host port), CLEAR, then every tick: its input
 events and a TICK offered one after another with the spec's gaps (the driver convention of
 :mod:`spikeforge.sim.cycle`), output spikes taken under a random ready pattern, and, once
@@ -18,11 +18,25 @@ import random
 
 import cocotb
 
-from ..cycle import TickStimulus, predict_clear, predict_tick
-from .compare import Mismatch, compare_cycles, compare_events, compare_states, first_mismatch
-from .core_cosim import SPEC_ENV, config_from_dict
-from .drivers import (CycleCounter, HostBus, LevelMonitor, StreamSequence, StreamSink,
-                      StreamSource, random_ready)
+from spikeforge.cosim.compare import (
+    Mismatch,
+    compare_cycles,
+    compare_events,
+    compare_states,
+    first_mismatch,
+)
+from spikeforge.cosim.core_cosim import SPEC_ENV, config_from_dict
+from spikeforge.cosim.drivers import (
+    CycleCounter,
+    HostBus,
+    LevelMonitor,
+    StreamSequence,
+    StreamSink,
+    StreamSource,
+    random_ready,
+)
+from spikeforge.sim.cycle import TickStimulus, predict_clear, predict_tick
+from spikeforge.sim.golden import GoldenCore
 
 TICK, CLEAR = 0, 1  # Command payloads (spikeforge.hdl.core.Command)
 STATE = ("i", "v", "a", "fired")
@@ -49,7 +63,7 @@ async def _wait_idle_after(counter, idle, cycle, limit):
 
 @cocotb.test()
 async def core_matches_golden_and_cycle_models(dut):
-    from ...hdl.core import HostMap, Region
+    from spikeforge.hdl.core import HostMap, Region
 
     with open(os.environ[SPEC_ENV]) as f:
         spec = json.load(f)
@@ -69,7 +83,7 @@ async def core_matches_golden_and_cycle_models(dut):
     await counter.reset(3)
 
     # golden model
-    golden = config.golden()
+    golden = GoldenCore.of(config)
     counts = golden.counts_from_events([t["events"] for t in spec["ticks"]])
     trace = golden.run(counts)
     n_ticks = len(spec["ticks"])

@@ -2,17 +2,17 @@
 model and the cycle model.
 
 :func:`make_spec` draws a random stimulus (spike trains, event and command gaps, an
-output-ready stall pattern) for a :class:`~spikeforge.sim.core.CoreConfig`;
+output-ready stall pattern) for a :class:`~spikeforge.ir.core.CoreConfig`;
 :func:`run_core_cosim` emits the core's Verilog, builds it (cached) for Icarus or Verilator
-and runs the cocotb bench :mod:`spikeforge.sim.cosim.core_tb`, which compares
+and runs the cocotb bench :mod:`spikeforge.cosim.core_tb`, which compares
 
-* every output event ``(tick, neuron)`` with ``config.golden().run(counts)``,
+* every output event ``(tick, neuron)`` with ``GoldenCore.of(config).run(counts)``,
 * every neuron's ``i``, ``v``, ``a``, ``fired`` at the end of every tick (read back through
   the host port) with the golden trace,
 * the clock cycle of every handshake (input events, commands, output spikes) and of the
   end of every tick (``idle``) with :mod:`spikeforge.sim.cycle`,
 
-and fails with the first mismatch (:class:`~spikeforge.sim.cosim.compare.Mismatch`: which
+and fails with the first mismatch (:class:`~spikeforge.cosim.compare.Mismatch`: which
 quantity, tick, neuron, expected, got, cycle). :func:`benchmark_core_cosim` returns the
 simulated cycles and wall time of one run.
 """
@@ -20,18 +20,17 @@ simulated cycles and wall time of one run.
 from __future__ import annotations
 
 import random
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 
-from ..contract import NeuronParams, Reset
-from ..core import CoreConfig
-from .runner import CocotbResult, run_cocotb, spec_file
+from spikeforge.cosim.runner import CocotbResult, run_cocotb, spec_file
+from spikeforge.hdl.verilog import CORE_TOP, core_verilog
+from spikeforge.ir.core import CoreConfig
+from spikeforge.ir.params import NeuronParams, Reset
 
 SPEC_ENV = "SPIKEFORGE_CORE_SPEC"
-TB_MODULE = "spikeforge.sim.cosim.core_tb"
+TB_MODULE = "spikeforge.cosim.core_tb"
 
 
 # -- (de)serialising a configuration -----------------------------------------------------------
@@ -91,15 +90,6 @@ def random_config(seed: int, n_neurons: int, n_inputs: int, **params) -> CoreCon
 
 # -- running -----------------------------------------------------------------------------------
 
-def core_verilog(config: CoreConfig) -> str:
-    """The Verilog text of the core, through :func:`spikeforge.hdl.verilog.emit_core`."""
-    from ...hdl.verilog import emit_core
-
-    with tempfile.TemporaryDirectory() as tmp:
-        paths = emit_core(config, tmp)
-        return Path(paths["verilog"]).read_text()
-
-
 def run_core_cosim(config: CoreConfig, simulator: str = "icarus", *, n_ticks: int = 50,
                    seed: int = 0, spec: dict | None = None, check: bool = True,
                    rtl_config: CoreConfig | None = None, **spec_options) -> CocotbResult:
@@ -109,13 +99,11 @@ def run_core_cosim(config: CoreConfig, simulator: str = "icarus", *, n_ticks: in
     a different one makes a negative test). Returns the :class:`CocotbResult`; its
     ``report`` holds the cycles simulated, the number of events compared and (on failure)
     ``mismatch``, the first mismatch as a dict. Raises
-    :class:`~spikeforge.sim.cosim.runner.CosimFailure` on a mismatch if ``check``.
+    :class:`~spikeforge.cosim.runner.CosimFailure` on a mismatch if ``check``.
     """
-    from ...hdl.verilog import TOP_NAME
-
     spec = spec or make_spec(config, n_ticks, seed, **spec_options)
     with spec_file(spec, "core") as name:
-        return run_cocotb(core_verilog(rtl_config or config), TOP_NAME, TB_MODULE, simulator,
+        return run_cocotb(core_verilog(rtl_config or config), CORE_TOP, TB_MODULE, simulator,
                           extra_env={SPEC_ENV: name}, check=check)
 
 

@@ -2,10 +2,10 @@
 network model and the system cycle model.
 
 :func:`run_system_cosim` takes an :class:`~spikeforge.sim.network.IntegerNetwork` and its
-:class:`~spikeforge.compiler.map.HardwarePlan` (e.g. from
+:class:`~spikeforge.ir.plan.HardwarePlan` (e.g. from
 :func:`spikeforge.compiler.artifact.load_artifact`) and a batch of input event counts
 ``[images, ticks, n_inputs]``; it builds the system's Verilog (cached per design), runs the
-cocotb bench :mod:`spikeforge.sim.cosim.system_tb` on Icarus or Verilator -- all images back
+cocotb bench :mod:`spikeforge.cosim.system_tb` on Icarus or Verilator -- all images back
 to back in one simulation -- and compares, per image: class, decision tick, every output
 spike (neuron, tick) and its clock cycle, every hidden-layer spike (monitor ports), the end
 of every tick and the total cycles, with ``IntegerNetwork.run`` and
@@ -23,17 +23,19 @@ import time
 
 import numpy as np
 
-from ..contract import Decision, NeuronParams, Reset
-from ..network import IntegerLayer, IntegerNetwork
-from ..system_cycle import InputSchedule, predict_run, ticks_to_run
-from .runner import CocotbResult, run_cocotb, spec_file
+from spikeforge.cosim.runner import CocotbResult, run_cocotb, spec_file
+from spikeforge.hdl.verilog import SYSTEM_TOP, system_verilog
+from spikeforge.ir.network import IntegerLayer, IntegerNetwork
+from spikeforge.ir.params import Decision, NeuronParams, Reset
+from spikeforge.ir.system import SystemConfig
+from spikeforge.sim.network import run_network
+from spikeforge.sim.system_cycle import InputSchedule, predict_run, ticks_to_run
 
 SPEC_ENV = "SPIKEFORGE_SYSTEM_SPEC"
-TB_MODULE = "spikeforge.sim.cosim.system_tb"
-TOP_NAME = "spikeforge_system"
+TB_MODULE = "spikeforge.cosim.system_tb"
 
 __all__ = ["random_network", "random_inputs", "schedules_for", "expected_run",
-           "run_system_cosim", "system_verilog"]
+           "run_system_cosim"]
 
 
 # -- random networks and stimuli -----------------------------------------------------------
@@ -124,16 +126,16 @@ class StallPattern:
 # -- expectations ----------------------------------------------------------------------------
 
 def expected_run(network: IntegerNetwork, plan, input_counts, n_ticks: int | None = None, *,
-                 schedules=None, fifo_depth: int = 0, guard: int = 2,
+                 schedules=None, system: SystemConfig | None = None,
                  out_ready=None, start_cycle: int = 0, start_gaps=None):
     """Golden trace and predicted timing of a batch: ``(trace, timings, items)``;
     ``items[b]`` = ``(index, last, gap)`` input items the driver offers for image b."""
     counts = network.check_input(input_counts)
     n_ticks = n_ticks or counts.shape[1]
-    trace = network.run(counts, n_ticks)
+    trace = run_network(network, counts, n_ticks)
     if schedules is None:
         schedules = schedules_for(trace.input_counts)
-    timings = predict_run(plan, trace, schedules, n_ticks, fifo_depth=fifo_depth, guard=guard,
+    timings = predict_run(plan, trace, schedules, n_ticks, system=system,
                           out_ready=out_ready or (lambda c: True), start_cycle=start_cycle,
                           start_gaps=start_gaps)
     items = [[(j, last, gap) for j, last, gap, _ in schedules[b].items(ticks_to_run(trace, b, n_ticks))]
@@ -163,17 +165,9 @@ def build_args_for(simulator: str, optimize: bool = False) -> list[str]:
     return list(VERILATOR_SPLIT) + ([] if optimize else ["-CFLAGS", "-O0"])
 
 
-def system_verilog(plan, decision, fifo_depth: int = 0) -> str:
-    """The system's Verilog (module ``spikeforge_system``)."""
-    from ...hdl.system import SpikeforgeSystem
-    from .runner import amaranth_to_verilog
-
-    text = amaranth_to_verilog(SpikeforgeSystem(plan, decision, fifo_depth=fifo_depth), TOP_NAME)
-    return text
-
-
 def run_system_cosim(network: IntegerNetwork, plan, input_counts, simulator: str = "icarus", *,
-                     n_ticks: int | None = None, fifo_depth: int = 0, seed: int = 0,
+                     n_ticks: int | None = None, system: SystemConfig | None = None,
+                     seed: int = 0,
                      p_gap: float = 0.3, p_ready: float = 1.0, check: bool = True,
                      rtl_plan=None, check_timing: bool = True,
                      optimize: bool = False) -> CocotbResult:
@@ -182,6 +176,7 @@ def run_system_cosim(network: IntegerNetwork, plan, input_counts, simulator: str
     ``input_counts``: ``[images, ticks, n_inputs]`` event counts (run for ``n_ticks``,
     default ``ticks``). ``seed``/``p_gap``: random gaps of the input driver (``p_gap = 0``:
     back to back); ``p_ready``: probability that ``out_spikes.ready`` is high in a cycle.
+    ``system``: the system's settings (default: ``SystemConfig(network.decision)``).
     ``rtl_plan``: build the RTL from another plan (a negative test: e.g. a flipped weight).
     ``check_timing=False`` compares only values (class, tick, spikes), not cycles.
     ``optimize``: build Verilator with ``-O1`` (about a minute for a small system, then ~2x
@@ -189,16 +184,17 @@ def run_system_cosim(network: IntegerNetwork, plan, input_counts, simulator: str
 
     Returns the :class:`CocotbResult`; ``report`` holds per-image results, the cycles,
     ``cycles_per_s`` and (on failure) ``mismatch``. Raises
-    :class:`~spikeforge.sim.cosim.runner.CosimFailure` on a mismatch when ``check``.
+    :class:`~spikeforge.cosim.runner.CosimFailure` on a mismatch when ``check``.
     """
     counts = network.check_input(input_counts)
     n_ticks = n_ticks or counts.shape[1]
+    system = SystemConfig(network.decision) if system is None else system
     t0 = time.perf_counter()
     schedules = schedules_for(counts, seed if p_gap > 0 else None, p_gap)
     ready = StallPattern(seed, p_ready)
     start_gaps = [(seed + b) % 3 for b in range(counts.shape[0])]
     trace, timings, items = expected_run(network, plan, counts, n_ticks, schedules=schedules,
-                                         fifo_depth=fifo_depth, out_ready=ready, start_cycle=1,
+                                         system=system, out_ready=ready, start_cycle=1,
                                          start_gaps=start_gaps)
     images = []
     for b, timing in enumerate(timings):
@@ -219,8 +215,8 @@ def run_system_cosim(network: IntegerNetwork, plan, input_counts, simulator: str
             "check_timing": check_timing, "n_layers": len(network.layers)}
     model_s = time.perf_counter() - t0
     with spec_file(spec, "system") as name:
-        text = system_verilog(rtl_plan or plan, network.decision, fifo_depth)
-        result = run_cocotb(text, TOP_NAME, TB_MODULE, simulator, extra_env={SPEC_ENV: name},
+        text = system_verilog(rtl_plan or plan, system)
+        result = run_cocotb(text, SYSTEM_TOP, TB_MODULE, simulator, extra_env={SPEC_ENV: name},
                             check=check, build_args=build_args_for(simulator, optimize))
     if result.report is not None:
         result.report["model_s"] = model_s

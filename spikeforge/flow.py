@@ -18,7 +18,7 @@ one step alone or all of them:
   :class:`~spikeforge.hdl.system.SpikeforgeSystem`) and ``expected.npz`` (the golden outputs
   of the test images, see :func:`save_expected`) in one directory.
 * :func:`verify_artifact`: co-simulate test images of a compiled directory with
-  :func:`~spikeforge.sim.cosim.system_cosim.run_system_cosim` (Icarus or Verilator) in chunks
+  :func:`~spikeforge.cosim.system_cosim.run_system_cosim` (Icarus or Verilator) in chunks
   and return a :class:`VerifyReport`: golden accuracy vs RTL accuracy on the same images,
   images bit-exact (class, decision tick, every output and hidden spike and its clock cycle,
   as the co-simulation compares them), cycles per inference and their lower bound.
@@ -44,12 +44,25 @@ from pathlib import Path
 
 import numpy as np
 
-from spikeforge.sim.contract import ConfigError, Decision, SpikeforgeError
+from spikeforge.compiler.artifact import load_artifact, save_artifact
+from spikeforge.compiler.map import plan_network
+from spikeforge.compiler.quantize import quantize
+from spikeforge.cosim.runner import CosimFailure
+from spikeforge.cosim.system_cosim import run_system_cosim
+from spikeforge.hdl.verilog import system_verilog
+from spikeforge.ir.errors import ConfigError, SpikeforgeError
+from spikeforge.ir.network import IntegerLayer, IntegerNetwork
+from spikeforge.ir.params import Decision
+from spikeforge.ir.system import SystemConfig
+from spikeforge.sim.network import classify, run_network
+from spikeforge.sim.system_cycle import lower_bound_cycles
+
+# spikeforge.model (PyTorch) is imported inside the training functions only: torch takes
+# seconds to import, and compiling or verifying an artifact does not need it.
 
 EXPECTED = "expected.npz"
 VERILOG = "spikeforge_system.v"
 FLOW_JSON = "flow.json"
-TOP_NAME = "spikeforge_system"
 
 #: the FPGA prototype's figures (hidden spikes before the decision, fraction of weights
 #: read, fraction of distinct weight rows read) quoted in issue 3, for comparison
@@ -95,8 +108,6 @@ def encode_inputs(x, max_value: int, ticks: int, seed: int = 0) -> np.ndarray:
 
 def _quant_layer_reports(lif_net, ticks: int) -> list:
     """compiler.quantize's per-layer report of the float network (scale, weight errors)."""
-    from spikeforge.compiler.quantize import quantize
-
     result = quantize(lif_net.description(), ticks=ticks)
     return [{"layer": l, "scale": q.scale, "weight_rms_error": q.weight_rms_error,
              "weight_max_error": q.weight_max_error, "clipped_fraction": q.clipped_fraction,
@@ -106,8 +117,6 @@ def _quant_layer_reports(lif_net, ticks: int) -> list:
 
 def integer_network_of_qnet(qnet):
     """The :class:`IntegerNetwork` (spike-count decision) of a :class:`QuantLIFNet`."""
-    from spikeforge.sim.network import IntegerLayer, IntegerNetwork
-
     layers = tuple(IntegerLayer(c.weights, c.params, max_events_per_tick=c.n_inputs)
                    for c in qnet.cores())
     return IntegerNetwork(layers, Decision.SPIKE_COUNT)
@@ -150,7 +159,7 @@ def train_network(dataset: str = "digits", hidden: int = 32, epochs: int = 8,
         model_pred = np.concatenate([QuantLIFNet.predict_from(qnet(te[:, s:s + 512])).numpy()
                                      for s in range(0, te.shape[1], 512)])
     counts = te.numpy().transpose(1, 0, 2).astype(np.uint8)
-    golden_pred = network.classify(counts)
+    golden_pred = classify(network, counts)
     if not np.array_equal(model_pred, golden_pred):
         bad = int(np.flatnonzero(model_pred != golden_pred)[0])
         raise SpikeforgeError(f"golden model disagrees with the trained quantized model on test "
@@ -175,21 +184,12 @@ def train_mnist_network(hidden: int = 64, epochs: int = 2, qat_epochs: int = 1,
 
 # -- compiling -----------------------------------------------------------------------------
 
-def system_verilog_text(plan, decision) -> str:
-    """Verilog of the system top (module ``spikeforge_system``)."""
-    from amaranth.back import verilog
-
-    from spikeforge.hdl.system import SpikeforgeSystem
-
-    return verilog.convert(SpikeforgeSystem(plan, decision), name=TOP_NAME, emit_src=False)
-
-
 def save_expected(network, input_counts, labels, path) -> Path:
     """Golden outputs of ``input_counts`` (0/1 events) next to the artifact (``expected.npz``)."""
     counts = network.check_input(input_counts)
     if counts.size and counts.max() > 1:
         raise ConfigError("input_counts: expected traces store 0/1 events only")
-    trace = network.run(counts)
+    trace = run_network(network, counts)
     stats = trace.statistics(until_decision=network.decision is Decision.FIRST_SPIKE)
     path = Path(path)
     np.savez_compressed(path, input_bits=np.packbits(counts.astype(np.uint8), axis=-1),
@@ -229,13 +229,13 @@ class CompileResult:
 
 
 def compile_network(network, out_dir, input_counts, labels, neurons_per_core=None,
-                    info: dict | None = None, progress=False) -> CompileResult:
-    """Plan ``network``, write the artifact, the system Verilog and the expected traces of
-    ``input_counts``/``labels`` to ``out_dir``; ``info`` (e.g. training metrics) goes to
-    ``flow.json``."""
-    from spikeforge.compiler.artifact import save_artifact
-    from spikeforge.compiler.map import plan_network
-
+                    info: dict | None = None, progress=False,
+                    system: SystemConfig | None = None) -> CompileResult:
+    """Plan ``network``, write the artifact (with ``system``, default
+    ``SystemConfig(network.decision)``), the system Verilog built from exactly that artifact
+    and the expected traces of ``input_counts``/``labels`` to ``out_dir``; ``info`` (e.g.
+    training metrics) goes to ``flow.json``."""
+    system = SystemConfig(network.decision) if system is None else system
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise SpikeforgeError(f"{out}: exists and is not a directory")
@@ -244,13 +244,13 @@ def compile_network(network, out_dir, input_counts, labels, neurons_per_core=Non
     plan = plan_network(network, neurons_per_core=neurons_per_core)
     seconds["plan"] = time.perf_counter() - t
     t = time.perf_counter()
-    manifest = save_artifact(network, plan, out)
+    manifest = save_artifact(network, plan, out, system)
     seconds["artifact"] = time.perf_counter() - t
     _log(progress, f"  artifact: {manifest} ({len(plan.cores)} cores, "
                    f"{plan.memory_bits / 8192:.1f} KiB of memories)")
     t = time.perf_counter()
     verilog = out / VERILOG
-    verilog.write_text(system_verilog_text(plan, network.decision))
+    verilog.write_text(system_verilog(plan, system))
     seconds["verilog"] = time.perf_counter() - t
     _log(progress, f"  verilog:  {verilog} ({seconds['verilog']:.1f} s)")
     t = time.perf_counter()
@@ -305,26 +305,24 @@ def _describe_mismatch(report: dict | None, result) -> str:
 
 def verify_network(network, plan, input_counts, labels, simulator: str = "verilator",
                    chunk: int = 50, progress=False, seed: int = 0,
-                   p_gap: float = 0.0) -> VerifyReport:
-    """Co-simulate every image of ``input_counts`` on the RTL of ``plan`` (``chunk`` images per
-    simulation, back to back) and compare with the golden and cycle models."""
-    from spikeforge.sim.cosim.runner import CosimFailure
-    from spikeforge.sim.cosim.system_cosim import run_system_cosim
-    from spikeforge.sim.system_cycle import lower_bound_cycles
-
+                   p_gap: float = 0.0, system: SystemConfig | None = None) -> VerifyReport:
+    """Co-simulate every image of ``input_counts`` on the RTL of ``plan`` and ``system``
+    (``chunk`` images per simulation, back to back) and compare with the golden and cycle
+    models."""
     counts = network.check_input(input_counts)
     labels = np.asarray(labels)
     n = counts.shape[0]
     if n < 1:
         raise ConfigError("images: nothing to co-simulate")
-    trace = network.run(counts)
+    trace = run_network(network, counts)
     bounds = [lower_bound_cycles(plan, trace, b)["bound"] for b in range(n)]
     start = time.perf_counter()
     rtl_class, cycles, exact, sim_s, mismatch = [], [], 0, 0.0, None
     for s in range(0, n, chunk):
         part = counts[s:s + chunk]
         try:
-            result = run_system_cosim(network, plan, part, simulator, seed=seed + s, p_gap=p_gap)
+            result = run_system_cosim(network, plan, part, simulator, system=system,
+                                      seed=seed + s, p_gap=p_gap)
             report = result.report or {}
             ok = result.ok and not report.get("mismatch")
         except CosimFailure as failure:
@@ -352,24 +350,24 @@ def verify_artifact(directory, images: int | None = None, simulator: str = "veri
                     chunk: int = 50, progress=False) -> VerifyReport:
     """Load a compiled directory (artifact + ``expected.npz``), check the stored expected
     traces still equal the golden model, and co-simulate its first ``images`` test images."""
-    from spikeforge.compiler.artifact import load_artifact
-
     directory = Path(directory)
     if not directory.is_dir():
         raise SpikeforgeError(f"{directory}: not a directory (give the output of `spikeforge compile`)")
-    network, plan = load_artifact(directory)
+    artifact = load_artifact(directory)
+    network = artifact.network
     expected = load_expected(directory / EXPECTED)
     counts, labels = expected["input_counts"], expected["labels"]
     n = counts.shape[0] if images is None else images
     if not 1 <= n <= counts.shape[0]:
         raise ConfigError(f"--images: must be in 1..{counts.shape[0]} (images in {EXPECTED}), got {n}")
     counts, labels = counts[:n], labels[:n]
-    trace = network.run(counts)
+    trace = run_network(network, counts)
     if not (np.array_equal(trace.decision, expected["decision"][:n])
             and np.array_equal(trace.spikes[-1], expected["output_spikes"][:n])):
         raise SpikeforgeError(f"{directory / EXPECTED}: the golden model of the artifact no longer "
                               f"produces the stored expected outputs")
-    return verify_network(network, plan, counts, labels, simulator, chunk, progress)
+    return verify_network(network, artifact.plan, counts, labels, simulator, chunk, progress,
+                          system=artifact.system)
 
 
 # -- the whole flow ------------------------------------------------------------------------
@@ -377,7 +375,7 @@ def verify_artifact(directory, images: int | None = None, simulator: str = "veri
 def hardware_statistics(network, input_counts) -> dict:
     """Mean work per inference (ticks the hardware runs): hidden spikes, fraction of the
     dense weight reads, fraction of distinct weight rows read (all layers pooled)."""
-    trace = network.run(network.check_input(input_counts))
+    trace = run_network(network, network.check_input(input_counts))
     st = trace.statistics(until_decision=network.decision is Decision.FIRST_SPIKE)
     dense = np.array([n_in * n_out for n_in, n_out in trace.layer_sizes], dtype=np.float64)
     rows = np.array([n_in for n_in, _ in trace.layer_sizes], dtype=np.float64)
