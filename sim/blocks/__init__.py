@@ -1,0 +1,1 @@
+"""Cycle models of the system's blocks, one per RTL block of :mod:`spikeforge.hdl`."""

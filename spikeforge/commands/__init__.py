@@ -1,0 +1,7 @@
+"""The sub-commands of ``spikeforge``: one module per group, each with ``register(subparsers)``.
+
+Convention (one for every sub-command): ``register`` adds its parsers to an
+``argparse`` sub-parser set and gives each ``handler=function(args) -> int`` (the exit
+status). Errors are :class:`~spikeforge.ir.errors.SpikeforgeError` s, which
+:func:`spikeforge.cli.main` prints as one line naming the file or option, exit status 2.
+"""
