@@ -38,6 +38,7 @@ import json
 import platform as host_platform
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -92,17 +93,17 @@ def design_inputs(name, network, images: int = 20, ticks: int = 16):
     return (rng.random((images, ticks, network.n_inputs)) < 0.2).astype(np.int64)
 
 
-def cycles_per_inference(network, plan, counts) -> float:
+def cycles_per_inference(artifact, counts) -> float:
     from spikeforge.cosim.system_cosim import expected_run
 
-    _, timings, _ = expected_run(network, plan, counts)
+    _, timings, _ = expected_run(artifact.network, artifact.plan, counts, system=artifact.system)
     return float(np.mean([t.cycles for t in timings]))
 
 
 def uart_bytes(counts, n_classes: int, items_per_frame: int = 256) -> float:
     """Bytes on the wire per inference of ``SpikeforgeBoard.infer`` (CLEAR + ACK, LOAD
     frames of up to 256 items + ACKs, RUN + RESULT), on average over ``counts``."""
-    from spikeforge.boards.host_protocol import encode_items
+    from spikeforge.boards.protocol import encode_items
 
     total = 0
     for c in counts:
@@ -113,7 +114,7 @@ def uart_bytes(counts, n_classes: int, items_per_frame: int = 256) -> float:
 
 
 def designs(quick: bool, only=None):
-    """``(board, (name, network, plan))`` to build."""
+    """``(board, (name, artifact))`` to build."""
     from spikeforge.boards.build import resolve_design
 
     if quick:
@@ -123,20 +124,20 @@ def designs(quick: bool, only=None):
         out.append((board, resolve_design("core:16x32")))
         out.append((board, resolve_design("core:64x64")))
         if (DEMO_ARTIFACT / "manifest.json").exists():
-            name, network, plan = resolve_design(str(DEMO_ARTIFACT))
-            out.append((board, ("digits", network, plan)))
+            _, artifact = resolve_design(str(DEMO_ARTIFACT))
+            out.append((board, ("digits", artifact)))
     if only is None or {"mnist", "mnist16"} & set(only):
         from spikeforge.ir.errors import SpikeforgeError
 
         try:
             from spikeforge.compiler.map import plan_network
 
-            _, network, plan = resolve_design(str(mnist_artifact(progress="stderr")))
-            out.append(("ulx3s-85f", ("mnist", network, plan)))
+            _, artifact = resolve_design(str(mnist_artifact(progress="stderr")))
+            out.append(("ulx3s-85f", ("mnist", artifact)))
             # the same network on more, smaller cores: an input event costs N + 2 cycles
             # per core, and the four hidden cores take it in parallel
-            out.append(("ulx3s-85f", ("mnist16", network,
-                                      plan_network(network, neurons_per_core=16))))
+            out.append(("ulx3s-85f", ("mnist16", replace(
+                artifact, plan=plan_network(artifact.network, neurons_per_core=16)))))
         except SpikeforgeError as error:  # no MNIST files here
             print(f"mnist: not built: {error}", file=sys.stderr)
     if only is not None:
@@ -158,11 +159,11 @@ def build_or_reuse(source, board, out: Path, reuse: bool, clk_mhz=None) -> dict:
     from spikeforge.boards.build import build_board
     from spikeforge.boards.fit import check_fit
 
-    _, network, plan = source
+    _, artifact = source
     saved = out / "report.json"
     if reuse and saved.exists():
         report = json.loads(saved.read_text())
-        check_fit(plan, board, report["input_depth"], network.decision)
+        check_fit(artifact.plan, board, report["input_depth"], artifact.network.decision)
         return report
     return build_board(source, board, out, clk_mhz=clk_mhz, allow_timing_fail=True)
 
@@ -184,30 +185,31 @@ def main(argv=None) -> int:
                         help="reuse report.json of earlier builds in --out (no rebuild)")
     args = parser.parse_args(argv)
 
-    from spikeforge.boards.build import BOARDS
     from spikeforge.boards.fit import estimate
+    from spikeforge.boards.specs import BOARDS
     from spikeforge.ir.errors import ConfigError
 
     only = set(args.only.split(",")) if args.only else None
     rows, reports, refused, pll_rows = [], [], [], []
-    for board, (name, network, plan) in designs(args.quick, only):
+    for board, (name, artifact) in designs(args.quick, only):
+        network, plan = artifact.network, artifact.plan
         label = f"{name} ({len(plan.cores)} core{'s' if len(plan.cores) > 1 else ''}, " \
                 f"{'-'.join(str(l.n_neurons) for l in network.layers)} neurons)"
         counts = design_inputs(name, network)
-        cycles = cycles_per_inference(network, plan, counts)
+        cycles = cycles_per_inference(artifact, counts)
         uart_per_s = None
         runs = [None] + (["pll"] if args.pll else [])
         for run in runs:
             try:
                 if run is None:
                     out = args.out / f"{name}-{board}"
-                    report = build_or_reuse((name, network, plan), board, out, args.reuse)
+                    report = build_or_reuse((name, artifact), board, out, args.reuse)
                     base = report
                 else:
                     target = pll_target_mhz(base["fmax_mhz"], BOARDS[board].family,
                                             args.pll_margin)
                     out = args.out / f"{name}-{board}-pll{target:g}"
-                    report = build_or_reuse((name, network, plan), board, out, args.reuse,
+                    report = build_or_reuse((name, artifact), board, out, args.reuse,
                                             clk_mhz=target)
             except ConfigError as error:
                 refused.append((label, board, str(error)))

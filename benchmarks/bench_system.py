@@ -42,9 +42,9 @@ def main(argv=None) -> int:
                     help="also co-simulate N images per setting in Verilator")
     args = ap.parse_args(argv)
 
-    from spikeforge.compiler.commands import _cached_network, demo_dir
     from spikeforge.compiler.map import plan_network
     from spikeforge.cosim.system_cosim import schedules_for
+    from spikeforge.demo import cached_network, demo_dir
     from spikeforge.flow import (
         PROTOTYPE,
         compile_network,
@@ -55,7 +55,7 @@ def main(argv=None) -> int:
     from spikeforge.model.datasets import load_dataset
     from spikeforge.sim.system_cycle import lower_bound_cycles, predict_run
 
-    trained, cached = _cached_network(demo_dir(), retrain=False, progress=False)
+    trained, cached = cached_network(demo_dir(), retrain=False, progress=False)
     network = trained.network
     ds = load_dataset("digits")
     n = args.images or (40 if args.quick else len(ds.test_y))
@@ -72,7 +72,7 @@ def main(argv=None) -> int:
     for k in settings:
         with tempfile.TemporaryDirectory() as tmp:
             t = time.perf_counter()
-            result = compile_network(network, tmp, counts, ds.test_y[:n], k)
+            compile_network(network, tmp, counts, ds.test_y[:n], k)
             compile_s = time.perf_counter() - t
             plan = plan_network(network, neurons_per_core=k)
             t = time.perf_counter()

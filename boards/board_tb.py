@@ -19,13 +19,14 @@ import os
 
 import cocotb
 from cocotb.clock import Clock
+from cocotb.simtime import get_sim_time
 from cocotb.task import bridge, resume
 from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 
+from spikeforge.boards.cosim import SPEC_ENV
 from spikeforge.boards.host import SpikeforgeBoard
-from spikeforge.boards.host_protocol import ProtocolError
-
-SPEC_ENV = "SPIKEFORGE_BOARD_SPEC"
+from spikeforge.boards.protocol import ProtocolError
+from spikeforge.cosim.runner import REPORT_ENV
 
 
 class UARTModel:
@@ -131,8 +132,6 @@ async def board_end_to_end(dut):
 
     await bridge(scenario)()
     report["bytes_to_board"] = uart.bytes_sent
-    from cocotb.simtime import get_sim_time
-
     report["sim_time_ns"] = float(get_sim_time("ns"))
-    with open(os.environ["SPIKEFORGE_COSIM_REPORT"], "w") as f:
+    with open(os.environ[REPORT_ENV], "w") as f:
         json.dump(report, f)

@@ -11,6 +11,9 @@
   Verilog and an XDC constraints file (plus Amaranth's Vivado Tcl script ``top.tcl`` and
   ``build_top.sh``) for the user to run ``sh build_top.sh`` elsewhere; no report.
 
+The boards (device, clock, resources, platform) are :data:`spikeforge.boards.specs.BOARDS`;
+the fit check before synthesis is :func:`spikeforge.boards.fit.check_fit`.
+
 The design is the board top (:class:`~spikeforge.boards.top.BoardTop`: UART at 115200 baud,
 protocol engine, :class:`~spikeforge.hdl.system.SpikeforgeSystem`, LEDs; clocked from the
 board clock, or with ``clk_mhz`` / ``--clk-mhz`` from a PLL, :mod:`spikeforge.boards.pll`) of either a
@@ -31,55 +34,26 @@ import os
 import shutil
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from amaranth._toolchain import tool_env_var
 
+from spikeforge.boards.fit import check_fit
+from spikeforge.boards.pll import pll_for
+from spikeforge.boards.specs import board_spec, default_input_depth
+from spikeforge.boards.top import BoardTop
 from spikeforge.compiler.artifact import Artifact, load_artifact
+from spikeforge.compiler.map import plan_network
+from spikeforge.hdl.system import SpikeforgeSystem
 from spikeforge.ir.errors import ConfigError, SpikeforgeError
+from spikeforge.ir.network import IntegerLayer, IntegerNetwork
 from spikeforge.ir.params import Decision, NeuronParams
 from spikeforge.ir.system import SystemConfig
 
-__all__ = ["BOARDS", "BoardSpec", "toolchain_environment", "resolve_design", "build_board",
-           "parse_nextpnr_report", "count_cells", "format_report"]
+__all__ = ["toolchain_environment", "resolve_design", "build_board", "parse_nextpnr_report",
+           "count_cells", "format_report"]
 
-
-@dataclass(frozen=True)
-class BoardSpec:
-    name: str
-    family: str  # "ice40", "ecp5", "xc7"
-    platform: str  # amaranth_boards module:class
-    clk_hz: float
-    device: str
-    resources: dict = field(default_factory=dict)  # available: luts, ffs, brams, dsps, ...
-    bram_bits: int = 0  # bits of one block RAM
-    note: str = ""
-
-    def make_platform(self):
-        module, name = self.platform.split(":")
-        import importlib
-
-        return getattr(importlib.import_module(module), name)()
-
-
-BOARDS = {
-    "icebreaker": BoardSpec(
-        "icebreaker", "ice40", "amaranth_boards.icebreaker:ICEBreakerPlatform", 12e6,
-        "iCE40UP5K-SG48",
-        {"luts": 5280, "ffs": 5280, "brams": 30, "dsps": 8, "spram": 4}, 4096,
-        "EBR: 30 x 4 kbit; SPRAM (4 x 256 kbit) is not used by the design"),
-    "ulx3s-85f": BoardSpec(
-        "ulx3s-85f", "ecp5", "amaranth_boards.ulx3s:ULX3S_85F_Platform", 25e6,
-        "LFE5U-85F-6BG381C",
-        {"luts": 83640, "ffs": 83640, "brams": 208, "dsps": 156}, 18432,
-        "DP16KD: 208 x 18 kbit; DSPs counted as MULT18X18D"),
-    "arty-a7": BoardSpec(
-        "arty-a7", "xc7", "amaranth_boards.arty_a7:ArtyA7_35Platform", 100e6,
-        "XC7A35T-1CSG324C",
-        {"luts": 20800, "ffs": 41600, "brams": 50, "dsps": 90}, 36864,
-        "Vivado cannot run here: Verilog + XDC export only"),
-}
 
 # tool (Amaranth's name) -> YoWASP entry point
 _YOWASP = {
@@ -109,8 +83,6 @@ def toolchain_environment(tools=tuple(_YOWASP)) -> dict[str, str]:
     an explicit ``$YOSYS``-style variable is kept, a system tool on PATH is used as is,
     otherwise the YoWASP entry point. Raises :class:`SpikeforgeError` naming what to install
     if a tool is missing altogether."""
-    from amaranth._toolchain import tool_env_var
-
     env = {}
     for tool in tools:
         var = tool_env_var(tool)
@@ -131,8 +103,6 @@ def toolchain_environment(tools=tuple(_YOWASP)) -> dict[str, str]:
 def core_network(n_neurons: int = 16, n_inputs: int = 32, seed: int = 1,
                  decision: Decision = Decision.SPIKE_COUNT):
     """A one-layer, one-core network with random weights (for ``core:NxM`` builds)."""
-    from spikeforge.ir.network import IntegerLayer, IntegerNetwork
-
     params = NeuronParams(decay_bits=8, alpha=192, beta=240, threshold=100)
     rng = np.random.default_rng(seed)
     weights = rng.integers(-20, 60, size=(n_inputs, n_neurons))
@@ -142,8 +112,6 @@ def core_network(n_neurons: int = 16, n_inputs: int = 32, seed: int = 1,
 def resolve_design(source: str) -> tuple[str, Artifact]:
     """``(name, artifact)`` for an artifact directory or ``core[:NxM]`` (a one-core network
     with random weights and the default system settings)."""
-    from spikeforge.compiler.map import plan_network
-
     text = str(source)
     if text == "core" or text.startswith("core:"):
         n, m = 16, 32
@@ -243,14 +211,7 @@ def build_board(source, board: str, out_dir=None, *, baud: int = 115200,
     nextpnr runs with ``--timing-allow-fail`` so that a design that misses its clock still
     gets a report; then, unless ``allow_timing_fail``, :class:`SpikeforgeError` says by how
     much (the report, with ``timing_met: false``, is written first)."""
-    from spikeforge.boards.fit import check_fit, default_input_depth
-    from spikeforge.boards.pll import pll_for
-    from spikeforge.boards.top import BoardTop
-    from spikeforge.hdl.system import SpikeforgeSystem
-
-    if board not in BOARDS:
-        raise ConfigError(f"--board: {board!r} is not one of {', '.join(BOARDS)}")
-    spec = BOARDS[board]
+    spec = board_spec(board, "--board")
     if clk_mhz is not None and spec.family not in ("ice40", "ecp5"):
         raise ConfigError(f"--clk-mhz: {board} has no PLL support here (iCE40 and ECP5 "
                           f"boards only); leave it out to use the {spec.clk_hz / 1e6:g} MHz "

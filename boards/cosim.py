@@ -10,8 +10,7 @@ expected replies to the malformed requests of :func:`malformed_requests`.
 
 from __future__ import annotations
 
-from spikeforge.boards.board_tb import SPEC_ENV
-from spikeforge.boards.host_protocol import (
+from spikeforge.boards.protocol import (
     MARKER,
     SYNC,
     Cmd,
@@ -21,7 +20,10 @@ from spikeforge.boards.host_protocol import (
     encode_frame,
     items_payload,
 )
+from spikeforge.boards.top import BoardCore
 from spikeforge.cosim.runner import CocotbResult, run_cocotb, spec_file
+from spikeforge.hdl.system import SpikeforgeSystem
+from spikeforge.hdl.verilog import to_verilog
 from spikeforge.ir.params import Decision
 from spikeforge.ir.system import SystemConfig
 from spikeforge.sim.network import run_network
@@ -33,14 +35,11 @@ __all__ = ["board_verilog", "malformed_requests", "run_board_cosim", "check_boar
 TOP_NAME = "spikeforge_board"
 SIM_DIVISOR = 4
 TB_MODULE = "spikeforge.boards.board_tb"
+SPEC_ENV = "SPIKEFORGE_BOARD_SPEC"  # the bench reads its spec (JSON) from this path
 
 
 def board_verilog(plan, system: SystemConfig, *, input_depth: int = 256, timeout_cycles: int = 600,
                   divisor: int = SIM_DIVISOR) -> str:
-    from spikeforge.boards.top import BoardCore
-    from spikeforge.hdl.system import SpikeforgeSystem
-    from spikeforge.hdl.verilog import to_verilog
-
     core = BoardCore(SpikeforgeSystem(plan, system), divisor=divisor, clk_hz=2000,
                      input_depth=input_depth, timeout_cycles=timeout_cycles)
     return to_verilog(core, TOP_NAME)

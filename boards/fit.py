@@ -21,7 +21,8 @@ Logic: a linear model per core (LUT4s from the widths of the datapath, fitted to
 result on the iCE40 and ECP5 builds in ``tests/boards/test_build.py`` / the benchmark) plus
 the board top's fixed cost (UART, protocol engine, tick controller, decision unit). It is an
 estimate (within about 30 % on the designs measured; see ``docs/boards.md``); the real
-report comes from :mod:`spikeforge.boards.build`.
+report comes from :mod:`spikeforge.boards.build`. The boards' resources are those of
+:data:`spikeforge.boards.specs.BOARDS`.
 
 :func:`check_fit` raises :class:`~spikeforge.ir.errors.ConfigError` with the reason and
 what would make the plan fit (fewer, larger cores -- more neurons per core --, smaller
@@ -33,11 +34,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from spikeforge.boards.specs import BOARDS, board_spec, default_input_depth
 from spikeforge.ir.errors import ConfigError
 
-__all__ = ["FitEstimate", "estimate", "check_fit", "bram_tiles", "default_input_depth",
-           "memories_of_plan", "ICE40_MIN_BRAM_BITS", "MIN_BRAM_ROM_BITS",
-           "ECP5_MAX_LUTRAM_DEPTH"]
+__all__ = ["FitEstimate", "estimate", "check_fit", "bram_tiles", "memories_of_plan",
+           "ICE40_MIN_BRAM_BITS", "MIN_BRAM_ROM_BITS", "ECP5_MAX_LUTRAM_DEPTH"]
 
 ICE40_MIN_BRAM_BITS = 150  # Yosys keeps smaller RAMs in flip-flops (fitted: 136 no, 156 yes)
 MIN_BRAM_ROM_BITS = 512  # ... and smaller ROMs in LUTs (240 no, 576 yes)
@@ -49,8 +50,6 @@ _ASPECTS = {
     "xc7": [(16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 36)],
 }
 
-_DEFAULT_DEPTH = {"icebreaker": 512, "ulx3s-85f": 4096, "arty-a7": 4096}
-
 # Logic model, fitted to Yosys 0.70 (synth_ice40 -dsp) on five designs (1..4 cores, 8..64
 # classes): LUT4s = top + per class (the engine's and the decision unit's per-class counters
 # and the result multiplexer) + per core; nextpnr's logic cells (ICESTORM_LC: LUT4, carry
@@ -59,10 +58,6 @@ _TOP_LUTS = 1200
 _LUTS_PER_CLASS = {"spike-count": 95, "first-spike": 55}
 _LUTS_PER_CORE = 320
 _CELLS_PER_LUT = {"ice40": 1.16, "ecp5": 1.3, "xc7": 0.8}
-
-
-def default_input_depth(board: str) -> int:
-    return _DEFAULT_DEPTH.get(board, 1024)
 
 
 def bram_tiles(depth: int, width: int, family: str, kind: str = "ram") -> int:
@@ -123,11 +118,7 @@ def estimate(plan, board: str, input_depth: int | None = None, decision=None) ->
     """Block RAMs and logic cells of the board top of ``plan`` on ``board``. ``decision``
     (a :class:`~spikeforge.ir.params.Decision` or its value; default spike-count, the
     larger) changes the logic per class."""
-    from spikeforge.boards.build import BOARDS
-
-    if board not in BOARDS:
-        raise ConfigError(f"board: {board!r} is not one of {', '.join(BOARDS)}")
-    spec = BOARDS[board]
+    spec = board_spec(board)
     family = spec.family
     depth = input_depth or default_input_depth(board)
     per_memory, brams, bits = [], 0, 0
@@ -159,8 +150,6 @@ def estimate(plan, board: str, input_depth: int | None = None, decision=None) ->
 
 
 def _suggestions(plan, est: FitEstimate) -> str:
-    from spikeforge.boards.build import BOARDS
-
     hints = []
     if any("logic" in p for p in est.problems) and len(plan.cores) > plan.n_layers:
         hints.append(f"more neurons per core (fewer cores: {len(plan.cores)} now, at least "

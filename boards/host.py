@@ -1,5 +1,5 @@
 """Host driver: talks to a spikeforge board top over a serial port (the protocol of
-:mod:`spikeforge.boards.host_protocol`).
+:mod:`spikeforge.boards.protocol`; the driver needs that codec and numpy, not Amaranth).
 
 >>> board = SpikeforgeBoard.open_serial("/dev/ttyUSB1")          # doctest: +SKIP
 >>> board.ping()                                                  # doctest: +SKIP
@@ -9,7 +9,7 @@ Result(cls=3, decision_tick=7, ticks_run=8, cycles=..., error=False, no_spike=Fa
 
 The driver only needs a *transport* with ``write(bytes)`` and ``read(n) -> bytes`` (which may
 return fewer bytes, or none, when its timeout expires): :class:`SerialTransport` wraps
-pyserial; the co-simulation bench (``tests/boards/board_tb.py``) plugs in a UART model.
+pyserial; the co-simulation bench (:mod:`spikeforge.boards.board_tb`) plugs in a UART model.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Protocol
 
 import numpy as np
 
-from spikeforge.boards.host_protocol import (
+from spikeforge.boards.protocol import (
     Cmd,
     Frame,
     FrameDecoder,
@@ -47,7 +47,7 @@ class SerialTransport:
 
     def __init__(self, port: str, baud: int = 115200, timeout: float = 2.0):
         try:
-            import serial
+            import serial  # pyserial: needed only for a real port, not by the driver itself
         except ImportError as error:  # pragma: no cover - pyserial is a dependency
             raise ProtocolError("pyserial is not installed (pip install pyserial)") from error
         self.port = serial.Serial(port, baudrate=baud, bytesize=8, parity="N", stopbits=1,

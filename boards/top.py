@@ -20,9 +20,9 @@ from amaranth.hdl import ClockDomain, Elaboratable, Module, Signal
 from amaranth.lib import io, wiring
 from amaranth.lib.wiring import In, Out
 
-from spikeforge.boards.host_protocol import ProtocolEngine
+from spikeforge.boards.engine import ProtocolEngine
 from spikeforge.boards.pll import ECP5PLLSetting, ICE40PLLSetting, PLLClock
-from spikeforge.boards.uart import UARTRx, UARTTx
+from spikeforge.boards.uart import UARTRx, UARTTx, divisor_for
 from spikeforge.ir.errors import ConfigError
 
 __all__ = ["BoardCore", "BoardTop", "DEFAULT_BAUD"]
@@ -109,8 +109,6 @@ class BoardTop(Elaboratable):
 
     def uart_divisor(self, platform) -> int:
         """Clock cycles per UART bit at :meth:`design_clk_hz`."""
-        from spikeforge.boards.uart import divisor_for
-
         try:
             return divisor_for(self.design_clk_hz(platform), self.baud)
         except ValueError as error:

@@ -20,9 +20,8 @@ import math
 import numpy as np
 
 from spikeforge.ir.errors import ConfigError
-from spikeforge.ir.network import IntegerNetwork
+from spikeforge.ir.network import IntegerLayer, IntegerNetwork
 from spikeforge.ir.plan import INPUT_PORT, CorePlan, HardwarePlan, Route, core_memory_bits
-from spikeforge.sim.golden import CoreState, update_phase
 
 
 def balanced_split(n_items: int, n_parts: int) -> list[int]:
@@ -109,8 +108,6 @@ def plan_network(network: IntegerNetwork, neurons_per_core=None,
 
 def network_from_plan(plan: HardwarePlan, decision) -> IntegerNetwork:
     """Recombine the cores' weight slices into the :class:`IntegerNetwork` they implement."""
-    from spikeforge.ir.network import IntegerLayer
-
     layers = []
     for l in range(plan.n_layers):
         cores = sorted(plan.cores_of_layer(l), key=lambda c: c.index)
@@ -118,42 +115,3 @@ def network_from_plan(plan: HardwarePlan, decision) -> IntegerNetwork:
         weights = np.concatenate([c.config.weights for c in cores], axis=1)
         layers.append(IntegerLayer(weights, first.params, first.max_events_per_tick))
     return IntegerNetwork(tuple(layers), decision)
-
-
-def simulate_plan(plan: HardwarePlan, input_counts) -> list[np.ndarray]:
-    """Run the plan core by core, delivering events only through its routing tables (the
-    contract's one-tick delay per hop). Returns per-layer spikes ``[batch, ticks, n]``
-    reassembled from the cores' global indices -- equal to
-    :meth:`IntegerNetwork.run` for a correct plan. For tests of the routing; slow-ish."""
-    counts = np.asarray(input_counts, dtype=np.int64)
-    if counts.ndim == 2:
-        counts = counts[None]
-    batch, ticks, n_inputs = counts.shape
-    if n_inputs != plan.n_inputs:
-        raise ConfigError(f"input_counts: expected {plan.n_inputs} inputs, got {n_inputs}")
-    layer_sizes = [sum(c.n_neurons for c in plan.cores_of_layer(l)) for l in range(plan.n_layers)]
-    by_layer = {l: {c.index: c for c in plan.cores_of_layer(l)} for l in range(plan.n_layers)}
-    states = {c.core_id: CoreState.zeros((batch, c.n_neurons)) for c in plan.cores}
-    spikes = [np.zeros((batch, ticks, n), dtype=bool) for n in layer_sizes]
-    core_spikes = {c.core_id: np.zeros((batch, c.n_neurons), dtype=bool) for c in plan.cores}
-    for t in range(ticks):
-        # event phase: every route delivers its source's events of this tick
-        inbox = {c.core_id: np.zeros((batch, c.n_inputs), dtype=np.int64) for c in plan.cores}
-        for route in plan.routes:
-            if route.to_decision_unit:
-                continue
-            if route.source_layer == INPUT_PORT:
-                events = counts[:, t, route.source_offset:route.source_offset + route.source_size]
-            else:
-                events = core_spikes[by_layer[route.source_layer][route.source_core].core_id]
-            global_indices = slice(route.source_offset, route.source_offset + route.source_size)
-            for k in route.destination_cores:
-                target = by_layer[route.destination_layer][k]
-                inbox[target.core_id][:, global_indices] += events
-        for c in plan.cores:
-            state = states[c.core_id]
-            state.i = state.i + inbox[c.core_id] @ c.config.weights
-            states[c.core_id], s = update_phase(state, c.config.params)
-            core_spikes[c.core_id] = s
-            spikes[c.layer][:, t, c.neuron_offset:c.neuron_offset + c.n_neurons] = s
-    return spikes

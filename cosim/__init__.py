@@ -7,19 +7,13 @@
 * :mod:`.compare` -- the first-mismatch finder used to compare a run with the golden and
   cycle models.
 * :mod:`.core_cosim` (+ the cocotb bench :mod:`.core_tb`) -- co-simulate a neuron core
-  against the golden and cycle models; :func:`benchmark_core_cosim` measures cycles/s.
+  against the golden and cycle models; ``benchmark_core_cosim`` measures cycles/s.
+* :mod:`.system_cosim` (+ the cocotb bench :mod:`.system_tb`) -- co-simulate the whole system
+  (:func:`~spikeforge.hdl.verilog.system_verilog`) against the golden network and the system
+  cycle model, image after image.
 
-:mod:`.drivers` imports cocotb and is meant to be imported inside a simulation only; the
-other modules are plain Python.
+This package is the harness *above* the RTL and the compiler: it builds designs with
+:mod:`spikeforge.hdl.verilog` and compares them with :mod:`spikeforge.sim`. The benches and
+:mod:`.drivers` import cocotb and run inside a simulator only; the other modules are plain
+Python.
 """
-
-from spikeforge.cosim.compare import Mismatch, first_mismatch
-from spikeforge.cosim.core_cosim import benchmark_core_cosim, make_spec, run_core_cosim
-from spikeforge.cosim.runner import (
-                                     SIMULATORS,
-                                     CocotbResult,
-                                     CosimFailure,
-                                     require_simulator,
-                                     run_cocotb,
-                                     simulator_missing,
-)

@@ -22,34 +22,15 @@ from __future__ import annotations
 import random
 import time
 
-import numpy as np
-
 from spikeforge.cosim.runner import CocotbResult, run_cocotb, spec_file
 from spikeforge.hdl.verilog import CORE_TOP, core_verilog
 from spikeforge.ir.core import CoreConfig
-from spikeforge.ir.params import NeuronParams, Reset
 
 SPEC_ENV = "SPIKEFORGE_CORE_SPEC"
 TB_MODULE = "spikeforge.cosim.core_tb"
 
 
 # -- (de)serialising a configuration -----------------------------------------------------------
-
-def config_to_dict(config: CoreConfig) -> dict:
-    params = {}
-    for name in NeuronParams.__dataclass_fields__:
-        value = getattr(config.params, name)
-        params[name] = value.value if isinstance(value, Reset) else value
-    return {"n_neurons": config.n_neurons, "n_inputs": config.n_inputs, "params": params,
-            "weights": config.weights.tolist(), "max_events_per_tick": config.max_events_per_tick}
-
-
-def config_from_dict(d: dict) -> CoreConfig:
-    params = dict(d["params"])
-    params["reset"] = Reset(params["reset"])
-    return CoreConfig(d["n_neurons"], d["n_inputs"], NeuronParams(**params),
-                      np.array(d["weights"], dtype=np.int64), d["max_events_per_tick"])
-
 
 # -- stimulus ----------------------------------------------------------------------------------
 
@@ -73,19 +54,9 @@ def make_spec(config: CoreConfig, n_ticks: int = 50, seed: int = 0, *, max_event
         gaps = [0 if rng.random() < p_event_gap else rng.randint(1, max_gap) for _ in events]
         ticks.append({"events": events, "event_gaps": gaps,
                       "command_gap": 0 if rng.random() < 0.5 else rng.randint(1, max_gap)})
-    return {"config": config_to_dict(config), "ticks": ticks,
+    return {"config": config.to_dict(), "ticks": ticks,
             "ready": {"seed": rng.randrange(1 << 30), "p": p_ready},
             "clear_gap": rng.randint(0, 2), "read_state": read_state, "corrupt": corrupt}
-
-
-def random_config(seed: int, n_neurons: int, n_inputs: int, **params) -> CoreConfig:
-    """A core whose random weights make its neurons spike now and then: weights mostly
-    positive, a threshold of a few typical weights."""
-    rng = np.random.default_rng(seed)
-    p = NeuronParams(**params)
-    lo, hi = -(1 << (p.weight_bits - 1)), (1 << (p.weight_bits - 1)) - 1
-    weights = rng.integers(max(lo, -hi // 3), hi + 1, size=(n_inputs, n_neurons))
-    return CoreConfig(n_neurons, n_inputs, p, weights)
 
 
 # -- running -----------------------------------------------------------------------------------

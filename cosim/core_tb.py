@@ -25,7 +25,7 @@ from spikeforge.cosim.compare import (
     compare_states,
     first_mismatch,
 )
-from spikeforge.cosim.core_cosim import SPEC_ENV, config_from_dict
+from spikeforge.cosim.core_cosim import SPEC_ENV
 from spikeforge.cosim.drivers import (
     CycleCounter,
     HostBus,
@@ -35,6 +35,8 @@ from spikeforge.cosim.drivers import (
     StreamSource,
     random_ready,
 )
+from spikeforge.hdl.core import HostMap, Region
+from spikeforge.ir.core import CoreConfig
 from spikeforge.sim.cycle import TickStimulus, predict_clear, predict_tick
 from spikeforge.sim.golden import GoldenCore
 
@@ -63,11 +65,9 @@ async def _wait_idle_after(counter, idle, cycle, limit):
 
 @cocotb.test()
 async def core_matches_golden_and_cycle_models(dut):
-    from spikeforge.hdl.core import HostMap, Region
-
     with open(os.environ[SPEC_ENV]) as f:
         spec = json.load(f)
-    config = config_from_dict(spec["config"])
+    config = CoreConfig.from_dict(spec["config"])
     N = config.n_neurons
     host_map = HostMap(config)
 

@@ -41,7 +41,7 @@ from pathlib import Path
 from spikeforge.hdl.verilog import to_verilog
 
 SIMULATORS = ("icarus", "verilator")
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 REPORT_ENV = "SPIKEFORGE_COSIM_REPORT"  # testbenches write a JSON report to this path
 
 # Verilator: no tracing, light C++ optimisation (compile time dominates short runs),

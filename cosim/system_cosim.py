@@ -25,8 +25,7 @@ import numpy as np
 
 from spikeforge.cosim.runner import CocotbResult, run_cocotb, spec_file
 from spikeforge.hdl.verilog import SYSTEM_TOP, system_verilog
-from spikeforge.ir.network import IntegerLayer, IntegerNetwork
-from spikeforge.ir.params import Decision, NeuronParams, Reset
+from spikeforge.ir.network import IntegerNetwork
 from spikeforge.ir.system import SystemConfig
 from spikeforge.sim.network import run_network
 from spikeforge.sim.system_cycle import InputSchedule, predict_run, ticks_to_run
@@ -34,51 +33,10 @@ from spikeforge.sim.system_cycle import InputSchedule, predict_run, ticks_to_run
 SPEC_ENV = "SPIKEFORGE_SYSTEM_SPEC"
 TB_MODULE = "spikeforge.cosim.system_tb"
 
-__all__ = ["random_network", "random_inputs", "schedules_for", "expected_run",
-           "run_system_cosim"]
+__all__ = ["schedules_for", "expected_run", "run_system_cosim"]
 
 
-# -- random networks and stimuli -----------------------------------------------------------
-
-def random_params(rng: random.Random) -> NeuronParams:
-    leaky = rng.random() < 0.5
-    adaptive = rng.random() < 0.25
-    return NeuronParams(
-        weight_bits=8, current_bits=rng.choice([12, 16]), membrane_bits=rng.choice([12, 16]),
-        decay_bits=8,
-        alpha=rng.choice([256, rng.randint(150, 255)]),
-        beta=rng.randint(180, 255) if leaky else 256,
-        threshold=rng.randint(40, 160),
-        reset=rng.choice([Reset.SUBTRACT, Reset.ZERO]),
-        fire_once=rng.random() < 0.3,
-        adaptive=adaptive, adapt_bits=8, rho=rng.randint(150, 256) if adaptive else 256,
-        adapt_step=rng.randint(0, 40) if adaptive else 0)
-
-
-def random_network(seed: int, n_layers: int | None = None, max_size: int = 20,
-                   decision: Decision | None = None) -> IntegerNetwork:
-    """A random 2..4-layer network whose neurons spike now and then (mostly positive
-    weights, thresholds of a few weights), random neuron parameters per layer."""
-    rng = random.Random(seed)
-    nrng = np.random.default_rng(seed)
-    n_layers = n_layers or rng.randint(2, 4)
-    sizes = [rng.randint(3, max_size)] + [rng.randint(2, max_size) for _ in range(n_layers)]
-    layers = []
-    for l in range(n_layers):
-        params = random_params(rng)
-        w = nrng.integers(-25, 80, size=(sizes[l], sizes[l + 1]))
-        layers.append(IntegerLayer(w, params))
-    if decision is None:
-        decision = rng.choice([Decision.FIRST_SPIKE, Decision.SPIKE_COUNT, Decision.MEMBRANE_MAX])
-    return IntegerNetwork(tuple(layers), decision)
-
-
-def random_inputs(seed: int, network: IntegerNetwork, images: int, ticks: int,
-                  p: float = 0.3) -> np.ndarray:
-    """``[images, ticks, n_inputs]`` 0/1 event counts, each input active with probability p."""
-    rng = np.random.default_rng(seed)
-    return (rng.random((images, ticks, network.n_inputs)) < p).astype(np.int64)
-
+# -- stimuli -------------------------------------------------------------------------------
 
 def schedules_for(input_counts: np.ndarray, seed: int | None = None, p_gap: float = 0.3,
                   max_gap: int = 3) -> list[InputSchedule]:

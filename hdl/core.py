@@ -111,20 +111,42 @@ class HostMap:
         }
 
 
-def HostBusSignature(addr_bits: int) -> wiring.Signature:
-    """The host bus, from the host's (initiator's) view; the core has ``In(...)`` of it.
+class HostBusSignature(wiring.Signature):
+    """The host bus of a core, from the host's (initiator's) view; the core has ``In(...)``
+    of it. The bus carries its address map (as amaranth-soc attaches a ``MemoryMap`` to a
+    bus): ``signature.host_map`` says what every address means.
 
     ``addr``, ``w_en``, ``w_data``, ``r_en`` are driven by the host; ``r_data`` and
     ``r_valid`` by the core.
     """
-    return wiring.Signature({
-        "addr": Out(addr_bits),
-        "w_en": Out(1),
-        "w_data": Out(HOST_DATA_BITS),
-        "r_en": Out(1),
-        "r_data": In(HOST_DATA_BITS),
-        "r_valid": In(1),
-    })
+
+    def __init__(self, host_map: HostMap):
+        if not isinstance(host_map, HostMap):
+            raise TypeError(f"host_map: must be a HostMap, got {type(host_map).__name__}")
+        self._host_map = host_map
+        super().__init__({
+            "addr": Out(host_map.addr_bits),
+            "w_en": Out(1),
+            "w_data": Out(HOST_DATA_BITS),
+            "r_en": Out(1),
+            "r_data": In(HOST_DATA_BITS),
+            "r_valid": In(1),
+        })
+
+    @property
+    def host_map(self) -> HostMap:
+        return self._host_map
+
+    @property
+    def addr_bits(self) -> int:
+        return self._host_map.addr_bits
+
+    def __eq__(self, other):
+        return (isinstance(other, HostBusSignature) and self.members == other.members
+                and self.host_map.as_dict() == other.host_map.as_dict())
+
+    def __repr__(self):
+        return f"HostBusSignature({self.host_map.n_inputs}x{self.host_map.n_neurons})"
 
 
 class _Phase(enum.Enum):
@@ -185,7 +207,7 @@ class NeuronCore(wiring.Component):
         Sticky: more than ``max_events_per_tick`` events were accepted since the last TICK
         or CLEAR (a contract violation; the accumulators may have wrapped). Set from the
         cycle after the offending handshake; cleared by CLEAR.
-    host : ``In(HostBusSignature(addr_bits))``
+    host : ``In(HostBusSignature(host_map))``
         Memory-mapped access to weights, state and parameters (see :class:`HostMap`,
         :meth:`host_address`). Honoured **only while** ``idle`` **is high**; ignored
         otherwise (no write happens, ``r_valid`` stays low). A write with ``w_en`` high
@@ -238,7 +260,7 @@ class NeuronCore(wiring.Component):
             "spike_out": Out(stream.Signature(_index_shape(config.n_neurons))),
             "idle": Out(1),
             "overflow": Out(1),
-            "host": In(HostBusSignature(self.host_map.addr_bits)),
+            "host": In(HostBusSignature(self.host_map)),
         })
 
     def host_address(self, region: Region, index: int) -> int:

@@ -24,7 +24,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
-from spikeforge.hdl.core import NeuronCore
+from spikeforge.hdl.core import NeuronCore, Region
 from spikeforge.hdl.decision import DecisionUnit
 from spikeforge.hdl.router import Multicast, SpikeMerger, SpikeRouter, StreamFIFO, index_bits_for
 from spikeforge.hdl.tick import TickController
@@ -138,7 +138,7 @@ class SpikeforgeSystem(wiring.Component):
     cycles : ``Out(cycle_bits)``
         Cycles of the current inference: 0 after the start edge S, +1 per busy cycle; after
         the inference it holds ``D - S``, D = the first cycle ``done`` is sampled high
-        (:func:`spikeforge.sim.system_cycle.predict_inference` predicts S and D).
+        (:func:`spikeforge.sim.system_cycle.predict_run` predicts S and D).
     error : ``Out(1)``
         Sticky until ``start``: a tick-controller protocol error or a core's ``overflow``
         (more input events in a tick than ``max_events_per_tick``).
@@ -322,8 +322,6 @@ class SpikeforgeSystem(wiring.Component):
 
         # -- membrane read-out (MEMBRANE_MAX) ---------------------------------------------
         if self.decision_mode is Decision.MEMBRANE_MAX:
-            from spikeforge.hdl.core import Region
-
             n = self.n_classes
             reading = Signal()
             g = Signal(range(n + 1))  # the class whose membrane is read this cycle

@@ -145,7 +145,8 @@ class NeuronParams:
                         "adaptive": ("true or false", type(value) is bool)}.get(
                 name, ("an integer", type(value) is int))
             if not ok:
-                raise ConfigError(f"{name}: must be {kind}, got {_json_type(value)} {json.dumps(value)[:40]}")
+                got = _json_type(value) + ("" if value is None else f" {json.dumps(value)[:40]}")
+                raise ConfigError(f"{name}: must be {kind}, got {got}")
             values[name] = value
         try:
             values["reset"] = Reset(values["reset"])

@@ -14,7 +14,7 @@ destination core (each core sees all inputs of its layer). The decision unit see
 
 :func:`check_plan` states which plans a system can be built from; the RTL
 (:class:`spikeforge.hdl.system.SpikeforgeSystem`) and the system cycle model
-(:mod:`spikeforge.sim.system`) both call it. :mod:`spikeforge.compiler.map` makes plans.
+(:mod:`spikeforge.sim.system_cycle`) both call it. :mod:`spikeforge.compiler.map` makes plans.
 """
 
 from __future__ import annotations

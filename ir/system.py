@@ -1,7 +1,7 @@
 """The system settings: everything besides the plan that decides what RTL is built.
 
 One :class:`SystemConfig` is taken by the RTL (:class:`spikeforge.hdl.system.SpikeforgeSystem`),
-the system cycle model (:mod:`spikeforge.sim.system`), the co-simulation and the artifact
+the system cycle model (:mod:`spikeforge.sim.system_cycle`), the co-simulation and the artifact
 manifest, so the four agree by construction instead of through matching defaults. A
 :class:`~spikeforge.ir.plan.HardwarePlan` and a :class:`SystemConfig` fully determine the RTL.
 """

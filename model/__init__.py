@@ -14,8 +14,9 @@
   ``python -m spikeforge.model.ttfs_discrete``).
 * :mod:`.popcount_rule` -- the integer, sign-and-popcount on-chip learning rule of the FPGA
   prototype (``PopcountLearner``, ``train_popcount``; ``python -m spikeforge.model.popcount_rule``).
-* :mod:`.commands` -- ``register(subparsers)``: the ``spikeforge train`` sub-command, model
-  files (``save_model``, ``load_model``, ``integer_network_of``).
+* :mod:`.modelfile` -- model files (what ``spikeforge train`` writes): ``train_ttfs_model``,
+  ``train_lif_model``, ``save_model``, ``load_model``, ``integer_network_of``,
+  ``encode_test_images``.
 
 Submodules are imported on demand (``from spikeforge.model.lif import LIFNet``) so that
 ``import spikeforge.model`` stays cheap.

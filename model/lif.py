@@ -29,6 +29,8 @@ import torch
 from torch import nn
 
 from spikeforge.ir.errors import ConfigError
+from spikeforge.model.datasets import load_dataset
+from spikeforge.model.encoders import latency_encode, rate_encode
 from spikeforge.model.ttfs import TrainResult
 
 SURROGATES = ("fast_sigmoid", "arctan")
@@ -169,19 +171,26 @@ class LIFNet(nn.Module):
 
     def description(self) -> dict:
         """The float network description :func:`spikeforge.compiler.quantize.quantize`
-        takes (:func:`spike_count_description`). The adaptive threshold is not part of it:
-        quantize an adaptive network with :mod:`spikeforge.model.quant`."""
+        takes (:func:`spike_count_description`)."""
         return spike_count_description(zip(self.fcs, self.lifs))
 
 
 def spike_count_description(layers) -> dict:
     """The description :func:`spikeforge.compiler.quantize.quantize` takes, of ``layers``:
     ``(nn.Linear, neuron)`` pairs, the neuron having ``alpha``, ``beta``, ``threshold`` and
-    ``reset`` (weights ``[out, in]`` float64, spike-count decision)."""
-    return {"layers": [{"weight": fc.weight.detach().double().numpy(), "alpha": neuron.alpha,
-                        "beta": neuron.beta, "threshold": neuron.threshold,
-                        "reset": neuron.reset} for fc, neuron in layers],
+    ``reset``, and for an adaptive neuron (``adaptive`` true) ``rho`` and ``adapt_step`` (weights
+    ``[out, in]`` float64, spike-count decision). A non-adaptive neuron's ``rho`` is left out:
+    it has no adaptation to decay, and the quantizer gives it the canonical "no decay"."""
+    return {"layers": [_layer_description(fc, neuron) for fc, neuron in layers],
             "decision": "spike-count"}
+
+
+def _layer_description(fc, neuron) -> dict:
+    layer = {"weight": fc.weight.detach().double().numpy(), "alpha": neuron.alpha,
+             "beta": neuron.beta, "threshold": neuron.threshold, "reset": neuron.reset}
+    if getattr(neuron, "adaptive", False):
+        layer.update(adaptive=True, rho=neuron.rho, adapt_step=neuron.adapt_step)
+    return layer
 
 
 def lif_loss(spikes_out: torch.Tensor, target: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
@@ -190,8 +199,6 @@ def lif_loss(spikes_out: torch.Tensor, target: torch.Tensor, scale: float = 1.0)
 
 
 def encode_dataset(kind: str, x, max_value: int, ticks: int, seed: int = 0) -> torch.Tensor:
-    from spikeforge.model.encoders import latency_encode, rate_encode
-
     if kind == "rate":
         return rate_encode(x, ticks, max_value=max_value, seed=seed)
     if kind == "latency":
@@ -263,8 +270,6 @@ def train_lif(dataset, hidden=(100,), epochs: int = 10, encoder: str = "rate", t
 def main(argv=None):
     """``python -m spikeforge.model.lif [--dataset digits] [--encoder rate] [--epochs 10]``"""
     import argparse
-
-    from spikeforge.model.datasets import load_dataset
 
     ap = argparse.ArgumentParser(description="Train a current-based LIF network (BPTT)")
     ap.add_argument("--dataset", default="digits")

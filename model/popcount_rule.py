@@ -90,6 +90,9 @@ import numpy as np
 from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.network import IntegerLayer, IntegerNetwork
 from spikeforge.ir.params import signed_range
+from spikeforge.model.datasets import load_dataset
+from spikeforge.model.ttfs import TTFSNet, train_ttfs
+from spikeforge.model.ttfs_discrete import inference_ticks, input_counts, integer_network
 from spikeforge.sim.network import run_network
 
 
@@ -263,9 +266,6 @@ def compare(dataset, hidden: int = 100, ticks_per_tau: int = 32, epochs: int = 1
     network and from the exactly-trained first layer (+ random output layer)."""
     import torch
 
-    from spikeforge.model.ttfs import TTFSNet, train_ttfs
-    from spikeforge.model.ttfs_discrete import inference_ticks, input_counts, integer_network
-
     k = ticks_per_tau
     ticks = inference_ticks(k, 2)
     mv = dataset.max_value
@@ -303,8 +303,6 @@ def main(argv=None):
     import argparse
 
     import torch
-
-    from spikeforge.model.datasets import load_dataset
 
     ap = argparse.ArgumentParser(description="Popcount on-chip learning rule vs exact gradients")
     ap.add_argument("--dataset", default="digits")

@@ -18,11 +18,11 @@ contract's exactly while gradients flow through the float recursion:
 * spikes: the contract's Heaviside, with the surrogate derivative of
   :func:`spikeforge.model.lif.spike_fn` at ``(v - theta) / threshold``.
 
-:func:`quantize` turns a trained float :class:`~spikeforge.model.lif.LIFNet` into a
-:class:`QuantLIFNet`: per layer, ``scale = (2**(weight_bits-1) - 1) / max|W|``, integer weights
-``round(scale * W)``, threshold ``round(scale * threshold)``, decays
-``round(alpha * 2**decay_bits)`` (likewise ``beta``, ``rho``), ``adapt_step`` scaled like the
-threshold.
+:func:`quantize_lif_net` turns a trained float :class:`~spikeforge.model.lif.LIFNet` into a
+:class:`QuantLIFNet` with the compiler's quantization rule
+(:func:`spikeforge.compiler.quantize.quantize`: per layer ``scale = (2**(weight_bits-1) - 1) /
+max|W|``, weights, threshold and ``adapt_step`` times ``scale`` rounded half to even, decays
+``round(k * 2**decay_bits)``) at 16-bit current and membrane.
 """
 
 from __future__ import annotations
@@ -33,10 +33,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from spikeforge.compiler.quantize import quantize
 from spikeforge.ir.core import CoreConfig
 from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.params import NeuronParams, Reset, signed_range
-from spikeforge.model.lif import LIFNet, lif_loss, spike_fn
+from spikeforge.model.datasets import load_dataset
+from spikeforge.model.lif import LIFNet, encode_dataset, lif_loss, spike_fn, train_lif
 from spikeforge.sim.golden import CoreState, GoldenCore, decay_array, saturate_array, update_phase
 
 
@@ -53,7 +55,7 @@ class QuantLIFLayer(nn.Module):
         super().__init__()
         if not isinstance(params, NeuronParams):
             raise ConfigError(f"params: must be a NeuronParams, got {type(params).__name__}")
-        w = torch.as_tensor(np.asarray(weights), dtype=torch.float32)
+        w = torch.as_tensor(np.asarray(weights).astype(np.float32))  # a writable copy
         if w.ndim != 2:
             raise ConfigError(f"weights: must be [n_inputs, n_neurons], got shape {list(w.shape)}")
         self.w = nn.Parameter(w.clone())
@@ -150,29 +152,21 @@ class QuantLIFNet(nn.Module):
         return torch.argmax(spikes_out.detach().sum(0), dim=1)
 
 
-def quantize(net: LIFNet, weight_bits: int = 8, decay_bits: int = 12, current_bits: int = 16,
-             membrane_bits: int = 16, adapt_bits: int = 8) -> QuantLIFNet:
-    """Integer twin of a float :class:`LIFNet` (see the module docstring for the mapping)."""
-    layers = []
-    w_max = (1 << (weight_bits - 1)) - 1
-    one = 1 << decay_bits
-    for fc, lif in zip(net.fcs, net.lifs):
-        w = fc.weight.detach().T.double()                       # [n_in, n_out]
-        peak = w.abs().max().item()
-        if peak == 0:
-            raise ConfigError("weights: a layer is all zeros; nothing to quantize")
-        scale = w_max / peak
-        threshold = max(1, round(scale * lif.threshold))
-        params = NeuronParams(
-            weight_bits=weight_bits, current_bits=current_bits, membrane_bits=membrane_bits,
-            decay_bits=decay_bits, alpha=round(lif.alpha * one), beta=round(lif.beta * one),
-            threshold=threshold,
-            reset=Reset.SUBTRACT if lif.reset == "subtract" else Reset.ZERO,
-            adaptive=lif.adaptive, adapt_bits=adapt_bits, rho=round(lif.rho * one),
-            adapt_step=min((1 << adapt_bits) - 1, round(scale * lif.adapt_step)) if lif.adaptive else 0)
-        layers.append(QuantLIFLayer(torch.round(w * scale).float(), params, lif.surrogate,
-                                    lif.surrogate_scale))
-    return QuantLIFNet(layers)
+def quantize_lif_net(net: LIFNet, weight_bits: int = 8, decay_bits: int = 12,
+                     current_bits: int = 16, membrane_bits: int = 16,
+                     adapt_bits: int = 8) -> QuantLIFNet:
+    """Integer twin of a float :class:`LIFNet`, by the one quantization rule of
+    :func:`spikeforge.compiler.quantize.quantize`, at fixed state widths: training changes the
+    weights, so the widths cannot follow their worst case. ``qnet.quantization`` is that
+    function's report, i.e. the figures of exactly the integers this network starts from."""
+    result = quantize(net.description(), weight_bits=weight_bits, decay_bits=decay_bits,
+                      current_bits=current_bits, membrane_bits=membrane_bits,
+                      adapt_bits=adapt_bits)
+    layers = [QuantLIFLayer(layer.weights, layer.params, lif.surrogate, lif.surrogate_scale)
+              for layer, lif in zip(result.network.layers, net.lifs)]
+    qnet = QuantLIFNet(layers)
+    qnet.quantization = result
+    return qnet
 
 
 def train_quant(qnet: QuantLIFNet, dataset, epochs: int = 2, encoder: str = "rate",
@@ -182,8 +176,6 @@ def train_quant(qnet: QuantLIFNet, dataset, epochs: int = 2, encoder: str = "rat
     ``lr`` is in weight LSBs). Returns ``(train acc, test acc, seconds, history)``;
     accuracies are those of the integer forward pass, i.e. of the hardware."""
     from tqdm.auto import tqdm
-
-    from spikeforge.model.lif import encode_dataset
 
     x_tr, y_tr = dataset.train_x, dataset.train_y
     if max_train is not None:
@@ -228,9 +220,6 @@ def main(argv=None):
     QAT, and check the integer forward pass against the golden model on the test set."""
     import argparse
 
-    from spikeforge.model.datasets import load_dataset
-    from spikeforge.model.lif import encode_dataset, train_lif
-
     ap = argparse.ArgumentParser(description="Float LIF -> integer network on the contract")
     ap.add_argument("--dataset", default="digits")
     ap.add_argument("--path", default=None)
@@ -244,7 +233,7 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     ds = load_dataset(args.dataset, path=args.path)
     r = train_lif(ds, tuple(args.hidden), args.epochs, args.encoder, args.ticks)
-    qnet = quantize(r.net)
+    qnet = quantize_lif_net(r.net)
     te = encode_dataset(args.encoder, ds.test_x, ds.max_value, args.ticks, 0)
     y = torch.as_tensor(ds.test_y)
     q0 = quant_accuracy(qnet, te, y)

@@ -71,7 +71,8 @@ from spikeforge.compiler.quantize import (
     quantize_decay,
 )
 from spikeforge.ir.errors import ConfigError
-from spikeforge.model.ttfs import TTFSEncoding
+from spikeforge.model.datasets import load_dataset
+from spikeforge.model.ttfs import TTFSEncoding, TTFSNet, encode_ttfs, train_ttfs
 from spikeforge.sim.network import run_network
 
 DEFAULT_DECAY_BITS = 12
@@ -167,7 +168,6 @@ def continuous_accuracy(net, x, y, max_value: int, t_max: float = 1.0, batch: in
                         encoding: TTFSEncoding | None = None) -> float:
     """Accuracy of the PyTorch network on inputs encoded with ``encoding`` (default:
     continuous times ``t_max (1 - p / max)``)."""
-    from spikeforge.model.ttfs import TTFSNet, encode_ttfs
 
     z = encode_ttfs(x, max_value, t_max, encoding)
     y = torch.as_tensor(np.asarray(y))
@@ -243,9 +243,6 @@ def markdown_table(results, weight_bits: int = 8) -> str:
 def main(argv=None):
     """``python -m spikeforge.model.ttfs_discrete [--dataset digits] [--k 16 32 64 128]``"""
     import argparse
-
-    from spikeforge.model.datasets import load_dataset
-    from spikeforge.model.ttfs import train_ttfs
 
     ap = argparse.ArgumentParser(description="Continuous TTFS -> discrete ticks on the contract")
     ap.add_argument("--dataset", default="digits")

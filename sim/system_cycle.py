@@ -1,25 +1,42 @@
 """Cycle-accurate model of :class:`spikeforge.hdl.system.SpikeforgeSystem`.
 
 Given the plan, which neurons spike in which tick (the golden trace), the input events of
-every tick and the driver's deterministic timing, :func:`predict_inference` predicts the
-clock cycle of every handshake of the system's ports (input items, output spikes, monitor
-events), the end of every tick, the cycle ``done`` rises and so the cycles per inference.
-It is exact (tested against the RTL in Amaranth's simulator, Icarus and Verilator).
+every tick and the driver's deterministic timing, :class:`SystemModel` (through
+:func:`predict_run`) predicts the clock cycle of every handshake of the system's ports
+(input items, output spikes, monitor events), the end of every tick, the cycle ``done``
+rises and so the cycles per inference. It is exact (tested against the RTL in Amaranth's
+simulator, Icarus and Verilator).
 
-How: a cycle-stepped composition of the documented behaviour of each block -- the core's
-control (:mod:`spikeforge.sim.cycle`: ``N + 2`` cycles per event, update pipeline with one
-output register and its stall rule, ``N + 1`` cycles of CLEAR), the round-robin merger
-(registered output, grant order ``last + 1 ...``), the ``SyncFIFOBuffered`` stream FIFO
-(``depth - 1`` memory words + an output register: two cycles from an empty queue's input to
-its output), the combinational multicast/router (a packet leaves when every destination has
-taken it, each destination's ``ready`` = that core's ``idle``), the tick controller's FSM
-(``guard`` cycles before quiet is trusted, CLEAR/TICK offered to all cores at once, one CHECK
-cycle per tick) and the decision unit (FIRST_SPIKE: valid the cycle after the deciding
-``tick_done``; SPIKE_COUNT: ``n_classes + 1`` cycles after ``finished``; MEMBRANE_MAX:
-the membranes are read one per cycle from the cycle after ``finished``, valid
-``n_classes + 2`` cycles after it). ``done`` = the controller's ``done`` and the decision's
-``valid``. Arithmetic is not simulated: spikes come from the golden trace (and the
-MEMBRANE_MAX class from its decision).
+How: one cycle model per RTL block (:mod:`spikeforge.sim.blocks`), composed and clocked
+the way :mod:`spikeforge.hdl.system` wires the RTL. Every cycle, first every block's
+combinational outputs are settled from the registers of the cycle, then every block takes
+the clock edge. The blocks:
+
+* :class:`~spikeforge.sim.blocks.core.CoreModel` -- the core's control
+  (:mod:`spikeforge.sim.cycle`: ``N + 2`` cycles per event, update pipeline with one output
+  register and its stall rule, ``N + 1`` cycles of CLEAR; ``spike_in.ready`` = ``idle``);
+* :class:`~spikeforge.sim.blocks.router.MergerModel` -- the round-robin merger (registered
+  output, grant order ``last + 1 ...``);
+* :class:`~spikeforge.sim.blocks.router.FifoModel` -- the ``SyncFIFOBuffered`` stream FIFO
+  (``depth - 1`` memory words + an output register: two cycles from an empty queue's input
+  to its output);
+* :class:`~spikeforge.sim.blocks.router.MulticastModel` /
+  :class:`~spikeforge.sim.blocks.router.RouterModel` -- the combinational multicast (input
+  port) and routers: a packet leaves when every destination has taken it, each
+  destination's ``ready`` = that core's ``idle``;
+* :class:`~spikeforge.sim.blocks.tick.TickControllerModel` -- the tick controller's FSM
+  (``guard`` cycles before quiet is trusted, CLEAR/TICK offered to all cores at once, one
+  CHECK cycle per tick);
+* :mod:`spikeforge.sim.blocks.decision` -- the decision unit (FIRST_SPIKE: valid the cycle
+  after the deciding ``tick_done``; SPIKE_COUNT: ``n_classes + 1`` cycles after
+  ``finished``; MEMBRANE_MAX: the membranes are read one per cycle from the cycle after
+  ``finished``, valid ``n_classes + 2`` cycles after it).
+
+The input port (``closed`` after the tick's marker, until ``tick_done`` or ``clear``),
+``done`` = the controller's ``done`` and the decision's ``valid``, and ``busy`` are the
+system's own logic, here as in the RTL. Arithmetic is not simulated: spikes come from the
+golden trace (and the MEMBRANE_MAX class from its decision). Stretches in which only the
+cores' event/clear countdowns and the controller's guard move are skipped in one step.
 
 Cycle numbering and driver convention
 =====================================
@@ -35,15 +52,17 @@ cycle c" has valid and ready both sampled high at edge c.
   ``reference_{k+1} = handshake_k + 1``.
 * ``out_spikes.ready`` at cycle c is ``out_ready(c)`` (absolute cycle).
 
-Closed-form lower bound (:func:`lower_bound_cycles`): every core must spend ``N + 2``
-cycles per input event it receives and ``N + 2`` per update phase, so an inference needs at
-least ``max over cores (events_in(core) * (N + 2) + ticks * (N + 2))`` cycles, and, summed
-over the work, ``synaptic events / cores``-style bounds follow; see the function.
+Closed-form lower bound (:func:`lower_bound_cycles`): every core must spend ``N + 1``
+cycles on the CLEAR, then ``N + 2`` per input event it receives and ``N + 2`` per update
+phase, so an inference needs at least
+``max over cores (N + 1 + (events_in(core) + ticks) * (N + 2))`` cycles, and, summed over
+the work, ``synaptic events / cores``-style bounds follow; see the function.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Callable, Sequence
 
 import numpy as np
@@ -52,9 +71,13 @@ from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.params import Decision
 from spikeforge.ir.plan import INPUT_PORT, check_plan
 from spikeforge.ir.system import SystemConfig
+from spikeforge.sim.blocks.core import CoreModel
+from spikeforge.sim.blocks.decision import decision_model
+from spikeforge.sim.blocks.router import FifoModel, MergerModel, MulticastModel, RouterModel
+from spikeforge.sim.blocks.tick import TickControllerModel
 
-__all__ = ["InputSchedule", "InferenceTiming", "predict_inference", "predict_run",
-           "lower_bound_cycles", "input_items"]
+__all__ = ["InputSchedule", "InferenceTiming", "SystemModel", "predict_run",
+           "lower_bound_cycles", "ticks_to_run", "input_items"]
 
 
 def _always(cycle: int) -> bool:
@@ -123,112 +146,86 @@ class InferenceTiming:
         return self.done_cycle - self.start_cycle
 
 
-class _Core:
-    __slots__ = ("N", "layer", "index", "offset", "phase", "cnt", "c_valid", "c_n",
-                 "out_valid", "out_n", "spiking")
+class _InputPort:
+    """The input port of :class:`~spikeforge.hdl.system.SpikeforgeSystem`: ``inp`` feeds the
+    input multicast to the layer-0 cores while the event phase is open and the tick's
+    marker (``last``) has not been taken; the marker is taken at once and closes the input
+    until ``tick_done`` or ``clear``."""
 
-    def __init__(self, plan_core):
-        self.N = plan_core.n_neurons
-        self.layer = plan_core.layer
-        self.index = plan_core.index
-        self.offset = plan_core.neuron_offset
-        self.phase = "IDLE"
-        self.cnt = 0
-        self.c_valid = False
-        self.c_n = 0
-        self.out_valid = False
-        self.out_n = 0
-        self.spiking = frozenset()
+    def __init__(self, dests, n_cores: int):
+        self.dests = frozenset(dests)
+        self.multicast = MulticastModel(n_cores)
+        self.closed = False
+        self.item = None
+        self.ready = self.idle = False
 
+    def accepting(self, event_phase: bool) -> bool:
+        return event_phase and not self.closed
 
-class _Fifo:
-    def __init__(self, depth):
-        self.depth = depth
-        self.inner = []  # depth >= 2: the memory words
-        self.r_rdy = False
-        self.r_data = None
+    def offer(self, item, event_phase: bool, core_idle: Sequence[bool]) -> None:
+        """``item`` = the ``(index, last, gap)`` offered in this cycle, or None."""
+        self.item = item
+        accepting = self.accepting(event_phase)
+        marker = item is not None and bool(item[1])
+        event = item is not None and accepting and not marker
+        self.multicast.offer(event, self.dests, core_idle)
+        self.ready = accepting and (marker or self.multicast.i_ready)
+        self.idle = (self.closed or not event_phase) and self.multicast.idle
 
     @property
-    def level(self):
-        return len(self.inner) + int(self.r_rdy)
+    def handshake(self) -> bool:
+        return self.item is not None and self.ready
 
-    def w_rdy(self):
-        if self.depth == 1:
-            return not self.r_rdy
-        return len(self.inner) != self.depth - 1
-
-    def step(self, write, data, r_en):
-        if self.depth == 1:
-            if write:
-                self.r_data, self.r_rdy = data, True
-            elif self.r_rdy and r_en:
-                self.r_rdy = False
-            return
-        do_inner_read = bool(self.inner) and (not self.r_rdy or r_en)
-        if do_inner_read:
-            self.r_data = self.inner.pop(0)
-            self.r_rdy = True
-        elif r_en:
-            self.r_rdy = False
-        if write:
-            self.inner.append(data)
+    def clock(self, reopen: bool) -> None:
+        if self.handshake and self.item[1]:
+            self.closed = True
+        self.multicast.clock()
+        if reopen:  # wins over the marker, as in the RTL
+            self.closed = False
 
 
 class SystemModel:
-    """The cycle-stepped model; :func:`predict_run` is the convenient entry point."""
+    """The blocks of :class:`~spikeforge.hdl.system.SpikeforgeSystem` for ``plan`` and
+    ``system``, wired the same way: per layer its cores, a merger, the optional FIFO and the
+    router to the next layer (the output layer's packets go to ``out_spikes``); the input
+    port; the tick controller; the decision unit. :func:`predict_run` is the convenient entry
+    point."""
 
     def __init__(self, plan, system: SystemConfig = SystemConfig(), *,
                  out_ready: Callable[[int], bool] = _always):
-        fifo_depth = system.fifo_depth
         self.plan = plan
         self.mode = system.decision
-        self.layers_plan, self.routes = check_plan(plan)
-        self.L = len(self.layers_plan)
-        self.layers = [[_Core(c) for c in cores] for cores in self.layers_plan]
-        self.cores = [c for layer in self.layers for c in layer]
-        self.fifo_depth = fifo_depth
+        self.fifo_depth = system.fifo_depth
         self.guard = system.guard
         self.out_ready = out_ready
+        layers, routes = check_plan(plan)
+        self.L = len(layers)
+        self.layers = [[CoreModel(c) for c in cores] for cores in layers]
+        self.cores = [c for layer in self.layers for c in layer]  # the controller's order
         self.n_classes = sum(c.N for c in self.layers[-1])
-        self.dest0 = set(self.routes[(INPUT_PORT, 0)].destination_cores)
-        self.tables = [[set(self.routes[(l, k)].destination_cores) for k in range(len(layer))]
-                       for l, layer in enumerate(self.layers)]
-        self.offsets = [[self.routes[(l, k)].source_offset for k in range(len(layer))]
-                        for l, layer in enumerate(self.layers)]
-        # interconnect state
-        self.mc_in_done = set()
-        self.arb = [{"valid": False, "payload": None, "last": len(layer) - 1}
-                    for layer in self.layers]
-        self.fifos = [_Fifo(fifo_depth) if fifo_depth else None for _ in self.layers]
-        self.router_done = [set() for _ in self.layers]
-        self.closed = False
-        # tick controller
-        self.state = "IDLE"
-        self.wait = 0
-        self.pending = 0
-        self.is_tick = False
-        self.tick = 0
-        self.n_ticks = 0
-        self.ticks_run = 0
-        self.ctrl_done = False
-        # decision unit
-        self.d_valid = False
-        self.d_none = False
-        self.d_cls = 0
-        self.d_first_tick = 0
-        self.d_seen = False
-        self.d_best = 0
-        self.counts = [0] * self.n_classes
-        self.scanning = False
-        self.mm_left = 0
-        self.final_class = -1
-        self.scan_i = 0
-        self.best_i = 0
-        self.best_c = 0
-        # system
+        self.offsets = [[routes[(l, c.index)].source_offset for c in cores]
+                        for l, cores in enumerate(layers)]
+        self.port = _InputPort(routes[(INPUT_PORT, 0)].destination_cores, len(layers[0]))
+        self.mergers = [MergerModel(len(cores)) for cores in layers]
+        self.fifos = [FifoModel(system.fifo_depth) if system.fifo_depth else None
+                      for _ in layers]
+        # each layer's packet stream: the FIFO's output, or the merger's without a FIFO
+        self.packets = [m if f is None else f for m, f in zip(self.mergers, self.fifos)]
+        self.routers = [RouterModel([routes[(l, c.index)].destination_cores for c in cores],
+                                    len(layers[l + 1])) for l, cores in enumerate(layers[:-1])]
+        self.feeds = [self.port.multicast, *self.routers]  # each layer's spike_in source
+        self.ctrl = TickControllerModel(len(self.cores), system.guard)
+        self.decision = decision_model(system.decision, self.n_classes)
+        self.final_class = -1  # MEMBRANE_MAX: the golden class of the next inference
         self.busy = False
         self.cycle = 0
         self.spikes = None  # per layer [ticks, n] bool of the current inference
+        self.out_ready_now = True
+        self.out_spike = None
+        self.core_idle = []  # per layer, per core: idle
+        self.spike_in = []  # per core (flat, the controller's order): spike_in.valid
+        self._none_accepted = [False] * len(self.cores)
+        self.accepted = self._none_accepted  # per core: its command is accepted
 
     # -- one inference -----------------------------------------------------------------
     def run_inference(self, spikes: Sequence[np.ndarray], items, n_ticks: int,
@@ -236,7 +233,7 @@ class SystemModel:
         """Advance from ``self.cycle`` (<= ``start_cycle``) through one inference whose start
         pulse is at ``start_cycle``; ``spikes[l]`` = ``[ticks, n_l]`` golden spikes;
         ``items`` = ``(index, last, gap)`` input items in order."""
-        self.spikes = [np.asarray(s, dtype=bool) for s in spikes]
+        self._load(spikes)
         timing = InferenceTiming(start_cycle, monitor_events=[[] for _ in range(self.L)])
         items = list(items)
         k = 0  # next item
@@ -247,368 +244,178 @@ class SystemModel:
             c = self.cycle
             if c > limit:
                 raise RuntimeError(f"system model: inference did not finish within {max_cycles} cycles")
-            start = c == start_cycle
-            if k < len(items) and c >= start_cycle + 1:
-                if offer_at is None:
-                    offer_at = reference + items[k][2]
-                inp = items[k] if c >= offer_at else None
-            else:
-                inp = None
             current = items[k] if k < len(items) and c >= start_cycle + 1 else None
+            if current is not None and offer_at is None:
+                offer_at = reference + current[2]
             skip = self._skippable(current, start_cycle)
             if skip:
                 self._skip(skip)
                 continue
-            res = self._step(start, inp, n_ticks, timing)
-            if res["inp_hs"]:
+            offered = current if current is not None and c >= offer_at else None
+            taken, done = self._step(c == start_cycle, offered, n_ticks, timing)
+            self.cycle += 1
+            if taken:
                 timing.input_cycles.append(c)
                 k += 1
                 reference = c + 1
                 offer_at = None
-            if res["done"] and c > start_cycle:
-                timing.done_cycle = c
-                timing.ticks_run = self.ticks_run
-                timing.decision = self.d_cls
-                timing.none = self.d_none
-                if self.mode is Decision.FIRST_SPIKE and not self.d_none:
-                    timing.decision_tick = self.d_first_tick
-                else:
-                    timing.decision_tick = self.ticks_run - 1
-                self.cycle += 1
+            if done and c > start_cycle:
+                self._result(timing, c)
                 return timing
-            self.cycle += 1
+
+    def _load(self, spikes) -> None:
+        self.spikes = [np.asarray(s, dtype=bool) for s in spikes]
+        for core in self.cores:
+            core.load(self.spikes[core.layer])
+        self.decision.golden_class = self.final_class
+
+    def _result(self, timing: InferenceTiming, done_cycle: int) -> None:
+        timing.done_cycle = done_cycle
+        timing.ticks_run = self.ctrl.ticks_run
+        timing.decision = self.decision.cls
+        timing.none = self.decision.none
+        timing.decision_tick = self.decision.decision_tick(self.ctrl.ticks_run)
+
+    # -- one cycle ---------------------------------------------------------------------
+    def _step(self, start: bool, item, n_ticks: int, timing: InferenceTiming):
+        """Cycle ``self.cycle``; returns (input item taken, ``done`` sampled high)."""
+        done = self.ctrl.done and self.decision.valid
+        begin = start and not self.busy
+        self._settle(begin, item)
+        taken = self.port.handshake
+        self._record(timing)
+        self._clock(n_ticks)
+        if self.busy and done:
+            self.busy = False
+        if begin:
+            self.busy = True
+        return taken, done
+
+    def _settle(self, begin: bool, item) -> None:
+        """Every block's combinational outputs of this cycle, from the registers."""
+        self.core_idle = idle = [[core.idle for core in layer] for layer in self.layers]
+        self.port.offer(item, self.ctrl.event_phase, idle[0])
+        for l, router in enumerate(self.routers):
+            router.route(self.packets[l].o_valid, self.packets[l].o_payload, idle[l + 1])
+        quiet = self._links_idle() and all(all(row) for row in idle)
+        self.out_ready_now = bool(self.out_ready(self.cycle))
+        for l, layer in enumerate(self.layers):
+            spikes = [core.out_n if core.out_valid else None for core in layer]
+            self.mergers[l].arbitrate(spikes, self._merger_ready(l))
+        last = self.packets[-1]
+        self.out_spike = (self._neuron(self.L - 1, last.o_payload)
+                          if last.o_valid and self.out_ready_now else None)
+        self.spike_in = [valid for feed in self.feeds for valid in feed.o_valid]
+        self.ctrl.settle(begin, quiet, self.decision.stop)
+        if self.ctrl.offer or self.ctrl.pending:
+            self.accepted = [self.ctrl.command_valid(n) and core.command_ready(self.spike_in[n])
+                             for n, core in enumerate(self.cores)]
+        else:
+            self.accepted = self._none_accepted
+
+    def _links_idle(self) -> bool:
+        """Every link's ``idle`` (the controller's quiet besides the cores)."""
+        if not self.port.idle:
+            return False
+        for l in range(self.L):
+            fifo = self.fifos[l]
+            if not self.mergers[l].idle or (fifo is not None and not fifo.idle):
+                return False
+            if l < self.L - 1 and not self.routers[l].idle:
+                return False
+        return True
+
+    def _packets_ready(self, l: int) -> bool:
+        return self.routers[l].i_ready if l < self.L - 1 else self.out_ready_now
+
+    def _merger_ready(self, l: int) -> bool:
+        fifo = self.fifos[l]
+        return self._packets_ready(l) if fifo is None else fifo.i_ready
+
+    def _neuron(self, l: int, packet) -> int:
+        source, index = packet
+        return self.offsets[l][source] + index
+
+    def _record(self, timing: InferenceTiming) -> None:
+        tick = self.ctrl.tick
+        if self.out_spike is not None:
+            timing.out_events.append((self.out_spike, tick, self.cycle))
+        for l, merger in enumerate(self.mergers):
+            if merger.handshake:
+                neuron = self._neuron(l, merger.o_payload)
+                timing.monitor_events[l].append((neuron, tick, self.cycle))
+        if self.ctrl.tick_done:
+            timing.tick_done_cycles.append(self.cycle)
+
+    def _clock(self, n_ticks: int) -> None:
+        """The clock edge. Each block reads its own registers and this cycle's settled
+        values; the FIFO reads the merger's register, so it takes the edge first."""
+        ctrl, tick = self.ctrl, self.ctrl.tick
+        grants = [merger.grant for merger in self.mergers]
+        for core, idle, spike_in, accepted in zip(self.cores, chain.from_iterable(self.core_idle),
+                                                  self.spike_in, self.accepted):
+            if idle and not (spike_in or accepted):
+                continue  # an idle core offered nothing keeps its state (and it is most cores)
+            core.clock(spike_in and idle, accepted, ctrl.is_tick, tick,
+                       grants[core.layer] == core.index)
+        self.port.clock(ctrl.tick_done or ctrl.clear)
+        for router in self.routers:
+            router.clock()
+        for l, merger in enumerate(self.mergers):
+            if self.fifos[l] is not None:
+                self.fifos[l].clock(merger.handshake, merger.o_payload, self._packets_ready(l))
+            merger.clock()
+        ctrl.clock(n_ticks, sum(1 << n for n, a in enumerate(self.accepted) if a))
+        self.decision.clock(self.out_spike, tick, ctrl.tick_done, ctrl.finished, ctrl.clear)
 
     # -- fast-forward ------------------------------------------------------------------
-    def _skippable(self, current_item, start_cycle) -> int:
+    def _skippable(self, current_item, start_cycle: int) -> int:
         """Cycles that can be skipped from ``self.cycle`` because nothing but the cores'
-        counters can change: every core is in an event or clear phase (no output pending),
-        no merger holds a packet, no FIFO is about to move one, no output packet waits, and
-        the input driver offers no marker while the input is open."""
-        if self.state not in ("EVENT", "UPDATE", "CLEARING", "ISSUE_CLEAR") or self.pending:
+        countdowns and the controller's guard can change: the controller waits for quiet
+        with no command pending, no packet is in or about to enter a link's output, no
+        marker is offered to an open input, no idle core can be fed, and some core is busy
+        (so quiet cannot be reached) for all of them."""
+        if not self.ctrl.waiting():
             return 0
-        accepting = self.state == "EVENT" and not self.closed
-        if accepting and current_item is not None and current_item[1]:
+        feeding = self.port.accepting(self.ctrl.event_phase) and current_item is not None
+        if (feeding and current_item[1]) or not self._links_settled():
             return 0
-        k = 1 << 30
-        busy = False
-        for l in range(self.L):
-            if self.arb[l]["valid"]:
-                return 0
-            fifo = self.fifos[l]
-            if fifo is not None and ((fifo.inner and not fifo.r_rdy)
-                                     or (l == self.L - 1 and fifo.r_rdy)):
-                return 0
+        edges = []
         for core in self.cores:
-            if core.out_valid:
+            k = core.skippable()
+            if k is None and self._may_feed(core, feeding):
                 return 0
-            if core.phase in ("EVENT", "CLEAR"):
-                busy = True
-                k = min(k, core.N - 1 - core.cnt)
-            elif core.phase == "IDLE":
-                # nothing may reach an idle core during the window
-                if core.layer == 0:
-                    if accepting and current_item is not None:
-                        return 0
-                else:
-                    fifo = self.fifos[core.layer - 1]
-                    if fifo is not None and fifo.r_rdy:
-                        return 0
-            else:
-                return 0
-        if not busy:
+            if k is not None:
+                edges.append(k)
+        if not edges:
             return 0
-        c = self.cycle
+        k, c = min(edges), self.cycle
         if c <= start_cycle <= c + k:
             k = start_cycle - c - 1
         return max(k, 0)
 
+    def _links_settled(self) -> bool:
+        for l, merger in enumerate(self.mergers):
+            fifo = self.fifos[l]
+            if merger.o_valid:
+                return False
+            if fifo is not None and (fifo.refilling or (l == self.L - 1 and fifo.o_valid)):
+                return False
+        return True
+
+    def _may_feed(self, core: CoreModel, feeding: bool) -> bool:
+        """Something may reach the idle ``core`` (the input, or a packet in front of its
+        layer's router)."""
+        if core.layer == 0:
+            return feeding
+        fifo = self.fifos[core.layer - 1]
+        return fifo is not None and fifo.o_valid
+
     def _skip(self, k: int) -> None:
         for core in self.cores:
-            core.cnt += k
-        self.wait = max(0, self.wait - k)
+            core.skip(k)
+        self.ctrl.skip(k)
         self.cycle += k
-
-    # -- one cycle ---------------------------------------------------------------------
-    def _step(self, start, inp, n_ticks, timing):
-        cores, L = self.cores, self.L
-        done_now = self.ctrl_done and self.d_valid
-        busy_before = self.busy
-        tick0 = self.tick
-        out_n_before = [[c.out_n for c in layer] for layer in self.layers]
-        idle = {id(c): c.phase == "IDLE" and not c.out_valid for c in cores}
-        event_phase = self.state == "EVENT"
-        accepting = event_phase and not self.closed
-        inp_valid = inp is not None
-        mc_valid = inp_valid and accepting and not inp[1]
-        # packet sources of each boundary (FIFO output or merger output)
-        pk_valid, pk_payload = [], []
-        for l in range(L):
-            if self.fifos[l] is not None:
-                pk_valid.append(self.fifos[l].r_rdy)
-                pk_payload.append(self.fifos[l].r_data)
-            else:
-                pk_valid.append(self.arb[l]["valid"])
-                pk_payload.append(self.arb[l]["payload"])
-        links_idle = (self.closed or not event_phase) and not mc_valid
-        for l in range(L):
-            links_idle = links_idle and not self.arb[l]["valid"]
-            if self.fifos[l] is not None:
-                links_idle = links_idle and self.fifos[l].level == 0
-            if l < L - 1:
-                links_idle = links_idle and not pk_valid[l]
-        quiet = links_idle and all(idle.values())
-        gq = self.wait == 0 and quiet
-
-        # spike_in valid per core (from the input multicast or a router), and takes
-        spike_in = {}  # id(core) -> (valid)
-        layer0 = self.layers[0]
-        mc_taken = set()
-        for d, core in enumerate(layer0):
-            v = mc_valid and d in self.dest0 and d not in self.mc_in_done
-            spike_in[id(core)] = v
-            if v and idle[id(core)]:
-                mc_taken.add(d)
-        mc_ready = all(d in self.mc_in_done or d in mc_taken for d in self.dest0)
-        inp_ready = accepting and (bool(inp and inp[1]) or mc_ready)
-        inp_hs = inp_valid and inp_ready
-        router_taken, router_ready = [], []
-        for l in range(L - 1):
-            taken = set()
-            dests = self.tables[l][pk_payload[l][0]] if pk_valid[l] else set()
-            for d, core in enumerate(self.layers[l + 1]):
-                v = pk_valid[l] and d in dests and d not in self.router_done[l]
-                spike_in[id(core)] = v
-                if v and idle[id(core)]:
-                    taken.add(d)
-            router_taken.append(taken)
-            router_ready.append(all(d in self.router_done[l] or d in taken for d in dests))
-        out_ready = bool(self.out_ready(self.cycle))
-        router_ready.append(out_ready)  # the output layer's "router" is out_spikes
-        # arbiters
-        grants = []
-        arb_hs = []
-        fifo_write = []
-        for l in range(L):
-            arb = self.arb[l]
-            if self.fifos[l] is not None:
-                o_ready = self.fifos[l].w_rdy()
-            else:
-                o_ready = router_ready[l]
-            arb_hs.append(arb["valid"] and o_ready)
-            fifo_write.append(arb["valid"] and o_ready)
-            layer = self.layers[l]
-            K = len(layer)
-            sel = None
-            if (not arb["valid"] or o_ready):
-                for j in range(1, K + 1):
-                    kk = (arb["last"] + j) % K
-                    if layer[kk].out_valid:
-                        sel = kk
-                        break
-            grants.append(sel)
-        # out_spikes handshake
-        pk_hs_out = pk_valid[L - 1] and out_ready
-        # tick controller outputs
-        offer = False
-        if self.state in ("ISSUE_CLEAR", "EVENT") and gq:
-            offer = True
-        cmd_valid = offer or self.pending != 0
-        accepted_all = True
-        accepted = []
-        for n, core in enumerate(cores):
-            v = offer or bool(self.pending >> n & 1)
-            a = v and idle[id(core)] and not spike_in.get(id(core), False)
-            accepted.append(a)
-            if v and not a:
-                accepted_all = False
-        del cmd_valid
-        ctrl_start = start and not self.busy
-        tick_done = False
-        finished = False
-
-        # -- records
-        if pk_hs_out:
-            src, idx = pk_payload[L - 1]
-            timing.out_events.append((self.offsets[L - 1][src] + idx, self.tick, self.cycle))
-        for l in range(L):
-            if arb_hs[l]:
-                src, idx = self.arb[l]["payload"]
-                timing.monitor_events[l].append((self.offsets[l][src] + idx, self.tick, self.cycle))
-
-        # -- edge: cores
-        for n, core in enumerate(cores):
-            l = core.layer
-            so_ready = grants[l] == core.index
-            so_hs = core.out_valid and so_ready
-            ev = spike_in.get(id(core), False) and idle[id(core)]
-            new_out_valid = core.out_valid and not so_hs
-            if core.phase == "IDLE":
-                if ev:
-                    core.phase, core.cnt = "EVENT", 0
-                elif accepted[n]:
-                    core.cnt = 0
-                    if self.is_tick:
-                        core.phase, core.c_valid = "UPDATE", False
-                        row = self.spikes[l][self.tick, core.offset:core.offset + core.N]
-                        core.spiking = frozenset(np.flatnonzero(row).tolist())
-                    else:
-                        core.phase = "CLEAR"
-            elif core.phase == "EVENT":
-                if core.cnt == core.N - 1:
-                    core.phase = "EVENT_LAST"
-                core.cnt += 1
-            elif core.phase == "EVENT_LAST":
-                core.phase = "IDLE"
-            elif core.phase == "UPDATE":
-                spike = core.c_valid and core.c_n in core.spiking
-                stall = spike and core.out_valid and not so_ready
-                if not stall:
-                    issue = core.cnt < core.N
-                    was_valid, cn = core.c_valid, core.c_n
-                    core.c_valid, core.c_n = issue, core.cnt
-                    if issue:
-                        core.cnt += 1
-                    else:
-                        core.phase = "IDLE"
-                    if was_valid and cn in core.spiking:
-                        new_out_valid, core.out_n = True, cn
-            elif core.phase == "CLEAR":
-                if core.cnt == core.N - 1:
-                    core.phase = "IDLE"
-                core.cnt += 1
-            core.out_valid = new_out_valid
-        # multicast / routers
-        if mc_valid and mc_ready:
-            self.mc_in_done = set()
-        else:
-            self.mc_in_done |= mc_taken
-        for l in range(L - 1):
-            if pk_valid[l] and router_ready[l]:
-                self.router_done[l] = set()
-            else:
-                self.router_done[l] |= router_taken[l]
-        # FIFOs and arbiters
-        for l in range(L):
-            arb = self.arb[l]
-            if self.fifos[l] is not None:
-                self.fifos[l].step(fifo_write[l], arb["payload"], router_ready[l])
-            if arb_hs[l]:
-                arb["valid"] = False
-            sel = grants[l]
-            if sel is not None:
-                arb["valid"], arb["last"] = True, sel
-                arb["payload"] = (sel, out_n_before[l][sel])
-        # closed flag
-        if inp_hs and inp[1]:
-            self.closed = True
-        # tick controller FSM
-        wait = self.wait - 1 if self.wait else 0
-        state = self.state
-        clear = False
-        acc_mask = sum(1 << n for n, a in enumerate(accepted) if a)
-        all_mask = (1 << len(cores)) - 1
-        if state == "IDLE":
-            if ctrl_start:
-                clear = True
-                self.n_ticks, self.tick, self.ctrl_done, self.ticks_run = n_ticks, 0, False, 0
-                self.is_tick, wait = False, 0
-                self.state = "ISSUE_CLEAR"
-        elif state == "ISSUE_CLEAR":
-            if gq:
-                self.pending = all_mask & ~acc_mask
-                wait = self.guard
-                self.state = "CLEARING"
-        elif state == "CLEARING":
-            pend = self.pending
-            self.pending = pend & ~acc_mask
-            if acc_mask:
-                wait = self.guard
-            if pend == 0 and gq:
-                if self.n_ticks == 0:
-                    finished = True
-                    self.ctrl_done = True
-                    self.state = "IDLE"
-                else:
-                    wait, self.is_tick = self.guard, True
-                    self.state = "EVENT"
-        elif state == "EVENT":
-            if gq:
-                self.pending = all_mask & ~acc_mask
-                wait = self.guard
-                self.state = "UPDATE"
-        elif state == "UPDATE":
-            pend = self.pending
-            self.pending = pend & ~acc_mask
-            if acc_mask:
-                wait = self.guard
-            if pend == 0 and gq:
-                tick_done = True
-                self.ticks_run += 1
-                timing.tick_done_cycles.append(self.cycle)
-                self.state = "CHECK"
-        elif state == "CHECK":
-            stop = self.mode is Decision.FIRST_SPIKE and self.d_valid and not self.d_none
-            if stop or self.tick + 1 == self.n_ticks:
-                finished = True
-                self.ctrl_done = True
-                self.state = "IDLE"
-            else:
-                self.tick += 1
-                wait = self.guard
-                self.state = "EVENT"
-        self.wait = wait
-        if tick_done or clear:
-            self.closed = False
-        # decision unit
-        hit_n = None
-        if pk_hs_out:
-            src, idx = pk_payload[L - 1]
-            hit_n = self.offsets[L - 1][src] + idx
-        tick_now = tick0
-        if self.mode is Decision.FIRST_SPIKE:
-            if not self.d_valid:
-                n_seen = self.d_seen or hit_n is not None
-                n_best = hit_n if hit_n is not None and (not self.d_seen or hit_n < self.d_best) \
-                    else self.d_best
-                self.d_seen, self.d_best = n_seen, n_best
-                if tick_done and n_seen:
-                    self.d_valid, self.d_cls, self.d_first_tick = True, n_best, tick_now
-                elif finished:
-                    self.d_valid, self.d_cls, self.d_none = True, -1, True
-        elif self.mode is Decision.MEMBRANE_MAX:
-            # read-out: one membrane per cycle from the edge after `finished`; valid after n
-            if self.mm_left:
-                self.mm_left -= 1
-                if self.mm_left == 0:
-                    self.d_valid, self.d_cls = True, self.final_class
-            elif finished:
-                self.mm_left = self.n_classes + 1
-        else:
-            if hit_n is not None and hit_n < self.n_classes:
-                self.counts[hit_n] += 1
-            if self.scanning:
-                cur = self.counts[self.scan_i]
-                take = self.scan_i == 0 or cur > self.best_c
-                nbi, nbc = (self.scan_i, cur) if take else (self.best_i, self.best_c)
-                self.best_i, self.best_c = nbi, nbc
-                if self.scan_i == self.n_classes - 1:
-                    self.scanning = False
-                    self.d_valid, self.d_cls, self.d_none = True, nbi, nbc == 0
-                self.scan_i += 1
-            elif finished and not self.d_valid:
-                self.scanning, self.scan_i = True, 0
-        if clear:
-            self.d_seen, self.d_best, self.d_valid, self.d_none = False, 0, False, False
-            self.d_cls, self.d_first_tick = 0, 0
-            self.counts = [0] * self.n_classes
-            self.scanning = False
-            self.mm_left = 0
-        # done (registers before this edge) and busy
-        if busy_before and done_now:
-            self.busy = False
-        if start and not busy_before:
-            self.busy = True
-        return {"inp_hs": inp_hs, "done": done_now}
 
 
 def ticks_to_run(trace, image: int, n_ticks: int) -> int:

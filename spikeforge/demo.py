@@ -1,22 +1,47 @@
-"""``spikeforge demo``: one neuron core, co-simulated against the Python models.
+"""``spikeforge demo``: the whole flow on digits, or one neuron core, co-simulated against
+the Python models.
 
-The embedded default: an 8x8 handwritten digit from scikit-learn's digits set, rate-coded
-by the hardware-reproducible LFSR encoder into 64 input spike trains, drives a core of 37
-leaky neurons (not a power of two) with seeded random 8-bit weights. The core's Verilog is
-co-simulated with cocotb in Icarus and/or Verilator, with random input gaps and a random
-output-ready stall pattern, and every output event, every neuron's state after every tick
-and the clock cycle of every handshake are compared with the golden and cycle models.
+The flow demo (:func:`run_flow_demo`, settings :data:`DEMO`): a rate-coded LIF network
+64-32-10 trained on scikit-learn's digits with quantization-aware 8-bit training (or loaded
+from the cache under ``build/demo/model``, :func:`cached_network`), compiled to a multi-core
+system, and the test split co-simulated on its RTL, every image compared bit for bit and
+cycle for cycle with the golden and cycle models.
+
+The single-core demo (:func:`run_demo`): an 8x8 handwritten digit from scikit-learn's digits
+set, rate-coded by the hardware-reproducible LFSR encoder into 64 input spike trains, drives
+a core of 37 leaky neurons (not a power of two) with seeded random 8-bit weights. The core's
+Verilog is co-simulated with cocotb in Icarus and/or Verilator, with random input gaps and a
+random output-ready stall pattern, and every output event, every neuron's state after every
+tick and the clock cycle of every handshake are compared with the golden and cycle models.
 """
 
 from __future__ import annotations
 
+import json
 import random
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
+from spikeforge.compiler.artifact import load_artifact, save_artifact
+from spikeforge.compiler.map import plan_network
+from spikeforge.cosim.core_cosim import make_spec, run_core_cosim
+from spikeforge.cosim.runner import CosimFailure, default_build_root
+from spikeforge.flow import (
+    PROTOTYPE,
+    TABLE_HEADER,
+    TrainedNetwork,
+    compile_network,
+    encode_inputs,
+    format_training,
+    hardware_statistics,
+    train_digits_network,
+    verify_network,
+)
 from spikeforge.ir.core import CoreConfig
+from spikeforge.ir.errors import ConfigError, SpikeforgeError
 from spikeforge.ir.params import NeuronParams
 from spikeforge.sim.golden import GoldenCore
 
@@ -32,6 +57,7 @@ def demo_core(seed: int) -> CoreConfig:
 
 def digit_events(ticks: int, seed: int) -> tuple[int, list[list[int]]]:
     """Input events per tick of one test digit, rate-coded (LFSR Bernoulli, 8-bit levels)."""
+    # spikeforge.model (PyTorch) takes seconds to import: only when the demo runs
     from spikeforge.model.datasets import load_dataset
     from spikeforge.model.encoders import rate_encode
 
@@ -45,8 +71,6 @@ def digit_events(ticks: int, seed: int) -> tuple[int, list[list[int]]]:
 def demo_spec(config: CoreConfig, events: list[list[int]], seed: int) -> dict:
     """The co-simulation stimulus: the digit's events with random input and command gaps and
     a random output stall pattern (spike_out.ready high 60% of cycles)."""
-    from spikeforge.cosim.core_cosim import make_spec
-
     spec = make_spec(config, len(events), seed, p_ready=0.6)
     rng = random.Random(seed)
     for tick, tick_events in zip(spec["ticks"], events):
@@ -56,11 +80,8 @@ def demo_spec(config: CoreConfig, events: list[list[int]], seed: int) -> dict:
 
 
 def run_demo(simulators: str = "both", ticks: int = 50, seed: int = 2026, out=sys.stdout) -> int:
-    from spikeforge.cosim.core_cosim import run_core_cosim
-    from spikeforge.cosim.runner import CosimFailure
-
+    """The single-core demo; returns the exit status (1 if any simulator disagrees)."""
     if ticks < 1:
-        from spikeforge.ir.errors import ConfigError
         raise ConfigError(f"--ticks: must be at least 1, got {ticks}")
     config = demo_core(seed)
     label, events = digit_events(ticks, seed)
@@ -104,4 +125,91 @@ def run_demo(simulators: str = "both", ticks: int = 50, seed: int = 2026, out=sy
     print("\n".join(rows), file=out)
     print("compared: every output event (tick, neuron), i/v/a/fired of every neuron after "
           "every tick, and the clock cycle of every handshake against the cycle model", file=out)
+    return 1 if failed else 0
+
+
+# -- the whole flow ----------------------------------------------------------------------
+
+#: the flow demo's training and mapping settings; the cached model is used only if they match
+DEMO = {"dataset": "digits", "hidden": 32, "epochs": 8, "qat_epochs": 1, "ticks": 16, "seed": 0,
+        "neurons_per_core": 16}
+
+
+def demo_dir() -> Path:
+    """``build/demo``: the demo's cached model and compiled design."""
+    return default_build_root().parent / "demo"
+
+
+def cached_network(directory: Path, retrain: bool, progress: bool):
+    """``(trained, cached)``: the demo's trained network, from the cache under
+    ``directory/model`` if its settings match, else trained (and cached)."""
+    cache = directory / "model"
+    meta_file = cache / "trained.json"
+    if not retrain and meta_file.is_file():
+        try:
+            meta = json.loads(meta_file.read_text())
+            if meta.get("settings") == DEMO:
+                network = load_artifact(cache).network
+                summary = meta["summary"]
+                return TrainedNetwork(network=network, **summary), True
+        except (ConfigError, SpikeforgeError, ValueError, KeyError, TypeError):
+            pass  # a stale or broken cache: train again
+    trained = train_digits_network(hidden=DEMO["hidden"], epochs=DEMO["epochs"],
+                                   qat_epochs=DEMO["qat_epochs"], ticks=DEMO["ticks"],
+                                   seed=DEMO["seed"], progress=progress)
+    save_artifact(trained.network, plan_network(trained.network), cache)
+    meta_file.write_text(json.dumps({"settings": DEMO, "summary": trained.summary()}, indent=2))
+    return trained, False
+
+
+def run_flow_demo(simulators=("verilator",), images: int | None = None, retrain: bool = False,
+                  out=sys.stdout) -> int:
+    """The whole flow on the embedded default (digits): train (or load the cached model) ->
+    compile -> co-simulate -> table."""
+    # spikeforge.model (PyTorch) takes seconds to import: only when the demo runs
+    from spikeforge.model.datasets import load_dataset
+
+    directory = demo_dir()
+    t0 = time.perf_counter()
+    print(f"spikeforge demo: digits -> {DEMO['hidden']}-neuron LIF hidden layer -> 10 classes, "
+          f"8-bit, spike-count decision, {DEMO['neurons_per_core']} neurons per core", file=out)
+    print("[1/3] training (float LIF, then quantization-aware 8-bit)...", file=out, flush=True)
+    trained, cached = cached_network(directory, retrain, progress=True)
+    if cached:
+        print(f"  loaded the cached model {directory / 'model'} (--retrain to train again)", file=out)
+    print(format_training(trained), file=out, flush=True)
+    ds = load_dataset("digits")
+    n = len(ds.test_y) if images is None else images
+    if not 1 <= n <= len(ds.test_y):
+        raise ConfigError(f"--images: must be in 1..{len(ds.test_y)}, got {n}")
+    counts = encode_inputs(ds.test_x, ds.max_value, trained.ticks, trained.encoder_seed)
+    labels = ds.test_y
+    print("[2/3] compiling (plan, artifact, system Verilog, expected traces)...", file=out, flush=True)
+    compiled = compile_network(trained.network, directory / "compiled", counts, labels,
+                               DEMO["neurons_per_core"], info={"training": trained.summary()},
+                               progress=out is sys.stdout)
+    artifact = load_artifact(compiled.out_dir)
+    network, plan = artifact.network, artifact.plan
+    stats = hardware_statistics(network, counts)
+    print(f"  {compiled.n_cores} cores; per inference: {stats['hidden_spikes']:.0f} hidden spikes, "
+          f"{stats['weights_read']:.0%} of the dense weight reads, "
+          f"{stats['distinct_weights_read']:.0%} of weight rows read at all "
+          f"(FPGA prototype: {PROTOTYPE['hidden_spikes']} / {PROTOTYPE['weights_read']:.0%} / "
+          f"{PROTOTYPE['distinct_weights_read']:.0%})", file=out)
+    print(f"[3/3] co-simulating {n} of {len(labels)} test images (whole system, cocotb)...",
+          file=out, flush=True)
+    rows, failed = [], False
+    for simulator in simulators:
+        report = verify_network(network, plan, counts[:n], labels[:n], simulator,
+                                progress=out is sys.stdout)
+        rows.append(report.row())
+        failed |= not report.ok
+    print(TABLE_HEADER, file=out)
+    print("-" * len(TABLE_HEADER), file=out)
+    print("\n".join(rows), file=out)
+    print("golden/RTL: test accuracy of the golden model and of the RTL on the co-simulated images; "
+          "bit-exact: images whose class, decision tick, every output and hidden spike and its "
+          "clock cycle equal the models'; bound: lower bound on cycles/inference "
+          f"(sim.system_cycle.lower_bound_cycles). Total {time.perf_counter() - t0:.0f} s.",
+          file=out)
     return 1 if failed else 0

@@ -46,7 +46,6 @@ import numpy as np
 
 from spikeforge.compiler.artifact import load_artifact, save_artifact
 from spikeforge.compiler.map import plan_network
-from spikeforge.compiler.quantize import quantize
 from spikeforge.cosim.runner import CosimFailure
 from spikeforge.cosim.system_cosim import run_system_cosim
 from spikeforge.hdl.verilog import system_verilog
@@ -106,13 +105,12 @@ def encode_inputs(x, max_value: int, ticks: int, seed: int = 0) -> np.ndarray:
     return spikes.numpy().transpose(1, 0, 2).astype(np.uint8)
 
 
-def _quant_layer_reports(lif_net, ticks: int) -> list:
-    """compiler.quantize's per-layer report of the float network (scale, weight errors)."""
-    result = quantize(lif_net.description(), ticks=ticks)
+def _quant_layer_reports(quantization) -> list:
+    """The per-layer figures (scale, weight errors) of the quantization that was used."""
     return [{"layer": l, "scale": q.scale, "weight_rms_error": q.weight_rms_error,
              "weight_max_error": q.weight_max_error, "clipped_fraction": q.clipped_fraction,
              "threshold_int": q.threshold_int}
-            for l, q in enumerate(result.layers)]
+            for l, q in enumerate(quantization.layers)]
 
 
 def integer_network_of_qnet(qnet):
@@ -134,7 +132,7 @@ def train_network(dataset: str = "digits", hidden: int = 32, epochs: int = 8,
 
     from spikeforge.model.datasets import load_dataset
     from spikeforge.model.lif import encode_dataset, train_lif
-    from spikeforge.model.quant import QuantLIFNet, quant_accuracy, quantize, train_quant
+    from spikeforge.model.quant import QuantLIFNet, quant_accuracy, quantize_lif_net, train_quant
 
     if not isinstance(hidden, int) or hidden < 1:
         raise ConfigError(f"hidden: must be a positive integer, got {hidden!r}")
@@ -146,8 +144,8 @@ def train_network(dataset: str = "digits", hidden: int = 32, epochs: int = 8,
     ds = load_dataset(dataset, path=path)
     r = train_lif(ds, (hidden,), epochs, "rate", ticks, seed=seed, max_train=max_train,
                   progress=progress)
-    reports = _quant_layer_reports(r.net, ticks)
-    qnet = quantize(r.net)
+    qnet = quantize_lif_net(r.net)
+    reports = _quant_layer_reports(qnet.quantization)
     te = encode_dataset("rate", ds.test_x, ds.max_value, ticks, seed)
     y = torch.as_tensor(ds.test_y)
     ptq = quant_accuracy(qnet, te, y)

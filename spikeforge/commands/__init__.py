@@ -4,4 +4,8 @@ Convention (one for every sub-command): ``register`` adds its parsers to an
 ``argparse`` sub-parser set and gives each ``handler=function(args) -> int`` (the exit
 status). Errors are :class:`~spikeforge.ir.errors.SpikeforgeError` s, which
 :func:`spikeforge.cli.main` prints as one line naming the file or option, exit status 2.
+
+Modules, in the order :mod:`spikeforge.cli` registers them: :mod:`.demo` (``demo``),
+:mod:`.verilog` (``verilog``: one core), :mod:`.train` (``train``), :mod:`.compile`
+(``compile``, ``verify``), :mod:`.boards` (``build``, ``fit``).
 """

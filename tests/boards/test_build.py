@@ -1,4 +1,6 @@
-"""Real builds with Yosys + nextpnr (system tools or YoWASP).
+"""Board builds (boards/build.py): resolving a design, the report parsers, the toolchain
+environment, refused requests, the Arty A7 export, and real builds with Yosys + nextpnr
+(system tools or YoWASP).
 
 The small iCEBreaker build (one 8-neuron core with 16 inputs behind the UART top) runs in
 the default suite: about 45 s warm; the first YoWASP run on a machine also compiles the
@@ -12,9 +14,63 @@ import json
 
 import pytest
 
-from spikeforge.boards.build import BOARDS, build_board, resolve_design, toolchain_environment
+from spikeforge.boards.build import (
+    build_board,
+    count_cells,
+    parse_nextpnr_report,
+    resolve_design,
+    toolchain_environment,
+)
 from spikeforge.boards.fit import estimate
-from spikeforge.ir.errors import SpikeforgeError
+from spikeforge.boards.specs import BOARDS
+from spikeforge.ir.errors import ConfigError, SpikeforgeError
+
+
+def test_resolve_design(tmp_path):
+    name, artifact = resolve_design("core:8x12")
+    network, plan = artifact.network, artifact.plan
+    assert name == "core8x12" and network.n_inputs == 12 and len(plan.cores) == 1
+    with pytest.raises(ConfigError, match="core:NEURONSxINPUTS"):
+        resolve_design("core:8by12")
+    with pytest.raises(ConfigError, match="neither"):
+        resolve_design(str(tmp_path))
+
+
+def test_report_parsers(tmp_path):
+    (tmp_path / "r.json").write_text(json.dumps({
+        "utilization": {"ICESTORM_LC": {"used": 10, "available": 5280}},
+        "fmax": {"clk": {"achieved": 20.5, "constraint": 12.0}}}))
+    r = parse_nextpnr_report(tmp_path / "r.json")
+    assert r["fmax"]["clk"]["achieved"] == 20.5
+    (tmp_path / "n.json").write_text(json.dumps({"modules": {"top": {
+        "attributes": {"top": "00000000000000000000000000000001"},
+        "cells": {"a": {"type": "SB_LUT4"}, "b": {"type": "SB_DFFE"}, "c": {"type": "SB_DFF"},
+                  "d": {"type": "SB_RAM40_4K"}}}}}))
+    cells = count_cells(tmp_path / "n.json", "ice40")
+    assert (cells["luts"], cells["ffs"], cells["brams"], cells["dsps"]) == (1, 2, 1, 0)
+
+
+def test_toolchain_environment_prefers_explicit(monkeypatch):
+    monkeypatch.setenv("YOSYS", "/opt/my/yosys")
+    assert "YOSYS" not in toolchain_environment(["yosys"])
+
+
+def test_board_top_refuses_bad_requests():
+    with pytest.raises(ConfigError, match="--clk-mhz: arty-a7 has no PLL support"):
+        build_board("core:4x8", "arty-a7", clk_mhz=150)
+    with pytest.raises(ConfigError, match="--clk-mhz: must be a positive frequency"):
+        build_board("core:4x8", "icebreaker", clk_mhz=0)
+
+
+def test_arty_export(tmp_path):
+    pytest.importorskip("amaranth_boards")
+    report = build_board("core:4x6", "arty-a7", tmp_path / "arty")
+    assert report["bitstream"] is None
+    files = set(report["exported"])
+    assert {"top.v", "top.xdc"} <= files
+    xdc = (tmp_path / "arty" / "top.xdc").read_text()
+    assert "E3" in xdc  # the 100 MHz clock pin
+    assert json.loads((tmp_path / "arty" / "report.json").read_text())["board"] == "arty-a7"
 
 
 def _require_tools(board):

@@ -1,6 +1,6 @@
-"""PLL settings (pure Python, like icepll / ecppll), the lock-following reset in Amaranth's
-simulator, and the board top with a PLL prepared for both platforms (no tools run). The real
-builds with a PLL are ``slow`` (test_build.py) and in benchmarks/bench_boards.py."""
+"""PLL settings (pure Python, like icepll / ecppll) and the lock-following reset in Amaranth's
+simulator. The board top with a PLL is test_top.py; the real builds with a PLL are ``slow``
+(test_build.py) and in benchmarks/bench_boards.py."""
 
 import itertools
 
@@ -163,65 +163,3 @@ def test_lock_reset_follows_lock():
     assert all(seen[c] == 0 for c in range(first, 30)), seen
     # lock fell at cycle 30: reset again, immediately (asynchronous assertion)
     assert all(seen[c] == 1 for c in range(30, 40)), seen
-
-
-@pytest.mark.parametrize("board,mhz,primitive,constraint", [
-    ("icebreaker", 30, "SB_PLL40_PAD", "set_frequency clocking.pll_clk 30.0"),
-    ("ulx3s-85f", 50, "EHXPLLL", 'FREQUENCY NET "clocking.pll_clk" 50000000.0 HZ;'),
-])
-def test_board_top_with_pll_prepares(board, mhz, primitive, constraint):
-    """The PLL is instantiated on the board clock pin, its output net is constrained to the
-    achieved frequency, and the UART divisor counts PLL cycles."""
-    pytest.importorskip("amaranth_boards")
-    from spikeforge.boards.build import BOARDS, resolve_design
-    from spikeforge.boards.top import BoardTop
-    from spikeforge.hdl.system import SpikeforgeSystem
-
-    spec = BOARDS[board]
-    _, artifact = resolve_design("core:4x8")
-    plan = artifact.plan
-    top = BoardTop(SpikeforgeSystem(plan, artifact.system), input_depth=256,
-                   pll=pll_for(spec.family, spec.clk_hz, mhz * 1e6))
-    platform = spec.make_platform()
-    assert top.clk_hz == mhz * 1e6
-    assert top.uart_divisor(platform) == round(mhz * 1e6 / 115200)
-    files = platform.prepare(top, name="top").files
-    rtlil = files["top.il"]
-    assert f"cell \\{primitive} \\pll" in rtlil
-    constraints = files["top.pcf" if spec.family == "ice40" else "top.lpf"]
-    assert constraint in constraints, constraints
-    if spec.family == "ice40":
-        assert "parameter \\DIVF 7'1001111" in rtlil  # 79
-        assert "connect \\PACKAGEPIN \\clk12_0__io" in rtlil
-        # held in reset by LockReset until LOCK
-        assert "module \\top.clocking.lock_reset" in rtlil and "SGSR" not in rtlil
-    else:
-        assert "parameter \\CLKOP_DIV 12" in rtlil and "parameter \\CLKFB_DIV 2" in rtlil
-        # held in reset by the global set/reset until LOCK, through two GSR-less flip-flops
-        assert "cell \\SGSR" in rtlil and rtlil.count("cell \\FD1S3AX") == 2
-        assert "lock_reset" not in rtlil
-    # without clk_mhz the platform's own clock domain is used: no PLL
-    plain = BoardTop(SpikeforgeSystem(plan, artifact.system), input_depth=256)
-    assert primitive not in spec.make_platform().prepare(plain, name="top").files["top.il"]
-    assert plain.uart_divisor(spec.make_platform()) == round(spec.clk_hz / 115200)
-
-
-def test_board_top_refuses_bad_requests():
-    from spikeforge.boards.build import build_board
-
-    with pytest.raises(ConfigError, match="--clk-mhz: arty-a7 has no PLL support"):
-        build_board("core:4x8", "arty-a7", clk_mhz=150)
-    with pytest.raises(ConfigError, match="--clk-mhz: must be a positive frequency"):
-        build_board("core:4x8", "icebreaker", clk_mhz=0)
-
-
-def test_build_command_reports_an_impossible_clock(capsys):
-    """``spikeforge build --clk-mhz``: a request no PLL setting can make is refused before
-    synthesis with the request named, exit status 2."""
-    from spikeforge.cli import main
-
-    assert main(["build", "--board", "ulx3s-85f", "core:4x8", "--clk-mhz", "48"]) == 2
-    err = capsys.readouterr().err
-    assert "spikeforge build: error: clk_mhz: no ECP5 PLL setting makes 48 MHz from 25 MHz" in err
-    assert main(["build", "--board", "icebreaker", "core:4x8", "--clk-mhz", "400"]) == 2
-    assert "400 MHz is outside the iCE40 PLL's output range 16..275 MHz" in capsys.readouterr().err

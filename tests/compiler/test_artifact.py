@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from spikeforge.compiler.artifact import FORMAT, FORMAT_VERSION, load_artifact, save_artifact
 from spikeforge.compiler.map import network_from_plan, plan_network
 from spikeforge.ir.errors import ConfigError
-from spikeforge.ir.memory_image import hex_to_weights, weights_to_hex
 from spikeforge.ir.network import IntegerLayer, IntegerNetwork
 from spikeforge.ir.params import Decision, NeuronParams, Reset
 from spikeforge.sim.network import run_network
@@ -53,13 +52,6 @@ def test_round_trip_is_exact(artifact):
     hex_lines = (path / core["weights"]["hex"]["file"]).read_text().split()
     j, n = 4, 1  # address j * N + n, two's complement in 6 bits, 2 hex digits
     assert hex_lines[j * 2 + n] == f"{int(image[j, n]) & 0x3f:02x}"
-
-
-def test_hex_words_round_trip_for_16_bit_weights():
-    weights = np.array([[-32768, -1, 0], [1, 32767, -300]])
-    text = weights_to_hex(weights, 16)
-    assert text.split()[:2] == ["8000", "ffff"]
-    assert np.array_equal(hex_to_weights(text, (2, 3), 16, "w"), weights)
 
 
 def test_save_refuses_a_plan_of_another_network(tmp_path):

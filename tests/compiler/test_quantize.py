@@ -16,7 +16,7 @@ from spikeforge.compiler.quantize import (
     state_bits,
 )
 from spikeforge.ir.errors import ConfigError
-from spikeforge.ir.network import FloatLayer, IntegerLayer, IntegerNetwork
+from spikeforge.ir.network import IntegerLayer, IntegerNetwork
 from spikeforge.ir.params import Decision, Reset
 from spikeforge.sim.golden import GoldenCore
 from spikeforge.sim.network import run_network
@@ -153,11 +153,6 @@ def test_bad_float_descriptions_are_named(description, message):
     with pytest.raises(ConfigError) as error:
         quantize(description)
     assert message in str(error.value)
-
-
-def test_float_layer_accepts_torch_scalars():
-    layer = FloatLayer(torch.ones(2, 3), alpha=torch.tensor(0.5), adaptive=torch.tensor(False))
-    assert layer.alpha == 0.5 and layer.adaptive is False and layer.weight.shape == (2, 3)
 
 
 def test_adaptive_threshold_parameters_share_the_layer_scale():

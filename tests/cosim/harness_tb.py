@@ -1,4 +1,4 @@
-"""cocotb testbench of the harness self-test (runs inside the simulator).
+"""cocotb testbench of the harness self-test, test_runner.py (runs inside the simulator).
 
 Environment: ``SEED``, ``N_ITEMS``, ``WIDTH``, ``EXPECT_WRONG`` (``1``: the expectation is
 deliberately wrong for one item, so the test must fail with a mismatch message).

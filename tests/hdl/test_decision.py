@@ -3,10 +3,10 @@
 import random
 
 import pytest
-from simutil import run
 
 from spikeforge.hdl.decision import DecisionUnit
 from spikeforge.ir.params import Decision
+from tests.util import run
 
 # -- Python models (the contract) -------------------------------------------------------------
 

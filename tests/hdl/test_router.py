@@ -8,7 +8,6 @@ from collections import defaultdict
 import pytest
 from amaranth.hdl import Cat, Module, Signal, UnusedElaboratable, Value, unsigned
 from amaranth.lib import wiring
-from simutil import check_multicast, check_per_source_order, drive, run, sink
 
 from spikeforge.hdl.router import (
     Multicast,
@@ -18,6 +17,7 @@ from spikeforge.hdl.router import (
     SpikeRouter,
     StreamFIFO,
 )
+from tests.util import check_multicast, check_per_source_order, drive, run, sink
 
 # -- FIFO ---------------------------------------------------------------------------------
 

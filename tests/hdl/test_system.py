@@ -1,196 +1,285 @@
-"""Cores + merger + FIFOs + router + tick controller + decision unit against the golden model.
+"""SpikeforgeSystem (hdl/system.py) in Amaranth's simulator against the golden network model
+and the system cycle model (sim/system_cycle.py).
 
-Network: 8 external inputs -> layer 1 split over cores A (6 neurons) and B (5 neurons) ->
-layer 2 = core C (4 neurons, inputs = A's 6 then B's 5, via the router's offset table) ->
-decision unit. Every spike of every core, with its tick, must be the golden model's, with
-the one-tick delay per layer of the contract.
+Random networks of 2-4 layers (random sizes, leaky / non-leaky, subtract / zero reset,
+fire_once, adaptive), random core splits, random input gaps and output stalls, a FIFO or
+not; several images back to back. Every spike of every layer (neuron, tick), the decision
+(class, tick) and the cycle of every input handshake, output spike, monitor event, tick end
+and ``done`` must be exactly as predicted.
+
+``SpikeforgeSystem.error`` across inferences run back to back: an image whose input
+overflows a tick (more events than ``layers[0].max_events_per_tick``) must report ``error`` =
+1 at its ``done``, wherever the overflowing tick is (the first, a middle one or the last of
+the inference); the next, normal image must report ``error`` = 0 at its ``done`` -- the
+cores' ``overflow`` (sticky until their CLEAR) must not leak into it -- and its result must
+be the golden model's.
 """
 
+import dataclasses
 import random
 
 import numpy as np
 import pytest
-from amaranth.back import verilog
-from amaranth.hdl import Cat, Module, unsigned
-from amaranth.lib import stream, wiring
-from simutil import run
+from amaranth.sim import Simulator
 
-from spikeforge.hdl.core import NeuronCore
-from spikeforge.hdl.decision import DecisionUnit
-from spikeforge.hdl.router import SpikeMerger, SpikeRouter, StreamFIFO
-from spikeforge.hdl.tick import TickController
-from spikeforge.ir.core import CoreConfig
-from spikeforge.ir.params import Decision, NeuronParams
-from spikeforge.sim.golden import GoldenCore
-from spikeforge.sim.network import decide
-
-N_IN, N_A, N_B, N_C = 8, 6, 5, 4
-EXT = 2  # source id of the external input port
-
-
-class System(wiring.Component):
-    def __init__(self, configs, mode, fifo_depth=4):
-        self.cores = [NeuronCore(c) for c in configs]
-        self.merger = SpikeMerger(3, 3)  # sources: 0 = A, 1 = B, 2 = external input
-        routes = {0: [2], 1: [2], EXT: [0, 1]}
-        offsets = {(0, 2): 0, (1, 2): N_A}
-        self.router = SpikeRouter(self.merger.layout, 3, routes, offsets=offsets,
-                                  out_index_bits=4)
-        self.fifo_in = StreamFIFO(self.merger.layout, fifo_depth)
-        self.fifos = [StreamFIFO(self.router.o[d].payload.shape(), fifo_depth) for d in range(3)]
-        self.ctrl = TickController(3, n_links=7)  # merger, fifo_in, router, 3 FIFOs, ext
-        self.decision = DecisionUnit(N_C, mode)
-        super().__init__({
-            "ext": wiring.In(stream.Signature(unsigned(3))),  # the external input port
-            "ext_idle": wiring.In(1),
-            "n_ticks": wiring.In(16),
-            "start": wiring.In(1),
-        })
-
-    def elaborate(self, platform):
-        m = Module()
-        A, B, C = self.cores
-        for name, sub in [("A", A), ("B", B), ("C", C), ("merger", self.merger),
-                          ("router", self.router), ("fifo_in", self.fifo_in),
-                          ("ctrl", self.ctrl), ("decision", self.decision)]:
-            m.submodules[name] = sub
-        for d, f in enumerate(self.fifos):
-            m.submodules[f"fifo{d}"] = f
-        wiring.connect(m, A.spike_out, self.merger.i[0])
-        wiring.connect(m, B.spike_out, self.merger.i[1])
-        wiring.connect(m, wiring.flipped(self.ext), self.merger.i[EXT])
-        wiring.connect(m, self.merger.o, self.fifo_in.i)
-        wiring.connect(m, self.fifo_in.o, self.router.i)
-        for d, core in enumerate(self.cores):
-            wiring.connect(m, self.router.o[d], self.fifos[d].i)
-            m.d.comb += [
-                core.spike_in.valid.eq(self.fifos[d].o.valid),
-                core.spike_in.payload.eq(self.fifos[d].o.payload),
-                self.fifos[d].o.ready.eq(core.spike_in.ready),
-            ]
-        wiring.connect(m, C.spike_out, self.decision.spike)
-        ctrl = self.ctrl
-        for k, core in enumerate(self.cores):
-            wiring.connect(m, ctrl.command[k], core.command)
-            m.d.comb += ctrl.core_idle[k].eq(core.idle)
-        links = [self.merger.idle, self.fifo_in.idle, self.router.idle,
-                 *[f.idle for f in self.fifos], self.ext_idle]
-        m.d.comb += [
-            ctrl.link_idle.eq(Cat(*links)),
-            ctrl.start.eq(self.start),
-            ctrl.n_ticks.eq(self.n_ticks),
-            ctrl.stop.eq(self.decision.stop),
-            self.decision.tick.eq(ctrl.tick),
-            self.decision.tick_done.eq(ctrl.tick_done),
-            self.decision.clear.eq(ctrl.clear),
-            self.decision.finish.eq(ctrl.finished),
-        ]
-        return m
+from spikeforge.compiler.map import plan_network
+from spikeforge.cosim.system_cosim import (
+    StallPattern,
+    expected_run,
+    expected_spikes,
+    schedules_for,
+)
+from spikeforge.hdl.system import SpikeforgeSystem
+from spikeforge.ir.network import IntegerNetwork
+from spikeforge.ir.params import Decision
+from spikeforge.ir.system import SystemConfig
+from spikeforge.sim.network import run_network
+from spikeforge.sim.system_cycle import lower_bound_cycles, ticks_to_run
+from tests.util import random_inputs, random_network
 
 
-def make_configs(rng):
-    params = NeuronParams(decay_bits=8, alpha=200, beta=230, threshold=60)
-    nr = np.random.default_rng(rng.randrange(1 << 30))
-    w1a = nr.integers(-20, 70, size=(N_IN, N_A))
-    w1b = nr.integers(-20, 70, size=(N_IN, N_B))
-    w2 = nr.integers(-30, 60, size=(N_A + N_B, N_C))
-    return [CoreConfig(N_A, N_IN, params, w1a), CoreConfig(N_B, N_IN, params, w1b),
-            CoreConfig(N_C, N_A + N_B, params, w2)]
-
-
-def golden(configs, events, n_ticks):
-    A, B, C = (GoldenCore.of(c) for c in configs)
-    counts = A.counts_from_events(events + [[]] * (n_ticks - len(events)))
-    sa, sb = A.run(counts).spikes, B.run(counts).spikes
-    layer2 = np.zeros((n_ticks, N_A + N_B), dtype=np.int64)
-    layer2[1:] = np.concatenate([sa, sb], axis=1)[:-1]  # one tick of delay per layer
-    sc = C.run(layer2).spikes
-    return sa, sb, sc, C.run(layer2).v[-1]
-
-
-def simulate(configs, events, n_ticks, mode, rng, fifo_depth=4):
-    dut = System(configs, mode, fifo_depth)
-    spikes = {k: [] for k in range(3)}
-    result = {}
+def simulate(dut, items, start_gaps, out_ready, start_cycle=0, max_cycles=200_000):
+    """Drive ``dut`` per the driver convention of sim/system_cycle.py; returns per image a
+    dict of observed events and cycles."""
+    images = []
 
     async def bench(ctx):
-        ctx.set(dut.ext_idle, 1)
-        ctx.set(dut.n_ticks, n_ticks)
-        ctx.set(dut.start, 1)
-        await ctx.tick()
-        ctx.set(dut.start, 0)
-        injected = set()
-        for _ in range(200_000):
-            if ctx.get(dut.ctrl.done):
-                break
-            t = ctx.get(dut.ctrl.tick)
-            if ctx.get(dut.ctrl.event_phase) and t not in injected:
-                injected.add(t)
-                ctx.set(dut.ext_idle, 0)
-                for j in (events[t] if t < len(events) else []):
-                    while rng.random() < 0.3:
-                        await ctx.tick()
-                    ctx.set(dut.ext.valid, 1)
-                    ctx.set(dut.ext.payload, j)
-                    await ctx.tick().until(dut.ext.ready)
-                    ctx.set(dut.ext.valid, 0)
-                ctx.set(dut.ext_idle, 1)
+        cycle = 0
+        b = 0
+        start = start_cycle
+        k, reference, offer_at = 0, None, None
+        obs = None
+        pending_cycles = None
+        while b < len(items):
+            if cycle > max_cycles:
+                raise AssertionError(f"no done after {max_cycles} cycles (image {b})")
+            if cycle == start:
+                obs = {"start": cycle, "inputs": [], "out": [], "monitor": [[] for _ in dut.monitor],
+                       "tick_done": []}
+                k, reference, offer_at = 0, cycle + 1, None
+            ctx.set(dut.start, int(cycle == start))
+            ctx.set(dut.n_ticks, N_TICKS[0])
+            offering = False
+            if obs is not None and cycle > start and k < len(items[b]):
+                if offer_at is None:
+                    offer_at = reference + items[b][k][2]
+                if cycle >= offer_at:
+                    j, last, _ = items[b][k]
+                    ctx.set(dut.inp.valid, 1)
+                    ctx.set(dut.inp.payload.as_value(), dut.input_layout.pack(j, last))
+                    offering = True
+            if not offering:
+                ctx.set(dut.inp.valid, 0)
+            ctx.set(dut.out_spikes.ready, int(out_ready(cycle)))
+            # sample (settled) values of this cycle
+            if pending_cycles is not None:
+                pending_cycles["cycles_port"] = ctx.get(dut.cycles)
+                pending_cycles = None
+            if obs is not None:
+                if offering and ctx.get(dut.inp.ready):
+                    obs["inputs"].append(cycle)
+                    k += 1
+                    reference, offer_at = cycle + 1, None
+                if ctx.get(dut.out_spikes.valid) and ctx.get(dut.out_spikes.ready):
+                    neuron, tick = dut.out_layout.unpack(ctx.get(dut.out_spikes.payload.as_value()))
+                    obs["out"].append((neuron, tick, cycle))
+                tick_now = ctx.get(dut.tick)
+                for l, mon in enumerate(dut.monitor):
+                    if ctx.get(mon.valid):
+                        obs["monitor"][l].append((ctx.get(mon.neuron), tick_now, cycle))
+                if ctx.get(dut.tick_done):
+                    obs["tick_done"].append(cycle)
+                if cycle > start and ctx.get(dut.done):
+                    obs.update(done=cycle, cls=ctx.get(dut.result_class),
+                               tick=ctx.get(dut.result_tick), none=ctx.get(dut.result_none),
+                               ticks_run=ctx.get(dut.ticks_run), error=ctx.get(dut.error))
+                    images.append(obs)
+                    pending_cycles = obs
+                    start = cycle + 1 + start_gaps[b]
+                    obs = None
+                    b += 1
             await ctx.tick()
-        else:
-            raise AssertionError("run did not finish")
-        await ctx.tick().repeat(N_C + 3)
-        result.update(ticks_run=ctx.get(dut.ctrl.ticks_run), cls=ctx.get(dut.decision.cls),
-                      valid=ctx.get(dut.decision.valid), error=ctx.get(dut.ctrl.error),
-                      first_tick=ctx.get(dut.decision.first_tick))
+            cycle += 1
+        await ctx.tick()
+        if pending_cycles is not None:
+            pending_cycles["cycles_port"] = ctx.get(dut.cycles)
 
-    async def monitor(ctx):
-        sigs = []
-        for core in dut.cores:
-            sigs += [core.spike_out.valid, core.spike_out.ready, core.spike_out.payload]
-        async for _, _, tick, *v in ctx.tick().sample(dut.ctrl.tick, *sigs):
-            for k in range(3):
-                if v[3 * k] and v[3 * k + 1]:
-                    spikes[k].append((tick, v[3 * k + 2]))
-
-    run(dut, bench, background=[monitor])
-    return spikes, result
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    sim.add_testbench(bench)
+    sim.run()
+    return images
 
 
-def events_of(spikes):
-    return [(int(t), int(n)) for t, n in np.argwhere(spikes)]
+N_TICKS = [0]  # n_ticks for the bench (set per test)
 
 
-@pytest.mark.parametrize("seed,fifo_depth", [(0, 4), (1, 1), (2, 2)])
-def test_system_matches_golden_spike_count(seed, fifo_depth):
+def check_system(seed, images=2, n_ticks=8, fifo_depth=None, p_ready=None, decision=None,
+                 max_size=14):
     rng = random.Random(seed)
-    configs = make_configs(rng)
-    n_ticks = 8
-    events = [sorted(rng.sample(range(N_IN), rng.randrange(0, 5))) for _ in range(n_ticks)]
-    sa, sb, sc, v_last = golden(configs, events, n_ticks)
-    spikes, result = simulate(configs, events, n_ticks, Decision.SPIKE_COUNT, rng, fifo_depth)
-    assert spikes[0] == events_of(sa)
-    assert spikes[1] == events_of(sb)
-    assert spikes[2] == events_of(sc)
-    assert result["ticks_run"] == n_ticks and result["error"] == 0
-    cls, _ = decide(sc[None].astype(bool), v_last[None], Decision.SPIKE_COUNT)
-    assert (result["valid"], result["cls"]) == (1, int(cls[0]))
+    network = random_network(seed, max_size=max_size, decision=decision)
+    npc = [rng.randint(1, max(1, layer.n_neurons)) for layer in network.layers]
+    plan = plan_network(network, neurons_per_core=npc)
+    if fifo_depth is None:
+        fifo_depth = rng.choice([0, 1, 2, 4])
+    if p_ready is None:
+        p_ready = rng.choice([1.0, 0.5, 0.3])
+    counts = random_inputs(seed, network, images, n_ticks, p=rng.choice([0.2, 0.4]))
+    schedules = schedules_for(counts, seed, p_gap=0.3)
+    system = SystemConfig(network.decision, fifo_depth=fifo_depth)
+    ready = StallPattern(seed, p_ready)
+    start_gaps = [rng.randint(0, 2) for _ in range(images)]
+    trace, timings, items = expected_run(network, plan, counts, n_ticks, schedules=schedules,
+                                         system=system, out_ready=ready, start_cycle=2,
+                                         start_gaps=start_gaps)
+    dut = SpikeforgeSystem(plan, system)
+    N_TICKS[0] = n_ticks
+    got = simulate(dut, items, start_gaps, ready, start_cycle=2)
+    assert len(got) == images
+    L = len(network.layers)
+    spiked = 0
+    for b, (obs, exp) in enumerate(zip(got, timings)):
+        where = f"seed {seed} image {b}"
+        ticks_run = ticks_to_run(trace, b, n_ticks)
+        # values: every spike of every layer against the golden model
+        for l in range(L):
+            want = expected_spikes(trace, b, l, ticks_run)
+            mon = sorted((n, t) for n, t, _ in obs["monitor"][l])
+            assert mon == want, f"{where}: layer {l} spikes differ"
+            spiked += len(want)
+        out = sorted((n, t) for n, t, _ in obs["out"])
+        assert out == expected_spikes(trace, b, L - 1, ticks_run), f"{where}: output spikes"
+        assert obs["cls"] == int(trace.decision[b]), f"{where}: class"
+        assert obs["tick"] == int(trace.decision_tick[b]) % (1 << 16), f"{where}: decision tick"
+        assert obs["ticks_run"] == ticks_run and obs["error"] == 0, where
+        # timing: exactly the cycle model
+        assert obs["inputs"] == exp.input_cycles, f"{where}: input handshake cycles"
+        assert obs["out"] == [tuple(e) for e in exp.out_events], f"{where}: output cycles"
+        for l in range(L):
+            assert obs["monitor"][l] == [tuple(e) for e in exp.monitor_events[l]], \
+                f"{where}: layer {l} monitor cycles"
+        assert obs["tick_done"] == exp.tick_done_cycles, f"{where}: tick ends"
+        assert (obs["start"], obs["done"]) == (exp.start_cycle, exp.done_cycle), where
+        assert obs["cycles_port"] == exp.cycles, f"{where}: cycles port"
+        assert (exp.decision, exp.decision_tick) == (int(trace.decision[b]),
+                                                     int(trace.decision_tick[b]))
+        bound = lower_bound_cycles(plan, trace, b, n_ticks)
+        assert bound["bound"] <= exp.cycles, (bound, exp.cycles)
+    return spiked
 
 
-def test_system_first_spike_early_exit():
-    rng = random.Random(11)
-    configs = make_configs(rng)
-    n_ticks = 12
-    events = [sorted(rng.sample(range(N_IN), 4)) for _ in range(n_ticks)]
-    sa, sb, sc, v_last = golden(configs, events, n_ticks)
-    cls, tick = decide(sc[None].astype(bool), v_last[None], Decision.FIRST_SPIKE)
-    assert cls[0] >= 0 and tick[0] < n_ticks - 1, "pick a seed whose output layer spikes early"
-    spikes, result = simulate(configs, events, n_ticks, Decision.FIRST_SPIKE, rng)
-    assert (result["cls"], result["first_tick"]) == (int(cls[0]), int(tick[0]))
-    assert result["ticks_run"] == tick[0] + 1  # stopped after the deciding tick
-    assert spikes[2] == [e for e in events_of(sc) if e[0] <= tick[0]]
+@pytest.mark.parametrize("seed", range(8))
+def test_random_system_matches_golden_and_cycle_model(seed):
+    check_system(seed)
 
 
-def test_every_component_converts_to_verilog():
-    rng = random.Random(0)
-    text = verilog.convert(System(make_configs(rng), Decision.FIRST_SPIKE), name="system")
-    assert "module system" in text
+def test_first_spike_and_spike_count_with_stalls_and_fifo():
+    check_system(100, decision=Decision.FIRST_SPIKE, fifo_depth=3, p_ready=0.4)
+    check_system(101, decision=Decision.SPIKE_COUNT, fifo_depth=0, p_ready=0.4)
+
+
+def test_membrane_max_reads_out_the_membranes():
+    for seed in (200, 201):
+        check_system(seed, decision=Decision.MEMBRANE_MAX, images=2)
+
+
+# -- the error flag across back-to-back inferences ------------------------------------------
+
+def bounded_network(seed, decision):
+    """A random 2-layer network whose first layer takes at most ``bound`` (< n_inputs)
+    events per tick."""
+    base = random_network(seed, n_layers=2, max_size=8, decision=decision)
+    bound = max(2, base.n_inputs // 2)
+    first = dataclasses.replace(base.layers[0], max_events_per_tick=bound)
+    return IntegerNetwork((first,) + base.layers[1:], decision), bound
+
+
+def tick_items(counts_tick, rng):
+    """Items of one tick: every event (shuffled), then the marker; no gaps."""
+    events = [int(j) for j in np.repeat(np.arange(len(counts_tick)), counts_tick)]
+    rng.shuffle(events)
+    return [(j, 0, 0) for j in events] + [(0, 1, 0)]
+
+
+def run_images(seed, decision, overflow_at, n_ticks=4, fifo_depth=0, start_gaps=None):
+    """Run one image per entry of ``overflow_at`` back to back on one system: an entry t
+    (a tick) makes that image overflow in tick t, ``None`` makes it a normal image.
+    Returns ``(network, observations, normal counts)``."""
+    rng = random.Random(seed)
+    network, bound = bounded_network(seed, decision)
+    npc = [rng.randint(1, layer.n_neurons) for layer in network.layers]
+    plan = plan_network(network, neurons_per_core=npc)
+    counts = random_inputs(seed, network, len(overflow_at), n_ticks, p=0.4)
+    # keep every tick within the bound: drop events beyond the first ``bound`` ones
+    for b in range(counts.shape[0]):
+        for t in range(n_ticks):
+            active = np.flatnonzero(counts[b, t])
+            counts[b, t, active[bound:]] = 0
+    network.check_input(counts)  # the normal ticks are legal
+    items = []
+    for b, t_over in enumerate(overflow_at):
+        image = []
+        for t in range(n_ticks):
+            row = counts[b, t].copy()
+            if t == t_over:  # bound + 1 .. bound + 3 events, repeats allowed
+                row[:] = 0
+                for _ in range(bound + 1 + rng.randint(0, 2)):
+                    row[rng.randrange(network.n_inputs)] += 1
+                assert row.sum() > bound
+            image += tick_items(row, rng)
+        items.append(image)
+    if start_gaps is None:
+        start_gaps = [rng.choice([0, 0, 1, 3]) for _ in overflow_at]
+    dut = SpikeforgeSystem(plan, SystemConfig(decision, fifo_depth=fifo_depth))
+    N_TICKS[0] = n_ticks
+    got = simulate(dut, items, start_gaps, lambda cycle: True, start_cycle=2)
+    assert len(got) == len(overflow_at)
+    return network, got, counts
+
+
+def check_errors(seed, decision, overflow_at, **kwargs):
+    n_ticks = kwargs.setdefault("n_ticks", 4)
+    network, got, counts = run_images(seed, decision, overflow_at, **kwargs)
+    trace = run_network(network, counts, n_ticks)
+    for b, (t_over, obs) in enumerate(zip(overflow_at, got)):
+        where = f"seed {seed} {decision.name} image {b} (overflow tick {t_over})"
+        if t_over is not None:
+            assert obs["ticks_run"] > t_over, f"{where}: the overflowing tick did not run"
+            assert obs["error"] == 1, f"{where}: overflow not reported at done"
+        else:
+            assert obs["error"] == 0, f"{where}: error flag set at done of a normal image"
+            # nothing of the overflowing image leaks into the result either
+            ticks_run = ticks_to_run(trace, b, n_ticks)
+            assert obs["ticks_run"] == ticks_run, where
+            assert obs["cls"] == int(trace.decision[b]), f"{where}: class"
+            assert obs["tick"] == int(trace.decision_tick[b]) % (1 << 16), f"{where}: decision tick"
+            out = sorted((n, t) for n, t, _ in obs["out"])
+            want = sorted((int(n), int(t)) for t, n in np.argwhere(
+                trace.spikes[-1][b, :ticks_run]))
+            assert out == want, f"{where}: output spikes"
+
+
+N = 4  # ticks per image
+
+
+@pytest.mark.parametrize("decision", [Decision.SPIKE_COUNT, Decision.MEMBRANE_MAX])
+@pytest.mark.parametrize("where", ["last", "first", "middle"])
+def test_overflow_reported_once_then_cleared(decision, where):
+    """A (overflow) / B (normal) / A / B with no gap before B's start: error 1, 0, 1, 0."""
+    t = {"last": N - 1, "first": 0, "middle": 1}[where]
+    for seed in (1, 2):
+        check_errors(seed, decision, [t, None, t, None], n_ticks=N, start_gaps=[0, 0, 0, 0],
+                     fifo_depth=seed - 1)
+
+
+def test_last_and_earlier_overflow_in_one_run():
+    """Overflow in the last tick, then a normal image, then one in tick 0, two normal
+    images, one in a middle tick and a normal one; random start gaps and a FIFO."""
+    check_errors(7, Decision.SPIKE_COUNT, [N - 1, None, 0, None, None, 2, None], n_ticks=N,
+                 fifo_depth=2)
+
+
+def test_first_spike_overflow_in_tick_0():
+    """FIRST_SPIKE may stop early, so its overflow is in tick 0 (always run)."""
+    for seed in (3, 4):
+        check_errors(seed, Decision.FIRST_SPIKE, [0, None, 0, None], n_ticks=N)

@@ -4,10 +4,10 @@ import random
 
 import pytest
 from amaranth.hdl import Value
-from simutil import run
 
 from spikeforge.hdl.core import Command
 from spikeforge.hdl.tick import TickController
+from tests.util import run
 
 
 class Violation(AssertionError):

@@ -1,8 +1,13 @@
-"""Every block elaborates and converts to Verilog (through the bundled Yosys)."""
+"""Every block elaborates and converts to Verilog (through the bundled Yosys), and
+:func:`~spikeforge.hdl.verilog.emit_core` writes a core's Verilog, memory image and manifest."""
 
+import json
+
+import numpy as np
 import pytest
 from amaranth.back import verilog
 
+from spikeforge.hdl.core import HostMap, Region
 from spikeforge.hdl.decision import DecisionUnit
 from spikeforge.hdl.router import (
     Multicast,
@@ -13,7 +18,10 @@ from spikeforge.hdl.router import (
     StreamFIFO,
 )
 from spikeforge.hdl.tick import TickController
-from spikeforge.ir.params import Decision
+from spikeforge.hdl.verilog import emit_core
+from spikeforge.ir.core import CoreConfig
+from spikeforge.ir.errors import SpikeforgeError
+from spikeforge.ir.params import Decision, NeuronParams
 
 LAYOUT = SpikePacket(2, 5)
 
@@ -40,3 +48,22 @@ COMPONENTS = {
 def test_converts_to_verilog(name):
     text = verilog.convert(COMPONENTS[name](), name="top")
     assert "module top" in text
+
+
+def test_emit_core(tmp_path):
+    config = CoreConfig(5, 3, NeuronParams(weight_bits=6, adaptive=True, adapt_step=3),
+                        np.array([[1, -2, 3, -32, 31]] * 3))
+    paths = emit_core(config, tmp_path / "out")
+    assert "module spikeforge_core" in paths["verilog"].read_text()
+    lines = paths["weights"].read_text().split()
+    assert lines[:5] == ["01", "3e", "03", "20", "1f"] and len(lines) == 15
+    manifest = json.loads(paths["manifest"].read_text())
+    assert manifest["n_neurons"] == 5 and manifest["accumulator_bits"] == config.accumulator_bits
+    assert manifest["params"]["reset"] == "subtract"
+    assert manifest["host"]["regions"]["membrane"]["base"] == HostMap(config).address(
+        Region.MEMBRANE, 0)
+    names = [p["name"] for p in manifest["ports"]]
+    assert "spike_out__payload" in names and "host__r_valid" in names
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(SpikeforgeError, match="not a directory"):
+        emit_core(config, tmp_path / "file")

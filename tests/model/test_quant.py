@@ -8,7 +8,13 @@ from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.params import NeuronParams, Reset
 from spikeforge.model.datasets import load_digits
 from spikeforge.model.lif import LIFNet, encode_dataset, train_lif
-from spikeforge.model.quant import QuantLIFLayer, QuantLIFNet, quant_accuracy, quantize, train_quant
+from spikeforge.model.quant import (
+    QuantLIFLayer,
+    QuantLIFNet,
+    quant_accuracy,
+    quantize_lif_net,
+    train_quant,
+)
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +44,7 @@ def assert_same_as_golden(qnet, spikes):
 
 @pytest.mark.parametrize("encoder", ["rate", "latency"])
 def test_trained_network_matches_golden_exactly(digits, trained, encoder):
-    qnet = quantize(trained.net)
+    qnet = quantize_lif_net(trained.net)
     spikes = encode_dataset(encoder, digits.test_x[:300], digits.max_value, 16, seed=5)
     out, golden = assert_same_as_golden(qnet, spikes)
     assert golden[0].spikes.sum() > 100 and golden[-1].spikes.sum() > 0  # not trivially silent
@@ -66,7 +72,7 @@ def test_saturation_adaptive_zero_reset_match_golden(digits):
 
 
 def test_ste_and_surrogate_gradients(digits, trained):
-    qnet = quantize(trained.net)
+    qnet = quantize_lif_net(trained.net)
     spikes = encode_dataset("rate", digits.train_x[:32], digits.max_value, 16)
     out = qnet(spikes)
     assert set(out.detach().unique().tolist()) <= {0.0, 1.0}
@@ -83,7 +89,7 @@ def test_ste_and_surrogate_gradients(digits, trained):
 
 
 def test_qat_keeps_accuracy(digits, trained):
-    qnet = quantize(trained.net)
+    qnet = quantize_lif_net(trained.net)
     te = encode_dataset("rate", digits.test_x, digits.max_value, 16, seed=0)
     before = quant_accuracy(qnet, te, torch.as_tensor(digits.test_y))
     tr_acc, te_acc, seconds, history = train_quant(qnet, digits, epochs=1, progress=False)
@@ -106,8 +112,8 @@ def test_quant_errors():
     net = LIFNet([4, 2])
     with torch.no_grad():
         net.fcs[0].weight.zero_()
-    with pytest.raises(ConfigError, match="all zeros"):
-        quantize(net)
+    with pytest.raises(ConfigError, match="all weights are zero"):
+        quantize_lif_net(net)
 
 
 def test_mnist_trained_network_matches_golden_on_1000_test_images():
@@ -122,7 +128,7 @@ def test_mnist_trained_network_matches_golden_on_1000_test_images():
                            "train_y": mnist.train_y[:5000], "test_x": mnist.test_x[:1000],
                            "test_y": mnist.test_y[:1000]})
     trained = train_lif(small, hidden=(32,), epochs=3, progress=False)
-    qnet = quantize(trained.net)
+    qnet = quantize_lif_net(trained.net)
     spikes = encode_dataset("rate", small.test_x, small.max_value, 16, seed=1)
     out, golden = assert_same_as_golden(qnet, spikes)
     assert golden[0].spikes.sum() > 1000  # not trivially silent

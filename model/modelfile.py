@@ -1,7 +1,10 @@
-"""``spikeforge train``: train a reference model and write a model file.
+"""Model files: what ``spikeforge train`` writes and ``spikeforge compile`` reads.
 
-:func:`register` adds the ``train`` sub-command to an ``argparse`` sub-parser set (the CLI
-in ``spikeforge/cli.py`` calls it); the parsed arguments carry ``func`` (:func:`run_train`).
+:func:`train_ttfs_model` / :func:`train_lif_model` train a network and return its model
+file dict, :func:`save_model` / :func:`load_model` write and read it (both validate it),
+:func:`integer_network_of` gives its integer network and :func:`encode_test_images` the
+input events of a dataset's test images in the file's own encoding. The sub-command is
+:mod:`spikeforge.commands.train`.
 
 Model file
 ==========
@@ -33,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from spikeforge.compiler.quantize import accuracy, float_network_from_description, quantize
 from spikeforge.ir.errors import ConfigError, SpikeforgeError
 
 FORMAT = "spikeforge-model"
@@ -44,62 +48,6 @@ def _torch():
     import torch
 
     return torch
-
-
-def register(subparsers) -> None:
-    """Add ``train`` to ``subparsers`` (from ``ArgumentParser.add_subparsers()``)."""
-    p = subparsers.add_parser("train", help="train a reference model and write a model file",
-                              description="Train a TTFS (exact gradients, Mostafa 2017) or LIF "
-                                          "(surrogate gradients) network, check it on the golden "
-                                          "model, and write a model file.")
-    p.add_argument("--dataset", default="digits", choices=["digits", "mnist", "fashion-mnist"])
-    p.add_argument("--path", default=None, help="directory of the IDX files (mnist, fashion-mnist)")
-    p.add_argument("--model", default="ttfs", choices=["ttfs", "lif"])
-    p.add_argument("--hidden", type=int, nargs="+", default=[100], help="hidden layer sizes")
-    p.add_argument("--epochs", type=int, default=None, help="default: 15 (ttfs), 10 (lif)")
-    p.add_argument("--ticks-per-tau", type=int, default=32, help="ttfs: ticks per time constant")
-    p.add_argument("--zero-is-silent", action="store_true",
-                   help="ttfs: pixels of 0 send no spike (the FPGA prototype's sparse input)")
-    p.add_argument("--spike-dropout", type=float, default=0.0,
-                   help="ttfs: drop each input spike with this probability while training "
-                        "(the MNIST benchmark uses 0.1)")
-    p.add_argument("--max-shift", type=int, default=0,
-                   help="ttfs: move training images by up to this many pixels each epoch")
-    p.add_argument("--ticks", type=int, default=16, help="lif: ticks per inference")
-    p.add_argument("--max-train", type=int, default=None, help="use the first N training images")
-    p.add_argument("--threads", type=int, default=None, help="torch threads")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    p.add_argument("--out", default="model.pt", help="model file to write (default model.pt)")
-    p.set_defaults(func=run_train)
-
-
-def run_train(args) -> dict:
-    """Train as ``args`` says, write ``args.out``, print a summary; returns the saved dict."""
-    import torch
-
-    from spikeforge.model.datasets import load_dataset
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    if any(h < 1 for h in args.hidden):
-        raise ConfigError(f"--hidden: sizes must be positive, got {args.hidden}")
-    ds = load_dataset(args.dataset, path=args.path)
-    progress = not args.no_progress
-    if args.model == "ttfs":
-        if not 0 <= args.spike_dropout < 1:
-            raise ConfigError(f"--spike-dropout: must be in [0, 1), got {args.spike_dropout}")
-        model = train_ttfs_model(ds, args.hidden, args.epochs or 15, args.ticks_per_tau,
-                                 args.max_train, progress, args.zero_is_silent,
-                                 args.spike_dropout, args.max_shift)
-    else:
-        model = train_lif_model(ds, args.hidden, args.epochs or 10, args.ticks, args.max_train,
-                                progress)
-    save_model(model, args.out)
-    m = model["metrics"]
-    print(f"{model['kind']} {ds.name} {model['sizes']}: float test accuracy "
-          f"{m['float_test_accuracy']:.4f}, 8-bit golden {m['golden_test_accuracy']:.4f}, "
-          f"trained in {m['train_seconds']:.1f} s -> {args.out}")
-    return model
 
 
 def _layers_to_tensors(description: dict) -> dict:
@@ -141,7 +89,6 @@ def train_ttfs_model(ds, hidden, epochs, ticks_per_tau, max_train=None, progress
 
 
 def train_lif_model(ds, hidden, epochs, ticks, max_train=None, progress=True) -> dict:
-    from spikeforge.compiler.quantize import accuracy, quantize
     from spikeforge.model.encoders import rate_encode, spikes_to_counts
     from spikeforge.model.lif import train_lif
 
@@ -202,8 +149,6 @@ def _validate(model, name: str) -> None:
     if not isinstance(sizes, list) or len(sizes) < 2 or not all(isinstance(s, int) and s > 0
                                                                  for s in sizes):
         fail(f"sizes: must be a list of at least 2 positive integers, got {sizes!r}")
-    from spikeforge.compiler.quantize import float_network_from_description
-
     try:
         net = float_network_from_description(model["network"])
     except ConfigError as error:
@@ -224,26 +169,28 @@ def _validate(model, name: str) -> None:
 
 def integer_network_of(model: dict, weight_bits: int = 8):
     """The :class:`~spikeforge.sim.network.IntegerNetwork` of a loaded model file."""
-    from spikeforge.compiler.quantize import quantize
-
     return quantize(model["network"], weight_bits=weight_bits,
                     ticks=model["encoding"].get("ticks")).network
 
 
-def main(argv=None):
-    """``python -m spikeforge.model.commands train ...`` (the same as ``spikeforge train``)."""
-    import argparse
-    import sys
+def encode_test_images(model: dict, ds, images: int) -> np.ndarray:
+    """Input event counts ``[images, ticks, features]`` (uint8) of the first ``images`` test
+    images of dataset ``ds``, encoded as ``model["encoding"]`` says (what the network was
+    trained and checked on)."""
+    encoding = model["encoding"]
+    x = ds.test_x[:images]
+    kind = encoding.get("kind")
+    if kind == "rate":
+        from spikeforge.model.encoders import rate_encode, spikes_to_counts
 
-    ap = argparse.ArgumentParser(prog="spikeforge")
-    register(ap.add_subparsers(dest="command", required=True))
-    args = ap.parse_args(argv)
-    try:
-        args.func(args)
-    except SpikeforgeError as error:
-        print(f"error: {error}", file=sys.stderr)
-        raise SystemExit(1) from None
+        spikes = rate_encode(x, int(encoding["ticks"]),
+                             max_value=int(encoding.get("max_value", ds.max_value)),
+                             seed=int(encoding.get("seed", 0)))
+        return spikes_to_counts(spikes).astype(np.uint8)  # one event per input and tick
+    if kind == "ttfs-latency":
+        from spikeforge.model.ttfs_discrete import input_counts
 
-
-if __name__ == "__main__":
-    main()
+        return input_counts(x, int(encoding.get("max_value", ds.max_value)),
+                            int(encoding["ticks_per_tau"]), float(encoding.get("t_max", 1.0)),
+                            int(encoding["ticks"]), bool(encoding.get("zero_is_silent", False)))
+    raise SpikeforgeError(f"encoding.kind: unknown input encoding {kind!r} (known: rate, ttfs-latency)")

@@ -10,11 +10,12 @@ import pytest
 
 from spikeforge.compiler.map import plan_network
 from spikeforge.cosim.runner import CosimFailure
-from spikeforge.cosim.system_cosim import random_inputs, random_network, run_system_cosim
+from spikeforge.cosim.system_cosim import run_system_cosim
 from spikeforge.ir.params import Decision
 from spikeforge.ir.plan import CorePlan, HardwarePlan
 from spikeforge.ir.system import SystemConfig
 from spikeforge.sim.network import run_network
+from tests.util import random_inputs, random_network
 
 CASES = {
     # seed: (n_layers, fifo_depth, p_ready)

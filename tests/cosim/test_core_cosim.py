@@ -4,13 +4,26 @@ clock cycle of every handshake. See :mod:`spikeforge.cosim.core_cosim`."""
 
 import zlib
 
+import numpy as np
 import pytest
 
-from spikeforge.cosim.core_cosim import make_spec, random_config, run_core_cosim
+from spikeforge.cosim.core_cosim import make_spec, run_core_cosim
 from spikeforge.cosim.runner import SIMULATORS, CosimFailure
-from spikeforge.ir.params import Reset
+from spikeforge.ir.core import CoreConfig
+from spikeforge.ir.params import NeuronParams, Reset
 
 N_TICKS = 50
+
+
+def random_config(seed: int, n_neurons: int, n_inputs: int, **params) -> CoreConfig:
+    """A core whose random weights make its neurons spike now and then: weights mostly
+    positive, a threshold of a few typical weights."""
+    rng = np.random.default_rng(seed)
+    p = NeuronParams(**params)
+    lo, hi = -(1 << (p.weight_bits - 1)), (1 << (p.weight_bits - 1)) - 1
+    weights = rng.integers(max(lo, -hi // 3), hi + 1, size=(n_inputs, n_neurons))
+    return CoreConfig(n_neurons, n_inputs, p, weights)
+
 
 CONFIGS = {
     # N not a power of two, leaky current and membrane, subtract reset

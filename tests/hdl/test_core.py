@@ -499,30 +499,6 @@ def test_verilog_converts(n_neurons, adaptive):
         assert port in text, f"port {port} missing from the Verilog"
 
 
-def test_emit_core(tmp_path):
-    import json
-
-    from spikeforge.hdl.verilog import emit_core
-    from spikeforge.ir.errors import SpikeforgeError
-
-    config = CoreConfig(5, 3, NeuronParams(weight_bits=6, adaptive=True, adapt_step=3),
-                        np.array([[1, -2, 3, -32, 31]] * 3))
-    paths = emit_core(config, tmp_path / "out")
-    assert "module spikeforge_core" in paths["verilog"].read_text()
-    lines = paths["weights"].read_text().split()
-    assert lines[:5] == ["01", "3e", "03", "20", "1f"] and len(lines) == 15
-    manifest = json.loads(paths["manifest"].read_text())
-    assert manifest["n_neurons"] == 5 and manifest["accumulator_bits"] == config.accumulator_bits
-    assert manifest["params"]["reset"] == "subtract"
-    assert manifest["host"]["regions"]["membrane"]["base"] == HostMap(config).address(
-        Region.MEMBRANE, 0)
-    names = [p["name"] for p in manifest["ports"]]
-    assert "spike_out__payload" in names and "host__r_valid" in names
-    (tmp_path / "file").write_text("x")
-    with pytest.raises(SpikeforgeError, match="not a directory"):
-        emit_core(config, tmp_path / "file")
-
-
 def test_host_address_map():
     host_map = HostMap(CoreConfig(5, 3))
     assert host_map.index_bits == 4

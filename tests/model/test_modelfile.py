@@ -1,44 +1,65 @@
-import argparse
+"""Model files: training into one, writing, reading and validating it, its integer network
+and its input encoding."""
 
 import numpy as np
 import pytest
 import torch
 
 from spikeforge.ir.errors import SpikeforgeError
-from spikeforge.model.commands import (
+from spikeforge.model.datasets import load_dataset
+from spikeforge.model.encoders import rate_encode, spikes_to_counts
+from spikeforge.model.modelfile import (
     FORMAT,
     VERSION,
+    encode_test_images,
     integer_network_of,
     load_model,
-    register,
     save_model,
+    train_lif_model,
+    train_ttfs_model,
 )
+from spikeforge.model.ttfs_discrete import input_counts
+from spikeforge.sim.network import classify
 
 
-def _parse(argv):
-    ap = argparse.ArgumentParser(prog="spikeforge")
-    register(ap.add_subparsers(dest="command", required=True))
-    return ap.parse_args(argv)
-
-
-@pytest.mark.parametrize("model,extra", [("ttfs", ["--epochs", "2", "--ticks-per-tau", "16"]),
-                                         ("ttfs", ["--epochs", "2", "--ticks-per-tau", "16",
-                                                   "--zero-is-silent", "--spike-dropout", "0.1"]),
-                                         ("lif", ["--epochs", "1", "--ticks", "8"])])
-def test_train_writes_loadable_model(tmp_path, capsys, model, extra):
-    out = tmp_path / f"{model}.pt"
-    args = _parse(["train", "--dataset", "digits", "--model", model, "--hidden", "20",
-                   "--max-train", "400", "--no-progress", "--out", str(out), *extra])
-    saved = args.func(args)
-    assert out.is_file() and "golden" in capsys.readouterr().out
+@pytest.mark.parametrize("kind,settings", [
+    ("ttfs", {"epochs": 2, "ticks_per_tau": 16}),
+    ("ttfs", {"epochs": 2, "ticks_per_tau": 16, "zero_is_silent": True, "spike_dropout": 0.1}),
+    ("lif", {"epochs": 1, "ticks": 8})])
+def test_trained_model_file_round_trips(tmp_path, kind, settings):
+    ds = load_dataset("digits")
+    if kind == "ttfs":
+        model = train_ttfs_model(ds, [20], max_train=400, progress=False, **settings)
+    else:
+        model = train_lif_model(ds, [20], max_train=400, progress=False, **settings)
+    out = tmp_path / f"{kind}.pt"
+    save_model(model, out)
     loaded = load_model(out)
     assert loaded["format"] == FORMAT and loaded["version"] == VERSION
-    assert loaded["kind"] == model and loaded["sizes"] == [64, 20, 10]
-    assert loaded["metrics"]["golden_test_accuracy"] == saved["metrics"]["golden_test_accuracy"]
+    assert loaded["kind"] == kind and loaded["sizes"] == [64, 20, 10]
+    assert loaded["metrics"]["golden_test_accuracy"] == model["metrics"]["golden_test_accuracy"]
     net = integer_network_of(loaded)
     assert [layer.n_neurons for layer in net.layers] == [20, 10]
-    assert net.decision.value == ("first-spike" if model == "ttfs" else "spike-count")
+    assert net.decision.value == ("first-spike" if kind == "ttfs" else "spike-count")
     assert 0 <= loaded["metrics"]["golden_test_accuracy"] <= 1
+    # the test images in the file's own encoding give the golden accuracy training reported
+    counts = encode_test_images(loaded, ds, len(ds.test_y))
+    assert counts.dtype == np.uint8 and counts.shape[0] == len(ds.test_y)
+    golden = float((classify(net, counts) == ds.test_y).mean())
+    assert golden == pytest.approx(loaded["metrics"]["golden_test_accuracy"])
+
+
+def test_encode_test_images_follows_the_encoding():
+    ds = load_dataset("digits")
+    rate = {"encoding": {"kind": "rate", "ticks": 5, "seed": 3, "max_value": ds.max_value}}
+    expected = spikes_to_counts(rate_encode(ds.test_x[:7], 5, max_value=ds.max_value, seed=3))
+    np.testing.assert_array_equal(encode_test_images(rate, ds, 7), expected)
+    ttfs = {"encoding": {"kind": "ttfs-latency", "ticks_per_tau": 8, "ticks": 12,
+                         "zero_is_silent": True}}
+    np.testing.assert_array_equal(encode_test_images(ttfs, ds, 7),
+                                  input_counts(ds.test_x[:7], ds.max_value, 8, 1.0, 12, True))
+    with pytest.raises(SpikeforgeError, match="encoding.kind: unknown input encoding 'delta'"):
+        encode_test_images({"encoding": {"kind": "delta"}}, ds, 7)
 
 
 def _minimal():

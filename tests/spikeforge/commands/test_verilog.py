@@ -1,26 +1,14 @@
-"""The command line as a user meets it: help, outputs, and clear errors without tracebacks."""
-
-import subprocess
-import sys
+"""``spikeforge verilog`` (spikeforge/commands/verilog.py) as a user meets it: the core's Verilog
+and memory image, weights from a file, and clear errors without tracebacks."""
 
 import numpy as np
 import pytest
 
-
-def spikeforge(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "spikeforge.cli", *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd, timeout=300)
-
-
-def test_help_lists_the_sub_commands():
-    result = spikeforge("--help")
-    assert result.returncode == 0
-    for command in ("demo", "verilog", "train", "compile", "verify", "build", "fit"):
-        assert command in result.stdout
+from tests.util import run_cli
 
 
 def test_verilog_writes_the_core_and_its_memory_image(tmp_path):
-    result = spikeforge("verilog", tmp_path / "out", "--neurons", 5, "--inputs", 3)
+    result = run_cli("verilog", tmp_path / "out", "--neurons", 5, "--inputs", 3)
     assert result.returncode == 0, result.stderr
     verilog = (tmp_path / "out" / "spikeforge_core.v").read_text()
     assert "module spikeforge_core" in verilog and "spike_in__valid" in verilog
@@ -31,7 +19,7 @@ def test_verilog_writes_the_core_and_its_memory_image(tmp_path):
 def test_verilog_takes_weights_from_a_file(tmp_path):
     weights = np.arange(-6, 6).reshape(4, 3)
     np.save(tmp_path / "w.npy", weights)
-    result = spikeforge("verilog", tmp_path / "out", "--weights", tmp_path / "w.npy")
+    result = run_cli("verilog", tmp_path / "out", "--weights", tmp_path / "w.npy")
     assert result.returncode == 0, result.stderr
     words = (tmp_path / "out" / "weights.hex").read_text().split()
     assert [int(w, 16) - (256 if int(w, 16) > 127 else 0) for w in words] == weights.ravel().tolist()
@@ -49,7 +37,7 @@ def test_verilog_takes_weights_from_a_file(tmp_path):
 ])
 def test_bad_input_is_named_without_a_traceback(tmp_path, args, message):
     np.save(tmp_path / "big.npy", np.array([[300, 0]]))
-    result = spikeforge("verilog", tmp_path / "out", *args, cwd=tmp_path)
+    result = run_cli("verilog", tmp_path / "out", *args, cwd=tmp_path)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert message in result.stderr
@@ -57,12 +45,6 @@ def test_bad_input_is_named_without_a_traceback(tmp_path, args, message):
 
 def test_out_dir_that_is_a_file_is_refused(tmp_path):
     (tmp_path / "file").write_text("")
-    result = spikeforge("verilog", tmp_path / "file")
+    result = run_cli("verilog", tmp_path / "file")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "file" in result.stderr
-
-
-def test_demo_co_simulates_bit_exactly():
-    result = spikeforge("demo", "--core", "--simulator", "icarus", "--ticks", 12)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "BIT-EXACT, CYCLE-EXACT" in result.stdout and "MISMATCH" not in result.stdout

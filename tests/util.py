@@ -1,12 +1,82 @@
-"""Shared helpers of the HDL tests: random stream drivers, checking sinks, scoreboards."""
+"""Helpers shared by the test modules: ``from tests.util import ...``.
+
+* the command line in a subprocess (:func:`run_cli`);
+* random integer networks and input event counts that make neurons spike now and then
+  (:func:`random_network`, :func:`random_inputs`), for the RTL, co-simulation and board tests;
+* Amaranth simulation: :func:`run`, random stream drivers (:func:`drive`), checking sinks
+  (:func:`sink`) and scoreboards (:func:`check_multicast`, :func:`check_per_source_order`).
+
+The repository root is on ``sys.path`` through ``pythonpath`` in ``pyproject.toml``'s pytest
+settings; nothing here edits ``sys.path``.
+"""
 
 from __future__ import annotations
 
+import random
+import subprocess
+import sys
 from collections import defaultdict
 
+import numpy as np
 from amaranth.hdl import Value
 from amaranth.sim import Simulator
 
+from spikeforge.ir.network import IntegerLayer, IntegerNetwork
+from spikeforge.ir.params import Decision, NeuronParams, Reset
+
+# -- the command line ------------------------------------------------------------------------
+
+
+def run_cli(*args, cwd=None, timeout=600) -> subprocess.CompletedProcess:
+    """``spikeforge ARGS...`` (as ``python -m spikeforge.cli``) in a subprocess; output
+    captured as text."""
+    return subprocess.run([sys.executable, "-m", "spikeforge.cli", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, timeout=timeout)
+
+
+# -- random networks and stimuli -------------------------------------------------------------
+
+def random_params(rng: random.Random) -> NeuronParams:
+    leaky = rng.random() < 0.5
+    adaptive = rng.random() < 0.25
+    return NeuronParams(
+        weight_bits=8, current_bits=rng.choice([12, 16]), membrane_bits=rng.choice([12, 16]),
+        decay_bits=8,
+        alpha=rng.choice([256, rng.randint(150, 255)]),
+        beta=rng.randint(180, 255) if leaky else 256,
+        threshold=rng.randint(40, 160),
+        reset=rng.choice([Reset.SUBTRACT, Reset.ZERO]),
+        fire_once=rng.random() < 0.3,
+        adaptive=adaptive, adapt_bits=8, rho=rng.randint(150, 256) if adaptive else 256,
+        adapt_step=rng.randint(0, 40) if adaptive else 0)
+
+
+def random_network(seed: int, n_layers: int | None = None, max_size: int = 20,
+                   decision: Decision | None = None) -> IntegerNetwork:
+    """A random 2..4-layer network whose neurons spike now and then (mostly positive
+    weights, thresholds of a few weights), random neuron parameters per layer."""
+    rng = random.Random(seed)
+    nrng = np.random.default_rng(seed)
+    n_layers = n_layers or rng.randint(2, 4)
+    sizes = [rng.randint(3, max_size)] + [rng.randint(2, max_size) for _ in range(n_layers)]
+    layers = []
+    for l in range(n_layers):
+        params = random_params(rng)
+        w = nrng.integers(-25, 80, size=(sizes[l], sizes[l + 1]))
+        layers.append(IntegerLayer(w, params))
+    if decision is None:
+        decision = rng.choice([Decision.FIRST_SPIKE, Decision.SPIKE_COUNT, Decision.MEMBRANE_MAX])
+    return IntegerNetwork(tuple(layers), decision)
+
+
+def random_inputs(seed: int, network: IntegerNetwork, images: int, ticks: int,
+                  p: float = 0.3) -> np.ndarray:
+    """``[images, ticks, n_inputs]`` 0/1 event counts, each input active with probability p."""
+    rng = np.random.default_rng(seed)
+    return (rng.random((images, ticks, network.n_inputs)) < p).astype(np.int64)
+
+
+# -- Amaranth simulation: drivers, sinks, scoreboards ----------------------------------------
 
 def run(dut, *testbenches, background=(), vcd=None, timeout_cycles=200_000):
     """Simulate ``dut`` with a 1-unit clock until every foreground testbench returns."""

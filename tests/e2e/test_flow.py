@@ -1,8 +1,6 @@
 """The end-to-end flow: train -> compile -> co-simulate the whole system, bit-exact."""
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -11,11 +9,7 @@ from spikeforge import flow
 from spikeforge.compiler.artifact import load_artifact
 from spikeforge.ir.params import Decision
 from spikeforge.sim.network import classify
-
-
-def spikeforge(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "spikeforge.cli", *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd, timeout=600)
+from tests.util import run_cli
 
 
 @pytest.fixture(scope="module")
@@ -67,41 +61,24 @@ def test_verify_co_simulates_bit_exactly(tiny, simulator):
 
 def test_verify_command_prints_the_table(tiny):
     _, result, _, _ = tiny
-    run = spikeforge("verify", result.out_dir, "--images", 2, "--simulator", "icarus")
+    run = run_cli("verify", result.out_dir, "--images", 2, "--simulator", "icarus")
     assert run.returncode == 0, run.stdout + run.stderr
     assert "BIT-EXACT" in run.stdout and "MISMATCH" not in run.stdout
 
 
 def test_compile_command_from_a_model_file(tmp_path):
     model = tmp_path / "model.pt"
-    run = spikeforge("train", "--dataset", "digits", "--model", "lif", "--hidden", 8,
+    run = run_cli("train", "--dataset", "digits", "--model", "lif", "--hidden", 8,
                      "--epochs", 1, "--ticks", 6, "--max-train", 200, "--no-progress",
                      "--out", model)
     assert run.returncode == 0, run.stdout + run.stderr
-    run = spikeforge("compile", model, "--out", tmp_path / "out", "--neurons-per-core", 5,
+    run = run_cli("compile", model, "--out", tmp_path / "out", "--neurons-per-core", 5,
                      "--images", 20)
     assert run.returncode == 0, run.stdout + run.stderr
     plan = load_artifact(tmp_path / "out").plan
     assert len(plan.cores) == 2 + 2
     assert (tmp_path / "out" / flow.VERILOG).is_file()
     assert flow.load_expected(tmp_path / "out" / flow.EXPECTED)["labels"].shape == (20,)
-
-
-def test_compile_rejects_a_corrupt_model_file(tmp_path):
-    bad = tmp_path / "broken.pt"
-    bad.write_bytes(b"PK\x03\x04 this is not a model")
-    run = spikeforge("compile", bad, "--out", tmp_path / "out")
-    assert run.returncode == 2
-    assert "Traceback" not in run.stderr
-    assert "broken.pt" in run.stderr and "not a readable spikeforge model file" in run.stderr
-    assert not (tmp_path / "out").exists()
-
-
-def test_compile_rejects_a_missing_model_and_verify_a_non_artifact(tmp_path):
-    run = spikeforge("compile", tmp_path / "nope.pt", "--out", tmp_path / "out")
-    assert run.returncode == 2 and "Traceback" not in run.stderr and "nope.pt" in run.stderr
-    run = spikeforge("verify", tmp_path)
-    assert run.returncode == 2 and "Traceback" not in run.stderr and "manifest.json" in run.stderr
 
 
 @pytest.mark.slow

@@ -1,19 +1,19 @@
-"""``spikeforge build`` and ``spikeforge fit``: board builds from the command line.
-
-Hook into the CLI with ``from spikeforge.boards.commands import register; register(commands)``.
-"""
+"""``spikeforge build`` and ``spikeforge fit``: board builds and fit estimates from the
+command line (:mod:`spikeforge.boards`)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+from spikeforge.boards.build import build_board, format_report, resolve_design
+from spikeforge.boards.fit import estimate
+from spikeforge.boards.specs import BOARDS
+
 __all__ = ["register", "cmd_build", "cmd_fit"]
 
 
 def cmd_build(args) -> int:
-    from spikeforge.boards.build import build_board, format_report
-
     report = build_board(args.design, args.board, args.out, baud=args.baud,
                          input_depth=args.input_depth, fit_check=not args.no_fit_check,
                          quiet=not args.verbose, clk_mhz=args.clk_mhz,
@@ -32,9 +32,6 @@ def cmd_build(args) -> int:
 
 
 def cmd_fit(args) -> int:
-    from spikeforge.boards.build import BOARDS, resolve_design
-    from spikeforge.boards.fit import estimate
-
     _, artifact = resolve_design(args.design)
     plan = artifact.plan
     boards = [args.board] if args.board else list(BOARDS)
@@ -50,8 +47,6 @@ def cmd_fit(args) -> int:
 
 
 def register(subparsers) -> None:
-    from spikeforge.boards.build import BOARDS
-
     p = subparsers.add_parser(
         "build", help="build the board top of an artifact (or a test core) into a bitstream",
         description="Build the board top (UART host interface + the compiled system) for a "

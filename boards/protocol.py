@@ -1,0 +1,251 @@
+"""The host protocol: framed request/response over a UART, as a pure-Python codec.
+
+Frames
+======
+Both directions use the same frame::
+
+    SYNC (0xA5) | CMD (1 byte) | LEN (2 bytes, little-endian) | PAYLOAD (LEN bytes) | CHK (1 byte)
+
+``CHK`` makes the byte sum of ``CMD``, both ``LEN`` bytes, the payload and ``CHK`` itself
+zero modulo 256 (``CHK = -sum & 0xFF``). Multi-byte fields are little-endian.
+
+The host sends one request and waits for its reply before sending the next (the board does
+not buffer a second request: bytes that arrive while the board executes or replies are
+lost). Every request gets exactly one reply frame.
+
+Requests (host -> board) and their replies
+------------------------------------------
+``PING`` (0x01, LEN 0)
+    reply ``INFO`` (0x81), 8 bytes: protocol version (1), ``n_inputs`` (2), ``n_classes``
+    (2), input buffer depth in items (2), decision mode (1: 0 first-spike, 1 spike-count).
+``LOAD`` (0x02, LEN even)
+    Appends LEN / 2 input *items* to the input buffer. An item is 16 bits: bit 15 = 1 is
+    the marker that closes the current tick (bits 0..14 ignored, send 0x8000); bit 15 = 0
+    is an input event of the current tick with input index bits 0..14 (< ``n_inputs``). The
+    items of one inference are: tick 0's events, marker, tick 1's events, marker, ...
+    (:func:`encode_items` builds them from per-tick event counts). Any number of LOAD
+    frames may be sent before a RUN; a rejected frame adds nothing. Reply ``ACK`` (0x82),
+    2 bytes: items now in the buffer.
+``CLEAR`` (0x03, LEN 0)
+    Empties the input buffer. Reply ``ACK`` (0).
+``RUN`` (0x04, LEN 2)
+    Payload: ``n_ticks`` (2 bytes, >= 1). Runs one inference of up to ``n_ticks`` ticks on
+    the buffered items (ticks the buffer does not cover get no input; items left when the
+    inference ends early -- first-spike -- are dropped) and empties the buffer. Reply:
+    ``RESULT``.
+``READ`` (0x05, LEN 0)
+    Reply: the ``RESULT`` of the last RUN again (error ``NO_RESULT`` if there was none).
+
+``RESULT`` (0x85), ``13 + 2 * n_classes`` bytes: class (2, signed; -1 = no output spike in
+a first-spike inference), decision tick (2), ticks run (2), clock cycles of the inference
+(4; ``SpikeforgeSystem.cycles``), flags (1: bit 0 the system's error flag -- more events in a
+tick than ``max_events_per_tick``; bit 1 no output spike at all), ``n_classes`` (2), then
+the number of spikes of each output neuron in the inference (2 bytes each, saturating).
+
+Errors
+------
+A frame that cannot be executed is answered with ``ERROR`` (0xEE), 2 bytes: error code and
+the request's CMD byte. The board reads every frame to its declared end (LEN + 1 bytes after
+the header) before it decides, so a wrong command or length costs no resynchronisation; a
+frame that stops early (or a LEN larger than what the host sends) is ended by the
+inter-byte timeout (``TIMEOUT``), after which the board is idle again. Bytes outside a
+frame that are not SYNC are ignored. Error codes, in order of precedence:
+``BAD_CHECKSUM`` 1, ``UNKNOWN_COMMAND`` 2, ``BAD_LENGTH`` 3, ``BUFFER_FULL`` 5,
+``BAD_INPUT`` 6 (an event index >= n_inputs), ``BAD_PARAM`` 7 (RUN with n_ticks = 0),
+``NO_RESULT`` 8; and ``TIMEOUT`` 4 (sent when the timeout fires, CMD byte as received so
+far, 0 if none).
+
+This module is the codec (:func:`encode_frame`, :class:`FrameDecoder`, :func:`encode_items`,
+:func:`parse_result`, ...) and the constants both ends share; it needs only the standard
+library, so that the host driver (:mod:`spikeforge.boards.host`) installs without Amaranth.
+The RTL that speaks it on the board is :class:`spikeforge.boards.engine.ProtocolEngine`.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+__all__ = ["SYNC", "PROTOCOL_VERSION", "Cmd", "Reply", "ErrorCode", "ProtocolError",
+           "checksum", "encode_frame", "FrameDecoder", "Frame", "encode_items", "items_payload",
+           "Info", "Result", "parse_info", "parse_result", "parse_ack", "parse_error", "MARKER"]
+
+SYNC = 0xA5
+PROTOCOL_VERSION = 1
+MARKER = 0x8000  #: the item that closes a tick
+
+
+class Cmd(enum.IntEnum):
+    PING = 0x01
+    LOAD = 0x02
+    CLEAR = 0x03
+    RUN = 0x04
+    READ = 0x05
+
+
+class Reply(enum.IntEnum):
+    INFO = 0x81
+    ACK = 0x82
+    RESULT = 0x85
+    ERROR = 0xEE
+
+
+class ErrorCode(enum.IntEnum):
+    BAD_CHECKSUM = 1
+    UNKNOWN_COMMAND = 2
+    BAD_LENGTH = 3
+    TIMEOUT = 4
+    BUFFER_FULL = 5
+    BAD_INPUT = 6
+    BAD_PARAM = 7
+    NO_RESULT = 8
+
+
+class ProtocolError(Exception):
+    """A malformed reply, or an ``ERROR`` frame from the board (``code`` is set)."""
+
+    def __init__(self, message: str, code: ErrorCode | None = None, cmd: int | None = None):
+        super().__init__(message)
+        self.code = code
+        self.cmd = cmd
+
+
+# -- codec ------------------------------------------------------------------------------------
+
+def checksum(body: bytes) -> int:
+    """``CHK`` for ``body`` = CMD, LEN and payload bytes."""
+    return (-sum(body)) & 0xFF
+
+
+def encode_frame(cmd: int, payload: bytes = b"") -> bytes:
+    """A complete frame."""
+    if not 0 <= int(cmd) <= 0xFF:
+        raise ValueError(f"cmd: must be a byte, got {cmd!r}")
+    if len(payload) > 0xFFFF:
+        raise ValueError(f"payload: at most 65535 bytes, got {len(payload)}")
+    body = bytes([int(cmd), len(payload) & 0xFF, len(payload) >> 8]) + bytes(payload)
+    return bytes([SYNC]) + body + bytes([checksum(body)])
+
+
+@dataclass(frozen=True)
+class Frame:
+    cmd: int
+    payload: bytes
+
+
+class FrameDecoder:
+    """Incremental decoder: :meth:`feed` bytes, get complete :class:`Frame` s. Bytes before a
+    SYNC are skipped; a frame with a bad checksum raises :class:`ProtocolError`."""
+
+    def __init__(self):
+        self.buffer = bytearray()
+
+    def feed(self, data: bytes) -> list[Frame]:
+        self.buffer += data
+        frames = []
+        while True:
+            start = self.buffer.find(bytes([SYNC]))
+            if start < 0:
+                self.buffer.clear()
+                return frames
+            del self.buffer[:start]
+            if len(self.buffer) < 4:
+                return frames
+            length = self.buffer[2] | (self.buffer[3] << 8)
+            if len(self.buffer) < 5 + length:
+                return frames
+            raw = bytes(self.buffer[:5 + length])
+            del self.buffer[:5 + length]
+            if sum(raw[1:]) & 0xFF:
+                raise ProtocolError(f"reply frame with a bad checksum: {raw.hex()}")
+            frames.append(Frame(raw[1], raw[4:4 + length]))
+
+
+def encode_items(counts_per_tick) -> list[int]:
+    """The input items of one inference from ``[ticks, n_inputs]`` event counts: for each
+    tick, input ``j`` repeated ``counts[t, j]`` times (ascending ``j``), then the marker."""
+    items = []
+    for row in counts_per_tick:
+        for j, count in enumerate(row):
+            if int(count) < 0:
+                raise ValueError(f"counts: negative count {count} at input {j}")
+            if int(count) and j >= MARKER:
+                raise ValueError(f"input index {j} does not fit 15 bits")
+            items += [j] * int(count)
+        items.append(MARKER)
+    return items
+
+
+def items_payload(items) -> bytes:
+    return b"".join(int(x).to_bytes(2, "little") for x in items)
+
+
+def _u(data: bytes, offset: int, size: int, signed: bool = False) -> int:
+    return int.from_bytes(data[offset:offset + size], "little", signed=signed)
+
+
+@dataclass(frozen=True)
+class Info:
+    version: int
+    n_inputs: int
+    n_classes: int
+    input_depth: int
+    decision: str  # "first-spike" or "spike-count"
+
+
+@dataclass(frozen=True)
+class Result:
+    cls: int
+    decision_tick: int
+    ticks_run: int
+    cycles: int
+    error: bool
+    no_spike: bool
+    counts: tuple
+
+
+def parse_info(frame: Frame) -> Info:
+    _expect(frame, Reply.INFO, 8)
+    p = frame.payload
+    return Info(p[0], _u(p, 1, 2), _u(p, 3, 2), _u(p, 5, 2),
+                "spike-count" if p[7] else "first-spike")
+
+
+def parse_ack(frame: Frame) -> int:
+    _expect(frame, Reply.ACK, 2)
+    return _u(frame.payload, 0, 2)
+
+
+def parse_result(frame: Frame) -> Result:
+    if frame.cmd == Reply.RESULT and len(frame.payload) >= 13:
+        n = _u(frame.payload, 11, 2)
+        _expect(frame, Reply.RESULT, 13 + 2 * n)
+        p = frame.payload
+        counts = tuple(_u(p, 13 + 2 * k, 2) for k in range(n))
+        return Result(_u(p, 0, 2, True), _u(p, 2, 2), _u(p, 4, 2), _u(p, 6, 4),
+                      bool(p[10] & 1), bool(p[10] & 2), counts)
+    _expect(frame, Reply.RESULT, 13)
+    raise AssertionError("unreachable")
+
+
+def parse_error(frame: Frame) -> tuple[ErrorCode | int, int]:
+    _expect(frame, Reply.ERROR, 2)
+    code = frame.payload[0]
+    try:
+        code = ErrorCode(code)
+    except ValueError:
+        pass
+    return code, frame.payload[1]
+
+
+def _expect(frame: Frame, kind: Reply, length: int) -> None:
+    if frame.cmd == Reply.ERROR and kind != Reply.ERROR and len(frame.payload) == 2:
+        code, cmd = parse_error(frame)
+        name = code.name if isinstance(code, ErrorCode) else str(code)
+        raise ProtocolError(f"board answered ERROR {name} to command 0x{cmd:02x}", code, cmd)
+    if frame.cmd != kind:
+        raise ProtocolError(f"expected a {kind.name} reply (0x{int(kind):02x}), "
+                            f"got 0x{frame.cmd:02x}")
+    if len(frame.payload) != length:
+        raise ProtocolError(f"{kind.name} reply: expected {length} payload bytes, got "
+                            f"{len(frame.payload)}")

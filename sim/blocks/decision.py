@@ -1,0 +1,130 @@
+"""Cycle models of :class:`spikeforge.hdl.decision.DecisionUnit`, one class per
+:class:`~spikeforge.ir.params.Decision` mode (:func:`decision_model` picks it)."""
+
+from __future__ import annotations
+
+from spikeforge.ir.params import Decision
+
+__all__ = ["DecisionModel", "FirstSpikeDecision", "SpikeCountDecision",
+           "MembraneMaxDecision", "decision_model"]
+
+
+class DecisionModel:
+    """What every mode of the :class:`~spikeforge.hdl.decision.DecisionUnit` shares:
+    ``valid``/``cls``/``none`` registers that ``clear`` resets (and wins over everything
+    else in its cycle), a spike input that is always ready and ignores indices
+    ``>= n_classes``, and ``result_tick`` = ``ticks_run - 1``."""
+
+    def __init__(self, n_classes: int):
+        self.n_classes = n_classes
+        self.golden_class = -1  # the class a mode that is not simulated reports
+        self.reset()
+
+    def reset(self) -> None:
+        self.valid, self.none, self.cls = False, False, 0
+
+    @property
+    def stop(self) -> bool:
+        return False
+
+    def clock(self, neuron: int | None, tick: int, tick_done: bool, finished: bool,
+              clear: bool) -> None:
+        """One edge: ``neuron`` = the spike handshaken on ``out_spikes`` in this cycle (or
+        None), ``tick``/``tick_done``/``finished``/``clear`` from the tick controller."""
+        hit = neuron if neuron is not None and neuron < self.n_classes else None
+        self._update(hit, tick, tick_done, finished)
+        if clear:
+            self.reset()
+
+    def _update(self, hit, tick, tick_done, finished) -> None:
+        raise NotImplementedError
+
+    def decision_tick(self, ticks_run: int) -> int:
+        return ticks_run - 1
+
+
+class FirstSpikeDecision(DecisionModel):
+    """FIRST_SPIKE: the lowest index seen in the first tick with a spike; ``valid`` (and
+    ``stop``) from the cycle after that tick's ``tick_done``, or after ``finished`` with
+    class -1 and ``none`` when no spike came."""
+
+    def reset(self) -> None:
+        super().reset()
+        self.seen, self.best, self.first_tick = False, 0, 0
+
+    @property
+    def stop(self) -> bool:
+        return self.valid and not self.none
+
+    def _update(self, hit, tick, tick_done, finished) -> None:
+        if self.valid:
+            return
+        if hit is not None and (not self.seen or hit < self.best):
+            self.best = hit
+        self.seen = self.seen or hit is not None
+        if tick_done and self.seen:
+            self.valid, self.cls, self.first_tick = True, self.best, tick
+        elif finished:
+            self.valid, self.cls, self.none = True, -1, True
+
+    def decision_tick(self, ticks_run: int) -> int:
+        return ticks_run - 1 if self.none else self.first_tick
+
+
+class SpikeCountDecision(DecisionModel):
+    """SPIKE_COUNT: a counter per class; from the edge of ``finished`` an argmax scan of one
+    class per cycle (ties to the lower index), ``valid`` ``n_classes + 1`` cycles after
+    ``finished``; ``none`` when every count is 0."""
+
+    def __init__(self, n_classes: int):
+        self.scan_i, self.best_i, self.best_c = 0, 0, 0
+        super().__init__(n_classes)
+
+    def reset(self) -> None:
+        super().reset()
+        self.counts = [0] * self.n_classes
+        self.scanning = False
+
+    def _update(self, hit, tick, tick_done, finished) -> None:
+        if hit is not None:
+            self.counts[hit] += 1
+        if self.scanning:
+            self._scan()
+        elif finished and not self.valid:
+            self.scanning, self.scan_i = True, 0
+
+    def _scan(self) -> None:
+        count = self.counts[self.scan_i]
+        if self.scan_i == 0 or count > self.best_c:
+            self.best_i, self.best_c = self.scan_i, count
+        if self.scan_i == self.n_classes - 1:
+            self.scanning = False
+            self.valid, self.cls, self.none = True, self.best_i, self.best_c == 0
+        self.scan_i += 1
+
+
+class MembraneMaxDecision(DecisionModel):
+    """MEMBRANE_MAX: from the cycle after ``finished`` the system reads the output
+    membranes one per cycle through the cores' host ports (read latency 1) into the unit;
+    ``valid`` ``n_classes + 2`` cycles after ``finished``. The membranes are not simulated:
+    the class is ``golden_class``."""
+
+    def reset(self) -> None:
+        super().reset()
+        self.left = 0  # edges until valid
+
+    def _update(self, hit, tick, tick_done, finished) -> None:
+        if self.left:
+            self.left -= 1
+            if self.left == 0:
+                self.valid, self.cls = True, self.golden_class
+        elif finished:
+            self.left = self.n_classes + 1
+
+
+_MODELS = {Decision.FIRST_SPIKE: FirstSpikeDecision, Decision.SPIKE_COUNT: SpikeCountDecision,
+           Decision.MEMBRANE_MAX: MembraneMaxDecision}
+
+
+def decision_model(mode: Decision, n_classes: int) -> DecisionModel:
+    return _MODELS[mode](n_classes)

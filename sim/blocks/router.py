@@ -1,0 +1,169 @@
+"""Cycle models of the routing blocks of :mod:`spikeforge.hdl.router`: the spike merger
+(round-robin arbiter with a registered output), the stream FIFO and the multicast / router.
+
+A block's combinational outputs of a cycle are computed from its registers and inputs by a
+method that stores them (like signals), and :meth:`clock` applies the clock edge. Packets
+are ``(source core, neuron index)`` tuples.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+
+__all__ = ["MergerModel", "FifoModel", "MulticastModel", "RouterModel"]
+
+
+class MergerModel:
+    """:class:`~spikeforge.hdl.router.SpikeMerger` (a
+    :class:`~spikeforge.hdl.router.RoundRobinArbiter`): K cores' ``spike_out`` into one
+    packet stream through one output register.
+
+    In a cycle in which the register is free (empty, or taken in that cycle) the first
+    requesting input in the order ``last + 1, ..., last + K`` (``last`` = the input granted
+    most recently, ``K - 1`` after reset) is granted: its ``ready`` is high and its spike is
+    offered on the output from the next cycle. One packet per cycle; ``idle`` = register empty.
+    """
+
+    def __init__(self, n_inputs: int):
+        self.K = n_inputs
+        self.last = n_inputs - 1
+        self.o_valid = False
+        self.o_payload = None
+        self.o_ready = False
+        self.grant = None  # the input granted in this cycle
+        self._granted = None
+
+    @property
+    def idle(self) -> bool:
+        return not self.o_valid
+
+    @property
+    def handshake(self) -> bool:
+        return self.o_valid and self.o_ready
+
+    def arbitrate(self, spikes: Sequence[int | None], o_ready: bool) -> None:
+        """This cycle's grant (kept in ``grant``): ``spikes[k]`` = input k's neuron index
+        when it is valid, else None; ``o_ready`` = the output's ``ready``."""
+        self.o_ready = o_ready
+        self.grant = self._granted = None
+        if self.o_valid and not o_ready:
+            return
+        for j in range(1, self.K + 1):
+            k = (self.last + j) % self.K
+            if spikes[k] is not None:
+                self.grant, self._granted = k, spikes[k]
+                return
+
+    def clock(self) -> None:
+        if self.handshake:
+            self.o_valid = False
+        if self.grant is not None:
+            self.o_valid, self.last = True, self.grant
+            self.o_payload = (self.grant, self._granted)
+
+
+class FifoModel:
+    """:class:`~spikeforge.hdl.router.StreamFIFO`, i.e. Amaranth's ``SyncFIFOBuffered``:
+    ``depth - 1`` memory words (synchronous read) in front of an output register.
+
+    ``i.ready`` = the memory is not full (depth 1: the register is empty); a word is moved
+    into the empty (or emptied) output register at the next edge, so a packet written into an
+    empty queue at cycle c is offered from c + 2 (depth 1: c + 1). ``idle`` = ``level == 0``.
+    """
+
+    def __init__(self, depth: int):
+        self.depth = depth
+        self.words = deque()  # depth >= 2: the memory
+        self.o_valid = False  # SyncFIFOBuffered's r_rdy / r_data
+        self.o_payload = None
+
+    @property
+    def level(self) -> int:
+        return len(self.words) + int(self.o_valid)
+
+    @property
+    def idle(self) -> bool:
+        return self.level == 0
+
+    @property
+    def i_ready(self) -> bool:
+        if self.depth == 1:
+            return not self.o_valid
+        return len(self.words) != self.depth - 1
+
+    @property
+    def refilling(self) -> bool:
+        """The output register loads a word at the next edge whatever ``o.ready`` is."""
+        return bool(self.words) and not self.o_valid
+
+    def clock(self, write: bool, payload, o_ready: bool) -> None:
+        if self.depth == 1:
+            if write:
+                self.o_payload, self.o_valid = payload, True
+            elif self.o_valid and o_ready:
+                self.o_valid = False
+            return
+        if self.words and (not self.o_valid or o_ready):
+            self.o_payload = self.words.popleft()
+            self.o_valid = True
+        elif o_ready:
+            self.o_valid = False
+        if write:
+            self.words.append(payload)
+
+
+class MulticastModel:
+    """:class:`~spikeforge.hdl.router.Multicast`: one packet offered to a set of
+    destinations at once, combinationally.
+
+    ``o[d].valid`` = ``i.valid`` and d a destination that has not taken the packet yet (a
+    register remembers who has); ``i.ready`` = every destination has taken it or takes it
+    in this cycle. ``idle`` = not ``i.valid``.
+    """
+
+    def __init__(self, n_outputs: int):
+        self.M = n_outputs
+        self.done = set()  # destinations that have taken the current packet
+        self.i_valid = False
+        self.i_ready = True
+        self._nothing = (False,) * n_outputs
+        self.o_valid = self._nothing
+        self.taken = frozenset()
+
+    @property
+    def idle(self) -> bool:
+        return not self.i_valid
+
+    @property
+    def handshake(self) -> bool:
+        return self.i_valid and self.i_ready
+
+    def offer(self, valid: bool, dests, o_ready: Sequence[bool]) -> None:
+        """This cycle's packet (``valid``) for ``dests``; ``o_ready[d]`` = destination d's
+        ``ready``."""
+        self.i_valid = valid
+        if not valid:  # the common case, kept cheap
+            self.o_valid, self.taken = self._nothing, frozenset()
+        else:
+            self.o_valid = [d in dests and d not in self.done for d in range(self.M)]
+            self.taken = {d for d in range(self.M) if self.o_valid[d] and o_ready[d]}
+        self.i_ready = all(d in self.done or d in self.taken for d in dests)
+
+    def clock(self) -> None:
+        if self.handshake:
+            self.done = set()
+        else:
+            self.done |= self.taken
+
+
+class RouterModel(MulticastModel):
+    """:class:`~spikeforge.hdl.router.SpikeRouter`: a :class:`MulticastModel` whose
+    destinations are the routing table's entry for the packet's source core."""
+
+    def __init__(self, table: Sequence, n_outputs: int):
+        super().__init__(n_outputs)
+        self.table = [set(entry) for entry in table]
+
+    def route(self, valid: bool, payload, o_ready: Sequence[bool]) -> None:
+        self.offer(valid, self.table[payload[0]] if valid else (), o_ready)

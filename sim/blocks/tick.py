@@ -1,0 +1,134 @@
+"""Cycle model of :class:`spikeforge.hdl.tick.TickController`, the FSM that clears the
+cores, opens each tick's event phase, issues TICK and waits for quiet."""
+
+from __future__ import annotations
+
+import enum
+
+__all__ = ["TickState", "TickControllerModel"]
+
+
+class TickState(enum.Enum):
+    """The states of the controller's FSM (same names as in the RTL)."""
+
+    IDLE = enum.auto()
+    ISSUE_CLEAR = enum.auto()
+    CLEARING = enum.auto()
+    EVENT = enum.auto()
+    UPDATE = enum.auto()
+    CHECK = enum.auto()
+
+
+#: states in which the controller only waits for quiet (and counts its guard down)
+_WAITING = frozenset({TickState.ISSUE_CLEAR, TickState.CLEARING, TickState.EVENT,
+                      TickState.UPDATE})
+
+
+class TickControllerModel:
+    """:class:`~spikeforge.hdl.tick.TickController` of ``n_cores`` cores.
+
+    * Quiet is trusted (``guarded_quiet``) only when the guard countdown ``wait`` is 0; it
+      is reloaded with ``guard`` by every command acceptance and every new phase.
+    * IDLE --start--> ISSUE_CLEAR (``clear`` pulses) --quiet: CLEAR offered to all cores-->
+      CLEARING --all accepted, quiet--> EVENT (``event_phase``) --quiet: TICK offered-->
+      UPDATE --all accepted, quiet: ``tick_done``--> CHECK (one cycle) --> EVENT of the next
+      tick, or IDLE with ``finished`` after tick ``n_ticks - 1`` or on ``stop``.
+    * A core that does not accept the offered command at once keeps it pending (and sets
+      the sticky ``error``).
+
+    :meth:`settle` computes the cycle's combinational outputs, :meth:`clock` the edge.
+    """
+
+    def __init__(self, n_cores: int, guard: int):
+        self.all_cores = (1 << n_cores) - 1
+        self.guard = guard
+        self.state = TickState.IDLE
+        self.wait = 0
+        self.pending = 0  # cores that still have to accept the current command
+        self.is_tick = False
+        self.tick = 0
+        self.n_ticks = 0
+        self.ticks_run = 0
+        self.done = False
+        self.error = False
+        self.guarded_quiet = False
+        self.offer = self.clear = self.tick_done = self.finished = False
+
+    @property
+    def event_phase(self) -> bool:
+        return self.state is TickState.EVENT
+
+    def settle(self, start: bool, quiet: bool, stop: bool) -> None:
+        """The outputs of this cycle: ``start`` (already masked by the system's ``busy``),
+        ``quiet`` (cores and links), ``stop`` (the decision unit's early exit)."""
+        s = self.state
+        self.guarded_quiet = self.wait == 0 and quiet
+        ended = self.pending == 0 and self.guarded_quiet
+        self.offer = s in (TickState.ISSUE_CLEAR, TickState.EVENT) and self.guarded_quiet
+        self.clear = s is TickState.IDLE and start
+        self.tick_done = s is TickState.UPDATE and ended
+        self.finished = ((s is TickState.CLEARING and ended and self.n_ticks == 0)
+                         or (s is TickState.CHECK and (stop or self.tick + 1 == self.n_ticks)))
+
+    def command_valid(self, core: int) -> bool:
+        return self.offer or bool(self.pending >> core & 1)
+
+    def clock(self, n_ticks: int, accepted: int) -> None:
+        """``accepted``: bit mask of the cores that accept the command in this cycle."""
+        if self.wait:
+            self.wait -= 1
+        s = self.state
+        if self.clear:
+            self._begin(n_ticks)
+        elif self.offer:
+            self._issue(accepted)
+        elif s in (TickState.CLEARING, TickState.UPDATE):
+            self._collect(accepted)
+        elif s is TickState.CHECK:
+            self._next_tick()
+
+    def _begin(self, n_ticks) -> None:
+        self.n_ticks, self.tick, self.done, self.ticks_run = n_ticks, 0, False, 0
+        self.is_tick, self.wait, self.error = False, 0, False
+        self.state = TickState.ISSUE_CLEAR
+
+    def _issue(self, accepted) -> None:
+        self.pending = self.all_cores & ~accepted
+        self.error |= self.pending != 0
+        self.wait = self.guard
+        self.state = (TickState.CLEARING if self.state is TickState.ISSUE_CLEAR
+                      else TickState.UPDATE)
+
+    def _collect(self, accepted) -> None:
+        ended = self.pending == 0 and self.guarded_quiet
+        self.pending &= ~accepted
+        if accepted:  # a late acceptor gets its full guard time too
+            self.wait = self.guard
+        if self.tick_done:
+            self.ticks_run += 1
+            self.state = TickState.CHECK
+        elif self.finished:
+            self._finish()
+        elif ended:
+            self.wait, self.is_tick = self.guard, True
+            self.state = TickState.EVENT
+
+    def _next_tick(self) -> None:
+        if self.finished:
+            self._finish()
+        else:
+            self.tick += 1
+            self.wait = self.guard
+            self.state = TickState.EVENT
+
+    def _finish(self) -> None:
+        self.done = True
+        self.state = TickState.IDLE
+
+    # -- fast-forward ------------------------------------------------------------------
+    def waiting(self) -> bool:
+        """Nothing but the guard countdown can change while quiet is not reached."""
+        return self.state in _WAITING and not self.pending
+
+    def skip(self, k: int) -> None:
+        self.wait = max(0, self.wait - k)

@@ -1,0 +1,97 @@
+"""``spikeforge compile`` (model file -> artifact, system Verilog, expected traces) and
+``spikeforge verify`` (co-simulate a compiled directory against its golden model)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from spikeforge.cosim.runner import SIMULATORS
+from spikeforge.flow import TABLE_HEADER, compile_network, verify_artifact
+from spikeforge.ir.errors import ConfigError, SpikeforgeError
+from spikeforge.sim.network import classify
+
+#: images of the test split stored as expected traces by default (MNIST: 10000 would be big)
+DEFAULT_TRACE_IMAGES = 1000
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "compile", help="compile a model file into an artifact, system Verilog and expected traces",
+        description="Quantize a model file (from `spikeforge train`) to the integer network, plan "
+                    "it onto cores, and write the artifact (manifest + memory images), the "
+                    "Verilog of the whole system and the golden outputs of test images "
+                    "(expected.npz) into OUT_DIR.")
+    p.add_argument("model", type=Path, metavar="MODEL", help="model file written by `spikeforge train`")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output directory")
+    p.add_argument("--neurons-per-core", type=int, default=None, metavar="K",
+                   help="most neurons per core (default: one core per layer)")
+    p.add_argument("--images", type=int, default=None, metavar="N",
+                   help=f"test images for the expected traces (default: all, at most "
+                        f"{DEFAULT_TRACE_IMAGES})")
+    p.add_argument("--path", default=None, help="directory of the IDX files (mnist, fashion-mnist)")
+    p.set_defaults(handler=cmd_compile)
+
+    p = subparsers.add_parser(
+        "verify", help="co-simulate a compiled directory against its golden model",
+        description="Co-simulate test images of a compiled directory on the whole system's RTL "
+                    "(cocotb) and compare class, decision tick, every spike and its clock cycle "
+                    "with the golden and cycle models.")
+    p.add_argument("dir", type=Path, metavar="DIR", help="output directory of `spikeforge compile`")
+    p.add_argument("--images", type=int, default=None, metavar="N",
+                   help="co-simulate the first N images of expected.npz (default: all)")
+    p.add_argument("--simulator", choices=[*SIMULATORS, "both"], default="verilator",
+                   help="co-simulation back end (default: %(default)s)")
+    p.add_argument("--chunk", type=int, default=50, help="images per simulation run (default: 50)")
+    p.set_defaults(handler=cmd_verify)
+
+
+def cmd_compile(args) -> int:
+    # spikeforge.model reads model files with torch (seconds to import): only when compiling
+    from spikeforge.model.datasets import load_dataset
+    from spikeforge.model.modelfile import encode_test_images, integer_network_of, load_model
+
+    if args.neurons_per_core is not None and args.neurons_per_core < 1:
+        raise ConfigError(f"--neurons-per-core: must be a positive integer, got {args.neurons_per_core}")
+    t0 = time.perf_counter()
+    model = load_model(args.model)
+    try:
+        network = integer_network_of(model)
+    except ConfigError as error:
+        raise SpikeforgeError(f"{args.model}: network: {error}") from None
+    sizes = [network.n_inputs] + [layer.n_neurons for layer in network.layers]
+    if sizes != list(model["sizes"]):
+        raise SpikeforgeError(f"{args.model}: sizes {model['sizes']} do not match the network {sizes}")
+    ds = load_dataset(model["dataset"], path=args.path)
+    if ds.n_features != network.n_inputs:
+        raise SpikeforgeError(f"{args.model}: the network has {network.n_inputs} inputs but "
+                              f"dataset {ds.name} has {ds.n_features} features")
+    n = min(len(ds.test_y), DEFAULT_TRACE_IMAGES) if args.images is None else args.images
+    if not 1 <= n <= len(ds.test_y):
+        raise ConfigError(f"--images: must be in 1..{len(ds.test_y)}, got {n}")
+    counts = encode_test_images(model, ds, n)
+    print(f"compiling {args.model}: {model['kind']} {ds.name} {'-'.join(map(str, sizes))}, "
+          f"decision {network.decision.value}")
+    result = compile_network(network, args.out, counts, ds.test_y[:n], args.neurons_per_core,
+                             info={"model": str(args.model), "dataset": ds.name,
+                                   "kind": model["kind"], "metrics": model["metrics"]},
+                             progress=True)
+    golden = float((classify(network, counts) == ds.test_y[:n]).mean())
+    print(f"{result.n_cores} cores, golden accuracy on the {n} traced test images {golden:.2%}, "
+          f"compiled in {time.perf_counter() - t0:.1f} s -> {args.out}")
+    return 0
+
+
+def cmd_verify(args) -> int:
+    if args.chunk < 1:
+        raise ConfigError(f"--chunk: must be a positive integer, got {args.chunk}")
+    simulators = SIMULATORS if args.simulator == "both" else (args.simulator,)
+    rows, failed = [], False
+    for simulator in simulators:
+        report = verify_artifact(args.dir, args.images, simulator, args.chunk, progress="stderr")
+        rows.append(report.row())
+        failed |= not report.ok
+    print(TABLE_HEADER)
+    print("-" * len(TABLE_HEADER))
+    print("\n".join(rows))
+    return 1 if failed else 0

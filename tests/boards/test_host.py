@@ -1,0 +1,109 @@
+"""The host driver (boards/host.py) against a scripted transport, and it installs without
+Amaranth: it, the protocol codec and the board specs import in a Python where Amaranth (and
+amaranth-boards) cannot be imported.
+
+Each import runs in a fresh interpreter, with a ``sys.meta_path`` finder in front that refuses
+every ``amaranth`` / ``amaranth_boards`` module, as if the packages were not installed. The RTL
+half of the protocol (:mod:`spikeforge.boards.engine`) is the control: it must fail there, so a
+driver that reached for it would fail too.
+"""
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from spikeforge.boards.host import SpikeforgeBoard
+from spikeforge.boards.protocol import Cmd, ProtocolError, Reply, encode_frame
+
+HIDDEN = ("amaranth", "amaranth_boards")
+
+_SCRIPT = textwrap.dedent("""
+    import importlib
+    import importlib.abc
+    import sys
+
+    HIDDEN = {hidden!r}
+
+
+    class Hidden(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in HIDDEN:
+                raise ModuleNotFoundError(f"No module named {{name!r}} (hidden)", name=name)
+            return None
+
+
+    assert not [m for m in sys.modules if m.split(".")[0] in HIDDEN], "imported at startup"
+    sys.meta_path.insert(0, Hidden())
+    try:
+        import amaranth  # noqa: F401
+    except ModuleNotFoundError:
+        pass
+    else:
+        raise SystemExit("the finder did not hide amaranth")
+    importlib.import_module({module!r})
+    loaded = sorted(m for m in sys.modules if m.split(".")[0] in HIDDEN)
+    assert not loaded, loaded
+    print("imported", {module!r})
+""")
+
+
+def _import_without_amaranth(module: str, cwd) -> subprocess.CompletedProcess:
+    # cwd away from the repository root: there, ./spikeforge would shadow the installed
+    # package, whose subpackages live in the other top-level folders
+    script = _SCRIPT.format(hidden=HIDDEN, module=module)
+    return subprocess.run([sys.executable, "-c", script], cwd=cwd, capture_output=True,
+                          text=True, timeout=120)
+
+
+@pytest.mark.parametrize("module", ["spikeforge.boards.host", "spikeforge.boards.protocol",
+                                    "spikeforge.boards.specs"])
+def test_imports_without_amaranth(module, tmp_path):
+    run = _import_without_amaranth(module, tmp_path)
+    assert run.returncode == 0, f"{module} needs Amaranth:\n{run.stderr}"
+    assert f"imported {module}" in run.stdout
+
+
+def test_the_engine_needs_amaranth(tmp_path):
+    """The control: the protocol's RTL cannot import where Amaranth is hidden."""
+    run = _import_without_amaranth("spikeforge.boards.engine", tmp_path)
+    assert run.returncode != 0
+    assert "ModuleNotFoundError: No module named 'amaranth" in run.stderr, run.stderr
+
+
+class ScriptedTransport:
+    """Answers each request with a canned reply; records what was written."""
+
+    def __init__(self, replies):
+        self.replies = list(replies)
+        self.written = []
+        self.out = b""
+
+    def write(self, data):
+        self.written.append(bytes(data))
+        if self.replies:
+            self.out += self.replies.pop(0)
+
+    def read(self, n):
+        data, self.out = self.out[:n], self.out[n:]
+        return data
+
+
+def test_driver_chunks_loads_and_times_out():
+    info = bytes([1, 3, 0, 2, 0, 16, 0, 0])
+    result = (bytes(2) + bytes([1, 0, 2, 0]) + (99).to_bytes(4, "little") + bytes([0])
+              + (2).to_bytes(2, "little") + bytes([1, 0, 0, 0]))
+    replies = [encode_frame(Reply.INFO, info), encode_frame(Reply.ACK, b"\x00\x00"),
+               encode_frame(Reply.ACK, b"\x04\x00"), encode_frame(Reply.ACK, b"\x06\x00"),
+               encode_frame(Reply.RESULT, result)]
+    t = ScriptedTransport(replies)
+    board = SpikeforgeBoard(t, items_per_frame=4)
+    r = board.infer(np.array([[1, 0, 2], [0, 1, 0]]))
+    assert r.cycles == 99 and r.counts == (1, 0)
+    assert [w[1] for w in t.written] == [Cmd.PING, Cmd.CLEAR, Cmd.LOAD, Cmd.LOAD, Cmd.RUN]
+    with pytest.raises(ValueError, match="input buffer"):
+        board.infer(np.ones((4, 3), dtype=int) * 2)
+    with pytest.raises(ProtocolError, match="timeout"):
+        board.read_result()

@@ -1,0 +1,54 @@
+"""The system settings: validation that names the field, and the one JSON form."""
+
+import json
+
+import pytest
+
+from spikeforge.ir.errors import ConfigError
+from spikeforge.ir.params import Decision
+from spikeforge.ir.system import SystemConfig
+
+
+def test_system_defaults_and_the_decision_from_its_string():
+    system = SystemConfig("spike-count", fifo_depth=4)
+    assert system.decision is Decision.SPIKE_COUNT
+    assert (system.fifo_depth, system.guard, system.tick_bits, system.cycle_bits) == (4, 2, 16, 32)
+    assert SystemConfig().decision is Decision.FIRST_SPIKE
+
+
+def test_system_round_trips_through_json():
+    system = SystemConfig(Decision.MEMBRANE_MAX, fifo_depth=3, guard=5, tick_bits=12,
+                          cycle_bits=40)
+    d = system.to_dict()
+    assert d == {"decision": "membrane-max", "fifo_depth": 3, "guard": 5, "tick_bits": 12,
+                 "cycle_bits": 40}
+    assert SystemConfig.from_dict(json.loads(json.dumps(d))) == system
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(decision="vote"), "decision: must be one of ['first-spike', 'spike-count', "
+                            "'membrane-max'], got 'vote'"),
+    (dict(fifo_depth=-1), "fifo_depth: must be an integer in 0..65536, got -1"),
+    (dict(fifo_depth=2.0), "fifo_depth: must be an integer in 0..65536, got 2.0"),
+    (dict(guard=0), "guard: must be an integer in 1..64, got 0"),
+    (dict(tick_bits=33), "tick_bits: must be an integer in 1..32, got 33"),
+    (dict(cycle_bits=True), "cycle_bits: must be an integer in 1..64, got True"),
+], ids=["decision", "fifo_depth-negative", "fifo_depth-float", "guard", "tick_bits",
+        "cycle_bits-bool"])
+def test_bad_system_settings_are_named(kwargs, message):
+    with pytest.raises(ConfigError) as error:
+        SystemConfig(**kwargs)
+    assert str(error.value) == message
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda d: [d], "system: must be an object, got list"),
+    (lambda d: {**d, "fifo": 2}, "fifo: unknown field"),
+    (lambda d: {k: v for k, v in d.items() if k != "guard"}, "guard: missing"),
+    (lambda d: {**d, "guard": 0}, "guard: must be an integer in 1..64, got 0"),
+    (lambda d: {**d, "decision": "vote"}, "decision: must be one of"),
+], ids=["not-an-object", "unknown-field", "missing-field", "bad-value", "bad-decision"])
+def test_system_from_dict_names_the_bad_field(edit, message):
+    with pytest.raises(ConfigError) as error:
+        SystemConfig.from_dict(edit(SystemConfig().to_dict()))
+    assert str(error.value).startswith(message), str(error.value)
