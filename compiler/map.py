@@ -1,16 +1,10 @@
-"""Hardware plan: which core computes which neurons, and where every spike goes.
+"""Planning: split every layer of an integer network over cores, and the inverse.
 
-Each layer's neurons are split over one or more cores in contiguous, balanced slices (sizes
-differ by at most 1): core ``c`` of layer ``l`` owns the layer's global neurons
-``[neuron_offset, neuron_offset + n_neurons)`` and holds the weight columns of exactly those
-neurons for *all* of the layer's inputs (a :class:`~spikeforge.ir.core.CoreConfig` slice).
-
-Routing (:class:`Route`): every spike of a source -- the external input port, or core ``k``
-of layer ``l`` -- is multicast to every core of layer ``l + 1`` (the output layer's cores send
-to the decision unit). A source's local neuron ``n`` becomes the global presynaptic index
-``source_offset + n`` of the destination layer, which is also the input index inside every
-destination core (each core sees all inputs of its layer). The decision unit sees class
-``source_offset + n``.
+:func:`plan_network` gives each layer one or more cores in contiguous, balanced slices (sizes
+differ by at most 1, :func:`balanced_split`) and the canonical routes
+(:func:`canonical_routes`: the input port and every core multicast to all cores of the next
+layer, the output layer's cores to the decision unit). What a plan *is* -- cores, neuron
+slices, routes and the rules a buildable plan obeys -- is :mod:`spikeforge.ir.plan`.
 """
 
 from __future__ import annotations

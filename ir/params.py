@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from spikeforge.ir.errors import ConfigError
+from spikeforge.ir.jsonform import check_fields, json_type
 
 
 class Reset(enum.Enum):
@@ -129,23 +130,17 @@ class NeuronParams:
     def from_dict(cls, d) -> "NeuronParams":
         """The inverse of :meth:`to_dict`: every field required, JSON types checked strictly
         (an integer is not a bool, a bool is not an integer); errors name the field."""
-        if not isinstance(d, dict):
-            raise ConfigError(f"params: must be an object, got {type(d).__name__}")
         names = [f.name for f in fields(cls)]
-        for key in d:
-            if key not in names:
-                raise ConfigError(f"{key}: unknown field (a typo, or a newer format?)")
+        check_fields(d, names, "params")
         values = {}
         for name in names:
-            if name not in d:
-                raise ConfigError(f"{name}: missing")
             value = d[name]
             kind, ok = {"reset": ("a string", type(value) is str),
                         "fire_once": ("true or false", type(value) is bool),
                         "adaptive": ("true or false", type(value) is bool)}.get(
                 name, ("an integer", type(value) is int))
             if not ok:
-                got = _json_type(value) + ("" if value is None else f" {json.dumps(value)[:40]}")
+                got = json_type(value) + ("" if value is None else f" {json.dumps(value)[:40]}")
                 raise ConfigError(f"{name}: must be {kind}, got {got}")
             values[name] = value
         try:
@@ -197,7 +192,3 @@ def check_weights(weights, params: NeuronParams, name: str = "weights") -> None:
                           f"{params.weight_bits}-bit range {lo}..{hi} "
                           f"({len(bad)} weight(s) out of range)")
 
-
-def _json_type(value) -> str:
-    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "an integer",
-            float: "a number", type(None): "null"}.get(type(value), type(value).__name__)

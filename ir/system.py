@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 from spikeforge.ir.errors import ConfigError
+from spikeforge.ir.jsonform import check_fields
 from spikeforge.ir.params import Decision, as_decision
 
 
@@ -48,13 +49,5 @@ class SystemConfig:
     @classmethod
     def from_dict(cls, d) -> "SystemConfig":
         """The inverse of :meth:`to_dict`; every field required, unknown fields refused."""
-        if not isinstance(d, dict):
-            raise ConfigError(f"system: must be an object, got {type(d).__name__}")
-        names = [f.name for f in fields(cls)]
-        for key in d:
-            if key not in names:
-                raise ConfigError(f"{key}: unknown field (a typo, or a newer format?)")
-        for name in names:
-            if name not in d:
-                raise ConfigError(f"{name}: missing")
+        check_fields(d, [f.name for f in fields(cls)], "system")
         return cls(**d)

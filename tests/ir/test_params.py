@@ -74,5 +74,5 @@ def test_params_from_dict_names_the_bad_field(field, value, message):
 
 
 def test_params_from_dict_refuses_a_non_object():
-    with pytest.raises(ConfigError, match="^params: must be an object, got list$"):
+    with pytest.raises(ConfigError, match="^params: must be an object, got a list$"):
         NeuronParams.from_dict([NeuronParams().to_dict()])

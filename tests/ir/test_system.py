@@ -42,7 +42,7 @@ def test_bad_system_settings_are_named(kwargs, message):
 
 
 @pytest.mark.parametrize("edit, message", [
-    (lambda d: [d], "system: must be an object, got list"),
+    (lambda d: [d], "system: must be an object, got a list"),
     (lambda d: {**d, "fifo": 2}, "fifo: unknown field"),
     (lambda d: {k: v for k, v in d.items() if k != "guard"}, "guard: missing"),
     (lambda d: {**d, "guard": 0}, "guard: must be an integer in 1..64, got 0"),
