@@ -1,6 +1,7 @@
 """Helpers shared by the test modules: ``from tests.util import ...``.
 
 * the command line in a subprocess (:func:`run_cli`);
+* the real MNIST data set, where this machine has it (:func:`mnist_dir`, :data:`needs_mnist`);
 * random integer networks and input event counts that make neurons spike now and then
   (:func:`random_network`, :func:`random_inputs`), for the RTL, co-simulation and board tests;
 * Amaranth simulation: :func:`run`, random stream drivers (:func:`drive`), checking sinks
@@ -18,11 +19,32 @@ import sys
 from collections import defaultdict
 
 import numpy as np
+import pytest
 from amaranth.hdl import Value
 from amaranth.sim import Simulator
 
+from spikeforge.ir.errors import SpikeforgeError
 from spikeforge.ir.network import IntegerLayer, IntegerNetwork
 from spikeforge.ir.params import Decision, NeuronParams, Reset
+from spikeforge.model.datasets import default_mnist_dir
+
+# -- data ------------------------------------------------------------------------------------
+
+
+def mnist_dir():
+    """Where :func:`spikeforge.model.datasets.load_dataset` finds MNIST, or None."""
+    try:
+        directory = default_mnist_dir()
+    except SpikeforgeError:
+        return None
+    return directory if directory.is_dir() else None
+
+
+#: a test that needs the real MNIST files (a user's clone has no ../shared)
+needs_mnist = pytest.mark.skipif(
+    mnist_dir() is None, reason="no MNIST here: put the four IDX files in ../shared/data/mnist "
+                                "or a directory named by $SPIKEFORGE_MNIST")
+
 
 # -- the command line ------------------------------------------------------------------------
 

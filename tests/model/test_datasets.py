@@ -10,15 +10,14 @@ import pytest
 
 from spikeforge.ir.errors import ConfigError, SpikeforgeError
 from spikeforge.model.datasets import load_dataset, load_digits, load_idx_dir, parse_idx, read_idx
+from tests.util import mnist_dir, needs_mnist
 
-MNIST = Path("/work/shared/data/mnist")
 SHA256 = {
     "train-images-idx3-ubyte.gz": "9e594dacbefd1c4239130054519626ac29508c9444ed6b5954e03f6cccf5e9bf",
     "train-labels-idx1-ubyte.gz": "55d8df10b1cc813a7005b855fa1b1681c032d2f6d39a491dce56504acd792393",
     "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
     "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
 }
-needs_mnist = pytest.mark.skipif(not MNIST.is_dir(), reason="MNIST not at /work/shared/data/mnist")
 
 
 def idx_bytes(array: np.ndarray, code: int = 0x08) -> bytes:
@@ -104,6 +103,7 @@ def test_label_out_of_range(tmp_path):
 
 @needs_mnist
 def test_real_mnist():
+    MNIST = mnist_dir()
     for name, digest in SHA256.items():
         assert hashlib.sha256((MNIST / name).read_bytes()).hexdigest() == digest
     ds = load_dataset("mnist", path=MNIST)

@@ -15,6 +15,7 @@ from spikeforge.model.quant import (
     quantize_lif_net,
     train_quant,
 )
+from tests.util import needs_mnist
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +117,7 @@ def test_quant_errors():
         quantize_lif_net(net)
 
 
+@needs_mnist
 def test_mnist_trained_network_matches_golden_on_1000_test_images():
     """Issue requirement: on at least 1,000 test images the trained model's predictions and
     spike times equal the golden model's exactly (MNIST, 784-32-10, briefly trained)."""
