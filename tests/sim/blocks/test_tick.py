@@ -1,0 +1,169 @@
+"""The tick controller model (sim/blocks/tick.py) against :class:`TickController`
+(hdl/tick.py), and its documented state sequence with exact cycles.
+
+Lockstep: random ``start``/``n_ticks``/``stop``, mock cores that are busy for a random time
+after each command they accept (and now and then for no reason), command ``ready`` that
+sometimes stalls (the late-acceptance path with ``error``); every cycle every output of the
+model must be the RTL's.
+"""
+
+import random
+
+import pytest
+
+from spikeforge.hdl.core import Command
+from spikeforge.hdl.tick import TickController
+from spikeforge.sim.blocks.tick import TickControllerModel, TickState
+from tests.util import run
+
+
+def tick_lockstep(seed, n_cores, guard, p_stall, cycles=1500):
+    rng = random.Random(seed)
+    dut = TickController(n_cores, guard=guard, tick_bits=4)
+    model = TickControllerModel(n_cores, guard)
+    busy = [0] * n_cores
+    seen = {"states": set(), "finished": 0, "error": 0}
+
+    async def bench(ctx):
+        for c in range(cycles):
+            start = rng.random() < 0.2
+            n_ticks = rng.choice([0, 1, 2, 3, 5])
+            stop = rng.random() < 0.15
+            idle = [b == 0 and rng.random() >= 0.05 for b in busy]
+            ready = [i and rng.random() >= p_stall for i in idle]
+            ctx.set(dut.start, int(start))
+            ctx.set(dut.n_ticks, n_ticks)
+            ctx.set(dut.stop, int(stop))
+            ctx.set(dut.core_idle, sum(int(i) << k for k, i in enumerate(idle)))
+            for k in range(n_cores):
+                ctx.set(dut.command[k].ready, int(ready[k]))
+            model.settle(start, all(idle), stop)
+            s = model.state
+            where = (seed, c, s)
+            want_cmd = Command.TICK if model.is_tick else Command.CLEAR
+            for k in range(n_cores):
+                assert ctx.get(dut.command[k].valid) == model.command_valid(k), (where, k)
+                if model.command_valid(k):
+                    assert ctx.get(dut.command[k].payload) == want_cmd, (where, k)
+            assert ctx.get(dut.clear) == model.clear, where
+            assert ctx.get(dut.tick_done) == model.tick_done, where
+            assert ctx.get(dut.finished) == model.finished, where
+            assert ctx.get(dut.event_phase) == model.event_phase, where
+            assert ctx.get(dut.update_phase) == (s is TickState.UPDATE), where
+            assert ctx.get(dut.running) == (s is not TickState.IDLE), where
+            assert ctx.get(dut.done) == model.done, where
+            assert ctx.get(dut.error) == model.error, where
+            assert ctx.get(dut.ticks_run) == model.ticks_run, where
+            assert ctx.get(dut.tick) == model.tick, where
+            seen["states"].add(s)
+            seen["finished"] += model.finished
+            seen["error"] += model.error
+            accepted = 0
+            for k in range(n_cores):
+                busy[k] = max(0, busy[k] - 1)
+                if model.command_valid(k) and ready[k]:
+                    accepted |= 1 << k
+                    busy[k] = rng.randrange(0, 4)
+            model.clock(n_ticks, accepted)
+            await ctx.tick()
+
+    run(dut, bench)
+    return seen
+
+
+@pytest.mark.parametrize("seed,n_cores,guard,p_stall", [
+    (0, 1, 1, 0.0), (1, 3, 2, 0.0), (2, 2, 3, 0.3), (3, 4, 1, 0.3)])
+def test_controller_matches_rtl_cycle_by_cycle(seed, n_cores, guard, p_stall):
+    seen = tick_lockstep(seed, n_cores, guard, p_stall)
+    assert seen["states"] == set(TickState)
+    assert seen["finished"] >= 5
+    assert (seen["error"] > 0) == (p_stall > 0)
+
+
+# -- the documented sequence, exact cycles -----------------------------------------------
+
+def run_quiet(guard, n_ticks, quiet=lambda c: True, stop=lambda c: False, refuse=None,
+              cycles=None):
+    """Start at cycle 0, every core accepts every command at once (but core 0 refuses while
+    ``refuse(c)``); returns per cycle (state, wait, outputs)."""
+    ctl = TickControllerModel(2, guard)
+    trace = []
+    for c in range(cycles or 8 + (n_ticks + 1) * (3 + 3 * guard)):
+        ctl.settle(c == 0, quiet(c), stop(c))
+        outs = {name for name in ("offer", "clear", "tick_done", "finished")
+                if getattr(ctl, name)}
+        trace.append((ctl.state, ctl.wait, outs))
+        accepted = sum(1 << k for k in range(2) if ctl.command_valid(k)
+                       and not (k == 0 and refuse is not None and refuse(c)))
+        ctl.clock(n_ticks, accepted)
+    return trace, ctl
+
+
+@pytest.mark.parametrize("guard", [1, 2, 3])
+@pytest.mark.parametrize("n_ticks", [1, 3])
+def test_state_sequence_and_guard_countdown(guard, n_ticks):
+    g = guard
+    S = TickState
+    states = [S.IDLE, S.ISSUE_CLEAR] + [S.CLEARING] * (g + 1)
+    for _ in range(n_ticks):
+        states += [S.EVENT] * (g + 1) + [S.UPDATE] * (g + 1) + [S.CHECK]
+    trace, ctl = run_quiet(g, n_ticks)
+    got = [s for s, _, _ in trace]
+    assert got[:len(states)] == states
+    assert set(got[len(states):]) == {S.IDLE}
+    # the guard: every new phase starts with wait = guard and counts down to 0
+    clearing = [w for s, w, _ in trace if s is S.CLEARING]
+    assert clearing == list(range(g, -1, -1))
+    first_event = [w for s, w, _ in trace if s is S.EVENT][:g + 1]
+    assert first_event == list(range(g, -1, -1))
+    # exact pulses: clear at 0, CLEAR offered at 1, tick t ends at 4 + 3g + t (3 + 2g)
+    assert trace[0][2] == {"clear"} and trace[1][2] == {"offer"}
+    offers = [c for c, (_, _, o) in enumerate(trace) if "offer" in o]
+    assert offers == [1] + [3 + 2 * g + t * (3 + 2 * g) for t in range(n_ticks)]
+    done = [c for c, (_, _, o) in enumerate(trace) if "tick_done" in o]
+    assert done == [4 + 3 * g + t * (3 + 2 * g) for t in range(n_ticks)]
+    fin = [c for c, (_, _, o) in enumerate(trace) if "finished" in o]
+    assert fin == [done[-1] + 1]
+    assert ctl.done and ctl.ticks_run == n_ticks and ctl.tick == n_ticks - 1 and not ctl.error
+
+
+def test_zero_ticks_only_clears():
+    trace, ctl = run_quiet(2, 0)
+    fin = [c for c, (_, _, o) in enumerate(trace) if "finished" in o]
+    assert fin == [4]  # CLEAR offered at 1, CLEARING 2..4 (guard 2), finished there
+    assert ctl.done and ctl.ticks_run == 0
+    assert not any("tick_done" in o for _, _, o in trace)
+
+
+def test_stop_ends_the_run_in_the_check_cycle():
+    g = 1
+    first_check = 5 + 3 * g  # the CHECK cycle of tick 0
+    trace, ctl = run_quiet(g, 5, stop=lambda c: c == first_check + (3 + 2 * g))
+    assert [c for c, (_, _, o) in enumerate(trace) if "finished" in o] == [
+        first_check + 3 + 2 * g]
+    assert ctl.ticks_run == 2 and ctl.done
+
+
+def test_quiet_is_trusted_only_when_the_guard_is_zero():
+    g = 2
+    # quiet low from cycle 2 to 9: CLEARING waits for it; the guard has run out by then
+    trace, _ = run_quiet(g, 1, quiet=lambda c: not 2 <= c <= 9)
+    states = [s for s, _, _ in trace]
+    assert states[2:11] == [TickState.CLEARING] * 9
+    assert states[11] is TickState.EVENT  # quiet again at 10: the phase ends at once
+    # EVENT at 11: wait = g, so the TICK is offered g cycles later even though all is quiet
+    assert "offer" in trace[11 + g][2] and not any("offer" in o for _, _, o in trace[11:11 + g])
+
+
+def test_late_acceptance_sets_error_and_reloads_the_guard():
+    g = 2
+    # core 0 refuses the CLEAR at cycle 1 and takes it at cycle 4
+    trace, ctl = run_quiet(g, 1, refuse=lambda c: c < 4)
+    states = [(s, w) for s, w, _ in trace]
+    # CLEARING from 2 with wait 2, 1, 0 (pending keeps it there), the acceptance at 4
+    # reloads wait = g at the edge: 5 and 6 count down, quiet trusted at 7
+    assert states[2:8] == [(TickState.CLEARING, 2), (TickState.CLEARING, 1),
+                           (TickState.CLEARING, 0), (TickState.CLEARING, 2),
+                           (TickState.CLEARING, 1), (TickState.CLEARING, 0)]
+    assert states[8][0] is TickState.EVENT
+    assert ctl.error and ctl.done  # sticky until the next start

@@ -1,0 +1,193 @@
+"""What the composition tests (tests/hdl/test_system.py, tests/cosim/test_system_cosim.py)
+do not cover of sim/system_cycle.py: the input schedule, the refusal of settings that do
+not fit the trace, the closed-form lower bound on random networks, the fast-forward
+against plain stepping, and one inference worked out by hand from the block timings.
+"""
+
+import random
+
+import numpy as np
+import pytest
+
+from spikeforge.compiler.map import plan_network
+from spikeforge.ir.errors import ConfigError
+from spikeforge.ir.network import IntegerLayer, IntegerNetwork
+from spikeforge.ir.params import Decision, NeuronParams
+from spikeforge.ir.system import SystemConfig
+from spikeforge.sim.network import run_network
+from spikeforge.sim.system_cycle import (
+    InputSchedule,
+    SystemModel,
+    input_items,
+    lower_bound_cycles,
+    predict_run,
+    ticks_to_run,
+)
+from tests.util import random_inputs, random_network
+
+# -- the input schedule ----------------------------------------------------------------------
+
+def test_input_schedule_items_and_defaults():
+    s = InputSchedule([np.array([3, 1]), [], [2]], [[0, 4], [], [1]], [2, 0, 5])
+    assert s.events == [[3, 1], [], [2]] and all(type(j) is int for j in s.events[0])
+    # per tick: its events (index, 0, gap, tick), then the marker (0, 1, gap, tick)
+    assert s.items(3) == [(3, 0, 0, 0), (1, 0, 4, 0), (0, 1, 2, 0),
+                          (0, 1, 0, 1),
+                          (2, 0, 1, 2), (0, 1, 5, 2)]
+    # fewer ticks: the later ones are left out; more ticks: just a marker, gap 0
+    assert s.items(1) == [(3, 0, 0, 0), (1, 0, 4, 0), (0, 1, 2, 0)]
+    assert s.items(5)[-2:] == [(0, 1, 0, 3), (0, 1, 0, 4)]
+    assert input_items(s, 5) == s.items(5)
+    d = InputSchedule([[1, 1], [0]])  # no gaps given: all 0
+    assert d.event_gaps == [[0, 0], [0]] and d.marker_gaps == [0, 0]
+    assert d.items(2) == [(1, 0, 0, 0), (1, 0, 0, 0), (0, 1, 0, 0), (0, 0, 0, 1), (0, 1, 0, 1)]
+    assert InputSchedule([]).items(2) == [(0, 1, 0, 0), (0, 1, 0, 1)]
+
+
+# -- random systems ------------------------------------------------------------------------
+
+def random_case(seed, images=2, n_ticks=6, decision=None):
+    rng = random.Random(seed)
+    network = random_network(seed, max_size=10, decision=decision)
+    npc = [rng.randint(1, layer.n_neurons) for layer in network.layers]
+    plan = plan_network(network, neurons_per_core=npc)
+    counts = random_inputs(seed, network, images, n_ticks, p=rng.choice([0.2, 0.5]))
+    trace = run_network(network, counts, n_ticks)
+    schedules = []
+    for b in range(images):
+        events = [[int(j) for j in np.repeat(np.arange(network.n_inputs), counts[b, t])]
+                  for t in range(n_ticks)]
+        for e in events:
+            rng.shuffle(e)
+        gaps = [[rng.choice([0, 0, 1, 3]) for _ in e] for e in events]
+        schedules.append(InputSchedule(events, gaps, [rng.choice([0, 2]) for _ in events]))
+    system = SystemConfig(network.decision, fifo_depth=rng.choice([0, 1, 2, 4]),
+                          guard=rng.choice([1, 2, 3]))
+    stalls = {c for c in range(200_000) if rng.random() < 0.3} if rng.random() < 0.5 else set()
+    kwargs = {"system": system, "out_ready": lambda c: c not in stalls,
+              "start_cycle": rng.randint(0, 3), "start_gaps": [rng.randint(0, 2)] * images}
+    return network, plan, trace, schedules, n_ticks, kwargs
+
+
+@pytest.fixture(autouse=True)
+def bounded_runs(monkeypatch):
+    """The runs here take a few thousand cycles: a model that hangs fails fast instead of
+    stepping to run_inference's default limit of 50 million cycles."""
+    run_inference = SystemModel.run_inference
+    monkeypatch.setattr(SystemModel, "run_inference",
+                        lambda self, *args: run_inference(self, *args, max_cycles=200_000))
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_lower_bound_holds_on_random_networks(seed):
+    """The documented closed form, recomputed from the trace (events into each layer in the
+    ticks run, one update phase per tick, the CLEAR), is below the predicted cycles."""
+    _, plan, trace, schedules, n_ticks, kwargs = random_case(seed)
+    timings = predict_run(plan, trace, schedules, n_ticks, **kwargs)
+    for b, timing in enumerate(timings):
+        bound = lower_bound_cycles(plan, trace, b, n_ticks)
+        ticks = timing.ticks_run
+        assert bound["ticks_run"] == ticks == ticks_to_run(trace, b, n_ticks)
+        events = [int(trace.layer_input_counts(l)[b, :ticks].sum())
+                  for l in range(len(trace.spikes))]
+        core = max(c.n_neurons + 1 + (events[c.layer] + ticks) * (c.n_neurons + 2)
+                   for c in plan.cores)
+        synaptic = sum(e * n for e, (_, n) in zip(events, trace.layer_sizes))
+        n_min = min(c.n_neurons for c in plan.cores)
+        assert bound == {"core_bound": core, "synaptic_events": synaptic,
+                         "synaptic_bound": -(-synaptic // len(plan.cores)) + ticks * (n_min + 2),
+                         "bound": max(core, bound["synaptic_bound"]), "ticks_run": ticks}
+        assert 0 < bound["bound"] <= timing.cycles, (seed, b, bound, timing.cycles)
+
+
+@pytest.mark.parametrize("seed", range(10, 16))
+def test_fast_forward_equals_plain_stepping(seed, monkeypatch):
+    """The stretches SystemModel skips in one step must change nothing: the same run with
+    the fast-forward switched off gives the same cycle for every event."""
+    _, plan, trace, schedules, n_ticks, kwargs = random_case(seed)
+    fast = predict_run(plan, trace, schedules, n_ticks, **kwargs)
+    skipped = []
+    original = SystemModel._skip
+    monkeypatch.setattr(SystemModel, "_skip",
+                        lambda self, k: (skipped.append(k), original(self, k))[1])
+    predict_run(plan, trace, schedules, n_ticks, **kwargs)
+    assert sum(skipped) > 0  # the fast-forward is used on this case
+    monkeypatch.setattr(SystemModel, "_skippable", lambda self, item, start: 0)
+    slow = predict_run(plan, trace, schedules, n_ticks, **kwargs)
+    assert [vars(t) for t in slow] == [vars(t) for t in fast]
+
+
+def test_runs_follow_the_driver_convention():
+    _, plan, trace, schedules, n_ticks, kwargs = random_case(3, images=3)
+    timings = predict_run(plan, trace, schedules, n_ticks, **kwargs)
+    assert timings[0].start_cycle == kwargs["start_cycle"]
+    for b, t in enumerate(timings):
+        items = schedules[b].items(ticks_to_run(trace, b, n_ticks))
+        assert len(t.input_cycles) == len(items)
+        assert all(a < b_ for a, b_ in zip(t.input_cycles, t.input_cycles[1:]))
+        assert t.start_cycle < t.input_cycles[0] and t.input_cycles[-1] < t.done_cycle
+        assert len(t.tick_done_cycles) == t.ticks_run and t.tick_done_cycles[-1] < t.done_cycle
+        assert t.cycles == t.done_cycle - t.start_cycle
+        assert (t.decision, t.decision_tick) == (int(trace.decision[b]),
+                                                 int(trace.decision_tick[b]))
+        if b + 1 < len(timings):
+            assert timings[b + 1].start_cycle == t.done_cycle + 1 + kwargs["start_gaps"][b]
+
+
+def test_predict_run_refuses_settings_that_do_not_fit_the_trace():
+    _, plan, trace, schedules, n_ticks, _ = random_case(1, decision=Decision.SPIKE_COUNT)
+    with pytest.raises(ConfigError, match="system.decision: first-spike .*spike-count"):
+        predict_run(plan, trace, schedules, n_ticks,
+                    system=SystemConfig(Decision.FIRST_SPIKE))
+    with pytest.raises(ConfigError, match="schedules: expected 2"):
+        predict_run(plan, trace, schedules[:1], n_ticks)
+    # no system given: the trace's decision with the default settings
+    default = predict_run(plan, trace, schedules, n_ticks)
+    explicit = predict_run(plan, trace, schedules, n_ticks,
+                           system=SystemConfig(Decision.SPIKE_COUNT))
+    assert [vars(t) for t in default] == [vars(t) for t in explicit]
+
+
+# -- one inference by hand -------------------------------------------------------------------
+
+@pytest.mark.parametrize("guard", [1, 2])
+@pytest.mark.parametrize("N", [2, 3])
+def test_silent_one_core_inference_by_hand(N, guard):
+    """One layer on one core of N neurons that never spike, one tick without events,
+    SPIKE_COUNT, start at S = 0. Block by block (tick controller, core, input port,
+    decision unit):
+
+    * 0: ``start`` (controller IDLE, ``clear``); 1: CLEAR offered and taken (ISSUE_CLEAR);
+    * the core is idle again at 1 + N + 1; the controller's guard (reloaded at 1) is 0 from
+      1 + 1 + guard <= N + 2: CLEARING ends at N + 2, EVENT from N + 3 (wait = guard);
+    * the marker (offered from 1) is taken at N + 3, the port is closed from N + 4; the TICK
+      is offered once the guard is 0: T = N + 3 + guard;
+    * the update phase ends (idle) at T + N + 2 = tick_done (guard <= N + 1); CHECK at
+      T + N + 3 gives ``finished``; the argmax scan makes the decision valid N + 1 cycles
+      later, ``done`` at D = T + N + 4 + N.
+    """
+    params = NeuronParams(threshold=100)
+    network = IntegerNetwork((IntegerLayer(np.zeros((2, N), dtype=np.int64), params),),
+                             Decision.SPIKE_COUNT)
+    plan = plan_network(network, neurons_per_core=[N])
+    trace = run_network(network, np.zeros((1, 1, 2), dtype=np.int64), 1)
+    [t] = predict_run(plan, trace, [InputSchedule([[]])], 1,
+                      system=SystemConfig(Decision.SPIKE_COUNT, guard=guard))
+    T = N + 3 + guard
+    assert t.input_cycles == [N + 3]
+    assert t.tick_done_cycles == [T + N + 2]
+    assert t.done_cycle == T + N + 4 + N and t.cycles == t.done_cycle
+    assert (t.decision, t.none, t.ticks_run, t.out_events) == (0, True, 1, [])
+
+
+def test_lower_bound_by_hand():
+    """One layer of 3 neurons split 2 + 1 over two cores; events 2 in tick 0, 1 in tick 1:
+    core_bound = max over cores of N + 1 + (3 events + 2 ticks) * (N + 2) = 3 + 5 * 4;
+    synaptic events = 3 * 3 = 9, synaptic_bound = ceil(9 / 2) + 2 ticks * (N_min + 2)."""
+    network = IntegerNetwork((IntegerLayer(np.zeros((2, 3), dtype=np.int64), NeuronParams()),),
+                             Decision.SPIKE_COUNT)
+    plan = plan_network(network, neurons_per_core=[2])
+    trace = run_network(network, np.array([[[1, 1], [0, 1]]]), 2)
+    assert lower_bound_cycles(plan, trace, 0, 2) == {
+        "core_bound": 23, "synaptic_bound": 5 + 2 * 3, "bound": 23, "synaptic_events": 9,
+        "ticks_run": 2}
