@@ -41,11 +41,13 @@ from amaranth._toolchain import tool_env_var
 
 from spikeforge.boards.fit import check_fit
 from spikeforge.boards.pll import pll_for
-from spikeforge.boards.specs import board_spec, default_input_depth
+from spikeforge.boards.specs import board_spec, input_depth_for
 from spikeforge.boards.top import BoardTop
+from spikeforge.boards.uart import divisor_for
 from spikeforge.compiler.artifact import Artifact, load_artifact
 from spikeforge.compiler.map import plan_network
 from spikeforge.hdl.system import SpikeforgeSystem
+from spikeforge.hdl.verilog import check_core_size
 from spikeforge.ir.errors import ConfigError, SpikeforgeError
 from spikeforge.ir.network import IntegerLayer, IntegerNetwork
 from spikeforge.ir.params import Decision, NeuronParams
@@ -123,11 +125,16 @@ def resolve_design(source: str) -> tuple[str, Artifact]:
                                   f"e.g. core:16x32") from None
         if n < 1 or m < 1:
             raise ConfigError(f"ARTIFACT_OR_CORE: {text!r}: sizes must be positive")
+        check_core_size(n, m, f"ARTIFACT_OR_CORE: {text!r}")
         network = core_network(n, m)
         return f"core{n}x{m}", Artifact(network, plan_network(network),
                                         SystemConfig(network.decision))
     path = Path(text)
-    if not (path / "manifest.json").exists():
+    try:
+        found = (path / "manifest.json").exists()
+    except OSError as error:  # e.g. a name too long for the file system
+        raise ConfigError(f"ARTIFACT_OR_CORE: {text!r}: {error.strerror}") from None
+    if not found:
         raise ConfigError(f"ARTIFACT_OR_CORE: {text!r} is neither core[:NxM] nor an artifact "
                           f"directory (no {path / 'manifest.json'})")
     return path.name or "artifact", load_artifact(path)
@@ -217,12 +224,21 @@ def build_board(source, board: str, out_dir=None, *, baud: int = 115200,
                           f"boards only); leave it out to use the {spec.clk_hz / 1e6:g} MHz "
                           f"board clock")
     if clk_mhz is not None and (isinstance(clk_mhz, bool)
-                                or not isinstance(clk_mhz, (int, float)) or not clk_mhz > 0):
+                                or not isinstance(clk_mhz, (int, float))
+                                or not 0 < clk_mhz < float("inf")):
         raise ConfigError(f"--clk-mhz: must be a positive frequency in MHz, got {clk_mhz!r}")
+    if isinstance(baud, bool) or not isinstance(baud, int) or baud < 1:
+        raise ConfigError(f"--baud: must be a positive integer (bits per second), got {baud!r}")
+    depth = input_depth_for(spec.name, input_depth, "--input-depth")
+    if out_dir is not None and Path(out_dir).exists() and not Path(out_dir).is_dir():
+        raise ConfigError(f"--out: {out_dir} exists and is not a directory")
+    pll = pll_for(spec.family, spec.clk_hz, clk_mhz * 1e6) if clk_mhz is not None else None
+    try:  # the UART divisor at the design clock, as BoardTop computes it (checked before work)
+        divisor_for(pll.f_out_hz if pll is not None else spec.clk_hz, baud)
+    except ValueError as error:
+        raise ConfigError(f"--baud: {error}") from None
     name, artifact = source if isinstance(source, tuple) else resolve_design(source)
     network, plan = artifact.network, artifact.plan
-    depth = input_depth or default_input_depth(spec.name)
-    pll = pll_for(spec.family, spec.clk_hz, clk_mhz * 1e6) if clk_mhz is not None else None
     estimate = (check_fit(plan, spec.name, input_depth=depth, decision=network.decision)
                 if fit_check else None)
     out = Path(out_dir or Path("build") / "boards" / f"{name}-{board}")

@@ -14,6 +14,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from spikeforge.boards.protocol import PROTOCOL_VERSION, SYNC, Cmd, ErrorCode, Reply
+from spikeforge.boards.specs import MAX_INPUT_DEPTH, MIN_INPUT_DEPTH
 from spikeforge.ir.params import Decision
 
 __all__ = ["ProtocolEngine"]
@@ -33,8 +34,9 @@ class ProtocolEngine(wiring.Component):
     """
 
     def __init__(self, system, *, input_depth: int = 1024, timeout_cycles: int = 1_000_000):
-        if not isinstance(input_depth, int) or not 2 <= input_depth <= 32767:
-            raise ValueError(f"input_depth: must be in 2..32767, got {input_depth!r}")
+        if not isinstance(input_depth, int) or not MIN_INPUT_DEPTH <= input_depth <= MAX_INPUT_DEPTH:
+            raise ValueError(f"input_depth: must be in {MIN_INPUT_DEPTH}..{MAX_INPUT_DEPTH}, "
+                             f"got {input_depth!r}")
         if not isinstance(timeout_cycles, int) or timeout_cycles < 16:
             raise ValueError(f"timeout_cycles: must be an integer >= 16, got {timeout_cycles!r}")
         self.system = system

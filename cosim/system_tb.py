@@ -2,8 +2,10 @@
 
 The spec (JSON, ``$SPIKEFORGE_SYSTEM_SPEC``) holds, per image, the input items with their
 gaps, the start gap, and everything expected: class, decision tick, ticks run, every spike
-of every layer (golden model) and the predicted cycles of every output spike, monitor event,
-tick end, ``done`` and the ``cycles`` port (system cycle model). One agent on the
+of every layer (golden model) and the predicted (neuron, tick, cycle) of every output spike
+and every monitor event of every layer, in order, and the cycles of every tick end, ``done``
+and the ``cycles`` port (system cycle model). Events are compared as whole (tick, neuron,
+cycle) triples in emission order (:func:`compare_image`). One agent on the
 :class:`~spikeforge.cosim.drivers.CycleCounter` drives ``start``, ``inp`` and
 ``out_spikes.ready`` by the driver convention of :mod:`spikeforge.sim.system_cycle` and
 records what the design does; all images run back to back. The test fails with the first
@@ -18,7 +20,13 @@ import os
 
 import cocotb
 
-from spikeforge.cosim.compare import Mismatch, compare_cycles, compare_events, first_mismatch
+from spikeforge.cosim.compare import (
+    Mismatch,
+    compare_cycles,
+    compare_events,
+    compare_traces,
+    first_mismatch,
+)
 from spikeforge.cosim.drivers import CycleCounter, _Agent, _bit, _int, signal
 from spikeforge.cosim.system_cosim import SPEC_ENV, StallPattern
 
@@ -157,8 +165,21 @@ class SystemDriver(_Agent):
         return _int(self.tick)
 
 
+def _triples(events) -> list[tuple[int, int, int]]:
+    """``(neuron, tick, cycle)`` events as ``(tick, neuron, cycle)``, order kept."""
+    return [(int(t), int(n), int(c)) for n, t, c in events]
+
+
 def compare_image(b, exp, obs, check_timing=True):
-    """Mismatches of image ``b`` in the order of importance (values first)."""
+    """Mismatches of image ``b`` in the order of importance (values first).
+
+    Values: every layer's spikes (monitor ports) and the output spikes as sets of (tick,
+    neuron) against the golden model; class, decision tick, ticks run, error flag. Timing
+    (``check_timing``): every event of every layer -- the output spikes and each layer's
+    monitor events -- as the ordered list of whole (tick, neuron, cycle) triples against the
+    cycle model, so two spikes of one tick that leave in swapped order are a mismatch; then
+    input handshakes, tick ends, done and the cycles port.
+    """
     out = []
     label = f"image {b}: "
     if obs is None:
@@ -188,19 +209,12 @@ def compare_image(b, exp, obs, check_timing=True):
         out.append(Mismatch(label + "error flag", None, None, 0, 1, obs["done"]))
     if not check_timing:
         return out
-    e_out = exp["out"]
-    m = compare_cycles(label + "out_spikes", [c for _, _, c in e_out], [c for _, _, c in obs["out"]],
-                       ticks=[t for _, t, _ in e_out], neurons=[n for n, _, _ in e_out])
-    if m is None and [tuple(x[:2]) for x in e_out] != [tuple(x[:2]) for x in obs["out"]]:
-        k = next(i for i, (x, y) in enumerate(zip(e_out, obs["out"])) if tuple(x[:2]) != tuple(y[:2]))
-        m = Mismatch(label + "out_spikes order", e_out[k][1], e_out[k][0], tuple(e_out[k]),
-                     tuple(obs["out"][k]), obs["out"][k][2])
+    m = compare_traces(label + "out_spikes", _triples(exp["out"]), _triples(obs["out"]))
     if m:
         out.append(m)
     for l, e_mon in enumerate(exp["monitor"]):
-        m = compare_cycles(label + f"monitor (layer {l})", [c for _, _, c in e_mon],
-                           [c for _, _, c in obs["monitor"][l]],
-                           ticks=[t for _, t, _ in e_mon], neurons=[n for n, _, _ in e_mon])
+        m = compare_traces(label + f"monitor (layer {l})", _triples(e_mon),
+                           _triples(obs["monitor"][l]))
         if m:
             out.append(m)
     m = compare_cycles(label + "input handshake", exp["inputs"], obs["inputs"])

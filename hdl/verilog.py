@@ -18,15 +18,31 @@ from amaranth.lib import wiring
 from spikeforge.hdl.core import Command, NeuronCore
 from spikeforge.hdl.system import SpikeforgeSystem
 from spikeforge.ir.core import CoreConfig
-from spikeforge.ir.errors import SpikeforgeError
+from spikeforge.ir.errors import ConfigError, SpikeforgeError
 from spikeforge.ir.memory_image import weights_to_hex
 from spikeforge.ir.system import SystemConfig
 
-__all__ = ["CORE_TOP", "SYSTEM_TOP", "to_verilog", "core_verilog", "system_verilog", "emit_core",
-           "port_list"]
+__all__ = ["CORE_TOP", "SYSTEM_TOP", "MAX_CORE_WEIGHTS", "check_core_size", "to_verilog",
+           "core_verilog", "system_verilog", "emit_core", "port_list"]
 
 CORE_TOP = "spikeforge_core"  #: module name of :func:`core_verilog`
 SYSTEM_TOP = "spikeforge_system"  #: module name of :func:`system_verilog`
+
+#: the most weights (``n_inputs * n_neurons``) of one core spikeforge builds: 4 Mi words, 8
+#: times the block RAM of the largest supported board (ULX3S 85F: 3.8 Mbit) at 8 bits; the
+#: Verilog of a core takes about 6 s and 0.3 GB for 2**18 weights, growing linearly
+MAX_CORE_WEIGHTS = 1 << 22
+
+
+def check_core_size(n_neurons: int, n_inputs: int, what: str = "core") -> None:
+    """:class:`ConfigError` naming ``what`` if a core of ``n_neurons`` x ``n_inputs``
+    has more than :data:`MAX_CORE_WEIGHTS` weights: called before anything of that size is
+    allocated."""
+    if n_neurons * n_inputs > MAX_CORE_WEIGHTS:
+        raise ConfigError(f"{what}: {n_neurons} neurons x {n_inputs} inputs = "
+                              f"{n_neurons * n_inputs} weights, more than the {MAX_CORE_WEIGHTS} "
+                              f"of the largest core spikeforge builds (split the layer over "
+                              f"more cores)")
 
 
 def to_verilog(component: wiring.Component, name: str) -> str:
@@ -68,6 +84,7 @@ def emit_core(config: CoreConfig, out_dir) -> dict[str, Path]:
     """
     if not isinstance(config, CoreConfig):
         raise SpikeforgeError(f"config: must be a CoreConfig, got {type(config).__name__}")
+    check_core_size(config.n_neurons, config.n_inputs, "config")
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise SpikeforgeError(f"out_dir: {out_dir} exists and is not a directory")

@@ -35,6 +35,8 @@ IDX_DTYPES = {
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 MNIST_ENV = "SPIKEFORGE_MNIST"
+#: the data sets :func:`load_dataset` knows, by the name a :class:`Dataset` carries
+DATASETS = ("digits", "mnist", "fashion-mnist")
 
 
 @dataclass

@@ -32,12 +32,16 @@ LIF the trained layers (``encoding = {"kind": "rate", "ticks": T, "seed": 0, "ma
 
 from __future__ import annotations
 
+import os
+import pickle
+import secrets
 from pathlib import Path
 
 import numpy as np
 
 from spikeforge.compiler.quantize import accuracy, float_network_from_description, quantize
 from spikeforge.ir.errors import ConfigError, SpikeforgeError
+from spikeforge.model.datasets import DATASETS
 
 FORMAT = "spikeforge-model"
 VERSION = 1
@@ -109,22 +113,68 @@ def train_lif_model(ds, hidden, epochs, ticks, max_train=None, progress=True) ->
 
 
 def save_model(model: dict, path) -> None:
+    """Validate ``model`` and write it to ``path`` atomically (a temporary file beside it,
+    renamed at the end: an interrupted save leaves the old file intact). Errors name the
+    path."""
     _validate(model, str(path))
     path = Path(path)
+    if path.is_dir():
+        raise SpikeforgeError(f"{path}: is a directory; give the model file to write")
     path.parent.mkdir(parents=True, exist_ok=True)
-    _torch().save(model, path)
+    # a name of our own rather than mkstemp's, so that the file gets the usual permissions
+    tmp = path.parent / f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
+    try:
+        try:
+            _torch().save(model, tmp)
+        except RuntimeError as error:  # torch reports a failed open or write as RuntimeError
+            raise SpikeforgeError(f"{path}: cannot write the model file "
+                                  f"({_first_line(error).split('] ')[-1]})") from None
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+#: how a file written by ``torch.save`` starts (a zip archive)
+ZIP_MAGIC = b"PK\x03\x04"
+
+
+def _first_line(error: BaseException, limit: int = 200) -> str:
+    lines = str(error).strip().splitlines()
+    return (lines[0] if lines else type(error).__name__)[:limit]
 
 
 def load_model(path) -> dict:
-    """Read and validate a model file; any problem raises :class:`SpikeforgeError` naming it."""
+    """Read and validate a model file; any problem raises :class:`SpikeforgeError` naming it.
+
+    Only a ``torch.save`` zip archive is opened, with ``weights_only=True`` (no code in it
+    runs); anything else -- an empty, text or random file, a truncated archive, a file with
+    other objects than tensors, numbers, strings, lists and dicts -- is refused as not a
+    spikeforge model file, with the reason."""
     path = Path(path)
     if not path.is_file():
         raise SpikeforgeError(f"{path}: model file not found")
+    with path.open("rb") as f:
+        head = f.read(len(ZIP_MAGIC))
+    if not head:
+        raise SpikeforgeError(f"{path}: empty file (0 bytes), not a spikeforge model file")
+    if head != ZIP_MAGIC:
+        raise SpikeforgeError(f"{path}: not a spikeforge model file (a model file is the "
+                              f"PyTorch zip archive `spikeforge train` writes; this file "
+                              f"starts with {head!r})")
     try:
         model = _torch().load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # a truncated/corrupt file raises anything from zip to pickle
-        raise SpikeforgeError(f"{path}: not a readable spikeforge model file "
-                              f"({type(error).__name__}: {str(error).splitlines()[0][:200]})") from None
+    except pickle.UnpicklingError as error:
+        if "weights only" in str(error).lower():  # torch refused an object: never load it
+            raise SpikeforgeError(f"{path}: not a spikeforge model file (it holds Python "
+                                  f"objects other than tensors, numbers, strings, lists and "
+                                  f"dicts, which are not loaded)") from None
+        raise SpikeforgeError(f"{path}: not a readable spikeforge model file (corrupt archive: "
+                              f"{_first_line(error)})") from None
+    except Exception as error:  # a truncated/corrupt archive raises anything from zip to pickle
+        raise SpikeforgeError(f"{path}: not a readable spikeforge model file (corrupt or "
+                              f"truncated archive: {type(error).__name__}: "
+                              f"{_first_line(error)})") from None
     _validate(model, str(path))
     return model
 
@@ -145,14 +195,21 @@ def _validate(model, name: str) -> None:
             fail(f"missing field {key!r}")
     if model["kind"] not in ("ttfs", "lif"):
         fail(f"kind: must be 'ttfs' or 'lif', got {model['kind']!r}")
+    if model["dataset"] not in DATASETS:
+        fail(f"dataset: must be one of {', '.join(DATASETS)}, got {model['dataset']!r}")
+    for key in ("network", "encoding", "metrics"):
+        if not isinstance(model[key], dict):
+            fail(f"{key}: must be a dict, got {type(model[key]).__name__}")
     sizes = model["sizes"]
-    if not isinstance(sizes, list) or len(sizes) < 2 or not all(isinstance(s, int) and s > 0
-                                                                 for s in sizes):
+    if not isinstance(sizes, list) or len(sizes) < 2 or not all(
+            isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in sizes):
         fail(f"sizes: must be a list of at least 2 positive integers, got {sizes!r}")
     try:
         net = float_network_from_description(model["network"])
     except ConfigError as error:
         fail(f"network: {error}")
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
+        fail(f"network: malformed layer description ({type(error).__name__}: {error})")
     got = [net.layers[0].n_inputs] + [layer.n_neurons for layer in net.layers]
     if got != sizes:
         fail(f"network: layer sizes {got} do not match sizes {sizes}")
@@ -165,6 +222,13 @@ def _validate(model, name: str) -> None:
         silent = model["encoding"].get("zero_is_silent", False)
         if not isinstance(silent, bool):
             fail(f"encoding.zero_is_silent: must be true or false, got {silent!r}")
+    encoding = model["encoding"]
+    kind = {"ttfs": "ttfs-latency", "lif": "rate"}[model["kind"]]
+    if encoding.get("kind") != kind:
+        fail(f"encoding.kind: a {model['kind']} model needs {kind!r}, got {encoding.get('kind')!r}")
+    ticks = encoding.get("ticks")
+    if not isinstance(ticks, int) or isinstance(ticks, bool) or ticks < 1:
+        fail(f"encoding.ticks: must be a positive integer, got {ticks!r}")
 
 
 def integer_network_of(model: dict, weight_bits: int = 8):

@@ -15,13 +15,18 @@ one step alone or all of them:
 * :func:`compile_network`: :func:`~spikeforge.compiler.map.plan_network` ->
   :func:`~spikeforge.compiler.artifact.save_artifact`, the Verilog of the system top
   (``spikeforge_system.v``: ``amaranth.back.verilog.convert`` of
-  :class:`~spikeforge.hdl.system.SpikeforgeSystem`) and ``expected.npz`` (the golden outputs
-  of the test images, see :func:`save_expected`) in one directory.
-* :func:`verify_artifact`: co-simulate test images of a compiled directory with
-  :func:`~spikeforge.cosim.system_cosim.run_system_cosim` (Icarus or Verilator) in chunks
-  and return a :class:`VerifyReport`: golden accuracy vs RTL accuracy on the same images,
-  images bit-exact (class, decision tick, every output and hidden spike and its clock cycle,
-  as the co-simulation compares them), cycles per inference and their lower bound.
+  :class:`~spikeforge.hdl.system.SpikeforgeSystem`; its sha256 is recorded in ``flow.json``
+  as ``"verilog": {"file": "spikeforge_system.v", "sha256": ...}``) and ``expected.npz``
+  (the golden outputs of the test images, see :func:`save_expected`) in one directory.
+* :func:`verify_artifact`: check that ``expected.npz`` still equals the artifact's golden
+  model in class, decision tick and every spike of every layer (:func:`check_expected`),
+  that the shipped ``spikeforge_system.v`` is exactly the Verilog the artifact determines
+  and has the sha256 ``flow.json`` records (:func:`shipped_verilog`), then co-simulate that
+  shipped file on test images with :func:`~spikeforge.cosim.system_cosim.run_system_cosim`
+  (Icarus or Verilator) in chunks and return a :class:`VerifyReport`: golden accuracy vs RTL
+  accuracy on the same images, images bit-exact (class, decision tick, every output and
+  hidden spike as a whole (tick, neuron, clock cycle) triple in order, as the co-simulation
+  compares them), cycles per inference and their lower bound.
 
 ``expected.npz`` (``numpy.savez_compressed``)::
 
@@ -32,19 +37,30 @@ one step alone or all of them:
     decision_tick  int64  [images]
     output_spikes  bool   [images, ticks, n_outputs]
     hidden_spikes  int64  [images]     spikes of all non-output layers (ticks run)
+    hidden_sizes   int64  [L - 1]      neurons of each hidden layer (layers 0 .. L-2)
+    hidden_bits_<l> uint8 packbits of hidden layer l's 0/1 spikes [images, ticks, n_l]
+                                       (axis -1), l = 0 .. L-2
+
+A file without ``hidden_sizes`` (written before hidden spikes were stored) is refused by
+:func:`verify_artifact` with a request to compile again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import secrets
+import shutil
 import sys
 import time
+import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from spikeforge.compiler.artifact import load_artifact, save_artifact
+from spikeforge.compiler.artifact import MANIFEST, load_artifact, save_artifact
 from spikeforge.compiler.map import plan_network
 from spikeforge.cosim.runner import CosimFailure
 from spikeforge.cosim.system_cosim import run_system_cosim
@@ -183,23 +199,32 @@ def train_mnist_network(hidden: int = 64, epochs: int = 2, qat_epochs: int = 1,
 # -- compiling -----------------------------------------------------------------------------
 
 def save_expected(network, input_counts, labels, path) -> Path:
-    """Golden outputs of ``input_counts`` (0/1 events) next to the artifact (``expected.npz``)."""
+    """Golden outputs of ``input_counts`` (0/1 events) next to the artifact (``expected.npz``):
+    class, decision tick and the spikes of every layer (the format in this module's doc)."""
     counts = network.check_input(input_counts)
     if counts.size and counts.max() > 1:
         raise ConfigError("input_counts: expected traces store 0/1 events only")
     trace = run_network(network, counts)
     stats = trace.statistics(until_decision=network.decision is Decision.FIRST_SPIKE)
+    hidden = {f"hidden_bits_{l}": np.packbits(spikes, axis=-1)
+              for l, spikes in enumerate(trace.spikes[:-1])}
     path = Path(path)
     np.savez_compressed(path, input_bits=np.packbits(counts.astype(np.uint8), axis=-1),
                         shape=np.array(counts.shape, dtype=np.int64),
                         labels=np.asarray(labels, dtype=np.int64),
                         decision=trace.decision, decision_tick=trace.decision_tick,
-                        output_spikes=trace.spikes[-1], hidden_spikes=stats.hidden_spikes)
+                        output_spikes=trace.spikes[-1], hidden_spikes=stats.hidden_spikes,
+                        hidden_sizes=np.array([s.shape[-1] for s in trace.spikes[:-1]],
+                                              dtype=np.int64),
+                        **hidden)
     return path
 
 
 def load_expected(path) -> dict:
-    """Read ``expected.npz``; ``input_counts`` is unpacked. Errors name the file."""
+    """Read ``expected.npz``; ``input_counts`` is unpacked, and so are the hidden layers'
+    spikes into ``layer_spikes`` (bool ``[images, ticks, n_l]`` of every layer, the output
+    layer last). A file written before hidden spikes were stored has no ``layer_spikes``.
+    Errors name the file."""
     path = Path(path)
     try:
         with np.load(path, allow_pickle=False) as data:
@@ -207,9 +232,19 @@ def load_expected(path) -> dict:
         shape = tuple(int(s) for s in out.pop("shape"))
         bits = out.pop("input_bits")
         out["input_counts"] = np.unpackbits(bits, axis=-1, count=shape[-1]).reshape(shape)
+        if "hidden_sizes" in out:
+            sizes = [int(n) for n in out.pop("hidden_sizes")]
+            layers = [np.unpackbits(out.pop(f"hidden_bits_{l}"), axis=-1, count=n).astype(bool)
+                      for l, n in enumerate(sizes)]
+            output = np.asarray(out["output_spikes"], dtype=bool)
+            for l, spikes in enumerate(layers):
+                if spikes.shape != shape[:2] + (sizes[l],):
+                    raise ValueError(f"hidden_bits_{l}: shape {spikes.shape}, expected "
+                                     f"{shape[:2] + (sizes[l],)}")
+            out["layer_spikes"] = layers + [output]
     except FileNotFoundError:
         raise SpikeforgeError(f"{path}: expected traces not found (run `spikeforge compile`)") from None
-    except (OSError, ValueError, KeyError, EOFError) as error:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
         raise SpikeforgeError(f"{path}: not a readable expected-trace file "
                               f"({type(error).__name__}: {error})") from None
     return out
@@ -226,39 +261,89 @@ class CompileResult:
     seconds: dict  #: plan, artifact, verilog, expected
 
 
+def check_compile_out(out_dir) -> Path:
+    """``out_dir`` as a :class:`Path` if :func:`compile_network` may write it: a directory
+    not there yet, an empty one, or an earlier compile's (it holds an artifact manifest),
+    which the new one replaces. Anything else -- a file, a directory of other things -- is
+    refused (:class:`SpikeforgeError`): a compile never deletes what it did not write."""
+    out = Path(out_dir)
+    try:
+        if not out.exists():
+            return out
+        if not out.is_dir():
+            raise SpikeforgeError(f"{out}: exists and is not a directory")
+        if next(out.iterdir(), None) is not None and not (out / MANIFEST).is_file():
+            raise SpikeforgeError(f"{out}: a directory that is not a compiled artifact (no "
+                                  f"{MANIFEST}) and not empty; compile into a new or empty "
+                                  f"directory")
+    except OSError as error:  # e.g. a name too long for the file system
+        raise SpikeforgeError(f"{out}: {error.strerror}") from None
+    return out
+
+
+def _replace_dir(new: Path, out: Path, old: Path) -> None:
+    """Put the finished directory ``new`` in the place of ``out`` (which may not exist):
+    renames on one file system, the previous ``out`` moved to ``old`` and deleted last, so
+    that an interruption leaves the old directory or the new one (at worst the old one at
+    ``old``, beside it)."""
+    if not out.exists():
+        new.rename(out)
+        return
+    out.rename(old)
+    try:
+        new.rename(out)
+    except BaseException:
+        old.rename(out)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
 def compile_network(network, out_dir, input_counts, labels, neurons_per_core=None,
                     info: dict | None = None, progress=False,
                     system: SystemConfig | None = None) -> CompileResult:
     """Plan ``network``, write the artifact (with ``system``, default
     ``SystemConfig(network.decision)``), the system Verilog built from exactly that artifact
     and the expected traces of ``input_counts``/``labels`` to ``out_dir``; ``info`` (e.g.
-    training metrics) goes to ``flow.json``."""
+    training metrics) goes to ``flow.json``.
+
+    Atomic: everything is written into a temporary directory beside ``out_dir``, which takes
+    its place at the end (:func:`check_compile_out` says which ``out_dir`` may be replaced);
+    a compile that fails or is interrupted leaves the previous ``out_dir`` as it was."""
     system = SystemConfig(network.decision) if system is None else system
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise SpikeforgeError(f"{out}: exists and is not a directory")
-    seconds = {}
-    t = time.perf_counter()
-    plan = plan_network(network, neurons_per_core=neurons_per_core)
-    seconds["plan"] = time.perf_counter() - t
-    t = time.perf_counter()
-    manifest = save_artifact(network, plan, out, system)
-    seconds["artifact"] = time.perf_counter() - t
-    _log(progress, f"  artifact: {manifest} ({len(plan.cores)} cores, "
-                   f"{plan.memory_bits / 8192:.1f} KiB of memories)")
-    t = time.perf_counter()
-    verilog = out / VERILOG
-    verilog.write_text(system_verilog(plan, system))
-    seconds["verilog"] = time.perf_counter() - t
-    _log(progress, f"  verilog:  {verilog} ({seconds['verilog']:.1f} s)")
-    t = time.perf_counter()
-    expected = save_expected(network, input_counts, labels, out / EXPECTED)
-    seconds["expected"] = time.perf_counter() - t
-    _log(progress, f"  expected: {expected} ({len(labels)} images)")
-    meta = {"neurons_per_core": neurons_per_core, "compile_seconds": seconds, **(info or {})}
-    (out / FLOW_JSON).write_text(json.dumps(meta, indent=2, default=str) + "\n")
-    return CompileResult(out, manifest, verilog, expected, len(plan.cores), plan.memory_bits,
-                         seconds)
+    out = check_compile_out(out_dir)
+    place = out.resolve()  # a real name and parent also for "." or a symbolic link
+    place.parent.mkdir(parents=True, exist_ok=True)
+    token = f"{os.getpid()}-{secrets.token_hex(4)}"
+    work = place.parent / f".{place.name}.{token}.tmp"
+    work.mkdir()
+    try:
+        seconds = {}
+        t = time.perf_counter()
+        plan = plan_network(network, neurons_per_core=neurons_per_core)
+        seconds["plan"] = time.perf_counter() - t
+        t = time.perf_counter()
+        save_artifact(network, plan, work, system)
+        seconds["artifact"] = time.perf_counter() - t
+        _log(progress, f"  artifact: {out / MANIFEST} ({len(plan.cores)} cores, "
+                       f"{plan.memory_bits / 8192:.1f} KiB of memories)")
+        t = time.perf_counter()
+        verilog_bytes = system_verilog(plan, system).encode()
+        (work / VERILOG).write_bytes(verilog_bytes)
+        seconds["verilog"] = time.perf_counter() - t
+        _log(progress, f"  verilog:  {out / VERILOG} ({seconds['verilog']:.1f} s)")
+        t = time.perf_counter()
+        save_expected(network, input_counts, labels, work / EXPECTED)
+        seconds["expected"] = time.perf_counter() - t
+        _log(progress, f"  expected: {out / EXPECTED} ({len(labels)} images)")
+        meta = {"neurons_per_core": neurons_per_core, "compile_seconds": seconds,
+                "verilog": {"file": VERILOG, "sha256": _sha256(verilog_bytes)}, **(info or {})}
+        (work / FLOW_JSON).write_text(json.dumps(meta, indent=2, default=str) + "\n")
+        _replace_dir(work, place, place.parent / f".{place.name}.{token}.old")
+    finally:
+        if work.exists():
+            shutil.rmtree(work, ignore_errors=True)
+    return CompileResult(out, out / MANIFEST, out / VERILOG, out / EXPECTED, len(plan.cores),
+                         plan.memory_bits, seconds)
 
 
 # -- verifying -----------------------------------------------------------------------------
@@ -276,6 +361,7 @@ class VerifyReport:
     sim_seconds: float
     wall_seconds: float
     mismatch: str | None = None
+    verilog_sha256: str | None = None  #: of the Verilog text simulated (verify_artifact: the shipped file)
 
     @property
     def ok(self) -> bool:
@@ -303,10 +389,12 @@ def _describe_mismatch(report: dict | None, result) -> str:
 
 def verify_network(network, plan, input_counts, labels, simulator: str = "verilator",
                    chunk: int = 50, progress=False, seed: int = 0,
-                   p_gap: float = 0.0, system: SystemConfig | None = None) -> VerifyReport:
+                   p_gap: float = 0.0, system: SystemConfig | None = None,
+                   verilog_text: str | None = None) -> VerifyReport:
     """Co-simulate every image of ``input_counts`` on the RTL of ``plan`` and ``system``
     (``chunk`` images per simulation, back to back) and compare with the golden and cycle
-    models."""
+    models. ``verilog_text``: simulate this Verilog text (e.g. the shipped
+    ``spikeforge_system.v``) instead of generating it from ``plan`` and ``system``."""
     counts = network.check_input(input_counts)
     labels = np.asarray(labels)
     n = counts.shape[0]
@@ -320,7 +408,7 @@ def verify_network(network, plan, input_counts, labels, simulator: str = "verila
         part = counts[s:s + chunk]
         try:
             result = run_system_cosim(network, plan, part, simulator, system=system,
-                                      seed=seed + s, p_gap=p_gap)
+                                      seed=seed + s, p_gap=p_gap, verilog_text=verilog_text)
             report = result.report or {}
             ok = result.ok and not report.get("mismatch")
         except CosimFailure as failure:
@@ -341,13 +429,115 @@ def verify_network(network, plan, input_counts, labels, simulator: str = "verila
                         float((rtl == labels).mean()), exact,
                         float(np.mean(cycles)) if cycles else float("nan"),
                         float(np.mean(bounds)), int(sum(cycles)), sim_s,
-                        time.perf_counter() - start, mismatch)
+                        time.perf_counter() - start, mismatch,
+                        None if verilog_text is None else _sha256(verilog_text.encode()))
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _first_spike_difference(stored, golden):
+    """``(image, tick, layer, neuron)`` of the earliest difference between two lists of
+    per-layer spike arrays ``[images, ticks, n_l]`` (by image, tick, then layer), or None."""
+    best = None
+    for l, (a, b) in enumerate(zip(stored, golden)):
+        diff = np.argwhere(a != b)
+        if len(diff):
+            image, tick, neuron = (int(x) for x in diff[0])  # argwhere is in C order
+            if best is None or (image, tick, l) < best[:3]:
+                best = (image, tick, l, neuron)
+    return best
+
+
+def check_expected(network, expected: dict, images: int, path) -> None:
+    """The artifact's golden model still produces what ``expected.npz`` (``path``) stored for
+    its first ``images`` images: class, decision tick and every spike of every layer.
+    Raises :class:`SpikeforgeError` naming the file and the first difference (layer, image,
+    tick, neuron), or asking to compile again if the file holds no hidden-layer spikes."""
+    if "layer_spikes" not in expected:
+        raise SpikeforgeError(f"{path}: holds no hidden-layer spikes (written by an older "
+                              f"spikeforge), so it cannot check every layer; run "
+                              f"`spikeforge compile` again")
+    sizes = [layer.n_neurons for layer in network.layers]
+    stored = [s[:images] for s in expected["layer_spikes"]]
+    if [s.shape[-1] for s in stored] != sizes:
+        raise SpikeforgeError(f"{path}: stores spikes of layers of {[s.shape[-1] for s in stored]} "
+                              f"neurons, the artifact's network has {sizes}")
+    counts = expected["input_counts"][:images]
+    trace = run_network(network, counts)
+    diff = _first_spike_difference(stored, trace.spikes)
+    if diff is not None:
+        image, tick, l, neuron = diff
+        which = "output" if l == len(sizes) - 1 else "hidden"
+        raise SpikeforgeError(
+            f"{path}: the golden model of the artifact no longer produces the stored spikes: "
+            f"layer {l} ({which}), image {image}, tick {tick}, neuron {neuron}: stored "
+            f"{'spike' if stored[l][image, tick, neuron] else 'no spike'}, the artifact gives "
+            f"{'spike' if trace.spikes[l][image, tick, neuron] else 'no spike'}")
+    for key in ("decision", "decision_tick"):
+        got, want = getattr(trace, key), expected[key][:images]
+        if not np.array_equal(got, want):
+            image = int(np.flatnonzero(got != want)[0])
+            raise SpikeforgeError(f"{path}: the golden model of the artifact no longer produces "
+                                  f"the stored {key.replace('_', ' ')}: image {image}: stored "
+                                  f"{int(want[image])}, the artifact gives {int(got[image])}")
+
+
+def shipped_verilog(directory, plan, system: SystemConfig) -> tuple[str, str]:
+    """The text and sha256 of the ``spikeforge_system.v`` in a compiled directory, after
+    checking that it is exactly the Verilog that the artifact (``plan``, ``system``)
+    determines and, where ``flow.json`` records its sha256, that file's hash. Raises
+    :class:`SpikeforgeError` naming the file (and the first differing line) otherwise."""
+    directory = Path(directory)
+    path = directory / VERILOG
+    try:
+        data = path.read_bytes()
+        text = data.decode("utf-8")
+    except FileNotFoundError:
+        raise SpikeforgeError(f"{path}: not found (the system Verilog that `spikeforge compile` "
+                              f"writes; compile again)") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise SpikeforgeError(f"{path}: not readable Verilog text ({error})") from None
+    want = system_verilog(plan, system)
+    if text != want:
+        shipped, artifact = text.splitlines(), want.splitlines()
+        k = next((i for i, (x, y) in enumerate(zip(shipped, artifact)) if x != y),
+                 min(len(shipped), len(artifact)))
+
+        def line(lines):
+            return repr(lines[k].strip()[:80]) if k < len(lines) else "end of file"
+
+        raise SpikeforgeError(
+            f"{path}: differs from the Verilog that the artifact determines, first at line "
+            f"{k + 1} (shipped {line(shipped)}, artifact {line(artifact)}); it was edited "
+            f"after `spikeforge compile` or compiled by another version: compile again")
+    sha = _sha256(data)
+    recorded = _recorded_verilog_sha256(directory / FLOW_JSON)
+    if recorded is not None and recorded != sha:
+        raise SpikeforgeError(f"{directory / FLOW_JSON}: records sha256 {recorded} for {VERILOG}, "
+                              f"but {path} has sha256 {sha}")
+    return text, sha
+
+
+def _recorded_verilog_sha256(path: Path) -> str | None:
+    """The sha256 of the Verilog that ``flow.json`` records (``verilog.sha256``), if any."""
+    try:
+        meta = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    entry = meta.get("verilog") if isinstance(meta, dict) else None
+    sha = entry.get("sha256") if isinstance(entry, dict) else None
+    return sha if isinstance(sha, str) else None
 
 
 def verify_artifact(directory, images: int | None = None, simulator: str = "verilator",
                     chunk: int = 50, progress=False) -> VerifyReport:
-    """Load a compiled directory (artifact + ``expected.npz``), check the stored expected
-    traces still equal the golden model, and co-simulate its first ``images`` test images."""
+    """Load a compiled directory (artifact + ``expected.npz`` + ``spikeforge_system.v``),
+    check the stored expected traces -- class, decision tick, every spike of every layer --
+    still equal the artifact's golden model (:func:`check_expected`), check the shipped
+    Verilog is exactly the one the artifact determines (:func:`shipped_verilog`), and
+    co-simulate that shipped file on its first ``images`` test images."""
     directory = Path(directory)
     if not directory.is_dir():
         raise SpikeforgeError(f"{directory}: not a directory (give the output of `spikeforge compile`)")
@@ -358,14 +548,12 @@ def verify_artifact(directory, images: int | None = None, simulator: str = "veri
     n = counts.shape[0] if images is None else images
     if not 1 <= n <= counts.shape[0]:
         raise ConfigError(f"--images: must be in 1..{counts.shape[0]} (images in {EXPECTED}), got {n}")
-    counts, labels = counts[:n], labels[:n]
-    trace = run_network(network, counts)
-    if not (np.array_equal(trace.decision, expected["decision"][:n])
-            and np.array_equal(trace.spikes[-1], expected["output_spikes"][:n])):
-        raise SpikeforgeError(f"{directory / EXPECTED}: the golden model of the artifact no longer "
-                              f"produces the stored expected outputs")
-    return verify_network(network, artifact.plan, counts, labels, simulator, chunk, progress,
-                          system=artifact.system)
+    check_expected(network, expected, n, directory / EXPECTED)
+    text, sha = shipped_verilog(directory, artifact.plan, artifact.system)
+    _log(progress, f"  {directory / VERILOG}: the artifact's Verilog (sha256 {sha}); "
+                   f"co-simulating it")
+    return verify_network(network, artifact.plan, counts[:n], labels[:n], simulator, chunk,
+                          progress, system=artifact.system, verilog_text=text)
 
 
 # -- the whole flow ------------------------------------------------------------------------

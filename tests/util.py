@@ -1,6 +1,9 @@
 """Helpers shared by the test modules: ``from tests.util import ...``.
 
 * the command line in a subprocess (:func:`run_cli`);
+* simulators: :func:`require_simulator` skips a test whose simulator is missing (fails on
+  CI); ``tests/conftest.py`` does the same for a test that meets
+  :class:`~spikeforge.cosim.runner.SimulatorMissing` anywhere (the library raises it);
 * the real MNIST data set, where this machine has it (:func:`mnist_dir`, :data:`needs_mnist`);
 * random integer networks and input event counts that make neurons spike now and then
   (:func:`random_network`, :func:`random_inputs`), for the RTL, co-simulation and board tests;
@@ -23,6 +26,7 @@ import pytest
 from amaranth.hdl import Value
 from amaranth.sim import Simulator
 
+from spikeforge.cosim.runner import SimulatorMissing, on_ci, simulator_missing
 from spikeforge.ir.errors import SpikeforgeError
 from spikeforge.ir.network import IntegerLayer, IntegerNetwork
 from spikeforge.ir.params import Decision, NeuronParams, Reset
@@ -54,6 +58,23 @@ def run_cli(*args, cwd=None, timeout=600) -> subprocess.CompletedProcess:
     captured as text."""
     return subprocess.run([sys.executable, "-m", "spikeforge.cli", *map(str, args)],
                           capture_output=True, text=True, cwd=cwd, timeout=timeout)
+
+
+# -- simulators ------------------------------------------------------------------------------
+
+def skip_missing_simulator(error: SimulatorMissing):
+    """Skip the running test because of ``error`` -- unless on CI (``CI`` set), which installs
+    both simulators: there the error stands."""
+    if on_ci():
+        raise error
+    pytest.skip(str(error))
+
+
+def require_simulator(simulator: str) -> None:
+    """Skip the running test if ``simulator`` cannot run here (fail on CI)."""
+    reason = simulator_missing(simulator)
+    if reason is not None:
+        skip_missing_simulator(SimulatorMissing(f"{simulator}: {reason}"))
 
 
 # -- random networks and stimuli -------------------------------------------------------------

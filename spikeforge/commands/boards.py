@@ -8,12 +8,17 @@ from pathlib import Path
 
 from spikeforge.boards.build import build_board, format_report, resolve_design
 from spikeforge.boards.fit import estimate
-from spikeforge.boards.specs import BOARDS
+from spikeforge.boards.specs import BOARDS, MAX_INPUT_DEPTH, MIN_INPUT_DEPTH
+from spikeforge.commands.options import check_output_dir, integer, number
 
 __all__ = ["register", "cmd_build", "cmd_fit"]
 
+INPUT_DEPTH = integer(MIN_INPUT_DEPTH, MAX_INPUT_DEPTH)  #: --input-depth
+
 
 def cmd_build(args) -> int:
+    if args.out is not None:
+        check_output_dir(args.out, "--out")
     report = build_board(args.design, args.board, args.out, baud=args.baud,
                          input_depth=args.input_depth, fit_check=not args.no_fit_check,
                          quiet=not args.verbose, clk_mhz=args.clk_mhz,
@@ -59,10 +64,11 @@ def register(subparsers) -> None:
     p.add_argument("--board", required=True, choices=list(BOARDS))
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="build directory (default: build/boards/<design>-<board>)")
-    p.add_argument("--baud", type=int, default=115200, help="UART baud rate (default: %(default)s)")
-    p.add_argument("--input-depth", type=int, default=None, metavar="ITEMS",
+    p.add_argument("--baud", type=integer(1), default=115200,
+                   help="UART baud rate (default: %(default)s)")
+    p.add_argument("--input-depth", type=INPUT_DEPTH, default=None, metavar="ITEMS",
                    help="input buffer items (default: 512 on icebreaker, 4096 otherwise)")
-    p.add_argument("--clk-mhz", type=float, default=None, metavar="MHZ",
+    p.add_argument("--clk-mhz", type=number(0, lo_open=True), default=None, metavar="MHZ",
                    help="run the design from a PLL (iCE40 SB_PLL40_PAD, ECP5 EHXPLLL) at the "
                         "setting closest to MHZ (within 1%%) instead of the board clock; the "
                         "UART divisor and the timing constraint use the PLL frequency")
@@ -79,5 +85,6 @@ def register(subparsers) -> None:
         description="Estimate block RAM and logic of the board top of a design on each board.")
     p.add_argument("design", metavar="ARTIFACT_OR_CORE")
     p.add_argument("--board", choices=list(BOARDS), default=None)
-    p.add_argument("--input-depth", type=int, default=None, metavar="ITEMS")
+    p.add_argument("--input-depth", type=INPUT_DEPTH, default=None, metavar="ITEMS",
+                   help="input buffer items (default: 512 on icebreaker, 4096 otherwise)")
     p.set_defaults(handler=cmd_fit)

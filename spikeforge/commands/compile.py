@@ -6,8 +6,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from spikeforge.cosim.runner import SIMULATORS
-from spikeforge.flow import TABLE_HEADER, compile_network, verify_artifact
+from spikeforge.commands.options import check_writable, integer
+from spikeforge.cosim.runner import SIMULATORS, simulator_missing
+from spikeforge.flow import TABLE_HEADER, check_compile_out, compile_network, verify_artifact
 from spikeforge.ir.errors import ConfigError, SpikeforgeError
 from spikeforge.sim.network import classify
 
@@ -24,9 +25,9 @@ def register(subparsers) -> None:
                     "(expected.npz) into OUT_DIR.")
     p.add_argument("model", type=Path, metavar="MODEL", help="model file written by `spikeforge train`")
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output directory")
-    p.add_argument("--neurons-per-core", type=int, default=None, metavar="K",
+    p.add_argument("--neurons-per-core", type=integer(1), default=None, metavar="K",
                    help="most neurons per core (default: one core per layer)")
-    p.add_argument("--images", type=int, default=None, metavar="N",
+    p.add_argument("--images", type=integer(1), default=None, metavar="N",
                    help=f"test images for the expected traces (default: all, at most "
                         f"{DEFAULT_TRACE_IMAGES})")
     p.add_argument("--path", default=None, help="directory of the IDX files (mnist, fashion-mnist)")
@@ -36,23 +37,30 @@ def register(subparsers) -> None:
         "verify", help="co-simulate a compiled directory against its golden model",
         description="Co-simulate test images of a compiled directory on the whole system's RTL "
                     "(cocotb) and compare class, decision tick, every spike and its clock cycle "
-                    "with the golden and cycle models.")
+                    "with the golden and cycle models. The simulated Verilog is the shipped "
+                    "spikeforge_system.v itself, refused by name if it differs from what the "
+                    "artifact determines; the expected traces are checked layer by layer first.")
     p.add_argument("dir", type=Path, metavar="DIR", help="output directory of `spikeforge compile`")
-    p.add_argument("--images", type=int, default=None, metavar="N",
+    p.add_argument("--images", type=integer(1), default=None, metavar="N",
                    help="co-simulate the first N images of expected.npz (default: all)")
     p.add_argument("--simulator", choices=[*SIMULATORS, "both"], default="verilator",
                    help="co-simulation back end (default: %(default)s)")
-    p.add_argument("--chunk", type=int, default=50, help="images per simulation run (default: 50)")
+    p.add_argument("--chunk", type=integer(1), default=50,
+                   help="images per simulation run (default: 50)")
     p.set_defaults(handler=cmd_verify)
 
 
 def cmd_compile(args) -> int:
+    # the output first: refused before the model is read (and torch imported)
+    try:
+        check_compile_out(args.out)
+    except SpikeforgeError as error:
+        raise SpikeforgeError(f"--out: {error}") from None
+    check_writable(args.out, "--out", beside=True)
     # spikeforge.model reads model files with torch (seconds to import): only when compiling
     from spikeforge.model.datasets import load_dataset
     from spikeforge.model.modelfile import encode_test_images, integer_network_of, load_model
 
-    if args.neurons_per_core is not None and args.neurons_per_core < 1:
-        raise ConfigError(f"--neurons-per-core: must be a positive integer, got {args.neurons_per_core}")
     t0 = time.perf_counter()
     model = load_model(args.model)
     try:
@@ -62,6 +70,9 @@ def cmd_compile(args) -> int:
     sizes = [network.n_inputs] + [layer.n_neurons for layer in network.layers]
     if sizes != list(model["sizes"]):
         raise SpikeforgeError(f"{args.model}: sizes {model['sizes']} do not match the network {sizes}")
+    if model["dataset"] == "digits" and args.path is not None:
+        raise ConfigError(f"--path: {args.model} was trained on digits, which comes with "
+                          f"scikit-learn and takes no path")
     ds = load_dataset(model["dataset"], path=args.path)
     if ds.n_features != network.n_inputs:
         raise SpikeforgeError(f"{args.model}: the network has {network.n_inputs} inputs but "
@@ -82,10 +93,19 @@ def cmd_compile(args) -> int:
     return 0
 
 
+def check_simulators(choice: str) -> tuple[str, ...]:
+    """The simulators of ``--simulator`` (``both``: all), or :class:`ConfigError` if one
+    cannot run here."""
+    simulators = SIMULATORS if choice == "both" else (choice,)
+    for simulator in simulators:
+        reason = simulator_missing(simulator)
+        if reason is not None:
+            raise ConfigError(f"--simulator {choice}: {reason}")
+    return simulators
+
+
 def cmd_verify(args) -> int:
-    if args.chunk < 1:
-        raise ConfigError(f"--chunk: must be a positive integer, got {args.chunk}")
-    simulators = SIMULATORS if args.simulator == "both" else (args.simulator,)
+    simulators = check_simulators(args.simulator)
     rows, failed = [], False
     for simulator in simulators:
         report = verify_artifact(args.dir, args.images, simulator, args.chunk, progress="stderr")

@@ -3,7 +3,21 @@
 
 from __future__ import annotations
 
+import os
+
+from spikeforge.commands.options import check_output_file, integer, number
+from spikeforge.hdl.verilog import MAX_CORE_WEIGHTS
 from spikeforge.ir.errors import ConfigError
+
+#: the most ticks of one inference: the hardware counts ticks in 16 bits (the system's
+#: default ``tick_bits``, and the host protocol's ``n_ticks``)
+MAX_TICKS = 0xFFFF
+
+#: options of one model kind only, and their defaults (None in the parser: so that an option
+#: given for the other kind is refused instead of ignored)
+TTFS_ONLY = {"ticks_per_tau": 32, "zero_is_silent": False, "spike_dropout": 0.0, "max_shift": 0}
+LIF_ONLY = {"ticks": 16}
+DEFAULT_EPOCHS = {"ttfs": 15, "lif": 10}
 
 
 def register(subparsers) -> None:
@@ -14,46 +28,79 @@ def register(subparsers) -> None:
     p.add_argument("--dataset", default="digits", choices=["digits", "mnist", "fashion-mnist"])
     p.add_argument("--path", default=None, help="directory of the IDX files (mnist, fashion-mnist)")
     p.add_argument("--model", default="ttfs", choices=["ttfs", "lif"])
-    p.add_argument("--hidden", type=int, nargs="+", default=[100], help="hidden layer sizes")
-    p.add_argument("--epochs", type=int, default=None, help="default: 15 (ttfs), 10 (lif)")
-    p.add_argument("--ticks-per-tau", type=int, default=32, help="ttfs: ticks per time constant")
-    p.add_argument("--zero-is-silent", action="store_true",
+    p.add_argument("--hidden", type=integer(1, MAX_CORE_WEIGHTS), nargs="+", default=[100],
+                   help="hidden layer sizes")
+    p.add_argument("--epochs", type=integer(1), default=None,
+                   help=f"default: {DEFAULT_EPOCHS['ttfs']} (ttfs), {DEFAULT_EPOCHS['lif']} (lif)")
+    p.add_argument("--ticks-per-tau", type=integer(1, MAX_TICKS), default=None,
+                   help=f"ttfs: ticks per time constant (default: {TTFS_ONLY['ticks_per_tau']})")
+    p.add_argument("--zero-is-silent", action="store_true", default=None,
                    help="ttfs: pixels of 0 send no spike (the FPGA prototype's sparse input)")
-    p.add_argument("--spike-dropout", type=float, default=0.0,
+    p.add_argument("--spike-dropout", type=number(0, 1, hi_open=True), default=None,
                    help="ttfs: drop each input spike with this probability while training "
-                        "(the MNIST benchmark uses 0.1)")
-    p.add_argument("--max-shift", type=int, default=0,
-                   help="ttfs: move training images by up to this many pixels each epoch")
-    p.add_argument("--ticks", type=int, default=16, help="lif: ticks per inference")
-    p.add_argument("--max-train", type=int, default=None, help="use the first N training images")
-    p.add_argument("--threads", type=int, default=None, help="torch threads")
+                        "(the MNIST benchmark uses 0.1; default: 0)")
+    p.add_argument("--max-shift", type=integer(0), default=None,
+                   help="ttfs: move training images by up to this many pixels each epoch "
+                        "(default: 0)")
+    p.add_argument("--ticks", type=integer(1, MAX_TICKS), default=None,
+                   help=f"lif: ticks per inference (default: {LIF_ONLY['ticks']})")
+    p.add_argument("--max-train", type=integer(1), default=None,
+                   help="use the first N training images")
+    p.add_argument("--threads", type=integer(1, os.cpu_count() or 1), default=None,
+                   help="torch threads (at most the CPUs of this machine)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--out", default="model.pt", help="model file to write (default model.pt)")
     p.set_defaults(handler=cmd_train)
 
 
+def check_train_args(args) -> None:
+    """Refuse what would be ignored or cannot be written, before the (slow) training; fill in
+    the defaults of the chosen model kind."""
+    own, other = (TTFS_ONLY, LIF_ONLY) if args.model == "ttfs" else (LIF_ONLY, TTFS_ONLY)
+    for name in other:
+        if getattr(args, name) is not None:
+            raise ConfigError(f"--{name.replace('_', '-')}: applies to --model "
+                              f"{'lif' if args.model == 'ttfs' else 'ttfs'} only, not to "
+                              f"--model {args.model}")
+    for name, default in own.items():
+        if getattr(args, name) is None:
+            setattr(args, name, default)
+    if args.epochs is None:
+        args.epochs = DEFAULT_EPOCHS[args.model]
+    if args.dataset == "digits" and args.path is not None:
+        raise ConfigError("--path: digits comes with scikit-learn and takes no path")
+    check_output_file(args.out, "--out")
+
+
 def cmd_train(args) -> int:
     """Train as ``args`` says, write ``args.out`` and print a summary."""
+    check_train_args(args)
     # torch and spikeforge.model (which imports it) take seconds to import: only when training
     import torch
 
     from spikeforge.model.datasets import load_dataset
     from spikeforge.model.modelfile import save_model, train_lif_model, train_ttfs_model
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    if any(h < 1 for h in args.hidden):
-        raise ConfigError(f"--hidden: sizes must be positive, got {args.hidden}")
+    if args.model == "ttfs":
+        from spikeforge.model.ttfs_discrete import inference_ticks
+
+        ticks = inference_ticks(args.ticks_per_tau, len(args.hidden) + 1)
+        if ticks > MAX_TICKS:
+            raise ConfigError(f"--ticks-per-tau: {args.ticks_per_tau} makes inferences of "
+                              f"{ticks} ticks, more than the hardware's {MAX_TICKS}")
     ds = load_dataset(args.dataset, path=args.path)
+    if args.model == "ttfs" and args.max_shift and args.max_shift >= min(ds.shape):
+        raise ConfigError(f"--max-shift: must be less than the {ds.name} image size "
+                          f"{'x'.join(map(str, ds.shape))}, got {args.max_shift}")
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     progress = not args.no_progress
     if args.model == "ttfs":
-        if not 0 <= args.spike_dropout < 1:
-            raise ConfigError(f"--spike-dropout: must be in [0, 1), got {args.spike_dropout}")
-        model = train_ttfs_model(ds, args.hidden, args.epochs or 15, args.ticks_per_tau,
+        model = train_ttfs_model(ds, args.hidden, args.epochs, args.ticks_per_tau,
                                  args.max_train, progress, args.zero_is_silent,
                                  args.spike_dropout, args.max_shift)
     else:
-        model = train_lif_model(ds, args.hidden, args.epochs or 10, args.ticks, args.max_train,
+        model = train_lif_model(ds, args.hidden, args.epochs, args.ticks, args.max_train,
                                 progress)
     save_model(model, args.out)
     m = model["metrics"]

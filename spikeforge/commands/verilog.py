@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from spikeforge.hdl.verilog import emit_core
+from spikeforge.commands.options import check_output_dir, integer
+from spikeforge.hdl.verilog import MAX_CORE_WEIGHTS, check_core_size, emit_core
 from spikeforge.ir.core import CoreConfig
 from spikeforge.ir.errors import ConfigError, SpikeforgeError
 from spikeforge.ir.params import NeuronParams, Reset
@@ -27,13 +28,14 @@ def register(subparsers) -> None:
 def add_core_arguments(parser: argparse.ArgumentParser) -> None:
     """Geometry, weights and neuron parameters of one core (the contract's names)."""
     geometry = parser.add_argument_group("core")
-    geometry.add_argument("--neurons", type=int, metavar="N",
+    geometry.add_argument("--neurons", type=integer(1, MAX_CORE_WEIGHTS), metavar="N",
                           help="logical neurons in the core (default: from --weights, else 37)")
-    geometry.add_argument("--inputs", type=int, metavar="M",
+    geometry.add_argument("--inputs", type=integer(1, MAX_CORE_WEIGHTS), metavar="M",
                           help="presynaptic inputs (default: from --weights, else 20)")
     geometry.add_argument("--weights", type=Path, metavar="FILE.npy",
                           help="integer weights [inputs, neurons] (default: random, see --seed)")
-    geometry.add_argument("--seed", type=int, default=1, help="seed of random weights (default: 1)")
+    geometry.add_argument("--seed", type=integer(0), default=1,
+                          help="seed of random weights (default: 1)")
     neuron = parser.add_argument_group("neuron (see spikeforge.sim.contract)")
     defaults = NeuronParams(decay_bits=12, alpha=3584, beta=3840, threshold=200)
     for name, help_text in [
@@ -64,8 +66,13 @@ def core_config_from_args(args):
     if args.weights is not None:
         try:
             weights = np.load(args.weights, allow_pickle=False)
-        except (OSError, ValueError) as error:
-            raise SpikeforgeError(f"--weights: cannot read {args.weights}: {error}") from None
+        except (OSError, ValueError, EOFError) as error:
+            raise SpikeforgeError(f"--weights: cannot read {args.weights}: "
+                                  f"{str(error) or type(error).__name__}") from None
+        if not isinstance(weights, np.ndarray):  # an .npz archive
+            weights.close()
+            raise ConfigError(f"--weights: {args.weights} is an .npz archive; give one array "
+                              f"saved with numpy.save (.npy)")
         if weights.ndim != 2:
             raise ConfigError(f"--weights: {args.weights} must hold a 2-D array [inputs, neurons], "
                               f"got shape {list(weights.shape)}")
@@ -75,19 +82,27 @@ def core_config_from_args(args):
                 raise ConfigError(f"{flag} {value} does not match --weights {args.weights} "
                                   f"of shape {list(weights.shape)} [inputs, neurons]")
         args.inputs, args.neurons = weights.shape
+        check_core_size(args.neurons, args.inputs, f"--weights {args.weights}")
     else:
         args.inputs = 20 if args.inputs is None else args.inputs
         args.neurons = 37 if args.neurons is None else args.neurons
+        check_core_size(args.neurons, args.inputs, "--neurons x --inputs")
         lo, hi = -(1 << (params.weight_bits - 1)), (1 << (params.weight_bits - 1)) - 1
         if args.neurons < 1 or args.inputs < 1:
             weights = None  # CoreConfig names the bad parameter
         else:
             rng = np.random.default_rng(args.seed)
             weights = rng.integers(lo // 2, hi // 2 + 1, size=(args.inputs, args.neurons))
-    return CoreConfig(args.neurons, args.inputs, params, weights)
+    if args.weights is None:
+        return CoreConfig(args.neurons, args.inputs, params, weights)
+    try:
+        return CoreConfig(args.neurons, args.inputs, params, weights)
+    except ConfigError as error:  # the file's shape or values
+        raise ConfigError(f"--weights {args.weights}: {error}") from None
 
 
 def cmd_verilog(args) -> int:
+    check_output_dir(args.out, "OUT_DIR")
     config = core_config_from_args(args)
     paths = emit_core(config, args.out)
     for role, path in paths.items():

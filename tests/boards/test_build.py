@@ -139,3 +139,20 @@ def test_pll_build(tmp_path, board, mhz):
     assert len(report["fmax"]) == 1, report["fmax"]
     assert report["constraint_mhz"] == pytest.approx(pll["f_out_hz"] / 1e6, rel=1e-4)
     assert report["timing_met"] and report["fmax_mhz"] >= report["constraint_mhz"]
+
+
+def test_build_refuses_bad_settings_before_any_work(tmp_path):
+    """A baud of 0 was a ZeroDivisionError, an input depth of 0 became the default, a core
+    of 10**10 weights was allocated (74 GiB) before anything was checked."""
+    (tmp_path / "a-file").write_text("")
+    for kwargs, message in [
+            ({"baud": 0}, "--baud: must be a positive integer"),
+            ({"baud": 9_000_000}, "--baud: baud 9000000 is too fast for a 12 MHz clock"),
+            ({"input_depth": 0}, "--input-depth: must be an integer in 2..32767"),
+            ({"input_depth": 40000}, "--input-depth: must be an integer in 2..32767"),
+            ({"out_dir": tmp_path / "a-file"}, "--out: .*a-file exists and is not a directory")]:
+        with pytest.raises(ConfigError, match=message):
+            build_board("core:4x8", "icebreaker", **kwargs)
+    with pytest.raises(ConfigError, match="100000 neurons x 100000 inputs = 10000000000 weights"):
+        resolve_design("core:100000x100000")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]

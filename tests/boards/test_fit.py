@@ -45,3 +45,12 @@ def test_fit_accepts_small_and_refuses_large_with_advice():
     with pytest.raises(ConfigError, match="more neurons per core"):
         check_fit(many, "icebreaker")
     assert not estimate(many, "icebreaker").fits
+
+
+def test_fit_input_depth_is_checked_not_defaulted():
+    """``input_depth=0`` used to mean the board's default (and changed the estimate)."""
+    plan = plan_network(_net(4, [4]))
+    assert estimate(plan, "icebreaker", 512).brams == estimate(plan, "icebreaker").brams
+    for depth in (0, 1, -5, 32768):
+        with pytest.raises(ConfigError, match="input_depth: must be an integer in 2..32767"):
+            estimate(plan, "icebreaker", depth)

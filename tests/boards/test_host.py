@@ -107,3 +107,22 @@ def test_driver_chunks_loads_and_times_out():
         board.infer(np.ones((4, 3), dtype=int) * 2)
     with pytest.raises(ProtocolError, match="timeout"):
         board.read_result()
+
+
+def test_driver_refuses_a_board_of_another_protocol_or_an_impossible_result():
+    """The driver believed any INFO (protocol version 2, no inputs) and any RESULT; now
+    each is a ProtocolError naming what is wrong, before anything is sent to such a board."""
+    v2 = ScriptedTransport([encode_frame(Reply.INFO, bytes([2, 3, 0, 2, 0, 16, 0, 0]))])
+    with pytest.raises(ProtocolError, match="protocol version 2, this driver speaks version 1"):
+        SpikeforgeBoard(v2).infer(np.zeros((2, 3), dtype=int))
+    assert [w[1] for w in v2.written] == [Cmd.PING]
+    no_inputs = ScriptedTransport([encode_frame(Reply.INFO, bytes([1, 0, 0, 2, 0, 16, 0, 0]))])
+    with pytest.raises(ProtocolError, match="n_inputs 0"):
+        SpikeforgeBoard(no_inputs).ping()
+    info = encode_frame(Reply.INFO, bytes([1, 3, 0, 2, 0, 16, 0, 0]))
+    ran_too_long = (bytes(2) + bytes([1, 0, 9, 0]) + (99).to_bytes(4, "little") + bytes([0])
+                    + (2).to_bytes(2, "little") + bytes(4))  # 9 ticks run of the 2 asked for
+    replies = [info, encode_frame(Reply.ACK, b"\x00\x00"), encode_frame(Reply.ACK, b"\x02\x00"),
+               encode_frame(Reply.RESULT, ran_too_long)]
+    with pytest.raises(ProtocolError, match="9 ticks run of the 2 asked for"):
+        SpikeforgeBoard(ScriptedTransport(replies)).infer(np.zeros((2, 3), dtype=int))

@@ -1,11 +1,14 @@
 """The host protocol's codec (boards/protocol.py): frames and their checksum, input items,
-result and error frames."""
+result and error frames, and the replies no board top sends (refused, not believed)."""
+
+import re
 
 import numpy as np
 import pytest
 
 from spikeforge.boards.protocol import (
     MARKER,
+    PROTOCOL_VERSION,
     SYNC,
     Cmd,
     ErrorCode,
@@ -16,8 +19,10 @@ from spikeforge.boards.protocol import (
     encode_frame,
     encode_items,
     items_payload,
+    parse_info,
     parse_result,
 )
+from spikeforge.ir.errors import SpikeforgeError
 
 
 def test_frame_round_trip_and_checksum():
@@ -55,3 +60,54 @@ def test_parse_result_and_error_frames():
     assert info.value.code is ErrorCode.BAD_CHECKSUM
     with pytest.raises(ProtocolError, match="payload bytes"):
         parse_result(Frame(Reply.RESULT, payload[:-1]))
+
+
+def _info(version=1, n_inputs=64, n_classes=10, depth=512, decision=0) -> Frame:
+    payload = (bytes([version]) + n_inputs.to_bytes(2, "little") + n_classes.to_bytes(2, "little")
+               + depth.to_bytes(2, "little") + bytes([decision]))
+    return Frame(Reply.INFO, payload)
+
+
+def test_parse_info_accepts_what_a_board_top_sends():
+    info = parse_info(_info(decision=1))
+    assert (info.version, info.n_inputs, info.n_classes, info.input_depth, info.decision) == \
+        (PROTOCOL_VERSION, 64, 10, 512, "spike-count")
+    assert parse_info(_info(n_inputs=MARKER, depth=2)).decision == "first-spike"
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"version": 2}, "INFO reply: protocol version 2, this driver speaks version 1 only"),
+    ({"version": 0}, "INFO reply: protocol version 0"),
+    ({"n_inputs": 0}, "INFO reply: n_inputs 0, no board top has fewer than 1"),
+    ({"n_classes": 0}, "INFO reply: n_classes 0"),
+    ({"depth": 1}, "INFO reply: input_depth 1, no board top has fewer than 2"),
+    ({"n_inputs": MARKER + 1}, "more than input items can address"),
+    ({"decision": 2}, "INFO reply: unknown decision mode 2"),
+])
+def test_parse_info_refuses_what_no_board_top_sends(fields, message):
+    """An INFO of another protocol version, or with values no board top has, used to be
+    accepted (and a driver then spoke a protocol the board does not)."""
+    with pytest.raises(ProtocolError, match=re.escape(message)):
+        parse_info(_info(**fields))
+
+
+def _result(cls=3, n=4, counts=None) -> Frame:
+    counts = counts if counts is not None else [0] * n
+    return Frame(Reply.RESULT, cls.to_bytes(2, "little", signed=True) + bytes(8) + bytes([0])
+                 + n.to_bytes(2, "little") + b"".join(c.to_bytes(2, "little") for c in counts))
+
+
+def test_parse_result_refuses_a_class_out_of_range_or_other_classes():
+    assert parse_result(_result(cls=3), n_classes=4).cls == 3
+    assert parse_result(_result(cls=-1)).cls == -1
+    with pytest.raises(ProtocolError, match=r"class 4 outside -1\.\.3"):
+        parse_result(_result(cls=4))
+    with pytest.raises(ProtocolError, match=r"class -2 outside"):
+        parse_result(_result(cls=-2))
+    with pytest.raises(ProtocolError, match=r"4 classes, but the board said 10 \(INFO\)"):
+        parse_result(_result(), n_classes=10)
+
+
+def test_protocol_errors_are_spikeforge_errors():
+    """The command line prints them in one line, like every other error."""
+    assert issubclass(ProtocolError, SpikeforgeError)

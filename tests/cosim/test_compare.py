@@ -3,7 +3,13 @@ naming its tick, neuron and cycle."""
 
 import numpy as np
 
-from spikeforge.cosim.compare import compare_cycles, compare_events, compare_states, first_mismatch
+from spikeforge.cosim.compare import (
+    compare_cycles,
+    compare_events,
+    compare_states,
+    compare_traces,
+    first_mismatch,
+)
 
 
 def test_compare_reports_the_first_mismatch():
@@ -22,3 +28,23 @@ def test_compare_reports_the_first_mismatch():
     assert (cyc.tick, cyc.neuron, cyc.cycle) == (4, 2, 21)
     assert first_mismatch(None, cyc, state) is state
     assert "tick 1, neuron 3: expected 0, got 7" in str(state)
+
+
+def test_compare_traces_compares_whole_triples_in_order():
+    """Two events of one tick swapped, each in the other's cycle: the (tick, neuron) set and
+    the cycle list agree, the triples do not."""
+    want = [(0, 4, 20), (0, 1, 21), (1, 2, 30)]
+    assert compare_traces("monitor (layer 0)", want, list(want)) is None
+    swapped = [(0, 1, 20), (0, 4, 21), (1, 2, 30)]
+    assert sorted(t[:2] for t in swapped) == sorted(t[:2] for t in want)
+    assert [t[2] for t in swapped] == [t[2] for t in want]
+    m = compare_traces("monitor (layer 0)", want, swapped)
+    assert (m.kind, m.tick, m.neuron, m.cycle) == ("monitor (layer 0)", 0, 4, 20)
+    assert (m.expected, m.got) == ("(tick 0, neuron 4, cycle 20)", "(tick 0, neuron 1, cycle 20)")
+    assert "neuron 1 instead of 4" in m.detail
+    late = compare_traces("out", want, [(0, 4, 20), (0, 1, 22), (1, 2, 30)])
+    assert (late.tick, late.neuron, late.cycle, late.detail) == (0, 1, 22, "event #1: late")
+    missing = compare_traces("out", want, want[:2])
+    assert (missing.tick, missing.neuron, missing.got, missing.cycle) == (1, 2, "no event", None)
+    extra = compare_traces("out", want[:1], want[:2])
+    assert (extra.tick, extra.neuron, extra.expected) == (0, 1, "no event")

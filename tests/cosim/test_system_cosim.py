@@ -4,13 +4,16 @@ spike of every layer, every output spike's cycle, every tick end and the total c
 See spikeforge.cosim.system_cosim."""
 
 import random
+import re
 
 import numpy as np
 import pytest
 
 from spikeforge.compiler.map import plan_network
 from spikeforge.cosim.runner import CosimFailure
-from spikeforge.cosim.system_cosim import run_system_cosim
+from spikeforge.cosim.system_cosim import expected_run, run_system_cosim, schedules_for
+from spikeforge.hdl.verilog import system_verilog
+from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.params import Decision
 from spikeforge.ir.plan import CorePlan, HardwarePlan
 from spikeforge.ir.system import SystemConfig
@@ -111,3 +114,90 @@ def test_flipped_weight_bit_is_reported(simulator):
     assert f"image {image}" in message and f"tick {tick}" in message \
         and f"neuron {neuron}" in message, (diff, message)
     assert info.value.result.report["mismatch"]["tick"] == tick
+
+
+# -- every event of every layer as a whole (tick, neuron, cycle) triple ------------------------
+
+def swap_arbiter_priority(text: str, module: str = "merger_0.arbiter") -> str:
+    """The Verilog ``text`` with inputs 0 and 1 of one round-robin arbiter swapped in its
+    priority list (``casez (last)``: who wins when both request). Every grant still goes to
+    a requesting input, so the same spikes leave in the same cycles; only two spikes of one
+    tick may leave in swapped order."""
+    start = text.index(f"module \\spikeforge_system.{module} ")
+    case = text.index("casez (last)", start)
+    end = text.index("endcase", case)
+
+    def swap(m):
+        if m.group(1) is not None:
+            return f"i__{1 - int(m.group(1))}__valid"
+        return f"sel = {m.group(2)}'h{1 - int(m.group(3))};"
+
+    block = re.sub(r"i__([01])__valid|sel = (\d+)'h([01]);", swap, text[case:end])
+    assert block != text[case:end]
+    return text[:case] + block + text[end:]
+
+
+def test_compare_image_compares_hidden_events_as_whole_triples():
+    """The bench's comparison alone (no simulator): two layer-0 spikes of one tick that
+    leave in swapped order, each in the other's cycle. Their (tick, neuron) set and their
+    cycle list are both as predicted -- the old comparison passed this -- but the first
+    triple differs, and the mismatch names layer, tick, neuron, expected and got."""
+    from spikeforge.cosim.system_tb import compare_image
+
+    monitor = [[[4, 0, 20], [1, 0, 21], [2, 1, 30]], [[0, 1, 25], [0, 2, 35]]]
+    exp = {"class": 0, "decision_tick": 1, "ticks_run": 3, "done": 50, "cycles": 49,
+           "spikes": [sorted((n, t) for n, t, _ in layer) for layer in monitor],
+           "out": monitor[-1], "monitor": monitor, "inputs": [], "tick_done": []}
+    obs = {"cls": 0, "tick": 1, "ticks_run": 3, "error": 0, "done": 50, "cycles_port": 49,
+           "out": [tuple(e) for e in monitor[-1]], "inputs": [], "tick_done": [],
+           "monitor": [[(1, 0, 20), (4, 0, 21), (2, 1, 30)], [tuple(e) for e in monitor[1]]]}
+    assert compare_image(0, exp, obs, check_timing=False) == []  # same spikes
+    found = compare_image(0, exp, obs)
+    assert len(found) == 1
+    m = found[0]
+    assert (m.kind, m.tick, m.neuron, m.cycle) == ("image 0: monitor (layer 0)", 0, 4, 20)
+    assert (m.expected, m.got) == ("(tick 0, neuron 4, cycle 20)", "(tick 0, neuron 1, cycle 20)")
+    assert "neuron 1 instead of 4" in str(m)
+
+
+def test_hidden_spikes_in_swapped_order_are_a_mismatch():
+    """The shipped-text path (``verilog_text``) simulates an RTL variant whose layer-0
+    merger grants inputs 0 and 1 in the other order. Every hidden spike, its tick and the
+    list of cycles stay as predicted (values alone compare equal), so comparing the set of
+    (tick, neuron) and the cycles apart reported it BIT-EXACT; as triples it is the first
+    mismatch, naming layer 0 and the predicted event's tick and neuron."""
+    network = random_network(41, n_layers=2, max_size=14)
+    plan = plan_network(network, neurons_per_core=[l.n_neurons // 3 for l in network.layers])
+    counts = random_inputs(41, network, images=2, ticks=6, p=0.4)
+    system = SystemConfig(network.decision)
+    mutant = swap_arbiter_priority(system_verilog(plan, system))
+    values = run_system_cosim(network, plan, counts, "icarus", system=system,
+                              verilog_text=mutant, check_timing=False)
+    assert values.report["mismatch"] is None
+    with pytest.raises(CosimFailure) as info:
+        run_system_cosim(network, plan, counts, "icarus", system=system, verilog_text=mutant)
+    report = info.value.result.report
+    assert [m["kind"].split(": ")[1] for m in report["mismatches"]] == ["monitor (layer 0)"]
+    m = report["mismatch"]
+    _, timings, _ = expected_run(network, plan, counts, schedules=schedules_for(counts, 0, 0.3),
+                                 system=system, out_ready=lambda c: True, start_cycle=1,
+                                 start_gaps=[b % 3 for b in range(2)])
+    b = int(m["kind"].split()[1].rstrip(":"))
+    k = int(m["detail"].split("#")[1].split(":")[0])
+    neuron, tick, cycle = timings[b].monitor_events[0][k]
+    assert (m["tick"], m["neuron"], m["cycle"]) == (tick, neuron, cycle)
+    assert m["expected"] == f"(tick {tick}, neuron {neuron}, cycle {cycle})"
+    assert m["got"].startswith(f"(tick {tick}, neuron ") and m["got"].endswith(f"cycle {cycle})")
+    assert m["got"] != m["expected"]
+    message = str(info.value)
+    assert "monitor (layer 0)" in message and f"neuron {neuron}" in message
+
+
+def test_verilog_text_and_rtl_plan_exclude_each_other():
+    network = random_network(41, n_layers=2, max_size=6)
+    plan = plan_network(network)
+    counts = random_inputs(41, network, images=1, ticks=2)
+    with pytest.raises(ConfigError, match="rtl_plan, verilog_text"):
+        run_system_cosim(network, plan, counts, rtl_plan=plan, verilog_text="module spikeforge_system")
+    with pytest.raises(ConfigError, match="verilog_text"):
+        run_system_cosim(network, plan, counts, verilog_text="spikeforge_system.v")

@@ -6,8 +6,8 @@ import pytest
 
 from spikeforge.boards.cosim import check_board_report, run_board_cosim
 from spikeforge.compiler.map import plan_network
-from spikeforge.cosim.runner import require_simulator
 from spikeforge.sim.network import classify
+from tests.util import require_simulator
 
 DIGITS_IMAGES = 20
 

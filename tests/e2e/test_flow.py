@@ -1,15 +1,22 @@
 """The end-to-end flow: train -> compile -> co-simulate the whole system, bit-exact."""
 
+import hashlib
 import json
+import re
+import shutil
 
 import numpy as np
 import pytest
 
 from spikeforge import flow
-from spikeforge.compiler.artifact import load_artifact
+from spikeforge.compiler.artifact import load_artifact, save_artifact
+from spikeforge.compiler.map import plan_network
+from spikeforge.hdl.verilog import system_verilog
+from spikeforge.ir.errors import SpikeforgeError
+from spikeforge.ir.network import IntegerLayer, IntegerNetwork
 from spikeforge.ir.params import Decision
-from spikeforge.sim.network import classify
-from tests.util import run_cli
+from spikeforge.sim.network import classify, run_network
+from tests.util import random_inputs, random_network, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -114,3 +121,139 @@ def test_mnist_100_images_in_verilator(tmp_path):
     assert report.ok, report.mismatch
     assert report.images == report.bit_exact_images == 100
     assert report.rtl_accuracy == report.golden_accuracy
+
+
+# -- the holes of issue 12, point 0: verify checks every layer and simulates the shipped file --
+
+def small_network():
+    """A random 2-layer network (spike-count decision) whose hidden neuron 0 has no outgoing
+    weight: its spikes can change without changing any output spike."""
+    network = random_network(52, n_layers=2, max_size=10, decision=Decision.SPIKE_COUNT)
+    hidden, out = network.layers
+    w2 = out.weights.copy()
+    w2[0, :] = 0
+    return IntegerNetwork((hidden, IntegerLayer(w2, out.params)), network.decision)
+
+
+NEURONS_PER_CORE = [3, 4]
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    """A compiled directory of :func:`small_network` (no training): 4 images of 8 ticks."""
+    network = small_network()
+    counts = random_inputs(52, network, images=4, ticks=8, p=0.4)
+    labels = np.arange(4) % 10
+    out = tmp_path_factory.mktemp("small") / "compiled"
+    flow.compile_network(network, out, counts, labels, neurons_per_core=NEURONS_PER_CORE)
+    return network, out, counts, labels
+
+
+def copy_of(small, tmp_path):
+    network, out, counts, labels = small
+    copy = tmp_path / "compiled"
+    shutil.copytree(out, copy)
+    return copy
+
+
+def test_expected_traces_store_every_layer(small):
+    network, out, counts, _ = small
+    expected = flow.load_expected(out / flow.EXPECTED)
+    trace = run_network(network, counts)
+    assert len(expected["layer_spikes"]) == 2
+    for stored, golden in zip(expected["layer_spikes"], trace.spikes):
+        np.testing.assert_array_equal(stored, golden)
+    assert expected["layer_spikes"][0].any()
+    np.testing.assert_array_equal(expected["decision_tick"], trace.decision_tick)
+
+
+def test_verify_simulates_the_shipped_verilog_and_reports_its_hash(small, monkeypatch):
+    """``verify_artifact`` hands the text of the shipped file to the co-simulation (spied on
+    here) and reports the sha256 that ``flow.json`` records; a real Icarus run is BIT-EXACT."""
+    _, out, _, _ = small
+    shipped = (out / flow.VERILOG).read_bytes()
+    sha = hashlib.sha256(shipped).hexdigest()
+    assert json.loads((out / flow.FLOW_JSON).read_text())["verilog"] == \
+        {"file": flow.VERILOG, "sha256": sha}
+    seen = []
+    real = flow.run_system_cosim
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("verilog_text"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(flow, "run_system_cosim", spy)
+    report = flow.verify_artifact(out, images=2, simulator="icarus")
+    assert report.ok, report.mismatch
+    assert seen == [shipped.decode()] and report.verilog_sha256 == sha
+
+
+def test_verify_refuses_an_edited_weight_in_the_shipped_verilog(small, tmp_path):
+    """One weight of the shipped .v edited: the old verify regenerated the Verilog from the
+    artifact and reported BIT-EXACT; now the file is refused by name and line."""
+    copy = copy_of(small, tmp_path)
+    path = copy / flow.VERILOG
+    lines = path.read_text().split("\n")
+    k = next(i for i, line in enumerate(lines) if re.match(r"\s*mem_w\[\d+\] = 8'h[0-9a-f]{2};", line))
+    value = int(lines[k].strip()[-3:-1], 16) ^ 0x40
+    lines[k] = lines[k][:-3] + f"{value:02x};"
+    path.write_text("\n".join(lines))
+    with pytest.raises(SpikeforgeError) as info:
+        flow.verify_artifact(copy, images=2, simulator="icarus")
+    message = str(info.value)
+    assert str(path) in message and f"line {k + 1}" in message and "compile again" in message
+
+
+def test_verify_refuses_a_verilog_whose_hash_flow_json_does_not_record(small, tmp_path):
+    copy = copy_of(small, tmp_path)
+    meta = json.loads((copy / flow.FLOW_JSON).read_text())
+    meta["verilog"]["sha256"] = "0" * 64
+    (copy / flow.FLOW_JSON).write_text(json.dumps(meta))
+    with pytest.raises(SpikeforgeError, match=r"flow\.json: records sha256 0{64} for spikeforge_system\.v"):
+        flow.verify_artifact(copy, images=1, simulator="icarus")
+
+
+def test_verify_refuses_an_artifact_whose_hidden_spikes_changed(small, tmp_path):
+    """A consistently re-hashed artifact (memory images, manifest, shipped Verilog and its
+    hash all rewritten) whose hidden neuron 0 spikes differently. Classes and output spikes
+    stay as stored -- all the old check compared -- and a co-simulation of the tampered
+    design against its own models is BIT-EXACT, so the old verify passed it; now the first
+    hidden spike that differs is named."""
+    network, _, counts, labels = small
+    copy = copy_of(small, tmp_path)
+    hidden, out = network.layers
+    trace = run_network(network, counts)
+    w1 = hidden.weights.copy()
+    w1[:, 0] = 0 if trace.spikes[0][..., 0].any() else 127
+    tampered = IntegerNetwork((IntegerLayer(w1, hidden.params), out), network.decision)
+    bad = run_network(tampered, counts)
+    assert np.array_equal(bad.decision, trace.decision)  # what the old check compared ...
+    assert np.array_equal(bad.spikes[-1], trace.spikes[-1])
+    assert not np.array_equal(bad.spikes[0], trace.spikes[0])  # ... and what it missed
+    artifact = load_artifact(copy)
+    plan = plan_network(tampered, neurons_per_core=NEURONS_PER_CORE)
+    save_artifact(tampered, plan, copy, artifact.system)
+    text = system_verilog(plan, artifact.system)
+    (copy / flow.VERILOG).write_text(text)
+    meta = json.loads((copy / flow.FLOW_JSON).read_text())
+    meta["verilog"]["sha256"] = hashlib.sha256(text.encode()).hexdigest()
+    (copy / flow.FLOW_JSON).write_text(json.dumps(meta))
+    old_verify = flow.verify_network(tampered, plan, counts, labels, "icarus",
+                                     system=artifact.system)
+    assert old_verify.ok, old_verify.mismatch
+    image, tick = (int(x) for x in np.argwhere(bad.spikes[0][..., 0] != trace.spikes[0][..., 0])[0])
+    with pytest.raises(SpikeforgeError) as info:
+        flow.verify_artifact(copy, simulator="icarus")
+    message = str(info.value)
+    assert str(copy / flow.EXPECTED) in message
+    assert f"layer 0 (hidden), image {image}, tick {tick}, neuron 0" in message, message
+
+
+def test_verify_refuses_expected_traces_without_hidden_spikes(small, tmp_path):
+    copy = copy_of(small, tmp_path)
+    with np.load(copy / flow.EXPECTED) as data:
+        old = {k: data[k] for k in data.files
+               if k != "hidden_sizes" and not k.startswith("hidden_bits_")}
+    np.savez_compressed(copy / flow.EXPECTED, **old)
+    with pytest.raises(SpikeforgeError, match="holds no hidden-layer spikes .* compile` again"):
+        flow.verify_artifact(copy, images=1, simulator="icarus")

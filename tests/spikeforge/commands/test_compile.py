@@ -2,7 +2,11 @@
 non-artifacts named without a traceback. Compiling and verifying a trained network is
 tests/e2e/test_flow.py."""
 
-from tests.util import run_cli
+import re
+
+from spikeforge.flow import VERILOG, compile_network
+from spikeforge.ir.params import Decision
+from tests.util import random_inputs, random_network, run_cli
 
 
 def test_compile_rejects_a_corrupt_model_file(tmp_path):
@@ -20,3 +24,22 @@ def test_compile_rejects_a_missing_model_and_verify_a_non_artifact(tmp_path):
     assert run.returncode == 2 and "Traceback" not in run.stderr and "nope.pt" in run.stderr
     run = run_cli("verify", tmp_path)
     assert run.returncode == 2 and "Traceback" not in run.stderr and "manifest.json" in run.stderr
+
+
+def test_verify_refuses_a_shipped_verilog_edited_after_compile(tmp_path):
+    """One weight edited in the compiled directory's spikeforge_system.v: `verify` used to
+    regenerate the Verilog from the artifact and report BIT-EXACT; now it exits 2 naming the
+    file and the first differing line, before simulating anything."""
+    network = random_network(61, n_layers=2, max_size=8, decision=Decision.SPIKE_COUNT)
+    counts = random_inputs(61, network, images=2, ticks=4)
+    compile_network(network, tmp_path / "out", counts, [0, 1], neurons_per_core=[3, 3])
+    path = tmp_path / "out" / VERILOG
+    lines = path.read_text().split("\n")
+    k = next(i for i, line in enumerate(lines) if re.match(r"\s*mem_w\[\d+\] = 8'h[0-9a-f]{2};", line))
+    lines[k] = lines[k][:-3] + f"{int(lines[k][-3:-1], 16) ^ 0x01:02x};"
+    path.write_text("\n".join(lines))
+    run = run_cli("verify", tmp_path / "out", "--images", 1, "--simulator", "icarus")
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+    assert f"{path}: differs from the Verilog that the artifact determines, first at line {k + 1}" \
+        in run.stderr
+    assert "BIT-EXACT" not in run.stdout

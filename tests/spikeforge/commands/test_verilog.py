@@ -26,8 +26,8 @@ def test_verilog_takes_weights_from_a_file(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--neurons", 0], "n_neurons: must be a positive integer"),
-    (["--inputs", -2], "n_inputs: must be a positive integer"),
+    (["--neurons", 0], "argument --neurons: must be an integer in 1..4194304, got 0"),
+    (["--inputs", -2], "argument --inputs: must be an integer in 1..4194304, got -2"),
     (["--threshold", 0], "threshold: must be in"),
     (["--membrane-bits", 40], "membrane_bits: must be in"),
     (["--alpha", 5000], "alpha: decay factor must be in"),
