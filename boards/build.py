@@ -207,8 +207,8 @@ def build_board(source, board: str, out_dir=None, *, baud: int = 115200,
                 input_depth: int | None = None, fit_check: bool = True, quiet: bool = True,
                 clk_mhz: float | None = None, allow_timing_fail: bool = False) -> dict:
     """Build the board top of ``source`` (artifact directory, ``core[:NxM]``, or a
-    ``(name, network, plan)`` tuple) for ``board``; returns the report dict (also written to
-    ``out_dir/report.json``).
+    ``(name, Artifact)`` tuple as :func:`resolve_design` returns) for ``board``; returns the
+    report dict (also written to ``out_dir/report.json``).
 
     ``clk_mhz``: run the design from a PLL at the setting closest to this frequency
     (:mod:`spikeforge.boards.pll`; iCE40 and ECP5 boards) instead of the board clock; the
