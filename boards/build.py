@@ -46,6 +46,7 @@ from spikeforge.boards.top import BoardTop
 from spikeforge.boards.uart import divisor_for
 from spikeforge.compiler.artifact import Artifact, load_artifact
 from spikeforge.compiler.map import plan_network
+from spikeforge.cosim.runner import patched_environ
 from spikeforge.hdl.system import SpikeforgeSystem
 from spikeforge.hdl.verilog import check_core_size
 from spikeforge.ir.errors import ConfigError, SpikeforgeError
@@ -269,9 +270,7 @@ def build_board(source, board: str, out_dir=None, *, baud: int = 115200,
 
     tools = [t for t in platform.required_tools if t in _YOWASP]  # not the programmers
     env = toolchain_environment(tools)
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
+    with patched_environ(env):
         try:
             extra = {"synth_opts": "-dsp"} if spec.family == "ice40" else {}
             # prepare + execute_local rather than platform.build(), which also insists on
@@ -286,12 +285,6 @@ def build_board(source, board: str, out_dir=None, *, baud: int = 115200,
             tail = ("\n".join(log.read_text(errors="replace").splitlines()[-25:])
                     if log.exists() else "")
             raise SpikeforgeError(f"{board} build failed ({error}); logs in {out}\n{tail}") from None
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
     report["build_s"] = time.perf_counter() - start
     report["tools"] = {k: v for k, v in env.items()} or "system"
     cells = count_cells(out / "top.json", spec.family)

@@ -174,7 +174,8 @@ def require_simulator(simulator: str) -> None:
 
 
 @contextmanager
-def _patched_environ(values: dict[str, str]):
+def patched_environ(values: dict[str, str]):
+    """``os.environ`` with ``values`` set for the duration of the ``with`` block."""
     saved = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
     try:
@@ -422,7 +423,7 @@ def run_cocotb(design, toplevel: str, test_module, simulator: str = "icarus", *,
     result = CocotbResult(simulator=simulator, results_xml=build_dir / "results.xml")
 
     stamp = build_dir / "build.stamp"
-    with _patched_environ(env_patch), _extra_sys_path(module_dirs):
+    with patched_environ(env_patch), _extra_sys_path(module_dirs):
         with _build_lock(build_dir):
             start = time.perf_counter()
             cached = stamp.exists() and stamp.read_text() == key
