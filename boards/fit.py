@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from spikeforge.boards.specs import BOARDS, board_spec, input_depth_for
 from spikeforge.ir.errors import ConfigError
 
-__all__ = ["FitEstimate", "estimate", "check_fit", "bram_tiles", "memories_of_plan",
+__all__ = ["FitEstimate", "estimate", "check_fit", "suggestions", "bram_tiles", "memories_of_plan",
            "ICE40_MIN_BRAM_BITS", "MIN_BRAM_ROM_BITS", "ECP5_MAX_LUTRAM_DEPTH"]
 
 ICE40_MIN_BRAM_BITS = 150  # Yosys keeps smaller RAMs in flip-flops (fitted: 136 no, 156 yes)
@@ -149,7 +149,8 @@ def estimate(plan, board: str, input_depth: int | None = None, decision=None) ->
     return est
 
 
-def _suggestions(plan, est: FitEstimate) -> str:
+def suggestions(plan, est: FitEstimate) -> str:
+    """What would make ``plan`` fit where ``est`` says it does not (one line)."""
     hints = []
     if any("logic" in p for p in est.problems) and len(plan.cores) > plan.n_layers:
         hints.append(f"more neurons per core (fewer cores: {len(plan.cores)} now, at least "
@@ -184,5 +185,5 @@ def check_fit(plan, board: str, input_depth: int | None = None, decision=None) -
     est = estimate(plan, board, input_depth, decision)
     if not est.fits:
         raise ConfigError(f"the plan does not fit {board}: " + "; ".join(est.problems)
-                          + ". To make it fit: " + _suggestions(plan, est))
+                          + ". To make it fit: " + suggestions(plan, est))
     return est

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from spikeforge.boards.build import build_board, format_report, resolve_design
-from spikeforge.boards.fit import estimate
+from spikeforge.boards.fit import estimate, suggestions
 from spikeforge.boards.specs import BOARDS, MAX_INPUT_DEPTH, MIN_INPUT_DEPTH
 from spikeforge.commands.options import check_output_dir, integer, number
 
@@ -37,18 +37,25 @@ def cmd_build(args) -> int:
 
 
 def cmd_fit(args) -> int:
+    """The estimate for ``--board`` (or every board). Exit status 0 when the design fits
+    that board (any board, without ``--board``), 2 when it does not -- each board it does
+    not fit gets a line saying what to change."""
     _, artifact = resolve_design(args.design)
     plan = artifact.plan
     boards = [args.board] if args.board else list(BOARDS)
-    status = 0
-    for board in boards:
-        est = estimate(plan, board, args.input_depth)
-        verdict = "fits" if est.fits else "DOES NOT FIT: " + "; ".join(est.problems)
-        print(f"{board:<11} block RAM {est.brams:>4} / {est.brams_available:<4} "
-              f"LUTs ~{est.luts:>6} / {est.luts_available:<6} {verdict}")
-        if args.board and not est.fits:
-            status = 2
-    return status
+    estimates = {board: estimate(plan, board, args.input_depth, artifact.system.decision)
+                 for board in boards}
+    if args.json:
+        print(json.dumps([dict(est.as_dict(), to_fit=None if est.fits else suggestions(plan, est))
+                          for est in estimates.values()], indent=2))
+    else:
+        for board, est in estimates.items():
+            verdict = "fits" if est.fits else "DOES NOT FIT: " + "; ".join(est.problems)
+            print(f"{board:<11} block RAM {est.brams:>4} / {est.brams_available:<4} "
+                  f"LUTs ~{est.luts:>6} / {est.luts_available:<6} {verdict}")
+            if not est.fits:
+                print(f"{'':<11} to make it fit: {suggestions(plan, est)}")
+    return 0 if any(est.fits for est in estimates.values()) else 2
 
 
 def register(subparsers) -> None:
@@ -82,9 +89,14 @@ def register(subparsers) -> None:
 
     p = subparsers.add_parser(
         "fit", help="estimate whether a design fits each board (no synthesis)",
-        description="Estimate block RAM and logic of the board top of a design on each board.")
+        description="Estimate block RAM and logic of the board top of a design on each board, "
+                    "and say what would make it fit where it does not.")
     p.add_argument("design", metavar="ARTIFACT_OR_CORE")
-    p.add_argument("--board", choices=list(BOARDS), default=None)
+    p.add_argument("--board", choices=list(BOARDS), default=None,
+                   help="estimate for this board only (default: every board); exit status 2 "
+                        "when the design does not fit it (without --board: fits none)")
     p.add_argument("--input-depth", type=INPUT_DEPTH, default=None, metavar="ITEMS",
                    help="input buffer items (default: 512 on icebreaker, 4096 otherwise)")
+    p.add_argument("--json", action="store_true",
+                   help="print the estimates as JSON (with what to change where it does not fit)")
     p.set_defaults(handler=cmd_fit)
