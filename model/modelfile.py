@@ -112,6 +112,32 @@ def train_lif_model(ds, hidden, epochs, ticks, max_train=None, progress=True) ->
                         "train_seconds": r.seconds}}
 
 
+def rate_model_of(network, ds, ticks: int, info: dict | None = None) -> dict:
+    """The model file of a float network trained elsewhere (e.g. imported from NIR), fed by
+    the LFSR rate code of ``ds`` over ``ticks`` ticks: kind ``lif``, with its float and 8-bit
+    golden accuracy on ``ds``'s test set as metrics (``info`` is added to them)."""
+    from spikeforge.model.encoders import rate_encode, spikes_to_counts
+
+    net = float_network_from_description(network)
+    if net.layers[0].n_inputs != ds.n_features:
+        raise ConfigError(f"network: has {net.layers[0].n_inputs} inputs but dataset {ds.name} "
+                          f"has {ds.n_features} features")
+    desc = {"layers": [{"weight": layer.weight, "alpha": layer.alpha, "beta": layer.beta,
+                        "threshold": layer.threshold, "reset": layer.reset.value,
+                        "fire_once": layer.fire_once, "adaptive": layer.adaptive,
+                        "rho": layer.rho, "adapt_step": layer.adapt_step} for layer in net.layers],
+            "decision": net.decision.value}
+    integer = quantize(desc, ticks=ticks).network
+    counts = spikes_to_counts(rate_encode(ds.test_x, ticks, max_value=ds.max_value, seed=0))
+    return {"format": FORMAT, "version": VERSION, "kind": "lif", "dataset": ds.name,
+            "sizes": [net.layers[0].n_inputs] + [layer.n_neurons for layer in net.layers],
+            "network": _layers_to_tensors(desc),
+            "encoding": {"kind": "rate", "ticks": ticks, "seed": 0, "max_value": ds.max_value},
+            "metrics": {"float_test_accuracy": accuracy(desc, counts, ds.test_y, ticks),
+                        "golden_test_accuracy": accuracy(integer, counts, ds.test_y, ticks),
+                        **(info or {})}}
+
+
 def save_model(model: dict, path) -> None:
     """Validate ``model`` and write it to ``path`` atomically (a temporary file beside it,
     renamed at the end: an interrupted save leaves the old file intact). Errors name the
