@@ -24,7 +24,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
 
