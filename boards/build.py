@@ -46,7 +46,7 @@ from spikeforge.boards.top import BoardTop
 from spikeforge.boards.uart import divisor_for
 from spikeforge.compiler.artifact import Artifact, load_artifact
 from spikeforge.compiler.map import plan_network
-from spikeforge.cosim.runner import patched_environ
+from spikeforge.cosim.runner import patched_environ, progress
 from spikeforge.hdl.system import SpikeforgeSystem
 from spikeforge.hdl.verilog import check_core_size
 from spikeforge.ir.errors import ConfigError, SpikeforgeError
@@ -279,7 +279,8 @@ def build_board(source, board: str, out_dir=None, *, baud: int = 115200,
                                           nextpnr_opts="--report top.report.json "
                                                        "--timing-allow-fail",
                                           verbose=not quiet, **extra)
-            build_plan.execute_local(str(out))
+            with progress(f"{board} build of {name} (Yosys, nextpnr)"):  # 24-42 s
+                build_plan.execute_local(str(out))
         except Exception as error:  # subprocess.CalledProcessError and friends
             log = out / "top.tim"
             tail = ("\n".join(log.read_text(errors="replace").splitlines()[-25:])

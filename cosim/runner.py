@@ -9,8 +9,17 @@ flows and the command line co-simulate through here.
   component's signature; ``clk`` and ``rst`` for the ``sync`` domain).
 * Builds are cached: the build directory is named by a hash of everything that goes into
   the build (Verilog text, top level, simulator, arguments, tool versions), under
-  ``$SPIKEFORGE_COSIM_BUILD`` (default ``<repo>/build/cosim``). A Verilator build is reused
-  when its stamp matches, so one configuration is compiled once per checkout.
+  :func:`default_build_root` (``$SPIKEFORGE_COSIM_BUILD``, default
+  ``platformdirs.user_cache_dir("spikeforge")/cosim``, ``~/.cache/spikeforge/cosim`` on
+  Linux). A build is reused when its stamp matches, so one configuration is compiled once.
+* The cache is bounded (``$SPIKEFORGE_CACHE_MAX``, default 2G): after each new build,
+  :func:`prune_cache` removes whole build directories, least recently used first, until the
+  total is within the bound. A build in use is never removed: every use holds a shared
+  ``flock`` on the build's ``.in-use`` file (:func:`use_build`) and the pruner takes it
+  exclusively, without waiting, before it renames the directory away (so parallel pytest
+  workers sharing one home directory stay safe). ``spikeforge cache info|clean``.
+* A build shows its progress on stderr (:func:`progress`): an elapsed-time spinner on a
+  terminal, one line at its start and one at its end otherwise; stdout stays clean.
 * A failing cocotb test raises :class:`CosimFailure` (an ``AssertionError``) whose message
   holds every failing test's name and cocotb failure message, so pytest shows it.
 * A simulator that is missing raises :class:`SimulatorMissing` (a
@@ -41,12 +50,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from platformdirs import user_cache_dir
+
 from spikeforge.hdl.verilog import to_verilog
-from spikeforge.ir.errors import SpikeforgeError
+from spikeforge.ir.errors import ConfigError, SpikeforgeError
 
 SIMULATORS = ("icarus", "verilator")
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REPORT_ENV = "SPIKEFORGE_COSIM_REPORT"  # testbenches write a JSON report to this path
+BUILD_ENV = "SPIKEFORGE_COSIM_BUILD"  # the build cache's root (default_build_root)
+CACHE_MAX_ENV = "SPIKEFORGE_CACHE_MAX"  # its size bound (cache_limit)
+DEFAULT_CACHE_MAX = 2 * 1024 ** 3
+PROGRESS_ENV = "SPIKEFORGE_PROGRESS"  # "0": no progress lines on stderr
 
 # Verilator: no tracing, light C++ optimisation (compile time dominates short runs),
 # Amaranth's output has lint warnings that must not stop the build.
@@ -221,6 +236,263 @@ def _prune_runs(runs: Path, keep: int) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
+# -- the build cache: size bound, least-recently-used pruning ------------------------------
+#
+# Layout: <root>/<simulator>/<toplevel>-<key>/ (one build), <root>/verilator/_runtime-*/
+# (Verilator's design-independent objects), <root>/specs/ (bench stimuli, removed after
+# use), <root>/.trash/ (entries being removed). Every use of a build holds LOCK_SH on its
+# ".in-use" file for the whole run (build and simulation) and touches ".last-used"; the
+# pruner takes LOCK_EX|LOCK_NB on ".in-use" (failure: in use, skipped), renames the directory
+# into .trash while it holds the lock, then deletes it. A user that opened ".in-use" just
+# before the rename sees another inode at the path once it gets its lock and starts again.
+
+IN_USE = ".in-use"
+LAST_USED = ".last-used"
+_SIZE_UNITS = {"": 1, "B": 1, "K": 1024, "M": 1024 ** 2, "G": 1024 ** 3, "T": 1024 ** 4}
+
+
+def parse_size(text: str, name: str) -> int:
+    """Bytes of ``2G``, ``500M``, ``1.5GB``, ``300KiB`` or a plain number of bytes (binary
+    units); :class:`ConfigError` naming ``name`` otherwise."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d*)?)\s*([KMGT]?)(?:I?B)?\s*", str(text), re.IGNORECASE)
+    if match is None:
+        raise ConfigError(f"{name}: expected a size such as 2G, 500M or a number of bytes, "
+                          f"got {text!r}")
+    return int(float(match.group(1)) * _SIZE_UNITS[match.group(2).upper()])
+
+
+def cache_limit() -> int:
+    """The cache's size bound in bytes: ``$SPIKEFORGE_CACHE_MAX`` or 2 GiB."""
+    text = os.environ.get(CACHE_MAX_ENV)
+    return DEFAULT_CACHE_MAX if text in (None, "") else parse_size(text, f"${CACHE_MAX_ENV}")
+
+
+def format_size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"
+
+
+#: the cache folders whose every user holds :func:`use_build`: only their builds are pruned
+#: (another folder, e.g. ``fast/`` of cosim/fast.py, is listed and counted but left alone)
+LOCKED_KINDS = SIMULATORS
+_NOT_ENTRIES = ("specs", ".trash")
+
+
+@dataclass
+class CacheEntry:
+    """One build directory of the cache (or Verilator's runtime objects, ``_runtime-*``)."""
+
+    path: Path
+    kind: str  # the folder: icarus, verilator (or another tool's, e.g. fast)
+    size: int  # bytes on disk
+    last_used: float  # time stamp of the last use (``.last-used``, else the directory's)
+    in_use: bool
+
+    @property
+    def prunable(self) -> bool:
+        return self.kind in LOCKED_KINDS
+
+
+def _disk_usage(path: Path) -> int:
+    total = 0
+    for folder, _, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(folder, name)).st_blocks * 512
+            except OSError:  # removed meanwhile
+                pass
+    return total
+
+
+def _last_used(path: Path) -> float:
+    for candidate in (path / LAST_USED, path):
+        try:
+            return candidate.stat().st_mtime
+        except OSError:
+            pass
+    return 0.0
+
+
+def _try_exclusive(path: Path):
+    """An fd holding LOCK_EX on ``path/.in-use`` (still the file at that path), or None if
+    the build is in use or gone."""
+    import fcntl
+
+    lock = path / IN_USE
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:  # the directory is gone
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if os.stat(lock).st_ino == os.fstat(fd).st_ino:
+            return fd
+    except OSError:  # BlockingIOError: in use; FileNotFoundError: removed meanwhile
+        pass
+    os.close(fd)
+    return None
+
+
+def _in_use(path: Path) -> bool:
+    fd = _try_exclusive(path)
+    if fd is None:
+        return path.exists()
+    os.close(fd)
+    return False
+
+
+def cache_entries(root: Path | None = None, *, check_use: bool = True) -> list[CacheEntry]:
+    """The build directories under ``root`` (default :func:`default_build_root`), least
+    recently used first."""
+    root = Path(root) if root is not None else default_build_root()
+    entries = []
+    kinds = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    for folder in kinds:
+        if folder.name in _NOT_ENTRIES:
+            continue
+        for path in folder.iterdir():
+            if path.is_dir() and ".tmp-" not in path.name:  # .tmp-: being written
+                entries.append(CacheEntry(path, folder.name, _disk_usage(path), _last_used(path),
+                                          _in_use(path) if check_use else False))
+    return sorted(entries, key=lambda e: e.last_used)
+
+
+def _remove_entry(path: Path, root: Path) -> bool:
+    """Remove the build ``path`` unless it is in use; True if removed."""
+    fd = _try_exclusive(path)
+    if fd is None:
+        return False
+    trash = root / ".trash" / f"{path.name}-{os.getpid()}-{time.monotonic_ns()}"
+    try:
+        trash.parent.mkdir(parents=True, exist_ok=True)
+        path.rename(trash)  # under the lock: no new user can start on the old directory
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    shutil.rmtree(trash, ignore_errors=True)
+    return True
+
+
+def prune_cache(root: Path | None = None, max_bytes: int | None = None, *,
+                wait: bool = False) -> list[CacheEntry]:
+    """Remove whole build directories, least recently used first, until the cache holds at
+    most ``max_bytes`` (default :func:`cache_limit`); builds in use stay. One pruner at a
+    time: another one running, nothing is done (``wait``: wait for it). Returns the entries
+    removed."""
+    import fcntl
+
+    root = Path(root) if root is not None else default_build_root()
+    limit = cache_limit() if max_bytes is None else max_bytes
+    if not root.is_dir():
+        return []
+    with open(root / ".prune.lock", "w") as guard:
+        try:
+            fcntl.flock(guard, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            return []
+        shutil.rmtree(root / ".trash", ignore_errors=True)  # left by an interrupted pruner
+        entries = cache_entries(root, check_use=False)
+        total = sum(e.size for e in entries)
+        removed = []
+        for entry in entries:
+            if total <= limit:
+                break
+            if entry.prunable and _remove_entry(entry.path, root):
+                total -= entry.size
+                removed.append(entry)
+        try:
+            (root / ".trash").rmdir()
+        except OSError:  # absent, or another process's removal under way
+            pass
+        return removed
+
+
+@contextmanager
+def use_build(build_dir: Path):
+    """Hold a shared lock on ``build_dir/.in-use`` (creating the directory) for a use of
+    the build -- building it, running it, reading its results -- so :func:`prune_cache`
+    leaves it alone; touch ``.last-used`` (least recently used goes first)."""
+    import fcntl
+
+    lock = build_dir / IN_USE
+    while True:
+        build_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        except FileNotFoundError:  # pruned between mkdir and open: start again
+            continue
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        try:
+            if os.stat(lock).st_ino == os.fstat(fd).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)  # the directory was renamed away while we waited: start again
+    try:
+        (build_dir / LAST_USED).touch()
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+@contextmanager
+def progress(message: str, stream=None):
+    """Show that a long step (a Verilator or board build: 13-42 s) runs, on stderr: on a
+    terminal a tqdm line ``message | 12s`` with a spinner, refreshed 5 times a second and
+    replaced by ``message: done in 14.2 s`` (or ``failed after``); otherwise one line
+    ``message ...`` at the start and that last line at the end. ``$SPIKEFORGE_PROGRESS=0``
+    silences it."""
+    stream = sys.stderr if stream is None else stream
+    if not _truthy(os.environ.get(PROGRESS_ENV, "1")):
+        yield
+        return
+    start = time.perf_counter()
+    tty = hasattr(stream, "isatty") and stream.isatty()
+    stop = _spinner(message, stream) if tty else None
+    if not tty:
+        print(f"{message} ...", file=stream, flush=True)
+    outcome = "failed after"
+    try:
+        yield
+        outcome = "done in"
+    finally:
+        if stop is not None:
+            stop()
+        print(f"{message}: {outcome} {time.perf_counter() - start:.1f} s", file=stream,
+              flush=True)
+
+
+def _spinner(message: str, stream):
+    """Start a thread that keeps a tqdm line (spinner, elapsed time) alive; returns stop()."""
+    import threading
+
+    from tqdm import tqdm
+
+    spin_chars = "|/-\\"
+    bar = tqdm(total=None, desc=message, bar_format="{desc} {elapsed}", file=stream, leave=False)
+    done = threading.Event()
+
+    def spin():
+        for i in range(1 << 30):
+            if done.wait(0.2):
+                return
+            bar.set_description_str(f"{spin_chars[i % 4]} {message}", refresh=True)
+
+    thread = threading.Thread(target=spin, daemon=True)
+    thread.start()
+
+    def stop():
+        done.set()
+        thread.join()
+        bar.close()
+
+    return stop
+
+
 # -- sources ---------------------------------------------------------------------------------
 
 _DUMP_TRIGGER = re.compile(r"^(\s*)reg (\\\$auto\$verilog_backend\.cc:\d+:dump_module\$\d+ ) = 0;$",
@@ -283,7 +555,10 @@ def build_key(simulator: str, toplevel: str, texts: list[tuple[str, str]], build
 
 
 def default_build_root() -> Path:
-    return Path(os.environ.get("SPIKEFORGE_COSIM_BUILD", REPO_ROOT / "build" / "cosim"))
+    """``$SPIKEFORGE_COSIM_BUILD``, else ``platformdirs.user_cache_dir("spikeforge")/cosim``
+    (never inside the package: a normal install puts that in ``site-packages``)."""
+    env = os.environ.get(BUILD_ENV)
+    return Path(env) if env else Path(user_cache_dir("spikeforge")) / "cosim"
 
 
 # -- results ---------------------------------------------------------------------------------
@@ -337,11 +612,18 @@ def _restore_runtime_objects(cache: Path, build_dir: Path) -> bool:
     # skew). make ignores --assume-old/-o given through MAKEFLAGS, and cocotb's runner
     # offers no way to pass it on make's command line.
     future = time.time() + 3600
-    for name in RUNTIME_OBJECTS:
-        for suffix in (".o", ".d"):
-            if (cache / f"{name}{suffix}").exists():
-                shutil.copy2(cache / f"{name}{suffix}", build_dir / f"{name}{suffix}")
-                os.utime(build_dir / f"{name}{suffix}", (future, future))
+    try:
+        (cache / LAST_USED).touch()  # the pruner removes the least recently used first
+        for name in RUNTIME_OBJECTS:
+            for suffix in (".o", ".d"):
+                if (cache / f"{name}{suffix}").exists():
+                    shutil.copy2(cache / f"{name}{suffix}", build_dir / f"{name}{suffix}")
+                    os.utime(build_dir / f"{name}{suffix}", (future, future))
+    except OSError:  # pruned meanwhile: the build compiles them itself
+        for name in RUNTIME_OBJECTS:
+            for suffix in (".o", ".d"):
+                (build_dir / f"{name}{suffix}").unlink(missing_ok=True)
+        return False
     return True
 
 
@@ -362,6 +644,50 @@ def _save_runtime_objects(build_dir: Path, cache: Path) -> None:
 
 # -- the runner ------------------------------------------------------------------------------
 
+def _write_sources(build_dir: Path, texts) -> list[Path]:
+    """The Verilog texts as files under ``build_dir/src`` (rewritten only when changed)."""
+    sources = []
+    for name, text in texts:
+        path = build_dir / "src" / name
+        path.parent.mkdir(exist_ok=True)
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+        sources.append(path)
+    return sources
+
+
+def _build(runner, simulator, toplevel, build_dir, sources, key, build_args, timescale,
+           waves) -> float:
+    """Build unless the stamp says this build is there; seconds spent (0.0: reused)."""
+    stamp = build_dir / "build.stamp"
+    with _build_lock(build_dir):
+        start = time.perf_counter()
+        cached = stamp.exists() and stamp.read_text() == key
+        product = toplevel if simulator == "verilator" else "sim.vvp"
+        if cached and (build_dir / product).exists():
+            runner.build_dir = build_dir  # test() without build()
+            runner.hdl_toplevel = toplevel
+            return 0.0
+        stamp.unlink(missing_ok=True)
+        build_log = build_dir / "build.log"
+        runtime_cache = None
+        if simulator == "verilator":
+            runtime_cache = _runtime_cache_dir(build_args)
+            _restore_runtime_objects(runtime_cache, build_dir)
+        try:
+            with progress(f"{simulator} build of {toplevel}"):
+                runner.build(sources=sources, hdl_toplevel=toplevel, build_dir=build_dir,
+                             build_args=build_args, always=True, timescale=timescale,
+                             waves=waves, log_file=build_log)
+        except (RuntimeError, SystemExit) as e:
+            raise CosimFailure(f"{simulator} build of {toplevel} failed ({e}); log "
+                               f"{build_log}:\n{_log_tail(build_log)}") from None
+        stamp.write_text(key)
+        if runtime_cache is not None:
+            _save_runtime_objects(build_dir, runtime_cache)
+        return time.perf_counter() - start  # > 0: a build was made
+
+
 def run_cocotb(design, toplevel: str, test_module, simulator: str = "icarus", *,
                build_dir: str | Path | None = None, extra_env: dict | None = None,
                testcase: str | None = None, build_args=(), test_args=(), seed: int | None = None,
@@ -380,6 +706,7 @@ def run_cocotb(design, toplevel: str, test_module, simulator: str = "icarus", *,
     ``check=False``); :class:`SimulatorMissing` if the simulator cannot run here.
     """
     require_simulator(simulator)
+    limit = cache_limit()  # a bad $SPIKEFORGE_CACHE_MAX is reported before any work
     from cocotb_tools.runner import get_runner
 
     # -- sources
@@ -399,16 +726,9 @@ def run_cocotb(design, toplevel: str, test_module, simulator: str = "icarus", *,
     if simulator == "verilator":
         build_args = list(VERILATOR_BUILD_ARGS) + build_args
     key = build_key(simulator, toplevel, texts, build_args + [f"waves={waves}"])
-    build_dir = Path(build_dir) if build_dir is not None else default_build_root() / simulator / f"{toplevel}-{key}"
+    root = default_build_root()
+    build_dir = Path(build_dir) if build_dir is not None else root / simulator / f"{toplevel}-{key}"
     build_dir = build_dir.resolve()
-    build_dir.mkdir(parents=True, exist_ok=True)
-    sources = []
-    for name, text in texts:
-        path = build_dir / "src" / name
-        path.parent.mkdir(exist_ok=True)
-        if not path.exists() or path.read_text() != text:
-            path.write_text(text)
-        sources.append(path)
 
     # -- test module
     module_dirs = []
@@ -422,36 +742,12 @@ def run_cocotb(design, toplevel: str, test_module, simulator: str = "icarus", *,
     runner = get_runner(simulator)
     result = CocotbResult(simulator=simulator, results_xml=build_dir / "results.xml")
 
-    stamp = build_dir / "build.stamp"
-    with patched_environ(env_patch), _extra_sys_path(module_dirs):
-        with _build_lock(build_dir):
-            start = time.perf_counter()
-            cached = stamp.exists() and stamp.read_text() == key
-            if simulator == "verilator":
-                cached = cached and (build_dir / toplevel).exists()
-            else:
-                cached = cached and (build_dir / "sim.vvp").exists()
-            if not cached:
-                stamp.unlink(missing_ok=True)
-                build_log = build_dir / "build.log"
-                runtime_cache = None
-                if simulator == "verilator":
-                    runtime_cache = _runtime_cache_dir(build_args)
-                    _restore_runtime_objects(runtime_cache, build_dir)
-                try:
-                    runner.build(sources=sources, hdl_toplevel=toplevel, build_dir=build_dir,
-                                 build_args=build_args, always=True, timescale=timescale,
-                                 waves=waves, log_file=build_log)
-                except (RuntimeError, SystemExit) as e:
-                    raise CosimFailure(f"{simulator} build of {toplevel} failed ({e}); log "
-                                       f"{build_log}:\n{_log_tail(build_log)}") from None
-                stamp.write_text(key)
-                if runtime_cache is not None:
-                    _save_runtime_objects(build_dir, runtime_cache)
-            else:
-                runner.build_dir = build_dir  # test() without build()
-                runner.hdl_toplevel = toplevel
-            result.build_s = 0.0 if cached else time.perf_counter() - start
+    with use_build(build_dir), patched_environ(env_patch), _extra_sys_path(module_dirs):
+        sources = _write_sources(build_dir, texts)
+        result.build_s = _build(runner, simulator, toplevel, build_dir, sources, key,
+                                build_args, timescale, waves)
+        if result.build_s and build_dir.parent.parent == root.resolve():
+            prune_cache(root, limit)  # a new build: keep the cache within its bound
 
         # a fresh test_dir per run keeps results of parallel runs apart (the last few kept)
         _prune_runs(build_dir / "runs", keep=20)
@@ -476,18 +772,20 @@ def run_cocotb(design, toplevel: str, test_module, simulator: str = "icarus", *,
         except RuntimeError as e:
             exit_message = str(e)
         result.wall_s = time.perf_counter() - start
-    result.results_xml = results_xml
-    result.log_file = log_file
-    if report_path.exists():
-        result.report = json.loads(report_path.read_text())
+        result.results_xml = results_xml
+        result.log_file = log_file
+        if report_path.exists():  # read while the build is ours: a pruner may remove it after
+            result.report = json.loads(report_path.read_text())
+        if results_xml.exists():
+            result.testcases = parse_results(results_xml)
+        log_tail = _log_tail(log_file)
 
     if not results_xml.exists():
         if check:
             raise CosimFailure(f"{simulator}: simulation of {toplevel} ended abnormally "
                                f"({exit_message or 'no results file'}); log {log_file}:\n"
-                               f"{_log_tail(log_file)}", result)
+                               f"{log_tail}", result)
         return result
-    result.testcases = parse_results(results_xml)
     if check:
         if not result.testcases:
             raise CosimFailure(f"{simulator}: no cocotb test ran in {test_module} "

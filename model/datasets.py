@@ -9,17 +9,29 @@ Files may be gzip-compressed (``*.gz``). :func:`read_idx` rejects a bad magic, a
 dtype code, a truncated or over-long payload, and :func:`load_idx_dir` rejects image and
 label files whose counts disagree or labels outside the class range, each with a
 :class:`SpikeforgeError` that names the file.
+
+Where the files come from
+=========================
+``spikeforge data fetch mnist|fashion-mnist`` (:func:`fetch_dataset`, with ``pooch``)
+downloads the four ``.gz`` files into the user data directory (:func:`user_data_dir`:
+``$SPIKEFORGE_DATA/<name>``, default ``~/.cache/spikeforge/data/<name>``), each checked
+against the SHA-256 of :data:`REGISTRY`. :func:`load_dataset` without a path searches
+:func:`dataset_locations` in order (:func:`find_dataset_dir`); docs/data.md has the details.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
+import importlib.util
 import os
+import re
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from platformdirs import user_cache_dir
 
 from spikeforge.ir.errors import ConfigError, SpikeforgeError
 
@@ -181,22 +193,234 @@ def load_idx_dir(path, name: str = "idx", n_classes: int = 10) -> Dataset:
                    shape=tuple(int(s) for s in shape))
 
 
-# -- named data sets ---------------------------------------------------------------------
+# -- where the data sets live ------------------------------------------------------------
+#
+# The IDX files of MNIST and Fashion-MNIST are found, for load_dataset(name) without a
+# path, in the first of these that holds them:
+#   mnist:         $SPIKEFORGE_MNIST (if set, it wins: a wrong value is an error, not a
+#                  fall-through), the user data directory, ../shared/data/mnist (the team's
+#                  machines: the official test set and a 10,000-image training subset);
+#   fashion-mnist: the user data directory, /usr/share/datasets/fashion-mnist (Debian's
+#                  dataset-fashion-mnist).
+# The user data directory is $SPIKEFORGE_DATA/<name>, by default
+# platformdirs.user_cache_dir("spikeforge")/data/<name> (~/.cache/spikeforge/data/<name> on
+# Linux), where `spikeforge data fetch <name>` downloads the files.
+
+DATA_ENV = "SPIKEFORGE_DATA"
+SHARED_MNIST_DIR = REPO_ROOT.parent / "shared" / "data" / "mnist"
+IDX_STEMS = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+             "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """One file of a downloadable data set: ``sha256`` of the file as served (what
+    :func:`fetch_dataset` checks); ``payload_sha256`` of its decompressed IDX bytes where it
+    was computed (lets :func:`check_files` recognise a recompressed or uncompressed copy)."""
+
+    name: str
+    sha256: str
+    payload_sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class Remote:
+    """A data set :func:`fetch_dataset` can download: ``base_url`` + each file's name."""
+
+    name: str
+    base_url: str
+    files: tuple[RemoteFile, ...]
+    size_mb: float  # the download, for messages
+
+
+# Provenance of the hashes (docs/data.md):
+# * MNIST: the original distribution's four .gz files, served by PyTorch's mirror (LeCun's
+#   site refuses downloads). t10k-*: computed here from ../shared/data/mnist, whose README says
+#   they are byte-identical to the original; train-*: the published sums (torchvision,
+#   TensorFlow Datasets) -- not checkable here, the team's share holds a subset. Payload
+#   hashes only where computed here (the test set).
+# * Fashion-MNIST: Zalando's four .gz files from their S3 bucket; .gz sums as published (TFDS;
+#   Zalando's README publishes MD5s of the same files). Debian's package recompressed the
+#   files (other .gz bytes, same IDX payload), so its .gz do not match; the payload hashes
+#   are computed here from Debian's files (dataset-fashion-mnist 0.0~git20200523).
+REGISTRY = {
+    "mnist": Remote("mnist", "https://ossci-datasets.s3.amazonaws.com/mnist/", (
+        RemoteFile("train-images-idx3-ubyte.gz",
+                   "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609"),
+        RemoteFile("train-labels-idx1-ubyte.gz",
+                   "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c"),
+        RemoteFile("t10k-images-idx3-ubyte.gz",
+                   "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+                   "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"),
+        RemoteFile("t10k-labels-idx1-ubyte.gz",
+                   "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+                   "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
+    ), size_mb=11.6),
+    "fashion-mnist": Remote(
+        "fashion-mnist", "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/", (
+            RemoteFile("train-images-idx3-ubyte.gz",
+                       "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
+                       "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"),
+            RemoteFile("train-labels-idx1-ubyte.gz",
+                       "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+                       "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"),
+            RemoteFile("t10k-images-idx3-ubyte.gz",
+                       "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
+                       "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"),
+            RemoteFile("t10k-labels-idx1-ubyte.gz",
+                       "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
+                       "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
+        ), size_mb=30.9),
+}
+
+#: other files recognised by hash (``spikeforge data list`` names them instead of "differs")
+KNOWN_OTHER = {
+    "9e594dacbefd1c4239130054519626ac29508c9444ed6b5954e03f6cccf5e9bf":
+        "the team's 10,000-image training subset",
+    "55d8df10b1cc813a7005b855fa1b1681c032d2f6d39a491dce56504acd792393":
+        "the team's 10,000-image training subset",
+}
+
+
+def data_root() -> Path:
+    """``$SPIKEFORGE_DATA``, else ``platformdirs.user_cache_dir("spikeforge")/data``."""
+    env = os.environ.get(DATA_ENV)
+    return Path(env) if env else Path(user_cache_dir("spikeforge")) / "data"
+
+
+def user_data_dir(name: str) -> Path:
+    """Where ``spikeforge data fetch NAME`` puts the files: ``data_root()/NAME``."""
+    return data_root() / name
+
+
+def has_idx_files(directory: Path) -> bool:
+    """True if ``directory`` holds all four IDX files (plain or ``.gz``)."""
+    try:
+        for stem in IDX_STEMS:
+            _find(directory, stem)
+    except (SpikeforgeError, OSError):
+        return False
+    return True
+
+
+def dataset_locations(name: str) -> list[tuple[str, Path | None]]:
+    """``(label, directory)`` in the order :func:`find_dataset_dir` searches them; the
+    directory is None for an unset variable."""
+    key = _dataset_key(name)
+    if key == "mnist":
+        env = os.environ.get(MNIST_ENV)
+        return [(f"${MNIST_ENV}", Path(env) if env else None),
+                ("user data", user_data_dir("mnist")), ("team share", SHARED_MNIST_DIR)]
+    if key == "fashion-mnist":
+        return [("user data", user_data_dir("fashion-mnist")), ("Debian", FASHION_MNIST_DIR)]
+    raise ConfigError(f"name: no files to find for {name!r} (IDX data sets: "
+                      f"{', '.join(REGISTRY)})")
+
+
+def find_dataset_dir(name: str) -> Path:
+    """The directory :func:`load_dataset` reads ``name`` (mnist, fashion-mnist) from: the
+    first of :func:`dataset_locations` that holds the four files (``$SPIKEFORGE_MNIST``,
+    when set, is taken as it is). Raises :class:`SpikeforgeError` naming the fetch command."""
+    key = _dataset_key(name)
+    for label, directory in dataset_locations(key):
+        if directory is None:
+            continue
+        if label == f"${MNIST_ENV}" or has_idx_files(directory):
+            return directory
+    where = ", ".join(f"{label} {d}" for label, d in dataset_locations(key) if d is not None)
+    extra = (f"; or set ${MNIST_ENV} to a directory of the four IDX files" if key == "mnist"
+             else "; or `apt-get install dataset-fashion-mnist` (Debian/Ubuntu)")
+    raise SpikeforgeError(f"{key}: data set not found (looked in {where}): download it with "
+                          f"`spikeforge data fetch {key}` ({REGISTRY[key].size_mb:g} MB){extra}; "
+                          f"or pass path=<directory of the IDX files>")
+
 
 def default_mnist_dir() -> Path:
-    """``../shared/data/mnist`` next to the repository if present, else ``$SPIKEFORGE_MNIST``."""
-    shared = REPO_ROOT.parent / "shared" / "data" / "mnist"
-    if shared.is_dir():
-        return shared
-    env = os.environ.get(MNIST_ENV)
-    if env:
-        return Path(env)
-    raise SpikeforgeError(
-        f"mnist: no MNIST directory found: {shared} does not exist and ${MNIST_ENV} is not set. "
-        f"Download the four IDX files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
-        f"t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) into a directory and set "
-        f"{MNIST_ENV}=/that/directory or pass path=...")
+    """Where ``load_dataset("mnist")`` reads from: :func:`find_dataset_dir` ``("mnist")``."""
+    return find_dataset_dir("mnist")
 
+
+def _dataset_key(name: str) -> str:
+    key = str(name).lower().replace("_", "-")
+    return "fashion-mnist" if key == "fashionmnist" else key
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def check_files(name: str, directory: Path) -> dict[str, str]:
+    """What each registered file of ``name`` in ``directory`` is: ``ok`` (the registered
+    file), ``ok (payload)`` (recompressed or uncompressed, same IDX bytes), ``missing``,
+    a :data:`KNOWN_OTHER` description, or ``differs``."""
+    status = {}
+    for remote in REGISTRY[_dataset_key(name)].files:
+        stem = remote.name.removesuffix(".gz")
+        try:
+            path = _find(Path(directory), stem)
+        except (SpikeforgeError, OSError):
+            status[remote.name] = "missing"
+            continue
+        raw = path.read_bytes()
+        if path.name == remote.name and _sha256(raw) == remote.sha256:
+            status[remote.name] = "ok"
+        elif remote.payload_sha256 and _sha256(_read_bytes(path)) == remote.payload_sha256:
+            status[remote.name] = "ok (payload)"
+        else:
+            status[remote.name] = KNOWN_OTHER.get(_sha256(raw), "differs")
+    return status
+
+
+def fetch_dataset(name: str, base_url: str | None = None, directory=None, *,
+                  remote: Remote | None = None, progress: bool = False) -> Path:
+    """Download the four files of ``name`` from ``base_url`` (default: the registry's) into
+    ``directory`` (default :func:`user_data_dir`) with :func:`pooch.retrieve`, each checked
+    against its SHA-256; files already there with the right hash are not downloaded again.
+
+    A file whose hash differs is deleted by pooch before it reaches its name (it is
+    downloaded to a temporary file in ``directory`` and moved only after the check):
+    :class:`SpikeforgeError` names the file, the URL and both hashes. ``remote`` replaces
+    the registry entry (the tests serve generated files). Returns the directory."""
+    if importlib.util.find_spec("pooch") is None:
+        raise SpikeforgeError(f"{name}: downloading needs pooch: pip install pooch")
+    key = _dataset_key(name)
+    if remote is None:
+        if key not in REGISTRY:
+            raise ConfigError(f"name: unknown data set {name!r} to fetch (known: "
+                              f"{', '.join(REGISTRY)})")
+        remote = REGISTRY[key]
+    base = (base_url or remote.base_url).rstrip("/") + "/"
+    target = Path(directory) if directory is not None else user_data_dir(key)
+    existed = target.exists()
+    try:
+        _retrieve_all(key, remote, base, target, progress)
+    except SpikeforgeError:
+        if not existed and target.is_dir() and not any(target.iterdir()):
+            target.rmdir()  # nothing was fetched: leave no empty directory behind
+        raise
+    return target
+
+
+def _retrieve_all(key: str, remote: Remote, base: str, target: Path, progress: bool) -> None:
+    import pooch
+    import requests  # pooch's HTTP client
+
+    pooch.get_logger().setLevel("WARNING")  # our own line per data set, not pooch's per file
+    for file in remote.files:
+        url = base + file.name
+        try:
+            pooch.retrieve(url, known_hash=f"sha256:{file.sha256}", fname=file.name,
+                           path=target, progressbar=progress)
+        except ValueError as error:  # pooch: the hash of the download does not match
+            got = re.search(r"but got (\w+)", str(error))
+            raise SpikeforgeError(
+                f"{key}: {url}: refused: its SHA-256 is {got.group(1) if got else '?'}, the "
+                f"registry's {file.sha256} (corrupt or altered download; not kept)") from None
+        except requests.RequestException as error:
+            raise SpikeforgeError(f"{key}: cannot download {url}: {error}") from None
+
+
+# -- named data sets ---------------------------------------------------------------------
 
 def load_digits(test_fraction: float = 0.25, seed: int = 0) -> Dataset:
     """sklearn's 8x8 handwritten digits (1797 images, pixel values 0..16), split
@@ -215,20 +439,14 @@ def load_digits(test_fraction: float = 0.25, seed: int = 0) -> Dataset:
 
 def load_dataset(name: str, path=None, **kwargs) -> Dataset:
     """Load ``digits``, ``mnist`` or ``fashion-mnist``. ``path`` overrides the directory of
-    the IDX files (MNIST default: :func:`default_mnist_dir`; Fashion-MNIST default:
-    ``/usr/share/datasets/fashion-mnist`` from the Debian package ``dataset-fashion-mnist``)."""
-    key = str(name).lower().replace("_", "-")
+    the IDX files; without it :func:`find_dataset_dir` looks (mnist) in ``$SPIKEFORGE_MNIST``,
+    the user data directory, ``../shared/data/mnist``, or (fashion-mnist) the user data
+    directory, ``/usr/share/datasets/fashion-mnist`` (Debian's ``dataset-fashion-mnist``)."""
+    key = _dataset_key(name)
     if key == "digits":
         if path is not None:
             raise ConfigError("path: digits comes with scikit-learn and takes no path")
         return load_digits(**kwargs)
-    if key == "mnist":
-        return load_idx_dir(Path(path) if path is not None else default_mnist_dir(), "mnist")
-    if key in ("fashion-mnist", "fashionmnist"):
-        directory = Path(path) if path is not None else FASHION_MNIST_DIR
-        if path is None and not directory.is_dir():
-            raise SpikeforgeError(f"fashion-mnist: {directory} does not exist; install it with "
-                                  "`apt-get install dataset-fashion-mnist` (Debian/Ubuntu) or "
-                                  "pass path=<directory of the IDX files>")
-        return load_idx_dir(directory, "fashion-mnist")
+    if key in REGISTRY:
+        return load_idx_dir(Path(path) if path is not None else find_dataset_dir(key), key)
     raise ConfigError(f"name: unknown dataset {name!r} (known: digits, mnist, fashion-mnist)")

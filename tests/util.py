@@ -46,8 +46,8 @@ def mnist_dir():
 
 #: a test that needs the real MNIST files (a user's clone has no ../shared)
 needs_mnist = pytest.mark.skipif(
-    mnist_dir() is None, reason="no MNIST here: put the four IDX files in ../shared/data/mnist "
-                                "or a directory named by $SPIKEFORGE_MNIST")
+    mnist_dir() is None, reason="no MNIST here: run `spikeforge data fetch mnist` (or set "
+                                "$SPIKEFORGE_MNIST to a directory of the four IDX files)")
 
 
 # -- the command line ------------------------------------------------------------------------

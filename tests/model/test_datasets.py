@@ -1,4 +1,5 @@
-"""Datasets: IDX parsing, real MNIST, digits, clear errors on bad files."""
+"""Datasets: IDX parsing, real MNIST, where the loaders look (generated IDX files), digits,
+clear errors on bad files."""
 
 import gzip
 import hashlib
@@ -9,15 +10,15 @@ import numpy as np
 import pytest
 
 from spikeforge.ir.errors import ConfigError, SpikeforgeError
-from spikeforge.model.datasets import load_dataset, load_digits, load_idx_dir, parse_idx, read_idx
+from spikeforge.model.datasets import (
+    check_files,
+    load_dataset,
+    load_digits,
+    load_idx_dir,
+    parse_idx,
+    read_idx,
+)
 from tests.util import mnist_dir, needs_mnist
-
-SHA256 = {
-    "train-images-idx3-ubyte.gz": "9e594dacbefd1c4239130054519626ac29508c9444ed6b5954e03f6cccf5e9bf",
-    "train-labels-idx1-ubyte.gz": "55d8df10b1cc813a7005b855fa1b1681c032d2f6d39a491dce56504acd792393",
-    "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
-    "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
-}
 
 
 def idx_bytes(array: np.ndarray, code: int = 0x08) -> bytes:
@@ -103,37 +104,111 @@ def test_label_out_of_range(tmp_path):
 
 @needs_mnist
 def test_real_mnist():
+    """The MNIST the loaders find is the official test set (the registry's hashes) with the
+    official training set or the team's 10,000-image subset of it."""
     MNIST = mnist_dir()
-    for name, digest in SHA256.items():
-        assert hashlib.sha256((MNIST / name).read_bytes()).hexdigest() == digest
+    status = check_files("mnist", MNIST)
+    assert status["t10k-images-idx3-ubyte.gz"] == status["t10k-labels-idx1-ubyte.gz"] == "ok"
+    subset = status["train-images-idx3-ubyte.gz"] == "the team's 10,000-image training subset"
     ds = load_dataset("mnist", path=MNIST)
-    assert ds.train_x.shape == (10000, 784) and ds.test_x.shape == (10000, 784)
-    assert ds.shape == (28, 28)
-    np.testing.assert_array_equal(np.bincount(ds.train_y),
-                                  [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978])
+    assert ds.test_x.shape == (10000, 784) and ds.shape == (28, 28)
+    if subset:
+        assert ds.train_x.shape == (10000, 784)
+        np.testing.assert_array_equal(np.bincount(ds.train_y),
+                                      [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978])
+    else:
+        assert status["train-images-idx3-ubyte.gz"] == "ok" and ds.train_x.shape == (60000, 784)
     # the official test set: 980 zeros ... and its first label is 7
     assert ds.test_y[0] == 7 and np.bincount(ds.test_y)[0] == 980
     assert ds.test_x.max() == 255
-    # default discovery (../shared/data/mnist next to the repo) finds the same files
+    # default discovery finds the same files
     assert load_dataset("mnist").test_y[:10].tolist() == ds.test_y[:10].tolist()
 
 
-def test_mnist_not_found_message(monkeypatch, tmp_path):
+@pytest.fixture
+def places(tmp_path, monkeypatch):
+    """The three places MNIST can be, none of them holding it yet: ``(env, user, shared)``."""
     import spikeforge.model.datasets as d
-    monkeypatch.setattr(d, "REPO_ROOT", tmp_path / "repo")
+
+    env, user_root, shared = tmp_path / "env", tmp_path / "user", tmp_path / "shared"
+    monkeypatch.setattr(d, "SHARED_MNIST_DIR", shared)
+    monkeypatch.setenv("SPIKEFORGE_DATA", str(user_root))
     monkeypatch.delenv("SPIKEFORGE_MNIST", raising=False)
-    with pytest.raises(SpikeforgeError, match="SPIKEFORGE_MNIST"):
+    for directory in (env, user_root / "mnist", shared):
+        directory.mkdir(parents=True)
+    return env, user_root / "mnist", shared
+
+
+def test_mnist_search_order(places, monkeypatch):
+    """explicit path > $SPIKEFORGE_MNIST > user data directory > ../shared/data/mnist: each
+    place holds a set of another size, so the size says which was read."""
+    env, user, shared = places
+    write_set(shared, n_train=2)
+    assert load_dataset("mnist").train_x.shape[0] == 2
+    write_set(user, n_train=3)
+    assert load_dataset("mnist").train_x.shape[0] == 3
+    write_set(env, n_train=4)
+    monkeypatch.setenv("SPIKEFORGE_MNIST", str(env))
+    assert load_dataset("mnist").train_x.shape[0] == 4
+    assert load_dataset("mnist", path=shared).train_x.shape[0] == 2
+    # a variable naming a wrong directory is an error, not a silent fall-through
+    monkeypatch.setenv("SPIKEFORGE_MNIST", str(env / "typo"))
+    with pytest.raises(SpikeforgeError, match="typo: not a directory"):
         load_dataset("mnist")
-    write_set(tmp_path)
-    monkeypatch.setenv("SPIKEFORGE_MNIST", str(tmp_path))
-    assert load_dataset("mnist").train_x.shape == (5, 12)
 
 
-def test_fashion_mnist_missing_message(monkeypatch, tmp_path):
+def test_incomplete_user_directory_is_passed_over(places):
+    env, user, shared = places
+    write_set(shared, n_train=2)
+    write_set(user, n_train=3)
+    (user / "t10k-labels-idx1-ubyte.gz").unlink()  # e.g. an interrupted fetch
+    assert load_dataset("mnist").train_x.shape[0] == 2
+
+
+def test_mnist_not_found_names_the_fetch_command(places):
+    env, user, shared = places
+    with pytest.raises(SpikeforgeError) as info:
+        load_dataset("mnist")
+    message = str(info.value)
+    assert "`spikeforge data fetch mnist`" in message and "SPIKEFORGE_MNIST" in message
+    assert str(user) in message and str(shared) in message and "\n" not in message
+
+
+def test_fashion_mnist_search_order(tmp_path, monkeypatch):
+    """user data directory > /usr/share/datasets/fashion-mnist (Debian); neither: the fetch
+    command and the Debian package are named."""
     import spikeforge.model.datasets as d
-    monkeypatch.setattr(d, "FASHION_MNIST_DIR", tmp_path / "absent")
-    with pytest.raises(SpikeforgeError, match="apt-get install dataset-fashion-mnist"):
+
+    monkeypatch.setattr(d, "FASHION_MNIST_DIR", tmp_path / "debian")
+    monkeypatch.setenv("SPIKEFORGE_DATA", str(tmp_path / "user"))
+    with pytest.raises(SpikeforgeError, match="spikeforge data fetch fashion-mnist.*"
+                                              "apt-get install dataset-fashion-mnist"):
         load_dataset("fashion-mnist")
+    (tmp_path / "debian").mkdir()
+    write_set(tmp_path / "debian", n_train=2, gz=False)
+    assert load_dataset("fashion-mnist").train_x.shape[0] == 2
+    (tmp_path / "user" / "fashion-mnist").mkdir(parents=True)
+    write_set(tmp_path / "user" / "fashion-mnist", n_train=3)
+    assert load_dataset("fashion_mnist").train_x.shape[0] == 3
+
+
+def test_check_files_tells_recompressed_from_different(tmp_path, monkeypatch):
+    """``ok`` for the registered bytes, ``ok (payload)`` for the same IDX bytes compressed
+    otherwise (Debian's Fashion-MNIST), ``differs`` otherwise, ``missing``."""
+    import spikeforge.model.datasets as d
+
+    payload = idx_bytes(np.arange(5, dtype=np.uint8))
+    served = gzip.compress(payload, mtime=0)
+    other = gzip.compress(payload, mtime=12345)  # same payload, another gzip header
+    assert served != other
+    files = tuple(d.RemoteFile(f"{stem}.gz", hashlib.sha256(served).hexdigest(),
+                               hashlib.sha256(payload).hexdigest()) for stem in d.IDX_STEMS)
+    monkeypatch.setitem(d.REGISTRY, "mnist", d.Remote("mnist", "http://unused/", files, 0))
+    for stem, data in zip(d.IDX_STEMS, (served, other, gzip.compress(payload + b"!"), None)):
+        if data is not None:
+            (tmp_path / f"{stem}.gz").write_bytes(data)
+    assert list(d.check_files("mnist", tmp_path).values()) == [
+        "ok", "ok (payload)", "differs", "missing"]
 
 
 @pytest.mark.skipif(not Path("/usr/share/datasets/fashion-mnist").is_dir(),

@@ -157,6 +157,18 @@ CASES = [
      "argument --input-depth: must be an integer in 2..32767, got 0"),
     ("build-clk-nan", ["build", "core:4x4", "--board", "icebreaker", "--clk-mhz", "nan"],
      "argument --clk-mhz: must be a finite number > 0, got nan"),
+    # data and cache
+    ("data-fetch-unknown", ["data", "fetch", "cifar"],
+     "argument NAME: invalid choice: 'cifar' (choose from 'mnist', 'fashion-mnist')"),
+    ("data-fetch-dir-file", ["data", "fetch", "mnist", "--dir", "{d}/a-file"],
+     "--dir: {d}/a-file exists and is not a directory"),
+    ("data-fetch-long-dir", ["data", "fetch", "mnist", "--dir", f"{{d}}/{LONG}"],
+     f"--dir: cannot write {{d}}/{LONG}: File name too long"),
+    ("data-list-unknown", ["data", "list", "cifar"], "argument NAME: invalid choice: 'cifar'"),
+    ("data-no-action", ["data"], "the following arguments are required: ACTION"),
+    ("cache-clean-keep-bad", ["cache", "clean", "--keep", "lots"],
+     "argument --keep: expected a size such as 2G, 500M or a number of bytes, got 'lots'"),
+    ("cache-no-action", ["cache"], "the following arguments are required: ACTION"),
     # demo
     ("demo-images-0", ["demo", "--images", "0"], "argument --images: must be an integer >= 1"),
     ("demo-images-too-many", ["demo", "--images", "451"], "--images: must be in 1..450"),
@@ -180,6 +192,9 @@ CASES = [
     ("read-only-build", ["build", "core:4x4", "--board", "arty-a7", "--out",
                          "{d}/read-only/b", "READ_ONLY"],
      "--out: cannot write {d}/read-only/b: Read-only file system"),
+    ("read-only-data-fetch", ["data", "fetch", "mnist", "--dir", "{d}/read-only/data",
+                              "READ_ONLY"],
+     "--dir: cannot write {d}/read-only/data: Read-only file system"),
 ]
 
 _NAMESPACE_SCRIPT = textwrap.dedent("""
