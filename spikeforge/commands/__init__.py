@@ -12,7 +12,7 @@ the chosen mode would ignore is refused, not ignored.
 Modules, in the order :mod:`spikeforge.cli` registers them: :mod:`.demo` (``demo``),
 :mod:`.verilog` (``verilog``: one core), :mod:`.train` (``train``), :mod:`.compile`
 (``compile``, ``verify``), :mod:`.boards` (``build``, ``fit``), :mod:`.nir` (``import``,
-``export``: NIR graphs), :mod:`.cost` (``cost``), :mod:`.report` (``report``), :mod:`.data` (``data fetch``,
+``export``: NIR graphs), :mod:`.cost` (``cost``), :mod:`.report` (``report``), :mod:`.fuzz` (``fuzz``), :mod:`.data` (``data fetch``,
 ``data list``: the IDX data sets), :mod:`.cache` (``cache info``, ``cache clean``: the
 co-simulation build cache).
 """
