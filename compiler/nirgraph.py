@@ -64,7 +64,7 @@ def _nir():
 def _check_dt(dt) -> None:
     """ConfigError unless ``dt`` is a positive, finite real number of seconds (numpy scalars
     too, e.g. a float32 read from a file; not a bool)."""
-    if not (isinstance(dt, (int, float)) and dt > 0):
+    if isinstance(dt, bool) or not isinstance(dt, numbers.Real) or not 0 < dt < np.inf:
         raise ConfigError(f"dt: must be a positive number of seconds, got {dt!r}")
 
 

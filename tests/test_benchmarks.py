@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -35,3 +37,12 @@ def test_model_benchmark_quick():
     models = [line.split(" | ")[1] for line in table]
     assert any(m.startswith("TTFS") for m in models) and any(m.startswith("LIF") for m in models)
     assert any(m.startswith("snnTorch") for m in models), result.stdout
+
+
+@pytest.mark.slow
+def test_nir_benchmark_quick():
+    """bench_nir.py --quick: snnTorch <-> NIR <-> spikeforge, 8 images co-simulated (~90 s)."""
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_nir.py"), "--quick"],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr  # exit 1 unless bit-exact
+    assert "8/8 bit-exact" in result.stdout and "| 5 |" in result.stdout, result.stdout

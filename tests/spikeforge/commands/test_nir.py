@@ -78,3 +78,27 @@ def test_export_and_import_refusals(artifact, tmp_path):
                 "--subtract-reset-as-zero") == 0
     with pytest.raises(SystemExit):  # --dt is required: NIR has no time step
         _run("export", out, tmp_path / "y.nir")
+
+
+def test_import_of_a_leaky_integrator_output(tmp_path, capsys):
+    """A graph whose output layer is an LI (membrane-max) imports to a model file whose
+    8-bit network quantizes (the LI used to get threshold 1e30, which no membrane width
+    holds: the import failed in quantize); with spike-count it is refused by node."""
+    import nir
+
+    rng = np.random.default_rng(4)
+    h, o = np.ones(16), np.ones(10)
+    graph = nir.NIRGraph.from_list(
+        nir.Input(input_type=np.array([64])), nir.Linear(weight=rng.normal(0, 1, (16, 64))),
+        nir.LIF(tau=h * 1e-3, r=h * 10.0, v_leak=h * 0, v_threshold=h, v_reset=h * 0),
+        nir.Linear(weight=rng.normal(0, 1, (10, 16))),
+        nir.LI(tau=o * 1e-3, r=o * 10.0, v_leak=o * 0), nir.Output(output_type=np.array([10])))
+    write_nir(graph, tmp_path / "li.nir")
+    assert _run("import", tmp_path / "li.nir", "--out", tmp_path / "li.pt", "--dataset", "digits",
+                "--ticks", "8", "--dt", "1e-4", "--decision", "membrane-max") == 0
+    assert "decision membrane-max" in capsys.readouterr().out
+    integer = quantize(load_model(tmp_path / "li.pt")["network"], ticks=8).network
+    assert integer.decision is Decision.MEMBRANE_MAX
+    with pytest.raises(ConfigError, match="node 'li': LI does not spike"):
+        _run("import", tmp_path / "li.nir", "--out", tmp_path / "sc.pt", "--dataset", "digits",
+             "--ticks", "8", "--dt", "1e-4", "--decision", "spike-count")
