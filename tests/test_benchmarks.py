@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from tests.util import needs_mnist
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,10 +39,37 @@ def test_model_benchmark_quick():
     assert any(m.startswith("snnTorch") for m in models), result.stdout
 
 
-@pytest.mark.slow
 def test_nir_benchmark_quick():
     """bench_nir.py --quick: snnTorch <-> NIR <-> spikeforge, 8 images co-simulated (~90 s)."""
     result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_nir.py"), "--quick"],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr  # exit 1 unless bit-exact
     assert "8/8 bit-exact" in result.stdout and "| 5 |" in result.stdout, result.stdout
+
+
+def _quick(script: str, timeout: int = 600) -> str:
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), "--quick"],
+                            capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_conversion_benchmark_quick():
+    """ANN -> SNN conversion on digits, three tick counts, 5 images co-simulated bit-exactly."""
+    out = _quick("bench_conversion.py")
+    assert "**yes**" in out and "BIT-EXACT" in out, out
+
+
+@needs_mnist
+def test_stdp_benchmark_quick():
+    out = _quick("bench_stdp.py")
+    assert "### STDP on MNIST" in out and "| ASP |" in out, out
+
+
+def test_cost_benchmark_quick():
+    """sim/cost.py beside the neurobench package: the shared definitions agree exactly."""
+    out = _quick("bench_cost.py")
+    rows = {line.split(" | ")[0].strip("| "): line.split(" | ") for line in out.splitlines()
+            if line.startswith("| ")}
+    assert rows["connection sparsity"][1] == rows["connection sparsity"][2].split()[0], out
+    assert rows["dense synaptic operations"][1] == rows["dense synaptic operations"][2], out
