@@ -14,6 +14,10 @@
   ``python -m spikeforge.model.ttfs_discrete``).
 * :mod:`.popcount_rule` -- the integer, sign-and-popcount on-chip learning rule of the FPGA
   prototype (``PopcountLearner``, ``train_popcount``; ``python -m spikeforge.model.popcount_rule``).
+* :mod:`.events` -- event-camera input: ``EventStream``, the N-MNIST reader,
+  ``SaccadeSimulator``, ``bin_events`` (docs/events.md).
+* :mod:`.convert` -- ANN -> SNN conversion: ``train_ann``, ``convert_and_quantize``.
+* :mod:`.stdp` -- unsupervised STDP (Diehl & Cook 2015) and ASP, ``train``, ``to_integer_network``.
 * :mod:`.modelfile` -- model files (what ``spikeforge train`` writes): ``train_ttfs_model``,
   ``train_lif_model``, ``save_model``, ``load_model``, ``integer_network_of``,
   ``encode_test_images``.

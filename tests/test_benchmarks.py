@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.util import needs_mnist
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,3 +75,12 @@ def test_cost_benchmark_quick():
             if line.startswith("| ")}
     assert rows["connection sparsity"][1] == rows["connection sparsity"][2].split()[0], out
     assert rows["dense synaptic operations"][1] == rows["dense synaptic operations"][2], out
+
+
+@needs_mnist
+@pytest.mark.skipif(not (ROOT.parent / "shared" / "data" / "events" / "nmnist-sample.bin").is_file(),
+                    reason="the real N-MNIST recording is on the team's machines only "
+                           "(../shared/data/events)")
+def test_events_benchmark_quick():
+    out = _quick("bench_events.py")
+    assert "| events |" in out, out
