@@ -28,7 +28,7 @@ import numpy as np
 from spikeforge.compiler.artifact import load_artifact, save_artifact
 from spikeforge.compiler.map import plan_network
 from spikeforge.cosim.core_cosim import make_spec, run_core_cosim
-from spikeforge.cosim.runner import CosimFailure, default_build_root
+from spikeforge.cosim.runner import CosimFailure
 from spikeforge.flow import (
     PROTOTYPE,
     TABLE_HEADER,
@@ -136,8 +136,10 @@ DEMO = {"dataset": "digits", "hidden": 32, "epochs": 8, "qat_epochs": 1, "ticks"
 
 
 def demo_dir() -> Path:
-    """``build/demo``: the demo's cached model and compiled design."""
-    return default_build_root().parent / "demo"
+    """``build/demo`` under the current directory: the demo's cached model and its compiled
+    design, where the user looks for them (the build cache, by contrast, is in the user's
+    cache directory: :func:`spikeforge.cosim.runner.default_build_root`)."""
+    return Path("build") / "demo"
 
 
 def cached_network(directory: Path, retrain: bool, progress: bool):
