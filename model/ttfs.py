@@ -238,6 +238,19 @@ class TTFSNet(nn.Module):
             z = layer(z)
         return (z, inputs) if record else z
 
+    def forward_record(self, z_in, spike_dropout: float = 0.0):
+        """``(z_out, inputs, outputs)``: as :meth:`forward` with ``record``, plus each layer's
+        output *before* the next layer's dropout (the spikes the hardware would emit)."""
+        z, inputs, outputs = z_in, [], []
+        for layer in self.layers:
+            if spike_dropout:
+                drop = torch.rand(z.shape) < spike_dropout
+                z = torch.where(drop, torch.full_like(z, INF), z)
+            inputs.append(z)
+            z = layer(z)
+            outputs.append(z)
+        return z, inputs, outputs
+
     def weight_sum_cost(self, inputs=None):
         """Sum of the layers' weight-sum costs (per sample, given each layer's input)."""
         if inputs is None:
@@ -299,6 +312,74 @@ def ttfs_loss(z_out: torch.Tensor, target: torch.Tensor, net: TTFSNet | None = N
     return loss
 
 
+def decision_time(z_out: torch.Tensor, horizon: float = 4.0) -> torch.Tensor:
+    """``[batch]`` time ``t = ln z`` of the earliest output spike (the first-spike decision);
+    ``horizon`` (no gradient) when no output spikes."""
+    z_min = z_out.min(dim=1).values
+    finite = torch.isfinite(z_min)
+    t = torch.log(torch.where(finite, z_min, torch.ones_like(z_min)))
+    return torch.where(finite, t, torch.full_like(t, horizon))
+
+
+def hidden_spike_cost(hidden: list, z_out: torch.Tensor, temperature: float = 0.1,
+                      horizon: float = 4.0) -> torch.Tensor:
+    """Soft count of the hidden spikes before the decision, batch mean::
+
+        sum_layers sum_h sigmoid((t_dec - t_h) / temperature),   t = ln z,
+
+    ``t_dec`` = :func:`decision_time`, held constant (no gradient: pulling the earliest output
+    earlier, whatever its class, makes one class win everything); hidden neurons that never
+    spike count 0. Its gradient moves hidden spikes later or removes them."""
+    t_dec = decision_time(z_out.detach(), horizon)
+    cost = torch.zeros((), dtype=z_out.dtype)
+    for z in hidden:
+        finite = torch.isfinite(z)
+        t = torch.log(torch.where(finite, z, torch.ones_like(z)))
+        soft = torch.sigmoid((t_dec[:, None] - t) / temperature)
+        cost = cost + torch.where(finite, soft, torch.zeros_like(soft)).sum(1).mean()
+    return cost
+
+
+def late_decision_cost(z_out: torch.Tensor, target: torch.Tensor,
+                       horizon: float = 4.0) -> torch.Tensor:
+    """Mean spike time ``t = ln z`` (in tau) of the *correct* output neuron (``horizon``, no
+    gradient, when it does not spike): a cost on late decisions that moves the right class
+    earlier, so the first spike -- the decision -- comes sooner and is still the right one."""
+    z = z_out.gather(1, target[:, None])[:, 0]
+    return decision_time(z[:, None], horizon).mean()
+
+
+def stratified_split(y, n_val: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``(train_idx, val_idx)`` (sorted) holding out ``n_val`` samples, each class in
+    proportion to its share of ``y`` (largest remainders), chosen by a seeded permutation."""
+    y = np.asarray(y)
+    if not 0 < n_val < len(y):
+        raise ConfigError(f"n_val: must be between 1 and {len(y) - 1}, got {n_val!r}")
+    rng = np.random.default_rng(seed)
+    classes, counts = np.unique(y, return_counts=True)
+    share = counts * n_val / len(y)
+    take = np.floor(share).astype(np.int64)
+    extra = np.argsort(-(share - take), kind="stable")[:n_val - take.sum()]
+    take[extra] += 1
+    val = np.concatenate([rng.permutation(np.flatnonzero(y == c))[:t]
+                          for c, t in zip(classes, take)])
+    val = np.sort(val)
+    return np.setdiff1d(np.arange(len(y)), val), val
+
+
+def active_inputs(z: torch.Tensor) -> torch.Tensor:
+    """``[n_in]`` bool: the inputs that spike in at least one sample of ``z [batch, n_in]``."""
+    return torch.isfinite(z).any(dim=0)
+
+
+def zero_inactive_rows(net: TTFSNet, active: torch.Tensor) -> int:
+    """Set the first layer's weight rows of the inputs not in ``active`` to 0 (they never
+    spike, so the hardware need not store them); returns how many rows that is."""
+    with torch.no_grad():
+        net.layers[0].w[~active] = 0.0
+    return int((~active).sum())
+
+
 @dataclass
 class TrainResult:
     """What a training run produced. Accuracies are fractions in [0, 1]."""
@@ -309,12 +390,15 @@ class TrainResult:
     seconds: float  #: the whole run, per-epoch evaluation included
     history: list = field(default_factory=list)  # per epoch: (loss, train acc, test acc)
     epoch_seconds: list = field(default_factory=list)  #: per epoch, the training steps alone
+    held_out: str = "test"  #: what ``test_accuracy`` and history's third column measured
+    zero_rows: int = 0  #: first-layer weight rows zeroed (inputs silent on the training set)
 
     @classmethod
-    def of(cls, net, seconds: float, history: list, epoch_seconds: list) -> "TrainResult":
+    def of(cls, net, seconds: float, history: list, epoch_seconds: list,
+           held_out: str = "test", zero_rows: int = 0) -> "TrainResult":
         """The result of a run whose last epoch (if any) gives the accuracies."""
         train, test = (history[-1][1], history[-1][2]) if history else (0.0, 0.0)
-        return cls(net, train, test, seconds, history, epoch_seconds)
+        return cls(net, train, test, seconds, history, epoch_seconds, held_out, zero_rows)
 
     @property
     def seconds_per_epoch(self) -> float:
@@ -337,18 +421,33 @@ def train_ttfs(dataset, hidden=(100,), epochs: int = 15, batch_size: int = 32, l
                progress: bool = True, max_train: int | None = None,
                encoding: TTFSEncoding | None = None,
                per_sample_weight_sum: bool = False, clip_grad_norm: float | None = 1.0,
-               spike_dropout: float = 0.0, max_shift: int = 0) -> TrainResult:
+               spike_dropout: float = 0.0, max_shift: int = 0, *, validation=None,
+               augment=None, k_hidden_spikes: float = 0.0, k_late: float = 0.0,
+               sparsity_temperature: float = 0.1, zero_silent_rows: bool = False,
+               train_eval_max: int | None = None, on_epoch=None) -> TrainResult:
     """Train a :class:`TTFSNet` on a :class:`~spikeforge.model.datasets.Dataset` with Adam
     (learning rate cosine-annealed from ``lr`` to 0 over ``epochs``).
 
     Inputs are encoded with :func:`encode_ttfs` (``encoding``, default continuous times
     ``t_max (1 - p / max)``; on a tick grid training is much faster). The loss is
     :func:`ttfs_loss` (``per_sample_weight_sum``: its weight-sum cost over the inputs present
-    in each sample). Regularisers: ``spike_dropout`` (see :meth:`TTFSNet.forward`) and
-    ``max_shift`` (every epoch each training image moves by up to that many pixels,
+    in each sample) plus ``k_hidden_spikes`` * :func:`hidden_spike_cost` (temperature
+    ``sparsity_temperature``) plus ``k_late`` * :func:`late_decision_cost`. Regularisers:
+    ``spike_dropout`` (see :meth:`TTFSNet.forward`), ``augment`` (a callable
+    ``augment(x, shape, rng, max_value)``, e.g. :class:`spikeforge.model.augment.Augmentation`,
+    applied to the training images afresh every epoch) or else ``max_shift`` (every epoch each
+    training image moves by up to that many pixels,
     :meth:`~spikeforge.model.datasets.Dataset.shifted`). Gradients are clipped to norm
     ``clip_grad_norm`` per step (``1 / (sum_C w - 1)`` makes single samples' gradients huge;
-    without clipping an MNIST network reached 47 % after 4 epochs, with it 91 %)."""
+    without clipping an MNIST network reached 47 % after 4 epochs, with it 91 %).
+
+    ``validation = (x_val, y_val)``: the held-out set evaluated after every epoch (history's
+    third column, ``test_accuracy``; ``held_out = "validation"``) -- the test set is then never
+    touched. ``zero_silent_rows``: the inputs that never spike in the (unaugmented) training
+    images are silenced during training as well and their first-layer weight rows kept at 0
+    (``zero_rows`` says how many). ``train_eval_max``: training accuracy on the first so many
+    training images only. ``on_epoch(epoch, net, history)`` is called after each epoch
+    (checkpoints)."""
     from tqdm.auto import tqdm
 
     if isinstance(hidden, int):
@@ -358,45 +457,66 @@ def train_ttfs(dataset, hidden=(100,), epochs: int = 15, batch_size: int = 32, l
     if max_train is not None:
         x_tr, y_tr = x_tr[:max_train], y_tr[:max_train]
     z_tr = encode_ttfs(x_tr, dataset.max_value, t_max, encoding)
-    z_te = encode_ttfs(dataset.test_x, dataset.max_value, t_max, encoding)
+    x_ho, y_ho = (dataset.test_x, dataset.test_y) if validation is None else validation
+    z_ho = encode_ttfs(x_ho, dataset.max_value, t_max, encoding)
     y_tr = torch.as_tensor(y_tr)
-    y_te = torch.as_tensor(dataset.test_y)
+    y_ho = torch.as_tensor(np.asarray(y_ho))
+    active = active_inputs(z_tr) if zero_silent_rows else torch.ones(z_tr.shape[1], dtype=torch.bool)
+
+    def encode(x):  # silenced inputs send nothing, in training as on the hardware
+        z = encode_ttfs(x, dataset.max_value, t_max, encoding)
+        z[:, ~active] = INF
+        return z
+
     activity = float(torch.isfinite(z_tr).float().mean()) if len(z_tr) else 1.0
     net = TTFSNet([z_tr.shape[1], *hidden, dataset.n_classes], seed=seed,
                   input_activity=max(activity, 1e-3))
+    zero_rows = zero_inactive_rows(net, active)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs))
     g = torch.Generator().manual_seed(seed)
+    n_eval = len(z_tr) if train_eval_max is None else min(len(z_tr), train_eval_max)
     history = []
     start = time.perf_counter()
     epoch_seconds = []
     bar = tqdm(range(epochs), desc=f"ttfs {dataset.name}", disable=not progress)
     for epoch in bar:
         z_epoch = z_tr
-        if max_shift:
-            shifted = dataset.shifted(x_tr, max_shift, np.random.default_rng(seed + 1 + epoch))
-            z_epoch = encode_ttfs(shifted, dataset.max_value, t_max, encoding)
+        rng = np.random.default_rng(seed + 1 + epoch)
+        if augment is not None:
+            z_epoch = encode(augment(x_tr, dataset.shape, rng, dataset.max_value))
+        elif max_shift:
+            z_epoch = encode(dataset.shifted(x_tr, max_shift, rng))
         epoch_start = time.perf_counter()
         net.train()
         perm = torch.randperm(len(z_tr), generator=g)
         total = 0.0
         for s in range(0, len(perm), batch_size):
             idx = perm[s:s + batch_size]
-            z_out, inputs = net(z_epoch[idx], record=True, spike_dropout=spike_dropout)
+            z_out, inputs, outputs = net.forward_record(z_epoch[idx], spike_dropout)
             loss = ttfs_loss(z_out, y_tr[idx], net, k_weight_sum,
                              inputs=inputs if per_sample_weight_sum else None)
+            if k_hidden_spikes:
+                loss = loss + k_hidden_spikes * hidden_spike_cost(outputs[:-1], z_out,
+                                                                  sparsity_temperature)
+            if k_late:
+                loss = loss + k_late * late_decision_cost(z_out, y_tr[idx])
             opt.zero_grad()
             loss.backward()
             if clip_grad_norm is not None:
                 torch.nn.utils.clip_grad_norm_(net.parameters(), clip_grad_norm)
             opt.step()
+            zero_inactive_rows(net, active)
             total += loss.item() * len(idx)
         sched.step()
         epoch_seconds.append(time.perf_counter() - epoch_start)
-        tr, te = _accuracy(net, z_tr, y_tr), _accuracy(net, z_te, y_te)
-        history.append((total / len(perm), tr, te))
-        bar.set_postfix(loss=f"{total / len(perm):.3f}", train=f"{tr:.3f}", test=f"{te:.3f}")
-    return TrainResult.of(net, time.perf_counter() - start, history, epoch_seconds)
+        tr, ho = _accuracy(net, z_tr[:n_eval], y_tr[:n_eval]), _accuracy(net, z_ho, y_ho)
+        history.append((total / len(perm), tr, ho))
+        bar.set_postfix(loss=f"{total / len(perm):.3f}", train=f"{tr:.3f}", held_out=f"{ho:.3f}")
+        if on_epoch is not None:
+            on_epoch(epoch, net, history)
+    return TrainResult.of(net, time.perf_counter() - start, history, epoch_seconds,
+                          "test" if validation is None else "validation", zero_rows)
 
 
 def main(argv=None):
