@@ -10,6 +10,8 @@ expected replies to the malformed requests of :func:`malformed_requests`.
 
 from __future__ import annotations
 
+import numpy as np
+
 from spikeforge.boards.protocol import (
     MARKER,
     SYNC,
@@ -21,7 +23,9 @@ from spikeforge.boards.protocol import (
     items_payload,
 )
 from spikeforge.boards.top import BoardCore
+from spikeforge.compiler.map import plan_network
 from spikeforge.cosim.runner import CocotbResult, run_cocotb, spec_file
+from spikeforge.cosim.system_cosim import expected_run
 from spikeforge.hdl.system import SpikeforgeSystem
 from spikeforge.hdl.verilog import to_verilog
 from spikeforge.ir.params import Decision
@@ -83,13 +87,21 @@ def overflow_requests(n_inputs: int) -> list[tuple[bytes, int, str | None]]:
             (encode_frame(Cmd.RUN, b"\x01\x00"), Reply.RESULT, "overflow")]
 
 
-def expected_results(network, input_counts, n_ticks: int) -> list[dict]:
-    """What the RESULT frame must say for every image, from the golden model."""
-    trace = run_network(network, input_counts, n_ticks)
+def expected_results(network, input_counts, n_ticks: int, plan=None) -> list[dict]:
+    """What the RESULT frame must say for every image, from the golden model. A first-spike
+    run stops at the deciding spike, so its spike counts are those of the output spikes
+    before the stop, which the system cycle model of ``plan`` (default
+    ``plan_network(network)``) orders."""
+    trace = run_network(network, input_counts, n_ticks, early_exit=True)
+    stopped = None
+    if network.decision is Decision.FIRST_SPIKE:
+        _, timings, _ = expected_run(network, plan or plan_network(network), input_counts, n_ticks)
+        stopped = [[n for n, _, _ in t.out_events] for t in timings]
     out = []
     for b in range(input_counts.shape[0]):
         run = ticks_to_run(trace, b, n_ticks)
-        counts = trace.spikes[-1][b, :run].sum(axis=0)
+        counts = (trace.spikes[-1][b, :run].sum(axis=0) if stopped is None
+                  else np.bincount(stopped[b], minlength=network.n_outputs))
         cls = int(trace.decision[b])
         out.append({"cls": cls, "decision_tick": int(trace.decision_tick[b]), "ticks_run": run,
                     "counts": [int(c) for c in counts], "error": False,
@@ -117,8 +129,9 @@ def run_board_cosim(network, plan, input_counts, simulator: str = "icarus", *,
 
 
 def check_board_report(report: dict, network, input_counts, n_ticks: int | None = None,
-                       input_depth: int = 256, malformed: bool = True) -> None:
-    """Raise ``AssertionError`` naming the first difference."""
+                       input_depth: int = 256, malformed: bool = True, plan=None) -> None:
+    """Raise ``AssertionError`` naming the first difference (``plan``: the board's, if it is
+    not ``plan_network(network)``)."""
     counts = network.check_input(input_counts)
     n_ticks = n_ticks or counts.shape[1]
     info = report["info"]
@@ -140,7 +153,7 @@ def check_board_report(report: dict, network, input_counts, n_ticks: int | None 
                 assert payload[0] == code, (f"malformed request {k} ({request.hex()}): expected "
                                             f"error {code.name}, got {payload.hex()}")
     assert not report["errors"], report["errors"]
-    expected = expected_results(network, counts, n_ticks)
+    expected = expected_results(network, counts, n_ticks, plan)
     for b, (want, got) in enumerate(zip(expected, report["results"], strict=True)):
         for key in ("cls", "decision_tick", "ticks_run", "counts", "error"):
             assert got[key] == want[key], (f"image {b}: {key}: board {got[key]}, golden "

@@ -30,6 +30,7 @@ from spikeforge.cosim.runner import CocotbResult, run_cocotb, spec_file
 from spikeforge.hdl.verilog import SYSTEM_TOP, system_verilog
 from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.network import IntegerNetwork
+from spikeforge.ir.params import Decision
 from spikeforge.ir.system import SystemConfig
 from spikeforge.sim.network import run_network
 from spikeforge.sim.system_cycle import InputSchedule, predict_run, ticks_to_run
@@ -91,10 +92,12 @@ def expected_run(network: IntegerNetwork, plan, input_counts, n_ticks: int | Non
                  schedules=None, system: SystemConfig | None = None,
                  out_ready=None, start_cycle: int = 0, start_gaps=None):
     """Golden trace and predicted timing of a batch: ``(trace, timings, items)``;
-    ``items[b]`` = ``(index, last, gap)`` input items the driver offers for image b."""
+    ``items[b]`` = ``(index, last, gap)`` input items the driver offers for image b. The
+    trace of a FIRST_SPIKE network stops each image at its decision tick (``early_exit``:
+    the ticks the system runs, and nothing after them is compared)."""
     counts = network.check_input(input_counts)
     n_ticks = n_ticks or counts.shape[1]
-    trace = run_network(network, counts, n_ticks)
+    trace = run_network(network, counts, n_ticks, early_exit=True)
     if schedules is None:
         schedules = schedules_for(trace.input_counts)
     timings = predict_run(plan, trace, schedules, n_ticks, system=system,
@@ -105,10 +108,28 @@ def expected_run(network: IntegerNetwork, plan, input_counts, n_ticks: int | Non
     return trace, timings, items
 
 
-def expected_spikes(trace, image: int, layer: int, ticks_run: int) -> list[tuple[int, int]]:
-    """``(neuron, tick)`` of layer ``layer``'s spikes in ticks ``< ticks_run``, sorted."""
+def expected_spikes(trace, image: int, layer: int, ticks_run: int,
+                    events=None) -> list[tuple[int, int]]:
+    """``(neuron, tick)`` of layer ``layer``'s spikes in ticks ``< ticks_run``, sorted.
+
+    ``events``: the cycle model's ``(neuron, tick, cycle)`` events of a FIRST_SPIKE inference
+    at the port compared (``InferenceTiming.monitor_events[layer]`` or ``out_events``). The
+    last tick run (the decision tick, which the system stops at its deciding spike) then
+    keeps only the spikes that pass the port before the stop: the golden trace says which
+    spikes exist, the cycle model which of the decision tick's come before the stop. A
+    predicted spike that the golden trace does not have is refused (the models disagree).
+    """
     s = trace.spikes[layer][image, :ticks_run]
-    return sorted((int(n), int(t)) for t, n in np.argwhere(s))
+    golden = sorted((int(n), int(t)) for t, n in np.argwhere(s))
+    if events is None or trace.decision_mode is not Decision.FIRST_SPIKE:
+        return golden
+    last = ticks_run - 1
+    before_stop = {(int(n), int(t)) for n, t, _ in events if t == last}
+    extra = before_stop - set(golden)
+    if extra:
+        raise ConfigError(f"events: layer {layer} spikes {sorted(extra)} of tick {last} are "
+                          f"not in the golden trace of image {image}")
+    return [(n, t) for n, t in golden if t < last or (n, t) in before_stop]
 
 
 # -- running ---------------------------------------------------------------------------------
@@ -179,7 +200,10 @@ def run_system_cosim(network: IntegerNetwork, plan, input_counts, simulator: str
             "items": items[b],
             "out": [list(e) for e in timing.out_events],
             "monitor": [[list(e) for e in layer] for layer in timing.monitor_events],
-            "spikes": [expected_spikes(trace, b, l, ticks_run) for l in range(len(trace.spikes))],
+            "spikes": [expected_spikes(trace, b, l, ticks_run, timing.monitor_events[l])
+                       for l in range(len(trace.spikes))],
+            "out_spikes": expected_spikes(trace, b, len(trace.spikes) - 1, ticks_run,
+                                          timing.out_events),
             "start_gap": start_gaps[b],
         })
     spec = {"images": images, "n_ticks": n_ticks, "ready": {"seed": seed, "p": p_ready},

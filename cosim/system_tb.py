@@ -192,7 +192,7 @@ def compare_image(b, exp, obs, check_timing=True):
         if m:
             out.append(m)
     got_out = sorted((t, n, c) for n, t, c in obs["out"])
-    want_out = sorted((t, n) for n, t in exp["spikes"][-1])
+    want_out = sorted((t, n) for n, t in exp["out_spikes"])
     m = compare_events(want_out, got_out, kind=label + "out_spikes")
     if m:
         out.append(m)

@@ -1,10 +1,16 @@
 """The output decision unit: reads a class from the output layer (contract: :class:`Decision`).
 
 * ``FIRST_SPIKE`` -- the class whose neuron spikes in the earliest tick; several spikes in
-  that tick go to the lowest index (spikes from one core arrive in ascending index, but from
-  several cores they may interleave, so the unit keeps the minimum index seen in the tick);
-  no spike at all gives class -1. The decision is taken at the end of the first tick with a
-  spike (``tick_done``), and ``stop`` asks the tick controller for an early exit.
+  that tick go to the lowest index; no spike at all gives class -1. Spikes from one core
+  arrive in ascending index, but from several cores they may interleave, so the unit keeps
+  the minimum index seen in the tick, and decides **at the spike** only when that spike is
+  certainly the tick's minimum: a spike with index ``< decisive_below`` (the classes of the
+  output core that owns neurons ``0 .. decisive_below - 1``: it emits in ascending order and
+  every other core's indices are higher, so its first spike of a tick is that tick's lowest
+  index, whatever arrived before it). Otherwise (only higher cores spiked in the tick) the
+  decision is taken at the tick's end (``tick_done``). With a single output core
+  (``decisive_below = n_classes``) every decision is taken at the first output spike.
+  ``stop`` asks the tick controller for an early exit.
 * ``SPIKE_COUNT`` -- the class with the most spikes, ties to the lowest index (all counts
   zero gives class 0, with ``none`` high). Per-class saturating counters; the argmax is a
   sequential scan of ``n_classes`` cycles started by ``finish``.
@@ -43,6 +49,11 @@ class DecisionUnit(wiring.Component):
         Width of the per-class spike counters (SPIKE_COUNT; they saturate).
     membrane_bits : int
         Width of the signed membrane values (MEMBRANE_MAX).
+    decisive_below : int
+        FIRST_SPIKE: a spike with an index below this decides at once (default 0: every
+        decision waits for ``tick_done``). Correct only if indices ``0 .. decisive_below - 1``
+        come from one source in ascending order within a tick and every other index is
+        higher (:func:`spikeforge.sim.blocks.decision.decisive_classes` of a plan).
 
     Attributes
     ----------
@@ -74,14 +85,16 @@ class DecisionUnit(wiring.Component):
 
     Timing
     ------
-    FIRST_SPIKE: ``valid``/``stop`` rise in the cycle after the ``tick_done`` that decides.
+    FIRST_SPIKE: ``valid``/``stop`` rise in the cycle after the deciding spike (index
+    ``< decisive_below``; ``cls`` = the lowest index seen in the tick, that spike included), or
+    else in the cycle after the ``tick_done`` of the first tick with a spike.
     SPIKE_COUNT: ``valid`` rises ``n_classes + 1`` cycles after ``finish``.
     MEMBRANE_MAX: ``valid`` rises in the cycle after the last value is accepted.
     """
 
     def __init__(self, n_classes: int, mode: Decision = Decision.FIRST_SPIKE, *,
                  index_bits: int | None = None, tick_bits: int = 16, count_bits: int = 16,
-                 membrane_bits: int = 16):
+                 membrane_bits: int = 16, decisive_below: int = 0):
         if not isinstance(n_classes, int) or n_classes < 1:
             raise ValueError(f"n_classes: must be a positive integer, got {n_classes!r}")
         if not isinstance(mode, Decision):
@@ -90,8 +103,12 @@ class DecisionUnit(wiring.Component):
             index_bits = max(1, ceil_log2(n_classes))
         if (1 << index_bits) < n_classes:
             raise ValueError(f"index_bits: {index_bits} bits cannot number {n_classes} classes")
+        if not isinstance(decisive_below, int) or not 0 <= decisive_below <= n_classes:
+            raise ValueError(f"decisive_below: must be an integer in 0..{n_classes}, "
+                             f"got {decisive_below!r}")
         self.n_classes = n_classes
         self.mode = mode
+        self.decisive_below = decisive_below
         self.index_bits = index_bits
         self.count_bits = count_bits
         super().__init__({
@@ -127,9 +144,11 @@ class DecisionUnit(wiring.Component):
                 n_best.eq(Mux(hit & (~seen | (spike.payload < best)), spike.payload, best)),
                 self.stop.eq(self.valid & ~self.none),
             ]
+            decisive = Signal()  # this spike is certainly the lowest index of its tick
+            m.d.comb += decisive.eq(hit & (spike.payload < self.decisive_below))
             with m.If(~self.valid):
                 m.d.sync += [seen.eq(n_seen), best.eq(n_best)]
-                with m.If(self.tick_done & n_seen):
+                with m.If(decisive | (self.tick_done & n_seen)):
                     m.d.sync += [self.valid.eq(1), self.cls.eq(n_best),
                                  self.first_tick.eq(self.tick)]
                 with m.Elif(self.finish):

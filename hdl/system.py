@@ -32,6 +32,7 @@ from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.params import Decision
 from spikeforge.ir.plan import INPUT_PORT, check_plan
 from spikeforge.ir.system import SystemConfig
+from spikeforge.sim.blocks.decision import decisive_classes
 
 __all__ = ["SpikeforgeSystem", "InputItem", "OutputSpike", "MonitorSignature"]
 
@@ -79,8 +80,8 @@ class SpikeforgeSystem(wiring.Component):
         output layer -> decision unit).
     system : SystemConfig
         The settings every model of the system shares (:mod:`spikeforge.ir.system`):
-        ``decision`` -- ``FIRST_SPIKE`` (early exit at the end of the first tick with an
-        output spike), ``SPIKE_COUNT`` (argmax scan of ``n_classes + 1`` cycles after the last
+        ``decision`` -- ``FIRST_SPIKE`` (early exit at the first output spike, see "Deciding
+        at the spike" below), ``SPIKE_COUNT`` (argmax scan of ``n_classes + 1`` cycles after the last
         tick) or ``MEMBRANE_MAX`` (after the last tick the output cores' membranes are read
         through their host ports, one per cycle in class order, into the decision unit:
         ``n_classes + 2`` cycles); ``fifo_depth`` -- depth of the
@@ -134,7 +135,7 @@ class SpikeforgeSystem(wiring.Component):
     tick : ``Out(tick_bits)``
         The current tick. ``tick_done`` : ``Out(1)`` pulses at the end of each tick.
     ticks_run : ``Out(tick_bits + 1)``
-        Ticks completed in the current / last inference.
+        Ticks begun (TICK issued) in the current / last inference: at ``done``, the ticks run.
     cycles : ``Out(cycle_bits)``
         Cycles of the current inference: 0 after the start edge S, +1 per busy cycle; after
         the inference it holds ``D - S``, D = the first cycle ``done`` is sampled high
@@ -142,6 +143,25 @@ class SpikeforgeSystem(wiring.Component):
     error : ``Out(1)``
         Sticky until ``start``: a tick-controller protocol error or a core's ``overflow``
         (more input events in a tick than ``max_events_per_tick``).
+
+    Deciding at the spike (FIRST_SPIKE)
+    -----------------------------------
+    The decision unit decides at the ``out_spikes`` handshake (cycle h) of a spike of the
+    output core owning classes ``0 .. N0 - 1`` (:func:`~spikeforge.sim.blocks.decision.decisive_classes`;
+    with one output core: the first output spike); a tick whose only spikes come from other
+    output cores is decided at its ``tick_done`` (cycle h), as a lower class could still
+    arrive. ``result_*`` and ``done`` are valid from h + 1 (``done`` = the decision unit's
+    ``valid`` and its ``stop``, or the tick controller's ``done``); the tick controller ends
+    the run in cycle h + 1 and issues no further tick. Only what the decision needs is
+    reported: from the cycle after the deciding handshake (``stop`` high) and outside the
+    event and update phases, output packets are consumed and dropped (``out_spikes.valid``
+    low, whatever ``out_spikes.ready``) and no ``monitor`` pulse is given. The work still in
+    flight then (cores finishing the stopped tick's update phase, spikes in mergers, FIFOs
+    and routers) drains without a trace: its spikes reach their cores as events that the next
+    inference's CLEAR erases, and that CLEAR is issued only once everything is quiet, at
+    least ``guard`` cycles after the stop (:class:`~spikeforge.hdl.tick.TickController`), so
+    the next inference is unaffected. A ``start`` may come from h + 2 (the drain delays
+    that inference's CLEAR, and :mod:`spikeforge.sim.system_cycle` predicts by how much).
     """
 
     def __init__(self, plan, system: SystemConfig = SystemConfig()):
@@ -198,8 +218,13 @@ class SpikeforgeSystem(wiring.Component):
         m.submodules.ctrl = ctrl
         out_mb = layers[-1][0].config.params.membrane_bits
         dec = DecisionUnit(self.n_classes, self.decision_mode, index_bits=self.out_layout.neuron_bits,
-                           tick_bits=self.tick_bits, membrane_bits=out_mb)
+                           tick_bits=self.tick_bits, membrane_bits=out_mb,
+                           decisive_below=decisive_classes(self.plan))
         m.submodules.decision = dec
+        # live: spikes are part of the inference (inside a tick, before a decision's stop);
+        # spikes draining after a stop are dropped, not reported
+        live = Signal()
+        m.d.comb += live.eq((ctrl.event_phase | ctrl.update_phase) & ~dec.stop)
 
         # -- input port -> layer-0 cores ----------------------------------------------------
         in_route = routes[(INPUT_PORT, 0)]
@@ -252,7 +277,7 @@ class SpikeforgeSystem(wiring.Component):
                         with m.Case(k):
                             m.d.comb += mon_offset.eq(off)
             m.d.comb += [
-                self.monitor[l].valid.eq(merger.o.valid & merger.o.ready),
+                self.monitor[l].valid.eq(merger.o.valid & merger.o.ready & live),
                 self.monitor[l].neuron.eq(merger.o.payload.index + mon_offset),
             ]
             if self.fifo_depth:
@@ -283,10 +308,10 @@ class SpikeforgeSystem(wiring.Component):
                             with m.Case(k):
                                 m.d.comb += out_offset.eq(off)
                 m.d.comb += [
-                    self.out_spikes.valid.eq(packets.valid),
+                    self.out_spikes.valid.eq(packets.valid & live),
                     self.out_spikes.payload.neuron.eq(packets.payload.index + out_offset),
                     self.out_spikes.payload.tick.eq(ctrl.tick),
-                    packets.ready.eq(self.out_spikes.ready),
+                    packets.ready.eq(self.out_spikes.ready | ~live),
                 ]
                 out_stream = self.out_spikes
         for (l, k), core in cores.items():
@@ -352,7 +377,7 @@ class SpikeforgeSystem(wiring.Component):
         # -- result, status, cycle counter ------------------------------------------------
         done = Signal()
         m.d.comb += [
-            done.eq(ctrl.done & dec.valid),
+            done.eq(dec.valid & (ctrl.done | dec.stop)),
             self.done.eq(done),
             self.result_class.eq(dec.cls),
             self.result_none.eq(dec.none),

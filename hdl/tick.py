@@ -10,6 +10,17 @@ as follows::
                    to the next layer's cores (event phase of t + 1); wait quiet
         ``tick_done`` pulses (``tick`` = t); stop after tick n_ticks - 1 or when ``stop``
         is high in the cycle after ``tick_done``; else t + 1 and EVENT again.
+    A ``stop`` during UPDATE(t) (a decision at a spike) ends the run at once: ``finished``
+    pulses in that cycle instead of waiting for quiet, and no further tick is issued.
+
+Work still in flight at such a stop (cores finishing the update phase, spikes in mergers,
+FIFOs and routers) is not aborted -- a core takes no command while it is busy -- but drains
+on its own: the spikes still reach their destination cores (as events that the next CLEAR
+erases). The next ``start`` waits for it: its CLEAR is offered only when everything is quiet
+again and, because a stop is not a handshake that the guard covers, at least ``guard``
+cycles after the stop (the guard countdown is loaded at the stop and runs on in IDLE; a
+``start`` does not reset it). What the drained spikes may do to the system's outputs is the
+system's business (:class:`spikeforge.hdl.system.SpikeforgeSystem` discards them).
 
 "Quiet" means every ``core_idle`` bit and every ``link_idle`` bit is high. ``link_idle``
 collects the ``idle`` outputs of the FIFOs, arbiters and routers (and of an input port, and
@@ -64,8 +75,9 @@ class TickController(wiring.Component):
     n_ticks : ``In(tick_bits)``
         Number of ticks to run (0: CLEAR only). Sampled with ``start``.
     stop : ``In(1)``
-        Early-exit request (e.g. :attr:`DecisionUnit.stop`). Sampled in the cycle after each
-        ``tick_done``; when high, the run ends after that tick.
+        Early-exit request (e.g. :attr:`DecisionUnit.stop`). Sampled in every cycle of an
+        update phase (the run ends in that cycle) and
+        in the cycle after each ``tick_done`` (the run ends after that tick).
     core_idle : ``In(n_cores)``
         Bit k: core k is idle (between phases, output drained).
     link_idle : ``In(n_links)``
@@ -93,7 +105,8 @@ class TickController(wiring.Component):
     done : ``Out(1)``
         High after a run ended, until the next ``start``.
     ticks_run : ``Out(tick_bits + 1)``
-        Number of ticks completed in the current or last run.
+        Number of ticks begun (TICK issued) in the current or last run; at the end of a run
+        the ticks run, the stopped one included.
     error : ``Out(1)``
         Sticky until the next ``start``: some core did not accept a command in the cycle it
         was offered to all cores (see above).
@@ -101,7 +114,8 @@ class TickController(wiring.Component):
     Timing
     ------
     With everything quiet, a tick costs ``guard`` + 1 cycles of event phase, the cores'
-    update time (+ delivery), ``guard`` cycles, and one cycle for the stop decision.
+    update time (+ delivery), ``guard`` cycles, and one cycle for the stop decision. A
+    ``stop`` high in UPDATE at cycle c: ``finished`` at c, ``done`` from c + 1, IDLE from c + 1.
     """
 
     def __init__(self, n_cores: int, *, n_links: int = 0, tick_bits: int = 16, guard: int = 2,
@@ -171,9 +185,9 @@ class TickController(wiring.Component):
             with m.State("IDLE"):
                 with m.If(self.start):
                     m.d.comb += self.clear.eq(1)
+                    # wait is not reset: after a stop it still guards the drain
                     m.d.sync += [n_ticks.eq(self.n_ticks), self.tick.eq(0), self.done.eq(0),
-                                 self.ticks_run.eq(0), is_tick.eq(0), wait.eq(0),
-                                 self.error.eq(0)]
+                                 self.ticks_run.eq(0), is_tick.eq(0), self.error.eq(0)]
                     m.next = "ISSUE_CLEAR"
             with m.State("ISSUE_CLEAR"):
                 m.d.comb += self.running.eq(1)
@@ -200,7 +214,9 @@ class TickController(wiring.Component):
                 m.d.comb += [self.running.eq(1), self.event_phase.eq(1)]
                 with m.If(guarded_quiet):
                     m.d.comb += offer.eq(1)
-                    m.d.sync += [pending.eq(~accepted), wait.eq(self.guard)]
+                    # a tick counts from its TICK on, so a stop in UPDATE needs no update
+                    m.d.sync += [pending.eq(~accepted), wait.eq(self.guard),
+                                 self.ticks_run.eq(self.ticks_run + 1)]
                     with m.If(~accepted.all()):
                         m.d.sync += self.error.eq(1)
                     m.next = "UPDATE"
@@ -209,9 +225,12 @@ class TickController(wiring.Component):
                 m.d.sync += pending.eq(pending & ~accepted)
                 with m.If(accepted.any()):
                     m.d.sync += wait.eq(self.guard)
-                with m.If((pending == 0) & guarded_quiet):
+                with m.If(self.stop):  # decided at a spike: end now, let the rest drain
+                    m.d.comb += self.finished.eq(1)
+                    m.d.sync += [self.done.eq(1), pending.eq(0), wait.eq(self.guard)]
+                    m.next = "IDLE"
+                with m.Elif((pending == 0) & guarded_quiet):
                     m.d.comb += self.tick_done.eq(1)
-                    m.d.sync += self.ticks_run.eq(self.ticks_run + 1)
                     m.next = "CHECK"
             with m.State("CHECK"):
                 m.d.comb += self.running.eq(1)

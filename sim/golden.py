@@ -27,7 +27,10 @@ def saturate_unsigned_array(x, bits: int):
 
 
 def decay_array(x, factor: int, decay_bits: int):
-    """``x * factor / 2**decay_bits`` rounded toward zero (the contract's ``decay``)."""
+    """``x * factor / 2**decay_bits`` rounded toward zero (the contract's ``decay``);
+    ``factor = 2**decay_bits`` (no decay) is ``x`` itself, returned without arithmetic."""
+    if factor == 1 << decay_bits:
+        return x
     product = x * factor
     return (product + (product < 0) * ((1 << decay_bits) - 1)) >> decay_bits
 

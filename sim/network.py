@@ -10,9 +10,16 @@ each a population of contract neurons (:class:`~spikeforge.ir.params.NeuronParam
   ``L``-layer network first reacts to input of tick 0 in tick ``L - 1``.
 
 The arithmetic is not re-implemented here: the event phase is the exact sum of the weights of
-this tick's events (a matrix product, computed exactly), and the update phase is
-:func:`spikeforge.sim.golden.update_phase`. Everything is vectorised over the batch with
-numpy ``int64``.
+this tick's events (a matrix product, or for sparse events -- a time-to-first-spike input
+spikes once -- the sum of the gathered weight rows of the inputs that spiked; both exact),
+and the update phase is :func:`spikeforge.sim.golden.update_phase`. Everything is vectorised
+over the batch with numpy integers (``int32`` where every value of the contract fits,
+else ``int64``).
+
+Speed: :func:`classify` (decisions only) keeps no hidden spikes and lets every sample of a
+FIRST_SPIKE network leave the batch at its decision tick, as the hardware stops there;
+:func:`run_network` does the same with ``early_exit=True`` and otherwise (the default, the
+reference trace that stored expectations compare against) runs every tick.
 
 Decisions (:class:`~spikeforge.ir.params.Decision`) are taken from the output (last)
 layer as the contract says; ``decision_tick`` is the tick at the end of which the decision is
@@ -27,7 +34,7 @@ import numpy as np
 
 from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.network import NO_CLASS, IntegerLayer, IntegerNetwork
-from spikeforge.ir.params import Decision
+from spikeforge.ir.params import Decision, accumulator_bits
 from spikeforge.sim.golden import CoreState, update_phase
 
 
@@ -161,7 +168,8 @@ def decide(output_spikes: np.ndarray, final_v: np.ndarray, mode: Decision):
 
 
 # The event phase as a float matrix product (BLAS) is exact while every partial sum is an
-# integer of magnitude below 2**24 (float32) or 2**53 (float64); otherwise int64.
+# integer of magnitude below 2**24 (float32) or 2**53 (float64); otherwise int64. A partial
+# sum of the sparse gather below is a sum of a subset of the same events: the bound holds.
 def _event_dtype(layer: IntegerLayer):
     worst = layer.max_events_per_tick * int(np.abs(layer.weights).max(initial=0))
     if worst < (1 << 24):
@@ -171,65 +179,264 @@ def _event_dtype(layer: IntegerLayer):
     return np.int64
 
 
-def _event_phase(counts: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Exact ``counts @ weights`` as int64; ``weights`` already in the chosen dtype."""
-    product = np.ascontiguousarray(counts, dtype=weights.dtype) @ weights
-    return product.astype(np.int64) if weights.dtype == np.int64 else np.rint(product).astype(np.int64)
+#: the event phase gathers weight rows instead of a dense product below this density of
+#: events (nonzero counts / (batch * n_inputs)); measured on 784x600 float32 weights
+SPARSE_DENSITY = 0.05
 
 
-def run_network(network: IntegerNetwork, input_counts, ticks: int | None = None) -> NetworkTrace:
+def _state_dtype(layer: IntegerLayer):
+    """int32 for the layer's state when every value the contract computes fits: the event
+    phase's accumulator, and a decay's product ``x * factor`` (plus its rounding bias) of
+    every state; else int64. Half the memory traffic of the update phase."""
+    p = layer.params
+    widest = max(p.current_bits, p.membrane_bits, p.adapt_bits + 1)
+    if (accumulator_bits(p, layer.max_events_per_tick) <= 31
+            and widest + p.decay_bits + 1 <= 31):
+        return np.int32
+    return np.int64
+
+
+def _to_int(product: np.ndarray, dtype=np.int64) -> np.ndarray:
+    """The exact integers of ``product`` (integer-valued floats or int64) as ``dtype``."""
+    if product.dtype.kind == "f":
+        product = np.rint(product)
+    return product.astype(dtype)
+
+
+def _gather(rows: np.ndarray, inputs: np.ndarray, n: np.ndarray, weights: np.ndarray,
+            n_rows: int, dtype=np.int64) -> np.ndarray:
+    """Exact event phase of sparse events: event k adds ``n[k]`` times the weight row
+    ``inputs[k]`` to sample row ``rows[k]`` (``rows`` ascending). The weight rows of the
+    inputs that spiked are gathered and added in rounds -- round r adds every sample's r-th
+    event, so no sample appears twice in a round and a plain fancy-index add is exact --
+    instead of a product over every input. Returns ``[n_rows, n_neurons]`` of ``dtype``."""
+    product = np.zeros((n_rows, weights.shape[1]), dtype=weights.dtype)
+    if rows.size:
+        new = np.ones(rows.size, dtype=bool)
+        new[1:] = rows[1:] != rows[:-1]
+        starts = np.flatnonzero(new)
+        rank = np.arange(rows.size) - np.repeat(starts, np.diff(np.append(starts, rows.size)))
+        repeated = n.max() > 1  # several events of one input in one tick
+        for r in range(int(rank.max()) + 1):
+            k = np.flatnonzero(rank == r) if r else starts
+            gathered = weights[inputs[k]]
+            if repeated:
+                gathered *= n[k].astype(weights.dtype)[:, None]
+            product[rows[k]] += gathered
+    return _to_int(product, dtype)
+
+
+def _event_phase(counts: np.ndarray, weights: np.ndarray, dtype=np.int64) -> np.ndarray:
+    """Exact ``counts @ weights`` as ``dtype`` (``counts[batch, n_inputs]``, ``weights``
+    already in the chosen dtype): a dense product, or :func:`_gather` for sparse events (a
+    time-to-first-spike layer's input spikes once per inference)."""
+    batch, n_inputs = counts.shape
+    rows, inputs = np.divmod(np.flatnonzero(counts), n_inputs)  # faster than a 2-D nonzero
+    if rows.size < SPARSE_DENSITY * batch * n_inputs:
+        return _gather(rows, inputs, counts[rows, inputs], weights, batch, dtype)
+    return _to_int(np.ascontiguousarray(counts, dtype=weights.dtype) @ weights, dtype)
+
+
+def _flat_nonzero(flat: np.ndarray) -> np.ndarray:
+    """``np.flatnonzero`` of a contiguous 1-D integer array, faster on sparse data: the
+    nonzero 8-byte words first, then the nonzero bytes inside them (numpy's nonzero tests
+    one small element at a time and a 3-D nonzero is slower still)."""
+    raw = flat.view(np.uint8)
+    if raw.size % 8:
+        return np.flatnonzero(flat)
+    words = raw.view(np.uint64)
+    k = np.flatnonzero(words)
+    word, byte = np.nonzero(words[k].view(np.uint8).reshape(-1, 8))
+    index = (k[word] * 8 + byte) // flat.itemsize
+    return index if flat.itemsize == 1 else np.unique(index)
+
+
+class _ExternalEvents:
+    """The external input, tick by tick. A sparse input (below :data:`SPARSE_DENSITY`) is
+    turned into its events once -- ``(sample, input, count)`` grouped by tick -- so that a
+    tick's events are a slice, not a scan of a ``[batch, n_inputs]`` plane."""
+
+    def __init__(self, counts: np.ndarray):
+        self.counts = counts
+        batch, ticks, _ = counts.shape
+        self.sparse = np.count_nonzero(counts) < SPARSE_DENSITY * counts.size
+        if self.sparse:
+            flat = np.ascontiguousarray(counts).reshape(-1)
+            index = _flat_nonzero(flat)
+            b, rest = np.divmod(index, ticks * counts.shape[2])
+            t, j = np.divmod(rest, counts.shape[2])
+            order = np.argsort(t, kind="stable")  # by tick, then sample, then input
+            self.b, self.j, self.n = b[order], j[order], flat[index[order]]
+            self.bounds = np.searchsorted(t[order], np.arange(ticks + 1))
+            self.position = np.arange(batch)  # sample -> its row among the running ones
+
+    def event_phase(self, t: int, samples: np.ndarray, weights: np.ndarray,
+                    dtype) -> np.ndarray:
+        """The synaptic input of layer 0 in tick ``t`` for the running ``samples``."""
+        if not self.sparse:
+            rows = slice(None) if samples.size == len(self.counts) else samples
+            return _event_phase(self.counts[rows, t], weights, dtype)
+        lo, hi = self.bounds[t], self.bounds[t + 1]
+        position = self.position[self.b[lo:hi]]
+        running = position >= 0
+        return _gather(position[running], self.j[lo:hi][running], self.n[lo:hi][running],
+                       weights, samples.size, dtype)
+
+    def leave(self, samples: np.ndarray, running: np.ndarray) -> None:
+        """Renumber after the samples where ``running`` is false left."""
+        if self.sparse:
+            self.position[samples] = -1
+            self.position[samples[running]] = np.arange(int(running.sum()))
+
+
+def _pad_ticks(counts: np.ndarray, ticks, n_inputs: int) -> np.ndarray:
+    """``counts`` cut or padded with silent ticks to ``ticks`` ticks."""
+    batch, ticks_in, _ = counts.shape
+    ticks = ticks_in if ticks is None else ticks
+    if not isinstance(ticks, (int, np.integer)) or isinstance(ticks, bool) or ticks < 1:
+        raise ConfigError(f"ticks: must be a positive integer, got {ticks!r}")
+    if ticks == ticks_in:
+        return counts
+    padded = np.zeros((batch, ticks, n_inputs), dtype=counts.dtype)
+    n = min(ticks, ticks_in)
+    padded[:, :n] = counts[:, :n]
+    return padded
+
+
+def _check_events(layer: IntegerLayer, l: int, events: np.ndarray, samples: np.ndarray,
+                  t: int) -> None:
+    """Refuse more events than ``layer.max_events_per_tick`` from the previous layer."""
+    if layer.max_events_per_tick >= layer.n_inputs:
+        return
+    per_sample = events.sum(axis=1)
+    if (per_sample > layer.max_events_per_tick).any():
+        k = int(np.argmax(per_sample > layer.max_events_per_tick))
+        raise ConfigError(
+            f"layers[{l}].max_events_per_tick = {layer.max_events_per_tick} "
+            f"is exceeded: sample {int(samples[k])}, tick {t} brings {int(per_sample[k])} "
+            f"events from layers[{l - 1}]")
+
+
+def _keep(state: CoreState, keep: np.ndarray) -> CoreState:
+    return CoreState(state.i[keep], state.v[keep], state.a[keep], state.fired[keep])
+
+
+@dataclass
+class _Tick:
+    """What one tick did: ``samples`` (the running ones), per layer their spikes
+    ``[len(samples), n]`` (None for a layer not recorded), the output membrane."""
+
+    samples: np.ndarray
+    spikes: list
+    output_v: np.ndarray
+
+
+def _simulate(network: IntegerNetwork, counts: np.ndarray, early: bool,
+              record: list[bool]) -> list[_Tick]:
+    """Every tick of the batch (see :func:`run_network`); ``record[l]``: keep layer l's
+    spikes. With ``early``, a sample stops running after the tick of its first output spike
+    and the run ends when none is left."""
+    batch, ticks = counts.shape[:2]
+    external = _ExternalEvents(counts)
+    event_weights = [layer.weights.astype(_event_dtype(layer)) for layer in network.layers]
+    dtypes = [_state_dtype(layer) for layer in network.layers]
+    states = [CoreState(*(np.zeros((batch, layer.n_neurons), dtype) for _ in range(3)),
+                        np.zeros((batch, layer.n_neurons), dtype=bool))
+              for layer, dtype in zip(network.layers, dtypes)]
+    samples = np.arange(batch)
+    previous = [None] * len(network.layers)  # each layer's spikes of the previous tick
+    out = []
+    for t in range(ticks):
+        if samples.size == 0:
+            break
+        for l, layer in enumerate(network.layers):
+            if l == 0:
+                states[0].i = states[0].i + external.event_phase(t, samples, event_weights[0],
+                                                                 dtypes[0])
+            elif t > 0:  # no events in tick 0; the update phase still runs below
+                _check_events(layer, l, previous[l - 1], samples, t)
+                states[l].i = states[l].i + _event_phase(previous[l - 1], event_weights[l],
+                                                         dtypes[l])
+        for l, layer in enumerate(network.layers):
+            states[l], previous[l] = update_phase(states[l], layer.params)
+        out.append(_Tick(samples, [s if keep else None for s, keep in zip(previous, record)],
+                         states[-1].v))
+        if early:
+            running = ~previous[-1].any(axis=1)
+            if not running.all():
+                external.leave(samples, running)
+                samples = samples[running]
+                states = [_keep(state, running) for state in states]
+                previous = [p[running] for p in previous]
+    return out
+
+
+def _assemble(record: list[_Tick], layer: int, shape) -> np.ndarray:
+    """``[batch, ticks, n]`` spikes of ``layer`` from the ticks' records (False where not run)."""
+    spikes = np.zeros(shape, dtype=bool)
+    for t, tick in enumerate(record):
+        spikes[tick.samples, t] = tick.spikes[layer]
+    return spikes
+
+
+def _output_v(record: list[_Tick], batch: int, ticks: int, n_out: int) -> np.ndarray:
+    output_v = np.zeros((batch, ticks, n_out), dtype=np.int64)
+    for t, tick in enumerate(record):
+        output_v[tick.samples, t] = tick.output_v
+    return output_v
+
+
+def run_network(network: IntegerNetwork, input_counts, ticks: int | None = None, *,
+                early_exit: bool = False) -> NetworkTrace:
     """Run a batch of inferences from cleared state.
 
     ``input_counts[batch, ticks_in, n_inputs]`` are external input events per tick
     (``[ticks_in, n_inputs]`` is one sample). ``ticks`` (default ``ticks_in``) is the
     length of the inference; missing input ticks are silent (zero), so e.g. ``ticks =
     ticks_in + len(layers) - 1`` lets the last input reach the output layer.
+
+    ``early_exit`` (FIRST_SPIKE networks; ignored otherwise): simulate each sample only up to
+    its decision tick, as the hardware does -- a sample leaves the batch at the end of the
+    first tick in which an output neuron spikes, and the run ends when every sample has
+    left. Everything up to and including each sample's ``decision_tick`` (spikes, input
+    counts, ``output_v``) and the decisions are identical to the full run; later ticks of a
+    decided sample are not simulated (no spikes, ``output_v`` 0, ``max_events_per_tick`` not
+    checked there) and ``statistics(until_decision=False)`` is meaningless for it. The full
+    run (default) is the reference trace that stored expectations compare against.
+
+    Sparse input (a time-to-first-spike code: each input spikes once) is summed as the weight
+    rows of the inputs that spiked instead of a dense product; the result is the same.
     """
-    counts = network.check_input(input_counts)
-    batch, ticks_in, _ = counts.shape
-    ticks = ticks_in if ticks is None else ticks
-    if not isinstance(ticks, (int, np.integer)) or isinstance(ticks, bool) or ticks < 1:
-        raise ConfigError(f"ticks: must be a positive integer, got {ticks!r}")
-    if ticks != ticks_in:
-        padded = np.zeros((batch, ticks, network.n_inputs), dtype=counts.dtype)
-        n = min(ticks, ticks_in)
-        padded[:, :n] = counts[:, :n]
-        counts = padded
-    event_weights = [layer.weights.astype(_event_dtype(layer)) for layer in network.layers]
-    states = [CoreState.zeros((batch, layer.n_neurons)) for layer in network.layers]
-    spikes = [np.zeros((batch, ticks, layer.n_neurons), dtype=bool) for layer in network.layers]
-    output_v = np.zeros((batch, ticks, network.n_outputs), dtype=np.int64)
-    for t in range(ticks):
-        for l, layer in enumerate(network.layers):
-            if l == 0:
-                events = counts[:, t]
-            elif t == 0:
-                continue  # no events yet; the update phase still runs below
-            else:
-                events = spikes[l - 1][:, t - 1]
-                if layer.max_events_per_tick < layer.n_inputs:
-                    per_sample = events.sum(axis=1)
-                    if (per_sample > layer.max_events_per_tick).any():
-                        b = int(np.argmax(per_sample > layer.max_events_per_tick))
-                        raise ConfigError(
-                            f"layers[{l}].max_events_per_tick = {layer.max_events_per_tick} "
-                            f"is exceeded: sample {b}, tick {t} brings {int(per_sample[b])} "
-                            f"events from layers[{l - 1}]")
-            if l == 0 or t > 0:
-                states[l].i = states[l].i + _event_phase(events, event_weights[l])
-        for l, layer in enumerate(network.layers):
-            states[l], s = update_phase(states[l], layer.params)
-            spikes[l][:, t] = s
-        output_v[:, t] = states[-1].v
+    counts = _pad_ticks(network.check_input(input_counts), ticks, network.n_inputs)
+    batch, ticks = counts.shape[:2]
+    early = early_exit and network.decision is Decision.FIRST_SPIKE
+    record = _simulate(network, counts, early, [True] * len(network.layers))
+    spikes = [_assemble(record, l, (batch, ticks, layer.n_neurons))
+              for l, layer in enumerate(network.layers)]
+    output_v = _output_v(record, batch, ticks, network.n_outputs)
     decision, decision_tick = decide(spikes[-1], output_v[:, -1], network.decision)
     return NetworkTrace(spikes, counts, output_v, decision, decision_tick, network.decision,
                         [(layer.n_inputs, layer.n_neurons) for layer in network.layers])
 
 
+def _classify(network: IntegerNetwork, counts: np.ndarray, ticks) -> np.ndarray:
+    """Decisions of one chunk: only the output layer is recorded, FIRST_SPIKE exits early."""
+    counts = _pad_ticks(counts, ticks, network.n_inputs)
+    batch, ticks = counts.shape[:2]
+    last = len(network.layers) - 1
+    early = network.decision is Decision.FIRST_SPIKE
+    record = _simulate(network, counts, early, [l == last for l in range(last + 1)])
+    spikes = _assemble(record, last, (batch, ticks, network.n_outputs))
+    final_v = _output_v(record[-1:], batch, 1, network.n_outputs)[:, 0]
+    return decide(spikes, final_v, network.decision)[0]
+
+
 def classify(network: IntegerNetwork, input_counts, ticks: int | None = None,
              batch_size: int = 1024) -> np.ndarray:
-    """Decisions only, run in chunks of ``batch_size`` samples to bound memory."""
+    """Decisions only (the same as ``run_network(...).decision``), run in chunks of
+    ``batch_size`` samples to bound memory; hidden spikes are not kept, and a FIRST_SPIKE
+    network stops each sample at its decision (``early_exit``)."""
     counts = network.check_input(input_counts)
-    out = [run_network(network, counts[start:start + batch_size], ticks).decision
+    out = [_classify(network, counts[start:start + batch_size], ticks)
            for start in range(0, counts.shape[0], batch_size)]
     return np.concatenate(out)

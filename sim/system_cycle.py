@@ -28,13 +28,23 @@ the clock edge. The blocks:
   (``guard`` cycles before quiet is trusted, CLEAR/TICK offered to all cores at once, one
   CHECK cycle per tick);
 * :mod:`spikeforge.sim.blocks.decision` -- the decision unit (FIRST_SPIKE: valid the cycle
-  after the deciding ``tick_done``; SPIKE_COUNT: ``n_classes + 1`` cycles after
+  after the deciding output spike -- one of the classes of
+  :func:`~spikeforge.sim.blocks.decision.decisive_classes` -- or else after the deciding
+  ``tick_done``; SPIKE_COUNT: ``n_classes + 1`` cycles after
   ``finished``; MEMBRANE_MAX: the membranes are read one per cycle from the cycle after
   ``finished``, valid ``n_classes + 2`` cycles after it).
 
 The input port (``closed`` after the tick's marker, until ``tick_done`` or ``clear``),
-``done`` = the controller's ``done`` and the decision's ``valid``, and ``busy`` are the
-system's own logic, here as in the RTL. Arithmetic is not simulated: spikes come from the
+``done`` = the decision's ``valid`` and (the controller's ``done`` or the decision's
+``stop``), ``busy``, and ``live`` (event or update phase, no ``stop``: outside it output
+packets are dropped and monitors are silent) are the system's own logic, here as in the RTL.
+
+Deciding at the spike: a FIRST_SPIKE inference ends in the cycle after its deciding spike;
+what is still in flight then drains while the system is idle or waits for the next
+inference's CLEAR. The model keeps clocking every block between inferences, so the drain
+and its effect on the next inference's timing are predicted too; each core switches to the
+next inference's golden spikes when it accepts that inference's CLEAR. Events recorded for
+an inference are exactly those before its stop (``live``). Arithmetic is not simulated: spikes come from the
 golden trace (and the MEMBRANE_MAX class from its decision). Stretches in which only the
 cores' event/clear countdowns and the controller's guard move are skipped in one step.
 
@@ -52,16 +62,18 @@ cycle c" has valid and ready both sampled high at edge c.
   ``reference_{k+1} = handshake_k + 1``.
 * ``out_spikes.ready`` at cycle c is ``out_ready(c)`` (absolute cycle).
 
-Closed-form lower bound (:func:`lower_bound_cycles`): every core must spend ``N + 1``
-cycles on the CLEAR, then ``N + 2`` per input event it receives and ``N + 2`` per update
-phase, so an inference needs at least
-``max over cores (N + 1 + (events_in(core) + ticks) * (N + 2))`` cycles, and, summed over
-the work, ``synaptic events / cores``-style bounds follow; see the function.
+Closed-form lower bound (:func:`lower_bound_cycles`): every core must spend its CLEAR time,
+then its per-event time per input event it receives and at least a silent update phase per
+tick (:mod:`spikeforge.sim.cycle`), so an inference needs at least the busiest core's sum;
+summed over the work, a ``synaptic events / weight-read rate`` bound follows; see the
+function.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from fractions import Fraction
 from itertools import chain
 from typing import Callable, Sequence
 
@@ -72,9 +84,10 @@ from spikeforge.ir.params import Decision
 from spikeforge.ir.plan import INPUT_PORT, check_plan
 from spikeforge.ir.system import SystemConfig
 from spikeforge.sim.blocks.core import CoreModel
-from spikeforge.sim.blocks.decision import decision_model
+from spikeforge.sim.blocks.decision import decision_model, decisive_classes
 from spikeforge.sim.blocks.router import FifoModel, MergerModel, MulticastModel, RouterModel
-from spikeforge.sim.blocks.tick import TickControllerModel
+from spikeforge.sim.blocks.tick import TickControllerModel, TickState
+from spikeforge.sim.cycle import clear_cycles, cycles_per_event, update_cycles
 
 __all__ = ["InputSchedule", "InferenceTiming", "SystemModel", "predict_run",
            "lower_bound_cycles", "ticks_to_run", "input_items"]
@@ -127,7 +140,10 @@ class InferenceTiming:
     ``tick_done_cycles[t]``; ``input_cycles``: handshake cycle of every input item;
     ``out_events``: ``(neuron, tick, cycle)`` of every ``out_spikes`` handshake in order;
     ``monitor_events[l]``: ``(neuron, tick, cycle)`` of layer l's monitor pulses;
-    ``ticks_run``, ``decision`` (class), ``decision_tick``, ``none``.
+    ``ticks_run``, ``decision`` (class), ``decision_tick``, ``none``; ``clear_cycle``: the
+    cycle the CLEAR is first offered to the cores (S + 1 unless the previous inference's
+    stopped work is still draining); ``stop_cycle``: the cycle the tick controller ended the
+    run at a decision's ``stop`` in an update phase (-1: the run was not cut short there).
     """
 
     start_cycle: int
@@ -140,6 +156,8 @@ class InferenceTiming:
     decision: int = -1
     decision_tick: int = -1
     none: bool = False
+    clear_cycle: int = -1
+    stop_cycle: int = -1
 
     @property
     def cycles(self) -> int:
@@ -215,12 +233,13 @@ class SystemModel:
                                     len(layers[l + 1])) for l, cores in enumerate(layers[:-1])]
         self.feeds = [self.port.multicast, *self.routers]  # each layer's spike_in source
         self.ctrl = TickControllerModel(len(self.cores), system.guard)
-        self.decision = decision_model(system.decision, self.n_classes)
+        self.decision = decision_model(system.decision, self.n_classes, decisive_classes(plan))
         self.final_class = -1  # MEMBRANE_MAX: the golden class of the next inference
         self.busy = False
         self.cycle = 0
         self.spikes = None  # per layer [ticks, n] bool of the current inference
         self.out_ready_now = True
+        self.live = False
         self.out_spike = None
         self.core_idle = []  # per layer, per core: idle
         self.spike_in = []  # per core (flat, the controller's order): spike_in.valid
@@ -264,9 +283,9 @@ class SystemModel:
                 return timing
 
     def _load(self, spikes) -> None:
+        """The next inference's golden spikes; each core takes them with its CLEAR (a core may
+        still be finishing the previous inference's update phase)."""
         self.spikes = [np.asarray(s, dtype=bool) for s in spikes]
-        for core in self.cores:
-            core.load(self.spikes[core.layer])
         self.decision.golden_class = self.final_class
 
     def _result(self, timing: InferenceTiming, done_cycle: int) -> None:
@@ -279,7 +298,7 @@ class SystemModel:
     # -- one cycle ---------------------------------------------------------------------
     def _step(self, start: bool, item, n_ticks: int, timing: InferenceTiming):
         """Cycle ``self.cycle``; returns (input item taken, ``done`` sampled high)."""
-        done = self.ctrl.done and self.decision.valid
+        done = self.decision.valid and (self.ctrl.done or self.decision.stop)
         begin = start and not self.busy
         self._settle(begin, item)
         taken = self.port.handshake
@@ -299,12 +318,14 @@ class SystemModel:
             router.route(self.packets[l].o_valid, self.packets[l].o_payload, idle[l + 1])
         quiet = self._links_idle() and all(all(row) for row in idle)
         self.out_ready_now = bool(self.out_ready(self.cycle))
+        self.live = ((self.ctrl.event_phase or self.ctrl.update_phase)
+                     and not self.decision.stop)
         for l, layer in enumerate(self.layers):
             spikes = [core.out_n if core.out_valid else None for core in layer]
             self.mergers[l].arbitrate(spikes, self._merger_ready(l))
         last = self.packets[-1]
         self.out_spike = (self._neuron(self.L - 1, last.o_payload)
-                          if last.o_valid and self.out_ready_now else None)
+                          if last.o_valid and self.out_ready_now and self.live else None)
         self.spike_in = [valid for feed in self.feeds for valid in feed.o_valid]
         self.ctrl.settle(begin, quiet, self.decision.stop)
         if self.ctrl.offer or self.ctrl.pending:
@@ -326,7 +347,7 @@ class SystemModel:
         return True
 
     def _packets_ready(self, l: int) -> bool:
-        return self.routers[l].i_ready if l < self.L - 1 else self.out_ready_now
+        return self.routers[l].i_ready if l < self.L - 1 else self.out_ready_now or not self.live
 
     def _merger_ready(self, l: int) -> bool:
         fifo = self.fifos[l]
@@ -341,11 +362,15 @@ class SystemModel:
         if self.out_spike is not None:
             timing.out_events.append((self.out_spike, tick, self.cycle))
         for l, merger in enumerate(self.mergers):
-            if merger.handshake:
+            if merger.handshake and self.live:
                 neuron = self._neuron(l, merger.o_payload)
                 timing.monitor_events[l].append((neuron, tick, self.cycle))
         if self.ctrl.tick_done:
             timing.tick_done_cycles.append(self.cycle)
+        if self.ctrl.offer and self.ctrl.state is TickState.ISSUE_CLEAR:
+            timing.clear_cycle = self.cycle
+        if self.ctrl.stopped:
+            timing.stop_cycle = self.cycle
 
     def _clock(self, n_ticks: int) -> None:
         """The clock edge. Each block reads its own registers and this cycle's settled
@@ -356,6 +381,8 @@ class SystemModel:
                                                   self.spike_in, self.accepted):
             if idle and not (spike_in or accepted):
                 continue  # an idle core offered nothing keeps its state (and it is most cores)
+            if accepted and not ctrl.is_tick:  # its CLEAR: the new inference's spikes
+                core.load(self.spikes[core.layer])
             core.clock(spike_in and idle, accepted, ctrl.is_tick, tick,
                        grants[core.layer] == core.index)
         self.port.clock(ctrl.tick_done or ctrl.clear)
@@ -463,14 +490,16 @@ def predict_run(plan, trace, schedules: Sequence[InputSchedule], n_ticks: int, *
 def lower_bound_cycles(plan, trace, image: int = 0, n_ticks: int | None = None) -> dict:
     """Closed-form lower bounds on the cycles of one inference (start to ``done``).
 
-    A core of N neurons spends ``N + 2`` cycles on every input event it receives and at least
-    ``N + 2`` on every update phase, and ``N + 1`` on the CLEAR, one thing at a time. So
+    A core is busy ``clear_cycles`` on the CLEAR, ``cycles_per_event`` per input event it
+    receives and at least ``update_cycles`` (a silent update phase) per tick, one thing at a
+    time (:mod:`spikeforge.sim.cycle`, the core's own timing). So
 
-    * ``core_bound`` = max over cores of ``N + 1 + (events_to_core + ticks_run) * (N + 2)``
-      (a true lower bound on the busy time of the busiest core);
-    * ``synaptic_bound`` = ``synaptic_events / n_cores + ticks_run * (N_min + 2)``: the
-      network's synaptic operations (weights read, one per core per cycle at best) spread
-      perfectly over all cores, plus one update phase per tick.
+    * ``core_bound`` = max over cores of ``clear + events_to_core * per_event + ticks_run *
+      update`` (a true lower bound on the busy time of the busiest core);
+    * ``synaptic_bound`` = ``synaptic_events / sum over cores of (N / per_event) + ticks_run *
+      min update``: the network's synaptic operations (weights read; a core reads its N
+      weights of an event in ``per_event`` cycles) spread perfectly over all cores, plus one
+      update phase per tick.
 
     ``bound`` is the larger. ``events_to_core`` counts the events of layer l in the ticks the
     system runs (``NetworkTrace.statistics()``, early exit included).
@@ -479,11 +508,12 @@ def lower_bound_cycles(plan, trace, image: int = 0, n_ticks: int | None = None) 
     stats = trace.statistics(until_decision=trace.decision_mode is Decision.FIRST_SPIKE)
     ticks_run = int(stats.ticks_run[image]) if trace.decision_mode is Decision.FIRST_SPIKE else ticks
     events = stats.input_events[image]  # per layer
-    core_bound = max(c.n_neurons + 1 + (int(events[c.layer]) + ticks_run) * (c.n_neurons + 2)
-                     for c in plan.cores)
+    core_bound = max(clear_cycles(c) + int(events[c.layer]) * cycles_per_event(c)
+                     + ticks_run * update_cycles(c) for c in plan.cores)
     synaptic = int(stats.synaptic_events[image].sum())
-    n_min = min(c.n_neurons for c in plan.cores)
-    synaptic_bound = -(-synaptic // len(plan.cores)) + ticks_run * (n_min + 2)
+    rate = sum(Fraction(c.n_neurons, cycles_per_event(c)) for c in plan.cores)
+    update_min = min(update_cycles(c) for c in plan.cores)
+    synaptic_bound = math.ceil(Fraction(synaptic) / rate) + ticks_run * update_min
     return {"core_bound": core_bound, "synaptic_bound": synaptic_bound,
             "bound": max(core_bound, synaptic_bound), "synaptic_events": synaptic,
             "ticks_run": ticks_run}

@@ -4,9 +4,30 @@
 from __future__ import annotations
 
 from spikeforge.ir.params import Decision
+from spikeforge.ir.plan import check_plan
 
 __all__ = ["DecisionModel", "FirstSpikeDecision", "SpikeCountDecision",
-           "MembraneMaxDecision", "decision_model"]
+           "MembraneMaxDecision", "decision_model", "decisive_classes"]
+
+
+def decisive_classes(plan) -> int:
+    """The classes whose first spike of a tick decides a FIRST_SPIKE inference at once.
+
+    The output core that owns the global output neurons ``0 .. N0 - 1`` (route
+    ``source_offset`` 0) emits a tick's spikes in ascending order, and every other output core
+    owns higher indices, so that core's first spike of a tick is the lowest index of the
+    tick, whatever other cores sent before it: returns ``N0``. A spike of another core may
+    still be undercut by a later spike of a lower core, so it decides only at the end of its
+    tick. With one output core this is every class. 0 (never at a spike) if the output
+    cores' ranges are not laid out that way.
+    """
+    layers, routes = check_plan(plan)
+    last = len(layers) - 1
+    ranges = [(routes[(last, c.index)].source_offset, c.n_neurons) for c in layers[-1]]
+    first = [n for offset, n in ranges if offset == 0]
+    if len(first) != 1 or any(0 < offset < first[0] for offset, _ in ranges):
+        return 0
+    return first[0]
 
 
 class DecisionModel:
@@ -45,8 +66,13 @@ class DecisionModel:
 
 class FirstSpikeDecision(DecisionModel):
     """FIRST_SPIKE: the lowest index seen in the first tick with a spike; ``valid`` (and
-    ``stop``) from the cycle after that tick's ``tick_done``, or after ``finished`` with
-    class -1 and ``none`` when no spike came."""
+    ``stop``) from the cycle after the first spike with an index ``< decisive_below``
+    (:func:`decisive_classes`) or else after that tick's ``tick_done``, or after
+    ``finished`` with class -1 and ``none`` when no spike came."""
+
+    def __init__(self, n_classes: int, decisive_below: int = 0):
+        self.decisive_below = decisive_below
+        super().__init__(n_classes)
 
     def reset(self) -> None:
         super().reset()
@@ -62,7 +88,8 @@ class FirstSpikeDecision(DecisionModel):
         if hit is not None and (not self.seen or hit < self.best):
             self.best = hit
         self.seen = self.seen or hit is not None
-        if tick_done and self.seen:
+        decisive = hit is not None and hit < self.decisive_below
+        if decisive or (tick_done and self.seen):
             self.valid, self.cls, self.first_tick = True, self.best, tick
         elif finished:
             self.valid, self.cls, self.none = True, -1, True
@@ -126,5 +153,8 @@ _MODELS = {Decision.FIRST_SPIKE: FirstSpikeDecision, Decision.SPIKE_COUNT: Spike
            Decision.MEMBRANE_MAX: MembraneMaxDecision}
 
 
-def decision_model(mode: Decision, n_classes: int) -> DecisionModel:
+def decision_model(mode: Decision, n_classes: int, decisive_below: int = 0) -> DecisionModel:
+    """The model of ``mode``; ``decisive_below`` as :class:`FirstSpikeDecision` (FIRST_SPIKE)."""
+    if mode is Decision.FIRST_SPIKE:
+        return FirstSpikeDecision(n_classes, decisive_below)
     return _MODELS[mode](n_classes)

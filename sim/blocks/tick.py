@@ -33,6 +33,9 @@ class TickControllerModel:
       CLEARING --all accepted, quiet--> EVENT (``event_phase``) --quiet: TICK offered-->
       UPDATE --all accepted, quiet: ``tick_done``--> CHECK (one cycle) --> EVENT of the next
       tick, or IDLE with ``finished`` after tick ``n_ticks - 1`` or on ``stop``.
+    * ``ticks_run`` counts a tick from its TICK offer on.
+    * ``stop`` in UPDATE ends the run in that cycle (``finished``, nothing pending) and loads the guard, which runs on in IDLE and is not reset by
+      ``start``: the next CLEAR waits for the drain and ``guard`` cycles.
     * A core that does not accept the offered command at once keeps it pending (and sets
       the sticky ``error``).
 
@@ -52,11 +55,15 @@ class TickControllerModel:
         self.done = False
         self.error = False
         self.guarded_quiet = False
-        self.offer = self.clear = self.tick_done = self.finished = False
+        self.offer = self.clear = self.tick_done = self.finished = self.stopped = False
 
     @property
     def event_phase(self) -> bool:
         return self.state is TickState.EVENT
+
+    @property
+    def update_phase(self) -> bool:
+        return self.state is TickState.UPDATE
 
     def settle(self, start: bool, quiet: bool, stop: bool) -> None:
         """The outputs of this cycle: ``start`` (already masked by the system's ``busy``),
@@ -66,9 +73,11 @@ class TickControllerModel:
         ended = self.pending == 0 and self.guarded_quiet
         self.offer = s in (TickState.ISSUE_CLEAR, TickState.EVENT) and self.guarded_quiet
         self.clear = s is TickState.IDLE and start
-        self.tick_done = s is TickState.UPDATE and ended
+        self.stopped = s is TickState.UPDATE and stop
+        self.tick_done = s is TickState.UPDATE and ended and not stop
         self.finished = ((s is TickState.CLEARING and ended and self.n_ticks == 0)
-                         or (s is TickState.CHECK and (stop or self.tick + 1 == self.n_ticks)))
+                         or (s is TickState.CHECK and (stop or self.tick + 1 == self.n_ticks))
+                         or self.stopped)
 
     def command_valid(self, core: int) -> bool:
         return self.offer or bool(self.pending >> core & 1)
@@ -89,13 +98,15 @@ class TickControllerModel:
 
     def _begin(self, n_ticks) -> None:
         self.n_ticks, self.tick, self.done, self.ticks_run = n_ticks, 0, False, 0
-        self.is_tick, self.wait, self.error = False, 0, False
+        self.is_tick, self.error = False, False  # wait runs on (it guards a drain)
         self.state = TickState.ISSUE_CLEAR
 
     def _issue(self, accepted) -> None:
         self.pending = self.all_cores & ~accepted
         self.error |= self.pending != 0
         self.wait = self.guard
+        if self.state is TickState.EVENT:
+            self.ticks_run += 1  # a tick counts from its TICK on
         self.state = (TickState.CLEARING if self.state is TickState.ISSUE_CLEAR
                       else TickState.UPDATE)
 
@@ -104,8 +115,10 @@ class TickControllerModel:
         self.pending &= ~accepted
         if accepted:  # a late acceptor gets its full guard time too
             self.wait = self.guard
-        if self.tick_done:
-            self.ticks_run += 1
+        if self.stopped:
+            self.pending, self.wait = 0, self.guard
+            self._finish()
+        elif self.tick_done:
             self.state = TickState.CHECK
         elif self.finished:
             self._finish()

@@ -20,7 +20,7 @@ def test_board_end_to_end(seed, decision, per_core):
     plan = plan_network(network, neurons_per_core=per_core)
     inputs = random_inputs(seed, network, images=3, ticks=8)
     result = run_board_cosim(network, plan, inputs, "icarus")
-    check_board_report(result.report, network, inputs)
+    check_board_report(result.report, network, inputs, plan=plan)
 
 
 def test_check_detects_a_wrong_result():

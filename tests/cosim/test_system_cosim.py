@@ -147,6 +147,7 @@ def test_compare_image_compares_hidden_events_as_whole_triples():
     monitor = [[[4, 0, 20], [1, 0, 21], [2, 1, 30]], [[0, 1, 25], [0, 2, 35]]]
     exp = {"class": 0, "decision_tick": 1, "ticks_run": 3, "done": 50, "cycles": 49,
            "spikes": [sorted((n, t) for n, t, _ in layer) for layer in monitor],
+           "out_spikes": sorted((n, t) for n, t, _ in monitor[-1]),
            "out": monitor[-1], "monitor": monitor, "inputs": [], "tick_done": []}
     obs = {"cls": 0, "tick": 1, "ticks_run": 3, "error": 0, "done": 50, "cycles_port": 49,
            "out": [tuple(e) for e in monitor[-1]], "inputs": [], "tick_done": [],
@@ -201,3 +202,66 @@ def test_verilog_text_and_rtl_plan_exclude_each_other():
         run_system_cosim(network, plan, counts, rtl_plan=plan, verilog_text="module spikeforge_system")
     with pytest.raises(ConfigError, match="verilog_text"):
         run_system_cosim(network, plan, counts, verilog_text="spikeforge_system.v")
+
+
+
+# -- deciding at the first output spike (issue 11, point 4) ---------------------------------
+
+FIRST_SPIKE_CASES = {
+    # name: (seed, output cores, fifo_depth, p_ready)
+    "one-output-core": (51, 1, 0, 1.0),
+    "three-output-cores-fifo-stalls": (53, 3, 2, 0.5),  # decides both ways (model)
+}
+
+
+def first_spike_case(name):
+    seed, output_cores, fifo_depth, p_ready = FIRST_SPIKE_CASES[name]
+    network = random_network(seed, n_layers=2, max_size=12, decision=Decision.FIRST_SPIKE)
+    npc = [max(1, network.layers[0].n_neurons // 2), -(-network.n_outputs // output_cores)]
+    plan = plan_network(network, neurons_per_core=npc)
+    counts = random_inputs(seed, network, images=4, ticks=8, p=0.3)
+    return network, plan, counts, SystemConfig(Decision.FIRST_SPIKE, fifo_depth=fifo_depth), \
+        p_ready, seed
+
+
+# Verilator builds take ~40-100 s: slow (the default Verilator system case is above).
+@pytest.mark.parametrize("simulator,name", [
+    pytest.param(sim, name, id=f"{sim}-{name}",
+                 marks=() if sim == "icarus" else pytest.mark.slow)
+    for sim in ("icarus", "verilator") for name in FIRST_SPIKE_CASES])
+def test_first_spike_system_stops_at_the_spike(simulator, name):
+    """Images back to back (start gaps 0..2): every event of every layer up to the stop as
+    (tick, neuron, cycle), the decision, its tick and the done cycle -- the decision at the
+    first output spike of the first output core (the rest of the decision tick cut off), or,
+    with several output cores, at the end of a tick in which only the others spiked."""
+    network, plan, counts, system, p_ready, seed = first_spike_case(name)
+    _, timings, _ = expected_run(network, plan, counts, system=system,
+                                 schedules=schedules_for(counts, seed, 0.3),
+                                 out_ready=lambda c: True, start_cycle=1,
+                                 start_gaps=[(seed + b) % 3 for b in range(4)])
+    trace = run_network(network, counts)
+    kinds = {t.stop_cycle >= 0 for b, t in enumerate(timings) if trace.decision[b] >= 0}
+    assert kinds == ({True} if name == "one-output-core" else {True, False})
+    result = run_system_cosim(network, plan, counts, simulator, system=system,
+                              p_ready=p_ready, seed=seed)
+    report = result.report
+    assert report["images_done"] == 4 and report["mismatch"] is None
+    assert [r["class"] for r in report["results"]] == trace.decision.tolist()
+
+
+def test_a_design_deciding_at_the_tick_end_is_reported(monkeypatch):
+    """The RTL of the old rule (decision at the end of the first tick with an output spike,
+    i.e. no class decides at a spike) against the models of the new one: the first
+    mismatch is named (an output spike or a monitor event past the stop, or the done cycle)."""
+    network, plan, counts, system, p_ready, seed = first_spike_case("one-output-core")
+    import spikeforge.hdl.system as hdl_system
+
+    monkeypatch.setattr(hdl_system, "decisive_classes", lambda plan: 0)
+    old_rule = system_verilog(plan, system)
+    monkeypatch.undo()
+    assert old_rule != system_verilog(plan, system)
+    with pytest.raises(CosimFailure) as info:
+        run_system_cosim(network, plan, counts, "icarus", system=system, seed=seed,
+                         verilog_text=old_rule)
+    m = info.value.result.report["mismatch"]
+    assert m["kind"].startswith("image 0: ") and m["tick"] is not None, m

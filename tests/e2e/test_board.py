@@ -42,7 +42,8 @@ def test_board_digits_images(digits, simulator):
     assert trained.golden_accuracy > 0.8, trained.summary()
     result = run_board_cosim(network, plan, counts, simulator, input_depth=1024,
                              malformed=False)
-    check_board_report(result.report, network, counts, input_depth=1024, malformed=False)
+    check_board_report(result.report, network, counts, input_depth=1024, malformed=False,
+                       plan=plan)
     board_classes = [r["cls"] for r in result.report["results"]]
     assert len(board_classes) == DIGITS_IMAGES
     assert board_classes == [int(c) for c in classify(network, counts)]
@@ -53,4 +54,5 @@ def test_board_digits_images(digits, simulator):
     # and the check notices one wrong decision tick among the twenty
     result.report["results"][7]["decision_tick"] += 1
     with pytest.raises(AssertionError, match="image 7: decision_tick"):
-        check_board_report(result.report, network, counts, input_depth=1024, malformed=False)
+        check_board_report(result.report, network, counts, input_depth=1024, malformed=False,
+                           plan=plan)

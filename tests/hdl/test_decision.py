@@ -1,8 +1,11 @@
 """DecisionUnit against Python models of the contract's decisions."""
 
+import gc
 import random
+import warnings
 
 import pytest
+from amaranth.hdl import UnusedElaboratable
 
 from spikeforge.hdl.decision import DecisionUnit
 from spikeforge.ir.params import Decision
@@ -180,3 +183,105 @@ def test_membrane_max_matches_model(seed):
     r = simulate(dut, [], rng, finish=False, membrane=values)
     assert r["valid"] == 1
     assert r["cls"] == max(range(n_classes), key=lambda k: (values[k], -k))
+
+
+# -- deciding at the spike (decisive_below) ----------------------------------------------------
+
+def contiguous_ticks(rng, n_cores, per_core, n_ticks, p_spike):
+    """Spikes per tick from ``n_cores`` output cores owning contiguous class ranges (core k:
+    ``k * per_core ..``), each core's spikes ascending, the cores interleaved at random --
+    what the system's merger delivers."""
+    ticks = []
+    for _ in range(n_ticks):
+        streams = [[k * per_core + i for i in range(per_core) if rng.random() < p_spike]
+                   for k in range(n_cores)]
+        arrival = []
+        while any(streams):
+            arrival.append(rng.choice([s for s in streams if s]).pop(0))
+        ticks.append(arrival)
+    return ticks
+
+
+def decide_cycle(ticks, decisive_below):
+    """The contract's class, and the bench cycle from which ``valid`` is expected: the
+    cycle after the first spike below ``decisive_below`` of the first tick with a spike,
+    else the cycle after that tick's ``tick_done``. The bench sends one spike per cycle from
+    cycle 1 and a tick_done after each tick."""
+    cycle = 1
+    for spikes in ticks:
+        for s in spikes:
+            if s < decisive_below:
+                return min(spikes[:spikes.index(s) + 1]), cycle + 1
+            cycle += 1
+        if spikes:
+            return min(spikes), cycle + 1
+        cycle += 1
+    return -1, None
+
+
+def run_timed(dut, ticks):
+    """One spike per cycle, tick_done after each tick; returns (cycle valid rose, cls)."""
+    result = {}
+
+    async def bench(ctx):
+        ctx.set(dut.clear, 1)
+        await ctx.tick()  # cycle 0
+        ctx.set(dut.clear, 0)
+        cycle = 1
+        for t, spikes in enumerate(ticks):
+            ctx.set(dut.tick, t)
+            for s in spikes + [None]:  # None: the tick_done cycle
+                ctx.set(dut.spike.valid, int(s is not None))
+                ctx.set(dut.spike.payload, s or 0)
+                ctx.set(dut.tick_done, int(s is None))
+                if ctx.get(dut.valid) and "rose" not in result:
+                    result.update(rose=cycle, cls=ctx.get(dut.cls), stop=ctx.get(dut.stop))
+                await ctx.tick()
+                cycle += 1
+        ctx.set(dut.tick_done, 0)
+        ctx.set(dut.spike.valid, 0)
+        if ctx.get(dut.valid) and "rose" not in result:
+            result.update(rose=cycle, cls=ctx.get(dut.cls), stop=ctx.get(dut.stop))
+
+    run(dut, bench)
+    return result.get("rose"), result.get("cls")
+
+
+@pytest.mark.parametrize("n_cores", [1, 2, 3])
+def test_first_spike_decides_at_the_first_core_s_spike(n_cores):
+    """``decisive_below`` = the first output core's classes: valid (and stop) from the cycle
+    after the first spike of that core in the first tick with a spike, with the lowest index
+    seen in the tick, whatever other cores sent before; a tick with spikes of the other cores
+    only is decided after its tick_done. Always the contract's class."""
+    per_core = 4
+    n_classes = n_cores * per_core
+    at_spike = 0
+    for seed in range(10):
+        rng = random.Random(seed)
+        ticks = contiguous_ticks(rng, n_cores, per_core, 4, rng.choice([0.1, 0.3]))
+        cls, rose = decide_cycle(ticks, per_core)
+        assert cls == first_spike(ticks, n_classes)[0]
+        got = run_timed(DecisionUnit(n_classes, Decision.FIRST_SPIKE, decisive_below=per_core),
+                        ticks)
+        if cls < 0:
+            assert got == (None, None)
+            continue
+        assert got == (rose, cls), (seed, ticks)
+        at_spike += any(s < per_core for s in next(t for t in ticks if t))
+    assert at_spike > 3
+
+
+def test_deciding_every_spike_of_interleaved_cores_would_be_wrong():
+    """Why ``decisive_below`` is the first core's classes only: with cores interleaved, a
+    unit told that every class decides at once reports a higher class that arrived first."""
+    ticks = [[], [5, 1, 6]]  # core 1 (classes 4..7) sends 5 before core 0's 1
+    assert run_timed(DecisionUnit(8, Decision.FIRST_SPIKE, decisive_below=4), ticks)[1] == 1
+    assert run_timed(DecisionUnit(8, Decision.FIRST_SPIKE, decisive_below=8), ticks)[1] == 5
+
+
+def test_decisive_below_is_checked():
+    with warnings.catch_warnings():  # the refused unit is never elaborated
+        warnings.simplefilter("ignore", UnusedElaboratable)
+        with pytest.raises(ValueError, match="decisive_below"):
+            DecisionUnit(4, Decision.FIRST_SPIKE, decisive_below=5)
+        gc.collect()

@@ -115,20 +115,26 @@ N_TICKS = [0]  # n_ticks for the bench (set per test)
 
 
 def check_system(seed, images=2, n_ticks=8, fifo_depth=None, p_ready=None, decision=None,
-                 max_size=14):
+                 max_size=14, output_cores=None, start_gaps=None, p_input=None):
+    """Run ``images`` back to back and check everything; ``output_cores``: split the output
+    layer over this many cores (default random, as every layer). Returns the golden trace,
+    the predicted timings and the observations."""
     rng = random.Random(seed)
     network = random_network(seed, max_size=max_size, decision=decision)
     npc = [rng.randint(1, max(1, layer.n_neurons)) for layer in network.layers]
+    if output_cores is not None:
+        npc[-1] = -(-network.n_outputs // output_cores)
     plan = plan_network(network, neurons_per_core=npc)
     if fifo_depth is None:
         fifo_depth = rng.choice([0, 1, 2, 4])
     if p_ready is None:
         p_ready = rng.choice([1.0, 0.5, 0.3])
-    counts = random_inputs(seed, network, images, n_ticks, p=rng.choice([0.2, 0.4]))
+    counts = random_inputs(seed, network, images, n_ticks, p=p_input or rng.choice([0.2, 0.4]))
     schedules = schedules_for(counts, seed, p_gap=0.3)
     system = SystemConfig(network.decision, fifo_depth=fifo_depth)
     ready = StallPattern(seed, p_ready)
-    start_gaps = [rng.randint(0, 2) for _ in range(images)]
+    if start_gaps is None:
+        start_gaps = [rng.randint(0, 2) for _ in range(images)]
     trace, timings, items = expected_run(network, plan, counts, n_ticks, schedules=schedules,
                                          system=system, out_ready=ready, start_cycle=2,
                                          start_gaps=start_gaps)
@@ -143,12 +149,12 @@ def check_system(seed, images=2, n_ticks=8, fifo_depth=None, p_ready=None, decis
         ticks_run = ticks_to_run(trace, b, n_ticks)
         # values: every spike of every layer against the golden model
         for l in range(L):
-            want = expected_spikes(trace, b, l, ticks_run)
+            want = expected_spikes(trace, b, l, ticks_run, exp.monitor_events[l])
             mon = sorted((n, t) for n, t, _ in obs["monitor"][l])
             assert mon == want, f"{where}: layer {l} spikes differ"
             spiked += len(want)
         out = sorted((n, t) for n, t, _ in obs["out"])
-        assert out == expected_spikes(trace, b, L - 1, ticks_run), f"{where}: output spikes"
+        assert out == expected_spikes(trace, b, L - 1, ticks_run, exp.out_events), f"{where}: output spikes"
         assert obs["cls"] == int(trace.decision[b]), f"{where}: class"
         assert obs["tick"] == int(trace.decision_tick[b]) % (1 << 16), f"{where}: decision tick"
         assert obs["ticks_run"] == ticks_run and obs["error"] == 0, where
@@ -165,7 +171,8 @@ def check_system(seed, images=2, n_ticks=8, fifo_depth=None, p_ready=None, decis
                                                      int(trace.decision_tick[b]))
         bound = lower_bound_cycles(plan, trace, b, n_ticks)
         assert bound["bound"] <= exp.cycles, (bound, exp.cycles)
-    return spiked
+    assert spiked > 0
+    return trace, timings, got
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -176,6 +183,52 @@ def test_random_system_matches_golden_and_cycle_model(seed):
 def test_first_spike_and_spike_count_with_stalls_and_fifo():
     check_system(100, decision=Decision.FIRST_SPIKE, fifo_depth=3, p_ready=0.4)
     check_system(101, decision=Decision.SPIKE_COUNT, fifo_depth=0, p_ready=0.4)
+
+
+SEVERAL = (326, 329, 337)  # seeds whose runs decide both ways (found with the model)
+
+
+def first_spike_cases(seed, output_cores, images=4):
+    """Back-to-back FIRST_SPIKE inferences (no gap between them) on a system whose output
+    layer is split over ``output_cores`` cores; every event, the decision and every cycle
+    checked by :func:`check_system`. Returns per decided image: (decided at a spike, the
+    predicted timing)."""
+    trace, timings, got = check_system(seed, images=images, n_ticks=10,
+                                       decision=Decision.FIRST_SPIKE, max_size=16,
+                                       output_cores=output_cores, start_gaps=[0] * images,
+                                       p_input=0.3)
+    cases = []
+    for b, (exp, obs) in enumerate(zip(timings, got)):
+        if trace.decision[b] < 0:
+            continue
+        at_spike = exp.stop_cycle >= 0
+        if at_spike:  # done the cycle after the deciding handshake, before the tick's end
+            deciding = [c for n, t, c in exp.out_events if t == exp.decision_tick]
+            assert exp.done_cycle == exp.stop_cycle == deciding[-1] + 1
+            assert len(exp.tick_done_cycles) == exp.decision_tick  # not the decision tick's
+        else:  # several output cores, only higher ones spiked: decided at the tick's end
+            assert output_cores > 1 and exp.done_cycle == exp.tick_done_cycles[-1] + 1
+        cases.append((at_spike, exp))
+    return cases
+
+
+def test_first_spike_stops_at_the_spike_and_the_next_inference_waits_for_the_drain():
+    """One output core: every decision is taken at the first output spike. The next
+    inference starts while the stopped work still drains: its CLEAR waits for it (predicted
+    by the model, met by the RTL cycle for cycle) and its result is unaffected
+    (check_system compares every event of it with the golden model)."""
+    cases = [c for seed in (300, 301) for c in first_spike_cases(seed, output_cores=1)]
+    assert cases and all(at_spike for at_spike, _ in cases)
+    assert any(exp.clear_cycle > exp.start_cycle + 1 for _, exp in cases)
+
+
+def test_first_spike_with_several_output_cores_stays_the_contract_s_class():
+    """Output layers split over 2-3 cores: a spike of the first core decides at once, a
+    tick with spikes of other cores only at its end; both occur, and the class is always the
+    golden model's (check_system)."""
+    for seed in SEVERAL:
+        cases = first_spike_cases(seed, 2 + seed % 2)
+        assert {at_spike for at_spike, _ in cases} == {True, False}, seed
 
 
 def test_membrane_max_reads_out_the_membranes():
@@ -256,7 +309,13 @@ def check_errors(seed, decision, overflow_at, **kwargs):
             out = sorted((n, t) for n, t, _ in obs["out"])
             want = sorted((int(n), int(t)) for t, n in np.argwhere(
                 trace.spikes[-1][b, :ticks_run]))
-            assert out == want, f"{where}: output spikes"
+            if decision is Decision.FIRST_SPIKE and not obs["none"]:
+                # stopped at the deciding spike: the decision tick's later spikes are dropped
+                last = ticks_run - 1
+                assert [e for e in out if e[1] < last] == [e for e in want if e[1] < last]
+                assert (obs["cls"], last) in out and set(out) <= set(want), where
+            else:
+                assert out == want, f"{where}: output spikes"
 
 
 N = 4  # ticks per image

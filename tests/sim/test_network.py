@@ -9,7 +9,16 @@ from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.network import NO_CLASS, IntegerLayer, IntegerNetwork
 from spikeforge.ir.params import Decision, NeuronParams, Reset
 from spikeforge.sim.golden import GoldenCore
-from spikeforge.sim.network import decide, run_network
+from spikeforge.sim.network import (
+    _event_phase,
+    _flat_nonzero,
+    _gather,
+    _state_dtype,
+    classify,
+    decide,
+    run_network,
+)
+from tests.util import random_inputs, random_network
 
 
 def hand_network(decision=Decision.FIRST_SPIKE):
@@ -169,3 +178,107 @@ def test_statistics_equal_a_naive_count_per_sample():
             hidden = sum(int(trace.spikes[l][b, :ticks_run].sum()) for l in range(2))
             assert stats.hidden_spikes[b] == hidden
             assert stats.output_spikes[b] == trace.spikes[2][b, :ticks_run].sum()
+
+
+# -- early exit and the sparse event phase (issue 11, point 4) -------------------------------
+
+def _random_first_spike_case(seed, sparse):
+    """A random FIRST_SPIKE network and a batch of inputs: a time-to-first-spike-like input
+    (each input spikes at most once, some twice in one tick) or a dense one."""
+    network = random_network(seed, decision=Decision.FIRST_SPIKE)
+    rng = np.random.default_rng(seed)
+    batch, ticks = 24, 12
+    if sparse:
+        counts = np.zeros((batch, ticks, network.n_inputs), dtype=np.int64)
+        b, j = np.nonzero(rng.random((batch, network.n_inputs)) < 0.5)
+        counts[b, rng.integers(0, ticks, b.size), j] = rng.choice([1, 1, 1, 2], b.size)
+        limit = network.layers[0].max_events_per_tick
+        assert counts.sum(axis=2).max() <= limit
+    else:
+        counts = random_inputs(seed, network, batch, ticks, p=0.1)
+    return network, counts
+
+
+@pytest.mark.parametrize("sparse", [True, False])
+@pytest.mark.parametrize("seed", range(8))
+def test_early_exit_equals_the_full_run_up_to_the_decision(seed, sparse):
+    """Early exit (every sample stops at its decision tick) gives the full run's decisions
+    and, for every sample, the same spikes of every layer, input and output membrane up to
+    and including its decision tick; nothing after it is simulated."""
+    network, counts = _random_first_spike_case(seed, sparse)
+    full = run_network(network, counts, early_exit=False)
+    early = run_network(network, counts, early_exit=True)
+    np.testing.assert_array_equal(early.decision, full.decision)
+    np.testing.assert_array_equal(early.decision_tick, full.decision_tick)
+    assert (full.decision >= 0).any() and len(set(full.decision_tick.tolist())) > 1
+    for b, tick in enumerate(full.decision_tick):
+        upto = slice(0, tick + 1)
+        for l in range(len(network.layers)):
+            np.testing.assert_array_equal(early.spikes[l][b, upto], full.spikes[l][b, upto])
+            assert not early.spikes[l][b, tick + 1:].any()
+        np.testing.assert_array_equal(early.output_v[b, upto], full.output_v[b, upto])
+    np.testing.assert_array_equal(classify(network, counts, batch_size=7), full.decision)
+
+
+@pytest.mark.parametrize("decision", list(Decision))
+def test_classify_equals_run_network_in_every_mode(decision):
+    for seed in range(4):
+        network = random_network(seed, decision=decision)
+        counts = random_inputs(seed, network, 20, 10, p=[0.01, 0.3][seed % 2])
+        np.testing.assert_array_equal(classify(network, counts, 14, batch_size=6),
+                                      run_network(network, counts, 14).decision)
+
+
+def test_early_exit_is_ignored_without_first_spike():
+    network = random_network(3, decision=Decision.SPIKE_COUNT)
+    counts = random_inputs(3, network, 5, 8)
+    a, b = run_network(network, counts), run_network(network, counts, early_exit=True)
+    for x, y in zip(a.spikes, b.spikes):
+        np.testing.assert_array_equal(x, y)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+def test_sparse_event_phase_equals_the_dense_product(dtype):
+    """The gather (sparse events, repeats and several events per sample) and the dense
+    product are the same integers; weights near the exactness limit of float32."""
+    rng = np.random.default_rng(0)
+    weights = rng.integers(-(1 << 14), 1 << 14, size=(50, 30))
+    for density in (0.0, 0.01, 0.04, 0.3):
+        counts = (rng.random((40, 50)) < density) * rng.choice([1, 1, 2, 3], (40, 50))
+        want = counts.astype(np.int64) @ weights
+        rows, inputs = np.nonzero(counts)
+        got = _gather(rows, inputs, counts[rows, inputs], weights.astype(dtype), 40)
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(_event_phase(counts, weights.astype(dtype)), want)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.int16, np.int64, bool])
+def test_flat_nonzero(dtype):
+    rng = np.random.default_rng(1)
+    for size in (0, 1, 7, 8, 64, 1001):
+        a = ((rng.random(size) < 0.1) * rng.integers(1, 3, size)).astype(dtype)
+        np.testing.assert_array_equal(_flat_nonzero(a), np.flatnonzero(a))
+
+
+@pytest.mark.parametrize("membrane_bits,dtype", [(18, np.int32), (19, np.int64), (32, np.int64)])
+def test_state_width_at_the_int32_limit_equals_the_core_golden(membrane_bits, dtype):
+    """The network keeps its state in int32 when every product of the contract fits
+    (widest state + decay_bits + 1 <= 31 bits), else int64; right at and past that limit,
+    with saturating currents and membranes, it equals the layer-by-layer core golden model
+    (int64 throughout)."""
+    rng = np.random.default_rng(membrane_bits)
+    p = NeuronParams(weight_bits=16, current_bits=membrane_bits, membrane_bits=membrane_bits,
+                     decay_bits=12, alpha=4090, beta=4095, threshold=(1 << (membrane_bits - 1)) - 5,
+                     reset=Reset.SUBTRACT)
+    w_max = (1 << min(15, membrane_bits - 8)) - 1  # large weights: the current saturates
+    layer = IntegerLayer(rng.integers(-w_max, w_max + 1, (200, 6)), p)
+    assert _state_dtype(layer) is dtype
+    net = IntegerNetwork((layer,), Decision.SPIKE_COUNT)
+    counts = rng.integers(0, 3, (4, 40, 200)) * (rng.random((4, 1, 200)) < 0.8)
+    counts[:, :, :100] *= 0  # the positive and the negative extremes both occur below
+    net_counts = np.concatenate([counts, counts[:, :, ::-1]])
+    trace = run_network(net, net_counts)
+    golden = GoldenCore.of(layer.core_config()).run(net_counts)
+    np.testing.assert_array_equal(trace.spikes[0], golden.spikes)
+    np.testing.assert_array_equal(trace.output_v, golden.v)
+    assert np.abs(golden.v).max() > (1 << 16)  # beyond any 16-bit state

@@ -4,7 +4,9 @@ not fit the trace, the closed-form lower bound on random networks, the fast-forw
 against plain stepping, and one inference worked out by hand from the block timings.
 """
 
+import math
 import random
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -14,6 +16,7 @@ from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.network import IntegerLayer, IntegerNetwork
 from spikeforge.ir.params import Decision, NeuronParams
 from spikeforge.ir.system import SystemConfig
+from spikeforge.sim.cycle import clear_cycles, cycles_per_event, update_cycles
 from spikeforge.sim.network import run_network
 from spikeforge.sim.system_cycle import (
     InputSchedule,
@@ -90,12 +93,13 @@ def test_lower_bound_holds_on_random_networks(seed):
         assert bound["ticks_run"] == ticks == ticks_to_run(trace, b, n_ticks)
         events = [int(trace.layer_input_counts(l)[b, :ticks].sum())
                   for l in range(len(trace.spikes))]
-        core = max(c.n_neurons + 1 + (events[c.layer] + ticks) * (c.n_neurons + 2)
-                   for c in plan.cores)
+        core = max(clear_cycles(c) + events[c.layer] * cycles_per_event(c)
+                   + ticks * update_cycles(c) for c in plan.cores)
         synaptic = sum(e * n for e, (_, n) in zip(events, trace.layer_sizes))
-        n_min = min(c.n_neurons for c in plan.cores)
+        rate = sum(Fraction(c.n_neurons, cycles_per_event(c)) for c in plan.cores)
+        update_min = min(update_cycles(c) for c in plan.cores)
         assert bound == {"core_bound": core, "synaptic_events": synaptic,
-                         "synaptic_bound": -(-synaptic // len(plan.cores)) + ticks * (n_min + 2),
+                         "synaptic_bound": math.ceil(synaptic / rate) + ticks * update_min,
                          "bound": max(core, bound["synaptic_bound"]), "ticks_run": ticks}
         assert 0 < bound["bound"] <= timing.cycles, (seed, b, bound, timing.cycles)
 
@@ -155,16 +159,17 @@ def test_predict_run_refuses_settings_that_do_not_fit_the_trace():
 def test_silent_one_core_inference_by_hand(N, guard):
     """One layer on one core of N neurons that never spike, one tick without events,
     SPIKE_COUNT, start at S = 0. Block by block (tick controller, core, input port,
-    decision unit):
+    decision unit), with the core's own times C = ``clear_cycles`` and U = ``update_cycles``
+    (sim/cycle.py; never hard-coded here, the core's timing is its own):
 
     * 0: ``start`` (controller IDLE, ``clear``); 1: CLEAR offered and taken (ISSUE_CLEAR);
-    * the core is idle again at 1 + N + 1; the controller's guard (reloaded at 1) is 0 from
-      1 + 1 + guard <= N + 2: CLEARING ends at N + 2, EVENT from N + 3 (wait = guard);
-    * the marker (offered from 1) is taken at N + 3, the port is closed from N + 4; the TICK
-      is offered once the guard is 0: T = N + 3 + guard;
-    * the update phase ends (idle) at T + N + 2 = tick_done (guard <= N + 1); CHECK at
-      T + N + 3 gives ``finished``; the argmax scan makes the decision valid N + 1 cycles
-      later, ``done`` at D = T + N + 4 + N.
+    * the core is idle again at 1 + C; the controller's guard (reloaded at 1) is 0 from
+      2 + guard: CLEARING ends at E = max(1 + C, 2 + guard), EVENT from E + 1 (wait = guard);
+    * the marker (offered from 1) is taken at E + 1, the port is closed from E + 2; the TICK
+      is offered once the guard is 0: T = E + 1 + guard;
+    * the update phase ends (idle) at max(T + U, T + 1 + guard) = tick_done; CHECK the cycle
+      after gives ``finished``; the argmax scan makes the decision valid N + 1 cycles
+      later, ``done`` at D = tick_done + 2 + N.
     """
     params = NeuronParams(threshold=100)
     network = IntegerNetwork((IntegerLayer(np.zeros((2, N), dtype=np.int64), params),),
@@ -173,21 +178,29 @@ def test_silent_one_core_inference_by_hand(N, guard):
     trace = run_network(network, np.zeros((1, 1, 2), dtype=np.int64), 1)
     [t] = predict_run(plan, trace, [InputSchedule([[]])], 1,
                       system=SystemConfig(Decision.SPIKE_COUNT, guard=guard))
-    T = N + 3 + guard
-    assert t.input_cycles == [N + 3]
-    assert t.tick_done_cycles == [T + N + 2]
-    assert t.done_cycle == T + N + 4 + N and t.cycles == t.done_cycle
+    C, U = clear_cycles(plan.cores[0]), update_cycles(plan.cores[0])
+    E = max(1 + C, 2 + guard)
+    T = E + 1 + guard
+    tick_done = max(T + U, T + 1 + guard)
+    assert t.input_cycles == [E + 1]
+    assert t.tick_done_cycles == [tick_done]
+    assert t.done_cycle == tick_done + 2 + N and t.cycles == t.done_cycle
     assert (t.decision, t.none, t.ticks_run, t.out_events) == (0, True, 1, [])
 
 
 def test_lower_bound_by_hand():
     """One layer of 3 neurons split 2 + 1 over two cores; events 2 in tick 0, 1 in tick 1:
-    core_bound = max over cores of N + 1 + (3 events + 2 ticks) * (N + 2) = 3 + 5 * 4;
-    synaptic events = 3 * 3 = 9, synaptic_bound = ceil(9 / 2) + 2 ticks * (N_min + 2)."""
+    core_bound = max over cores of clear + 3 events * per_event + 2 ticks * update (the
+    core's own times, sim/cycle.py); synaptic events = 3 * 3 = 9, synaptic_bound =
+    ceil(9 / (2 / per_event(2) + 1 / per_event(1))) + 2 ticks * the smaller update."""
     network = IntegerNetwork((IntegerLayer(np.zeros((2, 3), dtype=np.int64), NeuronParams()),),
                              Decision.SPIKE_COUNT)
     plan = plan_network(network, neurons_per_core=[2])
     trace = run_network(network, np.array([[[1, 1], [0, 1]]]), 2)
+    a, b = plan.cores
+    core = max(clear_cycles(c) + 3 * cycles_per_event(c) + 2 * update_cycles(c) for c in (a, b))
+    rate = Fraction(2, cycles_per_event(a)) + Fraction(1, cycles_per_event(b))
+    synaptic = math.ceil(9 / rate) + 2 * min(update_cycles(a), update_cycles(b))
     assert lower_bound_cycles(plan, trace, 0, 2) == {
-        "core_bound": 23, "synaptic_bound": 5 + 2 * 3, "bound": 23, "synaptic_events": 9,
-        "ticks_run": 2}
+        "core_bound": core, "synaptic_bound": synaptic, "bound": max(core, synaptic),
+        "synaptic_events": 9, "ticks_run": 2}

@@ -25,10 +25,10 @@ from spikeforge.sim.blocks.decision import (
 from tests.util import run
 
 
-def decision_lockstep(seed, mode, n_classes, cycles=1500):
+def decision_lockstep(seed, mode, n_classes, cycles=1500, decisive_below=0):
     rng = random.Random(seed)
-    dut = DecisionUnit(n_classes, mode)
-    model = decision_model(mode, n_classes)
+    dut = DecisionUnit(n_classes, mode, decisive_below=decisive_below)
+    model = decision_model(mode, n_classes, decisive_below)
     n_index = 1 << dut.index_bits
     seen = {"valid": 0, "none": 0, "stop": 0}
 
@@ -67,11 +67,15 @@ def decision_lockstep(seed, mode, n_classes, cycles=1500):
     return seen
 
 
-@pytest.mark.parametrize("seed,mode,n_classes", [
-    (0, Decision.FIRST_SPIKE, 3), (1, Decision.FIRST_SPIKE, 8), (2, Decision.FIRST_SPIKE, 1),
-    (3, Decision.SPIKE_COUNT, 3), (4, Decision.SPIKE_COUNT, 5), (5, Decision.SPIKE_COUNT, 1)])
-def test_decision_matches_rtl_cycle_by_cycle(seed, mode, n_classes):
-    seen = decision_lockstep(seed, mode, n_classes)
+@pytest.mark.parametrize("seed,mode,n_classes,decisive_below", [
+    (0, Decision.FIRST_SPIKE, 3, 0), (1, Decision.FIRST_SPIKE, 8, 0),
+    (2, Decision.FIRST_SPIKE, 1, 0), (6, Decision.FIRST_SPIKE, 8, 8),
+    (7, Decision.FIRST_SPIKE, 8, 3), (8, Decision.FIRST_SPIKE, 1, 1),
+    (3, Decision.SPIKE_COUNT, 3, 0), (4, Decision.SPIKE_COUNT, 5, 0),
+    (5, Decision.SPIKE_COUNT, 1, 0)])
+def test_decision_matches_rtl_cycle_by_cycle(seed, mode, n_classes, decisive_below):
+    """``decisive_below``: FIRST_SPIKE decides at a spike below it (0: at tick_done only)."""
+    seen = decision_lockstep(seed, mode, n_classes, decisive_below=decisive_below)
     assert seen["valid"] > 100 and seen["none"] > 0
     assert (seen["stop"] > 0) == (mode is Decision.FIRST_SPIKE)
 
@@ -196,3 +200,27 @@ def test_clear_wins_over_everything_in_its_cycle(mode):
     # and nothing of the old run survives: the next run without spikes decides none
     drive(m, {2: {"tick_done": True}, 3: {"finished": True}}, 12)
     assert m.valid and (m.none or mode is Decision.MEMBRANE_MAX)
+
+
+def test_first_spike_decides_at_a_decisive_spike_with_the_lowest_index_of_its_tick():
+    """Classes 0..2 belong to the first output core (decisive_below = 3). Tick 0: 5 (another
+    core) arrives first -- not decisive, the tick could still bring a lower class; then 4;
+    then 2 (the first core): decided at that spike, class 2, valid from the next cycle,
+    before any tick_done."""
+    m = FirstSpikeDecision(8, decisive_below=3)
+    m.clock(None, 0, False, False, True)
+    for neuron in (5, 4):
+        m.clock(neuron, 0, False, False, False)
+        assert not m.valid
+    m.clock(2, 0, False, False, False)
+    assert (m.valid, m.stop, m.cls, m.decision_tick(0)) == (True, True, 2, 0)
+    m.clock(0, 0, True, False, False)  # later spikes and the tick's end change nothing
+    assert m.cls == 2
+    # only other cores spike in a tick: decided at its tick_done, lowest index seen
+    m = FirstSpikeDecision(8, decisive_below=3)
+    m.clock(None, 0, False, False, True)
+    for neuron in (6, 4, 7):
+        m.clock(neuron, 1, False, False, False)
+    assert not m.valid
+    m.clock(None, 1, True, False, False)
+    assert (m.valid, m.cls, m.decision_tick(0)) == (True, 4, 1)

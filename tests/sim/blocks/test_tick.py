@@ -167,3 +167,36 @@ def test_late_acceptance_sets_error_and_reloads_the_guard():
                            (TickState.CLEARING, 1), (TickState.CLEARING, 0)]
     assert states[8][0] is TickState.EVENT
     assert ctl.error and ctl.done  # sticky until the next start
+
+
+def test_stop_in_the_update_phase_ends_the_run_at_once_and_guards_the_drain():
+    """``stop`` high in UPDATE (a decision at a spike, cores still busy): ``finished`` in
+    that cycle, not ``tick_done``; ``ticks_run`` counts the stopped tick; the guard is
+    reloaded there and runs on in IDLE, and a ``start`` does not reset it, so the next
+    CLEAR is offered only ``guard`` cycles after the stop even if everything looks quiet."""
+    g = 3
+    update = 3 + 2 * g + 1  # the first UPDATE cycle of tick 0 (TICK offered at 3 + 2g)
+    stop_at = update + 1
+    ctl = TickControllerModel(2, g)
+    log = []
+    for c in range(stop_at + 12):
+        start = c in (0, stop_at + 1)  # the next run starts right after the stop
+        quiet = not update <= c <= stop_at  # the cores are busy until the stop
+        ctl.settle(start, quiet, c == stop_at)
+        log.append((c, ctl.state, ctl.finished, ctl.tick_done, ctl.offer))
+        accepted = 0b11 if ctl.offer else 0
+        if c == stop_at:
+            assert ctl.finished and not ctl.tick_done and ctl.state is TickState.UPDATE
+        ctl.clock(1, accepted)
+        if c == stop_at:
+            assert ctl.done and ctl.ticks_run == 1 and ctl.state is TickState.IDLE
+    clear_offers = [c for c, s, _, _, offer in log if offer and s is TickState.ISSUE_CLEAR]
+    # wait = g at the stop edge, counts down from there: 0 first at stop_at + g + 1
+    assert clear_offers == [1, stop_at + g + 1]
+
+
+def test_stop_wins_over_the_end_of_the_update_phase():
+    g = 1
+    end = 4 + 3 * g  # tick_done of tick 0 without a stop
+    trace, ctl = run_quiet(g, 5, stop=lambda c: c == end)
+    assert trace[end][2] == {"finished"} and ctl.ticks_run == 1 and ctl.done
