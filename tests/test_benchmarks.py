@@ -84,3 +84,9 @@ def test_cost_benchmark_quick():
 def test_events_benchmark_quick():
     out = _quick("bench_events.py")
     assert "| events |" in out, out
+
+
+def test_golden_benchmark_quick():
+    """bench_golden.py --quick: the TTFS golden model with early exit beside the LIF one."""
+    out = _quick("bench_golden.py")
+    assert "TTFS classify takes" in out and "images/s" in out, out
