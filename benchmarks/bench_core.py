@@ -1,7 +1,7 @@
 """Benchmark of one neuron core: golden-model throughput, co-simulation throughput, and
 cycles per tick measured in co-simulation against the cycle model's formula.
 
-    .venv/bin/python benchmarks/bench_core.py            # ~2 minutes on 2 cores
+    .venv/bin/python benchmarks/bench_core.py            # ~5 minutes on 2 cores
     .venv/bin/python benchmarks/bench_core.py --quick    # a short version (used by a test)
 
 Prints three markdown tables; docs/benchmarks.md records a run.
@@ -10,6 +10,7 @@ Prints three markdown tables; docs/benchmarks.md records a run.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import platform
 import sys
 import time
@@ -19,7 +20,7 @@ import numpy as np
 from spikeforge.cosim.core_cosim import benchmark_core_cosim, make_spec, run_core_cosim
 from spikeforge.ir.core import CoreConfig
 from spikeforge.ir.params import NeuronParams
-from spikeforge.sim.cycle import tick_cycles
+from spikeforge.sim.cycle import TickStimulus, predict_ticks, tick_cycles
 from spikeforge.sim.golden import GoldenCore
 
 LEAKY = NeuronParams(decay_bits=12, alpha=3072, beta=3584, threshold=600)
@@ -67,27 +68,44 @@ def cosim_throughput(quick: bool) -> str:
 
 
 def cycles_per_tick(quick: bool) -> str:
-    """Measured in co-simulation with no driver gaps and spike_out always ready."""
+    """Measured in co-simulation (Verilator) with no driver gaps and spike_out always ready,
+    for L lanes: against the cycle model (predict_ticks, stepping CoreModel), its closed form
+    (tick_cycles; it assumes the output keeps up, marked "(behind)" where it does not) and
+    the one-lane core before lanes and the pipeline (E*(N+2)+N+2, +1 if neuron N-1 spiked)."""
     rows = []
-    for n in ([1, 13] if quick else [1, 13, 37, 100]):
-        config = core(n, 24, seed=n)
-        for events in ([0, 5] if quick else [0, 1, 5, 20]):
-            spec = make_spec(config, 6, seed=events, max_events=events, p_event_gap=1.0, max_gap=1,
-                             p_ready=1.0, read_state=False)
-            for tick in spec["ticks"]:  # exactly `events` events per tick, no gaps
-                tick["events"] = [(k * 7) % config.n_inputs for k in range(events)]
-                tick["event_gaps"] = [0] * events
-                tick["command_gap"] = 0
-            result = run_core_cosim(config, "verilator", spec=spec)
-            spikes = GoldenCore.of(config).run(GoldenCore.of(config).counts_from_events(
-                [t["events"] for t in spec["ticks"]])).spikes
-            measured = [end - start for start, end in result.report["tick_spans"]]
-            formula = [tick_cycles(config, events, bool(spikes[t, -1])) for t in range(len(measured))]
-            rows.append([n, events, " ".join(map(str, measured)), " ".join(map(str, formula)),
-                         f"E*(N+2)+N+2 = {events * (n + 2) + n + 2}",
-                         "yes" if measured == formula else "NO"])
-    return table(["N", "events/tick", "measured cycles per tick", "cycle model",
-                  "formula (+1 if neuron N-1 spikes)", "equal"], rows)
+    sizes = [13] if quick else [13, 37, 100]
+    for n in sizes:
+        for lanes in ([1, 4] if quick else [1, 2, 4, 8]):
+            config = dataclasses.replace(core(n, 24, seed=n), lanes=lanes)
+            for events in ([0, 5] if quick else [0, 1, 5, 20]):
+                rows.append(_tick_row(config, events))
+    return table(["N", "L", "events/tick", "measured cycles per tick", "cycle model",
+                  "closed form", "one-lane core before the pipeline", "measured = model"], rows)
+
+
+def _tick_row(config: CoreConfig, events: int) -> list:
+    n = config.n_neurons
+    spec = make_spec(config, 6, seed=events, max_events=events, p_event_gap=1.0, max_gap=1,
+                     p_ready=1.0, read_state=False)
+    for tick in spec["ticks"]:  # exactly `events` events per tick, no gaps
+        tick["events"] = [(k * 7) % config.n_inputs for k in range(events)]
+        tick["event_gaps"] = [0] * events
+        tick["command_gap"] = 0
+    result = run_core_cosim(config, "verilator", spec=spec)
+    golden = GoldenCore.of(config)
+    stimuli = [TickStimulus(t["events"]) for t in spec["ticks"]]
+    spikes = golden.run(golden.counts_from_events([s.events for s in stimuli])).spikes
+    measured = [end - start for start, end in result.report["tick_spans"]]
+    timings = predict_ticks(config, stimuli, spikes)
+    starts = [0] + [t.idle_cycle for t in timings[:-1]]  # each tick from the previous idle
+    model = [t.idle_cycle - start for t, start in zip(timings, starts)]
+    closed = [tick_cycles(config, events, np.flatnonzero(spikes[t]).tolist())
+              for t in range(len(measured))]
+    closed_text = " ".join(f"{c}" if c == m else f"{c} (behind)" for c, m in zip(closed, model))
+    old = [events * (n + 2) + n + 2 + int(spikes[t, -1]) for t in range(len(measured))]
+    return [n, config.lanes, events, " ".join(map(str, measured)), " ".join(map(str, model)),
+            closed_text, "E*(N+2)+N+2 (+1): " + " ".join(map(str, old)),
+            "yes" if measured == model else "NO"]
 
 
 def main(argv=None) -> int:

@@ -97,7 +97,7 @@ def manifest_of(network: IntegerNetwork, plan: HardwarePlan, system: SystemConfi
             "core_id": core.core_id, "layer": core.layer, "index": core.index,
             "neuron_offset": core.neuron_offset, "n_neurons": core.n_neurons,
             "n_inputs": core.n_inputs, "accumulator_bits": core.config.accumulator_bits,
-            "memory_bits": core.memory_bits,
+            "memory_bits": core.memory_bits, "lanes": core.config.lanes,
             "weights": {"shape": [core.n_inputs, core.n_neurons],
                         "dtype": np.dtype(weight_dtype(bits)).name, "order": ORDER,
                         **files[core.core_id]}})
@@ -363,9 +363,12 @@ def load_artifact(path) -> Artifact:
             _fail(core.field("memory_bits"), f"is {memory} but the core needs "
                                              f"{core_memory_bits(core_inputs, size, params, acc)}")
         weights = _read_weights(directory, core.get("weights", "object"), core_inputs, size, params)
+        # artifacts written before lanes existed were built with one lane
+        lanes = core.get("lanes", "int", optional=True)
         core.done()
         try:
-            config = CoreConfig(size, core_inputs, params, weights, max_events)
+            config = CoreConfig(size, core_inputs, params, weights, max_events,
+                                1 if lanes is None else lanes)
         except ConfigError as error:
             _fail(core.path, str(error))
         cores.append(CorePlan(core_id, layer, index, offset, config))

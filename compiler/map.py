@@ -9,10 +9,12 @@ slices, routes and the rules a buildable plan obeys -- is :mod:`spikeforge.ir.pl
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 
+from spikeforge.ir.core import MAX_LANES
 from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.network import IntegerLayer, IntegerNetwork
 from spikeforge.ir.plan import INPUT_PORT, CorePlan, HardwarePlan, Route, core_memory_bits
@@ -54,27 +56,39 @@ def _cores_for_budget(layer, memory_budget_bits: int, l: int) -> int:
                       f"of layers[{l}] ({layer.n_inputs} inputs need {need} bits)")
 
 
+def _per_layer(value, n_layers: int, name: str) -> list:
+    """``value`` as one entry per layer: a list/tuple of ``n_layers`` values, or one value
+    for every layer."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != n_layers:
+            raise ConfigError(f"{name}: one value per layer expected ({n_layers}), got "
+                              f"{len(value)}")
+        return list(value)
+    return [value] * n_layers
+
+
 def plan_network(network: IntegerNetwork, neurons_per_core=None,
-                 memory_budget_bits: int | None = None) -> HardwarePlan:
+                 memory_budget_bits: int | None = None, lanes=1) -> HardwarePlan:
     """Split every layer of ``network`` over cores.
 
     ``neurons_per_core``: the most neurons a core may hold (one int for all layers, or one per
     layer); a layer of ``n`` neurons gets ``ceil(n / neurons_per_core)`` balanced cores.
     ``memory_budget_bits``: instead, the fewest cores per layer such that every core fits the
-    budget (:func:`core_memory_bits`). Neither: one core per layer.
+    budget (:func:`core_memory_bits`). Neither: one core per layer. ``lanes``: the neurons
+    every core of a layer updates per cycle (:attr:`CoreConfig.lanes`; one int for all
+    layers, or one per layer); it changes timing and memory shapes, not the cores' slices.
     """
     if not isinstance(network, IntegerNetwork):
         raise ConfigError(f"network: must be an IntegerNetwork, got {type(network).__name__}")
     n_layers = len(network.layers)
     if neurons_per_core is not None and memory_budget_bits is not None:
         raise ConfigError("neurons_per_core, memory_budget_bits: give one of them, not both")
-    if isinstance(neurons_per_core, (list, tuple)):
-        if len(neurons_per_core) != n_layers:
-            raise ConfigError(f"neurons_per_core: one value per layer expected ({n_layers}), got "
-                              f"{len(neurons_per_core)}")
-        limits = list(neurons_per_core)
-    else:
-        limits = [neurons_per_core] * n_layers
+    limits = _per_layer(neurons_per_core, n_layers, "neurons_per_core")
+    layer_lanes = _per_layer(lanes, n_layers, "lanes")
+    for l, value in enumerate(layer_lanes):
+        if (not isinstance(value, (int, np.integer)) or isinstance(value, bool)
+                or not 1 <= value <= MAX_LANES):
+            raise ConfigError(f"lanes[{l}]: must be an integer in 1..{MAX_LANES}, got {value!r}")
     if memory_budget_bits is not None and (not isinstance(memory_budget_bits, int)
                                            or memory_budget_bits < 1):
         raise ConfigError(f"memory_budget_bits: must be a positive integer, got {memory_budget_bits!r}")
@@ -91,7 +105,8 @@ def plan_network(network: IntegerNetwork, neurons_per_core=None,
             parts = math.ceil(layer.n_neurons / int(limit))
         slices, offset = [], 0
         for k, size in enumerate(balanced_split(layer.n_neurons, parts)):
-            cores.append(CorePlan(core_id, l, k, offset, layer.core_config(offset, size)))
+            config = dataclasses.replace(layer.core_config(offset, size), lanes=int(layer_lanes[l]))
+            cores.append(CorePlan(core_id, l, k, offset, config))
             slices.append((offset, size))
             offset += size
             core_id += 1

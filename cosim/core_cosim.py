@@ -2,7 +2,8 @@
 model and the cycle model.
 
 :func:`make_spec` draws a random stimulus (spike trains, event and command gaps, an
-output-ready stall pattern) for a :class:`~spikeforge.ir.core.CoreConfig`;
+output-ready stall pattern) for a :class:`~spikeforge.ir.core.CoreConfig` of any number of
+lanes (the spec carries ``config.to_dict()``, ``lanes`` included);
 :func:`run_core_cosim` emits the core's Verilog, builds it (cached) for Icarus or Verilator
 and runs the cocotb bench :mod:`spikeforge.cosim.core_tb`, which compares
 

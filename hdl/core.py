@@ -1,8 +1,10 @@
 """The neuron core: a time-multiplexed, event-driven current-based LIF core.
 
-One update datapath serves all ``n_neurons`` logical neurons of a core; their state lives in
-block RAM, and so do the weights. The arithmetic is :mod:`spikeforge.sim.contract`, bit for
-bit; the cycle timing is :mod:`spikeforge.sim.cycle`, cycle for cycle.
+``lanes`` copies of one pipelined update datapath serve all ``n_neurons`` logical neurons of
+a core; their state lives in block RAM, ``lanes`` neurons per word, and so do the weights.
+The arithmetic is :mod:`spikeforge.sim.contract`, bit for bit; the cycle timing is
+:mod:`spikeforge.sim.cycle` (stepping :class:`spikeforge.sim.blocks.core.CoreModel`), cycle
+for cycle.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from amaranth.utils import ceil_log2
 from spikeforge.ir.core import CoreConfig
 from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.params import Reset
+from spikeforge.sim.blocks.core import QUEUE_WORDS, UPDATE_STAGES
 
 __all__ = ["Command", "Region", "Param", "HostMap", "HostBusSignature", "NeuronCore",
            "HOST_DATA_BITS", "HOST_REGION_BITS"]
@@ -151,10 +154,9 @@ class HostBusSignature(wiring.Signature):
 
 class _Phase(enum.Enum):
     IDLE = 0
-    EVENT = 1  # reading the weights of one input event
-    EVENT_LAST = 2  # writing back the last neuron of an event
-    UPDATE = 3
-    CLEAR = 4
+    EVENT = 1  # issuing the G weight words of one input event
+    UPDATE = 2
+    CLEAR = 3
 
 
 def _index_shape(count: int):
@@ -163,32 +165,83 @@ def _index_shape(count: int):
     return unsigned(max(1, ceil_log2(count)))
 
 
-class NeuronCore(wiring.Component):
-    """A time-multiplexed current-based LIF core (arithmetic: :mod:`~spikeforge.sim.contract`).
+def const_divmod(m: Module, value, divisor: int, limit: int):
+    """``(value // divisor, value % divisor)`` for ``0 <= value < limit`` as combinational
+    signals. A power of two is a slice; any other divisor a multiplication by the rounded-up
+    reciprocal ``M = ceil(2**s / divisor)``, ``s = b + ceil_log2(divisor)`` with ``b`` bits of
+    ``value``: then ``(value * M) >> s`` is exactly the quotient for every ``value < 2**b``
+    (the error ``M * divisor - 2**s < divisor <= 2**(s - b)``)."""
+    q = Signal(range(max(2, -(-limit // divisor))))
+    r = Signal(range(max(2, divisor)))
+    if divisor & (divisor - 1) == 0:
+        shift = ceil_log2(divisor)
+        m.d.comb += [q.eq(value >> shift), r.eq(value[:shift] if shift else 0)]
+        return q, r
+    b = max(1, ceil_log2(limit))
+    s = b + ceil_log2(divisor)
+    reciprocal = -(-(1 << s) // divisor)
+    m.d.comb += [q.eq((value[:b] * reciprocal) >> s), r.eq(value - q * divisor)]
+    return q, r
 
-    ``config.n_neurons`` (N) neurons share one update datapath. Neuron state (``i``, ``v``,
-    ``a``, ``fired``) lives in four memories of depth N (one synchronous read port and one
-    write port each); the weights in a memory of depth ``n_inputs * N`` in ``j * N + n``
-    order, initialised from ``config.weights``. The parameters (threshold, alpha, beta, rho,
+
+def _lowest(m: Module, mask, lanes: int):
+    """Index of the lowest set bit of ``mask`` (0 when empty) and ``mask`` without it."""
+    k = Signal(range(max(2, lanes)))
+    for lane in reversed(range(lanes)):
+        with m.If(mask[lane]):
+            m.d.comb += k.eq(lane)
+    rest = Signal(lanes)
+    m.d.comb += rest.eq(mask & (mask - 1))
+    return k, rest
+
+
+class NeuronCore(wiring.Component):
+    """A time-multiplexed current-based LIF core (arithmetic: :mod:`~spikeforge.sim.contract`)
+    with ``L = config.lanes`` parallel lanes and a pipelined update datapath.
+
+    ``config.n_neurons`` (N) neurons share L copies of the datapath: neuron ``n = g*L + k`` is
+    lane ``k`` of word ``g`` (``G = ceil(N / L)`` words; the lanes past N of the last word are
+    padding, hold zeros and never spike). Neuron state (``i``, ``v``, ``a``, ``fired``) lives
+    in four memories of depth G, L lanes wide (one synchronous read port, transparent for
+    the write port, and one write port with one enable per lane each); the weights in a
+    memory of depth ``n_inputs * G`` whose word ``j*G + g`` packs ``w[j, g*L .. g*L + L-1]``,
+    initialised from ``config.weights``. The parameters (threshold, alpha, beta, rho,
     adapt_step) live in registers that reset to ``config.params`` and can be rewritten through
-    the host port; widths, reset mode, ``fire_once`` and ``adaptive`` are fixed at build time.
+    the host port; widths, reset mode, ``fire_once``, ``adaptive`` and L are fixed at build
+    time.
 
     A tick is: any number of input events on ``spike_in`` (at most ``max_events_per_tick``),
     then a :attr:`Command.TICK` on ``command``, which runs the update phase and emits the
     spiking neurons' indices on ``spike_out`` in ascending order. :attr:`Command.CLEAR`
     starts a new inference.
 
+    Datapath
+    --------
+    Event: word ``g`` of input j and state word ``g`` are read at one edge, registered at the
+    next (P), and ``i + w`` of all L lanes is written at the edge after. A CLEAR writes
+    zeros to word ``cnt`` of every state memory at each of its G edges.
+    Update, one word per edge, registers per lane: BRAM output (R), its copy (P); ``sat(i)``,
+    ``v*beta`` and ``a*rho`` (S1: the registered products Yosys can put in DSP registers);
+    ``decay(v)``, ``i*alpha``, ``decay(a)``, ``theta = threshold + a`` (S2);
+    ``v1 = sat(decay(v) + i)``, ``decay(i)``, ``sat(decay(a) + step)`` (S3);
+    ``spike = v1 >= theta`` (and not fired, for ``fire_once``), ``v1 - theta`` (S4); then at
+    the write edge only the reset multiplexers and the write of all L lanes. A word with a spiking lane is pushed into a spike queue of
+    ``QUEUE_WORDS`` words; an output register emits one index per cycle from it. A word is
+    issued only while a registered credit (words in flight + words queued) is below
+    ``QUEUE_WORDS``, so ``spike_out.ready`` reaches only the output register, the queue and
+    the credit register, never the datapath or a memory enable.
+
     Parameters
     ----------
     config : :class:`~spikeforge.ir.core.CoreConfig`
-        Geometry, neuron parameters, initial weights and the event bound of the core.
+        Geometry, lanes, neuron parameters, initial weights and the event bound of the core.
 
     Attributes
     ----------
     spike_in : ``In(stream.Signature(unsigned(max(1, ceil_log2(n_inputs)))))``
         Input spike events. ``payload`` is the presynaptic index j. Accepting event j adds
-        ``w[j, n]`` to the accumulator ``i`` of every neuron n, reading only the N weights of
-        input j. ``ready`` is high exactly when ``idle`` is high. A payload
+        ``w[j, n]`` to the accumulator ``i`` of every neuron n, reading only the G weight
+        words of input j. ``ready`` is high exactly when ``idle`` is high. A payload
         ``>= n_inputs`` is a driver error (undefined result).
     command : ``In(stream.Signature(Command))``
         :attr:`Command.TICK` or :attr:`Command.CLEAR`. ``ready`` is high when ``idle`` is
@@ -196,56 +249,60 @@ class NeuronCore(wiring.Component):
         driver never offers both at once).
     spike_out : ``Out(stream.Signature(unsigned(max(1, ceil_log2(n_neurons)))))``
         Output spike events of the update phase: ``payload`` is the neuron index, in
-        ascending order. Honours backpressure: while a spike waits on ``ready`` the update
-        pipeline stalls; nothing is dropped or duplicated. ``valid`` comes straight from a
-        register.
+        ascending order. Honours backpressure (the spike queue and the issue credit hold the
+        pipeline back); nothing is dropped or duplicated. ``valid`` and ``payload`` come
+        straight from registers.
     idle : ``Out(1)``
-        High when no event, update or clear is in progress and ``spike_out`` is drained:
-        the core is between phases. The first cycle with ``idle`` high after a TICK ends that
-        tick.
+        High when no event issue, update or clear is in progress and the spike queue and
+        ``spike_out`` are drained: the core is between phases. The first cycle with ``idle``
+        high after a TICK ends that tick.
     overflow : ``Out(1)``
         Sticky: more than ``max_events_per_tick`` events were accepted since the last TICK
         or CLEAR (a contract violation; the accumulators may have wrapped). Set from the
         cycle after the offending handshake; cleared by CLEAR.
     host : ``In(HostBusSignature(host_map))``
         Memory-mapped access to weights, state and parameters (see :class:`HostMap`,
-        :meth:`host_address`). Honoured **only while** ``idle`` **is high**; ignored
-        otherwise (no write happens, ``r_valid`` stays low). A write with ``w_en`` high
-        takes effect at the clock edge; writes to an index past the end of its region are
-        dropped. A read with ``r_en`` high in cycle c returns ``r_data`` with ``r_valid``
-        high in cycle c + 1 (fixed latency 1). Signed fields (weight, ``i``, ``v``) are read
-        sign-extended to 32 bits (``i`` truncated to its low 32 bits if the accumulator is
-        wider) and written from the low bits of ``w_data``; unsigned fields are read
-        zero-extended and written from the low bits. A read and a write of the same
-        location in the same cycle reads the old value. Reads past the end of a region
-        return unspecified data.
+        :meth:`host_address`; one neuron or weight per address, whatever L). Honoured
+        **only while** ``idle`` **is high and no event write-back is pending** (not in
+        the two cycles after ``idle`` rises at the end of an event); ignored otherwise
+        (no write happens, ``r_valid`` stays low). A write with ``w_en`` high takes effect at
+        the clock edge (one lane of one word: the other lanes keep their values); writes to
+        an index past the end of its region are dropped. A read with ``r_en`` high in cycle
+        c returns ``r_data`` with ``r_valid`` high in cycle c + 1 (fixed latency 1). Signed
+        fields (weight, ``i``, ``v``) are read sign-extended to 32 bits (``i`` truncated to
+        its low 32 bits if the accumulator is wider) and written from the low bits of
+        ``w_data``; unsigned fields are read zero-extended and written from the low bits. A
+        read and a write of the same location in the same cycle reads the old weight, or
+        the new state (the state read ports are transparent). Reads
+        past the end of a region return unspecified data.
 
-    Reset (``rst``, synchronous) returns the control logic to idle, empties the output
-    register, clears ``overflow`` and restores the parameter registers to ``config.params``;
-    it does not touch the memories (weights and state keep their contents; the state
-    memories power up zeroed). Issue CLEAR after a reset to start a new inference.
+    Reset (``rst``, synchronous) returns the control logic to idle, empties the pipeline,
+    the spike queue and the output register, clears ``overflow`` and restores the parameter
+    registers to ``config.params``; it does not touch the memories (weights and state keep
+    their contents; the state memories power up zeroed). Issue CLEAR after a reset to start
+    a new inference.
 
     Timing
     ------
     Cycle c is the c-th rising clock edge after reset; a handshake "at cycle c" has
-    ``valid`` and ``ready`` both high when sampled at edge c. (:mod:`spikeforge.sim.cycle`
-    models this exactly.) With N = ``n_neurons``:
+    ``valid`` and ``ready`` both high when sampled at edge c. The exact timing is the
+    register-level model :class:`spikeforge.sim.blocks.core.CoreModel` (driven by
+    :func:`spikeforge.sim.cycle.predict_tick`). With G = ``ceil(N / L)``, S =
+    ``UPDATE_STAGES`` (6), Q = ``QUEUE_WORDS`` (8):
 
-    * **Event**: accepted at cycle h, the core is busy and accepts its next event or command
-      at cycle h + N + 2 at the earliest (``cycles_per_event = N + 2``: N weight reads, one
-      per cycle, a write-back and one turnaround cycle).
-    * **Update phase**: TICK accepted at cycle T. Neuron n is read in cycle T + 1 + n and
-      evaluated (state written back) in cycle e(n) = T + 2 + n when nothing stalls. A
-      spiking neuron's index is loaded into the single output register and is offered on
-      ``spike_out`` from cycle e(n) + 1 (so the first possible handshake of neuron n is
-      T + 3 + n). A spiking neuron cannot be evaluated while the output register still
-      holds an earlier spike that is not taken in that same cycle: its evaluation waits
-      (stalls the pipeline, including the read of the next neuron). Hence
-      e(n) = max(e(n-1) + 1, h(prev)) for a spiking n (h(prev): handshake cycle of the
-      previous spike of this tick), e(n) = e(n-1) + 1 otherwise, with e(-1) = T + 1.
-      ``idle`` is high again from cycle max(e(N-1) + 1, h(last) + 1); without stalls
-      that is T + N + 2, or T + N + 3 if neuron N-1 spiked.
-    * **Clear**: CLEAR accepted at cycle h, ``idle`` again from cycle h + N + 1.
+    * **Event**: accepted at cycle h, the words are read at edges h + 1 .. h + G; the core
+      accepts its next event or command at cycle h + G + 1 (``cycles_per_event = G + 1``;
+      the write-backs at h + 3 .. h + G + 2 overlap the next item; a read of a word in the
+      edge it is written sees the new value).
+    * **Update phase**: TICK accepted at cycle T. Word g is read at the g-th edge from
+      T + 1 at which the credit is below Q (T + 1 + g without throttling) and written S
+      edges later, where its spiking lanes are pushed into the queue. The output register
+      takes the next spike (next lane of its word, else the queue's head word, popped) at an
+      edge where it is empty or handshakes; a word pushed at edge X is popped at X + 1 at
+      the earliest, so the first spike, neuron n, handshakes at T + n//L + S + 3 at the
+      earliest. ``idle`` is high again from the first cycle after word G - 1's write edge
+      with the queue and the output register empty: T + G + S + 1 for a silent tick.
+    * **Clear**: CLEAR accepted at cycle h, ``idle`` again from cycle h + G + 1.
     * **Host**: no effect on timing (only honoured while idle).
     """
 
@@ -267,32 +324,45 @@ class NeuronCore(wiring.Component):
         """Host address of ``index`` in ``region`` (see :class:`HostMap`)."""
         return self.host_map.address(region, index)
 
+    def packed_weights(self) -> list[int]:
+        """The initial weight memory: word ``j*G + g`` = lanes ``w[j, g*L + k]`` (k = 0 in the
+        low bits), padding lanes zero."""
+        cfg = self.config
+        L, G, wb = cfg.lanes, cfg.words, cfg.params.weight_bits
+        mask = (1 << wb) - 1
+        packed = []
+        for j in range(cfg.n_inputs):
+            for g in range(G):
+                lanes = cfg.weights[j, g * L:(g + 1) * L]
+                packed.append(sum((int(w) & mask) << (k * wb) for k, w in enumerate(lanes)))
+        return packed
+
     def elaborate(self, platform):
         m = Module()
         cfg = self.config
         p = cfg.params
-        N, J = cfg.n_neurons, cfg.n_inputs
-        F = p.decay_bits
-        acc_bits = cfg.accumulator_bits
-        cb, mb, ab, wb = p.current_bits, p.membrane_bits, p.adapt_bits, p.weight_bits
-        index_bits = self.host_map.index_bits
+        N, J, L, G = cfg.n_neurons, cfg.n_inputs, cfg.lanes, cfg.words
+        acc, mb, ab, wb = cfg.accumulator_bits, p.membrane_bits, p.adapt_bits, p.weight_bits
+        lane_bits = {"i": acc, "v": mb, "a": ab, "f": 1}
 
-        # -- memories ------------------------------------------------------------------------
-        weights = [int(w) for w in cfg.weights.reshape(-1)]
-        m.submodules.mem_w = mem_w = Memory(shape=signed(wb), depth=J * N, init=weights)
-        m.submodules.mem_i = mem_i = Memory(shape=signed(acc_bits), depth=N, init=[])
-        m.submodules.mem_v = mem_v = Memory(shape=signed(mb), depth=N, init=[])
-        m.submodules.mem_a = mem_a = Memory(shape=unsigned(ab), depth=N, init=[])
-        m.submodules.mem_f = mem_f = Memory(shape=unsigned(1), depth=N, init=[])
-        state_mems = (mem_i, mem_v, mem_a, mem_f)
-        wp_w = mem_w.write_port()
+        # -- memories: L lanes per word, one enable per lane ---------------------------------
+        m.submodules.mem_w = mem_w = Memory(shape=unsigned(L * wb), depth=J * G,
+                                            init=self.packed_weights())
+        mems, wps, rps = {}, {}, {}
+        for name, bits in lane_bits.items():
+            m.submodules[f"mem_{name}"] = mems[name] = Memory(shape=unsigned(L * bits),
+                                                              depth=G, init=[])
+            wps[name] = mems[name].write_port(granularity=bits)
+            rps[name] = mems[name].read_port(transparent_for=(wps[name],))
+        wp_w = mem_w.write_port(granularity=wb)
         rp_w = mem_w.read_port()
-        wp_i, wp_v, wp_a, wp_f = (mem.write_port() for mem in state_mems)
-        rp_i, rp_v, rp_a, rp_f = (mem.read_port() for mem in state_mems)
-        state_rps = (rp_i, rp_v, rp_a, rp_f)
-        state_wps = (wp_i, wp_v, wp_a, wp_f)
+
+        def lanes_of(data, bits, signed_=False):
+            out = [data.word_select(k, bits) for k in range(L)]
+            return [x.as_signed() for x in out] if signed_ else out
 
         # -- parameter registers -------------------------------------------------------------
+        F = p.decay_bits
         thr = Signal(unsigned(mb - 1), init=p.threshold)
         alpha = Signal(unsigned(F + 1), init=p.alpha)
         beta = Signal(unsigned(F + 1), init=p.beta)
@@ -303,85 +373,138 @@ class NeuronCore(wiring.Component):
 
         # -- control -------------------------------------------------------------------------
         phase = Signal(_Phase)
-        cnt = Signal(range(N + 1))  # neuron issue counter
-        w_addr = Signal(range(max(2, J * N)))  # weight address of the event being read
-        ev_wb = Signal()  # event write-back stage valid
-        wb_n = Signal(range(max(2, N)))  # neuron of the event write-back stage
-        c_valid = Signal()  # update evaluation stage valid
-        c_n = Signal(range(max(2, N)))  # neuron in the evaluation stage
-        out_valid = Signal()
-        out_n = Signal.like(self.spike_out.payload)
+        cnt = Signal(range(G + 1))  # word issue counter
+        w_addr = Signal(range(max(2, J * G)))  # weight word of the event being read
         ev_count = Signal(range(cfg.max_events_per_tick + 1))
         overflow = Signal()
+        # event write-back pipeline: R (read data), P (registered), write
+        e_r, e_r_g = Signal(), Signal(range(max(2, G)))
+        e_p, e_p_g = Signal(), Signal(range(max(2, G)))
+        # update pipeline valid bits (R, P, S1, S2, S3, S4) and the word at the write edge
+        u_valid = Signal(UPDATE_STAGES)
+        w_g = Signal(range(max(2, G)))
+        w_base = Signal(range(G * L + 1))  # w_g * L
+        # spike queue, credit, output register
+        Q = QUEUE_WORDS
+        # entry 0 is the head (a shift register: no read multiplexer on the output path)
+        q_mask = [Signal(L, name=f"q_mask_{e}") for e in range(Q)]
+        q_base = [Signal(range(G * L + 1), name=f"q_base_{e}") for e in range(Q)]
+        q_n = Signal(range(Q + 1))
+        credit = Signal(range(Q + 1))
+        o_valid = Signal()
+        o_n = Signal.like(self.spike_out.payload)
+        o_base = Signal(range(G * L + 1))
+        o_rest = Signal(L)
 
-        idle = Signal()
+        # idle = phase IDLE, queue and output register empty; kept as a register (its next
+        # value is computed below) so that the streams' ready and the host gating start
+        # from a flip-flop
+        idle = Signal(init=1)
         m.d.comb += [
-            idle.eq((phase == _Phase.IDLE) & ~out_valid),
             self.idle.eq(idle),
             self.overflow.eq(overflow),
             self.spike_in.ready.eq(idle),
             self.command.ready.eq(idle & ~self.spike_in.valid),
-            self.spike_out.valid.eq(out_valid),
-            self.spike_out.payload.eq(out_n),
+            self.spike_out.valid.eq(o_valid),
+            self.spike_out.payload.eq(o_n),
         ]
-
         ev_accept = self.spike_in.valid & self.spike_in.ready
         cmd_accept = self.command.valid & self.command.ready
 
-        # output register: emptied by a handshake, (re)loaded by the update stage below
-        with m.If(self.spike_out.valid & self.spike_out.ready):
-            m.d.sync += out_valid.eq(0)
+        # -- P stage: every read port's data, registered (off the BRAM's clock-to-out) -------
+        # data registers have no reset: a reset multiplexer would sit behind the BRAM's
+        # clock-to-out, the slowest part of the path (5.8 ns on the ECP5)
+        p_w = Signal(L * wb, reset_less=True)
+        p_data = {name: Signal(L * bits, name=f"p_{name}", reset_less=True)
+                  for name, bits in lane_bits.items()}
+        m.d.sync += p_w.eq(rp_w.data)
+        for name in lane_bits:
+            m.d.sync += p_data[name].eq(rps[name].data)
+        m.d.sync += [e_p.eq(e_r), e_p_g.eq(e_r_g), e_r.eq(0)]
 
-        # -- update datapath (combinational, from the state read ports) ----------------------
-        def decay(x, k):
-            xs = x if x.shape().signed else Cat(x, C(0, 1)).as_signed()
-            product = Signal(signed(len(xs) + len(k) + 1))
-            m.d.comb += product.eq(xs * k)
-            biased = product + Mux(product < 0, (1 << F) - 1, 0)
-            return biased >> F
+        # -- host port (only while idle and the write-back is done); writes first: the
+        # datapath's writes below override them ---------------------------------------------
+        host_ok = Signal(init=1)  # a register: idle & ~e_r & ~e_p (next value below)
+        h_addr = self._host_decode(m)
+        self._host_writes(m, host_ok, h_addr, wp_w, wps, params)
 
-        def saturate(x, bits):
-            lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
-            out = Signal(signed(bits))
-            m.d.comb += out.eq(Mux(x > hi, hi, Mux(x < lo, lo, x)))
-            return out
+        # -- event write-back (from P); a CLEAR's writes below take precedence: every word
+        # it overrides is zeroed by the CLEAR itself in a later cycle -------------------------
+        with m.If(e_p):
+            sums = [i + w for i, w in zip(lanes_of(p_data["i"], acc, True), lanes_of(p_w, wb, True))]
+            m.d.comb += [wps["i"].addr.eq(e_p_g), wps["i"].data.eq(Cat(*(s[:acc] for s in sums))),
+                         wps["i"].en.eq(-1)]
 
-        def saturate_unsigned(x, bits):
-            out = Signal(unsigned(bits))
-            m.d.comb += out.eq(Mux(x > (1 << bits) - 1, (1 << bits) - 1, Mux(x < 0, 0, x)))
-            return out
+        # -- update datapath -----------------------------------------------------------------
+        issue = Signal()
+        m.d.comb += issue.eq((phase == _Phase.UPDATE) & (cnt < G) & (credit < Q))
+        m.d.sync += u_valid.eq(Cat(issue, u_valid[:-1]))
+        spikes, writes = self._update_lanes(m, p_data, thr, alpha, beta, rho, step)
+        # padding lanes of the last word never spike
+        valid_lanes = Signal(L)
+        tail = N - (G - 1) * L
+        m.d.comb += valid_lanes.eq(Mux(w_g == G - 1, (1 << tail) - 1, (1 << L) - 1))
+        spike_mask = Signal(L)
+        m.d.comb += spike_mask.eq(Cat(*spikes) & valid_lanes)
+        written = u_valid[-1]
+        push = Signal()
+        m.d.comb += push.eq(written & spike_mask.any())
+        with m.If(written):
+            for name in writes:
+                m.d.comb += [wps[name].addr.eq(w_g), wps[name].data.eq(writes[name]),
+                             wps[name].en.eq(-1)]
+            m.d.sync += [w_g.eq(w_g + 1), w_base.eq(w_base + L)]
+            with m.If(w_g == G - 1):
+                m.d.sync += phase.eq(_Phase.IDLE)
 
-        i_s = saturate(rp_i.data, cb)
-        v1 = saturate(decay(rp_v.data, beta) + i_s, mb)
-        theta = Signal(unsigned(max(mb - 1, ab) + 1))
-        if p.adaptive:
-            m.d.comb += theta.eq(thr + rp_a.data)
-        else:
-            m.d.comb += theta.eq(thr)
-        theta_s = Cat(theta, C(0, 1)).as_signed()
-        spike = Signal()
-        if p.fire_once:
-            m.d.comb += spike.eq((v1 >= theta_s) & ~rp_f.data)
-        else:
-            m.d.comb += spike.eq(v1 >= theta_s)
-        v2 = Signal(signed(mb))
-        if p.reset is Reset.SUBTRACT:
-            m.d.comb += v2.eq(Mux(spike, v1 - theta_s, v1))
-        else:
-            m.d.comb += v2.eq(Mux(spike, 0, v1))
-        a2 = Signal(unsigned(ab))
-        if p.adaptive:
-            m.d.comb += a2.eq(saturate_unsigned(decay(rp_a.data, rho) + Mux(spike, step, 0), ab))
-        else:
-            m.d.comb += a2.eq(rp_a.data)
-        f2 = Signal()
-        m.d.comb += f2.eq(rp_f.data | spike)
-        i2 = Signal(signed(acc_bits))
-        m.d.comb += i2.eq(decay(i_s, alpha))
+        # -- output register, fed by the queue ------------------------------------------------
+        handshake = o_valid & self.spike_out.ready
+        pop = Signal()
+        r_k, r_rest = _lowest(m, o_rest, L)
+        h_k, h_rest = _lowest(m, q_mask[0], L)
 
-        # event accumulation
-        i_acc = Signal(signed(acc_bits))
-        m.d.comb += i_acc.eq(rp_i.data + rp_w.data)
+        def plus_lane(base, k):
+            # base is a multiple of L: with L a power of two the sum is a concatenation
+            if L & (L - 1) == 0:
+                shift = ceil_log2(L)
+                return Cat(k[:shift], base[shift:]) if shift else base
+            return base + k
+
+        with m.If(handshake & o_rest.any()):
+            m.d.sync += [o_n.eq(plus_lane(o_base, r_k)), o_rest.eq(r_rest)]
+        with m.Elif((~o_valid | handshake) & (q_n != 0)):
+            m.d.comb += pop.eq(1)
+            m.d.sync += [o_valid.eq(1), o_n.eq(plus_lane(q_base[0], h_k)), o_base.eq(q_base[0]),
+                         o_rest.eq(h_rest)]
+        with m.Elif(handshake):
+            m.d.sync += o_valid.eq(0)
+        # the queue: a pop shifts every entry down; a push writes behind the last entry
+        for e in range(Q):
+            # (q_n == e + 1 if pop else q_n == e): compares with constants, then pop selects
+            with m.If(push & Mux(pop, q_n == e + 1, q_n == e)):
+                m.d.sync += [q_mask[e].eq(spike_mask), q_base[e].eq(w_base)]
+            if e + 1 < Q:
+                with m.Elif(pop):
+                    m.d.sync += [q_mask[e].eq(q_mask[e + 1]), q_base[e].eq(q_base[e + 1])]
+        m.d.sync += [q_n.eq(q_n + push - pop),
+                     credit.eq(credit + issue - (written & ~spike_mask.any()) - pop)]
+
+        # -- idle and host_ok of the next cycle ------------------------------------------------
+        phase_idle_next = Signal()
+        with m.Switch(phase):
+            with m.Case(_Phase.IDLE):
+                m.d.comb += phase_idle_next.eq(~(ev_accept | cmd_accept))
+            with m.Case(_Phase.UPDATE):
+                m.d.comb += phase_idle_next.eq(written & (w_g == G - 1))
+            with m.Default():
+                m.d.comb += phase_idle_next.eq(cnt == G - 1)
+        queue_empty_next = ~push & ((q_n == 0) | ((q_n == 1) & pop))
+        out_empty_next = ~pop & ~(handshake & o_rest.any()) & (~o_valid | handshake)
+        idle_next = Signal()
+        m.d.comb += idle_next.eq(phase_idle_next & queue_empty_next & out_empty_next)
+        # host_ok = idle and no event write-back pending (e_r, e_p of the next cycle)
+        m.d.sync += [idle.eq(idle_next),
+                     host_ok.eq(idle_next & (phase != _Phase.EVENT) & ~e_r)]
 
         # -- event counting and overflow -----------------------------------------------------
         with m.If(ev_accept):
@@ -390,108 +513,183 @@ class NeuronCore(wiring.Component):
             with m.Else():
                 m.d.sync += ev_count.eq(ev_count + 1)
 
-        # -- event write-back stage (runs in EVENT and EVENT_LAST) ---------------------------
-        m.d.sync += ev_wb.eq(0)
-        with m.If(ev_wb):
-            m.d.comb += [wp_i.addr.eq(wb_n), wp_i.data.eq(i_acc), wp_i.en.eq(1)]
-
-        # -- host port (only while idle) -----------------------------------------------------
-        h_region = self.host.addr[index_bits:]
-        h_index = self.host.addr[:index_bits]
-        r_region = Signal(HOST_REGION_BITS)
-        r_param = Signal(HOST_DATA_BITS)
-        m.d.sync += self.host.r_valid.eq(0)
-
         # -- the phases ----------------------------------------------------------------------
         with m.Switch(phase):
             with m.Case(_Phase.IDLE):
-                # read ports serve the host
-                m.d.comb += rp_w.addr.eq(h_index)
-                for rp in state_rps:
-                    m.d.comb += rp.addr.eq(h_index)
+                m.d.comb += rp_w.addr.eq(h_addr["w_word"])
+                for rp in rps.values():
+                    m.d.comb += rp.addr.eq(h_addr["s_word"])
                 with m.If(ev_accept):
                     m.d.sync += [phase.eq(_Phase.EVENT), cnt.eq(0),
-                                 w_addr.eq(self.spike_in.payload * N)]
+                                 w_addr.eq(self.spike_in.payload * G)]
                 with m.Elif(cmd_accept):
                     m.d.sync += [cnt.eq(0), ev_count.eq(0)]
                     with m.If(self.command.payload == Command.TICK):
-                        m.d.sync += [phase.eq(_Phase.UPDATE), c_valid.eq(0)]
+                        m.d.sync += [phase.eq(_Phase.UPDATE), w_g.eq(0), w_base.eq(0)]
                     with m.Else():
                         m.d.sync += [phase.eq(_Phase.CLEAR), overflow.eq(0)]
-                with m.If(idle & self.host.w_en):
-                    with m.Switch(h_region):
-                        with m.Case(Region.WEIGHT):
-                            m.d.comb += [wp_w.addr.eq(h_index), wp_w.data.eq(self.host.w_data[:wb]),
-                                         wp_w.en.eq(h_index < J * N)]
-                        i_bits = min(acc_bits, HOST_DATA_BITS)
-                        for region, wp, bits in ((Region.CURRENT, wp_i, i_bits),
-                                                 (Region.MEMBRANE, wp_v, mb),
-                                                 (Region.ADAPT, wp_a, ab),
-                                                 (Region.FIRED, wp_f, 1)):
-                            with m.Case(region):
-                                data = self.host.w_data[:bits]
-                                if region in (Region.CURRENT, Region.MEMBRANE):
-                                    data = data.as_signed()
-                                m.d.comb += [wp.addr.eq(h_index), wp.data.eq(data),
-                                             wp.en.eq(h_index < N)]
-                        with m.Case(Region.PARAM):
-                            with m.Switch(h_index):
-                                for param, reg in params.items():
-                                    with m.Case(param):
-                                        m.d.sync += reg.eq(self.host.w_data[:len(reg)])
-                with m.If(idle & self.host.r_en):
-                    m.d.sync += [self.host.r_valid.eq(1), r_region.eq(h_region), r_param.eq(0)]
-                    with m.Switch(h_index):
-                        for param, reg in params.items():
-                            with m.Case(param):
-                                m.d.sync += r_param.eq(reg)
-
             with m.Case(_Phase.EVENT):
-                m.d.comb += [rp_w.addr.eq(w_addr), rp_i.addr.eq(cnt)]
-                m.d.sync += [ev_wb.eq(1), wb_n.eq(cnt), cnt.eq(cnt + 1), w_addr.eq(w_addr + 1)]
-                with m.If(cnt == N - 1):
-                    m.d.sync += phase.eq(_Phase.EVENT_LAST)
-
-            with m.Case(_Phase.EVENT_LAST):
-                m.d.sync += phase.eq(_Phase.IDLE)
-
-            with m.Case(_Phase.UPDATE):
-                issue = cnt < N
-                stall = c_valid & spike & out_valid & ~self.spike_out.ready
-                for rp in state_rps:
-                    m.d.comb += [rp.addr.eq(cnt), rp.en.eq(~stall)]
-                with m.If(~stall):
-                    m.d.sync += [c_valid.eq(issue), c_n.eq(cnt)]
-                    with m.If(issue):
-                        m.d.sync += cnt.eq(cnt + 1)
-                    with m.Else():
-                        m.d.sync += phase.eq(_Phase.IDLE)
-                    with m.If(c_valid):
-                        for wp, data in zip(state_wps, (i2, v2, a2, f2)):
-                            m.d.comb += [wp.addr.eq(c_n), wp.data.eq(data), wp.en.eq(1)]
-                        with m.If(spike):
-                            m.d.sync += [out_valid.eq(1), out_n.eq(c_n)]
-
-            with m.Case(_Phase.CLEAR):
-                for wp in state_wps:
-                    m.d.comb += [wp.addr.eq(cnt), wp.data.eq(0), wp.en.eq(1)]
-                m.d.sync += cnt.eq(cnt + 1)
-                with m.If(cnt == N - 1):
+                m.d.comb += [rp_w.addr.eq(w_addr), rps["i"].addr.eq(cnt)]
+                m.d.sync += [e_r.eq(1), e_r_g.eq(cnt), cnt.eq(cnt + 1), w_addr.eq(w_addr + 1)]
+                with m.If(cnt == G - 1):
                     m.d.sync += phase.eq(_Phase.IDLE)
+            with m.Case(_Phase.CLEAR):
+                for wp in wps.values():
+                    m.d.comb += [wp.addr.eq(cnt), wp.data.eq(0), wp.en.eq(-1)]
+                m.d.sync += cnt.eq(cnt + 1)
+                with m.If(cnt == G - 1):
+                    m.d.sync += phase.eq(_Phase.IDLE)
+            with m.Case(_Phase.UPDATE):
+                for rp in rps.values():
+                    m.d.comb += rp.addr.eq(cnt)
+                with m.If(issue):
+                    m.d.sync += cnt.eq(cnt + 1)
 
-        # host read data (one cycle after r_en)
+        self._host_reads(m, host_ok, h_addr, rp_w, rps, params)
+        return m
+
+    def _update_lanes(self, m, p_data, thr, alpha, beta, rho, step):
+        """The update pipeline S1 -> S2 -> S3 -> S4 of every lane (from the P registers) and
+        the write-edge logic; returns the spike bits and the packed write data per memory."""
+        cfg, p, L = self.config, self.config.params, self.config.lanes
+        F, acc, cb, mb, ab = (p.decay_bits, cfg.accumulator_bits, p.current_bits,
+                              p.membrane_bits, p.adapt_bits)
+        theta_shape = unsigned(max(mb - 1, ab) + 1)
+
+        def reg(shape, name, value):
+            r = Signal(shape, name=name, reset_less=True)  # data only: valid bits are elsewhere
+            m.d.sync += r.eq(value)
+            return r
+
+        def saturate(x, bits):
+            lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+            return Mux(x > hi, hi, Mux(x < lo, lo, x))
+
+        def round_shift(product):
+            """``product / 2**F`` rounded toward zero (the contract's decay)."""
+            return (product + Mux(product < 0, (1 << F) - 1, 0)) >> F
+
+        spikes, writes = [], {"i": [], "v": [], "a": [], "f": []}
+        i_in = [x.as_signed() for x in (p_data["i"].word_select(k, acc) for k in range(L))]
+        v_in = [x.as_signed() for x in (p_data["v"].word_select(k, mb) for k in range(L))]
+        a_in = [p_data["a"].word_select(k, ab) for k in range(L)]
+        f_in = [p_data["f"][k] for k in range(L)]
+        for k in range(L):
+            # S1: saturate i; registered products v*beta, a*rho
+            is1 = reg(signed(cb), f"s1_i_{k}", saturate(i_in[k], cb))
+            pv1 = reg(signed(mb + F + 2), f"s1_pv_{k}", v_in[k] * beta)
+            a1 = reg(unsigned(ab), f"s1_a_{k}", a_in[k])
+            f1 = reg(1, f"s1_f_{k}", f_in[k])
+            # S2: decay(v), i*alpha, decay(a), theta
+            dv2 = reg(signed(mb + 2), f"s2_dv_{k}", round_shift(pv1))
+            is2 = reg(signed(cb), f"s2_i_{k}", is1)
+            pi2 = reg(signed(cb + F + 2), f"s2_pi_{k}", is1 * alpha)
+            theta2 = reg(theta_shape, f"s2_theta_{k}", thr + a1 if p.adaptive else thr)
+            f2 = reg(1, f"s2_f_{k}", f1)
+            if p.adaptive:
+                pa1 = reg(unsigned(ab + F + 1), f"s1_pa_{k}", a_in[k] * rho)
+                ad2 = reg(unsigned(ab + 2), f"s2_ad_{k}", pa1 >> F)
+            # S3: v1 = sat(decay(v) + i), decay(i), adaptation candidates
+            v3 = reg(signed(mb), f"s3_v_{k}", saturate(dv2 + is2, mb))
+            i3 = reg(signed(cb + 2), f"s3_i_{k}", round_shift(pi2))
+            theta3 = reg(theta_shape, f"s3_theta_{k}", theta2)
+            f3 = reg(1, f"s3_f_{k}", f2)
+            # S4: the threshold compare and both outcomes of the reset, registered
+            theta_s = Cat(theta3, C(0, 1)).as_signed()
+            fires = (v3 >= theta_s) & ~f3 if p.fire_once else v3 >= theta_s
+            spike = reg(1, f"s4_spike_{k}", fires)
+            v_keep = reg(signed(mb), f"s4_v_{k}", v3)
+            v_reset = reg(signed(mb), f"s4_vr_{k}",
+                          v3 - theta_s if p.reset is Reset.SUBTRACT else 0)
+            i4 = reg(signed(acc), f"s4_i_{k}", i3)
+            f4 = reg(1, f"s4_f_{k}", f3)
+            # write edge: only multiplexers between the S4 registers and the memories
+            v_out = Signal(signed(mb), name=f"w_v_{k}")
+            m.d.comb += v_out.eq(Mux(spike, v_reset, v_keep))
+            if p.adaptive:
+                top = (1 << ab) - 1
+                ad3 = reg(unsigned(ab), f"s3_ad_{k}", Mux(ad2 > top, top, ad2))
+                as3 = reg(unsigned(ab), f"s3_as_{k}", Mux(ad2 + step > top, top, ad2 + step))
+                ad4 = reg(unsigned(ab), f"s4_ad_{k}", ad3)
+                as4 = reg(unsigned(ab), f"s4_as_{k}", as3)
+                a_out = Signal(unsigned(ab), name=f"w_a_{k}")
+                m.d.comb += a_out.eq(Mux(spike, as4, ad4))
+                writes["a"].append(a_out)
+            spikes.append(spike)
+            writes["i"].append(i4)
+            writes["v"].append(v_out)
+            writes["f"].append(f4 | spike)
+        # without adaptation the update never changes a (only the host writes it)
+        return spikes, {name: Cat(*values) for name, values in writes.items() if values}
+
+    def _host_decode(self, m):
+        """Word and lane of the host address: state index n -> (n // L, n % L); weight index
+        j*N + n -> (j*G + n // L, n % L)."""
+        cfg, hm = self.config, self.host_map
+        N, J, L, G = cfg.n_neurons, cfg.n_inputs, cfg.lanes, cfg.words
+        index = self.host.addr[:hm.index_bits]
+        s_word, s_lane = const_divmod(m, index, L, 1 << hm.index_bits)
+        j, n = const_divmod(m, index, N, 1 << hm.index_bits)
+        g, w_lane = const_divmod(m, n, L, N)
+        w_word = Signal(range(max(2, J * G)))
+        m.d.comb += w_word.eq(j * G + g)
+        return {"region": self.host.addr[hm.index_bits:], "index": index, "s_word": s_word,
+                "s_lane": s_lane, "w_word": w_word, "w_lane": w_lane}
+
+    def _host_writes(self, m, host_ok, h, wp_w, wps, params):
+        """Host writes. Address and data drive the write ports by default, only the enables
+        depend on ``host_ok``; the datapath's writes, assigned later, override them (their
+        conditions are registers, so ``idle`` does not reach the write data)."""
+        cfg, p = self.config, self.config.params
+        N, J, L = cfg.n_neurons, cfg.n_inputs, cfg.lanes
+        acc, mb, ab, wb = cfg.accumulator_bits, p.membrane_bits, p.adapt_bits, p.weight_bits
+        data = self.host.w_data
+        write = Signal()
+        m.d.comb += write.eq(host_ok & self.host.w_en)
+        m.d.comb += [wp_w.addr.eq(h["w_word"]), wp_w.data.eq(Cat(*[data[:wb]] * L)),
+                     wp_w.en.eq(Mux(write & (h["region"] == Region.WEIGHT) & (h["index"] < J * N),
+                                    1 << h["w_lane"], 0))]
+        regions = ((Region.CURRENT, "i", min(acc, HOST_DATA_BITS), acc),
+                   (Region.MEMBRANE, "v", mb, mb), (Region.ADAPT, "a", ab, ab),
+                   (Region.FIRED, "f", 1, 1))
+        for region, name, bits, lane in regions:
+            value = Signal(lane, name=f"h_{name}")
+            field = data[:bits]
+            m.d.comb += value.eq(field.as_signed() if name in "iv" else field)
+            m.d.comb += [wps[name].addr.eq(h["s_word"]), wps[name].data.eq(Cat(*[value] * L)),
+                         wps[name].en.eq(Mux(write & (h["region"] == region) & (h["index"] < N),
+                                             1 << h["s_lane"], 0))]
+        with m.If(write & (h["region"] == Region.PARAM)):
+            with m.Switch(h["index"]):
+                for param, reg in params.items():
+                    with m.Case(param):
+                        m.d.sync += reg.eq(data[:len(reg)])
+
+    def _host_reads(self, m, host_ok, h, rp_w, rps, params):
+        """Host reads: the region and lane registered at ``r_en``, the read port's word and
+        that lane one cycle later."""
+        cfg, p = self.config, self.config.params
+        L = cfg.lanes
+        acc, mb, ab, wb = cfg.accumulator_bits, p.membrane_bits, p.adapt_bits, p.weight_bits
+        r_region = Signal(HOST_REGION_BITS)
+        r_lane = Signal(range(max(2, L)))
+        r_param = Signal(HOST_DATA_BITS)
+        m.d.sync += self.host.r_valid.eq(0)
+        with m.If(host_ok & self.host.r_en):
+            m.d.sync += [self.host.r_valid.eq(1), r_region.eq(h["region"]), r_param.eq(0),
+                         r_lane.eq(Mux(h["region"] == Region.WEIGHT, h["w_lane"], h["s_lane"]))]
+            with m.Switch(h["index"]):
+                for param, reg in params.items():
+                    with m.Case(param):
+                        m.d.sync += r_param.eq(reg)
+        # host read data (one cycle after r_en): the read port's word, lane r_lane
+        sources = {Region.WEIGHT: (rp_w.data, wb, True), Region.CURRENT: (rps["i"].data, acc, True),
+                   Region.MEMBRANE: (rps["v"].data, mb, True),
+                   Region.ADAPT: (rps["a"].data, ab, False), Region.FIRED: (rps["f"].data, 1, False)}
         with m.Switch(r_region):
-            with m.Case(Region.WEIGHT):
-                m.d.comb += self.host.r_data.eq(rp_w.data)
-            with m.Case(Region.CURRENT):
-                m.d.comb += self.host.r_data.eq(rp_i.data)
-            with m.Case(Region.MEMBRANE):
-                m.d.comb += self.host.r_data.eq(rp_v.data)
-            with m.Case(Region.ADAPT):
-                m.d.comb += self.host.r_data.eq(rp_a.data)
-            with m.Case(Region.FIRED):
-                m.d.comb += self.host.r_data.eq(rp_f.data)
+            for region, (word, bits, signed_) in sources.items():
+                with m.Case(region):
+                    lane = word.word_select(r_lane, bits)
+                    m.d.comb += self.host.r_data.eq(lane.as_signed() if signed_ else lane)
             with m.Default():
                 m.d.comb += self.host.r_data.eq(r_param)
-
-        return m

@@ -21,6 +21,7 @@ from spikeforge.ir.core import CoreConfig
 from spikeforge.ir.errors import ConfigError, SpikeforgeError
 from spikeforge.ir.memory_image import weights_to_hex
 from spikeforge.ir.system import SystemConfig
+from spikeforge.sim.blocks.core import UPDATE_STAGES
 
 __all__ = ["CORE_TOP", "SYSTEM_TOP", "MAX_CORE_WEIGHTS", "check_core_size", "to_verilog",
            "core_verilog", "system_verilog", "emit_core", "port_list"]
@@ -103,6 +104,7 @@ def emit_core(config: CoreConfig, out_dir) -> dict[str, Path]:
         "n_inputs": config.n_inputs,
         "params": config.params.to_dict(),
         "max_events_per_tick": config.max_events_per_tick,
+        "lanes": config.lanes,
         "accumulator_bits": config.accumulator_bits,
         "ports": ports,
         "commands": {c.name.lower(): c.value for c in Command},
@@ -111,11 +113,15 @@ def emit_core(config: CoreConfig, out_dir) -> dict[str, Path]:
                           "word_bits": config.params.weight_bits,
                           "depth": config.n_inputs * config.n_neurons},
         "timing": {
-            "cycles_per_event": "n_neurons + 2",
-            "update_cycles": "n_neurons + 2 (+1 if neuron n_neurons-1 spikes), no stalls",
-            "clear_cycles": "n_neurons + 1",
-            "output_latency": "neuron + 3 cycles after the TICK handshake, no stalls",
-            "model": "spikeforge.sim.cycle",
+            "words": f"G = ceil(n_neurons / lanes) = {config.words}",
+            "cycles_per_event": "G + 1",
+            "update_cycles": f"G + {UPDATE_STAGES + 1} for a silent tick; "
+                             f"max(G + {UPDATE_STAGES + 1}, g + {UPDATE_STAGES + 3} + s) "
+                             f"with s spikes in the last spiking word g, no stalls",
+            "clear_cycles": "G + 1",
+            "output_latency": f"neuron // lanes + {UPDATE_STAGES + 3} cycles after the TICK "
+                              f"handshake for the tick's first spike, no stalls",
+            "model": "spikeforge.sim.cycle (steps spikeforge.sim.blocks.core.CoreModel)",
         },
     }
     paths["manifest"].write_text(json.dumps(manifest, indent=2) + "\n")

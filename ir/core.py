@@ -14,6 +14,8 @@ import numpy as np
 from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.params import NeuronParams, accumulator_bits, check_weights
 
+MAX_LANES = 64  #: the most lanes (neurons per cycle) a core may have
+
 
 @dataclass(frozen=True, eq=False)
 class CoreConfig:
@@ -22,6 +24,9 @@ class CoreConfig:
     ``weights[j, n]`` is the signed integer weight from input ``j`` to neuron ``n``.
     ``max_events_per_tick`` bounds the input events of one tick (default: ``n_inputs``, every
     input spiking once); it sets the width of the event-phase accumulator.
+    ``lanes`` (L, 1..64) is how many neurons the core's datapath handles per cycle: neuron
+    ``n = g * L + k`` lives in lane ``k`` of memory word ``g`` (``ceil(N / L)`` words); it
+    changes the timing and the memory shapes of the RTL, never what the neurons compute.
     """
 
     n_neurons: int
@@ -29,8 +34,14 @@ class CoreConfig:
     params: NeuronParams = field(default_factory=NeuronParams)
     weights: np.ndarray | None = None
     max_events_per_tick: int | None = None
+    lanes: int = 1
 
     def __post_init__(self):
+        lanes = self.lanes
+        if (not isinstance(lanes, (int, np.integer)) or isinstance(lanes, bool)
+                or not 1 <= lanes <= MAX_LANES):
+            raise ConfigError(f"lanes: must be an integer in 1..{MAX_LANES}, got {lanes!r}")
+        object.__setattr__(self, "lanes", int(lanes))
         for name in ("n_neurons", "n_inputs"):
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
@@ -59,6 +70,11 @@ class CoreConfig:
                               f"accumulator; the core supports at most 48 bits")
 
     @property
+    def words(self) -> int:
+        """Memory words per input (and state words): ``G = ceil(n_neurons / lanes)``."""
+        return -(-self.n_neurons // self.lanes)
+
+    @property
     def accumulator_bits(self) -> int:
         """Width of the synaptic current during the event phase (see the contract)."""
         return accumulator_bits(self.params, self.max_events_per_tick)
@@ -67,13 +83,15 @@ class CoreConfig:
         """JSON form: geometry, :meth:`NeuronParams.to_dict`, weights as nested lists."""
         return {"n_neurons": self.n_neurons, "n_inputs": self.n_inputs,
                 "params": self.params.to_dict(), "weights": self.weights.tolist(),
-                "max_events_per_tick": self.max_events_per_tick}
+                "max_events_per_tick": self.max_events_per_tick, "lanes": self.lanes}
 
     @classmethod
     def from_dict(cls, d: dict) -> "CoreConfig":
+        # artifacts written before lanes existed were all built with one lane
         return cls(d["n_neurons"], d["n_inputs"], NeuronParams.from_dict(d["params"]),
-                   np.array(d["weights"], dtype=np.int64), d["max_events_per_tick"])
+                   np.array(d["weights"], dtype=np.int64), d["max_events_per_tick"],
+                   d.get("lanes", 1))
 
     def with_weights(self, weights) -> "CoreConfig":
         return CoreConfig(self.n_neurons, self.n_inputs, self.params, weights,
-                          self.max_events_per_tick)
+                          self.max_events_per_tick, self.lanes)

@@ -72,6 +72,7 @@ class CorePlan:
         return ((self.core_id, self.layer, self.index, self.neuron_offset)
                 == (other.core_id, other.layer, other.index, other.neuron_offset)
                 and a.params == b.params and a.max_events_per_tick == b.max_events_per_tick
+                and a.lanes == b.lanes
                 and a.weights.shape == b.weights.shape and np.array_equal(a.weights, b.weights))
 
     __hash__ = None

@@ -14,19 +14,35 @@ and ``ready`` were both high just before edge ``c``; "``idle`` at cycle c" means
 was high just before edge ``c``. A driver that wants to offer something at cycle ``c``
 drives ``valid`` high after edge ``c - 1`` (and before edge ``c``).
 
-Timing of the core (N = ``n_neurons``)
-======================================
+Timing of the core (N = ``n_neurons``, L = ``lanes``, G = ``ceil(N / L)`` words)
+==========================================================================
+The exact timing is :class:`spikeforge.sim.blocks.core.CoreModel`, the core's control
+stepped one edge at a time; :func:`predict_tick` drives it with the driver convention below,
+so there is one source of timing truth. Its consequences, with ``S`` =
+:data:`~spikeforge.sim.blocks.core.UPDATE_STAGES` (6) and ``Q`` =
+:data:`~spikeforge.sim.blocks.core.QUEUE_WORDS` (8):
+
 * ``spike_in.ready`` = ``idle``; ``command.ready`` = ``idle`` and not ``spike_in.valid``.
-* An event accepted at cycle ``h`` keeps the core busy: it is idle again at cycle
-  ``h + N + 2`` (:func:`cycles_per_event`).
-* A CLEAR accepted at cycle ``h``: idle again at ``h + N + 1`` (:func:`clear_cycles`).
-* A TICK accepted at cycle ``T``: neuron ``n`` is evaluated at cycle ``e(n)`` with
-  ``e(-1) = T + 1``, ``e(n) = e(n-1) + 1`` for a silent neuron and
-  ``e(n) = max(e(n-1) + 1, h_prev)`` for a spiking one, ``h_prev`` being the handshake
-  cycle of the previous spike of this tick (the single output register must be free or
-  be emptied in that same cycle). A spike of neuron ``n`` is offered from ``e(n) + 1`` and
-  handshakes at the first cycle ``>= e(n) + 1`` at which ``spike_out.ready`` is high. The
-  core is idle again at ``max(e(N-1) + 1, h_last + 1)``.
+* An event accepted at cycle ``h``: the core is idle again at cycle ``h + G + 1``
+  (:func:`cycles_per_event`; the write-back of its last words overlaps the next item).
+* A CLEAR accepted at cycle ``h``: idle again at ``h + G + 1`` (:func:`clear_cycles`).
+* A TICK accepted at cycle ``T``: word ``g`` (neurons ``g*L .. g*L + L - 1``) is read at
+  the ``g``-th edge from ``T + 1`` at which the credit (words in flight + words queued,
+  a register) is below ``Q``; without throttling, at ``T + 1 + g``. It is written, and
+  its spiking neurons pushed into the spike queue, ``S`` edges later (``T + 1 + g + S``).
+  The output register takes a spike at an edge where it is empty or handshakes: the next
+  spiking lane of its word, else the lowest spiking lane of the queue's head word (a word
+  pushed at edge X is popped at X + 1 at the earliest). Spikes leave in ascending order,
+  one per cycle at most. The core is idle again at the first cycle after the last word's
+  write edge with the queue and the output register empty.
+* Closed forms with ``spike_out.ready`` always high and the output keeping up (every
+  word's spikes gone before the next spiking word is popped): a silent update phase takes
+  ``G + S + 1`` cycles (:func:`update_cycles`); if ``g`` is the last word with spikes and
+  it has ``s`` of them, ``max(G + S + 1, g + S + 3 + s)``; the first spike of a tick,
+  neuron ``n``, handshakes
+  ``n // L + S + 3`` cycles after the TICK (:func:`output_latency`); a tick of ``E``
+  events the driver never delays takes ``E * (G + 1)`` + the update phase
+  (:func:`tick_cycles`).
 
 Driver convention (:class:`TickStimulus`)
 =========================================
@@ -45,42 +61,69 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from spikeforge.sim.blocks.core import QUEUE_WORDS, UPDATE_STAGES, CoreModel, CorePhase
+
 __all__ = ["TickStimulus", "TickTiming", "predict_tick", "predict_ticks", "predict_clear",
-           "cycles_per_event",
-           "update_cycles", "clear_cycles", "tick_cycles", "output_latency"]
+           "cycles_per_event", "lanes", "words", "update_cycles", "clear_cycles", "tick_cycles",
+           "output_latency", "core_busy_bound", "UPDATE_STAGES", "QUEUE_WORDS"]
 
 
-def _n(config) -> int:
-    return int(config.n_neurons)
+def lanes(config) -> int:
+    """L of a :class:`~spikeforge.ir.core.CoreConfig` or a
+    :class:`~spikeforge.ir.plan.CorePlan` (its ``config``'s)."""
+    inner = getattr(config, "config", None)
+    return int(getattr(config, "lanes", None) or getattr(inner, "lanes", None) or 1)
+
+
+def words(config) -> int:
+    """Memory words of the core's state: ``G = ceil(N / L)``."""
+    return -(-int(config.n_neurons) // lanes(config))
 
 
 def cycles_per_event(config) -> int:
     """Cycles from one event handshake to the earliest next handshake (event or command):
-    ``N + 2``."""
-    return _n(config) + 2
+    ``G + 1``."""
+    return words(config) + 1
 
 
 def clear_cycles(config) -> int:
-    """Cycles from a CLEAR handshake to the first idle cycle: ``N + 1``."""
-    return _n(config) + 1
+    """Cycles from a CLEAR handshake to the first idle cycle: ``G + 1``."""
+    return words(config) + 1
 
 
 def output_latency(config, neuron: int) -> int:
-    """Cycles from the TICK handshake to the earliest handshake of neuron ``neuron``'s spike
-    (no stalls): ``neuron + 3``."""
-    return int(neuron) + 3
+    """Cycles from the TICK handshake to the handshake of the tick's first spike, neuron
+    ``neuron``, with ``spike_out.ready`` high: ``neuron // L + S + 3``."""
+    return int(neuron) // lanes(config) + UPDATE_STAGES + 3
 
 
-def update_cycles(config, last_neuron_spikes: bool = False) -> int:
-    """Cycles from the TICK handshake to the first idle cycle with ``spike_out.ready``
-    always high: ``N + 2``, or ``N + 3`` if neuron N-1 spikes."""
-    return _n(config) + 2 + (1 if last_neuron_spikes else 0)
+def update_cycles(config, spiking: Sequence[int] = ()) -> int:
+    """Cycles from the TICK handshake to the first idle cycle, with ``spike_out.ready``
+    always high and the output keeping up (a spiking word with ``s`` spikes is followed by
+    at least ``s - 1`` words before the next spiking one; e.g. one spike per word):
+    ``max(G + S + 1, g + S + 3 + s)`` for ``g`` the last word with spikes and ``s`` its
+    spikes (``G + S + 1`` for a silent tick). ``spiking``: the spiking neurons."""
+    G, L = words(config), lanes(config)
+    cycles = G + UPDATE_STAGES + 1
+    if len(spiking):
+        g = max(int(n) for n in spiking) // L
+        s = sum(1 for n in spiking if int(n) // L == g)
+        cycles = max(cycles, g + UPDATE_STAGES + 3 + s)
+    return cycles
 
 
-def tick_cycles(config, n_events: int, last_neuron_spikes: bool = False) -> int:
-    """Cycles from a tick's start to its idle cycle when the driver never waits and
-    ``spike_out.ready`` is always high: ``E * (N + 2) + N + 2 (+1)`` for ``E`` events."""
-    return int(n_events) * cycles_per_event(config) + update_cycles(config, last_neuron_spikes)
+def tick_cycles(config, n_events: int, spiking: Sequence[int] = ()) -> int:
+    """Cycles from a tick's start to its idle cycle when the driver never waits and the
+    output keeps up (:func:`update_cycles`): ``E * (G + 1) + update_cycles``."""
+    return int(n_events) * cycles_per_event(config) + update_cycles(config, spiking)
+
+
+def core_busy_bound(config, n_events: int, n_ticks: int) -> int:
+    """A lower bound on the cycles a core is busy in an inference of ``n_ticks`` ticks that
+    feeds it ``n_events`` events: ``G + 1`` (CLEAR) + ``n_events * (G + 1)`` +
+    ``n_ticks * (G + S + 1)`` (a silent update phase is the shortest)."""
+    return (clear_cycles(config) + int(n_events) * cycles_per_event(config)
+            + int(n_ticks) * update_cycles(config))
 
 
 @dataclass
@@ -125,59 +168,60 @@ class TickTiming:
     offer_cycles: list[int] = field(default_factory=list)
 
 
-def _first_ready(cycle: int, out_ready: Callable[[int], bool], limit: int = 1_000_000) -> int:
-    for c in range(cycle, cycle + limit):
-        if out_ready(c):
-            return c
-    raise RuntimeError(f"spike_out.ready never rose in {limit} cycles from cycle {cycle}")
-
-
 def predict_tick(config, start_cycle: int, stimulus: TickStimulus,
                  spiking_neurons: Sequence[int],
-                 out_ready: Callable[[int], bool] = lambda cycle: True) -> TickTiming:
-    """Predict the handshake cycles of one tick.
+                 out_ready: Callable[[int], bool] = lambda cycle: True,
+                 limit: int = 10_000_000) -> TickTiming:
+    """Predict the handshake cycles of one tick by stepping
+    :class:`~spikeforge.sim.blocks.core.CoreModel` edge by edge.
 
-    ``config`` needs only ``n_neurons``. ``start_cycle``: a cycle at which the core is idle.
-    ``spiking_neurons``: ascending indices of the neurons that spike in this tick (from the
-    golden model). ``out_ready(cycle)``: the value of ``spike_out.ready`` the bench applies at
-    that cycle.
+    ``config`` needs ``n_neurons`` (and ``lanes``, default 1). ``start_cycle``: a cycle at
+    which the core is idle. ``spiking_neurons``: ascending indices of the neurons that spike
+    in this tick (from the golden model). ``out_ready(cycle)``: the value of
+    ``spike_out.ready`` the bench applies at that cycle.
     """
-    N = _n(config)
+    N = int(config.n_neurons)
     spiking = sorted(int(n) for n in spiking_neurons)
     if any(not 0 <= n < N for n in spiking):
         raise ValueError(f"spiking_neurons: indices must be in 0..{N - 1}, got {spiking}")
-    spiking_set = set(spiking)
-
-    # event phase: the core accepts an offered item as soon as it is idle
-    free = start_cycle  # first cycle at which the core is idle
-    reference = start_cycle
-    event_cycles, offers = [], []
-    for gap in stimulus.event_gaps:
+    core = CoreModel(config)
+    core.golden = np.zeros((1, N), dtype=bool)
+    core.golden[0, spiking] = True
+    cycle, reference = start_cycle, start_cycle
+    event_cycles, offers, outputs = [], [], []
+    items = [(True, g) for g in stimulus.event_gaps] + [(False, stimulus.command_gap)]
+    for is_event, gap in items:
         offer = reference + gap
-        handshake = max(offer, free)
         offers.append(offer)
-        event_cycles.append(handshake)
-        free = handshake + cycles_per_event(config)
-        reference = handshake + 1
-    offer = reference + stimulus.command_gap
-    offers.append(offer)
-    tick = max(offer, free)
+        while not (cycle >= offer and core.idle):
+            cycle += _skip_or_step(core, cycle, offer, out_ready, outputs)
+        core.clock(is_event, not is_event, True, 0, bool(out_ready(cycle)))
+        if is_event:
+            event_cycles.append(cycle)
+        tick = cycle
+        cycle += 1
+        reference = cycle
+    while not core.idle:
+        if cycle > tick + limit:
+            raise RuntimeError(f"core model: tick did not end within {limit} cycles")
+        cycle += _skip_or_step(core, cycle, cycle, out_ready, outputs)
+    return TickTiming(event_cycles, tick, outputs, cycle, offers)
 
-    # update phase: evaluation cycles e(n) and output handshakes
-    evaluated = tick + 1  # e(-1)
-    previous_handshake = None
-    outputs = []
-    for n in range(N):
-        evaluated += 1
-        if n in spiking_set:
-            if previous_handshake is not None:
-                evaluated = max(evaluated, previous_handshake)
-            previous_handshake = _first_ready(evaluated + 1, out_ready)
-            outputs.append((n, previous_handshake))
-    idle = evaluated + 1
-    if previous_handshake is not None:
-        idle = max(idle, previous_handshake + 1)
-    return TickTiming(event_cycles, tick, outputs, idle, offers)
+
+def _skip_or_step(core: CoreModel, cycle: int, offer: int, out_ready, outputs: list) -> int:
+    """Advance the model over cycle ``cycle`` (recording an output handshake) or, in an
+    event or clear countdown, over as many cycles as change nothing else; returns how many."""
+    k = core.skippable()
+    if k is None:  # idle, waiting for the offer
+        return max(1, offer - cycle)
+    if k > 0 and core.phase is not CorePhase.UPDATE:
+        core.skip(k)
+        return k
+    ready = bool(out_ready(cycle))
+    if core.out_valid and ready:
+        outputs.append((core.out_n, cycle))
+    core.clock(False, False, True, 0, ready)
+    return 1
 
 
 def predict_ticks(config, stimuli: Sequence[TickStimulus], spikes_per_tick,

@@ -1,58 +1,88 @@
-"""Cycle model of a :class:`spikeforge.hdl.core.NeuronCore` as the system sees it: its
-control (event, update, clear), its ``idle`` and its single output register.
+"""Cycle model of a :class:`spikeforge.hdl.core.NeuronCore`: its control (event, update,
+clear), its ``idle``, its spike queue and its output register, one clock edge at a time.
 
-The timing is the one :mod:`spikeforge.sim.cycle` states; this model steps it one clock
-edge at a time so that the system can feed it from routers and drain it through a merger.
-What the neurons compute is not simulated: the golden trace says which neurons spike.
+This is the one source of the core's timing: :func:`spikeforge.sim.cycle.predict_tick`
+drives it edge by edge, the system model (:mod:`spikeforge.sim.system_cycle`) clocks it
+from routers and drains it through a merger, and the RTL mirrors its registers. What the
+neurons compute is not simulated: the golden trace says which neurons spike.
+
+With ``L`` lanes and ``G = ceil(N / L)`` words (neuron ``n = g * L + k`` is lane ``k`` of
+word ``g``), the registers it keeps are the RTL's:
+
+* ``phase`` and, in EVENT / CLEAR, the edges ``left`` until IDLE (an event issues its
+  ``G`` weight words on the ``G`` edges after its handshake; the write-back that follows
+  does not hold the core busy, so the next event can be accepted ``G + 1`` edges after);
+* the update pipeline: ``cnt`` (next word to issue) and one valid bit per stage of the
+  :data:`UPDATE_STAGES` registers between a word's read and its write (BRAM output,
+  its copy, products, round, add, compare; the write happens at the edge after the last
+  stage);
+* ``credit``: words issued and not yet dropped (a word without spikes is dropped at its
+  write edge) plus the words in the spike queue; a word is issued only while the credit,
+  a register, is below :data:`QUEUE_WORDS`, so the queue never overflows and
+  ``spike_out.ready`` never reaches the issue logic combinationally;
+* the spike queue (up to :data:`QUEUE_WORDS` words, each: its spiking neurons);
+* the output register (``out_valid``, ``out_n``) and the rest of the word it is emitting.
 """
 
 from __future__ import annotations
 
 import enum
+from collections import deque
 
 import numpy as np
 
-from spikeforge.sim.cycle import clear_cycles, cycles_per_event
+__all__ = ["CorePhase", "CoreModel", "UPDATE_STAGES", "QUEUE_WORDS"]
 
-__all__ = ["CorePhase", "CoreModel"]
+#: registers between an update word's read (address at edge X) and its write (edge
+#: X + UPDATE_STAGES): BRAM output, its copy, products, rounding, add/saturate, compare
+UPDATE_STAGES = 6
+#: words the spike queue holds; ``UPDATE_STAGES + 2`` keeps issue at one word per cycle
+#: while every word carries one spike and ``spike_out.ready`` stays high
+QUEUE_WORDS = UPDATE_STAGES + 2
 
 
 class CorePhase(enum.Enum):
     """What the core's control is doing."""
 
     IDLE = enum.auto()
-    EVENT = enum.auto()  # the RTL's EVENT and EVENT_LAST: a fixed number of busy cycles
+    EVENT = enum.auto()  # issuing the G weight words of an event
     UPDATE = enum.auto()
     CLEAR = enum.auto()
 
 
 class CoreModel:
-    """The control of one :class:`~spikeforge.hdl.core.NeuronCore` (N = ``n_neurons``).
+    """The control of one :class:`~spikeforge.hdl.core.NeuronCore` (N = ``n_neurons``,
+    L = ``lanes``, G = ``ceil(N / L)``).
 
-    * ``idle`` = phase IDLE and the output register empty; ``spike_in.ready`` = ``idle``,
-      ``command.ready`` = ``idle`` and not ``spike_in.valid``.
-    * An event or a CLEAR accepted at edge h keeps the core busy for a fixed time: idle again
-      at ``h + cycles_per_event`` (``N + 2``) or ``h + clear_cycles`` (``N + 1``).
-    * A TICK runs the update pipeline: one neuron issued per edge, evaluated one edge later;
-      a spiking neuron is loaded into the output register, and its evaluation stalls while
-      the register holds an earlier spike that is not taken in that cycle. The phase ends at
-      the edge that evaluates the last neuron; the core is idle once the register has drained
-      (``sim.cycle``'s ``e(n)`` and idle cycle).
+    * ``idle`` = phase IDLE, the spike queue empty and the output register empty;
+      ``spike_in.ready`` = ``idle``, ``command.ready`` = ``idle`` and not ``spike_in.valid``.
+    * An event or a CLEAR accepted at edge h issues its G words at edges h + 1 .. h + G and
+      the core is idle again at cycle h + G + 1.
+    * A TICK accepted at edge T: word ``cnt`` is issued at every edge from T + 1 at which
+      ``cnt < G`` and ``credit < QUEUE_WORDS``; an issued word is written (and its spikes
+      pushed into the queue) :data:`UPDATE_STAGES` edges later. The phase ends at the edge
+      that writes word G - 1.
+    * The output register takes the next spike at an edge where it is empty or handshakes:
+      the next lane of the word it is emitting, else (if the word is done) the lowest lane of
+      the queue's head word (popped). A word pushed at edge X can be popped at X + 1.
     """
 
     def __init__(self, plan_core):
         self.N = plan_core.n_neurons
-        self.layer = plan_core.layer
-        self.index = plan_core.index
-        self.offset = plan_core.neuron_offset
-        # edges after the accepting one until the phase ends (sim.cycle's idle cycle)
-        self._event_edges = cycles_per_event(plan_core) - 1
-        self._clear_edges = clear_cycles(plan_core) - 1
+        inner = getattr(plan_core, "config", None)  # a CorePlan's CoreConfig
+        self.L = int(getattr(plan_core, "lanes", None) or getattr(inner, "lanes", None) or 1)
+        self.G = -(-self.N // self.L)
+        self.layer = getattr(plan_core, "layer", 0)
+        self.index = getattr(plan_core, "index", 0)
+        self.offset = getattr(plan_core, "neuron_offset", 0)
         self.phase = CorePhase.IDLE
         self.left = 0  # EVENT / CLEAR: edges until IDLE
-        self.cnt = 0  # UPDATE: next neuron to issue
-        self.c_valid = False  # UPDATE: evaluation stage holds neuron c_n
-        self.c_n = 0
+        self.cnt = 0  # UPDATE: next word to issue
+        self.stages = [False] * UPDATE_STAGES  # UPDATE: valid bit of each pipeline stage
+        self.w_g = 0  # UPDATE: the next word to reach the write edge
+        self.credit = 0
+        self.queue = deque()  # words of spikes: lists of ascending neuron indices
+        self.rest = []  # spikes of the output word still to emit after out_n
         self.out_valid = False  # the output register (spike_out.valid / payload)
         self.out_n = 0
         self.spiking = frozenset()  # neurons spiking in the current update phase
@@ -64,7 +94,7 @@ class CoreModel:
 
     @property
     def idle(self) -> bool:
-        return self.phase is CorePhase.IDLE and not self.out_valid
+        return self.phase is CorePhase.IDLE and not self.queue and not self.out_valid
 
     def command_ready(self, spike_in_valid: bool) -> bool:
         return self.idle and not spike_in_valid
@@ -73,17 +103,17 @@ class CoreModel:
               out_ready: bool) -> None:
         """One edge: ``event``/``command`` accepted in this cycle (a TICK if ``is_tick``, of
         tick ``tick``, else a CLEAR); ``out_ready`` = ``spike_out.ready``."""
-        loaded = None
+        pushed = None
         if self.phase is CorePhase.UPDATE:
-            loaded = self._update(out_ready)
+            pushed = self._update()
         elif self.phase is not CorePhase.IDLE:
             self._count_down()
-        elif event or command:
+        elif self.idle and (event or command):
             self._accept(event, is_tick, tick)
-        if loaded is not None:
-            self.out_valid, self.out_n = True, loaded
-        elif self.out_valid and out_ready:
-            self.out_valid = False
+        popped = self._output(out_ready)
+        if pushed is not None:
+            self.queue.append(pushed)
+        self.credit -= popped
 
     def _count_down(self) -> None:
         self.left -= 1
@@ -93,30 +123,51 @@ class CoreModel:
     def _accept(self, event, is_tick, tick) -> None:
         """An event, else the command (TICK or CLEAR)."""
         if event:
-            self.phase, self.left = CorePhase.EVENT, self._event_edges
+            self.phase, self.left = CorePhase.EVENT, self.G
         elif is_tick:
-            self.phase, self.cnt, self.c_valid = CorePhase.UPDATE, 0, False
+            self.phase, self.cnt, self.w_g = CorePhase.UPDATE, 0, 0
             self.spiking = frozenset(np.flatnonzero(self.golden[tick]).tolist())
         else:
-            self.phase, self.left = CorePhase.CLEAR, self._clear_edges
+            self.phase, self.left = CorePhase.CLEAR, self.G
 
-    def _update(self, out_ready) -> int | None:
-        evaluated = self.c_n if self.c_valid else None
-        spike = evaluated is not None and evaluated in self.spiking
-        if spike and self.out_valid and not out_ready:
-            return None  # stall: the output register is still full
-        self.c_valid, self.c_n = self.cnt < self.N, self.cnt
-        if self.c_valid:
-            self.cnt += 1
-        else:
+    def _update(self) -> list | None:
+        """The update pipeline's edge; returns the spikes of the word pushed, or None."""
+        issue = self.cnt < self.G and self.credit < QUEUE_WORDS
+        written = self.stages[-1]
+        self.stages = [issue] + self.stages[:-1]
+        self.cnt += issue
+        self.credit += issue
+        if not written:
+            return None
+        g = self.w_g
+        self.w_g += 1
+        if g == self.G - 1:
             self.phase = CorePhase.IDLE
-        return evaluated if spike else None
+        spikes = [n for n in range(g * self.L, min((g + 1) * self.L, self.N)) if n in self.spiking]
+        if not spikes:
+            self.credit -= 1  # dropped: a word without spikes takes no queue slot
+            return None
+        return spikes
+
+    def _output(self, out_ready: bool) -> int:
+        """The output register's edge (from this edge's old queue); returns 1 if it popped."""
+        handshake = self.out_valid and out_ready
+        if handshake and self.rest:
+            self.out_n = self.rest.pop(0)
+            return 0
+        if (not self.out_valid or handshake) and self.queue:
+            word = self.queue.popleft()
+            self.out_valid, self.out_n, self.rest = True, word[0], word[1:]
+            return 1
+        if handshake:
+            self.out_valid = False
+        return 0
 
     # -- fast-forward ------------------------------------------------------------------
     def skippable(self) -> int | None:
         """Edges that change nothing but this core's countdown: None when idle (whether it
         stays so depends on its feed), 0 when its output or update phase may move."""
-        if self.out_valid:
+        if self.out_valid or self.queue:
             return 0
         if self.phase is CorePhase.IDLE:
             return None

@@ -1,10 +1,13 @@
 """Hardware plan: balanced splits, per-core slices that recombine exactly, routing tables."""
 
+import json
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from spikeforge.compiler.artifact import load_artifact, save_artifact
 from spikeforge.compiler.map import balanced_split, network_from_plan, plan_network
 from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.network import IntegerLayer, IntegerNetwork
@@ -144,3 +147,46 @@ def test_automatic_split_fits_the_memory_budget_with_fewest_cores():
     assert len(plan.cores_of_layer(0)) == 4
     assert len(plan.cores_of_layer(1)) == 1  # 5 neurons of 25 inputs fit in one core
     assert core_memory_bits(30, 7, layer.params, 20) == 30 * 7 * 8 + 7 * (20 + 16 + 8 + 1)
+
+
+def test_lanes_reach_every_core_config():
+    """``lanes``: one int for every layer, or one per layer; each core's CoreConfig carries
+    it, its slices and weights are unchanged, and the plan compares lanes."""
+    net = random_network()
+    plan = plan_network(net, neurons_per_core=[4, 4, 2], lanes=[4, 2, 1])
+    assert [c.config.lanes for c in plan.cores] == [
+        {0: 4, 1: 2, 2: 1}[c.layer] for c in plan.cores]
+    one = plan_network(net, neurons_per_core=[4, 4, 2])
+    assert all(c.config.lanes == 1 for c in one.cores)
+    assert [np.array_equal(a.config.weights, b.config.weights) for a, b in
+            zip(plan.cores, one.cores)] == [True] * len(one.cores)
+    assert plan != one, "plans that differ only in lanes must not compare equal"
+    assert plan == plan_network(net, neurons_per_core=[4, 4, 2], lanes=[4, 2, 1])
+    assert {c.config.lanes for c in plan_network(net, lanes=8).cores} == {8}
+    assert network_from_plan(plan, net.decision) == net
+
+
+@pytest.mark.parametrize("lanes, message", [
+    (0, r"lanes\[0\]: must be an integer in 1..64, got 0"),
+    (65, r"lanes\[0\]: must be an integer in 1..64, got 65"),
+    ([1, 2.5, 1], r"lanes\[1\]: must be an integer in 1..64, got 2.5"),
+    ([1, 2], "lanes: one value per layer expected"),
+    (True, r"lanes\[0\]"),
+])
+def test_bad_lanes_are_named(lanes, message):
+    with pytest.raises(ConfigError, match=message):
+        plan_network(random_network(), lanes=lanes)
+
+
+def test_lanes_survive_the_artifact(tmp_path):
+    """An artifact records each core's lanes; one written before lanes existed (no field)
+    loads with one lane."""
+    net = random_network()
+    plan = plan_network(net, neurons_per_core=[4, 4, 2], lanes=[4, 3, 1])
+    manifest = save_artifact(net, plan, tmp_path)
+    assert load_artifact(tmp_path).plan == plan
+    data = json.loads(manifest.read_text())
+    for core in data["plan"]["cores"]:
+        del core["lanes"]
+    manifest.write_text(json.dumps(data))
+    assert {c.config.lanes for c in load_artifact(tmp_path).plan.cores} == {1}

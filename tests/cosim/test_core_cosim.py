@@ -2,6 +2,7 @@
 the cycle model: every output event, every neuron's state at the end of every tick and the
 clock cycle of every handshake. See :mod:`spikeforge.cosim.core_cosim`."""
 
+import dataclasses
 import zlib
 
 import numpy as np
@@ -15,40 +16,60 @@ from spikeforge.ir.params import NeuronParams, Reset
 N_TICKS = 50
 
 
-def random_config(seed: int, n_neurons: int, n_inputs: int, **params) -> CoreConfig:
-    """A core whose random weights make its neurons spike now and then: weights mostly
-    positive, a threshold of a few typical weights."""
+def random_config(seed: int, n_neurons: int, n_inputs: int, lanes: int = 1,
+                  **params) -> CoreConfig:
+    """A core of ``lanes`` lanes whose random weights make its neurons spike now and then:
+    weights mostly positive, a threshold of a few typical weights."""
     rng = np.random.default_rng(seed)
     p = NeuronParams(**params)
     lo, hi = -(1 << (p.weight_bits - 1)), (1 << (p.weight_bits - 1)) - 1
     weights = rng.integers(max(lo, -hi // 3), hi + 1, size=(n_inputs, n_neurons))
-    return CoreConfig(n_neurons, n_inputs, p, weights)
+    return CoreConfig(n_neurons, n_inputs, p, weights, lanes=lanes)
+
+
+def drawn_config(seed: int, lanes: int) -> CoreConfig:
+    """Random size and neuron parameters (reset mode, leak, adaptation, fire_once)."""
+    rng = np.random.default_rng(seed)
+    decay_bits = int(rng.integers(4, 11))
+    one = 1 << decay_bits
+    params = dict(weight_bits=8, current_bits=int(rng.integers(10, 17)),
+                  membrane_bits=int(rng.integers(12, 17)), decay_bits=decay_bits,
+                  alpha=int(rng.integers(one // 2, one + 1)), beta=int(rng.integers(one // 2, one + 1)),
+                  threshold=int(rng.integers(80, 300)), reset=[Reset.ZERO, Reset.SUBTRACT][seed % 2],
+                  fire_once=bool(rng.random() < 0.3), adaptive=bool(rng.random() < 0.5))
+    if params["adaptive"]:
+        params.update(adapt_bits=8, rho=int(rng.integers(one // 2, one + 1)), adapt_step=20)
+    n_neurons = int(rng.integers(lanes, 5 * lanes + 3))
+    return random_config(seed, n_neurons, int(rng.integers(2, 12)), lanes, **params)
 
 
 CONFIGS = {
     # N not a power of two, leaky current and membrane, subtract reset
     "leaky-subtract-n13": lambda: random_config(
-        11, 13, 7, weight_bits=8, current_bits=12, membrane_bits=14, decay_bits=8,
+        11, 13, 7, 1, weight_bits=8, current_bits=12, membrane_bits=14, decay_bits=8,
         alpha=192, beta=224, threshold=150, reset=Reset.SUBTRACT),
     # non-leaky membrane with decaying current (temporal coding), zero reset, fire once
-    "nonleaky-zero-fireonce-n32": lambda: random_config(
-        12, 32, 16, weight_bits=8, decay_bits=8, alpha=200, threshold=260,
+    "nonleaky-zero-fireonce-n32-L8": lambda: random_config(
+        12, 32, 16, 8, weight_bits=8, decay_bits=8, alpha=200, threshold=260,
         reset=Reset.ZERO, fire_once=True),
     # adaptive threshold, leaky, 24 inputs
-    "adaptive-leaky-n20": lambda: random_config(
-        13, 20, 24, weight_bits=8, current_bits=16, membrane_bits=16, decay_bits=10,
+    "adaptive-leaky-n20-L4": lambda: random_config(
+        13, 20, 24, 4, weight_bits=8, current_bits=16, membrane_bits=16, decay_bits=10,
         alpha=512, beta=960, threshold=120, adaptive=True, adapt_bits=8, rho=900,
         adapt_step=40, reset=Reset.SUBTRACT),
     # narrow widths: the current and the membrane saturate; no decay at all
-    "saturating-zero-n5": lambda: random_config(
-        14, 5, 3, weight_bits=6, current_bits=7, membrane_bits=8, decay_bits=4,
+    "saturating-zero-n5-L2": lambda: random_config(
+        14, 5, 3, 2, weight_bits=6, current_bits=7, membrane_bits=8, decay_bits=4,
         threshold=100, reset=Reset.ZERO),
     # the smallest core: one neuron (1-bit output port), one input
     "single-neuron-n1": lambda: random_config(
         15, 1, 1, decay_bits=8, alpha=230, beta=240, threshold=90),
     # large enough for Verilator to split its C++ into several files (precompiled header)
-    "large-n100": lambda: random_config(
-        16, 100, 64, decay_bits=12, alpha=3072, beta=3584, threshold=900),
+    "large-n100-L8": lambda: random_config(
+        16, 100, 64, 8, decay_bits=12, alpha=3072, beta=3584, threshold=900),
+    # random neuron parameters and sizes (N not a multiple of L), one per lane count
+    **{f"drawn-L{lanes}": (lambda lanes=lanes: drawn_config(20 + lanes, lanes))
+       for lanes in (1, 2, 4, 8)},
 }
 
 
@@ -62,15 +83,16 @@ def test_core_matches_models(simulator, name):
     assert report["output_events"] > 0, "the stimulus should make some neurons spike"
 
 
+@pytest.mark.parametrize("lanes,n", [(1, 4), (4, 6)])  # with 4 lanes: lane 2 of word 1
 @pytest.mark.parametrize("simulator", SIMULATORS)
-def test_flipped_weight_bit_is_reported(simulator):
-    """One weight bit flipped in the RTL (host write after reset), the golden model keeps
-    the original: the run must fail and name the tick and neuron of the first difference."""
-    config = CONFIGS["leaky-subtract-n13"]()
+def test_flipped_weight_bit_is_reported(simulator, lanes, n):
+    """One weight bit flipped in the RTL (host write after reset, one lane of a packed word
+    with lanes), the golden model keeps the original: the run must fail and name the tick and
+    neuron of the first difference."""
+    config = dataclasses.replace(CONFIGS["leaky-subtract-n13"](), lanes=lanes)
     spec = make_spec(config, n_ticks=12, seed=5)
     # the first input event of the run, and a neuron it feeds
     t0, j = next((t, tick["events"][0]) for t, tick in enumerate(spec["ticks"]) if tick["events"])
-    n = 4
     spec["corrupt"] = {"j": j, "n": n, "bit": config.params.weight_bits - 2}
     with pytest.raises(CosimFailure) as info:
         run_core_cosim(config, simulator, spec=spec)
@@ -83,9 +105,10 @@ def test_flipped_weight_bit_is_reported(simulator):
 
 @pytest.mark.parametrize("simulator", SIMULATORS)
 def test_rtl_built_with_flipped_weight_is_reported(simulator):
-    """The Verilog is generated from a config with one weight bit flipped while the golden
-    model uses the original: the first mismatch names the tick and neuron."""
-    config = CONFIGS["saturating-zero-n5"]()
+    """The Verilog is generated from a config with one weight bit flipped (in lane 0 of the
+    second packed word) while the golden model uses the original: the first mismatch names
+    the tick and neuron."""
+    config = CONFIGS["saturating-zero-n5-L2"]()
     spec = make_spec(config, n_ticks=12, seed=8)
     t0, j = next((t, tick["events"][0]) for t, tick in enumerate(spec["ticks"]) if tick["events"])
     n = 2

@@ -13,15 +13,18 @@ import random
 import numpy as np
 import pytest
 from amaranth.back import verilog
+from amaranth.hdl import Elaboratable, Module, Signal
 from amaranth.sim import Simulator
 
-from spikeforge.hdl.core import Command, HostMap, NeuronCore, Param, Region
+from spikeforge.hdl.core import Command, HostMap, NeuronCore, Param, Region, const_divmod
 from spikeforge.ir.core import CoreConfig
 from spikeforge.ir.params import NeuronParams, Reset
 from spikeforge.sim.cycle import (
+    UPDATE_STAGES,
     TickStimulus,
     clear_cycles,
     cycles_per_event,
+    output_latency,
     predict_clear,
     predict_tick,
     predict_ticks,
@@ -204,8 +207,9 @@ def compare_timing(config, observed: dict, stimulus: TickStimulus, spiking, out_
         f"{predicted.idle_cycle} predicted")
 
 
-def random_config(rng: random.Random, n_neurons: int, n_inputs: int, **overrides) -> CoreConfig:
-    """A random core; ``overrides`` fix any :class:`NeuronParams` field."""
+def random_config(rng: random.Random, n_neurons: int, n_inputs: int, lanes: int = 1,
+                  **overrides) -> CoreConfig:
+    """A random core of ``lanes`` lanes; ``overrides`` fix any :class:`NeuronParams` field."""
     kw = {}
 
     def pick(name, make):
@@ -236,7 +240,7 @@ def random_config(rng: random.Random, n_neurons: int, n_inputs: int, **overrides
     # input 0 is strongly excitatory so that neurons spike
     weights[0, :] = np_rng.integers(max(1, hi // 2), hi + 1, size=n_neurons)
     return CoreConfig(n_neurons, n_inputs, params, weights,
-                      max_events_per_tick=rng.randint(3, 8))
+                      max_events_per_tick=rng.randint(3, 8), lanes=lanes)
 
 
 def random_stimuli(rng: random.Random, config: CoreConfig, ticks: int) -> list[TickStimulus]:
@@ -255,40 +259,49 @@ def random_ready(seed: int, p_ready: float):
     return lambda cycle: bool(table[cycle % len(table)])
 
 
+LANES = [1, 2, 3, 4, 8]
+
 CASES = [
-    # (seed, n_neurons, n_inputs, p_ready, overrides)
-    (1, 1, 1, 1.0, {}),
-    (2, 1, 3, 0.5, dict(adaptive=True, reset=Reset.ZERO)),
-    (3, 5, 4, 0.6, dict(adaptive=True, fire_once=False, reset=Reset.SUBTRACT)),
-    (4, 5, 3, 0.3, dict(fire_once=True, reset=Reset.ZERO)),
-    (5, 3, 2, 1.0, dict(alpha=None, beta=None, adaptive=False)),  # non-leaky IF
-    (6, 7, 5, 0.7, {}),
-    (7, 6, 2, 0.4, dict(adaptive=True, fire_once=True, reset=Reset.SUBTRACT)),
+    # (seed, n_neurons, n_inputs, lanes, p_ready, overrides)
+    (1, 1, 1, 1, 1.0, {}),
+    (2, 1, 3, 2, 0.5, dict(adaptive=True, reset=Reset.ZERO)),
+    (3, 5, 4, 1, 0.6, dict(adaptive=True, fire_once=False, reset=Reset.SUBTRACT)),
+    (4, 5, 3, 2, 0.3, dict(fire_once=True, reset=Reset.ZERO)),
+    (5, 3, 2, 4, 1.0, dict(alpha=None, beta=None, adaptive=False)),  # non-leaky IF
+    (6, 7, 5, 3, 0.7, {}),
+    (7, 6, 2, 4, 0.4, dict(adaptive=True, fire_once=True, reset=Reset.SUBTRACT)),
     # widest datapath: 16-bit weights, 32-bit state, accumulator wider than 32 bits
-    (8, 3, 4, 0.5, dict(weight_bits=16, current_bits=32, membrane_bits=32, decay_bits=16,
-                        adaptive=True, adapt_bits=24)),
-    (9, 2, 2, 0.8, dict(weight_bits=2, current_bits=2, membrane_bits=2, decay_bits=1,
-                        threshold=1)),  # narrowest
+    (8, 3, 4, 2, 0.5, dict(weight_bits=16, current_bits=32, membrane_bits=32, decay_bits=16,
+                           adaptive=True, adapt_bits=24)),
+    (9, 2, 2, 1, 0.8, dict(weight_bits=2, current_bits=2, membrane_bits=2, decay_bits=1,
+                           threshold=1)),  # narrowest
+    # several words per event, N not a multiple of L, every reset mode with adaptation
+    (10, 13, 3, 8, 0.5, dict(adaptive=True, reset=Reset.SUBTRACT, fire_once=False)),
+    (11, 11, 2, 3, 0.3, dict(adaptive=True, reset=Reset.ZERO, fire_once=True)),
+    (12, 17, 2, 8, 0.9, dict(threshold=1, reset=Reset.ZERO, fire_once=False)),  # many spikes
+    (13, 9, 3, 4, 0.2, dict(reset=Reset.SUBTRACT, fire_once=True)),
+    (14, 24, 2, 8, 1.0, dict(threshold=1, adaptive=False, fire_once=False)),  # queue throttles
 ] + [
-    (seed, random.Random(seed).choice([1, 2, 3, 4, 5, 6, 7, 9]),
-     random.Random(seed + 1).randint(1, 5), random.Random(seed + 2).choice([1.0, 0.8, 0.5, 0.2]),
-     {})
-    for seed in range(100, 112)
+    (seed, random.Random(seed).choice([1, 2, 3, 4, 5, 6, 7, 9, 12]),
+     random.Random(seed + 1).randint(1, 5), LANES[seed % len(LANES)],
+     random.Random(seed + 2).choice([1.0, 0.8, 0.5, 0.2]), {})
+    for seed in range(100, 115)
 ]
 
 
-@pytest.mark.parametrize("seed,n_neurons,n_inputs,p_ready,overrides", CASES)
-def test_random_against_golden_and_cycle_model(seed, n_neurons, n_inputs, p_ready, overrides):
+@pytest.mark.parametrize("seed,n_neurons,n_inputs,lanes,p_ready,overrides", CASES)
+def test_random_against_golden_and_cycle_model(seed, n_neurons, n_inputs, lanes, p_ready,
+                                               overrides):
     rng = random.Random(seed)
     for _attempt in range(20):  # draw until the vector makes something spike
-        config = random_config(rng, n_neurons, n_inputs, **overrides)
+        config = random_config(rng, n_neurons, n_inputs, lanes, **overrides)
         stimuli = random_stimuli(rng, config, ticks=20)
         golden = GoldenCore.of(config)
         trace = golden.run(golden.counts_from_events([s.events for s in stimuli]))
         if trace.spikes.any():
             break
     out_ready = random_ready(seed, p_ready)
-    label = f"seed {seed} (N={n_neurons}, inputs={n_inputs}, {config.params})"
+    label = f"seed {seed} (N={n_neurons}, inputs={n_inputs}, L={lanes}, {config.params})"
     observed_ticks, states = [], []
 
     async def bench_fn(bench: CoreBench):
@@ -309,25 +322,38 @@ def test_random_against_golden_and_cycle_model(seed, n_neurons, n_inputs, p_read
     assert trace.spikes.any(), f"{label}: test vector too weak, nothing spiked"
 
 
-def test_no_stall_formulas():
+@pytest.mark.parametrize("lanes", [1, 2, 4])
+def test_no_stall_formulas(lanes):
+    """The closed forms of sim.cycle (silent ticks, a spiking last word, the first output)
+    against the RTL."""
     rng = random.Random(11)
-    config = random_config(rng, 4, 3, threshold=1, reset=Reset.ZERO, fire_once=False,
-                           adaptive=False, alpha=None, beta=None)
-    config = config.with_weights(np.full((3, 4), 1))
-    stimuli = [TickStimulus([0, 1, 2]), TickStimulus([]), TickStimulus([2, 2])]
+    config = random_config(rng, 9, 3, lanes, threshold=1, reset=Reset.ZERO, fire_once=False,
+                           adaptive=False, alpha=0, beta=None)  # alpha 0: i lasts one tick
+    weights = np.zeros((3, 9), dtype=np.int64)
+    weights[0, 8] = 1  # input 0 makes only the last neuron spike; 1 and 2 nothing
+    weights[1, 2] = 1  # input 1 makes neuron 2 spike
+    config = config.with_weights(weights)
+    stimuli = [TickStimulus([1, 2, 2]), TickStimulus([]), TickStimulus([0, 2]),
+               TickStimulus([2])]
     observed = []
 
     async def bench_fn(bench):
+        await bench.clear()
         for s in stimuli:
             observed.append(await bench.run_tick(s))
 
     run_sim(NeuronCore(config), bench_fn)
-    for s, o in zip(stimuli, observed):
-        last_spikes = bool(o["output_cycles"]) and o["output_cycles"][-1][0] == 3
-        assert o["idle_cycle"] - o["start"] == tick_cycles(config, len(s.events), last_spikes)
-        assert o["idle_cycle"] - o["command_cycle"] == update_cycles(config, last_spikes)
+    G = config.words
+    assert [n for n, _ in observed[0]["output_cycles"]] == [2]
+    first = observed[0]["output_cycles"][0][1] - observed[0]["command_cycle"]
+    assert first == output_latency(config, 2) == 2 // lanes + UPDATE_STAGES + 3
+    for t, (s, o) in enumerate(zip(stimuli, observed)):
+        spiking = [n for n, _ in o["output_cycles"]]
+        assert o["idle_cycle"] - o["start"] == tick_cycles(config, len(s.events), spiking)
+        assert o["idle_cycle"] - o["command_cycle"] == update_cycles(config, spiking)
         diffs = np.diff(o["event_cycles"]).tolist()
-        assert all(d == cycles_per_event(config) for d in diffs)
+        assert all(d == cycles_per_event(config) == G + 1 for d in diffs)
+    assert update_cycles(config) == G + UPDATE_STAGES + 1
 
 
 def test_overflow_and_clear():
@@ -390,9 +416,11 @@ def test_clear_mid_inference_matches_fresh_start():
         compare_state(state, trace, t, "after CLEAR")
 
 
-def test_host_weight_write_changes_behaviour():
+@pytest.mark.parametrize("lanes", [1, 2, 3])
+def test_host_weight_write_changes_behaviour(lanes):
+    """One weight rewritten through the host: only its lane of the packed word changes."""
     config = CoreConfig(3, 2, NeuronParams(threshold=1000, membrane_bits=16),
-                        np.array([[5, -7, 12], [3, 4, -2]]))
+                        np.array([[5, -7, 12], [3, 4, -2]]), lanes=lanes)
     j, n, bit = 1, 2, 3
     flipped = config.weights.copy()
     flipped[j, n] ^= (1 << bit)
@@ -401,17 +429,18 @@ def test_host_weight_write_changes_behaviour():
     log = {}
 
     async def bench_fn(bench: CoreBench):
-        log["before"] = _signed32(await bench.read(Region.WEIGHT, j * 3 + n))
+        addresses = [bench.dut.host_map.weight_address(jj, nn) for jj in range(2) for nn in range(3)]
+        log["before"] = [_signed32(x) for x in await bench.read_many(addresses)]
         await bench.write(Region.WEIGHT, j * 3 + n, int(flipped[j, n]))
-        log["after"] = _signed32(await bench.read(Region.WEIGHT, j * 3 + n))
+        log["after"] = [_signed32(x) for x in await bench.read_many(addresses)]
         log["states"] = []
         for e in events:
             await bench.run_tick(TickStimulus(e))
             log["states"].append(await bench.read_state())
 
     run_sim(NeuronCore(config), bench_fn)
-    assert log["before"] == config.weights[j, n]
-    assert log["after"] == flipped[j, n]
+    assert log["before"] == config.weights.reshape(-1).tolist()
+    assert log["after"] == flipped.reshape(-1).tolist(), "a host write changed another lane"
     modified = GoldenCore.of(config.with_weights(flipped))
     trace = modified.run(modified.counts_from_events(events))
     for t, state in enumerate(log["states"]):
@@ -457,9 +486,12 @@ def test_parameter_registers():
         assert log["spikes"][t] == np.flatnonzero(trace.spikes[t]).tolist(), f"tick {t}: spikes"
 
 
-def test_host_state_write():
+@pytest.mark.parametrize("lanes", [1, 2, 4])
+def test_host_state_write(lanes):
+    """Single-lane state writes (each neuron written alone: its word's other lanes keep
+    theirs), read back, then ticks from that state."""
     rng = random.Random(41)
-    config = random_config(rng, 5, 2, adaptive=True)
+    config = random_config(rng, 5, 2, lanes, adaptive=True)
     p = config.params
     lo = -(1 << (p.membrane_bits - 1))
     init = CoreState(np.array([3, -4, 0, 7, -1]), np.array([lo, 5, -3, 9, 0]),
@@ -488,10 +520,11 @@ def test_host_state_write():
         compare_state(state, trace, t, "from written state")
 
 
-@pytest.mark.parametrize("n_neurons,adaptive", [(1, False), (1, True), (37, False), (37, True)])
-def test_verilog_converts(n_neurons, adaptive):
+@pytest.mark.parametrize("n_neurons,adaptive,lanes", [(1, False, 1), (1, True, 4), (37, False, 1),
+                                                      (37, True, 8)])
+def test_verilog_converts(n_neurons, adaptive, lanes):
     config = CoreConfig(n_neurons, 3, NeuronParams(adaptive=adaptive, adapt_step=2),
-                        np.ones((3, n_neurons), dtype=np.int64))
+                        np.ones((3, n_neurons), dtype=np.int64), lanes=lanes)
     text = verilog.convert(NeuronCore(config), name="spikeforge_core")
     for port in ("spike_in__valid", "spike_in__ready", "spike_in__payload", "command__payload",
                  "spike_out__payload", "idle", "overflow", "host__addr", "host__r_data",
@@ -508,8 +541,11 @@ def test_host_address_map():
         host_map.address(Region.MEMBRANE, 5)
 
 
-def test_host_ignored_while_busy_and_event_priority():
-    config = CoreConfig(4, 2, NeuronParams(threshold=1000), np.array([[3, 4, 5, 6], [1, 1, 1, 1]]))
+@pytest.mark.parametrize("lanes", [1, 3])
+def test_host_ignored_while_busy_and_event_priority(lanes):
+    config = CoreConfig(4, 2, NeuronParams(threshold=1000), np.array([[3, 4, 5, 6], [1, 1, 1, 1]]),
+                        lanes=lanes)
+    G = config.words
     log = {}
 
     async def bench_fn(bench: CoreBench):
@@ -522,37 +558,74 @@ def test_host_ignored_while_busy_and_event_priority():
         sample = await bench.step()
         log["first"] = (sample["in_hs"], sample["cmd_hs"])
         ctx.set(dut.spike_in.valid, 0)
-        # while the event is being processed: host write and read are ignored
+        # while the event is being processed and written back: host write and read ignored
         ctx.set(dut.host.addr, dut.host_address(Region.MEMBRANE, 1))
         ctx.set(dut.host.w_data, 77)
         ctx.set(dut.host.w_en, 1)
         ctx.set(dut.host.r_en, 1)
+        ctx.set(dut.command.valid, 0)
         busy = []
-        for _ in range(config.n_neurons + 1):  # cycles 1 .. N+1: busy with the event
+        for _ in range(G + 2):  # cycles 1 .. G+2: busy, then the write-back of the last words
             sample = await bench.step()
-            busy.append((sample["r_valid"], sample["cmd_hs"]))
+            busy.append((sample["r_valid"], sample["idle"]))
         ctx.set(dut.host.w_en, 0)
         ctx.set(dut.host.r_en, 0)
-        sample = await bench.step()  # cycle N+2: idle, TICK accepted
-        busy.append((sample["r_valid"], sample["cmd_hs"]))
-        ctx.set(dut.command.valid, 0)
         log["busy"] = busy
+        # TICK offered again: accepted at once (the core is idle)
+        ctx.set(dut.command.valid, 1)
+        sample = await bench.step()
+        log["tick"] = sample["cmd_hs"]
+        ctx.set(dut.command.valid, 0)
         await bench.wait_idle_after(sample["cycle"])
         log["state"] = await bench.read_state()
 
     run_sim(NeuronCore(config), bench_fn)
     assert log["first"] == (1, 0), "event and command offered together: event must go first"
-    assert [hs for _, hs in log["busy"]] == [0] * (config.n_neurons + 1) + [1], \
-        "TICK not accepted exactly when idle again"
-    assert not any(rv for rv, _ in log["busy"]), "host read answered while busy"
+    assert [idle for _, idle in log["busy"]] == [0] * G + [1, 1], \
+        f"idle must rise exactly G + 1 = {G + 1} cycles after the event"
+    assert not any(rv for rv, _ in log["busy"]), "host read answered while busy or writing back"
+    assert log["tick"]
     golden = GoldenCore.of(config)
     trace = golden.run(golden.counts_from_events([[0]]))
     compare_state(log["state"], trace, 0, "host write while busy must be ignored")
 
 
-def test_back_to_back_ticks_match_predict_ticks():
+@pytest.mark.parametrize("divisor", [1, 2, 3, 5, 7, 8, 12, 37, 64, 100])
+def test_const_divmod_is_exact(divisor):
+    """The reciprocal division of the host address decode, for every value of its range."""
+    limit = 1 << 9
+
+    class Div(Elaboratable):
+        def __init__(self):
+            self.value = Signal(9)
+            self.q, self.r = Signal(9), Signal(9)
+
+        def elaborate(self, platform):
+            m = Module()
+            q, r = const_divmod(m, self.value, divisor, limit)
+            m.d.comb += [self.q.eq(q), self.r.eq(r)]
+            return m
+
+    dut = Div()
+    wrong = []
+
+    async def bench(ctx):
+        for value in range(limit):
+            ctx.set(dut.value, value)
+            got = (ctx.get(dut.q), ctx.get(dut.r))
+            if got != divmod(value, divisor):
+                wrong.append((value, got))
+
+    sim = Simulator(dut)
+    sim.add_testbench(bench)
+    sim.run()
+    assert not wrong, f"const_divmod by {divisor}: {wrong[:5]}"
+
+
+@pytest.mark.parametrize("lanes", [1, 2, 4])
+def test_back_to_back_ticks_match_predict_ticks(lanes):
     rng = random.Random(51)
-    config = random_config(rng, 6, 3, threshold=2, fire_once=False)
+    config = random_config(rng, 6, 3, lanes, threshold=2, fire_once=False)
     stimuli = random_stimuli(rng, config, ticks=12)
     golden = GoldenCore.of(config)
     trace = golden.run(golden.counts_from_events([s.events for s in stimuli]))
@@ -569,3 +642,26 @@ def test_back_to_back_ticks_match_predict_ticks():
     for t, (o, p) in enumerate(zip(observed, predicted)):
         assert (o["event_cycles"], o["command_cycle"], o["output_cycles"], o["idle_cycle"]) == \
             (p.event_cycles, p.command_cycle, p.output_cycles, p.idle_cycle), f"tick {t}"
+
+
+@pytest.mark.parametrize("lanes", [3, 4])
+def test_padding_lanes_never_spike(lanes):
+    """N = 5 on 3 or 4 lanes leaves padding lanes in the last word (v = i = 0 forever).
+    Rewritten through the host to 0 (below the contract's range), the threshold makes a
+    padding lane's ``0 >= 0`` true in every tick: only the mask keeps it silent. Every
+    spike must be a real neuron, ascending, and the real neurons still spike."""
+    config = CoreConfig(5, 2, NeuronParams(threshold=5), np.array([[1, -3, 2, -1, 4],
+                                                                   [2, 2, -5, 1, 0]]),
+                        lanes=lanes)
+    events = [[0], [1], [], [0, 1]]
+    spikes = []
+
+    async def bench_fn(bench: CoreBench):
+        await bench.write(Region.PARAM, Param.THRESHOLD, 0)
+        for e in events:
+            tick = await bench.run_tick(TickStimulus(e))
+            spikes.append([n for n, _ in tick["output_cycles"]])
+
+    run_sim(NeuronCore(config), bench_fn)
+    assert all(row == sorted(set(row)) and all(n < 5 for n in row) for row in spikes), spikes
+    assert 4 in spikes[0], spikes  # v = 4 >= 0: the last real neuron of the last word spikes

@@ -40,3 +40,21 @@ def test_core_config_round_trips_through_json():
     assert (back.n_neurons, back.n_inputs, back.max_events_per_tick) == (3, 2, 5)
     assert back.params == config.params and np.array_equal(back.weights, config.weights)
     assert back.to_dict() == config.to_dict()
+
+
+@pytest.mark.parametrize("lanes", [0, 65, -1, 2.0, True, "4"])
+def test_bad_lanes_are_named(lanes):
+    with pytest.raises(ConfigError, match=r"^lanes: must be an integer in 1..64, got "):
+        CoreConfig(3, 2, lanes=lanes)
+
+
+def test_lanes_default_words_and_json():
+    """lanes defaults to 1; G = ceil(N / L); to_dict carries it, from_dict of an older dict
+    without it means 1; with_weights keeps it."""
+    config = CoreConfig(10, 2, lanes=4)
+    assert (CoreConfig(10, 2).lanes, CoreConfig(10, 2).words, config.words) == (1, 10, 3)
+    d = json.loads(json.dumps(config.to_dict()))
+    assert d["lanes"] == 4 and CoreConfig.from_dict(d).lanes == 4
+    del d["lanes"]
+    assert CoreConfig.from_dict(d).lanes == 1
+    assert config.with_weights(np.ones((2, 10), dtype=int)).lanes == 4

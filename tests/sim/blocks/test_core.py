@@ -18,8 +18,17 @@ import pytest
 from spikeforge.hdl.core import Command, NeuronCore
 from spikeforge.ir.core import CoreConfig
 from spikeforge.ir.plan import CorePlan
-from spikeforge.sim.blocks.core import CoreModel, CorePhase
-from spikeforge.sim.cycle import TickStimulus, predict_ticks
+from spikeforge.sim.blocks.core import QUEUE_WORDS, UPDATE_STAGES, CoreModel, CorePhase
+from spikeforge.sim.cycle import (
+    TickStimulus,
+    clear_cycles,
+    core_busy_bound,
+    cycles_per_event,
+    output_latency,
+    predict_tick,
+    tick_cycles,
+    update_cycles,
+)
 from spikeforge.sim.golden import GoldenCore
 from tests.util import random_params, run
 
@@ -28,10 +37,10 @@ def plan_core(config, layer=0, index=0, offset=0):
     return CorePlan(core_id=index, layer=layer, index=index, neuron_offset=offset, config=config)
 
 
-def random_config(rng):
-    n, j = rng.randint(1, 6), rng.randint(2, 6)
+def random_config(rng, lanes=1):
+    n, j = rng.randint(1, 6 * lanes), rng.randint(2, 6)
     nrng = np.random.default_rng(rng.randrange(1 << 30))
-    return CoreConfig(n, j, random_params(rng), nrng.integers(-10, 90, size=(j, n)))
+    return CoreConfig(n, j, random_params(rng), nrng.integers(-10, 90, size=(j, n)), lanes=lanes)
 
 
 def core_items(rng, config, golden, inferences=2, ticks=4):
@@ -48,9 +57,9 @@ def core_items(rng, config, golden, inferences=2, ticks=4):
     return items, spikes
 
 
-def core_lockstep(seed, cycles_limit=3000):
+def core_lockstep(seed, lanes=1, cycles_limit=3000):
     rng = random.Random(seed)
-    config = random_config(rng)
+    config = random_config(rng, lanes)
     dut = NeuronCore(config)
     model = CoreModel(plan_core(config))
     items, spikes = core_items(rng, config, GoldenCore.of(config))
@@ -86,7 +95,7 @@ def core_lockstep(seed, cycles_limit=3000):
                     Command.TICK if command and command[1] == "tick" else Command.CLEAR)
             out_ready = rng.random() < p_ready
             ctx.set(dut.spike_out.ready, int(out_ready))
-            where = (seed, c, model.phase, items[k] if k < len(items) else None)
+            where = (seed, lanes, c, model.phase, items[k] if k < len(items) else None)
             in_valid = event is not None
             assert ctx.get(dut.idle) == model.idle, where
             assert ctx.get(dut.spike_in.ready) == model.idle, where
@@ -125,16 +134,15 @@ def core_lockstep(seed, cycles_limit=3000):
     return stats
 
 
-@pytest.mark.parametrize("seed", range(6))
-def test_core_matches_rtl_cycle_by_cycle(seed):
-    stats = core_lockstep(seed)
-    assert stats["skips"] > 0
+@pytest.mark.parametrize("seed,lanes", [(0, 1), (1, 1), (2, 2), (3, 3), (4, 4), (5, 8), (6, 8)])
+def test_core_matches_rtl_cycle_by_cycle(seed, lanes):
+    core_lockstep(seed, lanes)
 
 
 def test_lockstep_exercises_stalls_and_overlapping_offers():
-    total = {"outputs": 0, "stalls": 0, "together": 0}
-    for seed in range(6, 9):
-        stats = core_lockstep(seed)
+    total = {"outputs": 0, "stalls": 0, "together": 0, "skips": 0}
+    for seed, lanes in ((6, 1), (7, 2), (8, 4)):
+        stats = core_lockstep(seed, lanes)
         for key in total:
             total[key] += stats[key]
     assert all(v > 0 for v in total.values()), total
@@ -155,16 +163,17 @@ def step(core, cycles, event=False, command=False, is_tick=False, tick=0,
     return trace
 
 
-@pytest.mark.parametrize("N", [1, 2, 5])
-def test_event_and_clear_busy_times(N):
-    core = CoreModel(plan_core(CoreConfig(N, 3)))
-    # an event accepted at cycle 0: idle again from N + 2
-    trace = step(core, N + 4, event=True)
-    assert [c for c, t in enumerate(trace) if t[0]] == [0, N + 2, N + 3]
+@pytest.mark.parametrize("N,lanes", [(1, 1), (2, 1), (5, 1), (5, 2), (9, 4)])
+def test_event_and_clear_busy_times(N, lanes):
+    core = CoreModel(plan_core(CoreConfig(N, 3, lanes=lanes)))
+    G = -(-N // lanes)
+    # an event accepted at cycle 0: idle again from G + 1
+    trace = step(core, G + 3, event=True)
+    assert [c for c, t in enumerate(trace) if t[0]] == [0, G + 1, G + 2]
     assert core.phase is CorePhase.IDLE
-    # a CLEAR accepted at cycle 0: idle again from N + 1
-    trace = step(core, N + 3, command=True)
-    assert [c for c, t in enumerate(trace) if t[0]] == [0, N + 1, N + 2]
+    # a CLEAR accepted at cycle 0: idle again from G + 1
+    trace = step(core, G + 3, command=True)
+    assert [c for c, t in enumerate(trace) if t[0]] == [0, G + 1, G + 2]
     # an event wins over a command offered in the same cycle
     assert not core.command_ready(True) and core.command_ready(False)
     core.clock(True, True, True, 0, True)
@@ -173,73 +182,97 @@ def test_event_and_clear_busy_times(N):
 
 @pytest.mark.parametrize("N", [1, 4])
 def test_update_phase_without_stalls(N):
+    S = UPDATE_STAGES
     core = CoreModel(plan_core(CoreConfig(N, 2)))
     core.load(np.ones((1, N), dtype=bool))  # every neuron spikes
-    trace = step(core, N + 6, command=True, is_tick=True)
-    # neuron n handshakes at T + 3 + n; idle from T + N + 3 (the last neuron spiked)
-    assert [(t[2], c) for c, t in enumerate(trace) if t[3]] == [(n, 3 + n) for n in range(N)]
-    assert [c for c, t in enumerate(trace) if t[0]][:2] == [0, N + 3]
+    trace = step(core, N + S + 6, command=True, is_tick=True)
+    # neuron n: read at 1 + n, written and pushed at 1 + n + S, popped one edge later,
+    # taken at 3 + n + S; idle from N + S + 3 (the last word spiked)
+    assert [(t[2], c) for c, t in enumerate(trace) if t[3]] == [(n, S + 3 + n) for n in range(N)]
+    assert [c for c, t in enumerate(trace) if t[0]][:2] == [0, N + S + 3]
     silent = CoreModel(plan_core(CoreConfig(N, 2)))
     silent.load(np.zeros((1, N), dtype=bool))
-    trace = step(silent, N + 4, command=True, is_tick=True)
-    assert [c for c, t in enumerate(trace) if t[0]][:2] == [0, N + 2]
+    trace = step(silent, N + S + 4, command=True, is_tick=True)
+    assert [c for c, t in enumerate(trace) if t[0]][:2] == [0, N + S + 1]
+
+
+def test_update_phase_emits_a_word_lane_by_lane():
+    """Four lanes, neurons 1, 2 of word 0 and 5 of word 1 spike: 1 and 2 leave one cycle
+    apart from word 0's pop; word 1 (pushed one edge after word 0) waits in the queue."""
+    S = UPDATE_STAGES
+    core = CoreModel(plan_core(CoreConfig(6, 2, lanes=4)))
+    spikes = np.zeros((1, 6), dtype=bool)
+    spikes[0, [1, 2, 5]] = True
+    core.load(spikes)
+    trace = step(core, 20, command=True, is_tick=True)
+    assert [(t[2], c) for c, t in enumerate(trace) if t[3]] == [(1, S + 3), (2, S + 4), (5, S + 5)]
+    assert [c for c, t in enumerate(trace) if t[0]][:2] == [0, S + 6]
 
 
 def test_update_phase_stalls_on_a_full_output_register():
+    S = UPDATE_STAGES
     core = CoreModel(plan_core(CoreConfig(3, 2)))
     core.load(np.ones((1, 3), dtype=bool))
-    # spike_out.ready low until cycle 7: neuron 0 offered from 3, taken at 7; neuron 1 is
-    # evaluated at 7 (same cycle), offered from 8; neuron 2 evaluated at 8, offered from 9
-    trace = step(core, 12, command=True, is_tick=True, out_ready=lambda c: c >= 7)
-    assert [(t[2], c) for c, t in enumerate(trace) if t[3]] == [(0, 7), (1, 8), (2, 9)]
-    assert [c for c, t in enumerate(trace) if t[0]][:2] == [0, 10]
+    # spike_out.ready low until cycle S + 7: neuron 0 offered from S + 3, taken at S + 7;
+    # neurons 1 and 2 wait in the queue and follow one per cycle
+    trace = step(core, S + 12, command=True, is_tick=True, out_ready=lambda c: c >= S + 7)
+    assert [(t[2], c) for c, t in enumerate(trace) if t[3]] == [(0, S + 7), (1, S + 8),
+                                                                (2, S + 9)]
+    assert [c for c, t in enumerate(trace) if t[0]][:2] == [0, S + 10]
+
+
+def test_issue_is_throttled_by_the_credit():
+    """A long stall: words stop being issued once words in flight + queued reach
+    QUEUE_WORDS; nothing is lost, and the spikes follow one per cycle once ready rises."""
+    N, release = 30, 60
+    core = CoreModel(plan_core(CoreConfig(N, 2)))
+    core.load(np.ones((1, N), dtype=bool))
+    issued, credits = [], []
+
+    def ready(c):
+        issued.append(core.cnt)
+        credits.append((core.credit, len(core.queue)))
+        return c >= release
+
+    trace = step(core, release + N + 10, command=True, is_tick=True, out_ready=ready)
+    assert max(q for _, q in credits) == QUEUE_WORDS
+    assert max(c for c, _ in credits) == QUEUE_WORDS
+    # issue stopped until ready rose: QUEUE_WORDS words queued, one in the output register
+    assert issued[release] == QUEUE_WORDS + 1
+    assert [t[2] for t in trace if t[3]] == list(range(N))
+    taken = [c for c, t in enumerate(trace) if t[3]]
+    assert taken[:QUEUE_WORDS] == list(range(release, release + QUEUE_WORDS))
 
 
 @pytest.mark.parametrize("seed", range(20))
-def test_core_model_agrees_with_the_closed_form_core_timing(seed):
-    """Random ticks (events, gaps, spikes, stalls) against sim.cycle.predict_ticks, which
-    tests/hdl/test_core.py checks against the RTL."""
+def test_closed_forms_agree_with_the_model(seed):
+    """sim.cycle's closed forms (tick_cycles, output_latency) against predict_tick, which
+    steps the model, on ticks the output keeps up with (at most one spike per word)."""
     rng = random.Random(seed)
-    N = rng.randint(1, 6)
-    config = CoreConfig(N, 4)
-    ticks = rng.randint(1, 4)
-    stimuli = [TickStimulus(evs := [rng.randrange(4) for _ in range(rng.randint(0, 3))],
-                            [rng.choice([0, 0, 1, 3]) for _ in evs], rng.choice([0, 2]))
-               for _ in range(ticks)]
-    spikes = np.random.default_rng(seed).random((ticks, N)) < 0.5
-    stall = {c for c in range(400) if rng.random() < 0.4}
+    lanes = rng.choice([1, 2, 3, 4, 8])
+    N = rng.randint(1, 5 * lanes)
+    config = CoreConfig(N, 4, lanes=lanes)
+    G = config.words
+    events = [rng.randrange(4) for _ in range(rng.randint(0, 4))]
+    spiking = sorted(g * lanes + rng.randrange(min(lanes, N - g * lanes))
+                     for g in range(G) if rng.random() < 0.5)
+    start = rng.randint(0, 9)
+    timing = predict_tick(config, start, TickStimulus(events), spiking)
+    assert timing.idle_cycle - start == tick_cycles(config, len(events), spiking), (seed, spiking)
+    assert timing.event_cycles == [start + k * cycles_per_event(config) for k in range(len(events))]
+    if spiking:
+        first = timing.output_cycles[0][1] - timing.command_cycle
+        assert first == output_latency(config, spiking[0])
+    assert [n for n, _ in timing.output_cycles] == spiking
 
-    def out_ready(c):
-        return c not in stall
 
-    want = predict_ticks(config, stimuli, spikes, out_ready)
-
-    core = CoreModel(plan_core(config))
-    core.load(spikes)
-    c = 0
-    for t, (stim, timing) in enumerate(zip(stimuli, want)):
-        reference, events, outputs = c, [], []
-        todo = [("event", g) for g in stim.event_gaps] + [("tick", stim.command_gap)]
-        for kind, gap in todo:
-            offer = reference + gap
-            while True:
-                ready = out_ready(c)
-                if core.out_valid and ready:
-                    outputs.append((core.out_n, c))
-                take = c >= offer and (core.idle if kind == "event"
-                                       else core.command_ready(False))
-                core.clock(take and kind == "event", take and kind == "tick", True, t, ready)
-                c += 1
-                if take:
-                    events.append(c - 1)
-                    reference = c
-                    break
-        while not (core.idle and c > events[-1]):
-            ready = out_ready(c)
-            if core.out_valid and ready:
-                outputs.append((core.out_n, c))
-            core.clock(False, False, True, t, ready)
-            c += 1
-        assert events == timing.event_cycles + [timing.command_cycle], (seed, t)
-        assert outputs == timing.output_cycles, (seed, t)
-        assert c == timing.idle_cycle, (seed, t)
+def test_timing_of_a_core_plan_uses_its_config_lanes():
+    """sim.cycle's functions and CoreModel take a CorePlan (as the system model does) or a
+    CoreConfig alike: G = ceil(N / L) of the plan's config."""
+    config = CoreConfig(10, 3, lanes=4)
+    plan = plan_core(config)
+    for f in (cycles_per_event, update_cycles, clear_cycles):
+        assert f(plan) == f(config) == {cycles_per_event: 4, update_cycles: 3 + UPDATE_STAGES + 1,
+                                        clear_cycles: 4}[f]
+    assert CoreModel(plan).G == CoreModel(config).G == 3
+    assert core_busy_bound(plan, 2, 1) == 4 + 2 * 4 + 3 + UPDATE_STAGES + 1
