@@ -22,8 +22,11 @@ one step alone or all of them:
   model in class, decision tick and every spike of every layer (:func:`check_expected`),
   that the shipped ``spikeforge_system.v`` is exactly the Verilog the artifact determines
   and has the sha256 ``flow.json`` records (:func:`shipped_verilog`), then co-simulate that
-  shipped file on test images with :func:`~spikeforge.cosim.system_cosim.run_system_cosim`
-  (Icarus or Verilator) in chunks and return a :class:`VerifyReport`: golden accuracy vs RTL
+  shipped file on test images in chunks -- on Verilator with the compiled harness of
+  :mod:`spikeforge.cosim.fast` (engine ``fast``, the default: the bench's stimulus and
+  comparisons, sharded over local processes or a Dask cluster), or with the cocotb bench
+  :func:`~spikeforge.cosim.system_cosim.run_system_cosim` (engine ``cocotb``; Icarus always)
+  -- and return a :class:`VerifyReport`: golden accuracy vs RTL
   accuracy on the same images, images bit-exact (class, decision tick, every output and
   hidden spike as a whole (tick, neuron, clock cycle) triple in order, as the co-simulation
   compares them), cycles per inference and their lower bound.
@@ -62,6 +65,7 @@ import numpy as np
 
 from spikeforge.compiler.artifact import MANIFEST, load_artifact, save_artifact
 from spikeforge.compiler.map import plan_network
+from spikeforge.cosim.fast import build_harness, default_jobs, image_trace, run_sharded
 from spikeforge.cosim.runner import CosimFailure
 from spikeforge.cosim.system_cosim import run_system_cosim
 from spikeforge.hdl.verilog import system_verilog
@@ -362,6 +366,11 @@ class VerifyReport:
     wall_seconds: float
     mismatch: str | None = None
     verilog_sha256: str | None = None  #: of the Verilog text simulated (verify_artifact: the shipped file)
+    engine: str = "cocotb"  #: "cocotb" (the bench) or "fast" (the compiled Verilator harness)
+    jobs: int = 1  #: local processes (the fast engine; 0: on a Dask cluster)
+    #: CPU seconds of each part, summed over the jobs (the fast engine): golden, cycle
+    #: model, verilator (the harness process), compare
+    seconds: dict = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -374,9 +383,23 @@ class VerifyReport:
                 f"{self.cycles_per_inference:>9.0f} {self.lower_bound_cycles:>8.0f} "
                 f"{self.wall_seconds:>7.1f}  {verdict}")
 
+    def summary(self) -> str:
+        """The closing line: golden and RTL accuracy, bit-exact images, and (fast engine) the
+        cost per image of each part."""
+        text = (f"{self.simulator} ({self.engine}): {self.images} images: golden accuracy "
+                f"{self.golden_accuracy:.2%}, RTL accuracy {self.rtl_accuracy:.2%}, "
+                f"{self.bit_exact_images}/{self.images} bit-exact")
+        if self.seconds:
+            parts = ", ".join(f"{name} {1000 * s / self.images:.1f} ms"
+                              for name, s in self.seconds.items())
+            where = f"{self.jobs} job(s)" if self.jobs else "Dask"
+            text += f"; per image (CPU): {parts}; {where}, {self.wall_seconds:.0f} s"
+        return text
+
 
 TABLE_HEADER = (f"{'simulator':<10} {'images':>6} {'golden':>9} {'RTL':>9} "
                 f"{'bit-exact':>13} {'cycles/inf':>9} {'bound':>8} {'wall s':>7}  verdict")
+ENGINES = ("fast", "cocotb")
 
 
 def _describe_mismatch(report: dict | None, result) -> str:
@@ -387,21 +410,60 @@ def _describe_mismatch(report: dict | None, result) -> str:
     return "; ".join(f.message for f in failures)[:300] or "simulation failed"
 
 
+def engine_for(simulator: str, engine: str | None) -> str:
+    """The co-simulation engine: ``fast`` (compiled Verilator harness, :mod:`spikeforge.cosim.fast`)
+    for Verilator unless ``cocotb`` is asked for; always ``cocotb`` for Icarus."""
+    if engine is None:
+        return "fast" if simulator == "verilator" else "cocotb"
+    if engine not in ENGINES:
+        raise ConfigError(f"--engine: expected one of {ENGINES}, got {engine!r}")
+    if engine == "fast" and simulator != "verilator":
+        raise ConfigError(f"--engine fast: runs on Verilator only, not {simulator}")
+    return engine
+
+
 def verify_network(network, plan, input_counts, labels, simulator: str = "verilator",
                    chunk: int = 50, progress=False, seed: int = 0,
                    p_gap: float = 0.0, system: SystemConfig | None = None,
-                   verilog_text: str | None = None) -> VerifyReport:
+                   verilog_text: str | None = None, *, engine: str | None = None,
+                   jobs: int | None = None, scheduler=None) -> VerifyReport:
     """Co-simulate every image of ``input_counts`` on the RTL of ``plan`` and ``system``
     (``chunk`` images per simulation, back to back) and compare with the golden and cycle
     models. ``verilog_text``: simulate this Verilog text (e.g. the shipped
-    ``spikeforge_system.v``) instead of generating it from ``plan`` and ``system``."""
+    ``spikeforge_system.v``) instead of generating it from ``plan`` and ``system``.
+
+    ``engine`` (:func:`engine_for`): ``cocotb`` runs the bench
+    (:func:`~spikeforge.cosim.system_cosim.run_system_cosim`) chunk after chunk; ``fast`` runs
+    the compiled harness (:func:`~spikeforge.cosim.fast.run_sharded`, the same stimulus and
+    comparisons) sharded over ``jobs`` local processes (default: the CPUs) or the Dask
+    cluster at ``scheduler`` (an address such as ``tcp://host:8786``), every image compared
+    on its own."""
     counts = network.check_input(input_counts)
     labels = np.asarray(labels)
-    n = counts.shape[0]
-    if n < 1:
+    if counts.shape[0] < 1:
         raise ConfigError("images: nothing to co-simulate")
+    engine = engine_for(simulator, engine)
+    system = SystemConfig(network.decision) if system is None else system
+    if scheduler is not None and engine != "fast":
+        raise ConfigError("--scheduler: shards the fast engine only (Verilator, --engine fast)")
+    if engine == "fast":
+        return _verify_fast(network, plan, counts, labels, chunk, progress, seed, p_gap, system,
+                            verilog_text, jobs, scheduler)
+    return _verify_cocotb(network, plan, counts, labels, simulator, chunk, progress, seed,
+                          p_gap, system, verilog_text)
+
+
+def _bounds(plan, trace) -> list:
+    """Each image's lower bound on its cycles (one image's trace at a time: linear cost)."""
+    return [lower_bound_cycles(plan, image_trace(trace, b))["bound"]
+            for b in range(trace.input_counts.shape[0])]
+
+
+def _verify_cocotb(network, plan, counts, labels, simulator, chunk, progress, seed, p_gap,
+                   system, verilog_text) -> VerifyReport:
+    n = counts.shape[0]
     trace = run_network(network, counts)
-    bounds = [lower_bound_cycles(plan, trace, b)["bound"] for b in range(n)]
+    bounds = _bounds(plan, trace)
     start = time.perf_counter()
     rtl_class, cycles, exact, sim_s, mismatch = [], [], 0, 0.0, None
     for s in range(0, n, chunk):
@@ -431,6 +493,68 @@ def verify_network(network, plan, input_counts, labels, simulator: str = "verila
                         float(np.mean(bounds)), int(sum(cycles)), sim_s,
                         time.perf_counter() - start, mismatch,
                         None if verilog_text is None else _sha256(verilog_text.encode()))
+
+
+class _FastProgress:
+    """Progress of a sharded run: images done, mismatched images, images/s, ETA."""
+
+    def __init__(self, n: int, where: str, progress):
+        self.n, self.where, self.progress = n, where, progress
+        self.done = self.bad = 0
+        self.start = time.perf_counter()
+
+    def __call__(self, shard) -> None:
+        self.done += len(shard.exact)
+        self.bad += sum(not e for e in shard.exact)
+        elapsed = time.perf_counter() - self.start
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        eta = (self.n - self.done) / rate if rate > 0 else float("nan")
+        _log(self.progress, f"  verilator (fast, {self.where}): {self.done}/{self.n} images, "
+                            f"{self.bad} mismatched, {rate:.1f} images/s, ETA {eta:.0f} s")
+
+
+def _verify_fast(network, plan, counts, labels, chunk, progress, seed, p_gap, system,
+                 verilog_text, jobs, scheduler) -> VerifyReport:
+    n = counts.shape[0]
+    jobs = default_jobs() if jobs is None else jobs
+    text = verilog_text if verilog_text is not None else system_verilog(plan, system)
+    start = time.perf_counter()
+    if scheduler is None:  # on a cluster, each worker builds (or finds) its own
+        build_harness_logged(text, progress)
+    where = f"{jobs} jobs" if scheduler is None else f"Dask at {scheduler}"
+    shards = run_sharded(network, plan, counts, system=system, verilog_text=text, jobs=jobs,
+                         chunk=chunk, seed=seed, p_gap=p_gap,
+                         on_shard=_FastProgress(n, where, progress), scheduler=scheduler)
+    classes = np.array([c for s in shards for c in s.classes])
+    cycles = [c for s in shards for c in s.cycles if c >= 0]
+    golden = run_network(network, counts).decision
+    seconds = {"verilator": 0.0, "golden": 0.0, "cycle model": 0.0, "compare": 0.0}
+    for s in shards:
+        for name, value in s.seconds.items():
+            seconds[name] = seconds.get(name, 0.0) + value
+    mismatch = next((s.mismatch for s in shards if s.mismatch), None)
+    report = VerifyReport("verilator", n, float((golden == labels).mean()),
+                          float((classes == labels).mean()),
+                          int(sum(e for s in shards for e in s.exact)),
+                          float(np.mean(cycles)) if cycles else float("nan"),
+                          float(np.mean([b for s in shards for b in s.bounds])),
+                          int(sum(cycles)), float(seconds["verilator"]),
+                          time.perf_counter() - start, mismatch,
+                          None if verilog_text is None else _sha256(text.encode()),
+                          engine="fast", jobs=jobs if scheduler is None else 0,
+                          seconds=seconds)
+    return report
+
+
+def build_harness_logged(text: str, progress):
+    """:func:`~spikeforge.cosim.fast.build_harness`, saying so when it compiles (a minute or
+    two for an MNIST design, then cached)."""
+    _log(progress, "  verilator (fast): compiling the harness unless cached (an MNIST design: "
+                   "about 2 minutes the first time)")
+    build = build_harness(text)
+    if build.build_s:
+        _log(progress, f"  verilator (fast): harness built in {build.build_s:.0f} s")
+    return build
 
 
 def _sha256(data: bytes) -> str:
@@ -532,15 +656,21 @@ def _recorded_verilog_sha256(path: Path) -> str | None:
 
 
 def verify_artifact(directory, images: int | None = None, simulator: str = "verilator",
-                    chunk: int = 50, progress=False) -> VerifyReport:
+                    chunk: int = 50, progress=False, *, engine: str | None = None,
+                    jobs: int | None = None, scheduler=None) -> VerifyReport:
     """Load a compiled directory (artifact + ``expected.npz`` + ``spikeforge_system.v``),
     check the stored expected traces -- class, decision tick, every spike of every layer --
     still equal the artifact's golden model (:func:`check_expected`), check the shipped
     Verilog is exactly the one the artifact determines (:func:`shipped_verilog`), and
-    co-simulate that shipped file on its first ``images`` test images."""
+    co-simulate that shipped file on its first ``images`` test images (None: all of
+    ``expected.npz``) with ``engine`` on ``jobs`` processes or the Dask cluster at
+    ``scheduler`` (:func:`verify_network`)."""
     directory = Path(directory)
     if not directory.is_dir():
         raise SpikeforgeError(f"{directory}: not a directory (give the output of `spikeforge compile`)")
+    engine = engine_for(simulator, engine)
+    if jobs is not None and jobs < 1:
+        raise ConfigError(f"--jobs: must be >= 1, got {jobs}")
     artifact = load_artifact(directory)
     network = artifact.network
     expected = load_expected(directory / EXPECTED)
@@ -551,9 +681,10 @@ def verify_artifact(directory, images: int | None = None, simulator: str = "veri
     check_expected(network, expected, n, directory / EXPECTED)
     text, sha = shipped_verilog(directory, artifact.plan, artifact.system)
     _log(progress, f"  {directory / VERILOG}: the artifact's Verilog (sha256 {sha}); "
-                   f"co-simulating it")
+                   f"co-simulating it on {n} images")
     return verify_network(network, artifact.plan, counts[:n], labels[:n], simulator, chunk,
-                          progress, system=artifact.system, verilog_text=text)
+                          progress, system=artifact.system, verilog_text=text, engine=engine,
+                          jobs=jobs, scheduler=scheduler)
 
 
 # -- the whole flow ------------------------------------------------------------------------

@@ -3,12 +3,20 @@
 
 from __future__ import annotations
 
+import argparse
 import time
 from pathlib import Path
 
 from spikeforge.commands.options import check_writable, integer
 from spikeforge.cosim.runner import SIMULATORS, simulator_missing
-from spikeforge.flow import TABLE_HEADER, check_compile_out, compile_network, verify_artifact
+from spikeforge.flow import (
+    ENGINES,
+    TABLE_HEADER,
+    check_compile_out,
+    compile_network,
+    engine_for,
+    verify_artifact,
+)
 from spikeforge.ir.errors import ConfigError, SpikeforgeError
 from spikeforge.sim.network import classify
 
@@ -36,18 +44,40 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "verify", help="co-simulate a compiled directory against its golden model",
         description="Co-simulate test images of a compiled directory on the whole system's RTL "
-                    "(cocotb) and compare class, decision tick, every spike and its clock cycle "
-                    "with the golden and cycle models. The simulated Verilog is the shipped "
+                    "and compare class, decision tick, every spike and its clock cycle with the "
+                    "golden and cycle models. The simulated Verilog is the shipped "
                     "spikeforge_system.v itself, refused by name if it differs from what the "
-                    "artifact determines; the expected traces are checked layer by layer first.")
+                    "artifact determines; the expected traces are checked layer by layer first. "
+                    "Verilator runs a compiled harness (--engine fast, sharded over --jobs "
+                    "processes) unless --engine cocotb; Icarus runs the cocotb bench.")
     p.add_argument("dir", type=Path, metavar="DIR", help="output directory of `spikeforge compile`")
-    p.add_argument("--images", type=integer(1), default=None, metavar="N",
-                   help="co-simulate the first N images of expected.npz (default: all)")
+    p.add_argument("--images", type=images_or_all, default=None, metavar="N|all",
+                   help="co-simulate the first N images of expected.npz, or all (default: all)")
     p.add_argument("--simulator", choices=[*SIMULATORS, "both"], default="verilator",
                    help="co-simulation back end (default: %(default)s)")
+    p.add_argument("--engine", choices=ENGINES, default=None,
+                   help="Verilator: fast (compiled C++ harness, default) or cocotb (the bench); "
+                        "Icarus: always cocotb")
+    p.add_argument("--jobs", type=integer(1), default=None, metavar="N",
+                   help="local processes of the fast engine (default: the CPU count)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run the fast engine's shards on the Dask distributed cluster whose "
+                        "scheduler is at ADDRESS (e.g. tcp://10.0.0.5:8786; each worker needs "
+                        "spikeforge and Verilator; pip install 'dask[distributed]')")
     p.add_argument("--chunk", type=integer(1), default=50,
                    help="images per simulation run (default: 50)")
     p.set_defaults(handler=cmd_verify)
+
+
+def images_or_all(text: str) -> int | None:
+    """``--images``: ``all`` (None: every image of expected.npz) or a whole number >= 1."""
+    if text.strip().lower() == "all":
+        return None
+    try:
+        int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number or all, got {text!r}") from None
+    return integer(1)(text)
 
 
 def cmd_compile(args) -> int:
@@ -106,12 +136,21 @@ def check_simulators(choice: str) -> tuple[str, ...]:
 
 def cmd_verify(args) -> int:
     simulators = check_simulators(args.simulator)
-    rows, failed = [], False
-    for simulator in simulators:
-        report = verify_artifact(args.dir, args.images, simulator, args.chunk, progress="stderr")
-        rows.append(report.row())
-        failed |= not report.ok
+    if args.engine == "fast" and "icarus" in simulators:
+        raise ConfigError(f"--engine fast: runs on Verilator only, not with --simulator "
+                          f"{args.simulator}")
+    engines = {s: engine_for(s, args.engine if s == "verilator" else None) for s in simulators}
+    if args.scheduler is not None and "fast" not in engines.values():
+        raise ConfigError("--scheduler: shards the fast engine only (--simulator verilator, "
+                          "--engine fast)")
+    reports = []
+    for simulator, engine in engines.items():
+        reports.append(verify_artifact(args.dir, args.images, simulator, args.chunk,
+                                       progress="stderr", engine=engine, jobs=args.jobs,
+                                       scheduler=args.scheduler if engine == "fast" else None))
     print(TABLE_HEADER)
     print("-" * len(TABLE_HEADER))
-    print("\n".join(rows))
-    return 1 if failed else 0
+    print("\n".join(report.row() for report in reports))
+    for report in reports:
+        print(report.summary())
+    return 0 if all(report.ok for report in reports) else 1

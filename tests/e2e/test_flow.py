@@ -16,7 +16,8 @@ from spikeforge.ir.errors import SpikeforgeError
 from spikeforge.ir.network import IntegerLayer, IntegerNetwork
 from spikeforge.ir.params import Decision
 from spikeforge.sim.network import classify, run_network
-from tests.util import random_inputs, random_network, run_cli
+from tests.cosim.test_fast import flip_weight_bit
+from tests.util import needs_mnist, random_inputs, random_network, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -56,14 +57,47 @@ def test_compile_writes_artifact_verilog_and_expected_traces(tiny):
     assert meta["neurons_per_core"] == 4 and "training" in meta
 
 
-@pytest.mark.parametrize("simulator", ["icarus", "verilator"])
-def test_verify_co_simulates_bit_exactly(tiny, simulator):
+@pytest.mark.parametrize("simulator,engine", [
+    ("icarus", None), ("verilator", None),
+    pytest.param("verilator", "cocotb", marks=pytest.mark.slow)])
+def test_verify_co_simulates_bit_exactly(tiny, simulator, engine):
     _, result, counts, labels = tiny
-    report = flow.verify_artifact(result.out_dir, images=3, simulator=simulator)
+    report = flow.verify_artifact(result.out_dir, images=3, simulator=simulator, engine=engine)
     assert report.ok, report.mismatch
+    assert report.engine == ("fast" if (simulator, engine) == ("verilator", None) else "cocotb")
     assert report.images == report.bit_exact_images == 3
     assert report.rtl_accuracy == report.golden_accuracy
     assert report.cycles_per_inference >= report.lower_bound_cycles > 0
+
+
+def test_verify_all_images_sharded_with_progress_and_summary(tiny):
+    """``verify --images all --jobs 2``: the fast harness over two processes, progress on
+    stderr (images, mismatched, images/s, ETA), the table and a closing line on stdout."""
+    _, result, counts, labels = tiny
+    run = run_cli("verify", result.out_dir, "--images", "all", "--jobs", 2, "--chunk", 15)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert re.search(r"fast, 2 jobs\): 40/40 images, 0 mismatched, [\d.]+ images/s, ETA 0 s",
+                     run.stderr), run.stderr
+    assert "BIT-EXACT" in run.stdout
+    golden = float((classify(load_artifact(result.out_dir).network, counts) == labels).mean())
+    assert (f"verilator (fast): 40 images: golden accuracy {golden:.2%}, RTL accuracy "
+            f"{golden:.2%}, 40/40 bit-exact; per image (CPU): ") in run.stdout, run.stdout
+    assert "cycle model" in run.stdout and "2 job(s)" in run.stdout
+
+
+def test_verify_fast_engine_reports_an_edited_weight_by_layer_tick_neuron(tiny):
+    """The fast engine on a Verilog text with one weight bit flipped (verify_network, which
+    simulates what it is given) is not bit-exact and names image, layer, tick, neuron."""
+    _, result, counts, labels = tiny
+    artifact = load_artifact(result.out_dir)
+    text = flip_weight_bit(result.verilog.read_text(), artifact.network, artifact.plan,
+                           counts[:10])
+    report = flow.verify_network(artifact.network, artifact.plan, counts[:10], labels[:10],
+                                 "verilator", chunk=5, system=artifact.system,
+                                 verilog_text=text, jobs=1)
+    assert not report.ok and report.bit_exact_images < 10
+    assert re.search(r"image \d+: (spike|monitor) \(layer \d\) at tick \d+, neuron \d+",
+                     report.mismatch), report.mismatch
 
 
 def test_verify_command_prints_the_table(tiny):
@@ -257,3 +291,23 @@ def test_verify_refuses_expected_traces_without_hidden_spikes(small, tmp_path):
     np.savez_compressed(copy / flow.EXPECTED, **old)
     with pytest.raises(SpikeforgeError, match="holds no hidden-layer spikes .* compile` again"):
         flow.verify_artifact(copy, images=1, simulator="icarus")
+
+
+@pytest.mark.slow
+@needs_mnist
+def test_mnist_1000_images_fast_engine_sharded(tmp_path):
+    """The fast engine on 1,000 MNIST test images of a 784-64-10 design, two processes:
+    every image bit-exact (every spike of every layer with its cycle, class, tick, done,
+    cycles port) and RTL accuracy = golden accuracy."""
+    from spikeforge.model.datasets import load_dataset
+
+    ds = load_dataset("mnist")
+    trained = flow.train_mnist_network(hidden=64, epochs=1, qat_epochs=1, max_train=20000,
+                                       progress=False, threads=1)
+    counts = flow.encode_inputs(ds.test_x[:1000], ds.max_value, trained.ticks)
+    result = flow.compile_network(trained.network, tmp_path / "mnist", counts, ds.test_y[:1000])
+    report = flow.verify_artifact(result.out_dir, jobs=2, chunk=50)
+    assert report.engine == "fast" and report.ok, report.mismatch
+    assert report.images == report.bit_exact_images == 1000
+    assert report.rtl_accuracy == report.golden_accuracy > 0.8
+    assert set(report.seconds) == {"golden", "cycle model", "verilator", "compare"}

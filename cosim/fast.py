@@ -1,0 +1,571 @@
+"""Fast co-simulation of the whole system: a compiled Verilator harness, Python only at the
+ends.
+
+The cocotb bench (:mod:`.system_tb`) samples every clock in Python (10-25k cycles/s). Here the
+same driver convention runs in C++ (``fast_harness.cpp``, compiled with the system's Verilog
+into one executable, cached per design) and the bench's own comparison,
+:func:`spikeforge.cosim.system_tb.compare_image`, runs on the recorded trace:
+
+1. :func:`system_spec` computes what the bench is given: per image the golden model's class,
+   decision tick, ticks run and every spike of every layer
+   (:func:`~spikeforge.sim.network.run_network`), and the system cycle model's
+   (:func:`~spikeforge.sim.system_cycle.predict_run`) cycle of every input handshake, every
+   output spike and every monitor event as ordered (tick, neuron, cycle) triples, every tick
+   end, ``done`` and the ``cycles`` port -- with the same stimulus (:func:`schedules_for`,
+   :class:`StallPattern`, start gaps ``(seed + b) % 3``) as
+   :func:`~spikeforge.cosim.system_cosim.run_system_cosim`;
+2. :func:`build_harness` compiles the Verilog (the shipped text, or generated) with the
+   harness; :func:`write_stimulus` writes the items ``(payload, gap)`` of every image;
+3. the harness drives ``start``, ``inp`` and ``out_spikes.ready`` cycle by cycle exactly as
+   ``SystemDriver`` does and writes every input handshake, output spike, monitor event (hidden
+   and output layers), tick end, ``done`` with class, decision tick, ticks run, error flag and
+   the ``cycles`` port one cycle later (:func:`read_trace`);
+4. :func:`compare_run` compares image by image with ``compare_image`` (the same function the
+   cocotb bench runs), so a mismatch names image, layer, tick, neuron and cycle the same way.
+
+:func:`run_fast_cosim` does all four for a batch (one simulation, images back to back) and
+returns a :class:`FastResult` whose ``report`` has the keys of the bench's JSON report.
+:func:`run_sharded` cuts a test set into shards (each one simulation from reset, every
+image compared on its own) and runs them on local processes or a Dask distributed cluster
+(:func:`run_on_dask`: ``spikeforge verify --scheduler tcp://host:8786``).
+
+Speed (784-64-10 MNIST design, ~100k cycles per image, this 2-core machine under load):
+the harness simulates 0.75-1.9M cycles/s; per image the Python cycle model costs ~4x the
+harness (see benchmarks/bench_cosim.py).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from spikeforge.cosim.compare import Mismatch, first_mismatch
+from spikeforge.cosim.runner import (
+    CosimFailure,
+    build_key,
+    default_build_root,
+    patched_environ,
+    require_simulator,
+    verilator_environment,
+)
+from spikeforge.cosim.system_cosim import StallPattern, expected_run, expected_spikes, schedules_for
+from spikeforge.cosim.system_tb import compare_image
+from spikeforge.hdl.verilog import SYSTEM_TOP, system_verilog
+from spikeforge.ir.errors import ConfigError
+from spikeforge.ir.system import SystemConfig
+from spikeforge.sim.network import run_network
+from spikeforge.sim.system_cycle import lower_bound_cycles, ticks_to_run
+
+__all__ = ["HARNESS", "FastBuild", "FastResult", "port_widths", "build_harness", "system_spec",
+           "write_stimulus", "run_harness", "read_trace", "compare_run", "run_fast_cosim",
+           "Shard", "ShardResult", "run_shard", "shards_of", "run_sharded", "run_on_dask"]
+
+HARNESS = Path(__file__).with_name("fast_harness.cpp")
+MAGIC, VERSION = 0x5346534631, 1  # as fast_harness.cpp
+IMAGE_TAG, END_TAG = 1, 2
+#: C++ optimisation of the harness build: -O1 builds a 784-64-10 design in about a minute
+#: and simulates within ~10 % of -O2 (the model is memory-bound)
+HARNESS_CFLAGS = ("-O1",)
+VERILATOR_ARGS = ("-Wno-fatal", "-Wno-lint", "-Wno-style", "--x-assign", "fast",
+                  "--x-initial", "fast")
+
+
+# -- the design -----------------------------------------------------------------------------
+
+_PORT = re.compile(r"^\s*(input|output)\s+(?:wire\s+|reg\s+)?(?:signed\s+)?(?:\[(\d+):0\]\s+)?"
+                   r"(\w+)\s*;", re.MULTILINE)
+
+
+def port_widths(verilog_text: str) -> dict[str, int]:
+    """Bit width of every port of module :data:`SYSTEM_TOP` in ``verilog_text``."""
+    start = verilog_text.find(f"module {SYSTEM_TOP}(")
+    if start < 0:
+        raise ConfigError(f"verilog_text: holds no module {SYSTEM_TOP}")
+    body = verilog_text[start:verilog_text.find("endmodule", start)]
+    return {m.group(3): int(m.group(2)) + 1 if m.group(2) else 1 for m in _PORT.finditer(body)}
+
+
+def _design_header(widths: dict[str, int]) -> tuple[str, int]:
+    """``fast_design.h`` for the harness: the widths it decodes payloads with and
+    ``read_monitors`` over the design's monitor ports; and the number of layers."""
+    n_layers = 0
+    while f"monitor__{n_layers}__valid" in widths:
+        n_layers += 1
+    need = ("inp__payload", "out_spikes__payload", "tick", "result_class", "cycles")
+    missing = [name for name in need if name not in widths]
+    if missing or n_layers == 0:
+        raise ConfigError(f"verilog_text: module {SYSTEM_TOP} lacks port(s) "
+                          f"{', '.join(missing) or 'monitor__0__valid'}")
+    # Verilator spells "__" in a port name as "___05F"
+    reads = "\n".join(f"    valid[{l}] = top->monitor___05F{l}___05Fvalid; "
+                      f"neuron[{l}] = top->monitor___05F{l}___05Fneuron;" for l in range(n_layers))
+    text = (f"#pragma once\n#define INDEX_BITS {widths['inp__payload'] - 1}\n"
+            f"#define TICK_BITS {widths['tick']}\n"
+            f"#define NEURON_BITS {widths['out_spikes__payload'] - widths['tick']}\n"
+            f"#define CLASS_BITS {widths['result_class']}\n#define N_LAYERS {n_layers}\n"
+            f"static inline void read_monitors(Vtop* top, uint64_t* valid, uint64_t* neuron) {{\n"
+            f"{reads}\n}}\n")
+    return text, n_layers
+
+
+@dataclass
+class FastBuild:
+    """A compiled harness: ``executable``, the design's port ``widths``, ``n_layers``,
+    the cache ``key`` and the seconds the build took (0 when the cached one was reused)."""
+
+    executable: Path
+    widths: dict
+    n_layers: int
+    key: str
+    build_s: float = 0.0
+
+    @property
+    def index_bits(self) -> int:
+        return self.widths["inp__payload"] - 1
+
+
+@contextmanager
+def _locked(directory: Path):
+    """One build of a directory at a time across processes."""
+    with open(directory / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def build_root() -> Path:
+    """Where harness builds are cached: ``fast/`` beside the cocotb builds."""
+    return default_build_root() / "fast"
+
+
+def build_harness(verilog_text: str, cflags=HARNESS_CFLAGS) -> FastBuild:
+    """Compile ``verilog_text`` (module :data:`SYSTEM_TOP`) with ``fast_harness.cpp`` into an
+    executable, cached under :func:`build_root` by a hash of Verilog, harness, header, flags
+    and tool versions (:func:`~spikeforge.cosim.runner.build_key`).
+    :class:`~spikeforge.cosim.runner.SimulatorMissing` if Verilator cannot run here."""
+    require_simulator("verilator")
+    widths = port_widths(verilog_text)
+    header, n_layers = _design_header(widths)
+    args = list(VERILATOR_ARGS) + [x for f in cflags for x in ("-CFLAGS", f)]
+    key = build_key("verilator", SYSTEM_TOP, [("system.v", verilog_text),
+                                             (HARNESS.name, HARNESS.read_text()),
+                                             ("fast_design.h", header)], args + ["fast"])
+    directory = build_root() / f"{SYSTEM_TOP}-{key}"
+    directory.mkdir(parents=True, exist_ok=True)
+    executable = directory / "fast_harness"
+    start = time.perf_counter()
+    with _locked(directory):
+        if (directory / "build.stamp").exists() and executable.exists():
+            return FastBuild(executable, widths, n_layers, key, 0.0)
+        (directory / "system.v").write_text(verilog_text)
+        (directory / "fast_design.h").write_text(header)
+        shutil.copy(HARNESS, directory / HARNESS.name)
+        command = ["verilator", "--cc", "--exe", "--build", "-j", "2", "--prefix", "Vtop",
+                   "--top-module", SYSTEM_TOP, *args, "-CFLAGS", f"-I{directory}",
+                   "-Mdir", str(directory / "obj"), "-o", str(executable),
+                   str(directory / "system.v"), str(directory / HARNESS.name)]
+        with patched_environ(verilator_environment()):
+            done = subprocess.run(command, cwd=directory, capture_output=True, text=True)
+        (directory / "build.log").write_text(done.stdout + done.stderr)
+        if done.returncode != 0 or not executable.exists():
+            tail = "\n".join((done.stdout + done.stderr).splitlines()[-30:])
+            raise CosimFailure(f"verilator: build of the fast harness failed (log "
+                               f"{directory / 'build.log'}):\n{tail}")
+        shutil.rmtree(directory / "obj", ignore_errors=True)  # the objects are ~100 MB
+        (directory / "build.stamp").write_text(key)
+    return FastBuild(executable, widths, n_layers, key, time.perf_counter() - start)
+
+
+# -- stimulus and expectations ----------------------------------------------------------------
+
+def system_spec(network, plan, counts, n_ticks: int, system: SystemConfig, *, seed: int = 0,
+                p_gap: float = 0.0, p_ready: float = 1.0, check_timing: bool = True):
+    """What the bench is given for a batch, built as
+    :func:`~spikeforge.cosim.system_cosim.run_system_cosim` builds it (same stimulus, same
+    expectations); returns ``(spec, trace)``. Also records, per image, the seconds of the
+    golden model and of the cycle model in ``spec["seconds"]``."""
+    t0 = time.perf_counter()
+    schedules = schedules_for(counts, seed if p_gap > 0 else None, p_gap)
+    ready = StallPattern(seed, p_ready)
+    start_gaps = [(seed + b) % 3 for b in range(counts.shape[0])]
+    trace, timings, items = expected_run(network, plan, counts, n_ticks, schedules=schedules,
+                                         system=system, out_ready=ready, start_cycle=1,
+                                         start_gaps=start_gaps)
+    images = []
+    for b, timing in enumerate(timings):
+        ticks_run = ticks_to_run(trace, b, n_ticks)
+        images.append({
+            "class": int(trace.decision[b]), "decision_tick": int(trace.decision_tick[b]),
+            "ticks_run": ticks_run,
+            "start": timing.start_cycle, "done": timing.done_cycle, "cycles": timing.cycles,
+            "tick_done": timing.tick_done_cycles, "inputs": timing.input_cycles,
+            "items": items[b],
+            "out": [list(e) for e in timing.out_events],
+            "monitor": [[list(e) for e in layer] for layer in timing.monitor_events],
+            "spikes": [expected_spikes(trace, b, l, ticks_run, timing.monitor_events[l])
+                       for l in range(len(trace.spikes))],
+            "out_spikes": expected_spikes(trace, b, len(trace.spikes) - 1, ticks_run,
+                                          timing.out_events),
+            "start_gap": start_gaps[b],
+        })
+    spec = {"images": images, "n_ticks": n_ticks, "ready": {"seed": seed, "p": p_ready},
+            "check_timing": check_timing, "n_layers": len(network.layers),
+            "model_s": time.perf_counter() - t0}
+    return spec, trace
+
+
+def write_stimulus(path, spec: dict, index_bits: int) -> None:
+    """The harness's stimulus file (format: ``fast_harness.cpp``). Image b must be done by
+    cycle ``done_b + max(2000, cycles_b)`` (the bench's limit) or the run stops there."""
+    ready = spec["ready"]
+    always = float(ready["p"]) >= 1.0
+    threshold = 0 if always else int(float(ready["p"]) * (1 << 32))
+    first = spec["images"][0]["start"] if spec["images"] else 0
+    words = [MAGIC, VERSION, len(spec["images"]), spec["n_ticks"], int(ready["seed"]) & 0xFFFFFFFF,
+             threshold, int(always), first]
+    for image in spec["images"]:
+        items = np.asarray(image["items"], dtype=np.int64).reshape(-1, 3)
+        pairs = np.stack([(items[:, 1] << index_bits) | items[:, 0], items[:, 2]], axis=1)
+        words += [image["start_gap"], image["done"] + max(2000, image["cycles"]), len(items)]
+        words += pairs.ravel().tolist()
+    np.asarray(words, dtype="<i8").tofile(path)
+
+
+# -- running ------------------------------------------------------------------------------------
+
+def run_harness(build: FastBuild, stimulus, trace_path=None) -> dict:
+    """Run the harness on a stimulus file; ``trace_path=None``: record nothing (the raw
+    Verilator loop). Returns ``{"cycles", "seconds" (the C++ loop), "wall_s", "timed_out"}``."""
+    start = time.perf_counter()
+    done = subprocess.run([str(build.executable), str(stimulus), str(trace_path or "-")],
+                          capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if done.returncode != 0:
+        raise CosimFailure(f"verilator: the fast harness {build.executable} failed (exit status "
+                           f"{done.returncode}): {(done.stderr or done.stdout).strip()[-500:]}")
+    fields = dict(part.split("=") for part in done.stdout.split())
+    return {"cycles": int(fields["cycles"]), "seconds": float(fields["seconds"]),
+            "wall_s": wall, "timed_out": bool(int(fields["timed_out"]))}
+
+
+def _triples(flat: np.ndarray) -> list:
+    """Flat ``(neuron, tick, cycle)`` words as the bench's lists."""
+    return flat.reshape(-1, 3).tolist()
+
+
+def read_trace(path, n_layers: int) -> tuple[list[dict], dict]:
+    """The observations of a harness trace, one dict per finished image with the keys of
+    ``SystemDriver``'s (``start``, ``inputs``, ``out``, ``monitor``, ``tick_done``,
+    ``done``, ``cls``, ``tick``, ``ticks_run``, ``error``, ``cycles_port``), and the end record
+    ``{"cycles", "timed_out", "image", "tick", "cycle"}``."""
+    words = np.fromfile(path, dtype="<i8")
+    results, p = [], 0
+    while p < len(words) and words[p] == IMAGE_TAG:
+        head = words[p + 1:p + 12 + n_layers].tolist()
+        _, start, done, cls, tick, ticks_run, error, cycles_port, n_in, n_out, n_td = head[:11]
+        n_mon = head[11:]
+        p += 12 + n_layers
+        obs = {"start": start, "done": done, "cls": cls, "tick": tick, "ticks_run": ticks_run,
+               "error": error, "cycles_port": cycles_port}
+        obs["inputs"] = words[p:p + n_in].tolist()
+        p += n_in
+        obs["out"] = _triples(words[p:p + 3 * n_out])
+        p += 3 * n_out
+        obs["monitor"] = []
+        for n in n_mon:
+            obs["monitor"].append(_triples(words[p:p + 3 * n]))
+            p += 3 * n
+        obs["tick_done"] = words[p:p + n_td].tolist()
+        p += n_td
+        results.append(obs)
+    if p >= len(words) or words[p] != END_TAG:
+        raise CosimFailure(f"verilator: fast harness trace {path} is malformed at word {p}")
+    cycles, timed_out, image, tick, cycle = words[p + 1:p + 6].tolist()
+    return results, {"cycles": cycles, "timed_out": bool(timed_out), "image": image,
+                     "tick": tick, "cycle": cycle}
+
+
+def compare_run(spec: dict, results: list[dict], end: dict, all_images: bool = False,
+                first_image: int = 0):
+    """Mismatches of a run, image by image with the bench's ``compare_image``: the first image
+    with a difference (``all_images``: every image); an image the run did not finish is a
+    ``done`` mismatch as in the bench; messages name image ``first_image + b``. Returns
+    ``(mismatches, exact)`` with ``exact[b]`` True for every image that matched in
+    everything."""
+    found, exact = [], []
+    for b, exp in enumerate(spec["images"]):
+        obs = results[b] if b < len(results) else None
+        if obs is None and end["timed_out"] and b == end["image"]:
+            limit = exp["done"] + max(2000, exp["cycles"])
+            mismatches = [Mismatch(f"image {first_image + b}: done", end["tick"], None,
+                                   f"done at cycle {exp['done']}", "not done", end["cycle"],
+                                   f"the inference did not finish within {limit} cycles")]
+        else:
+            mismatches = compare_image(first_image + b, exp, obs, spec.get("check_timing", True))
+        exact.append(not mismatches)
+        found += mismatches
+        if found and not all_images:
+            break
+    exact += [False] * (len(spec["images"]) - len(exact))
+    return found, exact
+
+
+@dataclass
+class FastResult:
+    """What one fast run did: ``report`` has the keys of the bench's JSON report (``cycles``,
+    ``images``, ``images_done``, ``results``, ``mismatch``, ``mismatches``) plus ``exact``
+    (per image), ``sim_s``/``cycles_per_s`` (the C++ loop), ``model_s`` (golden and cycle
+    models), ``build_s``, ``wall_s``."""
+
+    report: dict
+    build: FastBuild | None = None
+    seconds: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.report["mismatch"] is None
+
+
+def _mismatch_message(first: Mismatch, found: list) -> str:
+    others = "; ".join(m.describe() for m in found[1:4])
+    return str(first) + (f" [also: {others}]" if others else "")
+
+
+def _check_design(rtl_plan, verilog_text) -> None:
+    if rtl_plan is not None and verilog_text is not None:
+        raise ConfigError("rtl_plan, verilog_text: give at most one (the design to simulate)")
+    if verilog_text is not None and (not isinstance(verilog_text, str)
+                                     or f"module {SYSTEM_TOP}" not in verilog_text):
+        raise ConfigError(f"verilog_text: must be Verilog text holding module {SYSTEM_TOP}")
+
+
+def run_fast_cosim(network, plan, input_counts, *, n_ticks: int | None = None,
+                   system: SystemConfig | None = None, seed: int = 0, p_gap: float = 0.3,
+                   p_ready: float = 1.0, check: bool = True, rtl_plan=None,
+                   verilog_text: str | None = None, check_timing: bool = True,
+                   all_images: bool = False, work_dir=None, first_image: int = 0) -> FastResult:
+    """Co-simulate ``network`` on the hardware of ``plan`` for a batch of images in the
+    compiled harness; the arguments mean what they mean for
+    :func:`~spikeforge.cosim.system_cosim.run_system_cosim` (same stimulus, same
+    expectations, same comparison). ``all_images``: compare every image (``report["exact"]``
+    says which matched) instead of stopping at the first image with a difference.
+    ``work_dir``: keep ``stimulus.bin`` and ``trace.bin`` there (default: a temporary one).
+    ``first_image``: the number of the batch's first image in mismatch messages.
+    Raises :class:`~spikeforge.cosim.runner.CosimFailure` on a mismatch when ``check``."""
+    _check_design(rtl_plan, verilog_text)
+    counts = network.check_input(input_counts)
+    n_ticks = n_ticks or counts.shape[1]
+    system = SystemConfig(network.decision) if system is None else system
+    text = verilog_text if verilog_text is not None else system_verilog(rtl_plan or plan, system)
+    build = build_harness(text)
+    t0 = time.perf_counter()
+    golden_s = _golden_seconds(network, counts, n_ticks)
+    spec, _ = system_spec(network, plan, counts, n_ticks, system, seed=seed, p_gap=p_gap,
+                          p_ready=p_ready, check_timing=check_timing)
+    with tempfile.TemporaryDirectory(prefix="spikeforge-fast-") as tmp:
+        where = Path(work_dir) if work_dir is not None else Path(tmp)
+        where.mkdir(parents=True, exist_ok=True)
+        write_stimulus(where / "stimulus.bin", spec, build.index_bits)
+        run = run_harness(build, where / "stimulus.bin", where / "trace.bin")
+        t1 = time.perf_counter()
+        results, end = read_trace(where / "trace.bin", build.n_layers)
+    found, exact = compare_run(spec, results, end, all_images, first_image)
+    compare_s = time.perf_counter() - t1
+    first = first_mismatch(*found) if not all_images else (found[0] if found else None)
+    report = {
+        "cycles": end["cycles"], "images": len(spec["images"]), "images_done": len(results),
+        "results": [{"class": r["cls"], "decision_tick": r["tick"], "cycles": r["done"] - r["start"],
+                     "output_spikes": len(r["out"])} for r in results],
+        "mismatch": first.to_dict() if first else None,
+        "mismatches": [m.to_dict() for m in found], "exact": exact,
+        "sim_s": run["seconds"], "cycles_per_s": end["cycles"] / max(run["seconds"], 1e-9),
+        "model_s": spec["model_s"], "build_s": build.build_s,
+        "wall_s": time.perf_counter() - t0,
+    }
+    seconds = {"golden": golden_s, "cycle model": max(spec["model_s"] - golden_s, 0.0),
+               "verilator": run["wall_s"], "compare": compare_s}
+    result = FastResult(report, build, seconds)
+    if check and first is not None:
+        raise CosimFailure("verilator (fast harness): " + _mismatch_message(first, found))
+    return result
+
+
+def _golden_seconds(network, counts, n_ticks) -> float:
+    """Seconds of the golden model alone on ``counts`` (the cost breakdown splits
+    :func:`system_spec`'s time into golden and cycle model; the golden pass is ~0.1 ms per
+    MNIST image, so running it twice costs nothing that shows)."""
+    start = time.perf_counter()
+    run_network(network, counts, n_ticks)
+    return time.perf_counter() - start
+
+
+def image_trace(trace, b: int):
+    """Image ``b`` of a golden :class:`~spikeforge.sim.network.NetworkTrace` as a trace of one
+    image (for per-image figures such as the lower bound, without the whole batch's cost)."""
+    one = slice(b, b + 1)
+    return replace(trace, spikes=[s[one] for s in trace.spikes],
+                   input_counts=trace.input_counts[one], output_v=trace.output_v[one],
+                   decision=trace.decision[one], decision_tick=trace.decision_tick[one])
+
+
+def default_jobs() -> int:
+    """Local processes for sharded runs: the CPUs this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+# -- sharding -----------------------------------------------------------------------------------
+
+@dataclass
+class Shard:
+    """One piece of a sharded run: images ``first .. first + len(counts) - 1``."""
+
+    first: int
+    counts: np.ndarray
+
+
+@dataclass
+class ShardResult:
+    """Per image of a shard: RTL class, cycles (-1 if not done), bit-exact, lower bound;
+    the shard's first mismatch in words (None if none), simulated cycles and the seconds of
+    each part (``golden``, ``cycle model``, ``verilator``, ``compare``)."""
+
+    first: int
+    classes: list
+    cycles: list
+    exact: list
+    bounds: list
+    mismatch: str | None
+    sim_cycles: int
+    seconds: dict
+
+
+def run_shard(network, plan, shard: Shard, system: SystemConfig, verilog_text: str,
+              seed: int = 0, p_gap: float = 0.0) -> ShardResult:
+    """Co-simulate one shard in the harness (:func:`run_fast_cosim`, every image compared)
+    with the stimulus seed ``seed + shard.first``; the harness is built (or found in the
+    cache) here, so a shard runs on any machine that has Verilator."""
+    result = run_fast_cosim(network, plan, shard.counts, system=system, seed=seed + shard.first,
+                            p_gap=p_gap, verilog_text=verilog_text, check=False,
+                            all_images=True, first_image=shard.first)
+    report = result.report
+    n = len(shard.counts)
+    classes = [r["class"] for r in report["results"]] + [-2] * (n - report["images_done"])
+    cycles = [r["cycles"] for r in report["results"]] + [-1] * (n - report["images_done"])
+    start = time.perf_counter()
+    trace = run_network(network, shard.counts)
+    bounds = [lower_bound_cycles(plan, image_trace(trace, b))["bound"] for b in range(n)]
+    result.seconds["golden"] += time.perf_counter() - start
+    first = report["mismatch"]
+    text = None if first is None else str(Mismatch(**first))
+    return ShardResult(shard.first, classes, cycles, list(report["exact"]), bounds, text,
+                       report["cycles"], result.seconds)
+
+
+def shards_of(counts: np.ndarray, chunk: int) -> list[Shard]:
+    """``counts`` cut into shards of ``chunk`` images (each one simulation from reset)."""
+    if chunk < 1:
+        raise ConfigError(f"chunk: must be >= 1, got {chunk}")
+    return [Shard(s, counts[s:s + chunk]) for s in range(0, len(counts), chunk)]
+
+
+def run_sharded(network, plan, counts, *, system: SystemConfig, verilog_text: str,
+                jobs: int | None = None, chunk: int = 50, seed: int = 0, p_gap: float = 0.0,
+                on_shard=None, scheduler=None) -> list[ShardResult]:
+    """Co-simulate every image of ``counts`` in the harness, ``chunk`` images per shard,
+    sharded over ``jobs`` local processes (default: :func:`default_jobs`; 1: in this
+    process), or over a Dask distributed cluster (``scheduler``: its address, e.g.
+    ``tcp://10.0.0.5:8786``, or a ``distributed.Client``; see :func:`run_on_dask`).
+    ``on_shard(result)`` is called as each shard finishes (in completion order); the results
+    are returned in image order."""
+    shards = shards_of(network.check_input(counts), chunk)
+    args = (network, plan, system, verilog_text, seed, p_gap)
+    if scheduler is not None:
+        return run_on_dask(scheduler, shards, args, on_shard)
+    jobs = default_jobs() if jobs is None else jobs
+    if jobs < 1:
+        raise ConfigError(f"jobs: must be >= 1, got {jobs}")
+    build_harness(verilog_text)  # once, before the workers look for it in the cache
+    results = []
+    if jobs == 1 or len(shards) == 1:
+        for shard in shards:
+            results.append(_shard_task(shard, *args))
+            if on_shard:
+                on_shard(results[-1])
+        return results
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from multiprocessing import get_context
+
+    # spawn, not fork: the caller may hold threads (torch, a progress bar)
+    with ProcessPoolExecutor(min(jobs, len(shards)), mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(_shard_task, shard, *args) for shard in shards]
+        for future in as_completed(futures):
+            results.append(future.result())
+            if on_shard:
+                on_shard(results[-1])
+    return sorted(results, key=lambda r: r.first)
+
+
+def _shard_task(shard: Shard, network, plan, system, verilog_text, seed, p_gap) -> ShardResult:
+    return run_shard(network, plan, shard, system, verilog_text, seed, p_gap)
+
+
+#: how often Dask runs a shard again after it raised or its worker was lost
+DASK_RETRIES = 2
+
+
+def run_on_dask(scheduler, shards, args, on_shard=None) -> list[ShardResult]:
+    """The shards as tasks of a Dask distributed cluster (``pip install "dask[distributed]"``).
+
+    ``scheduler``: the scheduler's address (``tcp://host:8786``; start one with
+    ``dask scheduler`` and workers with ``dask worker tcp://host:8786 --nthreads 1`` on
+    machines that have spikeforge and Verilator) or a ``distributed.Client``. Network, plan
+    and Verilog go to the workers once (``scatter``); each shard is a task that builds the
+    harness in the worker's own cache (or finds it there) and runs it; a shard whose task
+    raised or whose worker was lost runs again (``retries`` =
+    :data:`DASK_RETRIES`; Dask reschedules the tasks of a lost worker by itself). The
+    results merge into one list in image order."""
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise ConfigError('scheduler: Dask is not installed (pip install "dask[distributed]")') from None
+    own = not isinstance(scheduler, Client)
+    try:
+        client = Client(scheduler, timeout="30s") if own else scheduler
+    except OSError as error:
+        raise ConfigError(f"scheduler: cannot reach the Dask scheduler {scheduler!r} ({error})") from None
+    try:
+        network, plan, system, verilog_text, seed, p_gap = args
+        shared = client.scatter([network, plan, verilog_text], broadcast=True)
+        futures = [client.submit(_shard_task, shard, shared[0], shared[1], system, shared[2],
+                                 seed, p_gap, retries=DASK_RETRIES, pure=False,
+                                 key=f"spikeforge-shard-{shard.first}-{secrets_token()}")
+                   for shard in shards]
+        results = []
+        for future in as_completed(futures):
+            results.append(future.result())
+            if on_shard:
+                on_shard(results[-1])
+    finally:
+        if own:
+            client.close()
+    return sorted(results, key=lambda r: r.first)
+
+
+def secrets_token() -> str:
+    """A short random token: task keys of two runs must not collide on one scheduler."""
+    return os.urandom(4).hex()

@@ -1,0 +1,249 @@
+"""The fast path of the system co-simulation (spikeforge.cosim.fast): the compiled Verilator
+harness against the golden and cycle models, agreement with the cocotb bench on a sample,
+and faults it must report (a flipped weight bit in the Verilog text, a reordered hidden
+spike, an inference that does not finish), each by layer, tick, neuron and cycle."""
+
+import random
+import re
+
+import numpy as np
+import pytest
+
+from spikeforge.compiler.map import plan_network
+from spikeforge.cosim.fast import (
+    build_harness,
+    compare_run,
+    port_widths,
+    read_trace,
+    run_fast_cosim,
+    run_harness,
+    run_sharded,
+    system_spec,
+    write_stimulus,
+)
+from spikeforge.cosim.runner import CosimFailure
+from spikeforge.cosim.system_cosim import run_system_cosim
+from spikeforge.hdl.verilog import system_verilog
+from spikeforge.ir.errors import ConfigError
+from spikeforge.ir.network import IntegerLayer, IntegerNetwork
+from spikeforge.ir.params import Decision
+from spikeforge.ir.system import SystemConfig
+from spikeforge.sim.network import run_network
+from tests.util import random_inputs, random_network
+
+CASES = {
+    # name: (seed, n_layers, fifo_depth, p_ready, p_gap, decision)
+    "2-layers-fifo2-stalls": (21, 2, 2, 0.5, 0.3, None),
+    "3-layers-first-spike-gaps": (31, 3, 0, 0.7, 0.5, Decision.FIRST_SPIKE),
+    "4-layers-membrane-max-fifo4": (41, 4, 4, 0.3, 0.3, Decision.MEMBRANE_MAX),
+}
+
+
+def make_case(name, images=3):
+    seed, n_layers, fifo_depth, p_ready, p_gap, decision = CASES[name]
+    rng = random.Random(seed)
+    network = random_network(seed, n_layers=n_layers, max_size=14, decision=decision)
+    plan = plan_network(network, neurons_per_core=[rng.randint(1, l.n_neurons)
+                                                   for l in network.layers])
+    counts = random_inputs(seed, network, images=images, ticks=8, p=0.3)
+    system = SystemConfig(network.decision, fifo_depth=fifo_depth)
+    kwargs = dict(system=system, seed=seed, p_ready=p_ready, p_gap=p_gap)
+    return network, plan, counts, kwargs
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(name, marks=() if name != "4-layers-membrane-max-fifo4" else pytest.mark.slow)
+    for name in CASES])
+def test_fast_path_matches_the_models(name):
+    network, plan, counts, kwargs = make_case(name)
+    result = run_fast_cosim(network, plan, counts, **kwargs)
+    report = result.report
+    assert report["mismatch"] is None and report["exact"] == [True] * 3
+    assert [r["class"] for r in report["results"]] == run_network(network, counts).decision.tolist()
+    assert sum(r["output_spikes"] for r in report["results"]) > 0
+    assert report["cycles_per_s"] > 0 and report["cycles"] > sum(r["cycles"] for r in report["results"])
+
+
+_WORD = re.compile(r"(\s*mem_w\[\d+\] = )(\d+)'h([0-9a-f]+);")
+
+
+def _first_core_words(lines) -> list[int]:
+    """Line numbers of the first core's weight words (its ``mem_w`` initial block)."""
+    words = [k for k, line in enumerate(lines) if _WORD.match(line)]
+    block = [words[0]]
+    for k in words[1:]:
+        if k != block[-1] + 1:
+            break
+        block.append(k)
+    return block
+
+
+def _adds_a_spike(network, counts, j, n, weight) -> bool:
+    """Layer 0 with weight (j, n) changed: its first spike difference is an extra spike."""
+    layers = list(network.layers)
+    w = layers[0].weights.copy()
+    w[j, n] = weight
+    layers[0] = IntegerLayer(w, layers[0].params, layers[0].max_events_per_tick)
+    a = run_network(network, counts).spikes[0]
+    b = run_network(IntegerNetwork(tuple(layers), network.decision), counts).spikes[0]
+    diff = np.argwhere(a != b)
+    return len(diff) > 0 and bool(b[tuple(diff[0])])
+
+
+def flip_weight_bit(text: str, network, plan, counts, bit: int = 6) -> str:
+    """The Verilog with one weight bit of the first core (layer 0, which every input reaches)
+    flipped: the first word, busiest inputs first, whose flip the golden model says adds a
+    layer-0 spike (so the first mismatch has a cycle). The memory is input-major, one
+    neuron per word (word ``j * N + n``); each word is checked against the plan's weight."""
+    lines = text.splitlines(keepends=True)
+    block = _first_core_words(lines)
+    core = plan.cores[0]
+    weights = core.config.weights
+    n_core, wb = weights.shape[1], core.config.params.weight_bits
+    assert len(block) == weights.size, "not one weight per word"
+    for j in np.argsort(-np.asarray(counts).sum(axis=(0, 1)), kind="stable"):
+        for n in range(n_core):
+            k = block[int(j) * n_core + n]
+            m = _WORD.match(lines[k])
+            value = int(m.group(3), 16)
+            assert value == int(weights[j, n]) & ((1 << wb) - 1)
+            flipped = value ^ (1 << min(bit, wb - 2))
+            weight = flipped - (1 << wb) if flipped >> (wb - 1) else flipped
+            if _adds_a_spike(network, counts, int(j), core.neuron_offset + n, weight):
+                lines[k] = f"{m.group(1)}{m.group(2)}'h{flipped:0{len(m.group(3))}x};\n"
+                return "".join(lines)
+    raise AssertionError("no weight bit whose flip adds a spike")
+
+
+@pytest.fixture(scope="module")
+def flipped():
+    network, plan, counts, kwargs = make_case("2-layers-fifo2-stalls")
+    text = flip_weight_bit(system_verilog(plan, kwargs["system"]), network, plan, counts)
+    return network, plan, counts, kwargs, text
+
+
+def test_a_flipped_weight_bit_in_the_verilog_is_reported_by_layer_tick_neuron_cycle(flipped):
+    network, plan, counts, kwargs, text = flipped
+    with pytest.raises(CosimFailure) as failure:
+        run_fast_cosim(network, plan, counts, verilog_text=text, **kwargs)
+    message = str(failure.value)
+    assert re.search(r"image \d+: (spike|monitor) \(layer 0\) at tick \d+, neuron \d+: .*"
+                     r"\(cycle \d+\)", message), message
+
+
+def test_cocotb_bench_and_fast_harness_agree(flipped):
+    """The same design and images through the cocotb bench (Icarus) and the harness: the same
+    per-image results when they match the models, and the very same mismatches (kind, tick,
+    neuron, expected, got, cycle) of the design with a flipped weight bit."""
+    network, plan, counts, kwargs, text = flipped
+    bench = run_system_cosim(network, plan, counts, "icarus", **kwargs).report
+    fast = run_fast_cosim(network, plan, counts, **kwargs).report
+    assert bench["mismatch"] is None and fast["mismatch"] is None
+    assert fast["results"] == bench["results"]
+    bench = run_system_cosim(network, plan, counts, "icarus", verilog_text=text, check=False,
+                             **kwargs).report
+    fast = run_fast_cosim(network, plan, counts, verilog_text=text, check=False, **kwargs).report
+    assert bench["mismatch"] is not None
+    assert fast["mismatch"] == bench["mismatch"]
+    assert fast["mismatches"] == bench["mismatches"]
+
+
+def _run_and_read(name, tmp_path):
+    network, plan, counts, kwargs = make_case(name)
+    system = kwargs.pop("system")
+    build = build_harness(system_verilog(plan, system))
+    spec, _ = system_spec(network, plan, counts, counts.shape[1], system, **kwargs)
+    write_stimulus(tmp_path / "stimulus.bin", spec, build.index_bits)
+    run_harness(build, tmp_path / "stimulus.bin", tmp_path / "trace.bin")
+    results, end = read_trace(tmp_path / "trace.bin", build.n_layers)
+    return spec, results, end
+
+
+def test_two_hidden_spikes_of_one_tick_swapped_are_a_mismatch(tmp_path):
+    """The hole of issue 12: the set of (tick, neuron) and the list of cycles of a hidden
+    layer stay the same when two spikes of one tick leave in swapped order."""
+    spec, results, end = _run_and_read("2-layers-fifo2-stalls", tmp_path)
+    assert compare_run(spec, results, end) == ([], [True] * 3)
+    b, events = next((b, r["monitor"][0]) for b, r in enumerate(results)
+                     if any(e[1] == f[1] and e[0] != f[0]
+                            for e, f in zip(r["monitor"][0], r["monitor"][0][1:])))
+    k = next(k for k in range(len(events) - 1)
+             if events[k][1] == events[k + 1][1] and events[k][0] != events[k + 1][0])
+    (n0, t, c0), (n1, _, c1) = events[k], events[k + 1]
+    events[k], events[k + 1] = [n1, t, c0], [n0, t, c1]
+    found, exact = compare_run(spec, results, end)
+    assert exact[b] is False
+    m = found[0]
+    assert (m.kind, m.tick, m.neuron, m.cycle) == (f"image {b}: monitor (layer 0)", t, n0, c0)
+    assert f"neuron {n1} instead of {n0}" in str(m)
+
+
+def test_an_inference_that_does_not_finish_is_reported(tmp_path):
+    """The harness stops at the bench's limit (``done + max(2000, cycles)``) and the run
+    reports the image as not done."""
+    network, plan, counts, kwargs = make_case("2-layers-fifo2-stalls")
+    system = kwargs.pop("system")
+    build = build_harness(system_verilog(plan, system))
+    spec, _ = system_spec(network, plan, counts, counts.shape[1], system, **kwargs)
+    spec["images"][1]["done"] = spec["images"][1]["start"] - 2000  # the limit: its start
+    write_stimulus(tmp_path / "stimulus.bin", spec, build.index_bits)
+    run = run_harness(build, tmp_path / "stimulus.bin", tmp_path / "trace.bin")
+    results, end = read_trace(tmp_path / "trace.bin", build.n_layers)
+    assert run["timed_out"] and end["timed_out"] and end["image"] == 1 and len(results) == 1
+    found, exact = compare_run(spec, results, end)
+    assert exact == [True, False, False]
+    assert found[0].kind == "image 1: done" and "did not finish" in found[0].detail
+
+
+def test_sharded_runs_give_what_one_run_gives():
+    network, plan, counts, kwargs = make_case("2-layers-fifo2-stalls", images=4)
+    text = system_verilog(plan, kwargs["system"])
+    one = run_sharded(network, plan, counts, system=kwargs["system"], verilog_text=text, jobs=1,
+                      chunk=4)
+    two = run_sharded(network, plan, counts, system=kwargs["system"], verilog_text=text, jobs=2,
+                      chunk=2)
+    assert [s.first for s in two] == [0, 2]
+    golden = run_network(network, counts).decision.tolist()
+    assert sum((s.classes for s in two), []) == one[0].classes == golden
+    assert all(all(s.exact) for s in one + two) and one[0].mismatch is None
+    assert sum((s.bounds for s in two), []) == one[0].bounds
+
+
+def test_port_widths_and_bad_verilog():
+    network, plan, counts, kwargs = make_case("2-layers-fifo2-stalls")
+    widths = port_widths(system_verilog(plan, kwargs["system"]))
+    assert widths["clk"] == 1 and widths["tick"] == 16 and "monitor__1__neuron" in widths
+    with pytest.raises(ConfigError, match="verilog_text"):
+        port_widths("module other(a); input a; endmodule")
+    with pytest.raises(ConfigError, match="verilog_text"):
+        run_fast_cosim(network, plan, counts, verilog_text="nothing")
+
+
+
+def test_shards_on_a_dask_cluster_merge_into_what_one_run_gives():
+    """A LocalCluster on 127.0.0.1 (two worker processes): the shards run there, each worker
+    finds the harness in its cache or builds it, and the results merge in image order."""
+    distributed = pytest.importorskip("distributed")
+    network, plan, counts, kwargs = make_case("2-layers-fifo2-stalls", images=4)
+    text = system_verilog(plan, kwargs["system"])
+    one = run_sharded(network, plan, counts, system=kwargs["system"], verilog_text=text, jobs=1,
+                      chunk=4)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
+                                  dashboard_address=None, processes=True) as cluster:
+        seen = []
+        shards = run_sharded(network, plan, counts, system=kwargs["system"], verilog_text=text,
+                             chunk=1, scheduler=cluster.scheduler_address,
+                             on_shard=lambda r: seen.append(r.first))
+    assert sorted(seen) == [0, 1, 2, 3] and [s.first for s in shards] == [0, 1, 2, 3]
+    golden = run_network(network, counts).decision.tolist()
+    assert sum((s.classes for s in shards), []) == one[0].classes == golden
+    assert all(all(s.exact) for s in shards)
+
+
+def test_an_unreachable_scheduler_is_one_line():
+    pytest.importorskip("distributed")
+    network, plan, counts, kwargs = make_case("2-layers-fifo2-stalls")
+    with pytest.raises(ConfigError, match="scheduler: cannot reach the Dask scheduler"):
+        run_sharded(network, plan, counts, system=kwargs["system"],
+                    verilog_text=system_verilog(plan, kwargs["system"]),
+                    scheduler="tcp://127.0.0.1:9")
