@@ -304,8 +304,9 @@ def _replace_dir(new: Path, out: Path, old: Path) -> None:
 
 def compile_network(network, out_dir, input_counts, labels, neurons_per_core=None,
                     info: dict | None = None, progress=False,
-                    system: SystemConfig | None = None) -> CompileResult:
-    """Plan ``network``, write the artifact (with ``system``, default
+                    system: SystemConfig | None = None, lanes=1) -> CompileResult:
+    """Plan ``network`` (``neurons_per_core`` and ``lanes`` as
+    :func:`~spikeforge.compiler.map.plan_network` takes them), write the artifact (with ``system``, default
     ``SystemConfig(network.decision)``), the system Verilog built from exactly that artifact
     and the expected traces of ``input_counts``/``labels`` to ``out_dir``; ``info`` (e.g.
     training metrics) goes to ``flow.json``.
@@ -323,7 +324,7 @@ def compile_network(network, out_dir, input_counts, labels, neurons_per_core=Non
     try:
         seconds = {}
         t = time.perf_counter()
-        plan = plan_network(network, neurons_per_core=neurons_per_core)
+        plan = plan_network(network, neurons_per_core=neurons_per_core, lanes=lanes)
         seconds["plan"] = time.perf_counter() - t
         t = time.perf_counter()
         save_artifact(network, plan, work, system)

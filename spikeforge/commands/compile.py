@@ -24,6 +24,17 @@ from spikeforge.sim.network import classify
 DEFAULT_TRACE_IMAGES = 1000
 
 
+def lanes_option(text: str):
+    """``--lanes``: ``L`` or ``L0,L1,...`` (one per layer), each in 1..64."""
+    try:
+        values = [int(x) for x in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number or a comma list, got {text!r}") from None
+    if any(not 1 <= v <= 64 for v in values):
+        raise argparse.ArgumentTypeError(f"each value must be in 1..64, got {text!r}")
+    return values[0] if len(values) == 1 else values
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "compile", help="compile a model file into an artifact, system Verilog and expected traces",
@@ -33,6 +44,10 @@ def register(subparsers) -> None:
                     "(expected.npz) into OUT_DIR.")
     p.add_argument("model", type=Path, metavar="MODEL", help="model file written by `spikeforge train`")
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output directory")
+    p.add_argument("--lanes", type=lanes_option, default=1, metavar="L",
+                   help="neurons each core updates per cycle (weights packed L to a memory "
+                        "word; an input event costs ceil(N/L) + 1 cycles): one number, or one "
+                        "per layer separated by commas (default: 1)")
     p.add_argument("--neurons-per-core", type=integer(1), default=None, metavar="K",
                    help="most neurons per core (default: one core per layer)")
     p.add_argument("--images", type=integer(1), default=None, metavar="N",
@@ -114,6 +129,7 @@ def cmd_compile(args) -> int:
     print(f"compiling {args.model}: {model['kind']} {ds.name} {'-'.join(map(str, sizes))}, "
           f"decision {network.decision.value}")
     result = compile_network(network, args.out, counts, ds.test_y[:n], args.neurons_per_core,
+                             lanes=args.lanes,
                              info={"model": str(args.model), "dataset": ds.name,
                                    "kind": model["kind"], "metrics": model["metrics"]},
                              progress=True)

@@ -114,12 +114,16 @@ def test_compile_command_from_a_model_file(tmp_path):
                      "--out", model)
     assert run.returncode == 0, run.stdout + run.stderr
     run = run_cli("compile", model, "--out", tmp_path / "out", "--neurons-per-core", 5,
-                     "--images", 20)
+                     "--images", 20, "--lanes", "2,3")
     assert run.returncode == 0, run.stdout + run.stderr
     plan = load_artifact(tmp_path / "out").plan
     assert len(plan.cores) == 2 + 2
+    assert [core.config.lanes for core in plan.cores] == [2, 2, 3, 3]
     assert (tmp_path / "out" / flow.VERILOG).is_file()
     assert flow.load_expected(tmp_path / "out" / flow.EXPECTED)["labels"].shape == (20,)
+    # the lanes built are the lanes shipped: the compiled design co-simulates bit-exactly
+    run = run_cli("verify", tmp_path / "out", "--images", 2, "--simulator", "icarus")
+    assert run.returncode == 0 and "BIT-EXACT" in run.stdout, run.stdout + run.stderr
 
 
 @pytest.mark.slow

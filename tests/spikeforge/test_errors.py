@@ -157,6 +157,10 @@ CASES = [
      "argument --input-depth: must be an integer in 2..32767, got 0"),
     ("build-clk-nan", ["build", "core:4x4", "--board", "icebreaker", "--clk-mhz", "nan"],
      "argument --clk-mhz: must be a finite number > 0, got nan"),
+    ("compile-lanes-0", ["compile", "{d}/m.pt", "--out", "{d}/o", "--lanes", "0"],
+     "argument --lanes: each value must be in 1..64, got '0'"),
+    ("compile-lanes-text", ["compile", "{d}/m.pt", "--out", "{d}/o", "--lanes", "two"],
+     "argument --lanes: expected a whole number or a comma list, got 'two'"),
     # data and cache
     ("data-fetch-unknown", ["data", "fetch", "cifar"],
      "argument NAME: invalid choice: 'cifar' (choose from 'mnist', 'fashion-mnist')"),
