@@ -1,83 +1,104 @@
-"""The approximate, integer-only on-chip learning rule of the TTFS FPGA prototype.
+"""The integer, multiplication-free on-chip learning rule of the TTFS FPGA prototype.
 
 Source: Mostafa 2017 (Supervised learning based on temporal coding in spiking neural
 networks, IEEE TNNLS), whose FPGA prototype learns on chip with a simplified rule, described
 as: *update hidden->output weights so the correct output neuron spikes first, only weights
 that actually contributed to output timing; backpropagate time deltas using only the sign of
 the weights; a hidden neuron's delta comes from two parallel popcounts and a comparison.*
-The paper gives the rule in words; the exact form below is our reading of it, stated so
-that the hardware (hdl/, later) and this model implement the same thing.
+The paper gives the rule in words; the exact form below is our reading of it, stated so that
+an RTL learning engine can reproduce it bit for bit. Why the first reading (binary causal
+sets, steps of 1/4 LSB, a constant step) did not learn, and the experiments: docs/learning.md.
+
+Everything below is integer: ticks, signs, popcounts, comparisons, a clip (``min``), shifts
+and saturating additions. There is no multiplication (``s * x`` with ``s`` in {-1, 0, 1} is a
+negation or a mux) and no randomness (no LFSR: the step is exact in the fraction bits).
 
 Forward
 =======
 The network is a two-layer (input -> hidden -> output) TTFS network on the arithmetic
 contract (non-leaky IF, ``fire_once``, decaying current; see
 :mod:`spikeforge.model.ttfs_discrete`), run by the golden model
-(:class:`~spikeforge.sim.network.IntegerNetwork`). For one sample it yields the first
-spike tick ``t_j`` of every input, ``t_h`` of every hidden and ``t_o`` of every output neuron
-(``T`` = the number of ticks if a neuron never spikes).
+(:class:`~spikeforge.sim.network.IntegerNetwork`) with the weights ``acc >> F`` (below).
+For one sample it yields the first spike tick ``t_j`` of every input, ``t_h`` of every hidden
+and ``t_o`` of every output neuron (``T`` = the number of ticks if a neuron never spikes). The
+decision is the contract's: the first output spike, ties to the lowest index; ``t_dec`` =
+``min_o t_o``.
 
-Causal sets (which weights "contributed to the timing")
-=======================================================
-* output ``o``: the hidden neurons whose spike was delivered no later than ``o``'s spike,
-  ``C_o = {h : t_h + 1 <= t_o}`` (one tick of delay per layer). With ``window="decision"``
-  (default) ``t_o`` is capped at the decision tick ``t_dec + margin`` (``t_dec`` = the first
-  output spike): an early-exit chip stops there and never sees later hidden spikes, and only
-  hidden spikes before ``t_dec`` can make the correct output win. An output that never
-  spiked uses ``t_o = T - 1`` before the cap (``window="spike"``: no cap, the literal
-  causal sets of the exact gradient);
-* hidden ``h`` (only if it spiked): the inputs with ``t_j <= t_h``.
+Integration counts (which weights contributed to the timing, and for how long)
+==============================================================================
+A presynaptic event adds its weight to the neuron's current, which then feeds the membrane
+every tick: its contribution at a reference tick grows with the number ``n`` of ticks it has
+been integrated (``W (1 - alpha**n) / (1 - alpha)``, the exact gradient of a spike time is
+proportional to it). The rule uses ``n`` clipped to a ramp of ``R`` ticks::
 
-Weights outside the causal sets are never touched (in the hardware: never read back).
+    g(n) = min(n, R) if n >= 1 else 0          (feature="ramp"; "causal": g = R if n >= 1)
+
+* output ``o``: reference tick ``r_o = min(t_o', t_dec)`` (``window="strict"``, default;
+  ``t_o' = T - 1`` if ``o`` never spiked): every output the rule moves (the label, which
+  spiked at or after ``t_dec`` or not at all, and the first offender, which spiked at
+  ``t_dec``) is moved on the same hidden spikes, so a speed-up and a slow-down cancel in the
+  sum of each hidden neuron's output weights (with the reference ``t_dec + m`` of
+  ``window="decision"`` the slowed offender saw more hidden spikes than the label and the
+  output weights drifted down: docs/learning.md); ``window="spike"``: ``r_o = t_o'``.
+  A hidden spike in tick ``t_h`` reaches the output layer in tick ``t_h + 1``, so
+  ``n_ho = r_o - t_h`` (0 if ``h`` never spiked). ``h`` is *causal* for ``o`` when
+  ``n_ho >= 1``. The chip runs until ``r_end = min(t_dec + m, T - 1)`` (it must see whether
+  another output spikes within the margin).
+* hidden ``h`` (that spiked): an input event in tick ``t_j`` is integrated in the event phase
+  of the same tick, so ``n_jh = t_h - t_j + 1`` (0 if ``j`` or ``h`` never spiked).
+
+Weights with ``g = 0`` are never touched (in the hardware: never read back).
 
 Output deltas (ternary)
 =======================
 With ``c`` the label and ``m`` an integer margin in ticks (``t_c = T`` if ``c`` did not
-spike), the *offenders* are the outputs ``o != c`` that spiked at ``t_o <= t_c + m``
-(a tie counts against ``c``, as the contract's decision breaks ties to the lowest index):
+spike), the *offenders* are the outputs ``o != c`` that spiked at ``t_o <= t_c + m`` (a tie
+counts against ``c``):
 
-* ``s_c = +1`` ("speed up") if ``c`` did not spike or there is an offender; else the sample
-  is learned and nothing changes;
-* ``s_o = -1`` ("slow down") for the earliest offender(s) (``slow_down="first"``, default:
-  only the output that took, or nearly took, the decision, so that one sample pushes one
-  output up and one down) or for every offender (``slow_down="all"``);
-* ``s_o = 0`` otherwise.
+* ``s_c = +1`` ("speed up") if ``c`` did not spike or there is an offender; else ``s_c = 0``
+  (the sample is learned and nothing changes);
+* ``s_o = -1`` ("slow down") for the earliest offender(s) (``slow_down="first"``, default)
+  or for every offender (``slow_down="all"``); ``s_o = 0`` otherwise.
 
 Hidden deltas (two popcounts and a comparison)
 ==============================================
-Exact TTFS gradients (Mostafa) say ``dt_o/dt_h`` has the sign of ``w_ho`` for ``h`` in
-``C_o`` (and is 0 otherwise). Keeping only the signs, an output that should speed up
-wants each causal hidden neuron with a positive weight to fire earlier and each one with a
-negative weight to fire later, and the reverse for an output that should slow down. For each
-spiking hidden neuron ``h``::
+``dt_o/dt_h`` has the sign of ``w_ho`` for causal ``h`` (0 otherwise). With the 8-bit
+weights the forward pass used (``w_ho = acc >> F`` before this sample's update)::
 
-    up_h   = popcount_o [h in C_o and s_o * sign(w_ho) > 0]     # votes "h earlier"
-    down_h = popcount_o [h in C_o and s_o * sign(w_ho) < 0]     # votes "h later"
-    s_h    = +1 if up_h > down_h,  -1 if down_h > up_h,  0 if equal
-
-(a zero weight votes for nothing).
+    up_h   = popcount_o [n_ho >= 1 and s_o * sign(w_ho) > 0]     # votes "h earlier"
+    down_h = popcount_o [n_ho >= 1 and s_o * sign(w_ho) < 0]     # votes "h later"
+    s_h    = +1 if up_h > down_h,  -1 if down_h > up_h,  0 if equal   (a zero weight: no vote)
 
 Weight updates (fixed point, saturating)
 ========================================
-Making a neuron fire earlier means increasing the weights of its causal inputs
-(``dt_out/dw_i < 0`` for every causal input in the exact rule), so::
+Making a neuron fire earlier means increasing the weights of its causal inputs, more so the
+longer they were integrated. Each stored weight ``acc`` is a signed ``B + F``-bit integer
+(``B`` = the layer's ``weight_bits``, ``F = frac_bits``); with ``lr_decay`` a right shift
+that the host sets per epoch (the step schedule)::
 
-    w_ho += eta_out    * s_o   for h in C_o
-    w_jh += eta_hidden * s_h   for j causal to h
+    acc_ho <- sat(acc_ho + s_o * ((g(n_ho) << shift_out)    >> lr_decay))
+    acc_jh <- sat(acc_jh + s_h * ((g(n_jh) << shift_hidden) >> lr_decay))
 
-Weights are stored as ``weight_bits + frac_bits`` signed integers (a fixed-point weight with
-``frac_bits`` fraction bits; ``eta`` is in units of its LSB) and saturate at the limits of
-that range; the forward pass reads the top ``weight_bits`` bits, ``w >> frac_bits`` (floor),
-so the weights seen by the network are saturating ``weight_bits``-bit integers.
-``frac_bits = 0`` is pure 8-bit learning with integer steps. The stored weight starts at
-``(w << frac_bits) + 2**(frac_bits - 1)``, the middle of ``w``'s LSB: starting at its bottom
-would make the floor read asymmetric (the first step down reads as ``w - 1`` while a step up
-needs ``2**frac_bits`` of accumulated steps) and bias learning toward smaller weights. Thresholds and decays do not
-change. Everything is integer; there is no multiplication (``s`` is a sign).
+and, the integer form of the weight-sum term of Mostafa's loss (without it a hidden neuron
+voted "later" often enough stops spiking before the decision and, causal for nothing, never
+learns again), every hidden ``h`` that has not spiked by the last tick the chip runs,
+``r_end = min(t_dec + m, T - 1)`` (``T - 1`` with ``window="spike"``), i.e. ``t_h >= r_end``
+(such an ``h`` has ``s_h = 0``), is *revived* on every input with ``t_j <= r_end``::
 
-``batch_size = 1`` is the hardware's online rule (update after every sample); a larger
-batch sums the updates of ``batch_size`` samples computed with the same weights (faster in
-numpy, the same rule otherwise).
+    acc_jh <- sat(acc_jh + ((g(r_end - t_j + 1) << shift_revive) >> lr_decay))
+
+(``shift_revive = None``: no revive). Both terms of a weight are added before the one
+saturation, where ``sat`` clips to ``[-2**(B+F-1), 2**(B+F-1) - 1]`` and the shifts act on the
+non-negative magnitude (so up and down steps are symmetric). The forward pass reads
+``w = acc >> F`` (floor), a saturating ``B``-bit weight. The stored weight starts at
+``(w << F) + 2**(F - 1)``, the middle of ``w``'s LSB (from its bottom the first step down
+would read as ``w - 1`` while a step up needs ``2**F``: a bias toward silence).
+``shift_hidden = None`` freezes the first layer. Thresholds and decays never change.
+
+Order: forward pass with the current weights; ``s_o``; ``s_h`` from the signs of the same
+(pre-update) ``w_ho``; then both layers' updates (independent: different memories).
+``batch_size = 1`` is the hardware's online rule. A larger batch (faster in numpy) computes
+every sample's deltas with the same weights, sums them and saturates once.
 """
 
 from __future__ import annotations
@@ -136,39 +157,59 @@ def hidden_signs(causal_out: np.ndarray, s_out: np.ndarray, w_out: np.ndarray) -
     return np.sign(up - down).astype(np.int64)
 
 
+def ramp_of(ticks_integrated: np.ndarray, ramp: int, feature: str = "ramp") -> np.ndarray:
+    """The update magnitude ``g(n)`` of a weight whose presynaptic event has been integrated
+    for ``n`` ticks at the reference tick: ``min(n, ramp)`` for ``n >= 1`` (``"ramp"``),
+    ``ramp`` for ``n >= 1`` (``"causal"``, the old binary causal set), 0 for ``n <= 0``."""
+    n = np.asarray(ticks_integrated)
+    g = np.minimum(n, ramp) if feature == "ramp" else np.full_like(n, ramp)
+    return np.where(n >= 1, g, 0).astype(np.int64)
+
+
 @dataclass
 class PopcountLearner:
-    """A two-layer TTFS :class:`IntegerNetwork` that learns with the popcount rule.
+    """A two-layer TTFS :class:`IntegerNetwork` that learns with the ramp/popcount rule.
 
     ``network``: the starting integer network (its params stay fixed); ``frac_bits``: extra
-    fraction bits of the stored weights; ``eta_out``/``eta_hidden``: steps in LSBs of the
-    stored weights (``eta_hidden = 0`` freezes the first layer); ``margin`` in ticks."""
+    fraction bits of the stored weights; ``shift_out``/``shift_hidden``: the step is
+    ``g << shift`` LSBs of the stored weight (``shift_hidden=None`` freezes the first layer);
+    ``lr_decay``: a right shift of every step's magnitude (the epoch schedule sets it);
+    ``ramp`` in ticks; ``margin`` in ticks; ``feature`` ``"ramp"`` or ``"causal"``."""
 
     network: IntegerNetwork
     ticks: int
     frac_bits: int = 8
-    eta_out: int = 64
-    eta_hidden: int = 16
-    margin: int = 0
+    shift_out: int = 3
+    shift_hidden: int | None = 1
+    ramp: int = 32
+    margin: int = 8
     slow_down: str = "first"
-    window: str = "decision"
+    window: str = "strict"
+    feature: str = "ramp"
+    shift_revive: int | None = 0
+    lr_decay: int = 0
     acc: list = field(init=False)
 
     def __post_init__(self):
         if len(self.network.layers) != 2:
             raise ConfigError(f"network: the popcount rule needs 2 layers (input->hidden->output), "
                               f"got {len(self.network.layers)}")
-        if self.window not in ("decision", "spike"):
-            raise ConfigError(f"window: must be 'decision' or 'spike', got {self.window!r}")
-        if self.slow_down not in ("first", "all"):
-            raise ConfigError(f"slow_down: must be 'first' or 'all', got {self.slow_down!r}")
-        for name in ("frac_bits", "eta_out", "eta_hidden", "margin"):
+        for name, allowed in (("window", ("strict", "decision", "spike")),
+                              ("slow_down", ("first", "all")), ("feature", ("ramp", "causal"))):
+            if getattr(self, name) not in allowed:
+                raise ConfigError(f"{name}: must be one of {allowed}, got {getattr(self, name)!r}")
+        for name in ("frac_bits", "shift_out", "shift_hidden", "shift_revive", "margin",
+                     "lr_decay"):
             value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or value < 0:
+            if name in ("shift_hidden", "shift_revive") and value is None:
+                continue
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 0:
                 raise ConfigError(f"{name}: must be a non-negative integer, got {value!r}")
-        # start in the middle of each weight's LSB, so that the floor read below moves the
-        # weight by one LSB after the same accumulated step up or down (from exactly w << F a
-        # single negative step would already read as w - 1)
+        if not isinstance(self.ramp, (int, np.integer)) or self.ramp < 1:
+            raise ConfigError(f"ramp: must be a positive integer (ticks), got {self.ramp!r}")
+        # start in the middle of each weight's LSB, so that the floor read moves the weight by
+        # one LSB after the same accumulated step up or down (from exactly w << F a single
+        # negative step would already read as w - 1: a bias toward smaller weights)
         half = (1 << self.frac_bits) >> 1
         self.acc = [(layer.weights.astype(np.int64) << self.frac_bits) + half
                     for layer in self.network.layers]
@@ -177,36 +218,62 @@ class PopcountLearner:
         return signed_range(layer.params.weight_bits + self.frac_bits)
 
     def current_network(self) -> IntegerNetwork:
+        """The network the forward pass sees: every stored weight read as ``acc >> frac_bits``."""
         layers = tuple(IntegerLayer(a >> self.frac_bits, L.params, L.max_events_per_tick)
                        for a, L in zip(self.acc, self.network.layers))
         return IntegerNetwork(layers, self.network.decision)
 
-    def step(self, counts: np.ndarray, labels: np.ndarray) -> np.ndarray:
-        """Run a batch, apply the rule once (summed over the batch); returns the decisions."""
-        net = self.current_network()
-        trace = run_network(net, counts, self.ticks)
+    def _magnitude(self, g: np.ndarray, shift: int) -> np.ndarray:
+        return (g << shift) >> self.lr_decay
+
+    def deltas(self, counts: np.ndarray, labels: np.ndarray, trace):
+        """``(s_o [B, M], s_h [B, H], dw_out [H, M], dw_hidden [N, H] or None)`` of one forward
+        pass ``trace`` (the equations of the module docstring; summed over the batch)."""
         T = self.ticks
         t_in = first_ticks(counts.astype(bool))                       # [B, N]
         t_h = first_ticks(trace.spikes[0])                            # [B, H]
         t_o = first_ticks(trace.spikes[1])                            # [B, M]
-        s_o = output_signs(t_o, labels, T, self.margin, self.slow_down)  # [B, M]
-        t_o_eff = np.where(t_o >= T, T - 1, t_o)
-        if self.window == "decision":  # nothing after the decision tick (+ margin) is seen
-            t_dec = np.minimum(t_o.min(axis=1) + self.margin, T - 1)
-            t_o_eff = np.minimum(t_o_eff, t_dec[:, None])
-        causal_out = (t_h[:, :, None] + 1) <= t_o_eff[:, None, :]     # [B, H, M]
-        causal_out &= (t_h < T)[:, :, None]
-        w_out = net.layers[1].weights
-        s_h = hidden_signs(causal_out, s_o, w_out) * (t_h < T)        # [B, H]
-        d_out = np.einsum("bhm,bm->hm", causal_out.astype(np.int64), s_o) * self.eta_out
-        updates = [None, d_out]
-        if self.eta_hidden:
-            causal_in = (t_in[:, :, None] <= t_h[:, None, :]) & (t_in < T)[:, :, None]
-            updates[0] = np.einsum("bjh,bh->jh", causal_in.astype(np.int64), s_h) * self.eta_hidden
-        for l, d in enumerate(updates):
+        s_o = output_signs(t_o, labels, T, self.margin, self.slow_down)
+        t_ref = np.where(t_o >= T, T - 1, t_o)
+        t_end = np.full(len(t_o), T - 1)       # the last tick the chip runs for this sample
+        if self.window != "spike":  # nothing after the decision tick (+ margin) is seen
+            t_end = np.minimum(t_o.min(axis=1) + self.margin, T - 1)
+            cap = t_end if self.window == "decision" else np.minimum(t_o.min(axis=1), T - 1)
+            t_ref = np.minimum(t_ref, cap[:, None])
+        h_spiked = (t_h < T)[:, :, None]
+        n_out = np.where(h_spiked, t_ref[:, None, :] - t_h[:, :, None], 0)   # [B, H, M]
+        g_out = ramp_of(n_out, self.ramp, self.feature)
+        s_h = hidden_signs(n_out >= 1, s_o, self.acc[1] >> self.frac_bits)
+        dw_out = np.einsum("bhm,bm->hm", self._magnitude(g_out, self.shift_out), s_o)
+        dw_hid = None
+        if self.shift_hidden is not None:
+            n_in = t_h[:, None, :] - t_in[:, :, None] + 1                     # [B, N, H]
+            n_in = np.where((t_in < T)[:, :, None] & (t_h < T)[:, None, :], n_in, 0)
+            g_in = ramp_of(n_in, self.ramp, self.feature)
+            dw_hid = np.einsum("bjh,bh->jh", self._magnitude(g_in, self.shift_hidden), s_h)
+            if self.shift_revive is not None:
+                dw_hid += self._revive(t_in, t_h, t_end)
+        return s_o, s_h, dw_out, dw_hid
+
+    def _revive(self, t_in, t_h, r):
+        """``[N, H]``: a hidden neuron that took no part in the decision (no spike before
+        ``r``, the last tick the chip runs: ``t_dec + m``, or ``T - 1``) gets
+        ``g(r - t_j + 1) << shift_revive`` on each input that spiked by ``r``: the integer
+        form of Mostafa's weight-sum cost, so that a neuron pushed into silence comes back
+        instead of being lost for good."""
+        silent = t_h >= r[:, None]                                            # [B, H]
+        n = np.where(t_in <= r[:, None], r[:, None] - t_in + 1, 0)            # [B, N]
+        g = self._magnitude(ramp_of(n, self.ramp, self.feature), self.shift_revive)
+        return np.einsum("bj,bh->jh", g, silent.astype(np.int64))
+
+    def step(self, counts: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        """Run a batch, apply the rule once (summed over the batch); returns the decisions."""
+        trace = run_network(self.current_network(), counts, self.ticks)
+        _, _, dw_out, dw_hid = self.deltas(counts, np.asarray(labels), trace)
+        for layer, d in ((0, dw_hid), (1, dw_out)):
             if d is not None:
-                lo, hi = self._bounds(self.network.layers[l])
-                self.acc[l] = np.clip(self.acc[l] + d, lo, hi)
+                lo, hi = self._bounds(self.network.layers[layer])
+                self.acc[layer] = np.clip(self.acc[layer] + d, lo, hi)
         return trace.decision
 
 
@@ -220,22 +287,22 @@ class PopcountResult:
 
 
 def train_popcount(network: IntegerNetwork, train_counts_fn, y_train, test_counts_fn, y_test,
-                   ticks: int, epochs: int = 10, batch_size: int = 16, frac_bits: int = 8,
-                   eta_out: int = 64, eta_hidden: int = 16, margin: int = 0, seed: int = 0,
-                   progress: bool = True, slow_down: str = "first",
-                   window: str = "decision") -> PopcountResult:
-    """Train with the popcount rule. ``*_counts_fn(index_array)`` returns the
-    ``[batch, ticks, n_in]`` input events of those samples (so that big data sets are encoded
-    chunk by chunk)."""
+                   ticks: int, epochs: int = 10, batch_size: int = 16, seed: int = 0,
+                   progress: bool = True, halve_every: int | None = None,
+                   **rule) -> PopcountResult:
+    """Train with the popcount rule (``rule``: the :class:`PopcountLearner` fields).
+    ``*_counts_fn(index_array)`` returns the ``[batch, ticks, n_in]`` input events of those
+    samples (so that big data sets are encoded chunk by chunk). ``halve_every``: the step
+    schedule, ``lr_decay = epoch // halve_every`` (a right shift the host sets per epoch)."""
     from tqdm.auto import tqdm
 
-    learner = PopcountLearner(network, ticks, frac_bits, eta_out, eta_hidden, margin, slow_down,
-                              window)
+    learner = PopcountLearner(network, ticks, **rule)
     y_train, y_test = np.asarray(y_train), np.asarray(y_test)
     rng = np.random.default_rng(seed)
     history, start = [], time.perf_counter()
     bar = tqdm(range(epochs), desc="popcount rule", disable=not progress)
-    for _ in bar:
+    for epoch in bar:
+        learner.lr_decay = epoch // halve_every if halve_every else 0
         perm = rng.permutation(len(y_train))
         correct = 0
         for s in range(0, len(perm), batch_size):
@@ -258,40 +325,44 @@ def golden_accuracy(network: IntegerNetwork, counts_fn, y, ticks: int, batch: in
     return correct / max(1, len(y))
 
 
-def compare(dataset, hidden: int = 100, ticks_per_tau: int = 32, epochs: int = 15,
-            rule_epochs: int = 10, batch_size: int = 16, frac_bits: int = 8, eta_out: int = 64,
-            eta_hidden: int = 16, margin: int = 0, seed: int = 0, progress: bool = True):
-    """Rows ``(name, test accuracy (8-bit golden), seconds)``: exact-gradient training of the
-    same network (mapped to ``K`` ticks per tau, 8 bits), and the popcount rule from a random
-    network and from the exactly-trained first layer (+ random output layer)."""
-    import torch
-
+def digits_setup(dataset, hidden: int = 100, ticks_per_tau: int = 32, seed: int = 0):
+    """``(ticks, train_counts_fn, test_counts_fn, random 8-bit network)`` for a dataset: the
+    input events at ``K`` ticks per tau and the 8-bit mapping of a random :class:`TTFSNet`."""
     k = ticks_per_tau
     ticks = inference_ticks(k, 2)
     mv = dataset.max_value
     tr_fn = lambda idx: input_counts(dataset.train_x[idx], mv, k, ticks=ticks)  # noqa: E731
     te_fn = lambda idx: input_counts(dataset.test_x[idx], mv, k, ticks=ticks)  # noqa: E731
+    rand = TTFSNet([dataset.n_features, hidden, dataset.n_classes], seed=seed + 1)
+    return ticks, tr_fn, te_fn, integer_network(rand, k).network
+
+
+def compare(dataset, hidden: int = 100, ticks_per_tau: int = 32, epochs: int = 15,
+            rule_epochs: int = 10, batch_size: int = 16, seed: int = 0, progress: bool = True,
+            halve_every: int | None = 3, **rule):
+    """Rows ``(name, test accuracy (8-bit golden), seconds)``: exact-gradient training of the
+    same network (mapped to ``K`` ticks per tau, 8 bits), and the popcount rule from a random
+    8-bit network and, output layer only, on top of the exactly-trained first layer."""
+    import torch
+
+    ticks, tr_fn, te_fn, rand_int = digits_setup(dataset, hidden, ticks_per_tau, seed)
     rows = []
     exact = train_ttfs(dataset, (hidden,), epochs, seed=seed, progress=progress)
-    exact_int = integer_network(exact.net, k).network
+    exact_int = integer_network(exact.net, ticks_per_tau).network
     rows.append((f"exact gradient (Adam, {epochs} epochs, float) -> 8-bit golden",
                  golden_accuracy(exact_int, te_fn, dataset.test_y, ticks), exact.seconds))
-    rand = TTFSNet([dataset.n_features, hidden, dataset.n_classes], seed=seed + 1)
-    rand_int = integer_network(rand, k).network
     rows.append(("random network, untrained",
                  golden_accuracy(rand_int, te_fn, dataset.test_y, ticks), 0.0))
-    runs = [("popcount rule, both layers, from random", rand_int, eta_hidden)]
-    # exactly-trained first layer, random output layer (the output layer from rand)
     mixed = TTFSNet([dataset.n_features, hidden, dataset.n_classes], seed=seed + 1)
     with torch.no_grad():
         mixed.layers[0].w.copy_(exact.net.layers[0].w)
-    mixed_int = integer_network(mixed, k).network
-    runs.append(("popcount rule, output layer only, exact first layer", mixed_int, 0))
-    runs.append(("popcount rule, both layers, exact first layer", mixed_int, eta_hidden))
-    for name, start_net, eta_h in runs:
+    mixed_int = integer_network(mixed, ticks_per_tau).network
+    runs = [("popcount rule, both layers, from random", rand_int, rule),
+            ("popcount rule, output layer only, exact first layer", mixed_int,
+             {**rule, "shift_hidden": None})]
+    for name, start_net, kw in runs:
         r = train_popcount(start_net, tr_fn, dataset.train_y, te_fn, dataset.test_y, ticks,
-                           rule_epochs, batch_size, frac_bits, eta_out, eta_h, margin, seed,
-                           progress)
+                           rule_epochs, batch_size, seed, progress, halve_every, **kw)
         best = max((te for _, te in r.history), default=r.test_accuracy)
         rows.append((f"{name} ({rule_epochs} epochs; best epoch {best:.4f})", r.test_accuracy,
                      r.seconds))
@@ -313,15 +384,24 @@ def main(argv=None):
     ap.add_argument("--rule-epochs", type=int, default=10)
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--frac-bits", type=int, default=8)
-    ap.add_argument("--eta-out", type=int, default=64)
-    ap.add_argument("--eta-hidden", type=int, default=16)
-    ap.add_argument("--margin", type=int, default=0)
+    ap.add_argument("--shift-out", type=int, default=3)
+    ap.add_argument("--shift-hidden", type=int, default=1)
+    ap.add_argument("--ramp", type=int, default=32)
+    ap.add_argument("--halve-every", type=int, default=3)
+    ap.add_argument("--margin", type=int, default=8)
+    ap.add_argument("--shift-revive", type=int, default=0)
+    ap.add_argument("--no-revive", action="store_true")
+    ap.add_argument("--feature", default="ramp", choices=("ramp", "causal"))
+    ap.add_argument("--window", default="strict", choices=("strict", "decision", "spike"))
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     ds = load_dataset(args.dataset, path=args.path)
     rows = compare(ds, args.hidden, args.k, args.epochs, args.rule_epochs, args.batch_size,
-                   args.frac_bits, args.eta_out, args.eta_hidden, args.margin)
+                   halve_every=args.halve_every, frac_bits=args.frac_bits,
+                   shift_out=args.shift_out, shift_hidden=args.shift_hidden, ramp=args.ramp,
+                   margin=args.margin, feature=args.feature, window=args.window,
+                   shift_revive=None if args.no_revive else args.shift_revive)
     print(f"{ds.name}, {ds.n_features}-{args.hidden}-{ds.n_classes}, K = {args.k} ticks/tau, "
           f"8-bit weights (+{args.frac_bits} fraction bits while learning)")
     print("| training | test accuracy (8-bit golden) | seconds |\n|---|---|---|")

@@ -90,3 +90,9 @@ def test_golden_benchmark_quick():
     """bench_golden.py --quick: the TTFS golden model with early exit beside the LIF one."""
     out = _quick("bench_golden.py")
     assert "TTFS classify takes" in out and "images/s" in out, out
+
+
+def test_learning_benchmark_quick():
+    """bench_learning.py --quick: the popcount rule beside exact-gradient training on digits."""
+    out = _quick("bench_learning.py")
+    assert "| final, 8-bit golden |" in out and "exact gradient" in out, out

@@ -1,0 +1,190 @@
+"""Benchmark of the on-chip (ramp/popcount) learning rule against exact-gradient training.
+
+    .venv/bin/python benchmarks/bench_learning.py            # digits, 64-100-10 (minutes)
+    .venv/bin/python benchmarks/bench_learning.py --quick    # 2-epoch smoke run
+
+One run, one data split, prints a markdown table of test accuracy per epoch and writes a PNG
+(``--png``, default ``docs/img/learning_<dataset>.png``):
+
+* exact gradient: :func:`spikeforge.model.ttfs.train_ttfs` (Adam, float, continuous time);
+  per epoch its float test accuracy (the history of ``train_ttfs``), and at the end its
+  8-bit golden accuracy (:func:`~spikeforge.model.ttfs_discrete.integer_network`);
+* the integer rule (:mod:`spikeforge.model.popcount_rule`) on the 8-bit golden model,
+  per epoch: both layers from a random 8-bit network (the same random draw for every rule
+  row), the output layer alone on top of the exactly-trained first layer, and the first
+  reading of the rule (binary causal sets, constant steps) for reference.
+
+``--val`` holds out the last fraction of the training set (exact training and the rule
+both train on the rest): the rule rows then report the final validation accuracy as well,
+the number to choose hyper-parameters on.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import torch
+
+from spikeforge.model.datasets import load_dataset
+from spikeforge.model.popcount_rule import golden_accuracy, train_popcount
+from spikeforge.model.ttfs import TTFSNet, train_ttfs
+from spikeforge.model.ttfs_discrete import inference_ticks, input_counts, integer_network
+
+#: the rule as first read (docs/learning.md): binary causal sets, 1/4 and 1/16 LSB steps,
+#: no margin, no step schedule
+FIRST_READING = dict(feature="causal", ramp=16, shift_out=2, shift_hidden=0, margin=0,
+                     frac_bits=8, halve_every=None, shift_revive=None, window="decision")
+
+
+def rule_config(args) -> dict:
+    return dict(frac_bits=args.frac_bits, shift_out=args.shift_out,
+                shift_hidden=args.shift_hidden, ramp=args.ramp, margin=args.margin,
+                shift_revive=None if args.no_revive else args.shift_revive,
+                slow_down=args.slow_down, halve_every=args.halve_every, window=args.window)
+
+
+class Split:
+    """Input events (``K`` ticks per tau) of the train / validation / test samples."""
+
+    def __init__(self, ds, k: int, ticks: int, val: float, max_train: int | None):
+        n = len(ds.train_y) if max_train is None else min(max_train, len(ds.train_y))
+        n_val = int(round(n * val))
+        self.x_tr, self.y_tr = ds.train_x[:n - n_val], np.asarray(ds.train_y[:n - n_val])
+        self.x_val, self.y_val = ds.train_x[n - n_val:n], np.asarray(ds.train_y[n - n_val:n])
+        self.x_te, self.y_te = ds.test_x, np.asarray(ds.test_y)
+        self.mv, self.k, self.ticks = ds.max_value, k, ticks
+
+    def fn(self, x):
+        return lambda idx: input_counts(x[idx], self.mv, self.k, ticks=self.ticks)
+
+
+def run_rule(name, start, split, epochs, batch_size, seed, progress, halve_every, **rule):
+    """``(name, test curve, [final validation accuracy] (empty without ``--val``),
+    seconds)``."""
+    r = train_popcount(start, split.fn(split.x_tr), split.y_tr, split.fn(split.x_te),
+                       split.y_te, split.ticks, epochs, batch_size, seed, progress, halve_every,
+                       **rule)
+    val_curve = []
+    if len(split.y_val):
+        val_curve = [golden_accuracy(r.learner.current_network(), split.fn(split.x_val),
+                                     split.y_val, split.ticks)]
+    return name, [te for _, te in r.history], val_curve, r.seconds
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="On-chip learning rule vs exact gradients")
+    ap.add_argument("--dataset", default="digits")
+    ap.add_argument("--path", default=None)
+    ap.add_argument("--hidden", type=int, default=100)
+    ap.add_argument("--k", type=int, default=32)
+    ap.add_argument("--epochs", type=int, default=15, help="exact-gradient epochs")
+    ap.add_argument("--rule-epochs", type=int, default=15)
+    ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--frac-bits", type=int, default=8)
+    ap.add_argument("--shift-out", type=int, default=3)
+    ap.add_argument("--shift-hidden", type=int, default=1)
+    ap.add_argument("--ramp", type=int, default=32)
+    ap.add_argument("--margin", type=int, default=8)
+    ap.add_argument("--shift-revive", type=int, default=0)
+    ap.add_argument("--no-revive", action="store_true")
+    ap.add_argument("--window", default="strict", choices=("strict", "decision", "spike"))
+    ap.add_argument("--slow-down", default="first", choices=("first", "all"))
+    ap.add_argument("--halve-every", type=int, default=3)
+    ap.add_argument("--max-train", type=int, default=None)
+    ap.add_argument("--val", type=float, default=0.0, help="fraction of train held out")
+    ap.add_argument("--no-first-reading", action="store_true")
+    ap.add_argument("--no-output-only", action="store_true")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--png", default=None)
+    ap.add_argument("--quick", action="store_true", help="2 epochs each, 300 training samples")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--quiet", action="store_true")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.epochs, args.rule_epochs, args.max_train = 2, 2, args.max_train or 300
+        args.halve_every = 1
+    torch.set_num_threads(args.threads)
+    progress = not args.quiet
+    ds = load_dataset(args.dataset, path=args.path)
+    ticks = inference_ticks(args.k, 2)
+    split = Split(ds, args.k, ticks, args.val, args.max_train)
+    n_tr = len(split.y_tr)
+    exact = train_ttfs(ds, (args.hidden,), args.epochs, seed=args.seed, progress=progress,
+                       max_train=n_tr)
+    exact_golden = golden_accuracy(integer_network(exact.net, args.k).network,
+                                   split.fn(split.x_te), split.y_te, ticks)
+    sizes = [ds.n_features, args.hidden, ds.n_classes]
+    rand_int = integer_network(TTFSNet(sizes, seed=args.seed + 1), args.k).network
+    mixed = TTFSNet(sizes, seed=args.seed + 1)
+    with torch.no_grad():
+        mixed.layers[0].w.copy_(exact.net.layers[0].w)
+    mixed_int = integer_network(mixed, args.k).network
+    rule = rule_config(args)
+    runs = [("rule, both layers, from random", rand_int, rule)]
+    if not args.no_output_only:
+        runs.append(("rule, output layer only, exact first layer", mixed_int,
+                     {**rule, "shift_hidden": None}))
+    if not args.no_first_reading:
+        runs.append(("first reading (binary causal sets), from random", rand_int, FIRST_READING))
+    rows = []
+    for name, net, kw in runs:
+        kw = dict(kw)
+        halve = kw.pop("halve_every")
+        rows.append(run_rule(name, net, split, args.rule_epochs, args.batch_size, args.seed,
+                             progress, halve, **kw))
+    exact_curve = [te for _, _, te in exact.history]
+    print(f"{ds.name} ({n_tr} train, {len(split.y_val)} validation, {len(split.y_te)} test), "
+          f"{'-'.join(map(str, sizes))}, K = {args.k}, 8-bit weights (+{args.frac_bits} "
+          f"fraction bits while learning); rule: {rule}, batch {args.batch_size}")
+    print(format_table(exact_curve, exact_golden, exact.seconds, rows))
+    if args.png is not None or not args.quick:
+        png = args.png or f"docs/img/learning_{ds.name}.png"
+        plot(png, exact_curve, exact_golden, rows, ds.name)
+        print(f"wrote {png}")
+    return exact_curve, exact_golden, rows
+
+
+def format_table(exact_curve, exact_golden, exact_seconds, rows) -> str:
+    epochs = max([len(exact_curve)] + [len(r[1]) for r in rows])
+    cell = lambda c, e: f"{c[e]:.4f}" if e < len(c) else ""  # noqa: E731
+    head = ["epoch", "exact gradient (float)"] + [r[0] for r in rows]
+    lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
+    for e in range(epochs):
+        lines.append("| " + " | ".join([str(e + 1), cell(exact_curve, e)]
+                                       + [cell(r[1], e) for r in rows]) + " |")
+    lines.append("| final, 8-bit golden | " + " | ".join(
+        [f"{exact_golden:.4f}"] + [f"{r[1][-1]:.4f}" if r[1] else "" for r in rows]) + " |")
+    if any(r[2] for r in rows):
+        lines.append("| final, validation | | " + " | ".join(
+            f"{r[2][-1]:.4f}" if r[2] else "" for r in rows) + " |")
+    lines.append("| seconds | " + " | ".join(
+        [f"{exact_seconds:.0f}"] + [f"{r[3]:.0f}" for r in rows]) + " |")
+    return "\n".join(lines)
+
+
+def plot(path, exact_curve, exact_golden, rows, title):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    ax.plot(range(1, len(exact_curve) + 1), exact_curve, "k-o", ms=3,
+            label="exact gradient (float test acc.)")
+    ax.axhline(exact_golden, color="k", ls=":", label=f"exact gradient, 8-bit golden "
+               f"({exact_golden:.3f})")
+    for (name, curve, _, _), style in zip(rows, ("C0-o", "C1-s", "C3-^", "C2-v")):
+        ax.plot(range(1, len(curve) + 1), curve, style, ms=3, label=name + " (8-bit golden)")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("test accuracy")
+    ax.set_ylim(0, 1)
+    ax.grid(alpha=0.3)
+    ax.set_title(f"{title}: integer on-chip rule vs exact gradients")
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()
