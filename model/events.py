@@ -498,12 +498,15 @@ class SaccadeSimulator:
         ``0..max_value``), deterministic in ``seed`` (an int or a ``numpy.random.SeedSequence``)."""
         return self._simulate_batch(self._scaled(image)[None], [seed])[0]
 
-    def simulate_many(self, images, seed: int = 0, batch: int = 16) -> list[EventStream]:
-        """One recording per image; image ``i`` gets the seed ``SeedSequence([seed, i])``, so
-        its recording is ``simulate(images[i], SeedSequence([seed, i]))`` whatever ``batch``
-        (how many digits are simulated together: vectorised, faster)."""
+    def simulate_many(self, images, seed: int = 0, batch: int = 16, first: int = 0) -> list[EventStream]:
+        """One recording per image; image ``i`` gets the seed ``SeedSequence([seed, first + i])``,
+        so its recording is ``simulate(images[i], SeedSequence([seed, first + i]))`` whatever
+        ``batch`` (how many digits are simulated together: vectorised, faster). ``first``: the
+        index of ``images[0]`` in a larger set simulated in pieces (same recordings as one call)."""
         if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
             raise ConfigError(f"batch: must be a positive integer, got {batch!r}")
+        if isinstance(first, bool) or not isinstance(first, (int, np.integer)) or first < 0:
+            raise ConfigError(f"first: must be a non-negative integer, got {first!r}")
         images = list(images)
         out = []
         for start in range(0, len(images), batch):
@@ -512,7 +515,7 @@ class SaccadeSimulator:
                 raise ConfigError(f"images: all images must have one shape, got "
                                   f"{sorted({a.shape for a in scaled})}")
             chunk = np.stack(scaled)
-            seeds = [np.random.SeedSequence([seed, i]) for i in range(start, start + len(chunk))]
+            seeds = [np.random.SeedSequence([seed, first + i]) for i in range(start, start + len(chunk))]
             out += self._simulate_batch(chunk, seeds)
         return out
 

@@ -1,0 +1,177 @@
+"""Simulated N-MNIST through the hardware (issue 14, point 2).
+
+    .venv/bin/python benchmarks/bench_nmnist.py            # 9,500 train / 500 val / 2,000 test digits
+    .venv/bin/python benchmarks/bench_nmnist.py --reuse    # the same, the trained net loaded if saved
+    .venv/bin/python benchmarks/bench_nmnist.py --quick    # 200 test digits, 5 co-simulated, the saved net
+
+MNIST digits are simulated into N-MNIST-like recordings (SaccadeSimulator, dt_us = 500) and
+binned on the host into ticks (cached in build/nmnist/, see spikeforge.model.event_train);
+a surrogate-gradient LIF network is trained on them (validation: the last training digits),
+quantized to 8 bits with the first layer's max_events_per_tick set from the training data,
+checked on every test digit and the real recording by the golden model, costed
+(spikeforge.sim.cost.network_cost), compiled (spikeforge.flow.compile_network) with the first
+20 (--quick: 5) test digits and the real recording (../shared/data/events/nmnist-sample.bin,
+class unknown: label -1), and co-simulated on Verilator (spikeforge.flow.verify_artifact).
+Prints one markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from spikeforge.flow import compile_network, verify_artifact
+from spikeforge.model.datasets import load_dataset
+from spikeforge.model.event_train import (
+    CACHE_DIR,
+    DT_US,
+    TEST_SEED,
+    TICK_US,
+    TICKS,
+    TRAIN_SEED,
+    EventCounts,
+    cached_chunk,
+    cached_counts,
+    chunk_path,
+    events_bound,
+    float_accuracy,
+    golden_counts,
+    golden_decisions,
+    growing_train_set,
+    interleaved_chunks,
+    most_events_per_tick,
+    quantize_event_net,
+    train_event_lif,
+)
+from spikeforge.model.events import bin_events, read_nmnist
+from spikeforge.sim.cost import network_cost
+from spikeforge.sim.network import run_network
+
+ROOT = Path(__file__).resolve().parents[1]
+REAL = ROOT.parent / "shared" / "data" / "events" / "nmnist-sample.bin"
+VAL_FIRST = 9500  #: validation: training digits 9500..9999, never trained on
+#: the deployed network. The training set grows from 5 chunks of 500 digits by 2 per epoch
+#: (interleaved_chunks order: training could start while the simulation ran), 9,500 digits in
+#: the last epoch
+FULL = dict(hidden=64, epochs=8, merge=2, lr=5e-3, batch_size=32, shift=0, first_chunks=5,
+            per_epoch=2, test=2000, cosim=20)
+#: --quick without a trained full model: a short run on 1,000 digits (far below 95 %)
+QUICK = dict(FULL, epochs=2, first_chunks=2, per_epoch=0, test=200, cosim=5)
+
+
+def real_counts() -> EventCounts:
+    """The real recording, binned like the simulated ones (t0 = 0, TICKS ticks of TICK_US)."""
+    return EventCounts.from_dense(bin_events(read_nmnist(REAL), TICK_US, TICKS)[None], [-1])
+
+
+def train(cfg: dict, val: EventCounts, model_path: Path, reuse: bool):
+    """The float net: loaded from ``model_path`` (``reuse``) or trained and saved there."""
+    from spikeforge.model.lif import LIFNet
+
+    if reuse and model_path.is_file():
+        net = LIFNet([val.n_inputs, cfg["hidden"], 10])
+        net.load_state_dict(torch.load(model_path))
+        return net, None
+    order = [f for f in interleaved_chunks(10000) if f != VAL_FIRST]
+    data = growing_train_set(order, cfg["first_chunks"], cfg["per_epoch"])
+    r = train_event_lif(data, val, hidden=(cfg["hidden"],), epochs=cfg["epochs"], merge=cfg["merge"],
+                        lr=cfg["lr"], batch_size=cfg["batch_size"], shift=cfg["shift"])
+    torch.save(r.net.state_dict(), model_path)
+    return r.net, r
+
+
+def load_data(cfg: dict, quick: bool):
+    """Validation chunk, test digits and (full run) every training chunk: from the cache,
+    simulated where missing."""
+    ds = load_dataset("mnist")
+    order = [f for f in interleaved_chunks(10000) if f != VAL_FIRST]
+    used = order[:cfg["first_chunks"] + cfg["per_epoch"] * (cfg["epochs"] - 1)]
+    for f in used + [VAL_FIRST]:
+        cached_chunk("train", ds.train_x, ds.train_y, f, 500, TRAIN_SEED, progress=True)
+    val = EventCounts.load(chunk_path("train", TRAIN_SEED, VAL_FIRST, 500))
+    test = cached_counts("test", ds.test_x, ds.test_y, max(cfg["test"], 500), TEST_SEED,
+                         progress=True).subset(range(cfg["test"]))
+    tr = EventCounts.concat(EventCounts.load(chunk_path("train", TRAIN_SEED, f, 500)) for f in used)
+    return tr, val, test
+
+
+def cosimulate(network, test: EventCounts, real_in: np.ndarray, n: int, merge: int, name: str):
+    """Compile with the first ``n`` test digits and the real recording (label -1), verify."""
+    counts = np.concatenate([golden_counts(test, range(n), merge), real_in])
+    labels = np.concatenate([test.labels[:n], [-1]])
+    out = CACHE_DIR / f"artifact-{name}"
+    compile_network(network, out, counts, labels, info={"bench": "bench_nmnist"})
+    return verify_artifact(out, simulator="verilator", jobs=1)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true",
+                    help="200 test digits; the trained full model if saved (else a 2-epoch one)")
+    ap.add_argument("--reuse", action="store_true", help="load the trained float net if saved")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    start = time.perf_counter()
+    full_model = CACHE_DIR / "lif-full.pt"
+    name = "full" if not args.quick or full_model.is_file() else "quick"
+    cfg = dict(FULL if name == "full" else QUICK)
+    if args.quick:
+        cfg.update(test=QUICK["test"], cosim=QUICK["cosim"])
+    tr, val, test = load_data(cfg, args.quick)
+    net, result = train(cfg, val, CACHE_DIR / f"lif-{name}.pt", args.reuse or args.quick)
+    merge, ticks = cfg["merge"], -(-TICKS // cfg["merge"])
+    acc_val, acc_float = float_accuracy(net, val, merge), float_accuracy(net, test, merge)
+
+    bound = events_bound(tr, merge)
+    network = quantize_event_net(net, ticks, bound)
+    acc_golden = float(np.mean(golden_decisions(network, test, merge) == test.labels))  # every digit accepted
+    acc_golden_val = float(np.mean(golden_decisions(network, val, merge) == val.labels))
+    real = real_counts()
+    real_in = golden_counts(real, [0], merge)
+    real_class = int(run_network(network, real_in).decision[0])
+    cost = network_cost(network, run_network(network, golden_counts(test, range(min(200, len(test))), merge)))
+    try:
+        report = cosimulate(network, test, real_in, cfg["cosim"], merge, name)
+        verdict = "BIT-EXACT" if report.ok else f"MISMATCH: {report.mismatch}"
+        cosim = (f"{report.bit_exact_images}/{report.images} bit-exact ({cfg['cosim']} test digits + "
+                 f"the real recording): {verdict}, {report.cycles_per_inference:.0f} cycles per inference")
+        ok = report.ok
+    except Exception as error:  # noqa: BLE001 -- the table is printed whatever the co-simulation did
+        cosim, ok = f"FAILED: {type(error).__name__}: {str(error).splitlines()[0][:300]}", False
+
+    trained = "loaded" if result is None else f"{result.seconds:.0f} s"
+    rows = [
+        ("simulated digits (train / val / test)", f"{len(tr)} / {len(val)} / {len(test)} "
+         f"(SaccadeSimulator dt_us={DT_US}, seeds {TRAIN_SEED} / {TEST_SEED})"),
+        ("network", f"2312-{cfg['hidden']}-10 LIF, {cfg['epochs']} epochs ({trained})"),
+        ("ticks", f"{ticks} of {TICK_US * merge // 1000} ms, at most 1 event per input per tick"),
+        ("events per image (test, in the ticks)", f"{test.n_events.mean():.0f} "
+         f"(real recording {real.n_events[0]})"),
+        ("first layer max_events_per_tick", f"{bound} = 1.5 x the most in a training tick; "
+         f"test most {most_events_per_tick(test, merge)}, real {int(real_in.sum(axis=2).max())}"),
+        ("accuracy float (val / test)", f"{acc_val:.2%} / {acc_float:.2%}"),
+        ("accuracy 8-bit golden (val / test)", f"{acc_golden_val:.2%} / {acc_golden:.2%}"),
+        ("memory cost", f"{cost.memory_bits} bits ({-(-cost.memory_bits // 8)} bytes): weights "
+         f"{cost.total('weight_bits')}, state {cost.total('state_bits')}, spikes {cost.total('spike_bits')}"),
+        ("compute cost", f"{cost.total('accumulations'):.0f} accumulations per inference "
+         f"(mean of {cost.images} test digits, {cost.ticks:.1f} ticks)"),
+        ("co-simulation (Verilator, verify_artifact)", cosim),
+        ("real recording (class unknown, not scored)", f"golden class {real_class}, RTL "
+         f"{'the same' if ok else 'see the co-simulation'}"),
+    ]
+    print(f"\n| simulated N-MNIST ({name} model) | |\n|---|---|")
+    for key, value in rows:
+        print(f"| {key} | {value} |")
+    print(f"\n{time.perf_counter() - start:.0f} s in all")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""Simulated N-MNIST training (model/event_train.py) on a tiny simulated set: bars, not MNIST.
+
+Vertical and horizontal bars moved through the saccades are two classes a tiny network tells
+apart after a few epochs, so the whole path -- simulate, bin, cache, train, quantize with a
+bound on the first layer's events per tick, golden model -- runs in seconds without MNIST.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from spikeforge.ir.errors import ConfigError, SpikeforgeError
+from spikeforge.model.event_train import (
+    EventCounts,
+    batch_counts,
+    cached_chunk,
+    cached_counts,
+    chunk_path,
+    dense_inputs,
+    events_bound,
+    float_accuracy,
+    golden_accuracy,
+    golden_counts,
+    growing_train_set,
+    input_batch,
+    interleaved_chunks,
+    merge_ticks,
+    most_events_per_tick,
+    quantize_event_net,
+    simulate_counts,
+    train_event_lif,
+)
+from spikeforge.model.events import SaccadeSimulator, bin_events
+from spikeforge.sim.network import classify
+
+DT = 1000  # the coarsest step the tests need: fast
+
+
+def bars(n: int, seed: int = 0):
+    """``n`` 28x28 images, class 0 a vertical bar, class 1 a horizontal one, at random places."""
+    rng = np.random.default_rng(seed)
+    images = np.zeros((n, 28, 28), dtype=np.uint8)
+    labels = np.arange(n) % 2
+    for k in range(n):
+        a, b = rng.integers(6, 18), rng.integers(4, 10)
+        if labels[k] == 0:
+            images[k, b:b + 18, a:a + 4] = 255
+        else:
+            images[k, a:a + 4, b:b + 18] = 255
+    return images.reshape(n, 784), labels
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    x, y = bars(48)
+    return simulate_counts(x, y, seed=3, dt_us=DT)
+
+
+def test_counts_are_the_binned_recordings_and_chunks_do_not_change_them(tmp_path):
+    x, y = bars(7)
+    streams = SaccadeSimulator(dt_us=DT).simulate_many(x, seed=5)
+    expected = np.stack([bin_events(s, 10_000, 32) for s in streams])
+    one = cached_counts("t", x, y, 7, seed=5, chunk=7, dt_us=DT, cache_dir=tmp_path / "a")
+    three = cached_counts("t", x, y, 7, seed=5, chunk=3, dt_us=DT, cache_dir=tmp_path / "b")
+    assert np.array_equal(one.dense(), expected) and np.array_equal(three.dense(), expected)
+    assert np.array_equal(one.n_events, expected.sum(axis=(1, 2)))
+    assert len(list((tmp_path / "b").glob("*.npz"))) == 3
+    # loaded, not simulated again: a cached chunk's content is what comes back
+    path = chunk_path("t", 5, 6, 1, DT, cache_dir=tmp_path / "b")
+    EventCounts.from_dense(np.zeros((1, 32, 2312), np.int64), [9]).save(path)
+    again = cached_counts("t", x, y, 7, seed=5, chunk=3, dt_us=DT, cache_dir=tmp_path / "b")
+    assert again.labels[-1] == 9 and again.n_events[-1] == 0
+    assert np.array_equal(again.dense()[:6], expected[:6])
+
+
+def test_simulate_many_first_gives_the_recordings_of_the_whole_set():
+    x, _ = bars(4)
+    sim = SaccadeSimulator(dt_us=DT)
+    whole = sim.simulate_many(x, seed=2)
+    part = sim.simulate_many(x[2:], seed=2, first=2)
+    assert all(np.array_equal(a.events, b.events) for a, b in zip(whole[2:], part))
+    with pytest.raises(ConfigError, match="first"):
+        sim.simulate_many(x, first=-1)
+
+
+def test_bad_cache_file_is_named(tmp_path):
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, format="something else")
+    with pytest.raises(SpikeforgeError, match="bad.npz"):
+        EventCounts.load(bad)
+
+
+def test_merge_clip_subset_and_bounds(tiny):
+    dense = tiny.dense()
+    assert np.array_equal(merge_ticks(dense, 2), dense[:, 0::2] + dense[:, 1::2])
+    assert merge_ticks(dense, 3).shape[1] == 11 and merge_ticks(dense, 3).sum() == dense.sum()
+    assert np.array_equal(batch_counts(tiny, [4, 1], max_count=1), np.minimum(dense[[4, 1]], 1))
+    assert np.array_equal(tiny.subset([4, 1]).dense(), dense[[4, 1]])
+    assert tiny.max_count() == dense.max() > 1  # events of one input in one tick do repeat
+    assert tiny.max_events_per_tick() == dense.sum(axis=2).max()
+    assert most_events_per_tick(tiny, max_count=None) == dense.sum(axis=2).max()
+    assert events_bound(tiny, margin=1.5) == int(np.ceil(1.5 * np.minimum(dense, 1).sum(axis=2).max()))
+
+
+def test_shift_moves_every_event_by_the_same_pixels(tiny):
+    rng = np.random.default_rng(0)
+    shifted = input_batch(dense_inputs(tiny), [0], shift=2, rng=rng).numpy()[:, 0]
+    dx, dy = np.random.default_rng(0).integers(-2, 3, size=(1, 2))[0]
+    planes = np.minimum(tiny.dense([0])[0], 1).reshape(32, 2, 34, 34)
+    assert (dx, dy) != (0, 0)
+    moved = np.roll(planes, (dy, dx), axis=(2, 3))
+    shifted = shifted.reshape(32, 2, 34, 34)
+    # np.roll wraps around, the shift drops what leaves the sensor: equal 2 px inside the border
+    assert np.array_equal(shifted[:, :, 2:-2, 2:-2], moved[:, :, 2:-2, 2:-2])
+    assert shifted.sum() <= planes.sum() and shifted[:, :, 2:-2, 2:-2].sum() > 0.9 * planes.sum()
+
+
+def test_train_quantize_and_bound_the_first_layer(tiny):
+    train, val = tiny.subset(range(32)), tiny.subset(range(32, 48))
+    r = train_event_lif(train, val, hidden=(16,), epochs=6, lr=5e-3, progress=False)
+    assert float_accuracy(r.net, val) >= 0.9, r.history
+    bound = events_bound(train)
+    network = quantize_event_net(r.net, ticks=32, max_events_per_tick=bound)
+    assert network.layers[0].max_events_per_tick == bound
+    assert network.layers[1].max_events_per_tick == 16
+    assert golden_accuracy(network, val) >= 0.9
+    # the contract refuses an image with more events in a tick than the bound, naming it
+    tight = quantize_event_net(r.net, ticks=32, max_events_per_tick=most_events_per_tick(val) - 1)
+    with pytest.raises(ConfigError, match="max_events_per_tick"):
+        classify(tight, golden_counts(val, range(len(val))))
+
+
+def test_growing_train_set_follows_its_schedule(tmp_path):
+    assert interleaved_chunks(2000) == [0, 1500, 500, 1000]
+    x, y = bars(6)
+    for first in (0, 2, 4):
+        cached_chunk("train", x, y, first, 2, seed=1, dt_us=DT, cache_dir=tmp_path)
+    at = growing_train_set([4, 0, 2], first_chunks=1, per_epoch=1, seed=1, chunk=2, dt_us=DT,
+                           cache_dir=tmp_path)
+    whole = cached_counts("train", x, y, 6, seed=1, chunk=2, dt_us=DT, cache_dir=tmp_path).dense()
+    assert np.array_equal(at(0).dense(), whole[4:6])
+    assert np.array_equal(at(2).dense(), whole[[4, 5, 0, 1, 2, 3]]) and len(at(5)) == 6
