@@ -132,7 +132,7 @@ def run_demo(simulators: str = "both", ticks: int = 50, seed: int = 2026, out=sy
 
 #: the flow demo's training and mapping settings; the cached model is used only if they match
 DEMO = {"dataset": "digits", "hidden": 32, "epochs": 8, "qat_epochs": 1, "ticks": 16, "seed": 0,
-        "neurons_per_core": 16}
+        "neurons_per_core": 16, "lanes": 4}
 
 
 def demo_dir() -> Path:
@@ -174,7 +174,8 @@ def run_flow_demo(simulators=("verilator",), images: int | None = None, retrain:
     directory = demo_dir()
     t0 = time.perf_counter()
     print(f"spikeforge demo: digits -> {DEMO['hidden']}-neuron LIF hidden layer -> 10 classes, "
-          f"8-bit, spike-count decision, {DEMO['neurons_per_core']} neurons per core", file=out)
+          f"8-bit, spike-count decision, {DEMO['neurons_per_core']} neurons per core, "
+          f"{DEMO['lanes']} lanes", file=out)
     print("[1/3] training (float LIF, then quantization-aware 8-bit)...", file=out, flush=True)
     trained, cached = cached_network(directory, retrain, progress=True)
     if cached:
@@ -189,6 +190,7 @@ def run_flow_demo(simulators=("verilator",), images: int | None = None, retrain:
     print("[2/3] compiling (plan, artifact, system Verilog, expected traces)...", file=out, flush=True)
     compiled = compile_network(trained.network, directory / "compiled", counts, labels,
                                DEMO["neurons_per_core"], info={"training": trained.summary()},
+                               lanes=DEMO["lanes"],
                                progress=out is sys.stdout)
     artifact = load_artifact(compiled.out_dir)
     network, plan = artifact.network, artifact.plan
@@ -198,7 +200,8 @@ def run_flow_demo(simulators=("verilator",), images: int | None = None, retrain:
           f"{stats['distinct_weights_read']:.0%} of weight rows read at all "
           f"(FPGA prototype: {PROTOTYPE['hidden_spikes']} / {PROTOTYPE['weights_read']:.0%} / "
           f"{PROTOTYPE['distinct_weights_read']:.0%})", file=out)
-    print(f"[3/3] co-simulating {n} of {len(labels)} test images (whole system, cocotb)...",
+    print(f"[3/3] co-simulating {n} of {len(labels)} test images (whole system; Verilator: the "
+          f"compiled harness, Icarus: the cocotb bench)...",
           file=out, flush=True)
     rows, failed = [], False
     for simulator in simulators:
