@@ -4,7 +4,10 @@
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 from spikeforge.commands.options import check_writable, integer
@@ -54,6 +57,8 @@ def register(subparsers) -> None:
                    help=f"test images for the expected traces (default: all, at most "
                         f"{DEFAULT_TRACE_IMAGES})")
     p.add_argument("--path", default=None, help="directory of the IDX files (mnist, fashion-mnist)")
+    p.add_argument("--json", action="store_true",
+                   help="print the result as JSON on stdout (progress goes to stderr)")
     p.set_defaults(handler=cmd_compile)
 
     p = subparsers.add_parser(
@@ -79,6 +84,8 @@ def register(subparsers) -> None:
                    help="run the fast engine's shards on the Dask distributed cluster whose "
                         "scheduler is at ADDRESS (e.g. tcp://10.0.0.5:8786; each worker needs "
                         "spikeforge and Verilator; pip install 'dask[distributed]')")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON report per simulator instead of the table")
     p.add_argument("--chunk", type=integer(1), default=50,
                    help="images per simulation run (default: 50)")
     p.set_defaults(handler=cmd_verify)
@@ -126,16 +133,22 @@ def cmd_compile(args) -> int:
     if not 1 <= n <= len(ds.test_y):
         raise ConfigError(f"--images: must be in 1..{len(ds.test_y)}, got {n}")
     counts = encode_test_images(model, ds, n)
+    log = sys.stderr if args.json else sys.stdout
     print(f"compiling {args.model}: {model['kind']} {ds.name} {'-'.join(map(str, sizes))}, "
-          f"decision {network.decision.value}")
+          f"decision {network.decision.value}", file=log)
     result = compile_network(network, args.out, counts, ds.test_y[:n], args.neurons_per_core,
                              lanes=args.lanes,
                              info={"model": str(args.model), "dataset": ds.name,
                                    "kind": model["kind"], "metrics": model["metrics"]},
-                             progress=True)
+                             progress="stderr" if args.json else True)
     golden = float((classify(network, counts) == ds.test_y[:n]).mean())
+    seconds = time.perf_counter() - t0
     print(f"{result.n_cores} cores, golden accuracy on the {n} traced test images {golden:.2%}, "
-          f"compiled in {time.perf_counter() - t0:.1f} s -> {args.out}")
+          f"compiled in {seconds:.1f} s -> {args.out}", file=log)
+    if args.json:
+        record = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(result).items()}
+        print(json.dumps({**record, "images": n, "golden_accuracy": golden,
+                          "lanes": args.lanes, "wall_seconds": seconds}, indent=2))
     return 0
 
 
@@ -164,9 +177,13 @@ def cmd_verify(args) -> int:
         reports.append(verify_artifact(args.dir, args.images, simulator, args.chunk,
                                        progress="stderr", engine=engine, jobs=args.jobs,
                                        scheduler=args.scheduler if engine == "fast" else None))
-    print(TABLE_HEADER)
-    print("-" * len(TABLE_HEADER))
-    print("\n".join(report.row() for report in reports))
-    for report in reports:
-        print(report.summary())
+    if args.json:
+        print(json.dumps([dict(asdict(report), ok=report.ok) for report in reports], indent=2,
+                         default=str))
+    else:
+        print(TABLE_HEADER)
+        print("-" * len(TABLE_HEADER))
+        print("\n".join(report.row() for report in reports))
+        for report in reports:
+            print(report.summary())
     return 0 if all(report.ok for report in reports) else 1

@@ -114,16 +114,21 @@ def test_compile_command_from_a_model_file(tmp_path):
                      "--out", model)
     assert run.returncode == 0, run.stdout + run.stderr
     run = run_cli("compile", model, "--out", tmp_path / "out", "--neurons-per-core", 5,
-                     "--images", 20, "--lanes", "2,3")
+                     "--images", 20, "--lanes", "2,3", "--json")
     assert run.returncode == 0, run.stdout + run.stderr
+    compiled = json.loads(run.stdout)  # --json: stdout is the JSON alone, progress on stderr
+    assert compiled["n_cores"] == 4 and compiled["images"] == 20 and compiled["lanes"] == [2, 3]
+    assert "compiling" in run.stderr
     plan = load_artifact(tmp_path / "out").plan
     assert len(plan.cores) == 2 + 2
     assert [core.config.lanes for core in plan.cores] == [2, 2, 3, 3]
     assert (tmp_path / "out" / flow.VERILOG).is_file()
     assert flow.load_expected(tmp_path / "out" / flow.EXPECTED)["labels"].shape == (20,)
     # the lanes built are the lanes shipped: the compiled design co-simulates bit-exactly
-    run = run_cli("verify", tmp_path / "out", "--images", 2, "--simulator", "icarus")
-    assert run.returncode == 0 and "BIT-EXACT" in run.stdout, run.stdout + run.stderr
+    run = run_cli("verify", tmp_path / "out", "--images", 2, "--simulator", "icarus", "--json")
+    assert run.returncode == 0, run.stdout + run.stderr
+    (report,) = json.loads(run.stdout)
+    assert report["ok"] and report["bit_exact_images"] == report["images"] == 2, report
 
 
 @pytest.mark.slow
