@@ -89,6 +89,13 @@ def cmd_train(args) -> int:
             raise ConfigError(f"--ticks-per-tau: {args.ticks_per_tau} makes inferences of "
                               f"{ticks} ticks, more than the hardware's {MAX_TICKS}")
     ds = load_dataset(args.dataset, path=args.path)
+    sizes = [ds.n_features, *args.hidden, ds.n_classes]
+    for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        if n_in * n_out > MAX_CORE_WEIGHTS:
+            # refused before PyTorch allocates it (and Adam's three copies of it)
+            raise ConfigError(f"--hidden: layer {l} ({n_in} x {n_out} = {n_in * n_out:,} "
+                              f"weights) is larger than the {MAX_CORE_WEIGHTS:,} weights of a "
+                              f"layer spikeforge trains and compiles")
     if args.model == "ttfs" and args.max_shift and args.max_shift >= min(ds.shape):
         raise ConfigError(f"--max-shift: must be less than the {ds.name} image size "
                           f"{'x'.join(map(str, ds.shape))}, got {args.max_shift}")
