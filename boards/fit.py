@@ -37,7 +37,8 @@ from dataclasses import dataclass, field
 from spikeforge.boards.specs import BOARDS, board_spec, input_depth_for
 from spikeforge.ir.errors import ConfigError
 
-__all__ = ["FitEstimate", "estimate", "check_fit", "suggestions", "bram_tiles", "memories_of_plan",
+__all__ = ["FitEstimate", "estimate", "check_fit", "suggestions", "dsps_of_plan", "bram_tiles",
+           "memories_of_plan",
            "ICE40_MIN_BRAM_BITS", "MIN_BRAM_ROM_BITS", "ECP5_MAX_LUTRAM_DEPTH"]
 
 ICE40_MIN_BRAM_BITS = 150  # Yosys keeps smaller RAMs in flip-flops (fitted: 136 no, 156 yes)
@@ -103,6 +104,8 @@ class FitEstimate:
     memory_bits: int
     per_memory: list = field(default_factory=list)
     problems: list = field(default_factory=list)
+    dsps: int = 0
+    dsps_available: int = 0
 
     @property
     def fits(self) -> bool:
@@ -111,7 +114,15 @@ class FitEstimate:
     def as_dict(self) -> dict:
         return {"board": self.board, "brams": self.brams, "brams_available": self.brams_available,
                 "luts": self.luts, "luts_available": self.luts_available,
+                "dsps": self.dsps, "dsps_available": self.dsps_available,
                 "memory_bits": self.memory_bits, "fits": self.fits, "problems": self.problems}
+
+
+def dsps_of_plan(plan) -> int:
+    """An upper bound on the DSP multipliers of the cores: per lane ``v*beta`` and ``i*alpha``,
+    and ``a*rho`` if adaptive (Yosys may map small ones to logic instead; fitted to the
+    iCE40UP5K, where a 3-core, 4-lane digits design ran out of its 8 SB_MAC16)."""
+    return sum(core.config.lanes * (2 + int(core.config.params.adaptive)) for core in plan.cores)
 
 
 def estimate(plan, board: str, input_depth: int | None = None, decision=None) -> FitEstimate:
@@ -133,13 +144,18 @@ def estimate(plan, board: str, input_depth: int | None = None, decision=None) ->
             + _LUTS_PER_CORE * len(plan.cores))
     luts = round(lut4 * _CELLS_PER_LUT[family])
     est = FitEstimate(board, family, brams, spec.resources["brams"], luts, spec.resources["luts"],
-                      bits, per_memory)
+                      bits, per_memory, dsps=dsps_of_plan(plan),
+                      dsps_available=spec.resources.get("dsps", 0))
     if brams > est.brams_available:
         worst = max(per_memory, key=lambda m: m["brams"])
         est.problems.append(
             f"block RAM: needs about {brams} of {est.brams_available} "
             f"({spec.note.split(';')[0]}); the largest memory is {worst['memory']} "
             f"({worst['depth']} x {worst['width']} bits = {worst['brams']} block RAMs)")
+    if est.dsps > est.dsps_available:
+        est.problems.append(
+            f"DSP: needs up to {est.dsps} multipliers of {est.dsps_available} (each lane of a "
+            f"core multiplies v by beta and i by alpha, and a by rho if adaptive)")
     if luts > est.luts_available:
         est.problems.append(
             f"logic: needs about {luts} logic cells of {est.luts_available} for "
@@ -152,6 +168,9 @@ def estimate(plan, board: str, input_depth: int | None = None, decision=None) ->
 def suggestions(plan, est: FitEstimate) -> str:
     """What would make ``plan`` fit where ``est`` says it does not (one line)."""
     hints = []
+    if any(p.startswith("DSP") for p in est.problems):
+        hints.append("fewer lanes (compile --lanes) or fewer cores: the multipliers grow with "
+                     "both")
     if any("logic" in p for p in est.problems) and len(plan.cores) > plan.n_layers:
         hints.append(f"more neurons per core (fewer cores: {len(plan.cores)} now, at least "
                      f"{plan.n_layers}, one per layer; e.g. plan_network(network) without "

@@ -54,3 +54,24 @@ def test_fit_input_depth_is_checked_not_defaulted():
     for depth in (0, 1, -5, 32768):
         with pytest.raises(ConfigError, match="input_depth: must be an integer in 2..32767"):
             estimate(plan, "icebreaker", depth)
+
+
+def test_dsp_bound_refuses_too_many_lanes_on_the_ice40():
+    """Each lane multiplies (v*beta, i*alpha, a*rho if adaptive): a digits-sized design with
+    3 cores of 4 lanes needs up to 24 multipliers, the iCE40UP5K has 8 (the build fails in
+    placement: 'no BELs remaining to implement cell type ICESTORM_DSP')."""
+    from spikeforge.boards.fit import dsps_of_plan, estimate
+    from spikeforge.compiler.map import plan_network
+    from spikeforge.ir.network import IntegerLayer, IntegerNetwork
+    from spikeforge.ir.params import NeuronParams
+
+    rng = np.random.default_rng(0)
+    network = IntegerNetwork([IntegerLayer(rng.integers(-9, 9, (64, 32)), NeuronParams()),
+                              IntegerLayer(rng.integers(-9, 9, (32, 10)), NeuronParams())])
+    wide = plan_network(network, neurons_per_core=16, lanes=4)
+    assert dsps_of_plan(wide) == 3 * 4 * 2
+    est = estimate(wide, "icebreaker")
+    assert not est.fits and est.problems[0].startswith("DSP: needs up to 24 multipliers of 8")
+    assert estimate(wide, "ulx3s-85f").fits
+    narrow = plan_network(network, lanes=2)  # two cores of 2 lanes: 8, as built by the README
+    assert dsps_of_plan(narrow) == 8 and estimate(narrow, "icebreaker").fits
