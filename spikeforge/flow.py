@@ -529,11 +529,18 @@ def _verify_fast(network, plan, counts, labels, chunk, progress, seed, p_gap, sy
     classes = np.array([c for s in shards for c in s.classes])
     cycles = [c for s in shards for c in s.cycles if c >= 0]
     golden = run_network(network, counts).decision
+    missing = None
+    if len(classes) != n:  # a shard that came back short: a mismatch, not a crash
+        missing = (f"the RTL returned {len(classes)} results for {n} images (a run ended "
+                   f"early or a shard was lost)")
+        padded = np.full(n, -2, dtype=np.int64)  # -2: no result, never a label
+        padded[:min(n, len(classes))] = classes[:n]
+        classes = padded
     seconds = {"verilator": 0.0, "golden": 0.0, "cycle model": 0.0, "compare": 0.0}
     for s in shards:
         for name, value in s.seconds.items():
             seconds[name] = seconds.get(name, 0.0) + value
-    mismatch = next((s.mismatch for s in shards if s.mismatch), None)
+    mismatch = next((s.mismatch for s in shards if s.mismatch), missing)
     report = VerifyReport("verilator", n, float((golden == labels).mean()),
                           float((classes == labels).mean()),
                           int(sum(e for s in shards for e in s.exact)),

@@ -68,3 +68,27 @@ def test_compile_replaces_only_an_artifact_or_an_empty_directory(tmp_path):
     with pytest.raises(SpikeforgeError, match="exists and is not a directory"):
         flow.compile_network(network, tmp_path / "file", counts, [0, 1, 2])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "file", "mine"]
+
+
+def test_a_short_shard_is_a_mismatch_not_a_crash(tmp_path, monkeypatch):
+    """A fault injected into a real fast verify: the last shard comes back one result short
+    (as when a run ends early). The report names it as a mismatch instead of raising."""
+    from tests.util import require_simulator
+
+    require_simulator("verilator")
+    network, counts = _network(4)
+    result = flow.compile_network(network, tmp_path / "out", counts.clip(0, 1), [0, 1, 2])
+    real = flow.run_sharded
+
+    def short(*args, **kwargs):
+        shards = real(*args, **kwargs)
+        last = shards[-1]
+        for name in ("classes", "cycles", "exact", "bounds"):
+            setattr(last, name, getattr(last, name)[:-1])
+        return shards
+
+    monkeypatch.setattr(flow, "run_sharded", short)
+    report = flow.verify_artifact(result.out_dir, simulator="verilator", engine="fast", jobs=1)
+    assert not report.ok
+    assert report.mismatch == ("the RTL returned 2 results for 3 images (a run ended early or "
+                               "a shard was lost)")
