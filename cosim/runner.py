@@ -420,7 +420,10 @@ def use_build(build_dir: Path):
 
     lock = build_dir / IN_USE
     while True:
-        build_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            build_dir.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:  # renamed away between mkdir's attempt and its check: again
+            continue
         try:
             fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
         except FileNotFoundError:  # pruned between mkdir and open: start again
