@@ -6,7 +6,7 @@ same driver convention runs in C++ (``fast_harness.cpp``, compiled with the syst
 into one executable, cached per design) and the bench's own comparison,
 :func:`spikeforge.cosim.system_tb.compare_image`, runs on the recorded trace:
 
-1. :func:`system_spec` computes what the bench is given: per image the golden model's class,
+1. :func:`~spikeforge.cosim.system_cosim.system_spec` (the bench's own) computes what the bench is given: per image the golden model's class,
    decision tick, ticks run and every spike of every layer
    (:func:`~spikeforge.sim.network.run_network`), and the system cycle model's
    (:func:`~spikeforge.sim.system_cycle.predict_run`) cycle of every input handshake, every
@@ -58,13 +58,13 @@ from spikeforge.cosim.runner import (
     require_simulator,
     verilator_environment,
 )
-from spikeforge.cosim.system_cosim import StallPattern, expected_run, expected_spikes, schedules_for
+from spikeforge.cosim.system_cosim import system_spec
 from spikeforge.cosim.system_tb import compare_image
 from spikeforge.hdl.verilog import SYSTEM_TOP, system_verilog
 from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.system import SystemConfig
 from spikeforge.sim.network import run_network
-from spikeforge.sim.system_cycle import lower_bound_cycles, ticks_to_run
+from spikeforge.sim.system_cycle import lower_bound_cycles
 
 __all__ = ["HARNESS", "FastBuild", "FastResult", "port_widths", "build_harness", "system_spec",
            "write_stimulus", "run_harness", "read_trace", "compare_run", "run_fast_cosim",
@@ -189,42 +189,6 @@ def build_harness(verilog_text: str, cflags=HARNESS_CFLAGS) -> FastBuild:
 
 
 # -- stimulus and expectations ----------------------------------------------------------------
-
-def system_spec(network, plan, counts, n_ticks: int, system: SystemConfig, *, seed: int = 0,
-                p_gap: float = 0.0, p_ready: float = 1.0, check_timing: bool = True):
-    """What the bench is given for a batch, built as
-    :func:`~spikeforge.cosim.system_cosim.run_system_cosim` builds it (same stimulus, same
-    expectations); returns ``(spec, trace)``. Also records, per image, the seconds of the
-    golden model and of the cycle model in ``spec["seconds"]``."""
-    t0 = time.perf_counter()
-    schedules = schedules_for(counts, seed if p_gap > 0 else None, p_gap)
-    ready = StallPattern(seed, p_ready)
-    start_gaps = [(seed + b) % 3 for b in range(counts.shape[0])]
-    trace, timings, items = expected_run(network, plan, counts, n_ticks, schedules=schedules,
-                                         system=system, out_ready=ready, start_cycle=1,
-                                         start_gaps=start_gaps)
-    images = []
-    for b, timing in enumerate(timings):
-        ticks_run = ticks_to_run(trace, b, n_ticks)
-        images.append({
-            "class": int(trace.decision[b]), "decision_tick": int(trace.decision_tick[b]),
-            "ticks_run": ticks_run,
-            "start": timing.start_cycle, "done": timing.done_cycle, "cycles": timing.cycles,
-            "tick_done": timing.tick_done_cycles, "inputs": timing.input_cycles,
-            "items": items[b],
-            "out": [list(e) for e in timing.out_events],
-            "monitor": [[list(e) for e in layer] for layer in timing.monitor_events],
-            "spikes": [expected_spikes(trace, b, l, ticks_run, timing.monitor_events[l])
-                       for l in range(len(trace.spikes))],
-            "out_spikes": expected_spikes(trace, b, len(trace.spikes) - 1, ticks_run,
-                                          timing.out_events),
-            "start_gap": start_gaps[b],
-        })
-    spec = {"images": images, "n_ticks": n_ticks, "ready": {"seed": seed, "p": p_ready},
-            "check_timing": check_timing, "n_layers": len(network.layers),
-            "model_s": time.perf_counter() - t0}
-    return spec, trace
-
 
 def write_stimulus(path, spec: dict, index_bits: int) -> None:
     """The harness's stimulus file (format: ``fast_harness.cpp``). Image b must be done by

@@ -38,7 +38,7 @@ from spikeforge.sim.system_cycle import InputSchedule, predict_run, ticks_to_run
 SPEC_ENV = "SPIKEFORGE_SYSTEM_SPEC"
 TB_MODULE = "spikeforge.cosim.system_tb"
 
-__all__ = ["schedules_for", "expected_run", "run_system_cosim"]
+__all__ = ["schedules_for", "expected_run", "system_spec", "run_system_cosim"]
 
 
 # -- stimuli -------------------------------------------------------------------------------
@@ -148,6 +148,43 @@ def build_args_for(simulator: str, optimize: bool = False) -> list[str]:
     return list(VERILATOR_SPLIT) + ([] if optimize else ["-CFLAGS", "-O0"])
 
 
+def system_spec(network, plan, counts, n_ticks: int, system: SystemConfig, *, seed: int = 0,
+                p_gap: float = 0.0, p_ready: float = 1.0, check_timing: bool = True):
+    """What the system bench (and the fast harness, :mod:`spikeforge.cosim.fast`) is given
+    for a batch: the stimulus (input items and their gaps, the stall pattern of
+    ``spike_out.ready``, the start gaps) and every expectation (class, ticks, cycles, each
+    layer's events), from the golden and cycle models. Returns ``(spec, trace)``;
+    ``spec["model_s"]`` is the seconds the models took."""
+    t0 = time.perf_counter()
+    schedules = schedules_for(counts, seed if p_gap > 0 else None, p_gap)
+    ready = StallPattern(seed, p_ready)
+    start_gaps = [(seed + b) % 3 for b in range(counts.shape[0])]
+    trace, timings, items = expected_run(network, plan, counts, n_ticks, schedules=schedules,
+                                         system=system, out_ready=ready, start_cycle=1,
+                                         start_gaps=start_gaps)
+    images = []
+    for b, timing in enumerate(timings):
+        ticks_run = ticks_to_run(trace, b, n_ticks)
+        images.append({
+            "class": int(trace.decision[b]), "decision_tick": int(trace.decision_tick[b]),
+            "ticks_run": ticks_run,
+            "start": timing.start_cycle, "done": timing.done_cycle, "cycles": timing.cycles,
+            "tick_done": timing.tick_done_cycles, "inputs": timing.input_cycles,
+            "items": items[b],
+            "out": [list(e) for e in timing.out_events],
+            "monitor": [[list(e) for e in layer] for layer in timing.monitor_events],
+            "spikes": [expected_spikes(trace, b, l, ticks_run, timing.monitor_events[l])
+                       for l in range(len(trace.spikes))],
+            "out_spikes": expected_spikes(trace, b, len(trace.spikes) - 1, ticks_run,
+                                          timing.out_events),
+            "start_gap": start_gaps[b],
+        })
+    spec = {"images": images, "n_ticks": n_ticks, "ready": {"seed": seed, "p": p_ready},
+            "check_timing": check_timing, "n_layers": len(network.layers),
+            "model_s": time.perf_counter() - t0}
+    return spec, trace
+
+
 def run_system_cosim(network: IntegerNetwork, plan, input_counts, simulator: str = "icarus", *,
                      n_ticks: int | None = None, system: SystemConfig | None = None,
                      seed: int = 0,
@@ -181,34 +218,9 @@ def run_system_cosim(network: IntegerNetwork, plan, input_counts, simulator: str
     counts = network.check_input(input_counts)
     n_ticks = n_ticks or counts.shape[1]
     system = SystemConfig(network.decision) if system is None else system
-    t0 = time.perf_counter()
-    schedules = schedules_for(counts, seed if p_gap > 0 else None, p_gap)
-    ready = StallPattern(seed, p_ready)
-    start_gaps = [(seed + b) % 3 for b in range(counts.shape[0])]
-    trace, timings, items = expected_run(network, plan, counts, n_ticks, schedules=schedules,
-                                         system=system, out_ready=ready, start_cycle=1,
-                                         start_gaps=start_gaps)
-    images = []
-    for b, timing in enumerate(timings):
-        ticks_run = ticks_to_run(trace, b, n_ticks)
-        images.append({
-            "class": int(trace.decision[b]), "decision_tick": int(trace.decision_tick[b]),
-            "ticks_run": ticks_run,
-            "start": timing.start_cycle, "done": timing.done_cycle, "cycles": timing.cycles,
-            "tick_done": timing.tick_done_cycles,
-            "inputs": timing.input_cycles,
-            "items": items[b],
-            "out": [list(e) for e in timing.out_events],
-            "monitor": [[list(e) for e in layer] for layer in timing.monitor_events],
-            "spikes": [expected_spikes(trace, b, l, ticks_run, timing.monitor_events[l])
-                       for l in range(len(trace.spikes))],
-            "out_spikes": expected_spikes(trace, b, len(trace.spikes) - 1, ticks_run,
-                                          timing.out_events),
-            "start_gap": start_gaps[b],
-        })
-    spec = {"images": images, "n_ticks": n_ticks, "ready": {"seed": seed, "p": p_ready},
-            "check_timing": check_timing, "n_layers": len(network.layers)}
-    model_s = time.perf_counter() - t0
+    spec, _ = system_spec(network, plan, counts, n_ticks, system, seed=seed, p_gap=p_gap,
+                          p_ready=p_ready, check_timing=check_timing)
+    model_s = spec.pop("model_s")
     with spec_file(spec, "system") as name:
         text = verilog_text if verilog_text is not None else system_verilog(rtl_plan or plan, system)
         result = run_cocotb(text, SYSTEM_TOP, TB_MODULE, simulator, extra_env={SPEC_ENV: name},
