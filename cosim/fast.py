@@ -36,14 +36,12 @@ harness (see benchmarks/bench_cosim.py).
 
 from __future__ import annotations
 
-import fcntl
 import os
 import re
 import shutil
 import subprocess
 import tempfile
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -53,6 +51,7 @@ from spikeforge.cosim.compare import Mismatch, first_mismatch
 from spikeforge.cosim.runner import (
     CosimFailure,
     build_key,
+    build_lock,
     default_build_root,
     patched_environ,
     require_simulator,
@@ -134,17 +133,6 @@ class FastBuild:
         return self.widths["inp__payload"] - 1
 
 
-@contextmanager
-def _locked(directory: Path):
-    """One build of a directory at a time across processes."""
-    with open(directory / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
 def build_root() -> Path:
     """Where harness builds are cached: ``fast/`` beside the cocotb builds."""
     return default_build_root() / "fast"
@@ -166,7 +154,7 @@ def build_harness(verilog_text: str, cflags=HARNESS_CFLAGS) -> FastBuild:
     directory.mkdir(parents=True, exist_ok=True)
     executable = directory / "fast_harness"
     start = time.perf_counter()
-    with _locked(directory):
+    with build_lock(directory):
         if (directory / "build.stamp").exists() and executable.exists():
             return FastBuild(executable, widths, n_layers, key, 0.0)
         (directory / "system.v").write_text(verilog_text)

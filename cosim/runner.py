@@ -216,8 +216,9 @@ def _extra_sys_path(paths):
 
 
 @contextmanager
-def _build_lock(build_dir: Path):
-    """Serialise builds of one directory between processes (pytest-xdist)."""
+def build_lock(build_dir: Path):
+    """Serialise builds of one directory between processes (pytest-xdist; the cocotb builds
+    here, the fast harness's in :mod:`spikeforge.cosim.fast`)."""
     import fcntl
 
     with open(build_dir / ".lock", "w") as lock:
@@ -663,7 +664,7 @@ def _build(runner, simulator, toplevel, build_dir, sources, key, build_args, tim
            waves) -> float:
     """Build unless the stamp says this build is there; seconds spent (0.0: reused)."""
     stamp = build_dir / "build.stamp"
-    with _build_lock(build_dir):
+    with build_lock(build_dir):
         start = time.perf_counter()
         cached = stamp.exists() and stamp.read_text() == key
         product = toplevel if simulator == "verilator" else "sim.vvp"
