@@ -229,13 +229,7 @@ class TTFSNet(nn.Module):
         """Output spike times ``z_out``; with ``record``, ``(z_out, [each layer's input])``.
         ``spike_dropout``: the probability that each layer input spike is dropped (a
         regulariser for training)."""
-        z, inputs = z_in, []
-        for layer in self.layers:
-            if spike_dropout:
-                drop = torch.rand(z.shape) < spike_dropout
-                z = torch.where(drop, torch.full_like(z, INF), z)
-            inputs.append(z)
-            z = layer(z)
+        z, inputs, _ = self.forward_record(z_in, spike_dropout)
         return (z, inputs) if record else z
 
     def forward_record(self, z_in, spike_dropout: float = 0.0):

@@ -17,6 +17,7 @@ import argparse
 import os
 import time
 
+from spikeforge.commands.options import run_action
 from spikeforge.cosim.runner import (
     CACHE_MAX_ENV,
     cache_entries,
@@ -75,11 +76,6 @@ def _size(text: str) -> int:
         return parse_size(text, "--keep")
     except ConfigError as error:
         raise argparse.ArgumentTypeError(str(error).removeprefix("--keep: ")) from None
-
-
-def run_action(args) -> int:
-    """The handler of the command: runs the chosen action's function."""
-    return args.action(args)
 
 
 def register(subparsers) -> None:

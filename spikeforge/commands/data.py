@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from spikeforge.commands.options import check_output_dir
+from spikeforge.commands.options import check_output_dir, run_action
 from spikeforge.ir.errors import SpikeforgeError
 
 __all__ = ["register", "run_action", "cmd_fetch", "cmd_list"]
@@ -71,11 +71,6 @@ def cmd_list(args) -> int:
         if used is None:
             print(f"{name:<14}  not found: `spikeforge data fetch {name}`")
     return 0
-
-
-def run_action(args) -> int:
-    """The handler of the command: runs the chosen action's function."""
-    return args.action(args)
 
 
 def register(subparsers) -> None:

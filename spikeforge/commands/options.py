@@ -116,3 +116,9 @@ def check_output_dir(path, option: str) -> None:
     if is_file:
         raise ConfigError(f"{option}: {path} exists and is not a directory")
     check_writable(path, option)
+
+
+def run_action(args) -> int:
+    """The handler of a command with actions (``data fetch``, ``cache clean``): runs the
+    chosen action's function."""
+    return args.action(args)
