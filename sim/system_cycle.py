@@ -83,7 +83,7 @@ from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.params import Decision
 from spikeforge.ir.plan import INPUT_PORT, check_plan
 from spikeforge.ir.system import SystemConfig
-from spikeforge.sim.blocks.core import CoreModel
+from spikeforge.sim.blocks.core import CoreModel, CorePhase
 from spikeforge.sim.blocks.decision import decision_model, decisive_classes
 from spikeforge.sim.blocks.router import FifoModel, MergerModel, MulticastModel, RouterModel
 from spikeforge.sim.blocks.tick import TickControllerModel, TickState
@@ -266,6 +266,10 @@ class SystemModel:
             current = items[k] if k < len(items) and c >= start_cycle + 1 else None
             if current is not None and offer_at is None:
                 offer_at = reference + current[2]
+            if current is not None and not current[1] and self._streamable(c, start_cycle):
+                k, reference = self._stream(items, k, offer_at, timing)
+                offer_at = None
+                continue
             skip = self._skippable(current, start_cycle)
             if skip:
                 self._skip(skip)
@@ -399,16 +403,25 @@ class SystemModel:
     def _skippable(self, current_item, start_cycle: int) -> int:
         """Cycles that can be skipped from ``self.cycle`` because nothing but the cores'
         countdowns and the controller's guard can change: the controller waits for quiet
-        with no command pending, no packet is in or about to enter a link's output, no
-        marker is offered to an open input, no idle core can be fed, and some core is busy
-        (so quiet cannot be reached) for all of them."""
+        with no command pending, no marker is offered to an open input, every link is
+        either empty or blocked (:meth:`_link_state`), no idle core can be fed, and some
+        core is busy (so quiet cannot be reached) for all of them."""
         if not self.ctrl.waiting():
             return 0
         feeding = self.port.accepting(self.ctrl.event_phase) and current_item is not None
-        if (feeding and current_item[1]) or not self._links_settled():
+        if feeding and current_item[1]:
             return 0
+        blocked = []
+        for l in range(self.L):
+            state = self._link_state(l)
+            if state is None:
+                return 0
+            blocked.append(state)
         edges = []
         for core in self.cores:
+            if ((core.out_valid or core.queue) and blocked[core.layer]
+                    and core.phase is CorePhase.IDLE):
+                continue  # its spike waits behind a blocked link and cannot move
             k = core.skippable()
             if k is None and self._may_feed(core, feeding):
                 return 0
@@ -420,6 +433,34 @@ class SystemModel:
         if c <= start_cycle <= c + k:
             k = start_cycle - c - 1
         return max(k, 0)
+
+    def _link_state(self, l: int) -> bool | None:
+        """Layer ``l``'s link (merger, FIFO, router): False when empty, True when blocked,
+        None when it may move in this cycle.
+
+        Blocked: its head packet (the FIFO's output, else the merger's) waits for
+        destination cores of the next layer that have not taken it (they must be busy:
+        :meth:`_may_feed` refuses the skip for an idle one, and their own state bounds it);
+        behind it, a FIFO is full whenever the merger holds a packet, and an empty merger
+        has no core's spike to grant. The
+        output layer's packets go to ``out_spikes``, whose ``ready`` is the driver's, so
+        that link is never blocked."""
+        merger, fifo = self.mergers[l], self.fifos[l]
+        head = merger if fifo is None else fifo
+        pending = any(core.out_valid or core.queue for core in self.layers[l])
+        if fifo is not None and fifo.refilling:
+            return None
+        if not head.o_valid:
+            return None if merger.o_valid or pending else False
+        if l == self.L - 1:
+            return None
+        if fifo is not None and (merger.o_valid or pending) and fifo.i_ready:
+            return None  # the merger writes into the FIFO, or grants into its free register
+        if fifo is not None and not merger.o_valid and pending:
+            return None  # an empty merger grants whatever its ready
+        router = self.routers[l]
+        waiting = [d for d in router.table[head.o_payload[0]] if d not in router.done]
+        return True if waiting else None  # (an idle one among them: see _may_feed)
 
     def _links_settled(self) -> bool:
         for l, merger in enumerate(self.mergers):
@@ -435,14 +476,86 @@ class SystemModel:
         layer's router)."""
         if core.layer == 0:
             return feeding
-        fifo = self.fifos[core.layer - 1]
-        return fifo is not None and fifo.o_valid
+        l = core.layer - 1
+        head = self.mergers[l] if self.fifos[l] is None else self.fifos[l]
+        return head.o_valid and core.index in self.routers[l].table[head.o_payload[0]]
 
     def _skip(self, k: int) -> None:
         for core in self.cores:
             core.skip(k)
         self.ctrl.skip(k)
         self.cycle += k
+
+    # -- the input stream in closed form -------------------------------------------------
+    def _streamable(self, c: int, start_cycle: int) -> bool:
+        """The event phase in its steady state, where only the input port and the layer-0
+        cores move: the controller waits (nothing pending, no decision to end the run),
+        the multicast starts a fresh packet, every link is empty, every core of a later
+        layer is idle and no layer-0 core has a spike queued or is updating."""
+        ctrl = self.ctrl
+        if (c <= start_cycle or not ctrl.event_phase or ctrl.pending or self.port.closed
+                or self.port.multicast.done or self.decision.stop or self.decision.valid):
+            return False
+        if not self._links_settled() or not self._links_idle_but_port():
+            return False
+        for core in self.cores:
+            if core.queue or core.out_valid or core.phase is CorePhase.UPDATE:
+                return False
+            if core.layer and core.phase is not CorePhase.IDLE:
+                return False
+        return True
+
+    def _links_idle_but_port(self) -> bool:
+        for l in range(self.L):
+            fifo = self.fifos[l]
+            if not self.mergers[l].idle or (fifo is not None and not fifo.idle):
+                return False
+            if l < self.L - 1 and not self.routers[l].idle:
+                return False
+        return True
+
+    def _stream(self, items, k: int, offer_at, timing: InferenceTiming):
+        """The run of input events from ``items[k]`` up to the next marker, in closed form.
+
+        A layer-0 core is free again ``G + 1`` cycles after it takes an event (it counts
+        its G words down, :class:`CoreModel`); the multicast offers an event to every
+        destination from its offer cycle on, each takes it in the first cycle it is free,
+        and the handshake is the cycle the last one takes it. The next event is offered
+        ``gap`` cycles after the cycle that follows. Nothing else moves meanwhile: no
+        spike is produced in an event phase, the controller only counts its guard down
+        (quiet needs a closed input). Returns the next item and its reference cycle; the
+        model stands in the cycle after the last handshake."""
+        c0 = self.cycle
+        dests = sorted(self.port.dests)
+        layer0 = self.layers[0]
+        free = {d: c0 + (layer0[d].left if layer0[d].phase is not CorePhase.IDLE else 0)
+                for d in range(len(layer0))}
+        taken_at = {}
+        offer = c0 if offer_at is None else offer_at  # offer_at is set for items[k]
+        while k < len(items) and not items[k][1]:
+            takes = [max(offer, free[d]) for d in dests]
+            handshake = max(takes)
+            for d, t in zip(dests, takes):
+                taken_at[d] = t
+                free[d] = t + layer0[d].G + 1
+            timing.input_cycles.append(handshake)
+            k += 1
+            reference = handshake + 1
+            if k < len(items):
+                offer = reference + items[k][2]
+        end = reference
+        for d, core in enumerate(layer0):
+            if d in taken_at:  # accepted at edge taken_at[d], counted down since
+                left = core.G - (end - 1 - taken_at[d])
+            else:
+                left = core.left - (end - c0) if core.phase is not CorePhase.IDLE else 0
+            if left > 0:
+                core.phase, core.left = CorePhase.EVENT, left
+            else:
+                core.phase, core.left = CorePhase.IDLE, 0
+        self.ctrl.skip(end - c0)
+        self.cycle = end
+        return k, reference
 
 
 def ticks_to_run(trace, image: int, n_ticks: int) -> int:
