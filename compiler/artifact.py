@@ -28,6 +28,11 @@ Layout (``format`` ``"spikeforge-artifact"``, ``format_version`` 2)::
                           "source_size": 784, "destination_layer": 0,
                           "destination_cores": [0, 1]}, ...]}}
 
+An artifact of a network whose silent inputs were dropped (:mod:`spikeforge.compiler.inputs`)
+also holds ``"inputs": {"n_sensor": 784, "kept": [...]}``: network input ``k`` is sensor input
+``kept[k]``, and the host drops events of the others; without it the network's inputs are the
+sensor's.
+
 ``system`` is :meth:`SystemConfig.to_dict <spikeforge.ir.system.SystemConfig.to_dict>` and
 ``params`` :meth:`NeuronParams.to_dict <spikeforge.ir.params.NeuronParams.to_dict>`; with the
 plan they fully determine the RTL (:func:`spikeforge.hdl.verilog.system_verilog`). Version 1
@@ -49,6 +54,7 @@ from pathlib import Path
 import numpy as np
 
 from spikeforge import __version__
+from spikeforge.compiler.inputs import InputMap
 from spikeforge.compiler.map import canonical_routes, network_from_plan
 from spikeforge.ir.core import CoreConfig
 from spikeforge.ir.errors import ConfigError
@@ -66,11 +72,17 @@ MANIFEST = "manifest.json"
 
 @dataclass(frozen=True, eq=False)
 class Artifact:
-    """What an artifact holds: the integer network, its plan and the system settings."""
+    """What an artifact holds: the integer network, its plan and the system settings, and
+    ``inputs``, the map from the sensor's inputs to the network's (None: the same)."""
 
     network: IntegerNetwork
     plan: HardwarePlan
     system: SystemConfig
+    inputs: InputMap | None = None
+
+    def sensor_input(self, sensor_counts):
+        """``[..., n_sensor]`` event counts of the sensor -> the network's input."""
+        return sensor_counts if self.inputs is None else self.inputs.apply(sensor_counts)
 
 
 # -- writing -------------------------------------------------------------------------------
@@ -84,7 +96,7 @@ def weight_dtype(weight_bits: int):
 
 
 def manifest_of(network: IntegerNetwork, plan: HardwarePlan, system: SystemConfig,
-                files: dict) -> dict:
+                files: dict, inputs: InputMap | None = None) -> dict:
     """The manifest dict; ``files[core_id] = {"npy": {...}, "hex": {...}}``."""
     layers = [{"n_inputs": layer.n_inputs, "n_neurons": layer.n_neurons,
                "max_events_per_tick": layer.max_events_per_tick,
@@ -102,19 +114,23 @@ def manifest_of(network: IntegerNetwork, plan: HardwarePlan, system: SystemConfi
                         "dtype": np.dtype(weight_dtype(bits)).name, "order": ORDER,
                         **files[core.core_id]}})
     routes = [r.to_dict() for r in plan.routes]
-    return {"format": FORMAT, "format_version": FORMAT_VERSION,
-            "generator": f"spikeforge {__version__}",
-            "system": system.to_dict(),
-            "network": {"n_inputs": network.n_inputs, "layers": layers},
-            "plan": {"cores": cores, "routes": routes}}
+    manifest = {"format": FORMAT, "format_version": FORMAT_VERSION,
+                "generator": f"spikeforge {__version__}",
+                "system": system.to_dict(),
+                "network": {"n_inputs": network.n_inputs, "layers": layers},
+                "plan": {"cores": cores, "routes": routes}}
+    if inputs is not None and not inputs.identity:
+        manifest["inputs"] = inputs.to_dict()
+    return manifest
 
 
 def save_artifact(network: IntegerNetwork, plan: HardwarePlan, path,
-                  system: SystemConfig | None = None) -> Path:
-    """Write ``network``, ``plan`` (which must implement ``network``) and ``system`` (default:
-    ``SystemConfig(network.decision)``; its decision must be the network's) to the directory
-    ``path`` (created if needed; files of the same names are overwritten). Returns the
-    manifest's path. The manifest is written last, so a half-written artifact has none."""
+                  system: SystemConfig | None = None, inputs: InputMap | None = None) -> Path:
+    """Write ``network``, ``plan`` (which must implement ``network``), ``system`` (default:
+    ``SystemConfig(network.decision)``; its decision must be the network's) and ``inputs``
+    (the sensor map of a compacted network, or None) to the directory ``path`` (created if
+    needed; files of the same names are overwritten). Returns the manifest's path. The
+    manifest is written last, so a half-written artifact has none."""
     if not isinstance(network, IntegerNetwork):
         raise ConfigError(f"network: must be an IntegerNetwork, got {type(network).__name__}")
     if not isinstance(plan, HardwarePlan):
@@ -125,6 +141,10 @@ def save_artifact(network: IntegerNetwork, plan: HardwarePlan, path,
     if system.decision is not network.decision:
         raise ConfigError(f"system.decision: {system.decision.value} but the network decides by "
                           f"{network.decision.value}")
+    if inputs is not None and (not isinstance(inputs, InputMap)
+                               or inputs.n_inputs != network.n_inputs):
+        raise ConfigError(f"inputs: must be an InputMap onto the network's {network.n_inputs} "
+                          f"inputs")
     try:
         implemented = network_from_plan(plan, network.decision)
     except ConfigError as error:
@@ -145,7 +165,8 @@ def save_artifact(network: IntegerNetwork, plan: HardwarePlan, path,
         files[core.core_id] = {"npy": {"file": npy_name, "sha256": sha256_of(directory / npy_name)},
                                "hex": {"file": hex_name, "sha256": sha256_of(directory / hex_name)}}
     manifest = directory / MANIFEST
-    manifest.write_text(json.dumps(manifest_of(network, plan, system, files), indent=2) + "\n")
+    manifest.write_text(json.dumps(manifest_of(network, plan, system, files, inputs), indent=2)
+                        + "\n")
     return manifest
 
 
@@ -305,6 +326,7 @@ def load_artifact(path) -> Artifact:
                                 f"{FORMAT_VERSION}")
     root.get("generator", "str", optional=True)
     system = _read_system(root.get("system", "object"))
+    inputs_obj = root.get("inputs", "object", optional=True)
 
     # network: shapes and parameters
     net = root.get("network", "object")
@@ -332,6 +354,7 @@ def load_artifact(path) -> Artifact:
                                                    f"{accumulator_bits(params, max_events)}")
         layer_info.append((layer_inputs, layer_neurons, max_events, params))
     n_layers = len(layer_info)
+    inputs = None if inputs_obj is None else _read_inputs(inputs_obj, n_inputs)
 
     # plan: cores and their memory images
     plan = root.get("plan", "object")
@@ -449,7 +472,20 @@ def load_artifact(path) -> Artifact:
         weights = np.concatenate([c.config.weights for c in cores if c.layer == l], axis=1)
         layers.append(IntegerLayer(weights, params, max_events))
     return Artifact(IntegerNetwork(tuple(layers), system.decision),
-                    HardwarePlan(n_inputs, tuple(cores), tuple(routes)), system)
+                    HardwarePlan(n_inputs, tuple(cores), tuple(routes)), system, inputs)
+
+
+def _read_inputs(obj: _Object, n_inputs: int) -> InputMap:
+    n_sensor = obj.get_int("n_sensor", n_inputs)
+    kept = obj.get("kept", "list")
+    obj.done()
+    if len(kept) != n_inputs or any(type(k) is not int for k in kept):
+        _fail(obj.field("kept"), f"must list {n_inputs} sensor input indices (one per network "
+                                 f"input)")
+    try:
+        return InputMap(n_sensor, np.array(kept, dtype=np.int64))
+    except ConfigError as error:
+        _fail(obj.path, str(error))
 
 
 def _jsonable(value):
