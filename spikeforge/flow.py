@@ -64,6 +64,7 @@ from pathlib import Path
 import numpy as np
 
 from spikeforge.compiler.artifact import MANIFEST, load_artifact, save_artifact
+from spikeforge.compiler.inputs import InputMap, compact_inputs
 from spikeforge.compiler.map import plan_network
 from spikeforge.cosim.fast import build_harness, default_jobs, image_trace, run_sharded
 from spikeforge.cosim.runner import CosimFailure
@@ -263,6 +264,8 @@ class CompileResult:
     n_cores: int
     memory_bits: int
     seconds: dict  #: plan, artifact, verilog, expected
+    #: the sensor-to-network map when silent inputs were dropped (None: none were)
+    inputs: InputMap | None = None
 
 
 def check_compile_out(out_dir) -> Path:
@@ -304,7 +307,8 @@ def _replace_dir(new: Path, out: Path, old: Path) -> None:
 
 def compile_network(network, out_dir, input_counts, labels, neurons_per_core=None,
                     info: dict | None = None, progress=False,
-                    system: SystemConfig | None = None, lanes=1) -> CompileResult:
+                    system: SystemConfig | None = None, lanes=1,
+                    drop_silent: bool = True) -> CompileResult:
     """Plan ``network`` (``neurons_per_core`` and ``lanes`` as
     :func:`~spikeforge.compiler.map.plan_network` takes them), write the artifact (with ``system``, default
     ``SystemConfig(network.decision)``), the system Verilog built from exactly that artifact
@@ -313,8 +317,21 @@ def compile_network(network, out_dir, input_counts, labels, neurons_per_core=Non
 
     Atomic: everything is written into a temporary directory beside ``out_dir``, which takes
     its place at the end (:func:`check_compile_out` says which ``out_dir`` may be replaced);
-    a compile that fails or is interrupted leaves the previous ``out_dir`` as it was."""
+    a compile that fails or is interrupted leaves the previous ``out_dir`` as it was.
+
+    ``drop_silent``: inputs whose first-layer weight row is all zero get no row and no event
+    (:mod:`spikeforge.compiler.inputs`; exact); the artifact keeps the map, and
+    ``input_counts`` (the sensor's) are mapped with it before the expected traces."""
     system = SystemConfig(network.decision) if system is None else system
+    inputs = None
+    if drop_silent:
+        compact, mapping = compact_inputs(network)
+        if not mapping.identity:
+            network, inputs = compact, mapping
+            input_counts = mapping.apply(input_counts)
+            _log(progress, f"  inputs:   {mapping.n_sensor - mapping.n_inputs} of "
+                           f"{mapping.n_sensor} sensor inputs have an all-zero weight row: "
+                           f"dropped (the host drops their events)")
     out = check_compile_out(out_dir)
     place = out.resolve()  # a real name and parent also for "." or a symbolic link
     place.parent.mkdir(parents=True, exist_ok=True)
@@ -327,7 +344,7 @@ def compile_network(network, out_dir, input_counts, labels, neurons_per_core=Non
         plan = plan_network(network, neurons_per_core=neurons_per_core, lanes=lanes)
         seconds["plan"] = time.perf_counter() - t
         t = time.perf_counter()
-        save_artifact(network, plan, work, system)
+        save_artifact(network, plan, work, system, inputs)
         seconds["artifact"] = time.perf_counter() - t
         _log(progress, f"  artifact: {out / MANIFEST} ({len(plan.cores)} cores, "
                        f"{plan.memory_bits / 8192:.1f} KiB of memories)")
@@ -341,6 +358,7 @@ def compile_network(network, out_dir, input_counts, labels, neurons_per_core=Non
         seconds["expected"] = time.perf_counter() - t
         _log(progress, f"  expected: {out / EXPECTED} ({len(labels)} images)")
         meta = {"neurons_per_core": neurons_per_core, "compile_seconds": seconds,
+                "silent_inputs_dropped": 0 if inputs is None else inputs.n_sensor - inputs.n_inputs,
                 "verilog": {"file": VERILOG, "sha256": _sha256(verilog_bytes)}, **(info or {})}
         (work / FLOW_JSON).write_text(json.dumps(meta, indent=2, default=str) + "\n")
         _replace_dir(work, place, place.parent / f".{place.name}.{token}.old")
@@ -348,7 +366,7 @@ def compile_network(network, out_dir, input_counts, labels, neurons_per_core=Non
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)
     return CompileResult(out, out / MANIFEST, out / VERILOG, out / EXPECTED, len(plan.cores),
-                         plan.memory_bits, seconds)
+                         plan.memory_bits, seconds, inputs)
 
 
 # -- verifying -----------------------------------------------------------------------------

@@ -53,6 +53,10 @@ def register(subparsers) -> None:
                         "per layer separated by commas (default: 1)")
     p.add_argument("--neurons-per-core", type=integer(1), default=None, metavar="K",
                    help="most neurons per core (default: one core per layer)")
+    p.add_argument("--keep-silent-inputs", action="store_true",
+                   help="keep the inputs whose first-layer weights are all 0 (by default they "
+                        "get no weight row and the host drops their events: exact, and "
+                        "784-600-10 then fits the ECP5-85F)")
     p.add_argument("--images", type=integer(1), default=None, metavar="N",
                    help=f"test images for the expected traces (default: all, at most "
                         f"{DEFAULT_TRACE_IMAGES})")
@@ -137,7 +141,7 @@ def cmd_compile(args) -> int:
     print(f"compiling {args.model}: {model['kind']} {ds.name} {'-'.join(map(str, sizes))}, "
           f"decision {network.decision.value}", file=log)
     result = compile_network(network, args.out, counts, ds.test_y[:n], args.neurons_per_core,
-                             lanes=args.lanes,
+                             lanes=args.lanes, drop_silent=not args.keep_silent_inputs,
                              info={"model": str(args.model), "dataset": ds.name,
                                    "kind": model["kind"], "metrics": model["metrics"]},
                              progress="stderr" if args.json else True)
@@ -146,7 +150,10 @@ def cmd_compile(args) -> int:
     print(f"{result.n_cores} cores, golden accuracy on the {n} traced test images {golden:.2%}, "
           f"compiled in {seconds:.1f} s -> {args.out}", file=log)
     if args.json:
-        record = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(result).items()}
+        record = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(result).items()
+                  if k != "inputs"}
+        record["silent_inputs_dropped"] = (0 if result.inputs is None
+                                           else result.inputs.n_sensor - result.inputs.n_inputs)
         print(json.dumps({**record, "images": n, "golden_accuracy": golden,
                           "lanes": args.lanes, "wall_seconds": seconds}, indent=2))
     return 0

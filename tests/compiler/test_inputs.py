@@ -116,3 +116,29 @@ def test_a_bad_inputs_section_is_refused_by_name(tmp_path, edit, message):
     path.write_text(json.dumps(manifest))
     with pytest.raises(ConfigError, match=message):
         load_artifact(tmp_path)
+
+
+def test_compile_drops_silent_inputs_and_the_design_verifies(tmp_path):
+    """compile_network writes the compacted network, its map and expected traces of the
+    mapped images; the shipped design co-simulates bit-exactly (Icarus), and the golden
+    classes are the original network's on the sensor images. ``drop_silent=False`` keeps
+    every row."""
+    from spikeforge import flow
+
+    network = with_silent_rows(6, [0, 1])
+    silent = int(silent_inputs(network).sum())
+    counts = random_inputs(6, network, 2, 5, p=0.3)
+    labels = np.zeros(2, dtype=np.int64)
+    result = flow.compile_network(network, tmp_path / "c", counts, labels)
+    artifact = load_artifact(result.out_dir)
+    assert result.inputs is not None and artifact.inputs.kept.tolist() == \
+        result.inputs.kept.tolist()
+    assert artifact.network.n_inputs == network.n_inputs - silent
+    expected = flow.load_expected(result.expected)
+    assert np.array_equal(expected["input_counts"], counts[..., artifact.inputs.kept])
+    assert np.array_equal(expected["decision"], run_network(network, counts).decision)
+    assert json.loads((result.out_dir / "flow.json").read_text())["silent_inputs_dropped"] == silent
+    report = flow.verify_artifact(result.out_dir, simulator="icarus")
+    assert report.ok and report.bit_exact_images == 2
+    kept = flow.compile_network(network, tmp_path / "k", counts, labels, drop_silent=False)
+    assert kept.inputs is None and load_artifact(kept.out_dir).network == network
