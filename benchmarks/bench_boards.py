@@ -5,6 +5,7 @@
     .venv/bin/python benchmarks/bench_boards.py --only mnist --pll
     .venv/bin/python benchmarks/bench_boards.py --quick     # one small iCE40 build
     .venv/bin/python benchmarks/bench_boards.py --json out.json
+    .venv/bin/python benchmarks/bench_boards.py --fit-table  # fit estimate vs recorded builds
 
 For each design and board: a full build (Yosys + nextpnr + pack, system tools or YoWASP)
 through :func:`spikeforge.boards.build.build_board`, then the cycles per inference from the
@@ -16,11 +17,14 @@ The UART transfer (115200 baud) is not included: it is reported separately as th
 host-link-limited rate. Designs that the fit estimate refuses are listed with the reason.
 
 Designs: ``core16x32`` and ``core64x64`` (one core of random weights), ``digits`` (the demo
-artifact ``build/demo/compiled`` of ``spikeforge demo``, 64-32-10, when it exists) and, on
+artifact ``build/demo/compiled`` of ``spikeforge demo``, 64-32-10 on three cores of 4 lanes,
+when it exists), on the iCEBreaker ``digits-l2`` (the same network, one core per layer with
+2 lanes: the demo's 4-lane cores need more multipliers than the iCE40UP5K has) and, on
 the ULX3S only, ``mnist`` (784-64-10, trained and compiled by :func:`mnist_artifact` on first
 use into ``build/bench_boards/mnist/compiled``, about 80 s on 2 cores; needs the MNIST IDX
 files, see :func:`spikeforge.model.datasets.default_mnist_dir`) on one core per layer, and
-``mnist16``, the same network on cores of at most 16 neurons (4 hidden + 1 output).
+``mnist16``, the same network on cores of at most 16 neurons (4 hidden + 1 output), and
+``mnist-l82``, one core per layer with 8 and 2 lanes.
 
 ``--pll`` builds every design a second time with the PLL at 95 % (``--pll-margin``) of the
 Fmax its board-clock build achieved, rounded down to 0.5 MHz (at least the PLL's lowest
@@ -82,8 +86,8 @@ def mnist_artifact(directory: Path = MNIST_ARTIFACT, retrain: bool = False,
 def design_inputs(name, network, images: int = 20, ticks: int = 16):
     """Inputs [images, ticks, n_inputs]: the first test images saved with the digits (demo) or
     MNIST artifact, else random events."""
-    artifact = {"digits": DEMO_ARTIFACT, "mnist": MNIST_ARTIFACT,
-                "mnist16": MNIST_ARTIFACT}.get(name)
+    artifact = {"digits": DEMO_ARTIFACT, "digits-l2": DEMO_ARTIFACT, "mnist": MNIST_ARTIFACT,
+                "mnist16": MNIST_ARTIFACT, "mnist-l82": MNIST_ARTIFACT}.get(name)
     if artifact is not None and (artifact / "expected.npz").exists():
         from spikeforge.flow import load_expected
 
@@ -116,6 +120,7 @@ def uart_bytes(counts, n_classes: int, items_per_frame: int = 256) -> float:
 def designs(quick: bool, only=None):
     """``(board, (name, artifact))`` to build."""
     from spikeforge.boards.build import resolve_design
+    from spikeforge.compiler.map import plan_network
 
     if quick:
         return [("icebreaker", resolve_design("core:8x16"))]
@@ -126,18 +131,22 @@ def designs(quick: bool, only=None):
         if (DEMO_ARTIFACT / "manifest.json").exists():
             _, artifact = resolve_design(str(DEMO_ARTIFACT))
             out.append((board, ("digits", artifact)))
-    if only is None or {"mnist", "mnist16"} & set(only):
+            if board == "icebreaker":  # the demo's 4-lane cores need 24 multipliers of 8
+                out.append((board, ("digits-l2", replace(
+                    artifact, plan=plan_network(artifact.network, lanes=2)))))
+    if only is None or {"mnist", "mnist16", "mnist-l82"} & set(only):
         from spikeforge.ir.errors import SpikeforgeError
 
         try:
-            from spikeforge.compiler.map import plan_network
-
             _, artifact = resolve_design(str(mnist_artifact(progress="stderr")))
             out.append(("ulx3s-85f", ("mnist", artifact)))
             # the same network on more, smaller cores: an input event costs N + 2 cycles
             # per core, and the four hidden cores take it in parallel
             out.append(("ulx3s-85f", ("mnist16", replace(
                 artifact, plan=plan_network(artifact.network, neurons_per_core=16)))))
+            # one core per layer with lanes: 8 neurons per cycle in the hidden layer
+            out.append(("ulx3s-85f", ("mnist-l82", replace(
+                artifact, plan=plan_network(artifact.network, lanes=[8, 2])))))
         except SpikeforgeError as error:  # no MNIST files here
             print(f"mnist: not built: {error}", file=sys.stderr)
     if only is not None:
@@ -168,12 +177,35 @@ def build_or_reuse(source, board, out: Path, reuse: bool, clk_mhz=None) -> dict:
     return build_board(source, board, out, clk_mhz=clk_mhz, allow_timing_fail=True)
 
 
+def fit_table() -> str:
+    """Markdown table: every build recorded in ``tests/boards/fit_builds.json`` (what Yosys +
+    nextpnr used) against :func:`spikeforge.boards.fit.estimate` of its plan."""
+    sys.path.insert(0, str(REPO))
+    from spikeforge.boards.fit import estimate
+    from tests.boards.test_fit import BUILDS, plan_of_record
+
+    rows = []
+    for record in BUILDS:
+        network, plan = plan_of_record(record)
+        est = estimate(plan, record["board"], record["input_depth"], network.decision)
+        got = record["measured"]
+        shape = ", ".join(f"{len(plan.cores_of_layer(i))}x{record['neurons_per_core'][i]}"
+                          f"/L{record['lanes'][i]}" for i in range(plan.n_layers))
+        rows.append([record["design"], record["board"], f"{record['n_inputs']}: {shape}"]
+                    + [f"{getattr(est, k)} / {got[k]}" for k in ("luts", "ffs", "brams", "dsps")]
+                    + [f"{est.luts / got['luts']:.2f}"])
+    return table(["design", "board", "inputs: cores x neurons / lanes per layer",
+                  "logic cells est. / measured", "FFs est. / measured",
+                  "block RAM est. / measured", "DSP est. / measured", "logic est. / measured"],
+                 rows)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one small iCE40 build")
     parser.add_argument("--only", default=None, metavar="NAMES",
-                        help="comma-separated designs (core16x32, core64x64, digits, mnist, "
-                             "mnist16)")
+                        help="comma-separated designs (core16x32, core64x64, digits, "
+                             "digits-l2, mnist, mnist16, mnist-l82)")
     parser.add_argument("--pll", action="store_true",
                         help="also build each design with a PLL at --pll-margin of its Fmax")
     parser.add_argument("--pll-margin", type=float, default=0.95, metavar="FRACTION",
@@ -183,7 +215,12 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=REPO / "build" / "bench_boards")
     parser.add_argument("--reuse", action="store_true",
                         help="reuse report.json of earlier builds in --out (no rebuild)")
+    parser.add_argument("--fit-table", action="store_true",
+                        help="print the fit estimate against the recorded builds and exit")
     args = parser.parse_args(argv)
+    if args.fit_table:
+        print(fit_table())
+        return 0
 
     from spikeforge.boards.fit import estimate
     from spikeforge.boards.specs import BOARDS

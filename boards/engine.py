@@ -8,8 +8,9 @@ adds only the hardware.
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal
+from amaranth.hdl import Cat, Const, Module, Mux, ResetInserter, Signal
 from amaranth.lib import stream, wiring
+from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
@@ -18,6 +19,10 @@ from spikeforge.boards.specs import MAX_INPUT_DEPTH, MIN_INPUT_DEPTH
 from spikeforge.ir.params import Decision
 
 __all__ = ["ProtocolEngine"]
+
+#: items the input feed reads ahead of the system (a read takes two cycles to reach the
+#: FIFO's output, so 4 keep one item per cycle flowing)
+_FEED_DEPTH = 4
 
 
 class ProtocolEngine(wiring.Component):
@@ -79,7 +84,10 @@ class ProtocolEngine(wiring.Component):
         wptr = Signal(range(depth + 1))  # committed items
         bad_input = Signal()
         param = Signal(16)
+        # idle cycles inside a frame; ``at_limit`` is registered (``timer == timeout_cycles``
+        # one cycle ahead) so that no wide compare sits in front of the state machine
         timer = Signal(range(self.timeout_cycles + 1))
+        at_limit = Signal()
         n_items = Signal(17)
         m.d.comb += n_items.eq(length[1:])
 
@@ -88,10 +96,20 @@ class ProtocolEngine(wiring.Component):
         err_code = Signal(8)
         err_cmd = Signal(8)
         k = Signal(16)  # byte index of the reply frame
+        pidx = Signal(16)  # k - 4, the payload byte index (a counter of its own)
         tx_sum = Signal(8)
 
-        # -- run state
-        rptr = Signal(range(depth + 1))
+        # -- run state: the buffer's items reach the system through a small FIFO, read ahead
+        # (fptr: the next item to read; a read's data arrives one cycle later, inflight), so
+        # that the block RAM's slow output is registered before it reaches the system's input
+        # handshake, and the system gets up to one item per cycle
+        fptr = Signal(range(depth + 1))
+        fetched_all = Signal()  # fptr == wptr, kept as a register (no compare in the handshake)
+        inflight = Signal()
+        issue = Signal()
+        flush = Signal()
+        feed = SyncFIFO(width=16, depth=_FEED_DEPTH)
+        m.submodules.feed = ResetInserter(flush)(feed)
         have_result = Signal()
         counts = [Signal(16, name=f"count_{c}") for c in range(C)]
 
@@ -100,23 +118,24 @@ class ProtocolEngine(wiring.Component):
         byte = self.rx.payload
 
         def reply(code_kind, code=None):
-            m.d.sync += k.eq(0)
-            m.d.sync += tx_sum.eq(0)
+            m.d.sync += [k.eq(0), pidx.eq(-4), tx_sum.eq(0)]
             if code is None:
                 m.d.sync += [kind.eq(code_kind), self.error.eq(0), self.frame_ok.eq(1)]
             else:
                 m.d.sync += [kind.eq(Reply.ERROR), err_code.eq(code), err_cmd.eq(cmd),
                              self.error.eq(1)]
-            m.next = "SEND"
+            m.next = "SEND_PICK"
 
-        # frame-level timeout (only inside a frame)
+        # frame-level timeout (only inside a frame): TIMEOUT at the timeout_cycles + 1-th
+        # cycle without a byte; at_limit says timer == timeout_cycles, computed a cycle early
         def with_timeout():
             with m.If(rx_take):
-                m.d.sync += timer.eq(0)
-            with m.Elif(timer == self.timeout_cycles):
+                m.d.sync += [timer.eq(0), at_limit.eq(0)]
+            with m.Elif(at_limit):
                 reply(None, ErrorCode.TIMEOUT)
             with m.Else():
-                m.d.sync += timer.eq(timer + 1)
+                m.d.sync += [timer.eq(timer + 1),
+                             at_limit.eq(timer == self.timeout_cycles - 1)]
 
         # -- reply bytes
         def le(value, n):
@@ -127,58 +146,64 @@ class ProtocolEngine(wiring.Component):
             return [wide[8 * i:8 * i + 8] for i in range(n)]
 
         decision_code = 1 if sysm.decision_mode is Decision.SPIKE_COUNT else 0
+        # the system's result outputs, registered: the reply multiplexer reads these copies,
+        # so no logic of the system lies in front of it (they are read at least a cycle
+        # after the run ended, when the outputs no longer change)
+        result = {}
+        for key, value in [("class", sysm.result_class), ("tick", sysm.result_tick),
+                           ("ticks_run", sysm.ticks_run), ("cycles", sysm.cycles),
+                           ("error", sysm.error), ("none", sysm.result_none)]:
+            result[key] = Signal.like(value, name=f"result_{key}")
+            m.d.sync += result[key].eq(value)
         payloads = {
             Reply.ERROR: [err_code, err_cmd],
             Reply.ACK: le(wptr, 2),
             Reply.INFO: ([Const(PROTOCOL_VERSION, 8)] + le(self.n_inputs, 2) + le(C, 2)
                          + le(depth, 2) + [Const(decision_code, 8)]),
-            Reply.RESULT: (le(sysm.result_class, 2) + le(sysm.result_tick, 2)
-                           + le(sysm.ticks_run, 2) + le(sysm.cycles, 4)
-                           + [Cat(sysm.error, sysm.result_none, Const(0, 6))]
+            Reply.RESULT: (le(result["class"], 2) + le(result["tick"], 2)
+                           + le(result["ticks_run"], 2) + le(result["cycles"], 4)
+                           + [Cat(result["error"], result["none"], Const(0, 6))]
                            + le(C, 2) + [b for c in counts for b in le(c, 2)]),
         }
 
+        # The reply byte is made in two registered steps (SEND_PICK: the payload byte and
+        # which field byte k is; SEND_FORM: the byte itself) and offered from a register in
+        # SEND, so no path runs from the byte counter through the payload multiplexer into
+        # the UART. The UART takes a byte every 10 bit times (>= 40 cycles), so the two
+        # extra cycles only delay the first byte of a reply.
         plen = Signal(16)
+        last_k = Signal(16)
         pbyte = Signal(8)
-        pidx = Signal(16)
-        m.d.comb += pidx.eq(k - 4)
         with m.Switch(kind):
             for key, items in payloads.items():
                 with m.Case(key):
-                    m.d.comb += plen.eq(len(items))
+                    m.d.comb += [plen.eq(len(items)), last_k.eq(len(items) + 4)]
                     with m.Switch(pidx):
                         for i, b in enumerate(items):
                             with m.Case(i):
                                 m.d.comb += pbyte.eq(b)
+        pbyte_r = Signal(8)
+        field = Signal(3)  # byte k is 0 SYNC, 1 CMD, 2 LEN lo, 3 LEN hi, 4 payload, 5 CHK
+        is_last = Signal()
         tx_byte = Signal(8)
-        last_k = Signal(16)
-        m.d.comb += last_k.eq(plen + 4)
-        with m.If(k == 0):
-            m.d.comb += tx_byte.eq(SYNC)
-        with m.Elif(k == 1):
-            m.d.comb += tx_byte.eq(kind)
-        with m.Elif(k == 2):
-            m.d.comb += tx_byte.eq(plen[:8])
-        with m.Elif(k == 3):
-            m.d.comb += tx_byte.eq(plen[8:])
-        with m.Elif(k == last_k):
-            m.d.comb += tx_byte.eq(-tx_sum)
-        with m.Else():
-            m.d.comb += tx_byte.eq(pbyte)
 
         # -- system inputs defaults
         m.d.comb += [
             sysm.out_spikes.ready.eq(1),
             sysm.n_ticks.eq(param),
-            rp.addr.eq(rptr),
+            rp.addr.eq(fptr),
             rp.en.eq(1),
+            feed.w_data.eq(rp.data),
+            feed.w_en.eq(inflight),
         ]
-        item = rp.data
+        m.d.sync += inflight.eq(issue)
+        with m.If(issue):
+            m.d.sync += [fptr.eq(fptr + 1), fetched_all.eq(fptr + 1 == wptr)]
 
         with m.FSM():
             with m.State("SYNC"):
                 m.d.comb += self.rx.ready.eq(1)
-                m.d.sync += timer.eq(0)
+                m.d.sync += [timer.eq(0), at_limit.eq(0)]
                 with m.If(rx_take & (byte == SYNC)):
                     m.d.sync += [cmd.eq(0), csum.eq(0)]
                     m.next = "CMD"
@@ -267,39 +292,63 @@ class ProtocolEngine(wiring.Component):
                         with m.Else():
                             reply(None, ErrorCode.NO_RESULT)
             with m.State("RUN_START"):
+                m.d.comb += flush.eq(1)  # items left over from the last run
                 with m.If(sysm.idle):
                     m.d.comb += sysm.start.eq(1)
-                    m.d.sync += [rptr.eq(0)] + [c.eq(0) for c in counts]
-                    m.next = "RUN_FETCH"
-            with m.State("RUN_FETCH"):  # rp.data follows rptr one cycle later
+                    m.d.sync += [fptr.eq(0), fetched_all.eq(wptr == 0)] + [c.eq(0) for c in counts]
+                    m.next = "RUN"
+            with m.State("RUN"):
                 m.d.comb += self.running.eq(1)
-                m.next = "RUN_FEED"
-                with m.If(~sysm.busy):
-                    m.next = "RUN_END"
-            with m.State("RUN_FEED"):
-                m.d.comb += self.running.eq(1)
-                have = rptr < wptr
+                # read ahead while the FIFO (with the read in flight) has room
+                m.d.comb += issue.eq(~fetched_all & (feed.w_level + inflight < _FEED_DEPTH))
+                # past the last stored item: tick markers until the system stops
+                drained = Signal()
+                m.d.comb += drained.eq(fetched_all & ~inflight & ~feed.r_rdy)
                 m.d.comb += [
-                    sysm.inp.valid.eq(sysm.busy),
-                    sysm.inp.payload.index.eq(Mux(have, item[:15], 0)),
-                    sysm.inp.payload.last.eq(Mux(have, item[15], 1)),
+                    sysm.inp.valid.eq(sysm.busy & (feed.r_rdy | drained)),
+                    sysm.inp.payload.index.eq(Mux(feed.r_rdy, feed.r_data[:15], 0)),
+                    sysm.inp.payload.last.eq(Mux(feed.r_rdy, feed.r_data[15], 1)),
+                    feed.r_en.eq(sysm.inp.valid & sysm.inp.ready),
                 ]
-                with m.If(sysm.inp.valid & sysm.inp.ready & have):
-                    m.d.sync += rptr.eq(rptr + 1)
-                    m.next = "RUN_FETCH"
                 with m.If(~sysm.busy):
                     m.next = "RUN_END"
             with m.State("RUN_END"):
                 m.d.sync += [wptr.eq(0), have_result.eq(1)]
                 reply(Reply.RESULT)
+            with m.State("SEND_PICK"):
+                m.d.sync += [pbyte_r.eq(pbyte), is_last.eq(k == last_k)]
+                with m.If(k == last_k):
+                    m.d.sync += field.eq(5)
+                with m.Elif(k < 4):
+                    m.d.sync += field.eq(k[:2])
+                with m.Else():
+                    m.d.sync += field.eq(4)
+                m.next = "SEND_FORM"
+            with m.State("SEND_FORM"):
+                with m.Switch(field):
+                    with m.Case(0):
+                        m.d.sync += tx_byte.eq(SYNC)
+                    with m.Case(1):
+                        m.d.sync += tx_byte.eq(kind)
+                    with m.Case(2):
+                        m.d.sync += tx_byte.eq(plen[:8])
+                    with m.Case(3):
+                        m.d.sync += tx_byte.eq(plen[8:])
+                    with m.Case(4):
+                        m.d.sync += tx_byte.eq(pbyte_r)
+                    with m.Default():
+                        m.d.sync += tx_byte.eq(-tx_sum)
+                m.next = "SEND"
             with m.State("SEND"):
                 m.d.comb += [self.tx.valid.eq(1), self.tx.payload.eq(tx_byte)]
                 with m.If(self.tx.ready):
-                    m.d.sync += k.eq(k + 1)
-                    with m.If(k != 0):
+                    m.d.sync += [k.eq(k + 1), pidx.eq(pidx + 1)]
+                    with m.If(field != 0):
                         m.d.sync += tx_sum.eq(tx_sum + tx_byte)
-                    with m.If(k == last_k):
+                    with m.If(is_last):
                         m.next = "SYNC"
+                    with m.Else():
+                        m.next = "SEND_PICK"
 
         # per-class spike counters (saturating)
         with m.If(sysm.out_spikes.valid):

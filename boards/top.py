@@ -9,14 +9,16 @@ the UART divisor, the heartbeat and the protocol timeout then count cycles of th
 clock, and nextpnr's Fmax is checked against the PLL frequency (see
 :mod:`spikeforge.boards.build`).
 
-LEDs: 0 heartbeat (about 1 Hz), 1 an inference is running, 2 the last request was answered
-with an ERROR frame, 3 UART receive activity (stretched).
+LEDs: 0 heartbeat (about 1 Hz: 0.7-1.4 Hz), 1 an inference is running, 2 the last request
+was answered with an ERROR frame, 3 UART receive activity (stretched to about 50 ms).
 """
 
 from __future__ import annotations
 
+import math
+
 from amaranth.build import ResourceError
-from amaranth.hdl import ClockDomain, Elaboratable, Module, Signal
+from amaranth.hdl import Cat, ClockDomain, Elaboratable, Module, Signal
 from amaranth.lib import io, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -28,6 +30,26 @@ from spikeforge.ir.errors import ConfigError
 __all__ = ["BoardCore", "BoardTop", "DEFAULT_BAUD"]
 
 DEFAULT_BAUD = 115200
+
+
+#: cycles per strobe of the LED prescaler: the LED counters count strobes, so that no long
+#: carry chain limits the clock (a 23-bit down-counter with a load held the iCEBreaker's
+#: digits top at 22 MHz: nextpnr split its carry chain into pieces of a few bits)
+_PRESCALE = 4096
+
+
+def _heartbeat(m: Module, clk_hz: float) -> tuple[Signal, Signal]:
+    """``(heartbeat, strobe)``: a square wave of about 1 Hz (0.7-1.4 Hz: the top bit of a
+    free-running counter of ``round(log2(clk_hz))`` bits) and a one-cycle strobe every
+    :data:`_PRESCALE` cycles. The counter is split in two at the prescaler, the low part's
+    carry registered into the high part, so each carry chain is short."""
+    low_bits = _PRESCALE.bit_length() - 1
+    high_bits = max(1, round(math.log2(clk_hz)) - low_bits)
+    low = Signal(low_bits)
+    high = Signal(high_bits)
+    strobe = Signal()
+    m.d.sync += [Cat(low, strobe).eq(low + 1), high.eq(high + strobe)]
+    return high[-1], strobe
 
 
 class BoardCore(wiring.Component):
@@ -58,16 +80,13 @@ class BoardCore(wiring.Component):
         wiring.connect(m, engine.tx, tx.i)
         m.d.comb += [rx.rx.eq(self.rx), self.tx.eq(tx.tx)]
 
-        beat = Signal(range(max(2, int(self.clk_hz // 2)) + 1))
-        heartbeat = Signal()
-        with m.If(beat == 0):
-            m.d.sync += [beat.eq(max(1, int(self.clk_hz // 2))), heartbeat.eq(~heartbeat)]
-        with m.Else():
-            m.d.sync += beat.eq(beat - 1)
-        activity = Signal(range(max(2, int(self.clk_hz // 20)) + 1))
+        heartbeat, strobe = _heartbeat(m, self.clk_hz)
+        # LED 3: stretched to about 50 ms, counted in strobes of the heartbeat's prescaler
+        stretch = max(1, round(self.clk_hz / 20 / _PRESCALE))
+        activity = Signal(range(stretch + 1))
         with m.If(rx.o.valid):
-            m.d.sync += activity.eq(max(1, int(self.clk_hz // 20)))
-        with m.Elif(activity != 0):
+            m.d.sync += activity.eq(stretch)
+        with m.Elif(strobe & (activity != 0)):
             m.d.sync += activity.eq(activity - 1)
         m.d.comb += self.leds.eq(
             heartbeat | (engine.running << 1) | (engine.error << 2) | ((activity != 0) << 3))

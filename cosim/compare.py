@@ -2,7 +2,8 @@
 
 Every comparison returns a :class:`Mismatch` (or None); :func:`first_mismatch` picks the
 earliest of several: smallest tick, then the order the candidates were given in (so pass
-the most telling comparison first). Plain Python and numpy: usable inside a cocotb
+the most telling comparison first). :func:`compare_image` is the whole comparison of one
+image of a system co-simulation (the cocotb bench and the fast harness both run it). Plain Python and numpy: usable inside a cocotb
 testbench and in pytest alike.
 
 >>> compare_events([(0, 1), (2, 3)], [(0, 1, 17), (2, 4, 40)])
@@ -174,3 +175,95 @@ def compare_cycles(kind: str, expected, got, ticks=None, neurons=None) -> Mismat
 
 def _plain(x):
     return x.item() if isinstance(x, np.generic) else x
+
+
+def _triples(events) -> list[tuple[int, int, int]]:
+    """``(neuron, tick, cycle)`` events as ``(tick, neuron, cycle)``, order kept."""
+    return [(int(t), int(n), int(c)) for n, t, c in events]
+
+
+def compare_image(b, exp, obs, check_timing=True):
+    """Mismatches of image ``b`` of a system co-simulation, in the order of importance
+    (values first). ``exp``: the image's expectations (a
+    :func:`~spikeforge.cosim.system_cosim.system_spec` image); ``obs``: what the bench or the
+    fast harness recorded (None: the image never finished).
+
+    Values: every layer's spikes (monitor ports) and the output spikes as sets of (tick,
+    neuron) against the golden model; class, decision tick, ticks run; the error flag
+    against the golden model's (``exp["error"]``: 1, 0, or None where the contract leaves it
+    to timing -- then not compared; a spec without it expects 0), a mismatch naming the
+    first overflow (``exp["overflow"]``: layer, tick, events, bound). Timing
+    (``check_timing``): every event of every layer -- the output spikes and each layer's
+    monitor events -- as the ordered list of whole (tick, neuron, cycle) triples against the
+    cycle model, so two spikes of one tick that leave in swapped order are a mismatch; then
+    input handshakes, tick ends, done and the cycles port.
+    """
+    out = []
+    label = f"image {b}: "
+    if obs is None:
+        return [Mismatch(label + "done", None, None, f"done at cycle {exp['done']}",
+                         "not done", None, "the inference did not finish")]
+    for l, spikes in enumerate(exp["spikes"]):
+        want = sorted((t, n) for n, t in spikes)
+        got = sorted((t, n, c) for n, t, c in obs["monitor"][l])
+        m = compare_events(want, got, kind=label + f"spike (layer {l})")
+        if m:
+            out.append(m)
+    got_out = sorted((t, n, c) for n, t, c in obs["out"])
+    want_out = sorted((t, n) for n, t in exp["out_spikes"])
+    m = compare_events(want_out, got_out, kind=label + "out_spikes")
+    if m:
+        out.append(m)
+    if obs["cls"] != exp["class"]:
+        out.append(Mismatch(label + "class", exp["decision_tick"], None, exp["class"], obs["cls"],
+                            obs["done"]))
+    if obs["tick"] != exp["decision_tick"] % (1 << 16):
+        out.append(Mismatch(label + "decision tick", exp["decision_tick"], None,
+                            exp["decision_tick"], obs["tick"], obs["done"]))
+    if obs["ticks_run"] != exp["ticks_run"]:
+        out.append(Mismatch(label + "ticks run", exp["ticks_run"] - 1, None, exp["ticks_run"],
+                            obs["ticks_run"], obs["done"]))
+    m = _compare_error(label, exp, obs)
+    if m:
+        out.append(m)
+    if not check_timing:
+        return out
+    m = compare_traces(label + "out_spikes", _triples(exp["out"]), _triples(obs["out"]))
+    if m:
+        out.append(m)
+    for l, e_mon in enumerate(exp["monitor"]):
+        m = compare_traces(label + f"monitor (layer {l})", _triples(e_mon),
+                           _triples(obs["monitor"][l]))
+        if m:
+            out.append(m)
+    m = compare_cycles(label + "input handshake", exp["inputs"], obs["inputs"])
+    if m:
+        out.append(m)
+    m = compare_cycles(label + "tick end", exp["tick_done"], obs["tick_done"],
+                       ticks=list(range(len(exp["tick_done"]))))
+    if m:
+        out.append(m)
+    m = compare_cycles(label + "done", [exp["done"]], [obs["done"]], ticks=[exp["ticks_run"] - 1])
+    if m:
+        out.append(m)
+    if "cycles_port" in obs and obs["cycles_port"] != exp["cycles"]:
+        out.append(Mismatch(label + "cycles port", exp["ticks_run"] - 1, None, exp["cycles"],
+                            obs["cycles_port"], obs["done"] + 1))
+    return out
+
+
+def _compare_error(label: str, exp: dict, obs: dict) -> Mismatch | None:
+    """The error flag at ``done`` against the golden model's (see :func:`compare_image`)."""
+    want = exp.get("error", 0)
+    if want is None or int(obs["error"]) == int(want):
+        return None
+    over = exp.get("overflow")
+    if over:
+        layer, tick, events, bound = over
+        detail = (f"layer {layer} takes {events} events for tick {tick}, more than its "
+                  f"max_events_per_tick = {bound}")
+    else:
+        tick = None
+        detail = "no tick brings more events than max_events_per_tick"
+    return Mismatch(label + "error flag", tick, None, int(want), int(obs["error"]), obs["done"],
+                    detail)

@@ -25,6 +25,12 @@ into one executable, cached per design) and the bench's own comparison,
 
 :func:`run_fast_cosim` does all four for a batch (one simulation, images back to back) and
 returns a :class:`FastResult` whose ``report`` has the keys of the bench's JSON report.
+With ``waves``, a batch with a mismatch is run again, same stimulus, in a second build of
+the harness with Verilator's ``--trace`` (cached apart, so that normal runs keep their
+speed), which writes a VCD of the first failing image around the mismatch
+(:func:`waves_window`); the message names file, time and port
+(:mod:`spikeforge.cosim.waves`). Builds are held in use while they are built and run
+(:func:`held_harness`), so the cache's least-recently-used pruner can remove them safely.
 :func:`run_sharded` cuts a test set into shards (each one simulation from reset, every
 image compared on its own) and runs them on local processes or a Dask distributed cluster
 (:func:`run_on_dask`: ``spikeforge verify --scheduler tcp://host:8786``).
@@ -42,32 +48,38 @@ import shutil
 import subprocess
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from spikeforge.cosim.compare import Mismatch, first_mismatch
+from spikeforge.cosim.compare import Mismatch, compare_image, first_mismatch
 from spikeforge.cosim.runner import (
     CosimFailure,
     build_key,
     build_lock,
+    cache_limit,
     default_build_root,
     patched_environ,
+    progress,
+    prune_cache,
     require_simulator,
+    use_build,
     verilator_environment,
 )
 from spikeforge.cosim.system_cosim import system_spec
-from spikeforge.cosim.system_tb import compare_image
+from spikeforge.cosim.waves import RESET_EDGES, WaveNote, wave_note, waves_file
 from spikeforge.hdl.verilog import SYSTEM_TOP, system_verilog
 from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.system import SystemConfig
 from spikeforge.sim.network import run_network
 from spikeforge.sim.system_cycle import lower_bound_cycles
 
-__all__ = ["HARNESS", "FastBuild", "FastResult", "port_widths", "build_harness", "system_spec",
-           "write_stimulus", "run_harness", "read_trace", "compare_run", "run_fast_cosim",
-           "Shard", "ShardResult", "run_shard", "shards_of", "run_sharded", "run_on_dask"]
+__all__ = ["HARNESS", "FastBuild", "FastResult", "port_widths", "build_harness", "held_harness",
+           "system_spec", "write_stimulus", "run_harness", "read_trace", "compare_run",
+           "run_fast_cosim", "waves_window", "record_waves", "Shard", "ShardResult",
+           "run_shard", "shards_of", "run_sharded", "run_on_dask"]
 
 HARNESS = Path(__file__).with_name("fast_harness.cpp")
 MAGIC, VERSION = 0x5346534631, 1  # as fast_harness.cpp
@@ -77,6 +89,13 @@ IMAGE_TAG, END_TAG = 1, 2
 HARNESS_CFLAGS = ("-O1",)
 VERILATOR_ARGS = ("-Wno-fatal", "-Wno-lint", "-Wno-style", "--x-assign", "fast",
                   "--x-initial", "fast")
+#: what the traced build adds: VCD of every signal, times in ps (fast_harness.cpp's axis)
+TRACE_ARGS = ("--trace", "--timescale", "1ns/1ps")
+#: the cycles a wave file of the harness holds around a mismatch at cycle c:
+#: ``max(image start, c - WAVE_CYCLES_BEFORE) .. min(image end, c + WAVE_CYCLES_AFTER)``.
+#: A 784-64-10 MNIST design (5 cores, 8 lanes; 5,273 cycles per image) writes ~10 kB of
+#: VCD per cycle (53 MB for a whole image): at most ~110 MB here, a whole image of most.
+WAVE_CYCLES_BEFORE, WAVE_CYCLES_AFTER = 10_000, 1_000
 
 
 # -- the design -----------------------------------------------------------------------------
@@ -120,17 +139,25 @@ def _design_header(widths: dict[str, int]) -> tuple[str, int]:
 @dataclass
 class FastBuild:
     """A compiled harness: ``executable``, the design's port ``widths``, ``n_layers``,
-    the cache ``key`` and the seconds the build took (0 when the cached one was reused)."""
+    the cache ``key``, the seconds the build took (0 when the cached one was reused) and
+    whether it can write waves (``traced``: built with Verilator's ``--trace``)."""
 
     executable: Path
     widths: dict
     n_layers: int
     key: str
     build_s: float = 0.0
+    traced: bool = False
 
     @property
     def index_bits(self) -> int:
         return self.widths["inp__payload"] - 1
+
+    @property
+    def directory(self) -> Path:
+        """The build's folder in the cache (what :func:`~spikeforge.cosim.runner.use_build`
+        locks)."""
+        return self.executable.parent
 
 
 def build_root() -> Path:
@@ -138,25 +165,42 @@ def build_root() -> Path:
     return default_build_root() / "fast"
 
 
-def build_harness(verilog_text: str, cflags=HARNESS_CFLAGS) -> FastBuild:
+def build_harness(verilog_text: str, cflags=HARNESS_CFLAGS, *, traced: bool = False) -> FastBuild:
     """Compile ``verilog_text`` (module :data:`SYSTEM_TOP`) with ``fast_harness.cpp`` into an
     executable, cached under :func:`build_root` by a hash of Verilog, harness, header, flags
     and tool versions (:func:`~spikeforge.cosim.runner.build_key`).
+
+    ``traced``: a build that can also write waves (Verilator's ``--trace``; its own cache
+    entry, ``<top>-waves-<key>``, so that untraced runs keep their speed). Like the cocotb
+    builds it is used under :func:`~spikeforge.cosim.runner.use_build` (the cache's pruner
+    never removes it while it is built or run) and a new build prunes the cache to its bound.
     :class:`~spikeforge.cosim.runner.SimulatorMissing` if Verilator cannot run here."""
     require_simulator("verilator")
+    limit = cache_limit()  # a bad $SPIKEFORGE_CACHE_MAX is reported before any work
     widths = port_widths(verilog_text)
     header, n_layers = _design_header(widths)
     args = list(VERILATOR_ARGS) + [x for f in cflags for x in ("-CFLAGS", f)]
+    args += list(TRACE_ARGS) if traced else []
     key = build_key("verilator", SYSTEM_TOP, [("system.v", verilog_text),
                                              (HARNESS.name, HARNESS.read_text()),
                                              ("fast_design.h", header)], args + ["fast"])
-    directory = build_root() / f"{SYSTEM_TOP}-{key}"
-    directory.mkdir(parents=True, exist_ok=True)
+    directory = build_root() / f"{SYSTEM_TOP}-{'waves-' if traced else ''}{key}"
     executable = directory / "fast_harness"
+    with use_build(directory):
+        build_s = _build_harness(directory, executable, verilog_text, header, args, key, traced)
+        if build_s:
+            prune_cache(default_build_root(), limit)  # a new build: keep the cache bounded
+    return FastBuild(executable, widths, n_layers, key, build_s, traced)
+
+
+def _build_harness(directory: Path, executable: Path, verilog_text: str, header: str, args,
+                   key: str, traced: bool) -> float:
+    """Build the harness in ``directory`` unless its stamp is there; seconds spent (0.0:
+    reused). The caller holds ``use_build(directory)``."""
     start = time.perf_counter()
     with build_lock(directory):
         if (directory / "build.stamp").exists() and executable.exists():
-            return FastBuild(executable, widths, n_layers, key, 0.0)
+            return 0.0
         (directory / "system.v").write_text(verilog_text)
         (directory / "fast_design.h").write_text(header)
         shutil.copy(HARNESS, directory / HARNESS.name)
@@ -164,7 +208,8 @@ def build_harness(verilog_text: str, cflags=HARNESS_CFLAGS) -> FastBuild:
                    "--top-module", SYSTEM_TOP, *args, "-CFLAGS", f"-I{directory}",
                    "-Mdir", str(directory / "obj"), "-o", str(executable),
                    str(directory / "system.v"), str(directory / HARNESS.name)]
-        with patched_environ(verilator_environment()):
+        what = "verilator build of the fast harness" + (" with waves" if traced else "")
+        with patched_environ(verilator_environment()), progress(what):
             done = subprocess.run(command, cwd=directory, capture_output=True, text=True)
         (directory / "build.log").write_text(done.stdout + done.stderr)
         if done.returncode != 0 or not executable.exists():
@@ -173,7 +218,7 @@ def build_harness(verilog_text: str, cflags=HARNESS_CFLAGS) -> FastBuild:
                                f"{directory / 'build.log'}):\n{tail}")
         shutil.rmtree(directory / "obj", ignore_errors=True)  # the objects are ~100 MB
         (directory / "build.stamp").write_text(key)
-    return FastBuild(executable, widths, n_layers, key, time.perf_counter() - start)
+    return time.perf_counter() - start
 
 
 # -- stimulus and expectations ----------------------------------------------------------------
@@ -197,12 +242,28 @@ def write_stimulus(path, spec: dict, index_bits: int) -> None:
 
 # -- running ------------------------------------------------------------------------------------
 
-def run_harness(build: FastBuild, stimulus, trace_path=None) -> dict:
+def run_harness(build: FastBuild, stimulus, trace_path=None, *, waves=None,
+                window: tuple[int, int] | None = None) -> dict:
     """Run the harness on a stimulus file; ``trace_path=None``: record nothing (the raw
-    Verilator loop). Returns ``{"cycles", "seconds" (the C++ loop), "wall_s", "timed_out"}``."""
+    Verilator loop). ``waves``: a VCD file of every signal in the cycles ``window``
+    (first, last; default: all), from a ``traced`` build. The build is held in use
+    (:func:`~spikeforge.cosim.runner.use_build`) while it runs. Returns ``{"cycles",
+    "seconds" (the C++ loop), "wall_s", "timed_out"}``."""
+    command = [str(build.executable), str(stimulus), str(trace_path or "-")]
+    if waves is not None:
+        if not build.traced:
+            raise ConfigError("waves: the harness was built without tracing "
+                              "(build_harness(..., traced=True))")
+        first, last = window if window is not None else (-RESET_EDGES, 1 << 62)
+        Path(waves).parent.mkdir(parents=True, exist_ok=True)
+        command += [str(waves), str(first), str(last)]
     start = time.perf_counter()
-    done = subprocess.run([str(build.executable), str(stimulus), str(trace_path or "-")],
-                          capture_output=True, text=True)
+    with use_build(build.directory):
+        if not build.executable.exists():  # pruned between its build and this run
+            raise CosimFailure(f"verilator: the fast harness {build.executable} was removed "
+                               f"from the build cache before it ran (cache bound "
+                               f"$SPIKEFORGE_CACHE_MAX too small?); run again")
+        done = subprocess.run(command, capture_output=True, text=True)
     wall = time.perf_counter() - start
     if done.returncode != 0:
         raise CosimFailure(f"verilator: the fast harness {build.executable} failed (exit status "
@@ -290,9 +351,51 @@ class FastResult:
         return self.report["mismatch"] is None
 
 
-def _mismatch_message(first: Mismatch, found: list) -> str:
+def _mismatch_message(first: Mismatch, found: list, note: WaveNote | None = None) -> str:
     others = "; ".join(m.describe() for m in found[1:4])
-    return str(first) + (f" [also: {others}]" if others else "")
+    seen = f" ({note})" if note is not None else ""
+    return str(first) + seen + (f" [also: {others}]" if others else "")
+
+
+@contextmanager
+def held_harness(verilog_text: str, *, traced: bool = False):
+    """:func:`build_harness` held in use (:func:`~spikeforge.cosim.runner.use_build`) until
+    the ``with`` block ends, so that no pruner removes it between its build and its runs."""
+    build = build_harness(verilog_text, traced=traced)
+    with use_build(build.directory):
+        if not build.executable.exists():  # pruned before we held it: build it again
+            build = build_harness(verilog_text, traced=traced)
+        yield build
+
+
+def waves_window(spec: dict, results: list, end: dict, b: int,
+                 cycle: int | None) -> tuple[int, int]:
+    """The cycles (first, last) a wave file of image ``b``'s mismatch at ``cycle`` holds:
+    the image from its start to its end (``done`` + 2, or where the run stopped), cut to
+    :data:`WAVE_CYCLES_BEFORE` before and :data:`WAVE_CYCLES_AFTER` after the mismatch; from
+    the reset on when the image is the run's first."""
+    obs = results[b] if b < len(results) else None
+    start = obs["start"] if obs is not None else spec["images"][b]["start"]
+    if obs is not None:
+        stop = obs["done"] + 2
+    else:  # not finished: where the run stopped
+        stop = end["cycle"] if end["timed_out"] else end["cycles"]
+    cycle = stop if cycle is None else cycle
+    first = max(start, cycle - WAVE_CYCLES_BEFORE)
+    last = min(max(stop, cycle), cycle + WAVE_CYCLES_AFTER)
+    return (-RESET_EDGES if b == 0 and first <= start else first), last
+
+
+def record_waves(verilog_text: str, stimulus, trace_path, waves, window) -> None:
+    """Run the stimulus again in the traced build (:func:`build_harness` ``traced=True``),
+    writing the VCD ``waves`` for the cycles ``window``, and check that the run recorded the
+    very trace of ``trace_path`` (the waves are of the run that was compared)."""
+    again = Path(trace_path).with_name("trace-waves.bin")
+    with held_harness(verilog_text, traced=True) as traced:
+        run_harness(traced, stimulus, again, waves=waves, window=window)
+    if again.read_bytes() != Path(trace_path).read_bytes():
+        raise CosimFailure(f"verilator: the traced harness did not reproduce the run it was "
+                           f"to show (waves {waves}); the harness is not deterministic")
 
 
 def _check_design(rtl_plan, verilog_text) -> None:
@@ -307,7 +410,8 @@ def run_fast_cosim(network, plan, input_counts, *, n_ticks: int | None = None,
                    system: SystemConfig | None = None, seed: int = 0, p_gap: float = 0.3,
                    p_ready: float = 1.0, check: bool = True, rtl_plan=None,
                    verilog_text: str | None = None, check_timing: bool = True,
-                   all_images: bool = False, work_dir=None, first_image: int = 0) -> FastResult:
+                   all_images: bool = False, work_dir=None, first_image: int = 0,
+                   waves=None) -> FastResult:
     """Co-simulate ``network`` on the hardware of ``plan`` for a batch of images in the
     compiled harness; the arguments mean what they mean for
     :func:`~spikeforge.cosim.system_cosim.run_system_cosim` (same stimulus, same
@@ -315,27 +419,39 @@ def run_fast_cosim(network, plan, input_counts, *, n_ticks: int | None = None,
     says which matched) instead of stopping at the first image with a difference.
     ``work_dir``: keep ``stimulus.bin`` and ``trace.bin`` there (default: a temporary one).
     ``first_image``: the number of the batch's first image in mismatch messages.
+    ``waves``: on a mismatch, run the batch again in the traced build and write a VCD of the
+    first failing image (:func:`waves_window`) to ``waves`` (a ``.vcd`` file, or a folder
+    that gets ``image<k>.vcd``); the mismatch message and ``report["waves"]`` name the file,
+    the time of the mismatch and the port that shows it
+    (:func:`~spikeforge.cosim.waves.wave_note`). A run without mismatch writes no waves.
     Raises :class:`~spikeforge.cosim.runner.CosimFailure` on a mismatch when ``check``."""
     _check_design(rtl_plan, verilog_text)
     counts = network.check_input(input_counts)
     n_ticks = n_ticks or counts.shape[1]
     system = SystemConfig(network.decision) if system is None else system
     text = verilog_text if verilog_text is not None else system_verilog(rtl_plan or plan, system)
-    build = build_harness(text)
     t0 = time.perf_counter()
     golden_s = _golden_seconds(network, counts, n_ticks)
     spec, _ = system_spec(network, plan, counts, n_ticks, system, seed=seed, p_gap=p_gap,
                           p_ready=p_ready, check_timing=check_timing)
+    note = None
     with tempfile.TemporaryDirectory(prefix="spikeforge-fast-") as tmp:
         where = Path(work_dir) if work_dir is not None else Path(tmp)
         where.mkdir(parents=True, exist_ok=True)
-        write_stimulus(where / "stimulus.bin", spec, build.index_bits)
-        run = run_harness(build, where / "stimulus.bin", where / "trace.bin")
+        with held_harness(text) as build:
+            write_stimulus(where / "stimulus.bin", spec, build.index_bits)
+            run = run_harness(build, where / "stimulus.bin", where / "trace.bin")
         t1 = time.perf_counter()
         results, end = read_trace(where / "trace.bin", build.n_layers)
-    found, exact = compare_run(spec, results, end, all_images, first_image)
-    compare_s = time.perf_counter() - t1
-    first = first_mismatch(*found) if not all_images else (found[0] if found else None)
+        found, exact = compare_run(spec, results, end, all_images, first_image)
+        compare_s = time.perf_counter() - t1
+        first = first_mismatch(*found) if not all_images else (found[0] if found else None)
+        if waves is not None and first is not None:
+            b = exact.index(False)  # the first failing image: every mismatch found is its
+            path = waves_file(waves, f"image{first_image + b}", "fast")
+            note = wave_note(first, path, found)
+            record_waves(text, where / "stimulus.bin", where / "trace.bin", path,
+                         waves_window(spec, results, end, b, note.cycle))
     report = {
         "cycles": end["cycles"], "images": len(spec["images"]), "images_done": len(results),
         "results": [{"class": r["cls"], "decision_tick": r["tick"], "cycles": r["done"] - r["start"],
@@ -344,13 +460,14 @@ def run_fast_cosim(network, plan, input_counts, *, n_ticks: int | None = None,
         "mismatches": [m.to_dict() for m in found], "exact": exact,
         "sim_s": run["seconds"], "cycles_per_s": end["cycles"] / max(run["seconds"], 1e-9),
         "model_s": spec["model_s"], "build_s": build.build_s,
-        "wall_s": time.perf_counter() - t0,
+        "wall_s": time.perf_counter() - t0 - build.build_s,
+        "waves": note.to_dict() if note is not None else None,
     }
     seconds = {"golden": golden_s, "cycle model": max(spec["model_s"] - golden_s, 0.0),
                "verilator": run["wall_s"], "compare": compare_s}
     result = FastResult(report, build, seconds)
     if check and first is not None:
-        raise CosimFailure("verilator (fast harness): " + _mismatch_message(first, found))
+        raise CosimFailure("verilator (fast harness): " + _mismatch_message(first, found, note))
     return result
 
 
@@ -407,13 +524,15 @@ class ShardResult:
 
 
 def run_shard(network, plan, shard: Shard, system: SystemConfig, verilog_text: str,
-              seed: int = 0, p_gap: float = 0.0) -> ShardResult:
+              seed: int = 0, p_gap: float = 0.0, waves=None) -> ShardResult:
     """Co-simulate one shard in the harness (:func:`run_fast_cosim`, every image compared)
     with the stimulus seed ``seed + shard.first``; the harness is built (or found in the
-    cache) here, so a shard runs on any machine that has Verilator."""
+    cache) here, so a shard runs on any machine that has Verilator. ``waves``: a folder;
+    a shard with a mismatch writes ``image<k>.vcd`` of its first failing image k there
+    (:func:`run_fast_cosim`) and its ``mismatch`` names the file."""
     result = run_fast_cosim(network, plan, shard.counts, system=system, seed=seed + shard.first,
                             p_gap=p_gap, verilog_text=verilog_text, check=False,
-                            all_images=True, first_image=shard.first)
+                            all_images=True, first_image=shard.first, waves=waves)
     report = result.report
     n = len(shard.counts)
     classes = [r["class"] for r in report["results"]] + [-2] * (n - report["images_done"])
@@ -424,6 +543,10 @@ def run_shard(network, plan, shard: Shard, system: SystemConfig, verilog_text: s
     result.seconds["golden"] += time.perf_counter() - start
     first = report["mismatch"]
     text = None if first is None else str(Mismatch(**first))
+    if text is not None and report["waves"] is not None:
+        seen = report["waves"]
+        note = WaveNote(seen["file"], seen["cycle"], seen["time_ns"], tuple(seen["signals"]))
+        text += f" ({note})"
     return ShardResult(shard.first, classes, cycles, list(report["exact"]), bounds, text,
                        report["cycles"], result.seconds)
 
@@ -443,7 +566,8 @@ def run_sharded(network, plan, counts, *, system: SystemConfig, verilog_text: st
     process), or over a Dask distributed cluster (``scheduler``: its address, e.g.
     ``tcp://10.0.0.5:8786``, or a ``distributed.Client``; see :func:`run_on_dask`).
     ``on_shard(result)`` is called as each shard finishes (in completion order); the results
-    are returned in image order."""
+    are returned in image order. (Waves: run the first shard with a mismatch again,
+    :func:`run_shard` with ``waves``, as ``spikeforge verify --waves`` does.)"""
     shards = shards_of(network.check_input(counts), chunk)
     args = (network, plan, system, verilog_text, seed, p_gap)
     if scheduler is not None:

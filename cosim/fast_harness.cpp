@@ -19,6 +19,12 @@
 //              then inputs[n_inputs], out[n_out x (neuron, tick, cycle)],
 //              monitor[l][n x (neuron, tick, cycle)] for each l, tick_done[n_tick_done]
 //   end: 2, total cycles, timed_out (0/1), image, tick port, cycle
+// Waves (argv[3..5], a build with Verilator's --trace only, cosim/fast.py's traced build):
+//   WAVES FROM TO -- a VCD file of every signal for the cycles FROM..TO (and the reset if
+//   FROM is 0). Times as the cocotb bench's (cosim/waves.py): a 10 ns clock that rises at
+//   0 ns; three reset edges (0, 10, 20 ns), so cycle c's rising edge is at 10c + 30 ns, and
+//   the values it samples settle by its falling edge before, 10c + 25 ns, where the bench
+//   samples (and where this harness dumps the values it drives and samples).
 // stdout: "cycles=<N> seconds=<loop wall time>"
 //
 // Ports: Verilator spells "__" in a name as "___05F" (inp__valid is inp___05Fvalid).
@@ -35,9 +41,14 @@
 #include "Vtop.h"
 #include "verilated.h"
 #include "fast_design.h"
+#if VM_TRACE
+#include "verilated_vcd_c.h"
+#endif
 
 static const int64_t MAGIC = 0x5346534631LL;  // "SFSF1"
 static const int64_t VERSION = 1;
+// the bench's clock (cosim/waves.py): period and reset edges, in picoseconds of the VCD
+static const uint64_t PERIOD_PS = 10000, RESET_EDGES = 3;
 
 struct Item {
     int64_t payload, gap;
@@ -99,7 +110,7 @@ static void put(std::vector<int64_t>& w, const Observed& o) {
 }
 
 int main(int argc, char** argv) {
-    if (argc < 3) die("usage: fast_harness STIMULUS TRACE|-");
+    if (argc != 3 && argc != 6) die("usage: fast_harness STIMULUS TRACE|- [WAVES FROM TO]");
     std::vector<int64_t> words = read_words(argv[1]);
     if (words.size() < 8 || words[0] != MAGIC || words[1] != VERSION) die("not a stimulus file of this version");
     const int64_t n_images = words[2], n_ticks = words[3];
@@ -125,7 +136,30 @@ int main(int argc, char** argv) {
 
     auto context = std::make_unique<VerilatedContext>();
     context->commandArgs(argc, argv);
+#if VM_TRACE
+    if (argc == 6) context->traceEverOn(true);  // before the model is made
+#endif
     auto top = std::make_unique<Vtop>(context.get());
+    // waves: dump(t) writes every signal's value at t (ps) while the cycle is in the window
+#if VM_TRACE
+    int64_t wave_from = 0, wave_to = -1;
+    std::unique_ptr<VerilatedVcdC> waves;
+    if (argc == 6) {
+        wave_from = std::atoll(argv[4]);
+        wave_to = std::atoll(argv[5]);
+        waves = std::make_unique<VerilatedVcdC>();
+        top->trace(waves.get(), 99);
+        waves->open(argv[3]);
+        if (!waves->isOpen()) die("cannot write the waves file");
+    }
+    auto dump = [&](int64_t cycle, bool rising) {
+        if (waves && cycle >= wave_from && cycle <= wave_to)
+            waves->dump((uint64_t)(cycle + RESET_EDGES) * PERIOD_PS - (rising ? 0 : PERIOD_PS / 2));
+    };
+#else
+    if (argc == 6) die("waves: this harness was built without tracing (cosim/fast.py builds a traced one)");
+    auto dump = [&](int64_t, bool) {};
+#endif
     top->clk = 0;
     top->rst = 1;
     top->start = 0;
@@ -136,8 +170,10 @@ int main(int argc, char** argv) {
     for (int i = 0; i < 3; i++) {  // reset, as the bench: three rising edges with rst high
         top->clk = 1;
         top->eval();
+        dump(i - 3, true);  // reset edges are cycles -3..-1 of the waves' time axis
         top->clk = 0;
         top->eval();
+        if (i < 2) dump(i - 3 + 1, false);
     }
     top->rst = 0;
 
@@ -184,6 +220,7 @@ int main(int argc, char** argv) {
         }
         top->clk = 0;
         top->eval();
+        dump(cycle, false);
         // -- sample(cycle)
         if (pending) {
             done_obs.cycles_port = (int64_t)top->cycles;
@@ -231,6 +268,7 @@ int main(int argc, char** argv) {
         }
         top->clk = 1;
         top->eval();
+        dump(cycle, true);
         if (finished && ++after_finish > 2) break;  // the cycles port is read one cycle after done
         if (!finished && cycle > images[(size_t)b].limit) {
             timed_out = 1;
@@ -242,6 +280,9 @@ int main(int argc, char** argv) {
     }
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     top->final();
+#if VM_TRACE
+    if (waves) waves->close();
+#endif
     if (pending && record) put(trace, done_obs);
     trace.insert(trace.end(), {2, cycle, timed_out, timeout_image, timeout_tick, timeout_cycle});
     if (record) {

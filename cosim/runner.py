@@ -98,6 +98,7 @@ class CocotbResult:
     wall_s: float = 0.0  # seconds of the simulation run (process start to exit)
     report: dict | None = None  # the testbench's JSON report, if it wrote one
     log_file: Path | None = None
+    waves: Path | None = None  # the wave file asked for (run_cocotb's waves=PATH)
 
     @property
     def tests(self) -> int:
@@ -277,8 +278,9 @@ def format_size(n: int) -> str:
 
 
 #: the cache folders whose every user holds :func:`use_build`: only their builds are pruned
-#: (another folder, e.g. ``fast/`` of cosim/fast.py, is listed and counted but left alone)
-LOCKED_KINDS = SIMULATORS
+#: (the cocotb builds, and ``fast/``, the compiled harnesses of cosim/fast.py; another
+#: folder is listed and counted but left alone)
+LOCKED_KINDS = (*SIMULATORS, "fast")
 _NOT_ENTRIES = ("specs", ".trash")
 
 
@@ -692,11 +694,24 @@ def _build(runner, simulator, toplevel, build_dir, sources, key, build_args, tim
         return time.perf_counter() - start  # > 0: a build was made
 
 
+def _waves_path(waves, simulator: str) -> Path | None:
+    """The wave file ``run_cocotb(waves=...)`` writes (None: where the simulator puts it,
+    or none); :class:`ConfigError` if its suffix is not the simulator's format."""
+    if isinstance(waves, bool) or waves is None:
+        return None
+    path = Path(waves)
+    want = ".vcd" if simulator == "verilator" else ".fst"
+    if path.suffix != want:
+        raise ConfigError(f"waves: {simulator} writes {want[1:].upper()}: give a {want} file, "
+                          f"got {str(waves)!r}")
+    return path.absolute()
+
+
 def run_cocotb(design, toplevel: str, test_module, simulator: str = "icarus", *,
                build_dir: str | Path | None = None, extra_env: dict | None = None,
                testcase: str | None = None, build_args=(), test_args=(), seed: int | None = None,
                timescale=("1ns", "1ps"), check: bool = True,
-               waves: bool = False) -> CocotbResult:
+               waves: bool | str | Path = False) -> CocotbResult:
     """Build ``design`` for ``simulator`` (cached) and run the cocotb ``test_module`` on it.
 
     ``design``: an Amaranth component (converted to Verilog as module ``toplevel``), a
@@ -706,11 +721,18 @@ def run_cocotb(design, toplevel: str, test_module, simulator: str = "icarus", *,
     parameters to the testbench (environment variables). The testbench may write a JSON
     report to the path in ``$SPIKEFORGE_COSIM_REPORT``; it is returned as ``.report``.
 
+    ``waves``: record every signal (cocotb's ``waves``; a separate cached build). True:
+    where the simulator puts it (``dump.vcd`` in the run's folder for Verilator, the build
+    folder's ``<toplevel>.fst`` for Icarus); a path: that file, which must end in the
+    simulator's format, ``.vcd`` (Verilator) or ``.fst`` (Icarus, whose cocotb runner always
+    passes ``-fst``); it is ``result.waves`` and a failure's message names it.
+
     Raises :class:`CosimFailure` if a cocotb test fails or the simulation crashes (unless
     ``check=False``); :class:`SimulatorMissing` if the simulator cannot run here.
     """
     require_simulator(simulator)
     limit = cache_limit()  # a bad $SPIKEFORGE_CACHE_MAX is reported before any work
+    waves_path = _waves_path(waves, simulator)
     from cocotb_tools.runner import get_runner
 
     # -- sources
@@ -729,7 +751,7 @@ def run_cocotb(design, toplevel: str, test_module, simulator: str = "icarus", *,
     build_args = list(build_args)
     if simulator == "verilator":
         build_args = list(VERILATOR_BUILD_ARGS) + build_args
-    key = build_key(simulator, toplevel, texts, build_args + [f"waves={waves}"])
+    key = build_key(simulator, toplevel, texts, build_args + [f"waves={bool(waves)}"])
     root = default_build_root()
     build_dir = Path(build_dir) if build_dir is not None else root / simulator / f"{toplevel}-{key}"
     build_dir = build_dir.resolve()
@@ -746,10 +768,20 @@ def run_cocotb(design, toplevel: str, test_module, simulator: str = "icarus", *,
     runner = get_runner(simulator)
     result = CocotbResult(simulator=simulator, results_xml=build_dir / "results.xml")
 
+    test_args, plusargs = list(test_args), []
+    if waves_path is not None:
+        waves_path.parent.mkdir(parents=True, exist_ok=True)
+        waves_path.unlink(missing_ok=True)  # a file from an earlier run is not this run's
+        if simulator == "verilator":
+            test_args += ["--trace-file", str(waves_path)]  # cocotb's verilator.cpp option
+        else:
+            plusargs.append(f"+dumpfile_path={waves_path}")  # cocotb's Icarus dump module
+        result.waves = waves_path
+
     with use_build(build_dir), patched_environ(env_patch), _extra_sys_path(module_dirs):
         sources = _write_sources(build_dir, texts)
         result.build_s = _build(runner, simulator, toplevel, build_dir, sources, key,
-                                build_args, timescale, waves)
+                                build_args, timescale, bool(waves))
         if result.build_s and build_dir.parent.parent == root.resolve():
             prune_cache(root, limit)  # a new build: keep the cache within its bound
 
@@ -769,8 +801,8 @@ def run_cocotb(design, toplevel: str, test_module, simulator: str = "icarus", *,
             runner.test(test_module=test_module, hdl_toplevel=toplevel, hdl_toplevel_lang="verilog",
                         test_dir=test_dir,
                         build_dir=build_dir, extra_env=env, testcase=testcase, seed=seed,
-                        test_args=list(test_args), results_xml=str(results_xml),
-                        log_file=log_file, waves=waves)
+                        test_args=test_args, plusargs=plusargs, results_xml=str(results_xml),
+                        log_file=log_file, waves=bool(waves))
         except SystemExit as e:  # cocotb's runner exits when a test fails under pytest
             exit_message = f"simulator exit status {e.code}"
         except RuntimeError as e:
@@ -796,8 +828,9 @@ def run_cocotb(design, toplevel: str, test_module, simulator: str = "icarus", *,
                                f"(filter {testcase!r}); log {log_file}:\n{_log_tail(log_file)}",
                                result)
         if result.failures:
+            seen = f"; waves: {waves_path}" if waves_path is not None else ""
             lines = [f"{simulator}: {len(result.failures)} of {result.tests} cocotb test(s) "
-                     f"failed in {test_module} on {toplevel} (log {log_file}):"]
+                     f"failed in {test_module} on {toplevel} (log {log_file}{seen}):"]
             for case in result.failures:
                 lines.append(f"  {case.name} {case.status}: {case.message}")
             raise CosimFailure("\n".join(lines), result)

@@ -32,13 +32,13 @@ from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.network import IntegerNetwork
 from spikeforge.ir.params import Decision
 from spikeforge.ir.system import SystemConfig
-from spikeforge.sim.network import run_network
+from spikeforge.sim.network import ERROR_UNDETERMINED, run_network
 from spikeforge.sim.system_cycle import InputSchedule, predict_run, ticks_to_run
 
 SPEC_ENV = "SPIKEFORGE_SYSTEM_SPEC"
 TB_MODULE = "spikeforge.cosim.system_tb"
 
-__all__ = ["schedules_for", "expected_run", "system_spec", "run_system_cosim"]
+__all__ = ["schedules_for", "expected_run", "expected_error", "system_spec", "run_system_cosim"]
 
 
 # -- stimuli -------------------------------------------------------------------------------
@@ -132,6 +132,17 @@ def expected_spikes(trace, image: int, layer: int, ticks_run: int,
     return [(n, t) for n, t in golden if t < last or (n, t) in before_stop]
 
 
+def expected_error(golden: int, timing) -> int | None:
+    """The ``error`` flag expected at ``done``: the golden model's
+    (:attr:`~spikeforge.sim.network.NetworkTrace.error`); where that is undetermined (a
+    FIRST_SPIKE decision tick whose hidden spikes overflow a later layer), 1 if the cycle
+    model says the tick was decided at its end (``stop_cycle`` -1: every event arrived),
+    else None: left to the event's cycle, which the cycle model does not track yet."""
+    if golden != ERROR_UNDETERMINED:
+        return golden
+    return 1 if timing.stop_cycle < 0 else None
+
+
 # -- running ---------------------------------------------------------------------------------
 
 # cocotb builds Verilator with --public-flat-rw: every signal gets a VPI registration in one
@@ -153,7 +164,8 @@ def system_spec(network, plan, counts, n_ticks: int, system: SystemConfig, *, se
     """What the system bench (and the fast harness, :mod:`spikeforge.cosim.fast`) is given
     for a batch: the stimulus (input items and their gaps, the stall pattern of
     ``spike_out.ready``, the start gaps) and every expectation (class, ticks, cycles, each
-    layer's events), from the golden and cycle models. Returns ``(spec, trace)``;
+    layer's events, the error flag with the first overflow it reports), from the golden and
+    cycle models. Returns ``(spec, trace)``;
     ``spec["model_s"]`` is the seconds the models took."""
     t0 = time.perf_counter()
     schedules = schedules_for(counts, seed if p_gap > 0 else None, p_gap)
@@ -162,7 +174,7 @@ def system_spec(network, plan, counts, n_ticks: int, system: SystemConfig, *, se
     trace, timings, items = expected_run(network, plan, counts, n_ticks, schedules=schedules,
                                          system=system, out_ready=ready, start_cycle=1,
                                          start_gaps=start_gaps)
-    images = []
+    images, errors, overflows = [], trace.error, trace.first_overflows()
     for b, timing in enumerate(timings):
         ticks_run = ticks_to_run(trace, b, n_ticks)
         images.append({
@@ -178,6 +190,8 @@ def system_spec(network, plan, counts, n_ticks: int, system: SystemConfig, *, se
             "out_spikes": expected_spikes(trace, b, len(trace.spikes) - 1, ticks_run,
                                           timing.out_events),
             "start_gap": start_gaps[b],
+            "error": expected_error(int(errors[b]), timing),
+            "overflow": overflows[b],
         })
     spec = {"images": images, "n_ticks": n_ticks, "ready": {"seed": seed, "p": p_ready},
             "check_timing": check_timing, "n_layers": len(network.layers),
@@ -190,7 +204,8 @@ def run_system_cosim(network: IntegerNetwork, plan, input_counts, simulator: str
                      seed: int = 0,
                      p_gap: float = 0.3, p_ready: float = 1.0, check: bool = True,
                      rtl_plan=None, verilog_text: str | None = None,
-                     check_timing: bool = True, optimize: bool = False) -> CocotbResult:
+                     check_timing: bool = True, optimize: bool = False,
+                     waves=None) -> CocotbResult:
     """Co-simulate ``network`` on the hardware of ``plan`` for a batch of images.
 
     ``input_counts``: ``[images, ticks, n_inputs]`` event counts (run for ``n_ticks``,
@@ -205,6 +220,8 @@ def run_system_cosim(network: IntegerNetwork, plan, input_counts, simulator: str
     ``check_timing=False`` compares only values (class, tick, spikes), not cycles.
     ``optimize``: build Verilator with ``-O1`` (about a minute for a small system, then ~2x
     faster simulation; use it for long runs such as 100 MNIST images) instead of ``-O0``.
+    ``waves``: write every signal of the run to this file (``.fst`` for Icarus, ``.vcd`` for
+    Verilator; :func:`~spikeforge.cosim.runner.run_cocotb`'s ``waves``).
 
     Returns the :class:`CocotbResult`; ``report`` holds per-image results, the cycles,
     ``cycles_per_s`` and (on failure) ``mismatch``. Raises
@@ -224,7 +241,8 @@ def run_system_cosim(network: IntegerNetwork, plan, input_counts, simulator: str
     with spec_file(spec, "system") as name:
         text = verilog_text if verilog_text is not None else system_verilog(rtl_plan or plan, system)
         result = run_cocotb(text, SYSTEM_TOP, TB_MODULE, simulator, extra_env={SPEC_ENV: name},
-                            check=check, build_args=build_args_for(simulator, optimize))
+                            check=check, build_args=build_args_for(simulator, optimize),
+                            waves=waves or False)
     if result.report is not None:
         result.report["model_s"] = model_s
         sim_s = result.testcases[0].wall_s if result.testcases else None

@@ -4,8 +4,9 @@ The spec (JSON, ``$SPIKEFORGE_SYSTEM_SPEC``) holds, per image, the input items w
 gaps, the start gap, and everything expected: class, decision tick, ticks run, every spike
 of every layer (golden model) and the predicted (neuron, tick, cycle) of every output spike
 and every monitor event of every layer, in order, and the cycles of every tick end, ``done``
-and the ``cycles`` port (system cycle model). Events are compared as whole (tick, neuron,
-cycle) triples in emission order (:func:`compare_image`). One agent on the
+and the ``cycles`` port (system cycle model), and the error flag. Events are compared as
+whole (tick, neuron, cycle) triples in emission order
+(:func:`spikeforge.cosim.compare.compare_image`, which the fast harness runs too). One agent on the
 :class:`~spikeforge.cosim.drivers.CycleCounter` drives ``start``, ``inp`` and
 ``out_spikes.ready`` by the driver convention of :mod:`spikeforge.sim.system_cycle` and
 records what the design does; all images run back to back. The test fails with the first
@@ -20,15 +21,11 @@ import os
 
 import cocotb
 
-from spikeforge.cosim.compare import (
-    Mismatch,
-    compare_cycles,
-    compare_events,
-    compare_traces,
-    first_mismatch,
-)
+from spikeforge.cosim.compare import Mismatch, compare_image, first_mismatch
 from spikeforge.cosim.drivers import CycleCounter, _Agent, _bit, _int, signal
 from spikeforge.cosim.system_cosim import SPEC_ENV, StallPattern
+
+__all__ = ["SystemDriver", "compare_image", "system_matches_golden_and_cycle_models"]
 
 
 def _value(handle) -> int:
@@ -163,74 +160,6 @@ class SystemDriver(_Agent):
     @property
     def current_tick(self):
         return _int(self.tick)
-
-
-def _triples(events) -> list[tuple[int, int, int]]:
-    """``(neuron, tick, cycle)`` events as ``(tick, neuron, cycle)``, order kept."""
-    return [(int(t), int(n), int(c)) for n, t, c in events]
-
-
-def compare_image(b, exp, obs, check_timing=True):
-    """Mismatches of image ``b`` in the order of importance (values first).
-
-    Values: every layer's spikes (monitor ports) and the output spikes as sets of (tick,
-    neuron) against the golden model; class, decision tick, ticks run, error flag. Timing
-    (``check_timing``): every event of every layer -- the output spikes and each layer's
-    monitor events -- as the ordered list of whole (tick, neuron, cycle) triples against the
-    cycle model, so two spikes of one tick that leave in swapped order are a mismatch; then
-    input handshakes, tick ends, done and the cycles port.
-    """
-    out = []
-    label = f"image {b}: "
-    if obs is None:
-        return [Mismatch(label + "done", None, None, f"done at cycle {exp['done']}",
-                         "not done", None, "the inference did not finish")]
-    for l, spikes in enumerate(exp["spikes"]):
-        want = sorted((t, n) for n, t in spikes)
-        got = sorted((t, n, c) for n, t, c in obs["monitor"][l])
-        m = compare_events(want, got, kind=label + f"spike (layer {l})")
-        if m:
-            out.append(m)
-    got_out = sorted((t, n, c) for n, t, c in obs["out"])
-    want_out = sorted((t, n) for n, t in exp["out_spikes"])
-    m = compare_events(want_out, got_out, kind=label + "out_spikes")
-    if m:
-        out.append(m)
-    if obs["cls"] != exp["class"]:
-        out.append(Mismatch(label + "class", exp["decision_tick"], None, exp["class"], obs["cls"],
-                            obs["done"]))
-    if obs["tick"] != exp["decision_tick"] % (1 << 16):
-        out.append(Mismatch(label + "decision tick", exp["decision_tick"], None,
-                            exp["decision_tick"], obs["tick"], obs["done"]))
-    if obs["ticks_run"] != exp["ticks_run"]:
-        out.append(Mismatch(label + "ticks run", exp["ticks_run"] - 1, None, exp["ticks_run"],
-                            obs["ticks_run"], obs["done"]))
-    if obs["error"]:
-        out.append(Mismatch(label + "error flag", None, None, 0, 1, obs["done"]))
-    if not check_timing:
-        return out
-    m = compare_traces(label + "out_spikes", _triples(exp["out"]), _triples(obs["out"]))
-    if m:
-        out.append(m)
-    for l, e_mon in enumerate(exp["monitor"]):
-        m = compare_traces(label + f"monitor (layer {l})", _triples(e_mon),
-                           _triples(obs["monitor"][l]))
-        if m:
-            out.append(m)
-    m = compare_cycles(label + "input handshake", exp["inputs"], obs["inputs"])
-    if m:
-        out.append(m)
-    m = compare_cycles(label + "tick end", exp["tick_done"], obs["tick_done"],
-                       ticks=list(range(len(exp["tick_done"]))))
-    if m:
-        out.append(m)
-    m = compare_cycles(label + "done", [exp["done"]], [obs["done"]], ticks=[exp["ticks_run"] - 1])
-    if m:
-        out.append(m)
-    if "cycles_port" in obs and obs["cycles_port"] != exp["cycles"]:
-        out.append(Mismatch(label + "cycles port", exp["ticks_run"] - 1, None, exp["cycles"],
-                            obs["cycles_port"], obs["done"] + 1))
-    return out
 
 
 @cocotb.test()

@@ -125,10 +125,12 @@ class IntegerNetwork:
 
     __hash__ = None
 
-    def check_input(self, input_counts) -> np.ndarray:
+    def check_input(self, input_counts, *, strict: bool = False) -> np.ndarray:
         """``input_counts`` as an integer array ``[batch, ticks, n_inputs]`` (a 2-D ``[ticks,
         n_inputs]`` gets a batch axis of 1; the dtype is kept, so int8/uint8 inputs stay small);
-        raises :class:`ConfigError` naming what is wrong."""
+        raises :class:`ConfigError` naming what is wrong. More events in a tick than
+        ``layers[0].max_events_per_tick`` are the contract's overflow (the accumulator wraps,
+        the system flags ``error``): refused only if ``strict``."""
         counts = np.asarray(input_counts)
         if counts.ndim == 2:
             counts = counts[None]
@@ -145,7 +147,7 @@ class IntegerNetwork:
                               f"cannot be negative")
         per_tick = counts.sum(axis=2, dtype=np.int64)
         limit = self.layers[0].max_events_per_tick
-        if (per_tick > limit).any():
+        if strict and (per_tick > limit).any():
             b, t = (int(x) for x in np.argwhere(per_tick > limit)[0])
             raise ConfigError(f"input_counts: sample {b}, tick {t} has {int(per_tick[b, t])} events, "
                               f"more than layers[0].max_events_per_tick = {limit}")

@@ -43,13 +43,39 @@ One tick
 A tick has two phases.
 
 1. **Event phase.** Each input spike event with presynaptic index ``j`` adds the weight
-   ``w[j, n]`` to ``i`` of every neuron ``n`` of the core. The sum is exact: ``i`` is held
-   in an *accumulator* ``accumulator_bits(...)`` wide, wide enough for the current's range
-   plus ``max_events_per_tick`` weights of either sign, so nothing wraps or saturates during
-   the event phase and the result does not depend on the order in which events arrive
-   (a multi-core router may deliver them in any order). More than ``max_events_per_tick``
-   events in one tick is a contract violation (the core raises its ``overflow`` flag; the
-   golden model refuses the input).
+   ``w[j, n]`` to ``i`` of every neuron ``n`` of the core. ``i`` is held in an
+   *accumulator* ``accumulator_bits(...)`` wide, wide enough for the current's range plus
+   ``max_events_per_tick`` weights of either sign, so with at most that many events the sum
+   is exact, and the result does not depend on the order in which events arrive (a
+   multi-core router may deliver them in any order).
+   **Overflow** (more than ``max_events_per_tick`` events in one tick) is not refused: the
+   core takes every event, and the accumulator keeps the sum modulo ``2**accumulator_bits``
+   (two's complement), i.e. after the event phase ::
+
+       i = wrap(i + sum of the tick's weights, accumulator_bits)
+
+   which is still independent of the order of the events (a modular sum). The update
+   phase then saturates this wrapped ``i`` as usual. The core raises its sticky
+   ``overflow`` flag at the ``max_events_per_tick + 1``-th event it takes between two TICK
+   commands (or a CLEAR and the first TICK); CLEAR lowers it. The events a core counts for
+   tick ``t``: the external events of tick ``t`` (layer 0), the previous layer's spikes of
+   tick ``t - 1`` (layer ``l >= 1``; they arrive during the update phase of ``t - 1``).
+
+   **The system's error flag** (``error``, read at ``done``; one per inference) is 1
+   exactly when some core counted more than its ``max_events_per_tick`` events for a tick
+   whose events all arrived before the inference ended: for layer 0 the ticks run
+   (``0 .. ticks_run - 1``); for a layer ``l >= 1`` the events of ticks ``1 .. ticks_run``
+   -- the spikes of layer ``l - 1`` in every tick run, *including the last one*, whose
+   spikes still reach layer ``l`` in the last update phase although no tick consumes them.
+   One case is left to timing: a ``FIRST_SPIKE`` inference stopped at its deciding spike
+   (inside the update phase of the decision tick ``d``) reports an overflow of layer
+   ``l >= 1``'s events for tick ``d + 1`` only if the offending event was taken at least
+   two cycles before ``done`` (the core's flag is registered, and so is the system's);
+   the golden model marks that flag *undetermined* (``NetworkTrace.error`` = -1). The
+   co-simulation expects 1 where the cycle model shows that ``d`` was decided at the
+   tick's end (several output cores, only higher classes spiked: every event arrived) and
+   otherwise does not compare it. It needs a hidden layer with
+   ``max_events_per_tick < n_inputs``, which the compiler never builds.
 2. **Update phase**, for each neuron in ascending index order::
 
        i     = saturate(i, current_bits)                   # accumulated input, clamped once
@@ -97,6 +123,16 @@ that spikes in tick 0 only:
 >>> n.update(), n.v, n.i          # v = 40 + 45 = 85; i = 45*0.75 = 33.75 -> 33 (toward zero)
 (False, 85, 33)
 
+With more events than ``max_events_per_tick`` the accumulator wraps. A core with 8-bit
+weights, ``current_bits = 16`` and ``max_events_per_tick = 1`` has a 17-bit accumulator
+(``-65536 .. 65535``: the current's range plus one weight); 600 events of weight 127 on
+``i = 0`` sum to 76200, which wraps to ``76200 - 2**17 = -54872`` and then saturates to -32768:
+
+>>> from spikeforge.ir.params import accumulator_bits
+>>> acc = accumulator_bits(NeuronParams(), 1)
+>>> acc, wrap(600 * 127, acc), saturate(wrap(600 * 127, acc), 16)
+(17, -54872, -32768)
+
 With a negative current the rounding is toward zero too: ``decay(-45, 192) = -33``
 (the floor of a plain shift would give -34), and ``decay(-1, 192) = 0``:
 
@@ -113,6 +149,13 @@ from spikeforge.ir.params import signed_range
 def saturate(x: int, bits: int) -> int:
     lo, hi = signed_range(bits)
     return min(max(x, lo), hi)
+
+
+def wrap(x: int, bits: int) -> int:
+    """``x`` modulo ``2**bits`` as a signed two's-complement number: what a ``bits``-wide
+    register keeps of a sum (the accumulator on overflow)."""
+    half = 1 << (bits - 1)
+    return ((x + half) & ((1 << bits) - 1)) - half
 
 
 def saturate_unsigned(x: int, bits: int) -> int:

@@ -22,6 +22,13 @@ def saturate_array(x, bits: int):
     return x.clip(lo, hi)
 
 
+def wrap_array(x, bits: int):
+    """The contract's ``wrap``: ``x`` modulo ``2**bits``, signed (int64 numpy arrays or
+    torch tensors)."""
+    half = 1 << (bits - 1)
+    return ((x + half) & ((1 << bits) - 1)) - half
+
+
 def saturate_unsigned_array(x, bits: int):
     return x.clip(0, (1 << bits) - 1)
 
@@ -81,13 +88,17 @@ def update_phase(state: CoreState, params: NeuronParams):
 @dataclass
 class Trace:
     """What a core did, tick by tick: every array is ``[ticks, n_neurons]`` (or with a
-    leading batch axis). ``i``, ``v``, ``a``, ``fired`` are the state at the end of each tick."""
+    leading batch axis). ``i``, ``v``, ``a``, ``fired`` are the state at the end of each tick;
+    ``overflow`` (``[ticks]``, or ``[batch, ticks]``) the core's sticky ``overflow`` flag after
+    each tick's event phase (more than ``max_events_per_tick`` events in this or an earlier
+    tick since the clear; the accumulator wrapped, see the contract)."""
 
     spikes: np.ndarray
     i: np.ndarray
     v: np.ndarray
     a: np.ndarray
     fired: np.ndarray
+    overflow: np.ndarray | None = None
 
     def spike_events(self) -> list[tuple[int, int]]:
         """Output events as (tick, neuron), in the order the hardware emits them."""
@@ -137,24 +148,30 @@ class GoldenCore:
 
     def run(self, counts, state: CoreState | None = None) -> Trace:
         """Run ``counts[..., ticks, n_inputs]`` (event counts per tick and input) from a
-        cleared core (or ``state``)."""
+        cleared core (or ``state``). A tick with more than ``max_events_per_tick`` events
+        wraps the accumulator (the contract's overflow) and raises ``Trace.overflow``."""
         counts = np.asarray(counts, dtype=np.int64)
         if counts.ndim < 2 or counts.shape[-1] != self.n_inputs:
             raise ConfigError(f"counts: expected shape [..., ticks, {self.n_inputs}], got {counts.shape}")
+        if counts.size and counts.min() < 0:
+            raise ConfigError(f"counts: event counts cannot be negative, got {int(counts.min())}")
         per_tick = counts.sum(axis=-1)
-        if (per_tick > self.max_events_per_tick).any():
-            t = int(np.argwhere(per_tick > self.max_events_per_tick)[0][-1])
-            raise ConfigError(f"counts: tick {t} has {int(per_tick.max())} events, more than "
-                              f"max_events_per_tick = {self.max_events_per_tick}")
+        over = per_tick > self.max_events_per_tick  # [..., ticks]
+        # float64 is exact while every partial sum stays below 2**53; past that, int64
+        worst = int(per_tick.max(initial=0)) * int(np.abs(self.weights).max(initial=0))
+        weights = self._weights_f64 if worst < (1 << 53) else self.weights
         batch = counts.shape[:-2]
         state = state or CoreState.zeros(batch + (self.n_neurons,))
         spikes, i, v, a, fired = [], [], [], [], []
         for t in range(counts.shape[-2]):
-            synaptic_input = counts[..., t, :].astype(np.float64) @ self._weights_f64
+            synaptic_input = counts[..., t, :].astype(weights.dtype) @ weights
             state.i = state.i + synaptic_input.astype(np.int64)
+            if over[..., t].any():
+                state.i = wrap_array(state.i, self.accumulator_bits)
             state, s = update_phase(state, self.params)
             for store, value in ((spikes, s), (i, state.i), (v, state.v), (a, state.a),
                                  (fired, state.fired)):
                 store.append(value)
         stack = lambda xs: np.stack(xs, axis=-2)  # noqa: E731
-        return Trace(stack(spikes), stack(i), stack(v), stack(a), stack(fired))
+        return Trace(stack(spikes), stack(i), stack(v), stack(a), stack(fired),
+                     np.logical_or.accumulate(over, axis=-1))

@@ -24,6 +24,13 @@ reference trace that stored expectations compare against) runs every tick.
 Decisions (:class:`~spikeforge.ir.params.Decision`) are taken from the output (last)
 layer as the contract says; ``decision_tick`` is the tick at the end of which the decision is
 known (the early-exit tick of a first-spike network).
+
+Overflow (more events in a tick than a layer's ``max_events_per_tick``) is the contract's:
+the accumulator wraps, and :attr:`NetworkTrace.error` is the system's ``error`` flag of each
+inference. :func:`run_network` (the reference trace the co-simulation compares against)
+takes such input as the hardware does; :func:`classify` refuses it unless ``strict=False``
+(an accuracy figure should not rest on inputs the hardware flags as errors), and
+:func:`overflowing_images` names them.
 """
 
 from __future__ import annotations
@@ -35,7 +42,10 @@ import numpy as np
 from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.network import NO_CLASS, IntegerLayer, IntegerNetwork
 from spikeforge.ir.params import Decision, accumulator_bits
-from spikeforge.sim.golden import CoreState, update_phase
+from spikeforge.sim.golden import CoreState, update_phase, wrap_array
+
+#: :attr:`NetworkTrace.error` of an inference whose flag depends on cycle timing (see there)
+ERROR_UNDETERMINED = -1
 
 
 @dataclass
@@ -52,7 +62,9 @@ class NetworkTrace:
     * ``decision_tick`` -- ``[batch]`` the tick at the end of which the decision is known:
       for ``FIRST_SPIKE`` the tick of the first output spike (the early-exit tick), and
       ``ticks - 1`` when no output neuron spiked; for ``SPIKE_COUNT`` and ``MEMBRANE_MAX``
-      always ``ticks - 1``.
+      always ``ticks - 1``;
+    * ``max_events`` -- each layer's ``max_events_per_tick`` (what :meth:`overflow` and
+      :attr:`error` compare the events with; empty: unknown, nothing overflows).
     """
 
     spikes: list[np.ndarray]
@@ -62,10 +74,88 @@ class NetworkTrace:
     decision_tick: np.ndarray
     decision_mode: Decision
     layer_sizes: list[tuple[int, int]]  # (n_inputs, n_neurons) per layer
+    max_events: tuple = ()
 
     @property
     def ticks(self) -> int:
         return int(self.input_counts.shape[1])
+
+    @property
+    def ticks_run(self) -> np.ndarray:
+        """``[batch]`` ticks the system runs: ``decision_tick + 1`` in every mode (a
+        FIRST_SPIKE inference stops after its decision tick, the others run every tick)."""
+        return self.decision_tick + 1
+
+    def layer_event_counts(self, layer: int) -> np.ndarray:
+        """``[batch, ticks + 1]``: the events each core of ``layer`` takes for tick t, as its
+        ``max_events_per_tick`` counts them (between two TICKs): the external events of tick
+        t (layer 0), the previous layer's spikes of tick t - 1 (others). Column ``ticks``:
+        the previous layer's spikes of the last tick, which reach the cores in the last
+        update phase although no tick consumes them."""
+        batch, ticks = self.input_counts.shape[:2]
+        out = np.zeros((batch, ticks + 1), dtype=np.int64)
+        if layer == 0:
+            out[:, :ticks] = self.input_counts.sum(axis=2, dtype=np.int64)
+        else:
+            out[:, 1:] = self.spikes[layer - 1].sum(axis=2, dtype=np.int64)
+        return out
+
+    def overflow(self) -> np.ndarray:
+        """``[batch, layers, ticks + 1]`` bool: layer l's cores take more than its
+        ``max_events_per_tick`` events for tick t (:meth:`layer_event_counts`)."""
+        batch, ticks = self.input_counts.shape[:2]
+        out = np.zeros((batch, len(self.layer_sizes), ticks + 1), dtype=bool)
+        for l, limit in enumerate(self.max_events):
+            out[:, l] = self.layer_event_counts(l) > limit
+        return out
+
+    @property
+    def error(self) -> np.ndarray:
+        """``[batch]`` int8: the system's ``error`` flag at ``done`` (the contract's rule):
+        1 when a layer's cores took more than ``max_events_per_tick`` events for a tick
+        whose events all arrive before the inference ends -- layer 0: ticks ``0 ..
+        ticks_run - 1``; a layer l >= 1: ticks ``1 .. ticks_run`` (the spikes of layer l - 1
+        in every tick run, the last one included) -- else 0. :data:`ERROR_UNDETERMINED`
+        (-1) where only a FIRST_SPIKE inference's decision tick d brings too many events to
+        a later layer (its events of tick d + 1): the run stops at the deciding spike inside
+        that update phase, and whether the offending event comes two cycles before
+        ``done`` is a matter of timing (when d is decided at the tick's end instead --
+        several output cores, only higher classes spiked -- the flag is 1)."""
+        over = self.overflow()
+        batch, layers, width = over.shape
+        t = np.arange(width)[None, :]
+        run = self.ticks_run[:, None]
+        definite = (over[:, 0] & (t < run)).any(axis=1)
+        racing = np.zeros(batch, dtype=bool)
+        if layers > 1:
+            hidden = over[:, 1:] & (t <= run)[:, None, :]  # [batch, layers - 1, ticks + 1]
+            stopped = (self.decision != NO_CLASS) if self.decision_mode is Decision.FIRST_SPIKE \
+                else np.zeros(batch, dtype=bool)
+            last = hidden[np.arange(batch), :, self.ticks_run.clip(max=width - 1)].any(axis=1)
+            hidden[np.arange(batch), :, self.ticks_run.clip(max=width - 1)] &= ~stopped[:, None]
+            definite |= hidden.any(axis=(1, 2))
+            racing = stopped & last & ~definite
+        return np.where(definite, 1, np.where(racing, ERROR_UNDETERMINED, 0)).astype(np.int8)
+
+    def first_overflows(self) -> list:
+        """Per image the ``(layer, tick, events, max_events_per_tick)`` of the earliest
+        overflow that :attr:`error` counts (by tick, then layer), or None: what a mismatch
+        of the error flag names."""
+        over = self.overflow()  # [batch, layers, ticks + 1]
+        t = np.arange(over.shape[2])[None, None, :]
+        run = self.ticks_run[:, None, None]
+        counted = over & np.where(np.arange(over.shape[1])[None, :, None] == 0, t < run, t <= run)
+        out = [None] * over.shape[0]
+        for b in np.flatnonzero(counted.any(axis=(1, 2))):
+            l, tick = min(((int(l), int(tt)) for l, tt in np.argwhere(counted[b])),
+                          key=lambda x: (x[1], x[0]))
+            out[b] = (l, tick, int(self.layer_event_counts(l)[b, tick]), int(self.max_events[l]))
+        return out
+
+    def first_overflow(self, image: int) -> tuple[int, int, int, int] | None:
+        """:meth:`first_overflows` of one image."""
+        return self.first_overflows()[image]
+
 
     def layer_input_counts(self, layer: int) -> np.ndarray:
         """``[batch, ticks, n_inputs]`` input events of ``layer`` per tick (the external input
@@ -170,8 +260,11 @@ def decide(output_spikes: np.ndarray, final_v: np.ndarray, mode: Decision):
 # The event phase as a float matrix product (BLAS) is exact while every partial sum is an
 # integer of magnitude below 2**24 (float32) or 2**53 (float64); otherwise int64. A partial
 # sum of the sparse gather below is a sum of a subset of the same events: the bound holds.
-def _event_dtype(layer: IntegerLayer):
-    worst = layer.max_events_per_tick * int(np.abs(layer.weights).max(initial=0))
+def _event_dtype(layer: IntegerLayer, most_events: int | None = None):
+    """``most_events``: the most events of a tick (default ``max_events_per_tick``; more
+    when the input overflows)."""
+    events = layer.max_events_per_tick if most_events is None else most_events
+    worst = events * int(np.abs(layer.weights).max(initial=0))
     if worst < (1 << 24):
         return np.float32
     if worst < (1 << 53):
@@ -303,18 +396,24 @@ def _pad_ticks(counts: np.ndarray, ticks, n_inputs: int) -> np.ndarray:
     return padded
 
 
-def _check_events(layer: IntegerLayer, l: int, events: np.ndarray, samples: np.ndarray,
-                  t: int) -> None:
-    """Refuse more events than ``layer.max_events_per_tick`` from the previous layer."""
-    if layer.max_events_per_tick >= layer.n_inputs:
+def _most_events(network: IntegerNetwork, counts: np.ndarray) -> list[int]:
+    """The most events any layer's cores can take in one tick of this input: layer 0 the
+    input's busiest tick, a later layer its fan-in (every neuron of the previous layer
+    spikes at most once a tick)."""
+    first = int(counts.sum(axis=2, dtype=np.int64).max(initial=0)) if counts.size else 0
+    return [first] + [layer.n_inputs for layer in network.layers[1:]]
+
+
+def _accumulate(state: CoreState, synaptic: np.ndarray, layer: IntegerLayer,
+                wraps: bool) -> None:
+    """The event phase's sum into ``state.i``; with ``wraps`` (the layer may take more than
+    ``max_events_per_tick`` events) in int64, kept modulo ``2**accumulator_bits`` (the
+    contract's overflow) and returned to the state's dtype."""
+    if not wraps:
+        state.i = state.i + synaptic
         return
-    per_sample = events.sum(axis=1)
-    if (per_sample > layer.max_events_per_tick).any():
-        k = int(np.argmax(per_sample > layer.max_events_per_tick))
-        raise ConfigError(
-            f"layers[{l}].max_events_per_tick = {layer.max_events_per_tick} "
-            f"is exceeded: sample {int(samples[k])}, tick {t} brings {int(per_sample[k])} "
-            f"events from layers[{l - 1}]")
+    total = state.i.astype(np.int64) + synaptic.astype(np.int64)
+    state.i = wrap_array(total, layer.accumulator_bits).astype(state.i.dtype)
 
 
 def _keep(state: CoreState, keep: np.ndarray) -> CoreState:
@@ -338,8 +437,13 @@ def _simulate(network: IntegerNetwork, counts: np.ndarray, early: bool,
     and the run ends when none is left."""
     batch, ticks = counts.shape[:2]
     external = _ExternalEvents(counts)
-    event_weights = [layer.weights.astype(_event_dtype(layer)) for layer in network.layers]
+    most = _most_events(network, counts)
+    wraps = [m > layer.max_events_per_tick for m, layer in zip(most, network.layers)]
+    event_weights = [layer.weights.astype(_event_dtype(layer, max(m, layer.max_events_per_tick)))
+                     for m, layer in zip(most, network.layers)]
     dtypes = [_state_dtype(layer) for layer in network.layers]
+    # a layer that may wrap sums in int64 first (the event phase's dtype can be narrower)
+    sums = [np.int64 if w else d for w, d in zip(wraps, dtypes)]
     states = [CoreState(*(np.zeros((batch, layer.n_neurons), dtype) for _ in range(3)),
                         np.zeros((batch, layer.n_neurons), dtype=bool))
               for layer, dtype in zip(network.layers, dtypes)]
@@ -351,12 +455,11 @@ def _simulate(network: IntegerNetwork, counts: np.ndarray, early: bool,
             break
         for l, layer in enumerate(network.layers):
             if l == 0:
-                states[0].i = states[0].i + external.event_phase(t, samples, event_weights[0],
-                                                                 dtypes[0])
+                _accumulate(states[0], external.event_phase(t, samples, event_weights[0],
+                                                            sums[0]), layer, wraps[0])
             elif t > 0:  # no events in tick 0; the update phase still runs below
-                _check_events(layer, l, previous[l - 1], samples, t)
-                states[l].i = states[l].i + _event_phase(previous[l - 1], event_weights[l],
-                                                         dtypes[l])
+                _accumulate(states[l], _event_phase(previous[l - 1], event_weights[l], sums[l]),
+                            layer, wraps[l])
         for l, layer in enumerate(network.layers):
             states[l], previous[l] = update_phase(states[l], layer.params)
         out.append(_Tick(samples, [s if keep else None for s, keep in zip(previous, record)],
@@ -416,7 +519,8 @@ def run_network(network: IntegerNetwork, input_counts, ticks: int | None = None,
     output_v = _output_v(record, batch, ticks, network.n_outputs)
     decision, decision_tick = decide(spikes[-1], output_v[:, -1], network.decision)
     return NetworkTrace(spikes, counts, output_v, decision, decision_tick, network.decision,
-                        [(layer.n_inputs, layer.n_neurons) for layer in network.layers])
+                        [(layer.n_inputs, layer.n_neurons) for layer in network.layers],
+                        tuple(layer.max_events_per_tick for layer in network.layers))
 
 
 def _classify(network: IntegerNetwork, counts: np.ndarray, ticks) -> np.ndarray:
@@ -432,11 +536,25 @@ def _classify(network: IntegerNetwork, counts: np.ndarray, ticks) -> np.ndarray:
 
 
 def classify(network: IntegerNetwork, input_counts, ticks: int | None = None,
-             batch_size: int = 1024) -> np.ndarray:
+             batch_size: int = 1024, strict: bool = True) -> np.ndarray:
     """Decisions only (the same as ``run_network(...).decision``), run in chunks of
     ``batch_size`` samples to bound memory; hidden spikes are not kept, and a FIRST_SPIKE
-    network stops each sample at its decision (``early_exit``)."""
-    counts = network.check_input(input_counts)
+    network stops each sample at its decision (``early_exit``).
+
+    ``strict`` (default): refuse an input with more events in a tick than the first
+    layer's ``max_events_per_tick``, naming it -- the hardware would flag that inference
+    as an error, so its class is no evidence of accuracy. ``strict=False``: decide it as
+    the hardware does (the accumulator wraps)."""
+    counts = network.check_input(input_counts, strict=strict)
     out = [_classify(network, counts[start:start + batch_size], ticks)
            for start in range(0, counts.shape[0], batch_size)]
     return np.concatenate(out)
+
+
+def overflowing_images(network: IntegerNetwork, input_counts) -> np.ndarray:
+    """Indices of the images of ``input_counts`` with more events in some tick than the
+    first layer's ``max_events_per_tick`` (the hardware flags them with ``error``; their
+    accumulators wrap): what ``verify`` and ``compile`` can report about user data."""
+    counts = network.check_input(input_counts)
+    per_tick = counts.sum(axis=2, dtype=np.int64)
+    return np.flatnonzero((per_tick > network.layers[0].max_events_per_tick).any(axis=1))

@@ -406,8 +406,8 @@ class SystemModel:
         with no command pending, no marker is offered to an open input, every link is
         either empty or blocked (:meth:`_link_state`), no idle core can be fed, and some
         core is busy (so quiet cannot be reached) for all of them."""
-        if not self.ctrl.waiting():
-            return 0
+        if not self.ctrl.waiting() or self.decision.valid:
+            return 0  # (a valid decision may raise done in this very cycle)
         feeding = self.port.accepting(self.ctrl.event_phase) and current_item is not None
         if feeding and current_item[1]:
             return 0

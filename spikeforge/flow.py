@@ -29,7 +29,9 @@ one step alone or all of them:
   -- and return a :class:`VerifyReport`: golden accuracy vs RTL
   accuracy on the same images, images bit-exact (class, decision tick, every output and
   hidden spike as a whole (tick, neuron, clock cycle) triple in order, as the co-simulation
-  compares them), cycles per inference and their lower bound.
+  compares them), cycles per inference and their lower bound. With ``waves`` (a folder;
+  ``spikeforge verify --waves``) a mismatch also leaves a wave file there, which its
+  message names with the time and the port to look at (:mod:`spikeforge.cosim.waves`).
 
 ``expected.npz`` (``numpy.savez_compressed``)::
 
@@ -66,9 +68,17 @@ import numpy as np
 from spikeforge.compiler.artifact import MANIFEST, load_artifact, save_artifact
 from spikeforge.compiler.inputs import InputMap, compact_inputs
 from spikeforge.compiler.map import plan_network
-from spikeforge.cosim.fast import build_harness, default_jobs, image_trace, run_sharded
+from spikeforge.cosim.fast import (
+    Shard,
+    build_harness,
+    default_jobs,
+    image_trace,
+    run_shard,
+    run_sharded,
+)
 from spikeforge.cosim.runner import CosimFailure
 from spikeforge.cosim.system_cosim import run_system_cosim
+from spikeforge.cosim.waves import wave_note, waves_file
 from spikeforge.hdl.verilog import system_verilog
 from spikeforge.ir.errors import ConfigError, SpikeforgeError
 from spikeforge.ir.network import IntegerLayer, IntegerNetwork
@@ -445,7 +455,7 @@ def verify_network(network, plan, input_counts, labels, simulator: str = "verila
                    chunk: int = 50, progress=False, seed: int = 0,
                    p_gap: float = 0.0, system: SystemConfig | None = None,
                    verilog_text: str | None = None, *, engine: str | None = None,
-                   jobs: int | None = None, scheduler=None) -> VerifyReport:
+                   jobs: int | None = None, scheduler=None, waves=None) -> VerifyReport:
     """Co-simulate every image of ``input_counts`` on the RTL of ``plan`` and ``system``
     (``chunk`` images per simulation, back to back) and compare with the golden and cycle
     models. ``verilog_text``: simulate this Verilog text (e.g. the shipped
@@ -456,7 +466,15 @@ def verify_network(network, plan, input_counts, labels, simulator: str = "verila
     the compiled harness (:func:`~spikeforge.cosim.fast.run_sharded`, the same stimulus and
     comparisons) sharded over ``jobs`` local processes (default: the CPUs) or the Dask
     cluster at ``scheduler`` (an address such as ``tcp://host:8786``), every image compared
-    on its own."""
+    on its own.
+
+    ``waves``: a folder for the waves of the first mismatch, which the first-mismatch text
+    then names (file, time of the mismatch, port). The runs keep their speed: the first
+    shard or chunk with a mismatch is run again, here, with waves: ``fast`` in a traced
+    harness, writing ``image<k>.vcd`` of its first failing image k (around the mismatch:
+    :func:`~spikeforge.cosim.fast.waves_window`); ``cocotb`` with the runner's waves, the
+    whole chunk (``<simulator>-images-<first>-<last>.fst`` for Icarus, ``.vcd`` for
+    Verilator). No mismatch, no wave file."""
     counts = network.check_input(input_counts)
     labels = np.asarray(labels)
     if counts.shape[0] < 1:
@@ -467,9 +485,9 @@ def verify_network(network, plan, input_counts, labels, simulator: str = "verila
         raise ConfigError("--scheduler: shards the fast engine only (Verilator, --engine fast)")
     if engine == "fast":
         return _verify_fast(network, plan, counts, labels, chunk, progress, seed, p_gap, system,
-                            verilog_text, jobs, scheduler)
+                            verilog_text, jobs, scheduler, waves)
     return _verify_cocotb(network, plan, counts, labels, simulator, chunk, progress, seed,
-                          p_gap, system, verilog_text)
+                          p_gap, system, verilog_text, waves)
 
 
 def _bounds(plan, trace) -> list:
@@ -479,21 +497,16 @@ def _bounds(plan, trace) -> list:
 
 
 def _verify_cocotb(network, plan, counts, labels, simulator, chunk, progress, seed, p_gap,
-                   system, verilog_text) -> VerifyReport:
+                   system, verilog_text, waves=None) -> VerifyReport:
     n = counts.shape[0]
     trace = run_network(network, counts)
     bounds = _bounds(plan, trace)
     start = time.perf_counter()
-    rtl_class, cycles, exact, sim_s, mismatch = [], [], 0, 0.0, None
+    rtl_class, cycles, exact, sim_s, mismatch, first_bad = [], [], 0, 0.0, None, None
     for s in range(0, n, chunk):
         part = counts[s:s + chunk]
-        try:
-            result = run_system_cosim(network, plan, part, simulator, system=system,
-                                      seed=seed + s, p_gap=p_gap, verilog_text=verilog_text)
-            report = result.report or {}
-            ok = result.ok and not report.get("mismatch")
-        except CosimFailure as failure:
-            result, report, ok = failure.result, (failure.result.report if failure.result else {}) or {}, False
+        result, report, ok = _cocotb_chunk(network, plan, part, simulator, system, seed + s,
+                                           p_gap, verilog_text)
         results = report.get("results") or []
         sim_s += float(report.get("sim_s") or 0.0)
         for k, res in enumerate(results):
@@ -503,8 +516,13 @@ def _verify_cocotb(network, plan, counts, labels, simulator, chunk, progress, se
             exact += len(part)
         elif mismatch is None:
             mismatch = f"images {s}..{s + len(part) - 1}: " + _describe_mismatch(report, result)
+            first_bad = s
         _log(progress, f"  {simulator}: {min(s + chunk, n)}/{n} images co-simulated, "
                        f"{exact} bit-exact ({time.perf_counter() - start:.0f} s)")
+    if waves is not None and first_bad is not None:
+        mismatch = _cocotb_waves(network, plan, counts[first_bad:first_bad + chunk], simulator,
+                                 system, seed + first_bad, p_gap, verilog_text, waves,
+                                 first_bad, progress) or mismatch
     rtl = np.array(rtl_class + [-2] * (n - len(rtl_class)))
     return VerifyReport(simulator, n, float((trace.decision == labels).mean()),
                         float((rtl == labels).mean()), exact,
@@ -512,6 +530,36 @@ def _verify_cocotb(network, plan, counts, labels, simulator, chunk, progress, se
                         float(np.mean(bounds)), int(sum(cycles)), sim_s,
                         time.perf_counter() - start, mismatch,
                         None if verilog_text is None else _sha256(verilog_text.encode()))
+
+
+def _cocotb_chunk(network, plan, part, simulator, system, seed, p_gap, verilog_text,
+                  waves=None):
+    """One chunk through the cocotb bench: ``(result, report, ok)``, a failure caught."""
+    try:
+        result = run_system_cosim(network, plan, part, simulator, system=system, seed=seed,
+                                  p_gap=p_gap, verilog_text=verilog_text, waves=waves)
+        report = result.report or {}
+        return result, report, result.ok and not report.get("mismatch")
+    except CosimFailure as failure:
+        result = failure.result
+        return result, (result.report if result else {}) or {}, False
+
+
+def _cocotb_waves(network, plan, part, simulator, system, seed, p_gap, verilog_text, waves,
+                  first: int, progress) -> str | None:
+    """Run the first chunk with a mismatch again with waves (the runs without keep their
+    speed, and one file shows the mismatch named); its mismatch in words with the wave
+    note, or None if the run did not write the file."""
+    last = first + len(part) - 1
+    path = waves_file(waves, f"{simulator}-images-{first}-{last}", simulator)
+    _log(progress, f"  {simulator}: images {first}..{last} again, with waves -> {path}")
+    result, report, _ = _cocotb_chunk(network, plan, part, simulator, system, seed, p_gap,
+                                      verilog_text, waves=path)
+    if not path.exists():
+        return None
+    seen = report.get("mismatch")
+    note = wave_note(seen, path, report.get("mismatches") or ()) if seen else f"waves: {path}"
+    return f"images {first}..{last}: {_describe_mismatch(report, result)} ({note})"
 
 
 class _FastProgress:
@@ -533,7 +581,7 @@ class _FastProgress:
 
 
 def _verify_fast(network, plan, counts, labels, chunk, progress, seed, p_gap, system,
-                 verilog_text, jobs, scheduler) -> VerifyReport:
+                 verilog_text, jobs, scheduler, waves=None) -> VerifyReport:
     n = counts.shape[0]
     jobs = default_jobs() if jobs is None else jobs
     text = verilog_text if verilog_text is not None else system_verilog(plan, system)
@@ -559,6 +607,14 @@ def _verify_fast(network, plan, counts, labels, chunk, progress, seed, p_gap, sy
         for name, value in s.seconds.items():
             seconds[name] = seconds.get(name, 0.0) + value
     mismatch = next((s.mismatch for s in shards if s.mismatch), missing)
+    bad = next((s for s in shards if s.mismatch), None)
+    if waves is not None and bad is not None:  # again, here, in the traced harness
+        last = bad.first + len(bad.exact) - 1
+        _log(progress, f"  verilator (fast): images {bad.first}..{last} again, with waves "
+                       f"-> {waves}")
+        again = run_shard(network, plan, Shard(bad.first, counts[bad.first:last + 1]), system,
+                          text, seed, p_gap, waves=waves)
+        mismatch = again.mismatch or mismatch
     report = VerifyReport("verilator", n, float((golden == labels).mean()),
                           float((classes == labels).mean()),
                           int(sum(e for s in shards for e in s.exact)),
@@ -683,14 +739,15 @@ def _recorded_verilog_sha256(path: Path) -> str | None:
 
 def verify_artifact(directory, images: int | None = None, simulator: str = "verilator",
                     chunk: int = 50, progress=False, *, engine: str | None = None,
-                    jobs: int | None = None, scheduler=None) -> VerifyReport:
+                    jobs: int | None = None, scheduler=None, waves=None) -> VerifyReport:
     """Load a compiled directory (artifact + ``expected.npz`` + ``spikeforge_system.v``),
     check the stored expected traces -- class, decision tick, every spike of every layer --
     still equal the artifact's golden model (:func:`check_expected`), check the shipped
     Verilog is exactly the one the artifact determines (:func:`shipped_verilog`), and
     co-simulate that shipped file on its first ``images`` test images (None: all of
     ``expected.npz``) with ``engine`` on ``jobs`` processes or the Dask cluster at
-    ``scheduler`` (:func:`verify_network`)."""
+    ``scheduler`` (:func:`verify_network`; ``waves``: the folder for the waves of
+    mismatches)."""
     directory = Path(directory)
     if not directory.is_dir():
         raise SpikeforgeError(f"{directory}: not a directory (give the output of `spikeforge compile`)")
@@ -710,7 +767,7 @@ def verify_artifact(directory, images: int | None = None, simulator: str = "veri
                    f"co-simulating it on {n} images")
     return verify_network(network, artifact.plan, counts[:n], labels[:n], simulator, chunk,
                           progress, system=artifact.system, verilog_text=text, engine=engine,
-                          jobs=jobs, scheduler=scheduler)
+                          jobs=jobs, scheduler=scheduler, waves=waves)
 
 
 # -- the whole flow ------------------------------------------------------------------------

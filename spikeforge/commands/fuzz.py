@@ -1,54 +1,67 @@
-"""``spikeforge fuzz``: a seeded fuzz campaign (:mod:`spikeforge.sim.fuzz`): the golden model
-against the scalar reference on random corner cases and, for the first ``--rtl`` cases, the
-RTL in co-simulation against the golden and cycle models (every spike, its cycle, the
-decision), with stalls on every stream."""
+"""``spikeforge fuzz``: a seeded fuzz campaign. The golden model against the scalar reference
+and the system cycle model on random corner cases (:mod:`spikeforge.sim.fuzz`), and ``--rtl
+K`` input cases through the RTL in co-simulation (:mod:`spikeforge.cosim.fuzz_rtl`: random
+systems, many cases per build, input gaps and output backpressure; every spike, its cycle,
+the decision and the error flag), each part with its own time budget."""
 
 from __future__ import annotations
 
+import random
 import sys
-import time
 from pathlib import Path
 
 from spikeforge.commands.options import check_output_dir, integer, number
 from spikeforge.compiler.map import plan_network
-from spikeforge.cosim.runner import SIMULATORS, CosimFailure, simulator_missing
-from spikeforge.cosim.system_cosim import run_system_cosim
+from spikeforge.cosim.fuzz_rtl import rtl_campaign
+from spikeforge.cosim.runner import SIMULATORS, simulator_missing
 from spikeforge.ir.errors import ConfigError
-from spikeforge.sim.fuzz import campaign, random_case, write_reproduction
+from spikeforge.ir.system import SystemConfig
+from spikeforge.sim.fuzz import campaign, write_reproduction
 
-__all__ = ["register", "cmd_fuzz", "rtl_case"]
+__all__ = ["register", "cmd_fuzz", "random_plan"]
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "fuzz", help="fuzz the golden model (and the RTL) on random corner cases",
+        "fuzz", help="fuzz the golden model, the cycle model (and the RTL) on random corner cases",
         description="Random networks and inputs (2..16-bit weights, 4..32-bit state, "
-                    "saturation, negative states, bursts, ties in every decision mode, every "
-                    "reset) from --seed: the golden model against the scalar reference, and the "
-                    "first --rtl cases also through the RTL in co-simulation. A failure is "
-                    "shrunk and written as a JSON reproduction; exit status 1 if any case fails.")
+                    "saturation, negative states, bursts and overflow past "
+                    "max_events_per_tick, ties in every decision mode, every reset) from "
+                    "--seed: the golden model against the scalar reference and the system "
+                    "cycle model, and --rtl input cases also through the RTL in co-simulation "
+                    "(random systems, --per-build cases each, input gaps and output "
+                    "backpressure). A failure is shrunk and written as a JSON reproduction; "
+                    "exit status 1 if any case fails.")
     p.add_argument("--seed", type=integer(0), default=0)
     p.add_argument("--cases", type=integer(1), default=10_000)
     p.add_argument("--budget", type=number(0, lo_open=True), default=None, metavar="SECONDS",
-                   help="stop the golden-model campaign after this many seconds")
+                   help="stop the golden/cycle-model campaign after this many seconds")
+    p.add_argument("--no-cycle-model", action="store_true",
+                   help="only the golden model against the scalar reference (faster)")
     p.add_argument("--rtl", type=integer(0), default=0, metavar="K",
-                   help="also co-simulate the first K cases (one build each: ~2 s in Icarus)")
-    p.add_argument("--simulator", choices=SIMULATORS, default="icarus")
+                   help="also co-simulate K input cases (Verilator: ~30-90 s per build, "
+                        "milliseconds per case)")
+    p.add_argument("--per-build", type=integer(1), default=25, metavar="M",
+                   help="input cases per random system built (default: %(default)s)")
+    p.add_argument("--hidden-overflow", type=number(0, 1), default=0.0, metavar="P",
+                   help="share of the RTL builds whose later layers take a third of their "
+                        "fan-in per tick, so that hidden spikes overflow them (default 0)")
+    p.add_argument("--rtl-budget", type=number(0, lo_open=True), default=None, metavar="SECONDS",
+                   help="start no new RTL build after this many seconds")
+    p.add_argument("--simulator", choices=SIMULATORS, default="verilator",
+                   help="verilator: the compiled harness (default); icarus: the cocotb bench")
     p.add_argument("--out", type=Path, default=Path("build/fuzz"), metavar="DIR",
                    help="where reproductions are written (default: %(default)s)")
     p.set_defaults(handler=cmd_fuzz)
 
 
-def rtl_case(seed: int, simulator: str) -> str | None:
-    """Co-simulate case ``seed`` with stalls (gaps on the input, backpressure on the output);
-    None if bit- and cycle-exact, else the first mismatch."""
-    case = random_case(seed)
-    try:
-        run_system_cosim(case.network, plan_network(case.network), case.counts, simulator,
-                         seed=seed, p_gap=0.3, p_ready=0.7)
-    except CosimFailure as failure:
-        return str(failure).splitlines()[0]
-    return None
+def random_plan(network, rng: random.Random):
+    """A random plan of ``network`` (1..all neurons per core, 1, 2 or 4 lanes per layer) and
+    system settings (FIFO depth 0..4): what the cycle-model check of a case runs on."""
+    npc = [rng.randint(1, layer.n_neurons) for layer in network.layers]
+    lanes = [rng.choice([1, 1, 2, 4]) for _ in network.layers]
+    plan = plan_network(network, neurons_per_core=npc, lanes=lanes)
+    return plan, SystemConfig(network.decision, fifo_depth=rng.choice([0, 0, 1, 2, 4]))
 
 
 def cmd_fuzz(args) -> int:
@@ -57,15 +70,17 @@ def cmd_fuzz(args) -> int:
         reason = simulator_missing(args.simulator)
         if reason is not None:
             raise ConfigError(f"--simulator {args.simulator}: {reason}")
-        if args.rtl > args.cases:
-            raise ConfigError(f"--rtl: at most --cases ({args.cases}), got {args.rtl}")
 
     def progress(done, total):
-        print(f"\r  golden vs reference: {done}/{total}", end="", file=sys.stderr, flush=True)
+        print(f"\r  golden vs reference vs cycle model: {done}/{total}", end="", file=sys.stderr,
+              flush=True)
 
-    result = campaign(args.seed, args.cases, budget_s=args.budget, progress=progress)
+    plan_for = None if args.no_cycle_model else random_plan
+    result = campaign(args.seed, args.cases, budget_s=args.budget, progress=progress,
+                      plan_for=plan_for)
     print("", file=sys.stderr)
-    print(f"golden vs scalar reference: {result.summary()}")
+    what = "golden vs scalar reference" + ("" if args.no_cycle_model else " vs cycle model")
+    print(f"{what}: {result.summary()}")
     failed = bool(result.failures)
     for seed, message, small in result.failures:
         args.out.mkdir(parents=True, exist_ok=True)
@@ -74,16 +89,18 @@ def cmd_fuzz(args) -> int:
         print(f"  FAIL seed {seed}: {message}\n    shrunk reproduction: {path} "
               f"({small.counts.shape[1]} ticks, {int(small.counts.sum())} input events)")
     if args.rtl:
-        t0, mismatches = time.perf_counter(), 0
-        for k in range(args.rtl):
-            problem = rtl_case(args.seed + k, args.simulator)
-            print(f"\r  RTL ({args.simulator}): {k + 1}/{args.rtl}", end="", file=sys.stderr,
-                  flush=True)
-            if problem is not None:
-                mismatches += 1
-                print(f"\n  RTL MISMATCH seed {args.seed + k}: {problem}")
+        def rtl_progress(r):
+            print(f"\r  RTL ({args.simulator}): {r.cases}/{args.rtl} cases, {r.builds + 1} "
+                  f"builds, {r.seconds:.0f} s, {len(r.failures)} failing", end="",
+                  file=sys.stderr, flush=True)
+
+        rtl = rtl_campaign(args.seed, args.rtl, per_build=args.per_build,
+                           simulator=args.simulator, budget_s=args.rtl_budget, out=args.out,
+                           progress=rtl_progress, hidden_overflow=args.hidden_overflow)
         print("", file=sys.stderr)
-        print(f"RTL vs golden and cycle models: {args.rtl} cases, {mismatches} mismatching, "
-              f"{time.perf_counter() - t0:.0f} s")
-        failed |= mismatches > 0
+        print(f"RTL ({args.simulator}) vs golden and cycle models: {rtl.summary()}")
+        for failure in rtl.failures:
+            print(f"  RTL MISMATCH build {failure.build_seed} case {failure.case}: "
+                  f"{failure.message}\n    shrunk reproduction: {failure.path}")
+        failed |= bool(rtl.failures)
     return 1 if failed else 0

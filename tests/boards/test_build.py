@@ -105,12 +105,15 @@ def test_small_icebreaker_build(tmp_path):
     assert (tmp_path / "ice" / "top.bin").stat().st_size > 100_000
     saved = json.loads((tmp_path / "ice" / "report.json").read_text())
     assert saved["fmax_mhz"] == report["fmax_mhz"]
-    # the fit estimate's block RAM count is the real one (within one tile)
+    # the fit estimate bounds what the build used (block RAM within one tile of it), and
+    # its logic cells are within 25 % (tests/boards/test_fit.py does the same on larger
+    # recorded builds)
     est = estimate(source[1].plan, "icebreaker", report["input_depth"], source[1].network.decision)
-    used = report["utilization"]["brams"]["used"]
-    assert abs(est.brams - used) <= 1, (est, report["utilization"])
-    # logic within a factor of 1.5 either way
-    assert 0.66 < est.luts / report["utilization"]["luts"]["used"] < 1.5
+    util = report["utilization"]
+    for key in ("luts", "ffs", "brams", "dsps"):
+        assert getattr(est, key) >= util[key]["used"], (key, est, util)
+    assert est.brams - util["brams"]["used"] <= 1, (est, util)
+    assert est.luts <= 1.25 * util["luts"]["used"], (est, util)
 
 
 @pytest.mark.slow

@@ -1,10 +1,16 @@
-"""The fit estimate (boards/fit.py): block RAM tiles, and plans that fit a board or are refused
-with advice."""
+"""The fit estimate (boards/fit.py): block RAM tiles, plans that fit a board or are refused with
+advice, and the estimate against real builds: for every build recorded in ``fit_builds.json``
+(design, board, plan shape and what Yosys + nextpnr used; made with the board tops of this
+tree, see docs/boards.md) the estimate must bound the measured logic cells, flip-flops, block
+RAMs and multipliers, and stay close enough to be useful."""
+
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from spikeforge.boards.fit import bram_tiles, check_fit, estimate
+from spikeforge.boards.fit import bram_tiles, check_fit, dsps_of_plan, estimate, memories_of_plan
 from spikeforge.compiler.map import plan_network
 from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.network import IntegerLayer, IntegerNetwork
@@ -57,21 +63,102 @@ def test_fit_input_depth_is_checked_not_defaulted():
 
 
 def test_dsp_bound_refuses_too_many_lanes_on_the_ice40():
-    """Each lane multiplies (v*beta, i*alpha, a*rho if adaptive): a digits-sized design with
-    3 cores of 4 lanes needs up to 24 multipliers, the iCE40UP5K has 8 (the build fails in
-    placement: 'no BELs remaining to implement cell type ICESTORM_DSP')."""
-    from spikeforge.boards.fit import dsps_of_plan, estimate
-    from spikeforge.compiler.map import plan_network
-    from spikeforge.ir.network import IntegerLayer, IntegerNetwork
-    from spikeforge.ir.params import NeuronParams
-
+    """Each lane multiplies v by beta (and i by alpha, a by rho, unless the factor is a power
+    of two): the demo's design, 3 cores of 4 lanes with beta = 3277, needs 12 multipliers and
+    one per core whose word count is not a power of two and per split layer (14 in all; it
+    used 13 on the ECP5); the iCE40UP5K has 8 (the build failed in placement: 'no BELs
+    remaining to implement cell type ICESTORM_DSP')."""
     rng = np.random.default_rng(0)
-    network = IntegerNetwork([IntegerLayer(rng.integers(-9, 9, (64, 32)), NeuronParams()),
-                              IntegerLayer(rng.integers(-9, 9, (32, 10)), NeuronParams())])
+    params = NeuronParams(decay_bits=12, alpha=2048, beta=3277, threshold=342)
+    network = IntegerNetwork([IntegerLayer(rng.integers(-9, 9, (64, 32)), params),
+                              IntegerLayer(rng.integers(-9, 9, (32, 10)), params)])
     wide = plan_network(network, neurons_per_core=16, lanes=4)
-    assert dsps_of_plan(wide) == 3 * 4 * 2
+    assert dsps_of_plan(wide) == 3 * 4 + 1 + 1
     est = estimate(wide, "icebreaker")
-    assert not est.fits and est.problems[0].startswith("DSP: needs up to 24 multipliers of 8")
+    assert not est.fits and est.problems[0].startswith("DSP: needs up to 14 multipliers of 8")
     assert estimate(wide, "ulx3s-85f").fits
-    narrow = plan_network(network, lanes=2)  # two cores of 2 lanes: 8, as built by the README
-    assert dsps_of_plan(narrow) == 8 and estimate(narrow, "icebreaker").fits
+    narrow = plan_network(network, lanes=2)  # two cores of 2 lanes, as built by the README
+    assert dsps_of_plan(narrow) == 2 + 2 + 1 and estimate(narrow, "icebreaker").fits
+    # factors that are powers of two are shifts: no multiplier at all
+    plain = NeuronParams(decay_bits=12, alpha=4096, beta=2048)
+    shifts = IntegerNetwork([IntegerLayer(rng.integers(-9, 9, (64, 32)), plain)])
+    assert dsps_of_plan(plan_network(shifts, lanes=4)) == 0
+
+
+BUILDS = json.loads((Path(__file__).parent / "fit_builds.json").read_text())
+#: how far above a measured figure the estimate may be (logic cells, flip-flops)
+SLACK = {"luts": 1.25, "ffs": 1.3}
+
+
+def plan_of_record(record):
+    """The network (zero weights: the estimate depends on shapes and parameters only) and plan
+    of a recorded build."""
+    layers, fan_in = [], record["n_inputs"]
+    for layer in record["layers"]:
+        layers.append(IntegerLayer(np.zeros((fan_in, layer["n_neurons"]), dtype=np.int64),
+                                   NeuronParams.from_dict(layer["params"]),
+                                   layer["max_events_per_tick"]))
+        fan_in = layer["n_neurons"]
+    network = IntegerNetwork(tuple(layers), record["decision"])
+    return network, plan_network(network, neurons_per_core=record["neurons_per_core"],
+                                 lanes=record["lanes"])
+
+
+def bound_violations(record, est) -> list[str]:
+    """What is wrong with ``est`` against the measured figures of ``record`` (empty: fine)."""
+    measured, wrong = record["measured"], []
+    for key in ("luts", "ffs", "brams", "dsps"):
+        if getattr(est, key) < measured[key]:
+            wrong.append(f"{key}: estimate {getattr(est, key)} < measured {measured[key]}")
+    for key, slack in SLACK.items():
+        if getattr(est, key) > slack * measured[key]:
+            wrong.append(f"{key}: estimate {getattr(est, key)} > {slack} x measured "
+                         f"{measured[key]}")
+    return wrong
+
+
+@pytest.mark.parametrize("record", BUILDS, ids=lambda r: f"{r['design']}-{r['board']}")
+def test_estimate_bounds_the_measured_builds(record):
+    network, plan = plan_of_record(record)
+    est = estimate(plan, record["board"], record["input_depth"], network.decision)
+    assert not bound_violations(record, est), bound_violations(record, est)
+
+
+def test_bound_check_fails_on_an_underestimate(monkeypatch):
+    """The control: a logic model that forgets the lanes' cost no longer bounds the builds."""
+    import dataclasses
+
+    from spikeforge.boards import fit
+
+    record = max(BUILDS, key=lambda r: sum(r["lanes"]))
+    family = fit.BOARDS[record["board"]].family
+    cheap = dataclasses.replace(fit.LOGIC_MODELS[family], per_lane=0, ff_per_lane=0)
+    monkeypatch.setitem(fit.LOGIC_MODELS, family, cheap)
+    network, plan = plan_of_record(record)
+    wrong = bound_violations(record, estimate(plan, record["board"], record["input_depth"]))
+    assert any(w.startswith("luts: estimate") for w in wrong), wrong
+
+
+def test_lanes_shape_the_memories():
+    """A core of N neurons with L lanes stores G = ceil(N / L) words per input of L packed
+    weights (N padded to G * L) and G state words of L lanes; on the ECP5 a word of 8 L bits
+    is tiled in 9-, 18- or 36-bit tiles, whichever takes fewest."""
+    plan = plan_network(_net(32, [10]), lanes=4)
+    mems = {name: (depth, width) for name, depth, width, _ in memories_of_plan(plan, 64, "ecp5")}
+    assert mems["core0.weights"] == (32 * 3, 32)
+    assert mems["core0.current"] == (3, 4 * plan.cores[0].config.accumulator_bits)
+    assert mems["core0.membrane"] == (3, 4 * 16)
+    assert bram_tiles(784 * 8, 64, "ecp5", "rom") == 26  # 13 x 2 of 512 x 36 (measured: 25)
+    assert bram_tiles(64 * 5, 16, "ecp5", "rom") == 1
+
+
+def test_logic_overflow_with_lanes_suggests_fewer_lanes():
+    """core32x64-l4 did not fit the iCE40UP5K (6,263 logic cells of 5,280 before placement
+    failed): the estimate refuses it and names lanes as the remedy; three lanes fewer are
+    three lanes' cells fewer."""
+    record = next(r for r in BUILDS if (r["design"], r["board"]) == ("core32x64-l4", "icebreaker"))
+    _, plan = plan_of_record(record)
+    with pytest.raises(ConfigError, match=r"logic: .* 4 lane\(s\) in all.*fewer lanes"):
+        check_fit(plan, "icebreaker")
+    one = plan_network(plan_of_record(record)[0], lanes=1)
+    assert estimate(plan, "icebreaker").luts - estimate(one, "icebreaker").luts >= 3 * 360

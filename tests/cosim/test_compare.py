@@ -48,3 +48,46 @@ def test_compare_traces_compares_whole_triples_in_order():
     assert (missing.tick, missing.neuron, missing.got, missing.cycle) == (1, 2, "no event", None)
     extra = compare_traces("out", want[:1], want[:2])
     assert (extra.tick, extra.neuron, extra.expected) == (0, 1, "no event")
+
+
+def _image(error=0, overflow=None):
+    exp = {"class": 1, "decision_tick": 2, "ticks_run": 3, "done": 40, "cycles": 39,
+           "spikes": [[]], "out_spikes": [], "out": [], "monitor": [[]], "inputs": [],
+           "tick_done": [], "error": error, "overflow": overflow}
+    obs = {"cls": 1, "tick": 2, "ticks_run": 3, "error": 0, "done": 40, "cycles_port": 39,
+           "out": [], "monitor": [[]], "inputs": [], "tick_done": []}
+    return exp, obs
+
+
+def test_compare_image_checks_the_error_flag_against_the_golden_model():
+    """Expected 1 (layer 0 took 5 events for tick 1, bound 3), got 0: named with the tick
+    and the overflow; expected 0, got 1: named; None (left to timing) is not compared; a
+    spec without the key expects 0 (the old bench)."""
+    from spikeforge.cosim.compare import compare_image
+
+    exp, obs = _image(1, [0, 1, 5, 3])
+    [m] = compare_image(4, exp, obs, check_timing=False)
+    assert (m.kind, m.tick, m.expected, m.got, m.cycle) == ("image 4: error flag", 1, 1, 0, 40)
+    assert "layer 0 takes 5 events for tick 1, more than its max_events_per_tick = 3" in str(m)
+    exp, obs = _image(0)
+    obs["error"] = 1
+    [m] = compare_image(0, exp, obs)
+    assert (m.expected, m.got, m.tick) == (0, 1, None) and "no tick brings" in m.detail
+    exp, obs = _image(None)
+    obs["error"] = 1
+    assert compare_image(0, exp, obs) == []
+    del exp["error"]
+    assert compare_image(0, exp, obs)[0].expected == 0
+    obs["error"] = 0
+    assert compare_image(0, exp, obs) == []
+
+
+def test_expected_error_resolves_an_undetermined_flag_with_the_stop():
+    from spikeforge.cosim.system_cosim import expected_error
+    from spikeforge.sim.network import ERROR_UNDETERMINED
+    from spikeforge.sim.system_cycle import InferenceTiming
+
+    at_spike, at_end = InferenceTiming(0, stop_cycle=30), InferenceTiming(0, stop_cycle=-1)
+    assert expected_error(1, at_spike) == 1 and expected_error(0, at_end) == 0
+    assert expected_error(ERROR_UNDETERMINED, at_spike) is None
+    assert expected_error(ERROR_UNDETERMINED, at_end) == 1

@@ -84,6 +84,24 @@ def test_mismatch_fails_the_test(simulator):
     assert "first mismatch: payload" in message and "expected" in message
 
 
+def test_waves_go_to_the_file_asked_for_and_a_failure_names_it(tmp_path):
+    """``waves=PATH``: Icarus writes FST there (cocotb's runner passes ``-fst``), and the
+    failing run's message names the file; a suffix that is not the simulator's format is
+    refused before any work."""
+    path = tmp_path / "w" / "fifo.fst"
+    with pytest.raises(CosimFailure) as info:
+        run_cocotb(_design(), "plus_one_fifo", TB, "icarus", waves=path,
+                   extra_env={"SEED": 3, "N_ITEMS": 20, "EXPECT_WRONG": 1})
+    assert f"waves: {path}" in str(info.value)
+    assert path.read_bytes()[:1] == b"\x00"  # an FST header block (type 0), not VCD text
+    ok = run_cocotb(_design(), "plus_one_fifo", TB, "icarus", waves=path,
+                    extra_env={"SEED": 3, "N_ITEMS": 20})
+    assert ok.ok and ok.waves == path and path.stat().st_size > 0
+    with pytest.raises(ConfigError, match=r"waves: icarus writes FST: give a \.fst file, got"):
+        run_cocotb("module m; endmodule", "m", "unused_tb", "icarus", waves=tmp_path / "x.vcd")
+    assert not (tmp_path / "x.vcd").exists()
+
+
 # -- the build cache: where, how big, what goes first, what never goes -----------------------
 
 def _entry(root: Path, name: str, size: int, used: float, kind: str = "icarus") -> Path:
@@ -150,10 +168,25 @@ def test_a_build_in_use_is_never_pruned(tmp_path):
 
 
 def test_other_tools_folders_are_counted_not_pruned(tmp_path):
-    fast = _entry(tmp_path, "x", 10_000, time.time() - 500, kind="fast")
+    other = _entry(tmp_path, "x", 10_000, time.time() - 500, kind="other")
     entries = cache_entries(tmp_path)
-    assert [(e.kind, e.prunable) for e in entries] == [("fast", False)]
-    assert prune_cache(tmp_path, 0) == [] and fast.exists()
+    assert [(e.kind, e.prunable) for e in entries] == [("other", False)]
+    assert prune_cache(tmp_path, 0) == [] and other.exists()
+
+
+def test_fast_harness_builds_are_pruned_like_the_cocotb_builds(tmp_path):
+    """``fast/`` (cosim/fast.py's compiled harnesses, traced or not) is one of the locked
+    folders: its builds go least recently used first, never while held in use."""
+    now = time.time()
+    old = _entry(tmp_path, "spikeforge_system-1", 40_000, now - 300, kind="fast")
+    traced = _entry(tmp_path, "spikeforge_system-waves-2", 40_000, now - 200, kind="fast")
+    cocotb = _entry(tmp_path, "spikeforge_system-3", 40_000, now - 100, kind="verilator")
+    assert [(e.path, e.prunable) for e in cache_entries(tmp_path)] == [
+        (old, True), (traced, True), (cocotb, True)]
+    with use_build(old):
+        os.utime(old / LAST_USED, (now - 400, now - 400))
+        assert [e.path for e in prune_cache(tmp_path, 40_000)] == [traced, cocotb]
+    assert [e.path for e in prune_cache(tmp_path, 0)] == [old]
 
 
 def _user(root: str, name: str, rounds: int, errors):

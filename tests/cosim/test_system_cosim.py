@@ -3,6 +3,7 @@ golden network model and the system cycle model: per image the class, decision t
 spike of every layer, every output spike's cycle, every tick end and the total cycles.
 See spikeforge.cosim.system_cosim."""
 
+import dataclasses
 import random
 import re
 
@@ -14,11 +15,12 @@ from spikeforge.cosim.runner import CosimFailure
 from spikeforge.cosim.system_cosim import expected_run, run_system_cosim, schedules_for
 from spikeforge.hdl.verilog import system_verilog
 from spikeforge.ir.errors import ConfigError
-from spikeforge.ir.params import Decision
+from spikeforge.ir.network import IntegerLayer, IntegerNetwork
+from spikeforge.ir.params import Decision, NeuronParams
 from spikeforge.ir.plan import CorePlan, HardwarePlan
 from spikeforge.ir.system import SystemConfig
-from spikeforge.sim.network import run_network
-from tests.util import random_inputs, random_network
+from spikeforge.sim.network import ERROR_UNDETERMINED, run_network
+from tests.util import random_inputs, random_network, require_simulator
 
 CASES = {
     # seed: (n_layers, fifo_depth, p_ready)
@@ -142,7 +144,7 @@ def test_compare_image_compares_hidden_events_as_whole_triples():
     leave in swapped order, each in the other's cycle. Their (tick, neuron) set and their
     cycle list are both as predicted -- the old comparison passed this -- but the first
     triple differs, and the mismatch names layer, tick, neuron, expected and got."""
-    from spikeforge.cosim.system_tb import compare_image
+    from spikeforge.cosim.compare import compare_image
 
     monitor = [[[4, 0, 20], [1, 0, 21], [2, 1, 30]], [[0, 1, 25], [0, 2, 35]]]
     exp = {"class": 0, "decision_tick": 1, "ticks_run": 3, "done": 50, "cycles": 49,
@@ -265,3 +267,169 @@ def test_a_design_deciding_at_the_tick_end_is_reported(monkeypatch):
                          verilog_text=old_rule)
     m = info.value.result.report["mismatch"]
     assert m["kind"].startswith("image 0: ") and m["tick"] is not None, m
+
+
+# -- overflow: the error flag, and the accumulator's wrap, co-simulated (issue 12, point 0) ----
+
+def overflow_network(seed, decision):
+    """6 -> 7 -> 4: the first layer takes at most 3 events a tick in a 11-bit accumulator
+    (9-bit current), so a flooded tick (6..18 events of weights up to 127) wraps it."""
+    rng = np.random.default_rng(seed)
+    p0 = NeuronParams(weight_bits=8, current_bits=9, membrane_bits=12, decay_bits=8, alpha=128,
+                      beta=200, threshold=300)
+    p1 = NeuronParams(decay_bits=8, alpha=160, beta=230, threshold=150)
+    return IntegerNetwork((IntegerLayer(rng.integers(-40, 128, (6, 7)), p0, max_events_per_tick=3),
+                           IntegerLayer(rng.integers(-30, 90, (7, 4)), p1)), decision)
+
+
+#: per image the tick whose input overflows (6..18 events), or None
+OVERFLOW_AT = [0, None, 2, 5, None, 3]
+
+
+def overflow_case(decision, seed=0, ticks=6):
+    """Network, plan (2 cores per layer), input counts (0..3 events a tick, one tick per
+    image flooded as :data:`OVERFLOW_AT` says) and the golden trace."""
+    network = overflow_network(seed, decision)
+    rng = np.random.default_rng(seed + 1)
+    counts = np.zeros((len(OVERFLOW_AT), ticks, network.n_inputs), dtype=np.int64)
+    for b, t_over in enumerate(OVERFLOW_AT):
+        for t in range(ticks):
+            counts[b, t, rng.permutation(network.n_inputs)[:rng.integers(0, 4)]] = 1
+        if t_over is not None:
+            counts[b, t_over] = rng.integers(1, 4, network.n_inputs)
+    plan = plan_network(network, neurons_per_core=[4, 2])
+    return network, plan, counts, run_network(network, counts)
+
+
+def test_overflow_case_reaches_every_corner():
+    """The stimulus below: overflow in the first, a middle and the last tick; FIRST_SPIKE
+    runs that stop after an overflow (reported) and before one (not reported); the wrap
+    changes spikes (an exact sum would not)."""
+    spike_count = overflow_case(Decision.SPIKE_COUNT)[3]
+    assert spike_count.error.tolist() == [1, 0, 1, 1, 0, 1]
+    first = overflow_case(Decision.FIRST_SPIKE)[3]
+    assert first.error.tolist() == [1, 0, 1, 0, 0, 1]
+    assert first.decision_tick[0] > 0 and first.decision_tick[3] < OVERFLOW_AT[3]
+    network, _, counts, trace = overflow_case(Decision.SPIKE_COUNT)
+    roomy = IntegerNetwork((dataclasses.replace(network.layers[0], max_events_per_tick=18),)
+                           + network.layers[1:], network.decision)
+    assert (run_network(roomy, counts).spikes[0] != trace.spikes[0]).any()
+
+
+@pytest.mark.parametrize("decision", [Decision.SPIKE_COUNT, Decision.FIRST_SPIKE])
+def test_overflow_is_co_simulated_in_icarus(decision):
+    """Images that overflow in the first, a middle and the last tick among normal ones, with
+    input gaps, output stalls and a FIFO: every spike (of wrapped accumulators), cycle,
+    decision and the error flag at done equal to the models (1 where the golden model
+    says so, 0 for a FIRST_SPIKE run stopped before its overflowing tick)."""
+    network, plan, counts, trace = overflow_case(decision)
+    system = SystemConfig(decision, fifo_depth=2)
+    result = run_system_cosim(network, plan, counts, "icarus", system=system, p_ready=0.6, seed=3)
+    assert result.report["images_done"] == len(OVERFLOW_AT) and result.report["mismatch"] is None
+    assert [r["class"] for r in result.report["results"]] == trace.decision.tolist()
+
+
+def test_old_expectations_of_overflow_fail_in_icarus(monkeypatch):
+    """The old behaviour, injected: the bench expecting error 0 always names the first
+    overflowing image's flag (expected 0, got 1, with the layer, tick and events); a golden
+    model that sums exactly instead of wrapping names a spike."""
+    network, plan, counts, trace = overflow_case(Decision.SPIKE_COUNT)
+    import spikeforge.cosim.system_cosim as system_cosim
+    import spikeforge.sim.network as sim_network
+
+    monkeypatch.setattr(system_cosim, "expected_error", lambda golden, timing: 0)
+    with pytest.raises(CosimFailure) as info:
+        run_system_cosim(network, plan, counts[:1], "icarus", check_timing=False)
+    m = info.value.result.report["mismatch"]
+    assert (m["kind"], m["tick"], m["expected"], m["got"]) == ("image 0: error flag", 0, 0, 1)
+    assert "layer 0 takes" in m["detail"] and "max_events_per_tick = 3" in m["detail"]
+    monkeypatch.undo()
+
+    exact = sim_network._accumulate
+    monkeypatch.setattr(sim_network, "_accumulate",
+                        lambda state, synaptic, layer, wraps: exact(state, synaptic, layer, False))
+    with pytest.raises(CosimFailure) as info:
+        run_system_cosim(network, plan, counts, "icarus", check_timing=False)
+    assert "spike" in info.value.result.report["mismatch"]["kind"]
+
+
+@pytest.mark.parametrize("decision", [Decision.FIRST_SPIKE,
+                                      pytest.param(Decision.MEMBRANE_MAX, marks=pytest.mark.slow)])
+def test_overflow_is_co_simulated_in_the_fast_harness(decision, monkeypatch):
+    """The same images in the compiled Verilator harness (one build, ~30-90 s): bit- and
+    cycle-exact with the error flag; expecting 0 instead (the old bench) names the flag of
+    the first overflowing image."""
+    require_simulator("verilator")
+    from spikeforge.cosim.fast import run_fast_cosim
+
+    network, plan, counts, trace = overflow_case(decision)
+    system = SystemConfig(decision, fifo_depth=1)
+    result = run_fast_cosim(network, plan, counts, system=system, p_ready=0.6, seed=5,
+                            check=False, all_images=True)
+    assert result.report["mismatch"] is None and all(result.report["exact"])
+    assert [r["class"] for r in result.report["results"]] == trace.decision.tolist()
+    import spikeforge.cosim.system_cosim as system_cosim
+
+    monkeypatch.setattr(system_cosim, "expected_error", lambda golden, timing: 0)
+    old = run_fast_cosim(network, plan, counts, system=system, p_ready=0.6, seed=5,
+                         check=False, all_images=True)
+    flagged = [b for b, e in enumerate(trace.error.tolist()) if e == 1]
+    assert [not x for x in old.report["exact"]] == [b in flagged for b in range(len(counts))]
+    m = old.report["mismatch"]
+    assert (m["kind"], m["expected"], m["got"]) == (f"image {flagged[0]}: error flag", 0, 1)
+
+
+def hidden_overflow_case(decision, seed=1):
+    """4 -> 6 -> 3 whose output layer takes at most 2 events a tick (fan-in 6) in a 10-bit
+    accumulator: a tick with 3+ hidden spikes overflows it, and 6 events wrap it. Output
+    layer on 2 cores (FIRST_SPIKE decides at a spike of classes 0-1, at the tick's end for
+    class 2 alone). 8 random images and a silent one."""
+    rng = np.random.default_rng(seed)
+    p0 = NeuronParams(decay_bits=8, alpha=100, beta=180, threshold=120)
+    p1 = NeuronParams(weight_bits=8, current_bits=9, membrane_bits=12, decay_bits=8, alpha=128,
+                      beta=220, threshold=200)
+    network = IntegerNetwork((IntegerLayer(rng.integers(-20, 110, (4, 6)), p0),
+                              IntegerLayer(rng.integers(-40, 128, (6, 3)), p1,
+                                           max_events_per_tick=2)), decision)
+    counts = (np.random.default_rng(seed + 9).random((9, 6, 4)) < 0.35).astype(np.int64)
+    counts[8] = 0
+    plan = plan_network(network, neurons_per_core=[3, 2])
+    return network, plan, counts, run_network(network, counts)
+
+
+@pytest.mark.parametrize("decision", [Decision.SPIKE_COUNT, Decision.FIRST_SPIKE])
+def test_hidden_layer_overflow_is_co_simulated_in_icarus(decision, monkeypatch):
+    """A hidden layer's spikes overflow the output layer's bound: the RTL wraps its
+    accumulator and raises error as the golden model says -- also for an image whose only
+    overflow comes from the last tick's spikes (delivered, never consumed); FIRST_SPIKE
+    images whose decision tick overflows the next layer are undetermined (not compared
+    unless decided at the tick's end). A golden flag that ignores the spikes of the last
+    tick (a plausible misreading, injected) names that image's error flag."""
+    network, plan, counts, trace = hidden_overflow_case(decision)
+    over = trace.overflow()
+    assert not over[:, 0].any() and over[:, 1].any()  # only the hidden layer overflows
+    errors = trace.error.tolist()
+    assert errors[8] == 0 and 1 in errors
+    only_last = [b for b in range(9) if over[b, 1, -1] and not over[b, 1, :-1].any()]
+    if decision is Decision.SPIKE_COUNT:
+        assert only_last and all(errors[b] == 1 for b in only_last)
+    else:
+        assert ERROR_UNDETERMINED in errors
+    system = SystemConfig(decision, fifo_depth=1)
+    result = run_system_cosim(network, plan, counts, "icarus", system=system, p_ready=0.7, seed=2)
+    assert result.report["mismatch"] is None and result.report["images_done"] == 9
+    if decision is Decision.SPIKE_COUNT:
+        from spikeforge.sim.network import NetworkTrace
+
+        real = NetworkTrace.overflow
+
+        def no_last_tick(self):
+            out = real(self)
+            out[:, 1:, -1] = False
+            return out
+        monkeypatch.setattr(NetworkTrace, "overflow", no_last_tick)
+        with pytest.raises(CosimFailure) as info:
+            run_system_cosim(network, plan, counts[only_last[:1]], "icarus", system=system,
+                             check_timing=False)
+        m = info.value.result.report["mismatch"]
+        assert (m["kind"], m["expected"], m["got"]) == ("image 0: error flag", 0, 1)

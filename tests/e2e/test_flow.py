@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from spikeforge import flow
+from spikeforge.boards.fit import estimate
 from spikeforge.compiler.artifact import load_artifact, save_artifact
 from spikeforge.compiler.map import plan_network
 from spikeforge.hdl.verilog import system_verilog
@@ -129,6 +130,18 @@ def test_compile_command_from_a_model_file(tmp_path):
     assert run.returncode == 0, run.stdout + run.stderr
     (report,) = json.loads(run.stdout)
     assert report["ok"] and report["bit_exact_images"] == report["images"] == 2, report
+    # --board: the fastest lanes that fit, said with why; lanes given that do not fit: refused
+    run = run_cli("compile", model, "--out", tmp_path / "board", "--images", 20,
+                  "--board", "icebreaker", "--json")
+    assert run.returncode == 0, run.stdout + run.stderr
+    chosen = json.loads(run.stdout)["lanes"]
+    assert "lanes for icebreaker" in run.stderr and f"lanes {chosen}:" in run.stderr
+    assert estimate(load_artifact(tmp_path / "board").plan, "icebreaker").fits
+    run = run_cli("compile", model, "--out", tmp_path / "big", "--board", "icebreaker",
+                  "--lanes", 64)
+    assert run.returncode == 2 and not (tmp_path / "big").exists()
+    assert run.stderr.strip().startswith("spikeforge compile: error: --lanes 64: does not fit "
+                                         "icebreaker")
 
 
 @pytest.mark.slow

@@ -13,8 +13,8 @@ import spikeforge.sim.contract as contract
 import spikeforge.sim.golden as golden
 from spikeforge.ir.core import CoreConfig
 from spikeforge.ir.params import NeuronParams, Reset, signed_range
-from spikeforge.sim.contract import decay
-from spikeforge.sim.golden import CoreState, GoldenCore, decay_array, update_phase
+from spikeforge.sim.contract import decay, saturate, wrap
+from spikeforge.sim.golden import CoreState, GoldenCore, decay_array, update_phase, wrap_array
 from spikeforge.sim.reference import ScalarNeuron, run_reference
 
 
@@ -78,18 +78,29 @@ def core_and_events(draw):
                                      min_size=n_neurons, max_size=n_neurons),
                             min_size=n_inputs, max_size=n_inputs))
     ticks = draw(st.integers(1, 12))
+    # the bound: often below the events of a tick, so that the accumulator wraps (overflow)
+    bound = draw(st.one_of(st.just(3 * n_inputs), st.integers(1, 3 * n_inputs)))
     events = draw(st.lists(st.lists(st.integers(0, n_inputs - 1), max_size=3 * n_inputs),
                            min_size=ticks, max_size=ticks))
-    return CoreConfig(n_neurons, n_inputs, params, np.array(weights), 3 * n_inputs), events
+    return CoreConfig(n_neurons, n_inputs, params, np.array(weights), bound), events
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(core_and_events())
 def test_golden_model_equals_scalar_reference(case):
+    """Also past ``max_events_per_tick``: the reference wraps every event's sum in the
+    accumulator's width, the golden model the tick's sum once; both keep every state, and
+    ``Trace.overflow`` is the core's sticky flag, counted here literally."""
     config, events = case
-    ref_spikes, ref_states = run_reference(config.weights.tolist(), config.params, events)
+    ref_spikes, ref_states = run_reference(config.weights.tolist(), config.params, events,
+                                           config.max_events_per_tick)
     core = GoldenCore.of(config)
     trace = core.run(core.counts_from_events(events))
+    flag, sticky = [], False
+    for tick in events:
+        sticky = sticky or len(tick) > config.max_events_per_tick
+        flag.append(sticky)
+    assert trace.overflow.tolist() == flag
     assert trace.spike_events() == ref_spikes
     for t, state in enumerate(ref_states):
         for n, (i, v, a, fired) in enumerate(state):
@@ -112,6 +123,8 @@ def test_golden_model_runs_identically_on_torch_tensors(case):
     state = CoreState.zeros((config.n_neurons,), like=weights)
     for t in range(len(events)):
         state.i = state.i + torch.tensor(counts[t]) @ weights
+        if counts[t].sum() > config.max_events_per_tick:  # the contract's overflow
+            state.i = wrap_array(state.i, config.accumulator_bits)
         state, spikes = update_phase(state, config.params)
         assert spikes.numpy().tolist() == expected.spikes[t].tolist()
         assert state.v.numpy().tolist() == expected.v[t].tolist()
@@ -127,6 +140,36 @@ def test_event_phase_is_exact_and_order_independent():
         neuron_b.receive(w)
     neuron_a.update(), neuron_b.update()
     assert neuron_a.v == neuron_b.v == 126
+
+
+@given(x=st.integers(-(1 << 50), 1 << 50), bits=st.integers(2, 48))
+def test_wrap_is_the_registers_two_s_complement(x, bits):
+    got = wrap(x, bits)
+    lo, hi = signed_range(bits)
+    assert lo <= got <= hi and (got - x) % (1 << bits) == 0
+    assert int(wrap_array(np.array([x]), bits)[0]) == got
+    assert int(wrap_array(torch.tensor([x]), bits)[0]) == got
+
+
+def test_overflowing_event_phase_wraps_in_any_order():
+    """Past ``max_events_per_tick`` the accumulator (17 bits for 16-bit currents and one
+    8-bit event) keeps the sum modulo 2**17 -- per event in the reference, once per tick in
+    the golden model: the same in any order. The old contract's exact sum would saturate at
+    the top of the current's range instead of wrapping to a negative current."""
+    params = NeuronParams(threshold=30000)
+    config = CoreConfig(1, 2, params, np.array([[127], [-128]]), max_events_per_tick=1)
+    assert config.accumulator_bits == 17
+    events = [[0] * 600 + [1] * 3]  # 600 * 127 - 384 = 75816 -> 75816 - 2**17 = -55256
+    for order in (events, [events[0][::-1]], [[0, 1] * 3 + [0] * 597]):
+        _, states = run_reference(config.weights.tolist(), params, order, 1)
+        assert states[0][0][1] == saturate(wrap(75816, 17), 16) == -32768
+    trace = GoldenCore.of(config).run(np.array([[600, 3]]))
+    assert int(trace.v[0, 0]) == -32768 and trace.overflow.tolist() == [True]
+    exact = ScalarNeuron(params)  # an unbounded accumulator: the old, refused reading
+    for j in events[0]:
+        exact.receive(int(config.weights[j, 0]))
+    exact.update()
+    assert exact.i > 0 > int(trace.i[0, 0]) and exact.v > 0 > int(trace.v[0, 0])
 
 
 def test_saturation_corner_cases():

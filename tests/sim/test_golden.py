@@ -22,10 +22,18 @@ def test_batched_golden_equals_one_at_a_time():
         assert (single.spikes == batched.spikes[b]).all() and (single.v == batched.v[b]).all()
 
 
-def test_golden_refuses_more_events_than_the_contract_allows():
-    config = CoreConfig(2, 2, max_events_per_tick=2)
-    with pytest.raises(ConfigError, match="max_events_per_tick"):
-        GoldenCore.of(config).run(np.array([[2, 1]]))
+def test_golden_takes_more_events_than_the_bound_and_flags_them():
+    """The old golden model refused this input; now it is the contract's overflow: the
+    accumulator wraps and the core's sticky flag rises in the tick of the third event."""
+    config = CoreConfig(2, 2, NeuronParams(weight_bits=8, current_bits=8, threshold=1),
+                        np.array([[127, -128], [127, -128]]), max_events_per_tick=2)
+    assert config.accumulator_bits == 10  # -384 .. 381: the current's range plus 2 weights
+    trace = GoldenCore.of(config).run(np.array([[1, 1], [4, 0], [0, 0]]))
+    assert trace.overflow.tolist() == [False, True, True]
+    # tick 1: i = 127 carried (no decay) + 4 * 127 = 635 -> 635 - 2**10 = -389 -> -128;
+    # neuron 1: -128 + 4 * -128 = -640 -> +384 -> 127 (an exact sum would saturate the
+    # other way round)
+    assert trace.i[1].tolist() == [-128, 127]
 
 
 def test_bad_input_events_are_named():

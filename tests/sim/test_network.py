@@ -10,12 +10,14 @@ from spikeforge.ir.network import NO_CLASS, IntegerLayer, IntegerNetwork
 from spikeforge.ir.params import Decision, NeuronParams, Reset
 from spikeforge.sim.golden import GoldenCore
 from spikeforge.sim.network import (
+    ERROR_UNDETERMINED,
     _event_phase,
     _flat_nonzero,
     _gather,
     _state_dtype,
     classify,
     decide,
+    overflowing_images,
     run_network,
 )
 from tests.util import random_inputs, random_network
@@ -131,7 +133,7 @@ def test_membrane_max_reads_v_after_the_last_tick():
      "decision: must be one of"),
     (lambda: run_network(hand_network(), np.ones((1, 3, 5), int)), "input_counts: expected shape"),
     (lambda: run_network(hand_network(), -np.ones((1, 3, 2), int)), "input_counts[0, 0, 0] = -1"),
-    (lambda: run_network(hand_network(), np.full((1, 3, 2), 2)), "more than layers[0].max_events_per_tick = 2"),
+    (lambda: classify(hand_network(), np.full((1, 3, 2), 2)), "more than layers[0].max_events_per_tick = 2"),
     (lambda: run_network(hand_network(), np.ones((1, 3, 2))), "must hold integer event counts"),
     (lambda: run_network(hand_network(), HAND_INPUT, ticks=0), "ticks: must be a positive integer"),
 ])
@@ -141,12 +143,75 @@ def test_bad_networks_and_inputs_are_named(build, message):
     assert message in str(error.value)
 
 
-def test_hidden_layer_event_bound_is_enforced():
-    p = NeuronParams(threshold=1)
+def test_hidden_layer_overflow_wraps_and_raises_the_error_flag():
+    """A layer whose bound is below its fan-in: 3 spikes of layer 0 in tick 0 are 3 events of
+    layer 1 in tick 1 (bound 1). Its 5-bit accumulator (4-bit current plus one weight of 4
+    bits) wraps 3 * 7 = 21 to -11, so layer 1 does not spike where an exact sum would; the
+    old golden model refused the input instead."""
+    p = NeuronParams(threshold=1, decay_bits=8, alpha=0, beta=0)
+    p1 = NeuronParams(weight_bits=4, current_bits=4, membrane_bits=8, threshold=5)
     net = IntegerNetwork((IntegerLayer(np.ones((1, 3), int), p),
-                          IntegerLayer(np.ones((3, 1), int), p, max_events_per_tick=2)))
-    with pytest.raises(ConfigError, match=r"layers\[1\].max_events_per_tick = 2 is exceeded"):
-        run_network(net, np.ones((1, 3, 1), int))
+                          IntegerLayer(np.full((3, 1), 7), p1, max_events_per_tick=1)),
+                         Decision.SPIKE_COUNT)
+    assert net.layers[1].accumulator_bits == 5
+    trace = run_network(net, np.array([[[1], [0]]]))
+    assert trace.spikes[0][0, 0].tolist() == [True] * 3
+    assert trace.layer_event_counts(1).tolist() == [[0, 3, 0]]
+    assert trace.overflow()[0].tolist() == [[False] * 3, [False, True, False]]
+    assert trace.spikes[1][0, :, 0].tolist() == [False, False] and trace.output_v[0, 1, 0] == -8
+    assert trace.error.tolist() == [1] and trace.first_overflow(0) == (1, 1, 3, 1)
+    roomy = IntegerNetwork((net.layers[0], IntegerLayer(np.full((3, 1), 7), p1)),
+                           Decision.SPIKE_COUNT)  # the exact sum: what the old model meant
+    exact = run_network(roomy, np.array([[[1], [0]]]))
+    assert exact.spikes[1][0, 1, 0] and exact.error.tolist() == [0]
+
+
+@pytest.mark.parametrize("decision", list(Decision))
+def test_error_flag_counts_the_ticks_the_system_runs(decision):
+    """Input overflow (3 events, bound 2) in the first, a middle or the last tick is reported
+    in every mode; after a FIRST_SPIKE decision (input 1 makes neuron 0 spike) it is not, as
+    the system has stopped; exactly the bound is no overflow."""
+    p = NeuronParams(threshold=50)
+    net = IntegerNetwork((IntegerLayer(np.array([[0, 0], [100, 0]]), p, max_events_per_tick=2),),
+                         decision)
+    counts = np.zeros((5, 4, 2), dtype=np.int64)
+    counts[0, 0, 0] = counts[1, 2, 0] = counts[2, 3, 0] = 3
+    counts[3, 1, 1], counts[3, 2, 0] = 1, 3  # decided in tick 1 (FIRST_SPIKE), overflow in 2
+    counts[4, :, 0] = 2
+    trace = run_network(net, counts)
+    stopped = 0 if decision is Decision.FIRST_SPIKE else 1
+    assert trace.error.tolist() == [1, 1, 1, stopped, 0]
+    assert trace.first_overflow(1) == (0, 2, 3, 2) and trace.first_overflow(4) is None
+    early = run_network(net, counts, early_exit=True)  # the trace the co-simulation uses
+    assert early.error.tolist() == trace.error.tolist()
+    with pytest.raises(ConfigError, match="sample 0, tick 0 has 3 events"):
+        classify(net, counts)  # strict by default: accuracy is not measured on errors
+    np.testing.assert_array_equal(classify(net, counts, strict=False), trace.decision)
+    assert overflowing_images(net, counts).tolist() == [0, 1, 2, 3]
+
+
+def racing_network(decision):
+    """Layer 0 (bound 5): input weight 5 to neuron 0, 1 to neurons 1 and 2 (threshold 5, no
+    carry): one event makes neuron 0 spike, five make all three spike. The output layer
+    (bound 2) spikes at any event."""
+    p = NeuronParams(threshold=5, decay_bits=8, alpha=0, beta=0)
+    q = NeuronParams(threshold=1, decay_bits=8, alpha=0, beta=0)
+    return IntegerNetwork((IntegerLayer(np.array([[5, 1, 1]]), p, max_events_per_tick=5),
+                           IntegerLayer(np.ones((3, 1), int), q, max_events_per_tick=2)), decision)
+
+
+@pytest.mark.parametrize("decision", list(Decision))
+def test_hidden_overflow_of_the_last_tick_run_is_reported_or_undetermined(decision):
+    """Tick 0: one event -> neuron 0 spikes -> the output spikes in tick 1 (the FIRST_SPIKE
+    decision). Tick 1: five events -> 3 spikes -> 3 events for the output layer's tick 2,
+    past the inference's 2 ticks: still delivered in tick 1's update phase, so reported
+    (1) -- except in FIRST_SPIKE, where the run stops at the deciding spike inside that very
+    update phase: undetermined (-1). With only tick 0 there is nothing (0)."""
+    net = racing_network(decision)
+    trace = run_network(net, np.array([[[1], [5]], [[1], [0]]]))
+    assert trace.layer_event_counts(1).tolist() == [[0, 1, 3], [0, 1, 0]]
+    first = decision is Decision.FIRST_SPIKE
+    assert trace.error.tolist() == [ERROR_UNDETERMINED if first else 1, 0]
 
 
 def test_statistics_equal_a_naive_count_per_sample():

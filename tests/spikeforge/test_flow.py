@@ -5,12 +5,15 @@ flow (train -> compile -> verify) is tests/e2e/test_flow.py."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from spikeforge import flow
 from spikeforge.compiler.artifact import load_artifact
 from spikeforge.ir.errors import SpikeforgeError
 from spikeforge.ir.params import Decision
+from spikeforge.sim.network import run_network
 from tests.util import random_inputs, random_network
 
 
@@ -92,3 +95,65 @@ def test_a_short_shard_is_a_mismatch_not_a_crash(tmp_path, monkeypatch):
     assert not report.ok
     assert report.mismatch == ("the RTL returned 2 results for 3 images (a run ended early or "
                                "a shard was lost)")
+
+
+# -- waves of a mismatch ------------------------------------------------------------------------
+
+def _mismatch_fields(text: str) -> dict:
+    """tick, neuron, cycle of the first mismatch in a VerifyReport's words (fast: the
+    Mismatch's str; cocotb: its JSON)."""
+    fields = {}
+    for name, pattern in (("tick", r'(?:"tick": |at tick )(\d+)'),
+                          ("neuron", r'(?:"neuron": |, neuron )(\d+)'),
+                          ("cycle", r'(?:"cycle": |\(cycle )(\d+)')):
+        fields[name] = int(re.search(pattern, text).group(1))
+    return fields
+
+
+@pytest.mark.parametrize("simulator, engine, suffix", [
+    ("icarus", "cocotb", ".fst"),
+    ("verilator", "fast", ".vcd"),
+    pytest.param("verilator", "cocotb", ".vcd", marks=pytest.mark.slow),  # a traced VPI build
+])
+def test_verify_with_waves_names_file_time_and_signal_of_a_mismatch(simulator, engine, suffix,
+                                                                    tmp_path):
+    """The RTL with one weight bit flipped (an extra layer-0 spike): verify's first-mismatch
+    text names a wave file in the folder given, the time and the port; the file shows that
+    spike there (monitor valid, its neuron, its tick), which the golden model does not have.
+    The fast engine with one image per shard: one file, of the first failing one. Without
+    waves, no file."""
+    from spikeforge.cosim.waves import sample_time_ps
+    from spikeforge.hdl.verilog import system_verilog
+    from tests.cosim.test_fast import flip_weight_bit, make_case
+    from tests.cosim.wavefile import value_at
+    from tests.util import require_simulator
+
+    require_simulator(simulator)
+    network, plan, counts, kwargs = make_case("2-layers-fifo2-stalls")
+    system = kwargs["system"]
+    text = flip_weight_bit(system_verilog(plan, system), network, plan, counts)
+    labels = run_network(network, counts).decision
+    report = flow.verify_network(network, plan, counts, labels, simulator, system=system,
+                                 verilog_text=text, engine=engine, jobs=1,
+                                 chunk=1 if engine == "fast" else 50, waves=tmp_path / "waves")
+    assert not report.ok
+    k = int(re.match(r"(?:first mismatch: )?images? (\d+)", report.mismatch).group(1))
+    files = sorted((tmp_path / "waves").iterdir())
+    assert [f.name for f in files] == [f"{simulator}-images-0-2{suffix}"
+                                       if engine == "cocotb" else f"image{k}.vcd"]
+    found = re.search(r"\(waves: (\S+) at (\d+) ns \(cycle (\d+); clock period 10 ns, sampled "
+                      r"at the falling edge\), signal spikeforge_system\.monitor__0__valid",
+                      report.mismatch)
+    assert found and found.group(1) == str(files[0]), report.mismatch
+    m = _mismatch_fields(report.mismatch)
+    assert int(found.group(3)) == m["cycle"]
+    t = sample_time_ps(m["cycle"])
+    assert int(found.group(2)) * 1000 == t
+    assert value_at(files[0], "spikeforge_system.monitor__0__valid", t) == 1
+    assert value_at(files[0], "spikeforge_system.monitor__0__neuron", t) == m["neuron"]
+    assert value_at(files[0], "spikeforge_system.tick", t) == m["tick"]
+
+    plain = flow.verify_network(network, plan, counts, labels, simulator, system=system,
+                                verilog_text=text, engine=engine, jobs=1)
+    assert not plain.ok and "waves:" not in plain.mismatch
+    assert sorted((tmp_path / "waves").iterdir()) == files  # nothing more written

@@ -16,12 +16,12 @@ from spikeforge.cosim.runner import LAST_USED, use_build
 @pytest.fixture
 def cache(tmp_path, monkeypatch) -> dict[str, Path]:
     """Three builds of 1 MiB used 3 h, 2 min and 5 s ago, oldest first, and one of another
-    tool's folder (fast/)."""
+    tool's folder (other/: fast/ is pruned like the cocotb builds)."""
     monkeypatch.setenv("SPIKEFORGE_COSIM_BUILD", str(tmp_path))
     monkeypatch.delenv("SPIKEFORGE_CACHE_MAX", raising=False)
     builds = {}
     for name, kind, age in (("a-1", "icarus", 3 * 3600), ("b-2", "verilator", 120),
-                            ("c-3", "icarus", 5), ("d-4", "fast", 60)):
+                            ("c-3", "icarus", 5), ("d-4", "other", 60)):
         path = tmp_path / kind / name
         path.mkdir(parents=True)
         (path / "blob").write_bytes(os.urandom(1 << 20))
@@ -47,7 +47,7 @@ def test_info_lists_builds_oldest_first(cache, tmp_path, capsys, monkeypatch):
 def test_clean_keep_removes_least_recently_used(cache, capsys):
     assert main(["cache", "clean", "--keep", "2.5M"]) == 0
     out, _ = capsys.readouterr()
-    # 4 MiB over 2.5 MiB: a-1 then b-2 go; d-4 (fast/) is not the cache's to remove
+    # 4 MiB over 2.5 MiB: a-1 then b-2 go; d-4 (other/) is not the cache's to remove
     assert not cache["a-1"].exists() and not cache["b-2"].exists()
     assert cache["c-3"].exists() and cache["d-4"].exists()
     assert out.startswith("removed 2 builds (2.0 MiB)")

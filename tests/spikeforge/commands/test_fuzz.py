@@ -3,28 +3,32 @@
 import pytest
 
 from spikeforge.cli import main
-from spikeforge.commands.fuzz import rtl_case
 from tests.util import require_simulator
 
 
-def test_fuzz_command_golden_only(capsys, tmp_path):
+def test_fuzz_command_golden_and_cycle_model(capsys, tmp_path):
     assert main(["fuzz", "--cases", "80", "--seed", "5", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "golden vs scalar reference: 80 cases" in out and "0 failing" in out
+    assert "golden vs scalar reference vs cycle model: 80 cases (80 also against the cycle " \
+           "model)" in out and "0 failing" in out and "input overflow" in out
 
 
 def test_fuzz_command_refusals(capsys, tmp_path):
-    assert main(["fuzz", "--cases", "3", "--rtl", "4", "--out", str(tmp_path)]) == 2
-    assert "--rtl: at most --cases (3), got 4" in capsys.readouterr().err
-    with pytest.raises(SystemExit) as exit_:
-        main(["fuzz", "--cases", "0"])
-    assert exit_.value.code == 2
-    assert "argument --cases: must be an integer >= 1, got 0" in capsys.readouterr().err
+    for argv, message in ((["--cases", "0"], "argument --cases: must be an integer >= 1, got 0"),
+                          (["--per-build", "0"], "argument --per-build: must be an integer >= 1"),
+                          (["--rtl-budget", "0"], "argument --rtl-budget")):
+        with pytest.raises(SystemExit) as exit_:
+            main(["fuzz", *argv])
+        assert exit_.value.code == 2
+        assert message in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("seed", [11])
-def test_one_random_case_through_the_rtl(seed):
-    """A random corner case, with input gaps and output backpressure, in Icarus: every spike,
-    its cycle and the decision equal to the models."""
+def test_fuzz_command_through_the_rtl_in_icarus(capsys, tmp_path):
+    """Two input cases on one random system in the cocotb bench (Icarus), with gaps and
+    backpressure: every spike, its cycle, the decision and the error flag equal to the
+    models."""
     require_simulator("icarus")
-    assert rtl_case(seed, "icarus") is None
+    assert main(["fuzz", "--cases", "5", "--rtl", "2", "--per-build", "2", "--simulator",
+                 "icarus", "--seed", "3", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "RTL (icarus) vs golden and cycle models: 2 cases" in out and "0 failing" in out
