@@ -17,13 +17,25 @@ import argparse
 import sys
 
 from spikeforge import __version__
-from spikeforge.commands import boards, cache, cost, data, demo, fuzz, nir, report, train, verilog
+from spikeforge.commands import (
+    boards,
+    cache,
+    cost,
+    data,
+    demo,
+    fuzz,
+    mutate,
+    nir,
+    report,
+    train,
+    verilog,
+)
 from spikeforge.commands import compile as compile_and_verify
 from spikeforge.ir.errors import SpikeforgeError
 
 #: the command modules, in the order ``spikeforge --help`` lists their commands
-COMMANDS = (demo, verilog, train, compile_and_verify, boards, nir, cost, report, fuzz, data,
-            cache)
+COMMANDS = (demo, verilog, train, compile_and_verify, boards, nir, cost, report, fuzz, mutate,
+            data, cache)
 
 
 class Parser(argparse.ArgumentParser):

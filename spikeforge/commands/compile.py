@@ -10,7 +10,12 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from spikeforge.commands.options import check_writable, integer
+from spikeforge.boards.choose import choose_lanes
+from spikeforge.boards.fit import estimate
+from spikeforge.boards.specs import BOARDS
+from spikeforge.commands.options import check_output_dir, check_writable, integer
+from spikeforge.compiler.inputs import compact_inputs
+from spikeforge.compiler.map import plan_network
 from spikeforge.cosim.runner import SIMULATORS, simulator_missing
 from spikeforge.flow import (
     ENGINES,
@@ -21,7 +26,7 @@ from spikeforge.flow import (
     verify_artifact,
 )
 from spikeforge.ir.errors import ConfigError, SpikeforgeError
-from spikeforge.sim.network import classify
+from spikeforge.sim.network import classify, overflowing_images
 
 #: images of the test split stored as expected traces by default (MNIST: 10000 would be big)
 DEFAULT_TRACE_IMAGES = 1000
@@ -47,10 +52,14 @@ def register(subparsers) -> None:
                     "(expected.npz) into OUT_DIR.")
     p.add_argument("model", type=Path, metavar="MODEL", help="model file written by `spikeforge train`")
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output directory")
-    p.add_argument("--lanes", type=lanes_option, default=1, metavar="L",
+    p.add_argument("--lanes", type=lanes_option, default=None, metavar="L",
                    help="neurons each core updates per cycle (weights packed L to a memory "
                         "word; an input event costs ceil(N/L) + 1 cycles): one number, or one "
-                        "per layer separated by commas (default: 1)")
+                        "per layer separated by commas (default: 1, or with --board the "
+                        "fastest that fits)")
+    p.add_argument("--board", choices=sorted(BOARDS), default=None,
+                   help="the board to compile for: without --lanes, the fastest lanes whose "
+                        "design fits it (and why); with --lanes, refused unless they fit")
     p.add_argument("--neurons-per-core", type=integer(1), default=None, metavar="K",
                    help="most neurons per core (default: one core per layer)")
     p.add_argument("--keep-silent-inputs", action="store_true",
@@ -88,6 +97,13 @@ def register(subparsers) -> None:
                    help="run the fast engine's shards on the Dask distributed cluster whose "
                         "scheduler is at ADDRESS (e.g. tcp://10.0.0.5:8786; each worker needs "
                         "spikeforge and Verilator; pip install 'dask[distributed]')")
+    p.add_argument("--waves", action="store_true",
+                   help="on a mismatch, run the first shard or chunk with a mismatch again "
+                        "with waves into DIR/waves/ (VCD; FST for Icarus; open it with "
+                        "GTKWave); the mismatch message names the file, the time and the "
+                        "signal to look at")
+    p.add_argument("--waves-dir", type=Path, default=None, metavar="PATH",
+                   help="--waves, into PATH instead of DIR/waves/")
     p.add_argument("--json", action="store_true",
                    help="print one JSON report per simulator instead of the table")
     p.add_argument("--chunk", type=integer(1), default=50,
@@ -140,12 +156,17 @@ def cmd_compile(args) -> int:
     log = sys.stderr if args.json else sys.stdout
     print(f"compiling {args.model}: {model['kind']} {ds.name} {'-'.join(map(str, sizes))}, "
           f"decision {network.decision.value}", file=log)
+    lanes = board_lanes(args, network, counts, log) if args.board else (args.lanes or 1)
     result = compile_network(network, args.out, counts, ds.test_y[:n], args.neurons_per_core,
-                             lanes=args.lanes, drop_silent=not args.keep_silent_inputs,
+                             lanes=lanes, drop_silent=not args.keep_silent_inputs,
                              info={"model": str(args.model), "dataset": ds.name,
                                    "kind": model["kind"], "metrics": model["metrics"]},
                              progress="stderr" if args.json else True)
-    golden = float((classify(network, counts) == ds.test_y[:n]).mean())
+    golden = float((classify(network, counts, strict=False) == ds.test_y[:n]).mean())
+    if result.inputs is None:  # the network and images the hardware sees
+        report_overflow(network, counts, log)
+    else:
+        report_overflow(compact_inputs(network)[0], result.inputs.apply(counts), log)
     seconds = time.perf_counter() - t0
     print(f"{result.n_cores} cores, golden accuracy on the {n} traced test images {golden:.2%}, "
           f"compiled in {seconds:.1f} s -> {args.out}", file=log)
@@ -155,8 +176,48 @@ def cmd_compile(args) -> int:
         record["silent_inputs_dropped"] = (0 if result.inputs is None
                                            else result.inputs.n_sensor - result.inputs.n_inputs)
         print(json.dumps({**record, "images": n, "golden_accuracy": golden,
-                          "lanes": args.lanes, "wall_seconds": seconds}, indent=2))
+                          "lanes": lanes, "board": args.board, "wall_seconds": seconds},
+                         indent=2))
     return 0
+
+
+def report_overflow(network, counts, log) -> None:
+    """Say how many traced images exceed the first layer's event bound in some tick: the
+    hardware raises ``error`` on them and its accumulators wrap (the contract's overflow,
+    which the expected traces hold)."""
+    over = overflowing_images(network, counts)
+    if len(over):
+        print(f"  note: {len(over)} of {len(counts)} traced images have more events in a tick "
+              f"than layers[0].max_events_per_tick = {network.layers[0].max_events_per_tick} "
+              f"(first: image {int(over[0])}); the hardware flags them with error and its "
+              f"accumulators wrap", file=log)
+
+
+#: sample images the lanes are chosen on (the work of more barely moves the choice)
+CHOICE_IMAGES = 100
+
+
+def board_lanes(args, network, counts, log):
+    """``--board``: the user's ``--lanes`` if they fit the board (else refused with the
+    estimate's reasons), or the fastest that fit (:func:`~spikeforge.boards.choose.choose_lanes`,
+    said with why). The plan is that of the network the artifact will hold (silent inputs
+    dropped unless ``--keep-silent-inputs``)."""
+    if not args.keep_silent_inputs:
+        network, mapping = compact_inputs(network)
+        counts = mapping.apply(counts)
+    if args.lanes is not None:
+        plan = plan_network(network, neurons_per_core=args.neurons_per_core, lanes=args.lanes)
+        fit = estimate(plan, args.board)
+        if not fit.fits:
+            raise ConfigError(f"--lanes {args.lanes}: does not fit {args.board}: "
+                              f"{'; '.join(fit.problems)} (leave --lanes out to choose)")
+        return args.lanes
+    choice = choose_lanes(network, args.board, counts[:CHOICE_IMAGES], args.neurons_per_core)
+    print(f"  lanes for {args.board} ({choice.tried} plans estimated on "
+          f"{min(len(counts), CHOICE_IMAGES)} test images):", file=log)
+    for line in choice.why:
+        print(f"    {line}", file=log)
+    return choice.lanes
 
 
 def check_simulators(choice: str) -> tuple[str, ...]:
@@ -170,6 +231,17 @@ def check_simulators(choice: str) -> tuple[str, ...]:
     return simulators
 
 
+def waves_dir(args) -> Path | None:
+    """The folder for the waves of mismatches: ``--waves-dir``, else ``DIR/waves`` with
+    ``--waves``, else None; refused (:class:`ConfigError`) if it cannot be written."""
+    if args.waves_dir is None and not args.waves:
+        return None
+    where, option = (args.waves_dir, "--waves-dir") if args.waves_dir is not None else \
+        (args.dir / "waves", "--waves")
+    check_output_dir(where, option)
+    return where
+
+
 def cmd_verify(args) -> int:
     simulators = check_simulators(args.simulator)
     if args.engine == "fast" and "icarus" in simulators:
@@ -179,11 +251,18 @@ def cmd_verify(args) -> int:
     if args.scheduler is not None and "fast" not in engines.values():
         raise ConfigError("--scheduler: shards the fast engine only (--simulator verilator, "
                           "--engine fast)")
+    waves = waves_dir(args)
+    fresh = waves is not None and not waves.exists()
     reports = []
     for simulator, engine in engines.items():
         reports.append(verify_artifact(args.dir, args.images, simulator, args.chunk,
                                        progress="stderr", engine=engine, jobs=args.jobs,
-                                       scheduler=args.scheduler if engine == "fast" else None))
+                                       scheduler=args.scheduler if engine == "fast" else None,
+                                       waves=waves))
+    if waves is not None and all(report.ok for report in reports):
+        if fresh and waves.is_dir() and not any(waves.iterdir()):
+            waves.rmdir()  # made for the waves of a mismatch that did not come
+        print(f"--waves: no mismatch, so no waves written to {waves}", file=sys.stderr)
     if args.json:
         print(json.dumps([dict(asdict(report), ok=report.ok) for report in reports], indent=2,
                          default=str))

@@ -3,8 +3,11 @@ harness against the golden and cycle models, agreement with the cocotb bench on 
 and faults it must report (a flipped weight bit in the Verilog text, a reordered hidden
 spike, an inference that does not finish), each by layer, tick, neuron and cycle."""
 
+import os
 import random
 import re
+import signal
+import time
 
 import numpy as np
 import pytest
@@ -13,6 +16,7 @@ from spikeforge.compiler.map import plan_network
 from spikeforge.cosim.fast import (
     build_harness,
     compare_run,
+    held_harness,
     port_widths,
     read_trace,
     run_fast_cosim,
@@ -21,7 +25,7 @@ from spikeforge.cosim.fast import (
     system_spec,
     write_stimulus,
 )
-from spikeforge.cosim.runner import CosimFailure
+from spikeforge.cosim.runner import LAST_USED, CosimFailure, _in_use
 from spikeforge.cosim.system_cosim import run_system_cosim
 from spikeforge.hdl.verilog import system_verilog
 from spikeforge.ir.errors import ConfigError
@@ -240,6 +244,35 @@ def test_shards_on_a_dask_cluster_merge_into_what_one_run_gives():
     assert all(all(s.exact) for s in shards)
 
 
+def test_the_shard_of_a_lost_worker_runs_again():
+    """A worker dies (its process exits) while it runs a shard: the scheduler gives the
+    shard to a worker again (the nanny restarts the dead one) and the merged report is
+    complete and equal to one local run."""
+    distributed = pytest.importorskip("distributed")
+    network, plan, counts, kwargs = make_case("2-layers-fifo2-stalls", images=8)
+    text = system_verilog(plan, kwargs["system"])
+    one = run_sharded(network, plan, counts, system=kwargs["system"], verilog_text=text, jobs=1,
+                      chunk=8)  # also builds the harness the workers find in the cache
+    killed = []
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
+                                  dashboard_address=None, processes=True) as cluster, \
+            distributed.Client(cluster) as client:
+        pids = client.run(os.getpid)  # worker address -> process id
+
+        def kill_a_busy_worker(result):
+            busy = [w for w, keys in client.processing().items() if keys]
+            if not killed and busy:
+                killed.append((busy[0], list(client.processing()[busy[0]])))
+                os.kill(pids[busy[0]], signal.SIGKILL)
+
+        shards = run_sharded(network, plan, counts, system=kwargs["system"], verilog_text=text,
+                             chunk=1, scheduler=client, on_shard=kill_a_busy_worker)
+    assert killed and killed[0][1], "no worker was killed while it ran a shard"
+    assert [s.first for s in shards] == list(range(8))
+    assert sum((s.classes for s in shards), []) == one[0].classes
+    assert all(all(s.exact) for s in shards)
+
+
 def test_an_unreachable_scheduler_is_one_line():
     pytest.importorskip("distributed")
     network, plan, counts, kwargs = make_case("2-layers-fifo2-stalls")
@@ -247,3 +280,99 @@ def test_an_unreachable_scheduler_is_one_line():
         run_sharded(network, plan, counts, system=kwargs["system"],
                     verilog_text=system_verilog(plan, kwargs["system"]),
                     scheduler="tcp://127.0.0.1:9")
+
+
+# -- waves of a mismatch ------------------------------------------------------------------------
+
+def _assert_waves_show(note: dict, mismatch: dict) -> None:
+    """The wave file shows, at the named time on the named signal, the event that differs
+    from the expectation: a layer-0 spike (the flipped weight adds one) of the mismatch's
+    neuron in its tick, which the golden model does not have."""
+    from spikeforge.cosim.waves import sample_time_ps
+    from tests.cosim.wavefile import value_at
+
+    assert mismatch["expected"] == "no spike" and mismatch["got"] == "spike"
+    path, t = note["file"], sample_time_ps(mismatch["cycle"])
+    assert note["time_ns"] * 1000 == t
+    assert note["signals"][:2] == ["spikeforge_system.monitor__0__valid",
+                                   "spikeforge_system.monitor__0__neuron"]
+    assert value_at(path, note["signals"][0], t) == 1
+    assert value_at(path, note["signals"][1], t) == mismatch["neuron"]
+    assert value_at(path, "spikeforge_system.tick", t) == mismatch["tick"]
+    # one period earlier the port did not show that event (it is the cycle's own)
+    before = (value_at(path, note["signals"][0], t - 10_000),
+              value_at(path, note["signals"][1], t - 10_000))
+    assert before != (1, mismatch["neuron"])
+
+
+def test_a_missing_spike_is_timed_by_the_cycle_the_model_expected():
+    """A spike the RTL never emitted has no cycle of its own: the note takes the expected
+    cycle from the timing comparison of the same image and port (not another image's, nor
+    another port's while that one has a cycle)."""
+    from spikeforge.cosim.compare import Mismatch
+    from spikeforge.cosim.waves import wave_note
+
+    missing = Mismatch("image 1: spike (layer 1)", 2, 5, "spike", "no spike", None, "missing")
+    other = Mismatch("image 0: done", 1, None, "cycle 40", "cycle 41", 41)
+    out = Mismatch("image 1: out_spikes", 2, 1, "no spike", "spike", 130)
+    timing = Mismatch("image 1: monitor (layer 1)", 2, 5, "(tick 2, neuron 5, cycle 116)",
+                      "no event", None, "event #3: missing")
+    note = wave_note(missing, "w.vcd", [missing, other, out, timing])
+    assert (note.cycle, note.time_ns) == (116, 1185)
+    assert note.signals[0] == "spikeforge_system.monitor__1__valid"
+    assert str(note).startswith("waves: w.vcd at 1185 ns (cycle 116; clock period 10 ns")
+    alone = wave_note(missing, "w.vcd", [other])
+    assert alone.time_ns is None and str(alone) == (
+        "waves: w.vcd, signal spikeforge_system.monitor__1__valid (with monitor__1__neuron, "
+        "tick)")
+
+
+def test_waves_of_a_mismatch_name_the_file_time_and_signal(flipped, tmp_path):
+    """A flipped weight bit: the run is repeated in the traced harness, which writes a VCD of
+    the failing image; the message names file, time and port, and the file shows the extra
+    spike there. Without ``waves`` no file is written."""
+    network, plan, counts, kwargs, text = flipped
+    with pytest.raises(CosimFailure) as failure:
+        run_fast_cosim(network, plan, counts, verilog_text=text, waves=tmp_path / "waves",
+                       **kwargs)
+    message = str(failure.value)
+    files = list((tmp_path / "waves").iterdir())
+    assert len(files) == 1 and re.fullmatch(r"image\d\.vcd", files[0].name)
+    found = re.search(r"\(waves: (\S+) at (\d+) ns \(cycle (\d+); clock period 10 ns.*\), signal "
+                      r"spikeforge_system\.monitor__0__valid", message)
+    assert found and found.group(1) == str(files[0]), message
+    report = run_fast_cosim(network, plan, counts, verilog_text=text, check=False,
+                            waves=tmp_path / "again.vcd", **kwargs).report
+    assert report["waves"]["file"] == str(tmp_path / "again.vcd")
+    assert int(found.group(3)) == report["mismatch"]["cycle"]
+    _assert_waves_show(report["waves"], report["mismatch"])
+
+    plain = run_fast_cosim(network, plan, counts, verilog_text=text, check=False,
+                           work_dir=tmp_path / "plain", **kwargs).report
+    assert plain["waves"] is None and plain["mismatch"] == report["mismatch"]
+    assert not list(tmp_path.rglob("*.vcd"))[2:]  # the two above, nothing else
+    assert sorted(p.name for p in (tmp_path / "plain").iterdir()) == ["stimulus.bin", "trace.bin"]
+
+
+# -- the build cache ------------------------------------------------------------------------------
+
+def test_a_harness_build_is_held_in_use_while_it_runs(flipped):
+    """The cache's pruner skips a build in use: ``held_harness`` (and ``run_harness``) hold
+    ``use_build`` on it, as the cocotb runs do, and touch its ``.last-used``."""
+    text = flipped[-1]
+    with held_harness(text) as build:
+        assert build.directory.parent.name == "fast" and _in_use(build.directory)
+        assert time.time() - (build.directory / LAST_USED).stat().st_mtime < 60
+
+
+@pytest.mark.slow  # a harness build of its own (~40 s)
+def test_a_new_harness_build_prunes_the_cache(monkeypatch, tmp_path, flipped):
+    """With a bound of 1 byte, a new build removes the least recently used builds (here an
+    old harness build) but not itself."""
+    monkeypatch.setenv("SPIKEFORGE_COSIM_BUILD", str(tmp_path))
+    monkeypatch.setenv("SPIKEFORGE_CACHE_MAX", "1")
+    old = tmp_path / "fast" / "spikeforge_system-0123456789abcdef"
+    old.mkdir(parents=True)
+    (old / "fast_harness").write_bytes(b"x" * 10_000)
+    build = build_harness(flipped[-1])
+    assert build.build_s > 0 and build.executable.exists() and not old.exists()

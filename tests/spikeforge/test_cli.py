@@ -35,7 +35,7 @@ def test_every_command_has_one_handler_convention():
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     assert list(commands.choices) == ["demo", "verilog", "train", "compile", "verify", "build",
                                       "fit", "import", "export", "cost", "report", "fuzz",
-                                      "data", "cache"]
+                                      "mutate", "data", "cache"]
     for name, sub in commands.choices.items():
         assert callable(sub.get_default("handler")), name
         assert sub.get_default("func") is None, name

