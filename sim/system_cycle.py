@@ -340,15 +340,7 @@ class SystemModel:
 
     def _links_idle(self) -> bool:
         """Every link's ``idle`` (the controller's quiet besides the cores)."""
-        if not self.port.idle:
-            return False
-        for l in range(self.L):
-            fifo = self.fifos[l]
-            if not self.mergers[l].idle or (fifo is not None and not fifo.idle):
-                return False
-            if l < self.L - 1 and not self.routers[l].idle:
-                return False
-        return True
+        return self.port.idle and self._links_idle_but_port()
 
     def _packets_ready(self, l: int) -> bool:
         return self.routers[l].i_ready if l < self.L - 1 else self.out_ready_now or not self.live
@@ -506,6 +498,7 @@ class SystemModel:
         return True
 
     def _links_idle_but_port(self) -> bool:
+        """Every merger, FIFO and router idle."""
         for l in range(self.L):
             fifo = self.fifos[l]
             if not self.mergers[l].idle or (fifo is not None and not fifo.idle):
