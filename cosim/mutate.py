@@ -24,13 +24,16 @@ against each mutant:
   of the test suite's system co-simulations) and the named slow campaign ``slow``, whose extra
   stimuli aim at what the default one may not reach (long runs, dense bursts, backpressure
   that fills every queue, silent images and ties, negative states decaying, every class
-  and tie the decision unit can see (:func:`decision_cover`), saturation, overflow bursts
+  and tie the decision unit can see (:func:`decision_cover`), saturation of every core,
+  output neurons spiking together (:func:`coincidence_cover`), overflow bursts
   where the golden model defines overflow); weight faults the stimuli miss get a stimulus
   of their own found by the golden model (:func:`distinguishing_counts`);
 * :func:`run_campaign` classifies every mutant as detected (by which stimulus, with the first
   mismatch) or undetected, and an undetected one as *equivalent* only with a proof
   (:func:`prove_equivalent`: Yosys, the mutated module alone against the original) or an
-  argument (:func:`equivalence_argument`); :func:`table` summarises per block and kind.
+  argument in the system's context (:data:`EQUIVALENT`, by design and site id, through
+  :func:`equivalence_argument`); :func:`table` summarises per block and kind, proved and
+  argued apart.
 
 ``spikeforge mutate`` is the command; docs/verification.md has the table of a full run.
 """
@@ -60,7 +63,7 @@ from spikeforge.sim.network import run_network
 
 __all__ = ["MUTANT_ID", "BLOCKS", "KINDS", "Site", "module_spans", "block_of", "logic_sites",
            "weight_sites", "schema_text", "apply_site", "Stimulus", "Design",
-           "campaign_designs", "distinguishing_counts", "Outcome", "CampaignResult",
+           "campaign_designs", "coincidence_cover", "distinguishing_counts", "Outcome", "CampaignResult",
            "run_campaign", "table", "format_table", "equivalence_argument", "EQUIVALENT",
            "MUTANT_FILE", "sample_sites", "expression_mutants", "weight_words",
            "prove_equivalent", "yosys_command", "read_names", "markdown_table"]
@@ -682,6 +685,19 @@ def _stimuli(network: IntegerNetwork, seed: int, p_gap: float, p_ready: float) -
         slow("saturation", saturate, seed + 9, 0.0, 0.9)
     except ConfigError:
         pass  # over max_events_per_tick and the golden model refuses overflow
+    deep = np.zeros((4, 20, J), dtype=np.int64)
+    deep[:, :12, 2:] = 12  # twelve events per exciting input and tick for 12 ticks: the
+    deep[:, 14:18, :2] = 12  # saturate-before-decay input of every core at its upper limit,
+    deep[1::2] += _random_counts(seed + 11, (2, 20, J), 0.3)  # then at its lower one
+    try:
+        run_network(network, deep)
+        slow("saturation-deep", deep, seed + 11, 0.0, 0.9)
+    except ConfigError:
+        pass
+    together = coincidence_cover(network, seed + 12, limit=limit)
+    if len(together):  # every set of output neurons spiking in one tick, one at a time
+        slow("output-coincidence", together, seed + 12, 0.0, 1.0)  # and under stalls
+        slow("output-coincidence-backpressure", together, seed + 13, 0.2, 0.3)
     burst = _random_counts(seed + 6, (4, 10, J), 0.5)
     burst[:, ::3, :] = 2  # every third tick over max_events_per_tick (at most n_inputs)
     try:
@@ -732,6 +748,38 @@ def decision_cover(network: IntegerNetwork, seed: int, ticks: int = 12, tries: i
                 seen.update(keys)
                 chosen.append(counts[b])
     return np.stack(chosen)
+
+
+def coincidence_cover(network: IntegerNetwork, seed: int, ticks: int = 16, tries: int = 20000,
+                      limit: int | None = None, cap: int = 16) -> np.ndarray:
+    """Images found by the golden model on which a set of two or more output neurons spikes
+    in one tick (first spike: in the decision tick; nothing runs after it), one image per
+    set, at most ``cap``: an output core then pushes several words of one tick into its
+    queue back to back, and cores of one layer hand the merger spikes in the same cycles.
+    The random stimuli rarely make two neurons of the same output core fire together."""
+    rng = np.random.default_rng(seed)
+    J = network.n_inputs
+    seen, chosen = set(), []
+    for _ in range(tries // 100):
+        p = rng.uniform(0.03, 0.95, size=(100, 1, 1))
+        counts = (rng.random((100, ticks, J)) < p).astype(np.int64)
+        inhibit = rng.random(100) < 0.4
+        counts[inhibit, :, :2] = rng.random((int(inhibit.sum()), ticks, 2)) < 0.8
+        counts[rng.random(100) < 0.3, :, :2] = 0
+        if limit is not None:
+            counts = _limit(counts, limit)
+        trace = run_network(network, counts, early_exit=True)
+        out = trace.spikes[-1]
+        for b in range(len(counts)):
+            last = (int(trace.decision_tick[b]) + 1 if network.decision is Decision.FIRST_SPIKE
+                    else out.shape[1])
+            for t in range(last):
+                key = tuple(np.flatnonzero(out[b, t]))
+                if len(key) >= 2 and key not in seen and len(chosen) < cap:
+                    seen.add(key)
+                    chosen.append(counts[b])
+                    break
+    return np.stack(chosen) if chosen else np.zeros((0, ticks, J), dtype=np.int64)
 
 
 def campaign_designs(seed: int = 0) -> list[Design]:
@@ -1092,9 +1140,135 @@ def prove_equivalent(text: str, site: Site, timeout_s: float = 600.0) -> bool:
             return False
     return done.returncode == 0
 
-#: arguments for mutants that no stimulus can detect, by (block, kind, pattern of the
-#: site's id or original expression): filled from the campaign's survivors, each checked
-EQUIVALENT: list[tuple[str, str, str, str]] = []
+_SATURATION = ("saturate(x) = x > HI ? HI : (x < LO ? LO : x): at x == HI both arms are HI, "
+               "so x > HI, x >= HI and x > HI - 1 select the same value for every input (only "
+               "the compare's own wire differs, which is why the module proof, pairing every "
+               "named signal, fails)")
+
+
+def _queue(words: int, change: str) -> str:
+    """The argument for an output-queue mutant of a core of ``words`` words (G)."""
+    return (f"output queue of a core of G = {words} words: a tick's update starts with queue and "
+            f"output register empty (a command is taken only while idle), pushes at most G "
+            f"words, one per cycle, and the first moves to the output register the cycle after "
+            f"its push; so q_n <= {max(1, words - 2)} at every push (and 0 at a push without a "
+            f"pop when G <= 2), q_n <= {max(1, words - 1)} always, and an entry at an index >= "
+            f"q_n is never read before a push overwrites it; {change}")
+
+
+_OFFSET = ("the router's payload is {i[1:0] + offset}[2:0] with offset 0 or 4 (the only values "
+           "its process assigns): x + 0 = x - 0 and x + 4 = x - 4 modulo 8, so the 3 bits used "
+           "are the same for every input (the proof fails on bit 3 of the 4-bit sum, unused)")
+_READ_OUT = ("membrane.ready = k < n only gates values of the membrane read-out, which reads "
+             "each of the n output potentials exactly once, one per cycle, after the last tick "
+             "(the top's g = 0 .. n - 1; membrane.valid is the cores' host r_valid, pulsed only "
+             "by these reads): every value arrives while k < n, the cycle after k counted the "
+             "previous one and long after the CLEAR that zeroed k, so k <= n, a ready stuck at "
+             "1 or one cycle late accept exactly the same values (ready drives nothing else: "
+             "the read-out does not wait on it)")
+
+
+_ALL_ACCEPT = ("the tick controller offers a command only when guarded_quiet: every core idle "
+               "and every link idle (input port closed or outside the event phase, input "
+               "multicast, mergers, FIFOs, routers), and an idle link drives no valid to the "
+               "core behind it, so every core's command.ready = idle & ~spike_in.valid is 1 at "
+               "every offer: all cores accept at once, pending becomes 0 and command.valid is "
+               "high only at offers; hence accepted is all zeros or all ones in every cycle")
+
+
+#: undetected mutants argued equivalent in the system's context, by (design, site id): the
+#: argument holds for every input the rest of the system can give the module (the ids are
+#: those of the recorded run; docs/verification.md has the arguments at length, and the
+#: invariants they rest on were also checked by $display probes on every stimulus)
+EQUIVALENT: dict[tuple[str, str], str] = {
+    ("spike-count", "spikeforge_system.core_0_0:1271:>->>=:compare boundary"): _SATURATION,
+    ("spike-count", "spikeforge_system.core_0_1:3071:>K->>K':compare limit"): _SATURATION,
+    ("first-spike", "spikeforge_system.core_0_1:3052:>->>=:compare boundary"): _SATURATION,
+    ("spike-count", "spikeforge_system.core_0_1:3130:swap:mux swapped"): _queue(
+        2, "entry 1's write enable becomes push & (pop ? q_n == 1 : q_n == 2): the original's "
+           "push & (pop ? q_n == 2 : q_n == 1) is never true, the mutant's only writes entry 1 "
+           "when the new q_n is 1 (an unread entry)"),
+    ("first-spike", "spikeforge_system.core_2_0:6501:swap:mux swapped"): _queue(
+        2, "entry 1's write enable becomes push & (pop ? q_n == 1 : q_n == 2): the original's "
+           "push & (pop ? q_n == 2 : q_n == 1) is never true, the mutant's only writes entry 1 "
+           "when the new q_n is 1 (an unread entry)"),
+    ("spike-count", "spikeforge_system.core_0_1:3152:==->!=:equality negated"): _queue(
+        2, "entry 7 (the last, no shift) is written at push & pop & q_n != 8 instead of "
+           "q_n == 8: an entry that is never read"),
+    ("spike-count", "spikeforge_system.core_0_1:3310:q_base_3<=hold:register frozen"): _queue(
+        2, "q_base_3 belongs to entry 3, never below q_n <= 1, and reaches entry 0 by shifts "
+           "only while it stays at an index >= q_n"),
+    ("spike-count", "spikeforge_system.core_1_0:4885:==K->==K':counter limit"): _queue(
+        3, "entry 7's write at push & pop & q_n == 8 becomes q_n == 7: neither occurs"),
+    ("first-spike", "spikeforge_system.core_1_0:4835:==->!=:equality negated"): _queue(
+        6, "entry 4's write at push & pop & q_n == 5 (never) becomes push & pop & q_n != 5: "
+           "the new q_n is then <= 4, so entry 4 is not read before it is written again"),
+    ("membrane-max", "spikeforge_system.core_0_1:3057:==K->==K':counter limit"): _queue(
+        3, "entry 5's write at push & ~pop & q_n == 5 becomes q_n == 4: neither occurs"),
+    ("membrane-max", "spikeforge_system.core_0_1:2972:==->!=:equality negated"): (
+        "queue_empty_next = ~push & (q_n == 0 | (q_n == 1 & pop)) is used only in idle_next "
+        "= phase_idle_next & queue_empty_next & out_empty_next, and out_empty_next has the "
+        "factor ~pop: the mutant changes (q_n == 1 & pop) only when pop = 1, where idle_next "
+        "is 0 either way (every input; the module proof fails on the compare's own wire)"),
+    ("spike-count", "spikeforge_system.core_1_1:6457:-1->-2:counter step"): (
+        "one-lane core: o_rest (1 bit) starts at 0 and is loaded only with h_rest = q_mask_0 "
+        "& (q_mask_0 - 1) = 0, or with r_rest = {0, o_rest} & (o_rest - 1) under o_rest != 0; "
+        "so o_rest is always 0 and r_rest is 0 whatever o_rest - 1 becomes (every input)"),
+    ("spike-count", "spikeforge_system.decision:8329:<-><=:compare boundary"): (
+        "the decision unit's spike payload is an output neuron index 0..4 (5 classes: the "
+        "one-lane output cores of 3 and 2 neurons emit their own neuron's index, the router "
+        "adds the core offset 0 or 3), so payload < 5 and payload <= 5 agree"),
+    ("first-spike", "spikeforge_system.core_2_0:6417:|->&:and/or swapped"): (
+        "fire-once flag of output core 2_0 (classes 0, 1), written f | spike, mutated f & "
+        "spike: f is 0 after CLEAR, and a tick with an output spike is the inference's last "
+        "(decided at that spike's handshake or at the tick's end; no further TICK), so no "
+        "update reads f = 1 before the next CLEAR: f & spike is then always 0, and every "
+        "update reads f = 0 in both (probe: no S4 stage with f = 1 in a layer-2 core on any "
+        "stimulus)"),
+    ("spike-count", "spikeforge_system.router_0:9633:+->-:add/sub swapped"): _OFFSET,
+    ("membrane-max", "spikeforge_system.router_0:7389:+->-:add/sub swapped"): _OFFSET,
+    ("membrane-max", "spikeforge_system:316:clamp->x:saturation removed"): (
+        "membrane__payload = host__r_valid ? host__r_data : 0 becomes host__r_data: the "
+        "payload differs only while membrane__valid (= host__r_valid) is 0, and the decision "
+        "unit reads it only under membrane.valid & membrane.ready (every input)"),
+    ("membrane-max", "spikeforge_system.decision:6562:<-><=:compare boundary"): _READ_OUT,
+    ("membrane-max", "spikeforge_system.decision:6562:membrane__ready+1cycle:handshake late"):
+        _READ_OUT,
+    ("membrane-max", "spikeforge_system.decision:6562:membrane__ready->1:handshake stuck"):
+        _READ_OUT,
+    ("spike-count", "spikeforge_system.ctrl:7830:|x->&x:reduction swapped"): (
+        _ALL_ACCEPT + ", and |accepted = &accepted"),
+    ("first-spike", "spikeforge_system.ctrl:9488:|x->&x:reduction swapped"): (
+        _ALL_ACCEPT + ", and |accepted = &accepted"),
+    ("membrane-max", "spikeforge_system.ctrl:6106:&x->|x:reduction swapped"): (
+        _ALL_ACCEPT + ", and &accepted = |accepted"),
+    ("spike-count", "spikeforge_system.core_1_0:4770:command__ready->1:handshake stuck"): (
+        _ALL_ACCEPT + "; command.valid is high only while ready is 1 anyway, so a ready "
+        "stuck at 1 accepts the same commands"),
+    ("first-spike", "spikeforge_system.core_0_1:2983:command__ready->1:handshake stuck"): (
+        _ALL_ACCEPT + "; command.valid is high only while ready is 1 anyway, so a ready "
+        "stuck at 1 accepts the same commands"),
+    ("membrane-max", "spikeforge_system.core_0_0:1195:command__ready->1:handshake stuck"): (
+        _ALL_ACCEPT + "; command.valid is high only while ready is 1 anyway, so a ready "
+        "stuck at 1 accepts the same commands"),
+    ("membrane-max", "spikeforge_system.core_0_1:3024:clamp->x:saturation removed"): (
+        "adaptation clamp a' = min(255, ad + step) of a layer-0 core (rho 186, step 9, no "
+        "host port: a changes only by updates and CLEAR, from 0): ad = (a * 186) >> 8, so a "
+        "<= 33 gives ad <= 23 and ad + step <= 32 <= 33; by induction a <= 33 and ad + step "
+        "<= 32 < 255, where the clamp is the identity"),
+    ("membrane-max", "spikeforge_system.core_0_0:1263:+->-:add/sub swapped"): (
+        "the copy of decay(v) + i feeding only the upper saturation compare (> 32767) of a "
+        "16-bit membrane (layer 0: beta 222, threshold 68 + a, subtract reset, current "
+        "saturated to 12 bits, no host port, v = 0 after CLEAR): v <= 14901 gives dv = "
+        "(222 v) / 256 <= 12922 and v' <= 12922 + 2047 - 68 (it fires) = 14901; v >= -15421 "
+        "gives dv >= -13373 and v' >= -13373 - 2048 = -15421; so |dv| + |i| <= 15421 and "
+        "neither dv + i nor dv - i exceeds 32767: the compare is 0 in both"),
+    ("first-spike", "spikeforge_system.core_0_0:1319:<K-><K':compare limit"): (
+        "the rounding compare s2_pi_0 < 0 becomes s2_pi_0 < $signed(1'h1), i.e. < -1: they "
+        "differ only at s2_pi_0 == -1, and s2_pi_0 = i * alpha with alpha the constant 215 "
+        "(the register holds its reset value: this system's cores have no host port), which "
+        "is never -1"),
+}
 
 
 _ZERO = re.compile(r"[+-] (\d+)'h0+\s*$")
@@ -1102,31 +1276,31 @@ _ZERO = re.compile(r"[+-] (\d+)'h0+\s*$")
 
 def equivalence_argument(design: Design, site: Site) -> str | None:
     """Why an undetected mutant cannot change anything observable, if it is one of the
-    argued cases (:data:`EQUIVALENT`, or ``x + 0`` swapped for ``x - 0``); None otherwise."""
+    argued cases (:data:`EQUIVALENT`, or ``x + 0`` swapped for ``x - 0``); None otherwise.
+    A proof (:func:`prove_equivalent`) is reported as ``proved: ...``, an argument as
+    ``argued: ...``."""
     if site.kind == "add/sub swapped" and _ZERO.search(site.mutated):
-        return "x + 0 and x - 0 are the same function (an offset of zero)"
-    for block, kind, pattern, argument in EQUIVALENT:
-        if site.block == block and site.kind == kind and (
-                re.search(pattern, site.id) or re.search(pattern, site.original)):
-            return argument
-    return None
+        return "argued: x + 0 and x - 0 are the same function (an offset of zero)"
+    argument = EQUIVALENT.get((design.name, site.id))
+    return None if argument is None else f"argued: {argument}"
 
 
 # -- reporting ---------------------------------------------------------------------------------
 
 def table(outcomes: list[Outcome]) -> list[dict]:
     """Per block and kind: mutants, detected by the default stimulus, detected by the slow
-    campaign, undetected but argued equivalent, undetected (survivors)."""
+    campaign, undetected but proved equivalent (Yosys), undetected but argued equivalent
+    (:func:`equivalence_argument`), undetected (survivors)."""
     rows = {}
     for o in outcomes:
         row = rows.setdefault((o.site.block, o.site.kind), {
             "block": o.site.block, "kind": o.site.kind, "mutants": 0, "default": 0, "slow": 0,
-            "equivalent": 0, "undetected": 0})
+            "proved": 0, "argued": 0, "undetected": 0})
         row["mutants"] += 1
         if o.detected_by is not None:
             row[o.tier] += 1
         elif o.equivalent is not None:
-            row["equivalent"] += 1
+            row["proved" if o.equivalent.startswith("proved") else "argued"] += 1
         else:
             row["undetected"] += 1
     order = {b: k for k, b in enumerate(BLOCKS)}
@@ -1134,29 +1308,37 @@ def table(outcomes: list[Outcome]) -> list[dict]:
     return sorted(rows.values(), key=lambda r: (order.get(r["block"], 99), kinds.get(r["kind"], 99)))
 
 
+_COLUMNS = ("mutants", "default", "slow", "proved", "argued", "undetected")
+
+
 def format_table(rows: list[dict]) -> str:
     """The table as fixed-width text, with a total row."""
-    head = f"{'block':<16} {'kind':<20} {'mutants':>7} {'default':>7} {'slow':>5} {'equiv':>5} {'undet':>5}"
+    head = (f"{'block':<16} {'kind':<20} {'mutants':>7} {'default':>7} {'slow':>5} "
+            f"{'proved':>6} {'argued':>6} {'undet':>5}")
     lines = [head, "-" * len(head)]
     total = Counter()
+    widths = (7, 7, 5, 6, 6, 5)
+
+    def cells(values) -> str:
+        return " ".join(f"{v:>{w}}" for v, w in zip(values, widths))
+
     for r in rows:
-        lines.append(f"{r['block']:<16} {r['kind']:<20} {r['mutants']:>7} {r['default']:>7} "
-                     f"{r['slow']:>5} {r['equivalent']:>5} {r['undetected']:>5}")
-        total.update({k: r[k] for k in ("mutants", "default", "slow", "equivalent", "undetected")})
+        lines.append(f"{r['block']:<16} {r['kind']:<20} " + cells(r[k] for k in _COLUMNS))
+        total.update({k: r[k] for k in _COLUMNS})
     lines.append("-" * len(head))
-    lines.append(f"{'total':<16} {'':<20} {total['mutants']:>7} {total['default']:>7} "
-                 f"{total['slow']:>5} {total['equivalent']:>5} {total['undetected']:>5}")
+    lines.append(f"{'total':<16} {'':<20} " + cells(total[k] for k in _COLUMNS))
     return "\n".join(lines)
 
 
 def markdown_table(rows: list[dict]) -> str:
     """The table as Markdown (docs/verification.md), with a total row."""
-    keys = ("mutants", "default", "slow", "equivalent", "undetected")
-    lines = ["| block | kind | mutants | detected: default | detected: slow | equivalent | "
-             "undetected |", "|---|---|---:|---:|---:|---:|---:|"]
+    lines = ["| block | kind | mutants | detected: default | detected: slow | equivalent: "
+             "proved | equivalent: argued | undetected |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
     total = Counter()
     for r in rows:
-        lines.append(f"| {r['block']} | {r['kind']} | " + " | ".join(str(r[k]) for k in keys) + " |")
-        total.update({k: r[k] for k in keys})
-    lines.append("| **total** | | " + " | ".join(f"**{total[k]}**" for k in keys) + " |")
+        lines.append(f"| {r['block']} | {r['kind']} | " + " | ".join(str(r[k]) for k in _COLUMNS)
+                     + " |")
+        total.update({k: r[k] for k in _COLUMNS})
+    lines.append("| **total** | | " + " | ".join(f"**{total[k]}**" for k in _COLUMNS) + " |")
     return "\n".join(lines)

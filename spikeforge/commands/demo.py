@@ -7,12 +7,12 @@ from spikeforge.commands.compile import check_simulators
 from spikeforge.commands.options import integer
 from spikeforge.commands.train import MAX_TICKS
 from spikeforge.cosim.runner import SIMULATORS
-from spikeforge.demo import run_demo, run_flow_demo
+from spikeforge.demo import run_demo, run_flow_demo, run_ttfs_demo
 from spikeforge.ir.errors import ConfigError
 
 #: the options of one demo only: (--core's, the flow demo's), with --core's defaults
 CORE_ONLY = {"ticks": 50, "seed": 2026}
-FLOW_ONLY = ("images", "full", "retrain")
+FLOW_ONLY = ("images", "full", "retrain", "ttfs")
 
 
 def register(subparsers) -> None:
@@ -25,6 +25,10 @@ def register(subparsers) -> None:
                     "single-core co-simulation (every neuron state after every tick).")
     demo.add_argument("--core", action="store_true",
                       help="the single-core demo instead of the whole flow")
+    demo.add_argument("--ttfs", action="store_true", default=None,
+                      help="the temporal-coding flow instead: Mostafa's time-to-first-spike "
+                           "network, decided at the first output spike, beside the FPGA "
+                           "prototype's figures")
     demo.add_argument("--simulator", choices=[*SIMULATORS, "both"], default=None,
                       help="co-simulation back end (default: verilator; with --core: both)")
     demo.add_argument("--images", type=integer(1), default=None,
@@ -67,4 +71,5 @@ def cmd_demo(args) -> int:
                         seed=CORE_ONLY["seed"] if args.seed is None else args.seed)
     simulator = args.simulator or "verilator"
     simulators = SIMULATORS if simulator == "both" else (simulator,)
-    return run_flow_demo(simulators, images=args.images, retrain=bool(args.retrain))
+    run = run_ttfs_demo if args.ttfs else run_flow_demo
+    return run(simulators, images=args.images, retrain=bool(args.retrain))

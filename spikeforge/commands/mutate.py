@@ -2,7 +2,7 @@
 injected into the generated system Verilog -- logic mutants of every block and random
 weight-bit faults -- each co-simulated in the fast Verilator harness against the golden and
 cycle models; a table of detected and undetected mutants per block and kind, and exit status
-1 when a mutant survives that is not argued equivalent."""
+1 when a mutant survives that is neither proved nor argued equivalent."""
 
 from __future__ import annotations
 
@@ -39,7 +39,8 @@ def register(subparsers) -> None:
                     "and kind. --campaign slow adds the named slow campaign's stimuli (long, "
                     "dense, backpressure, silence and ties, negative states, overflow) and a "
                     "golden-model-directed stimulus per missed weight fault. Exit status 1 "
-                    "if a mutant survives that is not argued equivalent.")
+                    "if a mutant survives that is neither proved nor argued equivalent "
+                    "(the arguments are listed, ARGUED EQUIVALENT).")
     p.add_argument("--seed", type=integer(0), default=0,
                    help="draws the sampled sites and the weight faults (default: %(default)s)")
     p.add_argument("--weight-faults", type=integer(0), default=102, metavar="N",
@@ -99,12 +100,20 @@ def cmd_mutate(args) -> int:
         print(format_table(table(result.outcomes)))
         for design, stimulus, problem in result.excluded:
             print(f"  DESIGN MISMATCH {design}, stimulus {stimulus} (left out): {problem}")
+        for o in result.outcomes:  # every argument, so that the report shows what it rests on
+            if o.detected_by is None and o.equivalent and o.equivalent.startswith("argued"):
+                print(f"  ARGUED EQUIVALENT {o.design} #{o.number} {o.site.id}: "
+                      f"{o.equivalent.removeprefix('argued: ')}")
         for o in result.survivors:
             print(f"  UNDETECTED {o.design} #{o.number} {o.site.id}: {o.site.original.strip()} "
                   f"-> {o.site.mutated.strip()}")
         seconds = result.seconds
+        equivalent = [o.equivalent for o in result.outcomes
+                      if o.detected_by is None and o.equivalent is not None]
+        proved = sum(e.startswith("proved") for e in equivalent)
         print(f"{len(result.outcomes)} mutants of {len(designs)} designs "
-              f"({args.campaign} campaign), {len(result.survivors)} undetected and not argued "
+              f"({args.campaign} campaign), {proved} proved and {len(equivalent) - proved} "
+              f"argued equivalent, {len(result.survivors)} undetected and not shown "
               f"equivalent, {result.not_run} not run; {seconds.get('wall', 0):.0f} s "
               f"(builds {seconds.get('build', 0):.0f} s, mutants {seconds.get('mutants', 0):.0f} s)")
     return 1 if result.survivors or result.not_run or result.excluded else 0
