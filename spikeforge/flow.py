@@ -319,6 +319,19 @@ def _replace_dir(new: Path, out: Path, old: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def hardware_input(network, input_counts, drop_silent: bool = True):
+    """``(network, inputs, input_counts)`` as the hardware sees them: with ``drop_silent``,
+    the network without its silent first-layer rows, the :class:`InputMap` from the sensor
+    (None when no row is silent) and the mapped counts
+    (:func:`~spikeforge.compiler.inputs.compact_inputs`); else all three unchanged."""
+    if not drop_silent:
+        return network, None, input_counts
+    compact, mapping = compact_inputs(network)
+    if mapping.identity:
+        return network, None, input_counts
+    return compact, mapping, mapping.apply(input_counts)
+
+
 def compile_network(network, out_dir, input_counts, labels, neurons_per_core=None,
                     info: dict | None = None, progress=False,
                     system: SystemConfig | None = None, lanes=1,
@@ -337,15 +350,11 @@ def compile_network(network, out_dir, input_counts, labels, neurons_per_core=Non
     (:mod:`spikeforge.compiler.inputs`; exact); the artifact keeps the map, and
     ``input_counts`` (the sensor's) are mapped with it before the expected traces."""
     system = SystemConfig(network.decision) if system is None else system
-    inputs = None
-    if drop_silent:
-        compact, mapping = compact_inputs(network)
-        if not mapping.identity:
-            network, inputs = compact, mapping
-            input_counts = mapping.apply(input_counts)
-            _log(progress, f"  inputs:   {mapping.n_sensor - mapping.n_inputs} of "
-                           f"{mapping.n_sensor} sensor inputs have an all-zero weight row: "
-                           f"dropped (the host drops their events)")
+    network, inputs, input_counts = hardware_input(network, input_counts, drop_silent)
+    if inputs is not None:
+        _log(progress, f"  inputs:   {inputs.n_sensor - inputs.n_inputs} of {inputs.n_sensor} "
+                       f"sensor inputs have an all-zero weight row: dropped (the host drops "
+                       f"their events)")
     out = check_compile_out(out_dir)
     place = out.resolve()  # a real name and parent also for "." or a symbolic link
     place.parent.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,6 @@ from spikeforge.boards.choose import choose_lanes
 from spikeforge.boards.fit import estimate
 from spikeforge.boards.specs import BOARDS
 from spikeforge.commands.options import check_output_dir, check_writable, integer
-from spikeforge.compiler.inputs import compact_inputs
 from spikeforge.compiler.map import plan_network
 from spikeforge.cosim.runner import SIMULATORS, simulator_missing
 from spikeforge.flow import (
@@ -23,6 +22,7 @@ from spikeforge.flow import (
     check_compile_out,
     compile_network,
     engine_for,
+    hardware_input,
     verify_artifact,
 )
 from spikeforge.ir.errors import ConfigError, SpikeforgeError
@@ -163,10 +163,8 @@ def cmd_compile(args) -> int:
                                    "kind": model["kind"], "metrics": model["metrics"]},
                              progress="stderr" if args.json else True)
     golden = float((classify(network, counts, strict=False) == ds.test_y[:n]).mean())
-    if result.inputs is None:  # the network and images the hardware sees
-        report_overflow(network, counts, log)
-    else:
-        report_overflow(compact_inputs(network)[0], result.inputs.apply(counts), log)
+    hw_network, _, hw_counts = hardware_input(network, counts, not args.keep_silent_inputs)
+    report_overflow(hw_network, hw_counts, log)  # as the hardware sees them
     seconds = time.perf_counter() - t0
     print(f"{result.n_cores} cores, golden accuracy on the {n} traced test images {golden:.2%}, "
           f"compiled in {seconds:.1f} s -> {args.out}", file=log)
@@ -202,9 +200,7 @@ def board_lanes(args, network, counts, log):
     estimate's reasons), or the fastest that fit (:func:`~spikeforge.boards.choose.choose_lanes`,
     said with why). The plan is that of the network the artifact will hold (silent inputs
     dropped unless ``--keep-silent-inputs``)."""
-    if not args.keep_silent_inputs:
-        network, mapping = compact_inputs(network)
-        counts = mapping.apply(counts)
+    network, _, counts = hardware_input(network, counts, not args.keep_silent_inputs)
     if args.lanes is not None:
         plan = plan_network(network, neurons_per_core=args.neurons_per_core, lanes=args.lanes)
         fit = estimate(plan, args.board)
