@@ -175,6 +175,21 @@ async def sink(ctx, stream, rng, p_ready, log, name="sink"):
             ctx.set(stream.ready, int(rng.random() < p_ready))
 
 
+def assert_cycles_match(obs: dict, exp, n_layers: int, where: str) -> None:
+    """One image's observed handshakes (an Amaranth system bench's record) equal the system
+    cycle model's :class:`~spikeforge.sim.system_cycle.InferenceTiming` ``exp``, cycle for
+    cycle: input handshakes, output spikes, every layer's monitor events, tick ends, start
+    and done, the cycles port."""
+    assert obs["inputs"] == exp.input_cycles, f"{where}: input handshake cycles"
+    assert obs["out"] == [tuple(e) for e in exp.out_events], f"{where}: output cycles"
+    for l in range(n_layers):
+        assert obs["monitor"][l] == [tuple(e) for e in exp.monitor_events[l]], \
+            f"{where}: layer {l} monitor cycles"
+    assert obs["tick_done"] == exp.tick_done_cycles, f"{where}: tick ends"
+    assert (obs["start"], obs["done"]) == (exp.start_cycle, exp.done_cycle), where
+    assert obs["cycles_port"] == exp.cycles, f"{where}: cycles port"
+
+
 def check_multicast(sent, received, destinations):
     """Scoreboard of a multicast delivery.
 

@@ -35,7 +35,7 @@ from spikeforge.ir.params import Decision
 from spikeforge.ir.system import SystemConfig
 from spikeforge.sim.network import run_network
 from spikeforge.sim.system_cycle import lower_bound_cycles, ticks_to_run
-from tests.util import random_inputs, random_network
+from tests.util import assert_cycles_match, random_inputs, random_network
 
 
 def simulate(dut, items, start_gaps, out_ready, start_cycle=0, max_cycles=200_000):
@@ -159,14 +159,7 @@ def check_system(seed, images=2, n_ticks=8, fifo_depth=None, p_ready=None, decis
         assert obs["tick"] == int(trace.decision_tick[b]) % (1 << 16), f"{where}: decision tick"
         assert obs["ticks_run"] == ticks_run and obs["error"] == 0, where
         # timing: exactly the cycle model
-        assert obs["inputs"] == exp.input_cycles, f"{where}: input handshake cycles"
-        assert obs["out"] == [tuple(e) for e in exp.out_events], f"{where}: output cycles"
-        for l in range(L):
-            assert obs["monitor"][l] == [tuple(e) for e in exp.monitor_events[l]], \
-                f"{where}: layer {l} monitor cycles"
-        assert obs["tick_done"] == exp.tick_done_cycles, f"{where}: tick ends"
-        assert (obs["start"], obs["done"]) == (exp.start_cycle, exp.done_cycle), where
-        assert obs["cycles_port"] == exp.cycles, f"{where}: cycles port"
+        assert_cycles_match(obs, exp, L, where)
         assert (exp.decision, exp.decision_tick) == (int(trace.decision[b]),
                                                      int(trace.decision_tick[b]))
         bound = lower_bound_cycles(plan, trace, b, n_ticks)

@@ -31,7 +31,7 @@ from spikeforge.sim.cycle import core_busy_bound
 from spikeforge.sim.network import run_network
 from spikeforge.sim.system_cycle import lower_bound_cycles, ticks_to_run
 from tests.hdl.test_system import N_TICKS, simulate
-from tests.util import random_inputs, random_network
+from tests.util import assert_cycles_match, random_inputs, random_network
 
 
 def check_lanes_system(seed, images=2, n_ticks=6, decision=None, lanes=None, fifo_depth=None,
@@ -71,14 +71,7 @@ def check_lanes_system(seed, images=2, n_ticks=6, decision=None, lanes=None, fif
         assert out == expected_spikes(trace, b, n_layers - 1, ticks_run, exp.out_events), where
         assert obs["cls"] == int(trace.decision[b]), f"{where}: class"
         assert obs["ticks_run"] == ticks_run and obs["error"] == 0, where
-        assert obs["inputs"] == exp.input_cycles, f"{where}: input handshake cycles"
-        assert obs["out"] == [tuple(e) for e in exp.out_events], f"{where}: output cycles"
-        for l in range(n_layers):
-            assert obs["monitor"][l] == [tuple(e) for e in exp.monitor_events[l]], \
-                f"{where}: layer {l} monitor cycles"
-        assert obs["tick_done"] == exp.tick_done_cycles, f"{where}: tick ends"
-        assert (obs["start"], obs["done"]) == (exp.start_cycle, exp.done_cycle), where
-        assert obs["cycles_port"] == exp.cycles, f"{where}: cycles port"
+        assert_cycles_match(obs, exp, n_layers, where)
         if network.decision is not Decision.FIRST_SPIKE:  # (early exit: fewer ticks)
             events = stats.input_events[b]
             bound = max(core_busy_bound(c.config, int(events[c.layer]), n_ticks)
