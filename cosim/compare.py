@@ -196,7 +196,8 @@ def compare_image(b, exp, obs, check_timing=True):
     (``check_timing``): every event of every layer -- the output spikes and each layer's
     monitor events -- as the ordered list of whole (tick, neuron, cycle) triples against the
     cycle model, so two spikes of one tick that leave in swapped order are a mismatch; then
-    input handshakes, tick ends, done and the cycles port.
+    input handshakes, tick ends, done, ``busy``/``idle`` at every cycle up to done and the
+    cycles port.
     """
     out = []
     label = f"image {b}: "
@@ -246,10 +247,25 @@ def compare_image(b, exp, obs, check_timing=True):
     m = compare_cycles(label + "done", [exp["done"]], [obs["done"]], ticks=[exp["ticks_run"] - 1])
     if m:
         out.append(m)
+    m = _compare_level(label, obs)
+    if m:
+        out.append(m)
     if "cycles_port" in obs and obs["cycles_port"] != exp["cycles"]:
         out.append(Mismatch(label + "cycles port", exp["ticks_run"] - 1, None, exp["cycles"],
                             obs["cycles_port"], obs["done"] + 1))
     return out
+
+
+def _compare_level(label: str, obs: dict) -> Mismatch | None:
+    """``busy``/``idle`` (``obs["level"]``: the first wrong sample since the previous image's
+    done, as ``(cycle, busy, idle)``, or None) against the ports' contract: busy sampled high
+    exactly at cycles start + 1 .. done, idle = ~busy."""
+    if obs["level"] is None:
+        return None
+    cycle, busy, idle = obs["level"]
+    want = int(obs["start"] < cycle <= obs["done"])
+    return Mismatch(label + "busy/idle", None, None, f"busy={want} idle={1 - want}",
+                    f"busy={busy} idle={idle}", cycle)
 
 
 def _compare_error(label: str, exp: dict, obs: dict) -> Mismatch | None:

@@ -281,17 +281,19 @@ def _triples(flat: np.ndarray) -> list:
 def read_trace(path, n_layers: int) -> tuple[list[dict], dict]:
     """The observations of a harness trace, one dict per finished image with the keys of
     ``SystemDriver``'s (``start``, ``inputs``, ``out``, ``monitor``, ``tick_done``,
-    ``done``, ``cls``, ``tick``, ``ticks_run``, ``error``, ``cycles_port``), and the end record
+    ``done``, ``cls``, ``tick``, ``ticks_run``, ``error``, ``cycles_port``, ``level``), and the end record
     ``{"cycles", "timed_out", "image", "tick", "cycle"}``."""
     words = np.fromfile(path, dtype="<i8")
     results, p = [], 0
     while p < len(words) and words[p] == IMAGE_TAG:
-        head = words[p + 1:p + 12 + n_layers].tolist()
-        _, start, done, cls, tick, ticks_run, error, cycles_port, n_in, n_out, n_td = head[:11]
-        n_mon = head[11:]
-        p += 12 + n_layers
+        head = words[p + 1:p + 15 + n_layers].tolist()
+        _, start, done, cls, tick, ticks_run, error, cycles_port = head[:8]
+        level_cycle, level_busy, level_idle, n_in, n_out, n_td = head[8:14]
+        n_mon = head[14:]
+        p += 15 + n_layers
         obs = {"start": start, "done": done, "cls": cls, "tick": tick, "ticks_run": ticks_run,
-               "error": error, "cycles_port": cycles_port}
+               "error": error, "cycles_port": cycles_port,
+               "level": None if level_cycle < 0 else (level_cycle, level_busy, level_idle)}
         obs["inputs"] = words[p:p + n_in].tolist()
         p += n_in
         obs["out"] = _triples(words[p:p + 3 * n_out])

@@ -15,10 +15,15 @@
 //              n_items, then n_items x (payload, gap)   payload = last << index_bits | index
 // Trace (argv[2], unless "-": nothing recorded, the raw Verilator loop): int64 words
 //   per image: 1, image, start, done, class, result_tick, ticks_run, error, cycles_port,
+//              level_cycle, level_busy, level_idle,
 //              n_inputs, n_out, n_tick_done, n_monitor[0..N_LAYERS-1],
 //              then inputs[n_inputs], out[n_out x (neuron, tick, cycle)],
 //              monitor[l][n x (neuron, tick, cycle)] for each l, tick_done[n_tick_done]
 //   end: 2, total cycles, timed_out (0/1), image, tick port, cycle
+// level_*: the first cycle of the image's window (from the cycle after the previous image's
+// done, or cycle 0, to its own done) at which busy/idle differ from the ports' contract --
+// busy sampled high exactly at cycles start+1 .. done, idle == !busy -- and the two values
+// sampled there; level_cycle -1 where they never differ.
 // Waves (argv[3..5], a build with Verilator's --trace only, cosim/fast.py's traced build):
 //   WAVES FROM TO -- a VCD file of every signal for the cycles FROM..TO (and the reset if
 //   FROM is 0). Times as the cocotb bench's (cosim/waves.py): a 10 ns clock that rises at
@@ -62,6 +67,7 @@ struct Image {
 struct Observed {
     int64_t image = 0, start = 0, done = -1, cls = 0, tick = 0, ticks_run = 0, error = 0;
     int64_t cycles_port = 0;
+    int64_t level_cycle = -1, level_busy = 0, level_idle = 0;
     std::vector<int64_t> inputs, out, tick_done;
     std::vector<int64_t> monitor[N_LAYERS];
 };
@@ -101,7 +107,7 @@ static inline int64_t sign_extend(uint64_t value, int bits) {
 
 static void put(std::vector<int64_t>& w, const Observed& o) {
     w.insert(w.end(), {1, o.image, o.start, o.done, o.cls, o.tick, o.ticks_run, o.error, o.cycles_port,
-                       (int64_t)o.inputs.size(), (int64_t)(o.out.size() / 3), (int64_t)o.tick_done.size()});
+                       o.level_cycle, o.level_busy, o.level_idle, (int64_t)o.inputs.size(), (int64_t)(o.out.size() / 3), (int64_t)o.tick_done.size()});
     for (int l = 0; l < N_LAYERS; l++) w.push_back((int64_t)(o.monitor[l].size() / 3));
     w.insert(w.end(), o.inputs.begin(), o.inputs.end());
     w.insert(w.end(), o.out.begin(), o.out.end());
@@ -186,6 +192,9 @@ int main(int argc, char** argv) {
     uint64_t monitor_valid[N_LAYERS > 0 ? N_LAYERS : 1], monitor_neuron[N_LAYERS > 0 ? N_LAYERS : 1];
     const uint64_t neuron_mask = (1ULL << NEURON_BITS) - 1;
     int64_t timed_out = 0, timeout_image = -1, timeout_tick = -1, timeout_cycle = -1;
+    // the first wrong busy/idle sample since the last done (cycle -1: none); it goes to the
+    // next image's record
+    int64_t level_cycle = -1, level_busy = 0, level_idle = 0;
 
     auto t0 = std::chrono::steady_clock::now();
     int64_t cycle = 0;
@@ -227,6 +236,15 @@ int main(int argc, char** argv) {
             if (record) put(trace, done_obs);
             pending = false;
         }
+        {
+            const bool want_busy = have_obs && cycle > obs.start;
+            const bool busy = top->busy, idle = top->idle;
+            if ((busy != want_busy || idle == busy) && level_cycle < 0) {
+                level_cycle = cycle;
+                level_busy = busy;
+                level_idle = idle;
+            }
+        }
         if (have_obs) {
             if (offering && top->inp___05Fready) {
                 if (record) obs.inputs.push_back(cycle);
@@ -252,6 +270,10 @@ int main(int argc, char** argv) {
                 obs.tick = (int64_t)top->result_tick;
                 obs.ticks_run = (int64_t)top->ticks_run;
                 obs.error = (int64_t)top->error;
+                obs.level_cycle = level_cycle;
+                obs.level_busy = level_busy;
+                obs.level_idle = level_idle;
+                level_cycle = -1;
                 done_obs = std::move(obs);
                 obs = Observed();
                 pending = true;

@@ -62,6 +62,9 @@ class SystemDriver(_Agent):
         self.ticks_run = dut.ticks_run
         self.cycles_port = dut.cycles
         self.error = dut.error
+        self.busy = dut.busy
+        self.idle = dut.idle
+        self.level = None  # the first wrong busy/idle sample since the last done
         self.index_bits = len(self.inp_payload) - 1
         self.neuron_bits = None  # out payload: neuron low bits; tick high (tick_bits wide)
         self.tick_bits = len(self.tick)
@@ -121,6 +124,10 @@ class SystemDriver(_Agent):
             self.pending_cycles["cycles_port"] = _int(self.cycles_port)
             self.pending_cycles = None
         obs = self.obs
+        want_busy = obs is not None and cycle > obs["start"]
+        busy, idle = _bit(self.busy), _bit(self.idle)
+        if (busy != want_busy or idle == busy) and self.level is None:
+            self.level = (cycle, int(busy), int(idle))
         if obs is None:
             return
         if self.offering and _bit(self.inp_ready):
@@ -144,7 +151,8 @@ class SystemDriver(_Agent):
         if cycle > obs["start"] and _bit(self.done):
             cls = self.result_class.value.to_signed()
             obs.update(done=cycle, cls=cls, tick=_int(self.result_tick),
-                       ticks_run=_int(self.ticks_run), error=_int(self.error))
+                       ticks_run=_int(self.ticks_run), error=_int(self.error), level=self.level)
+            self.level = None
             self.results.append(obs)
             self.pending_cycles = obs
             self.obs = None

@@ -55,6 +55,7 @@ def _image(error=0, overflow=None):
            "spikes": [[]], "out_spikes": [], "out": [], "monitor": [[]], "inputs": [],
            "tick_done": [], "error": error, "overflow": overflow}
     obs = {"cls": 1, "tick": 2, "ticks_run": 3, "error": 0, "done": 40, "cycles_port": 39,
+           "start": 1, "level": None,
            "out": [], "monitor": [[]], "inputs": [], "tick_done": []}
     return exp, obs
 

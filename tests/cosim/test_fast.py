@@ -152,6 +152,30 @@ def test_cocotb_bench_and_fast_harness_agree(flipped):
     assert fast["mismatches"] == bench["mismatches"]
 
 
+@pytest.mark.parametrize("fault", ["idle = busy", "idle = 1'h1"])
+def test_busy_and_idle_are_checked_at_every_cycle(fault):
+    """The system's ``idle`` inverted or stuck at 1 (two mutation survivors before the harness
+    read the ports): the harness reports the image and cycle of the first wrong sample --
+    inverted, cycle 0; stuck, the first busy cycle, one after the start edge -- and the
+    cocotb bench the very same mismatch."""
+    network, plan, counts, kwargs = make_case("2-layers-fifo2-stalls", images=2)
+    text = system_verilog(plan, kwargs["system"])
+    assert text.count("  assign idle = ~ busy;\n") == 1
+    text = text.replace("  assign idle = ~ busy;\n", f"  assign {fault};\n")
+    fast = run_fast_cosim(network, plan, counts, verilog_text=text, check=False, **kwargs).report
+    [m] = fast["mismatches"]
+    assert m["kind"] == "image 0: busy/idle", m
+    if fault == "idle = busy":
+        assert (m["expected"], m["got"], m["cycle"]) == ("busy=0 idle=1", "busy=0 idle=0", 0)
+    else:
+        spec, _ = system_spec(network, plan, counts, counts.shape[1], **kwargs)
+        assert (m["expected"], m["got"]) == ("busy=1 idle=0", "busy=1 idle=1")
+        assert m["cycle"] == spec["images"][0]["start"] + 1
+    bench = run_system_cosim(network, plan, counts, "icarus", verilog_text=text, check=False,
+                             **kwargs).report
+    assert bench["mismatches"] == fast["mismatches"]
+
+
 def _run_and_read(name, tmp_path):
     network, plan, counts, kwargs = make_case(name)
     system = kwargs.pop("system")

@@ -151,7 +151,7 @@ def test_compare_image_compares_hidden_events_as_whole_triples():
            "spikes": [sorted((n, t) for n, t, _ in layer) for layer in monitor],
            "out_spikes": sorted((n, t) for n, t, _ in monitor[-1]),
            "out": monitor[-1], "monitor": monitor, "inputs": [], "tick_done": []}
-    obs = {"cls": 0, "tick": 1, "ticks_run": 3, "error": 0, "done": 50, "cycles_port": 49,
+    obs = {"cls": 0, "tick": 1, "ticks_run": 3, "error": 0, "done": 50, "cycles_port": 49, "level": None,
            "out": [tuple(e) for e in monitor[-1]], "inputs": [], "tick_done": [],
            "monitor": [[(1, 0, 20), (4, 0, 21), (2, 1, 30)], [tuple(e) for e in monitor[1]]]}
     assert compare_image(0, exp, obs, check_timing=False) == []  # same spikes
