@@ -333,3 +333,24 @@ def test_mnist_1000_images_fast_engine_sharded(tmp_path):
     assert report.images == report.bit_exact_images == 1000
     assert report.rtl_accuracy == report.golden_accuracy > 0.8
     assert set(report.seconds) == {"golden", "cycle model", "verilator", "compare"}
+
+
+def test_inputs_with_several_events_per_tick_compile_and_verify(tmp_path):
+    """Event counts above 1 (binned event-camera data): stored as counts in
+    ``expected.npz`` (bits would keep only 0/1), read back unchanged, and co-simulated
+    bit-exactly (the stimulus repeats an input ``count`` times); a count that a byte cannot
+    hold is refused by name."""
+    network = random_network(7, n_layers=2, max_size=10)
+    rng = np.random.default_rng(7)
+    counts = rng.integers(0, 4, size=(4, 6, network.n_inputs)) * (rng.random((4, 6, network.n_inputs)) < 0.4)
+    assert counts.max() == 3
+    result = flow.compile_network(network, tmp_path / "out", counts, [0, 1, 2, 3], drop_silent=False)
+    with np.load(result.expected) as stored:
+        assert "input_counts" in stored.files and "input_bits" not in stored.files
+    expected = flow.load_expected(result.expected)
+    np.testing.assert_array_equal(expected["input_counts"], counts)
+    np.testing.assert_array_equal(expected["decision"], classify(network, counts, strict=False))
+    report = flow.verify_artifact(result.out_dir, images=4, simulator="verilator")
+    assert report.ok and report.bit_exact_images == 4, report.mismatch
+    with pytest.raises(flow.ConfigError, match=r"input_counts: at most 255 events"):
+        flow.save_expected(network, np.full((1, 1, network.n_inputs), 256), [0], tmp_path / "x.npz")
