@@ -25,7 +25,8 @@ against each mutant:
   stimuli aim at what the default one may not reach (long runs, dense bursts, backpressure
   that fills every queue, silent images and ties, negative states decaying, every class
   and tie the decision unit can see (:func:`decision_cover`), saturation of every core,
-  output neurons spiking together (:func:`coincidence_cover`), overflow bursts
+  output neurons spiking together (:func:`coincidence_cover`), membranes driven below
+  their floor in every layer (:func:`membrane_floor_cover`), overflow bursts
   where the golden model defines overflow); weight faults the stimuli miss get a stimulus
   of their own found by the golden model (:func:`distinguishing_counts`);
 * :func:`run_campaign` classifies every mutant as detected (by which stimulus, with the first
@@ -46,7 +47,7 @@ import subprocess
 import tempfile
 import time
 from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -63,7 +64,8 @@ from spikeforge.sim.network import run_network
 
 __all__ = ["MUTANT_ID", "BLOCKS", "KINDS", "Site", "module_spans", "block_of", "logic_sites",
            "weight_sites", "schema_text", "apply_site", "Stimulus", "Design",
-           "campaign_designs", "coincidence_cover", "distinguishing_counts", "Outcome", "CampaignResult",
+           "campaign_designs", "coincidence_cover", "membrane_floor_cover", "held_vectors",
+           "distinguishing_counts", "Outcome", "CampaignResult",
            "run_campaign", "table", "format_table", "equivalence_argument", "EQUIVALENT",
            "MUTANT_FILE", "sample_sites", "expression_mutants", "weight_words",
            "prove_equivalent", "yosys_command", "read_names", "markdown_table"]
@@ -698,6 +700,9 @@ def _stimuli(network: IntegerNetwork, seed: int, p_gap: float, p_ready: float) -
     if len(together):  # every set of output neurons spiking in one tick, one at a time
         slow("output-coincidence", together, seed + 12, 0.0, 1.0)  # and under stalls
         slow("output-coincidence-backpressure", together, seed + 13, 0.2, 0.3)
+    floor = membrane_floor_cover(network, seed + 14, limit=limit)
+    if len(floor):  # negative currents into membranes at their floor, every layer
+        slow("membrane-floor", floor, seed + 14, 0.0, 1.0)
     burst = _random_counts(seed + 6, (4, 10, J), 0.5)
     burst[:, ::3, :] = 2  # every third tick over max_events_per_tick (at most n_inputs)
     try:
@@ -782,6 +787,70 @@ def coincidence_cover(network: IntegerNetwork, seed: int, ticks: int = 16, tries
     return np.stack(chosen) if chosen else np.zeros((0, ticks, J), dtype=np.int64)
 
 
+def held_vectors(n_inputs: int, most: int, cap: int = 50_000, seed: int = 0) -> np.ndarray:
+    """Every input count vector with 1 to ``most`` events in all (repeats allowed), in
+    lexicographic order, or ``cap`` of them drawn with ``seed`` when there are more (the
+    campaign's designs have 48,619, 12,869 and 8,007: every one; the cap bounds the golden
+    model's time, about 5 s per 50,000 vectors of 60 ticks for two layers)."""
+    from math import comb
+
+    def every(width: int, left: int):
+        if width == 0:
+            yield ()
+            return
+        for k in range(left + 1):
+            for rest in every(width - 1, left - k):
+                yield (k,) + rest
+
+    if comb(n_inputs + most, most) - 1 <= cap:
+        return np.array([v for v in every(n_inputs, most) if any(v)], dtype=np.int64)
+    rng = np.random.default_rng(seed)
+    return np.stack([np.bincount(rng.integers(0, n_inputs, int(rng.integers(1, most + 1))),
+                                 minlength=n_inputs) for _ in range(cap)])
+
+
+def _widened(network: IntegerNetwork, layer: int) -> IntegerNetwork:
+    """Layers ``0 .. layer`` of ``network``, the last with a membrane one bit wider: it runs
+    exactly as the original until the first tick in which decay(v) + i of one of its
+    neurons leaves the original's range, and there its membrane is outside that range."""
+    old = network.layers[layer]
+    params = replace(old.params, membrane_bits=old.params.membrane_bits + 1)
+    last = IntegerLayer(old.weights, params, old.max_events_per_tick)
+    return IntegerNetwork(tuple(network.layers[:layer]) + (last,), network.decision)
+
+
+def membrane_floor_cover(network: IntegerNetwork, seed: int = 0, ticks: int = 60,
+                         limit: int | None = None) -> np.ndarray:
+    """Images found by the golden model on which a neuron's decay(v) + i falls below the
+    lower limit of its membrane (the clamp acts: a negative current into a membrane near
+    its floor): one image for each (layer, neuron) that some input reaches this way. The
+    images hold one input count vector for ``ticks`` ticks; every vector of up to
+    ``min(9, limit)`` events is tried (:func:`held_vectors`), since a held vector drives the
+    same sign into a neuron tick after tick. Whether the clamp acts is read from the network
+    with that layer's membrane one bit wider (:func:`_widened`); first spike: only up to
+    the decision tick, after which nothing runs. The random and saturation stimuli push
+    membranes to their floor through the external inhibiting inputs, i.e. in layer 0; a
+    deeper layer's floor needs the neurons of the layer before it that inhibit it to fire
+    tick after tick while the others stay silent, which only a few vectors do."""
+    J = network.n_inputs
+    vectors = held_vectors(J, min(9, limit if limit is not None else J), seed=seed)
+    wide = [_widened(network, layer) for layer in range(len(network.layers))]
+    chosen: dict[tuple[int, int], np.ndarray] = {}
+    for first in range(0, len(vectors), 4000):
+        counts = np.repeat(vectors[first:first + 4000, None, :], ticks, axis=1)
+        # first spike: what follows the decision tick is never run
+        horizon = (np.arange(ticks)[None, :, None]
+                   <= run_network(network, counts).decision_tick[:, None, None])
+        for layer, net in enumerate(wide):
+            floor = -(1 << (network.layers[layer].params.membrane_bits - 1))
+            below = ((run_network(net, counts).output_v < floor) & horizon).any(axis=1)
+            for b, n in np.argwhere(below):
+                chosen.setdefault((layer, int(n)), counts[b])
+    if not chosen:
+        return np.zeros((0, ticks, J), dtype=np.int64)
+    return np.stack([chosen[key] for key in sorted(chosen)])
+
+
 def campaign_designs(seed: int = 0) -> list[Design]:
     """The designs of the campaign, one per decision mode, between them every block in its
     variants: several cores per layer (routers, mergers with arbitration), FIFOs of depth 0, 1
@@ -841,13 +910,40 @@ def _same_golden(a, b) -> bool:
             and np.array_equal(a.decision_tick, b.decision_tick))
 
 
+def _stretched_counts(rng, vectors: np.ndarray, images: int, ticks: int,
+                     stretches: int = 8) -> np.ndarray:
+    """Images of ``stretches`` consecutive stretches of 2 to 6 ticks (the last one to the
+    end), each repeating one count vector drawn from ``vectors``: input that changes its
+    character every few ticks, e.g. a few ticks that make one neuron spike, then a few that
+    let another catch up."""
+    ends = np.cumsum(rng.integers(2, 7, (images, stretches)), axis=1)
+    stretch = np.minimum((np.arange(ticks)[None, :, None] >= ends[:, None, :]).sum(axis=2),
+                         stretches - 1)
+    chosen = vectors[rng.integers(0, len(vectors), (images, stretches))]
+    return np.take_along_axis(chosen, stretch[:, :, None], axis=1)
+
+
+def _differing(a, b) -> np.ndarray:
+    """``[batch]`` bool: the two golden traces differ in some spike, decision or decision
+    tick of that image."""
+    out = (a.decision != b.decision) | (a.decision_tick != b.decision_tick)
+    for x, y in zip(a.spikes, b.spikes):
+        out |= (x != y).any(axis=(1, 2))
+    return out
+
+
 def distinguishing_counts(network: IntegerNetwork, where: tuple, seed: int, tries: int = 2000,
-                          images: int = 4, ticks: int = 12) -> np.ndarray | None:
+                          images: int = 4, ticks: int = 12,
+                          stretched: int = 1_000_000) -> np.ndarray | None:
     """An input batch on which the golden model of ``network`` and of ``network`` with the
     weight bit ``where`` = (layer, input, neuron, bit) flipped differ in some spike or
-    decision, found by random search biased toward the weight's input; None if ``tries``
-    batches show no difference (the argument that the fault is invisible to any stimulus of
-    that size then rests on the search)."""
+    decision, found by random search biased toward the weight's input (``tries`` batches
+    of ``images``), then among ``stretched`` images of held stretches
+    (:func:`_stretched_counts`; the images that differ, at most ``images``); None if
+    neither shows a difference (the argument that the fault is invisible to any stimulus of
+    that size then rests on the search). An output weight of a first-spike network matters
+    only if its input neuron spikes before a decision its neuron takes part in, which
+    random images rarely combine."""
     mutated = _flipped_network(network, where)
     J = network.n_inputs
     limit = network.layers[0].max_events_per_tick
@@ -864,6 +960,13 @@ def distinguishing_counts(network: IntegerNetwork, where: tuple, seed: int, trie
         if not _same_golden(run_network(network, counts, early_exit=True),
                             run_network(mutated, counts, early_exit=True)):
             return counts
+    vectors = held_vectors(J, min(9, limit))
+    for _ in range(stretched // 2000):
+        counts = _stretched_counts(rng, vectors, 2000, 2 * ticks)
+        differ = _differing(run_network(network, counts, early_exit=True),
+                            run_network(mutated, counts, early_exit=True))
+        if differ.any():
+            return counts[np.flatnonzero(differ)[:images]]
     return None
 
 
@@ -1176,6 +1279,30 @@ _ALL_ACCEPT = ("the tick controller offers a command only when guarded_quiet: ev
                "high only at offers; hence accepted is all zeros or all ones in every cycle")
 
 
+_LOCKSTEP = ("input multicast to the two layer-0 cores, whose word counts G are equal: "
+             "while its done flags are 00 the two cores see the same events (o[d].valid = "
+             "i.valid & ~done[d]) and the same commands in the same cycles (the tick controller "
+             "offers each to all cores at once, all accept at once), and a core's spike_in.ready "
+             "= idle follows only from phase, word counter, queue and output register: in the "
+             "event phase (the only time i.valid is high, accepting = event_phase & ~closed) "
+             "both start idle with empty queues (the phase begins only when everything is "
+             "quiet, and layer-0 cores emit nothing until their TICK), so they take every event "
+             "in the same cycle and stay busy for the same G + 1 cycles; taken is then 00 or "
+             "11 in every cycle, 11 makes i.ready = &(done | taken) = 1 and clears done, 00 "
+             "keeps it 00: done is 00 always and taken in {00, 11}")
+_LATE_READY = ("command.ready one cycle late in a core of layer >= 1 of a system without early "
+               "exit: command.valid is high only at offers (every core accepts at once, so "
+               "pending stays 0) and ready = idle & ~spike_in.valid matters only there; an "
+               "offer is a CLEAR in ISSUE_CLEAR after a start, when everything has been quiet "
+               "since the previous run's last tick_done (no input outside the event phase, no "
+               "stop that leaves work draining) or since reset, or a TICK in EVENT, at least "
+               "guard = 2 cycles after the event phase began with everything quiet; in an "
+               "event phase only layer-0 cores take events (a deeper core gets spikes only "
+               "from update phases), so this core is idle with no event offered in the cycle "
+               "before every offer: the late ready equals the ready at every offer (probe: "
+               "command.valid never met a late ready different from the ready on any stimulus)")
+
+
 #: undetected mutants argued equivalent in the system's context, by (design, site id): the
 #: argument holds for every input the rest of the system can give the module (the ids are
 #: those of the recorded run; docs/verification.md has the arguments at length, and the
@@ -1268,6 +1395,94 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "differ only at s2_pi_0 == -1, and s2_pi_0 = i * alpha with alpha the constant 215 "
         "(the register holds its reset value: this system's cores have no host port), which "
         "is never -1"),
+    ("spike-count", "spikeforge_system.input_multicast:9059:&x->|x:reduction swapped"): (
+        _LOCKSTEP + ": |(done | taken) = &(done | taken) (probe: done 00 and taken 00 or 11 in "
+        "every cycle of every stimulus)"),
+    ("first-spike", "spikeforge_system.input_multicast:10155:&x->|x:reduction swapped"): (
+        _LOCKSTEP + ": |(done | taken) = &(done | taken) (probe: done 00 and taken 00 or 11 in "
+        "every cycle of every stimulus)"),
+    ("spike-count", "spikeforge_system.input_multicast:9064:done<=hold:register frozen"): (
+        _LOCKSTEP + ", so done frozen at its initial 00 is the same register"),
+    ("spike-count", "spikeforge_system.input_multicast:9073:if!:branch negated"): (
+        _LOCKSTEP + "; the mutant clears done in every cycle but a reset cycle, where it keeps "
+        "done | taken unless i.valid & i.ready, i.e. 00 too"),
+    ("first-spike", "spikeforge_system.input_multicast:10156:idle->1:handshake stuck"): (
+        "the multicast's idle = ~i.valid feeds only the top's quiet_links, next to input_idle "
+        "= closed | ~event_phase; i.valid = inp.valid & accepting & ~last with accepting = "
+        "event_phase & ~closed = ~input_idle, so a multicast that is not idle means "
+        "input_idle = 0: the AND of the links is the same with the multicast's bit stuck at "
+        "1 (every input)"),
+    ("spike-count", "spikeforge_system.core_1_1:6447:command__ready+1cycle:handshake late"):
+        _LATE_READY,
+    ("membrane-max", "spikeforge_system.core_1_0:4673:command__ready+1cycle:handshake late"):
+        _LATE_READY,
+    ("spike-count", "spikeforge_system.core_1_1:7105:if!:branch negated"): (
+        "the write-word counter w_g of a core of G = 2 words is 1 bit wide, reset to 0, and "
+        "counts the update's write edges modulo 2; an update phase is entered only from IDLE "
+        "by a TICK and left only at its G-th write (a reset clears w_g too), so w_g is 0 at "
+        "every TICK and its reload to 0 there, which the negated branch drops (it needs an "
+        "event and a command accepted together, which command.ready = idle & "
+        "~spike_in.valid excludes), changes nothing (every input; probe: w_g 0 at every TICK)"),
+    ("spike-count", "spikeforge_system.ctrl:8089:$48=K':next-state constant"): (
+        "the tick controller's done not cleared at start stays 1 from the first run's end on; "
+        "it is read only by the top's done = dec.valid & (ctrl.done | stop) (stop is 0 in "
+        "spike count), and dec.valid is cleared by the same start's clear and rises only n "
+        "cycles after ctrl.finished, the cycle in which the original's ctrl.done rises: so "
+        "dec.valid is 0 whenever the two differ (probe: dec.valid never high with ctrl.done "
+        "low)"),
+    ("spike-count", "spikeforge_system.decision:8338:!=K->!=K':counter limit"): (
+        "spike-count saturation at 65534 instead of 65535: an output neuron cannot spike in "
+        "tick 0 (CLEAR zeroes its i and v, its events are spikes of the layer before, which "
+        "reach it only after its TICK 0 update: v = 0 < threshold), and spikes once per tick "
+        "at most, so a count is at most n_ticks - 1 <= 65534 (16-bit n_ticks; counts are "
+        "cleared at each start and only live spikes count); it reaches 65534 only by a spike "
+        "in the run's last tick, after which no spike comes: the mutant's compare never "
+        "holds back an increment (probe: no output spike in tick 0 on any stimulus)"),
+    ("spike-count", "spikeforge_system.decision:8543:$32=K':next-state constant"): (
+        "scanning not cleared at the scan's end: the scan restarts (scan_i wraps, take is "
+        "forced at scan_i = 0, cur = 0 for the indices 5..7) and rewrites cls, count and none "
+        "every 8 cycles with the values of the first scan, since the counts change only at "
+        "an output spike, and spikes are live only between a start's CLEAR and ctrl.finished, "
+        "which precedes the scan; the next start's clear ends the scan in both (probe: no "
+        "spike while valid on any stimulus)"),
+    ("first-spike", "spikeforge_system:338:&->|:and/or swapped"): (
+        "core_0_0's idle bit to the tick controller, idle & quiet_links, becomes idle | "
+        "quiet_links: the controller's quiet is then (quiet_links & the other cores idle) and "
+        "differs only while core_0_0 is busy and every other core and link is idle; that "
+        "never happens in this design (cores 0_0 and 0_1 of 3 words, 1_0 of 6, 2_x of 2; "
+        "queues of 8 words never throttle the issue): in an event phase core 0_1 takes the "
+        "same events in the same cycles (input multicast lockstep); a CLEAR or TICK accepted "
+        "at T by every core keeps core 1_0 busy until T + 7 (CLEAR) or T + 12 (its last "
+        "update write), while core 0_0 ends its phase at T + 4 or T + 9 and pushes its last "
+        "queue word at T + 9; afterwards core 0_0 is busy only while it holds spikes, and "
+        "its output register holding a spike while merger 0 is empty means the spike was "
+        "popped in the cycle before from a word pushed the cycle before that (a spike held "
+        "longer went into, or waited behind, a full merger, which stays full to the next "
+        "cycle) -- so within T + 11, when core 1_0 is busy -- or core 0_1 was granted instead "
+        "(busy itself); a full merger 0 is a busy link (probe: core 0_0 the only busy core "
+        "occurs, always with a busy link)"),
+    ("first-spike", "spikeforge_system.decision:10037:$12=K':next-state constant"): (
+        "the decision unit's best reset to 1 instead of 0: best is read only where seen = 1 "
+        "(n_best = hit & (~seen | payload < best) ? payload : best is loaded into cls only at "
+        "a decisive hit or at tick_done & (seen | hit), and with seen = 0 that means a hit, "
+        "which selects the payload); seen and best are written together, so seen becomes 1 "
+        "only with best := the payload of that hit, and reset and clear set seen = 0: the "
+        "outputs are the same for every input (the module proof fails on best itself)"),
+    ("membrane-max", "spikeforge_system.core_0_0:1239:&->|:and/or swapped"): (
+        "out_empty_next's factor (~o_valid | o_valid & ready) becomes 1: idle_next differs "
+        "only when core 0_0's output register is stalled (o_valid & ~ready) in cycle c, so "
+        "idle differs only in c + 1; a stalled merger input means merger 0's output register "
+        "is full in c + 1 (not freed in c, or loaded with the other core's spike), so "
+        "quiet_links is 0 and the controller's idle bit (idle & quiet_links) is 0 in both; "
+        "the core's own readies are used only by an event (layer-0 events come only in an "
+        "event phase, which begins with every core idle, before any spike) or a command (only "
+        "at quiet), and it has no host port (probe: after every stall, quiet_links, "
+        "spike_in.valid and command.valid 0)"),
+    ("membrane-max", "spikeforge_system.core_0_0:2294:$230=K':next-state constant"): (
+        "the weight-word address w_addr reset to 1 instead of 0: it is read only in phase "
+        "EVENT (the weight read address, and w_addr + 1), which is entered only from IDLE by "
+        "an accepted event that loads w_addr = payload * G in the same edge, and a reset "
+        "sets phase IDLE: the reset value is never read (every input)"),
 }
 
 

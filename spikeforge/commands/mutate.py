@@ -37,7 +37,8 @@ def register(subparsers) -> None:
                     "faults; co-simulate each in the fast Verilator harness (one build per "
                     "design serves every mutant) and report detected / undetected per block "
                     "and kind. --campaign slow adds the named slow campaign's stimuli (long, "
-                    "dense, backpressure, silence and ties, negative states, overflow) and a "
+                    "dense, backpressure, silence and ties, negative states, saturation, "
+                    "membranes at their floor, overflow) and a "
                     "golden-model-directed stimulus per missed weight fault. Exit status 1 "
                     "if a mutant survives that is neither proved nor argued equivalent "
                     "(the arguments are listed, ARGUED EQUIVALENT).")

@@ -18,6 +18,7 @@ from spikeforge.cosim.mutate import (
     Design,
     Outcome,
     Site,
+    _flipped_network,
     apply_site,
     block_of,
     campaign_designs,
@@ -25,7 +26,9 @@ from spikeforge.cosim.mutate import (
     distinguishing_counts,
     equivalence_argument,
     expression_mutants,
+    held_vectors,
     logic_sites,
+    membrane_floor_cover,
     run_campaign,
     schema_text,
     table,
@@ -39,9 +42,16 @@ from tests.util import require_simulator
 
 
 @pytest.fixture(scope="module")
-def design():
+def designs():
+    """The campaign's designs with their stimuli (built once: the covers search the golden
+    model)."""
+    return campaign_designs(0)
+
+
+@pytest.fixture(scope="module")
+def design(designs):
     """The smallest campaign design (membrane max, 2 layers, bounded events per tick)."""
-    return campaign_designs(0)[2]
+    return designs[2]
 
 
 @pytest.fixture(scope="module")
@@ -195,17 +205,17 @@ def test_mutant_file_name_is_what_the_schema_reads(text):
     assert f'$fopen("{MUTANT_FILE}"' in schema_text(text, logic_sites(text)[:1])
 
 
-def test_every_argued_mutant_names_a_site_of_its_design():
+def test_every_argued_mutant_names_a_site_of_its_design(designs):
     """EQUIVALENT names each argued mutant by design and site id (module, line, operator,
     kind): a change to the generated Verilog moves the lines, and the argument must then be
     made again for the new site rather than fall on another one, so every named id must be a
     site of its design (and equivalence_argument must report it as argued)."""
-    designs = {d.name: d for d in campaign_designs(0)}
-    sites = {name: {s.id: s for s in logic_sites(d.verilog())} for name, d in designs.items()}
+    by_name = {d.name: d for d in designs}
+    sites = {name: {s.id: s for s in logic_sites(d.verilog())} for name, d in by_name.items()}
     missing = [key for key in EQUIVALENT if key[1] not in sites.get(key[0], {})]
     assert not missing, missing
     for name, site_id in EQUIVALENT:
-        argument = equivalence_argument(designs[name], sites[name][site_id])
+        argument = equivalence_argument(by_name[name], sites[name][site_id])
         assert argument.startswith("argued: ") and len(argument) > 60
 
 
@@ -220,13 +230,13 @@ def test_table_counts_proved_and_argued_equivalents_apart():
         == [4, 0, 1, 1, 1, 1]
 
 
-def test_coincidence_cover_makes_output_neurons_spike_together(design):
+def test_coincidence_cover_makes_output_neurons_spike_together(design, designs):
     """Every image of the cover has a tick in which two or more output neurons spike (for
     first spike: the decision tick), each image for a set of its own: the images show at
     least as many different sets as there are images."""
     from spikeforge.sim.network import run_network
 
-    first = next(d for d in campaign_designs(0) if d.name == "first-spike")
+    first = next(d for d in designs if d.name == "first-spike")
     for d in (design, first):
         counts = coincidence_cover(d.network, 3, tries=3000)
         trace = run_network(d.network, counts, early_exit=True)
@@ -239,8 +249,64 @@ def test_coincidence_cover_makes_output_neurons_spike_together(design):
         assert len(counts) >= 2 and len(sets) >= len(counts)
 
 
-#: undetected and unproven mutants of the recorded run (docs/verification.md lists each)
-RECORDED_SURVIVORS = 20
+def test_held_vectors_are_every_count_vector_up_to_the_bound():
+    from math import comb
+
+    vectors = held_vectors(4, 3)
+    sums = vectors.sum(axis=1)
+    assert len(vectors) == comb(4 + 3, 3) - 1 == len({tuple(v) for v in vectors})
+    assert sums.min() == 1 and sums.max() == 3 and vectors.min() == 0
+    drawn = held_vectors(9, 9, cap=50, seed=1)
+    assert drawn.shape == (50, 9) and 1 <= drawn.sum(axis=1).min() and drawn.sum(axis=1).max() <= 9
+
+
+def test_membrane_floor_cover_reaches_the_floor_of_a_deeper_layer(design):
+    """Every image makes some neuron's decay(v) + i fall below its membrane's lower limit
+    (read from the golden model with that layer's membrane one bit wider, which runs
+    identically until then), and the cover reaches the floor of the output layer, which the
+    external inhibiting inputs alone do not (membrane max: layer 0's 16-bit membranes never
+    get there)."""
+    from dataclasses import replace
+
+    from spikeforge.sim.network import run_network
+
+    net = design.network
+    counts = membrane_floor_cover(net, limit=net.layers[0].max_events_per_tick)
+    reached = set()
+    for layer, old in enumerate(net.layers):
+        wide = IntegerLayer(old.weights, replace(old.params, membrane_bits=old.params.membrane_bits + 1),
+                            old.max_events_per_tick)
+        v = run_network(IntegerNetwork(net.layers[:layer] + (wide,), net.decision), counts).output_v
+        below = (v < -(1 << (old.params.membrane_bits - 1))).any(axis=1)
+        reached |= {(layer, int(n)) for n in np.flatnonzero(below.any(axis=0))}
+        assert layer > 0 or not below.any()
+        if layer:
+            assert below.any(axis=1).all()  # every image: one per (layer, neuron) reached
+    assert len(counts) == len(reached) >= 2 and {layer for layer, _ in reached} == {1}
+
+
+def test_stretched_search_finds_an_output_weight_fault_random_images_miss(designs):
+    """First spike, output weight (layer-1 neuron 4 -> output neuron 0) -4 -> -8: it acts
+    only if neuron 4 spikes before a decision in which output neuron 0 spikes, which the
+    random batches never combine; images of held stretches do."""
+    from spikeforge.sim.network import run_network
+
+    first = next(d for d in designs if d.name == "first-spike")
+    where = (2, 4, 0, 2)
+    assert first.network.layers[2].weights[4, 0] == -4
+    assert distinguishing_counts(first.network, where, 93, stretched=0) is None
+    counts = distinguishing_counts(first.network, where, 93, tries=0)
+    assert counts is not None and 1 <= len(counts) <= 4
+    flipped = _flipped_network(first.network, where)
+    a = run_network(first.network, counts, early_exit=True)
+    b = run_network(flipped, counts, early_exit=True)
+    assert (a.decision != b.decision).any() or (a.decision_tick != b.decision_tick).any() or any(
+        (x != y).any() for x, y in zip(a.spikes, b.spikes))
+
+
+#: undetected and unproven mutants of the recorded run (docs/verification.md: none since the
+#: membrane-floor stimulus, the stretched golden-directed search and the last arguments)
+RECORDED_SURVIVORS = 0
 
 
 @pytest.mark.slow
