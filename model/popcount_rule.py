@@ -247,13 +247,25 @@ class PopcountLearner:
         dw_out = np.einsum("bhm,bm->hm", self._magnitude(g_out, self.shift_out), s_o)
         dw_hid = None
         if self.shift_hidden is not None:
-            n_in = t_h[:, None, :] - t_in[:, :, None] + 1                     # [B, N, H]
-            n_in = np.where((t_in < T)[:, :, None] & (t_h < T)[:, None, :], n_in, 0)
-            g_in = ramp_of(n_in, self.ramp, self.feature)
-            dw_hid = np.einsum("bjh,bh->jh", self._magnitude(g_in, self.shift_hidden), s_h)
+            dw_hid = self._hidden_update(t_in, t_h, s_h)
             if self.shift_revive is not None:
                 dw_hid += self._revive(t_in, t_h, t_end)
         return s_o, s_h, dw_out, dw_hid
+
+    def _hidden_update(self, t_in, t_h, s_h):
+        """``[N, H]``: ``sum_b s_h * g(n_jh) << shift_hidden`` with ``n_jh = t_h - t_j + 1``
+        (0 unless both spiked), sample by sample over the inputs that spiked and the hidden
+        neurons that spiked with ``s_h != 0`` only: the other terms are 0, and MNIST inputs
+        are mostly silent (the dense ``[B, N, H]`` form took 3/4 of a 784-300-10 step)."""
+        T = self.ticks
+        out = np.zeros((t_in.shape[1], t_h.shape[1]), dtype=np.int64)
+        for b in range(len(t_in)):
+            j = np.flatnonzero(t_in[b] < T)
+            h = np.flatnonzero((t_h[b] < T) & (s_h[b] != 0))
+            if len(j) and len(h):
+                g = ramp_of(t_h[b, h][None, :] - t_in[b, j][:, None] + 1, self.ramp, self.feature)
+                out[np.ix_(j, h)] += self._magnitude(g, self.shift_hidden) * s_h[b, h][None, :]
+        return out
 
     def _revive(self, t_in, t_h, r):
         """``[N, H]``: a hidden neuron that took no part in the decision (no spike before

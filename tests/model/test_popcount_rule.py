@@ -202,6 +202,27 @@ def test_online_rule_matches_scalar_reference(window):
         assert not np.array_equal(acc[layer], learner.network.layers[layer].weights << 3)
 
 
+def test_a_batch_sums_the_deltas_of_its_samples():
+    """A batch's summed update is the sum of its samples' (each held to the scalar reference
+    above): the per-sample sparse hidden update adds every sample's terms."""
+    rng = np.random.default_rng(3)
+    net = _tiny_network(rng.integers(-10, 60, size=(6, 8)), rng.integers(-40, 60, size=(8, 3)),
+                        threshold=60)
+    learner = PopcountLearner(net, T, frac_bits=3, shift_out=2, shift_hidden=1, ramp=5, margin=2,
+                              shift_revive=0)
+    counts = np.zeros((5, T, 6), dtype=np.int64)
+    for b in range(5):
+        counts[b, rng.integers(0, 6, size=6), np.arange(6)] = rng.random(6) < 0.8
+    labels = rng.integers(0, 3, size=5)
+    trace = run_network(learner.current_network(), counts, T)
+    _, _, dw_out, dw_hid = learner.deltas(counts, labels, trace)
+    parts = [learner.deltas(counts[b:b + 1], labels[b:b + 1],
+                            run_network(learner.current_network(), counts[b:b + 1], T))
+             for b in range(5)]
+    assert np.array_equal(dw_hid, sum(p[3] for p in parts)) and dw_hid.any()
+    assert np.array_equal(dw_out, sum(p[2] for p in parts))
+
+
 def test_learner_rejects_bad_config():
     net = _tiny_network([[20]], [[20]])
     with pytest.raises(ConfigError, match="shift_out"):
