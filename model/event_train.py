@@ -17,8 +17,9 @@ the float input of tick ``k`` is ``counts[k]`` (an input delivered ``c`` times a
 Deployment. :func:`quantize_event_net` quantizes to 8 bits (``quantize``, as
 ``train_lif_model``) and sets the first layer's ``max_events_per_tick`` (:func:`events_bound`:
 1.5 x the most events in one tick of a training digit); the golden model refuses an image above
-it. Inputs are clipped to one event per input per tick by default (``max_count=1``): an
-artifact's ``expected.npz`` holds 0/1 events. ``benchmarks/bench_nmnist.py`` runs it all.
+it. Inputs are clipped to one event per input per tick by default (``max_count=1``): at
+10 ms ticks the clipped inputs trained better than the counts themselves (docs/events.md);
+an artifact's ``expected.npz`` holds either. ``benchmarks/bench_nmnist.py`` runs it all.
 """
 
 from __future__ import annotations
@@ -206,8 +207,8 @@ def merge_ticks(counts: np.ndarray, merge: int) -> np.ndarray:
 def batch_counts(data: EventCounts, idx, merge: int = 1, max_count: int | None = 1) -> np.ndarray:
     """``[len(idx), ticks, n_inputs]`` int64 counts of the digits ``idx``, ``merge`` ticks
     summed (:func:`merge_ticks`), then clipped to ``max_count`` events per input per tick
-    (None: not clipped). Default 1: an artifact's expected traces hold 0/1 events
-    (``spikeforge.flow.save_expected``), so what is deployed is trained on 0/1 inputs."""
+    (None: not clipped). Default 1: the clipped inputs trained better (docs/events.md);
+    ``spikeforge.flow.save_expected`` stores counts as well as 0/1 events."""
     counts = merge_ticks(data.dense(idx), merge)
     return counts if max_count is None else np.minimum(counts, max_count)
 

@@ -65,7 +65,7 @@ def test_conversion_benchmark_quick():
 @needs_mnist
 def test_stdp_benchmark_quick():
     out = _quick("bench_stdp.py")
-    assert "### STDP on MNIST" in out and "| ASP |" in out, out
+    assert "### STDP on MNIST" in out and "| ASP, leak 0.003 |" in out and "| STDP |" in out, out
 
 
 def test_cost_benchmark_quick():
