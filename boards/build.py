@@ -206,7 +206,8 @@ def format_report(report: dict) -> str:
 
 def build_board(source, board: str, out_dir=None, *, baud: int = 115200,
                 input_depth: int | None = None, fit_check: bool = True, quiet: bool = True,
-                clk_mhz: float | None = None, allow_timing_fail: bool = False) -> dict:
+                clk_mhz: float | None = None, allow_timing_fail: bool = False,
+                reuse: bool = False) -> dict:
     """Build the board top of ``source`` (artifact directory, ``core[:NxM]``, or a
     ``(name, Artifact)`` tuple as :func:`resolve_design` returns) for ``board``; returns the
     report dict (also written to ``out_dir/report.json``).
@@ -218,7 +219,12 @@ def build_board(source, board: str, out_dir=None, *, baud: int = 115200,
 
     nextpnr runs with ``--timing-allow-fail`` so that a design that misses its clock still
     gets a report; then, unless ``allow_timing_fail``, :class:`SpikeforgeError` says by how
-    much (the report, with ``timing_met: false``, is written first)."""
+    much (the report, with ``timing_met: false``, is written first).
+
+    ``reuse``: a finished build in ``out_dir`` of exactly this build plan -- every file the
+    plan writes (the design's RTLIL, constraints, scripts with the tool options) byte for
+    byte the same, and the report written after them -- is not run again: its report is
+    returned with ``reused: true``."""
     spec = board_spec(board, "--board")
     if clk_mhz is not None and spec.family not in ("ice40", "ecp5"):
         raise ConfigError(f"--clk-mhz: {board} has no PLL support here (iCE40 and ECP5 "
@@ -279,6 +285,9 @@ def build_board(source, board: str, out_dir=None, *, baud: int = 115200,
                                           nextpnr_opts="--report top.report.json "
                                                        "--timing-allow-fail",
                                           verbose=not quiet, **extra)
+            saved = saved_report(build_plan, out) if reuse else None
+            if saved is not None:
+                return _timing_checked({**saved, "reused": True}, out, allow_timing_fail, name, board)
             with progress(f"{board} build of {name} (Yosys, nextpnr)"):  # 24-42 s
                 build_plan.execute_local(str(out))
         except Exception as error:  # subprocess.CalledProcessError and friends
@@ -317,6 +326,28 @@ def build_board(source, board: str, out_dir=None, *, baud: int = 115200,
     bitstream = out / ("top.bin" if spec.family == "ice40" else "top.bit")
     report["bitstream"] = str(bitstream) if bitstream.exists() else None
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    return _timing_checked(report, out, allow_timing_fail, name, board)
+
+
+def saved_report(build_plan, out: Path) -> dict | None:
+    """The report of the finished build in ``out`` of exactly ``build_plan`` (Amaranth's
+    ``BuildPlan``): every file of the plan present and byte-identical, none written after
+    ``report.json`` (a build that stopped after writing its plan leaves newer files); else
+    None."""
+    saved = out / "report.json"
+    if not saved.exists():
+        return None
+    written = saved.stat().st_mtime
+    for name, content in build_plan.files.items():
+        path = out / name
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        if not path.is_file() or path.stat().st_mtime > written or path.read_bytes() != data:
+            return None
+    return json.loads(saved.read_text())
+
+
+def _timing_checked(report: dict, out: Path, allow_timing_fail: bool, name: str, board: str) -> dict:
+    """``report``, or :class:`SpikeforgeError` when its timing is not met (and not allowed)."""
     if not report["timing_met"] and not allow_timing_fail:
         clocks = "; ".join(f"{net}: {v.get('achieved', 0):.2f} MHz of {v.get('constraint', 0):.2f}"
                            for net, v in report["fmax"].items())

@@ -96,3 +96,18 @@ def test_learning_benchmark_quick():
     """bench_learning.py --quick: the popcount rule beside exact-gradient training on digits."""
     out = _quick("bench_learning.py")
     assert "| final, 8-bit golden |" in out and "exact gradient" in out, out
+
+
+@pytest.mark.slow
+def test_ttfs_board_benchmark_quick(tmp_path):
+    """bench_ttfs_board.py --quick: the TTFS digits demo network compiled and built for the
+    iCEBreaker (5-8 min), its row beside the prototype's and the published designs' with
+    ratios; run again, the build of the same plan is reused."""
+    args = [sys.executable, str(ROOT / "benchmarks" / "bench_ttfs_board.py"), "--quick",
+            "--out", str(tmp_path)]
+    first = subprocess.run(args, capture_output=True, text=True, timeout=1800)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "| spikeforge 64-100-10 TTFS on icebreaker |" in first.stdout, first.stdout
+    assert "| Flexi-NeurA 2026 |" in first.stdout and "(build reused)" not in first.stdout
+    again = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0 and "(build reused)" in again.stdout, again.stdout + again.stderr

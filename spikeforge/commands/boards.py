@@ -22,7 +22,9 @@ def cmd_build(args) -> int:
     report = build_board(args.design, args.board, args.out, baud=args.baud,
                          input_depth=args.input_depth, fit_check=not args.no_fit_check,
                          quiet=not args.verbose, clk_mhz=args.clk_mhz,
-                         allow_timing_fail=args.allow_timing_fail)
+                         allow_timing_fail=args.allow_timing_fail, reuse=args.reuse)
+    if report.get("reused"):
+        print(f"reused the build in {args.out}: the same build plan, byte for byte")
     if report.get("bitstream") is None and report.get("note"):
         print(f"{report['design']} on {report['board']}: exported {', '.join(report['exported'])}")
         print(report["note"])
@@ -83,6 +85,10 @@ def register(subparsers) -> None:
                    help="keep a build whose Fmax is below its clock (reported, exit 0)")
     p.add_argument("--no-fit-check", action="store_true",
                    help="skip the pre-synthesis fit estimate")
+    p.add_argument("--reuse", action="store_true",
+                   help="keep the finished build in --out if it is of exactly this build plan "
+                        "(the design's RTLIL, constraints and tool scripts byte for byte) "
+                        "instead of running the tools again")
     p.add_argument("--json", action="store_true", help="also print the whole report as JSON")
     p.add_argument("--verbose", action="store_true", help="show the tools' output")
     p.set_defaults(handler=cmd_build)

@@ -11,6 +11,7 @@ real block RAM count. Larger builds and the builds with a PLL (iCE40 and ECP5) a
 """
 
 import json
+import os
 
 import pytest
 
@@ -114,6 +115,16 @@ def test_small_icebreaker_build(tmp_path):
         assert getattr(est, key) >= util[key]["used"], (key, est, util)
     assert est.brams - util["brams"]["used"] <= 1, (est, util)
     assert est.luts <= 1.25 * util["luts"]["used"], (est, util)
+    # --reuse: the same plan is not built again; another design, or a plan file that differs
+    # (here the RTLIL), is
+    again = build_board(source, "icebreaker", tmp_path / "ice", reuse=True)
+    assert again == {**saved, "reused": True}
+    il, saved_json = tmp_path / "ice" / "top.il", tmp_path / "ice" / "report.json"
+    il.write_text(il.read_text() + "\n")
+    older = saved_json.stat().st_mtime - 1  # only the content tells them apart
+    os.utime(il, (older, older))
+    rebuilt = build_board(source, "icebreaker", tmp_path / "ice", reuse=True)
+    assert "reused" not in rebuilt and rebuilt["fmax_mhz"] == report["fmax_mhz"]
 
 
 @pytest.mark.slow

@@ -1,0 +1,167 @@
+"""The temporal-coding network on a board (issue 11, point 7): accuracy, latency and images/s
+at Fmax, logic and block RAM, hidden spikes and weights read, beside the FPGA prototype's
+figures and published FPGA designs, as ratios -- in one run.
+
+    .venv/bin/python benchmarks/bench_ttfs_board.py            # build/ttfs_mnist/model.pt on the ULX3S-85F
+    .venv/bin/python benchmarks/bench_ttfs_board.py --quick    # the TTFS digits demo network on the iCEBreaker
+
+Steps: ``spikeforge compile MODEL --board BOARD`` (the lanes that compile chooses for the
+board, silent input rows dropped) into ``OUT/compiled``; the board build
+(:func:`spikeforge.boards.build.build_board`, PLL at ``--clk-mhz``) into ``OUT/board``, reused
+when it is of exactly this build plan (``--rebuild`` forces it; the 784-600-10 build takes
+50 min on the shared 2-core machine); then, on the test set: the 8-bit golden accuracy (every
+test image), the prototype's work figures from the golden model (hidden spikes before the
+decision, weight rows read per layer, median ticks to the decision;
+:func:`spikeforge.flow.hardware_statistics`, ``--stats-images``), and the cycles per inference
+from the system cycle model (exact against the RTL) on the images compiled with the
+artifact. Latency = cycles / Fmax.
+
+The other rows are quoted, not measured: the prototype's figures as the project brief gives
+them, and published designs (docs/boards.md, "Published figures", with their sources; the
+Flexi-NeurA and Spiker+ logic figures as issues 10 and 11 quote them). Ratios are theirs over
+ours for latency (above 1: we are faster) and logic, ours minus theirs for accuracy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from spikeforge.flow import PROTOTYPE
+
+REPO = Path(__file__).resolve().parents[1]
+
+#: quoted figures: (work, accuracy, latency in microseconds, logic cells or LUTs, source)
+PUBLISHED = [
+    ("Mostafa's FPGA prototype (784-600-10, 8-bit)", PROTOTYPE["accuracy"], None, None,
+     "project brief (spikeforge.flow.PROTOTYPE)"),
+    ("Flexi-NeurA 2026", "96.23-97.23 %", 1100.0, 1623, "as issue 11 quotes it"),
+    ("Spiker+ (arXiv 2401.01141)", 0.9385, 780.0, 7612,
+     "docs/boards.md; logic cells as issue 10 quotes them"),
+    ("Fan & Levy 2025 (Artix-7, 100 MHz)", None, 520.0, 6358, "docs/boards.md (6358 LUT)"),
+    ("Windhager 2025 (UltraScale+)", "> 99 %", 290.0, None, "docs/boards.md"),
+]
+
+
+def compile_for_board(model: Path, board: str, out: Path, images: int) -> None:
+    """``spikeforge compile`` as a user runs it (the lanes chosen for the board)."""
+    cmd = [str(Path(sys.executable).parent / "spikeforge"), "compile", str(model), "--out",
+           str(out), "--board", board, "--images", str(images)]
+    print("$ " + " ".join(cmd[1:]), file=sys.stderr, flush=True)
+    run = subprocess.run(cmd, capture_output=True, text=True)
+    if run.returncode != 0:
+        raise SystemExit(f"compile failed:\n{run.stdout}{run.stderr}")
+    print(run.stdout.strip(), file=sys.stderr, flush=True)
+
+
+def measure(model_path: Path, artifact_dir: Path, stats_images: int) -> dict:
+    """Golden accuracy on the whole test set, the work figures, and cycles per inference."""
+    from spikeforge.compiler.artifact import load_artifact
+    from spikeforge.cosim.system_cosim import expected_run
+    from spikeforge.flow import hardware_statistics, load_expected
+    from spikeforge.model.datasets import load_dataset
+    from spikeforge.model.modelfile import encode_test_images, integer_network_of, load_model
+    from spikeforge.sim.network import classify
+
+    model = load_model(model_path)
+    network = integer_network_of(model)
+    ds = load_dataset(model["dataset"])
+    counts = encode_test_images(model, ds, len(ds.test_y))
+    accuracy = float((classify(network, counts, strict=False) == ds.test_y).mean())
+    stats = hardware_statistics(network, counts[:stats_images])
+    artifact = load_artifact(artifact_dir)
+    hw_counts = load_expected(artifact_dir / "expected.npz")["input_counts"].astype(np.int64)
+    _, timings, _ = expected_run(artifact.network, artifact.plan, hw_counts, system=artifact.system)
+    lanes = [c.config.lanes for c in artifact.plan.cores]
+    return {"dataset": ds.name, "sizes": "-".join(str(n) for n in model["sizes"]),
+            "test_images": len(ds.test_y), "accuracy": accuracy, **stats,
+            "cycles": float(np.mean([t.cycles for t in timings])), "cycle_images": len(timings),
+            "lanes": lanes, "rows_kept": artifact.network.n_inputs}
+
+
+def _ratio(theirs, ours) -> str:
+    return f"{theirs / ours:.1f}x" if theirs and ours else "-"
+
+
+def table(m: dict, report: dict) -> str:
+    fmax = report["fmax_mhz"]
+    us = m["cycles"] / fmax
+    util = report["utilization"]
+    luts, brams = util["luts"]["used"], util["brams"]["used"]
+    head = ["design", "accuracy", "us per image at Fmax", "images/s",
+            "logic cells", "block RAM", "hidden spikes to decision", "weight rows read (L1 / L2)",
+            "median ticks", "latency: theirs / ours", "logic: theirs / ours", "source"]
+    ours = [f"spikeforge {m['sizes']} TTFS on {report['board']}", f"{m['accuracy']:.2%} "
+            f"({m['dataset']}, {m['test_images']} test images, 8-bit golden)", f"{us:.1f}",
+            f"{1e6 / us:,.0f}", f"{luts:,}", f"{brams} / {util['brams']['available']}",
+            f"{m['hidden_spikes']:.0f}", " / ".join(f"{r:.1%}" for r in m["rows_read"]),
+            f"{m['median_ticks']:.0f}", "1", "1", "this run"]
+    rows = [ours]
+    for work, acc, latency, logic, source in PUBLISHED:
+        proto = work.startswith("Mostafa")
+        rows.append([work, acc if isinstance(acc, str) else (f"{acc:.2%}" if acc else "n/a"),
+                     f"{latency:.0f}" if latency else "n/a",
+                     f"{1e6 / latency:,.0f}" if latency else "n/a", f"{logic:,}" if logic else "n/a",
+                     "n/a", str(PROTOTYPE["hidden_spikes"]) if proto else "n/a",
+                     " / ".join(f"{r:.0%}" for r in PROTOTYPE["rows_read"]) if proto else "n/a",
+                     str(PROTOTYPE["median_ticks"]) if proto else "n/a",
+                     _ratio(latency, us), _ratio(logic, luts), source])
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true",
+                    help="the TTFS digits demo network on the iCEBreaker (trained if not cached)")
+    ap.add_argument("--model", type=Path, default=REPO / "build" / "ttfs_mnist" / "model.pt")
+    ap.add_argument("--board", default=None, help="default ulx3s-85f (--quick: icebreaker)")
+    ap.add_argument("--clk-mhz", type=float, default=None,
+                    help="PLL clock of the build (default 50 on the ULX3S, the board clock else)")
+    ap.add_argument("--images", type=int, default=200,
+                    help="test images compiled with the artifact, on which the cycle model runs")
+    ap.add_argument("--stats-images", type=int, default=1000)
+    ap.add_argument("--out", type=Path, default=None, help="default build/bench_ttfs_board/<board>")
+    ap.add_argument("--rebuild", action="store_true", help="build even if a matching build exists")
+    args = ap.parse_args(argv)
+    start = time.perf_counter()
+    board = args.board or ("icebreaker" if args.quick else "ulx3s-85f")
+    clk = args.clk_mhz if args.clk_mhz is not None else (50.0 if board == "ulx3s-85f" else None)
+    model = args.model
+    if args.quick:
+        from spikeforge.demo import cached_ttfs_model
+
+        cached_ttfs_model(REPO / "build" / "demo" / "ttfs", retrain=False, progress=False)
+        model = REPO / "build" / "demo" / "ttfs" / "model.pt"
+        args.images, args.stats_images = min(args.images, 50), min(args.stats_images, 450)
+    if not Path(model).is_file():
+        raise SystemExit(f"--model: {model} not found (benchmarks/bench_ttfs_mnist.py train "
+                         f"makes it; --quick uses the digits demo network)")
+    out = args.out or REPO / "build" / "bench_ttfs_board" / board
+    compile_for_board(Path(model), board, out / "compiled", args.images)
+
+    from spikeforge.boards.build import build_board, format_report
+
+    report = build_board(str(out / "compiled"), board, out / "board", clk_mhz=clk,
+                         allow_timing_fail=True, reuse=not args.rebuild)
+    print(("reused the build in " + str(out / "board") + "\n" if report.get("reused") else "")
+          + format_report(report), file=sys.stderr, flush=True)
+    m = measure(Path(model), out / "compiled", args.stats_images)
+    print(f"\n{m['sizes']} TTFS, lanes {m['lanes']}, {m['rows_kept']} input rows on chip; "
+          f"{m['cycles']:,.0f} cycles per inference (cycle model, {m['cycle_images']} test "
+          f"images); Fmax {report['fmax_mhz']:.1f} MHz (clock {report['clock_mhz']:.1f} MHz, "
+          f"timing {'met' if report['timing_met'] else 'NOT met'}); work figures on "
+          f"{min(args.stats_images, m['test_images'])} test images\n")
+    print(table(m, report))
+    print(f"\n{time.perf_counter() - start:.0f} s in all"
+          f"{' (build reused)' if report.get('reused') else ''}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
