@@ -1,12 +1,14 @@
 """Simulated N-MNIST through the hardware (issue 14, point 2).
 
-    .venv/bin/python benchmarks/bench_nmnist.py            # 9,500 train / 500 val / 2,000 test digits
+    .venv/bin/python benchmarks/bench_nmnist.py            # 9,500 train digits x seeds / 500 val / 2,000 test
     .venv/bin/python benchmarks/bench_nmnist.py --reuse    # the same, the trained net loaded if saved
     .venv/bin/python benchmarks/bench_nmnist.py --quick    # 200 test digits, 5 co-simulated, the saved net
 
 MNIST digits are simulated into N-MNIST-like recordings (SaccadeSimulator, dt_us = 500) and
 binned on the host into ticks (cached in build/nmnist/, see spikeforge.model.event_train);
-a surrogate-gradient LIF network is trained on them (validation: the last training digits),
+a surrogate-gradient LIF network is trained on them, each training digit simulated with
+several seeds (FULL["seeds"]: one recording per seed; validation: the last training digits,
+seed 1 only, never trained on in any recording),
 quantized to 8 bits with the first layer's max_events_per_tick set from the training data,
 checked on every test digit and the real recording by the golden model, costed
 (spikeforge.sim.cost.network_cost), compiled (spikeforge.flow.compile_network) with the first
@@ -43,7 +45,6 @@ from spikeforge.model.event_train import (
     float_accuracy,
     golden_counts,
     golden_decisions,
-    growing_train_set,
     interleaved_chunks,
     most_events_per_tick,
     quantize_event_net,
@@ -57,11 +58,12 @@ ROOT = Path(__file__).resolve().parents[1]
 REAL = ROOT.parent / "shared" / "data" / "events" / "nmnist-sample.bin"
 VAL_FIRST = 9500  #: validation: training digits 9500..9999, never trained on
 #: the deployed network, chosen on the validation digits (docs/events.md: 10 ms ticks, 64
-#: hidden neurons, 12 epochs, every one of the 9,500 training digits from the first epoch)
-FULL = dict(hidden=64, epochs=12, merge=1, lr=5e-3, batch_size=32, shift=0, first_chunks=19,
-            per_epoch=0, test=2000, cosim=20)
+#: hidden neurons, 12 epochs, the 9,500 training digits each simulated with every seed of
+#: ``seeds`` -- one recording per seed, new sensor noise and event timing: augmentation)
+FULL = dict(hidden=64, epochs=12, merge=1, lr=5e-3, batch_size=32, shift=0, chunks=19,
+            seeds=(TRAIN_SEED, 3), test=2000, cosim=20)
 #: --quick without a trained full model: a short run on 1,000 digits (far below 95 %)
-QUICK = dict(FULL, epochs=2, first_chunks=2, per_epoch=0, test=200, cosim=5)
+QUICK = dict(FULL, epochs=2, chunks=2, seeds=(TRAIN_SEED,), test=200, cosim=5)
 
 
 def real_counts() -> EventCounts:
@@ -77,26 +79,33 @@ def train(cfg: dict, val: EventCounts, model_path: Path, reuse: bool):
         net = LIFNet([val.n_inputs, cfg["hidden"], 10])
         net.load_state_dict(torch.load(model_path))
         return net, None
-    order = [f for f in interleaved_chunks(10000) if f != VAL_FIRST]
-    data = growing_train_set(order, cfg["first_chunks"], cfg["per_epoch"])
+    data = EventCounts.concat(EventCounts.load(chunk_path("train", seed, f, 500))
+                              for seed in cfg["seeds"] for f in training_chunks(cfg))
     r = train_event_lif(data, val, hidden=(cfg["hidden"],), epochs=cfg["epochs"], merge=cfg["merge"],
                         lr=cfg["lr"], batch_size=cfg["batch_size"], shift=cfg["shift"])
     torch.save(r.net.state_dict(), model_path)
     return r.net, r
 
 
+def training_chunks(cfg: dict) -> list[int]:
+    """First digits of the training chunks of 500 (never the validation chunk)."""
+    return [f for f in interleaved_chunks(10000) if f != VAL_FIRST][:cfg["chunks"]]
+
+
 def load_data(cfg: dict, quick: bool):
-    """Validation chunk, test digits and (full run) every training chunk: from the cache,
-    simulated where missing."""
+    """Validation chunk (seed 1), test digits and every training chunk of every seed: from the
+    cache, simulated where missing. The training set is returned for its statistics (the
+    events bound): the recordings of the first seed."""
     ds = load_dataset("mnist")
-    order = [f for f in interleaved_chunks(10000) if f != VAL_FIRST]
-    used = order[:cfg["first_chunks"] + cfg["per_epoch"] * (cfg["epochs"] - 1)]
-    for f in used + [VAL_FIRST]:
-        cached_chunk("train", ds.train_x, ds.train_y, f, 500, TRAIN_SEED, progress=True)
+    for seed in cfg["seeds"]:
+        for f in training_chunks(cfg):
+            cached_chunk("train", ds.train_x, ds.train_y, f, 500, seed, progress=True)
+    cached_chunk("train", ds.train_x, ds.train_y, VAL_FIRST, 500, TRAIN_SEED, progress=True)
     val = EventCounts.load(chunk_path("train", TRAIN_SEED, VAL_FIRST, 500))
     test = cached_counts("test", ds.test_x, ds.test_y, max(cfg["test"], 500), TEST_SEED,
                          progress=True).subset(range(cfg["test"]))
-    tr = EventCounts.concat(EventCounts.load(chunk_path("train", TRAIN_SEED, f, 500)) for f in used)
+    tr = EventCounts.concat(EventCounts.load(chunk_path("train", seed, f, 500))
+                            for seed in cfg["seeds"] for f in training_chunks(cfg))
     return tr, val, test
 
 
@@ -146,8 +155,10 @@ def main(argv=None) -> int:
 
     trained = "loaded" if result is None else f"{result.seconds:.0f} s"
     rows = [
-        ("simulated digits (train / val / test)", f"{len(tr)} / {len(val)} / {len(test)} "
-         f"(SaccadeSimulator dt_us={DT_US}, seeds {TRAIN_SEED} / {TEST_SEED})"),
+        ("simulated digits (train / val / test)", f"{len(tr) // len(cfg['seeds'])} x "
+         f"{len(cfg['seeds'])} recordings / {len(val)} / {len(test)} (SaccadeSimulator "
+         f"dt_us={DT_US}, training seeds {', '.join(map(str, cfg['seeds']))}, validation "
+         f"{TRAIN_SEED}, test {TEST_SEED})"),
         ("network", f"2312-{cfg['hidden']}-10 LIF, {cfg['epochs']} epochs ({trained})"),
         ("ticks", f"{ticks} of {TICK_US * merge // 1000} ms, at most 1 event per input per tick"),
         ("events per image (test, in the ticks)", f"{test.n_events.mean():.0f} "
