@@ -281,8 +281,8 @@ def _triples(flat: np.ndarray) -> list:
 def read_trace(path, n_layers: int) -> tuple[list[dict], dict]:
     """The observations of a harness trace, one dict per finished image with the keys of
     ``SystemDriver``'s (``start``, ``inputs``, ``out``, ``monitor``, ``tick_done``,
-    ``done``, ``cls``, ``tick``, ``ticks_run``, ``error``, ``cycles_port``, ``level``), and the end record
-    ``{"cycles", "timed_out", "image", "tick", "cycle"}``."""
+    ``done``, ``cls``, ``tick``, ``ticks_run``, ``error``, ``cycles_port``, ``level``), and
+    the end record ``{"cycles", "timed_out", "image", "tick", "cycle"}``."""
     words = np.fromfile(path, dtype="<i8")
     results, p = [], 0
     while p < len(words) and words[p] == IMAGE_TAG:
