@@ -24,7 +24,9 @@ def cmd_build(args) -> int:
                          quiet=not args.verbose, clk_mhz=args.clk_mhz,
                          allow_timing_fail=args.allow_timing_fail, reuse=args.reuse)
     if report.get("reused"):
-        print(f"reused the build in {args.out}: the same build plan, byte for byte")
+        where = args.out or (Path(report["bitstream"]).parent if report.get("bitstream")
+                             else f"build/boards/{report['design']}-{report['board']}")
+        print(f"reused the build in {where}: the same build plan, byte for byte")
     if report.get("bitstream") is None and report.get("note"):
         print(f"{report['design']} on {report['board']}: exported {', '.join(report['exported'])}")
         print(report["note"])
