@@ -129,7 +129,8 @@ class Site:
     written ``operator`` (e.g. ``"< -> <="``): ``form`` (``assign``, ``if``, ``proc``,
     ``reg``, ``delay``, ``weight``) says how the line is rewritten, ``original`` and
     ``mutated`` are the expression before and after. ``weight`` holds ``(core module,
-    word, bit)`` of a weight-bit fault."""
+    word, bit)`` of a weight-bit fault. ``module_line`` is the line of the module's
+    ``module`` statement, so that :attr:`id` counts lines within the module."""
 
     module: str
     block: str
@@ -140,11 +141,19 @@ class Site:
     original: str
     mutated: str
     weight: tuple | None = None
+    module_line: int = 0
 
     @property
     def id(self) -> str:
-        """Stable name: module, 1-based line of the emitted text, operator, kind."""
-        return f"{self.module}:{self.line + 1}:{self.operator}:{self.kind}"
+        """Stable name: module, line within the module's emitted text (1 = the ``module``
+        line), operator, kind; a weight-bit fault is named by its word and bit alone.
+
+        Lines count within the module, so that a change to one block's RTL renames only that
+        block's sites (and its equivalence arguments must be made again), not every site
+        behind it in the file."""
+        if self.form == "weight":
+            return f"{self.module}:{self.operator}:{self.kind}"
+        return f"{self.module}:{self.line - self.module_line + 1}:{self.operator}:{self.kind}"
 
 
 # -- the emitted Verilog ------------------------------------------------------------------------
@@ -429,7 +438,8 @@ def logic_sites(text: str) -> list[Site]:
                     sites.append(Site(module, block_of(module, line), k, "next-state constant",
                                       f"{_name(p.group(2))}=K'", "proc", p.group(4),
                                       _one_off(p.group(4))))
-    return sites
+    first = {module: line for module, line, _ in module_spans(lines)}
+    return [replace(s, module_line=first[s.module]) for s in sites]
 
 
 _WEIGHT = re.compile(r"^(\s*mem_w\[(\d+)\] = )(\d+)'h([0-9a-f]+);\s*$")
@@ -1308,129 +1318,150 @@ _LATE_READY = ("command.ready one cycle late in a core of layer >= 1 of a system
 #: those of the recorded run; docs/verification.md has the arguments at length, and the
 #: invariants they rest on were also checked by $display probes on every stimulus)
 EQUIVALENT: dict[tuple[str, str], str] = {
-    ("spike-count", "spikeforge_system.core_0_0:1271:>->>=:compare boundary"): _SATURATION,
-    ("spike-count", "spikeforge_system.core_0_1:3071:>K->>K':compare limit"): _SATURATION,
-    ("first-spike", "spikeforge_system.core_0_1:3052:>->>=:compare boundary"): _SATURATION,
-    ("spike-count", "spikeforge_system.core_0_1:3130:swap:mux swapped"): _queue(
+    ("spike-count", "spikeforge_system.core_0_0:591:>->>=:compare boundary"): _SATURATION,
+    ("spike-count", "spikeforge_system.core_0_1:591:>K->>K':compare limit"): _SATURATION,
+    ("first-spike", "spikeforge_system.core_0_1:575:>->>=:compare boundary"): _SATURATION,
+    ("spike-count", "spikeforge_system.core_0_1:650:swap:mux swapped"): _queue(
         2, "entry 1's write enable becomes push & (pop ? q_n == 1 : q_n == 2): the original's "
            "push & (pop ? q_n == 2 : q_n == 1) is never true, the mutant's only writes entry 1 "
            "when the new q_n is 1 (an unread entry)"),
-    ("first-spike", "spikeforge_system.core_2_0:6501:swap:mux swapped"): _queue(
+    ("first-spike", "spikeforge_system.core_2_0:567:swap:mux swapped"): _queue(
         2, "entry 1's write enable becomes push & (pop ? q_n == 1 : q_n == 2): the original's "
            "push & (pop ? q_n == 2 : q_n == 1) is never true, the mutant's only writes entry 1 "
            "when the new q_n is 1 (an unread entry)"),
-    ("spike-count", "spikeforge_system.core_0_1:3152:==->!=:equality negated"): _queue(
+    ("spike-count", "spikeforge_system.core_0_1:672:==->!=:equality negated"): _queue(
         2, "entry 7 (the last, no shift) is written at push & pop & q_n != 8 instead of "
            "q_n == 8: an entry that is never read"),
-    ("spike-count", "spikeforge_system.core_0_1:3310:q_base_3<=hold:register frozen"): _queue(
+    ("spike-count", "spikeforge_system.core_0_1:830:q_base_3<=hold:register frozen"): _queue(
         2, "q_base_3 belongs to entry 3, never below q_n <= 1, and reaches entry 0 by shifts "
            "only while it stays at an index >= q_n"),
-    ("spike-count", "spikeforge_system.core_1_0:4885:==K->==K':counter limit"): _queue(
+    ("spike-count", "spikeforge_system.core_1_0:605:==K->==K':counter limit"): _queue(
         3, "entry 7's write at push & pop & q_n == 8 becomes q_n == 7: neither occurs"),
-    ("first-spike", "spikeforge_system.core_1_0:4835:==->!=:equality negated"): _queue(
+    ("first-spike", "spikeforge_system.core_1_0:619:==->!=:equality negated"): _queue(
         6, "entry 4's write at push & pop & q_n == 5 (never) becomes push & pop & q_n != 5: "
            "the new q_n is then <= 4, so entry 4 is not read before it is written again"),
-    ("membrane-max", "spikeforge_system.core_0_1:3057:==K->==K':counter limit"): _queue(
+    ("membrane-max", "spikeforge_system.core_0_1:631:==K->==K':counter limit"): _queue(
         3, "entry 5's write at push & ~pop & q_n == 5 becomes q_n == 4: neither occurs"),
-    ("membrane-max", "spikeforge_system.core_0_1:2972:==->!=:equality negated"): (
+    ("membrane-max", "spikeforge_system.core_0_1:546:==->!=:equality negated"): (
         "queue_empty_next = ~push & (q_n == 0 | (q_n == 1 & pop)) is used only in idle_next "
         "= phase_idle_next & queue_empty_next & out_empty_next, and out_empty_next has the "
         "factor ~pop: the mutant changes (q_n == 1 & pop) only when pop = 1, where idle_next "
         "is 0 either way (every input; the module proof fails on the compare's own wire)"),
-    ("spike-count", "spikeforge_system.core_1_1:6457:-1->-2:counter step"): (
+    ("spike-count", "spikeforge_system.core_1_1:485:-1->-2:counter step"): (
         "one-lane core: o_rest (1 bit) starts at 0 and is loaded only with h_rest = q_mask_0 "
         "& (q_mask_0 - 1) = 0, or with r_rest = {0, o_rest} & (o_rest - 1) under o_rest != 0; "
         "so o_rest is always 0 and r_rest is 0 whatever o_rest - 1 becomes (every input)"),
-    ("spike-count", "spikeforge_system.decision:8329:<-><=:compare boundary"): (
+    ("spike-count", "spikeforge_system.decision:88:<-><=:compare boundary"): (
         "the decision unit's spike payload is an output neuron index 0..4 (5 classes: the "
         "one-lane output cores of 3 and 2 neurons emit their own neuron's index, the router "
         "adds the core offset 0 or 3), so payload < 5 and payload <= 5 agree"),
-    ("first-spike", "spikeforge_system.core_2_0:6417:|->&:and/or swapped"): (
+    ("first-spike", "spikeforge_system.core_2_0:483:|->&:and/or swapped"): (
         "fire-once flag of output core 2_0 (classes 0, 1), written f | spike, mutated f & "
         "spike: f is 0 after CLEAR, and a tick with an output spike is the inference's last "
         "(decided at that spike's handshake or at the tick's end; no further TICK), so no "
         "update reads f = 1 before the next CLEAR: f & spike is then always 0, and every "
         "update reads f = 0 in both (probe: no S4 stage with f = 1 in a layer-2 core on any "
         "stimulus)"),
-    ("spike-count", "spikeforge_system.router_0:9633:+->-:add/sub swapped"): _OFFSET,
-    ("membrane-max", "spikeforge_system.router_0:7389:+->-:add/sub swapped"): _OFFSET,
-    ("membrane-max", "spikeforge_system:316:clamp->x:saturation removed"): (
+    ("spike-count", "spikeforge_system.router_0:55:+->-:add/sub swapped"): _OFFSET,
+    ("membrane-max", "spikeforge_system.router_0:42:+->-:add/sub swapped"): _OFFSET,
+    ("membrane-max", "spikeforge_system:312:clamp->x:saturation removed"): (
         "membrane__payload = host__r_valid ? host__r_data : 0 becomes host__r_data: the "
         "payload differs only while membrane__valid (= host__r_valid) is 0, and the decision "
         "unit reads it only under membrane.valid & membrane.ready (every input)"),
-    ("membrane-max", "spikeforge_system.decision:6562:<-><=:compare boundary"): _READ_OUT,
-    ("membrane-max", "spikeforge_system.decision:6562:membrane__ready+1cycle:handshake late"):
+    ("membrane-max", "spikeforge_system.decision:42:<-><=:compare boundary"): _READ_OUT,
+    ("membrane-max", "spikeforge_system.decision:42:membrane__ready+1cycle:handshake late"):
         _READ_OUT,
-    ("membrane-max", "spikeforge_system.decision:6562:membrane__ready->1:handshake stuck"):
+    ("membrane-max", "spikeforge_system.decision:42:membrane__ready->1:handshake stuck"):
         _READ_OUT,
-    ("spike-count", "spikeforge_system.ctrl:7830:|x->&x:reduction swapped"): (
+    ("spike-count", "spikeforge_system.ctrl:184:|x->&x:reduction swapped"): (
         _ALL_ACCEPT + ", and |accepted = &accepted"),
-    ("first-spike", "spikeforge_system.ctrl:9488:|x->&x:reduction swapped"): (
+    ("first-spike", "spikeforge_system.ctrl:201:|x->&x:reduction swapped"): (
         _ALL_ACCEPT + ", and |accepted = &accepted"),
-    ("membrane-max", "spikeforge_system.ctrl:6106:&x->|x:reduction swapped"): (
+    ("membrane-max", "spikeforge_system.ctrl:177:&x->|x:reduction swapped"): (
         _ALL_ACCEPT + ", and &accepted = |accepted"),
-    ("spike-count", "spikeforge_system.core_1_0:4770:command__ready->1:handshake stuck"): (
+    ("spike-count", "spikeforge_system.ctrl:190:&x->|x:reduction swapped"): (
+        _ALL_ACCEPT + ", and &accepted = |accepted"),
+    ("first-spike", "spikeforge_system.ctrl:211:|x->&x:reduction swapped"): (
+        _ALL_ACCEPT + ", and |accepted = &accepted"),
+    ("membrane-max", "spikeforge_system.ctrl:167:&x->|x:reduction swapped"): (
+        _ALL_ACCEPT + ", and &accepted = |accepted"),
+    ("spike-count", "spikeforge_system.ctrl:148:error<=hold:register frozen"): (
+        _ALL_ACCEPT + ": error is set only when an offered command is not accepted by "
+        "every core (~&accepted at an offer), so it stays at its reset value 0, which the "
+        "frozen register holds"),
+    ("membrane-max", "spikeforge_system.ctrl:137:error<=hold:register frozen"): (
+        _ALL_ACCEPT + ": error is set only when an offered command is not accepted by "
+        "every core (~&accepted at an offer), so it stays at its reset value 0, which the "
+        "frozen register holds"),
+    ("spike-count", "spikeforge_system.decision:399:$38=K':next-state constant"): (
+        "the argmax's best count best_c reset to 1 instead of 0: it is read only in stage 2 "
+        "of the scan (cur_valid: take = cur_first | cur > best_c, and the n_best_c "
+        "multiplexer), and every scan starts at scan_i = 0 (finish loads it; reset and clear "
+        "end a scan and clear cur_valid), so the first stage-2 cycle after a reset has "
+        "cur_first = 1, where take = 1 loads cur whatever best_c holds (every input)"),
+    ("spike-count", "spikeforge_system.core_1_0:490:command__ready->1:handshake stuck"): (
         _ALL_ACCEPT + "; command.valid is high only while ready is 1 anyway, so a ready "
         "stuck at 1 accepts the same commands"),
-    ("first-spike", "spikeforge_system.core_0_1:2983:command__ready->1:handshake stuck"): (
+    ("first-spike", "spikeforge_system.core_0_1:506:command__ready->1:handshake stuck"): (
         _ALL_ACCEPT + "; command.valid is high only while ready is 1 anyway, so a ready "
         "stuck at 1 accepts the same commands"),
-    ("membrane-max", "spikeforge_system.core_0_0:1195:command__ready->1:handshake stuck"): (
+    ("membrane-max", "spikeforge_system.core_0_0:524:command__ready->1:handshake stuck"): (
         _ALL_ACCEPT + "; command.valid is high only while ready is 1 anyway, so a ready "
         "stuck at 1 accepts the same commands"),
-    ("membrane-max", "spikeforge_system.core_0_1:3024:clamp->x:saturation removed"): (
+    ("membrane-max", "spikeforge_system.core_0_1:598:clamp->x:saturation removed"): (
         "adaptation clamp a' = min(255, ad + step) of a layer-0 core (rho 186, step 9, no "
         "host port: a changes only by updates and CLEAR, from 0): ad = (a * 186) >> 8, so a "
         "<= 33 gives ad <= 23 and ad + step <= 32 <= 33; by induction a <= 33 and ad + step "
         "<= 32 < 255, where the clamp is the identity"),
-    ("membrane-max", "spikeforge_system.core_0_0:1263:+->-:add/sub swapped"): (
+    ("membrane-max", "spikeforge_system.core_0_0:592:+->-:add/sub swapped"): (
         "the copy of decay(v) + i feeding only the upper saturation compare (> 32767) of a "
         "16-bit membrane (layer 0: beta 222, threshold 68 + a, subtract reset, current "
         "saturated to 12 bits, no host port, v = 0 after CLEAR): v <= 14901 gives dv = "
         "(222 v) / 256 <= 12922 and v' <= 12922 + 2047 - 68 (it fires) = 14901; v >= -15421 "
         "gives dv >= -13373 and v' >= -13373 - 2048 = -15421; so |dv| + |i| <= 15421 and "
         "neither dv + i nor dv - i exceeds 32767: the compare is 0 in both"),
-    ("first-spike", "spikeforge_system.core_0_0:1319:<K-><K':compare limit"): (
+    ("first-spike", "spikeforge_system.core_0_0:581:<K-><K':compare limit"): (
         "the rounding compare s2_pi_0 < 0 becomes s2_pi_0 < $signed(1'h1), i.e. < -1: they "
         "differ only at s2_pi_0 == -1, and s2_pi_0 = i * alpha with alpha the constant 215 "
         "(the register holds its reset value: this system's cores have no host port), which "
         "is never -1"),
-    ("spike-count", "spikeforge_system.input_multicast:9059:&x->|x:reduction swapped"): (
+    ("spike-count", "spikeforge_system.input_multicast:47:&x->|x:reduction swapped"): (
         _LOCKSTEP + ": |(done | taken) = &(done | taken) (probe: done 00 and taken 00 or 11 in "
         "every cycle of every stimulus)"),
-    ("first-spike", "spikeforge_system.input_multicast:10155:&x->|x:reduction swapped"): (
+    ("first-spike", "spikeforge_system.input_multicast:47:&x->|x:reduction swapped"): (
         _LOCKSTEP + ": |(done | taken) = &(done | taken) (probe: done 00 and taken 00 or 11 in "
         "every cycle of every stimulus)"),
-    ("spike-count", "spikeforge_system.input_multicast:9064:done<=hold:register frozen"): (
+    ("spike-count", "spikeforge_system.input_multicast:52:done<=hold:register frozen"): (
         _LOCKSTEP + ", so done frozen at its initial 00 is the same register"),
-    ("spike-count", "spikeforge_system.input_multicast:9073:if!:branch negated"): (
+    ("spike-count", "spikeforge_system.input_multicast:61:if!:branch negated"): (
         _LOCKSTEP + "; the mutant clears done in every cycle but a reset cycle, where it keeps "
         "done | taken unless i.valid & i.ready, i.e. 00 too"),
-    ("first-spike", "spikeforge_system.input_multicast:10156:idle->1:handshake stuck"): (
+    ("first-spike", "spikeforge_system.input_multicast:48:idle->1:handshake stuck"): (
         "the multicast's idle = ~i.valid feeds only the top's quiet_links, next to input_idle "
         "= closed | ~event_phase; i.valid = inp.valid & accepting & ~last with accepting = "
         "event_phase & ~closed = ~input_idle, so a multicast that is not idle means "
         "input_idle = 0: the AND of the links is the same with the multicast's bit stuck at "
         "1 (every input)"),
-    ("spike-count", "spikeforge_system.core_1_1:6447:command__ready+1cycle:handshake late"):
+    ("spike-count", "spikeforge_system.core_1_1:475:command__ready+1cycle:handshake late"):
         _LATE_READY,
-    ("membrane-max", "spikeforge_system.core_1_0:4673:command__ready+1cycle:handshake late"):
+    ("membrane-max", "spikeforge_system.core_1_0:500:command__ready+1cycle:handshake late"):
         _LATE_READY,
-    ("spike-count", "spikeforge_system.core_1_1:7105:if!:branch negated"): (
+    ("spike-count", "spikeforge_system.core_1_1:1133:if!:branch negated"): (
         "the write-word counter w_g of a core of G = 2 words is 1 bit wide, reset to 0, and "
         "counts the update's write edges modulo 2; an update phase is entered only from IDLE "
         "by a TICK and left only at its G-th write (a reset clears w_g too), so w_g is 0 at "
         "every TICK and its reload to 0 there, which the negated branch drops (it needs an "
         "event and a command accepted together, which command.ready = idle & "
         "~spike_in.valid excludes), changes nothing (every input; probe: w_g 0 at every TICK)"),
-    ("spike-count", "spikeforge_system.ctrl:8089:$48=K':next-state constant"): (
+    ("spike-count", "spikeforge_system.ctrl:450:$47=K':next-state constant"): (
         "the tick controller's done not cleared at start stays 1 from the first run's end on; "
         "it is read only by the top's done = dec.valid & (ctrl.done | stop) (stop is 0 in "
-        "spike count), and dec.valid is cleared by the same start's clear and rises only n "
-        "cycles after ctrl.finished, the cycle in which the original's ctrl.done rises: so "
+        "spike count), and dec.valid is cleared by the same start's clear and rises only n + 2 "
+        "cycles after ctrl.finished (the two-stage scan), after the original's ctrl.done "
+        "has risen (one cycle after ctrl.finished): so "
         "dec.valid is 0 whenever the two differ (probe: dec.valid never high with ctrl.done "
         "low)"),
-    ("spike-count", "spikeforge_system.decision:8338:!=K->!=K':counter limit"): (
+    ("spike-count", "spikeforge_system.decision:96:!=K->!=K':counter limit"): (
         "spike-count saturation at 65534 instead of 65535: an output neuron cannot spike in "
         "tick 0 (CLEAR zeroes its i and v, its events are spikes of the layer before, which "
         "reach it only after its TICK 0 update: v = 0 < threshold), and spikes once per tick "
@@ -1438,14 +1469,14 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "cleared at each start and only live spikes count); it reaches 65534 only by a spike "
         "in the run's last tick, after which no spike comes: the mutant's compare never "
         "holds back an increment (probe: no output spike in tick 0 on any stimulus)"),
-    ("spike-count", "spikeforge_system.decision:8543:$32=K':next-state constant"): (
+    ("spike-count", "spikeforge_system.decision:370:$36=K':next-state constant"): (
         "scanning not cleared at the scan's end: the scan restarts (scan_i wraps, take is "
-        "forced at scan_i = 0, cur = 0 for the indices 5..7) and rewrites cls, count and none "
-        "every 8 cycles with the values of the first scan, since the counts change only at "
+        "forced where cur_first, the count read is 0 for the indices 5..7) and rewrites cls, "
+        "count and none every 8 cycles with the values of the first scan, since the counts change only at "
         "an output spike, and spikes are live only between a start's CLEAR and ctrl.finished, "
         "which precedes the scan; the next start's clear ends the scan in both (probe: no "
         "spike while valid on any stimulus)"),
-    ("first-spike", "spikeforge_system:338:&->|:and/or swapped"): (
+    ("first-spike", "spikeforge_system:334:&->|:and/or swapped"): (
         "core_0_0's idle bit to the tick controller, idle & quiet_links, becomes idle | "
         "quiet_links: the controller's quiet is then (quiet_links & the other cores idle) and "
         "differs only while core_0_0 is busy and every other core and link is idle; that "
@@ -1461,14 +1492,14 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "cycle) -- so within T + 11, when core 1_0 is busy -- or core 0_1 was granted instead "
         "(busy itself); a full merger 0 is a busy link (probe: core 0_0 the only busy core "
         "occurs, always with a busy link)"),
-    ("first-spike", "spikeforge_system.decision:10037:$12=K':next-state constant"): (
+    ("first-spike", "spikeforge_system.decision:102:$12=K':next-state constant"): (
         "the decision unit's best reset to 1 instead of 0: best is read only where seen = 1 "
         "(n_best = hit & (~seen | payload < best) ? payload : best is loaded into cls only at "
         "a decisive hit or at tick_done & (seen | hit), and with seen = 0 that means a hit, "
         "which selects the payload); seen and best are written together, so seen becomes 1 "
         "only with best := the payload of that hit, and reset and clear set seen = 0: the "
         "outputs are the same for every input (the module proof fails on best itself)"),
-    ("membrane-max", "spikeforge_system.core_0_0:1239:&->|:and/or swapped"): (
+    ("membrane-max", "spikeforge_system.core_0_0:568:&->|:and/or swapped"): (
         "out_empty_next's factor (~o_valid | o_valid & ready) becomes 1: idle_next differs "
         "only when core 0_0's output register is stalled (o_valid & ~ready) in cycle c, so "
         "idle differs only in c + 1; a stalled merger input means merger 0's output register "
@@ -1478,7 +1509,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "event phase, which begins with every core idle, before any spike) or a command (only "
         "at quiet), and it has no host port (probe: after every stall, quiet_links, "
         "spike_in.valid and command.valid 0)"),
-    ("membrane-max", "spikeforge_system.core_0_0:2294:$230=K':next-state constant"): (
+    ("membrane-max", "spikeforge_system.core_0_0:1623:$230=K':next-state constant"): (
         "the weight-word address w_addr reset to 1 instead of 0: it is read only in phase "
         "EVENT (the weight read address, and w_addr + 1), which is entered only from IDLE by "
         "an accepted event that loads w_addr = payload * G in the same edge, and a reset "

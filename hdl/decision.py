@@ -88,7 +88,7 @@ class DecisionUnit(wiring.Component):
     FIRST_SPIKE: ``valid``/``stop`` rise in the cycle after the deciding spike (index
     ``< decisive_below``; ``cls`` = the lowest index seen in the tick, that spike included), or
     else in the cycle after the ``tick_done`` of the first tick with a spike.
-    SPIKE_COUNT: ``valid`` rises ``n_classes + 1`` cycles after ``finish``.
+    SPIKE_COUNT: ``valid`` rises ``n_classes + 2`` cycles after ``finish``.
     MEMBRANE_MAX: ``valid`` rises in the cycle after the last value is accepted.
     """
 
@@ -166,30 +166,44 @@ class DecisionUnit(wiring.Component):
                         with m.Case(k):
                             with m.If(counts[k] != limit):
                                 m.d.sync += counts[k].eq(counts[k] + 1)
+            # Two-stage scan, so that no path runs from the index through the count
+            # multiplexer into the comparison: stage 1 reads count ``scan_i`` into ``cur``,
+            # stage 2 compares it with the best so far (one cycle later).
             scanning = Signal()
             scan_i = Signal(range(n))
+            cur = Signal(self.count_bits)  # stage 1 -> 2: count of class cur_i
+            cur_i = Signal(range(n))
+            cur_valid = Signal()
+            cur_first = Signal()  # cur_i == 0
+            cur_last = Signal()  # cur_i == n - 1
             best_i = Signal(range(n))
             best_c = Signal(self.count_bits)
-            cur = Signal(self.count_bits)
+            read = Signal(self.count_bits)
             with m.Switch(scan_i):
                 for k in range(n):
                     with m.Case(k):
-                        m.d.comb += cur.eq(counts[k])
-            take = Signal()
-            m.d.comb += take.eq((scan_i == 0) | (cur > best_c))  # strict: ties keep the lower
-            n_best_i = Mux(take, scan_i, best_i)
-            n_best_c = Mux(take, cur, best_c)
+                        m.d.comb += read.eq(counts[k])
+            m.d.sync += [cur.eq(read), cur_i.eq(scan_i), cur_valid.eq(scanning),
+                         cur_first.eq(scan_i == 0), cur_last.eq(scan_i == n - 1)]
             with m.If(scanning):
-                m.d.sync += [best_i.eq(n_best_i), best_c.eq(n_best_c), scan_i.eq(scan_i + 1)]
+                m.d.sync += scan_i.eq(scan_i + 1)
                 with m.If(scan_i == n - 1):
-                    m.d.sync += [scanning.eq(0), self.valid.eq(1), self.cls.eq(n_best_i),
-                                 self.count.eq(n_best_c), self.none.eq(n_best_c == 0)]
+                    m.d.sync += scanning.eq(0)
             with m.Elif(self.finish & ~self.valid):
                 m.d.sync += [scanning.eq(1), scan_i.eq(0)]
+            take = Signal()
+            m.d.comb += take.eq(cur_first | (cur > best_c))  # strict: ties keep the lower
+            n_best_i = Mux(take, cur_i, best_i)
+            n_best_c = Mux(take, cur, best_c)
+            with m.If(cur_valid):
+                m.d.sync += [best_i.eq(n_best_i), best_c.eq(n_best_c)]
+                with m.If(cur_last):
+                    m.d.sync += [self.valid.eq(1), self.cls.eq(n_best_i),
+                                 self.count.eq(n_best_c), self.none.eq(n_best_c == 0)]
             with m.If(self.clear):
                 m.d.sync += [c.eq(0) for c in counts]
-                m.d.sync += [scanning.eq(0), self.valid.eq(0), self.none.eq(0), self.cls.eq(0),
-                             self.count.eq(0)]
+                m.d.sync += [scanning.eq(0), cur_valid.eq(0), self.valid.eq(0),
+                             self.none.eq(0), self.cls.eq(0), self.count.eq(0)]
 
         else:  # MEMBRANE_MAX
             k = Signal(range(n + 1))

@@ -81,7 +81,7 @@ class SpikeforgeSystem(wiring.Component):
     system : SystemConfig
         The settings every model of the system shares (:mod:`spikeforge.ir.system`):
         ``decision`` -- ``FIRST_SPIKE`` (early exit at the first output spike, see "Deciding
-        at the spike" below), ``SPIKE_COUNT`` (argmax scan of ``n_classes + 1`` cycles after the last
+        at the spike" below), ``SPIKE_COUNT`` (argmax scan of ``n_classes + 2`` cycles after the last
         tick) or ``MEMBRANE_MAX`` (after the last tick the output cores' membranes are read
         through their host ports, one per cycle in class order, into the decision unit:
         ``n_classes + 2`` cycles); ``fifo_depth`` -- depth of the

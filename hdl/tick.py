@@ -180,6 +180,11 @@ class TickController(wiring.Component):
             with m.Else():
                 m.d.comb += cmd.payload.eq(self._clear_command)
         n_ticks = Signal(self.tick_bits)
+        # "tick is the last one", registered: ``tick`` and ``n_ticks`` are stable for at
+        # least two cycles (EVENT and UPDATE) before CHECK reads it, so it costs no cycle and
+        # keeps the counter's carry chain out of CHECK's path to ``finished``
+        last = Signal()
+        m.d.sync += last.eq(self.tick + 1 == n_ticks)
 
         with m.FSM():
             with m.State("IDLE"):
@@ -234,7 +239,7 @@ class TickController(wiring.Component):
                     m.next = "CHECK"
             with m.State("CHECK"):
                 m.d.comb += self.running.eq(1)
-                with m.If(self.stop | (self.tick + 1 == n_ticks)):
+                with m.If(self.stop | last):
                     m.d.comb += self.finished.eq(1)
                     m.d.sync += self.done.eq(1)
                     m.next = "IDLE"

@@ -30,7 +30,7 @@ the clock edge. The blocks:
 * :mod:`spikeforge.sim.blocks.decision` -- the decision unit (FIRST_SPIKE: valid the cycle
   after the deciding output spike -- one of the classes of
   :func:`~spikeforge.sim.blocks.decision.decisive_classes` -- or else after the deciding
-  ``tick_done``; SPIKE_COUNT: ``n_classes + 1`` cycles after
+  ``tick_done``; SPIKE_COUNT: ``n_classes + 2`` cycles after
   ``finished``; MEMBRANE_MAX: the membranes are read one per cycle from the cycle after
   ``finished``, valid ``n_classes + 2`` cycles after it).
 

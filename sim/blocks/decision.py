@@ -100,7 +100,8 @@ class FirstSpikeDecision(DecisionModel):
 
 class SpikeCountDecision(DecisionModel):
     """SPIKE_COUNT: a counter per class; from the edge of ``finished`` an argmax scan of one
-    class per cycle (ties to the lower index), ``valid`` ``n_classes + 1`` cycles after
+    class per cycle (ties to the lower index) in two stages -- read class ``scan_i``'s count,
+    compare it with the best one cycle later --, ``valid`` ``n_classes + 2`` cycles after
     ``finished``; ``none`` when every count is 0."""
 
     def __init__(self, n_classes: int):
@@ -111,23 +112,26 @@ class SpikeCountDecision(DecisionModel):
         super().reset()
         self.counts = [0] * self.n_classes
         self.scanning = False
+        self.read = None  # stage 1 -> 2: (class, count) read in the last cycle
 
     def _update(self, hit, tick, tick_done, finished) -> None:
         if hit is not None:
             self.counts[hit] += 1
+        if self.read is not None:
+            self._compare(*self.read)
+        self.read = None
         if self.scanning:
-            self._scan()
+            self.read = (self.scan_i, self.counts[self.scan_i])
+            self.scanning = self.scan_i != self.n_classes - 1
+            self.scan_i += 1
         elif finished and not self.valid:
             self.scanning, self.scan_i = True, 0
 
-    def _scan(self) -> None:
-        count = self.counts[self.scan_i]
-        if self.scan_i == 0 or count > self.best_c:
-            self.best_i, self.best_c = self.scan_i, count
-        if self.scan_i == self.n_classes - 1:
-            self.scanning = False
+    def _compare(self, k: int, count: int) -> None:
+        if k == 0 or count > self.best_c:
+            self.best_i, self.best_c = k, count
+        if k == self.n_classes - 1:
             self.valid, self.cls, self.none = True, self.best_i, self.best_c == 0
-        self.scan_i += 1
 
 
 class MembraneMaxDecision(DecisionModel):

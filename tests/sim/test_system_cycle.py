@@ -232,8 +232,8 @@ def test_silent_one_core_inference_by_hand(N, guard):
     * the marker (offered from 1) is taken at E + 1, the port is closed from E + 2; the TICK
       is offered once the guard is 0: T = E + 1 + guard;
     * the update phase ends (idle) at max(T + U, T + 1 + guard) = tick_done; CHECK the cycle
-      after gives ``finished``; the argmax scan makes the decision valid N + 1 cycles
-      later, ``done`` at D = tick_done + 2 + N.
+      after gives ``finished``; the argmax scan makes the decision valid N + 2 cycles
+      later, ``done`` at D = tick_done + 3 + N.
     """
     params = NeuronParams(threshold=100)
     network = IntegerNetwork((IntegerLayer(np.zeros((2, N), dtype=np.int64), params),),
@@ -248,7 +248,7 @@ def test_silent_one_core_inference_by_hand(N, guard):
     tick_done = max(T + U, T + 1 + guard)
     assert t.input_cycles == [E + 1]
     assert t.tick_done_cycles == [tick_done]
-    assert t.done_cycle == tick_done + 2 + N and t.cycles == t.done_cycle
+    assert t.done_cycle == tick_done + 3 + N and t.cycles == t.done_cycle
     assert (t.decision, t.none, t.ticks_run, t.out_events) == (0, True, 1, [])
 
 

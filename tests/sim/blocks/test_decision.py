@@ -165,14 +165,14 @@ def test_spike_count_scans_after_finished_ties_to_the_lower_index():
     schedule = {0: {"clear": True}, **{1 + k: {"neuron": s} for k, s in enumerate(spikes)},
                 10: {"finished": True}}
     trace = drive(m, schedule, 10 + n + 3)
-    assert first_valid(trace) == 10 + n + 1
+    assert first_valid(trace) == 10 + n + 2
     assert (m.cls, m.none) == (1, False) and not any(stop for _, stop in trace)
 
 
 def test_spike_count_without_spikes_is_none():
     m = SpikeCountDecision(3)
     trace = drive(m, {0: {"clear": True}, 2: {"finished": True}}, 8)
-    assert first_valid(trace) == 2 + 3 + 1
+    assert first_valid(trace) == 2 + 3 + 2
     assert (m.cls, m.none) == (0, True)
 
 
