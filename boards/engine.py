@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from amaranth.hdl import Cat, Const, Module, Mux, ResetInserter, Signal
 from amaranth.lib import stream, wiring
-from amaranth.lib.fifo import SyncFIFO
+from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
@@ -20,9 +20,9 @@ from spikeforge.ir.params import Decision
 
 __all__ = ["ProtocolEngine"]
 
-#: items the input feed reads ahead of the system (a read takes two cycles to reach the
-#: FIFO's output, so 4 keep one item per cycle flowing)
-_FEED_DEPTH = 4
+#: items the input feed reads ahead of the system (a read takes four cycles to reach the
+#: buffered FIFO's output register, so 6 keep one item per cycle flowing)
+_FEED_DEPTH = 6
 
 
 class ProtocolEngine(wiring.Component):
@@ -90,26 +90,37 @@ class ProtocolEngine(wiring.Component):
         at_limit = Signal()
         n_items = Signal(17)
         m.d.comb += n_items.eq(length[1:])
+        # the header's checks, registered in CHK_PREP
+        known, good_len, param_zero, full = Signal(), Signal(), Signal(), Signal()
+        sum_ok = Signal()  # the frame's checksum, registered in CHK
+        wptr_next = Signal(18)  # wptr + n_items
 
         # -- reply state
         kind = Signal(8)  # reply CMD byte
         err_code = Signal(8)
         err_cmd = Signal(8)
-        k = Signal(16)  # byte index of the reply frame
-        pidx = Signal(16)  # k - 4, the payload byte index (a counter of its own)
         tx_sum = Signal(8)
 
         # -- run state: the buffer's items reach the system through a small FIFO, read ahead
-        # (fptr: the next item to read; a read's data arrives one cycle later, inflight), so
-        # that the block RAM's slow output is registered before it reaches the system's input
-        # handshake, and the system gets up to one item per cycle
+        # (fptr: the next item to read; a read's data arrives one cycle later, inflight, and
+        # is registered once more, landed, before it is written to the FIFO: a buffer of
+        # several block RAMs has a multiplexer behind their slow clock-to-out), and the system
+        # gets up to one item per cycle; the FIFO's own output is a register too
+        # (SyncFIFOBuffered), so the input handshake starts from flip-flops
         fptr = Signal(range(depth + 1))
         fetched_all = Signal()  # fptr == wptr, kept as a register (no compare in the handshake)
         inflight = Signal()
+        landed = Signal()  # landed_data holds the item read two cycles ago
+        landed_data = Signal(16)
         issue = Signal()
         flush = Signal()
-        feed = SyncFIFO(width=16, depth=_FEED_DEPTH)
+        feed = SyncFIFOBuffered(width=16, depth=_FEED_DEPTH)
         m.submodules.feed = ResetInserter(flush)(feed)
+        # a register slice between the feed and the system's input: its w_rdy and r_rdy are
+        # flip-flops, so the system's input handshake (ready through the input port and the
+        # multicast) and the engine's run state are not one combinational path
+        slice_ = SyncFIFOBuffered(width=16, depth=3)  # 3: one item per cycle
+        m.submodules.slice = ResetInserter(flush)(slice_)
         have_result = Signal()
         counts = [Signal(16, name=f"count_{c}") for c in range(C)]
 
@@ -166,6 +177,14 @@ class ProtocolEngine(wiring.Component):
                            + le(C, 2) + [b for c in counts for b in le(c, 2)]),
         }
 
+        # the reply frame's byte index k and the payload's pidx = k - 4 (a counter of its
+        # own), only as wide as the longest reply needs: the payload multiplexer decodes pidx
+        # for every byte, so each extra bit widens every compare (pidx starts at -4, which
+        # wraps to 2**bits - 4 > longest and so selects no byte)
+        longest = max(len(items) for items in payloads.values())
+        k = Signal((longest + 4).bit_length())
+        pidx = Signal.like(k)
+
         # The reply byte is made in two registered steps (SEND_PICK: the payload byte and
         # which field byte k is; SEND_FORM: the byte itself) and offered from a register in
         # SEND, so no path runs from the byte counter through the payload multiplexer into
@@ -193,10 +212,18 @@ class ProtocolEngine(wiring.Component):
             sysm.n_ticks.eq(param),
             rp.addr.eq(fptr),
             rp.en.eq(1),
-            feed.w_data.eq(rp.data),
-            feed.w_en.eq(inflight),
+            feed.w_data.eq(landed_data),
+            feed.w_en.eq(landed),
         ]
-        m.d.sync += inflight.eq(issue)
+        m.d.sync += [inflight.eq(issue), landed.eq(inflight), landed_data.eq(rp.data)]
+        # the slice feeds the system in any state (it is filled only in RUN and flushed at the
+        # next RUN_START), so the input handshake does not pass through the engine's FSM
+        m.d.comb += [
+            sysm.inp.valid.eq(sysm.busy & slice_.r_rdy),
+            sysm.inp.payload.index.eq(slice_.r_data[:15]),
+            sysm.inp.payload.last.eq(slice_.r_data[15]),
+            slice_.r_en.eq(sysm.inp.valid & sysm.inp.ready),
+        ]
         with m.If(issue):
             m.d.sync += [fptr.eq(fptr + 1), fetched_all.eq(fptr + 1 == wptr)]
 
@@ -226,7 +253,7 @@ class ProtocolEngine(wiring.Component):
                     m.d.sync += [length[8:].eq(byte), csum.eq(csum + byte), count.eq(0),
                                  bad_input.eq(0), param.eq(0)]
                     with m.If(Cat(length[:8], byte) == 0):
-                        m.next = "CHK"
+                        m.next = "CHK_PREP"
                     with m.Else():
                         m.next = "PAYLOAD"
             with m.State("PAYLOAD"):
@@ -247,50 +274,58 @@ class ProtocolEngine(wiring.Component):
                         with m.If(~value[15] & (value[:15] >= self.n_inputs)):
                             m.d.sync += bad_input.eq(1)
                     with m.If(count + 1 == length):
-                        m.next = "CHK"
+                        m.next = "CHK_PREP"
+            with m.State("CHK_PREP"):
+                # one cycle without a byte (ready low): every check of the frame that does not
+                # need the checksum byte is registered here, so CHK's reply decision starts
+                # from flip-flops (no adder or compare of the header in front of it)
+                with m.Switch(cmd):
+                    with m.Case(Cmd.LOAD):
+                        m.d.sync += good_len.eq(~length[0])
+                    with m.Case(Cmd.RUN):
+                        m.d.sync += good_len.eq(length == 2)
+                    with m.Default():
+                        m.d.sync += good_len.eq(length == 0)
+                m.d.sync += [known.eq((cmd >= Cmd.PING) & (cmd <= Cmd.READ)),
+                             wptr_next.eq(wptr + n_items), full.eq(wptr + n_items > depth),
+                             param_zero.eq(param == 0)]
+                m.next = "CHK"
             with m.State("CHK"):
                 m.d.comb += self.rx.ready.eq(1)
                 with_timeout()
-                with m.If(rx_take):
-                    known = Signal()
-                    good_len = Signal()
-                    m.d.comb += known.eq((cmd >= Cmd.PING) & (cmd <= Cmd.READ))
-                    with m.Switch(cmd):
-                        with m.Case(Cmd.LOAD):
-                            m.d.comb += good_len.eq(~length[0])
-                        with m.Case(Cmd.RUN):
-                            m.d.comb += good_len.eq(length == 2)
-                        with m.Default():
-                            m.d.comb += good_len.eq(length == 0)
-                    with m.If((csum + byte)[:8] != 0):
-                        reply(None, ErrorCode.BAD_CHECKSUM)
-                    with m.Elif(~known):
-                        reply(None, ErrorCode.UNKNOWN_COMMAND)
-                    with m.Elif(~good_len):
-                        reply(None, ErrorCode.BAD_LENGTH)
-                    with m.Elif(cmd == Cmd.PING):
-                        reply(Reply.INFO)
-                    with m.Elif(cmd == Cmd.LOAD):
-                        with m.If(wptr + n_items > depth):
-                            reply(None, ErrorCode.BUFFER_FULL)
-                        with m.Elif(bad_input):
-                            reply(None, ErrorCode.BAD_INPUT)
-                        with m.Else():
-                            m.d.sync += wptr.eq(wptr + n_items)
-                            reply(Reply.ACK)
-                    with m.Elif(cmd == Cmd.CLEAR):
-                        m.d.sync += wptr.eq(0)
+                with m.If(rx_take):  # the checksum byte: decide in the next cycle
+                    m.d.sync += sum_ok.eq((csum + byte)[:8] == 0)
+                    m.next = "DECIDE"
+            with m.State("DECIDE"):
+                with m.If(~sum_ok):
+                    reply(None, ErrorCode.BAD_CHECKSUM)
+                with m.Elif(~known):
+                    reply(None, ErrorCode.UNKNOWN_COMMAND)
+                with m.Elif(~good_len):
+                    reply(None, ErrorCode.BAD_LENGTH)
+                with m.Elif(cmd == Cmd.PING):
+                    reply(Reply.INFO)
+                with m.Elif(cmd == Cmd.LOAD):
+                    with m.If(full):
+                        reply(None, ErrorCode.BUFFER_FULL)
+                    with m.Elif(bad_input):
+                        reply(None, ErrorCode.BAD_INPUT)
+                    with m.Else():
+                        m.d.sync += wptr.eq(wptr_next)
                         reply(Reply.ACK)
-                    with m.Elif(cmd == Cmd.RUN):
-                        with m.If(param == 0):
-                            reply(None, ErrorCode.BAD_PARAM)
-                        with m.Else():
-                            m.next = "RUN_START"
-                    with m.Else():  # READ
-                        with m.If(have_result):
-                            reply(Reply.RESULT)
-                        with m.Else():
-                            reply(None, ErrorCode.NO_RESULT)
+                with m.Elif(cmd == Cmd.CLEAR):
+                    m.d.sync += wptr.eq(0)
+                    reply(Reply.ACK)
+                with m.Elif(cmd == Cmd.RUN):
+                    with m.If(param_zero):
+                        reply(None, ErrorCode.BAD_PARAM)
+                    with m.Else():
+                        m.next = "RUN_START"
+                with m.Else():  # READ
+                    with m.If(have_result):
+                        reply(Reply.RESULT)
+                    with m.Else():
+                        reply(None, ErrorCode.NO_RESULT)
             with m.State("RUN_START"):
                 m.d.comb += flush.eq(1)  # items left over from the last run
                 with m.If(sysm.idle):
@@ -300,15 +335,16 @@ class ProtocolEngine(wiring.Component):
             with m.State("RUN"):
                 m.d.comb += self.running.eq(1)
                 # read ahead while the FIFO (with the read in flight) has room
-                m.d.comb += issue.eq(~fetched_all & (feed.w_level + inflight < _FEED_DEPTH))
+                m.d.comb += issue.eq(~fetched_all &
+                                     (feed.w_level + inflight + landed < _FEED_DEPTH))
                 # past the last stored item: tick markers until the system stops
                 drained = Signal()
-                m.d.comb += drained.eq(fetched_all & ~inflight & ~feed.r_rdy)
+                m.d.comb += drained.eq(fetched_all & ~inflight & ~landed & ~feed.r_rdy)
+                # items, then markers, into the slice; left-over markers are flushed with it
                 m.d.comb += [
-                    sysm.inp.valid.eq(sysm.busy & (feed.r_rdy | drained)),
-                    sysm.inp.payload.index.eq(Mux(feed.r_rdy, feed.r_data[:15], 0)),
-                    sysm.inp.payload.last.eq(Mux(feed.r_rdy, feed.r_data[15], 1)),
-                    feed.r_en.eq(sysm.inp.valid & sysm.inp.ready),
+                    slice_.w_en.eq(feed.r_rdy | drained),
+                    slice_.w_data.eq(Mux(feed.r_rdy, feed.r_data, 1 << 15)),
+                    feed.r_en.eq(slice_.w_rdy),
                 ]
                 with m.If(~sysm.busy):
                     m.next = "RUN_END"
