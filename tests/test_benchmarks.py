@@ -111,3 +111,26 @@ def test_ttfs_board_benchmark_quick(tmp_path):
     assert "| Flexi-NeurA 2026 |" in first.stdout and "(build reused)" not in first.stdout
     again = subprocess.run(args, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0 and "(build reused)" in again.stdout, again.stdout + again.stderr
+
+
+@pytest.mark.slow
+def test_lanes_sweep_quick(tmp_path):
+    """bench_lanes.py --quick: one 16x32 core built for the iCEBreaker with 1 and 2 lanes
+    (about a minute each); two lanes take fewer cycles per inference, and the plot is
+    written; run again with --reuse, the same table from the saved reports."""
+    png = tmp_path / "sweep.png"
+    args = [sys.executable, str(ROOT / "benchmarks" / "bench_lanes.py"), "--quick",
+            "--out", str(tmp_path), "--plot", str(png)]
+    first = subprocess.run(args, capture_output=True, text=True, timeout=1800)
+    assert first.returncode == 0, first.stdout + first.stderr
+    rows = {line.split("|")[1].strip(): line.split("|") for line in first.stdout.splitlines()
+            if line.startswith("| L")}
+    assert set(rows) == {"L1", "L2"}, first.stdout
+    cycles = {plan: int(row[8].replace(",", "")) for plan, row in rows.items()}
+    assert cycles["L2"] < cycles["L1"], first.stdout
+    assert png.stat().st_size > 10_000
+    again = subprocess.run(args + ["--reuse"], capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert [l for l in again.stdout.splitlines() if l.startswith("| L")] == \
+        [l for l in first.stdout.splitlines() if l.startswith("| L")]
+
