@@ -10,7 +10,9 @@ images. ``trial`` trains on the 9,000 and prints float and 8-bit golden accuracy
 golden model's work statistics on the 1,000 validation images only (one line appended to
 ``build/ttfs_mnist/trials.md``). ``train`` does the same with checkpoints: after every epoch
 the model file (:mod:`spikeforge.model.modelfile` format) goes to ``build/ttfs_mnist/model.pt``
-with the run's options and validation curve, so an interrupted run still leaves a model.
+with the run's options and validation curve, so an interrupted run still leaves a model;
+with ``--keep-best`` the epoch of highest validation float accuracy also goes to
+``MODEL.best.pt`` (the last epoch need not be the best).
 ``report`` is the only step that reads the test set: float and 8-bit golden accuracy on all
 10,000 test images, validation accuracy, and from the golden model
 (``NetworkTrace.statistics()``, early exit at the first output spike) hidden spikes before
@@ -140,20 +142,40 @@ def cmd_trial(args, ds):
         f.write(line + "\n")
 
 
-def cmd_train(args, ds):
-    Path(args.model).parent.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
+def best_path(model: str) -> Path:
+    """Where ``--keep-best`` puts the best-validation checkpoint: beside the model file, with
+    ``.best`` before the suffix (``model_e.pt`` -> ``model_e.best.pt``)."""
+    path = Path(model)
+    return path.with_name(f"{path.stem}.best{path.suffix}")
+
+
+def make_checkpoint(args, ds, start: float):
+    """The ``on_epoch`` callback of ``train``: saves the model after every epoch (an interrupted
+    run still leaves one) and, with ``args.keep_best``, also the epoch of highest validation
+    float accuracy so far (earliest on ties), because the last epoch need not be the best one."""
+    best = [-1.0]
 
     def checkpoint(epoch, net, history):
         metrics = {"epochs_done": epoch + 1, "validation_curve": [h[2] for h in history],
                    "train_curve": [h[1] for h in history], "loss_curve": [h[0] for h in history],
                    "validation_float_accuracy": history[-1][2],
                    "train_seconds": time.perf_counter() - start}
-        save_model(model_dict(net, args, ds, metrics), args.model)
+        model = model_dict(net, args, ds, metrics)
+        save_model(model, args.model)
+        kept = ""
+        if args.keep_best and history[-1][2] > best[0]:
+            best[0] = history[-1][2]
+            save_model(model, best_path(args.model))
+            kept = " (best so far, kept)"
         print(f"epoch {epoch + 1}/{args.epochs} loss {history[-1][0]:.4f} train {history[-1][1]:.4f} "
-              f"val {history[-1][2]:.4f} {time.perf_counter() - start:.0f} s", flush=True)
+              f"val {history[-1][2]:.4f} {time.perf_counter() - start:.0f} s{kept}", flush=True)
 
-    r, encoding, val = fit(args, ds, checkpoint)
+    return checkpoint
+
+
+def cmd_train(args, ds):
+    Path(args.model).parent.mkdir(parents=True, exist_ok=True)
+    r, encoding, val = fit(args, ds, make_checkpoint(args, ds, time.perf_counter()))
     print(f"zero rows {r.zero_rows}; validation {summary(golden_stats(r.net, val[0], val[1], args.k, encoding))}",
           flush=True)
 
@@ -228,7 +250,7 @@ def cmd_report(args, ds):
         print(f"histograms: {args.plot}")
 
 
-def main(argv=None):
+def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("command", choices=["trial", "train", "report"])
     ap.add_argument("--epochs", type=int, default=4)
@@ -253,7 +275,13 @@ def main(argv=None):
     ap.add_argument("--plot", default=None, help="report: PNG of the two histograms")
     ap.add_argument("--progress", action="store_true")
     ap.add_argument("--threads", type=int, default=1)
-    args = ap.parse_args(argv)
+    ap.add_argument("--keep-best", action="store_true",
+                    help="train: also keep the best-validation epoch in MODEL.best.pt")
+    return ap
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
     torch.set_num_threads(args.threads)
     ds = load_dataset("mnist")
     {"trial": cmd_trial, "train": cmd_train, "report": cmd_report}[args.command](args, ds)

@@ -1,0 +1,61 @@
+"""benchmarks/bench_ttfs_mnist.py: the ``train`` checkpoints, in particular ``--keep-best``
+(the best-validation epoch kept beside the last one), on a small digits network so that it
+runs in seconds; the full MNIST runs are recorded in docs/model.md section 6."""
+
+import importlib.util
+import time
+from pathlib import Path
+
+import torch
+
+from spikeforge.model.datasets import load_dataset
+from spikeforge.model.modelfile import load_model
+from spikeforge.model.ttfs import TTFSNet
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("bench_ttfs_mnist",
+                                                  ROOT / "benchmarks" / "bench_ttfs_mnist.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _run_checkpoints(tmp_path, extra, validation):
+    """Calls the ``train`` callback once per epoch with the given validation accuracies; the
+    weights change every epoch so that the saved files can be told apart. Returns the
+    weights of the first layer after each epoch."""
+    bench = _bench()
+    ds = load_dataset("digits")
+    args = bench.parser().parse_args(["train", "--hidden", "8", "--k", "16", "--epochs",
+                                      str(len(validation)), "--model", str(tmp_path / "m.pt"),
+                                      *extra])
+    checkpoint = bench.make_checkpoint(args, ds, time.perf_counter())
+    net = TTFSNet([ds.n_features, 8, ds.n_classes])
+    history, snapshots = [], []
+    for epoch, val in enumerate(validation):
+        with torch.no_grad():
+            net.layers[0].w.add_(0.01)
+        snapshots.append(net.layers[0].w.detach().clone())
+        history.append((1.0, 0.5, val))
+        checkpoint(epoch, net, history)
+    return bench, snapshots
+
+
+def test_keep_best_keeps_the_best_validation_epoch(tmp_path):
+    bench, snapshots = _run_checkpoints(tmp_path, ["--keep-best"], [0.5, 0.7, 0.6, 0.7])
+    assert bench.best_path(str(tmp_path / "m.pt")) == tmp_path / "m.best.pt"
+    best, last = load_model(tmp_path / "m.best.pt"), load_model(tmp_path / "m.pt")
+    assert best["metrics"]["epochs_done"] == 2  # the earliest of the two 0.7 epochs
+    assert best["metrics"]["validation_float_accuracy"] == 0.7
+    assert torch.equal(best["continuous_weights"][0], snapshots[1])
+    assert last["metrics"]["epochs_done"] == 4
+    assert torch.equal(last["continuous_weights"][0], snapshots[3])
+
+
+def test_without_keep_best_only_the_last_epoch_is_saved(tmp_path):
+    _run_checkpoints(tmp_path, [], [0.5, 0.7, 0.6])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pt"]
+    assert load_model(tmp_path / "m.pt")["metrics"]["epochs_done"] == 3
