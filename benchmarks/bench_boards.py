@@ -26,6 +26,10 @@ files, see :func:`spikeforge.model.datasets.default_mnist_dir`) on one core per 
 ``mnist16``, the same network on cores of at most 16 neurons (4 hidden + 1 output), and
 ``mnist-l82``, one core per layer with 8 and 2 lanes.
 
+``--banks`` builds every design with its weight memories in banks one block RAM deep
+(``SystemConfig.weight_banks`` = the board's family, what ``compile --board`` chooses when the
+banks fit), named ``<design>-banked``.
+
 ``--pll`` builds every design a second time with the PLL at 95 % (``--pll-margin``) of the
 Fmax its board-clock build achieved, rounded down to 0.5 MHz (at least the PLL's lowest
 output, 16 MHz on the iCE40), into ``<design>-<board>-pll<MHz>``, and says whether timing is
@@ -172,7 +176,8 @@ def build_or_reuse(source, board, out: Path, reuse: bool, clk_mhz=None) -> dict:
     saved = out / "report.json"
     if reuse and saved.exists():
         report = json.loads(saved.read_text())
-        check_fit(artifact.plan, board, report["input_depth"], artifact.network.decision)
+        check_fit(artifact.plan, board, report["input_depth"], artifact.network.decision,
+                  weight_banks=artifact.system.weight_banks)
         return report
     return build_board(source, board, out, clk_mhz=clk_mhz, allow_timing_fail=True)
 
@@ -211,6 +216,9 @@ def main(argv=None) -> int:
     parser.add_argument("--pll-margin", type=float, default=0.95, metavar="FRACTION",
                         help="PLL clock as a fraction of the board-clock build's Fmax "
                              "(default %(default)s)")
+    parser.add_argument("--banks", action="store_true",
+                        help="weight memories in banks one block RAM deep "
+                             "(SystemConfig.weight_banks, as compile --board sets it)")
     parser.add_argument("--json", type=Path, default=None, help="write all reports here")
     parser.add_argument("--out", type=Path, default=REPO / "build" / "bench_boards")
     parser.add_argument("--reuse", action="store_true",
@@ -229,10 +237,14 @@ def main(argv=None) -> int:
     only = set(args.only.split(",")) if args.only else None
     rows, reports, refused, pll_rows = [], [], [], []
     for board, (name, artifact) in designs(args.quick, only):
+        counts = design_inputs(name, artifact.network)
+        if args.banks:
+            artifact = replace(artifact, system=replace(
+                artifact.system, weight_banks=BOARDS[board].family))
+            name = f"{name}-banked"
         network, plan = artifact.network, artifact.plan
         label = f"{name} ({len(plan.cores)} core{'s' if len(plan.cores) > 1 else ''}, " \
                 f"{'-'.join(str(l.n_neurons) for l in network.layers)} neurons)"
-        counts = design_inputs(name, network)
         cycles = cycles_per_inference(artifact, counts)
         uart_per_s = None
         runs = [None] + (["pll"] if args.pll else [])
@@ -256,7 +268,8 @@ def main(argv=None) -> int:
             clock = report["clock_mhz"]
             met = report.get("timing_met", fmax >= report["constraint_mhz"])
             u = report["utilization"]
-            est = estimate(plan, board, report["input_depth"], network.decision)
+            est = estimate(plan, board, report["input_depth"], network.decision,
+                           weight_banks=artifact.system.weight_banks)
             uart_per_s = report["baud"] / 10 / uart_bytes(counts, network.n_outputs)
             pll = report.get("pll")
             clock_text = (f"PLL {clock:.2f}" if pll else f"{clock:g} (board)")

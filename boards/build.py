@@ -246,7 +246,12 @@ def build_board(source, board: str, out_dir=None, *, baud: int = 115200,
         raise ConfigError(f"--baud: {error}") from None
     name, artifact = source if isinstance(source, tuple) else resolve_design(source)
     network, plan = artifact.network, artifact.plan
-    estimate = (check_fit(plan, spec.name, input_depth=depth, decision=network.decision)
+    banks = artifact.system.weight_banks
+    if banks and banks != spec.family:
+        raise ConfigError(f"{name}: its weight memories are banked for {banks} block RAMs, "
+                          f"{board} is {spec.family}: compile it again with --board {board}")
+    estimate = (check_fit(plan, spec.name, input_depth=depth, decision=network.decision,
+                          weight_banks=artifact.system.weight_banks)
                 if fit_check else None)
     out = Path(out_dir or Path("build") / "boards" / f"{name}-{board}")
     out.mkdir(parents=True, exist_ok=True)

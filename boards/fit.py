@@ -53,6 +53,7 @@ from dataclasses import dataclass, field
 
 from spikeforge.boards.specs import BOARDS, board_spec, input_depth_for
 from spikeforge.ir.errors import ConfigError
+from spikeforge.ir.system import BRAM_ASPECTS, weight_bank_words
 
 __all__ = ["FitEstimate", "LogicModel", "LOGIC_MODELS", "estimate", "check_fit", "suggestions",
            "dsps_of_plan", "bram_tiles", "memories_of_plan", "logic_of_plan",
@@ -73,11 +74,7 @@ ECP5_MAX_LUTRAM_DEPTH = 64  # ECP5: shallower RAMs go to distributed RAM (TRELLI
 ICE40_BITS_PER_TILE = (69, 80)
 INPUT_BUFFER_BITS = 16  # bits of an input buffer item (15-bit index + tick marker)
 
-_ASPECTS = {
-    "ice40": [(256, 16), (512, 8), (1024, 4), (2048, 2)],
-    "ecp5": [(16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 36)],
-    "xc7": [(16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 36)],
-}
+_ASPECTS = BRAM_ASPECTS  # (words, bits) per family, from the IR
 
 
 @dataclass(frozen=True)
@@ -152,15 +149,22 @@ def _state_memories(core) -> list[tuple[str, int, int]]:
     return mems
 
 
-def memories_of_plan(plan, input_depth: int,
-                     family: str = "ice40") -> list[tuple[str, int, int, str]]:
-    """``(name, depth, width, kind)`` of every memory of the board design."""
+def memories_of_plan(plan, input_depth: int, family: str = "ice40",
+                     weight_banks: str = "") -> list[tuple[str, int, int, str]]:
+    """``(name, depth, width, kind)`` of every memory of the board design; with
+    ``weight_banks`` (:class:`~spikeforge.ir.system.SystemConfig`) each core's weights as
+    its banks, whose last one may round up to whole block RAMs."""
     mems = [("input_buffer", input_depth, INPUT_BUFFER_BITS, "ram")]
     for core in plan.cores:
         cfg = core.config
         tag = f"core{core.core_id}"
-        mems.append((f"{tag}.weights", core.n_inputs * cfg.words,
-                     cfg.lanes * cfg.params.weight_bits, "rom"))
+        depth, width = core.n_inputs * cfg.words, cfg.lanes * cfg.params.weight_bits
+        bank = weight_bank_words(width, weight_banks) if weight_banks else depth
+        if bank >= depth:
+            mems.append((f"{tag}.weights", depth, width, "rom"))
+        else:
+            mems += [(f"{tag}.weights[{b}]", min(bank, depth - b * bank), width, "rom")
+                     for b in range(-(-depth // bank))]
         mems += [(f"{tag}.{name}", d, w, "ram") for name, d, w in _state_memories(core)]
     return mems
 
@@ -259,15 +263,17 @@ class FitEstimate:
                 "memory_bits": self.memory_bits, "fits": self.fits, "problems": self.problems}
 
 
-def estimate(plan, board: str, input_depth: int | None = None, decision=None) -> FitEstimate:
+def estimate(plan, board: str, input_depth: int | None = None, decision=None, *,
+             weight_banks: str = "") -> FitEstimate:
     """Block RAMs, logic cells, flip-flops and multipliers of the board top of ``plan`` on
     ``board`` (upper bounds, see the module docstring). ``decision`` is accepted for
-    compatibility: the logic model is that of spike-count, the larger decision unit."""
+    compatibility: the logic model is that of spike-count, the larger decision unit.
+    ``weight_banks``: the system's (banked weight memories)."""
     spec = board_spec(board)
     family = spec.family
     depth = input_depth_for(board, input_depth)
     per_memory, brams, bits = [], 0, 0
-    for name, d, w, kind in memories_of_plan(plan, depth, family):
+    for name, d, w, kind in memories_of_plan(plan, depth, family, weight_banks):
         tiles = bram_tiles(d, w, family, kind)
         per_memory.append({"memory": name, "depth": d, "width": w, "brams": tiles})
         brams += tiles
@@ -340,10 +346,11 @@ def suggestions(plan, est: FitEstimate) -> str:
     return "; ".join(hints) if hints else "a larger board"
 
 
-def check_fit(plan, board: str, input_depth: int | None = None, decision=None) -> FitEstimate:
+def check_fit(plan, board: str, input_depth: int | None = None, decision=None, *,
+              weight_banks: str = "") -> FitEstimate:
     """The estimate, or :class:`ConfigError` saying why the plan does not fit and what would
     make it fit."""
-    est = estimate(plan, board, input_depth, decision)
+    est = estimate(plan, board, input_depth, decision, weight_banks=weight_banks)
     if not est.fits:
         raise ConfigError(f"the plan does not fit {board}: " + "; ".join(est.problems)
                           + ". To make it fit: " + suggestions(plan, est))

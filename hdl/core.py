@@ -195,6 +195,22 @@ def _lowest(m: Module, mask, lanes: int):
     return k, rest
 
 
+def _or_all(values):
+    """The OR of ``values``, as a balanced tree."""
+    while len(values) > 1:
+        values = [values[k] | values[k + 1] if k + 1 < len(values) else values[k]
+                  for k in range(0, len(values), 2)]
+    return values[0]
+
+
+class _Port:
+    """The signals of one port of the banked weight memory (``NeuronCore._weight_banks``),
+    named as a :class:`~amaranth.lib.memory.Memory` port's."""
+
+    def __init__(self, **signals):
+        self.__dict__.update(signals)
+
+
 class NeuronCore(wiring.Component):
     """A time-multiplexed current-based LIF core (arithmetic: :mod:`~spikeforge.sim.contract`)
     with ``L = config.lanes`` parallel lanes and a pipelined update datapath.
@@ -235,6 +251,13 @@ class NeuronCore(wiring.Component):
     ----------
     config : :class:`~spikeforge.ir.core.CoreConfig`
         Geometry, lanes, neuron parameters, initial weights and the event bound of the core.
+    weight_bank_words : int
+        0: the weights in one memory. A power of two D: in banks of D words (the last one
+        shorter), each read into a register of its own, the bank chosen one stage later, so
+        that a block RAM's output reaches a flip-flop with no multiplexer in between (Yosys
+        maps an ECP5 or iCE40 memory deeper than one block RAM with a multiplexer behind the
+        block RAMs' slow clock-to-out). Same timing and results for every D
+        (:attr:`SystemConfig.weight_banks <spikeforge.ir.system.SystemConfig>` chooses D).
 
     Attributes
     ----------
@@ -306,10 +329,17 @@ class NeuronCore(wiring.Component):
     * **Host**: no effect on timing (only honoured while idle).
     """
 
-    def __init__(self, config: CoreConfig):
+    def __init__(self, config: CoreConfig, *, weight_bank_words: int = 0):
         if not isinstance(config, CoreConfig):
             raise ConfigError(f"config: must be a CoreConfig, got {type(config).__name__}")
+        if (not isinstance(weight_bank_words, int) or weight_bank_words < 0
+                or weight_bank_words & (weight_bank_words - 1)):
+            raise ConfigError(f"weight_bank_words: must be 0 or a power of two, got "
+                              f"{weight_bank_words!r}")
         self.config = config
+        # banks only where the memory is deeper than one bank
+        depth = config.n_inputs * config.words
+        self.weight_bank_words = weight_bank_words if 0 < weight_bank_words < depth else 0
         self.host_map = HostMap(config)
         super().__init__({
             "spike_in": In(stream.Signature(_index_shape(config.n_inputs))),
@@ -346,16 +376,20 @@ class NeuronCore(wiring.Component):
         lane_bits = {"i": acc, "v": mb, "a": ab, "f": 1}
 
         # -- memories: L lanes per word, one enable per lane ---------------------------------
-        m.submodules.mem_w = mem_w = Memory(shape=unsigned(L * wb), depth=J * G,
-                                            init=self.packed_weights())
+        if self.weight_bank_words:
+            rp_w, wp_w, p_w = self._weight_banks(m)
+        else:
+            m.submodules.mem_w = mem_w = Memory(shape=unsigned(L * wb), depth=J * G,
+                                                init=self.packed_weights())
         mems, wps, rps = {}, {}, {}
         for name, bits in lane_bits.items():
             m.submodules[f"mem_{name}"] = mems[name] = Memory(shape=unsigned(L * bits),
                                                               depth=G, init=[])
             wps[name] = mems[name].write_port(granularity=bits)
             rps[name] = mems[name].read_port(transparent_for=(wps[name],))
-        wp_w = mem_w.write_port(granularity=wb)
-        rp_w = mem_w.read_port()
+        if not self.weight_bank_words:
+            wp_w = mem_w.write_port(granularity=wb)
+            rp_w = mem_w.read_port()
 
         def lanes_of(data, bits, signed_=False):
             out = [data.word_select(k, bits) for k in range(L)]
@@ -414,10 +448,12 @@ class NeuronCore(wiring.Component):
         # -- P stage: every read port's data, registered (off the BRAM's clock-to-out) -------
         # data registers have no reset: a reset multiplexer would sit behind the BRAM's
         # clock-to-out, the slowest part of the path (5.8 ns on the ECP5)
-        p_w = Signal(L * wb, reset_less=True)
+        if not self.weight_bank_words:
+            p_w = Signal(L * wb, reset_less=True)
         p_data = {name: Signal(L * bits, name=f"p_{name}", reset_less=True)
                   for name, bits in lane_bits.items()}
-        m.d.sync += p_w.eq(rp_w.data)
+        if not self.weight_bank_words:
+            m.d.sync += p_w.eq(rp_w.data)
         for name in lane_bits:
             m.d.sync += p_data[name].eq(rps[name].data)
         m.d.sync += [e_p.eq(e_r), e_p_g.eq(e_r_g), e_r.eq(0)]
@@ -635,6 +671,48 @@ class NeuronCore(wiring.Component):
         m.d.comb += w_word.eq(j * G + g)
         return {"region": self.host.addr[hm.index_bits:], "index": index, "s_word": s_word,
                 "s_lane": s_lane, "w_word": w_word, "w_lane": w_lane}
+
+    def _weight_banks(self, m):
+        """The weight memory as banks of ``weight_bank_words`` words: a read port and a
+        write port that look like one memory's (``addr``, ``data``; ``addr``, ``data``,
+        ``en``), and ``p_w``, the word read two edges ago, from the banks' own registers.
+
+        ``rp.data`` (the host's read, one edge after ``addr``) still goes through a bank
+        multiplexer; the datapath reads only ``p_w``, an OR of registers."""
+        cfg = self.config
+        L, wb, depth, D = cfg.lanes, cfg.params.weight_bits, cfg.n_inputs * cfg.words, \
+            self.weight_bank_words
+        shift = ceil_log2(D)
+        packed = self.packed_weights()
+        n_banks = -(-depth // D)
+        rp = _Port(addr=Signal(range(depth), name="w_raddr"), data=Signal(L * wb, name="w_rdata"))
+        wp = _Port(addr=Signal(range(depth), name="w_waddr"), data=Signal(L * wb, name="w_wdata"),
+                   en=Signal(L, name="w_wen"))
+        # the bank of the word read at this edge, one-hot: each bank's register takes its
+        # read data only when it is the bank read (else 0), so the word is the OR of the
+        # registers -- no select logic behind the block RAMs, an OR tree behind flip-flops
+        hot = Signal(n_banks, name="w_bank_hot")
+        sel_r = Signal(range(n_banks), name="w_bank_r")
+        m.d.sync += [hot.eq(C(1, n_banks) << rp.addr[shift:]), sel_r.eq(rp.addr[shift:])]
+        p_w = Signal(L * wb, name="p_w")
+        reads, registered = [], []
+        for b in range(n_banks):
+            bank = Memory(shape=unsigned(L * wb), depth=min(D, depth - b * D),
+                          init=packed[b * D:(b + 1) * D])
+            m.submodules[f"mem_w_{b}"] = bank
+            r, w = bank.read_port(), bank.write_port(granularity=wb)
+            p_bank = Signal(L * wb, name=f"p_w_{b}", reset_less=True)
+            m.d.sync += p_bank.eq(Mux(hot[b], r.data, 0))
+            m.d.comb += [r.addr.eq(rp.addr[:shift]), w.addr.eq(wp.addr[:shift]),
+                         w.data.eq(wp.data), w.en.eq(Mux(wp.addr[shift:] == b, wp.en, 0))]
+            reads.append(r.data)
+            registered.append(p_bank)
+        m.d.comb += p_w.eq(_or_all(registered))
+        with m.Switch(sel_r):  # the host's read (not on the datapath)
+            for b, word in enumerate(reads):
+                with m.Case(b):
+                    m.d.comb += rp.data.eq(word)
+        return rp, wp, p_w
 
     def _host_writes(self, m, host_ok, h, wp_w, wps, params):
         """Host writes. Address and data drive the write ports by default, only the enables

@@ -31,7 +31,7 @@ from spikeforge.hdl.tick import TickController
 from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.params import Decision
 from spikeforge.ir.plan import INPUT_PORT, check_plan
-from spikeforge.ir.system import SystemConfig
+from spikeforge.ir.system import SystemConfig, weight_bank_words
 from spikeforge.sim.blocks.decision import decisive_classes
 
 __all__ = ["SpikeforgeSystem", "InputItem", "OutputSpike", "MonitorSignature"]
@@ -200,6 +200,12 @@ class SpikeforgeSystem(wiring.Component):
             "error": Out(1),
         })
 
+    def _bank_words(self, config) -> int:
+        """Words per weight bank of a core (0: one memory), from ``system.weight_banks``."""
+        family = self.system.weight_banks
+        width = config.lanes * config.params.weight_bits
+        return weight_bank_words(width, family) if family else 0
+
     def elaborate(self, platform):
         m = Module()
         layers, routes = self.layers, self.routes
@@ -208,7 +214,7 @@ class SpikeforgeSystem(wiring.Component):
         flat = []
         for l, layer in enumerate(layers):
             for c in layer:
-                core = NeuronCore(c.config)
+                core = NeuronCore(c.config, weight_bank_words=self._bank_words(c.config))
                 m.submodules[f"core_{l}_{c.index}"] = core
                 cores[(l, c.index)] = core
                 flat.append(core)

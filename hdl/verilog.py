@@ -51,9 +51,9 @@ def to_verilog(component: wiring.Component, name: str) -> str:
     return verilog.convert(component, name=name, emit_src=False)
 
 
-def core_verilog(config: CoreConfig) -> str:
+def core_verilog(config: CoreConfig, weight_bank_words: int = 0) -> str:
     """One :class:`~spikeforge.hdl.core.NeuronCore`, module :data:`CORE_TOP`."""
-    return to_verilog(NeuronCore(config), CORE_TOP)
+    return to_verilog(NeuronCore(config, weight_bank_words=weight_bank_words), CORE_TOP)
 
 
 def system_verilog(plan, system: SystemConfig) -> str:

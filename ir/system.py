@@ -14,6 +14,22 @@ from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.jsonform import check_fields
 from spikeforge.ir.params import Decision, as_decision
 
+#: block RAM aspect ratios (words, bits per word) of each FPGA family: the fit estimate
+#: (``boards/fit.py``) and the weight banks of :class:`SystemConfig` read them from here
+BRAM_ASPECTS = {
+    "ice40": ((256, 16), (512, 8), (1024, 4), (2048, 2)),
+    "ecp5": ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 36)),
+    "xc7": ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 36)),
+}
+
+
+def weight_bank_words(width: int, family: str) -> int:
+    """The words of one weight-memory bank of ``width`` bits on ``family``'s block RAMs: the
+    depth of the deepest aspect at least ``width`` bits wide (of the widest aspect if none
+    is), so that a bank is one block RAM deep and its read data needs no multiplexer."""
+    wide = [d for d, w in BRAM_ASPECTS[family] if w >= width]
+    return max(wide) if wide else min(d for d, _ in BRAM_ASPECTS[family])
+
 
 @dataclass(frozen=True)
 class SystemConfig:
@@ -25,7 +41,12 @@ class SystemConfig:
     * ``guard`` -- cycles the tick controller waits for quiet before it trusts it (>= 1; see
       :class:`spikeforge.hdl.tick.TickController`);
     * ``tick_bits`` -- width of tick numbers (``n_ticks``, ``tick``, ``result_tick``);
-    * ``cycle_bits`` -- width of the inference cycle counter ``cycles``.
+    * ``cycle_bits`` -- width of the inference cycle counter ``cycles``;
+    * ``weight_banks`` -- ``""`` (every core's weights in one memory) or an FPGA family of
+      :data:`BRAM_ASPECTS`: each core's weight memory is split into banks one block RAM
+      deep (:func:`weight_bank_words`), each read into a register of its own, so that no
+      multiplexer over block RAMs sits behind their clock-to-out (the bank is chosen one
+      stage later). Same cycles, same results; only the RTL's memory layout changes.
     """
 
     decision: Decision = Decision.FIRST_SPIKE
@@ -33,6 +54,7 @@ class SystemConfig:
     guard: int = 2
     tick_bits: int = 16
     cycle_bits: int = 32
+    weight_banks: str = ""
 
     def __post_init__(self):
         object.__setattr__(self, "decision", as_decision(self.decision))
@@ -41,6 +63,9 @@ class SystemConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
                 raise ConfigError(f"{name}: must be an integer in {lo}..{hi}, got {value!r}")
+        if self.weight_banks != "" and self.weight_banks not in BRAM_ASPECTS:
+            raise ConfigError(f"weight_banks: must be '' or one of {', '.join(BRAM_ASPECTS)}, "
+                              f"got {self.weight_banks!r}")
 
     def to_dict(self) -> dict:
         return {f.name: (self.decision.value if f.name == "decision" else getattr(self, f.name))
@@ -48,6 +73,9 @@ class SystemConfig:
 
     @classmethod
     def from_dict(cls, d) -> "SystemConfig":
-        """The inverse of :meth:`to_dict`; every field required, unknown fields refused."""
+        """The inverse of :meth:`to_dict`; every field required (but ``weight_banks``, which
+        artifacts written before it existed lack), unknown fields refused."""
+        if isinstance(d, dict) and "weight_banks" not in d:
+            d = {**d, "weight_banks": ""}
         check_fields(d, [f.name for f in fields(cls)], "system")
         return cls(**d)

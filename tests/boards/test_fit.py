@@ -15,6 +15,7 @@ from spikeforge.compiler.map import plan_network
 from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.network import IntegerLayer, IntegerNetwork
 from spikeforge.ir.params import NeuronParams
+from spikeforge.ir.system import weight_bank_words
 
 
 def _net(n_inputs, sizes, **params):
@@ -150,6 +151,33 @@ def test_lanes_shape_the_memories():
     assert mems["core0.membrane"] == (3, 4 * 16)
     assert bram_tiles(784 * 8, 64, "ecp5", "rom") == 26  # 13 x 2 of 512 x 36 (measured: 25)
     assert bram_tiles(64 * 5, 16, "ecp5", "rom") == 1
+
+
+def test_banked_weights_are_estimated_bank_by_bank():
+    """With SystemConfig.weight_banks each core's weights are banks one block RAM deep (on
+    the ECP5: 512 words at 64 bits, 2,048 at 8): listed one by one, the last one shorter,
+    and never fewer block RAMs than the unbanked memory."""
+    plan = plan_network(_net(784, [64, 10]), lanes=[8, 1])
+    banked = {n: (d, w) for n, d, w, _ in memories_of_plan(plan, 64, "ecp5", "ecp5")}
+    assert [banked[f"core0.weights[{b}]"] for b in (0, 12)] == [(512, 64), (784 * 8 - 12 * 512, 64)]
+    assert "core0.weights[13]" not in banked and "core0.weights" not in banked
+    assert banked["core1.weights"] == (64 * 10, 8)  # 640 words: one 2,048-word bank
+    assert weight_bank_words(64, "ecp5") == 512 and weight_bank_words(8, "ecp5") == 2048
+    assert weight_bank_words(16, "ice40") == 256 and weight_bank_words(64, "ice40") == 256
+    plain, split = estimate(plan, "ulx3s-85f"), estimate(plan, "ulx3s-85f", weight_banks="ecp5")
+    assert split.brams >= plain.brams and split.fits
+
+
+def test_build_refuses_weights_banked_for_another_family(tmp_path):
+    from dataclasses import replace
+
+    from spikeforge.boards.build import build_board, resolve_design
+
+    name, artifact = resolve_design("core:4x4")
+    banked = replace(artifact, system=replace(artifact.system, weight_banks="ecp5"))
+    with pytest.raises(ConfigError, match="banked for ecp5 block RAMs, icebreaker is ice40"):
+        build_board((name, banked), "icebreaker", tmp_path)
+    assert not any(tmp_path.iterdir())
 
 
 def test_logic_overflow_with_lanes_suggests_fewer_lanes():

@@ -83,6 +83,40 @@ def test_core_matches_models(simulator, name):
     assert report["output_events"] > 0, "the stimulus should make some neurons spike"
 
 
+#: (config, words per weight bank): several banks, the last one shorter
+BANKED = [("drawn-L2", 4), ("leaky-subtract-n13", 8), ("large-n100-L8", 256)]
+
+
+@pytest.mark.parametrize("name,bank", BANKED)
+@pytest.mark.parametrize("simulator", SIMULATORS)
+def test_banked_weights_match_models(simulator, name, bank):
+    """The weight memory in banks (SystemConfig.weight_banks on a board): the same events,
+    states and cycles as the models, host reads and writes included."""
+    config = CONFIGS[name]()
+    assert config.n_inputs * config.words > 2 * bank  # at least three banks
+    result = run_core_cosim(config, simulator, n_ticks=N_TICKS, weight_bank_words=bank,
+                            seed=zlib.crc32(name.encode()) % 1000)
+    assert result.report["ticks_checked"] == N_TICKS and result.report["output_events"] > 0
+
+
+@pytest.mark.parametrize("simulator", SIMULATORS)
+def test_banked_flipped_weight_is_reported(simulator):
+    """A weight bit flipped in a later bank of the banked RTL is found at its tick and
+    neuron (the banks' read multiplexer cannot hide a word)."""
+    config = CONFIGS["leaky-subtract-n13"]()
+    spec = make_spec(config, n_ticks=12, seed=5)
+    t0, j = next((t, tick["events"][0]) for t, tick in enumerate(spec["ticks"]) if tick["events"])
+    n = 4
+    assert j * config.words >= 8, "the corrupted word should be past the first bank"
+    weights = config.weights.copy()
+    weights[j, n] ^= 1 << (config.params.weight_bits - 3)
+    with pytest.raises(CosimFailure) as info:
+        run_core_cosim(config, simulator, spec=spec, rtl_config=config.with_weights(weights),
+                       weight_bank_words=8)
+    mismatch = info.value.result.report["mismatch"]
+    assert (mismatch["tick"], mismatch["neuron"]) == (t0, n), str(info.value)
+
+
 @pytest.mark.parametrize("lanes,n", [(1, 4), (4, 6)])  # with 4 lanes: lane 2 of word 1
 @pytest.mark.parametrize("simulator", SIMULATORS)
 def test_flipped_weight_bit_is_reported(simulator, lanes, n):

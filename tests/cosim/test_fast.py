@@ -126,6 +126,27 @@ def flipped():
     return network, plan, counts, kwargs, text
 
 
+def test_banked_weight_memories_match_the_models():
+    """SystemConfig.weight_banks (what compile --board sets): the system's cores keep their
+    weights in banks one iCE40 block RAM deep (a 64-input, 20-neuron, 2-lane core: 640 words
+    in banks of 256); same spikes, cycles and decisions as the models."""
+    rng = random.Random(7)
+    first = random_network(7, n_layers=2, max_size=10).layers
+    nrng = np.random.default_rng(7)
+    network = IntegerNetwork((IntegerLayer(nrng.integers(-25, 80, size=(64, 20)), first[0].params),
+                              IntegerLayer(nrng.integers(-25, 80, size=(20, 6)), first[1].params)),
+                             Decision.SPIKE_COUNT)
+    plan = plan_network(network, lanes=[2, 1])
+    system = SystemConfig(network.decision, weight_banks="ice40")
+    text = system_verilog(plan, system)
+    assert "mem_w_2" in text and "mem_w_3" not in text  # three banks in core 0
+    counts = random_inputs(7, network, images=3, ticks=8, p=0.2)
+    report = run_fast_cosim(network, plan, counts, system=system, seed=rng.randint(0, 99),
+                            p_gap=0.3, p_ready=0.6).report
+    assert report["mismatch"] is None and report["exact"] == [True] * 3
+    assert sum(r["output_spikes"] for r in report["results"]) > 0
+
+
 def test_a_flipped_weight_bit_in_the_verilog_is_reported_by_layer_tick_neuron_cycle(flipped):
     network, plan, counts, kwargs, text = flipped
     with pytest.raises(CosimFailure) as failure:

@@ -136,7 +136,11 @@ def test_compile_command_from_a_model_file(tmp_path):
     assert run.returncode == 0, run.stdout + run.stderr
     chosen = json.loads(run.stdout)["lanes"]
     assert "lanes for icebreaker" in run.stderr and f"lanes {chosen}:" in run.stderr
-    assert estimate(load_artifact(tmp_path / "board").plan, "icebreaker").fits
+    board_artifact = load_artifact(tmp_path / "board")
+    assert estimate(board_artifact.plan, "icebreaker").fits
+    # weight memories banked for the board's block RAMs when the banks fit, said
+    banks = board_artifact.system.weight_banks
+    assert banks in ("", "ice40") and ("weight memories in banks" in run.stderr) == (banks != "")
     run = run_cli("compile", model, "--out", tmp_path / "big", "--board", "icebreaker",
                   "--lanes", 64)
     assert run.returncode == 2 and not (tmp_path / "big").exists()

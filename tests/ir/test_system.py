@@ -18,11 +18,14 @@ def test_system_defaults_and_the_decision_from_its_string():
 
 def test_system_round_trips_through_json():
     system = SystemConfig(Decision.MEMBRANE_MAX, fifo_depth=3, guard=5, tick_bits=12,
-                          cycle_bits=40)
+                          cycle_bits=40, weight_banks="ecp5")
     d = system.to_dict()
     assert d == {"decision": "membrane-max", "fifo_depth": 3, "guard": 5, "tick_bits": 12,
-                 "cycle_bits": 40}
+                 "cycle_bits": 40, "weight_banks": "ecp5"}
     assert SystemConfig.from_dict(json.loads(json.dumps(d))) == system
+    # an artifact written before weight_banks existed: one memory per core
+    old = {k: v for k, v in d.items() if k != "weight_banks"}
+    assert SystemConfig.from_dict(old) == SystemConfig(**{**system.__dict__, "weight_banks": ""})
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -33,8 +36,10 @@ def test_system_round_trips_through_json():
     (dict(guard=0), "guard: must be an integer in 1..64, got 0"),
     (dict(tick_bits=33), "tick_bits: must be an integer in 1..32, got 33"),
     (dict(cycle_bits=True), "cycle_bits: must be an integer in 1..64, got True"),
+    (dict(weight_banks="gowin"), "weight_banks: must be '' or one of ice40, ecp5, xc7, "
+                                 "got 'gowin'"),
 ], ids=["decision", "fifo_depth-negative", "fifo_depth-float", "guard", "tick_bits",
-        "cycle_bits-bool"])
+        "cycle_bits-bool", "weight_banks"])
 def test_bad_system_settings_are_named(kwargs, message):
     with pytest.raises(ConfigError) as error:
         SystemConfig(**kwargs)
