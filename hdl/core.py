@@ -253,8 +253,9 @@ class NeuronCore(wiring.Component):
         Geometry, lanes, neuron parameters, initial weights and the event bound of the core.
     weight_bank_words : int
         0: the weights in one memory. A power of two D: in banks of D words (the last one
-        shorter), each read into a register of its own, the bank chosen one stage later, so
-        that a block RAM's output reaches a flip-flop with no multiplexer in between (Yosys
+        shorter), each read into a register of its own (zero unless its bank was read), the
+        registers ORed one stage later, so that a block RAM's output reaches a flip-flop
+        with no multiplexer in between (Yosys
         maps an ECP5 or iCE40 memory deeper than one block RAM with a multiplexer behind the
         block RAMs' slow clock-to-out). Same timing and results for every D
         (:attr:`SystemConfig.weight_banks <spikeforge.ir.system.SystemConfig>` chooses D).
@@ -376,6 +377,8 @@ class NeuronCore(wiring.Component):
         lane_bits = {"i": acc, "v": mb, "a": ab, "f": 1}
 
         # -- memories: L lanes per word, one enable per lane ---------------------------------
+        # (the one-memory core is elaborated exactly as before banks existed, in the same
+        # order, so that its Verilog -- and the mutation campaign's site ids -- stay the same)
         if self.weight_bank_words:
             rp_w, wp_w, p_w = self._weight_banks(m)
         else:
