@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/bench_nmnist.py            # 9,500 train digits x seeds / 500 val / 2,000 test
     .venv/bin/python benchmarks/bench_nmnist.py --reuse    # the same, the trained net loaded if saved
     .venv/bin/python benchmarks/bench_nmnist.py --quick    # 200 test digits, 5 co-simulated, the saved net
+    .venv/bin/python benchmarks/bench_nmnist.py --distort  # + one set of distorted digits (lif-full-distort.pt)
 
 MNIST digits are simulated into N-MNIST-like recordings (SaccadeSimulator, dt_us = 500) and
 binned on the host into ticks (cached in build/nmnist/, see spikeforge.model.event_train);
@@ -32,6 +33,7 @@ from spikeforge.flow import compile_network, verify_artifact
 from spikeforge.model.datasets import load_dataset
 from spikeforge.model.event_train import (
     CACHE_DIR,
+    DISTORT,
     DT_US,
     TEST_SEED,
     TICK_US,
@@ -61,7 +63,10 @@ VAL_FIRST = 9500  #: validation: training digits 9500..9999, never trained on
 #: hidden neurons, 12 epochs, the 9,500 training digits each simulated with every seed of
 #: ``seeds`` -- one recording per seed, new sensor noise and event timing: augmentation)
 FULL = dict(hidden=64, epochs=12, merge=1, lr=5e-3, batch_size=32, shift=0, chunks=19,
-            seeds=(TRAIN_SEED, 3), test=2000, cosim=20)
+            seeds=(TRAIN_SEED, 3), distorted=(), test=2000, cosim=20)
+#: --distort: one more recording set of the training digits, each digit distorted first
+#: (event_train.DISTORT, small affine maps) and simulated with this seed
+DISTORTED_SEEDS = (6,)
 #: --quick without a trained full model: a short run on 1,000 digits (far below 95 %)
 QUICK = dict(FULL, epochs=2, chunks=2, seeds=(TRAIN_SEED,), test=200, cosim=5)
 
@@ -79,12 +84,19 @@ def train(cfg: dict, val: EventCounts, model_path: Path, reuse: bool):
         net = LIFNet([val.n_inputs, cfg["hidden"], 10])
         net.load_state_dict(torch.load(model_path))
         return net, None
-    data = EventCounts.concat(EventCounts.load(chunk_path("train", seed, f, 500))
-                              for seed in cfg["seeds"] for f in training_chunks(cfg))
+    data = training_set(cfg)
     r = train_event_lif(data, val, hidden=(cfg["hidden"],), epochs=cfg["epochs"], merge=cfg["merge"],
                         lr=cfg["lr"], batch_size=cfg["batch_size"], shift=cfg["shift"])
     torch.save(r.net.state_dict(), model_path)
     return r.net, r
+
+
+def training_set(cfg: dict) -> EventCounts:
+    """Every cached training recording: each seed of ``seeds``, then each of ``distorted``
+    (the digits distorted by DISTORT before simulation)."""
+    sets = [(seed, None) for seed in cfg["seeds"]] + [(seed, DISTORT) for seed in cfg["distorted"]]
+    return EventCounts.concat(EventCounts.load(chunk_path("train", seed, f, 500, augment=aug))
+                              for seed, aug in sets for f in training_chunks(cfg))
 
 
 def training_chunks(cfg: dict) -> list[int]:
@@ -100,13 +112,14 @@ def load_data(cfg: dict, quick: bool):
     for seed in cfg["seeds"]:
         for f in training_chunks(cfg):
             cached_chunk("train", ds.train_x, ds.train_y, f, 500, seed, progress=True)
+    for seed in cfg["distorted"]:
+        for f in training_chunks(cfg):
+            cached_chunk("train", ds.train_x, ds.train_y, f, 500, seed, progress=True, augment=DISTORT)
     cached_chunk("train", ds.train_x, ds.train_y, VAL_FIRST, 500, TRAIN_SEED, progress=True)
     val = EventCounts.load(chunk_path("train", TRAIN_SEED, VAL_FIRST, 500))
     test = cached_counts("test", ds.test_x, ds.test_y, max(cfg["test"], 500), TEST_SEED,
                          progress=True).subset(range(cfg["test"]))
-    tr = EventCounts.concat(EventCounts.load(chunk_path("train", seed, f, 500))
-                            for seed in cfg["seeds"] for f in training_chunks(cfg))
-    return tr, val, test
+    return training_set(cfg), val, test
 
 
 def cosimulate(network, test: EventCounts, real_in: np.ndarray, n: int, merge: int, name: str):
@@ -123,6 +136,8 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true",
                     help="200 test digits; the trained full model if saved (else a 2-epoch one)")
     ap.add_argument("--reuse", action="store_true", help="load the trained float net if saved")
+    ap.add_argument("--distort", action="store_true",
+                    help="train on one more set of distorted digits (DISTORTED_SEEDS; its own model file)")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     start = time.perf_counter()
@@ -131,6 +146,8 @@ def main(argv=None) -> int:
     cfg = dict(FULL if name == "full" else QUICK)
     if args.quick:
         cfg.update(test=QUICK["test"], cosim=QUICK["cosim"])
+    if args.distort:
+        cfg["distorted"], name = DISTORTED_SEEDS, name + "-distort"
     tr, val, test = load_data(cfg, args.quick)
     net, result = train(cfg, val, CACHE_DIR / f"lif-{name}.pt", args.reuse or args.quick)
     merge, ticks = cfg["merge"], -(-TICKS // cfg["merge"])
@@ -154,10 +171,12 @@ def main(argv=None) -> int:
         cosim, ok = f"FAILED: {type(error).__name__}: {str(error).splitlines()[0][:300]}", False
 
     trained = "loaded" if result is None else f"{result.seconds:.0f} s"
+    n_sets = len(cfg["seeds"]) + len(cfg["distorted"])
+    distorted = "".join(f", {s} distorted ({DISTORT})" for s in cfg["distorted"])
     rows = [
-        ("simulated digits (train / val / test)", f"{len(tr) // len(cfg['seeds'])} x "
-         f"{len(cfg['seeds'])} recordings / {len(val)} / {len(test)} (SaccadeSimulator "
-         f"dt_us={DT_US}, training seeds {', '.join(map(str, cfg['seeds']))}, validation "
+        ("simulated digits (train / val / test)", f"{len(tr) // n_sets} x "
+         f"{n_sets} recordings / {len(val)} / {len(test)} (SaccadeSimulator "
+         f"dt_us={DT_US}, training seeds {', '.join(map(str, cfg['seeds']))}{distorted}, validation "
          f"{TRAIN_SEED}, test {TEST_SEED})"),
         ("network", f"2312-{cfg['hidden']}-10 LIF, {cfg['epochs']} epochs ({trained})"),
         ("ticks", f"{ticks} of {TICK_US * merge // 1000} ms, at most 1 event per input per tick"),

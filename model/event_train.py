@@ -24,6 +24,7 @@ an artifact's ``expected.npz`` holds either. ``benchmarks/bench_nmnist.py`` runs
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ import torch
 from spikeforge.compiler.quantize import quantize
 from spikeforge.ir.errors import ConfigError, SpikeforgeError
 from spikeforge.ir.network import IntegerLayer, IntegerNetwork
+from spikeforge.model.augment import Augmentation
 from spikeforge.model.events import SaccadeSimulator, bin_events
 from spikeforge.sim.network import classify
 
@@ -44,6 +46,9 @@ TICKS = 32           #: 320 ms: the three saccades end at 311 ms
 TRAIN_SEED, TEST_SEED = 1, 2
 CACHE_DIR = Path(__file__).resolve().parent.parent / "build" / "nmnist"
 CACHE_FORMAT = "spikeforge-nmnist-counts-1"
+#: small affine distortions of the digits themselves before simulation (a training set of
+#: distorted digits; validation and test are never distorted): rotation, scale, shear, shift
+DISTORT = Augmentation(max_shift=1, max_rotation=8.0, max_scale=0.08, max_shear=0.1)
 
 
 @dataclass
@@ -147,44 +152,73 @@ class EventCounts:
             raise SpikeforgeError(f"{path}: not an N-MNIST counts cache ({e})") from None
 
 
+def distort_digits(images, augment: Augmentation, seed: int, first: int = 0) -> np.ndarray:
+    """``images [n, 784]`` (28 x 28), digit ``i`` distorted by ``augment`` with the generator
+    ``default_rng([seed, first + i, 1])``: per digit, so a digit's distortion does not depend on
+    the chunk it is simulated in, and apart from the simulator's own ``[seed, i]`` stream."""
+    images = np.asarray(images)
+    flat = images.reshape(len(images), 28 * 28)
+    out = np.empty_like(flat)
+    for i in range(len(flat)):
+        rng = np.random.default_rng([seed, first + i, 1])
+        out[i] = augment(flat[i:i + 1], (28, 28), rng)[0]
+    return out.reshape(images.shape)
+
+
 def simulate_counts(images, labels, seed: int, first: int = 0, dt_us: int = DT_US,
-                    tick_us: int = TICK_US, ticks: int = TICKS, batch: int = 16) -> EventCounts:
-    """Simulate ``images`` (digit ``i`` with seed ``SeedSequence([seed, first + i])``) and bin."""
+                    tick_us: int = TICK_US, ticks: int = TICKS, batch: int = 16,
+                    augment: Augmentation | None = None) -> EventCounts:
+    """Simulate ``images`` (digit ``i`` with seed ``SeedSequence([seed, first + i])``) and bin;
+    ``augment``: each digit distorted first (:func:`distort_digits`)."""
+    if augment is not None:
+        images = distort_digits(images, augment, seed, first)
     sim = SaccadeSimulator(dt_us=dt_us)
     streams = sim.simulate_many(images, seed=seed, batch=batch, first=first)
     counts = np.stack([bin_events(s, tick_us, ticks) for s in streams])
     return EventCounts.from_dense(counts, labels)
 
 
+def augment_tag(augment: Augmentation | None) -> str:
+    """The cache-name part of a distortion: ``""`` for none, else ``-aug`` and 8 hex digits
+    of its parameters (undistorted and differently distorted chunks never share a file)."""
+    if augment is None:
+        return ""
+    return "-aug" + hashlib.sha256(repr(augment).encode()).hexdigest()[:8]
+
+
 def chunk_path(split: str, seed: int, first: int, n: int, dt_us: int = DT_US,
-               tick_us: int = TICK_US, ticks: int = TICKS, cache_dir=CACHE_DIR) -> Path:
-    return Path(cache_dir) / f"{split}-s{seed}-dt{dt_us}-tick{tick_us}x{ticks}-{first:05d}-{n:05d}.npz"
+               tick_us: int = TICK_US, ticks: int = TICKS, cache_dir=CACHE_DIR,
+               augment: Augmentation | None = None) -> Path:
+    return Path(cache_dir) / (f"{split}-s{seed}{augment_tag(augment)}-dt{dt_us}-tick{tick_us}x{ticks}"
+                              f"-{first:05d}-{n:05d}.npz")
 
 
 def cached_counts(split: str, images, labels, n: int, seed: int, chunk: int = 500,
                   dt_us: int = DT_US, tick_us: int = TICK_US, ticks: int = TICKS,
-                  cache_dir=CACHE_DIR, progress: bool = False) -> EventCounts:
+                  cache_dir=CACHE_DIR, progress: bool = False,
+                  augment: Augmentation | None = None) -> EventCounts:
     """Counts of ``images[:n]``, simulated chunk by chunk and cached (``chunk_path``); a chunk
     already in ``cache_dir`` is loaded, not simulated again."""
     if n > len(images):
         raise ConfigError(f"n: {n} digits asked for, the split has {len(images)}")
     return EventCounts.concat(cached_chunk(split, images, labels, first, min(chunk, n - first), seed,
-                                           dt_us, tick_us, ticks, cache_dir, progress)
+                                           dt_us, tick_us, ticks, cache_dir, progress, augment)
                               for first in range(0, n, chunk))
 
 
 def cached_chunk(split: str, images, labels, first: int, n: int, seed: int, dt_us: int = DT_US,
                  tick_us: int = TICK_US, ticks: int = TICKS, cache_dir=CACHE_DIR,
-                 progress: bool = False) -> EventCounts:
-    """Counts of ``images[first:first + n]`` (seeds ``[seed, first + i]``): loaded from
-    :func:`chunk_path`, or simulated and saved there."""
-    path = chunk_path(split, seed, first, n, dt_us, tick_us, ticks, cache_dir)
+                 progress: bool = False, augment: Augmentation | None = None) -> EventCounts:
+    """Counts of ``images[first:first + n]`` (seeds ``[seed, first + i]``; ``augment``: the
+    digits distorted first): loaded from :func:`chunk_path`, or simulated and saved there."""
+    path = chunk_path(split, seed, first, n, dt_us, tick_us, ticks, cache_dir, augment)
     if path.exists():
         return EventCounts.load(path)
     start = time.perf_counter()
     part = simulate_counts(images[first:first + n], labels[first:first + n], seed, first,
-                           dt_us, tick_us, ticks)
-    part.save(path, seed=seed, first=first, dt_us=dt_us, tick_us=tick_us)
+                           dt_us, tick_us, ticks, augment=augment)
+    part.save(path, seed=seed, first=first, dt_us=dt_us, tick_us=tick_us,
+              augment=repr(augment) if augment is not None else "")
     if progress:
         print(f"{path.name}: {n} digits in {time.perf_counter() - start:.1f} s", flush=True)
     return part

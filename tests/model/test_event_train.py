@@ -11,13 +11,16 @@ import numpy as np
 import pytest
 
 from spikeforge.ir.errors import ConfigError, SpikeforgeError
+from spikeforge.model.augment import Augmentation
 from spikeforge.model.event_train import (
+    DISTORT,
     EventCounts,
     batch_counts,
     cached_chunk,
     cached_counts,
     chunk_path,
     dense_inputs,
+    distort_digits,
     events_bound,
     float_accuracy,
     golden_accuracy,
@@ -141,3 +144,22 @@ def test_growing_train_set_follows_its_schedule(tmp_path):
     whole = cached_counts("train", x, y, 6, seed=1, chunk=2, dt_us=DT, cache_dir=tmp_path).dense()
     assert np.array_equal(at(0).dense(), whole[4:6])
     assert np.array_equal(at(2).dense(), whole[[4, 5, 0, 1, 2, 3]]) and len(at(5)) == 6
+
+
+def test_distorted_chunks_are_the_distorted_digits_simulated_and_cached_apart(tmp_path):
+    x, y = bars(5)
+    plain = cached_chunk("train", x, y, 0, 5, seed=4, dt_us=DT, cache_dir=tmp_path)
+    bent = cached_chunk("train", x, y, 0, 5, seed=4, dt_us=DT, cache_dir=tmp_path, augment=DISTORT)
+    # the digits themselves are distorted (per digit: chunking does not change a distortion)
+    images = distort_digits(x, DISTORT, seed=4)
+    assert all((images[i] != x[i]).any() for i in range(5))
+    assert np.array_equal(distort_digits(x[2:], DISTORT, seed=4, first=2), images[2:])
+    assert np.array_equal(bent.dense(), simulate_counts(images, y, seed=4, dt_us=DT).dense())
+    assert not np.array_equal(bent.dense(), plain.dense())
+    # each distortion has its own file, none shares the undistorted one
+    other = Augmentation(max_rotation=4.0)
+    names = {chunk_path("train", 4, 0, 5, DT, cache_dir=tmp_path, augment=a).name
+             for a in (None, DISTORT, other)}
+    assert len(names) == 3 and len(list(tmp_path.glob("*.npz"))) == 2
+    again = cached_chunk("train", x, y, 0, 5, seed=4, dt_us=DT, cache_dir=tmp_path, augment=DISTORT)
+    assert np.array_equal(again.dense(), bent.dense())
