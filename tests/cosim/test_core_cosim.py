@@ -84,7 +84,8 @@ def test_core_matches_models(simulator, name):
 
 
 #: (config, words per weight bank): several banks, the last one shorter
-BANKED = [("drawn-L2", 4), ("leaky-subtract-n13", 8), ("large-n100-L8", 256)]
+BANKED = [("drawn-L2", 4), ("leaky-subtract-n13", 8),
+          pytest.param("large-n100-L8", 256, marks=pytest.mark.slow)]
 
 
 @pytest.mark.parametrize("name,bank", BANKED)
