@@ -251,7 +251,7 @@ def build_board(source, board: str, out_dir=None, *, baud: int = 115200,
         raise ConfigError(f"{name}: its weight memories are banked for {banks} block RAMs, "
                           f"{board} is {spec.family}: compile it again with --board {board}")
     estimate = (check_fit(plan, spec.name, input_depth=depth, decision=network.decision,
-                          weight_banks=artifact.system.weight_banks)
+                          weight_banks=banks)
                 if fit_check else None)
     out = Path(out_dir or Path("build") / "boards" / f"{name}-{board}")
     out.mkdir(parents=True, exist_ok=True)

@@ -44,9 +44,9 @@ class SystemConfig:
     * ``cycle_bits`` -- width of the inference cycle counter ``cycles``;
     * ``weight_banks`` -- ``""`` (every core's weights in one memory) or an FPGA family of
       :data:`BRAM_ASPECTS`: each core's weight memory is split into banks one block RAM
-      deep (:func:`weight_bank_words`), each read into a register of its own, so that no
-      multiplexer over block RAMs sits behind their clock-to-out (the bank is chosen one
-      stage later). Same cycles, same results; only the RTL's memory layout changes.
+      deep (:func:`weight_bank_words`), each read into a register of its own (the registers
+      ORed one stage later), so that no multiplexer over block RAMs sits behind their
+      clock-to-out. Same cycles, same results; only the RTL's memory layout changes.
     """
 
     decision: Decision = Decision.FIRST_SPIKE
