@@ -63,7 +63,8 @@ class SystemConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
                 raise ConfigError(f"{name}: must be an integer in {lo}..{hi}, got {value!r}")
-        if self.weight_banks != "" and self.weight_banks not in BRAM_ASPECTS:
+        if not isinstance(self.weight_banks, str) or (self.weight_banks != ""
+                                                      and self.weight_banks not in BRAM_ASPECTS):
             raise ConfigError(f"weight_banks: must be '' or one of {', '.join(BRAM_ASPECTS)}, "
                               f"got {self.weight_banks!r}")
 

@@ -38,8 +38,9 @@ def test_system_round_trips_through_json():
     (dict(cycle_bits=True), "cycle_bits: must be an integer in 1..64, got True"),
     (dict(weight_banks="gowin"), "weight_banks: must be '' or one of ice40, ecp5, xc7, "
                                  "got 'gowin'"),
+    (dict(weight_banks=[]), "weight_banks: must be '' or one of ice40, ecp5, xc7, got []"),
 ], ids=["decision", "fifo_depth-negative", "fifo_depth-float", "guard", "tick_bits",
-        "cycle_bits-bool", "weight_banks"])
+        "cycle_bits-bool", "weight_banks", "weight_banks-list"])
 def test_bad_system_settings_are_named(kwargs, message):
     with pytest.raises(ConfigError) as error:
         SystemConfig(**kwargs)
