@@ -10,6 +10,7 @@ for cycle.
 from __future__ import annotations
 
 import enum as py_enum
+from types import SimpleNamespace
 
 from amaranth.hdl import C, Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import enum, stream, wiring
@@ -201,14 +202,6 @@ def _or_all(values):
         values = [values[k] | values[k + 1] if k + 1 < len(values) else values[k]
                   for k in range(0, len(values), 2)]
     return values[0]
-
-
-class _Port:
-    """The signals of one port of the banked weight memory (``NeuronCore._weight_banks``),
-    named as a :class:`~amaranth.lib.memory.Memory` port's."""
-
-    def __init__(self, **signals):
-        self.__dict__.update(signals)
 
 
 class NeuronCore(wiring.Component):
@@ -688,9 +681,11 @@ class NeuronCore(wiring.Component):
         shift = ceil_log2(D)
         packed = self.packed_weights()
         n_banks = -(-depth // D)
-        rp = _Port(addr=Signal(range(depth), name="w_raddr"), data=Signal(L * wb, name="w_rdata"))
-        wp = _Port(addr=Signal(range(depth), name="w_waddr"), data=Signal(L * wb, name="w_wdata"),
-                   en=Signal(L, name="w_wen"))
+        # the two ports' signals, named as a Memory port's
+        rp = SimpleNamespace(addr=Signal(range(depth), name="w_raddr"),
+                             data=Signal(L * wb, name="w_rdata"))
+        wp = SimpleNamespace(addr=Signal(range(depth), name="w_waddr"),
+                             data=Signal(L * wb, name="w_wdata"), en=Signal(L, name="w_wen"))
         # the bank of the word read at this edge, one-hot: each bank's register takes its
         # read data only when it is the bank read (else 0), so the word is the OR of the
         # registers -- no select logic behind the block RAMs, an OR tree behind flip-flops
