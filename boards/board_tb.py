@@ -88,7 +88,8 @@ class SimTransport:
 
 def _result_json(result) -> dict:
     out = dataclasses.asdict(result)
-    out["counts"] = list(out["counts"])
+    for key in ("counts", "events", "spikes"):
+        out[key] = list(out[key])
     return out
 
 

@@ -25,12 +25,11 @@ from spikeforge.boards.protocol import (
 from spikeforge.boards.top import BoardCore
 from spikeforge.compiler.map import plan_network
 from spikeforge.cosim.runner import CocotbResult, run_cocotb, spec_file
-from spikeforge.cosim.system_cosim import expected_run
+from spikeforge.cosim.system_cosim import expected_run, expected_spikes
 from spikeforge.hdl.system import SpikeforgeSystem
 from spikeforge.hdl.verilog import to_verilog
 from spikeforge.ir.params import Decision
 from spikeforge.ir.system import SystemConfig
-from spikeforge.sim.network import run_network
 from spikeforge.sim.system_cycle import ticks_to_run
 
 __all__ = ["board_verilog", "malformed_requests", "run_board_cosim", "check_board_report",
@@ -89,23 +88,24 @@ def overflow_requests(n_inputs: int) -> list[tuple[bytes, int, str | None]]:
 
 def expected_results(network, input_counts, n_ticks: int, plan=None) -> list[dict]:
     """What the RESULT frame must say for every image, from the golden model. A first-spike
-    run stops at the deciding spike, so its spike counts are those of the output spikes
-    before the stop, which the system cycle model of ``plan`` (default
-    ``plan_network(network)``) orders."""
-    trace = run_network(network, input_counts, n_ticks, early_exit=True)
-    stopped = None
-    if network.decision is Decision.FIRST_SPIKE:
-        _, timings, _ = expected_run(network, plan or plan_network(network), input_counts, n_ticks)
-        stopped = [[n for n, _, _ in t.out_events] for t in timings]
+    run stops at the deciding spike, so its spike counts (and the spike counters) are those
+    of the spikes before the stop, which the system cycle model of ``plan`` (default
+    ``plan_network(network)``) orders; the event counters are the golden model's
+    ``statistics().input_events``."""
+    trace, timings, _ = expected_run(network, plan or plan_network(network), input_counts, n_ticks)
+    events = trace.statistics(until_decision=True).input_events
     out = []
-    for b in range(input_counts.shape[0]):
+    for b, timing in enumerate(timings):
         run = ticks_to_run(trace, b, n_ticks)
-        counts = (trace.spikes[-1][b, :run].sum(axis=0) if stopped is None
-                  else np.bincount(stopped[b], minlength=network.n_outputs))
-        cls = int(trace.decision[b])
-        out.append({"cls": cls, "decision_tick": int(trace.decision_tick[b]), "ticks_run": run,
-                    "counts": [int(c) for c in counts], "error": False,
-                    "no_spike": bool(counts.sum() == 0)})
+        spikes = [len(expected_spikes(trace, b, l, run, timing.monitor_events[l]))
+                  for l in range(len(network.layers))]
+        stopped = [n for n, _ in expected_spikes(trace, b, len(network.layers) - 1, run,
+                                                 timing.out_events)]
+        counts = np.bincount(np.asarray(stopped, dtype=np.int64), minlength=network.n_outputs)
+        out.append({"cls": int(trace.decision[b]), "decision_tick": int(trace.decision_tick[b]),
+                    "ticks_run": run, "counts": [int(c) for c in counts], "error": False,
+                    "no_spike": bool(counts.sum() == 0),
+                    "events": [int(e) for e in events[b]], "spikes": spikes})
     return out
 
 
@@ -155,7 +155,7 @@ def check_board_report(report: dict, network, input_counts, n_ticks: int | None 
     assert not report["errors"], report["errors"]
     expected = expected_results(network, counts, n_ticks, plan)
     for b, (want, got) in enumerate(zip(expected, report["results"], strict=True)):
-        for key in ("cls", "decision_tick", "ticks_run", "counts", "error"):
+        for key in ("cls", "decision_tick", "ticks_run", "counts", "error", "events", "spikes"):
             assert got[key] == want[key], (f"image {b}: {key}: board {got[key]}, golden "
                                            f"{want[key]} (board result {got})")
         if network.decision is Decision.FIRST_SPIKE:

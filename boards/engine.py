@@ -62,7 +62,7 @@ class ProtocolEngine(wiring.Component):
         })
 
     def result_length(self) -> int:
-        return 13 + 2 * self.n_classes
+        return 14 + 2 * self.n_classes + 8 * self.system.n_layers
 
     def elaborate(self, platform):
         m = Module()
@@ -166,6 +166,11 @@ class ProtocolEngine(wiring.Component):
                            ("error", sysm.error), ("none", sysm.result_none)]:
             result[key] = Signal.like(value, name=f"result_{key}")
             m.d.sync += result[key].eq(value)
+        work = []  # the work counters, registered like the rest
+        for counter in ("events", "spikes"):
+            for l, value in enumerate(getattr(sysm, counter)):
+                work.append(Signal.like(value, name=f"result_{counter}_{l}"))
+                m.d.sync += work[-1].eq(value)
         payloads = {
             Reply.ERROR: [err_code, err_cmd],
             Reply.ACK: le(wptr, 2),
@@ -174,7 +179,8 @@ class ProtocolEngine(wiring.Component):
             Reply.RESULT: (le(result["class"], 2) + le(result["tick"], 2)
                            + le(result["ticks_run"], 2) + le(result["cycles"], 4)
                            + [Cat(result["error"], result["none"], Const(0, 6))]
-                           + le(C, 2) + [b for c in counts for b in le(c, 2)]),
+                           + le(C, 2) + [b for c in counts for b in le(c, 2)]
+                           + [Const(sysm.n_layers, 8)] + [b for w in work for b in le(w, 4)]),
         }
 
         # the reply frame's byte index k and the payload's pidx = k - 4 (a counter of its

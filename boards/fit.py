@@ -26,7 +26,7 @@ Logic cells (what nextpnr counts: ``ICESTORM_LC`` on the iCE40, ``TRELLIS_COMB``
 ECP5) and flip-flops: a model per family (:class:`LogicModel`) -- a fixed shell (UART,
 protocol engine, tick controller, routers, decision unit), a cost per output class growing
 with the class count (the engine's and the decision unit's per-class counters and the result
-multiplexer), per core,
+multiplexer), per layer (the work counters' flip-flops), per core,
 per lane of a core (accumulate, multiply, decay, saturate, compare: the six-stage pipeline
 is mostly flip-flops), per distributed-RAM cell (ECP5) and per bit of state kept in
 flip-flops (iCE40), per weight-ROM multiplexer bit and per ROM bit left to LUTs, times
@@ -101,6 +101,9 @@ class LogicModel:
     ff_per_class: float
     ff_per_core: float
     ff_per_lane: float
+    #: per layer: the work counters (events, spikes) of the system and their registered
+    #: copies in the protocol engine, 4 x 32 bits, and the per-tick spike count
+    ff_per_layer: float = 136
 
 
 #: fitted to the builds of tests/boards/fit_builds.json, rounded up (see the module docstring)
@@ -223,7 +226,7 @@ def logic_of_plan(plan, family: str) -> tuple[int, int]:
     model = LOGIC_MODELS[family]
     n_classes = sum(c.n_neurons for c in plan.cores_of_layer(plan.n_layers - 1))
     cells = model.shell + model.per_class * n_classes + model.per_class2 * n_classes ** 2
-    ffs = model.ff_shell + model.ff_per_class * n_classes
+    ffs = model.ff_shell + model.ff_per_class * n_classes + model.ff_per_layer * plan.n_layers
     for core in plan.cores:
         lanes = core.config.lanes
         lutram = _lutram_cells(core) if family == "ecp5" else 0

@@ -36,11 +36,14 @@ Requests (host -> board) and their replies
 ``READ`` (0x05, LEN 0)
     Reply: the ``RESULT`` of the last RUN again (error ``NO_RESULT`` if there was none).
 
-``RESULT`` (0x85), ``13 + 2 * n_classes`` bytes: class (2, signed; -1 = no output spike in
-a first-spike inference), decision tick (2), ticks run (2), clock cycles of the inference
-(4; ``SpikeforgeSystem.cycles``), flags (1: bit 0 the system's error flag -- more events in a
-tick than ``max_events_per_tick``; bit 1 no output spike at all), ``n_classes`` (2), then
-the number of spikes of each output neuron in the inference (2 bytes each, saturating).
+``RESULT`` (0x85), ``14 + 2 * n_classes + 8 * n_layers`` bytes: class (2, signed; -1 = no
+output spike in a first-spike inference), decision tick (2), ticks run (2), clock cycles of
+the inference (4; ``SpikeforgeSystem.cycles``), flags (1: bit 0 the system's error flag --
+more events in a tick than ``max_events_per_tick``; bit 1 no output spike at all),
+``n_classes`` (2), the number of spikes of each output neuron in the inference (2 bytes
+each, saturating), ``n_layers`` (1), then the system's work counters: each layer's input
+events (4 bytes each; ``SpikeforgeSystem.events``: the weight rows read) and each layer's
+spikes (4 bytes each; ``SpikeforgeSystem.spikes``).
 
 Errors
 ------
@@ -74,7 +77,7 @@ __all__ = ["SYNC", "PROTOCOL_VERSION", "Cmd", "Reply", "ErrorCode", "ProtocolErr
            "DECISIONS"]
 
 SYNC = 0xA5
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2  # 2: RESULT carries the work counters
 MARKER = 0x8000  #: the item that closes a tick
 
 
@@ -206,6 +209,8 @@ class Result:
     error: bool
     no_spike: bool
     counts: tuple
+    events: tuple  #: per layer: input events (weight rows read), the system's counter
+    spikes: tuple  #: per layer: spikes, the system's counter
 
 
 #: the decision mode byte of ``INFO``
@@ -245,9 +250,10 @@ def parse_result(frame: Frame, n_classes: int | None = None) -> Result:
     """The ``RESULT`` of an inference; :class:`ProtocolError` if it is malformed, holds a
     class outside ``-1..n_classes-1`` or, given ``n_classes`` (from ``INFO``), another
     number of classes."""
-    if frame.cmd == Reply.RESULT and len(frame.payload) >= 13:
+    if frame.cmd == Reply.RESULT and len(frame.payload) >= 14 + 2 * _u(frame.payload, 11, 2):
         n = _u(frame.payload, 11, 2)
-        _expect(frame, Reply.RESULT, 13 + 2 * n)
+        layers = frame.payload[13 + 2 * n]
+        _expect(frame, Reply.RESULT, 14 + 2 * n + 8 * layers)
         p = frame.payload
         if n_classes is not None and n != n_classes:
             raise ProtocolError(f"RESULT reply: {n} classes, but the board said {n_classes} "
@@ -256,9 +262,11 @@ def parse_result(frame: Frame, n_classes: int | None = None) -> Result:
         if not -1 <= cls < n:
             raise ProtocolError(f"RESULT reply: class {cls} outside -1..{n - 1}")
         counts = tuple(_u(p, 13 + 2 * k, 2) for k in range(n))
+        work = [_u(p, 14 + 2 * n + 4 * k, 4) for k in range(2 * layers)]
         return Result(cls, _u(p, 2, 2), _u(p, 4, 2), _u(p, 6, 4),
-                      bool(p[10] & 1), bool(p[10] & 2), counts)
-    _expect(frame, Reply.RESULT, 13)
+                      bool(p[10] & 1), bool(p[10] & 2), counts, tuple(work[:layers]),
+                      tuple(work[layers:]))
+    _expect(frame, Reply.RESULT, 14)
     raise AssertionError("unreachable")
 
 

@@ -192,7 +192,10 @@ def compare_image(b, exp, obs, check_timing=True):
     neuron) against the golden model; class, decision tick, ticks run; the error flag
     against the golden model's (``exp["error"]``: 1, 0, or None where the contract leaves it
     to timing -- then not compared; a spec without it expects 0), a mismatch naming the
-    first overflow (``exp["overflow"]``: layer, tick, events, bound). Timing
+    first overflow (``exp["overflow"]``: layer, tick, events, bound); for the first image
+    of a run, the error port low in its start cycle (as the reset left it); the work
+    counters (``exp["counters"]``: each layer's input events and reported spikes, read one
+    cycle after done). Timing
     (``check_timing``): every event of every layer -- the output spikes and each layer's
     monitor events -- as the ordered list of whole (tick, neuron, cycle) triples against the
     cycle model, so two spikes of one tick that leave in swapped order are a mismatch; then
@@ -227,6 +230,12 @@ def compare_image(b, exp, obs, check_timing=True):
     m = _compare_error(label, exp, obs)
     if m:
         out.append(m)
+    if b == 0 and obs["error_at_start"] != 0:
+        # the first image of a run follows the reset: nothing may have set the flag yet
+        out.append(Mismatch(label + "error flag after reset", None, None, 0,
+                            obs["error_at_start"], obs["start"],
+                            "the error port is high before the first start"))
+    out += _compare_counters(label, exp, obs)
     if not check_timing:
         return out
     m = compare_traces(label + "out_spikes", _triples(exp["out"]), _triples(obs["out"]))
@@ -253,6 +262,22 @@ def compare_image(b, exp, obs, check_timing=True):
     if "cycles_port" in obs and obs["cycles_port"] != exp["cycles"]:
         out.append(Mismatch(label + "cycles port", exp["ticks_run"] - 1, None, exp["cycles"],
                             obs["cycles_port"], obs["done"] + 1))
+    return out
+
+
+def _compare_counters(label: str, exp: dict, obs: dict) -> list[Mismatch]:
+    """The work counters read one cycle after ``done`` (``obs["counters"]``) against the
+    models': each layer's input events (the golden model's ``statistics().input_events``)
+    and the spikes its monitor reported."""
+    got = obs.get("counters")
+    if got is None:  # a bench record without them: a defect of the bench, not a pass
+        return [Mismatch(label + "counters", None, None, exp["counters"], "not read", obs["done"] + 1)]
+    out = []
+    for kind in ("events", "spikes"):
+        for l, (want, value) in enumerate(zip(exp["counters"][kind], got[kind])):
+            if want != value:
+                out.append(Mismatch(label + f"{kind} counter (layer {l})", exp["ticks_run"] - 1,
+                                    None, want, value, obs["done"] + 1))
     return out
 
 

@@ -119,7 +119,8 @@ def _design_header(widths: dict[str, int]) -> tuple[str, int]:
     n_layers = 0
     while f"monitor__{n_layers}__valid" in widths:
         n_layers += 1
-    need = ("inp__payload", "out_spikes__payload", "tick", "result_class", "cycles")
+    need = ("inp__payload", "out_spikes__payload", "tick", "result_class", "cycles",
+            *(f"{kind}__{l}" for kind in ("events", "spikes") for l in range(n_layers)))
     missing = [name for name in need if name not in widths]
     if missing or n_layers == 0:
         raise ConfigError(f"verilog_text: module {SYSTEM_TOP} lacks port(s) "
@@ -127,12 +128,16 @@ def _design_header(widths: dict[str, int]) -> tuple[str, int]:
     # Verilator spells "__" in a port name as "___05F"
     reads = "\n".join(f"    valid[{l}] = top->monitor___05F{l}___05Fvalid; "
                       f"neuron[{l}] = top->monitor___05F{l}___05Fneuron;" for l in range(n_layers))
+    counts = "\n".join(f"    events[{l}] = top->events___05F{l}; spikes[{l}] = top->spikes___05F{l};"
+                       for l in range(n_layers))
     text = (f"#pragma once\n#define INDEX_BITS {widths['inp__payload'] - 1}\n"
             f"#define TICK_BITS {widths['tick']}\n"
             f"#define NEURON_BITS {widths['out_spikes__payload'] - widths['tick']}\n"
             f"#define CLASS_BITS {widths['result_class']}\n#define N_LAYERS {n_layers}\n"
             f"static inline void read_monitors(Vtop* top, uint64_t* valid, uint64_t* neuron) {{\n"
-            f"{reads}\n}}\n")
+            f"{reads}\n}}\n"
+            f"static inline void read_counters(Vtop* top, int64_t* events, int64_t* spikes) {{\n"
+            f"{counts}\n}}\n")
     return text, n_layers
 
 
@@ -281,19 +286,22 @@ def _triples(flat: np.ndarray) -> list:
 def read_trace(path, n_layers: int) -> tuple[list[dict], dict]:
     """The observations of a harness trace, one dict per finished image with the keys of
     ``SystemDriver``'s (``start``, ``inputs``, ``out``, ``monitor``, ``tick_done``,
-    ``done``, ``cls``, ``tick``, ``ticks_run``, ``error``, ``cycles_port``, ``level``), and
+    ``done``, ``cls``, ``tick``, ``ticks_run``, ``error``, ``cycles_port``, ``level``,
+    ``counters``, ``error_at_start``), and
     the end record ``{"cycles", "timed_out", "image", "tick", "cycle"}``."""
     words = np.fromfile(path, dtype="<i8")
     results, p = [], 0
     while p < len(words) and words[p] == IMAGE_TAG:
-        head = words[p + 1:p + 15 + n_layers].tolist()
+        head = words[p + 1:p + 16 + 3 * n_layers].tolist()
         _, start, done, cls, tick, ticks_run, error, cycles_port = head[:8]
         level_cycle, level_busy, level_idle, n_in, n_out, n_td = head[8:14]
-        n_mon = head[14:]
-        p += 15 + n_layers
+        n_mon = head[14:14 + n_layers]
+        events, spikes = head[14 + n_layers:14 + 2 * n_layers], head[14 + 2 * n_layers:-1]
+        p += 16 + 3 * n_layers
         obs = {"start": start, "done": done, "cls": cls, "tick": tick, "ticks_run": ticks_run,
                "error": error, "cycles_port": cycles_port,
-               "level": None if level_cycle < 0 else (level_cycle, level_busy, level_idle)}
+               "level": None if level_cycle < 0 else (level_cycle, level_busy, level_idle),
+               "counters": {"events": events, "spikes": spikes}, "error_at_start": head[-1]}
         obs["inputs"] = words[p:p + n_in].tolist()
         p += n_in
         obs["out"] = _triples(words[p:p + 3 * n_out])
@@ -457,7 +465,7 @@ def run_fast_cosim(network, plan, input_counts, *, n_ticks: int | None = None,
     report = {
         "cycles": end["cycles"], "images": len(spec["images"]), "images_done": len(results),
         "results": [{"class": r["cls"], "decision_tick": r["tick"], "cycles": r["done"] - r["start"],
-                     "output_spikes": len(r["out"])} for r in results],
+                     "output_spikes": len(r["out"]), **r["counters"]} for r in results],
         "mismatch": first.to_dict() if first else None,
         "mismatches": [m.to_dict() for m in found], "exact": exact,
         "sim_s": run["seconds"], "cycles_per_s": end["cycles"] / max(run["seconds"], 1e-9),
@@ -523,6 +531,8 @@ class ShardResult:
     mismatch: str | None
     sim_cycles: int
     seconds: dict
+    #: per image done: the RTL's work counters ``(events per layer, spikes per layer)``
+    work: list = field(default_factory=list)
 
 
 def run_shard(network, plan, shard: Shard, system: SystemConfig, verilog_text: str,
@@ -549,8 +559,9 @@ def run_shard(network, plan, shard: Shard, system: SystemConfig, verilog_text: s
         seen = report["waves"]
         note = WaveNote(seen["file"], seen["cycle"], seen["time_ns"], tuple(seen["signals"]))
         text += f" ({note})"
+    work = [(r["events"], r["spikes"]) for r in report["results"]]
     return ShardResult(shard.first, classes, cycles, list(report["exact"]), bounds, text,
-                       report["cycles"], result.seconds)
+                       report["cycles"], result.seconds, work)
 
 
 def shards_of(counts: np.ndarray, chunk: int) -> list[Shard]:

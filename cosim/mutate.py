@@ -1364,7 +1364,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "stimulus)"),
     ("spike-count", "spikeforge_system.router_0:55:+->-:add/sub swapped"): _OFFSET,
     ("membrane-max", "spikeforge_system.router_0:42:+->-:add/sub swapped"): _OFFSET,
-    ("membrane-max", "spikeforge_system:312:clamp->x:saturation removed"): (
+    ("membrane-max", "spikeforge_system:373:clamp->x:saturation removed"): (
         "membrane__payload = host__r_valid ? host__r_data : 0 becomes host__r_data: the "
         "payload differs only while membrane__valid (= host__r_valid) is 0, and the decision "
         "unit reads it only under membrane.valid & membrane.ready (every input)"),
@@ -1385,6 +1385,16 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         _ALL_ACCEPT + ", and |accepted = &accepted"),
     ("membrane-max", "spikeforge_system.ctrl:167:&x->|x:reduction swapped"): (
         _ALL_ACCEPT + ", and &accepted = |accepted"),
+    ("membrane-max", "spikeforge_system.ctrl:563:if!:branch negated"): (
+        _ALL_ACCEPT + ". In ISSUE_CLEAR the mutant writes pending <= ~accepted when "
+        "guarded_quiet is low instead of high. pending is 0 on entering ISSUE_CLEAR (reset, "
+        "and every way out of a run leaves it 0), and this design enters ISSUE_CLEAR only "
+        "with guarded_quiet high: a membrane-max run has no stop, its done comes n_classes + 2 "
+        "read-out cycles after the last tick_done, and the guard is 2, so the next start finds "
+        "everything quiet (also right after reset). ISSUE_CLEAR then lasts one cycle, in which "
+        "the original writes ~accepted = 0 and the mutant keeps pending = 0 (probe: one "
+        "ISSUE_CLEAR cycle per image, guarded_quiet high and accepted all ones, on every "
+        "stimulus of the design)"),
     ("spike-count", "spikeforge_system.ctrl:148:error<=hold:register frozen"): (
         _ALL_ACCEPT + ": error is set only when an offered command is not accepted by "
         "every core (~&accepted at an offer), so it stays at its reset value 0, which the "
@@ -1476,7 +1486,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "an output spike, and spikes are live only between a start's CLEAR and ctrl.finished, "
         "which precedes the scan; the next start's clear ends the scan in both (probe: no "
         "spike while valid on any stimulus)"),
-    ("first-spike", "spikeforge_system:334:&->|:and/or swapped"): (
+    ("first-spike", "spikeforge_system:432:&->|:and/or swapped"): (
         "core_0_0's idle bit to the tick controller, idle & quiet_links, becomes idle | "
         "quiet_links: the controller's quiet is then (quiet_links & the other cores idle) and "
         "differs only while core_0_0 is busy and every other core and link is idle; that "

@@ -175,8 +175,11 @@ def system_spec(network, plan, counts, n_ticks: int, system: SystemConfig, *, se
                                          system=system, out_ready=ready, start_cycle=1,
                                          start_gaps=start_gaps)
     images, errors, overflows = [], trace.error, trace.first_overflows()
+    events = trace.statistics(until_decision=True).input_events  # [images, layers]
     for b, timing in enumerate(timings):
         ticks_run = ticks_to_run(trace, b, n_ticks)
+        spikes = [expected_spikes(trace, b, l, ticks_run, timing.monitor_events[l])
+                  for l in range(len(trace.spikes))]
         images.append({
             "class": int(trace.decision[b]), "decision_tick": int(trace.decision_tick[b]),
             "ticks_run": ticks_run,
@@ -185,8 +188,9 @@ def system_spec(network, plan, counts, n_ticks: int, system: SystemConfig, *, se
             "items": items[b],
             "out": [list(e) for e in timing.out_events],
             "monitor": [[list(e) for e in layer] for layer in timing.monitor_events],
-            "spikes": [expected_spikes(trace, b, l, ticks_run, timing.monitor_events[l])
-                       for l in range(len(trace.spikes))],
+            "spikes": spikes,
+            "counters": {"events": [int(e) for e in events[b]],
+                         "spikes": [len(layer) for layer in spikes]},
             "out_spikes": expected_spikes(trace, b, len(trace.spikes) - 1, ticks_run,
                                           timing.out_events),
             "start_gap": start_gaps[b],

@@ -61,6 +61,8 @@ class SystemDriver(_Agent):
         self.result_tick = dut.result_tick
         self.ticks_run = dut.ticks_run
         self.cycles_port = dut.cycles
+        self.counters = [getattr(dut, f"{kind}__{l}") for kind in ("events", "spikes")
+                         for l in range(self.n_layers)]
         self.error = dut.error
         self.busy = dut.busy
         self.idle = dut.idle
@@ -122,6 +124,9 @@ class SystemDriver(_Agent):
     def _sample(self, cycle):
         if self.pending_cycles is not None:
             self.pending_cycles["cycles_port"] = _int(self.cycles_port)
+            values = [_int(c) for c in self.counters]
+            self.pending_cycles["counters"] = {"events": values[:self.n_layers],
+                                               "spikes": values[self.n_layers:]}
             self.pending_cycles = None
         obs = self.obs
         want_busy = obs is not None and cycle > obs["start"]
@@ -130,6 +135,8 @@ class SystemDriver(_Agent):
             self.level = (cycle, int(busy), int(idle))
         if obs is None:
             return
+        if cycle == obs["start"]:
+            obs["error_at_start"] = _int(self.error)
         if self.offering and _bit(self.inp_ready):
             obs["inputs"].append(cycle)
             self.k += 1
@@ -208,7 +215,8 @@ async def system_matches_golden_and_cycle_models(dut):
     report = {
         "cycles": counter.cycle, "images": len(images), "images_done": len(driver.results),
         "results": [{"class": r["cls"], "decision_tick": r["tick"], "cycles": r["done"] - r["start"],
-                     "output_spikes": len(r["out"])} for r in driver.results],
+                     "output_spikes": len(r["out"]), **r["counters"]}
+                    for r in driver.results],
         "mismatch": first.to_dict() if first else None,
         "mismatches": [m.to_dict() for m in found],
     }

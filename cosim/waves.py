@@ -64,6 +64,8 @@ def mismatch_cycle(mismatch: dict) -> int | None:
 # what each kind of mismatch (system_tb.compare_image's labels) is seen on: the ports of
 # spikeforge_system, the most telling first
 _SIGNALS = (
+    (re.compile(r"(events|spikes) counter \(layer (\d+)\)"),
+     lambda m: (f"{m.group(1)}__{m.group(2)}", f"monitor__{m.group(2)}__valid", "tick")),
     (re.compile(r"(?:spike|monitor) \(layer (\d+)\)"),
      lambda m: (f"monitor__{m.group(1)}__valid", f"monitor__{m.group(1)}__neuron", "tick")),
     (re.compile(r"out_spikes"), lambda m: ("out_spikes__valid", "out_spikes__ready",

@@ -142,7 +142,21 @@ class SpikeforgeSystem(wiring.Component):
         (:func:`spikeforge.sim.system_cycle.predict_run` predicts S and D).
     error : ``Out(1)``
         Sticky until ``start``: a tick-controller protocol error or a core's ``overflow``
-        (more input events in a tick than ``max_events_per_tick``).
+        (more input events in a tick than ``max_events_per_tick``). Low after reset.
+    events : ``Out(cycle_bits).array(n_layers)``
+        Work counter: the input events of layer l in the ticks run, i.e. the weight rows its
+        cores read for the inference (every core of the layer reads its part of each row):
+        for layer 0 the events taken at ``inp``, for layer l >= 1 the spikes of layer l - 1
+        in ticks 0 .. ticks_run - 2 (a spike of tick t is an event of tick t + 1; the last
+        tick's spikes are never integrated, and those still draining after a stop are not
+        counted). Equal to the golden model's ``NetworkTrace.statistics().input_events``;
+        ``events[l] * layer_size[l]`` are the weights read (synaptic operations).
+    spikes : ``Out(cycle_bits).array(n_layers)``
+        Work counter: the spikes of layer l reported by ``monitor[l]`` in the inference
+        (FIRST_SPIKE: those of the decision tick up to the stop only).
+
+    The counters are 0 after the start edge S and hold their values from ``done`` until the
+    next start; both are bounded by ``cycles`` (one event or spike per cycle at most).
 
     Deciding at the spike (FIRST_SPIKE)
     -----------------------------------
@@ -198,6 +212,8 @@ class SpikeforgeSystem(wiring.Component):
             "ticks_run": Out(tick_bits + 1),
             "cycles": Out(cycle_bits),
             "error": Out(1),
+            "events": Out(cycle_bits).array(self.n_layers),
+            "spikes": Out(cycle_bits).array(self.n_layers),
         })
 
     def _bank_words(self, config) -> int:
@@ -413,4 +429,31 @@ class SpikeforgeSystem(wiring.Component):
         with m.If(self.start & ~busy):
             m.d.sync += error.eq(0)
         m.d.comb += self.error.eq(error | ctrl.error)
+        self._work_counters(m, ctrl, mc_in.i.valid & mc_in.i.ready, start=self.start & ~busy)
         return m
+
+    def _work_counters(self, m, ctrl, input_taken, start):
+        """``events`` and ``spikes`` (see the class docstring). A layer's spikes of the
+        current tick are held in ``this_tick`` and become the next layer's events in the
+        next tick's event phase -- only if there is one, so that the last tick's spikes (and
+        a stopped tick's) never count as events. No spike leaves a core in an event phase
+        (cores spike in the update phase, and the tick before ended quiet), so ``this_tick``
+        is added in the phase's first cycle and is 0 in the others."""
+        with m.If(input_taken):
+            m.d.sync += self.events[0].eq(self.events[0] + 1)
+        for l in range(self.n_layers):
+            mon = self.monitor[l].valid
+            with m.If(mon):
+                m.d.sync += self.spikes[l].eq(self.spikes[l] + 1)
+            with m.If(start):
+                m.d.sync += [self.spikes[l].eq(0), self.events[l].eq(0)]
+            if l + 1 == self.n_layers:
+                break
+            this_tick = Signal(range(self.layer_sizes[l] + 1), name=f"spikes_this_tick_{l}")
+            with m.If(start):
+                m.d.sync += this_tick.eq(0)
+            with m.Elif(ctrl.event_phase):
+                m.d.sync += [this_tick.eq(0),
+                             self.events[l + 1].eq(self.events[l + 1] + this_tick)]
+            with m.Elif(mon):
+                m.d.sync += this_tick.eq(this_tick + 1)

@@ -422,6 +422,8 @@ class VerifyReport:
     #: CPU seconds of each part, summed over the jobs (the fast engine): golden, cycle
     #: model, verilator (the harness process), compare
     seconds: dict = field(default_factory=dict)
+    #: the RTL's own work counters, mean per image co-simulated (:func:`work_summary`)
+    work: dict = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -445,7 +447,28 @@ class VerifyReport:
                               for name, s in self.seconds.items())
             where = f"{self.jobs} job(s)" if self.jobs else "Dask"
             text += f"; per image (CPU): {parts}; {where}, {self.wall_seconds:.0f} s"
+        if self.work:
+            w = self.work
+            layers = ", ".join(f"layer {l}: {e:.1f} events ({r:.1%} of its weights read), "
+                               f"{s:.1f} spikes" for l, (e, r, s) in
+                               enumerate(zip(w["events"], w["weights_read"], w["spikes"])))
+            text += (f"\nRTL work counters, mean per image (compared with the models' on "
+                     f"every image): {layers}")
         return text
+
+
+def work_summary(network, work) -> dict:
+    """The mean per image of the RTL's work counters ``work`` (``(events per layer, spikes
+    per layer)`` per image): ``events``, ``spikes`` and ``weights_read`` (events x layer size
+    over the layer's weights: for a network whose inputs spike at most once, the fraction of
+    the weights looked up -- the prototype's figure). Empty when there is no image."""
+    if not work:
+        return {}
+    events = np.array([e for e, _ in work], dtype=np.float64).mean(axis=0)
+    spikes = np.array([s for _, s in work], dtype=np.float64).mean(axis=0)
+    fan_in = np.array([layer.n_inputs for layer in network.layers], dtype=np.float64)
+    return {"events": events.tolist(), "spikes": spikes.tolist(),
+            "weights_read": (events / fan_in).tolist()}
 
 
 TABLE_HEADER = (f"{'simulator':<10} {'images':>6} {'golden':>9} {'RTL':>9} "
@@ -525,6 +548,7 @@ def _verify_cocotb(network, plan, counts, labels, simulator, chunk, progress, se
     bounds = _bounds(plan, trace)
     start = time.perf_counter()
     rtl_class, cycles, exact, sim_s, mismatch, first_bad = [], [], 0, 0.0, None, None
+    work = []
     for s in range(0, n, chunk):
         part = counts[s:s + chunk]
         result, report, ok = _cocotb_chunk(network, plan, part, simulator, system, seed + s,
@@ -534,6 +558,7 @@ def _verify_cocotb(network, plan, counts, labels, simulator, chunk, progress, se
         for k, res in enumerate(results):
             rtl_class.append(int(res["class"]))
             cycles.append(int(res["cycles"]))
+            work.append((res["events"], res["spikes"]))
         if ok and len(results) == len(part):
             exact += len(part)
         elif mismatch is None:
@@ -551,7 +576,8 @@ def _verify_cocotb(network, plan, counts, labels, simulator, chunk, progress, se
                         float(np.mean(cycles)) if cycles else float("nan"),
                         float(np.mean(bounds)), int(sum(cycles)), sim_s,
                         time.perf_counter() - start, mismatch,
-                        None if verilog_text is None else _sha256(verilog_text.encode()))
+                        None if verilog_text is None else _sha256(verilog_text.encode()),
+                        work=work_summary(network, work))
 
 
 def _cocotb_chunk(network, plan, part, simulator, system, seed, p_gap, verilog_text,
@@ -646,7 +672,8 @@ def _verify_fast(network, plan, counts, labels, chunk, progress, seed, p_gap, sy
                           time.perf_counter() - start, mismatch,
                           None if verilog_text is None else _sha256(text.encode()),
                           engine="fast", jobs=jobs if scheduler is None else 0,
-                          seconds=seconds)
+                          seconds=seconds,
+                          work=work_summary(network, [w for s in shards for w in s.work]))
     return report
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from spikeforge.boards.host import SpikeforgeBoard
-from spikeforge.boards.protocol import Cmd, ProtocolError, Reply, encode_frame
+from spikeforge.boards.protocol import PROTOCOL_VERSION, Cmd, ProtocolError, Reply, encode_frame
 
 HIDDEN = ("amaranth", "amaranth_boards")
 
@@ -92,9 +92,10 @@ class ScriptedTransport:
 
 
 def test_driver_chunks_loads_and_times_out():
-    info = bytes([1, 3, 0, 2, 0, 16, 0, 0])
+    info = bytes([PROTOCOL_VERSION, 3, 0, 2, 0, 16, 0, 0])
     result = (bytes(2) + bytes([1, 0, 2, 0]) + (99).to_bytes(4, "little") + bytes([0])
-              + (2).to_bytes(2, "little") + bytes([1, 0, 0, 0]))
+              + (2).to_bytes(2, "little") + bytes([1, 0, 0, 0])
+              + bytes([2]) + b"".join(v.to_bytes(4, "little") for v in (3, 1, 1, 1)))
     replies = [encode_frame(Reply.INFO, info), encode_frame(Reply.ACK, b"\x00\x00"),
                encode_frame(Reply.ACK, b"\x04\x00"), encode_frame(Reply.ACK, b"\x06\x00"),
                encode_frame(Reply.RESULT, result)]
@@ -102,6 +103,7 @@ def test_driver_chunks_loads_and_times_out():
     board = SpikeforgeBoard(t, items_per_frame=4)
     r = board.infer(np.array([[1, 0, 2], [0, 1, 0]]))
     assert r.cycles == 99 and r.counts == (1, 0)
+    assert (r.events, r.spikes) == ((3, 1), (1, 1))
     assert [w[1] for w in t.written] == [Cmd.PING, Cmd.CLEAR, Cmd.LOAD, Cmd.LOAD, Cmd.RUN]
     with pytest.raises(ValueError, match="input buffer"):
         board.infer(np.ones((4, 3), dtype=int) * 2)
@@ -112,16 +114,17 @@ def test_driver_chunks_loads_and_times_out():
 def test_driver_refuses_a_board_of_another_protocol_or_an_impossible_result():
     """The driver believed any INFO (protocol version 2, no inputs) and any RESULT; now
     each is a ProtocolError naming what is wrong, before anything is sent to such a board."""
-    v2 = ScriptedTransport([encode_frame(Reply.INFO, bytes([2, 3, 0, 2, 0, 16, 0, 0]))])
-    with pytest.raises(ProtocolError, match="protocol version 2, this driver speaks version 1"):
-        SpikeforgeBoard(v2).infer(np.zeros((2, 3), dtype=int))
-    assert [w[1] for w in v2.written] == [Cmd.PING]
-    no_inputs = ScriptedTransport([encode_frame(Reply.INFO, bytes([1, 0, 0, 2, 0, 16, 0, 0]))])
+    v1 = ScriptedTransport([encode_frame(Reply.INFO, bytes([1, 3, 0, 2, 0, 16, 0, 0]))])
+    with pytest.raises(ProtocolError, match="protocol version 1, this driver speaks version 2"):
+        SpikeforgeBoard(v1).infer(np.zeros((2, 3), dtype=int))
+    assert [w[1] for w in v1.written] == [Cmd.PING]
+    no_inputs = ScriptedTransport([encode_frame(Reply.INFO, bytes([2, 0, 0, 2, 0, 16, 0, 0]))])
     with pytest.raises(ProtocolError, match="n_inputs 0"):
         SpikeforgeBoard(no_inputs).ping()
-    info = encode_frame(Reply.INFO, bytes([1, 3, 0, 2, 0, 16, 0, 0]))
+    info = encode_frame(Reply.INFO, bytes([2, 3, 0, 2, 0, 16, 0, 0]))
     ran_too_long = (bytes(2) + bytes([1, 0, 9, 0]) + (99).to_bytes(4, "little") + bytes([0])
-                    + (2).to_bytes(2, "little") + bytes(4))  # 9 ticks run of the 2 asked for
+                    + (2).to_bytes(2, "little") + bytes(4)  # 9 ticks run of the 2 asked for
+                    + bytes([1]) + bytes(8))
     replies = [info, encode_frame(Reply.ACK, b"\x00\x00"), encode_frame(Reply.ACK, b"\x02\x00"),
                encode_frame(Reply.RESULT, ran_too_long)]
     with pytest.raises(ProtocolError, match="9 ticks run of the 2 asked for"):

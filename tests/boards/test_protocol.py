@@ -51,10 +51,12 @@ def test_encode_items():
 def test_parse_result_and_error_frames():
     payload = ((-1).to_bytes(2, "little", signed=True) + (3).to_bytes(2, "little")
                + (4).to_bytes(2, "little") + (1234).to_bytes(4, "little") + bytes([2])
-               + (2).to_bytes(2, "little") + (0).to_bytes(2, "little") + (7).to_bytes(2, "little"))
+               + (2).to_bytes(2, "little") + (0).to_bytes(2, "little") + (7).to_bytes(2, "little")
+               + bytes([2]) + b"".join(v.to_bytes(4, "little") for v in (90, 70000, 12, 3)))
     r = parse_result(Frame(Reply.RESULT, payload))
     assert (r.cls, r.decision_tick, r.ticks_run, r.cycles, r.error, r.no_spike, r.counts) == \
         (-1, 3, 4, 1234, False, True, (0, 7))
+    assert (r.events, r.spikes) == ((90, 70000), (12, 3))
     with pytest.raises(ProtocolError, match="BAD_CHECKSUM") as info:
         parse_result(Frame(Reply.ERROR, bytes([ErrorCode.BAD_CHECKSUM, Cmd.READ])))
     assert info.value.code is ErrorCode.BAD_CHECKSUM
@@ -62,7 +64,7 @@ def test_parse_result_and_error_frames():
         parse_result(Frame(Reply.RESULT, payload[:-1]))
 
 
-def _info(version=1, n_inputs=64, n_classes=10, depth=512, decision=0) -> Frame:
+def _info(version=PROTOCOL_VERSION, n_inputs=64, n_classes=10, depth=512, decision=0) -> Frame:
     payload = (bytes([version]) + n_inputs.to_bytes(2, "little") + n_classes.to_bytes(2, "little")
                + depth.to_bytes(2, "little") + bytes([decision]))
     return Frame(Reply.INFO, payload)
@@ -76,7 +78,7 @@ def test_parse_info_accepts_what_a_board_top_sends():
 
 
 @pytest.mark.parametrize("fields, message", [
-    ({"version": 2}, "INFO reply: protocol version 2, this driver speaks version 1 only"),
+    ({"version": 1}, "INFO reply: protocol version 1, this driver speaks version 2 only"),
     ({"version": 0}, "INFO reply: protocol version 0"),
     ({"n_inputs": 0}, "INFO reply: n_inputs 0, no board top has fewer than 1"),
     ({"n_classes": 0}, "INFO reply: n_classes 0"),
@@ -94,7 +96,8 @@ def test_parse_info_refuses_what_no_board_top_sends(fields, message):
 def _result(cls=3, n=4, counts=None) -> Frame:
     counts = counts if counts is not None else [0] * n
     return Frame(Reply.RESULT, cls.to_bytes(2, "little", signed=True) + bytes(8) + bytes([0])
-                 + n.to_bytes(2, "little") + b"".join(c.to_bytes(2, "little") for c in counts))
+                 + n.to_bytes(2, "little") + b"".join(c.to_bytes(2, "little") for c in counts)
+                 + bytes([1]) + bytes(8))
 
 
 def test_parse_result_refuses_a_class_out_of_range_or_other_classes():

@@ -53,11 +53,31 @@ def test_compare_traces_compares_whole_triples_in_order():
 def _image(error=0, overflow=None):
     exp = {"class": 1, "decision_tick": 2, "ticks_run": 3, "done": 40, "cycles": 39,
            "spikes": [[]], "out_spikes": [], "out": [], "monitor": [[]], "inputs": [],
-           "tick_done": [], "error": error, "overflow": overflow}
+           "tick_done": [], "error": error, "overflow": overflow,
+           "counters": {"events": [5], "spikes": [0]}}
     obs = {"cls": 1, "tick": 2, "ticks_run": 3, "error": 0, "done": 40, "cycles_port": 39,
-           "start": 1, "level": None,
-           "out": [], "monitor": [[]], "inputs": [], "tick_done": []}
+           "start": 1, "level": None, "error_at_start": 0,
+           "out": [], "monitor": [[]], "inputs": [], "tick_done": [],
+           "counters": {"events": [5], "spikes": [0]}}
     return exp, obs
+
+
+def test_compare_image_checks_the_work_counters_and_the_error_flag_after_reset():
+    """A counter that differs is named by layer with both values, read at done + 1; a high
+    error port at the first image's start is a mismatch at that cycle (later images start
+    with the previous run's sticky flag, which is not compared there)."""
+    from spikeforge.cosim.compare import compare_image
+
+    exp, obs = _image()
+    assert compare_image(0, exp, obs) == []
+    obs["counters"]["events"] = [6]
+    [m] = compare_image(0, exp, obs)
+    assert (m.kind, m.expected, m.got, m.cycle) == ("image 0: events counter (layer 0)", 5, 6, 41)
+    exp, obs = _image()
+    obs["error_at_start"] = 1
+    [m] = compare_image(0, exp, obs)
+    assert (m.kind, m.expected, m.got, m.cycle) == ("image 0: error flag after reset", 0, 1, 1)
+    assert compare_image(1, exp, obs) == []
 
 
 def test_compare_image_checks_the_error_flag_against_the_golden_model():

@@ -258,6 +258,85 @@ def test_sharded_runs_give_what_one_run_gives():
     assert sum((s.bounds for s in two), []) == one[0].bounds
 
 
+def test_the_work_counters_are_the_golden_models_work(tmp_path):
+    """The system's own counters, read one cycle after done: each layer's input events are
+    the golden model's ``statistics().input_events`` (events x layer size = the weights read),
+    each layer's spike count the spikes its monitor reported. In the first-spike case a
+    stopped decision tick's hidden spikes are reported spikes but never events."""
+    name = "3-layers-first-spike-gaps"
+    network, plan, counts, _ = make_case(name)
+    spec, results, end = _run_and_read(name, tmp_path)
+    assert compare_run(spec, results, end) == ([], [True] * 3)
+    stats = run_network(network, counts, early_exit=True).statistics()
+    sizes = [layer.n_neurons for layer in network.layers]
+    for b, r in enumerate(results):
+        events, spikes = r["counters"]["events"], r["counters"]["spikes"]
+        assert events == stats.input_events[b].tolist()
+        assert [e * n for e, n in zip(events, sizes)] == stats.synaptic_events[b].tolist()
+        assert spikes == [len(m) for m in r["monitor"]]
+    assert min(r["counters"]["events"][2] for r in results) > 0
+    assert any(r["counters"]["spikes"][1] > r["counters"]["events"][2] for r in results)
+
+
+COUNTER_FAULTS = {
+    # fault: (a pattern, how often it occurs in the Verilog, its replacement, the mismatch kind)
+    "hidden spikes never become events": (
+        r"events__1 \+ spikes_this_tick_0;", 1, "events__1;", "events counter (layer 1)"),
+    # the handover of a tick's spikes (this_tick cleared, added to events) at every tick's
+    # end instead of in the next tick's event phase
+    "the last tick's spikes count as events": (
+        r"end else if \(event_phase\) begin", 2, "end else if (tick_done) begin",
+        "events counter (layer 1)"),
+    "a spike counts twice": (r"spikes__0 \+ 1'h1;", 1, "spikes__0 + 2'h2;",
+                             "spikes counter (layer 0)"),
+}
+
+
+@pytest.mark.parametrize("fault", list(COUNTER_FAULTS))
+def test_a_wrong_work_counter_is_reported(fault):
+    """Each counter fault is reported by the fast harness with the layer, the expected and the
+    counted value -- and, for the first, by the cocotb bench the very same way."""
+    pattern, count, replacement, kind = COUNTER_FAULTS[fault]
+    network, plan, counts, kwargs = make_case("2-layers-fifo2-stalls", images=2)
+    text, n = re.subn(pattern, replacement, system_verilog(plan, kwargs["system"]))
+    assert n == count, pattern
+    fast = run_fast_cosim(network, plan, counts, verilog_text=text, check=False, **kwargs).report
+    m = fast["mismatch"]
+    assert m["kind"] == f"image 0: {kind}", m
+    assert m["expected"] != m["got"]
+    if fault == "hidden spikes never become events":
+        assert m["got"] == 0
+        bench = run_system_cosim(network, plan, counts, "icarus", verilog_text=text, check=False,
+                                 **kwargs).report
+        assert bench["mismatches"] == fast["mismatches"]
+
+
+def _ctrl_error_reset_to_one(text: str) -> str:
+    """The tick controller's sticky ``error`` register reset (and initialised) to 1 instead
+    of 0 -- a mutant the campaign found undetected: the port is then high from the reset
+    until the first start clears it."""
+    [var] = re.findall(r"\n    error <= (\\\$\d+) ;", text)
+    reset = f"if (rst) begin\n      {var}  = 1'h0;"
+    assert text.count(reset) == 1 and text.count("  reg error = 1'h0;") == 1
+    return (text.replace(reset, reset.replace("1'h0", "1'h1"))
+            .replace("  reg error = 1'h0;", "  reg error = 1'h1;"))
+
+
+def test_the_error_flag_must_be_low_after_reset():
+    """The first image's start cycle sees the error port as the reset left it: high is a
+    mismatch at that cycle, in the fast harness and in the cocotb bench alike."""
+    network, plan, counts, kwargs = make_case("2-layers-fifo2-stalls", images=2)
+    text = _ctrl_error_reset_to_one(system_verilog(plan, kwargs["system"]))
+    fast = run_fast_cosim(network, plan, counts, verilog_text=text, check=False, **kwargs).report
+    [m] = fast["mismatches"]
+    spec, _ = system_spec(network, plan, counts, counts.shape[1], **kwargs)
+    assert (m["kind"], m["expected"], m["got"]) == ("image 0: error flag after reset", 0, 1)
+    assert m["cycle"] == spec["images"][0]["start"]
+    bench = run_system_cosim(network, plan, counts, "icarus", verilog_text=text, check=False,
+                             **kwargs).report
+    assert bench["mismatches"] == fast["mismatches"]
+
+
 def test_port_widths_and_bad_verilog():
     network, plan, counts, kwargs = make_case("2-layers-fifo2-stalls")
     widths = port_widths(system_verilog(plan, kwargs["system"]))
