@@ -102,7 +102,8 @@ class LogicModel:
     ff_per_core: float
     ff_per_lane: float
     #: per layer: the work counters (events, spikes) of the system and their registered
-    #: copies in the protocol engine, 4 x 32 bits, and the per-tick spike count
+    #: copies in the protocol engine, 4 x 32 bits, and the per-tick spike count (their
+    #: logic cells, +552 on the digits build, are inside the cell model's margin)
     ff_per_layer: float = 136
 
 

@@ -1486,7 +1486,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "an output spike, and spikes are live only between a start's CLEAR and ctrl.finished, "
         "which precedes the scan; the next start's clear ends the scan in both (probe: no "
         "spike while valid on any stimulus)"),
-    ("first-spike", "spikeforge_system:432:&->|:and/or swapped"): (
+    ("first-spike", "spikeforge_system:431:&->|:and/or swapped"): (
         "core_0_0's idle bit to the tick controller, idle & quiet_links, becomes idle | "
         "quiet_links: the controller's quiet is then (quiet_links & the other cores idle) and "
         "differs only while core_0_0 is busy and every other core and link is idle; that "
