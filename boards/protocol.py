@@ -250,7 +250,8 @@ def parse_result(frame: Frame, n_classes: int | None = None) -> Result:
     """The ``RESULT`` of an inference; :class:`ProtocolError` if it is malformed, holds a
     class outside ``-1..n_classes-1`` or, given ``n_classes`` (from ``INFO``), another
     number of classes."""
-    if frame.cmd == Reply.RESULT and len(frame.payload) >= 14 + 2 * _u(frame.payload, 11, 2):
+    if (frame.cmd == Reply.RESULT and len(frame.payload) >= 13
+            and len(frame.payload) >= 14 + 2 * _u(frame.payload, 11, 2)):
         n = _u(frame.payload, 11, 2)
         layers = frame.payload[13 + 2 * n]
         _expect(frame, Reply.RESULT, 14 + 2 * n + 8 * layers)

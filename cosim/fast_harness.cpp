@@ -74,7 +74,7 @@ struct Observed {
     int64_t level_cycle = -1, level_busy = 0, level_idle = 0;
     std::vector<int64_t> inputs, out, tick_done;
     std::vector<int64_t> monitor[N_LAYERS];
-    int64_t events[N_LAYERS], spikes[N_LAYERS];
+    int64_t events[N_LAYERS] = {}, spikes[N_LAYERS] = {};
     int64_t error_at_start = 0;
 };
 

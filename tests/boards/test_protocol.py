@@ -60,8 +60,9 @@ def test_parse_result_and_error_frames():
     with pytest.raises(ProtocolError, match="BAD_CHECKSUM") as info:
         parse_result(Frame(Reply.ERROR, bytes([ErrorCode.BAD_CHECKSUM, Cmd.READ])))
     assert info.value.code is ErrorCode.BAD_CHECKSUM
-    with pytest.raises(ProtocolError, match="payload bytes"):
-        parse_result(Frame(Reply.RESULT, payload[:-1]))
+    for short in (payload[:-1], payload[:12], payload[:16]):  # also before n_classes, n_layers
+        with pytest.raises(ProtocolError, match="payload bytes"):
+            parse_result(Frame(Reply.RESULT, short))
 
 
 def _info(version=PROTOCOL_VERSION, n_inputs=64, n_classes=10, depth=512, decision=0) -> Frame:
