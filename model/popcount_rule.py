@@ -87,9 +87,22 @@ learns again), every hidden ``h`` that has not spiked by the last tick the chip 
 
     acc_jh <- sat(acc_jh + ((g(r_end - t_j + 1) << shift_revive) >> lr_decay))
 
-(``shift_revive = None``: no revive). Both terms of a weight are added before the one
-saturation, where ``sat`` clips to ``[-2**(B+F-1), 2**(B+F-1) - 1]`` and the shifts act on the
-non-negative magnitude (so up and down steps are symmetric). The forward pass reads
+(``shift_revive = None``: no revive). Which silent neurons are revived (``revive``):
+
+* ``"end"`` (default): as above, on every sample;
+* ``"error"``: as ``"end"``, but only on the samples whose label must move (``s_c != 0``);
+* ``"run"``: only the hidden neurons that do not spike at all in the ``T`` ticks
+  (``t_h >= T``), with ``r_end = T - 1`` (the chip then runs every training sample to its
+  last tick).
+
+The revive is an unconditional push: it is small against the error-driven steps only when
+``shift_revive`` is small against ``shift_hidden`` (with ``frac_bits`` raised to make room);
+too strong a revive wakes every hidden neuron before ``r_end``, which moves the decision
+earlier, hence ``r_end``, and wakes them earlier still (docs/learning.md, section 4).
+
+Both terms of a weight are added before the one saturation, where ``sat`` clips to
+``[-2**(B+F-1), 2**(B+F-1) - 1]`` and the shifts act on the non-negative magnitude (so up
+and down steps are symmetric). The forward pass reads
 ``w = acc >> F`` (floor), a saturating ``B``-bit weight. The stored weight starts at
 ``(w << F) + 2**(F - 1)``, the middle of ``w``'s LSB (from its bottom the first step down
 would read as ``w - 1`` while a step up needs ``2**F``: a bias toward silence).
@@ -174,7 +187,8 @@ class PopcountLearner:
     fraction bits of the stored weights; ``shift_out``/``shift_hidden``: the step is
     ``g << shift`` LSBs of the stored weight (``shift_hidden=None`` freezes the first layer);
     ``lr_decay``: a right shift of every step's magnitude (the epoch schedule sets it);
-    ``ramp`` in ticks; ``margin`` in ticks; ``feature`` ``"ramp"`` or ``"causal"``."""
+    ``ramp`` in ticks; ``margin`` in ticks; ``feature`` ``"ramp"`` or ``"causal"``;
+    ``revive`` ``"end"``, ``"error"`` or ``"run"`` (which silent hidden neurons are revived)."""
 
     network: IntegerNetwork
     ticks: int
@@ -187,6 +201,7 @@ class PopcountLearner:
     window: str = "strict"
     feature: str = "ramp"
     shift_revive: int | None = 0
+    revive: str = "end"
     lr_decay: int = 0
     acc: list = field(init=False)
 
@@ -195,7 +210,8 @@ class PopcountLearner:
             raise ConfigError(f"network: the popcount rule needs 2 layers (input->hidden->output), "
                               f"got {len(self.network.layers)}")
         for name, allowed in (("window", ("strict", "decision", "spike")),
-                              ("slow_down", ("first", "all")), ("feature", ("ramp", "causal"))):
+                              ("slow_down", ("first", "all")), ("feature", ("ramp", "causal")),
+                              ("revive", ("end", "error", "run"))):
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{name}: must be one of {allowed}, got {getattr(self, name)!r}")
         for name in ("frac_bits", "shift_out", "shift_hidden", "shift_revive", "margin",
@@ -249,31 +265,42 @@ class PopcountLearner:
         if self.shift_hidden is not None:
             dw_hid = self._hidden_update(t_in, t_h, s_h)
             if self.shift_revive is not None:
-                dw_hid += self._revive(t_in, t_h, t_end)
+                r = t_end if self.revive != "run" else np.full(len(t_o), T - 1)
+                silent = t_h >= r[:, None] if self.revive != "run" else t_h >= T
+                if self.revive == "error":       # only where the label has to move
+                    silent &= (s_o[np.arange(len(s_o)), labels] != 0)[:, None]
+                dw_hid += self._revive(t_in, silent, r)
         return s_o, s_h, dw_out, dw_hid
 
     def _hidden_update(self, t_in, t_h, s_h):
         """``[N, H]``: ``sum_b s_h * g(n_jh) << shift_hidden`` with ``n_jh = t_h - t_j + 1``
-        (0 unless both spiked), sample by sample over the inputs that spiked and the hidden
-        neurons that spiked with ``s_h != 0`` only: the other terms are 0, and MNIST inputs
-        are mostly silent (the dense ``[B, N, H]`` form took 3/4 of a 784-300-10 step)."""
+        (0 unless both spiked). The step of ``(j, h)`` depends on ``j`` only through its tick
+        ``t_j``, and the inputs have few distinct ticks (at most ``K + 1``: the encoding's
+        ``0..K``), so per sample the ``[ticks, H]`` table of steps is built once and the
+        inputs pick their row: summed over the batch that is one exact integer product
+        ``onehot(t_j)^T @ steps`` (float64 holds it exactly: each entry sums at most ``B``
+        terms of at most ``R << shift_hidden``). The dense
+        ``[B, N, H]`` form took 3/4 of a 784-300-10 step, a per-sample scatter 1/3."""
         T = self.ticks
-        out = np.zeros((t_in.shape[1], t_h.shape[1]), dtype=np.int64)
-        for b in range(len(t_in)):
-            j = np.flatnonzero(t_in[b] < T)
-            h = np.flatnonzero((t_h[b] < T) & (s_h[b] != 0))
-            if len(j) and len(h):
-                g = ramp_of(t_h[b, h][None, :] - t_in[b, j][:, None] + 1, self.ramp, self.feature)
-                out[np.ix_(j, h)] += self._magnitude(g, self.shift_hidden) * s_h[b, h][None, :]
-        return out
+        taus = np.unique(t_in[t_in < T])                                      # [K]
+        if len(taus) == 0:
+            return np.zeros((t_in.shape[1], t_h.shape[1]), dtype=np.int64)
+        n = t_h[:, None, :] - taus[None, :, None] + 1                         # [B, K, H]
+        n = np.where((t_h < T)[:, None, :], n, 0)
+        steps = self._magnitude(ramp_of(n, self.ramp, self.feature), self.shift_hidden)
+        steps = steps * s_h[:, None, :]                                       # s in {-1, 0, 1}
+        onehot = (t_in[:, :, None] == taus[None, None, :])                    # [B, N, K]
+        B, N, K = onehot.shape
+        lhs = onehot.transpose(1, 0, 2).reshape(N, B * K).astype(np.float64)
+        out = lhs @ steps.reshape(B * K, -1).astype(np.float64)
+        return np.rint(out).astype(np.int64)
 
-    def _revive(self, t_in, t_h, r):
-        """``[N, H]``: a hidden neuron that took no part in the decision (no spike before
-        ``r``, the last tick the chip runs: ``t_dec + m``, or ``T - 1``) gets
-        ``g(r - t_j + 1) << shift_revive`` on each input that spiked by ``r``: the integer
-        form of Mostafa's weight-sum cost, so that a neuron pushed into silence comes back
-        instead of being lost for good."""
-        silent = t_h >= r[:, None]                                            # [B, H]
+    def _revive(self, t_in, silent, r):
+        """``[N, H]``: a hidden neuron that took no part in the decision (``silent[b, h]``:
+        no spike before ``r``, the last tick the chip runs: ``t_dec + m``, or ``T - 1``;
+        restricted by ``revive``) gets ``g(r - t_j + 1) << shift_revive`` on each input that
+        spiked by ``r``: the integer form of Mostafa's weight-sum cost, so that a neuron
+        pushed into silence comes back instead of being lost for good."""
         n = np.where(t_in <= r[:, None], r[:, None] - t_in + 1, 0)            # [B, N]
         g = self._magnitude(ramp_of(n, self.ramp, self.feature), self.shift_revive)
         return np.einsum("bj,bh->jh", g, silent.astype(np.int64))
@@ -403,6 +430,7 @@ def main(argv=None):
     ap.add_argument("--margin", type=int, default=8)
     ap.add_argument("--shift-revive", type=int, default=0)
     ap.add_argument("--no-revive", action="store_true")
+    ap.add_argument("--revive", default="end", choices=("end", "error", "run"))
     ap.add_argument("--feature", default="ramp", choices=("ramp", "causal"))
     ap.add_argument("--window", default="strict", choices=("strict", "decision", "spike"))
     ap.add_argument("--threads", type=int, default=1)
@@ -413,7 +441,8 @@ def main(argv=None):
                    halve_every=args.halve_every, frac_bits=args.frac_bits,
                    shift_out=args.shift_out, shift_hidden=args.shift_hidden, ramp=args.ramp,
                    margin=args.margin, feature=args.feature, window=args.window,
-                   shift_revive=None if args.no_revive else args.shift_revive)
+                   shift_revive=None if args.no_revive else args.shift_revive,
+                   revive=args.revive)
     print(f"{ds.name}, {ds.n_features}-{args.hidden}-{ds.n_classes}, K = {args.k} ticks/tau, "
           f"8-bit weights (+{args.frac_bits} fraction bits while learning)")
     print("| training | test accuracy (8-bit golden) | seconds |\n|---|---|---|")

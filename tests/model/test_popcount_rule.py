@@ -143,9 +143,10 @@ def test_saturation_and_lr_decay():
 
 
 def _reference_step(acc, net_params, counts, label, ticks, F, shift_out, shift_hidden, ramp,
-                    margin, shift_revive, window):
+                    margin, shift_revive, window, revive="end"):
     """The docstring's equations, one weight at a time (batch 1, slow_down first, window
-    decision or strict): an independent reading to hold the vectorised rule to, bit for bit."""
+    decision or strict, every revive mode): an independent reading to hold the vectorised rule
+    to, bit for bit."""
     w1, w2 = acc[0] >> F, acc[1] >> F
     trace = run_network(IntegerNetwork(tuple(IntegerLayer(w, p) for w, p in
                                              zip((w1, w2), net_params))), counts, ticks)
@@ -156,6 +157,8 @@ def _reference_step(acc, net_params, counts, label, ticks, F, shift_out, shift_h
     t_dec = min(int(t_o.min()) + (margin if window == "decision" else 0), ticks - 1)
     ref = [min(ticks - 1 if t >= ticks else int(t), t_dec) for t in t_o]
     r = min(int(t_o.min()) + margin, ticks - 1)      # revive: the chip's last tick
+    if revive == "run":                              # ... which is T - 1 when it revives
+        r = ticks - 1                                # only neurons silent for the whole run
     d = [np.zeros_like(acc[0]), np.zeros_like(acc[1])]
     s_h = []
     for h in range(len(t_h)):
@@ -171,20 +174,24 @@ def _reference_step(acc, net_params, counts, label, ticks, F, shift_out, shift_h
         for h in range(len(t_h)):
             if t_j[j] < ticks and t_h[h] < ticks and t_h[h] - t_j[j] + 1 >= 1:
                 d[0][j, h] = s_h[h] * (min(t_h[h] - t_j[j] + 1, ramp) << shift_hidden)
-            if t_h[h] >= r and t_j[j] <= r:      # h silent until r: revive
+            silent = t_h[h] >= (ticks if revive == "run" else r)
+            if revive == "error" and s_o[label] == 0:  # a learned sample revives nothing
+                silent = False
+            if silent and t_j[j] <= r:                 # h silent until r: revive
                 d[0][j, h] += min(r - t_j[j] + 1, ramp) << shift_revive
     lo, hi = -(1 << (7 + F)), (1 << (7 + F)) - 1
     return [np.clip(a + x, lo, hi) for a, x in zip(acc, d)], trace.decision[0]
 
 
-@pytest.mark.parametrize("window", ["decision", "strict"])
-def test_online_rule_matches_scalar_reference(window):
+@pytest.mark.parametrize("window,revive", [("decision", "end"), ("strict", "end"),
+                                           ("strict", "error"), ("strict", "run")])
+def test_online_rule_matches_scalar_reference(window, revive):
     rng = np.random.default_rng(1)
     w1 = rng.integers(-10, 60, size=(6, 8))
     w2 = rng.integers(-40, 60, size=(8, 3))
     net = _tiny_network(w1, w2, threshold=60)
     kw = dict(frac_bits=3, shift_out=2, shift_hidden=1, ramp=5, margin=2, shift_revive=0,
-              window=window)
+              window=window, revive=revive)
     learner = PopcountLearner(net, T, **kw)
     acc = [a.copy() for a in learner.acc]
     params = [L.params for L in net.layers]
@@ -194,7 +201,7 @@ def test_online_rule_matches_scalar_reference(window):
         label = int(rng.integers(0, 3))
         decision = learner.step(counts, np.array([label]))
         acc, ref_decision = _reference_step(acc, params, counts, label, T, 3, 2, 1, 5, 2, 0,
-                                            window)
+                                            window, revive)
         assert decision[0] == ref_decision
         for layer in range(2):
             assert np.array_equal(learner.acc[layer], acc[layer]), (step, layer)
@@ -233,6 +240,8 @@ def test_learner_rejects_bad_config():
         PopcountLearner(net, T, feature="psp")
     with pytest.raises(ConfigError, match="ramp"):
         PopcountLearner(net, T, ramp=0)
+    with pytest.raises(ConfigError, match="revive"):
+        PopcountLearner(net, T, revive="always")
     p = NeuronParams(fire_once=True)
     one_layer = IntegerNetwork((IntegerLayer(np.array([[1]]), p),))
     with pytest.raises(ConfigError, match="2 layers"):

@@ -1,0 +1,49 @@
+"""benchmarks/bench_learning.py with a validation split: the per-epoch curve of the rule is the
+validation accuracy (the numbers settings are chosen on) and the test set is run once, at the
+end. Held to an independent run of :func:`train_popcount` on the same split."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+
+from spikeforge.model.datasets import load_dataset
+from spikeforge.model.popcount_rule import golden_accuracy, train_popcount
+from spikeforge.model.ttfs import TTFSNet
+from spikeforge.model.ttfs_discrete import inference_ticks, input_counts, integer_network
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("bench_learning",
+                                                  ROOT / "benchmarks" / "bench_learning.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_validation_curve_and_one_test_evaluation(tmp_path, capsys):
+    bench = _bench()
+    args = ["--quick", "--quiet", "--val", "0.2", "--no-exact", "--no-first-reading",
+            "--frac-bits", "9", "--shift-out", "4", "--shift-hidden", "2", "--revive", "error",
+            "--png", str(tmp_path / "l.png")]
+    exact_curve, _, rows = bench.main(args)
+    out = capsys.readouterr().out
+    assert exact_curve == [] and len(rows) == 1 and (tmp_path / "l.png").exists()
+    assert "per epoch: validation accuracy" in out and "| final, 8-bit golden |" in out
+    _, curve, test, _ = rows[0]
+
+    # the same run by hand: 300 digits, the last 60 held out, 2 epochs halving every epoch
+    ds = load_dataset("digits")
+    k, ticks = 32, inference_ticks(32, 2)
+    fn = lambda x: (lambda idx: input_counts(x[idx], ds.max_value, k, ticks=ticks))  # noqa: E731
+    x_tr, y_tr = ds.train_x[:240], np.asarray(ds.train_y[:240])
+    x_val, y_val = ds.train_x[240:300], np.asarray(ds.train_y[240:300])
+    start = integer_network(TTFSNet([64, 100, 10], seed=1), k).network
+    r = train_popcount(start, fn(x_tr), y_tr, fn(x_val), y_val, ticks, 2, 16, 0, False, 1,
+                       frac_bits=9, shift_out=4, shift_hidden=2, ramp=32, margin=8,
+                       shift_revive=0, slow_down="first", window="strict", revive="error")
+    assert curve == [acc for _, acc in r.history]
+    assert test == [golden_accuracy(r.learner.current_network(), fn(ds.test_x), ds.test_y,
+                                    ticks)]
