@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from spikeforge.ir.errors import ConfigError, SpikeforgeError
 from spikeforge.model.augment import Augmentation
@@ -18,11 +19,15 @@ from spikeforge.model.event_train import (
     batch_counts,
     cached_chunk,
     cached_counts,
+    check_regularisation,
     chunk_path,
     dense_inputs,
     distort_digits,
+    drop_spikes,
+    event_loss,
     events_bound,
     float_accuracy,
+    forward_dropout,
     golden_accuracy,
     golden_counts,
     growing_train_set,
@@ -163,3 +168,54 @@ def test_distorted_chunks_are_the_distorted_digits_simulated_and_cached_apart(tm
     assert len(names) == 3 and len(list(tmp_path.glob("*.npz"))) == 2
     again = cached_chunk("train", x, y, 0, 5, seed=4, dt_us=DT, cache_dir=tmp_path, augment=DISTORT)
     assert np.array_equal(again.dense(), bent.dense())
+
+
+def test_forward_dropout_is_the_network_without_dropout_and_drops_with_it(tiny):
+    from spikeforge.model.lif import LIFNet
+
+    net = LIFNet([2312, 16, 10], seed=1)
+    x = input_batch(dense_inputs(tiny), slice(0, 8))
+    with torch.no_grad():
+        for fc in net.fcs:  # an untrained net is silent: weights large enough to spike
+            fc.weight.mul_(8.0)
+        plain = net(x)[0]
+        assert plain.sum() > 0
+        assert torch.equal(forward_dropout(net, x), plain)  # the same layer loop, the same delay
+        gen = torch.Generator().manual_seed(0)
+        dropped = forward_dropout(net, x, dropout_in=0.5, dropout_hidden=0.5, generator=gen)
+        again = forward_dropout(net, x, 0.5, 0.5, torch.Generator().manual_seed(0))
+    assert torch.equal(dropped, again) and not torch.equal(dropped, plain)  # seeded masks
+    # inverted dropout: about a quarter of the events dropped, the others scaled by 1 / 0.75
+    kept = drop_spikes(x, 0.25, torch.Generator().manual_seed(0))
+    assert set(torch.unique(kept).tolist()) <= {0.0, float(torch.tensor(1 / 0.75))}
+    assert 0.7 < float((kept[x > 0] > 0).float().mean()) < 0.8 and torch.equal(drop_spikes(x, 0.0), x)
+
+
+def test_event_loss_is_lif_loss_and_smooths_its_targets():
+    from spikeforge.model.lif import lif_loss
+
+    out = torch.tensor([[[3.0, 0.0, 1.0]], [[2.0, 1.0, 0.0]]])  # [ticks, batch, classes]
+    target = torch.tensor([0])
+    assert torch.equal(event_loss(out, target, 0.3), lif_loss(out, target, 0.3))
+    logp = torch.log_softmax(0.3 * out.sum(0), dim=1)[0]
+    smoothed = -(0.9 * logp[0] + 0.1 * logp.mean())  # 0.1 of the target spread over the classes
+    assert torch.isclose(event_loss(out, target, 0.3, 0.1), smoothed)
+
+
+def test_regularised_training_learns_and_bad_settings_are_named(tiny):
+    train, val = tiny.subset(range(32)), tiny.subset(range(32, 48))
+    r = train_event_lif(train, val, hidden=(16,), epochs=6, lr=5e-3, progress=False, dropout_in=0.1,
+                        dropout_hidden=0.1, weight_decay=1e-4, label_smoothing=0.1)
+    assert float_accuracy(r.net, val) >= 0.9, r.history
+    plain = train_event_lif(train, val, hidden=(16,), epochs=1, lr=5e-3, progress=False)
+    again = train_event_lif(train, val, hidden=(16,), epochs=1, lr=5e-3, progress=False)
+    assert torch.equal(plain.net.fcs[0].weight, again.net.fcs[0].weight)  # reproducible
+    for option in (dict(dropout_in=0.3), dict(dropout_hidden=0.3), dict(weight_decay=0.1),
+                   dict(label_smoothing=0.3)):  # each option changes the training
+        reg = train_event_lif(train, val, hidden=(16,), epochs=1, lr=5e-3, progress=False, **option)
+        assert not torch.equal(plain.net.fcs[0].weight, reg.net.fcs[0].weight), option
+    for bad, match in ((dict(dropout_in=1.0), "dropout_in"), (dict(dropout_hidden=-0.1), "dropout_hidden"),
+                       (dict(weight_decay=-1.0), "weight_decay"), (dict(label_smoothing=1.0), "label_smoothing")):
+        with pytest.raises(ConfigError, match=match):
+            train_event_lif(train, val, hidden=(16,), epochs=1, progress=False, **bad)
+    check_regularisation(0.0, 0.0, 0.0, 0.0)
