@@ -2,25 +2,17 @@
 validation accuracy (the numbers settings are chosen on) and the test set is run once, at the
 end. Held to an independent run of :func:`train_popcount` on the same split."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 
 from spikeforge.model.datasets import load_dataset
 from spikeforge.model.popcount_rule import golden_accuracy, train_popcount
 from spikeforge.model.ttfs import TTFSNet
 from spikeforge.model.ttfs_discrete import inference_ticks, input_counts, integer_network
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.util import load_benchmark
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("bench_learning",
-                                                  ROOT / "benchmarks" / "bench_learning.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("bench_learning")
 
 
 def test_validation_curve_and_one_test_evaluation(tmp_path, capsys):

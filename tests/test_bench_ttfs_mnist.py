@@ -2,25 +2,18 @@
 (the best-validation epoch kept beside the last one), on a small digits network so that it
 runs in seconds; the full MNIST runs are recorded in docs/model.md section 6."""
 
-import importlib.util
 import time
-from pathlib import Path
 
 import torch
 
 from spikeforge.model.datasets import load_dataset
 from spikeforge.model.modelfile import load_model
 from spikeforge.model.ttfs import TTFSNet
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.util import load_benchmark
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("bench_ttfs_mnist",
-                                                  ROOT / "benchmarks" / "bench_ttfs_mnist.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("bench_ttfs_mnist")
 
 
 def _run_checkpoints(tmp_path, extra, validation):

@@ -16,10 +16,12 @@ settings; nothing here edits ``sys.path``.
 
 from __future__ import annotations
 
+import importlib.util
 import random
 import subprocess
 import sys
 from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -234,3 +236,12 @@ def check_per_source_order(sent_by_source, received, key):
         elif got != want:
             errors.append(f"source {s}: order not preserved")
     return errors
+
+
+def load_benchmark(name: str):
+    """``benchmarks/<name>.py`` as a module (the benchmarks are scripts, not a package)."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
