@@ -309,43 +309,6 @@ def check_regularisation(dropout_in: float, dropout_hidden: float, weight_decay:
         raise ConfigError(f"label_smoothing: must be in [0, 1), got {label_smoothing}")
 
 
-def forward_dropout(net, x: torch.Tensor, dropout_in: float = 0.0, dropout_hidden: float = 0.0,
-                    generator: torch.Generator | None = None) -> torch.Tensor:
-    """Output spikes ``[ticks, batch, n_classes]`` of ``net`` (a :class:`LIFNet`) on ``x``,
-    training-time only: each input event dropped with probability ``dropout_in`` and each
-    hidden spike with ``dropout_hidden``, independently per tick (inverted dropout: what is kept
-    is scaled by ``1 / (1 - p)``, so the expected input of every layer is that of the
-    deployed network, which has no dropout). With both 0 it is ``net(x)[0]`` -- the same
-    layer loop as ``LIFNet.forward`` (one tick of delay per layer)."""
-    s = drop_spikes(x, dropout_in, generator)
-    last = len(net.fcs) - 1
-    for k, (fc, lif) in enumerate(zip(net.fcs, net.lifs)):
-        if k > 0 and net.delay:
-            s = torch.cat([torch.zeros_like(s[:1]), s[:-1]])
-        s, _, _ = lif.run(fc(s))
-        if k < last:
-            s = drop_spikes(s, dropout_hidden, generator)
-    return s
-
-
-def drop_spikes(s: torch.Tensor, p: float, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Inverted dropout: each element of ``s`` zeroed with probability ``p``, the rest scaled by
-    ``1 / (1 - p)`` (``s`` itself when ``p`` is 0)."""
-    if not p:
-        return s
-    keep = torch.rand(s.shape, generator=generator, dtype=s.dtype, device=s.device) >= p
-    return s * keep / (1.0 - p)
-
-
-def event_loss(spikes_out: torch.Tensor, target: torch.Tensor, scale: float = 0.3,
-               label_smoothing: float = 0.0) -> torch.Tensor:
-    """Spike-count cross-entropy (:func:`spikeforge.model.lif.lif_loss`: softmax over
-    ``scale`` x the output spike counts), the targets smoothed by ``label_smoothing``
-    (``lif_loss`` itself when 0)."""
-    return torch.nn.functional.cross_entropy(scale * spikes_out.sum(0), target,
-                                             label_smoothing=label_smoothing)
-
-
 def train_event_lif(train: EventCounts, val: EventCounts | None = None, hidden=(128,),
                     epochs: int = 10, merge: int = 1, batch_size: int = 64, lr: float = 2e-3,
                     seed: int = 0, shift: int = 0, loss_scale: float = 0.3, cosine: bool = True,
@@ -359,10 +322,10 @@ def train_event_lif(train: EventCounts, val: EventCounts | None = None, hidden=(
     the epoch (0, 1, ...) returning the epoch's training set (a set that grows as the
     simulation proceeds, :func:`growing_train_set`). Regularisation, training only (the
     network deployed is the plain ``LIFNet``): ``dropout_in`` / ``dropout_hidden`` drop input
-    events / hidden spikes (:func:`forward_dropout`), ``weight_decay`` > 0 makes the optimizer
+    events / hidden spikes (``LIFNet.forward``), ``weight_decay`` > 0 makes the optimizer
     AdamW (decoupled decay), ``label_smoothing`` smooths the cross-entropy's targets. Returns a
     :class:`spikeforge.model.ttfs.TrainResult` (``held_out="validation"``)."""
-    from spikeforge.model.lif import LIFNet
+    from spikeforge.model.lif import LIFNet, lif_loss
 
     check_regularisation(dropout_in, dropout_hidden, weight_decay, label_smoothing)
     from spikeforge.model.ttfs import TrainResult
@@ -392,8 +355,9 @@ def train_event_lif(train: EventCounts, val: EventCounts | None = None, hidden=(
         total, correct = 0.0, 0
         for s in range(0, len(perm), batch_size):
             idx = perm[s:s + batch_size]
-            out = forward_dropout(net, input_batch(x, idx, shift, rng), dropout_in, dropout_hidden, gen)
-            loss = event_loss(out, labels[idx], loss_scale, label_smoothing)
+            out, _ = net(input_batch(x, idx, shift, rng), dropout_in=dropout_in,
+                         dropout_hidden=dropout_hidden, generator=gen)
+            loss = lif_loss(out, labels[idx], loss_scale, label_smoothing)
             opt.zero_grad()
             loss.backward()
             opt.step()

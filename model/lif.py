@@ -152,17 +152,25 @@ class LIFNet(nn.Module):
         self.fcs = nn.ModuleList(nn.Linear(a, b, bias=False) for a, b in zip(sizes[:-1], sizes[1:]))
         self.lifs = nn.ModuleList(LIF(**lif_kwargs) for _ in self.fcs)
 
-    def forward(self, spikes_in: torch.Tensor, record: bool = False):
+    def forward(self, spikes_in: torch.Tensor, record: bool = False, dropout_in: float = 0.0,
+                dropout_hidden: float = 0.0, generator: torch.Generator | None = None):
+        """``(output spikes, output membrane)`` over ``[ticks, batch, n]``; ``record``: also
+        every layer's ``(spikes, v, theta)``. ``dropout_in`` / ``dropout_hidden``: training
+        only, each input event / hidden spike dropped independently per tick
+        (:func:`drop_spikes`, masks drawn from ``generator``); the deployed network has none."""
         if spikes_in.ndim != 3 or spikes_in.shape[-1] != self.sizes[0]:
             raise ConfigError(f"spikes_in: expected [ticks, batch, {self.sizes[0]}], got "
                               f"{list(spikes_in.shape)}")
-        s = spikes_in
+        s = drop_spikes(spikes_in, dropout_in, generator)
         layers = []
+        last = len(self.fcs) - 1
         for k, (fc, lif) in enumerate(zip(self.fcs, self.lifs)):
             if k > 0 and self.delay:
                 s = torch.cat([torch.zeros_like(s[:1]), s[:-1]])
             s, v, theta = lif.run(fc(s))
             layers.append((s, v, theta))
+            if k < last:
+                s = drop_spikes(s, dropout_hidden, generator)
         return (s, v, layers) if record else (s, v)
 
     @staticmethod
@@ -193,9 +201,22 @@ def _layer_description(fc, neuron) -> dict:
     return layer
 
 
-def lif_loss(spikes_out: torch.Tensor, target: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
-    """Cross-entropy of the softmax over output spike counts (snnTorch ``ce_count_loss``)."""
-    return nn.functional.cross_entropy(scale * spikes_out.sum(0), target)
+def drop_spikes(s: torch.Tensor, p: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Inverted dropout: each element of ``s`` zeroed with probability ``p``, the rest scaled by
+    ``1 / (1 - p)`` so that a layer's expected input is the deployed network's (``s`` itself
+    when ``p`` is 0)."""
+    if not p:
+        return s
+    keep = torch.rand(s.shape, generator=generator, dtype=s.dtype, device=s.device) >= p
+    return s * keep / (1.0 - p)
+
+
+def lif_loss(spikes_out: torch.Tensor, target: torch.Tensor, scale: float = 1.0,
+             label_smoothing: float = 0.0) -> torch.Tensor:
+    """Cross-entropy of the softmax over output spike counts (snnTorch ``ce_count_loss``),
+    the targets smoothed by ``label_smoothing``."""
+    return nn.functional.cross_entropy(scale * spikes_out.sum(0), target,
+                                       label_smoothing=label_smoothing)
 
 
 def encode_dataset(kind: str, x, max_value: int, ticks: int, seed: int = 0) -> torch.Tensor:

@@ -23,11 +23,8 @@ from spikeforge.model.event_train import (
     chunk_path,
     dense_inputs,
     distort_digits,
-    drop_spikes,
-    event_loss,
     events_bound,
     float_accuracy,
-    forward_dropout,
     golden_accuracy,
     golden_counts,
     growing_train_set,
@@ -170,8 +167,8 @@ def test_distorted_chunks_are_the_distorted_digits_simulated_and_cached_apart(tm
     assert np.array_equal(again.dense(), bent.dense())
 
 
-def test_forward_dropout_is_the_network_without_dropout_and_drops_with_it(tiny):
-    from spikeforge.model.lif import LIFNet
+def test_dropout_is_the_network_without_dropout_and_drops_with_it(tiny):
+    from spikeforge.model.lif import LIFNet, drop_spikes
 
     net = LIFNet([2312, 16, 10], seed=1)
     x = input_batch(dense_inputs(tiny), slice(0, 8))
@@ -180,10 +177,11 @@ def test_forward_dropout_is_the_network_without_dropout_and_drops_with_it(tiny):
             fc.weight.mul_(8.0)
         plain = net(x)[0]
         assert plain.sum() > 0
-        assert torch.equal(forward_dropout(net, x), plain)  # the same layer loop, the same delay
+        assert torch.equal(net(x, dropout_in=0.0, dropout_hidden=0.0)[0], plain)
         gen = torch.Generator().manual_seed(0)
-        dropped = forward_dropout(net, x, dropout_in=0.5, dropout_hidden=0.5, generator=gen)
-        again = forward_dropout(net, x, 0.5, 0.5, torch.Generator().manual_seed(0))
+        dropped = net(x, dropout_in=0.5, dropout_hidden=0.5, generator=gen)[0]
+        again = net(x, dropout_in=0.5, dropout_hidden=0.5,
+                    generator=torch.Generator().manual_seed(0))[0]
     assert torch.equal(dropped, again) and not torch.equal(dropped, plain)  # seeded masks
     # inverted dropout: about a quarter of the events dropped, the others scaled by 1 / 0.75
     kept = drop_spikes(x, 0.25, torch.Generator().manual_seed(0))
@@ -191,15 +189,15 @@ def test_forward_dropout_is_the_network_without_dropout_and_drops_with_it(tiny):
     assert 0.7 < float((kept[x > 0] > 0).float().mean()) < 0.8 and torch.equal(drop_spikes(x, 0.0), x)
 
 
-def test_event_loss_is_lif_loss_and_smooths_its_targets():
+def test_lif_loss_smooths_its_targets():
     from spikeforge.model.lif import lif_loss
 
     out = torch.tensor([[[3.0, 0.0, 1.0]], [[2.0, 1.0, 0.0]]])  # [ticks, batch, classes]
     target = torch.tensor([0])
-    assert torch.equal(event_loss(out, target, 0.3), lif_loss(out, target, 0.3))
     logp = torch.log_softmax(0.3 * out.sum(0), dim=1)[0]
+    assert torch.isclose(lif_loss(out, target, 0.3), -logp[0])
     smoothed = -(0.9 * logp[0] + 0.1 * logp.mean())  # 0.1 of the target spread over the classes
-    assert torch.isclose(event_loss(out, target, 0.3, 0.1), smoothed)
+    assert torch.isclose(lif_loss(out, target, 0.3, 0.1), smoothed)
 
 
 def test_regularised_training_learns_and_bad_settings_are_named(tiny):
