@@ -25,7 +25,7 @@ from spikeforge.boards.protocol import (
 from spikeforge.boards.top import BoardCore
 from spikeforge.compiler.map import plan_network
 from spikeforge.cosim.runner import CocotbResult, run_cocotb, spec_file
-from spikeforge.cosim.system_cosim import expected_run, expected_spikes
+from spikeforge.cosim.system_cosim import expected_counters, expected_run, expected_spikes
 from spikeforge.hdl.system import SpikeforgeSystem
 from spikeforge.hdl.verilog import to_verilog
 from spikeforge.ir.params import Decision
@@ -97,15 +97,14 @@ def expected_results(network, input_counts, n_ticks: int, plan=None) -> list[dic
     out = []
     for b, timing in enumerate(timings):
         run = ticks_to_run(trace, b, n_ticks)
-        spikes = [len(expected_spikes(trace, b, l, run, timing.monitor_events[l]))
+        spikes = [expected_spikes(trace, b, l, run, timing.monitor_events[l])
                   for l in range(len(network.layers))]
         stopped = [n for n, _ in expected_spikes(trace, b, len(network.layers) - 1, run,
                                                  timing.out_events)]
         counts = np.bincount(np.asarray(stopped, dtype=np.int64), minlength=network.n_outputs)
         out.append({"cls": int(trace.decision[b]), "decision_tick": int(trace.decision_tick[b]),
                     "ticks_run": run, "counts": [int(c) for c in counts], "error": False,
-                    "no_spike": bool(counts.sum() == 0),
-                    "events": [int(e) for e in events[b]], "spikes": spikes})
+                    "no_spike": bool(counts.sum() == 0), **expected_counters(events[b], spikes)})
     return out
 
 

@@ -132,6 +132,13 @@ def expected_spikes(trace, image: int, layer: int, ticks_run: int,
     return [(n, t) for n, t in golden if t < last or (n, t) in before_stop]
 
 
+def expected_counters(events, spikes) -> dict:
+    """The system's work counters an image must end with: ``events`` its row of the golden
+    model's ``statistics().input_events`` (each layer's input events), ``spikes`` each
+    layer's :func:`expected_spikes` (the spikes its monitor reports)."""
+    return {"events": [int(e) for e in events], "spikes": [len(layer) for layer in spikes]}
+
+
 def expected_error(golden: int, timing) -> int | None:
     """The ``error`` flag expected at ``done``: the golden model's
     (:attr:`~spikeforge.sim.network.NetworkTrace.error`); where that is undetermined (a
@@ -189,8 +196,7 @@ def system_spec(network, plan, counts, n_ticks: int, system: SystemConfig, *, se
             "out": [list(e) for e in timing.out_events],
             "monitor": [[list(e) for e in layer] for layer in timing.monitor_events],
             "spikes": spikes,
-            "counters": {"events": [int(e) for e in events[b]],
-                         "spikes": [len(layer) for layer in spikes]},
+            "counters": expected_counters(events[b], spikes),
             "out_spikes": expected_spikes(trace, b, len(trace.spikes) - 1, ticks_run,
                                           timing.out_events),
             "start_gap": start_gaps[b],
