@@ -23,6 +23,8 @@ __all__ = ["ProtocolEngine"]
 #: items the input feed reads ahead of the system (a read takes four cycles to reach the
 #: buffered FIFO's output register, so 6 keep one item per cycle flowing)
 _FEED_DEPTH = 6
+#: payload bytes per group of the reply multiplexer's first stage (a power of two)
+_LANE = 8
 
 
 class ProtocolEngine(wiring.Component):
@@ -79,6 +81,10 @@ class ProtocolEngine(wiring.Component):
         cmd = Signal(8)
         length = Signal(16)
         count = Signal(16)  # payload bytes received
+        # the next payload byte is the frame's last (count + 1 == length), a register set
+        # a byte ahead: the compare in front of the state machine was the iCE40 build's
+        # critical path
+        last_byte = Signal()
         csum = Signal(8)
         lo_byte = Signal(8)
         wptr = Signal(range(depth + 1))  # committed items
@@ -93,13 +99,23 @@ class ProtocolEngine(wiring.Component):
         # the header's checks, registered in CHK_PREP
         known, good_len, param_zero, full = Signal(), Signal(), Signal(), Signal()
         sum_ok = Signal()  # the frame's checksum, registered in CHK
+        # the command decoded, registered in CHK_PREP: DECIDE's chain of checks starts from
+        # flip-flops (its compares of the 8-bit command were the iCE40 build's critical path)
+        is_cmd = {c: Signal(name=f"is_{c.name.lower()}") for c in (Cmd.PING, Cmd.LOAD,
+                                                                   Cmd.CLEAR, Cmd.RUN)}
         wptr_next = Signal(18)  # wptr + n_items
+
+        # -- DECIDE's outcome: an error (o_code) or the reply o_kind, and what to do
+        o_error, o_commit, o_clear, o_run = Signal(), Signal(), Signal(), Signal()
+        o_code = Signal(8)
+        o_kind = Signal(8)
 
         # -- reply state
         kind = Signal(8)  # reply CMD byte
         err_code = Signal(8)
         err_cmd = Signal(8)
         tx_sum = Signal(8)
+        fsm_lane = Signal()  # in SEND_LANE: the lane registers load
 
         # -- run state: the buffer's items reach the system through a small FIFO, read ahead
         # (fptr: the next item to read; a read's data arrives one cycle later, inflight, and
@@ -131,11 +147,25 @@ class ProtocolEngine(wiring.Component):
         def reply(code_kind, code=None):
             m.d.sync += [k.eq(0), pidx.eq(-4), tx_sum.eq(0)]
             if code is None:
-                m.d.sync += [kind.eq(code_kind), self.error.eq(0), self.frame_ok.eq(1)]
+                m.d.sync += [kind.eq(code_kind), kind_sel.eq(kinds.index(code_kind)),
+                             self.error.eq(0), self.frame_ok.eq(1)]
             else:
-                m.d.sync += [kind.eq(Reply.ERROR), err_code.eq(code), err_cmd.eq(cmd),
-                             self.error.eq(1)]
-            m.next = "SEND_PICK"
+                m.d.sync += [kind.eq(Reply.ERROR), kind_sel.eq(kinds.index(Reply.ERROR)),
+                             err_code.eq(code), err_cmd.eq(cmd), self.error.eq(1)]
+            m.next = "SEND_LANE"
+
+        def reply_decided():  # the reply DECIDE chose (o_kind, or an ERROR with o_code)
+            m.d.sync += [k.eq(0), pidx.eq(-4), tx_sum.eq(0), err_code.eq(o_code),
+                         err_cmd.eq(cmd), self.error.eq(o_error), self.frame_ok.eq(~o_error),
+                         kind.eq(Mux(o_error, Reply.ERROR, o_kind))]
+            with m.Switch(Cat(o_kind, o_error)):
+                for i, code_kind in enumerate(kinds):
+                    if code_kind != Reply.ERROR:
+                        with m.Case(int(code_kind)):
+                            m.d.sync += kind_sel.eq(i)
+                with m.Default():
+                    m.d.sync += kind_sel.eq(kinds.index(Reply.ERROR))
+            m.next = "SEND_LANE"
 
         # frame-level timeout (only inside a frame): TIMEOUT at the timeout_cycles + 1-th
         # cycle without a byte; at_limit says timer == timeout_cycles, computed a cycle early
@@ -190,23 +220,40 @@ class ProtocolEngine(wiring.Component):
         longest = max(len(items) for items in payloads.values())
         k = Signal((longest + 4).bit_length())
         pidx = Signal.like(k)
+        kinds = list(payloads)
+        kind_sel = Signal(range(len(kinds)))  # kind as an index into kinds, set with it
 
-        # The reply byte is made in two registered steps (SEND_PICK: the payload byte and
-        # which field byte k is; SEND_FORM: the byte itself) and offered from a register in
-        # SEND, so no path runs from the byte counter through the payload multiplexer into
-        # the UART. The UART takes a byte every 10 bit times (>= 40 cycles), so the two
-        # extra cycles only delay the first byte of a reply.
+        # The reply byte is made in three registered steps (SEND_LANE: for each reply kind
+        # and each group of _LANE payload bytes, the byte pidx selects within the group;
+        # SEND_PICK: the payload byte from the kind's groups, and which field byte k is;
+        # SEND_FORM: the byte itself) and offered from a register in SEND, so no path runs
+        # from the byte counter through the payload multiplexer into the UART, and the
+        # multiplexer is two narrow ones (a 50-byte RESULT frame through one was the
+        # iCE40 build's critical path: six LUT levels). The UART takes a byte every 10 bit
+        # times (>= 40 cycles), so the extra cycles per byte cost nothing.
         plen = Signal(16)
         last_k = Signal(16)
-        pbyte = Signal(8)
-        with m.Switch(kind):
-            for key, items in payloads.items():
-                with m.Case(key):
+        with m.Switch(kind_sel):
+            for i, items in enumerate(payloads.values()):
+                with m.Case(i):
                     m.d.comb += [plen.eq(len(items)), last_k.eq(len(items) + 4)]
-                    with m.Switch(pidx):
-                        for i, b in enumerate(items):
-                            with m.Case(i):
-                                m.d.comb += pbyte.eq(b)
+        lane_bits = _LANE.bit_length() - 1
+        lanes = []  # lanes[i][g]: kind i's byte pidx[:lane_bits] of group g
+        for i, items in enumerate(payloads.values()):
+            groups = [items[g:g + _LANE] for g in range(0, len(items), _LANE)]
+            lanes.append([Signal(8, name=f"lane_{i}_{g}") for g in range(len(groups))])
+            for lane, group in zip(lanes[-1], groups):
+                with m.If(fsm_lane):
+                    with m.Switch(pidx[:lane_bits]):
+                        for j, b in enumerate(group):
+                            with m.Case(j):
+                                m.d.sync += lane.eq(b)
+        pbyte = Signal(8)
+        with m.Switch(Cat(pidx[lane_bits:], kind_sel)):
+            for i, kind_lanes in enumerate(lanes):
+                for g, lane in enumerate(kind_lanes):
+                    with m.Case(g | (i << (len(pidx) - lane_bits))):
+                        m.d.comb += pbyte.eq(lane)
         pbyte_r = Signal(8)
         field = Signal(3)  # byte k is 0 SYNC, 1 CMD, 2 LEN lo, 3 LEN hi, 4 payload, 5 CHK
         is_last = Signal()
@@ -257,7 +304,8 @@ class ProtocolEngine(wiring.Component):
                 with_timeout()
                 with m.If(rx_take):
                     m.d.sync += [length[8:].eq(byte), csum.eq(csum + byte), count.eq(0),
-                                 bad_input.eq(0), param.eq(0)]
+                                 bad_input.eq(0), param.eq(0),
+                                 last_byte.eq(Cat(length[:8], byte) == 1)]
                     with m.If(Cat(length[:8], byte) == 0):
                         m.next = "CHK_PREP"
                     with m.Else():
@@ -279,7 +327,8 @@ class ProtocolEngine(wiring.Component):
                                          wp.en.eq(1)]
                         with m.If(~value[15] & (value[:15] >= self.n_inputs)):
                             m.d.sync += bad_input.eq(1)
-                    with m.If(count + 1 == length):
+                    m.d.sync += last_byte.eq(count + 2 == length)
+                    with m.If(last_byte):
                         m.next = "CHK_PREP"
             with m.State("CHK_PREP"):
                 # one cycle without a byte (ready low): every check of the frame that does not
@@ -292,6 +341,7 @@ class ProtocolEngine(wiring.Component):
                         m.d.sync += good_len.eq(length == 2)
                     with m.Default():
                         m.d.sync += good_len.eq(length == 0)
+                m.d.sync += [is_cmd[c].eq(cmd == c) for c in is_cmd]
                 m.d.sync += [known.eq((cmd >= Cmd.PING) & (cmd <= Cmd.READ)),
                              wptr_next.eq(wptr + n_items), full.eq(wptr + n_items > depth),
                              param_zero.eq(param == 0)]
@@ -303,35 +353,47 @@ class ProtocolEngine(wiring.Component):
                     m.d.sync += sum_ok.eq((csum + byte)[:8] == 0)
                     m.next = "DECIDE"
             with m.State("DECIDE"):
+                # the checks in their order of priority, into registers: REPLY acts on them,
+                # so no chain of checks lies in front of the reply's many enables (it was
+                # the iCE40 build's critical path); one cycle more per request
+                m.d.sync += [o_error.eq(1), o_commit.eq(0), o_clear.eq(0), o_run.eq(0)]
                 with m.If(~sum_ok):
-                    reply(None, ErrorCode.BAD_CHECKSUM)
+                    m.d.sync += o_code.eq(ErrorCode.BAD_CHECKSUM)
                 with m.Elif(~known):
-                    reply(None, ErrorCode.UNKNOWN_COMMAND)
+                    m.d.sync += o_code.eq(ErrorCode.UNKNOWN_COMMAND)
                 with m.Elif(~good_len):
-                    reply(None, ErrorCode.BAD_LENGTH)
-                with m.Elif(cmd == Cmd.PING):
-                    reply(Reply.INFO)
-                with m.Elif(cmd == Cmd.LOAD):
+                    m.d.sync += o_code.eq(ErrorCode.BAD_LENGTH)
+                with m.Elif(is_cmd[Cmd.PING]):
+                    m.d.sync += [o_error.eq(0), o_kind.eq(Reply.INFO)]
+                with m.Elif(is_cmd[Cmd.LOAD]):
                     with m.If(full):
-                        reply(None, ErrorCode.BUFFER_FULL)
+                        m.d.sync += o_code.eq(ErrorCode.BUFFER_FULL)
                     with m.Elif(bad_input):
-                        reply(None, ErrorCode.BAD_INPUT)
+                        m.d.sync += o_code.eq(ErrorCode.BAD_INPUT)
                     with m.Else():
-                        m.d.sync += wptr.eq(wptr_next)
-                        reply(Reply.ACK)
-                with m.Elif(cmd == Cmd.CLEAR):
-                    m.d.sync += wptr.eq(0)
-                    reply(Reply.ACK)
-                with m.Elif(cmd == Cmd.RUN):
+                        m.d.sync += [o_error.eq(0), o_kind.eq(Reply.ACK), o_commit.eq(1)]
+                with m.Elif(is_cmd[Cmd.CLEAR]):
+                    m.d.sync += [o_error.eq(0), o_kind.eq(Reply.ACK), o_clear.eq(1)]
+                with m.Elif(is_cmd[Cmd.RUN]):
                     with m.If(param_zero):
-                        reply(None, ErrorCode.BAD_PARAM)
+                        m.d.sync += o_code.eq(ErrorCode.BAD_PARAM)
                     with m.Else():
-                        m.next = "RUN_START"
+                        m.d.sync += [o_error.eq(0), o_run.eq(1)]
                 with m.Else():  # READ
                     with m.If(have_result):
-                        reply(Reply.RESULT)
+                        m.d.sync += [o_error.eq(0), o_kind.eq(Reply.RESULT)]
                     with m.Else():
-                        reply(None, ErrorCode.NO_RESULT)
+                        m.d.sync += o_code.eq(ErrorCode.NO_RESULT)
+                m.next = "REPLY"
+            with m.State("REPLY"):
+                with m.If(o_run):
+                    m.next = "RUN_START"
+                with m.Else():
+                    with m.If(o_commit):
+                        m.d.sync += wptr.eq(wptr_next)
+                    with m.If(o_clear):
+                        m.d.sync += wptr.eq(0)
+                    reply_decided()
             with m.State("RUN_START"):
                 m.d.comb += flush.eq(1)  # items left over from the last run
                 with m.If(sysm.idle):
@@ -357,6 +419,9 @@ class ProtocolEngine(wiring.Component):
             with m.State("RUN_END"):
                 m.d.sync += [wptr.eq(0), have_result.eq(1)]
                 reply(Reply.RESULT)
+            with m.State("SEND_LANE"):
+                m.d.comb += fsm_lane.eq(1)
+                m.next = "SEND_PICK"
             with m.State("SEND_PICK"):
                 m.d.sync += [pbyte_r.eq(pbyte), is_last.eq(k == last_k)]
                 with m.If(k == last_k):
@@ -390,7 +455,7 @@ class ProtocolEngine(wiring.Component):
                     with m.If(is_last):
                         m.next = "SYNC"
                     with m.Else():
-                        m.next = "SEND_PICK"
+                        m.next = "SEND_LANE"
 
         # per-class spike counters (saturating)
         with m.If(sysm.out_spikes.valid):

@@ -194,8 +194,9 @@ def compare_image(b, exp, obs, check_timing=True):
     to timing -- then not compared; a spec without it expects 0), a mismatch naming the
     first overflow (``exp["overflow"]``: layer, tick, events, bound); for the first image
     of a run, the error port low in its start cycle (as the reset left it); the work
-    counters (``exp["counters"]``: each layer's input events and reported spikes, read one
-    cycle after done). Timing
+    counters (``exp["counters"]``: each layer's input events and reported spikes, read with
+    the cycles port in the last cycle before the next start's edge, so they must hold from
+    done until then). Timing
     (``check_timing``): every event of every layer -- the output spikes and each layer's
     monitor events -- as the ordered list of whole (tick, neuron, cycle) triples against the
     cycle model, so two spikes of one tick that leave in swapped order are a mismatch; then
@@ -266,7 +267,7 @@ def compare_image(b, exp, obs, check_timing=True):
 
 
 def _compare_counters(label: str, exp: dict, obs: dict) -> list[Mismatch]:
-    """The work counters read one cycle after ``done`` (``obs["counters"]``) against the
+    """The work counters, held from ``done`` and read before the next start (``obs["counters"]``), against the
     models': each layer's input events (the golden model's ``statistics().input_events``)
     and the spikes its monitor reported."""
     got = obs.get("counters")

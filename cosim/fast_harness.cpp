@@ -18,8 +18,10 @@
 //              level_cycle, level_busy, level_idle,
 //              n_inputs, n_out, n_tick_done, n_monitor[0..N_LAYERS-1],
 //              events[0..N_LAYERS-1], spikes[0..N_LAYERS-1] (the work counters, read with
-//              cycles_port one cycle after done), error_at_start (the error port in the
-//              start cycle, before the edge that takes start),
+//              cycles_port in the last cycle before the next start's edge: the cycle after
+//              done plus the image's start_gap, the last image's too, so that a value that
+//              does not hold from done to the next start is seen), error_at_start (the error
+//              port in the start cycle, before the edge that takes start),
 //              then inputs[n_inputs], out[n_out x (neuron, tick, cycle)],
 //              monitor[l][n x (neuron, tick, cycle)] for each l, tick_done[n_tick_done]
 //   end: 2, total cycles, timed_out (0/1), image, tick port, cycle
@@ -195,7 +197,7 @@ int main(int argc, char** argv) {
     // the driver's state (names as in SystemDriver)
     int64_t b = 0, start_cycle = n_images ? words[7] : 0, k = 0, reference = 0, offer_at = -1;
     bool finished = n_images == 0, offering = false, ready = false, have_obs = false, pending = false;
-    int64_t after_finish = 0;
+    int64_t read_at = -1;  // the cycle the pending image's held results are read
     Observed obs, done_obs;
     std::vector<int64_t> trace;
     uint64_t monitor_valid[N_LAYERS > 0 ? N_LAYERS : 1], monitor_neuron[N_LAYERS > 0 ? N_LAYERS : 1];
@@ -240,7 +242,7 @@ int main(int argc, char** argv) {
         top->eval();
         dump(cycle, false);
         // -- sample(cycle)
-        if (pending) {
+        if (pending && cycle == read_at) {
             done_obs.cycles_port = (int64_t)top->cycles;
             read_counters(top.get(), done_obs.events, done_obs.spikes);
             if (record) put(trace, done_obs);
@@ -289,20 +291,20 @@ int main(int argc, char** argv) {
                 obs = Observed();
                 pending = true;
                 have_obs = false;
+                int64_t next = cycle + 1 + images[(size_t)b].start_gap;
+                read_at = next > cycle + 1 ? next : cycle + 1;
                 b++;
-                if (b >= n_images) {
+                if (b >= n_images)
                     finished = true;
-                } else {
-                    int64_t next = cycle + 1 + images[(size_t)(b - 1)].start_gap;
-                    start_cycle = next > cycle + 1 ? next : cycle + 1;
-                }
+                else
+                    start_cycle = read_at;
                 k = 1LL << 30;  // drop whatever input is still offered
             }
         }
         top->clk = 1;
         top->eval();
         dump(cycle, true);
-        if (finished && ++after_finish > 2) break;  // the cycles port is read one cycle after done
+        if (finished && !pending) break;  // the last image's held results are read
         if (!finished && cycle > images[(size_t)b].limit) {
             timed_out = 1;
             timeout_image = b;

@@ -720,6 +720,10 @@ def _stimuli(network: IntegerNetwork, seed: int, p_gap: float, p_ready: float) -
         slow("overflow-bursts", burst, seed + 6, 0.0, 0.7)
     except ConfigError:
         pass  # the golden model refuses overflow: no expectation to compare with
+    # an odd number of ticks: every other stimulus runs an even one, and a mutant that reads
+    # only bit 0 of the tick count (``! n_ticks`` -> ``n_ticks`` into a 1-bit wire: the
+    # tick controller's "no ticks" finish) stayed hidden
+    slow("odd-ticks", _random_counts(seed + 15, (4, 13, J), 0.3, limit), seed + 15)
     return stimuli
 
 
@@ -1281,12 +1285,21 @@ _READ_OUT = ("membrane.ready = k < n only gates values of the membrane read-out,
              "the read-out does not wait on it)")
 
 
-_ALL_ACCEPT = ("the tick controller offers a command only when guarded_quiet: every core idle "
-               "and every link idle (input port closed or outside the event phase, input "
-               "multicast, mergers, FIFOs, routers), and an idle link drives no valid to the "
-               "core behind it, so every core's command.ready = idle & ~spike_in.valid is 1 at "
-               "every offer: all cores accept at once, pending becomes 0 and command.valid is "
+_ALL_ACCEPT = ("the tick controller offers a command only when guarded_quiet: its registered "
+               "quiet says every core and every link was idle in the cycle before (input port "
+               "closed or outside the event phase, input multicast, mergers, FIFOs, routers), "
+               "and from there nothing but a command or a new event phase (which reloads the "
+               "guard) makes a block busy, so they are still idle at the offer, and an idle "
+               "link drives no valid to the core behind it: every core's command.ready = idle "
+               "& ~spike_in.valid is 1 at every offer: all cores accept at once, pending becomes 0 and command.valid is "
                "high only at offers; hence accepted is all zeros or all ones in every cycle")
+
+
+_COUNTER_RESET = ("a work counter (events or spikes) reset to 1 instead of 0: the contract defines "
+                  "it from a start edge on (0 there, held from done to the next start); every "
+                  "start clears it, and nothing reads it before the first done: the benches "
+                  "read it before the next start, the board engine answers READ with "
+                  "NO_RESULT before its first run (every input)")
 
 
 _LOCKSTEP = ("input multicast to the two layer-0 cores, whose word counts G are equal: "
@@ -1298,15 +1311,21 @@ _LOCKSTEP = ("input multicast to the two layer-0 cores, whose word counts G are 
              "both start idle with empty queues (the phase begins only when everything is "
              "quiet, and layer-0 cores emit nothing until their TICK), so they take every event "
              "in the same cycle and stay busy for the same G + 1 cycles; taken is then 00 or "
-             "11 in every cycle, 11 makes i.ready = &(done | taken) = 1 and clears done, 00 "
-             "keeps it 00: done is 00 always and taken in {00, 11}")
-_LATE_READY = ("command.ready one cycle late in a core of layer >= 1 of a system without early "
-               "exit: command.valid is high only at offers (every core accepts at once, so "
-               "pending stays 0) and ready = idle & ~spike_in.valid matters only there; an "
+             "11 in every cycle, 11 means both were ready, so i.ready = &(~dest | done | "
+             "o.ready) = 1 and done is cleared, 00 keeps it 00: done is 00 always and taken "
+             "in {00, 11}")
+_LATE_READY = ("command.ready one cycle late in a core: command.valid is high only at offers "
+               "(every core accepts at once, so pending stays 0) and ready = idle & "
+               "~spike_in.valid matters only there; the controller offers only when its "
+               "registered quiet says every core and link was idle in the cycle before, so "
+               "this core was idle with no event offered then (ready 1) and still is at the "
+               "offer: the late ready equals the ready (every design, every input). Before the "
+               "quiet was registered, the argument was made for a core of layer >= 1 of a "
+               "system without early exit: an "
                "offer is a CLEAR in ISSUE_CLEAR after a start, when everything has been quiet "
                "since the previous run's last tick_done (no input outside the event phase, no "
                "stop that leaves work draining) or since reset, or a TICK in EVENT, at least "
-               "guard = 2 cycles after the event phase began with everything quiet; in an "
+               "guard + 1 = 3 cycles after the event phase began with everything quiet; in an "
                "event phase only layer-0 cores take events (a deeper core gets spikes only "
                "from update phases), so this core is idle with no event offered in the cycle "
                "before every offer: the late ready equals the ready at every offer (probe: "
@@ -1364,7 +1383,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "stimulus)"),
     ("spike-count", "spikeforge_system.router_0:55:+->-:add/sub swapped"): _OFFSET,
     ("membrane-max", "spikeforge_system.router_0:42:+->-:add/sub swapped"): _OFFSET,
-    ("membrane-max", "spikeforge_system:373:clamp->x:saturation removed"): (
+    ("membrane-max", "spikeforge_system:378:clamp->x:saturation removed"): (
         "membrane__payload = host__r_valid ? host__r_data : 0 becomes host__r_data: the "
         "payload differs only while membrane__valid (= host__r_valid) is 0, and the decision "
         "unit reads it only under membrane.valid & membrane.ready (every input)"),
@@ -1373,19 +1392,19 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         _READ_OUT,
     ("membrane-max", "spikeforge_system.decision:42:membrane__ready->1:handshake stuck"):
         _READ_OUT,
-    ("spike-count", "spikeforge_system.ctrl:184:|x->&x:reduction swapped"): (
+    ("spike-count", "spikeforge_system.ctrl:169:|x->&x:reduction swapped"): (
         _ALL_ACCEPT + ", and |accepted = &accepted"),
-    ("first-spike", "spikeforge_system.ctrl:201:|x->&x:reduction swapped"): (
+    ("first-spike", "spikeforge_system.ctrl:183:|x->&x:reduction swapped"): (
         _ALL_ACCEPT + ", and |accepted = &accepted"),
-    ("membrane-max", "spikeforge_system.ctrl:177:&x->|x:reduction swapped"): (
+    ("membrane-max", "spikeforge_system.ctrl:162:&x->|x:reduction swapped"): (
         _ALL_ACCEPT + ", and &accepted = |accepted"),
-    ("spike-count", "spikeforge_system.ctrl:190:&x->|x:reduction swapped"): (
+    ("spike-count", "spikeforge_system.ctrl:175:&x->|x:reduction swapped"): (
         _ALL_ACCEPT + ", and &accepted = |accepted"),
-    ("first-spike", "spikeforge_system.ctrl:211:|x->&x:reduction swapped"): (
+    ("first-spike", "spikeforge_system.ctrl:193:|x->&x:reduction swapped"): (
         _ALL_ACCEPT + ", and |accepted = &accepted"),
-    ("membrane-max", "spikeforge_system.ctrl:167:&x->|x:reduction swapped"): (
+    ("membrane-max", "spikeforge_system.ctrl:152:&x->|x:reduction swapped"): (
         _ALL_ACCEPT + ", and &accepted = |accepted"),
-    ("membrane-max", "spikeforge_system.ctrl:563:if!:branch negated"): (
+    ("membrane-max", "spikeforge_system.ctrl:437:if!:branch negated"): (
         _ALL_ACCEPT + ". In ISSUE_CLEAR the mutant writes pending <= ~accepted when "
         "guarded_quiet is low instead of high. pending is 0 on entering ISSUE_CLEAR (reset, "
         "and every way out of a run leaves it 0), and this design enters ISSUE_CLEAR only "
@@ -1395,11 +1414,11 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "the original writes ~accepted = 0 and the mutant keeps pending = 0 (probe: one "
         "ISSUE_CLEAR cycle per image, guarded_quiet high and accepted all ones, on every "
         "stimulus of the design)"),
-    ("spike-count", "spikeforge_system.ctrl:148:error<=hold:register frozen"): (
+    ("spike-count", "spikeforge_system.ctrl:154:error<=hold:register frozen"): (
         _ALL_ACCEPT + ": error is set only when an offered command is not accepted by "
         "every core (~&accepted at an offer), so it stays at its reset value 0, which the "
         "frozen register holds"),
-    ("membrane-max", "spikeforge_system.ctrl:137:error<=hold:register frozen"): (
+    ("membrane-max", "spikeforge_system.ctrl:141:error<=hold:register frozen"): (
         _ALL_ACCEPT + ": error is set only when an offered command is not accepted by "
         "every core (~&accepted at an offer), so it stays at its reset value 0, which the "
         "frozen register holds"),
@@ -1435,18 +1454,26 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "differ only at s2_pi_0 == -1, and s2_pi_0 = i * alpha with alpha the constant 215 "
         "(the register holds its reset value: this system's cores have no host port), which "
         "is never -1"),
-    ("spike-count", "spikeforge_system.input_multicast:47:&x->|x:reduction swapped"): (
-        _LOCKSTEP + ": |(done | taken) = &(done | taken) (probe: done 00 and taken 00 or 11 in "
-        "every cycle of every stimulus)"),
-    ("first-spike", "spikeforge_system.input_multicast:47:&x->|x:reduction swapped"): (
-        _LOCKSTEP + ": |(done | taken) = &(done | taken) (probe: done 00 and taken 00 or 11 in "
-        "every cycle of every stimulus)"),
-    ("spike-count", "spikeforge_system.input_multicast:52:done<=hold:register frozen"): (
+    ("spike-count", "spikeforge_system.input_multicast:51:&x->|x:reduction swapped"): (
+        _LOCKSTEP + "; i.ready = &(~dest | done | o.ready) becomes |(...), with dest 11 and "
+        "done 00 the AND and the OR of the two cores' readies: equal in every cycle of an "
+        "event phase (lockstep), and outside it i.valid is 0 and i.ready is read only with "
+        "i.valid (the port's ready is gated by accepting = event_phase & ~closed, done's "
+        "update and the taken count by i.valid) (probe: done 00 and taken 00 or 11 in every "
+        "cycle of every stimulus)"),
+    ("first-spike", "spikeforge_system.input_multicast:51:&x->|x:reduction swapped"): (
+        _LOCKSTEP + "; i.ready = &(~dest | done | o.ready) becomes |(...), with dest 11 and "
+        "done 00 the AND and the OR of the two cores' readies: equal in every cycle of an "
+        "event phase (lockstep), and outside it i.valid is 0 and i.ready is read only with "
+        "i.valid (the port's ready is gated by accepting = event_phase & ~closed, done's "
+        "update and the taken count by i.valid) (probe: done 00 and taken 00 or 11 in every "
+        "cycle of every stimulus)"),
+    ("spike-count", "spikeforge_system.input_multicast:56:done<=hold:register frozen"): (
         _LOCKSTEP + ", so done frozen at its initial 00 is the same register"),
-    ("spike-count", "spikeforge_system.input_multicast:61:if!:branch negated"): (
+    ("spike-count", "spikeforge_system.input_multicast:65:if!:branch negated"): (
         _LOCKSTEP + "; the mutant clears done in every cycle but a reset cycle, where it keeps "
         "done | taken unless i.valid & i.ready, i.e. 00 too"),
-    ("first-spike", "spikeforge_system.input_multicast:48:idle->1:handshake stuck"): (
+    ("first-spike", "spikeforge_system.input_multicast:52:idle->1:handshake stuck"): (
         "the multicast's idle = ~i.valid feeds only the top's quiet_links, next to input_idle "
         "= closed | ~event_phase; i.valid = inp.valid & accepting & ~last with accepting = "
         "event_phase & ~closed = ~input_idle, so a multicast that is not idle means "
@@ -1454,6 +1481,27 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "1 (every input)"),
     ("spike-count", "spikeforge_system.core_1_1:475:command__ready+1cycle:handshake late"):
         _LATE_READY,
+    ("first-spike", "spikeforge_system.core_2_0:474:command__ready+1cycle:handshake late"):
+        _LATE_READY,
+    ("spike-count", "spikeforge_system.input_multicast:79:[1]->[0]:bit select"): (
+        _LOCKSTEP + ", so done[1] = done[0] = 0"),
+    ("first-spike", "spikeforge_system.input_multicast:79:[1]->[0]:bit select"): (
+        _LOCKSTEP + ", so done[1] = done[0] = 0"),
+    ("first-spike", "spikeforge_system.ctrl:189:&x->|x:reduction swapped"): (
+        _ALL_ACCEPT + ", and &accepted = |accepted"),
+    ("first-spike", "spikeforge_system.ctrl:172:pending<=hold:register frozen"): (
+        _ALL_ACCEPT + ": pending is 0 after every offer and stays 0, so frozen at its reset "
+        "value 0 it is the same register"),
+    ("membrane-max", "spikeforge_system.ctrl:164:~x->x:inversion dropped"): (
+        _ALL_ACCEPT + ": pending <= pending & ~accepted becomes pending & accepted, and "
+        "pending is 0 in every cycle, so both are 0"),
+    ("spike-count", "spikeforge_system.ctrl:370:$51=K':next-state constant"): (
+        "is_tick reset to 1 instead of 0: it only selects the command payload (TICK or "
+        "CLEAR), which no core reads without command.valid, and command.valid is low from "
+        "reset until the first offer; the first start (IDLE -> ISSUE_CLEAR) sets is_tick to 0 "
+        "before it, in both (every input)"),
+    ("first-spike", "spikeforge_system:823:$66=K':next-state constant"): _COUNTER_RESET,
+    ("membrane-max", "spikeforge_system:681:$58=K':next-state constant"): _COUNTER_RESET,
     ("membrane-max", "spikeforge_system.core_1_0:500:command__ready+1cycle:handshake late"):
         _LATE_READY,
     ("spike-count", "spikeforge_system.core_1_1:1133:if!:branch negated"): (
@@ -1463,7 +1511,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "every TICK and its reload to 0 there, which the negated branch drops (it needs an "
         "event and a command accepted together, which command.ready = idle & "
         "~spike_in.valid excludes), changes nothing (every input; probe: w_g 0 at every TICK)"),
-    ("spike-count", "spikeforge_system.ctrl:450:$47=K':next-state constant"): (
+    ("spike-count", "spikeforge_system.ctrl:306:$49=K':next-state constant"): (
         "the tick controller's done not cleared at start stays 1 from the first run's end on; "
         "it is read only by the top's done = dec.valid & (ctrl.done | stop) (stop is 0 in "
         "spike count), and dec.valid is cleared by the same start's clear and rises only n + 2 "
@@ -1486,7 +1534,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "an output spike, and spikes are live only between a start's CLEAR and ctrl.finished, "
         "which precedes the scan; the next start's clear ends the scan in both (probe: no "
         "spike while valid on any stimulus)"),
-    ("first-spike", "spikeforge_system:431:&->|:and/or swapped"): (
+    ("first-spike", "spikeforge_system:436:&->|:and/or swapped"): (
         "core_0_0's idle bit to the tick controller, idle & quiet_links, becomes idle | "
         "quiet_links: the controller's quiet is then (quiet_links & the other cores idle) and "
         "differs only while core_0_0 is busy and every other core and link is idle; that "

@@ -122,7 +122,7 @@ class SystemDriver(_Agent):
             self._ready_high = ready
 
     def _sample(self, cycle):
-        if self.pending_cycles is not None:
+        if self.pending_cycles is not None and cycle == self.read_at:
             self.pending_cycles["cycles_port"] = _int(self.cycles_port)
             values = [_int(c) for c in self.counters]
             self.pending_cycles["counters"] = {"events": values[:self.n_layers],
@@ -161,14 +161,16 @@ class SystemDriver(_Agent):
                        ticks_run=_int(self.ticks_run), error=_int(self.error), level=self.level)
             self.level = None
             self.results.append(obs)
+            # the held results (cycles port, counters) are read in the last cycle before
+            # the next start's edge, the last image's too: they must hold until then
             self.pending_cycles = obs
+            self.read_at = max(cycle + 1 + self.images[self.b]["start_gap"], cycle + 1)
             self.obs = None
             self.b += 1
             if self.b >= len(self.images):
                 self.finished = True
             else:
-                self.start_cycle = cycle + 1 + self.images[self.b - 1]["start_gap"]
-                self.start_cycle = max(self.start_cycle, cycle + 1)
+                self.start_cycle = self.read_at
             # drop whatever input is still offered
             self.k = 1 << 30
 
@@ -200,7 +202,8 @@ async def system_matches_golden_and_cycle_models(dut):
                                    "not done", counter.cycle,
                                    f"the inference did not finish within {limit} cycles")
                 break
-    await counter.cycles(2)  # the cycles port is read one cycle after done
+    while driver.pending_cycles is not None:  # the last image's held results
+        await counter.cycles(1)
 
     found = []
     for b, exp in enumerate(images):

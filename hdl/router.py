@@ -304,7 +304,8 @@ class Multicast(wiring.Component):
     Attributes
     ----------
     i : ``In(stream.Signature(shape))``
-        Packets in. ``ready`` depends combinationally on the ``o[d].ready``.
+        Packets in. ``ready`` depends combinationally on the ``o[d].ready`` (not on
+        ``i.valid``): every output in ``dest`` has taken the packet or is ready.
     dest : ``In(n_outputs)``
         Destination mask of the packet on ``i`` (bit d: output d). Valid while ``i.valid``.
     o : ``Out(stream.Signature(shape)).array(n_outputs)``
@@ -339,8 +340,14 @@ class Multicast(wiring.Component):
                 o.valid.eq(self.i.valid & self.dest[d] & ~done[d]),
                 taken[d].eq(o.valid & o.ready),
             ]
+        # ready from the outputs' ready alone, not through i.valid (equal to "every output
+        # has taken or takes the packet" whenever i.valid is high): a source whose valid
+        # depends on ready-like state of its own (the system's input port, the board's
+        # register slice) then closes no loop through the multicast, which was the iCE40
+        # board build's critical path
         m.d.comb += [
-            self.i.ready.eq((~self.dest | done | taken).all()),
+            self.i.ready.eq(Cat(~self.dest[d] | done[d] | o.ready
+                                for d, o in enumerate(self.o)).all()),
             self.idle.eq(~self.i.valid),
         ]
         with m.If(self.i.valid & self.i.ready):

@@ -438,8 +438,15 @@ class SpikeforgeSystem(wiring.Component):
         next tick's event phase -- only if there is one, so that the last tick's spikes (and
         a stopped tick's) never count as events. No spike leaves a core in an event phase
         (cores spike in the update phase, and the tick before ended quiet), so ``this_tick``
-        is added in the phase's first cycle and is 0 in the others."""
-        with m.If(input_taken):
+        is added in the phase's first cycle and is 0 in the others.
+
+        The input events are counted a cycle after they are taken (``taken``, registered):
+        the take depends on every layer-0 core's readiness through the multicast, and as an
+        enable of the 32-bit counter it was the iCE40 build's critical path. An inference
+        takes its last input in an event phase, long before ``done``."""
+        taken = Signal()
+        m.d.sync += taken.eq(input_taken)
+        with m.If(taken):
             m.d.sync += self.events[0].eq(self.events[0] + 1)
         for l in range(self.n_layers):
             mon = self.monitor[l].valid

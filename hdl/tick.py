@@ -29,7 +29,10 @@ busy flag may rise one or more cycles after the event that makes a block busy (a
 ``idle`` falls in the cycle after it accepts a command), quiet is only trusted ``guard``
 cycles after the last command acceptance (or the start of an event phase): a block made
 busy by a handshake in cycle c, or by ``event_phase`` first being high in cycle c, must show
-it (``idle`` low) by cycle c + ``guard``. (NeuronCore's ``idle`` is low from c + 1.)
+it (``idle`` low) by cycle c + ``guard``. (NeuronCore's ``idle`` is low from c + 1.) Quiet is
+registered, so the controller acts on the cycle before's: once reached it holds until the
+controller's next command or event phase, so the late view costs one cycle per wait and
+nothing else.
 
 The TICK (and CLEAR) command is offered to all cores in the same cycle, and only in a cycle
 in which everything is quiet. Every core must accept it in that cycle (a core's
@@ -113,8 +116,9 @@ class TickController(wiring.Component):
 
     Timing
     ------
-    With everything quiet, a tick costs ``guard`` + 1 cycles of event phase, the cores'
-    update time (+ delivery), ``guard`` cycles, and one cycle for the stop decision. A
+    With everything quiet, a tick costs ``guard`` + 2 cycles of event phase, the cores'
+    update time (+ delivery) and one cycle for the registered quiet, at least ``guard`` + 1
+    cycles, and one cycle for the stop decision. A
     ``stop`` high in UPDATE at cycle c: ``finished`` at c, ``done`` from c + 1, IDLE from c + 1.
     """
 
@@ -157,10 +161,21 @@ class TickController(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         N = self.n_cores
+        # quiet, registered: the AND of every core's and link's idle bit is a wide tree, and
+        # behind it the command offer and the cores' acceptance were the critical path of
+        # the ECP5 builds. The controller sees quiet a cycle late, which the guard already
+        # allows for (quiet trusted from c + guard + 1 on reflects the blocks at c + guard,
+        # by which a block made busy at c must show it: the same requirement as before),
+        # and once reached, quiet holds until the controller's next command or event phase.
+        # Cost: a phase that ends after its guard ends one cycle later.
         quiet = Signal()
-        m.d.comb += quiet.eq(self.core_idle.all() &
+        m.d.sync += quiet.eq(self.core_idle.all() &
                              (self.link_idle.all() if self.n_links else Const(1)))
-        wait = Signal(range(self.guard + 1))  # guard countdown
+        # guard countdown: ``guard`` after a command acceptance (loaded at the accepting
+        # edge, so counted from the cycle after it), ``guard + 1`` when an event phase begins
+        # (loaded on the edge into its first cycle): either way quiet is trusted from the
+        # cycle that reads the blocks as they are ``guard`` cycles after the cause
+        wait = Signal(range(self.guard + 2))
         guarded_quiet = Signal()
         m.d.comb += guarded_quiet.eq((wait == 0) & quiet)
         with m.If(wait != 0):
@@ -213,7 +228,7 @@ class TickController(wiring.Component):
                         m.d.sync += self.done.eq(1)
                         m.next = "IDLE"
                     with m.Else():
-                        m.d.sync += [wait.eq(self.guard), is_tick.eq(1)]
+                        m.d.sync += [wait.eq(self.guard + 1), is_tick.eq(1)]
                         m.next = "EVENT"
             with m.State("EVENT"):
                 m.d.comb += [self.running.eq(1), self.event_phase.eq(1)]
@@ -244,6 +259,6 @@ class TickController(wiring.Component):
                     m.d.sync += self.done.eq(1)
                     m.next = "IDLE"
                 with m.Else():
-                    m.d.sync += [self.tick.eq(self.tick + 1), wait.eq(self.guard)]
+                    m.d.sync += [self.tick.eq(self.tick + 1), wait.eq(self.guard + 1)]
                     m.next = "EVENT"
         return m

@@ -118,8 +118,8 @@ class MulticastModel:
     destinations at once, combinationally.
 
     ``o[d].valid`` = ``i.valid`` and d a destination that has not taken the packet yet (a
-    register remembers who has); ``i.ready`` = every destination has taken it or takes it
-    in this cycle. ``idle`` = not ``i.valid``.
+    register remembers who has); ``i.ready`` = every destination has taken it or is ready
+    (so, with ``i.valid``, takes it in this cycle). ``idle`` = not ``i.valid``.
     """
 
     def __init__(self, n_outputs: int):
@@ -148,7 +148,7 @@ class MulticastModel:
         else:
             self.o_valid = [d in dests and d not in self.done for d in range(self.M)]
             self.taken = {d for d in range(self.M) if self.o_valid[d] and o_ready[d]}
-        self.i_ready = all(d in self.done or d in self.taken for d in dests)
+        self.i_ready = all(d in self.done or o_ready[d] for d in dests)
 
     def clock(self) -> None:
         if self.handshake:

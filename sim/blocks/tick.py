@@ -27,8 +27,9 @@ _WAITING = frozenset({TickState.ISSUE_CLEAR, TickState.CLEARING, TickState.EVENT
 class TickControllerModel:
     """:class:`~spikeforge.hdl.tick.TickController` of ``n_cores`` cores.
 
-    * Quiet is trusted (``guarded_quiet``) only when the guard countdown ``wait`` is 0; it
-      is reloaded with ``guard`` by every command acceptance and every new phase.
+    * Quiet is registered (the controller reads the cycle before's) and trusted
+      (``guarded_quiet``) only when the guard countdown ``wait`` is 0; it is reloaded with
+      ``guard`` by every command acceptance and ``guard + 1`` by every new event phase.
     * IDLE --start--> ISSUE_CLEAR (``clear`` pulses) --quiet: CLEAR offered to all cores-->
       CLEARING --all accepted, quiet--> EVENT (``event_phase``) --quiet: TICK offered-->
       UPDATE --all accepted, quiet: ``tick_done``--> CHECK (one cycle) --> EVENT of the next
@@ -55,6 +56,8 @@ class TickControllerModel:
         self.done = False
         self.error = False
         self.guarded_quiet = False
+        self.quiet = False  # the registered quiet the controller reads (last cycle's)
+        self._quiet_now = False
         self.offer = self.clear = self.tick_done = self.finished = self.stopped = False
 
     @property
@@ -69,7 +72,8 @@ class TickControllerModel:
         """The outputs of this cycle: ``start`` (already masked by the system's ``busy``),
         ``quiet`` (cores and links), ``stop`` (the decision unit's early exit)."""
         s = self.state
-        self.guarded_quiet = self.wait == 0 and quiet
+        self._quiet_now = quiet
+        self.guarded_quiet = self.wait == 0 and self.quiet
         ended = self.pending == 0 and self.guarded_quiet
         self.offer = s in (TickState.ISSUE_CLEAR, TickState.EVENT) and self.guarded_quiet
         self.clear = s is TickState.IDLE and start
@@ -86,6 +90,7 @@ class TickControllerModel:
         """``accepted``: bit mask of the cores that accept the command in this cycle."""
         if self.wait:
             self.wait -= 1
+        self.quiet = self._quiet_now
         s = self.state
         if self.clear:
             self._begin(n_ticks)
@@ -123,7 +128,7 @@ class TickControllerModel:
         elif self.finished:
             self._finish()
         elif ended:
-            self.wait, self.is_tick = self.guard, True
+            self.wait, self.is_tick = self.guard + 1, True  # a new event phase
             self.state = TickState.EVENT
 
     def _next_tick(self) -> None:
@@ -131,7 +136,7 @@ class TickControllerModel:
             self._finish()
         else:
             self.tick += 1
-            self.wait = self.guard
+            self.wait = self.guard + 1  # a new event phase
             self.state = TickState.EVENT
 
     def _finish(self) -> None:
@@ -144,4 +149,7 @@ class TickControllerModel:
         return self.state in _WAITING and not self.pending
 
     def skip(self, k: int) -> None:
+        """``k`` cycles in which quiet is not reached (so it reads as not reached after them)."""
         self.wait = max(0, self.wait - k)
+        if k:
+            self.quiet = False

@@ -259,7 +259,7 @@ def test_sharded_runs_give_what_one_run_gives():
 
 
 def test_the_work_counters_are_the_golden_models_work(tmp_path):
-    """The system's own counters, read one cycle after done: each layer's input events are
+    """The system's own counters, read before the next start: each layer's input events are
     the golden model's ``statistics().input_events`` (events x layer size = the weights read),
     each layer's spike count the spikes its monitor reported. In the first-spike case a
     stopped decision tick's hidden spikes are reported spikes but never events."""
@@ -289,23 +289,45 @@ COUNTER_FAULTS = {
         "events counter (layer 1)"),
     "a spike counts twice": (r"spikes__0 \+ 1'h1;", 1, "spikes__0 + 2'h2;",
                              "spikes counter (layer 0)"),
+    # layer 0's counters cleared whenever the system is idle (start | ~busy instead of
+    # start & ~busy): right after done they still hold, so only a read later, before the
+    # next start, sees it (a mutant the campaign found undetected while the benches read
+    # them one cycle after done)
+    "the counters do not hold until the next start": (
+        None, 1, None, "events counter (layer 0)"),
 }
+
+
+def _layer0_counters_clear_when_idle(text: str) -> tuple[str, int]:
+    """``text`` with the condition that clears ``spikes__0`` (and ``events__0``, cleared in
+    the same ``If``) turned from ``start & ~busy`` into ``start | ~busy``; and how many
+    conditions changed."""
+    block = re.search(r"(\\\$\d+)  = spikes__0;\n(?:.*\n)*?    if \((\\\$\d+) \) begin\n"
+                      r"      \1  = 32'd0;", text)
+    var = re.escape(block.group(2))
+    return re.subn(rf"(assign {var}  = start) & ", r"\1 | ", text)
 
 
 @pytest.mark.parametrize("fault", list(COUNTER_FAULTS))
 def test_a_wrong_work_counter_is_reported(fault):
     """Each counter fault is reported by the fast harness with the layer, the expected and the
-    counted value -- and, for the first, by the cocotb bench the very same way."""
+    counted value -- and, for the first and the last, by the cocotb bench the very same way."""
     pattern, count, replacement, kind = COUNTER_FAULTS[fault]
     network, plan, counts, kwargs = make_case("2-layers-fifo2-stalls", images=2)
-    text, n = re.subn(pattern, replacement, system_verilog(plan, kwargs["system"]))
+    text = system_verilog(plan, kwargs["system"])
+    if pattern is None:
+        text, n = _layer0_counters_clear_when_idle(text)
+    else:
+        text, n = re.subn(pattern, replacement, text)
     assert n == count, pattern
     fast = run_fast_cosim(network, plan, counts, verilog_text=text, check=False, **kwargs).report
     m = fast["mismatch"]
-    assert m["kind"] == f"image 0: {kind}", m
+    assert m["kind"].endswith(f": {kind}") and m["kind"].startswith("image "), m
     assert m["expected"] != m["got"]
     if fault == "hidden spikes never become events":
         assert m["got"] == 0
+    if fault in ("hidden spikes never become events",
+                 "the counters do not hold until the next start"):
         bench = run_system_cosim(network, plan, counts, "icarus", verilog_text=text, check=False,
                                  **kwargs).report
         assert bench["mismatches"] == fast["mismatches"]

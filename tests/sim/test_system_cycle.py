@@ -227,13 +227,15 @@ def test_silent_one_core_inference_by_hand(N, guard):
     (sim/cycle.py; never hard-coded here, the core's timing is its own):
 
     * 0: ``start`` (controller IDLE, ``clear``); 1: CLEAR offered and taken (ISSUE_CLEAR);
-    * the core is idle again at 1 + C; the controller's guard (reloaded at 1) is 0 from
-      2 + guard: CLEARING ends at E = max(1 + C, 2 + guard), EVENT from E + 1 (wait = guard);
-    * the marker (offered from 1) is taken at E + 1, the port is closed from E + 2; the TICK
-      is offered once the guard is 0: T = E + 1 + guard;
-    * the update phase ends (idle) at max(T + U, T + 1 + guard) = tick_done; CHECK the cycle
-      after gives ``finished``; the argmax scan makes the decision valid N + 2 cycles
-      later, ``done`` at D = tick_done + 3 + N.
+    * the core is idle again at 1 + C, which the controller's registered quiet shows at
+      2 + C; its guard (reloaded at 1) is 0 from 2 + guard: CLEARING ends at
+      E = max(2 + C, 2 + guard), EVENT from E + 1 (wait = guard + 1);
+    * the marker (offered from 1) is taken at E + 1, the port is closed from E + 2 (quiet
+      registered at E + 3); the TICK is offered once the guard is 0: T = E + 2 + guard;
+    * the core is idle at T + U, read at T + U + 1: the update phase ends at
+      max(T + U + 1, T + 1 + guard) = tick_done; CHECK the cycle after gives ``finished``;
+      the argmax scan makes the decision valid N + 2 cycles later, ``done`` at
+      D = tick_done + 3 + N.
     """
     params = NeuronParams(threshold=100)
     network = IntegerNetwork((IntegerLayer(np.zeros((2, N), dtype=np.int64), params),),
@@ -243,9 +245,9 @@ def test_silent_one_core_inference_by_hand(N, guard):
     [t] = predict_run(plan, trace, [InputSchedule([[]])], 1,
                       system=SystemConfig(Decision.SPIKE_COUNT, guard=guard))
     C, U = clear_cycles(plan.cores[0]), update_cycles(plan.cores[0])
-    E = max(1 + C, 2 + guard)
-    T = E + 1 + guard
-    tick_done = max(T + U, T + 1 + guard)
+    E = max(2 + C, 2 + guard)
+    T = E + 2 + guard
+    tick_done = max(T + U + 1, T + 1 + guard)
     assert t.input_cycles == [E + 1]
     assert t.tick_done_cycles == [tick_done]
     assert t.done_cycle == tick_done + 3 + N and t.cycles == t.done_cycle

@@ -2,7 +2,7 @@
 (hdl/tick.py), and its documented state sequence with exact cycles.
 
 Lockstep: random ``start``/``n_ticks``/``stop``, mock cores that are busy for a random time
-after each command they accept (and now and then for no reason), command ``ready`` that
+after each command they accept (and now and then a cycle longer), command ``ready`` that
 sometimes stalls (the late-acceptance path with ``error``); every cycle every output of the
 model must be the RTL's.
 """
@@ -22,6 +22,7 @@ def tick_lockstep(seed, n_cores, guard, p_stall, cycles=1500):
     dut = TickController(n_cores, guard=guard, tick_bits=4)
     model = TickControllerModel(n_cores, guard)
     busy = [0] * n_cores
+    was_idle = [False] * n_cores
     seen = {"states": set(), "finished": 0, "error": 0}
 
     async def bench(ctx):
@@ -29,7 +30,10 @@ def tick_lockstep(seed, n_cores, guard, p_stall, cycles=1500):
             start = rng.random() < 0.2
             n_ticks = rng.choice([0, 1, 2, 3, 5])
             stop = rng.random() < 0.15
-            idle = [b == 0 and rng.random() >= 0.05 for b in busy]
+            # a busy core may stay busy a while longer for no reason, but an idle one stays
+            # idle until it takes a command (the registered quiet relies on that)
+            idle = [b == 0 and (was or rng.random() >= 0.05) for b, was in zip(busy, was_idle)]
+            was_idle[:] = idle
             ready = [i and rng.random() >= p_stall for i in idle]
             ctx.set(dut.start, int(start))
             ctx.set(dut.n_ticks, n_ticks)
@@ -64,6 +68,7 @@ def tick_lockstep(seed, n_cores, guard, p_stall, cycles=1500):
                 if model.command_valid(k) and ready[k]:
                     accepted |= 1 << k
                     busy[k] = rng.randrange(0, 4)
+                    was_idle[k] = False
             model.clock(n_ticks, accepted)
             await ctx.tick()
 
@@ -106,22 +111,23 @@ def test_state_sequence_and_guard_countdown(guard, n_ticks):
     S = TickState
     states = [S.IDLE, S.ISSUE_CLEAR] + [S.CLEARING] * (g + 1)
     for _ in range(n_ticks):
-        states += [S.EVENT] * (g + 1) + [S.UPDATE] * (g + 1) + [S.CHECK]
+        states += [S.EVENT] * (g + 2) + [S.UPDATE] * (g + 1) + [S.CHECK]
     trace, ctl = run_quiet(g, n_ticks)
     got = [s for s, _, _ in trace]
     assert got[:len(states)] == states
     assert set(got[len(states):]) == {S.IDLE}
-    # the guard: every new phase starts with wait = guard and counts down to 0
+    # the guard: a phase after a command starts with wait = guard, an event phase with
+    # guard + 1, and counts down to 0
     clearing = [w for s, w, _ in trace if s is S.CLEARING]
     assert clearing == list(range(g, -1, -1))
-    first_event = [w for s, w, _ in trace if s is S.EVENT][:g + 1]
-    assert first_event == list(range(g, -1, -1))
-    # exact pulses: clear at 0, CLEAR offered at 1, tick t ends at 4 + 3g + t (3 + 2g)
+    first_event = [w for s, w, _ in trace if s is S.EVENT][:g + 2]
+    assert first_event == list(range(g + 1, -1, -1))
+    # exact pulses: clear at 0, CLEAR offered at 1, tick t ends at 5 + 3g + t (4 + 2g)
     assert trace[0][2] == {"clear"} and trace[1][2] == {"offer"}
     offers = [c for c, (_, _, o) in enumerate(trace) if "offer" in o]
-    assert offers == [1] + [3 + 2 * g + t * (3 + 2 * g) for t in range(n_ticks)]
+    assert offers == [1] + [4 + 2 * g + t * (4 + 2 * g) for t in range(n_ticks)]
     done = [c for c, (_, _, o) in enumerate(trace) if "tick_done" in o]
-    assert done == [4 + 3 * g + t * (3 + 2 * g) for t in range(n_ticks)]
+    assert done == [5 + 3 * g + t * (4 + 2 * g) for t in range(n_ticks)]
     fin = [c for c, (_, _, o) in enumerate(trace) if "finished" in o]
     assert fin == [done[-1] + 1]
     assert ctl.done and ctl.ticks_run == n_ticks and ctl.tick == n_ticks - 1 and not ctl.error
@@ -137,10 +143,10 @@ def test_zero_ticks_only_clears():
 
 def test_stop_ends_the_run_in_the_check_cycle():
     g = 1
-    first_check = 5 + 3 * g  # the CHECK cycle of tick 0
-    trace, ctl = run_quiet(g, 5, stop=lambda c: c == first_check + (3 + 2 * g))
+    first_check = 6 + 3 * g  # the CHECK cycle of tick 0
+    trace, ctl = run_quiet(g, 5, stop=lambda c: c == first_check + (4 + 2 * g))
     assert [c for c, (_, _, o) in enumerate(trace) if "finished" in o] == [
-        first_check + 3 + 2 * g]
+        first_check + 4 + 2 * g]
     assert ctl.ticks_run == 2 and ctl.done
 
 
@@ -149,10 +155,11 @@ def test_quiet_is_trusted_only_when_the_guard_is_zero():
     # quiet low from cycle 2 to 9: CLEARING waits for it; the guard has run out by then
     trace, _ = run_quiet(g, 1, quiet=lambda c: not 2 <= c <= 9)
     states = [s for s, _, _ in trace]
-    assert states[2:11] == [TickState.CLEARING] * 9
-    assert states[11] is TickState.EVENT  # quiet again at 10: the phase ends at once
-    # EVENT at 11: wait = g, so the TICK is offered g cycles later even though all is quiet
-    assert "offer" in trace[11 + g][2] and not any("offer" in o for _, _, o in trace[11:11 + g])
+    assert states[2:12] == [TickState.CLEARING] * 10
+    # quiet again at 10, registered: read at 11, where the phase ends
+    assert states[12] is TickState.EVENT
+    # EVENT at 12: wait = g + 1, so the TICK is offered g + 1 cycles later though all is quiet
+    assert "offer" in trace[13 + g][2] and not any("offer" in o for _, _, o in trace[12:13 + g])
 
 
 def test_late_acceptance_sets_error_and_reloads_the_guard():
@@ -175,7 +182,7 @@ def test_stop_in_the_update_phase_ends_the_run_at_once_and_guards_the_drain():
     reloaded there and runs on in IDLE, and a ``start`` does not reset it, so the next
     CLEAR is offered only ``guard`` cycles after the stop even if everything looks quiet."""
     g = 3
-    update = 3 + 2 * g + 1  # the first UPDATE cycle of tick 0 (TICK offered at 3 + 2g)
+    update = 4 + 2 * g + 1  # the first UPDATE cycle of tick 0 (TICK offered at 4 + 2g)
     stop_at = update + 1
     ctl = TickControllerModel(2, g)
     log = []
