@@ -138,6 +138,13 @@ class ProtocolEngine(wiring.Component):
         slice_ = SyncFIFOBuffered(width=16, depth=3)  # 3: one item per cycle
         m.submodules.slice = ResetInserter(flush)(slice_)
         have_result = Signal()
+        # the system's start, a register set in RUN_START (high in RUN's first cycle, where
+        # the idle system takes it): the state decode and the system's start logic (the
+        # tick controller's clear into the input port) were one path, the iCE40 build's
+        # critical one
+        start = Signal()
+        m.d.sync += start.eq(0)
+        m.d.comb += sysm.start.eq(start)
         counts = [Signal(16, name=f"count_{c}") for c in range(C)]
 
         m.d.sync += self.frame_ok.eq(0)
@@ -397,8 +404,7 @@ class ProtocolEngine(wiring.Component):
             with m.State("RUN_START"):
                 m.d.comb += flush.eq(1)  # items left over from the last run
                 with m.If(sysm.idle):
-                    m.d.comb += sysm.start.eq(1)
-                    m.d.sync += [fptr.eq(0), fetched_all.eq(wptr == 0)] + [c.eq(0) for c in counts]
+                    m.d.sync += [start.eq(1), fptr.eq(0), fetched_all.eq(wptr == 0)]
                     m.next = "RUN"
             with m.State("RUN"):
                 m.d.comb += self.running.eq(1)
@@ -414,7 +420,7 @@ class ProtocolEngine(wiring.Component):
                     slice_.w_data.eq(Mux(feed.r_rdy, feed.r_data, 1 << 15)),
                     feed.r_en.eq(slice_.w_rdy),
                 ]
-                with m.If(~sysm.busy):
+                with m.If(~sysm.busy & ~start):  # (busy rises at the start's edge)
                     m.next = "RUN_END"
             with m.State("RUN_END"):
                 m.d.sync += [wptr.eq(0), have_result.eq(1)]
@@ -464,4 +470,6 @@ class ProtocolEngine(wiring.Component):
                     with m.Case(c):
                         with m.If(reg != 0xFFFF):
                             m.d.sync += reg.eq(reg + 1)
+        with m.If(start):  # cleared by the registered start, not in the state machine
+            m.d.sync += [c.eq(0) for c in counts]
         return m
