@@ -1314,6 +1314,13 @@ _LOCKSTEP = ("input multicast to the two layer-0 cores, whose word counts G are 
              "11 in every cycle, 11 means both were ready, so i.ready = &(~dest | done | "
              "o.ready) = 1 and done is cleared, 00 keeps it 00: done is 00 always and taken "
              "in {00, 11}")
+_LOCKSTEP_READY = (_LOCKSTEP + "; i.ready = &(~dest | done | o.ready) becomes |(...), with dest "
+                   "11 and done 00 the AND and the OR of the two cores' readies: equal in every "
+                   "cycle of an event phase (lockstep), and outside it i.valid is 0 and i.ready "
+                   "is read only with i.valid (the port's ready is gated by accepting = "
+                   "event_phase & ~closed, done's update and the taken count by i.valid) "
+                   "(probe, stop 22: done 00, taken 00 or 11, and the two readies equal "
+                   "whenever i.valid, in every cycle of every stimulus)")
 _LATE_READY = ("command.ready one cycle late in a core: command.valid is high only at offers "
                "(every core accepts at once, so pending stays 0) and ready = idle & "
                "~spike_in.valid matters only there; the controller offers only when its "
@@ -1455,19 +1462,9 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "(the register holds its reset value: this system's cores have no host port), which "
         "is never -1"),
     ("spike-count", "spikeforge_system.input_multicast:51:&x->|x:reduction swapped"): (
-        _LOCKSTEP + "; i.ready = &(~dest | done | o.ready) becomes |(...), with dest 11 and "
-        "done 00 the AND and the OR of the two cores' readies: equal in every cycle of an "
-        "event phase (lockstep), and outside it i.valid is 0 and i.ready is read only with "
-        "i.valid (the port's ready is gated by accepting = event_phase & ~closed, done's "
-        "update and the taken count by i.valid) (probe: done 00 and taken 00 or 11 in every "
-        "cycle of every stimulus)"),
+        _LOCKSTEP_READY),
     ("first-spike", "spikeforge_system.input_multicast:51:&x->|x:reduction swapped"): (
-        _LOCKSTEP + "; i.ready = &(~dest | done | o.ready) becomes |(...), with dest 11 and "
-        "done 00 the AND and the OR of the two cores' readies: equal in every cycle of an "
-        "event phase (lockstep), and outside it i.valid is 0 and i.ready is read only with "
-        "i.valid (the port's ready is gated by accepting = event_phase & ~closed, done's "
-        "update and the taken count by i.valid) (probe: done 00 and taken 00 or 11 in every "
-        "cycle of every stimulus)"),
+        _LOCKSTEP_READY),
     ("spike-count", "spikeforge_system.input_multicast:56:done<=hold:register frozen"): (
         _LOCKSTEP + ", so done frozen at its initial 00 is the same register"),
     ("spike-count", "spikeforge_system.input_multicast:65:if!:branch negated"): (
