@@ -151,17 +151,13 @@ class ProtocolEngine(wiring.Component):
         rx_take = self.rx.valid & self.rx.ready
         byte = self.rx.payload
 
-        def reply(code_kind, code=None):
-            m.d.sync += [k.eq(0), pidx.eq(-4), tx_sum.eq(0)]
-            if code is None:
-                m.d.sync += [kind.eq(code_kind), kind_sel.eq(kinds.index(code_kind)),
-                             self.error.eq(0), self.frame_ok.eq(1)]
-            else:
-                m.d.sync += [kind.eq(Reply.ERROR), kind_sel.eq(kinds.index(Reply.ERROR)),
-                             err_code.eq(code), err_cmd.eq(cmd), self.error.eq(1)]
-            m.next = "SEND_LANE"
+        def reply(code_kind, code=None):  # a reply known where it is decided: via REPLY
+            m.d.sync += [o_error.eq(code is not None), o_commit.eq(0), o_clear.eq(0),
+                         o_run.eq(0)]
+            m.d.sync += o_code.eq(code) if code is not None else o_kind.eq(code_kind)
+            m.next = "REPLY"
 
-        def reply_decided():  # the reply DECIDE chose (o_kind, or an ERROR with o_code)
+        def reply_decided():  # the reply chosen (o_kind, or an ERROR with o_code)
             m.d.sync += [k.eq(0), pidx.eq(-4), tx_sum.eq(0), err_code.eq(o_code),
                          err_cmd.eq(cmd), self.error.eq(o_error), self.frame_ok.eq(~o_error),
                          kind.eq(Mux(o_error, Reply.ERROR, o_kind))]

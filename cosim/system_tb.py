@@ -79,6 +79,7 @@ class SystemDriver(_Agent):
         self.offer_at = None
         self.offering = False
         self.pending_cycles = None
+        self.read_at = None  # the cycle the pending image's held results are read
         self.results = []
         self.finished = not self.images
         self._start_high = False
