@@ -168,7 +168,9 @@ def main(argv=None) -> int:
     real_class = int(run_network(network, real_in).decision[0])
     cost = network_cost(network, run_network(network, golden_counts(test, range(min(200, len(test))), merge)))
     try:
-        report = cosimulate(network, test, real_in, cfg["cosim"], merge, name)
+        # --quick compiles its own artifact: the full run's (20 digits) stays as it is
+        report = cosimulate(network, test, real_in, cfg["cosim"], merge,
+                            name + ("-quick" if args.quick else ""))
         verdict = "BIT-EXACT" if report.ok else f"MISMATCH: {report.mismatch}"
         cosim = (f"{report.bit_exact_images}/{report.images} bit-exact ({cfg['cosim']} test digits + "
                  f"the real recording): {verdict}, {report.cycles_per_inference:.0f} cycles per inference")
