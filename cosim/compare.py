@@ -267,9 +267,9 @@ def compare_image(b, exp, obs, check_timing=True):
 
 
 def _compare_counters(label: str, exp: dict, obs: dict) -> list[Mismatch]:
-    """The work counters, held from ``done`` and read before the next start (``obs["counters"]``), against the
-    models': each layer's input events (the golden model's ``statistics().input_events``)
-    and the spikes its monitor reported."""
+    """The work counters, held from ``done`` and read before the next start
+    (``obs["counters"]``), against the models': each layer's input events (the golden
+    model's ``statistics().input_events``) and the spikes its monitor reported."""
     got = obs.get("counters")
     if got is None:  # a bench record without them: a defect of the bench, not a pass
         return [Mismatch(label + "counters", None, None, exp["counters"], "not read", obs["done"] + 1)]
