@@ -147,6 +147,15 @@ class ProtocolEngine(wiring.Component):
         m.d.comb += sysm.start.eq(start)
         counts = [Signal(16, name=f"count_{c}") for c in range(C)]
 
+        # the receiver's side of the engine: rx is open (ready) from a register; a frame (or
+        # its timeout) is announced by a one-cycle pulse, and the receiver is released once
+        # the reply is out
+        rx_open = Signal(init=1)
+        got_frame, got_timeout, release = Signal(), Signal(), Signal()
+        is_load = Signal()  # the frame's command is LOAD, registered at the CMD byte
+        m.d.sync += [got_frame.eq(0), got_timeout.eq(0), release.eq(0)]
+        m.d.comb += self.rx.ready.eq(rx_open)
+
         m.d.sync += self.frame_ok.eq(0)
         rx_take = self.rx.valid & self.rx.ready
         byte = self.rx.payload
@@ -172,11 +181,12 @@ class ProtocolEngine(wiring.Component):
 
         # frame-level timeout (only inside a frame): TIMEOUT at the timeout_cycles + 1-th
         # cycle without a byte; at_limit says timer == timeout_cycles, computed a cycle early
-        def with_timeout():
+        def with_timeout():  # in a receiver state
             with m.If(rx_take):
                 m.d.sync += [timer.eq(0), at_limit.eq(0)]
             with m.Elif(at_limit):
-                reply(None, ErrorCode.TIMEOUT)
+                m.d.sync += [rx_open.eq(0), got_timeout.eq(1)]
+                m.next = "HOLD"
             with m.Else():
                 m.d.sync += [timer.eq(timer + 1),
                              at_limit.eq(timer == self.timeout_cycles - 1)]
@@ -283,38 +293,40 @@ class ProtocolEngine(wiring.Component):
         with m.If(issue):
             m.d.sync += [fptr.eq(fptr + 1), fetched_all.eq(fptr + 1 == wptr)]
 
-        with m.FSM():
+        # The receiver: its own state machine, so that taking a byte (``rx.ready`` is the
+        # register ``rx_open``) and the per-byte logic decode three state bits, not the whole
+        # engine's (one state machine's decode in front of the checksum's and the header's
+        # enables was the iCE40 build's critical path, eight LUT levels). It runs only while
+        # the engine waits for a frame: at the frame's checksum byte, or its timeout, it
+        # closes ``rx``, pulses ``got_frame`` (or ``got_timeout``) and holds until the reply
+        # has been sent (``release``), so no byte is taken between a request and its reply.
+        with m.FSM(name="rx_fsm"):
             with m.State("SYNC"):
-                m.d.comb += self.rx.ready.eq(1)
                 m.d.sync += [timer.eq(0), at_limit.eq(0)]
                 with m.If(rx_take & (byte == SYNC)):
                     m.d.sync += [cmd.eq(0), csum.eq(0)]
                     m.next = "CMD"
             with m.State("CMD"):
-                m.d.comb += self.rx.ready.eq(1)
                 with_timeout()
                 with m.If(rx_take):
-                    m.d.sync += [cmd.eq(byte), csum.eq(byte)]
+                    m.d.sync += [cmd.eq(byte), csum.eq(byte), is_load.eq(byte == Cmd.LOAD)]
                     m.next = "LEN0"
             with m.State("LEN0"):
-                m.d.comb += self.rx.ready.eq(1)
                 with_timeout()
                 with m.If(rx_take):
                     m.d.sync += [length[:8].eq(byte), csum.eq(csum + byte)]
                     m.next = "LEN1"
             with m.State("LEN1"):
-                m.d.comb += self.rx.ready.eq(1)
                 with_timeout()
                 with m.If(rx_take):
                     m.d.sync += [length[8:].eq(byte), csum.eq(csum + byte), count.eq(0),
                                  bad_input.eq(0), param.eq(0),
                                  last_byte.eq(Cat(length[:8], byte) == 1)]
                     with m.If(Cat(length[:8], byte) == 0):
-                        m.next = "CHK_PREP"
+                        m.next = "CHK"
                     with m.Else():
                         m.next = "PAYLOAD"
             with m.State("PAYLOAD"):
-                m.d.comb += self.rx.ready.eq(1)
                 with_timeout()
                 with m.If(rx_take):
                     m.d.sync += [csum.eq(csum + byte), count.eq(count + 1)]
@@ -324,19 +336,36 @@ class ProtocolEngine(wiring.Component):
                         value = Cat(lo_byte, byte)
                         with m.If(count[1:] == 0):
                             m.d.sync += param.eq(value)
-                        # stage LOAD items past the committed ones; committed only at CHK
-                        with m.If((cmd == Cmd.LOAD) & (wptr + count[1:] < depth)):
+                        # stage LOAD items past the committed ones; committed only in REPLY
+                        with m.If(is_load & (wptr + count[1:] < depth)):
                             m.d.comb += [wp.addr.eq(wptr + count[1:]), wp.data.eq(value),
                                          wp.en.eq(1)]
                         with m.If(~value[15] & (value[:15] >= self.n_inputs)):
                             m.d.sync += bad_input.eq(1)
                     m.d.sync += last_byte.eq(count + 2 == length)
                     with m.If(last_byte):
-                        m.next = "CHK_PREP"
+                        m.next = "CHK"
+            with m.State("CHK"):
+                with_timeout()
+                with m.If(rx_take):  # the checksum byte
+                    m.d.sync += [sum_ok.eq((csum + byte)[:8] == 0), rx_open.eq(0),
+                                 got_frame.eq(1)]
+                    m.next = "HOLD"
+            with m.State("HOLD"):
+                with m.If(release):
+                    m.d.sync += rx_open.eq(1)
+                    m.next = "SYNC"
+
+        with m.FSM():
+            with m.State("IDLE"):
+                with m.If(got_timeout):
+                    reply(None, ErrorCode.TIMEOUT)
+                with m.Elif(got_frame):
+                    m.next = "CHK_PREP"
             with m.State("CHK_PREP"):
-                # one cycle without a byte (ready low): every check of the frame that does not
-                # need the checksum byte is registered here, so CHK's reply decision starts
-                # from flip-flops (no adder or compare of the header in front of it)
+                # every check of the frame but the checksum (registered by the receiver) is
+                # registered here, so DECIDE starts from flip-flops (no adder or compare of
+                # the header in front of it)
                 with m.Switch(cmd):
                     with m.Case(Cmd.LOAD):
                         m.d.sync += good_len.eq(~length[0])
@@ -348,13 +377,7 @@ class ProtocolEngine(wiring.Component):
                 m.d.sync += [known.eq((cmd >= Cmd.PING) & (cmd <= Cmd.READ)),
                              wptr_next.eq(wptr + n_items), full.eq(wptr + n_items > depth),
                              param_zero.eq(param == 0)]
-                m.next = "CHK"
-            with m.State("CHK"):
-                m.d.comb += self.rx.ready.eq(1)
-                with_timeout()
-                with m.If(rx_take):  # the checksum byte: decide in the next cycle
-                    m.d.sync += sum_ok.eq((csum + byte)[:8] == 0)
-                    m.next = "DECIDE"
+                m.next = "DECIDE"
             with m.State("DECIDE"):
                 # the checks in their order of priority, into registers: REPLY acts on them,
                 # so no chain of checks lies in front of the reply's many enables (it was
@@ -455,7 +478,8 @@ class ProtocolEngine(wiring.Component):
                     with m.If(field != 0):
                         m.d.sync += tx_sum.eq(tx_sum + tx_byte)
                     with m.If(is_last):
-                        m.next = "SYNC"
+                        m.d.sync += release.eq(1)
+                        m.next = "IDLE"
                     with m.Else():
                         m.next = "SEND_LANE"
 
