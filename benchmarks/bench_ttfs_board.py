@@ -59,8 +59,16 @@ def compile_for_board(model: Path, board: str, out: Path, images: int) -> None:
     print(run.stdout.strip(), file=sys.stderr, flush=True)
 
 
+def design_label(model: dict) -> str:
+    """How the table names a model file's network: ``TTFS``, or ``LIF, <encoding> code``."""
+    if model["kind"] == "ttfs":
+        return "TTFS"
+    return f"LIF, {model['encoding']['kind']} code"
+
+
 def measure(model_path: Path, artifact_dir: Path, stats_images: int) -> dict:
-    """Golden accuracy on the whole test set, the work figures, and cycles per inference."""
+    """Golden accuracy on the whole test set, the work figures, and cycles per inference
+    (any model file: the TTFS network here, the latency-coded LIF of bench_mnist_fast.py)."""
     from spikeforge.compiler.artifact import load_artifact
     from spikeforge.cosim.system_cosim import expected_run
     from spikeforge.flow import hardware_statistics, load_expected
@@ -79,6 +87,7 @@ def measure(model_path: Path, artifact_dir: Path, stats_images: int) -> dict:
     _, timings, _ = expected_run(artifact.network, artifact.plan, hw_counts, system=artifact.system)
     lanes = [c.config.lanes for c in artifact.plan.cores]
     return {"dataset": ds.name, "sizes": "-".join(str(n) for n in model["sizes"]),
+            "label": design_label(model),
             "test_images": len(ds.test_y), "accuracy": accuracy, **stats,
             "cycles": float(np.mean([t.cycles for t in timings])), "cycle_images": len(timings),
             "lanes": lanes, "rows_kept": artifact.network.n_inputs}
@@ -96,7 +105,8 @@ def table(m: dict, report: dict) -> str:
     head = ["design", "accuracy", "us per image at Fmax", "images/s",
             "logic cells", "block RAM", "hidden spikes to decision", "weight rows read (L1 / L2)",
             "median ticks", "latency: theirs / ours", "logic: theirs / ours", "source"]
-    ours = [f"spikeforge {m['sizes']} TTFS on {report['board']}", f"{m['accuracy']:.2%} "
+    ours = [f"spikeforge {m['sizes']} {m.get('label', 'TTFS')} on {report['board']}",
+            f"{m['accuracy']:.2%} "
             f"({m['dataset']}, {m['test_images']} test images, 8-bit golden)", f"{us:.1f}",
             f"{1e6 / us:,.0f}", f"{luts:,}", f"{brams} / {util['brams']['available']}",
             f"{m['hidden_spikes']:.0f}", " / ".join(f"{r:.1%}" for r in m["rows_read"]),
@@ -152,7 +162,7 @@ def main(argv=None) -> int:
     print(("reused the build in " + str(out / "board") + "\n" if report.get("reused") else "")
           + format_report(report), file=sys.stderr, flush=True)
     m = measure(Path(model), out / "compiled", args.stats_images)
-    print(f"\n{m['sizes']} TTFS, lanes {m['lanes']}, {m['rows_kept']} input rows on chip; "
+    print(f"\n{m['sizes']} {m['label']}, lanes {m['lanes']}, {m['rows_kept']} input rows on chip; "
           f"{m['cycles']:,.0f} cycles per inference (cycle model, {m['cycle_images']} test "
           f"images); Fmax {report['fmax_mhz']:.1f} MHz (clock {report['clock_mhz']:.1f} MHz, "
           f"timing {'met' if report['timing_met'] else 'NOT met'}); work figures on "

@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -314,7 +315,8 @@ def train_event_lif(train: EventCounts, val: EventCounts | None = None, hidden=(
                     seed: int = 0, shift: int = 0, loss_scale: float = 0.3, cosine: bool = True,
                     max_count: int | None = 1, progress: bool = True, net=None,
                     dropout_in: float = 0.0, dropout_hidden: float = 0.0, weight_decay: float = 0.0,
-                    label_smoothing: float = 0.0, **lif_kwargs):
+                    label_smoothing: float = 0.0,
+                    on_epoch: Callable[[int, torch.nn.Module], None] | None = None, **lif_kwargs):
     """Train a :class:`spikeforge.model.lif.LIFNet` ``[n_inputs, *hidden, 10]`` on binned event
     counts with BPTT and Adam (spike-count cross-entropy, :func:`spikeforge.model.lif.lif_loss`;
     ``cosine``: learning rate annealed to 0 over ``epochs``). History per epoch: (loss, train
@@ -323,8 +325,11 @@ def train_event_lif(train: EventCounts, val: EventCounts | None = None, hidden=(
     simulation proceeds, :func:`growing_train_set`). Regularisation, training only (the
     network deployed is the plain ``LIFNet``): ``dropout_in`` / ``dropout_hidden`` drop input
     events / hidden spikes (``LIFNet.forward``), ``weight_decay`` > 0 makes the optimizer
-    AdamW (decoupled decay), ``label_smoothing`` smooths the cross-entropy's targets. Returns a
-    :class:`spikeforge.model.ttfs.TrainResult` (``held_out="validation"``)."""
+    AdamW (decoupled decay), ``label_smoothing`` smooths the cross-entropy's targets.
+    ``on_epoch(epoch, net)`` (epoch 1, 2, ...), if given, is called after each epoch's
+    validation: a trial keeps a checkpoint per epoch or scores another held-out set there,
+    without a second training loop (the optimizer and the annealed rate stay as they are).
+    Returns a :class:`spikeforge.model.ttfs.TrainResult` (``held_out="validation"``)."""
     from spikeforge.model.lif import LIFNet, lif_loss
 
     check_regularisation(dropout_in, dropout_hidden, weight_decay, label_smoothing)
@@ -371,6 +376,8 @@ def train_event_lif(train: EventCounts, val: EventCounts | None = None, hidden=(
         if progress:
             print(f"epoch {epoch + 1}/{epochs}: loss {total / len(perm):.3f} train {correct / len(perm):.4f} "
                   f"val {acc_val:.4f} ({epoch_seconds[-1]:.0f} s)", flush=True)
+        if on_epoch is not None:
+            on_epoch(epoch + 1, net)
     return TrainResult.of(net, time.perf_counter() - start, history, epoch_seconds, "validation")
 
 

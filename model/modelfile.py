@@ -26,7 +26,8 @@ time: for TTFS the mapping of :mod:`spikeforge.model.ttfs_discrete` at ``ticks_p
 (``encoding = {"kind": "ttfs-latency", "ticks_per_tau": K, "t_max": 1.0, "zero_is_silent":
 False, "ticks": T, "max_value": ..}``; a file without ``zero_is_silent`` means False); for
 LIF the trained layers (``encoding = {"kind": "rate", "ticks": T, "seed": 0, "max_value":
-..}``, the LFSR rate code of :mod:`spikeforge.model.encoders`).
+..}``, the LFSR rate code of :mod:`spikeforge.model.encoders`, or ``{"kind": "latency",
+"ticks": T, "max_value": .., "min_value": 1}``, its one-spike latency code).
 :func:`load_model` validates all of it and raises :class:`SpikeforgeError` naming the file.
 """
 
@@ -249,9 +250,10 @@ def _validate(model, name: str) -> None:
         if not isinstance(silent, bool):
             fail(f"encoding.zero_is_silent: must be true or false, got {silent!r}")
     encoding = model["encoding"]
-    kind = {"ttfs": "ttfs-latency", "lif": "rate"}[model["kind"]]
-    if encoding.get("kind") != kind:
-        fail(f"encoding.kind: a {model['kind']} model needs {kind!r}, got {encoding.get('kind')!r}")
+    kinds = {"ttfs": ("ttfs-latency",), "lif": ("rate", "latency")}[model["kind"]]
+    if encoding.get("kind") not in kinds:
+        fail(f"encoding.kind: a {model['kind']} model needs {' or '.join(map(repr, kinds))}, "
+             f"got {encoding.get('kind')!r}")
     ticks = encoding.get("ticks")
     if not isinstance(ticks, int) or isinstance(ticks, bool) or ticks < 1:
         fail(f"encoding.ticks: must be a positive integer, got {ticks!r}")
@@ -277,10 +279,18 @@ def encode_test_images(model: dict, ds, images: int) -> np.ndarray:
                              max_value=int(encoding.get("max_value", ds.max_value)),
                              seed=int(encoding.get("seed", 0)))
         return spikes_to_counts(spikes).astype(np.uint8)  # one event per input and tick
+    if kind == "latency":  # one spike per pixel >= min_value (encoders.latency_encode)
+        from spikeforge.model.encoders import latency_encode, spikes_to_counts
+
+        spikes = latency_encode(x, int(encoding["ticks"]),
+                                max_value=int(encoding.get("max_value", ds.max_value)),
+                                min_value=int(encoding.get("min_value", 1)))
+        return spikes_to_counts(spikes).astype(np.uint8)
     if kind == "ttfs-latency":
         from spikeforge.model.ttfs_discrete import input_counts
 
         return input_counts(x, int(encoding.get("max_value", ds.max_value)),
                             int(encoding["ticks_per_tau"]), float(encoding.get("t_max", 1.0)),
                             int(encoding["ticks"]), bool(encoding.get("zero_is_silent", False)))
-    raise SpikeforgeError(f"encoding.kind: unknown input encoding {kind!r} (known: rate, ttfs-latency)")
+    raise SpikeforgeError(f"encoding.kind: unknown input encoding {kind!r} "
+                          f"(known: rate, latency, ttfs-latency)")

@@ -217,3 +217,21 @@ def test_regularised_training_learns_and_bad_settings_are_named(tiny):
         with pytest.raises(ConfigError, match=match):
             train_event_lif(train, val, hidden=(16,), epochs=1, progress=False, **bad)
     check_regularisation(0.0, 0.0, 0.0, 0.0)
+
+
+def test_on_epoch_sees_each_epoch_and_the_net_of_that_epoch(tiny):
+    """A trial keeps a checkpoint per epoch through ``on_epoch``: it is called once per epoch,
+    numbered from 1, with the net being trained, and the last checkpoint is the net returned;
+    the hook changes nothing in the training."""
+    train, val = tiny.subset(range(32)), tiny.subset(range(32, 48))
+    seen = []
+
+    def keep(epoch, net):
+        seen.append((epoch, {k: v.clone() for k, v in net.state_dict().items()}))
+
+    r = train_event_lif(train, val, hidden=(16,), epochs=3, lr=5e-3, progress=False, on_epoch=keep)
+    assert [e for e, _ in seen] == [1, 2, 3]
+    assert not torch.equal(seen[0][1]["fcs.0.weight"], seen[1][1]["fcs.0.weight"])
+    assert all(torch.equal(v, r.net.state_dict()[k]) for k, v in seen[-1][1].items())
+    plain = train_event_lif(train, val, hidden=(16,), epochs=3, lr=5e-3, progress=False)
+    assert torch.equal(plain.net.fcs[0].weight, r.net.fcs[0].weight)
