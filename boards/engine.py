@@ -125,14 +125,6 @@ class ProtocolEngine(wiring.Component):
         # (SyncFIFOBuffered), so the input handshake starts from flip-flops
         fptr = Signal(range(depth + 1))
         fetched_all = Signal()  # fptr == wptr, kept as a register (no compare in the handshake)
-        # items not yet fetched (wptr - fptr), counted down: fetched_all's next value is a
-        # compare of this register, not of fptr + 1 behind the issue decision
-        left = Signal(range(depth + 1))
-        # items issued and not yet read out of the feed (the reads in flight, the landed one
-        # and the feed's level), counted up and down: the room check is a compare of a small
-        # register, not an adder of the feed's level (which was the iCE40 build's critical
-        # path, through fptr's increment into fetched_all)
-        held = Signal(range(_FEED_DEPTH + 1))
         inflight = Signal()
         landed = Signal()  # landed_data holds the item read two cycles ago
         landed_data = Signal(16)
@@ -299,14 +291,7 @@ class ProtocolEngine(wiring.Component):
             slice_.r_en.eq(sysm.inp.valid & sysm.inp.ready),
         ]
         with m.If(issue):
-            m.d.sync += [fptr.eq(fptr + 1), left.eq(left - 1), fetched_all.eq(left == 1)]
-        feed_read = feed.r_en & feed.r_rdy
-        with m.If(flush):
-            m.d.sync += held.eq(0)
-        with m.Elif(issue & ~feed_read):
-            m.d.sync += held.eq(held + 1)
-        with m.Elif(~issue & feed_read):
-            m.d.sync += held.eq(held - 1)
+            m.d.sync += [fptr.eq(fptr + 1), fetched_all.eq(fptr + 1 == wptr)]
 
         # The receiver: its own state machine, so that taking a byte (``rx.ready`` is the
         # register ``rx_open``) and the per-byte logic decode three state bits, not the whole
@@ -438,13 +423,13 @@ class ProtocolEngine(wiring.Component):
             with m.State("RUN_START"):
                 m.d.comb += flush.eq(1)  # items left over from the last run
                 with m.If(sysm.idle):
-                    m.d.sync += [start.eq(1), fptr.eq(0), left.eq(wptr),
-                                 fetched_all.eq(wptr == 0)]
+                    m.d.sync += [start.eq(1), fptr.eq(0), fetched_all.eq(wptr == 0)]
                     m.next = "RUN"
             with m.State("RUN"):
                 m.d.comb += self.running.eq(1)
                 # read ahead while the FIFO (with the read in flight) has room
-                m.d.comb += issue.eq(~fetched_all & (held < _FEED_DEPTH))
+                m.d.comb += issue.eq(~fetched_all &
+                                     (feed.w_level + inflight + landed < _FEED_DEPTH))
                 # past the last stored item: tick markers until the system stops
                 drained = Signal()
                 m.d.comb += drained.eq(fetched_all & ~inflight & ~landed & ~feed.r_rdy)
