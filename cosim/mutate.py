@@ -1399,19 +1399,19 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         _READ_OUT,
     ("membrane-max", "spikeforge_system.decision:42:membrane__ready->1:handshake stuck"):
         _READ_OUT,
-    ("spike-count", "spikeforge_system.ctrl:169:|x->&x:reduction swapped"): (
+    ("spike-count", "spikeforge_system.ctrl:186:|x->&x:reduction swapped"): (
         _ALL_ACCEPT + ", and |accepted = &accepted"),
-    ("first-spike", "spikeforge_system.ctrl:183:|x->&x:reduction swapped"): (
+    ("first-spike", "spikeforge_system.ctrl:201:|x->&x:reduction swapped"): (
         _ALL_ACCEPT + ", and |accepted = &accepted"),
-    ("membrane-max", "spikeforge_system.ctrl:162:&x->|x:reduction swapped"): (
+    ("membrane-max", "spikeforge_system.ctrl:180:&x->|x:reduction swapped"): (
         _ALL_ACCEPT + ", and &accepted = |accepted"),
-    ("spike-count", "spikeforge_system.ctrl:175:&x->|x:reduction swapped"): (
+    ("spike-count", "spikeforge_system.ctrl:192:&x->|x:reduction swapped"): (
         _ALL_ACCEPT + ", and &accepted = |accepted"),
-    ("first-spike", "spikeforge_system.ctrl:193:|x->&x:reduction swapped"): (
+    ("first-spike", "spikeforge_system.ctrl:211:|x->&x:reduction swapped"): (
         _ALL_ACCEPT + ", and |accepted = &accepted"),
-    ("membrane-max", "spikeforge_system.ctrl:152:&x->|x:reduction swapped"): (
+    ("membrane-max", "spikeforge_system.ctrl:170:&x->|x:reduction swapped"): (
         _ALL_ACCEPT + ", and &accepted = |accepted"),
-    ("membrane-max", "spikeforge_system.ctrl:437:if!:branch negated"): (
+    ("membrane-max", "spikeforge_system.ctrl:580:if!:branch negated"): (
         _ALL_ACCEPT + ". In ISSUE_CLEAR the mutant writes pending <= ~accepted when "
         "guarded_quiet is low instead of high. pending is 0 on entering ISSUE_CLEAR (reset, "
         "and every way out of a run leaves it 0), and this design enters ISSUE_CLEAR only "
@@ -1421,11 +1421,11 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "the original writes ~accepted = 0 and the mutant keeps pending = 0 (probe: one "
         "ISSUE_CLEAR cycle per image, guarded_quiet high and accepted all ones, on every "
         "stimulus of the design)"),
-    ("spike-count", "spikeforge_system.ctrl:154:error<=hold:register frozen"): (
+    ("spike-count", "spikeforge_system.ctrl:166:error<=hold:register frozen"): (
         _ALL_ACCEPT + ": error is set only when an offered command is not accepted by "
         "every core (~&accepted at an offer), so it stays at its reset value 0, which the "
         "frozen register holds"),
-    ("membrane-max", "spikeforge_system.ctrl:141:error<=hold:register frozen"): (
+    ("membrane-max", "spikeforge_system.ctrl:154:error<=hold:register frozen"): (
         _ALL_ACCEPT + ": error is set only when an offered command is not accepted by "
         "every core (~&accepted at an offer), so it stays at its reset value 0, which the "
         "frozen register holds"),
@@ -1484,15 +1484,25 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         _LOCKSTEP + ", so done[1] = done[0] = 0"),
     ("first-spike", "spikeforge_system.input_multicast:79:[1]->[0]:bit select"): (
         _LOCKSTEP + ", so done[1] = done[0] = 0"),
-    ("first-spike", "spikeforge_system.ctrl:189:&x->|x:reduction swapped"): (
+    ("first-spike", "spikeforge_system.ctrl:207:&x->|x:reduction swapped"): (
         _ALL_ACCEPT + ", and &accepted = |accepted"),
-    ("first-spike", "spikeforge_system.ctrl:172:pending<=hold:register frozen"): (
+    ("first-spike", "spikeforge_system.ctrl:189:pending<=hold:register frozen"): (
         _ALL_ACCEPT + ": pending is 0 after every offer and stays 0, so frozen at its reset "
         "value 0 it is the same register"),
-    ("membrane-max", "spikeforge_system.ctrl:164:~x->x:inversion dropped"): (
+    ("membrane-max", "spikeforge_system.ctrl:182:~x->x:inversion dropped"): (
         _ALL_ACCEPT + ": pending <= pending & ~accepted becomes pending & accepted, and "
         "pending is 0 in every cycle, so both are 0"),
-    ("spike-count", "spikeforge_system.ctrl:370:$51=K':next-state constant"): (
+    ("spike-count", "spikeforge_system.ctrl:194:~x->x:inversion dropped"): (
+        _ALL_ACCEPT + ": pending <= pending & ~accepted becomes pending & accepted, and "
+        "pending is 0 in every cycle, so both are 0"),
+    ("first-spike", "spikeforge_system.ctrl:197:&x->|x:reduction swapped"): (
+        _ALL_ACCEPT + ", and &accepted = |accepted"),
+    ("membrane-max", "spikeforge_system.ctrl:184:|x->&x:reduction swapped"): (
+        _ALL_ACCEPT + ", and |accepted = &accepted"),
+    ("membrane-max", "spikeforge_system.ctrl:162:pending<=hold:register frozen"): (
+        _ALL_ACCEPT + ": pending is 0 after every offer and stays 0, so frozen at its reset "
+        "value 0 it is the same register"),
+    ("spike-count", "spikeforge_system.ctrl:429:$52=K':next-state constant"): (
         "is_tick reset to 1 instead of 0: it only selects the command payload (TICK or "
         "CLEAR), which no core reads without command.valid, and command.valid is low from "
         "reset until the first offer; the first start (IDLE -> ISSUE_CLEAR) sets is_tick to 0 "
@@ -1508,7 +1518,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "every TICK and its reload to 0 there, which the negated branch drops (it needs an "
         "event and a command accepted together, which command.ready = idle & "
         "~spike_in.valid excludes), changes nothing (every input; probe: w_g 0 at every TICK)"),
-    ("spike-count", "spikeforge_system.ctrl:306:$49=K':next-state constant"): (
+    ("spike-count", "spikeforge_system.ctrl:365:$50=K':next-state constant"): (
         "the tick controller's done not cleared at start stays 1 from the first run's end on; "
         "it is read only by the top's done = dec.valid & (ctrl.done | stop) (stop is 0 in "
         "spike count), and dec.valid is cleared by the same start's clear and rises only n + 2 "

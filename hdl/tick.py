@@ -176,10 +176,17 @@ class TickController(wiring.Component):
         # (loaded on the edge into its first cycle): either way quiet is trusted from the
         # cycle that reads the blocks as they are ``guard`` cycles after the cause
         wait = Signal(range(self.guard + 2))
+        # ``wait == 0``, kept as a register beside ``wait`` (every assignment of wait sets it
+        # too, through ``set_wait``): no compare between the counter and the command offer
+        wait_zero = Signal(init=1)
+
+        def set_wait(value):
+            m.d.sync += [wait.eq(value), wait_zero.eq(int(value == 0))]
+
         guarded_quiet = Signal()
-        m.d.comb += guarded_quiet.eq((wait == 0) & quiet)
-        with m.If(wait != 0):
-            m.d.sync += wait.eq(wait - 1)
+        m.d.comb += guarded_quiet.eq(wait_zero & quiet)
+        with m.If(~wait_zero):
+            m.d.sync += [wait.eq(wait - 1), wait_zero.eq(wait == 1)]
 
         pending = Signal(N)  # cores that still have to accept the current command
         is_tick = Signal()  # the current command is TICK (else CLEAR)
@@ -201,6 +208,20 @@ class TickController(wiring.Component):
         last = Signal()
         m.d.sync += last.eq(self.tick + 1 == n_ticks)
 
+        # the states that offer a command (ISSUE_CLEAR, EVENT) and EVENT, as registers beside
+        # the state machine's (every transition goes through ``goto``): the offer into every
+        # core's command handshake, and the event phase into the input port's, start from
+        # flip-flops instead of the state's decode (the iCE40 build's critical path ran from
+        # the state through the offer into a core's command acceptance)
+        in_offer, in_event = Signal(), Signal()
+
+        def goto(state):
+            m.next = state
+            m.d.sync += [in_offer.eq(state in ("ISSUE_CLEAR", "EVENT")),
+                         in_event.eq(state == "EVENT")]
+
+        m.d.comb += [offer.eq(in_offer & guarded_quiet), self.event_phase.eq(in_event)]
+
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(self.start):
@@ -208,57 +229,59 @@ class TickController(wiring.Component):
                     # wait is not reset: after a stop it still guards the drain
                     m.d.sync += [n_ticks.eq(self.n_ticks), self.tick.eq(0), self.done.eq(0),
                                  self.ticks_run.eq(0), is_tick.eq(0), self.error.eq(0)]
-                    m.next = "ISSUE_CLEAR"
+                    goto("ISSUE_CLEAR")
             with m.State("ISSUE_CLEAR"):
                 m.d.comb += self.running.eq(1)
                 with m.If(guarded_quiet):
-                    m.d.comb += offer.eq(1)
-                    m.d.sync += [pending.eq(~accepted), wait.eq(self.guard)]
+                    m.d.sync += pending.eq(~accepted)
+                    set_wait(self.guard)
                     with m.If(~accepted.all()):
                         m.d.sync += self.error.eq(1)
-                    m.next = "CLEARING"
+                    goto("CLEARING")
             with m.State("CLEARING"):
                 m.d.comb += self.running.eq(1)
                 m.d.sync += pending.eq(pending & ~accepted)
                 with m.If(accepted.any()):  # a late acceptor gets its full guard time too
-                    m.d.sync += wait.eq(self.guard)
+                    set_wait(self.guard)
                 with m.If((pending == 0) & guarded_quiet):
                     with m.If(n_ticks == 0):
                         m.d.comb += self.finished.eq(1)
                         m.d.sync += self.done.eq(1)
-                        m.next = "IDLE"
+                        goto("IDLE")
                     with m.Else():
-                        m.d.sync += [wait.eq(self.guard + 1), is_tick.eq(1)]
-                        m.next = "EVENT"
+                        m.d.sync += is_tick.eq(1)
+                        set_wait(self.guard + 1)
+                        goto("EVENT")
             with m.State("EVENT"):
-                m.d.comb += [self.running.eq(1), self.event_phase.eq(1)]
+                m.d.comb += self.running.eq(1)
                 with m.If(guarded_quiet):
-                    m.d.comb += offer.eq(1)
                     # a tick counts from its TICK on, so a stop in UPDATE needs no update
-                    m.d.sync += [pending.eq(~accepted), wait.eq(self.guard),
-                                 self.ticks_run.eq(self.ticks_run + 1)]
+                    m.d.sync += [pending.eq(~accepted), self.ticks_run.eq(self.ticks_run + 1)]
+                    set_wait(self.guard)
                     with m.If(~accepted.all()):
                         m.d.sync += self.error.eq(1)
-                    m.next = "UPDATE"
+                    goto("UPDATE")
             with m.State("UPDATE"):
                 m.d.comb += [self.running.eq(1), self.update_phase.eq(1)]
                 m.d.sync += pending.eq(pending & ~accepted)
                 with m.If(accepted.any()):
-                    m.d.sync += wait.eq(self.guard)
+                    set_wait(self.guard)
                 with m.If(self.stop):  # decided at a spike: end now, let the rest drain
                     m.d.comb += self.finished.eq(1)
-                    m.d.sync += [self.done.eq(1), pending.eq(0), wait.eq(self.guard)]
-                    m.next = "IDLE"
+                    m.d.sync += [self.done.eq(1), pending.eq(0)]
+                    set_wait(self.guard)
+                    goto("IDLE")
                 with m.Elif((pending == 0) & guarded_quiet):
                     m.d.comb += self.tick_done.eq(1)
-                    m.next = "CHECK"
+                    goto("CHECK")
             with m.State("CHECK"):
                 m.d.comb += self.running.eq(1)
                 with m.If(self.stop | last):
                     m.d.comb += self.finished.eq(1)
                     m.d.sync += self.done.eq(1)
-                    m.next = "IDLE"
+                    goto("IDLE")
                 with m.Else():
-                    m.d.sync += [self.tick.eq(self.tick + 1), wait.eq(self.guard + 1)]
-                    m.next = "EVENT"
+                    m.d.sync += self.tick.eq(self.tick + 1)
+                    set_wait(self.guard + 1)
+                    goto("EVENT")
         return m
