@@ -15,14 +15,11 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from spikeforge.boards.protocol import PROTOCOL_VERSION, SYNC, Cmd, ErrorCode, Reply
-from spikeforge.boards.specs import MAX_INPUT_DEPTH, MIN_INPUT_DEPTH
+from spikeforge.boards.specs import FEED_DEPTH, MAX_INPUT_DEPTH, MIN_INPUT_DEPTH
 from spikeforge.ir.params import Decision
 
 __all__ = ["ProtocolEngine"]
 
-#: items the input feed reads ahead of the system (a read takes four cycles to reach the
-#: buffered FIFO's output register, so 6 keep one item per cycle flowing)
-_FEED_DEPTH = 6
 #: payload bytes per group of the reply multiplexer's first stage (a power of two)
 _LANE = 8
 
@@ -125,12 +122,17 @@ class ProtocolEngine(wiring.Component):
         # (SyncFIFOBuffered), so the input handshake starts from flip-flops
         fptr = Signal(range(depth + 1))
         fetched_all = Signal()  # fptr == wptr, kept as a register (no compare in the handshake)
+        # items issued and not yet read out of the feed (the read in flight, the landed one
+        # and the feed's level), counted up and down: the room check is a compare of a small
+        # register, not an adder of the feed's level (which was the iCE40 build's critical
+        # path, through the issue decision into fetched_all)
+        held = Signal(range(FEED_DEPTH + 1))
         inflight = Signal()
         landed = Signal()  # landed_data holds the item read two cycles ago
         landed_data = Signal(16)
         issue = Signal()
         flush = Signal()
-        feed = SyncFIFOBuffered(width=16, depth=_FEED_DEPTH)
+        feed = SyncFIFOBuffered(width=16, depth=FEED_DEPTH)
         m.submodules.feed = ResetInserter(flush)(feed)
         # a register slice between the feed and the system's input: its w_rdy and r_rdy are
         # flip-flops, so the system's input handshake (ready through the input port and the
@@ -291,7 +293,16 @@ class ProtocolEngine(wiring.Component):
             slice_.r_en.eq(sysm.inp.valid & sysm.inp.ready),
         ]
         with m.If(issue):
-            m.d.sync += [fptr.eq(fptr + 1), fetched_all.eq(fptr + 1 == wptr)]
+            # fptr == wptr - 1 rather than fptr + 1 == wptr: wptr is constant in a run, so the
+            # compare needs no adder behind fptr (fptr < wptr whenever an item is issued)
+            m.d.sync += [fptr.eq(fptr + 1), fetched_all.eq(fptr == wptr - 1)]
+        feed_read = feed.r_en & feed.r_rdy
+        with m.If(flush):
+            m.d.sync += held.eq(0)
+        with m.Elif(issue & ~feed_read):
+            m.d.sync += held.eq(held + 1)
+        with m.Elif(~issue & feed_read):
+            m.d.sync += held.eq(held - 1)
 
         # The receiver: its own state machine, so that taking a byte (``rx.ready`` is the
         # register ``rx_open``) and the per-byte logic decode three state bits, not the whole
@@ -428,8 +439,7 @@ class ProtocolEngine(wiring.Component):
             with m.State("RUN"):
                 m.d.comb += self.running.eq(1)
                 # read ahead while the FIFO (with the read in flight) has room
-                m.d.comb += issue.eq(~fetched_all &
-                                     (feed.w_level + inflight + landed < _FEED_DEPTH))
+                m.d.comb += issue.eq(~fetched_all & (held < FEED_DEPTH))
                 # past the last stored item: tick markers until the system stops
                 drained = Signal()
                 m.d.comb += drained.eq(fetched_all & ~inflight & ~landed & ~feed.r_rdy)

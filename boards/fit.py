@@ -51,7 +51,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from spikeforge.boards.specs import BOARDS, board_spec, input_depth_for
+from spikeforge.boards.specs import BOARDS, FEED_DEPTH, board_spec, input_depth_for
 from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.system import BRAM_ASPECTS, weight_bank_words
 
@@ -114,10 +114,10 @@ LOGIC_MARGIN = 1.04
 LOGIC_MODELS = {
     "ice40": LogicModel(shell=2000, per_class=45, per_class2=1.5, per_core=200, per_lane=360,
                         per_lutram=0, per_ff_bit=1.1, per_rom_mux=0.4, per_rom_bit=0.2,
-                        ff_shell=610, ff_per_class=32, ff_per_core=90, ff_per_lane=240),
+                        ff_shell=620, ff_per_class=32, ff_per_core=90, ff_per_lane=240),
     "ecp5": LogicModel(shell=2300, per_class=15, per_class2=1.5, per_core=200, per_lane=210,
                        per_lutram=5, per_ff_bit=0, per_rom_mux=0.4, per_rom_bit=0.2,
-                       ff_shell=610, ff_per_class=32, ff_per_core=100, ff_per_lane=215),
+                       ff_shell=620, ff_per_class=32, ff_per_core=100, ff_per_lane=215),
 }
 LOGIC_MODELS["xc7"] = LogicModel(*(0.62 * x for x in vars(LOGIC_MODELS["ecp5"]).values()))
 
@@ -158,7 +158,8 @@ def memories_of_plan(plan, input_depth: int, family: str = "ice40",
     """``(name, depth, width, kind)`` of every memory of the board design; with
     ``weight_banks`` (:class:`~spikeforge.ir.system.SystemConfig`) each core's weights as
     its banks, whose last one may round up to whole block RAMs."""
-    mems = [("input_buffer", input_depth, INPUT_BUFFER_BITS, "ram")]
+    mems = [("input_buffer", input_depth, INPUT_BUFFER_BITS, "ram"),
+            ("input_feed", FEED_DEPTH - 1, INPUT_BUFFER_BITS, "ram")]
     for core in plan.cores:
         cfg = core.config
         tag = f"core{core.core_id}"

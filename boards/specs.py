@@ -21,6 +21,11 @@ DEFAULT_INPUT_DEPTH = 1024
 #: the input buffers a board top can have (the protocol engine's limits: at least one event
 #: and its tick marker; item counts in 15 bits)
 MIN_INPUT_DEPTH, MAX_INPUT_DEPTH = 2, 32767
+#: items the protocol engine's input feed reads ahead of the system (a read takes four cycles
+#: to reach the buffered FIFO's output register, so 6 keep one item per cycle flowing); the
+#: FIFO's storage (``FEED_DEPTH - 1`` words of 16 bits, beside its output register) is a block
+#: RAM on the iCE40, which the fit estimate counts
+FEED_DEPTH = 6
 
 
 @dataclass(frozen=True)

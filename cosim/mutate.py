@@ -1344,10 +1344,10 @@ _LATE_READY = ("command.ready one cycle late in a core: command.valid is high on
 #: those of the recorded run; docs/verification.md has the arguments at length, and the
 #: invariants they rest on were also checked by $display probes on every stimulus)
 EQUIVALENT: dict[tuple[str, str], str] = {
-    ("spike-count", "spikeforge_system.core_0_0:591:>->>=:compare boundary"): _SATURATION,
-    ("spike-count", "spikeforge_system.core_0_1:591:>K->>K':compare limit"): _SATURATION,
+    ("spike-count", "spikeforge_system.core_0_0:601:>->>=:compare boundary"): _SATURATION,
+    ("spike-count", "spikeforge_system.core_0_1:601:>K->>K':compare limit"): _SATURATION,
     ("first-spike", "spikeforge_system.core_0_1:575:>->>=:compare boundary"): _SATURATION,
-    ("spike-count", "spikeforge_system.core_0_1:650:swap:mux swapped"): _queue(
+    ("spike-count", "spikeforge_system.core_0_1:660:swap:mux swapped"): _queue(
         2, "entry 1's write enable becomes push & (pop ? q_n == 1 : q_n == 2): the original's "
            "push & (pop ? q_n == 2 : q_n == 1) is never true, the mutant's only writes entry 1 "
            "when the new q_n is 1 (an unread entry)"),
@@ -1355,10 +1355,10 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         2, "entry 1's write enable becomes push & (pop ? q_n == 1 : q_n == 2): the original's "
            "push & (pop ? q_n == 2 : q_n == 1) is never true, the mutant's only writes entry 1 "
            "when the new q_n is 1 (an unread entry)"),
-    ("spike-count", "spikeforge_system.core_0_1:672:==->!=:equality negated"): _queue(
+    ("spike-count", "spikeforge_system.core_0_1:682:==->!=:equality negated"): _queue(
         2, "entry 7 (the last, no shift) is written at push & pop & q_n != 8 instead of "
            "q_n == 8: an entry that is never read"),
-    ("spike-count", "spikeforge_system.core_0_1:830:q_base_3<=hold:register frozen"): _queue(
+    ("spike-count", "spikeforge_system.core_0_1:840:q_base_3<=hold:register frozen"): _queue(
         2, "q_base_3 belongs to entry 3, never below q_n <= 1, and reaches entry 0 by shifts "
            "only while it stays at an index >= q_n"),
     ("spike-count", "spikeforge_system.core_1_0:605:==K->==K':counter limit"): _queue(
@@ -1399,19 +1399,19 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         _READ_OUT,
     ("membrane-max", "spikeforge_system.decision:42:membrane__ready->1:handshake stuck"):
         _READ_OUT,
-    ("spike-count", "spikeforge_system.ctrl:186:|x->&x:reduction swapped"): (
+    ("spike-count", "spikeforge_system.ctrl:190:|x->&x:reduction swapped"): (
         _ALL_ACCEPT + ", and |accepted = &accepted"),
-    ("first-spike", "spikeforge_system.ctrl:201:|x->&x:reduction swapped"): (
+    ("first-spike", "spikeforge_system.ctrl:204:|x->&x:reduction swapped"): (
         _ALL_ACCEPT + ", and |accepted = &accepted"),
-    ("membrane-max", "spikeforge_system.ctrl:180:&x->|x:reduction swapped"): (
+    ("membrane-max", "spikeforge_system.ctrl:182:&x->|x:reduction swapped"): (
         _ALL_ACCEPT + ", and &accepted = |accepted"),
-    ("spike-count", "spikeforge_system.ctrl:192:&x->|x:reduction swapped"): (
+    ("spike-count", "spikeforge_system.ctrl:195:&x->|x:reduction swapped"): (
         _ALL_ACCEPT + ", and &accepted = |accepted"),
-    ("first-spike", "spikeforge_system.ctrl:211:|x->&x:reduction swapped"): (
+    ("first-spike", "spikeforge_system.ctrl:213:|x->&x:reduction swapped"): (
         _ALL_ACCEPT + ", and |accepted = &accepted"),
-    ("membrane-max", "spikeforge_system.ctrl:170:&x->|x:reduction swapped"): (
+    ("membrane-max", "spikeforge_system.ctrl:173:&x->|x:reduction swapped"): (
         _ALL_ACCEPT + ", and &accepted = |accepted"),
-    ("membrane-max", "spikeforge_system.ctrl:580:if!:branch negated"): (
+    ("membrane-max", "spikeforge_system.ctrl:595:if!:branch negated"): (
         _ALL_ACCEPT + ". In ISSUE_CLEAR the mutant writes pending <= ~accepted when "
         "guarded_quiet is low instead of high. pending is 0 on entering ISSUE_CLEAR (reset, "
         "and every way out of a run leaves it 0), and this design enters ISSUE_CLEAR only "
@@ -1421,11 +1421,11 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "the original writes ~accepted = 0 and the mutant keeps pending = 0 (probe: one "
         "ISSUE_CLEAR cycle per image, guarded_quiet high and accepted all ones, on every "
         "stimulus of the design)"),
-    ("spike-count", "spikeforge_system.ctrl:166:error<=hold:register frozen"): (
+    ("spike-count", "spikeforge_system.ctrl:169:error<=hold:register frozen"): (
         _ALL_ACCEPT + ": error is set only when an offered command is not accepted by "
         "every core (~&accepted at an offer), so it stays at its reset value 0, which the "
         "frozen register holds"),
-    ("membrane-max", "spikeforge_system.ctrl:154:error<=hold:register frozen"): (
+    ("membrane-max", "spikeforge_system.ctrl:156:error<=hold:register frozen"): (
         _ALL_ACCEPT + ": error is set only when an offered command is not accepted by "
         "every core (~&accepted at an offer), so it stays at its reset value 0, which the "
         "frozen register holds"),
@@ -1484,25 +1484,25 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         _LOCKSTEP + ", so done[1] = done[0] = 0"),
     ("first-spike", "spikeforge_system.input_multicast:79:[1]->[0]:bit select"): (
         _LOCKSTEP + ", so done[1] = done[0] = 0"),
-    ("first-spike", "spikeforge_system.ctrl:207:&x->|x:reduction swapped"): (
+    ("first-spike", "spikeforge_system.ctrl:209:&x->|x:reduction swapped"): (
         _ALL_ACCEPT + ", and &accepted = |accepted"),
-    ("first-spike", "spikeforge_system.ctrl:189:pending<=hold:register frozen"): (
+    ("first-spike", "spikeforge_system.ctrl:191:pending<=hold:register frozen"): (
         _ALL_ACCEPT + ": pending is 0 after every offer and stays 0, so frozen at its reset "
         "value 0 it is the same register"),
-    ("membrane-max", "spikeforge_system.ctrl:182:~x->x:inversion dropped"): (
+    ("membrane-max", "spikeforge_system.ctrl:184:~x->x:inversion dropped"): (
         _ALL_ACCEPT + ": pending <= pending & ~accepted becomes pending & accepted, and "
         "pending is 0 in every cycle, so both are 0"),
-    ("spike-count", "spikeforge_system.ctrl:194:~x->x:inversion dropped"): (
+    ("spike-count", "spikeforge_system.ctrl:197:~x->x:inversion dropped"): (
         _ALL_ACCEPT + ": pending <= pending & ~accepted becomes pending & accepted, and "
         "pending is 0 in every cycle, so both are 0"),
-    ("first-spike", "spikeforge_system.ctrl:197:&x->|x:reduction swapped"): (
+    ("first-spike", "spikeforge_system.ctrl:200:&x->|x:reduction swapped"): (
         _ALL_ACCEPT + ", and &accepted = |accepted"),
-    ("membrane-max", "spikeforge_system.ctrl:184:|x->&x:reduction swapped"): (
+    ("membrane-max", "spikeforge_system.ctrl:186:|x->&x:reduction swapped"): (
         _ALL_ACCEPT + ", and |accepted = &accepted"),
-    ("membrane-max", "spikeforge_system.ctrl:162:pending<=hold:register frozen"): (
+    ("membrane-max", "spikeforge_system.ctrl:164:pending<=hold:register frozen"): (
         _ALL_ACCEPT + ": pending is 0 after every offer and stays 0, so frozen at its reset "
         "value 0 it is the same register"),
-    ("spike-count", "spikeforge_system.ctrl:429:$52=K':next-state constant"): (
+    ("spike-count", "spikeforge_system.ctrl:444:$52=K':next-state constant"): (
         "is_tick reset to 1 instead of 0: it only selects the command payload (TICK or "
         "CLEAR), which no core reads without command.valid, and command.valid is low from "
         "reset until the first offer; the first start (IDLE -> ISSUE_CLEAR) sets is_tick to 0 "
@@ -1511,14 +1511,14 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("membrane-max", "spikeforge_system:681:$58=K':next-state constant"): _COUNTER_RESET,
     ("membrane-max", "spikeforge_system.core_1_0:500:command__ready+1cycle:handshake late"):
         _LATE_READY,
-    ("spike-count", "spikeforge_system.core_1_1:1133:if!:branch negated"): (
+    ("spike-count", "spikeforge_system.core_1_1:1119:if!:branch negated"): (
         "the write-word counter w_g of a core of G = 2 words is 1 bit wide, reset to 0, and "
         "counts the update's write edges modulo 2; an update phase is entered only from IDLE "
         "by a TICK and left only at its G-th write (a reset clears w_g too), so w_g is 0 at "
         "every TICK and its reload to 0 there, which the negated branch drops (it needs an "
         "event and a command accepted together, which command.ready = idle & "
         "~spike_in.valid excludes), changes nothing (every input; probe: w_g 0 at every TICK)"),
-    ("spike-count", "spikeforge_system.ctrl:365:$50=K':next-state constant"): (
+    ("spike-count", "spikeforge_system.ctrl:380:$50=K':next-state constant"): (
         "the tick controller's done not cleared at start stays 1 from the first run's end on; "
         "it is read only by the top's done = dec.valid & (ctrl.done | stop) (stop is 0 in "
         "spike count), and dec.valid is cleared by the same start's clear and rises only n + 2 "
@@ -1574,11 +1574,23 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "event phase, which begins with every core idle, before any spike) or a command (only "
         "at quiet), and it has no host port (probe: after every stall, quiet_links, "
         "spike_in.valid and command.valid 0)"),
-    ("membrane-max", "spikeforge_system.core_0_0:1623:$230=K':next-state constant"): (
+    ("membrane-max", "spikeforge_system.core_0_0:1609:$230=K':next-state constant"): (
         "the weight-word address w_addr reset to 1 instead of 0: it is read only in phase "
         "EVENT (the weight read address, and w_addr + 1), which is entered only from IDLE by "
         "an accepted event that loads w_addr = payload * G in the same edge, and a reset "
         "sets phase IDLE: the reset value is never read (every input)"),
+    ("spike-count", "spikeforge_system.core_1_0:1544:$223=K':next-state constant"): (
+        "the weight-word address w_addr reset to 1 instead of 0: it is read only in phase "
+        "EVENT (the weight read address, and w_addr + 1), which is entered only from IDLE by "
+        "an accepted event that loads w_addr = payload * G in the same edge, and a reset "
+        "sets phase IDLE: the reset value is never read (every input)"),
+    ("first-spike", "spikeforge_system.core_0_0:1321:if!:branch negated"): (
+        "entry 1 of a one-lane core's queue written with spike_mask whenever its write "
+        "condition push & (pop ? q_n == 2 : q_n == 1) is false: a queue mask of a one-lane "
+        "core is one bit and only feeds the head's lane index (the lowest set bit of one bit: "
+        "k has no index bits, 0 whatever the mask) and rest = mask & (mask - 1) = 0, so "
+        "o_n = q_base_0 and o_rest = 0 for every mask value; push, pop, q_n and q_base do not "
+        "read the masks (every input; the module proof fails on q_mask_1 itself)"),
 }
 
 

@@ -186,11 +186,20 @@ def const_divmod(m: Module, value, divisor: int, limit: int):
 
 
 def _lowest(m: Module, mask, lanes: int):
-    """Index of the lowest set bit of ``mask`` (0 when empty) and ``mask`` without it."""
+    """Index of the lowest set bit of ``mask`` (0 when empty) and ``mask`` without it.
+
+    The index is a balanced tree of 2:1 choices, ceil(log2 L) levels: halves ``lo``, ``hi``
+    give ``hi``'s index with a leading 1 when only ``hi`` has a set bit, else ``lo``'s with a
+    leading 0 (so an empty mask gives 0). A chain of L priority multiplexers was the ECP5
+    build's critical path with 64 lanes (12.9 ns, eleven LUT levels into ``o_n``)."""
+    level = [(mask[lane], Cat()) for lane in range(lanes)]
+    while len(level) > 1:
+        if len(level) % 2:
+            level.append((C(0, 1), Cat(*[C(0, 1)] * len(level[0][1]))))
+        level = [(a_lo | a_hi, Mux(~a_lo & a_hi, Cat(i_hi, C(1, 1)), Cat(i_lo, C(0, 1))))
+                 for (a_lo, i_lo), (a_hi, i_hi) in zip(level[::2], level[1::2])]
     k = Signal(range(max(2, lanes)))
-    for lane in reversed(range(lanes)):
-        with m.If(mask[lane]):
-            m.d.comb += k.eq(lane)
+    m.d.comb += k.eq(level[0][1])
     rest = Signal(lanes)
     m.d.comb += rest.eq(mask & (mask - 1))
     return k, rest

@@ -201,12 +201,17 @@ class TickController(wiring.Component):
                 m.d.comb += cmd.payload.eq(self._tick_command)
             with m.Else():
                 m.d.comb += cmd.payload.eq(self._clear_command)
-        n_ticks = Signal(self.tick_bits)
-        # "tick is the last one", registered: ``tick`` and ``n_ticks`` are stable for at
-        # least two cycles (EVENT and UPDATE) before CHECK reads it, so it costs no cycle and
-        # keeps the counter's carry chain out of CHECK's path to ``finished``
+        # the run's length, sampled at start as its last tick (n_ticks - 1, modulo 2**bits)
+        # and whether it is 0: the compares below then need no adder (``tick + 1 ==
+        # n_ticks`` was the ECP5 build's critical path, 8.5 ns, and ``n_ticks == 0`` sat in
+        # the iCE40 build's path to ``finished``)
+        final = Signal(self.tick_bits)
+        no_ticks = Signal()
+        # "tick is the last one", registered: ``tick`` and ``final`` are stable for at least
+        # two cycles (EVENT and UPDATE) before CHECK reads it, so it costs no cycle and keeps
+        # the counter's compare out of CHECK's path to ``finished``
         last = Signal()
-        m.d.sync += last.eq(self.tick + 1 == n_ticks)
+        m.d.sync += last.eq(self.tick == final)
 
         # the states that offer a command (ISSUE_CLEAR, EVENT) and EVENT, as registers beside
         # the state machine's (every transition goes through ``goto``): the offer into every
@@ -227,7 +232,8 @@ class TickController(wiring.Component):
                 with m.If(self.start):
                     m.d.comb += self.clear.eq(1)
                     # wait is not reset: after a stop it still guards the drain
-                    m.d.sync += [n_ticks.eq(self.n_ticks), self.tick.eq(0), self.done.eq(0),
+                    m.d.sync += [final.eq(self.n_ticks - 1), no_ticks.eq(self.n_ticks == 0),
+                                 self.tick.eq(0), self.done.eq(0),
                                  self.ticks_run.eq(0), is_tick.eq(0), self.error.eq(0)]
                     goto("ISSUE_CLEAR")
             with m.State("ISSUE_CLEAR"):
@@ -244,7 +250,7 @@ class TickController(wiring.Component):
                 with m.If(accepted.any()):  # a late acceptor gets its full guard time too
                     set_wait(self.guard)
                 with m.If((pending == 0) & guarded_quiet):
-                    with m.If(n_ticks == 0):
+                    with m.If(no_ticks):
                         m.d.comb += self.finished.eq(1)
                         m.d.sync += self.done.eq(1)
                         goto("IDLE")
