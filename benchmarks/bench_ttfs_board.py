@@ -89,7 +89,8 @@ def measure(model_path: Path, artifact_dir: Path, stats_images: int) -> dict:
     return {"dataset": ds.name, "sizes": "-".join(str(n) for n in model["sizes"]),
             "label": design_label(model),
             "test_images": len(ds.test_y), "accuracy": accuracy, **stats,
-            "cycles": float(np.mean([t.cycles for t in timings])), "cycle_images": len(timings),
+            "cycles": float(np.mean([t.cycles for t in timings])),
+            "cycles_max": int(max(t.cycles for t in timings)), "cycle_images": len(timings),
             "lanes": lanes, "rows_kept": artifact.network.n_inputs}
 
 
