@@ -99,19 +99,27 @@ def test_learning_benchmark_quick():
     assert "| final, 8-bit golden |" in out and "exact gradient" in out, out
 
 
+def _board_bench_built_then_reused(script: str, tmp_path, row: str) -> str:
+    """``SCRIPT --quick --out tmp_path`` twice: the first run builds and prints ``row`` beside
+    the published designs, the second reuses the build of the same plan; the first run's
+    output."""
+    args = [sys.executable, str(ROOT / "benchmarks" / script), "--quick", "--out", str(tmp_path)]
+    first = subprocess.run(args, capture_output=True, text=True, timeout=1800)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert row in first.stdout, first.stdout
+    assert "| Flexi-NeurA 2026 |" in first.stdout and "(build reused)" not in first.stdout
+    again = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0 and "(build reused)" in again.stdout, again.stdout + again.stderr
+    return first.stdout
+
+
 @pytest.mark.slow
 def test_ttfs_board_benchmark_quick(tmp_path):
     """bench_ttfs_board.py --quick: the TTFS digits demo network compiled and built for the
     iCEBreaker (5-8 min), its row beside the prototype's and the published designs' with
     ratios; run again, the build of the same plan is reused."""
-    args = [sys.executable, str(ROOT / "benchmarks" / "bench_ttfs_board.py"), "--quick",
-            "--out", str(tmp_path)]
-    first = subprocess.run(args, capture_output=True, text=True, timeout=1800)
-    assert first.returncode == 0, first.stdout + first.stderr
-    assert "| spikeforge 64-100-10 TTFS on icebreaker |" in first.stdout, first.stdout
-    assert "| Flexi-NeurA 2026 |" in first.stdout and "(build reused)" not in first.stdout
-    again = subprocess.run(args, capture_output=True, text=True, timeout=600)
-    assert again.returncode == 0 and "(build reused)" in again.stdout, again.stdout + again.stderr
+    _board_bench_built_then_reused("bench_ttfs_board.py", tmp_path,
+                                   "| spikeforge 64-100-10 TTFS on icebreaker |")
 
 
 @pytest.mark.slow
@@ -248,14 +256,8 @@ def test_mnist_fast_benchmark_quick(tmp_path):
     training split, compiled and built for the iCEBreaker (about 2 min), 50 test images
     co-simulated bit-exact in Verilator, the row beside the published designs and the digits
     targets; run again, the build of the same plan is reused."""
-    args = [sys.executable, str(ROOT / "benchmarks" / "bench_mnist_fast.py"), "--quick",
-            "--out", str(tmp_path)]
-    first = subprocess.run(args, capture_output=True, text=True, timeout=1800)
-    assert first.returncode == 0, first.stdout + first.stderr
-    assert "| spikeforge 64-32-10 LIF, latency code on icebreaker |" in first.stdout, first.stdout
-    assert "| Flexi-NeurA 2026 |" in first.stdout and "(build reused)" not in first.stdout
-    assert "50/50" in first.stdout and "BIT-EXACT" in first.stdout, first.stdout
+    out = _board_bench_built_then_reused("bench_mnist_fast.py", tmp_path,
+                                         "| spikeforge 64-32-10 LIF, latency code on icebreaker |")
+    assert "50/50" in out and "BIT-EXACT" in out, out
     # 50 of the 450 test images co-simulated: the all-images target is reported as not met
-    assert "NOT met" in [l for l in first.stdout.splitlines() if "bit-exact" in l][-1]
-    again = subprocess.run(args, capture_output=True, text=True, timeout=600)
-    assert again.returncode == 0 and "(build reused)" in again.stdout, again.stdout + again.stderr
+    assert "NOT met" in [l for l in out.splitlines() if "bit-exact" in l][-1]
