@@ -1295,6 +1295,21 @@ _ALL_ACCEPT = ("the tick controller offers a command only when guarded_quiet: it
                "high only at offers; hence accepted is all zeros or all ones in every cycle")
 
 
+#: the tick controller's reductions of ``accepted``, all or any: equal under _ALL_ACCEPT
+_ALL_ACCEPT_OR = _ALL_ACCEPT + ", and |accepted = &accepted"
+_ALL_ACCEPT_AND = _ALL_ACCEPT + ", and &accepted = |accepted"
+#: the tick controller's ``pending`` frozen, or cleared with ``& accepted`` (not ``& ~``)
+_PENDING_FROZEN = (_ALL_ACCEPT + ": pending is 0 after every offer and stays 0, so frozen at "
+                   "its reset value 0 it is the same register")
+_PENDING_AND = (_ALL_ACCEPT + ": pending <= pending & ~accepted becomes pending & accepted, "
+                "and pending is 0 in every cycle, so both are 0")
+#: a core's weight-word address reset to 1
+_W_ADDR_RESET = ("the weight-word address w_addr reset to 1 instead of 0: it is read only in "
+                 "phase EVENT (the weight read address, and w_addr + 1), which is entered only "
+                 "from IDLE by an accepted event that loads w_addr = payload * G in the same "
+                 "edge, and a reset sets phase IDLE: the reset value is never read (every input)")
+
+
 _COUNTER_RESET = ("a work counter (events or spikes) reset to 1 instead of 0: the contract defines "
                   "it from a start edge on (0 there, held from done to the next start); every "
                   "start clears it, and nothing reads it before the first done: the benches "
@@ -1399,18 +1414,12 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         _READ_OUT,
     ("membrane-max", "spikeforge_system.decision:42:membrane__ready->1:handshake stuck"):
         _READ_OUT,
-    ("spike-count", "spikeforge_system.ctrl:190:|x->&x:reduction swapped"): (
-        _ALL_ACCEPT + ", and |accepted = &accepted"),
-    ("first-spike", "spikeforge_system.ctrl:204:|x->&x:reduction swapped"): (
-        _ALL_ACCEPT + ", and |accepted = &accepted"),
-    ("membrane-max", "spikeforge_system.ctrl:182:&x->|x:reduction swapped"): (
-        _ALL_ACCEPT + ", and &accepted = |accepted"),
-    ("spike-count", "spikeforge_system.ctrl:195:&x->|x:reduction swapped"): (
-        _ALL_ACCEPT + ", and &accepted = |accepted"),
-    ("first-spike", "spikeforge_system.ctrl:213:|x->&x:reduction swapped"): (
-        _ALL_ACCEPT + ", and |accepted = &accepted"),
-    ("membrane-max", "spikeforge_system.ctrl:173:&x->|x:reduction swapped"): (
-        _ALL_ACCEPT + ", and &accepted = |accepted"),
+    ("spike-count", "spikeforge_system.ctrl:190:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
+    ("first-spike", "spikeforge_system.ctrl:204:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
+    ("membrane-max", "spikeforge_system.ctrl:182:&x->|x:reduction swapped"): _ALL_ACCEPT_AND,
+    ("spike-count", "spikeforge_system.ctrl:195:&x->|x:reduction swapped"): _ALL_ACCEPT_AND,
+    ("first-spike", "spikeforge_system.ctrl:213:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
+    ("membrane-max", "spikeforge_system.ctrl:173:&x->|x:reduction swapped"): _ALL_ACCEPT_AND,
     ("membrane-max", "spikeforge_system.ctrl:595:if!:branch negated"): (
         _ALL_ACCEPT + ". In ISSUE_CLEAR the mutant writes pending <= ~accepted when "
         "guarded_quiet is low instead of high. pending is 0 on entering ISSUE_CLEAR (reset, "
@@ -1484,24 +1493,13 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         _LOCKSTEP + ", so done[1] = done[0] = 0"),
     ("first-spike", "spikeforge_system.input_multicast:79:[1]->[0]:bit select"): (
         _LOCKSTEP + ", so done[1] = done[0] = 0"),
-    ("first-spike", "spikeforge_system.ctrl:209:&x->|x:reduction swapped"): (
-        _ALL_ACCEPT + ", and &accepted = |accepted"),
-    ("first-spike", "spikeforge_system.ctrl:191:pending<=hold:register frozen"): (
-        _ALL_ACCEPT + ": pending is 0 after every offer and stays 0, so frozen at its reset "
-        "value 0 it is the same register"),
-    ("membrane-max", "spikeforge_system.ctrl:184:~x->x:inversion dropped"): (
-        _ALL_ACCEPT + ": pending <= pending & ~accepted becomes pending & accepted, and "
-        "pending is 0 in every cycle, so both are 0"),
-    ("spike-count", "spikeforge_system.ctrl:197:~x->x:inversion dropped"): (
-        _ALL_ACCEPT + ": pending <= pending & ~accepted becomes pending & accepted, and "
-        "pending is 0 in every cycle, so both are 0"),
-    ("first-spike", "spikeforge_system.ctrl:200:&x->|x:reduction swapped"): (
-        _ALL_ACCEPT + ", and &accepted = |accepted"),
-    ("membrane-max", "spikeforge_system.ctrl:186:|x->&x:reduction swapped"): (
-        _ALL_ACCEPT + ", and |accepted = &accepted"),
-    ("membrane-max", "spikeforge_system.ctrl:164:pending<=hold:register frozen"): (
-        _ALL_ACCEPT + ": pending is 0 after every offer and stays 0, so frozen at its reset "
-        "value 0 it is the same register"),
+    ("first-spike", "spikeforge_system.ctrl:209:&x->|x:reduction swapped"): _ALL_ACCEPT_AND,
+    ("first-spike", "spikeforge_system.ctrl:191:pending<=hold:register frozen"): _PENDING_FROZEN,
+    ("membrane-max", "spikeforge_system.ctrl:184:~x->x:inversion dropped"): _PENDING_AND,
+    ("spike-count", "spikeforge_system.ctrl:197:~x->x:inversion dropped"): _PENDING_AND,
+    ("first-spike", "spikeforge_system.ctrl:200:&x->|x:reduction swapped"): _ALL_ACCEPT_AND,
+    ("membrane-max", "spikeforge_system.ctrl:186:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
+    ("membrane-max", "spikeforge_system.ctrl:164:pending<=hold:register frozen"): _PENDING_FROZEN,
     ("spike-count", "spikeforge_system.ctrl:444:$52=K':next-state constant"): (
         "is_tick reset to 1 instead of 0: it only selects the command payload (TICK or "
         "CLEAR), which no core reads without command.valid, and command.valid is low from "
@@ -1574,16 +1572,8 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "event phase, which begins with every core idle, before any spike) or a command (only "
         "at quiet), and it has no host port (probe: after every stall, quiet_links, "
         "spike_in.valid and command.valid 0)"),
-    ("membrane-max", "spikeforge_system.core_0_0:1609:$230=K':next-state constant"): (
-        "the weight-word address w_addr reset to 1 instead of 0: it is read only in phase "
-        "EVENT (the weight read address, and w_addr + 1), which is entered only from IDLE by "
-        "an accepted event that loads w_addr = payload * G in the same edge, and a reset "
-        "sets phase IDLE: the reset value is never read (every input)"),
-    ("spike-count", "spikeforge_system.core_1_0:1544:$223=K':next-state constant"): (
-        "the weight-word address w_addr reset to 1 instead of 0: it is read only in phase "
-        "EVENT (the weight read address, and w_addr + 1), which is entered only from IDLE by "
-        "an accepted event that loads w_addr = payload * G in the same edge, and a reset "
-        "sets phase IDLE: the reset value is never read (every input)"),
+    ("membrane-max", "spikeforge_system.core_0_0:1609:$230=K':next-state constant"): _W_ADDR_RESET,
+    ("spike-count", "spikeforge_system.core_1_0:1544:$223=K':next-state constant"): _W_ADDR_RESET,
     ("first-spike", "spikeforge_system.core_0_0:1321:if!:branch negated"): (
         "entry 1 of a one-lane core's queue written with spike_mask whenever its write "
         "condition push & (pop ? q_n == 2 : q_n == 1) is false: a queue mask of a one-lane "
