@@ -225,6 +225,9 @@ def compare_image(b, exp, obs, check_timing=True):
     if obs["tick"] != exp["decision_tick"] % (1 << 16):
         out.append(Mismatch(label + "decision tick", exp["decision_tick"], None,
                             exp["decision_tick"], obs["tick"], obs["done"]))
+    if bool(obs["none"]) != exp["none"]:
+        out.append(Mismatch(label + "no-spike flag", exp["decision_tick"], None, int(exp["none"]),
+                            int(obs["none"]), obs["done"]))
     if obs["ticks_run"] != exp["ticks_run"]:
         out.append(Mismatch(label + "ticks run", exp["ticks_run"] - 1, None, exp["ticks_run"],
                             obs["ticks_run"], obs["done"]))

@@ -119,7 +119,7 @@ def _design_header(widths: dict[str, int]) -> tuple[str, int]:
     n_layers = 0
     while f"monitor__{n_layers}__valid" in widths:
         n_layers += 1
-    need = ("inp__payload", "out_spikes__payload", "tick", "result_class", "cycles",
+    need = ("inp__payload", "out_spikes__payload", "tick", "result_class", "result_none", "cycles",
             *(f"{kind}__{l}" for kind in ("events", "spikes") for l in range(n_layers)))
     missing = [name for name in need if name not in widths]
     if missing or n_layers == 0:
@@ -287,21 +287,22 @@ def read_trace(path, n_layers: int) -> tuple[list[dict], dict]:
     """The observations of a harness trace, one dict per finished image with the keys of
     ``SystemDriver``'s (``start``, ``inputs``, ``out``, ``monitor``, ``tick_done``,
     ``done``, ``cls``, ``tick``, ``ticks_run``, ``error``, ``cycles_port``, ``level``,
-    ``counters``, ``error_at_start``), and
+    ``counters``, ``error_at_start``, ``none``), and
     the end record ``{"cycles", "timed_out", "image", "tick", "cycle"}``."""
     words = np.fromfile(path, dtype="<i8")
     results, p = [], 0
     while p < len(words) and words[p] == IMAGE_TAG:
-        head = words[p + 1:p + 16 + 3 * n_layers].tolist()
+        head = words[p + 1:p + 17 + 3 * n_layers].tolist()
         _, start, done, cls, tick, ticks_run, error, cycles_port = head[:8]
         level_cycle, level_busy, level_idle, n_in, n_out, n_td = head[8:14]
         n_mon = head[14:14 + n_layers]
-        events, spikes = head[14 + n_layers:14 + 2 * n_layers], head[14 + 2 * n_layers:-1]
-        p += 16 + 3 * n_layers
+        events, spikes = head[14 + n_layers:14 + 2 * n_layers], head[14 + 2 * n_layers:-2]
+        p += 17 + 3 * n_layers
         obs = {"start": start, "done": done, "cls": cls, "tick": tick, "ticks_run": ticks_run,
                "error": error, "cycles_port": cycles_port,
                "level": None if level_cycle < 0 else (level_cycle, level_busy, level_idle),
-               "counters": {"events": events, "spikes": spikes}, "error_at_start": head[-1]}
+               "counters": {"events": events, "spikes": spikes}, "error_at_start": head[-2],
+               "none": head[-1]}
         obs["inputs"] = words[p:p + n_in].tolist()
         p += n_in
         obs["out"] = _triples(words[p:p + 3 * n_out])

@@ -21,7 +21,8 @@
 //              cycles_port in the last cycle before the next start's edge: the cycle after
 //              done plus the image's start_gap, the last image's too, so that a value that
 //              does not hold from done to the next start is seen), error_at_start (the error
-//              port in the start cycle, before the edge that takes start),
+//              port in the start cycle, before the edge that takes start), none (result_none
+//              at done),
 //              then inputs[n_inputs], out[n_out x (neuron, tick, cycle)],
 //              monitor[l][n x (neuron, tick, cycle)] for each l, tick_done[n_tick_done]
 //   end: 2, total cycles, timed_out (0/1), image, tick port, cycle
@@ -78,6 +79,7 @@ struct Observed {
     std::vector<int64_t> monitor[N_LAYERS];
     int64_t events[N_LAYERS] = {}, spikes[N_LAYERS] = {};
     int64_t error_at_start = 0;
+    int64_t none = 0;
 };
 
 static void die(const char* what) {
@@ -120,6 +122,7 @@ static void put(std::vector<int64_t>& w, const Observed& o) {
     w.insert(w.end(), o.events, o.events + N_LAYERS);
     w.insert(w.end(), o.spikes, o.spikes + N_LAYERS);
     w.push_back(o.error_at_start);
+    w.push_back(o.none);
     w.insert(w.end(), o.inputs.begin(), o.inputs.end());
     w.insert(w.end(), o.out.begin(), o.out.end());
     for (int l = 0; l < N_LAYERS; l++) w.insert(w.end(), o.monitor[l].begin(), o.monitor[l].end());
@@ -281,6 +284,7 @@ int main(int argc, char** argv) {
                 obs.done = cycle;
                 obs.cls = sign_extend((uint64_t)top->result_class, CLASS_BITS);
                 obs.tick = (int64_t)top->result_tick;
+                obs.none = (int64_t)top->result_none;
                 obs.ticks_run = (int64_t)top->ticks_run;
                 obs.error = (int64_t)top->error;
                 obs.level_cycle = level_cycle;

@@ -166,12 +166,21 @@ def build_args_for(simulator: str, optimize: bool = False) -> list[str]:
     return list(VERILATOR_SPLIT) + ([] if optimize else ["-CFLAGS", "-O0"])
 
 
+def expected_none(trace, image: int, ticks_run: int, mode: Decision) -> bool:
+    """The decision unit's ``none`` (the system's ``result_none``): first spike and spike
+    count, no output spike in the ticks run (first spike: class -1; spike count: every
+    count 0); membrane max never sets it."""
+    if mode is Decision.MEMBRANE_MAX:
+        return False
+    return not trace.spikes[-1][image, :ticks_run].any()
+
+
 def system_spec(network, plan, counts, n_ticks: int, system: SystemConfig, *, seed: int = 0,
                 p_gap: float = 0.0, p_ready: float = 1.0, check_timing: bool = True):
     """What the system bench (and the fast harness, :mod:`spikeforge.cosim.fast`) is given
     for a batch: the stimulus (input items and their gaps, the stall pattern of
     ``spike_out.ready``, the start gaps) and every expectation (class, ticks, cycles, each
-    layer's events, the error flag with the first overflow it reports), from the golden and
+    layer's events, ``none``, the error flag with the first overflow it reports), from the golden and
     cycle models. Returns ``(spec, trace)``;
     ``spec["model_s"]`` is the seconds the models took."""
     t0 = time.perf_counter()
@@ -189,7 +198,7 @@ def system_spec(network, plan, counts, n_ticks: int, system: SystemConfig, *, se
                   for l in range(len(trace.spikes))]
         images.append({
             "class": int(trace.decision[b]), "decision_tick": int(trace.decision_tick[b]),
-            "ticks_run": ticks_run,
+            "ticks_run": ticks_run, "none": expected_none(trace, b, ticks_run, network.decision),
             "start": timing.start_cycle, "done": timing.done_cycle, "cycles": timing.cycles,
             "tick_done": timing.tick_done_cycles, "inputs": timing.input_cycles,
             "items": items[b],

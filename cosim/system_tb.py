@@ -59,6 +59,7 @@ class SystemDriver(_Agent):
         self.done = dut.done
         self.result_class = dut.result_class
         self.result_tick = dut.result_tick
+        self.result_none = dut.result_none
         self.ticks_run = dut.ticks_run
         self.cycles_port = dut.cycles
         self.counters = [getattr(dut, f"{kind}__{l}") for kind in ("events", "spikes")
@@ -159,7 +160,8 @@ class SystemDriver(_Agent):
         if cycle > obs["start"] and _bit(self.done):
             cls = self.result_class.value.to_signed()
             obs.update(done=cycle, cls=cls, tick=_int(self.result_tick),
-                       ticks_run=_int(self.ticks_run), error=_int(self.error), level=self.level)
+                       none=_int(self.result_none), ticks_run=_int(self.ticks_run),
+                       error=_int(self.error), level=self.level)
             self.level = None
             self.results.append(obs)
             # the held results (cycles port, counters) are read in the last cycle before

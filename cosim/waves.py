@@ -75,6 +75,7 @@ _SIGNALS = (
     (re.compile(r"decision tick"), lambda m: ("result_tick", "done")),
     (re.compile(r"class"), lambda m: ("result_class", "done")),
     (re.compile(r"ticks run"), lambda m: ("ticks_run", "done")),
+    (re.compile(r"no-spike flag"), lambda m: ("result_none", "done")),
     (re.compile(r"error"), lambda m: ("error", "done")),
     (re.compile(r"cycles port"), lambda m: ("cycles",)),
     (re.compile(r"done"), lambda m: ("done", "tick")),

@@ -51,11 +51,11 @@ def test_compare_traces_compares_whole_triples_in_order():
 
 
 def _image(error=0, overflow=None):
-    exp = {"class": 1, "decision_tick": 2, "ticks_run": 3, "done": 40, "cycles": 39,
+    exp = {"class": 1, "decision_tick": 2, "ticks_run": 3, "none": False, "done": 40, "cycles": 39,
            "spikes": [[]], "out_spikes": [], "out": [], "monitor": [[]], "inputs": [],
            "tick_done": [], "error": error, "overflow": overflow,
            "counters": {"events": [5], "spikes": [0]}}
-    obs = {"cls": 1, "tick": 2, "ticks_run": 3, "error": 0, "done": 40, "cycles_port": 39,
+    obs = {"cls": 1, "tick": 2, "ticks_run": 3, "none": 0, "error": 0, "done": 40, "cycles_port": 39,
            "start": 1, "level": None, "error_at_start": 0,
            "out": [], "monitor": [[]], "inputs": [], "tick_done": [],
            "counters": {"events": [5], "spikes": [0]}}
@@ -78,6 +78,23 @@ def test_compare_image_checks_the_work_counters_and_the_error_flag_after_reset()
     [m] = compare_image(0, exp, obs)
     assert (m.kind, m.expected, m.got, m.cycle) == ("image 0: error flag after reset", 0, 1, 1)
     assert compare_image(1, exp, obs) == []
+
+
+def test_compare_image_checks_the_no_spike_flag():
+    """``result_none`` against the golden model's (no output spike in the ticks run): a
+    flag stuck at 0 where the golden model saw no spike, or raised where it saw one, is
+    named with both values at done (a spike-count decision unit's ``none`` has no other
+    trace: its class is 0 either way)."""
+    from spikeforge.cosim.compare import compare_image
+
+    exp, obs = _image()
+    exp["none"] = True
+    [m] = compare_image(0, exp, obs)
+    assert (m.kind, m.expected, m.got, m.cycle) == ("image 0: no-spike flag", 1, 0, 40)
+    exp, obs = _image()
+    obs["none"] = 1
+    [m] = compare_image(0, exp, obs)
+    assert (m.kind, m.expected, m.got) == ("image 0: no-spike flag", 0, 1)
 
 
 def test_compare_image_checks_the_error_flag_against_the_golden_model():

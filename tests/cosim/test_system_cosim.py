@@ -147,12 +147,13 @@ def test_compare_image_compares_hidden_events_as_whole_triples():
     from spikeforge.cosim.compare import compare_image
 
     monitor = [[[4, 0, 20], [1, 0, 21], [2, 1, 30]], [[0, 1, 25], [0, 2, 35]]]
-    exp = {"class": 0, "decision_tick": 1, "ticks_run": 3, "done": 50, "cycles": 49,
+    exp = {"class": 0, "decision_tick": 1, "ticks_run": 3, "none": False, "done": 50, "cycles": 49,
            "spikes": [sorted((n, t) for n, t, _ in layer) for layer in monitor],
            "out_spikes": sorted((n, t) for n, t, _ in monitor[-1]),
            "out": monitor[-1], "monitor": monitor, "inputs": [], "tick_done": [],
            "counters": {"events": [0, 3], "spikes": [3, 2]}}
-    obs = {"cls": 0, "tick": 1, "ticks_run": 3, "error": 0, "done": 50, "cycles_port": 49, "level": None,
+    obs = {"cls": 0, "tick": 1, "ticks_run": 3, "none": 0, "error": 0, "done": 50, "cycles_port": 49,
+           "level": None,
            "error_at_start": 0, "counters": {"events": [0, 3], "spikes": [3, 2]},
            "out": [tuple(e) for e in monitor[-1]], "inputs": [], "tick_done": [],
            "monitor": [[(1, 0, 20), (4, 0, 21), (2, 1, 30)], [tuple(e) for e in monitor[1]]]}
