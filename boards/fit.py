@@ -27,8 +27,9 @@ ECP5) and flip-flops: a model per family (:class:`LogicModel`) -- a fixed shell 
 protocol engine, tick controller, routers, decision unit), a cost per output class growing
 with the class count (the engine's and the decision unit's per-class counters and the result
 multiplexer), per layer (the work counters' flip-flops), per core,
-per lane of a core (accumulate, multiply, decay, saturate, compare: the six-stage pipeline
-is mostly flip-flops), per distributed-RAM cell (ECP5) and per bit of state kept in
+per lane of a core (accumulate, multiply, decay, saturate, compare: the seven-stage pipeline
+is mostly flip-flops; the flip-flop constants were raised by one stage's width when the
+multipliers' operands got their own register stage, stop 25), per distributed-RAM cell (ECP5) and per bit of state kept in
 flip-flops (iCE40), per weight-ROM multiplexer bit and per ROM bit left to LUTs, times
 :data:`LOGIC_MARGIN`. The constants were fitted to the builds listed in
 ``tests/boards/fit_builds.json`` (Yosys 0.70 / nextpnr of the YoWASP packages; design ->
@@ -114,10 +115,10 @@ LOGIC_MARGIN = 1.04
 LOGIC_MODELS = {
     "ice40": LogicModel(shell=2000, per_class=45, per_class2=1.5, per_core=200, per_lane=360,
                         per_lutram=0, per_ff_bit=1.1, per_rom_mux=0.4, per_rom_bit=0.2,
-                        ff_shell=620, ff_per_class=32, ff_per_core=90, ff_per_lane=240),
+                        ff_shell=620, ff_per_class=32, ff_per_core=100, ff_per_lane=275),
     "ecp5": LogicModel(shell=2300, per_class=15, per_class2=1.5, per_core=200, per_lane=210,
                        per_lutram=5, per_ff_bit=0, per_rom_mux=0.4, per_rom_bit=0.2,
-                       ff_shell=620, ff_per_class=32, ff_per_core=100, ff_per_lane=215),
+                       ff_shell=620, ff_per_class=32, ff_per_core=110, ff_per_lane=250),
 }
 LOGIC_MODELS["xc7"] = LogicModel(*(0.62 * x for x in vars(LOGIC_MODELS["ecp5"]).values()))
 

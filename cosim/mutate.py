@@ -1257,20 +1257,16 @@ def prove_equivalent(text: str, site: Site, timeout_s: float = 600.0) -> bool:
             return False
     return done.returncode == 0
 
-_SATURATION = ("saturate(x) = x > HI ? HI : (x < LO ? LO : x): at x == HI both arms are HI, "
-               "so x > HI, x >= HI and x > HI - 1 select the same value for every input (only "
-               "the compare's own wire differs, which is why the module proof, pairing every "
-               "named signal, fails)")
-
-
 def _queue(words: int, change: str) -> str:
     """The argument for an output-queue mutant of a core of ``words`` words (G)."""
     return (f"output queue of a core of G = {words} words: a tick's update starts with queue and "
-            f"output register empty (a command is taken only while idle), pushes at most G "
-            f"words, one per cycle, and the first moves to the output register the cycle after "
-            f"its push; so q_n <= {max(1, words - 2)} at every push (and 0 at a push without a "
-            f"pop when G <= 2), q_n <= {max(1, words - 1)} always, and an entry at an index >= "
-            f"q_n is never read before a push overwrites it; {change}")
+            f"output register empty (a command is taken only while idle) and writes its G "
+            f"words, one per cycle, into the entry behind the last (q_n, or q_n - 1 with a "
+            f"pop), counting (push) only those with a spike; the first pushed moves to the "
+            f"output register the cycle after its push; so q_n <= {max(1, words - 2)} at every "
+            f"write (and 0 at a push without a pop when G <= 2), q_n <= {max(1, words - 1)} "
+            f"always, and an entry at an index >= q_n is never read before a write overwrites "
+            f"it (a pop shifts it down by one as q_n goes down by one); {change}")
 
 
 _OFFSET = ("the router's payload is {i[1:0] + offset}[2:0] with offset 0 or 4 (the only values "
@@ -1298,16 +1294,38 @@ _ALL_ACCEPT = ("the tick controller offers a command only when guarded_quiet: it
 #: the tick controller's reductions of ``accepted``, all or any: equal under _ALL_ACCEPT
 _ALL_ACCEPT_OR = _ALL_ACCEPT + ", and |accepted = &accepted"
 _ALL_ACCEPT_AND = _ALL_ACCEPT + ", and &accepted = |accepted"
-#: the tick controller's ``pending`` frozen, or cleared with ``& accepted`` (not ``& ~``)
-_PENDING_FROZEN = (_ALL_ACCEPT + ": pending is 0 after every offer and stays 0, so frozen at "
-                   "its reset value 0 it is the same register")
+#: the tick controller's ``pending`` cleared with ``& accepted`` (not ``& ~``)
 _PENDING_AND = (_ALL_ACCEPT + ": pending <= pending & ~accepted becomes pending & accepted, "
                 "and pending is 0 in every cycle, so both are 0")
-#: a core's weight-word address reset to 1
-_W_ADDR_RESET = ("the weight-word address w_addr reset to 1 instead of 0: it is read only in "
-                 "phase EVENT (the weight read address, and w_addr + 1), which is entered only "
-                 "from IDLE by an accepted event that loads w_addr = payload * G in the same "
-                 "edge, and a reset sets phase IDLE: the reset value is never read (every input)")
+
+
+_READY_STUCK = (_ALL_ACCEPT + "; command.valid is high only while ready is 1 anyway, so a ready "
+                "stuck at 1 accepts the same commands")
+_QUEUE_EMPTY = ("queue_empty_next = ~push & (q_n == 0 | (q_n == 1 & pop)) is used only in "
+                "idle_next = phase_idle_next & queue_empty_next & out_empty_next, and "
+                "out_empty_next has the factor ~pop: the mutant changes (q_n == 1 & pop) only "
+                "when pop = 1, where idle_next is 0 either way (every input; the module proof "
+                "fails on the compare's own wire)")
+#: a core's issue credit compared with a changed limit (Q = QUEUE_WORDS = 9)
+_CREDIT = ("the issue credit (words issued and not yet dropped or popped) is 0 at every TICK "
+           "(a command is taken only while idle: no word in flight, queue and output register "
+           "empty) and grows by one per issued word, at most G per tick; every core of the "
+           "campaign's designs has G <= 6 words, so credit <= 6 at every issue and credit < 9, "
+           "credit < 8 and credit <= 9 are all true there (the limit throttles only cores of G "
+           ">= 8 words: tests/hdl/test_core.py covers it)")
+#: the adaptation's decay clamped to 255 (clip_high of s2_ad)
+_ADAPT_CLAMP = ("decay(a) = (a * rho) >> 8 with a < 256 (8-bit adaptation) and rho <= 2**8 "
+                "(NeuronParams refuses more; the register keeps its reset value: this system's "
+                "cores have no host port), so s2_ad <= a <= 255: its bits 9 and 8 are 0 and the "
+                "clamp min(255, s2_ad) is the identity -- removing the clamp, or testing "
+                "&s2_ad[9:8] instead of |s2_ad[9:8] (both 0), selects the same value for every "
+                "input")
+#: a queue entry's base index reset to 1
+_ENTRY_RESET = ("a queue entry's base index reset to 1 instead of 0: after a reset q_n = 0, and an "
+                "entry is read (as the head, or shifted towards it) only at an index < q_n, "
+                "which it reaches only by a write (a word written behind the last entry) or by "
+                "shifting down from an entry so written: the reset value is never read (every "
+                "input)")
 
 
 _COUNTER_RESET = ("a work counter (events or spikes) reset to 1 instead of 0: the contract defines "
@@ -1359,44 +1377,21 @@ _LATE_READY = ("command.ready one cycle late in a core: command.valid is high on
 #: those of the recorded run; docs/verification.md has the arguments at length, and the
 #: invariants they rest on were also checked by $display probes on every stimulus)
 EQUIVALENT: dict[tuple[str, str], str] = {
-    ("spike-count", "spikeforge_system.core_0_0:601:>->>=:compare boundary"): _SATURATION,
-    ("spike-count", "spikeforge_system.core_0_1:601:>K->>K':compare limit"): _SATURATION,
-    ("first-spike", "spikeforge_system.core_0_1:575:>->>=:compare boundary"): _SATURATION,
-    ("spike-count", "spikeforge_system.core_0_1:660:swap:mux swapped"): _queue(
-        2, "entry 1's write enable becomes push & (pop ? q_n == 1 : q_n == 2): the original's "
-           "push & (pop ? q_n == 2 : q_n == 1) is never true, the mutant's only writes entry 1 "
-           "when the new q_n is 1 (an unread entry)"),
-    ("first-spike", "spikeforge_system.core_2_0:567:swap:mux swapped"): _queue(
-        2, "entry 1's write enable becomes push & (pop ? q_n == 1 : q_n == 2): the original's "
-           "push & (pop ? q_n == 2 : q_n == 1) is never true, the mutant's only writes entry 1 "
-           "when the new q_n is 1 (an unread entry)"),
-    ("spike-count", "spikeforge_system.core_0_1:682:==->!=:equality negated"): _queue(
-        2, "entry 7 (the last, no shift) is written at push & pop & q_n != 8 instead of "
-           "q_n == 8: an entry that is never read"),
-    ("spike-count", "spikeforge_system.core_0_1:840:q_base_3<=hold:register frozen"): _queue(
-        2, "q_base_3 belongs to entry 3, never below q_n <= 1, and reaches entry 0 by shifts "
-           "only while it stays at an index >= q_n"),
-    ("spike-count", "spikeforge_system.core_1_0:605:==K->==K':counter limit"): _queue(
-        3, "entry 7's write at push & pop & q_n == 8 becomes q_n == 7: neither occurs"),
-    ("first-spike", "spikeforge_system.core_1_0:619:==->!=:equality negated"): _queue(
-        6, "entry 4's write at push & pop & q_n == 5 (never) becomes push & pop & q_n != 5: "
+    ("first-spike", "spikeforge_system.core_1_0:633:==->!=:equality negated"): _queue(
+        6, "entry 4's write at written & pop & q_n == 5 (never) becomes written & pop & q_n != 5: "
            "the new q_n is then <= 4, so entry 4 is not read before it is written again"),
-    ("membrane-max", "spikeforge_system.core_0_1:631:==K->==K':counter limit"): _queue(
-        3, "entry 5's write at push & ~pop & q_n == 5 becomes q_n == 4: neither occurs"),
-    ("membrane-max", "spikeforge_system.core_0_1:546:==->!=:equality negated"): (
-        "queue_empty_next = ~push & (q_n == 0 | (q_n == 1 & pop)) is used only in idle_next "
-        "= phase_idle_next & queue_empty_next & out_empty_next, and out_empty_next has the "
-        "factor ~pop: the mutant changes (q_n == 1 & pop) only when pop = 1, where idle_next "
-        "is 0 either way (every input; the module proof fails on the compare's own wire)"),
-    ("spike-count", "spikeforge_system.core_1_1:485:-1->-2:counter step"): (
+    ("membrane-max", "spikeforge_system.core_0_1:645:==K->==K':counter limit"): _queue(
+        3, "entry 5's write at written & ~pop & q_n == 5 becomes q_n == 4: neither occurs"),
+    ("membrane-max", "spikeforge_system.core_0_1:561:==->!=:equality negated"): _QUEUE_EMPTY,
+    ("spike-count", "spikeforge_system.core_1_1:500:-1->-2:counter step"): (
         "one-lane core: o_rest (1 bit) starts at 0 and is loaded only with h_rest = q_mask_0 "
         "& (q_mask_0 - 1) = 0, or with r_rest = {0, o_rest} & (o_rest - 1) under o_rest != 0; "
         "so o_rest is always 0 and r_rest is 0 whatever o_rest - 1 becomes (every input)"),
-    ("spike-count", "spikeforge_system.decision:88:<-><=:compare boundary"): (
+    ("spike-count", "spikeforge_system.decision:101:<-><=:compare boundary"): (
         "the decision unit's spike payload is an output neuron index 0..4 (5 classes: the "
         "one-lane output cores of 3 and 2 neurons emit their own neuron's index, the router "
         "adds the core offset 0 or 3), so payload < 5 and payload <= 5 agree"),
-    ("first-spike", "spikeforge_system.core_2_0:483:|->&:and/or swapped"): (
+    ("first-spike", "spikeforge_system.core_2_0:498:|->&:and/or swapped"): (
         "fire-once flag of output core 2_0 (classes 0, 1), written f | spike, mutated f & "
         "spike: f is 0 after CLEAR, and a tick with an output spike is the inference's last "
         "(decided at that spike's handshake or at the tick's end; no further TICK), so no "
@@ -1414,62 +1409,15 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         _READ_OUT,
     ("membrane-max", "spikeforge_system.decision:42:membrane__ready->1:handshake stuck"):
         _READ_OUT,
-    ("spike-count", "spikeforge_system.ctrl:190:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
-    ("first-spike", "spikeforge_system.ctrl:204:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
-    ("membrane-max", "spikeforge_system.ctrl:182:&x->|x:reduction swapped"): _ALL_ACCEPT_AND,
-    ("spike-count", "spikeforge_system.ctrl:195:&x->|x:reduction swapped"): _ALL_ACCEPT_AND,
-    ("first-spike", "spikeforge_system.ctrl:213:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
-    ("membrane-max", "spikeforge_system.ctrl:173:&x->|x:reduction swapped"): _ALL_ACCEPT_AND,
-    ("membrane-max", "spikeforge_system.ctrl:595:if!:branch negated"): (
-        _ALL_ACCEPT + ". In ISSUE_CLEAR the mutant writes pending <= ~accepted when "
-        "guarded_quiet is low instead of high. pending is 0 on entering ISSUE_CLEAR (reset, "
-        "and every way out of a run leaves it 0), and this design enters ISSUE_CLEAR only "
-        "with guarded_quiet high: a membrane-max run has no stop, its done comes n_classes + 2 "
-        "read-out cycles after the last tick_done, and the guard is 2, so the next start finds "
-        "everything quiet (also right after reset). ISSUE_CLEAR then lasts one cycle, in which "
-        "the original writes ~accepted = 0 and the mutant keeps pending = 0 (probe: one "
-        "ISSUE_CLEAR cycle per image, guarded_quiet high and accepted all ones, on every "
-        "stimulus of the design)"),
-    ("spike-count", "spikeforge_system.ctrl:169:error<=hold:register frozen"): (
-        _ALL_ACCEPT + ": error is set only when an offered command is not accepted by "
-        "every core (~&accepted at an offer), so it stays at its reset value 0, which the "
-        "frozen register holds"),
-    ("membrane-max", "spikeforge_system.ctrl:156:error<=hold:register frozen"): (
-        _ALL_ACCEPT + ": error is set only when an offered command is not accepted by "
-        "every core (~&accepted at an offer), so it stays at its reset value 0, which the "
-        "frozen register holds"),
-    ("spike-count", "spikeforge_system.decision:399:$38=K':next-state constant"): (
-        "the argmax's best count best_c reset to 1 instead of 0: it is read only in stage 2 "
-        "of the scan (cur_valid: take = cur_first | cur > best_c, and the n_best_c "
-        "multiplexer), and every scan starts at scan_i = 0 (finish loads it; reset and clear "
-        "end a scan and clear cur_valid), so the first stage-2 cycle after a reset has "
-        "cur_first = 1, where take = 1 loads cur whatever best_c holds (every input)"),
-    ("spike-count", "spikeforge_system.core_1_0:490:command__ready->1:handshake stuck"): (
-        _ALL_ACCEPT + "; command.valid is high only while ready is 1 anyway, so a ready "
-        "stuck at 1 accepts the same commands"),
-    ("first-spike", "spikeforge_system.core_0_1:506:command__ready->1:handshake stuck"): (
-        _ALL_ACCEPT + "; command.valid is high only while ready is 1 anyway, so a ready "
-        "stuck at 1 accepts the same commands"),
-    ("membrane-max", "spikeforge_system.core_0_0:524:command__ready->1:handshake stuck"): (
-        _ALL_ACCEPT + "; command.valid is high only while ready is 1 anyway, so a ready "
-        "stuck at 1 accepts the same commands"),
-    ("membrane-max", "spikeforge_system.core_0_1:598:clamp->x:saturation removed"): (
-        "adaptation clamp a' = min(255, ad + step) of a layer-0 core (rho 186, step 9, no "
-        "host port: a changes only by updates and CLEAR, from 0): ad = (a * 186) >> 8, so a "
-        "<= 33 gives ad <= 23 and ad + step <= 32 <= 33; by induction a <= 33 and ad + step "
-        "<= 32 < 255, where the clamp is the identity"),
-    ("membrane-max", "spikeforge_system.core_0_0:592:+->-:add/sub swapped"): (
-        "the copy of decay(v) + i feeding only the upper saturation compare (> 32767) of a "
-        "16-bit membrane (layer 0: beta 222, threshold 68 + a, subtract reset, current "
-        "saturated to 12 bits, no host port, v = 0 after CLEAR): v <= 14901 gives dv = "
-        "(222 v) / 256 <= 12922 and v' <= 12922 + 2047 - 68 (it fires) = 14901; v >= -15421 "
-        "gives dv >= -13373 and v' >= -13373 - 2048 = -15421; so |dv| + |i| <= 15421 and "
-        "neither dv + i nor dv - i exceeds 32767: the compare is 0 in both"),
-    ("first-spike", "spikeforge_system.core_0_0:581:<K-><K':compare limit"): (
-        "the rounding compare s2_pi_0 < 0 becomes s2_pi_0 < $signed(1'h1), i.e. < -1: they "
-        "differ only at s2_pi_0 == -1, and s2_pi_0 = i * alpha with alpha the constant 215 "
-        "(the register holds its reset value: this system's cores have no host port), which "
-        "is never -1"),
+    ("spike-count", "spikeforge_system.ctrl:210:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
+    ("first-spike", "spikeforge_system.ctrl:228:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
+    ("membrane-max", "spikeforge_system.ctrl:202:&x->|x:reduction swapped"): _ALL_ACCEPT_AND,
+    ("spike-count", "spikeforge_system.ctrl:213:&x->|x:reduction swapped"): _ALL_ACCEPT_AND,
+    ("first-spike", "spikeforge_system.ctrl:235:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
+    ("membrane-max", "spikeforge_system.ctrl:195:&x->|x:reduction swapped"): _ALL_ACCEPT_AND,
+    ("spike-count", "spikeforge_system.core_1_0:504:command__ready->1:handshake stuck"): _READY_STUCK,
+    ("first-spike", "spikeforge_system.core_0_1:520:command__ready->1:handshake stuck"): _READY_STUCK,
+    ("membrane-max", "spikeforge_system.core_0_0:538:command__ready->1:handshake stuck"): _READY_STUCK,
     ("spike-count", "spikeforge_system.input_multicast:51:&x->|x:reduction swapped"): (
         _LOCKSTEP_READY),
     ("first-spike", "spikeforge_system.input_multicast:51:&x->|x:reduction swapped"): (
@@ -1485,46 +1433,24 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "event_phase & ~closed = ~input_idle, so a multicast that is not idle means "
         "input_idle = 0: the AND of the links is the same with the multicast's bit stuck at "
         "1 (every input)"),
-    ("spike-count", "spikeforge_system.core_1_1:475:command__ready+1cycle:handshake late"):
+    ("spike-count", "spikeforge_system.core_1_1:489:command__ready+1cycle:handshake late"):
         _LATE_READY,
-    ("first-spike", "spikeforge_system.core_2_0:474:command__ready+1cycle:handshake late"):
+    ("first-spike", "spikeforge_system.core_2_0:488:command__ready+1cycle:handshake late"):
         _LATE_READY,
     ("spike-count", "spikeforge_system.input_multicast:79:[1]->[0]:bit select"): (
         _LOCKSTEP + ", so done[1] = done[0] = 0"),
     ("first-spike", "spikeforge_system.input_multicast:79:[1]->[0]:bit select"): (
         _LOCKSTEP + ", so done[1] = done[0] = 0"),
-    ("first-spike", "spikeforge_system.ctrl:209:&x->|x:reduction swapped"): _ALL_ACCEPT_AND,
-    ("first-spike", "spikeforge_system.ctrl:191:pending<=hold:register frozen"): _PENDING_FROZEN,
-    ("membrane-max", "spikeforge_system.ctrl:184:~x->x:inversion dropped"): _PENDING_AND,
-    ("spike-count", "spikeforge_system.ctrl:197:~x->x:inversion dropped"): _PENDING_AND,
-    ("first-spike", "spikeforge_system.ctrl:200:&x->|x:reduction swapped"): _ALL_ACCEPT_AND,
-    ("membrane-max", "spikeforge_system.ctrl:186:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
-    ("membrane-max", "spikeforge_system.ctrl:164:pending<=hold:register frozen"): _PENDING_FROZEN,
-    ("spike-count", "spikeforge_system.ctrl:444:$52=K':next-state constant"): (
-        "is_tick reset to 1 instead of 0: it only selects the command payload (TICK or "
-        "CLEAR), which no core reads without command.valid, and command.valid is low from "
-        "reset until the first offer; the first start (IDLE -> ISSUE_CLEAR) sets is_tick to 0 "
-        "before it, in both (every input)"),
+    ("first-spike", "spikeforge_system.ctrl:231:&x->|x:reduction swapped"): _ALL_ACCEPT_AND,
+    ("membrane-max", "spikeforge_system.ctrl:204:~x->x:inversion dropped"): _PENDING_AND,
+    ("spike-count", "spikeforge_system.ctrl:215:~x->x:inversion dropped"): _PENDING_AND,
+    ("first-spike", "spikeforge_system.ctrl:224:&x->|x:reduction swapped"): _ALL_ACCEPT_AND,
+    ("membrane-max", "spikeforge_system.ctrl:206:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
     ("first-spike", "spikeforge_system:823:$66=K':next-state constant"): _COUNTER_RESET,
     ("membrane-max", "spikeforge_system:681:$58=K':next-state constant"): _COUNTER_RESET,
-    ("membrane-max", "spikeforge_system.core_1_0:500:command__ready+1cycle:handshake late"):
+    ("membrane-max", "spikeforge_system.core_1_0:514:command__ready+1cycle:handshake late"):
         _LATE_READY,
-    ("spike-count", "spikeforge_system.core_1_1:1119:if!:branch negated"): (
-        "the write-word counter w_g of a core of G = 2 words is 1 bit wide, reset to 0, and "
-        "counts the update's write edges modulo 2; an update phase is entered only from IDLE "
-        "by a TICK and left only at its G-th write (a reset clears w_g too), so w_g is 0 at "
-        "every TICK and its reload to 0 there, which the negated branch drops (it needs an "
-        "event and a command accepted together, which command.ready = idle & "
-        "~spike_in.valid excludes), changes nothing (every input; probe: w_g 0 at every TICK)"),
-    ("spike-count", "spikeforge_system.ctrl:380:$50=K':next-state constant"): (
-        "the tick controller's done not cleared at start stays 1 from the first run's end on; "
-        "it is read only by the top's done = dec.valid & (ctrl.done | stop) (stop is 0 in "
-        "spike count), and dec.valid is cleared by the same start's clear and rises only n + 2 "
-        "cycles after ctrl.finished (the two-stage scan), after the original's ctrl.done "
-        "has risen (one cycle after ctrl.finished): so "
-        "dec.valid is 0 whenever the two differ (probe: dec.valid never high with ctrl.done "
-        "low)"),
-    ("spike-count", "spikeforge_system.decision:96:!=K->!=K':counter limit"): (
+    ("spike-count", "spikeforge_system.decision:111:!=K->!=K':counter limit"): (
         "spike-count saturation at 65534 instead of 65535: an output neuron cannot spike in "
         "tick 0 (CLEAR zeroes its i and v, its events are spikes of the layer before, which "
         "reach it only after its TICK 0 update: v = 0 < threshold), and spikes once per tick "
@@ -1532,27 +1458,20 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "cleared at each start and only live spikes count); it reaches 65534 only by a spike "
         "in the run's last tick, after which no spike comes: the mutant's compare never "
         "holds back an increment (probe: no output spike in tick 0 on any stimulus)"),
-    ("spike-count", "spikeforge_system.decision:370:$36=K':next-state constant"): (
-        "scanning not cleared at the scan's end: the scan restarts (scan_i wraps, take is "
-        "forced where cur_first, the count read is 0 for the indices 5..7) and rewrites cls, "
-        "count and none every 8 cycles with the values of the first scan, since the counts change only at "
-        "an output spike, and spikes are live only between a start's CLEAR and ctrl.finished, "
-        "which precedes the scan; the next start's clear ends the scan in both (probe: no "
-        "spike while valid on any stimulus)"),
     ("first-spike", "spikeforge_system:436:&->|:and/or swapped"): (
         "core_0_0's idle bit to the tick controller, idle & quiet_links, becomes idle | "
         "quiet_links: the controller's quiet is then (quiet_links & the other cores idle) and "
         "differs only while core_0_0 is busy and every other core and link is idle; that "
         "never happens in this design (cores 0_0 and 0_1 of 3 words, 1_0 of 6, 2_x of 2; "
-        "queues of 8 words never throttle the issue): in an event phase core 0_1 takes the "
+        "queues of 9 words never throttle the issue): in an event phase core 0_1 takes the "
         "same events in the same cycles (input multicast lockstep); a CLEAR or TICK accepted "
-        "at T by every core keeps core 1_0 busy until T + 7 (CLEAR) or T + 12 (its last "
-        "update write), while core 0_0 ends its phase at T + 4 or T + 9 and pushes its last "
-        "queue word at T + 9; afterwards core 0_0 is busy only while it holds spikes, and "
+        "at T by every core keeps core 1_0 busy until T + 7 (CLEAR) or T + 13 (its last "
+        "update write), while core 0_0 ends its phase at T + 4 or T + 10 and pushes its last "
+        "queue word at T + 10; afterwards core 0_0 is busy only while it holds spikes, and "
         "its output register holding a spike while merger 0 is empty means the spike was "
         "popped in the cycle before from a word pushed the cycle before that (a spike held "
         "longer went into, or waited behind, a full merger, which stays full to the next "
-        "cycle) -- so within T + 11, when core 1_0 is busy -- or core 0_1 was granted instead "
+        "cycle) -- so within T + 12, when core 1_0 is busy -- or core 0_1 was granted instead "
         "(busy itself); a full merger 0 is a busy link (probe: core 0_0 the only busy core "
         "occurs, always with a busy link)"),
     ("first-spike", "spikeforge_system.decision:102:$12=K':next-state constant"): (
@@ -1562,7 +1481,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "which selects the payload); seen and best are written together, so seen becomes 1 "
         "only with best := the payload of that hit, and reset and clear set seen = 0: the "
         "outputs are the same for every input (the module proof fails on best itself)"),
-    ("membrane-max", "spikeforge_system.core_0_0:568:&->|:and/or swapped"): (
+    ("membrane-max", "spikeforge_system.core_0_0:583:&->|:and/or swapped"): (
         "out_empty_next's factor (~o_valid | o_valid & ready) becomes 1: idle_next differs "
         "only when core 0_0's output register is stalled (o_valid & ~ready) in cycle c, so "
         "idle differs only in c + 1; a stalled merger input means merger 0's output register "
@@ -1572,15 +1491,62 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "event phase, which begins with every core idle, before any spike) or a command (only "
         "at quiet), and it has no host port (probe: after every stall, quiet_links, "
         "spike_in.valid and command.valid 0)"),
-    ("membrane-max", "spikeforge_system.core_0_0:1609:$230=K':next-state constant"): _W_ADDR_RESET,
-    ("spike-count", "spikeforge_system.core_1_0:1544:$223=K':next-state constant"): _W_ADDR_RESET,
-    ("first-spike", "spikeforge_system.core_0_0:1321:if!:branch negated"): (
+    ("spike-count", "spikeforge_system.core_0_1:553:command__ready->1:handshake stuck"):
+        _READY_STUCK,
+    ("first-spike", "spikeforge_system.core_0_0:520:command__ready->1:handshake stuck"):
+        _READY_STUCK,
+    ("membrane-max", "spikeforge_system.core_1_0:514:command__ready->1:handshake stuck"):
+        _READY_STUCK,
+    ("spike-count", "spikeforge_system.core_1_0:504:command__ready+1cycle:handshake late"):
+        _LATE_READY,
+    ("first-spike", "spikeforge_system.core_0_1:520:command__ready+1cycle:handshake late"):
+        _LATE_READY,
+    ("membrane-max", "spikeforge_system.core_0_0:538:command__ready+1cycle:handshake late"):
+        _LATE_READY,
+    ("first-spike", "spikeforge_system.core_0_0:525:<K-><K':compare limit"): _CREDIT,
+    ("first-spike", "spikeforge_system.core_0_1:525:<-><=:compare boundary"): _CREDIT,
+    ("membrane-max", "spikeforge_system.core_0_0:543:<K-><K':compare limit"): _CREDIT,
+    ("first-spike", "spikeforge_system.core_0_0:600:clamp->x:saturation removed"): _ADAPT_CLAMP,
+    ("membrane-max", "spikeforge_system.core_0_1:607:|x->&x:reduction swapped"): _ADAPT_CLAMP,
+    ("membrane-max", "spikeforge_system.core_0_1:608:clamp->x:saturation removed"): _ADAPT_CLAMP,
+    ("spike-count", "spikeforge_system.core_0_1:1425:$231=K':next-state constant"): _ENTRY_RESET,
+    ("first-spike", "spikeforge_system.core_2_1:1379:$212=K':next-state constant"): _ENTRY_RESET,
+    ("spike-count", "spikeforge_system.core_1_0:537:==K->==K':counter limit"): _QUEUE_EMPTY,
+    ("spike-count", "spikeforge_system.core_0_0:682:swap:mux swapped"): _queue(
+        2, "entry 2's write enable becomes written & (pop ? q_n == 2 : q_n == 3), the "
+           "original's written & (pop ? q_n == 3 : q_n == 2): with q_n <= 1 neither is ever true"),
+    ("membrane-max", "spikeforge_system.core_1_0:642:swap:mux swapped"): _queue(
+        4, "entry 8's (the last) write enable becomes written & (pop ? q_n == 8 : q_n == 9), the "
+           "original's written & (pop ? q_n == 9 : q_n == 8): with q_n <= 3 neither is ever "
+           "true"),
+    ("spike-count", "spikeforge_system.core_1_0:608:==->!=:equality negated"): _queue(
+        3, "entry 3's write at written & pop & q_n == 4 (never) becomes written & pop & q_n != "
+           "4, i.e. at every write with a pop: entry 3 is above every q_n <= 2, so it is not read"),
+    ("membrane-max", "spikeforge_system.core_0_1:641:==K->==K':counter limit"): _queue(
+        3, "entry 3's write at written & pop & q_n == 4 becomes written & q_n == 3 (pop or "
+           "not): with q_n <= 2 neither occurs"),
+    ("first-spike", "spikeforge_system.core_0_0:1351:if!:branch negated"): (
         "entry 1 of a one-lane core's queue written with spike_mask whenever its write "
-        "condition push & (pop ? q_n == 2 : q_n == 1) is false: a queue mask of a one-lane "
-        "core is one bit and only feeds the head's lane index (the lowest set bit of one bit: "
-        "k has no index bits, 0 whatever the mask) and rest = mask & (mask - 1) = 0, so "
-        "o_n = q_base_0 and o_rest = 0 for every mask value; push, pop, q_n and q_base do not "
-        "read the masks (every input; the module proof fails on q_mask_1 itself)"),
+        "condition written & (pop ? q_n == 2 : q_n == 1) is false (and shifted or held "
+        "instead when it is true): a queue mask of a one-lane core is one bit and only feeds "
+        "the head's lane index (the lowest set bit of one bit: k has no index bits, 0 whatever "
+        "the mask) and rest = mask & (mask - 1) = 0, so o_n = q_base_0 and o_rest = 0 for "
+        "every mask value; push, pop, q_n and q_base do not read the masks (every input; the "
+        "module proof fails on q_mask_1 itself)"),
+    ("first-spike", "spikeforge_system.core_2_0:544:|x->&x:reduction swapped"): (
+        "the current saturation of output core 2_0 (neurons 0 and 1; 12-bit current from a "
+        "13-bit accumulator: i_in fits when its bits 12 and 11 are equal) becomes &i[12:11] | "
+        "~&i[12:11], always 1 (never saturate); but it never saturates: the weight sums from "
+        "the 6 layer-1 neurons are +48 / -136 (neuron 0) and +160 / -82 (neuron 1), each input "
+        "spikes at most once a tick, alpha = 224/256, no host port, i = 0 after CLEAR; by "
+        "induction i_in <= 1280 (decay(1280) = 1120, + 160) and i_in >= -1088 (decay(-1088) = "
+        "-952, - 136), inside -2048..2047 where bits 12 and 11 are equal, so both select "
+        "i_in (every input of this design)"),
+    ("membrane-max", "spikeforge_system.ctrl:792:if!:branch negated"): (
+        _ALL_ACCEPT + ": pending is 0 in every cycle; the mutant zeroes pending in every cycle "
+        "but a reset cycle, where it takes the value the state gives, 0 as well (pending is 0 "
+        "from power-up, the IDLE state after reset holds it)"),
+    ("first-spike", "spikeforge_system.ctrl:233:~x->x:inversion dropped"): _PENDING_AND,
 }
 
 

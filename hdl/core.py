@@ -238,8 +238,8 @@ class NeuronCore(wiring.Component):
     Event: word ``g`` of input j and state word ``g`` are read at one edge, registered at the
     next (P), and ``i + w`` of all L lanes is written at the edge after. A CLEAR writes
     zeros to word ``cnt`` of every state memory at each of its G edges.
-    Update, one word per edge, registers per lane: BRAM output (R), its copy (P); ``sat(i)``,
-    ``v*beta`` and ``a*rho`` (S1: the registered products Yosys can put in DSP registers);
+    Update, one word per edge, registers per lane: BRAM output (R), its copy (P); ``sat(i)``
+    and the multipliers' operands (S0); ``v*beta`` and ``a*rho`` (S1, the registered products);
     ``decay(v)``, ``i*alpha``, ``decay(a)``, ``theta = threshold + a`` (S2);
     ``v1 = sat(decay(v) + i)``, ``decay(i)``, ``sat(decay(a) + step)`` (S3);
     ``spike = v1 >= theta`` (and not fired, for ``fire_once``), ``v1 - theta`` (S4); then at
@@ -314,7 +314,7 @@ class NeuronCore(wiring.Component):
     ``valid`` and ``ready`` both high when sampled at edge c. The exact timing is the
     register-level model :class:`spikeforge.sim.blocks.core.CoreModel` (driven by
     :func:`spikeforge.sim.cycle.predict_tick`). With G = ``ceil(N / L)``, S =
-    ``UPDATE_STAGES`` (6), Q = ``QUEUE_WORDS`` (8):
+    ``UPDATE_STAGES`` (7), Q = ``QUEUE_WORDS`` (9):
 
     * **Event**: accepted at cycle h, the words are read at edges h + 1 .. h + G; the core
       accepts its next event or command at cycle h + G + 1 (``cycles_per_event = G + 1``;
@@ -419,7 +419,7 @@ class NeuronCore(wiring.Component):
         # event write-back pipeline: R (read data), P (registered), write
         e_r, e_r_g = Signal(), Signal(range(max(2, G)))
         e_p, e_p_g = Signal(), Signal(range(max(2, G)))
-        # update pipeline valid bits (R, P, S1, S2, S3, S4) and the word at the write edge
+        # update pipeline valid bits (R, P, S0, S1, S2, S3, S4) and the word at the write edge
         u_valid = Signal(UPDATE_STAGES)
         w_g = Signal(range(max(2, G)))
         w_base = Signal(range(G * L + 1))  # w_g * L
@@ -519,10 +519,14 @@ class NeuronCore(wiring.Component):
                          o_rest.eq(h_rest)]
         with m.Elif(handshake):
             m.d.sync += o_valid.eq(0)
-        # the queue: a pop shifts every entry down; a push writes behind the last entry
+        # the queue: a pop shifts every entry down; a written word is stored behind the last
+        # entry, and counts (q_n) only if it has a spike (push): a word without one is left
+        # in the first free entry, which is not read before it is written again. So the
+        # entries' write enables do not wait for the spike bits' OR (stop 25: that OR and
+        # the enables were the digits ECP5 build's critical path, 8.5 ns)
         for e in range(Q):
             # (q_n == e + 1 if pop else q_n == e): compares with constants, then pop selects
-            with m.If(push & Mux(pop, q_n == e + 1, q_n == e)):
+            with m.If(written & Mux(pop, q_n == e + 1, q_n == e)):
                 m.d.sync += [q_mask[e].eq(spike_mask), q_base[e].eq(w_base)]
             if e + 1 < Q:
                 with m.Elif(pop):
@@ -590,7 +594,7 @@ class NeuronCore(wiring.Component):
         return m
 
     def _update_lanes(self, m, p_data, thr, alpha, beta, rho, step):
-        """The update pipeline S1 -> S2 -> S3 -> S4 of every lane (from the P registers) and
+        """The update pipeline S0 -> S1 -> S2 -> S3 -> S4 of every lane (from the P registers) and
         the write-edge logic; returns the spike bits and the packed write data per memory."""
         cfg, p, L = self.config, self.config.params, self.config.lanes
         F, acc, cb, mb, ab = (p.decay_bits, cfg.accumulator_bits, p.current_bits,
@@ -602,13 +606,28 @@ class NeuronCore(wiring.Component):
             m.d.sync += r.eq(value)
             return r
 
-        def saturate(x, bits):
+        def saturate(x, bits, name):
+            """``x`` (signed) clamped to ``bits`` bits. ``x`` fits when its bits from
+            ``bits - 1`` up are all equal (sign extension); else its sign picks the limit.
+            Tests of bits, not comparisons with the limits: a comparison is a carry chain
+            behind the adder's (the iCE40's critical path, stop 25). ``x`` is named once,
+            so that the Verilog computes it once for the three uses."""
+            if len(x) <= bits:
+                return x
+            named = Signal(x.shape(), name=name)
+            m.d.comb += named.eq(x)
+            x = named
+            top = x[bits - 1:]
             lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
-            return Mux(x > hi, hi, Mux(x < lo, lo, x))
+            return Mux(top.all() | ~top.any(), x[:bits].as_signed(), Mux(x[-1], lo, hi))
+
+        def clip_high(x, bits):
+            """unsigned ``x`` clamped to ``2**bits - 1`` (a test of its high bits)."""
+            return Mux(x[bits:].any(), (1 << bits) - 1, x[:bits]) if len(x) > bits else x
 
         def round_shift(product):
             """``product / 2**F`` rounded toward zero (the contract's decay)."""
-            return (product + Mux(product < 0, (1 << F) - 1, 0)) >> F
+            return (product + Mux(product[-1], (1 << F) - 1, 0)) >> F
 
         spikes, writes = [], {"i": [], "v": [], "a": [], "f": []}
         i_in = [x.as_signed() for x in (p_data["i"].word_select(k, acc) for k in range(L))]
@@ -616,11 +635,19 @@ class NeuronCore(wiring.Component):
         a_in = [p_data["a"].word_select(k, ab) for k in range(L)]
         f_in = [p_data["f"][k] for k in range(L)]
         for k in range(L):
-            # S1: saturate i; registered products v*beta, a*rho
-            is1 = reg(signed(cb), f"s1_i_{k}", saturate(i_in[k], cb))
-            pv1 = reg(signed(mb + F + 2), f"s1_pv_{k}", v_in[k] * beta)
-            a1 = reg(unsigned(ab), f"s1_a_{k}", a_in[k])
-            f1 = reg(1, f"s1_f_{k}", f_in[k])
+            # S0: the multipliers' operands, registered. The P registers sit by the block
+            # RAMs (their clock-to-out is the slow part of that path); these can sit by the
+            # DSPs, so the route into a multiplier starts next to it (Yosys does not pack
+            # fabric registers into the ECP5 MULT18X18D's own input registers)
+            is0 = reg(signed(cb), f"s0_i_{k}", saturate(i_in[k], cb, f"i_in_{k}"))
+            v0 = reg(signed(mb), f"s0_v_{k}", v_in[k])
+            a0 = reg(unsigned(ab), f"s0_a_{k}", a_in[k])
+            f0 = reg(1, f"s0_f_{k}", f_in[k])
+            # S1: registered products v*beta, a*rho
+            is1 = reg(signed(cb), f"s1_i_{k}", is0)
+            pv1 = reg(signed(mb + F + 2), f"s1_pv_{k}", v0 * beta)
+            a1 = reg(unsigned(ab), f"s1_a_{k}", a0)
+            f1 = reg(1, f"s1_f_{k}", f0)
             # S2: decay(v), i*alpha, decay(a), theta
             dv2 = reg(signed(mb + 2), f"s2_dv_{k}", round_shift(pv1))
             is2 = reg(signed(cb), f"s2_i_{k}", is1)
@@ -628,10 +655,10 @@ class NeuronCore(wiring.Component):
             theta2 = reg(theta_shape, f"s2_theta_{k}", thr + a1 if p.adaptive else thr)
             f2 = reg(1, f"s2_f_{k}", f1)
             if p.adaptive:
-                pa1 = reg(unsigned(ab + F + 1), f"s1_pa_{k}", a_in[k] * rho)
+                pa1 = reg(unsigned(ab + F + 1), f"s1_pa_{k}", a0 * rho)
                 ad2 = reg(unsigned(ab + 2), f"s2_ad_{k}", pa1 >> F)
             # S3: v1 = sat(decay(v) + i), decay(i), adaptation candidates
-            v3 = reg(signed(mb), f"s3_v_{k}", saturate(dv2 + is2, mb))
+            v3 = reg(signed(mb), f"s3_v_{k}", saturate(dv2 + is2, mb, f"s3_sum_{k}"))
             i3 = reg(signed(cb + 2), f"s3_i_{k}", round_shift(pi2))
             theta3 = reg(theta_shape, f"s3_theta_{k}", theta2)
             f3 = reg(1, f"s3_f_{k}", f2)
@@ -648,9 +675,8 @@ class NeuronCore(wiring.Component):
             v_out = Signal(signed(mb), name=f"w_v_{k}")
             m.d.comb += v_out.eq(Mux(spike, v_reset, v_keep))
             if p.adaptive:
-                top = (1 << ab) - 1
-                ad3 = reg(unsigned(ab), f"s3_ad_{k}", Mux(ad2 > top, top, ad2))
-                as3 = reg(unsigned(ab), f"s3_as_{k}", Mux(ad2 + step > top, top, ad2 + step))
+                ad3 = reg(unsigned(ab), f"s3_ad_{k}", clip_high(ad2, ab))
+                as3 = reg(unsigned(ab), f"s3_as_{k}", clip_high(ad2 + step, ab))
                 ad4 = reg(unsigned(ab), f"s4_ad_{k}", ad3)
                 as4 = reg(unsigned(ab), f"s4_as_{k}", as3)
                 a_out = Signal(unsigned(ab), name=f"w_a_{k}")

@@ -183,26 +183,38 @@ class DecisionUnit(wiring.Component):
                 for k in range(n):
                     with m.Case(k):
                         m.d.comb += read.eq(counts[k])
+            cur_zero = Signal()  # cur == 0, read beside it: no zero test after the compare
             m.d.sync += [cur.eq(read), cur_i.eq(scan_i), cur_valid.eq(scanning),
-                         cur_first.eq(scan_i == 0), cur_last.eq(scan_i == n - 1)]
+                         cur_first.eq(scan_i == 0), cur_last.eq(scan_i == n - 1),
+                         cur_zero.eq(read == 0)]
+            # scan_i is 0 whenever no scan runs (the end of a scan and clear set it to 0), so
+            # that ``finish`` only has to start ``scanning``: it arrives late in its cycle
+            # (the tick controller's end of the run), and as an enable of scan_i it was the
+            # iCE40 build's critical path
             with m.If(scanning):
                 m.d.sync += scan_i.eq(scan_i + 1)
                 with m.If(scan_i == n - 1):
-                    m.d.sync += scanning.eq(0)
+                    m.d.sync += [scanning.eq(0), scan_i.eq(0)]
             with m.Elif(self.finish & ~self.valid):
-                m.d.sync += [scanning.eq(1), scan_i.eq(0)]
+                m.d.sync += scanning.eq(1)
             take = Signal()
             m.d.comb += take.eq(cur_first | (cur > best_c))  # strict: ties keep the lower
             n_best_i = Mux(take, cur_i, best_i)
             n_best_c = Mux(take, cur, best_c)
+            # ``none`` = the scan's maximum is 0 = every count it compared was 0: a running
+            # AND of ``cur_zero`` instead of ``n_best_c == 0``, which put a 16-bit zero test
+            # behind the compare and the ``take`` multiplexer (the iCE40 build's critical path)
+            all_zero = Signal()  # every count compared so far in this scan was 0
+            n_all_zero = Signal()
+            m.d.comb += n_all_zero.eq(cur_zero & (cur_first | all_zero))
             with m.If(cur_valid):
-                m.d.sync += [best_i.eq(n_best_i), best_c.eq(n_best_c)]
+                m.d.sync += [best_i.eq(n_best_i), best_c.eq(n_best_c), all_zero.eq(n_all_zero)]
                 with m.If(cur_last):
                     m.d.sync += [self.valid.eq(1), self.cls.eq(n_best_i),
-                                 self.count.eq(n_best_c), self.none.eq(n_best_c == 0)]
+                                 self.count.eq(n_best_c), self.none.eq(n_all_zero)]
             with m.If(self.clear):
                 m.d.sync += [c.eq(0) for c in counts]
-                m.d.sync += [scanning.eq(0), cur_valid.eq(0), self.valid.eq(0),
+                m.d.sync += [scanning.eq(0), scan_i.eq(0), cur_valid.eq(0), self.valid.eq(0),
                              self.none.eq(0), self.cls.eq(0), self.count.eq(0)]
 
         else:  # MEMBRANE_MAX

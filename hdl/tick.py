@@ -213,31 +213,51 @@ class TickController(wiring.Component):
         last = Signal()
         m.d.sync += last.eq(self.tick == final)
 
-        # the states that offer a command (ISSUE_CLEAR, EVENT) and EVENT, as registers beside
-        # the state machine's (every transition goes through ``goto``): the offer into every
-        # core's command handshake, and the event phase into the input port's, start from
-        # flip-flops instead of the state's decode (the iCE40 build's critical path ran from
-        # the state through the offer into a core's command acceptance)
-        in_offer, in_event = Signal(), Signal()
+        # the states that offer a command (ISSUE_CLEAR, EVENT) and the states the outputs
+        # decode, as registers beside the state machine's (every transition goes through
+        # ``goto``): the offer into every core's command handshake, the phases into the input
+        # port's and the routers' handshakes, and ``tick_done`` / ``finished`` / ``running``
+        # start from flip-flops instead of the state's decode (the iCE40 build's critical
+        # path ran from the state through the offer into a core's command acceptance, later
+        # from the state through ``update_phase`` into the system's spike counters). The
+        # outputs are assigned here, outside the state machine, for that reason.
+        in_offer = Signal()
+        in_state = {s: Signal(name=f"in_{s.lower()}", init=int(s == "IDLE"))
+                    for s in ("IDLE", "EVENT", "UPDATE", "CHECK")}
+        # CLEARING of a run of 0 ticks (``no_ticks`` is sampled at start, before CLEARING):
+        # ``finished`` there needs no AND of the state with ``no_ticks`` behind ``ended``
+        in_clearing_last = Signal()
 
         def goto(state):
             m.next = state
-            m.d.sync += [in_offer.eq(state in ("ISSUE_CLEAR", "EVENT")),
-                         in_event.eq(state == "EVENT")]
+            m.d.sync += in_offer.eq(state in ("ISSUE_CLEAR", "EVENT"))
+            m.d.sync += [flag.eq(s == state) for s, flag in in_state.items()]
+            m.d.sync += in_clearing_last.eq(no_ticks if state == "CLEARING" else 0)
 
-        m.d.comb += [offer.eq(in_offer & guarded_quiet), self.event_phase.eq(in_event)]
+        ended = Signal()  # the command is taken and everything is quiet
+        m.d.comb += [
+            offer.eq(in_offer & guarded_quiet),
+            ended.eq((pending == 0) & guarded_quiet),
+            self.event_phase.eq(in_state["EVENT"]),
+            self.update_phase.eq(in_state["UPDATE"]),
+            self.running.eq(~in_state["IDLE"]),
+            self.clear.eq(in_state["IDLE"] & self.start),
+            # a stop in UPDATE ends the run at once (no tick_done)
+            self.tick_done.eq(in_state["UPDATE"] & ended & ~self.stop),
+            self.finished.eq((in_clearing_last & ended)
+                             | (in_state["UPDATE"] & self.stop)
+                             | (in_state["CHECK"] & (self.stop | last))),
+        ]
 
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(self.start):
-                    m.d.comb += self.clear.eq(1)
                     # wait is not reset: after a stop it still guards the drain
                     m.d.sync += [final.eq(self.n_ticks - 1), no_ticks.eq(self.n_ticks == 0),
                                  self.tick.eq(0), self.done.eq(0),
                                  self.ticks_run.eq(0), is_tick.eq(0), self.error.eq(0)]
                     goto("ISSUE_CLEAR")
             with m.State("ISSUE_CLEAR"):
-                m.d.comb += self.running.eq(1)
                 with m.If(guarded_quiet):
                     m.d.sync += pending.eq(~accepted)
                     set_wait(self.guard)
@@ -245,13 +265,11 @@ class TickController(wiring.Component):
                         m.d.sync += self.error.eq(1)
                     goto("CLEARING")
             with m.State("CLEARING"):
-                m.d.comb += self.running.eq(1)
                 m.d.sync += pending.eq(pending & ~accepted)
                 with m.If(accepted.any()):  # a late acceptor gets its full guard time too
                     set_wait(self.guard)
-                with m.If((pending == 0) & guarded_quiet):
+                with m.If(ended):
                     with m.If(no_ticks):
-                        m.d.comb += self.finished.eq(1)
                         m.d.sync += self.done.eq(1)
                         goto("IDLE")
                     with m.Else():
@@ -259,7 +277,6 @@ class TickController(wiring.Component):
                         set_wait(self.guard + 1)
                         goto("EVENT")
             with m.State("EVENT"):
-                m.d.comb += self.running.eq(1)
                 with m.If(guarded_quiet):
                     # a tick counts from its TICK on, so a stop in UPDATE needs no update
                     m.d.sync += [pending.eq(~accepted), self.ticks_run.eq(self.ticks_run + 1)]
@@ -268,22 +285,17 @@ class TickController(wiring.Component):
                         m.d.sync += self.error.eq(1)
                     goto("UPDATE")
             with m.State("UPDATE"):
-                m.d.comb += [self.running.eq(1), self.update_phase.eq(1)]
                 m.d.sync += pending.eq(pending & ~accepted)
                 with m.If(accepted.any()):
                     set_wait(self.guard)
                 with m.If(self.stop):  # decided at a spike: end now, let the rest drain
-                    m.d.comb += self.finished.eq(1)
                     m.d.sync += [self.done.eq(1), pending.eq(0)]
                     set_wait(self.guard)
                     goto("IDLE")
-                with m.Elif((pending == 0) & guarded_quiet):
-                    m.d.comb += self.tick_done.eq(1)
+                with m.Elif(ended):
                     goto("CHECK")
             with m.State("CHECK"):
-                m.d.comb += self.running.eq(1)
                 with m.If(self.stop | last):
-                    m.d.comb += self.finished.eq(1)
                     m.d.sync += self.done.eq(1)
                     goto("IDLE")
                 with m.Else():

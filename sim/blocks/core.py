@@ -14,8 +14,8 @@ word ``g``), the registers it keeps are the RTL's:
   does not hold the core busy, so the next event can be accepted ``G + 1`` edges after);
 * the update pipeline: ``cnt`` (next word to issue) and one valid bit per stage of the
   :data:`UPDATE_STAGES` registers between a word's read and its write (BRAM output,
-  its copy, products, round, add, compare; the write happens at the edge after the last
-  stage);
+  its copy, the multipliers' operands, products, round, add, compare; the write happens
+  at the edge after the last stage);
 * ``credit``: words issued and not yet dropped (a word without spikes is dropped at its
   write edge) plus the words in the spike queue; a word is issued only while the credit,
   a register, is below :data:`QUEUE_WORDS`, so the queue never overflows and
@@ -34,8 +34,9 @@ import numpy as np
 __all__ = ["CorePhase", "CoreModel", "UPDATE_STAGES", "QUEUE_WORDS"]
 
 #: registers between an update word's read (address at edge X) and its write (edge
-#: X + UPDATE_STAGES): BRAM output, its copy, products, rounding, add/saturate, compare
-UPDATE_STAGES = 6
+#: X + UPDATE_STAGES): BRAM output, its copy, the multipliers' operands, products, rounding,
+#: add/saturate, compare
+UPDATE_STAGES = 7
 #: words the spike queue holds; ``UPDATE_STAGES + 2`` keeps issue at one word per cycle
 #: while every word carries one spike and ``spike_out.ready`` stays high
 QUEUE_WORDS = UPDATE_STAGES + 2

@@ -9,6 +9,7 @@ from amaranth.hdl import UnusedElaboratable
 
 from spikeforge.hdl.decision import DecisionUnit
 from spikeforge.ir.params import Decision
+from spikeforge.sim.blocks.decision import SpikeCountDecision
 from tests.util import run
 
 # -- Python models (the contract) -------------------------------------------------------------
@@ -162,6 +163,39 @@ def test_spike_count_matches_model(seed):
     assert r["none"] == (count == 0)
     assert r["stop"] == [0] * len(ticks)
     assert r["after_clear"] == (0, 0)
+
+
+def test_spike_count_a_finish_before_valid_rescans_from_class_0():
+    """A ``finish`` in the cycle between a scan's last read and ``valid`` starts a second scan,
+    which reads class 0 first like every scan: ``scan_i`` is 0 whenever no scan runs (so that
+    ``finish`` does not have to load it). Hits on class 0 after its read in the second scan
+    do not count there; a scan starting anywhere else reads them (class 0 would win). Cycle
+    by cycle against the cycle model."""
+    n = 5
+    # cycle 2: finish (reads of classes 0..4 at 3..7, the last compare at 8); cycle 8: finish
+    # again (reads at 9..13); class 0 spikes at 10 and 11, after its read at 9
+    stim = {0: {"clear": 1}, 1: {"hit": 1}, 2: {"finish": 1}, 8: {"finish": 1},
+            10: {"hit": 0}, 11: {"hit": 0}}
+    dut = DecisionUnit(n, Decision.SPIKE_COUNT)
+    model = SpikeCountDecision(n)
+    log = []
+
+    async def bench(ctx):
+        for c in range(22):
+            s = stim.get(c, {})
+            ctx.set(dut.spike.valid, int("hit" in s))
+            ctx.set(dut.spike.payload, s.get("hit", 0))
+            ctx.set(dut.finish, s.get("finish", 0))
+            ctx.set(dut.clear, s.get("clear", 0))
+            assert ctx.get(dut.valid) == model.valid, c
+            if model.valid:
+                assert (ctx.get(dut.cls), ctx.get(dut.none)) == (model.cls, model.none), c
+                log.append(model.cls)
+            model.clock(s.get("hit"), 0, False, bool(s.get("finish")), bool(s.get("clear")))
+            await ctx.tick()
+
+    run(dut, bench)
+    assert log[0] == 1 and log[-1] == 1 and len(log) == 22 - 9  # valid from cycle 9 on
 
 
 def test_spike_count_tie_goes_to_lowest_index():
