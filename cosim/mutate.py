@@ -1311,8 +1311,8 @@ _CREDIT = ("the issue credit (words issued and not yet dropped or popped) is 0 a
            "(a command is taken only while idle: no word in flight, queue and output register "
            "empty) and grows by one per issued word, at most G per tick; every core of the "
            "campaign's designs has G <= 6 words, so credit <= 6 at every issue and credit < 9, "
-           "credit < 8 and credit <= 9 are all true there (the limit throttles only cores of G "
-           ">= 8 words: tests/hdl/test_core.py covers it)")
+           "credit < 8 and credit <= 9 are all true there (the limit can throttle only cores of "
+           "G >= 8 words)")
 #: the adaptation's decay clamped to 255 (clip_high of s2_ad)
 _ADAPT_CLAMP = ("decay(a) = (a * rho) >> 8 with a < 256 (8-bit adaptation) and rho <= 2**8 "
                 "(NeuronParams refuses more; the register keeps its reset value: this system's "

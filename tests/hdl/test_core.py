@@ -280,7 +280,7 @@ CASES = [
     (11, 11, 2, 3, 0.3, dict(adaptive=True, reset=Reset.ZERO, fire_once=True)),
     (12, 17, 2, 8, 0.9, dict(threshold=1, reset=Reset.ZERO, fire_once=False)),  # many spikes
     (13, 9, 3, 4, 0.2, dict(reset=Reset.SUBTRACT, fire_once=True)),
-    (14, 24, 2, 8, 1.0, dict(threshold=1, adaptive=False, fire_once=False)),  # queue throttles
+    (14, 24, 2, 8, 1.0, dict(threshold=1, adaptive=False, fire_once=False)),  # 8 spikes a word
 ] + [
     (seed, random.Random(seed).choice([1, 2, 3, 4, 5, 6, 7, 9, 12]),
      random.Random(seed + 1).randint(1, 5), LANES[seed % len(LANES)],
