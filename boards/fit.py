@@ -26,12 +26,12 @@ Logic cells (what nextpnr counts: ``ICESTORM_LC`` on the iCE40, ``TRELLIS_COMB``
 ECP5) and flip-flops: a model per family (:class:`LogicModel`) -- a fixed shell (UART,
 protocol engine, tick controller, routers, decision unit), a cost per output class growing
 with the class count (the engine's and the decision unit's per-class counters and the result
-multiplexer), per layer (the work counters' flip-flops), per core,
-per lane of a core (accumulate, multiply, decay, saturate, compare: the seven-stage pipeline
-is mostly flip-flops; the flip-flop constants were raised by one stage's width when the
-multipliers' operands got their own register stage, stop 25), per distributed-RAM cell (ECP5) and per bit of state kept in
-flip-flops (iCE40), per weight-ROM multiplexer bit and per ROM bit left to LUTs, times
-:data:`LOGIC_MARGIN`. The constants were fitted to the builds listed in
+multiplexer), per layer (the work counters' flip-flops), per core, per lane of a core
+(accumulate, multiply, decay, saturate, compare: the seven-stage pipeline is mostly
+flip-flops; the flip-flop constants were raised by one stage's width when the multipliers'
+operands got their own register stage, stop 25), per distributed-RAM cell (ECP5) and per bit
+of state kept in flip-flops (iCE40), per weight-ROM multiplexer bit and per ROM bit left to
+LUTs, times :data:`LOGIC_MARGIN`. The constants were fitted to the builds listed in
 ``tests/boards/fit_builds.json`` (Yosys 0.70 / nextpnr of the YoWASP packages; design ->
 measured and estimated figures in ``docs/boards.md``) and rounded up, so that the estimate
 bounds every one of them; ``tests/boards/test_fit.py`` checks that it still does. The

@@ -1415,9 +1415,12 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("spike-count", "spikeforge_system.ctrl:213:&x->|x:reduction swapped"): _ALL_ACCEPT_AND,
     ("first-spike", "spikeforge_system.ctrl:235:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
     ("membrane-max", "spikeforge_system.ctrl:195:&x->|x:reduction swapped"): _ALL_ACCEPT_AND,
-    ("spike-count", "spikeforge_system.core_1_0:504:command__ready->1:handshake stuck"): _READY_STUCK,
-    ("first-spike", "spikeforge_system.core_0_1:520:command__ready->1:handshake stuck"): _READY_STUCK,
-    ("membrane-max", "spikeforge_system.core_0_0:538:command__ready->1:handshake stuck"): _READY_STUCK,
+    ("spike-count", "spikeforge_system.core_1_0:504:command__ready->1:handshake stuck"):
+        _READY_STUCK,
+    ("first-spike", "spikeforge_system.core_0_1:520:command__ready->1:handshake stuck"):
+        _READY_STUCK,
+    ("membrane-max", "spikeforge_system.core_0_0:538:command__ready->1:handshake stuck"):
+        _READY_STUCK,
     ("spike-count", "spikeforge_system.input_multicast:51:&x->|x:reduction swapped"): (
         _LOCKSTEP_READY),
     ("first-spike", "spikeforge_system.input_multicast:51:&x->|x:reduction swapped"): (

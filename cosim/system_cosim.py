@@ -179,9 +179,9 @@ def system_spec(network, plan, counts, n_ticks: int, system: SystemConfig, *, se
                 p_gap: float = 0.0, p_ready: float = 1.0, check_timing: bool = True):
     """What the system bench (and the fast harness, :mod:`spikeforge.cosim.fast`) is given
     for a batch: the stimulus (input items and their gaps, the stall pattern of
-    ``spike_out.ready``, the start gaps) and every expectation (class, ticks, cycles, each
-    layer's events, ``none``, the error flag with the first overflow it reports), from the golden and
-    cycle models. Returns ``(spec, trace)``;
+    ``spike_out.ready``, the start gaps) and every expectation (class, ``none``, ticks,
+    cycles, each layer's events, the error flag with the first overflow it reports), from the
+    golden and cycle models. Returns ``(spec, trace)``;
     ``spec["model_s"]`` is the seconds the models took."""
     t0 = time.perf_counter()
     schedules = schedules_for(counts, seed if p_gap > 0 else None, p_gap)

@@ -55,8 +55,8 @@ def _image(error=0, overflow=None):
            "spikes": [[]], "out_spikes": [], "out": [], "monitor": [[]], "inputs": [],
            "tick_done": [], "error": error, "overflow": overflow,
            "counters": {"events": [5], "spikes": [0]}}
-    obs = {"cls": 1, "tick": 2, "ticks_run": 3, "none": 0, "error": 0, "done": 40, "cycles_port": 39,
-           "start": 1, "level": None, "error_at_start": 0,
+    obs = {"cls": 1, "tick": 2, "ticks_run": 3, "none": 0, "error": 0, "done": 40,
+           "cycles_port": 39, "start": 1, "level": None, "error_at_start": 0,
            "out": [], "monitor": [[]], "inputs": [], "tick_done": [],
            "counters": {"events": [5], "spikes": [0]}}
     return exp, obs

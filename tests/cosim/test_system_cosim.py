@@ -152,8 +152,8 @@ def test_compare_image_compares_hidden_events_as_whole_triples():
            "out_spikes": sorted((n, t) for n, t, _ in monitor[-1]),
            "out": monitor[-1], "monitor": monitor, "inputs": [], "tick_done": [],
            "counters": {"events": [0, 3], "spikes": [3, 2]}}
-    obs = {"cls": 0, "tick": 1, "ticks_run": 3, "none": 0, "error": 0, "done": 50, "cycles_port": 49,
-           "level": None,
+    obs = {"cls": 0, "tick": 1, "ticks_run": 3, "none": 0, "error": 0, "done": 50,
+           "cycles_port": 49, "level": None,
            "error_at_start": 0, "counters": {"events": [0, 3], "spikes": [3, 2]},
            "out": [tuple(e) for e in monitor[-1]], "inputs": [], "tick_done": [],
            "monitor": [[(1, 0, 20), (4, 0, 21), (2, 1, 30)], [tuple(e) for e in monitor[1]]]}
