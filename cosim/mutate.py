@@ -1258,15 +1258,17 @@ def prove_equivalent(text: str, site: Site, timeout_s: float = 600.0) -> bool:
     return done.returncode == 0
 
 def _queue(words: int, change: str) -> str:
-    """The argument for an output-queue mutant of a core of ``words`` words (G)."""
-    return (f"output queue of a core of G = {words} words: a tick's update starts with queue and "
-            f"output register empty (a command is taken only while idle) and writes its G "
-            f"words, one per cycle, into the entry behind the last (q_n, or q_n - 1 with a "
-            f"pop), counting (push) only those with a spike; the first pushed moves to the "
-            f"output register the cycle after its push; so q_n <= {max(1, words - 2)} at every "
-            f"write (and 0 at a push without a pop when G <= 2), q_n <= {max(1, words - 1)} "
-            f"always, and an entry at an index >= q_n is never read before a write overwrites "
-            f"it (a pop shifts it down by one as q_n goes down by one); {change}")
+    """The argument for an output-queue mutant of a core of ``words`` words (G); ``n`` is the
+    number of queued words, q_at's one set bit (q_at[n] = 1)."""
+    return (f"output queue of a core of G = {words} words: a tick's update starts with the "
+            f"queue, output and skid registers empty (a command is taken only while idle) and "
+            f"writes its G words, one per cycle, into the entry behind the last (n, or n - 1 "
+            f"with a pop), counting (push) only those with a spike; the first pushed moves to "
+            f"the output register the cycle after its push; so n <= {max(1, words - 2)} at "
+            f"every write (and 0 at a push without a pop when G <= 2), n <= "
+            f"{max(1, words - 1)} always (q_at[n] = 1 and every other bit 0), and an entry at "
+            f"an index >= n is never read before a write overwrites it (a pop shifts it down "
+            f"by one as n goes down by one); {change}")
 
 
 _OFFSET = ("the router's payload is {i[1:0] + offset}[2:0] with offset 0 or 4 (the only values "
@@ -1301,18 +1303,19 @@ _PENDING_AND = (_ALL_ACCEPT + ": pending <= pending & ~accepted becomes pending 
 
 _READY_STUCK = (_ALL_ACCEPT + "; command.valid is high only while ready is 1 anyway, so a ready "
                 "stuck at 1 accepts the same commands")
-_QUEUE_EMPTY = ("queue_empty_next = ~push & (q_n == 0 | (q_n == 1 & pop)) is used only in "
-                "idle_next = phase_idle_next & queue_empty_next & out_empty_next, and "
-                "out_empty_next has the factor ~pop: the mutant changes (q_n == 1 & pop) only "
-                "when pop = 1, where idle_next is 0 either way (every input; the module proof "
-                "fails on the compare's own wire)")
-#: a core's issue credit compared with a changed limit (Q = QUEUE_WORDS = 9)
+_QUEUE_EMPTY = ("queue_empty_next = ~push & (q_at[0] | (q_at[1] & pop)) is used only in "
+                "idle_next = phase_idle_next & queue_empty_next & out_empty_next & "
+                "skid_empty_next, and out_empty_next has the factor ~pop: the mutant changes "
+                "(q_at[1] & pop) only when pop = 1, where idle_next is 0 either way (every "
+                "input; the module proof fails on the term's own wire)")
+#: a core's issue credit compared with a changed limit (Q = QUEUE_WORDS = 10)
 _CREDIT = ("the issue credit (words issued and not yet dropped or popped) is 0 at every TICK "
-           "(a command is taken only while idle: no word in flight, queue and output register "
-           "empty) and grows by one per issued word, at most G per tick; every core of the "
-           "campaign's designs has G <= 6 words, so credit <= 6 at every issue and credit < 9, "
-           "credit < 8 and credit <= 9 are all true there (the limit can throttle only cores of "
-           "G >= 8 words)")
+           "(a command is taken only while idle: no word in flight, queue, output and skid "
+           "registers empty) and grows by one per issued word, at most G per tick; every core "
+           "of the campaign's designs has G <= 6 words, so credit <= 5 at every issue and "
+           "credit < 10, credit < 9 and credit <= 10 are all true there (the limit can "
+           "throttle only cores of G >= 10 words; tests/sim/blocks/test_core.py pins it on "
+           "such cores)")
 #: the adaptation's decay clamped to 255 (clip_high of s2_ad)
 _ADAPT_CLAMP = ("decay(a) = (a * rho) >> 8 with a < 256 (8-bit adaptation) and rho <= 2**8 "
                 "(NeuronParams refuses more; the register keeps its reset value: this system's "
@@ -1320,12 +1323,22 @@ _ADAPT_CLAMP = ("decay(a) = (a * rho) >> 8 with a < 256 (8-bit adaptation) and r
                 "clamp min(255, s2_ad) is the identity -- removing the clamp, or testing "
                 "&s2_ad[9:8] instead of |s2_ad[9:8] (both 0), selects the same value for every "
                 "input")
+#: one-lane cores: the output register's rest of a word, and the queue's masks
+_ONE_LANE_REST = ("one-lane core: o_rest (1 bit) starts at 0 and is loaded only with h_rest = "
+                  "q_mask_0 & (q_mask_0 - 1) = 0, or with r_rest = {0, o_rest} & (o_rest - 1) "
+                  "under o_rest != 0; so o_rest is always 0 and r_rest is 0 whatever o_rest - 1 "
+                  "becomes (every input)")
+_ONE_LANE_MASK = ("a queue mask of a one-lane core is one bit and only feeds the head's lane "
+                  "index (the lowest set bit of one bit: k has no index bits, 0 whatever the "
+                  "mask) and rest = mask & (mask - 1) = 0, so o_n = q_base_0 and o_rest = 0 for "
+                  "every mask value; push, pop, q_at and q_base do not read the masks (every "
+                  "input; the module proof fails on the mask itself)")
 #: a queue entry's base index reset to 1
-_ENTRY_RESET = ("a queue entry's base index reset to 1 instead of 0: after a reset q_n = 0, and an "
-                "entry is read (as the head, or shifted towards it) only at an index < q_n, "
-                "which it reaches only by a write (a word written behind the last entry) or by "
-                "shifting down from an entry so written: the reset value is never read (every "
-                "input)")
+_ENTRY_RESET = ("a queue entry's base index reset to 1 instead of 0: after a reset the queue "
+                "holds no word (q_at = 1: n = 0), and an entry is read (as the head, or shifted "
+                "towards it) only at an index < n, which it reaches only by a write (a word "
+                "written behind the last entry) or by shifting down from an entry so written: "
+                "the reset value is never read (every input)")
 
 
 _COUNTER_RESET = ("a work counter (events or spikes) reset to 1 instead of 0: the contract defines "
@@ -1377,21 +1390,12 @@ _LATE_READY = ("command.ready one cycle late in a core: command.valid is high on
 #: those of the recorded run; docs/verification.md has the arguments at length, and the
 #: invariants they rest on were also checked by $display probes on every stimulus)
 EQUIVALENT: dict[tuple[str, str], str] = {
-    ("first-spike", "spikeforge_system.core_1_0:633:==->!=:equality negated"): _queue(
-        6, "entry 4's write at written & pop & q_n == 5 (never) becomes written & pop & q_n != 5: "
-           "the new q_n is then <= 4, so entry 4 is not read before it is written again"),
-    ("membrane-max", "spikeforge_system.core_0_1:645:==K->==K':counter limit"): _queue(
-        3, "entry 5's write at written & ~pop & q_n == 5 becomes q_n == 4: neither occurs"),
-    ("membrane-max", "spikeforge_system.core_0_1:561:==->!=:equality negated"): _QUEUE_EMPTY,
-    ("spike-count", "spikeforge_system.core_1_1:500:-1->-2:counter step"): (
-        "one-lane core: o_rest (1 bit) starts at 0 and is loaded only with h_rest = q_mask_0 "
-        "& (q_mask_0 - 1) = 0, or with r_rest = {0, o_rest} & (o_rest - 1) under o_rest != 0; "
-        "so o_rest is always 0 and r_rest is 0 whatever o_rest - 1 becomes (every input)"),
+    ("spike-count", "spikeforge_system.core_1_1:513:-1->-2:counter step"): _ONE_LANE_REST,
     ("spike-count", "spikeforge_system.decision:101:<-><=:compare boundary"): (
         "the decision unit's spike payload is an output neuron index 0..4 (5 classes: the "
         "one-lane output cores of 3 and 2 neurons emit their own neuron's index, the router "
         "adds the core offset 0 or 3), so payload < 5 and payload <= 5 agree"),
-    ("first-spike", "spikeforge_system.core_2_0:498:|->&:and/or swapped"): (
+    ("first-spike", "spikeforge_system.core_2_0:511:|->&:and/or swapped"): (
         "fire-once flag of output core 2_0 (classes 0, 1), written f | spike, mutated f & "
         "spike: f is 0 after CLEAR, and a tick with an output spike is the inference's last "
         "(decided at that spike's handshake or at the tick's end; no further TICK), so no "
@@ -1415,11 +1419,11 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("spike-count", "spikeforge_system.ctrl:213:&x->|x:reduction swapped"): _ALL_ACCEPT_AND,
     ("first-spike", "spikeforge_system.ctrl:235:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
     ("membrane-max", "spikeforge_system.ctrl:195:&x->|x:reduction swapped"): _ALL_ACCEPT_AND,
-    ("spike-count", "spikeforge_system.core_1_0:504:command__ready->1:handshake stuck"):
+    ("spike-count", "spikeforge_system.core_1_0:515:command__ready->1:handshake stuck"):
         _READY_STUCK,
-    ("first-spike", "spikeforge_system.core_0_1:520:command__ready->1:handshake stuck"):
+    ("first-spike", "spikeforge_system.core_0_1:532:command__ready->1:handshake stuck"):
         _READY_STUCK,
-    ("membrane-max", "spikeforge_system.core_0_0:538:command__ready->1:handshake stuck"):
+    ("membrane-max", "spikeforge_system.core_0_0:550:command__ready->1:handshake stuck"):
         _READY_STUCK,
     ("spike-count", "spikeforge_system.input_multicast:51:&x->|x:reduction swapped"): (
         _LOCKSTEP_READY),
@@ -1436,9 +1440,9 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "event_phase & ~closed = ~input_idle, so a multicast that is not idle means "
         "input_idle = 0: the AND of the links is the same with the multicast's bit stuck at "
         "1 (every input)"),
-    ("spike-count", "spikeforge_system.core_1_1:489:command__ready+1cycle:handshake late"):
+    ("spike-count", "spikeforge_system.core_1_1:500:command__ready+1cycle:handshake late"):
         _LATE_READY,
-    ("first-spike", "spikeforge_system.core_2_0:488:command__ready+1cycle:handshake late"):
+    ("first-spike", "spikeforge_system.core_2_0:499:command__ready+1cycle:handshake late"):
         _LATE_READY,
     ("spike-count", "spikeforge_system.input_multicast:79:[1]->[0]:bit select"): (
         _LOCKSTEP + ", so done[1] = done[0] = 0"),
@@ -1451,7 +1455,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("membrane-max", "spikeforge_system.ctrl:206:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
     ("first-spike", "spikeforge_system:823:$66=K':next-state constant"): _COUNTER_RESET,
     ("membrane-max", "spikeforge_system:681:$58=K':next-state constant"): _COUNTER_RESET,
-    ("membrane-max", "spikeforge_system.core_1_0:514:command__ready+1cycle:handshake late"):
+    ("membrane-max", "spikeforge_system.core_1_0:525:command__ready+1cycle:handshake late"):
         _LATE_READY,
     ("spike-count", "spikeforge_system.decision:111:!=K->!=K':counter limit"): (
         "spike-count saturation at 65534 instead of 65535: an output neuron cannot spike in "
@@ -1466,17 +1470,18 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "quiet_links: the controller's quiet is then (quiet_links & the other cores idle) and "
         "differs only while core_0_0 is busy and every other core and link is idle; that "
         "never happens in this design (cores 0_0 and 0_1 of 3 words, 1_0 of 6, 2_x of 2; "
-        "queues of 9 words never throttle the issue): in an event phase core 0_1 takes the "
+        "queues of 10 words never throttle the issue): in an event phase core 0_1 takes the "
         "same events in the same cycles (input multicast lockstep); a CLEAR or TICK accepted "
-        "at T by every core keeps core 1_0 busy until T + 7 (CLEAR) or T + 13 (its last "
-        "update write), while core 0_0 ends its phase at T + 4 or T + 10 and pushes its last "
-        "queue word at T + 10; afterwards core 0_0 is busy only while it holds spikes, and "
-        "its output register holding a spike while merger 0 is empty means the spike was "
-        "popped in the cycle before from a word pushed the cycle before that (a spike held "
-        "longer went into, or waited behind, a full merger, which stays full to the next "
-        "cycle) -- so within T + 12, when core 1_0 is busy -- or core 0_1 was granted instead "
-        "(busy itself); a full merger 0 is a busy link (probe: core 0_0 the only busy core "
-        "occurs, always with a busy link)"),
+        "at T by every core keeps core 1_0 busy until T + 7 (CLEAR) or T + 14 (its last "
+        "update write, S = 8), while core 0_0 ends its phase at T + 4 or T + 11 and pushes "
+        "its last queue word at T + 11; afterwards core 0_0 is busy only while it holds "
+        "spikes, and its output (output or skid register) holding a spike while merger 0 is "
+        "empty means the spike was popped in the cycle before from a word pushed the cycle "
+        "before that (a spike held longer, in the skid register or behind it, met a stall: a "
+        "full merger, which stays full to the next cycle) -- so within T + 13, when core 1_0 "
+        "is busy -- or core 0_1 was granted instead (busy itself); a full merger 0 is a busy "
+        "link (probe, stop 25's RTL, one stage and the skid register earlier: core 0_0 the "
+        "only busy core occurs, always with a busy link)"),
     ("first-spike", "spikeforge_system.decision:102:$12=K':next-state constant"): (
         "the decision unit's best reset to 1 instead of 0: best is read only where seen = 1 "
         "(n_best = hit & (~seen | payload < best) ? payload : best is loaded into cls only at "
@@ -1484,59 +1489,31 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "which selects the payload); seen and best are written together, so seen becomes 1 "
         "only with best := the payload of that hit, and reset and clear set seen = 0: the "
         "outputs are the same for every input (the module proof fails on best itself)"),
-    ("membrane-max", "spikeforge_system.core_0_0:583:&->|:and/or swapped"): (
-        "out_empty_next's factor (~o_valid | o_valid & ready) becomes 1: idle_next differs "
-        "only when core 0_0's output register is stalled (o_valid & ~ready) in cycle c, so "
-        "idle differs only in c + 1; a stalled merger input means merger 0's output register "
-        "is full in c + 1 (not freed in c, or loaded with the other core's spike), so "
-        "quiet_links is 0 and the controller's idle bit (idle & quiet_links) is 0 in both; "
-        "the core's own readies are used only by an event (layer-0 events come only in an "
-        "event phase, which begins with every core idle, before any spike) or a command (only "
-        "at quiet), and it has no host port (probe: after every stall, quiet_links, "
-        "spike_in.valid and command.valid 0)"),
-    ("spike-count", "spikeforge_system.core_0_1:553:command__ready->1:handshake stuck"):
+    ("spike-count", "spikeforge_system.core_0_1:568:command__ready->1:handshake stuck"):
         _READY_STUCK,
-    ("first-spike", "spikeforge_system.core_0_0:520:command__ready->1:handshake stuck"):
+    ("first-spike", "spikeforge_system.core_0_0:532:command__ready->1:handshake stuck"):
         _READY_STUCK,
-    ("membrane-max", "spikeforge_system.core_1_0:514:command__ready->1:handshake stuck"):
+    ("membrane-max", "spikeforge_system.core_1_0:525:command__ready->1:handshake stuck"):
         _READY_STUCK,
-    ("spike-count", "spikeforge_system.core_1_0:504:command__ready+1cycle:handshake late"):
+    ("spike-count", "spikeforge_system.core_1_0:515:command__ready+1cycle:handshake late"):
         _LATE_READY,
-    ("first-spike", "spikeforge_system.core_0_1:520:command__ready+1cycle:handshake late"):
+    ("first-spike", "spikeforge_system.core_0_1:532:command__ready+1cycle:handshake late"):
         _LATE_READY,
-    ("membrane-max", "spikeforge_system.core_0_0:538:command__ready+1cycle:handshake late"):
+    ("membrane-max", "spikeforge_system.core_0_0:550:command__ready+1cycle:handshake late"):
         _LATE_READY,
-    ("first-spike", "spikeforge_system.core_0_0:525:<K-><K':compare limit"): _CREDIT,
-    ("first-spike", "spikeforge_system.core_0_1:525:<-><=:compare boundary"): _CREDIT,
-    ("membrane-max", "spikeforge_system.core_0_0:543:<K-><K':compare limit"): _CREDIT,
-    ("first-spike", "spikeforge_system.core_0_0:600:clamp->x:saturation removed"): _ADAPT_CLAMP,
-    ("membrane-max", "spikeforge_system.core_0_1:607:|x->&x:reduction swapped"): _ADAPT_CLAMP,
-    ("membrane-max", "spikeforge_system.core_0_1:608:clamp->x:saturation removed"): _ADAPT_CLAMP,
-    ("spike-count", "spikeforge_system.core_0_1:1425:$231=K':next-state constant"): _ENTRY_RESET,
-    ("first-spike", "spikeforge_system.core_2_1:1379:$212=K':next-state constant"): _ENTRY_RESET,
-    ("spike-count", "spikeforge_system.core_1_0:537:==K->==K':counter limit"): _QUEUE_EMPTY,
-    ("spike-count", "spikeforge_system.core_0_0:682:swap:mux swapped"): _queue(
-        2, "entry 2's write enable becomes written & (pop ? q_n == 2 : q_n == 3), the "
-           "original's written & (pop ? q_n == 3 : q_n == 2): with q_n <= 1 neither is ever true"),
-    ("membrane-max", "spikeforge_system.core_1_0:642:swap:mux swapped"): _queue(
-        4, "entry 8's (the last) write enable becomes written & (pop ? q_n == 8 : q_n == 9), the "
-           "original's written & (pop ? q_n == 9 : q_n == 8): with q_n <= 3 neither is ever "
-           "true"),
-    ("spike-count", "spikeforge_system.core_1_0:608:==->!=:equality negated"): _queue(
-        3, "entry 3's write at written & pop & q_n == 4 (never) becomes written & pop & q_n != "
-           "4, i.e. at every write with a pop: entry 3 is above every q_n <= 2, so it is not read"),
-    ("membrane-max", "spikeforge_system.core_0_1:641:==K->==K':counter limit"): _queue(
-        3, "entry 3's write at written & pop & q_n == 4 becomes written & q_n == 3 (pop or "
-           "not): with q_n <= 2 neither occurs"),
-    ("first-spike", "spikeforge_system.core_0_0:1351:if!:branch negated"): (
+    ("first-spike", "spikeforge_system.core_0_0:539:<K-><K':compare limit"): _CREDIT,
+    ("first-spike", "spikeforge_system.core_0_1:539:<-><=:compare boundary"): _CREDIT,
+    ("membrane-max", "spikeforge_system.core_0_0:557:<K-><K':compare limit"): _CREDIT,
+    ("first-spike", "spikeforge_system.core_0_0:621:clamp->x:saturation removed"): _ADAPT_CLAMP,
+    ("membrane-max", "spikeforge_system.core_0_1:628:|x->&x:reduction swapped"): _ADAPT_CLAMP,
+    ("membrane-max", "spikeforge_system.core_0_1:629:clamp->x:saturation removed"): _ADAPT_CLAMP,
+    ("spike-count", "spikeforge_system.core_0_1:1489:$234=K':next-state constant"): _ENTRY_RESET,
+    ("first-spike", "spikeforge_system.core_2_1:1431:$215=K':next-state constant"): _ENTRY_RESET,
+    ("first-spike", "spikeforge_system.core_0_0:1406:if!:branch negated"): (
         "entry 1 of a one-lane core's queue written with spike_mask whenever its write "
-        "condition written & (pop ? q_n == 2 : q_n == 1) is false (and shifted or held "
-        "instead when it is true): a queue mask of a one-lane core is one bit and only feeds "
-        "the head's lane index (the lowest set bit of one bit: k has no index bits, 0 whatever "
-        "the mask) and rest = mask & (mask - 1) = 0, so o_n = q_base_0 and o_rest = 0 for "
-        "every mask value; push, pop, q_n and q_base do not read the masks (every input; the "
-        "module proof fails on q_mask_1 itself)"),
-    ("first-spike", "spikeforge_system.core_2_0:544:|x->&x:reduction swapped"): (
+        "condition written & (pop ? q_at[2] : q_at[1]) is false (and shifted or held "
+        "instead when it is true): " + _ONE_LANE_MASK),
+    ("first-spike", "spikeforge_system.core_2_0:564:|x->&x:reduction swapped"): (
         "the current saturation of output core 2_0 (neurons 0 and 1; 12-bit current from a "
         "13-bit accumulator: i_in fits when its bits 12 and 11 are equal) becomes &i[12:11] | "
         "~&i[12:11], always 1 (never saturate); but it never saturates: the weight sums from "
@@ -1550,6 +1527,79 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "but a reset cycle, where it takes the value the state gives, 0 as well (pending is 0 "
         "from power-up, the IDLE state after reset holds it)"),
     ("first-spike", "spikeforge_system.ctrl:233:~x->x:inversion dropped"): _PENDING_AND,
+    # stop 26 (the skid register, S1b, the one-hot queue level): the draw changed
+    ("spike-count", "spikeforge_system.core_0_0:704:swap:mux swapped"): _queue(
+        2, "entry 1's write enable becomes written & (pop ? q_at[1] : q_at[2]), the "
+           "original's written & (pop ? q_at[2] : q_at[1]): the original never holds (n = 1 at "
+           "a write only when word 0 was pushed the edge before, and then it pops); the mutant "
+           "writes entry 1 at that write, but with n <= 1 entry 1 is never read (it moves to "
+           "entry 0 only at a pop, where n becomes 0)"),
+    ("spike-count", "spikeforge_system.core_0_1:686:+->-:add/sub swapped"): (
+        "core 0_1 (4 neurons, 2 lanes, G = 2): w_base (3 bits) is 0 at every TICK and steps "
+        "by L = 2 at each write: 0, 2, 4 in the original, 0, 6, 4 in the mutant (w_base - 2 "
+        "modulo 8). It is read only as a queue entry's base, which reaches spike_out only "
+        "through plus_lane(base, k) = {base[2:1], k} cut to the 2-bit payload {base[1], k}; "
+        "2 and 6 agree in bit 1, so every spike's index is the same (every input)"),
+    ("spike-count", "spikeforge_system.core_0_1:1441:$230=K':next-state constant"): (
+        "the output register's rest o_rest reset to 01 instead of 00: o_rest is read only "
+        "with o_valid = 1 (the next-lane branch and out_empty_next read leaves & o_rest.any(), "
+        "with leaves = o_valid & ~s_valid), reset clears o_valid, and o_valid becomes 1 only "
+        "by a pop, which loads o_rest from the head word: the reset value is never read "
+        "(every input)"),
+    ("spike-count", "spikeforge_system.core_1_0:1635:if!:branch negated"): (
+        "a layer-1 core's event count ev_count cleared in IDLE when no command is accepted "
+        "(and no event), instead of when one is: every command is offered after a quiet "
+        "cycle in which every core is idle and every link empty, so the mutant clears it in "
+        "the cycle before each accepted command, with no event between; afterwards it only "
+        "clears more. So the mutant's count never exceeds the original's, the events since "
+        "the last command; those are layer 0's spikes of one update phase, at most one per "
+        "layer-0 neuron: <= 8 = max_events_per_tick of layer 1, so neither count equals 8 at "
+        "an event, and overflow (the count's only reader) stays 0 in both"),
+    ("spike-count", "spikeforge_system.core_1_1:522:&->|:and/or swapped"): (
+        "a copy of leaves = o_valid & ~s_valid that feeds only the pop condition "
+        "~o_valid | leaves (Yosys keeps a separate wire for each use), mutated to "
+        "o_valid | ~s_valid: the pop condition becomes ~q_at[0] and differs only when the "
+        "output and skid registers both hold a spike and the queue is not empty; core 1_1 "
+        "has 2 neurons and one lane (G = 2), so a tick queues at most 2 words of one spike "
+        "each, and when both spikes are in the output and skid registers the queue is empty "
+        "until the next TICK, which is accepted only when both registers are empty (probe of "
+        "the cycle model: both registers full in core 1_1 in 8 cycles over every stimulus, "
+        "never with a word queued)"),
+    ("first-spike", "spikeforge_system.core_0_0:1387:if!:branch negated"): (
+        "entry 1's mask of a one-lane core cleared in every cycle but a reset one (if (rst) "
+        "negated): " + _ONE_LANE_MASK),
+    ("first-spike", "spikeforge_system.core_1_0:606:&x->|x:reduction swapped"): (
+        "the current saturation of core 1_0 (6 neurons; 12-bit current from a 13-bit "
+        "accumulator: i_in fits when its bits 12 and 11 are equal) becomes |i[12:11] | "
+        "~|i[12:11], always 1 (never saturate); but it never saturates: the sums of the "
+        "positive and negative weights from the 6 layer-0 neurons are at most +210 and at "
+        "least -135 per neuron, each input spikes at most once a tick, alpha = 211/256, no "
+        "host port, i = 0 after CLEAR; by induction (decay rounds toward zero and is "
+        "monotonic) i_in stays within -763..1189 (the fixed points of i = decay(i) + sum, "
+        "computed per neuron), inside -2048..2047, so both select i_in (every input of this "
+        "design)"),
+    ("membrane-max", "spikeforge_system.core_1_0:599:|x->&x:reduction swapped"): (
+        "the current saturation of core 1_0 (4 neurons; 12-bit current from a 13-bit "
+        "accumulator) becomes &i[12:11] | ~&i[12:11], always 1 (never saturate); but it never "
+        "saturates: the sums of the positive and negative weights from the 7 layer-0 neurons "
+        "are at most +309 and at least -103 per neuron, each input spikes at most once a "
+        "tick, alpha = 162/256, no host port, i = 0 after CLEAR; by induction i_in stays "
+        "within -278..839 (the fixed points of i = decay(i) + sum per neuron), inside "
+        "-2048..2047, so both select i_in (every input of this design)"),
+    ("first-spike", "spikeforge_system.core_1_0:786:o_base<=hold:register frozen"): (
+        "o_base (the base of the word the output register emits) is read only in the "
+        "next-lane branch, taken when leaves & o_rest.any(); " + _ONE_LANE_REST
+        + ": the branch is never taken in this one-lane core, so o_base is never read"),
+    ("first-spike", "spikeforge_system.core_2_1:1566:$227=K':next-state constant"): (
+        "the issue credit reset to 1 instead of 0: every later change is the same increment, "
+        "so the mutant's credit is the original's + 1 in every cycle and credit < 10 becomes "
+        "the original's credit < 9; " + _CREDIT),
+    ("membrane-max", "spikeforge_system.core_0_0:1687:$237=K':next-state constant"): (
+        "a core's overflow reset to 1 instead of 0: the system latches the cores' overflow "
+        "only while ticks run (event or update phase), every run's first command is a CLEAR, "
+        "which clears it, before its first tick, and nothing else reads it (every input)"),
+    ("membrane-max", "spikeforge_system.core_0_0:557:<-><=:compare boundary"): _CREDIT,
+    ("membrane-max", "spikeforge_system.core_0_1:554:-1->-2:counter step"): _ONE_LANE_REST,
 }
 
 

@@ -239,15 +239,17 @@ class NeuronCore(wiring.Component):
     next (P), and ``i + w`` of all L lanes is written at the edge after. A CLEAR writes
     zeros to word ``cnt`` of every state memory at each of its G edges.
     Update, one word per edge, registers per lane: BRAM output (R), its copy (P); ``sat(i)``
-    and the multipliers' operands (S0); ``v*beta`` and ``a*rho`` (S1, the registered products);
+    and the multipliers' operands (S0); ``v*beta`` and ``a*rho`` (S1, the registered products,
+    and S1b, their copies);
     ``decay(v)``, ``i*alpha``, ``decay(a)``, ``theta = threshold + a`` (S2);
     ``v1 = sat(decay(v) + i)``, ``decay(i)``, ``sat(decay(a) + step)`` (S3);
     ``spike = v1 >= theta`` (and not fired, for ``fire_once``), ``v1 - theta`` (S4); then at
     the write edge only the reset multiplexers and the write of all L lanes. A word with a spiking lane is pushed into a spike queue of
-    ``QUEUE_WORDS`` words; an output register emits one index per cycle from it. A word is
-    issued only while a registered credit (words in flight + words queued) is below
-    ``QUEUE_WORDS``, so ``spike_out.ready`` reaches only the output register, the queue and
-    the credit register, never the datapath or a memory enable.
+    ``QUEUE_WORDS`` words; an output register emits one index per cycle from it, through a
+    skid register. A word is issued only while a registered credit (words in flight + words
+    queued) is below ``QUEUE_WORDS``, and the output register moves on whenever the skid
+    register is empty, so ``spike_out.ready`` reaches only the skid register and ``idle``:
+    never the queue, the credit, the datapath or a memory enable.
 
     Parameters
     ----------
@@ -277,7 +279,8 @@ class NeuronCore(wiring.Component):
         Output spike events of the update phase: ``payload`` is the neuron index, in
         ascending order. Honours backpressure (the spike queue and the issue credit hold the
         pipeline back); nothing is dropped or duplicated. ``valid`` and ``payload`` come
-        straight from registers.
+        from two registers: the skid register's spike if it holds one (it took the output
+        register's spike in a stalled cycle), else the output register's.
     idle : ``Out(1)``
         High when no event issue, update or clear is in progress and the spike queue and
         ``spike_out`` are drained: the core is between phases. The first cycle with ``idle``
@@ -314,7 +317,7 @@ class NeuronCore(wiring.Component):
     ``valid`` and ``ready`` both high when sampled at edge c. The exact timing is the
     register-level model :class:`spikeforge.sim.blocks.core.CoreModel` (driven by
     :func:`spikeforge.sim.cycle.predict_tick`). With G = ``ceil(N / L)``, S =
-    ``UPDATE_STAGES`` (7), Q = ``QUEUE_WORDS`` (9):
+    ``UPDATE_STAGES`` (8), Q = ``QUEUE_WORDS`` (10):
 
     * **Event**: accepted at cycle h, the words are read at edges h + 1 .. h + G; the core
       accepts its next event or command at cycle h + G + 1 (``cycles_per_event = G + 1``;
@@ -324,10 +327,12 @@ class NeuronCore(wiring.Component):
       T + 1 at which the credit is below Q (T + 1 + g without throttling) and written S
       edges later, where its spiking lanes are pushed into the queue. The output register
       takes the next spike (next lane of its word, else the queue's head word, popped) at an
-      edge where it is empty or handshakes; a word pushed at edge X is popped at X + 1 at
-      the earliest, so the first spike, neuron n, handshakes at T + n//L + S + 3 at the
-      earliest. ``idle`` is high again from the first cycle after word G - 1's write edge
-      with the queue and the output register empty: T + G + S + 1 for a silent tick.
+      edge where it is empty or the skid register is; its spike goes to the skid register
+      at an edge where ``spike_out`` stalls and the skid register is empty. A word pushed at
+      edge X is popped at X + 1 at the earliest, so the first spike, neuron n, handshakes at
+      T + n//L + S + 3 at the earliest. ``idle`` is high again from the first cycle after
+      word G - 1's write edge with the queue, the output and the skid register empty:
+      T + G + S + 1 for a silent tick.
     * **Clear**: CLEAR accepted at cycle h, ``idle`` again from cycle h + G + 1.
     * **Host**: no effect on timing (only honoured while idle).
     """
@@ -419,7 +424,7 @@ class NeuronCore(wiring.Component):
         # event write-back pipeline: R (read data), P (registered), write
         e_r, e_r_g = Signal(), Signal(range(max(2, G)))
         e_p, e_p_g = Signal(), Signal(range(max(2, G)))
-        # update pipeline valid bits (R, P, S0, S1, S2, S3, S4) and the word at the write edge
+        # update pipeline valid bits (R, P, S0, S1, S1b, S2, S3, S4) and the word at the write edge
         u_valid = Signal(UPDATE_STAGES)
         w_g = Signal(range(max(2, G)))
         w_base = Signal(range(G * L + 1))  # w_g * L
@@ -428,14 +433,20 @@ class NeuronCore(wiring.Component):
         # entry 0 is the head (a shift register: no read multiplexer on the output path)
         q_mask = [Signal(L, name=f"q_mask_{e}") for e in range(Q)]
         q_base = [Signal(range(G * L + 1), name=f"q_base_{e}") for e in range(Q)]
-        q_n = Signal(range(Q + 1))
+        # q_at[e]: the queue holds e words (one-hot: the pop and the entries' write enables
+        # read single register bits; stop 26: decoding a counter q_n there was the iCE40
+        # build's critical path, 24 ns)
+        q_at = Signal(Q + 1, init=1)
         credit = Signal(range(Q + 1))
         o_valid = Signal()
         o_n = Signal.like(self.spike_out.payload)
+        # skid register behind the output register: holds o's spike when spike_out stalls
+        s_valid = Signal()
+        s_n = Signal.like(self.spike_out.payload)
         o_base = Signal(range(G * L + 1))
         o_rest = Signal(L)
 
-        # idle = phase IDLE, queue and output register empty; kept as a register (its next
+        # idle = phase IDLE, queue, output and skid registers empty; kept as a register (its next
         # value is computed below) so that the streams' ready and the host gating start
         # from a flip-flop
         idle = Signal(init=1)
@@ -444,8 +455,8 @@ class NeuronCore(wiring.Component):
             self.overflow.eq(overflow),
             self.spike_in.ready.eq(idle),
             self.command.ready.eq(idle & ~self.spike_in.valid),
-            self.spike_out.valid.eq(o_valid),
-            self.spike_out.payload.eq(o_n),
+            self.spike_out.valid.eq(o_valid | s_valid),
+            self.spike_out.payload.eq(Mux(s_valid, s_n, o_n)),
         ]
         ev_accept = self.spike_in.valid & self.spike_in.ready
         cmd_accept = self.command.valid & self.command.ready
@@ -498,8 +509,16 @@ class NeuronCore(wiring.Component):
             with m.If(w_g == G - 1):
                 m.d.sync += phase.eq(_Phase.IDLE)
 
-        # -- output register, fed by the queue ------------------------------------------------
-        handshake = o_valid & self.spike_out.ready
+        # -- output register, fed by the queue, and its skid register ---------------------------
+        # o's spike leaves it (to spike_out, or into the skid register if spike_out stalls)
+        # whenever the skid register is empty: a register, so spike_out.ready reaches only
+        # s_valid and the idle flag, never the pop or the queue's enables
+        leaves = o_valid & ~s_valid
+        ready = self.spike_out.ready
+        with m.If(s_valid):
+            m.d.sync += s_valid.eq(~ready)
+        with m.Else():
+            m.d.sync += [s_valid.eq(o_valid & ~ready), s_n.eq(o_n)]
         pop = Signal()
         r_k, r_rest = _lowest(m, o_rest, L)
         h_k, h_rest = _lowest(m, q_mask[0], L)
@@ -511,28 +530,31 @@ class NeuronCore(wiring.Component):
                 return Cat(k[:shift], base[shift:]) if shift else base
             return base + k
 
-        with m.If(handshake & o_rest.any()):
+        with m.If(leaves & o_rest.any()):
             m.d.sync += [o_n.eq(plus_lane(o_base, r_k)), o_rest.eq(r_rest)]
-        with m.Elif((~o_valid | handshake) & (q_n != 0)):
+        with m.Elif((~o_valid | leaves) & ~q_at[0]):
             m.d.comb += pop.eq(1)
             m.d.sync += [o_valid.eq(1), o_n.eq(plus_lane(q_base[0], h_k)), o_base.eq(q_base[0]),
                          o_rest.eq(h_rest)]
-        with m.Elif(handshake):
+        with m.Elif(leaves):
             m.d.sync += o_valid.eq(0)
         # the queue: a pop shifts every entry down; a written word is stored behind the last
-        # entry, and counts (q_n) only if it has a spike (push): a word without one is left
+        # entry, and counts (q_at) only if it has a spike (push): a word without one is left
         # in the first free entry, which is not read before it is written again. So the
         # entries' write enables do not wait for the spike bits' OR (stop 25: that OR and
         # the enables were the digits ECP5 build's critical path, 8.5 ns)
         for e in range(Q):
-            # (q_n == e + 1 if pop else q_n == e): compares with constants, then pop selects
-            with m.If(written & Mux(pop, q_n == e + 1, q_n == e)):
+            # behind the last: entry e if e + 1 words are queued and one pops, or e and none
+            with m.If(written & Mux(pop, q_at[e + 1], q_at[e])):
                 m.d.sync += [q_mask[e].eq(spike_mask), q_base[e].eq(w_base)]
             if e + 1 < Q:
                 with m.Elif(pop):
                     m.d.sync += [q_mask[e].eq(q_mask[e + 1]), q_base[e].eq(q_base[e + 1])]
-        m.d.sync += [q_n.eq(q_n + push - pop),
-                     credit.eq(credit + issue - (written & ~spike_mask.any()) - pop)]
+        with m.If(push & ~pop):
+            m.d.sync += q_at.eq(q_at << 1)
+        with m.Elif(pop & ~push):
+            m.d.sync += q_at.eq(q_at >> 1)
+        m.d.sync += credit.eq(credit + issue - (written & ~spike_mask.any()) - pop)
 
         # -- idle and host_ok of the next cycle ------------------------------------------------
         phase_idle_next = Signal()
@@ -543,10 +565,12 @@ class NeuronCore(wiring.Component):
                 m.d.comb += phase_idle_next.eq(written & (w_g == G - 1))
             with m.Default():
                 m.d.comb += phase_idle_next.eq(cnt == G - 1)
-        queue_empty_next = ~push & ((q_n == 0) | ((q_n == 1) & pop))
-        out_empty_next = ~pop & ~(handshake & o_rest.any()) & (~o_valid | handshake)
+        queue_empty_next = ~push & (q_at[0] | (q_at[1] & pop))
+        out_empty_next = ~pop & ~(leaves & o_rest.any()) & (~o_valid | leaves)
+        skid_empty_next = ready | ~(o_valid | s_valid)
         idle_next = Signal()
-        m.d.comb += idle_next.eq(phase_idle_next & queue_empty_next & out_empty_next)
+        m.d.comb += idle_next.eq(phase_idle_next & queue_empty_next & out_empty_next
+                                 & skid_empty_next)
         # host_ok = idle and no event write-back pending (e_r, e_p of the next cycle)
         m.d.sync += [idle.eq(idle_next),
                      host_ok.eq(idle_next & (phase != _Phase.EVENT) & ~e_r)]
@@ -643,11 +667,15 @@ class NeuronCore(wiring.Component):
             v0 = reg(signed(mb), f"s0_v_{k}", v_in[k])
             a0 = reg(unsigned(ab), f"s0_a_{k}", a_in[k])
             f0 = reg(1, f"s0_f_{k}", f_in[k])
-            # S1: registered products v*beta, a*rho
-            is1 = reg(signed(cb), f"s1_i_{k}", is0)
-            pv1 = reg(signed(mb + F + 2), f"s1_pv_{k}", v0 * beta)
-            a1 = reg(unsigned(ab), f"s1_a_{k}", a0)
-            f1 = reg(1, f"s1_f_{k}", f0)
+            # S1: registered products v*beta, a*rho; S1b: their copies. Both registers of
+            # the DSP's output are plain copies, so nextpnr can place the first by the DSP and
+            # the second by the logic behind it (with one register, stop 26 measured 2.2 ns of
+            # routing from the DSP: 20 rows)
+            is1 = reg(signed(cb), f"s1b_i_{k}", reg(signed(cb), f"s1_i_{k}", is0))
+            pv1 = reg(signed(mb + F + 2), f"s1b_pv_{k}",
+                      reg(signed(mb + F + 2), f"s1_pv_{k}", v0 * beta))
+            a1 = reg(unsigned(ab), f"s1b_a_{k}", reg(unsigned(ab), f"s1_a_{k}", a0))
+            f1 = reg(1, f"s1b_f_{k}", reg(1, f"s1_f_{k}", f0))
             # S2: decay(v), i*alpha, decay(a), theta
             dv2 = reg(signed(mb + 2), f"s2_dv_{k}", round_shift(pv1))
             is2 = reg(signed(cb), f"s2_i_{k}", is1)
@@ -655,7 +683,8 @@ class NeuronCore(wiring.Component):
             theta2 = reg(theta_shape, f"s2_theta_{k}", thr + a1 if p.adaptive else thr)
             f2 = reg(1, f"s2_f_{k}", f1)
             if p.adaptive:
-                pa1 = reg(unsigned(ab + F + 1), f"s1_pa_{k}", a0 * rho)
+                pa1 = reg(unsigned(ab + F + 1), f"s1b_pa_{k}",
+                          reg(unsigned(ab + F + 1), f"s1_pa_{k}", a0 * rho))
                 ad2 = reg(unsigned(ab + 2), f"s2_ad_{k}", pa1 >> F)
             # S3: v1 = sat(decay(v) + i), decay(i), adaptation candidates
             v3 = reg(signed(mb), f"s3_v_{k}", saturate(dv2 + is2, mb, f"s3_sum_{k}"))

@@ -19,8 +19,8 @@ Timing of the core (N = ``n_neurons``, L = ``lanes``, G = ``ceil(N / L)`` words)
 The exact timing is :class:`spikeforge.sim.blocks.core.CoreModel`, the core's control
 stepped one edge at a time; :func:`predict_tick` drives it with the driver convention below,
 so there is one source of timing truth. Its consequences, with ``S`` =
-:data:`~spikeforge.sim.blocks.core.UPDATE_STAGES` (7) and ``Q`` =
-:data:`~spikeforge.sim.blocks.core.QUEUE_WORDS` (9):
+:data:`~spikeforge.sim.blocks.core.UPDATE_STAGES` (8) and ``Q`` =
+:data:`~spikeforge.sim.blocks.core.QUEUE_WORDS` (10):
 
 * ``spike_in.ready`` = ``idle``; ``command.ready`` = ``idle`` and not ``spike_in.valid``.
 * An event accepted at cycle ``h``: the core is idle again at cycle ``h + G + 1``

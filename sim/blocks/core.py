@@ -14,14 +14,18 @@ word ``g``), the registers it keeps are the RTL's:
   does not hold the core busy, so the next event can be accepted ``G + 1`` edges after);
 * the update pipeline: ``cnt`` (next word to issue) and one valid bit per stage of the
   :data:`UPDATE_STAGES` registers between a word's read and its write (BRAM output,
-  its copy, the multipliers' operands, products, round, add, compare; the write happens
-  at the edge after the last stage);
+  its copy, the multipliers' operands, products, their copies, round, add, compare; the
+  write happens at the edge after the last stage);
 * ``credit``: words issued and not yet dropped (a word without spikes is dropped at its
   write edge) plus the words in the spike queue; a word is issued only while the credit,
   a register, is below :data:`QUEUE_WORDS`, so the queue never overflows and
   ``spike_out.ready`` never reaches the issue logic combinationally;
 * the spike queue (up to :data:`QUEUE_WORDS` words, each: its spiking neurons);
-* the output register (``out_valid``, ``out_n``) and the rest of the word it is emitting.
+* the output register (``o_valid``, ``o_n``) and the rest of the word it is emitting;
+* the skid register (``skid_valid``, ``skid_n``) behind it: the output register's spike
+  leaves whenever the skid register is empty -- to ``spike_out`` if ``ready``, else into
+  the skid register, which ``spike_out`` shows first -- so ``spike_out.ready`` reaches
+  neither the pop nor the queue.
 """
 
 from __future__ import annotations
@@ -34,9 +38,9 @@ import numpy as np
 __all__ = ["CorePhase", "CoreModel", "UPDATE_STAGES", "QUEUE_WORDS"]
 
 #: registers between an update word's read (address at edge X) and its write (edge
-#: X + UPDATE_STAGES): BRAM output, its copy, the multipliers' operands, products, rounding,
-#: add/saturate, compare
-UPDATE_STAGES = 7
+#: X + UPDATE_STAGES): BRAM output, its copy, the multipliers' operands, products, their
+#: copies, rounding, add/saturate, compare
+UPDATE_STAGES = 8
 #: words the spike queue holds; ``UPDATE_STAGES + 2`` keeps issue at one word per cycle
 #: while every word carries one spike and ``spike_out.ready`` stays high
 QUEUE_WORDS = UPDATE_STAGES + 2
@@ -63,9 +67,13 @@ class CoreModel:
       ``cnt < G`` and ``credit < QUEUE_WORDS``; an issued word is written (and its spikes
       pushed into the queue) :data:`UPDATE_STAGES` edges later. The phase ends at the edge
       that writes word G - 1.
-    * The output register takes the next spike at an edge where it is empty or handshakes:
-      the next lane of the word it is emitting, else (if the word is done) the lowest lane of
-      the queue's head word (popped). A word pushed at edge X can be popped at X + 1.
+    * The output register takes the next spike at an edge where it is empty or its spike
+      leaves (the skid register is empty): the next lane of the word it is emitting, else
+      (if the word is done) the lowest lane of the queue's head word (popped). A word pushed
+      at edge X can be popped at X + 1. ``spike_out`` shows the skid register's spike if it
+      holds one, else the output register's; the skid register takes the output register's
+      spike at an edge where it is empty and ``spike_out`` stalls, and is emptied by a
+      handshake.
     """
 
     def __init__(self, plan_core):
@@ -83,15 +91,27 @@ class CoreModel:
         self.w_g = 0  # UPDATE: the next word to reach the write edge
         self.credit = 0
         self.queue = deque()  # words of spikes: lists of ascending neuron indices
-        self.rest = []  # spikes of the output word still to emit after out_n
-        self.out_valid = False  # the output register (spike_out.valid / payload)
-        self.out_n = 0
+        self.rest = []  # spikes of the output word still to emit after o_n
+        self.o_valid = False  # the output register
+        self.o_n = 0
+        self.skid_valid = False  # the skid register
+        self.skid_n = 0
         self.spiking = frozenset()  # neurons spiking in the current update phase
         self.golden = np.zeros((0, self.N), dtype=bool)
 
     def load(self, layer_spikes: np.ndarray) -> None:
         """The golden ``[ticks, n_layer]`` spikes of this core's layer for one inference."""
         self.golden = layer_spikes[:, self.offset:self.offset + self.N]
+
+    @property
+    def out_valid(self) -> bool:
+        """``spike_out.valid``."""
+        return self.o_valid or self.skid_valid
+
+    @property
+    def out_n(self) -> int:
+        """``spike_out.payload``: the skid register's spike first."""
+        return self.skid_n if self.skid_valid else self.o_n
 
     @property
     def idle(self) -> bool:
@@ -151,17 +171,22 @@ class CoreModel:
         return spikes
 
     def _output(self, out_ready: bool) -> int:
-        """The output register's edge (from this edge's old queue); returns 1 if it popped."""
-        handshake = self.out_valid and out_ready
-        if handshake and self.rest:
-            self.out_n = self.rest.pop(0)
+        """The output and skid registers' edge (from this edge's old queue); returns 1 if
+        the output register popped the queue."""
+        leaves = self.o_valid and not self.skid_valid
+        if self.skid_valid:
+            self.skid_valid = not out_ready
+        else:
+            self.skid_valid, self.skid_n = self.o_valid and not out_ready, self.o_n
+        if leaves and self.rest:
+            self.o_n = self.rest.pop(0)
             return 0
-        if (not self.out_valid or handshake) and self.queue:
+        if (not self.o_valid or leaves) and self.queue:
             word = self.queue.popleft()
-            self.out_valid, self.out_n, self.rest = True, word[0], word[1:]
+            self.o_valid, self.o_n, self.rest = True, word[0], word[1:]
             return 1
-        if handshake:
-            self.out_valid = False
+        if leaves:
+            self.o_valid = False
         return 0
 
     # -- fast-forward ------------------------------------------------------------------

@@ -37,8 +37,9 @@ def plan_core(config, layer=0, index=0, offset=0):
     return CorePlan(core_id=index, layer=layer, index=index, neuron_offset=offset, config=config)
 
 
-def random_config(rng, lanes=1):
-    n, j = rng.randint(1, 6 * lanes), rng.randint(2, 6)
+def random_config(rng, lanes=1, words=(1, 6)):
+    """A random core of ``words[0]`` to ``words[1]`` words."""
+    n, j = rng.randint((words[0] - 1) * lanes + 1, words[1] * lanes), rng.randint(2, 6)
     nrng = np.random.default_rng(rng.randrange(1 << 30))
     return CoreConfig(n, j, random_params(rng), nrng.integers(-10, 90, size=(j, n)), lanes=lanes)
 
@@ -57,14 +58,16 @@ def core_items(rng, config, golden, inferences=2, ticks=4):
     return items, spikes
 
 
-def core_lockstep(seed, lanes=1, cycles_limit=3000):
+def core_lockstep(seed, lanes=1, cycles_limit=3000, words=(1, 6), p_ready=None):
     rng = random.Random(seed)
-    config = random_config(rng, lanes)
+    config = random_config(rng, lanes, words)
     dut = NeuronCore(config)
     model = CoreModel(plan_core(config))
     items, spikes = core_items(rng, config, GoldenCore.of(config))
-    p_gap, p_ready, p_eager = rng.choice([0.0, 0.5]), rng.choice([1.0, 0.5, 0.25]), 0.4
-    stats = {"outputs": 0, "stalls": 0, "skips": 0, "together": 0}
+    p_gap, p_eager = rng.choice([0.0, 0.5]), 0.4
+    p_ready = rng.choice([1.0, 0.5, 0.25]) if p_ready is None else p_ready
+    # credit: the largest credit seen while the update phase has words left to issue
+    stats = {"outputs": 0, "stalls": 0, "skips": 0, "together": 0, "credit": 0}
 
     async def bench(ctx):
         k = 0  # next item
@@ -109,6 +112,8 @@ def core_lockstep(seed, lanes=1, cycles_limit=3000):
                 if at == c:
                     assert (other.phase, other.left, other.out_valid) == \
                         (model.phase, model.left, model.out_valid), where
+            if model.phase is CorePhase.UPDATE and model.cnt < model.G:
+                stats["credit"] = max(stats["credit"], model.credit)
             skip = model.skippable()
             if skip:
                 other = copy.deepcopy(model)
@@ -137,6 +142,18 @@ def core_lockstep(seed, lanes=1, cycles_limit=3000):
 @pytest.mark.parametrize("seed,lanes", [(0, 1), (1, 1), (2, 2), (3, 3), (4, 4), (5, 8), (6, 8)])
 def test_core_matches_rtl_cycle_by_cycle(seed, lanes):
     core_lockstep(seed, lanes)
+
+
+@pytest.mark.parametrize("seed,lanes,p_ready", [(20, 1, 0.9), (21, 1, 1.0), (23, 2, 0.25)])
+def test_core_matches_rtl_while_the_credit_throttles(seed, lanes, p_ready):
+    """Cores of 2Q to 3Q words (Q = QUEUE_WORDS): the issue credit reaches Q - 1 with words
+    left to issue (Q under the slow spike_out), so the RTL's credit limit is pinned cycle by
+    cycle (the other lockstep cores have at most 6 words, too few to fill the credit). An RTL
+    limit of Q - 1 fails all three (stop 26): at full rate every spiking word needs a credit
+    of S + 2 = Q."""
+    words = (2 * QUEUE_WORDS, 3 * QUEUE_WORDS)
+    stats = core_lockstep(seed, lanes, cycles_limit=6000, words=words, p_ready=p_ready)
+    assert stats["credit"] >= QUEUE_WORDS - (p_ready > 0.5), stats
 
 
 def test_lockstep_exercises_stalls_and_overlapping_offers():
@@ -238,7 +255,8 @@ def test_issue_is_throttled_by_the_credit():
     assert max(q for _, q in credits) == QUEUE_WORDS
     assert max(c for c, _ in credits) == QUEUE_WORDS
     # issue stopped until ready rose: QUEUE_WORDS words queued, one in the output register
-    assert issued[release] == QUEUE_WORDS + 1
+    # and one in the skid register
+    assert issued[release] == QUEUE_WORDS + 2
     assert [t[2] for t in trace if t[3]] == list(range(N))
     taken = [c for c, t in enumerate(trace) if t[3]]
     assert taken[:QUEUE_WORDS] == list(range(release, release + QUEUE_WORDS))
