@@ -11,8 +11,10 @@ For each design and board: a full build (Yosys + nextpnr + pack, system tools or
 through :func:`spikeforge.boards.build.build_board`, then the cycles per inference from the
 system cycle model (:func:`spikeforge.sim.system_cycle.predict_run`, exact against the RTL)
 on the design's inputs (the first 20 test images saved with the digits / MNIST artifact, or
-random inputs for the test cores), and from them the inferences per second and latency at
-the achieved Fmax and at the clock the design runs at (the board clock, or the PLL's).
+random inputs for the test cores), and from them the inferences per second (also per 1,000
+logic cells) and latency at the achieved Fmax and at the clock the design runs at (the board
+clock, or the PLL's). Beside the cycles, the mean of each input's lower bound from the work
+alone (:func:`spikeforge.sim.system_cycle.lower_bound_cycles`) and their ratio.
 The UART transfer (115200 baud) is not included: it is reported separately as the
 host-link-limited rate. Designs that the fit estimate refuses are listed with the reason.
 
@@ -101,11 +103,19 @@ def design_inputs(name, network, images: int = 20, ticks: int = 16):
     return (rng.random((images, ticks, network.n_inputs)) < 0.2).astype(np.int64)
 
 
-def cycles_per_inference(artifact, counts) -> float:
+def cycles_per_inference(artifact, counts) -> tuple[float, float]:
+    """Mean cycles per inference over ``counts`` (the system cycle model, exact against the
+    RTL) and the mean of each image's lower bound from the work alone
+    (:func:`spikeforge.sim.system_cycle.lower_bound_cycles`)."""
+    from spikeforge.cosim.fast import image_trace
     from spikeforge.cosim.system_cosim import expected_run
+    from spikeforge.sim.system_cycle import lower_bound_cycles
 
-    _, timings, _ = expected_run(artifact.network, artifact.plan, counts, system=artifact.system)
-    return float(np.mean([t.cycles for t in timings]))
+    trace, timings, _ = expected_run(artifact.network, artifact.plan, counts,
+                                     system=artifact.system)
+    bounds = [lower_bound_cycles(artifact.plan, image_trace(trace, b))["bound"]
+              for b in range(len(timings))]
+    return float(np.mean([t.cycles for t in timings])), float(np.mean(bounds))
 
 
 def uart_bytes(counts, n_classes: int, items_per_frame: int = 256) -> float:
@@ -245,7 +255,7 @@ def main(argv=None) -> int:
         network, plan = artifact.network, artifact.plan
         label = f"{name} ({len(plan.cores)} core{'s' if len(plan.cores) > 1 else ''}, " \
                 f"{'-'.join(str(l.n_neurons) for l in network.layers)} neurons)"
-        cycles = cycles_per_inference(artifact, counts)
+        cycles, bound = cycles_per_inference(artifact, counts)
         uart_per_s = None
         runs = [None] + (["pll"] if args.pll else [])
         for run in runs:
@@ -281,13 +291,16 @@ def main(argv=None) -> int:
                 f"{est.luts}",
                 f"{u['dsps']['used']}/{u['dsps']['available']}",
                 f"{fmax:.1f} ({report['constraint_mhz']:.1f})", "yes" if met else "**no**",
-                f"{cycles:.0f}", f"{fmax * 1e6 / cycles:,.0f}", f"{cycles / fmax:.1f}",
+                f"{cycles:.0f}", f"{bound:.0f} ({cycles / bound:.2f}x)",
+                f"{fmax * 1e6 / cycles:,.0f}",
+                f"{fmax * 1e6 / cycles / u['luts']['used'] * 1000:,.0f}", f"{cycles / fmax:.1f}",
                 f"{cycles / clock:.1f}", f"{uart_per_s:.0f}", f"{report['build_s']:.0f}"])
             if pll:
                 pll_rows.append([label, board, f"{report['board_clock_mhz']:g}",
                                  f"{report['requested_clock_mhz']:g}", pll["description"],
                                  f"{clock:.3f}", f"{fmax:.1f}", "yes" if met else "**no**"])
             report["cycles_per_inference"] = cycles
+            report["bound_cycles"] = bound
             reports.append(report)
             print(f"built {label} on {board} at {clock_text} MHz: Fmax {fmax:.1f} MHz "
                   f"({'met' if met else 'NOT met'}), {report['build_s']:.0f} s",
@@ -296,8 +309,9 @@ def main(argv=None) -> int:
           f"{time.strftime('%Y-%m-%d')})\n")
     print(table(["design", "board", "clock MHz", "logic cells", "FFs", "block RAM",
                  "logic est.", "DSPs", "Fmax MHz (constraint)", "timing met",
-                 "cycles / inference", "inferences/s at Fmax", "latency µs at Fmax",
-                 "latency µs at clock", "inferences/s over UART", "build s"], rows))
+                 "cycles / inference", "bound (cycles / bound)", "inferences/s at Fmax",
+                 "inferences/s per 1,000 LCs", "latency µs at Fmax", "latency µs at clock",
+                 "inferences/s over UART", "build s"], rows))
     if pll_rows:
         print("\n## PLL builds\n")
         print(table(["design", "board", "board clock MHz", "requested MHz", "PLL setting",
