@@ -51,7 +51,8 @@ from spikeforge.cosim import mutate as M
 out = {"package": spikeforge.__file__, "designs": {}}
 for d in M.campaign_designs():
     text = d.verilog()
-    out["designs"][d.name] = {"verilog": text, "sites": [asdict(s) for s in M.logic_sites(text)]}
+    out["designs"][d.name] = {"verilog": text,
+                              "sites": [dict(asdict(s), id=s.id) for s in M.logic_sites(text)]}
 json.dump(out, sys.stdout)
 """
 
@@ -104,29 +105,20 @@ def resolved_line(lines: list[str], first: int, last: int, k: int, depth: int = 
     return _WIRE_NAME.sub("$", text)
 
 
-def site_id(site: dict) -> str:
-    return (f"{site['module']}:{site['line'] - site['module_line'] + 1}:{site['operator']}:"
-            f"{site['kind']}")
-
-
 def indexed(design: dict) -> tuple[dict, dict]:
-    """Sites by id, and for each the signature (module, kind, operator, original, without
+    """Sites (with their ``Site.id``) by id, and for each the signature (module, kind, operator, original, without
     wire numbers), its rank among the sites of that signature and its resolved line."""
+    from spikeforge.cosim.mutate import module_spans
+
     lines = design["verilog"].splitlines()
-    spans = {}
-    for k, line in enumerate(lines):
-        m = re.match(r"^module (\\?\S+)\s*\(", line)
-        if m:
-            start, name = k, m.group(1).lstrip("\\")
-        elif line.startswith("endmodule"):
-            spans[name] = (start, k)
+    spans = {name: (first, last) for name, first, last in module_spans(lines)}
     by_id, by_signature = {}, defaultdict(list)
     for site in design["sites"]:
         # wire numbers left out: Yosys renumbers them; the resolved line tells them apart
         signature = (site["module"], site["kind"], _WIRE_NAME.sub("$", site["operator"]),
                      _WIRE_NAME.sub("$", site["original"]))
         first, last = spans[site["module"]]
-        entry = {"id": site_id(site), "signature": signature, "rank": len(by_signature[signature]),
+        entry = {"id": site["id"], "signature": signature, "rank": len(by_signature[signature]),
                  "reads": resolved_line(lines, first, last, site["line"]),
                  "original": site["original"]}
         by_signature[signature].append(entry)

@@ -31,7 +31,8 @@ endmodule
 
 def site(line, original, operator="|->&"):
     return {"module": "top", "line": line, "module_line": 0, "kind": "and/or swapped",
-            "operator": operator, "original": original}
+            "operator": operator, "original": original,
+            "id": f"top:{line + 1}:{operator}:and/or swapped"}  # as Site.id names it
 
 
 def design(text, sites):
