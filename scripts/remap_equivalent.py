@@ -106,8 +106,9 @@ def resolved_line(lines: list[str], first: int, last: int, k: int, depth: int = 
 
 
 def indexed(design: dict) -> tuple[dict, dict]:
-    """Sites (with their ``Site.id``) by id, and for each the signature (module, kind, operator, original, without
-    wire numbers), its rank among the sites of that signature and its resolved line."""
+    """Sites (with their ``Site.id``) by id, and for each the signature (module, kind,
+    operator, original, without wire numbers), its rank among the sites of that signature
+    and its resolved line."""
     from spikeforge.cosim.mutate import module_spans
 
     lines = design["verilog"].splitlines()
