@@ -13,8 +13,11 @@ system cycle model (:func:`spikeforge.sim.system_cycle.predict_run`, exact again
 on the design's inputs (the first 20 test images saved with the digits / MNIST artifact, or
 random inputs for the test cores), and from them the inferences per second (also per 1,000
 logic cells) and latency at the achieved Fmax and at the clock the design runs at (the board
-clock, or the PLL's). Beside the cycles, the mean of each input's lower bound from the work
-alone (:func:`spikeforge.sim.system_cycle.lower_bound_cycles`) and their ratio.
+clock, or the PLL's). Beside the cycles, the means of each input's two lower bounds
+(:func:`spikeforge.sim.system_cycle.lower_bound_cycles`) and the cycles' ratio to each:
+``bound``, what the cores' own timing allows, and ``work bound``, the work alone (the weight
+words the busiest core reads plus its update words, no design overheads: the yardstick of
+issue 10's "cycles <= 1.2x a bound from the work alone").
 The UART transfer (115200 baud) is not included: it is reported separately as the
 host-link-limited rate. Designs that the fit estimate refuses are listed with the reason.
 
@@ -37,8 +40,12 @@ Fmax its board-clock build achieved, rounded down to 0.5 MHz (at least the PLL's
 output, 16 MHz on the iCE40), into ``<design>-<board>-pll<MHz>``, and says whether timing is
 met there.
 
-Published figures of other SNN-on-FPGA work are in docs/boards.md, with their sources; they
-are different networks on different devices, so they are not columns of this table.
+A second table sets this run's MNIST rows (designs named ``mnist...``) beside the published
+MNIST designs that give a latency (``benchmarks/published.py``, with the source of each
+figure): their latency, images/s and images/s per 1,000 logic cells, and as ratios latency
+theirs / ours and images/s per 1,000 LCs ours / theirs (above 1: ours is faster, or does more
+with its logic), ours at Fmax as in the first table. They are different networks on different
+devices; without an MNIST build (e.g. ``--only mnist``) the table has no ratios.
 """
 
 from __future__ import annotations
@@ -52,6 +59,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from published import PUBLISHED  # noqa: E402  (the quoted figures, shared with bench_ttfs_board)
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_ARTIFACT = REPO / "build" / "demo" / "compiled"
@@ -103,19 +113,22 @@ def design_inputs(name, network, images: int = 20, ticks: int = 16):
     return (rng.random((images, ticks, network.n_inputs)) < 0.2).astype(np.int64)
 
 
-def cycles_per_inference(artifact, counts) -> tuple[float, float]:
+def cycles_per_inference(artifact, counts) -> tuple[float, float, float]:
     """Mean cycles per inference over ``counts`` (the system cycle model, exact against the
-    RTL) and the mean of each image's lower bound from the work alone
-    (:func:`spikeforge.sim.system_cycle.lower_bound_cycles`)."""
+    RTL), and the means of each image's ``bound`` (the cores' own timing) and ``work_bound``
+    (the work alone) from :func:`spikeforge.sim.system_cycle.lower_bound_cycles`: the table
+    shows how far the design is from each."""
     from spikeforge.cosim.fast import image_trace
     from spikeforge.cosim.system_cosim import expected_run
     from spikeforge.sim.system_cycle import lower_bound_cycles
 
     trace, timings, _ = expected_run(artifact.network, artifact.plan, counts,
                                      system=artifact.system)
-    bounds = [lower_bound_cycles(artifact.plan, image_trace(trace, b))["bound"]
+    bounds = [lower_bound_cycles(artifact.plan, image_trace(trace, b))
               for b in range(len(timings))]
-    return float(np.mean([t.cycles for t in timings])), float(np.mean(bounds))
+    return (float(np.mean([t.cycles for t in timings])),
+            float(np.mean([b["bound"] for b in bounds])),
+            float(np.mean([b["work_bound"] for b in bounds])))
 
 
 def uart_bytes(counts, n_classes: int, items_per_frame: int = 256) -> float:
@@ -215,6 +228,102 @@ def fit_table() -> str:
                  rows)
 
 
+def measured_row(label: str, name: str, board: str, report: dict, est, speed: tuple,
+                 uart_per_s: float) -> dict:
+    """One build as the two tables read it: flat, so that the tables are pure functions of
+    such rows and can be tested without a board build. ``speed`` is what
+    :func:`cycles_per_inference` returns, ``est`` the fit estimate of the plan."""
+    u = report["utilization"]
+    cycles, bound, work_bound = speed
+    pll = bool(report.get("pll"))
+    clock = report["clock_mhz"]
+    return {"label": label, "name": name, "board": board, "pll": pll, "clock": clock,
+            "clock_text": f"PLL {clock:.2f}" if pll else f"{clock:g} (board)",
+            "luts": u["luts"]["used"], "luts_available": u["luts"]["available"],
+            "ffs": u["ffs"]["used"], "brams": u["brams"]["used"],
+            "brams_available": u["brams"]["available"], "brams_est": est.brams,
+            "luts_est": est.luts, "dsps": u["dsps"]["used"],
+            "dsps_available": u["dsps"]["available"], "fmax": report["fmax_mhz"],
+            "constraint": report["constraint_mhz"],
+            "met": report.get("timing_met", report["fmax_mhz"] >= report["constraint_mhz"]),
+            "cycles": cycles, "bound": bound, "work_bound": work_bound,
+            "uart_per_s": uart_per_s, "build_s": report["build_s"]}
+
+
+def latency_us(row: dict) -> float:
+    """Our latency: cycles per inference at the build's Fmax (both tables use this one)."""
+    return row["cycles"] / row["fmax"]
+
+
+def per_1000_lcs(latency: float, logic_cells: float) -> float:
+    """Images per second per 1,000 logic cells: throughput for the logic it costs, the one
+    figure that sets a small design beside a large one."""
+    return 1e6 / latency / logic_cells * 1000
+
+
+MAIN_HEADER = ["design", "board", "clock MHz", "logic cells", "FFs", "block RAM", "logic est.",
+               "DSPs", "Fmax MHz (constraint)", "timing met", "cycles / inference",
+               "bound (cycles / bound)", "work bound", "cycles / work bound",
+               "inferences/s at Fmax", "inferences/s per 1,000 LCs", "latency µs at Fmax",
+               "latency µs at clock", "inferences/s over UART", "build s"]
+
+
+def main_table(rows: list[dict]) -> str:
+    """The first table: one line per build (:func:`measured_row`)."""
+    body = [[r["label"], r["board"], r["clock_text"], f"{r['luts']}/{r['luts_available']}",
+             f"{r['ffs']}", f"{r['brams']}/{r['brams_available']} (est. {r['brams_est']})",
+             f"{r['luts_est']}", f"{r['dsps']}/{r['dsps_available']}",
+             f"{r['fmax']:.1f} ({r['constraint']:.1f})", "yes" if r["met"] else "**no**",
+             f"{r['cycles']:.0f}", f"{r['bound']:.0f} ({r['cycles'] / r['bound']:.2f}x)",
+             f"{r['work_bound']:.0f}", f"{r['cycles'] / r['work_bound']:.2f}x",
+             f"{1e6 / latency_us(r):,.0f}", f"{per_1000_lcs(latency_us(r), r['luts']):,.0f}",
+             f"{latency_us(r):.1f}", f"{r['cycles'] / r['clock']:.1f}",
+             f"{r['uart_per_s']:.0f}", f"{r['build_s']:.0f}"] for r in rows]
+    return table(MAIN_HEADER, body)
+
+
+def run_name(row: dict) -> str:
+    """How the published table's ratio columns name one of our builds (a PLL build of a
+    design is a second build of it)."""
+    return f"{row['name']} at PLL {row['clock']:.2f} MHz" if row["pll"] else row["name"]
+
+
+def _ratio(x: float | None) -> str:
+    return f"{x:.2f}x" if x is not None else "-"
+
+
+def published_table(rows: list[dict], published=PUBLISHED) -> str:
+    """The second table: our MNIST rows, then every published design with a latency, with
+    two ratios to each MNIST row of ours -- latency theirs / ours and images/s per 1,000 LCs
+    ours / theirs (above 1: ours is faster, or does more with its logic). Without an MNIST
+    row, the published figures alone and a line saying what the ratios need."""
+    ours = [r for r in rows if r["name"].startswith("mnist")]
+    head = ["design", "latency µs (ours at Fmax)", "images/s", "logic cells",
+            "images/s per 1,000 LCs"]
+    for r in ours:
+        head += [f"latency theirs / ours: {run_name(r)}",
+                 f"per 1,000 LCs ours / theirs: {run_name(r)}"]
+    body = [[f"spikeforge {r['label']} on {r['board']}", f"{latency_us(r):.1f}",
+             f"{1e6 / latency_us(r):,.0f}", f"{r['luts']:,}",
+             f"{per_1000_lcs(latency_us(r), r['luts']):,.0f}"] + ["-"] * (2 * len(ours))
+            + [f"this run ({run_name(r)}, cycle model at Fmax)"] for r in ours]
+    for work, _, latency, logic, source in published:
+        if latency is None:
+            continue
+        theirs = per_1000_lcs(latency, logic) if logic else None
+        cells = [work, f"{latency:.1f}", f"{1e6 / latency:,.0f}",
+                 f"{logic:,}" if logic else "n/a", f"{theirs:,.0f}" if theirs else "n/a"]
+        for r in ours:
+            mine = per_1000_lcs(latency_us(r), r["luts"])
+            cells += [_ratio(latency / latency_us(r)), _ratio(mine / theirs if theirs else None)]
+        body.append(cells + [source])
+    text = table(head + ["source"], body)
+    if not ours:
+        text += ("\n\nThe ratios need an MNIST build in this run (e.g. `--only mnist`): "
+                 "this run built no design named mnist...")
+    return text
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one small iCE40 build")
@@ -255,8 +364,7 @@ def main(argv=None) -> int:
         network, plan = artifact.network, artifact.plan
         label = f"{name} ({len(plan.cores)} core{'s' if len(plan.cores) > 1 else ''}, " \
                 f"{'-'.join(str(l.n_neurons) for l in network.layers)} neurons)"
-        cycles, bound = cycles_per_inference(artifact, counts)
-        uart_per_s = None
+        speed = cycles_per_inference(artifact, counts)
         runs = [None] + (["pll"] if args.pll else [])
         for run in runs:
             try:
@@ -274,44 +382,28 @@ def main(argv=None) -> int:
                 refused.append((label, board, str(error)))
                 print(f"{label} on {board}: refused: {error}", file=sys.stderr)
                 break
-            fmax = report["fmax_mhz"]
-            clock = report["clock_mhz"]
-            met = report.get("timing_met", fmax >= report["constraint_mhz"])
-            u = report["utilization"]
             est = estimate(plan, board, report["input_depth"], network.decision,
                            weight_banks=artifact.system.weight_banks)
             uart_per_s = report["baud"] / 10 / uart_bytes(counts, network.n_outputs)
+            row = measured_row(label, name, board, report, est, speed, uart_per_s)
+            rows.append(row)
+            fmax, clock, met, clock_text = row["fmax"], row["clock"], row["met"], row["clock_text"]
             pll = report.get("pll")
-            clock_text = (f"PLL {clock:.2f}" if pll else f"{clock:g} (board)")
-            rows.append([
-                label, board, clock_text,
-                f"{u['luts']['used']}/{u['luts']['available']}",
-                f"{u['ffs']['used']}",
-                f"{u['brams']['used']}/{u['brams']['available']} (est. {est.brams})",
-                f"{est.luts}",
-                f"{u['dsps']['used']}/{u['dsps']['available']}",
-                f"{fmax:.1f} ({report['constraint_mhz']:.1f})", "yes" if met else "**no**",
-                f"{cycles:.0f}", f"{bound:.0f} ({cycles / bound:.2f}x)",
-                f"{fmax * 1e6 / cycles:,.0f}",
-                f"{fmax * 1e6 / cycles / u['luts']['used'] * 1000:,.0f}", f"{cycles / fmax:.1f}",
-                f"{cycles / clock:.1f}", f"{uart_per_s:.0f}", f"{report['build_s']:.0f}"])
             if pll:
                 pll_rows.append([label, board, f"{report['board_clock_mhz']:g}",
                                  f"{report['requested_clock_mhz']:g}", pll["description"],
                                  f"{clock:.3f}", f"{fmax:.1f}", "yes" if met else "**no**"])
-            report["cycles_per_inference"] = cycles
-            report["bound_cycles"] = bound
+            report.update(zip(("cycles_per_inference", "bound_cycles", "work_bound_cycles"),
+                              speed))
             reports.append(report)
             print(f"built {label} on {board} at {clock_text} MHz: Fmax {fmax:.1f} MHz "
                   f"({'met' if met else 'NOT met'}), {report['build_s']:.0f} s",
                   file=sys.stderr, flush=True)
     print(f"# spikeforge board builds ({host_platform.machine()}, "
           f"{time.strftime('%Y-%m-%d')})\n")
-    print(table(["design", "board", "clock MHz", "logic cells", "FFs", "block RAM",
-                 "logic est.", "DSPs", "Fmax MHz (constraint)", "timing met",
-                 "cycles / inference", "bound (cycles / bound)", "inferences/s at Fmax",
-                 "inferences/s per 1,000 LCs", "latency µs at Fmax", "latency µs at clock",
-                 "inferences/s over UART", "build s"], rows))
+    print(main_table(rows))
+    print("\n## Published MNIST designs beside this run's MNIST rows\n")
+    print(published_table(rows))
     if pll_rows:
         print("\n## PLL builds\n")
         print(table(["design", "board", "board clock MHz", "requested MHz", "PLL setting",

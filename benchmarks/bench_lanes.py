@@ -76,7 +76,7 @@ def measure(board, designs, out: Path, reuse: bool):
     rows = []
     for plan_name, (name, artifact) in designs:
         counts = bench_boards.design_inputs(name, artifact.network)
-        cycles, _ = bench_boards.cycles_per_inference(artifact, counts)
+        cycles, _, _ = bench_boards.cycles_per_inference(artifact, counts)
         directory = out / plan_name.replace("/", "-").replace(" ", "_")
         t0 = time.perf_counter()
         report = bench_boards.build_or_reuse((name, artifact), board, directory, reuse)

@@ -336,7 +336,7 @@ def main(argv=None) -> int:
     print(fit_text(out / "compiled", board), file=sys.stderr, flush=True)
 
     from spikeforge.boards.build import build_board, format_report
-    from spikeforge.flow import verify_artifact
+    from spikeforge.flow import TABLE_HEADER, verify_artifact
 
     report = build_board(str(out / "compiled"), board, out / "board", clk_mhz=clk,
                          allow_timing_fail=True, reuse=not args.rebuild)
@@ -355,8 +355,7 @@ def main(argv=None) -> int:
           + ", ".join(f"{util[key]['used']:,} {name}" for key, name in
                       (("luts", "logic cells"), ("ffs", "FFs"), ("dsps", "DSPs")) if key in util)
           + f", {util['brams']['used']} / {util['brams']['available']} block RAM\n")
-    print(f"{'simulator':<10} {'images':>6} {'golden':>9} {'RTL':>9} {'bit-exact':>13} "
-          f"{'cycles/inf':>9} {'bound':>8} {'wall s':>7}  verdict")
+    print(TABLE_HEADER)
     print(cosim.row() + "\n")
     print(table(m, report))
     if m["dataset"] in GOALS:

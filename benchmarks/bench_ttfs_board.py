@@ -16,10 +16,11 @@ decision, weight rows read per layer, median ticks to the decision;
 from the system cycle model (exact against the RTL) on the images compiled with the
 artifact. Latency = cycles / Fmax.
 
-The other rows are quoted, not measured: the prototype's figures as the project brief gives
-them, and published designs (docs/boards.md, "Published figures", with their sources; the
-Flexi-NeurA and Spiker+ logic figures as issues 10 and 11 quote them). Ratios are theirs over
-ours for latency (above 1: we are faster) and logic, ours minus theirs for accuracy.
+The other rows are quoted, not measured (``benchmarks/published.py``): the prototype's
+figures as the project brief gives them, and published designs (docs/boards.md, "Published
+figures", with their sources; the Flexi-NeurA and Spiker+ logic figures as issues 10 and 11
+quote them). Ratios are theirs over ours for latency (above 1: we are faster) and logic, ours
+minus theirs for accuracy.
 """
 
 from __future__ import annotations
@@ -34,18 +35,10 @@ import numpy as np
 
 from spikeforge.flow import PROTOTYPE
 
-REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from published import PUBLISHED  # noqa: E402  (the quoted figures, shared with bench_boards.py)
 
-#: quoted figures: (work, accuracy, latency in microseconds, logic cells or LUTs, source)
-PUBLISHED = [
-    ("Mostafa's FPGA prototype (784-600-10, 8-bit)", PROTOTYPE["accuracy"], None, None,
-     "project brief (spikeforge.flow.PROTOTYPE)"),
-    ("Flexi-NeurA 2026", "96.23-97.23 %", 1100.0, 1623, "as issue 11 quotes it"),
-    ("Spiker+ (arXiv 2401.01141)", 0.9385, 780.0, 7612,
-     "docs/boards.md; logic cells as issue 10 quotes them"),
-    ("Fan & Levy 2025 (Artix-7, 100 MHz)", None, 520.0, 6358, "docs/boards.md (6358 LUT)"),
-    ("Windhager 2025 (UltraScale+)", "> 99 %", 290.0, None, "docs/boards.md"),
-]
+REPO = Path(__file__).resolve().parents[1]
 
 
 def compile_for_board(model: Path, board: str, out: Path, images: int) -> None:

@@ -79,7 +79,7 @@ from spikeforge.sim.system_cycle import lower_bound_cycles
 __all__ = ["HARNESS", "FastBuild", "FastResult", "port_widths", "build_harness", "held_harness",
            "system_spec", "write_stimulus", "run_harness", "read_trace", "compare_run",
            "run_fast_cosim", "waves_window", "record_waves", "Shard", "ShardResult",
-           "run_shard", "shards_of", "run_sharded", "run_on_dask"]
+           "run_shard", "shards_of", "run_sharded", "run_on_dask", "bound_pair"]
 
 HARNESS = Path(__file__).with_name("fast_harness.cpp")
 MAGIC, VERSION = 0x5346534631, 1  # as fast_harness.cpp
@@ -520,7 +520,8 @@ class Shard:
 
 @dataclass
 class ShardResult:
-    """Per image of a shard: RTL class, cycles (-1 if not done), bit-exact, lower bound;
+    """Per image of a shard: RTL class, cycles (-1 if not done), bit-exact, lower bounds
+    ``(bound, work_bound)``;
     the shard's first mismatch in words (None if none), simulated cycles and the seconds of
     each part (``golden``, ``cycle model``, ``verilator``, ``compare``)."""
 
@@ -534,6 +535,12 @@ class ShardResult:
     seconds: dict
     #: per image done: the RTL's work counters ``(events per layer, spikes per layer)``
     work: list = field(default_factory=list)
+
+
+def bound_pair(bounds: dict) -> tuple[int, int]:
+    """An image's ``(bound, work_bound)`` of :func:`lower_bound_cycles`: what the cores'
+    own timing allows, and what the work alone does."""
+    return bounds["bound"], bounds["work_bound"]
 
 
 def run_shard(network, plan, shard: Shard, system: SystemConfig, verilog_text: str,
@@ -552,7 +559,7 @@ def run_shard(network, plan, shard: Shard, system: SystemConfig, verilog_text: s
     cycles = [r["cycles"] for r in report["results"]] + [-1] * (n - report["images_done"])
     start = time.perf_counter()
     trace = run_network(network, shard.counts)
-    bounds = [lower_bound_cycles(plan, image_trace(trace, b))["bound"] for b in range(n)]
+    bounds = [bound_pair(lower_bound_cycles(plan, image_trace(trace, b))) for b in range(n)]
     result.seconds["golden"] += time.perf_counter() - start
     first = report["mismatch"]
     text = None if first is None else str(Mismatch(**first))

@@ -724,7 +724,24 @@ def _stimuli(network: IntegerNetwork, seed: int, p_gap: float, p_ready: float) -
     # only bit 0 of the tick count (``! n_ticks`` -> ``n_ticks`` into a 1-bit wire: the
     # tick controller's "no ticks" finish) stayed hidden
     slow("odd-ticks", _random_counts(seed + 15, (4, 13, J), 0.3, limit), seed + 15)
+    slow("full-budget", full_budget(network, seed + 16), seed + 16, 0.0, 0.9)
     return stimuli
+
+
+def full_budget(network: IntegerNetwork, seed: int, shape=(4, 8)) -> np.ndarray:
+    """Every tick exactly layer 0's ``max_events_per_tick`` events, on the exciting inputs
+    (all but the first two, which :func:`_weights` makes inhibiting), drawn from a random
+    mix per tick: layer 0's event counters reach their limit, and the layers behind fill up
+    -- every neuron of a layer spiking in one tick, well before the decision, so that the
+    next layer's counters reach theirs too (stop 27: an event-counter limit one lower
+    survived every other stimulus, which reached a full layer only in the decision tick or
+    beside an input overflow)."""
+    rng = np.random.default_rng(seed)
+    J, budget = network.n_inputs, network.layers[0].max_events_per_tick
+    counts = np.zeros((*shape, J), dtype=np.int64)
+    for b, t in np.ndindex(*shape):
+        counts[b, t, 2:] = rng.multinomial(budget, rng.dirichlet(np.ones(J - 2)))
+    return counts
 
 
 def _image_features(trace, mode: Decision) -> list[tuple]:
@@ -1352,11 +1369,12 @@ _LOCKSTEP = ("input multicast to the two layer-0 cores, whose word counts G are 
              "while its done flags are 00 the two cores see the same events (o[d].valid = "
              "i.valid & ~done[d]) and the same commands in the same cycles (the tick controller "
              "offers each to all cores at once, all accept at once), and a core's spike_in.ready "
-             "= idle follows only from phase, word counter, queue and output register: in the "
-             "event phase (the only time i.valid is high, accepting = event_phase & ~closed) "
-             "both start idle with empty queues (the phase begins only when everything is "
-             "quiet, and layer-0 cores emit nothing until their TICK), so they take every event "
-             "in the same cycle and stay busy for the same G + 1 cycles; taken is then 00 or "
+             "(idle, or with G >= 2 the cycle of an event's last word) follows only from phase, "
+             "word counter, queue, output and skid registers: in the event phase (the only time "
+             "i.valid is high, accepting = event_phase & ~closed) both start idle with empty "
+             "queues (the phase begins only when everything is quiet, and layer-0 cores emit "
+             "nothing until their TICK), so they take every event in the same cycle and are "
+             "ready again after the same max(G, 2) cycles; taken is then 00 or "
              "11 in every cycle, 11 means both were ready, so i.ready = &(~dest | done | "
              "o.ready) = 1 and done is cleared, 00 keeps it 00: done is 00 always and taken "
              "in {00, 11}")
@@ -1390,12 +1408,12 @@ _LATE_READY = ("command.ready one cycle late in a core: command.valid is high on
 #: those of the recorded run; docs/verification.md has the arguments at length, and the
 #: invariants they rest on were also checked by $display probes on every stimulus)
 EQUIVALENT: dict[tuple[str, str], str] = {
-    ("spike-count", "spikeforge_system.core_1_1:513:-1->-2:counter step"): _ONE_LANE_REST,
+    ("spike-count", "spikeforge_system.core_1_1:526:-1->-2:counter step"): _ONE_LANE_REST,
     ("spike-count", "spikeforge_system.decision:101:<-><=:compare boundary"): (
         "the decision unit's spike payload is an output neuron index 0..4 (5 classes: the "
         "one-lane output cores of 3 and 2 neurons emit their own neuron's index, the router "
         "adds the core offset 0 or 3), so payload < 5 and payload <= 5 agree"),
-    ("first-spike", "spikeforge_system.core_2_0:511:|->&:and/or swapped"): (
+    ("first-spike", "spikeforge_system.core_2_0:524:|->&:and/or swapped"): (
         "fire-once flag of output core 2_0 (classes 0, 1), written f | spike, mutated f & "
         "spike: f is 0 after CLEAR, and a tick with an output spike is the inference's last "
         "(decided at that spike's handshake or at the tick's end; no further TICK), so no "
@@ -1419,11 +1437,11 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("spike-count", "spikeforge_system.ctrl:213:&x->|x:reduction swapped"): _ALL_ACCEPT_AND,
     ("first-spike", "spikeforge_system.ctrl:235:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
     ("membrane-max", "spikeforge_system.ctrl:195:&x->|x:reduction swapped"): _ALL_ACCEPT_AND,
-    ("spike-count", "spikeforge_system.core_1_0:515:command__ready->1:handshake stuck"):
+    ("spike-count", "spikeforge_system.core_1_0:528:command__ready->1:handshake stuck"):
         _READY_STUCK,
-    ("first-spike", "spikeforge_system.core_0_1:532:command__ready->1:handshake stuck"):
+    ("first-spike", "spikeforge_system.core_0_1:545:command__ready->1:handshake stuck"):
         _READY_STUCK,
-    ("membrane-max", "spikeforge_system.core_0_0:550:command__ready->1:handshake stuck"):
+    ("membrane-max", "spikeforge_system.core_0_0:563:command__ready->1:handshake stuck"):
         _READY_STUCK,
     ("spike-count", "spikeforge_system.input_multicast:51:&x->|x:reduction swapped"): (
         _LOCKSTEP_READY),
@@ -1440,9 +1458,9 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "event_phase & ~closed = ~input_idle, so a multicast that is not idle means "
         "input_idle = 0: the AND of the links is the same with the multicast's bit stuck at "
         "1 (every input)"),
-    ("spike-count", "spikeforge_system.core_1_1:500:command__ready+1cycle:handshake late"):
+    ("spike-count", "spikeforge_system.core_1_1:513:command__ready+1cycle:handshake late"):
         _LATE_READY,
-    ("first-spike", "spikeforge_system.core_2_0:499:command__ready+1cycle:handshake late"):
+    ("first-spike", "spikeforge_system.core_2_0:512:command__ready+1cycle:handshake late"):
         _LATE_READY,
     ("spike-count", "spikeforge_system.input_multicast:79:[1]->[0]:bit select"): (
         _LOCKSTEP + ", so done[1] = done[0] = 0"),
@@ -1453,9 +1471,9 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("spike-count", "spikeforge_system.ctrl:215:~x->x:inversion dropped"): _PENDING_AND,
     ("first-spike", "spikeforge_system.ctrl:224:&x->|x:reduction swapped"): _ALL_ACCEPT_AND,
     ("membrane-max", "spikeforge_system.ctrl:206:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
-    ("first-spike", "spikeforge_system:823:$66=K':next-state constant"): _COUNTER_RESET,
-    ("membrane-max", "spikeforge_system:681:$58=K':next-state constant"): _COUNTER_RESET,
-    ("membrane-max", "spikeforge_system.core_1_0:525:command__ready+1cycle:handshake late"):
+    ("first-spike", "spikeforge_system:828:$66=K':next-state constant"): _COUNTER_RESET,
+    ("membrane-max", "spikeforge_system:684:$58=K':next-state constant"): _COUNTER_RESET,
+    ("membrane-max", "spikeforge_system.core_1_0:538:command__ready+1cycle:handshake late"):
         _LATE_READY,
     ("spike-count", "spikeforge_system.decision:111:!=K->!=K':counter limit"): (
         "spike-count saturation at 65534 instead of 65535: an output neuron cannot spike in "
@@ -1489,31 +1507,31 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "which selects the payload); seen and best are written together, so seen becomes 1 "
         "only with best := the payload of that hit, and reset and clear set seen = 0: the "
         "outputs are the same for every input (the module proof fails on best itself)"),
-    ("spike-count", "spikeforge_system.core_0_1:568:command__ready->1:handshake stuck"):
+    ("spike-count", "spikeforge_system.core_0_1:581:command__ready->1:handshake stuck"):
         _READY_STUCK,
-    ("first-spike", "spikeforge_system.core_0_0:532:command__ready->1:handshake stuck"):
+    ("first-spike", "spikeforge_system.core_0_0:545:command__ready->1:handshake stuck"):
         _READY_STUCK,
-    ("membrane-max", "spikeforge_system.core_1_0:525:command__ready->1:handshake stuck"):
+    ("membrane-max", "spikeforge_system.core_1_0:538:command__ready->1:handshake stuck"):
         _READY_STUCK,
-    ("spike-count", "spikeforge_system.core_1_0:515:command__ready+1cycle:handshake late"):
+    ("spike-count", "spikeforge_system.core_1_0:528:command__ready+1cycle:handshake late"):
         _LATE_READY,
-    ("first-spike", "spikeforge_system.core_0_1:532:command__ready+1cycle:handshake late"):
+    ("first-spike", "spikeforge_system.core_0_1:545:command__ready+1cycle:handshake late"):
         _LATE_READY,
-    ("membrane-max", "spikeforge_system.core_0_0:550:command__ready+1cycle:handshake late"):
+    ("membrane-max", "spikeforge_system.core_0_0:563:command__ready+1cycle:handshake late"):
         _LATE_READY,
-    ("first-spike", "spikeforge_system.core_0_0:539:<K-><K':compare limit"): _CREDIT,
-    ("first-spike", "spikeforge_system.core_0_1:539:<-><=:compare boundary"): _CREDIT,
-    ("membrane-max", "spikeforge_system.core_0_0:557:<K-><K':compare limit"): _CREDIT,
-    ("first-spike", "spikeforge_system.core_0_0:621:clamp->x:saturation removed"): _ADAPT_CLAMP,
-    ("membrane-max", "spikeforge_system.core_0_1:628:|x->&x:reduction swapped"): _ADAPT_CLAMP,
-    ("membrane-max", "spikeforge_system.core_0_1:629:clamp->x:saturation removed"): _ADAPT_CLAMP,
-    ("spike-count", "spikeforge_system.core_0_1:1489:$234=K':next-state constant"): _ENTRY_RESET,
-    ("first-spike", "spikeforge_system.core_2_1:1431:$215=K':next-state constant"): _ENTRY_RESET,
-    ("first-spike", "spikeforge_system.core_0_0:1406:if!:branch negated"): (
+    ("first-spike", "spikeforge_system.core_0_0:552:<K-><K':compare limit"): _CREDIT,
+    ("first-spike", "spikeforge_system.core_0_1:552:<-><=:compare boundary"): _CREDIT,
+    ("membrane-max", "spikeforge_system.core_0_0:570:<K-><K':compare limit"): _CREDIT,
+    ("first-spike", "spikeforge_system.core_0_0:638:clamp->x:saturation removed"): _ADAPT_CLAMP,
+    ("membrane-max", "spikeforge_system.core_0_1:645:|x->&x:reduction swapped"): _ADAPT_CLAMP,
+    ("membrane-max", "spikeforge_system.core_0_1:646:clamp->x:saturation removed"): _ADAPT_CLAMP,
+    ("spike-count", "spikeforge_system.core_0_1:1517:$244=K':next-state constant"): _ENTRY_RESET,
+    ("first-spike", "spikeforge_system.core_2_1:1459:$225=K':next-state constant"): _ENTRY_RESET,
+    ("first-spike", "spikeforge_system.core_0_0:1434:if!:branch negated"): (
         "entry 1 of a one-lane core's queue written with spike_mask whenever its write "
         "condition written & (pop ? q_at[2] : q_at[1]) is false (and shifted or held "
         "instead when it is true): " + _ONE_LANE_MASK),
-    ("first-spike", "spikeforge_system.core_2_0:564:|x->&x:reduction swapped"): (
+    ("first-spike", "spikeforge_system.core_2_0:581:|x->&x:reduction swapped"): (
         "the current saturation of output core 2_0 (neurons 0 and 1; 12-bit current from a "
         "13-bit accumulator: i_in fits when its bits 12 and 11 are equal) becomes &i[12:11] | "
         "~&i[12:11], always 1 (never saturate); but it never saturates: the weight sums from "
@@ -1528,25 +1546,25 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "from power-up, the IDLE state after reset holds it)"),
     ("first-spike", "spikeforge_system.ctrl:233:~x->x:inversion dropped"): _PENDING_AND,
     # stop 26 (the skid register, S1b, the one-hot queue level): the draw changed
-    ("spike-count", "spikeforge_system.core_0_0:704:swap:mux swapped"): _queue(
+    ("spike-count", "spikeforge_system.core_0_0:721:swap:mux swapped"): _queue(
         2, "entry 1's write enable becomes written & (pop ? q_at[1] : q_at[2]), the "
            "original's written & (pop ? q_at[2] : q_at[1]): the original never holds (n = 1 at "
            "a write only when word 0 was pushed the edge before, and then it pops); the mutant "
            "writes entry 1 at that write, but with n <= 1 entry 1 is never read (it moves to "
            "entry 0 only at a pop, where n becomes 0)"),
-    ("spike-count", "spikeforge_system.core_0_1:686:+->-:add/sub swapped"): (
+    ("spike-count", "spikeforge_system.core_0_1:703:+->-:add/sub swapped"): (
         "core 0_1 (4 neurons, 2 lanes, G = 2): w_base (3 bits) is 0 at every TICK and steps "
         "by L = 2 at each write: 0, 2, 4 in the original, 0, 6, 4 in the mutant (w_base - 2 "
         "modulo 8). It is read only as a queue entry's base, which reaches spike_out only "
         "through plus_lane(base, k) = {base[2:1], k} cut to the 2-bit payload {base[1], k}; "
         "2 and 6 agree in bit 1, so every spike's index is the same (every input)"),
-    ("spike-count", "spikeforge_system.core_0_1:1441:$230=K':next-state constant"): (
+    ("spike-count", "spikeforge_system.core_0_1:1469:$240=K':next-state constant"): (
         "the output register's rest o_rest reset to 01 instead of 00: o_rest is read only "
         "with o_valid = 1 (the next-lane branch and out_empty_next read leaves & o_rest.any(), "
         "with leaves = o_valid & ~s_valid), reset clears o_valid, and o_valid becomes 1 only "
         "by a pop, which loads o_rest from the head word: the reset value is never read "
         "(every input)"),
-    ("spike-count", "spikeforge_system.core_1_0:1635:if!:branch negated"): (
+    ("spike-count", "spikeforge_system.core_1_0:1670:if!:branch negated"): (
         "a layer-1 core's event count ev_count cleared in IDLE when no command is accepted "
         "(and no event), instead of when one is: every command is offered after a quiet "
         "cycle in which every core is idle and every link empty, so the mutant clears it in "
@@ -1555,7 +1573,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "the last command; those are layer 0's spikes of one update phase, at most one per "
         "layer-0 neuron: <= 8 = max_events_per_tick of layer 1, so neither count equals 8 at "
         "an event, and overflow (the count's only reader) stays 0 in both"),
-    ("spike-count", "spikeforge_system.core_1_1:522:&->|:and/or swapped"): (
+    ("spike-count", "spikeforge_system.core_1_1:535:&->|:and/or swapped"): (
         "a copy of leaves = o_valid & ~s_valid that feeds only the pop condition "
         "~o_valid | leaves (Yosys keeps a separate wire for each use), mutated to "
         "o_valid | ~s_valid: the pop condition becomes ~q_at[0] and differs only when the "
@@ -1565,10 +1583,10 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "until the next TICK, which is accepted only when both registers are empty (probe of "
         "the cycle model: both registers full in core 1_1 in 8 cycles over every stimulus, "
         "never with a word queued)"),
-    ("first-spike", "spikeforge_system.core_0_0:1387:if!:branch negated"): (
+    ("first-spike", "spikeforge_system.core_0_0:1415:if!:branch negated"): (
         "entry 1's mask of a one-lane core cleared in every cycle but a reset one (if (rst) "
         "negated): " + _ONE_LANE_MASK),
-    ("first-spike", "spikeforge_system.core_1_0:606:&x->|x:reduction swapped"): (
+    ("first-spike", "spikeforge_system.core_1_0:623:&x->|x:reduction swapped"): (
         "the current saturation of core 1_0 (6 neurons; 12-bit current from a 13-bit "
         "accumulator: i_in fits when its bits 12 and 11 are equal) becomes |i[12:11] | "
         "~|i[12:11], always 1 (never saturate); but it never saturates: the sums of the "
@@ -1578,7 +1596,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "monotonic) i_in stays within -763..1189 (the fixed points of i = decay(i) + sum, "
         "computed per neuron), inside -2048..2047, so both select i_in (every input of this "
         "design)"),
-    ("membrane-max", "spikeforge_system.core_1_0:599:|x->&x:reduction swapped"): (
+    ("membrane-max", "spikeforge_system.core_1_0:616:|x->&x:reduction swapped"): (
         "the current saturation of core 1_0 (4 neurons; 12-bit current from a 13-bit "
         "accumulator) becomes &i[12:11] | ~&i[12:11], always 1 (never saturate); but it never "
         "saturates: the sums of the positive and negative weights from the 7 layer-0 neurons "
@@ -1586,20 +1604,76 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "tick, alpha = 162/256, no host port, i = 0 after CLEAR; by induction i_in stays "
         "within -278..839 (the fixed points of i = decay(i) + sum per neuron), inside "
         "-2048..2047, so both select i_in (every input of this design)"),
-    ("first-spike", "spikeforge_system.core_1_0:786:o_base<=hold:register frozen"): (
+    ("first-spike", "spikeforge_system.core_1_0:809:o_base<=hold:register frozen"): (
         "o_base (the base of the word the output register emits) is read only in the "
         "next-lane branch, taken when leaves & o_rest.any(); " + _ONE_LANE_REST
         + ": the branch is never taken in this one-lane core, so o_base is never read"),
-    ("first-spike", "spikeforge_system.core_2_1:1566:$227=K':next-state constant"): (
+    ("first-spike", "spikeforge_system.core_2_1:1594:$237=K':next-state constant"): (
         "the issue credit reset to 1 instead of 0: every later change is the same increment, "
         "so the mutant's credit is the original's + 1 in every cycle and credit < 10 becomes "
         "the original's credit < 9; " + _CREDIT),
-    ("membrane-max", "spikeforge_system.core_0_0:1687:$237=K':next-state constant"): (
+    ("membrane-max", "spikeforge_system.core_0_0:1722:$248=K':next-state constant"): (
         "a core's overflow reset to 1 instead of 0: the system latches the cores' overflow "
         "only while ticks run (event or update phase), every run's first command is a CLEAR, "
         "which clears it, before its first tick, and nothing else reads it (every input)"),
-    ("membrane-max", "spikeforge_system.core_0_0:557:<-><=:compare boundary"): _CREDIT,
-    ("membrane-max", "spikeforge_system.core_0_1:554:-1->-2:counter step"): _ONE_LANE_REST,
+    ("membrane-max", "spikeforge_system.core_0_0:570:<-><=:compare boundary"): _CREDIT,
+    ("membrane-max", "spikeforge_system.core_0_1:567:-1->-2:counter step"): _ONE_LANE_REST,
+    # stop 27 (events at the last word): the draw changed
+    ("spike-count", "spikeforge_system.core_0_0:1457:$239=K':next-state constant"): (
+        "the output register's neuron o_n reset to 1 instead of 0: spike_out shows o_n only "
+        "with the skid register empty and valid = o_valid | s_valid, i.e. with o_valid = 1 "
+        "(the merger registers a payload only with its valid), and the skid register copies "
+        "it into s_n, read only while s_valid, which is set only from o_valid = 1; reset "
+        "clears o_valid and s_valid, and o_valid becomes 1 only by a pop, which loads o_n: "
+        "the reset value is never read (every input)"),
+    ("spike-count", "spikeforge_system.core_0_1:581:command__ready+1cycle:handshake late"):
+        _LATE_READY,
+    ("spike-count", "spikeforge_system.core_1_0:813:q_mask_7<=hold:register frozen"):
+        _ONE_LANE_MASK,
+    ("spike-count", "spikeforge_system.core_1_1:520:<K-><K':compare limit"): _CREDIT,
+    ("spike-count", "spikeforge_system.ctrl:217:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
+    ("spike-count", "spikeforge_system.decision:364:$30=K':next-state constant"): (
+        "the decision unit's scan register cur reset to 1 instead of 0: cur takes the count "
+        "read at every edge (cur <= read, no enable), so it differs only in the first cycle "
+        "after a reset, and it is read only where cur_valid = 1 (best and the result are "
+        "updated only then); cur_valid resets to 0 and follows scanning, which is 0 after a "
+        "reset until a finish (every input)"),
+    ("spike-count", "spikeforge_system.fifo_0.fifo:80:+->-:add/sub swapped"): (
+        "the depth-2 FIFO's level inner_level + r_rdy (inner register full, output register "
+        "full) becomes inner_level - r_rdy, modulo 4; it feeds only the FIFO's idle = "
+        "(level == 0) (the level port is read nowhere), and the two differ in idle only when "
+        "both registers are full (original 2, mutant 0). Then the FIFO offers a packet, "
+        "o.valid = r_rdy = 1, which is router 0's i.valid, so the router's idle = ~i.valid "
+        "is 0 in the same cycle: the AND of the links (the controller's quiet) is the same "
+        "(every input)"),
+    ("spike-count", "spikeforge_system.router_0.multicast:65:idle+1cycle:handshake late"): (
+        "router 0's idle = ~i.valid one cycle late: it differs from the original only in a "
+        "cycle c where i.valid changed. Rising at c: i.valid is the FIFO's o.valid = r_rdy, "
+        "and a FIFO with its output register full has level >= 1, idle 0. Falling at c: the "
+        "packet left at c - 1, taken by its last destination core then, and a core is not "
+        "idle in the cycle after it takes an event (idle falls the cycle after the "
+        "handshake; at a last word it was not idle already). So in both the AND of the links "
+        "and cores (the controller's quiet, registered) is 0 at c with either idle; idle "
+        "feeds nothing else (every input)"),
+    ("first-spike", "spikeforge_system.core_0_0:1412:if!:branch negated"): _ONE_LANE_MASK,
+    ("first-spike", "spikeforge_system.core_1_0:805:o_rest<=hold:register frozen"):
+        _ONE_LANE_REST,
+    ("first-spike", "spikeforge_system.core_2_1:1507:$229=K':next-state constant"):
+        _ENTRY_RESET,
+        ("spike-count", "spikeforge_system.core_1_1:545:&->|:and/or swapped"): (
+        "core 1_1 (2 neurons, 1 lane, G = 2): the update phase's end in idle_next, written & "
+        "(w_g == 1) with w_g one bit, becomes written | w_g: true also at word 0's write edge "
+        "(T + 1 + S = T + 9 for a TICK at T; word 1 follows at T + 10, never throttled), so "
+        "idle and spike_in.ready can rise at T + 10 instead of T + 11, and nothing else "
+        "changes (it feeds only idle_next). Neither is seen: every core takes the TICK at T, "
+        "the first layer-0 spike reaches core 1_1 at T + 14 at the earliest (handshake into "
+        "merger 0 at T + n // L + S + 3 = T + 11, the merger's register at T + 12, the FIFO of "
+        "depth 2 offers it at T + 14), the controller's registered quiet needs core 1_0 (G = "
+        "3, last write at T + 11) idle, not before T + 12, and the system has no host port "
+        "(every input)"),
+("membrane-max", "spikeforge_system.core_1_0:669:swap:mux swapped"): _queue(
+        4, "entry 9's write enable written & (pop ? q_at[10] : q_at[9]) becomes written & "
+           "(pop ? q_at[9] : q_at[10]): with n <= 3 both q_at bits are 0, so both are 0"),
 }
 
 

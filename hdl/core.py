@@ -269,8 +269,9 @@ class NeuronCore(wiring.Component):
     spike_in : ``In(stream.Signature(unsigned(max(1, ceil_log2(n_inputs)))))``
         Input spike events. ``payload`` is the presynaptic index j. Accepting event j adds
         ``w[j, n]`` to the accumulator ``i`` of every neuron n, reading only the G weight
-        words of input j. ``ready`` is high exactly when ``idle`` is high. A payload
-        ``>= n_inputs`` is a driver error (undefined result).
+        words of input j. ``ready`` is high when ``idle`` is high and, if G >= 2, in the
+        cycle in which an event reads its last word: events then follow each other every
+        G cycles. A payload ``>= n_inputs`` is a driver error (undefined result).
     command : ``In(stream.Signature(Command))``
         :attr:`Command.TICK` or :attr:`Command.CLEAR`. ``ready`` is high when ``idle`` is
         high and ``spike_in.valid`` is low (a pending event is accepted first; a well-behaved
@@ -319,10 +320,13 @@ class NeuronCore(wiring.Component):
     :func:`spikeforge.sim.cycle.predict_tick`). With G = ``ceil(N / L)``, S =
     ``UPDATE_STAGES`` (8), Q = ``QUEUE_WORDS`` (10):
 
-    * **Event**: accepted at cycle h, the words are read at edges h + 1 .. h + G; the core
-      accepts its next event or command at cycle h + G + 1 (``cycles_per_event = G + 1``;
-      the write-backs at h + 3 .. h + G + 2 overlap the next item; a read of a word in the
-      edge it is written sees the new value).
+    * **Event**: accepted at cycle h, the words are read at edges h + 1 .. h + G and
+      written back at h + 3 .. h + G + 2. With G >= 2 the next event can be accepted at
+      cycle h + G (its word g is read at h + G + 1 + g, in or after the edge that writes
+      the previous event's word g: a read of a word in the edge it is written sees the new
+      value); with G = 1 at h + 2, one cycle later, because the write-back is two edges
+      behind the read (``cycles_per_event = max(G, 2)``). A command is accepted from
+      cycle h + G + 1 (``idle``).
     * **Update phase**: TICK accepted at cycle T. Word g is read at the g-th edge from
       T + 1 at which the credit is below Q (T + 1 + g without throttling) and written S
       edges later, where its spiking lanes are pushed into the queue. The output register
@@ -450,10 +454,12 @@ class NeuronCore(wiring.Component):
         # value is computed below) so that the streams' ready and the host gating start
         # from a flip-flop
         idle = Signal(init=1)
+        # spike_in.ready: idle, or (G >= 2) an event reading its last word -- a register too
+        in_ready = Signal(init=1)
         m.d.comb += [
             self.idle.eq(idle),
             self.overflow.eq(overflow),
-            self.spike_in.ready.eq(idle),
+            self.spike_in.ready.eq(in_ready),
             self.command.ready.eq(idle & ~self.spike_in.valid),
             self.spike_out.valid.eq(o_valid | s_valid),
             self.spike_out.payload.eq(Mux(s_valid, s_n, o_n)),
@@ -563,6 +569,8 @@ class NeuronCore(wiring.Component):
                 m.d.comb += phase_idle_next.eq(~(ev_accept | cmd_accept))
             with m.Case(_Phase.UPDATE):
                 m.d.comb += phase_idle_next.eq(written & (w_g == G - 1))
+            with m.Case(_Phase.EVENT):
+                m.d.comb += phase_idle_next.eq((cnt == G - 1) & ~ev_accept)
             with m.Default():
                 m.d.comb += phase_idle_next.eq(cnt == G - 1)
         queue_empty_next = ~push & (q_at[0] | (q_at[1] & pop))
@@ -572,7 +580,12 @@ class NeuronCore(wiring.Component):
         m.d.comb += idle_next.eq(phase_idle_next & queue_empty_next & out_empty_next
                                  & skid_empty_next)
         # host_ok = idle and no event write-back pending (e_r, e_p of the next cycle)
-        m.d.sync += [idle.eq(idle_next),
+        # an event whose next edge reads its last word (cnt = G - 2 now) takes the next one
+        # at that edge: word g of the next event is then read in or after the edge that
+        # writes this event's word g (the write-back is two edges behind the read), which
+        # G = 1 would break. (No event is accepted at cnt = G - 2: ready is low there.)
+        last_next = (phase == _Phase.EVENT) & (cnt == G - 2) if G >= 2 else 0
+        m.d.sync += [idle.eq(idle_next), in_ready.eq(idle_next | last_next),
                      host_ok.eq(idle_next & (phase != _Phase.EVENT) & ~e_r)]
 
         # -- event counting and overflow -----------------------------------------------------
@@ -600,7 +613,9 @@ class NeuronCore(wiring.Component):
             with m.Case(_Phase.EVENT):
                 m.d.comb += [rp_w.addr.eq(w_addr), rps["i"].addr.eq(cnt)]
                 m.d.sync += [e_r.eq(1), e_r_g.eq(cnt), cnt.eq(cnt + 1), w_addr.eq(w_addr + 1)]
-                with m.If(cnt == G - 1):
+                with m.If(ev_accept):  # the next event, at the last word (G >= 2)
+                    m.d.sync += [cnt.eq(0), w_addr.eq(self.spike_in.payload * G)]
+                with m.Elif(cnt == G - 1):
                     m.d.sync += phase.eq(_Phase.IDLE)
             with m.Case(_Phase.CLEAR):
                 for wp in wps.values():

@@ -13,8 +13,9 @@ combinational outputs are settled from the registers of the cycle, then every bl
 the clock edge. The blocks:
 
 * :class:`~spikeforge.sim.blocks.core.CoreModel` -- the core's control
-  (:mod:`spikeforge.sim.cycle`: ``N + 2`` cycles per event, update pipeline with one output
-  register and its stall rule, ``N + 1`` cycles of CLEAR; ``spike_in.ready`` = ``idle``);
+  (:mod:`spikeforge.sim.cycle`: ``max(G, 2)`` cycles per event, the update pipeline with
+  its spike queue, output and skid registers, ``G + 1`` cycles of CLEAR; ``spike_in.ready``
+  = ``idle`` or an event's last word, :attr:`~spikeforge.sim.blocks.core.CoreModel.in_ready`);
 * :class:`~spikeforge.sim.blocks.router.MergerModel` -- the round-robin merger (registered
   output, grant order ``last + 1 ...``);
 * :class:`~spikeforge.sim.blocks.router.FifoModel` -- the ``SyncFIFOBuffered`` stream FIFO
@@ -23,7 +24,7 @@ the clock edge. The blocks:
 * :class:`~spikeforge.sim.blocks.router.MulticastModel` /
   :class:`~spikeforge.sim.blocks.router.RouterModel` -- the combinational multicast (input
   port) and routers: a packet leaves when every destination has taken it, each
-  destination's ``ready`` = that core's ``idle``;
+  destination's ``ready`` = that core's ``spike_in.ready``;
 * :class:`~spikeforge.sim.blocks.tick.TickControllerModel` -- the tick controller's FSM
   (``guard`` cycles before quiet is trusted, CLEAR/TICK offered to all cores at once, one
   CHECK cycle per tick);
@@ -66,7 +67,8 @@ Closed-form lower bound (:func:`lower_bound_cycles`): every core must spend its 
 then its per-event time per input event it receives and at least a silent update phase per
 tick (:mod:`spikeforge.sim.cycle`), so an inference needs at least the busiest core's sum;
 summed over the work, a ``synaptic events / weight-read rate`` bound follows; see the
-function.
+function. Its ``work_bound`` counts the work alone, none of the design's overheads: the
+weight words the busiest core must read and the state words it must update.
 """
 
 from __future__ import annotations
@@ -87,7 +89,7 @@ from spikeforge.sim.blocks.core import CoreModel, CorePhase
 from spikeforge.sim.blocks.decision import decision_model, decisive_classes
 from spikeforge.sim.blocks.router import FifoModel, MergerModel, MulticastModel, RouterModel
 from spikeforge.sim.blocks.tick import TickControllerModel, TickState
-from spikeforge.sim.cycle import clear_cycles, cycles_per_event, update_cycles
+from spikeforge.sim.cycle import clear_cycles, cycles_per_event, update_cycles, words
 
 __all__ = ["InputSchedule", "InferenceTiming", "SystemModel", "predict_run",
            "lower_bound_cycles", "ticks_to_run", "input_items"]
@@ -242,6 +244,7 @@ class SystemModel:
         self.live = False
         self.out_spike = None
         self.core_idle = []  # per layer, per core: idle
+        self.core_ready = []  # per core (flat): spike_in.ready
         self.spike_in = []  # per core (flat, the controller's order): spike_in.valid
         self._none_accepted = [False] * len(self.cores)
         self.accepted = self._none_accepted  # per core: its command is accepted
@@ -317,9 +320,11 @@ class SystemModel:
     def _settle(self, begin: bool, item) -> None:
         """Every block's combinational outputs of this cycle, from the registers."""
         self.core_idle = idle = [[core.idle for core in layer] for layer in self.layers]
-        self.port.offer(item, self.ctrl.event_phase, idle[0])
+        ready = [[core.in_ready for core in layer] for layer in self.layers]  # spike_in.ready
+        self.core_ready = list(chain.from_iterable(ready))
+        self.port.offer(item, self.ctrl.event_phase, ready[0])
         for l, router in enumerate(self.routers):
-            router.route(self.packets[l].o_valid, self.packets[l].o_payload, idle[l + 1])
+            router.route(self.packets[l].o_valid, self.packets[l].o_payload, ready[l + 1])
         quiet = self._links_idle() and all(all(row) for row in idle)
         self.out_ready_now = bool(self.out_ready(self.cycle))
         self.live = ((self.ctrl.event_phase or self.ctrl.update_phase)
@@ -373,13 +378,14 @@ class SystemModel:
         values; the FIFO reads the merger's register, so it takes the edge first."""
         ctrl, tick = self.ctrl, self.ctrl.tick
         grants = [merger.grant for merger in self.mergers]
-        for core, idle, spike_in, accepted in zip(self.cores, chain.from_iterable(self.core_idle),
-                                                  self.spike_in, self.accepted):
+        for core, idle, ready, spike_in, accepted in zip(
+                self.cores, chain.from_iterable(self.core_idle), self.core_ready, self.spike_in,
+                self.accepted):
             if idle and not (spike_in or accepted):
                 continue  # an idle core offered nothing keeps its state (and it is most cores)
             if accepted and not ctrl.is_tick:  # its CLEAR: the new inference's spikes
                 core.load(self.spikes[core.layer])
-            core.clock(spike_in and idle, accepted, ctrl.is_tick, tick,
+            core.clock(spike_in and ready, accepted, ctrl.is_tick, tick,
                        grants[core.layer] == core.index)
         self.port.clock(ctrl.tick_done or ctrl.clear)
         for router in self.routers:
@@ -411,9 +417,10 @@ class SystemModel:
             blocked.append(state)
         edges = []
         for core in self.cores:
-            if ((core.out_valid or core.queue) and blocked[core.layer]
-                    and core.phase is CorePhase.IDLE):
-                continue  # its spike waits behind a blocked link and cannot move
+            if (blocked[core.layer] and core.phase is CorePhase.IDLE and core.skid_valid
+                    and (core.o_valid or not core.queue)):
+                continue  # its spikes wait behind a blocked link and cannot move: the skid
+                # register is full, and so is the output register or there is no word to pop
             k = core.skippable()
             if k is None and self._may_feed(core, feeding):
                 return 0
@@ -510,8 +517,8 @@ class SystemModel:
     def _stream(self, items, k: int, offer_at, timing: InferenceTiming):
         """The run of input events from ``items[k]`` up to the next marker, in closed form.
 
-        A layer-0 core is free again ``G + 1`` cycles after it takes an event (it counts
-        its G words down, :class:`CoreModel`); the multicast offers an event to every
+        A layer-0 core takes its next event ``max(G, 2)`` cycles after it takes one (it
+        counts its G words down, :class:`CoreModel`); the multicast offers an event to every
         destination from its offer cycle on, each takes it in the first cycle it is free,
         and the handshake is the cycle the last one takes it. The next event is offered
         ``gap`` cycles after the cycle that follows. Nothing else moves meanwhile: no
@@ -521,8 +528,7 @@ class SystemModel:
         c0 = self.cycle
         dests = sorted(self.port.dests)
         layer0 = self.layers[0]
-        free = {d: c0 + (layer0[d].left if layer0[d].phase is not CorePhase.IDLE else 0)
-                for d in range(len(layer0))}
+        free = {d: c0 + layer0[d].edges_to_ready() for d in range(len(layer0))}
         taken_at = {}
         offer = c0 if offer_at is None else offer_at  # offer_at is set for items[k]
         while k < len(items) and not items[k][1]:
@@ -530,7 +536,7 @@ class SystemModel:
             handshake = max(takes)
             for d, t in zip(dests, takes):
                 taken_at[d] = t
-                free[d] = t + layer0[d].G + 1
+                free[d] = t + max(layer0[d].G, 2)
             timing.input_cycles.append(handshake)
             k += 1
             reference = handshake + 1
@@ -609,6 +615,13 @@ def lower_bound_cycles(plan, trace, image: int = 0, n_ticks: int | None = None) 
 
     ``bound`` is the larger. ``events_to_core`` counts the events of layer l in the ticks the
     system runs (``NetworkTrace.statistics()``, early exit included).
+
+    ``work_bound`` = max over cores of ``G * (events_to_core + ticks_run)``: the weight words
+    the core must read (each event reads its ``G = ceil(N / L)`` words of L weights) plus
+    the state words it must update (G per tick), at one word of each per cycle and nothing
+    else -- no CLEAR, no pipeline fill or drain, no cycle between items, no tick
+    barrier. It is the yardstick of issue 10's "1.2x a bound from the work alone":
+    ``bound`` says how far the cores' own timing allows, ``work_bound`` how far the work.
     """
     ticks = n_ticks if n_ticks is not None else trace.ticks
     stats = trace.statistics(until_decision=trace.decision_mode is Decision.FIRST_SPIKE)
@@ -620,6 +633,7 @@ def lower_bound_cycles(plan, trace, image: int = 0, n_ticks: int | None = None) 
     rate = sum(Fraction(c.n_neurons, cycles_per_event(c)) for c in plan.cores)
     update_min = min(update_cycles(c) for c in plan.cores)
     synaptic_bound = math.ceil(Fraction(synaptic) / rate) + ticks_run * update_min
+    work_bound = max(words(c) * (int(events[c.layer]) + ticks_run) for c in plan.cores)
     return {"core_bound": core_bound, "synaptic_bound": synaptic_bound,
-            "bound": max(core_bound, synaptic_bound), "synaptic_events": synaptic,
-            "ticks_run": ticks_run}
+            "bound": max(core_bound, synaptic_bound), "work_bound": work_bound,
+            "synaptic_events": synaptic, "ticks_run": ticks_run}

@@ -261,3 +261,114 @@ def test_mnist_fast_benchmark_quick(tmp_path):
     assert "50/50" in out and "BIT-EXACT" in out, out
     # 50 of the 450 test images co-simulated: the all-images target is reported as not met
     assert "NOT met" in [l for l in out.splitlines() if "bit-exact" in l][-1]
+
+
+def _bench_boards():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import bench_boards
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    return bench_boards
+
+
+def _markdown_rows(text: str) -> list[list[str]]:
+    """The cells of each line of a markdown table in ``text``, header first, rule left out."""
+    return [[c.strip() for c in line.strip("|").split("|")] for line in text.splitlines()
+            if line.startswith("| ")]
+
+
+def _board_row(name: str, cycles: float, fmax: float, luts: int, pll: bool = False) -> dict:
+    """A made-up build as bench_boards.measured_row makes it (no board build needed)."""
+    return {"label": f"{name} (2 cores, 64-10 neurons)", "name": name, "board": "ulx3s-85f",
+            "pll": pll, "clock": 47.5 if pll else 25.0,
+            "clock_text": "PLL 47.50" if pll else "25 (board)", "luts": luts,
+            "luts_available": 83640, "ffs": 900, "brams": 12, "brams_available": 208,
+            "brams_est": 12, "luts_est": luts, "dsps": 2, "dsps_available": 156, "fmax": fmax,
+            "constraint": 25.0, "met": True, "cycles": cycles, "bound": 1000.0,
+            "work_bound": 800.0, "uart_per_s": 40.0, "build_s": 100.0}
+
+
+#: made-up published designs: one with latency and logic, one without logic, one without
+#: latency (left out of the table)
+FAKE_PUBLISHED = [("Design A", None, 400.0, 500, "source A"),
+                  ("Design B", "99 %", 80.0, None, "source B"),
+                  ("Design C", 0.9, None, 700, "source C")]
+
+
+def test_boards_main_table_has_both_bounds():
+    """bench_boards' main table: the bound with the cycles' ratio to it, and the work bound
+    (issue 10's yardstick) with its own ratio; latency and images/s at Fmax."""
+    bench = _bench_boards()
+    head, row = _markdown_rows(bench.main_table([_board_row("mnist", 1200.0, 60.0, 4000)]))
+    cells = dict(zip(head, row))
+    assert cells["bound (cycles / bound)"] == "1000 (1.20x)"
+    assert cells["work bound"] == "800" and cells["cycles / work bound"] == "1.50x"
+    assert cells["latency µs at Fmax"] == "20.0" and cells["inferences/s at Fmax"] == "50,000"
+    assert cells["inferences/s per 1,000 LCs"] == "12,500"
+
+
+def test_boards_published_table_ratios():
+    """Each MNIST row of the run gets its two ratio columns against every published design
+    with a latency: latency theirs / ours and images/s per 1,000 LCs ours / theirs ("-"
+    where their logic is not known); rows that are not MNIST stay out."""
+    bench = _bench_boards()
+    rows = [_board_row("mnist", 2000.0, 50.0, 10000),  # 40 us, 25,000/s, 2,500 per 1,000 LCs
+            _board_row("mnist16", 1000.0, 50.0, 20000, pll=True),  # 20 us, 2,500 per 1,000
+            _board_row("digits", 500.0, 50.0, 5000)]
+    text = bench.published_table(rows, FAKE_PUBLISHED)
+    head, *body = _markdown_rows(text)
+    table = {r[0]: dict(zip(head, r)) for r in body}
+    assert set(table) == {"spikeforge mnist (2 cores, 64-10 neurons) on ulx3s-85f",
+                          "spikeforge mnist16 (2 cores, 64-10 neurons) on ulx3s-85f",
+                          "Design A", "Design B"}, text
+    a, b = table["Design A"], table["Design B"]
+    # A: 400 us, 2,500/s, 500 LCs -> 5,000 images/s per 1,000 LCs
+    assert [a["latency µs (ours at Fmax)"], a["images/s"], a["images/s per 1,000 LCs"],
+            a["source"]] == ["400.0", "2,500", "5,000", "source A"]
+    assert a["latency theirs / ours: mnist"] == "10.00x"
+    assert a["per 1,000 LCs ours / theirs: mnist"] == "0.50x"
+    assert a["latency theirs / ours: mnist16 at PLL 47.50 MHz"] == "20.00x"
+    assert a["per 1,000 LCs ours / theirs: mnist16 at PLL 47.50 MHz"] == "0.50x"
+    assert b["latency theirs / ours: mnist"] == "2.00x" and b["logic cells"] == "n/a"
+    assert b["per 1,000 LCs ours / theirs: mnist"] == "-"
+    ours = table["spikeforge mnist (2 cores, 64-10 neurons) on ulx3s-85f"]
+    assert ours["latency µs (ours at Fmax)"] == "40.0"
+    assert ours["images/s per 1,000 LCs"] == "2,500"
+    assert "need an MNIST build" not in text
+
+
+def test_boards_published_table_without_mnist():
+    """A run without an MNIST design: every published design with a latency is listed with
+    its figures (the real benchmarks/published.py, the one bench_ttfs_board.py reads), no
+    ratio columns, and one line saying the ratios need an MNIST build."""
+    bench = _bench_boards()
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import bench_ttfs_board
+        import published
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    assert bench_ttfs_board.PUBLISHED is published.PUBLISHED is bench.PUBLISHED
+    text = bench.published_table([_board_row("core16x32", 500.0, 50.0, 3000)])
+    head, *body = _markdown_rows(text)
+    with_latency = [p for p in published.PUBLISHED if p[2] is not None]
+    assert len(with_latency) < len(published.PUBLISHED)  # the prototype gives none
+    assert [r[0] for r in body] == [p[0] for p in with_latency], text
+    assert [r[1] for r in body] == [f"{p[2]:.1f}" for p in with_latency]
+    assert [r[-1] for r in body] == [p[4] for p in with_latency]
+    assert not [h for h in head if "theirs" in h], head
+    notes = [line for line in text.splitlines() if "need an MNIST build" in line]
+    assert len(notes) == 1 and "--only mnist" in notes[0], text
+
+
+def test_boards_cycles_per_inference_has_the_work_bound():
+    """cycles_per_inference on a small core (no build): the mean cycles, the mean bound and
+    the mean work bound, in that order, each bound below what it bounds."""
+    from spikeforge.boards.build import resolve_design
+
+    bench = _bench_boards()
+    name, artifact = resolve_design("core:8x16")
+    counts = bench.design_inputs(name, artifact.network, images=4)
+    cycles, bound, work_bound = bench.cycles_per_inference(artifact, counts)
+    assert 0 < work_bound < bound <= cycles

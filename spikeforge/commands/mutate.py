@@ -38,7 +38,7 @@ def register(subparsers) -> None:
                     "design serves every mutant) and report detected / undetected per block "
                     "and kind. --campaign slow adds the named slow campaign's stimuli (long, "
                     "dense, backpressure, silence and ties, negative states, saturation, "
-                    "membranes at their floor, overflow) and a "
+                    "membranes at their floor, overflow, full event budget) and a "
                     "golden-model-directed stimulus per missed weight fault. Exit status 1 "
                     "if a mutant survives that is neither proved nor argued equivalent "
                     "(the arguments are listed, ARGUED EQUIVALENT).")

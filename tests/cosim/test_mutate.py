@@ -334,8 +334,9 @@ def test_stretched_search_finds_an_output_weight_fault_random_images_miss(design
         (x != y).any() for x, y in zip(a.spikes, b.spikes))
 
 
-#: undetected and unproven mutants of the recorded run (docs/verification.md, stop 26: the
-#: n_ticks = 0 gap of stop 22, drawn again in two designs)
+#: undetected and unproven mutants of the recorded run (docs/verification.md, stop 27: the
+#: n_ticks = 0 gap of stop 22, and router 0's destination bit inverted in spike-count, which
+#: drops an event of core 1_1 in 6 cycles of 4 stimuli without changing a spike)
 RECORDED_SURVIVORS = 2
 
 

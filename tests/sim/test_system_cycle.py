@@ -16,7 +16,7 @@ from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.network import IntegerLayer, IntegerNetwork
 from spikeforge.ir.params import Decision, NeuronParams
 from spikeforge.ir.system import SystemConfig
-from spikeforge.sim.cycle import clear_cycles, cycles_per_event, update_cycles
+from spikeforge.sim.cycle import clear_cycles, cycles_per_event, update_cycles, words
 from spikeforge.sim.network import run_network
 from spikeforge.sim.system_cycle import (
     InputSchedule,
@@ -101,7 +101,10 @@ def test_lower_bound_holds_on_random_networks(seed):
         update_min = min(update_cycles(c) for c in plan.cores)
         assert bound == {"core_bound": core, "synaptic_events": synaptic,
                          "synaptic_bound": math.ceil(synaptic / rate) + ticks * update_min,
-                         "bound": max(core, bound["synaptic_bound"]), "ticks_run": ticks}
+                         "bound": max(core, bound["synaptic_bound"]), "ticks_run": ticks,
+                         "work_bound": max(words(c) * (events[c.layer] + ticks)
+                                           for c in plan.cores)}
+        assert bound["work_bound"] <= bound["core_bound"]
         assert 0 < bound["bound"] <= timing.cycles, (seed, b, bound, timing.cycles)
 
 
@@ -269,4 +272,5 @@ def test_lower_bound_by_hand():
     synaptic = math.ceil(9 / rate) + 2 * min(update_cycles(a), update_cycles(b))
     assert lower_bound_cycles(plan, trace, 0, 2) == {
         "core_bound": core, "synaptic_bound": synaptic, "bound": max(core, synaptic),
+        "work_bound": 2 * (3 + 2),  # core a: G = 2 words, 3 events + 2 ticks
         "synaptic_events": 9, "ticks_run": 2}

@@ -67,7 +67,8 @@ def core_lockstep(seed, lanes=1, cycles_limit=3000, words=(1, 6), p_ready=None):
     p_gap, p_eager = rng.choice([0.0, 0.5]), 0.4
     p_ready = rng.choice([1.0, 0.5, 0.25]) if p_ready is None else p_ready
     # credit: the largest credit seen while the update phase has words left to issue
-    stats = {"outputs": 0, "stalls": 0, "skips": 0, "together": 0, "credit": 0}
+    # chained: events accepted at the previous event's last word (not idle)
+    stats = {"outputs": 0, "stalls": 0, "skips": 0, "together": 0, "credit": 0, "chained": 0}
 
     async def bench(ctx):
         k = 0  # next item
@@ -101,7 +102,7 @@ def core_lockstep(seed, lanes=1, cycles_limit=3000, words=(1, 6), p_ready=None):
             where = (seed, lanes, c, model.phase, items[k] if k < len(items) else None)
             in_valid = event is not None
             assert ctx.get(dut.idle) == model.idle, where
-            assert ctx.get(dut.spike_in.ready) == model.idle, where
+            assert ctx.get(dut.spike_in.ready) == model.in_ready, where
             assert ctx.get(dut.command.ready) == model.command_ready(in_valid), where
             assert ctx.get(dut.spike_out.valid) == model.out_valid, where
             if model.out_valid:
@@ -120,7 +121,8 @@ def core_lockstep(seed, lanes=1, cycles_limit=3000, words=(1, 6), p_ready=None):
                 other.skip(skip)
                 skipped.append((c + skip, other))
                 stats["skips"] += 1
-            accept_event = in_valid and model.idle
+            accept_event = in_valid and model.in_ready
+            stats["chained"] += accept_event and not model.idle
             accept_command = command is not None and model.command_ready(in_valid)
             is_tick = command is not None and command[1] == "tick"
             model.clock(accept_event, accept_command, is_tick,
@@ -157,7 +159,7 @@ def test_core_matches_rtl_while_the_credit_throttles(seed, lanes, p_ready):
 
 
 def test_lockstep_exercises_stalls_and_overlapping_offers():
-    total = {"outputs": 0, "stalls": 0, "together": 0, "skips": 0}
+    total = {"outputs": 0, "stalls": 0, "together": 0, "skips": 0, "chained": 0}
     for seed, lanes in ((6, 1), (7, 2), (8, 4)):
         stats = core_lockstep(seed, lanes)
         for key in total:
@@ -195,6 +197,29 @@ def test_event_and_clear_busy_times(N, lanes):
     assert not core.command_ready(True) and core.command_ready(False)
     core.clock(True, True, True, 0, True)
     assert core.phase is CorePhase.EVENT
+
+
+@pytest.mark.parametrize("N,lanes", [(1, 1), (2, 1), (3, 1), (5, 2), (9, 4)])
+def test_events_follow_each_other_every_max_g_2_cycles(N, lanes):
+    """spike_in.ready: an event accepted at cycle 0 lets the next in at max(G, 2) (at its
+    last word while G >= 2, when the core is not idle); three in a row, then idle at
+    2 * max(G, 2) + G + 1."""
+    core = CoreModel(plan_core(CoreConfig(N, 3, lanes=lanes)))
+    G = -(-N // lanes)
+    period = max(G, 2)
+    accepted, ready, idle = [], [], []
+    for c in range(3 * period + G + 2):
+        ready.append(core.in_ready)
+        idle.append(core.idle)
+        take = core.in_ready and len(accepted) < 3
+        if take:
+            accepted.append(c)
+        core.clock(take, False, False, 0, True)
+    assert accepted == [0, period, 2 * period]
+    assert cycles_per_event(CoreConfig(N, 3, lanes=lanes)) == period
+    assert ready[period - 1:period + 1] == [False, True]
+    assert idle[period] == (G == 1)  # ready while busy only with two words or more
+    assert idle.index(True, 2 * period + 1) == 2 * period + G + 1  # after the third
 
 
 @pytest.mark.parametrize("N", [1, 4])
@@ -290,7 +315,7 @@ def test_timing_of_a_core_plan_uses_its_config_lanes():
     config = CoreConfig(10, 3, lanes=4)
     plan = plan_core(config)
     for f in (cycles_per_event, update_cycles, clear_cycles):
-        assert f(plan) == f(config) == {cycles_per_event: 4, update_cycles: 3 + UPDATE_STAGES + 1,
+        assert f(plan) == f(config) == {cycles_per_event: 3, update_cycles: 3 + UPDATE_STAGES + 1,
                                         clear_cycles: 4}[f]
     assert CoreModel(plan).G == CoreModel(config).G == 3
-    assert core_busy_bound(plan, 2, 1) == 4 + 2 * 4 + 3 + UPDATE_STAGES + 1
+    assert core_busy_bound(plan, 2, 1) == 4 + 2 * 3 + 3 + UPDATE_STAGES + 1
