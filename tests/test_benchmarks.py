@@ -1,6 +1,7 @@
 """Short versions of the benchmark scripts, so that they keep working (the tables they print
 are recorded in docs/benchmarks.md from full runs)."""
 
+import importlib
 import subprocess
 import sys
 from pathlib import Path
@@ -145,13 +146,13 @@ def test_lanes_sweep_quick(tmp_path):
 
 
 
-def _bench_mnist_fast():
+def _benchmark(name: str):
+    """The module of ``benchmarks/<name>.py`` (the scripts are not a package)."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:
-        import bench_mnist_fast
+        return importlib.import_module(name)
     finally:
         sys.path.remove(str(ROOT / "benchmarks"))
-    return bench_mnist_fast
 
 
 def test_mnist_fast_model_file_is_latency_coded(tmp_path):
@@ -163,7 +164,7 @@ def test_mnist_fast_model_file_is_latency_coded(tmp_path):
     from spikeforge.model.modelfile import encode_test_images, integer_network_of, load_model
     from spikeforge.sim.network import classify
 
-    bench = _bench_mnist_fast()
+    bench = _benchmark("bench_mnist_fast")
     ds = load_dataset("digits")
     recipe = bench.Recipe(hidden=16, ticks=6, epochs=2, lr=5e-3, slope=25.0, shift=1)
     desc, curve, _, silent = bench.train_latency_lif(ds.train_x, ds.train_y, ds.test_x,
@@ -190,7 +191,7 @@ def test_mnist_fast_targets_say_what_is_not_met():
     """The three targets of issue 10 point 5, each met or NOT met on its own figure."""
     from spikeforge.flow import VerifyReport
 
-    bench = _bench_mnist_fast()
+    bench = _benchmark("bench_mnist_fast")
     cosim = VerifyReport("verilator", 1000, 0.96, 0.96, 1000, 2000.0, 1800.0, 0, 1.0, 1.0)
     m = {"accuracy": 0.9612, "test_images": 10000, "cycles": 2000.0}
     good = bench.targets(m, {"fmax_mhz": 50.0}, cosim)
@@ -215,7 +216,7 @@ def test_mnist_fast_digits_split_keeps_the_test_set_out():
 
     from spikeforge.model.datasets import load_dataset
 
-    bench = _bench_mnist_fast()
+    bench = _benchmark("bench_mnist_fast")
     ds = load_dataset("digits")
     x_tr, y_tr, x_va, y_va = bench.validation_split(ds)
     assert (len(y_tr), len(y_va)) == (1078, 269)
@@ -235,7 +236,7 @@ def test_mnist_fast_digits_targets_are_their_own():
     Fmax, and every test image co-simulated -- not MNIST's 95 % and 1,000 images."""
     from spikeforge.flow import VerifyReport
 
-    bench = _bench_mnist_fast()
+    bench = _benchmark("bench_mnist_fast")
     goal = bench.GOALS["digits"]
     m = {"accuracy": 0.96, "test_images": 450, "cycles": 1100.0, "cycles_max": 1400}
     cosim = VerifyReport("verilator", 450, 0.96, 0.96, 450, 1100.0, 700.0, 0, 1.0, 1.0)
@@ -261,15 +262,6 @@ def test_mnist_fast_benchmark_quick(tmp_path):
     assert "50/50" in out and "BIT-EXACT" in out, out
     # 50 of the 450 test images co-simulated: the all-images target is reported as not met
     assert "NOT met" in [l for l in out.splitlines() if "bit-exact" in l][-1]
-
-
-def _bench_boards():
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        import bench_boards
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
-    return bench_boards
 
 
 def _markdown_rows(text: str) -> list[list[str]]:
@@ -299,7 +291,7 @@ FAKE_PUBLISHED = [("Design A", None, 400.0, 500, "source A"),
 def test_boards_main_table_has_both_bounds():
     """bench_boards' main table: the bound with the cycles' ratio to it, and the work bound
     (issue 10's yardstick) with its own ratio; latency and images/s at Fmax."""
-    bench = _bench_boards()
+    bench = _benchmark("bench_boards")
     head, row = _markdown_rows(bench.main_table([_board_row("mnist", 1200.0, 60.0, 4000)]))
     cells = dict(zip(head, row))
     assert cells["bound (cycles / bound)"] == "1000 (1.20x)"
@@ -312,7 +304,7 @@ def test_boards_published_table_ratios():
     """Each MNIST row of the run gets its two ratio columns against every published design
     with a latency: latency theirs / ours and images/s per 1,000 LCs ours / theirs ("-"
     where their logic is not known); rows that are not MNIST stay out."""
-    bench = _bench_boards()
+    bench = _benchmark("bench_boards")
     rows = [_board_row("mnist", 2000.0, 50.0, 10000),  # 40 us, 25,000/s, 2,500 per 1,000 LCs
             _board_row("mnist16", 1000.0, 50.0, 20000, pll=True),  # 20 us, 2,500 per 1,000
             _board_row("digits", 500.0, 50.0, 5000)]
@@ -342,13 +334,8 @@ def test_boards_published_table_without_mnist():
     """A run without an MNIST design: every published design with a latency is listed with
     its figures (the real benchmarks/published.py, the one bench_ttfs_board.py reads), no
     ratio columns, and one line saying the ratios need an MNIST build."""
-    bench = _bench_boards()
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        import bench_ttfs_board
-        import published
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
+    bench = _benchmark("bench_boards")
+    bench_ttfs_board, published = _benchmark("bench_ttfs_board"), _benchmark("published")
     assert bench_ttfs_board.PUBLISHED is published.PUBLISHED is bench.PUBLISHED
     text = bench.published_table([_board_row("core16x32", 500.0, 50.0, 3000)])
     head, *body = _markdown_rows(text)
@@ -367,7 +354,7 @@ def test_boards_cycles_per_inference_has_the_work_bound():
     the mean work bound, in that order, each bound below what it bounds."""
     from spikeforge.boards.build import resolve_design
 
-    bench = _bench_boards()
+    bench = _benchmark("bench_boards")
     name, artifact = resolve_design("core:8x16")
     counts = bench.design_inputs(name, artifact.network, images=4)
     cycles, bound, work_bound = bench.cycles_per_inference(artifact, counts)
