@@ -105,7 +105,7 @@ class SpikeforgeSystem(wiring.Component):
         ``layers[0].max_events_per_tick``), then one marker item with ``last = 1``, which
         closes tick t's input (a tick without events is just the marker). ``ready`` is high
         only during tick t's event phase and before its marker was taken: an event is taken
-        when every layer-0 core accepts it (ready = all layer-0 cores idle), the marker at
+        when every layer-0 core accepts it (its ``spike_in.ready``), the marker at
         once. Items offered early (e.g. tick t + 1's during tick t's update) wait.
         The host sends ticks 0 .. ticks_run - 1; when ``done`` rises it drops whatever it
         still has for the inference (a first-spike network stops early; ``ready`` stays low).
