@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/bench_boards.py             # all designs, both boards
     .venv/bin/python benchmarks/bench_boards.py --pll       # ... and each again with a PLL
     .venv/bin/python benchmarks/bench_boards.py --only mnist --pll
+    .venv/bin/python benchmarks/bench_boards.py --pll-at ecp5=120,ice40=50   # issue 10's clocks
     .venv/bin/python benchmarks/bench_boards.py --quick     # one small iCE40 build
     .venv/bin/python benchmarks/bench_boards.py --json out.json
     .venv/bin/python benchmarks/bench_boards.py --fit-table  # fit estimate vs recorded builds
@@ -191,6 +192,24 @@ def pll_target_mhz(fmax_mhz: float, family: str, margin: float = 0.95) -> float:
     return max(PLL_MIN_MHZ[family], int(fmax_mhz * margin * 2) / 2)
 
 
+def pll_targets(text: str) -> dict[str, float]:
+    """``--pll-at``: ``family=MHz`` pairs, comma-separated (``ecp5=120,ice40=50``)."""
+    targets = {}
+    for item in filter(None, text.split(",")):
+        family, _, mhz = item.partition("=")
+        try:
+            value = float(mhz)
+        except ValueError:
+            value = 0.0
+        if family not in PLL_MIN_MHZ or value < PLL_MIN_MHZ[family]:
+            raise argparse.ArgumentTypeError(
+                f"{item!r}: expected FAMILY=MHZ, FAMILY one of {', '.join(PLL_MIN_MHZ)} and "
+                f"MHZ at least the PLL's lowest output ("
+                + ", ".join(f"{f} {mhz:g}" for f, mhz in PLL_MIN_MHZ.items()) + " MHz)")
+        targets[family] = value
+    return targets
+
+
 def build_or_reuse(source, board, out: Path, reuse: bool, clk_mhz=None) -> dict:
     from spikeforge.boards.build import build_board
     from spikeforge.boards.fit import check_fit
@@ -335,6 +354,10 @@ def main(argv=None) -> int:
     parser.add_argument("--pll-margin", type=float, default=0.95, metavar="FRACTION",
                         help="PLL clock as a fraction of the board-clock build's Fmax "
                              "(default %(default)s)")
+    parser.add_argument("--pll-at", type=pll_targets, default={}, metavar="FAMILY=MHZ,...",
+                        help="build each design only with its PLL at this clock, per family "
+                             "(issue 10's targets: ecp5=120,ice40=50); other families as "
+                             "without it")
     parser.add_argument("--banks", action="store_true",
                         help="weight memories in banks one block RAM deep "
                              "(SystemConfig.weight_banks, as compile --board sets it)")
@@ -365,7 +388,8 @@ def main(argv=None) -> int:
         label = f"{name} ({len(plan.cores)} core{'s' if len(plan.cores) > 1 else ''}, " \
                 f"{'-'.join(str(l.n_neurons) for l in network.layers)} neurons)"
         speed = cycles_per_inference(artifact, counts)
-        runs = [None] + (["pll"] if args.pll else [])
+        fixed = args.pll_at.get(BOARDS[board].family)
+        runs = ["pll"] if fixed else [None] + (["pll"] if args.pll else [])
         for run in runs:
             try:
                 if run is None:
@@ -373,8 +397,8 @@ def main(argv=None) -> int:
                     report = build_or_reuse((name, artifact), board, out, args.reuse)
                     base = report
                 else:
-                    target = pll_target_mhz(base["fmax_mhz"], BOARDS[board].family,
-                                            args.pll_margin)
+                    target = fixed or pll_target_mhz(base["fmax_mhz"], BOARDS[board].family,
+                                                     args.pll_margin)
                     out = args.out / f"{name}-{board}-pll{target:g}"
                     report = build_or_reuse((name, artifact), board, out, args.reuse,
                                             clk_mhz=target)

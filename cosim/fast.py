@@ -65,6 +65,9 @@ from spikeforge.cosim.runner import (
     progress,
     prune_cache,
     require_simulator,
+    restore_runtime_objects,
+    runtime_cache_dir,
+    save_runtime_objects,
     use_build,
     verilator_environment,
 )
@@ -91,6 +94,11 @@ VERILATOR_ARGS = ("-Wno-fatal", "-Wno-lint", "-Wno-style", "--x-assign", "fast",
                   "--x-initial", "fast")
 #: what the traced build adds: VCD of every signal, times in ps (fast_harness.cpp's axis)
 TRACE_ARGS = ("--trace", "--timescale", "1ns/1ps")
+#: Verilator's runtime objects in a harness build (with waves, and the VCD writer's): they
+#: do not depend on the design, so they are compiled once per set of flags and copied into
+#: each new build, as the cocotb builds' are (cosim.runner)
+FAST_RUNTIME_OBJECTS = ("verilated", "verilated_threads")
+TRACED_RUNTIME_OBJECTS = FAST_RUNTIME_OBJECTS + ("verilated_vcd_c",)
 #: the cycles a wave file of the harness holds around a mismatch at cycle c:
 #: ``max(image start, c - WAVE_CYCLES_BEFORE) .. min(image end, c + WAVE_CYCLES_AFTER)``.
 #: A 784-64-10 MNIST design (5 cores, 8 lanes; 5,273 cycles per image) writes ~10 kB of
@@ -214,13 +222,18 @@ def _build_harness(directory: Path, executable: Path, verilog_text: str, header:
                    "-Mdir", str(directory / "obj"), "-o", str(executable),
                    str(directory / "system.v"), str(directory / HARNESS.name)]
         what = "verilator build of the fast harness" + (" with waves" if traced else "")
+        runtime = runtime_cache_dir(list(args) + ["fast"])
+        names = TRACED_RUNTIME_OBJECTS if traced else FAST_RUNTIME_OBJECTS
+        (directory / "obj").mkdir(exist_ok=True)
         with patched_environ(verilator_environment()), progress(what):
+            restore_runtime_objects(runtime, directory / "obj", names)
             done = subprocess.run(command, cwd=directory, capture_output=True, text=True)
         (directory / "build.log").write_text(done.stdout + done.stderr)
         if done.returncode != 0 or not executable.exists():
             tail = "\n".join((done.stdout + done.stderr).splitlines()[-30:])
             raise CosimFailure(f"verilator: build of the fast harness failed (log "
                                f"{directory / 'build.log'}):\n{tail}")
+        save_runtime_objects(directory / "obj", runtime, names)
         shutil.rmtree(directory / "obj", ignore_errors=True)  # the objects are ~100 MB
         (directory / "build.stamp").write_text(key)
     return time.perf_counter() - start

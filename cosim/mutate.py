@@ -1312,7 +1312,6 @@ _ALL_ACCEPT = ("the tick controller offers a command only when guarded_quiet: it
 
 #: the tick controller's reductions of ``accepted``, all or any: equal under _ALL_ACCEPT
 _ALL_ACCEPT_OR = _ALL_ACCEPT + ", and |accepted = &accepted"
-_ALL_ACCEPT_AND = _ALL_ACCEPT + ", and &accepted = |accepted"
 #: the tick controller's ``pending`` cleared with ``& accepted`` (not ``& ~``)
 _PENDING_AND = (_ALL_ACCEPT + ": pending <= pending & ~accepted becomes pending & accepted, "
                 "and pending is 0 in every cycle, so both are 0")
@@ -1408,12 +1407,12 @@ _LATE_READY = ("command.ready one cycle late in a core: command.valid is high on
 #: those of the recorded run; docs/verification.md has the arguments at length, and the
 #: invariants they rest on were also checked by $display probes on every stimulus)
 EQUIVALENT: dict[tuple[str, str], str] = {
-    ("spike-count", "spikeforge_system.core_1_1:526:-1->-2:counter step"): _ONE_LANE_REST,
-    ("spike-count", "spikeforge_system.decision:101:<-><=:compare boundary"): (
+    ("spike-count", "spikeforge_system.core_1_1:528:-1->-2:counter step"): _ONE_LANE_REST,
+    ("spike-count", "spikeforge_system.decision:108:<-><=:compare boundary"): (
         "the decision unit's spike payload is an output neuron index 0..4 (5 classes: the "
         "one-lane output cores of 3 and 2 neurons emit their own neuron's index, the router "
         "adds the core offset 0 or 3), so payload < 5 and payload <= 5 agree"),
-    ("first-spike", "spikeforge_system.core_2_0:524:|->&:and/or swapped"): (
+    ("first-spike", "spikeforge_system.core_2_0:526:|->&:and/or swapped"): (
         "fire-once flag of output core 2_0 (classes 0, 1), written f | spike, mutated f & "
         "spike: f is 0 after CLEAR, and a tick with an output spike is the inference's last "
         "(decided at that spike's handshake or at the tick's end; no further TICK), so no "
@@ -1431,17 +1430,14 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         _READ_OUT,
     ("membrane-max", "spikeforge_system.decision:42:membrane__ready->1:handshake stuck"):
         _READ_OUT,
-    ("spike-count", "spikeforge_system.ctrl:210:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
-    ("first-spike", "spikeforge_system.ctrl:228:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
-    ("membrane-max", "spikeforge_system.ctrl:202:&x->|x:reduction swapped"): _ALL_ACCEPT_AND,
-    ("spike-count", "spikeforge_system.ctrl:213:&x->|x:reduction swapped"): _ALL_ACCEPT_AND,
-    ("first-spike", "spikeforge_system.ctrl:235:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
-    ("membrane-max", "spikeforge_system.ctrl:195:&x->|x:reduction swapped"): _ALL_ACCEPT_AND,
-    ("spike-count", "spikeforge_system.core_1_0:528:command__ready->1:handshake stuck"):
+    ("spike-count", "spikeforge_system.ctrl:211:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
+    ("first-spike", "spikeforge_system.ctrl:229:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
+    ("first-spike", "spikeforge_system.ctrl:236:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
+    ("spike-count", "spikeforge_system.core_1_0:530:command__ready->1:handshake stuck"):
         _READY_STUCK,
-    ("first-spike", "spikeforge_system.core_0_1:545:command__ready->1:handshake stuck"):
+    ("first-spike", "spikeforge_system.core_0_1:547:command__ready->1:handshake stuck"):
         _READY_STUCK,
-    ("membrane-max", "spikeforge_system.core_0_0:563:command__ready->1:handshake stuck"):
+    ("membrane-max", "spikeforge_system.core_0_0:565:command__ready->1:handshake stuck"):
         _READY_STUCK,
     ("spike-count", "spikeforge_system.input_multicast:51:&x->|x:reduction swapped"): (
         _LOCKSTEP_READY),
@@ -1458,24 +1454,22 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "event_phase & ~closed = ~input_idle, so a multicast that is not idle means "
         "input_idle = 0: the AND of the links is the same with the multicast's bit stuck at "
         "1 (every input)"),
-    ("spike-count", "spikeforge_system.core_1_1:513:command__ready+1cycle:handshake late"):
+    ("spike-count", "spikeforge_system.core_1_1:515:command__ready+1cycle:handshake late"):
         _LATE_READY,
-    ("first-spike", "spikeforge_system.core_2_0:512:command__ready+1cycle:handshake late"):
+    ("first-spike", "spikeforge_system.core_2_0:514:command__ready+1cycle:handshake late"):
         _LATE_READY,
     ("spike-count", "spikeforge_system.input_multicast:79:[1]->[0]:bit select"): (
         _LOCKSTEP + ", so done[1] = done[0] = 0"),
     ("first-spike", "spikeforge_system.input_multicast:79:[1]->[0]:bit select"): (
         _LOCKSTEP + ", so done[1] = done[0] = 0"),
-    ("first-spike", "spikeforge_system.ctrl:231:&x->|x:reduction swapped"): _ALL_ACCEPT_AND,
-    ("membrane-max", "spikeforge_system.ctrl:204:~x->x:inversion dropped"): _PENDING_AND,
-    ("spike-count", "spikeforge_system.ctrl:215:~x->x:inversion dropped"): _PENDING_AND,
-    ("first-spike", "spikeforge_system.ctrl:224:&x->|x:reduction swapped"): _ALL_ACCEPT_AND,
-    ("membrane-max", "spikeforge_system.ctrl:206:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
+    ("membrane-max", "spikeforge_system.ctrl:205:~x->x:inversion dropped"): _PENDING_AND,
+    ("spike-count", "spikeforge_system.ctrl:216:~x->x:inversion dropped"): _PENDING_AND,
+    ("membrane-max", "spikeforge_system.ctrl:207:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
     ("first-spike", "spikeforge_system:828:$66=K':next-state constant"): _COUNTER_RESET,
     ("membrane-max", "spikeforge_system:684:$58=K':next-state constant"): _COUNTER_RESET,
-    ("membrane-max", "spikeforge_system.core_1_0:538:command__ready+1cycle:handshake late"):
+    ("membrane-max", "spikeforge_system.core_1_0:540:command__ready+1cycle:handshake late"):
         _LATE_READY,
-    ("spike-count", "spikeforge_system.decision:111:!=K->!=K':counter limit"): (
+    ("spike-count", "spikeforge_system.decision:118:!=K->!=K':counter limit"): (
         "spike-count saturation at 65534 instead of 65535: an output neuron cannot spike in "
         "tick 0 (CLEAR zeroes its i and v, its events are spikes of the layer before, which "
         "reach it only after its TICK 0 update: v = 0 < threshold), and spikes once per tick "
@@ -1507,31 +1501,31 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "which selects the payload); seen and best are written together, so seen becomes 1 "
         "only with best := the payload of that hit, and reset and clear set seen = 0: the "
         "outputs are the same for every input (the module proof fails on best itself)"),
-    ("spike-count", "spikeforge_system.core_0_1:581:command__ready->1:handshake stuck"):
+    ("spike-count", "spikeforge_system.core_0_1:583:command__ready->1:handshake stuck"):
         _READY_STUCK,
-    ("first-spike", "spikeforge_system.core_0_0:545:command__ready->1:handshake stuck"):
+    ("first-spike", "spikeforge_system.core_0_0:547:command__ready->1:handshake stuck"):
         _READY_STUCK,
-    ("membrane-max", "spikeforge_system.core_1_0:538:command__ready->1:handshake stuck"):
+    ("membrane-max", "spikeforge_system.core_1_0:540:command__ready->1:handshake stuck"):
         _READY_STUCK,
-    ("spike-count", "spikeforge_system.core_1_0:528:command__ready+1cycle:handshake late"):
+    ("spike-count", "spikeforge_system.core_1_0:530:command__ready+1cycle:handshake late"):
         _LATE_READY,
-    ("first-spike", "spikeforge_system.core_0_1:545:command__ready+1cycle:handshake late"):
+    ("first-spike", "spikeforge_system.core_0_1:547:command__ready+1cycle:handshake late"):
         _LATE_READY,
-    ("membrane-max", "spikeforge_system.core_0_0:563:command__ready+1cycle:handshake late"):
+    ("membrane-max", "spikeforge_system.core_0_0:565:command__ready+1cycle:handshake late"):
         _LATE_READY,
-    ("first-spike", "spikeforge_system.core_0_0:552:<K-><K':compare limit"): _CREDIT,
-    ("first-spike", "spikeforge_system.core_0_1:552:<-><=:compare boundary"): _CREDIT,
-    ("membrane-max", "spikeforge_system.core_0_0:570:<K-><K':compare limit"): _CREDIT,
-    ("first-spike", "spikeforge_system.core_0_0:638:clamp->x:saturation removed"): _ADAPT_CLAMP,
-    ("membrane-max", "spikeforge_system.core_0_1:645:|x->&x:reduction swapped"): _ADAPT_CLAMP,
-    ("membrane-max", "spikeforge_system.core_0_1:646:clamp->x:saturation removed"): _ADAPT_CLAMP,
-    ("spike-count", "spikeforge_system.core_0_1:1517:$244=K':next-state constant"): _ENTRY_RESET,
-    ("first-spike", "spikeforge_system.core_2_1:1459:$225=K':next-state constant"): _ENTRY_RESET,
-    ("first-spike", "spikeforge_system.core_0_0:1434:if!:branch negated"): (
+    ("first-spike", "spikeforge_system.core_0_0:554:<K-><K':compare limit"): _CREDIT,
+    ("first-spike", "spikeforge_system.core_0_1:554:<-><=:compare boundary"): _CREDIT,
+    ("membrane-max", "spikeforge_system.core_0_0:572:<K-><K':compare limit"): _CREDIT,
+    ("first-spike", "spikeforge_system.core_0_0:640:clamp->x:saturation removed"): _ADAPT_CLAMP,
+    ("membrane-max", "spikeforge_system.core_0_1:647:|x->&x:reduction swapped"): _ADAPT_CLAMP,
+    ("membrane-max", "spikeforge_system.core_0_1:648:clamp->x:saturation removed"): _ADAPT_CLAMP,
+    ("spike-count", "spikeforge_system.core_0_1:1461:$244=K':next-state constant"): _ENTRY_RESET,
+    ("first-spike", "spikeforge_system.core_2_1:1403:$225=K':next-state constant"): _ENTRY_RESET,
+    ("first-spike", "spikeforge_system.core_0_0:1378:if!:branch negated"): (
         "entry 1 of a one-lane core's queue written with spike_mask whenever its write "
         "condition written & (pop ? q_at[2] : q_at[1]) is false (and shifted or held "
         "instead when it is true): " + _ONE_LANE_MASK),
-    ("first-spike", "spikeforge_system.core_2_0:581:|x->&x:reduction swapped"): (
+    ("first-spike", "spikeforge_system.core_2_0:583:|x->&x:reduction swapped"): (
         "the current saturation of output core 2_0 (neurons 0 and 1; 12-bit current from a "
         "13-bit accumulator: i_in fits when its bits 12 and 11 are equal) becomes &i[12:11] | "
         "~&i[12:11], always 1 (never saturate); but it never saturates: the weight sums from "
@@ -1540,31 +1534,31 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "induction i_in <= 1280 (decay(1280) = 1120, + 160) and i_in >= -1088 (decay(-1088) = "
         "-952, - 136), inside -2048..2047 where bits 12 and 11 are equal, so both select "
         "i_in (every input of this design)"),
-    ("membrane-max", "spikeforge_system.ctrl:792:if!:branch negated"): (
+    ("membrane-max", "spikeforge_system.ctrl:793:if!:branch negated"): (
         _ALL_ACCEPT + ": pending is 0 in every cycle; the mutant zeroes pending in every cycle "
         "but a reset cycle, where it takes the value the state gives, 0 as well (pending is 0 "
         "from power-up, the IDLE state after reset holds it)"),
-    ("first-spike", "spikeforge_system.ctrl:233:~x->x:inversion dropped"): _PENDING_AND,
+    ("first-spike", "spikeforge_system.ctrl:234:~x->x:inversion dropped"): _PENDING_AND,
     # stop 26 (the skid register, S1b, the one-hot queue level): the draw changed
-    ("spike-count", "spikeforge_system.core_0_0:721:swap:mux swapped"): _queue(
+    ("spike-count", "spikeforge_system.core_0_0:723:swap:mux swapped"): _queue(
         2, "entry 1's write enable becomes written & (pop ? q_at[1] : q_at[2]), the "
            "original's written & (pop ? q_at[2] : q_at[1]): the original never holds (n = 1 at "
            "a write only when word 0 was pushed the edge before, and then it pops); the mutant "
            "writes entry 1 at that write, but with n <= 1 entry 1 is never read (it moves to "
            "entry 0 only at a pop, where n becomes 0)"),
-    ("spike-count", "spikeforge_system.core_0_1:703:+->-:add/sub swapped"): (
+    ("spike-count", "spikeforge_system.core_0_1:705:+->-:add/sub swapped"): (
         "core 0_1 (4 neurons, 2 lanes, G = 2): w_base (3 bits) is 0 at every TICK and steps "
         "by L = 2 at each write: 0, 2, 4 in the original, 0, 6, 4 in the mutant (w_base - 2 "
         "modulo 8). It is read only as a queue entry's base, which reaches spike_out only "
         "through plus_lane(base, k) = {base[2:1], k} cut to the 2-bit payload {base[1], k}; "
         "2 and 6 agree in bit 1, so every spike's index is the same (every input)"),
-    ("spike-count", "spikeforge_system.core_0_1:1469:$240=K':next-state constant"): (
+    ("spike-count", "spikeforge_system.core_0_1:1413:$240=K':next-state constant"): (
         "the output register's rest o_rest reset to 01 instead of 00: o_rest is read only "
         "with o_valid = 1 (the next-lane branch and out_empty_next read leaves & o_rest.any(), "
         "with leaves = o_valid & ~s_valid), reset clears o_valid, and o_valid becomes 1 only "
         "by a pop, which loads o_rest from the head word: the reset value is never read "
         "(every input)"),
-    ("spike-count", "spikeforge_system.core_1_0:1670:if!:branch negated"): (
+    ("spike-count", "spikeforge_system.core_1_0:1614:if!:branch negated"): (
         "a layer-1 core's event count ev_count cleared in IDLE when no command is accepted "
         "(and no event), instead of when one is: every command is offered after a quiet "
         "cycle in which every core is idle and every link empty, so the mutant clears it in "
@@ -1573,7 +1567,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "the last command; those are layer 0's spikes of one update phase, at most one per "
         "layer-0 neuron: <= 8 = max_events_per_tick of layer 1, so neither count equals 8 at "
         "an event, and overflow (the count's only reader) stays 0 in both"),
-    ("spike-count", "spikeforge_system.core_1_1:535:&->|:and/or swapped"): (
+    ("spike-count", "spikeforge_system.core_1_1:537:&->|:and/or swapped"): (
         "a copy of leaves = o_valid & ~s_valid that feeds only the pop condition "
         "~o_valid | leaves (Yosys keeps a separate wire for each use), mutated to "
         "o_valid | ~s_valid: the pop condition becomes ~q_at[0] and differs only when the "
@@ -1583,10 +1577,10 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "until the next TICK, which is accepted only when both registers are empty (probe of "
         "the cycle model: both registers full in core 1_1 in 8 cycles over every stimulus, "
         "never with a word queued)"),
-    ("first-spike", "spikeforge_system.core_0_0:1415:if!:branch negated"): (
+    ("first-spike", "spikeforge_system.core_0_0:1359:if!:branch negated"): (
         "entry 1's mask of a one-lane core cleared in every cycle but a reset one (if (rst) "
         "negated): " + _ONE_LANE_MASK),
-    ("first-spike", "spikeforge_system.core_1_0:623:&x->|x:reduction swapped"): (
+    ("first-spike", "spikeforge_system.core_1_0:625:&x->|x:reduction swapped"): (
         "the current saturation of core 1_0 (6 neurons; 12-bit current from a 13-bit "
         "accumulator: i_in fits when its bits 12 and 11 are equal) becomes |i[12:11] | "
         "~|i[12:11], always 1 (never saturate); but it never saturates: the sums of the "
@@ -1596,7 +1590,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "monotonic) i_in stays within -763..1189 (the fixed points of i = decay(i) + sum, "
         "computed per neuron), inside -2048..2047, so both select i_in (every input of this "
         "design)"),
-    ("membrane-max", "spikeforge_system.core_1_0:616:|x->&x:reduction swapped"): (
+    ("membrane-max", "spikeforge_system.core_1_0:618:|x->&x:reduction swapped"): (
         "the current saturation of core 1_0 (4 neurons; 12-bit current from a 13-bit "
         "accumulator) becomes &i[12:11] | ~&i[12:11], always 1 (never saturate); but it never "
         "saturates: the sums of the positive and negative weights from the 7 layer-0 neurons "
@@ -1604,35 +1598,35 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "tick, alpha = 162/256, no host port, i = 0 after CLEAR; by induction i_in stays "
         "within -278..839 (the fixed points of i = decay(i) + sum per neuron), inside "
         "-2048..2047, so both select i_in (every input of this design)"),
-    ("first-spike", "spikeforge_system.core_1_0:809:o_base<=hold:register frozen"): (
+    ("first-spike", "spikeforge_system.core_1_0:811:o_base<=hold:register frozen"): (
         "o_base (the base of the word the output register emits) is read only in the "
         "next-lane branch, taken when leaves & o_rest.any(); " + _ONE_LANE_REST
         + ": the branch is never taken in this one-lane core, so o_base is never read"),
-    ("first-spike", "spikeforge_system.core_2_1:1594:$237=K':next-state constant"): (
+    ("first-spike", "spikeforge_system.core_2_1:1538:$237=K':next-state constant"): (
         "the issue credit reset to 1 instead of 0: every later change is the same increment, "
         "so the mutant's credit is the original's + 1 in every cycle and credit < 10 becomes "
         "the original's credit < 9; " + _CREDIT),
-    ("membrane-max", "spikeforge_system.core_0_0:1722:$248=K':next-state constant"): (
+    ("membrane-max", "spikeforge_system.core_0_0:1666:$248=K':next-state constant"): (
         "a core's overflow reset to 1 instead of 0: the system latches the cores' overflow "
         "only while ticks run (event or update phase), every run's first command is a CLEAR, "
         "which clears it, before its first tick, and nothing else reads it (every input)"),
-    ("membrane-max", "spikeforge_system.core_0_0:570:<-><=:compare boundary"): _CREDIT,
-    ("membrane-max", "spikeforge_system.core_0_1:567:-1->-2:counter step"): _ONE_LANE_REST,
+    ("membrane-max", "spikeforge_system.core_0_0:572:<-><=:compare boundary"): _CREDIT,
+    ("membrane-max", "spikeforge_system.core_0_1:569:-1->-2:counter step"): _ONE_LANE_REST,
     # stop 27 (events at the last word): the draw changed
-    ("spike-count", "spikeforge_system.core_0_0:1457:$239=K':next-state constant"): (
+    ("spike-count", "spikeforge_system.core_0_0:1401:$239=K':next-state constant"): (
         "the output register's neuron o_n reset to 1 instead of 0: spike_out shows o_n only "
         "with the skid register empty and valid = o_valid | s_valid, i.e. with o_valid = 1 "
         "(the merger registers a payload only with its valid), and the skid register copies "
         "it into s_n, read only while s_valid, which is set only from o_valid = 1; reset "
         "clears o_valid and s_valid, and o_valid becomes 1 only by a pop, which loads o_n: "
         "the reset value is never read (every input)"),
-    ("spike-count", "spikeforge_system.core_0_1:581:command__ready+1cycle:handshake late"):
+    ("spike-count", "spikeforge_system.core_0_1:583:command__ready+1cycle:handshake late"):
         _LATE_READY,
-    ("spike-count", "spikeforge_system.core_1_0:813:q_mask_7<=hold:register frozen"):
+    ("spike-count", "spikeforge_system.core_1_0:815:q_mask_7<=hold:register frozen"):
         _ONE_LANE_MASK,
-    ("spike-count", "spikeforge_system.core_1_1:520:<K-><K':compare limit"): _CREDIT,
-    ("spike-count", "spikeforge_system.ctrl:217:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
-    ("spike-count", "spikeforge_system.decision:364:$30=K':next-state constant"): (
+    ("spike-count", "spikeforge_system.core_1_1:522:<K-><K':compare limit"): _CREDIT,
+    ("spike-count", "spikeforge_system.ctrl:218:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
+    ("spike-count", "spikeforge_system.decision:436:$31=K':next-state constant"): (
         "the decision unit's scan register cur reset to 1 instead of 0: cur takes the count "
         "read at every edge (cur <= read, no enable), so it differs only in the first cycle "
         "after a reset, and it is read only where cur_valid = 1 (best and the result are "
@@ -1655,12 +1649,12 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "handshake; at a last word it was not idle already). So in both the AND of the links "
         "and cores (the controller's quiet, registered) is 0 at c with either idle; idle "
         "feeds nothing else (every input)"),
-    ("first-spike", "spikeforge_system.core_0_0:1412:if!:branch negated"): _ONE_LANE_MASK,
-    ("first-spike", "spikeforge_system.core_1_0:805:o_rest<=hold:register frozen"):
+    ("first-spike", "spikeforge_system.core_0_0:1356:if!:branch negated"): _ONE_LANE_MASK,
+    ("first-spike", "spikeforge_system.core_1_0:807:o_rest<=hold:register frozen"):
         _ONE_LANE_REST,
-    ("first-spike", "spikeforge_system.core_2_1:1507:$229=K':next-state constant"):
+    ("first-spike", "spikeforge_system.core_2_1:1451:$229=K':next-state constant"):
         _ENTRY_RESET,
-        ("spike-count", "spikeforge_system.core_1_1:545:&->|:and/or swapped"): (
+    ("spike-count", "spikeforge_system.core_1_1:547:&->|:and/or swapped"): (
         "core 1_1 (2 neurons, 1 lane, G = 2): the update phase's end in idle_next, written & "
         "(w_g == 1) with w_g one bit, becomes written | w_g: true also at word 0's write edge "
         "(T + 1 + S = T + 9 for a TICK at T; word 1 follows at T + 10, never throttled), so "
@@ -1671,9 +1665,26 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "depth 2 offers it at T + 14), the controller's registered quiet needs core 1_0 (G = "
         "3, last write at T + 11) idle, not before T + 12, and the system has no host port "
         "(every input)"),
-("membrane-max", "spikeforge_system.core_1_0:669:swap:mux swapped"): _queue(
+    ("membrane-max", "spikeforge_system.core_1_0:671:swap:mux swapped"): _queue(
         4, "entry 9's write enable written & (pop ? q_at[10] : q_at[9]) becomes written & "
            "(pop ? q_at[9] : q_at[10]): with n <= 3 both q_at bits are 0, so both are 0"),
+    # stop 28: the controller's error test reads &ready, and sites the RTL change redrew
+    ("membrane-max", "spikeforge_system.ctrl:203:&x->|x:reduction swapped"): (
+        _ALL_ACCEPT + "; &ready is read only by the error test, in ISSUE_CLEAR and EVENT "
+        "under guarded_quiet, i.e. at an offer, where every core's ready is 1: |ready = "
+        "&ready = 1 there"),
+    ("spike-count", "spikeforge_system.core_1_0:811:q_mask_6<=hold:register frozen"):
+        _ONE_LANE_MASK,
+    ("membrane-max", "spikeforge_system.core_0_0:1445:if!:branch negated"): (
+        "the write enable of queue entry 3's mask negated (q_mask_3 takes spike_mask when it "
+        "should not, and keeps or shifts when it should take it): only the mask's value "
+        "changes, and " + _ONE_LANE_MASK),
+    ("membrane-max", "spikeforge_system.core_1_0:755:s1_f_0<=hold:register frozen"): (
+        "core 1_0 (output layer) is not fire-once: its spike test is v >= theta alone, and its "
+        "fired flags only travel P -> S0 -> S1 -> S1b -> S2 -> S3 -> S4 -> the f memory -> P "
+        "(written f | spike); frozen at 0, s1_f_0 makes every written flag the tick's spike "
+        "alone. Nothing outside reads f: the system's only host reads of the core are the "
+        "membrane-max readout's, of Region.MEMBRANE (every input)"),
 }
 
 

@@ -6,8 +6,8 @@ The small iCEBreaker build (one 8-neuron core with 16 inputs behind the UART top
 the default suite: about 45 s warm; the first YoWASP run on a machine also compiles the
 WebAssembly tools (about 2 minutes for Yosys, cached in ~/.cache). It checks that the
 report has sane utilisation and Fmax, and compares the pre-synthesis fit estimate with the
-real block RAM count. Larger builds and the builds with a PLL (iCE40 and ECP5) are ``slow``
-(and run by benchmarks/bench_boards.py).
+real block RAM count. Larger builds, the builds with a PLL (iCE40 and ECP5) and the second
+build of a changed plan are ``slow`` (the first two also run by benchmarks/bench_boards.py).
 """
 
 import json
@@ -20,10 +20,14 @@ from spikeforge.boards.build import (
     count_cells,
     parse_nextpnr_report,
     resolve_design,
+    saved_report,
     toolchain_environment,
+    toolchain_options,
 )
 from spikeforge.boards.fit import estimate
-from spikeforge.boards.specs import BOARDS
+from spikeforge.boards.specs import BOARDS, board_spec, input_depth_for
+from spikeforge.boards.top import BoardTop
+from spikeforge.hdl.system import SpikeforgeSystem
 from spikeforge.ir.errors import ConfigError, SpikeforgeError
 
 
@@ -116,13 +120,44 @@ def test_small_icebreaker_build(tmp_path):
     assert est.brams - util["brams"]["used"] <= 1, (est, util)
     assert est.luts <= 1.25 * util["luts"]["used"], (est, util)
     # --reuse: the same plan is not built again; another design, or a plan file that differs
-    # (here the RTLIL), is
+    # (here the RTLIL), is: saved_report, what build_board asks before it runs the tools,
+    # finds no build to reuse for them (that build_board then builds again, a second build
+    # of ~45 s, is test_small_icebreaker_build_runs_again_for_a_changed_plan_file, slow)
     again = build_board(source, "icebreaker", tmp_path / "ice", reuse=True)
     assert again == {**saved, "reused": True}
-    il, saved_json = tmp_path / "ice" / "top.il", tmp_path / "ice" / "report.json"
+    build_plan = _icebreaker_build_plan(source)
+    assert saved_report(build_plan, tmp_path / "ice") == saved  # the plan build_board made
+    other = _icebreaker_build_plan(resolve_design("core:8x12"))
+    assert saved_report(other, tmp_path / "ice") is None
+    _change_the_rtlil(tmp_path / "ice")
+    assert saved_report(build_plan, tmp_path / "ice") is None
+
+
+def _icebreaker_build_plan(source):
+    """The build plan (Amaranth's) that build_board makes for ``source`` on the iCEBreaker
+    with its defaults; a test that uses it first checks that it finds build_board's build."""
+    spec = board_spec("icebreaker", "--board")
+    artifact = source[1]
+    top = BoardTop(SpikeforgeSystem(artifact.plan, artifact.system), baud=115200,
+                   input_depth=input_depth_for(spec.name, None, "--input-depth"), pll=None)
+    return spec.make_platform().prepare(top, name="top", **toolchain_options(spec.family))
+
+
+def _change_the_rtlil(out):
+    """The build's RTLIL one newline longer, older than its report: only the content tells
+    it apart from the plan's."""
+    il, saved_json = out / "top.il", out / "report.json"
     il.write_text(il.read_text() + "\n")
-    older = saved_json.stat().st_mtime - 1  # only the content tells them apart
+    older = saved_json.stat().st_mtime - 1
     os.utime(il, (older, older))
+
+
+@pytest.mark.slow  # a second build: test_small_icebreaker_build checks saved_report's answer
+def test_small_icebreaker_build_runs_again_for_a_changed_plan_file(tmp_path):
+    _require_tools("icebreaker")
+    source = resolve_design("core:8x16")
+    report = build_board(source, "icebreaker", tmp_path / "ice")
+    _change_the_rtlil(tmp_path / "ice")
     rebuilt = build_board(source, "icebreaker", tmp_path / "ice", reuse=True)
     assert "reused" not in rebuilt and rebuilt["fmax_mhz"] == report["fmax_mhz"]
 
