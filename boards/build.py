@@ -71,7 +71,8 @@ _YOWASP = {
 # ECP5 build of digits at 120 MHz placed its multipliers 25 rows from their operand and
 # product registers (stop 27: 105.9 MHz, 5 ns of the 9.45 ns path were routing); with 20 the
 # same netlist reached 117.7 MHz, its critical path no longer through a DSP (stop 28). The
-# iCE40 keeps the default: digits-l2 fell from 45.6 to 42.3 MHz with 20
+# iCE40 keeps the default: on digits-l2, 20 gave 42.3 MHz and 10 41.9 MHz, within the +-5 %
+# that placement moves it anyway
 _NEXTPNR_EXTRA_OPTS = {"ecp5": " --placer-heap-timingweight 20"}
 
 def toolchain_options(family: str) -> dict[str, str]:

@@ -529,7 +529,7 @@ class ProtocolEngine(wiring.Component):
         # output merger) and the class decode behind it were one path into the counters'
         # enables, the iCE40 build's critical path at stop 28 (23.7 ns). The counts are
         # read in SEND_PICK, three states after RUN, which ends when busy is low: after the
-        # last handshake (out_spikes.valid needs a live tick), so the late count is in
+        # last handshake (out_spikes.valid needs a live tick), so the late count is in by then
         spiked = Signal()
         spiked_class = Signal.like(sysm.out_spikes.payload.neuron)
         m.d.sync += [spiked.eq(sysm.out_spikes.valid),
