@@ -359,3 +359,20 @@ def test_boards_cycles_per_inference_has_the_work_bound():
     counts = bench.design_inputs(name, artifact.network, images=4)
     cycles, bound, work_bound = bench.cycles_per_inference(artifact, counts)
     assert 0 < work_bound < bound <= cycles
+
+
+def test_boards_pll_at_takes_a_clock_per_family_and_names_a_bad_item():
+    """--pll-at: family=MHz pairs; an unknown family, a clock below the PLL's lowest output
+    or no number is refused with the item and what is expected (one line, through argparse)."""
+    bench = _benchmark("bench_boards")
+    assert bench.pll_targets("ecp5=120,ice40=50") == {"ecp5": 120.0, "ice40": 50.0}
+    assert bench.pll_targets("ecp5=120") == {"ecp5": 120.0}
+    for bad in ("xc7=100", "ice40=12", "ecp5=fast", "ecp5"):
+        with pytest.raises(Exception, match=f"'{bad}': expected FAMILY=MHZ") as error:
+            bench.pll_targets(bad)
+        assert type(error.value).__name__ == "ArgumentTypeError"
+    done = subprocess.run([sys.executable, "benchmarks/bench_boards.py", "--pll-at", "ice40=1"],
+                          capture_output=True, text=True, cwd=Path(__file__).parent.parent)
+    assert done.returncode == 2 and done.stderr.strip().splitlines()[-1].endswith(
+        "'ice40=1': expected FAMILY=MHZ, FAMILY one of ice40, ecp5 and MHZ at least the "
+        "PLL's lowest output (ice40 16, ecp5 10 MHz)"), done.stderr
