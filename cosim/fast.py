@@ -634,6 +634,9 @@ def _shard_task(shard: Shard, network, plan, system, verilog_text, seed, p_gap) 
     return run_shard(network, plan, shard, system, verilog_text, seed, p_gap)
 
 
+#: how long :func:`run_on_dask` tries to reach a scheduler given by its address
+DASK_CONNECT_TIMEOUT = "30s"
+
 #: how often Dask runs a shard again after it raised or its worker was lost
 DASK_RETRIES = 2
 
@@ -655,7 +658,7 @@ def run_on_dask(scheduler, shards, args, on_shard=None) -> list[ShardResult]:
         raise ConfigError('scheduler: Dask is not installed (pip install "dask[distributed]")') from None
     own = not isinstance(scheduler, Client)
     try:
-        client = Client(scheduler, timeout="30s") if own else scheduler
+        client = Client(scheduler, timeout=DASK_CONNECT_TIMEOUT) if own else scheduler
     except OSError as error:
         raise ConfigError(f"scheduler: cannot reach the Dask scheduler {scheduler!r} ({error})") from None
     try:

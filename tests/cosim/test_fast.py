@@ -441,8 +441,9 @@ def test_the_shard_of_a_lost_worker_runs_again():
     assert all(all(s.exact) for s in shards)
 
 
-def test_an_unreachable_scheduler_is_one_line():
+def test_an_unreachable_scheduler_is_one_line(monkeypatch):
     pytest.importorskip("distributed")
+    monkeypatch.setattr("spikeforge.cosim.fast.DASK_CONNECT_TIMEOUT", "2s")  # not the default 30 s of retries
     network, plan, counts, kwargs = make_case("2-layers-fifo2-stalls")
     with pytest.raises(ConfigError, match="scheduler: cannot reach the Dask scheduler"):
         run_sharded(network, plan, counts, system=kwargs["system"],

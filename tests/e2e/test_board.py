@@ -28,17 +28,17 @@ def digits():
     return trained, plan, counts, ds.test_y[:DIGITS_IMAGES]
 
 
-#: images per simulator: Icarus takes ~6 s per image over the UART, so it gets the first 8
-#: (5 classes, image 7 for the wrong-tick check); Verilator, the same bench compiled, all 20
-IMAGES = {"icarus": 8, "verilator": DIGITS_IMAGES}
+#: images per simulator: Icarus takes ~6 s per image over the UART, so it gets the first 4
+#: (4 classes); Verilator, the same bench compiled, all 20
+IMAGES = {"icarus": 4, "verilator": DIGITS_IMAGES}
 
 
 @pytest.mark.parametrize("simulator", ["icarus", "verilator"])
 def test_board_digits_images(digits, simulator):
-    """Digits test images (twenty in Verilator, the first eight in Icarus) through a trained
+    """Digits test images (twenty in Verilator, the first four in Icarus) through a trained
     network (64-32-10 on 3 cores) over the UART: for every image the board's class, decision
     tick, ticks run and per-class spike counts equal the golden model's, and the class equals
-    ``IntegerNetwork.classify``. About 50 s in Icarus, 25 s in Verilator (2 cores, build
+    ``IntegerNetwork.classify``. About 40 s in Icarus, 25 s in Verilator (2 cores, build
     included)."""
     require_simulator(simulator)
     trained, plan, counts, labels = digits
@@ -56,13 +56,13 @@ def test_board_digits_images(digits, simulator):
     assert len(board_classes) == n
     assert board_classes == [int(c) for c in classify(network, counts)]
     # the images differ in class and are mostly right: the comparison is not of one
-    # repeated answer (19 of the 20 are classified correctly, all of the first 8; 5 classes
-    # among those 8)
-    assert len(set(board_classes)) >= 5, board_classes
+    # repeated answer (19 of the 20 are classified correctly, all of the first 4; 4 classes
+    # among those 4, 5 or more among the 20)
+    assert len(set(board_classes)) >= min(5, n), board_classes
     assert sum(int(c == y) for c, y in zip(board_classes, labels)) >= n * 3 // 4, \
         (board_classes, labels)
     # and the check notices one wrong decision tick among them
-    result.report["results"][7]["decision_tick"] += 1
-    with pytest.raises(AssertionError, match="image 7: decision_tick"):
+    result.report["results"][n - 1]["decision_tick"] += 1
+    with pytest.raises(AssertionError, match=f"image {n - 1}: decision_tick"):
         check_board_report(result.report, network, counts, input_depth=1024, malformed=False,
                            plan=plan)
