@@ -1,10 +1,10 @@
 """Verilog of spikeforge's hardware: the one place where Amaranth designs become Verilog text.
 
-:func:`core_verilog` (module ``spikeforge_core``) and :func:`system_verilog` (module
-``spikeforge_system``) are what every consumer simulates, writes or synthesises: the
-co-simulation, ``spikeforge verilog`` / ``compile`` and the board flow. Source locations are
-not emitted (``emit_src=False``), so the text depends only on the design, not on where
-spikeforge is installed.
+:func:`core_verilog` (module ``spikeforge_core``), :func:`system_verilog` (module
+``spikeforge_system``) and :func:`learning_verilog` (``spikeforge_learning``) are what
+every consumer simulates, writes or synthesises: the co-simulation, ``spikeforge verilog`` /
+``compile`` and the board flow. Source locations are not emitted (``emit_src=False``), so
+the text depends only on the design, not on where spikeforge is installed.
 """
 
 from __future__ import annotations
@@ -16,18 +16,22 @@ from amaranth.back import verilog
 from amaranth.lib import wiring
 
 from spikeforge.hdl.core import Command, NeuronCore
+from spikeforge.hdl.learning import LearningEngine
 from spikeforge.hdl.system import SpikeforgeSystem
 from spikeforge.ir.core import CoreConfig
 from spikeforge.ir.errors import ConfigError, SpikeforgeError
+from spikeforge.ir.learning import LearningConfig
 from spikeforge.ir.memory_image import weights_to_hex
 from spikeforge.ir.system import SystemConfig
 from spikeforge.sim.blocks.core import UPDATE_STAGES
 
-__all__ = ["CORE_TOP", "SYSTEM_TOP", "MAX_CORE_WEIGHTS", "check_core_size", "to_verilog",
-           "core_verilog", "system_verilog", "emit_core", "port_list"]
+__all__ = ["CORE_TOP", "SYSTEM_TOP", "LEARNING_TOP", "MAX_CORE_WEIGHTS", "check_core_size",
+           "to_verilog", "core_verilog", "system_verilog", "learning_verilog", "emit_core",
+           "port_list"]
 
 CORE_TOP = "spikeforge_core"  #: module name of :func:`core_verilog`
 SYSTEM_TOP = "spikeforge_system"  #: module name of :func:`system_verilog`
+LEARNING_TOP = "spikeforge_learning"  #: module name of :func:`learning_verilog`
 
 #: the most weights (``n_inputs * n_neurons``) of one core spikeforge builds: 4 Mi words, 8
 #: times the block RAM of the largest supported board (ULX3S 85F: 3.8 Mbit) at 8 bits; the
@@ -59,6 +63,12 @@ def core_verilog(config: CoreConfig, weight_bank_words: int = 0) -> str:
 def system_verilog(plan, system: SystemConfig) -> str:
     """The whole :class:`~spikeforge.hdl.system.SpikeforgeSystem`, module :data:`SYSTEM_TOP`."""
     return to_verilog(SpikeforgeSystem(plan, system), SYSTEM_TOP)
+
+
+def learning_verilog(config: LearningConfig) -> str:
+    """The on-chip learning engine (:class:`~spikeforge.hdl.learning.LearningEngine`),
+    module :data:`LEARNING_TOP`."""
+    return to_verilog(LearningEngine(config), LEARNING_TOP)
 
 
 def port_list(core: NeuronCore) -> list[dict]:

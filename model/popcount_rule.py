@@ -122,12 +122,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from spikeforge.ir.errors import ConfigError
+from spikeforge.ir.learning import LearningConfig
 from spikeforge.ir.network import IntegerLayer, IntegerNetwork
 from spikeforge.ir.params import signed_range
 from spikeforge.model.datasets import load_dataset
-from spikeforge.model.ttfs import TTFSNet, train_ttfs
-from spikeforge.model.ttfs_discrete import inference_ticks, input_counts, integer_network
 from spikeforge.sim.network import run_network
+
+# the rule is numpy alone; torch (TTFS training, the digits set-up) is imported where used,
+# so that a co-simulation bench holding the rule as its scoreboard starts quickly
 
 
 def first_ticks(spikes: np.ndarray) -> np.ndarray:
@@ -229,6 +231,25 @@ class PopcountLearner:
         half = (1 << self.frac_bits) >> 1
         self.acc = [(layer.weights.astype(np.int64) << self.frac_bits) + half
                     for layer in self.network.layers]
+
+    def hardware_config(self) -> LearningConfig:
+        """The :class:`~spikeforge.ir.learning.LearningConfig` of a learning engine that
+        applies this rule to the current stores (batch 1: the engine's online rule). The
+        engine implements window ``"strict"``, revive ``"end"``, slow-down ``"first"`` and
+        feature ``"ramp"``; another setting is refused by name."""
+        for name, value in (("window", "strict"), ("revive", "end"), ("slow_down", "first"),
+                            ("feature", "ramp")):
+            if getattr(self, name) != value:
+                raise ConfigError(f"{name}: the learning engine implements {value!r} only, "
+                                  f"got {getattr(self, name)!r}")
+        layers = self.network.layers
+        return LearningConfig(
+            n_inputs=layers[0].n_inputs, n_hidden=layers[0].n_neurons,
+            n_outputs=layers[1].n_neurons, ticks=self.ticks,
+            weight_bits=(layers[0].params.weight_bits, layers[1].params.weight_bits),
+            frac_bits=self.frac_bits, shift_out=self.shift_out, shift_hidden=self.shift_hidden,
+            shift_revive=self.shift_revive, ramp=self.ramp, margin=self.margin,
+            stores=(self.acc[0].copy(), self.acc[1].copy()))
 
     def _bounds(self, layer):
         return signed_range(layer.params.weight_bits + self.frac_bits)
@@ -367,6 +388,9 @@ def golden_accuracy(network: IntegerNetwork, counts_fn, y, ticks: int, batch: in
 def digits_setup(dataset, hidden: int = 100, ticks_per_tau: int = 32, seed: int = 0):
     """``(ticks, train_counts_fn, test_counts_fn, random 8-bit network)`` for a dataset: the
     input events at ``K`` ticks per tau and the 8-bit mapping of a random :class:`TTFSNet`."""
+    from spikeforge.model.ttfs import TTFSNet
+    from spikeforge.model.ttfs_discrete import inference_ticks, input_counts, integer_network
+
     k = ticks_per_tau
     ticks = inference_ticks(k, 2)
     mv = dataset.max_value
@@ -383,6 +407,9 @@ def compare(dataset, hidden: int = 100, ticks_per_tau: int = 32, epochs: int = 1
     same network (mapped to ``K`` ticks per tau, 8 bits), and the popcount rule from a random
     8-bit network and, output layer only, on top of the exactly-trained first layer."""
     import torch
+
+    from spikeforge.model.ttfs import TTFSNet, train_ttfs
+    from spikeforge.model.ttfs_discrete import integer_network
 
     ticks, tr_fn, te_fn, rand_int = digits_setup(dataset, hidden, ticks_per_tau, seed)
     rows = []

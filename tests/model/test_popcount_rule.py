@@ -283,3 +283,17 @@ def test_rule_learns_digits_from_random():
                            shift_revive=None, window="decision")
     # measured: 0.62 against 0.23 (epochs 1..4: 0.39 0.46 0.67 0.62 / 0.12 0.21 0.24 0.23)
     assert new.test_accuracy >= 0.5 and new.test_accuracy >= first.test_accuracy + 0.2
+
+
+def test_hardware_config_carries_the_stores_and_refuses_what_the_engine_lacks():
+    net = _tiny_network([[20, 3]], [[20], [-5]])
+    learner = PopcountLearner(net, T, frac_bits=3, shift_hidden=None)
+    config = learner.hardware_config()
+    assert (config.n_inputs, config.n_hidden, config.n_outputs, config.ticks) == (1, 2, 1, T)
+    assert np.array_equal(config.stores[0], learner.acc[0]) and not config.learns_hidden
+    learner.acc[1][0, 0] += 1                      # a copy: the rule's stores move on alone
+    assert config.stores[1][0, 0] == learner.acc[1][0, 0] - 1
+    for name, value in (("window", "decision"), ("revive", "run"), ("slow_down", "all"),
+                        ("feature", "causal")):
+        with pytest.raises(ConfigError, match=f"{name}: the learning engine implements"):
+            PopcountLearner(net, T, **{name: value}).hardware_config()

@@ -1,0 +1,116 @@
+"""The on-chip learning engine against the Python rule, online, in Icarus and Verilator:
+after every training sample every stored weight of both layers is read back and compared,
+and the cycle at which the engine is idle again with its cycle model."""
+
+import re
+
+import numpy as np
+import pytest
+
+from spikeforge.cosim.learn_cosim import run_learning_cosim
+from spikeforge.cosim.runner import CosimFailure, require_simulator
+from spikeforge.hdl.verilog import learning_verilog
+from spikeforge.ir.network import IntegerLayer, IntegerNetwork
+from spikeforge.ir.params import NeuronParams, Reset
+from spikeforge.model.datasets import load_dataset
+from spikeforge.model.popcount_rule import PopcountLearner, digits_setup
+
+#: the rule's digits settings (docs/learning.md, section 3), on 64-32-10
+DIGITS_RULE = dict(frac_bits=8, shift_out=3, shift_hidden=1, shift_revive=0, ramp=32, margin=8)
+HIDDEN = 32
+
+
+@pytest.fixture(scope="module")
+def digits():
+    ds = load_dataset("digits")
+    ticks, train_fn, _, network = digits_setup(ds, hidden=HIDDEN)
+    return network, ticks, train_fn, ds.train_y
+
+
+def _digits_run(digits, samples: int, simulator: str, **options):
+    network, ticks, train_fn, labels = digits
+    learner = PopcountLearner(network, ticks, **DIGITS_RULE)
+    index = np.arange(samples)
+    # the step's right shift as the host's schedule sets it: 0, then 1, then 2
+    lr_decays = [3 * k // samples for k in range(samples)]
+    return learner, run_learning_cosim(learner, train_fn(index), labels[index], lr_decays,
+                                       simulator, **options)
+
+
+def _check_report(report, samples):
+    assert report["mismatch"] is None
+    assert report["samples_checked"] == samples
+    assert report["weights_compared"] == samples * (64 * HIDDEN + HIDDEN * 10)
+    # the rule moved both layers (a run that moves nothing would compare nothing useful)
+    assert report["moved"][0] > 500 and report["moved"][1] > 100, report["moved"]
+
+
+@pytest.mark.parametrize("simulator,samples", [("icarus", 12), ("verilator", 48)])
+def test_engine_learns_digits_exactly_as_the_rule(digits, simulator, samples):
+    require_simulator(simulator)
+    _, result = _digits_run(digits, samples, simulator)
+    _check_report(result.report, samples)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("simulator", ["icarus", "verilator"])
+def test_engine_matches_the_rule_over_500_online_digits_samples(digits, simulator):
+    require_simulator(simulator)
+    _, result = _digits_run(digits, 500, simulator)
+    _check_report(result.report, 500)
+
+
+def _tiny_learner(**rule):
+    rng = np.random.default_rng(1)
+    p = NeuronParams(decay_bits=8, alpha=230, threshold=60, fire_once=True, reset=Reset.ZERO)
+    network = IntegerNetwork((IntegerLayer(rng.integers(-10, 60, size=(6, 8)), p),
+                              IntegerLayer(rng.integers(-40, 60, size=(8, 3)), p)))
+    settings = dict(frac_bits=3, shift_out=2, shift_hidden=1, ramp=5, margin=2, shift_revive=0)
+    counts = np.zeros((30, 20, 6), dtype=np.int64)
+    for s in range(30):
+        counts[s, rng.integers(0, 20, size=6), np.arange(6)] = rng.random(6) < 0.9
+    return PopcountLearner(network, 20, **{**settings, **rule}), counts, rng.integers(0, 3, 30)
+
+
+@pytest.mark.parametrize("rule", [
+    {}, {"shift_hidden": None}, {"shift_revive": None, "frac_bits": 0, "ramp": 40},
+    {"shift_revive": 2, "margin": 0}], ids=["default", "frozen-first-layer", "no-revive-F0",
+                                            "strong-revive-m0"])
+def test_small_networks_and_every_rule_option_match(rule):
+    """A 6-8-3 network, 30 samples, lr_decay 0..2, in Icarus: the settings the digits run
+    does not reach (a frozen first layer, no revive, no fraction bits, no margin)."""
+    require_simulator("icarus")
+    learner, counts, labels = _tiny_learner(**rule)
+    result = run_learning_cosim(learner, counts, labels, [k // 10 for k in range(30)], "icarus")
+    assert result.report["samples_checked"] == 30 and result.report["moved"][1] > 0
+    assert result.report["moved"][0] > 0 or rule.get("shift_hidden", 1) is None
+
+
+def _stuck_popcount_bit(text: str) -> str:
+    """The Verilog with bit 0 of the "up" popcount register (the hidden delta's votes) read
+    as 1: its one reader, the adder of the next count, sees ``up_votes | 1``."""
+    text, n = re.subn(r"(assign \S+\s*= )up_votes( \+ )", r"\1(up_votes | 4'h1)\2", text)
+    assert n == 1
+    return text
+
+
+def test_a_stuck_popcount_bit_is_reported_by_sample_layer_and_weight(digits):
+    require_simulator("verilator")
+    network, ticks, train_fn, labels = digits
+    learner = PopcountLearner(network, ticks, **DIGITS_RULE)
+    text = _stuck_popcount_bit(learning_verilog(learner.hardware_config()))
+    index = np.arange(48)
+    with pytest.raises(CosimFailure, match=r"first mismatch: sample \d+, layer 0, weight "
+                                           r"\[\d+, \d+\] \(input \d+ -> hidden \d+\)"):
+        run_learning_cosim(learner, train_fn(index), labels[index], None, "verilator",
+                           verilog_text=text)
+
+
+def test_a_wrong_cycle_model_is_reported():
+    require_simulator("icarus")
+    learner, counts, labels = _tiny_learner()
+    result = run_learning_cosim(learner, counts[:3], labels[:3], None, "icarus", cycle_skew=1,
+                                check=False)
+    mismatch = result.report["mismatch"]
+    assert mismatch["kind"] == "cycle" and mismatch["sample"] == 0
+    assert mismatch["got"] == mismatch["expected"] - 1
