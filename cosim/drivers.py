@@ -26,6 +26,8 @@ caller-chosen number of cycles before each item is offered), :class:`StreamSink`
 ready from a caller-supplied ``ready(cycle) -> bool``; both record ``(payload, cycle)`` of
 every handshake. :class:`HostBus` reads and writes the memory-mapped host port
 (``host__addr``, ``__w_en``, ``__w_data``, ``__r_en``, ``__r_data``, ``__r_valid``).
+Observation ports (``<prefix>__valid`` pulses and fields, no ready): :class:`PulseSource`
+shows items one cycle each, :class:`PulseMonitor` records them.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import Event, FallingEdge, RisingEdge
 
 __all__ = ["CycleCounter", "StreamSource", "StreamSink", "StreamSequence", "HostBus",
-           "LevelMonitor", "signal", "random_gaps", "random_ready"]
+           "LevelMonitor", "PulseSource", "PulseMonitor", "signal", "random_gaps", "random_ready"]
 
 
 def signal(dut, prefix: str, name: str):
@@ -400,6 +402,78 @@ class LevelMonitor(_Agent):
             if c > cycle and v:
                 return c
         return None
+
+
+# -- observation ports (valid pulses, no ready) ---------------------------------------------------
+
+class PulseSource(_Agent):
+    """Drives a non-stalling observation port ``<prefix>__valid`` with fields
+    ``<prefix>__<field>``: each item (a dict of field values) is shown for one cycle, with
+    ``valid`` high, after ``gap`` idle cycles counted from the cycle after the previous
+    item. ``pulses`` records ``(item, cycle)``."""
+
+    def __init__(self, dut, prefix: str, counter: CycleCounter, fields: Iterable[str]):
+        super().__init__(counter)
+        self.valid = signal(dut, prefix, "valid")
+        self.fields = {name: signal(dut, prefix, name) for name in fields}
+        self.queue: collections.deque = collections.deque()  # [item, gap]
+        self.pulses: list[tuple[dict, int]] = []
+        self._high = None
+        self._idle = Event()
+        self._idle.set()
+        self.valid.value = 0
+
+    def send(self, item: dict, gap: int = 0) -> None:
+        self.queue.append([dict(item), int(gap)])
+        self._idle.clear()
+
+    async def wait_idle(self) -> None:
+        """Wait until every queued item has been shown."""
+        if self.queue or self._high is not None:
+            await self._idle.wait()
+
+    def _sample(self, cycle: int) -> None:
+        if self._high is not None:
+            self.pulses.append((self._high, cycle))
+            self._high = None
+            if not self.queue:
+                self._idle.set()
+
+    def _drive(self, cycle: int, counted: bool) -> None:
+        if counted and self.queue:
+            if self.queue[0][1] > 0:
+                self.queue[0][1] -= 1
+            else:
+                self._high, _ = self.queue.popleft()
+                for name, value in self._high.items():
+                    self.fields[name].value = int(value)
+                self.valid.value = 1
+                return
+        self.valid.value = 0
+
+
+class PulseMonitor(_Agent):
+    """Records every cycle in which ``<prefix>__valid`` is high: ``items`` holds
+    ``(fields, cycle)`` with the ``fields`` read as unsigned integers, or as two's
+    complement for those named in ``signed``."""
+
+    def __init__(self, dut, prefix: str, counter: CycleCounter, fields: Iterable[str],
+                 signed: Iterable[str] = ()):
+        super().__init__(counter)
+        self.valid = signal(dut, prefix, "valid")
+        self.fields = {name: signal(dut, prefix, name) for name in fields}
+        self.signed = set(signed)
+        self.items: list[tuple[dict, int]] = []
+
+    def _sample(self, cycle: int) -> None:
+        if _bit(self.valid):
+            values = {}
+            for name, handle in self.fields.items():
+                value = _int(handle)
+                if name in self.signed and value >> (len(handle) - 1):
+                    value -= 1 << len(handle)
+                values[name] = value
+            self.items.append((values, cycle))
 
 
 # -- host bus -----------------------------------------------------------------------------------

@@ -3,9 +3,11 @@
 The run comes from the JSON file named by ``$SPIKEFORGE_LEARN_SPEC``
 (:func:`~spikeforge.cosim.learn_cosim.learning_spec`). The bench holds its own copy of the
 Python rule as the scoreboard. Per sample: the golden forward pass with the rule's current
-weights; its first spikes (inputs, hidden, outputs) into ``spikes``; the label and
-``lr_decay`` into ``command``; the idle cycle against the engine's cycle model; the rule's
-step; every stored weight read back through ``host`` and compared. The test fails with the
+weights; its first spikes (inputs, hidden, outputs) into the three ``record`` ports, each
+after a random gap; the label and ``lr_decay`` into ``command``; the idle cycle against the
+engine's cycle model; the rule's step; every pulse of the ``weight`` port against the
+inference weights that moved, in the engine's order (the output layer's ``h``-major pass,
+then the touched input rows); every stored weight read back through ``host`` and compared. The test fails with the
 first mismatch; the JSON report (``$SPIKEFORGE_COSIM_REPORT``) holds it as a dict.
 """
 
@@ -22,17 +24,12 @@ from spikeforge.cosim.drivers import (
     CycleCounter,
     HostBus,
     LevelMonitor,
+    PulseMonitor,
+    PulseSource,
     StreamSource,
-    random_gaps,
 )
 from spikeforge.cosim.learn_cosim import SPEC_ENV, network_from_dict
-from spikeforge.hdl.learning import (
-    SpikeLayer,
-    StoreMap,
-    command_layout,
-    spike_layout,
-    update_cycles,
-)
+from spikeforge.hdl.learning import SpikeLayer, StoreMap, command_layout, update_cycles
 from spikeforge.model.popcount_rule import PopcountLearner, first_ticks
 from spikeforge.sim.network import run_network
 
@@ -53,6 +50,16 @@ def _counts(sample: dict, ticks: int, n_inputs: int) -> np.ndarray:
     for (t, j), c in zip(sample["events"], sample["counts"]):
         counts[0, t, j] = c
     return counts
+
+
+def _moved(before, after) -> list[tuple]:
+    """``(layer, pre, post, value)`` of every inference weight that moved, in the order the
+    engine writes them: layer 1 (``h``-major), then layer 0 (``j``-major)."""
+    out = []
+    for layer in (1, 0):
+        for pre, post in np.argwhere(before[layer] != after[layer]):
+            out.append((layer, int(pre), int(post), int(after[layer][pre, post])))
+    return out
 
 
 async def _idle_after(counter, busy, cycle, expected, limit):
@@ -78,15 +85,17 @@ async def engine_matches_the_rule(dut):
     learner.acc = [np.array(a, dtype=np.int64) for a in spec["stores"]]
     config = learner.hardware_config()
     store_map = StoreMap(config)
-    layout = spike_layout(config)
     addresses = [store_map.address(layer, a, b) for layer in range(2)
                  for a in range(store_map.shapes[layer][0])
                  for b in range(store_map.shapes[layer][1])]
 
     gaps = spec["gaps"]
+    rng = random.Random(gaps["seed"])
     counter = CycleCounter(dut.clk, dut.rst)
-    spikes = StreamSource(dut, "spikes", counter,
-                          gaps=random_gaps(random.Random(gaps["seed"]), 1 - gaps["p"], gaps["max"]))
+    records = [PulseSource(dut, f"record__{layer}", counter, ("neuron", "tick"))
+               for layer in SpikeLayer]
+    changes = PulseMonitor(dut, "weight", counter, ("layer", "pre", "post", "value"),
+                           signed=("value",))
     command = StreamSource(dut, "command", counter)
     host = HostBus(dut, "host", counter)
     busy = LevelMonitor(dut, "busy", counter)
@@ -100,10 +109,12 @@ async def engine_matches_the_rule(dut):
         trace = run_network(learner.current_network(), counts, T)
         ticks = (first_ticks(counts.astype(bool))[0], first_ticks(trace.spikes[0])[0],
                  first_ticks(trace.spikes[1])[0])
-        for layer, tks in zip(SpikeLayer, ticks):
+        for source, tks in zip(records, ticks):
             for n in np.flatnonzero(tks < T):
-                spikes.send(_pack({"layer": layer, "neuron": n, "tick": tks[n]}, layout))
-        await spikes.wait_idle()
+                gap = rng.randint(1, gaps["max"]) if rng.random() < gaps["p"] else 0
+                source.send({"neuron": n, "tick": tks[n]}, gap)
+        for source in records:
+            await source.wait_idle()
         command.send(_pack({"label": sample["label"], "lr_decay": sample["lr_decay"]},
                            command_layout(config)))
         await command.wait_idle()
@@ -114,7 +125,11 @@ async def engine_matches_the_rule(dut):
         expected_idle = accepted + update_cycles(config, touched) + 1 + spec["cycle_skew"]
         got_idle = await _idle_after(counter, busy, accepted, expected_idle,
                                      4 * update_cycles(config, touched))
+        before = [a >> learner.frac_bits for a in learner.acc]
         learner.step(counts, np.array([sample["label"]]))
+        pulses = [(d["layer"], d["pre"], d["post"], d["value"])
+                  for d, c in changes.items if accepted < c <= (got_idle or counter.cycle)]
+        moved = _moved(before, [a >> learner.frac_bits for a in learner.acc])
         if got_idle != expected_idle:
             mismatch = {"sample": k, "kind": "cycle", "expected": expected_idle,
                         "got": got_idle, "cycle": got_idle,
@@ -122,6 +137,18 @@ async def engine_matches_the_rule(dut):
                                 f"the cycle model says {expected_idle} ({touched} input rows "
                                 f"touched)"}
             break
+        if pulses != moved:
+            k_bad = next(i for i in range(max(len(pulses), len(moved)))
+                         if i >= len(pulses) or i >= len(moved) or pulses[i] != moved[i])
+            exp = moved[k_bad] if k_bad < len(moved) else "no more"
+            got = pulses[k_bad] if k_bad < len(pulses) else "no more"
+            mismatch = {"sample": k, "kind": "weight change", "expected": str(exp),
+                        "got": str(got), "cycle": got_idle,
+                        "text": f"sample {k}: weight-change pulse {k_bad} (layer, pre, post, "
+                                f"value): expected {exp}, got {got} ({len(moved)} inference "
+                                f"weights moved, {len(pulses)} pulses)"}
+            break
+        changes.items.clear()
         update_total += got_idle - accepted
         values = [_signed32(v) for v in await host.read_many(addresses)]
         read_cycle = counter.cycle

@@ -3,8 +3,8 @@ RTL, one training sample at a time (``batch_size = 1``, the chip's online rule).
 
 The engine keeps the learning weights -- the ``B + F``-bit stores ``acc`` of both layers,
 of which the forward pass reads ``acc >> F`` -- and the first spike tick of every input,
-hidden and output neuron of the sample, which it takes from the ``spikes`` stream as the
-forward pass produces them. A ``command`` (the label and the step's right shift
+hidden and output neuron of the sample, which it records from three observation ports as
+the forward pass produces them. A ``command`` (the label and the step's right shift
 ``lr_decay``) applies the rule: the same quantities, in the same order, as the docstring of
 :mod:`spikeforge.model.popcount_rule` (window ``"strict"``, revive ``"end"``, slow-down
 ``"first"``, feature ``"ramp"``); every operation is a compare, an add, a clip, a shift or a
@@ -41,11 +41,19 @@ word it has read before the next sample, so a neuron that does not spike reads a
 
 Interfaces:
 
-* ``spikes`` (in): :func:`spike_layout` -- ``layer`` (:class:`SpikeLayer`), ``neuron``,
-  ``tick`` (< ``T``): the first spike of one neuron, at most one per neuron and sample;
-  ready while idle and no command is offered;
-* ``command`` (in): :func:`command_layout` -- ``label``, ``lr_decay``: ready while idle and
-  no spike is offered; ``busy`` is high from the cycle after its handshake to the end of DONE;
+* ``record`` (in), one per :class:`SpikeLayer` (inputs, hidden, outputs):
+  :func:`RecordSignature` -- ``valid`` pulses once per spike, ``neuron``, ``tick`` (< ``T``);
+  no backpressure, all three may pulse in one cycle. Taken while idle, ignored while busy.
+  A neuron spikes at most once per sample (``fire_once``; one input event per input). A
+  sample's records must be followed by its command: the engine forgets them only in the
+  update;
+* ``command`` (in): :func:`command_layout` -- ``label``, ``lr_decay``: ready while idle;
+  ``busy`` is high from the cycle after its handshake to the end of DONE;
+* ``weight`` (out): :func:`WeightChangeSignature` -- ``valid`` pulses in the cycle the
+  update writes a stored weight whose inference weight ``acc >> F`` changed, with
+  ``layer``, ``pre``, ``post`` and the new ``value`` (signed ``B`` bits): what the
+  inference cores must be told (:class:`~spikeforge.hdl.system.SpikeforgeSystem` writes it
+  into their weight memories);
 * ``host`` (in): :class:`StoreBusSignature` -- the stores, read and written while idle
   (read latency 1), address ``(layer << index_bits) | index`` with index ``j * H + h``
   (layer 0) or ``h * M + o`` (layer 1), data the signed ``acc`` sign-extended to 32 bits.
@@ -65,8 +73,9 @@ from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.learning import LR_DECAY_BITS, LearningConfig
 from spikeforge.ir.params import signed_range
 
-__all__ = ["SpikeLayer", "spike_layout", "command_layout", "StoreMap", "StoreBusSignature",
-           "LearningEngine", "update_cycles", "STORE_DATA_BITS"]
+__all__ = ["SpikeLayer", "RecordSignature", "WeightChangeSignature", "command_layout",
+           "StoreMap", "StoreBusSignature", "LearningEngine", "update_cycles",
+           "STORE_DATA_BITS"]
 
 STORE_DATA_BITS = 32  #: width of ``host.w_data`` / ``host.r_data``
 
@@ -83,11 +92,21 @@ def _tick_bits(config: LearningConfig) -> int:
     return max(1, config.ticks.bit_length())  # holds T, the "no spike" tick
 
 
-def spike_layout(config: LearningConfig) -> data.StructLayout:
-    """Payload of ``spikes``: ``neuron`` in the low bits, then ``tick``, then ``layer``."""
-    most = max(config.n_inputs, config.n_hidden, config.n_outputs)
-    return data.StructLayout({"neuron": max(1, ceil_log2(most)), "tick": _tick_bits(config),
-                              "layer": 2})
+def _neuron_bits(config: LearningConfig) -> int:
+    return max(1, ceil_log2(max(config.n_inputs, config.n_hidden, config.n_outputs)))
+
+
+def RecordSignature(config: LearningConfig) -> wiring.Signature:
+    """A first-spike observation port (from the observer's view: all members ``Out``)."""
+    return wiring.Signature({"valid": Out(1), "neuron": Out(_neuron_bits(config)),
+                             "tick": Out(_tick_bits(config))})
+
+
+def WeightChangeSignature(config: LearningConfig) -> wiring.Signature:
+    """The inference-weight change port, from the engine's view."""
+    return wiring.Signature({"valid": Out(1), "layer": Out(1), "pre": Out(_neuron_bits(config)),
+                             "post": Out(_neuron_bits(config)),
+                             "value": Out(signed(max(config.weight_bits)))})
 
 
 def command_layout(config: LearningConfig) -> data.StructLayout:
@@ -140,9 +159,10 @@ class LearningEngine(wiring.Component):
 
     Signature
     ---------
-    spikes : ``In(stream.Signature(spike_layout(config)))``
+    record : ``In(RecordSignature(config)).array(3)``
     command : ``In(stream.Signature(command_layout(config)))``
     busy : ``Out(1)``
+    weight : ``Out(WeightChangeSignature(config))``
     host : ``In(StoreBusSignature(StoreMap(config)))``
     """
 
@@ -152,9 +172,10 @@ class LearningEngine(wiring.Component):
         self.config = config
         self.store_map = StoreMap(config)
         super().__init__({
-            "spikes": In(stream.Signature(spike_layout(config))),
+            "record": In(RecordSignature(config)).array(len(SpikeLayer)),
             "command": In(stream.Signature(command_layout(config))),
             "busy": Out(1),
+            "weight": Out(WeightChangeSignature(config)),
             "host": In(StoreBusSignature(self.store_map)),
         })
 
@@ -235,31 +256,25 @@ class LearningEngine(wiring.Component):
                                          Signal.like(h_cnt, name="out_h"),
                                          Signal.like(addr1, name="out_addr"))
         col_v, col_addr = Signal(name="col_v"), Signal.like(addr0, name="col_addr")
+        col_j, col_h = Signal.like(j_cnt, name="col_j"), Signal.like(h_cnt, name="col_h")
         m.d.sync += [out_v.eq(0), col_v.eq(0)]
 
         idle = Signal()
-        spk, cmd = self.spikes, self.command
-        m.d.comb += [
-            spk.ready.eq(idle & ~cmd.valid),
-            cmd.ready.eq(idle & ~spk.valid),
-            self.busy.eq(~idle),
-        ]
+        cmd = self.command
+        m.d.comb += [cmd.ready.eq(idle), self.busy.eq(~idle)]
 
-        # -- recording the forward pass's first spikes
-        with m.If(spk.valid & spk.ready):
-            p = spk.payload
-            word = p.tick | (1 << tb)
-            with m.Switch(p.layer):
-                with m.Case(SpikeLayer.INPUT):
-                    m.d.comb += [t_in_w.addr.eq(p.neuron), t_in_w.data.eq(word),
-                                 t_in_w.en.eq(1)]
-                with m.Case(SpikeLayer.HIDDEN):
-                    m.d.comb += [t_hid_w.addr.eq(p.neuron), t_hid_w.data.eq(word),
-                                 t_hid_w.en.eq(1)]
-                with m.Case(SpikeLayer.OUTPUT):
-                    for o in range(M):
-                        with m.If(p.neuron == o):
-                            m.d.sync += [t_out[o].eq(p.tick), out_seen[o].eq(1)]
+        # -- recording the forward pass's first spikes (each layer has its own memory)
+        rec_in, rec_hid, rec_out = (self.record[k] for k in SpikeLayer)
+        with m.If(idle & rec_in.valid):
+            m.d.comb += [t_in_w.addr.eq(rec_in.neuron), t_in_w.data.eq(rec_in.tick | (1 << tb)),
+                         t_in_w.en.eq(1)]
+        with m.If(idle & rec_hid.valid):
+            m.d.comb += [t_hid_w.addr.eq(rec_hid.neuron),
+                         t_hid_w.data.eq(rec_hid.tick | (1 << tb)), t_hid_w.en.eq(1)]
+        with m.If(idle & rec_out.valid):
+            for o in range(M):
+                with m.If(rec_out.neuron == o):
+                    m.d.sync += [t_out[o].eq(rec_out.tick), out_seen[o].eq(1)]
 
         with m.FSM():
             with m.State("IDLE"):
@@ -321,7 +336,8 @@ class LearningEngine(wiring.Component):
                 with m.State("COLS"):  # stage 0: address acc_jh, t_h, s_h
                     m.d.comb += [st0_r.addr.eq(addr0), t_hid_r.addr.eq(h_cnt),
                                  s_hid_r.addr.eq(h_cnt)]
-                    m.d.sync += [col_v.eq(1), col_addr.eq(addr0), addr0.eq(addr0 + 1),
+                    m.d.sync += [col_v.eq(1), col_addr.eq(addr0), col_j.eq(j_cnt), col_h.eq(h_cnt),
+                                 addr0.eq(addr0 + 1),
                                  h_cnt.eq(h_cnt + 1)]
                     with m.If(h_cnt == H - 1):
                         m.d.sync += [h_cnt.eq(0), j_cnt.eq(j_cnt + 1)]
@@ -342,8 +358,8 @@ class LearningEngine(wiring.Component):
                         recorded, out_tick, label, learn, offender, t_off, r, lr_decay,
                         up_votes, down_votes)
         if cfg.learns_hidden:
-            self._cols_stage(m, st0_r, st0_w, t_hid_r, s_hid_r, col_v, col_addr, recorded, t_j,
-                             r_end, revive, lr_decay)
+            self._cols_stage(m, st0_r, st0_w, t_hid_r, s_hid_r, col_v, col_addr, col_j, col_h,
+                             recorded, t_j, r_end, revive, lr_decay)
         self._host(m, idle, st0_r, st0_w, st1_r, st1_w)
         return m
 
@@ -374,14 +390,15 @@ class LearningEngine(wiring.Component):
         m.d.comb += [up.eq(up_votes + vote_up), down.eq(down_votes + vote_down)]
         with m.If(valid):
             m.d.comb += [st1_w.addr.eq(addr), st1_w.data.eq(new), st1_w.en.eq(1)]
+            self._report_change(m, 1, h, o, acc, new)
             m.d.sync += [up_votes.eq(up), down_votes.eq(down)]
             with m.If(o == cfg.n_outputs - 1):  # the popcounts of h are complete
                 m.d.comb += [s_hid_w.addr.eq(h), s_hid_w.en.eq(1),
                              s_hid_w.data.eq(Mux(up > down, 1, Mux(down > up, -1, 0)))]
                 m.d.sync += [up_votes.eq(0), down_votes.eq(0)]
 
-    def _cols_stage(self, m, st0_r, st0_w, t_hid_r, s_hid_r, valid, addr, recorded, t_j, r_end,
-                    revive, lr_decay):
+    def _cols_stage(self, m, st0_r, st0_w, t_hid_r, s_hid_r, valid, addr, j, h, recorded, t_j,
+                    r_end, revive, lr_decay):
         """Stage 1 of COLS: the hidden step and the revive of ``acc_jh``, one saturation."""
         cfg = self.config
         t_h = recorded(t_hid_r.data)
@@ -395,6 +412,16 @@ class LearningEngine(wiring.Component):
         new = self._saturate(m, total, cfg.acc_bits(0), "hid_acc")
         with m.If(valid):
             m.d.comb += [st0_w.addr.eq(addr), st0_w.data.eq(new), st0_w.en.eq(1)]
+            self._report_change(m, 0, j, h, st0_r.data, new)
+
+    def _report_change(self, m, layer, pre, post, old, new):
+        """``weight`` pulses where the inference weight ``acc >> F`` moves."""
+        F = self.config.frac_bits
+        value = new.as_signed() >> F
+        with m.If(value != (old.as_signed() >> F)):
+            m.d.comb += [self.weight.valid.eq(1), self.weight.layer.eq(layer),
+                         self.weight.pre.eq(pre), self.weight.post.eq(post),
+                         self.weight.value.eq(value)]
 
     def _host(self, m, idle, st0_r, st0_w, st1_r, st1_w):
         """The stores' host port, honoured while idle (the update's ports are quiet then)."""
