@@ -94,3 +94,90 @@ def run_learning_cosim(learner, counts, labels, lr_decays=None, simulator: str =
     with spec_file(spec, "learn") as name:
         return run_cocotb(text, LEARNING_TOP, TB_MODULE, simulator, extra_env={SPEC_ENV: name},
                           check=check)
+
+
+# -- the engine inside the system: training inferences, learning, the next inference ------------
+
+SYSTEM_SPEC_ENV = "SPIKEFORGE_LEARN_SYSTEM_SPEC"
+SYSTEM_TB_MODULE = "spikeforge.cosim.learn_system_tb"
+
+#: idle cycles after a store read-back before the next inference starts
+READBACK_SLACK = 16
+
+
+def learning_system_spec(learner, plan, system, counts, labels, lr_decays=None, *,
+                         seed: int = 0, p_gap: float = 0.3) -> dict:
+    """What the learning-system bench is given: per sample a training inference (the system
+    bench's expectations, :func:`~spikeforge.cosim.system_cosim.system_spec` with
+    ``train``, computed with the weights the rule holds before the sample), then its learn
+    command, the update's cycles and the stores the rule holds after it. The next inference
+    starts once the update is done and the stores are read back (its ``start_gap``).
+    ``learner`` moves on through the samples (pass a copy to keep it)."""
+    from spikeforge.cosim.system_cosim import StallPattern, system_spec
+    from spikeforge.sim.system_cycle import SystemModel
+    from spikeforge.hdl.learning import StoreMap, update_cycles
+    from spikeforge.model.popcount_rule import first_ticks
+
+    config = learner.hardware_config()
+    counts = np.asarray(counts)
+    lr_decays = [0] * len(labels) if lr_decays is None else list(lr_decays)
+    words = sum(StoreMap(config).depths)
+    T, start, images, learn = learner.ticks, 1, [], []
+    # one cycle model for the whole run: its blocks keep their state between the inferences
+    model = SystemModel(plan, system, out_ready=StallPattern(seed, 1.0), train=True)
+    for k in range(len(labels)):
+        learner.lr_decay = int(lr_decays[k])
+        spec, trace = system_spec(learner.current_network(), plan, counts[k:k + 1], T, system,
+                                  seed=seed, p_gap=p_gap, start_cycle=start, train=True,
+                                  model=model)
+        image = spec["images"][0]
+        t_in = first_ticks(counts[k:k + 1].astype(bool))[0]
+        t_dec = min(int(first_ticks(trace.spikes[1])[0].min()), T)
+        r_end = min(t_dec + learner.margin, T - 1)
+        cycles = update_cycles(config, int(((t_in < T) & (t_in <= r_end)).sum()))
+        learner.step(counts[k:k + 1], np.array([labels[k]]))
+        # learn handshake at D + 1, busy for `cycles`, the read-back of every word, slack
+        image["start_gap"] = 1 + cycles + 1 + words + READBACK_SLACK
+        start = image["done"] + 1 + image["start_gap"]
+        images.append(image)
+        learn.append({"label": int(labels[k]), "lr_decay": int(lr_decays[k]),
+                      "update_cycles": cycles,
+                      "stores": np.concatenate([a.ravel() for a in learner.acc]).tolist()})
+    return {**spec, "images": images, "learn": learn, "config": config.to_dict()}
+
+
+def run_learning_system_cosim(learner, counts, labels, lr_decays=None,
+                              simulator: str = "icarus", *, plan=None, system=None,
+                              seed: int = 0, p_gap: float = 0.3,
+                              verilog_text: str | None = None, spec: dict | None = None,
+                              check: bool = True) -> CocotbResult:
+    """Train ``learner``'s network on the system with the learning engine, online, one
+    sample at a time: every training inference compared as the system bench compares an
+    inference (every spike of every layer as (tick, neuron, cycle), the class, the cycles),
+    with the weights the rule holds; then the learn command, the engine's busy cycles and
+    every stored weight read back through the ``store`` port against the rule's. The weights
+    the engine writes into the cores are checked by the next inference. ``plan``: the
+    cores (default: one per layer, :func:`~spikeforge.compiler.map.plan_network` of the
+    rule's current weights). ``spec``: the run's :func:`learning_system_spec` if already
+    made (its models take ~2 s per digits sample: two simulators can share one).
+    ``learner`` is not changed. Returns the :class:`CocotbResult`; raises
+    :class:`~spikeforge.cosim.runner.CosimFailure` on a mismatch if ``check``."""
+    import copy
+
+    from spikeforge.compiler.map import plan_network
+    from spikeforge.cosim.system_cosim import build_args_for
+    from spikeforge.hdl.verilog import SYSTEM_TOP, system_verilog
+    from spikeforge.ir.system import SystemConfig
+
+    system = system or SystemConfig()
+    network = learner.current_network()
+    plan = plan or plan_network(network)
+    config = learner.hardware_config()
+    if spec is None:
+        spec = learning_system_spec(copy.deepcopy(learner), plan, system, counts, labels,
+                                    lr_decays, seed=seed, p_gap=p_gap)
+    text = verilog_text if verilog_text is not None else system_verilog(plan, system, config)
+    with spec_file(spec, "learn_system") as name:
+        return run_cocotb(text, SYSTEM_TOP, SYSTEM_TB_MODULE, simulator,
+                          extra_env={SYSTEM_SPEC_ENV: name}, check=check,
+                          build_args=build_args_for(simulator))

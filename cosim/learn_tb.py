@@ -7,8 +7,9 @@ weights; its first spikes (inputs, hidden, outputs) into the three ``record`` po
 after a random gap; the label and ``lr_decay`` into ``command``; the idle cycle against the
 engine's cycle model; the rule's step; every pulse of the ``weight`` port against the
 inference weights that moved, in the engine's order (the output layer's ``h``-major pass,
-then the touched input rows); every stored weight read back through ``host`` and compared. The test fails with the
-first mismatch; the JSON report (``$SPIKEFORGE_COSIM_REPORT``) holds it as a dict.
+then the touched input rows); every stored weight read back through ``host`` and compared.
+The test fails with the first mismatch; the JSON report (``$SPIKEFORGE_COSIM_REPORT``) holds
+it as a dict.
 """
 
 from __future__ import annotations

@@ -90,20 +90,24 @@ class StallPattern:
 
 def expected_run(network: IntegerNetwork, plan, input_counts, n_ticks: int | None = None, *,
                  schedules=None, system: SystemConfig | None = None,
-                 out_ready=None, start_cycle: int = 0, start_gaps=None):
+                 out_ready=None, start_cycle: int = 0, start_gaps=None, train: bool = False,
+                 model=None):
     """Golden trace and predicted timing of a batch: ``(trace, timings, items)``;
     ``items[b]`` = ``(index, last, gap)`` input items the driver offers for image b. The
     trace of a FIRST_SPIKE network stops each image at its decision tick (``early_exit``:
-    the ticks the system runs, and nothing after them is compared)."""
+    the ticks the system runs, and nothing after them is compared), unless the images are
+    training inferences (``train``), which run every tick. ``model``: the system cycle
+    model to go on with (:func:`~spikeforge.sim.system_cycle.predict_run`)."""
     counts = network.check_input(input_counts)
     n_ticks = n_ticks or counts.shape[1]
-    trace = run_network(network, counts, n_ticks, early_exit=True)
+    trace = run_network(network, counts, n_ticks, early_exit=not train)
     if schedules is None:
         schedules = schedules_for(trace.input_counts)
     timings = predict_run(plan, trace, schedules, n_ticks, system=system,
                           out_ready=out_ready or (lambda c: True), start_cycle=start_cycle,
-                          start_gaps=start_gaps)
-    items = [[(j, last, gap) for j, last, gap, _ in schedules[b].items(ticks_to_run(trace, b, n_ticks))]
+                          start_gaps=start_gaps, train=train, model=model)
+    items = [[(j, last, gap) for j, last, gap, _
+              in schedules[b].items(ticks_to_run(trace, b, n_ticks, train))]
              for b in range(counts.shape[0])]
     return trace, timings, items
 
@@ -176,25 +180,31 @@ def expected_none(trace, image: int, ticks_run: int, mode: Decision) -> bool:
 
 
 def system_spec(network, plan, counts, n_ticks: int, system: SystemConfig, *, seed: int = 0,
-                p_gap: float = 0.0, p_ready: float = 1.0, check_timing: bool = True):
+                p_gap: float = 0.0, p_ready: float = 1.0, check_timing: bool = True,
+                start_cycle: int = 1, train: bool = False, model=None):
     """What the system bench (and the fast harness, :mod:`spikeforge.cosim.fast`) is given
     for a batch: the stimulus (input items and their gaps, the stall pattern of
     ``spike_out.ready``, the start gaps) and every expectation (class, ``none``, ticks,
     cycles, each layer's events, the error flag with the first overflow it reports), from the
-    golden and cycle models. Returns ``(spec, trace)``;
+    golden and cycle models. The first image starts at ``start_cycle``; ``train``: training
+    inferences of a learning build (every tick run); ``model``: a system cycle model to go on
+    with (a batch split into calls). Returns ``(spec, trace)``;
     ``spec["model_s"]`` is the seconds the models took."""
     t0 = time.perf_counter()
     schedules = schedules_for(counts, seed if p_gap > 0 else None, p_gap)
     ready = StallPattern(seed, p_ready)
     start_gaps = [(seed + b) % 3 for b in range(counts.shape[0])]
     trace, timings, items = expected_run(network, plan, counts, n_ticks, schedules=schedules,
-                                         system=system, out_ready=ready, start_cycle=1,
-                                         start_gaps=start_gaps)
+                                         system=system, out_ready=ready,
+                                         start_cycle=start_cycle, start_gaps=start_gaps,
+                                         train=train, model=model)
     images, errors, overflows = [], trace.error, trace.first_overflows()
-    events = trace.statistics(until_decision=True).input_events  # [images, layers]
+    events = trace.statistics(until_decision=not train).input_events  # [images, layers]
     for b, timing in enumerate(timings):
-        ticks_run = ticks_to_run(trace, b, n_ticks)
-        spikes = [expected_spikes(trace, b, l, ticks_run, timing.monitor_events[l])
+        ticks_run = ticks_to_run(trace, b, n_ticks, train)
+        # a training inference is not stopped: every spike of its ticks is reported
+        spikes = [expected_spikes(trace, b, l, ticks_run,
+                                  None if train else timing.monitor_events[l])
                   for l in range(len(trace.spikes))]
         images.append({
             "class": int(trace.decision[b]), "decision_tick": int(trace.decision_tick[b]),
@@ -207,7 +217,7 @@ def system_spec(network, plan, counts, n_ticks: int, system: SystemConfig, *, se
             "spikes": spikes,
             "counters": expected_counters(events[b], spikes),
             "out_spikes": expected_spikes(trace, b, len(trace.spikes) - 1, ticks_run,
-                                          timing.out_events),
+                                          None if train else timing.out_events),
             "start_gap": start_gaps[b],
             "error": expected_error(int(errors[b]), timing),
             "overflow": overflows[b],

@@ -19,6 +19,7 @@ description and the driver convention).
 
 from __future__ import annotations
 
+import numpy as np
 from amaranth.hdl import C, Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
@@ -26,9 +27,17 @@ from amaranth.utils import ceil_log2
 
 from spikeforge.hdl.core import NeuronCore, Region
 from spikeforge.hdl.decision import DecisionUnit
+from spikeforge.hdl.learning import (
+    LearningEngine,
+    SpikeLayer,
+    StoreBusSignature,
+    StoreMap,
+    command_layout,
+)
 from spikeforge.hdl.router import Multicast, SpikeMerger, SpikeRouter, StreamFIFO, index_bits_for
 from spikeforge.hdl.tick import TickController
 from spikeforge.ir.errors import ConfigError
+from spikeforge.ir.learning import LearningConfig
 from spikeforge.ir.params import Decision
 from spikeforge.ir.plan import INPUT_PORT, check_plan
 from spikeforge.ir.system import SystemConfig, weight_bank_words
@@ -178,9 +187,11 @@ class SpikeforgeSystem(wiring.Component):
     that inference's CLEAR, and :mod:`spikeforge.sim.system_cycle` predicts by how much).
     """
 
-    def __init__(self, plan, system: SystemConfig = SystemConfig()):
+    def __init__(self, plan, system: SystemConfig = SystemConfig(),
+                 learning: LearningConfig | None = None):
         if not isinstance(system, SystemConfig):
             raise ConfigError(f"system: must be a SystemConfig, got {type(system).__name__}")
+        self.learning = learning
         self.plan = plan
         self.system = system
         self.decision_mode = system.decision
@@ -195,6 +206,11 @@ class SpikeforgeSystem(wiring.Component):
         self.input_layout = InputItem(index_bits_for(plan.n_inputs))
         self.out_layout = OutputSpike(index_bits_for(self.n_classes), tick_bits)
         self.monitor_bits = max(index_bits_for(n) for n in self.layer_sizes)
+        ports = {}
+        if learning is not None:
+            self._check_learning(learning)
+            ports = {"train": In(1), "learn": In(stream.Signature(command_layout(learning))),
+                     "learn_busy": Out(1), "store": In(StoreBusSignature(StoreMap(learning)))}
         super().__init__({
             "start": In(1),
             "n_ticks": In(tick_bits),
@@ -214,7 +230,34 @@ class SpikeforgeSystem(wiring.Component):
             "error": Out(1),
             "events": Out(cycle_bits).array(self.n_layers),
             "spikes": Out(cycle_bits).array(self.n_layers),
+            **ports,
         })
+
+    def _check_learning(self, learning) -> None:
+        """A learning build needs the network the engine learns: two layers, the first-spike
+        decision, the engine's geometry, and stores that read as the plan's weights."""
+        if not isinstance(learning, LearningConfig):
+            raise ConfigError(f"learning: must be a LearningConfig or None, got "
+                              f"{type(learning).__name__}")
+        if self.n_layers != 2 or self.decision_mode is not Decision.FIRST_SPIKE:
+            raise ConfigError(f"learning: the engine learns a two-layer first-spike network, got "
+                              f"{self.n_layers} layers deciding by {self.decision_mode.value}")
+        sizes = (self.plan.n_inputs, *self.layer_sizes)
+        if sizes != (learning.n_inputs, learning.n_hidden, learning.n_outputs):
+            raise ConfigError(f"learning: the engine is {learning.n_inputs}-{learning.n_hidden}-"
+                              f"{learning.n_outputs}, the plan {'-'.join(map(str, sizes))}")
+        if learning.ticks >= 1 << self.tick_bits:
+            raise ConfigError(f"learning: {learning.ticks} ticks do not fit tick_bits = "
+                              f"{self.tick_bits}")
+        for l, cores in enumerate(self.layers):
+            for c in cores:
+                store = learning.stores[l][:, c.neuron_offset:c.neuron_offset + c.n_neurons]
+                bad = np.argwhere((store >> learning.frac_bits) != c.config.weights)
+                if c.config.params.weight_bits != learning.weight_bits[l] or len(bad):
+                    where = (f"weight [{bad[0][0]}, {bad[0][1] + c.neuron_offset}]" if len(bad)
+                             else "weight_bits")
+                    raise ConfigError(f"learning: stores[{l}] >> frac_bits is not the plan's "
+                                      f"layer {l} ({where} differs)")
 
     def _bank_words(self, config) -> int:
         """Words per weight bank of a core (0: one memory), from ``system.weight_banks``."""
@@ -243,10 +286,15 @@ class SpikeforgeSystem(wiring.Component):
                            tick_bits=self.tick_bits, membrane_bits=out_mb,
                            decisive_below=decisive_classes(self.plan))
         m.submodules.decision = dec
+        # a training inference (learning builds) runs every tick: the decision does not stop it
+        stop = dec.stop
+        if self.learning is not None:
+            training = Signal()
+            stop = dec.stop & ~training
         # live: spikes are part of the inference (inside a tick, before a decision's stop);
         # spikes draining after a stop are dropped, not reported
         live = Signal()
-        m.d.comb += live.eq((ctrl.event_phase | ctrl.update_phase) & ~dec.stop)
+        m.d.comb += live.eq((ctrl.event_phase | ctrl.update_phase) & ~stop)
 
         # -- input port -> layer-0 cores ----------------------------------------------------
         in_route = routes[(INPUT_PORT, 0)]
@@ -356,9 +404,10 @@ class SpikeforgeSystem(wiring.Component):
 
         busy = Signal()
         m.d.comb += [
-            ctrl.start.eq(self.start & ~busy),
+            ctrl.start.eq(self.start & ~busy if self.learning is None
+                          else self.start & ~busy & ~self.learn_busy),
             ctrl.n_ticks.eq(self.n_ticks),
-            ctrl.stop.eq(dec.stop),
+            ctrl.stop.eq(stop),
             dec.tick.eq(ctrl.tick),
             dec.tick_done.eq(ctrl.tick_done),
             dec.clear.eq(ctrl.clear),
@@ -399,7 +448,7 @@ class SpikeforgeSystem(wiring.Component):
         # -- result, status, cycle counter ------------------------------------------------
         done = Signal()
         m.d.comb += [
-            done.eq(dec.valid & (ctrl.done | dec.stop)),
+            done.eq(dec.valid & (ctrl.done | stop)),
             self.done.eq(done),
             self.result_class.eq(dec.cls),
             self.result_none.eq(dec.none),
@@ -413,11 +462,15 @@ class SpikeforgeSystem(wiring.Component):
             m.d.comb += self.result_tick.eq(Mux(dec.none, ctrl.ticks_run - 1, dec.first_tick))
         else:
             m.d.comb += self.result_tick.eq(ctrl.ticks_run - 1)
+        def starting():  # a start is taken (not while the learning engine writes weights)
+            begin = self.start & ~busy
+            return begin if self.learning is None else begin & ~self.learn_busy
+
         with m.If(busy):
             m.d.sync += self.cycles.eq(self.cycles + 1)
             with m.If(done):
                 m.d.sync += busy.eq(0)
-        with m.If(self.start & ~busy):
+        with m.If(starting()):
             m.d.sync += [busy.eq(1), self.cycles.eq(0)]
         overflow = Signal()
         m.d.comb += overflow.eq(Cat(c.overflow for c in flat).any())
@@ -426,11 +479,52 @@ class SpikeforgeSystem(wiring.Component):
         # the previous inference's overflow out of the next one (between start and CLEAR).
         with m.If(overflow & (ctrl.event_phase | ctrl.update_phase)):
             m.d.sync += error.eq(1)
-        with m.If(self.start & ~busy):
+        with m.If(starting()):
             m.d.sync += error.eq(0)
         m.d.comb += self.error.eq(error | ctrl.error)
-        self._work_counters(m, ctrl, mc_in.i.valid & mc_in.i.ready, start=self.start & ~busy)
+        self._work_counters(m, ctrl, mc_in.i.valid & mc_in.i.ready, start=starting())
+        if self.learning is not None:
+            with m.If(starting()):
+                m.d.sync += training.eq(self.train)
+            self._learning_engine(m, cores, ctrl, training, busy, mc_in)
         return m
+
+    def _learning_engine(self, m, cores, ctrl, training, busy, mc_in):
+        """The learning engine (learning builds): it records a training inference's first
+        spikes (the input events taken, the layers' monitor pulses, at ``tick``), takes
+        ``learn`` commands between inferences, and its weight changes go into the cores'
+        weight memories through their host ports (the cores are idle then)."""
+        m.submodules.learning = engine = LearningEngine(self.learning)
+        taps = ((mc_in.i.valid & mc_in.i.ready, self.inp.payload.index),
+                (self.monitor[0].valid, self.monitor[0].neuron),
+                (self.monitor[1].valid, self.monitor[1].neuron))
+        for layer, (valid, neuron) in zip(SpikeLayer, taps):
+            rec = engine.record[layer]
+            m.d.comb += [rec.valid.eq(valid & training), rec.neuron.eq(neuron),
+                         rec.tick.eq(ctrl.tick)]
+        m.d.comb += [
+            engine.command.valid.eq(self.learn.valid & ~busy),
+            engine.command.payload.eq(self.learn.payload),
+            self.learn.ready.eq(engine.command.ready & ~busy),
+            self.learn_busy.eq(engine.busy),
+            engine.host.addr.eq(self.store.addr), engine.host.w_en.eq(self.store.w_en),
+            engine.host.w_data.eq(self.store.w_data), engine.host.r_en.eq(self.store.r_en),
+            self.store.r_data.eq(engine.host.r_data), self.store.r_valid.eq(engine.host.r_valid),
+        ]
+        change = engine.weight
+        for l, layer in enumerate(self.layers):
+            for c in layer:
+                core = cores[(l, c.index)]
+                local = change.post - c.neuron_offset
+                mine = ((change.layer == l) & (change.post >= c.neuron_offset)
+                        & (change.post < c.neuron_offset + c.n_neurons))
+                index = Signal(core.host_map.index_bits, name=f"learn_index_{l}_{c.index}")
+                m.d.comb += [
+                    index.eq(change.pre * c.n_neurons + local),
+                    core.host.addr.eq(Cat(index, C(int(Region.WEIGHT), 3))),
+                    core.host.w_data.eq(change.value),
+                    core.host.w_en.eq(change.valid & mine),
+                ]
 
     def _work_counters(self, m, ctrl, input_taken, start):
         """``events`` and ``spikes`` (see the class docstring). A layer's spikes of the

@@ -60,9 +60,10 @@ def core_verilog(config: CoreConfig, weight_bank_words: int = 0) -> str:
     return to_verilog(NeuronCore(config, weight_bank_words=weight_bank_words), CORE_TOP)
 
 
-def system_verilog(plan, system: SystemConfig) -> str:
-    """The whole :class:`~spikeforge.hdl.system.SpikeforgeSystem`, module :data:`SYSTEM_TOP`."""
-    return to_verilog(SpikeforgeSystem(plan, system), SYSTEM_TOP)
+def system_verilog(plan, system: SystemConfig, learning: LearningConfig | None = None) -> str:
+    """The whole :class:`~spikeforge.hdl.system.SpikeforgeSystem`, module :data:`SYSTEM_TOP`
+    (with the on-chip learning engine if ``learning`` is given)."""
+    return to_verilog(SpikeforgeSystem(plan, system, learning), SYSTEM_TOP)
 
 
 def learning_verilog(config: LearningConfig) -> str:

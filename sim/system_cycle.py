@@ -212,8 +212,9 @@ class SystemModel:
     point."""
 
     def __init__(self, plan, system: SystemConfig = SystemConfig(), *,
-                 out_ready: Callable[[int], bool] = _always):
+                 out_ready: Callable[[int], bool] = _always, train: bool = False):
         self.plan = plan
+        self.train = train  # a training inference: the decision does not stop it
         self.mode = system.decision
         self.fifo_depth = system.fifo_depth
         self.guard = system.guard
@@ -305,7 +306,7 @@ class SystemModel:
     # -- one cycle ---------------------------------------------------------------------
     def _step(self, start: bool, item, n_ticks: int, timing: InferenceTiming):
         """Cycle ``self.cycle``; returns (input item taken, ``done`` sampled high)."""
-        done = self.decision.valid and (self.ctrl.done or self.decision.stop)
+        done = self.decision.valid and (self.ctrl.done or self._stop)
         begin = start and not self.busy
         self._settle(begin, item)
         taken = self.port.handshake
@@ -328,7 +329,7 @@ class SystemModel:
         quiet = self._links_idle() and all(all(row) for row in idle)
         self.out_ready_now = bool(self.out_ready(self.cycle))
         self.live = ((self.ctrl.event_phase or self.ctrl.update_phase)
-                     and not self.decision.stop)
+                     and not self._stop)
         for l, layer in enumerate(self.layers):
             spikes = [core.out_n if core.out_valid else None for core in layer]
             self.mergers[l].arbitrate(spikes, self._merger_ready(l))
@@ -336,12 +337,17 @@ class SystemModel:
         self.out_spike = (self._neuron(self.L - 1, last.o_payload)
                           if last.o_valid and self.out_ready_now and self.live else None)
         self.spike_in = [valid for feed in self.feeds for valid in feed.o_valid]
-        self.ctrl.settle(begin, quiet, self.decision.stop)
+        self.ctrl.settle(begin, quiet, self._stop)
         if self.ctrl.offer or self.ctrl.pending:
             self.accepted = [self.ctrl.command_valid(n) and core.command_ready(self.spike_in[n])
                              for n, core in enumerate(self.cores)]
         else:
             self.accepted = self._none_accepted
+
+    @property
+    def _stop(self) -> bool:
+        """The decision's early exit, as the tick controller sees it (never in training)."""
+        return self.decision.stop and not self.train
 
     def _links_idle(self) -> bool:
         """Every link's ``idle`` (the controller's quiet besides the cores)."""
@@ -493,7 +499,7 @@ class SystemModel:
         layer is idle and no layer-0 core has a spike queued or is updating."""
         ctrl = self.ctrl
         if (c <= start_cycle or not ctrl.event_phase or ctrl.pending or self.port.closed
-                or self.port.multicast.done or self.decision.stop or self.decision.valid):
+                or self.port.multicast.done or self._stop or self.decision.valid):
             return False
         if not self._links_settled() or not self._links_idle_but_port():
             return False
@@ -557,17 +563,19 @@ class SystemModel:
         return k, reference
 
 
-def ticks_to_run(trace, image: int, n_ticks: int) -> int:
+def ticks_to_run(trace, image: int, n_ticks: int, train: bool = False) -> int:
     """Ticks the system runs for ``image`` of a golden :class:`NetworkTrace` of ``n_ticks``
-    ticks: ``decision_tick + 1`` for FIRST_SPIKE (early exit), else ``n_ticks``."""
-    if trace.decision_mode is Decision.FIRST_SPIKE:
+    ticks: ``decision_tick + 1`` for FIRST_SPIKE (early exit), else (and for a training
+    inference, ``train``) ``n_ticks``."""
+    if trace.decision_mode is Decision.FIRST_SPIKE and not train:
         return int(trace.decision_tick[image]) + 1
     return n_ticks
 
 
 def predict_run(plan, trace, schedules: Sequence[InputSchedule], n_ticks: int, *,
                 system: SystemConfig | None = None, out_ready: Callable[[int], bool] = _always, start_cycle: int = 0,
-                start_gaps: Sequence[int] | None = None) -> list[InferenceTiming]:
+                start_gaps: Sequence[int] | None = None,
+                train: bool = False, model: SystemModel | None = None) -> list[InferenceTiming]:
     """Predict back-to-back inferences of a batch (the driver convention of the module).
 
     ``trace``: the golden :class:`~spikeforge.sim.network.NetworkTrace` of the batch run for
@@ -576,19 +584,28 @@ def predict_run(plan, trace, schedules: Sequence[InputSchedule], n_ticks: int, *
     image b's input timing (its events must be those of ``trace.input_counts[b]``);
     ``start_gaps[b]``: extra idle cycles before image b + 1's start (default 0).
     Image 0 starts at ``start_cycle``; image b + 1 at ``D_b + 1 + start_gaps[b]``.
+    ``train``: training inferences of a learning build (``train`` high at the start): the
+    decision does not stop them, every one runs ``n_ticks`` ticks. ``model``: go on with
+    this :class:`SystemModel` (its blocks keep their state from the inferences it ran, as
+    the hardware's do, e.g. a merger's round-robin pointer), ``start_cycle`` at or after its
+    ``cycle``; the run of a batch split into calls (a learning run changes the weights
+    between images) is then predicted as one run.
     """
     system = SystemConfig(trace.decision_mode) if system is None else system
     if system.decision is not trace.decision_mode:
         raise ConfigError(f"system.decision: {system.decision.value} but the golden trace was "
                           f"decided by {trace.decision_mode.value}")
-    model = SystemModel(plan, system, out_ready=out_ready)
+    if model is None:
+        model = SystemModel(plan, system, out_ready=out_ready, train=train)
+    elif model.train != train or model.plan is not plan:
+        raise ConfigError("model: a SystemModel of this plan and train setting")
     timings = []
     start = start_cycle
     batch = trace.input_counts.shape[0]
     if len(schedules) != batch:
         raise ConfigError(f"schedules: expected {batch} (one per image), got {len(schedules)}")
     for b in range(batch):
-        ticks = ticks_to_run(trace, b, n_ticks)
+        ticks = ticks_to_run(trace, b, n_ticks, train)
         items = [(j, last, gap) for j, last, gap, _ in schedules[b].items(ticks)]
         spikes = [s[b] for s in trace.spikes]
         model.final_class = int(trace.decision[b])  # MEMBRANE_MAX: the class is the golden one
