@@ -1,5 +1,5 @@
 """Co-simulate the on-chip learning engine (:class:`spikeforge.hdl.learning.LearningEngine`)
-against the Python rule (:class:`~spikeforge.model.popcount_rule.PopcountLearner`), online,
+against the Python rule (:class:`~spikeforge.sim.learning.PopcountLearner`), online,
 one training sample at a time.
 
 :func:`learning_spec` describes a run: the starting network, the rule's settings and the
@@ -20,16 +20,23 @@ The forward pass is the golden model's here (the engine is not yet wired into th
 
 from __future__ import annotations
 
+import copy
 import random
 
 import numpy as np
 
+from spikeforge.compiler.map import plan_network
 from spikeforge.cosim.runner import CocotbResult, run_cocotb, spec_file
-from spikeforge.hdl.verilog import LEARNING_TOP, learning_verilog
+from spikeforge.cosim.system_cosim import StallPattern, build_args_for, system_spec
+from spikeforge.hdl.learning import StoreMap, update_cycles
+from spikeforge.hdl.verilog import LEARNING_TOP, SYSTEM_TOP, learning_verilog, system_verilog
 from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.learning import LR_DECAY_BITS
 from spikeforge.ir.network import IntegerLayer, IntegerNetwork
 from spikeforge.ir.params import NeuronParams, as_decision
+from spikeforge.ir.system import SystemConfig
+from spikeforge.sim.learning import first_ticks
+from spikeforge.sim.system_cycle import SystemModel
 
 SPEC_ENV = "SPIKEFORGE_LEARN_SPEC"
 TB_MODULE = "spikeforge.cosim.learn_tb"
@@ -113,11 +120,6 @@ def learning_system_spec(learner, plan, system, counts, labels, lr_decays=None, 
     command, the update's cycles and the stores the rule holds after it. The next inference
     starts once the update is done and the stores are read back (its ``start_gap``).
     ``learner`` moves on through the samples (pass a copy to keep it)."""
-    from spikeforge.cosim.system_cosim import StallPattern, system_spec
-    from spikeforge.sim.system_cycle import SystemModel
-    from spikeforge.hdl.learning import StoreMap, update_cycles
-    from spikeforge.model.popcount_rule import first_ticks
-
     config = learner.hardware_config()
     counts = np.asarray(counts)
     lr_decays = [0] * len(labels) if lr_decays is None else list(lr_decays)
@@ -162,13 +164,6 @@ def run_learning_system_cosim(learner, counts, labels, lr_decays=None,
     made (its models take ~2 s per digits sample: two simulators can share one).
     ``learner`` is not changed. Returns the :class:`CocotbResult`; raises
     :class:`~spikeforge.cosim.runner.CosimFailure` on a mismatch if ``check``."""
-    import copy
-
-    from spikeforge.compiler.map import plan_network
-    from spikeforge.cosim.system_cosim import build_args_for
-    from spikeforge.hdl.verilog import SYSTEM_TOP, system_verilog
-    from spikeforge.ir.system import SystemConfig
-
     system = system or SystemConfig()
     network = learner.current_network()
     plan = plan or plan_network(network)

@@ -31,7 +31,7 @@ from spikeforge.cosim.drivers import (
 )
 from spikeforge.cosim.learn_cosim import SPEC_ENV, network_from_dict
 from spikeforge.hdl.learning import SpikeLayer, StoreMap, command_layout, update_cycles
-from spikeforge.model.popcount_rule import PopcountLearner, first_ticks
+from spikeforge.sim.learning import PopcountLearner, first_ticks
 from spikeforge.sim.network import run_network
 
 WHAT = ("input {} -> hidden {}", "hidden {} -> output {}")

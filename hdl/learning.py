@@ -1,4 +1,4 @@
-"""The on-chip learning engine: the popcount rule of :mod:`spikeforge.model.popcount_rule` in
+"""The on-chip learning engine: the popcount rule of :mod:`spikeforge.sim.learning` in
 RTL, one training sample at a time (``batch_size = 1``, the chip's online rule).
 
 The engine keeps the learning weights -- the ``B + F``-bit stores ``acc`` of both layers,
@@ -6,7 +6,7 @@ of which the forward pass reads ``acc >> F`` -- and the first spike tick of ever
 hidden and output neuron of the sample, which it records from three observation ports as
 the forward pass produces them. A ``command`` (the label and the step's right shift
 ``lr_decay``) applies the rule: the same quantities, in the same order, as the docstring of
-:mod:`spikeforge.model.popcount_rule` (window ``"strict"``, revive ``"end"``, slow-down
+:mod:`spikeforge.sim.learning` (window ``"strict"``, revive ``"end"``, slow-down
 ``"first"``, feature ``"ramp"``); every operation is a compare, an add, a clip, a shift or a
 sign (no multiplier).
 

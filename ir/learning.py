@@ -2,7 +2,7 @@
 stored weights of a two-layer TTFS network learning with the popcount rule.
 
 One :class:`LearningConfig` parameterises the RTL (:class:`spikeforge.hdl.learning.LearningEngine`)
-and the co-simulation; :meth:`spikeforge.model.popcount_rule.PopcountLearner.hardware_config`
+and the co-simulation; :meth:`spikeforge.sim.learning.PopcountLearner.hardware_config`
 makes it from the Python rule, whose docstring defines every quantity named here.
 """
 
