@@ -202,14 +202,14 @@ class LearningEngine(wiring.Component):
     def elaborate(self, platform):
         cfg = self.config
         N, H, M, T = cfg.n_inputs, cfg.n_hidden, cfg.n_outputs, cfg.ticks
-        F, R = cfg.frac_bits, cfg.ramp
+        R = cfg.ramp
         tb = _tick_bits(cfg)
         tick = unsigned(tb)
         wide = signed(tb + 3)  # tick differences and sums with the margin
         m = Module()
 
-        # -- memories: tick of each input / hidden neuron (with the sample's parity bit),
-        # the hidden deltas, the two stores
+        # -- memories: tick of each input / hidden neuron (with its "recorded" bit), the
+        # hidden deltas, the two stores
         m.submodules.t_in = t_in = Memory(shape=unsigned(tb + 1), depth=N, init=[])
         m.submodules.t_hid = t_hid = Memory(shape=unsigned(tb + 1), depth=H, init=[])
         m.submodules.s_hid = s_hid = Memory(shape=signed(2), depth=H, init=[])

@@ -11,13 +11,7 @@ import numpy as np
 
 from spikeforge.ir.network import IntegerNetwork
 from spikeforge.model.datasets import load_dataset
-from spikeforge.sim.learning import (  # noqa: F401  (the rule, re-exported for its users here)
-    PopcountLearner,
-    first_ticks,
-    hidden_signs,
-    output_signs,
-    ramp_of,
-)
+from spikeforge.sim.learning import PopcountLearner
 from spikeforge.sim.network import run_network
 
 # torch (TTFS training, the digits set-up) is imported where used

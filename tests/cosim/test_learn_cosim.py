@@ -19,7 +19,8 @@ from spikeforge.ir.network import IntegerLayer, IntegerNetwork
 from spikeforge.ir.params import NeuronParams, Reset
 from spikeforge.ir.system import SystemConfig
 from spikeforge.model.datasets import load_dataset
-from spikeforge.model.popcount_rule import PopcountLearner, digits_setup
+from spikeforge.model.popcount_rule import digits_setup
+from spikeforge.sim.learning import PopcountLearner
 
 #: the rule's digits settings (docs/learning.md, section 3), on 64-32-10
 DIGITS_RULE = dict(frac_bits=8, shift_out=3, shift_hidden=1, shift_revive=0, ramp=32, margin=8)

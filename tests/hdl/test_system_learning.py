@@ -10,7 +10,7 @@ from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.network import IntegerLayer, IntegerNetwork
 from spikeforge.ir.params import Decision, NeuronParams, Reset
 from spikeforge.ir.system import SystemConfig
-from spikeforge.model.popcount_rule import PopcountLearner
+from spikeforge.sim.learning import PopcountLearner
 
 P = NeuronParams(decay_bits=8, alpha=230, threshold=60, fire_once=True, reset=Reset.ZERO)
 

@@ -4,7 +4,7 @@ import pytest
 from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.network import IntegerLayer, IntegerNetwork
 from spikeforge.ir.params import NeuronParams, Reset
-from spikeforge.model.popcount_rule import (
+from spikeforge.sim.learning import (
     PopcountLearner,
     first_ticks,
     hidden_signs,
