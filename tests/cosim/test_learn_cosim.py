@@ -125,15 +125,15 @@ def test_a_wrong_cycle_model_is_reported():
 
 def test_a_lost_weight_change_pulse_is_reported():
     """The port that tells the cores their new weights, with the input layer's pulses lost
-    (the second ``weight__valid = 1`` of the Verilog is the COLS pass's): the bench names the
-    sample and the first pulse that differs."""
+    (the first ``weight__valid = 1`` of the Verilog is the write-back stage's for layer 0):
+    the bench names the sample and the first pulse that differs."""
     require_simulator("icarus")
     learner, counts, labels = _tiny_learner()
     text = learning_verilog(learner.hardware_config())
     high = "weight__valid = 1'h1;"
     pulses = [m.start() for m in re.finditer(re.escape(high), text)]
     assert len(pulses) == 2
-    text = text[:pulses[1]] + high.replace("1'h1", "1'h0") + text[pulses[1] + len(high):]
+    text = text[:pulses[0]] + high.replace("1'h1", "1'h0") + text[pulses[0] + len(high):]
     result = run_learning_cosim(learner, counts[:10], labels[:10], None, "icarus",
                                 verilog_text=text, check=False)
     mismatch = result.report["mismatch"]
