@@ -36,6 +36,7 @@ from spikeforge.ir.network import IntegerLayer, IntegerNetwork
 from spikeforge.ir.params import NeuronParams, as_decision
 from spikeforge.ir.system import SystemConfig
 from spikeforge.sim.learning import first_ticks
+from spikeforge.sim.network import run_network
 from spikeforge.sim.system_cycle import SystemModel
 
 SPEC_ENV = "SPIKEFORGE_LEARN_SPEC"
@@ -56,6 +57,38 @@ def network_from_dict(d: dict) -> IntegerNetwork:
                                 NeuronParams.from_dict(L["params"]), L["max_events_per_tick"])
                    for L in d["layers"])
     return IntegerNetwork(layers, as_decision(d["decision"]))
+
+
+def covering_samples(learner, counts: np.ndarray, labels, every: int = 4):
+    """``(counts, labels)`` with the rule's rare branches reached: of every ``every`` samples
+    the last is labelled with the class the network (as the rule has trained it so far)
+    decides, so the decision is right and the label moves only if another output spikes
+    within the margin; after it come a silent sample (no input event: no spike at all,
+    ``t_dec = T``, ``r_end`` clipped to ``T - 1``, the silent label moved) and the sample
+    with every other input's events removed (rows the update skips between rows it
+    touches: a digits image, whose zero pixels spike too, touches every row). A random
+    network's wrong decisions on whole images alone leave these branches untried (the
+    engine's mutation campaign found four such faults: benchmarks/bench_learning_mutants.py).
+    ``every`` + 2 samples come of every ``every``."""
+    rule = copy.deepcopy(learner)
+    counts, labels = np.asarray(counts), [int(y) for y in labels]
+    out_counts, out_labels = [], []
+    for k, (sample, label) in enumerate(zip(counts, labels)):
+        extra = k % every == every - 1
+        if extra:
+            decision = int(run_network(rule.current_network(), sample[None], rule.ticks)
+                           .decision[0])
+            label = decision if decision >= 0 else label
+        batch = [(sample, label)]
+        if extra:
+            halved = sample.copy()
+            halved[:, 1::2] = 0
+            batch += [(np.zeros_like(sample), label), (halved, label)]
+        for c, y in batch:
+            out_counts.append(c)
+            out_labels.append(y)
+            rule.step(c[None], np.array([y]))
+    return np.stack(out_counts), np.array(out_labels)
 
 
 def learning_spec(learner, counts: np.ndarray, labels, lr_decays=None, *, seed: int = 0,

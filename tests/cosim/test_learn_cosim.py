@@ -9,6 +9,7 @@ import pytest
 
 from spikeforge.compiler.map import plan_network
 from spikeforge.cosim.learn_cosim import (
+    covering_samples,
     learning_system_spec,
     run_learning_cosim,
     run_learning_system_cosim,
@@ -35,21 +36,25 @@ def digits():
 
 
 def _digits_run(digits, samples: int, simulator: str, **options):
+    """``samples`` digits training samples and, after every fourth, a silent one and one
+    with half its inputs silent; every fourth labelled with the network's own decision
+    (:func:`covering_samples`)."""
     network, ticks, train_fn, labels = digits
     learner = PopcountLearner(network, ticks, **DIGITS_RULE)
-    index = np.arange(samples)
+    counts, labels = covering_samples(learner, train_fn(np.arange(samples)), labels[:samples])
     # the step's right shift as the host's schedule sets it: 0, then 1, then 2
-    lr_decays = [3 * k // samples for k in range(samples)]
-    return learner, run_learning_cosim(learner, train_fn(index), labels[index], lr_decays,
-                                       simulator, **options)
+    lr_decays = [3 * k // len(labels) for k in range(len(labels))]
+    return learner, run_learning_cosim(learner, counts, labels, lr_decays, simulator,
+                                       **options)
 
 
 def _check_report(report, samples):
+    samples += 2 * (samples // 4)  # the silent and half-silent ones
     assert report["mismatch"] is None
     assert report["samples_checked"] == samples
     assert report["weights_compared"] == samples * (64 * HIDDEN + HIDDEN * 10)
     # the rule moved both layers (a run that moves nothing would compare nothing useful)
-    assert report["moved"][0] > 500 and report["moved"][1] > 100, report["moved"]
+    assert report["moved"][0] > 500 and report["moved"][1] > 50, report["moved"]
 
 
 @pytest.mark.parametrize("simulator,samples", [("icarus", 8), ("verilator", 32)])
