@@ -63,13 +63,14 @@ def covering_samples(learner, counts: np.ndarray, labels, every: int = 4):
     """``(counts, labels)`` with the rule's rare branches reached: of every ``every`` samples
     the last is labelled with the class the network (as the rule has trained it so far)
     decides, so the decision is right and the label moves only if another output spikes
-    within the margin; after it come a silent sample (no input event: no spike at all,
-    ``t_dec = T``, ``r_end`` clipped to ``T - 1``, the silent label moved) and the sample
-    with every other input's events removed (rows the update skips between rows it
-    touches: a digits image, whose zero pixels spike too, touches every row). A random
-    network's wrong decisions on whole images alone leave these branches untried (the
-    engine's mutation campaign found four such faults: benchmarks/bench_learning_mutants.py).
-    ``every`` + 2 samples come of every ``every``."""
+    within the margin; after it come the sample with every other input's events removed
+    (rows the update skips between rows it touches: a digits image, whose zero pixels spike
+    too, touches every row) and the sample with only every eighth input's events (too weak
+    to make an output spike: ``t_dec = T``, ``r_end`` clipped to ``T - 1``, the silent label
+    moved, the silent hidden neurons revived). A random network's wrong decisions on whole
+    images alone leave these branches untried (the engine's mutation campaign found four
+    such faults: benchmarks/bench_learning_mutants.py). ``every`` + 2 samples come of every
+    ``every``."""
     rule = copy.deepcopy(learner)
     counts, labels = np.asarray(counts), [int(y) for y in labels]
     out_counts, out_labels = [], []
@@ -81,9 +82,10 @@ def covering_samples(learner, counts: np.ndarray, labels, every: int = 4):
             label = decision if decision >= 0 else label
         batch = [(sample, label)]
         if extra:
-            halved = sample.copy()
+            halved, sparse = sample.copy(), np.zeros_like(sample)
             halved[:, 1::2] = 0
-            batch += [(np.zeros_like(sample), label), (halved, label)]
+            sparse[:, ::8] = sample[:, ::8]
+            batch += [(halved, label), (sparse, label)]
         for c, y in batch:
             out_counts.append(c)
             out_labels.append(y)

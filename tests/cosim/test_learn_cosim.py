@@ -36,9 +36,9 @@ def digits():
 
 
 def _digits_run(digits, samples: int, simulator: str, **options):
-    """``samples`` digits training samples and, after every fourth, a silent one and one
-    with half its inputs silent; every fourth labelled with the network's own decision
-    (:func:`covering_samples`)."""
+    """``samples`` digits training samples and, after every fourth, the same with half and
+    with seven eighths of its inputs silent; every fourth labelled with the network's own
+    decision (:func:`covering_samples`)."""
     network, ticks, train_fn, labels = digits
     learner = PopcountLearner(network, ticks, **DIGITS_RULE)
     counts, labels = covering_samples(learner, train_fn(np.arange(samples)), labels[:samples])
@@ -49,7 +49,7 @@ def _digits_run(digits, samples: int, simulator: str, **options):
 
 
 def _check_report(report, samples):
-    samples += 2 * (samples // 4)  # the silent and half-silent ones
+    samples += 2 * (samples // 4)  # the partly silent ones
     assert report["mismatch"] is None
     assert report["samples_checked"] == samples
     assert report["weights_compared"] == samples * (64 * HIDDEN + HIDDEN * 10)
@@ -57,7 +57,8 @@ def _check_report(report, samples):
     assert report["moved"][0] > 500 and report["moved"][1] > 50, report["moved"]
 
 
-@pytest.mark.parametrize("simulator,samples", [("icarus", 8), ("verilator", 32)])
+@pytest.mark.parametrize("simulator,samples", [
+    ("icarus", 8), pytest.param("verilator", 32, marks=pytest.mark.slow)])
 def test_engine_learns_digits_exactly_as_the_rule(digits, simulator, samples):
     require_simulator(simulator)
     _, result = _digits_run(digits, samples, simulator)
@@ -188,12 +189,12 @@ def test_a_core_not_given_its_new_weights_is_caught_by_the_next_inference(digits
     assert len(enables) == 2  # one per core, in core order
     hit = enables[core]
     text = text[:hit.start()] + hit.group(1) + "1'h0;" + text[hit.end():]
-    index = np.arange(4)
+    index = np.arange(3)
     result = run_learning_system_cosim(learner, train_fn(index), labels[index], None, "icarus",
                                        verilog_text=text, check=False)
     mismatch = result.report["mismatch"]
     assert mismatch is not None and mismatch["kind"].startswith("image "), mismatch
-    assert 1 <= result.report["samples_learned"] < 4
+    assert 1 <= result.report["samples_learned"] < 3
 
 
 @pytest.fixture(scope="module")
