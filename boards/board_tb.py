@@ -4,10 +4,16 @@ model on the ``rx``/``tx`` pins (runs inside the simulator; see :mod:`.cosim`).
 
 The spec (JSON, ``$SPIKEFORGE_BOARD_SPEC``): ``divisor``, ``n_ticks``, ``images`` (each
 ``[ticks, n_inputs]`` event counts), ``raw`` (malformed requests as hex strings, each
-answered by one reply frame; sent before the images) and ``raw_after`` (sent after them). The driver runs in a :func:`cocotb.task.bridge` thread; its
-transport's ``write``/``read`` block on the UART coroutines via :func:`cocotb.task.resume`.
+answered by one reply frame; sent before the images) and ``raw_after`` (sent after them);
+for a learning build ``learn``: ``samples`` (each ``counts``, ``label``, ``lr_decay``),
+``config`` (the engine's :class:`~spikeforge.ir.learning.LearningConfig` as a dict) and
+``label_offset`` (a fault a test injects: the host sends ``label + label_offset`` modulo the
+classes). The driver runs in a :func:`cocotb.task.bridge` thread; its transport's
+``write``/``read`` block on the UART coroutines via :func:`cocotb.task.resume`.
 The report (``$SPIKEFORGE_COSIM_REPORT``) holds the INFO, every image's RESULT and every raw
-request's reply; pytest compares them with the golden model.
+request's reply; for a learning run (after the raw requests, before the images) every
+sample's training RESULT (``train``) and LEARNED cycles (``learned``) and both stores read
+back at the end (``stores``). Pytest compares them with the golden model and the rule.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 from spikeforge.boards.cosim import SPEC_ENV
 from spikeforge.boards.host import SpikeforgeBoard
 from spikeforge.boards.protocol import ProtocolError
+from spikeforge.ir.learning import LearningConfig
 from spikeforge.cosim.runner import REPORT_ENV
 
 
@@ -117,10 +124,26 @@ async def board_end_to_end(dut):
         except ProtocolError as error:
             return {"cmd": None, "payload": "", "error": str(error)}
 
+    def learn(run):
+        """Online training: per sample LOAD, TRAIN, LEARN; then every store word."""
+        config = LearningConfig.from_dict(run["config"])
+        report.update(train=[], learned=[], stores=None)
+        try:
+            for sample in run["samples"]:
+                result = board.train(sample["counts"], config.ticks)
+                report["train"].append(_result_json(result))
+                label = (sample["label"] + run.get("label_offset", 0)) % config.n_outputs
+                report["learned"].append(board.learn(label, sample["lr_decay"]))
+            report["stores"] = [a.tolist() for a in board.read_stores(config)]
+        except ProtocolError as error:
+            report["errors"].append(f"learning sample {len(report['learned'])}: {error}")
+
     def scenario():
         report["info"] = dataclasses.asdict(board.ping())
         # malformed and erroneous requests first (READ before any RUN is one of them)
         report["raw"] = [raw_request(r) for r in spec["raw"]]
+        if spec.get("learn"):
+            learn(spec["learn"])
         for counts in spec["images"]:
             try:
                 report["results"].append(_result_json(board.infer(counts, spec["n_ticks"])))

@@ -6,34 +6,57 @@ divisor 4 so that a byte is 40 cycles), runs the cocotb bench :mod:`.board_tb` o
 returns the bench's report; :func:`check_board_report` compares it with the golden model
 (class, decision tick, ticks run, per-class output spike counts, error flag) and with the
 expected replies to the malformed requests of :func:`malformed_requests`.
+
+A learning build (:func:`run_board_learning`) trains online over the UART: per sample the
+driver LOADs its items, TRAINs and LEARNs, and at the end reads every store back;
+:func:`check_board_learning` compares each training RESULT with the golden model run with
+the weights the rule (:class:`~spikeforge.sim.learning.PopcountLearner`, one sample at a
+time) holds before the sample, each LEARNED with
+:func:`~spikeforge.hdl.learning.update_cycles`, the stores with the rule's ``acc``, and the
+replies to :func:`learning_requests` (the learning commands' errors, and two reads of the
+initial stores).
 """
 
 from __future__ import annotations
+
+import copy
 
 import numpy as np
 
 from spikeforge.boards.protocol import (
     MARKER,
+    STORE_MAX_WORDS,
     SYNC,
     Cmd,
     ErrorCode,
     Reply,
     checksum,
     encode_frame,
+    encode_store,
     items_payload,
 )
 from spikeforge.boards.top import BoardCore
 from spikeforge.compiler.map import plan_network
 from spikeforge.cosim.runner import CocotbResult, run_cocotb, spec_file
-from spikeforge.cosim.system_cosim import expected_counters, expected_run, expected_spikes
+from spikeforge.cosim.system_cosim import (
+    build_args_for,
+    expected_counters,
+    expected_run,
+    expected_spikes,
+)
+from spikeforge.hdl.learning import StoreMap, update_cycles
 from spikeforge.hdl.system import SpikeforgeSystem
 from spikeforge.hdl.verilog import to_verilog
+from spikeforge.ir.learning import LearningConfig
 from spikeforge.ir.params import Decision
 from spikeforge.ir.system import SystemConfig
+from spikeforge.sim.learning import PopcountLearner, first_ticks
+from spikeforge.sim.network import ERROR_UNDETERMINED, run_network
 from spikeforge.sim.system_cycle import ticks_to_run
 
 __all__ = ["board_verilog", "malformed_requests", "run_board_cosim", "check_board_report",
-           "expected_results", "SIM_DIVISOR"]
+           "expected_results", "SIM_DIVISOR", "learning_requests", "expected_learning",
+           "run_board_learning", "check_board_learning"]
 
 TOP_NAME = "spikeforge_board"
 SIM_DIVISOR = 4
@@ -42,8 +65,9 @@ SPEC_ENV = "SPIKEFORGE_BOARD_SPEC"  # the bench reads its spec (JSON) from this 
 
 
 def board_verilog(plan, system: SystemConfig, *, input_depth: int = 256, timeout_cycles: int = 600,
-                  divisor: int = SIM_DIVISOR) -> str:
-    core = BoardCore(SpikeforgeSystem(plan, system), divisor=divisor, clk_hz=2000,
+                  divisor: int = SIM_DIVISOR, learning: LearningConfig | None = None) -> str:
+    """The Verilog of the board core for ``plan`` (``learning``: a learning build)."""
+    core = BoardCore(SpikeforgeSystem(plan, system, learning), divisor=divisor, clk_hz=2000,
                      input_depth=input_depth, timeout_cycles=timeout_cycles)
     return to_verilog(core, TOP_NAME)
 
@@ -51,8 +75,9 @@ def board_verilog(plan, system: SystemConfig, *, input_depth: int = 256, timeout
 def malformed_requests(n_inputs: int, input_depth: int) -> list[tuple[bytes, int, int]]:
     """``(request bytes, expected reply CMD, expected error code or None)``: READ before any
     RUN, a bad checksum, an unknown command, wrong lengths, an out-of-range input index, a
-    zero tick count, a buffer overflow, garbage before a PING, and a truncated frame (ended
-    by the timeout)."""
+    zero tick count, a buffer overflow, garbage before a PING, the learning commands (an
+    inference-only build does not know them), and a truncated frame (ended by the
+    timeout)."""
     bad_sum = bytearray(encode_frame(Cmd.PING))
     bad_sum[-1] ^= 0x01
     truncated = bytes([SYNC, Cmd.LOAD, 10, 0, 1, 0, 2])
@@ -69,6 +94,9 @@ def malformed_requests(n_inputs: int, input_depth: int) -> list[tuple[bytes, int
         (encode_frame(Cmd.RUN, b"\x00\x00"), Reply.ERROR, ErrorCode.BAD_PARAM),
         (encode_frame(Cmd.LOAD, items_payload(too_many)), Reply.ERROR, ErrorCode.BUFFER_FULL),
         (b"\x00\xff\x13" + encode_frame(Cmd.PING), Reply.INFO, None),
+        (encode_frame(Cmd.TRAIN, b"\x05\x00"), Reply.ERROR, ErrorCode.UNKNOWN_COMMAND),
+        (encode_frame(Cmd.LEARN, b"\x00\x00"), Reply.ERROR, ErrorCode.UNKNOWN_COMMAND),
+        (encode_frame(Cmd.STORE, encode_store(0, 1)), Reply.ERROR, ErrorCode.UNKNOWN_COMMAND),
         (truncated, Reply.ERROR, ErrorCode.TIMEOUT),
         (encode_frame(Cmd.CLEAR), Reply.ACK, None),
     ]
@@ -162,3 +190,153 @@ def check_board_report(report: dict, network, input_counts, n_ticks: int | None 
         assert got["cycles"] > 0
     if expected:
         assert report["read_again"] == report["results"][-1]
+
+
+# -- learning builds ----------------------------------------------------------------------------
+
+def learning_requests(config) -> list[tuple[bytes, int, object]]:
+    """``(request bytes, expected reply CMD, expected error code, or the store words a
+    WEIGHTS reply must hold)`` for a learning build of ``config`` (sent before any training,
+    so the stores are the initial ones): each learning command with a wrong length or a
+    parameter out of range, STOREs past the end of a layer or the address map, and two
+    STOREs that must succeed (the first words, and the last word of layer 0: its end)."""
+    store_map = StoreMap(config)
+    n_classes = config.n_outputs
+    H, M = config.n_hidden, config.n_outputs
+    first = [int(x) for x in config.stores[0].ravel()[:3]]
+    last0 = int(config.stores[0][-1, -1])
+    bad = ErrorCode.BAD_PARAM
+    return [
+        (encode_frame(Cmd.TRAIN, b"\x00\x00"), Reply.ERROR, bad),
+        (encode_frame(Cmd.TRAIN, b"\x05\x00\x00"), Reply.ERROR, ErrorCode.BAD_LENGTH),
+        (encode_frame(Cmd.LEARN, bytes([n_classes, 0])), Reply.ERROR, bad),
+        (encode_frame(Cmd.LEARN, bytes([0, 32])), Reply.ERROR, bad),
+        (encode_frame(Cmd.LEARN, b"\x00"), Reply.ERROR, ErrorCode.BAD_LENGTH),
+        (encode_frame(Cmd.STORE, encode_store(0, 1)[:4] + b"\x00\x00"), Reply.ERROR, bad),
+        (encode_frame(Cmd.STORE, encode_store(0, 1)[:4] + bytes([STORE_MAX_WORDS + 1, 0])),
+         Reply.ERROR, bad),
+        (encode_frame(Cmd.STORE, encode_store(store_map.address(1, H - 1, M - 1), 2)),
+         Reply.ERROR, bad),
+        (encode_frame(Cmd.STORE, encode_store(1 << store_map.addr_bits, 1)), Reply.ERROR, bad),
+        (encode_frame(Cmd.STORE, encode_store(0, 1)[:4]), Reply.ERROR, ErrorCode.BAD_LENGTH),
+        (encode_frame(Cmd.STORE, encode_store(0, len(first))), Reply.WEIGHTS, first),
+        (encode_frame(Cmd.STORE, encode_store(store_map.address(0, config.n_inputs - 1, H - 1),
+                                              1)), Reply.WEIGHTS, [last0]),
+    ]
+
+
+def expected_learning(learner: PopcountLearner, counts, labels, lr_decays=None) -> dict:
+    """What a learning run over the UART must report: per sample the training RESULT (the
+    golden model with the weights the rule holds before the sample, every tick run: class,
+    decision tick, ticks run, per-class output spikes, error flag, work counters) and the
+    update's cycles (:func:`update_cycles`); the stores after the last sample. The rule
+    moves on one sample at a time, with the sample's ``lr_decay``; ``learner`` is not
+    changed."""
+    learner = copy.deepcopy(learner)
+    config = learner.hardware_config()
+    counts = np.asarray(counts, dtype=np.int64)
+    lr_decays = [0] * len(labels) if lr_decays is None else [int(d) for d in lr_decays]
+    T = learner.ticks
+    results, cycles = [], []
+    for k in range(len(labels)):
+        sample = counts[k:k + 1]
+        network = learner.current_network()
+        trace = run_network(network, sample, T, early_exit=False)
+        events = trace.statistics(until_decision=False).input_events[0]
+        out_counts = trace.spikes[-1][0].sum(axis=0)
+        error = int(trace.error[0])
+        results.append({
+            "cls": int(trace.decision[0]), "decision_tick": int(trace.decision_tick[0]),
+            "ticks_run": T, "counts": [int(c) for c in out_counts],
+            "error": None if error == ERROR_UNDETERMINED else bool(error),
+            "no_spike": bool(out_counts.sum() == 0), "events": [int(e) for e in events],
+            "spikes": [int(s[0].sum()) for s in trace.spikes]})
+        t_in = first_ticks(sample.astype(bool))[0]
+        t_dec = min(int(first_ticks(trace.spikes[1])[0].min()), T)
+        r_end = min(t_dec + learner.margin, T - 1)
+        cycles.append(update_cycles(config, int(((t_in < T) & (t_in <= r_end)).sum())))
+        learner.lr_decay = lr_decays[k]
+        learner.step(sample, np.array([int(labels[k])]))
+    return {"results": results, "cycles": cycles, "stores": [a.copy() for a in learner.acc]}
+
+
+def run_board_learning(learner: PopcountLearner, counts, labels, lr_decays=None,
+                       simulator: str = "icarus", *, plan=None, input_depth: int = 256,
+                       timeout_cycles: int = 600, label_offset: int = 0,
+                       verilog_text: str | None = None) -> CocotbResult:
+    """Train ``learner``'s network online on a learning board over the UART (the bench's
+    ``learn`` run): the :func:`learning_requests` first, then per sample LOAD, TRAIN,
+    LEARN, then both stores read back. ``plan``: the cores (default
+    ``plan_network(learner.current_network())``); ``label_offset``: a fault of the host
+    (every label sent off by it, modulo the classes); ``verilog_text``: another design (a
+    mutant). ``learner`` is not changed; ``result.report`` holds what the driver received."""
+    config = learner.hardware_config()
+    network = learner.current_network()
+    plan = plan or plan_network(network)
+    counts = network.check_input(np.asarray(counts, dtype=np.int64))
+    lr_decays = [0] * len(labels) if lr_decays is None else [int(d) for d in lr_decays]
+    raw = learning_requests(config)
+    spec = {"divisor": SIM_DIVISOR, "n_ticks": learner.ticks, "images": [],
+            "raw": [r.hex() for r, _, _ in raw], "raw_after": [],
+            "read_timeout_cycles": 4 * timeout_cycles + 200_000, "items_per_frame": 64,
+            "learn": {"config": config.to_dict(), "label_offset": int(label_offset),
+                      "samples": [{"counts": c.tolist(), "label": int(y), "lr_decay": d}
+                                  for c, y, d in zip(counts, labels, lr_decays)]}}
+    with spec_file(spec, "board_learn") as name:
+        text = verilog_text if verilog_text is not None else board_verilog(
+            plan, SystemConfig(network.decision), input_depth=input_depth,
+            timeout_cycles=timeout_cycles, learning=config)
+        return run_cocotb(text, TOP_NAME, TB_MODULE, simulator, extra_env={SPEC_ENV: name},
+                          build_args=build_args_for(simulator))
+
+
+def check_board_learning(report: dict, learner: PopcountLearner, counts, labels,
+                         lr_decays=None, *, input_depth: int = 256,
+                         expected: dict | None = None) -> None:
+    """Raise ``AssertionError`` naming the first difference of a :func:`run_board_learning`
+    report: the INFO (a learning build), the replies to :func:`learning_requests`, then per
+    sample (by index) the training RESULT's fields and the LEARNED cycles, then the first
+    store word that differs from the rule's (layer, pre, post). ``expected``: the run's
+    :func:`expected_learning` if already made."""
+    config = learner.hardware_config()
+    info = report["info"]
+    assert info["learns"], f"INFO: the board does not learn: {info}"
+    assert (info["n_inputs"], info["n_classes"], info["input_depth"]) == \
+        (config.n_inputs, config.n_outputs, input_depth), info
+    for k, ((request, kind, want), got) in enumerate(
+            zip(learning_requests(config), report["raw"], strict=True)):
+        assert got["cmd"] == kind, (f"learning request {k} ({request.hex()}): expected reply "
+                                    f"0x{int(kind):02x}, got {got}")
+        payload = bytes.fromhex(got["payload"])
+        if kind == Reply.ERROR:
+            assert payload[0] == want, (f"learning request {k} ({request.hex()}): expected "
+                                        f"error {want.name}, got {payload.hex()}")
+        else:
+            words = [int.from_bytes(payload[4 * i:4 * i + 4], "little", signed=True)
+                     for i in range(len(payload) // 4)]
+            assert len(payload) == 4 * len(want) and words == want, \
+                f"learning request {k} ({request.hex()}): store words {words}, expected {want}"
+    assert not report["errors"], report["errors"]
+    expected = expected or expected_learning(learner, counts, labels, lr_decays)
+    assert len(report["train"]) == len(expected["results"]), \
+        f"{len(report['train'])} training results for {len(expected['results'])} samples"
+    for b, (want, got, cycles_want, cycles_got) in enumerate(zip(
+            expected["results"], report["train"], expected["cycles"], report["learned"],
+            strict=True)):
+        for key in ("cls", "decision_tick", "ticks_run", "counts", "no_spike", "error",
+                    "events", "spikes"):
+            if key == "error" and want[key] is None:
+                continue
+            assert got[key] == want[key], (f"sample {b}: training RESULT {key}: board "
+                                           f"{got[key]}, golden {want[key]} (board result {got})")
+        assert cycles_got == cycles_want, (f"sample {b}: LEARNED {cycles_got} cycles, the "
+                                           f"cycle model says {cycles_want}")
+    for layer, (want, got) in enumerate(zip(expected["stores"], report["stores"], strict=True)):
+        got = np.asarray(got, dtype=np.int64)
+        assert got.shape == want.shape, f"stores[{layer}]: shape {got.shape}, rule {want.shape}"
+        bad = np.argwhere(got != want)
+        if len(bad):
+            pre, post = (int(x) for x in bad[0])
+            raise AssertionError(f"stores[{layer}] after {len(labels)} samples: weight "
+                                 f"[{pre}, {post}] board {int(got[pre, post])}, rule "
+                                 f"{int(want[pre, post])} ({len(bad)} words differ)")

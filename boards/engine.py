@@ -14,8 +14,17 @@ from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from spikeforge.boards.protocol import PROTOCOL_VERSION, SYNC, Cmd, ErrorCode, Reply
+from spikeforge.boards.protocol import (
+    MAX_LR_DECAY,
+    PROTOCOL_VERSION,
+    STORE_MAX_WORDS,
+    SYNC,
+    Cmd,
+    ErrorCode,
+    Reply,
+)
 from spikeforge.boards.specs import FEED_DEPTH, MAX_INPUT_DEPTH, MIN_INPUT_DEPTH
+from spikeforge.hdl.learning import StoreMap, update_cycles
 from spikeforge.ir.params import Decision
 
 __all__ = ["ProtocolEngine", "RegisterSlice"]
@@ -66,6 +75,15 @@ class ProtocolEngine(wiring.Component):
     an inference is in progress), ``error`` (Out 1, the last request was answered with an
     ERROR; cleared by the next successful one), ``frame_ok`` (Out 1, pulse per executed
     request).
+
+    A ``system`` built with the learning engine (``system.learning`` set) also answers
+    ``TRAIN`` (a RUN with the system's ``train`` high at the start), ``LEARN`` (the command
+    offered on the system's ``learn`` stream; the reply waits until ``learn_busy`` falls and
+    carries the cycles it was high) and ``STORE`` (the ``WEIGHTS`` reply streams the store
+    words: the ``store`` port's address follows the reply's byte index, and each word's bytes
+    are taken from its read data while they are sent, so no register file holds them). Every
+    addition is made only for such a system: the Verilog of an inference-only build is the
+    one it had before learning existed, but for the ``INFO`` reply (version, learns byte).
     """
 
     def __init__(self, system, *, input_depth: int = 1024, timeout_cycles: int = 1_000_000):
@@ -91,6 +109,13 @@ class ProtocolEngine(wiring.Component):
             "frame_ok": Out(1),
         })
 
+    def info_payload(self) -> bytes:
+        """The payload of the ``INFO`` reply (constant: the build's)."""
+        decision = 1 if self.system.decision_mode is Decision.SPIKE_COUNT else 0
+        return (bytes([PROTOCOL_VERSION]) + self.n_inputs.to_bytes(2, "little")
+                + self.n_classes.to_bytes(2, "little") + self.input_depth.to_bytes(2, "little")
+                + bytes([decision, int(self.system.learning is not None)]))
+
     def result_length(self) -> int:
         return 14 + 2 * self.n_classes + 8 * self.system.n_layers
 
@@ -100,6 +125,7 @@ class ProtocolEngine(wiring.Component):
         m.submodules.system = sysm
         depth = self.input_depth
         C = self.n_classes
+        learning = sysm.learning
 
         m.submodules.buf = buf = Memory(shape=16, depth=depth, init=[])
         wp = buf.write_port()
@@ -131,6 +157,22 @@ class ProtocolEngine(wiring.Component):
         # flip-flops (its compares of the 8-bit command were the iCE40 build's critical path)
         is_cmd = {c: Signal(name=f"is_{c.name.lower()}") for c in (Cmd.PING, Cmd.LOAD,
                                                                    Cmd.CLEAR, Cmd.RUN)}
+        last_cmd = Cmd.READ
+        if learning is not None:  # the learning commands (learning builds only)
+            last_cmd = Cmd.STORE
+            is_cmd.update({c: Signal(name=f"is_{c.name.lower()}")
+                           for c in (Cmd.TRAIN, Cmd.LEARN, Cmd.STORE)})
+            store_map = StoreMap(learning)
+            # the second and third payload words (STORE: the address's high half, count)
+            param1, param2 = Signal(16), Signal(16)
+            store_addr = Signal(32)
+            m.d.comb += store_addr.eq(Cat(param, param1))
+            # LEARN's and STORE's parameters out of range (BAD_PARAM), registered in CHK_PREP
+            learn_bad, store_bad = Signal(), Signal()
+            o_train, o_learn = Signal(), Signal()  # DECIDE: a training run, a learn command
+            train = Signal()  # the system's train input for the next run
+            m.d.comb += sysm.train.eq(train)
+            learn_cycles = Signal(range(update_cycles(learning, learning.n_inputs) + 2))
         wptr_next = Signal(18)  # wptr + n_items
 
         # -- DECIDE's outcome: an error (o_code) or the reply o_kind, and what to do
@@ -196,6 +238,8 @@ class ProtocolEngine(wiring.Component):
         def reply(code_kind, code=None):  # a reply known where it is decided: via REPLY
             m.d.sync += [o_error.eq(code is not None), o_commit.eq(0), o_clear.eq(0),
                          o_run.eq(0)]
+            if learning is not None:
+                m.d.sync += o_learn.eq(0)
             m.d.sync += o_code.eq(code) if code is not None else o_kind.eq(code_kind)
             m.next = "REPLY"
 
@@ -232,7 +276,6 @@ class ProtocolEngine(wiring.Component):
             m.d.comb += wide.eq(value)  # sign-extends a signed value
             return [wide[8 * i:8 * i + 8] for i in range(n)]
 
-        decision_code = 1 if sysm.decision_mode is Decision.SPIKE_COUNT else 0
         # the system's result outputs, registered: the reply multiplexer reads these copies,
         # so no logic of the system lies in front of it (they are read at least a cycle
         # after the run ended, when the outputs no longer change)
@@ -250,8 +293,7 @@ class ProtocolEngine(wiring.Component):
         payloads = {
             Reply.ERROR: [err_code, err_cmd],
             Reply.ACK: le(wptr, 2),
-            Reply.INFO: ([Const(PROTOCOL_VERSION, 8)] + le(self.n_inputs, 2) + le(C, 2)
-                         + le(depth, 2) + [Const(decision_code, 8)]),
+            Reply.INFO: [Const(b, 8) for b in self.info_payload()],
             Reply.RESULT: (le(result["class"], 2) + le(result["tick"], 2)
                            + le(result["ticks_run"], 2) + le(result["cycles"], 4)
                            + [Cat(result["error"], result["none"], Const(0, 6))]
@@ -259,14 +301,20 @@ class ProtocolEngine(wiring.Component):
                            + [Const(sysm.n_layers, 8)] + [b for w in work for b in le(w, 4)]),
         }
 
+        if learning is not None:
+            payloads[Reply.LEARNED] = le(learn_cycles, 4)
+        # the reply kinds whose payload is streamed rather than multiplexed: WEIGHTS, the store
+        # words, is 4 * count bytes (count from the request)
+        streamed = {Reply.WEIGHTS: 4 * STORE_MAX_WORDS} if learning is not None else {}
+
         # the reply frame's byte index k and the payload's pidx = k - 4 (a counter of its
         # own), only as wide as the longest reply needs: the payload multiplexer decodes pidx
         # for every byte, so each extra bit widens every compare (pidx starts at -4, which
         # wraps to 2**bits - 4 > longest and so selects no byte)
-        longest = max(len(items) for items in payloads.values())
+        longest = max([len(items) for items in payloads.values()] + list(streamed.values()))
         k = Signal((longest + 4).bit_length())
         pidx = Signal.like(k)
-        kinds = list(payloads)
+        kinds = list(payloads) + list(streamed)
         kind_sel = Signal(range(len(kinds)))  # kind as an index into kinds, set with it
 
         # The reply byte is made in three registered steps (SEND_LANE: for each reply kind
@@ -283,6 +331,9 @@ class ProtocolEngine(wiring.Component):
             for i, items in enumerate(payloads.values()):
                 with m.Case(i):
                     m.d.comb += [plen.eq(len(items)), last_k.eq(len(items) + 4)]
+            if learning is not None:
+                with m.Case(kinds.index(Reply.WEIGHTS)):  # count words of 4 bytes
+                    m.d.comb += [plen.eq(param2 << 2), last_k.eq((param2 << 2) + 4)]
         lane_bits = _LANE.bit_length() - 1
         lanes = []  # lanes[i][g]: kind i's byte pidx[:lane_bits] of group g
         for i, items in enumerate(payloads.values()):
@@ -300,6 +351,13 @@ class ProtocolEngine(wiring.Component):
                 for g, lane in enumerate(kind_lanes):
                     with m.Case(g | (i << (len(pidx) - lane_bits))):
                         m.d.comb += pbyte.eq(lane)
+        if learning is not None:
+            # WEIGHTS: the store port reads word pidx // 4 of the request (its address is
+            # stable from SEND_LANE on, the read data valid from SEND_PICK, where pbyte is
+            # taken); the rx state machine holds the request's words until the reply is out
+            m.d.comb += sysm.store.addr.eq(store_addr + pidx[2:])
+            with m.If(kind_sel == kinds.index(Reply.WEIGHTS)):
+                m.d.comb += pbyte.eq(sysm.store.r_data.word_select(pidx[:2], 8))
         pbyte_r = Signal(8)
         field = Signal(3)  # byte k is 0 SYNC, 1 CMD, 2 LEN lo, 3 LEN hi, 4 payload, 5 CHK
         is_last = Signal()
@@ -378,6 +436,11 @@ class ProtocolEngine(wiring.Component):
                         value = Cat(lo_byte, byte)
                         with m.If(count[1:] == 0):
                             m.d.sync += param.eq(value)
+                        if learning is not None:
+                            with m.If(count[1:] == 1):
+                                m.d.sync += param1.eq(value)
+                            with m.If(count[1:] == 2):
+                                m.d.sync += param2.eq(value)
                         # stage LOAD items past the committed ones; committed only in REPLY
                         with m.If(is_load & (wptr + count[1:] < depth)):
                             m.d.comb += [wp.addr.eq(wptr + count[1:]), wp.data.eq(value),
@@ -413,18 +476,38 @@ class ProtocolEngine(wiring.Component):
                         m.d.sync += good_len.eq(~length[0])
                     with m.Case(Cmd.RUN):
                         m.d.sync += good_len.eq(length == 2)
+                    if learning is not None:
+                        with m.Case(Cmd.TRAIN, Cmd.LEARN):
+                            m.d.sync += good_len.eq(length == 2)
+                        with m.Case(Cmd.STORE):
+                            m.d.sync += good_len.eq(length == 6)
                     with m.Default():
                         m.d.sync += good_len.eq(length == 0)
                 m.d.sync += [is_cmd[c].eq(cmd == c) for c in is_cmd]
-                m.d.sync += [known.eq((cmd >= Cmd.PING) & (cmd <= Cmd.READ)),
+                m.d.sync += [known.eq((cmd >= Cmd.PING) & (cmd <= last_cmd)),
                              wptr_next.eq(wptr + n_items), full.eq(wptr + n_items > depth),
                              param_zero.eq(param == 0)]
+                if learning is not None:
+                    # LEARN: label < n_classes, lr_decay <= 31; STORE: 1..STORE_MAX_WORDS
+                    # words, all in the address's layer
+                    index = store_addr[:store_map.index_bits]
+                    end = Signal(store_map.index_bits + 2)
+                    m.d.comb += end.eq(index + param2)
+                    in_layer = Mux(store_addr[store_map.index_bits],
+                                   end <= store_map.depths[1], end <= store_map.depths[0])
+                    m.d.sync += [
+                        learn_bad.eq((param[:8] >= C) | (param[8:] > MAX_LR_DECAY)),
+                        store_bad.eq((param2 == 0) | (param2 > STORE_MAX_WORDS)
+                                     | (store_addr[store_map.addr_bits:] != 0) | ~in_layer),
+                    ]
                 m.next = "DECIDE"
             with m.State("DECIDE"):
                 # the checks in their order of priority, into registers: REPLY acts on them,
                 # so no chain of checks lies in front of the reply's many enables (it was
                 # the iCE40 build's critical path); one cycle more per request
                 m.d.sync += [o_error.eq(1), o_commit.eq(0), o_clear.eq(0), o_run.eq(0)]
+                if learning is not None:
+                    m.d.sync += o_learn.eq(0)
                 with m.If(~sum_ok):
                     m.d.sync += o_code.eq(ErrorCode.BAD_CHECKSUM)
                 with m.Elif(~known):
@@ -447,6 +530,24 @@ class ProtocolEngine(wiring.Component):
                         m.d.sync += o_code.eq(ErrorCode.BAD_PARAM)
                     with m.Else():
                         m.d.sync += [o_error.eq(0), o_run.eq(1)]
+                        if learning is not None:
+                            m.d.sync += o_train.eq(0)
+                if learning is not None:
+                    with m.Elif(is_cmd[Cmd.TRAIN]):
+                        with m.If(param_zero):
+                            m.d.sync += o_code.eq(ErrorCode.BAD_PARAM)
+                        with m.Else():
+                            m.d.sync += [o_error.eq(0), o_run.eq(1), o_train.eq(1)]
+                    with m.Elif(is_cmd[Cmd.LEARN]):
+                        with m.If(learn_bad):
+                            m.d.sync += o_code.eq(ErrorCode.BAD_PARAM)
+                        with m.Else():
+                            m.d.sync += [o_error.eq(0), o_learn.eq(1)]
+                    with m.Elif(is_cmd[Cmd.STORE]):
+                        with m.If(store_bad):
+                            m.d.sync += o_code.eq(ErrorCode.BAD_PARAM)
+                        with m.Else():
+                            m.d.sync += [o_error.eq(0), o_kind.eq(Reply.WEIGHTS)]
                 with m.Else():  # READ
                     with m.If(have_result):
                         m.d.sync += [o_error.eq(0), o_kind.eq(Reply.RESULT)]
@@ -456,6 +557,11 @@ class ProtocolEngine(wiring.Component):
             with m.State("REPLY"):
                 with m.If(o_run):
                     m.next = "RUN_START"
+                    if learning is not None:
+                        m.d.sync += train.eq(o_train)
+                if learning is not None:
+                    with m.Elif(o_learn):
+                        m.next = "LEARN_OFFER"
                 with m.Else():
                     with m.If(o_commit):
                         m.d.sync += wptr.eq(wptr_next)
@@ -485,6 +591,19 @@ class ProtocolEngine(wiring.Component):
             with m.State("RUN_END"):
                 m.d.sync += [wptr.eq(0), have_result.eq(1)]
                 reply(Reply.RESULT)
+            if learning is not None:
+                with m.State("LEARN_OFFER"):  # the command, until the engine takes it
+                    m.d.comb += [sysm.learn.valid.eq(1),
+                                 sysm.learn.payload.label.eq(param[:8]),
+                                 sysm.learn.payload.lr_decay.eq(param[8:])]
+                    with m.If(sysm.learn.ready):
+                        m.d.sync += learn_cycles.eq(0)
+                        m.next = "LEARN_WAIT"
+                with m.State("LEARN_WAIT"):  # (busy is high from the cycle after the handshake)
+                    with m.If(sysm.learn_busy):
+                        m.d.sync += learn_cycles.eq(learn_cycles + 1)
+                    with m.Else():
+                        reply(Reply.LEARNED)
             with m.State("SEND_LANE"):
                 m.d.comb += fsm_lane.eq(1)
                 m.next = "SEND_PICK"

@@ -16,8 +16,11 @@ lost). Every request gets exactly one reply frame.
 Requests (host -> board) and their replies
 ------------------------------------------
 ``PING`` (0x01, LEN 0)
-    reply ``INFO`` (0x81), 8 bytes: protocol version (1), ``n_inputs`` (2), ``n_classes``
-    (2), input buffer depth in items (2), decision mode (1: 0 first-spike, 1 spike-count).
+    reply ``INFO`` (0x81), 9 bytes: protocol version (1), ``n_inputs`` (2), ``n_classes``
+    (2), input buffer depth in items (2), decision mode (1: 0 first-spike, 1 spike-count),
+    learns (1: 1 for a build with the learning engine, which answers ``TRAIN``, ``LEARN``
+    and ``STORE``; else 0). The host knows the engine's geometry and rule (its
+    :class:`~spikeforge.ir.learning.LearningConfig`) from its side.
 ``LOAD`` (0x02, LEN even)
     Appends LEN / 2 input *items* to the input buffer. An item is 16 bits: bit 15 = 1 is
     the marker that closes the current tick (bits 0..14 ignored, send 0x8000); bit 15 = 0
@@ -34,7 +37,33 @@ Requests (host -> board) and their replies
     inference ends early -- first-spike -- are dropped) and empties the buffer. Reply:
     ``RESULT``.
 ``READ`` (0x05, LEN 0)
-    Reply: the ``RESULT`` of the last RUN again (error ``NO_RESULT`` if there was none).
+    Reply: the ``RESULT`` of the last RUN (or TRAIN) again (error ``NO_RESULT`` if there was
+    none).
+
+Learning builds only (a build without the learning engine answers these three with
+``UNKNOWN_COMMAND``):
+
+``TRAIN`` (0x06, LEN 2)
+    Payload: ``n_ticks`` (2 bytes, >= 1). As ``RUN``, but a training inference (the
+    system's ``train`` input high at its start): the decision does not stop it, so it runs
+    all ``n_ticks`` ticks, every output spike is counted, and the learning engine records
+    the first spikes of the inputs, hidden and output neurons. Reply: ``RESULT``.
+``LEARN`` (0x07, LEN 2)
+    Payload: ``label`` (1 byte, < ``n_classes``) and ``lr_decay`` (1 byte, 0..31; the
+    step's right shift), else ``BAD_PARAM``. Offers the learn command to the engine, which
+    applies the rule to the first spikes of the last training inference (and writes the
+    changed inference weights into the cores), and waits until the update is done. Reply
+    ``LEARNED`` (0x87), 4 bytes: the cycles the update kept the engine busy
+    (:func:`spikeforge.hdl.learning.update_cycles`).
+``STORE`` (0x08, LEN 6)
+    Payload: the first store address (4 bytes; ``StoreMap(config).address(layer, pre,
+    post)``: ``(layer << index_bits) | index``, index ``pre * cols + post``) and ``count``
+    (2 bytes, 1..:data:`STORE_MAX_WORDS`); ``BAD_PARAM`` if ``count`` is out of range or
+    the words run past the end of the address's layer. Reply ``WEIGHTS`` (0x88), ``4 *
+    count`` bytes: the stored weights (``acc``, whose ``>> frac_bits`` the forward pass
+    reads) at the consecutive addresses, each signed, 4 bytes. The board streams them: each
+    word is read from the store while the reply byte before it is on the wire (no register
+    file).
 
 ``RESULT`` (0x85), ``14 + 2 * n_classes + 8 * n_layers`` bytes: class (2, signed; -1 = no
 output spike in a first-spike inference), decision tick (2), ticks run (2), clock cycles of
@@ -54,7 +83,8 @@ frame that stops early (or a LEN larger than what the host sends) is ended by th
 inter-byte timeout (``TIMEOUT``), after which the board is idle again. Bytes outside a
 frame that are not SYNC are ignored. Error codes, in order of precedence:
 ``BAD_CHECKSUM`` 1, ``UNKNOWN_COMMAND`` 2, ``BAD_LENGTH`` 3, ``BUFFER_FULL`` 5,
-``BAD_INPUT`` 6 (an event index >= n_inputs), ``BAD_PARAM`` 7 (RUN with n_ticks = 0),
+``BAD_INPUT`` 6 (an event index >= n_inputs), ``BAD_PARAM`` 7 (RUN or TRAIN with n_ticks =
+0; LEARN, STORE: above),
 ``NO_RESULT`` 8; and ``TIMEOUT`` 4 (sent when the timeout fires, CMD byte as received so
 far, 0 if none).
 
@@ -74,10 +104,15 @@ from spikeforge.ir.errors import SpikeforgeError
 __all__ = ["SYNC", "PROTOCOL_VERSION", "Cmd", "Reply", "ErrorCode", "ProtocolError",
            "checksum", "encode_frame", "FrameDecoder", "Frame", "encode_items", "items_payload",
            "Info", "Result", "parse_info", "parse_result", "parse_ack", "parse_error", "MARKER",
-           "DECISIONS"]
+           "DECISIONS", "STORE_MAX_WORDS", "encode_learn", "encode_store", "parse_learned",
+           "parse_weights", "MAX_LR_DECAY"]
 
 SYNC = 0xA5
-PROTOCOL_VERSION = 2  # 2: RESULT carries the work counters
+PROTOCOL_VERSION = 3  # 2: RESULT carries the work counters; 3: learning, INFO's learns byte
+#: the most store words one ``STORE`` request reads (its ``WEIGHTS`` reply: 4 bytes each)
+STORE_MAX_WORDS = 16
+#: the largest ``lr_decay`` of a ``LEARN`` request (a 5-bit field of the learn command)
+MAX_LR_DECAY = 31
 MARKER = 0x8000  #: the item that closes a tick
 
 
@@ -87,12 +122,17 @@ class Cmd(enum.IntEnum):
     CLEAR = 0x03
     RUN = 0x04
     READ = 0x05
+    TRAIN = 0x06  #: learning builds only
+    LEARN = 0x07  #: learning builds only
+    STORE = 0x08  #: learning builds only
 
 
 class Reply(enum.IntEnum):
     INFO = 0x81
     ACK = 0x82
     RESULT = 0x85
+    LEARNED = 0x87
+    WEIGHTS = 0x88
     ERROR = 0xEE
 
 
@@ -198,6 +238,7 @@ class Info:
     n_classes: int
     input_depth: int
     decision: str  # "first-spike" or "spike-count"
+    learns: bool = False  #: the build has the learning engine (TRAIN, LEARN, STORE)
 
 
 @dataclass(frozen=True)
@@ -220,8 +261,9 @@ DECISIONS = {0: "first-spike", 1: "spike-count"}
 def parse_info(frame: Frame) -> Info:
     """The board's ``INFO``; :class:`ProtocolError` for a protocol version other than
     :data:`PROTOCOL_VERSION` or values no board top can have (no inputs or classes, an input
-    buffer of fewer than 2 items, an unknown decision mode)."""
-    _expect(frame, Reply.INFO, 8)
+    buffer of fewer than 2 items, an unknown decision mode, a learns byte other than 0 or
+    1)."""
+    _expect(frame, Reply.INFO, 9)
     p = frame.payload
     version, n_inputs, n_classes, depth = p[0], _u(p, 1, 2), _u(p, 3, 2), _u(p, 5, 2)
     if version != PROTOCOL_VERSION:
@@ -238,7 +280,9 @@ def parse_info(frame: Frame) -> Info:
     if p[7] not in DECISIONS:
         raise ProtocolError(f"INFO reply: unknown decision mode {p[7]} (known: "
                             f"{', '.join(f'{k} {v}' for k, v in DECISIONS.items())})")
-    return Info(version, n_inputs, n_classes, depth, DECISIONS[p[7]])
+    if p[8] not in (0, 1):
+        raise ProtocolError(f"INFO reply: learns byte {p[8]}, must be 0 or 1")
+    return Info(version, n_inputs, n_classes, depth, DECISIONS[p[7]], bool(p[8]))
 
 
 def parse_ack(frame: Frame) -> int:
@@ -269,6 +313,40 @@ def parse_result(frame: Frame, n_classes: int | None = None) -> Result:
                       tuple(work[layers:]))
     _expect(frame, Reply.RESULT, 14)
     raise AssertionError("unreachable")
+
+
+def encode_learn(label: int, lr_decay: int, n_classes: int | None = None) -> bytes:
+    """The payload of a ``LEARN`` request; :class:`ValueError` naming the parameter for a
+    label outside ``0..n_classes-1`` (given ``n_classes``; a byte otherwise) or an
+    ``lr_decay`` outside ``0..31``."""
+    limit = 256 if n_classes is None else min(256, int(n_classes))
+    if isinstance(label, bool) or not 0 <= int(label) < limit:
+        raise ValueError(f"label: must be in 0..{limit - 1}, got {label!r}")
+    if isinstance(lr_decay, bool) or not 0 <= int(lr_decay) <= MAX_LR_DECAY:
+        raise ValueError(f"lr_decay: must be in 0..{MAX_LR_DECAY}, got {lr_decay!r}")
+    return bytes([int(label), int(lr_decay)])
+
+
+def encode_store(address: int, count: int) -> bytes:
+    """The payload of a ``STORE`` request: ``count`` (1..:data:`STORE_MAX_WORDS`) words from
+    store ``address``."""
+    if not 0 <= int(address) <= 0xFFFFFFFF:
+        raise ValueError(f"address: must fit 4 bytes, got {address!r}")
+    if not 1 <= int(count) <= STORE_MAX_WORDS:
+        raise ValueError(f"count: must be in 1..{STORE_MAX_WORDS}, got {count!r}")
+    return int(address).to_bytes(4, "little") + int(count).to_bytes(2, "little")
+
+
+def parse_learned(frame: Frame) -> int:
+    """The update's busy cycles of a ``LEARNED`` reply."""
+    _expect(frame, Reply.LEARNED, 4)
+    return _u(frame.payload, 0, 4)
+
+
+def parse_weights(frame: Frame, count: int) -> list[int]:
+    """The ``count`` signed store words of a ``WEIGHTS`` reply."""
+    _expect(frame, Reply.WEIGHTS, 4 * int(count))
+    return [_u(frame.payload, 4 * k, 4, True) for k in range(int(count))]
 
 
 def parse_error(frame: Frame) -> tuple[ErrorCode | int, int]:

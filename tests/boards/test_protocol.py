@@ -9,6 +9,7 @@ import pytest
 from spikeforge.boards.protocol import (
     MARKER,
     PROTOCOL_VERSION,
+    STORE_MAX_WORDS,
     SYNC,
     Cmd,
     ErrorCode,
@@ -18,9 +19,13 @@ from spikeforge.boards.protocol import (
     Reply,
     encode_frame,
     encode_items,
+    encode_learn,
+    encode_store,
     items_payload,
     parse_info,
+    parse_learned,
     parse_result,
+    parse_weights,
 )
 from spikeforge.ir.errors import SpikeforgeError
 
@@ -65,27 +70,31 @@ def test_parse_result_and_error_frames():
             parse_result(Frame(Reply.RESULT, short))
 
 
-def _info(version=PROTOCOL_VERSION, n_inputs=64, n_classes=10, depth=512, decision=0) -> Frame:
+def _info(version=PROTOCOL_VERSION, n_inputs=64, n_classes=10, depth=512, decision=0,
+          learns=0) -> Frame:
     payload = (bytes([version]) + n_inputs.to_bytes(2, "little") + n_classes.to_bytes(2, "little")
-               + depth.to_bytes(2, "little") + bytes([decision]))
+               + depth.to_bytes(2, "little") + bytes([decision, learns]))
     return Frame(Reply.INFO, payload)
 
 
 def test_parse_info_accepts_what_a_board_top_sends():
     info = parse_info(_info(decision=1))
-    assert (info.version, info.n_inputs, info.n_classes, info.input_depth, info.decision) == \
-        (PROTOCOL_VERSION, 64, 10, 512, "spike-count")
+    assert (info.version, info.n_inputs, info.n_classes, info.input_depth, info.decision,
+            info.learns) == (PROTOCOL_VERSION, 64, 10, 512, "spike-count", False)
     assert parse_info(_info(n_inputs=MARKER, depth=2)).decision == "first-spike"
+    assert parse_info(_info(learns=1)).learns is True
 
 
 @pytest.mark.parametrize("fields, message", [
-    ({"version": 1}, "INFO reply: protocol version 1, this driver speaks version 2 only"),
+    ({"version": 2}, "INFO reply: protocol version 2, this driver speaks version 3 only"),
+    ({"version": 1}, "INFO reply: protocol version 1"),
     ({"version": 0}, "INFO reply: protocol version 0"),
     ({"n_inputs": 0}, "INFO reply: n_inputs 0, no board top has fewer than 1"),
     ({"n_classes": 0}, "INFO reply: n_classes 0"),
     ({"depth": 1}, "INFO reply: input_depth 1, no board top has fewer than 2"),
     ({"n_inputs": MARKER + 1}, "more than input items can address"),
     ({"decision": 2}, "INFO reply: unknown decision mode 2"),
+    ({"learns": 2}, "INFO reply: learns byte 2, must be 0 or 1"),
 ])
 def test_parse_info_refuses_what_no_board_top_sends(fields, message):
     """An INFO of another protocol version, or with values no board top has, used to be
@@ -110,6 +119,37 @@ def test_parse_result_refuses_a_class_out_of_range_or_other_classes():
         parse_result(_result(cls=-2))
     with pytest.raises(ProtocolError, match=r"4 classes, but the board said 10 \(INFO\)"):
         parse_result(_result(), n_classes=10)
+
+
+def test_info_of_protocol_version_2_is_refused():
+    """Version 2's INFO had 8 bytes (no learns byte): a version-3 driver names the length."""
+    with pytest.raises(ProtocolError, match="INFO reply: expected 9 payload bytes, got 8"):
+        parse_info(Frame(Reply.INFO, _info(version=2).payload[:8]))
+
+
+def test_learning_payloads_and_replies():
+    assert encode_learn(9, 31, n_classes=10) == bytes([9, 31])
+    assert encode_store(0x12345, STORE_MAX_WORDS) == b"\x45\x23\x01\x00\x10\x00"
+    for args, message in [((10, 0, 10), "label: must be in 0..9, got 10"),
+                          ((-1, 0), "label: must be in 0..255, got -1"),
+                          ((0, 32), "lr_decay: must be in 0..31, got 32"),
+                          ((0, -1), "lr_decay: must be in 0..31, got -1")]:
+        with pytest.raises(ValueError, match=re.escape(message)):
+            encode_learn(*args)
+    for args, message in [((0, 0), "count: must be in 1..16, got 0"),
+                          ((0, 17), "count: must be in 1..16, got 17"),
+                          ((-1, 1), "address: must fit 4 bytes, got -1")]:
+        with pytest.raises(ValueError, match=re.escape(message)):
+            encode_store(*args)
+    assert parse_learned(Frame(Reply.LEARNED, (70000).to_bytes(4, "little"))) == 70000
+    words = [-1, 2 ** 31 - 1, -(2 ** 31), 0]
+    payload = b"".join(w.to_bytes(4, "little", signed=True) for w in words)
+    assert parse_weights(Frame(Reply.WEIGHTS, payload), 4) == words
+    with pytest.raises(ProtocolError, match="WEIGHTS reply: expected 12 payload bytes, got 16"):
+        parse_weights(Frame(Reply.WEIGHTS, payload), 3)
+    with pytest.raises(ProtocolError, match="BAD_PARAM") as info:
+        parse_learned(Frame(Reply.ERROR, bytes([ErrorCode.BAD_PARAM, Cmd.LEARN])))
+    assert info.value.code is ErrorCode.BAD_PARAM and info.value.cmd == Cmd.LEARN
 
 
 def test_protocol_errors_are_spikeforge_errors():
