@@ -24,6 +24,7 @@ from spikeforge.commands import (
     data,
     demo,
     fuzz,
+    learn,
     mutate,
     nir,
     report,
@@ -34,8 +35,8 @@ from spikeforge.commands import compile as compile_and_verify
 from spikeforge.ir.errors import SpikeforgeError
 
 #: the command modules, in the order ``spikeforge --help`` lists their commands
-COMMANDS = (demo, verilog, train, compile_and_verify, boards, nir, cost, report, fuzz, mutate,
-            data, cache)
+COMMANDS = (demo, verilog, train, compile_and_verify, boards, learn, nir, cost, report, fuzz,
+            mutate, data, cache)
 
 
 class Parser(argparse.ArgumentParser):

@@ -184,6 +184,14 @@ CASES = [
     ("demo-core-images", ["demo", "--core", "--images", "5"],
      "--images: applies to the flow demo (without --core) only"),
     ("demo-full-and-images", ["demo", "--full", "--images", "5"], "--full and --images 5"),
+    # learn (over the UART; learning builds)
+    ("learn-nowhere", ["learn", "--samples", "3"], "one of the arguments --sim --port is required"),
+    ("learn-sim-and-port", ["learn", "--sim", "icarus", "--port", "/dev/ttyUSB1"],
+     "argument --port: not allowed with argument --sim"),
+    ("learn-samples-too-many", ["learn", "--sim", "icarus", "--samples", "5000"],
+     "--samples: must be in 1..1347 (the digits training split), got 5000"),
+    ("learn-samples-0", ["learn", "--sim", "icarus", "--samples", "0"],
+     "argument --samples: must be an integer >= 1"),
     ("demo-seed-negative", ["demo", "--core", "--seed", "-1"],
      "argument --seed: must be an integer >= 0, got -1"),
     # the parser itself

@@ -1,0 +1,131 @@
+"""``spikeforge learn``: on-chip learning over the UART (issue 13, point 4).
+
+The digits network 64-H-10 from a random start (``digits_setup``) learns online with the
+digits rule, one training sample at a time, on a learning build of the board: the host
+streams each sample (LOAD), runs a training inference (TRAIN) and the update (LEARN), and at
+the end reads every store word back (STORE). ``--sim`` runs the board core in co-simulation
+(the UART model, :func:`spikeforge.boards.cosim.run_board_learning`); ``--port`` talks to a
+real board over pyserial. Either way the command prints the running training accuracy and
+checks every training result, update and the final stores against the Python rule
+(:func:`spikeforge.boards.cosim.check_board_learning`)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from spikeforge.commands.compile import check_simulators
+from spikeforge.commands.options import integer
+from spikeforge.cosim.runner import SIMULATORS
+from spikeforge.ir.errors import ConfigError
+
+__all__ = ["register", "cmd_learn", "DIGITS_RULE"]
+
+#: the rule's digits settings (docs/learning.md, section 3)
+DIGITS_RULE = dict(frac_bits=8, shift_out=3, shift_hidden=1, shift_revive=0, ramp=32, margin=8)
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "learn", help="train a board online over the UART (learning build), check it against "
+                      "the rule",
+        description="Train the digits network 64-H-10 from a random start with the popcount "
+                    "rule on a learning build of the board, one sample at a time over the "
+                    "UART (LOAD, TRAIN, LEARN per sample; the stores read back at the end), "
+                    "print the running training accuracy and check every training result, "
+                    "every update's cycles and every final store word against the Python "
+                    "rule. --sim co-simulates the board core with a UART model; --port talks "
+                    "to a real board, which must have been built with the learning engine "
+                    "from the same start (--hidden, --seed): untested here, no board on "
+                    "the build machine.")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--sim", choices=list(SIMULATORS),
+                       help="co-simulate the board core in this simulator")
+    where.add_argument("--port", metavar="DEV",
+                       help="a real board's serial port (pyserial), e.g. /dev/ttyUSB1")
+    p.add_argument("--samples", type=integer(1), default=50,
+                   help="training samples, the first N of the digits training split "
+                        "(default: %(default)s)")
+    p.add_argument("--hidden", type=integer(1, 512), default=32,
+                   help="hidden neurons (default: %(default)s)")
+    p.add_argument("--seed", type=integer(0), default=0,
+                   help="seed of the random start (default: %(default)s)")
+    p.add_argument("--baud", type=integer(1), default=115200,
+                   help="--port: UART baud rate (default: %(default)s)")
+    p.set_defaults(handler=cmd_learn)
+
+
+def _setup(args):
+    """(learner, counts, labels, lr_decays) of the run; --samples checked against the split."""
+    from spikeforge.model.datasets import load_dataset
+    from spikeforge.model.popcount_rule import digits_setup
+    from spikeforge.sim.learning import PopcountLearner
+
+    ds = load_dataset("digits")
+    if args.samples > len(ds.train_y):
+        raise ConfigError(f"--samples: must be in 1..{len(ds.train_y)} (the digits training "
+                          f"split), got {args.samples}")
+    ticks, train_fn, _, network = digits_setup(ds, hidden=args.hidden, seed=args.seed)
+    learner = PopcountLearner(network, ticks, **DIGITS_RULE)
+    index = np.arange(args.samples)
+    # the step's right shift as a schedule sets it: 0, then 1, then 2
+    lr_decays = [3 * k // args.samples for k in range(args.samples)]
+    return learner, train_fn(index), ds.train_y[index], lr_decays
+
+
+def _on_board(args, learner, counts, labels, lr_decays) -> dict:
+    """The run on a real board: a report of the form the co-simulation bench writes."""
+    from spikeforge.boards.cosim import learning_requests
+    from spikeforge.boards.host import SpikeforgeBoard
+
+    config = learner.hardware_config()
+    board = SpikeforgeBoard.open_serial(args.port, args.baud)
+    report = {"info": dict(vars(board.ping())), "raw": [], "errors": [], "train": [],
+              "learned": []}
+    for request, _, _ in learning_requests(config):
+        board.send_raw(request)
+        frame = board.read_reply()
+        report["raw"].append({"cmd": frame.cmd, "payload": frame.payload.hex()})
+    for k, (sample, label, lr_decay) in enumerate(zip(counts, labels, lr_decays)):
+        result = dataclasses.asdict(board.train(sample, config.ticks))
+        report["train"].append({k: list(v) if isinstance(v, tuple) else v
+                                for k, v in result.items()})
+        report["learned"].append(board.learn(int(label), lr_decay))
+        print(_progress(k, report["train"], labels))
+    report["stores"] = [a.tolist() for a in board.read_stores(config)]
+    return report
+
+
+def _progress(k: int, results, labels) -> str:
+    right = sum(int(r["cls"] == int(y)) for r, y in zip(results[:k + 1], labels))
+    return (f"sample {k + 1:>4}: label {int(labels[k])}, board class {results[k]['cls']:>2}; "
+            f"running training accuracy {right}/{k + 1} ({right / (k + 1):.3f})")
+
+
+def cmd_learn(args) -> int:
+    from spikeforge.boards.cosim import check_board_learning, run_board_learning
+
+    if args.sim is not None:
+        check_simulators(args.sim)
+    learner, counts, labels, lr_decays = _setup(args)
+    network = learner.current_network()
+    sizes = "-".join(str(n) for n in (network.n_inputs, *(L.n_neurons for L in network.layers)))
+    print(f"{sizes} from a random start (seed {args.seed}), {args.samples} samples, "
+          f"{'co-simulated in ' + args.sim if args.sim else 'board on ' + args.port}")
+    if args.sim is not None:
+        report = run_board_learning(learner, counts, labels, lr_decays, args.sim).report
+        for k in range(len(report.get("train", []))):
+            print(_progress(k, report["train"], labels))
+    else:
+        report = _on_board(args, learner, counts, labels, lr_decays)
+    try:
+        check_board_learning(report, learner, counts, labels, lr_decays,
+                             input_depth=report["info"]["input_depth"])
+    except AssertionError as error:
+        print(f"check: FAILED: {error}")
+        return 1
+    words = sum(a.size for a in learner.acc)
+    print(f"check: every training RESULT as the golden model's, every LEARNED as the cycle "
+          f"model's, all {words} store words as the rule's")
+    return 0
