@@ -164,12 +164,12 @@ class ProtocolEngine(wiring.Component):
                            for c in (Cmd.TRAIN, Cmd.LEARN, Cmd.STORE)})
             store_map = StoreMap(learning)
             # the second and third payload words (STORE: the address's high half, count)
-            param1, param2 = Signal(16), Signal(16)
+            param1, param2 = Signal(16, name="param1"), Signal(16, name="param2")
             store_addr = Signal(32)
             m.d.comb += store_addr.eq(Cat(param, param1))
             # LEARN's and STORE's parameters out of range (BAD_PARAM), registered in CHK_PREP
-            learn_bad, store_bad = Signal(), Signal()
-            o_train, o_learn = Signal(), Signal()  # DECIDE: a training run, a learn command
+            learn_bad, store_bad = Signal(name="learn_bad"), Signal(name="store_bad")
+            o_train, o_learn = Signal(name="o_train"), Signal(name="o_learn")  # DECIDE
             train = Signal()  # the system's train input for the next run
             m.d.comb += sysm.train.eq(train)
             learn_cycles = Signal(range(update_cycles(learning, learning.n_inputs) + 2))

@@ -13,9 +13,16 @@ import re
 import numpy as np
 import pytest
 
-from spikeforge.boards.cosim import check_board_learning, expected_learning, run_board_learning
+from spikeforge.boards.cosim import (
+    board_verilog,
+    check_board_learning,
+    expected_learning,
+    run_board_learning,
+)
+from spikeforge.compiler.map import plan_network
 from spikeforge.ir.network import IntegerLayer, IntegerNetwork
 from spikeforge.ir.params import NeuronParams, Reset
+from spikeforge.ir.system import SystemConfig
 from spikeforge.sim.learning import PopcountLearner
 from tests.util import require_simulator
 
@@ -63,6 +70,21 @@ def test_board_learns_online_as_the_rule():
     assert not np.array_equal(expected["stores"][0], learner.acc[0])
     assert len({r["cls"] for r in report["train"]}) >= 2, report["train"]
     assert all(r["ticks_run"] == learner.ticks for r in report["train"])
+
+
+def test_only_a_learning_build_has_the_learning_commands():
+    """The learning commands' logic is generated for a learning build only: an
+    inference-only board's Verilog names no learning signal (it is the Verilog it was before
+    protocol version 3 but for the INFO reply: checked byte for byte when it was written)."""
+    learner, _, _ = _tiny_learner()
+    network = learner.current_network()
+    plan = plan_network(network)
+    plain = board_verilog(plan, SystemConfig(network.decision))
+    learning = board_verilog(plan, SystemConfig(network.decision),
+                             learning=learner.hardware_config())
+    names = ("learn", "store", "train", "param1", "param2", "learn_cycles")
+    assert not [n for n in names if n.lower() in plain.lower()]
+    assert all(n.lower() in learning.lower() for n in names)
 
 
 @pytest.mark.parametrize("field, edit, message", [
