@@ -51,19 +51,21 @@ Learning builds only (a build without the learning engine answers these three wi
 ``LEARN`` (0x07, LEN 2)
     Payload: ``label`` (1 byte, < ``n_classes``) and ``lr_decay`` (1 byte, 0..31; the
     step's right shift), else ``BAD_PARAM``. Offers the learn command to the engine, which
-    applies the rule to the first spikes of the last training inference (and writes the
-    changed inference weights into the cores), and waits until the update is done. Reply
-    ``LEARNED`` (0x87), 4 bytes: the cycles the update kept the engine busy
+    applies the rule to the first spikes it recorded and writes the changed inference weights
+    into the cores; the reply waits until the update is done. One LEARN per TRAIN, in that
+    order: the update forgets the records, two TRAINs mix theirs, a LEARN without a TRAIN
+    sees no spikes; the TRAIN's ``n_ticks`` is the engine's ``ticks``. Reply ``LEARNED``
+    (0x87), 4 bytes: the cycles the update kept the engine busy
     (:func:`spikeforge.hdl.learning.update_cycles`).
 ``STORE`` (0x08, LEN 6)
     Payload: the first store address (4 bytes; ``StoreMap(config).address(layer, pre,
     post)``: ``(layer << index_bits) | index``, index ``pre * cols + post``) and ``count``
-    (2 bytes, 1..:data:`STORE_MAX_WORDS`); ``BAD_PARAM`` if ``count`` is out of range or
-    the words run past the end of the address's layer. Reply ``WEIGHTS`` (0x88), ``4 *
-    count`` bytes: the stored weights (``acc``, whose ``>> frac_bits`` the forward pass
-    reads) at the consecutive addresses, each signed, 4 bytes. The board streams them: each
-    word is read from the store while the reply byte before it is on the wire (no register
-    file).
+    (2 bytes, 1..:data:`STORE_MAX_WORDS`); ``BAD_PARAM`` if ``count`` is out of range, the
+    address is outside the map or the words run past the end of the address's layer. Reply
+    ``WEIGHTS`` (0x88), ``4 * count`` bytes: the stored weights (``acc``, whose ``>>
+    frac_bits`` the forward pass reads) at the consecutive addresses, each signed, 4 bytes.
+    The board streams them: each reply byte is taken from the store word at its position,
+    read as the byte is formed (no register file holds the words).
 
 ``RESULT`` (0x85), ``14 + 2 * n_classes + 8 * n_layers`` bytes: class (2, signed; -1 = no
 output spike in a first-spike inference), decision tick (2), ticks run (2), clock cycles of
