@@ -156,7 +156,7 @@ def test_board_learns_50_digits_samples_over_the_uart():
 @pytest.mark.slow
 def test_spikeforge_learn_on_the_simulated_board(capsys):
     """``spikeforge learn --sim icarus`` on a small start (64-4-10, 3 samples): the running
-    accuracy per sample and the check's verdict."""
+    accuracy per sample and the check's verdict (about 60 s)."""
     from spikeforge.cli import main
 
     require_simulator("icarus")

@@ -11,8 +11,8 @@ from tests.util import run_cli
 def test_help_lists_the_sub_commands():
     result = run_cli("--help")
     assert result.returncode == 0
-    for command in ("demo", "verilog", "train", "compile", "verify", "build", "fit", "import",
-                    "export", "cost", "report", "fuzz", "data", "cache"):
+    for command in ("demo", "verilog", "train", "compile", "verify", "build", "fit", "learn",
+                    "import", "export", "cost", "report", "fuzz", "data", "cache"):
         assert command in result.stdout
 
 
@@ -34,8 +34,8 @@ def test_every_command_has_one_handler_convention():
     parser = build_parser()
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     assert list(commands.choices) == ["demo", "verilog", "train", "compile", "verify", "build",
-                                      "fit", "import", "export", "cost", "report", "fuzz",
-                                      "mutate", "data", "cache"]
+                                      "fit", "learn", "import", "export", "cost", "report",
+                                      "fuzz", "mutate", "data", "cache"]
     for name, sub in commands.choices.items():
         assert callable(sub.get_default("handler")), name
         assert sub.get_default("func") is None, name
