@@ -491,7 +491,8 @@ class ProtocolEngine(wiring.Component):
                     # LEARN: label < n_classes, lr_decay <= 31; STORE: 1..STORE_MAX_WORDS
                     # words, all in the address's layer
                     index = store_addr[:store_map.index_bits]
-                    end = Signal(store_map.index_bits + 2)
+                    # (wide enough for any index + STORE_MAX_WORDS; a larger count is bad)
+                    end = Signal(range((1 << store_map.index_bits) + STORE_MAX_WORDS))
                     m.d.comb += end.eq(index + param2)
                     in_layer = Mux(store_addr[store_map.index_bits],
                                    end <= store_map.depths[1], end <= store_map.depths[0])
