@@ -127,9 +127,9 @@ def test_board_learns_50_digits_samples_over_the_uart():
     """64-32-10 from a random start (``digits_setup``), the digits rule, 50 training samples
     online over the UART in Verilator (lr_decay 0, 1, 2 over the run), then all 2368 store
     words read back (148 STORE requests): every training RESULT, LEARNED and store word as
-    the rule's. 566 s on 2 shared cores (Verilator build 64 s). The running training
-    accuracy is printed, not asserted: 50 samples from the random start are too few to
-    learn (2/25, then 3/25)."""
+    the rule's. 225 s on 2 cores (Verilator build 28 s; 566 s on busy ones). The running
+    training accuracy is printed, not asserted: 50 samples from the random start are too
+    few to learn (2/25, then 3/25)."""
     from spikeforge.model.datasets import load_dataset
     from spikeforge.model.popcount_rule import digits_setup
 
