@@ -15,10 +15,13 @@ import dataclasses
 
 import numpy as np
 
+from spikeforge.boards.cosim import check_board_learning, learning_requests, run_board_learning
+from spikeforge.boards.host import SpikeforgeBoard
 from spikeforge.commands.compile import check_simulators
 from spikeforge.commands.options import integer
 from spikeforge.cosim.runner import SIMULATORS
 from spikeforge.ir.errors import ConfigError
+from spikeforge.sim.learning import PopcountLearner
 
 __all__ = ["register", "cmd_learn", "DIGITS_RULE"]
 
@@ -60,7 +63,6 @@ def _setup(args):
     """(learner, counts, labels, lr_decays) of the run; --samples checked against the split."""
     from spikeforge.model.datasets import load_dataset
     from spikeforge.model.popcount_rule import digits_setup
-    from spikeforge.sim.learning import PopcountLearner
 
     ds = load_dataset("digits")
     if args.samples > len(ds.train_y):
@@ -76,9 +78,6 @@ def _setup(args):
 
 def _on_board(args, learner, counts, labels, lr_decays) -> dict:
     """The run on a real board: a report of the form the co-simulation bench writes."""
-    from spikeforge.boards.cosim import learning_requests
-    from spikeforge.boards.host import SpikeforgeBoard
-
     config = learner.hardware_config()
     board = SpikeforgeBoard.open_serial(args.port, args.baud)
     report = {"info": dict(vars(board.ping())), "raw": [], "errors": [], "train": [],
@@ -89,8 +88,8 @@ def _on_board(args, learner, counts, labels, lr_decays) -> dict:
         report["raw"].append({"cmd": frame.cmd, "payload": frame.payload.hex()})
     for k, (sample, label, lr_decay) in enumerate(zip(counts, labels, lr_decays)):
         result = dataclasses.asdict(board.train(sample, config.ticks))
-        report["train"].append({k: list(v) if isinstance(v, tuple) else v
-                                for k, v in result.items()})
+        report["train"].append({name: list(v) if isinstance(v, tuple) else v
+                                for name, v in result.items()})
         report["learned"].append(board.learn(int(label), lr_decay))
         print(_progress(k, report["train"], labels))
     report["stores"] = [a.tolist() for a in board.read_stores(config)]
@@ -104,8 +103,6 @@ def _progress(k: int, results, labels) -> str:
 
 
 def cmd_learn(args) -> int:
-    from spikeforge.boards.cosim import check_board_learning, run_board_learning
-
     if args.sim is not None:
         check_simulators(args.sim)
     learner, counts, labels, lr_decays = _setup(args)
