@@ -324,8 +324,12 @@ class LearningEngine(wiring.Component):
                     tj = Signal(tick)
                     m.d.comb += [tj.eq(recorded(t_in_r.data)),  # read: forget it
                                  t_in_w.addr.eq(j_cnt), t_in_w.data.eq(0), t_in_w.en.eq(1)]
-                    with m.If((tj < T) & (tj <= r_end)):
-                        g = self._ramp(m, r_end - tj + 1)  # >= 1 here
+                    # r_end <= T - 1: a row without a spike (tick T) is never touched
+                    with m.If(tj <= r_end):
+                        # here n = r_end - t_j + 1 >= 1: the ramp's clip from above only
+                        n = Signal(range(T + 1))
+                        m.d.comb += n.eq(r_end - tj + 1)
+                        g = Mux(n > R, R, n)
                         step = (self._step(g, cfg.shift_revive, lr_decay)
                                 if cfg.shift_revive is not None else 0)
                         m.d.sync += [t_j.eq(tj), revive.eq(step), h_cnt.eq(0)]
