@@ -33,7 +33,7 @@ from spikeforge.hdl.verilog import LEARNING_TOP, SYSTEM_TOP, learning_verilog, s
 from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.learning import LR_DECAY_BITS
 from spikeforge.ir.network import IntegerLayer, IntegerNetwork
-from spikeforge.ir.params import NeuronParams, as_decision
+from spikeforge.ir.params import NeuronParams, as_decision, signed_range
 from spikeforge.ir.system import SystemConfig
 from spikeforge.sim.learning import first_ticks
 from spikeforge.sim.network import run_network
@@ -94,13 +94,15 @@ def covering_samples(learner, counts: np.ndarray, labels, every: int = 4):
 
 
 def learning_spec(learner, counts: np.ndarray, labels, lr_decays=None, *, seed: int = 0,
-                  p_gap: float = 0.3, max_gap: int = 3, cycle_skew: int = 0) -> dict:
+                  p_gap: float = 0.3, max_gap: int = 3, cycle_skew: int = 0,
+                  host_writes: int = 8) -> dict:
     """A run of ``learner`` (its network, its settings, its current stores) over the samples
     ``counts [S, ticks, n_inputs]`` with ``labels [S]`` and per-sample ``lr_decays``
     (default 0); each spike is offered after a gap (0, or with probability ``p_gap``
     1..``max_gap`` cycles). ``cycle_skew`` shifts the cycle model's prediction (a test hook:
-    a deliberately wrong model must fail the run)."""
-    learner.hardware_config()  # refuses the settings the engine does not implement
+    a deliberately wrong model must fail the run). ``host_writes``: stored weights (drawn
+    with ``seed``, of both layers) that the bench first writes through the host bus with
+    values drawn from the store's whole range, and sets in its rule alike."""
     counts = np.asarray(counts)
     labels = [int(c) for c in labels]
     lr_decays = [0] * len(labels) if lr_decays is None else [int(d) for d in lr_decays]
@@ -110,6 +112,14 @@ def learning_spec(learner, counts: np.ndarray, labels, lr_decays=None, *, seed: 
                           f"{len(lr_decays)} lr_decays")
     if any(not 0 <= d < (1 << LR_DECAY_BITS) for d in lr_decays):
         raise ConfigError(f"lr_decays: must be in 0..{(1 << LR_DECAY_BITS) - 1}")
+    rng = np.random.default_rng(seed)
+    config = learner.hardware_config()
+    writes = []
+    for _ in range(host_writes):
+        layer = int(rng.integers(2))
+        pre, post = (int(rng.integers(n)) for n in config.stores[layer].shape)
+        lo, hi = signed_range(config.acc_bits(layer))
+        writes.append([layer, pre, post, int(rng.integers(lo, hi + 1))])
     samples = [{"events": np.argwhere(c).tolist(), "counts": c[c != 0].tolist(), "label": y,
                 "lr_decay": d} for c, y, d in zip(counts, labels, lr_decays)]
     return {"network": network_to_dict(learner.network),
@@ -117,7 +127,7 @@ def learning_spec(learner, counts: np.ndarray, labels, lr_decays=None, *, seed: 
             "rule": {name: getattr(learner, name) for name in RULE_FIELDS},
             "samples": samples, "gaps": {"seed": random.Random(seed).randrange(1 << 30),
                                          "p": p_gap, "max": max_gap},
-            "cycle_skew": int(cycle_skew)}
+            "cycle_skew": int(cycle_skew), "host_writes": writes}
 
 
 def run_learning_cosim(learner, counts, labels, lr_decays=None, simulator: str = "icarus", *,

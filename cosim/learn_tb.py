@@ -2,12 +2,14 @@
 
 The run comes from the JSON file named by ``$SPIKEFORGE_LEARN_SPEC``
 (:func:`~spikeforge.cosim.learn_cosim.learning_spec`). The bench holds its own copy of the
-Python rule as the scoreboard. Per sample: the golden forward pass with the rule's current
-weights; its first spikes (inputs, hidden, outputs) into the three ``record`` ports, each
-after a random gap; the label and ``lr_decay`` into ``command``; the idle cycle against the
-engine's cycle model; the rule's step; every pulse of the ``weight`` port against the
-inference weights that moved, in the engine's order (the output layer's ``h``-major pass,
-then the touched input rows); every stored weight read back through ``host`` and compared.
+Python rule as the scoreboard. First some stored weights are written through ``host`` (the
+rule's alike: the write path and its address decoding). Per sample: the golden forward pass
+with the rule's current weights; its first spikes (inputs, hidden, outputs) into the three
+``record`` ports, each after a random gap; the label and ``lr_decay`` into ``command``; the
+idle cycle against the engine's cycle model; the rule's step; every pulse of the ``weight``
+port against the inference weights that moved, in the engine's order (the output layer's
+``h``-major pass, then the touched input rows); every stored weight read back through
+``host`` and compared.
 The test fails with the first mismatch; the JSON report (``$SPIKEFORGE_COSIM_REPORT``) holds
 it as a dict.
 """
@@ -102,6 +104,10 @@ async def engine_matches_the_rule(dut):
     busy = LevelMonitor(dut, "busy", counter)
     counter.start()
     await counter.reset(3)
+    # stored weights written through the host bus first (the rule's stores alike)
+    for layer, pre, post, value in spec["host_writes"]:
+        await host.write(store_map.address(layer, pre, post), value & 0xFFFF_FFFF)
+        learner.acc[layer][pre, post] = value
 
     mismatch, compared, update_total = None, 0, 0
     for k, sample in enumerate(spec["samples"]):

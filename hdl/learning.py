@@ -388,7 +388,7 @@ class LearningEngine(wiring.Component):
         acc = st1_r.data
         t_h = recorded(t_hid_r.data)
         n = Signal(signed(t_h.shape().width + 2))
-        m.d.comb += n.eq(Mux(t_h < cfg.ticks, r - t_h, 0))
+        m.d.comb += n.eq(r - t_h)  # r <= T - 1: a silent neuron (t_h = T) is never causal
         causal = n >= 1
         # s_o: +1 for the label when the sample must move, -1 for the earliest offender(s)
         is_label = o == label
