@@ -167,6 +167,21 @@ class SpikeforgeSystem(wiring.Component):
     The counters are 0 after the start edge S and hold their values from ``done`` until the
     next start; both are bounded by ``cycles`` (one event or spike per cycle at most).
 
+    Learning builds (``learning``: a :class:`~spikeforge.ir.learning.LearningConfig`; the
+    on-chip learning engine, :mod:`spikeforge.hdl.learning`, docs/learning.md section 6)
+    have four ports more:
+
+    train : ``In(1)``
+        Sampled with ``start``: a *training inference*, which the decision does not stop
+        (every tick runs; ``result_*`` as ever) and whose first spikes the engine records.
+    learn : ``In(stream.Signature(command_layout(learning)))``
+        ``label`` and ``lr_decay`` of the sample just run; taken while the system is idle.
+        The update writes every inference weight that moves into the cores.
+    learn_busy : ``Out(1)``
+        The update runs (``update_cycles``); ``start`` waits for it.
+    store : ``In(StoreBusSignature(StoreMap(learning)))``
+        The engine's stores, read and written while it is idle (latency 1).
+
     Deciding at the spike (FIRST_SPIKE)
     -----------------------------------
     The decision unit decides at the ``out_spikes`` handshake (cycle h) of a spike of the
