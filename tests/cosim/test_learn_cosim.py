@@ -174,7 +174,8 @@ def test_the_system_trains_digits_online_as_the_rule(digits):
     assert result.report["samples_learned"] == 4 and result.report["inferences"] == 4
 
 
-@pytest.mark.parametrize("core", [0, 1], ids=["hidden-core", "output-core"])
+@pytest.mark.parametrize("core", [pytest.param(0, marks=pytest.mark.slow), 1],
+                         ids=["hidden-core", "output-core"])
 def test_a_core_not_given_its_new_weights_is_caught_by_the_next_inference(digits, core):
     """The host write enable of one core, which the engine's weight-change pulses drive,
     stuck at 0: the core keeps its old weights and a later inference differs from the
