@@ -203,16 +203,12 @@ def store_blocks(config, device: str) -> int:
 # -- cycles ---------------------------------------------------------------------------------
 
 def touched_rows(network, counts: np.ndarray, ticks: int, margin: int) -> np.ndarray:
-    """Per sample: the inputs whose first spike is at or before ``r_end`` of the golden
-    forward pass (as cosim/learn_tb.py computes them)."""
-    from spikeforge.sim.learning import first_ticks
+    """Per sample: the input rows the update touches after the golden forward pass
+    (:func:`spikeforge.sim.learning.touched_rows`)."""
+    from spikeforge.sim.learning import touched_rows as rows_of
     from spikeforge.sim.network import run_network
 
-    trace = run_network(network, counts, ticks)
-    t_in = first_ticks(counts.astype(bool))
-    t_dec = np.minimum(first_ticks(trace.spikes[1]).min(axis=1), ticks)
-    r_end = np.minimum(t_dec + margin, ticks - 1)
-    return ((t_in < ticks) & (t_in <= r_end[:, None])).sum(axis=1)
+    return rows_of(counts, run_network(network, counts, ticks), margin)
 
 
 def cycle_stats(setup: Setup, samples: int, learn: int) -> dict:

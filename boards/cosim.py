@@ -50,7 +50,7 @@ from spikeforge.hdl.verilog import to_verilog
 from spikeforge.ir.learning import LearningConfig
 from spikeforge.ir.params import Decision
 from spikeforge.ir.system import SystemConfig
-from spikeforge.sim.learning import PopcountLearner, first_ticks
+from spikeforge.sim.learning import PopcountLearner, touched_rows
 from spikeforge.sim.network import ERROR_UNDETERMINED, run_network
 from spikeforge.sim.system_cycle import ticks_to_run
 
@@ -251,10 +251,8 @@ def expected_learning(learner: PopcountLearner, counts, labels, lr_decays=None) 
             "error": None if error == ERROR_UNDETERMINED else bool(error),
             "no_spike": bool(out_counts.sum() == 0), "events": [int(e) for e in events],
             "spikes": [int(s[0].sum()) for s in trace.spikes]})
-        t_in = first_ticks(sample.astype(bool))[0]
-        t_dec = min(int(first_ticks(trace.spikes[1])[0].min()), T)
-        r_end = min(t_dec + learner.margin, T - 1)
-        cycles.append(update_cycles(config, int(((t_in < T) & (t_in <= r_end)).sum())))
+        cycles.append(update_cycles(config, int(touched_rows(sample, trace,
+                                                             learner.margin)[0])))
         learner.lr_decay = lr_decays[k]
         learner.step(sample, np.array([int(labels[k])]))
     return {"results": results, "cycles": cycles, "stores": [a.copy() for a in learner.acc]}

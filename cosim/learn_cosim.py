@@ -35,7 +35,7 @@ from spikeforge.ir.learning import LR_DECAY_BITS
 from spikeforge.ir.network import IntegerLayer, IntegerNetwork
 from spikeforge.ir.params import NeuronParams, as_decision, signed_range
 from spikeforge.ir.system import SystemConfig
-from spikeforge.sim.learning import first_ticks
+from spikeforge.sim.learning import touched_rows
 from spikeforge.sim.network import run_network
 from spikeforge.sim.system_cycle import SystemModel
 
@@ -178,10 +178,8 @@ def learning_system_spec(learner, plan, system, counts, labels, lr_decays=None, 
                                   seed=seed, p_gap=p_gap, start_cycle=start, train=True,
                                   model=model)
         image = spec["images"][0]
-        t_in = first_ticks(counts[k:k + 1].astype(bool))[0]
-        t_dec = min(int(first_ticks(trace.spikes[1])[0].min()), T)
-        r_end = min(t_dec + learner.margin, T - 1)
-        cycles = update_cycles(config, int(((t_in < T) & (t_in <= r_end)).sum()))
+        cycles = update_cycles(config, int(touched_rows(counts[k:k + 1], trace,
+                                                        learner.margin)[0]))
         learner.step(counts[k:k + 1], np.array([labels[k]]))
         # learn handshake at D + 1, busy for `cycles`, the read-back of every word, slack
         image["start_gap"] = 1 + cycles + 1 + words + READBACK_SLACK

@@ -45,8 +45,8 @@ class LearnCommands(_Agent):
         if b < len(self.driver.results) and b < len(self.learn):
             self.done_cycles.append(self.driver.results[b]["done"])
             item = self.learn[b]
-            self.command.send(item["label"] << self.layout["label"].offset
-                              | item["lr_decay"] << self.layout["lr_decay"].offset)
+            fields = {"label": item["label"], "lr_decay": item["lr_decay"]}
+            self.command.send(self.layout.const(fields).as_value().value)
             self.events[b].set()
 
 

@@ -33,7 +33,7 @@ from spikeforge.cosim.drivers import (
 )
 from spikeforge.cosim.learn_cosim import SPEC_ENV, network_from_dict
 from spikeforge.hdl.learning import SpikeLayer, StoreMap, command_layout, update_cycles
-from spikeforge.sim.learning import PopcountLearner, first_ticks
+from spikeforge.sim.learning import PopcountLearner, first_ticks, touched_rows
 from spikeforge.sim.network import run_network
 
 WHAT = ("input {} -> hidden {}", "hidden {} -> output {}")
@@ -41,11 +41,6 @@ WHAT = ("input {} -> hidden {}", "hidden {} -> output {}")
 
 def _signed32(x: int) -> int:
     return x - (1 << 32) if x & (1 << 31) else x
-
-
-def _pack(fields: dict, layout) -> int:
-    """A struct payload as the integer the port carries (fields at their offsets)."""
-    return sum(int(value) << layout[name].offset for name, value in fields.items())
 
 
 def _counts(sample: dict, ticks: int, n_inputs: int) -> np.ndarray:
@@ -122,13 +117,11 @@ async def engine_matches_the_rule(dut):
                 source.send({"neuron": n, "tick": tks[n]}, gap)
         for source in records:
             await source.wait_idle()
-        command.send(_pack({"label": sample["label"], "lr_decay": sample["lr_decay"]},
-                           command_layout(config)))
+        command.send(command_layout(config).const(
+            {"label": sample["label"], "lr_decay": sample["lr_decay"]}).as_value().value)
         await command.wait_idle()
         accepted = command.handshakes[-1][1]
-        t_dec = min(int(ticks[2].min()), T)
-        r_end = min(t_dec + learner.margin, T - 1)
-        touched = int(((ticks[0] < T) & (ticks[0] <= r_end)).sum())
+        touched = int(touched_rows(counts, trace, learner.margin)[0])
         expected_idle = accepted + update_cycles(config, touched) + 1 + spec["cycle_skew"]
         got_idle = await _idle_after(counter, busy, accepted, expected_idle,
                                      4 * update_cycles(config, touched))

@@ -127,13 +127,26 @@ from spikeforge.ir.network import IntegerLayer, IntegerNetwork
 from spikeforge.ir.params import signed_range
 from spikeforge.sim.network import run_network
 
-__all__ = ["first_ticks", "output_signs", "hidden_signs", "ramp_of", "PopcountLearner"]
+__all__ = ["first_ticks", "touched_rows", "output_signs", "hidden_signs", "ramp_of",
+           "PopcountLearner"]
 
 
 def first_ticks(spikes: np.ndarray) -> np.ndarray:
     """``[batch, n]`` first spike tick of ``spikes[batch, ticks, n]`` (``ticks`` if none)."""
     ticks = spikes.shape[1]
     return np.where(spikes.any(axis=1), np.argmax(spikes, axis=1), ticks)
+
+
+def touched_rows(counts: np.ndarray, trace, margin: int) -> np.ndarray:
+    """``[batch]`` the input rows an update touches after the forward pass ``trace`` of
+    ``counts [batch, ticks, n_inputs]``: the inputs whose first spike is at or before
+    ``r_end = min(t_dec + margin, T - 1)`` (the count that
+    :func:`spikeforge.hdl.learning.update_cycles` takes)."""
+    ticks = trace.spikes[1].shape[1]
+    t_in = first_ticks(np.asarray(counts).astype(bool))
+    t_dec = np.minimum(first_ticks(trace.spikes[1]).min(axis=1), ticks)
+    r_end = np.minimum(t_dec + margin, ticks - 1)
+    return ((t_in < ticks) & (t_in <= r_end[:, None])).sum(axis=1)
 
 
 def output_signs(t_out: np.ndarray, labels: np.ndarray, ticks: int, margin: int = 0,
