@@ -32,8 +32,7 @@ from spikeforge.hdl.learning import StoreMap, update_cycles
 from spikeforge.hdl.verilog import LEARNING_TOP, SYSTEM_TOP, learning_verilog, system_verilog
 from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.learning import LR_DECAY_BITS
-from spikeforge.ir.network import IntegerLayer, IntegerNetwork
-from spikeforge.ir.params import NeuronParams, as_decision, signed_range
+from spikeforge.ir.params import signed_range
 from spikeforge.ir.system import SystemConfig
 from spikeforge.sim.learning import touched_rows
 from spikeforge.sim.network import run_network
@@ -44,19 +43,6 @@ TB_MODULE = "spikeforge.cosim.learn_tb"
 
 #: the rule's fields a spec carries (those of :class:`PopcountLearner` the engine implements)
 RULE_FIELDS = ("frac_bits", "shift_out", "shift_hidden", "ramp", "margin", "shift_revive")
-
-
-def network_to_dict(network: IntegerNetwork) -> dict:
-    return {"layers": [{"weights": L.weights.tolist(), "params": L.params.to_dict(),
-                        "max_events_per_tick": L.max_events_per_tick} for L in network.layers],
-            "decision": network.decision.value}
-
-
-def network_from_dict(d: dict) -> IntegerNetwork:
-    layers = tuple(IntegerLayer(np.array(L["weights"], dtype=np.int64),
-                                NeuronParams.from_dict(L["params"]), L["max_events_per_tick"])
-                   for L in d["layers"])
-    return IntegerNetwork(layers, as_decision(d["decision"]))
 
 
 def covering_samples(learner, counts: np.ndarray, labels, every: int = 4):
@@ -122,7 +108,7 @@ def learning_spec(learner, counts: np.ndarray, labels, lr_decays=None, *, seed: 
         writes.append([layer, pre, post, int(rng.integers(lo, hi + 1))])
     samples = [{"events": np.argwhere(c).tolist(), "counts": c[c != 0].tolist(), "label": y,
                 "lr_decay": d} for c, y, d in zip(counts, labels, lr_decays)]
-    return {"network": network_to_dict(learner.network),
+    return {"network": learner.network.to_dict(),
             "stores": [a.tolist() for a in learner.acc], "ticks": learner.ticks,
             "rule": {name: getattr(learner, name) for name in RULE_FIELDS},
             "samples": samples, "gaps": {"seed": random.Random(seed).randrange(1 << 30),

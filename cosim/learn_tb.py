@@ -31,8 +31,9 @@ from spikeforge.cosim.drivers import (
     PulseSource,
     StreamSource,
 )
-from spikeforge.cosim.learn_cosim import SPEC_ENV, network_from_dict
+from spikeforge.cosim.learn_cosim import SPEC_ENV
 from spikeforge.hdl.learning import SpikeLayer, StoreMap, command_layout, update_cycles
+from spikeforge.ir.network import IntegerNetwork
 from spikeforge.sim.learning import PopcountLearner, first_ticks, touched_rows
 from spikeforge.sim.network import run_network
 
@@ -77,7 +78,7 @@ async def _idle_after(counter, busy, cycle, expected, limit):
 async def engine_matches_the_rule(dut):
     with open(os.environ[SPEC_ENV]) as f:
         spec = json.load(f)
-    network = network_from_dict(spec["network"])
+    network = IntegerNetwork.from_dict(spec["network"])
     T = spec["ticks"]
     learner = PopcountLearner(network, T, **spec["rule"])
     learner.acc = [np.array(a, dtype=np.int64) for a in spec["stores"]]

@@ -123,6 +123,21 @@ class IntegerNetwork:
             return NotImplemented
         return self.decision == other.decision and self.layers == other.layers
 
+    def to_dict(self) -> dict:
+        """JSON form: per layer the weights (nested lists), :meth:`NeuronParams.to_dict`
+        and ``max_events_per_tick``; the decision by name (a co-simulation bench's spec)."""
+        return {"layers": [{"weights": L.weights.tolist(), "params": L.params.to_dict(),
+                            "max_events_per_tick": L.max_events_per_tick}
+                           for L in self.layers],
+                "decision": self.decision.value}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "IntegerNetwork":
+        return cls(tuple(IntegerLayer(np.array(L["weights"], dtype=np.int64),
+                                      NeuronParams.from_dict(L["params"]),
+                                      L["max_events_per_tick"]) for L in d["layers"]),
+                   as_decision(d["decision"]))
+
     __hash__ = None
 
     def check_input(self, input_counts, *, strict: bool = False) -> np.ndarray:
