@@ -68,22 +68,23 @@ def cosim_throughput(quick: bool) -> str:
 
 
 def cycles_per_tick(quick: bool) -> str:
-    """Measured in co-simulation (Verilator) with no driver gaps and spike_out always ready,
-    for L lanes: against the cycle model (predict_ticks, stepping CoreModel), its closed form
-    (tick_cycles; it assumes the output keeps up, marked "(behind)" where it does not) and
-    the one-lane core before lanes and the pipeline (E*(N+2)+N+2, +1 if neuron N-1 spiked)."""
-    rows = []
+    """Measured in co-simulation (Verilator; Icarus for ``quick``, whose few short runs its
+    quicker build suits) with no driver gaps and spike_out always ready, for L lanes:
+    against the cycle model (predict_ticks, stepping CoreModel), its closed form (tick_cycles;
+    it assumes the output keeps up, marked "(behind)" where it does not) and the one-lane core
+    before lanes and the pipeline (E*(N+2)+N+2, +1 if neuron N-1 spiked)."""
+    rows, simulator = [], "icarus" if quick else "verilator"
     sizes = [13] if quick else [13, 37, 100]
     for n in sizes:
         for lanes in ([1, 4] if quick else [1, 2, 4, 8]):
             config = dataclasses.replace(core(n, 24, seed=n), lanes=lanes)
             for events in ([0, 5] if quick else [0, 1, 5, 20]):
-                rows.append(_tick_row(config, events))
-    return table(["N", "L", "events/tick", "measured cycles per tick", "cycle model",
+                rows.append(_tick_row(config, events, simulator))
+    return table(["N", "L", "events/tick", f"measured cycles per tick ({simulator})", "cycle model",
                   "closed form", "one-lane core before the pipeline", "measured = model"], rows)
 
 
-def _tick_row(config: CoreConfig, events: int) -> list:
+def _tick_row(config: CoreConfig, events: int, simulator: str) -> list:
     n = config.n_neurons
     spec = make_spec(config, 6, seed=events, max_events=events, p_event_gap=1.0, max_gap=1,
                      p_ready=1.0, read_state=False)
@@ -91,7 +92,7 @@ def _tick_row(config: CoreConfig, events: int) -> list:
         tick["events"] = [(k * 7) % config.n_inputs for k in range(events)]
         tick["event_gaps"] = [0] * events
         tick["command_gap"] = 0
-    result = run_core_cosim(config, "verilator", spec=spec)
+    result = run_core_cosim(config, simulator, spec=spec)
     golden = GoldenCore.of(config)
     stimuli = [TickStimulus(t["events"]) for t in spec["ticks"]]
     spikes = golden.run(golden.counts_from_events([s.events for s in stimuli])).spikes
