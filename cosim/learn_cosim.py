@@ -34,7 +34,7 @@ from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.learning import LR_DECAY_BITS
 from spikeforge.ir.params import signed_range
 from spikeforge.ir.system import SystemConfig
-from spikeforge.sim.learning import touched_rows
+from spikeforge.sim.learning import first_ticks, touched_rows
 from spikeforge.sim.network import run_network
 from spikeforge.sim.system_cycle import SystemModel
 
@@ -81,14 +81,18 @@ def covering_samples(learner, counts: np.ndarray, labels, every: int = 4):
 
 def learning_spec(learner, counts: np.ndarray, labels, lr_decays=None, *, seed: int = 0,
                   p_gap: float = 0.3, max_gap: int = 3, cycle_skew: int = 0,
-                  host_writes: int = 8) -> dict:
+                  host_writes: int = 8, boundary_rows: int = 4) -> dict:
     """A run of ``learner`` (its network, its settings, its current stores) over the samples
     ``counts [S, ticks, n_inputs]`` with ``labels [S]`` and per-sample ``lr_decays``
     (default 0); each spike is offered after a gap (0, or with probability ``p_gap``
     1..``max_gap`` cycles). ``cycle_skew`` shifts the cycle model's prediction (a test hook:
-    a deliberately wrong model must fail the run). ``host_writes``: stored weights (drawn
-    with ``seed``, of both layers) that the bench first writes through the host bus with
-    values drawn from the store's whole range, and sets in its rule alike."""
+    a deliberately wrong model must fail the run). The bench first writes stored weights
+    through the host bus, and sets its rule's alike: ``host_writes`` words (drawn with
+    ``seed``, of both layers) with values drawn from the store's whole range, then the
+    output-store rows of the ``boundary_rows`` hidden neurons that spike first in the first
+    sample, the first half of them -1 in every word, the others 0: the two sides of the
+    weight-sign test (``acc >> F`` is -1 and 0), in the rows that vote in the first update
+    (the engine's mutation campaign found the test's bound at -1 unchecked without them)."""
     counts = np.asarray(counts)
     labels = [int(c) for c in labels]
     lr_decays = [0] * len(labels) if lr_decays is None else [int(d) for d in lr_decays]
@@ -106,6 +110,7 @@ def learning_spec(learner, counts: np.ndarray, labels, lr_decays=None, *, seed: 
         pre, post = (int(rng.integers(n)) for n in config.stores[layer].shape)
         lo, hi = signed_range(config.acc_bits(layer))
         writes.append([layer, pre, post, int(rng.integers(lo, hi + 1))])
+    writes += _boundary_writes(learner, writes, counts[:1], boundary_rows)
     samples = [{"events": np.argwhere(c).tolist(), "counts": c[c != 0].tolist(), "label": y,
                 "lr_decay": d} for c, y, d in zip(counts, labels, lr_decays)]
     return {"network": learner.network.to_dict(),
@@ -114,6 +119,22 @@ def learning_spec(learner, counts: np.ndarray, labels, lr_decays=None, *, seed: 
             "samples": samples, "gaps": {"seed": random.Random(seed).randrange(1 << 30),
                                          "p": p_gap, "max": max_gap},
             "cycle_skew": int(cycle_skew), "host_writes": writes}
+
+
+def _boundary_writes(learner, writes, first_sample, rows: int) -> list[list[int]]:
+    """``[1, h, o, value]`` for every output ``o`` of the ``rows`` hidden neurons ``h`` that
+    spike first in ``first_sample`` (with ``writes`` applied): -1 for the first half of them,
+    0 for the rest (see :func:`learning_spec`)."""
+    if rows == 0 or len(first_sample) == 0:
+        return []
+    rule = copy.deepcopy(learner)
+    for layer, pre, post, value in writes:
+        rule.acc[layer][pre, post] = value
+    t_h = first_ticks(run_network(rule.current_network(), first_sample, rule.ticks).spikes[0])[0]
+    early = np.argsort(t_h, kind="stable")[:rows]
+    n_out = learner.acc[1].shape[1]
+    return [[1, int(h), o, -1 if k < (len(early) + 1) // 2 else 0]
+            for k, h in enumerate(early) for o in range(n_out)]
 
 
 def run_learning_cosim(learner, counts, labels, lr_decays=None, simulator: str = "icarus", *,
