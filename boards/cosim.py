@@ -35,6 +35,7 @@ from spikeforge.boards.protocol import (
     encode_store,
     items_payload,
 )
+from spikeforge.boards.learning import learning_design
 from spikeforge.boards.top import BoardCore
 from spikeforge.compiler.map import plan_network
 from spikeforge.cosim.runner import CocotbResult, run_cocotb, spec_file
@@ -268,9 +269,8 @@ def run_board_learning(learner: PopcountLearner, counts, labels, lr_decays=None,
     ``plan_network(learner.current_network())``); ``label_offset``: a fault of the host
     (every label sent off by it, modulo the classes); ``verilog_text``: another design (a
     mutant). ``learner`` is not changed; ``result.report`` holds what the driver received."""
-    config = learner.hardware_config()
-    network = learner.current_network()
-    plan = plan or plan_network(network)
+    artifact, config = learning_design(learner, plan)
+    network = artifact.network
     counts = network.check_input(np.asarray(counts, dtype=np.int64))
     lr_decays = [0] * len(labels) if lr_decays is None else [int(d) for d in lr_decays]
     raw = learning_requests(config)
@@ -282,7 +282,7 @@ def run_board_learning(learner: PopcountLearner, counts, labels, lr_decays=None,
                                   for c, y, d in zip(counts, labels, lr_decays)]}}
     with spec_file(spec, "board_learn") as name:
         text = verilog_text if verilog_text is not None else board_verilog(
-            plan, SystemConfig(network.decision), input_depth=input_depth,
+            artifact.plan, artifact.system, input_depth=input_depth,
             timeout_cycles=timeout_cycles, learning=config)
         return run_cocotb(text, TOP_NAME, TB_MODULE, simulator, extra_env={SPEC_ENV: name},
                           build_args=build_args_for(simulator))

@@ -5,8 +5,11 @@ digits rule, one training sample at a time, on a learning build of the board: th
 streams each sample (LOAD), runs a training inference (TRAIN) and the update (LEARN), and at
 the end reads every store word back (STORE). ``--sim`` runs the board core in co-simulation
 (the UART model, :func:`spikeforge.boards.cosim.run_board_learning`); ``--port`` talks to a
-real board over pyserial. Either way the command prints the running training accuracy and
-checks every training result, update and the final stores against the Python rule
+real board over pyserial, built by ``spikeforge build learn:digits`` with the same
+``--hidden`` and ``--seed`` (:func:`digits_learner` makes the learner of both commands,
+:func:`spikeforge.boards.learning.learning_design` the design of both). Either way the
+command prints the running training accuracy and checks every training result, update and
+the final stores against the Python rule
 (:func:`spikeforge.boards.cosim.check_board_learning`)."""
 
 from __future__ import annotations
@@ -23,10 +26,37 @@ from spikeforge.cosim.runner import SIMULATORS
 from spikeforge.ir.errors import ConfigError
 from spikeforge.sim.learning import PopcountLearner
 
-__all__ = ["register", "cmd_learn", "DIGITS_RULE"]
+__all__ = ["register", "cmd_learn", "DIGITS_RULE", "digits_learner", "add_start_options",
+           "HIDDEN", "SEED", "DEFAULT_HIDDEN", "DEFAULT_SEED"]
 
 #: the rule's digits settings (docs/learning.md, section 3)
 DIGITS_RULE = dict(frac_bits=8, shift_out=3, shift_hidden=1, shift_revive=0, ramp=32, margin=8)
+
+#: the random start's options (here and in ``spikeforge build`` / ``fit learn:digits``)
+HIDDEN, SEED = integer(1, 512), integer(0)  #: --hidden, --seed
+DEFAULT_HIDDEN, DEFAULT_SEED = 32, 0
+
+
+def add_start_options(p, defaults: bool = True, note: str = "") -> None:
+    """``--hidden`` and ``--seed``, the random start of the digits network. ``defaults``
+    False: they default to None (a command where they apply to one design only says so)."""
+    p.add_argument("--hidden", type=HIDDEN, default=DEFAULT_HIDDEN if defaults else None,
+                   metavar="H", help=f"hidden neurons{note} (default: {DEFAULT_HIDDEN})")
+    p.add_argument("--seed", type=SEED, default=DEFAULT_SEED if defaults else None,
+                   metavar="S", help=f"seed of the random start{note} (default: {DEFAULT_SEED})")
+
+
+def digits_learner(hidden: int = DEFAULT_HIDDEN, seed: int = DEFAULT_SEED, dataset=None):
+    """``(learner, dataset, ticks, train_counts_fn)``: the digits network 64-H-10 from the
+    random start of ``digits_setup`` (``hidden``, ``seed``) with the digits rule: the
+    learner of ``spikeforge learn``, whose learning build (``learning_design``) is what
+    ``spikeforge build learn:digits`` builds."""
+    from spikeforge.model.datasets import load_dataset
+    from spikeforge.model.popcount_rule import digits_setup
+
+    ds = dataset if dataset is not None else load_dataset("digits")
+    ticks, train_fn, _, network = digits_setup(ds, hidden=hidden, seed=seed)
+    return PopcountLearner(network, ticks, **DIGITS_RULE), ds, ticks, train_fn
 
 
 def register(subparsers) -> None:
@@ -40,8 +70,8 @@ def register(subparsers) -> None:
                     "every update's cycles and every final store word against the Python "
                     "rule. --sim co-simulates the board core with a UART model; --port talks "
                     "to a real board, which must have been built with the learning engine "
-                    "from the same start (--hidden, --seed): untested here, no board on "
-                    "the build machine.")
+                    "from the same start: `spikeforge build learn:digits --board BOARD "
+                    "--hidden H --seed S` (untested here: no board on the build machine).")
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--sim", choices=list(SIMULATORS),
                        help="co-simulate the board core in this simulator")
@@ -50,10 +80,7 @@ def register(subparsers) -> None:
     p.add_argument("--samples", type=integer(1), default=50,
                    help="training samples, the first N of the digits training split "
                         "(default: %(default)s)")
-    p.add_argument("--hidden", type=integer(1, 512), default=32,
-                   help="hidden neurons (default: %(default)s)")
-    p.add_argument("--seed", type=integer(0), default=0,
-                   help="seed of the random start (default: %(default)s)")
+    add_start_options(p)
     p.add_argument("--baud", type=integer(1), default=115200,
                    help="--port: UART baud rate (default: %(default)s)")
     p.set_defaults(handler=cmd_learn)
@@ -62,14 +89,12 @@ def register(subparsers) -> None:
 def _setup(args):
     """(learner, counts, labels, lr_decays) of the run; --samples checked against the split."""
     from spikeforge.model.datasets import load_dataset
-    from spikeforge.model.popcount_rule import digits_setup
 
     ds = load_dataset("digits")
     if args.samples > len(ds.train_y):
         raise ConfigError(f"--samples: must be in 1..{len(ds.train_y)} (the digits training "
                           f"split), got {args.samples}")
-    ticks, train_fn, _, network = digits_setup(ds, hidden=args.hidden, seed=args.seed)
-    learner = PopcountLearner(network, ticks, **DIGITS_RULE)
+    learner, _, _, train_fn = digits_learner(args.hidden, args.seed, ds)
     index = np.arange(args.samples)
     # the step's right shift as a schedule sets it: 0, then 1, then 2
     lr_decays = [3 * k // args.samples for k in range(args.samples)]
