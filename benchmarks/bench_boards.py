@@ -229,12 +229,13 @@ def fit_table() -> str:
     nextpnr used) against :func:`spikeforge.boards.fit.estimate` of its plan."""
     sys.path.insert(0, str(REPO))
     from spikeforge.boards.fit import estimate
-    from tests.boards.test_fit import BUILDS, plan_of_record
+    from tests.boards.test_fit import BUILDS, learning_of_record, plan_of_record
 
     rows = []
     for record in BUILDS:
         network, plan = plan_of_record(record)
-        est = estimate(plan, record["board"], record["input_depth"], network.decision)
+        est = estimate(plan, record["board"], record["input_depth"], network.decision,
+                       learning=learning_of_record(record))
         got = record["measured"]
         shape = ", ".join(f"{len(plan.cores_of_layer(i))}x{record['neurons_per_core'][i]}"
                           f"/L{record['lanes'][i]}" for i in range(plan.n_layers))

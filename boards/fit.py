@@ -53,13 +53,14 @@ import math
 from dataclasses import dataclass, field
 
 from spikeforge.boards.specs import BOARDS, FEED_DEPTH, board_spec, input_depth_for
+from spikeforge.hdl.learning import StoreMap
 from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.system import BRAM_ASPECTS, weight_bank_words
 
 __all__ = ["FitEstimate", "LogicModel", "LOGIC_MODELS", "estimate", "check_fit", "suggestions",
            "dsps_of_plan", "bram_tiles", "memories_of_plan", "logic_of_plan",
-           "ICE40_BITS_PER_TILE", "ROM_LUT_BITS",
-           "ECP5_MAX_LUTRAM_DEPTH"]
+           "ICE40_BITS_PER_TILE", "ROM_LUT_BITS", "ECP5_MAX_LUTRAM_DEPTH", "EngineLogic",
+           "ENGINE_LOGIC", "engine_memories", "engine_logic"]
 
 #: ROMs of fewer bits than the first figure are left to LUTs by Yosys (the block RAM
 #: estimate counts them as LUTs below it); the logic estimate counts them as LUTs below the
@@ -123,6 +124,32 @@ LOGIC_MODELS = {
 LOGIC_MODELS["xc7"] = LogicModel(*(0.62 * x for x in vars(LOGIC_MODELS["ecp5"]).values()))
 
 
+@dataclass(frozen=True)
+class EngineLogic:
+    """What a learning build adds in logic for ``H`` hidden neurons, besides the engine's
+    memories (:func:`engine_logic`): ``shell + per_hidden * H`` logic cells and
+    ``ff_shell + ff_per_hidden * H`` flip-flops -- the engine's control and arithmetic,
+    the output-tick registers, the system's training inference and weight-change decode
+    into the cores, and the protocol engine's TRAIN, LEARN and STORE."""
+
+    shell: float
+    per_hidden: float
+    ff_shell: float
+    ff_per_hidden: float
+
+
+#: calibrated on the engine alone (docs/learning.md section 6, ECP5: 1,394 LCs / 405 FFs for
+#: 64-32-10 and 1,716 / 427 for 64-100-10: about 5 cells per hidden neuron) and on the
+#: ECP5 learning build of 64-32-10 against the inference-only build of the same network
+#: (docs/boards.md, "Learning builds": +1,717 cells, +520 FFs, the engine with the system's
+#: and the protocol's learning parts), rounded up
+ENGINE_LOGIC = {
+    "ice40": EngineLogic(shell=1700, per_hidden=5, ff_shell=600, ff_per_hidden=0.5),
+    "ecp5": EngineLogic(shell=1500, per_hidden=5, ff_shell=540, ff_per_hidden=0.5),
+}
+ENGINE_LOGIC["xc7"] = EngineLogic(*(0.62 * x for x in vars(ENGINE_LOGIC["ecp5"]).values()))
+
+
 def bram_tiles(depth: int, width: int, family: str, kind: str = "ram") -> int:
     """Block RAMs for a ``depth`` x ``width`` memory (``kind`` "ram" or "rom"; 0 if it goes
     to logic)."""
@@ -154,11 +181,31 @@ def _state_memories(core) -> list[tuple[str, int, int]]:
     return mems
 
 
+def engine_memories(learning) -> list[tuple[str, int, int]]:
+    """``(name, depth, width)`` of the learning engine's memories
+    (:class:`~spikeforge.hdl.learning.LearningEngine` of the
+    :class:`~spikeforge.ir.learning.LearningConfig` ``learning``): the two stores
+    (``StoreMap`` depths, ``weight_bits + frac_bits`` bits), the first-spike ticks of the
+    inputs and of the hidden neurons (the tick, ``T`` included, and a "recorded" bit) and
+    the hidden deltas (2 bits). The output ticks are registers (:data:`ENGINE_LOGIC`)."""
+    tick_bits = max(1, learning.ticks.bit_length())  # as hdl/learning.py: holds T
+    depths = StoreMap(learning).depths
+    return [("learning.store0", depths[0], learning.acc_bits(0)),
+            ("learning.store1", depths[1], learning.acc_bits(1)),
+            ("learning.t_in", learning.n_inputs, tick_bits + 1),
+            ("learning.t_hid", learning.n_hidden, tick_bits + 1),
+            ("learning.s_hid", learning.n_hidden, 2)]
+
+
 def memories_of_plan(plan, input_depth: int, family: str = "ice40",
-                     weight_banks: str = "") -> list[tuple[str, int, int, str]]:
+                     weight_banks: str = "", learning=None) -> list[tuple[str, int, int, str]]:
     """``(name, depth, width, kind)`` of every memory of the board design; with
     ``weight_banks`` (:class:`~spikeforge.ir.system.SystemConfig`) each core's weights as
-    its banks, whose last one may round up to whole block RAMs."""
+    its banks, whose last one may round up to whole block RAMs. ``learning`` (a learning
+    build's :class:`~spikeforge.ir.learning.LearningConfig`): the engine writes the cores'
+    weights, so they are RAMs, not ROMs, and its own memories (:func:`engine_memories`)
+    come on top."""
+    weights = "rom" if learning is None else "ram"
     mems = [("input_buffer", input_depth, INPUT_BUFFER_BITS, "ram"),
             ("input_feed", FEED_DEPTH - 1, INPUT_BUFFER_BITS, "ram")]
     for core in plan.cores:
@@ -167,11 +214,13 @@ def memories_of_plan(plan, input_depth: int, family: str = "ice40",
         depth, width = core.n_inputs * cfg.words, cfg.lanes * cfg.params.weight_bits
         bank = weight_bank_words(width, weight_banks) if weight_banks else depth
         if bank >= depth:
-            mems.append((f"{tag}.weights", depth, width, "rom"))
+            mems.append((f"{tag}.weights", depth, width, weights))
         else:
-            mems += [(f"{tag}.weights[{b}]", min(bank, depth - b * bank), width, "rom")
+            mems += [(f"{tag}.weights[{b}]", min(bank, depth - b * bank), width, weights)
                      for b in range(-(-depth // bank))]
         mems += [(f"{tag}.{name}", d, w, "ram") for name, d, w in _state_memories(core)]
+    if learning is not None:
+        mems += [(name, d, w, "ram") for name, d, w in engine_memories(learning)]
     return mems
 
 
@@ -180,41 +229,64 @@ def _is_multiplier(factor: int) -> bool:
     return factor > 0 and factor & (factor - 1) != 0
 
 
-def dsps_of_plan(plan) -> int:
+def dsps_of_plan(plan, learning=None) -> int:
     """An upper bound on the DSP multipliers: per lane ``v*beta``, ``i*alpha`` and, if
     adaptive, ``a*rho`` (each unless its factor is 0 or a power of two), per core the weight
     address ``j * G`` when ``G`` is not a power of two, and one per layer split over several
-    cores. (Measured: one per lane where only beta is a true multiplier, plus those two.)"""
+    cores. (Measured: one per lane where only beta is a true multiplier, plus those two.)
+
+    A learning build (``learning``) writes the cores' weights through their host ports,
+    whose address decode Yosys keeps then: per core a product by the reciprocal of ``N``
+    (``index // N``), of ``L`` (twice) and the word ``j * G``, and the system's
+    ``pre * N`` of the weight change, each unless the constant is a power of two. (Measured
+    on 64-32-10: 3 more, all of the 10-neuron core; the engine itself has no multiplier.)"""
     total = 0
     for core in plan.cores:
         p, cfg = core.config.params, core.config
         per_lane = (_is_multiplier(p.beta) + _is_multiplier(p.alpha)
                     + (p.adaptive and _is_multiplier(p.rho)))
         total += cfg.lanes * per_lane + _is_multiplier(cfg.words)
+        if learning is not None:
+            total += (2 * _is_multiplier(cfg.n_neurons) + 2 * _is_multiplier(cfg.lanes)
+                      + _is_multiplier(cfg.words))
     total += sum(1 for layer in range(plan.n_layers) if len(plan.cores_of_layer(layer)) > 1)
     return total
 
 
-def _lutram_cells(core) -> int:
-    """ECP5 distributed-RAM cells (16 words x 4 bits) of a core's state memories."""
-    return sum(math.ceil(d / 16) * math.ceil(w / 4) for _, d, w in _state_memories(core)
+def _lutram_cells(core, mems=None) -> int:
+    """ECP5 distributed-RAM cells (16 words x 4 bits) of a core's state memories (or of
+    the ``(name, depth, width)`` memories ``mems``)."""
+    mems = _state_memories(core) if mems is None else mems
+    return sum(math.ceil(d / 16) * math.ceil(w / 4) for _, d, w in mems
                if d <= ECP5_MAX_LUTRAM_DEPTH)
 
 
-def _ff_state_bits(core) -> int:
-    """iCE40 state bits that Yosys may keep in flip-flops (small memories)."""
-    return sum(d * w for _, d, w in _state_memories(core)
+def _ff_state_bits(core, mems=None) -> int:
+    """iCE40 state bits that Yosys may keep in flip-flops (small memories; of ``mems`` if
+    given)."""
+    mems = _state_memories(core) if mems is None else mems
+    return sum(d * w for _, d, w in mems
                if d * w < ICE40_BITS_PER_TILE[1] * _best_tiles(d, w, "ice40"))
 
 
-def _rom_mux_bits(core, family: str) -> int:
-    """``width * (rows - 1)`` of a core's weight ROM in its best tiling (0 if in LUTs)."""
-    cfg = core.config
-    depth, width = core.n_inputs * cfg.words, cfg.lanes * cfg.params.weight_bits
-    if bram_tiles(depth, width, family, "rom") == 0:
+def _mux_bits(depth: int, width: int, family: str, kind: str) -> int:
+    """``width * (rows - 1)`` of a memory in its best tiling (0 if in logic)."""
+    if bram_tiles(depth, width, family, kind) == 0:
         return 0
     d, w = min(_ASPECTS[family], key=lambda a: math.ceil(depth / a[0]) * math.ceil(width / a[1]))
     return width * (math.ceil(depth / d) - 1)
+
+
+def _weights_of(core) -> tuple[str, int, int]:
+    cfg = core.config
+    return ("weights", core.n_inputs * cfg.words, cfg.lanes * cfg.params.weight_bits)
+
+
+def _rom_mux_bits(core, family: str, kind: str = "rom") -> int:
+    """``width * (rows - 1)`` of a core's weight ROM (RAM in a learning build) in its best
+    tiling (0 if in logic)."""
+    _, depth, width = _weights_of(core)
+    return _mux_bits(depth, width, family, kind)
 
 
 def _rom_lut_bits(core, family: str) -> int:
@@ -224,21 +296,50 @@ def _rom_lut_bits(core, family: str) -> int:
     return bits if bits < ROM_LUT_BITS[family][1] else 0
 
 
-def logic_of_plan(plan, family: str) -> tuple[int, int]:
-    """``(logic cells, flip-flops)`` of the board design of ``plan`` (:class:`LogicModel`)."""
+def logic_of_plan(plan, family: str, learning=None) -> tuple[int, int]:
+    """``(logic cells, flip-flops)`` of the board design of ``plan`` (:class:`LogicModel`);
+    ``learning``: a learning build (the cores' weights are RAMs written by the engine, and
+    the engine's logic, :func:`engine_logic`, comes on top)."""
     model = LOGIC_MODELS[family]
     n_classes = sum(c.n_neurons for c in plan.cores_of_layer(plan.n_layers - 1))
     cells = model.shell + model.per_class * n_classes + model.per_class2 * n_classes ** 2
     ffs = model.ff_shell + model.ff_per_class * n_classes + model.ff_per_layer * plan.n_layers
     for core in plan.cores:
         lanes = core.config.lanes
-        lutram = _lutram_cells(core) if family == "ecp5" else 0
-        ff_bits = _ff_state_bits(core) if family == "ice40" else 0
+        # a learning build's weight RAMs: distributed RAM / flip-flops when small, like state
+        mems = _state_memories(core) + ([_weights_of(core)] if learning is not None else [])
+        lutram = _lutram_cells(core, mems) if family == "ecp5" else 0
+        ff_bits = _ff_state_bits(core, mems) if family == "ice40" else 0
+        if learning is None:
+            weights = (model.per_rom_mux * _rom_mux_bits(core, family)
+                       + model.per_rom_bit * _rom_lut_bits(core, family))
+        else:
+            weights = model.per_rom_mux * _rom_mux_bits(core, family, "ram")
         cells += (model.per_core + model.per_lane * lanes + model.per_lutram * lutram
-                  + model.per_ff_bit * ff_bits + model.per_rom_mux * _rom_mux_bits(core, family)
-                  + model.per_rom_bit * _rom_lut_bits(core, family))
+                  + model.per_ff_bit * ff_bits + weights)
         ffs += model.ff_per_core + model.ff_per_lane * lanes + ff_bits
+    if learning is not None:
+        engine_cells, engine_ffs = engine_logic(learning, family)
+        cells, ffs = cells + engine_cells, ffs + engine_ffs
     return math.ceil(cells * LOGIC_MARGIN), math.ceil(ffs * LOGIC_MARGIN)
+
+
+def engine_logic(learning, family: str) -> tuple[float, float]:
+    """``(logic cells, flip-flops)`` a learning build adds for its engine (before
+    :data:`LOGIC_MARGIN`): :data:`ENGINE_LOGIC`'s shell and cost per hidden neuron, the
+    engine's small memories in distributed RAM (ECP5) or flip-flops (iCE40), and the
+    multiplexers of stores tiled several block RAMs deep."""
+    model, engine = LOGIC_MODELS[family], ENGINE_LOGIC[family]
+    mems = engine_memories(learning)
+    cells = engine.shell + engine.per_hidden * learning.n_hidden
+    ffs = engine.ff_shell + engine.ff_per_hidden * learning.n_hidden
+    if family == "ecp5":
+        cells += model.per_lutram * _lutram_cells(None, mems)
+    if family == "ice40":
+        ff_bits = _ff_state_bits(None, mems)
+        cells, ffs = cells + model.per_ff_bit * ff_bits, ffs + ff_bits
+    cells += model.per_rom_mux * sum(_mux_bits(d, w, family, "ram") for _, d, w in mems[:2])
+    return cells, ffs
 
 
 @dataclass
@@ -256,6 +357,7 @@ class FitEstimate:
     dsps_available: int = 0
     ffs: int = 0
     ffs_available: int = 0
+    learning: object = None  #: the LearningConfig of a learning build (None: inference only)
 
     @property
     def fits(self) -> bool:
@@ -266,30 +368,33 @@ class FitEstimate:
                 "luts": self.luts, "luts_available": self.luts_available,
                 "ffs": self.ffs, "ffs_available": self.ffs_available,
                 "dsps": self.dsps, "dsps_available": self.dsps_available,
-                "memory_bits": self.memory_bits, "fits": self.fits, "problems": self.problems}
+                "memory_bits": self.memory_bits, "fits": self.fits, "problems": self.problems,
+                "learning": self.learning is not None}
 
 
 def estimate(plan, board: str, input_depth: int | None = None, decision=None, *,
-             weight_banks: str = "") -> FitEstimate:
+             weight_banks: str = "", learning=None) -> FitEstimate:
     """Block RAMs, logic cells, flip-flops and multipliers of the board top of ``plan`` on
     ``board`` (upper bounds, see the module docstring). ``decision`` is accepted for
     compatibility: the logic model is that of spike-count, the larger decision unit.
-    ``weight_banks``: the system's (banked weight memories)."""
+    ``weight_banks``: the system's (banked weight memories). ``learning``: a learning
+    build's :class:`~spikeforge.ir.learning.LearningConfig` (the engine's stores and tick
+    memories, its logic, the cores' weights as RAMs)."""
     spec = board_spec(board)
     family = spec.family
     depth = input_depth_for(board, input_depth)
     per_memory, brams, bits = [], 0, 0
-    for name, d, w, kind in memories_of_plan(plan, depth, family, weight_banks):
+    for name, d, w, kind in memories_of_plan(plan, depth, family, weight_banks, learning):
         tiles = bram_tiles(d, w, family, kind)
         per_memory.append({"memory": name, "depth": d, "width": w, "brams": tiles})
         brams += tiles
         bits += d * w
     n_classes = sum(c.n_neurons for c in plan.cores_of_layer(plan.n_layers - 1))
-    luts, ffs = logic_of_plan(plan, family)
+    luts, ffs = logic_of_plan(plan, family, learning)
     est = FitEstimate(board, family, brams, spec.resources["brams"], luts, spec.resources["luts"],
-                      bits, per_memory, dsps=dsps_of_plan(plan),
+                      bits, per_memory, dsps=dsps_of_plan(plan, learning),
                       dsps_available=spec.resources.get("dsps", 0), ffs=ffs,
-                      ffs_available=spec.resources.get("ffs", 0))
+                      ffs_available=spec.resources.get("ffs", 0), learning=learning)
     if brams > est.brams_available:
         worst = max(per_memory, key=lambda m: m["brams"])
         est.problems.append(
@@ -309,7 +414,10 @@ def estimate(plan, board: str, input_depth: int | None = None, decision=None, *,
             f"{model.per_core:.0f} cells and each lane {model.per_lane:.0f} more) and "
             f"{n_classes} output classes (about "
             f"{model.per_class + model.per_class2 * n_classes:.0f} cells each: counters, "
-            f"result multiplexer and decision unit)")
+            f"result multiplexer and decision unit)"
+            + (f", and the learning engine (about "
+               f"{math.ceil(engine_logic(learning, family)[0])} cells)"
+               if learning is not None else ""))
     elif ffs > est.ffs_available:
         est.problems.append(f"flip-flops: needs about {ffs} of {est.ffs_available}")
     return est
@@ -317,7 +425,7 @@ def estimate(plan, board: str, input_depth: int | None = None, decision=None, *,
 
 def suggestions(plan, est: FitEstimate) -> str:
     """What would make ``plan`` fit where ``est`` says it does not (one line)."""
-    hints = []
+    hints, learning = [], est.learning
     if any(p.startswith("DSP") for p in est.problems):
         hints.append("fewer lanes (compile --lanes) or fewer cores: the multipliers grow with "
                      "both")
@@ -325,11 +433,14 @@ def suggestions(plan, est: FitEstimate) -> str:
             and any(c.config.lanes > 1 for c in plan.cores) \
             and not any(p.startswith("DSP") for p in est.problems):
         hints.append("fewer lanes (compile --lanes): each lane adds a datapath")
-    if any("logic" in p for p in est.problems) and len(plan.cores) > plan.n_layers:
+    if any("logic" in p for p in est.problems) and len(plan.cores) > plan.n_layers \
+            and learning is None:
         hints.append(f"more neurons per core (fewer cores: {len(plan.cores)} now, at least "
                      f"{plan.n_layers}, one per layer; e.g. plan_network(network) without "
                      f"neurons_per_core)")
-    if any("block RAM" in p for p in est.problems):
+    if learning is not None:
+        hints += _learning_hints(learning, est)
+    if any("block RAM" in p for p in est.problems) and learning is None:
         biggest = max(plan.cores, key=lambda c: c.n_inputs * c.n_neurons)
         hints.append(f"smaller layers or fewer inputs (layer {biggest.layer} holds "
                      f"{biggest.n_inputs} x "
@@ -339,7 +450,7 @@ def suggestions(plan, est: FitEstimate) -> str:
               if spec.family != "xc7" and spec.resources["brams"] * spec.bram_bits
               > est.brams_available * BOARDS[est.board].bram_bits]
     for name in larger:
-        other = estimate(plan, name)
+        other = estimate(plan, name, learning=learning)
         if other.luts > other.luts_available:
             continue
         if other.fits:
@@ -352,11 +463,31 @@ def suggestions(plan, est: FitEstimate) -> str:
     return "; ".join(hints) if hints else "a larger board"
 
 
+def _learning_hints(learning, est: FitEstimate) -> list[str]:
+    """What a learning build could change: fewer hidden neurons where that can be enough
+    (block RAM: the stores grow with them; logic: only if the excess is within what they
+    cost), else nothing (the engine itself, the network's other sizes are the rule's)."""
+    per_hidden = learning.n_inputs + learning.n_outputs
+    saving = (ENGINE_LOGIC[est.family].per_hidden * LOGIC_MARGIN
+              * (learning.n_hidden - 1))  # logic cells saved at one hidden neuron, at most
+    short_of_logic = est.luts - est.luts_available
+    if learning.n_hidden > 1 and (est.brams > est.brams_available
+                                  or 0 < short_of_logic <= saving):
+        return [f"fewer hidden neurons (--hidden, {learning.n_hidden} now: each one holds "
+                f"{per_hidden} stored weights of {learning.acc_bits(0)} bits and costs "
+                f"about {ENGINE_LOGIC[est.family].per_hidden:g} logic cells)"]
+    if short_of_logic > 0:
+        return [f"no --hidden is small enough: the system and the learning engine alone "
+                f"need more logic than {est.board} has"]
+    return []
+
+
 def check_fit(plan, board: str, input_depth: int | None = None, decision=None, *,
-              weight_banks: str = "") -> FitEstimate:
+              weight_banks: str = "", learning=None) -> FitEstimate:
     """The estimate, or :class:`ConfigError` saying why the plan does not fit and what would
     make it fit."""
-    est = estimate(plan, board, input_depth, decision, weight_banks=weight_banks)
+    est = estimate(plan, board, input_depth, decision, weight_banks=weight_banks,
+                   learning=learning)
     if not est.fits:
         raise ConfigError(f"the plan does not fit {board}: " + "; ".join(est.problems)
                           + ". To make it fit: " + suggestions(plan, est))

@@ -10,9 +10,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spikeforge.boards.fit import bram_tiles, check_fit, dsps_of_plan, estimate, memories_of_plan
+from spikeforge.boards.fit import (
+    ENGINE_LOGIC,
+    bram_tiles,
+    check_fit,
+    dsps_of_plan,
+    estimate,
+    memories_of_plan,
+)
+from spikeforge.boards.specs import BOARDS, input_depth_for
 from spikeforge.compiler.map import plan_network
 from spikeforge.ir.errors import ConfigError
+from spikeforge.ir.learning import LearningConfig
 from spikeforge.ir.network import IntegerLayer, IntegerNetwork
 from spikeforge.ir.params import NeuronParams
 from spikeforge.ir.system import weight_bank_words
@@ -105,6 +114,18 @@ def plan_of_record(record):
                                  lanes=record["lanes"])
 
 
+def learning_of_record(record):
+    """The :class:`LearningConfig` of a recorded learning build (zero stores: the estimate
+    depends on the sizes only), None for an inference-only one."""
+    spec = record.get("learning")
+    if spec is None:
+        return None
+    n, h, m = spec["n_inputs"], spec["n_hidden"], spec["n_outputs"]
+    return LearningConfig(**{**spec, "weight_bits": tuple(spec["weight_bits"]),
+                             "stores": (np.zeros((n, h), dtype=np.int64),
+                                        np.zeros((h, m), dtype=np.int64))})
+
+
 def bound_violations(record, est) -> list[str]:
     """What is wrong with ``est`` against the measured figures of ``record`` (empty: fine)."""
     measured, wrong = record["measured"], []
@@ -121,8 +142,49 @@ def bound_violations(record, est) -> list[str]:
 @pytest.mark.parametrize("record", BUILDS, ids=lambda r: f"{r['design']}-{r['board']}")
 def test_estimate_bounds_the_measured_builds(record):
     network, plan = plan_of_record(record)
-    est = estimate(plan, record["board"], record["input_depth"], network.decision)
+    est = estimate(plan, record["board"], record["input_depth"], network.decision,
+                   learning=learning_of_record(record))
     assert not bound_violations(record, est), bound_violations(record, est)
+
+
+LEARNING = [r for r in BUILDS if r.get("learning")]
+
+
+@pytest.mark.parametrize("record", LEARNING, ids=lambda r: f"{r['design']}-{r['board']}")
+def test_a_learning_build_counts_the_engine(record):
+    """The estimate of a learning build (the recorded 64-32-10) adds the engine to the
+    inference-only estimate of the same plan: its stores (``StoreMap`` depths x ``8 +
+    frac_bits`` bits) and tick memories in block RAM by the same tiling, the cores' weights
+    as RAMs (the engine writes them), its logic and flip-flops, the multipliers of the
+    cores' host address decode. (The recorded builds bound the whole estimate:
+    test_estimate_bounds_the_measured_builds.)"""
+    assert record["design"] == "learn-digits64x32x10-seed0"
+    board = record["board"]
+    network, plan = plan_of_record(record)
+    learning = learning_of_record(record)
+    family = BOARDS[board].family
+    plain, learn = estimate(plan, board), estimate(plan, board, learning=learning)
+    mems = {m["memory"]: m for m in learn.per_memory}
+    tick_bits = learning.ticks.bit_length()  # 130 ticks: 8 bits, and the "recorded" bit
+    assert [(mems[f"learning.{name}"]["depth"], mems[f"learning.{name}"]["width"])
+            for name in ("store0", "store1", "t_in", "t_hid", "s_hid")] == \
+        [(64 * 32, 8 + 8), (32 * 10, 8 + 8), (64, tick_bits + 1), (32, tick_bits + 1), (32, 2)]
+    engine = sum(m["brams"] for name, m in mems.items() if name.startswith("learning."))
+    weights = sum(bram_tiles(d, w, family, "ram") - bram_tiles(d, w, family, "rom")
+                  for name, d, w, _ in memories_of_plan(plan, input_depth_for(board), family)
+                  if name.endswith(".weights"))
+    assert learn.brams == plain.brams + engine + weights
+    # the engine alone, measured (docs/learning.md section 6): 3 DP16KD; 12 of 30 iCE40 EBR
+    # (two stores of 2048 and 320 words, and the two tick memories, 1 EBR each)
+    assert engine == {"ecp5": 3, "ice40": 12}[family]
+    # more logic (the ROM bits an inference-only build leaves to LUTs are RAM here)
+    assert learn.luts > plain.luts
+    assert learn.ffs >= plain.ffs + ENGINE_LOGIC[family].ff_shell
+    assert learn.dsps == plain.dsps + 3  # the 10-neuron core: index // 10, j * 10, pre * 10
+    assert learn.learning is learning and plain.learning is None
+    # the control: without the engine the estimate no longer bounds the learning build
+    wrong = bound_violations(record, estimate(plan, board, record["input_depth"]))
+    assert any(w.startswith("luts: estimate") for w in wrong), wrong
 
 
 def test_bound_check_fails_on_an_underestimate(monkeypatch):
