@@ -50,12 +50,14 @@ from spikeforge.cosim.runner import patched_environ, progress
 from spikeforge.hdl.system import SpikeforgeSystem
 from spikeforge.hdl.verilog import check_core_size
 from spikeforge.ir.errors import ConfigError, SpikeforgeError
+from spikeforge.ir.learning import LearningConfig
 from spikeforge.ir.network import IntegerLayer, IntegerNetwork
 from spikeforge.ir.params import Decision, NeuronParams
 from spikeforge.ir.system import SystemConfig
 
 __all__ = ["toolchain_environment", "toolchain_options", "resolve_design", "build_board",
-           "parse_nextpnr_report", "count_cells", "format_report"]
+           "parse_nextpnr_report", "count_cells", "format_report", "learning_summary",
+           "learning_spec", "LEARNING_DESIGNS"]
 
 
 # tool (Amaranth's name) -> YoWASP entry point
@@ -130,10 +132,36 @@ def core_network(n_neurons: int = 16, n_inputs: int = 32, seed: int = 1,
     return IntegerNetwork((IntegerLayer(weights, params),), decision)
 
 
+#: the learning builds' design specs (``spikeforge build learn:digits``): the digits network
+#: 64-H-10 from the random start of ``spikeforge learn``, with the learning engine
+LEARNING_DESIGNS = ("learn:digits",)
+
+
+def learning_spec(source) -> str | None:
+    """The dataset of a learning design spec (``learn:digits``, or ``learn`` for it), None
+    for any other design; :class:`ConfigError` for a ``learn:`` spec that is not one."""
+    text = str(source)
+    if text == "learn":
+        return "digits"
+    if not text.startswith("learn:"):
+        return None
+    if text not in LEARNING_DESIGNS:
+        raise ConfigError(f"ARTIFACT_OR_CORE: {text!r}: the learning build is "
+                          f"{' or '.join(LEARNING_DESIGNS)} (the start of spikeforge learn)")
+    return text.split(":", 1)[1]
+
+
 def resolve_design(source: str) -> tuple[str, Artifact]:
     """``(name, artifact)`` for an artifact directory or ``core[:NxM]`` (a one-core network
-    with random weights and the default system settings)."""
+    with random weights and the default system settings). A learning design spec
+    (``learn:digits``) is refused: its learner is made above this package, by the command
+    line (:func:`spikeforge.commands.boards.resolve_learning_design`)."""
     text = str(source)
+    if learning_spec(text) is not None:
+        raise ConfigError(f"ARTIFACT_OR_CORE: {text!r}: a learning build's design is made by "
+                          f"`spikeforge build` / `spikeforge fit`; from Python pass the "
+                          f"(name, artifact) of spikeforge.boards.learning.learning_design "
+                          f"and learning=config to build_board")
     if text == "core" or text.startswith("core:"):
         n, m = 16, 32
         if ":" in text:
@@ -154,9 +182,22 @@ def resolve_design(source: str) -> tuple[str, Artifact]:
     except OSError as error:  # e.g. a name too long for the file system
         raise ConfigError(f"ARTIFACT_OR_CORE: {text!r}: {error.strerror}") from None
     if not found:
-        raise ConfigError(f"ARTIFACT_OR_CORE: {text!r} is neither core[:NxM] nor an artifact "
-                          f"directory (no {path / 'manifest.json'})")
+        raise ConfigError(f"ARTIFACT_OR_CORE: {text!r} is neither core[:NxM], learn:digits "
+                          f"nor an artifact directory (no {path / 'manifest.json'})")
     return path.name or "artifact", load_artifact(path)
+
+
+def learning_summary(learning: LearningConfig | None) -> dict | None:
+    """The report's ``learning``: the engine's sizes and rule settings (None: inference
+    only)."""
+    if learning is None:
+        return None
+    return {"sizes": [learning.n_inputs, learning.n_hidden, learning.n_outputs],
+            "ticks": learning.ticks, "frac_bits": learning.frac_bits,
+            "store_bits": [learning.acc_bits(0), learning.acc_bits(1)],
+            "shift_out": learning.shift_out, "shift_hidden": learning.shift_hidden,
+            "shift_revive": learning.shift_revive, "ramp": learning.ramp,
+            "margin": learning.margin}
 
 
 # -- reports ------------------------------------------------------------------------------------
@@ -204,6 +245,11 @@ _PNR_BELS = {
 
 def format_report(report: dict) -> str:
     lines = [f"{report['design']} on {report['board']} ({report['device']}):"]
+    if report.get("learning"):
+        learn = report["learning"]
+        lines.append(f"  learning engine {'-'.join(map(str, learn['sizes']))}, stores of "
+                     f"{' and '.join(map(str, learn['store_bits']))} bits "
+                     f"(TRAIN, LEARN, STORE)")
     for key in ("luts", "ffs", "brams", "dsps"):
         u = report["utilization"].get(key)
         if u:
@@ -225,7 +271,7 @@ def format_report(report: dict) -> str:
 def build_board(source, board: str, out_dir=None, *, baud: int = 115200,
                 input_depth: int | None = None, fit_check: bool = True, quiet: bool = True,
                 clk_mhz: float | None = None, allow_timing_fail: bool = False,
-                reuse: bool = False) -> dict:
+                reuse: bool = False, learning: LearningConfig | None = None) -> dict:
     """Build the board top of ``source`` (artifact directory, ``core[:NxM]``, or a
     ``(name, Artifact)`` tuple as :func:`resolve_design` returns) for ``board``; returns the
     report dict (also written to ``out_dir/report.json``).
@@ -242,7 +288,14 @@ def build_board(source, board: str, out_dir=None, *, baud: int = 115200,
     ``reuse``: a finished build in ``out_dir`` of exactly this build plan -- every file the
     plan writes (the design's RTLIL, constraints, scripts with the tool options) byte for
     byte the same, and the report written after them -- is not run again: its report is
-    returned with ``reused: true``."""
+    returned with ``reused: true``. (A learning build and an inference-only one of the same
+    network differ in their RTLIL, so neither is taken for the other.)
+
+    ``learning``: a learning build -- the system with the on-chip learning engine of this
+    :class:`~spikeforge.ir.learning.LearningConfig` (protocol v3's TRAIN, LEARN, STORE), as
+    :func:`spikeforge.boards.learning.learning_design` makes it for a learner
+    (``spikeforge build learn:digits``); the fit check counts the engine, the report's
+    ``learning`` names its sizes (None for an inference-only build)."""
     spec = board_spec(board, "--board")
     if clk_mhz is not None and spec.family not in ("ice40", "ecp5"):
         raise ConfigError(f"--clk-mhz: {board} has no PLL support here (iCE40 and ECP5 "
@@ -268,14 +321,17 @@ def build_board(source, board: str, out_dir=None, *, baud: int = 115200,
     if banks and banks != spec.family:
         raise ConfigError(f"{name}: its weight memories are banked for {banks} block RAMs, "
                           f"{board} is {spec.family}: compile it again with --board {board}")
+    if learning is not None and not isinstance(learning, LearningConfig):
+        raise ConfigError(f"learning: must be a LearningConfig or None, got "
+                          f"{type(learning).__name__}")
     estimate = (check_fit(plan, spec.name, input_depth=depth, decision=network.decision,
-                          weight_banks=banks)
+                          weight_banks=banks, learning=learning)
                 if fit_check else None)
     out = Path(out_dir or Path("build") / "boards" / f"{name}-{board}")
     out.mkdir(parents=True, exist_ok=True)
 
-    top = BoardTop(SpikeforgeSystem(plan, artifact.system), baud=baud, input_depth=depth,
-                   pll=pll)
+    top = BoardTop(SpikeforgeSystem(plan, artifact.system, learning), baud=baud,
+                   input_depth=depth, pll=pll)
     platform = spec.make_platform()
     clock_mhz = top.clk_hz / 1e6 if top.pll is not None else spec.clk_hz / 1e6
     report = {"design": name, "board": board, "device": spec.device, "family": spec.family,
@@ -284,6 +340,7 @@ def build_board(source, board: str, out_dir=None, *, baud: int = 115200,
               "clock_mhz": clock_mhz, "constraint_mhz": clock_mhz,
               "baud": baud, "input_depth": depth, "n_cores": len(plan.cores),
               "neurons": sum(c.n_neurons for c in plan.cores),
+              "learning": learning_summary(learning),
               "estimate": estimate.as_dict() if estimate else None}
     start = time.perf_counter()
     if spec.family == "xc7":

@@ -6,23 +6,62 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from spikeforge.boards.build import build_board, format_report, resolve_design
+from spikeforge.boards.build import build_board, format_report, learning_spec, resolve_design
 from spikeforge.boards.fit import estimate, suggestions
+from spikeforge.boards.learning import learning_design
 from spikeforge.boards.specs import BOARDS, MAX_INPUT_DEPTH, MIN_INPUT_DEPTH
+from spikeforge.commands.learn import (
+    DEFAULT_HIDDEN,
+    DEFAULT_SEED,
+    add_start_options,
+    digits_learner,
+)
 from spikeforge.commands.options import check_output_dir, integer, number
+from spikeforge.ir.errors import ConfigError
 
-__all__ = ["register", "cmd_build", "cmd_fit"]
+__all__ = ["register", "cmd_build", "cmd_fit", "resolve_learning_design", "resolve"]
 
 INPUT_DEPTH = integer(MIN_INPUT_DEPTH, MAX_INPUT_DEPTH)  #: --input-depth
+
+DESIGN_HELP = ("a compiled artifact directory, core[:NEURONSxINPUTS] (e.g. core:16x32), or "
+               "learn:digits: the learning build that `spikeforge learn --port` trains (the "
+               "digits network 64-H-10 from the random start of --hidden and --seed, with "
+               "the learning engine)")
+
+
+def resolve_learning_design(hidden: int = DEFAULT_HIDDEN, seed: int = DEFAULT_SEED):
+    """``((name, artifact), config)`` of ``learn:digits``: the learning build of
+    ``spikeforge learn``'s learner (:func:`~spikeforge.commands.learn.digits_learner`), made
+    by :func:`~spikeforge.boards.learning.learning_design` as ``spikeforge learn --sim``
+    co-simulates it."""
+    learner = digits_learner(hidden, seed)[0]
+    artifact, config = learning_design(learner)
+    sizes = "x".join(str(n) for n in (config.n_inputs, config.n_hidden, config.n_outputs))
+    return (f"learn-digits{sizes}-seed{seed}", artifact), config
+
+
+def resolve(args):
+    """``((name, artifact), learning config or None)`` of the command's design; ``--hidden``
+    and ``--seed`` are refused with a design other than ``learn:digits``."""
+    if learning_spec(args.design) is not None:
+        return resolve_learning_design(DEFAULT_HIDDEN if args.hidden is None else args.hidden,
+                                       DEFAULT_SEED if args.seed is None else args.seed)
+    for flag, value in (("--hidden", args.hidden), ("--seed", args.seed)):
+        if value is not None:
+            raise ConfigError(f"{flag}: sets the random start of the learning build "
+                              f"learn:digits only, not of {args.design!r}")
+    return resolve_design(args.design), None
 
 
 def cmd_build(args) -> int:
     if args.out is not None:
         check_output_dir(args.out, "--out")
-    report = build_board(args.design, args.board, args.out, baud=args.baud,
+    source, learning = resolve(args)
+    report = build_board(source, args.board, args.out, baud=args.baud,
                          input_depth=args.input_depth, fit_check=not args.no_fit_check,
                          quiet=not args.verbose, clk_mhz=args.clk_mhz,
-                         allow_timing_fail=args.allow_timing_fail, reuse=args.reuse)
+                         allow_timing_fail=args.allow_timing_fail, reuse=args.reuse,
+                         learning=learning)
     if report.get("reused"):
         where = args.out or (Path(report["bitstream"]).parent if report.get("bitstream")
                              else f"build/boards/{report['design']}-{report['board']}")
@@ -44,10 +83,11 @@ def cmd_fit(args) -> int:
     """The estimate for ``--board`` (or every board). Exit status 0 when the design fits
     that board (any board, without ``--board``), 2 when it does not -- each board it does
     not fit gets a line saying what to change."""
-    _, artifact = resolve_design(args.design)
+    (_, artifact), learning = resolve(args)
     plan = artifact.plan
     boards = [args.board] if args.board else list(BOARDS)
-    estimates = {board: estimate(plan, board, args.input_depth, artifact.system.decision)
+    estimates = {board: estimate(plan, board, args.input_depth, artifact.system.decision,
+                                 learning=learning)
                  for board in boards}
     if args.json:
         print(json.dumps([dict(est.as_dict(), to_fit=None if est.fits else suggestions(plan, est))
@@ -64,15 +104,18 @@ def cmd_fit(args) -> int:
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "build", help="build the board top of an artifact (or a test core) into a bitstream",
+        "build", help="build the board top of an artifact (or a test core, or the learning "
+                      "build) into a bitstream",
         description="Build the board top (UART host interface + the compiled system) for a "
                     "board with Yosys and nextpnr (system tools or the YoWASP packages) and "
                     "report LUTs, FFs, block RAMs, DSPs and the Fmax achieved against the "
                     "board clock (or the PLL clock of --clk-mhz). arty-a7 exports Verilog + "
-                    "XDC for Vivado only.")
-    p.add_argument("design", metavar="ARTIFACT_OR_CORE",
-                   help="a compiled artifact directory, or core[:NEURONSxINPUTS] (e.g. core:16x32)")
+                    "XDC for Vivado only. learn:digits builds the board that `spikeforge "
+                    "learn --port` trains: the system with the on-chip learning engine "
+                    "(protocol v3's TRAIN, LEARN, STORE), from the start --hidden, --seed.")
+    p.add_argument("design", metavar="ARTIFACT_OR_CORE", help=DESIGN_HELP)
     p.add_argument("--board", required=True, choices=list(BOARDS))
+    add_start_options(p, defaults=False, note=" of learn:digits")
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="build directory (default: build/boards/<design>-<board>)")
     p.add_argument("--baud", type=integer(1), default=115200,
@@ -99,12 +142,13 @@ def register(subparsers) -> None:
         "fit", help="estimate whether a design fits each board (no synthesis)",
         description="Estimate block RAM and logic of the board top of a design on each board, "
                     "and say what would make it fit where it does not.")
-    p.add_argument("design", metavar="ARTIFACT_OR_CORE")
+    p.add_argument("design", metavar="ARTIFACT_OR_CORE", help=DESIGN_HELP)
     p.add_argument("--board", choices=list(BOARDS), default=None,
                    help="estimate for this board only (default: every board); exit status 2 "
                         "when the design does not fit it (without --board: fits none)")
     p.add_argument("--input-depth", type=INPUT_DEPTH, default=None, metavar="ITEMS",
                    help="input buffer items (default: 512 on icebreaker, 4096 otherwise)")
+    add_start_options(p, defaults=False, note=" of learn:digits")
     p.add_argument("--json", action="store_true",
                    help="print the estimates as JSON (with what to change where it does not fit)")
     p.set_defaults(handler=cmd_fit)

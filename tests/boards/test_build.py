@@ -18,6 +18,7 @@ import pytest
 from spikeforge.boards.build import (
     build_board,
     count_cells,
+    learning_summary,
     parse_nextpnr_report,
     resolve_design,
     saved_report,
@@ -205,3 +206,93 @@ def test_build_refuses_bad_settings_before_any_work(tmp_path):
     with pytest.raises(ConfigError, match="100000 neurons x 100000 inputs = 10000000000 weights"):
         resolve_design("core:100000x100000")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+
+
+class _Stop(Exception):
+    """Raised instead of running Yosys and nextpnr (the tests below stop at the tools)."""
+
+
+def _stop_at_the_tools(monkeypatch, ran):
+    """``BuildPlan.execute_local`` writes the plan's files and stops (no tools run): a build
+    that gets that far is one that would run the tools."""
+    from amaranth.build.run import BuildPlan
+
+    def execute_local(self, root="build", **kwargs):
+        self.extract(root)
+        ran.append(root)
+        raise _Stop()
+
+    monkeypatch.setattr(BuildPlan, "execute_local", execute_local)
+
+
+def _tiny_learning_design():
+    """A 6-8-3 learner's learning build (tests/boards/test_learn_board.py's network):
+    ``((name, artifact), config)``, made as ``spikeforge build learn:digits`` makes its own."""
+    from spikeforge.boards.learning import learning_design
+    from tests.boards.test_learn_board import _tiny_learner
+
+    artifact, config = learning_design(_tiny_learner()[0])
+    return ("tiny-learn", artifact), config
+
+
+def test_reuse_tells_a_learning_build_from_an_inference_only_one(tmp_path, monkeypatch):
+    """``--reuse`` in a directory that holds a finished inference-only build of the same
+    network does not take it for the learning build (their RTLIL differs), and the other way
+    round (the same comparison of the plan's files); a learning build finished there is
+    reused. The tools are not run: the plan's files are written, the report faked."""
+    _require_tools("ulx3s-85f")
+    ran = []
+    _stop_at_the_tools(monkeypatch, ran)
+    source, config = _tiny_learning_design()
+    out = tmp_path / "b"
+    fake = {"design": "tiny-learn", "timing_met": True, "fmax": {}}
+
+    with pytest.raises(SpikeforgeError, match="build failed"):
+        build_board(source, "ulx3s-85f", out)
+    (out / "report.json").write_text(json.dumps({**fake, "learning": False}))
+    # an inference-only build of the network is there
+    with pytest.raises(SpikeforgeError, match="build failed"):  # not reused: the tools run
+        build_board(source, "ulx3s-85f", out, learning=config, reuse=True)
+    assert len(ran) == 2
+    # ... and write the learning build's files: with its report, that build is there
+    (out / "report.json").write_text(json.dumps({**fake, "learning": True}))
+    again = build_board(source, "ulx3s-85f", out, learning=config, reuse=True)
+    assert again["reused"] and again["learning"] is True and len(ran) == 2
+
+
+def test_learning_build_checks_its_engine(tmp_path):
+    """``learning`` must be a LearningConfig; a learning spec is not an artifact here (its
+    learner is made by the command line); the report's summary of the engine."""
+    source, config = _tiny_learning_design()
+    with pytest.raises(ConfigError, match="learning: must be a LearningConfig or None"):
+        build_board(source, "icebreaker", tmp_path / "x", learning={"n_hidden": 8})
+    for spec in ("learn:digits", "learn"):
+        with pytest.raises(ConfigError, match="a learning build's design is made by"):
+            resolve_design(spec)
+    with pytest.raises(ConfigError, match="'learn:mnist': the learning build is learn:digits"):
+        resolve_design("learn:mnist")
+    summary = learning_summary(config)
+    assert summary["sizes"] == [6, 8, 3] and learning_summary(None) is None
+    assert summary["store_bits"] == [config.acc_bits(0), config.acc_bits(1)]
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.slow
+def test_learning_board_build(tmp_path, capsys):
+    """``spikeforge build learn:digits --board ulx3s-85f``: the board ``spikeforge learn
+    --port`` trains (64-32-10 from the random start of seed 0, the learning engine) builds
+    and meets the 25 MHz board clock (measured: 29.8 MHz; the weight-change path from the
+    engine's write-back into the cores' weight memories is critical), and the fit estimate
+    bounds it (measured 4,581 cells, 2,591 FFs, 8 DP16KD, 6 DSP; about 280 s)."""
+    from spikeforge.cli import main
+
+    _require_tools("ulx3s-85f")
+    out = tmp_path / "learn"
+    assert main(["build", "learn:digits", "--board", "ulx3s-85f", "--out", str(out)]) == 0
+    assert "learning engine 64-32-10, stores of 16 and 16 bits" in capsys.readouterr().out
+    report = json.loads((out / "report.json").read_text())
+    _check_report(report, "ulx3s-85f")
+    assert report["design"] == "learn-digits64x32x10-seed0"
+    assert report["learning"]["sizes"] == [64, 32, 10] and report["estimate"]["learning"]
+    for key in ("luts", "ffs", "brams", "dsps"):
+        assert report["estimate"][key] >= report["utilization"][key]["used"], key
