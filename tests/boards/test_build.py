@@ -283,7 +283,7 @@ def test_learning_board_build(tmp_path, capsys):
     --port`` trains (64-32-10 from the random start of seed 0, the learning engine) builds
     and meets the 25 MHz board clock (measured: 29.8 MHz; the weight-change path from the
     engine's write-back into the cores' weight memories is critical), and the fit estimate
-    bounds it (measured 4,581 cells, 2,591 FFs, 8 DP16KD, 6 DSP; about 280 s)."""
+    bounds it (measured 4,581 cells, 2,591 FFs, 8 DP16KD, 6 DSP; 184-280 s)."""
     from spikeforge.cli import main
 
     _require_tools("ulx3s-85f")
