@@ -261,6 +261,10 @@ class SpikeforgeSystem(wiring.Component):
         if sizes != (learning.n_inputs, learning.n_hidden, learning.n_outputs):
             raise ConfigError(f"learning: the engine is {learning.n_inputs}-{learning.n_hidden}-"
                               f"{learning.n_outputs}, the plan {'-'.join(map(str, sizes))}")
+        if learning.n_hidden < 3:  # see _learning_engine: the weight writes' two registers
+            raise ConfigError(f"learning: a learning build needs at least 3 hidden neurons "
+                              f"(its weight writes drain while the engine wipes the hidden "
+                              f"ticks), got {learning.n_hidden}")
         if learning.ticks >= 1 << self.tick_bits:
             raise ConfigError(f"learning: {learning.ticks} ticks do not fit tick_bits = "
                               f"{self.tick_bits}")
@@ -508,7 +512,16 @@ class SpikeforgeSystem(wiring.Component):
         """The learning engine (learning builds): it records a training inference's first
         spikes (the input events taken, the layers' monitor pulses, at ``tick``), takes
         ``learn`` commands between inferences, and its weight changes go into the cores'
-        weight memories through their host ports (the cores are idle then)."""
+        weight memories through their host ports (the cores are idle then).
+
+        The changes pass two registers on their way: the engine's port (combinational from
+        its write-back arithmetic), then each core's word index (``pre * n + post``) and the
+        core's own address decode would otherwise be one path (29.8 MHz on the ECP5 for
+        digits, against the engine's 55). ``learn_busy`` stays high while a change is in
+        them; the engine's last change comes in the second cycle of its WIPE pass (H cycles,
+        then DONE) at the latest, so with ``n_hidden >= 3`` (checked) both registers are
+        empty when the engine's ``busy`` falls and ``learn_busy`` is ``busy``, cycle for
+        cycle (:func:`~spikeforge.hdl.learning.update_cycles`)."""
         m.submodules.learning = engine = LearningEngine(self.learning)
         taps = ((mc_in.i.valid & mc_in.i.ready, self.inp.payload.index),
                 (self.monitor[0].valid, self.monitor[0].neuron),
@@ -521,25 +534,38 @@ class SpikeforgeSystem(wiring.Component):
             engine.command.valid.eq(self.learn.valid & ~busy),
             engine.command.payload.eq(self.learn.payload),
             self.learn.ready.eq(engine.command.ready & ~busy),
-            self.learn_busy.eq(engine.busy),
             engine.host.addr.eq(self.store.addr), engine.host.w_en.eq(self.store.w_en),
             engine.host.w_data.eq(self.store.w_data), engine.host.r_en.eq(self.store.r_en),
             self.store.r_data.eq(engine.host.r_data), self.store.r_valid.eq(engine.host.r_valid),
         ]
-        change = engine.weight
+        port = engine.weight  # register 1: the port's fields
+        changed, layer_bit, pre, post, value_in = (
+            Signal.like(getattr(port, name), name=f"learn_change_{name}")
+            for name in ("valid", "layer", "pre", "post", "value"))
+        m.d.sync += [changed.eq(port.valid), layer_bit.eq(port.layer), pre.eq(port.pre),
+                     post.eq(port.post), value_in.eq(port.value)]
+        writing = [changed]
         for l, layer in enumerate(self.layers):
             for c in layer:
                 core = cores[(l, c.index)]
-                local = change.post - c.neuron_offset
-                mine = ((change.layer == l) & (change.post >= c.neuron_offset)
-                        & (change.post < c.neuron_offset + c.n_neurons))
+                local = post - c.neuron_offset
+                mine = ((layer_bit == l) & (post >= c.neuron_offset)
+                        & (post < c.neuron_offset + c.n_neurons))
                 index = Signal(core.host_map.index_bits, name=f"learn_index_{l}_{c.index}")
-                m.d.comb += [
-                    index.eq(change.pre * c.n_neurons + local),
-                    core.host.addr.eq(Cat(index, C(int(Region.WEIGHT), 3))),
-                    core.host.w_data.eq(change.value),
-                    core.host.w_en.eq(change.valid & mine),
+                value = Signal.like(core.host.w_data, name=f"learn_value_{l}_{c.index}")
+                write = Signal(name=f"learn_write_{l}_{c.index}")
+                m.d.sync += [  # register 2: the core's word and write enable
+                    index.eq(pre * c.n_neurons + local),
+                    value.eq(value_in),
+                    write.eq(changed & mine),
                 ]
+                m.d.comb += [
+                    core.host.addr.eq(Cat(index, C(int(Region.WEIGHT), 3))),
+                    core.host.w_data.eq(value),
+                    core.host.w_en.eq(write),
+                ]
+                writing.append(write)
+        m.d.comb += self.learn_busy.eq(engine.busy | Cat(writing).any())
 
     def _work_counters(self, m, ctrl, input_taken, start):
         """``events`` and ``spikes`` (see the class docstring). A layer's spikes of the

@@ -33,7 +33,7 @@ __all__ = ["register", "cmd_learn", "DIGITS_RULE", "digits_learner", "add_start_
 DIGITS_RULE = dict(frac_bits=8, shift_out=3, shift_hidden=1, shift_revive=0, ramp=32, margin=8)
 
 #: the random start's options (here and in ``spikeforge build`` / ``fit learn:digits``)
-HIDDEN, SEED = integer(1, 512), integer(0)  #: --hidden, --seed
+HIDDEN, SEED = integer(3, 512), integer(0)  #: --hidden (a learning build needs 3), --seed
 DEFAULT_HIDDEN, DEFAULT_SEED = 32, 0
 
 

@@ -186,7 +186,7 @@ def test_a_core_not_given_its_new_weights_is_caught_by_the_next_inference(digits
     rule = {**DIGITS_RULE, "frac_bits": 2}
     learner = PopcountLearner(network, ticks, **rule)
     text = system_verilog(plan_network(network), SystemConfig(), learner.hardware_config())
-    enables = list(re.finditer(r"(assign \S+\s*= )weight__valid & \S+ ;", text))
+    enables = list(re.finditer(r"(assign \S+\s*= )learn_change_valid & \S+ ;", text))
     assert len(enables) == 2  # one per core, in core order
     hit = enables[core]
     text = text[:hit.start()] + hit.group(1) + "1'h0;" + text[hit.end():]

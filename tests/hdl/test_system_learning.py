@@ -68,3 +68,15 @@ def test_the_engine_learns_only_a_two_layer_first_spike_network_of_its_size():
         SpikeforgeSystem(plan_network(other), SystemConfig(), config)
     with pytest.raises(ConfigError, match="learning: must be a LearningConfig or None"):
         SpikeforgeSystem(plan_network(net), SystemConfig(), learning="yes")
+
+
+def test_a_learning_build_needs_three_hidden_neurons():
+    """Its weight writes pass two registers, which drain while the engine wipes the hidden
+    ticks (H cycles): with fewer than 3 they would outlast the engine's busy."""
+    rng = np.random.default_rng(0)
+    net = IntegerNetwork(tuple(IntegerLayer(rng.integers(-10, 60, size=(a, b)), P)
+                               for a, b in ((6, 2), (2, 3))))
+    config = PopcountLearner(net, 20, frac_bits=3).hardware_config()
+    with pytest.raises(ConfigError, match=r"^learning: a learning build needs at least 3 hidden "
+                                          r"neurons .*, got 2$"):
+        SpikeforgeSystem(plan_network(net), SystemConfig(), config)

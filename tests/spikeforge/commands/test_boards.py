@@ -73,9 +73,9 @@ def test_learning_options_are_checked(capsys):
              "spikeforge fit: error: ARTIFACT_OR_CORE: 'learn:mnist': the learning build is "
              "learn:digits (the start of spikeforge learn)"),
             (["build", "learn:digits", "--board", "ulx3s-85f", "--hidden", "0"],
-             "spikeforge build: error: argument --hidden: must be an integer in 1..512, got 0"),
+             "spikeforge build: error: argument --hidden: must be an integer in 3..512, got 0"),
             (["fit", "learn:digits", "--hidden", "513"],
-             "spikeforge fit: error: argument --hidden: must be an integer in 1..512, got 513"),
+             "spikeforge fit: error: argument --hidden: must be an integer in 3..512, got 513"),
             (["build", "learn:digits", "--board", "ulx3s-85f", "--seed", "-1"],
              "spikeforge build: error: argument --seed: must be an integer >= 0, got -1")]:
         try:
@@ -127,15 +127,15 @@ def test_build_makes_the_design_that_learn_sim_cosimulates(monkeypatch, capsys):
     monkeypatch.setattr(cosim, "run_cocotb", run_cocotb)
     monkeypatch.setattr(learn, "check_simulators", lambda name: None)
     with pytest.raises(_Stop):
-        main(["learn", "--sim", "icarus", "--samples", "1", "--hidden", "2", "--seed", "3"])
+        main(["learn", "--sim", "icarus", "--samples", "1", "--hidden", "3", "--seed", "3"])
     built = []
     monkeypatch.setattr(boards, "build_board",
                         lambda source, board, out, **kw: built.append((source, kw)) or {})
     with pytest.raises(Exception):  # the empty report ends the command; what it got counts
-        main(["build", "learn:digits", "--board", "ulx3s-85f", "--hidden", "2", "--seed", "3"])
+        main(["build", "learn:digits", "--board", "ulx3s-85f", "--hidden", "3", "--seed", "3"])
     [((name, artifact), kwargs)] = built
-    assert name == "learn-digits64x2x10-seed3"
-    assert kwargs["learning"].n_hidden == 2
+    assert name == "learn-digits64x3x10-seed3"
+    assert kwargs["learning"].n_hidden == 3
     assert cosim.board_verilog(artifact.plan, artifact.system,
                                learning=kwargs["learning"]) == simulated[0]
     # and the default start is the learn command's default (64-32-10, seed 0)
