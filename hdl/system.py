@@ -517,7 +517,7 @@ class SpikeforgeSystem(wiring.Component):
         The changes pass two registers on their way: the engine's port (combinational from
         its write-back arithmetic), then each core's word index (``pre * n + post``) and the
         core's own address decode would otherwise be one path (29.8 MHz on the ECP5 for
-        digits, against the engine's 55). ``learn_busy`` stays high while a change is in
+        digits, against the engine's 55; 54.8 MHz with the registers). ``learn_busy`` stays high while a change is in
         them; the engine's last change comes in the second cycle of its WIPE pass (H cycles,
         then DONE) at the latest, so with ``n_hidden >= 3`` (checked) both registers are
         empty when the engine's ``busy`` falls and ``learn_busy`` is ``busy``, cycle for

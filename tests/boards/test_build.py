@@ -281,9 +281,8 @@ def test_learning_build_checks_its_engine(tmp_path):
 def test_learning_board_build(tmp_path, capsys):
     """``spikeforge build learn:digits --board ulx3s-85f``: the board ``spikeforge learn
     --port`` trains (64-32-10 from the random start of seed 0, the learning engine) builds
-    and meets the 25 MHz board clock (measured: 29.8 MHz; the weight-change path from the
-    engine's write-back into the cores' weight memories is critical), and the fit estimate
-    bounds it (measured 4,581 cells, 2,591 FFs, 8 DP16KD, 6 DSP; 184-280 s)."""
+    and meets the 25 MHz board clock (measured: 54.8 MHz), and the fit estimate bounds it
+    (measured 4,555 cells, 2,641 FFs, 8 DP16KD, 6 DSP; 184-307 s)."""
     from spikeforge.cli import main
 
     _require_tools("ulx3s-85f")
