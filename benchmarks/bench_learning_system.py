@@ -211,16 +211,32 @@ def cycles(artifact, config, counts: np.ndarray, margin: int) -> dict:
 
 # -- builds -------------------------------------------------------------------------------------
 
-def board_build(artifact, config, out: Path, reuse: bool) -> dict:
-    """The ULX3S board top (PLL at 120 MHz), with the engine if ``config``."""
+def board_build(artifact, config, out: Path, reuse: bool, board: str = BOARD,
+                clk_mhz: float = PLL_MHZ) -> dict:
+    """The board top of ``board`` (the PLL at ``clk_mhz``), with the engine if ``config``.
+    A build that nextpnr cannot place for want of logic cells: ``fits`` False and why."""
+    import re
+
     from spikeforge.boards.build import build_board
+    from spikeforge.ir.errors import SpikeforgeError
 
     name = "digits-64-32-10" + ("-learning" if config is not None else "")
     t0 = time.perf_counter()
-    report = build_board((name, artifact), BOARD, out, clk_mhz=PLL_MHZ,
-                         allow_timing_fail=True, reuse=reuse, learning=config)
+    try:
+        report = build_board((name, artifact), board, out, clk_mhz=clk_mhz,
+                             allow_timing_fail=True, reuse=reuse, learning=config)
+    except SpikeforgeError as error:
+        log_text = (out / "top.tim").read_text() if (out / "top.tim").exists() else ""
+        over = [(bel, int(used), int(avail)) for bel, used, avail
+                in re.findall(r"(\w+):\s+(\d+)/\s*(\d+)\s+\d+%", log_text)
+                if int(used) > int(avail)]
+        if not over:
+            raise
+        log(f"{board} build of {name}: does not fit ({str(error).splitlines()[0]})")
+        return {"fits": False, "why": "; ".join(f"{u:,}/{a:,} {bel}" for bel, u, a in over),
+                "wall_s": time.perf_counter() - t0}
     u = report["utilization"]
-    return {"lcs": u["luts"]["used"], "lcs_available": u["luts"]["available"],
+    return {"fits": True, "lcs": u["luts"]["used"], "lcs_available": u["luts"]["available"],
             "lut4": u["luts"].get("lut4"), "ffs": u["ffs"]["used"], "brams": u["brams"]["used"],
             "brams_available": u["brams"]["available"], "dsps": u["dsps"]["used"],
             "fmax": report["fmax_mhz"], "clock": report["clock_mhz"],
@@ -247,7 +263,7 @@ def pct(new: float, old: float) -> str:
     return f"{100 * (new - old) / old:+.1f} %" if old else "-"
 
 
-MAIN_HEADER = ["row", "LCs", "FFs", "BRAM (DP16KD)", "DSP", "Fmax MHz (PLL 120)",
+MAIN_HEADER = ["row", "LCs", "FFs", "BRAM", "DSP", "Fmax MHz (PLL: ECP5 120, iCE40 50)",
                "cycles / sample", "samples/s at Fmax", "digits validation", "digits test",
                "notes / source"]
 
@@ -256,51 +272,61 @@ def _acc(row: dict | None, key: str) -> str:
     return f"{row[key]:.4f}" if row and key in row else "-"
 
 
+def _build_cells(b):
+    if b is None:
+        return ["not built"] + ["-"] * 4
+    if not b.get("fits", True):
+        return [f"**does not fit**: {b['why']}"] + ["-"] * 4
+    return [f"{b['lcs']:,}", f"{b['ffs']:,}", f"{b['brams']}/{b['brams_available']}",
+            f"{b['dsps']}", f"{b['fmax']:.1f}" + ("" if b["met"] else " (not met)")]
+
+
+def _overhead_row(label: str, plain: dict, learn: dict, online, exact) -> list:
+    return [label, f"{learn['lcs'] - plain['lcs']:+,} ({pct(learn['lcs'], plain['lcs'])})",
+            f"{learn['ffs'] - plain['ffs']:+,} ({pct(learn['ffs'], plain['ffs'])})",
+            f"{learn['brams'] - plain['brams']:+} ({pct(learn['brams'], plain['brams'])})",
+            f"{learn['dsps'] - plain['dsps']:+}", f"{pct(learn['fmax'], plain['fmax'])}", "-",
+            "-", f"{online['val'] - exact['val']:+.4f} vs exact" if online and exact else "-",
+            f"{online['test'] - exact['test']:+.4f} vs exact" if online and exact else "-",
+            "with vs without, same plan and board flow (LCs: the logic cells nextpnr places, "
+            "the area figure)"]
+
+
 def main_table(res: dict) -> str:
     rows = []
-    plain, learn, cyc = res.get("board_plain"), res.get("board_learning"), res.get("cycles")
-    online, batch, exact = res.get("online"), res.get("batch16"), res.get("exact")
+    cyc, online, batch, exact = (res.get(k) for k in ("cycles", "online", "batch16", "exact"))
 
-    def build_cells(b):
-        if b is None:
-            return ["not built"] + ["-"] * 4
-        return [f"{b['lcs']:,}", f"{b['ffs']:,}", f"{b['brams']}/{b['brams_available']}",
-                f"{b['dsps']}", f"{b['fmax']:.1f}" + ("" if b["met"] else " (not met)")]
+    def rate(b, c):
+        return f"{b['fmax'] * 1e6 / c:,.0f}" if b and b.get("fits", True) and c else "-"
 
-    rate = lambda b, c: f"{b['fmax'] * 1e6 / c:,.0f}" if b and c else "-"  # noqa: E731
     inf = cyc["inference"] if cyc else None
     per = cyc["per_training_sample"] if cyc else None
-    rows.append(["system, inference only"] + build_cells(plain)
-                + [f"{inf:,.0f} (inference)" if inf else "-", f"{rate(plain, inf)} inferences/s",
-                   _acc(exact, "val"), _acc(exact, "test"),
-                   "board top, this run; accuracy: the exact-gradient weights loaded (8-bit "
-                   "golden)"])
     train_text = (f"{per:,.0f} = {cyc['train_inference']:,.0f} + 2 + {cyc['update']:,.0f}"
                   if per else "-")
-    rows.append(["system with the learning engine (on-chip learning, online)"]
-                 + build_cells(learn)
-                 + [train_text, f"{rate(learn, per)} training samples/s"
-                    + (f"; {rate(learn, inf)} inferences/s" if inf else ""),
-                    _acc(online, "val"), _acc(online, "test"),
-                    "board top, this run; accuracy: the online rule (batch 1), which the "
-                    "engine equals bit for bit (docs/learning.md section 6: 750 samples "
-                    "engine, 500 system; this run: "
-                    + (f"{res['cosim']['samples']} samples in Icarus, stores equal)"
-                       if res.get("cosim") else "not re-checked)")])
-    if plain and learn:
-        rows.append(["engine's overhead", f"{learn['lcs'] - plain['lcs']:+,} "
-                     f"({pct(learn['lcs'], plain['lcs'])})",
-                     f"{learn['ffs'] - plain['ffs']:+,} ({pct(learn['ffs'], plain['ffs'])})",
-                     f"{learn['brams'] - plain['brams']:+} "
-                     f"({pct(learn['brams'], plain['brams'])})",
-                     f"{learn['dsps'] - plain['dsps']:+}",
-                     f"{pct(learn['fmax'], plain['fmax'])}", "-", "-",
-                     f"{online['val'] - exact['val']:+.4f} vs exact" if online and exact
-                     else "-",
-                     f"{online['test'] - exact['test']:+.4f} vs exact" if online and exact
-                     else "-",
-                     "with vs without, same plan and board flow (LCs: TRELLIS_COMB, the "
-                     "area figure)"])
+    boards = [("ECP5-85F (ULX3S, PLL 120): ", "board_plain", "board_learning",
+               "engine's overhead (ECP5-85F)")]
+    if "ice40_plain" in res or "ice40_learning" in res:
+        boards.append(("iCE40UP5K (iCEBreaker, PLL 50): ", "ice40_plain", "ice40_learning",
+                       "engine's overhead (iCE40UP5K)"))
+    for prefix, plain_key, learn_key, overhead in boards:
+        plain, learn = res.get(plain_key), res.get(learn_key)
+        rows.append([f"{prefix}system, inference only"] + _build_cells(plain)
+                    + [f"{inf:,.0f} (inference)" if inf else "-",
+                       f"{rate(plain, inf)} inferences/s", _acc(exact, "val"),
+                       _acc(exact, "test"), "board top, this run; accuracy: the exact-gradient "
+                       "weights loaded (8-bit golden)"])
+        rows.append([f"{prefix}system with the learning engine (on-chip learning, online)"]
+                    + _build_cells(learn)
+                    + [train_text, f"{rate(learn, per)} training samples/s"
+                       + (f"; {rate(learn, inf)} inferences/s" if inf else ""),
+                       _acc(online, "val"), _acc(online, "test"),
+                       "board top, this run; accuracy: the online rule (batch 1), which the "
+                       "engine equals bit for bit (docs/learning.md section 6: 750 samples "
+                       "engine, 500 system; this run: "
+                       + (f"{res['cosim']['samples']} samples in Icarus, stores equal)"
+                          if res.get("cosim") else "not re-checked)")])
+        if plain and learn and plain.get("fits", True) and learn.get("fits", True):
+            rows.append(_overhead_row(overhead, plain, learn, online, exact))
     rows.append(["Python rule, batch 16 (as documented)", "-", "-", "-", "-", "-", "-", "-",
                  _acc(batch, "val"), _acc(batch, "test"),
                  f"{batch['epochs']} epochs, halving every {HALVE_EVERY}" if batch else ""])
@@ -348,6 +374,8 @@ def main(argv=None) -> int:
     parser.add_argument("--reuse", action="store_true",
                         help="reuse finished builds in --out of the same design and options")
     parser.add_argument("--no-build", action="store_true", help="no Yosys / nextpnr runs")
+    parser.add_argument("--ice40", action="store_true",
+                        help="also the iCEBreaker (iCE40UP5K) board tops, PLL at 50 MHz")
     parser.add_argument("--frac-bits", default="0,4,8,11", metavar="F,...",
                         help="fraction bits of the cost table (default %(default)s)")
     parser.add_argument("--exact-epochs", type=int, default=15)
@@ -403,7 +431,8 @@ def main(argv=None) -> int:
     start_artifact = digits.artifact(digits.network)
     if not args.no_build:
         try:
-            toolchain_environment(["yosys", "nextpnr-ecp5"])
+            toolchain_environment(["yosys", "nextpnr-ecp5"]
+                                  + (["nextpnr-ice40", "icepack"] if args.ice40 else []))
         except SpikeforgeError as error:
             log(f"no builds: {error}")
             args.no_build = True
@@ -413,6 +442,11 @@ def main(argv=None) -> int:
         res["board_learning"] = timed("board build, with the engine", board_build,
                                       start_artifact, config0, args.out / "board-learning",
                                       args.reuse)
+        if args.ice40:
+            for key, config in (("ice40_plain", None), ("ice40_learning", config0)):
+                res[key] = timed(f"iCE40 board build, {key}", board_build, start_artifact,
+                                 config, args.out / key.replace("_", "-"), args.reuse,
+                                 "icebreaker", 50.0)
         for f in fracs:
             res["frac"].setdefault(f, {})["build"] = timed(
                 f"engine build F={f}", engine_build, digits, f, args.out, args.reuse,
