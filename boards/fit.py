@@ -54,6 +54,7 @@ from dataclasses import dataclass, field
 
 from spikeforge.boards.specs import BOARDS, FEED_DEPTH, board_spec, input_depth_for
 from spikeforge.hdl.learning import StoreMap
+from spikeforge.hdl.system import LEARNING_MIN_HIDDEN
 from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.system import BRAM_ASPECTS, weight_bank_words
 
@@ -142,7 +143,8 @@ class EngineLogic:
 #: 64-32-10 and 1,716 / 427 for 64-100-10: about 5 cells per hidden neuron) and on the
 #: ECP5 learning build of 64-32-10 against the inference-only build of the same network
 #: (docs/boards.md, "Learning builds": +1,717 cells, +520 FFs, the engine with the system's
-#: and the protocol's learning parts), rounded up
+#: and the protocol's learning parts; +1,691 and +570 once the system registered the weight
+#: changes), rounded up
 ENGINE_LOGIC = {
     "ice40": EngineLogic(shell=1700, per_hidden=5, ff_shell=600, ff_per_hidden=0.5),
     "ecp5": EngineLogic(shell=1500, per_hidden=5, ff_shell=540, ff_per_hidden=0.5),
@@ -469,9 +471,9 @@ def _learning_hints(learning, est: FitEstimate) -> list[str]:
     cost), else nothing (the engine itself, the network's other sizes are the rule's)."""
     per_hidden = learning.n_inputs + learning.n_outputs
     saving = (ENGINE_LOGIC[est.family].per_hidden * LOGIC_MARGIN
-              * (learning.n_hidden - 1))  # logic cells saved at one hidden neuron, at most
+              * (learning.n_hidden - LEARNING_MIN_HIDDEN))  # at the fewest, at most
     short_of_logic = est.luts - est.luts_available
-    if learning.n_hidden > 1 and (est.brams > est.brams_available
+    if learning.n_hidden > LEARNING_MIN_HIDDEN and (est.brams > est.brams_available
                                   or 0 < short_of_logic <= saving):
         return [f"fewer hidden neurons (--hidden, {learning.n_hidden} now: each one holds "
                 f"{per_hidden} stored weights of {learning.acc_bits(0)} bits and costs "

@@ -43,7 +43,12 @@ from spikeforge.ir.plan import INPUT_PORT, check_plan
 from spikeforge.ir.system import SystemConfig, weight_bank_words
 from spikeforge.sim.blocks.decision import decisive_classes
 
-__all__ = ["SpikeforgeSystem", "InputItem", "OutputSpike", "MonitorSignature"]
+__all__ = ["SpikeforgeSystem", "InputItem", "OutputSpike", "MonitorSignature",
+           "LEARNING_MIN_HIDDEN"]
+
+#: the fewest hidden neurons of a learning build: the weight changes' two registers drain
+#: while the engine wipes its hidden ticks (``SpikeforgeSystem._learning_engine``)
+LEARNING_MIN_HIDDEN = 3
 
 
 class InputItem(data.StructLayout):
@@ -261,10 +266,11 @@ class SpikeforgeSystem(wiring.Component):
         if sizes != (learning.n_inputs, learning.n_hidden, learning.n_outputs):
             raise ConfigError(f"learning: the engine is {learning.n_inputs}-{learning.n_hidden}-"
                               f"{learning.n_outputs}, the plan {'-'.join(map(str, sizes))}")
-        if learning.n_hidden < 3:  # see _learning_engine: the weight writes' two registers
-            raise ConfigError(f"learning: a learning build needs at least 3 hidden neurons "
-                              f"(its weight writes drain while the engine wipes the hidden "
-                              f"ticks), got {learning.n_hidden}")
+        if learning.n_hidden < LEARNING_MIN_HIDDEN:
+            raise ConfigError(f"learning: a learning build needs at least "
+                              f"{LEARNING_MIN_HIDDEN} hidden neurons (its weight writes drain "
+                              f"while the engine wipes the hidden ticks), got "
+                              f"{learning.n_hidden}")
         if learning.ticks >= 1 << self.tick_bits:
             raise ConfigError(f"learning: {learning.ticks} ticks do not fit tick_bits = "
                               f"{self.tick_bits}")
@@ -517,11 +523,12 @@ class SpikeforgeSystem(wiring.Component):
         The changes pass two registers on their way: the engine's port (combinational from
         its write-back arithmetic), then each core's word index (``pre * n + post``) and the
         core's own address decode would otherwise be one path (29.8 MHz on the ECP5 for
-        digits, against the engine's 55; 54.8 MHz with the registers). ``learn_busy`` stays high while a change is in
-        them; the engine's last change comes in the second cycle of its WIPE pass (H cycles,
-        then DONE) at the latest, so with ``n_hidden >= 3`` (checked) both registers are
-        empty when the engine's ``busy`` falls and ``learn_busy`` is ``busy``, cycle for
-        cycle (:func:`~spikeforge.hdl.learning.update_cycles`)."""
+        digits, against the engine's 55; 54.8 MHz with the registers). ``learn_busy`` stays
+        high while a change is in them; the engine's last change comes in the second cycle
+        of its WIPE pass (H cycles, then DONE) at the latest, so with ``n_hidden >=``
+        :data:`LEARNING_MIN_HIDDEN` (checked) both registers are empty when the engine's
+        ``busy`` falls and ``learn_busy`` is ``busy``, cycle for cycle
+        (:func:`~spikeforge.hdl.learning.update_cycles`)."""
         m.submodules.learning = engine = LearningEngine(self.learning)
         taps = ((mc_in.i.valid & mc_in.i.ready, self.inp.payload.index),
                 (self.monitor[0].valid, self.monitor[0].neuron),

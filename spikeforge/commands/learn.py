@@ -23,6 +23,7 @@ from spikeforge.boards.host import SpikeforgeBoard
 from spikeforge.commands.compile import check_simulators
 from spikeforge.commands.options import integer
 from spikeforge.cosim.runner import SIMULATORS
+from spikeforge.hdl.system import LEARNING_MIN_HIDDEN
 from spikeforge.ir.errors import ConfigError
 from spikeforge.sim.learning import PopcountLearner
 
@@ -33,7 +34,7 @@ __all__ = ["register", "cmd_learn", "DIGITS_RULE", "digits_learner", "add_start_
 DIGITS_RULE = dict(frac_bits=8, shift_out=3, shift_hidden=1, shift_revive=0, ramp=32, margin=8)
 
 #: the random start's options (here and in ``spikeforge build`` / ``fit learn:digits``)
-HIDDEN, SEED = integer(3, 512), integer(0)  #: --hidden (a learning build needs 3), --seed
+HIDDEN, SEED = integer(LEARNING_MIN_HIDDEN, 512), integer(0)  #: --hidden, --seed
 DEFAULT_HIDDEN, DEFAULT_SEED = 32, 0
 
 
