@@ -13,8 +13,8 @@ rule's stores after ``--pretrain`` online samples (the training samples after th
 own), compiled into the engine's Verilog, the same site mutated, without the bench's rows of
 -1 and 0 (:func:`~spikeforge.cosim.learn_cosim.learning_spec`, which silence outputs): a
 random network's outputs come from a few classes (outputs 4 and 5 never spike in the first
-16 samples), a trained one's from more. Prints a table per kind, which start caught each mutant, and every
-undetected site::
+16 samples), a trained one's from more. Prints a table per kind, which start caught each
+mutant, and every undetected site::
 
     .venv/bin/python benchmarks/bench_learning_mutants.py                 # ~50 mutants, ~30 min
     .venv/bin/python benchmarks/bench_learning_mutants.py --per-kind 1 --samples 8   # short
