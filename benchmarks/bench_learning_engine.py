@@ -67,11 +67,10 @@ from pathlib import Path
 
 import numpy as np
 
+from spikeforge.sim.learning import DIGITS_RULE  # the rule's digits settings
+
 REPO = Path(__file__).resolve().parents[1]
 
-#: the popcount rule's digits settings (docs/learning.md)
-DIGITS_RULE = {"frac_bits": 8, "shift_out": 3, "shift_hidden": 1, "shift_revive": 0,
-               "ramp": 32, "margin": 8}
 
 #: device -> (nextpnr tool, device options, clock target MHz, block RAM: name, count,
 #: (depth, width) shapes of one block)

@@ -36,9 +36,8 @@ from spikeforge.cosim.mutate import apply_site, logic_sites, sample_sites
 from spikeforge.hdl.verilog import learning_verilog
 from spikeforge.model.datasets import load_dataset
 from spikeforge.model.popcount_rule import digits_setup
-from spikeforge.sim.learning import PopcountLearner
+from spikeforge.sim.learning import DIGITS_RULE, PopcountLearner
 
-DIGITS_RULE = dict(frac_bits=8, shift_out=3, shift_hidden=1, shift_revive=0, ramp=32, margin=8)
 
 
 def main(argv=None) -> int:

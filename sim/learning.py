@@ -128,7 +128,11 @@ from spikeforge.ir.params import signed_range
 from spikeforge.sim.network import run_network
 
 __all__ = ["first_ticks", "touched_rows", "output_signs", "hidden_signs", "ramp_of",
-           "PopcountLearner"]
+           "PopcountLearner", "DIGITS_RULE"]
+
+#: the rule's digits settings (docs/learning.md section 3): ``PopcountLearner(network,
+#: ticks, **DIGITS_RULE)``, the learning engine's default in the commands and benches
+DIGITS_RULE = dict(frac_bits=8, shift_out=3, shift_hidden=1, shift_revive=0, ramp=32, margin=8)
 
 
 def first_ticks(spikes: np.ndarray) -> np.ndarray:

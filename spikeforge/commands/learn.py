@@ -25,13 +25,11 @@ from spikeforge.commands.options import integer
 from spikeforge.cosim.runner import SIMULATORS
 from spikeforge.hdl.system import LEARNING_MIN_HIDDEN
 from spikeforge.ir.errors import ConfigError
-from spikeforge.sim.learning import PopcountLearner
+from spikeforge.sim.learning import DIGITS_RULE, PopcountLearner
 
 __all__ = ["register", "cmd_learn", "DIGITS_RULE", "digits_learner", "add_start_options",
            "HIDDEN", "SEED", "DEFAULT_HIDDEN", "DEFAULT_SEED"]
 
-#: the rule's digits settings (docs/learning.md, section 3)
-DIGITS_RULE = dict(frac_bits=8, shift_out=3, shift_hidden=1, shift_revive=0, ramp=32, margin=8)
 
 #: the random start's options (here and in ``spikeforge build`` / ``fit learn:digits``)
 HIDDEN, SEED = integer(LEARNING_MIN_HIDDEN, 512), integer(0)  #: --hidden, --seed

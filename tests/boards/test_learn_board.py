@@ -23,7 +23,7 @@ from spikeforge.compiler.map import plan_network
 from spikeforge.ir.network import IntegerLayer, IntegerNetwork
 from spikeforge.ir.params import NeuronParams, Reset
 from spikeforge.ir.system import SystemConfig
-from spikeforge.sim.learning import PopcountLearner
+from spikeforge.sim.learning import DIGITS_RULE, PopcountLearner
 from tests.util import require_simulator
 
 #: the default-suite run: Icarus (the board core with the engine builds in Verilator in
@@ -118,7 +118,6 @@ def test_a_host_sending_wrong_labels_is_caught():
 
 
 #: the rule's digits settings (docs/learning.md, section 3), on 64-32-10
-DIGITS_RULE = dict(frac_bits=8, shift_out=3, shift_hidden=1, shift_revive=0, ramp=32, margin=8)
 DIGITS_SAMPLES = 50
 
 

@@ -21,10 +21,9 @@ from spikeforge.ir.params import NeuronParams, Reset
 from spikeforge.ir.system import SystemConfig
 from spikeforge.model.datasets import load_dataset
 from spikeforge.model.popcount_rule import digits_setup
-from spikeforge.sim.learning import PopcountLearner
+from spikeforge.sim.learning import DIGITS_RULE, PopcountLearner
 
 #: the rule's digits settings (docs/learning.md, section 3), on 64-32-10
-DIGITS_RULE = dict(frac_bits=8, shift_out=3, shift_hidden=1, shift_revive=0, ramp=32, margin=8)
 HIDDEN = 32
 
 
