@@ -224,19 +224,31 @@ def cycles(artifact, config, counts: np.ndarray, margin: int) -> dict:
 def board_build(artifact, config, out: Path, reuse: bool, board: str = BOARD,
                 clk_mhz: float = PLL_MHZ) -> dict:
     """The board top of ``board`` (the PLL at ``clk_mhz``), with the engine if ``config``.
-    A build that nextpnr cannot place for want of logic cells: ``fits`` False and why."""
+    A build that the fit check refuses, or that nextpnr cannot place for want of logic
+    cells: ``fits`` False and why."""
     import re
 
     from spikeforge.boards.build import build_board
-    from spikeforge.ir.errors import SpikeforgeError
+    from spikeforge.boards.fit import estimate
+    from spikeforge.ir.errors import ConfigError, SpikeforgeError
 
     name = "digits-64-32-10" + ("-learning" if config is not None else "")
-    t0 = time.perf_counter()
+    t0, started = time.perf_counter(), time.time()
     try:
         report = build_board((name, artifact), board, out, clk_mhz=clk_mhz,
                              allow_timing_fail=True, reuse=reuse, learning=config)
+    except ConfigError:  # refused before the tools run, if the fit check says so
+        est = estimate(artifact.plan, board, decision=artifact.network.decision,
+                       learning=config)
+        if est.fits:
+            raise
+        log(f"{board} build of {name}: refused by the fit check ({'; '.join(est.problems)})")
+        return {"fits": False, "why": f"fit check: {'; '.join(est.problems)}",
+                "wall_s": time.perf_counter() - t0}
     except SpikeforgeError as error:
-        log_text = (out / "top.tim").read_text() if (out / "top.tim").exists() else ""
+        tim = out / "top.tim"  # nextpnr's log of this build (not one left by an earlier one)
+        log_text = (tim.read_text() if tim.exists() and tim.stat().st_mtime >= started
+                    else "")
         over = [(bel, int(used), int(avail)) for bel, used, avail
                 in re.findall(r"(\w+):\s+(\d+)/\s*(\d+)\s+\d+%", log_text)
                 if int(used) > int(avail)]
