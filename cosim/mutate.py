@@ -1406,9 +1406,18 @@ _LATE_READY = ("command.ready one cycle late in a core: command.valid is high on
 #: argument holds for every input the rest of the system can give the module (the ids are
 #: those of the recorded run; docs/verification.md has the arguments at length, and the
 #: invariants they rest on were also checked by $display probes on every stimulus)
+_COUNT_LIMIT = (
+    "a spike count's saturation at 65534 instead of 65535: an output neuron cannot spike in "
+    "tick 0 (CLEAR zeroes its i and v, its events are spikes of the layer before, which "
+    "reach it only after its TICK 0 update: v = 0 < threshold), and spikes once per tick "
+    "at most, so a count is at most n_ticks - 1 <= 65534 (16-bit n_ticks; counts are "
+    "cleared at each start and only live spikes count); it reaches 65534 only by a spike "
+    "in the run's last tick, after which no spike comes: the mutant's compare never "
+    "holds back an increment (probe: no output spike in tick 0 on any stimulus)")
+
 EQUIVALENT: dict[tuple[str, str], str] = {
     ("spike-count", "spikeforge_system.core_1_1:528:-1->-2:counter step"): _ONE_LANE_REST,
-    ("spike-count", "spikeforge_system.decision:108:<-><=:compare boundary"): (
+    ("spike-count", "spikeforge_system.decision:104:<-><=:compare boundary"): (
         "the decision unit's spike payload is an output neuron index 0..4 (5 classes: the "
         "one-lane output cores of 3 and 2 neurons emit their own neuron's index, the router "
         "adds the core offset 0 or 3), so payload < 5 and payload <= 5 agree"),
@@ -1469,14 +1478,15 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("membrane-max", "spikeforge_system:684:$58=K':next-state constant"): _COUNTER_RESET,
     ("membrane-max", "spikeforge_system.core_1_0:540:command__ready+1cycle:handshake late"):
         _LATE_READY,
-    ("spike-count", "spikeforge_system.decision:118:!=K->!=K':counter limit"): (
-        "spike-count saturation at 65534 instead of 65535: an output neuron cannot spike in "
-        "tick 0 (CLEAR zeroes its i and v, its events are spikes of the layer before, which "
-        "reach it only after its TICK 0 update: v = 0 < threshold), and spikes once per tick "
-        "at most, so a count is at most n_ticks - 1 <= 65534 (16-bit n_ticks; counts are "
-        "cleared at each start and only live spikes count); it reaches 65534 only by a spike "
-        "in the run's last tick, after which no spike comes: the mutant's compare never "
-        "holds back an increment (probe: no output spike in tick 0 on any stimulus)"),
+    ("spike-count", "spikeforge_system.decision:114:!=K->!=K':counter limit"): _COUNT_LIMIT,
+    ("spike-count", "spikeforge_system.decision:116:!=K->!=K':counter limit"): _COUNT_LIMIT,
+    ("spike-count", "spikeforge_system.decision:343:$29=K':next-state constant"): (
+        "the value the decision unit's scan shifts into its top counter (count_4 of 5) made 1 "
+        "instead of 0: at scan cycle k stage 1 reads count_0, which holds class k; the filler "
+        "enters count_4 at the scan's first edge and moves down one counter per edge, so it "
+        "reaches count_0 at the edge after the last read (class 4's); the scan runs once per "
+        "clear (a later finish is ignored) and cur is used only with cur_valid, so no counter "
+        "is read again before the clear that zeroes them all (every input)"),
     ("first-spike", "spikeforge_system:436:&->|:and/or swapped"): (
         "core_0_0's idle bit to the tick controller, idle & quiet_links, becomes idle | "
         "quiet_links: the controller's quiet is then (quiet_links & the other cores idle) and "
@@ -1626,9 +1636,10 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         _ONE_LANE_MASK,
     ("spike-count", "spikeforge_system.core_1_1:522:<K-><K':compare limit"): _CREDIT,
     ("spike-count", "spikeforge_system.ctrl:218:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
-    ("spike-count", "spikeforge_system.decision:436:$31=K':next-state constant"): (
-        "the decision unit's scan register cur reset to 1 instead of 0: cur takes the count "
-        "read at every edge (cur <= read, no enable), so it differs only in the first cycle "
+    ("spike-count", "spikeforge_system.decision:371:$30=K':next-state constant"): (
+        "the decision unit's scan register cur reset to 1 instead of 0: cur takes class 0's "
+        "counter at every edge (cur <= count_0, no enable), so it differs only in the first "
+        "cycle "
         "after a reset, and it is read only where cur_valid = 1 (best and the result are "
         "updated only then); cur_valid resets to 0 and follows scanning, which is 0 after a "
         "reset until a finish (every input)"),

@@ -13,7 +13,9 @@
   ``stop`` asks the tick controller for an early exit.
 * ``SPIKE_COUNT`` -- the class with the most spikes, ties to the lowest index (all counts
   zero gives class 0, with ``none`` high). Per-class saturating counters; the argmax is a
-  sequential scan of ``n_classes`` cycles started by ``finish``.
+  sequential scan of ``n_classes`` cycles started by the first ``finish`` after ``clear``,
+  which consumes the counters (a later ``finish`` is ignored, spikes during the scan are not
+  counted; in a system neither comes after the run's end).
 * ``MEMBRANE_MAX`` -- the class with the largest membrane value, ties to the lowest index.
   The values are read from the ``membrane`` stream, neuron 0 first (the k-th value accepted
   after ``clear`` is neuron k's); the result is valid after the ``n_classes``-th value.
@@ -160,22 +162,25 @@ class DecisionUnit(wiring.Component):
         elif self.mode is Decision.SPIKE_COUNT:
             limit = (1 << self.count_bits) - 1
             counts = [Signal(self.count_bits, name=f"count_{k}") for k in range(n)]
-            # bit k: counts[k] != 0, kept beside the counts, so that the scan reads a bit
-            # instead of testing the multiplexed count for zero (the ECP5 build's critical
-            # path at stop 28 with the DSPs placed well, 8.5 ns: scan_i -> count multiplexer
-            # -> 16-bit zero test -> cur_zero)
-            nonzero = Signal(n)
-            with m.If(hit):
+            scanning = Signal()
+            scanned = Signal()  # a scan has begun since ``clear``: it ran on the counters
+            with m.If(scanning):
+                # no spike arrives once the run has finished; the shift takes precedence
+                m.d.sync += [counts[k].eq(counts[k + 1]) for k in range(n - 1)]
+                m.d.sync += counts[n - 1].eq(0)
+            with m.Elif(hit):
                 with m.Switch(spike.payload):
                     for k in range(n):
                         with m.Case(k):
-                            m.d.sync += nonzero[k].eq(1)
                             with m.If(counts[k] != limit):
                                 m.d.sync += counts[k].eq(counts[k] + 1)
-            # Two-stage scan, so that no path runs from the index through the count
-            # multiplexer into the comparison: stage 1 reads count ``scan_i`` into ``cur``,
-            # stage 2 compares it with the best so far (one cycle later).
-            scanning = Signal()
+            # Two-stage argmax scan: stage 1 registers class 0's counter (``cur``, and its
+            # zero test), stage 2 compares it with the best so far one cycle later. Each
+            # scan cycle shifts every counter down by one class (the counts are not needed
+            # after the scan), so class ``scan_i`` sits at 0 when stage 1 reads it: there is
+            # no multiplexer indexed by ``scan_i``, which was the critical path of the
+            # 64-class ECP5 build at stop 28 (scan_i -> 64-way count multiplexer -> zero
+            # test -> cur_zero, 8.7 ns).
             scan_i = Signal(range(n))
             cur = Signal(self.count_bits)  # stage 1 -> 2: count of class cur_i
             cur_i = Signal(range(n))
@@ -184,16 +189,10 @@ class DecisionUnit(wiring.Component):
             cur_last = Signal()  # cur_i == n - 1
             best_i = Signal(range(n))
             best_c = Signal(self.count_bits)
-            read = Signal(self.count_bits)
-            read_nonzero = Signal()
-            with m.Switch(scan_i):
-                for k in range(n):
-                    with m.Case(k):
-                        m.d.comb += [read.eq(counts[k]), read_nonzero.eq(nonzero[k])]
-            cur_zero = Signal()  # cur == 0, read beside it: no zero test after the compare
-            m.d.sync += [cur.eq(read), cur_i.eq(scan_i), cur_valid.eq(scanning),
+            cur_zero = Signal()  # cur == 0, tested in stage 1: none after the compare
+            m.d.sync += [cur.eq(counts[0]), cur_i.eq(scan_i), cur_valid.eq(scanning),
                          cur_first.eq(scan_i == 0), cur_last.eq(scan_i == n - 1),
-                         cur_zero.eq(~read_nonzero)]
+                         cur_zero.eq(counts[0] == 0)]
             # scan_i is 0 whenever no scan runs (the end of a scan and clear set it to 0), so
             # that ``finish`` only has to start ``scanning``: it arrives late in its cycle
             # (the tick controller's end of the run), and as an enable of scan_i it was the
@@ -202,8 +201,8 @@ class DecisionUnit(wiring.Component):
                 m.d.sync += scan_i.eq(scan_i + 1)
                 with m.If(scan_i == n - 1):
                     m.d.sync += [scanning.eq(0), scan_i.eq(0)]
-            with m.Elif(self.finish & ~self.valid):
-                m.d.sync += scanning.eq(1)
+            with m.Elif(self.finish & ~scanned):
+                m.d.sync += [scanning.eq(1), scanned.eq(1)]
             take = Signal()
             m.d.comb += take.eq(cur_first | (cur > best_c))  # strict: ties keep the lower
             n_best_i = Mux(take, cur_i, best_i)
@@ -220,9 +219,10 @@ class DecisionUnit(wiring.Component):
                     m.d.sync += [self.valid.eq(1), self.cls.eq(n_best_i),
                                  self.count.eq(n_best_c), self.none.eq(n_all_zero)]
             with m.If(self.clear):
-                m.d.sync += [c.eq(0) for c in counts] + [nonzero.eq(0)]
-                m.d.sync += [scanning.eq(0), scan_i.eq(0), cur_valid.eq(0), self.valid.eq(0),
-                             self.none.eq(0), self.cls.eq(0), self.count.eq(0)]
+                m.d.sync += [c.eq(0) for c in counts]
+                m.d.sync += [scanning.eq(0), scanned.eq(0), scan_i.eq(0), cur_valid.eq(0),
+                             self.valid.eq(0), self.none.eq(0), self.cls.eq(0),
+                             self.count.eq(0)]
 
         else:  # MEMBRANE_MAX
             k = Signal(range(n + 1))

@@ -87,17 +87,24 @@ def dump(tree: Path, work: Path) -> dict:
 
 _WIRE_NAME = re.compile(r"\\?\$\d+\b")
 _ASSIGN = re.compile(r"^\s*assign\s+(\\?\S+)\s*=\s*(.*);\s*$")
+_REGISTER_LOAD = re.compile(r"^\s*(\\?\S+)\s*<=\s*(\\?\$\d+)\s*;\s*$")
 
 
 def resolved_line(lines: list[str], first: int, last: int, k: int, depth: int = 4) -> str:
     """Line ``k`` of the module spanning ``first..last`` with each ``$N`` wire replaced by
-    the expression assigned to it, ``depth`` levels deep; the wires left are written ``$``
-    (their numbers change with any edit of the module)."""
+    the expression assigned to it, ``depth`` levels deep, and a wire that a process computes
+    as a register's next value (``reg <= $N``) by ``next reg`` (so that ``$N = 16'h0000``,
+    a reset value, names its register: stop 31 found two resets of the same width taken for
+    each other by rank); the wires left are written ``$`` (their numbers change with any edit
+    of the module)."""
     drivers = {}
     for line in lines[first:last]:
         m = _ASSIGN.match(line)
         if m and _WIRE_NAME.fullmatch(m.group(1)):
             drivers[m.group(1).lstrip("\\")] = m.group(2)
+        m = _REGISTER_LOAD.match(line)
+        if m:
+            drivers.setdefault(m.group(2).lstrip("\\"), f"next {m.group(1)}")
     text = lines[k].strip()
     for _ in range(depth):
         text = _WIRE_NAME.sub(lambda m: f"({drivers.get(m.group(0).lstrip(chr(92)), '?')})",

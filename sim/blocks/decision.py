@@ -102,7 +102,8 @@ class SpikeCountDecision(DecisionModel):
     """SPIKE_COUNT: a counter per class; from the edge of ``finished`` an argmax scan of one
     class per cycle (ties to the lower index) in two stages -- read class ``scan_i``'s count,
     compare it with the best one cycle later --, ``valid`` ``n_classes + 2`` cycles after
-    ``finished``; ``none`` when every count is 0."""
+    ``finished``; ``none`` when every count is 0. The scan runs once per ``clear`` and spikes
+    during it are not counted (the hardware's scan shifts the counters out)."""
 
     def __init__(self, n_classes: int):
         self.scan_i, self.best_i, self.best_c = 0, 0, 0
@@ -112,10 +113,11 @@ class SpikeCountDecision(DecisionModel):
         super().reset()
         self.counts = [0] * self.n_classes
         self.scanning = False
+        self.scanned = False  # a scan has begun since clear (it consumes the counters)
         self.read = None  # stage 1 -> 2: (class, count) read in the last cycle
 
     def _update(self, hit, tick, tick_done, finished) -> None:
-        if hit is not None:
+        if hit is not None and not self.scanning:   # the scan consumes the counters
             self.counts[hit] += 1
         if self.read is not None:
             self._compare(*self.read)
@@ -124,8 +126,8 @@ class SpikeCountDecision(DecisionModel):
             self.read = (self.scan_i, self.counts[self.scan_i])
             self.scanning = self.scan_i != self.n_classes - 1
             self.scan_i += 1
-        elif finished and not self.valid:
-            self.scanning, self.scan_i = True, 0
+        elif finished and not self.scanned:
+            self.scanning, self.scanned, self.scan_i = True, True, 0
 
     def _compare(self, k: int, count: int) -> None:
         if k == 0 or count > self.best_c:

@@ -165,17 +165,18 @@ def test_spike_count_matches_model(seed):
     assert r["after_clear"] == (0, 0)
 
 
-def test_spike_count_a_finish_before_valid_rescans_from_class_0():
-    """A ``finish`` in the cycle between a scan's last read and ``valid`` starts a second scan,
-    which reads class 0 first like every scan: ``scan_i`` is 0 whenever no scan runs (so that
-    ``finish`` does not have to load it). Hits on class 0 after its read in the second scan
-    do not count there; a scan starting anywhere else reads them (class 0 would win). Cycle
-    by cycle against the cycle model."""
+def test_spike_count_scans_once_per_clear_and_ignores_spikes_during_the_scan():
+    """The scan shifts the counters out (no multiplexer indexed by the scan position), so it
+    runs once per ``clear``: a ``finish`` in the cycle between its last read and ``valid``
+    does not start a second scan (which would read the emptied counters and overwrite the
+    class with 0), and a spike during the scan is not counted (it would land in a shifted
+    counter). Cycle by cycle against the cycle model."""
     n = 5
-    # cycle 2: finish (reads of classes 0..4 at 3..7, the last compare at 8); cycle 8: finish
-    # again (reads at 9..13); class 0 spikes at 10 and 11, after its read at 9
-    stim = {0: {"clear": 1}, 1: {"hit": 1}, 2: {"finish": 1}, 8: {"finish": 1},
-            10: {"hit": 0}, 11: {"hit": 0}}
+    # cycle 2: finish (reads of classes 0..4 at 3..7, the last compare at 8); class 4 spikes
+    # at 4 and 5, during the scan, before its read (counted, they would make it win); cycle
+    # 8: finish again; class 0 spikes at 10 and 11, after the scan
+    stim = {0: {"clear": 1}, 1: {"hit": 1}, 2: {"finish": 1}, 4: {"hit": 4}, 5: {"hit": 4},
+            8: {"finish": 1}, 10: {"hit": 0}, 11: {"hit": 0}}
     dut = DecisionUnit(n, Decision.SPIKE_COUNT)
     model = SpikeCountDecision(n)
     log = []
@@ -189,13 +190,14 @@ def test_spike_count_a_finish_before_valid_rescans_from_class_0():
             ctx.set(dut.clear, s.get("clear", 0))
             assert ctx.get(dut.valid) == model.valid, c
             if model.valid:
-                assert (ctx.get(dut.cls), ctx.get(dut.none)) == (model.cls, model.none), c
-                log.append(model.cls)
+                assert (ctx.get(dut.cls), ctx.get(dut.none), ctx.get(dut.count)) == \
+                    (model.cls, model.none, model.best_c), c
+                log.append((model.cls, model.best_c))
             model.clock(s.get("hit"), 0, False, bool(s.get("finish")), bool(s.get("clear")))
             await ctx.tick()
 
     run(dut, bench)
-    assert log[0] == 1 and log[-1] == 1 and len(log) == 22 - 9  # valid from cycle 9 on
+    assert log == [(1, 1)] * (22 - 9)  # valid from cycle 9 on: class 1, one spike
 
 
 def test_spike_count_tie_goes_to_lowest_index():
