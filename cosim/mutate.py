@@ -1430,7 +1430,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "stimulus)"),
     ("spike-count", "spikeforge_system.router_0:55:+->-:add/sub swapped"): _OFFSET,
     ("membrane-max", "spikeforge_system.router_0:42:+->-:add/sub swapped"): _OFFSET,
-    ("membrane-max", "spikeforge_system:378:clamp->x:saturation removed"): (
+    ("membrane-max", "spikeforge_system:377:clamp->x:saturation removed"): (
         "membrane__payload = host__r_valid ? host__r_data : 0 becomes host__r_data: the "
         "payload differs only while membrane__valid (= host__r_valid) is 0, and the decision "
         "unit reads it only under membrane.valid & membrane.ready (every input)"),
@@ -1448,34 +1448,35 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         _READY_STUCK,
     ("membrane-max", "spikeforge_system.core_0_0:565:command__ready->1:handshake stuck"):
         _READY_STUCK,
-    ("spike-count", "spikeforge_system.input_multicast:51:&x->|x:reduction swapped"): (
+    ("spike-count", "spikeforge_system.input_multicast:50:&x->|x:reduction swapped"): (
         _LOCKSTEP_READY),
-    ("first-spike", "spikeforge_system.input_multicast:51:&x->|x:reduction swapped"): (
+    ("first-spike", "spikeforge_system.input_multicast:50:&x->|x:reduction swapped"): (
         _LOCKSTEP_READY),
-    ("spike-count", "spikeforge_system.input_multicast:56:done<=hold:register frozen"): (
+    ("spike-count", "spikeforge_system.input_multicast:55:done<=hold:register frozen"): (
         _LOCKSTEP + ", so done frozen at its initial 00 is the same register"),
-    ("spike-count", "spikeforge_system.input_multicast:65:if!:branch negated"): (
+    ("first-spike", "spikeforge_system.input_multicast:55:done<=hold:register frozen"): (
+        _LOCKSTEP + ", so done frozen at its initial 00 is the same register"),
+    ("first-spike", "spikeforge_system.router_1.multicast:65:idle->1:handshake stuck"): (
+        "router 1's idle is its multicast's idle = ~i.valid, and i.valid is merger 1's "
+        "o.valid (FIFO depth 0: nothing between them), whose own idle = ~o.valid is another "
+        "bit of the same AND of links: the two bits are equal in every cycle, so with the "
+        "router's stuck at 1 the AND, the controller's quiet, is the same (every input)"),
+    ("spike-count", "spikeforge_system.input_multicast:64:if!:branch negated"): (
         _LOCKSTEP + "; the mutant clears done in every cycle but a reset cycle, where it keeps "
         "done | taken unless i.valid & i.ready, i.e. 00 too"),
-    ("first-spike", "spikeforge_system.input_multicast:52:idle->1:handshake stuck"): (
-        "the multicast's idle = ~i.valid feeds only the top's quiet_links, next to input_idle "
-        "= closed | ~event_phase; i.valid = inp.valid & accepting & ~last with accepting = "
-        "event_phase & ~closed = ~input_idle, so a multicast that is not idle means "
-        "input_idle = 0: the AND of the links is the same with the multicast's bit stuck at "
-        "1 (every input)"),
     ("spike-count", "spikeforge_system.core_1_1:515:command__ready+1cycle:handshake late"):
         _LATE_READY,
     ("first-spike", "spikeforge_system.core_2_0:514:command__ready+1cycle:handshake late"):
         _LATE_READY,
-    ("spike-count", "spikeforge_system.input_multicast:79:[1]->[0]:bit select"): (
+    ("spike-count", "spikeforge_system.input_multicast:78:[1]->[0]:bit select"): (
         _LOCKSTEP + ", so done[1] = done[0] = 0"),
-    ("first-spike", "spikeforge_system.input_multicast:79:[1]->[0]:bit select"): (
+    ("first-spike", "spikeforge_system.input_multicast:78:[1]->[0]:bit select"): (
         _LOCKSTEP + ", so done[1] = done[0] = 0"),
     ("membrane-max", "spikeforge_system.ctrl:205:~x->x:inversion dropped"): _PENDING_AND,
     ("spike-count", "spikeforge_system.ctrl:216:~x->x:inversion dropped"): _PENDING_AND,
     ("membrane-max", "spikeforge_system.ctrl:207:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
-    ("first-spike", "spikeforge_system:828:$66=K':next-state constant"): _COUNTER_RESET,
-    ("membrane-max", "spikeforge_system:684:$58=K':next-state constant"): _COUNTER_RESET,
+    ("first-spike", "spikeforge_system:826:$66=K':next-state constant"): _COUNTER_RESET,
+    ("membrane-max", "spikeforge_system:682:$58=K':next-state constant"): _COUNTER_RESET,
     ("membrane-max", "spikeforge_system.core_1_0:540:command__ready+1cycle:handshake late"):
         _LATE_READY,
     ("spike-count", "spikeforge_system.decision:114:!=K->!=K':counter limit"): _COUNT_LIMIT,
@@ -1487,7 +1488,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "reaches count_0 at the edge after the last read (class 4's); the scan runs once per "
         "clear (a later finish is ignored) and cur is used only with cur_valid, so no counter "
         "is read again before the clear that zeroes them all (every input)"),
-    ("first-spike", "spikeforge_system:436:&->|:and/or swapped"): (
+    ("first-spike", "spikeforge_system:435:&->|:and/or swapped"): (
         "core_0_0's idle bit to the tick controller, idle & quiet_links, becomes idle | "
         "quiet_links: the controller's quiet is then (quiet_links & the other cores idle) and "
         "differs only while core_0_0 is busy and every other core and link is idle; that "
