@@ -375,7 +375,7 @@ def main(argv=None) -> int:
 
     from spikeforge.boards.fit import estimate
     from spikeforge.boards.specs import BOARDS
-    from spikeforge.ir.errors import ConfigError
+    from spikeforge.ir.errors import ConfigError, SpikeforgeError
 
     only = set(args.only.split(",")) if args.only else None
     rows, reports, refused, pll_rows = [], [], [], []
@@ -404,8 +404,14 @@ def main(argv=None) -> int:
                     report = build_or_reuse((name, artifact), board, out, args.reuse,
                                             clk_mhz=target)
             except ConfigError as error:
-                refused.append((label, board, str(error)))
+                refused.append((label, board, f"does not fit -- {error}"))
                 print(f"{label} on {board}: refused: {error}", file=sys.stderr)
+                break
+            except SpikeforgeError as error:   # Yosys or nextpnr failed: a row, not the end
+                lines = str(error).splitlines()   # what failed, then the tool's log tail
+                why = "; ".join([lines[0]] + [ln for ln in lines[1:] if "ERROR" in ln][-1:])
+                refused.append((label, board, f"build failed -- {why}"))
+                print(f"{label} on {board}: {why}", file=sys.stderr)
                 break
             est = estimate(plan, board, report["input_depth"], network.decision,
                            weight_banks=artifact.system.weight_banks)
@@ -434,7 +440,7 @@ def main(argv=None) -> int:
         print(table(["design", "board", "board clock MHz", "requested MHz", "PLL setting",
                      "achieved MHz", "Fmax MHz", "timing met"], pll_rows))
     for label, board, why in refused:
-        print(f"\n* {label} on {board}: does not fit -- {why}")
+        print(f"\n* {label} on {board}: {why}")
     if args.json:
         args.json.write_text(json.dumps(reports, indent=2, default=str) + "\n")
     return 0
