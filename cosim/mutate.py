@@ -1306,8 +1306,10 @@ _ALL_ACCEPT = ("the tick controller offers a command only when guarded_quiet: it
                "and from there nothing but a command or a new event phase (which reloads the "
                "guard) makes a block busy, so they are still idle at the offer, and an idle "
                "link drives no valid to the core behind it: every core's command.ready = idle "
-               "& ~spike_in.valid is 1 at every offer: all cores accept at once, pending becomes 0 and command.valid is "
-               "high only at offers; hence accepted is all zeros or all ones in every cycle")
+               "(a system's cores take commands first, events_first=False; no event is offered "
+               "beside them) is 1 at every offer: all cores accept at once, pending becomes 0 "
+               "and command.valid is high only at offers; hence accepted is all zeros or all "
+               "ones in every cycle")
 
 
 #: the tick controller's reductions of ``accepted``, all or any: equal under _ALL_ACCEPT
@@ -1317,8 +1319,6 @@ _PENDING_AND = (_ALL_ACCEPT + ": pending <= pending & ~accepted becomes pending 
                 "and pending is 0 in every cycle, so both are 0")
 
 
-_READY_STUCK = (_ALL_ACCEPT + "; command.valid is high only while ready is 1 anyway, so a ready "
-                "stuck at 1 accepts the same commands")
 _QUEUE_EMPTY = ("queue_empty_next = ~push & (q_at[0] | (q_at[1] & pop)) is used only in "
                 "idle_next = phase_idle_next & queue_empty_next & out_empty_next & "
                 "skid_empty_next, and out_empty_next has the factor ~pop: the mutant changes "
@@ -1384,28 +1384,7 @@ _LOCKSTEP_READY = (_LOCKSTEP + "; i.ready = &(~dest | done | o.ready) becomes |(
                    "event_phase & ~closed, done's update and the taken count by i.valid) "
                    "(probe, stop 22: done 00, taken 00 or 11, and the two readies equal "
                    "whenever i.valid, in every cycle of every stimulus)")
-_LATE_READY = ("command.ready one cycle late in a core: command.valid is high only at offers "
-               "(every core accepts at once, so pending stays 0) and ready = idle & "
-               "~spike_in.valid matters only there; the controller offers only when its "
-               "registered quiet says every core and link was idle in the cycle before, so "
-               "this core was idle with no event offered then (ready 1) and still is at the "
-               "offer: the late ready equals the ready (every design, every input). Before the "
-               "quiet was registered, the argument was made for a core of layer >= 1 of a "
-               "system without early exit: an "
-               "offer is a CLEAR in ISSUE_CLEAR after a start, when everything has been quiet "
-               "since the previous run's last tick_done (no input outside the event phase, no "
-               "stop that leaves work draining) or since reset, or a TICK in EVENT, at least "
-               "guard + 1 = 3 cycles after the event phase began with everything quiet; in an "
-               "event phase only layer-0 cores take events (a deeper core gets spikes only "
-               "from update phases), so this core is idle with no event offered in the cycle "
-               "before every offer: the late ready equals the ready at every offer (probe: "
-               "command.valid never met a late ready different from the ready on any stimulus)")
 
-
-#: undetected mutants argued equivalent in the system's context, by (design, site id): the
-#: argument holds for every input the rest of the system can give the module (the ids are
-#: those of the recorded run; docs/verification.md has the arguments at length, and the
-#: invariants they rest on were also checked by $display probes on every stimulus)
 _COUNT_LIMIT = (
     "a spike count's saturation at 65534 instead of 65535: an output neuron cannot spike in "
     "tick 0 (CLEAR zeroes its i and v, its events are spikes of the layer before, which "
@@ -1415,13 +1394,17 @@ _COUNT_LIMIT = (
     "in the run's last tick, after which no spike comes: the mutant's compare never "
     "holds back an increment (probe: no output spike in tick 0 on any stimulus)")
 
+#: undetected mutants argued equivalent in the system's context, by (design, site id): the
+#: argument holds for every input the rest of the system can give the module (the ids are
+#: those of the recorded run; docs/verification.md has the arguments at length, and the
+#: invariants they rest on were also checked by $display probes on every stimulus)
 EQUIVALENT: dict[tuple[str, str], str] = {
-    ("spike-count", "spikeforge_system.core_1_1:528:-1->-2:counter step"): _ONE_LANE_REST,
+    ("spike-count", "spikeforge_system.core_1_1:525:-1->-2:counter step"): _ONE_LANE_REST,
     ("spike-count", "spikeforge_system.decision:104:<-><=:compare boundary"): (
         "the decision unit's spike payload is an output neuron index 0..4 (5 classes: the "
         "one-lane output cores of 3 and 2 neurons emit their own neuron's index, the router "
         "adds the core offset 0 or 3), so payload < 5 and payload <= 5 agree"),
-    ("first-spike", "spikeforge_system.core_2_0:526:|->&:and/or swapped"): (
+    ("first-spike", "spikeforge_system.core_2_0:523:|->&:and/or swapped"): (
         "fire-once flag of output core 2_0 (classes 0, 1), written f | spike, mutated f & "
         "spike: f is 0 after CLEAR, and a tick with an output spike is the inference's last "
         "(decided at that spike's handshake or at the tick's end; no further TICK), so no "
@@ -1442,12 +1425,6 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("spike-count", "spikeforge_system.ctrl:211:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
     ("first-spike", "spikeforge_system.ctrl:229:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
     ("first-spike", "spikeforge_system.ctrl:236:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
-    ("spike-count", "spikeforge_system.core_1_0:530:command__ready->1:handshake stuck"):
-        _READY_STUCK,
-    ("first-spike", "spikeforge_system.core_0_1:547:command__ready->1:handshake stuck"):
-        _READY_STUCK,
-    ("membrane-max", "spikeforge_system.core_0_0:565:command__ready->1:handshake stuck"):
-        _READY_STUCK,
     ("spike-count", "spikeforge_system.input_multicast:50:&x->|x:reduction swapped"): (
         _LOCKSTEP_READY),
     ("first-spike", "spikeforge_system.input_multicast:50:&x->|x:reduction swapped"): (
@@ -1464,10 +1441,6 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("spike-count", "spikeforge_system.input_multicast:64:if!:branch negated"): (
         _LOCKSTEP + "; the mutant clears done in every cycle but a reset cycle, where it keeps "
         "done | taken unless i.valid & i.ready, i.e. 00 too"),
-    ("spike-count", "spikeforge_system.core_1_1:515:command__ready+1cycle:handshake late"):
-        _LATE_READY,
-    ("first-spike", "spikeforge_system.core_2_0:514:command__ready+1cycle:handshake late"):
-        _LATE_READY,
     ("spike-count", "spikeforge_system.input_multicast:78:[1]->[0]:bit select"): (
         _LOCKSTEP + ", so done[1] = done[0] = 0"),
     ("first-spike", "spikeforge_system.input_multicast:78:[1]->[0]:bit select"): (
@@ -1475,10 +1448,8 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("membrane-max", "spikeforge_system.ctrl:205:~x->x:inversion dropped"): _PENDING_AND,
     ("spike-count", "spikeforge_system.ctrl:216:~x->x:inversion dropped"): _PENDING_AND,
     ("membrane-max", "spikeforge_system.ctrl:207:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
-    ("first-spike", "spikeforge_system:826:$66=K':next-state constant"): _COUNTER_RESET,
-    ("membrane-max", "spikeforge_system:682:$58=K':next-state constant"): _COUNTER_RESET,
-    ("membrane-max", "spikeforge_system.core_1_0:540:command__ready+1cycle:handshake late"):
-        _LATE_READY,
+    ("first-spike", "spikeforge_system:821:$66=K':next-state constant"): _COUNTER_RESET,
+    ("membrane-max", "spikeforge_system:679:$58=K':next-state constant"): _COUNTER_RESET,
     ("spike-count", "spikeforge_system.decision:114:!=K->!=K':counter limit"): _COUNT_LIMIT,
     ("spike-count", "spikeforge_system.decision:116:!=K->!=K':counter limit"): _COUNT_LIMIT,
     ("spike-count", "spikeforge_system.decision:343:$29=K':next-state constant"): (
@@ -1488,23 +1459,6 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "reaches count_0 at the edge after the last read (class 4's); the scan runs once per "
         "clear (a later finish is ignored) and cur is used only with cur_valid, so no counter "
         "is read again before the clear that zeroes them all (every input)"),
-    ("first-spike", "spikeforge_system:435:&->|:and/or swapped"): (
-        "core_0_0's idle bit to the tick controller, idle & quiet_links, becomes idle | "
-        "quiet_links: the controller's quiet is then (quiet_links & the other cores idle) and "
-        "differs only while core_0_0 is busy and every other core and link is idle; that "
-        "never happens in this design (cores 0_0 and 0_1 of 3 words, 1_0 of 6, 2_x of 2; "
-        "queues of 10 words never throttle the issue): in an event phase core 0_1 takes the "
-        "same events in the same cycles (input multicast lockstep); a CLEAR or TICK accepted "
-        "at T by every core keeps core 1_0 busy until T + 7 (CLEAR) or T + 14 (its last "
-        "update write, S = 8), while core 0_0 ends its phase at T + 4 or T + 11 and pushes "
-        "its last queue word at T + 11; afterwards core 0_0 is busy only while it holds "
-        "spikes, and its output (output or skid register) holding a spike while merger 0 is "
-        "empty means the spike was popped in the cycle before from a word pushed the cycle "
-        "before that (a spike held longer, in the skid register or behind it, met a stall: a "
-        "full merger, which stays full to the next cycle) -- so within T + 13, when core 1_0 "
-        "is busy -- or core 0_1 was granted instead (busy itself); a full merger 0 is a busy "
-        "link (probe, stop 25's RTL, one stage and the skid register earlier: core 0_0 the "
-        "only busy core occurs, always with a busy link)"),
     ("first-spike", "spikeforge_system.decision:102:$12=K':next-state constant"): (
         "the decision unit's best reset to 1 instead of 0: best is read only where seen = 1 "
         "(n_best = hit & (~seen | payload < best) ? payload : best is loaded into cls only at "
@@ -1512,31 +1466,15 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "which selects the payload); seen and best are written together, so seen becomes 1 "
         "only with best := the payload of that hit, and reset and clear set seen = 0: the "
         "outputs are the same for every input (the module proof fails on best itself)"),
-    ("spike-count", "spikeforge_system.core_0_1:583:command__ready->1:handshake stuck"):
-        _READY_STUCK,
-    ("first-spike", "spikeforge_system.core_0_0:547:command__ready->1:handshake stuck"):
-        _READY_STUCK,
-    ("membrane-max", "spikeforge_system.core_1_0:540:command__ready->1:handshake stuck"):
-        _READY_STUCK,
-    ("spike-count", "spikeforge_system.core_1_0:530:command__ready+1cycle:handshake late"):
-        _LATE_READY,
-    ("first-spike", "spikeforge_system.core_0_1:547:command__ready+1cycle:handshake late"):
-        _LATE_READY,
-    ("membrane-max", "spikeforge_system.core_0_0:565:command__ready+1cycle:handshake late"):
-        _LATE_READY,
-    ("first-spike", "spikeforge_system.core_0_0:554:<K-><K':compare limit"): _CREDIT,
-    ("first-spike", "spikeforge_system.core_0_1:554:<-><=:compare boundary"): _CREDIT,
-    ("membrane-max", "spikeforge_system.core_0_0:572:<K-><K':compare limit"): _CREDIT,
-    ("first-spike", "spikeforge_system.core_0_0:640:clamp->x:saturation removed"): _ADAPT_CLAMP,
-    ("membrane-max", "spikeforge_system.core_0_1:647:|x->&x:reduction swapped"): _ADAPT_CLAMP,
-    ("membrane-max", "spikeforge_system.core_0_1:648:clamp->x:saturation removed"): _ADAPT_CLAMP,
-    ("spike-count", "spikeforge_system.core_0_1:1461:$244=K':next-state constant"): _ENTRY_RESET,
-    ("first-spike", "spikeforge_system.core_2_1:1403:$225=K':next-state constant"): _ENTRY_RESET,
-    ("first-spike", "spikeforge_system.core_0_0:1378:if!:branch negated"): (
-        "entry 1 of a one-lane core's queue written with spike_mask whenever its write "
-        "condition written & (pop ? q_at[2] : q_at[1]) is false (and shifted or held "
-        "instead when it is true): " + _ONE_LANE_MASK),
-    ("first-spike", "spikeforge_system.core_2_0:583:|x->&x:reduction swapped"): (
+    ("first-spike", "spikeforge_system.core_0_0:551:<K-><K':compare limit"): _CREDIT,
+    ("first-spike", "spikeforge_system.core_0_1:551:<-><=:compare boundary"): _CREDIT,
+    ("membrane-max", "spikeforge_system.core_0_0:569:<K-><K':compare limit"): _CREDIT,
+    ("first-spike", "spikeforge_system.core_0_0:637:clamp->x:saturation removed"): _ADAPT_CLAMP,
+    ("membrane-max", "spikeforge_system.core_0_1:644:|x->&x:reduction swapped"): _ADAPT_CLAMP,
+    ("membrane-max", "spikeforge_system.core_0_1:645:clamp->x:saturation removed"): _ADAPT_CLAMP,
+    ("spike-count", "spikeforge_system.core_0_1:1456:$243=K':next-state constant"): _ENTRY_RESET,
+    ("first-spike", "spikeforge_system.core_2_1:1398:$224=K':next-state constant"): _ENTRY_RESET,
+    ("first-spike", "spikeforge_system.core_2_0:580:|x->&x:reduction swapped"): (
         "the current saturation of output core 2_0 (neurons 0 and 1; 12-bit current from a "
         "13-bit accumulator: i_in fits when its bits 12 and 11 are equal) becomes &i[12:11] | "
         "~&i[12:11], always 1 (never saturate); but it never saturates: the weight sums from "
@@ -1551,34 +1489,25 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "from power-up, the IDLE state after reset holds it)"),
     ("first-spike", "spikeforge_system.ctrl:234:~x->x:inversion dropped"): _PENDING_AND,
     # stop 26 (the skid register, S1b, the one-hot queue level): the draw changed
-    ("spike-count", "spikeforge_system.core_0_0:723:swap:mux swapped"): _queue(
+    ("spike-count", "spikeforge_system.core_0_0:720:swap:mux swapped"): _queue(
         2, "entry 1's write enable becomes written & (pop ? q_at[1] : q_at[2]), the "
            "original's written & (pop ? q_at[2] : q_at[1]): the original never holds (n = 1 at "
            "a write only when word 0 was pushed the edge before, and then it pops); the mutant "
            "writes entry 1 at that write, but with n <= 1 entry 1 is never read (it moves to "
            "entry 0 only at a pop, where n becomes 0)"),
-    ("spike-count", "spikeforge_system.core_0_1:705:+->-:add/sub swapped"): (
+    ("spike-count", "spikeforge_system.core_0_1:702:+->-:add/sub swapped"): (
         "core 0_1 (4 neurons, 2 lanes, G = 2): w_base (3 bits) is 0 at every TICK and steps "
         "by L = 2 at each write: 0, 2, 4 in the original, 0, 6, 4 in the mutant (w_base - 2 "
         "modulo 8). It is read only as a queue entry's base, which reaches spike_out only "
         "through plus_lane(base, k) = {base[2:1], k} cut to the 2-bit payload {base[1], k}; "
         "2 and 6 agree in bit 1, so every spike's index is the same (every input)"),
-    ("spike-count", "spikeforge_system.core_0_1:1413:$240=K':next-state constant"): (
+    ("spike-count", "spikeforge_system.core_0_1:1408:$239=K':next-state constant"): (
         "the output register's rest o_rest reset to 01 instead of 00: o_rest is read only "
         "with o_valid = 1 (the next-lane branch and out_empty_next read leaves & o_rest.any(), "
         "with leaves = o_valid & ~s_valid), reset clears o_valid, and o_valid becomes 1 only "
         "by a pop, which loads o_rest from the head word: the reset value is never read "
         "(every input)"),
-    ("spike-count", "spikeforge_system.core_1_0:1614:if!:branch negated"): (
-        "a layer-1 core's event count ev_count cleared in IDLE when no command is accepted "
-        "(and no event), instead of when one is: every command is offered after a quiet "
-        "cycle in which every core is idle and every link empty, so the mutant clears it in "
-        "the cycle before each accepted command, with no event between; afterwards it only "
-        "clears more. So the mutant's count never exceeds the original's, the events since "
-        "the last command; those are layer 0's spikes of one update phase, at most one per "
-        "layer-0 neuron: <= 8 = max_events_per_tick of layer 1, so neither count equals 8 at "
-        "an event, and overflow (the count's only reader) stays 0 in both"),
-    ("spike-count", "spikeforge_system.core_1_1:537:&->|:and/or swapped"): (
+    ("spike-count", "spikeforge_system.core_1_1:534:&->|:and/or swapped"): (
         "a copy of leaves = o_valid & ~s_valid that feeds only the pop condition "
         "~o_valid | leaves (Yosys keeps a separate wire for each use), mutated to "
         "o_valid | ~s_valid: the pop condition becomes ~q_at[0] and differs only when the "
@@ -1588,10 +1517,10 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "until the next TICK, which is accepted only when both registers are empty (probe of "
         "the cycle model: both registers full in core 1_1 in 8 cycles over every stimulus, "
         "never with a word queued)"),
-    ("first-spike", "spikeforge_system.core_0_0:1359:if!:branch negated"): (
+    ("first-spike", "spikeforge_system.core_0_0:1354:if!:branch negated"): (
         "entry 1's mask of a one-lane core cleared in every cycle but a reset one (if (rst) "
         "negated): " + _ONE_LANE_MASK),
-    ("first-spike", "spikeforge_system.core_1_0:625:&x->|x:reduction swapped"): (
+    ("first-spike", "spikeforge_system.core_1_0:622:&x->|x:reduction swapped"): (
         "the current saturation of core 1_0 (6 neurons; 12-bit current from a 13-bit "
         "accumulator: i_in fits when its bits 12 and 11 are equal) becomes |i[12:11] | "
         "~|i[12:11], always 1 (never saturate); but it never saturates: the sums of the "
@@ -1601,7 +1530,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "monotonic) i_in stays within -763..1189 (the fixed points of i = decay(i) + sum, "
         "computed per neuron), inside -2048..2047, so both select i_in (every input of this "
         "design)"),
-    ("membrane-max", "spikeforge_system.core_1_0:618:|x->&x:reduction swapped"): (
+    ("membrane-max", "spikeforge_system.core_1_0:615:|x->&x:reduction swapped"): (
         "the current saturation of core 1_0 (4 neurons; 12-bit current from a 13-bit "
         "accumulator) becomes &i[12:11] | ~&i[12:11], always 1 (never saturate); but it never "
         "saturates: the sums of the positive and negative weights from the 7 layer-0 neurons "
@@ -1609,33 +1538,31 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "tick, alpha = 162/256, no host port, i = 0 after CLEAR; by induction i_in stays "
         "within -278..839 (the fixed points of i = decay(i) + sum per neuron), inside "
         "-2048..2047, so both select i_in (every input of this design)"),
-    ("first-spike", "spikeforge_system.core_1_0:811:o_base<=hold:register frozen"): (
+    ("first-spike", "spikeforge_system.core_1_0:808:o_base<=hold:register frozen"): (
         "o_base (the base of the word the output register emits) is read only in the "
         "next-lane branch, taken when leaves & o_rest.any(); " + _ONE_LANE_REST
         + ": the branch is never taken in this one-lane core, so o_base is never read"),
-    ("first-spike", "spikeforge_system.core_2_1:1538:$237=K':next-state constant"): (
+    ("first-spike", "spikeforge_system.core_2_1:1533:$236=K':next-state constant"): (
         "the issue credit reset to 1 instead of 0: every later change is the same increment, "
         "so the mutant's credit is the original's + 1 in every cycle and credit < 10 becomes "
         "the original's credit < 9; " + _CREDIT),
-    ("membrane-max", "spikeforge_system.core_0_0:1666:$248=K':next-state constant"): (
+    ("membrane-max", "spikeforge_system.core_0_0:1660:$247=K':next-state constant"): (
         "a core's overflow reset to 1 instead of 0: the system latches the cores' overflow "
         "only while ticks run (event or update phase), every run's first command is a CLEAR, "
         "which clears it, before its first tick, and nothing else reads it (every input)"),
-    ("membrane-max", "spikeforge_system.core_0_0:572:<-><=:compare boundary"): _CREDIT,
-    ("membrane-max", "spikeforge_system.core_0_1:569:-1->-2:counter step"): _ONE_LANE_REST,
+    ("membrane-max", "spikeforge_system.core_0_0:569:<-><=:compare boundary"): _CREDIT,
+    ("membrane-max", "spikeforge_system.core_0_1:566:-1->-2:counter step"): _ONE_LANE_REST,
     # stop 27 (events at the last word): the draw changed
-    ("spike-count", "spikeforge_system.core_0_0:1401:$239=K':next-state constant"): (
+    ("spike-count", "spikeforge_system.core_0_0:1396:$238=K':next-state constant"): (
         "the output register's neuron o_n reset to 1 instead of 0: spike_out shows o_n only "
         "with the skid register empty and valid = o_valid | s_valid, i.e. with o_valid = 1 "
         "(the merger registers a payload only with its valid), and the skid register copies "
         "it into s_n, read only while s_valid, which is set only from o_valid = 1; reset "
         "clears o_valid and s_valid, and o_valid becomes 1 only by a pop, which loads o_n: "
         "the reset value is never read (every input)"),
-    ("spike-count", "spikeforge_system.core_0_1:583:command__ready+1cycle:handshake late"):
-        _LATE_READY,
-    ("spike-count", "spikeforge_system.core_1_0:815:q_mask_7<=hold:register frozen"):
+    ("spike-count", "spikeforge_system.core_1_0:812:q_mask_7<=hold:register frozen"):
         _ONE_LANE_MASK,
-    ("spike-count", "spikeforge_system.core_1_1:522:<K-><K':compare limit"): _CREDIT,
+    ("spike-count", "spikeforge_system.core_1_1:519:<K-><K':compare limit"): _CREDIT,
     ("spike-count", "spikeforge_system.ctrl:218:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
     ("spike-count", "spikeforge_system.decision:371:$30=K':next-state constant"): (
         "the decision unit's scan register cur reset to 1 instead of 0: cur takes class 0's "
@@ -1661,12 +1588,12 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "handshake; at a last word it was not idle already). So in both the AND of the links "
         "and cores (the controller's quiet, registered) is 0 at c with either idle; idle "
         "feeds nothing else (every input)"),
-    ("first-spike", "spikeforge_system.core_0_0:1356:if!:branch negated"): _ONE_LANE_MASK,
-    ("first-spike", "spikeforge_system.core_1_0:807:o_rest<=hold:register frozen"):
+    ("first-spike", "spikeforge_system.core_0_0:1351:if!:branch negated"): _ONE_LANE_MASK,
+    ("first-spike", "spikeforge_system.core_1_0:804:o_rest<=hold:register frozen"):
         _ONE_LANE_REST,
-    ("first-spike", "spikeforge_system.core_2_1:1451:$229=K':next-state constant"):
+    ("first-spike", "spikeforge_system.core_2_1:1446:$228=K':next-state constant"):
         _ENTRY_RESET,
-    ("spike-count", "spikeforge_system.core_1_1:547:&->|:and/or swapped"): (
+    ("spike-count", "spikeforge_system.core_1_1:544:&->|:and/or swapped"): (
         "core 1_1 (2 neurons, 1 lane, G = 2): the update phase's end in idle_next, written & "
         "(w_g == 1) with w_g one bit, becomes written | w_g: true also at word 0's write edge "
         "(T + 1 + S = T + 9 for a TICK at T; word 1 follows at T + 10, never throttled), so "
@@ -1677,21 +1604,38 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "depth 2 offers it at T + 14), the controller's registered quiet needs core 1_0 (G = "
         "3, last write at T + 11) idle, not before T + 12, and the system has no host port "
         "(every input)"),
-    ("membrane-max", "spikeforge_system.core_1_0:671:swap:mux swapped"): _queue(
+    ("membrane-max", "spikeforge_system.core_1_0:668:swap:mux swapped"): _queue(
         4, "entry 9's write enable written & (pop ? q_at[10] : q_at[9]) becomes written & "
            "(pop ? q_at[9] : q_at[10]): with n <= 3 both q_at bits are 0, so both are 0"),
+    # stop 31: sites that the cores' commands-first acceptance (events_first=False) redrew
+    ("spike-count", "spikeforge_system.core_0_0:1319:if!:branch negated"): (
+        "w_base (the lane base of the update word being written) is reset at a TICK's "
+        "acceptance in IDLE; negated, it is reset in every IDLE cycle without an acceptance "
+        "while the command payload is TICK (is_tick: from the first EVENT state after CLEAR "
+        "to the next start), and not at the acceptance itself. Every TICK acceptance follows "
+        "such a cycle: the controller offers only at guarded quiet, whose registered quiet "
+        "says every core was idle (phase IDLE) in the cycle before, with no offer pending "
+        "and is_tick set since entering EVENT, guard + 1 cycles earlier at least; so w_base "
+        "is 0 at every acceptance in both. w_base is read only where an update word is "
+        "written (phase UPDATE), never in IDLE (every input)"),
+    ("first-spike", "spikeforge_system.core_2_1:618:&->|:and/or swapped"): _queue(
+        2, "entry 0's write enable written & (pop ? q_at[1] : q_at[0]) becomes written | "
+           "(pop ? q_at[1] : q_at[0]): it also writes entry 0 without a written word, but "
+           "only where entry 0 is the entry behind the last, which is not read before a "
+           "written word overwrites it; where a word is written both enables are 1, and the "
+           "count (push) does not read the enable"),
+    ("membrane-max", "spikeforge_system.core_1_0:639:~x->x:inversion dropped"): (
+        "this ~s_valid feeds only o_valid & ~s_valid & o_rest (leaves & o_rest.any(), the "
+        "output register's next lane; the other uses of leaves have copies of their own) in "
+        "core 1_0, a one-lane core: " + _ONE_LANE_REST + ", so the term is 0 either way"),
     # stop 28: the controller's error test reads &ready, and sites the RTL change redrew
     ("membrane-max", "spikeforge_system.ctrl:203:&x->|x:reduction swapped"): (
         _ALL_ACCEPT + "; &ready is read only by the error test, in ISSUE_CLEAR and EVENT "
         "under guarded_quiet, i.e. at an offer, where every core's ready is 1: |ready = "
         "&ready = 1 there"),
-    ("spike-count", "spikeforge_system.core_1_0:811:q_mask_6<=hold:register frozen"):
+    ("spike-count", "spikeforge_system.core_1_0:808:q_mask_6<=hold:register frozen"):
         _ONE_LANE_MASK,
-    ("membrane-max", "spikeforge_system.core_0_0:1445:if!:branch negated"): (
-        "the write enable of queue entry 3's mask negated (q_mask_3 takes spike_mask when it "
-        "should not, and keeps or shifts when it should take it): only the mask's value "
-        "changes, and " + _ONE_LANE_MASK),
-    ("membrane-max", "spikeforge_system.core_1_0:755:s1_f_0<=hold:register frozen"): (
+    ("membrane-max", "spikeforge_system.core_1_0:752:s1_f_0<=hold:register frozen"): (
         "core 1_0 (output layer) is not fire-once: its spike test is v >= theta alone, and its "
         "fired flags only travel P -> S0 -> S1 -> S1b -> S2 -> S3 -> S4 -> the f memory -> P "
         "(written f | spike); frozen at 0, s1_f_0 makes every written flag the tick's spike "

@@ -275,7 +275,12 @@ class NeuronCore(wiring.Component):
     command : ``In(stream.Signature(Command))``
         :attr:`Command.TICK` or :attr:`Command.CLEAR`. ``ready`` is high when ``idle`` is
         high and ``spike_in.valid`` is low (a pending event is accepted first; a well-behaved
-        driver never offers both at once).
+        driver never offers both at once). With ``events_first=False`` ``ready`` is
+        ``idle`` alone and a command offered beside an event is taken instead of it (the
+        event's handshake still happens: it is lost): for a driver that never offers both at
+        once, as the :class:`~spikeforge.hdl.tick.TickController` of a system, which offers
+        commands only when every core and link is quiet. ``spike_in.valid`` then reaches no
+        command path (it was the iCE40 system builds' critical path).
     spike_out : ``Out(stream.Signature(unsigned(max(1, ceil_log2(n_neurons)))))``
         Output spike events of the update phase: ``payload`` is the neuron index, in
         ascending order. Honours backpressure (the spike queue and the issue credit hold the
@@ -341,14 +346,18 @@ class NeuronCore(wiring.Component):
     * **Host**: no effect on timing (only honoured while idle).
     """
 
-    def __init__(self, config: CoreConfig, *, weight_bank_words: int = 0):
+    def __init__(self, config: CoreConfig, *, weight_bank_words: int = 0,
+                 events_first: bool = True):
         if not isinstance(config, CoreConfig):
             raise ConfigError(f"config: must be a CoreConfig, got {type(config).__name__}")
         if (not isinstance(weight_bank_words, int) or weight_bank_words < 0
                 or weight_bank_words & (weight_bank_words - 1)):
             raise ConfigError(f"weight_bank_words: must be 0 or a power of two, got "
                               f"{weight_bank_words!r}")
+        if not isinstance(events_first, bool):
+            raise ConfigError(f"events_first: must be True or False, got {events_first!r}")
         self.config = config
+        self.events_first = events_first
         # banks only where the memory is deeper than one bank
         depth = config.n_inputs * config.words
         self.weight_bank_words = weight_bank_words if 0 < weight_bank_words < depth else 0
@@ -466,7 +475,7 @@ class NeuronCore(wiring.Component):
             self.idle.eq(idle),
             self.overflow.eq(overflow),
             self.spike_in.ready.eq(in_ready),
-            self.command.ready.eq(idle & ~self.spike_in.valid),
+            self.command.ready.eq(idle & ~self.spike_in.valid if self.events_first else idle),
             self.spike_out.valid.eq(o_valid | s_valid),
             self.spike_out.payload.eq(Mux(s_valid, s_n, o_n)),
         ]
@@ -607,15 +616,27 @@ class NeuronCore(wiring.Component):
                 m.d.comb += rp_w.addr.eq(h_addr["w_word"])
                 for rp in rps.values():
                     m.d.comb += rp.addr.eq(h_addr["s_word"])
-                with m.If(ev_accept):
+
+                def take_event():
                     m.d.sync += [phase.eq(_Phase.EVENT), cnt.eq(0),
                                  w_addr.eq(self.spike_in.payload * G)]
-                with m.Elif(cmd_accept):
+
+                def take_command():
                     m.d.sync += [cnt.eq(0), ev_count.eq(0)]
                     with m.If(self.command.payload == Command.TICK):
                         m.d.sync += [phase.eq(_Phase.UPDATE), w_g.eq(0), w_base.eq(0)]
                     with m.Else():
                         m.d.sync += [phase.eq(_Phase.CLEAR), clearing.eq(1), overflow.eq(0)]
+
+                # events first (a command waits for them), or, with events_first=False,
+                # commands first: then no command register waits on spike_in.valid
+                order = [(ev_accept, take_event), (cmd_accept, take_command)]
+                if not self.events_first:
+                    order.reverse()
+                with m.If(order[0][0]):
+                    order[0][1]()
+                with m.Elif(order[1][0]):
+                    order[1][1]()
             with m.Case(_Phase.EVENT):
                 m.d.comb += [rp_w.addr.eq(w_addr), rps["i"].addr.eq(cnt)]
                 m.d.sync += [e_r.eq(1), e_r_g.eq(cnt), cnt.eq(cnt + 1), w_addr.eq(w_addr + 1)]

@@ -298,7 +298,9 @@ class SpikeforgeSystem(wiring.Component):
         flat = []
         for l, layer in enumerate(layers):
             for c in layer:
-                core = NeuronCore(c.config, weight_bank_words=self._bank_words(c.config))
+                # commands first: the controller offers them only at quiet (no event beside)
+                core = NeuronCore(c.config, weight_bank_words=self._bank_words(c.config),
+                                  events_first=False)
                 m.submodules[f"core_{l}_{c.index}"] = core
                 cores[(l, c.index)] = core
                 flat.append(core)

@@ -221,7 +221,7 @@ class SystemModel:
         self.out_ready = out_ready
         layers, routes = check_plan(plan)
         self.L = len(layers)
-        self.layers = [[CoreModel(c) for c in cores] for cores in layers]
+        self.layers = [[CoreModel(c, events_first=False) for c in cores] for cores in layers]
         self.cores = [c for layer in self.layers for c in layer]  # the controller's order
         self.n_classes = sum(c.N for c in self.layers[-1])
         self.offsets = [[routes[(l, c.index)].source_offset for c in cores]

@@ -63,7 +63,8 @@ class CoreModel:
 
     * ``idle`` = phase IDLE, the spike queue empty and the output register empty;
       ``spike_in.ready`` (:attr:`in_ready`) = ``idle``, or (``G >= 2``) an event's last
-      word being issued; ``command.ready`` = ``idle`` and not ``spike_in.valid``.
+      word being issued; ``command.ready`` = ``idle`` and not ``spike_in.valid`` (with
+      ``events_first=False``: ``idle``, and a command beside an event is taken instead).
     * An event or a CLEAR accepted at edge h issues its G words at edges h + 1 .. h + G and
       the core is idle again at cycle h + G + 1; with ``G >= 2`` the next event can be
       accepted at edge h + G (an event accepted at the last word restarts the countdown).
@@ -80,7 +81,8 @@ class CoreModel:
       handshake.
     """
 
-    def __init__(self, plan_core):
+    def __init__(self, plan_core, events_first: bool = True):
+        self.events_first = events_first  # NeuronCore's: False in a system
         self.N = plan_core.n_neurons
         inner = getattr(plan_core, "config", None)  # a CorePlan's CoreConfig
         self.L = int(getattr(plan_core, "lanes", None) or getattr(inner, "lanes", None) or 1)
@@ -134,7 +136,7 @@ class CoreModel:
         return self.left - 1 if self.phase is CorePhase.EVENT and self.G >= 2 else self.left
 
     def command_ready(self, spike_in_valid: bool) -> bool:
-        return self.idle and not spike_in_valid
+        return self.idle and not (spike_in_valid and self.events_first)
 
     def clock(self, event: bool, command: bool, is_tick: bool, tick: int,
               out_ready: bool) -> None:
@@ -148,7 +150,7 @@ class CoreModel:
         elif self.phase is not CorePhase.IDLE:
             self._count_down()
         elif self.idle and (event or command):
-            self._accept(event, is_tick, tick)
+            self._accept(event and (self.events_first or not command), is_tick, tick)
         popped = self._output(out_ready)
         if pushed is not None:
             self.queue.append(pushed)

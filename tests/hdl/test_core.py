@@ -590,6 +590,42 @@ def test_host_ignored_while_busy_and_event_priority(lanes):
     compare_state(log["state"], trace, 0, "host write while busy must be ignored")
 
 
+def test_commands_first_takes_the_command_beside_an_event():
+    """``events_first=False`` (a system's cores): ``command.ready`` is ``idle`` alone, so an
+    event and a TICK offered together take the TICK; the event's handshake still happens and
+    the event is lost (a system's tick controller never offers both). The update then sees
+    no event, and the cycle model's core does the same; the default core takes the event."""
+    from spikeforge.sim.blocks.core import CorePhase, CoreModel
+
+    config = CoreConfig(4, 2, NeuronParams(threshold=1000), np.array([[3, 4, 5, 6], [1, 1, 1, 1]]))
+    log = {}
+
+    async def bench_fn(bench: CoreBench):
+        ctx, dut = bench.ctx, bench.dut
+        ctx.set(dut.spike_in.payload, 0)
+        ctx.set(dut.spike_in.valid, 1)
+        ctx.set(dut.command.payload, Command.TICK)
+        ctx.set(dut.command.valid, 1)
+        sample = await bench.step()
+        log["first"] = (sample["in_hs"], sample["cmd_hs"])
+        ctx.set(dut.spike_in.valid, 0)
+        ctx.set(dut.command.valid, 0)
+        await bench.wait_idle_after(sample["cycle"])
+        log["state"] = await bench.read_state()
+
+    run_sim(NeuronCore(config, events_first=False), bench_fn)
+    assert log["first"] == (1, 1)
+    golden = GoldenCore.of(config)
+    compare_state(log["state"], golden.run(golden.counts_from_events([[]])), 0,
+                  "commands first: the TICK, without the event")
+    for events_first, phase in ((False, CorePhase.UPDATE), (True, CorePhase.EVENT)):
+        model = CoreModel(config, events_first=events_first)
+        model.load(np.zeros((1, config.n_neurons), dtype=bool))  # no neuron spikes
+        assert model.command_ready(True) is not events_first
+        model.clock(event=True, command=True, is_tick=True, tick=0, out_ready=True)
+        assert model.phase is phase
+
+
 @pytest.mark.parametrize("divisor", [1, 2, 3, 5, 7, 8, 12, 37, 64, 100])
 def test_const_divmod_is_exact(divisor):
     """The reciprocal division of the host address decode, for every value of its range."""
