@@ -1,0 +1,85 @@
+"""Validation-only search runs of the popcount rule on MNIST with the stores averaged over
+snapshots (docs/learning.md section 4.5): is the last iterate's noise what keeps the rule
+below 93 %?
+
+    .venv/bin/python scripts/learning_average_search.py --hidden 500             # batch 16
+    .venv/bin/python scripts/learning_average_search.py --hidden 500 --batch 1 --epochs 6
+
+The split, the random start (``TTFSNet([784, H, 10], seed=1)``), the batch order
+(``default_rng(0)``) and the integer rule are those of ``benchmarks/bench_learning.py``
+(``--val 0.1``), so the last iterate's validation accuracy is that script's. From epoch
+``--avg-from`` on, the stores are summed at ``--snaps`` evenly spaced points of every epoch;
+"avg" is the 8-bit golden model with the mean store (integer floor division) read as
+``acc >> frac_bits``. The test set is never run. Averaging is host-side arithmetic (the host
+reads the stores back over the bus), not something the learning engine does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from bench_learning import Split  # noqa: E402
+
+from spikeforge.ir.network import IntegerLayer, IntegerNetwork  # noqa: E402
+from spikeforge.model.datasets import load_dataset  # noqa: E402
+from spikeforge.model.popcount_rule import golden_accuracy  # noqa: E402
+from spikeforge.model.ttfs import TTFSNet  # noqa: E402
+from spikeforge.model.ttfs_discrete import inference_ticks, integer_network  # noqa: E402
+from spikeforge.sim.learning import PopcountLearner  # noqa: E402
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--path", default=None, help="MNIST IDX folder (default: the usual one)")
+    ap.add_argument("--hidden", type=int, default=500)
+    ap.add_argument("--epochs", type=int, default=7)
+    ap.add_argument("--avg-from", type=int, default=5, help="first epoch (1-based) averaged")
+    ap.add_argument("--snaps", type=int, default=8, help="snapshots per averaged epoch")
+    ap.add_argument("--batch", type=int, default=16, help="1: the chip's online rule")
+    ap.add_argument("--halve-every", type=int, default=1)
+    ap.add_argument("--frac-bits", type=int, default=13)
+    ap.add_argument("--shift-out", type=int, default=8)
+    ap.add_argument("--shift-hidden", type=int, default=10)
+    a = ap.parse_args(argv)
+    ds = load_dataset("mnist", path=a.path)
+    k = 32
+    ticks = inference_ticks(k, 2)
+    split = Split(ds, k, ticks, 0.1, None)
+    train_fn, val_fn = split.fn(split.x_tr), split.fn(split.x_val)
+    net = integer_network(TTFSNet([784, a.hidden, 10], seed=1), k).network
+    learner = PopcountLearner(net, ticks, frac_bits=a.frac_bits, shift_out=a.shift_out,
+                              shift_hidden=a.shift_hidden)
+    rng = np.random.default_rng(0)
+    sums, count, start = None, 0, time.perf_counter()
+    for epoch in range(a.epochs):
+        learner.lr_decay = epoch // a.halve_every if a.halve_every else 0
+        perm = rng.permutation(len(split.y_tr))
+        batches = range(0, len(perm), a.batch)
+        marks = {round((i + 1) * len(batches) / a.snaps) - 1 for i in range(a.snaps)}
+        correct = 0
+        for b, s in enumerate(batches):
+            idx = perm[s:s + a.batch]
+            correct += int((learner.step(train_fn(idx), split.y_tr[idx]) == split.y_tr[idx]).sum())
+            if epoch + 1 >= a.avg_from and b in marks:
+                sums = [x.copy() for x in learner.acc] if sums is None else \
+                    [t + x for t, x in zip(sums, learner.acc)]
+                count += 1
+        line = (f"epoch {epoch + 1}: train {correct / len(perm):.4f} val last "
+                f"{golden_accuracy(learner.current_network(), val_fn, split.y_val, ticks):.4f}")
+        if sums is not None:
+            mean = IntegerNetwork(tuple(
+                IntegerLayer((t // count) >> a.frac_bits, layer.params, layer.max_events_per_tick)
+                for t, layer in zip(sums, net.layers)), net.decision)
+            line += f" val avg({count}) {golden_accuracy(mean, val_fn, split.y_val, ticks):.4f}"
+        print(f"{line} {time.perf_counter() - start:.0f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
