@@ -71,3 +71,32 @@ def test_resolved_line_replaces_wires_by_their_drivers():
     # an escaped identifier ends with a space, which the substitution keeps
     assert remap_equivalent.resolved_line(lines, 0, len(lines) - 1, 5) == \
         "assign y = ((a & b)  | c) ;"
+
+
+def test_a_reset_value_names_the_register_it_loads():
+    """``$N = 16'h0000`` under ``if (rst)`` reads the same for every register of that width;
+    the resolved line names the register the process's wire loads (``next cur``), so a
+    removed register before it (which shifts the ranks) does not carry the argument for
+    ``cur``'s reset onto another register's (stop 31: count_4's)."""
+    def resets(registers):
+        lines = ["module \\top (clk, rst);"]
+        for n, reg in enumerate(registers, 1):
+            lines += ["  always @* begin", f"    \\${n}  = {reg}_d;", "    if (rst) begin",
+                      f"      \\${n}  = 16'h0000;", "    end", "  end",
+                      "  always @(posedge clk)", f"    {reg} <= \\${n} ;"]
+        text = "\n".join(lines + ["endmodule"]) + "\n"
+        sites = []
+        for n, reg in enumerate(registers, 1):
+            line = 8 * (n - 1) + 4                    # the reset line of register n's process
+            sites.append({"module": "top", "line": line, "module_line": 0,
+                          "kind": "next-state constant", "operator": f"\\${n}=K'",
+                          "original": "16'h0000",
+                          "id": f"top:{line + 1}:${n}=K':next-state constant"})
+        return design(text, sites)
+
+    old, new = resets(["nonzero", "count_4", "cur"]), resets(["count_4", "cur"])
+    cur_old, count_new, cur_new = old["sites"][2], new["sites"][0], new["sites"][1]
+    assert old["verilog"].split("\n")[cur_old["line"]].strip() == "\\$3  = 16'h0000;"
+    mapping, dropped = remap_equivalent.remap({"d": old}, {"d": new}, [("d", cur_old["id"])])
+    assert mapping == {("d", cur_old["id"]): ("d", cur_new["id"])}, (mapping, dropped)
+    assert count_new["id"] != cur_new["id"]
