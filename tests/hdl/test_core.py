@@ -541,6 +541,19 @@ def test_host_address_map():
         host_map.address(Region.MEMBRANE, 5)
 
 
+async def _offer_event_and_tick(bench: CoreBench) -> tuple[tuple[int, int], int]:
+    """Offer event 0 and a TICK in the same cycle; ``((event handshake, command handshake),
+    that cycle)``. The event's valid is dropped after it, the command's is left to the test."""
+    ctx, dut = bench.ctx, bench.dut
+    ctx.set(dut.spike_in.payload, 0)
+    ctx.set(dut.spike_in.valid, 1)
+    ctx.set(dut.command.payload, Command.TICK)
+    ctx.set(dut.command.valid, 1)
+    sample = await bench.step()
+    ctx.set(dut.spike_in.valid, 0)
+    return (sample["in_hs"], sample["cmd_hs"]), sample["cycle"]
+
+
 @pytest.mark.parametrize("lanes", [1, 3])
 def test_host_ignored_while_busy_and_event_priority(lanes):
     config = CoreConfig(4, 2, NeuronParams(threshold=1000), np.array([[3, 4, 5, 6], [1, 1, 1, 1]]),
@@ -551,13 +564,7 @@ def test_host_ignored_while_busy_and_event_priority(lanes):
     async def bench_fn(bench: CoreBench):
         ctx, dut = bench.ctx, bench.dut
         # an event and a command offered together: the event goes first
-        ctx.set(dut.spike_in.payload, 0)
-        ctx.set(dut.spike_in.valid, 1)
-        ctx.set(dut.command.payload, Command.TICK)
-        ctx.set(dut.command.valid, 1)
-        sample = await bench.step()
-        log["first"] = (sample["in_hs"], sample["cmd_hs"])
-        ctx.set(dut.spike_in.valid, 0)
+        log["first"], _ = await _offer_event_and_tick(bench)
         # while the event is being processed and written back: host write and read ignored
         ctx.set(dut.host.addr, dut.host_address(Region.MEMBRANE, 1))
         ctx.set(dut.host.w_data, 77)
@@ -601,16 +608,9 @@ def test_commands_first_takes_the_command_beside_an_event():
     log = {}
 
     async def bench_fn(bench: CoreBench):
-        ctx, dut = bench.ctx, bench.dut
-        ctx.set(dut.spike_in.payload, 0)
-        ctx.set(dut.spike_in.valid, 1)
-        ctx.set(dut.command.payload, Command.TICK)
-        ctx.set(dut.command.valid, 1)
-        sample = await bench.step()
-        log["first"] = (sample["in_hs"], sample["cmd_hs"])
-        ctx.set(dut.spike_in.valid, 0)
-        ctx.set(dut.command.valid, 0)
-        await bench.wait_idle_after(sample["cycle"])
+        log["first"], cycle = await _offer_event_and_tick(bench)
+        bench.ctx.set(bench.dut.command.valid, 0)
+        await bench.wait_idle_after(cycle)
         log["state"] = await bench.read_state()
 
     run_sim(NeuronCore(config, events_first=False), bench_fn)
