@@ -263,6 +263,10 @@ class NeuronCore(wiring.Component):
         maps an ECP5 or iCE40 memory deeper than one block RAM with a multiplexer behind the
         block RAMs' slow clock-to-out). Same timing and results for every D
         (:attr:`SystemConfig.weight_banks <spikeforge.ir.system.SystemConfig>` chooses D).
+    events_first : bool
+        True (default): an event offered beside a command is taken first and
+        ``command.ready`` waits for it. False: commands are taken on ``idle`` alone (see
+        ``command``), for drivers that never offer both at once (a system's tick controller).
 
     Attributes
     ----------
