@@ -632,15 +632,16 @@ class NeuronCore(wiring.Component):
                     with m.Else():
                         m.d.sync += [phase.eq(_Phase.CLEAR), clearing.eq(1), overflow.eq(0)]
 
-                # events first (a command waits for them), or, with events_first=False,
-                # commands first: then no command register waits on spike_in.valid
-                order = [(ev_accept, take_event), (cmd_accept, take_command)]
-                if not self.events_first:
-                    order.reverse()
-                with m.If(order[0][0]):
-                    order[0][1]()
-                with m.Elif(order[1][0]):
-                    order[1][1]()
+                if self.events_first:  # a command waits for the events offered beside it
+                    with m.If(ev_accept):
+                        take_event()
+                    with m.Elif(cmd_accept):
+                        take_command()
+                else:  # commands first: no command register waits on spike_in.valid
+                    with m.If(cmd_accept):
+                        take_command()
+                    with m.Elif(ev_accept):
+                        take_event()
             with m.Case(_Phase.EVENT):
                 m.d.comb += [rp_w.addr.eq(w_addr), rps["i"].addr.eq(cnt)]
                 m.d.sync += [e_r.eq(1), e_r_g.eq(cnt), cnt.eq(cnt + 1), w_addr.eq(w_addr + 1)]
