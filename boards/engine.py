@@ -595,7 +595,7 @@ class ProtocolEngine(wiring.Component):
                                  in_run.eq(1)]
                     m.next = "RUN"
             with m.State("RUN"):
-                # the feed's logic is outside the state machine, under in_run (below)
+                # the feed's logic is outside the state machine, under in_run (before it)
                 with m.If(~sysm.busy & ~start):  # (busy rises at the start's edge)
                     m.d.sync += in_run.eq(0)
                     m.next = "RUN_END"
