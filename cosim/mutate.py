@@ -1413,7 +1413,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "stimulus)"),
     ("spike-count", "spikeforge_system.router_0:55:+->-:add/sub swapped"): _OFFSET,
     ("membrane-max", "spikeforge_system.router_0:42:+->-:add/sub swapped"): _OFFSET,
-    ("membrane-max", "spikeforge_system:377:clamp->x:saturation removed"): (
+    ("membrane-max", "spikeforge_system:376:clamp->x:saturation removed"): (
         "membrane__payload = host__r_valid ? host__r_data : 0 becomes host__r_data: the "
         "payload differs only while membrane__valid (= host__r_valid) is 0, and the decision "
         "unit reads it only under membrane.valid & membrane.ready (every input)"),
@@ -1422,9 +1422,9 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         _READ_OUT,
     ("membrane-max", "spikeforge_system.decision:42:membrane__ready->1:handshake stuck"):
         _READ_OUT,
-    ("spike-count", "spikeforge_system.ctrl:211:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
-    ("first-spike", "spikeforge_system.ctrl:229:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
-    ("first-spike", "spikeforge_system.ctrl:236:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
+    ("spike-count", "spikeforge_system.ctrl:215:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
+    ("first-spike", "spikeforge_system.ctrl:234:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
+    ("first-spike", "spikeforge_system.ctrl:241:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
     ("spike-count", "spikeforge_system.input_multicast:50:&x->|x:reduction swapped"): (
         _LOCKSTEP_READY),
     ("first-spike", "spikeforge_system.input_multicast:50:&x->|x:reduction swapped"): (
@@ -1445,11 +1445,11 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         _LOCKSTEP + ", so done[1] = done[0] = 0"),
     ("first-spike", "spikeforge_system.input_multicast:78:[1]->[0]:bit select"): (
         _LOCKSTEP + ", so done[1] = done[0] = 0"),
-    ("membrane-max", "spikeforge_system.ctrl:205:~x->x:inversion dropped"): _PENDING_AND,
-    ("spike-count", "spikeforge_system.ctrl:216:~x->x:inversion dropped"): _PENDING_AND,
-    ("membrane-max", "spikeforge_system.ctrl:207:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
-    ("first-spike", "spikeforge_system:821:$66=K':next-state constant"): _COUNTER_RESET,
-    ("membrane-max", "spikeforge_system:679:$58=K':next-state constant"): _COUNTER_RESET,
+    ("membrane-max", "spikeforge_system.ctrl:209:~x->x:inversion dropped"): _PENDING_AND,
+    ("spike-count", "spikeforge_system.ctrl:220:~x->x:inversion dropped"): _PENDING_AND,
+    ("membrane-max", "spikeforge_system.ctrl:211:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
+    ("first-spike", "spikeforge_system:822:$65=K':next-state constant"): _COUNTER_RESET,
+    ("membrane-max", "spikeforge_system:680:$57=K':next-state constant"): _COUNTER_RESET,
     ("spike-count", "spikeforge_system.decision:114:!=K->!=K':counter limit"): _COUNT_LIMIT,
     ("spike-count", "spikeforge_system.decision:116:!=K->!=K':counter limit"): _COUNT_LIMIT,
     ("spike-count", "spikeforge_system.decision:343:$29=K':next-state constant"): (
@@ -1483,11 +1483,11 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "induction i_in <= 1280 (decay(1280) = 1120, + 160) and i_in >= -1088 (decay(-1088) = "
         "-952, - 136), inside -2048..2047 where bits 12 and 11 are equal, so both select "
         "i_in (every input of this design)"),
-    ("membrane-max", "spikeforge_system.ctrl:793:if!:branch negated"): (
+    ("membrane-max", "spikeforge_system.ctrl:798:if!:branch negated"): (
         _ALL_ACCEPT + ": pending is 0 in every cycle; the mutant zeroes pending in every cycle "
         "but a reset cycle, where it takes the value the state gives, 0 as well (pending is 0 "
         "from power-up, the IDLE state after reset holds it)"),
-    ("first-spike", "spikeforge_system.ctrl:234:~x->x:inversion dropped"): _PENDING_AND,
+    ("first-spike", "spikeforge_system.ctrl:239:~x->x:inversion dropped"): _PENDING_AND,
     # stop 26 (the skid register, S1b, the one-hot queue level): the draw changed
     ("spike-count", "spikeforge_system.core_0_0:720:swap:mux swapped"): _queue(
         2, "entry 1's write enable becomes written & (pop ? q_at[1] : q_at[2]), the "
@@ -1563,7 +1563,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("spike-count", "spikeforge_system.core_1_0:812:q_mask_7<=hold:register frozen"):
         _ONE_LANE_MASK,
     ("spike-count", "spikeforge_system.core_1_1:519:<K-><K':compare limit"): _CREDIT,
-    ("spike-count", "spikeforge_system.ctrl:218:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
+    ("spike-count", "spikeforge_system.ctrl:222:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
     ("spike-count", "spikeforge_system.decision:371:$30=K':next-state constant"): (
         "the decision unit's scan register cur reset to 1 instead of 0: cur takes class 0's "
         "counter at every edge (cur <= count_0, no enable), so it differs only in the first "
@@ -1629,7 +1629,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "output register's next lane; the other uses of leaves have copies of their own) in "
         "core 1_0, a one-lane core: " + _ONE_LANE_REST + ", so the term is 0 either way"),
     # stop 28: the controller's error test reads &ready, and sites the RTL change redrew
-    ("membrane-max", "spikeforge_system.ctrl:203:&x->|x:reduction swapped"): (
+    ("membrane-max", "spikeforge_system.ctrl:207:&x->|x:reduction swapped"): (
         _ALL_ACCEPT + "; &ready is read only by the error test, in ISSUE_CLEAR and EVENT "
         "under guarded_quiet, i.e. at an offer, where every core's ready is 1: |ready = "
         "&ready = 1 there"),

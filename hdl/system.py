@@ -102,7 +102,9 @@ class SpikeforgeSystem(wiring.Component):
         :class:`~spikeforge.hdl.router.StreamFIFO` after each merger (0: none); ``tick_bits``
         -- width of tick numbers (``n_ticks``, ``tick``, ``result_tick``,
         ``out_spikes.tick``); ``guard`` -- the :class:`~spikeforge.hdl.tick.TickController`
-        guard; ``cycle_bits`` -- width of ``cycles``.
+        guard; ``cycle_bits`` -- width of ``cycles``; ``overlap`` -- tick t + 1's input
+        is taken during tick t's update phase (``inp.ready`` may then be high while
+        ``tick`` is still t; only with a decision that never stops early).
 
     Ports (all synchronous to ``clk``; ``rst`` synchronous, active high)
     ----------------------------------------------------------------------
@@ -118,9 +120,10 @@ class SpikeforgeSystem(wiring.Component):
         with ``last = 0``; ``index`` = input j, repeats allowed, at most
         ``layers[0].max_events_per_tick``), then one marker item with ``last = 1``, which
         closes tick t's input (a tick without events is just the marker). ``ready`` is high
-        only during tick t's event phase and before its marker was taken: an event is taken
-        when every layer-0 core accepts it (its ``spike_in.ready``), the marker at
-        once. Items offered early (e.g. tick t + 1's during tick t's update) wait.
+        only during tick t's event phase (``overlap``: from tick t - 1's update phase on)
+        and before its marker was taken: an event is taken when every layer-0 core accepts
+        it (its ``spike_in.ready``), the marker at once. Items offered early (e.g. tick
+        t + 1's during tick t's update, without ``overlap``) wait.
         The host sends ticks 0 .. ticks_run - 1; when ``done`` rises it drops whatever it
         still has for the inference (a first-spike network stops early; ``ready`` stays low).
     out_spikes : ``Out(stream.Signature(OutputSpike(neuron_bits, tick_bits)))``
@@ -306,7 +309,8 @@ class SpikeforgeSystem(wiring.Component):
                 flat.append(core)
         links = []
 
-        ctrl = TickController(len(flat), n_links=0, tick_bits=self.tick_bits, guard=self.guard)
+        ctrl = TickController(len(flat), n_links=0, tick_bits=self.tick_bits, guard=self.guard,
+                              overlap=self.system.overlap)
         m.submodules.ctrl = ctrl
         out_mb = layers[-1][0].config.params.membrane_bits
         dec = DecisionUnit(self.n_classes, self.decision_mode, index_bits=self.out_layout.neuron_bits,
@@ -332,7 +336,7 @@ class SpikeforgeSystem(wiring.Component):
         closed = Signal()  # the current tick's marker has been taken
         accepting = Signal()
         m.d.comb += [
-            accepting.eq(ctrl.event_phase & ~closed),
+            accepting.eq(ctrl.input_open & ~closed),
             mc_in.i.valid.eq(self.inp.valid & accepting & ~self.inp.payload.last),
             mc_in.i.payload.eq(self.inp.payload.index),
             mc_in.dest.eq(sum(1 << d for d in dest0)),
@@ -340,10 +344,10 @@ class SpikeforgeSystem(wiring.Component):
         ]
         with m.If(self.inp.valid & self.inp.ready & self.inp.payload.last):
             m.d.sync += closed.eq(1)
-        with m.If(ctrl.tick_done | ctrl.clear):
+        with m.If(ctrl.input_reopen):
             m.d.sync += closed.eq(0)
         input_idle = Signal()
-        m.d.comb += input_idle.eq(closed | ~ctrl.event_phase)
+        m.d.comb += input_idle.eq(closed | ~ctrl.input_open)
         # the multicast's idle (= ~i.valid) is not a link of its own: wherever input_idle is
         # 1, accepting is 0, so i.valid is 0 and the multicast is idle; leaving it out keeps
         # the input handshake (inp.valid, from outside) off the controller's quiet (the iCE40

@@ -22,6 +22,22 @@ cycles after the stop (the guard countdown is loaded at the stop and runs on in 
 ``start`` does not reset it). What the drained spikes may do to the system's outputs is the
 system's business (:class:`spikeforge.hdl.system.SpikeforgeSystem` discards them).
 
+Overlapped input (``overlap=True``): the input of tick t + 1 is injected during UPDATE(t)
+instead of after it, so the first layer takes its next events while the later layers still
+take tick t's spikes (issue 10, point 3)::
+
+    ... EVENT(0) ─► UPDATE(t) + input of t + 1 (``input_open``; not after the last tick);
+        wait quiet ─► ``tick_done`` ─► CHECK ─► EVENT(t + 1) ─► TICK at once ─► UPDATE(t + 1)
+
+Contract: a layer-0 core takes its events of tick t + 1 only after it accepted TICK(t)
+(they are offered from the cycle after the offer, and a core takes no event while its
+update phase runs), and TICK(t + 1) still waits for quiet, so every event of tick t + 1 is
+integrated between the two updates, as the contract says. Quiet at the end of UPDATE(t)
+includes the input port (closed by tick t + 1's marker), so EVENT(t + 1) finds quiet as it
+was and offers TICK at once (the guard is not reloaded: EVENT(t + 1) starts no input). A run
+must not be stopped early: the stop of a first-spike decision could leave tick t + 1's input
+half taken (the system refuses ``overlap`` with it).
+
 "Quiet" means every ``core_idle`` bit and every ``link_idle`` bit is high. ``link_idle``
 collects the ``idle`` outputs of the FIFOs, arbiters and routers (and of an input port, and
 the negated ``valid`` of any plain stream between them): no packet is in flight. Because a
@@ -68,6 +84,8 @@ class TickController(wiring.Component):
     guard : int
         Cycles after a command is accepted (or a new event phase begins) before quiet is
         trusted (at least 1).
+    overlap : bool
+        Overlapped input (see "Overlapped input" above; a run must not be stopped early).
     command_shape, tick_command, clear_command
         The command payload and its two values (default :class:`spikeforge.hdl.core.Command`).
 
@@ -92,8 +110,14 @@ class TickController(wiring.Component):
         The current tick t (0 after ``start``). Spikes that cores emit while ``tick`` is t are
         spikes of tick t.
     event_phase : ``Out(1)``
-        High during the event phase of tick ``tick``: an input port injects its events of
-        tick ``tick`` now (it must report busy on a ``link_idle`` bit until done).
+        High during the event phase of tick ``tick`` (the EVENT state).
+    input_open : ``Out(1)``
+        An input port may inject the events of the next tick to begin now (it must report
+        busy on a ``link_idle`` bit until done): ``event_phase``, and with ``overlap`` also
+        the update phase of every tick but the last (the events of tick ``tick + 1``).
+    input_reopen : ``Out(1)``
+        One-cycle pulse: the next tick's input begins after this edge (``clear``, and
+        ``tick_done``; with ``overlap`` the TICK's offer instead of ``tick_done``).
     update_phase : ``Out(1)``
         High from issuing TICK until the end of tick ``tick``.
     tick_done : ``Out(1)``
@@ -123,7 +147,7 @@ class TickController(wiring.Component):
     """
 
     def __init__(self, n_cores: int, *, n_links: int = 0, tick_bits: int = 16, guard: int = 2,
-                 command_shape=Command, tick_command=Command.TICK,
+                 overlap: bool = False, command_shape=Command, tick_command=Command.TICK,
                  clear_command=Command.CLEAR):
         if not isinstance(n_cores, int) or n_cores < 1:
             raise ValueError(f"n_cores: must be a positive integer, got {n_cores!r}")
@@ -137,6 +161,7 @@ class TickController(wiring.Component):
         self.n_links = n_links
         self.tick_bits = tick_bits
         self.guard = guard
+        self.overlap = bool(overlap)
         self._tick_command = tick_command
         self._clear_command = clear_command
         super().__init__({
@@ -148,6 +173,8 @@ class TickController(wiring.Component):
             "command": Out(stream.Signature(command_shape)).array(n_cores),
             "tick": Out(tick_bits),
             "event_phase": Out(1),
+            "input_open": Out(1),
+            "input_reopen": Out(1),
             "update_phase": Out(1),
             "tick_done": Out(1),
             "clear": Out(1),
@@ -246,6 +273,10 @@ class TickController(wiring.Component):
             offer.eq(in_offer & guarded_quiet),
             ended.eq((pending == 0) & guarded_quiet),
             self.event_phase.eq(in_state["EVENT"]),
+            self.input_open.eq(in_state["EVENT"] | (in_state["UPDATE"] & ~last)
+                               if self.overlap else in_state["EVENT"]),
+            self.input_reopen.eq(self.clear | (in_state["EVENT"] & offer
+                                               if self.overlap else self.tick_done)),
             self.update_phase.eq(in_state["UPDATE"]),
             self.running.eq(~in_state["IDLE"]),
             self.clear.eq(in_state["IDLE"] & self.start),
@@ -307,6 +338,7 @@ class TickController(wiring.Component):
                     goto("IDLE")
                 with m.Else():
                     m.d.sync += self.tick.eq(self.tick + 1)
-                    set_wait(self.guard + 1)
+                    if not self.overlap:  # overlapped: the input is in, quiet holds
+                        set_wait(self.guard + 1)
                     goto("EVENT")
         return m

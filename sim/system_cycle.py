@@ -168,9 +168,9 @@ class InferenceTiming:
 
 class _InputPort:
     """The input port of :class:`~spikeforge.hdl.system.SpikeforgeSystem`: ``inp`` feeds the
-    input multicast to the layer-0 cores while the event phase is open and the tick's
-    marker (``last``) has not been taken; the marker is taken at once and closes the input
-    until ``tick_done`` or ``clear``."""
+    input multicast to the layer-0 cores while the controller's ``input_open`` is high and
+    the tick's marker (``last``) has not been taken; the marker is taken at once and closes
+    the input until the controller's ``input_reopen``."""
 
     def __init__(self, dests, n_cores: int):
         self.dests = frozenset(dests)
@@ -179,18 +179,18 @@ class _InputPort:
         self.item = None
         self.ready = self.idle = False
 
-    def accepting(self, event_phase: bool) -> bool:
-        return event_phase and not self.closed
+    def accepting(self, input_open: bool) -> bool:
+        return input_open and not self.closed
 
-    def offer(self, item, event_phase: bool, core_idle: Sequence[bool]) -> None:
+    def offer(self, item, input_open: bool, core_idle: Sequence[bool]) -> None:
         """``item`` = the ``(index, last, gap)`` offered in this cycle, or None."""
         self.item = item
-        accepting = self.accepting(event_phase)
+        accepting = self.accepting(input_open)
         marker = item is not None and bool(item[1])
         event = item is not None and accepting and not marker
         self.multicast.offer(event, self.dests, core_idle)
         self.ready = accepting and (marker or self.multicast.i_ready)
-        self.idle = (self.closed or not event_phase) and self.multicast.idle
+        self.idle = (self.closed or not input_open) and self.multicast.idle
 
     @property
     def handshake(self) -> bool:
@@ -235,7 +235,7 @@ class SystemModel:
         self.routers = [RouterModel([routes[(l, c.index)].destination_cores for c in cores],
                                     len(layers[l + 1])) for l, cores in enumerate(layers[:-1])]
         self.feeds = [self.port.multicast, *self.routers]  # each layer's spike_in source
-        self.ctrl = TickControllerModel(len(self.cores), system.guard)
+        self.ctrl = TickControllerModel(len(self.cores), system.guard, system.overlap)
         self.decision = decision_model(system.decision, self.n_classes, decisive_classes(plan))
         self.final_class = -1  # MEMBRANE_MAX: the golden class of the next inference
         self.busy = False
@@ -323,7 +323,7 @@ class SystemModel:
         self.core_idle = idle = [[core.idle for core in layer] for layer in self.layers]
         ready = [[core.in_ready for core in layer] for layer in self.layers]  # spike_in.ready
         self.core_ready = list(chain.from_iterable(ready))
-        self.port.offer(item, self.ctrl.event_phase, ready[0])
+        self.port.offer(item, self.ctrl.input_open, ready[0])
         for l, router in enumerate(self.routers):
             router.route(self.packets[l].o_valid, self.packets[l].o_payload, ready[l + 1])
         quiet = self._links_idle() and all(all(row) for row in idle)
@@ -393,7 +393,7 @@ class SystemModel:
                 core.load(self.spikes[core.layer])
             core.clock(spike_in and ready, accepted, ctrl.is_tick, tick,
                        grants[core.layer] == core.index)
-        self.port.clock(ctrl.tick_done or ctrl.clear)
+        self.port.clock(ctrl.input_reopen)
         for router in self.routers:
             router.clock()
         for l, merger in enumerate(self.mergers):
@@ -412,7 +412,7 @@ class SystemModel:
         core is busy (so quiet cannot be reached) for all of them."""
         if not self.ctrl.waiting() or self.decision.valid:
             return 0  # (a valid decision may raise done in this very cycle)
-        feeding = self.port.accepting(self.ctrl.event_phase) and current_item is not None
+        feeding = self.port.accepting(self.ctrl.input_open) and current_item is not None
         if feeding and current_item[1]:
             return 0
         blocked = []
@@ -493,12 +493,13 @@ class SystemModel:
 
     # -- the input stream in closed form -------------------------------------------------
     def _streamable(self, c: int, start_cycle: int) -> bool:
-        """The event phase in its steady state, where only the input port and the layer-0
-        cores move: the controller waits (nothing pending, no decision to end the run),
+        """The input stream in its steady state, where only the input port and the layer-0
+        cores move: the input is open (an event phase, or an overlapped update phase), the
+        controller waits (nothing pending, no decision to end the run),
         the multicast starts a fresh packet, every link is empty, every core of a later
         layer is idle and no layer-0 core has a spike queued or is updating."""
         ctrl = self.ctrl
-        if (c <= start_cycle or not ctrl.event_phase or ctrl.pending or self.port.closed
+        if (c <= start_cycle or not ctrl.input_open or ctrl.pending or self.port.closed
                 or self.port.multicast.done or self._stop or self.decision.valid):
             return False
         if not self._links_settled() or not self._links_idle_but_port():

@@ -34,6 +34,8 @@ class TickControllerModel:
       CLEARING --all accepted, quiet--> EVENT (``event_phase``) --quiet: TICK offered-->
       UPDATE --all accepted, quiet: ``tick_done``--> CHECK (one cycle) --> EVENT of the next
       tick, or IDLE with ``finished`` after tick ``n_ticks - 1`` or on ``stop``.
+    * ``overlap``: the next tick's input is open in UPDATE too (:attr:`input_open`), it
+      reopens at the TICK's offer, and CHECK goes on to EVENT without the guard.
     * ``ticks_run`` counts a tick from its TICK offer on.
     * ``stop`` in UPDATE ends the run in that cycle (``finished``, nothing pending) and loads the guard, which runs on in IDLE and is not reset by
       ``start``: the next CLEAR waits for the drain and ``guard`` cycles.
@@ -43,9 +45,10 @@ class TickControllerModel:
     :meth:`settle` computes the cycle's combinational outputs, :meth:`clock` the edge.
     """
 
-    def __init__(self, n_cores: int, guard: int):
+    def __init__(self, n_cores: int, guard: int, overlap: bool = False):
         self.all_cores = (1 << n_cores) - 1
         self.guard = guard
+        self.overlap = overlap
         self.state = TickState.IDLE
         self.wait = 0
         self.pending = 0  # cores that still have to accept the current command
@@ -63,6 +66,19 @@ class TickControllerModel:
     @property
     def event_phase(self) -> bool:
         return self.state is TickState.EVENT
+
+    @property
+    def input_open(self) -> bool:
+        """The input port may inject the next tick's events (overlapped: also in UPDATE of
+        every tick but the last)."""
+        return self.event_phase or (self.overlap and self.state is TickState.UPDATE
+                                    and self.tick + 1 != self.n_ticks)
+
+    @property
+    def input_reopen(self) -> bool:
+        """The next tick's input begins after this edge."""
+        return self.clear or (self.offer and self.state is TickState.EVENT if self.overlap
+                              else self.tick_done)
 
     @property
     def update_phase(self) -> bool:
@@ -136,7 +152,8 @@ class TickControllerModel:
             self._finish()
         else:
             self.tick += 1
-            self.wait = self.guard + 1  # a new event phase
+            if not self.overlap:  # overlapped: the input is in already, quiet holds
+                self.wait = self.guard + 1  # a new event phase
             self.state = TickState.EVENT
 
     def _finish(self) -> None:

@@ -115,7 +115,7 @@ N_TICKS = [0]  # n_ticks for the bench (set per test)
 
 
 def system_case(seed, images=2, n_ticks=8, fifo_depth=None, p_ready=None, decision=None,
-                max_size=14, output_cores=None, start_gaps=None, p_input=None):
+                max_size=14, output_cores=None, start_gaps=None, p_input=None, overlap=False):
     """The random system of :func:`check_system` and its stimulus: the network, the plan,
     the input counts and the keyword arguments of ``expected_run``."""
     rng = random.Random(seed)
@@ -130,7 +130,7 @@ def system_case(seed, images=2, n_ticks=8, fifo_depth=None, p_ready=None, decisi
         p_ready = rng.choice([1.0, 0.5, 0.3])
     counts = random_inputs(seed, network, images, n_ticks, p=p_input or rng.choice([0.2, 0.4]))
     schedules = schedules_for(counts, seed, p_gap=0.3)
-    system = SystemConfig(network.decision, fifo_depth=fifo_depth)
+    system = SystemConfig(network.decision, fifo_depth=fifo_depth, overlap=overlap)
     ready = StallPattern(seed, p_ready)
     if start_gaps is None:
         start_gaps = [rng.randint(0, 2) for _ in range(images)]
@@ -189,6 +189,28 @@ def test_fast_forward_equals_plain_stepping_on_these_systems(seed, monkeypatch):
     network, plan, counts, kwargs = system_case(seed)
     fast = expected_run(network, plan, counts, 8, **kwargs)[1]
     monkeypatch.setattr(SystemModel, "_skippable", lambda self, item, start: 0)
+    slow = expected_run(network, plan, counts, 8, **kwargs)[1]
+    assert [vars(t) for t in slow] == [vars(t) for t in fast]
+
+
+OVERLAPPED = [(seed, decision) for seed in range(200, 204)
+              for decision in (Decision.SPIKE_COUNT, Decision.MEMBRANE_MAX)]
+
+
+@pytest.mark.parametrize("seed, decision", OVERLAPPED)
+def test_overlapped_input_matches_golden_and_cycle_model(seed, decision):
+    """``overlap``: tick t + 1's input taken during tick t's update phase -- the same spikes
+    and classes as the golden model (the RTL computes them), every cycle as the model says."""
+    check_system(seed, decision=decision, overlap=True)
+
+
+@pytest.mark.parametrize("seed, decision", OVERLAPPED)
+def test_overlapped_fast_forward_equals_plain_stepping(seed, decision, monkeypatch):
+    """The model's closed-form input stream, now also in an update phase, against stepping."""
+    network, plan, counts, kwargs = system_case(seed, decision=decision, overlap=True)
+    fast = expected_run(network, plan, counts, 8, **kwargs)[1]
+    monkeypatch.setattr(SystemModel, "_skippable", lambda self, item, start: 0)
+    monkeypatch.setattr(SystemModel, "_streamable", lambda self, c, start: False)
     slow = expected_run(network, plan, counts, 8, **kwargs)[1]
     assert [vars(t) for t in slow] == [vars(t) for t in fast]
 

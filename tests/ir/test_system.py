@@ -18,14 +18,16 @@ def test_system_defaults_and_the_decision_from_its_string():
 
 def test_system_round_trips_through_json():
     system = SystemConfig(Decision.MEMBRANE_MAX, fifo_depth=3, guard=5, tick_bits=12,
-                          cycle_bits=40, weight_banks="ecp5")
+                          cycle_bits=40, weight_banks="ecp5", overlap=True)
     d = system.to_dict()
     assert d == {"decision": "membrane-max", "fifo_depth": 3, "guard": 5, "tick_bits": 12,
-                 "cycle_bits": 40, "weight_banks": "ecp5"}
+                 "cycle_bits": 40, "weight_banks": "ecp5", "overlap": True}
     assert SystemConfig.from_dict(json.loads(json.dumps(d))) == system
-    # an artifact written before weight_banks existed: one memory per core
-    old = {k: v for k, v in d.items() if k != "weight_banks"}
-    assert SystemConfig.from_dict(old) == SystemConfig(**{**system.__dict__, "weight_banks": ""})
+    # an artifact written before weight_banks and overlap existed: one memory per core, the
+    # tick barrier
+    old = {k: v for k, v in d.items() if k not in ("weight_banks", "overlap")}
+    assert SystemConfig.from_dict(old) == SystemConfig(**{**system.__dict__, "weight_banks": "",
+                                                          "overlap": False})
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -39,8 +41,13 @@ def test_system_round_trips_through_json():
     (dict(weight_banks="gowin"), "weight_banks: must be '' or one of ice40, ecp5, xc7, "
                                  "got 'gowin'"),
     (dict(weight_banks=[]), "weight_banks: must be '' or one of ice40, ecp5, xc7, got []"),
+    (dict(decision="spike-count", overlap=1), "overlap: must be true or false, got 1"),
+    (dict(overlap=True), "overlap: not with the first-spike decision (its stop at a spike "
+                         "could cut the next tick's input in half); use spike-count or "
+                         "membrane-max, or overlap=False"),
 ], ids=["decision", "fifo_depth-negative", "fifo_depth-float", "guard", "tick_bits",
-        "cycle_bits-bool", "weight_banks", "weight_banks-list"])
+        "cycle_bits-bool", "weight_banks", "weight_banks-list", "overlap-int",
+        "overlap-first-spike"])
 def test_bad_system_settings_are_named(kwargs, message):
     with pytest.raises(ConfigError) as error:
         SystemConfig(**kwargs)

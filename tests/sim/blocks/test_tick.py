@@ -17,10 +17,10 @@ from spikeforge.sim.blocks.tick import TickControllerModel, TickState
 from tests.util import run
 
 
-def tick_lockstep(seed, n_cores, guard, p_stall, cycles=1500):
+def tick_lockstep(seed, n_cores, guard, p_stall, cycles=1500, overlap=False):
     rng = random.Random(seed)
-    dut = TickController(n_cores, guard=guard, tick_bits=4)
-    model = TickControllerModel(n_cores, guard)
+    dut = TickController(n_cores, guard=guard, tick_bits=4, overlap=overlap)
+    model = TickControllerModel(n_cores, guard, overlap)
     busy = [0] * n_cores
     was_idle = [False] * n_cores
     seen = {"states": set(), "finished": 0, "error": 0}
@@ -53,6 +53,8 @@ def tick_lockstep(seed, n_cores, guard, p_stall, cycles=1500):
             assert ctx.get(dut.tick_done) == model.tick_done, where
             assert ctx.get(dut.finished) == model.finished, where
             assert ctx.get(dut.event_phase) == model.event_phase, where
+            assert ctx.get(dut.input_open) == model.input_open, where
+            assert ctx.get(dut.input_reopen) == model.input_reopen, where
             assert ctx.get(dut.update_phase) == (s is TickState.UPDATE), where
             assert ctx.get(dut.running) == (s is not TickState.IDLE), where
             assert ctx.get(dut.done) == model.done, where
@@ -76,10 +78,11 @@ def tick_lockstep(seed, n_cores, guard, p_stall, cycles=1500):
     return seen
 
 
+@pytest.mark.parametrize("overlap", [False, True])
 @pytest.mark.parametrize("seed,n_cores,guard,p_stall", [
     (0, 1, 1, 0.0), (1, 3, 2, 0.0), (2, 2, 3, 0.3), (3, 4, 1, 0.3)])
-def test_controller_matches_rtl_cycle_by_cycle(seed, n_cores, guard, p_stall):
-    seen = tick_lockstep(seed, n_cores, guard, p_stall)
+def test_controller_matches_rtl_cycle_by_cycle(seed, n_cores, guard, p_stall, overlap):
+    seen = tick_lockstep(seed, n_cores, guard, p_stall, overlap=overlap)
     assert seen["states"] == set(TickState)
     assert seen["finished"] >= 5
     assert (seen["error"] > 0) == (p_stall > 0)
@@ -88,15 +91,16 @@ def test_controller_matches_rtl_cycle_by_cycle(seed, n_cores, guard, p_stall):
 # -- the documented sequence, exact cycles -----------------------------------------------
 
 def run_quiet(guard, n_ticks, quiet=lambda c: True, stop=lambda c: False, refuse=None,
-              cycles=None):
+              cycles=None, overlap=False):
     """Start at cycle 0, every core accepts every command at once (but core 0 refuses while
     ``refuse(c)``); returns per cycle (state, wait, outputs)."""
-    ctl = TickControllerModel(2, guard)
+    ctl = TickControllerModel(2, guard, overlap)
     trace = []
     for c in range(cycles or 8 + (n_ticks + 1) * (3 + 3 * guard)):
         ctl.settle(c == 0, quiet(c), stop(c))
-        outs = {name for name in ("offer", "clear", "tick_done", "finished")
-                if getattr(ctl, name)}
+        names = ("offer", "clear", "tick_done", "finished") + (
+            ("input_open", "input_reopen") if overlap else ())
+        outs = {name for name in names if getattr(ctl, name)}
         trace.append((ctl.state, ctl.wait, outs))
         accepted = sum(1 << k for k in range(2) if ctl.command_valid(k)
                        and not (k == 0 and refuse is not None and refuse(c)))
@@ -131,6 +135,26 @@ def test_state_sequence_and_guard_countdown(guard, n_ticks):
     fin = [c for c, (_, _, o) in enumerate(trace) if "finished" in o]
     assert fin == [done[-1] + 1]
     assert ctl.done and ctl.ticks_run == n_ticks and ctl.tick == n_ticks - 1 and not ctl.error
+
+
+@pytest.mark.parametrize("guard", [1, 2])
+def test_overlapped_input_is_open_in_the_update_phase_and_event_offers_at_once(guard):
+    """``overlap``: the next tick's input is open in UPDATE (not the last tick's), reopens at
+    the TICK offer, and EVENT(t + 1) offers TICK in its first cycle (the guard is not
+    reloaded: its input is in already)."""
+    g, S, n_ticks = guard, TickState, 3
+    states = [S.IDLE, S.ISSUE_CLEAR] + [S.CLEARING] * (g + 1) + [S.EVENT] * (g + 2)
+    for t in range(n_ticks):
+        states += [S.UPDATE] * (g + 1) + [S.CHECK] + ([S.EVENT] if t + 1 < n_ticks else [])
+    trace, ctl = run_quiet(g, n_ticks, overlap=True)
+    got = [s for s, _, _ in trace]
+    assert got[:len(states)] == states
+    opened = [s for s, _, o in trace if "input_open" in o]
+    assert opened == [S.EVENT] * (g + 2) + ([S.UPDATE] * (g + 1) + [S.EVENT]) * (n_ticks - 1)
+    reopen = [c for c, (_, _, o) in enumerate(trace) if "input_reopen" in o]
+    offers = [c for c, (_, _, o) in enumerate(trace) if "offer" in o]
+    assert reopen == [0] + offers[1:]  # the clear, then every TICK offer
+    assert ctl.done and ctl.ticks_run == n_ticks and not ctl.error
 
 
 def test_zero_ticks_only_clears():
