@@ -885,19 +885,21 @@ def membrane_floor_cover(network: IntegerNetwork, seed: int = 0, ticks: int = 60
 def campaign_designs(seed: int = 0) -> list[Design]:
     """The designs of the campaign, one per decision mode, between them every block in its
     variants: several cores per layer (routers, mergers with arbitration), FIFOs of depth 0, 1
-    and 2, one and two lanes, leaky and adaptive neurons with negative states, both resets,
-    fire-once, a bounded ``max_events_per_tick``; stalls on the input and output."""
+    and 2, the tick barrier and overlapped input, one and two lanes, leaky and adaptive
+    neurons with negative states, both resets, fire-once, a bounded
+    ``max_events_per_tick``; stalls on the input and output."""
     rng = random.Random(seed)
     nrng = np.random.default_rng(seed)
     designs = []
 
-    # spike count: 2 layers, 2 + 2 cores, 2 lanes in layer 0, FIFO depth 2
+    # spike count: 2 layers, 2 + 2 cores, 2 lanes in layer 0, FIFO depth 2, overlapped input
+    # (the other two designs keep the tick barrier)
     p0 = _params(rng, leaky=True, adaptive=False, reset=Reset.SUBTRACT)
     p1 = _params(rng, leaky=True, adaptive=False, reset=Reset.ZERO, current_bits=16)
     net = IntegerNetwork((IntegerLayer(_weights(nrng, 9, 8), p0),
                           IntegerLayer(_weights(nrng, 8, 5, 1), p1)), Decision.SPIKE_COUNT)
     plan = plan_network(net, neurons_per_core=[4, 3], lanes=[2, 1])
-    system = SystemConfig(Decision.SPIKE_COUNT, fifo_depth=2)
+    system = SystemConfig(Decision.SPIKE_COUNT, fifo_depth=2, overlap=True)
     designs.append(Design("spike-count", net, plan, system, _stimuli(net, seed + 10, 0.3, 0.5)))
 
     # first spike: 3 layers, FIFO depth 0, fire-once output
@@ -1422,7 +1424,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         _READ_OUT,
     ("membrane-max", "spikeforge_system.decision:42:membrane__ready->1:handshake stuck"):
         _READ_OUT,
-    ("spike-count", "spikeforge_system.ctrl:215:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
+    ("spike-count", "spikeforge_system.ctrl:235:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
     ("first-spike", "spikeforge_system.ctrl:234:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
     ("first-spike", "spikeforge_system.ctrl:241:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
     ("spike-count", "spikeforge_system.input_multicast:50:&x->|x:reduction swapped"): (
@@ -1446,7 +1448,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("first-spike", "spikeforge_system.input_multicast:78:[1]->[0]:bit select"): (
         _LOCKSTEP + ", so done[1] = done[0] = 0"),
     ("membrane-max", "spikeforge_system.ctrl:209:~x->x:inversion dropped"): _PENDING_AND,
-    ("spike-count", "spikeforge_system.ctrl:220:~x->x:inversion dropped"): _PENDING_AND,
+    ("spike-count", "spikeforge_system.ctrl:240:~x->x:inversion dropped"): _PENDING_AND,
     ("membrane-max", "spikeforge_system.ctrl:211:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
     ("first-spike", "spikeforge_system:822:$65=K':next-state constant"): _COUNTER_RESET,
     ("membrane-max", "spikeforge_system:680:$57=K':next-state constant"): _COUNTER_RESET,
@@ -1563,7 +1565,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("spike-count", "spikeforge_system.core_1_0:812:q_mask_7<=hold:register frozen"):
         _ONE_LANE_MASK,
     ("spike-count", "spikeforge_system.core_1_1:519:<K-><K':compare limit"): _CREDIT,
-    ("spike-count", "spikeforge_system.ctrl:222:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
+    ("spike-count", "spikeforge_system.ctrl:242:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
     ("spike-count", "spikeforge_system.decision:371:$30=K':next-state constant"): (
         "the decision unit's scan register cur reset to 1 instead of 0: cur takes class 0's "
         "counter at every edge (cur <= count_0, no enable), so it differs only in the first "

@@ -273,9 +273,11 @@ class NeuronCore(wiring.Component):
     spike_in : ``In(stream.Signature(unsigned(max(1, ceil_log2(n_inputs)))))``
         Input spike events. ``payload`` is the presynaptic index j. Accepting event j adds
         ``w[j, n]`` to the accumulator ``i`` of every neuron n, reading only the G weight
-        words of input j. ``ready`` is high when ``idle`` is high and, if G >= 2, in the
-        cycle in which an event reads its last word: events then follow each other every
-        G cycles. A payload ``>= n_inputs`` is a driver error (undefined result).
+        words of input j. ``ready`` is high between phases (no event issue, update or
+        clear in progress; the spike queue and ``spike_out`` may still be draining: events
+        touch neither) and, if G >= 2, in the cycle in which an event reads its last word:
+        events then follow each other every G cycles. A payload ``>= n_inputs`` is a driver
+        error (undefined result).
     command : ``In(stream.Signature(Command))``
         :attr:`Command.TICK` or :attr:`Command.CLEAR`. ``ready`` is high when ``idle`` is
         high and ``spike_in.valid`` is low (a pending event is accepted first; a well-behaved
@@ -345,7 +347,8 @@ class NeuronCore(wiring.Component):
       edge X is popped at X + 1 at the earliest, so the first spike, neuron n, handshakes at
       T + n//L + S + 3 at the earliest. ``idle`` is high again from the first cycle after
       word G - 1's write edge with the queue, the output and the skid register empty:
-      T + G + S + 1 for a silent tick.
+      T + G + S + 1 for a silent tick. ``spike_in.ready`` is high from the first cycle
+      after word G - 1's write edge, whatever the queue still holds.
     * **Clear**: CLEAR accepted at cycle h, ``idle`` again from cycle h + G + 1.
     * **Host**: no effect on timing (only honoured while idle).
     """
@@ -473,7 +476,9 @@ class NeuronCore(wiring.Component):
         # value is computed below) so that the streams' ready and the host gating start
         # from a flip-flop
         idle = Signal(init=1)
-        # spike_in.ready: idle, or (G >= 2) an event reading its last word -- a register too
+        # spike_in.ready: between phases (the queue and output registers may still hold
+        # spikes: events use neither, and the update that filled them has written its last
+        # word), or (G >= 2) an event reading its last word -- a register too
         in_ready = Signal(init=1)
         m.d.comb += [
             self.idle.eq(idle),
@@ -604,7 +609,7 @@ class NeuronCore(wiring.Component):
         # writes this event's word g (the write-back is two edges behind the read), which
         # G = 1 would break. (No event is accepted at cnt = G - 2: ready is low there.)
         last_next = (phase == _Phase.EVENT) & (cnt == G - 2) if G >= 2 else 0
-        m.d.sync += [idle.eq(idle_next), in_ready.eq(idle_next | last_next),
+        m.d.sync += [idle.eq(idle_next), in_ready.eq(phase_idle_next | last_next),
                      host_ok.eq(idle_next & (phase != _Phase.EVENT) & ~e_r)]
 
         # -- event counting and overflow -----------------------------------------------------

@@ -27,7 +27,8 @@ instead of after it, so the first layer takes its next events while the later la
 take tick t's spikes (issue 10, point 3)::
 
     ... EVENT(0) ─► UPDATE(t) + input of t + 1 (``input_open``; not after the last tick);
-        wait quiet ─► ``tick_done`` ─► CHECK ─► EVENT(t + 1) ─► TICK at once ─► UPDATE(t + 1)
+        wait quiet ─► ``tick_done`` (and ``finished`` after the last tick: no CHECK)
+        ─► EVENT(t + 1) ─► TICK at once ─► UPDATE(t + 1)
 
 Contract: a layer-0 core takes its events of tick t + 1 only after it accepted TICK(t)
 (they are offered from the cycle after the offer, and a core takes no event while its
@@ -36,7 +37,9 @@ integrated between the two updates, as the contract says. Quiet at the end of UP
 includes the input port (closed by tick t + 1's marker), so EVENT(t + 1) finds quiet as it
 was and offers TICK at once (the guard is not reloaded: EVENT(t + 1) starts no input). A run
 must not be stopped early: the stop of a first-spike decision could leave tick t + 1's input
-half taken (the system refuses ``overlap`` with it).
+half taken (the system refuses ``overlap`` with it). So ``stop`` is not sampled after a
+tick, and there is no CHECK cycle: a tick costs two cycles less than with the barrier plus
+the event phase that the overlap hides.
 
 "Quiet" means every ``core_idle`` bit and every ``link_idle`` bit is high. ``link_idle``
 collects the ``idle`` outputs of the FIFOs, arbiters and routers (and of an input port, and
@@ -97,7 +100,7 @@ class TickController(wiring.Component):
         Number of ticks to run (0: CLEAR only). Sampled with ``start``.
     stop : ``In(1)``
         Early-exit request (e.g. :attr:`DecisionUnit.stop`). Sampled in every cycle of an
-        update phase (the run ends in that cycle) and
+        update phase (the run ends in that cycle) and, without ``overlap``,
         in the cycle after each ``tick_done`` (the run ends after that tick).
     core_idle : ``In(n_cores)``
         Bit k: core k is idle (between phases, output drained).
@@ -283,7 +286,8 @@ class TickController(wiring.Component):
             # a stop in UPDATE ends the run at once (no tick_done)
             self.tick_done.eq(in_state["UPDATE"] & ended & ~self.stop),
             self.finished.eq((in_clearing_last & ended)
-                             | (in_state["UPDATE"] & self.stop)
+                             | (in_state["UPDATE"] & (self.stop | (ended & last)
+                                                      if self.overlap else self.stop))
                              | (in_state["CHECK"] & (self.stop | last))),
         ]
 
@@ -331,14 +335,21 @@ class TickController(wiring.Component):
                     set_wait(self.guard)
                     goto("IDLE")
                 with m.Elif(ended):
-                    goto("CHECK")
+                    if self.overlap:  # no stop after a tick: the next tick, or the end
+                        with m.If(last):
+                            m.d.sync += self.done.eq(1)
+                            goto("IDLE")
+                        with m.Else():  # its input is in, quiet holds: no guard
+                            m.d.sync += self.tick.eq(self.tick + 1)
+                            goto("EVENT")
+                    else:
+                        goto("CHECK")
             with m.State("CHECK"):
                 with m.If(self.stop | last):
                     m.d.sync += self.done.eq(1)
                     goto("IDLE")
                 with m.Else():
                     m.d.sync += self.tick.eq(self.tick + 1)
-                    if not self.overlap:  # overlapped: the input is in, quiet holds
-                        set_wait(self.guard + 1)
+                    set_wait(self.guard + 1)
                     goto("EVENT")
         return m

@@ -424,9 +424,10 @@ class SystemModel:
         edges = []
         for core in self.cores:
             if (blocked[core.layer] and core.phase is CorePhase.IDLE and core.skid_valid
-                    and (core.o_valid or not core.queue)):
+                    and (core.o_valid or not core.queue) and not self._may_feed(core, feeding)):
                 continue  # its spikes wait behind a blocked link and cannot move: the skid
-                # register is full, and so is the output register or there is no word to pop
+                # register is full, and so is the output register or there is no word to pop;
+                # and no event can reach it (it would take one: spike_in.ready is the phase's)
             k = core.skippable()
             if k is None and self._may_feed(core, feeding):
                 return 0

@@ -209,7 +209,7 @@ def run_flow_demo(simulators=("verilator",), images: int | None = None, retrain:
     rows, failed = [], False
     for simulator in simulators:
         report = verify_network(network, plan, counts[:n], labels[:n], simulator,
-                                progress=out is sys.stdout)
+                                progress=out is sys.stdout, system=artifact.system)
         rows.append(report.row())
         failed |= not report.ok
     print(TABLE_HEADER, file=out)
@@ -322,7 +322,7 @@ def run_ttfs_demo(simulators=("verilator",), images: int | None = None, retrain:
     for simulator in simulators:
         report = verify_network(artifact.network, artifact.plan,
                                 artifact.sensor_input(counts)[:n], ds.test_y[:n], simulator,
-                                progress=out is sys.stdout)
+                                progress=out is sys.stdout, system=artifact.system)
         rows.append(report.row())
         reports.append(report)
         failed |= not report.ok

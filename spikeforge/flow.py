@@ -86,7 +86,7 @@ from spikeforge.hdl.verilog import system_verilog
 from spikeforge.ir.errors import ConfigError, SpikeforgeError
 from spikeforge.ir.network import IntegerLayer, IntegerNetwork
 from spikeforge.ir.params import Decision
-from spikeforge.ir.system import SystemConfig
+from spikeforge.ir.system import SystemConfig, chosen_system
 from spikeforge.sim.network import classify, run_network
 from spikeforge.sim.system_cycle import lower_bound_cycles
 
@@ -348,7 +348,7 @@ def compile_network(network, out_dir, input_counts, labels, neurons_per_core=Non
                     drop_silent: bool = True) -> CompileResult:
     """Plan ``network`` (``neurons_per_core`` and ``lanes`` as
     :func:`~spikeforge.compiler.map.plan_network` takes them), write the artifact (with ``system``, default
-    ``SystemConfig(network.decision)``), the system Verilog built from exactly that artifact
+    :func:`~spikeforge.ir.system.chosen_system` of the network's decision), the system Verilog built from exactly that artifact
     and the expected traces of ``input_counts``/``labels`` to ``out_dir``; ``info`` (e.g.
     training metrics) goes to ``flow.json``.
 
@@ -359,7 +359,7 @@ def compile_network(network, out_dir, input_counts, labels, neurons_per_core=Non
     ``drop_silent``: inputs whose first-layer weight row is all zero get no row and no event
     (:mod:`spikeforge.compiler.inputs`; exact); the artifact keeps the map, and
     ``input_counts`` (the sensor's) are mapped with it before the expected traces."""
-    system = SystemConfig(network.decision) if system is None else system
+    system = chosen_system(network.decision) if system is None else system
     network, inputs, input_counts = hardware_input(network, input_counts, drop_silent)
     if inputs is not None:
         _log(progress, f"  inputs:   {inputs.n_sensor - inputs.n_inputs} of {inputs.n_sensor} "

@@ -62,8 +62,8 @@ class CoreModel:
     L = ``lanes``, G = ``ceil(N / L)``).
 
     * ``idle`` = phase IDLE, the spike queue empty and the output register empty;
-      ``spike_in.ready`` (:attr:`in_ready`) = ``idle``, or (``G >= 2``) an event's last
-      word being issued; ``command.ready`` = ``idle`` and not ``spike_in.valid`` (with
+      ``spike_in.ready`` (:attr:`in_ready`) = phase IDLE (the queue and the output may still
+      be draining), or (``G >= 2``) an event's last word being issued; ``command.ready`` = ``idle`` and not ``spike_in.valid`` (with
       ``events_first=False``: ``idle``, and a command beside an event is taken instead).
     * An event or a CLEAR accepted at edge h issues its G words at edges h + 1 .. h + G and
       the core is idle again at cycle h + G + 1; with ``G >= 2`` the next event can be
@@ -126,11 +126,11 @@ class CoreModel:
     @property
     def in_ready(self) -> bool:
         """``spike_in.ready``."""
-        return self.idle or (self.phase is CorePhase.EVENT and self.left == 1 and self.G >= 2)
+        return (self.phase is CorePhase.IDLE
+                or (self.phase is CorePhase.EVENT and self.left == 1 and self.G >= 2))
 
     def edges_to_ready(self) -> int:
-        """Edges until :attr:`in_ready` (from IDLE or an EVENT / CLEAR countdown with an
-        empty queue and output)."""
+        """Edges until :attr:`in_ready` (from IDLE or an EVENT / CLEAR countdown)."""
         if self.phase is CorePhase.IDLE:
             return 0
         return self.left - 1 if self.phase is CorePhase.EVENT and self.G >= 2 else self.left
@@ -149,7 +149,7 @@ class CoreModel:
             self._accept(event, is_tick, tick)  # the next event, at the last word
         elif self.phase is not CorePhase.IDLE:
             self._count_down()
-        elif self.idle and (event or command):
+        elif self.phase is CorePhase.IDLE and (event or command):
             self._accept(event and (self.events_first or not command), is_tick, tick)
         popped = self._output(out_ready)
         if pushed is not None:

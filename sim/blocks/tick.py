@@ -35,7 +35,9 @@ class TickControllerModel:
       UPDATE --all accepted, quiet: ``tick_done``--> CHECK (one cycle) --> EVENT of the next
       tick, or IDLE with ``finished`` after tick ``n_ticks - 1`` or on ``stop``.
     * ``overlap``: the next tick's input is open in UPDATE too (:attr:`input_open`), it
-      reopens at the TICK's offer, and CHECK goes on to EVENT without the guard.
+      reopens at the TICK's offer, and the end of UPDATE goes on to EVENT without CHECK
+      and without the guard (or ends the run after the last tick: ``finished`` with
+      ``tick_done``).
     * ``ticks_run`` counts a tick from its TICK offer on.
     * ``stop`` in UPDATE ends the run in that cycle (``finished``, nothing pending) and loads the guard, which runs on in IDLE and is not reset by
       ``start``: the next CLEAR waits for the drain and ``guard`` cycles.
@@ -97,7 +99,8 @@ class TickControllerModel:
         self.tick_done = s is TickState.UPDATE and ended and not stop
         self.finished = ((s is TickState.CLEARING and ended and self.n_ticks == 0)
                          or (s is TickState.CHECK and (stop or self.tick + 1 == self.n_ticks))
-                         or self.stopped)
+                         or self.stopped
+                         or (self.overlap and self.tick_done and self.tick + 1 == self.n_ticks))
 
     def command_valid(self, core: int) -> bool:
         return self.offer or bool(self.pending >> core & 1)
@@ -139,6 +142,8 @@ class TickControllerModel:
         if self.stopped:
             self.pending, self.wait = 0, self.guard
             self._finish()
+        elif self.tick_done and self.overlap:  # no CHECK
+            self._next_tick()
         elif self.tick_done:
             self.state = TickState.CHECK
         elif self.finished:

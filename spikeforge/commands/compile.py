@@ -26,7 +26,7 @@ from spikeforge.flow import (
     verify_artifact,
 )
 from spikeforge.ir.errors import ConfigError, SpikeforgeError
-from spikeforge.ir.system import SystemConfig
+from spikeforge.ir.system import chosen_system
 from spikeforge.sim.network import classify, overflowing_images
 
 #: images of the test split stored as expected traces by default (MNIST: 10000 would be big)
@@ -67,6 +67,10 @@ def register(subparsers) -> None:
                    help="keep the inputs whose first-layer weights are all 0 (by default they "
                         "get no weight row and the host drops their events: exact, and "
                         "784-600-10 then fits the ECP5-85F)")
+    p.add_argument("--no-overlap", action="store_true",
+                   help="keep the tick barrier: without it, a spike-count or membrane-max "
+                        "network takes tick t + 1's input during tick t's update phase (fewer "
+                        "cycles; first-spike networks always keep the barrier)")
     p.add_argument("--images", type=integer(1), default=None, metavar="N",
                    help=f"test images for the expected traces (default: all, at most "
                         f"{DEFAULT_TRACE_IMAGES})")
@@ -161,7 +165,8 @@ def cmd_compile(args) -> int:
     banks = board_banks(args, network, counts, lanes, log) if args.board else ""
     result = compile_network(network, args.out, counts, ds.test_y[:n], args.neurons_per_core,
                              lanes=lanes, drop_silent=not args.keep_silent_inputs,
-                             system=SystemConfig(network.decision, weight_banks=banks),
+                             system=chosen_system(network.decision, not args.no_overlap,
+                                                  weight_banks=banks),
                              info={"model": str(args.model), "dataset": ds.name,
                                    "kind": model["kind"], "metrics": model["metrics"]},
                              progress="stderr" if args.json else True)
