@@ -1370,22 +1370,39 @@ _LOCKSTEP = ("input multicast to the two layer-0 cores, whose word counts G are 
              "while its done flags are 00 the two cores see the same events (o[d].valid = "
              "i.valid & ~done[d]) and the same commands in the same cycles (the tick controller "
              "offers each to all cores at once, all accept at once), and a core's spike_in.ready "
-             "(idle, or with G >= 2 the cycle of an event's last word) follows only from phase, "
-             "word counter, queue, output and skid registers: in the event phase (the only time "
-             "i.valid is high, accepting = event_phase & ~closed) both start idle with empty "
-             "queues (the phase begins only when everything is quiet, and layer-0 cores emit "
-             "nothing until their TICK), so they take every event in the same cycle and are "
+             "(phase IDLE, or with G >= 2 the cycle of an event's last word) follows only from "
+             "its phase and word counter, never from its spike queue: i.valid is high only "
+             "while the input is open (accepting = input_open & ~closed: an event phase, which "
+             "begins only when everything is quiet, or, overlapped, the update phase after a "
+             "TICK both took in the same cycle); both reach phase IDLE in the same cycle (an "
+             "update is throttled only with Q = 10 words in flight, and G < Q here), "
+             "so they take every event in the same cycle and are "
              "ready again after the same max(G, 2) cycles; taken is then 00 or "
              "11 in every cycle, 11 means both were ready, so i.ready = &(~dest | done | "
              "o.ready) = 1 and done is cleared, 00 keeps it 00: done is 00 always and taken "
              "in {00, 11}")
 _LOCKSTEP_READY = (_LOCKSTEP + "; i.ready = &(~dest | done | o.ready) becomes |(...), with dest "
                    "11 and done 00 the AND and the OR of the two cores' readies: equal in every "
-                   "cycle of an event phase (lockstep), and outside it i.valid is 0 and i.ready "
+                   "cycle the input is open (lockstep), and outside it i.valid is 0 and i.ready "
                    "is read only with i.valid (the port's ready is gated by accepting = "
-                   "event_phase & ~closed, done's update and the taken count by i.valid) "
+                   "input_open & ~closed, done's update and the taken count by i.valid) "
                    "(probe, stop 22: done 00, taken 00 or 11, and the two readies equal "
                    "whenever i.valid, in every cycle of every stimulus)")
+
+_LOCKSTEP_OUT = (
+    "router 1's multicast to the two output cores 2_0 and 2_1 (2 neurons, 1 lane each: "
+    "G = 2): every layer-1 packet goes to both (dest = 11: the one layer-1 core's route names "
+    "both), they get no other events and the same commands in the same cycles (the tick "
+    "controller offers each to all cores at once, all accept at once), and a core's "
+    "spike_in.ready (phase IDLE, or the cycle of an event's last word) follows only from its "
+    "phase and word counter, never from its spike queue (since stop 32): both reach phase "
+    "IDLE in the same cycle after each command (an update is throttled only with Q = 10 "
+    "words in flight, G = 2 here), so they take every packet in the same cycle and are "
+    "ready again after the same 2 cycles: done stays 00, and o[0].ready = o[1].ready "
+    "whenever i.valid (probe, stop 32: no multicast of this design ever had a packet taken "
+    "by one destination and not the other, on every stimulus). i.ready is read only with "
+    "i.valid: merger 1 loads on (~o.valid | o.ready) & any_valid and hands over on o.valid "
+    "& o.ready")
 
 _COUNT_LIMIT = (
     "a spike count's saturation at 65534 instead of 65535: an output neuron cannot spike in "
@@ -1637,6 +1654,13 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "&ready = 1 there"),
     ("spike-count", "spikeforge_system.core_1_0:808:q_mask_6<=hold:register frozen"):
         _ONE_LANE_MASK,
+    # stop 32: spike_in.ready from the phase alone puts the output cores in lockstep
+    ("first-spike", "spikeforge_system.router_1.multicast:61:~x->x:inversion dropped"): (
+        _LOCKSTEP_OUT + "; with dest[1] = 1, ~dest[1] | done[1] | o[1].ready becomes 1, so "
+        "i.ready = done[0] | o[0].ready, equal to the AND of the two whenever i.valid"),
+    ("first-spike", "spikeforge_system.router_1.multicast:64:&x->|x:reduction swapped"): (
+        _LOCKSTEP_OUT + "; i.ready = &(~dest | done | o.ready) becomes |(...): with dest 11 "
+        "and done 00, the AND and the OR of two equal readies"),
     ("membrane-max", "spikeforge_system.core_1_0:752:s1_f_0<=hold:register frozen"): (
         "core 1_0 (output layer) is not fire-once: its spike test is v >= theta alone, and its "
         "fired flags only travel P -> S0 -> S1 -> S1b -> S2 -> S3 -> S4 -> the f memory -> P "
