@@ -62,6 +62,28 @@ def test_system_matches_models(simulator, name):
     assert [r["class"] for r in report["results"]] == trace.decision.tolist()
 
 
+@pytest.mark.parametrize("simulator,decision", [
+    ("icarus", Decision.SPIKE_COUNT), ("icarus", Decision.MEMBRANE_MAX),
+    pytest.param("verilator", Decision.SPIKE_COUNT, marks=pytest.mark.slow)])
+def test_overlapped_system_matches_models(simulator, decision):
+    """``overlap``: tick t + 1's input taken during tick t's update phase, three layers, no
+    FIFO, input gaps and output stalls: every spike, cycle and decision as the models say."""
+    seed = 24
+    rng = random.Random(seed)
+    network = random_network(seed, n_layers=3, max_size=14, decision=decision)
+    plan = plan_network(network, neurons_per_core=[rng.randint(1, l.n_neurons)
+                                                   for l in network.layers])
+    counts = random_inputs(seed, network, images=3, ticks=8, p=0.4)
+    result = run_system_cosim(network, plan, counts, simulator,
+                              system=SystemConfig(decision, overlap=True), p_ready=0.5,
+                              seed=seed)
+    report = result.report
+    assert report["images_done"] == 3 and report["mismatch"] is None
+    assert sum(r["output_spikes"] for r in report["results"]) > 0
+    trace = run_network(network, counts)
+    assert [r["class"] for r in report["results"]] == trace.decision.tolist()
+
+
 def flip_weight(plan: HardwarePlan, core_id: int, j: int, n: int, bit: int) -> HardwarePlan:
     cores = []
     for c in plan.cores:
