@@ -182,7 +182,7 @@ def _triples(events) -> list[tuple[int, int, int]]:
     return [(int(t), int(n), int(c)) for n, t, c in events]
 
 
-def compare_image(b, exp, obs, check_timing=True):
+def compare_image(b, exp, obs, check_timing=True, error_before=None):
     """Mismatches of image ``b`` of a system co-simulation, in the order of importance
     (values first). ``exp``: the image's expectations (a
     :func:`~spikeforge.cosim.system_cosim.system_spec` image); ``obs``: what the bench or the
@@ -192,8 +192,10 @@ def compare_image(b, exp, obs, check_timing=True):
     neuron) against the golden model; class, decision tick, ticks run; the error flag
     against the golden model's (``exp["error"]``: 1, 0, or None where the contract leaves it
     to timing -- then not compared; a spec without it expects 0), a mismatch naming the
-    first overflow (``exp["overflow"]``: layer, tick, events, bound); for the first image
-    of a run, the error port low in its start cycle (as the reset left it); the work
+    first overflow (``exp["overflow"]``: layer, tick, events, bound); the error port in the
+    image's start cycle: ``error_before``, the previous image's flag at its ``done`` (the
+    flag is sticky until ``start``), or for the first image of a run (``b`` 0, or
+    ``error_before`` 0) low, as the reset left it; the work
     counters (``exp["counters"]``: each layer's input events and reported spikes, read with
     the cycles port in the last cycle before the next start's edge, so they must hold from
     done until then). Timing
@@ -234,11 +236,17 @@ def compare_image(b, exp, obs, check_timing=True):
     m = _compare_error(label, exp, obs)
     if m:
         out.append(m)
-    if b == 0 and obs["error_at_start"] != 0:
-        # the first image of a run follows the reset: nothing may have set the flag yet
+    if b == 0 and error_before is None:
+        error_before = 0  # the first image of a run follows the reset
+    if error_before is not None and obs["error_at_start"] != error_before:
         out.append(Mismatch(label + "error flag after reset", None, None, 0,
                             obs["error_at_start"], obs["start"],
-                            "the error port is high before the first start"))
+                            "the error port is high before the first start")
+                   if error_before == 0 and b == 0 else
+                   Mismatch(label + "error flag held until start", None, None, error_before,
+                            obs["error_at_start"], obs["start"],
+                            "the error port changed between the previous image's done and "
+                            "this start (it is sticky until start)"))
     out += _compare_counters(label, exp, obs)
     if not check_timing:
         return out

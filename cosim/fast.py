@@ -350,7 +350,10 @@ def compare_run(spec: dict, results: list[dict], end: dict, all_images: bool = F
                                    f"done at cycle {exp['done']}", "not done", end["cycle"],
                                    f"the inference did not finish within {limit} cycles")]
         else:
-            mismatches = compare_image(first_image + b, exp, obs, spec.get("check_timing", True))
+            # the previous image's flag, sticky until this start
+            before = results[b - 1]["error"] if 0 < b <= len(results) else None
+            mismatches = compare_image(first_image + b, exp, obs, spec.get("check_timing", True),
+                                       before)
         exact.append(not mismatches)
         found += mismatches
         if found and not all_images:

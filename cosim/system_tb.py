@@ -214,7 +214,9 @@ async def system_matches_golden_and_cycle_models(dut):
         if obs is None and timeout is not None and b == len(driver.results):
             found.append(timeout)
             break
-        found += compare_image(b, exp, obs, spec.get("check_timing", True))
+        # the previous image's flag, sticky until this start
+        before = driver.results[b - 1]["error"] if 0 < b <= len(driver.results) else None
+        found += compare_image(b, exp, obs, spec.get("check_timing", True), before)
         if found:
             break  # the first image with a difference
     first = first_mismatch(*found)

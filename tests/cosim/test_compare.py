@@ -64,8 +64,8 @@ def _image(error=0, overflow=None):
 
 def test_compare_image_checks_the_work_counters_and_the_error_flag_after_reset():
     """A counter that differs is named by layer with both values, read at done + 1; a high
-    error port at the first image's start is a mismatch at that cycle (later images start
-    with the previous run's sticky flag, which is not compared there)."""
+    error port at the first image's start is a mismatch at that cycle; a later image's start
+    must still show the previous image's flag (sticky until start), when the bench gives it."""
     from spikeforge.cosim.compare import compare_image
 
     exp, obs = _image()
@@ -78,6 +78,12 @@ def test_compare_image_checks_the_work_counters_and_the_error_flag_after_reset()
     [m] = compare_image(0, exp, obs)
     assert (m.kind, m.expected, m.got, m.cycle) == ("image 0: error flag after reset", 0, 1, 1)
     assert compare_image(1, exp, obs) == []
+    assert compare_image(1, exp, obs, error_before=1) == []
+    [m] = compare_image(1, exp, obs, error_before=0)
+    assert (m.kind, m.expected, m.got, m.cycle) == ("image 1: error flag held until start", 0, 1, 1)
+    obs["error_at_start"] = 0
+    [m] = compare_image(1, exp, obs, error_before=1)
+    assert (m.kind, m.expected, m.got) == ("image 1: error flag held until start", 1, 0)
 
 
 def test_compare_image_checks_the_no_spike_flag():
