@@ -336,9 +336,9 @@ def test_stretched_search_finds_an_output_weight_fault_random_images_miss(design
 
 #: undetected and unproven mutants of the recorded run (docs/verification.md, stop 32: the
 #: n_ticks = 0 gap of stop 22, router 0's destination bit inverted in spike-count, whose
-#: dropped events changed no spike; and two of stop 32's draw in spike-count: error cleared
-#: in idle cycles, which its stimuli never set, and core 1_1's last-word compare)
-RECORDED_SURVIVORS = 4
+#: dropped events changed no spike, and stop 32's core 1_1 last-word compare in spike-count,
+#: which no stimulus offers a packet where it matters)
+RECORDED_SURVIVORS = 3
 
 
 @pytest.mark.slow
