@@ -35,7 +35,7 @@ from tests.util import assert_cycles_match, random_inputs, random_network
 
 
 def check_lanes_system(seed, images=2, n_ticks=6, decision=None, lanes=None, fifo_depth=None,
-                       p_ready=None, max_size=14):
+                       p_ready=None, max_size=14, overlap=False):
     """Run one random system with lanes; returns (spikes compared, cycles per image)."""
     rng = random.Random(seed)
     network = random_network(seed, max_size=max_size, decision=decision)
@@ -47,7 +47,7 @@ def check_lanes_system(seed, images=2, n_ticks=6, decision=None, lanes=None, fif
     p_ready = rng.choice([1.0, 0.5, 0.3]) if p_ready is None else p_ready
     counts = random_inputs(seed, network, images, n_ticks, p=rng.choice([0.2, 0.4]))
     schedules = schedules_for(counts, seed, p_gap=0.3)
-    system = SystemConfig(network.decision, fifo_depth=fifo_depth)
+    system = SystemConfig(network.decision, fifo_depth=fifo_depth, overlap=overlap)
     ready = StallPattern(seed, p_ready)
     start_gaps = [rng.randint(0, 2) for _ in range(images)]
     trace, timings, items = expected_run(network, plan, counts, n_ticks, schedules=schedules,
@@ -90,6 +90,15 @@ def test_random_lanes_system_matches_golden_and_cycle_model(seed):
 @pytest.mark.parametrize("decision", list(Decision))
 def test_every_decision_with_lanes_stalls_and_fifo(decision):
     check_lanes_system(300 + len(decision.value), decision=decision, fifo_depth=2, p_ready=0.4)
+
+
+@pytest.mark.parametrize("seed, lanes", [(310, 2), (311, 4), (312, 8)])
+def test_overlapped_input_with_lanes(seed, lanes):
+    """Overlapped input (tick t + 1's input during tick t's update) with 2, 4 and 8 lanes,
+    stalls and no FIFO: the golden spikes and every cycle of the model."""
+    spiked, _ = check_lanes_system(seed, decision=Decision.SPIKE_COUNT, lanes=lanes,
+                                   fifo_depth=0, p_ready=0.5, overlap=True, max_size=16)
+    assert spiked > 0
 
 
 def test_lanes_make_the_same_inference_faster():
