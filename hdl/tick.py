@@ -245,8 +245,9 @@ class TickController(wiring.Component):
         final = Signal(self.tick_bits)
         no_ticks = Signal()
         # "tick is the last one", registered: ``tick`` and ``final`` are stable for at least
-        # two cycles (EVENT and UPDATE) before CHECK reads it, so it costs no cycle and keeps
-        # the counter's compare out of CHECK's path to ``finished``
+        # two cycles (EVENT and UPDATE) before CHECK reads it (overlapped: UPDATE from its
+        # second cycle, as ``ended`` waits for the guard), so it costs no cycle and keeps the
+        # counter's compare out of the path to ``finished``
         last = Signal()
         m.d.sync += last.eq(self.tick == final)
 

@@ -101,7 +101,8 @@ def chosen_system(decision, overlap: bool = True, **settings) -> SystemConfig:
     the next tick's input in half) and ``overlap`` is not turned off; ``settings``: the
     other fields. No FIFO is needed for it: a core takes its next events while its spike
     queue still drains (:class:`spikeforge.hdl.core.NeuronCore`), so the queue is the
-    buffer (the demo network: 1.20x its work bound without a FIFO, 1.20x with one of 8)."""
+    buffer (the demo network: 1.19x its work bound without a FIFO, the same cycles with one
+    of depth 8; docs/boards.md, stop 32)."""
     decision = as_decision(decision)
     return SystemConfig(decision, overlap=overlap and decision is not Decision.FIRST_SPIKE,
                         **settings)

@@ -347,9 +347,10 @@ def compile_network(network, out_dir, input_counts, labels, neurons_per_core=Non
                     system: SystemConfig | None = None, lanes=1,
                     drop_silent: bool = True) -> CompileResult:
     """Plan ``network`` (``neurons_per_core`` and ``lanes`` as
-    :func:`~spikeforge.compiler.map.plan_network` takes them), write the artifact (with ``system``, default
-    :func:`~spikeforge.ir.system.chosen_system` of the network's decision), the system Verilog built from exactly that artifact
-    and the expected traces of ``input_counts``/``labels`` to ``out_dir``; ``info`` (e.g.
+    :func:`~spikeforge.compiler.map.plan_network` takes them), write the artifact (with
+    ``system``, default :func:`~spikeforge.ir.system.chosen_system` of the network's
+    decision), the system Verilog built from exactly that artifact and the expected traces
+    of ``input_counts``/``labels`` to ``out_dir``; ``info`` (e.g.
     training metrics) goes to ``flow.json``.
 
     Atomic: everything is written into a temporary directory beside ``out_dir``, which takes

@@ -63,8 +63,9 @@ class CoreModel:
 
     * ``idle`` = phase IDLE, the spike queue empty and the output register empty;
       ``spike_in.ready`` (:attr:`in_ready`) = phase IDLE (the queue and the output may still
-      be draining), or (``G >= 2``) an event's last word being issued; ``command.ready`` = ``idle`` and not ``spike_in.valid`` (with
-      ``events_first=False``: ``idle``, and a command beside an event is taken instead).
+      be draining), or (``G >= 2``) an event's last word being issued; ``command.ready`` =
+      ``idle`` and not ``spike_in.valid`` (with ``events_first=False``: ``idle``, and a
+      command beside an event is taken instead).
     * An event or a CLEAR accepted at edge h issues its G words at edges h + 1 .. h + G and
       the core is idle again at cycle h + G + 1; with ``G >= 2`` the next event can be
       accepted at edge h + G (an event accepted at the last word restarts the countdown).
