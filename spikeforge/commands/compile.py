@@ -163,10 +163,11 @@ def cmd_compile(args) -> int:
           f"decision {network.decision.value}", file=log)
     lanes = board_lanes(args, network, counts, log) if args.board else (args.lanes or 1)
     banks = board_banks(args, network, counts, lanes, log) if args.board else ""
+    system = chosen_system(network.decision, not args.no_overlap, weight_banks=banks)
+    print(f"  tick controller: {overlap_reason(system, args.no_overlap)}", file=log)
     result = compile_network(network, args.out, counts, ds.test_y[:n], args.neurons_per_core,
                              lanes=lanes, drop_silent=not args.keep_silent_inputs,
-                             system=chosen_system(network.decision, not args.no_overlap,
-                                                  weight_banks=banks),
+                             system=system,
                              info={"model": str(args.model), "dataset": ds.name,
                                    "kind": model["kind"], "metrics": model["metrics"]},
                              progress="stderr" if args.json else True)
@@ -185,6 +186,16 @@ def cmd_compile(args) -> int:
                           "lanes": lanes, "board": args.board, "wall_seconds": seconds},
                          indent=2))
     return 0
+
+
+def overlap_reason(system, refused: bool) -> str:
+    """Which tick controller the artifact gets, and why."""
+    if system.overlap:
+        return ("overlapped input (tick t + 1's events enter while tick t's spikes are still "
+                "taken; --no-overlap for the tick barrier)")
+    if refused:
+        return "tick barrier (--no-overlap)"
+    return "tick barrier (a first-spike run stops at its spike: no overlapped input)"
 
 
 def report_overflow(network, counts, log) -> None:

@@ -120,6 +120,9 @@ def test_compile_command_from_a_model_file(tmp_path):
     compiled = json.loads(run.stdout)  # --json: stdout is the JSON alone, progress on stderr
     assert compiled["n_cores"] == 4 and compiled["images"] == 20 and compiled["lanes"] == [2, 3]
     assert "compiling" in run.stderr
+    # a spike-count network gets overlapped input unless --no-overlap (below), said
+    assert "tick controller: overlapped input" in run.stderr
+    assert load_artifact(tmp_path / "out").system.overlap
     plan = load_artifact(tmp_path / "out").plan
     assert len(plan.cores) == 2 + 2
     assert [core.config.lanes for core in plan.cores] == [2, 2, 3, 3]
@@ -132,11 +135,13 @@ def test_compile_command_from_a_model_file(tmp_path):
     assert report["ok"] and report["bit_exact_images"] == report["images"] == 2, report
     # --board: the fastest lanes that fit, said with why; lanes given that do not fit: refused
     run = run_cli("compile", model, "--out", tmp_path / "board", "--images", 20,
-                  "--board", "icebreaker", "--json")
+                  "--board", "icebreaker", "--json", "--no-overlap")
     assert run.returncode == 0, run.stdout + run.stderr
+    assert "tick controller: tick barrier (--no-overlap)" in run.stderr
     chosen = json.loads(run.stdout)["lanes"]
     assert "lanes for icebreaker" in run.stderr and f"lanes {chosen}:" in run.stderr
     board_artifact = load_artifact(tmp_path / "board")
+    assert not board_artifact.system.overlap
     assert estimate(board_artifact.plan, "icebreaker").fits
     # weight memories banked for the board's block RAMs when the banks fit, said
     banks = board_artifact.system.weight_banks
