@@ -186,9 +186,16 @@ def test_fast_forward_equals_plain_stepping_on_these_systems(seed, monkeypatch):
     cycle, on the systems above (stalled outputs behind blocked links: seed 6 caught a
     skip over a spike moving into a core's skid register, which the RTL runs showed as a
     monitor-cycle mismatch)."""
-    network, plan, counts, kwargs = system_case(seed)
+    assert_fast_forward_exact(monkeypatch, seed)
+
+
+def assert_fast_forward_exact(monkeypatch, seed, **case):
+    """The timings of :func:`system_case`'s system with the model's shortcuts (the skips and
+    the closed-form input stream) equal those of stepping every cycle."""
+    network, plan, counts, kwargs = system_case(seed, **case)
     fast = expected_run(network, plan, counts, 8, **kwargs)[1]
     monkeypatch.setattr(SystemModel, "_skippable", lambda self, item, start: 0)
+    monkeypatch.setattr(SystemModel, "_streamable", lambda self, c, start: False)
     slow = expected_run(network, plan, counts, 8, **kwargs)[1]
     assert [vars(t) for t in slow] == [vars(t) for t in fast]
 
@@ -207,12 +214,7 @@ def test_overlapped_input_matches_golden_and_cycle_model(seed, decision):
 @pytest.mark.parametrize("seed, decision", OVERLAPPED)
 def test_overlapped_fast_forward_equals_plain_stepping(seed, decision, monkeypatch):
     """The model's closed-form input stream, now also in an update phase, against stepping."""
-    network, plan, counts, kwargs = system_case(seed, decision=decision, overlap=True)
-    fast = expected_run(network, plan, counts, 8, **kwargs)[1]
-    monkeypatch.setattr(SystemModel, "_skippable", lambda self, item, start: 0)
-    monkeypatch.setattr(SystemModel, "_streamable", lambda self, c, start: False)
-    slow = expected_run(network, plan, counts, 8, **kwargs)[1]
-    assert [vars(t) for t in slow] == [vars(t) for t in fast]
+    assert_fast_forward_exact(monkeypatch, seed, decision=decision, overlap=True)
 
 
 def test_first_spike_and_spike_count_with_stalls_and_fifo():
