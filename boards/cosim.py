@@ -29,11 +29,13 @@ from spikeforge.boards.protocol import (
     SYNC,
     Cmd,
     ErrorCode,
+    Frame,
     Reply,
     checksum,
     encode_frame,
     encode_store,
     items_payload,
+    parse_result,
 )
 from spikeforge.boards.learning import learning_design
 from spikeforge.boards.top import BoardCore
@@ -73,16 +75,19 @@ def board_verilog(plan, system: SystemConfig, *, input_depth: int = 256, timeout
     return to_verilog(core, TOP_NAME)
 
 
-def malformed_requests(n_inputs: int, input_depth: int) -> list[tuple[bytes, int, int]]:
+def malformed_requests(n_inputs: int, input_depth: int) -> list[tuple[bytes, int, object]]:
     """``(request bytes, expected reply CMD, expected error code or None)``: READ before any
     RUN, a bad checksum, an unknown command, wrong lengths, an out-of-range input index, a
-    zero tick count, a buffer overflow, garbage before a PING, the learning commands (an
-    inference-only build does not know them), and a truncated frame (ended by the
-    timeout)."""
+    zero tick count, a run of one stored event and no marker (the engine's own markers must
+    not overtake it), a buffer overflow behind a stored tick marker (the refused items must
+    not wrap around onto it: the run after it takes no event), garbage before a PING, the
+    learning commands (an inference-only build does not know them), and a truncated frame
+    (ended by the timeout). A run's expected code ``("events", n)``: ``n`` layer-0
+    events in its RESULT."""
     bad_sum = bytearray(encode_frame(Cmd.PING))
     bad_sum[-1] ^= 0x01
     truncated = bytes([SYNC, Cmd.LOAD, 10, 0, 1, 0, 2])
-    too_many = [0] * (input_depth + 1)
+    too_many = [1] * (input_depth + 1)  # input 1: a stored event, if one lands
     out = [
         (encode_frame(Cmd.READ), Reply.ERROR, ErrorCode.NO_RESULT),
         (bytes(bad_sum), Reply.ERROR, ErrorCode.BAD_CHECKSUM),
@@ -93,7 +98,12 @@ def malformed_requests(n_inputs: int, input_depth: int) -> list[tuple[bytes, int
         (encode_frame(Cmd.LOAD, items_payload([0, n_inputs, MARKER])), Reply.ERROR,
          ErrorCode.BAD_INPUT),
         (encode_frame(Cmd.RUN, b"\x00\x00"), Reply.ERROR, ErrorCode.BAD_PARAM),
+        (encode_frame(Cmd.CLEAR), Reply.ACK, None),
+        (encode_frame(Cmd.LOAD, items_payload([1])), Reply.ACK, None),
+        (encode_frame(Cmd.RUN, b"\x01\x00"), Reply.RESULT, ("events", 1)),
+        (encode_frame(Cmd.LOAD, items_payload([MARKER])), Reply.ACK, None),
         (encode_frame(Cmd.LOAD, items_payload(too_many)), Reply.ERROR, ErrorCode.BUFFER_FULL),
+        (encode_frame(Cmd.RUN, b"\x01\x00"), Reply.RESULT, ("events", 0)),
         (b"\x00\xff\x13" + encode_frame(Cmd.PING), Reply.INFO, None),
         (encode_frame(Cmd.TRAIN, b"\x05\x00"), Reply.ERROR, ErrorCode.UNKNOWN_COMMAND),
         (encode_frame(Cmd.LEARN, b"\x00\x00"), Reply.ERROR, ErrorCode.UNKNOWN_COMMAND),
@@ -177,6 +187,10 @@ def check_board_report(report: dict, network, input_counts, n_ticks: int | None 
             payload = bytes.fromhex(got["payload"])
             if code == "overflow":
                 assert payload[10] & 1, f"overflowing tick: error flag not set in {payload.hex()}"
+            elif isinstance(code, tuple):
+                events = parse_result(Frame(kind, payload)).events[0]
+                assert events == code[1], (f"request {k} ({request.hex()}): {events} layer-0 "
+                                           f"events, expected {code[1]}")
             elif code is not None:
                 assert payload[0] == code, (f"malformed request {k} ({request.hex()}): expected "
                                             f"error {code.name}, got {payload.hex()}")
