@@ -5,6 +5,8 @@
     .venv/bin/python benchmarks/bench_boards.py --only mnist --pll
     .venv/bin/python benchmarks/bench_boards.py --pll-at ecp5=120,ice40=50   # issue 10's clocks
     .venv/bin/python benchmarks/bench_boards.py --quick     # one small iCE40 build
+    .venv/bin/python benchmarks/bench_boards.py --only core16x32 --boards icebreaker \
+        --pll-at ice40=50 --seeds 5                                # placement noise
     .venv/bin/python benchmarks/bench_boards.py --json out.json
     .venv/bin/python benchmarks/bench_boards.py --fit-table  # fit estimate vs recorded builds
 
@@ -40,6 +42,11 @@ banks fit), named ``<design>-banked``.
 Fmax its board-clock build achieved, rounded down to 0.5 MHz (at least the PLL's lowest
 output, 16 MHz on the iCE40), into ``<design>-<board>-pll<MHz>``, and says whether timing is
 met there.
+
+``--seeds N`` runs nextpnr again on each build's netlist with seeds 1..N
+(:func:`spikeforge.boards.build.seed_fmax`) and prints their Fmax beside the default seed's,
+with the mean and the range: placement alone moves an iCE40 build's Fmax by 5-10 %, so a
+change is judged by the spread, not by one build (the issue's figure is the default seed's).
 
 A second table sets this run's MNIST rows (designs named ``mnist...``) beside the published
 MNIST designs that give a latency (``benchmarks/published.py``, with the source of each
@@ -145,8 +152,9 @@ def uart_bytes(counts, n_classes: int, items_per_frame: int = 256) -> float:
     return total / len(counts)
 
 
-def designs(quick: bool, only=None):
-    """``(board, (name, artifact))`` to build."""
+def designs(quick: bool, only=None, boards=None):
+    """``(board, (name, artifact))`` to build: the designs named in ``only`` (all if None) on
+    the boards in ``boards`` (both if None)."""
     from spikeforge.boards.build import resolve_design
     from spikeforge.compiler.map import plan_network
 
@@ -179,6 +187,8 @@ def designs(quick: bool, only=None):
             print(f"mnist: not built: {error}", file=sys.stderr)
     if only is not None:
         out = [d for d in out if d[1][0] in only]
+    if boards is not None:
+        out = [d for d in out if d[0] in boards]
     return out
 
 
@@ -222,6 +232,18 @@ def build_or_reuse(source, board, out: Path, reuse: bool, clk_mhz=None) -> dict:
                   weight_banks=artifact.system.weight_banks)
         return report
     return build_board(source, board, out, clk_mhz=clk_mhz, allow_timing_fail=True)
+
+
+def seed_row(row: dict, by_seed: dict) -> list[str]:
+    """A row of the seeds table for a main-table ``row``: the default seed's Fmax, each
+    seed's ("failed" where nextpnr found no placement), their mean and range (the default
+    included, failures not), and how many placements meet the clock."""
+    every = [f for f in [row["fmax"], *by_seed.values()] if f is not None]
+    met = sum(f >= row["clock"] for f in every)
+    return [row["label"], row["board"], row["clock_text"], f"{row['fmax']:.1f}",
+            " ".join("failed" if f is None else f"{f:.1f}" for f in by_seed.values()),
+            f"{np.mean(every):.1f}", f"{min(every):.1f}-{max(every):.1f}",
+            f"{met} of {len(every)}"]
 
 
 def fit_table() -> str:
@@ -350,6 +372,8 @@ def main(argv=None) -> int:
     parser.add_argument("--only", default=None, metavar="NAMES",
                         help="comma-separated designs (core16x32, core64x64, digits, "
                              "digits-l2, mnist, mnist16, mnist-l82)")
+    parser.add_argument("--boards", default=None, metavar="NAMES",
+                        help="comma-separated boards (icebreaker, ulx3s-85f; default both)")
     parser.add_argument("--pll", action="store_true",
                         help="also build each design with a PLL at --pll-margin of its Fmax")
     parser.add_argument("--pll-margin", type=float, default=0.95, metavar="FRACTION",
@@ -362,6 +386,9 @@ def main(argv=None) -> int:
     parser.add_argument("--banks", action="store_true",
                         help="weight memories in banks one block RAM deep "
                              "(SystemConfig.weight_banks, as compile --board sets it)")
+    parser.add_argument("--seeds", type=int, default=0, metavar="N",
+                        help="also run nextpnr with seeds 1..N on each build's netlist and "
+                             "print the Fmax of each (placement noise)")
     parser.add_argument("--json", type=Path, default=None, help="write all reports here")
     parser.add_argument("--out", type=Path, default=REPO / "build" / "bench_boards")
     parser.add_argument("--reuse", action="store_true",
@@ -369,17 +396,24 @@ def main(argv=None) -> int:
     parser.add_argument("--fit-table", action="store_true",
                         help="print the fit estimate against the recorded builds and exit")
     args = parser.parse_args(argv)
+    boards = set(args.boards.split(",")) if args.boards else None
+    if boards is not None and not boards <= {"icebreaker", "ulx3s-85f"}:
+        parser.error(f"--boards: {','.join(sorted(boards - {'icebreaker', 'ulx3s-85f'}))}: "
+                     f"expected icebreaker or ulx3s-85f")
+    if args.seeds < 0:
+        parser.error(f"--seeds: must be 0 or more, got {args.seeds}")
     if args.fit_table:
         print(fit_table())
         return 0
 
+    from spikeforge.boards.build import seed_fmax
     from spikeforge.boards.fit import estimate
     from spikeforge.boards.specs import BOARDS
     from spikeforge.ir.errors import ConfigError, SpikeforgeError
 
     only = set(args.only.split(",")) if args.only else None
-    rows, reports, refused, pll_rows = [], [], [], []
-    for board, (name, artifact) in designs(args.quick, only):
+    rows, reports, refused, pll_rows, seed_rows = [], [], [], [], []
+    for board, (name, artifact) in designs(args.quick, only, boards):
         counts = design_inputs(name, artifact.network)
         if args.banks:
             artifact = replace(artifact, system=replace(
@@ -426,6 +460,9 @@ def main(argv=None) -> int:
                                  f"{clock:.3f}", f"{fmax:.1f}", "yes" if met else "**no**"])
             report.update(zip(("cycles_per_inference", "bound_cycles", "work_bound_cycles"),
                               speed))
+            if args.seeds:
+                report["fmax_seeds"] = seed_fmax(out, range(1, args.seeds + 1))
+                seed_rows.append(seed_row(row, report["fmax_seeds"]))
             reports.append(report)
             print(f"built {label} on {board} at {clock_text} MHz: Fmax {fmax:.1f} MHz "
                   f"({'met' if met else 'NOT met'}), {report['build_s']:.0f} s",
@@ -439,6 +476,10 @@ def main(argv=None) -> int:
         print("\n## PLL builds\n")
         print(table(["design", "board", "board clock MHz", "requested MHz", "PLL setting",
                      "achieved MHz", "Fmax MHz", "timing met"], pll_rows))
+    if seed_rows:
+        print(f"\n## Fmax over nextpnr seeds 1..{args.seeds} (the same netlist)\n")
+        print(table(["design", "board", "clock MHz", "default seed", "seeds 1..N", "mean",
+                     "range", "met at the clock"], seed_rows))
     for label, board, why in refused:
         print(f"\n* {label} on {board}: {why}")
     if args.json:

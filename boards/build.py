@@ -31,7 +31,9 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -57,7 +59,7 @@ from spikeforge.ir.system import SystemConfig
 
 __all__ = ["toolchain_environment", "toolchain_options", "resolve_design", "build_board",
            "parse_nextpnr_report", "count_cells", "format_report", "learning_summary",
-           "learning_spec", "LEARNING_DESIGNS"]
+           "learning_spec", "LEARNING_DESIGNS", "nextpnr_seed_command", "seed_fmax"]
 
 
 # tool (Amaranth's name) -> YoWASP entry point
@@ -421,6 +423,68 @@ def saved_report(build_plan, out: Path) -> dict | None:
         if not path.is_file() or path.stat().st_mtime > written or path.read_bytes() != data:
             return None
     return json.loads(saved.read_text())
+
+
+# the build script's nextpnr line: "$NEXTPNR_ICE40" or "$NEXTPNR_ECP5", then its options
+_NEXTPNR_LINE = '"$NEXTPNR_'
+# options that write the placed and routed design: a seed run keeps only the timing report
+_NEXTPNR_OUTPUTS = {"--asc", "--textcfg"}
+
+
+def nextpnr_seed_command(script: str, seed: int) -> tuple[str, list[str]]:
+    """The nextpnr step of a build's ``build_top.sh`` (Amaranth's script) again with
+    ``--seed seed``: ``(tool, arguments)``, the same options on the same netlist, the report
+    and log to ``seeds/seed<seed>.report.json`` / ``.tim``, the placed design not written."""
+    lines = [ln for ln in script.splitlines() if ln.startswith(_NEXTPNR_LINE)]
+    if len(lines) != 1:
+        raise SpikeforgeError(f"build_top.sh: expected one nextpnr line, found {len(lines)}")
+    words = shlex.split(lines[0])
+    tool = words[0].lstrip("$").lower().replace("_", "-")  # $NEXTPNR_ICE40 -> nextpnr-ice40
+    renamed = {"--report": f"seeds/seed{seed}.report.json", "--log": f"seeds/seed{seed}.tim"}
+    args, i = [], 1
+    while i < len(words):
+        word = words[i]
+        if word in _NEXTPNR_OUTPUTS:
+            i += 2
+            continue
+        args.append(word)
+        if word in renamed:
+            args.append(renamed[word])
+            i += 1
+        i += 1
+    return tool, args + ["--seed", str(seed)]
+
+
+def seed_fmax(out_dir, seeds) -> dict[int, float | None]:
+    """nextpnr once more for each of ``seeds`` on the finished build in ``out_dir`` (its
+    synthesized netlist, the same options): ``{seed: Fmax in MHz}``, the slowest clock's, or
+    None where nextpnr failed (on a nearly full iCE40UP5K some seeds find no legal
+    placement: digits-l2 at 89 % of its logic cells); its error line goes to stderr.
+
+    Placement alone moves an iCE40 build's Fmax by 5-10 % (docs/boards.md, stop 33): the
+    spread over a few seeds tells whether a change helps beyond it. The default-seed build
+    (what issue 10 judges) is not among them."""
+    out = Path(out_dir)
+    script = out / "build_top.sh"
+    if not (script.exists() and (out / "top.json").exists()):
+        raise ConfigError(f"--seeds: {out} holds no finished build (build_top.sh, top.json)")
+    (out / "seeds").mkdir(exist_ok=True)
+    fmax = {}
+    for seed in seeds:
+        tool, args = nextpnr_seed_command(script.read_text(), seed)
+        var = tool_env_var(tool)
+        exe = (os.environ.get(var) or toolchain_environment([tool]).get(var)
+               or shutil.which(tool))
+        with progress(f"nextpnr seed {seed} of {out.name}"):
+            done = subprocess.run([exe, *args], cwd=out, capture_output=True, text=True)
+        if done.returncode != 0:
+            errors = [ln for ln in done.stderr.splitlines() if "ERROR" in ln] or ["no ERROR line"]
+            print(f"nextpnr seed {seed} failed in {out}: {errors[-1]}", file=sys.stderr)
+            fmax[seed] = None
+            continue
+        report = parse_nextpnr_report(out / "seeds" / f"seed{seed}.report.json")
+        fmax[seed] = min(v["achieved"] for v in report["fmax"].values())
+    return fmax
 
 
 def _timing_checked(report: dict, out: Path, allow_timing_fail: bool, name: str, board: str) -> dict:

@@ -376,3 +376,24 @@ def test_boards_pll_at_takes_a_clock_per_family_and_names_a_bad_item():
     assert done.returncode == 2 and done.stderr.strip().splitlines()[-1].endswith(
         "'ice40=1': expected FAMILY=MHZ, FAMILY one of ice40, ecp5 and MHZ at least the "
         "PLL's lowest output (ice40 16, ecp5 10 MHz)"), done.stderr
+
+
+def test_boards_seed_row_counts_the_default_seed_with_the_others():
+    """--seeds: the default seed's Fmax, each seed's, the mean and range over all of them,
+    and how many meet the clock (a PLL row at 47.5 MHz), a seed without a placement shown
+    and left out of them; a negative count, and a board
+    bench_boards does not build, are refused."""
+    bench = _benchmark("bench_boards")
+    row = bench.seed_row(_board_row("digits-l2", 5000.0, 46.0, 4700, pll=True),
+                         {1: 48.0, 2: 44.5, 3: None, 4: 50.5})
+    assert row[2:] == ["PLL 47.50", "46.0", "48.0 44.5 failed 50.5", "47.2", "44.5-50.5",
+                       "2 of 4"]
+    done = subprocess.run([sys.executable, "benchmarks/bench_boards.py", "--seeds", "-1"],
+                          capture_output=True, text=True, cwd=Path(__file__).parent.parent)
+    assert done.returncode == 2 and done.stderr.strip().splitlines()[-1].endswith(
+        "--seeds: must be 0 or more, got -1"), done.stderr
+    done = subprocess.run([sys.executable, "benchmarks/bench_boards.py", "--boards",
+                           "icebreaker,arty"], capture_output=True, text=True,
+                          cwd=Path(__file__).parent.parent)
+    assert done.returncode == 2 and done.stderr.strip().splitlines()[-1].endswith(
+        "--boards: arty: expected icebreaker or ulx3s-85f"), done.stderr

@@ -19,9 +19,11 @@ from spikeforge.boards.build import (
     build_board,
     count_cells,
     learning_summary,
+    nextpnr_seed_command,
     parse_nextpnr_report,
     resolve_design,
     saved_report,
+    seed_fmax,
     toolchain_environment,
     toolchain_options,
 )
@@ -130,14 +132,48 @@ def test_small_icebreaker_build(tmp_path):
     assert saved_report(build_plan, tmp_path / "ice") == saved  # the plan build_board made
     other = _icebreaker_build_plan(resolve_design("core:8x12"))
     assert saved_report(other, tmp_path / "ice") is None
+    # nextpnr again with a seed (bench_boards.py --seeds): its own report, the bitstream's
+    # placement untouched
+    placed = (tmp_path / "ice" / "top.asc").stat().st_mtime_ns
+    by_seed = seed_fmax(tmp_path / "ice", [1])
+    assert list(by_seed) == [1] and 12 <= by_seed[1] < 500, by_seed
+    assert (tmp_path / "ice" / "seeds" / "seed1.report.json").exists()
+    assert (tmp_path / "ice" / "top.asc").stat().st_mtime_ns == placed
     _change_the_rtlil(tmp_path / "ice")
     assert saved_report(build_plan, tmp_path / "ice") is None
 
 
-def _icebreaker_build_plan(source):
+@pytest.mark.parametrize("board", ["icebreaker", "ulx3s-85f"])
+def test_nextpnr_seed_command_keeps_the_build_options(board):
+    """seed_fmax's nextpnr step is the build script's own nextpnr line: the same netlist,
+    device and options, the seed added, the report and log renamed, no placed output."""
+    script = _icebreaker_build_plan(resolve_design("core:8x16"), board).files["build_top.sh"]
+    tool, args = nextpnr_seed_command(script, 7)
+    family = BOARDS[board].family
+    assert tool == f"nextpnr-{family}"
+    assert args[-2:] == ["--seed", "7"]
+    assert args[args.index("--report") + 1] == "seeds/seed7.report.json"
+    assert args[args.index("--log") + 1] == "seeds/seed7.tim"
+    assert args[args.index("--json") + 1] == "top.json"
+    device = {"ice40": ["--up5k", "--package", "sg48", "--pcf", "top.pcf"],
+              "ecp5": ["--85k", "--package", "CABGA381", "--lpf", "top.lpf",
+                       "--placer-heap-timingweight", "20"]}[family]
+    assert set(device + ["--timing-allow-fail"]) <= set(args), args
+    assert not {"--asc", "top.asc", "--textcfg", "top.config", "top.report.json"} & set(args)
+    with pytest.raises(SpikeforgeError, match="expected one nextpnr line, found 0"):
+        nextpnr_seed_command("yosys top.ys\n", 1)
+
+
+def test_seed_fmax_needs_a_finished_build(tmp_path):
+    with pytest.raises(ConfigError, match="--seeds: .* holds no finished build"):
+        seed_fmax(tmp_path, [1])
+
+
+def _icebreaker_build_plan(source, board="icebreaker"):
     """The build plan (Amaranth's) that build_board makes for ``source`` on the iCEBreaker
-    with its defaults; a test that uses it first checks that it finds build_board's build."""
-    spec = board_spec("icebreaker", "--board")
+    (or ``board``) with its defaults; a test that uses it first checks that it finds
+    build_board's build."""
+    spec = board_spec(board, "--board")
     artifact = source[1]
     top = BoardTop(SpikeforgeSystem(artifact.plan, artifact.system), baud=115200,
                    input_depth=input_depth_for(spec.name, None, "--input-depth"), pll=None)
