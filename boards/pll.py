@@ -288,20 +288,6 @@ class PLLClock(wiring.Component):
         """Whether the parent should define ``domain`` reset-less (ECP5: reset by GSR)."""
         return isinstance(self.setting, ECP5PLLSetting)
 
-    @property
-    def domain_async_reset(self) -> bool:
-        """Whether the parent should define ``domain`` with an asynchronous reset (iCE40).
-
-        :class:`LockReset`'s ``rst`` is a flip-flop of the domain's own clock, so it falls
-        synchronously and a flip-flop reset through its asynchronous input leaves reset in
-        the same cycle as one reset synchronously. The iCE40's flip-flop with an enable
-        takes a synchronous reset only while enabled (``SB_DFFESR``), so Yosys ORs a
-        synchronous reset into every enable through a LUT; the asynchronous one
-        (``SB_DFFER``) needs none. (Stop 29: the reset -> the decision counters' enables
-        was core16x32's critical path at 50 MHz, 23.6 ns, 18.6 of it routing.)
-        """
-        return isinstance(self.setting, ICE40PLLSetting)
-
     def elaborate(self, platform):
         m = Module()
         s = self.setting

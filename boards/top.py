@@ -139,8 +139,7 @@ class BoardTop(Elaboratable):
         if self.pll is not None:
             # the domain is defined here, at the top, and driven by the PLL below it
             m.submodules.clocking = clocking = PLLClock(self.pll)
-            m.domains.sync = ClockDomain("sync", reset_less=clocking.domain_reset_less,
-                                         async_reset=clocking.domain_async_reset)
+            m.domains.sync = ClockDomain("sync", reset_less=clocking.domain_reset_less)
         core = BoardCore(self.system, divisor=self.uart_divisor(platform), clk_hz=clk_hz,
                          input_depth=self.input_depth)
         m.submodules.board = core

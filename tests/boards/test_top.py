@@ -36,11 +36,6 @@ def test_board_top_with_pll_prepares(board, mhz, primitive, constraint):
         assert "connect \\PACKAGEPIN \\clk12_0__io" in rtlil
         # held in reset by LockReset until LOCK
         assert "module \\top.clocking.lock_reset" in rtlil and "SGSR" not in rtlil
-        # through the flip-flops' asynchronous reset (SB_DFFER: no LUT in front of an
-        # enable), the system's and the engine's alike
-        for module in ("top.board.engine", "top.board.engine.system.ctrl"):
-            body = rtlil.split(f"module \\{module}\n", 1)[1].split("\nend\n", 1)[0]
-            assert "connect \\ARST \\rst [0]" in body, module
     else:
         assert "parameter \\CLKOP_DIV 12" in rtlil and "parameter \\CLKFB_DIV 2" in rtlil
         # held in reset by the global set/reset until LOCK, through two GSR-less flip-flops
