@@ -45,7 +45,7 @@ met there.
 
 ``--seeds N`` runs nextpnr again on each build's netlist with seeds 1..N
 (:func:`spikeforge.boards.build.seed_fmax`) and prints their Fmax beside the default seed's,
-with the mean and the range: placement alone moves an iCE40 build's Fmax by 5-15 %, so a
+with the mean and the range: placement alone moves an iCE40 build's Fmax by up to 15 %, so a
 change is judged by the spread, not by one build (the issue's figure is the default seed's).
 
 A second table sets this run's MNIST rows (designs named ``mnist...``) beside the published

@@ -461,7 +461,7 @@ def seed_fmax(out_dir, seeds) -> dict[int, float | None]:
     None where nextpnr failed (on a nearly full iCE40UP5K some seeds find no legal
     placement: digits-l2 at 89 % of its logic cells); its error line goes to stderr.
 
-    Placement alone moves an iCE40 build's Fmax by 5-15 % (docs/boards.md, stop 33): the
+    Placement alone moves an iCE40 build's Fmax by up to 15 % (docs/boards.md, stop 33): the
     spread over a few seeds tells whether a change helps beyond it. The default-seed build
     (what issue 10 judges) is not among them."""
     out = Path(out_dir)
