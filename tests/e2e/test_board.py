@@ -33,7 +33,11 @@ def digits():
 IMAGES = {"icarus": 4, "verilator": DIGITS_IMAGES}
 
 
-@pytest.mark.parametrize("simulator", ["icarus", "verilator"])
+# Icarus is slow here (~60 s): the default suite runs the board top in Icarus on random
+# networks with every malformed request (tests/boards/test_cosim.py), this trained network
+# in Verilator
+@pytest.mark.parametrize("simulator", [pytest.param("icarus", marks=pytest.mark.slow),
+                                       "verilator"])
 def test_board_digits_images(digits, simulator):
     """Digits test images (twenty in Verilator, the first four in Icarus) through a trained
     network (64-32-10 on 3 cores) over the UART: for every image the board's class, decision
