@@ -128,9 +128,9 @@ def test_small_icebreaker_build(tmp_path):
     # of ~45 s, is test_small_icebreaker_build_runs_again_for_a_changed_plan_file, slow)
     again = build_board(source, "icebreaker", tmp_path / "ice", reuse=True)
     assert again == {**saved, "reused": True}
-    build_plan = _icebreaker_build_plan(source)
+    build_plan = _board_build_plan(source)
     assert saved_report(build_plan, tmp_path / "ice") == saved  # the plan build_board made
-    other = _icebreaker_build_plan(resolve_design("core:8x12"))
+    other = _board_build_plan(resolve_design("core:8x12"))
     assert saved_report(other, tmp_path / "ice") is None
     # nextpnr again with a seed (bench_boards.py --seeds): its own report, the bitstream's
     # placement untouched
@@ -147,7 +147,7 @@ def test_small_icebreaker_build(tmp_path):
 def test_nextpnr_seed_command_keeps_the_build_options(board):
     """seed_fmax's nextpnr step is the build script's own nextpnr line: the same netlist,
     device and options, the seed added, the report and log renamed, no placed output."""
-    script = _icebreaker_build_plan(resolve_design("core:8x16"), board).files["build_top.sh"]
+    script = _board_build_plan(resolve_design("core:8x16"), board).files["build_top.sh"]
     tool, args = nextpnr_seed_command(script, 7)
     family = BOARDS[board].family
     assert tool == f"nextpnr-{family}"
@@ -169,9 +169,9 @@ def test_seed_fmax_needs_a_finished_build(tmp_path):
         seed_fmax(tmp_path, [1])
 
 
-def _icebreaker_build_plan(source, board="icebreaker"):
-    """The build plan (Amaranth's) that build_board makes for ``source`` on the iCEBreaker
-    (or ``board``) with its defaults; a test that uses it first checks that it finds
+def _board_build_plan(source, board="icebreaker"):
+    """The build plan (Amaranth's) that build_board makes for ``source`` on ``board`` with
+    its defaults; a test that uses it for saved_report first checks that it finds
     build_board's build."""
     spec = board_spec(board, "--board")
     artifact = source[1]
