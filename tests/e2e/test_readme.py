@@ -34,8 +34,8 @@ def check_verdict(line: str, out: Path) -> None:
 
 
 def test_the_readme_python_api_block_runs_up_to_the_board_build(tmp_path):
-    """Every line but the last, the board build (about 70 s of Yosys and nextpnr; the same
-    ``build_board`` runs in the default suite in tests/boards/test_build.py, and the whole
+    """Every line but the last, the board build (about 2 minutes of Yosys and nextpnr; the
+    same ``build_board`` runs in the default suite in tests/boards/test_build.py, and the whole
     block in the slow test below)."""
     code = readme_python_block()
     assert len(code.strip().splitlines()) <= 10
