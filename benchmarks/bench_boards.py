@@ -152,6 +152,10 @@ def uart_bytes(counts, n_classes: int, items_per_frame: int = 256) -> float:
     return total / len(counts)
 
 
+#: the boards the designs are built for
+BOARDS_BUILT = ("icebreaker", "ulx3s-85f")
+
+
 def designs(quick: bool, only=None, boards=None):
     """``(board, (name, artifact))`` to build: the designs named in ``only`` (all if None) on
     the boards in ``boards`` (both if None)."""
@@ -161,7 +165,7 @@ def designs(quick: bool, only=None, boards=None):
     if quick:
         return [("icebreaker", resolve_design("core:8x16"))]
     out = []
-    for board in ("icebreaker", "ulx3s-85f"):
+    for board in BOARDS_BUILT:
         out.append((board, resolve_design("core:16x32")))
         out.append((board, resolve_design("core:64x64")))
         if (DEMO_ARTIFACT / "manifest.json").exists():
@@ -397,9 +401,9 @@ def main(argv=None) -> int:
                         help="print the fit estimate against the recorded builds and exit")
     args = parser.parse_args(argv)
     boards = set(args.boards.split(",")) if args.boards else None
-    if boards is not None and not boards <= {"icebreaker", "ulx3s-85f"}:
-        parser.error(f"--boards: {','.join(sorted(boards - {'icebreaker', 'ulx3s-85f'}))}: "
-                     f"expected icebreaker or ulx3s-85f")
+    if boards is not None and not boards <= set(BOARDS_BUILT):
+        parser.error(f"--boards: {','.join(sorted(boards - set(BOARDS_BUILT)))}: "
+                     f"expected {' or '.join(BOARDS_BUILT)}")
     if args.seeds < 0:
         parser.error(f"--seeds: must be 0 or more, got {args.seeds}")
     if args.fit_table:

@@ -469,12 +469,14 @@ def seed_fmax(out_dir, seeds) -> dict[int, float | None]:
     if not (script.exists() and (out / "top.json").exists()):
         raise ConfigError(f"--seeds: {out} holds no finished build (build_top.sh, top.json)")
     (out / "seeds").mkdir(exist_ok=True)
+    text = script.read_text()
+    tool, _ = nextpnr_seed_command(text, 0)
+    # as build_board runs the script: $NEXTPNR_... if set, else the tool on PATH or YoWASP's
+    var = tool_env_var(tool)
+    exe = os.environ.get(var) or toolchain_environment([tool]).get(var, tool)
     fmax = {}
     for seed in seeds:
-        tool, args = nextpnr_seed_command(script.read_text(), seed)
-        var = tool_env_var(tool)
-        exe = (os.environ.get(var) or toolchain_environment([tool]).get(var)
-               or shutil.which(tool))
+        _, args = nextpnr_seed_command(text, seed)
         with progress(f"nextpnr seed {seed} of {out.name}"):
             done = subprocess.run([exe, *args], cwd=out, capture_output=True, text=True)
         if done.returncode != 0:

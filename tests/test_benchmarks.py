@@ -381,8 +381,8 @@ def test_boards_pll_at_takes_a_clock_per_family_and_names_a_bad_item():
 def test_boards_seed_row_counts_the_default_seed_with_the_others():
     """--seeds: the default seed's Fmax, each seed's, the mean and range over all of them,
     and how many meet the clock (a PLL row at 47.5 MHz), a seed without a placement shown
-    and left out of them; a negative count, and a board
-    bench_boards does not build, are refused."""
+    and left out of them; a negative count, and a board bench_boards does not build, are
+    refused."""
     bench = _benchmark("bench_boards")
     row = bench.seed_row(_board_row("digits-l2", 5000.0, 46.0, 4700, pll=True),
                          {1: 48.0, 2: 44.5, 3: None, 4: 50.5})
