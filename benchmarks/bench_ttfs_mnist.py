@@ -12,7 +12,10 @@ golden model's work statistics on the 1,000 validation images only (one line app
 the model file (:mod:`spikeforge.model.modelfile` format) goes to ``build/ttfs_mnist/model.pt``
 with the run's options and validation curve, so an interrupted run still leaves a model;
 with ``--keep-best`` the epoch of highest validation float accuracy also goes to
-``MODEL.best.pt`` (the last epoch need not be the best).
+``MODEL.best.pt`` (the last epoch need not be the best). ``--init MODEL`` starts from a
+trained model's weights instead of the random start (fine-tuning, e.g. adding the sparsity
+costs to a network trained without them), with the learning rate annealed afresh from
+``--lr`` over ``--epochs``.
 ``report`` is the only step that reads the test set: float and 8-bit golden accuracy on all
 10,000 test images, validation accuracy, and from the golden model
 (``NetworkTrace.statistics()``, early exit at the first output spike) hidden spikes before
@@ -31,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from spikeforge.ir.errors import SpikeforgeError
 from spikeforge.model.augment import Augmentation
 from spikeforge.model.datasets import load_dataset
 from spikeforge.model.modelfile import (  # _layers_to_tensors: the file's layer format
@@ -100,7 +104,20 @@ def options(args) -> dict:
     return {k: getattr(args, k) for k in ("epochs", "k", "lr", "dropout", "shift", "rotation",
                                           "scale", "shear", "elastic_alpha", "elastic_sigma", "nearest",
                                           "k_hidden", "k_late", "temperature", "k_weight_sum", "hidden",
-                                          "seed")}
+                                          "seed", "init")}
+
+
+def initial_weights(args, ds):
+    """``--init``'s weights (None: the random start); a model of another kind or shape is
+    refused by name."""
+    if args.init is None:
+        return None
+    model = load_model(args.init)
+    sizes = [ds.n_features, args.hidden, ds.n_classes]
+    if model.get("kind") != "ttfs" or list(model.get("sizes", [])) != sizes:
+        raise SpikeforgeError(f"--init: {args.init} is a {model.get('kind')} "
+                              f"{model.get('sizes')} model, not ttfs {sizes}")
+    return model["continuous_weights"]
 
 
 def fit(args, ds, on_epoch=None):
@@ -114,7 +131,7 @@ def fit(args, ds, on_epoch=None):
                    k_late=args.k_late, sparsity_temperature=args.temperature,
                    k_weight_sum=args.k_weight_sum,
                    zero_silent_rows=True, train_eval_max=1000, seed=args.seed,
-                   progress=args.progress, on_epoch=on_epoch)
+                   progress=args.progress, on_epoch=on_epoch, init=initial_weights(args, ds))
     return r, encoding, val
 
 
@@ -270,6 +287,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--temperature", type=float, default=0.1, help="hidden-spike cost, tau")
     ap.add_argument("--k-weight-sum", type=float, default=1.0, help="Mostafa's weight-sum cost")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--init", default=None,
+                    help="train/trial: start from this model file's weights (fine-tuning)")
     ap.add_argument("--model", default=str(OUT / "model.pt"),
                     help="train: where the checkpoints go; report: the model file to read")
     ap.add_argument("--plot", default=None, help="report: PNG of the two histograms")
@@ -284,7 +303,10 @@ def main(argv=None):
     args = parser().parse_args(argv)
     torch.set_num_threads(args.threads)
     ds = load_dataset("mnist")
-    {"trial": cmd_trial, "train": cmd_train, "report": cmd_report}[args.command](args, ds)
+    try:
+        {"trial": cmd_trial, "train": cmd_train, "report": cmd_report}[args.command](args, ds)
+    except SpikeforgeError as error:
+        raise SystemExit(f"bench_ttfs_mnist: {error}") from None
 
 
 if __name__ == "__main__":

@@ -410,6 +410,20 @@ def _accuracy(net, z, y, batch=128):  # [batch, n_out, n_in] work arrays: keep t
     return correct / max(1, len(z))
 
 
+def _load_weights(net: TTFSNet, weights) -> None:
+    """Copies one tensor per layer into ``net``; a count or shape that differs is refused by
+    layer."""
+    if len(weights) != len(net.layers):
+        raise ConfigError(f"init: {len(weights)} weight tensors for a network of "
+                          f"{len(net.layers)} layers")
+    for i, (layer, w) in enumerate(zip(net.layers, weights)):
+        if tuple(w.shape) != tuple(layer.w.shape):
+            raise ConfigError(f"init: layer {i} weights are {tuple(w.shape)}, the network's "
+                              f"{tuple(layer.w.shape)}")
+        with torch.no_grad():
+            layer.w.copy_(torch.as_tensor(w, dtype=layer.w.dtype))
+
+
 def train_ttfs(dataset, hidden=(100,), epochs: int = 15, batch_size: int = 32, lr: float = 3e-3,
                k_weight_sum: float = 1.0, t_max: float = 1.0, seed: int = 0,
                progress: bool = True, max_train: int | None = None,
@@ -418,7 +432,7 @@ def train_ttfs(dataset, hidden=(100,), epochs: int = 15, batch_size: int = 32, l
                spike_dropout: float = 0.0, max_shift: int = 0, *, validation=None,
                augment=None, k_hidden_spikes: float = 0.0, k_late: float = 0.0,
                sparsity_temperature: float = 0.1, zero_silent_rows: bool = False,
-               train_eval_max: int | None = None, on_epoch=None) -> TrainResult:
+               train_eval_max: int | None = None, on_epoch=None, init=None) -> TrainResult:
     """Train a :class:`TTFSNet` on a :class:`~spikeforge.model.datasets.Dataset` with Adam
     (learning rate cosine-annealed from ``lr`` to 0 over ``epochs``).
 
@@ -441,7 +455,9 @@ def train_ttfs(dataset, hidden=(100,), epochs: int = 15, batch_size: int = 32, l
     images are silenced during training as well and their first-layer weight rows kept at 0
     (``zero_rows`` says how many). ``train_eval_max``: training accuracy on the first so many
     training images only. ``on_epoch(epoch, net, history)`` is called after each epoch
-    (checkpoints)."""
+    (checkpoints). ``init``: one weight tensor per layer to start from instead of the seeded
+    random start (fine-tuning a trained network, e.g. with sparsity costs added); the shapes
+    must be those of ``hidden`` on this dataset."""
     from tqdm.auto import tqdm
 
     if isinstance(hidden, int):
@@ -465,6 +481,8 @@ def train_ttfs(dataset, hidden=(100,), epochs: int = 15, batch_size: int = 32, l
     activity = float(torch.isfinite(z_tr).float().mean()) if len(z_tr) else 1.0
     net = TTFSNet([z_tr.shape[1], *hidden, dataset.n_classes], seed=seed,
                   input_activity=max(activity, 1e-3))
+    if init is not None:
+        _load_weights(net, init)
     zero_rows = zero_inactive_rows(net, active)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs))

@@ -52,3 +52,47 @@ def test_without_keep_best_only_the_last_epoch_is_saved(tmp_path):
     _run_checkpoints(tmp_path, [], [0.5, 0.7, 0.6])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pt"]
     assert load_model(tmp_path / "m.pt")["metrics"]["epochs_done"] == 3
+
+
+def test_init_starts_training_from_the_given_weights():
+    """``train_ttfs(init=...)``: zero epochs return exactly the given weights (not the seeded
+    random start), and one epoch moves on from them; a wrong shape is refused by layer."""
+    import pytest
+
+    from spikeforge.ir.errors import ConfigError
+    from spikeforge.model.ttfs import train_ttfs
+
+    ds = load_dataset("digits")
+    start = [torch.full((ds.n_features, 8), 0.05), torch.full((8, ds.n_classes), 0.3)]
+    kept = train_ttfs(ds, (8,), 0, progress=False, max_train=64, init=start).net
+    assert all(torch.equal(layer.w, w) for layer, w in zip(kept.layers, start))
+    random = train_ttfs(ds, (8,), 0, progress=False, max_train=64).net
+    assert not torch.equal(random.layers[0].w, start[0])
+    moved = train_ttfs(ds, (8,), 1, progress=False, max_train=64, init=start).net
+    assert not torch.equal(moved.layers[0].w, start[0])
+    with pytest.raises(ConfigError, match=r"init: layer 1 weights are \(8, 3\)"):
+        train_ttfs(ds, (8,), 0, progress=False, init=[start[0], torch.zeros(8, 3)])
+
+
+def test_init_refuses_a_model_of_another_shape(tmp_path):
+    """``--init`` reads the model file's continuous weights; a model of another size is refused
+    in one line naming the file and both shapes."""
+    import pytest
+
+    from spikeforge.ir.errors import SpikeforgeError
+
+    bench = _bench()
+    ds = load_dataset("digits")
+    args = bench.parser().parse_args(["train", "--hidden", "8", "--k", "16", "--epochs", "1",
+                                      "--model", str(tmp_path / "m.pt")])
+    checkpoint = bench.make_checkpoint(args, ds, time.perf_counter())
+    net = TTFSNet([ds.n_features, 8, ds.n_classes])
+    checkpoint(0, net, [(1.0, 0.5, 0.5)])
+    args.init = str(tmp_path / "m.pt")
+    weights = bench.initial_weights(args, ds)
+    assert all(torch.equal(w, layer.w) for w, layer in zip(weights, net.layers))
+    args.hidden = 9
+    with pytest.raises(SpikeforgeError, match=r"--init: .*m\.pt is a ttfs \[64, 8, 10\] model, "
+                                              r"not ttfs \[64, 9, 10\]"):
+        bench.initial_weights(args, ds)
+    assert bench.parser().parse_args(["train"]).init is None
