@@ -102,8 +102,9 @@ class SpikeCountDecision(DecisionModel):
     """SPIKE_COUNT: a counter per class; from the edge of ``finished`` an argmax scan of one
     class per cycle (ties to the lower index) in two stages -- read class ``scan_i``'s count,
     compare it with the best one cycle later --, ``valid`` ``n_classes + 2`` cycles after
-    ``finished``; ``none`` when every count is 0. The scan runs once per ``clear`` and spikes
-    during it are not counted (the hardware's scan shifts the counters out)."""
+    ``finished``; ``none`` when every count is 0. The scan runs once per ``clear``; a spike is
+    counted in the cycle after its handshake, so one in ``finished``'s cycle or during the
+    scan is not (the hardware's scan shifts the counters out)."""
 
     def __init__(self, n_classes: int):
         self.scan_i, self.best_i, self.best_c = 0, 0, 0
@@ -115,10 +116,12 @@ class SpikeCountDecision(DecisionModel):
         self.scanning = False
         self.scanned = False  # a scan has begun since clear (it consumes the counters)
         self.read = None  # stage 1 -> 2: (class, count) read in the last cycle
+        self.pending = None  # a spike is counted in the cycle after its handshake
 
     def _update(self, hit, tick, tick_done, finished) -> None:
-        if hit is not None and not self.scanning:   # the scan consumes the counters
-            self.counts[hit] += 1
+        if self.pending is not None and not self.scanning:  # the scan consumes the counters
+            self.counts[self.pending] += 1
+        self.pending = hit
         if self.read is not None:
             self._compare(*self.read)
         self.read = None

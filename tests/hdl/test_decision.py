@@ -200,6 +200,39 @@ def test_spike_count_scans_once_per_clear_and_ignores_spikes_during_the_scan():
     assert log == [(1, 1)] * (22 - 9)  # valid from cycle 9 on: class 1, one spike
 
 
+def test_spike_count_counts_a_spike_in_the_cycle_after_its_handshake():
+    """The counters take a spike one cycle after its handshake (no reset or handshake in
+    their enables): a spike in the cycle before ``finish`` is counted, one in ``finish``'s own
+    cycle is not (the scan has begun when it would land); ``clear`` in a spike's cycle drops
+    it. Cycle by cycle against the cycle model, and against the expected class: counted at
+    the handshake, the spike at ``finish`` would tie class 1 with class 3 (class 1 wins
+    ties); without the spike just before ``finish`` class 3 would not win either."""
+    n = 4
+    # cycle 0: clear with a spike of class 3 (dropped); 1: class 1; 3, 4: class 3;
+    # 5: class 1 with finish (not counted): class 3 wins, 2 spikes to 1
+    stim = {0: {"clear": 1, "hit": 3}, 1: {"hit": 1}, 3: {"hit": 3}, 4: {"hit": 3},
+            5: {"hit": 1, "finish": 1}}
+    dut = DecisionUnit(n, Decision.SPIKE_COUNT)
+    model = SpikeCountDecision(n)
+    seen = []
+
+    async def bench(ctx):
+        for c in range(14):
+            s = stim.get(c, {})
+            ctx.set(dut.spike.valid, int("hit" in s))
+            ctx.set(dut.spike.payload, s.get("hit", 0))
+            ctx.set(dut.finish, s.get("finish", 0))
+            ctx.set(dut.clear, s.get("clear", 0))
+            assert ctx.get(dut.valid) == model.valid, c
+            if model.valid:
+                seen.append((ctx.get(dut.cls), ctx.get(dut.count), ctx.get(dut.none)))
+            model.clock(s.get("hit"), 0, False, bool(s.get("finish")), bool(s.get("clear")))
+            await ctx.tick()
+
+    run(dut, bench)
+    assert len(seen) == 14 - (5 + n + 2) and set(seen) == {(3, 2, 0)}  # valid from cycle 11
+
+
 def test_spike_count_tie_goes_to_lowest_index():
     rng = random.Random(5)
     dut = DecisionUnit(6, Decision.SPIKE_COUNT)
