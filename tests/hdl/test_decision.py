@@ -165,24 +165,17 @@ def test_spike_count_matches_model(seed):
     assert r["after_clear"] == (0, 0)
 
 
-def test_spike_count_scans_once_per_clear_and_ignores_spikes_during_the_scan():
-    """The scan shifts the counters out (no multiplexer indexed by the scan position), so it
-    runs once per ``clear``: a ``finish`` in the cycle between its last read and ``valid``
-    does not start a second scan (which would read the emptied counters and overwrite the
-    class with 0), and a spike during the scan is not counted (it would land in a shifted
-    counter). Cycle by cycle against the cycle model."""
-    n = 5
-    # cycle 2: finish (reads of classes 0..4 at 3..7, the last compare at 8); class 4 spikes
-    # at 4 and 5, during the scan, before its read (counted, they would make it win); cycle
-    # 8: finish again; class 0 spikes at 10 and 11, after the scan
-    stim = {0: {"clear": 1}, 1: {"hit": 1}, 2: {"finish": 1}, 4: {"hit": 4}, 5: {"hit": 4},
-            8: {"finish": 1}, 10: {"hit": 0}, 11: {"hit": 0}}
+def _spike_count_by_cycle(n, stim, cycles):
+    """Drives a SPIKE_COUNT unit of ``n`` classes with ``stim`` (``{cycle: {"clear": 1,
+    "hit": class, "finish": 1}}``) for ``cycles`` cycles beside the cycle model: ``valid``,
+    and while valid the class, count and ``none``, must agree in every cycle. Returns the
+    unit's ``(cls, count, none)`` of each valid cycle."""
     dut = DecisionUnit(n, Decision.SPIKE_COUNT)
     model = SpikeCountDecision(n)
-    log = []
+    seen = []
 
     async def bench(ctx):
-        for c in range(22):
+        for c in range(cycles):
             s = stim.get(c, {})
             ctx.set(dut.spike.valid, int("hit" in s))
             ctx.set(dut.spike.payload, s.get("hit", 0))
@@ -190,14 +183,29 @@ def test_spike_count_scans_once_per_clear_and_ignores_spikes_during_the_scan():
             ctx.set(dut.clear, s.get("clear", 0))
             assert ctx.get(dut.valid) == model.valid, c
             if model.valid:
-                assert (ctx.get(dut.cls), ctx.get(dut.none), ctx.get(dut.count)) == \
-                    (model.cls, model.none, model.best_c), c
-                log.append((model.cls, model.best_c))
+                got = (ctx.get(dut.cls), ctx.get(dut.count), ctx.get(dut.none))
+                assert got == (model.cls, model.best_c, model.none), c
+                seen.append(got)
             model.clock(s.get("hit"), 0, False, bool(s.get("finish")), bool(s.get("clear")))
             await ctx.tick()
 
     run(dut, bench)
-    assert log == [(1, 1)] * (22 - 9)  # valid from cycle 9 on: class 1, one spike
+    return seen
+
+
+def test_spike_count_scans_once_per_clear_and_ignores_spikes_during_the_scan():
+    """The scan shifts the counters out (no multiplexer indexed by the scan position), so it
+    runs once per ``clear``: a ``finish`` in the cycle between its last read and ``valid``
+    does not start a second scan (which would read the emptied counters and overwrite the
+    class with 0), and a spike during the scan is not counted (it would land in a shifted
+    counter). Cycle by cycle against the cycle model."""
+    # cycle 2: finish (reads of classes 0..4 at 3..7, the last compare at 8); class 4 spikes
+    # at 4 and 5, during the scan, before its read (counted, they would make it win); cycle
+    # 8: finish again; class 0 spikes at 10 and 11, after the scan
+    stim = {0: {"clear": 1}, 1: {"hit": 1}, 2: {"finish": 1}, 4: {"hit": 4}, 5: {"hit": 4},
+            8: {"finish": 1}, 10: {"hit": 0}, 11: {"hit": 0}}
+    # valid from cycle 9 on: class 1, one spike
+    assert _spike_count_by_cycle(5, stim, 22) == [(1, 1, 0)] * (22 - 9)
 
 
 def test_spike_count_counts_a_spike_in_the_cycle_after_its_handshake():
@@ -207,30 +215,12 @@ def test_spike_count_counts_a_spike_in_the_cycle_after_its_handshake():
     it. Cycle by cycle against the cycle model, and against the expected class: counted at
     the handshake, the spike at ``finish`` would tie class 1 with class 3 (class 1 wins
     ties); without the spike just before ``finish`` class 3 would not win either."""
-    n = 4
     # cycle 0: clear with a spike of class 3 (dropped); 1: class 1; 3, 4: class 3;
     # 5: class 1 with finish (not counted): class 3 wins, 2 spikes to 1
     stim = {0: {"clear": 1, "hit": 3}, 1: {"hit": 1}, 3: {"hit": 3}, 4: {"hit": 3},
             5: {"hit": 1, "finish": 1}}
-    dut = DecisionUnit(n, Decision.SPIKE_COUNT)
-    model = SpikeCountDecision(n)
-    seen = []
-
-    async def bench(ctx):
-        for c in range(14):
-            s = stim.get(c, {})
-            ctx.set(dut.spike.valid, int("hit" in s))
-            ctx.set(dut.spike.payload, s.get("hit", 0))
-            ctx.set(dut.finish, s.get("finish", 0))
-            ctx.set(dut.clear, s.get("clear", 0))
-            assert ctx.get(dut.valid) == model.valid, c
-            if model.valid:
-                seen.append((ctx.get(dut.cls), ctx.get(dut.count), ctx.get(dut.none)))
-            model.clock(s.get("hit"), 0, False, bool(s.get("finish")), bool(s.get("clear")))
-            await ctx.tick()
-
-    run(dut, bench)
-    assert len(seen) == 14 - (5 + n + 2) and set(seen) == {(3, 2, 0)}  # valid from cycle 11
+    # valid from cycle 5 + n + 2 = 11 on
+    assert _spike_count_by_cycle(4, stim, 14) == [(3, 2, 0)] * (14 - 11)
 
 
 def test_spike_count_tie_goes_to_lowest_index():
