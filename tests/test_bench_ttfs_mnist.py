@@ -4,6 +4,7 @@ runs in seconds; the full MNIST runs are recorded in docs/model.md section 6."""
 
 import time
 
+import pytest
 import torch
 
 from spikeforge.model.datasets import load_dataset
@@ -57,8 +58,6 @@ def test_without_keep_best_only_the_last_epoch_is_saved(tmp_path):
 def test_init_starts_training_from_the_given_weights():
     """``train_ttfs(init=...)``: zero epochs return exactly the given weights (not the seeded
     random start), and one epoch moves on from them; a wrong shape is refused by layer."""
-    import pytest
-
     from spikeforge.ir.errors import ConfigError
     from spikeforge.model.ttfs import train_ttfs
 
@@ -77,8 +76,6 @@ def test_init_starts_training_from_the_given_weights():
 def test_init_refuses_a_model_of_another_shape(tmp_path):
     """``--init`` reads the model file's continuous weights; a model of another size is refused
     in one line naming the file and both shapes."""
-    import pytest
-
     from spikeforge.ir.errors import SpikeforgeError
 
     bench = _bench()
