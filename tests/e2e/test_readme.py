@@ -37,9 +37,8 @@ def test_the_readme_python_api_block_runs_up_to_the_board_build(tmp_path):
     """Every line but the last, the board build (about 2 minutes of Yosys and nextpnr; the
     same ``build_board`` runs in the default suite in tests/boards/test_build.py, and the whole
     block in the slow test below)."""
-    code = readme_python_block()
-    assert len(code.strip().splitlines()) <= 10
-    lines = code.strip().splitlines()
+    lines = readme_python_block().strip().splitlines()
+    assert len(lines) <= 10
     assert lines[-1].split("  #")[0] == BUILD_LINE, lines[-1]
     check_verdict(run_block("\n".join(lines[:-1]), tmp_path)[-1], tmp_path)
 
