@@ -136,9 +136,13 @@ class ProtocolEngine(wiring.Component):
         length = Signal(16)
         count = Signal(16)  # payload bytes received
         # the next payload byte is the frame's last (count + 1 == length), a register set
-        # a byte ahead: the compare in front of the state machine was the iCE40 build's
-        # critical path
+        # a byte ahead from ``rem``, the payload bytes still to come (a down-counter: the
+        # adder and compare ``count + 2 == length`` in front of it were on the iCE40
+        # builds' critical paths); the length's low byte is 0 / 1, registered with it, so
+        # that LEN1's tests of the length are an 8-bit compare of the byte and an AND
         last_byte = Signal()
+        rem = Signal(16)
+        len_lo_zero, len_lo_one = Signal(), Signal()
         csum = Signal(8)
         lo_byte = Signal(8)
         load_addr = Signal(range(depth))  # the buffer address of the LOAD item being received
@@ -241,11 +245,26 @@ class ProtocolEngine(wiring.Component):
         got_frame, got_timeout, release = Signal(), Signal(), Signal()
         is_load = Signal()  # the frame's command is LOAD, registered at the CMD byte
         m.d.sync += [got_frame.eq(0), got_timeout.eq(0), release.eq(0)]
-        m.d.comb += self.rx.ready.eq(rx_open)
 
         m.d.sync += self.frame_ok.eq(0)
         rx_take = self.rx.valid & self.rx.ready
-        byte = self.rx.payload
+        # The receiver works on a register of the byte taken (``byte`` in the cycle after
+        # the take, ``took``), so its logic starts from flip-flops beside it, not from the
+        # UART's (the checksum's, the command's and the state's enables behind the take were
+        # the iCE40 builds' near-critical paths). No byte is taken in ``took``'s cycle
+        # (``rx.ready`` is low there), so a byte is never taken before the one before it
+        # was seen; a UART delivers a byte every 10 bit times anyway.
+        took = Signal()
+        byte = Signal(8)
+        m.d.sync += [took.eq(rx_take), byte.eq(self.rx.payload)]
+        m.d.comb += self.rx.ready.eq(rx_open & ~took)
+        # an item's range check, a cycle after its high byte (the 15-bit compare behind the
+        # byte was on the iCE40 builds' near-critical paths): set bad_input before the
+        # frame's checksum byte, which comes at least a byte later
+        item, item_check = Signal(16), Signal()
+        m.d.sync += item_check.eq(0)
+        with m.If(item_check & ~item[15] & (item[:15] >= self.n_inputs)):
+            m.d.sync += bad_input.eq(1)
 
         def reply(code_kind, code=None):  # a reply known where it is decided: via REPLY
             m.d.sync += [o_error.eq(code is not None), o_commit.eq(0), o_clear.eq(0),
@@ -416,32 +435,35 @@ class ProtocolEngine(wiring.Component):
         with m.FSM(name="rx_fsm"):
             with m.State("SYNC"):
                 m.d.sync += [timer.eq(0), at_limit.eq(0)]
-                with m.If(rx_take & (byte == SYNC)):
-                    m.d.sync += [cmd.eq(0), csum.eq(0)]
+                with m.If(took & (byte == SYNC)):
+                    # the timer as if CMD had begun in the take's cycle (where the timeout
+                    # counts from, as for every other byte)
+                    m.d.sync += [cmd.eq(0), csum.eq(0), timer.eq(1)]
                     m.next = "CMD"
             with m.State("CMD"):
                 with_timeout()
-                with m.If(rx_take):
+                with m.If(took):
                     m.d.sync += [cmd.eq(byte), csum.eq(byte), is_load.eq(byte == Cmd.LOAD)]
                     m.next = "LEN0"
             with m.State("LEN0"):
                 with_timeout()
-                with m.If(rx_take):
-                    m.d.sync += [length[:8].eq(byte), csum.eq(csum + byte)]
+                with m.If(took):
+                    m.d.sync += [length[:8].eq(byte), csum.eq(csum + byte),
+                                 len_lo_zero.eq(byte == 0), len_lo_one.eq(byte == 1)]
                     m.next = "LEN1"
             with m.State("LEN1"):
                 with_timeout()
-                with m.If(rx_take):
+                with m.If(took):
                     m.d.sync += [length[8:].eq(byte), csum.eq(csum + byte), count.eq(0),
-                                 bad_input.eq(0), param.eq(0),
-                                 last_byte.eq(Cat(length[:8], byte) == 1)]
-                    with m.If(Cat(length[:8], byte) == 0):
+                                 bad_input.eq(0), param.eq(0), rem.eq(Cat(length[:8], byte)),
+                                 last_byte.eq(len_lo_one & (byte == 0))]
+                    with m.If(len_lo_zero & (byte == 0)):
                         m.next = "CHK"
                     with m.Else():
                         m.next = "PAYLOAD"
             with m.State("PAYLOAD"):
                 with_timeout()
-                with m.If(rx_take):
+                with m.If(took):
                     m.d.sync += [csum.eq(csum + byte), count.eq(count + 1)]
                     with m.If(count[0] == 0):
                         # the item's place in the input buffer, registered with its low byte
@@ -463,14 +485,13 @@ class ProtocolEngine(wiring.Component):
                         with m.If(is_load & load_room):
                             m.d.comb += [wp.addr.eq(load_addr), wp.data.eq(value),
                                          wp.en.eq(1)]
-                        with m.If(~value[15] & (value[:15] >= self.n_inputs)):
-                            m.d.sync += bad_input.eq(1)
-                    m.d.sync += last_byte.eq(count + 2 == length)
+                        m.d.sync += [item.eq(value), item_check.eq(1)]
+                    m.d.sync += [rem.eq(rem - 1), last_byte.eq(rem == 2)]
                     with m.If(last_byte):
                         m.next = "CHK"
             with m.State("CHK"):
                 with_timeout()
-                with m.If(rx_take):  # the checksum byte
+                with m.If(took):  # the checksum byte
                     m.d.sync += [sum_ok.eq((csum + byte)[:8] == 0), rx_open.eq(0),
                                  got_frame.eq(1)]
                     m.next = "HOLD"

@@ -117,10 +117,10 @@ LOGIC_MARGIN = 1.04
 LOGIC_MODELS = {
     "ice40": LogicModel(shell=2000, per_class=45, per_class2=1.5, per_core=200, per_lane=360,
                         per_lutram=0, per_ff_bit=1.1, per_rom_mux=0.4, per_rom_bit=0.2,
-                        ff_shell=620, ff_per_class=32, ff_per_core=160, ff_per_lane=315),
+                        ff_shell=670, ff_per_class=32, ff_per_core=160, ff_per_lane=315),
     "ecp5": LogicModel(shell=2300, per_class=15, per_class2=1.5, per_core=200, per_lane=210,
                        per_lutram=5, per_ff_bit=0, per_rom_mux=0.4, per_rom_bit=0.2,
-                       ff_shell=620, ff_per_class=32, ff_per_core=170, ff_per_lane=290),
+                       ff_shell=670, ff_per_class=32, ff_per_core=170, ff_per_lane=290),
 }
 LOGIC_MODELS["xc7"] = LogicModel(*(0.62 * x for x in vars(LOGIC_MODELS["ecp5"]).values()))
 

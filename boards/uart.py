@@ -63,8 +63,18 @@ class UARTRx(wiring.Component):
         m.d.sync += [sync1.eq(self.rx), rx.eq(sync1)]
 
         timer = Signal(range(d + 1))
+        # ``timer == 0``, a register beside the counter (every assignment of timer goes
+        # through ``load``): the compare in front of the state machine's and the shift
+        # register's enables was on the iCE40 builds' near-critical paths
+        timer_zero = Signal(init=1)
         bit = Signal(range(10))
         shreg = Signal(8)
+
+        def load(value):  # a constant
+            m.d.sync += [timer.eq(value), timer_zero.eq(int(value == 0))]
+
+        def count_down():  # (not at zero)
+            m.d.sync += [timer.eq(timer - 1), timer_zero.eq(timer == 1)]
 
         with m.If(self.o.valid & self.o.ready):
             m.d.sync += self.o.valid.eq(0)
@@ -73,26 +83,28 @@ class UARTRx(wiring.Component):
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(~rx):
-                    m.d.sync += timer.eq(d // 2 - 1)
+                    load(d // 2 - 1)
                     m.next = "START"
             with m.State("START"):
-                with m.If(timer == 0):
+                with m.If(timer_zero):
                     with m.If(rx):  # glitch, not a start bit
                         m.next = "IDLE"
                     with m.Else():
-                        m.d.sync += [timer.eq(d - 1), bit.eq(0)]
+                        load(d - 1)
+                        m.d.sync += bit.eq(0)
                         m.next = "DATA"
                 with m.Else():
-                    m.d.sync += timer.eq(timer - 1)
+                    count_down()
             with m.State("DATA"):
-                with m.If(timer == 0):
-                    m.d.sync += [timer.eq(d - 1), shreg.eq(Cat(shreg[1:], rx)), bit.eq(bit + 1)]
+                with m.If(timer_zero):
+                    load(d - 1)
+                    m.d.sync += [shreg.eq(Cat(shreg[1:], rx)), bit.eq(bit + 1)]
                     with m.If(bit == 7):
                         m.next = "STOP"
                 with m.Else():
-                    m.d.sync += timer.eq(timer - 1)
+                    count_down()
             with m.State("STOP"):
-                with m.If(timer == 0):
+                with m.If(timer_zero):
                     with m.If(rx):
                         with m.If(self.o.valid & ~self.o.ready):
                             m.d.sync += self.overrun.eq(1)
@@ -102,7 +114,7 @@ class UARTRx(wiring.Component):
                         m.d.sync += self.framing_error.eq(1)
                         m.next = "BREAK"
                 with m.Else():
-                    m.d.sync += timer.eq(timer - 1)
+                    count_down()
             with m.State("BREAK"):  # wait for the line to be idle (high) again
                 with m.If(rx):
                     m.next = "IDLE"
