@@ -220,6 +220,9 @@ class ProtocolEngine(wiring.Component):
         landed = Signal()  # landed_data holds the item read two cycles ago
         landed_data = Signal(16)
         issue = Signal()
+        # high exactly in RUN_START (a register set and cleared on the edges into and out
+        # of it, like in_run): it resets the feed and the slice, and from the state's decode
+        # it was in front of every one of their enables (an iCE40 near-critical path)
         flush = Signal()
         feed = SyncFIFOBuffered(width=16, depth=FEED_DEPTH)
         m.submodules.feed = ResetInserter(flush)(feed)
@@ -275,7 +278,7 @@ class ProtocolEngine(wiring.Component):
             m.next = "REPLY"
 
         def reply_decided():  # the reply chosen (o_kind, or an ERROR with o_code)
-            m.d.sync += [k.eq(0), pidx.eq(-4), tx_sum.eq(0), err_code.eq(o_code),
+            m.d.sync += [k.eq(0), pidx.eq(-4), tx_sum.eq(0), field.eq(0), err_code.eq(o_code),
                          err_cmd.eq(cmd), self.error.eq(o_error), self.frame_ok.eq(~o_error),
                          kind.eq(Mux(o_error, Reply.ERROR, o_kind))]
             with m.Switch(Cat(o_kind, o_error)):
@@ -618,6 +621,7 @@ class ProtocolEngine(wiring.Component):
                 m.next = "REPLY"
             with m.State("REPLY"):
                 with m.If(o_run):
+                    m.d.sync += flush.eq(1)
                     m.next = "RUN_START"
                     if learning is not None:
                         m.d.sync += train.eq(o_train)
@@ -631,10 +635,10 @@ class ProtocolEngine(wiring.Component):
                         m.d.sync += [wptr.eq(0), last_item.eq(-1)]
                     reply_decided()
             with m.State("RUN_START"):
-                m.d.comb += flush.eq(1)  # items left over from the last run
+                # (flush is high here: items left over from the last run)
                 with m.If(sysm.idle):
                     m.d.sync += [start.eq(1), fptr.eq(0), fetched_all.eq(wptr == 0),
-                                 in_run.eq(1)]
+                                 in_run.eq(1), flush.eq(0)]
                     m.next = "RUN"
             with m.State("RUN"):
                 # the feed's logic is outside the state machine, under in_run (before it)
@@ -659,6 +663,11 @@ class ProtocolEngine(wiring.Component):
                         reply(Reply.LEARNED)
             with m.State("SEND_LANE"):
                 m.d.comb += fsm_lane.eq(1)
+                # the byte just sent into the checksum (SYNC, and the field 0 that a new
+                # reply starts with, add nothing): here the adder's enable is the state
+                # alone, not the UART's ready as in SEND (the iCE40 builds' near-critical path)
+                with m.If(field != 0):
+                    m.d.sync += tx_sum.eq(tx_sum + tx_byte)
                 m.next = "SEND_PICK"
             with m.State("SEND_PICK"):
                 m.d.sync += [pbyte_r.eq(pbyte), is_last.eq(k == last_k)]
@@ -688,8 +697,6 @@ class ProtocolEngine(wiring.Component):
                 m.d.comb += [self.tx.valid.eq(1), self.tx.payload.eq(tx_byte)]
                 with m.If(self.tx.ready):
                     m.d.sync += [k.eq(k + 1), pidx.eq(pidx + 1)]
-                    with m.If(field != 0):
-                        m.d.sync += tx_sum.eq(tx_sum + tx_byte)
                     with m.If(is_last):
                         m.d.sync += release.eq(1)
                         m.next = "IDLE"
