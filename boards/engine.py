@@ -200,7 +200,9 @@ class ProtocolEngine(wiring.Component):
         err_code = Signal(8)
         err_cmd = Signal(8)
         tx_sum = Signal(8)
-        fsm_lane = Signal()  # in SEND_LANE: the lane registers load
+        fsm_lane = Signal()  # in the sender's LANE: the lane registers load
+        send = Signal()  # pulse: the reply is decided, the sender starts
+        m.d.sync += send.eq(0)
 
         # -- run state: the buffer's items reach the system through a small FIFO, read ahead
         # (fptr: the next item to read; a read's data arrives one cycle later, inflight, and
@@ -278,9 +280,9 @@ class ProtocolEngine(wiring.Component):
             m.next = "REPLY"
 
         def reply_decided():  # the reply chosen (o_kind, or an ERROR with o_code)
-            m.d.sync += [k.eq(0), pidx.eq(-4), tx_sum.eq(0), field.eq(0), err_code.eq(o_code),
-                         err_cmd.eq(cmd), self.error.eq(o_error), self.frame_ok.eq(~o_error),
-                         kind.eq(Mux(o_error, Reply.ERROR, o_kind))]
+            m.d.sync += [err_code.eq(o_code), err_cmd.eq(cmd), self.error.eq(o_error),
+                         self.frame_ok.eq(~o_error), kind.eq(Mux(o_error, Reply.ERROR, o_kind)),
+                         send.eq(1)]
             with m.Switch(Cat(o_kind, o_error)):
                 for i, code_kind in enumerate(kinds):
                     if code_kind != Reply.ERROR:
@@ -288,7 +290,7 @@ class ProtocolEngine(wiring.Component):
                             m.d.sync += kind_sel.eq(i)
                 with m.Default():
                     m.d.sync += kind_sel.eq(kinds.index(Reply.ERROR))
-            m.next = "SEND_LANE"
+            m.next = "IDLE"  # the sender takes over; the receiver holds until it is done
 
         # frame-level timeout (only inside a frame): TIMEOUT at the timeout_cycles + 1-th
         # cycle without a byte; at_limit says timer == timeout_cycles, computed a cycle early
@@ -351,10 +353,10 @@ class ProtocolEngine(wiring.Component):
         kinds = list(payloads) + list(streamed)
         kind_sel = Signal(range(len(kinds)))  # kind as an index into kinds, set with it
 
-        # The reply byte is made in three registered steps (SEND_LANE: for each reply kind
-        # and each group of _LANE payload bytes, the byte pidx selects within the group;
-        # SEND_PICK: the payload byte from the kind's groups, and which field byte k is;
-        # SEND_FORM: the byte itself) and offered from a register in SEND, so no path runs
+        # The reply byte is made in three registered steps (the sender's LANE: for each reply
+        # kind and each group of _LANE payload bytes, the byte pidx selects within the group;
+        # PICK: the payload byte from the kind's groups, and which field byte k is;
+        # FORM: the byte itself) and offered from a register in SEND, so no path runs
         # from the byte counter through the payload multiplexer into the UART, and the
         # multiplexer is two narrow ones (a 50-byte RESULT frame through one was the
         # iCE40 build's critical path: six LUT levels). The UART takes a byte every 10 bit
@@ -387,7 +389,7 @@ class ProtocolEngine(wiring.Component):
                         m.d.comb += pbyte.eq(lane)
         if learning is not None:
             # WEIGHTS: the store port reads word pidx // 4 of the request (its address is
-            # stable from SEND_LANE on, the read data valid from SEND_PICK, where pbyte is
+            # stable from LANE on, the read data valid from PICK, where pbyte is
             # taken); the rx state machine holds the request's words until the reply is out
             m.d.comb += sysm.store.addr.eq(store_addr + pidx[2:])
             with m.If(kind_sel == kinds.index(Reply.WEIGHTS)):
@@ -661,15 +663,27 @@ class ProtocolEngine(wiring.Component):
                         m.d.sync += learn_cycles.eq(learn_cycles + 1)
                     with m.Else():
                         reply(Reply.LEARNED)
-            with m.State("SEND_LANE"):
+
+
+        # The sender: its own state machine (as the receiver), so that the reply's byte
+        # counters, field and checksum decode three state bits, not the whole engine's (the
+        # engine's state decode in front of their enables was on the iCE40 builds'
+        # near-critical paths). ``send`` (a pulse from the reply's decision, which has set
+        # ``kind`` and ``kind_sel``) starts it; it releases the receiver after the last byte.
+        with m.FSM(name="tx_fsm"):
+            with m.State("IDLE"):
+                with m.If(send):
+                    m.d.sync += [k.eq(0), pidx.eq(-4), tx_sum.eq(0), field.eq(0)]
+                    m.next = "LANE"
+            with m.State("LANE"):
                 m.d.comb += fsm_lane.eq(1)
                 # the byte just sent into the checksum (SYNC, and the field 0 that a new
                 # reply starts with, add nothing): here the adder's enable is the state
                 # alone, not the UART's ready as in SEND (the iCE40 builds' near-critical path)
                 with m.If(field != 0):
                     m.d.sync += tx_sum.eq(tx_sum + tx_byte)
-                m.next = "SEND_PICK"
-            with m.State("SEND_PICK"):
+                m.next = "PICK"
+            with m.State("PICK"):
                 m.d.sync += [pbyte_r.eq(pbyte), is_last.eq(k == last_k)]
                 with m.If(k == last_k):
                     m.d.sync += field.eq(5)
@@ -677,8 +691,8 @@ class ProtocolEngine(wiring.Component):
                     m.d.sync += field.eq(k[:2])
                 with m.Else():
                     m.d.sync += field.eq(4)
-                m.next = "SEND_FORM"
-            with m.State("SEND_FORM"):
+                m.next = "FORM"
+            with m.State("FORM"):
                 with m.Switch(field):
                     with m.Case(0):
                         m.d.sync += tx_byte.eq(SYNC)
@@ -701,14 +715,15 @@ class ProtocolEngine(wiring.Component):
                         m.d.sync += release.eq(1)
                         m.next = "IDLE"
                     with m.Else():
-                        m.next = "SEND_LANE"
+                        m.next = "LANE"
 
         # per-class spike counters (saturating), counting the out_spikes handshake of the
         # cycle before: the handshake (the controller's phase, the decision's stop, the
         # output merger) and the class decode behind it were one path into the counters'
         # enables, the iCE40 build's critical path at stop 28 (23.7 ns). The counts are
-        # read in SEND_PICK, three states after RUN, which ends when busy is low: after the
-        # last handshake (out_spikes.valid needs a live tick), so the late count is in by then
+        # read in the sender's PICK, four states after RUN, which ends when busy is low: after
+        # the last handshake (out_spikes.valid needs a live tick), so the late count is in by
+        # then
         spiked = Signal()
         spiked_class = Signal.like(sysm.out_spikes.payload.neuron)
         m.d.sync += [spiked.eq(sysm.out_spikes.valid),

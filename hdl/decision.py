@@ -216,17 +216,17 @@ class DecisionUnit(wiring.Component):
                     m.d.sync += [scanning.eq(0), scan_i.eq(0)]
             with m.Elif(self.finish & ~scanned):
                 m.d.sync += [scanning.eq(1), scanned.eq(1)]
-            # strict: ties keep the lower. ``cur > best_c`` as two halves side by side (the
-            # high half decides unless it is equal): two carry chains of half the length, the
-            # 16-bit one behind ``take`` (16 of 0.28 ns on the iCE40) was on its builds'
-            # critical paths
-            h = self.count_bits // 2
-            greater = Signal()
-            m.d.comb += greater.eq((cur[h:] > best_c[h:])
-                                   | ((cur[h:] == best_c[h:]) & (cur[:h] > best_c[:h]))
-                                   if h else cur > best_c)
+            # ``cur > best_c`` (strict: ties keep the lower index) is computed a cycle ahead,
+            # in stage 1, for both values best_c can take: the class being read is compared
+            # with the best so far (``gt_best``) and with the class stage 2 holds now
+            # (``gt_cur``), and stage 2 picks the one its own ``take`` chose (``took``). No
+            # carry chain lies in the loop through ``take``, which was the critical path of
+            # several iCE40 builds (a 16-bit compare, 19 logic elements, 22-23 ns).
+            gt_best, gt_cur, took = Signal(), Signal(), Signal()
             take = Signal()
-            m.d.comb += take.eq(cur_first | greater)
+            m.d.sync += [gt_best.eq(counts[0] > best_c), gt_cur.eq(counts[0] > cur),
+                         took.eq(take)]
+            m.d.comb += take.eq(cur_first | Mux(took, gt_cur, gt_best))
             n_best_i = Mux(take, cur_i, best_i)
             n_best_c = Mux(take, cur, best_c)
             # ``none`` = the scan's maximum is 0 = every count it compared was 0: a running
