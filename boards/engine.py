@@ -293,9 +293,11 @@ class ProtocolEngine(wiring.Component):
             m.next = "IDLE"  # the sender takes over; the receiver holds until it is done
 
         # frame-level timeout (only inside a frame): TIMEOUT at the timeout_cycles + 1-th
-        # cycle without a byte; at_limit says timer == timeout_cycles, computed a cycle early
+        # cycle without a byte, counted from the cycle after the take of the last one (the
+        # receiver sees a byte there, ``took``); at_limit says timer == timeout_cycles,
+        # computed a cycle early
         def with_timeout():  # in a receiver state
-            with m.If(rx_take):
+            with m.If(took):
                 m.d.sync += [timer.eq(0), at_limit.eq(0)]
             with m.Elif(at_limit):
                 m.d.sync += [rx_open.eq(0), got_timeout.eq(1)]
@@ -441,9 +443,7 @@ class ProtocolEngine(wiring.Component):
             with m.State("SYNC"):
                 m.d.sync += [timer.eq(0), at_limit.eq(0)]
                 with m.If(took & (byte == SYNC)):
-                    # the timer as if CMD had begun in the take's cycle (where the timeout
-                    # counts from, as for every other byte)
-                    m.d.sync += [cmd.eq(0), csum.eq(0), timer.eq(1)]
+                    m.d.sync += [cmd.eq(0), csum.eq(0)]
                     m.next = "CMD"
             with m.State("CMD"):
                 with_timeout()
