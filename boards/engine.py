@@ -575,6 +575,10 @@ class ProtocolEngine(wiring.Component):
                 m.d.sync += [o_error.eq(1), o_commit.eq(0), o_clear.eq(0), o_run.eq(0)]
                 if learning is not None:
                     m.d.sync += o_learn.eq(0)
+                # o_code and o_kind are written in every DECIDE (each is read only with its
+                # o_error): their enables are the state alone, the chain below only their
+                # data (as enables, the chain was the iCE40 builds' critical path, 21-22 ns)
+                m.d.sync += [o_code.eq(ErrorCode.NO_RESULT), o_kind.eq(Reply.ACK)]
                 with m.If(~sum_ok):
                     m.d.sync += o_code.eq(ErrorCode.BAD_CHECKSUM)
                 with m.Elif(~known):
