@@ -342,7 +342,10 @@ class SpikeforgeSystem(wiring.Component):
             mc_in.dest.eq(sum(1 << d for d in dest0)),
             self.inp.ready.eq(accepting & (self.inp.payload.last | mc_in.i.ready)),
         ]
-        with m.If(self.inp.valid & self.inp.ready & self.inp.payload.last):
+        # a marker is taken whenever it is offered while accepting (its ready does not wait
+        # for the multicast): written so, the cores' ready is not in front of ``closed``
+        # (an iCE40 near-critical path: the engine's slice -> the handshake -> closed)
+        with m.If(self.inp.valid & accepting & self.inp.payload.last):
             m.d.sync += closed.eq(1)
         with m.If(ctrl.input_reopen):
             m.d.sync += closed.eq(0)
