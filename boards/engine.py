@@ -8,6 +8,9 @@ adds only the hardware.
 
 from __future__ import annotations
 
+import operator
+from functools import reduce
+
 from amaranth.hdl import Cat, Const, Module, Mux, ResetInserter, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
@@ -262,6 +265,11 @@ class ProtocolEngine(wiring.Component):
         took = Signal()
         byte = Signal(8)
         m.d.sync += [took.eq(rx_take), byte.eq(self.rx.payload)]
+        # the byte's compares that steer the receiver's state, registered with it (the
+        # 8-bit compare and the state decode in one cycle were the iCE40 builds' critical
+        # path, byte -> rx_fsm_state, 20.2 ns)
+        is_sync, is_zero = Signal(), Signal()
+        m.d.sync += [is_sync.eq(self.rx.payload == SYNC), is_zero.eq(self.rx.payload == 0)]
         m.d.comb += self.rx.ready.eq(rx_open & ~took)
         # an item's range check, a cycle after its high byte (the 15-bit compare behind the
         # byte was on the iCE40 builds' near-critical paths): set bad_input before the
@@ -383,18 +391,30 @@ class ProtocolEngine(wiring.Component):
                         for j, b in enumerate(group):
                             with m.Case(j):
                                 m.d.sync += lane.eq(b)
+        # PICK's multiplexer as an AND-OR of the lanes under one-hot flags, registered in LANE
+        # (the kind and the group are stable from there on): the select's decode in front
+        # of a multiplexer of every lane was the iCE40 builds' critical path (kind_sel ->
+        # pbyte_r, five LUT levels, 20.3 ns). No flag is set for a pidx past the payload
+        # (SYNC and the header: pidx < 0 wraps high), so pbyte is 0 there.
+        picked = []
+        for i, kind_lanes in enumerate(lanes):
+            for g, lane in enumerate(kind_lanes):
+                flag = Signal(name=f"pick_{i}_{g}")
+                with m.If(fsm_lane):
+                    m.d.sync += flag.eq(Cat(pidx[lane_bits:], kind_sel)
+                                        == (g | (i << (len(pidx) - lane_bits))))
+                picked.append(lane & flag.replicate(8))
         pbyte = Signal(8)
-        with m.Switch(Cat(pidx[lane_bits:], kind_sel)):
-            for i, kind_lanes in enumerate(lanes):
-                for g, lane in enumerate(kind_lanes):
-                    with m.Case(g | (i << (len(pidx) - lane_bits))):
-                        m.d.comb += pbyte.eq(lane)
+        m.d.comb += pbyte.eq(reduce(operator.or_, picked))
         if learning is not None:
             # WEIGHTS: the store port reads word pidx // 4 of the request (its address is
             # stable from LANE on, the read data valid from PICK, where pbyte is
             # taken); the rx state machine holds the request's words until the reply is out
             m.d.comb += sysm.store.addr.eq(store_addr + pidx[2:])
-            with m.If(kind_sel == kinds.index(Reply.WEIGHTS)):
+            pick_weights = Signal()  # (registered in LANE, as the flags above)
+            with m.If(fsm_lane):
+                m.d.sync += pick_weights.eq(kind_sel == kinds.index(Reply.WEIGHTS))
+            with m.If(pick_weights):
                 m.d.comb += pbyte.eq(sysm.store.r_data.word_select(pidx[:2], 8))
         pbyte_r = Signal(8)
         field = Signal(3)  # byte k is 0 SYNC, 1 CMD, 2 LEN lo, 3 LEN hi, 4 payload, 5 CHK
@@ -442,7 +462,7 @@ class ProtocolEngine(wiring.Component):
         with m.FSM(name="rx_fsm"):
             with m.State("SYNC"):
                 m.d.sync += [timer.eq(0), at_limit.eq(0)]
-                with m.If(took & (byte == SYNC)):
+                with m.If(took & is_sync):
                     m.d.sync += [cmd.eq(0), csum.eq(0)]
                     m.next = "CMD"
             with m.State("CMD"):
@@ -454,15 +474,15 @@ class ProtocolEngine(wiring.Component):
                 with_timeout()
                 with m.If(took):
                     m.d.sync += [length[:8].eq(byte), csum.eq(csum + byte),
-                                 len_lo_zero.eq(byte == 0), len_lo_one.eq(byte == 1)]
+                                 len_lo_zero.eq(is_zero), len_lo_one.eq(byte == 1)]
                     m.next = "LEN1"
             with m.State("LEN1"):
                 with_timeout()
                 with m.If(took):
                     m.d.sync += [length[8:].eq(byte), csum.eq(csum + byte), count.eq(0),
                                  bad_input.eq(0), param.eq(0), rem.eq(Cat(length[:8], byte)),
-                                 last_byte.eq(len_lo_one & (byte == 0))]
-                    with m.If(len_lo_zero & (byte == 0)):
+                                 last_byte.eq(len_lo_one & is_zero)]
+                    with m.If(len_lo_zero & is_zero):
                         m.next = "CHK"
                     with m.Else():
                         m.next = "PAYLOAD"
