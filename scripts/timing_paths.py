@@ -1,0 +1,172 @@
+"""Where an iCE40 build's timing goes: LUT levels per register, and nextpnr's near-critical
+endpoints -- the two views behind issue 10's iCE40 work (docs/boards.md, "Stop 35").
+
+    .venv/bin/python scripts/timing_paths.py levels BUILD/top.json     # BUILD: a board build
+    .venv/bin/python scripts/timing_paths.py levels top.json --min 6 --trace board.engine.o_code
+    .venv/bin/python scripts/timing_paths.py endpoints report.json --above 19
+
+``levels`` reads Yosys's netlist (``top.json`` of a build, after ``synth_ice40``) and counts,
+for every flip-flop and block RAM input, the LUTs (``SB_LUT4``, 1 each) on the longest
+combinational path into it (an ``SB_CARRY`` counts 0.05: a carry chain is fast, 0.28 ns a
+bit on the UP5K, where a LUT and its routing cost 2.5-4 ns). It prints one line per group of
+inputs (the register's name, its port, the register the path starts from) at ``--min`` levels
+or more. A placed iCE40 path of 5 LUT levels takes 20-23 ns, so at 50 MHz every register
+should be 4 levels or fewer. ``--trace NAME`` prints the cells of the longest path into every
+register whose name starts with NAME.
+
+``endpoints`` reads a nextpnr report written with ``--report R --detailed-timing-report`` and
+prints, per register, the largest of nextpnr's delay figures for its inputs (the second
+value of each endpoint's ``delay`` pair), those above ``--above`` ns, and the critical path
+for scale: its figure sits about 1 ns below the critical path's total.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections import defaultdict
+from functools import lru_cache
+
+#: combinational iCE40 cells: their inputs and their weight in levels
+COMBINATIONAL = {"SB_LUT4": (("I0", "I1", "I2", "I3"), 1.0),
+                 "SB_CARRY": (("I0", "I1", "CI"), 0.05)}
+CLOCKS = {"C", "CLK", "RCLK", "WCLK"}
+
+
+def top_module(netlist: dict) -> dict:
+    tops = [m for m in netlist["modules"].values() if m.get("attributes", {}).get("top")]
+    if len(tops) != 1:
+        raise SystemExit(f"top.json: expected one top module, found {len(tops)}")
+    return tops[0]
+
+
+def register_name(cell: str) -> str:
+    """The register a mapped cell belongs to: its name up to Yosys's first suffix."""
+    return re.sub(r"_SB_.*", "", cell)
+
+
+class Levels:
+    """LUT levels into every input of a netlist's sequential cells (see the module doc)."""
+
+    def __init__(self, netlist: dict):
+        module = top_module(netlist)
+        self.cells = module["cells"]
+        self.names = {}
+        for name, net in module["netnames"].items():
+            for i, bit in enumerate(net["bits"]):
+                label = name if len(net["bits"]) == 1 else f"{name}[{i}]"
+                if isinstance(bit, int) and (bit not in self.names
+                                             or len(label) < len(self.names[bit])):
+                    self.names[bit] = label
+        self.driver = {}
+        for cell_name, cell in self.cells.items():
+            for port, direction in cell["port_directions"].items():
+                if direction == "output":
+                    for bit in cell["connections"][port]:
+                        self.driver[bit] = (cell_name, port)
+        self.depth = lru_cache(maxsize=None)(self._depth)
+
+    def _depth(self, bit) -> tuple[float, object]:
+        """(levels, the bit the longest path starts from); constants and inputs: (-0.5, None)."""
+        if not isinstance(bit, int) or bit not in self.driver:
+            return -0.5, None
+        cell = self.cells[self.driver[bit][0]]
+        if cell["type"] not in COMBINATIONAL:
+            return 0.0, bit
+        ports, weight = COMBINATIONAL[cell["type"]]
+        best = max((self.depth(b) for p in ports for b in cell["connections"].get(p, [])),
+                   key=lambda d: (d[0], d[1] is not None), default=(-0.5, None))
+        return max(best[0], 0.0) + weight, best[1]
+
+    def endpoints(self):
+        """``(levels, source bit, cell, port, bit)`` of every sequential cell input."""
+        for cell_name, cell in self.cells.items():
+            if cell["type"] in COMBINATIONAL:
+                continue
+            for port, direction in cell["port_directions"].items():
+                if direction != "input" or port in CLOCKS:
+                    continue
+                for bit in cell["connections"][port]:
+                    levels, source = self.depth(bit)
+                    yield levels, source, cell_name, port, bit
+
+    def source_name(self, source) -> str:
+        return self.names.get(source, str(source)) if source is not None else "(constant)"
+
+    def trace(self, bit) -> list[str]:
+        """The cells of the longest path into ``bit``, from the sink back to its source."""
+        out = []
+        while isinstance(bit, int) and bit in self.driver:
+            cell = self.cells[self.driver[bit][0]]
+            out.append(f"{self.names.get(bit, bit)} [{cell['type']}]")
+            if cell["type"] not in COMBINATIONAL:
+                break
+            ports = COMBINATIONAL[cell["type"]][0]
+            bit = max((b for p in ports for b in cell["connections"].get(p, [])),
+                      key=lambda b: (self.depth(b)[0], self.depth(b)[1] is not None))
+        return out
+
+
+def levels_report(netlist: dict, minimum: float, trace: str | None = None) -> list[str]:
+    levels = Levels(netlist)
+    groups = defaultdict(int)
+    traced = []
+    for n, source, cell, port, bit in levels.endpoints():
+        if n < minimum:
+            continue
+        key = (round(n, 2), register_name(cell), port, register_name(levels.source_name(source)))
+        groups[key] += 1
+        if trace and cell.startswith(trace):
+            traced.append(f"{cell} .{port} ({n:g} levels)")
+            traced += [f"    <- {step}" for step in levels.trace(bit)]
+    lines = [f"{n:5.2f}  {sink} .{port}  x{count}  from {source}"
+             for (n, sink, port, source), count in sorted(groups.items(), reverse=True)]
+    return lines + traced
+
+
+def endpoints_report(report: dict, above: float) -> list[str]:
+    if "detailed_net_timings" not in report:
+        raise SystemExit("the report has no detailed_net_timings: run nextpnr with "
+                         "--detailed-timing-report")
+    worst = defaultdict(lambda: [0.0, 0])
+    for net in report["detailed_net_timings"]:
+        for end in net["endpoints"]:
+            if end["delay"][1] >= above:
+                entry = worst[register_name(end["cell"])]
+                entry[0] = max(entry[0], end["delay"][1])
+                entry[1] += 1
+    lines = [f"{delay:5.1f} ns  x{count:<3d} {name}"
+             for name, (delay, count) in sorted(worst.items(), key=lambda kv: -kv[1][0])]
+    for path in report.get("critical_paths", []):
+        total = sum(step["delay"] for step in path["path"])
+        lines.append(f"critical path {path['from']} -> {path['to']}: {total:.1f} ns, from "
+                     f"{register_name(path['path'][0]['from']['cell'])} to "
+                     f"{register_name(path['path'][-1]['to']['cell'])}")
+    return lines
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="view", required=True)
+    lv = sub.add_parser("levels", help="LUT levels into every register (Yosys's top.json)")
+    lv.add_argument("netlist", type=argparse.FileType("r"))
+    lv.add_argument("--min", type=float, default=5.0, help="print groups with at least this")
+    lv.add_argument("--trace", metavar="NAME", help="the longest path into registers NAME...")
+    ep = sub.add_parser("endpoints", help="near-critical registers (nextpnr's detailed report)")
+    ep.add_argument("report", type=argparse.FileType("r"))
+    ep.add_argument("--above", type=float, default=19.0, metavar="NS")
+    args = parser.parse_args(argv)
+    try:
+        data = json.load(args.netlist if args.view == "levels" else args.report)
+    except json.JSONDecodeError as error:
+        parser.error(f"not a JSON file: {error}")
+    lines = (levels_report(data, args.min, args.trace) if args.view == "levels"
+             else endpoints_report(data, args.above))
+    print("\n".join(lines) if lines else "nothing above the threshold")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
