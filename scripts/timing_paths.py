@@ -92,6 +92,16 @@ class Levels:
                     levels, source = self.depth(bit)
                     yield levels, source, cell_name, port, bit
 
+    def cell_name(self, cell_name: str) -> str:
+        """A sequential cell's name: the net on its first output bit (a flip-flop's Q, the
+        register as the design names it; Yosys's cell names can be a neighbour's)."""
+        cell = self.cells[cell_name]
+        for port, direction in cell["port_directions"].items():
+            bits = cell["connections"][port]
+            if direction == "output" and bits and bits[0] in self.names:
+                return register_name(self.names[bits[0]]).split("[")[0]
+        return register_name(cell_name)
+
     def source_name(self, source) -> str:
         return self.names.get(source, str(source)) if source is not None else "(constant)"
 
@@ -116,10 +126,11 @@ def levels_report(netlist: dict, minimum: float, trace: str | None = None) -> li
     for n, source, cell, port, bit in levels.endpoints():
         if n < minimum:
             continue
-        key = (round(n, 2), register_name(cell), port, register_name(levels.source_name(source)))
+        key = (round(n, 2), levels.cell_name(cell), port,
+               register_name(levels.source_name(source)).split("[")[0])
         groups[key] += 1
-        if trace and cell.startswith(trace):
-            traced.append(f"{cell} .{port} ({n:g} levels)")
+        if trace and levels.cell_name(cell).startswith(trace):
+            traced.append(f"{levels.cell_name(cell)} .{port} ({n:g} levels)")
             traced += [f"    <- {step}" for step in levels.trace(bit)]
     lines = [f"{n:5.2f}  {sink} .{port}  x{count}  from {source}"
              for (n, sink, port, source), count in sorted(groups.items(), reverse=True)]

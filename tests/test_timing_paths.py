@@ -53,7 +53,7 @@ def test_levels_count_luts_and_carries_from_the_register_they_start_at():
 
 def test_levels_trace_names_the_cells_of_the_longest_path():
     lines = timing_paths.levels_report(_netlist(), minimum=2, trace="b")
-    assert lines[1:] == ["b_SB_DFFE_Q .D (2.05 levels)", "    <- n7 [SB_CARRY]",
+    assert lines[1:] == ["b .D (2.05 levels)", "    <- n7 [SB_CARRY]",
                          "    <- n6 [SB_LUT4]", "    <- n5 [SB_LUT4]", "    <- a [SB_DFFE]"]
 
 
