@@ -139,12 +139,12 @@ class ProtocolEngine(wiring.Component):
         length = Signal(16)
         count = Signal(16)  # payload bytes received
         # the next payload byte is the frame's last (count + 1 == length), a register set
-        # a byte ahead from ``rem``, the payload bytes still to come (a down-counter: the
-        # adder and compare ``count + 2 == length`` in front of it were on the iCE40
-        # builds' critical paths); the length's low byte is 0 / 1, registered with it, so
-        # that LEN1's tests of the length are an 8-bit compare of the byte and an AND
+        # a byte ahead, in the cycle after a payload byte was seen (``seen``: the adder and
+        # the compare behind that byte's state logic were on the iCE40 builds' critical
+        # paths); the length's low byte is 0 / 1, registered with it, so that LEN1's tests
+        # of the length are an 8-bit compare of the byte and an AND
         last_byte = Signal()
-        rem = Signal(16)
+        seen = Signal()
         len_lo_zero, len_lo_one = Signal(), Signal()
         csum = Signal(8)
         lo_byte = Signal(8)
@@ -263,21 +263,27 @@ class ProtocolEngine(wiring.Component):
         # (``rx.ready`` is low there), so a byte is never taken before the one before it
         # was seen; a UART delivers a byte every 10 bit times anyway.
         took = Signal()
-        byte = Signal(8)
-        m.d.sync += [took.eq(rx_take), byte.eq(self.rx.payload)]
+        byte = Signal(8)  # the last byte taken (held until the next take)
+        m.d.sync += took.eq(rx_take)
+        with m.If(rx_take):
+            m.d.sync += byte.eq(self.rx.payload)
         # the byte's compares that steer the receiver's state, registered with it (the
         # 8-bit compare and the state decode in one cycle were the iCE40 builds' critical
         # path, byte -> rx_fsm_state, 20.2 ns)
         is_sync, is_zero = Signal(), Signal()
         m.d.sync += [is_sync.eq(self.rx.payload == SYNC), is_zero.eq(self.rx.payload == 0)]
         m.d.comb += self.rx.ready.eq(rx_open & ~took)
-        # an item's range check, a cycle after its high byte (the 15-bit compare behind the
-        # byte was on the iCE40 builds' near-critical paths): set bad_input before the
-        # frame's checksum byte, which comes at least a byte later
-        item, item_check = Signal(16), Signal()
-        m.d.sync += item_check.eq(0)
+        # an item's range check, in the cycle after its high byte was seen (the 15-bit
+        # compare behind the byte was on the iCE40 builds' near-critical paths): lo_byte and
+        # byte still hold the item there, and bad_input is set long before the frame's
+        # checksum byte
+        item_check = Signal()
+        m.d.sync += [item_check.eq(0), seen.eq(0)]
+        item = Cat(lo_byte, byte)
         with m.If(item_check & ~item[15] & (item[:15] >= self.n_inputs)):
             m.d.sync += bad_input.eq(1)
+        with m.If(seen):  # (count is the bytes seen, this one included)
+            m.d.sync += last_byte.eq(count + 1 == length)
 
         def reply(code_kind, code=None):  # a reply known where it is decided: via REPLY
             m.d.sync += [o_error.eq(code is not None), o_commit.eq(0), o_clear.eq(0),
@@ -480,7 +486,7 @@ class ProtocolEngine(wiring.Component):
                 with_timeout()
                 with m.If(took):
                     m.d.sync += [length[8:].eq(byte), csum.eq(csum + byte), count.eq(0),
-                                 bad_input.eq(0), param.eq(0), rem.eq(Cat(length[:8], byte)),
+                                 bad_input.eq(0), param.eq(0),
                                  last_byte.eq(len_lo_one & is_zero)]
                     with m.If(len_lo_zero & is_zero):
                         m.next = "CHK"
@@ -510,8 +516,8 @@ class ProtocolEngine(wiring.Component):
                         with m.If(is_load & load_room):
                             m.d.comb += [wp.addr.eq(load_addr), wp.data.eq(value),
                                          wp.en.eq(1)]
-                        m.d.sync += [item.eq(value), item_check.eq(1)]
-                    m.d.sync += [rem.eq(rem - 1), last_byte.eq(rem == 2)]
+                        m.d.sync += item_check.eq(1)
+                    m.d.sync += seen.eq(1)
                     with m.If(last_byte):
                         m.next = "CHK"
             with m.State("CHK"):
