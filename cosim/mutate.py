@@ -1419,7 +1419,7 @@ _COUNT_LIMIT = (
 #: invariants they rest on were also checked by $display probes on every stimulus)
 EQUIVALENT: dict[tuple[str, str], str] = {
     ("spike-count", "spikeforge_system.core_1_1:525:-1->-2:counter step"): _ONE_LANE_REST,
-    ("spike-count", "spikeforge_system.decision:120:<-><=:compare boundary"): (
+    ("spike-count", "spikeforge_system.decision:140:<-><=:compare boundary"): (
         "the decision unit's spike payload is an output neuron index 0..4 (5 classes: the "
         "one-lane output cores of 3 and 2 neurons emit their own neuron's index, the router "
         "adds the core offset 0 or 3), so payload < 5 and payload <= 5 agree"),
@@ -1469,9 +1469,9 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("membrane-max", "spikeforge_system.ctrl:211:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
     ("first-spike", "spikeforge_system:822:$65=K':next-state constant"): _COUNTER_RESET,
     ("membrane-max", "spikeforge_system:680:$57=K':next-state constant"): _COUNTER_RESET,
-    ("spike-count", "spikeforge_system.decision:132:!=K->!=K':counter limit"): _COUNT_LIMIT,
-    ("spike-count", "spikeforge_system.decision:134:!=K->!=K':counter limit"): _COUNT_LIMIT,
-    ("spike-count", "spikeforge_system.decision:418:$33=K':next-state constant"): (
+    ("spike-count", "spikeforge_system.decision:152:!=K->!=K':counter limit"): _COUNT_LIMIT,
+    ("spike-count", "spikeforge_system.decision:154:!=K->!=K':counter limit"): _COUNT_LIMIT,
+    ("spike-count", "spikeforge_system.decision:486:$35=K':next-state constant"): (
         "the value the decision unit's scan shifts into its top counter (count_4 of 5) made 1 "
         "instead of 0: at scan cycle k stage 1 reads count_0, which holds class k; the filler "
         "enters count_4 at the scan's first edge and moves down one counter per edge, so it "
@@ -1583,13 +1583,14 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         _ONE_LANE_MASK,
     ("spike-count", "spikeforge_system.core_1_1:519:<K-><K':compare limit"): _CREDIT,
     ("spike-count", "spikeforge_system.ctrl:242:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
-    ("spike-count", "spikeforge_system.decision:443:$34=K':next-state constant"): (
+    ("spike-count", "spikeforge_system.decision:189:$36=K':next-state constant"): (
         "the decision unit's scan register cur reset to 1 instead of 0: cur takes class 0's "
         "counter at every edge (cur <= count_0, no enable), so it differs only in the first "
         "cycle "
         "after a reset, and it is read only where cur_valid = 1 (best and the result are "
-        "updated only then); cur_valid resets to 0 and follows scanning, which is 0 after a "
-        "reset until a finish (every input)"),
+        "updated only then; gt_cur, the compare of the next class with cur, is used only "
+        "where cur_valid and not cur_first, so with a cur of the scan); cur_valid resets to "
+        "0 and follows scanning, which is 0 after a reset until a finish (every input)"),
     ("spike-count", "spikeforge_system.fifo_0.fifo:80:+->-:add/sub swapped"): (
         "the depth-2 FIFO's level inner_level + r_rdy (inner register full, output register "
         "full) becomes inner_level - r_rdy, modulo 4; it feeds only the FIFO's idle = "
