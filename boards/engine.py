@@ -139,12 +139,14 @@ class ProtocolEngine(wiring.Component):
         length = Signal(16)
         count = Signal(16)  # payload bytes received
         # the next payload byte is the frame's last (count + 1 == length), a register set
-        # a byte ahead, in the cycle after a payload byte was seen (``seen``: the adder and
-        # the compare behind that byte's state logic were on the iCE40 builds' critical
-        # paths); the length's low byte is 0 / 1, registered with it, so that LEN1's tests
-        # of the length are an 8-bit compare of the byte and an AND
+        # a byte ahead from ``rem``, the payload bytes still to come (a down-counter: the
+        # adder and compare ``count + 2 == length`` in front of it were on the iCE40
+        # builds' critical paths, and so was ``count + 1 == length`` in the cycle after the
+        # byte, a carry chain of 12 logic elements); the length's low byte is 0 / 1,
+        # registered with it, so that LEN1's tests of the length are an 8-bit compare of
+        # the byte and an AND
         last_byte = Signal()
-        seen = Signal()
+        rem = Signal(16)
         len_lo_zero, len_lo_one = Signal(), Signal()
         csum = Signal(8)
         lo_byte = Signal(8)
@@ -278,12 +280,10 @@ class ProtocolEngine(wiring.Component):
         # byte still hold the item there, and bad_input is set long before the frame's
         # checksum byte
         item_check = Signal()
-        m.d.sync += [item_check.eq(0), seen.eq(0)]
+        m.d.sync += item_check.eq(0)
         item = Cat(lo_byte, byte)
         with m.If(item_check & ~item[15] & (item[:15] >= self.n_inputs)):
             m.d.sync += bad_input.eq(1)
-        with m.If(seen):  # (count is the bytes seen, this one included)
-            m.d.sync += last_byte.eq(count + 1 == length)
 
         def reply(code_kind, code=None):  # a reply known where it is decided: via REPLY
             m.d.sync += [o_error.eq(code is not None), o_commit.eq(0), o_clear.eq(0),
@@ -486,7 +486,7 @@ class ProtocolEngine(wiring.Component):
                 with_timeout()
                 with m.If(took):
                     m.d.sync += [length[8:].eq(byte), csum.eq(csum + byte), count.eq(0),
-                                 bad_input.eq(0), param.eq(0),
+                                 bad_input.eq(0), param.eq(0), rem.eq(Cat(length[:8], byte)),
                                  last_byte.eq(len_lo_one & is_zero)]
                     with m.If(len_lo_zero & is_zero):
                         m.next = "CHK"
@@ -517,7 +517,7 @@ class ProtocolEngine(wiring.Component):
                             m.d.comb += [wp.addr.eq(load_addr), wp.data.eq(value),
                                          wp.en.eq(1)]
                         m.d.sync += item_check.eq(1)
-                    m.d.sync += seen.eq(1)
+                    m.d.sync += [rem.eq(rem - 1), last_byte.eq(rem == 2)]
                     with m.If(last_byte):
                         m.next = "CHK"
             with m.State("CHK"):
