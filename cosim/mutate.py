@@ -1471,6 +1471,12 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("membrane-max", "spikeforge_system:680:$57=K':next-state constant"): _COUNTER_RESET,
     ("spike-count", "spikeforge_system.decision:152:!=K->!=K':counter limit"): _COUNT_LIMIT,
     ("spike-count", "spikeforge_system.decision:154:!=K->!=K':counter limit"): _COUNT_LIMIT,
+    ("spike-count", "spikeforge_system.decision:355:$52=K':next-state constant"): (
+        "the decision unit's class register cls reset to 1 instead of 0: cls is written only "
+        "at the scan's last class and zeroed by clear, which every run's start pulses before "
+        "any scan; nothing reads it before the first run's done: the benches read the result "
+        "after done, the board engine answers READ with NO_RESULT before its first run "
+        "(every input)"),
     ("spike-count", "spikeforge_system.decision:486:$35=K':next-state constant"): (
         "the value the decision unit's scan shifts into its top counter (count_4 of 5) made 1 "
         "instead of 0: at scan cycle k stage 1 reads count_0, which holds class k; the filler "
