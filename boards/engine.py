@@ -694,7 +694,6 @@ class ProtocolEngine(wiring.Component):
                     with m.Else():
                         reply(Reply.LEARNED)
 
-
         # The sender: its own state machine (as the receiver), so that the reply's byte
         # counters, field and checksum decode three state bits, not the whole engine's (the
         # engine's state decode in front of their enables was on the iCE40 builds'

@@ -63,9 +63,9 @@ class UARTRx(wiring.Component):
         m.d.sync += [sync1.eq(self.rx), rx.eq(sync1)]
 
         timer = Signal(range(d + 1))
-        # ``timer == 0``, a register beside the counter (every assignment of timer goes
-        # through ``load``): the compare in front of the state machine's and the shift
-        # register's enables was on the iCE40 builds' near-critical paths
+        # ``timer == 0``, a register beside the counter (timer is assigned only through
+        # ``load`` and ``count_down``): the compare in front of the state machine's and the
+        # shift register's enables was on the iCE40 builds' near-critical paths
         timer_zero = Signal(init=1)
         bit = Signal(range(10))
         shreg = Signal(8)
