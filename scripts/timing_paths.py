@@ -75,10 +75,16 @@ class Levels:
         cell = self.cells[self.driver[bit][0]]
         if cell["type"] not in COMBINATIONAL:
             return 0.0, bit
-        ports, weight = COMBINATIONAL[cell["type"]]
-        best = max((self.depth(b) for p in ports for b in cell["connections"].get(p, [])),
-                   key=lambda d: (d[0], d[1] is not None), default=(-0.5, None))
-        return max(best[0], 0.0) + weight, best[1]
+        worst = self._worst_input(cell)
+        best = self.depth(worst) if worst is not None else (-0.5, None)
+        return max(best[0], 0.0) + COMBINATIONAL[cell["type"]][1], best[1]
+
+    def _worst_input(self, cell: dict):
+        """The input bit of a combinational cell with the longest path (a register's over a
+        constant's at equal levels), or None for a cell without inputs."""
+        bits = [b for p in COMBINATIONAL[cell["type"]][0] for b in cell["connections"].get(p, [])]
+        return max(bits, key=lambda b: (self.depth(b)[0], self.depth(b)[1] is not None),
+                   default=None)
 
     def endpoints(self):
         """``(levels, source bit, cell, port, bit)`` of every sequential cell input."""
@@ -93,14 +99,19 @@ class Levels:
                     yield levels, source, cell_name, port, bit
 
     def cell_name(self, cell_name: str) -> str:
-        """A sequential cell's name: the net on its first output bit (a flip-flop's Q, the
-        register as the design names it; Yosys's cell names can be a neighbour's)."""
+        """A sequential cell's name: the design's name of the net on its first output bit (a
+        flip-flop's Q). Where Yosys named that net after a neighbouring cell (``_SB_`` in
+        it; the ``ctrl.quiet_SB_LUT4_I3_O`` flip-flop is a core's ``idle``), the name is
+        followed by the cell's source line, which says what it is."""
         cell = self.cells[cell_name]
-        for port, direction in cell["port_directions"].items():
-            bits = cell["connections"][port]
-            if direction == "output" and bits and bits[0] in self.names:
-                return register_name(self.names[bits[0]]).split("[")[0]
-        return register_name(cell_name)
+        outputs = [bits[0] for port, bits in cell["connections"].items()
+                   if cell["port_directions"][port] == "output" and bits]
+        name = self.names.get(outputs[0]) if outputs else None
+        if name is not None and "_SB_" not in name:
+            return name.split("[")[0]
+        src = cell.get("attributes", {}).get("src", "").split("|")[0]
+        where = f" ({src.rsplit('/', 1)[-1]})" if src else ""
+        return register_name(name or cell_name).split("[")[0] + where
 
     def source_name(self, source) -> str:
         return self.names.get(source, str(source)) if source is not None else "(constant)"
@@ -113,9 +124,7 @@ class Levels:
             out.append(f"{self.names.get(bit, bit)} [{cell['type']}]")
             if cell["type"] not in COMBINATIONAL:
                 break
-            ports = COMBINATIONAL[cell["type"]][0]
-            bit = max((b for p in ports for b in cell["connections"].get(p, [])),
-                      key=lambda b: (self.depth(b)[0], self.depth(b)[1] is not None))
+            bit = self._worst_input(cell)
         return out
 
 
@@ -126,11 +135,11 @@ def levels_report(netlist: dict, minimum: float, trace: str | None = None) -> li
     for n, source, cell, port, bit in levels.endpoints():
         if n < minimum:
             continue
-        key = (round(n, 2), levels.cell_name(cell), port,
-               register_name(levels.source_name(source)).split("[")[0])
-        groups[key] += 1
-        if trace and levels.cell_name(cell).startswith(trace):
-            traced.append(f"{levels.cell_name(cell)} .{port} ({n:g} levels)")
+        sink = levels.cell_name(cell)
+        groups[(round(n, 2), sink, port,
+                register_name(levels.source_name(source)).split("[")[0])] += 1
+        if trace and sink.startswith(trace):
+            traced.append(f"{sink} .{port} ({n:g} levels)")
             traced += [f"    <- {step}" for step in levels.trace(bit)]
     lines = [f"{n:5.2f}  {sink} .{port}  x{count}  from {source}"
              for (n, sink, port, source), count in sorted(groups.items(), reverse=True)]

@@ -72,3 +72,12 @@ def test_a_report_without_detail_is_refused_in_one_line(tmp_path, capsys):
     path.write_text(json.dumps({"critical_paths": []}))
     with pytest.raises(SystemExit, match="--detailed-timing-report"):
         timing_paths.main(["endpoints", str(path)])
+
+
+def test_a_register_named_after_a_neighbour_is_shown_with_its_source_line():
+    netlist = _netlist()
+    module = netlist["modules"]["top"]
+    module["netnames"]["b_SB_LUT4_I3_O"] = module["netnames"].pop("b")
+    module["cells"]["b_SB_DFFE_Q"]["attributes"] = {"src": "/x/hdl/core.py:478|ff_map.v:1"}
+    assert timing_paths.levels_report(netlist, minimum=2)[0].startswith(
+        " 2.05  b (core.py:478) .D  x1")
