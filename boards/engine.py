@@ -438,9 +438,10 @@ class ProtocolEngine(wiring.Component):
         ]
         m.d.sync += [inflight.eq(issue), landed.eq(inflight), landed_data.eq(rp.data)]
         # the slice feeds the system in any state (it is filled only in RUN and flushed at the
-        # next RUN_START), so the input handshake does not pass through the engine's FSM
+        # next RUN_START), so the input handshake does not pass through the engine's FSM; the
+        # system takes items only while it runs (it holds those offered before or after)
         m.d.comb += [
-            sysm.inp.valid.eq(sysm.busy & slice_.r_rdy),
+            sysm.inp.valid.eq(slice_.r_rdy),
             sysm.inp.payload.index.eq(slice_.r_data[:15]),
             sysm.inp.payload.last.eq(slice_.r_data[15]),
             slice_.r_en.eq(sysm.inp.valid & sysm.inp.ready),

@@ -140,16 +140,28 @@ class UARTTx(wiring.Component):
         timer = Signal(range(d))
         shreg = Signal(10, init=0x3FF)  # stop . data . start, shifted out LSB first
         bits = Signal(range(11))
+        # ``timer == 0`` and ``bits == 0`` as registers beside their counters (as in the
+        # receiver): the byte's handshake then enables the shift register from two
+        # flip-flops, not from the compares (stop 36: the sender's state -> the handshake ->
+        # the timer's compare -> the pin's register, an iCE40 critical path, 20.0 ns)
+        timer_zero = Signal(init=1)
+        idle = Signal(init=1)
         m.d.comb += [
-            self.i.ready.eq(bits == 0),
-            self.busy.eq(bits != 0),
+            self.i.ready.eq(idle),
+            self.busy.eq(~idle),
             self.tx.eq(shreg[0]),
         ]
-        with m.If(bits == 0):
+
+        def next_bit(n_bits, done):  # the next bit is on the pin for d cycles (d >= 4)
+            m.d.sync += [bits.eq(n_bits), idle.eq(done), timer.eq(d - 1), timer_zero.eq(0)]
+
+        with m.If(idle):
             with m.If(self.i.valid):
-                m.d.sync += [shreg.eq(Cat(0, self.i.payload, 1)), bits.eq(10), timer.eq(d - 1)]
-        with m.Elif(timer == 0):
-            m.d.sync += [shreg.eq(Cat(shreg[1:], 1)), bits.eq(bits - 1), timer.eq(d - 1)]
+                m.d.sync += shreg.eq(Cat(0, self.i.payload, 1))
+                next_bit(10, 0)
+        with m.Elif(timer_zero):
+            m.d.sync += shreg.eq(Cat(shreg[1:], 1))
+            next_bit(bits - 1, bits == 1)
         with m.Else():
-            m.d.sync += timer.eq(timer - 1)
+            m.d.sync += [timer.eq(timer - 1), timer_zero.eq(timer == 1)]
         return m

@@ -1372,7 +1372,8 @@ _LOCKSTEP = ("input multicast to the two layer-0 cores, whose word counts G are 
              "offers each to all cores at once, all accept at once), and a core's spike_in.ready "
              "(phase IDLE, or with G >= 2 the cycle of an event's last word) follows only from "
              "its phase and word counter, never from its spike queue: i.valid is high only "
-             "while the input is open (accepting = input_open & ~closed: an event phase, which "
+             "while the input is open (accepting: the controller's input_accepting = input_open & "
+             "~closed, an event phase, which "
              "begins only when everything is quiet, or, overlapped, the update phase after a "
              "TICK both took in the same cycle); both reach phase IDLE in the same cycle (an "
              "update is throttled only with Q = 10 words in flight, and G < Q here), "
@@ -1384,8 +1385,8 @@ _LOCKSTEP = ("input multicast to the two layer-0 cores, whose word counts G are 
 _LOCKSTEP_READY = (_LOCKSTEP + "; i.ready = &(~dest | done | o.ready) becomes |(...), with dest "
                    "11 and done 00 the AND and the OR of the two cores' readies: equal in every "
                    "cycle the input is open (lockstep), and outside it i.valid is 0 and i.ready "
-                   "is read only with i.valid (the port's ready is gated by accepting = "
-                   "input_open & ~closed, done's update and the taken count by i.valid) "
+                   "is read only with i.valid (the port's ready is gated by accepting, the "
+                   "controller's input_accepting, done's update and the taken count by i.valid) "
                    "(probe, stop 22: done 00, taken 00 or 11, and the two readies equal "
                    "whenever i.valid, in every cycle of every stimulus)")
 

@@ -587,22 +587,29 @@ class NeuronCore(wiring.Component):
         m.d.sync += credit.eq(credit + issue - (written & ~spike_mask.any()) - pop)
 
         # -- idle and host_ok of the next cycle ------------------------------------------------
-        phase_idle_next = Signal()
+        # an event is accepted only in IDLE or at an event's last word (in_ready), and it
+        # keeps the phase out of IDLE in both: so the phase's part is written as (the phase
+        # ends, if no event comes) & ~ev_accept, and the input handshake (ev_accept, from the
+        # system's input port) enters the last LUT of idle and in_ready instead of the
+        # phase's multiplexer (stop 36: 4 LUT levels behind it on the iCE40)
+        phase_ends = Signal()
         with m.Switch(phase):
             with m.Case(_Phase.IDLE):
-                m.d.comb += phase_idle_next.eq(~(ev_accept | cmd_accept))
+                m.d.comb += phase_ends.eq(~cmd_accept)
             with m.Case(_Phase.UPDATE):
-                m.d.comb += phase_idle_next.eq(written & (w_g == G - 1))
-            with m.Case(_Phase.EVENT):
-                m.d.comb += phase_idle_next.eq((cnt == G - 1) & ~ev_accept)
+                m.d.comb += phase_ends.eq(written & (w_g == G - 1))
             with m.Default():
-                m.d.comb += phase_idle_next.eq(cnt == G - 1)
+                m.d.comb += phase_ends.eq(cnt == G - 1)
+        phase_idle_next = Signal()
+        m.d.comb += phase_idle_next.eq(phase_ends & ~ev_accept)
         queue_empty_next = ~push & (q_at[0] | (q_at[1] & pop))
         out_empty_next = ~pop & ~(leaves & o_rest.any()) & (~o_valid | leaves)
         skid_empty_next = ready | ~(o_valid | s_valid)
+        drained_next = Signal()
+        m.d.comb += drained_next.eq(phase_ends & queue_empty_next & out_empty_next
+                                    & skid_empty_next)
         idle_next = Signal()
-        m.d.comb += idle_next.eq(phase_idle_next & queue_empty_next & out_empty_next
-                                 & skid_empty_next)
+        m.d.comb += idle_next.eq(drained_next & ~ev_accept)
         # host_ok = idle and no event write-back pending (e_r, e_p of the next cycle)
         # an event whose next edge reads its last word (cnt = G - 2 now) takes the next one
         # at that edge: word g of the next event is then read in or after the edge that

@@ -16,7 +16,8 @@
   sequential scan of ``n_classes`` cycles started by the first ``finish`` after ``clear``,
   which consumes the counters (a later ``finish`` is ignored; a spike is counted in the cycle
   after its handshake, so one in ``finish``'s cycle or during the scan is not; in a system
-  none comes then). The counters have no reset: ``clear`` zeroes them.
+  none comes then). The counters have no reset: ``clear`` zeroes them (at the edge after
+  the next, unseen at the ports).
 * ``MEMBRANE_MAX`` -- the class with the largest membrane value, ties to the lowest index.
   The values are read from the ``membrane`` stream, neuron 0 first (the k-th value accepted
   after ``clear`` is neuron k's); the result is valid after the ``n_classes``-th value.
@@ -240,8 +241,17 @@ class DecisionUnit(wiring.Component):
                 with m.If(cur_last):
                     m.d.sync += [self.valid.eq(1), self.cls.eq(n_best_i),
                                  self.count.eq(n_best_c), self.none.eq(n_all_zero)]
-            with m.If(self.clear):
+            # the counters are zeroed a cycle after ``clear`` (``clear_r``): from one
+            # flip-flop, not from the start handshake behind ``clear``, which reached their
+            # n * count_bits inputs through 14-15 ns of routing (stop 36: the critical path of
+            # three of six iCE40 placements). Nothing reads them in that cycle: ``clear``
+            # stops a scan and masks ``hit_r``, and a scan begun by a ``finish`` there reads
+            # them a cycle later.
+            clear_r = Signal()
+            m.d.sync += clear_r.eq(self.clear)
+            with m.If(clear_r):
                 m.d.sync += [c.eq(0) for c in counts]
+            with m.If(self.clear):
                 m.d.sync += [scanning.eq(0), scanned.eq(0), scan_i.eq(0), cur_valid.eq(0),
                              self.valid.eq(0), self.none.eq(0), self.cls.eq(0),
                              self.count.eq(0)]

@@ -332,6 +332,15 @@ class Multicast(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         M = self.n_outputs
+        if M == 1:  # one output takes the packet as i is accepted: wires, no ``done``
+            o = self.o[0]
+            m.d.comb += [
+                o.payload.eq(self.i.payload),
+                o.valid.eq(self.i.valid & self.dest[0]),
+                self.i.ready.eq(~self.dest[0] | o.ready),
+                self.idle.eq(~self.i.valid),
+            ]
+            return m
         done = Signal(M)  # outputs that have already taken the current packet
         taken = Signal(M)  # outputs that take it in this cycle
         for d, o in enumerate(self.o):

@@ -333,24 +333,21 @@ class SpikeforgeSystem(wiring.Component):
         n0 = len(layers[0])
         mc_in = Multicast(unsigned(self.input_layout.index_bits), n0)
         m.submodules.input_multicast = mc_in
-        closed = Signal()  # the current tick's marker has been taken
-        accepting = Signal()
+        # the window (the controller's input_open, until the tick's marker is taken) is a
+        # flip-flop of the controller's: the input handshake into every layer-0 core then
+        # starts from one register (stop 36: input_open & ~closed in front of it made the
+        # iCE40 build's critical path, closed -> 7 LUTs -> a core's idle). A marker is taken
+        # whenever it is offered in the window (its ready does not wait for the multicast).
+        accepting = ctrl.input_accepting
         m.d.comb += [
-            accepting.eq(ctrl.input_open & ~closed),
             mc_in.i.valid.eq(self.inp.valid & accepting & ~self.inp.payload.last),
             mc_in.i.payload.eq(self.inp.payload.index),
             mc_in.dest.eq(sum(1 << d for d in dest0)),
             self.inp.ready.eq(accepting & (self.inp.payload.last | mc_in.i.ready)),
+            ctrl.input_marker.eq(self.inp.valid & accepting & self.inp.payload.last),
         ]
-        # a marker is taken whenever it is offered while accepting (its ready does not wait
-        # for the multicast): written so, the cores' ready is not in front of ``closed``
-        # (an iCE40 near-critical path: the engine's slice -> the handshake -> closed)
-        with m.If(self.inp.valid & accepting & self.inp.payload.last):
-            m.d.sync += closed.eq(1)
-        with m.If(ctrl.input_reopen):
-            m.d.sync += closed.eq(0)
         input_idle = Signal()
-        m.d.comb += input_idle.eq(closed | ~ctrl.input_open)
+        m.d.comb += input_idle.eq(~accepting)
         # the multicast's idle (= ~i.valid) is not a link of its own: wherever input_idle is
         # 1, accepting is 0, so i.valid is 0 and the multicast is idle; leaving it out keeps
         # the input handshake (inp.valid, from outside) off the controller's quiet (the iCE40

@@ -121,6 +121,15 @@ class TickController(wiring.Component):
     input_reopen : ``Out(1)``
         One-cycle pulse: the next tick's input begins after this edge (``clear``, and
         ``tick_done``; with ``overlap`` the TICK's offer instead of ``tick_done``).
+    input_marker : ``In(1)``
+        The input port takes the marker that closes the open tick's input in this cycle
+        (only while ``input_accepting``).
+    input_accepting : ``Out(1)``
+        ``input_open`` and the open tick's marker not yet taken: the input port's window,
+        with ``closed`` set by ``input_marker`` and cleared by ``input_reopen``. A flip-flop,
+        set by the transitions into the window (see ``goto``), so that the input handshake
+        starts from one register. It relies on the input port's idle bit ``~input_accepting``
+        being a ``link_idle`` bit, as ``input_open`` requires.
     update_phase : ``Out(1)``
         High from issuing TICK until the end of tick ``tick``.
     tick_done : ``Out(1)``
@@ -178,6 +187,8 @@ class TickController(wiring.Component):
             "event_phase": Out(1),
             "input_open": Out(1),
             "input_reopen": Out(1),
+            "input_marker": In(1),
+            "input_accepting": Out(1),
             "update_phase": Out(1),
             "tick_done": Out(1),
             "clear": Out(1),
@@ -249,7 +260,9 @@ class TickController(wiring.Component):
         # second cycle, as ``ended`` waits for the guard), so it costs no cycle and keeps the
         # counter's compare out of the path to ``finished``
         last = Signal()
-        m.d.sync += last.eq(self.tick == final)
+        is_final = Signal()
+        m.d.comb += is_final.eq(self.tick == final)
+        m.d.sync += last.eq(is_final)
 
         # the states that offer a command (ISSUE_CLEAR, EVENT) and the states the outputs
         # decode, as registers beside the state machine's (every transition goes through
@@ -266,8 +279,19 @@ class TickController(wiring.Component):
         # ``finished`` there needs no AND of the state with ``no_ticks`` behind ``ended``
         in_clearing_last = Signal()
 
-        def goto(state):
+        # input_accepting (= input_open & ~closed): a marker closes the window, and every
+        # transition sets the window of its target state. Entering EVENT from CLEARING or
+        # CHECK opens it (closed was cleared by the clear or tick_done before); overlapped,
+        # EVENT entered from UPDATE finds tick t + 1's marker taken (UPDATE ended quiet, and
+        # quiet includes the open input port), and the TICK's offer (input_reopen) opens
+        # UPDATE's window for the next tick unless this one is the last. No marker is taken
+        # in a cycle with a transition (the window is shut there), so the order is free.
+        with m.If(self.input_marker):
+            m.d.sync += self.input_accepting.eq(0)
+
+        def goto(state, accepting=0):
             m.next = state
+            m.d.sync += self.input_accepting.eq(accepting)
             m.d.sync += in_offer.eq(state in ("ISSUE_CLEAR", "EVENT"))
             m.d.sync += [flag.eq(s == state) for s, flag in in_state.items()]
             m.d.sync += in_clearing_last.eq(no_ticks if state == "CLEARING" else 0)
@@ -318,7 +342,7 @@ class TickController(wiring.Component):
                     with m.Else():
                         m.d.sync += is_tick.eq(1)
                         set_wait(self.guard + 1)
-                        goto("EVENT")
+                        goto("EVENT", accepting=1)
             with m.State("EVENT"):
                 with m.If(guarded_quiet):
                     # a tick counts from its TICK on, so a stop in UPDATE needs no update
@@ -326,7 +350,7 @@ class TickController(wiring.Component):
                     set_wait(self.guard)
                     with m.If(~ready.all()):  # = ~accepted.all() here (see ready)
                         m.d.sync += self.error.eq(1)
-                    goto("UPDATE")
+                    goto("UPDATE", accepting=~is_final if self.overlap else 0)
             with m.State("UPDATE"):
                 m.d.sync += pending.eq(pending & ~accepted)
                 with m.If(accepted.any()):
@@ -352,5 +376,5 @@ class TickController(wiring.Component):
                 with m.Else():
                     m.d.sync += self.tick.eq(self.tick + 1)
                     set_wait(self.guard + 1)
-                    goto("EVENT")
+                    goto("EVENT", accepting=1)
         return m

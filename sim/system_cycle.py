@@ -170,7 +170,9 @@ class _InputPort:
     """The input port of :class:`~spikeforge.hdl.system.SpikeforgeSystem`: ``inp`` feeds the
     input multicast to the layer-0 cores while the controller's ``input_open`` is high and
     the tick's marker (``last``) has not been taken; the marker is taken at once and closes
-    the input until the controller's ``input_reopen``."""
+    the input until the controller's ``input_reopen``. (The RTL keeps this window, the
+    controller's ``input_accepting``, as one flip-flop set by the controller's transitions;
+    ``tests/sim/blocks/test_tick.py`` checks it against this definition.)"""
 
     def __init__(self, dests, n_cores: int):
         self.dests = frozenset(dests)

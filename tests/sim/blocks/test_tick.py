@@ -3,8 +3,9 @@
 
 Lockstep: random ``start``/``n_ticks``/``stop``, mock cores that are busy for a random time
 after each command they accept (and now and then a cycle longer), command ``ready`` that
-sometimes stalls (the late-acceptance path with ``error``); every cycle every output of the
-model must be the RTL's.
+sometimes stalls (the late-acceptance path with ``error``), an input port that closes each
+tick's window with a marker at a random cycle; every cycle every output of the model (and
+the port's window, ``input_open`` until the marker) must be the RTL's.
 """
 
 import random
@@ -19,11 +20,14 @@ from tests.util import run
 
 def tick_lockstep(seed, n_cores, guard, p_stall, cycles=1500, overlap=False):
     rng = random.Random(seed)
-    dut = TickController(n_cores, guard=guard, tick_bits=4, overlap=overlap)
+    dut = TickController(n_cores, n_links=1, guard=guard, tick_bits=4, overlap=overlap)
     model = TickControllerModel(n_cores, guard, overlap)
     busy = [0] * n_cores
     was_idle = [False] * n_cores
-    seen = {"states": set(), "finished": 0, "error": 0}
+    # an input port: its window is input_open until the tick's marker, which it sends at
+    # random in the window; its idle bit (the window shut) is the controller's one link
+    port = {"closed": False}
+    seen = {"states": set(), "finished": 0, "error": 0, "markers": 0}
 
     async def bench(ctx):
         for c in range(cycles):
@@ -41,9 +45,14 @@ def tick_lockstep(seed, n_cores, guard, p_stall, cycles=1500, overlap=False):
             ctx.set(dut.core_idle, sum(int(i) << k for k, i in enumerate(idle)))
             for k in range(n_cores):
                 ctx.set(dut.command[k].ready, int(ready[k]))
-            model.settle(start, all(idle), stop)
+            accepting = model.input_open and not port["closed"]
+            marker = accepting and rng.random() < 0.3
+            ctx.set(dut.link_idle, int(not accepting))
+            ctx.set(dut.input_marker, int(marker))
+            model.settle(start, all(idle) and not accepting, stop)
             s = model.state
             where = (seed, c, s)
+            assert ctx.get(dut.input_accepting) == accepting, where
             want_cmd = Command.TICK if model.is_tick else Command.CLEAR
             for k in range(n_cores):
                 assert ctx.get(dut.command[k].valid) == model.command_valid(k), (where, k)
@@ -64,6 +73,8 @@ def tick_lockstep(seed, n_cores, guard, p_stall, cycles=1500, overlap=False):
             seen["states"].add(s)
             seen["finished"] += model.finished
             seen["error"] += model.error
+            seen["markers"] += marker
+            port["closed"] = (port["closed"] or marker) and not model.input_reopen
             accepted = 0
             for k in range(n_cores):
                 busy[k] = max(0, busy[k] - 1)
@@ -84,7 +95,7 @@ def tick_lockstep(seed, n_cores, guard, p_stall, cycles=1500, overlap=False):
 def test_controller_matches_rtl_cycle_by_cycle(seed, n_cores, guard, p_stall, overlap):
     seen = tick_lockstep(seed, n_cores, guard, p_stall, overlap=overlap)
     assert seen["states"] == set(TickState) - ({TickState.CHECK} if overlap else set())
-    assert seen["finished"] >= 5
+    assert seen["finished"] >= 5 and seen["markers"] >= 5
     assert (seen["error"] > 0) == (p_stall > 0)
 
 
