@@ -246,7 +246,11 @@ class ProtocolEngine(wiring.Component):
         start = Signal()
         m.d.sync += start.eq(0)
         m.d.comb += sysm.start.eq(start)
-        counts = [Signal(16, name=f"count_{c}") for c in range(C)]
+        # the per-class spike counts of the reply: a spike-count system's own (its decision
+        # unit's counters, whole again after the scan), else the engine's counters below
+        own_counts = sysm.decision_mode is not Decision.SPIKE_COUNT
+        counts = ([Signal(16, name=f"count_{c}") for c in range(C)] if own_counts
+                  else list(sysm.class_counts))
 
         # the receiver's side of the engine: rx is open (ready) from a register; a frame (or
         # its timeout) is announced by a one-cycle pulse, and the receiver is released once
@@ -747,13 +751,19 @@ class ProtocolEngine(wiring.Component):
                     with m.Else():
                         m.next = "LANE"
 
-        # per-class spike counters (saturating), counting the out_spikes handshake of the
-        # cycle before: the handshake (the controller's phase, the decision's stop, the
-        # output merger) and the class decode behind it were one path into the counters'
-        # enables, the iCE40 build's critical path at stop 28 (23.7 ns). The counts are
-        # read in the sender's PICK, four states after RUN, which ends when busy is low: after
-        # the last handshake (out_spikes.valid needs a live tick), so the late count is in by
-        # then
+        if own_counts:
+            self._count_spikes(m, sysm, counts, start)
+        return m
+
+    @staticmethod
+    def _count_spikes(m, sysm, counts, start):
+        """The reply's per-class spike counters of a system without spike-count decision."""
+        # saturating, counting the out_spikes handshake of the cycle before: the handshake
+        # (the controller's phase, the decision's stop, the output merger) and the class
+        # decode behind it were one path into the counters' enables, the iCE40 build's
+        # critical path at stop 28 (23.7 ns). The counts are read in the sender's PICK, four
+        # states after RUN, which ends when busy is low: after the last handshake
+        # (out_spikes.valid needs a live tick), so the late count is in by then
         spiked = Signal()
         spiked_class = Signal.like(sysm.out_spikes.payload.neuron)
         m.d.sync += [spiked.eq(sysm.out_spikes.valid),
@@ -766,4 +776,3 @@ class ProtocolEngine(wiring.Component):
                             m.d.sync += reg.eq(reg + 1)
         with m.If(start):  # cleared by the registered start, not in the state machine
             m.d.sync += [c.eq(0) for c in counts]
-        return m

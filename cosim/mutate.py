@@ -121,6 +121,7 @@ _TOKEN = re.compile(r"\\\S+|\$?[A-Za-z_][A-Za-z0-9_$]*|\d+'s?[hbdo][0-9a-fA-FxXz
 _CONST = re.compile(r"^(\d+)'(s?)([hbdo])([0-9a-fA-F_]+)$")
 _HANDSHAKE = re.compile(r"(valid|ready|done|idle|tick_done|busy|finished)$")
 _ERROR = re.compile(r"(error|overflow)$")
+_CLOCK_PORT = re.compile(r"\s*input\s+clk\s*;")
 
 
 @dataclass(frozen=True)
@@ -381,6 +382,9 @@ def logic_sites(text: str) -> list[Site]:
     for module, first, last in module_spans(lines):
         widths, process, after_clock = {}, None, False
         live = read_names(lines[first + 1:last])
+        # a late handshake adds a register on clk: not in a module without a clock (the
+        # combinational one-output multicast)
+        clocked = any(_CLOCK_PORT.match(line) for line in lines[first:last])
         for k in range(first + 1, last):
             line = lines[k]
             w = _WIRE.match(line)
@@ -413,8 +417,9 @@ def logic_sites(text: str) -> list[Site]:
                         sites.append(Site(module, block, k, "error path", f"{name}->0", "assign",
                                           rhs, "1'h0"))
                     elif _HANDSHAKE.search(name):
-                        sites.append(Site(module, block, k, "handshake late", f"{name}+1cycle",
-                                          "delay", rhs, rhs))
+                        if clocked:
+                            sites.append(Site(module, block, k, "handshake late",
+                                              f"{name}+1cycle", "delay", rhs, rhs))
                         sites.append(Site(module, block, k, "handshake stuck", f"{name}->1",
                                           "assign", rhs, "1'h1"))
                 continue

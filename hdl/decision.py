@@ -13,11 +13,11 @@
   ``stop`` asks the tick controller for an early exit.
 * ``SPIKE_COUNT`` -- the class with the most spikes, ties to the lowest index (all counts
   zero gives class 0, with ``none`` high). Per-class saturating counters; the argmax is a
-  sequential scan of ``n_classes`` cycles started by the first ``finish`` after ``clear``,
-  which consumes the counters (a later ``finish`` is ignored; a spike is counted in the cycle
-  after its handshake, so one in ``finish``'s cycle or during the scan is not; in a system
-  none comes then). The counters have no reset: ``clear`` zeroes them (at the edge after
-  the next, unseen at the ports).
+  sequential scan of ``n_classes`` cycles started by the first ``finish`` after ``clear``
+  (a later ``finish`` is ignored; a spike is counted in the cycle after its handshake, so
+  one in ``finish``'s cycle or during the scan is not; in a system none comes then). The
+  counters are an output (``counts``) and have no reset: ``clear`` zeroes them at the edge
+  after the next, before ``valid`` can rise again.
 * ``MEMBRANE_MAX`` -- the class with the largest membrane value, ties to the lowest index.
   The values are read from the ``membrane`` stream, neuron 0 first (the k-th value accepted
   after ``clear`` is neuron k's); the result is valid after the ``n_classes``-th value.
@@ -84,6 +84,9 @@ class DecisionUnit(wiring.Component):
         FIRST_SPIKE: the tick of the first spike. Valid while ``valid`` and not ``none``.
     count : ``Out(count_bits)``
         SPIKE_COUNT: the winning class's spike count. Valid while ``valid``.
+    counts : ``Out(count_bits).array(n_classes)``
+        SPIKE_COUNT only: every class's spike count (the counters themselves). Valid while
+        ``valid`` (the scan rotates them through class 0 and leaves them where they were).
     stop : ``Out(1)``
         FIRST_SPIKE: high from the cycle after the deciding ``tick_done`` (early exit).
 
@@ -115,7 +118,10 @@ class DecisionUnit(wiring.Component):
         self.decisive_below = decisive_below
         self.index_bits = index_bits
         self.count_bits = count_bits
+        counts = ({"counts": Out(count_bits).array(n_classes)}
+                  if mode is Decision.SPIKE_COUNT else {})
         super().__init__({
+            **counts,
             "spike": In(stream.Signature(unsigned(index_bits))),
             "membrane": In(stream.Signature(signed(membrane_bits))),
             "tick": In(tick_bits),
@@ -165,6 +171,7 @@ class DecisionUnit(wiring.Component):
             limit = (1 << self.count_bits) - 1
             counts = [Signal(self.count_bits, name=f"count_{k}", reset_less=True)
                       for k in range(n)]
+            m.d.comb += [port.eq(c) for port, c in zip(self.counts, counts)]
             scanning = Signal()
             scanned = Signal()  # a scan has begun since ``clear``: it ran on the counters
             # A spike is counted in the cycle after its handshake (``hit_r``/``hit_i``), and
@@ -179,9 +186,10 @@ class DecisionUnit(wiring.Component):
             hit_i = Signal(self.index_bits)
             m.d.sync += [hit_r.eq(hit & ~self.clear), hit_i.eq(spike.payload)]
             with m.If(scanning):
-                # no spike arrives once the run has finished; the shift takes precedence
-                m.d.sync += [counts[k].eq(counts[k + 1]) for k in range(n - 1)]
-                m.d.sync += counts[n - 1].eq(0)
+                # no spike arrives once the run has finished; the rotation takes precedence.
+                # After the scan's n cycles every counter is back in place (``counts``, which
+                # the board engine's reply reads: it keeps no counters of its own)
+                m.d.sync += [counts[k].eq(counts[(k + 1) % n]) for k in range(n)]
             with m.Elif(hit_r):
                 with m.Switch(hit_i):
                     for k in range(n):
@@ -190,8 +198,8 @@ class DecisionUnit(wiring.Component):
                                 m.d.sync += counts[k].eq(counts[k] + 1)
             # Two-stage argmax scan: stage 1 registers class 0's counter (``cur``, and its
             # zero test), stage 2 compares it with the best so far one cycle later. Each
-            # scan cycle shifts every counter down by one class (the counts are not needed
-            # after the scan), so class ``scan_i`` sits at 0 when stage 1 reads it: there is
+            # scan cycle rotates every counter down by one class, so class ``scan_i`` sits
+            # at 0 when stage 1 reads it: there is
             # no multiplexer indexed by ``scan_i``, which was the critical path of the
             # 64-class ECP5 build at stop 28 (scan_i -> 64-way count multiplexer -> zero
             # test -> cur_zero, 8.7 ns).

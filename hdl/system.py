@@ -44,7 +44,10 @@ from spikeforge.ir.system import SystemConfig, weight_bank_words
 from spikeforge.sim.blocks.decision import decisive_classes
 
 __all__ = ["SpikeforgeSystem", "InputItem", "OutputSpike", "MonitorSignature",
-           "LEARNING_MIN_HIDDEN"]
+           "LEARNING_MIN_HIDDEN", "CLASS_COUNT_BITS"]
+
+#: width of ``class_counts`` (the decision unit's saturating per-class spike counters)
+CLASS_COUNT_BITS = 16
 
 #: the fewest hidden neurons of a learning build: the weight changes' two registers drain
 #: while the engine wipes its hidden ticks (``SpikeforgeSystem._learning_engine``)
@@ -174,6 +177,10 @@ class SpikeforgeSystem(wiring.Component):
 
     The counters are 0 after the start edge S and hold their values from ``done`` until the
     next start; both are bounded by ``cycles`` (one event or spike per cycle at most).
+    class_counts : ``Out(16).array(n_classes)``
+        SPIKE_COUNT only: the ``out_spikes`` of each class in the inference (saturating at
+        2**16 - 1): the decision unit's counters, read by the board engine's reply. Valid
+        while ``done``, until the next start.
 
     Learning builds (``learning``: a :class:`~spikeforge.ir.learning.LearningConfig`; the
     on-chip learning engine, :mod:`spikeforge.hdl.learning`, docs/learning.md section 6)
@@ -230,10 +237,12 @@ class SpikeforgeSystem(wiring.Component):
         self.out_layout = OutputSpike(index_bits_for(self.n_classes), tick_bits)
         self.monitor_bits = max(index_bits_for(n) for n in self.layer_sizes)
         ports = {}
+        if self.decision_mode is Decision.SPIKE_COUNT:
+            ports["class_counts"] = Out(CLASS_COUNT_BITS).array(self.n_classes)
         if learning is not None:
             self._check_learning(learning)
-            ports = {"train": In(1), "learn": In(stream.Signature(command_layout(learning))),
-                     "learn_busy": Out(1), "store": In(StoreBusSignature(StoreMap(learning)))}
+            ports |= {"train": In(1), "learn": In(stream.Signature(command_layout(learning))),
+                      "learn_busy": Out(1), "store": In(StoreBusSignature(StoreMap(learning)))}
         super().__init__({
             "start": In(1),
             "n_ticks": In(tick_bits),
@@ -315,8 +324,10 @@ class SpikeforgeSystem(wiring.Component):
         out_mb = layers[-1][0].config.params.membrane_bits
         dec = DecisionUnit(self.n_classes, self.decision_mode, index_bits=self.out_layout.neuron_bits,
                            tick_bits=self.tick_bits, membrane_bits=out_mb,
-                           decisive_below=decisive_classes(self.plan))
+                           count_bits=CLASS_COUNT_BITS, decisive_below=decisive_classes(self.plan))
         m.submodules.decision = dec
+        if self.decision_mode is Decision.SPIKE_COUNT:
+            m.d.comb += [port.eq(c) for port, c in zip(self.class_counts, dec.counts)]
         # a training inference (learning builds) runs every tick: the decision does not stop it
         stop = dec.stop
         if self.learning is not None:

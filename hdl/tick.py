@@ -249,20 +249,21 @@ class TickController(wiring.Component):
                 m.d.comb += cmd.payload.eq(self._tick_command)
             with m.Else():
                 m.d.comb += cmd.payload.eq(self._clear_command)
-        # the run's length, sampled at start as its last tick (n_ticks - 1, modulo 2**bits)
-        # and whether it is 0: the compares below then need no adder (``tick + 1 ==
-        # n_ticks`` was the ECP5 build's critical path, 8.5 ns, and ``n_ticks == 0`` sat in
-        # the iCE40 build's path to ``finished``)
-        final = Signal(self.tick_bits)
+        # the ticks after the current one (n_ticks - 1 at start, modulo 2**bits; one less at
+        # each next tick) and whether n_ticks is 0, sampled at start: the compares below then
+        # need no adder (``tick + 1 == n_ticks`` was the ECP5 build's critical path, 8.5 ns,
+        # and ``n_ticks == 0`` sat in the iCE40 build's path to ``finished``)
+        left = Signal(self.tick_bits)
         no_ticks = Signal()
-        # "tick is the last one", registered: ``tick`` and ``final`` are stable for at least
-        # two cycles (EVENT and UPDATE) before CHECK reads it (overlapped: UPDATE from its
-        # second cycle, as ``ended`` waits for the guard), so it costs no cycle and keeps the
-        # counter's compare out of the path to ``finished``
+        # "tick is the last one" (left == 0), a register set wherever the tick changes (at
+        # start and at each next tick), so it holds from the tick's first cycle: the input
+        # window of UPDATE is set from it in EVENT's first cycle (overlapped). Before stop
+        # 36 it was the compare tick == final registered a cycle late, and that compare sat
+        # in front of the window (digits-l2 on the iCE40: 6 LUT levels).
         last = Signal()
-        is_final = Signal()
-        m.d.comb += is_final.eq(self.tick == final)
-        m.d.sync += last.eq(is_final)
+
+        def next_tick():
+            m.d.sync += [self.tick.eq(self.tick + 1), left.eq(left - 1), last.eq(left == 1)]
 
         # the states that offer a command (ISSUE_CLEAR, EVENT) and the states the outputs
         # decode, as registers beside the state machine's (every transition goes through
@@ -320,8 +321,8 @@ class TickController(wiring.Component):
             with m.State("IDLE"):
                 with m.If(self.start):
                     # wait is not reset: after a stop it still guards the drain
-                    m.d.sync += [final.eq(self.n_ticks - 1), no_ticks.eq(self.n_ticks == 0),
-                                 self.tick.eq(0), self.done.eq(0),
+                    m.d.sync += [left.eq(self.n_ticks - 1), no_ticks.eq(self.n_ticks == 0),
+                                 last.eq(self.n_ticks == 1), self.tick.eq(0), self.done.eq(0),
                                  self.ticks_run.eq(0), is_tick.eq(0), self.error.eq(0)]
                     goto("ISSUE_CLEAR")
             with m.State("ISSUE_CLEAR"):
@@ -350,7 +351,7 @@ class TickController(wiring.Component):
                     set_wait(self.guard)
                     with m.If(~ready.all()):  # = ~accepted.all() here (see ready)
                         m.d.sync += self.error.eq(1)
-                    goto("UPDATE", accepting=~is_final if self.overlap else 0)
+                    goto("UPDATE", accepting=~last if self.overlap else 0)
             with m.State("UPDATE"):
                 m.d.sync += pending.eq(pending & ~accepted)
                 with m.If(accepted.any()):
@@ -365,7 +366,7 @@ class TickController(wiring.Component):
                             m.d.sync += self.done.eq(1)
                             goto("IDLE")
                         with m.Else():  # its input is in, quiet holds: no guard
-                            m.d.sync += self.tick.eq(self.tick + 1)
+                            next_tick()
                             goto("EVENT")
                     else:
                         goto("CHECK")
@@ -374,7 +375,7 @@ class TickController(wiring.Component):
                     m.d.sync += self.done.eq(1)
                     goto("IDLE")
                 with m.Else():
-                    m.d.sync += self.tick.eq(self.tick + 1)
+                    next_tick()
                     set_wait(self.guard + 1)
                     goto("EVENT", accepting=1)
         return m

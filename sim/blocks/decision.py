@@ -104,7 +104,8 @@ class SpikeCountDecision(DecisionModel):
     compare it with the best one cycle later --, ``valid`` ``n_classes + 2`` cycles after
     ``finished``; ``none`` when every count is 0. The scan runs once per ``clear``; a spike is
     counted in the cycle after its handshake, so one in ``finished``'s cycle or during the
-    scan is not (the hardware's scan shifts the counters out)."""
+    scan is not (the hardware's scan rotates the counters through class 0). ``counts`` is
+    the hardware's ``counts`` output wherever ``valid``."""
 
     def __init__(self, n_classes: int):
         self.scan_i, self.best_i, self.best_c = 0, 0, 0
@@ -114,12 +115,12 @@ class SpikeCountDecision(DecisionModel):
         super().reset()
         self.counts = [0] * self.n_classes
         self.scanning = False
-        self.scanned = False  # a scan has begun since clear (it consumes the counters)
+        self.scanned = False  # a scan has begun since clear (once per clear)
         self.read = None  # stage 1 -> 2: (class, count) read in the last cycle
         self.pending = None  # a spike is counted in the cycle after its handshake
 
     def _update(self, hit, tick, tick_done, finished) -> None:
-        if self.pending is not None and not self.scanning:  # the scan consumes the counters
+        if self.pending is not None and not self.scanning:  # the scan holds the counters
             self.counts[self.pending] += 1
         self.pending = hit
         if self.read is not None:
