@@ -1425,7 +1425,7 @@ _COUNT_LIMIT = (
 #: invariants they rest on were also checked by $display probes on every stimulus)
 EQUIVALENT: dict[tuple[str, str], str] = {
     ("spike-count", "spikeforge_system.core_1_1:525:-1->-2:counter step"): _ONE_LANE_REST,
-    ("spike-count", "spikeforge_system.decision:140:<-><=:compare boundary"): (
+    ("spike-count", "spikeforge_system.decision:161:<-><=:compare boundary"): (
         "the decision unit's spike payload is an output neuron index 0..4 (5 classes: the "
         "one-lane output cores of 3 and 2 neurons emit their own neuron's index, the router "
         "adds the core offset 0 or 3), so payload < 5 and payload <= 5 agree"),
@@ -1437,8 +1437,8 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "update reads f = 0 in both (probe: no S4 stage with f = 1 in a layer-2 core on any "
         "stimulus)"),
     ("spike-count", "spikeforge_system.router_0:55:+->-:add/sub swapped"): _OFFSET,
-    ("membrane-max", "spikeforge_system.router_0:42:+->-:add/sub swapped"): _OFFSET,
-    ("membrane-max", "spikeforge_system:376:clamp->x:saturation removed"): (
+    ("membrane-max", "spikeforge_system.router_0:38:+->-:add/sub swapped"): _OFFSET,
+    ("membrane-max", "spikeforge_system:360:clamp->x:saturation removed"): (
         "membrane__payload = host__r_valid ? host__r_data : 0 becomes host__r_data: the "
         "payload differs only while membrane__valid (= host__r_valid) is 0, and the decision "
         "unit reads it only under membrane.valid & membrane.ready (every input)"),
@@ -1447,9 +1447,9 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         _READ_OUT,
     ("membrane-max", "spikeforge_system.decision:42:membrane__ready->1:handshake stuck"):
         _READ_OUT,
-    ("spike-count", "spikeforge_system.ctrl:235:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
-    ("first-spike", "spikeforge_system.ctrl:234:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
-    ("first-spike", "spikeforge_system.ctrl:241:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
+    ("spike-count", "spikeforge_system.ctrl:256:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
+    ("first-spike", "spikeforge_system.ctrl:247:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
+    ("first-spike", "spikeforge_system.ctrl:254:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
     ("spike-count", "spikeforge_system.input_multicast:50:&x->|x:reduction swapped"): (
         _LOCKSTEP_READY),
     ("first-spike", "spikeforge_system.input_multicast:50:&x->|x:reduction swapped"): (
@@ -1470,26 +1470,19 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         _LOCKSTEP + ", so done[1] = done[0] = 0"),
     ("first-spike", "spikeforge_system.input_multicast:78:[1]->[0]:bit select"): (
         _LOCKSTEP + ", so done[1] = done[0] = 0"),
-    ("membrane-max", "spikeforge_system.ctrl:209:~x->x:inversion dropped"): _PENDING_AND,
-    ("spike-count", "spikeforge_system.ctrl:240:~x->x:inversion dropped"): _PENDING_AND,
-    ("membrane-max", "spikeforge_system.ctrl:211:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
-    ("first-spike", "spikeforge_system:822:$65=K':next-state constant"): _COUNTER_RESET,
-    ("membrane-max", "spikeforge_system:680:$57=K':next-state constant"): _COUNTER_RESET,
-    ("spike-count", "spikeforge_system.decision:152:!=K->!=K':counter limit"): _COUNT_LIMIT,
-    ("spike-count", "spikeforge_system.decision:154:!=K->!=K':counter limit"): _COUNT_LIMIT,
-    ("spike-count", "spikeforge_system.decision:355:$52=K':next-state constant"): (
+    ("membrane-max", "spikeforge_system.ctrl:220:~x->x:inversion dropped"): _PENDING_AND,
+    ("spike-count", "spikeforge_system.ctrl:262:~x->x:inversion dropped"): _PENDING_AND,
+    ("membrane-max", "spikeforge_system.ctrl:222:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
+    ("first-spike", "spikeforge_system:797:$61=K':next-state constant"): _COUNTER_RESET,
+    ("membrane-max", "spikeforge_system:655:$53=K':next-state constant"): _COUNTER_RESET,
+    ("spike-count", "spikeforge_system.decision:173:!=K->!=K':counter limit"): _COUNT_LIMIT,
+    ("spike-count", "spikeforge_system.decision:175:!=K->!=K':counter limit"): _COUNT_LIMIT,
+    ("spike-count", "spikeforge_system.decision:374:$52=K':next-state constant"): (
         "the decision unit's class register cls reset to 1 instead of 0: cls is written only "
         "at the scan's last class and zeroed by clear, which every run's start pulses before "
         "any scan; nothing reads it before the first run's done: the benches read the result "
         "after done, the board engine answers READ with NO_RESULT before its first run "
         "(every input)"),
-    ("spike-count", "spikeforge_system.decision:486:$35=K':next-state constant"): (
-        "the value the decision unit's scan shifts into its top counter (count_4 of 5) made 1 "
-        "instead of 0: at scan cycle k stage 1 reads count_0, which holds class k; the filler "
-        "enters count_4 at the scan's first edge and moves down one counter per edge, so it "
-        "reaches count_0 at the edge after the last read (class 4's); the scan runs once per "
-        "clear (a later finish is ignored) and cur is used only with cur_valid, so no counter "
-        "is read again before the clear that zeroes them all (every input)"),
     ("first-spike", "spikeforge_system.decision:102:$12=K':next-state constant"): (
         "the decision unit's best reset to 1 instead of 0: best is read only where seen = 1 "
         "(n_best = hit & (~seen | payload < best) ? payload : best is loaded into cls only at "
@@ -1503,8 +1496,8 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("first-spike", "spikeforge_system.core_0_0:637:clamp->x:saturation removed"): _ADAPT_CLAMP,
     ("membrane-max", "spikeforge_system.core_0_1:644:|x->&x:reduction swapped"): _ADAPT_CLAMP,
     ("membrane-max", "spikeforge_system.core_0_1:645:clamp->x:saturation removed"): _ADAPT_CLAMP,
-    ("spike-count", "spikeforge_system.core_0_1:1456:$243=K':next-state constant"): _ENTRY_RESET,
-    ("first-spike", "spikeforge_system.core_2_1:1398:$224=K':next-state constant"): _ENTRY_RESET,
+    ("spike-count", "spikeforge_system.core_0_1:1454:$241=K':next-state constant"): _ENTRY_RESET,
+    ("first-spike", "spikeforge_system.core_2_1:1396:$222=K':next-state constant"): _ENTRY_RESET,
     ("first-spike", "spikeforge_system.core_2_0:580:|x->&x:reduction swapped"): (
         "the current saturation of output core 2_0 (neurons 0 and 1; 12-bit current from a "
         "13-bit accumulator: i_in fits when its bits 12 and 11 are equal) becomes &i[12:11] | "
@@ -1514,11 +1507,11 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "induction i_in <= 1280 (decay(1280) = 1120, + 160) and i_in >= -1088 (decay(-1088) = "
         "-952, - 136), inside -2048..2047 where bits 12 and 11 are equal, so both select "
         "i_in (every input of this design)"),
-    ("membrane-max", "spikeforge_system.ctrl:798:if!:branch negated"): (
+    ("membrane-max", "spikeforge_system.ctrl:864:if!:branch negated"): (
         _ALL_ACCEPT + ": pending is 0 in every cycle; the mutant zeroes pending in every cycle "
         "but a reset cycle, where it takes the value the state gives, 0 as well (pending is 0 "
         "from power-up, the IDLE state after reset holds it)"),
-    ("first-spike", "spikeforge_system.ctrl:239:~x->x:inversion dropped"): _PENDING_AND,
+    ("first-spike", "spikeforge_system.ctrl:252:~x->x:inversion dropped"): _PENDING_AND,
     # stop 26 (the skid register, S1b, the one-hot queue level): the draw changed
     ("spike-count", "spikeforge_system.core_0_0:720:swap:mux swapped"): _queue(
         2, "entry 1's write enable becomes written & (pop ? q_at[1] : q_at[2]), the "
@@ -1532,7 +1525,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "modulo 8). It is read only as a queue entry's base, which reaches spike_out only "
         "through plus_lane(base, k) = {base[2:1], k} cut to the 2-bit payload {base[1], k}; "
         "2 and 6 agree in bit 1, so every spike's index is the same (every input)"),
-    ("spike-count", "spikeforge_system.core_0_1:1408:$239=K':next-state constant"): (
+    ("spike-count", "spikeforge_system.core_0_1:1406:$237=K':next-state constant"): (
         "the output register's rest o_rest reset to 01 instead of 00: o_rest is read only "
         "with o_valid = 1 (the next-lane branch and out_empty_next read leaves & o_rest.any(), "
         "with leaves = o_valid & ~s_valid), reset clears o_valid, and o_valid becomes 1 only "
@@ -1548,7 +1541,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "until the next TICK, which is accepted only when both registers are empty (probe of "
         "the cycle model: both registers full in core 1_1 in 8 cycles over every stimulus, "
         "never with a word queued)"),
-    ("first-spike", "spikeforge_system.core_0_0:1354:if!:branch negated"): (
+    ("first-spike", "spikeforge_system.core_0_0:1352:if!:branch negated"): (
         "entry 1's mask of a one-lane core cleared in every cycle but a reset one (if (rst) "
         "negated): " + _ONE_LANE_MASK),
     ("first-spike", "spikeforge_system.core_1_0:622:&x->|x:reduction swapped"): (
@@ -1573,18 +1566,18 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "o_base (the base of the word the output register emits) is read only in the "
         "next-lane branch, taken when leaves & o_rest.any(); " + _ONE_LANE_REST
         + ": the branch is never taken in this one-lane core, so o_base is never read"),
-    ("first-spike", "spikeforge_system.core_2_1:1533:$236=K':next-state constant"): (
+    ("first-spike", "spikeforge_system.core_2_1:1531:$234=K':next-state constant"): (
         "the issue credit reset to 1 instead of 0: every later change is the same increment, "
         "so the mutant's credit is the original's + 1 in every cycle and credit < 10 becomes "
         "the original's credit < 9; " + _CREDIT),
-    ("membrane-max", "spikeforge_system.core_0_0:1660:$247=K':next-state constant"): (
+    ("membrane-max", "spikeforge_system.core_0_0:1658:$245=K':next-state constant"): (
         "a core's overflow reset to 1 instead of 0: the system latches the cores' overflow "
         "only while ticks run (event or update phase), every run's first command is a CLEAR, "
         "which clears it, before its first tick, and nothing else reads it (every input)"),
     ("membrane-max", "spikeforge_system.core_0_0:569:<-><=:compare boundary"): _CREDIT,
     ("membrane-max", "spikeforge_system.core_0_1:566:-1->-2:counter step"): _ONE_LANE_REST,
     # stop 27 (events at the last word): the draw changed
-    ("spike-count", "spikeforge_system.core_0_0:1396:$238=K':next-state constant"): (
+    ("spike-count", "spikeforge_system.core_0_0:1394:$236=K':next-state constant"): (
         "the output register's neuron o_n reset to 1 instead of 0: spike_out shows o_n only "
         "with the skid register empty and valid = o_valid | s_valid, i.e. with o_valid = 1 "
         "(the merger registers a payload only with its valid), and the skid register copies "
@@ -1594,8 +1587,8 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("spike-count", "spikeforge_system.core_1_0:812:q_mask_7<=hold:register frozen"):
         _ONE_LANE_MASK,
     ("spike-count", "spikeforge_system.core_1_1:519:<K-><K':compare limit"): _CREDIT,
-    ("spike-count", "spikeforge_system.ctrl:242:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
-    ("spike-count", "spikeforge_system.decision:189:$36=K':next-state constant"): (
+    ("spike-count", "spikeforge_system.ctrl:264:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
+    ("spike-count", "spikeforge_system.decision:208:$36=K':next-state constant"): (
         "the decision unit's scan register cur reset to 1 instead of 0: cur takes class 0's "
         "counter at every edge (cur <= count_0, no enable), so it differs only in the first "
         "cycle "
@@ -1620,12 +1613,12 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "handshake; at a last word it was not idle already). So in both the AND of the links "
         "and cores (the controller's quiet, registered) is 0 at c with either idle; idle "
         "feeds nothing else (every input)"),
-    ("first-spike", "spikeforge_system.core_0_0:1351:if!:branch negated"): _ONE_LANE_MASK,
+    ("first-spike", "spikeforge_system.core_0_0:1349:if!:branch negated"): _ONE_LANE_MASK,
     ("first-spike", "spikeforge_system.core_1_0:804:o_rest<=hold:register frozen"):
         _ONE_LANE_REST,
-    ("first-spike", "spikeforge_system.core_2_1:1446:$228=K':next-state constant"):
+    ("first-spike", "spikeforge_system.core_2_1:1444:$226=K':next-state constant"):
         _ENTRY_RESET,
-    ("spike-count", "spikeforge_system.core_1_1:544:&->|:and/or swapped"): (
+    ("spike-count", "spikeforge_system.core_1_1:542:&->|:and/or swapped"): (
         "core 1_1 (2 neurons, 1 lane, G = 2): the update phase's end in idle_next, written & "
         "(w_g == 1) with w_g one bit, becomes written | w_g: true also at word 0's write edge "
         "(T + 1 + S = T + 9 for a TICK at T; word 1 follows at T + 10, never throttled), so "
@@ -1640,7 +1633,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         4, "entry 9's write enable written & (pop ? q_at[10] : q_at[9]) becomes written & "
            "(pop ? q_at[9] : q_at[10]): with n <= 3 both q_at bits are 0, so both are 0"),
     # stop 31: sites that the cores' commands-first acceptance (events_first=False) redrew
-    ("spike-count", "spikeforge_system.core_0_0:1319:if!:branch negated"): (
+    ("spike-count", "spikeforge_system.core_0_0:1317:if!:branch negated"): (
         "w_base (the lane base of the update word being written) is reset at a TICK's "
         "acceptance in IDLE; negated, it is reset in every IDLE cycle without an acceptance "
         "while the command payload is TICK (is_tick: from the first EVENT state after CLEAR "
@@ -1661,7 +1654,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "output register's next lane; the other uses of leaves have copies of their own) in "
         "core 1_0, a one-lane core: " + _ONE_LANE_REST + ", so the term is 0 either way"),
     # stop 28: the controller's error test reads &ready, and sites the RTL change redrew
-    ("membrane-max", "spikeforge_system.ctrl:207:&x->|x:reduction swapped"): (
+    ("membrane-max", "spikeforge_system.ctrl:218:&x->|x:reduction swapped"): (
         _ALL_ACCEPT + "; &ready is read only by the error test, in ISSUE_CLEAR and EVENT "
         "under guarded_quiet, i.e. at an offer, where every core's ready is 1: |ready = "
         "&ready = 1 there"),

@@ -265,37 +265,21 @@ class TickController(wiring.Component):
         def next_tick():
             m.d.sync += [self.tick.eq(self.tick + 1), left.eq(left - 1), last.eq(left == 1)]
 
-        # the states that offer a command (ISSUE_CLEAR, EVENT) and the states the outputs
-        # decode, as registers beside the state machine's (every transition goes through
-        # ``goto``): the offer into every core's command handshake, the phases into the input
-        # port's and the routers' handshakes, and ``tick_done`` / ``finished`` / ``running``
-        # start from flip-flops instead of the state's decode (the iCE40 build's critical
-        # path ran from the state through the offer into a core's command acceptance, later
-        # from the state through ``update_phase`` into the system's spike counters). The
-        # outputs are assigned here, outside the state machine, for that reason.
-        in_offer = Signal()
+        # The state is one-hot, a flip-flop per state (``in_state``), and each flag's next
+        # value is written out below as a sum of the transitions into its state: every
+        # condition reads flags, not a decode of an encoded state, and no flag waits for a
+        # chain of the other states' conditions (stop 36: behind Amaranth's encoded FSM the
+        # transitions were 5-6 LUT levels deep on both iCE40 designs, the critical paths of
+        # most placements). The offer into every core's command handshake, the phases into
+        # the input port's and the routers' handshakes, and ``tick_done`` / ``finished`` /
+        # ``running`` start from these flip-flops. ``in_offer``: ISSUE_CLEAR or EVENT (the
+        # states that offer a command); ``in_clearing_last``: CLEARING of a run of 0 ticks
+        # (``no_ticks`` is sampled at start), so that ``finished`` there needs no AND of the
+        # state with ``no_ticks`` behind ``ended``.
         in_state = {s: Signal(name=f"in_{s.lower()}", init=int(s == "IDLE"))
-                    for s in ("IDLE", "EVENT", "UPDATE", "CHECK")}
-        # CLEARING of a run of 0 ticks (``no_ticks`` is sampled at start, before CLEARING):
-        # ``finished`` there needs no AND of the state with ``no_ticks`` behind ``ended``
+                    for s in ("IDLE", "ISSUE_CLEAR", "CLEARING", "EVENT", "UPDATE", "CHECK")}
+        in_offer = Signal()
         in_clearing_last = Signal()
-
-        # input_accepting (= input_open & ~closed): a marker closes the window, and every
-        # transition sets the window of its target state. Entering EVENT from CLEARING or
-        # CHECK opens it (closed was cleared by the clear or tick_done before); overlapped,
-        # EVENT entered from UPDATE finds tick t + 1's marker taken (UPDATE ended quiet, and
-        # quiet includes the open input port), and the TICK's offer (input_reopen) opens
-        # UPDATE's window for the next tick unless this one is the last. No marker is taken
-        # in a cycle with a transition (the window is shut there), so the order is free.
-        with m.If(self.input_marker):
-            m.d.sync += self.input_accepting.eq(0)
-
-        def goto(state, accepting=0):
-            m.next = state
-            m.d.sync += self.input_accepting.eq(accepting)
-            m.d.sync += in_offer.eq(state in ("ISSUE_CLEAR", "EVENT"))
-            m.d.sync += [flag.eq(s == state) for s, flag in in_state.items()]
-            m.d.sync += in_clearing_last.eq(no_ticks if state == "CLEARING" else 0)
 
         ended = Signal()  # the command is taken and everything is quiet
         m.d.comb += [
@@ -317,65 +301,83 @@ class TickController(wiring.Component):
                              | (in_state["CHECK"] & (self.stop | last))),
         ]
 
-        with m.FSM():
-            with m.State("IDLE"):
-                with m.If(self.start):
-                    # wait is not reset: after a stop it still guards the drain
-                    m.d.sync += [left.eq(self.n_ticks - 1), no_ticks.eq(self.n_ticks == 0),
-                                 last.eq(self.n_ticks == 1), self.tick.eq(0), self.done.eq(0),
-                                 self.ticks_run.eq(0), is_tick.eq(0), self.error.eq(0)]
-                    goto("ISSUE_CLEAR")
-            with m.State("ISSUE_CLEAR"):
-                with m.If(guarded_quiet):
-                    m.d.sync += pending.eq(~accepted)
-                    set_wait(self.guard)
-                    with m.If(~ready.all()):  # = ~accepted.all() here (see ready)
-                        m.d.sync += self.error.eq(1)
-                    goto("CLEARING")
-            with m.State("CLEARING"):
-                m.d.sync += pending.eq(pending & ~accepted)
-                with m.If(accepted.any()):  # a late acceptor gets its full guard time too
-                    set_wait(self.guard)
-                with m.If(ended):
-                    with m.If(no_ticks):
-                        m.d.sync += self.done.eq(1)
-                        goto("IDLE")
-                    with m.Else():
-                        m.d.sync += is_tick.eq(1)
-                        set_wait(self.guard + 1)
-                        goto("EVENT", accepting=1)
-            with m.State("EVENT"):
-                with m.If(guarded_quiet):
-                    # a tick counts from its TICK on, so a stop in UPDATE needs no update
-                    m.d.sync += [pending.eq(~accepted), self.ticks_run.eq(self.ticks_run + 1)]
-                    set_wait(self.guard)
-                    with m.If(~ready.all()):  # = ~accepted.all() here (see ready)
-                        m.d.sync += self.error.eq(1)
-                    goto("UPDATE", accepting=~last if self.overlap else 0)
-            with m.State("UPDATE"):
-                m.d.sync += pending.eq(pending & ~accepted)
-                with m.If(accepted.any()):
-                    set_wait(self.guard)
-                with m.If(self.stop):  # decided at a spike: end now, let the rest drain
-                    m.d.sync += [self.done.eq(1), pending.eq(0)]
-                    set_wait(self.guard)
-                    goto("IDLE")
-                with m.Elif(ended):
-                    if self.overlap:  # no stop after a tick: the next tick, or the end
-                        with m.If(last):
-                            m.d.sync += self.done.eq(1)
-                            goto("IDLE")
-                        with m.Else():  # its input is in, quiet holds: no guard
-                            next_tick()
-                            goto("EVENT")
-                    else:
-                        goto("CHECK")
-            with m.State("CHECK"):
-                with m.If(self.stop | last):
+        # -- transitions (each a one-cycle condition) and the flags' next values ---------
+        def transition(name, condition):
+            t = Signal(name=f"t_{name}")
+            m.d.comb += t.eq(condition)
+            return t
+
+        idle, issue, clearing = in_state["IDLE"], in_state["ISSUE_CLEAR"], in_state["CLEARING"]
+        event, update, check = in_state["EVENT"], in_state["UPDATE"], in_state["CHECK"]
+        t_start = transition("start", idle & self.start)
+        t_clear = transition("clear", issue & guarded_quiet)  # CLEAR offered
+        t_cleared = transition("cleared", clearing & ended)
+        t_tick = transition("tick", event & guarded_quiet)  # TICK offered
+        t_stop = transition("stop", update & self.stop)  # decided at a spike
+        t_updated = transition("updated", update & ~self.stop & ended)
+        # the run ends, or the next tick's event phase begins (overlapped: from UPDATE)
+        ends = ((t_cleared & no_ticks) | t_stop | (check & (self.stop | last))
+                | (t_updated & last if self.overlap else 0))
+        to_event = ((t_cleared & ~no_ticks) | (check & ~self.stop & ~last)
+                    | (t_updated & ~last if self.overlap else 0))
+        m.d.sync += [
+            idle.eq((idle & ~self.start) | ends),
+            issue.eq(t_start | (issue & ~guarded_quiet)),
+            clearing.eq(t_clear | (clearing & ~ended)),
+            event.eq(to_event | (event & ~guarded_quiet)),
+            update.eq(t_tick | (update & ~self.stop & ~ended)),
+            check.eq(t_updated if not self.overlap else 0),
+            in_offer.eq(t_start | to_event | (in_offer & ~guarded_quiet)),
+            in_clearing_last.eq((t_clear & no_ticks) | (in_clearing_last & ~ended)),
+        ]
+        # input_accepting (= input_open & ~closed): a marker closes the window; entering
+        # EVENT from CLEARING or CHECK opens it (closed was cleared by the clear or tick_done
+        # before), and so does, overlapped, the TICK's offer (input_reopen) for UPDATE's
+        # window of the next tick, unless this one is the last. Overlapped, EVENT entered
+        # from UPDATE finds tick t + 1's marker taken: UPDATE ended quiet, and quiet includes
+        # the open input port (so the window is shut in every transition but a stop's, and
+        # no marker comes with one). tests/sim/blocks/test_tick.py checks it cycle by cycle.
+        m.d.sync += self.input_accepting.eq(
+            (t_cleared & ~no_ticks) | (check & ~self.stop & ~last)
+            | (t_tick & ~last if self.overlap else 0)
+            | (self.input_accepting & ~self.input_marker & ~t_stop))
+
+        # -- the registers each transition loads -------------------------------------------
+        with m.If(t_start):
+            # wait is not reset: after a stop it still guards the drain
+            m.d.sync += [left.eq(self.n_ticks - 1), no_ticks.eq(self.n_ticks == 0),
+                         last.eq(self.n_ticks == 1), self.tick.eq(0), self.done.eq(0),
+                         self.ticks_run.eq(0), is_tick.eq(0), self.error.eq(0)]
+        with m.If(t_clear | t_tick):  # the command offered to every core
+            m.d.sync += pending.eq(~accepted)
+            set_wait(self.guard)
+            with m.If(~ready.all()):  # = ~accepted.all() here (see ready)
+                m.d.sync += self.error.eq(1)
+        with m.If(t_tick):  # a tick counts from its TICK on, so a stop needs no update
+            m.d.sync += self.ticks_run.eq(self.ticks_run + 1)
+        with m.If(clearing | update):  # the command's late acceptors
+            m.d.sync += pending.eq(pending & ~accepted)
+            with m.If(accepted.any()):  # a late acceptor gets its full guard time too
+                set_wait(self.guard)
+        with m.If(t_cleared):
+            with m.If(no_ticks):
+                m.d.sync += self.done.eq(1)
+            with m.Else():
+                m.d.sync += is_tick.eq(1)
+                set_wait(self.guard + 1)
+        with m.If(t_stop):  # end now, let the rest drain
+            m.d.sync += [self.done.eq(1), pending.eq(0)]
+            set_wait(self.guard)
+        if self.overlap:  # no stop after a tick: the next tick, or the end
+            with m.If(t_updated):
+                with m.If(last):
                     m.d.sync += self.done.eq(1)
-                    goto("IDLE")
-                with m.Else():
+                with m.Else():  # its input is in, quiet holds: no guard
                     next_tick()
-                    set_wait(self.guard + 1)
-                    goto("EVENT", accepting=1)
+        with m.If(check):
+            with m.If(self.stop | last):
+                m.d.sync += self.done.eq(1)
+            with m.Else():
+                next_tick()
+                set_wait(self.guard + 1)
         return m
