@@ -1447,9 +1447,8 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         _READ_OUT,
     ("membrane-max", "spikeforge_system.decision:42:membrane__ready->1:handshake stuck"):
         _READ_OUT,
-    ("spike-count", "spikeforge_system.ctrl:256:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
-    ("first-spike", "spikeforge_system.ctrl:247:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
-    ("first-spike", "spikeforge_system.ctrl:254:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
+    ("spike-count", "spikeforge_system.ctrl:306:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
+    ("first-spike", "spikeforge_system.ctrl:304:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
     ("spike-count", "spikeforge_system.input_multicast:50:&x->|x:reduction swapped"): (
         _LOCKSTEP_READY),
     ("first-spike", "spikeforge_system.input_multicast:50:&x->|x:reduction swapped"): (
@@ -1470,9 +1469,9 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         _LOCKSTEP + ", so done[1] = done[0] = 0"),
     ("first-spike", "spikeforge_system.input_multicast:78:[1]->[0]:bit select"): (
         _LOCKSTEP + ", so done[1] = done[0] = 0"),
-    ("membrane-max", "spikeforge_system.ctrl:220:~x->x:inversion dropped"): _PENDING_AND,
-    ("spike-count", "spikeforge_system.ctrl:262:~x->x:inversion dropped"): _PENDING_AND,
-    ("membrane-max", "spikeforge_system.ctrl:222:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
+    ("membrane-max", "spikeforge_system.ctrl:269:~x->x:inversion dropped"): _PENDING_AND,
+    ("spike-count", "spikeforge_system.ctrl:304:~x->x:inversion dropped"): _PENDING_AND,
+    ("membrane-max", "spikeforge_system.ctrl:271:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
     ("first-spike", "spikeforge_system:797:$61=K':next-state constant"): _COUNTER_RESET,
     ("membrane-max", "spikeforge_system:655:$53=K':next-state constant"): _COUNTER_RESET,
     ("spike-count", "spikeforge_system.decision:173:!=K->!=K':counter limit"): _COUNT_LIMIT,
@@ -1507,11 +1506,11 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "induction i_in <= 1280 (decay(1280) = 1120, + 160) and i_in >= -1088 (decay(-1088) = "
         "-952, - 136), inside -2048..2047 where bits 12 and 11 are equal, so both select "
         "i_in (every input of this design)"),
-    ("membrane-max", "spikeforge_system.ctrl:864:if!:branch negated"): (
+    ("membrane-max", "spikeforge_system.ctrl:589:if!:branch negated"): (
         _ALL_ACCEPT + ": pending is 0 in every cycle; the mutant zeroes pending in every cycle "
         "but a reset cycle, where it takes the value the state gives, 0 as well (pending is 0 "
         "from power-up, the IDLE state after reset holds it)"),
-    ("first-spike", "spikeforge_system.ctrl:252:~x->x:inversion dropped"): _PENDING_AND,
+    ("first-spike", "spikeforge_system.ctrl:302:~x->x:inversion dropped"): _PENDING_AND,
     # stop 26 (the skid register, S1b, the one-hot queue level): the draw changed
     ("spike-count", "spikeforge_system.core_0_0:720:swap:mux swapped"): _queue(
         2, "entry 1's write enable becomes written & (pop ? q_at[1] : q_at[2]), the "
@@ -1587,7 +1586,6 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("spike-count", "spikeforge_system.core_1_0:812:q_mask_7<=hold:register frozen"):
         _ONE_LANE_MASK,
     ("spike-count", "spikeforge_system.core_1_1:519:<K-><K':compare limit"): _CREDIT,
-    ("spike-count", "spikeforge_system.ctrl:264:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
     ("spike-count", "spikeforge_system.decision:208:$36=K':next-state constant"): (
         "the decision unit's scan register cur reset to 1 instead of 0: cur takes class 0's "
         "counter at every edge (cur <= count_0, no enable), so it differs only in the first "
@@ -1654,7 +1652,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "output register's next lane; the other uses of leaves have copies of their own) in "
         "core 1_0, a one-lane core: " + _ONE_LANE_REST + ", so the term is 0 either way"),
     # stop 28: the controller's error test reads &ready, and sites the RTL change redrew
-    ("membrane-max", "spikeforge_system.ctrl:218:&x->|x:reduction swapped"): (
+    ("membrane-max", "spikeforge_system.ctrl:265:&x->|x:reduction swapped"): (
         _ALL_ACCEPT + "; &ready is read only by the error test, in ISSUE_CLEAR and EVENT "
         "under guarded_quiet, i.e. at an offer, where every core's ready is 1: |ready = "
         "&ready = 1 there"),
