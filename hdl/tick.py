@@ -276,10 +276,8 @@ class TickController(wiring.Component):
         # states that offer a command); ``in_clearing_last``: CLEARING of a run of 0 ticks
         # (``no_ticks`` is sampled at start), so that ``finished`` there needs no AND of the
         # state with ``no_ticks`` behind ``ended``.
-        # (overlapped, no CHECK state: its logic would be constant, and not emitted)
-        states = ("IDLE", "ISSUE_CLEAR", "CLEARING", "EVENT", "UPDATE") + (
-            () if self.overlap else ("CHECK",))
-        in_state = {s: Signal(name=f"in_{s.lower()}", init=int(s == "IDLE")) for s in states}
+        in_state = {s: Signal(name=f"in_{s.lower()}", init=int(s == "IDLE"))
+                    for s in ("IDLE", "ISSUE_CLEAR", "CLEARING", "EVENT", "UPDATE", "CHECK")}
         in_offer = Signal()
         in_clearing_last = Signal()
 
@@ -298,10 +296,9 @@ class TickController(wiring.Component):
             # a stop in UPDATE ends the run at once (no tick_done)
             self.tick_done.eq(in_state["UPDATE"] & ended & ~self.stop),
             self.finished.eq((in_clearing_last & ended)
-                             | (in_state["UPDATE"] & (self.stop | (ended & last))
-                                if self.overlap else
-                                (in_state["UPDATE"] & self.stop)
-                                | (in_state["CHECK"] & (self.stop | last)))),
+                             | (in_state["UPDATE"] & (self.stop | (ended & last)
+                                                      if self.overlap else self.stop))
+                             | (in_state["CHECK"] & (self.stop | last))),
         ]
 
         # -- transitions (each a one-cycle condition) and the flags' next values ---------
@@ -311,30 +308,25 @@ class TickController(wiring.Component):
             return t
 
         idle, issue, clearing = in_state["IDLE"], in_state["ISSUE_CLEAR"], in_state["CLEARING"]
-        event, update = in_state["EVENT"], in_state["UPDATE"]
+        event, update, check = in_state["EVENT"], in_state["UPDATE"], in_state["CHECK"]
         t_start = transition("start", idle & self.start)
         t_clear = transition("clear", issue & guarded_quiet)  # CLEAR offered
         t_cleared = transition("cleared", clearing & ended)
         t_tick = transition("tick", event & guarded_quiet)  # TICK offered
         t_stop = transition("stop", update & self.stop)  # decided at a spike
         t_updated = transition("updated", update & ~self.stop & ended)
-        # the run ends, or the next tick's event phase begins: overlapped from UPDATE, else
-        # from CHECK (one cycle after UPDATE, which samples ``stop``)
-        if self.overlap:
-            t_next = transition("next", t_updated & ~last)
-            ends = (t_cleared & no_ticks) | t_stop | (t_updated & last)
-        else:
-            check = in_state["CHECK"]
-            t_next = transition("next", check & ~self.stop & ~last)
-            ends = (t_cleared & no_ticks) | t_stop | (check & (self.stop | last))
-            m.d.sync += check.eq(t_updated)
-        to_event = (t_cleared & ~no_ticks) | t_next
+        # the run ends, or the next tick's event phase begins (overlapped: from UPDATE)
+        ends = ((t_cleared & no_ticks) | t_stop | (check & (self.stop | last))
+                | (t_updated & last if self.overlap else 0))
+        to_event = ((t_cleared & ~no_ticks) | (check & ~self.stop & ~last)
+                    | (t_updated & ~last if self.overlap else 0))
         m.d.sync += [
             idle.eq((idle & ~self.start) | ends),
             issue.eq(t_start | (issue & ~guarded_quiet)),
             clearing.eq(t_clear | (clearing & ~ended)),
             event.eq(to_event | (event & ~guarded_quiet)),
             update.eq(t_tick | (update & ~self.stop & ~ended)),
+            check.eq(t_updated if not self.overlap else 0),
             in_offer.eq(t_start | to_event | (in_offer & ~guarded_quiet)),
             in_clearing_last.eq((t_clear & no_ticks) | (in_clearing_last & ~ended)),
         ]
@@ -346,7 +338,8 @@ class TickController(wiring.Component):
         # the open input port (so the window is shut in every transition but a stop's, and
         # no marker comes with one). tests/sim/blocks/test_tick.py checks it cycle by cycle.
         m.d.sync += self.input_accepting.eq(
-            (t_cleared & ~no_ticks) | (t_tick & ~last if self.overlap else t_next)
+            (t_cleared & ~no_ticks) | (check & ~self.stop & ~last)
+            | (t_tick & ~last if self.overlap else 0)
             | (self.input_accepting & ~self.input_marker & ~t_stop))
 
         # -- the registers each transition loads -------------------------------------------
@@ -366,16 +359,25 @@ class TickController(wiring.Component):
             m.d.sync += pending.eq(pending & ~accepted)
             with m.If(accepted.any()):  # a late acceptor gets its full guard time too
                 set_wait(self.guard)
-        with m.If(t_cleared & ~no_ticks):
-            m.d.sync += is_tick.eq(1)
-            set_wait(self.guard + 1)
+        with m.If(t_cleared):
+            with m.If(no_ticks):
+                m.d.sync += self.done.eq(1)
+            with m.Else():
+                m.d.sync += is_tick.eq(1)
+                set_wait(self.guard + 1)
         with m.If(t_stop):  # end now, let the rest drain
-            m.d.sync += pending.eq(0)
+            m.d.sync += [self.done.eq(1), pending.eq(0)]
             set_wait(self.guard)
-        with m.If(ends):
-            m.d.sync += self.done.eq(1)
-        with m.If(t_next):
-            next_tick()
-            if not self.overlap:  # overlapped, the input is in, quiet holds: no guard
+        if self.overlap:  # no stop after a tick: the next tick, or the end
+            with m.If(t_updated):
+                with m.If(last):
+                    m.d.sync += self.done.eq(1)
+                with m.Else():  # its input is in, quiet holds: no guard
+                    next_tick()
+        with m.If(check):
+            with m.If(self.stop | last):
+                m.d.sync += self.done.eq(1)
+            with m.Else():
+                next_tick()
                 set_wait(self.guard + 1)
         return m
