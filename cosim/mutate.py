@@ -1410,6 +1410,11 @@ _LOCKSTEP_OUT = (
     "i.valid: merger 1 loads on (~o.valid | o.ready) & any_valid and hands over on o.valid "
     "& o.ready")
 
+#: the tick controller's CHECK state in an overlapped build
+_NO_CHECK = ("spike-count is overlapped (SystemConfig.overlap): the tick controller's CHECK "
+             "state is never entered (in_check resets to 0 and its next value is the constant "
+             "0), so nothing under in_check acts")
+
 _COUNT_LIMIT = (
     "a spike count's saturation at 65534 instead of 65535: an output neuron cannot spike in "
     "tick 0 (CLEAR zeroes its i and v, its events are spikes of the layer before, which "
@@ -1671,6 +1676,26 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "(written f | spike); frozen at 0, s1_f_0 makes every written flag the tick's spike "
         "alone. Nothing outside reads f: the system's only host reads of the core are the "
         "membrane-max readout's, of Region.MEMBRANE (every input)"),
+    # stop 36: sites the one-hot tick controller and the decision's counters output redrew
+    ("spike-count", "spikeforge_system.ctrl:300:&x->|x:reduction swapped"): (
+        _ALL_ACCEPT + "; &ready is read only by the error test, under t_clear | t_tick, i.e. "
+        "at an offer, where every core's ready is 1: |ready = &ready = 1 there"),
+    ("spike-count", "spikeforge_system.decision:169:!=K->!=K':counter limit"): _COUNT_LIMIT,
+    ("spike-count", "spikeforge_system.ctrl:312:==K->==K':counter limit"): _NO_CHECK + (
+        ": this copy of left == 1 loads last in CHECK's next tick (the overlapped next tick "
+        "has a copy of its own, $87)"),
+    ("spike-count", "spikeforge_system.ctrl:286:~x->x:inversion dropped"): _NO_CHECK + (
+        ": the term is in_check & ~stop & ~last, 0 with last or ~last"),
+    ("spike-count", "spikeforge_system.ctrl:425:$112=K':next-state constant"): (
+        "the guard countdown wait reset to 1 instead of 0: wait is read only where wait_zero "
+        "is 0 (its decrement and wait == 1), wait_zero resets to 1, and every load of wait "
+        "loads wait_zero too (set_wait): the reset value is never read (every input)"),
+    ("spike-count", "spikeforge_system.decision:289:if!:branch negated"): (
+        "the decision unit's scanned cleared in every cycle but clear's instead of in "
+        "clear's: scanned only keeps a second finish of a run from starting a second scan, "
+        "and in a system finished pulses once per run (the tick controller's end of the "
+        "run), never in clear's cycle (IDLE & start), so finish & ~scanned = finish in every "
+        "cycle either way and the scan starts at the same finish (every input)"),
 }
 
 

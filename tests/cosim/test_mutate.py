@@ -334,11 +334,10 @@ def test_stretched_search_finds_an_output_weight_fault_random_images_miss(design
         (x != y).any() for x, y in zip(a.spikes, b.spikes))
 
 
-#: undetected and unproven mutants of the recorded run (docs/verification.md, stop 32: the
-#: n_ticks = 0 gap of stop 22, router 0's destination bit inverted in spike-count, whose
-#: dropped events changed no spike, and stop 32's core 1_1 last-word compare in spike-count,
-#: which no stimulus offers a packet where it matters)
-RECORDED_SURVIVORS = 3
+#: undetected and unproven mutants of the recorded run (docs/verification.md, stop 36: the
+#: draw moved with the site lists, and of its 16 undetected sites 6 are argued; the 10 left,
+#: listed there, are not triaged yet. Stop 32-35: 3)
+RECORDED_SURVIVORS = 10
 
 
 @pytest.mark.slow
