@@ -127,7 +127,7 @@ class TickController(wiring.Component):
     input_accepting : ``Out(1)``
         ``input_open`` and the open tick's marker not yet taken: the input port's window,
         with ``closed`` set by ``input_marker`` and cleared by ``input_reopen``. A flip-flop,
-        set by the transitions into the window (see ``goto``), so that the input handshake
+        set by the transitions into the window (``elaborate``), so that the input handshake
         starts from one register. It relies on the input port's idle bit ``~input_accepting``
         being a ``link_idle`` bit, as ``input_open`` requires.
     update_phase : ``Out(1)``
