@@ -1696,6 +1696,12 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "and in a system finished pulses once per run (the tick controller's end of the "
         "run), never in clear's cycle (IDLE & start), so finish & ~scanned = finish in every "
         "cycle either way and the scan starts at the same finish (every input)"),
+    ("membrane-max", "spikeforge_system.core_0_0:694:swap:mux swapped"): (
+        "the spike queue's entry 8 write select pop ? q_at[9] : q_at[8] with its arms "
+        "swapped: the queue is empty at every TICK (a command is taken only while idle) and "
+        "holds only words written in that update phase, at most G <= 6 (every core of the "
+        "campaign's designs), so the one-hot level q_at never reaches 7: q_at[8] = q_at[9] "
+        "= 0 and both arms are 0 (every input)"),
 }
 
 
