@@ -199,10 +199,9 @@ class DecisionUnit(wiring.Component):
             # Two-stage argmax scan: stage 1 registers class 0's counter (``cur``, and its
             # zero test), stage 2 compares it with the best so far one cycle later. Each
             # scan cycle rotates every counter down by one class, so class ``scan_i`` sits
-            # at 0 when stage 1 reads it: there is
-            # no multiplexer indexed by ``scan_i``, which was the critical path of the
-            # 64-class ECP5 build at stop 28 (scan_i -> 64-way count multiplexer -> zero
-            # test -> cur_zero, 8.7 ns).
+            # at 0 when stage 1 reads it: there is no multiplexer indexed by ``scan_i``,
+            # which was the critical path of the 64-class ECP5 build at stop 28 (scan_i ->
+            # 64-way count multiplexer -> zero test -> cur_zero, 8.7 ns).
             scan_i = Signal(range(n))
             cur = Signal(self.count_bits)  # stage 1 -> 2: count of class cur_i
             cur_i = Signal(range(n))
