@@ -154,6 +154,9 @@ def uart_bytes(counts, n_classes: int, items_per_frame: int = 256) -> float:
 
 #: the boards the designs are built for
 BOARDS_BUILT = ("icebreaker", "ulx3s-85f")
+#: the designs :func:`designs` knows (``--only``)
+DESIGN_NAMES = ("core16x32", "core64x64", "digits", "digits-l2", "mnist", "mnist16",
+                "mnist-l82")
 
 
 def designs(quick: bool, only=None, boards=None):
@@ -416,8 +419,21 @@ def main(argv=None) -> int:
     from spikeforge.ir.errors import ConfigError, SpikeforgeError
 
     only = set(args.only.split(",")) if args.only else None
+    if args.quick and only is not None:
+        parser.error("--quick builds one small core of its own: drop --only")
+    if only is not None and only - set(DESIGN_NAMES):
+        parser.error(f"--only: {','.join(sorted(only - set(DESIGN_NAMES)))}: expected some of "
+                     f"{', '.join(DESIGN_NAMES)}")
+    chosen = designs(args.quick, only, boards)
+    missing = sorted((only or set()) - {name for _, (name, _) in chosen})
+    if missing:  # an empty table would look like a run
+        print(f"bench_boards: {', '.join(missing)}: not built on the boards asked for"
+              + (f"; the digits designs need the demo's artifact {DEMO_ARTIFACT}: run "
+                 f"`spikeforge demo` first" if {"digits", "digits-l2"} & set(missing)
+                 and not (DEMO_ARTIFACT / "manifest.json").exists() else ""), file=sys.stderr)
+        return 2
     rows, reports, refused, pll_rows, seed_rows = [], [], [], [], []
-    for board, (name, artifact) in designs(args.quick, only, boards):
+    for board, (name, artifact) in chosen:
         counts = design_inputs(name, artifact.network)
         if args.banks:
             artifact = replace(artifact, system=replace(

@@ -41,6 +41,7 @@ against each mutant:
 
 from __future__ import annotations
 
+import hashlib
 import random
 import re
 import subprocess
@@ -64,7 +65,8 @@ from spikeforge.sim.network import run_network
 
 __all__ = ["MUTANT_ID", "BLOCKS", "KINDS", "Site", "module_spans", "block_of", "logic_sites",
            "weight_sites", "schema_text", "apply_site", "Stimulus", "Design",
-           "campaign_designs", "coincidence_cover", "membrane_floor_cover", "held_vectors",
+           "campaign_designs", "coincidence_cover", "membrane_floor_cover",
+           "adaptation_ceiling_cover", "held_vectors",
            "distinguishing_counts", "Outcome", "CampaignResult",
            "run_campaign", "table", "format_table", "equivalence_argument", "EQUIVALENT",
            "MUTANT_FILE", "sample_sites", "expression_mutants", "weight_words",
@@ -729,6 +731,12 @@ def _stimuli(network: IntegerNetwork, seed: int, p_gap: float, p_ready: float) -
     # only bit 0 of the tick count (``! n_ticks`` -> ``n_ticks`` into a 1-bit wire: the
     # tick controller's "no ticks" finish) stayed hidden
     slow("odd-ticks", _random_counts(seed + 15, (4, 13, J), 0.3, limit), seed + 15)
+    # a run of one tick: its TICK 0 is also its last (``last`` set at start, ``n_ticks ==
+    # 1``), which every longer run reaches only by counting down
+    slow("one-tick", _random_counts(seed + 17, (6, 1, J), 0.6, limit), seed + 17, 0.3, 0.7)
+    ceiling = adaptation_ceiling_cover(network, seed + 18, limit=limit)
+    if len(ceiling):  # layer 0's adaptive thresholds at their ceiling, then a weaker drive
+        slow("adaptation-ceiling", ceiling, seed + 18, 0.0, 1.0)
     slow("full-budget", full_budget(network, seed + 16), seed + 16, 0.0, 0.9)
     return stimuli
 
@@ -821,6 +829,58 @@ def coincidence_cover(network: IntegerNetwork, seed: int, ticks: int = 16, tries
                     chosen.append(counts[b])
                     break
     return np.stack(chosen) if chosen else np.zeros((0, ticks, J), dtype=np.int64)
+
+
+def adaptation_ceiling_cover(network: IntegerNetwork, seed: int, tries: int = 200,
+                             limit: int | None = None, climb: int = 30,
+                             ticks: int = 60) -> np.ndarray:
+    """Images found by the golden model on which a neuron of layer 0 (if it is adaptive)
+    takes its adaptation a = sat(decay(a) + step) to its ceiling ``2**adapt_bits - 1`` and
+    the decision comes at least ``climb`` ticks later (first spike: nothing runs after it):
+    a set of inputs (the two inhibiting ones among them, so that the output stays silent)
+    held at 3 events for ``climb`` ticks, then a weaker drive of the same set (1 event, 2
+    on every other input, 2 on the others, or random), under which a neuron spikes on some
+    ticks and not on others. The saturation takes some 25 ticks of spiking in every tick,
+    and a neuron that spikes on regardless does not show it (stop 37: the clamp removed
+    survived every other stimulus). Empty if none is found, or if ``climb`` ticks of
+    spiking cannot reach the ceiling (membrane-max's rho = 186, step = 9: a stays near
+    33)."""
+    from spikeforge.sim.golden import decay_array
+
+    p = network.layers[0].params
+    J = network.n_inputs
+    if not p.adaptive or J < 4:
+        return np.zeros((0, ticks, J), dtype=np.int64)
+    top = (1 << p.adapt_bits) - 1
+    a = np.zeros(1, dtype=np.int64)
+    for _ in range(climb):  # a spike in every tick: does a reach the ceiling at all?
+        a = np.minimum(top, decay_array(a, p.rho, p.decay_bits) + p.adapt_step)
+    if a[0] < top:
+        return np.zeros((0, ticks, J), dtype=np.int64)
+    rng = np.random.default_rng(seed)
+    for _ in range(tries):
+        held = np.flatnonzero(rng.random(J) < 0.6)
+        held = np.union1d(held, [0, 1])
+        counts = np.zeros((4, ticks, J), dtype=np.int64)
+        counts[:, :climb, held] = 3
+        counts[0, climb:, held] = 1
+        counts[1, climb:, held[::2]] = 2
+        counts[2, climb:, held[1::2]] = 2
+        counts[3, climb:][:, held] = rng.random((ticks - climb, len(held))) < 0.6
+        if limit is not None:
+            counts = _limit(counts, limit)
+        trace = run_network(network, counts, early_exit=True)
+        if (trace.decision_tick < climb + 10).any():
+            continue
+        a = np.zeros(trace.spikes[0].shape[::2], dtype=np.int64)  # [batch, neurons]
+        reached = np.zeros(len(counts), dtype=bool)
+        for t in range(climb):
+            a = np.minimum(top, decay_array(a, p.rho, p.decay_bits)
+                           + trace.spikes[0][:, t] * p.adapt_step)
+            reached |= (a == top).any(axis=1)
+        if reached.all():
+            return counts
+    return np.zeros((0, ticks, J), dtype=np.int64)
 
 
 def held_vectors(n_inputs: int, most: int, cap: int = 50_000, seed: int = 0) -> np.ndarray:
@@ -1096,18 +1156,28 @@ def _verdict(build, prepared: _Prepared, number: int, trace: Path, timeout_s: fl
 
 def sample_sites(sites: list[Site], per_kind: int | None, seed: int) -> list[Site]:
     """At most ``per_kind`` sites of every (block, kind), drawn with ``seed`` (None: all),
-    in text order."""
+    in text order.
+
+    Each site gets a rank from a hash of ``seed`` and its :attr:`Site.id`, and each group
+    keeps its ``per_kind`` lowest ranks (rendezvous hashing). A site's rank does not depend
+    on the other sites, so a change to one module's RTL can move the draw only onto or off
+    that module's sites: every other module keeps what it drew, and with it its equivalence
+    arguments (one shared random stream redrew every group behind a changed one)."""
     if per_kind is None:
         return list(sites)
     groups = defaultdict(list)
     for s in sites:
         groups[(s.block, s.kind)].append(s)
-    rng = random.Random(seed)
     chosen = []
-    for key in sorted(groups):
-        group = groups[key]
-        chosen += group if len(group) <= per_kind else rng.sample(group, per_kind)
+    for group in groups.values():
+        chosen += sorted(group, key=lambda s: _rank(seed, s))[:per_kind]
     return sorted(chosen, key=lambda s: (s.line, s.kind, s.operator))
+
+
+def _rank(seed: int, site: Site) -> bytes:
+    """The draw's order of ``site`` under ``seed``: a hash of both, the same in every run
+    and Python (``hash()`` of a string is salted per process)."""
+    return hashlib.sha256(f"{seed}:{site.id}".encode()).digest()
 
 
 def run_campaign(designs: list[Design], *, seed: int = 0, weight_faults: int = 100,
@@ -1341,8 +1411,9 @@ _CREDIT = ("the issue credit (words issued and not yet dropped or popped) is 0 a
            "such cores)")
 #: the adaptation's decay clamped to 255 (clip_high of s2_ad)
 _ADAPT_CLAMP = ("decay(a) = (a * rho) >> 8 with a < 256 (8-bit adaptation) and rho <= 2**8 "
-                "(NeuronParams refuses more; the register keeps its reset value: this system's "
-                "cores have no host port), so s2_ad <= a <= 255: its bits 9 and 8 are 0 and the "
+                "(NeuronParams refuses more; the register keeps its reset value: no host write "
+                "reaches the cores -- the systems have no host port but membrane-max's "
+                "read-out, which only reads), so s2_ad <= a <= 255: its bits 9 and 8 are 0 and the "
                 "clamp min(255, s2_ad) is the identity -- removing the clamp, or testing "
                 "&s2_ad[9:8] instead of |s2_ad[9:8] (both 0), selects the same value for every "
                 "input")
@@ -1362,6 +1433,33 @@ _ENTRY_RESET = ("a queue entry's base index reset to 1 instead of 0: after a res
                 "towards it) only at an index < n, which it reaches only by a write (a word "
                 "written behind the last entry) or by shifting down from an entry so written: "
                 "the reset value is never read (every input)")
+
+
+#: a decision unit's class register reset to 1 (after "written only at ...")
+_CLASS_RESET = ("zeroed by clear, which every run's start pulses before any decision; nothing "
+                "reads it before the first run's done: the benches read the result after "
+                "done, the board engine answers READ with NO_RESULT before its first run "
+                "(every input)")
+#: a core's skid_empty_next with its OR as an AND (the core's spike_out feeds a merger)
+_SKID_EMPTY = (
+    "skid_empty_next = spike_out.ready | ~(o_valid | s_valid) with o_valid & s_valid: it can "
+    "only be 1 where the original is 0, and only where spike_out.ready = 0 in that cycle c, "
+    "so the mutant's idle is wrongly 1 at c + 1 only after a refused spike at c. The core's "
+    "spike_out is input k of its layer's merger, whose ready is load & sel == k with load = "
+    "(~o.valid | o.ready) & any_valid (RoundRobinArbiter): refused with valid, the merger's "
+    "output register was full and not taken at c, or it took another input at c; either "
+    "way it is full at c + 1, and its idle (~o.valid) is a link bit: core_idle = idle & "
+    "quiet_links is 0 there in both, and so is the controller's registered quiet one cycle "
+    "later. Nothing else reads the difference: command.ready (= idle) matters only at an "
+    "offer, which needs every block idle in the cycle before, where o_valid and s_valid are "
+    "0 and both idles agree; host_ok is read only by membrane-max's read-out after the run, "
+    "when no spike is left (every input)")
+#: first spike: the system's done is the decision unit's valid
+_FIRST_SPIKE_DONE = (
+    "the system's done = dec.valid & (ctrl.done | stop) with stop = valid & ~none (first "
+    "spike): where valid & ~none done is 1 either way, and valid & none comes only from "
+    "finish, the controller's finished, whose transition sets ctrl.done at the same edge; "
+    "so done = dec.valid in every cycle, and ctrl.done, read nowhere else, may be set early")
 
 
 _COUNTER_RESET = ("a work counter (events or spikes) reset to 1 instead of 0: the contract defines "
@@ -1483,10 +1581,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("spike-count", "spikeforge_system.decision:175:!=K->!=K':counter limit"): _COUNT_LIMIT,
     ("spike-count", "spikeforge_system.decision:374:$52=K':next-state constant"): (
         "the decision unit's class register cls reset to 1 instead of 0: cls is written only "
-        "at the scan's last class and zeroed by clear, which every run's start pulses before "
-        "any scan; nothing reads it before the first run's done: the benches read the result "
-        "after done, the board engine answers READ with NO_RESULT before its first run "
-        "(every input)"),
+        "at the scan's last class and " + _CLASS_RESET),
     ("first-spike", "spikeforge_system.decision:102:$12=K':next-state constant"): (
         "the decision unit's best reset to 1 instead of 0: best is read only where seen = 1 "
         "(n_best = hit & (~seen | payload < best) ? payload : best is loaded into cls only at "
@@ -1702,6 +1797,83 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "holds only words written in that update phase, at most G <= 6 (every core of the "
         "campaign's designs), so the one-hot level q_at never reaches 7: q_at[8] = q_at[9] "
         "= 0 and both arms are 0 (every input)"),
+    # stop 37: the draw is by rendezvous hashing (sample_sites), drawn anew once
+    ("spike-count", "spikeforge_system.core_0_0:588:<K-><K':compare limit"): _CREDIT,
+    ("first-spike", "spikeforge_system.core_2_1:518:<-><=:compare boundary"): _CREDIT,
+    ("spike-count", "spikeforge_system.core_0_0:645:|->&:and/or swapped"): _SKID_EMPTY,
+    ("membrane-max", "spikeforge_system.core_1_0:598:|->&:and/or swapped"): _SKID_EMPTY,
+    ("spike-count", "spikeforge_system.core_0_0:934:q_mask_3<=hold:register frozen"): _queue(
+        2, "entry 3's mask frozen: with n <= 1 entry 3 is never read"),
+    ("first-spike", "spikeforge_system.core_0_0:668:&->|:and/or swapped"): _queue(
+        3, "entry 4's write enable written & (pop ? q_at[5] : q_at[4]) becomes written | "
+           "(...): q_at[4] = q_at[5] = 0, so it is written, and entry 4, at an index >= n "
+           "always, is written with every word but never read"),
+    ("first-spike", "spikeforge_system.core_0_0:1505:if!:branch negated"): _queue(
+        3, "entry 7's base shifts in from entry 8 without a pop instead of with one: entry 7 "
+           "is never read"),
+    ("membrane-max", "spikeforge_system.core_0_0:684:swap:mux swapped"): _queue(
+        4, "entry 3's write enable written & (pop ? q_at[4] : q_at[3]) with its arms swapped: "
+           "at every write n <= 2, so q_at[3] = q_at[4] = 0 and both arms are 0"),
+    ("spike-count", "spikeforge_system.core_1_1:1472:if!:branch negated"): _ONE_LANE_MASK,
+    ("membrane-max", "spikeforge_system.core_1_0:1583:$228=K':next-state constant"):
+        _ONE_LANE_MASK,
+    ("membrane-max", "spikeforge_system.core_0_0:577:-1->-2:counter step"): _ONE_LANE_REST,
+    ("membrane-max", "spikeforge_system.core_0_0:656:clamp->x:saturation removed"):
+        _ADAPT_CLAMP,
+    ("spike-count", "spikeforge_system.ctrl:633:$127=K':next-state constant"): (
+        "the tick controller's done reset to 1 instead of 0: the system's done = dec.valid & "
+        "(ctrl.done | stop), the decision unit's valid resets to 0 and is set only by a "
+        "scan, after a run, and a run's start zeroes ctrl.done (t_start) at the edge where "
+        "clear zeroes valid: the reset value is never read (every input)"),
+    ("first-spike", "spikeforge_system.ctrl:593:if!:branch negated"): _FIRST_SPIKE_DONE + (
+        ": the mutant sets it at the end of tick 0's CLEAR (n_ticks >= 1), the original at "
+        "the run's end (every input)"),
+    ("spike-count", "spikeforge_system.decision:300:$45=K':next-state constant"): (
+        "gt_best (counts[0] > best_c, registered at every edge with no enable) reset to 1 "
+        "instead of 0: it differs only in the first cycle after a reset and is read only "
+        "through take, under cur_valid, which resets to 0 and follows scanning, 0 until a "
+        "run's finish (every input)"),
+    ("membrane-max", "spikeforge_system.decision:124:$12=K':next-state constant"): (
+        "the decision unit's class register cls reset to 1 instead of 0: cls is written only "
+        "with the read-out's last membrane and " + _CLASS_RESET),
+    ("first-spike", "spikeforge_system:363:&->|:and/or swapped"): (
+        "one of Yosys's copies of start & ~busy, the one that zeroes spikes_this_tick_1 and "
+        "holds events__2 at a start, as start | ~busy: it differs only where busy = 0 and no "
+        "start is taken. No event phase runs there (busy is set at a start's edge and cleared "
+        "at done; the tick controller leaves IDLE at that start's edge and is IDLE again when "
+        "done rises, its finish coming with or before done), so events__2 is added to in "
+        "neither; spikes_this_tick_1 is read only by that addition, in an event phase, and "
+        "every start zeroes it in both: the values the mutant zeroes are never read (every "
+        "input)"),
+    ("first-spike", "spikeforge_system.input_multicast:64:if!:branch negated"): (
+        _LOCKSTEP + "; the mutant clears done in every cycle but a reset cycle, where it keeps "
+        "done | taken unless i.valid & i.ready, i.e. 00 too"),
+    ("membrane-max", "spikeforge_system:358:<-><=:compare boundary"): (
+        "the read-out's select of the one output core, reading & (g >= 0) & (g < 4), with g "
+        "<= 4: reading is set with g = 0 at finish and cleared at the edge after g = 3, where "
+        "g becomes 4, so g is 0..3 wherever reading is 1 and both compares are 1 there "
+        "(every input)"),
+    ("membrane-max", "spikeforge_system.core_0_0:649:swap:constant select"): (
+        "the saturation constants of core 0_0's 16-bit membrane swapped; it never saturates: "
+        "v1 = decay(v) + sat(i) with sat(i) in -2048..2047 (12-bit current), |decay(v)| <= "
+        "|v| * 222/256 + 1/2 (beta = 222, rounded), v = 0 after CLEAR and no host write: by "
+        "induction |v| <= 15,425 (15,425 * 222/256 + 0.5 + 2048 < 15,425), and a "
+        "subtracting reset only lowers a positive v, so the sum never leaves -32768..32767 "
+        "and the constants are never selected (every input)"),
+    ("membrane-max", "spikeforge_system.core_1_0:610:a>>s->a:shift dropped"): (
+        "the host read's lane select word >> (r_lane * 12) of a one-lane core: r_lane is "
+        "loaded only with w_lane or s_lane, the remainders of an index divided by L = 1, "
+        "the constant 0 (const_divmod), and resets to 0, so the shift is by 0 (every input)"),
+    ("membrane-max", "spikeforge_system.core_1_0:724:beta<=hold:register frozen"): (
+        "the parameter register beta frozen: it changes only by a host write of "
+        "Region.PARAM, and the system ties the cores' host w_en to 0 (its host port is the "
+        "read-out's, which only reads): beta holds its reset value either way (every input)"),
+    ("membrane-max", "spikeforge_system.ctrl:353:$96=K':next-state constant"): (
+        "the guard loaded at a command's offer (t_clear | t_tick) as 1 instead of 2: "
+        + _ALL_ACCEPT + ". A NeuronCore's idle is 0 from the cycle after it accepts (idle_next "
+        "is 0 in an accepting cycle), so the registered quiet is 0 two cycles after the "
+        "offer, the one cycle the original's longer wait masks and the mutant's does not; "
+        "from the next cycle both waits are 0 (the other loads keep the guard of 2)"),
 }
 
 

@@ -397,3 +397,23 @@ def test_boards_seed_row_counts_the_default_seed_with_the_others():
                           cwd=Path(__file__).parent.parent)
     assert done.returncode == 2 and done.stderr.strip().splitlines()[-1].endswith(
         "--boards: arty: expected icebreaker or ulx3s-85f"), done.stderr
+
+
+def test_boards_only_names_what_it_cannot_build():
+    """--only: an unknown design is refused with the names it knows; a design that is not
+    built on the boards asked for (digits-l2 is an iCE40 design) ends the run with exit 2
+    and its name, before any build, instead of an empty table."""
+    root = Path(__file__).parent.parent
+
+    def bench(*args):
+        return subprocess.run([sys.executable, "benchmarks/bench_boards.py", *args],
+                              capture_output=True, text=True, cwd=root)
+
+    done = bench("--only", "digits,digits-l3")
+    assert done.returncode == 2 and done.stderr.strip().splitlines()[-1].endswith(
+        "--only: digits-l3: expected some of core16x32, core64x64, digits, digits-l2, mnist, "
+        "mnist16, mnist-l82"), done.stderr
+    done = bench("--only", "digits-l2", "--boards", "ulx3s-85f")
+    assert done.returncode == 2 and done.stderr.strip().splitlines()[-1].startswith(
+        "bench_boards: digits-l2: not built on the boards asked for"), done.stderr
+    assert not done.stdout, done.stdout
