@@ -34,6 +34,10 @@ files, see :func:`spikeforge.model.datasets.default_mnist_dir`) on one core per 
 ``mnist16``, the same network on cores of at most 16 neurons (4 hidden + 1 output), and
 ``mnist-l82``, one core per layer with 8 and 2 lanes.
 
+The cores' state memories are placed as ``compile --board`` chooses
+(:func:`spikeforge.boards.fit.state_memories_for`: block RAM on the iCE40 where they fit);
+``--state-memories tool`` leaves them to Yosys (flip-flops when shallow), as before stop 37.
+
 ``--banks`` builds every design with its weight memories in banks one block RAM deep
 (``SystemConfig.weight_banks`` = the board's family, what ``compile --board`` chooses when the
 banks fit), named ``<design>-banked``.
@@ -233,10 +237,11 @@ def build_or_reuse(source, board, out: Path, reuse: bool, clk_mhz=None) -> dict:
 
     _, artifact = source
     saved = out / "report.json"
-    if reuse and saved.exists():
-        report = json.loads(saved.read_text())
+    report = json.loads(saved.read_text()) if reuse and saved.exists() else None
+    if report is not None and report.get("system") == artifact.system.to_dict():
         check_fit(artifact.plan, board, report["input_depth"], artifact.network.decision,
-                  weight_banks=artifact.system.weight_banks)
+                  weight_banks=artifact.system.weight_banks,
+                  state_memories=artifact.system.state_memories)
         return report
     return build_board(source, board, out, clk_mhz=clk_mhz, allow_timing_fail=True)
 
@@ -393,13 +398,19 @@ def main(argv=None) -> int:
     parser.add_argument("--banks", action="store_true",
                         help="weight memories in banks one block RAM deep "
                              "(SystemConfig.weight_banks, as compile --board sets it)")
+    parser.add_argument("--state-memories", choices=("board", "tool"), default="board",
+                        help="board (default): the cores' state memories as compile --board "
+                             "chooses them (block RAM on the iCE40 where they fit); tool: "
+                             "where Yosys puts them (flip-flops when shallow), as before "
+                             "stop 37")
     parser.add_argument("--seeds", type=int, default=0, metavar="N",
                         help="also run nextpnr with seeds 1..N on each build's netlist and "
                              "print the Fmax of each (placement noise)")
     parser.add_argument("--json", type=Path, default=None, help="write all reports here")
     parser.add_argument("--out", type=Path, default=REPO / "build" / "bench_boards")
     parser.add_argument("--reuse", action="store_true",
-                        help="reuse report.json of earlier builds in --out (no rebuild)")
+                        help="reuse report.json of earlier builds in --out (no rebuild; "
+                             "a report of other system settings is rebuilt)")
     parser.add_argument("--fit-table", action="store_true",
                         help="print the fit estimate against the recorded builds and exit")
     args = parser.parse_args(argv)
@@ -414,7 +425,7 @@ def main(argv=None) -> int:
         return 0
 
     from spikeforge.boards.build import seed_fmax
-    from spikeforge.boards.fit import estimate
+    from spikeforge.boards.fit import estimate, state_memories_for
     from spikeforge.boards.specs import BOARDS
     from spikeforge.ir.errors import ConfigError, SpikeforgeError
 
@@ -439,6 +450,10 @@ def main(argv=None) -> int:
             artifact = replace(artifact, system=replace(
                 artifact.system, weight_banks=BOARDS[board].family))
             name = f"{name}-banked"
+        if args.state_memories == "board":  # what compile --board chooses
+            state, _ = state_memories_for(artifact.plan, board,
+                                          weight_banks=artifact.system.weight_banks)
+            artifact = replace(artifact, system=replace(artifact.system, state_memories=state))
         network, plan = artifact.network, artifact.plan
         label = f"{name} ({len(plan.cores)} core{'s' if len(plan.cores) > 1 else ''}, " \
                 f"{'-'.join(str(l.n_neurons) for l in network.layers)} neurons)"
@@ -468,7 +483,8 @@ def main(argv=None) -> int:
                 print(f"{label} on {board}: {why}", file=sys.stderr)
                 break
             est = estimate(plan, board, report["input_depth"], network.decision,
-                           weight_banks=artifact.system.weight_banks)
+                           weight_banks=artifact.system.weight_banks,
+                           state_memories=artifact.system.state_memories)
             uart_per_s = report["baud"] / 10 / uart_bytes(counts, network.n_outputs)
             row = measured_row(label, name, board, report, est, speed, uart_per_s)
             rows.append(row)

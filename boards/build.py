@@ -327,7 +327,8 @@ def build_board(source, board: str, out_dir=None, *, baud: int = 115200,
         raise ConfigError(f"learning: must be a LearningConfig or None, got "
                           f"{type(learning).__name__}")
     estimate = (check_fit(plan, spec.name, input_depth=depth, decision=network.decision,
-                          weight_banks=banks, learning=learning)
+                          weight_banks=banks, learning=learning,
+                          state_memories=artifact.system.state_memories)
                 if fit_check else None)
     out = Path(out_dir or Path("build") / "boards" / f"{name}-{board}")
     out.mkdir(parents=True, exist_ok=True)
@@ -342,7 +343,7 @@ def build_board(source, board: str, out_dir=None, *, baud: int = 115200,
               "clock_mhz": clock_mhz, "constraint_mhz": clock_mhz,
               "baud": baud, "input_depth": depth, "n_cores": len(plan.cores),
               "neurons": sum(c.n_neurons for c in plan.cores),
-              "learning": learning_summary(learning),
+              "learning": learning_summary(learning), "system": artifact.system.to_dict(),
               "estimate": estimate.as_dict() if estimate else None}
     start = time.perf_counter()
     if spec.family == "xc7":

@@ -59,6 +59,7 @@ from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.system import BRAM_ASPECTS, weight_bank_words
 
 __all__ = ["FitEstimate", "LogicModel", "LOGIC_MODELS", "estimate", "check_fit", "suggestions",
+           "state_memories_for",
            "dsps_of_plan", "bram_tiles", "memories_of_plan", "logic_of_plan",
            "ICE40_BITS_PER_TILE", "ROM_LUT_BITS", "ECP5_MAX_LUTRAM_DEPTH", "EngineLogic",
            "ENGINE_LOGIC", "engine_memories", "engine_logic"]
@@ -154,7 +155,7 @@ ENGINE_LOGIC["xc7"] = EngineLogic(*(0.62 * x for x in vars(ENGINE_LOGIC["ecp5"])
 
 def bram_tiles(depth: int, width: int, family: str, kind: str = "ram") -> int:
     """Block RAMs for a ``depth`` x ``width`` memory (``kind`` "ram" or "rom"; 0 if it goes
-    to logic)."""
+    to logic; "block": a RAM marked for block RAM, never in logic)."""
     if kind == "rom" and depth * width < ROM_LUT_BITS[family][0]:
         return 0
     if family == "ice40" and kind == "ram" \
@@ -200,10 +201,12 @@ def engine_memories(learning) -> list[tuple[str, int, int]]:
 
 
 def memories_of_plan(plan, input_depth: int, family: str = "ice40",
-                     weight_banks: str = "", learning=None) -> list[tuple[str, int, int, str]]:
+                     weight_banks: str = "", learning=None,
+                     state_memories: str = "") -> list[tuple[str, int, int, str]]:
     """``(name, depth, width, kind)`` of every memory of the board design; with
     ``weight_banks`` (:class:`~spikeforge.ir.system.SystemConfig`) each core's weights as
-    its banks, whose last one may round up to whole block RAMs. ``learning`` (a learning
+    its banks, whose last one may round up to whole block RAMs; with ``state_memories``
+    ``"block"`` the cores' state memories of kind "block". ``learning`` (a learning
     build's :class:`~spikeforge.ir.learning.LearningConfig`): the engine writes the cores'
     weights, so they are RAMs, not ROMs, and its own memories (:func:`engine_memories`)
     come on top."""
@@ -220,7 +223,8 @@ def memories_of_plan(plan, input_depth: int, family: str = "ice40",
         else:
             mems += [(f"{tag}.weights[{b}]", min(bank, depth - b * bank), width, weights)
                      for b in range(-(-depth // bank))]
-        mems += [(f"{tag}.{name}", d, w, "ram") for name, d, w in _state_memories(core)]
+        state = "block" if state_memories == "block" else "ram"
+        mems += [(f"{tag}.{name}", d, w, state) for name, d, w in _state_memories(core)]
     if learning is not None:
         mems += [(name, d, w, "ram") for name, d, w in engine_memories(learning)]
     return mems
@@ -298,10 +302,11 @@ def _rom_lut_bits(core, family: str) -> int:
     return bits if bits < ROM_LUT_BITS[family][1] else 0
 
 
-def logic_of_plan(plan, family: str, learning=None) -> tuple[int, int]:
+def logic_of_plan(plan, family: str, learning=None, state_memories: str = "") -> tuple[int, int]:
     """``(logic cells, flip-flops)`` of the board design of ``plan`` (:class:`LogicModel`);
     ``learning``: a learning build (the cores' weights are RAMs written by the engine, and
-    the engine's logic, :func:`engine_logic`, comes on top)."""
+    the engine's logic, :func:`engine_logic`, comes on top); ``state_memories`` ``"block"``:
+    no state memory in flip-flops or LUT RAM."""
     model = LOGIC_MODELS[family]
     n_classes = sum(c.n_neurons for c in plan.cores_of_layer(plan.n_layers - 1))
     cells = model.shell + model.per_class * n_classes + model.per_class2 * n_classes ** 2
@@ -309,7 +314,8 @@ def logic_of_plan(plan, family: str, learning=None) -> tuple[int, int]:
     for core in plan.cores:
         lanes = core.config.lanes
         # a learning build's weight RAMs: distributed RAM / flip-flops when small, like state
-        mems = _state_memories(core) + ([_weights_of(core)] if learning is not None else [])
+        mems = ((_state_memories(core) if state_memories != "block" else [])
+                + ([_weights_of(core)] if learning is not None else []))
         lutram = _lutram_cells(core, mems) if family == "ecp5" else 0
         ff_bits = _ff_state_bits(core, mems) if family == "ice40" else 0
         if learning is None:
@@ -375,24 +381,26 @@ class FitEstimate:
 
 
 def estimate(plan, board: str, input_depth: int | None = None, decision=None, *,
-             weight_banks: str = "", learning=None) -> FitEstimate:
+             weight_banks: str = "", learning=None, state_memories: str = "") -> FitEstimate:
     """Block RAMs, logic cells, flip-flops and multipliers of the board top of ``plan`` on
     ``board`` (upper bounds, see the module docstring). ``decision`` is accepted for
     compatibility: the logic model is that of spike-count, the larger decision unit.
-    ``weight_banks``: the system's (banked weight memories). ``learning``: a learning
-    build's :class:`~spikeforge.ir.learning.LearningConfig` (the engine's stores and tick
-    memories, its logic, the cores' weights as RAMs)."""
+    ``weight_banks`` and ``state_memories``: the system's (banked weight memories, state
+    memories in block RAM). ``learning``: a learning build's
+    :class:`~spikeforge.ir.learning.LearningConfig` (the engine's stores and tick memories,
+    its logic, the cores' weights as RAMs)."""
     spec = board_spec(board)
     family = spec.family
     depth = input_depth_for(board, input_depth)
     per_memory, brams, bits = [], 0, 0
-    for name, d, w, kind in memories_of_plan(plan, depth, family, weight_banks, learning):
+    for name, d, w, kind in memories_of_plan(plan, depth, family, weight_banks, learning,
+                                             state_memories):
         tiles = bram_tiles(d, w, family, kind)
         per_memory.append({"memory": name, "depth": d, "width": w, "brams": tiles})
         brams += tiles
         bits += d * w
     n_classes = sum(c.n_neurons for c in plan.cores_of_layer(plan.n_layers - 1))
-    luts, ffs = logic_of_plan(plan, family, learning)
+    luts, ffs = logic_of_plan(plan, family, learning, state_memories)
     est = FitEstimate(board, family, brams, spec.resources["brams"], luts, spec.resources["luts"],
                       bits, per_memory, dsps=dsps_of_plan(plan, learning),
                       dsps_available=spec.resources.get("dsps", 0), ffs=ffs,
@@ -484,12 +492,28 @@ def _learning_hints(learning, est: FitEstimate) -> list[str]:
     return []
 
 
+def state_memories_for(plan, board: str, *, weight_banks: str = "") -> tuple[str, str]:
+    """:attr:`SystemConfig.state_memories <spikeforge.ir.system.SystemConfig>` for ``plan``
+    on ``board``, and why: ``"block"`` on the iCE40 where the plan still fits with every
+    state memory in block RAM (a shallow one would be flip-flops written through a decode of
+    its address: stop 37's digits build, 43.1 MHz that way, 49.0 MHz in block RAM); else
+    ``""`` (the ECP5 puts shallow memories in LUT RAM, which costs no decode)."""
+    spec = board_spec(board)
+    if spec.family != "ice40":
+        return "", f"state memories where Yosys puts them ({spec.family}: LUT RAM when shallow)"
+    est = estimate(plan, board, weight_banks=weight_banks, state_memories="block")
+    if est.fits:
+        return "block", (f"state memories in block RAM, none in flip-flops (about {est.brams} "
+                         f"of {est.brams_available} block RAMs)")
+    return "", f"state memories where Yosys puts them: in block RAM, {'; '.join(est.problems)}"
+
+
 def check_fit(plan, board: str, input_depth: int | None = None, decision=None, *,
-              weight_banks: str = "", learning=None) -> FitEstimate:
+              weight_banks: str = "", learning=None, state_memories: str = "") -> FitEstimate:
     """The estimate, or :class:`ConfigError` saying why the plan does not fit and what would
     make it fit."""
     est = estimate(plan, board, input_depth, decision, weight_banks=weight_banks,
-                   learning=learning)
+                   learning=learning, state_memories=state_memories)
     if not est.fits:
         raise ConfigError(f"the plan does not fit {board}: " + "; ".join(est.problems)
                           + ". To make it fit: " + suggestions(plan, est))

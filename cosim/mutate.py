@@ -61,6 +61,7 @@ from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.network import IntegerLayer, IntegerNetwork
 from spikeforge.ir.params import Decision, NeuronParams, Reset
 from spikeforge.ir.system import SystemConfig
+from spikeforge.sim.golden import decay_array
 from spikeforge.sim.network import run_network
 
 __all__ = ["MUTANT_ID", "BLOCKS", "KINDS", "Site", "module_spans", "block_of", "logic_sites",
@@ -845,8 +846,6 @@ def adaptation_ceiling_cover(network: IntegerNetwork, seed: int, tries: int = 20
     survived every other stimulus). Empty if none is found, or if ``climb`` ticks of
     spiking cannot reach the ceiling (membrane-max's rho = 186, step = 9: a stays near
     33)."""
-    from spikeforge.sim.golden import decay_array
-
     p = network.layers[0].params
     J = network.n_inputs
     if not p.adaptive or J < 4:

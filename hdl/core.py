@@ -267,6 +267,11 @@ class NeuronCore(wiring.Component):
         True (default): an event offered beside a command is taken first and
         ``command.ready`` waits for it. False: commands are taken on ``idle`` alone (see
         ``command``), for drivers that never offer both at once (a system's tick controller).
+    state_block_ram : bool
+        Mark the neuron-state memories ``ram_style = "block"``, so that Yosys puts them in
+        block RAM even where it would choose flip-flops or LUT RAM
+        (:attr:`SystemConfig.state_memories <spikeforge.ir.system.SystemConfig>`). A
+        synthesis attribute only: the same behaviour and cycles.
 
     Attributes
     ----------
@@ -354,7 +359,7 @@ class NeuronCore(wiring.Component):
     """
 
     def __init__(self, config: CoreConfig, *, weight_bank_words: int = 0,
-                 events_first: bool = True):
+                 events_first: bool = True, state_block_ram: bool = False):
         if not isinstance(config, CoreConfig):
             raise ConfigError(f"config: must be a CoreConfig, got {type(config).__name__}")
         if (not isinstance(weight_bank_words, int) or weight_bank_words < 0
@@ -363,8 +368,12 @@ class NeuronCore(wiring.Component):
                               f"{weight_bank_words!r}")
         if not isinstance(events_first, bool):
             raise ConfigError(f"events_first: must be True or False, got {events_first!r}")
+        if not isinstance(state_block_ram, bool):
+            raise ConfigError(f"state_block_ram: must be True or False, got "
+                              f"{state_block_ram!r}")
         self.config = config
         self.events_first = events_first
+        self.state_block_ram = state_block_ram
         # banks only where the memory is deeper than one bank
         depth = config.n_inputs * config.words
         self.weight_bank_words = weight_bank_words if 0 < weight_bank_words < depth else 0
@@ -412,9 +421,11 @@ class NeuronCore(wiring.Component):
             m.submodules.mem_w = mem_w = Memory(shape=unsigned(L * wb), depth=J * G,
                                                 init=self.packed_weights())
         mems, wps, rps = {}, {}, {}
+        # a synthesis attribute only (SystemConfig.state_memories): the same Verilog else
+        attrs = {"ram_style": "block"} if self.state_block_ram else None
         for name, bits in lane_bits.items():
             m.submodules[f"mem_{name}"] = mems[name] = Memory(shape=unsigned(L * bits),
-                                                              depth=G, init=[])
+                                                              depth=G, init=[], attrs=attrs)
             wps[name] = mems[name].write_port(granularity=bits)
             rps[name] = mems[name].read_port(transparent_for=(wps[name],))
         if not self.weight_bank_words:

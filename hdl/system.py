@@ -312,7 +312,8 @@ class SpikeforgeSystem(wiring.Component):
             for c in layer:
                 # commands first: the controller offers them only at quiet (no event beside)
                 core = NeuronCore(c.config, weight_bank_words=self._bank_words(c.config),
-                                  events_first=False)
+                                  events_first=False,
+                                  state_block_ram=self.system.state_memories == "block")
                 m.submodules[f"core_{l}_{c.index}"] = core
                 cores[(l, c.index)] = core
                 flat.append(core)

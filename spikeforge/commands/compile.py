@@ -11,7 +11,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from spikeforge.boards.choose import choose_lanes
-from spikeforge.boards.fit import estimate
+from spikeforge.boards.fit import estimate, state_memories_for
 from spikeforge.boards.specs import BOARDS
 from spikeforge.commands.options import check_output_dir, check_writable, integer
 from spikeforge.compiler.map import plan_network
@@ -163,7 +163,9 @@ def cmd_compile(args) -> int:
           f"decision {network.decision.value}", file=log)
     lanes = board_lanes(args, network, counts, log) if args.board else (args.lanes or 1)
     banks = board_banks(args, network, counts, lanes, log) if args.board else ""
-    system = chosen_system(network.decision, not args.no_overlap, weight_banks=banks)
+    state = board_state_memories(args, network, counts, lanes, banks, log) if args.board else ""
+    system = chosen_system(network.decision, not args.no_overlap, weight_banks=banks,
+                           state_memories=state)
     print(f"  tick controller: {overlap_reason(system, args.no_overlap)}", file=log)
     result = compile_network(network, args.out, counts, ds.test_y[:n], args.neurons_per_core,
                              lanes=lanes, drop_silent=not args.keep_silent_inputs,
@@ -249,6 +251,16 @@ def board_banks(args, network, counts, lanes, log) -> str:
         return family
     print(f"  weight memories not banked: banked, {'; '.join(fit.problems)}", file=log)
     return ""
+
+
+def board_state_memories(args, network, counts, lanes, banks: str, log) -> str:
+    """``--board``: :attr:`SystemConfig.state_memories` for the board
+    (:func:`~spikeforge.boards.fit.state_memories_for`), said."""
+    network, _, _ = hardware_input(network, counts, not args.keep_silent_inputs)
+    plan = plan_network(network, neurons_per_core=args.neurons_per_core, lanes=lanes)
+    choice, why = state_memories_for(plan, args.board, weight_banks=banks)
+    print(f"  {why}", file=log)
+    return choice
 
 
 def check_simulators(choice: str) -> tuple[str, ...]:

@@ -230,6 +230,27 @@ def test_banked_weights_are_estimated_bank_by_bank():
     assert split.brams >= plain.brams and split.fits
 
 
+def test_state_memories_in_block_ram_are_estimated_as_block_rams():
+    """SystemConfig.state_memories = "block": every state memory takes block RAMs, even a
+    shallow one that the iCE40 estimate otherwise leaves to flip-flops, and its flip-flops
+    and their logic leave the logic estimate; state_memories_for chooses it on the iCE40
+    where it fits, never on the ECP5 (LUT RAM), and says why."""
+    from spikeforge.boards.fit import state_memories_for
+
+    plan = plan_network(_net(64, [32, 10]), lanes=2)  # digits-l2: the 10-neuron core, G = 5
+    kinds = {n: (d, w, k) for n, d, w, k in memories_of_plan(plan, 64, "ice40",
+                                                             state_memories="block")}
+    assert kinds["core1.current"][2] == "block" and kinds["core1.weights"][2] == "rom"
+    d, w, _ = kinds["core1.current"]
+    assert bram_tiles(d, w, "ice40", "ram") == 0 < bram_tiles(d, w, "ice40", "block")
+    plain = estimate(plan, "icebreaker")
+    block = estimate(plan, "icebreaker", state_memories="block")
+    assert block.brams > plain.brams and block.luts < plain.luts and block.ffs < plain.ffs
+    assert state_memories_for(plan, "icebreaker")[0] == "block"
+    assert "block RAM" in state_memories_for(plan, "icebreaker")[1]
+    assert state_memories_for(plan, "ulx3s-85f")[0] == ""
+
+
 def test_build_refuses_weights_banked_for_another_family(tmp_path):
     from dataclasses import replace
 

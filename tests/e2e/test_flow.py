@@ -146,6 +146,12 @@ def test_compile_command_from_a_model_file(tmp_path):
     # weight memories banked for the board's block RAMs when the banks fit, said
     banks = board_artifact.system.weight_banks
     assert banks in ("", "ice40") and ("weight memories in banks" in run.stderr) == (banks != "")
+    # state memories in block RAM on the iCE40 when they fit, said, and the fit counts them
+    state = board_artifact.system.state_memories
+    assert state in ("", "block") and ("state memories in block RAM" in run.stderr) == (
+        state == "block")
+    assert estimate(board_artifact.plan, "icebreaker", weight_banks=banks,
+                    state_memories=state).fits
     run = run_cli("compile", model, "--out", tmp_path / "big", "--board", "icebreaker",
                   "--lanes", 64)
     assert run.returncode == 2 and not (tmp_path / "big").exists()

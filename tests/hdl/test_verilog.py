@@ -67,3 +67,28 @@ def test_emit_core(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(SpikeforgeError, match="not a directory"):
         emit_core(config, tmp_path / "file")
+
+
+def test_state_memories_in_block_ram_change_only_attributes():
+    """SystemConfig.state_memories = "block" marks each core's four state memories
+    ``ram_style = "block"`` and changes nothing else in the system's Verilog (a synthesis
+    attribute: the simulated design is the same)."""
+    import difflib
+    from dataclasses import replace
+
+    from spikeforge.compiler.map import plan_network
+    from spikeforge.hdl.verilog import system_verilog
+    from spikeforge.ir.network import IntegerLayer, IntegerNetwork
+    from spikeforge.ir.params import NeuronParams
+    from spikeforge.ir.system import SystemConfig
+
+    rng = np.random.default_rng(0)
+    p = NeuronParams(decay_bits=8, threshold=40)
+    net = IntegerNetwork((IntegerLayer(rng.integers(-8, 20, (6, 5)), p),
+                          IntegerLayer(rng.integers(-8, 20, (5, 3)), p)), "spike-count")
+    plan = plan_network(net, lanes=[2, 1])
+    system = SystemConfig("spike-count")
+    plain = system_verilog(plan, system).splitlines()
+    block = system_verilog(plan, replace(system, state_memories="block")).splitlines()
+    changed = [line for line in difflib.ndiff(plain, block) if line[:2] in ("- ", "+ ")]
+    assert changed == ['+   (* ram_style = "block" *)'] * 4 * len(plan.cores), changed[:6]

@@ -18,16 +18,19 @@ def test_system_defaults_and_the_decision_from_its_string():
 
 def test_system_round_trips_through_json():
     system = SystemConfig(Decision.MEMBRANE_MAX, fifo_depth=3, guard=5, tick_bits=12,
-                          cycle_bits=40, weight_banks="ecp5", overlap=True)
+                          cycle_bits=40, weight_banks="ecp5", overlap=True,
+                          state_memories="block")
     d = system.to_dict()
     assert d == {"decision": "membrane-max", "fifo_depth": 3, "guard": 5, "tick_bits": 12,
-                 "cycle_bits": 40, "weight_banks": "ecp5", "overlap": True}
+                 "cycle_bits": 40, "weight_banks": "ecp5", "overlap": True,
+                 "state_memories": "block"}
     assert SystemConfig.from_dict(json.loads(json.dumps(d))) == system
-    # an artifact written before weight_banks and overlap existed: one memory per core, the
-    # tick barrier
-    old = {k: v for k, v in d.items() if k not in ("weight_banks", "overlap")}
+    # an artifact written before weight_banks, overlap and state_memories existed: one
+    # memory per core, the tick barrier, the state memories where Yosys puts them
+    old = {k: v for k, v in d.items() if k not in ("weight_banks", "overlap", "state_memories")}
     assert SystemConfig.from_dict(old) == SystemConfig(**{**system.__dict__, "weight_banks": "",
-                                                          "overlap": False})
+                                                          "overlap": False,
+                                                          "state_memories": ""})
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -42,11 +45,12 @@ def test_system_round_trips_through_json():
                                  "got 'gowin'"),
     (dict(weight_banks=[]), "weight_banks: must be '' or one of ice40, ecp5, xc7, got []"),
     (dict(decision="spike-count", overlap=1), "overlap: must be true or false, got 1"),
+    (dict(state_memories="bram"), "state_memories: must be one of '', 'block', got 'bram'"),
     (dict(overlap=True), "overlap: not with the first-spike decision (its stop at a spike "
                          "could cut the next tick's input in half); use spike-count or "
                          "membrane-max, or overlap=False"),
 ], ids=["decision", "fifo_depth-negative", "fifo_depth-float", "guard", "tick_bits",
-        "cycle_bits-bool", "weight_banks", "weight_banks-list", "overlap-int",
+        "cycle_bits-bool", "weight_banks", "weight_banks-list", "overlap-int", "state_memories",
         "overlap-first-spike"])
 def test_bad_system_settings_are_named(kwargs, message):
     with pytest.raises(ConfigError) as error:
