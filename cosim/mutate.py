@@ -1453,6 +1453,27 @@ _SKID_EMPTY = (
     "offer, which needs every block idle in the cycle before, where o_valid and s_valid are "
     "0 and both idles agree; host_ok is read only by membrane-max's read-out after the run, "
     "when no spike is left (every input)")
+#: membrane-max's adaptation ceiling, never reached
+_ADAPT_LOW = (
+    "the clamp of a' = sat(decay(a) + step) in layer 0 of membrane-max (rho = 186, step = "
+    "9, 8-bit a): a = 0 after CLEAR, no host write, and decay(a) <= a * 186/256 (rounded "
+    "toward zero), so by induction a <= 33 (33 * 186/256 + 9 < 33) and decay(a) + step <= "
+    "33: bits 10 "
+    "to 8 of the sum are 0, the clamp's test is 0 with | or & and the clamp selects the "
+    "sum itself (every input; the adaptation-ceiling cover finds no image for this design)")
+def _this_tick_start(l: int) -> str:
+    """The argument for Yosys's copy of ``start & ~busy`` that zeroes layer ``l``'s
+    spikes_this_tick and holds the next layer's event counter, as ``start | ~busy``."""
+    return (f"one of Yosys's copies of start & ~busy, the one that zeroes spikes_this_tick_{l} "
+            f"and holds events__{l + 1} at a start, as start | ~busy: it differs only where "
+            f"busy = 0 and no start is taken. No event phase runs there (busy is set at a "
+            f"start's edge and cleared at done; the tick controller leaves IDLE at that "
+            f"start's edge and is IDLE again when done rises, its finish coming with or before "
+            f"done), so events__{l + 1} is added to in neither; spikes_this_tick_{l} is read "
+            f"only by that addition, in an event phase, and every start zeroes it in both: "
+            f"the values the mutant zeroes are never read (every input)")
+
+
 #: first spike: the system's done is the decision unit's valid
 _FIRST_SPIKE_DONE = (
     "the system's done = dec.valid & (ctrl.done | stop) with stop = valid & ~none (first "
@@ -1819,6 +1840,8 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("membrane-max", "spikeforge_system.core_0_0:577:-1->-2:counter step"): _ONE_LANE_REST,
     ("membrane-max", "spikeforge_system.core_0_0:656:clamp->x:saturation removed"):
         _ADAPT_CLAMP,
+    ("membrane-max", "spikeforge_system.core_0_0:658:|x->&x:reduction swapped"): _ADAPT_LOW,
+    ("membrane-max", "spikeforge_system.core_0_1:649:clamp->x:saturation removed"): _ADAPT_LOW,
     ("spike-count", "spikeforge_system.ctrl:633:$127=K':next-state constant"): (
         "the tick controller's done reset to 1 instead of 0: the system's done = dec.valid & "
         "(ctrl.done | stop), the decision unit's valid resets to 0 and is set only by a "
@@ -1835,18 +1858,32 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("membrane-max", "spikeforge_system.decision:124:$12=K':next-state constant"): (
         "the decision unit's class register cls reset to 1 instead of 0: cls is written only "
         "with the read-out's last membrane and " + _CLASS_RESET),
-    ("first-spike", "spikeforge_system:363:&->|:and/or swapped"): (
-        "one of Yosys's copies of start & ~busy, the one that zeroes spikes_this_tick_1 and "
-        "holds events__2 at a start, as start | ~busy: it differs only where busy = 0 and no "
-        "start is taken. No event phase runs there (busy is set at a start's edge and cleared "
-        "at done; the tick controller leaves IDLE at that start's edge and is IDLE again when "
-        "done rises, its finish coming with or before done), so events__2 is added to in "
-        "neither; spikes_this_tick_1 is read only by that addition, in an event phase, and "
-        "every start zeroes it in both: the values the mutant zeroes are never read (every "
-        "input)"),
+    ("first-spike", "spikeforge_system:363:&->|:and/or swapped"): _this_tick_start(1),
+    ("first-spike", "spikeforge_system:356:&->|:and/or swapped"): _this_tick_start(0),
+    ("spike-count", "spikeforge_system:356:&->|:and/or swapped"): (
+        "core 0_1's bit of the controller's quiet, command.ready (= idle) & quiet_links, as "
+        "an OR: the AND of all bits no longer reads core 0_1's idle. It is the same wherever "
+        "another block is busy when core 0_1 is, and one always is: in CLEAR and in event "
+        "phases core 0_0 does what 0_1 does in the same cycles (equal "
+        "layer-0 cores of G = 2, the same commands and events: the input multicast's "
+        "lockstep), in an update both run the same cycles and core 1_0 (G = 3, the same TICK) "
+        "writes its last word a cycle after theirs, and a spike core 0_1 still holds after "
+        "that sits in its output or skid register or queue: its first reaches merger 0 no "
+        "later than the cycle after core 1_0's last write, and from then the merger holds a "
+        "packet in every cycle until the last has left (the output register refills from the "
+        "queue as it leaves, and the merger reloads as it hands over); a stall holds the "
+        "merger too (every input of this design)"),
     ("first-spike", "spikeforge_system.input_multicast:64:if!:branch negated"): (
         _LOCKSTEP + "; the mutant clears done in every cycle but a reset cycle, where it keeps "
         "done | taken unless i.valid & i.ready, i.e. 00 too"),
+    ("membrane-max", "spikeforge_system.fifo_0:32:idle+1cycle:handshake late"): (
+        "FIFO 0's idle = !level (depth 1: level is its one register's full flag, and "
+        "o.valid = r_rdy = level) a cycle late: it differs only in a cycle c where level "
+        "changed. Rising at c: the FIFO offers the packet, o.valid = 1 is router 0's i.valid, "
+        "and the router's idle = ~i.valid is 0 at c. Falling at c: the packet left at c - 1, "
+        "taken by its last destination core then, and a core is not idle in the cycle after "
+        "it takes an event. Either way the AND of links and cores (the controller's quiet, "
+        "registered) is 0 at c with either value; idle feeds nothing else (every input)"),
     ("membrane-max", "spikeforge_system:358:<-><=:compare boundary"): (
         "the read-out's select of the one output core, reading & (g >= 0) & (g < 4), with g "
         "<= 4: reading is set with g = 0 at finish and cleared at the edge after g = 3, where "
@@ -1855,8 +1892,8 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("membrane-max", "spikeforge_system.core_0_0:649:swap:constant select"): (
         "the saturation constants of core 0_0's 16-bit membrane swapped; it never saturates: "
         "v1 = decay(v) + sat(i) with sat(i) in -2048..2047 (12-bit current), |decay(v)| <= "
-        "|v| * 222/256 + 1/2 (beta = 222, rounded), v = 0 after CLEAR and no host write: by "
-        "induction |v| <= 15,425 (15,425 * 222/256 + 0.5 + 2048 < 15,425), and a "
+        "|v| * 222/256 (beta = 222, rounded toward zero), v = 0 after CLEAR and no host "
+        "write: by induction |v| <= 15,421 (15,421 * 222/256 + 2048 < 15,421), and a "
         "subtracting reset only lowers a positive v, so the sum never leaves -32768..32767 "
         "and the constants are never selected (every input)"),
     ("membrane-max", "spikeforge_system.core_1_0:610:a>>s->a:shift dropped"): (
