@@ -421,7 +421,7 @@ class NeuronCore(wiring.Component):
             m.submodules.mem_w = mem_w = Memory(shape=unsigned(L * wb), depth=J * G,
                                                 init=self.packed_weights())
         mems, wps, rps = {}, {}, {}
-        # a synthesis attribute only (SystemConfig.state_memories): the same Verilog else
+        # a synthesis attribute only (SystemConfig.state_memories): no behaviour changes
         attrs = {"ram_style": "block"} if self.state_block_ram else None
         for name, bits in lane_bits.items():
             m.submodules[f"mem_{name}"] = mems[name] = Memory(shape=unsigned(L * bits),

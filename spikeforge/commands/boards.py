@@ -86,8 +86,10 @@ def cmd_fit(args) -> int:
     (_, artifact), learning = resolve(args)
     plan = artifact.plan
     boards = [args.board] if args.board else list(BOARDS)
-    estimates = {board: estimate(plan, board, args.input_depth, artifact.system.decision,
-                                 learning=learning)
+    system = artifact.system  # the memory layout the artifact was compiled with
+    estimates = {board: estimate(plan, board, args.input_depth, system.decision,
+                                 learning=learning, weight_banks=system.weight_banks,
+                                 state_memories=system.state_memories)
                  for board in boards}
     if args.json:
         print(json.dumps([dict(est.as_dict(), to_fit=None if est.fits else suggestions(plan, est))
