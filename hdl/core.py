@@ -247,7 +247,8 @@ class NeuronCore(wiring.Component):
     the write edge only the reset multiplexers and the write of all L lanes. A word with a spiking lane is pushed into a spike queue of
     ``QUEUE_WORDS`` words; an output register emits one index per cycle from it, through a
     skid register. A word is issued only while a registered credit (words in flight + words
-    queued) is below ``QUEUE_WORDS``, and the output register moves on whenever the skid
+    queued) is below ``QUEUE_WORDS`` (a core of fewer words never reaches it, and has no
+    credit), and the output register moves on whenever the skid
     register is empty, so ``spike_out.ready`` reaches only the skid register and ``idle``:
     never the queue, the credit, the datapath or a memory enable.
 
@@ -530,7 +531,14 @@ class NeuronCore(wiring.Component):
 
         # -- update datapath -----------------------------------------------------------------
         issue = Signal()
-        m.d.comb += issue.eq((phase == _Phase.UPDATE) & (cnt < G) & (credit < Q))
+        # the credit is 0 at every TICK (taken only while idle: nothing in flight, queue,
+        # output and skid registers empty) and grows by one per issued word, so it stays at
+        # most G: a core of fewer than Q words is never throttled, and has no credit logic
+        # (stop 37: the credit's compare sat in front of digits-l2's output core's word
+        # counter, 5 LUT levels, and the credit itself was 6)
+        throttled = G >= Q
+        m.d.comb += issue.eq((phase == _Phase.UPDATE) & (cnt < G)
+                             & ((credit < Q) if throttled else 1))
         m.d.sync += u_valid.eq(Cat(issue, u_valid[:-1]))
         spikes, writes = self._update_lanes(m, p_data, thr, alpha, beta, rho, step)
         # padding lanes of the last word never spike
@@ -595,7 +603,8 @@ class NeuronCore(wiring.Component):
             m.d.sync += q_at.eq(q_at << 1)
         with m.Elif(pop & ~push):
             m.d.sync += q_at.eq(q_at >> 1)
-        m.d.sync += credit.eq(credit + issue - (written & ~spike_mask.any()) - pop)
+        if throttled:
+            m.d.sync += credit.eq(credit + issue - (written & ~spike_mask.any()) - pop)
 
         # -- idle and host_ok of the next cycle ------------------------------------------------
         # an event is accepted only in IDLE or at an event's last word (in_ready), and it
