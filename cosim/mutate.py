@@ -844,8 +844,8 @@ def adaptation_ceiling_cover(network: IntegerNetwork, seed: int, tries: int = 20
     ticks and not on others. The saturation takes some 25 ticks of spiking in every tick,
     and a neuron that spikes on regardless does not show it (stop 37: the clamp removed
     survived every other stimulus). Empty if none is found, or if ``climb`` ticks of
-    spiking cannot reach the ceiling (membrane-max's rho = 186, step = 9: a stays near
-    33)."""
+    spiking cannot reach the ceiling (membrane-max's rho = 186, step = 9: a stays at 30 or
+    below)."""
     p = network.layers[0].params
     J = network.n_inputs
     if not p.adaptive or J < 4:
@@ -1450,9 +1450,9 @@ _ADAPT_LOW = (
     "the clamp of a' = sat(decay(a) + step) in layer 0 of membrane-max (rho = 186, step = "
     "9, 8-bit a): a = 0 after CLEAR, no host write, and decay(a) <= a * 186/256 (rounded "
     "toward zero), so by induction a <= 33 (33 * 186/256 + 9 < 33) and decay(a) + step <= "
-    "33: bits 10 "
-    "to 8 of the sum are 0, the clamp's test is 0 with | or & and the clamp selects the "
-    "sum itself (every input; the adaptation-ceiling cover finds no image for this design)")
+    "33: bits 10 to 8 of the sum are 0, the clamp's test is 0 with | or & and the clamp "
+    "selects the sum itself (every input; the adaptation-ceiling cover finds no image for "
+    "this design)")
 def _this_tick_start(l: int) -> str:
     """The argument for Yosys's copy of ``start & ~busy`` that zeroes layer ``l``'s
     spikes_this_tick and holds the next layer's event counter, as ``start | ~busy``."""
