@@ -461,7 +461,7 @@ class NeuronCore(wiring.Component):
         overflow = Signal()
         # event write-back pipeline: R (read data), P (registered), write
         e_r, e_r_g = Signal(), Signal(range(max(2, G)))
-        e_p, e_p_g = Signal(), Signal(range(max(2, G)))
+        e_p = Signal()
         # update pipeline valid bits (R, P, S0, S1, S1b, S2, S3, S4) and the word at the write edge
         u_valid = Signal(UPDATE_STAGES)
         w_g = Signal(range(max(2, G)))
@@ -514,7 +514,7 @@ class NeuronCore(wiring.Component):
             m.d.sync += p_w.eq(rp_w.data)
         for name in lane_bits:
             m.d.sync += p_data[name].eq(rps[name].data)
-        m.d.sync += [e_p.eq(e_r), e_p_g.eq(e_r_g), e_r.eq(0)]
+        m.d.sync += [e_p.eq(e_r), e_r.eq(0)]
 
         # -- host port (only while idle and the write-back is done); writes first: the
         # datapath's writes below override them ---------------------------------------------
@@ -526,8 +526,7 @@ class NeuronCore(wiring.Component):
         # it overrides is zeroed by the CLEAR itself in a later cycle -------------------------
         with m.If(e_p):
             sums = [i + w for i, w in zip(lanes_of(p_data["i"], acc, True), lanes_of(p_w, wb, True))]
-            m.d.comb += [wps["i"].addr.eq(e_p_g), wps["i"].data.eq(Cat(*(s[:acc] for s in sums))),
-                         wps["i"].en.eq(-1)]
+            m.d.comb += [wps["i"].data.eq(Cat(*(s[:acc] for s in sums))), wps["i"].en.eq(-1)]
 
         # -- update datapath -----------------------------------------------------------------
         issue = Signal()
@@ -552,8 +551,7 @@ class NeuronCore(wiring.Component):
         m.d.comb += push.eq(written & spike_mask.any())
         with m.If(written):
             for name in writes:
-                m.d.comb += [wps[name].addr.eq(w_g), wps[name].data.eq(writes[name]),
-                             wps[name].en.eq(-1)]
+                m.d.comb += [wps[name].data.eq(writes[name]), wps[name].en.eq(-1)]
             m.d.sync += [w_g.eq(w_g + 1), w_base.eq(w_base + L)]
             with m.If(w_g == G - 1):
                 m.d.sync += phase.eq(_Phase.IDLE)
@@ -693,7 +691,18 @@ class NeuronCore(wiring.Component):
         # CLEAR's writes, last: they take precedence over every other write (see above)
         with m.If(clearing):
             for wp in wps.values():
-                m.d.comb += [wp.addr.eq(cnt), wp.data.eq(0), wp.en.eq(-1)]
+                m.d.comb += [wp.data.eq(0), wp.en.eq(-1)]
+        # the state memories' write address: CLEAR's word cnt, else the update's or the
+        # event write-back's word from one register loaded a cycle ahead (w_g, one more
+        # after this cycle's write, where the pipeline writes next; else the event's word
+        # read now): a multiplexer of registers under register selects, not a priority
+        # chain in front of the address compare of a block RAM's read bypass
+        s_waddr = Signal(range(max(2, G)), name="s_waddr")
+        m.d.sync += s_waddr.eq(Mux(u_valid[-2], w_g + written, e_r_g))
+        with m.If(clearing):
+            m.d.comb += [wp.addr.eq(cnt) for wp in wps.values()]
+        with m.Elif(written | e_p):
+            m.d.comb += [wp.addr.eq(s_waddr) for wp in wps.values()]
 
         self._host_reads(m, host_ok, h_addr, rp_w, rps, params)
         return m
