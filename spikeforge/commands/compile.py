@@ -162,8 +162,7 @@ def cmd_compile(args) -> int:
     print(f"compiling {args.model}: {model['kind']} {ds.name} {'-'.join(map(str, sizes))}, "
           f"decision {network.decision.value}", file=log)
     lanes = board_lanes(args, network, counts, log) if args.board else (args.lanes or 1)
-    banks = board_banks(args, network, counts, lanes, log) if args.board else ""
-    state = board_state_memories(args, network, counts, lanes, banks, log) if args.board else ""
+    banks, state = board_memories(args, network, counts, lanes, log) if args.board else ("", "")
     system = chosen_system(network.decision, not args.no_overlap, weight_banks=banks,
                            state_memories=state)
     print(f"  tick controller: {overlap_reason(system, args.no_overlap)}", file=log)
@@ -237,30 +236,26 @@ def board_lanes(args, network, counts, log):
     return choice.lanes
 
 
-def board_banks(args, network, counts, lanes, log) -> str:
-    """``--board``: the board's family for :attr:`SystemConfig.weight_banks` (weight memories
-    in banks one block RAM deep: a higher Fmax, the same cycles and results) if the banked
-    plan still fits the board's block RAMs, else ``""`` (said)."""
+def board_memories(args, network, counts, lanes, log) -> tuple[str, str]:
+    """``--board``: :attr:`SystemConfig.weight_banks` and :attr:`SystemConfig.state_memories`
+    for the plan the artifact will hold (both said). Weight memories in banks one block RAM
+    of the board's family deep (a higher Fmax, the same cycles and results) if the banked
+    plan still fits the board's block RAMs, else ``""``; the state memories as
+    :func:`~spikeforge.boards.fit.state_memories_for` chooses them with those banks."""
     network, _, _ = hardware_input(network, counts, not args.keep_silent_inputs)
-    family = BOARDS[args.board].family
     plan = plan_network(network, neurons_per_core=args.neurons_per_core, lanes=lanes)
+    family = BOARDS[args.board].family
     fit = estimate(plan, args.board, weight_banks=family)
     if fit.fits:
         print(f"  weight memories in banks one {family} block RAM deep "
               f"(about {fit.brams} of {fit.brams_available} block RAMs)", file=log)
-        return family
-    print(f"  weight memories not banked: banked, {'; '.join(fit.problems)}", file=log)
-    return ""
-
-
-def board_state_memories(args, network, counts, lanes, banks: str, log) -> str:
-    """``--board``: :attr:`SystemConfig.state_memories` for the board
-    (:func:`~spikeforge.boards.fit.state_memories_for`), said."""
-    network, _, _ = hardware_input(network, counts, not args.keep_silent_inputs)
-    plan = plan_network(network, neurons_per_core=args.neurons_per_core, lanes=lanes)
-    choice, why = state_memories_for(plan, args.board, weight_banks=banks)
+        banks = family
+    else:
+        print(f"  weight memories not banked: banked, {'; '.join(fit.problems)}", file=log)
+        banks = ""
+    state, why = state_memories_for(plan, args.board, weight_banks=banks)
     print(f"  {why}", file=log)
-    return choice
+    return banks, state
 
 
 def check_simulators(choice: str) -> tuple[str, ...]:
