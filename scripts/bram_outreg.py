@@ -1,0 +1,242 @@
+"""Block RAM output registers on the ECP5: a netlist pass between Yosys and nextpnr, for
+measuring what the DP16KD's output register would buy (docs/boards.md, "Stop 38").
+
+    .venv/bin/python scripts/bram_outreg.py BUILD/top.json               # rewrites it
+    .venv/bin/python scripts/bram_outreg.py BUILD/top.json --sync-reset  # also p_w's kind
+    # then nextpnr on it, as in BUILD/build_top.sh (--json top.json ...)
+
+Yosys maps every memory read port onto a ``DP16KD`` without its output register
+(``REGMODE_A/B = "NOREG"``), whose data leave the block RAM 5.83 ns after the clock edge in
+nextpnr's ECP5 timing model (speed grade 6); with the output register (``"OUTREG"``) they
+leave after 0.96 ns. At 120 MHz (8.33 ns) the first leaves 2.5 ns to reach any flip-flop;
+the weight banks' registers and the board's input buffer were the critical paths of every
+banked MNIST build on the ULX3S (stop 37).
+
+For each port (A or B) of each ``DP16KD`` the pass checks that
+
+* the port has no output register yet, its output clock enable ``OCE`` is tied to 1 and
+  its reset ``RST`` to 0, and its clock is not inverted;
+* every data output bit that drives anything drives exactly one cell: a ``TRELLIS_FF``'s
+  data input, or a ``LUT4`` that passes the bit through unchanged and drives nothing but
+  that flip-flop;
+* each such flip-flop is a plain register on the port's clock: rising edge, no clock
+  enable, no set or reset (``LSR`` tied to 0), reset value 0, under the global reset
+  exactly as the block RAM (``GSR`` equal);
+
+then ``REGMODE`` becomes ``"OUTREG"``, each output bit drives the flip-flop's ``Q`` net,
+and the flip-flop (and the LUT) is removed. This is exact: with ``OUTREG`` the port's output
+is its ``NOREG`` output registered on the port's clock, enabled by ``OCE`` (here 1), reset
+by ``RST`` (here 0) and by the global reset to 0 (Lattice TN1264, *ECP5 and ECP5-5G Memory
+Usage Guide*), which is what the removed flip-flop computed. A port that fails a check is
+left as it is, with the first reason, in the summary.
+
+``--sync-reset`` also takes registers with a synchronous reset shared by the whole port
+(``SRMODE LSR_OVER_CE``; the cores' ``p_w_<b> <= hot ? data : 0``) and drives the port's
+``RST`` with it (``RESETMODE SYNC``). That is exact only if ``RST`` resets the output
+register alone, not the read latch in front of it (which would drop a read of the bank at
+the reset edge); the memory guide does not settle it, so this is for timing figures only,
+never for a bitstream.
+
+Measured at stop 38: both variants move the register, and the timing gets worse, not
+better -- the route from a block RAM to the core's logic (2-3 ns across the die) then lands
+in the cycle of the logic behind the register (the OR of the banks, the accumulator's
+adder, the LUT RAM write); the register must stay in the fabric as a second stage (one
+more cycle of weight-read latency) for the output register to help.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+__all__ = ["absorb_output_registers", "main"]
+
+_CONST = ("0", "1", "x", "z")
+
+
+def _param(cell, name, default=""):
+    """A cell parameter as a string (Yosys pads some string values with a space)."""
+    value = cell["parameters"].get(name, default)
+    return value.strip() if isinstance(value, str) else str(value)
+
+
+def _sinks(cells, ports) -> dict:
+    """net bit -> [(cell name, port, index)] of every cell input and top output reading it."""
+    readers = defaultdict(list)
+    for name, cell in cells.items():
+        for port, bits in cell["connections"].items():
+            if cell["port_directions"].get(port) == "input":
+                for i, bit in enumerate(bits):
+                    if bit not in _CONST:
+                        readers[bit].append((name, port, i))
+    for port, info in ports.items():
+        if info["direction"] != "input":
+            for i, bit in enumerate(info["bits"]):
+                readers[bit].append((None, port, i))
+    return readers
+
+
+def _passes_through(lut, bit) -> bool:
+    """True if the LUT4 ``lut`` outputs ``bit`` for every value of its other inputs."""
+    init = _param(lut, "INIT")
+    if len(init) != 16 or set(init) - {"0", "1"}:
+        return False
+    pins = [lut["connections"].get(p, ["0"])[0] for p in "ABCD"]
+    free = sorted({p for p in pins if p not in _CONST and p != bit}, key=str)
+    for v in (0, 1):
+        for k in range(1 << len(free)):
+            values = {f: (k >> i) & 1 for i, f in enumerate(free)}
+            index = 0
+            for i, pin in enumerate(pins):
+                x = v if pin == bit else values[pin] if pin in values else int(pin == "1")
+                index |= x << i
+            if int(init[15 - index]) != v:
+                return False
+    return True
+
+
+def _plain_register(ff, clock, bram, sync_reset=False) -> str | None:
+    """None if the TRELLIS_FF ``ff`` is a plain register on ``clock`` matching ``bram``'s
+    global reset (``sync_reset``: or one with a synchronous reset), else why not."""
+    c = ff["connections"]
+    if c.get("CLK", [None])[0] != clock or _param(ff, "CLKMUX", "CLK") != "CLK":
+        return "its flip-flop is on another clock or edge"
+    ce_mux = _param(ff, "CEMUX", "1")
+    if not (ce_mux == "1" or (ce_mux == "CE" and c.get("CE", ["1"])[0] == "1")):
+        return "its flip-flop has a clock enable"
+    lsr = c.get("LSR", ["0"])[0]
+    reset_ok = lsr == "0" or (sync_reset and _param(ff, "SRMODE", "LSR_OVER_CE")
+                               == "LSR_OVER_CE")
+    if not (reset_ok and _param(ff, "LSRMUX", "LSR") == "LSR") \
+            or _param(ff, "LSRMODE", "LSR") == "PRLD":
+        return "its flip-flop has a set or reset"
+    if _param(ff, "REGSET", "RESET") != "RESET":
+        return "its flip-flop resets to 1"
+    if _param(ff, "GSR", "ENABLED") != _param(bram, "GSR", "ENABLED"):
+        return "its flip-flop's global reset differs from the block RAM's"
+    return None
+
+
+def _port_plan(bram, port, cells, readers, sync_reset=False):
+    """For port ``port`` ("A"/"B") of the DP16KD ``bram``: ([(bit index, output bit, ff name,
+    lut name or None)], the registers' reset net or "0", None), or (None, None, reason)."""
+    c = bram["connections"]
+    if not any(readers.get(c.get(f"DO{port}{i}", ["x"])[0]) for i in range(18)):
+        return None, None, "drives nothing"
+    if _param(bram, f"REGMODE_{port}", "NOREG") != "NOREG":
+        return None, None, "has its output register already"
+    if c.get(f"OCE{port}", ["1"])[0] != "1" or c.get(f"RST{port}", ["0"])[0] != "0":
+        return None, None, f"OCE{port} or RST{port} is not tied off"
+    if _param(bram, f"CLK{port}MUX", f"CLK{port}") != f"CLK{port}":
+        return None, None, "its clock is inverted"
+    clock = c.get(f"CLK{port}", [None])[0]
+    moves = []
+    for i in range(18):
+        bit = c.get(f"DO{port}{i}", ["x"])[0]
+        if bit in _CONST or not readers.get(bit):
+            continue
+        sink = readers[bit]
+        if len(sink) != 1 or sink[0][0] is None:
+            return None, None, f"DO{port}{i} drives {len(sink)} inputs"
+        cell_name, pin, _ = sink[0]
+        lut = None
+        if cells[cell_name]["type"] == "LUT4":
+            lut = cell_name
+            if not _passes_through(cells[lut], bit):
+                return None, None, f"DO{port}{i} goes through logic"
+            z = cells[lut]["connections"]["Z"][0]
+            if len(readers.get(z, [])) != 1 or readers[z][0][0] is None:
+                return None, None, f"DO{port}{i}'s buffer drives more than a flip-flop"
+            cell_name, pin, _ = readers[z][0]
+        if cells[cell_name]["type"] != "TRELLIS_FF" or pin != "DI":
+            return None, None, f"DO{port}{i} does not reach a flip-flop's data input"
+        why = _plain_register(cells[cell_name], clock, bram, sync_reset)
+        if why:
+            return None, None, f"DO{port}{i}: {why}"
+        moves.append((i, bit, cell_name, lut))
+    resets = {cells[ff]["connections"].get("LSR", ["0"])[0] for _, _, ff, _ in moves}
+    if len(resets) > 1:
+        return None, None, "its registers have different resets"
+    (reset,) = resets
+    other = "B" if port == "A" else "A"
+    if reset != "0" and c.get(f"RST{other}", ["0"])[0] != "0":
+        return None, None, f"port {other} uses RST (RESETMODE is shared)"
+    return moves, reset, None
+
+
+def absorb_output_registers(netlist: dict, sync_reset: bool = False) -> dict:
+    """Move plain registers behind DP16KD read ports into the block RAMs (module docstring),
+    in place. Returns the summary: ``ports`` absorbed, ``registers`` removed, ``luts``
+    removed, ``skipped`` {reason: ports}, ``brams`` seen."""
+    # Yosys writes integer attributes as binary strings
+    top = next(m for m in netlist["modules"].values()
+               if int(m.get("attributes", {}).get("top", "0"), 2))
+    cells = top["cells"]
+    readers = _sinks(cells, top.get("ports", {}))
+    summary = {"brams": 0, "ports": 0, "registers": 0, "luts": 0, "skipped": defaultdict(int)}
+    removed, dead = set(), set()
+    for name in sorted(cells):
+        bram = cells[name]
+        if bram["type"] != "DP16KD":
+            continue
+        summary["brams"] += 1
+        for port in "AB":
+            moves, reset, why = _port_plan(bram, port, cells, readers, sync_reset)
+            if moves is None:
+                if why != "drives nothing":
+                    summary["skipped"][f"port {port}: {why.split(': ', 1)[-1]}"] += 1
+                continue
+            bram["parameters"][f"REGMODE_{port}"] = "OUTREG"
+            if reset != "0":
+                bram["parameters"]["RESETMODE"] = "SYNC"
+                bram["connections"][f"RST{port}"] = [reset]
+            for i, bit, ff, lut in moves:
+                bram["connections"][f"DO{port}{i}"] = [cells[ff]["connections"]["Q"][0]]
+                dead.add(bit)
+                removed.add(ff)
+                if lut:
+                    dead.add(cells[lut]["connections"]["Z"][0])
+                    removed.add(lut)
+                    summary["luts"] += 1
+                summary["registers"] += 1
+            summary["ports"] += 1
+    for cell in removed:
+        del cells[cell]
+    for net in top.get("netnames", {}).values():  # the bits no one drives any more
+        net["bits"] = ["x" if b in dead else b for b in net["bits"]]
+    summary["skipped"] = dict(summary["skipped"])
+    return summary
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="scripts/bram_outreg.py",
+        description="Move plain registers behind ECP5 block RAM read ports into the block "
+                    "RAMs' output registers (a Yosys JSON netlist, rewritten in place).")
+    parser.add_argument("netlist", type=Path, help="Yosys JSON netlist (synth_ecp5)")
+    parser.add_argument("--sync-reset", action="store_true",
+                        help="also registers with a synchronous reset, onto RST (for timing "
+                             "figures only: see the module docstring)")
+    parser.add_argument("--summary", type=Path,
+                        help="write the summary here (default: <netlist>.outreg.json)")
+    args = parser.parse_args(argv)
+    try:
+        netlist = json.loads(args.netlist.read_text())
+    except (OSError, ValueError) as error:
+        print(f"bram_outreg: cannot read {args.netlist}: {error}", file=sys.stderr)
+        return 2
+    summary = absorb_output_registers(netlist, args.sync_reset)
+    args.netlist.write_text(json.dumps(netlist))
+    target = args.summary or args.netlist.with_suffix(".outreg.json")
+    target.write_text(json.dumps(summary, indent=1) + "\n")
+    print(f"bram_outreg: {summary['ports']} block RAM read ports of {summary['brams']} DP16KD took "
+          f"their register ({summary['registers']} flip-flops, {summary['luts']} buffer LUTs "
+          f"removed); left: {summary['skipped'] or 'none'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""scripts/bram_outreg.py: on netlists small enough to check by hand, and on Yosys's own."""
+
+import importlib.util
+import json
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from amaranth import Module, Signal
+from amaranth.back import rtlil
+from amaranth.lib.memory import Memory
+
+from spikeforge.boards.build import toolchain_environment
+
+_PATH = Path(__file__).resolve().parents[1] / "scripts" / "bram_outreg.py"
+_SPEC = importlib.util.spec_from_file_location("bram_outreg", _PATH)
+bram_outreg = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(bram_outreg)
+
+CLK = 1
+
+
+def _cell(kind, parameters=None, **ports):
+    """A cell of ``kind``; ports are ``name=(direction, bits)``."""
+    return {"type": kind, "parameters": parameters or {},
+            "port_directions": {p: d for p, (d, _) in ports.items()},
+            "connections": {p: b for p, (_, b) in ports.items()}}
+
+
+def _bram(do_a, rst_a="0"):
+    """A DP16KD whose port A outputs DOA0.. drive the bits ``do_a``, read on clock CLK."""
+    ports = {f"DOA{i}": ("output", [b]) for i, b in enumerate(do_a)}
+    return _cell("DP16KD", {"REGMODE_A": "NOREG", "REGMODE_B": "NOREG", "GSR": "ENABLED",
+                            "RESETMODE": "ASYNC", "CLKAMUX": "CLKA"},
+                 CLKA=("input", [CLK]), OCEA=("input", ["1"]), RSTA=("input", [rst_a]),
+                 RSTB=("input", ["0"]), **ports)
+
+
+def _ff(d, q, ce=None, lsr="0"):
+    params = {"CEMUX": "CE " if ce else "1 ", "CLKMUX": "CLK", "GSR": "ENABLED",
+              "LSRMUX": "LSR", "REGSET": "RESET", "SRMODE": "LSR_OVER_CE"}
+    return _cell("TRELLIS_FF", params, CLK=("input", [CLK]), DI=("input", [d]),
+                 CE=("input", [ce or "1"]), LSR=("input", [lsr]), Q=("output", [q]))
+
+
+def _netlist(cells, netnames=None):
+    return {"modules": {"top": {"attributes": {"top": "00000000000000000000000000000001"},
+                                "ports": {}, "cells": cells,
+                                "netnames": netnames or {}}}}
+
+
+def test_plain_registers_move_into_the_block_ram():
+    cells = {"ram": _bram([10, 11]), "r0": _ff(10, 20), "r1": _ff(11, 21),
+             "use": _cell("LUT4", {"INIT": "0" * 16}, A=("input", [20]), B=("input", [21]),
+                          Z=("output", [30]))}
+    netlist = _netlist(cells, {"ram_DOA": {"bits": [10, 11]}, "r": {"bits": [20, 21]}})
+    summary = bram_outreg.absorb_output_registers(netlist)
+    top = netlist["modules"]["top"]
+    assert summary == {"brams": 1, "ports": 1, "registers": 2, "luts": 0, "skipped": {}}
+    ram = top["cells"]["ram"]
+    assert ram["parameters"]["REGMODE_A"] == "OUTREG"
+    assert ram["connections"]["DOA0"] == [20] and ram["connections"]["DOA1"] == [21]
+    assert set(top["cells"]) == {"ram", "use"}
+    assert top["netnames"]["ram_DOA"]["bits"] == ["x", "x"]  # no one drives them now
+    assert ram["connections"]["RSTA"] == ["0"]
+
+
+def test_a_buffer_lut_goes_too_but_logic_stays():
+    # INIT of A: bit i of the function is INIT[15 - i]; "1010..." = A (B, C, D free)
+    buffer = _cell("LUT4", {"INIT": "1010101010101010"}, A=("input", [10]), B=("input", [40]),
+                   Z=("output", [12]))
+    netlist = _netlist({"ram": _bram([10]), "buf": buffer, "r0": _ff(12, 20)})
+    summary = bram_outreg.absorb_output_registers(netlist)
+    assert summary["ports"] == 1 and summary["luts"] == 1
+    assert set(netlist["modules"]["top"]["cells"]) == {"ram"}
+    logic = _cell("LUT4", {"INIT": "1000100010001000"}, A=("input", [10]), B=("input", [40]),
+                  Z=("output", [12]))  # A & B
+    netlist = _netlist({"ram": _bram([10]), "and": logic, "r0": _ff(12, 20)})
+    summary = bram_outreg.absorb_output_registers(netlist)
+    assert summary["ports"] == 0
+    assert summary["skipped"] == {"port A: DOA0 goes through logic": 1}
+
+
+@pytest.mark.parametrize("cells, reason", [
+    ({"r0": _ff(10, 20, ce=50)}, "its flip-flop has a clock enable"),
+    ({"r0": _ff(10, 20, lsr=51)}, "its flip-flop has a set or reset"),
+    ({"r0": _ff(10, 20), "r1": _ff(10, 21)}, "DOA0 drives 2 inputs"),
+    ({"r0": _ff(60, 20, ce=10)}, "DOA0 does not reach a flip-flop's data input"),
+], ids=["clock-enable", "reset", "two-readers", "not-a-register"])
+def test_anything_but_a_plain_register_is_left(cells, reason):
+    netlist = _netlist({"ram": _bram([10]), **cells})
+    before = json.dumps(netlist, sort_keys=True)
+    summary = bram_outreg.absorb_output_registers(netlist)
+    assert summary["ports"] == 0 and summary["skipped"] == {f"port A: {reason}": 1}
+    assert json.dumps(netlist, sort_keys=True) == before
+
+
+def test_sync_reset_onto_rst_only_when_asked():
+    netlist = _netlist({"ram": _bram([10, 11]), "r0": _ff(10, 20, lsr=51),
+                        "r1": _ff(11, 21, lsr=51)})
+    summary = bram_outreg.absorb_output_registers(netlist, sync_reset=True)
+    ram = netlist["modules"]["top"]["cells"]["ram"]
+    assert summary["ports"] == 1
+    assert ram["connections"]["RSTA"] == [51] and ram["parameters"]["RESETMODE"] == "SYNC"
+    netlist = _netlist({"ram": _bram([10, 11]), "r0": _ff(10, 20, lsr=51),
+                        "r1": _ff(11, 21, lsr=52)})
+    summary = bram_outreg.absorb_output_registers(netlist, sync_reset=True)
+    assert summary["skipped"] == {"port A: its registers have different resets": 1}
+
+
+def test_on_yosys_netlist(tmp_path):
+    """A memory with a plain register behind its read port, through the real synth_ecp5:
+    the pass finds Yosys's DP16KD and TRELLIS_FF as they are written, and moves exactly the
+    16 flip-flops of that register."""
+    m = Module()
+    # a read-only memory: with a write port Yosys would also emulate the read of a word
+    # written in the same cycle (a bypass multiplexer behind the block RAM, which the pass
+    # rightly leaves alone; docs/boards.md, stop 38)
+    words = [(k * 40503) & 0xFFFF for k in range(1024)]  # every bit used: none optimised away
+    m.submodules.mem = mem = Memory(shape=16, depth=1024, init=words)
+    addr, q = Signal(10), Signal(16)
+    rp = mem.read_port()
+    r = Signal(16, reset_less=True)  # as the cores' p_w: no reset behind the block RAM
+    m.d.comb += rp.addr.eq(addr)
+    m.d.sync += [addr.eq(addr + 1), r.eq(rp.data), q.eq(q + r)]
+    (tmp_path / "t.il").write_text(rtlil.convert(m, ports=[q]))
+    yosys = toolchain_environment(("yosys",)).get("YOSYS", "yosys")
+    subprocess.run([yosys, "-q", "-p", "read_rtlil t.il; synth_ecp5 -top top -json t.json"],
+                   cwd=tmp_path, check=True, capture_output=True)
+    before = _types(tmp_path / "t.json")
+    result = subprocess.run([sys.executable, str(_PATH), "t.json"], cwd=tmp_path,
+                            check=True, capture_output=True, text=True)
+    after = _types(tmp_path / "t.json")
+    assert "1 block RAM read ports of 1 DP16KD took their register (16 flip-flops" \
+        in result.stdout
+    assert after["TRELLIS_FF"] == before["TRELLIS_FF"] - 16
+    summary = json.loads((tmp_path / "t.outreg.json").read_text())
+    assert summary["ports"] == 1 and summary["skipped"] == {}
+
+
+def _types(path):
+    top = next(iter(m for m in json.loads(path.read_text())["modules"].values()
+                    if int(m.get("attributes", {}).get("top", "0"), 2)))
+    return Counter(c["type"] for c in top["cells"].values())
