@@ -58,6 +58,7 @@ from spikeforge.ir.params import Decision, NeuronParams
 from spikeforge.ir.system import SystemConfig
 
 __all__ = ["toolchain_environment", "toolchain_options", "resolve_design", "build_board",
+           "with_outreg_pass",
            "parse_nextpnr_report", "count_cells", "format_report", "learning_summary",
            "learning_spec", "LEARNING_DESIGNS", "nextpnr_seed_command", "seed_fmax"]
 
@@ -336,6 +337,8 @@ def build_board(source, board: str, out_dir=None, *, baud: int = 115200,
     top = BoardTop(SpikeforgeSystem(plan, artifact.system, learning), baud=baud,
                    input_depth=depth, pll=pll)
     platform = spec.make_platform()
+    if spec.family == "ecp5":
+        platform = with_outreg_pass(platform)
     clock_mhz = top.clk_hz / 1e6 if top.pll is not None else spec.clk_hz / 1e6
     report = {"design": name, "board": board, "device": spec.device, "family": spec.family,
               "board_clock_mhz": spec.clk_hz / 1e6, "requested_clock_mhz": clk_mhz,
@@ -395,6 +398,9 @@ def build_board(source, board: str, out_dir=None, *, baud: int = 115200,
     report["netlist_cells"] = cells
     report["nextpnr_utilization"] = pnr["utilization"]
     report["fmax"] = pnr["fmax"]
+    outreg = out / "top.outreg.json"  # the ECP5 builds' block RAM output registers
+    if outreg.exists():
+        report["bram_outreg"] = json.loads(outreg.read_text())
     achieved = [v["achieved"] for v in pnr["fmax"].values() if "achieved" in v]
     report["fmax_mhz"] = min(achieved) if achieved else None
     constraints = [v["constraint"] for v in pnr["fmax"].values() if "constraint" in v]
@@ -407,6 +413,21 @@ def build_board(source, board: str, out_dir=None, *, baud: int = 115200,
     report["bitstream"] = str(bitstream) if bitstream.exists() else None
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     return _timing_checked(report, out, allow_timing_fail, name, board)
+
+
+def with_outreg_pass(platform):
+    """An ECP5 ``platform`` (amaranth-boards) like ``platform`` whose build script runs
+    :mod:`spikeforge.boards.outreg` on Yosys's netlist before nextpnr: plain registers
+    behind block RAM read ports become the DP16KDs' output registers."""
+    base = type(platform)
+    templates = list(base.command_templates.fget(platform))
+    if "yosys" not in templates[0] or "nextpnr" not in templates[1]:
+        raise SpikeforgeError(f"{base.__name__}: unexpected build steps (Yosys, then "
+                              f"nextpnr expected); this Amaranth version is not supported")
+    step = f"{shlex.quote(sys.executable)} -m spikeforge.boards.outreg {{{{name}}}}.json"
+    templates.insert(1, step)
+    cls = type(base.__name__, (base,), {"command_templates": property(lambda self: templates)})
+    return cls()
 
 
 def saved_report(build_plan, out: Path) -> dict | None:

@@ -24,7 +24,7 @@ from spikeforge.ir.params import Reset
 from spikeforge.sim.blocks.core import QUEUE_WORDS, UPDATE_STAGES
 
 __all__ = ["Command", "Region", "Param", "HostMap", "HostBusSignature", "NeuronCore",
-           "HOST_DATA_BITS", "HOST_REGION_BITS"]
+           "HOST_DATA_BITS", "HOST_REGION_BITS", "OUTREG_ATTRIBUTE"]
 
 
 HOST_DATA_BITS = 32  #: width of ``host.w_data`` / ``host.r_data``
@@ -205,6 +205,14 @@ def _lowest(m: Module, mask, lanes: int):
     return k, rest
 
 
+#: weight banks whose selected words one register of a banked core's weight read ORs
+_BANKS_PER_REGISTER = 4
+
+#: the attribute that marks a register behind a block RAM read port for the block RAM's own
+#: output register (boards/outreg.py moves it there in ECP5 builds; nothing else reads it)
+OUTREG_ATTRIBUTE = "spikeforge_outreg"
+
+
 def _or_all(values):
     """The OR of ``values``, as a balanced tree."""
     while len(values) > 1:
@@ -258,11 +266,13 @@ class NeuronCore(wiring.Component):
         Geometry, lanes, neuron parameters, initial weights and the event bound of the core.
     weight_bank_words : int
         0: the weights in one memory. A power of two D: in banks of D words (the last one
-        shorter), each read into a register of its own (zero unless its bank was read), the
-        registers ORed one stage later, so that a block RAM's output reaches a flip-flop
-        with no multiplexer in between (Yosys
-        maps an ECP5 or iCE40 memory deeper than one block RAM with a multiplexer behind the
-        block RAMs' slow clock-to-out). Same timing and results for every D
+        shorter, each in block RAM), which read an event's words a cycle ahead into a
+        register of their own (``w_out_<b>``, marked for the ECP5 block RAM's output
+        register: boards/outreg.py), then into registers of up to four banks' words each
+        (zero unless their bank was read), ORed one stage later, so that a block RAM's
+        output reaches a flip-flop with no multiplexer in between (Yosys maps an ECP5 or
+        iCE40 memory deeper than one block RAM with a multiplexer behind the block RAMs'
+        slow clock-to-out). Same timing and results for every D
         (:attr:`SystemConfig.weight_banks <spikeforge.ir.system.SystemConfig>` chooses D).
     events_first : bool
         True (default): an event offered beside a command is taken first and
@@ -321,7 +331,9 @@ class NeuronCore(wiring.Component):
         ``w_data``; unsigned fields are read zero-extended and written from the low bits. A
         read and a write of the same location in the same cycle reads the old weight, or
         the new state (the state read ports are transparent). Reads
-        past the end of a region return unspecified data.
+        past the end of a region return unspecified data, and so does a weight read in
+        the cycle an event is accepted in a core with weight banks (``weight_bank_words``:
+        the banks read the event's first word then; a system never reads weights).
 
     Reset (``rst``, synchronous) returns the control logic to idle, empties the pipeline,
     the spike queue and the output register, clears ``overflow`` and restores the parameter
@@ -645,6 +657,11 @@ class NeuronCore(wiring.Component):
                 m.d.sync += ev_count.eq(ev_count + 1)
 
         # -- the phases ----------------------------------------------------------------------
+        # phase == EVENT, a register of its own in a banked core (set and cleared with
+        # phase): it selects the banks' read-ahead address, whose route reaches block RAMs
+        # across the die (a decode of phase in front of it: 8.7 ns in the 784-64-10 build
+        # of 8 lanes)
+        in_event = Signal()
         with m.Switch(phase):
             with m.Case(_Phase.IDLE):
                 m.d.comb += rp_w.addr.eq(h_addr["w_word"])
@@ -654,9 +671,13 @@ class NeuronCore(wiring.Component):
                 def take_event():
                     m.d.sync += [phase.eq(_Phase.EVENT), cnt.eq(0),
                                  w_addr.eq(self.spike_in.payload * G)]
+                    if self.weight_bank_words:
+                        m.d.sync += in_event.eq(1)
 
                 def take_command():
                     m.d.sync += [cnt.eq(0), ev_count.eq(0)]
+                    if self.weight_bank_words:
+                        m.d.sync += in_event.eq(0)
                     with m.If(self.command.payload == Command.TICK):
                         m.d.sync += [phase.eq(_Phase.UPDATE), w_g.eq(0), w_base.eq(0)]
                     with m.Else():
@@ -679,6 +700,8 @@ class NeuronCore(wiring.Component):
                     m.d.sync += [cnt.eq(0), w_addr.eq(self.spike_in.payload * G)]
                 with m.Elif(cnt == G - 1):
                     m.d.sync += phase.eq(_Phase.IDLE)
+                    if self.weight_bank_words:
+                        m.d.sync += in_event.eq(0)
             with m.Case(_Phase.CLEAR):
                 m.d.sync += cnt.eq(cnt + 1)
                 with m.If(cnt == G - 1):
@@ -704,6 +727,20 @@ class NeuronCore(wiring.Component):
         with m.Elif(written | e_p):
             m.d.comb += [wp.addr.eq(s_waddr) for wp in wps.values()]
 
+        if self.weight_bank_words:
+            # the banks read a cycle ahead (_weight_banks): an event's next word, or the
+            # first word of the event taken in this cycle; w_addr + 1 from a register of
+            # its own (an adder in front of the banks' address was the 784-64-10 build's
+            # critical path)
+            w_addr1 = Signal.like(w_addr, name="w_addr1")
+            first = self.spike_in.payload * G
+            with m.If(ev_accept):
+                m.d.sync += w_addr1.eq(first + 1)
+            with m.Elif(phase == _Phase.EVENT):
+                m.d.sync += w_addr1.eq(w_addr1 + 1)
+            m.d.comb += [rp_w.early.eq(ev_accept | in_event),
+                         rp_w.take.eq(ev_accept), rp_w.first.eq(first),
+                         rp_w.ahead.eq(w_addr1)]
         self._host_reads(m, host_ok, h_addr, rp_w, rps, params)
         return m
 
@@ -827,38 +864,75 @@ class NeuronCore(wiring.Component):
         write port that look like one memory's (``addr``, ``data``; ``addr``, ``data``,
         ``en``), and ``p_w``, the word read two edges ago, from the banks' own registers.
 
-        ``rp.data`` (the host's read, one edge after ``addr``) still goes through a bank
-        multiplexer; the datapath reads only ``p_w``, an OR of registers."""
+        The banks read one cycle ahead: where ``early`` is high they take the address the
+        datapath reads in the next cycle (``first``, an event's first word, where ``take``;
+        else ``ahead``, the event's next word) instead of ``addr``, and their data go through two registers -- ``w_out_<b>``, directly behind
+        the block RAM (on the ECP5 the DP16KD's own output register can hold it:
+        boards/outreg.py), then ``p_w_<k>``, the OR of up to four banks' words, each zero
+        unless its bank was read -- so ``p_w``, the OR of the second, holds the word of
+        ``addr`` two edges later, as the one-memory core's ``p_w`` does. ``rp.data`` (the host's read, one edge after
+        ``addr`` where ``early`` is low) still comes from the banks' outputs through a bank
+        multiplexer; in a system the host never reads weights and Yosys removes it."""
         cfg = self.config
         L, wb, depth, D = cfg.lanes, cfg.params.weight_bits, cfg.n_inputs * cfg.words, \
             self.weight_bank_words
         shift = ceil_log2(D)
         packed = self.packed_weights()
         n_banks = -(-depth // D)
-        # the two ports' signals, named as a Memory port's
+        # the two ports' signals, named as a Memory port's, and the read-ahead
         rp = SimpleNamespace(addr=Signal(range(depth), name="w_raddr"),
-                             data=Signal(L * wb, name="w_rdata"))
+                             data=Signal(L * wb, name="w_rdata"),
+                             early=Signal(name="w_read_early"), take=Signal(name="w_read_take"),
+                             first=Signal(range(depth), name="w_read_first"),
+                             ahead=Signal(range(depth), name="w_read_ahead"))
         wp = SimpleNamespace(addr=Signal(range(depth), name="w_waddr"),
                              data=Signal(L * wb, name="w_wdata"), en=Signal(L, name="w_wen"))
-        # the bank of the word read at this edge, one-hot: each bank's register takes its
-        # read data only when it is the bank read (else 0), so the word is the OR of the
-        # registers -- no select logic behind the block RAMs, an OR tree behind flip-flops
+        # the address the banks read: with ``early``, ``first`` where an event is taken
+        # (``take``) else ``ahead``; without it ``addr``
+        bank_addr = Signal(range(depth), name="w_bank_addr")
+        m.d.comb += bank_addr.eq(Mux(rp.early, Mux(rp.take, rp.first, rp.ahead), rp.addr))
+        # the bank of the word read at this edge, one-hot, and a cycle later (the bank of
+        # the word in the w_out registers): each bank's p_w register takes its w_out only
+        # when it is the bank read (else 0), so the word is the OR of the p_w registers --
+        # no select logic behind the block RAMs, an OR tree behind flip-flops. Only an
+        # event's read (``early``) reaches p_w (its write-back), so ``hot`` follows the
+        # read-ahead address alone, decoded before the select: ``take`` is the input
+        # handshake, which comes late (in front of the decode it was the 5-core MNIST
+        # build's critical path, 9.1 ns; ``early``'s phase decode in front of it the
+        # 784-64-10 build's, 8.9 ns)
+        def hot_of(addr):
+            return C(1, n_banks) << addr[shift:]
+
         hot = Signal(n_banks, name="w_bank_hot")
+        hot_p = Signal(n_banks, name="w_bank_hot_p")
         sel_r = Signal(range(n_banks), name="w_bank_r")
-        m.d.sync += [hot.eq(C(1, n_banks) << rp.addr[shift:]), sel_r.eq(rp.addr[shift:])]
+        m.d.sync += [hot.eq(Mux(rp.take, hot_of(rp.first), hot_of(rp.ahead))),
+                     hot_p.eq(hot), sel_r.eq(bank_addr[shift:])]
         p_w = Signal(L * wb, name="p_w")
-        reads, registered = [], []
+        reads, selected = [], []
         for b in range(n_banks):
+            # in block RAM even where short (the last bank): a short one in logic would put
+            # its read's LUTs behind the read-ahead address, whose select is the input
+            # handshake (the 5-core MNIST build's 256-word last banks: 9.1 ns)
             bank = Memory(shape=unsigned(L * wb), depth=min(D, depth - b * D),
-                          init=packed[b * D:(b + 1) * D])
+                          init=packed[b * D:(b + 1) * D], attrs={"ram_style": "block"})
             m.submodules[f"mem_w_{b}"] = bank
             r, w = bank.read_port(), bank.write_port(granularity=wb)
-            p_bank = Signal(L * wb, name=f"p_w_{b}", reset_less=True)
-            m.d.sync += p_bank.eq(Mux(hot[b], r.data, 0))
-            m.d.comb += [r.addr.eq(rp.addr[:shift]), w.addr.eq(wp.addr[:shift]),
+            out = Signal(L * wb, name=f"w_out_{b}", reset_less=True,
+                         attrs={OUTREG_ATTRIBUTE: 1})
+            m.d.sync += out.eq(r.data)
+            m.d.comb += [r.addr.eq(bank_addr[:shift]), w.addr.eq(wp.addr[:shift]),
                          w.data.eq(wp.data), w.en.eq(Mux(wp.addr[shift:] == b, wp.en, 0))]
             reads.append(r.data)
-            registered.append(p_bank)
+            selected.append(Mux(hot_p[b], out, 0))
+        # the p_w registers take the selected words of up to four banks each (two LUT
+        # levels), so that the OR behind them, in front of the accumulators' adders, has a
+        # quarter of the inputs (the 784-64-10 core's 25 banks: 7, two levels, not three)
+        registered = []
+        for k in range(0, n_banks, _BANKS_PER_REGISTER):
+            p_group = Signal(L * wb, name=f"p_w_{k // _BANKS_PER_REGISTER}", reset_less=True)
+            m.d.sync += p_group.eq(_or_all(selected[k:k + _BANKS_PER_REGISTER]))
+            registered.append(p_group)
         m.d.comb += p_w.eq(_or_all(registered))
         with m.Switch(sel_r):  # the host's read (not on the datapath)
             for b, word in enumerate(reads):

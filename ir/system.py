@@ -23,12 +23,21 @@ BRAM_ASPECTS = {
 }
 
 
+#: the widest aspect a weight bank uses, where narrower than the block RAM's widest: the
+#: ECP5's 36-bit aspect reads over both ports' outputs, whose output registers
+#: boards/outreg.py does not move (2 x 18 bits, side by side, hold the same words)
+_BANK_MAX_WIDTH = {"ecp5": 18}
+
+
 def weight_bank_words(width: int, family: str) -> int:
     """The words of one weight-memory bank of ``width`` bits on ``family``'s block RAMs: the
     depth of the deepest aspect at least ``width`` bits wide (of the widest aspect if none
-    is), so that a bank is one block RAM deep and its read data needs no multiplexer."""
-    wide = [d for d, w in BRAM_ASPECTS[family] if w >= width]
-    return max(wide) if wide else min(d for d, _ in BRAM_ASPECTS[family])
+    is; on the ECP5 of at most 18 bits), so that a bank is one block RAM deep and its read
+    data needs no multiplexer."""
+    limit = _BANK_MAX_WIDTH.get(family, 1 << 30)
+    aspects = [(d, w) for d, w in BRAM_ASPECTS[family] if w <= limit]
+    wide = [d for d, w in aspects if w >= width]
+    return max(wide) if wide else min(d for d, _ in aspects)
 
 
 #: :attr:`SystemConfig.state_memories`: the synthesis tool's choice, or block RAM
@@ -48,9 +57,10 @@ class SystemConfig:
     * ``cycle_bits`` -- width of the inference cycle counter ``cycles``;
     * ``weight_banks`` -- ``""`` (every core's weights in one memory) or an FPGA family of
       :data:`BRAM_ASPECTS`: each core's weight memory is split into banks one block RAM
-      deep (:func:`weight_bank_words`), each read into a register of its own (the registers
-      ORed one stage later), so that no multiplexer over block RAMs sits behind their
-      clock-to-out. Same cycles, same results; only the RTL's memory layout changes.
+      deep (:func:`weight_bank_words`), each read a cycle ahead into a register of its own
+      (on the ECP5 the block RAM's output register), then selected and ORed two stages
+      later, so that no multiplexer over block RAMs sits behind their clock-to-out. Same
+      cycles, same results; only the RTL's memory layout changes.
     * ``state_memories`` -- ``""`` (the synthesis tool places each core's neuron-state
       memories: a shallow one in flip-flops on the iCE40, in LUT RAM on the ECP5) or
       ``"block"`` (every one in block RAM, marked ``ram_style = "block"``). On the iCE40 a

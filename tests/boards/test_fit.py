@@ -217,14 +217,16 @@ def test_lanes_shape_the_memories():
 
 def test_banked_weights_are_estimated_bank_by_bank():
     """With SystemConfig.weight_banks each core's weights are banks one block RAM deep (on
-    the ECP5: 512 words at 64 bits, 2,048 at 8): listed one by one, the last one shorter,
-    and never fewer block RAMs than the unbanked memory."""
+    the ECP5: 1,024 words at 64 bits -- its 36-bit aspect is not used for banks -- 2,048 at
+    8): listed one by one, the last one shorter, and never fewer block RAMs than the
+    unbanked memory."""
     plan = plan_network(_net(784, [64, 10]), lanes=[8, 1])
     banked = {n: (d, w) for n, d, w, _ in memories_of_plan(plan, 64, "ecp5", "ecp5")}
-    assert [banked[f"core0.weights[{b}]"] for b in (0, 12)] == [(512, 64), (784 * 8 - 12 * 512, 64)]
-    assert "core0.weights[13]" not in banked and "core0.weights" not in banked
+    assert [banked[f"core0.weights[{b}]"] for b in (0, 6)] == [(1024, 64),
+                                                                 (784 * 8 - 6 * 1024, 64)]
+    assert "core0.weights[7]" not in banked and "core0.weights" not in banked
     assert banked["core1.weights"] == (64 * 10, 8)  # 640 words: one 2,048-word bank
-    assert weight_bank_words(64, "ecp5") == 512 and weight_bank_words(8, "ecp5") == 2048
+    assert weight_bank_words(64, "ecp5") == 1024 and weight_bank_words(8, "ecp5") == 2048
     assert weight_bank_words(16, "ice40") == 256 and weight_bank_words(64, "ice40") == 256
     plain, split = estimate(plan, "ulx3s-85f"), estimate(plan, "ulx3s-85f", weight_banks="ecp5")
     assert split.brams >= plain.brams and split.fits

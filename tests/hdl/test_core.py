@@ -451,6 +451,53 @@ def test_host_weight_write_changes_behaviour(lanes):
         compare_state(log["states"][0], trace, 0, "original weights")
 
 
+@pytest.mark.parametrize("lanes", [1, 2])
+def test_banked_weights_read_back_between_events(lanes):
+    """A core with weight banks (which read an event's words a cycle ahead) returns every
+    weight to host reads between ticks, between a tick's events and its TICK, and after a
+    host write, one cycle after r_en, and integrates the same currents as the golden
+    model."""
+    rng = np.random.default_rng(7)
+    weights = rng.integers(-128, 128, size=(6, 3))
+    config = CoreConfig(3, 6, NeuronParams(threshold=1000, membrane_bits=16), weights,
+                        lanes=lanes)
+    events = [[1, 5, 0], [4, 4, 2, 5], [3]]
+    log = {"reads": []}
+
+    async def bench_fn(bench: CoreBench):
+        addresses = [bench.dut.host_map.weight_address(j, n) for j in range(6) for n in range(3)]
+        log["reads"].append(await bench.read_many(addresses))
+        log["states"] = []
+        for e in events:
+            await bench.run_tick(TickStimulus(e))
+            log["states"].append(await bench.read_state())
+            log["reads"].append(await bench.read_many(addresses))
+        # events, then reads before their TICK (the core idle, its write-back done)
+        handshake = 0
+        for j in events[1]:
+            handshake = await bench._offer(bench.dut.spike_in, j, handshake + 1, 0)
+        await bench.wait_idle_after(handshake)
+        for _ in range(2):
+            await bench.step()
+        log["reads"].append(await bench.read_many(addresses))
+        await bench.write(Region.WEIGHT, 4 * 3 + 1, 77)
+        log["reads"].append(await bench.read_many(addresses))
+
+    core = NeuronCore(config, weight_bank_words=2)
+    assert core.weight_bank_words == 2  # config.n_inputs * config.words > 2 banks
+    run_sim(core, bench_fn)
+    expected = weights.reshape(-1).tolist()
+    when = ["before tick 0"] + [f"after tick {t}" for t in range(3)] + ["before a TICK"]
+    for label, values in zip(when, log["reads"]):
+        assert [_signed32(x) for x in values] == expected, f"weights read {label}"
+    expected[4 * 3 + 1] = 77
+    assert [_signed32(x) for x in log["reads"][-1]] == expected
+    golden = GoldenCore.of(config)
+    trace = golden.run(golden.counts_from_events(events))
+    for t, state in enumerate(log["states"]):
+        compare_state(state, trace, t, "banked weights")
+
+
 def test_parameter_registers():
     params = NeuronParams(decay_bits=8, alpha=192, beta=230, threshold=40, adaptive=True,
                           adapt_bits=6, rho=200, adapt_step=5)

@@ -1,23 +1,18 @@
-"""scripts/bram_outreg.py: on netlists small enough to check by hand, and on Yosys's own."""
+"""boards/outreg.py: on netlists small enough to check by hand, and on Yosys's own."""
 
-import importlib.util
 import json
 import subprocess
 import sys
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from amaranth import Module, Signal
 from amaranth.back import rtlil
 from amaranth.lib.memory import Memory
 
+from spikeforge.boards import outreg as bram_outreg
 from spikeforge.boards.build import toolchain_environment
 
-_PATH = Path(__file__).resolve().parents[1] / "scripts" / "bram_outreg.py"
-_SPEC = importlib.util.spec_from_file_location("bram_outreg", _PATH)
-bram_outreg = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(bram_outreg)
 
 CLK = 1
 
@@ -45,10 +40,14 @@ def _ff(d, q, ce=None, lsr="0"):
                  CE=("input", [ce or "1"]), LSR=("input", [lsr]), Q=("output", [q]))
 
 
-def _netlist(cells, netnames=None):
+def _netlist(cells, netnames=None, marked=(20, 21)):
+    """A top module of ``cells``; the signal of the net bits ``marked`` carries the
+    attribute that asks for the move (as Yosys writes an integer attribute)."""
+    nets = dict(netnames or {})
+    nets["marked"] = {"bits": list(marked),
+                      "attributes": {bram_outreg.ATTRIBUTE: "00000000000000000000000000000001"}}
     return {"modules": {"top": {"attributes": {"top": "00000000000000000000000000000001"},
-                                "ports": {}, "cells": cells,
-                                "netnames": netnames or {}}}}
+                                "ports": {}, "cells": cells, "netnames": nets}}}
 
 
 def test_plain_registers_move_into_the_block_ram():
@@ -88,26 +87,14 @@ def test_a_buffer_lut_goes_too_but_logic_stays():
     ({"r0": _ff(10, 20, lsr=51)}, "its flip-flop has a set or reset"),
     ({"r0": _ff(10, 20), "r1": _ff(10, 21)}, "DOA0 drives 2 inputs"),
     ({"r0": _ff(60, 20, ce=10)}, "DOA0 does not reach a flip-flop's data input"),
-], ids=["clock-enable", "reset", "two-readers", "not-a-register"])
+    ({"r0": _ff(10, 22)}, f"its registers are not marked {bram_outreg.ATTRIBUTE}"),
+], ids=["clock-enable", "reset", "two-readers", "not-a-register", "not-marked"])
 def test_anything_but_a_plain_register_is_left(cells, reason):
     netlist = _netlist({"ram": _bram([10]), **cells})
     before = json.dumps(netlist, sort_keys=True)
     summary = bram_outreg.absorb_output_registers(netlist)
     assert summary["ports"] == 0 and summary["skipped"] == {f"port A: {reason}": 1}
     assert json.dumps(netlist, sort_keys=True) == before
-
-
-def test_sync_reset_onto_rst_only_when_asked():
-    netlist = _netlist({"ram": _bram([10, 11]), "r0": _ff(10, 20, lsr=51),
-                        "r1": _ff(11, 21, lsr=51)})
-    summary = bram_outreg.absorb_output_registers(netlist, sync_reset=True)
-    ram = netlist["modules"]["top"]["cells"]["ram"]
-    assert summary["ports"] == 1
-    assert ram["connections"]["RSTA"] == [51] and ram["parameters"]["RESETMODE"] == "SYNC"
-    netlist = _netlist({"ram": _bram([10, 11]), "r0": _ff(10, 20, lsr=51),
-                        "r1": _ff(11, 21, lsr=52)})
-    summary = bram_outreg.absorb_output_registers(netlist, sync_reset=True)
-    assert summary["skipped"] == {"port A: its registers have different resets": 1}
 
 
 def test_on_yosys_netlist(tmp_path):
@@ -122,7 +109,8 @@ def test_on_yosys_netlist(tmp_path):
     m.submodules.mem = mem = Memory(shape=16, depth=1024, init=words)
     addr, q = Signal(10), Signal(16)
     rp = mem.read_port()
-    r = Signal(16, reset_less=True)  # as the cores' p_w: no reset behind the block RAM
+    # as the banked cores' w_out: no reset, marked
+    r = Signal(16, reset_less=True, attrs={bram_outreg.ATTRIBUTE: 1})
     m.d.comb += rp.addr.eq(addr)
     m.d.sync += [addr.eq(addr + 1), r.eq(rp.data), q.eq(q + r)]
     (tmp_path / "t.il").write_text(rtlil.convert(m, ports=[q]))
@@ -130,7 +118,8 @@ def test_on_yosys_netlist(tmp_path):
     subprocess.run([yosys, "-q", "-p", "read_rtlil t.il; synth_ecp5 -top top -json t.json"],
                    cwd=tmp_path, check=True, capture_output=True)
     before = _types(tmp_path / "t.json")
-    result = subprocess.run([sys.executable, str(_PATH), "t.json"], cwd=tmp_path,
+    result = subprocess.run([sys.executable, "-m", "spikeforge.boards.outreg", "t.json"],
+                            cwd=tmp_path,
                             check=True, capture_output=True, text=True)
     after = _types(tmp_path / "t.json")
     assert "1 block RAM read ports of 1 DP16KD took their register (16 flip-flops" \

@@ -1,9 +1,10 @@
-"""Block RAM output registers on the ECP5: a netlist pass between Yosys and nextpnr, for
-measuring what the DP16KD's output register would buy (docs/boards.md, "Stop 38").
+"""Block RAM output registers on the ECP5: a netlist pass between Yosys and nextpnr
+(docs/boards.md, "Stop 38").
 
-    .venv/bin/python scripts/bram_outreg.py BUILD/top.json               # rewrites it
-    .venv/bin/python scripts/bram_outreg.py BUILD/top.json --sync-reset  # also p_w's kind
-    # then nextpnr on it, as in BUILD/build_top.sh (--json top.json ...)
+    .venv/bin/python -m spikeforge.boards.outreg BUILD/top.json    # rewrites it in place
+
+(the ECP5 builds of :func:`spikeforge.boards.build.build_board` run it between Yosys and
+nextpnr: their ``build_top.sh`` calls it.)
 
 Yosys maps every memory read port onto a ``DP16KD`` without its output register
 (``REGMODE_A/B = "NOREG"``), whose data leave the block RAM 5.83 ns after the clock edge in
@@ -14,7 +15,8 @@ banked MNIST build on the ULX3S (stop 37).
 
 For each port (A or B) of each ``DP16KD`` the pass checks that
 
-* the port has no output register yet, its output clock enable ``OCE`` is tied to 1 and
+* the block RAM is not in its 36-bit mode (one read over both ports' outputs), the port
+  has no output register yet, its output clock enable ``OCE`` is tied to 1 and
   its reset ``RST`` to 0, and its clock is not inverted;
 * every data output bit that drives anything drives exactly one cell: a ``TRELLIS_FF``'s
   data input, or a ``LUT4`` that passes the bit through unchanged and drives nothing but
@@ -22,6 +24,11 @@ For each port (A or B) of each ``DP16KD`` the pass checks that
 * each such flip-flop is a plain register on the port's clock: rising edge, no clock
   enable, no set or reset (``LSR`` tied to 0), reset value 0, under the global reset
   exactly as the block RAM (``GSR`` equal);
+* and the RTL asked for it: the register's signal carries the attribute
+  ``spikeforge_outreg`` (:data:`ATTRIBUTE`). A register behind a block RAM is not always
+  better inside it: the route from the block RAM to the logic the register feeds then
+  lands in that logic's cycle (stop 38: the one-memory core's ``p_w`` inside its DP16KD
+  made the 784-64-10 builds slower, 90-102 MHz against 107-113);
 
 then ``REGMODE`` becomes ``"OUTREG"``, each output bit drives the flip-flop's ``Q`` net,
 and the flip-flop (and the LUT) is removed. This is exact: with ``OUTREG`` the port's output
@@ -30,18 +37,10 @@ by ``RST`` (here 0) and by the global reset to 0 (Lattice TN1264, *ECP5 and ECP5
 Usage Guide*), which is what the removed flip-flop computed. A port that fails a check is
 left as it is, with the first reason, in the summary.
 
-``--sync-reset`` also takes registers with a synchronous reset shared by the whole port
-(``SRMODE LSR_OVER_CE``; the cores' ``p_w_<b> <= hot ? data : 0``) and drives the port's
-``RST`` with it (``RESETMODE SYNC``). That is exact only if ``RST`` resets the output
-register alone, not the read latch in front of it (which would drop a read of the bank at
-the reset edge); the memory guide does not settle it, so this is for timing figures only,
-never for a bitstream.
-
-Measured at stop 38: both variants move the register, and the timing gets worse, not
-better -- the route from a block RAM to the core's logic (2-3 ns across the die) then lands
-in the cycle of the logic behind the register (the OR of the banks, the accumulator's
-adder, the LUT RAM write); the register must stay in the fabric as a second stage (one
-more cycle of weight-read latency) for the output register to help.
+The register to move is the RTL's: ``w_out_<b>`` behind each weight bank
+(``hdl/core.py``), whose banks read a cycle ahead so that the register costs no cycle; the
+next register (``p_w_<b>``) stays in the fabric, near the logic it feeds, and takes the
+route across the die from the block RAM (2-3 ns) in a cycle of its own.
 """
 
 from __future__ import annotations
@@ -52,7 +51,9 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-__all__ = ["absorb_output_registers", "main"]
+from spikeforge.hdl.core import OUTREG_ATTRIBUTE as ATTRIBUTE
+
+__all__ = ["ATTRIBUTE", "absorb_output_registers", "main"]
 
 _CONST = ("0", "1", "x", "z")
 
@@ -98,9 +99,9 @@ def _passes_through(lut, bit) -> bool:
     return True
 
 
-def _plain_register(ff, clock, bram, sync_reset=False) -> str | None:
+def _plain_register(ff, clock, bram) -> str | None:
     """None if the TRELLIS_FF ``ff`` is a plain register on ``clock`` matching ``bram``'s
-    global reset (``sync_reset``: or one with a synchronous reset), else why not."""
+    global reset, else why not."""
     c = ff["connections"]
     if c.get("CLK", [None])[0] != clock or _param(ff, "CLKMUX", "CLK") != "CLK":
         return "its flip-flop is on another clock or edge"
@@ -108,9 +109,7 @@ def _plain_register(ff, clock, bram, sync_reset=False) -> str | None:
     if not (ce_mux == "1" or (ce_mux == "CE" and c.get("CE", ["1"])[0] == "1")):
         return "its flip-flop has a clock enable"
     lsr = c.get("LSR", ["0"])[0]
-    reset_ok = lsr == "0" or (sync_reset and _param(ff, "SRMODE", "LSR_OVER_CE")
-                               == "LSR_OVER_CE")
-    if not (reset_ok and _param(ff, "LSRMUX", "LSR") == "LSR") \
+    if not (lsr == "0" and _param(ff, "LSRMUX", "LSR") == "LSR") \
             or _param(ff, "LSRMODE", "LSR") == "PRLD":
         return "its flip-flop has a set or reset"
     if _param(ff, "REGSET", "RESET") != "RESET":
@@ -120,18 +119,30 @@ def _plain_register(ff, clock, bram, sync_reset=False) -> str | None:
     return None
 
 
-def _port_plan(bram, port, cells, readers, sync_reset=False):
+def _marked(netnames) -> set:
+    """The net bits of every signal that carries :data:`ATTRIBUTE`."""
+    bits = set()
+    for net in netnames.values():
+        value = net.get("attributes", {}).get(ATTRIBUTE)
+        if value is not None and set(str(value).strip()) - {"0"}:  # Yosys: "000...01"
+            bits.update(b for b in net["bits"] if b not in _CONST)
+    return bits
+
+
+def _port_plan(bram, port, cells, readers, marked):
     """For port ``port`` ("A"/"B") of the DP16KD ``bram``: ([(bit index, output bit, ff name,
-    lut name or None)], the registers' reset net or "0", None), or (None, None, reason)."""
+    lut name or None)], None), or (None, reason)."""
     c = bram["connections"]
     if not any(readers.get(c.get(f"DO{port}{i}", ["x"])[0]) for i in range(18)):
-        return None, None, "drives nothing"
+        return None, "drives nothing"
+    if "100100" in (_param(bram, "DATA_WIDTH_A"), _param(bram, "DATA_WIDTH_B")):
+        return None, "36-bit mode (one read over both ports)"
     if _param(bram, f"REGMODE_{port}", "NOREG") != "NOREG":
-        return None, None, "has its output register already"
+        return None, "has its output register already"
     if c.get(f"OCE{port}", ["1"])[0] != "1" or c.get(f"RST{port}", ["0"])[0] != "0":
-        return None, None, f"OCE{port} or RST{port} is not tied off"
+        return None, f"OCE{port} or RST{port} is not tied off"
     if _param(bram, f"CLK{port}MUX", f"CLK{port}") != f"CLK{port}":
-        return None, None, "its clock is inverted"
+        return None, "its clock is inverted"
     clock = c.get(f"CLK{port}", [None])[0]
     moves = []
     for i in range(18):
@@ -140,34 +151,29 @@ def _port_plan(bram, port, cells, readers, sync_reset=False):
             continue
         sink = readers[bit]
         if len(sink) != 1 or sink[0][0] is None:
-            return None, None, f"DO{port}{i} drives {len(sink)} inputs"
+            return None, f"DO{port}{i} drives {len(sink)} inputs"
         cell_name, pin, _ = sink[0]
         lut = None
         if cells[cell_name]["type"] == "LUT4":
             lut = cell_name
             if not _passes_through(cells[lut], bit):
-                return None, None, f"DO{port}{i} goes through logic"
+                return None, f"DO{port}{i} goes through logic"
             z = cells[lut]["connections"]["Z"][0]
             if len(readers.get(z, [])) != 1 or readers[z][0][0] is None:
-                return None, None, f"DO{port}{i}'s buffer drives more than a flip-flop"
+                return None, f"DO{port}{i}'s buffer drives more than a flip-flop"
             cell_name, pin, _ = readers[z][0]
         if cells[cell_name]["type"] != "TRELLIS_FF" or pin != "DI":
-            return None, None, f"DO{port}{i} does not reach a flip-flop's data input"
-        why = _plain_register(cells[cell_name], clock, bram, sync_reset)
+            return None, f"DO{port}{i} does not reach a flip-flop's data input"
+        why = _plain_register(cells[cell_name], clock, bram)
         if why:
-            return None, None, f"DO{port}{i}: {why}"
+            return None, f"DO{port}{i}: {why}"
+        if cells[cell_name]["connections"]["Q"][0] not in marked:
+            return None, f"its registers are not marked {ATTRIBUTE}"
         moves.append((i, bit, cell_name, lut))
-    resets = {cells[ff]["connections"].get("LSR", ["0"])[0] for _, _, ff, _ in moves}
-    if len(resets) > 1:
-        return None, None, "its registers have different resets"
-    (reset,) = resets
-    other = "B" if port == "A" else "A"
-    if reset != "0" and c.get(f"RST{other}", ["0"])[0] != "0":
-        return None, None, f"port {other} uses RST (RESETMODE is shared)"
-    return moves, reset, None
+    return moves, None
 
 
-def absorb_output_registers(netlist: dict, sync_reset: bool = False) -> dict:
+def absorb_output_registers(netlist: dict) -> dict:
     """Move plain registers behind DP16KD read ports into the block RAMs (module docstring),
     in place. Returns the summary: ``ports`` absorbed, ``registers`` removed, ``luts``
     removed, ``skipped`` {reason: ports}, ``brams`` seen."""
@@ -176,6 +182,7 @@ def absorb_output_registers(netlist: dict, sync_reset: bool = False) -> dict:
                if int(m.get("attributes", {}).get("top", "0"), 2))
     cells = top["cells"]
     readers = _sinks(cells, top.get("ports", {}))
+    marked = _marked(top.get("netnames", {}))
     summary = {"brams": 0, "ports": 0, "registers": 0, "luts": 0, "skipped": defaultdict(int)}
     removed, dead = set(), set()
     for name in sorted(cells):
@@ -184,15 +191,12 @@ def absorb_output_registers(netlist: dict, sync_reset: bool = False) -> dict:
             continue
         summary["brams"] += 1
         for port in "AB":
-            moves, reset, why = _port_plan(bram, port, cells, readers, sync_reset)
+            moves, why = _port_plan(bram, port, cells, readers, marked)
             if moves is None:
                 if why != "drives nothing":
                     summary["skipped"][f"port {port}: {why.split(': ', 1)[-1]}"] += 1
                 continue
             bram["parameters"][f"REGMODE_{port}"] = "OUTREG"
-            if reset != "0":
-                bram["parameters"]["RESETMODE"] = "SYNC"
-                bram["connections"][f"RST{port}"] = [reset]
             for i, bit, ff, lut in moves:
                 bram["connections"][f"DO{port}{i}"] = [cells[ff]["connections"]["Q"][0]]
                 dead.add(bit)
@@ -213,26 +217,23 @@ def absorb_output_registers(netlist: dict, sync_reset: bool = False) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
-        prog="scripts/bram_outreg.py",
+        prog="python -m spikeforge.boards.outreg",
         description="Move plain registers behind ECP5 block RAM read ports into the block "
                     "RAMs' output registers (a Yosys JSON netlist, rewritten in place).")
     parser.add_argument("netlist", type=Path, help="Yosys JSON netlist (synth_ecp5)")
-    parser.add_argument("--sync-reset", action="store_true",
-                        help="also registers with a synchronous reset, onto RST (for timing "
-                             "figures only: see the module docstring)")
     parser.add_argument("--summary", type=Path,
                         help="write the summary here (default: <netlist>.outreg.json)")
     args = parser.parse_args(argv)
     try:
         netlist = json.loads(args.netlist.read_text())
     except (OSError, ValueError) as error:
-        print(f"bram_outreg: cannot read {args.netlist}: {error}", file=sys.stderr)
+        print(f"outreg: cannot read {args.netlist}: {error}", file=sys.stderr)
         return 2
-    summary = absorb_output_registers(netlist, args.sync_reset)
+    summary = absorb_output_registers(netlist)
     args.netlist.write_text(json.dumps(netlist))
     target = args.summary or args.netlist.with_suffix(".outreg.json")
     target.write_text(json.dumps(summary, indent=1) + "\n")
-    print(f"bram_outreg: {summary['ports']} block RAM read ports of {summary['brams']} DP16KD took "
+    print(f"outreg: {summary['ports']} block RAM read ports of {summary['brams']} DP16KD took "
           f"their register ({summary['registers']} flip-flops, {summary['luts']} buffer LUTs "
           f"removed); left: {summary['skipped'] or 'none'}")
     return 0
