@@ -866,11 +866,12 @@ class NeuronCore(wiring.Component):
 
         The banks read one cycle ahead: where ``early`` is high they take the address the
         datapath reads in the next cycle (``first``, an event's first word, where ``take``;
-        else ``ahead``, the event's next word) instead of ``addr``, and their data go through two registers -- ``w_out_<b>``, directly behind
-        the block RAM (on the ECP5 the DP16KD's own output register can hold it:
-        boards/outreg.py), then ``p_w_<k>``, the OR of up to four banks' words, each zero
-        unless its bank was read -- so ``p_w``, the OR of the second, holds the word of
-        ``addr`` two edges later, as the one-memory core's ``p_w`` does. ``rp.data`` (the host's read, one edge after
+        else ``ahead``, the event's next word) instead of ``addr``, and their data go
+        through two registers -- ``w_out_<b>``, directly behind the block RAM (on the ECP5
+        the DP16KD's own output register can hold it: boards/outreg.py), then ``p_w_<k>``,
+        the OR of up to four banks' words, each zero unless its bank was read -- so
+        ``p_w``, the OR of the second, holds the word of ``addr`` two edges later, as the
+        one-memory core's ``p_w`` does. ``rp.data`` (the host's read, one edge after
         ``addr`` where ``early`` is low) still comes from the banks' outputs through a bank
         multiplexer; in a system the host never reads weights and Yosys removes it."""
         cfg = self.config
@@ -925,13 +926,28 @@ class NeuronCore(wiring.Component):
                          w.data.eq(wp.data), w.en.eq(Mux(wp.addr[shift:] == b, wp.en, 0))]
             reads.append(r.data)
             selected.append(Mux(hot_p[b], out, 0))
+        # a host write at the edge that takes an event: the one-memory core reads the
+        # event's first word an edge later and sees the write, the banks read it at that
+        # edge and see the old word; the written lanes are taken from the write, two edges
+        # later, by the p_w register of the bank read (a system that never writes weights,
+        # every inference-only build, keeps none of this logic)
+        fix = Signal(L, name="w_fix")
+        fix_p = Signal(L, name="w_fix_p")
+        fix_data = Signal(L * wb, name="w_fix_data", reset_less=True)
+        fix_data_p = Signal(L * wb, name="w_fix_data_p", reset_less=True)
+        m.d.sync += [fix.eq(Mux(rp.take & (wp.addr == rp.first), wp.en, 0)), fix_p.eq(fix),
+                     fix_data.eq(wp.data), fix_data_p.eq(fix_data)]
         # the p_w registers take the selected words of up to four banks each (two LUT
         # levels), so that the OR behind them, in front of the accumulators' adders, has a
         # quarter of the inputs (the 784-64-10 core's 25 banks: 7, two levels, not three)
         registered = []
         for k in range(0, n_banks, _BANKS_PER_REGISTER):
             p_group = Signal(L * wb, name=f"p_w_{k // _BANKS_PER_REGISTER}", reset_less=True)
-            m.d.sync += p_group.eq(_or_all(selected[k:k + _BANKS_PER_REGISTER]))
+            word = _or_all(selected[k:k + _BANKS_PER_REGISTER])
+            mine = hot_p[k:k + _BANKS_PER_REGISTER].any()
+            m.d.sync += p_group.eq(Cat(*(Mux(fix_p[lane] & mine, fix_data_p.word_select(lane, wb),
+                                             word.word_select(lane, wb))
+                                         for lane in range(L))))
             registered.append(p_group)
         m.d.comb += p_w.eq(_or_all(registered))
         with m.Switch(sel_r):  # the host's read (not on the datapath)

@@ -498,6 +498,43 @@ def test_banked_weights_read_back_between_events(lanes):
         compare_state(state, trace, t, "banked weights")
 
 
+@pytest.mark.parametrize("bank", [0, 2])
+@pytest.mark.parametrize("lanes", [1, 2])
+def test_weight_write_beside_an_event_reaches_it(lanes, bank):
+    """A host write of a weight in the cycle an event that reads it is accepted takes
+    effect for that event, as the write takes effect at that edge -- in a banked core too,
+    whose banks read the event's first word at that very edge."""
+    weights = np.array([[5, -7, 12], [3, 4, -2], [9, 1, -5], [2, 2, 2], [-8, 6, 1]])
+    config = CoreConfig(3, 5, NeuronParams(threshold=1000, membrane_bits=16), weights,
+                        lanes=lanes)
+    j, n, value = 3, 0, 100  # weight (3, 0): lane 0 of the event's first word
+    log = {}
+
+    async def bench_fn(bench: CoreBench):
+        ctx, dut = bench.ctx, bench.dut
+        ctx.set(dut.host.addr, dut.host_address(Region.WEIGHT, j * 3 + n))
+        ctx.set(dut.host.w_data, value)
+        ctx.set(dut.host.w_en, 1)
+        ctx.set(dut.spike_in.payload, j)
+        ctx.set(dut.spike_in.valid, 1)
+        sample = await bench.step()
+        log["handshake"] = sample["in_hs"]
+        ctx.set(dut.host.w_en, 0)
+        ctx.set(dut.spike_in.valid, 0)
+        await bench.run_tick(TickStimulus([]))
+        log["state"] = await bench.read_state()
+
+    core = NeuronCore(config, weight_bank_words=bank)
+    assert core.weight_bank_words == bank
+    run_sim(core, bench_fn)
+    assert log["handshake"], "the event was not taken in the write's cycle"
+    written = weights.copy()
+    written[j, n] = value
+    golden = GoldenCore.of(config.with_weights(written))
+    compare_state(log["state"], golden.run(golden.counts_from_events([[j]])), 0,
+                  "weight written beside the event")
+
+
 def test_parameter_registers():
     params = NeuronParams(decay_bits=8, alpha=192, beta=230, threshold=40, adaptive=True,
                           adapt_bits=6, rho=200, adapt_step=5)
