@@ -64,6 +64,12 @@ def _param(cell, name, default=""):
     return value.strip() if isinstance(value, str) else str(value)
 
 
+def _int_param(cell, name) -> int | None:
+    """An integer cell parameter (Yosys writes them as binary strings), or None."""
+    value = _param(cell, name)
+    return int(value, 2) if value and set(value) <= {"0", "1"} else None
+
+
 def _sinks(cells, ports) -> dict:
     """net bit -> [(cell name, port, index)] of every cell input and top output reading it."""
     readers = defaultdict(list)
@@ -135,7 +141,7 @@ def _port_plan(bram, port, cells, readers, marked):
     c = bram["connections"]
     if not any(readers.get(c.get(f"DO{port}{i}", ["x"])[0]) for i in range(18)):
         return None, "drives nothing"
-    if "100100" in (_param(bram, "DATA_WIDTH_A"), _param(bram, "DATA_WIDTH_B")):
+    if 36 in (_int_param(bram, "DATA_WIDTH_A"), _int_param(bram, "DATA_WIDTH_B")):
         return None, "36-bit mode (one read over both ports)"
     if _param(bram, f"REGMODE_{port}", "NOREG") != "NOREG":
         return None, "has its output register already"

@@ -740,7 +740,7 @@ class NeuronCore(wiring.Component):
                 m.d.sync += w_addr1.eq(w_addr1 + 1)
             m.d.comb += [rp_w.early.eq(ev_accept | in_event),
                          rp_w.take.eq(ev_accept), rp_w.first.eq(first),
-                         rp_w.ahead.eq(w_addr1)]
+                         rp_w.ahead.eq(w_addr1), rp_w.host_addr.eq(h_addr["w_word"])]
         self._host_reads(m, host_ok, h_addr, rp_w, rps, params)
         return m
 
@@ -885,13 +885,18 @@ class NeuronCore(wiring.Component):
                              data=Signal(L * wb, name="w_rdata"),
                              early=Signal(name="w_read_early"), take=Signal(name="w_read_take"),
                              first=Signal(range(depth), name="w_read_first"),
-                             ahead=Signal(range(depth), name="w_read_ahead"))
+                             ahead=Signal(range(depth), name="w_read_ahead"),
+                             host_addr=Signal(range(depth), name="w_read_host"))
         wp = SimpleNamespace(addr=Signal(range(depth), name="w_waddr"),
                              data=Signal(L * wb, name="w_wdata"), en=Signal(L, name="w_wen"))
         # the address the banks read: with ``early``, ``first`` where an event is taken
-        # (``take``) else ``ahead``; without it ``addr``
+        # (``take``) else ``ahead``; without it the host's (``addr`` is the host's where
+        # ``early`` is low and the phase IDLE, and no other phase reads weights; its
+        # decode of the phase in front of the banks' address was the 5-core MNIST build's
+        # critical path, 8.8 ns)
         bank_addr = Signal(range(depth), name="w_bank_addr")
-        m.d.comb += bank_addr.eq(Mux(rp.early, Mux(rp.take, rp.first, rp.ahead), rp.addr))
+        m.d.comb += bank_addr.eq(Mux(rp.early, Mux(rp.take, rp.first, rp.ahead),
+                                     rp.host_addr))
         # the bank of the word read at this edge, one-hot, and a cycle later (the bank of
         # the word in the w_out registers): each bank's p_w register takes its w_out only
         # when it is the bank read (else 0), so the word is the OR of the p_w registers --

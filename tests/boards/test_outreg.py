@@ -97,6 +97,18 @@ def test_anything_but_a_plain_register_is_left(cells, reason):
     assert json.dumps(netlist, sort_keys=True) == before
 
 
+def test_the_36_bit_mode_is_left():
+    """In its 36-bit mode a DP16KD reads over both ports' outputs: not moved (the banks
+    of ir.system.weight_bank_words never use it on the ECP5)."""
+    ram = _bram([10])
+    ram["parameters"].update(DATA_WIDTH_A="00000000000000000000000000100100",
+                             DATA_WIDTH_B="00000000000000000000000000100100")
+    netlist = _netlist({"ram": ram, "r0": _ff(10, 20)})
+    summary = bram_outreg.absorb_output_registers(netlist)
+    assert summary["ports"] == 0
+    assert summary["skipped"] == {"port A: 36-bit mode (one read over both ports)": 1}
+
+
 def test_on_yosys_netlist(tmp_path):
     """A memory with a plain register behind its read port, through the real synth_ecp5:
     the pass finds Yosys's DP16KD and TRELLIS_FF as they are written, and moves exactly the
