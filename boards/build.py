@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 from amaranth._toolchain import tool_env_var
 
+from spikeforge.boards.engine import INPUT_BUFFER
 from spikeforge.boards.fit import check_fit
 from spikeforge.boards.pll import pll_for
 from spikeforge.boards.specs import board_spec, input_depth_for
@@ -80,13 +81,23 @@ _YOWASP = {
 # that placement moves it anyway
 _NEXTPNR_EXTRA_OPTS = {"ecp5": " --placer-heap-timingweight 20"}
 
+# the engine's input buffer: a read beside a write of the same word returns don't-care
+# (no read collides with a write there: boards/engine.py), as Yosys's no_rw_check attribute
+# would say -- but Amaranth writes each read port's COLLISION_X_MASK (0: the old word)
+# into its RTLIL, which the attribute does not override, so the mask is set directly
+_NO_RW_CHECK = f"setparam -set COLLISION_X_MASK 1 t:$memrd_v2 r:MEMID=\\{INPUT_BUFFER} %i"
+
+
 def toolchain_options(family: str) -> dict[str, str]:
     """The options :func:`build_board` gives Amaranth's ``platform.prepare`` for a family:
-    Yosys's (the iCE40's DSPs) and nextpnr's (a JSON report; timing is judged afterwards)."""
+    Yosys's (the iCE40's DSPs; on the ECP5 the input buffer's read without collision
+    logic) and nextpnr's (a JSON report; timing is judged afterwards)."""
     options = {"nextpnr_opts": "--report top.report.json --timing-allow-fail"
                                + _NEXTPNR_EXTRA_OPTS.get(family, "")}
     if family == "ice40":
         options["synth_opts"] = "-dsp"
+    if family == "ecp5":
+        options["script_after_read"] = _NO_RW_CHECK
     return options
 
 

@@ -27,10 +27,14 @@ from spikeforge.boards.protocol import (
     Reply,
 )
 from spikeforge.boards.specs import FEED_DEPTH, MAX_INPUT_DEPTH, MIN_INPUT_DEPTH
+from spikeforge.hdl.core import OUTREG_ATTRIBUTE
 from spikeforge.hdl.learning import StoreMap, update_cycles
 from spikeforge.ir.params import Decision
 
-__all__ = ["ProtocolEngine", "RegisterSlice"]
+__all__ = ["ProtocolEngine", "RegisterSlice", "INPUT_BUFFER"]
+
+#: the name of the engine's input buffer memory (the ECP5 build's Yosys script names it)
+INPUT_BUFFER = "buf"
 
 #: payload bytes per group of the reply multiplexer's first stage (a power of two)
 _LANE = 8
@@ -130,7 +134,14 @@ class ProtocolEngine(wiring.Component):
         C = self.n_classes
         learning = sysm.learning
 
-        m.submodules.buf = buf = Memory(shape=16, depth=depth, init=[])
+        # no read of the buffer collides with a write: LOAD writes past the committed
+        # items (load_addr >= wptr), the feed reads below them (fptr < wptr for every
+        # issued read; at fptr == wptr nothing is issued and the word read is dropped with
+        # ``landed`` low). The ECP5 build tells Yosys so (boards/build.py), which then
+        # leaves out its emulation of a read beside a write (a bypass multiplexer behind
+        # the block RAM, 46 flip-flops), and the read's register ``landed_data`` can move
+        # into the block RAM (boards/outreg.py)
+        m.submodules[INPUT_BUFFER] = buf = Memory(shape=16, depth=depth, init=[])
         wp = buf.write_port()
         rp = buf.read_port()
 
@@ -225,7 +236,10 @@ class ProtocolEngine(wiring.Component):
         held = Signal(range(FEED_DEPTH + 1))
         inflight = Signal()
         landed = Signal()  # landed_data holds the item read two cycles ago
-        landed_data = Signal(16)
+        # no reset: it is read only with ``landed`` (which resets), and a reset in front of
+        # it would keep it out of the block RAM's output register; ``keep``: its name and
+        # mark outlive the feed's port name for the same net in Yosys's netlist
+        landed_data = Signal(16, reset_less=True, attrs={OUTREG_ATTRIBUTE: 1, "keep": 1})
         issue = Signal()
         # high exactly in RUN_START (a register set and cleared on the edges into and out
         # of it, like in_run): it resets the feed and the slice, and from the state's decode

@@ -11,7 +11,8 @@ from amaranth.back import rtlil
 from amaranth.lib.memory import Memory
 
 from spikeforge.boards import outreg as bram_outreg
-from spikeforge.boards.build import toolchain_environment
+from spikeforge.boards.build import toolchain_environment, toolchain_options
+from spikeforge.boards.engine import INPUT_BUFFER
 
 
 CLK = 1
@@ -145,3 +146,31 @@ def _types(path):
     top = next(iter(m for m in json.loads(path.read_text())["modules"].values()
                     if int(m.get("attributes", {}).get("top", "0"), 2)))
     return Counter(c["type"] for c in top["cells"].values())
+
+
+@pytest.mark.parametrize("no_rw_check", [False, True])
+def test_the_buffer_read_beside_a_write(tmp_path, no_rw_check):
+    """A two-port memory, as the engine's input buffer: Yosys emulates a read beside a write
+    of the same word (a multiplexer behind the block RAM, which the pass leaves alone) unless
+    the ECP5 build's script says that read need not return the old word -- then its marked
+    register moves into the block RAM."""
+    m = Module()
+    m.submodules[INPUT_BUFFER] = mem = Memory(shape=16, depth=4096, init=[])
+    w_addr, w_data, w_en, q = Signal(12), Signal(16), Signal(), Signal(16)
+    rp, wp = mem.read_port(), mem.write_port()
+    addr = Signal(12)
+    r = Signal(16, reset_less=True, attrs={bram_outreg.ATTRIBUTE: 1, "keep": 1})
+    m.d.comb += [rp.addr.eq(addr), wp.addr.eq(w_addr), wp.data.eq(w_data), wp.en.eq(w_en)]
+    m.d.sync += [addr.eq(addr + 1), r.eq(rp.data), q.eq(q + r)]
+    (tmp_path / "t.il").write_text(rtlil.convert(m, ports=[w_addr, w_data, w_en, q]))
+    script = toolchain_options("ecp5")["script_after_read"] if no_rw_check else ""
+    yosys = toolchain_environment(("yosys",)).get("YOSYS", "yosys")
+    subprocess.run([yosys, "-q", "-p", f"read_rtlil t.il; {script}; "
+                    f"synth_ecp5 -top top -json t.json"],
+                   cwd=tmp_path, check=True, capture_output=True)
+    netlist = json.loads((tmp_path / "t.json").read_text())
+    summary = bram_outreg.absorb_output_registers(netlist)
+    if no_rw_check:
+        assert summary["ports"] == 4 and summary["registers"] == 16, summary  # 4 x 4,096 x 4
+    else:
+        assert summary["ports"] == 0 and "goes through logic" in str(summary["skipped"])
