@@ -37,10 +37,11 @@ by ``RST`` (here 0) and by the global reset to 0 (Lattice TN1264, *ECP5 and ECP5
 Usage Guide*), which is what the removed flip-flop computed. A port that fails a check is
 left as it is, with the first reason, in the summary.
 
-The register to move is the RTL's: ``w_out_<b>`` behind each weight bank
-(``hdl/core.py``), whose banks read a cycle ahead so that the register costs no cycle; the
-next register (``p_w_<b>``) stays in the fabric, near the logic it feeds, and takes the
-route across the die from the block RAM (2-3 ns) in a cycle of its own.
+The registers the RTL marks: ``w_out_<b>`` behind each weight bank (``hdl/core.py``),
+whose banks read a cycle ahead so that the register costs no cycle -- the next register
+(``p_w_<k>``) stays in the fabric, near the logic it feeds, and takes the route across the
+die from the block RAM (2-3 ns) in a cycle of its own -- and the board engine's
+``landed_data`` behind its input buffer, which a FIFO register follows.
 """
 
 from __future__ import annotations
