@@ -451,7 +451,7 @@ def test_host_weight_write_changes_behaviour(lanes):
         compare_state(log["states"][0], trace, 0, "original weights")
 
 
-@pytest.mark.parametrize("lanes", [1, 2])
+@pytest.mark.parametrize("lanes", [1, 2, 3])  # 3: one word per input (G = 1)
 def test_banked_weights_read_back_between_events(lanes):
     """A core with weight banks (which read an event's words a cycle ahead) returns every
     weight to host reads between ticks, between a tick's events and its TICK, and after a
@@ -499,7 +499,7 @@ def test_banked_weights_read_back_between_events(lanes):
 
 
 @pytest.mark.parametrize("bank", [0, 2])
-@pytest.mark.parametrize("lanes", [1, 2])
+@pytest.mark.parametrize("lanes", [1, 2, 3])
 def test_weight_write_beside_an_event_reaches_it(lanes, bank):
     """A host write of a weight in the cycle an event that reads it is accepted takes
     effect for that event, as the write takes effect at that edge -- in a banked core too,
