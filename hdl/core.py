@@ -866,14 +866,16 @@ class NeuronCore(wiring.Component):
 
         The banks read one cycle ahead: where ``early`` is high they take the address the
         datapath reads in the next cycle (``first``, an event's first word, where ``take``;
-        else ``ahead``, the event's next word) instead of ``addr``, and their data go
-        through two registers -- ``w_out_<b>``, directly behind the block RAM (on the ECP5
-        the DP16KD's own output register can hold it: boards/outreg.py), then ``p_w_<k>``,
-        the OR of up to four banks' words, each zero unless its bank was read -- so
-        ``p_w``, the OR of the second, holds the word of ``addr`` two edges later, as the
-        one-memory core's ``p_w`` does. ``rp.data`` (the host's read, one edge after
-        ``addr`` where ``early`` is low) still comes from the banks' outputs through a bank
-        multiplexer; in a system the host never reads weights and Yosys removes it."""
+        else ``ahead``, the event's next word), else the host's (``host_addr``; ``addr``,
+        which the phase logic shared with the one-memory core sets, is not read). Their data
+        go through two registers -- ``w_out_<b>``, directly behind the block RAM (on the
+        ECP5 the DP16KD's own output register can hold it: boards/outreg.py), then
+        ``p_w_<k>``, the OR of up to four banks' words, each zero unless its bank was read
+        -- so ``p_w``, their OR, holds the word an event reads two edges after the one-memory
+        core's read of it, as that core's ``p_w`` does. ``rp.data`` (the host's read, one
+        edge after ``host_addr`` where ``early`` is low) comes from the banks' outputs
+        through a bank multiplexer; in a system the host never reads weights and Yosys
+        removes it."""
         cfg = self.config
         L, wb, depth, D = cfg.lanes, cfg.params.weight_bits, cfg.n_inputs * cfg.words, \
             self.weight_bank_words
