@@ -126,10 +126,7 @@ def test_on_yosys_netlist(tmp_path):
     r = Signal(16, reset_less=True, attrs={bram_outreg.ATTRIBUTE: 1})
     m.d.comb += rp.addr.eq(addr)
     m.d.sync += [addr.eq(addr + 1), r.eq(rp.data), q.eq(q + r)]
-    (tmp_path / "t.il").write_text(rtlil.convert(m, ports=[q]))
-    yosys = toolchain_environment(("yosys",)).get("YOSYS", "yosys")
-    subprocess.run([yosys, "-q", "-p", "read_rtlil t.il; synth_ecp5 -top top -json t.json"],
-                   cwd=tmp_path, check=True, capture_output=True)
+    _synth_ecp5(tmp_path, rtlil.convert(m, ports=[q]))
     before = _types(tmp_path / "t.json")
     result = subprocess.run([sys.executable, "-m", "spikeforge.boards.outreg", "t.json"],
                             cwd=tmp_path,
@@ -140,6 +137,16 @@ def test_on_yosys_netlist(tmp_path):
     assert after["TRELLIS_FF"] == before["TRELLIS_FF"] - 16
     summary = json.loads((tmp_path / "t.outreg.json").read_text())
     assert summary["ports"] == 1 and summary["skipped"] == {}
+
+
+def _synth_ecp5(folder, text, script=""):
+    """``text`` (RTLIL) through Yosys's synth_ecp5, ``script`` after reading it, into
+    ``folder``/t.json."""
+    (folder / "t.il").write_text(text)
+    yosys = toolchain_environment(("yosys",)).get("YOSYS", "yosys")
+    subprocess.run([yosys, "-q", "-p", f"read_rtlil t.il; {script}; "
+                    f"synth_ecp5 -top top -json t.json"],
+                   cwd=folder, check=True, capture_output=True)
 
 
 def _types(path):
@@ -162,12 +169,8 @@ def test_the_buffer_read_beside_a_write(tmp_path, no_rw_check):
     r = Signal(16, reset_less=True, attrs={bram_outreg.ATTRIBUTE: 1, "keep": 1})
     m.d.comb += [rp.addr.eq(addr), wp.addr.eq(w_addr), wp.data.eq(w_data), wp.en.eq(w_en)]
     m.d.sync += [addr.eq(addr + 1), r.eq(rp.data), q.eq(q + r)]
-    (tmp_path / "t.il").write_text(rtlil.convert(m, ports=[w_addr, w_data, w_en, q]))
     script = toolchain_options("ecp5")["script_after_read"] if no_rw_check else ""
-    yosys = toolchain_environment(("yosys",)).get("YOSYS", "yosys")
-    subprocess.run([yosys, "-q", "-p", f"read_rtlil t.il; {script}; "
-                    f"synth_ecp5 -top top -json t.json"],
-                   cwd=tmp_path, check=True, capture_output=True)
+    _synth_ecp5(tmp_path, rtlil.convert(m, ports=[w_addr, w_data, w_en, q]), script)
     netlist = json.loads((tmp_path / "t.json").read_text())
     summary = bram_outreg.absorb_output_registers(netlist)
     if no_rw_check:
