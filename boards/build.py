@@ -409,7 +409,7 @@ def build_board(source, board: str, out_dir=None, *, baud: int = 115200,
     report["netlist_cells"] = cells
     report["nextpnr_utilization"] = pnr["utilization"]
     report["fmax"] = pnr["fmax"]
-    outreg = out / "top.outreg.json"  # the ECP5 builds' block RAM output registers
+    outreg = out / "top.outreg.json"  # ECP5: block RAM and multiplier output registers
     if outreg.exists():
         report["bram_outreg"] = json.loads(outreg.read_text())
     achieved = [v["achieved"] for v in pnr["fmax"].values() if "achieved" in v]
@@ -429,7 +429,8 @@ def build_board(source, board: str, out_dir=None, *, baud: int = 115200,
 def with_outreg_pass(platform):
     """An ECP5 ``platform`` (amaranth-boards) like ``platform`` whose build script runs
     :mod:`spikeforge.boards.outreg` on Yosys's netlist before nextpnr: plain registers
-    behind block RAM read ports become the DP16KDs' output registers."""
+    behind block RAM read ports and multipliers become the DP16KDs' and MULT18X18Ds' output
+    registers."""
     base = type(platform)
     templates = list(base.command_templates.fget(platform))
     if "yosys" not in templates[0] or "nextpnr" not in templates[1]:

@@ -1,5 +1,5 @@
-"""Block RAM output registers on the ECP5: a netlist pass between Yosys and nextpnr
-(docs/boards.md, "Stop 38").
+"""Block RAM and multiplier output registers on the ECP5: a netlist pass between Yosys and
+nextpnr (docs/boards.md, "Stop 38" and "Stop 39").
 
     .venv/bin/python -m spikeforge.boards.outreg BUILD/top.json    # rewrites it in place
 
@@ -37,7 +37,25 @@ by ``RST`` (here 0) and by the global reset to 0 (Lattice TN1264, *ECP5 and ECP5
 Usage Guide*), which is what the removed flip-flop computed. A port that fails a check is
 left as it is, with the first reason, in the summary.
 
-The registers the RTL marks: ``w_out_<b>`` behind each weight bank (``hdl/core.py``),
+**Multipliers.** Yosys maps a product onto a ``MULT18X18D`` without registers; nextpnr's
+model then has the product 3.93 ns after its inputs, and the route from the DSP to a
+flip-flop follows (stop 38's 64-lane MNIST build: ``s0_v`` -> DSP -> ``s1_pv``, 9.3 ns).
+With the output register (``REG_OUTPUT_CLK``) the inputs have a 3.49 ns setup to it and the
+route out starts a new cycle. For each ``MULT18X18D`` the pass checks that it uses no
+register of its own (``REG_*_CLK`` all ``"NONE"``, as Yosys maps it) and that its clock,
+enable and reset 0 are free, and then, as for a block RAM port, that every used output bit
+drives one plain marked flip-flop (all on one clock and one global reset setting); then
+the output register is clocked by ``CLK0`` with ``CE0`` tied to 1 and ``RST0`` to 0, ``GSR``
+set as the flip-flops', and the flip-flops go. Exact for the same reason: the output
+register is the product registered on that clock, enabled always, never reset but by the
+global reset (Lattice's sysDSP documentation: each register of the block takes one of its
+clocks, enables and resets CLK0-3, CE0-3, RST0-3; the Yosys ``MULT18X18D`` black box
+names the parameters). Its power-up value is not relied on: the marked products are data
+registers without a reset, read only under valid bits of their own.
+
+The registers the RTL marks: ``s1_pv_<k>`` and ``s1_pa_<k>``, the products of each core's
+update lanes (a plain copy ``s1b_*`` follows each, so the route out of the DSP has a cycle
+of its own); ``w_out_<b>`` behind each weight bank (``hdl/core.py``),
 whose banks read a cycle ahead so that the register costs no cycle -- the next register
 (``p_w_<k>``) stays in the fabric, near the logic it feeds, and takes the route across the
 die from the block RAM (2-3 ns) in a cycle of its own -- and the board engine's
@@ -57,6 +75,11 @@ from spikeforge.hdl.core import OUTREG_ATTRIBUTE as ATTRIBUTE
 __all__ = ["ATTRIBUTE", "absorb_output_registers", "main"]
 
 _CONST = ("0", "1", "x", "z")
+#: a MULT18X18D's registers (Yosys's mapping uses none) and the controls of the one set
+#: that its output register takes here
+_MULT_REGISTERS = ("REG_INPUTA_CLK", "REG_INPUTB_CLK", "REG_INPUTC_CLK", "REG_PIPELINE_CLK",
+                   "REG_OUTPUT_CLK")
+_MULT_CONTROLS = ("CLK0", "CE0", "RST0")
 
 
 def _param(cell, name, default=""):
@@ -106,9 +129,9 @@ def _passes_through(lut, bit) -> bool:
     return True
 
 
-def _plain_register(ff, clock, bram) -> str | None:
-    """None if the TRELLIS_FF ``ff`` is a plain register on ``clock`` matching ``bram``'s
-    global reset, else why not."""
+def _plain_register(ff, clock, gsr) -> str | None:
+    """None if the TRELLIS_FF ``ff`` is a plain register on ``clock`` under the global reset
+    setting ``gsr``, else why not."""
     c = ff["connections"]
     if c.get("CLK", [None])[0] != clock or _param(ff, "CLKMUX", "CLK") != "CLK":
         return "its flip-flop is on another clock or edge"
@@ -121,8 +144,8 @@ def _plain_register(ff, clock, bram) -> str | None:
         return "its flip-flop has a set or reset"
     if _param(ff, "REGSET", "RESET") != "RESET":
         return "its flip-flop resets to 1"
-    if _param(ff, "GSR", "ENABLED") != _param(bram, "GSR", "ENABLED"):
-        return "its flip-flop's global reset differs from the block RAM's"
+    if _param(ff, "GSR", "ENABLED") != gsr:
+        return "its flip-flop's global reset differs from the block's"
     return None
 
 
@@ -150,75 +173,126 @@ def _port_plan(bram, port, cells, readers, marked):
         return None, f"OCE{port} or RST{port} is not tied off"
     if _param(bram, f"CLK{port}MUX", f"CLK{port}") != f"CLK{port}":
         return None, "its clock is inverted"
-    clock = c.get(f"CLK{port}", [None])[0]
+    return _registers_behind([(f"DO{port}{i}", c.get(f"DO{port}{i}", ["x"])[0])
+                              for i in range(18)], c.get(f"CLK{port}", [None])[0],
+                             _param(bram, "GSR", "ENABLED"), cells, readers, marked)
+
+
+def _registers_behind(outputs, clock, gsr, cells, readers, marked):
+    """For a block's outputs ``[(pin, net bit)]``: ([(pin, net bit, ff name, lut name or
+    None)], None) if every one that drives anything drives a plain marked register on
+    ``clock`` under the global reset setting ``gsr`` (``None``: any, the same for all),
+    through a pass-through LUT4 or not; else (None, the first reason)."""
     moves = []
-    for i in range(18):
-        bit = c.get(f"DO{port}{i}", ["x"])[0]
+    for pin_out, bit in outputs:
         if bit in _CONST or not readers.get(bit):
             continue
         sink = readers[bit]
         if len(sink) != 1 or sink[0][0] is None:
-            return None, f"DO{port}{i} drives {len(sink)} inputs"
+            return None, f"{pin_out} drives {len(sink)} inputs"
         cell_name, pin, _ = sink[0]
         lut = None
         if cells[cell_name]["type"] == "LUT4":
             lut = cell_name
             if not _passes_through(cells[lut], bit):
-                return None, f"DO{port}{i} goes through logic"
+                return None, f"{pin_out} goes through logic"
             z = cells[lut]["connections"]["Z"][0]
             if len(readers.get(z, [])) != 1 or readers[z][0][0] is None:
-                return None, f"DO{port}{i}'s buffer drives more than a flip-flop"
+                return None, f"{pin_out}'s buffer drives more than a flip-flop"
             cell_name, pin, _ = readers[z][0]
         if cells[cell_name]["type"] != "TRELLIS_FF" or pin != "DI":
-            return None, f"DO{port}{i} does not reach a flip-flop's data input"
-        why = _plain_register(cells[cell_name], clock, bram)
+            return None, f"{pin_out} does not reach a flip-flop's data input"
+        ff = cells[cell_name]
+        clock = ff["connections"].get("CLK", [None])[0] if clock is None else clock
+        gsr = _param(ff, "GSR", "ENABLED") if gsr is None else gsr
+        why = _plain_register(ff, clock, gsr)
         if why:
-            return None, f"DO{port}{i}: {why}"
-        if cells[cell_name]["connections"]["Q"][0] not in marked:
+            return None, f"{pin_out}: {why}"
+        if ff["connections"]["Q"][0] not in marked:
             return None, f"its registers are not marked {ATTRIBUTE}"
-        moves.append((i, bit, cell_name, lut))
+        moves.append((pin_out, bit, cell_name, lut))
     return moves, None
 
 
+def _mult_plan(mult, cells, readers, marked):
+    """For the MULT18X18D ``mult``: ([(pin, output bit, ff name, lut name or None)], None),
+    or (None, reason)."""
+    c = mult["connections"]
+    outputs = [(f"P{i}", c.get(f"P{i}", ["x"])[0]) for i in range(36)]
+    if not any(readers.get(bit) for _, bit in outputs):
+        return None, "drives nothing"
+    if any(_param(mult, name, "NONE") != "NONE" for name in _MULT_REGISTERS):
+        return None, "uses registers of its own"
+    if any(c.get(pin, ["x"])[0] not in _CONST for pin in _MULT_CONTROLS):
+        return None, "its clock, enable or reset 0 is in use"
+    # the block's global reset setting is then the registers' (it has no other register)
+    return _registers_behind(outputs, None, None, cells, readers, marked)
+
+
 def absorb_output_registers(netlist: dict) -> dict:
-    """Move plain registers behind DP16KD read ports into the block RAMs (module docstring),
-    in place. Returns the summary: ``ports`` absorbed, ``registers`` removed, ``luts``
-    removed, ``skipped`` {reason: ports}, ``brams`` seen."""
+    """Move plain registers behind DP16KD read ports and MULT18X18D outputs into the blocks
+    (module docstring), in place. Returns the summary: ``ports`` absorbed, ``registers``
+    removed, ``luts`` removed, ``skipped`` {reason: ports}, ``brams`` seen; ``mults`` seen,
+    ``mult_outputs`` absorbed, ``mult_registers`` removed, ``mult_skipped`` {reason: count}."""
     # Yosys writes integer attributes as binary strings
     top = next(m for m in netlist["modules"].values()
                if int(m.get("attributes", {}).get("top", "0"), 2))
     cells = top["cells"]
     readers = _sinks(cells, top.get("ports", {}))
     marked = _marked(top.get("netnames", {}))
-    summary = {"brams": 0, "ports": 0, "registers": 0, "luts": 0, "skipped": defaultdict(int)}
+    summary = {"brams": 0, "ports": 0, "registers": 0, "luts": 0, "skipped": defaultdict(int),
+               "mults": 0, "mult_outputs": 0, "mult_registers": 0,
+               "mult_skipped": defaultdict(int)}
     removed, dead = set(), set()
+
+    def take(block, moves):
+        """Each output drives its register's Q net; the register (and LUT) go."""
+        for pin, bit, ff, lut in moves:
+            block["connections"][pin] = [cells[ff]["connections"]["Q"][0]]
+            dead.add(bit)
+            removed.add(ff)
+            if lut:
+                dead.add(cells[lut]["connections"]["Z"][0])
+                removed.add(lut)
+                summary["luts"] += 1
+
     for name in sorted(cells):
-        bram = cells[name]
-        if bram["type"] != "DP16KD":
-            continue
-        summary["brams"] += 1
-        for port in "AB":
-            moves, why = _port_plan(bram, port, cells, readers, marked)
+        block = cells[name]
+        if block["type"] == "DP16KD":
+            summary["brams"] += 1
+            for port in "AB":
+                moves, why = _port_plan(block, port, cells, readers, marked)
+                if moves is None:
+                    if why != "drives nothing":
+                        summary["skipped"][f"port {port}: {why.split(': ', 1)[-1]}"] += 1
+                    continue
+                block["parameters"][f"REGMODE_{port}"] = "OUTREG"
+                take(block, moves)
+                summary["registers"] += len(moves)
+                summary["ports"] += 1
+        elif block["type"] == "MULT18X18D":
+            summary["mults"] += 1
+            moves, why = _mult_plan(block, cells, readers, marked)
             if moves is None:
                 if why != "drives nothing":
-                    summary["skipped"][f"port {port}: {why.split(': ', 1)[-1]}"] += 1
+                    summary["mult_skipped"][why.split(": ", 1)[-1]] += 1
                 continue
-            bram["parameters"][f"REGMODE_{port}"] = "OUTREG"
-            for i, bit, ff, lut in moves:
-                bram["connections"][f"DO{port}{i}"] = [cells[ff]["connections"]["Q"][0]]
-                dead.add(bit)
-                removed.add(ff)
-                if lut:
-                    dead.add(cells[lut]["connections"]["Z"][0])
-                    removed.add(lut)
-                    summary["luts"] += 1
-                summary["registers"] += 1
-            summary["ports"] += 1
+            ff = cells[moves[0][2]]
+            clock = ff["connections"]["CLK"][0]
+            block["parameters"].update(REG_OUTPUT_CLK="CLK0", REG_OUTPUT_CE="CE0",
+                                       REG_OUTPUT_RST="RST0", GSR=_param(ff, "GSR", "ENABLED"))
+            for pin, net in (("CLK0", clock), ("CE0", "1"), ("RST0", "0")):
+                block["connections"][pin] = [net]
+                block["port_directions"][pin] = "input"
+            take(block, moves)
+            summary["mult_registers"] += len(moves)
+            summary["mult_outputs"] += 1
     for cell in removed:
         del cells[cell]
     for net in top.get("netnames", {}).values():  # the bits no one drives any more
         net["bits"] = ["x" if b in dead else b for b in net["bits"]]
     summary["skipped"] = dict(summary["skipped"])
+    summary["mult_skipped"] = dict(summary["mult_skipped"])
     return summary
 
 
@@ -243,6 +317,10 @@ def main(argv=None) -> int:
     print(f"outreg: {summary['ports']} block RAM read ports of {summary['brams']} DP16KD took "
           f"their register ({summary['registers']} flip-flops, {summary['luts']} buffer LUTs "
           f"removed); left: {summary['skipped'] or 'none'}")
+    if summary["mults"]:
+        print(f"outreg: {summary['mult_outputs']} of {summary['mults']} MULT18X18D took their "
+              f"output register ({summary['mult_registers']} flip-flops removed); left: "
+              f"{summary['mult_skipped'] or 'none'}")
     return 0
 
 

@@ -208,9 +208,45 @@ def _lowest(m: Module, mask, lanes: int):
 #: weight banks whose selected words one register of a banked core's weight read ORs
 _BANKS_PER_REGISTER = 4
 
-#: the attribute that marks a register behind a block RAM read port for the block RAM's own
-#: output register (boards/outreg.py moves it there in ECP5 builds; nothing else reads it)
+#: inputs of one LUT (iCE40 and ECP5): a reduction of more bits takes two levels or more
+_LANES_PER_LUT = 4
+
+#: the attribute that marks a register behind a block RAM read port or a multiplier for that
+#: block's own output register (boards/outreg.py moves it there in ECP5 builds: DP16KD,
+#: MULT18X18D; nothing else reads it)
 OUTREG_ATTRIBUTE = "spikeforge_outreg"
+_OUTREG = {OUTREG_ATTRIBUTE: 1}
+
+
+def _two_or_more(mask):
+    """``mask`` has two or more bits set (= ``(mask & (mask - 1)).any()``), as a balanced
+    tree of (any, two or more) pairs: no carry chain (the subtraction's, 64 bits, and the OR
+    behind it were the 64-lane MNIST build's critical path into ``o_more``, 10.0 ns)."""
+    level = [(bit, C(0, 1)) for bit in mask]
+    while len(level) > 1:
+        if len(level) % 2:
+            level.append((C(0, 1), C(0, 1)))
+        level = [(a | b, m_a | m_b | (a & b))
+                 for (a, m_a), (b, m_b) in zip(level[::2], level[1::2])]
+    return level[0][1]
+
+
+def _any_spike(m: Module, fires, tail: int, last):
+    """``spike_mask.any()`` of a core of more lanes than one LUT reads: the OR of registers
+    that each hold the OR of up to :data:`_LANES_PER_LUT` lanes' spike bits, loaded at the
+    edge that loads the bits themselves (S4, from ``fires``). The lanes below ``tail`` hold a
+    neuron in every word; the others only before the ``last`` word. A 64-input OR of the
+    spike bits and the push behind it into the queue's counter were the 64-lane MNIST
+    build's critical path (stop 39: s4_spike -> q_at, seven LUT levels, 10.4 ns)."""
+    def any_of(lanes, part):
+        groups = []
+        for j in range(0, len(lanes), _LANES_PER_LUT):
+            r = Signal(name=f"s4_any_{part}_{j // _LANES_PER_LUT}", reset_less=True)
+            m.d.sync += r.eq(Cat(*lanes[j:j + _LANES_PER_LUT]).any())
+            groups.append(r)
+        return Cat(*groups).any() if groups else C(0, 1)
+
+    return any_of(fires[:tail], "all") | (~last & any_of(fires[tail:], "pad"))
 
 
 def _or_all(values):
@@ -495,6 +531,11 @@ class NeuronCore(wiring.Component):
         s_n = Signal.like(self.spike_out.payload)
         o_base = Signal(range(G * L + 1))
         o_rest = Signal(L)
+        # o_rest.any(): where that is wider than one LUT (L > 4), a register of its own,
+        # loaded with o_rest (below). The reduction and the pop behind it into every queue
+        # entry's enable were the 64-lane MNIST build's critical path (stop 39: o_rest ->
+        # pop -> q_mask_4's enable, six LUT levels, 10.3 ns)
+        o_more = Signal() if L > _LANES_PER_LUT else o_rest.any()
 
         # idle = phase IDLE, queue, output and skid registers empty; kept as a register (its next
         # value is computed below) so that the streams' ready and the host gating start
@@ -551,16 +592,18 @@ class NeuronCore(wiring.Component):
         m.d.comb += issue.eq((phase == _Phase.UPDATE) & (cnt < G)
                              & ((credit < Q) if throttled else 1))
         m.d.sync += u_valid.eq(Cat(issue, u_valid[:-1]))
-        spikes, writes = self._update_lanes(m, p_data, thr, alpha, beta, rho, step)
+        spikes, fires, writes = self._update_lanes(m, p_data, thr, alpha, beta, rho, step)
         # padding lanes of the last word never spike
         valid_lanes = Signal(L)
         tail = N - (G - 1) * L
         m.d.comb += valid_lanes.eq(Mux(w_g == G - 1, (1 << tail) - 1, (1 << L) - 1))
         spike_mask = Signal(L)
         m.d.comb += spike_mask.eq(Cat(*spikes) & valid_lanes)
+        spike_any = (_any_spike(m, fires, tail, w_g == G - 1) if L > _LANES_PER_LUT
+                     else spike_mask.any())
         written = u_valid[-1]
         push = Signal()
-        m.d.comb += push.eq(written & spike_mask.any())
+        m.d.comb += push.eq(written & spike_any)
         with m.If(written):
             for name in writes:
                 m.d.comb += [wps[name].data.eq(writes[name]), wps[name].en.eq(-1)]
@@ -589,12 +632,16 @@ class NeuronCore(wiring.Component):
                 return Cat(k[:shift], base[shift:]) if shift else base
             return base + k
 
-        with m.If(leaves & o_rest.any()):
+        with m.If(leaves & o_more):
             m.d.sync += [o_n.eq(plus_lane(o_base, r_k)), o_rest.eq(r_rest)]
+            if L > _LANES_PER_LUT:
+                m.d.sync += o_more.eq(_two_or_more(o_rest))
         with m.Elif((~o_valid | leaves) & ~q_at[0]):
             m.d.comb += pop.eq(1)
             m.d.sync += [o_valid.eq(1), o_n.eq(plus_lane(q_base[0], h_k)), o_base.eq(q_base[0]),
                          o_rest.eq(h_rest)]
+            if L > _LANES_PER_LUT:
+                m.d.sync += o_more.eq(_two_or_more(q_mask[0]))
         with m.Elif(leaves):
             m.d.sync += o_valid.eq(0)
         # the queue: a pop shifts every entry down; a written word is stored behind the last
@@ -614,7 +661,7 @@ class NeuronCore(wiring.Component):
         with m.Elif(pop & ~push):
             m.d.sync += q_at.eq(q_at >> 1)
         if throttled:
-            m.d.sync += credit.eq(credit + issue - (written & ~spike_mask.any()) - pop)
+            m.d.sync += credit.eq(credit + issue - (written & ~spike_any) - pop)
 
         # -- idle and host_ok of the next cycle ------------------------------------------------
         # an event is accepted only in IDLE or at an event's last word (in_ready), and it
@@ -633,7 +680,7 @@ class NeuronCore(wiring.Component):
         phase_idle_next = Signal()
         m.d.comb += phase_idle_next.eq(phase_ends & ~ev_accept)
         queue_empty_next = ~push & (q_at[0] | (q_at[1] & pop))
-        out_empty_next = ~pop & ~(leaves & o_rest.any()) & (~o_valid | leaves)
+        out_empty_next = ~pop & ~(leaves & o_more) & (~o_valid | leaves)
         skid_empty_next = ready | ~(o_valid | s_valid)
         drained_next = Signal()
         m.d.comb += drained_next.eq(phase_ends & queue_empty_next & out_empty_next
@@ -657,10 +704,11 @@ class NeuronCore(wiring.Component):
                 m.d.sync += ev_count.eq(ev_count + 1)
 
         # -- the phases ----------------------------------------------------------------------
-        # phase == EVENT, a register of its own in a banked core (set and cleared with
-        # phase): it selects the banks' read-ahead address, whose route reaches block RAMs
-        # across the die (a decode of phase in front of it: 8.7 ns in the 784-64-10 build
-        # of 8 lanes)
+        # phase == EVENT, a register of its own in a banked core: it selects the banks'
+        # read-ahead address, whose route reaches block RAMs across the die (a decode of
+        # phase in front of it: 8.7 ns in the 784-64-10 build of 8 lanes). Its next value is
+        # written out whole below (no enable: as set-and-clear beside phase's transitions it
+        # was an enable of four LUT levels, the banked iCE40 digits-l2 build's critical path)
         in_event = Signal()
         with m.Switch(phase):
             with m.Case(_Phase.IDLE):
@@ -671,13 +719,9 @@ class NeuronCore(wiring.Component):
                 def take_event():
                     m.d.sync += [phase.eq(_Phase.EVENT), cnt.eq(0),
                                  w_addr.eq(self.spike_in.payload * G)]
-                    if self.weight_bank_words:
-                        m.d.sync += in_event.eq(1)
 
                 def take_command():
                     m.d.sync += [cnt.eq(0), ev_count.eq(0)]
-                    if self.weight_bank_words:
-                        m.d.sync += in_event.eq(0)
                     with m.If(self.command.payload == Command.TICK):
                         m.d.sync += [phase.eq(_Phase.UPDATE), w_g.eq(0), w_base.eq(0)]
                     with m.Else():
@@ -700,8 +744,6 @@ class NeuronCore(wiring.Component):
                     m.d.sync += [cnt.eq(0), w_addr.eq(self.spike_in.payload * G)]
                 with m.Elif(cnt == G - 1):
                     m.d.sync += phase.eq(_Phase.IDLE)
-                    if self.weight_bank_words:
-                        m.d.sync += in_event.eq(0)
             with m.Case(_Phase.CLEAR):
                 m.d.sync += cnt.eq(cnt + 1)
                 with m.If(cnt == G - 1):
@@ -728,6 +770,13 @@ class NeuronCore(wiring.Component):
             m.d.comb += [wp.addr.eq(s_waddr) for wp in wps.values()]
 
         if self.weight_bank_words:
+            # phase is EVENT after this edge: an event taken in IDLE (where a command taken
+            # beside it wins unless events come first), or an EVENT phase going on (the
+            # next event taken at the last word, or a word left)
+            took = ev_accept if self.events_first else ev_accept & ~cmd_accept
+            m.d.sync += in_event.eq(Mux(phase == _Phase.IDLE, took,
+                                        (phase == _Phase.EVENT)
+                                        & (ev_accept | (cnt != G - 1))))
             # the banks read a cycle ahead (_weight_banks): an event's next word, or the
             # first word of the event taken in this cycle; w_addr + 1 from a register of
             # its own (an adder in front of the banks' address was the 784-64-10 build's
@@ -746,14 +795,16 @@ class NeuronCore(wiring.Component):
 
     def _update_lanes(self, m, p_data, thr, alpha, beta, rho, step):
         """The update pipeline S0 -> S1 -> S2 -> S3 -> S4 of every lane (from the P registers) and
-        the write-edge logic; returns the spike bits and the packed write data per memory."""
+        the write-edge logic; returns the spike bits (S4 registers), their values one edge
+        earlier (``fires``) and the packed write data per memory."""
         cfg, p, L = self.config, self.config.params, self.config.lanes
         F, acc, cb, mb, ab = (p.decay_bits, cfg.accumulator_bits, p.current_bits,
                               p.membrane_bits, p.adapt_bits)
         theta_shape = unsigned(max(mb - 1, ab) + 1)
 
-        def reg(shape, name, value):
-            r = Signal(shape, name=name, reset_less=True)  # data only: valid bits are elsewhere
+        def reg(shape, name, value, attrs=None, init=0):
+            # data only: valid bits are elsewhere
+            r = Signal(shape, name=name, reset_less=True, attrs=attrs, init=init)
             m.d.sync += r.eq(value)
             return r
 
@@ -780,7 +831,7 @@ class NeuronCore(wiring.Component):
             """``product / 2**F`` rounded toward zero (the contract's decay)."""
             return (product + Mux(product[-1], (1 << F) - 1, 0)) >> F
 
-        spikes, writes = [], {"i": [], "v": [], "a": [], "f": []}
+        spikes, fire_bits, writes = [], [], {"i": [], "v": [], "a": [], "f": []}
         i_in = [x.as_signed() for x in (p_data["i"].word_select(k, acc) for k in range(L))]
         v_in = [x.as_signed() for x in (p_data["v"].word_select(k, mb) for k in range(L))]
         a_in = [p_data["a"].word_select(k, ab) for k in range(L)]
@@ -797,31 +848,41 @@ class NeuronCore(wiring.Component):
             # S1: registered products v*beta, a*rho; S1b: their copies. Both registers of
             # the DSP's output are plain copies, so nextpnr can place the first by the DSP and
             # the second by the logic behind it (with one register, stop 26 measured 2.2 ns of
-            # routing from the DSP: 20 rows)
+            # routing from the DSP: 20 rows). The first is marked: an ECP5 build moves it into
+            # the MULT18X18D's output register (boards/outreg.py), whose setup from the
+            # inputs is shorter than the multiplier's path out plus the route to a flip-flop
             is1 = reg(signed(cb), f"s1b_i_{k}", reg(signed(cb), f"s1_i_{k}", is0))
             pv1 = reg(signed(mb + F + 2), f"s1b_pv_{k}",
-                      reg(signed(mb + F + 2), f"s1_pv_{k}", v0 * beta))
+                      reg(signed(mb + F + 2), f"s1_pv_{k}", v0 * beta, _OUTREG))
             a1 = reg(unsigned(ab), f"s1b_a_{k}", reg(unsigned(ab), f"s1_a_{k}", a0))
             f1 = reg(1, f"s1b_f_{k}", reg(1, f"s1_f_{k}", f0))
             # S2: decay(v), i*alpha, decay(a), theta
             dv2 = reg(signed(mb + 2), f"s2_dv_{k}", round_shift(pv1))
             is2 = reg(signed(cb), f"s2_i_{k}", is1)
             pi2 = reg(signed(cb + F + 2), f"s2_pi_{k}", is1 * alpha)
-            theta2 = reg(theta_shape, f"s2_theta_{k}", thr + a1 if p.adaptive else thr)
+            # without adaptation theta is the threshold register, which an inference build
+            # never writes: with the threshold as its initial value too, Yosys makes these
+            # copies constants (with 0 it kept a flip-flop for each bit the threshold has set,
+            # merged over the lanes: one register fanned out to 64 lanes' compares, the
+            # 64-lane MNIST build's critical path at stop 39, 4.9 ns of routing)
+            theta_init = 0 if p.adaptive else p.threshold
+            theta2 = reg(theta_shape, f"s2_theta_{k}", thr + a1 if p.adaptive else thr,
+                         init=theta_init)
             f2 = reg(1, f"s2_f_{k}", f1)
             if p.adaptive:
                 pa1 = reg(unsigned(ab + F + 1), f"s1b_pa_{k}",
-                          reg(unsigned(ab + F + 1), f"s1_pa_{k}", a0 * rho))
+                          reg(unsigned(ab + F + 1), f"s1_pa_{k}", a0 * rho, _OUTREG))
                 ad2 = reg(unsigned(ab + 2), f"s2_ad_{k}", pa1 >> F)
             # S3: v1 = sat(decay(v) + i), decay(i), adaptation candidates
             v3 = reg(signed(mb), f"s3_v_{k}", saturate(dv2 + is2, mb, f"s3_sum_{k}"))
             i3 = reg(signed(cb + 2), f"s3_i_{k}", round_shift(pi2))
-            theta3 = reg(theta_shape, f"s3_theta_{k}", theta2)
+            theta3 = reg(theta_shape, f"s3_theta_{k}", theta2, init=theta_init)
             f3 = reg(1, f"s3_f_{k}", f2)
             # S4: the threshold compare and both outcomes of the reset, registered
             theta_s = Cat(theta3, C(0, 1)).as_signed()
             fires = (v3 >= theta_s) & ~f3 if p.fire_once else v3 >= theta_s
             spike = reg(1, f"s4_spike_{k}", fires)
+            fire_bits.append(fires)
             v_keep = reg(signed(mb), f"s4_v_{k}", v3)
             v_reset = reg(signed(mb), f"s4_vr_{k}",
                           v3 - theta_s if p.reset is Reset.SUBTRACT else 0)
@@ -843,7 +904,8 @@ class NeuronCore(wiring.Component):
             writes["v"].append(v_out)
             writes["f"].append(f4 | spike)
         # without adaptation the update never changes a (only the host writes it)
-        return spikes, {name: Cat(*values) for name, values in writes.items() if values}
+        return spikes, fire_bits, {name: Cat(*values) for name, values in writes.items()
+                                   if values}
 
     def _host_decode(self, m):
         """Word and lane of the host address: state index n -> (n // L, n % L); weight index
@@ -927,7 +989,7 @@ class NeuronCore(wiring.Component):
             m.submodules[f"mem_w_{b}"] = bank
             r, w = bank.read_port(), bank.write_port(granularity=wb)
             out = Signal(L * wb, name=f"w_out_{b}", reset_less=True,
-                         attrs={OUTREG_ATTRIBUTE: 1})
+                         attrs=_OUTREG)
             m.d.sync += out.eq(r.data)
             m.d.comb += [r.addr.eq(bank_addr[:shift]), w.addr.eq(wp.addr[:shift]),
                          w.data.eq(wp.data), w.en.eq(Mux(wp.addr[shift:] == b, wp.en, 0))]

@@ -621,11 +621,20 @@ class SpikeforgeSystem(wiring.Component):
                 m.d.sync += [self.spikes[l].eq(0), self.events[l].eq(0)]
             if l + 1 == self.n_layers:
                 break
-            this_tick = Signal(range(self.layer_sizes[l] + 1), name=f"spikes_this_tick_{l}")
+            # counted a cycle after the monitor pulse (``seen``), and with no reset (``start``
+            # zeroes it before every run): its enable then ORs neither the domain reset nor
+            # the merger's handshake (the iCE40 digits-l2 build's critical path, 21.7 ns,
+            # ran from the reset through both into this enable). A spike's pulse is at least
+            # three cycles before the next event phase (the registered quiet sees its packet
+            # in the link or the destination core busy), so ``seen`` lands before it.
+            seen = Signal(name=f"spike_seen_{l}")
+            m.d.sync += seen.eq(mon)
+            this_tick = Signal(range(self.layer_sizes[l] + 1), name=f"spikes_this_tick_{l}",
+                               reset_less=True)
             with m.If(start):
                 m.d.sync += this_tick.eq(0)
             with m.Elif(ctrl.event_phase):
                 m.d.sync += [this_tick.eq(0),
                              self.events[l + 1].eq(self.events[l + 1] + this_tick)]
-            with m.Elif(mon):
+            with m.Elif(seen):
                 m.d.sync += this_tick.eq(this_tick + 1)

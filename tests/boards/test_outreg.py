@@ -6,7 +6,7 @@ import sys
 from collections import Counter
 
 import pytest
-from amaranth import Module, Signal
+from amaranth import Module, Signal, signed
 from amaranth.back import rtlil
 from amaranth.lib.memory import Memory
 
@@ -58,7 +58,8 @@ def test_plain_registers_move_into_the_block_ram():
     netlist = _netlist(cells, {"ram_DOA": {"bits": [10, 11]}, "r": {"bits": [20, 21]}})
     summary = bram_outreg.absorb_output_registers(netlist)
     top = netlist["modules"]["top"]
-    assert summary == {"brams": 1, "ports": 1, "registers": 2, "luts": 0, "skipped": {}}
+    assert summary == {"brams": 1, "ports": 1, "registers": 2, "luts": 0, "skipped": {},
+                       "mults": 0, "mult_outputs": 0, "mult_registers": 0, "mult_skipped": {}}
     ram = top["cells"]["ram"]
     assert ram["parameters"]["REGMODE_A"] == "OUTREG"
     assert ram["connections"]["DOA0"] == [20] and ram["connections"]["DOA1"] == [21]
@@ -108,6 +109,63 @@ def test_the_36_bit_mode_is_left():
     summary = bram_outreg.absorb_output_registers(netlist)
     assert summary["ports"] == 0
     assert summary["skipped"] == {"port A: 36-bit mode (one read over both ports)": 1}
+
+
+def _mult(p_bits, parameters=None, **ports):
+    """A MULT18X18D (as Yosys maps a product: no register) whose outputs P0.. drive
+    ``p_bits``."""
+    outs = {f"P{i}": ("output", [b]) for i, b in enumerate(p_bits)}
+    return _cell("MULT18X18D", parameters, A0=("input", [70]), B0=("input", [71]),
+                 **outs, **ports)
+
+
+def test_plain_registers_move_into_the_multiplier():
+    cells = {"mul": _mult([10, 11]), "r0": _ff(10, 20), "r1": _ff(11, 21)}
+    netlist = _netlist(cells)
+    summary = bram_outreg.absorb_output_registers(netlist)
+    assert (summary["mults"], summary["mult_outputs"], summary["mult_registers"]) == (1, 1, 2)
+    mul = netlist["modules"]["top"]["cells"]["mul"]
+    assert set(netlist["modules"]["top"]["cells"]) == {"mul"}
+    assert mul["parameters"]["REG_OUTPUT_CLK"] == "CLK0"
+    assert mul["parameters"]["REG_OUTPUT_CE"] == "CE0"
+    assert mul["parameters"]["REG_OUTPUT_RST"] == "RST0"
+    assert {p: mul["connections"][p] for p in ("CLK0", "CE0", "RST0", "P0", "P1")} == {
+        "CLK0": [CLK], "CE0": ["1"], "RST0": ["0"], "P0": [20], "P1": [21]}
+    assert mul["port_directions"]["CLK0"] == "input"
+
+
+@pytest.mark.parametrize("mult, cells, reason", [
+    (_mult([10]), {"r0": _ff(10, 20, ce=50)}, "its flip-flop has a clock enable"),
+    (_mult([10]), {"r0": _ff(10, 22)}, f"its registers are not marked {bram_outreg.ATTRIBUTE}"),
+    (_mult([10, 11]), {"r0": _ff(10, 20), "r1": _ff(60, 21, ce=11)},
+     "P1 does not reach a flip-flop's data input"),
+    (_mult([10], {"REG_INPUTA_CLK": "CLK0"}), {"r0": _ff(10, 20)}, "uses registers of its own"),
+    (_mult([10], CE0=("input", [52])), {"r0": _ff(10, 20)},
+     "its clock, enable or reset 0 is in use"),
+], ids=["clock-enable", "not-marked", "logic", "input-register", "controls-in-use"])
+def test_a_multiplier_keeps_anything_but_plain_registers(mult, cells, reason):
+    netlist = _netlist({"mul": mult, **cells})
+    before = json.dumps(netlist, sort_keys=True)
+    summary = bram_outreg.absorb_output_registers(netlist)
+    assert summary["mult_outputs"] == 0 and summary["mult_skipped"] == {reason: 1}
+    assert json.dumps(netlist, sort_keys=True) == before
+
+
+def test_a_multiplier_on_yosys_netlist(tmp_path):
+    """A registered product, as the cores' ``s1_pv``, through the real synth_ecp5: Yosys's
+    MULT18X18D takes the marked register; the unmarked one behind it stays."""
+    m = Module()
+    a, b, q = Signal(signed(16)), Signal(signed(9)), Signal(signed(25))
+    p = Signal(signed(25), reset_less=True, attrs={bram_outreg.ATTRIBUTE: 1})
+    m.d.sync += [a.eq(a + 1), b.eq(b + 3), p.eq(a * b), q.eq(p)]
+    _synth_ecp5(tmp_path, rtlil.convert(m, ports=[q]))
+    before = _types(tmp_path / "t.json")
+    result = subprocess.run([sys.executable, "-m", "spikeforge.boards.outreg", "t.json"],
+                            cwd=tmp_path, check=True, capture_output=True, text=True)
+    after = _types(tmp_path / "t.json")
+    assert before["MULT18X18D"] == 1
+    assert "1 of 1 MULT18X18D took their output register (25 flip-flops" in result.stdout
+    assert after["TRELLIS_FF"] == before["TRELLIS_FF"] - 25
 
 
 def test_on_yosys_netlist(tmp_path):
