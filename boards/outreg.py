@@ -44,18 +44,20 @@ With the output register (``REG_OUTPUT_CLK``) the inputs have a 3.49 ns setup to
 route out starts a new cycle. For each ``MULT18X18D`` the pass checks that it uses no
 register of its own (``REG_*_CLK`` all ``"NONE"``, as Yosys maps it) and that its clock,
 enable and reset 0 are free, and then, as for a block RAM port, that every used output bit
-drives one plain marked flip-flop (all on one clock and one global reset setting); then
+drives one plain flip-flop (all on one clock and one global reset setting; no mark needed:
+the registers right behind a product are the update lanes' ``s1_pv_<k>`` and
+``s1_pa_<k>``, each with a plain copy ``s1b_*`` behind it, so the route out of the DSP has
+a cycle of its own, and an attribute on them would renumber every core's Verilog, which
+the mutation campaign's draw keys on); then
 the output register is clocked by ``CLK0`` with ``CE0`` tied to 1 and ``RST0`` to 0, ``GSR``
 set as the flip-flops', and the flip-flops go. Exact for the same reason: the output
 register is the product registered on that clock, enabled always, never reset but by the
 global reset (Lattice's sysDSP documentation: each register of the block takes one of its
 clocks, enables and resets CLK0-3, CE0-3, RST0-3; the Yosys ``MULT18X18D`` black box
-names the parameters). Its power-up value is not relied on: the marked products are data
+names the parameters). Its power-up value is not relied on: the products moved are data
 registers without a reset, read only under valid bits of their own.
 
-The registers the RTL marks: ``s1_pv_<k>`` and ``s1_pa_<k>``, the products of each core's
-update lanes (a plain copy ``s1b_*`` follows each, so the route out of the DSP has a cycle
-of its own); ``w_out_<b>`` behind each weight bank (``hdl/core.py``),
+The registers the RTL marks: ``w_out_<b>`` behind each weight bank (``hdl/core.py``),
 whose banks read a cycle ahead so that the register costs no cycle -- the next register
 (``p_w_<k>``) stays in the fabric, near the logic it feeds, and takes the route across the
 die from the block RAM (2-3 ns) in a cycle of its own -- and the board engine's
@@ -178,11 +180,12 @@ def _port_plan(bram, port, cells, readers, marked):
                              _param(bram, "GSR", "ENABLED"), cells, readers, marked)
 
 
-def _registers_behind(outputs, clock, gsr, cells, readers, marked):
+def _registers_behind(outputs, clock, gsr, cells, readers, marked=None):
     """For a block's outputs ``[(pin, net bit)]``: ([(pin, net bit, ff name, lut name or
-    None)], None) if every one that drives anything drives a plain marked register on
+    None)], None) if every one that drives anything drives a plain (marked) register on
     ``clock`` under the global reset setting ``gsr`` (``None``: any, the same for all),
-    through a pass-through LUT4 or not; else (None, the first reason)."""
+    through a pass-through LUT4 or not (``marked``: the marked net bits; ``None``: no mark
+    needed); else (None, the first reason)."""
     moves = []
     for pin_out, bit in outputs:
         if bit in _CONST or not readers.get(bit):
@@ -208,13 +211,13 @@ def _registers_behind(outputs, clock, gsr, cells, readers, marked):
         why = _plain_register(ff, clock, gsr)
         if why:
             return None, f"{pin_out}: {why}"
-        if ff["connections"]["Q"][0] not in marked:
+        if marked is not None and ff["connections"]["Q"][0] not in marked:
             return None, f"its registers are not marked {ATTRIBUTE}"
         moves.append((pin_out, bit, cell_name, lut))
     return moves, None
 
 
-def _mult_plan(mult, cells, readers, marked):
+def _mult_plan(mult, cells, readers):
     """For the MULT18X18D ``mult``: ([(pin, output bit, ff name, lut name or None)], None),
     or (None, reason)."""
     c = mult["connections"]
@@ -226,7 +229,7 @@ def _mult_plan(mult, cells, readers, marked):
     if any(c.get(pin, ["x"])[0] not in _CONST for pin in _MULT_CONTROLS):
         return None, "its clock, enable or reset 0 is in use"
     # the block's global reset setting is then the registers' (it has no other register)
-    return _registers_behind(outputs, None, None, cells, readers, marked)
+    return _registers_behind(outputs, None, None, cells, readers)
 
 
 def absorb_output_registers(netlist: dict) -> dict:
@@ -272,7 +275,7 @@ def absorb_output_registers(netlist: dict) -> dict:
                 summary["ports"] += 1
         elif block["type"] == "MULT18X18D":
             summary["mults"] += 1
-            moves, why = _mult_plan(block, cells, readers, marked)
+            moves, why = _mult_plan(block, cells, readers)
             if moves is None:
                 if why != "drives nothing":
                     summary["mult_skipped"][why.split(": ", 1)[-1]] += 1

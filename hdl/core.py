@@ -211,9 +211,8 @@ _BANKS_PER_REGISTER = 4
 #: inputs of one LUT (iCE40 and ECP5): a reduction of more bits takes two levels or more
 _LANES_PER_LUT = 4
 
-#: the attribute that marks a register behind a block RAM read port or a multiplier for that
-#: block's own output register (boards/outreg.py moves it there in ECP5 builds: DP16KD,
-#: MULT18X18D; nothing else reads it)
+#: the attribute that marks a register behind a block RAM read port for the block RAM's own
+#: output register (boards/outreg.py moves it there in ECP5 builds; nothing else reads it)
 OUTREG_ATTRIBUTE = "spikeforge_outreg"
 _OUTREG = {OUTREG_ATTRIBUTE: 1}
 
@@ -802,9 +801,8 @@ class NeuronCore(wiring.Component):
                               p.membrane_bits, p.adapt_bits)
         theta_shape = unsigned(max(mb - 1, ab) + 1)
 
-        def reg(shape, name, value, attrs=None, init=0):
-            # data only: valid bits are elsewhere
-            r = Signal(shape, name=name, reset_less=True, attrs=attrs, init=init)
+        def reg(shape, name, value, init=0):
+            r = Signal(shape, name=name, reset_less=True, init=init)  # data: valid bits elsewhere
             m.d.sync += r.eq(value)
             return r
 
@@ -848,12 +846,12 @@ class NeuronCore(wiring.Component):
             # S1: registered products v*beta, a*rho; S1b: their copies. Both registers of
             # the DSP's output are plain copies, so nextpnr can place the first by the DSP and
             # the second by the logic behind it (with one register, stop 26 measured 2.2 ns of
-            # routing from the DSP: 20 rows). The first is marked: an ECP5 build moves it into
-            # the MULT18X18D's output register (boards/outreg.py), whose setup from the
-            # inputs is shorter than the multiplier's path out plus the route to a flip-flop
+            # routing from the DSP: 20 rows). An ECP5 build moves the first into the
+            # MULT18X18D's output register (boards/outreg.py), whose setup from the inputs is
+            # shorter than the multiplier's path out plus the route to a flip-flop
             is1 = reg(signed(cb), f"s1b_i_{k}", reg(signed(cb), f"s1_i_{k}", is0))
             pv1 = reg(signed(mb + F + 2), f"s1b_pv_{k}",
-                      reg(signed(mb + F + 2), f"s1_pv_{k}", v0 * beta, _OUTREG))
+                      reg(signed(mb + F + 2), f"s1_pv_{k}", v0 * beta))
             a1 = reg(unsigned(ab), f"s1b_a_{k}", reg(unsigned(ab), f"s1_a_{k}", a0))
             f1 = reg(1, f"s1b_f_{k}", reg(1, f"s1_f_{k}", f0))
             # S2: decay(v), i*alpha, decay(a), theta
@@ -871,7 +869,7 @@ class NeuronCore(wiring.Component):
             f2 = reg(1, f"s2_f_{k}", f1)
             if p.adaptive:
                 pa1 = reg(unsigned(ab + F + 1), f"s1b_pa_{k}",
-                          reg(unsigned(ab + F + 1), f"s1_pa_{k}", a0 * rho, _OUTREG))
+                          reg(unsigned(ab + F + 1), f"s1_pa_{k}", a0 * rho))
                 ad2 = reg(unsigned(ab + 2), f"s2_ad_{k}", pa1 >> F)
             # S3: v1 = sat(decay(v) + i), decay(i), adaptation candidates
             v3 = reg(signed(mb), f"s3_v_{k}", saturate(dv2 + is2, mb, f"s3_sum_{k}"))

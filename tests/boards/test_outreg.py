@@ -120,8 +120,9 @@ def _mult(p_bits, parameters=None, **ports):
 
 
 def test_plain_registers_move_into_the_multiplier():
+    """Unmarked too: a multiplier's plain output registers need no mark (boards/outreg.py)."""
     cells = {"mul": _mult([10, 11]), "r0": _ff(10, 20), "r1": _ff(11, 21)}
-    netlist = _netlist(cells)
+    netlist = _netlist(cells, marked=())
     summary = bram_outreg.absorb_output_registers(netlist)
     assert (summary["mults"], summary["mult_outputs"], summary["mult_registers"]) == (1, 1, 2)
     mul = netlist["modules"]["top"]["cells"]["mul"]
@@ -136,13 +137,12 @@ def test_plain_registers_move_into_the_multiplier():
 
 @pytest.mark.parametrize("mult, cells, reason", [
     (_mult([10]), {"r0": _ff(10, 20, ce=50)}, "its flip-flop has a clock enable"),
-    (_mult([10]), {"r0": _ff(10, 22)}, f"its registers are not marked {bram_outreg.ATTRIBUTE}"),
     (_mult([10, 11]), {"r0": _ff(10, 20), "r1": _ff(60, 21, ce=11)},
      "P1 does not reach a flip-flop's data input"),
     (_mult([10], {"REG_INPUTA_CLK": "CLK0"}), {"r0": _ff(10, 20)}, "uses registers of its own"),
     (_mult([10], CE0=("input", [52])), {"r0": _ff(10, 20)},
      "its clock, enable or reset 0 is in use"),
-], ids=["clock-enable", "not-marked", "logic", "input-register", "controls-in-use"])
+], ids=["clock-enable", "logic", "input-register", "controls-in-use"])
 def test_a_multiplier_keeps_anything_but_plain_registers(mult, cells, reason):
     netlist = _netlist({"mul": mult, **cells})
     before = json.dumps(netlist, sort_keys=True)
@@ -153,10 +153,10 @@ def test_a_multiplier_keeps_anything_but_plain_registers(mult, cells, reason):
 
 def test_a_multiplier_on_yosys_netlist(tmp_path):
     """A registered product, as the cores' ``s1_pv``, through the real synth_ecp5: Yosys's
-    MULT18X18D takes the marked register; the unmarked one behind it stays."""
+    MULT18X18D takes the register behind it; the copy behind that one stays."""
     m = Module()
     a, b, q = Signal(signed(16)), Signal(signed(9)), Signal(signed(25))
-    p = Signal(signed(25), reset_less=True, attrs={bram_outreg.ATTRIBUTE: 1})
+    p = Signal(signed(25), reset_less=True)
     m.d.sync += [a.eq(a + 1), b.eq(b + 3), p.eq(a * b), q.eq(p)]
     _synth_ecp5(tmp_path, rtlil.convert(m, ports=[q]))
     before = _types(tmp_path / "t.json")
