@@ -214,7 +214,6 @@ _LANES_PER_LUT = 4
 #: the attribute that marks a register behind a block RAM read port for the block RAM's own
 #: output register (boards/outreg.py moves it there in ECP5 builds; nothing else reads it)
 OUTREG_ATTRIBUTE = "spikeforge_outreg"
-_OUTREG = {OUTREG_ATTRIBUTE: 1}
 
 
 def _two_or_more(mask):
@@ -987,7 +986,7 @@ class NeuronCore(wiring.Component):
             m.submodules[f"mem_w_{b}"] = bank
             r, w = bank.read_port(), bank.write_port(granularity=wb)
             out = Signal(L * wb, name=f"w_out_{b}", reset_less=True,
-                         attrs=_OUTREG)
+                         attrs={OUTREG_ATTRIBUTE: 1})
             m.d.sync += out.eq(r.data)
             m.d.comb += [r.addr.eq(bank_addr[:shift]), w.addr.eq(wp.addr[:shift]),
                          w.data.eq(wp.data), w.en.eq(Mux(wp.addr[shift:] == b, wp.en, 0))]
