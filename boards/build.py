@@ -50,6 +50,7 @@ from spikeforge.boards.uart import divisor_for
 from spikeforge.compiler.artifact import Artifact, load_artifact
 from spikeforge.compiler.map import plan_network
 from spikeforge.cosim.runner import patched_environ, progress
+from spikeforge.hdl.core import COPY_ATTRIBUTE
 from spikeforge.hdl.system import SpikeforgeSystem
 from spikeforge.hdl.verilog import check_core_size
 from spikeforge.ir.errors import ConfigError, SpikeforgeError
@@ -87,17 +88,22 @@ _NEXTPNR_EXTRA_OPTS = {"ecp5": " --placer-heap-timingweight 20"}
 # into its RTLIL, which the attribute does not override, so the mask is set directly
 _NO_RW_CHECK = f"setparam -set COLLISION_X_MASK 1 t:$memrd_v2 r:MEMID=\\{INPUT_BUFFER} %i"
 
+# registers the RTL marks as copies (a select's fanout split over lane groups) stay apart:
+# Yosys's opt_merge would merge flip-flops with the same inputs back into one, a keep on
+# the wire does not stop it, a keep on the flip-flop does
+_KEEP_COPIES = f"setattr -set keep 1 a:{COPY_ATTRIBUTE} %ci1 t:$dff %i"
+
 
 def toolchain_options(family: str) -> dict[str, str]:
     """The options :func:`build_board` gives Amaranth's ``platform.prepare`` for a family:
     Yosys's (the iCE40's DSPs; on the ECP5 the input buffer's read without collision
-    logic) and nextpnr's (a JSON report; timing is judged afterwards)."""
+    logic; on both the RTL's copied registers kept apart) and nextpnr's (a JSON report;
+    timing is judged afterwards)."""
     options = {"nextpnr_opts": "--report top.report.json --timing-allow-fail"
                                + _NEXTPNR_EXTRA_OPTS.get(family, "")}
     if family == "ice40":
         options["synth_opts"] = "-dsp"
-    if family == "ecp5":
-        options["script_after_read"] = _NO_RW_CHECK
+    options["script_after_read"] = (_NO_RW_CHECK + "\n" if family == "ecp5" else "") + _KEEP_COPIES
     return options
 
 

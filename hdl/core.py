@@ -24,7 +24,8 @@ from spikeforge.ir.params import Reset
 from spikeforge.sim.blocks.core import QUEUE_WORDS, UPDATE_STAGES
 
 __all__ = ["Command", "Region", "Param", "HostMap", "HostBusSignature", "NeuronCore",
-           "HOST_DATA_BITS", "HOST_REGION_BITS", "OUTREG_ATTRIBUTE"]
+           "HOST_DATA_BITS", "HOST_REGION_BITS", "OUTREG_ATTRIBUTE",
+           "COPY_ATTRIBUTE"]
 
 
 HOST_DATA_BITS = 32  #: width of ``host.w_data`` / ``host.r_data``
@@ -185,21 +186,27 @@ def const_divmod(m: Module, value, divisor: int, limit: int):
     return q, r
 
 
-def _lowest(m: Module, mask, lanes: int):
-    """Index of the lowest set bit of ``mask`` (0 when empty) and ``mask`` without it.
-
-    The index is a balanced tree of 2:1 choices, ceil(log2 L) levels: halves ``lo``, ``hi``
-    give ``hi``'s index with a leading 1 when only ``hi`` has a set bit, else ``lo``'s with a
-    leading 0 (so an empty mask gives 0). A chain of L priority multiplexers was the ECP5
-    build's critical path with 64 lanes (12.9 ns, eleven LUT levels into ``o_n``)."""
-    level = [(mask[lane], Cat()) for lane in range(lanes)]
+def _lowest_tree(level):
+    """The index carried by the lowest ``(any, index)`` pair of ``level`` whose ``any`` is
+    set (0 when none is), as a balanced tree of 2:1 choices, ceil(log2 len(level)) levels:
+    halves ``lo``, ``hi`` give ``hi``'s index with a leading 1 when only ``hi`` has a set
+    bit, else ``lo``'s with a leading 0."""
     while len(level) > 1:
         if len(level) % 2:
             level.append((C(0, 1), Cat(*[C(0, 1)] * len(level[0][1]))))
         level = [(a_lo | a_hi, Mux(~a_lo & a_hi, Cat(i_hi, C(1, 1)), Cat(i_lo, C(0, 1))))
                  for (a_lo, i_lo), (a_hi, i_hi) in zip(level[::2], level[1::2])]
+    return level[0][1]
+
+
+def _lowest(m: Module, mask, lanes: int):
+    """Index of the lowest set bit of ``mask`` (0 when empty) and ``mask`` without it.
+
+    The index is :func:`_lowest_tree` over the lanes, ceil(log2 L) levels (a chain of L
+    priority multiplexers was the ECP5 build's critical path with 64 lanes, 12.9 ns, eleven
+    LUT levels into ``o_n``)."""
     k = Signal(range(max(2, lanes)))
-    m.d.comb += k.eq(level[0][1])
+    m.d.comb += k.eq(_lowest_tree([(mask[lane], Cat()) for lane in range(lanes)]))
     rest = Signal(lanes)
     m.d.comb += rest.eq(mask & (mask - 1))
     return k, rest
@@ -210,6 +217,10 @@ _BANKS_PER_REGISTER = 4
 
 #: inputs of one LUT (iCE40 and ECP5): a reduction of more bits takes two levels or more
 _LANES_PER_LUT = 4
+
+#: the attribute that marks a register as a copy that synthesis must not merge with its
+#: twins (boards/build.py keeps such flip-flops); copies split a select's fanout
+COPY_ATTRIBUTE = "spikeforge_copy"
 
 #: the attribute that marks a register behind a block RAM read port for the block RAM's own
 #: output register (boards/outreg.py moves it there in ECP5 builds; nothing else reads it)
@@ -229,18 +240,88 @@ def _two_or_more(mask):
     return level[0][1]
 
 
-def _any_spike(m: Module, fires, tail: int, last):
+def _group_low(bits):
+    """Index (2 bits) of the lowest set bit of a group of up to :data:`_LANES_PER_LUT` bits,
+    0 when none is set: each index bit is one LUT of the group's bits."""
+    index = C(0, 2)
+    for b in reversed(range(len(bits))):
+        index = Mux(bits[b], b, index)
+    return index
+
+
+def _word_groups(lanes: int) -> list[range]:
+    """A word's lanes in groups of :data:`_LANES_PER_LUT` (the last may be shorter)."""
+    return [range(j, min(j + _LANES_PER_LUT, lanes))
+            for j in range(0, lanes, _LANES_PER_LUT)]
+
+
+def _group_summary(mask, lanes: int):
+    """``(any, low)`` of every group of ``mask``: whether it has a set bit, and the index of
+    its lowest one (2 bits each) -- what a word of the spike queue carries beside its bits."""
+    groups = [Cat(*(mask[b] for b in g)) for g in _word_groups(lanes)]
+    return Cat(*(g.any() for g in groups)), Cat(*(_group_low(g) for g in groups))
+
+
+def _two_or_more_grouped(mask, g_any, lanes: int):
+    """``mask`` has two or more bits set, from its groups' ``any`` (:func:`_group_summary`):
+    two groups have a bit, or one group has two -- a tree over the groups, not the lanes
+    (:func:`_two_or_more` over the 64 lanes was the 64-lane MNIST build's critical path
+    into ``o_more`` once _take_lowest had taken the index's, 8.7 ns)."""
+    twos = [_two_or_more([mask[b] for b in g]) for g in _word_groups(lanes)]
+    return _two_or_more(g_any) | _or_all(twos)
+
+
+def _take_lowest(mask, g_any, g_low, lanes: int):
+    """The lowest set bit of a word held with its group summary (:func:`_group_summary`):
+    ``(index, mask without it, the summary of that)``.
+
+    The index is a tree over the groups' registered ``(any, low)`` pairs, ceil(log2(L / 4))
+    levels (the :func:`_lowest` tree over 64 lanes, six levels and the output register's
+    multiplexer behind it, was the 64-lane MNIST build's critical path at stop 39, 9.3 ns).
+    Only the lowest group changes: ``first`` marks it (its ``any``, no lower group's); its
+    bits lose their lowest, its ``any`` becomes "two or more" and its ``low`` the index of
+    its second bit -- each a function of the group's four bits and ``first``."""
+    index = _lowest_tree([(g_any[j], g_low.word_select(j, 2)) for j in range(len(g_any))])
+    rest, any_next, low_next = [], [], []
+    for j, g in enumerate(_word_groups(lanes)):
+        first = g_any[j] & ~g_any[:j].any() if j else g_any[j]
+        bits = [mask[b] for b in g]
+        # a bit stays unless it is the group's lowest (no lower bit set) in the first group
+        kept = [bits[i] & Cat(*bits[:i]).any() if i else C(0, 1) for i in range(len(bits))]
+        rest += [Mux(first, kept[i], bits[i]) for i in range(len(bits))]
+        any_next.append(Mux(first, _two_or_more(bits), g_any[j]))
+        low_next.append(Mux(first, _group_low(Cat(*kept)), g_low.word_select(j, 2)))
+    return index, Cat(*rest), Cat(*any_next), Cat(*low_next)
+
+
+def _early_compare(config: CoreConfig) -> bool:
+    """Whether a core compares its membranes with the threshold at S3 (a register) instead
+    of S4: cores wider than one LUT without adaptation, so that the spike bits' OR
+    (_any_spike) starts from registers (the compare and the OR behind it were the 64-lane
+    MNIST build's paths into ``s4_any_*``, 8.5 ns at stop 39)."""
+    return config.lanes > _LANES_PER_LUT and not config.params.adaptive
+
+
+def _copies(name: str, count: int) -> list[Signal]:
+    """``count`` one-bit registers ``name_c0`` ... that synthesis keeps apart
+    (:data:`COPY_ATTRIBUTE`)."""
+    return [Signal(name=f"{name}_c{g}", attrs={COPY_ATTRIBUTE: 1}) for g in range(count)]
+
+
+def _any_spike(m: Module, fires, tail: int, last, group: int = _LANES_PER_LUT):
     """``spike_mask.any()`` of a core of more lanes than one LUT reads: the OR of registers
-    that each hold the OR of up to :data:`_LANES_PER_LUT` lanes' spike bits, loaded at the
-    edge that loads the bits themselves (S4, from ``fires``). The lanes below ``tail`` hold a
-    neuron in every word; the others only before the ``last`` word. A 64-input OR of the
-    spike bits and the push behind it into the queue's counter were the 64-lane MNIST
-    build's critical path (stop 39: s4_spike -> q_at, seven LUT levels, 10.4 ns)."""
+    that each hold the OR of up to ``group`` lanes' spike bits, loaded at the edge that
+    loads the bits themselves (S4, from ``fires``). The lanes below ``tail`` hold a neuron
+    in every word; the others only before the ``last`` word. A 64-input OR of the spike
+    bits and the push behind it into the queue's counter were the 64-lane MNIST build's
+    critical path (stop 39: s4_spike -> q_at, seven LUT levels, 10.4 ns). Where ``fires``
+    come from registers (the early compare) one register takes all lanes' OR (``group``
+    = L): the OR of its 16 registers was in front of the push, ``idle`` and ``q_at``."""
     def any_of(lanes, part):
         groups = []
-        for j in range(0, len(lanes), _LANES_PER_LUT):
-            r = Signal(name=f"s4_any_{part}_{j // _LANES_PER_LUT}", reset_less=True)
-            m.d.sync += r.eq(Cat(*lanes[j:j + _LANES_PER_LUT]).any())
+        for j in range(0, len(lanes), group):
+            r = Signal(name=f"s4_any_{part}_{j // group}", reset_less=True)
+            m.d.sync += r.eq(Cat(*lanes[j:j + group]).any())
             groups.append(r)
         return Cat(*groups).any() if groups else C(0, 1)
 
@@ -501,6 +582,13 @@ class NeuronCore(wiring.Component):
         # 64-lane MNIST-fast build on the ECP5 at stop 27 (84.7 MHz: phase -> 4 LUTs -> the
         # LUT RAMs' write address, 10.3 of its 11.8 ns routing)
         clearing = Signal()
+        # the state memories' write data select among CLEAR's zeros, the update's words, the
+        # event write-back (current) and the host: in a core wider than one LUT each group
+        # of lanes has its own copies of the selects (clearing, written, e_p), loaded beside
+        # them (the 64-lane MNIST build's write data hung on one LUT of clearing and written
+        # with a fanout of 2,304: 9.1 ns into the LUT RAMs at stop 39)
+        n_copies = len(_word_groups(L)) if L > _LANES_PER_LUT else 0
+        copy = {name: _copies(name, n_copies) for name in ("clearing", "written", "e_p")}
         cnt = Signal(range(G + 1))  # word issue counter
         w_addr = Signal(range(max(2, J * G)))  # weight word of the event being read
         ev_count = Signal(range(cfg.max_events_per_tick + 1))
@@ -533,7 +621,7 @@ class NeuronCore(wiring.Component):
         # loaded with o_rest (below). The reduction and the pop behind it into every queue
         # entry's enable were the 64-lane MNIST build's critical path (stop 39: o_rest ->
         # pop -> q_mask_4's enable, six LUT levels, 10.3 ns)
-        o_more = Signal() if L > _LANES_PER_LUT else o_rest.any()
+        o_more = Signal(name="o_more") if L > _LANES_PER_LUT else o_rest.any()
 
         # idle = phase IDLE, queue, output and skid registers empty; kept as a register (its next
         # value is computed below) so that the streams' ready and the host gating start
@@ -566,12 +654,16 @@ class NeuronCore(wiring.Component):
         for name in lane_bits:
             m.d.sync += p_data[name].eq(rps[name].data)
         m.d.sync += [e_p.eq(e_r), e_r.eq(0)]
+        # (loops, not comprehensions: a comprehension would capture e_r, u_valid, ... in a
+        # closure, and Amaranth's naming of `e_r, e_r_g = ...` from the bytecode fails then)
+        for c in copy["e_p"]:
+            m.d.sync += c.eq(e_r)
 
         # -- host port (only while idle and the write-back is done); writes first: the
         # datapath's writes below override them ---------------------------------------------
         host_ok = Signal(init=1)  # a register: idle & ~e_r & ~e_p (next value below)
         h_addr = self._host_decode(m)
-        self._host_writes(m, host_ok, h_addr, wp_w, wps, params)
+        host_writes = self._host_writes(m, host_ok, h_addr, wp_w, wps, params)
 
         # -- event write-back (from P); a CLEAR's writes below take precedence: every word
         # it overrides is zeroed by the CLEAR itself in a later cycle -------------------------
@@ -590,6 +682,8 @@ class NeuronCore(wiring.Component):
         m.d.comb += issue.eq((phase == _Phase.UPDATE) & (cnt < G)
                              & ((credit < Q) if throttled else 1))
         m.d.sync += u_valid.eq(Cat(issue, u_valid[:-1]))
+        for c in copy["written"]:
+            m.d.sync += c.eq(u_valid[-2])
         spikes, fires, writes = self._update_lanes(m, p_data, thr, alpha, beta, rho, step)
         # padding lanes of the last word never spike
         valid_lanes = Signal(L)
@@ -597,7 +691,9 @@ class NeuronCore(wiring.Component):
         m.d.comb += valid_lanes.eq(Mux(w_g == G - 1, (1 << tail) - 1, (1 << L) - 1))
         spike_mask = Signal(L)
         m.d.comb += spike_mask.eq(Cat(*spikes) & valid_lanes)
-        spike_any = (_any_spike(m, fires, tail, w_g == G - 1) if L > _LANES_PER_LUT
+        spike_any = (_any_spike(m, fires, tail, w_g == G - 1,
+                                L if _early_compare(cfg) else _LANES_PER_LUT)
+                     if L > _LANES_PER_LUT
                      else spike_mask.any())
         written = u_valid[-1]
         push = Signal()
@@ -620,8 +716,21 @@ class NeuronCore(wiring.Component):
         with m.Else():
             m.d.sync += [s_valid.eq(o_valid & ~ready), s_n.eq(o_n)]
         pop = Signal()
-        r_k, r_rest = _lowest(m, o_rest, L)
-        h_k, h_rest = _lowest(m, q_mask[0], L)
+        grouped = L > _LANES_PER_LUT
+        if grouped:
+            # the output word and the queue's head word carry their group summaries
+            # (_take_lowest): the head's is loaded with its bits, from the spike bits or
+            # from entry 1 (below), so no tree over all the lanes sits in front of o_n
+            n_groups = len(_word_groups(L))
+            o_g_any, o_g_low = Signal(n_groups, name="o_g_any"), Signal(2 * n_groups,
+                                                                        name="o_g_low")
+            h_g_any, h_g_low = Signal(n_groups, name="q_g_any_0"), Signal(2 * n_groups,
+                                                                          name="q_g_low_0")
+            r_k, r_rest, r_g_any, r_g_low = _take_lowest(o_rest, o_g_any, o_g_low, L)
+            h_k, h_rest, h_g_any1, h_g_low1 = _take_lowest(q_mask[0], h_g_any, h_g_low, L)
+        else:
+            r_k, r_rest = _lowest(m, o_rest, L)
+            h_k, h_rest = _lowest(m, q_mask[0], L)
 
         def plus_lane(base, k):
             # base is a multiple of L: with L a power of two the sum is a concatenation
@@ -632,14 +741,18 @@ class NeuronCore(wiring.Component):
 
         with m.If(leaves & o_more):
             m.d.sync += [o_n.eq(plus_lane(o_base, r_k)), o_rest.eq(r_rest)]
-            if L > _LANES_PER_LUT:
-                m.d.sync += o_more.eq(_two_or_more(o_rest))
+            if grouped:
+                m.d.sync += [o_more.eq(_two_or_more_grouped(o_rest, o_g_any, L)),
+                             o_g_any.eq(r_g_any),
+                             o_g_low.eq(r_g_low)]
         with m.Elif((~o_valid | leaves) & ~q_at[0]):
             m.d.comb += pop.eq(1)
             m.d.sync += [o_valid.eq(1), o_n.eq(plus_lane(q_base[0], h_k)), o_base.eq(q_base[0]),
                          o_rest.eq(h_rest)]
-            if L > _LANES_PER_LUT:
-                m.d.sync += o_more.eq(_two_or_more(q_mask[0]))
+            if grouped:
+                m.d.sync += [o_more.eq(_two_or_more_grouped(q_mask[0], h_g_any, L)),
+                             o_g_any.eq(h_g_any1),
+                             o_g_low.eq(h_g_low1)]
         with m.Elif(leaves):
             m.d.sync += o_valid.eq(0)
         # the queue: a pop shifts every entry down; a written word is stored behind the last
@@ -651,9 +764,14 @@ class NeuronCore(wiring.Component):
             # behind the last: entry e if e + 1 words are queued and one pops, or e and none
             with m.If(written & Mux(pop, q_at[e + 1], q_at[e])):
                 m.d.sync += [q_mask[e].eq(spike_mask), q_base[e].eq(w_base)]
+                if grouped and e == 0:
+                    m.d.sync += Cat(h_g_any, h_g_low).eq(Cat(*_group_summary(spike_mask, L)))
             if e + 1 < Q:
                 with m.Elif(pop):
                     m.d.sync += [q_mask[e].eq(q_mask[e + 1]), q_base[e].eq(q_base[e + 1])]
+                    if grouped and e == 0:
+                        m.d.sync += Cat(h_g_any, h_g_low).eq(Cat(*_group_summary(q_mask[1],
+                                                                                 L)))
         with m.If(push & ~pop):
             m.d.sync += q_at.eq(q_at << 1)
         with m.Elif(pop & ~push):
@@ -724,6 +842,7 @@ class NeuronCore(wiring.Component):
                         m.d.sync += [phase.eq(_Phase.UPDATE), w_g.eq(0), w_base.eq(0)]
                     with m.Else():
                         m.d.sync += [phase.eq(_Phase.CLEAR), clearing.eq(1), overflow.eq(0)]
+                        m.d.sync += Cat(*copy["clearing"]).eq(-1)
 
                 if self.events_first:  # a command waits for the events offered beside it
                     with m.If(ev_accept):
@@ -745,7 +864,8 @@ class NeuronCore(wiring.Component):
             with m.Case(_Phase.CLEAR):
                 m.d.sync += cnt.eq(cnt + 1)
                 with m.If(cnt == G - 1):
-                    m.d.sync += [phase.eq(_Phase.IDLE), clearing.eq(0)]
+                    m.d.sync += [phase.eq(_Phase.IDLE), clearing.eq(0),
+                                 Cat(*copy["clearing"]).eq(0)]
             with m.Case(_Phase.UPDATE):
                 for rp in rps.values():
                     m.d.comb += rp.addr.eq(cnt)
@@ -755,6 +875,8 @@ class NeuronCore(wiring.Component):
         with m.If(clearing):
             for wp in wps.values():
                 m.d.comb += [wp.data.eq(0), wp.en.eq(-1)]
+        if n_copies:
+            self._lane_writes(m, wps, copy, host_writes, sums, writes)
         # the state memories' write address: CLEAR's word cnt, else the update's or the
         # event write-back's word from one register loaded a cycle ahead (w_g, one more
         # after this cycle's write, where the pipeline writes next; else the event's word
@@ -799,6 +921,7 @@ class NeuronCore(wiring.Component):
         F, acc, cb, mb, ab = (p.decay_bits, cfg.accumulator_bits, p.current_bits,
                               p.membrane_bits, p.adapt_bits)
         theta_shape = unsigned(max(mb - 1, ab) + 1)
+        early = _early_compare(cfg)
 
         def reg(shape, name, value, init=0):
             r = Signal(shape, name=name, reset_less=True, init=init)  # data: valid bits elsewhere
@@ -872,12 +995,19 @@ class NeuronCore(wiring.Component):
                 ad2 = reg(unsigned(ab + 2), f"s2_ad_{k}", pa1 >> F)
             # S3: v1 = sat(decay(v) + i), decay(i), adaptation candidates
             v3 = reg(signed(mb), f"s3_v_{k}", saturate(dv2 + is2, mb, f"s3_sum_{k}"))
+            if early:
+                # the compare a stage early: sat(dv + i) >= theta is dv + (i - theta) >= 0,
+                # as theta lies within the membrane's range (0 <= theta <= its maximum)
+                im2 = reg((is1 - thr).shape(), f"s2_im_{k}", is1 - thr)
+                above = reg(1, f"s3_ge_{k}", dv2 + im2 >= 0)
             i3 = reg(signed(cb + 2), f"s3_i_{k}", round_shift(pi2))
             theta3 = reg(theta_shape, f"s3_theta_{k}", theta2, init=theta_init)
             f3 = reg(1, f"s3_f_{k}", f2)
             # S4: the threshold compare and both outcomes of the reset, registered
             theta_s = Cat(theta3, C(0, 1)).as_signed()
-            fires = (v3 >= theta_s) & ~f3 if p.fire_once else v3 >= theta_s
+            if not early:
+                above = v3 >= theta_s
+            fires = above & ~f3 if p.fire_once else above
             spike = reg(1, f"s4_spike_{k}", fires)
             fire_bits.append(fires)
             v_keep = reg(signed(mb), f"s4_v_{k}", v3)
@@ -1022,10 +1152,34 @@ class NeuronCore(wiring.Component):
                     m.d.comb += rp.data.eq(word)
         return rp, wp, p_w
 
+    def _lane_writes(self, m, wps, copy, host, sums, writes):
+        """The state memories' write data and enables of a core wider than one LUT, lane
+        group by lane group under the group's copies of the selects: the same priority as
+        the port-wide assignments they override (CLEAR's zeros, the update's word, the
+        event write-back's sum, the host's value)."""
+        acc = self.config.accumulator_bits
+        for name, wp in wps.items():
+            bits = len(wp.data) // self.config.lanes
+            value, enable = host[name]
+            data, en = [], []
+            for g, group in enumerate(_word_groups(self.config.lanes)):
+                clearing, written, e_p = (copy[c][g] for c in ("clearing", "written", "e_p"))
+                for k in group:
+                    lane, on = value, clearing | enable[k]
+                    if name == "i":
+                        lane, on = Mux(e_p, sums[k][:acc], lane), on | e_p
+                    if name in writes:
+                        lane = Mux(written, writes[name].word_select(k, bits), lane)
+                        on = on | written
+                    data.append(Mux(clearing, 0, lane))
+                    en.append(on)
+            m.d.comb += [wp.data.eq(Cat(*data)), wp.en.eq(Cat(*en))]
+
     def _host_writes(self, m, host_ok, h, wp_w, wps, params):
         """Host writes. Address and data drive the write ports by default, only the enables
         depend on ``host_ok``; the datapath's writes, assigned later, override them (their
-        conditions are registers, so ``idle`` does not reach the write data)."""
+        conditions are registers, so ``idle`` does not reach the write data). Returns the
+        host's value (one lane's) and lane enables for each state memory."""
         cfg, p = self.config, self.config.params
         N, J, L = cfg.n_neurons, cfg.n_inputs, cfg.lanes
         acc, mb, ab, wb = cfg.accumulator_bits, p.membrane_bits, p.adapt_bits, p.weight_bits
@@ -1038,18 +1192,21 @@ class NeuronCore(wiring.Component):
         regions = ((Region.CURRENT, "i", min(acc, HOST_DATA_BITS), acc),
                    (Region.MEMBRANE, "v", mb, mb), (Region.ADAPT, "a", ab, ab),
                    (Region.FIRED, "f", 1, 1))
+        values = {}
         for region, name, bits, lane in regions:
             value = Signal(lane, name=f"h_{name}")
             field = data[:bits]
             m.d.comb += value.eq(field.as_signed() if name in "iv" else field)
+            enable = Mux(write & (h["region"] == region) & (h["index"] < N), 1 << h["s_lane"], 0)
             m.d.comb += [wps[name].addr.eq(h["s_word"]), wps[name].data.eq(Cat(*[value] * L)),
-                         wps[name].en.eq(Mux(write & (h["region"] == region) & (h["index"] < N),
-                                             1 << h["s_lane"], 0))]
+                         wps[name].en.eq(enable)]
+            values[name] = value, enable
         with m.If(write & (h["region"] == Region.PARAM)):
             with m.Switch(h["index"]):
                 for param, reg in params.items():
                     with m.Case(param):
                         m.d.sync += reg.eq(data[:len(reg)])
+        return values
 
     def _host_reads(self, m, host_ok, h, rp_w, rps, params):
         """Host reads: the region and lane registered at ``r_en``, the read port's word and

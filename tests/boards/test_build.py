@@ -12,8 +12,10 @@ build of a changed plan are ``slow`` (the first two also run by benchmarks/bench
 
 import json
 import os
+import subprocess
 
 import pytest
+from amaranth.hdl import Mux
 
 from spikeforge.boards.build import (
     build_board,
@@ -61,6 +63,33 @@ def test_report_parsers(tmp_path):
 def test_toolchain_environment_prefers_explicit(monkeypatch):
     monkeypatch.setenv("YOSYS", "/opt/my/yosys")
     assert "YOSYS" not in toolchain_environment(["yosys"])
+
+
+@pytest.mark.parametrize("family", ["ice40", "ecp5"])
+@pytest.mark.parametrize("keep", [True, False])
+def test_marked_copies_stay_apart(tmp_path, family, keep):
+    """Registers the RTL marks as copies (COPY_ATTRIBUTE: one select per lane group) are
+    four flip-flops after synthesis with the build's script; without it Yosys merges them
+    into one (so the test can fail)."""
+    from amaranth.back import rtlil
+    from amaranth.hdl import Module, Signal
+
+    from spikeforge.hdl.core import COPY_ATTRIBUTE
+
+    m = Module()
+    a, x, y = Signal(), Signal(8), Signal(8)
+    copies = [Signal(name=f"sel_c{g}", attrs={COPY_ATTRIBUTE: 1}) for g in range(4)]
+    m.d.sync += [c.eq(a) for c in copies]
+    m.d.sync += [y[k].eq(Mux(copies[k // 2], x[k], ~x[k])) for k in range(8)]
+    (tmp_path / "t.il").write_text(rtlil.convert(m, ports=[a, x, y]))
+    script = toolchain_options(family)["script_after_read"] if keep else ""
+    yosys = toolchain_environment(("yosys",)).get("YOSYS", "yosys")
+    subprocess.run([yosys, "-q", "-p", f"read_rtlil t.il; {script}; synth_{family} -top top; "
+                    f"write_json t.json"], cwd=tmp_path, check=True, capture_output=True)
+    top = next(v for v in json.loads((tmp_path / "t.json").read_text())["modules"].values()
+               if int(v.get("attributes", {}).get("top", "0"), 2))
+    flip_flops = sum(c["type"].startswith(("TRELLIS_FF", "SB_DFF")) for c in top["cells"].values())
+    assert flip_flops == 8 + (4 if keep else 1), flip_flops
 
 
 def test_board_top_refuses_bad_requests():

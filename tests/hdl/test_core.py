@@ -281,6 +281,12 @@ CASES = [
     (12, 17, 2, 8, 0.9, dict(threshold=1, reset=Reset.ZERO, fire_once=False)),  # many spikes
     (13, 9, 3, 4, 0.2, dict(reset=Reset.SUBTRACT, fire_once=True)),
     (14, 24, 2, 8, 1.0, dict(threshold=1, adaptive=False, fire_once=False)),  # 8 spikes a word
+    # words of several lane groups (the grouped queue head of cores wider than one LUT):
+    # partial last groups (L = 6, 12), padding groups in the last word, stalls
+    (15, 40, 2, 16, 0.5, dict(threshold=1, adaptive=False, fire_once=False)),
+    (16, 30, 3, 12, 0.7, dict(threshold=1, reset=Reset.ZERO, fire_once=False)),
+    (17, 13, 2, 6, 0.4, dict(threshold=2, reset=Reset.SUBTRACT, fire_once=False)),
+    (18, 70, 2, 32, 0.6, dict(threshold=1, adaptive=False, fire_once=False)),
 ] + [
     (seed, random.Random(seed).choice([1, 2, 3, 4, 5, 6, 7, 9, 12]),
      random.Random(seed + 1).randint(1, 5), LANES[seed % len(LANES)],
@@ -451,7 +457,7 @@ def test_host_weight_write_changes_behaviour(lanes):
         compare_state(log["states"][0], trace, 0, "original weights")
 
 
-@pytest.mark.parametrize("lanes", [1, 2, 3])  # 3: one word per input (G = 1)
+@pytest.mark.parametrize("lanes", [1, 2, 3, 8])  # 3: one word per input (G = 1)
 def test_banked_weights_read_back_between_events(lanes):
     """A core with weight banks (which read an event's words a cycle ahead) returns every
     weight to host reads between ticks, between a tick's events and its TICK, and after a
@@ -499,7 +505,7 @@ def test_banked_weights_read_back_between_events(lanes):
 
 
 @pytest.mark.parametrize("bank", [0, 2])
-@pytest.mark.parametrize("lanes", [1, 2, 3])
+@pytest.mark.parametrize("lanes", [1, 2, 3, 8])  # 8: wider than one LUT
 def test_weight_write_beside_an_event_reaches_it(lanes, bank):
     """A host write of a weight in the cycle an event that reads it is accepted takes
     effect for that event, as the write takes effect at that edge -- in a banked core too,
