@@ -375,6 +375,14 @@ class NeuronCore(wiring.Component):
     register is empty, so ``spike_out.ready`` reaches only the skid register and ``idle``:
     never the queue, the credit, the datapath or a memory enable.
 
+    A core of more lanes than one LUT reads (L > 4) keeps wide reductions behind registers:
+    the queue's head word and the output word carry each group of four lanes' ``any`` and
+    lowest index (the next index is a tree over the groups); the spike bits' OR and
+    ``o_rest.any()`` are registers; the state memories' write selects have a copy per group
+    of lanes (``spikeforge_copy``, kept apart by the board build); without adaptation the
+    threshold compare is at S3 (``v1 >= theta`` as ``decay(v) + (i - theta) >= 0``). Same
+    cycles, same Verilog for L <= 4.
+
     Parameters
     ----------
     config : :class:`~spikeforge.ir.core.CoreConfig`
