@@ -262,36 +262,32 @@ def _group_summary(mask, lanes: int):
     return Cat(*(g.any() for g in groups)), Cat(*(_group_low(g) for g in groups))
 
 
-def _two_or_more_grouped(mask, g_any, lanes: int):
-    """``mask`` has two or more bits set, from its groups' ``any`` (:func:`_group_summary`):
-    two groups have a bit, or one group has two -- a tree over the groups, not the lanes
-    (:func:`_two_or_more` over the 64 lanes was the 64-lane MNIST build's critical path
-    into ``o_more`` once _take_lowest had taken the index's, 8.7 ns)."""
-    twos = [_two_or_more([mask[b] for b in g]) for g in _word_groups(lanes)]
-    return _two_or_more(g_any) | _or_all(twos)
-
-
 def _take_lowest(mask, g_any, g_low, lanes: int):
     """The lowest set bit of a word held with its group summary (:func:`_group_summary`):
-    ``(index, mask without it, the summary of that)``.
+    ``(index, mask without it, the summary of that, whether that has a bit left)``.
 
     The index is a tree over the groups' registered ``(any, low)`` pairs, ceil(log2(L / 4))
     levels (the :func:`_lowest` tree over 64 lanes, six levels and the output register's
     multiplexer behind it, was the 64-lane MNIST build's critical path at stop 39, 9.3 ns).
     Only the lowest group changes: ``first`` marks it (its ``any``, no lower group's); its
     bits lose their lowest, its ``any`` becomes "two or more" and its ``low`` the index of
-    its second bit -- each a function of the group's four bits and ``first``."""
+    its second bit -- each a function of the group's four bits and ``first``. A bit is left
+    if two groups have one or one group has two: a tree over the groups, not the lanes
+    (:func:`_two_or_more` over the 64 lanes was the build's critical path into ``o_more``
+    once the index was a tree over the groups, 8.7 ns)."""
     index = _lowest_tree([(g_any[j], g_low.word_select(j, 2)) for j in range(len(g_any))])
-    rest, any_next, low_next = [], [], []
+    rest, any_next, low_next, twos = [], [], [], []
     for j, g in enumerate(_word_groups(lanes)):
         first = g_any[j] & ~g_any[:j].any() if j else g_any[j]
         bits = [mask[b] for b in g]
         # a bit stays unless it is the group's lowest (no lower bit set) in the first group
         kept = [bits[i] & Cat(*bits[:i]).any() if i else C(0, 1) for i in range(len(bits))]
         rest += [Mux(first, kept[i], bits[i]) for i in range(len(bits))]
-        any_next.append(Mux(first, _two_or_more(bits), g_any[j]))
+        twos.append(_two_or_more(bits))
+        any_next.append(Mux(first, twos[-1], g_any[j]))
         low_next.append(Mux(first, _group_low(Cat(*kept)), g_low.word_select(j, 2)))
-    return index, Cat(*rest), Cat(*any_next), Cat(*low_next)
+    more = _two_or_more(g_any) | _or_all(twos)
+    return index, Cat(*rest), Cat(*any_next), Cat(*low_next), more
 
 
 def _early_compare(config: CoreConfig) -> bool:
@@ -734,8 +730,9 @@ class NeuronCore(wiring.Component):
                                                                         name="o_g_low")
             h_g_any, h_g_low = Signal(n_groups, name="q_g_any_0"), Signal(2 * n_groups,
                                                                           name="q_g_low_0")
-            r_k, r_rest, r_g_any, r_g_low = _take_lowest(o_rest, o_g_any, o_g_low, L)
-            h_k, h_rest, h_g_any1, h_g_low1 = _take_lowest(q_mask[0], h_g_any, h_g_low, L)
+            r_k, r_rest, r_g_any, r_g_low, r_more = _take_lowest(o_rest, o_g_any, o_g_low, L)
+            h_k, h_rest, h_g_any1, h_g_low1, h_more = _take_lowest(q_mask[0], h_g_any,
+                                                                   h_g_low, L)
         else:
             r_k, r_rest = _lowest(m, o_rest, L)
             h_k, h_rest = _lowest(m, q_mask[0], L)
@@ -750,17 +747,13 @@ class NeuronCore(wiring.Component):
         with m.If(leaves & o_more):
             m.d.sync += [o_n.eq(plus_lane(o_base, r_k)), o_rest.eq(r_rest)]
             if grouped:
-                m.d.sync += [o_more.eq(_two_or_more_grouped(o_rest, o_g_any, L)),
-                             o_g_any.eq(r_g_any),
-                             o_g_low.eq(r_g_low)]
+                m.d.sync += [o_more.eq(r_more), o_g_any.eq(r_g_any), o_g_low.eq(r_g_low)]
         with m.Elif((~o_valid | leaves) & ~q_at[0]):
             m.d.comb += pop.eq(1)
             m.d.sync += [o_valid.eq(1), o_n.eq(plus_lane(q_base[0], h_k)), o_base.eq(q_base[0]),
                          o_rest.eq(h_rest)]
             if grouped:
-                m.d.sync += [o_more.eq(_two_or_more_grouped(q_mask[0], h_g_any, L)),
-                             o_g_any.eq(h_g_any1),
-                             o_g_low.eq(h_g_low1)]
+                m.d.sync += [o_more.eq(h_more), o_g_any.eq(h_g_any1), o_g_low.eq(h_g_low1)]
         with m.Elif(leaves):
             m.d.sync += o_valid.eq(0)
         # the queue: a pop shifts every entry down; a written word is stored behind the last
