@@ -298,6 +298,18 @@ def _early_compare(config: CoreConfig) -> bool:
     return config.lanes > _LANES_PER_LUT and not config.params.adaptive
 
 
+def _times(value, k: int):
+    """``value * k`` for a constant ``k >= 0`` as shifts and adds. Yosys maps a product by a
+    constant that is not a power of two onto a multiplier block, on the ECP5 a MULT18X18D
+    whose 3.93 ns were in front of a banked core's event address (``spike_in.payload * G``:
+    the critical path of the mnist-l82 build with G = 5, 8.3 ns)."""
+    terms = [value << i for i in range(k.bit_length()) if k >> i & 1]
+    total = terms[0] if terms else C(0, 1)
+    for term in terms[1:]:
+        total = total + term
+    return total
+
+
 def _copies(name: str, count: int) -> list[Signal]:
     """``count`` one-bit registers ``name_c0`` ... that synthesis keeps apart
     (:data:`COPY_ATTRIBUTE`)."""
@@ -506,9 +518,11 @@ class NeuronCore(wiring.Component):
         self.config = config
         self.events_first = events_first
         self.state_block_ram = state_block_ram
-        # banks only where the memory is deeper than one bank
-        depth = config.n_inputs * config.words
-        self.weight_bank_words = weight_bank_words if 0 < weight_bank_words < depth else 0
+        # banks wherever asked for, one where one holds the memory: the bank's read ahead
+        # into a register of its own gives the route from the block RAM a cycle (the
+        # one-memory core's p_w right behind a DP16KD in its 36-bit mode, whose output
+        # register the board build cannot use, was the 64-lane MNIST build's critical path)
+        self.weight_bank_words = weight_bank_words
         self.host_map = HostMap(config)
         super().__init__({
             "spike_in": In(stream.Signature(_index_shape(config.n_inputs))),
@@ -821,12 +835,6 @@ class NeuronCore(wiring.Component):
                 m.d.sync += ev_count.eq(ev_count + 1)
 
         # -- the phases ----------------------------------------------------------------------
-        # phase == EVENT, a register of its own in a banked core: it selects the banks'
-        # read-ahead address, whose route reaches block RAMs across the die (a decode of
-        # phase in front of it: 8.7 ns in the 784-64-10 build of 8 lanes). Its next value is
-        # written out whole below (no enable: as set-and-clear beside phase's transitions it
-        # was an enable of four LUT levels, the banked iCE40 digits-l2 build's critical path)
-        in_event = Signal()
         with m.Switch(phase):
             with m.Case(_Phase.IDLE):
                 m.d.comb += rp_w.addr.eq(h_addr["w_word"])
@@ -891,26 +899,31 @@ class NeuronCore(wiring.Component):
             m.d.comb += [wp.addr.eq(s_waddr) for wp in wps.values()]
 
         if self.weight_bank_words:
-            # phase is EVENT after this edge: an event taken in IDLE (where a command taken
-            # beside it wins unless events come first), or an EVENT phase going on (the
-            # next event taken at the last word, or a word left)
+            # the banks read an event's next word in the next cycle where the phase will be
+            # EVENT with a word after the one read then: an event taken in IDLE (where a
+            # command taken beside it wins unless events come first) or at the last word
+            # of one, or a word after the next left (G >= 2; cnt is the word read now).
+            # Written whole, no enable: as set-and-clear beside phase's transitions it was
+            # an enable of four LUT levels, the banked iCE40 digits-l2 build's critical path
             took = ev_accept if self.events_first else ev_accept & ~cmd_accept
-            m.d.sync += in_event.eq(Mux(phase == _Phase.IDLE, took,
-                                        (phase == _Phase.EVENT)
-                                        & (ev_accept | (cnt != G - 1))))
+            ahead_next = Mux(phase == _Phase.IDLE, took,
+                             (phase == _Phase.EVENT) & (ev_accept | (cnt < G - 2)))
+            for c in rp_w.read_ahead:  # one register per bank (none where G = 1)
+                m.d.sync += c.eq(ahead_next)
             # the banks read a cycle ahead (_weight_banks): an event's next word, or the
             # first word of the event taken in this cycle; w_addr + 1 from a register of
             # its own (an adder in front of the banks' address was the 784-64-10 build's
             # critical path)
             w_addr1 = Signal.like(w_addr, name="w_addr1")
-            first = self.spike_in.payload * G
+            first = _times(self.spike_in.payload, G)
             with m.If(ev_accept):
                 m.d.sync += w_addr1.eq(first + 1)
             with m.Elif(phase == _Phase.EVENT):
                 m.d.sync += w_addr1.eq(w_addr1 + 1)
-            m.d.comb += [rp_w.early.eq(ev_accept | in_event),
-                         rp_w.take.eq(ev_accept), rp_w.first.eq(first),
-                         rp_w.ahead.eq(w_addr1), rp_w.host_addr.eq(h_addr["w_word"])]
+            m.d.comb += [rp_w.take.eq(ev_accept), rp_w.first.eq(first),
+                         rp_w.ahead.eq(w_addr1), rp_w.host_addr.eq(h_addr["w_word"]),
+                         rp_w.host_read.eq(host_ok & self.host.r_en
+                                           & (h_addr["region"] == Region.WEIGHT))]
         self._host_reads(m, host_ok, h_addr, rp_w, rps, params)
         return m
 
@@ -1054,18 +1067,21 @@ class NeuronCore(wiring.Component):
         write port that look like one memory's (``addr``, ``data``; ``addr``, ``data``,
         ``en``), and ``p_w``, the word read two edges ago, from the banks' own registers.
 
-        The banks read one cycle ahead: where ``early`` is high they take the address the
-        datapath reads in the next cycle (``first``, an event's first word, where ``take``;
-        else ``ahead``, the event's next word), else the host's (``host_addr``; ``addr``,
-        which the phase logic shared with the one-memory core sets, is not read). Their data
+        The banks read one cycle ahead, the address the datapath reads in the next cycle:
+        ``ahead``, the event's next word, where their ``read_ahead`` registers say the
+        next cycle reads a word of the event after this one; else the host's
+        (``host_addr``) where it reads a weight (``host_read``) and no event is taken
+        (``take``), else ``first``, the first word of the event offered -- read whether
+        or not it is taken, so that the input handshake is not in front of the block RAMs'
+        address (``addr``, which the phase logic shared with the one-memory core sets, is
+        not read). Their data
         go through two registers -- ``w_out_<b>``, directly behind the block RAM (on the
         ECP5 the DP16KD's own output register can hold it: boards/outreg.py), then
         ``p_w_<k>``, the OR of up to four banks' words, each zero unless its bank was read
         -- so ``p_w``, their OR, holds the word an event reads two edges after the one-memory
         core's read of it, as that core's ``p_w`` does. ``rp.data`` (the host's read, one
-        edge after ``host_addr`` where ``early`` is low) comes from the banks' outputs
-        through a bank multiplexer; in a system the host never reads weights and Yosys
-        removes it."""
+        edge after ``host_addr``) comes from the banks' outputs through a bank multiplexer;
+        in a system the host never reads weights and Yosys removes it with ``host_read``."""
         cfg = self.config
         L, wb, depth, D = cfg.lanes, cfg.params.weight_bits, cfg.n_inputs * cfg.words, \
             self.weight_bank_words
@@ -1075,29 +1091,30 @@ class NeuronCore(wiring.Component):
         # the two ports' signals, named as a Memory port's, and the read-ahead
         rp = SimpleNamespace(addr=Signal(range(depth), name="w_raddr"),
                              data=Signal(L * wb, name="w_rdata"),
-                             early=Signal(name="w_read_early"), take=Signal(name="w_read_take"),
+                             read_ahead=_copies("w_read_ahead", n_banks if cfg.words > 1 else 0),
+                             take=Signal(name="w_read_take"),
+                             host_read=Signal(name="w_read_host_en"),
                              first=Signal(range(depth), name="w_read_first"),
                              ahead=Signal(range(depth), name="w_read_ahead"),
                              host_addr=Signal(range(depth), name="w_read_host"))
         wp = SimpleNamespace(addr=Signal(range(depth), name="w_waddr"),
                              data=Signal(L * wb, name="w_wdata"), en=Signal(L, name="w_wen"))
-        # the address the banks read: with ``early``, ``first`` where an event is taken
-        # (``take``) else ``ahead``; without it the host's (``addr`` is the host's where
-        # ``early`` is low and the phase IDLE, and no other phase reads weights; its
-        # decode of the phase in front of the banks' address was the 5-core MNIST build's
-        # critical path, 8.8 ns)
-        bank_addr = Signal(range(depth), name="w_bank_addr")
-        m.d.comb += bank_addr.eq(Mux(rp.early, Mux(rp.take, rp.first, rp.ahead),
-                                     rp.host_addr))
+        # the address each bank reads: a register of its own selects ``ahead`` (a decode
+        # of the phase there was the 5-core MNIST build's critical path, 8.8 ns; one
+        # register for all banks, the 64-lane MNIST build's: one LUT per address bit
+        # for 87 block RAMs across the die); else ``first``, whether or not the event is
+        # taken (with the input handshake as the select, ``input_accepting`` ->
+        # ``spike_in.ready`` -> the banks' address was that build's critical path at
+        # seed 1, 9.5 ns), but for the host's reads of weights, which no system makes
+        host_first = Mux(rp.host_read & ~rp.take, rp.host_addr, rp.first)
         # the bank of the word read at this edge, one-hot, and a cycle later (the bank of
         # the word in the w_out registers): each bank's p_w register takes its w_out only
         # when it is the bank read (else 0), so the word is the OR of the p_w registers --
         # no select logic behind the block RAMs, an OR tree behind flip-flops. Only an
-        # event's read (``early``) reaches p_w (its write-back), so ``hot`` follows the
-        # read-ahead address alone, decoded before the select: ``take`` is the input
-        # handshake, which comes late (in front of the decode it was the 5-core MNIST
-        # build's critical path, 9.1 ns; ``early``'s phase decode in front of it the
-        # 784-64-10 build's, 8.9 ns)
+        # event's read reaches p_w (its write-back), so ``hot`` follows the event's
+        # address alone, decoded before the select: ``take`` is the input handshake, which
+        # comes late (in front of the decode it was the 5-core MNIST build's critical
+        # path, 9.1 ns; a phase decode in front of it the 784-64-10 build's, 8.9 ns)
         def hot_of(addr):
             return C(1, n_banks) << addr[shift:]
 
@@ -1105,7 +1122,7 @@ class NeuronCore(wiring.Component):
         hot_p = Signal(n_banks, name="w_bank_hot_p")
         sel_r = Signal(range(n_banks), name="w_bank_r")
         m.d.sync += [hot.eq(Mux(rp.take, hot_of(rp.first), hot_of(rp.ahead))),
-                     hot_p.eq(hot), sel_r.eq(bank_addr[shift:])]
+                     hot_p.eq(hot), sel_r.eq(rp.host_addr[shift:])]
         p_w = Signal(L * wb, name="p_w")
         reads, selected = [], []
         for b in range(n_banks):
@@ -1119,7 +1136,8 @@ class NeuronCore(wiring.Component):
             out = Signal(L * wb, name=f"w_out_{b}", reset_less=True,
                          attrs={OUTREG_ATTRIBUTE: 1})
             m.d.sync += out.eq(r.data)
-            m.d.comb += [r.addr.eq(bank_addr[:shift]), w.addr.eq(wp.addr[:shift]),
+            addr = Mux(rp.read_ahead[b], rp.ahead, host_first) if rp.read_ahead else host_first
+            m.d.comb += [r.addr.eq(addr[:shift]), w.addr.eq(wp.addr[:shift]),
                          w.data.eq(wp.data), w.en.eq(Mux(wp.addr[shift:] == b, wp.en, 0))]
             reads.append(r.data)
             selected.append(Mux(hot_p[b], out, 0))

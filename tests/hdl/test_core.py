@@ -504,7 +504,32 @@ def test_banked_weights_read_back_between_events(lanes):
         compare_state(state, trace, t, "banked weights")
 
 
-@pytest.mark.parametrize("bank", [0, 2])
+def test_banked_wide_core_reads_every_word():
+    """A banked core wider than one LUT (L > 4, several words per event) integrates the
+    golden currents: each bank's address multiplexer, with its own copy of ``in_event``,
+    reads an event's later words from the read-ahead address, not the host's."""
+    rng = np.random.default_rng(11)
+    weights = rng.integers(-128, 128, size=(6, 12))
+    config = CoreConfig(12, 6, NeuronParams(threshold=1000, membrane_bits=16), weights,
+                        lanes=5)  # G = 3 words per event, 18 words in 5 banks of 4
+    events = [[1, 5, 0], [4, 4, 2, 5], [3], [0, 1, 2, 3, 4, 5]]
+    log = {"states": []}
+
+    async def bench_fn(bench: CoreBench):
+        for e in events:
+            await bench.run_tick(TickStimulus(e))
+            log["states"].append(await bench.read_state())
+
+    core = NeuronCore(config, weight_bank_words=4)
+    assert core.weight_bank_words == 4
+    run_sim(core, bench_fn)
+    golden = GoldenCore.of(config)
+    trace = golden.run(golden.counts_from_events(events))
+    for t, state in enumerate(log["states"]):
+        compare_state(state, trace, t, "banked weights, 5 lanes")
+
+
+@pytest.mark.parametrize("bank", [0, 2, 64])  # 64: one bank holds the memory
 @pytest.mark.parametrize("lanes", [1, 2, 3, 8])  # 8: wider than one LUT
 def test_weight_write_beside_an_event_reaches_it(lanes, bank):
     """A host write of a weight in the cycle an event that reads it is accepted takes
@@ -539,6 +564,39 @@ def test_weight_write_beside_an_event_reaches_it(lanes, bank):
     golden = GoldenCore.of(config.with_weights(written))
     compare_state(log["state"], golden.run(golden.counts_from_events([[j]])), 0,
                   "weight written beside the event")
+
+
+@pytest.mark.parametrize("bank", [0, 2, 64])  # 64: one bank holds the memory
+@pytest.mark.parametrize("lanes", [1, 2, 8])
+def test_weight_read_beside_an_event_leaves_it_alone(lanes, bank):
+    """A host read of a weight in the cycle an event is accepted does not change what the
+    event integrates: a banked core reads the event's first word then, not the host's
+    (the host's address wins only where no event is taken)."""
+    weights = np.array([[5, -7, 12], [3, 4, -2], [9, 1, -5], [2, 2, 2], [-8, 6, 1]])
+    config = CoreConfig(3, 5, NeuronParams(threshold=1000, membrane_bits=16), weights,
+                        lanes=lanes)
+    log = {}
+
+    async def bench_fn(bench: CoreBench):
+        ctx, dut = bench.ctx, bench.dut
+        ctx.set(dut.host.addr, dut.host_address(Region.WEIGHT, 0))  # row 0, not row 3
+        ctx.set(dut.host.r_en, 1)
+        ctx.set(dut.spike_in.payload, 3)
+        ctx.set(dut.spike_in.valid, 1)
+        sample = await bench.step()
+        log["handshake"] = sample["in_hs"]
+        ctx.set(dut.host.r_en, 0)
+        ctx.set(dut.spike_in.valid, 0)
+        await bench.run_tick(TickStimulus([]))
+        log["state"] = await bench.read_state()
+
+    core = NeuronCore(config, weight_bank_words=bank)
+    assert core.weight_bank_words == bank
+    run_sim(core, bench_fn)
+    assert log["handshake"], "the event was not taken in the read's cycle"
+    golden = GoldenCore.of(config)
+    compare_state(log["state"], golden.run(golden.counts_from_events([[3]])), 0,
+                  "weight read beside the event")
 
 
 def test_parameter_registers():
