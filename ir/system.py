@@ -57,7 +57,8 @@ class SystemConfig:
     * ``cycle_bits`` -- width of the inference cycle counter ``cycles``;
     * ``weight_banks`` -- ``""`` (every core's weights in one memory) or an FPGA family of
       :data:`BRAM_ASPECTS`: each core's weight memory is split into banks one block RAM
-      deep (:func:`weight_bank_words`), each read a cycle ahead into a register of its own
+      deep (:func:`weight_bank_words`; one bank where one holds it), each read a cycle
+      ahead into a register of its own
       (on the ECP5 the block RAM's output register), then selected and ORed two stages
       later, so that no multiplexer over block RAMs sits behind their clock-to-out. Same
       cycles, same results; only the RTL's memory layout changes.
