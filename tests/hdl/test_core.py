@@ -529,28 +529,30 @@ def test_banked_wide_core_reads_every_word():
         compare_state(state, trace, t, "banked weights, 5 lanes")
 
 
-@pytest.mark.parametrize("bank", [0, 2, 64])  # 64: one bank holds the memory
-@pytest.mark.parametrize("lanes", [1, 2, 3, 8])  # 8: wider than one LUT
-def test_weight_write_beside_an_event_reaches_it(lanes, bank):
-    """A host write of a weight in the cycle an event that reads it is accepted takes
-    effect for that event, as the write takes effect at that edge -- in a banked core too,
-    whose banks read the event's first word at that very edge."""
-    weights = np.array([[5, -7, 12], [3, 4, -2], [9, 1, -5], [2, 2, 2], [-8, 6, 1]])
-    config = CoreConfig(3, 5, NeuronParams(threshold=1000, membrane_bits=16), weights,
+#: the weights of the "beside an event" tests: 5 inputs, 3 neurons
+_BESIDE_WEIGHTS = np.array([[5, -7, 12], [3, 4, -2], [9, 1, -5], [2, 2, 2], [-8, 6, 1]])
+
+
+def _event_beside_host(lanes: int, bank: int, j: int, host: dict) -> dict:
+    """Event ``j`` offered in the cycle of a host access (``host``: the bus signals held
+    for that one cycle, e.g. ``w_en`` or ``r_en``; ``addr`` a weight index), then a
+    TICK; returns whether the event was taken then and the state after the tick."""
+    config = CoreConfig(3, 5, NeuronParams(threshold=1000, membrane_bits=16), _BESIDE_WEIGHTS,
                         lanes=lanes)
-    j, n, value = 3, 0, 100  # weight (3, 0): lane 0 of the event's first word
     log = {}
 
     async def bench_fn(bench: CoreBench):
         ctx, dut = bench.ctx, bench.dut
-        ctx.set(dut.host.addr, dut.host_address(Region.WEIGHT, j * 3 + n))
-        ctx.set(dut.host.w_data, value)
-        ctx.set(dut.host.w_en, 1)
+        for name, value in host.items():
+            if name == "addr":
+                value = dut.host_address(Region.WEIGHT, value)
+            ctx.set(getattr(dut.host, name), value)
         ctx.set(dut.spike_in.payload, j)
         ctx.set(dut.spike_in.valid, 1)
         sample = await bench.step()
         log["handshake"] = sample["in_hs"]
-        ctx.set(dut.host.w_en, 0)
+        for name in ("w_en", "r_en"):
+            ctx.set(getattr(dut.host, name), 0)
         ctx.set(dut.spike_in.valid, 0)
         await bench.run_tick(TickStimulus([]))
         log["state"] = await bench.read_state()
@@ -558,10 +560,23 @@ def test_weight_write_beside_an_event_reaches_it(lanes, bank):
     core = NeuronCore(config, weight_bank_words=bank)
     assert core.weight_bank_words == bank
     run_sim(core, bench_fn)
-    assert log["handshake"], "the event was not taken in the write's cycle"
-    written = weights.copy()
+    assert log["handshake"], "the event was not taken in the host's cycle"
+    return log
+
+
+@pytest.mark.parametrize("bank", [0, 2, 64])  # 64: one bank holds the memory
+@pytest.mark.parametrize("lanes", [1, 2, 3, 8])  # 8: wider than one LUT
+def test_weight_write_beside_an_event_reaches_it(lanes, bank):
+    """A host write of a weight in the cycle an event that reads it is accepted takes
+    effect for that event, as the write takes effect at that edge -- in a banked core too,
+    whose banks read the event's first word at that very edge."""
+    j, n, value = 3, 0, 100  # weight (3, 0): lane 0 of the event's first word
+    log = _event_beside_host(lanes, bank, j, {"addr": j * 3 + n, "w_data": value, "w_en": 1})
+    written = _BESIDE_WEIGHTS.copy()
     written[j, n] = value
-    golden = GoldenCore.of(config.with_weights(written))
+    config = CoreConfig(3, 5, NeuronParams(threshold=1000, membrane_bits=16), written,
+                        lanes=lanes)
+    golden = GoldenCore.of(config)
     compare_state(log["state"], golden.run(golden.counts_from_events([[j]])), 0,
                   "weight written beside the event")
 
@@ -572,28 +587,9 @@ def test_weight_read_beside_an_event_leaves_it_alone(lanes, bank):
     """A host read of a weight in the cycle an event is accepted does not change what the
     event integrates: a banked core reads the event's first word then, not the host's
     (the host's address wins only where no event is taken)."""
-    weights = np.array([[5, -7, 12], [3, 4, -2], [9, 1, -5], [2, 2, 2], [-8, 6, 1]])
-    config = CoreConfig(3, 5, NeuronParams(threshold=1000, membrane_bits=16), weights,
+    log = _event_beside_host(lanes, bank, 3, {"addr": 0, "r_en": 1})  # row 0, not row 3
+    config = CoreConfig(3, 5, NeuronParams(threshold=1000, membrane_bits=16), _BESIDE_WEIGHTS,
                         lanes=lanes)
-    log = {}
-
-    async def bench_fn(bench: CoreBench):
-        ctx, dut = bench.ctx, bench.dut
-        ctx.set(dut.host.addr, dut.host_address(Region.WEIGHT, 0))  # row 0, not row 3
-        ctx.set(dut.host.r_en, 1)
-        ctx.set(dut.spike_in.payload, 3)
-        ctx.set(dut.spike_in.valid, 1)
-        sample = await bench.step()
-        log["handshake"] = sample["in_hs"]
-        ctx.set(dut.host.r_en, 0)
-        ctx.set(dut.spike_in.valid, 0)
-        await bench.run_tick(TickStimulus([]))
-        log["state"] = await bench.read_state()
-
-    core = NeuronCore(config, weight_bank_words=bank)
-    assert core.weight_bank_words == bank
-    run_sim(core, bench_fn)
-    assert log["handshake"], "the event was not taken in the read's cycle"
     golden = GoldenCore.of(config)
     compare_state(log["state"], golden.run(golden.counts_from_events([[3]])), 0,
                   "weight read beside the event")
