@@ -397,7 +397,7 @@ class NeuronCore(wiring.Component):
         Geometry, lanes, neuron parameters, initial weights and the event bound of the core.
     weight_bank_words : int
         0: the weights in one memory. A power of two D: in banks of D words (the last one
-        shorter, each in block RAM), which read an event's words a cycle ahead into a
+        shorter, each in block RAM; one bank where D words hold them all), which read an event's words a cycle ahead into a
         register of their own (``w_out_<b>``, marked for the ECP5 block RAM's output
         register: boards/outreg.py), then into registers of up to four banks' words each
         (zero unless their bank was read), ORed one stage later, so that a block RAM's
