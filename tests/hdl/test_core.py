@@ -506,8 +506,8 @@ def test_banked_weights_read_back_between_events(lanes):
 
 def test_banked_wide_core_reads_every_word():
     """A banked core wider than one LUT (L > 4, several words per event) integrates the
-    golden currents: each bank's address multiplexer, with its own copy of ``in_event``,
-    reads an event's later words from the read-ahead address, not the host's."""
+    golden currents: each bank's address multiplexer, under its own read-ahead register,
+    reads an event's later words from the read-ahead address, not the first word's."""
     rng = np.random.default_rng(11)
     weights = rng.integers(-128, 128, size=(6, 12))
     config = CoreConfig(12, 6, NeuronParams(threshold=1000, membrane_bits=16), weights,
@@ -533,10 +533,11 @@ def test_banked_wide_core_reads_every_word():
 _BESIDE_WEIGHTS = np.array([[5, -7, 12], [3, 4, -2], [9, 1, -5], [2, 2, 2], [-8, 6, 1]])
 
 
-def _event_beside_host(lanes: int, bank: int, j: int, host: dict) -> dict:
+def _event_beside_host(lanes: int, bank: int, j: int, host: dict):
     """Event ``j`` offered in the cycle of a host access (``host``: the bus signals held
     for that one cycle, e.g. ``w_en`` or ``r_en``; ``addr`` a weight index), then a
-    TICK; returns whether the event was taken then and the state after the tick."""
+    TICK; checks that the event was taken then and returns the core's config and its
+    state after the tick."""
     config = CoreConfig(3, 5, NeuronParams(threshold=1000, membrane_bits=16), _BESIDE_WEIGHTS,
                         lanes=lanes)
     log = {}
@@ -561,7 +562,7 @@ def _event_beside_host(lanes: int, bank: int, j: int, host: dict) -> dict:
     assert core.weight_bank_words == bank
     run_sim(core, bench_fn)
     assert log["handshake"], "the event was not taken in the host's cycle"
-    return log
+    return config, log["state"]
 
 
 @pytest.mark.parametrize("bank", [0, 2, 64])  # 64: one bank holds the memory
@@ -571,13 +572,12 @@ def test_weight_write_beside_an_event_reaches_it(lanes, bank):
     effect for that event, as the write takes effect at that edge -- in a banked core too,
     whose banks read the event's first word at that very edge."""
     j, n, value = 3, 0, 100  # weight (3, 0): lane 0 of the event's first word
-    log = _event_beside_host(lanes, bank, j, {"addr": j * 3 + n, "w_data": value, "w_en": 1})
+    config, state = _event_beside_host(lanes, bank, j,
+                                       {"addr": j * 3 + n, "w_data": value, "w_en": 1})
     written = _BESIDE_WEIGHTS.copy()
     written[j, n] = value
-    config = CoreConfig(3, 5, NeuronParams(threshold=1000, membrane_bits=16), written,
-                        lanes=lanes)
-    golden = GoldenCore.of(config)
-    compare_state(log["state"], golden.run(golden.counts_from_events([[j]])), 0,
+    golden = GoldenCore.of(config.with_weights(written))
+    compare_state(state, golden.run(golden.counts_from_events([[j]])), 0,
                   "weight written beside the event")
 
 
@@ -587,11 +587,9 @@ def test_weight_read_beside_an_event_leaves_it_alone(lanes, bank):
     """A host read of a weight in the cycle an event is accepted does not change what the
     event integrates: a banked core reads the event's first word then, not the host's
     (the host's address wins only where no event is taken)."""
-    log = _event_beside_host(lanes, bank, 3, {"addr": 0, "r_en": 1})  # row 0, not row 3
-    config = CoreConfig(3, 5, NeuronParams(threshold=1000, membrane_bits=16), _BESIDE_WEIGHTS,
-                        lanes=lanes)
+    config, state = _event_beside_host(lanes, bank, 3, {"addr": 0, "r_en": 1})  # not row 3
     golden = GoldenCore.of(config)
-    compare_state(log["state"], golden.run(golden.counts_from_events([[3]])), 0,
+    compare_state(state, golden.run(golden.counts_from_events([[3]])), 0,
                   "weight read beside the event")
 
 
