@@ -1390,6 +1390,10 @@ _ALL_ACCEPT = ("the tick controller offers a command only when guarded_quiet: it
 
 #: the tick controller's reductions of ``accepted``, all or any: equal under _ALL_ACCEPT
 _ALL_ACCEPT_OR = _ALL_ACCEPT + ", and |accepted = &accepted"
+#: the tick controller's error test ``~ready.all()`` as ``~ready.any()``
+_READY_AT_OFFER = (_ALL_ACCEPT + "; &ready is read only by the error test, under t_clear | "
+                   "t_tick, i.e. at an offer, where every core's ready is 1: |ready = &ready = "
+                   "1 there")
 #: the tick controller's ``pending`` cleared with ``& accepted`` (not ``& ~``)
 _PENDING_AND = (_ALL_ACCEPT + ": pending <= pending & ~accepted becomes pending & accepted, "
                 "and pending is 0 in every cycle, so both are 0")
@@ -1579,7 +1583,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "stimulus)"),
     ("spike-count", "spikeforge_system.router_0:55:+->-:add/sub swapped"): _OFFSET,
     ("membrane-max", "spikeforge_system.router_0:38:+->-:add/sub swapped"): _OFFSET,
-    ("membrane-max", "spikeforge_system:365:clamp->x:saturation removed"): (
+    ("membrane-max", "spikeforge_system:367:clamp->x:saturation removed"): (
         "membrane__payload = host__r_valid ? host__r_data : 0 becomes host__r_data: the "
         "payload differs only while membrane__valid (= host__r_valid) is 0, and the decision "
         "unit reads it only under membrane.valid & membrane.ready (every input)"),
@@ -1588,8 +1592,8 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         _READ_OUT,
     ("membrane-max", "spikeforge_system.decision:42:membrane__ready->1:handshake stuck"):
         _READ_OUT,
-    ("spike-count", "spikeforge_system.ctrl:306:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
-    ("first-spike", "spikeforge_system.ctrl:304:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
+    ("spike-count", "spikeforge_system.ctrl:297:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
+    ("first-spike", "spikeforge_system.ctrl:296:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
     ("spike-count", "spikeforge_system.input_multicast:50:&x->|x:reduction swapped"): (
         _LOCKSTEP_READY),
     ("first-spike", "spikeforge_system.input_multicast:50:&x->|x:reduction swapped"): (
@@ -1610,17 +1614,17 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         _LOCKSTEP + ", so done[1] = done[0] = 0"),
     ("first-spike", "spikeforge_system.input_multicast:78:[1]->[0]:bit select"): (
         _LOCKSTEP + ", so done[1] = done[0] = 0"),
-    ("membrane-max", "spikeforge_system.ctrl:269:~x->x:inversion dropped"): _PENDING_AND,
-    ("spike-count", "spikeforge_system.ctrl:304:~x->x:inversion dropped"): _PENDING_AND,
-    ("membrane-max", "spikeforge_system.ctrl:271:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
-    ("first-spike", "spikeforge_system:813:$63=K':next-state constant"): _COUNTER_RESET,
-    ("first-spike", "spikeforge_system:755:$58=K':next-state constant"): _COUNTER_RESET,
-    ("membrane-max", "spikeforge_system:345:+->-:add/sub swapped"): (
+    ("membrane-max", "spikeforge_system.ctrl:259:~x->x:inversion dropped"): _PENDING_AND,
+    ("spike-count", "spikeforge_system.ctrl:295:~x->x:inversion dropped"): _PENDING_AND,
+    ("membrane-max", "spikeforge_system.ctrl:261:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
+    ("first-spike", "spikeforge_system:810:$63=K':next-state constant"): _COUNTER_RESET,
+    ("first-spike", "spikeforge_system:752:$58=K':next-state constant"): _COUNTER_RESET,
+    ("membrane-max", "spikeforge_system:347:+->-:add/sub swapped"): (
         "the layer-0 monitor's neuron {o.payload[1:0] + mon_offset}[2:0] with mon_offset 0 or 4 "
         "(the only values its process assigns; core 0_1's neuron offset): x + 0 = x - 0 and "
         "x + 4 = x - 4 modulo 8, and only bits 2:0 of the 4-bit sum are read "
         "(monitor__0__neuron), as for the router's offset (every input)"),
-    ("first-spike", "spikeforge_system:437:&->|:and/or swapped"): (
+    ("first-spike", "spikeforge_system:439:&->|:and/or swapped"): (
         "done = valid & (ctrl.done | stop) becomes valid | ctrl.done | stop. In first spike "
         "stop = valid & ~none (not a learning build: the decision's own stop), and valid "
         "with none is set only by finish (= ctrl.finished), at the edge that sets ctrl.done; "
@@ -1628,7 +1632,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "or at a stop (which needs valid), and one start clears both at one edge. So valid "
         "implies ctrl.done | stop and ctrl.done | stop implies valid: both expressions are "
         "valid in every cycle (every input)"),
-    ("membrane-max", "spikeforge_system:663:$54=K':next-state constant"): _COUNTER_RESET,
+    ("membrane-max", "spikeforge_system:662:$54=K':next-state constant"): _COUNTER_RESET,
     ("spike-count", "spikeforge_system.decision:173:!=K->!=K':counter limit"): _COUNT_LIMIT,
     ("spike-count", "spikeforge_system.decision:175:!=K->!=K':counter limit"): _COUNT_LIMIT,
     ("spike-count", "spikeforge_system.decision:374:$52=K':next-state constant"): (
@@ -1650,11 +1654,11 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "the current saturation of output core 2_0 (neurons 0 and 1; 12-bit current from a "
         "13-bit accumulator: i_in fits when its bits 12 and 11 are equal) becomes &i[12:11] | "
         "~&i[12:11], always 1 (never saturate); but " + _FS_CORE_2_0_CURRENT),
-    ("membrane-max", "spikeforge_system.ctrl:589:if!:branch negated"): (
+    ("membrane-max", "spikeforge_system.ctrl:646:if!:branch negated"): (
         _ALL_ACCEPT + ": pending is 0 in every cycle; the mutant zeroes pending in every cycle "
         "but a reset cycle, where it takes the value the state gives, 0 as well (pending is 0 "
         "from power-up, the IDLE state after reset holds it)"),
-    ("first-spike", "spikeforge_system.ctrl:302:~x->x:inversion dropped"): _PENDING_AND,
+    ("first-spike", "spikeforge_system.ctrl:294:~x->x:inversion dropped"): _PENDING_AND,
     # stop 26 (the skid register, S1b, the one-hot queue level): the draw changed
     ("spike-count", "spikeforge_system.core_0_0:713:swap:mux swapped"): _queue(
         2, "entry 1's write enable becomes written & (pop ? q_at[1] : q_at[2]), the "
@@ -1786,7 +1790,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "output register's next lane; the other uses of leaves have copies of their own) in "
         "core 1_0, a one-lane core: " + _ONE_LANE_REST + ", so the term is 0 either way"),
     # stop 28: the controller's error test reads &ready, and sites the RTL change redrew
-    ("membrane-max", "spikeforge_system.ctrl:265:&x->|x:reduction swapped"): (
+    ("membrane-max", "spikeforge_system.ctrl:301:&x->|x:reduction swapped"): (
         _ALL_ACCEPT + "; &ready is read only by the error test, in ISSUE_CLEAR and EVENT "
         "under guarded_quiet, i.e. at an offer, where every core's ready is 1: |ready = "
         "&ready = 1 there"),
@@ -1806,16 +1810,15 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "alone. Nothing outside reads f: the system's only host reads of the core are the "
         "membrane-max readout's, of Region.MEMBRANE (every input)"),
     # stop 36: sites the one-hot tick controller and the decision's counters output redrew
-    ("spike-count", "spikeforge_system.ctrl:300:&x->|x:reduction swapped"): (
-        _ALL_ACCEPT + "; &ready is read only by the error test, under t_clear | t_tick, i.e. "
-        "at an offer, where every core's ready is 1: |ready = &ready = 1 there"),
+    ("spike-count", "spikeforge_system.ctrl:345:&x->|x:reduction swapped"): _READY_AT_OFFER,
+    ("first-spike", "spikeforge_system.ctrl:347:&x->|x:reduction swapped"): _READY_AT_OFFER,
     ("spike-count", "spikeforge_system.decision:169:!=K->!=K':counter limit"): _COUNT_LIMIT,
-    ("spike-count", "spikeforge_system.ctrl:312:==K->==K':counter limit"): _NO_CHECK + (
+    ("spike-count", "spikeforge_system.ctrl:353:==K->==K':counter limit"): _NO_CHECK + (
         ": this copy of left == 1 loads last in CHECK's next tick (the overlapped next tick "
         "has a copy of its own, $87)"),
-    ("spike-count", "spikeforge_system.ctrl:286:~x->x:inversion dropped"): _NO_CHECK + (
+    ("spike-count", "spikeforge_system.ctrl:317:~x->x:inversion dropped"): _NO_CHECK + (
         ": the term is in_check & ~stop & ~last, 0 with last or ~last"),
-    ("spike-count", "spikeforge_system.ctrl:425:$112=K':next-state constant"): (
+    ("spike-count", "spikeforge_system.ctrl:531:$121=K':next-state constant"): (
         "the guard countdown wait reset to 1 instead of 0: wait is read only where wait_zero "
         "is 0 (its decrement and wait == 1), wait_zero resets to 1, and every load of wait "
         "loads wait_zero too (set_wait): the reset value is never read (every input)"),
@@ -1854,12 +1857,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         _ADAPT_CLAMP,
     ("membrane-max", "spikeforge_system.core_0_0:651:|x->&x:reduction swapped"): _ADAPT_LOW,
     ("membrane-max", "spikeforge_system.core_0_1:642:clamp->x:saturation removed"): _ADAPT_LOW,
-    ("spike-count", "spikeforge_system.ctrl:633:$127=K':next-state constant"): (
-        "the tick controller's done reset to 1 instead of 0: the system's done = dec.valid & "
-        "(ctrl.done | stop), the decision unit's valid resets to 0 and is set only by a "
-        "scan, after a run, and a run's start zeroes ctrl.done (t_start) at the edge where "
-        "clear zeroes valid: the reset value is never read (every input)"),
-    ("first-spike", "spikeforge_system.ctrl:593:if!:branch negated"): _FIRST_SPIKE_DONE + (
+    ("first-spike", "spikeforge_system.ctrl:690:if!:branch negated"): _FIRST_SPIKE_DONE + (
         ": the mutant sets it at the end of tick 0's CLEAR (n_ticks >= 1), the original at "
         "the run's end (every input)"),
     ("spike-count", "spikeforge_system.decision:300:$45=K':next-state constant"): (
@@ -1870,9 +1868,9 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("membrane-max", "spikeforge_system.decision:124:$12=K':next-state constant"): (
         "the decision unit's class register cls reset to 1 instead of 0: cls is written only "
         "with the read-out's last membrane and " + _CLASS_RESET),
-    ("first-spike", "spikeforge_system:369:&->|:and/or swapped"): _this_tick_start(1),
-    ("first-spike", "spikeforge_system:362:&->|:and/or swapped"): _this_tick_start(0),
-    ("spike-count", "spikeforge_system:361:&->|:and/or swapped"): (
+    ("first-spike", "spikeforge_system:371:&->|:and/or swapped"): _this_tick_start(1),
+    ("first-spike", "spikeforge_system:364:&->|:and/or swapped"): _this_tick_start(0),
+    ("spike-count", "spikeforge_system:363:&->|:and/or swapped"): (
         "core 0_1's bit of the controller's quiet, command.ready (= idle) & quiet_links, as "
         "an OR: the AND of all bits no longer reads core 0_1's idle. It is the same wherever "
         "another block is busy when core 0_1 is, and one always is: in CLEAR and in event "
@@ -1980,7 +1978,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "taken by its last destination core then, and a core is not idle in the cycle after "
         "it takes an event. Either way the AND of links and cores (the controller's quiet, "
         "registered) is 0 at c with either value; idle feeds nothing else (every input)"),
-    ("membrane-max", "spikeforge_system:363:<-><=:compare boundary"): (
+    ("membrane-max", "spikeforge_system:365:<-><=:compare boundary"): (
         "the read-out's select of the one output core, reading & (g >= 0) & (g < 4), with g "
         "<= 4: reading is set with g = 0 at finish and cleared at the edge after g = 3, where "
         "g becomes 4, so g is 0..3 wherever reading is 1 and both compares are 1 there "
@@ -1993,12 +1991,6 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "the parameter register beta frozen: it changes only by a host write of "
         "Region.PARAM, and the system ties the cores' host w_en to 0 (its host port is the "
         "read-out's, which only reads): beta holds its reset value either way (every input)"),
-    ("membrane-max", "spikeforge_system.ctrl:353:$96=K':next-state constant"): (
-        "the guard loaded at a command's offer (t_clear | t_tick) as 1 instead of 2: "
-        + _ALL_ACCEPT + ". A NeuronCore's idle is 0 from the cycle after it accepts (idle_next "
-        "is 0 in an accepting cycle), so the registered quiet is 0 two cycles after the "
-        "offer, the one cycle the original's longer wait masks and the mutant's does not; "
-        "from the next cycle both waits are 0 (the other loads keep the guard of 2)"),
 }
 
 

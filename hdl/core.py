@@ -681,7 +681,8 @@ class NeuronCore(wiring.Component):
         # datapath's writes below override them ---------------------------------------------
         host_ok = Signal(init=1)  # a register: idle & ~e_r & ~e_p (next value below)
         h_addr = self._host_decode(m)
-        host_writes = self._host_writes(m, host_ok, h_addr, wp_w, wps, params)
+        host_writes, host_state_write = self._host_writes(m, host_ok, h_addr, wp_w, wps,
+                                                          params)
 
         # -- event write-back (from P); a CLEAR's writes below take precedence: every word
         # it overrides is zeroed by the CLEAR itself in a later cycle -------------------------
@@ -851,7 +852,6 @@ class NeuronCore(wiring.Component):
                         m.d.sync += [phase.eq(_Phase.UPDATE), w_g.eq(0), w_base.eq(0)]
                     with m.Else():
                         m.d.sync += [phase.eq(_Phase.CLEAR), clearing.eq(1), overflow.eq(0)]
-                        m.d.sync += Cat(*copy["clearing"]).eq(-1)
 
                 if self.events_first:  # a command waits for the events offered beside it
                     with m.If(ev_accept):
@@ -873,13 +873,20 @@ class NeuronCore(wiring.Component):
             with m.Case(_Phase.CLEAR):
                 m.d.sync += cnt.eq(cnt + 1)
                 with m.If(cnt == G - 1):
-                    m.d.sync += [phase.eq(_Phase.IDLE), clearing.eq(0),
-                                 Cat(*copy["clearing"]).eq(0)]
+                    m.d.sync += [phase.eq(_Phase.IDLE), clearing.eq(0)]
             with m.Case(_Phase.UPDATE):
                 for rp in rps.values():
                     m.d.comb += rp.addr.eq(cnt)
                 with m.If(issue):
                     m.d.sync += cnt.eq(cnt + 1)
+        # clearing's copies, written whole (no enable): a CLEAR taken (a command is taken
+        # only in IDLE, and beside an event only where commands come first), else held
+        # until the last word. Set and cleared beside clearing, under the phase's decode and
+        # the command handshake, they had an enable of four LUT levels (stop 41: the 64-lane
+        # MNIST build's critical path ended at a copy's enable across the die, 8.6 ns)
+        take_clear = cmd_accept & (self.command.payload == Command.CLEAR)
+        for c in copy["clearing"]:
+            m.d.sync += c.eq(Mux(c, cnt != G - 1, take_clear))
         # CLEAR's writes, last: they take precedence over every other write (see above)
         with m.If(clearing):
             for wp in wps.values():
@@ -892,11 +899,25 @@ class NeuronCore(wiring.Component):
         # read now): a multiplexer of registers under register selects, not a priority
         # chain in front of the address compare of a block RAM's read bypass
         s_waddr = Signal(range(max(2, G)), name="s_waddr")
-        m.d.sync += s_waddr.eq(Mux(u_valid[-2], w_g + written, e_r_g))
-        with m.If(clearing):
-            m.d.comb += [wp.addr.eq(cnt) for wp in wps.values()]
-        with m.Elif(written | e_p):
-            m.d.comb += [wp.addr.eq(s_waddr) for wp in wps.values()]
+        datapath_word = Mux(u_valid[-2], w_g + written, e_r_g)
+        if not n_copies:
+            m.d.sync += s_waddr.eq(datapath_word)
+            with m.If(clearing):
+                m.d.comb += [wp.addr.eq(cnt) for wp in wps.values()]
+            with m.Elif(written | e_p):
+                m.d.comb += [wp.addr.eq(s_waddr) for wp in wps.values()]
+        else:
+            # wider than a LUT: the address reaches every lane's LUT RAM, so it is the
+            # register alone, loaded with CLEAR's word too (0 where one is taken, else cnt +
+            # 1; after its last word nothing writes: a CLEAR is taken only in IDLE, so no
+            # write-back follows it), and read wherever the host writes no state (never
+            # where the datapath writes: the host writes only while idle and no write-back
+            # is pending; in a system, never). Behind the select of cnt and the register,
+            # the 64-lane MNIST build's write address was a critical path (stop 41, seed 1:
+            # 8.5 ns, 4.8 of them the last route across the die)
+            m.d.sync += s_waddr.eq(Mux(take_clear, 0, Mux(clearing, cnt + 1, datapath_word)))
+            with m.If(~host_state_write):
+                m.d.comb += [wp.addr.eq(s_waddr) for wp in wps.values()]
 
         if self.weight_bank_words:
             # the banks read an event's next word in the next cycle where the phase will be
@@ -1198,7 +1219,8 @@ class NeuronCore(wiring.Component):
         """Host writes. Address and data drive the write ports by default, only the enables
         depend on ``host_ok``; the datapath's writes, assigned later, override them (their
         conditions are registers, so ``idle`` does not reach the write data). Returns the
-        host's value (one lane's) and lane enables for each state memory."""
+        host's value (one lane's) and lane enables for each state memory, and whether the
+        host writes a state memory in this cycle."""
         cfg, p = self.config, self.config.params
         N, J, L = cfg.n_neurons, cfg.n_inputs, cfg.lanes
         acc, mb, ab, wb = cfg.accumulator_bits, p.membrane_bits, p.adapt_bits, p.weight_bits
@@ -1212,6 +1234,9 @@ class NeuronCore(wiring.Component):
                    (Region.MEMBRANE, "v", mb, mb), (Region.ADAPT, "a", ab, ab),
                    (Region.FIRED, "f", 1, 1))
         values = {}
+        # an expression, not a signal: where it is not used it emits nothing
+        state_write = write & (h["index"] < N) & Cat(*(h["region"] == r
+                                                       for r, *_ in regions)).any()
         for region, name, bits, lane in regions:
             value = Signal(lane, name=f"h_{name}")
             field = data[:bits]
@@ -1225,7 +1250,7 @@ class NeuronCore(wiring.Component):
                 for param, reg in params.items():
                     with m.Case(param):
                         m.d.sync += reg.eq(data[:len(reg)])
-        return values
+        return values, state_write
 
     def _host_reads(self, m, host_ok, h, rp_w, rps, params):
         """Host reads: the region and lane registered at ``r_en``, the read port's word and

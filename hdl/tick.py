@@ -209,9 +209,10 @@ class TickController(wiring.Component):
         # by which a block made busy at c must show it: the same requirement as before),
         # and once reached, quiet holds until the controller's next command or event phase.
         # Cost: a phase that ends after its guard ends one cycle later.
-        quiet = Signal()
-        m.d.sync += quiet.eq(self.core_idle.all() &
-                             (self.link_idle.all() if self.n_links else Const(1)))
+        quiet, quiet_next = Signal(), Signal()
+        m.d.comb += quiet_next.eq(self.core_idle.all() &
+                                  (self.link_idle.all() if self.n_links else Const(1)))
+        m.d.sync += quiet.eq(quiet_next)
         # guard countdown: ``guard`` after a command acceptance (loaded at the accepting
         # edge, so counted from the cycle after it), ``guard + 1`` when an event phase begins
         # (loaded on the edge into its first cycle): either way quiet is trusted from the
@@ -220,16 +221,24 @@ class TickController(wiring.Component):
         # ``wait == 0``, kept as a register beside ``wait`` (every assignment of wait sets it
         # too, through ``set_wait``): no compare between the counter and the command offer
         wait_zero = Signal(init=1)
+        # wait, wait_zero and pending are registers of next values written out below
+        # (``*_next``, comb): the command's valid bits are registers loaded from them
+        wait_next, wait_zero_next = Signal.like(wait), Signal()
+        pending = Signal(N)  # cores that still have to accept the current command
+        pending_next = Signal(N)
+        m.d.comb += [wait_next.eq(wait), wait_zero_next.eq(wait_zero),
+                     pending_next.eq(pending)]
+        m.d.sync += [wait.eq(wait_next), wait_zero.eq(wait_zero_next),
+                     pending.eq(pending_next)]
 
         def set_wait(value):
-            m.d.sync += [wait.eq(value), wait_zero.eq(int(value == 0))]
+            m.d.comb += [wait_next.eq(value), wait_zero_next.eq(int(value == 0))]
 
         guarded_quiet = Signal()
         m.d.comb += guarded_quiet.eq(wait_zero & quiet)
         with m.If(~wait_zero):
-            m.d.sync += [wait.eq(wait - 1), wait_zero.eq(wait == 1)]
+            m.d.comb += [wait_next.eq(wait - 1), wait_zero_next.eq(wait == 1)]
 
-        pending = Signal(N)  # cores that still have to accept the current command
         is_tick = Signal()  # the current command is TICK (else CLEAR)
         offer = Signal()  # offer the command to every core this cycle (first offer)
         accepted = Signal(N)
@@ -239,9 +248,14 @@ class TickController(wiring.Component):
         # not of the acceptances behind the offer (stop 27's iCE40 critical path, 21.9 ns:
         # wait -> quiet -> offer -> acceptances -> the error register's enable)
         ready = Signal(N)
+        # the commands' valid bits, offer | pending, as registers of their next values (below):
+        # the offer reads quiet, wait_zero and the state, and behind it each core's command
+        # acceptance, its phase and its 16 lane groups' CLEAR copies were the 64-lane MNIST
+        # build's critical path (stop 41: quiet -> 4 LUT levels -> a copy's enable, 8.6 ns)
+        valid = Signal(N)
         for k, cmd in enumerate(self.command):
             m.d.comb += [
-                cmd.valid.eq(offer | pending[k]),
+                cmd.valid.eq(valid[k]),
                 accepted[k].eq(cmd.valid & cmd.ready),
                 ready[k].eq(cmd.ready),
             ]
@@ -320,6 +334,8 @@ class TickController(wiring.Component):
                 | (t_updated & last if self.overlap else 0))
         to_event = ((t_cleared & ~no_ticks) | (check & ~self.stop & ~last)
                     | (t_updated & ~last if self.overlap else 0))
+        in_offer_next = Signal()
+        m.d.comb += in_offer_next.eq(t_start | to_event | (in_offer & ~guarded_quiet))
         m.d.sync += [
             idle.eq((idle & ~self.start) | ends),
             issue.eq(t_start | (issue & ~guarded_quiet)),
@@ -327,7 +343,7 @@ class TickController(wiring.Component):
             event.eq(to_event | (event & ~guarded_quiet)),
             update.eq(t_tick | (update & ~self.stop & ~ended)),
             check.eq(t_updated if not self.overlap else 0),
-            in_offer.eq(t_start | to_event | (in_offer & ~guarded_quiet)),
+            in_offer.eq(in_offer_next),
             in_clearing_last.eq((t_clear & no_ticks) | (in_clearing_last & ~ended)),
         ]
         # input_accepting (= input_open & ~closed): a marker closes the window; entering
@@ -349,14 +365,14 @@ class TickController(wiring.Component):
                          last.eq(self.n_ticks == 1), self.tick.eq(0), self.done.eq(0),
                          self.ticks_run.eq(0), is_tick.eq(0), self.error.eq(0)]
         with m.If(t_clear | t_tick):  # the command offered to every core
-            m.d.sync += pending.eq(~accepted)
+            m.d.comb += pending_next.eq(~accepted)
             set_wait(self.guard)
             with m.If(~ready.all()):  # = ~accepted.all() here (see ready)
                 m.d.sync += self.error.eq(1)
         with m.If(t_tick):  # a tick counts from its TICK on, so a stop needs no update
             m.d.sync += self.ticks_run.eq(self.ticks_run + 1)
         with m.If(clearing | update):  # the command's late acceptors
-            m.d.sync += pending.eq(pending & ~accepted)
+            m.d.comb += pending_next.eq(pending & ~accepted)
             with m.If(accepted.any()):  # a late acceptor gets its full guard time too
                 set_wait(self.guard)
         with m.If(t_cleared):
@@ -366,7 +382,8 @@ class TickController(wiring.Component):
                 m.d.sync += is_tick.eq(1)
                 set_wait(self.guard + 1)
         with m.If(t_stop):  # end now, let the rest drain
-            m.d.sync += [self.done.eq(1), pending.eq(0)]
+            m.d.sync += self.done.eq(1)
+            m.d.comb += pending_next.eq(0)
             set_wait(self.guard)
         if self.overlap:  # no stop after a tick: the next tick, or the end
             with m.If(t_updated):
@@ -380,4 +397,7 @@ class TickController(wiring.Component):
             with m.Else():
                 next_tick()
                 set_wait(self.guard + 1)
+        # valid = offer | pending of the next cycle, offer = in_offer & wait_zero & quiet
+        m.d.sync += valid.eq(pending_next
+                             | (in_offer_next & wait_zero_next & quiet_next).replicate(N))
         return m

@@ -401,9 +401,11 @@ def test_overflow_and_clear():
     assert [n for n, _ in log["tick"]["output_cycles"]] == np.flatnonzero(trace.spikes[0]).tolist()
 
 
-def test_clear_mid_inference_matches_fresh_start():
+@pytest.mark.parametrize("neurons, lanes", [(5, 1), (19, 8)])
+def test_clear_mid_inference_matches_fresh_start(neurons, lanes):
+    """(19, 8): three words of two lane groups, each group with its own CLEAR select."""
     rng = random.Random(31)
-    config = random_config(rng, 5, 3, adaptive=True, fire_once=True)
+    config = random_config(rng, neurons, 3, lanes, adaptive=True, fire_once=True)
     stimuli = random_stimuli(rng, config, ticks=6)
     golden = GoldenCore.of(config)
     trace = golden.run(golden.counts_from_events([s.events for s in stimuli]))
