@@ -1390,6 +1390,12 @@ _ALL_ACCEPT = ("the tick controller offers a command only when guarded_quiet: it
 
 #: the tick controller's reductions of ``accepted``, all or any: equal under _ALL_ACCEPT
 _ALL_ACCEPT_OR = _ALL_ACCEPT + ", and |accepted = &accepted"
+#: what the tick controller's ``done`` reaches in a system
+_CTRL_DONE = ("ctrl.done is read only by the system's done = dec.valid & (ctrl.done | stop); "
+              "the decision unit's valid resets to 0, is zeroed by clear at every start (the "
+              "edge at which t_start zeroes ctrl.done) and set only by the scan after a run "
+              "has ended, when ctrl.done is 1: a ctrl.done of 1 at any other time is never read "
+              "(every input)")
 #: the tick controller's error test ``~ready.all()`` as ``~ready.any()``
 _READY_AT_OFFER = (_ALL_ACCEPT + "; &ready is read only by the error test, under t_clear | "
                    "t_tick, i.e. at an offer, where every core's ready is 1: |ready = &ready = "
@@ -1592,8 +1598,8 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         _READ_OUT,
     ("membrane-max", "spikeforge_system.decision:42:membrane__ready->1:handshake stuck"):
         _READ_OUT,
-    ("spike-count", "spikeforge_system.ctrl:297:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
-    ("first-spike", "spikeforge_system.ctrl:296:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
+    ("spike-count", "spikeforge_system.ctrl:329:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
+    ("first-spike", "spikeforge_system.ctrl:326:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
     ("spike-count", "spikeforge_system.input_multicast:50:&x->|x:reduction swapped"): (
         _LOCKSTEP_READY),
     ("first-spike", "spikeforge_system.input_multicast:50:&x->|x:reduction swapped"): (
@@ -1614,9 +1620,9 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         _LOCKSTEP + ", so done[1] = done[0] = 0"),
     ("first-spike", "spikeforge_system.input_multicast:78:[1]->[0]:bit select"): (
         _LOCKSTEP + ", so done[1] = done[0] = 0"),
-    ("membrane-max", "spikeforge_system.ctrl:259:~x->x:inversion dropped"): _PENDING_AND,
-    ("spike-count", "spikeforge_system.ctrl:295:~x->x:inversion dropped"): _PENDING_AND,
-    ("membrane-max", "spikeforge_system.ctrl:261:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
+    ("membrane-max", "spikeforge_system.ctrl:277:~x->x:inversion dropped"): _PENDING_AND,
+    ("spike-count", "spikeforge_system.ctrl:327:~x->x:inversion dropped"): _PENDING_AND,
+    ("membrane-max", "spikeforge_system.ctrl:279:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
     ("first-spike", "spikeforge_system:810:$63=K':next-state constant"): _COUNTER_RESET,
     ("first-spike", "spikeforge_system:752:$58=K':next-state constant"): _COUNTER_RESET,
     ("membrane-max", "spikeforge_system:347:+->-:add/sub swapped"): (
@@ -1654,11 +1660,11 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "the current saturation of output core 2_0 (neurons 0 and 1; 12-bit current from a "
         "13-bit accumulator: i_in fits when its bits 12 and 11 are equal) becomes &i[12:11] | "
         "~&i[12:11], always 1 (never saturate); but " + _FS_CORE_2_0_CURRENT),
-    ("membrane-max", "spikeforge_system.ctrl:646:if!:branch negated"): (
+    ("membrane-max", "spikeforge_system.ctrl:679:if!:branch negated"): (
         _ALL_ACCEPT + ": pending is 0 in every cycle; the mutant zeroes pending in every cycle "
         "but a reset cycle, where it takes the value the state gives, 0 as well (pending is 0 "
         "from power-up, the IDLE state after reset holds it)"),
-    ("first-spike", "spikeforge_system.ctrl:294:~x->x:inversion dropped"): _PENDING_AND,
+    ("first-spike", "spikeforge_system.ctrl:324:~x->x:inversion dropped"): _PENDING_AND,
     # stop 26 (the skid register, S1b, the one-hot queue level): the draw changed
     ("spike-count", "spikeforge_system.core_0_0:713:swap:mux swapped"): _queue(
         2, "entry 1's write enable becomes written & (pop ? q_at[1] : q_at[2]), the "
@@ -1790,7 +1796,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "output register's next lane; the other uses of leaves have copies of their own) in "
         "core 1_0, a one-lane core: " + _ONE_LANE_REST + ", so the term is 0 either way"),
     # stop 28: the controller's error test reads &ready, and sites the RTL change redrew
-    ("membrane-max", "spikeforge_system.ctrl:301:&x->|x:reduction swapped"): (
+    ("membrane-max", "spikeforge_system.ctrl:319:&x->|x:reduction swapped"): (
         _ALL_ACCEPT + "; &ready is read only by the error test, in ISSUE_CLEAR and EVENT "
         "under guarded_quiet, i.e. at an offer, where every core's ready is 1: |ready = "
         "&ready = 1 there"),
@@ -1810,15 +1816,32 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "alone. Nothing outside reads f: the system's only host reads of the core are the "
         "membrane-max readout's, of Region.MEMBRANE (every input)"),
     # stop 36: sites the one-hot tick controller and the decision's counters output redrew
-    ("spike-count", "spikeforge_system.ctrl:345:&x->|x:reduction swapped"): _READY_AT_OFFER,
-    ("first-spike", "spikeforge_system.ctrl:347:&x->|x:reduction swapped"): _READY_AT_OFFER,
+    ("spike-count", "spikeforge_system.ctrl:377:&x->|x:reduction swapped"): _READY_AT_OFFER,
+    ("first-spike", "spikeforge_system.ctrl:377:&x->|x:reduction swapped"): _READY_AT_OFFER,
+    ("spike-count", "spikeforge_system.ctrl:768:if!:branch negated"): (
+        "the tick controller's done set in every cycle without a stop instead of at a stop: "
+        "spike count's decision unit drives no stop (0: no early exit), so the mutant's "
+        "ctrl.done is 1 in every cycle after the first; " + _CTRL_DONE),
+    ("first-spike", "spikeforge_system.ctrl:429:in_idle<=hold:register frozen"): (
+        "the tick controller's IDLE flag frozen at its reset value 1: the system offers it "
+        "start only while the system is not busy (ctrl.start = start & ~busy), and busy "
+        "falls only at done, after the run has ended and the controller is in IDLE, so "
+        "wherever start can be 1 the original's flag is 1 as well and t_start, clear and "
+        "the transitions out of IDLE are the same; the flag's other reader, running, "
+        "drives nothing in a system (its busy is its own register)"),
+    ("first-spike", "spikeforge_system.ctrl:505:if!:branch negated"): (
+        "wait_zero_next cleared by a late acceptor (accepted.any() under in_clearing | "
+        "update_phase) becomes: cleared by an acceptance outside those states: "
+        + _ALL_ACCEPT + ": in CLEARING and UPDATE accepted is 0 (the original's branch "
+        "never acts), and outside them a core accepts only at an offer (t_clear | t_tick), "
+        "whose own load has cleared wait_zero_next in the same process already"),
     ("spike-count", "spikeforge_system.decision:169:!=K->!=K':counter limit"): _COUNT_LIMIT,
-    ("spike-count", "spikeforge_system.ctrl:353:==K->==K':counter limit"): _NO_CHECK + (
+    ("spike-count", "spikeforge_system.ctrl:385:==K->==K':counter limit"): _NO_CHECK + (
         ": this copy of left == 1 loads last in CHECK's next tick (the overlapped next tick "
         "has a copy of its own, $87)"),
-    ("spike-count", "spikeforge_system.ctrl:317:~x->x:inversion dropped"): _NO_CHECK + (
+    ("spike-count", "spikeforge_system.ctrl:349:~x->x:inversion dropped"): _NO_CHECK + (
         ": the term is in_check & ~stop & ~last, 0 with last or ~last"),
-    ("spike-count", "spikeforge_system.ctrl:531:$121=K':next-state constant"): (
+    ("spike-count", "spikeforge_system.ctrl:595:$153=K':next-state constant"): (
         "the guard countdown wait reset to 1 instead of 0: wait is read only where wait_zero "
         "is 0 (its decrement and wait == 1), wait_zero resets to 1, and every load of wait "
         "loads wait_zero too (set_wait): the reset value is never read (every input)"),
@@ -1857,7 +1880,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         _ADAPT_CLAMP,
     ("membrane-max", "spikeforge_system.core_0_0:651:|x->&x:reduction swapped"): _ADAPT_LOW,
     ("membrane-max", "spikeforge_system.core_0_1:642:clamp->x:saturation removed"): _ADAPT_LOW,
-    ("first-spike", "spikeforge_system.ctrl:690:if!:branch negated"): _FIRST_SPIKE_DONE + (
+    ("first-spike", "spikeforge_system.ctrl:745:if!:branch negated"): _FIRST_SPIKE_DONE + (
         ": the mutant sets it at the end of tick 0's CLEAR (n_ticks >= 1), the original at "
         "the run's end (every input)"),
     ("spike-count", "spikeforge_system.decision:300:$45=K':next-state constant"): (

@@ -397,7 +397,15 @@ class TickController(wiring.Component):
             with m.Else():
                 next_tick()
                 set_wait(self.guard + 1)
-        # valid = offer | pending of the next cycle, offer = in_offer & wait_zero & quiet
-        m.d.sync += valid.eq(pending_next
-                             | (in_offer_next & wait_zero_next & quiet_next).replicate(N))
+        # valid = offer | pending of the next cycle. The offer of the next cycle, in_offer &
+        # wait_zero & quiet there, written out by the transitions that lead to it (as the AND
+        # of in_offer_next and wait_zero_next it was six LUT levels on the iCE40): every
+        # transition into EVENT but the overlapped one from UPDATE reloads the guard (a
+        # nonzero wait: no offer), and in IDLE and in an offering state that offers nothing
+        # the guard only counts down, so there the wait ends iff it is 0 or 1 now. The states
+        # are one-hot; tests/sim/blocks/test_tick.py checks valid cycle by cycle
+        wait_ends = wait_zero | (wait == 1)
+        offer_next = quiet_next & ((wait_ends & (t_start | (in_offer & ~guarded_quiet)))
+                                   | (t_updated & ~last if self.overlap else 0))
+        m.d.sync += valid.eq(pending_next | offer_next.replicate(N))
         return m
