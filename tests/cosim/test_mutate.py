@@ -364,7 +364,7 @@ def test_stretched_search_finds_an_output_weight_fault_random_images_miss(design
 #: draw by rendezvous hashing, drawn anew once, then again on the cores' sites after each
 #: of two core changes; the two left: a rounding of negative membranes in spike count's
 #: core 1_0, and a spike-queue select of first spike's 6-word core 1_0 (stop 42's registered
-#: command offer re-drew the tick controller's sites: three more survivors, argued). Stop 36: 9)
+#: command offer re-drew the tick controller's sites: four more survivors, argued). Stop 36: 9)
 RECORDED_SURVIVORS = 2
 
 
