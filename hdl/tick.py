@@ -221,8 +221,10 @@ class TickController(wiring.Component):
         # ``wait == 0``, kept as a register beside ``wait`` (every assignment of wait sets it
         # too, through ``set_wait``): no compare between the counter and the command offer
         wait_zero = Signal(init=1)
-        # wait, wait_zero and pending are registers of next values written out below
-        # (``*_next``, comb): the command's valid bits are registers loaded from them
+        # pending, wait and wait_zero are registers of next values written out below
+        # (``*_next``, comb): the command's valid bits are loaded from pending_next (the
+        # guard's next values served a first version that loaded the offer from them too,
+        # six LUT levels on the iCE40; see valid below)
         wait_next, wait_zero_next = Signal.like(wait), Signal()
         pending = Signal(N)  # cores that still have to accept the current command
         pending_next = Signal(N)
