@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_ttfs_mnist.py trial --epochs 4 [options]   # validation only
     .venv/bin/python benchmarks/bench_ttfs_mnist.py train --epochs 60 [options]  # the final run
+    .venv/bin/python benchmarks/bench_ttfs_mnist.py validate --model M           # validation only
     .venv/bin/python benchmarks/bench_ttfs_mnist.py report                       # the table row
 
 The 10,000-image MNIST training subset is split (seeded, stratified,
@@ -16,11 +17,13 @@ with ``--keep-best`` the epoch of highest validation float accuracy also goes to
 trained model's weights instead of the random start (fine-tuning, e.g. adding the sparsity
 costs to a network trained without them), with the learning rate annealed afresh from
 ``--lr`` over ``--epochs``.
-``report`` is the only step that reads the test set: float and 8-bit golden accuracy on all
-10,000 test images, validation accuracy, and from the golden model
-(``NetworkTrace.statistics()``, early exit at the first output spike) hidden spikes before
-the decision, weights read per layer, ticks to decision, beside the FPGA prototype and the
-earlier test-set-tuned figure; with ``--plot`` the two histograms of the prototype's slide.
+``validate`` prints a model file's float and 8-bit golden figures on the validation split
+alone (choosing between checkpoints). ``report`` is the only step that reads the test set:
+float and 8-bit golden accuracy on all 10,000 test images, validation accuracy, and from
+the golden model (``NetworkTrace.statistics()``, early exit at the first output spike)
+hidden spikes before the decision, weights read per layer, ticks to decision, beside the
+FPGA prototype and the earlier test-set-tuned figure; with ``--plot`` the two histograms of
+the prototype's slide.
 """
 
 from __future__ import annotations
@@ -101,10 +104,10 @@ def summary(st) -> str:
 
 
 def options(args) -> dict:
-    return {k: getattr(args, k) for k in ("epochs", "k", "lr", "dropout", "shift", "rotation",
-                                          "scale", "shear", "elastic_alpha", "elastic_sigma", "nearest",
-                                          "k_hidden", "k_late", "temperature", "k_weight_sum", "hidden",
-                                          "seed", "init")}
+    return {k: getattr(args, k) for k in ("epochs", "k", "lr", "batch", "clip", "dropout", "shift",
+                                          "rotation", "scale", "shear", "elastic_alpha",
+                                          "elastic_sigma", "nearest", "k_hidden", "k_late",
+                                          "temperature", "k_weight_sum", "hidden", "seed", "init")}
 
 
 def initial_weights(args, ds):
@@ -125,7 +128,8 @@ def fit(args, ds, on_epoch=None):
     aug = Augmentation(args.shift, args.rotation, args.scale, args.shear, args.elastic_alpha,
                        args.elastic_sigma, args.nearest)
     encoding = TTFSEncoding(1.0, args.k, zero_is_silent=True)
-    r = train_ttfs(train_view(ds, train), (args.hidden,), args.epochs, lr=args.lr,
+    r = train_ttfs(train_view(ds, train), (args.hidden,), args.epochs, args.batch, lr=args.lr,
+                   clip_grad_norm=args.clip or None,
                    encoding=encoding, per_sample_weight_sum=True, spike_dropout=args.dropout,
                    augment=aug, validation=val, k_hidden_spikes=args.k_hidden,
                    k_late=args.k_late, sparsity_temperature=args.temperature,
@@ -229,6 +233,19 @@ def plot(st, path):
     fig.savefig(path, dpi=100)
 
 
+def cmd_validate(args, ds):
+    """A model file's figures on the validation split only (to choose between checkpoints
+    before ``report`` reads the test set)."""
+    model = load_model(args.model)
+    net = net_of(model)
+    k = model["encoding"]["ticks_per_tau"]
+    encoding = TTFSEncoding(1.0, k, zero_is_silent=True)
+    _, val = split(ds)
+    float_acc = continuous_accuracy(net, val[0], val[1], ds.max_value, encoding=encoding)
+    print(f"{args.model}: epochs {model['metrics'].get('epochs_done')} | val float "
+          f"{float_acc:.4f} | {summary(golden_stats(net, val[0], val[1], k, encoding))}")
+
+
 def cmd_report(args, ds):
     model = load_model(args.model)
     net = net_of(model)
@@ -269,11 +286,14 @@ def cmd_report(args, ds):
 
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("command", choices=["trial", "train", "report"])
+    ap.add_argument("command", choices=["trial", "train", "validate", "report"])
     ap.add_argument("--epochs", type=int, default=4)
     ap.add_argument("--k", type=int, default=32, help="ticks per tau")
     ap.add_argument("--hidden", type=int, default=600)
     ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--batch", type=int, default=32, help="minibatch size")
+    ap.add_argument("--clip", type=float, default=1.0,
+                    help="gradient norm clip per step (0: none)")
     ap.add_argument("--dropout", type=float, default=0.1, help="input spike dropout")
     ap.add_argument("--shift", type=int, default=1, help="pixels")
     ap.add_argument("--rotation", type=float, default=0.0, help="degrees")
@@ -299,12 +319,22 @@ def parser() -> argparse.ArgumentParser:
     return ap
 
 
+def check_args(args) -> None:
+    """Refuses, by option, a setting that training would take silently."""
+    if args.batch < 1:
+        raise SpikeforgeError(f"--batch: must be at least 1, got {args.batch}")
+    if args.clip < 0:
+        raise SpikeforgeError(f"--clip: must be >= 0 (0: no clipping), got {args.clip}")
+
+
 def main(argv=None):
     args = parser().parse_args(argv)
     torch.set_num_threads(args.threads)
-    ds = load_dataset("mnist")
     try:
-        {"trial": cmd_trial, "train": cmd_train, "report": cmd_report}[args.command](args, ds)
+        check_args(args)
+        ds = load_dataset("mnist")
+        {"trial": cmd_trial, "train": cmd_train, "validate": cmd_validate,
+         "report": cmd_report}[args.command](args, ds)
     except SpikeforgeError as error:
         raise SystemExit(f"bench_ttfs_mnist: {error}") from None
 

@@ -93,3 +93,35 @@ def test_init_refuses_a_model_of_another_shape(tmp_path):
                                               r"not ttfs \[64, 9, 10\]"):
         bench.initial_weights(args, ds)
     assert bench.parser().parse_args(["train"]).init is None
+
+
+def test_batch_and_clip_are_recorded_and_checked(tmp_path):
+    """``--batch`` and ``--clip`` reach the model file's options (a run reproduces from them);
+    a batch below 1 or a negative clip is refused in one line naming the option."""
+    bench = _bench()
+    args = bench.parser().parse_args(["train", "--batch", "64", "--clip", "0.5"])
+    assert {"batch": 64, "clip": 0.5}.items() <= bench.options(args).items()
+    default = bench.options(bench.parser().parse_args(["train"]))
+    assert {"batch": 32, "clip": 1.0}.items() <= default.items()
+    for bad, match in ((["--batch", "0"], "--batch: must be at least 1, got 0"),
+                       (["--clip", "-1"], r"--clip: must be >= 0 \(0: no clipping\), got -1.0")):
+        with pytest.raises(SystemExit, match=f"bench_ttfs_mnist: {match}"):
+            bench.main(["trial", *bad])
+
+
+def test_validate_reads_the_validation_split_only(tmp_path, capsys):
+    """``validate`` prints a model file's validation figures without touching the test set
+    (here: no test set at all), so checkpoints can be chosen before ``report``."""
+    import dataclasses
+
+    bench = _bench()
+    ds = load_dataset("digits")
+    args = bench.parser().parse_args(["validate", "--hidden", "8", "--k", "16", "--epochs", "1",
+                                      "--model", str(tmp_path / "m.pt")])
+    net = TTFSNet([ds.n_features, 8, ds.n_classes])
+    bench.make_checkpoint(args, ds, time.perf_counter())(0, net, [(1.0, 0.5, 0.5)])
+    capsys.readouterr()  # the checkpoint's epoch line
+    bench.cmd_validate(args, dataclasses.replace(ds, test_x=None, test_y=None))
+    out = capsys.readouterr().out
+    assert out.startswith(f"{tmp_path / 'm.pt'}: epochs 1 | val float ")
+    assert " | golden " in out and "no-spike" in out
