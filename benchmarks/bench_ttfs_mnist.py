@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/bench_ttfs_mnist.py trial --epochs 4 [options]   # validation only
     .venv/bin/python benchmarks/bench_ttfs_mnist.py train --epochs 60 [options]  # the final run
     .venv/bin/python benchmarks/bench_ttfs_mnist.py validate --model M           # validation only
+    .venv/bin/python benchmarks/bench_ttfs_mnist.py clip --model M --percentile P --out M2
     .venv/bin/python benchmarks/bench_ttfs_mnist.py report                       # the table row
 
 The 10,000-image MNIST training subset is split (seeded, stratified,
@@ -18,12 +19,14 @@ trained model's weights instead of the random start (fine-tuning, e.g. adding th
 costs to a network trained without them), with the learning rate annealed afresh from
 ``--lr`` over ``--epochs``.
 ``validate`` prints a model file's float and 8-bit golden figures on the validation split
-alone (choosing between checkpoints). ``report`` is the only step that reads the test set:
-float and 8-bit golden accuracy on all 10,000 test images, validation accuracy, and from
-the golden model (``NetworkTrace.statistics()``, early exit at the first output spike)
-hidden spikes before the decision, weights read per layer, ticks to decision, beside the
-FPGA prototype and the earlier test-set-tuned figure; with ``--plot`` the two histograms of
-the prototype's slide.
+alone (choosing between checkpoints). ``clip`` writes a model file whose weights are clamped
+per layer to a percentile of their magnitudes (see :func:`clip_weights`; the percentile is
+a choice on the validation split like any other) and validates it. ``report`` is the only
+step that reads the test set: float and 8-bit golden accuracy on all 10,000 test images,
+validation accuracy, and from the golden model (``NetworkTrace.statistics()``, early exit at
+the first output spike) hidden spikes before the decision, weights read per layer, ticks to
+decision, beside the FPGA prototype and the earlier test-set-tuned figure; with ``--plot``
+the two histograms of the prototype's slide.
 """
 
 from __future__ import annotations
@@ -233,6 +236,32 @@ def plot(st, path):
     fig.savefig(path, dpi=100)
 
 
+def clip_weights(model: dict, percentile: float) -> dict:
+    """``model`` with each layer's weights clamped to +-the ``percentile``-th percentile of
+    their magnitudes. The compiler scales a layer to its largest weight, so the clipped file
+    quantizes exactly as ``quantize(percentile=...)`` would the original (the clamped weights
+    become +-127): the resolution of the other 99.x % of the weights is what 8 bits keep."""
+    if not 0 < percentile < 100:
+        raise SpikeforgeError(f"--percentile: must be in (0, 100), got {percentile}")
+    net = net_of(model)
+    with torch.no_grad():
+        for layer in net.layers:
+            limit = float(np.percentile(layer.w.abs().numpy(), percentile))
+            layer.w.clamp_(-limit, limit)
+    k = model["encoding"]["ticks_per_tau"]
+    options = {**model.get("options", {}), "clip_percentile": percentile}
+    return {**model, "network": _layers_to_tensors(float_description(net, k)), "options": options,
+            "continuous_weights": [layer.w.detach().clone() for layer in net.layers]}
+
+
+def cmd_clip(args, ds):
+    if args.out is None:
+        raise SpikeforgeError("--out: clip needs the model file to write")
+    save_model(clip_weights(load_model(args.model), args.percentile), args.out)
+    args.model = args.out
+    cmd_validate(args, ds)
+
+
 def cmd_validate(args, ds):
     """A model file's figures on the validation split only (to choose between checkpoints
     before ``report`` reads the test set)."""
@@ -286,7 +315,7 @@ def cmd_report(args, ds):
 
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("command", choices=["trial", "train", "validate", "report"])
+    ap.add_argument("command", choices=["trial", "train", "validate", "clip", "report"])
     ap.add_argument("--epochs", type=int, default=4)
     ap.add_argument("--k", type=int, default=32, help="ticks per tau")
     ap.add_argument("--hidden", type=int, default=600)
@@ -311,6 +340,9 @@ def parser() -> argparse.ArgumentParser:
                     help="train/trial: start from this model file's weights (fine-tuning)")
     ap.add_argument("--model", default=str(OUT / "model.pt"),
                     help="train: where the checkpoints go; report: the model file to read")
+    ap.add_argument("--percentile", type=float, default=99.9,
+                    help="clip: the percentile of |w| each layer is clamped to")
+    ap.add_argument("--out", default=None, help="clip: the clipped model file")
     ap.add_argument("--plot", default=None, help="report: PNG of the two histograms")
     ap.add_argument("--progress", action="store_true")
     ap.add_argument("--threads", type=int, default=1)
@@ -333,7 +365,7 @@ def main(argv=None):
     try:
         check_args(args)
         ds = load_dataset("mnist")
-        {"trial": cmd_trial, "train": cmd_train, "validate": cmd_validate,
+        {"trial": cmd_trial, "train": cmd_train, "validate": cmd_validate, "clip": cmd_clip,
          "report": cmd_report}[args.command](args, ds)
     except SpikeforgeError as error:
         raise SystemExit(f"bench_ttfs_mnist: {error}") from None

@@ -4,6 +4,7 @@ runs in seconds; the full MNIST runs are recorded in docs/model.md section 6."""
 
 import time
 
+import numpy as np
 import pytest
 import torch
 
@@ -125,3 +126,32 @@ def test_validate_reads_the_validation_split_only(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.startswith(f"{tmp_path / 'm.pt'}: epochs 1 | val float ")
     assert " | golden " in out and "no-spike" in out
+
+
+def test_clip_quantizes_as_the_percentile_scale(tmp_path):
+    """``clip``'s model file compiles (max scaling, ``integer_network_of``) to exactly the
+    network that ``quantize(percentile=P)`` makes of the unclipped one: every integer weight,
+    threshold and state width. A percentile outside (0, 100) is refused by option."""
+    from spikeforge.compiler.quantize import quantize
+    from spikeforge.ir.errors import SpikeforgeError
+    from spikeforge.model.modelfile import integer_network_of
+
+    bench = _bench()
+    ds = load_dataset("digits")
+    args = bench.parser().parse_args(["train", "--hidden", "8", "--k", "16", "--epochs", "1",
+                                      "--model", str(tmp_path / "m.pt")])
+    net = TTFSNet([ds.n_features, 8, ds.n_classes], seed=3)
+    bench.make_checkpoint(args, ds, time.perf_counter())(0, net, [(1.0, 0.5, 0.5)])
+    model = load_model(tmp_path / "m.pt")
+    clipped = bench.clip_weights(model, 90.0)
+    assert clipped["options"]["clip_percentile"] == 90.0
+    got = integer_network_of(clipped)
+    want = quantize(model["network"], percentile=90.0, ticks=model["encoding"]["ticks"]).network
+    plain = integer_network_of(model)
+    for g, w, p in zip(got.layers, want.layers, plain.layers):
+        assert np.array_equal(g.weights, w.weights) and g.params == w.params
+        assert np.abs(g.weights).max() == 127 and not np.array_equal(g.weights, p.weights)
+    for bad in (0.0, 100.0):
+        match = f"--percentile: must be in \\(0, 100\\), got {bad}"
+        with pytest.raises(SpikeforgeError, match=match):
+            bench.clip_weights(model, bad)
