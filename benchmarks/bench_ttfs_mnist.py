@@ -236,6 +236,13 @@ def plot(st, path):
     fig.savefig(path, dpi=100)
 
 
+def read_model(path):
+    """``(model, net, ticks per tau, input encoding)`` of a model file written by ``train``."""
+    model = load_model(path)
+    k = model["encoding"]["ticks_per_tau"]
+    return model, net_of(model), k, TTFSEncoding(1.0, k, zero_is_silent=True)
+
+
 def clip_weights(model: dict, percentile: float) -> dict:
     """``model`` with each layer's weights clamped to +-the ``percentile``-th percentile of
     their magnitudes. The compiler scales a layer to its largest weight, so the clipped file
@@ -265,10 +272,7 @@ def cmd_clip(args, ds):
 def cmd_validate(args, ds):
     """A model file's figures on the validation split only (to choose between checkpoints
     before ``report`` reads the test set)."""
-    model = load_model(args.model)
-    net = net_of(model)
-    k = model["encoding"]["ticks_per_tau"]
-    encoding = TTFSEncoding(1.0, k, zero_is_silent=True)
+    model, net, k, encoding = read_model(args.model)
     _, val = split(ds)
     float_acc = continuous_accuracy(net, val[0], val[1], ds.max_value, encoding=encoding)
     print(f"{args.model}: epochs {model['metrics'].get('epochs_done')} | val float "
@@ -276,10 +280,7 @@ def cmd_validate(args, ds):
 
 
 def cmd_report(args, ds):
-    model = load_model(args.model)
-    net = net_of(model)
-    k = model["encoding"]["ticks_per_tau"]
-    encoding = TTFSEncoding(1.0, k, zero_is_silent=True)
+    model, net, k, encoding = read_model(args.model)
     integer_network_of(model)  # the file's own network quantizes (validated again)
     _, val = split(ds)
     st_val = golden_stats(net, val[0], val[1], k, encoding)
