@@ -235,11 +235,29 @@ def _is_multiplier(factor: int) -> bool:
     return factor > 0 and factor & (factor - 1) != 0
 
 
-def dsps_of_plan(plan, learning=None) -> int:
-    """An upper bound on the DSP multipliers: per lane ``v*beta``, ``i*alpha`` and, if
-    adaptive, ``a*rho`` (each unless its factor is 0 or a power of two), per core the weight
-    address ``j * G`` when ``G`` is not a power of two, and one per layer split over several
-    cores. (Measured: one per lane where only beta is a true multiplier, plus those two.)
+#: the signed operand width of a family's multiplier block (ECP5 MULT18X18D: 18 x 18; iCE40
+#: SB_MAC16: 16 x 16); Yosys splits a wider operand over several blocks
+DSP_OPERAND_BITS = {"ecp5": 18, "ice40": 16}
+
+
+def _multipliers(width: int, factor: int, family: str) -> int:
+    """Multiplier blocks of ``x * factor`` for a signed ``width``-bit ``x`` and a constant
+    ``factor``: 0 for 0 or a power of two (a shift), else one block per pair of operand
+    slices (the 784-600-10 TTFS core's 21-bit current times alpha: two MULT18X18D per lane,
+    measured at stop 44 -- 228 for 114 lanes, where one per lane was estimated)."""
+    if not _is_multiplier(factor):
+        return 0
+    w = DSP_OPERAND_BITS.get(family, min(DSP_OPERAND_BITS.values()))
+    return -(-width // w) * -(-(factor.bit_length() + 1) // w)
+
+
+def dsps_of_plan(plan, family: str, learning=None) -> int:
+    """An upper bound on the DSP multipliers on ``family``: per lane ``v*beta``,
+    ``i*alpha`` and, if adaptive, ``a*rho`` (each unless its factor is 0 or a power of two;
+    several blocks where the state is wider than the block's operand: :func:`_multipliers`),
+    per core the weight address ``j * G`` when ``G`` is not a power of two, and one per
+    layer split over several cores. (Measured: one per lane where only beta is a true
+    multiplier and the membrane fits the block, plus those two.)
 
     A learning build (``learning``) writes the cores' weights through their host ports,
     whose address decode Yosys keeps then: per core a product by the reciprocal of ``N``
@@ -249,8 +267,9 @@ def dsps_of_plan(plan, learning=None) -> int:
     total = 0
     for core in plan.cores:
         p, cfg = core.config.params, core.config
-        per_lane = (_is_multiplier(p.beta) + _is_multiplier(p.alpha)
-                    + (p.adaptive and _is_multiplier(p.rho)))
+        per_lane = (_multipliers(p.membrane_bits, p.beta, family)
+                    + _multipliers(p.current_bits, p.alpha, family)
+                    + (_multipliers(p.adapt_bits + 1, p.rho, family) if p.adaptive else 0))
         total += cfg.lanes * per_lane + _is_multiplier(cfg.words)
         if learning is not None:
             total += (2 * _is_multiplier(cfg.n_neurons) + 2 * _is_multiplier(cfg.lanes)
@@ -402,7 +421,7 @@ def estimate(plan, board: str, input_depth: int | None = None, decision=None, *,
     n_classes = sum(c.n_neurons for c in plan.cores_of_layer(plan.n_layers - 1))
     luts, ffs = logic_of_plan(plan, family, learning, state_memories)
     est = FitEstimate(board, family, brams, spec.resources["brams"], luts, spec.resources["luts"],
-                      bits, per_memory, dsps=dsps_of_plan(plan, learning),
+                      bits, per_memory, dsps=dsps_of_plan(plan, family, learning),
                       dsps_available=spec.resources.get("dsps", 0), ffs=ffs,
                       ffs_available=spec.resources.get("ffs", 0), learning=learning)
     if brams > est.brams_available:
@@ -414,7 +433,8 @@ def estimate(plan, board: str, input_depth: int | None = None, decision=None, *,
     if est.dsps > est.dsps_available:
         est.problems.append(
             f"DSP: needs up to {est.dsps} multipliers of {est.dsps_available} (each lane of a "
-            f"core multiplies v by beta and i by alpha, and a by rho if adaptive)")
+            f"core multiplies v by beta and i by alpha, and a by rho if adaptive, a state "
+            f"wider than {DSP_OPERAND_BITS.get(family, 16)} bits takes two blocks)")
     model = LOGIC_MODELS[family]
     if luts > est.luts_available:
         lanes = sum(c.config.lanes for c in plan.cores)

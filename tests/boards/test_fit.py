@@ -83,16 +83,34 @@ def test_dsp_bound_refuses_too_many_lanes_on_the_ice40():
     network = IntegerNetwork([IntegerLayer(rng.integers(-9, 9, (64, 32)), params),
                               IntegerLayer(rng.integers(-9, 9, (32, 10)), params)])
     wide = plan_network(network, neurons_per_core=16, lanes=4)
-    assert dsps_of_plan(wide) == 3 * 4 + 1 + 1
+    assert dsps_of_plan(wide, "ice40") == 3 * 4 + 1 + 1
     est = estimate(wide, "icebreaker")
     assert not est.fits and est.problems[0].startswith("DSP: needs up to 14 multipliers of 8")
     assert estimate(wide, "ulx3s-85f").fits
     narrow = plan_network(network, lanes=2)  # two cores of 2 lanes, as built by the README
-    assert dsps_of_plan(narrow) == 2 + 2 + 1 and estimate(narrow, "icebreaker").fits
+    assert dsps_of_plan(narrow, "ice40") == 2 + 2 + 1 and estimate(narrow, "icebreaker").fits
     # factors that are powers of two are shifts: no multiplier at all
     plain = NeuronParams(decay_bits=12, alpha=4096, beta=2048)
     shifts = IntegerNetwork([IntegerLayer(rng.integers(-9, 9, (64, 32)), plain)])
-    assert dsps_of_plan(plan_network(shifts, lanes=4)) == 0
+    assert dsps_of_plan(plan_network(shifts, lanes=4), "ecp5") == 0
+
+
+def test_a_state_wider_than_the_multiplier_takes_two_blocks():
+    """The TTFS 784-600-10 core's current is 21 bits: its i * alpha took two MULT18X18D per
+    lane (stop 44: 228 for 114 lanes; the estimate had said 118, and the build failed in
+    placement with 'no BELs remaining to implement cell type MULT18X18D')."""
+    rng = np.random.default_rng(0)
+    wide = NeuronParams(current_bits=21, membrane_bits=28, decay_bits=12, alpha=3970,
+                        threshold=2177, fire_once=True)
+    network = IntegerNetwork([IntegerLayer(rng.integers(-9, 9, (64, 40)), wide)])
+    plan = plan_network(network, lanes=4)
+    assert dsps_of_plan(plan, "ecp5") == 4 * 2 + 1  # and G = 10 words: j * G
+    assert dsps_of_plan(plan, "ice40") == 4 * 2 + 1
+    narrow = NeuronParams(current_bits=18, membrane_bits=28, decay_bits=12, alpha=3970,
+                          threshold=2177, fire_once=True)
+    plan = plan_network(IntegerNetwork([IntegerLayer(rng.integers(-9, 9, (64, 40)), narrow)]),
+                        lanes=4)
+    assert dsps_of_plan(plan, "ecp5") == 4 + 1 and dsps_of_plan(plan, "ice40") == 4 * 2 + 1
 
 
 BUILDS = json.loads((Path(__file__).parent / "fit_builds.json").read_text())
