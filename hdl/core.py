@@ -218,6 +218,17 @@ _BANKS_PER_REGISTER = 4
 #: inputs of one LUT (iCE40 and ECP5): a reduction of more bits takes two levels or more
 _LANES_PER_LUT = 4
 
+#: the widest signed operand of a multiplier block of the supported families (ECP5
+#: MULT18X18D): a product of a wider state is built of two partial products, each
+#: registered straight out of its block, summed a stage later (Yosys splits a wide product
+#: over two blocks and adds them behind the blocks' outputs in the same cycle: the 21-bit
+#: current of the TTFS 784-600-10 core, s1b_i -> MULT18X18D -> 3.4 ns of routing -> a
+#: carry chain -> s2_pi, 10.4 ns in a 144-neuron test design at stop 44)
+_PRODUCT_SPLIT_BITS = 18
+#: the low partial product's operand (unsigned), narrow enough for either family's block
+#: (iCE40 SB_MAC16: 16-bit signed operands)
+_PRODUCT_LOW_BITS = 15
+
 #: the attribute that marks a register as a copy that synthesis must not merge with its
 #: twins (boards/build.py keeps such flip-flops); copies split a select's fanout
 COPY_ATTRIBUTE = "spikeforge_copy"
@@ -987,6 +998,26 @@ class NeuronCore(wiring.Component):
             """unsigned ``x`` clamped to ``2**bits - 1`` (a test of its high bits)."""
             return Mux(x[bits:].any(), (1 << bits) - 1, x[:bits]) if len(x) > bits else x
 
+        def split(x, factor_init):
+            """Whether ``x * factor`` is built of partial products (:data:`_PRODUCT_SPLIT_BITS`;
+            a factor that starts at 0 or a power of two is a shift: no multiplier)."""
+            return (len(x) > _PRODUCT_SPLIT_BITS and factor_init > 0
+                    and factor_init & (factor_init - 1) != 0)
+
+        def partials(x, factor, name):
+            """``x * factor`` as ``(high, low)`` partial products, each registered
+            (``s1_<name>h``, ``s1_<name>l``): ``x = high_part * 2**LOW + low_part`` with the
+            low part unsigned, so ``x * factor = (high << LOW) + low`` exactly."""
+            low_x = x[:_PRODUCT_LOW_BITS]
+            high_x = x[_PRODUCT_LOW_BITS:]
+            high_x = high_x.as_signed() if x.shape().signed else high_x
+            low = reg((low_x * factor).shape(), f"s1_{name}l", low_x * factor)
+            high = reg((high_x * factor).shape(), f"s1_{name}h", high_x * factor)
+            return high, low
+
+        def joined(high, low):
+            return (high << _PRODUCT_LOW_BITS) + low
+
         def round_shift(product):
             """``product / 2**F`` rounded toward zero (the contract's decay)."""
             return (product + Mux(product[-1], (1 << F) - 1, 0)) >> F
@@ -1012,14 +1043,24 @@ class NeuronCore(wiring.Component):
             # MULT18X18D's output register (boards/outreg.py), whose setup from the inputs is
             # shorter than the multiplier's path out plus the route to a flip-flop
             is1 = reg(signed(cb), f"s1b_i_{k}", reg(signed(cb), f"s1_i_{k}", is0))
-            pv1 = reg(signed(mb + F + 2), f"s1b_pv_{k}",
-                      reg(signed(mb + F + 2), f"s1_pv_{k}", v0 * beta))
+            if split(v0, p.beta):  # the partial products' sum into the copy register
+                pv1 = reg(signed(mb + F + 2), f"s1b_pv_{k}",
+                          joined(*partials(v0, beta, f"pv_{k}")))
+            else:
+                pv1 = reg(signed(mb + F + 2), f"s1b_pv_{k}",
+                          reg(signed(mb + F + 2), f"s1_pv_{k}", v0 * beta))
             a1 = reg(unsigned(ab), f"s1b_a_{k}", reg(unsigned(ab), f"s1_a_{k}", a0))
             f1 = reg(1, f"s1b_f_{k}", reg(1, f"s1_f_{k}", f0))
             # S2: decay(v), i*alpha, decay(a), theta
             dv2 = reg(signed(mb + 2), f"s2_dv_{k}", round_shift(pv1))
             is2 = reg(signed(cb), f"s2_i_{k}", is1)
-            pi2 = reg(signed(cb + F + 2), f"s2_pi_{k}", is1 * alpha)
+            if split(is0, p.alpha):  # partial products out of S0, copied, summed into S2
+                high, low = partials(is0, alpha, f"pi_{k}")
+                high = reg(high.shape(), f"s1b_pi_{k}h", high)
+                low = reg(low.shape(), f"s1b_pi_{k}l", low)
+                pi2 = reg(signed(cb + F + 2), f"s2_pi_{k}", joined(high, low))
+            else:
+                pi2 = reg(signed(cb + F + 2), f"s2_pi_{k}", is1 * alpha)
             # without adaptation theta is the threshold register, which an inference build
             # never writes: with the threshold as its initial value too, Yosys makes these
             # copies constants (with 0 it kept a flip-flop for each bit the threshold has set,
@@ -1030,8 +1071,12 @@ class NeuronCore(wiring.Component):
                          init=theta_init)
             f2 = reg(1, f"s2_f_{k}", f1)
             if p.adaptive:
-                pa1 = reg(unsigned(ab + F + 1), f"s1b_pa_{k}",
-                          reg(unsigned(ab + F + 1), f"s1_pa_{k}", a0 * rho))
+                if split(a0, p.rho):
+                    pa1 = reg(unsigned(ab + F + 1), f"s1b_pa_{k}",
+                              joined(*partials(a0, rho, f"pa_{k}")))
+                else:
+                    pa1 = reg(unsigned(ab + F + 1), f"s1b_pa_{k}",
+                              reg(unsigned(ab + F + 1), f"s1_pa_{k}", a0 * rho))
                 ad2 = reg(unsigned(ab + 2), f"s2_ad_{k}", pa1 >> F)
             # S3: v1 = sat(decay(v) + i), decay(i), adaptation candidates
             v3 = reg(signed(mb), f"s3_v_{k}", saturate(dv2 + is2, mb, f"s3_sum_{k}"))

@@ -287,6 +287,13 @@ CASES = [
     (16, 30, 3, 12, 0.7, dict(threshold=1, reset=Reset.ZERO, fire_once=False)),
     (17, 13, 2, 6, 0.4, dict(threshold=2, reset=Reset.SUBTRACT, fire_once=False)),
     (18, 70, 2, 32, 0.6, dict(threshold=1, adaptive=False, fire_once=False)),
+    # states wider than a multiplier block: products of two partial products each (the
+    # TTFS 784-600-10 core's 21-bit current times alpha 3970), with saturation and decay
+    (19, 5, 3, 2, 0.6, dict(weight_bits=8, current_bits=21, membrane_bits=28, decay_bits=12,
+                            alpha=3970, beta=3277, rho=3001, adaptive=True, adapt_bits=20,
+                            adapt_step=700)),
+    (20, 9, 2, 4, 0.4, dict(weight_bits=12, current_bits=19, membrane_bits=19, decay_bits=12,
+                            alpha=4095, beta=2049, fire_once=False, reset=Reset.SUBTRACT)),
 ] + [
     (seed, random.Random(seed).choice([1, 2, 3, 4, 5, 6, 7, 9, 12]),
      random.Random(seed + 1).randint(1, 5), LANES[seed % len(LANES)],
