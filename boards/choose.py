@@ -1,18 +1,27 @@
-"""Lanes for a board: the fastest plan of a network that still fits, and why.
+"""Lanes and cores for a board: the fastest plan of a network that still fits, and why.
 
 A core with ``L`` lanes spends ``G + 1`` cycles on an input event and ``G + S + 1`` on a
 silent update phase (``G = ceil(N / L)``, :mod:`spikeforge.sim.cycle`), so more lanes are
 faster, but each lane costs a multiplier, logic, and a wider weight word whose packing into
 the family's block RAM may waste bits (eight 8-bit weights in 64 bits use two 36-bit ECP5
-halves less well than nine in 72). :func:`choose_lanes` tries the lane counts of
-:data:`LANE_CHOICES` for every layer (the cores per layer stay the caller's: one per layer by
-default) and keeps the plan with the fewest predicted cycles among those :func:`estimate`
-says fit, the one of fewer lanes on a tie; one lane is not always the smallest plan that fits
-(784-600-10 with 672 rows needs 209 block RAMs at one lane, 198 at nine).
+halves less well than nine in 72). Splitting a layer over ``k`` cores (``N / k`` neurons
+each, every core taking every event of the layer's input) divides ``G`` by ``k`` at the same
+lanes per core, and each core's weights sit in block RAMs of their own: a 784-600-10 layer
+in one 48-lane core reads a 384-bit word out of 198 block RAMs across the whole ECP5-85F,
+in three 18-lane cores each core reads 144 bits out of its own 64 (docs/boards.md, stop 44).
+
+:func:`choose_lanes` tries, for every layer, the lane counts of :data:`LANE_CHOICES` and --
+for a layer of at least :data:`SPLIT_MIN_NEURONS` neurons whose cores the caller did not set
+-- the core counts of :data:`CORE_SPLITS`, and keeps the plan with the fewest predicted
+cycles among those :func:`estimate` says fit, fewer lanes on a tie; a plan of more cores
+only where it saves more than :data:`SPLIT_GAIN` of the work. One lane is not always the
+smallest plan that fits (784-600-10 with 672 rows needs 209 block RAMs at one lane, 198 at
+nine).
 
 The predicted cycles are the work bound of :func:`~spikeforge.sim.system_cycle.lower_bound_cycles`
 (``core_bound``: the busiest core's CLEAR, events and update phases) averaged over sample
-inputs, which is what lanes change; the cycle model then gives the chosen plan's real figure.
+inputs, which is what lanes and cores change; the cycle model then gives the chosen plan's
+real figure.
 """
 
 from __future__ import annotations
@@ -29,26 +38,45 @@ from spikeforge.ir.params import Decision
 from spikeforge.sim.cycle import core_busy_bound
 from spikeforge.sim.network import run_network
 
-__all__ = ["LANE_CHOICES", "LaneChoice", "choose_lanes"]
+__all__ = ["LANE_CHOICES", "CORE_SPLITS", "SPLIT_MIN_NEURONS", "SPLIT_GAIN", "LaneChoice",
+           "choose_lanes"]
 
 #: the lane counts tried (more than a core's neurons are never tried): the powers of two,
 #: and the multiples of 9 that fill 9/18/36-bit block RAM words with 8-bit weights
 LANE_CHOICES = (1, 2, 3, 4, 6, 8, 9, 12, 16, 18, 24, 32, 36, 48, 64)
+#: the cores a layer is tried split over (balanced), where the caller set none
+CORE_SPLITS = (1, 2, 3, 4)
+#: the smallest layer tried split (a smaller layer's weights span few block RAMs; it keeps
+#: one core, so the digits designs are chosen as before splits were tried)
+SPLIT_MIN_NEURONS = 128
+#: a plan of more cores is chosen only if its work is this much below that of every plan
+#: of fewer cores (MNIST 784-256-10: four 24-lane hidden cores would do 0.6 % less work
+#: than one of 64 lanes, for 8,000 more logic cells: one kept; TTFS 784-600-10: three
+#: 18-lane cores 2.2 % less than two of 36 lanes, 6.8 % less than one of 48: three)
+SPLIT_GAIN = 0.02
 #: above this many combinations, layers are improved one at a time instead
-EXHAUSTIVE_LIMIT = 400
+EXHAUSTIVE_LIMIT = 1000
 
 
 @dataclass
 class LaneChoice:
-    """The chosen ``lanes`` (per layer), its ``plan``, fit ``estimate`` and ``bound`` (mean
-    busiest-core cycles over the sample), the plans ``tried`` and ``why`` (lines of text)."""
+    """The chosen ``lanes`` and ``neurons_per_core`` (per layer: the most neurons of a core,
+    None for one core, as :func:`~spikeforge.compiler.map.plan_network` takes them), its
+    ``plan``, fit ``estimate`` and ``bound`` (mean busiest-core cycles over the sample), the
+    plans ``tried`` and ``why`` (lines of text)."""
 
     lanes: list
+    neurons_per_core: list
     plan: object
     estimate: FitEstimate
     bound: float
     tried: int
     why: list = field(default_factory=list)
+
+    @property
+    def cores(self) -> list[int]:
+        """Cores per layer."""
+        return [len(self.plan.cores_of_layer(l)) for l in range(self.plan.n_layers)]
 
 
 def _work(network, sample_counts):
@@ -64,67 +92,112 @@ def _bound(plan, ticks_run, events) -> float:
     return float(np.mean(per_image))
 
 
-def _options(network, neurons_per_core) -> list[list[int]]:
+def _options(network, neurons_per_core) -> list[list[tuple]]:
+    """Per layer, the ``(neurons per core or None, lanes)`` pairs to try: the caller's cores
+    where given, else one core and -- for a layer of at least :data:`SPLIT_MIN_NEURONS` --
+    the splits of :data:`CORE_SPLITS`."""
     sizes = [layer.n_neurons for layer in network.layers]
-    limits = (neurons_per_core if isinstance(neurons_per_core, (list, tuple))
-              else [neurons_per_core] * len(sizes))
-    return [[L for L in LANE_CHOICES if L <= min(n, limit or n)] for n, limit in zip(sizes, limits)]
+    given = (list(neurons_per_core) if isinstance(neurons_per_core, (list, tuple))
+             else [neurons_per_core] * len(sizes))
+    options = []
+    for n, limit in zip(sizes, given):
+        if limit is not None or n < SPLIT_MIN_NEURONS:
+            limits = [limit]
+        else:
+            limits = [None] + sorted({-(-n // k) for k in CORE_SPLITS if k > 1}, reverse=True)
+        options.append([(cap, L) for cap in limits for L in LANE_CHOICES if L <= min(n, cap or n)])
+    return options
+
+
+def _describe(key: tuple, plan) -> str:
+    """``lanes [..]`` and, where a layer has several cores, ``in k + 1 cores``."""
+    lanes = [L for _, L in key]
+    cores = [len(plan.cores_of_layer(l)) for l in range(plan.n_layers)]
+    if all(k == 1 for k in cores):
+        return f"lanes {lanes}"
+    return f"lanes {lanes} in {' + '.join(map(str, cores))} cores"
 
 
 def choose_lanes(network, board: str, sample_counts, neurons_per_core=None,
                  input_depth: int | None = None) -> LaneChoice:
-    """The fastest lanes for ``network`` on ``board`` that fit (module docstring);
+    """The fastest lanes and cores for ``network`` on ``board`` that fit (module docstring);
     ``sample_counts``: input images to weigh the work by; ``neurons_per_core`` as
-    :func:`~spikeforge.compiler.map.plan_network`. :class:`ConfigError` when not even one
-    lane per core fits, with the estimate's reason."""
+    :func:`~spikeforge.compiler.map.plan_network` (given: those cores, only lanes are
+    chosen). :class:`ConfigError` when not even one lane per core fits, with the
+    estimate's reason."""
     ticks_run, events = _work(network, sample_counts)
     options = _options(network, neurons_per_core)
     seen: dict[tuple, tuple] = {}
 
-    def judge(lanes: tuple) -> tuple:
-        if lanes not in seen:
-            plan = plan_network(network, neurons_per_core=neurons_per_core, lanes=list(lanes))
+    def judge(key: tuple) -> tuple:
+        if key not in seen:
+            plan = plan_network(network, neurons_per_core=[cap for cap, _ in key],
+                                lanes=[L for _, L in key])
             est = estimate(plan, board, input_depth=input_depth)
-            seen[lanes] = (_bound(plan, ticks_run, events), plan, est)
-        return seen[lanes]
+            seen[key] = (_bound(plan, ticks_run, events), plan, est)
+        return seen[key]
 
     if np.prod([len(o) for o in options]) <= EXHAUSTIVE_LIMIT:
-        for lanes in itertools.product(*options):
-            judge(lanes)
-    else:  # one layer at a time, from the fitting plan of fewest lanes, while it improves
-        start = [lanes for lanes in itertools.islice(itertools.product(*options),
-                                                      EXHAUSTIVE_LIMIT) if judge(lanes)[2].fits]
+        for key in itertools.product(*options):
+            judge(key)
+    else:  # one layer at a time, from the first fitting plan, while it improves
+        start = [key for key in itertools.islice(itertools.product(*options),
+                                                  EXHAUSTIVE_LIMIT) if judge(key)[2].fits]
         current, improved = (start[0] if start else None), bool(start)
         while improved:
             improved = False
             for l in range(len(options)):
-                for L in options[l]:
-                    trial = current[:l] + (L,) + current[l + 1:]
+                for option in options[l]:
+                    trial = current[:l] + (option,) + current[l + 1:]
                     if judge(trial)[2].fits and judge(trial)[0] < judge(current)[0]:
                         current, improved = trial, True
-    fitting = [(bound, sum(lanes), lanes) for lanes, (bound, _, est) in seen.items() if est.fits]
+    fitting = [(len(plan.cores), bound, sum(L for _, L in key), _order(key), key)
+               for key, (bound, plan, est) in seen.items() if est.fits]
     if not fitting:
-        smallest = judge(tuple(1 for _ in options))[2]
+        smallest = judge(tuple(option[0] for option in options))[2]
         raise ConfigError(f"--board: {board}: no lane count fits (one lane per core: "
                           f"{'; '.join(smallest.problems)})")
-    bound, _, best = min(fitting)
-    _, plan, est = seen[best]
-    return LaneChoice(list(best), plan, est, bound, len(seen), _why(best, seen, est))
+    best = _pick(fitting)
+    bound, plan, est = seen[best]
+    return LaneChoice([L for _, L in best], [cap for cap, _ in best], plan, est, bound,
+                      len(seen), _why(best, seen, est))
+
+
+def _pick(fitting: list[tuple]):
+    """The key of the chosen plan among ``(cores, bound, lanes, order, key)`` of the plans
+    that fit: the fewest cores whose fastest plan is within :data:`SPLIT_GAIN` of the
+    fastest of all; among plans of as many cores, the least work, then the fewest lanes."""
+    fastest = min(bound for _, bound, *_ in fitting)
+    return min(f for f in fitting if f[1] <= fastest * (1 + SPLIT_GAIN))[-1]
+
+
+def _order(key: tuple) -> tuple:
+    """A total order on keys for the last tie-break (None, one core, sorts first)."""
+    return tuple((cap or 0, L) for cap, L in key)
 
 
 def _why(best: tuple, seen: dict, est: FitEstimate) -> list[str]:
     """The choice in words: its resources and the faster plans that did not fit."""
-    bound = seen[best][0]
-    lines = [f"lanes {list(best)}: {bound:,.0f} cycles of work per inference (busiest core), "
-             f"{est.brams}/{est.brams_available} block RAMs, {est.dsps}/{est.dsps_available} "
-             f"multipliers, about {est.luts:,}/{est.luts_available:,} logic cells"]
-    faster: dict[float, tuple] = {}  # per bound, the plan of fewest lanes
-    for lanes, (b, _, e) in seen.items():
-        if b < bound and not e.fits and (b not in faster or sum(lanes) < sum(faster[b])):
-            faster[b] = lanes
-    for b, lanes in sorted(faster.items(), reverse=True)[:2]:  # the nearest faster first
-        reason = seen[lanes][2].problems[0].split(";")[0]
-        lines.append(f"lanes {list(lanes)} would take {b:,.0f} cycles but does not fit: {reason}")
+    bound, plan, _ = seen[best]
+    lines = [f"{_describe(best, plan)}: {bound:,.0f} cycles of work per inference (busiest "
+             f"core), {est.brams}/{est.brams_available} block RAMs, "
+             f"{est.dsps}/{est.dsps_available} multipliers, about "
+             f"{est.luts:,}/{est.luts_available:,} logic cells"]
+    faster: dict[float, tuple] = {}  # per bound, the plan of fewest cores, then lanes
+    for key, (b, p, e) in seen.items():
+        size = (len(p.cores), sum(L for _, L in key))
+        if b < bound and not e.fits and (b not in faster or size < faster[b][0]):
+            faster[b] = (size, key)
+    for b, (_, key) in sorted(faster.items(), reverse=True)[:2]:  # the nearest faster first
+        reason = seen[key][2].problems[0].split(";")[0]
+        lines.append(f"{_describe(key, seen[key][1])} would take {b:,.0f} cycles but does not "
+                     f"fit: {reason}")
     if not faster:
-        lines.append("no plan with more lanes is faster")
+        lines.append("no plan with more lanes or cores is faster")
+    quicker = [(b, key) for key, (b, p, e) in seen.items()
+               if e.fits and b < bound and len(p.cores) > len(plan.cores)]
+    if quicker:  # fits, but saves too little for its cores (SPLIT_GAIN)
+        b, key = min(quicker)
+        lines.append(f"{_describe(key, seen[key][1])} would take {b:,.0f} cycles and fits: "
+                     f"under {SPLIT_GAIN:.0%} less work, not worth its cores")
     return lines

@@ -161,14 +161,15 @@ def cmd_compile(args) -> int:
     log = sys.stderr if args.json else sys.stdout
     print(f"compiling {args.model}: {model['kind']} {ds.name} {'-'.join(map(str, sizes))}, "
           f"decision {network.decision.value}", file=log)
-    lanes = board_lanes(args, network, counts, log) if args.board else (args.lanes or 1)
-    banks, state = board_memories(args, network, counts, lanes, log) if args.board else ("", "")
+    lanes, cores = (board_lanes(args, network, counts, log) if args.board
+                    else (args.lanes or 1, args.neurons_per_core))
+    banks, state = (board_memories(args, network, counts, lanes, cores, log) if args.board
+                    else ("", ""))
     system = chosen_system(network.decision, not args.no_overlap, weight_banks=banks,
                            state_memories=state)
     print(f"  tick controller: {overlap_reason(system, args.no_overlap)}", file=log)
-    result = compile_network(network, args.out, counts, ds.test_y[:n], args.neurons_per_core,
-                             lanes=lanes, drop_silent=not args.keep_silent_inputs,
-                             system=system,
+    result = compile_network(network, args.out, counts, ds.test_y[:n], cores, lanes=lanes,
+                             drop_silent=not args.keep_silent_inputs, system=system,
                              info={"model": str(args.model), "dataset": ds.name,
                                    "kind": model["kind"], "metrics": model["metrics"]},
                              progress="stderr" if args.json else True)
@@ -184,7 +185,8 @@ def cmd_compile(args) -> int:
         record["silent_inputs_dropped"] = (0 if result.inputs is None
                                            else result.inputs.n_sensor - result.inputs.n_inputs)
         print(json.dumps({**record, "images": n, "golden_accuracy": golden,
-                          "lanes": lanes, "board": args.board, "wall_seconds": seconds},
+                          "lanes": lanes, "neurons_per_core": cores, "board": args.board,
+                          "wall_seconds": seconds},
                          indent=2))
     return 0
 
@@ -215,11 +217,13 @@ def report_overflow(network, counts, log) -> None:
 CHOICE_IMAGES = 100
 
 
-def board_lanes(args, network, counts, log):
-    """``--board``: the user's ``--lanes`` if they fit the board (else refused with the
-    estimate's reasons), or the fastest that fit (:func:`~spikeforge.boards.choose.choose_lanes`,
-    said with why). The plan is that of the network the artifact will hold (silent inputs
-    dropped unless ``--keep-silent-inputs``)."""
+def board_lanes(args, network, counts, log) -> tuple:
+    """``--board``: ``(lanes, neurons_per_core)`` -- the user's ``--lanes`` (and
+    ``--neurons-per-core``) if they fit the board (else refused with the estimate's reasons),
+    or the fastest lanes and cores that fit (:func:`~spikeforge.boards.choose.choose_lanes`,
+    said with why; the user's ``--neurons-per-core`` kept where given). The plan is that of
+    the network the artifact will hold (silent inputs dropped unless
+    ``--keep-silent-inputs``)."""
     network, _, counts = hardware_input(network, counts, not args.keep_silent_inputs)
     if args.lanes is not None:
         plan = plan_network(network, neurons_per_core=args.neurons_per_core, lanes=args.lanes)
@@ -227,23 +231,25 @@ def board_lanes(args, network, counts, log):
         if not fit.fits:
             raise ConfigError(f"--lanes {args.lanes}: does not fit {args.board}: "
                               f"{'; '.join(fit.problems)} (leave --lanes out to choose)")
-        return args.lanes
+        return args.lanes, args.neurons_per_core
     choice = choose_lanes(network, args.board, counts[:CHOICE_IMAGES], args.neurons_per_core)
     print(f"  lanes for {args.board} ({choice.tried} plans estimated on "
           f"{min(len(counts), CHOICE_IMAGES)} test images):", file=log)
     for line in choice.why:
         print(f"    {line}", file=log)
-    return choice.lanes
+    cores = (choice.neurons_per_core if any(c is not None for c in choice.neurons_per_core)
+             else None)
+    return choice.lanes, cores
 
 
-def board_memories(args, network, counts, lanes, log) -> tuple[str, str]:
+def board_memories(args, network, counts, lanes, cores, log) -> tuple[str, str]:
     """``--board``: :attr:`SystemConfig.weight_banks` and :attr:`SystemConfig.state_memories`
     for the plan the artifact will hold (both said). Weight memories in banks one block RAM
     of the board's family deep (a higher Fmax, the same cycles and results) if the banked
     plan still fits the board's block RAMs, else ``""``; the state memories as
     :func:`~spikeforge.boards.fit.state_memories_for` chooses them with those banks."""
     network, _, _ = hardware_input(network, counts, not args.keep_silent_inputs)
-    plan = plan_network(network, neurons_per_core=args.neurons_per_core, lanes=lanes)
+    plan = plan_network(network, neurons_per_core=cores, lanes=lanes)
     family = BOARDS[args.board].family
     fit = estimate(plan, args.board, weight_banks=family)
     if fit.fits:
