@@ -76,7 +76,11 @@ class LaneChoice:
     @property
     def cores(self) -> list[int]:
         """Cores per layer."""
-        return [len(self.plan.cores_of_layer(l)) for l in range(self.plan.n_layers)]
+        return _cores(self.plan)
+
+
+def _cores(plan) -> list[int]:
+    return [len(plan.cores_of_layer(l)) for l in range(plan.n_layers)]
 
 
 def _work(network, sample_counts):
@@ -112,7 +116,7 @@ def _options(network, neurons_per_core) -> list[list[tuple]]:
 def _describe(key: tuple, plan) -> str:
     """``lanes [..]`` and, where a layer has several cores, ``in k + 1 cores``."""
     lanes = [L for _, L in key]
-    cores = [len(plan.cores_of_layer(l)) for l in range(plan.n_layers)]
+    cores = _cores(plan)
     if all(k == 1 for k in cores):
         return f"lanes {lanes}"
     return f"lanes {lanes} in {' + '.join(map(str, cores))} cores"
