@@ -51,8 +51,9 @@ CORE_SPLITS = (1, 2, 3, 4)
 SPLIT_MIN_NEURONS = 128
 #: a plan of more cores is chosen only if its work is this much below that of every plan
 #: of fewer cores (MNIST 784-256-10: four 24-lane hidden cores would do 0.6 % less work
-#: than one of 64 lanes, for 8,000 more logic cells: one kept; TTFS 784-600-10: three
-#: 18-lane cores 2.2 % less than two of 36 lanes, 6.8 % less than one of 48: three)
+#: than one of 64 lanes, two of 48 lanes about 8,000 more logic cells: one kept; TTFS
+#: 784-600-10: three 18-lane cores 2.2 % less than two of 36 lanes, 6.8 % less than one
+#: of 48: three)
 SPLIT_GAIN = 0.02
 #: above this many combinations, layers are improved one at a time instead
 EXHAUSTIVE_LIMIT = 1000
