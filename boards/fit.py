@@ -53,6 +53,7 @@ import math
 from dataclasses import dataclass, field
 
 from spikeforge.boards.specs import BOARDS, FEED_DEPTH, board_spec, input_depth_for
+from spikeforge.hdl.core import needs_multiplier
 from spikeforge.hdl.learning import StoreMap
 from spikeforge.hdl.system import LEARNING_MIN_HIDDEN
 from spikeforge.ir.errors import ConfigError
@@ -230,14 +231,14 @@ def memories_of_plan(plan, input_depth: int, family: str = "ice40",
     return mems
 
 
-def _is_multiplier(factor: int) -> bool:
-    """A product by the constant ``factor`` needs a multiplier (not 0, not a power of two)."""
-    return factor > 0 and factor & (factor - 1) != 0
-
-
 #: the signed operand width of a family's multiplier block (ECP5 MULT18X18D: 18 x 18; iCE40
 #: SB_MAC16: 16 x 16); Yosys splits a wider operand over several blocks
 DSP_OPERAND_BITS = {"ecp5": 18, "ice40": 16}
+
+
+def _dsp_bits(family: str) -> int:
+    """The operand width of ``family``'s multiplier block (the narrowest known elsewhere)."""
+    return DSP_OPERAND_BITS.get(family, min(DSP_OPERAND_BITS.values()))
 
 
 def _multipliers(width: int, factor: int, family: str) -> int:
@@ -245,9 +246,9 @@ def _multipliers(width: int, factor: int, family: str) -> int:
     ``factor``: 0 for 0 or a power of two (a shift), else one block per pair of operand
     slices (the 784-600-10 TTFS core's 21-bit current times alpha: two MULT18X18D per lane,
     measured at stop 44 -- 228 for 114 lanes, where one per lane was estimated)."""
-    if not _is_multiplier(factor):
+    if not needs_multiplier(factor):
         return 0
-    w = DSP_OPERAND_BITS.get(family, min(DSP_OPERAND_BITS.values()))
+    w = _dsp_bits(family)
     return -(-width // w) * -(-(factor.bit_length() + 1) // w)
 
 
@@ -270,10 +271,10 @@ def dsps_of_plan(plan, family: str, learning=None) -> int:
         per_lane = (_multipliers(p.membrane_bits, p.beta, family)
                     + _multipliers(p.current_bits, p.alpha, family)
                     + (_multipliers(p.adapt_bits + 1, p.rho, family) if p.adaptive else 0))
-        total += cfg.lanes * per_lane + _is_multiplier(cfg.words)
+        total += cfg.lanes * per_lane + needs_multiplier(cfg.words)
         if learning is not None:
-            total += (2 * _is_multiplier(cfg.n_neurons) + 2 * _is_multiplier(cfg.lanes)
-                      + _is_multiplier(cfg.words))
+            total += (2 * needs_multiplier(cfg.n_neurons) + 2 * needs_multiplier(cfg.lanes)
+                      + needs_multiplier(cfg.words))
     total += sum(1 for layer in range(plan.n_layers) if len(plan.cores_of_layer(layer)) > 1)
     return total
 
@@ -434,7 +435,7 @@ def estimate(plan, board: str, input_depth: int | None = None, decision=None, *,
         est.problems.append(
             f"DSP: needs up to {est.dsps} multipliers of {est.dsps_available} (each lane of a "
             f"core multiplies v by beta and i by alpha, and a by rho if adaptive, a state "
-            f"wider than {DSP_OPERAND_BITS.get(family, 16)} bits takes two blocks)")
+            f"wider than {_dsp_bits(family)} bits takes two blocks)")
     model = LOGIC_MODELS[family]
     if luts > est.luts_available:
         lanes = sum(c.config.lanes for c in plan.cores)

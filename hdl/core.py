@@ -229,6 +229,12 @@ _PRODUCT_SPLIT_BITS = 18
 #: (iCE40 SB_MAC16: 16-bit signed operands)
 _PRODUCT_LOW_BITS = 15
 
+def needs_multiplier(factor: int) -> bool:
+    """A product by the constant ``factor`` needs a multiplier block: not 0, not a power of
+    two (Yosys makes those a constant or a shift)."""
+    return factor > 0 and factor & (factor - 1) != 0
+
+
 #: the attribute that marks a register as a copy that synthesis must not merge with its
 #: twins (boards/build.py keeps such flip-flops); copies split a select's fanout
 COPY_ATTRIBUTE = "spikeforge_copy"
@@ -998,12 +1004,6 @@ class NeuronCore(wiring.Component):
             """unsigned ``x`` clamped to ``2**bits - 1`` (a test of its high bits)."""
             return Mux(x[bits:].any(), (1 << bits) - 1, x[:bits]) if len(x) > bits else x
 
-        def split(x, factor_init):
-            """Whether ``x * factor`` is built of partial products (:data:`_PRODUCT_SPLIT_BITS`;
-            a factor that starts at 0 or a power of two is a shift: no multiplier)."""
-            return (len(x) > _PRODUCT_SPLIT_BITS and factor_init > 0
-                    and factor_init & (factor_init - 1) != 0)
-
         def partials(x, factor, name):
             """``x * factor`` as ``(high, low)`` partial products, each registered
             (``s1_<name>h``, ``s1_<name>l``): ``x = high_part * 2**LOW + low_part`` with the
@@ -1017,6 +1017,15 @@ class NeuronCore(wiring.Component):
 
         def joined(high, low):
             return (high << _PRODUCT_LOW_BITS) + low
+
+        def product(shape, name, x, factor, factor_init):
+            """``x * factor`` two edges after ``x``: registered out of the multiplier
+            (``s1_<name>``) and copied (``s1b_<name>``), or, for an ``x`` wider than
+            :data:`_PRODUCT_SPLIT_BITS` and a factor that starts as a true multiplier, its
+            partial products summed into the copy register."""
+            if len(x) > _PRODUCT_SPLIT_BITS and needs_multiplier(factor_init):
+                return reg(shape, f"s1b_{name}", joined(*partials(x, factor, name)))
+            return reg(shape, f"s1b_{name}", reg(shape, f"s1_{name}", x * factor))
 
         def round_shift(product):
             """``product / 2**F`` rounded toward zero (the contract's decay)."""
@@ -1043,18 +1052,14 @@ class NeuronCore(wiring.Component):
             # MULT18X18D's output register (boards/outreg.py), whose setup from the inputs is
             # shorter than the multiplier's path out plus the route to a flip-flop
             is1 = reg(signed(cb), f"s1b_i_{k}", reg(signed(cb), f"s1_i_{k}", is0))
-            if split(v0, p.beta):  # the partial products' sum into the copy register
-                pv1 = reg(signed(mb + F + 2), f"s1b_pv_{k}",
-                          joined(*partials(v0, beta, f"pv_{k}")))
-            else:
-                pv1 = reg(signed(mb + F + 2), f"s1b_pv_{k}",
-                          reg(signed(mb + F + 2), f"s1_pv_{k}", v0 * beta))
+            pv1 = product(signed(mb + F + 2), f"pv_{k}", v0, beta, p.beta)
             a1 = reg(unsigned(ab), f"s1b_a_{k}", reg(unsigned(ab), f"s1_a_{k}", a0))
             f1 = reg(1, f"s1b_f_{k}", reg(1, f"s1_f_{k}", f0))
             # S2: decay(v), i*alpha, decay(a), theta
             dv2 = reg(signed(mb + 2), f"s2_dv_{k}", round_shift(pv1))
             is2 = reg(signed(cb), f"s2_i_{k}", is1)
-            if split(is0, p.alpha):  # partial products out of S0, copied, summed into S2
+            if len(is0) > _PRODUCT_SPLIT_BITS and needs_multiplier(p.alpha):
+                # partial products out of S0, copied, summed into S2
                 high, low = partials(is0, alpha, f"pi_{k}")
                 high = reg(high.shape(), f"s1b_pi_{k}h", high)
                 low = reg(low.shape(), f"s1b_pi_{k}l", low)
@@ -1071,12 +1076,7 @@ class NeuronCore(wiring.Component):
                          init=theta_init)
             f2 = reg(1, f"s2_f_{k}", f1)
             if p.adaptive:
-                if split(a0, p.rho):
-                    pa1 = reg(unsigned(ab + F + 1), f"s1b_pa_{k}",
-                              joined(*partials(a0, rho, f"pa_{k}")))
-                else:
-                    pa1 = reg(unsigned(ab + F + 1), f"s1b_pa_{k}",
-                              reg(unsigned(ab + F + 1), f"s1_pa_{k}", a0 * rho))
+                pa1 = product(unsigned(ab + F + 1), f"pa_{k}", a0, rho, p.rho)
                 ad2 = reg(unsigned(ab + 2), f"s2_ad_{k}", pa1 >> F)
             # S3: v1 = sat(decay(v) + i), decay(i), adaptation candidates
             v3 = reg(signed(mb), f"s3_v_{k}", saturate(dv2 + is2, mb, f"s3_sum_{k}"))
