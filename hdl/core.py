@@ -431,6 +431,15 @@ class NeuronCore(wiring.Component):
         block RAM even where it would choose flip-flops or LUT RAM
         (:attr:`SystemConfig.state_memories <spikeforge.ir.system.SystemConfig>`). A
         synthesis attribute only: the same behaviour and cycles.
+    weight_stages : int
+        k more registers between the weight word ``p_w`` and the accumulators' adders
+        (``t_w_0`` ...; the current read beside it, ``t_i_0`` ..., goes through as many):
+        an event's words are written back k edges later. The next event reads word g
+        G edges after this one's, so with G >= 2 + k words (else a ``ConfigError``) it
+        still reads every word in or after the edge of its write-back: the same cycles
+        and results for every k. For a die whose block RAMs the weights fill, so that the
+        words cross it to their core (:attr:`SystemConfig.weight_stages
+        <spikeforge.ir.system.SystemConfig>`).
 
     Attributes
     ----------
@@ -469,7 +478,8 @@ class NeuronCore(wiring.Component):
         Memory-mapped access to weights, state and parameters (see :class:`HostMap`,
         :meth:`host_address`; one neuron or weight per address, whatever L). Honoured
         **only while** ``idle`` **is high and no event write-back is pending** (not in
-        the two cycles after ``idle`` rises at the end of an event); ignored otherwise
+        the 2 + ``weight_stages`` cycles after ``idle`` rises at the end of an event);
+        ignored otherwise
         (no write happens, ``r_valid`` stays low). A write with ``w_en`` high takes effect at
         the clock edge (one lane of one word: the other lanes keep their values); writes to
         an index past the end of its region are dropped. A read with ``r_en`` high in cycle
@@ -498,7 +508,8 @@ class NeuronCore(wiring.Component):
     ``UPDATE_STAGES`` (8), Q = ``QUEUE_WORDS`` (10):
 
     * **Event**: accepted at cycle h, the words are read at edges h + 1 .. h + G and
-      written back at h + 3 .. h + G + 2. With G >= 2 the next event can be accepted at
+      written back at h + 3 + k .. h + G + 2 + k (k = ``weight_stages``, at most G - 2
+      where k > 0). With G >= 2 the next event can be accepted at
       cycle h + G (its word g is read at h + G + 1 + g, in or after the edge that writes
       the previous event's word g: a read of a word in the edge it is written sees the new
       value); with G = 1 at h + 2, one cycle later, because the write-back is two edges
@@ -520,7 +531,8 @@ class NeuronCore(wiring.Component):
     """
 
     def __init__(self, config: CoreConfig, *, weight_bank_words: int = 0,
-                 events_first: bool = True, state_block_ram: bool = False):
+                 events_first: bool = True, state_block_ram: bool = False,
+                 weight_stages: int = 0):
         if not isinstance(config, CoreConfig):
             raise ConfigError(f"config: must be a CoreConfig, got {type(config).__name__}")
         if (not isinstance(weight_bank_words, int) or weight_bank_words < 0
@@ -532,7 +544,16 @@ class NeuronCore(wiring.Component):
         if not isinstance(state_block_ram, bool):
             raise ConfigError(f"state_block_ram: must be True or False, got "
                               f"{state_block_ram!r}")
+        if not isinstance(weight_stages, int) or isinstance(weight_stages, bool) \
+                or weight_stages < 0:
+            raise ConfigError(f"weight_stages: must be an integer >= 0, got {weight_stages!r}")
+        if weight_stages and config.words < 2 + weight_stages:
+            raise ConfigError(f"weight_stages: {weight_stages} needs a core of at least "
+                              f"{2 + weight_stages} words, this one has {config.words} "
+                              f"({config.n_neurons} neurons in {config.lanes} lanes): its "
+                              f"next event would read a word before it is written back")
         self.config = config
+        self.weight_stages = weight_stages
         self.events_first = events_first
         self.state_block_ram = state_block_ram
         # banks wherever asked for, one where one holds the memory: the bank's read ahead
@@ -689,10 +710,21 @@ class NeuronCore(wiring.Component):
         for name in lane_bits:
             m.d.sync += p_data[name].eq(rps[name].data)
         m.d.sync += [e_p.eq(e_r), e_r.eq(0)]
+        # -- weight transport stages: the word and the current it is added to, registered
+        # weight_stages more times, the write-back as many edges later (e_t, e_t_g) --------
+        e_wb, w_wb, i_wb, e_g_ahead, pending = e_p, p_w, p_data["i"], e_r_g, [e_r]
+        for t in range(self.weight_stages):
+            e_t = Signal(name=f"e_t{t}")
+            e_t_g = Signal(range(max(2, G)), name=f"e_t{t}_g")
+            t_w = Signal(L * wb, name=f"t_w_{t}", reset_less=True)
+            t_i = Signal(L * acc, name=f"t_i_{t}", reset_less=True)
+            m.d.sync += [e_t.eq(e_wb), e_t_g.eq(e_g_ahead), t_w.eq(w_wb), t_i.eq(i_wb)]
+            pending.append(e_wb)
+            e_wb, w_wb, i_wb, e_g_ahead = e_t, t_w, t_i, e_t_g
         # (loops, not comprehensions: a comprehension would capture e_r, u_valid, ... in a
         # closure, and Amaranth's naming of `e_r, e_r_g = ...` from the bytecode fails then)
-        for c in copy["e_p"]:
-            m.d.sync += c.eq(e_r)
+        for c in copy["e_p"]:  # loaded beside the stage that writes back
+            m.d.sync += c.eq(pending[-1])
 
         # -- host port (only while idle and the write-back is done); writes first: the
         # datapath's writes below override them ---------------------------------------------
@@ -701,10 +733,11 @@ class NeuronCore(wiring.Component):
         host_writes, host_state_write = self._host_writes(m, host_ok, h_addr, wp_w, wps,
                                                           params)
 
-        # -- event write-back (from P); a CLEAR's writes below take precedence: every word
-        # it overrides is zeroed by the CLEAR itself in a later cycle -------------------------
-        with m.If(e_p):
-            sums = [i + w for i, w in zip(lanes_of(p_data["i"], acc, True), lanes_of(p_w, wb, True))]
+        # -- event write-back (from P, or the last transport stage); a CLEAR's writes below
+        # take precedence: every word it overrides is zeroed by the CLEAR itself in a later
+        # cycle --------------------------------------------------------------------------------
+        with m.If(e_wb):
+            sums = [i + w for i, w in zip(lanes_of(i_wb, acc, True), lanes_of(w_wb, wb, True))]
             m.d.comb += [wps["i"].data.eq(Cat(*(s[:acc] for s in sums))), wps["i"].en.eq(-1)]
 
         # -- update datapath -----------------------------------------------------------------
@@ -848,7 +881,7 @@ class NeuronCore(wiring.Component):
         # G = 1 would break. (No event is accepted at cnt = G - 2: ready is low there.)
         last_next = (phase == _Phase.EVENT) & (cnt == G - 2) if G >= 2 else 0
         m.d.sync += [idle.eq(idle_next), in_ready.eq(phase_idle_next | last_next),
-                     host_ok.eq(idle_next & (phase != _Phase.EVENT) & ~e_r)]
+                     host_ok.eq(idle_next & (phase != _Phase.EVENT) & ~_or_all(pending))]
 
         # -- event counting and overflow -----------------------------------------------------
         with m.If(ev_accept):
@@ -921,12 +954,12 @@ class NeuronCore(wiring.Component):
         # read now): a multiplexer of registers under register selects, not a priority
         # chain in front of the address compare of a block RAM's read bypass
         s_waddr = Signal(range(max(2, G)), name="s_waddr")
-        datapath_word = Mux(u_valid[-2], w_g + written, e_r_g)
+        datapath_word = Mux(u_valid[-2], w_g + written, e_g_ahead)
         if not n_copies:
             m.d.sync += s_waddr.eq(datapath_word)
             with m.If(clearing):
                 m.d.comb += [wp.addr.eq(cnt) for wp in wps.values()]
-            with m.Elif(written | e_p):
+            with m.Elif(written | e_wb):
                 m.d.comb += [wp.addr.eq(s_waddr) for wp in wps.values()]
         else:
             # wider than a LUT: the address reaches every lane's LUT RAM, so it is the

@@ -40,7 +40,7 @@ from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.learning import LearningConfig
 from spikeforge.ir.params import Decision
 from spikeforge.ir.plan import INPUT_PORT, check_plan
-from spikeforge.ir.system import SystemConfig, weight_bank_words
+from spikeforge.ir.system import SystemConfig, core_weight_stages, weight_bank_words
 from spikeforge.sim.blocks.decision import decisive_classes
 
 __all__ = ["SpikeforgeSystem", "InputItem", "OutputSpike", "MonitorSignature",
@@ -313,7 +313,9 @@ class SpikeforgeSystem(wiring.Component):
                 # commands first: the controller offers them only at quiet (no event beside)
                 core = NeuronCore(c.config, weight_bank_words=self._bank_words(c.config),
                                   events_first=False,
-                                  state_block_ram=self.system.state_memories == "block")
+                                  state_block_ram=self.system.state_memories == "block",
+                                  weight_stages=core_weight_stages(self.system,
+                                                                   c.config.words))
                 m.submodules[f"core_{l}_{c.index}"] = core
                 cores[(l, c.index)] = core
                 flat.append(core)

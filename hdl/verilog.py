@@ -55,9 +55,11 @@ def to_verilog(component: wiring.Component, name: str) -> str:
     return verilog.convert(component, name=name, emit_src=False)
 
 
-def core_verilog(config: CoreConfig, weight_bank_words: int = 0) -> str:
+def core_verilog(config: CoreConfig, weight_bank_words: int = 0,
+                 weight_stages: int = 0) -> str:
     """One :class:`~spikeforge.hdl.core.NeuronCore`, module :data:`CORE_TOP`."""
-    return to_verilog(NeuronCore(config, weight_bank_words=weight_bank_words), CORE_TOP)
+    return to_verilog(NeuronCore(config, weight_bank_words=weight_bank_words,
+                                 weight_stages=weight_stages), CORE_TOP)
 
 
 def system_verilog(plan, system: SystemConfig, learning: LearningConfig | None = None) -> str:

@@ -40,6 +40,9 @@ def weight_bank_words(width: int, family: str) -> int:
     return max(wide) if wide else min(d for d, _ in aspects)
 
 
+#: the most :attr:`SystemConfig.weight_stages`
+MAX_WEIGHT_STAGES = 4
+
 #: :attr:`SystemConfig.state_memories`: the synthesis tool's choice, or block RAM
 STATE_MEMORIES = ("", "block")
 
@@ -73,6 +76,13 @@ class SystemConfig:
       tick t's spikes), instead of after it (:class:`spikeforge.hdl.tick.TickController`).
       Same spikes, same results, fewer cycles. Only for a decision that never stops a run
       early (``spike-count``, ``membrane-max``).
+    * ``weight_stages`` -- registers between a core's weight memory and its accumulators'
+      adders (0..4): an event's word and the current it is added to go through that many
+      more stages, and the write-back of the sum comes as many edges later. Only in the
+      cores of at least ``2 + weight_stages`` words per event (:func:`core_weight_stages`),
+      where the next event reads a word no earlier than its write-back: same cycles, same
+      results. For designs whose weights fill the die, so that a word crosses it to its
+      core (docs/boards.md, stop 45).
     """
 
     decision: Decision = Decision.FIRST_SPIKE
@@ -83,11 +93,12 @@ class SystemConfig:
     weight_banks: str = ""
     overlap: bool = False
     state_memories: str = ""
+    weight_stages: int = 0
 
     def __post_init__(self):
         object.__setattr__(self, "decision", as_decision(self.decision))
         for name, lo, hi in (("fifo_depth", 0, 1 << 16), ("guard", 1, 64), ("tick_bits", 1, 32),
-                             ("cycle_bits", 1, 64)):
+                             ("cycle_bits", 1, 64), ("weight_stages", 0, MAX_WEIGHT_STAGES)):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
                 raise ConfigError(f"{name}: must be an integer in {lo}..{hi}, got {value!r}")
@@ -113,12 +124,21 @@ class SystemConfig:
     @classmethod
     def from_dict(cls, d) -> "SystemConfig":
         """The inverse of :meth:`to_dict`; every field required (but ``weight_banks``,
-        ``overlap`` and ``state_memories``, which artifacts written before they existed
-        lack), unknown fields refused."""
+        ``overlap``, ``state_memories`` and ``weight_stages``, which artifacts written
+        before they existed lack), unknown fields refused."""
         if isinstance(d, dict):
-            d = {"weight_banks": "", "overlap": False, "state_memories": "", **d}
+            d = {"weight_banks": "", "overlap": False, "state_memories": "",
+                 "weight_stages": 0, **d}
         check_fields(d, [f.name for f in fields(cls)], "system")
         return cls(**d)
+
+
+def core_weight_stages(system: SystemConfig, words: int) -> int:
+    """The weight stages of a core of ``words`` words per event in ``system``: all of
+    ``system.weight_stages`` where the core has at least ``2 + weight_stages`` words, else
+    none (its next event would read a word before the write-back of the last one)."""
+    k = system.weight_stages
+    return k if words >= 2 + k else 0
 
 
 def chosen_system(decision, overlap: bool = True, **settings) -> SystemConfig:

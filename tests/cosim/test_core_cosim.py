@@ -100,6 +100,23 @@ def test_banked_weights_match_models(simulator, name, bank):
     assert result.report["ticks_checked"] == N_TICKS and result.report["output_events"] > 0
 
 
+#: (config, words per weight bank, weight stages): G >= 2 + stages words per event
+STAGED = [("drawn-L2", 4, 1), ("leaky-subtract-n13", 0, 2), ("large-n100-L8", 256, 1)]
+
+
+@pytest.mark.parametrize("name,bank,stages", STAGED)
+@pytest.mark.parametrize("simulator", SIMULATORS)
+def test_weight_stages_match_models(simulator, name, bank, stages):
+    """Registers between the weight memory and the adders (SystemConfig.weight_stages): the
+    write-back comes later, the events, states and cycles are the models' (events back to
+    back read every word after its write-back; host reads and writes included)."""
+    config = CONFIGS[name]()
+    assert config.words >= 2 + stages
+    result = run_core_cosim(config, simulator, n_ticks=N_TICKS, weight_bank_words=bank,
+                            weight_stages=stages, seed=zlib.crc32(name.encode()) % 1000)
+    assert result.report["ticks_checked"] == N_TICKS and result.report["output_events"] > 0
+
+
 @pytest.mark.parametrize("simulator", SIMULATORS)
 def test_banked_flipped_weight_is_reported(simulator):
     """A weight bit flipped in a later bank of the banked RTL is found at its tick and

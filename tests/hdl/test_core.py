@@ -18,6 +18,7 @@ from amaranth.sim import Simulator
 
 from spikeforge.hdl.core import Command, HostMap, NeuronCore, Param, Region, const_divmod
 from spikeforge.ir.core import CoreConfig
+from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.params import NeuronParams, Reset
 from spikeforge.sim.cycle import (
     UPDATE_STAGES,
@@ -730,8 +731,10 @@ async def _offer_event_and_tick(bench: CoreBench) -> tuple[tuple[int, int], int]
     return (sample["in_hs"], sample["cmd_hs"]), sample["cycle"]
 
 
-@pytest.mark.parametrize("lanes", [1, 3])
-def test_host_ignored_while_busy_and_event_priority(lanes):
+@pytest.mark.parametrize("lanes,stages", [(1, 0), (3, 0), (1, 1), (1, 2)])
+def test_host_ignored_while_busy_and_event_priority(lanes, stages):
+    """... and while the write-back is pending, ``weight_stages`` cycles longer with the
+    weight stages."""
     config = CoreConfig(4, 2, NeuronParams(threshold=1000), np.array([[3, 4, 5, 6], [1, 1, 1, 1]]),
                         lanes=lanes)
     G = config.words
@@ -748,7 +751,7 @@ def test_host_ignored_while_busy_and_event_priority(lanes):
         ctx.set(dut.host.r_en, 1)
         ctx.set(dut.command.valid, 0)
         busy = []
-        for _ in range(G + 2):  # cycles 1 .. G+2: busy, then the write-back of the last words
+        for _ in range(G + 2 + stages):  # busy, then the write-back of the last words
             sample = await bench.step()
             busy.append((sample["r_valid"], sample["idle"]))
         ctx.set(dut.host.w_en, 0)
@@ -762,15 +765,32 @@ def test_host_ignored_while_busy_and_event_priority(lanes):
         await bench.wait_idle_after(sample["cycle"])
         log["state"] = await bench.read_state()
 
-    run_sim(NeuronCore(config), bench_fn)
+    run_sim(NeuronCore(config, weight_stages=stages), bench_fn)
     assert log["first"] == (1, 0), "event and command offered together: event must go first"
-    assert [idle for _, idle in log["busy"]] == [0] * G + [1, 1], \
+    assert [idle for _, idle in log["busy"]] == [0] * G + [1] * (2 + stages), \
         f"idle must rise exactly G + 1 = {G + 1} cycles after the event"
     assert not any(rv for rv, _ in log["busy"]), "host read answered while busy or writing back"
     assert log["tick"]
     golden = GoldenCore.of(config)
     trace = golden.run(golden.counts_from_events([[0]]))
     compare_state(log["state"], trace, 0, "host write while busy must be ignored")
+
+
+@pytest.mark.parametrize("stages", [-1, True, 1.0])
+def test_weight_stages_must_be_a_count(stages):
+    config = CoreConfig(4, 2, NeuronParams(), np.ones((2, 4), dtype=int))
+    with pytest.raises(ConfigError, match=r"^weight_stages: must be an integer >= 0"):
+        NeuronCore(config, weight_stages=stages)
+
+
+def test_weight_stages_need_words_enough():
+    """A stage more than ``G - 2`` would let the next event read a word before its
+    write-back: refused, naming the words the core has."""
+    config = CoreConfig(6, 2, NeuronParams(), np.ones((2, 6), dtype=int), lanes=2)  # G = 3
+    NeuronCore(config, weight_stages=1)
+    with pytest.raises(ConfigError, match=r"^weight_stages: 2 needs a core of at least 4 "
+                                          r"words, this one has 3 \(6 neurons in 2 lanes\)"):
+        NeuronCore(config, weight_stages=2)
 
 
 def test_commands_first_takes_the_command_beside_an_event():

@@ -6,7 +6,7 @@ import pytest
 
 from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.params import Decision
-from spikeforge.ir.system import SystemConfig
+from spikeforge.ir.system import SystemConfig, core_weight_stages
 
 
 def test_system_defaults_and_the_decision_from_its_string():
@@ -19,18 +19,27 @@ def test_system_defaults_and_the_decision_from_its_string():
 def test_system_round_trips_through_json():
     system = SystemConfig(Decision.MEMBRANE_MAX, fifo_depth=3, guard=5, tick_bits=12,
                           cycle_bits=40, weight_banks="ecp5", overlap=True,
-                          state_memories="block")
+                          state_memories="block", weight_stages=2)
     d = system.to_dict()
     assert d == {"decision": "membrane-max", "fifo_depth": 3, "guard": 5, "tick_bits": 12,
                  "cycle_bits": 40, "weight_banks": "ecp5", "overlap": True,
-                 "state_memories": "block"}
+                 "state_memories": "block", "weight_stages": 2}
     assert SystemConfig.from_dict(json.loads(json.dumps(d))) == system
-    # an artifact written before weight_banks, overlap and state_memories existed: one
-    # memory per core, the tick barrier, the state memories where Yosys puts them
-    old = {k: v for k, v in d.items() if k not in ("weight_banks", "overlap", "state_memories")}
+    # an artifact written before weight_banks, overlap, state_memories and weight_stages
+    # existed: one memory per core, the tick barrier, the state memories where Yosys puts
+    # them, no weight stage
+    old = {k: v for k, v in d.items()
+           if k not in ("weight_banks", "overlap", "state_memories", "weight_stages")}
     assert SystemConfig.from_dict(old) == SystemConfig(**{**system.__dict__, "weight_banks": "",
                                                           "overlap": False,
-                                                          "state_memories": ""})
+                                                          "state_memories": "",
+                                                          "weight_stages": 0})
+
+
+def test_weight_stages_only_where_the_core_has_words_enough():
+    system = SystemConfig(weight_stages=2)
+    assert [core_weight_stages(system, g) for g in (1, 2, 3, 4, 12)] == [0, 0, 0, 2, 2]
+    assert core_weight_stages(SystemConfig(), 12) == 0
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -46,12 +55,13 @@ def test_system_round_trips_through_json():
     (dict(weight_banks=[]), "weight_banks: must be '' or one of ice40, ecp5, xc7, got []"),
     (dict(decision="spike-count", overlap=1), "overlap: must be true or false, got 1"),
     (dict(state_memories="bram"), "state_memories: must be one of '', 'block', got 'bram'"),
+    (dict(weight_stages=5), "weight_stages: must be an integer in 0..4, got 5"),
     (dict(overlap=True), "overlap: not with the first-spike decision (its stop at a spike "
                          "could cut the next tick's input in half); use spike-count or "
                          "membrane-max, or overlap=False"),
 ], ids=["decision", "fifo_depth-negative", "fifo_depth-float", "guard", "tick_bits",
         "cycle_bits-bool", "weight_banks", "weight_banks-list", "overlap-int", "state_memories",
-        "overlap-first-spike"])
+        "weight_stages", "overlap-first-spike"])
 def test_bad_system_settings_are_named(kwargs, message):
     with pytest.raises(ConfigError) as error:
         SystemConfig(**kwargs)
