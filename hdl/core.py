@@ -437,9 +437,8 @@ class NeuronCore(wiring.Component):
         an event's words are written back k edges later. The next event reads word g
         G edges after this one's, so with G >= 2 + k words (else a ``ConfigError``) it
         still reads every word in or after the edge of its write-back: the same cycles
-        and results for every k. For a die whose block RAMs the weights fill, so that the
-        words cross it to their core (:attr:`SystemConfig.weight_stages
-        <spikeforge.ir.system.SystemConfig>`).
+        and results for every k (:attr:`SystemConfig.weight_stages
+        <spikeforge.ir.system.SystemConfig>`, which says what a build measured).
 
     Attributes
     ----------

@@ -81,8 +81,9 @@ class SystemConfig:
       more stages, and the write-back of the sum comes as many edges later. Only in the
       cores of at least ``2 + weight_stages`` words per event (:func:`core_weight_stages`),
       where the next event reads a word no earlier than its write-back: same cycles, same
-      results. For designs whose weights fill the die, so that a word crosses it to its
-      core (docs/boards.md, stop 45).
+      results. Not chosen by ``compile``: on the TTFS 784-600-10 design, whose weights
+      fill the die, one stage lowered nextpnr's placement estimate (64.4 -> 57.3 MHz;
+      docs/boards.md, stop 45). For experiments with the weight transport.
     """
 
     decision: Decision = Decision.FIRST_SPIKE

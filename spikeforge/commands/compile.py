@@ -163,10 +163,10 @@ def cmd_compile(args) -> int:
           f"decision {network.decision.value}", file=log)
     lanes, cores = (board_lanes(args, network, counts, log) if args.board
                     else (args.lanes or 1, args.neurons_per_core))
-    banks, state, stages = (board_memories(args, network, counts, lanes, cores, log)
-                            if args.board else ("", "", 0))
+    banks, state = (board_memories(args, network, counts, lanes, cores, log) if args.board
+                    else ("", ""))
     system = chosen_system(network.decision, not args.no_overlap, weight_banks=banks,
-                           state_memories=state, weight_stages=stages)
+                           state_memories=state)
     print(f"  tick controller: {overlap_reason(system, args.no_overlap)}", file=log)
     result = compile_network(network, args.out, counts, ds.test_y[:n], cores, lanes=lanes,
                              drop_silent=not args.keep_silent_inputs, system=system,
@@ -242,20 +242,12 @@ def board_lanes(args, network, counts, log) -> tuple:
     return choice.lanes, cores
 
 
-#: the share of a board's block RAMs from which ``compile --board`` gives the weight words
-#: a register stage more (SystemConfig.weight_stages): the TTFS 784-600-10's design at
-#: 201 of 208 (docs/boards.md, stop 45); MNIST-fast's 784-256-10, at about half, keeps none
-WEIGHT_STAGE_BRAM_SHARE = 0.9
-
-
-def board_memories(args, network, counts, lanes, cores, log) -> tuple[str, str, int]:
-    """``--board``: :attr:`SystemConfig.weight_banks`, :attr:`SystemConfig.state_memories`
-    and :attr:`SystemConfig.weight_stages` for the plan the artifact will hold (all said).
-    Weight memories in banks one block RAM of the board's family deep (a higher Fmax, the
-    same cycles and results) if the banked plan still fits the board's block RAMs, else
-    ``""``; the state memories as :func:`~spikeforge.boards.fit.state_memories_for` chooses
-    them with those banks; one weight stage where the banks fill at least
-    :data:`WEIGHT_STAGE_BRAM_SHARE` of the block RAMs (their words cross the die)."""
+def board_memories(args, network, counts, lanes, cores, log) -> tuple[str, str]:
+    """``--board``: :attr:`SystemConfig.weight_banks` and :attr:`SystemConfig.state_memories`
+    for the plan the artifact will hold (both said). Weight memories in banks one block RAM
+    of the board's family deep (a higher Fmax, the same cycles and results) if the banked
+    plan still fits the board's block RAMs, else ``""``; the state memories as
+    :func:`~spikeforge.boards.fit.state_memories_for` chooses them with those banks."""
     network, _, _ = hardware_input(network, counts, not args.keep_silent_inputs)
     plan = plan_network(network, neurons_per_core=cores, lanes=lanes)
     family = BOARDS[args.board].family
@@ -269,13 +261,7 @@ def board_memories(args, network, counts, lanes, cores, log) -> tuple[str, str, 
         banks = ""
     state, why = state_memories_for(plan, args.board, weight_banks=banks)
     print(f"  {why}", file=log)
-    stages = 0
-    if banks and fit.brams >= WEIGHT_STAGE_BRAM_SHARE * fit.brams_available:
-        stages = 1
-        print(f"  weight words one register stage more on their way to the cores of at least "
-              f"{2 + stages} words: the banks fill {fit.brams / fit.brams_available:.0%} of "
-              f"the block RAMs, so words cross the die (the same cycles)", file=log)
-    return banks, state, stages
+    return banks, state
 
 
 def check_simulators(choice: str) -> tuple[str, ...]:

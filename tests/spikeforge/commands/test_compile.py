@@ -2,19 +2,10 @@
 non-artifacts named without a traceback. Compiling and verifying a trained network is
 tests/e2e/test_flow.py."""
 
-import io
 import re
-from types import SimpleNamespace
 
-import numpy as np
-
-from spikeforge.boards.fit import estimate
-from spikeforge.commands.compile import (WEIGHT_STAGE_BRAM_SHARE, board_memories,
-                                         report_overflow)
-from spikeforge.compiler.map import plan_network
 from spikeforge.flow import VERILOG, compile_network
-from spikeforge.ir.network import IntegerLayer, IntegerNetwork
-from spikeforge.ir.params import Decision, NeuronParams
+from spikeforge.ir.params import Decision
 from tests.util import random_inputs, random_network, run_cli
 
 
@@ -75,6 +66,14 @@ def test_verify_waves_without_a_mismatch_writes_no_file(tmp_path):
 def test_compile_says_how_many_images_overflow():
     """Images with more events in a tick than the first layer's bound are named (the
     hardware flags them and wraps); none: nothing is said."""
+    import io
+
+    import numpy as np
+
+    from spikeforge.commands.compile import report_overflow
+    from spikeforge.ir.network import IntegerLayer, IntegerNetwork
+    from spikeforge.ir.params import NeuronParams
+
     network = IntegerNetwork((IntegerLayer(np.ones((4, 3), dtype=np.int64), NeuronParams(), 2),))
     counts = np.zeros((3, 2, 4), dtype=np.int64)
     counts[1, 1, :3] = 1  # 3 events > 2 in tick 1 of image 1
@@ -86,26 +85,3 @@ def test_compile_says_how_many_images_overflow():
     out = io.StringIO()
     report_overflow(network, counts[:1], out)
     assert out.getvalue() == ""
-
-
-def _two_layers(n_in, hidden):
-    rng = np.random.default_rng(0)
-    params = NeuronParams(decay_bits=8, alpha=200, beta=230, threshold=120)
-    return IntegerNetwork((IntegerLayer(rng.integers(-20, 60, (n_in, hidden)), params),
-                           IntegerLayer(rng.integers(-20, 60, (hidden, 10)), params)),
-                          Decision.SPIKE_COUNT)
-
-
-def test_board_memories_give_a_weight_stage_where_the_banks_fill_the_die():
-    """``compile --board``: one weight stage (SystemConfig.weight_stages) where the banked
-    weights take at least WEIGHT_STAGE_BRAM_SHARE of the block RAMs, said; none below."""
-    args = SimpleNamespace(board="icebreaker", keep_silent_inputs=True)
-    for n_in, staged in ((220, True), (64, False)):
-        network = _two_layers(n_in, 40)
-        counts = random_inputs(0, network, images=2, ticks=4)
-        fit = estimate(plan_network(network, lanes=[1, 1]), "icebreaker", weight_banks="ice40")
-        assert fit.fits and (fit.brams >= WEIGHT_STAGE_BRAM_SHARE * 30) == staged, fit.brams
-        log = io.StringIO()
-        banks, _, stages = board_memories(args, network, counts, [1, 1], None, log)
-        assert (banks, stages) == ("ice40", int(staged))
-        assert ("one register stage more" in log.getvalue()) == staged, log.getvalue()
