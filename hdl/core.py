@@ -21,6 +21,7 @@ from amaranth.utils import ceil_log2
 from spikeforge.ir.core import CoreConfig
 from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.params import Reset
+from spikeforge.ir.system import weight_stages_fit
 from spikeforge.sim.blocks.core import QUEUE_WORDS, UPDATE_STAGES
 
 __all__ = ["Command", "Region", "Param", "HostMap", "HostBusSignature", "NeuronCore",
@@ -546,7 +547,7 @@ class NeuronCore(wiring.Component):
         if not isinstance(weight_stages, int) or isinstance(weight_stages, bool) \
                 or weight_stages < 0:
             raise ConfigError(f"weight_stages: must be an integer >= 0, got {weight_stages!r}")
-        if weight_stages and config.words < 2 + weight_stages:
+        if not weight_stages_fit(config.words, weight_stages):
             raise ConfigError(f"weight_stages: {weight_stages} needs a core of at least "
                               f"{2 + weight_stages} words, this one has {config.words} "
                               f"({config.n_neurons} neurons in {config.lanes} lanes): its "

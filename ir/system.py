@@ -139,7 +139,14 @@ def core_weight_stages(system: SystemConfig, words: int) -> int:
     ``system.weight_stages`` where the core has at least ``2 + weight_stages`` words, else
     none (its next event would read a word before the write-back of the last one)."""
     k = system.weight_stages
-    return k if words >= 2 + k else 0
+    return k if weight_stages_fit(words, k) else 0
+
+
+def weight_stages_fit(words: int, stages: int) -> bool:
+    """Whether a core of ``words`` words per event can take ``stages`` weight stages: its
+    next event reads word g ``words`` edges after this one, no earlier than the write-back
+    (2 + ``stages`` edges behind the read) where ``words >= 2 + stages``."""
+    return stages == 0 or words >= 2 + stages
 
 
 def chosen_system(decision, overlap: bool = True, **settings) -> SystemConfig:
