@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from spikeforge.boards.build import ROUTERS, build_board, format_report
 from spikeforge.flow import PROTOTYPE
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -132,10 +133,14 @@ def main(argv=None) -> int:
     ap.add_argument("--stats-images", type=int, default=1000)
     ap.add_argument("--out", type=Path, default=None, help="default build/bench_ttfs_board/<board>")
     ap.add_argument("--rebuild", action="store_true", help="build even if a matching build exists")
+    ap.add_argument("--router", choices=ROUTERS, default=None,
+                    help="nextpnr's router (default: router2 on the ULX3S-85F, where router1 "
+                         "never finished the 784-600-10 design; nextpnr's default else)")
     args = ap.parse_args(argv)
     start = time.perf_counter()
     board = args.board or ("icebreaker" if args.quick else "ulx3s-85f")
     clk = args.clk_mhz if args.clk_mhz is not None else (50.0 if board == "ulx3s-85f" else None)
+    router = args.router or ("router2" if board == "ulx3s-85f" else None)
     model = args.model
     if args.quick:
         from spikeforge.demo import cached_ttfs_model
@@ -149,10 +154,8 @@ def main(argv=None) -> int:
     out = args.out or REPO / "build" / "bench_ttfs_board" / board
     compile_for_board(Path(model), board, out / "compiled", args.images)
 
-    from spikeforge.boards.build import build_board, format_report
-
     report = build_board(str(out / "compiled"), board, out / "board", clk_mhz=clk,
-                         allow_timing_fail=True, reuse=not args.rebuild)
+                         allow_timing_fail=True, reuse=not args.rebuild, router=router)
     print(("reused the build in " + str(out / "board") + "\n" if report.get("reused") else "")
           + format_report(report), file=sys.stderr, flush=True)
     m = measure(Path(model), out / "compiled", args.stats_images)

@@ -62,7 +62,7 @@ from spikeforge.ir.system import SystemConfig
 __all__ = ["toolchain_environment", "toolchain_options", "resolve_design", "build_board",
            "with_outreg_pass",
            "parse_nextpnr_report", "count_cells", "format_report", "learning_summary",
-           "learning_spec", "LEARNING_DESIGNS", "nextpnr_seed_command", "seed_fmax"]
+           "learning_spec", "LEARNING_DESIGNS", "nextpnr_seed_command", "seed_fmax", "ROUTERS"]
 
 
 # tool (Amaranth's name) -> YoWASP entry point
@@ -82,6 +82,12 @@ _YOWASP = {
 # that placement moves it anyway
 _NEXTPNR_EXTRA_OPTS = {"ecp5": " --placer-heap-timingweight 20"}
 
+# nextpnr's routers: router1 (its default, rip-up and reroute one arc at a time) and router2
+# (negotiated congestion over all nets at once). On the TTFS 784-600-10 design (97 % of the
+# ECP5-85F's block RAMs) router1 never finished: 102,000 of 135,000 arcs left after 70 min
+# (docs/boards.md, stops 43-45); every other design keeps the default
+ROUTERS = ("router1", "router2")
+
 # the engine's input buffer: a read beside a write of the same word returns don't-care
 # (no read collides with a write there: boards/engine.py), as Yosys's no_rw_check attribute
 # would say -- but Amaranth writes each read port's COLLISION_X_MASK (0: the old word)
@@ -94,13 +100,17 @@ _NO_RW_CHECK = f"setparam -set COLLISION_X_MASK 1 t:$memrd_v2 r:MEMID=\\{INPUT_B
 _KEEP_COPIES = f"setattr -set keep 1 a:{COPY_ATTRIBUTE} %ci1 t:$dff %i"
 
 
-def toolchain_options(family: str) -> dict[str, str]:
+def toolchain_options(family: str, router: str | None = None) -> dict[str, str]:
     """The options :func:`build_board` gives Amaranth's ``platform.prepare`` for a family:
     Yosys's (the iCE40's DSPs; on the ECP5 the input buffer's read without collision
     logic; on both the RTL's copied registers kept apart) and nextpnr's (a JSON report;
-    timing is judged afterwards)."""
+    timing is judged afterwards; ``router``, one of :data:`ROUTERS`: ``--router``, None:
+    nextpnr's default)."""
+    if router is not None and router not in ROUTERS:
+        raise ConfigError(f"--router: must be one of {', '.join(ROUTERS)}, got {router!r}")
     options = {"nextpnr_opts": "--report top.report.json --timing-allow-fail"
-                               + _NEXTPNR_EXTRA_OPTS.get(family, "")}
+                               + _NEXTPNR_EXTRA_OPTS.get(family, "")
+                               + (f" --router {router}" if router else "")}
     if family == "ice40":
         options["synth_opts"] = "-dsp"
     options["script_after_read"] = (_NO_RW_CHECK + "\n" if family == "ecp5" else "") + _KEEP_COPIES
@@ -291,7 +301,8 @@ def format_report(report: dict) -> str:
 def build_board(source, board: str, out_dir=None, *, baud: int = 115200,
                 input_depth: int | None = None, fit_check: bool = True, quiet: bool = True,
                 clk_mhz: float | None = None, allow_timing_fail: bool = False,
-                reuse: bool = False, learning: LearningConfig | None = None) -> dict:
+                reuse: bool = False, learning: LearningConfig | None = None,
+                router: str | None = None) -> dict:
     """Build the board top of ``source`` (artifact directory, ``core[:NxM]``, or a
     ``(name, Artifact)`` tuple as :func:`resolve_design` returns) for ``board``; returns the
     report dict (also written to ``out_dir/report.json``).
@@ -315,7 +326,10 @@ def build_board(source, board: str, out_dir=None, *, baud: int = 115200,
     :class:`~spikeforge.ir.learning.LearningConfig` (protocol v3's TRAIN, LEARN, STORE), as
     :func:`spikeforge.boards.learning.learning_design` makes it for a learner
     (``spikeforge build learn:digits``); the fit check counts the engine, the report's
-    ``learning`` names its sizes (None for an inference-only build)."""
+    ``learning`` names its sizes (None for an inference-only build).
+
+    ``router``: nextpnr's router (:data:`ROUTERS`; None: its default, router1), in the
+    report as ``router``."""
     spec = board_spec(board, "--board")
     if clk_mhz is not None and spec.family not in ("ice40", "ecp5"):
         raise ConfigError(f"--clk-mhz: {board} has no PLL support here (iCE40 and ECP5 "
@@ -327,6 +341,10 @@ def build_board(source, board: str, out_dir=None, *, baud: int = 115200,
         raise ConfigError(f"--clk-mhz: must be a positive frequency in MHz, got {clk_mhz!r}")
     if isinstance(baud, bool) or not isinstance(baud, int) or baud < 1:
         raise ConfigError(f"--baud: must be a positive integer (bits per second), got {baud!r}")
+    if router is not None and spec.family not in ("ice40", "ecp5"):
+        raise ConfigError(f"--router: chooses nextpnr's router; {board} is built by Vivado "
+                          f"(leave --router out)")
+    options = toolchain_options(spec.family, router)  # refuses an unknown router before work
     depth = input_depth_for(spec.name, input_depth, "--input-depth")
     if out_dir is not None and Path(out_dir).exists() and not Path(out_dir).is_dir():
         raise ConfigError(f"--out: {out_dir} exists and is not a directory")
@@ -364,7 +382,7 @@ def build_board(source, board: str, out_dir=None, *, baud: int = 115200,
               "baud": baud, "input_depth": depth, "n_cores": len(plan.cores),
               "neurons": sum(c.n_neurons for c in plan.cores),
               "learning": learning_summary(learning), "system": artifact.system.to_dict(),
-              "estimate": estimate.as_dict() if estimate else None}
+              "estimate": estimate.as_dict() if estimate else None, "router": router}
     start = time.perf_counter()
     if spec.family == "xc7":
         plan_files = platform.prepare(top, name="top")
@@ -383,8 +401,7 @@ def build_board(source, board: str, out_dir=None, *, baud: int = 115200,
         try:
             # prepare + execute_local rather than platform.build(), which also insists on
             # the board's programming tool (openFPGALoader on the ULX3S)
-            build_plan = platform.prepare(top, name="top", verbose=not quiet,
-                                          **toolchain_options(spec.family))
+            build_plan = platform.prepare(top, name="top", verbose=not quiet, **options)
             saved = saved_report(build_plan, out) if reuse else None
             if saved is not None:
                 return _timing_checked({**saved, "reused": True}, out, allow_timing_fail, name, board)

@@ -6,7 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from spikeforge.boards.build import build_board, format_report, learning_spec, resolve_design
+from spikeforge.boards.build import (
+    ROUTERS,
+    build_board,
+    format_report,
+    learning_spec,
+    resolve_design,
+)
 from spikeforge.boards.fit import estimate, suggestions
 from spikeforge.boards.learning import learning_design
 from spikeforge.boards.specs import BOARDS, MAX_INPUT_DEPTH, MIN_INPUT_DEPTH
@@ -61,7 +67,7 @@ def cmd_build(args) -> int:
                          input_depth=args.input_depth, fit_check=not args.no_fit_check,
                          quiet=not args.verbose, clk_mhz=args.clk_mhz,
                          allow_timing_fail=args.allow_timing_fail, reuse=args.reuse,
-                         learning=learning)
+                         learning=learning, router=args.router)
     if report.get("reused"):
         where = args.out or (Path(report["bitstream"]).parent if report.get("bitstream")
                              else f"build/boards/{report['design']}-{report['board']}")
@@ -128,6 +134,10 @@ def register(subparsers) -> None:
                    help="run the design from a PLL (iCE40 SB_PLL40_PAD, ECP5 EHXPLLL) at the "
                         "setting closest to MHZ (within 1%%) instead of the board clock; the "
                         "UART divisor and the timing constraint use the PLL frequency")
+    p.add_argument("--router", choices=ROUTERS, default=None,
+                   help="nextpnr's router (default: nextpnr's, router1); router2 routed the "
+                        "TTFS 784-600-10 design at 97%% of the ECP5-85F's block RAMs, where "
+                        "router1 did not finish")
     p.add_argument("--allow-timing-fail", action="store_true",
                    help="keep a build whose Fmax is below its clock (reported, exit 0)")
     p.add_argument("--no-fit-check", action="store_true",

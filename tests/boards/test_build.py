@@ -141,7 +141,7 @@ def test_small_icebreaker_build(tmp_path):
     _check_report(report, "icebreaker")
     assert (tmp_path / "ice" / "top.bin").stat().st_size > 100_000
     saved = json.loads((tmp_path / "ice" / "report.json").read_text())
-    assert saved["fmax_mhz"] == report["fmax_mhz"]
+    assert saved["fmax_mhz"] == report["fmax_mhz"] and saved["router"] is None
     # the fit estimate bounds what the build used (block RAM within one tile of it), and
     # its logic cells are within 25 % (tests/boards/test_fit.py does the same on larger
     # recorded builds)
@@ -172,11 +172,14 @@ def test_small_icebreaker_build(tmp_path):
     assert saved_report(build_plan, tmp_path / "ice") is None
 
 
-@pytest.mark.parametrize("board", ["icebreaker", "ulx3s-85f"])
-def test_nextpnr_seed_command_keeps_the_build_options(board):
+@pytest.mark.parametrize("board,router", [("icebreaker", None), ("ulx3s-85f", None),
+                                          ("ulx3s-85f", "router2")])
+def test_nextpnr_seed_command_keeps_the_build_options(board, router):
     """seed_fmax's nextpnr step is the build script's own nextpnr line: the same netlist,
-    device and options, the seed added, the report and log renamed, no placed output."""
-    script = _board_build_plan(resolve_design("core:8x16"), board).files["build_top.sh"]
+    device and options (the router among them), the seed added, the report and log renamed,
+    no placed output."""
+    plan = _board_build_plan(resolve_design("core:8x16"), board, router)
+    script = plan.files["build_top.sh"]
     tool, args = nextpnr_seed_command(script, 7)
     family = BOARDS[board].family
     assert tool == f"nextpnr-{family}"
@@ -188,6 +191,7 @@ def test_nextpnr_seed_command_keeps_the_build_options(board):
               "ecp5": ["--85k", "--package", "CABGA381", "--lpf", "top.lpf",
                        "--placer-heap-timingweight", "20"]}[family]
     assert set(device + ["--timing-allow-fail"]) <= set(args), args
+    assert (args[args.index("--router") + 1] if "--router" in args else None) == router, args
     assert not {"--asc", "top.asc", "--textcfg", "top.config", "top.report.json"} & set(args)
     with pytest.raises(SpikeforgeError, match="expected one nextpnr line, found 0"):
         nextpnr_seed_command("yosys top.ys\n", 1)
@@ -198,15 +202,16 @@ def test_seed_fmax_needs_a_finished_build(tmp_path):
         seed_fmax(tmp_path, [1])
 
 
-def _board_build_plan(source, board="icebreaker"):
+def _board_build_plan(source, board="icebreaker", router=None):
     """The build plan (Amaranth's) that build_board makes for ``source`` on ``board`` with
-    its defaults; a test that uses it for saved_report first checks that it finds
-    build_board's build."""
+    its defaults (and nextpnr's ``router``); a test that uses it for saved_report first
+    checks that it finds build_board's build."""
     spec = board_spec(board, "--board")
     artifact = source[1]
     top = BoardTop(SpikeforgeSystem(artifact.plan, artifact.system), baud=115200,
                    input_depth=input_depth_for(spec.name, None, "--input-depth"), pll=None)
-    return spec.make_platform().prepare(top, name="top", **toolchain_options(spec.family))
+    return spec.make_platform().prepare(top, name="top",
+                                        **toolchain_options(spec.family, router))
 
 
 def _change_the_rtlil(out):
@@ -226,6 +231,18 @@ def test_small_icebreaker_build_runs_again_for_a_changed_plan_file(tmp_path):
     _change_the_rtlil(tmp_path / "ice")
     rebuilt = build_board(source, "icebreaker", tmp_path / "ice", reuse=True)
     assert "reused" not in rebuilt and rebuilt["fmax_mhz"] == report["fmax_mhz"]
+
+
+@pytest.mark.slow
+def test_router2_build(tmp_path):
+    """``router="router2"``: nextpnr routes with it (its log says so) and the report names
+    it; the default build's report names none."""
+    _require_tools("icebreaker")
+    report = build_board(resolve_design("core:8x16"), "icebreaker", tmp_path / "ice",
+                         router="router2")
+    _check_report(report, "icebreaker")
+    assert report["router"] == "router2"
+    assert "Running router2" in (tmp_path / "ice" / "top.tim").read_text()
 
 
 @pytest.mark.slow
@@ -265,9 +282,12 @@ def test_build_refuses_bad_settings_before_any_work(tmp_path):
             ({"baud": 9_000_000}, "--baud: baud 9000000 is too fast for a 12 MHz clock"),
             ({"input_depth": 0}, "--input-depth: must be an integer in 2..32767"),
             ({"input_depth": 40000}, "--input-depth: must be an integer in 2..32767"),
-            ({"out_dir": tmp_path / "a-file"}, "--out: .*a-file exists and is not a directory")]:
+            ({"out_dir": tmp_path / "a-file"}, "--out: .*a-file exists and is not a directory"),
+            ({"router": "router3"}, "--router: must be one of router1, router2, got 'router3'")]:
         with pytest.raises(ConfigError, match=message):
             build_board("core:4x8", "icebreaker", **kwargs)
+    with pytest.raises(ConfigError, match="--router: chooses nextpnr's router; arty-a7 is built"):
+        build_board("core:4x8", "arty-a7", tmp_path / "arty", router="router2")
     with pytest.raises(ConfigError, match="100000 neurons x 100000 inputs = 10000000000 weights"):
         resolve_design("core:100000x100000")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
