@@ -57,7 +57,7 @@ from spikeforge.hdl.core import needs_multiplier
 from spikeforge.hdl.learning import StoreMap
 from spikeforge.hdl.system import LEARNING_MIN_HIDDEN
 from spikeforge.ir.errors import ConfigError
-from spikeforge.ir.system import BRAM_ASPECTS, weight_bank_words
+from spikeforge.ir.system import BRAM_ASPECTS, bram_blocks, weight_bank_words
 
 __all__ = ["FitEstimate", "LogicModel", "LOGIC_MODELS", "estimate", "check_fit", "suggestions",
            "state_memories_for",
@@ -160,16 +160,11 @@ def bram_tiles(depth: int, width: int, family: str, kind: str = "ram") -> int:
     if kind == "rom" and depth * width < ROM_LUT_BITS[family][0]:
         return 0
     if family == "ice40" and kind == "ram" \
-            and depth * width < ICE40_BITS_PER_TILE[0] * _best_tiles(depth, width, family):
+            and depth * width < ICE40_BITS_PER_TILE[0] * bram_blocks(depth, width, family):
         return 0
     if family == "ecp5" and kind == "ram" and depth <= ECP5_MAX_LUTRAM_DEPTH:
         return 0
-    return _best_tiles(depth, width, family)
-
-
-def _best_tiles(depth: int, width: int, family: str) -> int:
-    """Block RAMs for ``depth`` x ``width`` bits in the family's best aspect ratio."""
-    return min(math.ceil(depth / d) * math.ceil(width / w) for d, w in _ASPECTS[family])
+    return bram_blocks(depth, width, family)
 
 
 def _state_memories(core) -> list[tuple[str, int, int]]:
@@ -218,7 +213,7 @@ def memories_of_plan(plan, input_depth: int, family: str = "ice40",
         cfg = core.config
         tag = f"core{core.core_id}"
         depth, width = core.n_inputs * cfg.words, cfg.lanes * cfg.params.weight_bits
-        bank = weight_bank_words(width, weight_banks) if weight_banks else depth
+        bank = weight_bank_words(width, weight_banks, depth) if weight_banks else depth
         if bank >= depth:
             mems.append((f"{tag}.weights", depth, width, weights))
         else:
@@ -292,7 +287,7 @@ def _ff_state_bits(core, mems=None) -> int:
     given)."""
     mems = _state_memories(core) if mems is None else mems
     return sum(d * w for _, d, w in mems
-               if d * w < ICE40_BITS_PER_TILE[1] * _best_tiles(d, w, "ice40"))
+               if d * w < ICE40_BITS_PER_TILE[1] * bram_blocks(d, w, "ice40"))
 
 
 def _mux_bits(depth: int, width: int, family: str, kind: str) -> int:

@@ -300,7 +300,7 @@ class SpikeforgeSystem(wiring.Component):
         """Words per weight bank of a core (0: one memory), from ``system.weight_banks``."""
         family = self.system.weight_banks
         width = config.lanes * config.params.weight_bits
-        return weight_bank_words(width, family) if family else 0
+        return weight_bank_words(width, family, config.n_inputs * config.words) if family else 0
 
     def elaborate(self, platform):
         m = Module()

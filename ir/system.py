@@ -23,21 +23,42 @@ BRAM_ASPECTS = {
 }
 
 
-#: the widest aspect a weight bank uses, where narrower than the block RAM's widest: the
-#: ECP5's 36-bit aspect reads over both ports' outputs, whose output registers
+def bram_blocks(depth: int, width: int, family: str) -> int:
+    """Block RAMs of ``family`` for a ``depth`` x ``width`` memory in its best aspect."""
+    return min(-(-depth // d) * -(-width // w) for d, w in BRAM_ASPECTS[family])
+
+
+#: the narrowest and widest aspect a wide weight bank uses on a family where the choice is
+#: weighed (:func:`weight_bank_words`): on the ECP5 the 9-bit aspect (a byte lane) and the
+#: 18-bit one -- its 36-bit aspect reads over both ports' outputs, whose output registers
 #: boards/outreg.py does not move (2 x 18 bits, side by side, hold the same words)
-_BANK_MAX_WIDTH = {"ecp5": 18}
+_BANK_WIDTHS = {"ecp5": (9, 18)}
 
 
-def weight_bank_words(width: int, family: str) -> int:
-    """The words of one weight-memory bank of ``width`` bits on ``family``'s block RAMs: the
-    depth of the deepest aspect at least ``width`` bits wide (of the widest aspect if none
-    is; on the ECP5 of at most 18 bits), so that a bank is one block RAM deep and its read
-    data needs no multiplexer."""
-    limit = _BANK_MAX_WIDTH.get(family, 1 << 30)
-    aspects = [(d, w) for d, w in BRAM_ASPECTS[family] if w <= limit]
-    wide = [d for d, w in aspects if w >= width]
-    return max(wide) if wide else min(d for d, _ in aspects)
+def weight_bank_words(width: int, family: str, words: int) -> int:
+    """The words of each weight-memory bank of a core of ``words`` words of ``width`` bits on
+    ``family``'s block RAMs: the depth of one of its aspects, so that a bank is one block
+    RAM deep and its read data needs no multiplexer.
+
+    On the ECP5 the aspect of 9 to 18 bits (or of ``width`` where narrower) in which the
+    banks take the fewest block RAMs (each bank in its best aspect, the last one shorter),
+    the deepest on a tie: fewer banks, fewer bank outputs to register and OR together (the
+    784-600-10 TTFS design routed with 2,048-word banks, not with 1,024-word ones:
+    docs/boards.md, stop 46). Elsewhere the deepest aspect at least ``width`` bits wide,
+    or the widest."""
+    aspects = BRAM_ASPECTS[family]
+    if family not in _BANK_WIDTHS:
+        wide = [d for d, w in aspects if w >= width]
+        return max(wide) if wide else min(d for d, _ in aspects)
+    lo, hi = _BANK_WIDTHS[family]
+
+    def blocks(bank):
+        full, rest = divmod(words, bank)
+        return full * bram_blocks(bank, width, family) + (
+            bram_blocks(rest, width, family) if rest else 0)
+
+    depths = [d for d, w in aspects if min(width, lo) <= w <= hi]
+    return min(depths, key=lambda d: (blocks(d), -d))
 
 
 #: the most :attr:`SystemConfig.weight_stages`

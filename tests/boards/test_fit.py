@@ -234,20 +234,35 @@ def test_lanes_shape_the_memories():
 
 
 def test_banked_weights_are_estimated_bank_by_bank():
-    """With SystemConfig.weight_banks each core's weights are banks one block RAM deep (on
-    the ECP5: 1,024 words at 64 bits -- its 36-bit aspect is not used for banks -- 2,048 at
-    8): listed one by one, the last one shorter, and never fewer block RAMs than the
-    unbanked memory."""
+    """With SystemConfig.weight_banks each core's weights are banks one block RAM deep:
+    listed one by one, the last one shorter, and never fewer block RAMs than the unbanked
+    memory. 784 x 8 words of 64 bits on the ECP5 take 26 block RAMs in 2,048-word banks
+    (2,048 x 9) as in 1,024-word ones (1,024 x 18): the deeper banks, fewer of them."""
     plan = plan_network(_net(784, [64, 10]), lanes=[8, 1])
     banked = {n: (d, w) for n, d, w, _ in memories_of_plan(plan, 64, "ecp5", "ecp5")}
-    assert [banked[f"core0.weights[{b}]"] for b in (0, 6)] == [(1024, 64),
-                                                                 (784 * 8 - 6 * 1024, 64)]
-    assert "core0.weights[7]" not in banked and "core0.weights" not in banked
+    assert [banked[f"core0.weights[{b}]"] for b in (0, 3)] == [(2048, 64),
+                                                                 (784 * 8 - 3 * 2048, 64)]
+    assert "core0.weights[4]" not in banked and "core0.weights" not in banked
     assert banked["core1.weights"] == (64 * 10, 8)  # 640 words: one 2,048-word bank
-    assert weight_bank_words(64, "ecp5") == 1024 and weight_bank_words(8, "ecp5") == 2048
-    assert weight_bank_words(16, "ice40") == 256 and weight_bank_words(64, "ice40") == 256
     plain, split = estimate(plan, "ulx3s-85f"), estimate(plan, "ulx3s-85f", weight_banks="ecp5")
     assert split.brams >= plain.brams and split.fits
+
+
+@pytest.mark.parametrize("width, words, bank", [
+    (144, 9408, 2048),  # the TTFS hidden core (18 lanes): 80 block RAMs either way, 5 banks
+    (48, 1200, 1024),   # the TTFS output core (6 lanes): 3 + 2 block RAMs; 6 in one bank
+    (512, 3136, 2048),  # MNIST-fast's hidden core (64 lanes): 87 either way
+    (8, 5000, 2048),    # one lane: 2,048 x 9 holds a weight per word (3 block RAMs; 5 in x18)
+    (4, 100, 4096),     # narrower than a byte: its own aspect
+    (48, 40, 2048),     # one bank either way: the deeper
+])
+def test_ecp5_weight_banks_take_the_fewest_block_rams(width, words, bank):
+    """ir.system.weight_bank_words on the ECP5: the 9- or 18-bit aspect (or the weight's own,
+    narrower) whose banks take the fewest block RAMs, the deeper on a tie; on the iCE40 the
+    deepest aspect at least as wide, or the widest."""
+    assert weight_bank_words(width, "ecp5", words) == bank
+    assert weight_bank_words(16, "ice40", words) == 256
+    assert weight_bank_words(64, "ice40", words) == 256 and weight_bank_words(8, "ice40", 9) == 512
 
 
 def test_state_memories_in_block_ram_are_estimated_as_block_rams():
