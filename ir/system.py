@@ -42,10 +42,10 @@ def weight_bank_words(width: int, family: str, words: int) -> int:
 
     On the ECP5 the aspect of 9 to 18 bits (or of ``width`` where narrower) in which the
     banks take the fewest block RAMs (each bank in its best aspect, the last one shorter),
-    the deepest on a tie: fewer banks, fewer bank outputs to register and OR together (the
-    784-600-10 TTFS design routed with 2,048-word banks, not with 1,024-word ones:
-    docs/boards.md, stop 46). Elsewhere the deepest aspect at least ``width`` bits wide,
-    or the widest."""
+    the deepest on a tie (Yosys maps a shorter last bank as it likes, 512 x 36 too): fewer
+    banks, fewer bank outputs to register and OR together (the 784-600-10 TTFS design
+    routed with 2,048-word banks, not with 1,024-word ones: docs/boards.md, stop 46).
+    Elsewhere the deepest aspect at least ``width`` bits wide, or the widest."""
     aspects = BRAM_ASPECTS[family]
     if family not in _BANK_WIDTHS:
         wide = [d for d, w in aspects if w >= width]
