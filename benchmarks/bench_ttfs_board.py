@@ -5,11 +5,10 @@ figures and published FPGA designs, as ratios -- in one run.
     .venv/bin/python benchmarks/bench_ttfs_board.py            # build/ttfs_mnist/model.pt on the ULX3S-85F
     .venv/bin/python benchmarks/bench_ttfs_board.py --quick    # the TTFS digits demo network on the iCEBreaker
 
-Steps: ``spikeforge compile MODEL --board BOARD`` (silent input rows dropped; on the
-ULX3S-85F lanes [18, 6] at 200 neurons per core, the layout that routed with timing met at
-50 MHz in stop 46 -- compile's own choice for it, [36, 4] in 2 + 1 cores with all 156
-multipliers, has not been routed with 2,048-word banks: ``--auto-lanes``; elsewhere the lanes
-compile chooses) into ``OUT/compiled``; the board build
+Steps: ``spikeforge compile MODEL --board BOARD`` (the lanes that compile chooses for the
+board, silent input rows dropped: for the s45 784-600-10 network on the ULX3S-85F, estimated
+on 100 of the ``--images``, lanes [18, 6] in 3 + 1 cores, the design that routed in stop 47;
+on 20 images it chooses [36, 4] in 2 + 1 cores) into ``OUT/compiled``; the board build
 (:func:`spikeforge.boards.build.build_board`, PLL at ``--clk-mhz``) into ``OUT/board``, reused
 when it is of exactly this build plan (``--rebuild`` forces it; the 784-600-10 build takes
 50 min on the shared 2-core machine); then, on the test set: the 8-bit golden accuracy (every
@@ -45,19 +44,10 @@ from published import PUBLISHED  # noqa: E402  (the quoted figures, shared with 
 REPO = Path(__file__).resolve().parents[1]
 
 
-#: the layout of the ULX3S-85F build (see the module docstring): ``--lanes``,
-#: ``--neurons-per-core``
-ULX3S_LAYOUT = ("18,6", 200)
-
-
-def compile_for_board(model: Path, board: str, out: Path, images: int,
-                      layout: tuple[str, int] | None = None) -> None:
-    """``spikeforge compile`` as a user runs it: the lanes and neurons per core of
-    ``layout``, or those compile chooses for the board."""
+def compile_for_board(model: Path, board: str, out: Path, images: int) -> None:
+    """``spikeforge compile`` as a user runs it (the lanes chosen for the board)."""
     cmd = [str(Path(sys.executable).parent / "spikeforge"), "compile", str(model), "--out",
            str(out), "--board", board, "--images", str(images)]
-    if layout is not None:
-        cmd += ["--lanes", layout[0], "--neurons-per-core", str(layout[1])]
     print("$ " + " ".join(cmd[1:]), file=sys.stderr, flush=True)
     run = subprocess.run(cmd, capture_output=True, text=True)
     if run.returncode != 0:
@@ -148,9 +138,6 @@ def main(argv=None) -> int:
     ap.add_argument("--router", choices=ROUTERS, default=None,
                     help="nextpnr's router (default: router2 on the ULX3S-85F, where router1 "
                          "never finished the 784-600-10 design; nextpnr's default else)")
-    ap.add_argument("--auto-lanes", action="store_true",
-                    help="on the ULX3S-85F the lanes compile chooses, not [18, 6] at 200 "
-                         "neurons per core")
     args = ap.parse_args(argv)
     start = time.perf_counter()
     board = args.board or ("icebreaker" if args.quick else "ulx3s-85f")
@@ -167,8 +154,7 @@ def main(argv=None) -> int:
         raise SystemExit(f"--model: {model} not found (benchmarks/bench_ttfs_mnist.py train "
                          f"makes it; --quick uses the digits demo network)")
     out = args.out or REPO / "build" / "bench_ttfs_board" / board
-    layout = ULX3S_LAYOUT if board == "ulx3s-85f" and not args.auto_lanes else None
-    compile_for_board(Path(model), board, out / "compiled", args.images, layout)
+    compile_for_board(Path(model), board, out / "compiled", args.images)
 
     report = build_board(str(out / "compiled"), board, out / "board", clk_mhz=clk,
                          allow_timing_fail=True, reuse=not args.rebuild, router=router)
