@@ -249,9 +249,9 @@ def test_banked_weights_are_estimated_bank_by_bank():
 
 
 @pytest.mark.parametrize("width, words, bank", [
-    (144, 9408, 2048),  # the TTFS hidden core (18 lanes): 80 block RAMs either way, 5 banks
+    (144, 8064, 2048),  # a TTFS hidden core (672 rows, 18 lanes): 64 block RAMs either way
     (48, 1200, 1024),   # the TTFS output core (6 lanes): 3 + 2 block RAMs; 6 in one bank
-    (512, 3136, 2048),  # MNIST-fast's hidden core (64 lanes): 87 either way
+    (512, 2676, 2048),  # MNIST-fast's hidden core (669 rows, 64 lanes): 86, against 87
     (8, 5000, 2048),    # one lane: 2,048 x 9 holds a weight per word (3 block RAMs; 5 in x18)
     (4, 100, 4096),     # narrower than a byte: its own aspect
     (48, 40, 2048),     # one bank either way: the deeper
