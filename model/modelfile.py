@@ -68,16 +68,21 @@ def _layers_to_tensors(description: dict) -> dict:
 
 
 def train_ttfs_model(ds, hidden, epochs, ticks_per_tau, max_train=None, progress=True,
-                     zero_is_silent=False, spike_dropout=0.0, max_shift=0) -> dict:
+                     zero_is_silent=False, spike_dropout=0.0, max_shift=0,
+                     zero_silent_rows=False) -> dict:
     """Train on input times on the tick grid of ``ticks_per_tau`` (what the hardware
-    receives), with the per-sample weight-sum cost when silent pixels send nothing."""
+    receives), with the per-sample weight-sum cost when silent pixels send nothing.
+    ``zero_silent_rows`` (with ``zero_is_silent``): the first-layer weight rows of the
+    inputs that are 0 in every training image are held at 0, so that ``spikeforge compile``
+    drops them (MNIST's border: 112 of 784 rows, what lets 784-600-10 fit the ECP5-85F)."""
     from spikeforge.model.ttfs import TTFSEncoding, train_ttfs
     from spikeforge.model.ttfs_discrete import evaluate, float_description, inference_ticks
 
     encoding = TTFSEncoding(1.0, ticks_per_tau, zero_is_silent)
     r = train_ttfs(ds, tuple(hidden), epochs, max_train=max_train, progress=progress,
                    encoding=encoding, per_sample_weight_sum=zero_is_silent,
-                   spike_dropout=spike_dropout, max_shift=max_shift)
+                   spike_dropout=spike_dropout, max_shift=max_shift,
+                   zero_silent_rows=zero_silent_rows and zero_is_silent)
     res = evaluate(r.net, ds.test_x, ds.test_y, ds.max_value, ticks_per_tau, float_discrete=False,
                    encoding=encoding)
     sizes = [ds.n_features, *hidden, ds.n_classes]

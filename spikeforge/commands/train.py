@@ -35,7 +35,9 @@ def register(subparsers) -> None:
     p.add_argument("--ticks-per-tau", type=integer(1, MAX_TICKS), default=None,
                    help=f"ttfs: ticks per time constant (default: {TTFS_ONLY['ticks_per_tau']})")
     p.add_argument("--zero-is-silent", action="store_true", default=None,
-                   help="ttfs: pixels of 0 send no spike (the FPGA prototype's sparse input)")
+                   help="ttfs: pixels of 0 send no spike (the FPGA prototype's sparse input); "
+                        "the weight rows of pixels that are 0 in every training image are kept "
+                        "at 0, so compile drops them")
     p.add_argument("--spike-dropout", type=number(0, 1, hi_open=True), default=None,
                    help="ttfs: drop each input spike with this probability while training "
                         "(the MNIST benchmark uses 0.1; default: 0)")
@@ -105,7 +107,8 @@ def cmd_train(args) -> int:
     if args.model == "ttfs":
         model = train_ttfs_model(ds, args.hidden, args.epochs, args.ticks_per_tau,
                                  args.max_train, progress, args.zero_is_silent,
-                                 args.spike_dropout, args.max_shift)
+                                 args.spike_dropout, args.max_shift,
+                                 zero_silent_rows=bool(args.zero_is_silent))
     else:
         model = train_lif_model(ds, args.hidden, args.epochs, args.ticks, args.max_train,
                                 progress)

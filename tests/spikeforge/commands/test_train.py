@@ -21,3 +21,24 @@ def test_options_of_the_other_model_kind_are_refused_not_ignored(capsys):
     assert main(["train", "--model", "lif", "--spike-dropout", "0.1", "--out", "unused.pt"]) == 2
     assert capsys.readouterr().err == ("spikeforge train: error: --spike-dropout: applies to "
                                        "--model ttfs only, not to --model lif\n")
+
+
+@pytest.mark.parametrize("flags, zeroed", [(["--zero-is-silent"], True), ([], False)])
+def test_zero_is_silent_keeps_the_silent_pixels_rows_at_zero(tmp_path, flags, zeroed):
+    """``--zero-is-silent``: the first-layer weight rows of the pixels that are 0 in every
+    training image stay 0 in the model file, so ``spikeforge compile`` drops them (a
+    784-600-10 network of MNIST's border-less 672 rows fits the ECP5-85F; with all 784 it
+    does not); without the flag those pixels send spikes and their rows are trained."""
+    import numpy as np
+
+    from spikeforge.model.datasets import load_dataset
+    from spikeforge.model.modelfile import integer_network_of, load_model
+
+    out = tmp_path / "m.pt"
+    assert main(["train", "--dataset", "digits", "--hidden", "8", "--epochs", "1", *flags,
+                 "--max-train", "300", "--threads", "1", "--no-progress", "--out",
+                 str(out)]) == 0
+    silent = np.flatnonzero(load_dataset("digits").train_x[:300].max(axis=0) == 0)
+    assert len(silent) == 7
+    rows = integer_network_of(load_model(out)).layers[0].weights[silent]
+    assert (not rows.any()) == zeroed
