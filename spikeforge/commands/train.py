@@ -108,7 +108,7 @@ def cmd_train(args) -> int:
         model = train_ttfs_model(ds, args.hidden, args.epochs, args.ticks_per_tau,
                                  args.max_train, progress, args.zero_is_silent,
                                  args.spike_dropout, args.max_shift,
-                                 zero_silent_rows=bool(args.zero_is_silent))
+                                 zero_silent_rows=True)  # where --zero-is-silent
     else:
         model = train_lif_model(ds, args.hidden, args.epochs, args.ticks, args.max_train,
                                 progress)
