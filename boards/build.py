@@ -85,8 +85,8 @@ _NEXTPNR_EXTRA_OPTS = {"ecp5": " --placer-heap-timingweight 20"}
 # nextpnr's routers: router1 (its default, rip-up and reroute one arc at a time) and router2
 # (negotiated congestion over all nets at once). On the TTFS 784-600-10 design (97 % of the
 # ECP5-85F's block RAMs) router1 never finished: 102,000 of 135,000 arcs left after 70 min
-# (docs/boards.md, stops 43-45); router2 routed it in 12 min with 2048 x 9 weight banks (not
-# with today's 1024 x 18 ones: stop 46); every other design keeps the default
+# (docs/boards.md, stops 43-45); router2 routed it in 12-19 min with 2,048-word weight banks
+# (the rule since stop 47; not with the 1,024-word ones before, stop 46); every other design keeps the default
 ROUTERS = ("router1", "router2")
 
 # the engine's input buffer: a read beside a write of the same word returns don't-care
