@@ -86,7 +86,8 @@ _NEXTPNR_EXTRA_OPTS = {"ecp5": " --placer-heap-timingweight 20"}
 # (negotiated congestion over all nets at once). On the TTFS 784-600-10 design (97 % of the
 # ECP5-85F's block RAMs) router1 never finished: 102,000 of 135,000 arcs left after 70 min
 # (docs/boards.md, stops 43-45); router2 routed it in 12-19 min with 2,048-word weight banks
-# (the rule since stop 47; not with the 1,024-word ones before, stop 46); every other design keeps the default
+# (the rule since stop 47; not with the 1,024-word ones before, stop 46); every other
+# design keeps the default
 ROUTERS = ("router1", "router2")
 
 # the engine's input buffer: a read beside a write of the same word returns don't-care
