@@ -125,13 +125,15 @@ def overflow_requests(n_inputs: int) -> list[tuple[bytes, int, str | None]]:
             (encode_frame(Cmd.RUN, b"\x01\x00"), Reply.RESULT, "overflow")]
 
 
-def expected_results(network, input_counts, n_ticks: int, plan=None) -> list[dict]:
+def expected_results(network, input_counts, n_ticks: int, plan=None,
+                     system: SystemConfig | None = None) -> list[dict]:
     """What the RESULT frame must say for every image, from the golden model. A first-spike
     run stops at the deciding spike, so its spike counts (and the spike counters) are those
     of the spikes before the stop, which the system cycle model of ``plan`` (default
-    ``plan_network(network)``) orders; the event counters are the golden model's
-    ``statistics().input_events``."""
-    trace, timings, _ = expected_run(network, plan or plan_network(network), input_counts, n_ticks)
+    ``plan_network(network)``) and ``system`` (default: the tick barrier) orders; the event
+    counters are the golden model's ``statistics().input_events``."""
+    trace, timings, _ = expected_run(network, plan or plan_network(network), input_counts, n_ticks,
+                                     system=system)
     events = trace.statistics(until_decision=True).input_events
     out = []
     for b, timing in enumerate(timings):
@@ -149,8 +151,10 @@ def expected_results(network, input_counts, n_ticks: int, plan=None) -> list[dic
 
 def run_board_cosim(network, plan, input_counts, simulator: str = "icarus", *,
                     n_ticks: int | None = None, input_depth: int = 256,
-                    timeout_cycles: int = 600, malformed: bool = True) -> CocotbResult:
-    """Run the bench; ``result.report`` holds what the host driver received."""
+                    timeout_cycles: int = 600, malformed: bool = True,
+                    system: SystemConfig | None = None) -> CocotbResult:
+    """Run the bench; ``result.report`` holds what the host driver received. ``system``:
+    the system's settings (default ``SystemConfig(network.decision)``, the tick barrier)."""
     counts = network.check_input(input_counts)
     n_ticks = n_ticks or counts.shape[1]
     raw = malformed_requests(network.n_inputs, input_depth) if malformed else []
@@ -161,15 +165,17 @@ def run_board_cosim(network, plan, input_counts, simulator: str = "icarus", *,
             "read_timeout_cycles": 4 * timeout_cycles + 200_000,
             "items_per_frame": 64}
     with spec_file(spec, "board") as name:
-        text = board_verilog(plan, SystemConfig(network.decision), input_depth=input_depth,
+        text = board_verilog(plan, system or SystemConfig(network.decision),
+                             input_depth=input_depth,
                              timeout_cycles=timeout_cycles)
         return run_cocotb(text, TOP_NAME, TB_MODULE, simulator, extra_env={SPEC_ENV: name})
 
 
 def check_board_report(report: dict, network, input_counts, n_ticks: int | None = None,
-                       input_depth: int = 256, malformed: bool = True, plan=None) -> None:
+                       input_depth: int = 256, malformed: bool = True, plan=None,
+                       system: SystemConfig | None = None) -> None:
     """Raise ``AssertionError`` naming the first difference (``plan``: the board's, if it is
-    not ``plan_network(network)``)."""
+    not ``plan_network(network)``; ``system``: as :func:`run_board_cosim`'s)."""
     counts = network.check_input(input_counts)
     n_ticks = n_ticks or counts.shape[1]
     info = report["info"]
@@ -195,7 +201,7 @@ def check_board_report(report: dict, network, input_counts, n_ticks: int | None 
                 assert payload[0] == code, (f"malformed request {k} ({request.hex()}): expected "
                                             f"error {code.name}, got {payload.hex()}")
     assert not report["errors"], report["errors"]
-    expected = expected_results(network, counts, n_ticks, plan)
+    expected = expected_results(network, counts, n_ticks, plan, system)
     for b, (want, got) in enumerate(zip(expected, report["results"], strict=True)):
         for key in ("cls", "decision_tick", "ticks_run", "counts", "error", "events", "spikes"):
             assert got[key] == want[key], (f"image {b}: {key}: board {got[key]}, golden "

@@ -33,7 +33,8 @@ from spikeforge.ir.network import IntegerNetwork
 from spikeforge.ir.params import Decision
 from spikeforge.ir.system import SystemConfig
 from spikeforge.sim.network import ERROR_UNDETERMINED, run_network
-from spikeforge.sim.system_cycle import InputSchedule, predict_run, ticks_to_run
+from spikeforge.sim.system_cycle import (InputSchedule, predict_run, ticks_offered,
+                                         ticks_to_run)
 
 SPEC_ENV = "SPIKEFORGE_SYSTEM_SPEC"
 TB_MODULE = "spikeforge.cosim.system_tb"
@@ -106,8 +107,9 @@ def expected_run(network: IntegerNetwork, plan, input_counts, n_ticks: int | Non
     timings = predict_run(plan, trace, schedules, n_ticks, system=system,
                           out_ready=out_ready or (lambda c: True), start_cycle=start_cycle,
                           start_gaps=start_gaps, train=train, model=model)
+    overlap = system is not None and system.overlap
     items = [[(j, last, gap) for j, last, gap, _
-              in schedules[b].items(ticks_to_run(trace, b, n_ticks, train))]
+              in schedules[b].items(ticks_offered(trace, b, n_ticks, overlap, train))]
              for b in range(counts.shape[0])]
     return trace, timings, items
 

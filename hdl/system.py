@@ -107,7 +107,7 @@ class SpikeforgeSystem(wiring.Component):
         ``out_spikes.tick``); ``guard`` -- the :class:`~spikeforge.hdl.tick.TickController`
         guard; ``cycle_bits`` -- width of ``cycles``; ``overlap`` -- tick t + 1's input
         is taken during tick t's update phase (``inp.ready`` may then be high while
-        ``tick`` is still t; only with a decision that never stops early).
+        ``tick`` is still t; a first-spike run may stop with it half taken).
 
     Ports (all synchronous to ``clk``; ``rst`` synchronous, active high)
     ----------------------------------------------------------------------
@@ -127,8 +127,9 @@ class SpikeforgeSystem(wiring.Component):
         and before its marker was taken: an event is taken when every layer-0 core accepts
         it (its ``spike_in.ready``), the marker at once. Items offered early (e.g. tick
         t + 1's during tick t's update, without ``overlap``) wait.
-        The host sends ticks 0 .. ticks_run - 1; when ``done`` rises it drops whatever it
-        still has for the inference (a first-spike network stops early; ``ready`` stays low).
+        The host sends its ticks in order; when ``done`` rises it drops whatever it still
+        has for the inference (a first-spike network stops early, overlapped possibly in the
+        middle of tick ``ticks_run``'s input; ``ready`` stays low).
     out_spikes : ``Out(stream.Signature(OutputSpike(neuron_bits, tick_bits)))``
         Every spike of the output layer: ``neuron`` = class index, ``tick`` = its tick.
         Backpressured by ``ready`` (a stall delays the tick's end; nothing is dropped). Within
@@ -322,7 +323,8 @@ class SpikeforgeSystem(wiring.Component):
         links = []
 
         ctrl = TickController(len(flat), n_links=0, tick_bits=self.tick_bits, guard=self.guard,
-                              overlap=self.system.overlap)
+                              overlap=self.system.overlap,
+                              stops=self.decision_mode is Decision.FIRST_SPIKE)
         m.submodules.ctrl = ctrl
         out_mb = layers[-1][0].config.params.membrane_bits
         dec = DecisionUnit(self.n_classes, self.decision_mode, index_bits=self.out_layout.neuron_bits,
@@ -610,11 +612,25 @@ class SpikeforgeSystem(wiring.Component):
         The input events are counted a cycle after they are taken (``taken``, registered):
         the take depends on every layer-0 core's readiness through the multicast, and as an
         enable of the 32-bit counter it was the iCE40 build's critical path. An inference
-        takes its last input in an event phase, long before ``done``."""
+        takes its last input in an event phase, long before ``done`` -- or, overlapped, in
+        the update phase of the tick before: a first-spike run may stop there with the next
+        tick's input half taken, so those events are held in ``next_tick_in`` and counted in
+        the next tick's event phase, where there is one (as the spikes of a tick are)."""
         taken = Signal()
         m.d.sync += taken.eq(input_taken)
-        with m.If(taken):
-            m.d.sync += self.events[0].eq(self.events[0] + 1)
+        if self.system.overlap and self.decision_mode is Decision.FIRST_SPIKE:
+            # as wide as the counter: a tick beyond max_events_per_tick (an error) is still
+            # counted exactly
+            held = Signal.like(self.events[0], name="next_tick_in", reset_less=True)
+            with m.If(start):
+                m.d.sync += held.eq(0)
+            with m.Elif(ctrl.event_phase):
+                m.d.sync += [held.eq(0), self.events[0].eq(self.events[0] + held + taken)]
+            with m.Elif(taken):
+                m.d.sync += held.eq(held + 1)
+        else:
+            with m.If(taken):
+                m.d.sync += self.events[0].eq(self.events[0] + 1)
         for l in range(self.n_layers):
             mon = self.monitor[l].valid
             with m.If(mon):

@@ -35,11 +35,13 @@ Contract: a layer-0 core takes its events of tick t + 1 only after it accepted T
 update phase runs), and TICK(t + 1) still waits for quiet, so every event of tick t + 1 is
 integrated between the two updates, as the contract says. Quiet at the end of UPDATE(t)
 includes the input port (closed by tick t + 1's marker), so EVENT(t + 1) finds quiet as it
-was and offers TICK at once (the guard is not reloaded: EVENT(t + 1) starts no input). A run
-must not be stopped early: the stop of a first-spike decision could leave tick t + 1's input
-half taken (the system refuses ``overlap`` with it). So ``stop`` is not sampled after a
-tick, and there is no CHECK cycle: a tick costs two cycles less than with the barrier plus
-the event phase that the overlap hides.
+was and offers TICK at once (the guard is not reloaded: EVENT(t + 1) starts no input).
+Without ``stops`` there is no CHECK cycle: a tick costs two cycles less than with the
+barrier plus the event phase that the overlap hides. With ``stops`` (a first-spike
+decision, which may also stop at a ``tick_done``) CHECK stays, one cycle after every tick.
+A stop in UPDATE(t) may leave tick t + 1's input half taken: the window shuts at the stop,
+and the events the first layer took are integrated without effect (no TICK(t + 1) follows)
+and erased by the next CLEAR.
 
 "Quiet" means every ``core_idle`` bit and every ``link_idle`` bit is high. ``link_idle``
 collects the ``idle`` outputs of the FIFOs, arbiters and routers (and of an input port, and
@@ -88,7 +90,10 @@ class TickController(wiring.Component):
         Cycles after a command is accepted (or a new event phase begins) before quiet is
         trusted (at least 1).
     overlap : bool
-        Overlapped input (see "Overlapped input" above; a run must not be stopped early).
+        Overlapped input (see "Overlapped input" above).
+    stops : bool
+        ``stop`` may be raised (a first-spike decision): an overlapped controller keeps the
+        CHECK cycle after each tick, where ``stop`` is sampled.
     command_shape, tick_command, clear_command
         The command payload and its two values (default :class:`spikeforge.hdl.core.Command`).
 
@@ -100,8 +105,8 @@ class TickController(wiring.Component):
         Number of ticks to run (0: CLEAR only). Sampled with ``start``.
     stop : ``In(1)``
         Early-exit request (e.g. :attr:`DecisionUnit.stop`). Sampled in every cycle of an
-        update phase (the run ends in that cycle) and, without ``overlap``,
-        in the cycle after each ``tick_done`` (the run ends after that tick).
+        update phase (the run ends in that cycle) and, without ``overlap`` or with
+        ``stops``, in the cycle after each ``tick_done`` (the run ends after that tick).
     core_idle : ``In(n_cores)``
         Bit k: core k is idle (between phases, output drained).
     link_idle : ``In(n_links)``
@@ -159,7 +164,7 @@ class TickController(wiring.Component):
     """
 
     def __init__(self, n_cores: int, *, n_links: int = 0, tick_bits: int = 16, guard: int = 2,
-                 overlap: bool = False, command_shape=Command, tick_command=Command.TICK,
+                 overlap: bool = False, stops: bool = False, command_shape=Command, tick_command=Command.TICK,
                  clear_command=Command.CLEAR):
         if not isinstance(n_cores, int) or n_cores < 1:
             raise ValueError(f"n_cores: must be a positive integer, got {n_cores!r}")
@@ -174,6 +179,8 @@ class TickController(wiring.Component):
         self.tick_bits = tick_bits
         self.guard = guard
         self.overlap = bool(overlap)
+        # a CHECK cycle after each tick: always at the barrier, overlapped where stop may come
+        self.check = not self.overlap or bool(stops)
         self._tick_command = tick_command
         self._clear_command = clear_command
         super().__init__({
@@ -312,8 +319,8 @@ class TickController(wiring.Component):
             # a stop in UPDATE ends the run at once (no tick_done)
             self.tick_done.eq(in_state["UPDATE"] & ended & ~self.stop),
             self.finished.eq((in_clearing_last & ended)
-                             | (in_state["UPDATE"] & (self.stop | (ended & last)
-                                                      if self.overlap else self.stop))
+                             | (in_state["UPDATE"] & (self.stop if self.check
+                                                      else self.stop | (ended & last)))
                              | (in_state["CHECK"] & (self.stop | last))),
         ]
 
@@ -331,11 +338,12 @@ class TickController(wiring.Component):
         t_tick = transition("tick", event & guarded_quiet)  # TICK offered
         t_stop = transition("stop", update & self.stop)  # decided at a spike
         t_updated = transition("updated", update & ~self.stop & ended)
-        # the run ends, or the next tick's event phase begins (overlapped: from UPDATE)
+        # the run ends, or the next tick's event phase begins (without CHECK: from UPDATE)
+        direct = not self.check
         ends = ((t_cleared & no_ticks) | t_stop | (check & (self.stop | last))
-                | (t_updated & last if self.overlap else 0))
+                | (t_updated & last if direct else 0))
         to_event = ((t_cleared & ~no_ticks) | (check & ~self.stop & ~last)
-                    | (t_updated & ~last if self.overlap else 0))
+                    | (t_updated & ~last if direct else 0))
         in_offer_next = Signal()
         m.d.comb += in_offer_next.eq(t_start | to_event | (in_offer & ~guarded_quiet))
         m.d.sync += [
@@ -344,7 +352,7 @@ class TickController(wiring.Component):
             clearing.eq(t_clear | (clearing & ~ended)),
             event.eq(to_event | (event & ~guarded_quiet)),
             update.eq(t_tick | (update & ~self.stop & ~ended)),
-            check.eq(t_updated if not self.overlap else 0),
+            check.eq(t_updated if self.check else 0),
             in_offer.eq(in_offer_next),
             in_clearing_last.eq((t_clear & no_ticks) | (in_clearing_last & ~ended)),
         ]
@@ -356,7 +364,7 @@ class TickController(wiring.Component):
         # the open input port (so the window is shut in every transition but a stop's, and
         # no marker comes with one). tests/sim/blocks/test_tick.py checks it cycle by cycle.
         m.d.sync += self.input_accepting.eq(
-            (t_cleared & ~no_ticks) | (check & ~self.stop & ~last)
+            (t_cleared & ~no_ticks) | (check & ~self.stop & ~last if not self.overlap else 0)
             | (t_tick & ~last if self.overlap else 0)
             | (self.input_accepting & ~self.input_marker & ~t_stop))
 
@@ -387,7 +395,7 @@ class TickController(wiring.Component):
             m.d.sync += self.done.eq(1)
             m.d.comb += pending_next.eq(0)
             set_wait(self.guard)
-        if self.overlap:  # no stop after a tick: the next tick, or the end
+        if direct:  # no stop after a tick: the next tick, or the end
             with m.If(t_updated):
                 with m.If(last):
                     m.d.sync += self.done.eq(1)
@@ -398,16 +406,20 @@ class TickController(wiring.Component):
                 m.d.sync += self.done.eq(1)
             with m.Else():
                 next_tick()
-                set_wait(self.guard + 1)
+                if not self.overlap:  # overlapped, the input is in and quiet holds
+                    set_wait(self.guard + 1)
         # valid = offer | pending of the next cycle. The offer of the next cycle, in_offer &
         # wait_zero & quiet there, written out by the transitions that lead to it (as the AND
         # of in_offer_next and wait_zero_next it was six LUT levels on the iCE40): every
-        # transition into EVENT but the overlapped one from UPDATE reloads the guard (a
+        # transition into EVENT but the overlapped ones (from UPDATE, or from CHECK with
+        # ``stops``; UPDATE ended with the guard run out) reloads the guard (a
         # nonzero wait: no offer), and in IDLE and in an offering state that offers nothing
         # the guard only counts down, so there the wait ends iff it is 0 or 1 now. The states
         # are one-hot; tests/sim/blocks/test_tick.py checks valid cycle by cycle
         wait_ends = wait_zero | (wait == 1)
         offer_next = quiet_next & ((wait_ends & (t_start | (in_offer & ~guarded_quiet)))
-                                   | (t_updated & ~last if self.overlap else 0))
+                                   | (t_updated & ~last if direct else 0)
+                                   | (check & ~self.stop & ~last if self.overlap
+                                      and self.check else 0))
         m.d.sync += valid.eq(pending_next | offer_next.replicate(N))
         return m

@@ -95,8 +95,11 @@ class SystemConfig:
     * ``overlap`` -- overlapped input: tick t + 1's input events go into the first layer
       while the tick controller's update phase of tick t runs (the later layers still take
       tick t's spikes), instead of after it (:class:`spikeforge.hdl.tick.TickController`).
-      Same spikes, same results, fewer cycles. Only for a decision that never stops a run
-      early (``spike-count``, ``membrane-max``).
+      Same spikes, same results, fewer cycles. A ``first-spike`` run may stop with tick
+      t + 1's input half taken: the first layer has integrated some of its events, which
+      change nothing that the run reports (no spike of tick t + 1 is made, and the work
+      counters count an input event only once its tick has begun) and which the next
+      inference's CLEAR erases.
     * ``weight_stages`` -- registers between a core's weight memory and its accumulators'
       adders (0..4): an event's word and the current it is added to go through that many
       more stages, and the write-back of the sum comes as many edges later. Only in the
@@ -134,10 +137,6 @@ class SystemConfig:
                               f"got {self.state_memories!r}")
         if not isinstance(self.overlap, bool):
             raise ConfigError(f"overlap: must be true or false, got {self.overlap!r}")
-        if self.overlap and self.decision is Decision.FIRST_SPIKE:
-            raise ConfigError("overlap: not with the first-spike decision (its stop at a spike "
-                              "could cut the next tick's input in half); use spike-count or "
-                              "membrane-max, or overlap=False")
 
     def to_dict(self) -> dict:
         return {f.name: (self.decision.value if f.name == "decision" else getattr(self, f.name))
@@ -172,12 +171,9 @@ def weight_stages_fit(words: int, stages: int) -> bool:
 
 def chosen_system(decision, overlap: bool = True, **settings) -> SystemConfig:
     """The settings the compiler chooses for a network of ``decision``: overlapped input
-    wherever the decision allows it (not ``first-spike``, whose stop at a spike could cut
-    the next tick's input in half) and ``overlap`` is not turned off; ``settings``: the
-    other fields. No FIFO is needed for it: a core takes its next events while its spike
+    unless ``overlap`` is turned off; ``settings``: the other fields. No FIFO is needed for it: a core takes its next events while its spike
     queue still drains (:class:`spikeforge.hdl.core.NeuronCore`), so the queue is the
     buffer (the demo network: 1.19x its work bound without a FIFO, the same cycles with one
     of depth 8; docs/boards.md, stop 32)."""
     decision = as_decision(decision)
-    return SystemConfig(decision, overlap=overlap and decision is not Decision.FIRST_SPIKE,
-                        **settings)
+    return SystemConfig(decision, overlap=overlap, **settings)

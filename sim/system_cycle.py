@@ -92,7 +92,7 @@ from spikeforge.sim.blocks.tick import TickControllerModel, TickState
 from spikeforge.sim.cycle import clear_cycles, cycles_per_event, update_cycles, words
 
 __all__ = ["InputSchedule", "InferenceTiming", "SystemModel", "predict_run",
-           "lower_bound_cycles", "ticks_to_run", "input_items"]
+           "lower_bound_cycles", "ticks_to_run", "ticks_offered", "input_items"]
 
 
 def _always(cycle: int) -> bool:
@@ -237,7 +237,8 @@ class SystemModel:
         self.routers = [RouterModel([routes[(l, c.index)].destination_cores for c in cores],
                                     len(layers[l + 1])) for l, cores in enumerate(layers[:-1])]
         self.feeds = [self.port.multicast, *self.routers]  # each layer's spike_in source
-        self.ctrl = TickControllerModel(len(self.cores), system.guard, system.overlap)
+        self.ctrl = TickControllerModel(len(self.cores), system.guard, system.overlap,
+                                        stops=system.decision is Decision.FIRST_SPIKE)
         self.decision = decision_model(system.decision, self.n_classes, decisive_classes(plan))
         self.final_class = -1  # MEMBRANE_MAX: the golden class of the next inference
         self.busy = False
@@ -576,6 +577,15 @@ def ticks_to_run(trace, image: int, n_ticks: int, train: bool = False) -> int:
     return n_ticks
 
 
+def ticks_offered(trace, image: int, n_ticks: int, overlap: bool, train: bool = False) -> int:
+    """Ticks whose input the host offers for ``image``: those it runs
+    (:func:`ticks_to_run`), and with ``overlap`` the next one too where the run stops early:
+    its input is taken during the deciding tick's update phase, until the stop. (A host
+    offers its ticks in order until ``done``; no item of a later tick can be taken.)"""
+    run = ticks_to_run(trace, image, n_ticks, train)
+    return min(run + 1, n_ticks) if overlap else run
+
+
 def predict_run(plan, trace, schedules: Sequence[InputSchedule], n_ticks: int, *,
                 system: SystemConfig | None = None, out_ready: Callable[[int], bool] = _always, start_cycle: int = 0,
                 start_gaps: Sequence[int] | None = None,
@@ -609,7 +619,7 @@ def predict_run(plan, trace, schedules: Sequence[InputSchedule], n_ticks: int, *
     if len(schedules) != batch:
         raise ConfigError(f"schedules: expected {batch} (one per image), got {len(schedules)}")
     for b in range(batch):
-        ticks = ticks_to_run(trace, b, n_ticks, train)
+        ticks = ticks_offered(trace, b, n_ticks, system.overlap, train)
         items = [(j, last, gap) for j, last, gap, _ in schedules[b].items(ticks)]
         spikes = [s[b] for s in trace.spikes]
         model.final_class = int(trace.decision[b])  # MEMBRANE_MAX: the class is the golden one

@@ -37,7 +37,9 @@ class TickControllerModel:
     * ``overlap``: the next tick's input is open in UPDATE too (:attr:`input_open`), it
       reopens at the TICK's offer, and the end of UPDATE goes on to EVENT without CHECK
       and without the guard (or ends the run after the last tick: ``finished`` with
-      ``tick_done``).
+      ``tick_done``). With ``stops`` too (a first-spike decision, which may stop at a
+      ``tick_done``) the end of UPDATE goes through CHECK, which ends the run on ``stop``
+      or after the last tick, and else on to EVENT, still without the guard.
     * ``ticks_run`` counts a tick from its TICK offer on.
     * ``stop`` in UPDATE ends the run in that cycle (``finished``, nothing pending) and loads the guard, which runs on in IDLE and is not reset by
       ``start``: the next CLEAR waits for the drain and ``guard`` cycles.
@@ -47,10 +49,11 @@ class TickControllerModel:
     :meth:`settle` computes the cycle's combinational outputs, :meth:`clock` the edge.
     """
 
-    def __init__(self, n_cores: int, guard: int, overlap: bool = False):
+    def __init__(self, n_cores: int, guard: int, overlap: bool = False, stops: bool = False):
         self.all_cores = (1 << n_cores) - 1
         self.guard = guard
         self.overlap = overlap
+        self.check = not overlap or stops  # a CHECK cycle after every tick
         self.state = TickState.IDLE
         self.wait = 0
         self.pending = 0  # cores that still have to accept the current command
@@ -100,7 +103,8 @@ class TickControllerModel:
         self.finished = ((s is TickState.CLEARING and ended and self.n_ticks == 0)
                          or (s is TickState.CHECK and (stop or self.tick + 1 == self.n_ticks))
                          or self.stopped
-                         or (self.overlap and self.tick_done and self.tick + 1 == self.n_ticks))
+                         or (not self.check and self.tick_done
+                             and self.tick + 1 == self.n_ticks))
 
     def command_valid(self, core: int) -> bool:
         return self.offer or bool(self.pending >> core & 1)
@@ -142,7 +146,7 @@ class TickControllerModel:
         if self.stopped:
             self.pending, self.wait = 0, self.guard
             self._finish()
-        elif self.tick_done and self.overlap:  # no CHECK
+        elif self.tick_done and not self.check:
             self._next_tick()
         elif self.tick_done:
             self.state = TickState.CHECK

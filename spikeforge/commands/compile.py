@@ -68,9 +68,8 @@ def register(subparsers) -> None:
                         "get no weight row and the host drops their events: exact, and "
                         "784-600-10 then fits the ECP5-85F)")
     p.add_argument("--no-overlap", action="store_true",
-                   help="keep the tick barrier: without it, a spike-count or membrane-max "
-                        "network takes tick t + 1's input during tick t's update phase (fewer "
-                        "cycles; first-spike networks always keep the barrier)")
+                   help="keep the tick barrier: without it, the network takes tick t + 1's "
+                        "input during tick t's update phase (fewer cycles)")
     p.add_argument("--images", type=integer(1), default=None, metavar="N",
                    help=f"test images for the expected traces (default: all, at most "
                         f"{DEFAULT_TRACE_IMAGES})")
@@ -167,7 +166,7 @@ def cmd_compile(args) -> int:
                     else ("", ""))
     system = chosen_system(network.decision, not args.no_overlap, weight_banks=banks,
                            state_memories=state)
-    print(f"  tick controller: {overlap_reason(system, args.no_overlap)}", file=log)
+    print(f"  tick controller: {overlap_reason(system)}", file=log)
     result = compile_network(network, args.out, counts, ds.test_y[:n], cores, lanes=lanes,
                              drop_silent=not args.keep_silent_inputs, system=system,
                              info={"model": str(args.model), "dataset": ds.name,
@@ -191,14 +190,12 @@ def cmd_compile(args) -> int:
     return 0
 
 
-def overlap_reason(system, refused: bool) -> str:
+def overlap_reason(system) -> str:
     """Which tick controller the artifact gets, and why."""
     if system.overlap:
         return ("overlapped input (tick t + 1's events enter while tick t's spikes are still "
                 "taken; --no-overlap for the tick barrier)")
-    if refused:
-        return "tick barrier (--no-overlap)"
-    return "tick barrier (a first-spike run stops at its spike: no overlapped input)"
+    return "tick barrier (--no-overlap)"
 
 
 def report_overflow(network, counts, log) -> None:

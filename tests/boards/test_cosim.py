@@ -11,27 +11,34 @@ import pytest
 from spikeforge.boards.cosim import check_board_report, run_board_cosim
 from spikeforge.compiler.map import plan_network
 from spikeforge.ir.params import Decision
+from spikeforge.ir.system import SystemConfig
 from tests.util import random_inputs, random_network
 
 
 @functools.cache
-def board_run(seed, decision, per_core):
+def board_run(seed, decision, per_core, overlap=False):
     """A random 2-layer network on the board, three images and the malformed requests through
     the UART in Icarus: (network, plan, inputs, report). Cached: the check of a wrong result
     edits a copy of the first case's report rather than co-simulating again (~10 s)."""
     network = random_network(seed, n_layers=2, max_size=10, decision=decision)
     plan = plan_network(network, neurons_per_core=per_core)
     inputs = random_inputs(seed, network, images=3, ticks=8)
-    return network, plan, inputs, run_board_cosim(network, plan, inputs, "icarus").report
+    system = SystemConfig(decision, overlap=overlap)
+    return network, plan, inputs, run_board_cosim(network, plan, inputs, "icarus",
+                                                  system=system).report
 
 
-CASES = [(3, Decision.SPIKE_COUNT, 4), (11, Decision.FIRST_SPIKE, None)]
+CASES = [(3, Decision.SPIKE_COUNT, 4, False), (11, Decision.FIRST_SPIKE, None, False),
+         (11, Decision.FIRST_SPIKE, None, True)]
 
 
-@pytest.mark.parametrize("seed,decision,per_core", CASES)
-def test_board_end_to_end(seed, decision, per_core):
-    network, plan, inputs, report = board_run(seed, decision, per_core)
-    check_board_report(report, network, inputs, plan=plan)
+@pytest.mark.parametrize("seed,decision,per_core,overlap", CASES)
+def test_board_end_to_end(seed, decision, per_core, overlap):
+    """The last case is overlapped, as ``compile`` builds a first-spike network: the engine
+    feeds the next tick's items while the deciding tick runs, and the stop cuts them off."""
+    network, plan, inputs, report = board_run(seed, decision, per_core, overlap)
+    check_board_report(report, network, inputs, plan=plan,
+                       system=SystemConfig(decision, overlap=overlap))
 
 
 def test_check_detects_a_wrong_result():

@@ -83,7 +83,9 @@ def test_weight_stages_system_matches_models(weight_banks):
 
 @pytest.mark.parametrize("simulator,decision", [
     ("icarus", Decision.SPIKE_COUNT), ("icarus", Decision.MEMBRANE_MAX),
-    pytest.param("verilator", Decision.SPIKE_COUNT, marks=pytest.mark.slow)])
+    ("icarus", Decision.FIRST_SPIKE),
+    pytest.param("verilator", Decision.SPIKE_COUNT, marks=pytest.mark.slow),
+    pytest.param("verilator", Decision.FIRST_SPIKE, marks=pytest.mark.slow)])
 def test_overlapped_system_matches_models(simulator, decision):
     """``overlap``: tick t + 1's input taken during tick t's update phase, three layers, no
     FIFO, input gaps and output stalls: every spike, cycle and decision as the models say."""

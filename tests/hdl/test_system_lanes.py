@@ -92,11 +92,13 @@ def test_every_decision_with_lanes_stalls_and_fifo(decision):
     check_lanes_system(300 + len(decision.value), decision=decision, fifo_depth=2, p_ready=0.4)
 
 
-@pytest.mark.parametrize("seed, lanes", [(310, 2), (311, 4), (312, 8)])
-def test_overlapped_input_with_lanes(seed, lanes):
+@pytest.mark.parametrize("seed, lanes, decision", [
+    (310, 2, Decision.SPIKE_COUNT), (311, 4, Decision.SPIKE_COUNT), (312, 8, Decision.SPIKE_COUNT),
+    (313, 4, Decision.FIRST_SPIKE), (314, 8, Decision.FIRST_SPIKE)])
+def test_overlapped_input_with_lanes(seed, lanes, decision):
     """Overlapped input (tick t + 1's input during tick t's update) with 2, 4 and 8 lanes,
     stalls and no FIFO: the golden spikes and every cycle of the model."""
-    spiked, _ = check_lanes_system(seed, decision=Decision.SPIKE_COUNT, lanes=lanes,
+    spiked, _ = check_lanes_system(seed, decision=decision, lanes=lanes,
                                    fifo_depth=0, p_ready=0.5, overlap=True, max_size=16)
     assert spiked > 0
 

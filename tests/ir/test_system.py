@@ -56,12 +56,9 @@ def test_weight_stages_only_where_the_core_has_words_enough():
     (dict(decision="spike-count", overlap=1), "overlap: must be true or false, got 1"),
     (dict(state_memories="bram"), "state_memories: must be one of '', 'block', got 'bram'"),
     (dict(weight_stages=5), "weight_stages: must be an integer in 0..4, got 5"),
-    (dict(overlap=True), "overlap: not with the first-spike decision (its stop at a spike "
-                         "could cut the next tick's input in half); use spike-count or "
-                         "membrane-max, or overlap=False"),
 ], ids=["decision", "fifo_depth-negative", "fifo_depth-float", "guard", "tick_bits",
         "cycle_bits-bool", "weight_banks", "weight_banks-list", "overlap-int", "state_memories",
-        "weight_stages", "overlap-first-spike"])
+        "weight_stages"])
 def test_bad_system_settings_are_named(kwargs, message):
     with pytest.raises(ConfigError) as error:
         SystemConfig(**kwargs)

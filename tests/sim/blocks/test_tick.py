@@ -18,10 +18,11 @@ from spikeforge.sim.blocks.tick import TickControllerModel, TickState
 from tests.util import run
 
 
-def tick_lockstep(seed, n_cores, guard, p_stall, cycles=1500, overlap=False):
+def tick_lockstep(seed, n_cores, guard, p_stall, cycles=1500, overlap=False, stops=False):
     rng = random.Random(seed)
-    dut = TickController(n_cores, n_links=1, guard=guard, tick_bits=4, overlap=overlap)
-    model = TickControllerModel(n_cores, guard, overlap)
+    dut = TickController(n_cores, n_links=1, guard=guard, tick_bits=4, overlap=overlap,
+                         stops=stops)
+    model = TickControllerModel(n_cores, guard, overlap, stops)
     busy = [0] * n_cores
     was_idle = [False] * n_cores
     # an input port: its window is input_open until the tick's marker, which it sends at
@@ -89,12 +90,13 @@ def tick_lockstep(seed, n_cores, guard, p_stall, cycles=1500, overlap=False):
     return seen
 
 
-@pytest.mark.parametrize("overlap", [False, True])
+@pytest.mark.parametrize("overlap,stops", [(False, False), (True, False), (True, True)])
 @pytest.mark.parametrize("seed,n_cores,guard,p_stall", [
     (0, 1, 1, 0.0), (1, 3, 2, 0.0), (2, 2, 3, 0.3), (3, 4, 1, 0.3)])
-def test_controller_matches_rtl_cycle_by_cycle(seed, n_cores, guard, p_stall, overlap):
-    seen = tick_lockstep(seed, n_cores, guard, p_stall, overlap=overlap)
-    assert seen["states"] == set(TickState) - ({TickState.CHECK} if overlap else set())
+def test_controller_matches_rtl_cycle_by_cycle(seed, n_cores, guard, p_stall, overlap, stops):
+    seen = tick_lockstep(seed, n_cores, guard, p_stall, overlap=overlap, stops=stops)
+    no_check = overlap and not stops
+    assert seen["states"] == set(TickState) - ({TickState.CHECK} if no_check else set())
     assert seen["finished"] >= 5 and seen["markers"] >= 5
     assert (seen["error"] > 0) == (p_stall > 0)
 
@@ -102,10 +104,10 @@ def test_controller_matches_rtl_cycle_by_cycle(seed, n_cores, guard, p_stall, ov
 # -- the documented sequence, exact cycles -----------------------------------------------
 
 def run_quiet(guard, n_ticks, quiet=lambda c: True, stop=lambda c: False, refuse=None,
-              cycles=None, overlap=False):
+              cycles=None, overlap=False, stops=False):
     """Start at cycle 0, every core accepts every command at once (but core 0 refuses while
     ``refuse(c)``); returns per cycle (state, wait, outputs)."""
-    ctl = TickControllerModel(2, guard, overlap)
+    ctl = TickControllerModel(2, guard, overlap, stops)
     trace = []
     for c in range(cycles or 8 + (n_ticks + 1) * (3 + 3 * guard)):
         ctl.settle(c == 0, quiet(c), stop(c))
@@ -169,6 +171,30 @@ def test_overlapped_input_is_open_in_the_update_phase_and_event_offers_at_once(g
     offers = [c for c, (_, _, o) in enumerate(trace) if "offer" in o]
     assert reopen == [0] + offers[1:]  # the clear, then every TICK offer
     assert ctl.done and ctl.ticks_run == n_ticks and not ctl.error
+
+
+@pytest.mark.parametrize("guard", [1, 2])
+def test_overlapped_with_stops_checks_after_every_tick_and_offers_at_once(guard):
+    """``overlap`` with ``stops`` (first-spike): the end of UPDATE goes through one CHECK
+    cycle, where a stop or the last tick ends the run, and EVENT(t + 1) still offers TICK in
+    its first cycle (no guard: the input is in)."""
+    g, S, n_ticks = guard, TickState, 3
+    states = [S.IDLE, S.ISSUE_CLEAR] + [S.CLEARING] * (g + 1) + [S.EVENT] * (g + 2)
+    for t in range(n_ticks):
+        states += [S.UPDATE] * (g + 1) + [S.CHECK] + ([S.EVENT] if t + 1 < n_ticks else [S.IDLE])
+    trace, ctl = run_quiet(g, n_ticks, overlap=True, stops=True)
+    got = [s for s, _, _ in trace]
+    assert got[:len(states)] == states
+    done = [c for c, (_, _, o) in enumerate(trace) if "tick_done" in o]
+    assert [c for c, (_, _, o) in enumerate(trace) if "finished" in o] == [done[-1] + 1]
+    opened = [s for s, _, o in trace if "input_open" in o]
+    assert opened == [S.EVENT] * (g + 2) + ([S.UPDATE] * (g + 1) + [S.EVENT]) * (n_ticks - 1)
+    assert ctl.done and ctl.ticks_run == n_ticks and not ctl.error
+    # a stop in the CHECK cycle of tick 1 ends the run there, after two ticks
+    check_1 = [c for c, (s, _, _) in enumerate(trace) if s is S.CHECK][1]
+    trace, ctl = run_quiet(g, n_ticks, overlap=True, stops=True, stop=lambda c: c == check_1)
+    assert [c for c, (_, _, o) in enumerate(trace) if "finished" in o] == [check_1]
+    assert ctl.ticks_run == 2 and ctl.done
 
 
 def test_zero_ticks_only_clears():
