@@ -164,8 +164,8 @@ class TickController(wiring.Component):
     """
 
     def __init__(self, n_cores: int, *, n_links: int = 0, tick_bits: int = 16, guard: int = 2,
-                 overlap: bool = False, stops: bool = False, command_shape=Command, tick_command=Command.TICK,
-                 clear_command=Command.CLEAR):
+                 overlap: bool = False, stops: bool = False, command_shape=Command,
+                 tick_command=Command.TICK, clear_command=Command.CLEAR):
         if not isinstance(n_cores, int) or n_cores < 1:
             raise ValueError(f"n_cores: must be a positive integer, got {n_cores!r}")
         if not isinstance(n_links, int) or n_links < 0:

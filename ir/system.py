@@ -171,9 +171,10 @@ def weight_stages_fit(words: int, stages: int) -> bool:
 
 def chosen_system(decision, overlap: bool = True, **settings) -> SystemConfig:
     """The settings the compiler chooses for a network of ``decision``: overlapped input
-    unless ``overlap`` is turned off; ``settings``: the other fields. No FIFO is needed for it: a core takes its next events while its spike
-    queue still drains (:class:`spikeforge.hdl.core.NeuronCore`), so the queue is the
-    buffer (the demo network: 1.19x its work bound without a FIFO, the same cycles with one
-    of depth 8; docs/boards.md, stop 32)."""
+    unless ``overlap`` is turned off; ``settings``: the other fields. No FIFO is needed for
+    it: a core takes its next events while its spike queue still drains
+    (:class:`spikeforge.hdl.core.NeuronCore`), so the queue is the buffer (the demo network:
+    1.19x its work bound without a FIFO, the same cycles with one of depth 8;
+    docs/boards.md, stop 32)."""
     decision = as_decision(decision)
     return SystemConfig(decision, overlap=overlap, **settings)
