@@ -364,7 +364,8 @@ class TickController(wiring.Component):
         # the open input port (so the window is shut in every transition but a stop's, and
         # no marker comes with one). tests/sim/blocks/test_tick.py checks it cycle by cycle.
         m.d.sync += self.input_accepting.eq(
-            (t_cleared & ~no_ticks) | (check & ~self.stop & ~last if not self.overlap else 0)
+            (t_cleared & ~no_ticks) | (0 if self.overlap and self.check
+                                       else check & ~self.stop & ~last)
             | (t_tick & ~last if self.overlap else 0)
             | (self.input_accepting & ~self.input_marker & ~t_stop))
 
@@ -406,7 +407,7 @@ class TickController(wiring.Component):
                 m.d.sync += self.done.eq(1)
             with m.Else():
                 next_tick()
-                if not self.overlap:  # overlapped, the input is in and quiet holds
+                if not (self.overlap and self.check):  # overlapped: the input is in, quiet holds
                     set_wait(self.guard + 1)
         # valid = offer | pending of the next cycle. The offer of the next cycle, in_offer &
         # wait_zero & quiet there, written out by the transitions that lead to it (as the AND
@@ -417,9 +418,11 @@ class TickController(wiring.Component):
         # the guard only counts down, so there the wait ends iff it is 0 or 1 now. The states
         # are one-hot; tests/sim/blocks/test_tick.py checks valid cycle by cycle
         wait_ends = wait_zero | (wait == 1)
+        # (each case's expression as it was before the overlapped CHECK, so that their
+        # Verilog -- and the mutation campaign's site ids -- stayed the same)
+        onward = (t_updated & ~last if direct
+                  else check & ~self.stop & ~last if self.overlap else 0)
         offer_next = quiet_next & ((wait_ends & (t_start | (in_offer & ~guarded_quiet)))
-                                   | (t_updated & ~last if direct else 0)
-                                   | (check & ~self.stop & ~last if self.overlap
-                                      and self.check else 0))
+                                   | onward)
         m.d.sync += valid.eq(pending_next | offer_next.replicate(N))
         return m
