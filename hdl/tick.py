@@ -357,12 +357,13 @@ class TickController(wiring.Component):
             in_clearing_last.eq((t_clear & no_ticks) | (in_clearing_last & ~ended)),
         ]
         # input_accepting (= input_open & ~closed): a marker closes the window; entering
-        # EVENT from CLEARING or CHECK opens it (closed was cleared by the clear or tick_done
-        # before), and so does, overlapped, the TICK's offer (input_reopen) for UPDATE's
-        # window of the next tick, unless this one is the last. Overlapped, EVENT entered
-        # from UPDATE finds tick t + 1's marker taken: UPDATE ended quiet, and quiet includes
-        # the open input port (so the window is shut in every transition but a stop's, and
-        # no marker comes with one). tests/sim/blocks/test_tick.py checks it cycle by cycle.
+        # EVENT from CLEARING or (at the barrier) CHECK opens it (closed was cleared by the
+        # clear or tick_done before), and so does, overlapped, the TICK's offer (input_reopen)
+        # for UPDATE's window of the next tick, unless this one is the last. Overlapped, EVENT
+        # entered from UPDATE or CHECK finds tick t + 1's marker taken: UPDATE ended quiet,
+        # and quiet includes the open input port (so the window is shut in every transition
+        # but a stop's, and no marker comes with one). tests/sim/blocks/test_tick.py checks
+        # it cycle by cycle.
         m.d.sync += self.input_accepting.eq(
             (t_cleared & ~no_ticks) | (0 if self.overlap and self.check
                                        else check & ~self.stop & ~last)
