@@ -7,7 +7,8 @@ figures and published FPGA designs, as ratios -- in one run.
 
 Steps: ``spikeforge compile MODEL --board BOARD`` (the lanes that compile chooses for the
 board, silent input rows dropped: for the s45 784-600-10 network on the ULX3S-85F, estimated
-on 100 of the ``--images``, lanes [18, 6] in 3 + 1 cores, the design that routed in stop 47;
+on 100 of the ``--images``, lanes [18, 6] in 3 + 1 cores; stop 47 routed it with the tick
+barrier, and since stop 48 compile overlaps first-spike systems, a design not routed yet;
 on 20 images it chooses [36, 4] in 2 + 1 cores, which routed too, 64.4 MHz) into
 ``OUT/compiled``; the board build
 (:func:`spikeforge.boards.build.build_board`, PLL at ``--clk-mhz``) into ``OUT/board``, reused
