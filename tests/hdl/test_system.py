@@ -206,9 +206,10 @@ OVERLAPPED = [(seed, decision) for seed in range(200, 204) for decision in Decis
 @pytest.mark.parametrize("seed, decision", OVERLAPPED)
 def test_overlapped_input_matches_golden_and_cycle_model(seed, decision):
     """``overlap``: tick t + 1's input taken during tick t's update phase -- the same spikes
-    and classes as the golden model (the RTL computes them), every cycle as the model says;
-    a first-spike run stops with the next tick's input half taken, and its work counters
-    still count the ticks run only."""
+    and classes as the golden model (the RTL computes them), every cycle as the model says.
+    First-spike runs stop in the update phase with the next tick's input half taken (seeds
+    201 and 202) or wholly taken (200), and once in CHECK (203); the work counters are
+    compared by the co-simulation tests."""
     check_system(seed, decision=decision, overlap=True)
 
 
