@@ -448,9 +448,9 @@ class NeuronCore(wiring.Component):
         ``w[j, n]`` to the accumulator ``i`` of every neuron n, reading only the G weight
         words of input j. ``ready`` is high between phases (no event issue, update or
         clear in progress; the spike queue and ``spike_out`` may still be draining: events
-        touch neither) and, if G >= 2, in the cycle in which an event reads its last word:
-        events then follow each other every G cycles. A payload ``>= n_inputs`` is a driver
-        error (undefined result).
+        touch neither) and in the cycle in which an event reads its last word: events
+        then follow each other every G cycles (with G = 1 in every cycle). A payload
+        ``>= n_inputs`` is a driver error (undefined result).
     command : ``In(stream.Signature(Command))``
         :attr:`Command.TICK` or :attr:`Command.CLEAR`. ``ready`` is high when ``idle`` is
         high and ``spike_in.valid`` is low (a pending event is accepted first; a well-behaved
@@ -509,12 +509,12 @@ class NeuronCore(wiring.Component):
 
     * **Event**: accepted at cycle h, the words are read at edges h + 1 .. h + G and
       written back at h + 3 + k .. h + G + 2 + k (k = ``weight_stages``, at most G - 2
-      where k > 0). With G >= 2 the next event can be accepted at
-      cycle h + G (its word g is read at h + G + 1 + g, in or after the edge that writes
-      the previous event's word g: a read of a word in the edge it is written sees the new
-      value); with G = 1 at h + 2, one cycle later, because the write-back is two edges
-      behind the read (``cycles_per_event = max(G, 2)``). A command is accepted from
-      cycle h + G + 1 (``idle``).
+      where k > 0). The next event can be accepted at cycle h + G
+      (``cycles_per_event = G``): with G >= 2 its word g is read at h + G + 1 + g, in or
+      after the edge that writes the previous event's word g (a read of a word in the edge
+      it is written sees the new value); with G = 1 its one word is read an edge before
+      the previous event's write-back, which is forwarded to its sum instead. A command
+      is accepted from cycle h + G + 1 (``idle``).
     * **Update phase**: TICK accepted at cycle T. Word g is read at the g-th edge from
       T + 1 at which the credit is below Q (T + 1 + g without throttling) and written S
       edges later, where its spiking lanes are pushed into the queue. The output register
@@ -685,7 +685,7 @@ class NeuronCore(wiring.Component):
         idle = Signal(init=1)
         # spike_in.ready: between phases (the queue and output registers may still hold
         # spikes: events use neither, and the update that filled them has written its last
-        # word), or (G >= 2) an event reading its last word -- a register too
+        # word), or an event reading its last word -- a register too
         in_ready = Signal(init=1)
         m.d.comb += [
             self.idle.eq(idle),
@@ -736,9 +736,21 @@ class NeuronCore(wiring.Component):
         # -- event write-back (from P, or the last transport stage); a CLEAR's writes below
         # take precedence: every word it overrides is zeroed by the CLEAR itself in a later
         # cycle --------------------------------------------------------------------------------
+        if G == 1:
+            # one word: events follow each other every cycle, and each reads the word an
+            # edge before the write-back of the event just before it (two edges behind its
+            # read), so where a write-back was in the cycle before (only that event's can
+            # be: the next one reads in or after the edge of every earlier write-back) its
+            # sum, kept in e_sum, stands for the word read
+            e_again = Signal(name="e_again")
+            e_sum = Signal(L * acc, name="e_sum", reset_less=True)
+            m.d.sync += e_again.eq(e_wb)
+            i_wb = Mux(e_again, e_sum, i_wb)
         with m.If(e_wb):
             sums = [i + w for i, w in zip(lanes_of(i_wb, acc, True), lanes_of(w_wb, wb, True))]
             m.d.comb += [wps["i"].data.eq(Cat(*(s[:acc] for s in sums))), wps["i"].en.eq(-1)]
+        if G == 1:
+            m.d.sync += e_sum.eq(Cat(*(s[:acc] for s in sums)))
 
         # -- update datapath -----------------------------------------------------------------
         issue = Signal()
@@ -877,9 +889,14 @@ class NeuronCore(wiring.Component):
         # host_ok = idle and no event write-back pending (e_r, e_p of the next cycle)
         # an event whose next edge reads its last word (cnt = G - 2 now) takes the next one
         # at that edge: word g of the next event is then read in or after the edge that
-        # writes this event's word g (the write-back is two edges behind the read), which
-        # G = 1 would break. (No event is accepted at cnt = G - 2: ready is low there.)
-        last_next = (phase == _Phase.EVENT) & (cnt == G - 2) if G >= 2 else 0
+        # writes this event's word g (the write-back is two edges behind the read). (No
+        # event is accepted at cnt = G - 2: ready is low there.) With one word every event
+        # taken reads its last word at the next edge, and the write-back it reads too early
+        # is forwarded (e_sum, above)
+        if G >= 2:
+            last_next = (phase == _Phase.EVENT) & (cnt == G - 2)
+        else:  # (a command taken beside an event, where commands come first, wins)
+            last_next = ev_accept if self.events_first else ev_accept & ~cmd_accept
         m.d.sync += [idle.eq(idle_next), in_ready.eq(phase_idle_next | last_next),
                      host_ok.eq(idle_next & (phase != _Phase.EVENT) & ~_or_all(pending))]
 
@@ -921,7 +938,7 @@ class NeuronCore(wiring.Component):
             with m.Case(_Phase.EVENT):
                 m.d.comb += [rp_w.addr.eq(w_addr), rps["i"].addr.eq(cnt)]
                 m.d.sync += [e_r.eq(1), e_r_g.eq(cnt), cnt.eq(cnt + 1), w_addr.eq(w_addr + 1)]
-                with m.If(ev_accept):  # the next event, at the last word (G >= 2)
+                with m.If(ev_accept):  # the next event, at the last word
                     m.d.sync += [cnt.eq(0), w_addr.eq(self.spike_in.payload * G)]
                 with m.Elif(cnt == G - 1):
                     m.d.sync += phase.eq(_Phase.IDLE)

@@ -127,7 +127,7 @@ def emit_core(config: CoreConfig, out_dir) -> dict[str, Path]:
                           "depth": config.n_inputs * config.n_neurons},
         "timing": {
             "words": f"G = ceil(n_neurons / lanes) = {config.words}",
-            "cycles_per_event": "G + 1",
+            "cycles_per_event": "G",
             "update_cycles": f"G + {UPDATE_STAGES + 1} for a silent tick; "
                              f"max(G + {UPDATE_STAGES + 1}, g + {UPDATE_STAGES + 3} + s) "
                              f"with s spikes in the last spiking word g, no stalls",

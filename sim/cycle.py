@@ -22,11 +22,12 @@ so there is one source of timing truth. Its consequences, with ``S`` =
 :data:`~spikeforge.sim.blocks.core.UPDATE_STAGES` (8) and ``Q`` =
 :data:`~spikeforge.sim.blocks.core.QUEUE_WORDS` (10):
 
-* ``spike_in.ready`` = ``idle``, or (``G >= 2``) an event's last word being read;
+* ``spike_in.ready`` = ``idle``, or an event's last word being read;
   ``command.ready`` = ``idle`` and not ``spike_in.valid``.
-* An event accepted at cycle ``h``: the next event can be accepted at ``h + G`` if
-  ``G >= 2``, at ``h + 2`` if ``G = 1`` (:func:`cycles_per_event`; the write-back of its
-  last words overlaps the next item); the core is idle again at cycle ``h + G + 1``.
+* An event accepted at cycle ``h``: the next event can be accepted at ``h + G``
+  (:func:`cycles_per_event`; the write-back of its last words overlaps the next item, and
+  with ``G = 1`` the core forwards it to the next event's sum); the core is idle again at
+  cycle ``h + G + 1``.
 * A CLEAR accepted at cycle ``h``: idle again at ``h + G + 1`` (:func:`clear_cycles`).
 * A TICK accepted at cycle ``T``: word ``g`` (neurons ``g*L .. g*L + L - 1``) is read at
   the ``g``-th edge from ``T + 1`` at which the credit (words in flight + words queued,
@@ -43,7 +44,7 @@ so there is one source of timing truth. Its consequences, with ``S`` =
   it has ``s`` of them, ``max(G + S + 1, g + S + 3 + s)``; the first spike of a tick,
   neuron ``n``, handshakes
   ``n // L + S + 3`` cycles after the TICK (:func:`output_latency`); a tick of ``E``
-  events the driver never delays takes ``(E - 1) * max(G, 2) + G + 1`` + the update phase
+  events the driver never delays takes ``(E - 1) * G + G + 1`` + the update phase
   (:func:`tick_cycles`).
 
 Driver convention (:class:`TickStimulus`)
@@ -84,8 +85,8 @@ def words(config) -> int:
 
 def cycles_per_event(config) -> int:
     """Cycles from one event handshake to the earliest next event handshake:
-    ``max(G, 2)`` (a command: ``G + 1``, when the core is idle again)."""
-    return max(words(config), 2)
+    ``G`` (a command: ``G + 1``, when the core is idle again)."""
+    return words(config)
 
 
 def clear_cycles(config) -> int:
@@ -117,7 +118,7 @@ def update_cycles(config, spiking: Sequence[int] = ()) -> int:
 def tick_cycles(config, n_events: int, spiking: Sequence[int] = ()) -> int:
     """Cycles from a tick's start to its idle cycle when the driver never waits and the
     output keeps up (:func:`update_cycles`): ``E`` events, the TICK ``G + 1`` cycles after
-    the last (when the core is idle), then the update phase: ``(E - 1) * max(G, 2) + G + 1
+    the last (when the core is idle), then the update phase: ``(E - 1) * G + G + 1
     + update_cycles`` (``update_cycles`` alone for ``E = 0``)."""
     events = int(n_events)
     offer_tick = (events - 1) * cycles_per_event(config) + words(config) + 1 if events else 0
@@ -126,7 +127,7 @@ def tick_cycles(config, n_events: int, spiking: Sequence[int] = ()) -> int:
 
 def core_busy_bound(config, n_events: int, n_ticks: int) -> int:
     """A lower bound on the cycles a core is busy in an inference of ``n_ticks`` ticks that
-    feeds it ``n_events`` events: ``G + 1`` (CLEAR) + ``n_events * max(G, 2)`` +
+    feeds it ``n_events`` events: ``G + 1`` (CLEAR) + ``n_events * G`` +
     ``n_ticks * (G + S + 1)`` (a silent update phase is the shortest)."""
     return (clear_cycles(config) + int(n_events) * cycles_per_event(config)
             + int(n_ticks) * update_cycles(config))

@@ -176,7 +176,7 @@ class NetworkTrace:
         else:
             ticks_run = np.full(batch, ticks, dtype=np.int64)
         mask = np.arange(ticks)[None, :] < ticks_run[:, None]  # [batch, ticks]
-        input_events, distinct, synaptic = [], [], []
+        input_events, distinct, synaptic, per_ticks = [], [], [], []
         for l, (n_in, n_out) in enumerate(self.layer_sizes):
             if l == 0:
                 source = self.input_counts
@@ -187,7 +187,9 @@ class NetworkTrace:
                 per_tick = np.zeros((batch, ticks), dtype=np.int64)
                 per_tick[:, 1:] = source.sum(axis=2, dtype=np.int64)[:, :-1]
                 first = _first_tick(source) + 1
-            events = (per_tick * mask).sum(axis=1)
+            per_tick = per_tick * mask
+            events = per_tick.sum(axis=1)
+            per_ticks.append(per_tick)
             input_events.append(events)
             synaptic.append(events * n_out)
             distinct.append((first < ticks_run[:, None]).sum(axis=1) / n_in)
@@ -200,7 +202,8 @@ class NetworkTrace:
             hidden += (layer_spikes.sum(axis=2, dtype=np.int64) * mask).sum(axis=1)
         output = (self.spikes[-1].sum(axis=2, dtype=np.int64) * mask).sum(axis=1)
         return NetworkStatistics(ticks_run, input_events, synaptic, fraction,
-                                 np.stack(distinct, axis=1), hidden, output)
+                                 np.stack(distinct, axis=1), hidden, output,
+                                 np.stack(per_ticks, axis=1))
 
 
 def _first_tick(active: np.ndarray) -> np.ndarray:
@@ -222,7 +225,9 @@ class NetworkStatistics:
     * ``distinct_weights_read_fraction`` -- fraction of the layer's weight rows read at least
       once (inputs that spiked at least once / ``n_inputs``);
     * ``hidden_spikes`` -- ``[batch]`` spikes of all layers but the output one in the ticks run;
-    * ``output_spikes`` -- ``[batch]`` spikes of the output layer in the ticks run.
+    * ``output_spikes`` -- ``[batch]`` spikes of the output layer in the ticks run;
+    * ``input_events_per_tick`` -- ``[batch, layers, ticks]``: ``input_events`` tick by
+      tick (0 in the ticks not run).
     """
 
     ticks_run: np.ndarray
@@ -232,6 +237,7 @@ class NetworkStatistics:
     distinct_weights_read_fraction: np.ndarray
     hidden_spikes: np.ndarray
     output_spikes: np.ndarray
+    input_events_per_tick: np.ndarray
 
 
 def decide(output_spikes: np.ndarray, final_v: np.ndarray, mode: Decision):

@@ -13,7 +13,7 @@ combinational outputs are settled from the registers of the cycle, then every bl
 the clock edge. The blocks:
 
 * :class:`~spikeforge.sim.blocks.core.CoreModel` -- the core's control
-  (:mod:`spikeforge.sim.cycle`: ``max(G, 2)`` cycles per event, the update pipeline with
+  (:mod:`spikeforge.sim.cycle`: ``G`` cycles per event, the update pipeline with
   its spike queue, output and skid registers, ``G + 1`` cycles of CLEAR; ``spike_in.ready``
   = ``idle`` or an event's last word, :attr:`~spikeforge.sim.blocks.core.CoreModel.in_ready`);
 * :class:`~spikeforge.sim.blocks.router.MergerModel` -- the round-robin merger (registered
@@ -528,7 +528,7 @@ class SystemModel:
     def _stream(self, items, k: int, offer_at, timing: InferenceTiming):
         """The run of input events from ``items[k]`` up to the next marker, in closed form.
 
-        A layer-0 core takes its next event ``max(G, 2)`` cycles after it takes one (it
+        A layer-0 core takes its next event ``G`` cycles after it takes one (it
         counts its G words down, :class:`CoreModel`); the multicast offers an event to every
         destination from its offer cycle on, each takes it in the first cycle it is free,
         and the handshake is the cycle the last one takes it. The next event is offered
@@ -547,7 +547,7 @@ class SystemModel:
             handshake = max(takes)
             for d, t in zip(dests, takes):
                 taken_at[d] = t
-                free[d] = t + max(layer0[d].G, 2)
+                free[d] = t + layer0[d].G
             timing.input_cycles.append(handshake)
             k += 1
             reference = handshake + 1

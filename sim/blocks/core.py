@@ -11,9 +11,9 @@ word ``g``), the registers it keeps are the RTL's:
 
 * ``phase`` and, in EVENT / CLEAR, the edges ``left`` until IDLE (an event issues its
   ``G`` weight words on the ``G`` edges after its handshake; the write-back that follows
-  does not hold the core busy, and with ``G >= 2`` the next event is accepted at the edge
-  that issues the last word, ``G`` edges after; with ``G = 1`` it would read its word
-  before the previous write-back, so it waits one edge more);
+  does not hold the core busy, and the next event is accepted at the edge that issues
+  the last word, ``G`` edges after: with ``G = 1`` in every cycle, the RTL forwarding
+  the write-back that its read comes an edge too early for);
 * the update pipeline: ``cnt`` (next word to issue) and one valid bit per stage of the
   :data:`UPDATE_STAGES` registers between a word's read and its write (BRAM output,
   its copy, the multipliers' operands, products, their copies, round, add, compare; the
@@ -63,12 +63,12 @@ class CoreModel:
 
     * ``idle`` = phase IDLE, the spike queue empty and the output register empty;
       ``spike_in.ready`` (:attr:`in_ready`) = phase IDLE (the queue and the output may still
-      be draining), or (``G >= 2``) an event's last word being issued; ``command.ready`` =
+      be draining), or an event's last word being issued; ``command.ready`` =
       ``idle`` and not ``spike_in.valid`` (with ``events_first=False``: ``idle``, and a
       command beside an event is taken instead).
     * An event or a CLEAR accepted at edge h issues its G words at edges h + 1 .. h + G and
-      the core is idle again at cycle h + G + 1; with ``G >= 2`` the next event can be
-      accepted at edge h + G (an event accepted at the last word restarts the countdown).
+      the core is idle again at cycle h + G + 1; the next event can be accepted at edge
+      h + G (an event accepted at the last word restarts the countdown).
     * A TICK accepted at edge T: word ``cnt`` is issued at every edge from T + 1 at which
       ``cnt < G`` and ``credit < QUEUE_WORDS``; an issued word is written (and its spikes
       pushed into the queue) :data:`UPDATE_STAGES` edges later. The phase ends at the edge
@@ -128,13 +128,13 @@ class CoreModel:
     def in_ready(self) -> bool:
         """``spike_in.ready``."""
         return (self.phase is CorePhase.IDLE
-                or (self.phase is CorePhase.EVENT and self.left == 1 and self.G >= 2))
+                or (self.phase is CorePhase.EVENT and self.left == 1))
 
     def edges_to_ready(self) -> int:
         """Edges until :attr:`in_ready` (from IDLE or an EVENT / CLEAR countdown)."""
         if self.phase is CorePhase.IDLE:
             return 0
-        return self.left - 1 if self.phase is CorePhase.EVENT and self.G >= 2 else self.left
+        return self.left - 1 if self.phase is CorePhase.EVENT else self.left
 
     def command_ready(self, spike_in_valid: bool) -> bool:
         return self.idle and not (spike_in_valid and self.events_first)

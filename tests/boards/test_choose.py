@@ -3,13 +3,15 @@
 import numpy as np
 import pytest
 
-from spikeforge.boards.choose import (CORE_SPLITS, LANE_CHOICES, SPLIT_GAIN,
-                                       SPLIT_MIN_NEURONS, _pick, choose_lanes)
+from spikeforge.boards.choose import (CORE_SPLITS, LANE_CHOICES, SERIAL_GAIN, SPLIT_GAIN,
+                                       SPLIT_MIN_NEURONS, _Candidate, _pick, _serial,
+                                       choose_lanes)
 from spikeforge.boards.fit import estimate
 from spikeforge.compiler.map import plan_network
 from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.network import IntegerLayer, IntegerNetwork
 from spikeforge.ir.params import Decision, NeuronParams
+from spikeforge.sim.cycle import core_busy_bound, cycles_per_event, update_cycles
 from spikeforge.sim.network import run_network
 from spikeforge.sim.system_cycle import lower_bound_cycles
 from tests.util import random_inputs
@@ -35,7 +37,7 @@ def test_the_choice_fits_and_nothing_faster_does(board):
     trace = run_network(net, counts)
     assert choice.bound == pytest.approx(np.mean(
         [lower_bound_cycles(choice.plan, trace, b)["core_bound"] for b in range(8)]))
-    options = [[L for L in LANE_CHOICES if L <= n] for n in (40, 10)]
+    options = [[L for L in LANE_CHOICES if L <= n] + [n] for n in (40, 10)]  # n: one word
     assert choice.tried == len(options[0]) * len(options[1])
     for l0 in options[0]:
         for l1 in options[1]:
@@ -113,10 +115,71 @@ def test_a_split_is_taken_on_the_large_board_and_kept_out_when_cores_are_given()
 
 
 def test_more_cores_only_for_more_than_split_gain_less_work():
-    """The rule itself, on made-up plans ``(cores, bound, lanes, order, key)``."""
-    one = (2, 1000.0, 70, (), "one core")
-    assert _pick([one, (5, 1000 / (1 + SPLIT_GAIN) + 1, 60, (), "four cores")]) == "one core"
-    assert _pick([one, (5, 1000 / (1 + SPLIT_GAIN) - 1, 60, (), "four cores")]) == "four cores"
+    """The rule itself, on made-up plans ``(cores, bound, serial, lanes, order, key)``."""
+    def pick(*plans):
+        return _pick([_Candidate(*p) for p in plans])[0].key
+
+    one = (2, 1000.0, 1500.0, 70, (), "one core")
+    assert pick(one, (5, 1000 / (1 + SPLIT_GAIN) + 1, 900.0, 60, (), "four cores")) == "one core"
+    assert pick(one, (5, 1000 / (1 + SPLIT_GAIN) - 1, 1500.0, 60, (), "four cores")) \
+        == "four cores"
     # of as many cores the least work, then the fewest lanes
-    assert _pick([one, (2, 999.0, 80, (), "more lanes")]) == "more lanes"
-    assert _pick([one, (2, 1000.0, 60, (), "fewer lanes")]) == "fewer lanes"
+    assert pick(one, (2, 999.0, 2000.0, 80, (), "more lanes")) == "more lanes"
+    assert pick(one, (2, 1000.0, 1500.0, 60, (), "fewer lanes")) == "fewer lanes"
+
+
+def test_on_a_tie_more_lanes_only_for_more_than_serial_gain_shorter_ticks():
+    """Of plans with the same work on the busiest core, the fewest lanes unless one of
+    more lanes has a tick-serial estimate more than SERIAL_GAIN below; the fewest-lanes
+    plan is returned beside the choice (for the why)."""
+    few = _Candidate(2, 1000.0, 1500.0, 60, (), "6 lanes")
+    much = _Candidate(2, 1000.0, 1200.0, 64, (), "10 lanes")
+    slight = _Candidate(2, 1000.0, 1500 / (1 + SERIAL_GAIN) + 1, 62, (), "8 lanes")
+    assert _pick([few, much, slight]) == (much, few)
+    assert _pick([few, slight]) == (few, few)
+    # not against a plan of less work on the busiest core
+    assert _pick([few, much._replace(bound=1001.0)]) == (few, few)
+
+
+def test_serial_estimate_is_the_busiest_core_tick_by_tick():
+    """_serial by hand on a two-layer plan: per tick the larger of the layers' events times
+    their cycles per event, plus the slowest silent update per tick run."""
+    net = network(n_in=8, hidden=6)
+    plan = plan_network(net, lanes=[3, 10])  # G = 2 and G = 1
+    per_tick = np.array([[[4, 1, 0], [0, 5, 3]]])  # [image, layer, tick]
+    ticks_run = np.array([3])
+    update = max(update_cycles(c) for c in plan.cores)
+    assert [cycles_per_event(c) for c in plan.cores] == [2, 1]
+    assert _serial(plan, ticks_run, per_tick) == 8 + 5 + 3 + 3 * update
+
+
+def test_a_tie_on_the_busiest_core_goes_to_the_shorter_ticks_and_says_why():
+    """A network whose input comes early (dense in ticks 0-1, sparse after) and whose
+    output core is the busiest overall: the hidden core's lanes do not change the bound,
+    but where the input is dense the hidden core is the busiest in its ticks, so the most
+    hidden lanes that fit are chosen over the fewest of the same bound, and the why names
+    both plans' tick-serial estimates. The figures are recomputed here."""
+    rng = np.random.default_rng(0)
+    params = NeuronParams(decay_bits=8, alpha=256, beta=256, threshold=400)
+    net = IntegerNetwork((IntegerLayer(rng.integers(-10, 40, (64, 100)), params),
+                          IntegerLayer(rng.integers(-20, 60, (100, 10)), params)),
+                         Decision.SPIKE_COUNT)
+    p = np.array([0.6, 0.6] + [0.05] * 6)[None, :, None]
+    counts = (rng.random((6, 8, 64)) < p).astype(np.int64)
+    choice = choose_lanes(net, "ulx3s-85f", counts)
+    assert choice.lanes == [64, 10], choice.why
+    other = [int(x) for x in choice.why[1].split("rather than lanes [")[1].split("]")[0]
+             .split(", ")]
+    assert other[1] == 10 and other[0] < 64
+    stats = run_network(net, counts).statistics(until_decision=False)
+    bound, serial = {}, {}
+    for lanes in (choice.lanes, other):
+        plan = plan_network(net, lanes=lanes)
+        bound[lanes[0]] = np.mean([max(core_busy_bound(c, int(stats.input_events[b, c.layer]),
+                                                       int(stats.ticks_run[b]))
+                                       for c in plan.cores) for b in range(6)])
+        serial[lanes[0]] = _serial(plan, stats.ticks_run, stats.input_events_per_tick)
+    assert bound[64] == bound[other[0]]
+    assert serial[64] * (1 + SERIAL_GAIN) < serial[other[0]]
+    assert f"{serial[64]:,.0f} cycles tick by tick against {serial[other[0]]:,.0f}" \
+        in choice.why[1]

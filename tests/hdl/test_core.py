@@ -366,7 +366,7 @@ def test_no_stall_formulas(lanes):
         assert o["idle_cycle"] - o["start"] == tick_cycles(config, len(s.events), spiking)
         assert o["idle_cycle"] - o["command_cycle"] == update_cycles(config, spiking)
         diffs = np.diff(o["event_cycles"]).tolist()
-        assert all(d == cycles_per_event(config) == max(G, 2) for d in diffs)
+        assert all(d == cycles_per_event(config) == G for d in diffs)
     assert update_cycles(config) == G + UPDATE_STAGES + 1
 
 

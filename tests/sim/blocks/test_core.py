@@ -200,13 +200,13 @@ def test_event_and_clear_busy_times(N, lanes):
 
 
 @pytest.mark.parametrize("N,lanes", [(1, 1), (2, 1), (3, 1), (5, 2), (9, 4)])
-def test_events_follow_each_other_every_max_g_2_cycles(N, lanes):
-    """spike_in.ready: an event accepted at cycle 0 lets the next in at max(G, 2) (at its
-    last word while G >= 2, when the core is not idle); three in a row, then idle at
-    2 * max(G, 2) + G + 1."""
+def test_events_follow_each_other_every_g_cycles(N, lanes):
+    """spike_in.ready: an event accepted at cycle 0 lets the next in at G (at its last word,
+    when the core is not idle; with one word, in every cycle); three in a row, then idle at
+    2 * G + G + 1."""
     core = CoreModel(plan_core(CoreConfig(N, 3, lanes=lanes)))
     G = -(-N // lanes)
-    period = max(G, 2)
+    period = G
     accepted, ready, idle = [], [], []
     for c in range(3 * period + G + 2):
         ready.append(core.in_ready)
@@ -217,8 +217,8 @@ def test_events_follow_each_other_every_max_g_2_cycles(N, lanes):
         core.clock(take, False, False, 0, True)
     assert accepted == [0, period, 2 * period]
     assert cycles_per_event(CoreConfig(N, 3, lanes=lanes)) == period
-    assert ready[period - 1:period + 1] == [False, True]
-    assert idle[period] == (G == 1)  # ready while busy only with two words or more
+    assert ready[period - 1:period + 1] == ([True, True] if G == 1 else [False, True])
+    assert not idle[period]  # ready while busy, at the last word
     assert idle.index(True, 2 * period + 1) == 2 * period + G + 1  # after the third
 
 
