@@ -5,7 +5,7 @@ import pytest
 
 from spikeforge.boards.choose import (CORE_SPLITS, LANE_CHOICES, SERIAL_GAIN, SPLIT_GAIN,
                                        SPLIT_MIN_NEURONS, _Candidate, _pick, _serial,
-                                       choose_lanes)
+                                       choose_lanes, lane_choices)
 from spikeforge.boards.fit import estimate
 from spikeforge.compiler.map import plan_network
 from spikeforge.ir.errors import ConfigError
@@ -112,6 +112,14 @@ def test_a_split_is_taken_on_the_large_board_and_kept_out_when_cores_are_given()
     small = network(n_in=32, hidden=SPLIT_MIN_NEURONS - 1)
     assert choose_lanes(small, "ulx3s-85f",
                         random_inputs(5, small, 6, 6, p=0.3)).cores == [1, 1]
+
+
+def test_lane_choices_end_with_one_word():
+    """A core's own neuron count is tried (one word: an event per cycle) up to the largest
+    choice; the choices above it never."""
+    assert lane_choices(10) == [1, 2, 3, 4, 6, 8, 9, 10]
+    assert lane_choices(9) == [1, 2, 3, 4, 6, 8, 9]
+    assert lane_choices(64)[-1] == 64 and lane_choices(100)[-1] == 64
 
 
 def test_more_cores_only_for_more_than_split_gain_less_work():
