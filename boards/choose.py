@@ -44,7 +44,7 @@ from spikeforge.sim.cycle import core_busy_bound, cycles_per_event, update_cycle
 from spikeforge.sim.network import run_network
 
 __all__ = ["LANE_CHOICES", "CORE_SPLITS", "SPLIT_MIN_NEURONS", "SPLIT_GAIN", "SERIAL_GAIN",
-           "LaneChoice", "choose_lanes", "lane_choices"]
+           "TIE_LOGIC", "LaneChoice", "choose_lanes", "lane_choices"]
 
 #: the lane counts tried (more than a core's neurons are never tried): the powers of two,
 #: and the multiples of 9 that fill 9/18/36-bit block RAM words with 8-bit weights; and
@@ -64,6 +64,10 @@ SPLIT_GAIN = 0.02
 #: among plans of equal work on the busiest core, more lanes are chosen only where the
 #: tick-serial estimate (:func:`_serial`) falls by more than this
 SERIAL_GAIN = 0.02
+#: ... and only where the estimate leaves this much of the board's logic, as it is an
+#: estimate (the TTFS digits network on the iCEBreaker in lanes [2, 2]: about 5,162 of
+#: 5,280 logic cells estimated, 5,384 placed: no fit)
+TIE_LOGIC = 0.95
 #: above this many combinations, layers are improved one at a time instead
 EXHAUSTIVE_LIMIT = 1000
 
@@ -192,7 +196,8 @@ def choose_lanes(network, board: str, sample_counts, neurons_per_core=None,
                     if judge(trial)[2].fits and judge(trial)[0] < judge(current)[0]:
                         current, improved = trial, True
     fitting = [_Candidate(len(plan.cores), bound, _serial(plan, ticks_run, per_tick),
-                          sum(L for _, L in key), _order(key), key)
+                          sum(L for _, L in key), _order(key), key,
+                          est.luts / est.luts_available)
                for key, (bound, plan, est) in seen.items() if est.fits]
     if not fitting:
         smallest = judge(tuple(option[0] for option in options))[2]
@@ -220,6 +225,7 @@ class _Candidate(NamedTuple):
     lanes: int  # all cores' lanes together
     order: tuple
     key: tuple
+    logic: float = 0.0  # estimated logic cells / the board's
 
 
 def _pick(fitting: list[_Candidate]) -> tuple[_Candidate, _Candidate]:
@@ -227,13 +233,15 @@ def _pick(fitting: list[_Candidate]) -> tuple[_Candidate, _Candidate]:
     against: the fewest cores whose fastest plan is within :data:`SPLIT_GAIN` of the fastest
     of all; among plans of as many cores, the least work on the busiest core; among those
     (a tie: the lanes of the other cores), the fewest lanes whose tick-serial estimate is
-    within :data:`SERIAL_GAIN` of the least."""
+    within :data:`SERIAL_GAIN` of the least -- of those with the fewest lanes or estimated
+    at most :data:`TIE_LOGIC` of the board's logic cells."""
     fastest = min(f.bound for f in fitting)
     near = [f for f in fitting if f.bound <= fastest * (1 + SPLIT_GAIN)]
     cores = min(f.cores for f in near)
     least = min(f.bound for f in near if f.cores == cores)
     tied = sorted((f for f in near if f.cores == cores and f.bound == least),
                   key=lambda f: (f.lanes, f.order))
+    tied = tied[:1] + [f for f in tied[1:] if f.logic <= TIE_LOGIC]
     quickest = min(f.serial for f in tied)
     return next(f for f in tied if f.serial <= quickest * (1 + SERIAL_GAIN)), tied[0]
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from spikeforge.boards.choose import (CORE_SPLITS, LANE_CHOICES, SERIAL_GAIN, SPLIT_GAIN,
+from spikeforge.boards.choose import (CORE_SPLITS, LANE_CHOICES, SERIAL_GAIN, SPLIT_GAIN, TIE_LOGIC,
                                        SPLIT_MIN_NEURONS, _Candidate, _pick, _serial,
                                        choose_lanes, lane_choices)
 from spikeforge.boards.fit import estimate
@@ -147,6 +147,11 @@ def test_on_a_tie_more_lanes_only_for_more_than_serial_gain_shorter_ticks():
     assert _pick([few, slight]) == (few, few)
     # not against a plan of less work on the busiest core
     assert _pick([few, much._replace(bound=1001.0)]) == (few, few)
+    # nor where the estimate leaves less than 1 - TIE_LOGIC of the board's logic
+    full = much._replace(logic=TIE_LOGIC + 0.01)
+    assert _pick([few, full]) == (few, few)
+    assert _pick([few._replace(logic=0.99), much._replace(logic=TIE_LOGIC)])[0] == \
+        much._replace(logic=TIE_LOGIC)
 
 
 def test_serial_estimate_is_the_busiest_core_tick_by_tick():
