@@ -23,8 +23,9 @@ network; 8 bits is the compiler's quantization (no QAT). Training does not read 
 (:func:`train_model` never touches it; tests/test_benchmarks.py checks that). The recipes
 (:data:`RECIPES`) are the ones chosen on the validation splits.
 
-The run: ``spikeforge compile MODEL --board BOARD --images N`` (the lanes the compiler
-chooses for the board; silent rows dropped) into ``OUT/compiled``, ``spikeforge fit`` of it,
+The run: ``spikeforge compile MODEL --board BOARD --images N`` (the lanes and cores the
+compiler chooses for the board, or with ``--neurons-per-core K`` the cores given; silent
+rows dropped) into ``OUT/compiled``, ``spikeforge fit`` of it,
 the board build (:func:`spikeforge.boards.build.build_board`, nextpnr's default seed, PLL at
 ``--clk-mhz``; reused when a finished build of exactly this plan is in ``OUT/board``,
 ``--rebuild`` forces it), :func:`bench_ttfs_board.measure` (8-bit golden accuracy on every
@@ -319,6 +320,9 @@ def main(argv=None) -> int:
     ap.add_argument("--jobs", type=int, default=2, help="co-simulation processes")
     ap.add_argument("--out", type=Path, default=None, help="default build/bench_mnist_fast/<board>")
     ap.add_argument("--rebuild", action="store_true", help="build even if a matching build exists")
+    ap.add_argument("--neurons-per-core", default=None,
+                    help="passed to `spikeforge compile` (default: the cores it chooses; "
+                         "256: one hidden core, as the design of stop 47)")
     args = ap.parse_args(argv)
     start = time.perf_counter()
     dataset = "digits" if args.quick else args.dataset
@@ -332,7 +336,8 @@ def main(argv=None) -> int:
     if not Path(model).is_file():
         raise SystemExit(f"--model: {model} not found (`benchmarks/bench_mnist_fast.py train` "
                          f"makes it; --dataset digits trains its own network)")
-    compile_for_board(Path(model), board, out / "compiled", images)
+    extra = ("--neurons-per-core", args.neurons_per_core) if args.neurons_per_core else ()
+    compile_for_board(Path(model), board, out / "compiled", images, extra)
     print(fit_text(out / "compiled", board), file=sys.stderr, flush=True)
 
     from spikeforge.boards.build import build_board, format_report

@@ -46,10 +46,12 @@ from published import PUBLISHED  # noqa: E402  (the quoted figures, shared with 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def compile_for_board(model: Path, board: str, out: Path, images: int) -> None:
-    """``spikeforge compile`` as a user runs it (the lanes chosen for the board)."""
+def compile_for_board(model: Path, board: str, out: Path, images: int,
+                      extra: tuple = ()) -> None:
+    """``spikeforge compile`` as a user runs it (the lanes chosen for the board; ``extra``:
+    more of its options, e.g. ``--neurons-per-core``)."""
     cmd = [str(Path(sys.executable).parent / "spikeforge"), "compile", str(model), "--out",
-           str(out), "--board", board, "--images", str(images)]
+           str(out), "--board", board, "--images", str(images), *extra]
     print("$ " + " ".join(cmd[1:]), file=sys.stderr, flush=True)
     run = subprocess.run(cmd, capture_output=True, text=True)
     if run.returncode != 0:
