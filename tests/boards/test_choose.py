@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from spikeforge.boards.choose import (CORE_SPLITS, LANE_CHOICES, SERIAL_GAIN, SPLIT_GAIN, TIE_LOGIC,
-                                       SPLIT_MIN_NEURONS, _Candidate, _pick, _serial,
-                                       choose_lanes, lane_choices)
+from spikeforge.boards.choose import (CORE_SPLITS, LANE_CHOICES, SERIAL_GAIN, SPLIT_GAIN,
+                                       SPLIT_MIN_NEURONS, TIE_LOGIC, _Candidate, _pick,
+                                       _serial, choose_lanes, lane_choices)
 from spikeforge.boards.fit import estimate
 from spikeforge.compiler.map import plan_network
 from spikeforge.ir.errors import ConfigError
