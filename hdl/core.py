@@ -697,6 +697,8 @@ class NeuronCore(wiring.Component):
         ]
         ev_accept = self.spike_in.valid & self.spike_in.ready
         cmd_accept = self.command.valid & self.command.ready
+        # an event taken: a command taken beside it wins unless events come first
+        took = ev_accept if self.events_first else ev_accept & ~cmd_accept
 
         # -- P stage: every read port's data, registered (off the BRAM's clock-to-out) -------
         # data registers have no reset: a reset multiplexer would sit behind the BRAM's
@@ -895,8 +897,8 @@ class NeuronCore(wiring.Component):
         # is forwarded (e_sum, above)
         if G >= 2:
             last_next = (phase == _Phase.EVENT) & (cnt == G - 2)
-        else:  # (a command taken beside an event, where commands come first, wins)
-            last_next = ev_accept if self.events_first else ev_accept & ~cmd_accept
+        else:
+            last_next = took
         m.d.sync += [idle.eq(idle_next), in_ready.eq(phase_idle_next | last_next),
                      host_ok.eq(idle_next & (phase != _Phase.EVENT) & ~_or_all(pending))]
 
@@ -998,7 +1000,6 @@ class NeuronCore(wiring.Component):
             # of one, or a word after the next left (G >= 2; cnt is the word read now).
             # Written whole, no enable: as set-and-clear beside phase's transitions it was
             # an enable of four LUT levels, the banked iCE40 digits-l2 build's critical path
-            took = ev_accept if self.events_first else ev_accept & ~cmd_accept
             ahead_next = Mux(phase == _Phase.IDLE, took,
                              (phase == _Phase.EVENT) & (ev_accept | (cnt < G - 2)))
             for c in rp_w.read_ahead:  # one register per bank (none where G = 1)
