@@ -249,7 +249,8 @@ def cached_ttfs_model(directory: Path, retrain: bool, progress: bool):
     if not retrain and path.is_file() and meta.is_file():
         try:
             cached = json.loads(meta.read_text())
-            if all(cached.get(k) == DEMO_TTFS[k] for k in _TTFS_TRAINING):
+            if isinstance(cached, dict) and all(cached.get(k) == DEMO_TTFS[k]
+                                                for k in _TTFS_TRAINING):
                 return load_model(path), True
         except (SpikeforgeError, ValueError):
             pass  # a stale or broken cache: train again
