@@ -300,6 +300,12 @@ class Multicast(wiring.Component):
         Shape of the payload.
     n_outputs : int
         Number of outputs M.
+    withdraw : bool
+        False (default): ``i`` is a stream (a packet offered stays until it is taken).
+        True: ``i.valid`` may fall before every destination has taken the packet; the
+        packet is then withdrawn and forgotten (who took it is cleared with it), so the next
+        packet goes to every destination in its set. For the system's input port, whose
+        window a first-spike stop closes at once (:func:`spikeforge.ir.system.input_withdrawn`).
 
     Attributes
     ----------
@@ -319,9 +325,12 @@ class Multicast(wiring.Component):
     Combinational (no latency); one packet per cycle when every destination is ready.
     """
 
-    def __init__(self, shape, n_outputs: int):
+    def __init__(self, shape, n_outputs: int, *, withdraw: bool = False):
         self._shape = shape
         self.n_outputs = _positive(n_outputs, "n_outputs")
+        if not isinstance(withdraw, bool):
+            raise TypeError(f"withdraw: must be True or False, got {withdraw!r}")
+        self.withdraw = withdraw
         super().__init__({
             "i": In(stream.Signature(shape)),
             "dest": In(n_outputs),
@@ -359,7 +368,9 @@ class Multicast(wiring.Component):
                                 for d, o in enumerate(self.o)).all()),
             self.idle.eq(~self.i.valid),
         ]
-        with m.If(self.i.valid & self.i.ready):
+        # a packet taken, or (withdraw) one withdrawn, is forgotten
+        forget = (~self.i.valid | self.i.ready) if self.withdraw else self.i.valid & self.i.ready
+        with m.If(forget):
             m.d.sync += done.eq(0)
         with m.Else():
             m.d.sync += done.eq(done | taken)

@@ -40,7 +40,12 @@ from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.learning import LearningConfig
 from spikeforge.ir.params import Decision
 from spikeforge.ir.plan import INPUT_PORT, check_plan
-from spikeforge.ir.system import SystemConfig, core_weight_stages, weight_bank_words
+from spikeforge.ir.system import (
+    SystemConfig,
+    core_weight_stages,
+    input_withdrawn,
+    weight_bank_words,
+)
 from spikeforge.sim.blocks.decision import decisive_classes
 
 __all__ = ["SpikeforgeSystem", "InputItem", "OutputSpike", "MonitorSignature",
@@ -347,7 +352,8 @@ class SpikeforgeSystem(wiring.Component):
         in_route = routes[(INPUT_PORT, 0)]
         dest0 = list(in_route.destination_cores)
         n0 = len(layers[0])
-        mc_in = Multicast(unsigned(self.input_layout.index_bits), n0)
+        mc_in = Multicast(unsigned(self.input_layout.index_bits), n0,
+                          withdraw=input_withdrawn(self.system))
         m.submodules.input_multicast = mc_in
         # the window (the controller's input_open, until the tick's marker is taken) is a
         # flip-flop of the controller's: the input handshake into every layer-0 core then

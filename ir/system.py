@@ -169,6 +169,18 @@ def weight_stages_fit(words: int, stages: int) -> bool:
     return stages == 0 or words >= 2 + stages
 
 
+def input_withdrawn(system: SystemConfig) -> bool:
+    """Whether the system's input window can close with an input event half delivered:
+    overlapped, tick t + 1's events enter while tick t's update runs, and a first-spike stop
+    there shuts the window at once, possibly after some layer-0 cores took the event on
+    offer and before the others did (cores of different word counts, or one still in its
+    update phase). The input multicast then forgets the event (``Multicast(withdraw=True)``):
+    it remembered who had taken it, and the next inference's first event skipped those cores
+    (stop 50: the campaign's one-word TTFS design lost an inhibiting event that way). At the
+    barrier, or without a stop, the window closes only at a marker, after a whole event."""
+    return system.overlap and system.decision is Decision.FIRST_SPIKE
+
+
 def chosen_system(decision, overlap: bool = True, **settings) -> SystemConfig:
     """The settings the compiler chooses for a network of ``decision``: overlapped input
     unless ``overlap`` is turned off; ``settings``: the other fields. No FIFO is needed for

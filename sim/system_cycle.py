@@ -84,7 +84,7 @@ import numpy as np
 from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.params import Decision
 from spikeforge.ir.plan import INPUT_PORT, check_plan
-from spikeforge.ir.system import SystemConfig
+from spikeforge.ir.system import SystemConfig, input_withdrawn
 from spikeforge.sim.blocks.core import CoreModel, CorePhase
 from spikeforge.sim.blocks.decision import decision_model, decisive_classes
 from spikeforge.sim.blocks.router import FifoModel, MergerModel, MulticastModel, RouterModel
@@ -174,9 +174,9 @@ class _InputPort:
     controller's ``input_accepting``, as one flip-flop set by the controller's transitions;
     ``tests/sim/blocks/test_tick.py`` checks it against this definition.)"""
 
-    def __init__(self, dests, n_cores: int):
+    def __init__(self, dests, n_cores: int, withdraw: bool = False):
         self.dests = frozenset(dests)
-        self.multicast = MulticastModel(n_cores)
+        self.multicast = MulticastModel(n_cores, withdraw)
         self.closed = False
         self.item = None
         self.ready = self.idle = False
@@ -228,7 +228,8 @@ class SystemModel:
         self.n_classes = sum(c.N for c in self.layers[-1])
         self.offsets = [[routes[(l, c.index)].source_offset for c in cores]
                         for l, cores in enumerate(layers)]
-        self.port = _InputPort(routes[(INPUT_PORT, 0)].destination_cores, len(layers[0]))
+        self.port = _InputPort(routes[(INPUT_PORT, 0)].destination_cores, len(layers[0]),
+                               input_withdrawn(system))
         self.mergers = [MergerModel(len(cores)) for cores in layers]
         self.fifos = [FifoModel(system.fifo_depth) if system.fifo_depth else None
                       for _ in layers]

@@ -120,10 +120,12 @@ class MulticastModel:
     ``o[d].valid`` = ``i.valid`` and d a destination that has not taken the packet yet (a
     register remembers who has); ``i.ready`` = every destination has taken it or is ready
     (so, with ``i.valid``, takes it in this cycle). ``idle`` = not ``i.valid``.
+    ``withdraw``: a packet whose ``i.valid`` falls before it is taken is forgotten.
     """
 
-    def __init__(self, n_outputs: int):
+    def __init__(self, n_outputs: int, withdraw: bool = False):
         self.M = n_outputs
+        self.withdraw = withdraw  # a packet whose valid falls before it is taken is forgotten
         self.done = set()  # destinations that have taken the current packet
         self.i_valid = False
         self.i_ready = True
@@ -151,7 +153,7 @@ class MulticastModel:
         self.i_ready = all(d in self.done or o_ready[d] for d in dests)
 
     def clock(self) -> None:
-        if self.handshake:
+        if self.handshake or (self.withdraw and not self.i_valid):
             self.done = set()
         else:
             self.done |= self.taken

@@ -16,7 +16,7 @@ from spikeforge.cosim.system_cosim import expected_run, run_system_cosim, schedu
 from spikeforge.hdl.verilog import system_verilog
 from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.network import IntegerLayer, IntegerNetwork
-from spikeforge.ir.params import Decision, NeuronParams
+from spikeforge.ir.params import Decision, NeuronParams, Reset
 from spikeforge.ir.plan import CorePlan, HardwarePlan
 from spikeforge.ir.system import SystemConfig
 from spikeforge.sim.network import ERROR_UNDETERMINED, run_network
@@ -103,6 +103,52 @@ def test_overlapped_system_matches_models(simulator, decision):
     assert sum(r["output_spikes"] for r in report["results"]) > 0
     trace = run_network(network, counts)
     assert [r["class"] for r in report["results"]] == trace.decision.tolist()
+
+
+# The mutation campaign's TTFS design (cosim/mutate.py, "ttfs-one-word"): 10-7-4, non-leaky
+# fire-once neurons, layer 0 in a two-word core (4 neurons, 3 lanes) and a one-word core (3
+# neurons), overlapped input; inputs 0 and 1 inhibit
+_WITHDRAW_W0 = [[-125, -58, -72, -86, -55, -57, -90], [-75, -61, -71, -86, -48, -51, -123],
+                [-1, -21, 5, 13, 77, 66, -5], [21, 35, 70, -16, 54, 71, 70],
+                [0, -16, 35, -22, -16, -23, -7], [65, 43, 39, 78, 24, -26, -13],
+                [-2, 44, 9, 4, -18, 48, -28], [20, 51, 25, 45, 56, -6, -20],
+                [-24, 33, -1, -9, 50, 58, 74], [23, 27, 78, 25, -10, -2, 75]]
+_WITHDRAW_W1 = [[43, 2, -15, 3], [53, 2, -5, -11], [-18, 51, 9, -19], [-3, 58, -20, -4],
+                [3, 2, 52, -5], [-3, 8, 57, 3], [-15, -10, 0, 59]]
+_WITHDRAW_EVENTS = [  # per image and tick, the inputs that spike
+    [[1, 2, 5, 7, 8, 9], [2, 3, 4, 5, 6], [0, 5, 6, 8, 9], [0, 2, 3, 5, 6, 8, 9],
+     [0, 1, 3, 5, 8, 9], [0, 1, 3, 4, 6], [1, 2, 3, 4, 9], [0, 9], [0, 1, 9], [1, 3, 4, 7],
+     [0, 3, 5, 6, 9], [0, 1, 2, 8]],
+    [[1, 5], [2, 3, 4, 5, 6, 8, 9], [0, 2, 3, 7, 9], [2, 3, 5], [3, 4, 6, 8, 9],
+     [0, 1, 2, 4, 5, 6, 7], [1, 3, 4, 5, 6, 7, 8, 9], [0, 7, 8], [1, 3, 9],
+     [0, 1, 4, 5, 7, 8, 9], [0, 2, 4, 5, 7, 9], [0, 2, 4, 5, 6, 8, 9]]]
+
+
+@pytest.mark.parametrize("simulator", ["icarus", pytest.param("verilator", marks=pytest.mark.slow)])
+def test_a_first_spike_stop_forgets_an_input_event_half_delivered(simulator):
+    """Overlapped, image 0 decides in tick 2 while tick 3's input event 8 is half delivered:
+    the one-word core took it, the two-word core had not. The input multicast remembered
+    that, and image 1's first event (input 1, inhibiting) then went to the two-word core
+    only: neuron 5 spiked in tick 1 (stop 50, found by the mutation campaign's TTFS design;
+    ``Multicast(withdraw=True)`` forgets a withdrawn packet)."""
+    bits = dict(current_bits=12, membrane_bits=12, decay_bits=8, beta=256, fire_once=True)
+    p0 = NeuronParams(threshold=118, alpha=182, reset=Reset.ZERO, **bits)
+    p1 = NeuronParams(threshold=105, alpha=218, reset=Reset.SUBTRACT, **bits)
+    network = IntegerNetwork((IntegerLayer(np.array(_WITHDRAW_W0), p0),
+                              IntegerLayer(np.array(_WITHDRAW_W1), p1)), Decision.FIRST_SPIKE)
+    plan = plan_network(network, neurons_per_core=[4, 4], lanes=[3, 4])
+    assert [c.config.words for c in plan.cores] == [2, 1, 1]
+    counts = np.zeros((2, 12, 10), dtype=np.int64)
+    for b, ticks in enumerate(_WITHDRAW_EVENTS):
+        for t, inputs in enumerate(ticks):
+            counts[b, t, inputs] = 1
+    trace = run_network(network, counts)
+    assert trace.decision_tick.tolist() == [2, 3]
+    result = run_system_cosim(network, plan, counts, simulator,
+                              system=SystemConfig(Decision.FIRST_SPIKE, overlap=True),
+                              seed=43, p_gap=0.0, p_ready=0.08)
+    assert result.report["mismatch"] is None
+    assert [r["class"] for r in result.report["results"]] == trace.decision.tolist()
 
 
 def flip_weight(plan: HardwarePlan, core_id: int, j: int, n: int, bit: int) -> HardwarePlan:

@@ -200,10 +200,13 @@ def test_fifo_full_throughput_from_depth_3():
 
 # -- multicast and router -----------------------------------------------------------------
 
-def multicast_lockstep(seed, M, cycles=400):
+def multicast_lockstep(seed, M, cycles=400, withdraw=False):
+    """Multicast and MulticastModel in lockstep; returns the cycles in which a packet was
+    partly delivered. ``withdraw``: the source also drops (withdraws) a packet now and then
+    while it is partly delivered, as the system's input port does at a first-spike stop."""
     rng = random.Random(seed)
-    dut = Multicast(unsigned(8), M)
-    model = MulticastModel(M)
+    dut = Multicast(unsigned(8), M, withdraw=withdraw)
+    model = MulticastModel(M, withdraw)
     source = Source(rng, [(n, rng.randrange(1 << M)) for n in range(cycles)], 0.3)
     p_ready = [rng.choice([1.0, 0.5, 0.2]) for _ in range(M)]
     partial = [0]
@@ -211,6 +214,9 @@ def multicast_lockstep(seed, M, cycles=400):
     async def bench(ctx):
         for c in range(cycles):
             item = source.offer()
+            if withdraw and model.done and rng.random() < 0.3:
+                source.taken()  # dropped: the next packet must reach every destination
+                item = None
             valid = item is not None
             payload, mask = item if valid else (0, 0)
             dests = {d for d in range(M) if mask >> d & 1}
@@ -238,10 +244,25 @@ def multicast_lockstep(seed, M, cycles=400):
     return partial[0]
 
 
-@pytest.mark.parametrize("seed,M", [(0, 1), (1, 3), (2, 4)])
-def test_multicast_matches_rtl_cycle_by_cycle(seed, M):
-    partial = multicast_lockstep(seed, M)
+@pytest.mark.parametrize("seed,M,withdraw", [(0, 1, False), (1, 3, False), (2, 4, False),
+                                             (3, 3, True), (5, 2, True)])
+def test_multicast_matches_rtl_cycle_by_cycle(seed, M, withdraw):
+    partial = multicast_lockstep(seed, M, withdraw=withdraw)
     assert M == 1 or partial > 10  # deliveries spread over several cycles happened
+
+
+def test_a_withdrawn_packet_is_forgotten_only_with_withdraw():
+    """The system's input port withdraws an event at a first-spike stop; without
+    ``withdraw`` the multicast remembered who had taken it and kept the next packet from
+    those destinations (stop 50)."""
+    for withdraw, first_reaches in ((True, [True, True]), (False, [False, True])):
+        mc = MulticastModel(2, withdraw)
+        mc.offer(True, {0, 1}, [True, False])  # 0 takes the packet, 1 stalls
+        mc.clock()
+        mc.offer(False, {0, 1}, [True, True])  # withdrawn
+        mc.clock()
+        mc.offer(True, {0, 1}, [False, False])  # the next packet
+        assert mc.o_valid == first_reaches
 
 
 def test_multicast_remembers_who_took_the_packet():
