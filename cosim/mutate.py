@@ -67,7 +67,7 @@ from spikeforge.sim.network import run_network
 __all__ = ["MUTANT_ID", "BLOCKS", "KINDS", "Site", "module_spans", "block_of", "logic_sites",
            "weight_sites", "schema_text", "apply_site", "Stimulus", "Design",
            "campaign_designs", "coincidence_cover", "membrane_floor_cover",
-           "adaptation_ceiling_cover", "held_vectors",
+           "adaptation_ceiling_cover", "full_layer_cover", "held_vectors",
            "distinguishing_counts", "Outcome", "CampaignResult",
            "run_campaign", "table", "format_table", "equivalence_argument", "EQUIVALENT",
            "MUTANT_FILE", "sample_sites", "expression_mutants", "weight_words",
@@ -450,7 +450,8 @@ def logic_sites(text: str) -> list[Site]:
     return [replace(s, module_line=first[s.module]) for s in sites]
 
 
-_WEIGHT = re.compile(r"^(\s*mem_w\[(\d+)\] = )(\d+)'h([0-9a-f]+);\s*$")
+# Yosys writes a word of 32 bits in decimal (a one-word core of 4 8-bit lanes), others in hex
+_WEIGHT = re.compile(r"^(\s*mem_w\[(\d+)\] = )(\d+)'([hd])([0-9a-f]+);\s*$")
 
 
 def weight_words(text: str) -> list[tuple[str, int, int, int, int]]:
@@ -461,7 +462,8 @@ def weight_words(text: str) -> list[tuple[str, int, int, int, int]]:
         for k in range(first, last):
             m = _WEIGHT.match(lines[k])
             if m:
-                out.append((module, k, int(m.group(2)), int(m.group(3)), int(m.group(4), 16)))
+                value = int(m.group(5), 16 if m.group(4) == "h" else 10)
+                out.append((module, k, int(m.group(2)), int(m.group(3)), value))
     return out
 
 
@@ -549,7 +551,7 @@ def _rewrite(line: str, site_numbers: list[tuple[Site, int]]) -> tuple[str, list
                 f"{choose([(s.mutated, n) for s, n in site_numbers], m.group(4))};"), extra
     if first.form == "weight":
         m = _WEIGHT.match(line)
-        value = f"{m.group(3)}'h{m.group(4)}"
+        value = f"{m.group(3)}'{m.group(4)}{m.group(5)}"
         return f"{m.group(1)}{choose([(s.mutated, n) for s, n in site_numbers], value)};", extra
     raise ConfigError(f"site: unknown form {first.form!r}")
 
@@ -714,6 +716,19 @@ def _stimuli(network: IntegerNetwork, seed: int, p_gap: float, p_ready: float) -
         slow("saturation-deep", deep, seed + 11, 0.0, 0.9)
     except ConfigError:
         pass
+    # the inhibiting inputs alone first, at the budget, until the currents sit at their
+    # lower limit, then the exciting ones: in a fire-once network a neuron's state matters
+    # only until it spikes, so saturation must come before the excitation that makes it
+    # spike (saturation-deep's excitation first hid the current clamp of the TTFS design)
+    budget = network.layers[0].max_events_per_tick
+    inhibited = np.zeros((4, 20, J), dtype=np.int64)
+    inhibited[:, :4, :2] = budget // 2
+    inhibited[:, 4:] = full_budget(network, seed + 19, (4, 16))
+    try:
+        run_network(network, inhibited)
+        slow("inhibition-first", inhibited, seed + 19, 0.0, 0.9)
+    except ConfigError:
+        pass
     together = coincidence_cover(network, seed + 12, limit=limit)
     if len(together):  # every set of output neurons spiking in one tick, one at a time
         slow("output-coincidence", together, seed + 12, 0.0, 1.0)  # and under stalls
@@ -739,7 +754,30 @@ def _stimuli(network: IntegerNetwork, seed: int, p_gap: float, p_ready: float) -
     if len(ceiling):  # layer 0's adaptive thresholds at their ceiling, then a weaker drive
         slow("adaptation-ceiling", ceiling, seed + 18, 0.0, 1.0)
     slow("full-budget", full_budget(network, seed + 16), seed + 16, 0.0, 0.9)
+    full = full_layer_cover(network, seed + 20)
+    if len(full):
+        slow("full-layers", full, seed + 20, 0.0, 0.9)
     return stimuli
+
+
+def full_layer_cover(network: IntegerNetwork, seed: int, tries: int = 400) -> np.ndarray:
+    """From ``tries`` images of :func:`full_budget` (10 ticks), for each layer l >= 1 the
+    first in which layer l - 1 spikes so often in one tick that layer l's events in the next
+    reach its ``max_events_per_tick``, no later than the decision tick: that layer's event
+    counter at its limit without an overflow before it. In a fire-once network every neuron
+    of a layer must spike in the same tick, which :func:`full_budget`'s four images missed in
+    the TTFS design (stop 50: its output core's counter limit one lower survived)."""
+    candidates = full_budget(network, seed, (tries, 10))
+    trace = run_network(network, candidates)
+    chosen = []
+    for l in range(1, len(network.layers)):
+        events = trace.spikes[l - 1].sum(axis=2)[:, :-1]  # layer l's events in ticks 1..
+        reach = (events >= network.layers[l].max_events_per_tick) & (
+            np.arange(1, events.shape[1] + 1)[None, :] <= trace.decision_tick[:, None])
+        hits = np.flatnonzero(reach.any(axis=1))
+        if len(hits) and hits[0] not in chosen:
+            chosen.append(int(hits[0]))
+    return candidates[chosen]
 
 
 def full_budget(network: IntegerNetwork, seed: int, shape=(4, 8)) -> np.ndarray:
@@ -947,9 +985,10 @@ def membrane_floor_cover(network: IntegerNetwork, seed: int = 0, ticks: int = 60
 
 
 def campaign_designs(seed: int = 0) -> list[Design]:
-    """The designs of the campaign, one per decision mode, between them every block in its
-    variants: several cores per layer (routers, mergers with arbitration), FIFOs of depth 0, 1
-    and 2, the tick barrier and overlapped input, one and two lanes, leaky and adaptive
+    """The designs of the campaign, one per decision mode and the TTFS shape (first spike,
+    overlapped, one-word cores), between them every block in its variants: several cores per
+    layer (routers, mergers with arbitration), FIFOs of depth 0, 1 and 2, the tick barrier
+    and overlapped input, one, two and one word of lanes, leaky and adaptive
     neurons with negative states, both resets, fire-once, a bounded
     ``max_events_per_tick``; stalls on the input and output."""
     rng = random.Random(seed)
@@ -985,6 +1024,28 @@ def campaign_designs(seed: int = 0) -> list[Design]:
     plan = plan_network(net, neurons_per_core=[4, 4])
     system = SystemConfig(Decision.MEMBRANE_MAX, fifo_depth=1)
     designs.append(Design("membrane-max", net, plan, system, _stimuli(net, seed + 30, 0.3, 0.3)))
+
+    # first spike as the TTFS designs compile it: non-leaky fire-once neurons, overlapped
+    # input, FIFO depth 0, and one-word cores (lanes = neurons: an event every cycle, the
+    # previous event's write-back forwarded), 2 of 3 cores; few input gaps, so events come
+    # back to back. Output o is driven by hidden neurons 2o and 2o + 1 and mildly inhibited
+    # by the rest, so every class wins some images, most after 3-6 ticks (with _weights'
+    # output layer output 0 won nearly every image, in 1-4 ticks, and the second hidden
+    # core's spikes hardly mattered: 17 of 93 mutants survived)
+    p0 = _params(rng, leaky=False, adaptive=False, reset=Reset.ZERO, fire_once=True)
+    p1 = _params(rng, leaky=False, adaptive=False, reset=Reset.SUBTRACT, fire_once=True)
+    w1 = nrng.integers(-20, 10, size=(7, 4))
+    w1[np.arange(7), np.arange(7) // 2] = nrng.integers(40, 60, size=7)
+    net = IntegerNetwork((IntegerLayer(_weights(nrng, 10, 7), p0), IntegerLayer(w1, p1)),
+                         Decision.FIRST_SPIKE)
+    # hidden cores of 4 and 3 neurons in 3 lanes: the second of one word, the first of two,
+    # so the input multicast holds an event for the two-word core while the one-word core
+    # has taken it (with two one-word cores their readiness was equal in every cycle, and 4
+    # of the multicast's mutants survived)
+    plan = plan_network(net, neurons_per_core=[4, 4], lanes=[3, 4])
+    system = SystemConfig(Decision.FIRST_SPIKE, fifo_depth=0, overlap=True)
+    designs.append(Design("ttfs-one-word", net, plan, system,
+                          _stimuli(net, seed + 40, 0.05, 0.7)))
     return designs
 
 
@@ -2015,6 +2076,71 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "Region.PARAM, and the system ties the cores' host w_en to 0 (its host port is the "
         "read-out's, which only reads): beta holds its reset value either way (every input)"),
 }
+
+# the TTFS design (stop 50): layer 0 in a two-word core 0_0 and a one-word core 0_1, one
+# one-word output core 1_0 whose every class is decisive (4 classes, 1 output core)
+_TTFS_OUT_READY = (
+    "the one-word output core 1_0 is ready whenever a hidden spike reaches it: a one-word "
+    "core's spike_in.ready stays high through its events and falls only in its CLEAR (a "
+    "start's, issued when everything is quiet: no spike in flight) and its UPDATE (one word: "
+    "issued the cycle after the TICK, written 8 stages later, ready from the cycle after). "
+    "Every core takes each TICK in the same cycle, so the hidden cores' first word is "
+    "written in the output core's write cycle, and a spike of it reaches the router two "
+    "cycles later at the earliest (the core's output register, the merger's register); the "
+    "previous tick's spikes were all taken before that TICK (it is offered only when every "
+    "link is quiet)")
+_TTFS = {
+    "spikeforge_system:547:$48=K':next-state constant": _COUNTER_RESET,
+    "spikeforge_system.core_1_0:990:+1->+2:counter step": (
+        "the word counter cnt of the one-word output core after an event (cnt + 1, 1 bit): "
+        "in EVENT cnt is 0 (EVENT is entered only by taking an event, which loads cnt = 0), "
+        "the incremented value is kept only where no next event is taken, and the phase then "
+        "returns to IDLE (cnt == G - 1 = 0); IDLE reads no cnt, and every way out of it "
+        "(an event, a TICK or a CLEAR taken) loads cnt = 0: the value left is never read"),
+    "spikeforge_system.decision:143:if!:branch negated": (
+        "first_tick loaded with tick in every cycle before the decision but the deciding one, "
+        "instead of in that one: it then holds the previous cycle's tick. The one output core "
+        "owns every class, so every output spike is decisive and the decision is the first "
+        "out_spikes handshake, in the update phase of a tick or the drain after it (never a "
+        "tick_done: a hit sets seen only at a decisive hit, which is the decision); the tick "
+        "register changes only at tick_done, and a tick's first output spike comes at least "
+        "a TICK and 8 update stages after it, so the cycle before the decision has the same "
+        "tick. Without a spike result_tick is ticks_run - 1 (dec.none), not first_tick"),
+    "spikeforge_system.input_multicast:67:$16=K':next-state constant": (
+        "the input multicast's done reset to 01 instead of 00: withdraw (an overlapped "
+        "first-spike system) clears done in every cycle with i.valid low, and i.valid = "
+        "inp.valid & input_accepting is low after reset (the controller's input_accepting "
+        "resets to 0 and is set only by a started inference's transitions), so done is 00 "
+        "before any packet"),
+    "spikeforge_system.input_multicast:80:[1]->[0]:bit select": (
+        "i.ready = (done[1] | o1.ready) & (done[0] | o0.ready) with done[0] in the first "
+        "term: they differ only where done = 01 (core 0_0, two words, took the packet and "
+        "core 0_1, one word, did not) and core 0_1 is not ready. Both cores take the same "
+        "commands in the same cycles and are offered the same events; core 0_1 is ready in "
+        "every cycle of IDLE and EVENT (one word) and its CLEAR (1 word against 2) and "
+        "update (1 word against 2, neither throttled: G < Q = 10) end before core 0_0's, so "
+        "it is ready in every cycle in which core 0_0 is: it never takes a packet after core "
+        "0_0, and done is never 01"),
+    "spikeforge_system.merger_1.arbiter:46:i__0__ready=K':next-state constant": (
+        "the output merger's ready stuck at 1: the one output core's spike is taken even "
+        "while the merger's register holds a spike that out_spikes has not taken (and is "
+        "lost, not loaded). The register holds one only from the first output spike of the "
+        "inference on, which is decisive (one output core owns every class) and stops the "
+        "run at its out_spikes handshake; the spikes behind it leave the merger after that "
+        "handshake (the core emits in ascending order, the merger keeps it), where output "
+        "packets are dropped and no monitor pulse or spike count is given (live is low): "
+        "the spikes the mutant loses are exactly those dropped anyway"),
+    "spikeforge_system.router_0:38:+->-:add/sub swapped": _OFFSET,
+    "spikeforge_system.router_0.multicast:23:~x->x:inversion dropped": (
+        "the hidden router's one-output multicast: i.ready = ~dest | o.ready becomes "
+        "dest | o.ready = 1 (dest is 1: both hidden cores route to the output core); " +
+        _TTFS_OUT_READY),
+    "spikeforge_system.router_0.multicast:24:i__ready->1:handshake stuck": (
+        "the hidden router's one-output multicast: i.ready stuck at 1; " + _TTFS_OUT_READY),
+}
+EQUIVALENT.update({("ttfs-one-word", site): why for site, why in _TTFS.items()})
+EQUIVALENT[("ttfs-one-word", "spikeforge_system.decision:102:$12=K':next-state constant")] = (
+    EQUIVALENT[("first-spike", "spikeforge_system.decision:102:$12=K':next-state constant")])
 
 
 _ZERO = re.compile(r"[+-] (\d+)'h0+\s*$")
