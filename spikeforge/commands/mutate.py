@@ -30,9 +30,10 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "mutate", help="mutation campaign: does the co-simulation catch faults in the RTL?",
         description="Inject faults into the generated system Verilog of the campaign's designs "
-                    "(one per decision mode): logic mutants of the cores, routers, tick "
-                    "controller, decision unit and input port (compare, rounding, saturation, "
-                    "counter limits, arbitration, handshake timing, error paths; at most "
+                    "(one per decision mode, and a TTFS one): logic mutants of the cores, "
+                    "routers, tick controller, decision unit and input port (compare, "
+                    "rounding, saturation, counter limits, arbitration, handshake timing, "
+                    "error paths; at most "
                     "--per-kind per block and kind) and --weight-faults random weight-bit "
                     "faults; co-simulate each in the fast Verilator harness (one build per "
                     "design serves every mutant) and report detected / undetected per block "
