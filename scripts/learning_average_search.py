@@ -46,6 +46,10 @@ def main(argv=None) -> int:
     ap.add_argument("--frac-bits", type=int, default=13)
     ap.add_argument("--shift-out", type=int, default=8)
     ap.add_argument("--shift-hidden", type=int, default=10)
+    ap.add_argument("--save", default=None,
+                    help="folder: each epoch's stores (last iterate, and the mean where "
+                         "averaged) as epoch<N>.npz, so a chosen epoch is tested without "
+                         "training again")
     a = ap.parse_args(argv)
     ds = load_dataset("mnist", path=a.path)
     k = 32
@@ -78,6 +82,11 @@ def main(argv=None) -> int:
                 for t, layer in zip(sums, net.layers)), net.decision)
             line += f" val avg({count}) {golden_accuracy(mean, val_fn, split.y_val, ticks):.4f}"
         print(f"{line} {time.perf_counter() - start:.0f} s", flush=True)
+        if a.save:
+            Path(a.save).mkdir(parents=True, exist_ok=True)
+            extra = {} if sums is None else {f"mean{i}": t // count for i, t in enumerate(sums)}
+            np.savez(Path(a.save) / f"epoch{epoch + 1}.npz", frac_bits=a.frac_bits,
+                     **{f"last{i}": x for i, x in enumerate(learner.acc)}, **extra)
     return 0
 
 
