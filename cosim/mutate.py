@@ -988,7 +988,7 @@ def campaign_designs(seed: int = 0) -> list[Design]:
     """The designs of the campaign, one per decision mode and the TTFS shape (first spike,
     overlapped, one-word cores), between them every block in its variants: several cores per
     layer (routers, mergers with arbitration), FIFOs of depth 0, 1 and 2, the tick barrier
-    and overlapped input, one, two and one word of lanes, leaky and adaptive
+    and overlapped input, one lane, two lanes and one-word cores, leaky and adaptive
     neurons with negative states, both resets, fire-once, a bounded
     ``max_events_per_tick``; stalls on the input and output."""
     rng = random.Random(seed)

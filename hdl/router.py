@@ -329,7 +329,7 @@ class Multicast(wiring.Component):
         self._shape = shape
         self.n_outputs = _positive(n_outputs, "n_outputs")
         if not isinstance(withdraw, bool):
-            raise TypeError(f"withdraw: must be True or False, got {withdraw!r}")
+            raise ValueError(f"withdraw: must be True or False, got {withdraw!r}")
         self.withdraw = withdraw
         super().__init__({
             "i": In(stream.Signature(shape)),

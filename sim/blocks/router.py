@@ -125,7 +125,7 @@ class MulticastModel:
 
     def __init__(self, n_outputs: int, withdraw: bool = False):
         self.M = n_outputs
-        self.withdraw = withdraw  # a packet whose valid falls before it is taken is forgotten
+        self.withdraw = withdraw
         self.done = set()  # destinations that have taken the current packet
         self.i_valid = False
         self.i_ready = True
