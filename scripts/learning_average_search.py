@@ -34,6 +34,22 @@ from spikeforge.model.ttfs_discrete import inference_ticks, integer_network  # n
 from spikeforge.sim.learning import PopcountLearner  # noqa: E402
 
 
+def setup(hidden: int, path=None):
+    """``(split, ticks, start)``: the split (``--val 0.1``), the ticks of K = 32 per tau and
+    the random start ``TTFSNet([784, hidden, 10], seed=1)`` of every run of this search."""
+    k = 32
+    ticks = inference_ticks(k, 2)
+    split = Split(load_dataset("mnist", path=path), k, ticks, 0.1, None)
+    return split, ticks, integer_network(TTFSNet([784, hidden, 10], seed=1), k).network
+
+
+def stores_network(net: IntegerNetwork, stores, frac_bits: int) -> IntegerNetwork:
+    """``net`` with every layer's weights its store read as ``acc >> frac_bits``."""
+    return IntegerNetwork(tuple(IntegerLayer(s >> frac_bits, layer.params,
+                                             layer.max_events_per_tick)
+                                for s, layer in zip(stores, net.layers)), net.decision)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--path", default=None, help="MNIST IDX folder (default: the usual one)")
@@ -51,12 +67,8 @@ def main(argv=None) -> int:
                          "averaged) as epoch<N>.npz, so a chosen epoch is tested without "
                          "training again")
     a = ap.parse_args(argv)
-    ds = load_dataset("mnist", path=a.path)
-    k = 32
-    ticks = inference_ticks(k, 2)
-    split = Split(ds, k, ticks, 0.1, None)
+    split, ticks, net = setup(a.hidden, a.path)
     train_fn, val_fn = split.fn(split.x_tr), split.fn(split.x_val)
-    net = integer_network(TTFSNet([784, a.hidden, 10], seed=1), k).network
     learner = PopcountLearner(net, ticks, frac_bits=a.frac_bits, shift_out=a.shift_out,
                               shift_hidden=a.shift_hidden)
     rng = np.random.default_rng(0)
@@ -76,15 +88,14 @@ def main(argv=None) -> int:
                 count += 1
         line = (f"epoch {epoch + 1}: train {correct / len(perm):.4f} val last "
                 f"{golden_accuracy(learner.current_network(), val_fn, split.y_val, ticks):.4f}")
-        if sums is not None:
-            mean = IntegerNetwork(tuple(
-                IntegerLayer((t // count) >> a.frac_bits, layer.params, layer.max_events_per_tick)
-                for t, layer in zip(sums, net.layers)), net.decision)
+        means = [] if sums is None else [t // count for t in sums]
+        if means:
+            mean = stores_network(net, means, a.frac_bits)
             line += f" val avg({count}) {golden_accuracy(mean, val_fn, split.y_val, ticks):.4f}"
         print(f"{line} {time.perf_counter() - start:.0f} s", flush=True)
         if a.save:
             Path(a.save).mkdir(parents=True, exist_ok=True)
-            extra = {} if sums is None else {f"mean{i}": t // count for i, t in enumerate(sums)}
+            extra = {f"mean{i}": t for i, t in enumerate(means)}
             np.savez(Path(a.save) / f"epoch{epoch + 1}.npz", frac_bits=a.frac_bits,
                      **{f"last{i}": x for i, x in enumerate(learner.acc)}, **extra)
     return 0

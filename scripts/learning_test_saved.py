@@ -18,14 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from bench_learning import Split  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from learning_average_search import setup, stores_network  # noqa: E402
 
-from spikeforge.ir.network import IntegerLayer, IntegerNetwork  # noqa: E402
-from spikeforge.model.datasets import load_dataset  # noqa: E402
 from spikeforge.model.popcount_rule import golden_accuracy  # noqa: E402
-from spikeforge.model.ttfs import TTFSNet  # noqa: E402
-from spikeforge.model.ttfs_discrete import inference_ticks, integer_network  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -38,19 +34,12 @@ def main(argv=None) -> int:
         print(f"stores: no such file: {a.stores}", file=sys.stderr)
         return 2
     saved = np.load(a.stores)
-    ds = load_dataset("mnist", path=a.path)
-    k = 32
-    ticks = inference_ticks(k, 2)
-    split = Split(ds, k, ticks, 0.1, None)
-    net = integer_network(TTFSNet([784, a.hidden, 10], seed=1), k).network
-    frac = int(saved["frac_bits"])
+    split, ticks, net = setup(a.hidden, a.path)
     for kind in ("last", "mean"):
         if f"{kind}0" not in saved:
             continue
-        layers = tuple(IntegerLayer(saved[f"{kind}{i}"] >> frac, layer.params,
-                                    layer.max_events_per_tick)
-                       for i, layer in enumerate(net.layers))
-        trained = IntegerNetwork(layers, net.decision)
+        stores = [saved[f"{kind}{i}"] for i in range(len(net.layers))]
+        trained = stores_network(net, stores, int(saved["frac_bits"]))
         val = golden_accuracy(trained, split.fn(split.x_val), split.y_val, ticks)
         test = golden_accuracy(trained, split.fn(split.x_te), split.y_te, ticks)
         print(f"{a.stores} {kind}: validation {val:.4f}  test {test:.4f} "
