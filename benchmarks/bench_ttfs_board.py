@@ -6,11 +6,9 @@ figures and published FPGA designs, as ratios -- in one run.
     .venv/bin/python benchmarks/bench_ttfs_board.py --quick    # the TTFS digits demo network on the iCEBreaker
 
 Steps: ``spikeforge compile MODEL --board BOARD`` (the lanes that compile chooses for the
-board, silent input rows dropped: for the s45 784-600-10 network on the ULX3S-85F, estimated
-on 100 of the ``--images``, lanes [18, 6] in 3 + 1 cores; stop 47 routed it with the tick
-barrier, and since stop 48 compile overlaps first-spike systems, a design not routed yet;
-on 20 images it chooses [36, 4] in 2 + 1 cores, which routed too, 64.4 MHz) into
-``OUT/compiled``; the board build
+board, silent input rows dropped, chosen on 100 of the ``--images``: for stop 50's
+784-600-10 network on the ULX3S-85F lanes [18, 10] in 3 + 1 cores since stop 51, docs/boards.md)
+into ``OUT/compiled``; the board build
 (:func:`spikeforge.boards.build.build_board`, PLL at ``--clk-mhz``) into ``OUT/board``, reused
 when it is of exactly this build plan (``--rebuild`` forces it; the 784-600-10 build takes
 50 min on the shared 2-core machine); then, on the test set: the 8-bit golden accuracy (every

@@ -12,20 +12,23 @@ in three 18-lane cores each core reads 144 bits out of its own 64 (docs/boards.m
 
 :func:`choose_lanes` tries, for every layer, the lane counts of :data:`LANE_CHOICES` and --
 for a layer of at least :data:`SPLIT_MIN_NEURONS` neurons whose cores the caller did not set
--- the core counts of :data:`CORE_SPLITS`, and keeps the plan with the fewest predicted
-cycles among those :func:`estimate` says fit; a plan of more cores only where it saves
-more than :data:`SPLIT_GAIN` of the work. On a tie (the busiest core's work does not depend
-on the other cores' lanes) the fewest lanes, unless more lanes in the other cores shorten
-the ticks in which they are the busiest by more than :data:`SERIAL_GAIN`
-(:func:`_serial`; a one-word core takes an event per cycle, so the TTFS output core of
-10 neurons in 10 lanes takes the hidden spikes twice as fast as in 6). One lane is not
-always the smallest plan that fits (784-600-10 with 672 rows needs 209 block RAMs at one
-lane, 198 at nine).
+-- the core counts of :data:`CORE_SPLITS`, and estimates each plan's fit (:func:`estimate`).
+The plans that fit are ranked by the tick-serial estimate (:func:`_serial`: the layers take
+a tick's events side by side, one tick at a time, so a core that is not the busiest over
+the whole inference may set the pace in some ticks -- the TTFS output core in the ticks of
+many hidden spikes); the :data:`SHORTLIST` of the least are run through the system's cycle
+model (:func:`~spikeforge.sim.system_cycle.predict_run`, what ``verify`` holds the RTL to)
+on :data:`CYCLE_IMAGES` sample images, and the smallest of them -- fewest cores, then
+fewest lanes -- whose cycles are within :data:`GAIN` of the fewest is chosen. Plans
+estimated above :data:`SAFE_LOGIC` of the board's logic are left out where others fit.
 
-The predicted cycles are the work bound of :func:`~spikeforge.sim.system_cycle.lower_bound_cycles`
-(``core_bound``: the busiest core's CLEAR, events and update phases) averaged over sample
-inputs, which is what lanes and cores change; the cycle model then gives the chosen plan's
-real figure.
+Until stop 51 the cores were chosen on the busiest core's work alone (the fewest cores
+within 2 % of the least work), which cannot see that a core waits for another: the TTFS
+784-600-10 got two 36-lane hidden cores and a 4-lane output core (3 words, 3 cycles a
+hidden spike: 2,567 cycles on 1,000 test images) over three 18-lane cores and a one-word
+output core (2,029 cycles), whose work was only 1.6 % less. One lane is not always the
+smallest plan that fits (784-600-10 with 672 rows needs 209 block RAMs at one lane, 198 at
+nine).
 """
 
 from __future__ import annotations
@@ -38,13 +41,16 @@ import numpy as np
 
 from spikeforge.boards.fit import FitEstimate, estimate
 from spikeforge.compiler.map import plan_network
+from spikeforge.cosim.system_cosim import schedules_for
 from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.params import Decision
+from spikeforge.ir.system import SystemConfig, chosen_system
 from spikeforge.sim.cycle import core_busy_bound, cycles_per_event, update_cycles
 from spikeforge.sim.network import run_network
+from spikeforge.sim.system_cycle import predict_run
 
-__all__ = ["LANE_CHOICES", "CORE_SPLITS", "SPLIT_MIN_NEURONS", "SPLIT_GAIN", "SERIAL_GAIN",
-           "TIE_LOGIC", "LaneChoice", "choose_lanes", "lane_choices"]
+__all__ = ["LANE_CHOICES", "CORE_SPLITS", "SPLIT_MIN_NEURONS", "SHORTLIST", "CYCLE_IMAGES",
+           "GAIN", "SAFE_LOGIC", "LaneChoice", "choose_lanes", "lane_choices"]
 
 #: the lane counts tried (more than a core's neurons are never tried): the powers of two,
 #: and the multiples of 9 that fill 9/18/36-bit block RAM words with 8-bit weights; and
@@ -55,19 +61,21 @@ CORE_SPLITS = (1, 2, 3, 4)
 #: the smallest layer tried split (a smaller layer's weights span few block RAMs; it keeps
 #: one core, so the digits designs are chosen as before splits were tried)
 SPLIT_MIN_NEURONS = 128
-#: a plan of more cores is chosen only if its work is this much below that of every plan
-#: of fewer cores (MNIST 784-256-10: four 24-lane hidden cores would do 0.6 % less work
-#: than one of 64 lanes, two of 48 lanes about 8,000 more logic cells: one kept; TTFS
-#: 784-600-10: three 18-lane cores 2.2 % less than two of 36 lanes, 6.8 % less than one
-#: of 48: three)
-SPLIT_GAIN = 0.02
-#: among plans of equal work on the busiest core, more lanes are chosen only where the
-#: tick-serial estimate (:func:`_serial`) falls by more than this
-SERIAL_GAIN = 0.02
-#: ... and only where the estimate leaves this much of the board's logic, as it is an
-#: estimate (the TTFS digits network on the iCEBreaker in lanes [2, 2]: about 5,162 of
-#: 5,280 logic cells estimated, 5,384 placed: no fit)
-TIE_LOGIC = 0.95
+#: the plans of least tick-serial estimate that the cycle model runs (the benchmark
+#: networks' choices were each the first of them; the cycle model takes about 0.5 s a
+#: plan for TTFS 784-600-10 on 20 images)
+SHORTLIST = 12
+#: the sample images the cycle model runs (the first of those the work is weighed on)
+CYCLE_IMAGES = 20
+#: the smallest plan of the shortlist within this of its fewest cycles is chosen: a larger
+#: one (more cores, then more lanes) only where every smaller one is more than this slower
+GAIN = 0.02
+#: a plan estimated above this fraction of the board's logic counts as fitting only where
+#: no other plan does, as the estimate is an estimate (the TTFS digits network on the
+#: iCEBreaker in lanes [2, 2]: about 5,162 of 5,280 logic cells estimated, 5,384 placed)
+SAFE_LOGIC = 0.95
+#: the nearest faster plans that do not fit which the cycle model runs for the why
+FASTER_TRIED = 4
 #: above this many combinations, layers are improved one at a time instead
 EXHAUSTIVE_LIMIT = 1000
 
@@ -77,7 +85,8 @@ class LaneChoice:
     """The chosen ``lanes`` and ``neurons_per_core`` (per layer: the most neurons of a core,
     None for one core, as :func:`~spikeforge.compiler.map.plan_network` takes them), its
     ``plan``, fit ``estimate`` and ``bound`` (mean busiest-core cycles over the sample), the
-    plans ``tried`` and ``why`` (lines of text)."""
+    plans ``tried``, ``why`` (lines of text) and ``cycles`` (the cycle model's mean over the
+    first :data:`CYCLE_IMAGES` sample images)."""
 
     lanes: list
     neurons_per_core: list
@@ -86,6 +95,7 @@ class LaneChoice:
     bound: float
     tried: int
     why: list = field(default_factory=list)
+    cycles: float = 0.0
 
     @property
     def cores(self) -> list[int]:
@@ -163,12 +173,14 @@ def _describe(key: tuple, plan) -> str:
 
 
 def choose_lanes(network, board: str, sample_counts, neurons_per_core=None,
-                 input_depth: int | None = None) -> LaneChoice:
+                 input_depth: int | None = None,
+                 system: SystemConfig | None = None) -> LaneChoice:
     """The fastest lanes and cores for ``network`` on ``board`` that fit (module docstring);
     ``sample_counts``: input images to weigh the work by; ``neurons_per_core`` as
     :func:`~spikeforge.compiler.map.plan_network` (given: those cores, only lanes are
-    chosen). :class:`ConfigError` when not even one lane per core fits, with the
-    estimate's reason."""
+    chosen); ``system``: the settings the cycle model runs the shortlist with (default
+    :func:`~spikeforge.ir.system.chosen_system` of the network's decision, overlapped).
+    :class:`ConfigError` when not even one lane per core fits, with the estimate's reason."""
     ticks_run, events, per_tick = _work(network, sample_counts)
     options = _options(network, neurons_per_core)
     seen: dict[tuple, tuple] = {}
@@ -195,55 +207,77 @@ def choose_lanes(network, board: str, sample_counts, neurons_per_core=None,
                     trial = current[:l] + (option,) + current[l + 1:]
                     if judge(trial)[2].fits and judge(trial)[0] < judge(current)[0]:
                         current, improved = trial, True
-    fitting = [_Candidate(len(plan.cores), bound, _serial(plan, ticks_run, per_tick),
-                          sum(L for _, L in key), _order(key), key,
-                          est.luts / est.luts_available)
-               for key, (bound, plan, est) in seen.items() if est.fits]
+    candidates = [_Candidate(len(plan.cores), sum(L for _, L in key), _order(key), key,
+                             est.luts / est.luts_available, bound,
+                             _serial(plan, ticks_run, per_tick), est.fits)
+                  for key, (bound, plan, est) in seen.items()]
+    fitting = _safe([c for c in candidates if c.fits])
     if not fitting:
         smallest = judge(tuple(option[0] for option in options))[2]
         raise ConfigError(f"--board: {board}: no lane count fits (one lane per core: "
                           f"{'; '.join(smallest.problems)})")
-    chosen, fewest = _pick(fitting)
-    best = chosen.key
-    bound, plan, est = seen[best]
-    why = _why(best, seen, est)
-    if chosen is not fewest:
-        other = _describe(fewest.key, seen[fewest.key][1])
-        why.insert(1, f"{_describe(best, plan)} rather than {other}: the same work on the "
-                      f"busiest core, {chosen.serial:,.0f} cycles tick by tick against "
-                      f"{fewest.serial:,.0f} (the layers wait for each other every tick)")
-    return LaneChoice([L for _, L in best], [cap for cap, _ in best], plan, est, bound,
-                      len(seen), why)
+    cycles = _Cycles(network, sample_counts[:CYCLE_IMAGES], system)
+    timed = [c._replace(cycles=cycles(seen[c.key][1])) for c in _shortlist(fitting)]
+    chosen = _pick(timed)
+    bound, plan, est = seen[chosen.key]
+    left_out = [c for c in candidates if c not in fitting]
+    why = _why(chosen, timed, left_out, seen, cycles)
+    return LaneChoice([L for _, L in chosen.key], [cap for cap, _ in chosen.key], plan, est,
+                      bound, len(seen), why, chosen.cycles)
 
 
 class _Candidate(NamedTuple):
-    """A plan that fits, as :func:`_pick` weighs it."""
+    """A plan as :func:`_pick` weighs it: its size first (the order in which a smaller plan
+    is preferred), then its figures."""
 
     cores: int
-    bound: float  # the busiest core's cycles (_bound)
-    serial: float  # the tick-serial estimate (_serial)
     lanes: int  # all cores' lanes together
     order: tuple
     key: tuple
     logic: float = 0.0  # estimated logic cells / the board's
+    bound: float = 0.0  # the busiest core's cycles (_bound)
+    serial: float = 0.0  # the tick-serial estimate (_serial)
+    fits: bool = True
+    cycles: float = 0.0  # the cycle model's mean (_Cycles), on the shortlist only
+
+    def size(self) -> tuple:
+        """Smaller first: fewer cores, then fewer lanes."""
+        return (self.cores, self.lanes, self.order)
 
 
-def _pick(fitting: list[_Candidate]) -> tuple[_Candidate, _Candidate]:
-    """The chosen plan among those that fit, and the plan of fewest lanes it was weighed
-    against: the fewest cores whose fastest plan is within :data:`SPLIT_GAIN` of the fastest
-    of all; among plans of as many cores, the least work on the busiest core; among those
-    (a tie: the lanes of the other cores), the fewest lanes whose tick-serial estimate is
-    within :data:`SERIAL_GAIN` of the least -- of those with the fewest lanes or estimated
-    at most :data:`TIE_LOGIC` of the board's logic cells."""
-    fastest = min(f.bound for f in fitting)
-    near = [f for f in fitting if f.bound <= fastest * (1 + SPLIT_GAIN)]
-    cores = min(f.cores for f in near)
-    least = min(f.bound for f in near if f.cores == cores)
-    tied = sorted((f for f in near if f.cores == cores and f.bound == least),
-                  key=lambda f: (f.lanes, f.order))
-    tied = tied[:1] + [f for f in tied[1:] if f.logic <= TIE_LOGIC]
-    quickest = min(f.serial for f in tied)
-    return next(f for f in tied if f.serial <= quickest * (1 + SERIAL_GAIN)), tied[0]
+class _Cycles:
+    """The cycle model's cycles per inference of a plan, mean over the sample images run
+    back to back as ``verify`` runs them (no gaps, ``out_spikes`` always ready)."""
+
+    def __init__(self, network, sample_counts, system: SystemConfig | None):
+        self.trace = run_network(network, network.check_input(sample_counts))
+        self.schedules = schedules_for(self.trace.input_counts)
+        self.system = system or chosen_system(network.decision)
+        self.images = len(sample_counts)
+
+    def __call__(self, plan) -> float:
+        timings = predict_run(plan, self.trace, self.schedules, self.trace.ticks,
+                              system=self.system)
+        return float(np.mean([t.cycles for t in timings]))
+
+
+def _safe(fitting: list[_Candidate]) -> list[_Candidate]:
+    """The plans estimated at no more than :data:`SAFE_LOGIC` of the board's logic, or all
+    of ``fitting`` where none is."""
+    return [c for c in fitting if c.logic <= SAFE_LOGIC] or fitting
+
+
+def _shortlist(fitting: list[_Candidate]) -> list[_Candidate]:
+    """The :data:`SHORTLIST` plans of the least tick-serial estimate (on a tie the
+    smallest) -- the cycle model's candidates."""
+    return sorted(fitting, key=lambda c: (c.serial, c.size()))[:SHORTLIST]
+
+
+def _pick(timed: list[_Candidate]) -> _Candidate:
+    """The smallest plan (:meth:`_Candidate.size`) whose cycles are within :data:`GAIN`
+    of the fewest: more cores or lanes only where they are more than that faster."""
+    fewest = min(c.cycles for c in timed)
+    return min((c for c in timed if c.cycles <= fewest * (1 + GAIN)), key=_Candidate.size)
 
 
 def _order(key: tuple) -> tuple:
@@ -251,28 +285,41 @@ def _order(key: tuple) -> tuple:
     return tuple((cap or 0, L) for cap, L in key)
 
 
-def _why(best: tuple, seen: dict, est: FitEstimate) -> list[str]:
-    """The choice in words: its resources and the faster plans that did not fit."""
-    bound, plan, _ = seen[best]
-    lines = [f"{_describe(best, plan)}: {bound:,.0f} cycles of work per inference (busiest "
+def _why(chosen: _Candidate, timed: list, left_out: list, seen: dict,
+         cycles: _Cycles) -> list[str]:
+    """The choice in words: its cycles and resources, the smaller plan it was weighed
+    against, the faster plan not worth its size, and the nearest faster plans ``left_out``
+    (they do not fit, or not safely: :data:`SAFE_LOGIC`), by the cycle model too."""
+    bound, plan, est = seen[chosen.key]
+    lines = [f"{_name(chosen, seen)}: {chosen.cycles:,.0f} cycles per inference (the cycle "
+             f"model on {cycles.images} sample images; {bound:,.0f} of work on the busiest "
              f"core), {est.brams}/{est.brams_available} block RAMs, "
              f"{est.dsps}/{est.dsps_available} multipliers, about "
              f"{est.luts:,}/{est.luts_available:,} logic cells"]
-    faster: dict[float, tuple] = {}  # per bound, the plan of fewest cores, then lanes
-    for key, (b, p, e) in seen.items():
-        size = (len(p.cores), sum(L for _, L in key))
-        if b < bound and not e.fits and (b not in faster or size < faster[b][0]):
-            faster[b] = (size, key)
-    for b, (_, key) in sorted(faster.items(), reverse=True)[:2]:  # the nearest faster first
-        reason = seen[key][2].problems[0].split(";")[0]
-        lines.append(f"{_describe(key, seen[key][1])} would take {b:,.0f} cycles but does not "
-                     f"fit: {reason}")
+    smaller = [c for c in timed if c.size() < chosen.size()]
+    if smaller:
+        other = min(smaller, key=lambda c: (c.cycles, c.size()))
+        lines.append(f"{_name(chosen, seen)} rather than {_name(other, seen)}: "
+                     f"{chosen.cycles:,.0f} cycles against {other.cycles:,.0f}")
+    fastest = min(timed, key=lambda c: (c.cycles, c.size()))
+    if fastest.cycles < chosen.cycles:
+        what = "cores" if fastest.cores > chosen.cores else "lanes"
+        lines.append(f"{_name(fastest, seen)} would take {fastest.cycles:,.0f} cycles and "
+                     f"fits: under {GAIN:.0%} fewer, not worth its {what}")
+    nearest = sorted((c for c in left_out if c.serial < chosen.serial),
+                     key=lambda c: (-c.serial, c.size()))[:FASTER_TRIED]
+    faster = [(c, cycles(seen[c.key][1])) for c in nearest]
+    faster = [(c, n) for c, n in faster if n < chosen.cycles][:2]
+    for c, n in faster:
+        est = seen[c.key][2]
+        reason = (est.problems[0].split(";")[0] if not c.fits else
+                  f"estimated at {est.luts:,} of {est.luts_available:,} logic cells, above "
+                  f"{SAFE_LOGIC:.0%}")
+        lines.append(f"{_name(c, seen)} would take {n:,.0f} cycles but does not fit: {reason}")
     if not faster:
         lines.append("no plan with more lanes or cores is faster")
-    quicker = [(b, key) for key, (b, p, e) in seen.items()
-               if e.fits and b < bound and len(p.cores) > len(plan.cores)]
-    if quicker:  # fits, but saves too little for its cores (SPLIT_GAIN)
-        b, key = min(quicker)
-        lines.append(f"{_describe(key, seen[key][1])} would take {b:,.0f} cycles and fits: "
-                     f"under {SPLIT_GAIN:.0%} less work, not worth its cores")
     return lines
+
+
+def _name(candidate: _Candidate, seen: dict) -> str:
+    return _describe(candidate.key, seen[candidate.key][1])

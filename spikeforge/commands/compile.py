@@ -218,7 +218,8 @@ def board_lanes(args, network, counts, log) -> tuple:
     """``--board``: ``(lanes, neurons_per_core)`` -- the user's ``--lanes`` (and
     ``--neurons-per-core``) if they fit the board (else refused with the estimate's reasons),
     or the fastest lanes and cores that fit (:func:`~spikeforge.boards.choose.choose_lanes`,
-    said with why; the user's ``--neurons-per-core`` kept where given). The plan is that of
+    by the cycle model of the system to be built, said with why; the user's
+    ``--neurons-per-core`` kept where given). The plan is that of
     the network the artifact will hold (silent inputs dropped unless
     ``--keep-silent-inputs``)."""
     network, _, counts = hardware_input(network, counts, not args.keep_silent_inputs)
@@ -229,9 +230,11 @@ def board_lanes(args, network, counts, log) -> tuple:
             raise ConfigError(f"--lanes {args.lanes}: does not fit {args.board}: "
                               f"{'; '.join(fit.problems)} (leave --lanes out to choose)")
         return args.lanes, args.neurons_per_core
-    choice = choose_lanes(network, args.board, counts[:CHOICE_IMAGES], args.neurons_per_core)
+    choice = choose_lanes(network, args.board, counts[:CHOICE_IMAGES], args.neurons_per_core,
+                          system=chosen_system(network.decision, not args.no_overlap))
     print(f"  lanes for {args.board} ({choice.tried} plans estimated on "
-          f"{min(len(counts), CHOICE_IMAGES)} test images):", file=log)
+          f"{min(len(counts), CHOICE_IMAGES)} test images, the fastest run through the cycle "
+          f"model):", file=log)
     for line in choice.why:
         print(f"    {line}", file=log)
     cores = (choice.neurons_per_core if any(c is not None for c in choice.neurons_per_core)
