@@ -1,0 +1,53 @@
+"""scripts/per_core_ticks_estimate.py: the estimate by hand, and a compiled artifact's row."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+
+from spikeforge.compiler.map import plan_network
+from spikeforge.flow import compile_network
+from spikeforge.ir.network import IntegerLayer, IntegerNetwork
+from spikeforge.ir.params import Decision, NeuronParams
+from spikeforge.sim.cycle import update_cycles
+from tests.util import random_inputs
+
+_PATH = Path(__file__).resolve().parents[1] / "scripts" / "per_core_ticks_estimate.py"
+_SPEC = importlib.util.spec_from_file_location("per_core_ticks_estimate", _PATH)
+estimate = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(estimate)
+
+
+def network(n_in=8, hidden=6, seed=0):
+    rng = np.random.default_rng(seed)
+    params = NeuronParams(decay_bits=8, alpha=200, beta=230, threshold=120)
+    return IntegerNetwork((IntegerLayer(rng.integers(-20, 60, (n_in, hidden)), params),
+                           IntegerLayer(rng.integers(-20, 60, (hidden, 10)), params)),
+                          Decision.SPIKE_COUNT)
+
+
+def test_each_layer_runs_a_tick_once_it_has_the_ticks_events():
+    """Two layers, G = 2 and G = 1, by hand: layer 1's tick t waits for its own tick t - 1
+    and layer 0's tick t - 1, not for layer 0's tick t."""
+    plan = plan_network(network(), lanes=[3, 10])
+    u0, u1 = (update_cycles(plan.cores_of_layer(l)[0]) for l in (0, 1))
+    events = np.array([[4, 0, 1], [0, 5, 3]])  # [layer, tick]
+    f00 = 4 * 2 + u0
+    f01 = f00 + u0
+    f02 = f01 + 1 * 2 + u0
+    f10 = u1
+    f11 = max(f10, f00) + 5 + u1
+    f12 = max(f11, f01) + 3 + u1
+    assert estimate.per_core_ticks(plan, events, 3) == max(f02, f12)
+
+
+def test_a_row_per_artifact_below_the_cycle_model(tmp_path, capsys):
+    net = network(n_in=16, hidden=12)
+    counts = random_inputs(3, net, 6, 5, p=0.4)
+    compile_network(net, tmp_path / "a", counts, np.zeros(6, dtype=int), lanes=[2, 2])
+    assert estimate.main([str(tmp_path / "a"), "--images", "4"]) == 0
+    row = capsys.readouterr().out.splitlines()[2].split(" | ")
+    assert row[1:3] == ["[2,2] in 1+1", "4"]
+    model, per_core, work = (float(x.replace(",", "")) for x in row[3:6])
+    assert work <= per_core <= model
+    assert estimate.main([str(tmp_path / "missing")]) == 2
