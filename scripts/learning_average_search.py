@@ -50,6 +50,26 @@ def stores_network(net: IntegerNetwork, stores, frac_bits: int) -> IntegerNetwor
                                 for s, layer in zip(stores, net.layers)), net.decision)
 
 
+def resume(learner: PopcountLearner, path: str, frac_bits: int) -> tuple:
+    """``(epochs run, sums, count)`` of a ``--save`` file, whose stores ``learner`` takes;
+    SystemExit naming the file where it does not fit the run."""
+    name = Path(path).name
+    if not (name.startswith("epoch") and name.endswith(".npz") and name[5:-4].isdigit()):
+        raise SystemExit(f"--resume: {path}: expected a --save file named epoch<N>.npz")
+    with np.load(path) as data:
+        if int(data["frac_bits"]) != frac_bits:
+            raise SystemExit(f"--resume: {path}: frac_bits {int(data['frac_bits'])}, "
+                             f"this run {frac_bits}")
+        stores = [data[f"last{i}"] for i in range(len(learner.acc))]
+        sums = [data[f"sum{i}"] for i in range(len(stores))] if "sum0" in data else None
+        count = int(data["count"]) if sums is not None else 0
+    if [s.shape for s in stores] != [x.shape for x in learner.acc]:
+        raise SystemExit(f"--resume: {path}: stores {[s.shape for s in stores]}, this run's "
+                         f"{[x.shape for x in learner.acc]}")
+    learner.acc = [s.astype(np.int64) for s in stores]
+    return int(name[5:-4]), sums, count
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--path", default=None, help="MNIST IDX folder (default: the usual one)")
@@ -66,6 +86,11 @@ def main(argv=None) -> int:
                     help="folder: each epoch's stores (last iterate, and the mean where "
                          "averaged) as epoch<N>.npz, so a chosen epoch is tested without "
                          "training again")
+    ap.add_argument("--resume", default=None, metavar="FILE",
+                    help="go on from a --save file of the same settings (epochN.npz, N "
+                         "from its name): its stores, the sample order of epoch N + 1 on "
+                         "(the rule keeps no other state, so the run is the uninterrupted "
+                         "one's); the average goes on where the file has its sums")
     a = ap.parse_args(argv)
     split, ticks, net = setup(a.hidden, a.path)
     train_fn, val_fn = split.fn(split.x_tr), split.fn(split.x_val)
@@ -73,7 +98,12 @@ def main(argv=None) -> int:
                               shift_hidden=a.shift_hidden)
     rng = np.random.default_rng(0)
     sums, count, start = None, 0, time.perf_counter()
-    for epoch in range(a.epochs):
+    first = 0
+    if a.resume:
+        first, sums, count = resume(learner, a.resume, a.frac_bits)
+        for _ in range(first):  # the sample orders of the epochs already run
+            rng.permutation(len(split.y_tr))
+    for epoch in range(first, a.epochs):
         learner.lr_decay = epoch // a.halve_every if a.halve_every else 0
         perm = rng.permutation(len(split.y_tr))
         batches = range(0, len(perm), a.batch)
@@ -96,6 +126,7 @@ def main(argv=None) -> int:
         if a.save:
             Path(a.save).mkdir(parents=True, exist_ok=True)
             extra = {f"mean{i}": t for i, t in enumerate(means)}
+            extra.update({f"sum{i}": t for i, t in enumerate(sums or [])}, count=count)
             np.savez(Path(a.save) / f"epoch{epoch + 1}.npz", frac_bits=a.frac_bits,
                      **{f"last{i}": x for i, x in enumerate(learner.acc)}, **extra)
     return 0
