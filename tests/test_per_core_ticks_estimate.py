@@ -7,9 +7,8 @@ import numpy as np
 
 from spikeforge.compiler.map import plan_network
 from spikeforge.flow import compile_network
-from spikeforge.ir.network import IntegerLayer, IntegerNetwork
-from spikeforge.ir.params import Decision, NeuronParams
 from spikeforge.sim.cycle import update_cycles
+from tests.boards.test_choose import network
 from tests.util import random_inputs
 
 _PATH = Path(__file__).resolve().parents[1] / "scripts" / "per_core_ticks_estimate.py"
@@ -18,18 +17,10 @@ estimate = importlib.util.module_from_spec(_SPEC)
 _SPEC.loader.exec_module(estimate)
 
 
-def network(n_in=8, hidden=6, seed=0):
-    rng = np.random.default_rng(seed)
-    params = NeuronParams(decay_bits=8, alpha=200, beta=230, threshold=120)
-    return IntegerNetwork((IntegerLayer(rng.integers(-20, 60, (n_in, hidden)), params),
-                           IntegerLayer(rng.integers(-20, 60, (hidden, 10)), params)),
-                          Decision.SPIKE_COUNT)
-
-
 def test_each_layer_runs_a_tick_once_it_has_the_ticks_events():
     """Two layers, G = 2 and G = 1, by hand: layer 1's tick t waits for its own tick t - 1
     and layer 0's tick t - 1, not for layer 0's tick t."""
-    plan = plan_network(network(), lanes=[3, 10])
+    plan = plan_network(network(n_in=8, hidden=6), lanes=[3, 10])
     u0, u1 = (update_cycles(plan.cores_of_layer(l)[0]) for l in (0, 1))
     events = np.array([[4, 0, 1], [0, 5, 3]])  # [layer, tick]
     f00 = 4 * 2 + u0
