@@ -7,8 +7,8 @@ figures and published FPGA designs, as ratios -- in one run.
 
 Steps: ``spikeforge compile MODEL --board BOARD`` (the lanes that compile chooses for the
 board, silent input rows dropped, chosen on 100 of the ``--images``: for stop 50's
-784-600-10 network on the ULX3S-85F lanes [18, 10] in 3 + 1 cores since stop 51, docs/boards.md)
-into ``OUT/compiled``; the board build
+784-600-10 network on the ULX3S-85F lanes [18, 10] in 3 + 1 cores since stop 51, routed at
+46.4 MHz, not met at 50: docs/boards.md "Stop 51") into ``OUT/compiled``; the board build
 (:func:`spikeforge.boards.build.build_board`, PLL at ``--clk-mhz``) into ``OUT/board``, reused
 when it is of exactly this build plan (``--rebuild`` forces it; the 784-600-10 build takes
 50 min on the shared 2-core machine); then, on the test set: the 8-bit golden accuracy (every
