@@ -102,17 +102,21 @@ _NO_RW_CHECK = f"setparam -set COLLISION_X_MASK 1 t:$memrd_v2 r:MEMID=\\{INPUT_B
 _KEEP_COPIES = f"setattr -set keep 1 a:{COPY_ATTRIBUTE} %ci1 t:$dff %i"
 
 
-def toolchain_options(family: str, router: str | None = None) -> dict[str, str]:
+def toolchain_options(family: str, router: str | None = None,
+                      seed: int | None = None) -> dict[str, str]:
     """The options :func:`build_board` gives Amaranth's ``platform.prepare`` for a family:
     Yosys's (the iCE40's DSPs; on the ECP5 the input buffer's read without collision
     logic; on both the RTL's copied registers kept apart) and nextpnr's (a JSON report;
     timing is judged afterwards; ``router``, one of :data:`ROUTERS`: ``--router``, None:
-    nextpnr's default)."""
+    nextpnr's default; ``seed``: ``--seed``, the placement's, None: nextpnr's default)."""
     if router is not None and router not in ROUTERS:
         raise ConfigError(f"--router: must be one of {', '.join(ROUTERS)}, got {router!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise ConfigError(f"--nextpnr-seed: must be a whole number >= 0, got {seed!r}")
     options = {"nextpnr_opts": "--report top.report.json --timing-allow-fail"
                                + _NEXTPNR_EXTRA_OPTS.get(family, "")
-                               + (f" --router {router}" if router else "")}
+                               + (f" --router {router}" if router else "")
+                               + (f" --seed {seed}" if seed is not None else "")}
     if family == "ice40":
         options["synth_opts"] = "-dsp"
     options["script_after_read"] = (_NO_RW_CHECK + "\n" if family == "ecp5" else "") + _KEEP_COPIES
@@ -292,8 +296,10 @@ def format_report(report: dict) -> str:
     f = report.get("fmax_mhz")
     if f is not None:
         met = report.get("timing_met", f >= report["constraint_mhz"])
+        seed = report.get("nextpnr_seed")
         lines.append(f"  Fmax   {f:.1f} MHz against {report['constraint_mhz']:.1f} MHz "
-                     f"({'met' if met else 'NOT met'})")
+                     f"({'met' if met else 'NOT met'}"
+                     f"{'' if seed is None else f', nextpnr seed {seed}'})")
     lines.append(f"  bitstream {report.get('bitstream')}  ({report['build_s']:.1f} s)")
     return "\n".join(lines)
 
@@ -304,7 +310,7 @@ def build_board(source, board: str, out_dir=None, *, baud: int = 115200,
                 input_depth: int | None = None, fit_check: bool = True, quiet: bool = True,
                 clk_mhz: float | None = None, allow_timing_fail: bool = False,
                 reuse: bool = False, learning: LearningConfig | None = None,
-                router: str | None = None) -> dict:
+                router: str | None = None, nextpnr_seed: int | None = None) -> dict:
     """Build the board top of ``source`` (artifact directory, ``core[:NxM]``, or a
     ``(name, Artifact)`` tuple as :func:`resolve_design` returns) for ``board``; returns the
     report dict (also written to ``out_dir/report.json``).
@@ -331,7 +337,9 @@ def build_board(source, board: str, out_dir=None, *, baud: int = 115200,
     ``learning`` names its sizes (None for an inference-only build).
 
     ``router``: nextpnr's router (:data:`ROUTERS`; None: its default, router1), in the
-    report as ``router``."""
+    report as ``router``; ``nextpnr_seed``: nextpnr's placement seed (None: its default), in
+    the report as ``nextpnr_seed`` -- placement alone moves Fmax a lot on large designs (the
+    TTFS 784-600-10 of stop 51: 46.4 MHz at the default seed, 66.5 at seed 2)."""
     spec = board_spec(board, "--board")
     if clk_mhz is not None and spec.family not in ("ice40", "ecp5"):
         raise ConfigError(f"--clk-mhz: {board} has no PLL support here (iCE40 and ECP5 "
@@ -343,10 +351,12 @@ def build_board(source, board: str, out_dir=None, *, baud: int = 115200,
         raise ConfigError(f"--clk-mhz: must be a positive frequency in MHz, got {clk_mhz!r}")
     if isinstance(baud, bool) or not isinstance(baud, int) or baud < 1:
         raise ConfigError(f"--baud: must be a positive integer (bits per second), got {baud!r}")
-    if router is not None and spec.family not in ("ice40", "ecp5"):
-        raise ConfigError(f"--router: chooses nextpnr's router; {board} is built by Vivado "
-                          f"(leave --router out)")
-    options = toolchain_options(spec.family, router)  # refuses an unknown router before work
+    for option, value in (("--router", router), ("--nextpnr-seed", nextpnr_seed)):
+        if value is not None and spec.family not in ("ice40", "ecp5"):
+            raise ConfigError(f"{option}: an option of nextpnr; {board} is built by Vivado "
+                              f"(leave {option} out)")
+    # refuses an unknown router or a bad seed before work
+    options = toolchain_options(spec.family, router, nextpnr_seed)
     depth = input_depth_for(spec.name, input_depth, "--input-depth")
     if out_dir is not None and Path(out_dir).exists() and not Path(out_dir).is_dir():
         raise ConfigError(f"--out: {out_dir} exists and is not a directory")
@@ -384,7 +394,8 @@ def build_board(source, board: str, out_dir=None, *, baud: int = 115200,
               "baud": baud, "input_depth": depth, "n_cores": len(plan.cores),
               "neurons": sum(c.n_neurons for c in plan.cores),
               "learning": learning_summary(learning), "system": artifact.system.to_dict(),
-              "estimate": estimate.as_dict() if estimate else None, "router": router}
+              "estimate": estimate.as_dict() if estimate else None, "router": router,
+              "nextpnr_seed": nextpnr_seed}
     start = time.perf_counter()
     if spec.family == "xc7":
         plan_files = platform.prepare(top, name="top")

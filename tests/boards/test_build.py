@@ -12,6 +12,7 @@ build of a changed plan are ``slow`` (the first two also run by benchmarks/bench
 
 import json
 import os
+import shlex
 import subprocess
 
 import pytest
@@ -197,21 +198,37 @@ def test_nextpnr_seed_command_keeps_the_build_options(board, router):
         nextpnr_seed_command("yosys top.ys\n", 1)
 
 
+@pytest.mark.parametrize("board", ["icebreaker", "ulx3s-85f"])
+def test_a_placement_seed_goes_to_nextpnr(board):
+    """``nextpnr_seed``: the build script's nextpnr line ends with ``--seed N`` (the build
+    plan differs, so a build of another seed is not reused for it); none without it."""
+    family = BOARDS[board].family
+    for seed in (None, 0, 2):
+        plan = _board_build_plan(resolve_design("core:8x16"), board, seed=seed)
+        (line,) = [ln for ln in plan.files["build_top.sh"].splitlines()
+                   if ln.startswith('"$NEXTPNR_')]
+        words = shlex.split(line)
+        assert ("--seed" in words) == (seed is not None), line
+        if seed is not None:
+            assert words[words.index("--seed") + 1] == str(seed)
+    assert toolchain_options(family, seed=3)["nextpnr_opts"].endswith(" --seed 3")
+
+
 def test_seed_fmax_needs_a_finished_build(tmp_path):
     with pytest.raises(ConfigError, match="--seeds: .* holds no finished build"):
         seed_fmax(tmp_path, [1])
 
 
-def _board_build_plan(source, board="icebreaker", router=None):
+def _board_build_plan(source, board="icebreaker", router=None, seed=None):
     """The build plan (Amaranth's) that build_board makes for ``source`` on ``board`` with
-    its defaults (and nextpnr's ``router``); a test that uses it for saved_report first
-    checks that it finds build_board's build."""
+    its defaults (and nextpnr's ``router`` and ``seed``); a test that uses it for
+    saved_report first checks that it finds build_board's build."""
     spec = board_spec(board, "--board")
     artifact = source[1]
     top = BoardTop(SpikeforgeSystem(artifact.plan, artifact.system), baud=115200,
                    input_depth=input_depth_for(spec.name, None, "--input-depth"), pll=None)
     return spec.make_platform().prepare(top, name="top",
-                                        **toolchain_options(spec.family, router))
+                                        **toolchain_options(spec.family, router, seed))
 
 
 def _change_the_rtlil(out):
@@ -283,11 +300,16 @@ def test_build_refuses_bad_settings_before_any_work(tmp_path):
             ({"input_depth": 0}, "--input-depth: must be an integer in 2..32767"),
             ({"input_depth": 40000}, "--input-depth: must be an integer in 2..32767"),
             ({"out_dir": tmp_path / "a-file"}, "--out: .*a-file exists and is not a directory"),
-            ({"router": "router3"}, "--router: must be one of router1, router2, got 'router3'")]:
+            ({"router": "router3"}, "--router: must be one of router1, router2, got 'router3'"),
+            ({"nextpnr_seed": -1}, "--nextpnr-seed: must be a whole number >= 0, got -1"),
+            ({"nextpnr_seed": True}, "--nextpnr-seed: must be a whole number >= 0, got True")]:
         with pytest.raises(ConfigError, match=message):
             build_board("core:4x8", "icebreaker", **kwargs)
-    with pytest.raises(ConfigError, match="--router: chooses nextpnr's router; arty-a7 is built"):
-        build_board("core:4x8", "arty-a7", tmp_path / "arty", router="router2")
+    for kwargs, option in (({"router": "router2"}, "--router"), ({"nextpnr_seed": 2},
+                                                                "--nextpnr-seed")):
+        with pytest.raises(ConfigError, match=f"{option}: an option of nextpnr; arty-a7 is "
+                                              f"built by Vivado \\(leave {option} out\\)"):
+            build_board("core:4x8", "arty-a7", tmp_path / "arty", **kwargs)
     with pytest.raises(ConfigError, match="100000 neurons x 100000 inputs = 10000000000 weights"):
         resolve_design("core:100000x100000")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
