@@ -41,13 +41,12 @@ import numpy as np
 
 from spikeforge.boards.fit import FitEstimate, estimate
 from spikeforge.compiler.map import plan_network
-from spikeforge.cosim.system_cosim import schedules_for
+from spikeforge.cosim.system_cosim import expected_run
 from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.params import Decision
 from spikeforge.ir.system import SystemConfig, chosen_system
 from spikeforge.sim.cycle import core_busy_bound, cycles_per_event, update_cycles
 from spikeforge.sim.network import run_network
-from spikeforge.sim.system_cycle import predict_run
 
 __all__ = ["LANE_CHOICES", "CORE_SPLITS", "SPLIT_MIN_NEURONS", "SHORTLIST", "CYCLE_IMAGES",
            "GAIN", "SAFE_LOGIC", "LaneChoice", "choose_lanes", "lane_choices"]
@@ -247,17 +246,16 @@ class _Candidate(NamedTuple):
 
 class _Cycles:
     """The cycle model's cycles per inference of a plan, mean over the sample images run
-    back to back as ``verify`` runs them (no gaps, ``out_spikes`` always ready)."""
+    back to back as ``verify`` runs them (:func:`~spikeforge.cosim.system_cosim.expected_run`:
+    no gaps, ``out_spikes`` always ready)."""
 
     def __init__(self, network, sample_counts, system: SystemConfig | None):
-        self.trace = run_network(network, network.check_input(sample_counts))
-        self.schedules = schedules_for(self.trace.input_counts)
+        self.network, self.counts = network, sample_counts
         self.system = system or chosen_system(network.decision)
         self.images = len(sample_counts)
 
     def __call__(self, plan) -> float:
-        timings = predict_run(plan, self.trace, self.schedules, self.trace.ticks,
-                              system=self.system)
+        _, timings, _ = expected_run(self.network, plan, self.counts, system=self.system)
         return float(np.mean([t.cycles for t in timings]))
 
 

@@ -29,12 +29,11 @@ from pathlib import Path
 import numpy as np
 
 from spikeforge.compiler.artifact import load_artifact
-from spikeforge.cosim.system_cosim import schedules_for
+from spikeforge.cosim.system_cosim import expected_run
 from spikeforge.flow import EXPECTED, load_expected
 from spikeforge.ir.params import Decision
 from spikeforge.sim.cycle import cycles_per_event, update_cycles
-from spikeforge.sim.network import run_network
-from spikeforge.sim.system_cycle import lower_bound_cycles, predict_run
+from spikeforge.sim.system_cycle import lower_bound_cycles
 
 
 def per_core_ticks(plan, events_per_tick: np.ndarray, ticks_run: int) -> int:
@@ -53,10 +52,8 @@ def row(directory: Path, images: int) -> list[str]:
     artifact = load_artifact(directory)
     counts = load_expected(directory / EXPECTED)["input_counts"][:images]
     plan = artifact.plan
-    trace = run_network(artifact.network, counts)
+    trace, timings, _ = expected_run(artifact.network, plan, counts, system=artifact.system)
     stats = trace.statistics(until_decision=trace.decision_mode is Decision.FIRST_SPIKE)
-    timings = predict_run(plan, trace, schedules_for(trace.input_counts), trace.ticks,
-                          system=artifact.system)
     model = np.mean([t.cycles for t in timings])
     estimate = np.mean([per_core_ticks(plan, stats.input_events_per_tick[b],
                                        int(stats.ticks_run[b])) for b in range(len(counts))])
