@@ -207,9 +207,9 @@ def choose_lanes(network, board: str, sample_counts, neurons_per_core=None,
                     if judge(trial)[2].fits and judge(trial)[0] < judge(current)[0]:
                         current, improved = trial, True
     candidates = [_Candidate(len(plan.cores), sum(L for _, L in key), _order(key), key,
-                             est.luts / est.luts_available, bound,
+                             est.luts / est.luts_available,
                              _serial(plan, ticks_run, per_tick), est.fits)
-                  for key, (bound, plan, est) in seen.items()]
+                  for key, (_, plan, est) in seen.items()]
     fitting = _safe([c for c in candidates if c.fits])
     if not fitting:
         smallest = judge(tuple(option[0] for option in options))[2]
@@ -219,7 +219,8 @@ def choose_lanes(network, board: str, sample_counts, neurons_per_core=None,
     timed = [c._replace(cycles=cycles(seen[c.key][1])) for c in _shortlist(fitting)]
     chosen = _pick(timed)
     bound, plan, est = seen[chosen.key]
-    left_out = [c for c in candidates if c not in fitting]
+    kept = {c.key for c in fitting}
+    left_out = [c for c in candidates if c.key not in kept]
     why = _why(chosen, timed, left_out, seen, cycles)
     return LaneChoice([L for _, L in chosen.key], [cap for cap, _ in chosen.key], plan, est,
                       bound, len(seen), why, chosen.cycles)
@@ -234,7 +235,6 @@ class _Candidate(NamedTuple):
     order: tuple
     key: tuple
     logic: float = 0.0  # estimated logic cells / the board's
-    bound: float = 0.0  # the busiest core's cycles (_bound)
     serial: float = 0.0  # the tick-serial estimate (_serial)
     fits: bool = True
     cycles: float = 0.0  # the cycle model's mean (_Cycles), on the shortlist only
