@@ -405,9 +405,11 @@ class NeuronCore(wiring.Component):
     the queue's head word and the output word carry each group of four lanes' ``any`` and
     lowest index (the next index is a tree over the groups); the spike bits' OR and
     ``o_rest.any()`` are registers; the state memories' write selects have a copy per group
-    of lanes (``spikeforge_copy``, kept apart by the board build); without adaptation the
-    threshold compare is at S3 (``v1 >= theta`` as ``decay(v) + (i - theta) >= 0``). Same
-    cycles, same Verilog for L <= 4.
+    of lanes (``spikeforge_copy``, kept apart by the board build), and where they are not in
+    block RAM each state memory is a memory per group of lanes with read and write address
+    registers of its own (:meth:`_split_state`: the same reads and writes); without
+    adaptation the threshold compare is at S3 (``v1 >= theta`` as
+    ``decay(v) + (i - theta) >= 0``). Same cycles, same Verilog for L <= 4.
 
     Parameters
     ----------
@@ -607,7 +609,12 @@ class NeuronCore(wiring.Component):
         mems, wps, rps = {}, {}, {}
         # a synthesis attribute only (SystemConfig.state_memories): no behaviour changes
         attrs = {"ram_style": "block"} if self.state_block_ram else None
+        # wider than one LUT, in LUT RAM: a memory per group of lanes (_split_state)
+        split = L > _LANES_PER_LUT and not self.state_block_ram
         for name, bits in lane_bits.items():
+            if split:
+                wps[name], rps[name] = self._split_state(m, name, bits)
+                continue
             m.submodules[f"mem_{name}"] = mems[name] = Memory(shape=unsigned(L * bits),
                                                               depth=G, init=[], attrs=attrs)
             wps[name] = mems[name].write_port(granularity=bits)
@@ -989,9 +996,16 @@ class NeuronCore(wiring.Component):
             # is pending; in a system, never). Behind the select of cnt and the register,
             # the 64-lane MNIST build's write address was a critical path (stop 41, seed 1:
             # 8.5 ns, 4.8 of them the last route across the die)
-            m.d.sync += s_waddr.eq(Mux(take_clear, 0, Mux(clearing, cnt + 1, datapath_word)))
-            with m.If(~host_state_write):
-                m.d.comb += [wp.addr.eq(s_waddr) for wp in wps.values()]
+            waddr_next = Mux(take_clear, 0, Mux(clearing, cnt + 1, datapath_word))
+            if split:  # a copy of the register per lane group and memory
+                for wp in wps.values():
+                    for port, waddr in wp.groups:
+                        m.d.sync += waddr.eq(waddr_next)
+                        m.d.comb += port.addr.eq(Mux(host_state_write, wp.addr, waddr))
+            else:
+                m.d.sync += s_waddr.eq(waddr_next)
+                with m.If(~host_state_write):
+                    m.d.comb += [wp.addr.eq(s_waddr) for wp in wps.values()]
 
         if self.weight_bank_words:
             # the banks read an event's next word in the next cycle where the phase will be
@@ -1292,6 +1306,43 @@ class NeuronCore(wiring.Component):
                 with m.Case(b):
                     m.d.comb += rp.data.eq(word)
         return rp, wp, p_w
+
+    def _split_state(self, m, name, bits):
+        """State memory ``name`` of a core wider than one LUT, in LUT RAM, as a memory per
+        group of lanes (:func:`_word_groups`) behind a write port and a read port that look
+        like the whole memory's (``addr``, ``data``, ``en``; ``addr``, ``data``).
+
+        Each group's memory reads asynchronously at an address register of its own,
+        loaded with ``addr`` at every edge, and writes at ``groups``' address register
+        (loaded by the caller; ``addr`` where the host writes): the data of an address set
+        before an edge is the word after that edge's write, as the whole memory's
+        transparent synchronous read port gives it. Both registers are copies
+        (:data:`COPY_ATTRIBUTE`): with one memory, Yosys's read address register and the
+        write address register reached every lane's LUT RAM across the die, the TTFS
+        784-600-10 build's critical path (stop 51: 46.4 MHz at the default seed, 20.65 of
+        21.54 ns routing; 66.5 MHz at seed 2, on ``s_waddr``)."""
+        L, G = self.config.lanes, self.config.words
+        word = range(max(2, G))
+        w = SimpleNamespace(addr=Signal(word, name=f"{name}_waddr"),
+                            data=Signal(L * bits, name=f"{name}_wdata"),
+                            en=Signal(L, name=f"{name}_wen"), groups=[])
+        r = SimpleNamespace(addr=Signal(word, name=f"{name}_raddr"),
+                            data=Signal(L * bits, name=f"{name}_rdata"))
+        words = []
+        for g, group in enumerate(_word_groups(L)):
+            mem = Memory(shape=unsigned(len(group) * bits), depth=G, init=[])
+            m.submodules[f"mem_{name}_{g}"] = mem
+            wp, rp = mem.write_port(granularity=bits), mem.read_port(domain="comb")
+            raddr = Signal(word, name=f"{name}_raddr_c{g}", attrs={COPY_ATTRIBUTE: 1})
+            waddr = Signal(word, name=f"{name}_waddr_c{g}", attrs={COPY_ATTRIBUTE: 1})
+            lanes = slice(group.start * bits, group.stop * bits)
+            m.d.sync += raddr.eq(r.addr)
+            m.d.comb += [rp.addr.eq(raddr), wp.data.eq(w.data[lanes]),
+                         wp.en.eq(w.en[group.start:group.stop])]
+            w.groups.append((wp, waddr))
+            words.append(rp.data)
+        m.d.comb += r.data.eq(Cat(*words))
+        return w, r
 
     def _lane_writes(self, m, wps, copy, host, sums, writes):
         """The state memories' write data and enables of a core wider than one LUT, lane

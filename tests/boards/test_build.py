@@ -15,6 +15,7 @@ import os
 import shlex
 import subprocess
 
+import numpy as np
 import pytest
 from amaranth.hdl import Mux
 
@@ -91,6 +92,42 @@ def test_marked_copies_stay_apart(tmp_path, family, keep):
                if int(v.get("attributes", {}).get("top", "0"), 2))
     flip_flops = sum(c["type"].startswith(("TRELLIS_FF", "SB_DFF")) for c in top["cells"].values())
     assert flip_flops == 8 + (4 if keep else 1), flip_flops
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_a_wide_cores_lut_ram_state_has_address_registers_per_lane_group(tmp_path, keep):
+    """A core of 8 lanes (two groups of four) with its state in LUT RAM, synthesised for the
+    ECP5 with the build's script: each state memory is one memory per lane group, and each
+    group's LUT RAMs read at flip-flops that reach no other group's (the TTFS 784-600-10
+    build's critical path was one read address register across the die to every lane).
+    Without the script Yosys merges the copies back into one register per memory."""
+    from amaranth.back import rtlil
+
+    from spikeforge.hdl.core import NeuronCore
+    from spikeforge.ir.core import CoreConfig
+    from spikeforge.ir.params import NeuronParams
+
+    weights = np.random.default_rng(0).integers(-50, 100, size=(2, 24))
+    core = NeuronCore(CoreConfig(24, 2, NeuronParams(), weights, lanes=8))
+    (tmp_path / "c.il").write_text(rtlil.convert(core, name="core"))
+    script = toolchain_options("ecp5")["script_after_read"] if keep else ""
+    yosys = toolchain_environment(("yosys",)).get("YOSYS", "yosys")
+    subprocess.run([yosys, "-q", "-p", f"read_rtlil c.il; {script}; synth_ecp5 -top core; "
+                    "write_json c.json"], cwd=tmp_path, check=True, capture_output=True)
+    cells = json.loads((tmp_path / "c.json").read_text())["modules"]["core"]["cells"]
+    driver = {bit: name for name, cell in cells.items()
+              for port, way in cell["port_directions"].items() if way == "output"
+              for bit in cell["connections"][port]}
+    reads = {}  # a read address flip-flop -> the memories (state, lane group) it reaches
+    for name, cell in cells.items():
+        if cell["type"] == "TRELLIS_DPR16X4":
+            for bit in cell["connections"]["RAD"]:
+                if bit in driver and cells[driver[bit]]["type"] == "TRELLIS_FF":
+                    reads.setdefault(driver[bit], set()).add(name.split(".")[0])
+    groups = set().union(*reads.values())
+    assert {"mem_i_0", "mem_i_1", "mem_v_0", "mem_v_1"} <= groups, groups
+    shared = {ff: mems for ff, mems in reads.items() if len(mems) > 1}
+    assert not shared if keep else shared, shared
 
 
 def test_board_top_refuses_bad_requests():
