@@ -258,6 +258,15 @@ def _two_or_more(mask):
     return level[0][1]
 
 
+#: the fewest words a core's LUT-RAM state memories are split per lane group at
+#: (NeuronCore._split_state): the TTFS 784-600-10's 12-word cores gained 46.4 -> 75.3 MHz,
+#: an 8-word core 140.5 -> 145.3; with the MNIST-fast design's two 2-word 64-lane cores
+#: split (16 groups of four memories each) nextpnr's router1 did not finish in 42 minutes
+#: and router2 reached 81.5 MHz (unsplit, stop 49: 116.0), so cores of fewer words keep
+#: one memory (stop 52)
+_SPLIT_WORDS = 3
+
+
 def _group_low(bits):
     """Index (2 bits) of the lowest set bit of a group of up to :data:`_LANES_PER_LUT` bits,
     0 when none is set: each index bit is one LUT of the group's bits."""
@@ -406,8 +415,9 @@ class NeuronCore(wiring.Component):
     lowest index (the next index is a tree over the groups); the spike bits' OR and
     ``o_rest.any()`` are registers; the state memories' write selects have a copy per group
     of lanes (``spikeforge_copy``, kept apart by the board build), and where they are not in
-    block RAM each state memory is a memory per group of lanes with read and write address
-    registers of its own (:meth:`_split_state`: the same reads and writes); without
+    block RAM and G >= 3 each state memory is a memory per group of lanes with read and
+    write address registers of its own (:meth:`_split_state`: the same reads and writes);
+    without
     adaptation the threshold compare is at S3 (``v1 >= theta`` as
     ``decay(v) + (i - theta) >= 0``). Same cycles, same Verilog for L <= 4.
 
@@ -609,8 +619,9 @@ class NeuronCore(wiring.Component):
         mems, wps, rps = {}, {}, {}
         # a synthesis attribute only (SystemConfig.state_memories): no behaviour changes
         attrs = {"ram_style": "block"} if self.state_block_ram else None
-        # wider than one LUT, in LUT RAM: a memory per group of lanes (_split_state)
-        split = L > _LANES_PER_LUT and not self.state_block_ram
+        # wider than one LUT, in LUT RAM, at least _SPLIT_WORDS deep: a memory per group of
+        # lanes (_split_state)
+        split = L > _LANES_PER_LUT and G >= _SPLIT_WORDS and not self.state_block_ram
         for name, bits in lane_bits.items():
             if split:
                 wps[name], rps[name] = self._split_state(m, name, bits)
