@@ -417,8 +417,7 @@ class NeuronCore(wiring.Component):
     of lanes (``spikeforge_copy``, kept apart by the board build), and where they are not in
     block RAM and G >= 3 each state memory is a memory per group of lanes with read and
     write address registers of its own (:meth:`_split_state`: the same reads and writes);
-    without
-    adaptation the threshold compare is at S3 (``v1 >= theta`` as
+    without adaptation the threshold compare is at S3 (``v1 >= theta`` as
     ``decay(v) + (i - theta) >= 0``). Same cycles, same Verilog for L <= 4.
 
     Parameters
@@ -1319,7 +1318,8 @@ class NeuronCore(wiring.Component):
         return rp, wp, p_w
 
     def _split_state(self, m, name, bits):
-        """State memory ``name`` of a core wider than one LUT, in LUT RAM, as a memory per
+        """State memory ``name`` of a core wider than one LUT and at least
+        :data:`_SPLIT_WORDS` words deep, in LUT RAM, as a memory per
         group of lanes (:func:`_word_groups`) behind a write port and a read port that look
         like the whole memory's (``addr``, ``data``, ``en``; ``addr``, ``data``).
 
@@ -1333,7 +1333,7 @@ class NeuronCore(wiring.Component):
         784-600-10 build's critical path (stop 51: 46.4 MHz at the default seed, 20.65 of
         21.54 ns routing; 66.5 MHz at seed 2, on ``s_waddr``)."""
         L, G = self.config.lanes, self.config.words
-        word = range(max(2, G))
+        word = range(G)  # G >= _SPLIT_WORDS
         w = SimpleNamespace(addr=Signal(word, name=f"{name}_waddr"),
                             data=Signal(L * bits, name=f"{name}_wdata"),
                             en=Signal(L, name=f"{name}_wen"), groups=[])
