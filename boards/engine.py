@@ -27,7 +27,7 @@ from spikeforge.boards.protocol import (
     Reply,
 )
 from spikeforge.boards.specs import FEED_DEPTH, MAX_INPUT_DEPTH, MIN_INPUT_DEPTH
-from spikeforge.hdl.core import OUTREG_ATTRIBUTE
+from spikeforge.hdl.core import COPY_ATTRIBUTE, OUTREG_ATTRIBUTE
 from spikeforge.hdl.learning import StoreMap, update_cycles
 from spikeforge.ir.params import Decision
 
@@ -51,11 +51,18 @@ class RegisterSlice(wiring.Component):
     handshake that :class:`SyncFIFOBuffered` (level counter, read enable of its storage)
     did not give (the iCE40 build's critical path at stop 28: 23.9 ns from the slice's
     ``r_rdy`` through the system's input handshake back into the slice).
+
+    ``copies``: the output register's low ``copy_width`` bits once more in that many
+    registers (``r_copies``, equal to ``r_data[:copy_width]`` in every cycle), which the
+    board build keeps apart (:data:`~spikeforge.hdl.core.COPY_ATTRIBUTE`): one per reader
+    far from the others (the system's ``inp_copies``).
     """
 
-    def __init__(self, width: int):
+    def __init__(self, width: int, *, copies: int = 0, copy_width: int = 0):
+        self.copy_width = copy_width
         super().__init__({"w_data": In(width), "w_en": In(1), "w_rdy": Out(1),
-                          "r_data": Out(width), "r_en": In(1), "r_rdy": Out(1)})
+                          "r_data": Out(width), "r_en": In(1), "r_rdy": Out(1),
+                          "r_copies": Out(copy_width).array(copies)})
 
     def elaborate(self, platform):
         m = Module()
@@ -63,9 +70,13 @@ class RegisterSlice(wiring.Component):
         skid = Signal.like(self.w_data)
         m.d.comb += self.w_rdy.eq(~skid_valid)
         write = self.w_en & ~skid_valid
+        copies = [Signal(self.copy_width, name=f"r_copy_{g}", attrs={COPY_ATTRIBUTE: 1})
+                  for g in range(len(self.r_copies))]
+        m.d.comb += [port.eq(copy) for port, copy in zip(self.r_copies, copies)]
         with m.If(~self.r_rdy | self.r_en):  # the output register takes an item, if any
+            item = Mux(skid_valid, skid, self.w_data)
             m.d.sync += [self.r_rdy.eq(skid_valid | write), skid_valid.eq(0),
-                         self.r_data.eq(Mux(skid_valid, skid, self.w_data))]
+                         self.r_data.eq(item), *(c.eq(item) for c in copies)]
         with m.Elif(write):
             m.d.sync += [skid_valid.eq(1), skid.eq(self.w_data)]
         return m
@@ -250,7 +261,10 @@ class ProtocolEngine(wiring.Component):
         # a register slice between the feed and the system's input: its w_rdy and r_rdy are
         # flip-flops, so the system's input handshake (ready through the input port and the
         # multicast) and the engine's run state are not one combinational path
-        slice_ = RegisterSlice(16)
+        # (and, where the system takes the index once per layer-0 core, a copy of its index
+        # register per core)
+        copies = len(sysm.inp_copies) if sysm.system.input_copies else 0
+        slice_ = RegisterSlice(16, copies=copies, copy_width=15)
         m.submodules.slice = ResetInserter(flush)(slice_)
         have_result = Signal()
         # the system's start, a register set in RUN_START (high in RUN's first cycle, where
@@ -464,6 +478,8 @@ class ProtocolEngine(wiring.Component):
             sysm.inp.payload.last.eq(slice_.r_data[15]),
             slice_.r_en.eq(sysm.inp.valid & sysm.inp.ready),
         ]
+        if copies:
+            m.d.comb += [port.eq(c) for port, c in zip(sysm.inp_copies, slice_.r_copies)]
         with m.If(issue):
             # fptr == wptr - 1 rather than fptr + 1 == wptr: wptr is constant in a run, so the
             # compare needs no adder behind fptr (fptr < wptr whenever an item is issued), and

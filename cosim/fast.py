@@ -122,8 +122,9 @@ def port_widths(verilog_text: str) -> dict[str, int]:
 
 
 def _design_header(widths: dict[str, int]) -> tuple[str, int]:
-    """``fast_design.h`` for the harness: the widths it decodes payloads with and
-    ``read_monitors`` over the design's monitor ports; and the number of layers."""
+    """``fast_design.h`` for the harness: the widths it decodes payloads with,
+    ``read_monitors`` over the design's monitor ports and ``write_copies`` to its
+    ``inp_copies`` ports (none without ``input_copies``); and the number of layers."""
     n_layers = 0
     while f"monitor__{n_layers}__valid" in widths:
         n_layers += 1
@@ -138,6 +139,10 @@ def _design_header(widths: dict[str, int]) -> tuple[str, int]:
                       f"neuron[{l}] = top->monitor___05F{l}___05Fneuron;" for l in range(n_layers))
     counts = "\n".join(f"    events[{l}] = top->events___05F{l}; spikes[{l}] = top->spikes___05F{l};"
                        for l in range(n_layers))
+    n_copies = 0  # the system's input_copies: one port per layer-0 core
+    while f"inp_copies__{n_copies}" in widths:
+        n_copies += 1
+    copies = "".join(f"    top->inp_copies___05F{d} = index;\n" for d in range(n_copies))
     text = (f"#pragma once\n#define INDEX_BITS {widths['inp__payload'] - 1}\n"
             f"#define TICK_BITS {widths['tick']}\n"
             f"#define NEURON_BITS {widths['out_spikes__payload'] - widths['tick']}\n"
@@ -145,7 +150,9 @@ def _design_header(widths: dict[str, int]) -> tuple[str, int]:
             f"static inline void read_monitors(Vtop* top, uint64_t* valid, uint64_t* neuron) {{\n"
             f"{reads}\n}}\n"
             f"static inline void read_counters(Vtop* top, int64_t* events, int64_t* spikes) {{\n"
-            f"{counts}\n}}\n")
+            f"{counts}\n}}\n"
+            f"static inline void write_copies(Vtop* top, uint64_t index) {{\n"
+            f"    (void)top; (void)index;\n{copies}}}\n")
     return text, n_layers
 
 

@@ -49,6 +49,9 @@ class SystemDriver(_Agent):
         self.inp_valid = signal(dut, "inp", "valid")
         self.inp_ready = signal(dut, "inp", "ready")
         self.inp_payload = signal(dut, "inp", "payload")
+        self.inp_copies = []  # a system of input_copies: its index once per layer-0 core
+        while hasattr(dut, f"inp_copies__{len(self.inp_copies)}"):
+            self.inp_copies.append(getattr(dut, f"inp_copies__{len(self.inp_copies)}"))
         self.out_valid = signal(dut, "out_spikes", "valid")
         self.out_ready = signal(dut, "out_spikes", "ready")
         self.out_payload = signal(dut, "out_spikes", "payload")
@@ -113,6 +116,8 @@ class SystemDriver(_Agent):
                     if self._driven != (self.b, self.k):
                         j, last, _ = items[self.k]
                         self.inp_payload.value = (int(last) << self.index_bits) | int(j)
+                        for copy in self.inp_copies:
+                            copy.value = int(j)
                         self._driven = (self.b, self.k)
         if offering != self._valid_high:
             self.inp_valid.value = int(offering)

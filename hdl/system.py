@@ -135,6 +135,11 @@ class SpikeforgeSystem(wiring.Component):
         The host sends its ticks in order; when ``done`` rises it drops whatever it still
         has for the inference (a first-spike network stops early, overlapped possibly in the
         middle of tick ``ticks_run``'s input; ``ready`` stays low).
+    inp_copies : ``In(index_bits).array(len(layers[0]))``
+        Only where ``system.input_copies`` is set: ``inp.payload.index`` once more for each
+        layer-0 core, which takes its events' index from its copy (the source keeps them
+        equal to ``inp.payload.index`` in every cycle: a register per core, each placed by its
+        core's weight banks).
     out_spikes : ``Out(stream.Signature(OutputSpike(neuron_bits, tick_bits)))``
         Every spike of the output layer: ``neuron`` = class index, ``tick`` = its tick.
         Backpressured by ``ready`` (a stall delays the tick's end; nothing is dropped). Within
@@ -245,6 +250,8 @@ class SpikeforgeSystem(wiring.Component):
         ports = {}
         if self.decision_mode is Decision.SPIKE_COUNT:
             ports["class_counts"] = Out(CLASS_COUNT_BITS).array(self.n_classes)
+        if system.input_copies:
+            ports["inp_copies"] = In(self.input_layout.index_bits).array(len(self.layers[0]))
         if learning is not None:
             self._check_learning(learning)
             ports |= {"train": In(1), "learn": In(stream.Signature(command_layout(learning))),
@@ -444,9 +451,10 @@ class SpikeforgeSystem(wiring.Component):
                 out_stream = self.out_spikes
         for (l, k), core in cores.items():
             src = spike_in_src[(l, k)]
+            copied = self.system.input_copies and l == 0
             m.d.comb += [
                 core.spike_in.valid.eq(src.valid),
-                core.spike_in.payload.eq(src.payload),
+                core.spike_in.payload.eq(self.inp_copies[k] if copied else src.payload),
                 src.ready.eq(core.spike_in.ready),
             ]
 

@@ -108,6 +108,14 @@ class SystemConfig:
       results. Not chosen by ``compile``: on the TTFS 784-600-10 design, whose weights
       fill the die, one stage lowered nextpnr's placement estimate (64.4 -> 57.3 MHz;
       docs/boards.md, stop 45). For experiments with the weight transport.
+    * ``input_copies`` -- the input event's index comes once more per layer-0 core, on a
+      port of its own (``inp_copies``: each equal to ``inp.payload.index`` in every cycle),
+      so that the source can give each core a register of its own (the board engine's
+      input slice does, kept apart by the board build): each core then computes its
+      event's first weight address near its banks, where one register's net reached the
+      weight banks of every layer-0 core across the die (the critical path of the TTFS
+      784-600-10 and MNIST-fast ECP5 builds, stop 52). Same cycles, same results; chosen
+      by ``compile --board`` for an ECP5 board.
     """
 
     decision: Decision = Decision.FIRST_SPIKE
@@ -119,6 +127,7 @@ class SystemConfig:
     overlap: bool = False
     state_memories: str = ""
     weight_stages: int = 0
+    input_copies: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "decision", as_decision(self.decision))
@@ -135,8 +144,9 @@ class SystemConfig:
             raise ConfigError(f"state_memories: must be one of "
                               f"{', '.join(repr(s) for s in STATE_MEMORIES)}, "
                               f"got {self.state_memories!r}")
-        if not isinstance(self.overlap, bool):
-            raise ConfigError(f"overlap: must be true or false, got {self.overlap!r}")
+        for name in ("overlap", "input_copies"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name}: must be true or false, got {getattr(self, name)!r}")
 
     def to_dict(self) -> dict:
         return {f.name: (self.decision.value if f.name == "decision" else getattr(self, f.name))
@@ -145,11 +155,11 @@ class SystemConfig:
     @classmethod
     def from_dict(cls, d) -> "SystemConfig":
         """The inverse of :meth:`to_dict`; every field required (but ``weight_banks``,
-        ``overlap``, ``state_memories`` and ``weight_stages``, which artifacts written
-        before they existed lack), unknown fields refused."""
+        ``overlap``, ``state_memories``, ``weight_stages`` and ``input_copies``, which
+        artifacts written before they existed lack), unknown fields refused."""
         if isinstance(d, dict):
             d = {"weight_banks": "", "overlap": False, "state_memories": "",
-                 "weight_stages": 0, **d}
+                 "weight_stages": 0, "input_copies": False, **d}
         check_fields(d, [f.name for f in fields(cls)], "system")
         return cls(**d)
 

@@ -164,8 +164,12 @@ def cmd_compile(args) -> int:
                     else (args.lanes or 1, args.neurons_per_core))
     banks, state = (board_memories(args, network, counts, lanes, cores, log) if args.board
                     else ("", ""))
+    copies = args.board is not None and BOARDS[args.board].family == "ecp5"
+    if copies:
+        print("  the input index in a register per layer-0 core (SystemConfig.input_copies)",
+              file=log)
     system = chosen_system(network.decision, not args.no_overlap, weight_banks=banks,
-                           state_memories=state)
+                           state_memories=state, input_copies=copies)
     print(f"  tick controller: {overlap_reason(system)}", file=log)
     result = compile_network(network, args.out, counts, ds.test_y[:n], cores, lanes=lanes,
                              drop_silent=not args.keep_silent_inputs, system=system,

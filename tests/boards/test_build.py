@@ -130,6 +130,67 @@ def test_a_wide_cores_lut_ram_state_has_address_registers_per_lane_group(tmp_pat
     assert not shared if keep else shared, shared
 
 
+def _flip_flops_behind(cells: dict, bits) -> set[str]:
+    """The flip-flops (TRELLIS_FF) whose outputs reach ``bits`` through logic alone."""
+    driver = {bit: name for name, cell in cells.items()
+              for port, way in cell["port_directions"].items() if way == "output"
+              for bit in cell["connections"][port]}
+    seen, flops, todo = set(), set(), list(bits)
+    while todo:
+        name = driver.get(todo.pop())
+        if name is None or name in seen:
+            continue
+        seen.add(name)
+        cell = cells[name]
+        if cell["type"] == "TRELLIS_FF":
+            flops.add(name)
+        else:
+            todo += [bit for port, way in cell["port_directions"].items() if way == "input"
+                     for bit in cell["connections"][port]]
+    return flops
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_each_layer_0_core_reads_its_weight_banks_at_its_own_input_register(tmp_path, keep):
+    """The engine and a system of three banked layer-0 cores with ``input_copies`` (what
+    compile --board makes for the ECP5), synthesised for the ECP5 with the build's script:
+    no flip-flop reaches two cores' weight-bank addresses (one input index register across
+    the die to every core's banks, through an adder Yosys shared, was the critical path of
+    the TTFS 784-600-10 build). Without the script Yosys merges the copies into one."""
+    from amaranth.back import rtlil
+
+    from spikeforge.boards.engine import ProtocolEngine
+    from spikeforge.compiler.map import plan_network
+    from spikeforge.ir.network import IntegerLayer, IntegerNetwork
+    from spikeforge.ir.params import Decision, NeuronParams
+    from spikeforge.ir.system import SystemConfig
+
+    rng = np.random.default_rng(0)
+    network = IntegerNetwork(
+        (IntegerLayer(rng.integers(-50, 100, size=(40, 12)), NeuronParams()),
+         IntegerLayer(rng.integers(-50, 100, size=(12, 3)), NeuronParams())),
+        Decision.SPIKE_COUNT)
+    plan = plan_network(network, neurons_per_core=[4, 3])  # 4 words per event
+    system = SystemConfig(Decision.SPIKE_COUNT, weight_banks="ecp5", input_copies=True)
+    engine = ProtocolEngine(SpikeforgeSystem(plan, system), input_depth=64)
+    (tmp_path / "e.il").write_text(rtlil.convert(engine, name="top"))
+    script = toolchain_options("ecp5")["script_after_read"] if keep else ""
+    yosys = toolchain_environment(("yosys",)).get("YOSYS", "yosys")
+    subprocess.run([yosys, "-q", "-p", f"read_rtlil e.il; {script}; synth_ecp5 -top top; "
+                    "write_json e.json"], cwd=tmp_path, check=True, capture_output=True)
+    cells = json.loads((tmp_path / "e.json").read_text())["modules"]["top"]["cells"]
+    behind = {}  # layer-0 core -> the flip-flops behind its weight banks' addresses
+    for name, cell in cells.items():
+        if cell["type"] == "DP16KD" and name.startswith("system.core_0_"):
+            address = [bit for port, bits in cell["connections"].items()
+                       if port.startswith(("ADA", "ADB")) for bit in bits]
+            behind.setdefault(name.split(".")[1], set()).update(
+                _flip_flops_behind(cells, address))
+    assert sorted(behind) == ["core_0_0", "core_0_1", "core_0_2"], sorted(behind)
+    shared = set.union(*(behind[a] & behind[b] for a in behind for b in behind if a < b))
+    assert not shared if keep else len(shared) == 6, shared  # the 6 index bits
+
+
 def test_board_top_refuses_bad_requests():
     with pytest.raises(ConfigError, match="--clk-mhz: arty-a7 has no PLL support"):
         build_board("core:4x8", "arty-a7", clk_mhz=150)

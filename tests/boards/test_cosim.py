@@ -16,29 +16,35 @@ from tests.util import random_inputs, random_network
 
 
 @functools.cache
-def board_run(seed, decision, per_core, overlap=False):
+def board_run(seed, decision, per_core, overlap=False, copies=False):
     """A random 2-layer network on the board, three images and the malformed requests through
     the UART in Icarus: (network, plan, inputs, report). Cached: the check of a wrong result
     edits a copy of the first case's report rather than co-simulating again (~10 s)."""
     network = random_network(seed, n_layers=2, max_size=10, decision=decision)
     plan = plan_network(network, neurons_per_core=per_core)
     inputs = random_inputs(seed, network, images=3, ticks=8)
-    system = SystemConfig(decision, overlap=overlap)
+    system = SystemConfig(decision, overlap=overlap, input_copies=copies)
     return network, plan, inputs, run_board_cosim(network, plan, inputs, "icarus",
                                                   system=system).report
 
 
-CASES = [(3, Decision.SPIKE_COUNT, 4, False), (11, Decision.FIRST_SPIKE, None, False),
-         (11, Decision.FIRST_SPIKE, None, True)]
+CASES = [(3, Decision.SPIKE_COUNT, 4, False, False),
+         (11, Decision.FIRST_SPIKE, None, False, False),
+         (11, Decision.FIRST_SPIKE, None, True, False),
+         (3, Decision.SPIKE_COUNT, 3, False, True)]
 
 
-@pytest.mark.parametrize("seed,decision,per_core,overlap", CASES)
-def test_board_end_to_end(seed, decision, per_core, overlap):
-    """The last case is overlapped, as ``compile`` builds a first-spike network: the engine
-    feeds the next tick's items while the deciding tick runs, and the stop cuts them off."""
-    network, plan, inputs, report = board_run(seed, decision, per_core, overlap)
+@pytest.mark.parametrize("seed,decision,per_core,overlap,copies", CASES)
+def test_board_end_to_end(seed, decision, per_core, overlap, copies):
+    """The third case is overlapped, as ``compile`` builds a first-spike network: the engine
+    feeds the next tick's items while the deciding tick runs, and the stop cuts them off. The
+    last has the input index in a register per layer-0 core (``input_copies``, as ``compile``
+    builds for an ECP5 board): the engine's input slice drives the system's copies."""
+    network, plan, inputs, report = board_run(seed, decision, per_core, overlap, copies)
+    if copies:  # one copy per layer-0 core
+        assert sum(c.layer == 0 for c in plan.cores) > 1
     check_board_report(report, network, inputs, plan=plan,
-                       system=SystemConfig(decision, overlap=overlap))
+                       system=SystemConfig(decision, overlap=overlap, input_copies=copies))
 
 
 def test_check_detects_a_wrong_result():

@@ -1,6 +1,6 @@
 """The engine's register slice in Amaranth's simulator: every item once and in order under
 random stalls on both sides, one item per cycle when neither side stalls, one cycle from write
-to read."""
+to read; its copies of the output register equal to it in every cycle."""
 
 import random
 
@@ -13,8 +13,9 @@ from spikeforge.boards.engine import RegisterSlice
 def _run(p_write: float, p_read: float, seed: int, n_items: int = 200):
     """Writes ``n_items`` (offering one in a cycle with probability ``p_write``) and reads with
     ``r_en`` high with probability ``p_read``; returns the items read and, per cycle, the
-    (w_en, w_rdy, r_en, r_rdy) the testbench saw before the edge."""
-    dut = RegisterSlice(16)
+    (w_en, w_rdy, r_en, r_rdy) the testbench saw before the edge. Its three copies of
+    ``r_data``'s low 15 bits (``r_copies``) are checked in every cycle."""
+    dut = RegisterSlice(16, copies=3, copy_width=15)
     rng = random.Random(seed)
     items = [rng.randrange(1 << 16) for _ in range(n_items)]
     got, trace = [], []
@@ -29,6 +30,7 @@ def _run(p_write: float, p_read: float, seed: int, n_items: int = 200):
             ctx.set(dut.r_en, r_en)
             w_rdy, r_rdy, r_data = ctx.get(dut.w_rdy), ctx.get(dut.r_rdy), ctx.get(dut.r_data)
             trace.append((w_en, w_rdy, r_en, r_rdy))
+            assert [ctx.get(c) for c in dut.r_copies] == [r_data & 0x7FFF] * 3
             if r_en and r_rdy:
                 got.append(r_data)
             if w_en and w_rdy:

@@ -3,6 +3,7 @@ harness against the golden and cycle models, agreement with the cocotb bench on 
 and faults it must report (a flipped weight bit in the Verilog text, a reordered hidden
 spike, an inference that does not finish), each by layer, tick, neuron and cycle."""
 
+import functools
 import os
 import random
 import re
@@ -117,6 +118,36 @@ def flip_weight_bit(text: str, network, plan, counts, bit: int = 6) -> str:
                 lines[k] = f"{m.group(1)}{m.group(2)}'h{flipped:0{len(m.group(3))}x};\n"
                 return "".join(lines)
     raise AssertionError("no weight bit whose flip adds a spike")
+
+
+def test_input_copies_match_the_models_and_each_core_reads_its_own():
+    """SystemConfig.input_copies (what compile --board sets for an ECP5): each layer-0 core
+    takes its events' index from a port of its own, which the harness and the cocotb bench
+    drive with the index: the same spikes, cycles and decisions as the models in both. With
+    core 1's port read off by one (its rows swapped in pairs: even rows excite, odd ones
+    inhibit), both report a mismatch, so the core reads its own copy."""
+    nrng = np.random.default_rng(5)
+    params = random_network(5, n_layers=2, max_size=10).layers[0].params
+    w0 = np.where(np.arange(64)[:, None] % 2 == 0, nrng.integers(20, 60, size=(64, 12)),
+                  nrng.integers(-60, -20, size=(64, 12)))
+    network = IntegerNetwork((IntegerLayer(w0, params),
+                              IntegerLayer(nrng.integers(-25, 80, size=(12, 6)), params)),
+                             Decision.SPIKE_COUNT)
+    plan = plan_network(network, neurons_per_core=4, lanes=[2, 1])
+    system = SystemConfig(network.decision, weight_banks="ecp5", input_copies=True)
+    text = system_verilog(plan, system)
+    port = ".spike_in__payload(inp_copies__1),"
+    assert [f"inp_copies__{k}" in text for k in range(4)] == [True] * 3 + [False]
+    assert text.count(port) == 1
+    wrong = text.replace(port, ".spike_in__payload(inp_copies__1 ^ 6'd1),")
+    counts = random_inputs(5, network, images=2, ticks=6, p=0.2)
+    kwargs = dict(system=system, seed=5, p_gap=0.3, p_ready=0.6)
+    for run in (run_fast_cosim, functools.partial(run_system_cosim, simulator="icarus")):
+        report = run(network, plan, counts, verilog_text=text, **kwargs).report
+        assert report["mismatch"] is None
+        assert sum(r["spikes"][0] for r in report["results"]) > 0
+        report = run(network, plan, counts, verilog_text=wrong, check=False, **kwargs).report
+        assert report["mismatch"] is not None and "(layer 0)" in report["mismatch"]["kind"]
 
 
 @pytest.fixture(scope="module")

@@ -157,6 +157,19 @@ def test_compile_command_from_a_model_file(tmp_path):
         state == "block")
     assert estimate(board_artifact.plan, "icebreaker", weight_banks=banks,
                     state_memories=state).fits
+    assert not board_artifact.system.input_copies and "input index" not in run.stderr
+    # an ECP5 board: the input index in a register per layer-0 core, said; verified as shipped
+    run = run_cli("compile", model, "--out", tmp_path / "ecp5", "--images", 4,
+                  "--board", "ulx3s-85f", "--lanes", 1, "--neurons-per-core", 4)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "the input index in a register per layer-0 core" in run.stdout
+    artifact = load_artifact(tmp_path / "ecp5")
+    assert artifact.system.input_copies and sum(c.layer == 0 for c in artifact.plan.cores) > 1
+    assert "inp_copies__1" in (tmp_path / "ecp5" / flow.VERILOG).read_text()
+    run = run_cli("verify", tmp_path / "ecp5", "--images", 2, "--simulator", "icarus", "--json")
+    assert run.returncode == 0, run.stdout + run.stderr
+    (report,) = json.loads(run.stdout)
+    assert report["ok"] and report["bit_exact_images"] == report["images"] == 2, report
     run = run_cli("compile", model, "--out", tmp_path / "big", "--board", "icebreaker",
                   "--lanes", 64)
     assert run.returncode == 2 and not (tmp_path / "big").exists()
@@ -375,6 +388,7 @@ def test_ttfs_784_600_10_board_design_1000_images(tmp_path):
     assert run.returncode == 0, run.stdout + run.stderr
     artifact = load_artifact(out)
     assert artifact.system.weight_banks == "ecp5" and artifact.network.n_inputs < 784
+    assert artifact.system.input_copies  # a register of the input index per layer-0 core
     assert [layer.n_neurons for layer in artifact.network.layers] == [600, 10]
     report = flow.verify_artifact(out, jobs=2, chunk=100)
     assert report.engine == "fast" and report.ok, report.mismatch

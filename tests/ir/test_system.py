@@ -19,21 +19,22 @@ def test_system_defaults_and_the_decision_from_its_string():
 def test_system_round_trips_through_json():
     system = SystemConfig(Decision.MEMBRANE_MAX, fifo_depth=3, guard=5, tick_bits=12,
                           cycle_bits=40, weight_banks="ecp5", overlap=True,
-                          state_memories="block", weight_stages=2)
+                          state_memories="block", weight_stages=2, input_copies=True)
     d = system.to_dict()
     assert d == {"decision": "membrane-max", "fifo_depth": 3, "guard": 5, "tick_bits": 12,
                  "cycle_bits": 40, "weight_banks": "ecp5", "overlap": True,
-                 "state_memories": "block", "weight_stages": 2}
+                 "state_memories": "block", "weight_stages": 2, "input_copies": True}
     assert SystemConfig.from_dict(json.loads(json.dumps(d))) == system
-    # an artifact written before weight_banks, overlap, state_memories and weight_stages
-    # existed: one memory per core, the tick barrier, the state memories where Yosys puts
-    # them, no weight stage
-    old = {k: v for k, v in d.items()
-           if k not in ("weight_banks", "overlap", "state_memories", "weight_stages")}
+    # an artifact written before weight_banks, overlap, state_memories, weight_stages and
+    # input_copies existed: one memory per core, the tick barrier, the state memories where
+    # Yosys puts them, no weight stage, one input index
+    later = ("weight_banks", "overlap", "state_memories", "weight_stages", "input_copies")
+    old = {k: v for k, v in d.items() if k not in later}
     assert SystemConfig.from_dict(old) == SystemConfig(**{**system.__dict__, "weight_banks": "",
                                                           "overlap": False,
                                                           "state_memories": "",
-                                                          "weight_stages": 0})
+                                                          "weight_stages": 0,
+                                                          "input_copies": False})
 
 
 def test_weight_stages_only_where_the_core_has_words_enough():
@@ -56,9 +57,10 @@ def test_weight_stages_only_where_the_core_has_words_enough():
     (dict(decision="spike-count", overlap=1), "overlap: must be true or false, got 1"),
     (dict(state_memories="bram"), "state_memories: must be one of '', 'block', got 'bram'"),
     (dict(weight_stages=5), "weight_stages: must be an integer in 0..4, got 5"),
+    (dict(input_copies="yes"), "input_copies: must be true or false, got 'yes'"),
 ], ids=["decision", "fifo_depth-negative", "fifo_depth-float", "guard", "tick_bits",
         "cycle_bits-bool", "weight_banks", "weight_banks-list", "overlap-int", "state_memories",
-        "weight_stages"])
+        "weight_stages", "input_copies"])
 def test_bad_system_settings_are_named(kwargs, message):
     with pytest.raises(ConfigError) as error:
         SystemConfig(**kwargs)
