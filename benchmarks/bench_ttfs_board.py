@@ -9,7 +9,8 @@ Steps: ``spikeforge compile MODEL --board BOARD`` (the lanes that compile choose
 board, silent input rows dropped, chosen on 100 of the ``--images``: for stop 50's
 784-600-10 network on the ULX3S-85F lanes [18, 10] in 3 + 1 cores since stop 51, routed at
 46.4 MHz at the default seed, not met at 50; since stop 52, its state memories split per lane
-group, 74.3 MHz, met: docs/boards.md "Stop 52") into ``OUT/compiled``; the board build
+group, 74.3 MHz, met; since stop 53, the input index in a register per hidden core, 76.7 MHz:
+docs/boards.md "Stop 53") into ``OUT/compiled``; the board build
 (:func:`spikeforge.boards.build.build_board`, PLL at ``--clk-mhz``) into ``OUT/board``, reused
 when it is of exactly this build plan (``--rebuild`` forces it; the 784-600-10 build takes
 50 min on the shared 2-core machine); then, on the test set: the 8-bit golden accuracy (every
@@ -145,7 +146,7 @@ def main(argv=None) -> int:
     ap.add_argument("--nextpnr-seed", type=integer(0), default=None, metavar="N",
                     help="nextpnr's placement seed (default: nextpnr's; stop 51's 784-600-10 "
                          "design: 46.4 MHz at the default seed, 66.5 at seed 2; stop 52's: "
-                         "74.3 at the default seed)")
+                         "74.3, stop 53's: 76.7 at the default seed)")
     args = ap.parse_args(argv)
     start = time.perf_counter()
     board = args.board or ("icebreaker" if args.quick else "ulx3s-85f")
