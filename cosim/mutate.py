@@ -1631,6 +1631,18 @@ _COUNT_LIMIT = (
     "in the run's last tick, after which no spike comes: the mutant's compare never "
     "holds back an increment (probe: no output spike in tick 0 on any stimulus)")
 
+_RESULT_TICK = (
+    "result_tick = result_none ? ticks_run - 1 : first_tick with its arms swapped: the "
+    "decision unit loads first_tick with the tick in every cycle until its valid rises "
+    "(stop 53), so both arms are the tick of the cycle in which the decision or the finish "
+    "came, and there ticks_run = tick + 1: a tick's TICK (which counts it in ticks_run) is "
+    "issued before its UPDATE, a decision comes in UPDATE(t) (a decisive spike) or at its "
+    "tick_done (a spike seen), and the run then stops in UPDATE(t) or the CHECK after it, "
+    "before TICK(t + 1); a finish without a spike comes after the last tick's UPDATE or "
+    "CHECK, before any further TICK. Only a run of n_ticks = 0 (no tick: ticks_run - 1 = "
+    "-1, tick 0) tells them apart, and the port's contract is n_ticks >= 1 (no stimulus "
+    "starts one)")
+
 #: undetected mutants argued equivalent in the system's context, by (design, site id): the
 #: argument holds for every input the rest of the system can give the module (the ids are
 #: those of the recorded run; docs/verification.md has the arguments at length, and the
@@ -1705,13 +1717,23 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("spike-count", "spikeforge_system.decision:374:$52=K':next-state constant"): (
         "the decision unit's class register cls reset to 1 instead of 0: cls is written only "
         "at the scan's last class and " + _CLASS_RESET),
-    ("first-spike", "spikeforge_system.decision:102:$12=K':next-state constant"): (
+    ("first-spike", "spikeforge_system.decision:104:$12=K':next-state constant"): (
         "the decision unit's best reset to 1 instead of 0: best is read only where seen = 1 "
-        "(n_best = hit & (~seen | payload < best) ? payload : best is loaded into cls only at "
-        "a decisive hit or at tick_done & (seen | hit), and with seen = 0 that means a hit, "
-        "which selects the payload); seen and best are written together, so seen becomes 1 "
+        "(n_best = hit & (~seen | payload < best) ? payload : best reaches cls only where the "
+        "decision is made, at a decisive hit or at tick_done & (seen | hit), and with seen = 0 "
+        "that means a hit, which selects the payload); seen and best are written together, "
+        "so seen becomes 1 "
         "only with best := the payload of that hit, and reset and clear set seen = 0: the "
         "outputs are the same for every input (the module proof fails on best itself)"),
+    ("first-spike", "spikeforge_system.decision:57:<-><=:compare boundary"): (
+        "n_best = hit & (~seen | payload <= best) ? payload : best instead of payload < best: "
+        "the two differ only where payload == best, where both arms are the same value"),
+    ("first-spike", "spikeforge_system.decision:127:$14=K':next-state constant"): (
+        "first_tick set to 1 instead of 0 by clear: clear also sets valid = 0, and first_tick "
+        "is loaded with the tick in every cycle while valid is low (stop 53), so the cleared "
+        "value lasts one cycle, in which done is low and nothing reads result_tick (the "
+        "decision needs an output spike, which comes only after a TICK)"),
+    ("first-spike", "spikeforge_system:348:swap:mux swapped"): _RESULT_TICK,
     ("first-spike", "spikeforge_system.core_0_0:630:clamp->x:saturation removed"): _ADAPT_CLAMP,
     ("membrane-max", "spikeforge_system.core_0_1:637:|x->&x:reduction swapped"): _ADAPT_CLAMP,
     ("membrane-max", "spikeforge_system.core_0_1:638:clamp->x:saturation removed"): _ADAPT_CLAMP,
@@ -2090,6 +2112,7 @@ _TTFS_OUT_READY = (
     "previous tick's spikes were all taken before that TICK (it is offered only when every "
     "link is quiet)")
 _TTFS = {
+    "spikeforge_system:329:swap:mux swapped": _RESULT_TICK,
     "spikeforge_system:547:$48=K':next-state constant": _COUNTER_RESET,
     "spikeforge_system.core_1_0:990:+1->+2:counter step": (
         "the word counter cnt of the one-word output core after an event (cnt + 1, 1 bit): "
@@ -2097,15 +2120,6 @@ _TTFS = {
         "the incremented value is kept only where no next event is taken, and the phase then "
         "returns to IDLE (cnt == G - 1 = 0); IDLE reads no cnt, and every way out of it "
         "(an event, a TICK or a CLEAR taken) loads cnt = 0: the value left is never read"),
-    "spikeforge_system.decision:143:if!:branch negated": (
-        "first_tick loaded with tick in every cycle before the decision but the deciding one, "
-        "instead of in that one: it then holds the previous cycle's tick. The one output core "
-        "owns every class, so every output spike is decisive and the decision is the first "
-        "out_spikes handshake, in the update phase of a tick or the drain after it (never a "
-        "tick_done: a hit sets seen only at a decisive hit, which is the decision); the tick "
-        "register changes only at tick_done, and a tick's first output spike comes at least "
-        "a TICK and 8 update stages after it, so the cycle before the decision has the same "
-        "tick. Without a spike result_tick is ticks_run - 1 (dec.none), not first_tick"),
     "spikeforge_system.input_multicast:67:$16=K':next-state constant": (
         "the input multicast's done reset to 01 instead of 00: withdraw (an overlapped "
         "first-spike system) clears done in every cycle with i.valid low, and i.valid = "
@@ -2139,8 +2153,8 @@ _TTFS = {
         "the hidden router's one-output multicast: i.ready stuck at 1; " + _TTFS_OUT_READY),
 }
 EQUIVALENT.update({("ttfs-one-word", site): why for site, why in _TTFS.items()})
-EQUIVALENT[("ttfs-one-word", "spikeforge_system.decision:102:$12=K':next-state constant")] = (
-    EQUIVALENT[("first-spike", "spikeforge_system.decision:102:$12=K':next-state constant")])
+EQUIVALENT[("ttfs-one-word", "spikeforge_system.decision:104:$12=K':next-state constant")] = (
+    EQUIVALENT[("first-spike", "spikeforge_system.decision:104:$12=K':next-state constant")])
 
 
 _ZERO = re.compile(r"[+-] (\d+)'h0+\s*$")

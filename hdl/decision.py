@@ -81,7 +81,8 @@ class DecisionUnit(wiring.Component):
     none : ``Out(1)``
         No spike at all was seen (FIRST_SPIKE: ``cls`` is -1; SPIKE_COUNT: every count was 0).
     first_tick : ``Out(tick_bits)``
-        FIRST_SPIKE: the tick of the first spike. Valid while ``valid`` and not ``none``.
+        FIRST_SPIKE: the tick of the first spike. Valid while ``valid`` and not ``none``
+        (with ``none``: the tick in which ``finish`` came).
     count : ``Out(count_bits)``
         SPIKE_COUNT: the winning class's spike count. Valid while ``valid``.
     counts : ``Out(count_bits).array(n_classes)``
@@ -156,13 +157,20 @@ class DecisionUnit(wiring.Component):
             ]
             decisive = Signal()  # this spike is certainly the lowest index of its tick
             m.d.comb += decisive.eq(hit & (spike.payload < self.decisive_below))
+            decide = Signal()
+            m.d.comb += decide.eq(decisive | (self.tick_done & n_seen))
+            # cls and first_tick are loaded in every cycle before the decision (they are
+            # read only while valid): with the decision as their enable, the path from none
+            # through stop, the system's live (which gates the output spikes), hit and the
+            # decision into their enables was the iCE40 TTFS demo build's critical path
+            # (39.2 MHz; as data, 46.9: docs/boards.md, stop 53)
             with m.If(~self.valid):
-                m.d.sync += [seen.eq(n_seen), best.eq(n_best)]
-                with m.If(decisive | (self.tick_done & n_seen)):
-                    m.d.sync += [self.valid.eq(1), self.cls.eq(n_best),
-                                 self.first_tick.eq(self.tick)]
+                m.d.sync += [seen.eq(n_seen), best.eq(n_best),
+                             self.cls.eq(Mux(decide, n_best, -1)), self.first_tick.eq(self.tick)]
+                with m.If(decide):
+                    m.d.sync += self.valid.eq(1)
                 with m.Elif(self.finish):
-                    m.d.sync += [self.valid.eq(1), self.cls.eq(-1), self.none.eq(1)]
+                    m.d.sync += [self.valid.eq(1), self.none.eq(1)]
             with m.If(self.clear):
                 m.d.sync += [seen.eq(0), best.eq(0), self.valid.eq(0), self.none.eq(0),
                              self.cls.eq(0), self.first_tick.eq(0)]
