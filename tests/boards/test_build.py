@@ -94,6 +94,26 @@ def test_marked_copies_stay_apart(tmp_path, family, keep):
     assert flip_flops == 8 + (4 if keep else 1), flip_flops
 
 
+def _synthesised_ecp5(tmp_path, design, keep: bool) -> dict:
+    """The cells of ``design`` synthesised for the ECP5 (flat), with the build's script after
+    the read where ``keep``."""
+    from amaranth.back import rtlil
+
+    (tmp_path / "d.il").write_text(rtlil.convert(design, name="top"))
+    script = toolchain_options("ecp5")["script_after_read"] if keep else ""
+    yosys = toolchain_environment(("yosys",)).get("YOSYS", "yosys")
+    subprocess.run([yosys, "-q", "-p", f"read_rtlil d.il; {script}; synth_ecp5 -top top; "
+                    "write_json d.json"], cwd=tmp_path, check=True, capture_output=True)
+    return json.loads((tmp_path / "d.json").read_text())["modules"]["top"]["cells"]
+
+
+def _drivers(cells: dict) -> dict:
+    """Each net bit of a synthesised netlist -> the cell that drives it."""
+    return {bit: name for name, cell in cells.items()
+            for port, way in cell["port_directions"].items() if way == "output"
+            for bit in cell["connections"][port]}
+
+
 @pytest.mark.parametrize("keep", [True, False])
 def test_a_wide_cores_lut_ram_state_has_address_registers_per_lane_group(tmp_path, keep):
     """A core of 8 lanes (two groups of four) with its state in LUT RAM, synthesised for the
@@ -101,23 +121,14 @@ def test_a_wide_cores_lut_ram_state_has_address_registers_per_lane_group(tmp_pat
     group's LUT RAMs read at flip-flops that reach no other group's (the TTFS 784-600-10
     build's critical path was one read address register across the die to every lane).
     Without the script Yosys merges the copies back into one register per memory."""
-    from amaranth.back import rtlil
-
     from spikeforge.hdl.core import NeuronCore
     from spikeforge.ir.core import CoreConfig
     from spikeforge.ir.params import NeuronParams
 
     weights = np.random.default_rng(0).integers(-50, 100, size=(2, 24))
     core = NeuronCore(CoreConfig(24, 2, NeuronParams(), weights, lanes=8))
-    (tmp_path / "c.il").write_text(rtlil.convert(core, name="core"))
-    script = toolchain_options("ecp5")["script_after_read"] if keep else ""
-    yosys = toolchain_environment(("yosys",)).get("YOSYS", "yosys")
-    subprocess.run([yosys, "-q", "-p", f"read_rtlil c.il; {script}; synth_ecp5 -top core; "
-                    "write_json c.json"], cwd=tmp_path, check=True, capture_output=True)
-    cells = json.loads((tmp_path / "c.json").read_text())["modules"]["core"]["cells"]
-    driver = {bit: name for name, cell in cells.items()
-              for port, way in cell["port_directions"].items() if way == "output"
-              for bit in cell["connections"][port]}
+    cells = _synthesised_ecp5(tmp_path, core, keep)
+    driver = _drivers(cells)
     reads = {}  # a read address flip-flop -> the memories (state, lane group) it reaches
     for name, cell in cells.items():
         if cell["type"] == "TRELLIS_DPR16X4":
@@ -132,9 +143,7 @@ def test_a_wide_cores_lut_ram_state_has_address_registers_per_lane_group(tmp_pat
 
 def _flip_flops_behind(cells: dict, bits) -> set[str]:
     """The flip-flops (TRELLIS_FF) whose outputs reach ``bits`` through logic alone."""
-    driver = {bit: name for name, cell in cells.items()
-              for port, way in cell["port_directions"].items() if way == "output"
-              for bit in cell["connections"][port]}
+    driver = _drivers(cells)
     seen, flops, todo = set(), set(), list(bits)
     while todo:
         name = driver.get(todo.pop())
@@ -157,8 +166,6 @@ def test_each_layer_0_core_reads_its_weight_banks_at_its_own_input_register(tmp_
     no flip-flop reaches two cores' weight-bank addresses (one input index register across
     the die to every core's banks, through an adder Yosys shared, was the critical path of
     the TTFS 784-600-10 build). Without the script Yosys merges the copies into one."""
-    from amaranth.back import rtlil
-
     from spikeforge.boards.engine import ProtocolEngine
     from spikeforge.compiler.map import plan_network
     from spikeforge.ir.network import IntegerLayer, IntegerNetwork
@@ -173,12 +180,7 @@ def test_each_layer_0_core_reads_its_weight_banks_at_its_own_input_register(tmp_
     plan = plan_network(network, neurons_per_core=[4, 3])  # 4 words per event
     system = SystemConfig(Decision.SPIKE_COUNT, weight_banks="ecp5", input_copies=True)
     engine = ProtocolEngine(SpikeforgeSystem(plan, system), input_depth=64)
-    (tmp_path / "e.il").write_text(rtlil.convert(engine, name="top"))
-    script = toolchain_options("ecp5")["script_after_read"] if keep else ""
-    yosys = toolchain_environment(("yosys",)).get("YOSYS", "yosys")
-    subprocess.run([yosys, "-q", "-p", f"read_rtlil e.il; {script}; synth_ecp5 -top top; "
-                    "write_json e.json"], cwd=tmp_path, check=True, capture_output=True)
-    cells = json.loads((tmp_path / "e.json").read_text())["modules"]["top"]["cells"]
+    cells = _synthesised_ecp5(tmp_path, engine, keep)
     behind = {}  # layer-0 core -> the flip-flops behind its weight banks' addresses
     for name, cell in cells.items():
         if cell["type"] == "DP16KD" and name.startswith("system.core_0_"):
