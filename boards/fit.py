@@ -60,7 +60,7 @@ from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.system import BRAM_ASPECTS, bram_blocks, weight_bank_words
 
 __all__ = ["FitEstimate", "LogicModel", "LOGIC_MODELS", "estimate", "check_fit", "suggestions",
-           "state_memories_for",
+           "state_memories_for", "input_copies_for",
            "dsps_of_plan", "bram_tiles", "memories_of_plan", "logic_of_plan",
            "ICE40_BITS_PER_TILE", "ROM_LUT_BITS", "ECP5_MAX_LUTRAM_DEPTH", "EngineLogic",
            "ENGINE_LOGIC", "engine_memories", "engine_logic"]
@@ -522,6 +522,20 @@ def state_memories_for(plan, board: str, *, weight_banks: str = "") -> tuple[str
         return "block", (f"state memories in block RAM, none in flip-flops (about {est.brams} "
                          f"of {est.brams_available} block RAMs)")
     return "", f"state memories where Yosys puts them: in block RAM, {'; '.join(est.problems)}"
+
+
+def input_copies_for(plan, board: str) -> tuple[bool, str]:
+    """:attr:`SystemConfig.input_copies <spikeforge.ir.system.SystemConfig>` for ``plan`` on
+    ``board``, and why: on the ECP5, where the plan has two or more layer-0 cores (the TTFS
+    784-600-10 design's three hidden cores read the input index from one register across
+    the die, through one first-word adder that Yosys shared: 74.3 MHz; with a register
+    each, 76.7: docs/boards.md, stop 53); else False."""
+    spec = board_spec(board)
+    cores = sum(core.layer == 0 for core in plan.cores)
+    if spec.family != "ecp5" or cores < 2:
+        return False, (f"the input index in one register ({spec.family}, {cores} layer-0 "
+                       f"core{'s' if cores != 1 else ''})")
+    return True, f"the input index in a register per layer-0 core ({cores})"
 
 
 def check_fit(plan, board: str, input_depth: int | None = None, decision=None, *,

@@ -115,7 +115,7 @@ class SystemConfig:
       event's first weight address near its banks, where one register's net reached the
       weight banks of every layer-0 core across the die (the critical path of the TTFS
       784-600-10 and MNIST-fast ECP5 builds, stop 52). Same cycles, same results; chosen
-      by ``compile --board`` for an ECP5 board.
+      by ``compile --board`` (``boards.fit.input_copies_for``).
     """
 
     decision: Decision = Decision.FIRST_SPIKE

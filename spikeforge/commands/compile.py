@@ -11,7 +11,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from spikeforge.boards.choose import choose_lanes
-from spikeforge.boards.fit import estimate, state_memories_for
+from spikeforge.boards.fit import estimate, input_copies_for, state_memories_for
 from spikeforge.boards.specs import BOARDS
 from spikeforge.commands.options import check_output_dir, check_writable, integer
 from spikeforge.compiler.map import plan_network
@@ -162,12 +162,8 @@ def cmd_compile(args) -> int:
           f"decision {network.decision.value}", file=log)
     lanes, cores = (board_lanes(args, network, counts, log) if args.board
                     else (args.lanes or 1, args.neurons_per_core))
-    banks, state = (board_memories(args, network, counts, lanes, cores, log) if args.board
-                    else ("", ""))
-    copies = args.board is not None and BOARDS[args.board].family == "ecp5"
-    if copies:
-        print("  the input index in a register per layer-0 core (SystemConfig.input_copies)",
-              file=log)
+    banks, state, copies = (board_memories(args, network, counts, lanes, cores, log)
+                            if args.board else ("", "", False))
     system = chosen_system(network.decision, not args.no_overlap, weight_banks=banks,
                            state_memories=state, input_copies=copies)
     print(f"  tick controller: {overlap_reason(system)}", file=log)
@@ -246,12 +242,14 @@ def board_lanes(args, network, counts, log) -> tuple:
     return choice.lanes, cores
 
 
-def board_memories(args, network, counts, lanes, cores, log) -> tuple[str, str]:
-    """``--board``: :attr:`SystemConfig.weight_banks` and :attr:`SystemConfig.state_memories`
-    for the plan the artifact will hold (both said). Weight memories in banks one block RAM
-    of the board's family deep (a higher Fmax, the same cycles and results) if the banked
-    plan still fits the board's block RAMs, else ``""``; the state memories as
-    :func:`~spikeforge.boards.fit.state_memories_for` chooses them with those banks."""
+def board_memories(args, network, counts, lanes, cores, log) -> tuple[str, str, bool]:
+    """``--board``: :attr:`SystemConfig.weight_banks`, :attr:`SystemConfig.state_memories`
+    and :attr:`SystemConfig.input_copies` for the plan the artifact will hold (each said).
+    Weight memories in banks one block RAM of the board's family deep (a higher Fmax, the
+    same cycles and results) if the banked plan still fits the board's block RAMs, else
+    ``""``; the state memories as :func:`~spikeforge.boards.fit.state_memories_for` chooses
+    them with those banks; the input index's copies as
+    :func:`~spikeforge.boards.fit.input_copies_for` does."""
     network, _, _ = hardware_input(network, counts, not args.keep_silent_inputs)
     plan = plan_network(network, neurons_per_core=cores, lanes=lanes)
     family = BOARDS[args.board].family
@@ -265,7 +263,9 @@ def board_memories(args, network, counts, lanes, cores, log) -> tuple[str, str]:
         banks = ""
     state, why = state_memories_for(plan, args.board, weight_banks=banks)
     print(f"  {why}", file=log)
-    return banks, state
+    copies, why = input_copies_for(plan, args.board)
+    print(f"  {why}", file=log)
+    return banks, state, copies
 
 
 def check_simulators(choice: str) -> tuple[str, ...]:
