@@ -526,16 +526,22 @@ def state_memories_for(plan, board: str, *, weight_banks: str = "") -> tuple[str
 
 def input_copies_for(plan, board: str) -> tuple[bool, str]:
     """:attr:`SystemConfig.input_copies <spikeforge.ir.system.SystemConfig>` for ``plan`` on
-    ``board``, and why: on the ECP5, where the plan has two or more layer-0 cores (the TTFS
-    784-600-10 design's three hidden cores read the input index from one register across
-    the die, through one first-word adder that Yosys shared: 74.3 MHz; with a register
-    each, 76.7: docs/boards.md, stop 53); else False."""
+    ``board``, and why: on the ECP5, where layer 0 has two or more cores and a core's first
+    weight address (``index * words``) takes an adder, i.e. its words are not a power of
+    two. The TTFS 784-600-10 design's three 12-word hidden cores read the index from one
+    register across the die, through one adder that Yosys shared: 74.3 MHz; with a register
+    each, 76.7 (docs/boards.md, stop 53). Where the address is a shift, a copy only splits
+    one register's fanout, and MNIST-fast's two 2-word cores gave no sign of a gain: its
+    build with copies did not route with router1 in 34 minutes (stop 49's without them:
+    116.0 MHz) and routed at 81.6 MHz with router2 (stop 53)."""
     spec = board_spec(board)
-    cores = sum(core.layer == 0 for core in plan.cores)
-    if spec.family != "ecp5" or cores < 2:
-        return False, (f"the input index in one register ({spec.family}, {cores} layer-0 "
-                       f"core{'s' if cores != 1 else ''})")
-    return True, f"the input index in a register per layer-0 core ({cores})"
+    words = sorted({core.config.words for core in plan.cores if core.layer == 0})
+    n = sum(core.layer == 0 for core in plan.cores)
+    where = (f"{spec.family}, {n} layer-0 core{'s' if n != 1 else ''} of "
+             f"{'/'.join(map(str, words))} words")
+    if spec.family != "ecp5" or n < 2 or all(g & (g - 1) == 0 for g in words):
+        return False, f"the input index in one register ({where})"
+    return True, f"the input index in a register per layer-0 core ({where})"
 
 
 def check_fit(plan, board: str, input_depth: int | None = None, decision=None, *,

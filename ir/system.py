@@ -113,9 +113,10 @@ class SystemConfig:
       so that the source can give each core a register of its own (the board engine's
       input slice does, kept apart by the board build): each core then computes its
       event's first weight address near its banks, where one register's net reached the
-      weight banks of every layer-0 core across the die (the critical path of the TTFS
-      784-600-10 and MNIST-fast ECP5 builds, stop 52). Same cycles, same results; chosen
-      by ``compile --board`` (``boards.fit.input_copies_for``).
+      weight banks of every layer-0 core across the die, through a first-word adder that
+      Yosys built once for them all (the TTFS 784-600-10 ECP5 build's critical path, stop
+      52). Same cycles, same results; chosen by ``compile --board``
+      (``boards.fit.input_copies_for``).
     """
 
     decision: Decision = Decision.FIRST_SPIKE

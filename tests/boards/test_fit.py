@@ -310,19 +310,22 @@ def test_logic_overflow_with_lanes_suggests_fewer_lanes():
     assert estimate(plan, "icebreaker").luts - estimate(one, "icebreaker").luts >= 3 * 360
 
 
-def test_input_copies_only_on_the_ecp5_with_two_or_more_layer_0_cores():
+def test_input_copies_only_on_the_ecp5_where_layer_0_cores_first_address_takes_an_adder():
     """input_copies_for: a register of the input index per layer-0 core on the ECP5, where
-    layer 0 has two or more cores (what compile --board sets, and says why); none with
-    one core, none on the iCE40."""
+    layer 0 has two or more cores and a core's words are not a power of two (its first
+    weight address, index * words, takes an adder); what compile --board sets, and why."""
     from spikeforge.boards.fit import input_copies_for
 
     rng = np.random.default_rng(0)
     network = IntegerNetwork((IntegerLayer(rng.integers(-50, 100, size=(20, 8)), NeuronParams()),
                               IntegerLayer(rng.integers(-50, 100, size=(8, 3)), NeuronParams())))
-    two, one = plan_network(network, neurons_per_core=[4, 3]), plan_network(network)
-    assert input_copies_for(two, "ulx3s-85f") == (
-        True, "the input index in a register per layer-0 core (2)")
-    assert input_copies_for(one, "ulx3s-85f") == (
-        False, "the input index in one register (ecp5, 1 layer-0 core)")
-    assert input_copies_for(two, "icebreaker") == (
-        False, "the input index in one register (ice40, 2 layer-0 cores)")
+    three = plan_network(network, neurons_per_core=[3, 3])  # 3, 3 and 2 words
+    assert input_copies_for(three, "ulx3s-85f") == (
+        True, "the input index in a register per layer-0 core (ecp5, 3 layer-0 cores of 2/3 "
+              "words)")
+    assert input_copies_for(three, "icebreaker") == (
+        False, "the input index in one register (ice40, 3 layer-0 cores of 2/3 words)")
+    assert input_copies_for(plan_network(network), "ulx3s-85f") == (
+        False, "the input index in one register (ecp5, 1 layer-0 core of 8 words)")
+    assert input_copies_for(plan_network(network, neurons_per_core=[4, 3]), "ulx3s-85f") == (
+        False, "the input index in one register (ecp5, 2 layer-0 cores of 4 words)")

@@ -161,7 +161,7 @@ def test_compile_command_from_a_model_file(tmp_path):
     assert "the input index in one register (ice40" in run.stderr
     # an ECP5 board: the input index in a register per layer-0 core, said; verified as shipped
     run = run_cli("compile", model, "--out", tmp_path / "ecp5", "--images", 4,
-                  "--board", "ulx3s-85f", "--lanes", 1, "--neurons-per-core", 4)
+                  "--board", "ulx3s-85f", "--lanes", 1, "--neurons-per-core", 3)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "the input index in a register per layer-0 core" in run.stdout
     artifact = load_artifact(tmp_path / "ecp5")
