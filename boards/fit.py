@@ -535,8 +535,8 @@ def input_copies_for(plan, board: str) -> tuple[bool, str]:
     build with copies did not route with router1 in 34 minutes (stop 49's without them:
     116.0 MHz) and routed at 81.6 MHz with router2 (stop 53)."""
     spec = board_spec(board)
-    words = sorted({core.config.words for core in plan.cores if core.layer == 0})
-    n = sum(core.layer == 0 for core in plan.cores)
+    first = [core for core in plan.cores if core.layer == 0]
+    words, n = sorted({core.config.words for core in first}), len(first)
     where = (f"{spec.family}, {n} layer-0 core{'s' if n != 1 else ''} of "
              f"{'/'.join(map(str, words))} words")
     if spec.family != "ecp5" or n < 2 or all(g & (g - 1) == 0 for g in words):
