@@ -35,8 +35,10 @@ files, see :func:`spikeforge.model.datasets.default_mnist_dir`) on one core per 
 ``mnist-l82``, one core per layer with 8 and 2 lanes.
 
 The cores' state memories are placed as ``compile --board`` chooses
-(:func:`spikeforge.boards.fit.state_memories_for`: block RAM on the iCE40 where they fit);
-``--state-memories tool`` leaves them to Yosys (flip-flops when shallow), as before stop 37.
+(:func:`spikeforge.boards.fit.state_memories_for`: block RAM on the iCE40 where they fit),
+and so are the input index's copies and the sum stage (``input_copies_for``,
+``sum_stage_for``); ``--state-memories tool`` leaves the state memories to Yosys (flip-flops
+when shallow), as before stop 37, and the design without copies or sum stage.
 
 ``--banks`` builds every design with its weight memories in banks one block RAM deep
 (``SystemConfig.weight_banks`` = the board's family, what ``compile --board`` chooses when the
@@ -425,7 +427,12 @@ def main(argv=None) -> int:
         return 0
 
     from spikeforge.boards.build import seed_fmax
-    from spikeforge.boards.fit import estimate, state_memories_for
+    from spikeforge.boards.fit import (
+        estimate,
+        input_copies_for,
+        state_memories_for,
+        sum_stage_for,
+    )
     from spikeforge.boards.specs import BOARDS
     from spikeforge.ir.errors import ConfigError, SpikeforgeError
 
@@ -453,7 +460,10 @@ def main(argv=None) -> int:
         if args.state_memories == "board":  # what compile --board chooses
             state, _ = state_memories_for(artifact.plan, board,
                                           weight_banks=artifact.system.weight_banks)
-            artifact = replace(artifact, system=replace(artifact.system, state_memories=state))
+            (copies, _), (sums, _) = (input_copies_for(artifact.plan, board),
+                                      sum_stage_for(artifact.plan, board))
+            artifact = replace(artifact, system=replace(
+                artifact.system, state_memories=state, input_copies=copies, sum_stage=sums))
         network, plan = artifact.network, artifact.plan
         label = f"{name} ({len(plan.cores)} core{'s' if len(plan.cores) > 1 else ''}, " \
                 f"{'-'.join(str(l.n_neurons) for l in network.layers)} neurons)"

@@ -60,7 +60,7 @@ from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.system import BRAM_ASPECTS, bram_blocks, weight_bank_words
 
 __all__ = ["FitEstimate", "LogicModel", "LOGIC_MODELS", "estimate", "check_fit", "suggestions",
-           "state_memories_for", "input_copies_for",
+           "state_memories_for", "input_copies_for", "sum_stage_for",
            "dsps_of_plan", "bram_tiles", "memories_of_plan", "logic_of_plan",
            "ICE40_BITS_PER_TILE", "ROM_LUT_BITS", "ECP5_MAX_LUTRAM_DEPTH", "EngineLogic",
            "ENGINE_LOGIC", "engine_memories", "engine_logic"]
@@ -542,6 +542,21 @@ def input_copies_for(plan, board: str) -> tuple[bool, str]:
     if spec.family != "ecp5" or n < 2 or all(g & (g - 1) == 0 for g in words):
         return False, f"the input index in one register ({where})"
     return True, f"the input index in a register per layer-0 core ({where})"
+
+
+def sum_stage_for(plan, board: str) -> tuple[bool, str]:
+    """:attr:`SystemConfig.sum_stage <spikeforge.ir.system.SystemConfig>` for ``plan`` on
+    ``board``, and why: on the iCE40, where the event adders' carry chains run into the
+    state block RAMs' write data behind their select (the TTFS demo's critical path at stop
+    54: 22.5 ns, 17 carries and 4 LUTs), if a core takes it (3 words or more per event).
+    The ECP5 builds' limits lie elsewhere (weight and state addresses across the die), so
+    their designs stay as measured."""
+    spec = board_spec(board)
+    words = sorted({core.config.words for core in plan.cores})
+    where = f"{spec.family}, cores of {'/'.join(map(str, words))} words"
+    if spec.family != "ice40" or words[-1] < 3:
+        return False, f"the event sums written back from the adders ({where})"
+    return True, f"the event sums registered before their write-back ({where})"
 
 
 def check_fit(plan, board: str, input_depth: int | None = None, decision=None, *,

@@ -65,21 +65,22 @@ def make_spec(config: CoreConfig, n_ticks: int = 50, seed: int = 0, *, max_event
 def run_core_cosim(config: CoreConfig, simulator: str = "icarus", *, n_ticks: int = 50,
                    seed: int = 0, spec: dict | None = None, check: bool = True,
                    rtl_config: CoreConfig | None = None, weight_bank_words: int = 0,
-                   weight_stages: int = 0, **spec_options) -> CocotbResult:
+                   weight_stages: int = 0, sum_stage: bool = False,
+                   **spec_options) -> CocotbResult:
     """Co-simulate ``config`` on ``simulator`` with a random stimulus (or ``spec``).
 
     The models use ``config``; the RTL is built from ``rtl_config`` (default: ``config``;
     a different one makes a negative test), with its weights in banks of
-    ``weight_bank_words`` words (0: one memory) and ``weight_stages`` registers between
-    them and the adders. Returns the :class:`CocotbResult`; its
-    ``report`` holds the cycles simulated, the number of events compared and (on failure)
-    ``mismatch``, the first mismatch as a dict. Raises
+    ``weight_bank_words`` words (0: one memory), ``weight_stages`` registers between
+    them and the adders and, with ``sum_stage``, one behind the adders. Returns the
+    :class:`CocotbResult`; its ``report`` holds the cycles simulated, the number of events
+    compared and (on failure) ``mismatch``, the first mismatch as a dict. Raises
     :class:`~spikeforge.cosim.runner.CosimFailure` on a mismatch if ``check``.
     """
     spec = spec or make_spec(config, n_ticks, seed, **spec_options)
     with spec_file(spec, "core") as name:
         return run_cocotb(core_verilog(rtl_config or config, weight_bank_words,
-                                       weight_stages), CORE_TOP,
+                                       weight_stages, sum_stage), CORE_TOP,
                           TB_MODULE, simulator,
                           extra_env={SPEC_ENV: name}, check=check)
 

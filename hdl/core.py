@@ -451,6 +451,11 @@ class NeuronCore(wiring.Component):
         still reads every word in or after the edge of its write-back: the same cycles
         and results for every k (:attr:`SystemConfig.weight_stages
         <spikeforge.ir.system.SystemConfig>`, which says what a build measured).
+    sum_stage : bool
+        A register behind the accumulators' adders (``s_sum``): the event's sums are
+        written back from it, one edge later, as if ``weight_stages`` were one more (G >=
+        3 + k words, else a ``ConfigError``): the same cycles and results
+        (:attr:`SystemConfig.sum_stage <spikeforge.ir.system.SystemConfig>`).
 
     Attributes
     ----------
@@ -489,7 +494,8 @@ class NeuronCore(wiring.Component):
         Memory-mapped access to weights, state and parameters (see :class:`HostMap`,
         :meth:`host_address`; one neuron or weight per address, whatever L). Honoured
         **only while** ``idle`` **is high and no event write-back is pending** (not in
-        the 2 + ``weight_stages`` cycles after ``idle`` rises at the end of an event);
+        the 2 + ``weight_stages`` (+ 1 with ``sum_stage``) cycles after ``idle`` rises at
+        the end of an event);
         ignored otherwise
         (no write happens, ``r_valid`` stays low). A write with ``w_en`` high takes effect at
         the clock edge (one lane of one word: the other lanes keep their values); writes to
@@ -519,8 +525,8 @@ class NeuronCore(wiring.Component):
     ``UPDATE_STAGES`` (8), Q = ``QUEUE_WORDS`` (10):
 
     * **Event**: accepted at cycle h, the words are read at edges h + 1 .. h + G and
-      written back at h + 3 + k .. h + G + 2 + k (k = ``weight_stages``, at most G - 2
-      where k > 0). The next event can be accepted at cycle h + G
+      written back at h + 3 + k .. h + G + 2 + k (k = ``weight_stages``, one more with
+      ``sum_stage``; at most G - 2 where k > 0). The next event can be accepted at cycle h + G
       (``cycles_per_event = G``): with G >= 2 its word g is read at h + G + 1 + g, in or
       after the edge that writes the previous event's word g (a read of a word in the edge
       it is written sees the new value); with G = 1 its one word is read an edge before
@@ -543,7 +549,7 @@ class NeuronCore(wiring.Component):
 
     def __init__(self, config: CoreConfig, *, weight_bank_words: int = 0,
                  events_first: bool = True, state_block_ram: bool = False,
-                 weight_stages: int = 0):
+                 weight_stages: int = 0, sum_stage: bool = False):
         if not isinstance(config, CoreConfig):
             raise ConfigError(f"config: must be a CoreConfig, got {type(config).__name__}")
         if (not isinstance(weight_bank_words, int) or weight_bank_words < 0
@@ -558,13 +564,19 @@ class NeuronCore(wiring.Component):
         if not isinstance(weight_stages, int) or isinstance(weight_stages, bool) \
                 or weight_stages < 0:
             raise ConfigError(f"weight_stages: must be an integer >= 0, got {weight_stages!r}")
+        if not isinstance(sum_stage, bool):
+            raise ConfigError(f"sum_stage: must be True or False, got {sum_stage!r}")
+        has = (f"this one has {config.words} ({config.n_neurons} neurons in {config.lanes} "
+               f"lanes): its next event would read a word before it is written back")
         if not weight_stages_fit(config.words, weight_stages):
             raise ConfigError(f"weight_stages: {weight_stages} needs a core of at least "
-                              f"{2 + weight_stages} words, this one has {config.words} "
-                              f"({config.n_neurons} neurons in {config.lanes} lanes): its "
-                              f"next event would read a word before it is written back")
+                              f"{2 + weight_stages} words, {has}")
+        if sum_stage and not weight_stages_fit(config.words, weight_stages + 1):
+            raise ConfigError(f"sum_stage: behind {weight_stages} weight stages needs a core "
+                              f"of at least {3 + weight_stages} words, {has}")
         self.config = config
         self.weight_stages = weight_stages
+        self.sum_stage = sum_stage
         self.events_first = events_first
         self.state_block_ram = state_block_ram
         # banks wherever asked for, one where one holds the memory: the bank's read ahead
@@ -690,11 +702,13 @@ class NeuronCore(wiring.Component):
         s_n = Signal.like(self.spike_out.payload)
         o_base = Signal(range(G * L + 1))
         o_rest = Signal(L)
-        # o_rest.any(): where that is wider than one LUT (L > 4), a register of its own,
-        # loaded with o_rest (below). The reduction and the pop behind it into every queue
-        # entry's enable were the 64-lane MNIST build's critical path (stop 39: o_rest ->
-        # pop -> q_mask_4's enable, six LUT levels, 10.3 ns)
-        o_more = Signal(name="o_more") if L > _LANES_PER_LUT else o_rest.any()
+        # o_rest.any(), a register of its own loaded with o_rest (below), so the pop reads
+        # four register bits (o_valid, s_valid, o_more, q_at[0]): one LUT. The reduction
+        # and the pop behind it into every queue entry's enable were the 64-lane MNIST
+        # build's critical path (stop 39: o_rest -> pop -> q_mask_4's enable, six LUT
+        # levels, 10.3 ns), and with two lanes the iCE40 TTFS demo's (stop 53: the pop
+        # three LUT levels deep, then the queue's enables and data, 21.4 ns)
+        o_more = Signal(name="o_more") if L > 1 else C(0, 1)
 
         # idle = phase IDLE, queue, output and skid registers empty; kept as a register (its next
         # value is computed below) so that the streams' ready and the host gating start
@@ -742,6 +756,13 @@ class NeuronCore(wiring.Component):
             e_wb, w_wb, i_wb, e_g_ahead = e_t, t_w, t_i, e_t_g
         # (loops, not comprehensions: a comprehension would capture e_r, u_valid, ... in a
         # closure, and Amaranth's naming of `e_r, e_r_g = ...` from the bytecode fails then)
+        if self.sum_stage:
+            # the sums registered (s_sum, below) and written back an edge later: one more
+            # stage of the event's flag and word
+            e_s, e_s_g = Signal(name="e_s"), Signal(range(max(2, G)), name="e_s_g")
+            m.d.sync += [e_s.eq(e_wb), e_s_g.eq(e_g_ahead)]
+            pending.append(e_wb)
+            e_wb, e_g_ahead = e_s, e_s_g
         for c in copy["e_p"]:  # loaded beside the stage that writes back
             m.d.sync += c.eq(pending[-1])
 
@@ -752,9 +773,9 @@ class NeuronCore(wiring.Component):
         host_writes, host_state_write = self._host_writes(m, host_ok, h_addr, wp_w, wps,
                                                           params)
 
-        # -- event write-back (from P, or the last transport stage); a CLEAR's writes below
-        # take precedence: every word it overrides is zeroed by the CLEAR itself in a later
-        # cycle --------------------------------------------------------------------------------
+        # -- event write-back (from P, the last transport stage or the sum stage); a CLEAR's
+        # writes below take precedence: every word it overrides is zeroed by the CLEAR
+        # itself in a later cycle ----------------------------------------------------------
         if G == 1:
             # one word: events follow each other every cycle, and each reads the word an
             # edge before the write-back of the event just before it (two edges behind its
@@ -765,8 +786,15 @@ class NeuronCore(wiring.Component):
             e_sum = Signal(L * acc, name="e_sum", reset_less=True)
             m.d.sync += e_again.eq(e_wb)
             i_wb = Mux(e_again, e_sum, i_wb)
+        sums = [i + w for i, w in zip(lanes_of(i_wb, acc, True), lanes_of(w_wb, wb, True))]
+        if self.sum_stage:
+            # the carry chain of a wide current into the block RAMs' write data, behind
+            # the write-data select, was the iCE40 TTFS demo's critical path (stop 54:
+            # p_w -> 2 LUTs -> 17 carries -> 2 LUTs -> block RAM, 22.5 ns)
+            s_sum = Signal(L * acc, name="s_sum", reset_less=True)
+            m.d.sync += s_sum.eq(Cat(*(s[:acc] for s in sums)))
+            sums = lanes_of(s_sum, acc, True)
         with m.If(e_wb):
-            sums = [i + w for i, w in zip(lanes_of(i_wb, acc, True), lanes_of(w_wb, wb, True))]
             m.d.comb += [wps["i"].data.eq(Cat(*(s[:acc] for s in sums))), wps["i"].en.eq(-1)]
         if G == 1:
             m.d.sync += e_sum.eq(Cat(*(s[:acc] for s in sums)))
@@ -779,8 +807,13 @@ class NeuronCore(wiring.Component):
         # (stop 37: the credit's compare sat in front of digits-l2's output core's word
         # counter, 5 LUT levels, and the credit itself was 6)
         throttled = G >= Q
-        m.d.comb += issue.eq((phase == _Phase.UPDATE) & (cnt < G)
-                             & ((credit < Q) if throttled else 1))
+        # issuing = phase UPDATE with words left to issue (cnt < G), a register of its own:
+        # set with the TICK (take_command, below), held only in UPDATE until the last word's
+        # issue. Decoded from phase and cnt, it put four LUT levels between the credit and
+        # cnt's enable, the iCE40 TTFS demo's critical path at stop 54 (22.1 ns)
+        issuing = Signal()
+        m.d.comb += issue.eq(issuing & ((credit < Q) if throttled else 1))
+        m.d.sync += issuing.eq(issuing & (phase == _Phase.UPDATE) & ~(issue & (cnt == G - 1)))
         m.d.sync += u_valid.eq(Cat(issue, u_valid[:-1]))
         for c in copy["written"]:
             m.d.sync += c.eq(u_valid[-2])
@@ -815,7 +848,7 @@ class NeuronCore(wiring.Component):
             m.d.sync += s_valid.eq(~ready)
         with m.Else():
             m.d.sync += [s_valid.eq(o_valid & ~ready), s_n.eq(o_n)]
-        pop = Signal()
+        pop = Signal(attrs={"keep": 1})
         grouped = L > _LANES_PER_LUT
         if grouped:
             # the output word and the queue's head word carry their group summaries
@@ -832,6 +865,7 @@ class NeuronCore(wiring.Component):
         else:
             r_k, r_rest = _lowest(m, o_rest, L)
             h_k, h_rest = _lowest(m, q_mask[0], L)
+            r_more, h_more = r_rest.any(), h_rest.any()
 
         def plus_lane(base, k):
             # base is a multiple of L: with L a power of two the sum is a concatenation
@@ -842,14 +876,18 @@ class NeuronCore(wiring.Component):
 
         with m.If(leaves & o_more):
             m.d.sync += [o_n.eq(plus_lane(o_base, r_k)), o_rest.eq(r_rest)]
+            if L > 1:
+                m.d.sync += o_more.eq(r_more)
             if grouped:
-                m.d.sync += [o_more.eq(r_more), o_g_any.eq(r_g_any), o_g_low.eq(r_g_low)]
+                m.d.sync += [o_g_any.eq(r_g_any), o_g_low.eq(r_g_low)]
         with m.Elif((~o_valid | leaves) & ~q_at[0]):
             m.d.comb += pop.eq(1)
             m.d.sync += [o_valid.eq(1), o_n.eq(plus_lane(q_base[0], h_k)), o_base.eq(q_base[0]),
                          o_rest.eq(h_rest)]
+            if L > 1:
+                m.d.sync += o_more.eq(h_more)
             if grouped:
-                m.d.sync += [o_more.eq(h_more), o_g_any.eq(h_g_any1), o_g_low.eq(h_g_low1)]
+                m.d.sync += [o_g_any.eq(h_g_any1), o_g_low.eq(h_g_low1)]
         with m.Elif(leaves):
             m.d.sync += o_valid.eq(0)
         # the queue: a pop shifts every entry down; a written word is stored behind the last
@@ -940,7 +978,8 @@ class NeuronCore(wiring.Component):
                 def take_command():
                     m.d.sync += [cnt.eq(0), ev_count.eq(0)]
                     with m.If(self.command.payload == Command.TICK):
-                        m.d.sync += [phase.eq(_Phase.UPDATE), w_g.eq(0), w_base.eq(0)]
+                        m.d.sync += [phase.eq(_Phase.UPDATE), w_g.eq(0), w_base.eq(0),
+                                     issuing.eq(1)]
                     with m.Else():
                         m.d.sync += [phase.eq(_Phase.CLEAR), clearing.eq(1), overflow.eq(0)]
 
@@ -991,31 +1030,27 @@ class NeuronCore(wiring.Component):
         # chain in front of the address compare of a block RAM's read bypass
         s_waddr = Signal(range(max(2, G)), name="s_waddr")
         datapath_word = Mux(u_valid[-2], w_g + written, e_g_ahead)
-        if not n_copies:
-            m.d.sync += s_waddr.eq(datapath_word)
-            with m.If(clearing):
-                m.d.comb += [wp.addr.eq(cnt) for wp in wps.values()]
-            with m.Elif(written | e_wb):
-                m.d.comb += [wp.addr.eq(s_waddr) for wp in wps.values()]
+        # the address is the register alone, loaded with CLEAR's word too (0 where one is
+        # taken, else cnt + 1; after its last word nothing writes: a CLEAR is taken only in
+        # IDLE, so no write-back follows it), and read wherever the host writes no state
+        # (never where the datapath writes: the host writes only while idle and no
+        # write-back is pending; in a system, never). Wider than a LUT, the address reaches
+        # every lane's LUT RAM: behind the select of cnt and the register, the 64-lane MNIST
+        # build's write address was a critical path (stop 41, seed 1: 8.5 ns, 4.8 of them
+        # the last route across the die). In block RAM, Yosys compares it with the read
+        # address for the read ports' transparency, ahead of a register: behind CLEAR's
+        # select that compare was seven LUT levels, the iCE40 TTFS demo's critical path once
+        # the sum stage had taken the event adders' (stop 54, 22.4 ns)
+        waddr_next = Mux(take_clear, 0, Mux(clearing, cnt + 1, datapath_word))
+        if split:  # a copy of the register per lane group and memory
+            for wp in wps.values():
+                for port, waddr in wp.groups:
+                    m.d.sync += waddr.eq(waddr_next)
+                    m.d.comb += port.addr.eq(Mux(host_state_write, wp.addr, waddr))
         else:
-            # wider than a LUT: the address reaches every lane's LUT RAM, so it is the
-            # register alone, loaded with CLEAR's word too (0 where one is taken, else cnt +
-            # 1; after its last word nothing writes: a CLEAR is taken only in IDLE, so no
-            # write-back follows it), and read wherever the host writes no state (never
-            # where the datapath writes: the host writes only while idle and no write-back
-            # is pending; in a system, never). Behind the select of cnt and the register,
-            # the 64-lane MNIST build's write address was a critical path (stop 41, seed 1:
-            # 8.5 ns, 4.8 of them the last route across the die)
-            waddr_next = Mux(take_clear, 0, Mux(clearing, cnt + 1, datapath_word))
-            if split:  # a copy of the register per lane group and memory
-                for wp in wps.values():
-                    for port, waddr in wp.groups:
-                        m.d.sync += waddr.eq(waddr_next)
-                        m.d.comb += port.addr.eq(Mux(host_state_write, wp.addr, waddr))
-            else:
-                m.d.sync += s_waddr.eq(waddr_next)
-                with m.If(~host_state_write):
-                    m.d.comb += [wp.addr.eq(s_waddr) for wp in wps.values()]
+            m.d.sync += s_waddr.eq(waddr_next)
+            with m.If(~host_state_write):
+                m.d.comb += [wp.addr.eq(s_waddr) for wp in wps.values()]
 
         if self.weight_bank_words:
             # the banks read an event's next word in the next cycle where the phase will be
@@ -1039,6 +1074,7 @@ class NeuronCore(wiring.Component):
             with m.Elif(phase == _Phase.EVENT):
                 m.d.sync += w_addr1.eq(w_addr1 + 1)
             m.d.comb += [rp_w.take.eq(ev_accept), rp_w.first.eq(first),
+                         rp_w.index.eq(self.spike_in.payload),
                          rp_w.ahead.eq(w_addr1), rp_w.host_addr.eq(h_addr["w_word"]),
                          rp_w.host_read.eq(host_ok & self.host.r_en
                                            & (h_addr["region"] == Region.WEIGHT))]
@@ -1241,6 +1277,7 @@ class NeuronCore(wiring.Component):
                              take=Signal(name="w_read_take"),
                              host_read=Signal(name="w_read_host_en"),
                              first=Signal(range(depth), name="w_read_first"),
+                             index=Signal.like(self.spike_in.payload, name="w_read_index"),
                              ahead=Signal(range(depth), name="w_read_ahead"),
                              host_addr=Signal(range(depth), name="w_read_host"))
         wp = SimpleNamespace(addr=Signal(range(depth), name="w_waddr"),
@@ -1264,10 +1301,23 @@ class NeuronCore(wiring.Component):
         def hot_of(addr):
             return C(1, n_banks) << addr[shift:]
 
+        G = cfg.words
+        if G & (G - 1):
+            # the first word's bank from the event's index, not from its address (index *
+            # G, an adder where G is not a power of two): bank b holds the first words of
+            # the indices ceil(b * D / G) .. ceil((b + 1) * D / G) - 1, a function of the
+            # index's bits alone (the adder's carry chains in front of the decode were the
+            # iCE40 TTFS demo's critical path at stop 54, 21.5 ns)
+            bounds = [-(-b * D // G) for b in range(n_banks + 1)]
+            hot_first = Cat(*((rp.index >= lo) & (rp.index < hi)
+                              for lo, hi in zip(bounds, bounds[1:])))
+        else:
+            hot_first = hot_of(rp.first)
+
         hot = Signal(n_banks, name="w_bank_hot")
         hot_p = Signal(n_banks, name="w_bank_hot_p")
         sel_r = Signal(range(n_banks), name="w_bank_r")
-        m.d.sync += [hot.eq(Mux(rp.take, hot_of(rp.first), hot_of(rp.ahead))),
+        m.d.sync += [hot.eq(Mux(rp.take, hot_first, hot_of(rp.ahead))),
                      hot_p.eq(hot), sel_r.eq(rp.host_addr[shift:])]
         p_w = Signal(L * wb, name="p_w")
         reads, selected = [], []

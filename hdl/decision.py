@@ -153,7 +153,6 @@ class DecisionUnit(wiring.Component):
             m.d.comb += [
                 n_seen.eq(seen | hit),
                 n_best.eq(Mux(hit & (~seen | (spike.payload < best)), spike.payload, best)),
-                self.stop.eq(self.valid & ~self.none),
             ]
             decisive = Signal()  # this spike is certainly the lowest index of its tick
             m.d.comb += decisive.eq(hit & (spike.payload < self.decisive_below))
@@ -167,13 +166,17 @@ class DecisionUnit(wiring.Component):
             with m.If(~self.valid):
                 m.d.sync += [seen.eq(n_seen), best.eq(n_best),
                              self.cls.eq(Mux(decide, n_best, -1)), self.first_tick.eq(self.tick)]
+                # stop = valid & ~none, a register of its own: it gates the system's output
+                # spikes (live), and valid & ~none in front of that gate, the decision's hit
+                # and the tick controller's finish into none's enable was the iCE40 TTFS
+                # demo's critical path once stop 54 had shortened the cores' spike queues
                 with m.If(decide):
-                    m.d.sync += self.valid.eq(1)
+                    m.d.sync += [self.valid.eq(1), self.stop.eq(1)]
                 with m.Elif(self.finish):
                     m.d.sync += [self.valid.eq(1), self.none.eq(1)]
             with m.If(self.clear):
                 m.d.sync += [seen.eq(0), best.eq(0), self.valid.eq(0), self.none.eq(0),
-                             self.cls.eq(0), self.first_tick.eq(0)]
+                             self.stop.eq(0), self.cls.eq(0), self.first_tick.eq(0)]
 
         elif self.mode is Decision.SPIKE_COUNT:
             limit = (1 << self.count_bits) - 1

@@ -42,6 +42,7 @@ from spikeforge.ir.params import Decision
 from spikeforge.ir.plan import INPUT_PORT, check_plan
 from spikeforge.ir.system import (
     SystemConfig,
+    core_sum_stage,
     core_weight_stages,
     input_withdrawn,
     weight_bank_words,
@@ -328,7 +329,8 @@ class SpikeforgeSystem(wiring.Component):
                                   events_first=False,
                                   state_block_ram=self.system.state_memories == "block",
                                   weight_stages=core_weight_stages(self.system,
-                                                                   c.config.words))
+                                                                   c.config.words),
+                                  sum_stage=core_sum_stage(self.system, c.config.words))
                 m.submodules[f"core_{l}_{c.index}"] = core
                 cores[(l, c.index)] = core
                 flat.append(core)
@@ -353,7 +355,8 @@ class SpikeforgeSystem(wiring.Component):
         # live: spikes are part of the inference (inside a tick, before a decision's stop);
         # spikes draining after a stop are dropped, not reported
         live = Signal()
-        m.d.comb += live.eq((ctrl.event_phase | ctrl.update_phase) & ~stop)
+        in_tick = Signal()
+        m.d.comb += [in_tick.eq(ctrl.event_phase | ctrl.update_phase), live.eq(in_tick & ~stop)]
 
         # -- input port -> layer-0 cores ----------------------------------------------------
         in_route = routes[(INPUT_PORT, 0)]
@@ -389,7 +392,7 @@ class SpikeforgeSystem(wiring.Component):
             spike_in_src[(0, d)] = mc_in.o[d]
 
         # -- layer l -> layer l + 1, and the output layer -> out_spikes ---------------------
-        out_stream = None
+        dec_hit = None  # the decision's spike handshake (the last layer's)
         for l, layer in enumerate(layers):
             K = len(layer)
             out_bits = max(len(cores[(l, c.index)].spike_out.payload) for c in layer)
@@ -448,7 +451,11 @@ class SpikeforgeSystem(wiring.Component):
                     self.out_spikes.payload.tick.eq(ctrl.tick),
                     packets.ready.eq(self.out_spikes.ready | ~live),
                 ]
-                out_stream = self.out_spikes
+                # the decision reads the output handshake without the stop, which rises
+                # with its valid, after which it reads no spike: through live, the stop
+                # reached its own enable (stop -> live -> the decision's hit -> decide ->
+                # stop, the iCE40 TTFS demo's critical path at stop 54, 21.4 ns)
+                dec_hit = packets.valid & in_tick & self.out_spikes.ready
         for (l, k), core in cores.items():
             src = spike_in_src[(l, k)]
             copied = self.system.input_copies and l == 0
@@ -478,8 +485,8 @@ class SpikeforgeSystem(wiring.Component):
             dec.tick_done.eq(ctrl.tick_done),
             dec.clear.eq(ctrl.clear),
             dec.finish.eq(ctrl.finished),
-            dec.spike.valid.eq(out_stream.valid & out_stream.ready),
-            dec.spike.payload.eq(out_stream.payload.neuron),
+            dec.spike.valid.eq(dec_hit),
+            dec.spike.payload.eq(self.out_spikes.payload.neuron),
         ]
 
         # -- membrane read-out (MEMBRANE_MAX) ---------------------------------------------

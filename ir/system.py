@@ -117,6 +117,12 @@ class SystemConfig:
       Yosys built once for them all (the TTFS 784-600-10 ECP5 build's critical path, stop
       52). Same cycles, same results; chosen by ``compile --board``
       (``boards.fit.input_copies_for``).
+    * ``sum_stage`` -- a register behind each core's event adders: an event's sums are
+      written back from it an edge later, as with one more weight stage (only in the cores
+      of at least ``3 + weight_stages`` words: :func:`core_sum_stage`). Same cycles, same
+      results; chosen by ``compile --board`` on the iCE40 (``boards.fit.sum_stage_for``),
+      where a wide current's carry chain ran into the block RAMs' write data behind their
+      select (the TTFS demo's critical path, stop 54).
     """
 
     decision: Decision = Decision.FIRST_SPIKE
@@ -129,6 +135,7 @@ class SystemConfig:
     state_memories: str = ""
     weight_stages: int = 0
     input_copies: bool = False
+    sum_stage: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "decision", as_decision(self.decision))
@@ -145,7 +152,7 @@ class SystemConfig:
             raise ConfigError(f"state_memories: must be one of "
                               f"{', '.join(repr(s) for s in STATE_MEMORIES)}, "
                               f"got {self.state_memories!r}")
-        for name in ("overlap", "input_copies"):
+        for name in ("overlap", "input_copies", "sum_stage"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name}: must be true or false, got {getattr(self, name)!r}")
 
@@ -160,7 +167,7 @@ class SystemConfig:
         artifacts written before they existed lack), unknown fields refused."""
         if isinstance(d, dict):
             d = {"weight_banks": "", "overlap": False, "state_memories": "",
-                 "weight_stages": 0, "input_copies": False, **d}
+                 "weight_stages": 0, "input_copies": False, "sum_stage": False, **d}
         check_fields(d, [f.name for f in fields(cls)], "system")
         return cls(**d)
 
@@ -171,6 +178,12 @@ def core_weight_stages(system: SystemConfig, words: int) -> int:
     none (its next event would read a word before the write-back of the last one)."""
     k = system.weight_stages
     return k if weight_stages_fit(words, k) else 0
+
+
+def core_sum_stage(system: SystemConfig, words: int) -> bool:
+    """Whether a core of ``words`` words per event in ``system`` has the sum stage: where
+    ``system.sum_stage`` asks for it and the core takes it as one more weight stage."""
+    return system.sum_stage and weight_stages_fit(words, core_weight_stages(system, words) + 1)
 
 
 def weight_stages_fit(words: int, stages: int) -> bool:

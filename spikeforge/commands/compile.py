@@ -11,7 +11,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from spikeforge.boards.choose import choose_lanes
-from spikeforge.boards.fit import estimate, input_copies_for, state_memories_for
+from spikeforge.boards.fit import estimate, input_copies_for, state_memories_for, sum_stage_for
 from spikeforge.boards.specs import BOARDS
 from spikeforge.commands.options import check_output_dir, check_writable, integer
 from spikeforge.compiler.map import plan_network
@@ -162,10 +162,8 @@ def cmd_compile(args) -> int:
           f"decision {network.decision.value}", file=log)
     lanes, cores = (board_lanes(args, network, counts, log) if args.board
                     else (args.lanes or 1, args.neurons_per_core))
-    banks, state, copies = (board_memories(args, network, counts, lanes, cores, log)
-                            if args.board else ("", "", False))
-    system = chosen_system(network.decision, not args.no_overlap, weight_banks=banks,
-                           state_memories=state, input_copies=copies)
+    settings = board_settings(args, network, counts, lanes, cores, log) if args.board else {}
+    system = chosen_system(network.decision, not args.no_overlap, **settings)
     print(f"  tick controller: {overlap_reason(system)}", file=log)
     result = compile_network(network, args.out, counts, ds.test_y[:n], cores, lanes=lanes,
                              drop_silent=not args.keep_silent_inputs, system=system,
@@ -242,14 +240,17 @@ def board_lanes(args, network, counts, log) -> tuple:
     return choice.lanes, cores
 
 
-def board_memories(args, network, counts, lanes, cores, log) -> tuple[str, str, bool]:
-    """``--board``: :attr:`SystemConfig.weight_banks`, :attr:`SystemConfig.state_memories`
-    and :attr:`SystemConfig.input_copies` for the plan the artifact will hold (each said).
-    Weight memories in banks one block RAM of the board's family deep (a higher Fmax, the
-    same cycles and results) if the banked plan still fits the board's block RAMs, else
-    ``""``; the state memories as :func:`~spikeforge.boards.fit.state_memories_for` chooses
-    them with those banks; the input index's copies as
-    :func:`~spikeforge.boards.fit.input_copies_for` does."""
+def board_settings(args, network, counts, lanes, cores, log) -> dict:
+    """``--board``: :attr:`SystemConfig.weight_banks`, :attr:`SystemConfig.state_memories`,
+    :attr:`SystemConfig.input_copies` and :attr:`SystemConfig.sum_stage` for the plan the
+    artifact will hold (each said), as keyword arguments of
+    :func:`~spikeforge.ir.system.chosen_system`. Weight memories in banks one block RAM of
+    the board's family deep (a higher Fmax, the same cycles and results) if the banked plan
+    still fits the board's block RAMs, else ``""``; the state memories as
+    :func:`~spikeforge.boards.fit.state_memories_for` chooses them with those banks; the
+    input index's copies and the sum stage as
+    :func:`~spikeforge.boards.fit.input_copies_for` and
+    :func:`~spikeforge.boards.fit.sum_stage_for` do."""
     network, _, _ = hardware_input(network, counts, not args.keep_silent_inputs)
     plan = plan_network(network, neurons_per_core=cores, lanes=lanes)
     family = BOARDS[args.board].family
@@ -265,7 +266,10 @@ def board_memories(args, network, counts, lanes, cores, log) -> tuple[str, str, 
     print(f"  {why}", file=log)
     copies, why = input_copies_for(plan, args.board)
     print(f"  {why}", file=log)
-    return banks, state, copies
+    sums, why = sum_stage_for(plan, args.board)
+    print(f"  {why}", file=log)
+    return {"weight_banks": banks, "state_memories": state, "input_copies": copies,
+            "sum_stage": sums}
 
 
 def check_simulators(choice: str) -> tuple[str, ...]:

@@ -329,3 +329,22 @@ def test_input_copies_only_on_the_ecp5_where_layer_0_cores_first_address_takes_a
         False, "the input index in one register (ecp5, 1 layer-0 core of 8 words)")
     assert input_copies_for(plan_network(network, neurons_per_core=[4, 3]), "ulx3s-85f") == (
         False, "the input index in one register (ecp5, 2 layer-0 cores of 4 words)")
+
+
+def test_sum_stage_on_the_ice40_where_a_core_takes_it():
+    """sum_stage_for: the event sums registered on the iCE40, where a core has the 3 words
+    the stage needs; not on the ECP5 (its designs stay as measured); what compile --board
+    sets, and why."""
+    from spikeforge.boards.fit import sum_stage_for
+
+    rng = np.random.default_rng(0)
+    network = IntegerNetwork((IntegerLayer(rng.integers(-50, 100, size=(20, 8)), NeuronParams()),
+                              IntegerLayer(rng.integers(-50, 100, size=(8, 3)), NeuronParams())))
+    plan = plan_network(network)  # 8 and 3 words
+    assert sum_stage_for(plan, "icebreaker") == (
+        True, "the event sums registered before their write-back (ice40, cores of 3/8 words)")
+    assert sum_stage_for(plan, "ulx3s-85f") == (
+        False, "the event sums written back from the adders (ecp5, cores of 3/8 words)")
+    two = plan_network(network, lanes=[4, 2])  # 2 words each
+    assert sum_stage_for(two, "icebreaker") == (
+        False, "the event sums written back from the adders (ice40, cores of 2 words)")

@@ -100,20 +100,24 @@ def test_banked_weights_match_models(simulator, name, bank):
     assert result.report["ticks_checked"] == N_TICKS and result.report["output_events"] > 0
 
 
-#: (config, words per weight bank, weight stages): G >= 2 + stages words per event
-STAGED = [("drawn-L2", 4, 1), ("leaky-subtract-n13", 0, 2), ("large-n100-L8", 256, 1)]
+#: (config, words per weight bank, weight stages, sum stage): G >= 2 + stages (+ 1) words
+STAGED = [("drawn-L2", 4, 1, False), ("leaky-subtract-n13", 0, 2, False),
+          ("large-n100-L8", 256, 1, False), ("leaky-subtract-n13", 0, 0, True),
+          ("drawn-L2", 4, 0, True), ("large-n100-L8", 256, 1, True)]
 
 
-@pytest.mark.parametrize("name,bank,stages", STAGED)
+@pytest.mark.parametrize("name,bank,stages,sums", STAGED)
 @pytest.mark.parametrize("simulator", SIMULATORS)
-def test_weight_stages_match_models(simulator, name, bank, stages):
-    """Registers between the weight memory and the adders (SystemConfig.weight_stages): the
-    write-back comes later, the events, states and cycles are the models' (events back to
-    back read every word after its write-back; host reads and writes included)."""
+def test_weight_stages_match_models(simulator, name, bank, stages, sums):
+    """Registers between the weight memory and the adders (SystemConfig.weight_stages), and
+    behind them (SystemConfig.sum_stage): the write-back comes later, the events, states and
+    cycles are the models' (events back to back read every word after its write-back; host
+    reads and writes included)."""
     config = CONFIGS[name]()
-    assert config.words >= 2 + stages
+    assert config.words >= 2 + stages + sums
     result = run_core_cosim(config, simulator, n_ticks=N_TICKS, weight_bank_words=bank,
-                            weight_stages=stages, seed=zlib.crc32(name.encode()) % 1000)
+                            weight_stages=stages, sum_stage=sums,
+                            seed=zlib.crc32(name.encode()) % 1000)
     assert result.report["ticks_checked"] == N_TICKS and result.report["output_events"] > 0
 
 

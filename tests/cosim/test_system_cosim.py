@@ -62,20 +62,24 @@ def test_system_matches_models(simulator, name):
     assert [r["class"] for r in report["results"]] == trace.decision.tolist()
 
 
-@pytest.mark.parametrize("weight_banks", ["", "ecp5"])
-def test_weight_stages_system_matches_models(weight_banks):
+@pytest.mark.parametrize("weight_banks,stages,sums", [("", 1, False), ("ecp5", 1, False),
+                                                      ("ice40", 0, True)])
+def test_weight_stages_system_matches_models(weight_banks, stages, sums):
     """``weight_stages``: the cores of at least three words add a word to its current a
-    stage later, the others keep their write-back; every spike, cycle and decision as the
-    models say (which know nothing of the stage: it moves no cycle)."""
+    stage later, the others keep their write-back; ``sum_stage``: the cores of at least three
+    words write their sums back from a register; every spike, cycle and decision as the
+    models say (which know nothing of the stages: they move no cycle)."""
     network, _, counts, fifo_depth, p_ready, seed = make_case("3-layers-nofifo")
     plan = plan_network(network, lanes=[1, 8, 1])  # one core per layer
     words = [c.config.words for c in plan.cores]
     assert max(words) >= 3 > min(words), words  # both kinds of core
     system = SystemConfig(network.decision, fifo_depth=fifo_depth, weight_banks=weight_banks,
-                          weight_stages=1)
-    # (a core of two words given the stage would refuse it: NeuronCore's ConfigError)
-    assert "t_w_0" in system_verilog(plan, system)
-    assert "t_w_0" not in system_verilog(plan, dataclasses.replace(system, weight_stages=0))
+                          weight_stages=stages, sum_stage=sums)
+    # (a core of two words given a stage would refuse it: NeuronCore's ConfigError)
+    staged = system_verilog(plan, system)
+    bare = system_verilog(plan, dataclasses.replace(system, weight_stages=0, sum_stage=False))
+    for name, asked in (("t_w_0", stages), ("s_sum", sums)):
+        assert (name in staged) == bool(asked) and name not in bare
     result = run_system_cosim(network, plan, counts, "icarus", system=system, p_ready=0.5,
                               seed=seed)
     assert result.report["images_done"] == 3 and result.report["mismatch"] is None

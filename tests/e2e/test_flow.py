@@ -159,6 +159,16 @@ def test_compile_command_from_a_model_file(tmp_path):
                     state_memories=state).fits
     assert not board_artifact.system.input_copies
     assert "the input index in one register (ice40" in run.stderr
+    # the event sums registered where a core has the three words it needs, said; verified
+    # as shipped
+    sums = max(core.config.words for core in board_artifact.plan.cores) >= 3
+    assert board_artifact.system.sum_stage == sums
+    assert ("the event sums registered before their write-back (ice40" in run.stderr) == sums
+    assert ("s_sum" in (tmp_path / "board" / flow.VERILOG).read_text()) == sums
+    run = run_cli("verify", tmp_path / "board", "--images", 2, "--simulator", "icarus", "--json")
+    assert run.returncode == 0, run.stdout + run.stderr
+    (report,) = json.loads(run.stdout)
+    assert report["ok"] and report["bit_exact_images"] == report["images"] == 2, report
     # an ECP5 board: the input index in a register per layer-0 core, said; verified as shipped
     run = run_cli("compile", model, "--out", tmp_path / "ecp5", "--images", 4,
                   "--board", "ulx3s-85f", "--lanes", 1, "--neurons-per-core", 3)

@@ -731,10 +731,11 @@ async def _offer_event_and_tick(bench: CoreBench) -> tuple[tuple[int, int], int]
     return (sample["in_hs"], sample["cmd_hs"]), sample["cycle"]
 
 
-@pytest.mark.parametrize("lanes,stages", [(1, 0), (3, 0), (1, 1), (1, 2)])
-def test_host_ignored_while_busy_and_event_priority(lanes, stages):
+@pytest.mark.parametrize("lanes,stages,sums", [(1, 0, False), (3, 0, False), (1, 1, False),
+                                              (1, 2, False), (1, 0, True), (1, 1, True)])
+def test_host_ignored_while_busy_and_event_priority(lanes, stages, sums):
     """... and while the write-back is pending, ``weight_stages`` cycles longer with the
-    weight stages."""
+    weight stages, one more with the sum stage."""
     config = CoreConfig(4, 2, NeuronParams(threshold=1000), np.array([[3, 4, 5, 6], [1, 1, 1, 1]]),
                         lanes=lanes)
     G = config.words
@@ -751,7 +752,7 @@ def test_host_ignored_while_busy_and_event_priority(lanes, stages):
         ctx.set(dut.host.r_en, 1)
         ctx.set(dut.command.valid, 0)
         busy = []
-        for _ in range(G + 2 + stages):  # busy, then the write-back of the last words
+        for _ in range(G + 2 + stages + sums):  # busy, then the last words' write-back
             sample = await bench.step()
             busy.append((sample["r_valid"], sample["idle"]))
         ctx.set(dut.host.w_en, 0)
@@ -765,9 +766,9 @@ def test_host_ignored_while_busy_and_event_priority(lanes, stages):
         await bench.wait_idle_after(sample["cycle"])
         log["state"] = await bench.read_state()
 
-    run_sim(NeuronCore(config, weight_stages=stages), bench_fn)
+    run_sim(NeuronCore(config, weight_stages=stages, sum_stage=sums), bench_fn)
     assert log["first"] == (1, 0), "event and command offered together: event must go first"
-    assert [idle for _, idle in log["busy"]] == [0] * G + [1] * (2 + stages), \
+    assert [idle for _, idle in log["busy"]] == [0] * G + [1] * (2 + stages + sums), \
         f"idle must rise exactly G + 1 = {G + 1} cycles after the event"
     assert not any(rv for rv, _ in log["busy"]), "host read answered while busy or writing back"
     assert log["tick"]
@@ -791,6 +792,13 @@ def test_weight_stages_need_words_enough():
     with pytest.raises(ConfigError, match=r"^weight_stages: 2 needs a core of at least 4 "
                                           r"words, this one has 3 \(6 neurons in 2 lanes\)"):
         NeuronCore(config, weight_stages=2)
+    # the sum stage counts as one more
+    NeuronCore(config, sum_stage=True)
+    with pytest.raises(ConfigError, match=r"^sum_stage: behind 1 weight stages needs a core "
+                                          r"of at least 4 words, this one has 3 \(6 neurons"):
+        NeuronCore(config, weight_stages=1, sum_stage=True)
+    with pytest.raises(ConfigError, match=r"^sum_stage: must be True or False, got 1$"):
+        NeuronCore(config, sum_stage=1)
 
 
 def test_commands_first_takes_the_command_beside_an_event():

@@ -6,7 +6,7 @@ import pytest
 
 from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.params import Decision
-from spikeforge.ir.system import SystemConfig, core_weight_stages
+from spikeforge.ir.system import SystemConfig, core_sum_stage, core_weight_stages
 
 
 def test_system_defaults_and_the_decision_from_its_string():
@@ -19,28 +19,41 @@ def test_system_defaults_and_the_decision_from_its_string():
 def test_system_round_trips_through_json():
     system = SystemConfig(Decision.MEMBRANE_MAX, fifo_depth=3, guard=5, tick_bits=12,
                           cycle_bits=40, weight_banks="ecp5", overlap=True,
-                          state_memories="block", weight_stages=2, input_copies=True)
+                          state_memories="block", weight_stages=2, input_copies=True,
+                          sum_stage=True)
     d = system.to_dict()
     assert d == {"decision": "membrane-max", "fifo_depth": 3, "guard": 5, "tick_bits": 12,
                  "cycle_bits": 40, "weight_banks": "ecp5", "overlap": True,
-                 "state_memories": "block", "weight_stages": 2, "input_copies": True}
+                 "state_memories": "block", "weight_stages": 2, "input_copies": True,
+                 "sum_stage": True}
     assert SystemConfig.from_dict(json.loads(json.dumps(d))) == system
-    # an artifact written before weight_banks, overlap, state_memories, weight_stages and
-    # input_copies existed: one memory per core, the tick barrier, the state memories where
-    # Yosys puts them, no weight stage, one input index
-    later = ("weight_banks", "overlap", "state_memories", "weight_stages", "input_copies")
+    # an artifact written before weight_banks, overlap, state_memories, weight_stages,
+    # input_copies and sum_stage existed: one memory per core, the tick barrier, the state
+    # memories where Yosys puts them, no weight stage, one input index, no sum stage
+    later = ("weight_banks", "overlap", "state_memories", "weight_stages", "input_copies",
+             "sum_stage")
     old = {k: v for k, v in d.items() if k not in later}
     assert SystemConfig.from_dict(old) == SystemConfig(**{**system.__dict__, "weight_banks": "",
                                                           "overlap": False,
                                                           "state_memories": "",
                                                           "weight_stages": 0,
-                                                          "input_copies": False})
+                                                          "input_copies": False,
+                                                          "sum_stage": False})
 
 
 def test_weight_stages_only_where_the_core_has_words_enough():
     system = SystemConfig(weight_stages=2)
     assert [core_weight_stages(system, g) for g in (1, 2, 3, 4, 12)] == [0, 0, 0, 2, 2]
     assert core_weight_stages(SystemConfig(), 12) == 0
+
+
+def test_the_sum_stage_only_where_the_core_takes_one_more_stage():
+    assert [core_sum_stage(SystemConfig(sum_stage=True), g) for g in (1, 2, 3, 12)] \
+        == [False, False, True, True]
+    # behind two weight stages (cores of 4 words or more) it needs 5 words
+    assert [core_sum_stage(SystemConfig(weight_stages=2, sum_stage=True), g)
+            for g in (3, 4, 5)] == [True, False, True]
+    assert not core_sum_stage(SystemConfig(), 12)
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -58,9 +71,10 @@ def test_weight_stages_only_where_the_core_has_words_enough():
     (dict(state_memories="bram"), "state_memories: must be one of '', 'block', got 'bram'"),
     (dict(weight_stages=5), "weight_stages: must be an integer in 0..4, got 5"),
     (dict(input_copies="yes"), "input_copies: must be true or false, got 'yes'"),
+    (dict(sum_stage=1), "sum_stage: must be true or false, got 1"),
 ], ids=["decision", "fifo_depth-negative", "fifo_depth-float", "guard", "tick_bits",
         "cycle_bits-bool", "weight_banks", "weight_banks-list", "overlap-int", "state_memories",
-        "weight_stages", "input_copies"])
+        "weight_stages", "input_copies", "sum_stage"])
 def test_bad_system_settings_are_named(kwargs, message):
     with pytest.raises(ConfigError) as error:
         SystemConfig(**kwargs)
