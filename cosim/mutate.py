@@ -736,8 +736,12 @@ def _stimuli(network: IntegerNetwork, seed: int, p_gap: float, p_ready: float) -
     floor = membrane_floor_cover(network, seed + 14, limit=limit)
     if len(floor):  # negative currents into membranes at their floor, every layer
         slow("membrane-floor", floor, seed + 14, 0.0, 1.0)
-    burst = _random_counts(seed + 6, (4, 10, J), 0.5)
-    burst[:, ::3, :] = 2  # every third tick over max_events_per_tick (at most n_inputs)
+    # images 0 and 2 over max_events_per_tick every third tick (at most n_inputs), 1 and 3
+    # within it: each of those follows an image with the error flag up, which its start
+    # must clear (stop 54: a start that did not clear it went unseen while every image
+    # overflowed)
+    burst = _random_counts(seed + 6, (4, 10, J), 0.5, limit)
+    burst[::2, ::3, :] = 2
     try:
         run_network(network, burst)
         slow("overflow-bursts", burst, seed + 6, 0.0, 0.7)
@@ -1648,12 +1652,12 @@ _RESULT_TICK = (
 #: those of the recorded run; docs/verification.md has the arguments at length, and the
 #: invariants they rest on were also checked by $display probes on every stimulus)
 EQUIVALENT: dict[tuple[str, str], str] = {
-    ("spike-count", "spikeforge_system.core_1_1:517:-1->-2:counter step"): _ONE_LANE_REST,
+    ("spike-count", "spikeforge_system.core_1_1:531:-1->-2:counter step"): _ONE_LANE_REST,
     ("spike-count", "spikeforge_system.decision:161:<-><=:compare boundary"): (
         "the decision unit's spike payload is an output neuron index 0..4 (5 classes: the "
         "one-lane output cores of 3 and 2 neurons emit their own neuron's index, the router "
         "adds the core offset 0 or 3), so payload < 5 and payload <= 5 agree"),
-    ("first-spike", "spikeforge_system.core_2_0:515:|->&:and/or swapped"): (
+    ("first-spike", "spikeforge_system.core_2_0:529:|->&:and/or swapped"): (
         "fire-once flag of output core 2_0 (classes 0, 1), written f | spike, mutated f & "
         "spike: f is 0 after CLEAR, and a tick with an output spike is the inference's last "
         "(decided at that spike's handshake or at the tick's end; no further TICK), so no "
@@ -1662,7 +1666,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "stimulus)"),
     ("spike-count", "spikeforge_system.router_0:55:+->-:add/sub swapped"): _OFFSET,
     ("membrane-max", "spikeforge_system.router_0:38:+->-:add/sub swapped"): _OFFSET,
-    ("membrane-max", "spikeforge_system:367:clamp->x:saturation removed"): (
+    ("membrane-max", "spikeforge_system:370:clamp->x:saturation removed"): (
         "membrane__payload = host__r_valid ? host__r_data : 0 becomes host__r_data: the "
         "payload differs only while membrane__valid (= host__r_valid) is 0, and the decision "
         "unit reads it only under membrane.valid & membrane.ready (every input)"),
@@ -1696,14 +1700,14 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("membrane-max", "spikeforge_system.ctrl:277:~x->x:inversion dropped"): _PENDING_AND,
     ("spike-count", "spikeforge_system.ctrl:327:~x->x:inversion dropped"): _PENDING_AND,
     ("membrane-max", "spikeforge_system.ctrl:279:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
-    ("first-spike", "spikeforge_system:810:$63=K':next-state constant"): _COUNTER_RESET,
-    ("first-spike", "spikeforge_system:752:$58=K':next-state constant"): _COUNTER_RESET,
-    ("membrane-max", "spikeforge_system:347:+->-:add/sub swapped"): (
+    ("first-spike", "spikeforge_system:812:$63=K':next-state constant"): _COUNTER_RESET,
+    ("first-spike", "spikeforge_system:754:$58=K':next-state constant"): _COUNTER_RESET,
+    ("membrane-max", "spikeforge_system:349:+->-:add/sub swapped"): (
         "the layer-0 monitor's neuron {o.payload[1:0] + mon_offset}[2:0] with mon_offset 0 or 4 "
         "(the only values its process assigns; core 0_1's neuron offset): x + 0 = x - 0 and "
         "x + 4 = x - 4 modulo 8, and only bits 2:0 of the 4-bit sum are read "
         "(monitor__0__neuron), as for the router's offset (every input)"),
-    ("first-spike", "spikeforge_system:439:&->|:and/or swapped"): (
+    ("first-spike", "spikeforge_system:347:&->|:and/or swapped"): (
         "done = valid & (ctrl.done | stop) becomes valid | ctrl.done | stop. In first spike "
         "stop = valid & ~none (not a learning build: the decision's own stop), and valid "
         "with none is set only by finish (= ctrl.finished), at the edge that sets ctrl.done; "
@@ -1711,13 +1715,13 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "or at a stop (which needs valid), and one start clears both at one edge. So valid "
         "implies ctrl.done | stop and ctrl.done | stop implies valid: both expressions are "
         "valid in every cycle (every input)"),
-    ("membrane-max", "spikeforge_system:662:$54=K':next-state constant"): _COUNTER_RESET,
+    ("membrane-max", "spikeforge_system:664:$54=K':next-state constant"): _COUNTER_RESET,
     ("spike-count", "spikeforge_system.decision:173:!=K->!=K':counter limit"): _COUNT_LIMIT,
     ("spike-count", "spikeforge_system.decision:175:!=K->!=K':counter limit"): _COUNT_LIMIT,
     ("spike-count", "spikeforge_system.decision:374:$52=K':next-state constant"): (
         "the decision unit's class register cls reset to 1 instead of 0: cls is written only "
         "at the scan's last class and " + _CLASS_RESET),
-    ("first-spike", "spikeforge_system.decision:104:$12=K':next-state constant"): (
+    ("first-spike", "spikeforge_system.decision:104:$11=K':next-state constant"): (
         "the decision unit's best reset to 1 instead of 0: best is read only where seen = 1 "
         "(n_best = hit & (~seen | payload < best) ? payload : best reaches cls only where the "
         "decision is made, at a decisive hit or at tick_done & (seen | hit), and with seen = 0 "
@@ -1728,18 +1732,18 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("first-spike", "spikeforge_system.decision:57:<-><=:compare boundary"): (
         "n_best = hit & (~seen | payload <= best) ? payload : best instead of payload < best: "
         "the two differ only where payload == best, where both arms are the same value"),
-    ("first-spike", "spikeforge_system.decision:127:$14=K':next-state constant"): (
+    ("first-spike", "spikeforge_system.decision:127:$13=K':next-state constant"): (
         "first_tick set to 1 instead of 0 by clear: clear also sets valid = 0, and first_tick "
         "is loaded with the tick in every cycle while valid is low (stop 53), so the cleared "
         "value lasts one cycle, in which done is low and nothing reads result_tick (the "
         "decision needs an output spike, which comes only after a TICK)"),
-    ("first-spike", "spikeforge_system:348:swap:mux swapped"): _RESULT_TICK,
-    ("first-spike", "spikeforge_system.core_0_0:630:clamp->x:saturation removed"): _ADAPT_CLAMP,
-    ("membrane-max", "spikeforge_system.core_0_1:637:|x->&x:reduction swapped"): _ADAPT_CLAMP,
-    ("membrane-max", "spikeforge_system.core_0_1:638:clamp->x:saturation removed"): _ADAPT_CLAMP,
-    ("spike-count", "spikeforge_system.core_0_1:1430:$236=K':next-state constant"): _ENTRY_RESET,
-    ("first-spike", "spikeforge_system.core_2_1:1373:$217=K':next-state constant"): _ENTRY_RESET,
-    ("first-spike", "spikeforge_system.core_2_0:573:|x->&x:reduction swapped"): (
+    ("first-spike", "spikeforge_system:350:swap:mux swapped"): _RESULT_TICK,
+    ("first-spike", "spikeforge_system.core_0_0:645:clamp->x:saturation removed"): _ADAPT_CLAMP,
+    ("membrane-max", "spikeforge_system.core_0_1:652:|x->&x:reduction swapped"): _ADAPT_CLAMP,
+    ("membrane-max", "spikeforge_system.core_0_1:653:clamp->x:saturation removed"): _ADAPT_CLAMP,
+    ("spike-count", "spikeforge_system.core_0_1:1480:$254=K':next-state constant"): _ENTRY_RESET,
+    ("first-spike", "spikeforge_system.core_2_1:1401:$232=K':next-state constant"): _ENTRY_RESET,
+    ("first-spike", "spikeforge_system.core_2_0:588:|x->&x:reduction swapped"): (
         "the current saturation of output core 2_0 (neurons 0 and 1; 12-bit current from a "
         "13-bit accumulator: i_in fits when its bits 12 and 11 are equal) becomes &i[12:11] | "
         "~&i[12:11], always 1 (never saturate); but " + _FS_CORE_2_0_CURRENT),
@@ -1749,25 +1753,25 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "from power-up, the IDLE state after reset holds it)"),
     ("first-spike", "spikeforge_system.ctrl:324:~x->x:inversion dropped"): _PENDING_AND,
     # stop 26 (the skid register, S1b, the one-hot queue level): the draw changed
-    ("spike-count", "spikeforge_system.core_0_0:713:swap:mux swapped"): _queue(
+    ("spike-count", "spikeforge_system.core_0_0:735:swap:mux swapped"): _queue(
         2, "entry 1's write enable becomes written & (pop ? q_at[1] : q_at[2]), the "
            "original's written & (pop ? q_at[2] : q_at[1]): the original never holds (n = 1 at "
            "a write only when word 0 was pushed the edge before, and then it pops); the mutant "
            "writes entry 1 at that write, but with n <= 1 entry 1 is never read (it moves to "
            "entry 0 only at a pop, where n becomes 0)"),
-    ("spike-count", "spikeforge_system.core_0_1:695:+->-:add/sub swapped"): (
+    ("spike-count", "spikeforge_system.core_0_1:716:+->-:add/sub swapped"): (
         "core 0_1 (4 neurons, 2 lanes, G = 2): w_base (3 bits) is 0 at every TICK and steps "
         "by L = 2 at each write: 0, 2, 4 in the original, 0, 6, 4 in the mutant (w_base - 2 "
         "modulo 8). It is read only as a queue entry's base, which reaches spike_out only "
         "through plus_lane(base, k) = {base[2:1], k} cut to the 2-bit payload {base[1], k}; "
         "2 and 6 agree in bit 1, so every spike's index is the same (every input)"),
-    ("spike-count", "spikeforge_system.core_0_1:1382:$232=K':next-state constant"): (
+    ("spike-count", "spikeforge_system.core_0_1:1420:$249=K':next-state constant"): (
         "the output register's rest o_rest reset to 01 instead of 00: o_rest is read only "
         "with o_valid = 1 (the next-lane branch and out_empty_next read leaves & o_rest.any(), "
         "with leaves = o_valid & ~s_valid), reset clears o_valid, and o_valid becomes 1 only "
         "by a pop, which loads o_rest from the head word: the reset value is never read "
         "(every input)"),
-    ("spike-count", "spikeforge_system.core_1_1:526:&->|:and/or swapped"): (
+    ("spike-count", "spikeforge_system.core_1_1:562:&->|:and/or swapped"): (
         "a copy of leaves = o_valid & ~s_valid that feeds only the pop condition "
         "~o_valid | leaves (Yosys keeps a separate wire for each use), mutated to "
         "o_valid | ~s_valid: the pop condition becomes ~q_at[0] and differs only when the "
@@ -1777,10 +1781,10 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "until the next TICK, which is accepted only when both registers are empty (probe of "
         "the cycle model: both registers full in core 1_1 in 8 cycles over every stimulus, "
         "never with a word queued)"),
-    ("first-spike", "spikeforge_system.core_0_0:1338:if!:branch negated"): (
+    ("first-spike", "spikeforge_system.core_0_0:1354:if!:branch negated"): (
         "entry 1's mask of a one-lane core cleared in every cycle but a reset one (if (rst) "
         "negated): " + _ONE_LANE_MASK),
-    ("first-spike", "spikeforge_system.core_1_0:615:&x->|x:reduction swapped"): (
+    ("first-spike", "spikeforge_system.core_1_0:630:&x->|x:reduction swapped"): (
         "the current saturation of core 1_0 (6 neurons; 12-bit current from a 13-bit "
         "accumulator: i_in fits when its bits 12 and 11 are equal) becomes |i[12:11] | "
         "~|i[12:11], always 1 (never saturate); but it never saturates: the sums of the "
@@ -1790,28 +1794,24 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "monotonic) i_in stays within -763..1189 (the fixed points of i = decay(i) + sum, "
         "computed per neuron), inside -2048..2047, so both select i_in (every input of this "
         "design)"),
-    ("membrane-max", "spikeforge_system.core_1_0:608:|x->&x:reduction swapped"): (
+    ("membrane-max", "spikeforge_system.core_1_0:624:|x->&x:reduction swapped"): (
         "the current saturation of core 1_0 (4 neurons; 12-bit current from a 13-bit "
         "accumulator) becomes &i[12:11] | ~&i[12:11], always 1 (never saturate); but "
         + _MM_CORE_1_0_CURRENT),
-    ("first-spike", "spikeforge_system.core_1_0:796:o_base<=hold:register frozen"): (
+    ("first-spike", "spikeforge_system.core_1_0:817:o_base<=hold:register frozen"): (
         "o_base (the base of the word the output register emits) is read only in the "
         "next-lane branch, taken when leaves & o_rest.any(); " + _ONE_LANE_REST
         + ": the branch is never taken in this one-lane core, so o_base is never read"),
-    ("membrane-max", "spikeforge_system.core_0_0:1625:$239=K':next-state constant"): (
-        "a core's overflow reset to 1 instead of 0: the system latches the cores' overflow "
-        "only while ticks run (event or update phase), every run's first command is a CLEAR, "
-        "which clears it, before its first tick, and nothing else reads it (every input)"),
-    ("membrane-max", "spikeforge_system.core_0_1:558:-1->-2:counter step"): _ONE_LANE_REST,
+    ("membrane-max", "spikeforge_system.core_0_1:572:-1->-2:counter step"): _ONE_LANE_REST,
     # stop 27 (events at the last word): the draw changed
-    ("spike-count", "spikeforge_system.core_0_0:1370:$231=K':next-state constant"): (
+    ("spike-count", "spikeforge_system.core_0_0:1408:$248=K':next-state constant"): (
         "the output register's neuron o_n reset to 1 instead of 0: spike_out shows o_n only "
         "with the skid register empty and valid = o_valid | s_valid, i.e. with o_valid = 1 "
         "(the merger registers a payload only with its valid), and the skid register copies "
         "it into s_n, read only while s_valid, which is set only from o_valid = 1; reset "
         "clears o_valid and s_valid, and o_valid becomes 1 only by a pop, which loads o_n: "
         "the reset value is never read (every input)"),
-    ("spike-count", "spikeforge_system.core_1_0:800:q_mask_7<=hold:register frozen"):
+    ("spike-count", "spikeforge_system.core_1_0:821:q_mask_7<=hold:register frozen"):
         _ONE_LANE_MASK,
     ("spike-count", "spikeforge_system.decision:208:$36=K':next-state constant"): (
         "the decision unit's scan register cur reset to 1 instead of 0: cur takes class 0's "
@@ -1838,12 +1838,12 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "handshake; at a last word it was not idle already). So in both the AND of the links "
         "and cores (the controller's quiet, registered) is 0 at c with either idle; idle "
         "feeds nothing else (every input)"),
-    ("first-spike", "spikeforge_system.core_0_0:1323:if!:branch negated"): _ONE_LANE_MASK,
-    ("first-spike", "spikeforge_system.core_1_0:792:o_rest<=hold:register frozen"):
+    ("first-spike", "spikeforge_system.core_0_0:1351:if!:branch negated"): _ONE_LANE_MASK,
+    ("first-spike", "spikeforge_system.core_1_0:813:o_rest<=hold:register frozen"):
         _ONE_LANE_REST,
-    ("first-spike", "spikeforge_system.core_2_1:1421:$221=K':next-state constant"):
+    ("first-spike", "spikeforge_system.core_2_1:1449:$236=K':next-state constant"):
         _ENTRY_RESET,
-    ("spike-count", "spikeforge_system.core_1_1:534:&->|:and/or swapped"): (
+    ("spike-count", "spikeforge_system.core_1_1:547:&->|:and/or swapped"): (
         "core 1_1 (2 neurons, 1 lane, G = 2): the update phase's end in idle_next, written & "
         "(w_g == 1) with w_g one bit, becomes written | w_g: true also at word 0's write edge "
         "(T + 1 + S = T + 9 for a TICK at T; word 1 follows at T + 10, never throttled), so "
@@ -1854,27 +1854,17 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "depth 2 offers it at T + 14), the controller's registered quiet needs core 1_0 (G = "
         "3, last write at T + 11) idle, not before T + 12, and the system has no host port "
         "(every input)"),
-    ("membrane-max", "spikeforge_system.core_1_0:661:swap:mux swapped"): _queue(
+    ("membrane-max", "spikeforge_system.core_1_0:676:swap:mux swapped"): _queue(
         4, "entry 9's write enable written & (pop ? q_at[10] : q_at[9]) becomes written & "
            "(pop ? q_at[9] : q_at[10]): with n <= 3 both q_at bits are 0, so both are 0"),
     # stop 31: sites that the cores' commands-first acceptance (events_first=False) redrew
-    ("spike-count", "spikeforge_system.core_0_0:1293:if!:branch negated"): (
-        "w_base (the lane base of the update word being written) is reset at a TICK's "
-        "acceptance in IDLE; negated, it is reset in every IDLE cycle without an acceptance "
-        "while the command payload is TICK (is_tick: from the first EVENT state after CLEAR "
-        "to the next start), and not at the acceptance itself. Every TICK acceptance follows "
-        "such a cycle: the controller offers only at guarded quiet, whose registered quiet "
-        "says every core was idle (phase IDLE) in the cycle before, with no offer pending "
-        "and is_tick set since entering EVENT, guard + 1 cycles earlier at least; so w_base "
-        "is 0 at every acceptance in both. w_base is read only where an update word is "
-        "written (phase UPDATE), never in IDLE (every input)"),
-    ("first-spike", "spikeforge_system.core_2_1:611:&->|:and/or swapped"): _queue(
+    ("first-spike", "spikeforge_system.core_2_1:625:&->|:and/or swapped"): _queue(
         2, "entry 0's write enable written & (pop ? q_at[1] : q_at[0]) becomes written | "
            "(pop ? q_at[1] : q_at[0]): it also writes entry 0 without a written word, but "
            "only where entry 0 is the entry behind the last, which is not read before a "
            "written word overwrites it; where a word is written both enables are 1, and the "
            "count (push) does not read the enable"),
-    ("membrane-max", "spikeforge_system.core_1_0:632:~x->x:inversion dropped"): (
+    ("membrane-max", "spikeforge_system.core_1_0:648:~x->x:inversion dropped"): (
         "this ~s_valid feeds only o_valid & ~s_valid & o_rest (leaves & o_rest.any(), the "
         "output register's next lane; the other uses of leaves have copies of their own) in "
         "core 1_0, a one-lane core: " + _ONE_LANE_REST + ", so the term is 0 either way"),
@@ -1883,7 +1873,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         _ALL_ACCEPT + "; &ready is read only by the error test, in ISSUE_CLEAR and EVENT "
         "under guarded_quiet, i.e. at an offer, where every core's ready is 1: |ready = "
         "&ready = 1 there"),
-    ("spike-count", "spikeforge_system.core_1_0:796:q_mask_6<=hold:register frozen"):
+    ("spike-count", "spikeforge_system.core_1_0:817:q_mask_6<=hold:register frozen"):
         _ONE_LANE_MASK,
     # stop 32: spike_in.ready from the phase alone puts the output cores in lockstep
     ("first-spike", "spikeforge_system.router_1.multicast:61:~x->x:inversion dropped"): (
@@ -1892,7 +1882,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("first-spike", "spikeforge_system.router_1.multicast:64:&x->|x:reduction swapped"): (
         _LOCKSTEP_OUT + "; i.ready = &(~dest | done | o.ready) becomes |(...): with dest 11 "
         "and done 00, the AND and the OR of two equal readies"),
-    ("membrane-max", "spikeforge_system.core_1_0:740:s1_f_0<=hold:register frozen"): (
+    ("membrane-max", "spikeforge_system.core_1_0:762:s1_f_0<=hold:register frozen"): (
         "core 1_0 (output layer) is not fire-once: its spike test is v >= theta alone, and its "
         "fired flags only travel P -> S0 -> S1 -> S1b -> S2 -> S3 -> S4 -> the f memory -> P "
         "(written f | spike); frozen at 0, s1_f_0 makes every written flag the tick's spike "
@@ -1934,35 +1924,34 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "and in a system finished pulses once per run (the tick controller's end of the "
         "run), never in clear's cycle (IDLE & start), so finish & ~scanned = finish in every "
         "cycle either way and the scan starts at the same finish (every input)"),
-    ("membrane-max", "spikeforge_system.core_0_0:687:swap:mux swapped"): (
+    ("membrane-max", "spikeforge_system.core_0_0:701:swap:mux swapped"): (
         "the spike queue's entry 8 write select pop ? q_at[9] : q_at[8] with its arms "
         "swapped: the queue is empty at every TICK (a command is taken only while idle) and "
         "holds only words written in that update phase, at most G <= 6 (every core of the "
         "campaign's designs), so the one-hot level q_at never reaches 7: q_at[8] = q_at[9] "
         "= 0 and both arms are 0 (every input)"),
     # stop 37: the draw is by rendezvous hashing (sample_sites), drawn anew once
-    ("spike-count", "spikeforge_system.core_0_0:637:|->&:and/or swapped"): _SKID_EMPTY,
-    ("membrane-max", "spikeforge_system.core_1_0:590:|->&:and/or swapped"): _SKID_EMPTY,
-    ("spike-count", "spikeforge_system.core_0_0:921:q_mask_3<=hold:register frozen"): _queue(
+    ("spike-count", "spikeforge_system.core_0_0:653:|->&:and/or swapped"): _SKID_EMPTY,
+    ("membrane-max", "spikeforge_system.core_1_0:600:|->&:and/or swapped"): _SKID_EMPTY,
+    ("spike-count", "spikeforge_system.core_0_0:952:q_mask_3<=hold:register frozen"): _queue(
         2, "entry 3's mask frozen: with n <= 1 entry 3 is never read"),
-    ("first-spike", "spikeforge_system.core_0_0:661:&->|:and/or swapped"): _queue(
+    ("first-spike", "spikeforge_system.core_0_0:675:&->|:and/or swapped"): _queue(
         3, "entry 4's write enable written & (pop ? q_at[5] : q_at[4]) becomes written | "
            "(...): q_at[4] = q_at[5] = 0, so it is written, and entry 4, at an index >= n "
            "always, is written with every word but never read"),
-    ("first-spike", "spikeforge_system.core_0_0:1479:if!:branch negated"): _queue(
+    ("first-spike", "spikeforge_system.core_0_0:1507:if!:branch negated"): _queue(
         3, "entry 7's base shifts in from entry 8 without a pop instead of with one: entry 7 "
            "is never read"),
-    ("membrane-max", "spikeforge_system.core_0_0:677:swap:mux swapped"): _queue(
+    ("membrane-max", "spikeforge_system.core_0_0:691:swap:mux swapped"): _queue(
         4, "entry 3's write enable written & (pop ? q_at[4] : q_at[3]) with its arms swapped: "
            "at every write n <= 2, so q_at[3] = q_at[4] = 0 and both arms are 0"),
-    ("spike-count", "spikeforge_system.core_1_1:1449:if!:branch negated"): _ONE_LANE_MASK,
-    ("membrane-max", "spikeforge_system.core_1_0:1560:$223=K':next-state constant"):
+    ("membrane-max", "spikeforge_system.core_1_0:1589:$238=K':next-state constant"):
         _ONE_LANE_MASK,
-    ("membrane-max", "spikeforge_system.core_0_0:569:-1->-2:counter step"): _ONE_LANE_REST,
-    ("membrane-max", "spikeforge_system.core_0_0:649:clamp->x:saturation removed"):
+    ("membrane-max", "spikeforge_system.core_0_0:583:-1->-2:counter step"): _ONE_LANE_REST,
+    ("membrane-max", "spikeforge_system.core_0_0:664:clamp->x:saturation removed"):
         _ADAPT_CLAMP,
-    ("membrane-max", "spikeforge_system.core_0_0:651:|x->&x:reduction swapped"): _ADAPT_LOW,
-    ("membrane-max", "spikeforge_system.core_0_1:642:clamp->x:saturation removed"): _ADAPT_LOW,
+    ("membrane-max", "spikeforge_system.core_0_0:666:|x->&x:reduction swapped"): _ADAPT_LOW,
+    ("membrane-max", "spikeforge_system.core_0_1:657:clamp->x:saturation removed"): _ADAPT_LOW,
     ("first-spike", "spikeforge_system.ctrl:745:if!:branch negated"): _FIRST_SPIKE_DONE + (
         ": the mutant sets it at the end of tick 0's CLEAR (n_ticks >= 1), the original at "
         "the run's end (every input)"),
@@ -1974,9 +1963,9 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("membrane-max", "spikeforge_system.decision:124:$12=K':next-state constant"): (
         "the decision unit's class register cls reset to 1 instead of 0: cls is written only "
         "with the read-out's last membrane and " + _CLASS_RESET),
-    ("first-spike", "spikeforge_system:371:&->|:and/or swapped"): _this_tick_start(1),
-    ("first-spike", "spikeforge_system:364:&->|:and/or swapped"): _this_tick_start(0),
-    ("spike-count", "spikeforge_system:363:&->|:and/or swapped"): (
+    ("first-spike", "spikeforge_system:373:&->|:and/or swapped"): _this_tick_start(1),
+    ("first-spike", "spikeforge_system:366:&->|:and/or swapped"): _this_tick_start(0),
+    ("spike-count", "spikeforge_system:365:&->|:and/or swapped"): (
         "core 0_1's bit of the controller's quiet, command.ready (= idle) & quiet_links, as "
         "an OR: the AND of all bits no longer reads core 0_1's idle. It is the same wherever "
         "another block is busy when core 0_1 is, and one always is: in CLEAR and in event "
@@ -1993,45 +1982,42 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         _LOCKSTEP + "; the mutant clears done in every cycle but a reset cycle, where it keeps "
         "done | taken unless i.valid & i.ready, i.e. 00 too"),
     # stop 37, after the credit left the cores of G < 10: the draw moved on the core sites
-    ("spike-count", "spikeforge_system.core_0_0:1561:if!:branch negated"): _queue(
+    ("spike-count", "spikeforge_system.core_0_0:1587:if!:branch negated"): _queue(
         2, "entry 5's base zeroed in every cycle but a reset one instead of in those: entry 5 "
            "is never read"),
-    ("first-spike", "spikeforge_system.core_0_0:580:~x->x:inversion dropped"): (
+    ("first-spike", "spikeforge_system.core_0_0:593:~x->x:inversion dropped"): (
         "this ~s_valid feeds only o_valid & ~s_valid & o_rest (leaves & o_rest.any(), the "
         "output register's next lane; the other uses of leaves have copies of their own) in "
         "core 0_0, a one-lane core: " + _ONE_LANE_REST + ", so the term is 0 either way"),
-    ("first-spike", "spikeforge_system.core_0_1:630:clamp->x:saturation removed"):
+    ("first-spike", "spikeforge_system.core_0_1:645:clamp->x:saturation removed"):
         _ADAPT_CLAMP,
-    ("first-spike", "spikeforge_system.core_1_0:664:swap:mux swapped"): _queue(
+    ("first-spike", "spikeforge_system.core_1_0:678:swap:mux swapped"): _queue(
         6, "entry 6's write enable written & (pop ? q_at[7] : q_at[6]) with its arms swapped: "
            "at every write n <= 4, so both arms are 0"),
-    ("first-spike", "spikeforge_system.core_2_0:576:swap:constant select"): (
+    ("first-spike", "spikeforge_system.core_2_0:591:swap:constant select"): (
         "the current saturation constants of output core 2_0 swapped; " + _FS_CORE_2_0_CURRENT
         + " and the constants are never selected"),
-    ("first-spike", "spikeforge_system.core_2_0:621:&->|:and/or swapped"): _queue(
+    ("first-spike", "spikeforge_system.core_2_0:635:&->|:and/or swapped"): _queue(
         2, "entry 5's write enable written & (pop ? q_at[6] : q_at[5]) becomes written | "
            "(...): q_at[5] = q_at[6] = 0, so it is written, and entry 5 is written with every "
            "word but never read"),
-    ("first-spike", "spikeforge_system.core_2_1:593:-->+:add/sub swapped"): (
+    ("first-spike", "spikeforge_system.core_2_1:608:-->+:add/sub swapped"): (
         "output core 2_1's reset by subtraction v - theta as v + theta: it is written only "
         "with a spike, and a tick with an output spike is the inference's last (first spike: "
         "decided at that spike or at the tick's end, no further TICK), so no update reads the "
         "reset membrane before the next CLEAR zeroes it, and first spike reads no membrane "
         "out (every input)"),
-    ("first-spike", "spikeforge_system.core_2_1:790:q_base_8<=hold:register frozen"): _queue(
+    ("first-spike", "spikeforge_system.core_2_1:811:q_base_8<=hold:register frozen"): _queue(
         2, "entry 8's base frozen: entry 8 is never read"),
-    ("membrane-max", "spikeforge_system.core_0_0:653:clamp->x:saturation removed"): _ADAPT_LOW,
-    ("membrane-max", "spikeforge_system.core_1_0:1544:if!:branch negated"): _queue(
-        4, "entry 8's base shifts in from entry 9 without a pop instead of with one: entry 8 "
-           "is never read"),
-    ("membrane-max", "spikeforge_system.core_0_1:1123:$201=K':next-state constant"): (
+    ("membrane-max", "spikeforge_system.core_0_0:668:clamp->x:saturation removed"): _ADAPT_LOW,
+    ("membrane-max", "spikeforge_system.core_0_1:1136:$215=K':next-state constant"): (
         "e_p (the event write-back's flag, e_p <= e_r at every edge) reset to 1: in the first "
         "cycle after a reset it writes the word s_waddr holds in the current memory with "
         "whatever the P registers hold; every run begins with a CLEAR, which zeroes every "
         "state word before "
         "an event or an update reads one, and the read-out reads membranes only after a run: "
         "the word written is never read (every input)"),
-    ("membrane-max", "spikeforge_system.core_0_1:575:==K->==K':counter limit"): (
+    ("membrane-max", "spikeforge_system.core_0_1:588:==K->==K':counter limit"): (
         "layer-0 core 0_1's (G = 3) update end in its idle and in_ready, written & (w_g == 2), "
         "as w_g == 1: the mutant shows idle a cycle early, at word 2's write, and not in the "
         "cycle after it (idle again from the next). Core 0_0 (G = 4) took the same TICK in "
@@ -2042,38 +2028,31 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "events, so in_ready is not read, and host_ok only matters for the read-out after "
         "the run (every input)"),
     # ... and after the state write address from one register (s_waddr)
-    ("spike-count", "spikeforge_system.core_0_0:1622:$252=K':next-state constant"):
+    ("spike-count", "spikeforge_system.core_0_0:1672:$270=K':next-state constant"):
         _ENTRY_RESET,
-    ("spike-count", "spikeforge_system.core_1_1:614:swap:mux swapped"): _queue(
+    ("spike-count", "spikeforge_system.core_1_1:628:swap:mux swapped"): _queue(
         2, "entry 3's write enable written & (pop ? q_at[4] : q_at[3]) with its arms swapped: "
            "q_at[3] = q_at[4] = 0, so both arms are 0"),
-    ("first-spike", "spikeforge_system.core_0_0:551:-1->-2:counter step"): _ONE_LANE_REST,
-    ("first-spike", "spikeforge_system.core_2_0:1593:$234=K':next-state constant"): (
+    ("first-spike", "spikeforge_system.core_0_0:565:-1->-2:counter step"): _ONE_LANE_REST,
+    ("first-spike", "spikeforge_system.core_2_0:1621:$249=K':next-state constant"): (
         "the word counter cnt reset to 1 instead of 0: after a reset the phase is IDLE, where "
         "cnt is not read (the read ports take the host's address), and every other phase is "
         "entered by take_event or take_command, which load cnt = 0 at that edge: the reset "
         "value is never read (every input)"),
-    ("first-spike", "spikeforge_system.core_2_1:576:swap:constant select"): (
+    ("first-spike", "spikeforge_system.core_2_1:591:swap:constant select"): (
         "the current saturation constants of output core 2_1 (neurons 2 and 3) swapped; it "
         "never saturates: the weight sums from the 6 layer-1 neurons are +150 / -96 (neuron "
         "2) and +55 / -81 (neuron 3), each input spikes at most once a tick, alpha = 224/256, "
         "no host port, i = 0 after CLEAR; by induction i_in stays within -761..1193 (the "
         "fixed points of i = decay(i) + sum), inside -2048..2047: the constants are never "
         "selected (every input of this design)"),
-    ("membrane-max", "spikeforge_system.core_0_1:628:|x->&x:reduction swapped"): (
+    ("membrane-max", "spikeforge_system.core_0_1:643:|x->&x:reduction swapped"): (
         "core 0_1's membrane saturation test &v[18:15] | ~|v[18:15] becomes &v | ~&v, always "
         "1 (never saturate); but " + _MM_LAYER0_V),
-    ("membrane-max", "spikeforge_system.core_1_0:599:a>>s->a:shift dropped"): _ONE_LANE_READ,
-    ("membrane-max", "spikeforge_system.core_1_0:611:swap:constant select"): (
+    ("membrane-max", "spikeforge_system.core_1_0:609:a>>s->a:shift dropped"): _ONE_LANE_READ,
+    ("membrane-max", "spikeforge_system.core_1_0:627:swap:constant select"): (
         "the current saturation constants of core 1_0 swapped; " + _MM_CORE_1_0_CURRENT),
-    ("membrane-max",
-     "spikeforge_system.core_1_0:1007:$signature__addr$81=K':next-state constant"): (
-        "the current memory's read address in CLEAR (the one phase that does not set it) 1 "
-        "instead of 0: a word read in CLEAR reaches p_i two cycles later, where only an "
-        "event's write-back (e_p, whose word was read in EVENT two cycles before) and an "
-        "issued update word (read in UPDATE) use p_i: the word read is never used (every "
-        "input)"),
-    ("membrane-max", "spikeforge_system.core_1_0:1426:if!:branch negated"): _queue(
+    ("membrane-max", "spikeforge_system.core_1_0:1455:if!:branch negated"): _queue(
         4, "entry 3's base shifts in from entry 4 without a pop instead of with one: with n "
            "<= 3, entry 3 is never read"),
     ("membrane-max", "spikeforge_system.fifo_0:32:idle+1cycle:handshake late"): (
@@ -2084,19 +2063,55 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "taken by its last destination core then, and a core is not idle in the cycle after "
         "it takes an event. Either way the AND of links and cores (the controller's quiet, "
         "registered) is 0 at c with either value; idle feeds nothing else (every input)"),
-    ("membrane-max", "spikeforge_system:365:<-><=:compare boundary"): (
+    ("membrane-max", "spikeforge_system:368:<-><=:compare boundary"): (
         "the read-out's select of the one output core, reading & (g >= 0) & (g < 4), with g "
         "<= 4: reading is set with g = 0 at finish and cleared at the edge after g = 3, where "
         "g becomes 4, so g is 0..3 wherever reading is 1 and both compares are 1 there "
         "(every input)"),
-    ("membrane-max", "spikeforge_system.core_0_0:642:swap:constant select"): (
+    ("membrane-max", "spikeforge_system.core_0_0:657:swap:constant select"): (
         "the saturation constants of core 0_0's 16-bit membrane swapped; " + _MM_LAYER0_V
         + ", so the constants are never selected"),
-    ("membrane-max", "spikeforge_system.core_1_0:603:a>>s->a:shift dropped"): _ONE_LANE_READ,
-    ("membrane-max", "spikeforge_system.core_1_0:712:beta<=hold:register frozen"): (
+    ("membrane-max", "spikeforge_system.core_1_0:732:beta<=hold:register frozen"): (
         "the parameter register beta frozen: it changes only by a host write of "
         "Region.PARAM, and the system ties the cores' host w_en to 0 (its host port is the "
         "read-out's, which only reads): beta holds its reset value either way (every input)"),
+    # stop 54: sites that the cores' registered o_more, issuing and state write address and
+    # the decision's registered stop redrew
+    ("spike-count", "spikeforge_system:355:+->-:add/sub swapped"): (
+        "the layer-0 monitor's neuron {o.payload[1:0] + mon_offset}[2:0] with mon_offset 0 or 4 "
+        "(the only values its process assigns; core 0_1's neuron offset): x + 0 = x - 0 and "
+        "x + 4 = x - 4 modulo 8, and only bits 2:0 of the 4-bit sum are read "
+        "(monitor__0__neuron), as for the router's offset (every input)"),
+    ("spike-count", "spikeforge_system.core_0_1:978:q_base_9<=hold:register frozen"): _queue(
+        2, "entry 9's base frozen: with n <= 1 entry 9 is never read"),
+    ("first-spike", "spikeforge_system.core_0_0:1505:if!:branch negated"): _queue(
+        3, "entry 6's base written with w_base where its write enable is 0, and shifted in "
+           "from entry 7 only with a pop where it is 1: with n <= 2, entry 6 is never read"),
+    ("first-spike", "spikeforge_system.core_0_1:673:&->|:and/or swapped"): _queue(
+        3, "entry 3's write enable written & (pop ? q_at[4] : q_at[3]) becomes written | "
+           "(...): q_at[3] = q_at[4] = 0, so it is written, and entry 3, at an index >= n "
+           "always, is written with every word but never read"),
+    ("membrane-max", "spikeforge_system:571:$46=K':next-state constant"): (
+        "the cycle counter reset to 1 instead of 0: the contract defines it from a start edge "
+        "on (0 there, +1 per busy cycle); every start zeroes it, and nothing reads it before "
+        "the first done: the benches read it at done, the board engine answers READ with "
+        "NO_RESULT before its first run (every input)"),
+    ("membrane-max", "spikeforge_system.core_0_1:680:swap:mux swapped"): _queue(
+        3, "entry 3's write enable written & (pop ? q_at[4] : q_at[3]) with its arms swapped: "
+           "with n <= 2 both q_at bits are 0, so both arms are 0"),
+    ("membrane-max", "spikeforge_system.core_1_0:644:==K->==K':counter limit"): (
+        "phase := IDLE at the write of word w_g == 2 instead of w_g == 3 (G = 4): the phase "
+        "leaves UPDATE one write early, and in the one cycle between (word 3's write) every "
+        "reader of phase gives what UPDATE gave: phase_ends (a copy of written & w_g == 3 of "
+        "its own, 1 there; in IDLE ~cmd_accept, 1: command.ready is idle, a register that is 0 "
+        "through the update), hence idle, in_ready and host_ok; no word is issued (issuing "
+        "fell with word 3's issue, eight cycles before; in IDLE it stays 0), no event is taken "
+        "(in_ready is 0 in that cycle); the state read address (the host's in IDLE, cnt in "
+        "UPDATE) reaches only p_data, which no issued word and no event reads then; word 3's "
+        "write, push and w_g step do not look at phase (every input)"),
+    ("membrane-max", "spikeforge_system.core_1_0:1549:if!:branch negated"): _queue(
+        4, "entry 7's base written with w_base where its write enable is 0 and shifted in "
+           "from entry 8 only with a pop where it is 1: with n <= 3, entry 7 is never read"),
 }
 
 # the TTFS design (stop 50): layer 0 in a two-word core 0_0 and a one-word core 0_1, one
@@ -2112,9 +2127,9 @@ _TTFS_OUT_READY = (
     "previous tick's spikes were all taken before that TICK (it is offered only when every "
     "link is quiet)")
 _TTFS = {
-    "spikeforge_system:329:swap:mux swapped": _RESULT_TICK,
-    "spikeforge_system:547:$48=K':next-state constant": _COUNTER_RESET,
-    "spikeforge_system.core_1_0:990:+1->+2:counter step": (
+    "spikeforge_system:332:swap:mux swapped": _RESULT_TICK,
+    "spikeforge_system:549:$48=K':next-state constant": _COUNTER_RESET,
+    "spikeforge_system.core_1_0:1012:+1->+2:counter step": (
         "the word counter cnt of the one-word output core after an event (cnt + 1, 1 bit): "
         "in EVENT cnt is 0 (EVENT is entered only by taking an event, which loads cnt = 0), "
         "the incremented value is kept only where no next event is taken, and the phase then "
@@ -2151,10 +2166,33 @@ _TTFS = {
         _TTFS_OUT_READY),
     "spikeforge_system.router_0.multicast:24:i__ready->1:handshake stuck": (
         "the hidden router's one-output multicast: i.ready stuck at 1; " + _TTFS_OUT_READY),
+    # stop 54
+    "spikeforge_system.core_0_1:756:&->|:and/or swapped": (
+        "the idle flag's out_empty_next = ~pop & ~(leaves & o_more) & (~o_valid | leaves) "
+        "with leaves | o_more: o_more = 1 only with o_valid = 1 (it is loaded with the word "
+        "that o_valid takes, and o_valid falls only where o_more is 0), so the two differ "
+        "only where the output register's last spike leaves with no pop (leaves & ~o_more), "
+        "where the mutant's core 0_1 turns idle a cycle later. That spike, leaving at cycle "
+        "c, is in merger 0's register at c + 1, and the output core 1_0 takes it as an event "
+        "(hidden spikes reach it after a stop too: only out_spikes and the monitors are "
+        "gated), so it is not idle at c + 2: the AND of the cores' and links' idle (the "
+        "controller's quiet, its only reader) is 0 at c + 1 and c + 2 either way (every "
+        "input)"),
+    "spikeforge_system.core_1_0:2053:if!:branch negated": (
+        "the one-word output core's cnt in UPDATE stepped in the cycles without an issue "
+        "instead of at the issue: in UPDATE cnt is read only by issuing's clear, at the one "
+        "issue (G = 1, in the first cycle: cnt = 0 in both, set by the TICK), and as the "
+        "state memories' read address, which memories of one word do not have; every phase "
+        "is entered with cnt := 0 (an event or command taken in IDLE), and IDLE does not read "
+        "it (every input)"),
+    "spikeforge_system.decision:130:$13=K':next-state constant": (
+        "first_tick reset to 1 instead of 0: valid resets to 0, and first_tick is loaded with "
+        "the tick in every cycle while valid is low (stop 53), so the reset value lasts one "
+        "cycle, in which done is low and nothing reads result_tick"),
 }
 EQUIVALENT.update({("ttfs-one-word", site): why for site, why in _TTFS.items()})
-EQUIVALENT[("ttfs-one-word", "spikeforge_system.decision:104:$12=K':next-state constant")] = (
-    EQUIVALENT[("first-spike", "spikeforge_system.decision:104:$12=K':next-state constant")])
+EQUIVALENT[("ttfs-one-word", "spikeforge_system.decision:104:$11=K':next-state constant")] = (
+    EQUIVALENT[("first-spike", "spikeforge_system.decision:104:$11=K':next-state constant")])
 
 
 _ZERO = re.compile(r"[+-] (\d+)'h0+\s*$")

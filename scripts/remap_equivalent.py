@@ -198,14 +198,22 @@ def main(argv=None) -> int:
     if args.write and moved:
         path = ROOT / "cosim" / "mutate.py"
         text = path.read_text()
-        # through placeholders: a new id may be another entry's old id
+        # through placeholders: a new id may be another entry's old id. An entry is keyed
+        # ("design", "id"), or "id": in a dict of one design's sites (``_TTFS``)
+        forms = []
         for n, ((design, old_id), _) in enumerate(sorted(moved.items())):
-            key = f'("{design}", "{old_id}")'
-            if text.count(key) != 1:
-                raise SystemExit(f"cosim/mutate.py: {key} is not written once on one line")
-            text = text.replace(key, f'("{design}", "@{n}@")')
-        for n, (_, (design, new_id)) in enumerate(sorted(moved.items())):
-            text = text.replace(f'("{design}", "@{n}@")', f'("{design}", "{new_id}")', 1)
+            for form in ('("{d}", "{i}")', '"{i}": '):
+                key = form.format(d=design, i=old_id)
+                if text.count(key) == 1:
+                    text = text.replace(key, form.format(d=design, i=f"@{n}@"))
+                    forms.append(form)
+                    break
+            else:
+                raise SystemExit(f"cosim/mutate.py: ({design!r}, {old_id!r}) is not written "
+                                 f"once on one line")
+        for n, ((_, (design, new_id)), form) in enumerate(zip(sorted(moved.items()), forms)):
+            text = text.replace(form.format(d=design, i=f"@{n}@"),
+                                form.format(d=design, i=new_id), 1)
         path.write_text(text)
         print(f"rewrote {len(moved)} keys in {path.relative_to(ROOT)}")
     if args.write:

@@ -425,8 +425,11 @@ def test_stretched_search_finds_an_output_weight_fault_random_images_miss(design
 #: core 1_0, and a spike-queue select of first spike's 6-word core 1_0 (stop 42's registered
 #: command offer re-drew the tick controller's sites: four more survivors, argued). Stop 36: 9.
 #: Stop 50's fourth design (ttfs-one-word) adds two output weight bits that the golden model
-#: itself could not tell apart on any image searched (docs/verification.md)
-RECORDED_SURVIVORS = 4
+#: itself could not tell apart on any image searched (docs/verification.md). Stop 54's
+#: registers in the cores and the decision re-drew the cores' sites: stop 37's two left the
+#: draw, three test gaps came into it (a membrane's saturation constants, CLEAR's current
+#: value in an output core, a threshold compare's boundary: docs/verification.md, stop 54)
+RECORDED_SURVIVORS = 5
 
 
 @pytest.mark.slow
