@@ -1432,6 +1432,11 @@ def _queue(words: int, change: str) -> str:
 _OFFSET = ("the router's payload is {i[1:0] + offset}[2:0] with offset 0 or 4 (the only values "
            "its process assigns): x + 0 = x - 0 and x + 4 = x - 4 modulo 8, so the 3 bits used "
            "are the same for every input (the proof fails on bit 3 of the 4-bit sum, unused)")
+_MONITOR_OFFSET = (
+    "the layer-0 monitor's neuron {o.payload[1:0] + mon_offset}[2:0] with mon_offset 0 or 4 (the "
+    "only values its process assigns; core 0_1's neuron offset): x + 0 = x - 0 and x + 4 = x - 4 "
+    "modulo 8, and only bits 2:0 of the 4-bit sum are read (monitor__0__neuron), as for the "
+    "router's offset (every input)")
 _READ_OUT = ("membrane.ready = k < n only gates values of the membrane read-out, which reads "
              "each of the n output potentials exactly once, one per cycle, after the last tick "
              "(the top's g = 0 .. n - 1; membrane.valid is the cores' host r_valid, pulsed only "
@@ -1702,11 +1707,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("membrane-max", "spikeforge_system.ctrl:279:|x->&x:reduction swapped"): _ALL_ACCEPT_OR,
     ("first-spike", "spikeforge_system:812:$63=K':next-state constant"): _COUNTER_RESET,
     ("first-spike", "spikeforge_system:754:$58=K':next-state constant"): _COUNTER_RESET,
-    ("membrane-max", "spikeforge_system:349:+->-:add/sub swapped"): (
-        "the layer-0 monitor's neuron {o.payload[1:0] + mon_offset}[2:0] with mon_offset 0 or 4 "
-        "(the only values its process assigns; core 0_1's neuron offset): x + 0 = x - 0 and "
-        "x + 4 = x - 4 modulo 8, and only bits 2:0 of the 4-bit sum are read "
-        "(monitor__0__neuron), as for the router's offset (every input)"),
+    ("membrane-max", "spikeforge_system:349:+->-:add/sub swapped"): _MONITOR_OFFSET,
     ("first-spike", "spikeforge_system:347:&->|:and/or swapped"): (
         "done = valid & (ctrl.done | stop) becomes valid | ctrl.done | stop. In first spike "
         "stop = valid & ~none (not a learning build: the decision's own stop), and valid "
@@ -2077,11 +2078,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "read-out's, which only reads): beta holds its reset value either way (every input)"),
     # stop 54: sites that the cores' registered o_more, issuing and state write address and
     # the decision's registered stop redrew
-    ("spike-count", "spikeforge_system:355:+->-:add/sub swapped"): (
-        "the layer-0 monitor's neuron {o.payload[1:0] + mon_offset}[2:0] with mon_offset 0 or 4 "
-        "(the only values its process assigns; core 0_1's neuron offset): x + 0 = x - 0 and "
-        "x + 4 = x - 4 modulo 8, and only bits 2:0 of the 4-bit sum are read "
-        "(monitor__0__neuron), as for the router's offset (every input)"),
+    ("spike-count", "spikeforge_system:355:+->-:add/sub swapped"): _MONITOR_OFFSET,
     ("spike-count", "spikeforge_system.core_0_1:978:q_base_9<=hold:register frozen"): _queue(
         2, "entry 9's base frozen: with n <= 1 entry 9 is never read"),
     ("first-spike", "spikeforge_system.core_0_0:1505:if!:branch negated"): _queue(

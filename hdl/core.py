@@ -1023,24 +1023,21 @@ class NeuronCore(wiring.Component):
                 m.d.comb += [wp.data.eq(0), wp.en.eq(-1)]
         if n_copies:
             self._lane_writes(m, wps, copy, host_writes, sums, writes)
-        # the state memories' write address: CLEAR's word cnt, else the update's or the
-        # event write-back's word from one register loaded a cycle ahead (w_g, one more
-        # after this cycle's write, where the pipeline writes next; else the event's word
-        # read now): a multiplexer of registers under register selects, not a priority
-        # chain in front of the address compare of a block RAM's read bypass
+        # the state memories' write address: one register loaded a cycle ahead (the
+        # update's word w_g, one more after this cycle's write, where the pipeline writes
+        # next; else the event write-back's, from the stage ahead; CLEAR's word too: 0
+        # where one is taken, else cnt + 1; after its last word nothing writes, as a CLEAR
+        # is taken only in IDLE), read wherever the host writes no state (never where the
+        # datapath writes: the host writes only while idle and no write-back is pending; in
+        # a system, never). Wider than a LUT, the address reaches every lane's LUT RAM:
+        # behind the select of cnt and the register, the 64-lane MNIST build's write
+        # address was a critical path (stop 41, seed 1: 8.5 ns, 4.8 of them the last route
+        # across the die). In block RAM, Yosys compares it with the read address, ahead of
+        # a register, for the read ports' transparency: behind CLEAR's select that compare
+        # was seven LUT levels, the iCE40 TTFS demo's critical path once the sum stage had
+        # taken the event adders' (stop 54, 22.4 ns)
         s_waddr = Signal(range(max(2, G)), name="s_waddr")
         datapath_word = Mux(u_valid[-2], w_g + written, e_g_ahead)
-        # the address is the register alone, loaded with CLEAR's word too (0 where one is
-        # taken, else cnt + 1; after its last word nothing writes: a CLEAR is taken only in
-        # IDLE, so no write-back follows it), and read wherever the host writes no state
-        # (never where the datapath writes: the host writes only while idle and no
-        # write-back is pending; in a system, never). Wider than a LUT, the address reaches
-        # every lane's LUT RAM: behind the select of cnt and the register, the 64-lane MNIST
-        # build's write address was a critical path (stop 41, seed 1: 8.5 ns, 4.8 of them
-        # the last route across the die). In block RAM, Yosys compares it with the read
-        # address for the read ports' transparency, ahead of a register: behind CLEAR's
-        # select that compare was seven LUT levels, the iCE40 TTFS demo's critical path once
-        # the sum stage had taken the event adders' (stop 54, 22.4 ns)
         waddr_next = Mux(take_clear, 0, Mux(clearing, cnt + 1, datapath_word))
         if split:  # a copy of the register per lane group and memory
             for wp in wps.values():
