@@ -36,9 +36,10 @@ files, see :func:`spikeforge.model.datasets.default_mnist_dir`) on one core per 
 
 The cores' state memories are placed as ``compile --board`` chooses
 (:func:`spikeforge.boards.fit.state_memories_for`: block RAM on the iCE40 where they fit),
-and so are the input index's copies and the sum stage (``input_copies_for``,
-``sum_stage_for``); ``--state-memories tool`` leaves the state memories to Yosys (flip-flops
-when shallow), as before stop 37, and the design without copies or sum stage.
+and so are the input index's copies and the sum stage
+(:func:`spikeforge.boards.fit.system_settings_for`); ``--state-memories tool`` leaves the
+state memories to Yosys (flip-flops when shallow), as before stop 37, and the design
+without copies or sum stage.
 
 ``--banks`` builds every design with its weight memories in banks one block RAM deep
 (``SystemConfig.weight_banks`` = the board's family, what ``compile --board`` chooses when the
@@ -427,12 +428,7 @@ def main(argv=None) -> int:
         return 0
 
     from spikeforge.boards.build import seed_fmax
-    from spikeforge.boards.fit import (
-        estimate,
-        input_copies_for,
-        state_memories_for,
-        sum_stage_for,
-    )
+    from spikeforge.boards.fit import estimate, system_settings_for
     from spikeforge.boards.specs import BOARDS
     from spikeforge.ir.errors import ConfigError, SpikeforgeError
 
@@ -458,12 +454,9 @@ def main(argv=None) -> int:
                 artifact.system, weight_banks=BOARDS[board].family))
             name = f"{name}-banked"
         if args.state_memories == "board":  # what compile --board chooses
-            state, _ = state_memories_for(artifact.plan, board,
-                                          weight_banks=artifact.system.weight_banks)
-            (copies, _), (sums, _) = (input_copies_for(artifact.plan, board),
-                                      sum_stage_for(artifact.plan, board))
-            artifact = replace(artifact, system=replace(
-                artifact.system, state_memories=state, input_copies=copies, sum_stage=sums))
+            settings, _ = system_settings_for(artifact.plan, board,
+                                              weight_banks=artifact.system.weight_banks)
+            artifact = replace(artifact, system=replace(artifact.system, **settings))
         network, plan = artifact.network, artifact.plan
         label = f"{name} ({len(plan.cores)} core{'s' if len(plan.cores) > 1 else ''}, " \
                 f"{'-'.join(str(l.n_neurons) for l in network.layers)} neurons)"

@@ -60,7 +60,7 @@ from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.system import BRAM_ASPECTS, bram_blocks, weight_bank_words
 
 __all__ = ["FitEstimate", "LogicModel", "LOGIC_MODELS", "estimate", "check_fit", "suggestions",
-           "state_memories_for", "input_copies_for", "sum_stage_for",
+           "state_memories_for", "input_copies_for", "sum_stage_for", "system_settings_for",
            "dsps_of_plan", "bram_tiles", "memories_of_plan", "logic_of_plan",
            "ICE40_BITS_PER_TILE", "ROM_LUT_BITS", "ECP5_MAX_LUTRAM_DEPTH", "EngineLogic",
            "ENGINE_LOGIC", "engine_memories", "engine_logic"]
@@ -557,6 +557,18 @@ def sum_stage_for(plan, board: str) -> tuple[bool, str]:
     if spec.family != "ice40" or words[-1] < 3:
         return False, f"the event sums written back from the adders ({where})"
     return True, f"the event sums registered before their write-back ({where})"
+
+
+def system_settings_for(plan, board: str, *, weight_banks: str = "") -> tuple[dict, list[str]]:
+    """What ``compile --board`` chooses for ``plan`` on ``board`` besides the weight banks, as
+    :class:`~spikeforge.ir.system.SystemConfig` fields (``state_memories``, ``input_copies``,
+    ``sum_stage``: :func:`state_memories_for`, :func:`input_copies_for`,
+    :func:`sum_stage_for`), and the reason for each, in that order."""
+    (state, why_state), (copies, why_copies), (sums, why_sums) = (
+        state_memories_for(plan, board, weight_banks=weight_banks),
+        input_copies_for(plan, board), sum_stage_for(plan, board))
+    return ({"state_memories": state, "input_copies": copies, "sum_stage": sums},
+            [why_state, why_copies, why_sums])
 
 
 def check_fit(plan, board: str, input_depth: int | None = None, decision=None, *,

@@ -11,7 +11,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from spikeforge.boards.choose import choose_lanes
-from spikeforge.boards.fit import estimate, input_copies_for, state_memories_for, sum_stage_for
+from spikeforge.boards.fit import estimate, system_settings_for
 from spikeforge.boards.specs import BOARDS
 from spikeforge.commands.options import check_output_dir, check_writable, integer
 from spikeforge.compiler.map import plan_network
@@ -246,11 +246,8 @@ def board_settings(args, network, counts, lanes, cores, log) -> dict:
     artifact will hold (each said), as keyword arguments of
     :func:`~spikeforge.ir.system.chosen_system`. Weight memories in banks one block RAM of
     the board's family deep (a higher Fmax, the same cycles and results) if the banked plan
-    still fits the board's block RAMs, else ``""``; the state memories as
-    :func:`~spikeforge.boards.fit.state_memories_for` chooses them with those banks; the
-    input index's copies and the sum stage as
-    :func:`~spikeforge.boards.fit.input_copies_for` and
-    :func:`~spikeforge.boards.fit.sum_stage_for` do."""
+    still fits the board's block RAMs, else ``""``; the others as
+    :func:`~spikeforge.boards.fit.system_settings_for` chooses them with those banks."""
     network, _, _ = hardware_input(network, counts, not args.keep_silent_inputs)
     plan = plan_network(network, neurons_per_core=cores, lanes=lanes)
     family = BOARDS[args.board].family
@@ -262,14 +259,10 @@ def board_settings(args, network, counts, lanes, cores, log) -> dict:
     else:
         print(f"  weight memories not banked: banked, {'; '.join(fit.problems)}", file=log)
         banks = ""
-    state, why = state_memories_for(plan, args.board, weight_banks=banks)
-    print(f"  {why}", file=log)
-    copies, why = input_copies_for(plan, args.board)
-    print(f"  {why}", file=log)
-    sums, why = sum_stage_for(plan, args.board)
-    print(f"  {why}", file=log)
-    return {"weight_banks": banks, "state_memories": state, "input_copies": copies,
-            "sum_stage": sums}
+    settings, reasons = system_settings_for(plan, args.board, weight_banks=banks)
+    for why in reasons:
+        print(f"  {why}", file=log)
+    return {"weight_banks": banks, **settings}
 
 
 def check_simulators(choice: str) -> tuple[str, ...]:
