@@ -848,6 +848,9 @@ class NeuronCore(wiring.Component):
             m.d.sync += s_valid.eq(~ready)
         with m.Else():
             m.d.sync += [s_valid.eq(o_valid & ~ready), s_n.eq(o_n)]
+        # kept (Yosys's keep): one net of its own, computed once from four register bits
+        # (o_more above) and fanned out to the queue's entries, not folded into each
+        # entry's enable (stop 54, iCE40: the queue's paths 21.8 ns before, 19.9 after)
         pop = Signal(attrs={"keep": 1})
         grouped = L > _LANES_PER_LUT
         if grouped:
