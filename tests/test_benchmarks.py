@@ -2,6 +2,7 @@
 are recorded in docs/benchmarks.md from full runs)."""
 
 import importlib
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -118,9 +119,17 @@ def _board_bench_built_then_reused(script: str, tmp_path, row: str) -> str:
 def test_ttfs_board_benchmark_quick(tmp_path):
     """bench_ttfs_board.py --quick: the TTFS digits demo network compiled and built for the
     iCEBreaker (5-8 min), its row beside the prototype's and the published designs' with
-    ratios; run again, the build of the same plan is reused."""
+    ratios; run again, the build of the same plan is reused; with ``--seeds 1``, nextpnr's
+    seed 1 on that build's netlist beside the default seed's Fmax."""
     _board_bench_built_then_reused("bench_ttfs_board.py", tmp_path,
                                    "| spikeforge 64-100-10 TTFS on icebreaker |")
+    seeds = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_ttfs_board.py"),
+                            "--quick", "--out", str(tmp_path), "--seeds", "1"],
+                           capture_output=True, text=True, timeout=900)
+    assert seeds.returncode == 0 and "(build reused)" in seeds.stdout, seeds.stdout + seeds.stderr
+    line = next(l for l in seeds.stdout.splitlines() if l.startswith("Fmax at nextpnr seeds"))
+    assert re.match(r"Fmax at nextpnr seeds 1\.\.1: \d+\.\d MHz; with the default seed's "
+                    r"\d+\.\d: mean \d+\.\d, range \d+\.\d-\d+\.\d MHz$", line), line
 
 
 @pytest.mark.slow
