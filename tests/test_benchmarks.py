@@ -127,7 +127,7 @@ def test_ttfs_board_benchmark_quick(tmp_path):
                             "--quick", "--out", str(tmp_path), "--seeds", "1"],
                            capture_output=True, text=True, timeout=900)
     assert seeds.returncode == 0 and "(build reused)" in seeds.stdout, seeds.stdout + seeds.stderr
-    line = next(l for l in seeds.stdout.splitlines() if l.startswith("Fmax at nextpnr seeds"))
+    line = next(t for t in seeds.stdout.splitlines() if t.startswith("Fmax at nextpnr seeds"))
     assert re.match(r"Fmax at nextpnr seeds 1\.\.1: \d+\.\d MHz; with the default seed's "
                     r"\d+\.\d: mean \d+\.\d, range \d+\.\d-\d+\.\d MHz$", line), line
 
