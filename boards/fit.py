@@ -57,7 +57,13 @@ from spikeforge.hdl.core import needs_multiplier
 from spikeforge.hdl.learning import StoreMap
 from spikeforge.hdl.system import LEARNING_MIN_HIDDEN
 from spikeforge.ir.errors import ConfigError
-from spikeforge.ir.system import BRAM_ASPECTS, bram_blocks, weight_bank_words
+from spikeforge.ir.system import (
+    BRAM_ASPECTS,
+    SystemConfig,
+    bram_blocks,
+    core_sum_stage,
+    weight_bank_words,
+)
 
 __all__ = ["FitEstimate", "LogicModel", "LOGIC_MODELS", "estimate", "check_fit", "suggestions",
            "state_memories_for", "input_copies_for", "sum_stage_for", "system_settings_for",
@@ -554,7 +560,9 @@ def sum_stage_for(plan, board: str) -> tuple[bool, str]:
     spec = board_spec(board)
     words = sorted({core.config.words for core in plan.cores})
     where = f"{spec.family}, cores of {'/'.join(map(str, words))} words"
-    if spec.family != "ice40" or words[-1] < 3:
+    # whether a core takes the stage: the one rule the system applies (core_sum_stage)
+    takes = any(core_sum_stage(SystemConfig(sum_stage=True), g) for g in words)
+    if spec.family != "ice40" or not takes:
         return False, f"the event sums written back from the adders ({where})"
     return True, f"the event sums registered before their write-back ({where})"
 
