@@ -37,11 +37,26 @@ loaded 2-core machine) and with it the output-layer-only row, which needs its fi
 image by a whole number of pixels in each direction, up to ``S``, filled with 0, drawn anew
 each epoch (:class:`ShiftedTrain`); the validation and test images are never moved.
 ``--no-test`` skips the one test evaluation (for the validation-only search runs).
+``--test-curve`` (with ``--val``) evaluates the test set after every epoch as well and
+reports it beside the validation curve (a column and a dashed line per rule row); the rule
+still sees only its training samples, and nothing is chosen on that column. ``--jobs 2``
+trains the exact-gradient network in a second process while the rule runs (same result as
+``--jobs 1``; about half the wall time when both take as long).
+
+    # docs/learning.md section 4.8: the rule at section 4.6-4.7's settings (chosen there on
+    # validation) beside exact gradients (train_ttfs's defaults, 10 epochs), both curves on
+    # the test set, in one run (~1.5-2 h on 2 cores)
+    .venv/bin/python benchmarks/bench_learning.py --dataset mnist --hidden 600 --val 0.1 \
+        --test-curve --jobs 2 --batch-size 1 --rule-epochs 14 --halve-every 2 \
+        --frac-bits 13 --shift-out 8 --shift-hidden 10 --no-first-reading --no-output-only \
+        --epochs 10 --png docs/img/learning_mnist_curve.png
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import torch
@@ -79,6 +94,8 @@ class Split:
         #: ``None``, or a factory of a fresh :class:`ShiftedTrain` (one per rule run, so that
         #: every run sees the same shifts); ``run_test``: False skips the one test evaluation
         self.augment, self.run_test = None, True
+        #: True: with a validation split, the rule runs also record test accuracy per epoch
+        self.test_curve = False
         #: ``None``, or a path prefix: each rule run's final stores go to ``<prefix>.<i>.npz``
         self.save_to, self.saved = None, []
 
@@ -138,14 +155,20 @@ class ShiftedTrain:
         return input_counts(x, self.split.mv, self.split.k, ticks=self.split.ticks)
 
 
-def run_rule(name, start, split, epochs, batch_size, seed, progress, halve_every, **rule):
-    """``(name, curve, [final test accuracy], seconds)``: without a validation split the curve
-    is the test accuracy per epoch (and the final test accuracy its last point); with one, the
-    curve is the validation accuracy per epoch and the test set is run once, at the end."""
+def run_rule(name, start, split, epochs, batch_size, seed, progress, **rule):
+    """``(name, curve, [final test accuracy], seconds, test curve)``: without a validation
+    split the curve is the test accuracy per epoch (and the final test accuracy its last
+    point); with one, the curve is the validation accuracy per epoch and the test set is run
+    once, at the end -- or, with ``split.test_curve``, after every epoch as well (the test
+    curve; nothing is chosen on it), its last point the final test accuracy."""
     held = (split.x_val, split.y_val) if len(split.y_val) else (split.x_te, split.y_te)
     train_fn = split.fn(split.x_tr) if split.augment is None else split.augment()
+    also = (split.fn(split.x_te), split.y_te) if split.test_curve else None
+    rule = dict(rule)
+    halve_every = rule.pop("halve_every")
     r = train_popcount(start, train_fn, split.y_tr, split.fn(held[0]), held[1],
-                       split.ticks, epochs, batch_size, seed, progress, halve_every, **rule)
+                       split.ticks, epochs, batch_size, seed, progress, halve_every, also,
+                       **rule)
     curve = [acc for _, acc in r.history]
     print(f"{name}: training accuracy per epoch (during the epoch) "
           + " ".join(f"{tr:.4f}" for tr, _ in r.history) + f"; {r.seconds:.0f} s", flush=True)
@@ -154,10 +177,33 @@ def run_rule(name, start, split, epochs, batch_size, seed, progress, halve_every
                  curve=np.asarray(curve))
         split.saved.append(name)
     test = curve[-1:]
-    if len(split.y_val):
+    if r.also_history:
+        test = r.also_history[-1:]
+    elif len(split.y_val):
         test = [golden_accuracy(r.learner.current_network(), split.fn(split.x_te), split.y_te,
                                 split.ticks)] if split.run_test else []
-    return name, curve, test, r.seconds
+    return name, curve, test, r.seconds, r.also_history
+
+
+def train_exact(args, n_tr: int, verbose: bool):
+    """Exact-gradient training of the run (``args``: the parsed command line, so that it can
+    run in a worker process): ``(float test accuracy per epoch, 8-bit golden test accuracy,
+    seconds, first layer's float weights)``. Each epoch prints one line when ``verbose``."""
+    torch.set_num_threads(args.threads)
+    ds = load_dataset(args.dataset, path=args.path)
+    ticks = inference_ticks(args.k, 2)
+    split = Split(ds, args.k, ticks, args.val, args.max_train)
+
+    def tell(epoch, _net, history):
+        print(f"exact gradient: epoch {epoch + 1}/{args.epochs}, float test accuracy "
+              f"{history[-1][2]:.4f}", flush=True)
+
+    exact = train_ttfs(ds, (args.hidden,), args.epochs, seed=args.seed, progress=False,
+                       max_train=n_tr, on_epoch=tell if verbose else None)
+    golden = golden_accuracy(integer_network(exact.net, args.k).network,
+                             split.fn(split.x_te), split.y_te, ticks)
+    return ([te for _, _, te in exact.history], golden, exact.seconds,
+            exact.net.layers[0].w.detach().numpy().copy())
 
 
 def main(argv=None):
@@ -191,6 +237,12 @@ def main(argv=None):
                     help="shift each training image by up to this many pixels, anew each "
                          "epoch (0: off)")
     ap.add_argument("--augment-seed", type=int, default=0)
+    ap.add_argument("--test-curve", action="store_true",
+                    help="with --val: the rule runs also record test accuracy after every "
+                         "epoch (reported beside the validation curve; nothing is chosen on "
+                         "it)")
+    ap.add_argument("--jobs", type=int, default=1,
+                    help="2: exact-gradient training in a second process, beside the rule")
     ap.add_argument("--no-test", action="store_true",
                     help="with --val: do not run the test set (validation-only search runs)")
     ap.add_argument("--save", default=None,
@@ -204,12 +256,19 @@ def main(argv=None):
     if args.quick:
         args.epochs, args.rule_epochs, args.max_train = 2, 2, args.max_train or 300
         args.halve_every = 1
+    if args.test_curve and (not args.val or args.no_test):
+        ap.error("--test-curve: needs --val and the test set (without --val the curve is "
+                 "the test accuracy already)")
+    if args.jobs not in (1, 2):
+        ap.error(f"--jobs: 1 or 2 (the exact-gradient training beside the rule), "
+                 f"got {args.jobs}")
     torch.set_num_threads(args.threads)
     progress = not args.quiet
     ds = load_dataset(args.dataset, path=args.path)
     ticks = inference_ticks(args.k, 2)
     split = Split(ds, args.k, ticks, args.val, args.max_train)
     split.run_test, split.save_to = not args.no_test, args.save
+    split.test_curve = args.test_curve
     if args.augment_shift:
         try:                                   # check it before any training
             ShiftedTrain(split, ds.shape, args.augment_shift, args.augment_seed)
@@ -221,28 +280,30 @@ def main(argv=None):
     sizes = [ds.n_features, args.hidden, ds.n_classes]
     rand_int = integer_network(TTFSNet(sizes, seed=args.seed + 1), args.k).network
     rule = rule_config(args)
-    runs = [("rule, both layers, from random", rand_int, rule)]
     exact_curve, exact_golden, exact_seconds = [], float("nan"), 0.0
+    pool = exact_job = None
+    if not args.no_exact and args.jobs > 1:        # beside the rule, in a second process
+        pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        exact_job = pool.submit(train_exact, args, n_tr, progress)
+    rows = [run_rule("rule, both layers, from random", rand_int, split, args.rule_epochs,
+                     args.batch_size, args.seed, progress, **rule)]
+    runs = []
     if not args.no_exact:
-        exact = train_ttfs(ds, (args.hidden,), args.epochs, seed=args.seed, progress=progress,
-                           max_train=n_tr)
-        exact_golden = golden_accuracy(integer_network(exact.net, args.k).network,
-                                       split.fn(split.x_te), split.y_te, ticks)
-        exact_curve, exact_seconds = [te for _, _, te in exact.history], exact.seconds
+        exact_curve, exact_golden, exact_seconds, w0 = (
+            exact_job.result() if exact_job is not None else train_exact(args, n_tr, progress))
+        if pool is not None:
+            pool.shutdown()
         mixed = TTFSNet(sizes, seed=args.seed + 1)
         with torch.no_grad():
-            mixed.layers[0].w.copy_(exact.net.layers[0].w)
+            mixed.layers[0].w.copy_(torch.from_numpy(w0))
         if not args.no_output_only:
             runs.append(("rule, output layer only, exact first layer",
                          integer_network(mixed, args.k).network, {**rule, "shift_hidden": None}))
     if not args.no_first_reading:
         runs.append(("first reading (binary causal sets), from random", rand_int, FIRST_READING))
-    rows = []
     for name, net, kw in runs:
-        kw = dict(kw)
-        halve = kw.pop("halve_every")
         rows.append(run_rule(name, net, split, args.rule_epochs, args.batch_size, args.seed,
-                             progress, halve, **kw))
+                             progress, **kw))
     held = "validation" if len(split.y_val) else "test"
     print(f"{ds.name} ({n_tr} train, {len(split.y_val)} validation, {len(split.y_te)} test), "
           f"{'-'.join(map(str, sizes))}, K = {args.k}, 8-bit weights (+{args.frac_bits} "
@@ -261,16 +322,21 @@ def main(argv=None):
 def format_table(exact_curve, exact_golden, exact_seconds, rows) -> str:
     epochs = max([len(exact_curve)] + [len(r[1]) for r in rows])
     cell = lambda c, e: f"{c[e]:.4f}" if e < len(c) else ""  # noqa: E731
-    head = ["epoch", "exact gradient (float)"] + [r[0] for r in rows]
+    # a rule row with a test curve (--test-curve) takes a second column: its test accuracy
+    cols = [(r[0], r[1], r[2], r[3]) for r in rows]
+    cols = [c for r, col in zip(rows, cols) for c in
+            ([col] + ([(f"{r[0]} (test)", r[4], [], None)] if r[4] else []))]
+    head = ["epoch", "exact gradient (float)"] + [c[0] for c in cols]
     lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
     for e in range(epochs):
         lines.append("| " + " | ".join([str(e + 1), cell(exact_curve, e)]
-                                       + [cell(r[1], e) for r in rows]) + " |")
+                                       + [cell(c[1], e) for c in cols]) + " |")
     lines.append("| final, 8-bit golden | " + " | ".join(
         [f"{exact_golden:.4f}" if exact_curve else ""]
-        + [f"{r[2][-1]:.4f}" if r[2] else "" for r in rows]) + " |")
+        + [f"{c[2][-1]:.4f}" if c[2] else "" for c in cols]) + " |")
     lines.append("| seconds | " + " | ".join(
-        [f"{exact_seconds:.0f}"] + [f"{r[3]:.0f}" for r in rows]) + " |")
+        [f"{exact_seconds:.0f}"] + ["" if c[3] is None else f"{c[3]:.0f}" for c in cols])
+        + " |")
     return "\n".join(lines)
 
 
@@ -285,9 +351,12 @@ def plot(path, exact_curve, exact_golden, rows, title, held="test"):
                 label="exact gradient (float test acc.)")
         ax.axhline(exact_golden, color="k", ls=":", label=f"exact gradient, 8-bit golden "
                    f"({exact_golden:.3f})")
-    for (name, curve, _, _), style in zip(rows, ("C0-o", "C1-s", "C3-^", "C2-v")):
+    for (name, curve, _, _, test_curve), style in zip(rows, ("C0-o", "C1-s", "C3-^", "C2-v")):
         ax.plot(range(1, len(curve) + 1), curve, style, ms=3,
                 label=f"{name} (8-bit golden, {held})")
+        if test_curve:
+            ax.plot(range(1, len(test_curve) + 1), test_curve, style[:2] + "--", lw=1,
+                    label=f"{name} (8-bit golden, test)")
     ax.set_xlabel("epoch")
     ax.set_ylabel(f"accuracy ({held}; exact gradient: test)" if exact_curve else
                   f"{held} accuracy")

@@ -5,7 +5,7 @@ exact-gradient training (docs/learning.md)."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -24,22 +24,27 @@ class PopcountResult:
     test_accuracy: float
     seconds: float
     history: list  # per epoch: (train acc during the epoch, test acc)
+    #: per epoch: the accuracy on ``train_popcount``'s ``also`` set (empty without one)
+    also_history: list = field(default_factory=list)
 
 
 def train_popcount(network: IntegerNetwork, train_counts_fn, y_train, test_counts_fn, y_test,
                    ticks: int, epochs: int = 10, batch_size: int = 16, seed: int = 0,
-                   progress: bool = True, halve_every: int | None = None,
+                   progress: bool = True, halve_every: int | None = None, also=None,
                    **rule) -> PopcountResult:
     """Train with the popcount rule (``rule``: the :class:`PopcountLearner` fields).
     ``*_counts_fn(index_array)`` returns the ``[batch, ticks, n_in]`` input events of those
     samples (so that big data sets are encoded chunk by chunk). ``halve_every``: the step
-    schedule, ``lr_decay = epoch // halve_every`` (a right shift the host sets per epoch)."""
+    schedule, ``lr_decay = epoch // halve_every`` (a right shift the host sets per epoch).
+    ``also = (counts_fn, y)``: a second held-out set evaluated after every epoch too (e.g. the
+    test set beside a validation set), recorded in ``also_history``; the training does not
+    see it."""
     from tqdm.auto import tqdm
 
     learner = PopcountLearner(network, ticks, **rule)
     y_train, y_test = np.asarray(y_train), np.asarray(y_test)
     rng = np.random.default_rng(seed)
-    history, start = [], time.perf_counter()
+    history, also_history, start = [], [], time.perf_counter()
     bar = tqdm(range(epochs), desc="popcount rule", disable=not progress)
     for epoch in bar:
         learner.lr_decay = epoch // halve_every if halve_every else 0
@@ -50,10 +55,13 @@ def train_popcount(network: IntegerNetwork, train_counts_fn, y_train, test_count
             correct += int((learner.step(train_counts_fn(idx), y_train[idx]) == y_train[idx]).sum())
         te = golden_accuracy(learner.current_network(), test_counts_fn, y_test, ticks)
         history.append((correct / len(perm), te))
+        if also is not None:
+            also_history.append(golden_accuracy(learner.current_network(), also[0],
+                                                np.asarray(also[1]), ticks))
         bar.set_postfix(train=f"{history[-1][0]:.3f}", test=f"{te:.3f}")
     tr = history[-1][0] if history else float("nan")
     te = history[-1][1] if history else golden_accuracy(network, test_counts_fn, y_test, ticks)
-    return PopcountResult(learner, tr, te, time.perf_counter() - start, history)
+    return PopcountResult(learner, tr, te, time.perf_counter() - start, history, also_history)
 
 
 def golden_accuracy(network: IntegerNetwork, counts_fn, y, ticks: int, batch: int = 512) -> float:
