@@ -733,6 +733,9 @@ def _stimuli(network: IntegerNetwork, seed: int, p_gap: float, p_ready: float) -
     if len(together):  # every set of output neurons spiking in one tick, one at a time
         slow("output-coincidence", together, seed + 12, 0.0, 1.0)  # and under stalls
         slow("output-coincidence-backpressure", together, seed + 13, 0.2, 0.3)
+    boundary = threshold_cover(network, seed + 21, limit=limit)
+    if len(boundary):  # membranes exactly at their threshold (the compare's boundary)
+        slow("threshold-boundary", boundary, seed + 21, 0.1, 0.8)
     floor = membrane_floor_cover(network, seed + 14, limit=limit)
     if len(floor):  # negative currents into membranes at their floor, every layer
         slow("membrane-floor", floor, seed + 14, 0.0, 1.0)
@@ -986,6 +989,50 @@ def membrane_floor_cover(network: IntegerNetwork, seed: int = 0, ticks: int = 60
     if not chosen:
         return np.zeros((0, ticks, J), dtype=np.int64)
     return np.stack([chosen[key] for key in sorted(chosen)])
+
+
+def _raised_threshold(network: IntegerNetwork, layer: int) -> IntegerNetwork:
+    """``network`` with layer ``layer``'s threshold one higher: its neurons spike where
+    ``v >= threshold + 1``, i.e. ``v > threshold``."""
+    layers = list(network.layers)
+    old = layers[layer]
+    params = replace(old.params, threshold=old.params.threshold + 1)
+    layers[layer] = IntegerLayer(old.weights, params, old.max_events_per_tick)
+    return IntegerNetwork(tuple(layers), network.decision)
+
+
+def threshold_cover(network: IntegerNetwork, seed: int = 0, ticks: int = 12,
+                    tries: int = 6000, limit: int | None = None, cap: int = 16) -> np.ndarray:
+    """Images found by the golden model on which a neuron's membrane equals its threshold
+    at the compare (``v >= theta`` spikes, ``v > theta`` would not): one image for each
+    (layer, neuron) the search reaches, at most ``cap``. Where that happens is read from
+    the network with the layer's threshold one higher: the first tick at which its spikes
+    of that layer differ has the same input and state up to it, so there ``v == theta``;
+    first spike: only up to both decision ticks, after which nothing runs. Random images
+    rarely land a membrane on its threshold exactly: stop 54's campaign left the compare
+    of the TTFS design's first hidden core mutated to ``>`` undetected."""
+    rng = np.random.default_rng(seed)
+    J = network.n_inputs
+    raised = [_raised_threshold(network, layer) for layer in range(len(network.layers))]
+    chosen: dict[tuple[int, int], np.ndarray] = {}
+    for _ in range(tries // 200):
+        p = rng.uniform(0.03, 0.9, size=(200, 1, 1))
+        counts = (rng.random((200, ticks, J)) < p).astype(np.int64)
+        if limit is not None:
+            counts = _limit(counts, limit)
+        base = run_network(network, counts, early_exit=True)
+        for layer, net in enumerate(raised):
+            alt = run_network(net, counts, early_exit=True)
+            ran = np.minimum(base.decision_tick, alt.decision_tick)
+            diff = base.spikes[layer] != alt.spikes[layer]          # [batch, ticks, neurons]
+            for b in np.flatnonzero(diff.any(axis=(1, 2))):
+                t = int(np.flatnonzero(diff[b].any(axis=1))[0])
+                if t <= ran[b]:
+                    for n in np.flatnonzero(diff[b, t]):
+                        chosen.setdefault((layer, int(n)), counts[b])
+    if not chosen:
+        return np.zeros((0, ticks, J), dtype=np.int64)
+    return np.stack([chosen[key] for key in sorted(chosen)][:cap])
 
 
 def campaign_designs(seed: int = 0) -> list[Design]:
