@@ -294,14 +294,18 @@ def main(argv=None):
     if not args.no_exact and args.jobs > 1:        # beside the rule, in a second process
         pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
         exact_job = pool.submit(train_exact, args, n_tr, progress)
-    rows = [run_rule("rule, both layers, from random", rand_int, split, args.rule_epochs,
-                     args.batch_size, args.seed, progress, **rule)]
+    try:
+        rows = [run_rule("rule, both layers, from random", rand_int, split, args.rule_epochs,
+                         args.batch_size, args.seed, progress, **rule)]
+        if not args.no_exact:
+            exact_curve, exact_golden, exact_seconds, w0 = (
+                exact_job.result() if exact_job is not None
+                else train_exact(args, n_tr, progress))
+    finally:  # the worker does not outlive a failed or interrupted rule run
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     runs = []
     if not args.no_exact:
-        exact_curve, exact_golden, exact_seconds, w0 = (
-            exact_job.result() if exact_job is not None else train_exact(args, n_tr, progress))
-        if pool is not None:
-            pool.shutdown()
         mixed = TTFSNet(sizes, seed=args.seed + 1)
         with torch.no_grad():
             mixed.layers[0].w.copy_(torch.from_numpy(w0))
