@@ -83,7 +83,7 @@ def test_validation_and_test_images_are_never_shifted(tmp_path):
               "--png", str(tmp_path / "l.png")]
     _, _, rows = bench.main(common + ["--augment-shift", "1", "--augment-seed", "2",
                                       "--save", str(tmp_path / "aug")])
-    _, curve, test, _ = rows[0]
+    _, curve, test, _, _ = rows[0]
     bench.main(common + ["--save", str(tmp_path / "plain")])
 
     split = _split(bench)
