@@ -953,10 +953,18 @@ def _widened(network: IntegerNetwork, layer: int) -> IntegerNetwork:
     """Layers ``0 .. layer`` of ``network``, the last with a membrane one bit wider: it runs
     exactly as the original until the first tick in which decay(v) + i of one of its
     neurons leaves the original's range, and there its membrane is outside that range."""
-    old = network.layers[layer]
-    params = replace(old.params, membrane_bits=old.params.membrane_bits + 1)
-    last = IntegerLayer(old.weights, params, old.max_events_per_tick)
-    return IntegerNetwork(tuple(network.layers[:layer]) + (last,), network.decision)
+    bits = network.layers[layer].params.membrane_bits
+    wide = _with_params(network, layer, membrane_bits=bits + 1)
+    return IntegerNetwork(wide.layers[:layer + 1], network.decision)
+
+
+def _with_params(network: IntegerNetwork, layer: int, **changes) -> IntegerNetwork:
+    """``network`` with layer ``layer``'s neuron parameters changed as ``changes`` say."""
+    layers = list(network.layers)
+    old = layers[layer]
+    layers[layer] = IntegerLayer(old.weights, replace(old.params, **changes),
+                                 old.max_events_per_tick)
+    return IntegerNetwork(tuple(layers), network.decision)
 
 
 def membrane_floor_cover(network: IntegerNetwork, seed: int = 0, ticks: int = 60,
@@ -991,16 +999,6 @@ def membrane_floor_cover(network: IntegerNetwork, seed: int = 0, ticks: int = 60
     return np.stack([chosen[key] for key in sorted(chosen)])
 
 
-def _raised_threshold(network: IntegerNetwork, layer: int) -> IntegerNetwork:
-    """``network`` with layer ``layer``'s threshold one higher: its neurons spike where
-    ``v >= threshold + 1``, i.e. ``v > threshold``."""
-    layers = list(network.layers)
-    old = layers[layer]
-    params = replace(old.params, threshold=old.params.threshold + 1)
-    layers[layer] = IntegerLayer(old.weights, params, old.max_events_per_tick)
-    return IntegerNetwork(tuple(layers), network.decision)
-
-
 def threshold_cover(network: IntegerNetwork, seed: int = 0, ticks: int = 12,
                     tries: int = 6000, limit: int | None = None, cap: int = 16) -> np.ndarray:
     """Images found by the golden model on which a neuron's membrane equals its threshold
@@ -1013,7 +1011,9 @@ def threshold_cover(network: IntegerNetwork, seed: int = 0, ticks: int = 12,
     of the TTFS design's first hidden core mutated to ``>`` undetected."""
     rng = np.random.default_rng(seed)
     J = network.n_inputs
-    raised = [_raised_threshold(network, layer) for layer in range(len(network.layers))]
+    # each layer's neurons spiking where v >= threshold + 1, i.e. v > threshold
+    raised = [_with_params(network, layer, threshold=old.params.threshold + 1)
+              for layer, old in enumerate(network.layers)]
     chosen: dict[tuple[int, int], np.ndarray] = {}
     for _ in range(tries // 200):
         p = rng.uniform(0.03, 0.9, size=(200, 1, 1))
