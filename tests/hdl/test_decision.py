@@ -107,13 +107,19 @@ def simulate(dut, ticks, rng, *, finish=True, membrane=None):
     return result
 
 
+@pytest.mark.parametrize("one_core", [False, True])
 @pytest.mark.parametrize("seed", range(12))
-def test_first_spike_matches_model(seed):
+def test_first_spike_matches_model(seed, one_core):
+    """Three output cores interleaved (every decision at a tick's end), or one output core
+    (``decisive_below = n_classes``: every decision at its first spike, without the unit's
+    ``seen``/``best`` registers), with indices >= n_classes that must be ignored."""
     rng = random.Random(seed)
     n_classes = 10
-    dut = DecisionUnit(n_classes, Decision.FIRST_SPIKE, index_bits=4)
+    dut = DecisionUnit(n_classes, Decision.FIRST_SPIKE, index_bits=4,
+                       decisive_below=n_classes if one_core else 0)
     p = [0.0, 0.02, 0.1, 0.3][seed % 4]
-    ticks = random_ticks(rng, n_classes, 4, n_ticks=6, p_spike=p)
+    ticks = random_ticks(rng, n_classes, 4, n_ticks=6, n_cores=1 if one_core else 3,
+                         p_spike=p)
     cls, tick = first_spike(ticks, n_classes)
     r = simulate(dut, ticks, rng)
     assert r["valid"] == 1
