@@ -93,26 +93,6 @@ def reply_count_bits(system) -> int:
     return 1 if once else 16
 
 
-def work_count_bits(system, input_depth: int) -> dict[str, list[int]]:
-    """Widths of the engine's registered copies of the system's work counters (``events``
-    and ``spikes`` per layer, ``cycle_bits`` wide in the system; sent as 32 bits either way):
-    the bits of the largest count a run can reach, so the copies are exact. A run feeds at
-    most ``input_depth`` items (events and tick markers) from the input buffer, so layer 0
-    takes at most that many events; a neuron spikes at most once a tick, and a ``fire_once``
-    neuron at most once until CLEAR, so layer l spikes at most ``layer_size`` times (fire
-    once) or ``layer_size * (2**len(n_ticks) - 1)``; layer l + 1's events are layer l's
-    spikes. The system's counter bits above them have no reader and Yosys removes them
-    with their carries: on the iCE40 TTFS demo 32-bit copies were ~200 logic cells at 85 %
-    of the device (docs/boards.md, stop 56)."""
-    max_ticks = (1 << len(system.n_ticks)) - 1
-    spikes = [size if all(core.config.params.fire_once for core in cores) else size * max_ticks
-              for size, cores in zip(system.layer_sizes, system.layers)]
-    events = [input_depth] + spikes[:-1]
-    width = len(system.events[0])
-    return {"events": [min(width, n.bit_length()) for n in events],
-            "spikes": [min(width, n.bit_length()) for n in spikes]}
-
-
 class ProtocolEngine(wiring.Component):
     """Parses request frames from ``rx``, drives a :class:`~spikeforge.hdl.system.SpikeforgeSystem`
     (instantiated inside as ``system``) and sends reply frames on ``tx``.
@@ -400,11 +380,10 @@ class ProtocolEngine(wiring.Component):
                            ("error", sysm.error), ("none", sysm.result_none)]:
             result[key] = Signal.like(value, name=f"result_{key}")
             m.d.sync += result[key].eq(value)
-        work = []  # the work counters, registered like the rest, as wide as they can count
-        widths = work_count_bits(sysm, depth)
+        work = []  # the work counters, registered like the rest
         for counter in ("events", "spikes"):
             for l, value in enumerate(getattr(sysm, counter)):
-                work.append(Signal(widths[counter][l], name=f"result_{counter}_{l}"))
+                work.append(Signal.like(value, name=f"result_{counter}_{l}"))
                 m.d.sync += work[-1].eq(value)
         payloads = {
             Reply.ERROR: [err_code, err_cmd],
