@@ -1000,28 +1000,33 @@ def membrane_floor_cover(network: IntegerNetwork, seed: int = 0, ticks: int = 60
 
 
 def threshold_cover(network: IntegerNetwork, seed: int = 0, ticks: int = 12,
-                    tries: int = 6000, limit: int | None = None, cap: int = 16) -> np.ndarray:
+                    tries: int = 6000, limit: int | None = None, cap: int = 32) -> np.ndarray:
     """Images found by the golden model on which a neuron's membrane equals its threshold
-    at the compare (``v >= theta`` spikes, ``v > theta`` would not): one image for each
-    (layer, neuron) the search reaches, at most ``cap``. Where that happens is read from
-    the network with the layer's threshold one higher: the first tick at which its spikes
-    of that layer differ has the same input and state up to it, so there ``v == theta``;
-    first spike: only up to both decision ticks, after which nothing runs. Random images
-    rarely land a membrane on its threshold exactly: stop 54's campaign left the compare
-    of the TTFS design's first hidden core mutated to ``>`` undetected."""
+    at the compare (``v >= theta`` spikes, ``v > theta`` would not), or one below it (a
+    stale +1 in a current or membrane tips it over): one image for each (layer, neuron,
+    offset) the search reaches, at most ``cap``. Where that happens is read from the
+    network with the layer's threshold one higher (one lower): the first tick at which its
+    spikes of that layer differ has the same input and state up to it, so there ``v ==
+    theta`` (``theta - 1``); first spike: only up to both decision ticks, after which
+    nothing runs. Random images rarely land a membrane on its threshold exactly: stop 54's
+    campaign left the compare of the TTFS design's first hidden core mutated to ``>``
+    undetected, and stop 55's the first-spike output core's CLEAR of its current to 1
+    instead of 0 (no output membrane at ``theta - 1`` before the decision)."""
     rng = np.random.default_rng(seed)
     J = network.n_inputs
-    # each layer's neurons spiking where v >= threshold + 1, i.e. v > threshold
-    raised = [_with_params(network, layer, threshold=old.params.threshold + 1)
-              for layer, old in enumerate(network.layers)]
-    chosen: dict[tuple[int, int], np.ndarray] = {}
+    # each layer's neurons spiking where v >= threshold + 1 (v > threshold), and where
+    # v >= threshold - 1
+    moved = [(layer, offset, _with_params(network, layer,
+                                          threshold=old.params.threshold + offset))
+             for offset in (1, -1) for layer, old in enumerate(network.layers)]
+    chosen: dict[tuple[int, int, int], np.ndarray] = {}
     for _ in range(tries // 200):
         p = rng.uniform(0.03, 0.9, size=(200, 1, 1))
         counts = (rng.random((200, ticks, J)) < p).astype(np.int64)
         if limit is not None:
             counts = _limit(counts, limit)
         base = run_network(network, counts, early_exit=True)
-        for layer, net in enumerate(raised):
+        for layer, offset, net in moved:
             alt = run_network(net, counts, early_exit=True)
             ran = np.minimum(base.decision_tick, alt.decision_tick)
             diff = base.spikes[layer] != alt.spikes[layer]          # [batch, ticks, neurons]
@@ -1029,7 +1034,7 @@ def threshold_cover(network: IntegerNetwork, seed: int = 0, ticks: int = 12,
                 t = int(np.flatnonzero(diff[b].any(axis=1))[0])
                 if t <= ran[b]:
                     for n in np.flatnonzero(diff[b, t]):
-                        chosen.setdefault((layer, int(n)), counts[b])
+                        chosen.setdefault((layer, int(n), offset), counts[b])
     if not chosen:
         return np.zeros((0, ticks, J), dtype=np.int64)
     return np.stack([chosen[key] for key in sorted(chosen)][:cap])
@@ -1780,6 +1785,16 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("first-spike", "spikeforge_system.decision:57:<-><=:compare boundary"): (
         "n_best = hit & (~seen | payload <= best) ? payload : best instead of payload < best: "
         "the two differ only where payload == best, where both arms are the same value"),
+    ("first-spike", "spikeforge_system.core_2_0:863:$signature__data=K':next-state constant"): (
+        "the output core's CLEAR writes its current memory with 1 instead of 0. The output "
+        "layer is layer 2: its first events are the layer-1 spikes of tick 1, taken in tick "
+        "2 (a spike of tick t reaches the next layer in tick t + 1), so the 1 meets no event "
+        "before it is decayed: TICK 0's update reads i = 1, v = decay(0, beta) + 1 = 1 < "
+        "theta = 118 (no spike, no reset, not adaptive) and writes i = decay(1, alpha = 224) "
+        "= 0 (decays round toward zero); TICK 1's reads i = 0 and v = decay(1, beta = 247) = 0. "
+        "From then on every current and membrane equals the original's, and in ticks 0 and 1 "
+        "neither spikes; every inference starts with that CLEAR (every input; stop 56: the "
+        "threshold cover's membranes one below the threshold did not detect it either)"),
     ("first-spike", "spikeforge_system.decision:127:$13=K':next-state constant"): (
         "first_tick set to 1 instead of 0 by clear: clear also sets valid = 0, and first_tick "
         "is loaded with the tick in every cycle while valid is low (stop 53), so the cleared "
