@@ -300,6 +300,13 @@ def format_report(report: dict) -> str:
         lines.append(f"  Fmax   {f:.1f} MHz against {report['constraint_mhz']:.1f} MHz "
                      f"({'met' if met else 'NOT met'}"
                      f"{'' if seed is None else f', nextpnr seed {seed}'})")
+    if report.get("placements"):
+        tried = ", ".join(f"{'default' if key == 'default' else 'seed ' + key} "
+                          f"{'failed' if f is None else f'{f:.1f}'}"
+                          for key, f in report["placements"].items())
+        kept = report.get("nextpnr_seed")
+        lines.append(f"  placements tried (timing not met at the default): {tried} MHz; "
+                     + (f"seed {kept} kept" if kept is not None else "none met"))
     lines.append(f"  bitstream {report.get('bitstream')}  ({report['build_s']:.1f} s)")
     return "\n".join(lines)
 
@@ -310,7 +317,8 @@ def build_board(source, board: str, out_dir=None, *, baud: int = 115200,
                 input_depth: int | None = None, fit_check: bool = True, quiet: bool = True,
                 clk_mhz: float | None = None, allow_timing_fail: bool = False,
                 reuse: bool = False, learning: LearningConfig | None = None,
-                router: str | None = None, nextpnr_seed: int | None = None) -> dict:
+                router: str | None = None, nextpnr_seed: int | None = None,
+                seeds: int = 0) -> dict:
     """Build the board top of ``source`` (artifact directory, ``core[:NxM]``, or a
     ``(name, Artifact)`` tuple as :func:`resolve_design` returns) for ``board``; returns the
     report dict (also written to ``out_dir/report.json``).
@@ -339,8 +347,23 @@ def build_board(source, board: str, out_dir=None, *, baud: int = 115200,
     ``router``: nextpnr's router (:data:`ROUTERS`; None: its default, router1), in the
     report as ``router``; ``nextpnr_seed``: nextpnr's placement seed (None: its default), in
     the report as ``nextpnr_seed`` -- placement alone moves Fmax a lot on large designs (the
-    TTFS 784-600-10 of stop 51: 46.4 MHz at the default seed, 66.5 at seed 2)."""
+    TTFS 784-600-10 of stop 51: 46.4 MHz at the default seed, 66.5 at seed 2).
+
+    ``seeds``: where timing is not met at nextpnr's default placement, place and route the
+    same netlist again with seeds 1 .. ``seeds`` and keep the first that meets it
+    (:func:`_sweep_seeds`): its placed design is packed into the bitstream, the report's
+    ``nextpnr_seed`` names it and ``placements`` holds each placement's Fmax (issue 10's
+    figures are the default placement's: iCE40 builds at 80-85 % of the device move by up
+    to 8 MHz with the seed, docs/boards.md, stop 56)."""
     spec = board_spec(board, "--board")
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 0:
+        raise ConfigError(f"--seeds: must be a whole number >= 0, got {seeds!r}")
+    if seeds and nextpnr_seed is not None:
+        raise ConfigError("--seeds: tries seeds 1..N after the default placement; leave out "
+                          "--nextpnr-seed (one placement) or --seeds")
+    if seeds and spec.family not in ("ice40", "ecp5"):
+        raise ConfigError(f"--seeds: an option of nextpnr; {board} is built by Vivado "
+                          f"(leave --seeds out)")
     if clk_mhz is not None and spec.family not in ("ice40", "ecp5"):
         raise ConfigError(f"--clk-mhz: {board} has no PLL support here (iCE40 and ECP5 "
                           f"boards only); leave it out to use the {spec.clk_hz / 1e6:g} MHz "
@@ -425,9 +448,22 @@ def build_board(source, board: str, out_dir=None, *, baud: int = 115200,
             tail = ("\n".join(log.read_text(errors="replace").splitlines()[-25:])
                     if log.exists() else "")
             raise SpikeforgeError(f"{board} build failed ({error}); logs in {out}\n{tail}") from None
-    report["build_s"] = time.perf_counter() - start
     report["tools"] = {k: v for k, v in env.items()} or "system"
     cells = count_cells(out / "top.json", spec.family)
+    _read_placement(report, out, spec, cells)
+    if seeds and not report["timing_met"]:
+        with patched_environ(env):
+            _sweep_seeds(report, out, spec, cells, seeds)
+    report["build_s"] = time.perf_counter() - start
+    bitstream = out / ("top.bin" if spec.family == "ice40" else "top.bit")
+    report["bitstream"] = str(bitstream) if bitstream.exists() else None
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    return _timing_checked(report, out, allow_timing_fail, name, board)
+
+
+def _read_placement(report: dict, out: Path, spec, cells: dict) -> None:
+    """The placed design's figures into ``report``: utilisation, Fmax per clock, whether
+    every clock meets its constraint (from nextpnr's ``top.report.json``)."""
     pnr = parse_nextpnr_report(out / "top.report.json")
     util = {}
     for key in ("luts", "ffs", "brams", "dsps"):
@@ -456,10 +492,41 @@ def build_board(source, board: str, out_dir=None, *, baud: int = 115200,
     # every clock nextpnr timed meets its own constraint
     report["timing_met"] = bool(pnr["fmax"]) and all(
         v.get("achieved", 0) >= v.get("constraint", 0) for v in pnr["fmax"].values())
-    bitstream = out / ("top.bin" if spec.family == "ice40" else "top.bit")
-    report["bitstream"] = str(bitstream) if bitstream.exists() else None
-    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    return _timing_checked(report, out, allow_timing_fail, name, board)
+
+
+def _sweep_seeds(report: dict, out: Path, spec, cells: dict, seeds: int) -> None:
+    """nextpnr again on the build's netlist with seeds 1, 2, ... ``seeds`` (the script's own
+    options, outputs to ``seeds/``) until one placement meets timing; that one's placed
+    design, report and log replace the default's (``top.*``) and the script's packing step
+    makes the bitstream of it. ``report["placements"]``: the Fmax of each placement tried
+    (``"default"`` first; None where nextpnr failed), ``report["nextpnr_seed"]``: the seed
+    kept, None where none met (the default placement's bitstream is kept)."""
+    script = (out / "build_top.sh").read_text()
+    tool, _ = nextpnr_seed_command(script, 0)
+    exe = os.environ.get(tool_env_var(tool), tool)
+    placements = {"default": report["fmax_mhz"]}
+    report["placements"] = placements
+    (out / "seeds").mkdir(exist_ok=True)
+    for seed in range(1, seeds + 1):
+        _, args = nextpnr_seed_command(script, seed, keep_placed=True)
+        with progress(f"nextpnr seed {seed} of {seeds} on {out.name} (timing not met)"):
+            done = subprocess.run([exe, *args], cwd=out, capture_output=True, text=True)
+        if done.returncode != 0:
+            placements[str(seed)] = None
+            continue
+        tried = parse_nextpnr_report(out / "seeds" / f"seed{seed}.report.json")
+        placements[str(seed)] = min(v["achieved"] for v in tried["fmax"].values())
+        if all(v["achieved"] >= v["constraint"] for v in tried["fmax"].values()):
+            for suffix in (*_PLACED_SUFFIX.values(), "report.json", "tim"):
+                if (out / "seeds" / f"seed{seed}.{suffix}").exists():
+                    shutil.copy(out / "seeds" / f"seed{seed}.{suffix}", out / f"top.{suffix}")
+            pack = [ln for ln in script.splitlines()
+                    if ln.startswith(":") or ln.startswith(_PACK_LINES)]
+            subprocess.run(["sh", "-c", "set -e\n" + "\n".join(pack)], cwd=out, check=True,
+                           capture_output=True)
+            report["nextpnr_seed"] = seed
+            _read_placement(report, out, spec, cells)
+            return
 
 
 def with_outreg_pass(platform):
@@ -499,22 +566,30 @@ def saved_report(build_plan, out: Path) -> dict | None:
 _NEXTPNR_LINE = '"$NEXTPNR_'
 # options that write the placed and routed design: a seed run keeps only the timing report
 _NEXTPNR_OUTPUTS = {"--asc", "--textcfg"}
+_PLACED_SUFFIX = {"--asc": "asc", "--textcfg": "config"}
+# the script's packing step (icepack / ecppack), run again on a placement a sweep keeps
+_PACK_LINES = ('"$ICEPACK"', '"$ECPPACK"')
 
 
-def nextpnr_seed_command(script: str, seed: int) -> tuple[str, list[str]]:
+def nextpnr_seed_command(script: str, seed: int,
+                         keep_placed: bool = False) -> tuple[str, list[str]]:
     """The nextpnr step of a build's ``build_top.sh`` (Amaranth's script) again with
     ``--seed seed``: ``(tool, arguments)``, the same options on the same netlist, the report
-    and log to ``seeds/seed<seed>.report.json`` / ``.tim``, the placed design not written."""
+    and log to ``seeds/seed<seed>.report.json`` / ``.tim``, the placed design not written
+    (``keep_placed``: written to ``seeds/seed<seed>.asc`` / ``.config``)."""
     lines = [ln for ln in script.splitlines() if ln.startswith(_NEXTPNR_LINE)]
     if len(lines) != 1:
         raise SpikeforgeError(f"build_top.sh: expected one nextpnr line, found {len(lines)}")
     words = shlex.split(lines[0])
     tool = words[0].lstrip("$").lower().replace("_", "-")  # $NEXTPNR_ICE40 -> nextpnr-ice40
     renamed = {"--report": f"seeds/seed{seed}.report.json", "--log": f"seeds/seed{seed}.tim"}
+    if keep_placed:
+        renamed.update({option: f"seeds/seed{seed}.{suffix}"
+                        for option, suffix in _PLACED_SUFFIX.items()})
     args, i = [], 1
     while i < len(words):
         word = words[i]
-        if word in _NEXTPNR_OUTPUTS:
+        if word in _NEXTPNR_OUTPUTS and not keep_placed:
             i += 2
             continue
         args.append(word)
@@ -564,9 +639,13 @@ def _timing_checked(report: dict, out: Path, allow_timing_fail: bool, name: str,
     if not report["timing_met"] and not allow_timing_fail:
         clocks = "; ".join(f"{net}: {v.get('achieved', 0):.2f} MHz of {v.get('constraint', 0):.2f}"
                            for net, v in report["fmax"].items())
+        tried = report.get("placements")
+        also = (f"; {len(tried) - 1} more placement(s) tried (--seeds), best "
+                f"{max(f for f in tried.values() if f is not None):.2f} MHz" if tried else
+                "; --seeds N tries N more placements")
         raise SpikeforgeError(
             f"{board} build of {name}: timing not met at {report['constraint_mhz']:.2f} MHz "
-            f"({clocks or 'no clock timed'}); the bitstream may not work. Ask for a lower "
-            f"--clk-mhz (at most the achieved Fmax), or pass --allow-timing-fail to keep it; "
-            f"report in {out / 'report.json'}")
+            f"({clocks or 'no clock timed'}{also}); the bitstream may not work. Ask for a "
+            f"lower --clk-mhz (at most the achieved Fmax), or pass --allow-timing-fail to keep "
+            f"it; report in {out / 'report.json'}")
     return report

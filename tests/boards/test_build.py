@@ -14,6 +14,7 @@ import json
 import os
 import shlex
 import subprocess
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -22,6 +23,7 @@ from amaranth.hdl import Mux
 from spikeforge.boards.build import (
     build_board,
     count_cells,
+    format_report,
     learning_summary,
     nextpnr_seed_command,
     parse_nextpnr_report,
@@ -31,7 +33,7 @@ from spikeforge.boards.build import (
     toolchain_environment,
     toolchain_options,
 )
-from spikeforge.boards.fit import estimate
+from spikeforge.boards.fit import estimate, system_settings_for
 from spikeforge.boards.specs import BOARDS, board_spec, input_depth_for
 from spikeforge.boards.top import BoardTop
 from spikeforge.hdl.system import SpikeforgeSystem
@@ -294,6 +296,11 @@ def test_nextpnr_seed_command_keeps_the_build_options(board, router):
     assert set(device + ["--timing-allow-fail"]) <= set(args), args
     assert (args[args.index("--router") + 1] if "--router" in args else None) == router, args
     assert not {"--asc", "top.asc", "--textcfg", "top.config", "top.report.json"} & set(args)
+    # a seed sweep (build_board's seeds) keeps the placed design, beside the report
+    _, kept = nextpnr_seed_command(script, 7, keep_placed=True)
+    placed = {"ice40": "--asc", "ecp5": "--textcfg"}[family]
+    assert kept[kept.index(placed) + 1] == f"seeds/seed7.{'asc' if family == 'ice40' else 'config'}"
+    assert [a for a in kept if a not in (placed, kept[kept.index(placed) + 1])] == args
     with pytest.raises(SpikeforgeError, match="expected one nextpnr line, found 0"):
         nextpnr_seed_command("yosys top.ys\n", 1)
 
@@ -338,6 +345,53 @@ def _change_the_rtlil(out):
     il.write_text(il.read_text() + "\n")
     older = saved_json.stat().st_mtime - 1
     os.utime(il, (older, older))
+
+
+def test_a_seed_sweep_that_meets_nothing_keeps_the_default_placement(tmp_path):
+    """``seeds``: a clock no placement of the design reaches (90 MHz on the iCE40UP5K): the
+    default placement and seed 1 are tried and listed, none is kept, the default's report,
+    log and bitstream stay, and the error says what was tried."""
+    _require_tools("icebreaker")
+    out = tmp_path / "ice"
+    with pytest.raises(SpikeforgeError, match=r"timing not met at .*1 more placement\(s\) "
+                                              r"tried \(--seeds\), best"):
+        build_board(resolve_design("core:8x16"), "icebreaker", out, clk_mhz=90, seeds=1)
+    report = json.loads((out / "report.json").read_text())
+    assert list(report["placements"]) == ["default", "1"] and report["nextpnr_seed"] is None
+    assert report["timing_met"] is False
+    assert report["placements"]["default"] == report["fmax_mhz"] < 90
+    assert (out / "seeds" / "seed1.asc").exists() and (out / "top.bin").exists()
+    default = (out / "top.report.json").read_bytes()
+    assert default != (out / "seeds" / "seed1.report.json").read_bytes()
+    assert "none met" in format_report(report)
+
+
+@pytest.mark.slow  # a build and a second placement, ~65 s
+def test_a_seed_sweep_keeps_the_first_placement_that_meets_timing(tmp_path):
+    """core16x32 as bench_boards.py builds it (the board's state memories) with the PLL at
+    50.25 MHz: its default placement reaches 50.1 MHz (stop 56), seed 1 53.4. The sweep keeps
+    seed 1: its placed design, report and log are the build's, the bitstream is icepack's of
+    that placement, the report says so and the build passes its timing check."""
+    _require_tools("icebreaker")
+    name, artifact = resolve_design("core:16x32")
+    settings, _ = system_settings_for(artifact.plan, "icebreaker",
+                                      weight_banks=artifact.system.weight_banks)
+    artifact = replace(artifact, system=replace(artifact.system, **settings))
+    out = tmp_path / "ice"
+    report = build_board((name, artifact), "icebreaker", out, clk_mhz=50, seeds=2)
+    assert report["timing_met"] and report["nextpnr_seed"] == 1
+    assert list(report["placements"]) == ["default", "1"]       # stops at the first that meets
+    assert report["placements"]["default"] < 50.25 <= report["placements"]["1"]
+    assert report["fmax_mhz"] == report["placements"]["1"]
+    for suffix in ("asc", "report.json", "tim"):
+        kept = (out / "seeds" / f"seed1.{suffix}").read_bytes()
+        assert (out / f"top.{suffix}").read_bytes() == kept, suffix
+    env = toolchain_environment(["icepack"])
+    exe = env.get("ICEPACK", "icepack")
+    subprocess.run([exe, "seeds/seed1.asc", "seed1.bin"], cwd=out, check=True,
+                   env={**os.environ, **env})
+    assert (out / "top.bin").read_bytes() == (out / "seed1.bin").read_bytes()
+    assert "seed 1 kept" in format_report(report)
 
 
 @pytest.mark.slow  # a second build: test_small_icebreaker_build checks saved_report's answer
@@ -402,11 +456,14 @@ def test_build_refuses_bad_settings_before_any_work(tmp_path):
             ({"out_dir": tmp_path / "a-file"}, "--out: .*a-file exists and is not a directory"),
             ({"router": "router3"}, "--router: must be one of router1, router2, got 'router3'"),
             ({"nextpnr_seed": -1}, "--nextpnr-seed: must be a whole number >= 0, got -1"),
-            ({"nextpnr_seed": True}, "--nextpnr-seed: must be a whole number >= 0, got True")]:
+            ({"nextpnr_seed": True}, "--nextpnr-seed: must be a whole number >= 0, got True"),
+            ({"seeds": -1}, "--seeds: must be a whole number >= 0, got -1"),
+            ({"seeds": 2, "nextpnr_seed": 1}, "--seeds: tries seeds 1..N after the default "
+                                              "placement; leave out --nextpnr-seed")]:
         with pytest.raises(ConfigError, match=message):
             build_board("core:4x8", "icebreaker", **kwargs)
-    for kwargs, option in (({"router": "router2"}, "--router"), ({"nextpnr_seed": 2},
-                                                                "--nextpnr-seed")):
+    for kwargs, option in (({"router": "router2"}, "--router"),
+                           ({"nextpnr_seed": 2}, "--nextpnr-seed"), ({"seeds": 2}, "--seeds")):
         with pytest.raises(ConfigError, match=f"{option}: an option of nextpnr; arty-a7 is "
                                               f"built by Vivado \\(leave {option} out\\)"):
             build_board("core:4x8", "arty-a7", tmp_path / "arty", **kwargs)
