@@ -522,8 +522,11 @@ def _sweep_seeds(report: dict, out: Path, spec, cells: dict, seeds: int) -> None
                     shutil.copy(out / "seeds" / f"seed{seed}.{suffix}", out / f"top.{suffix}")
             pack = [ln for ln in script.splitlines()
                     if ln.startswith(":") or ln.startswith(_PACK_LINES)]
-            subprocess.run(["sh", "-c", "set -e\n" + "\n".join(pack)], cwd=out, check=True,
-                           capture_output=True)
+            done = subprocess.run(["sh", "-c", "set -e\n" + "\n".join(pack)], cwd=out,
+                                  capture_output=True, text=True)
+            if done.returncode != 0:
+                raise SpikeforgeError(f"packing seed {seed}'s placement in {out} failed: "
+                                      f"{(done.stderr.strip().splitlines() or ['?'])[-1]}")
             report["nextpnr_seed"] = seed
             _read_placement(report, out, spec, cells)
             return
@@ -640,9 +643,9 @@ def _timing_checked(report: dict, out: Path, allow_timing_fail: bool, name: str,
         clocks = "; ".join(f"{net}: {v.get('achieved', 0):.2f} MHz of {v.get('constraint', 0):.2f}"
                            for net, v in report["fmax"].items())
         tried = report.get("placements")
-        also = (f"; {len(tried) - 1} more placement(s) tried (--seeds), best "
-                f"{max(f for f in tried.values() if f is not None):.2f} MHz" if tried else
-                "; --seeds N tries N more placements")
+        best = max((f for f in (tried or {}).values() if f is not None), default=0)
+        also = (f"; {len(tried) - 1} more placement(s) tried (--seeds), best {best:.2f} MHz"
+                if tried else "; --seeds N tries N more placements")
         raise SpikeforgeError(
             f"{board} build of {name}: timing not met at {report['constraint_mhz']:.2f} MHz "
             f"({clocks or 'no clock timed'}{also}); the bitstream may not work. Ask for a "
