@@ -353,7 +353,7 @@ def build_board(source, board: str, out_dir=None, *, baud: int = 115200,
     same netlist again with seeds 1 .. ``seeds`` and keep the first that meets it
     (:func:`_sweep_seeds`): its placed design is packed into the bitstream, the report's
     ``nextpnr_seed`` names it and ``placements`` holds each placement's Fmax (issue 10's
-    figures are the default placement's: iCE40 builds at 80-85 % of the device move by up
+    figures are the default placement's: iCE40 builds at 58-86 % of the device move by up
     to 8 MHz with the seed, docs/boards.md, stop 56)."""
     spec = board_spec(board, "--board")
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 0:

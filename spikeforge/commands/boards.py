@@ -146,7 +146,7 @@ def register(subparsers) -> None:
     p.add_argument("--seeds", type=integer(0), default=0, metavar="N",
                    help="where timing is not met at nextpnr's default placement, place and "
                         "route again with seeds 1..N and keep the first placement that meets "
-                        "it (the report lists each); an iCE40 design at 80-85%% of the device "
+                        "it (the report lists each); an iCE40 design at 58-86%% of the device "
                         "moves by up to 8 MHz with the seed (default: 0, the default placement "
                         "only)")
     p.add_argument("--allow-timing-fail", action="store_true",
