@@ -1010,8 +1010,8 @@ def threshold_cover(network: IntegerNetwork, seed: int = 0, ticks: int = 12,
     theta`` (``theta - 1``); first spike: only up to both decision ticks, after which
     nothing runs. Random images rarely land a membrane on its threshold exactly: stop 54's
     campaign left the compare of the TTFS design's first hidden core mutated to ``>``
-    undetected, and stop 55's the first-spike output core's CLEAR of its current to 1
-    instead of 0 (no output membrane at ``theta - 1`` before the decision)."""
+    undetected; the ``theta - 1`` images (stop 56) reach the first-spike design's output
+    layer, which the ``theta`` search does not."""
     rng = np.random.default_rng(seed)
     J = network.n_inputs
     # each layer's neurons spiking where v >= threshold + 1 (v > threshold), and where

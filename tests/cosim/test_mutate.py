@@ -372,8 +372,7 @@ def test_threshold_cover_puts_every_membrane_on_its_threshold(designs):
     or one below it, at a compare before the decision; in the TTFS design the images reach
     every neuron of both layers at the threshold (the compare of every lane of every core;
     stop 54's campaign missed ``>=`` -> ``>`` in hidden core 0), in the first-spike design
-    output neurons one below it (stop 55's campaign missed the output core's CLEAR of its
-    current to 1: a +1 that tips only such a membrane over)."""
+    output neurons one below it (the threshold itself reaches none of its output layer)."""
     for name in ("ttfs-one-word", "first-spike"):
         design = next(d for d in designs if d.name == name)
         net = design.network
