@@ -502,19 +502,13 @@ def _sweep_seeds(report: dict, out: Path, spec, cells: dict, seeds: int) -> None
     (``"default"`` first; None where nextpnr failed), ``report["nextpnr_seed"]``: the seed
     kept, None where none met (the default placement's bitstream is kept)."""
     script = (out / "build_top.sh").read_text()
-    tool, _ = nextpnr_seed_command(script, 0)
-    exe = os.environ.get(tool_env_var(tool), tool)
     placements = {"default": report["fmax_mhz"]}
     report["placements"] = placements
-    (out / "seeds").mkdir(exist_ok=True)
     for seed in range(1, seeds + 1):
-        _, args = nextpnr_seed_command(script, seed, keep_placed=True)
-        with progress(f"nextpnr seed {seed} of {seeds} on {out.name} (timing not met)"):
-            done = subprocess.run([exe, *args], cwd=out, capture_output=True, text=True)
-        if done.returncode != 0:
+        tried = _place_again(out, script, seed, keep_placed=True)
+        if tried is None:
             placements[str(seed)] = None
             continue
-        tried = parse_nextpnr_report(out / "seeds" / f"seed{seed}.report.json")
         placements[str(seed)] = min(v["achieved"] for v in tried["fmax"].values())
         if all(v["achieved"] >= v["constraint"] for v in tried["fmax"].values()):
             for suffix in (*_PLACED_SUFFIX.values(), "report.json", "tim"):
@@ -616,25 +610,31 @@ def seed_fmax(out_dir, seeds) -> dict[int, float | None]:
     script = out / "build_top.sh"
     if not (script.exists() and (out / "top.json").exists()):
         raise ConfigError(f"--seeds: {out} holds no finished build (build_top.sh, top.json)")
-    (out / "seeds").mkdir(exist_ok=True)
     text = script.read_text()
-    tool, _ = nextpnr_seed_command(text, 0)
+    fmax = {}
+    for seed in seeds:
+        report = _place_again(out, text, seed)
+        fmax[seed] = (None if report is None
+                      else min(v["achieved"] for v in report["fmax"].values()))
+    return fmax
+
+
+def _place_again(out: Path, script: str, seed: int, keep_placed: bool = False) -> dict | None:
+    """nextpnr on the build in ``out`` with ``seed`` (:func:`nextpnr_seed_command` of its
+    ``build_top.sh`` text ``script``): the parsed ``seeds/seed<seed>.report.json``, or None
+    where nextpnr failed (its error line goes to stderr)."""
+    tool, args = nextpnr_seed_command(script, seed, keep_placed)
     # as build_board runs the script: $NEXTPNR_... if set, else the tool on PATH or YoWASP's
     var = tool_env_var(tool)
     exe = os.environ.get(var) or toolchain_environment([tool]).get(var, tool)
-    fmax = {}
-    for seed in seeds:
-        _, args = nextpnr_seed_command(text, seed)
-        with progress(f"nextpnr seed {seed} of {out.name}"):
-            done = subprocess.run([exe, *args], cwd=out, capture_output=True, text=True)
-        if done.returncode != 0:
-            errors = [ln for ln in done.stderr.splitlines() if "ERROR" in ln] or ["no ERROR line"]
-            print(f"nextpnr seed {seed} failed in {out}: {errors[-1]}", file=sys.stderr)
-            fmax[seed] = None
-            continue
-        report = parse_nextpnr_report(out / "seeds" / f"seed{seed}.report.json")
-        fmax[seed] = min(v["achieved"] for v in report["fmax"].values())
-    return fmax
+    (out / "seeds").mkdir(exist_ok=True)
+    with progress(f"nextpnr seed {seed} of {out.name}"):
+        done = subprocess.run([exe, *args], cwd=out, capture_output=True, text=True)
+    if done.returncode != 0:
+        errors = [ln for ln in done.stderr.splitlines() if "ERROR" in ln] or ["no ERROR line"]
+        print(f"nextpnr seed {seed} failed in {out}: {errors[-1]}", file=sys.stderr)
+        return None
+    return parse_nextpnr_report(out / "seeds" / f"seed{seed}.report.json")
 
 
 def _timing_checked(report: dict, out: Path, allow_timing_fail: bool, name: str, board: str) -> dict:
