@@ -77,9 +77,9 @@ def board_verilog(plan, system: SystemConfig, *, input_depth: int = 256, timeout
 
 def malformed_requests(n_inputs: int, input_depth: int) -> list[tuple[bytes, int, object]]:
     """``(request bytes, expected reply CMD, expected error code or None)``: READ before any
-    RUN, a bad checksum, an unknown command, wrong lengths, an out-of-range input index, a
-    zero tick count, a run of one stored event and no marker (the engine's own markers must
-    not overtake it), a buffer overflow behind a stored tick marker (the refused items must
+    RUN, a bad checksum, an unknown command, wrong lengths (one wrong only in its high
+    byte), an out-of-range input index, a zero tick count, a run of one stored event and no
+    marker (the engine's own markers must not overtake it), a buffer overflow behind a stored tick marker (the refused items must
     not wrap around onto it: the run after it takes no event), garbage before a PING, the
     learning commands (an inference-only build does not know them), and a truncated frame
     (ended by the timeout). A run's expected code ``("events", n)``: ``n`` layer-0
@@ -95,6 +95,8 @@ def malformed_requests(n_inputs: int, input_depth: int) -> list[tuple[bytes, int
         (encode_frame(Cmd.RUN, b"\x05\x00\x00"), Reply.ERROR, ErrorCode.BAD_LENGTH),
         (encode_frame(Cmd.LOAD, b"\x01\x00\x02"), Reply.ERROR, ErrorCode.BAD_LENGTH),
         (encode_frame(Cmd.PING, b"\x00"), Reply.ERROR, ErrorCode.BAD_LENGTH),
+        # LEN 258: RUN's length in the low byte, so only the high byte makes it wrong
+        (encode_frame(Cmd.RUN, b"\x05\x00" + bytes(256)), Reply.ERROR, ErrorCode.BAD_LENGTH),
         (encode_frame(Cmd.LOAD, items_payload([0, n_inputs, MARKER])), Reply.ERROR,
          ErrorCode.BAD_INPUT),
         (encode_frame(Cmd.RUN, b"\x00\x00"), Reply.ERROR, ErrorCode.BAD_PARAM),
