@@ -18,51 +18,97 @@ t - 1; ``update_cycles`` of a silent tick). It assumes unbounded buffers between
 no CLEAR and spikes that leave as fast as they are made, so it is optimistic; the work bound
 (:func:`~spikeforge.sim.system_cycle.lower_bound_cycles`, ``work_bound``) is issue 10's
 yardstick. First-spike networks run to the golden decision tick, as the system does.
+
+Two variants (stop 57), each a column of its own:
+
+* ``--drain-hidden``: the estimate with every update phase costing only its ``G`` words, as
+  if the pipeline's drain overlapped the next tick's events (double-buffered input
+  accumulators: not designed);
+* ``--stages S``: the system cycle model itself (today's single tick controller) for cores
+  whose update pipeline had ``S`` stages instead of
+  :data:`~spikeforge.sim.blocks.core.UPDATE_STAGES` (the block model's constant patched for
+  the run; its spike queue ``S + 2`` words, as the core sizes it): how much a shallower
+  pipeline would give without per-core ticks.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import numpy as np
 
+import spikeforge.sim.blocks.core as core_model
+import spikeforge.sim.cycle as cycle_model
 from spikeforge.compiler.artifact import load_artifact
 from spikeforge.cosim.system_cosim import expected_run
 from spikeforge.flow import EXPECTED, load_expected
 from spikeforge.ir.params import Decision
-from spikeforge.sim.cycle import cycles_per_event, update_cycles
+from spikeforge.sim.cycle import cycles_per_event, update_cycles, words
 from spikeforge.sim.system_cycle import lower_bound_cycles
 
 
-def per_core_ticks(plan, events_per_tick: np.ndarray, ticks_run: int) -> int:
-    """The estimate of the module docstring for one image (``events_per_tick[l, t]``)."""
+def per_core_ticks(plan, events_per_tick: np.ndarray, ticks_run: int,
+                   update=update_cycles) -> int:
+    """The estimate of the module docstring for one image (``events_per_tick[l, t]``);
+    ``update``: a core's cycles per update phase (``words``: the drain hidden)."""
     finish: dict[tuple[int, int], int] = {}
     for t in range(ticks_run):
         for l in range(plan.n_layers):
-            cost = max(int(events_per_tick[l, t]) * cycles_per_event(c) + update_cycles(c)
+            cost = max(int(events_per_tick[l, t]) * cycles_per_event(c) + update(c)
                        for c in plan.cores_of_layer(l))
             ready = max(finish.get((l, t - 1), 0), finish.get((l - 1, t - 1), 0))
             finish[(l, t)] = ready + cost
     return max(finish.values())
 
 
-def row(directory: Path, images: int) -> list[str]:
+@contextmanager
+def pipeline_stages(stages: int):
+    """The cycle models (:mod:`spikeforge.sim.blocks.core`, :mod:`spikeforge.sim.cycle`) of
+    cores whose update pipeline has ``stages`` stages, inside the ``with``."""
+    saved = core_model.UPDATE_STAGES, core_model.QUEUE_WORDS
+    try:
+        for module in (core_model, cycle_model):
+            module.UPDATE_STAGES, module.QUEUE_WORDS = stages, stages + 2
+        yield
+    finally:
+        for module in (core_model, cycle_model):
+            module.UPDATE_STAGES, module.QUEUE_WORDS = saved
+
+
+def model_cycles(artifact, counts, stages: int | None = None):
+    """``(trace, mean cycles per inference)`` of the system cycle model (with ``stages``
+    pipeline stages: :func:`pipeline_stages`)."""
+    with pipeline_stages(stages) if stages is not None else nullcontext():
+        if stages is not None:  # the patch reaches the block model (it reads the constant)
+            assert len(core_model.CoreModel(artifact.plan.cores[0]).stages) == stages
+        trace, timings, _ = expected_run(artifact.network, artifact.plan, counts,
+                                         system=artifact.system)
+    return trace, float(np.mean([t.cycles for t in timings]))
+
+
+def row(directory: Path, images: int, drain_hidden: bool = False,
+        stages: int | None = None) -> list[str]:
     artifact = load_artifact(directory)
     counts = load_expected(directory / EXPECTED)["input_counts"][:images]
     plan = artifact.plan
-    trace, timings, _ = expected_run(artifact.network, plan, counts, system=artifact.system)
+    trace, model = model_cycles(artifact, counts)
     stats = trace.statistics(until_decision=trace.decision_mode is Decision.FIRST_SPIKE)
-    model = np.mean([t.cycles for t in timings])
-    estimate = np.mean([per_core_ticks(plan, stats.input_events_per_tick[b],
-                                       int(stats.ticks_run[b])) for b in range(len(counts))])
     work = np.mean([lower_bound_cycles(plan, trace, b)["work_bound"]
                     for b in range(len(counts))])
     cores = "+".join(str(len(plan.cores_of_layer(l))) for l in range(plan.n_layers))
     lanes = ",".join(str(plan.cores_of_layer(l)[0].config.lanes) for l in range(plan.n_layers))
-    return [str(directory), f"[{lanes}] in {cores}", str(len(counts)), f"{model:,.0f}",
-            f"{estimate:,.0f}", f"{work:,.0f}", f"{model / work:.2f}x", f"{estimate / work:.2f}x"]
+    out = [str(directory), f"[{lanes}] in {cores}", str(len(counts)), f"{model:,.0f}"]
+    estimates = [np.mean([per_core_ticks(plan, stats.input_events_per_tick[b],
+                                         int(stats.ticks_run[b]), update)
+                          for b in range(len(counts))])
+                 for update in ([update_cycles] + ([words] if drain_hidden else []))]
+    if stages is not None:
+        estimates.append(model_cycles(artifact, counts, stages)[1])
+    out += [f"{e:,.0f}" for e in estimates] + [f"{work:,.0f}", f"{model / work:.2f}x"]
+    return out + [f"{e / work:.2f}x" for e in estimates]
 
 
 def main(argv=None) -> int:
@@ -70,17 +116,27 @@ def main(argv=None) -> int:
     ap.add_argument("dirs", type=Path, nargs="+", metavar="DIR", help="compiled artifacts")
     ap.add_argument("--images", type=int, default=100,
                     help="the first test images of each artifact's expected traces")
+    ap.add_argument("--drain-hidden", action="store_true",
+                    help="also the estimate with each update phase costing only its words")
+    ap.add_argument("--stages", type=int, default=None, metavar="S",
+                    help="also the cycle model with S update pipeline stages")
     args = ap.parse_args(argv)
     if args.images < 1:
         ap.error(f"--images: must be at least 1, got {args.images}")
-    header = ["artifact", "lanes in cores", "images", "cycle model", "per-core ticks (est.)",
-              "work bound", "now / work", "per-core / work"]
+    if args.stages is not None and args.stages < 1:
+        ap.error(f"--stages: must be at least 1, got {args.stages}")
+    variants = ["per-core ticks (est.)"] + (["per-core, drain hidden (est.)"]
+                                            if args.drain_hidden else [])
+    variants += [] if args.stages is None else [f"cycle model, {args.stages} stages"]
+    header = (["artifact", "lanes in cores", "images", "cycle model"] + variants
+              + ["work bound", "now / work"] + [f"{v} / work" for v in variants])
     print("| " + " | ".join(header) + " |\n|" + "---|" * len(header))
     for directory in args.dirs:
         if not (directory / EXPECTED).is_file():
             print(f"{directory}: no {EXPECTED} (not a compiled artifact?)", file=sys.stderr)
             return 2
-        print("| " + " | ".join(row(directory, args.images)) + " |", flush=True)
+        print("| " + " | ".join(row(directory, args.images, args.drain_hidden, args.stages))
+              + " |", flush=True)
     return 0
 
 

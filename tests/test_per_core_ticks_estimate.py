@@ -4,6 +4,7 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from spikeforge.compiler.map import plan_network
 from spikeforge.flow import compile_network
@@ -42,3 +43,28 @@ def test_a_row_per_artifact_below_the_cycle_model(tmp_path, capsys):
     model, per_core, work = (float(x.replace(",", "")) for x in row[3:6])
     assert work <= per_core <= model
     assert estimate.main([str(tmp_path / "missing")]) == 2
+
+
+def test_the_drain_hidden_and_a_shallower_pipeline(tmp_path, capsys):
+    """``--drain-hidden``: each update phase costs only its words, so the estimate falls;
+    ``--stages S``: the system cycle model with S pipeline stages -- with today's 8 it is
+    the cycle model itself, with fewer it is faster, and the block model's constant is
+    restored after the run."""
+    import spikeforge.sim.blocks.core as core_model
+
+    net = network(n_in=16, hidden=12)
+    counts = random_inputs(3, net, 6, 5, p=0.4)
+    compile_network(net, tmp_path / "a", counts, np.zeros(6, dtype=int), lanes=[2, 2])
+    rows = {}
+    for stages in (core_model.UPDATE_STAGES, 2):
+        assert estimate.main([str(tmp_path / "a"), "--images", "4", "--drain-hidden",
+                              "--stages", str(stages)]) == 0
+        cells = capsys.readouterr().out.splitlines()[2].split(" | ")
+        rows[stages] = [float(x.replace(",", "")) for x in cells[3:8]]
+    model, per_core, hidden, same, work = rows[core_model.UPDATE_STAGES]
+    assert same == model and work <= hidden < per_core <= model
+    assert rows[2][3] < model and rows[2][:3] == [model, per_core, hidden]
+    assert core_model.UPDATE_STAGES == 8
+    with pytest.raises(SystemExit):
+        estimate.main([str(tmp_path / "a"), "--stages", "0"])
+    assert "--stages: must be at least 1, got 0" in capsys.readouterr().err
