@@ -19,7 +19,7 @@ no CLEAR and spikes that leave as fast as they are made, so it is optimistic; th
 (:func:`~spikeforge.sim.system_cycle.lower_bound_cycles`, ``work_bound``) is issue 10's
 yardstick. First-spike networks run to the golden decision tick, as the system does.
 
-Two variants (stop 57), each a column of its own:
+Variants (stop 57), each a column of its own:
 
 * ``--drain-hidden``: the estimate with every update phase costing only its ``G`` words, as
   if the pipeline's drain overlapped the next tick's events (double-buffered input
@@ -28,7 +28,9 @@ Two variants (stop 57), each a column of its own:
   whose update pipeline had ``S`` stages instead of
   :data:`~spikeforge.sim.blocks.core.UPDATE_STAGES` (the block model's constant patched for
   the run; its spike queue ``S + 2`` words, as the core sizes it): how much a shallower
-  pipeline would give without per-core ticks.
+  pipeline would give without per-core ticks;
+* ``--lookahead K``: the per-core estimates with a layer at most ``K`` ticks ahead of the
+  next (:func:`bounded_lookahead`), the bound a design with per-tick work counters needs.
 """
 
 from __future__ import annotations
@@ -64,6 +66,23 @@ def per_core_ticks(plan, events_per_tick: np.ndarray, ticks_run: int,
     return max(finish.values())
 
 
+def bounded_lookahead(plan, events_per_tick: np.ndarray, ticks_run: int, k: int,
+                      update=update_cycles) -> int:
+    """The estimate with a layer at most ``k`` ticks ahead of the next: layer l starts its
+    update of tick t once layer l + 1 has started its update of tick t - k (its events may
+    come before). A layer's events and update are each as long as its slowest core's."""
+    finish: dict[tuple[int, int], int] = {}
+    begin: dict[tuple[int, int], int] = {}  # the update phase's start
+    for t in range(ticks_run):
+        for l in range(plan.n_layers):
+            cores = plan.cores_of_layer(l)
+            taken = max(int(events_per_tick[l, t]) * cycles_per_event(c) for c in cores)
+            ready = max(finish.get((l, t - 1), 0), finish.get((l - 1, t - 1), 0))
+            begin[(l, t)] = max(ready + taken, begin.get((l + 1, t - k), 0))
+            finish[(l, t)] = begin[(l, t)] + max(update(c) for c in cores)
+    return max(finish.values())
+
+
 @contextmanager
 def pipeline_stages(stages: int):
     """The cycle models (:mod:`spikeforge.sim.blocks.core`, :mod:`spikeforge.sim.cycle`) of
@@ -90,7 +109,7 @@ def model_cycles(artifact, counts, stages: int | None = None):
 
 
 def row(directory: Path, images: int, drain_hidden: bool = False,
-        stages: int | None = None) -> list[str]:
+        stages: int | None = None, lookahead: int | None = None) -> list[str]:
     artifact = load_artifact(directory)
     counts = load_expected(directory / EXPECTED)["input_counts"][:images]
     plan = artifact.plan
@@ -101,9 +120,13 @@ def row(directory: Path, images: int, drain_hidden: bool = False,
     cores = "+".join(str(len(plan.cores_of_layer(l))) for l in range(plan.n_layers))
     lanes = ",".join(str(plan.cores_of_layer(l)[0].config.lanes) for l in range(plan.n_layers))
     out = [str(directory), f"[{lanes}] in {cores}", str(len(counts)), f"{model:,.0f}"]
-    estimates = [np.mean([per_core_ticks(plan, stats.input_events_per_tick[b],
-                                         int(stats.ticks_run[b]), update)
-                          for b in range(len(counts))])
+    def per_core(b, update):
+        events, ticks = stats.input_events_per_tick[b], int(stats.ticks_run[b])
+        if lookahead is None:
+            return per_core_ticks(plan, events, ticks, update)
+        return bounded_lookahead(plan, events, ticks, lookahead, update)
+
+    estimates = [np.mean([per_core(b, update) for b in range(len(counts))])
                  for update in ([update_cycles] + ([words] if drain_hidden else []))]
     if stages is not None:
         estimates.append(model_cycles(artifact, counts, stages)[1])
@@ -120,13 +143,18 @@ def main(argv=None) -> int:
                     help="also the estimate with each update phase costing only its words")
     ap.add_argument("--stages", type=int, default=None, metavar="S",
                     help="also the cycle model with S update pipeline stages")
+    ap.add_argument("--lookahead", type=int, default=None, metavar="K",
+                    help="per-core ticks with a layer at most K ticks ahead of the next")
     args = ap.parse_args(argv)
     if args.images < 1:
         ap.error(f"--images: must be at least 1, got {args.images}")
+    if args.lookahead is not None and args.lookahead < 1:
+        ap.error(f"--lookahead: must be at least 1, got {args.lookahead}")
     if args.stages is not None and args.stages < 1:
         ap.error(f"--stages: must be at least 1, got {args.stages}")
-    variants = ["per-core ticks (est.)"] + (["per-core, drain hidden (est.)"]
-                                            if args.drain_hidden else [])
+    ahead = "" if args.lookahead is None else f", {args.lookahead} ahead"
+    variants = [f"per-core ticks{ahead} (est.)"] + ([f"per-core{ahead}, drain hidden (est.)"]
+                                                   if args.drain_hidden else [])
     variants += [] if args.stages is None else [f"cycle model, {args.stages} stages"]
     header = (["artifact", "lanes in cores", "images", "cycle model"] + variants
               + ["work bound", "now / work"] + [f"{v} / work" for v in variants])
@@ -135,8 +163,8 @@ def main(argv=None) -> int:
         if not (directory / EXPECTED).is_file():
             print(f"{directory}: no {EXPECTED} (not a compiled artifact?)", file=sys.stderr)
             return 2
-        print("| " + " | ".join(row(directory, args.images, args.drain_hidden, args.stages))
-              + " |", flush=True)
+        cells = row(directory, args.images, args.drain_hidden, args.stages, args.lookahead)
+        print("| " + " | ".join(cells) + " |", flush=True)
     return 0
 
 

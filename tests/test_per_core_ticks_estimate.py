@@ -68,3 +68,35 @@ def test_the_drain_hidden_and_a_shallower_pipeline(tmp_path, capsys):
     with pytest.raises(SystemExit):
         estimate.main([str(tmp_path / "a"), "--stages", "0"])
     assert "--stages: must be at least 1, got 0" in capsys.readouterr().err
+    # --lookahead K: the per-core column bounded, never below the unbounded estimate
+    assert estimate.main([str(tmp_path / "a"), "--images", "4", "--lookahead", "1"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "per-core ticks, 1 ahead (est.)" in out[0]
+    assert float(out[2].split(" | ")[4].replace(",", "")) >= per_core
+    with pytest.raises(SystemExit):
+        estimate.main([str(tmp_path / "a"), "--lookahead", "0"])
+    assert "--lookahead: must be at least 1, got 0" in capsys.readouterr().err
+
+
+def test_a_layer_one_tick_ahead_waits_for_the_next_layers_update():
+    """``bounded_lookahead`` by hand, two layers (G = 24 and 1), K = 1: layer 0 starts its
+    update of tick t once layer 1 has started its update of tick t - 1, which holds layer 0
+    back in tick 2 (layer 1 is busy in tick 1) and makes it the last to finish; with a
+    large K it is the unbounded estimate (one core per layer: the two agree)."""
+    plan = plan_network(network(n_in=8, hidden=24), lanes=[1, 10])
+    u0, u1 = (update_cycles(plan.cores_of_layer(l)[0]) for l in (0, 1))
+    events = np.array([[4, 0, 1], [0, 100, 1]])  # [layer, tick]
+    b00, b10 = 4 * 24, 0
+    f00, f10 = b00 + u0, b10 + u1
+    b01 = max(f00, b10)
+    f01 = b01 + u0
+    b11 = max(f10, f00) + 100
+    f11 = b11 + u1
+    b02 = max(f01 + 1 * 24, b11)
+    f02 = b02 + u0
+    f12 = max(f11, f01) + 1 + u1
+    assert b02 == b11 > f01 + 24 and f02 > f12  # the bound holds layer 0 back, and shows
+    assert estimate.bounded_lookahead(plan, events, 3, 1) == f02
+    assert estimate.per_core_ticks(plan, events, 3) < f02
+    assert (estimate.bounded_lookahead(plan, events, 3, 100)
+            == estimate.per_core_ticks(plan, events, 3))
