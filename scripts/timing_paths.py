@@ -4,6 +4,7 @@ endpoints -- the two views behind issue 10's iCE40 work (docs/boards.md, "Stop 3
     .venv/bin/python scripts/timing_paths.py levels BUILD/top.json     # BUILD: a board build
     .venv/bin/python scripts/timing_paths.py levels top.json --min 6 --trace board.engine.o_code
     .venv/bin/python scripts/timing_paths.py endpoints report.json --above 19
+    .venv/bin/python scripts/timing_paths.py critical BUILD/top.tim BUILD/seeds/*.tim
 
 ``levels`` reads Yosys's netlist (``top.json`` of a build, after ``synth_ice40``) and counts,
 for every flip-flop and block RAM input, the LUTs (``SB_LUT4``, 1 each) on the longest
@@ -18,6 +19,11 @@ register whose name starts with NAME.
 prints, per register, the largest of nextpnr's delay figures for its inputs (the second
 value of each endpoint's ``delay`` pair), those above ``--above`` ns, and the critical path
 for scale: its figure sits about 1 ns below the critical path's total.
+
+``critical`` reads nextpnr logs (``--log``: a build's ``top.tim``, a seed's or an option's
+``.tim``) and prints, per log and clock, the critical path in one line: Fmax, its logic and
+routing in ns, the LUTs and carries on it, and the registers it runs from and to -- what
+changes from one placement of a netlist to the next (docs/boards.md, "Stop 57").
 """
 
 from __future__ import annotations
@@ -43,8 +49,9 @@ def top_module(netlist: dict) -> dict:
 
 
 def register_name(cell: str) -> str:
-    """The register a mapped cell belongs to: its name up to Yosys's first suffix."""
-    return re.sub(r"_SB_.*", "", cell)
+    """The register a mapped cell belongs to: its name up to Yosys's first suffix (iCE40
+    ``_SB_...``, ECP5 ``_TRELLIS_...``)."""
+    return re.sub(r"_(SB|TRELLIS)_.*", "", cell)
 
 
 class Levels:
@@ -167,6 +174,59 @@ def endpoints_report(report: dict, above: float) -> list[str]:
     return lines
 
 
+_CLOCK_REPORT = re.compile(r"Critical path report for clock '([^']+)'")
+_STEP = re.compile(r"^Info:\s+(clk-to-q|logic|setup|routing)\s+[\d.]+\s+[\d.]+\s+"
+                   r"(?:Source|Net) (\S+)")
+_TOTALS = re.compile(r"^Info: ([\d.]+) ns logic, ([\d.]+) ns routing")
+_FMAX = re.compile(r"Max frequency for clock '([^']+)': ([\d.]+) MHz")
+
+
+def critical_paths(log: str) -> list[dict]:
+    """Each clock's critical path in a nextpnr log: ``clock``, ``fmax`` (MHz, None if the
+    log has none), ``logic`` and ``routing`` (ns), ``luts``, ``carries`` and the registers
+    ``start`` and ``end`` (:func:`register_name` of the first and the last cell)."""
+    paths, current = [], None
+    fmax = {m.group(1): float(m.group(2)) for m in _FMAX.finditer(log)}
+    for line in log.splitlines():
+        if "Critical path report for" in line:
+            clock = _CLOCK_REPORT.search(line)
+            current = None
+            if clock:  # a clock domain's own paths, not a cross-domain report
+                current = {"clock": clock.group(1), "cells": [], "luts": 0, "carries": 0}
+                paths.append(current)
+            continue
+        if current is None:
+            continue
+        step, totals = _STEP.match(line), _TOTALS.match(line)
+        if step and step.group(1) != "routing":
+            cell = step.group(2).rsplit(".", 1)
+            current["cells"].append(cell[0])
+            if step.group(1) == "logic":
+                # a carry's output: the iCE40's COUT, the ECP5's FCO
+                current["carries" if cell[-1] in ("COUT", "FCO") else "luts"] += 1
+        elif totals:
+            current.update(logic=float(totals.group(1)), routing=float(totals.group(2)))
+            current = None
+    return [{"clock": p["clock"], "fmax": fmax.get(p["clock"]), "logic": p.get("logic"),
+             "routing": p.get("routing"), "luts": p["luts"], "carries": p["carries"],
+             "start": register_name(p["cells"][0]), "end": register_name(p["cells"][-1])}
+            for p in paths if p["cells"]]
+
+
+def critical_report(logs: dict[str, str]) -> list[str]:
+    lines = []
+    for name, log in logs.items():
+        paths = critical_paths(log)
+        if not paths:
+            lines.append(f"{name}: no critical path report (not a nextpnr log?)")
+        for p in paths:
+            fmax = "?" if p["fmax"] is None else f"{p['fmax']:.1f}"
+            lines.append(f"{name}: {fmax} MHz, {p['logic']:.1f} ns logic + {p['routing']:.1f} "
+                         f"routing, {p['luts']} LUTs + {p['carries']} carries: "
+                         f"{p['start']} -> {p['end']}")
+    return lines
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="view", required=True)
@@ -177,7 +237,19 @@ def main(argv=None) -> int:
     ep = sub.add_parser("endpoints", help="near-critical registers (nextpnr's detailed report)")
     ep.add_argument("report", type=argparse.FileType("r"))
     ep.add_argument("--above", type=float, default=19.0, metavar="NS")
+    cp = sub.add_parser("critical", help="each placement's critical path (nextpnr logs)")
+    cp.add_argument("logs", nargs="+", metavar="LOG")
     args = parser.parse_args(argv)
+    if args.view == "critical":
+        logs = {}
+        for path in args.logs:
+            try:
+                with open(path) as f:
+                    logs[path] = f.read()
+            except OSError as error:
+                parser.error(f"{path}: {error.strerror}")
+        print("\n".join(critical_report(logs)))
+        return 0
     try:
         data = json.load(args.netlist if args.view == "levels" else args.report)
     except json.JSONDecodeError as error:

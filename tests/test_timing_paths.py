@@ -81,3 +81,45 @@ def test_a_register_named_after_a_neighbour_is_shown_with_its_source_line():
     module["cells"]["b_SB_DFFE_Q"]["attributes"] = {"src": "/x/hdl/core.py:478|ff_map.v:1"}
     assert timing_paths.levels_report(netlist, minimum=2)[0].startswith(
         " 2.05  b (core.py:478) .D  x1")
+
+
+#: a nextpnr-ice40 log cut to its timing part (the shape of a build's top.tim): a clock's
+#: critical path through a LUT and two carries, then a cross-domain path that is not counted
+_LOG = """Info: Critical path report for clock 'board.clk' (posedge -> posedge):
+Info:       type curr  total name
+Info:   clk-to-q  1.39  1.39 Source board.engine.held_SB_DFFESR_Q_3_DFFLC.O
+Info:    routing  2.95  4.34 Net board.engine.held[3] (5,7) -> (5,11)
+Info:                          Sink board.engine.sum_SB_LUT4_O_LC.I0
+Info:      logic  1.28  5.63 Source board.engine.sum_SB_LUT4_O_LC.O
+Info:    routing  1.76  7.39 Net board.engine.sum (5,11) -> (5,12)
+Info:      logic  0.28  7.67 Source board.engine.count_SB_DFFESR_Q_1_D_SB_LUT4_O_LC.COUT
+Info:      logic  0.28  7.95 Source board.engine.count_SB_DFFESR_Q_D_SB_LUT4_O_LC.COUT
+Info:    routing  1.00  8.95 Net board.engine.carry (5,12) -> (5,13)
+Info:      setup  0.82  9.77 Source board.engine.count_SB_DFFESR_Q_D_SB_LUT4_O_LC.I3
+Info: 3.23 ns logic, 6.54 ns routing
+
+Info: Critical path report for cross-domain path '<async>' -> 'posedge board.clk':
+Info:       type curr  total name
+Info:     source  0.00  0.00 Source uart_rx_pin.buf0.D_IN_0
+Info:      setup  0.82  4.86 Source board.uart_rx.rx_SB_LUT4_I3_LC.I3
+Info: 0.82 ns logic, 4.04 ns routing
+
+Warning: Max frequency for clock 'board.clk': 102.35 MHz (FAIL at 120.00 MHz)
+"""
+
+
+def test_critical_reads_each_clocks_path_from_a_nextpnr_log(tmp_path, capsys):
+    (path,) = timing_paths.critical_paths(_LOG)
+    assert path == {"clock": "board.clk", "fmax": 102.35, "logic": 3.23, "routing": 6.54,
+                    "luts": 1, "carries": 2, "start": "board.engine.held",
+                    "end": "board.engine.count"}
+    (tmp_path / "a.tim").write_text(_LOG)
+    (tmp_path / "b.tim").write_text("Info: Program finished normally.\n")
+    assert timing_paths.main(["critical", str(tmp_path / "a.tim"), str(tmp_path / "b.tim")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].endswith("a.tim: 102.3 MHz, 3.2 ns logic + 6.5 routing, 1 LUTs + 2 carries: "
+                           "board.engine.held -> board.engine.count")
+    assert out[1].endswith("b.tim: no critical path report (not a nextpnr log?)")
+    with pytest.raises(SystemExit):
+        timing_paths.main(["critical", str(tmp_path / "missing.tim")])
+    assert "missing.tim: No such file or directory" in capsys.readouterr().err
