@@ -79,11 +79,11 @@ def malformed_requests(n_inputs: int, input_depth: int) -> list[tuple[bytes, int
     """``(request bytes, expected reply CMD, expected error code or None)``: READ before any
     RUN, a bad checksum, an unknown command, wrong lengths (one wrong only in its high
     byte), an out-of-range input index, a zero tick count, a run of one stored event and no
-    marker (the engine's own markers must not overtake it), a buffer overflow behind a stored tick marker (the refused items must
-    not wrap around onto it: the run after it takes no event), garbage before a PING, the
-    learning commands (an inference-only build does not know them), and a truncated frame
-    (ended by the timeout). A run's expected code ``("events", n)``: ``n`` layer-0
-    events in its RESULT."""
+    marker (the engine's own markers must not overtake it), a buffer overflow behind a
+    stored tick marker (the refused items must not wrap around onto it: the run after it
+    takes no event), garbage before a PING, the learning commands (an inference-only build
+    does not know them), and a truncated frame (ended by the timeout). A run's expected code
+    ``("events", n)``: ``n`` layer-0 events in its RESULT."""
     bad_sum = bytearray(encode_frame(Cmd.PING))
     bad_sum[-1] ^= 0x01
     truncated = bytes([SYNC, Cmd.LOAD, 10, 0, 1, 0, 2])

@@ -101,8 +101,11 @@ def model_cycles(artifact, counts, stages: int | None = None):
     """``(trace, mean cycles per inference)`` of the system cycle model (with ``stages``
     pipeline stages: :func:`pipeline_stages`)."""
     with pipeline_stages(stages) if stages is not None else nullcontext():
-        if stages is not None:  # the patch reaches the block model (it reads the constant)
-            assert len(core_model.CoreModel(artifact.plan.cores[0]).stages) == stages
+        # the patch must reach the block model (it reads the constant when a core is made)
+        made = None if stages is None else core_model.CoreModel(artifact.plan.cores[0])
+        if made is not None and len(made.stages) != stages:
+            raise RuntimeError("--stages: the core's block model no longer reads UPDATE_STAGES "
+                               "at run time; this option needs updating")
         trace, timings, _ = expected_run(artifact.network, artifact.plan, counts,
                                          system=artifact.system)
     return trace, float(np.mean([t.cycles for t in timings]))
@@ -120,6 +123,7 @@ def row(directory: Path, images: int, drain_hidden: bool = False,
     cores = "+".join(str(len(plan.cores_of_layer(l))) for l in range(plan.n_layers))
     lanes = ",".join(str(plan.cores_of_layer(l)[0].config.lanes) for l in range(plan.n_layers))
     out = [str(directory), f"[{lanes}] in {cores}", str(len(counts)), f"{model:,.0f}"]
+
     def per_core(b, update):
         events, ticks = stats.input_events_per_tick[b], int(stats.ticks_run[b])
         if lookahead is None:

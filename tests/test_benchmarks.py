@@ -155,6 +155,29 @@ def test_lanes_sweep_quick(tmp_path):
 
 
 
+def test_lanes_sweep_board_settings_and_plans_that_do_not_fit(tmp_path):
+    """``--board-settings``: a plan's system is what ``compile --board`` makes (banked
+    weights, system_settings_for's choices); a plan that does not fit is listed with the
+    reason and not built; a clock that is not positive is refused in one line."""
+    from dataclasses import replace
+
+    from spikeforge.boards.build import resolve_design
+    from spikeforge.boards.fit import system_settings_for
+    from spikeforge.compiler.map import plan_network
+
+    lanes = _benchmark("bench_lanes")
+    name, base = resolve_design("core:16x32")
+    compiled = lanes.as_compiled_for(base, "icebreaker")
+    settings, _ = system_settings_for(base.plan, "icebreaker", weight_banks="ice40")
+    assert compiled.system == replace(base.system, weight_banks="ice40", **settings)
+    wide = replace(base, plan=plan_network(base.network, lanes=32))  # 32 x 2 multipliers
+    rows, refused = lanes.measure("icebreaker", [("L32", (name, wide))], tmp_path, False)
+    assert rows == [] and refused[0][0] == "L32" and "DSP" in refused[0][1], refused
+    assert not any(tmp_path.iterdir())
+    with pytest.raises(SystemExit):
+        lanes.main(["--quick", "--clk-mhz", "0", "--out", str(tmp_path)])
+
+
 def _benchmark(name: str):
     """The module of ``benchmarks/<name>.py`` (the scripts are not a package)."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
