@@ -121,7 +121,8 @@ def measure(board, designs, out: Path, reuse: bool, clk_mhz=None):
         rows.append({"plan": plan_name, "layout": lanes_text(artifact.plan),
                      "luts": u["luts"]["used"], "ffs": u["ffs"]["used"],
                      "brams": u["brams"]["used"], "dsps": u["dsps"]["used"], "fmax": fmax,
-                     "cycles": cycles, "latency_us": cycles / fmax})
+                     "cycles": cycles, "latency_us": cycles / fmax,
+                     "met": report.get("timing_met", True)})
         print(f"{plan_name}: {u['luts']['used']} LCs, {u['brams']['used']} BRAM, "
               f"Fmax {fmax:.1f} MHz, {cycles:.0f} cycles, {cycles / fmax:.1f} us "
               f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
@@ -132,7 +133,8 @@ def markdown(rows) -> str:
     header = ["plan", "cores x neurons / lanes", "logic cells", "FFs", "block RAM", "DSPs",
               "Fmax MHz", "cycles / inference", "latency µs at Fmax", "images/s per 1,000 LCs"]
     body = [[r["plan"], r["layout"], f"{r['luts']:,}", f"{r['ffs']:,}", r["brams"], r["dsps"],
-             f"{r['fmax']:.1f}", f"{r['cycles']:,.0f}", f"{r['latency_us']:.1f}",
+             f"{r['fmax']:.1f}" + ("" if r.get("met", True) else " (not met)"),
+             f"{r['cycles']:,.0f}", f"{r['latency_us']:.1f}",
              f"{1e6 / r['latency_us'] / r['luts'] * 1000:,.0f}"] for r in rows]
     return bench_boards.table(header, body)
 
