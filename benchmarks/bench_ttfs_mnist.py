@@ -243,6 +243,16 @@ def read_model(path):
     return model, net_of(model), k, TTFSEncoding(1.0, k, zero_is_silent=True)
 
 
+def read_two_layer_model(path):
+    """:func:`read_model` of a network of a hidden and an output layer (the scripts that
+    scale or read out the hidden layer), else :class:`SpikeforgeError` naming the file."""
+    model, net, k, encoding = read_model(path)
+    if len(net.layers) != 2:
+        raise SpikeforgeError(f"{path}: a hidden and an output layer expected, got "
+                              f"{len(net.layers)} layers")
+    return model, net, k, encoding
+
+
 def clip_weights(model: dict, percentile: float) -> dict:
     """``model`` with each layer's weights clamped to +-the ``percentile``-th percentile of
     their magnitudes. The compiler scales a layer to its largest weight, so the clipped file

@@ -73,12 +73,9 @@ def main(argv=None) -> int:
         parser.error(f"--ticks: must be >= 0, got {min(args.ticks)}")
     torch.set_num_threads(1)
     try:
-        _, net, k, encoding = bench.read_model(args.model)
+        _, net, k, encoding = bench.read_two_layer_model(args.model)
     except (SpikeforgeError, OSError) as error:
         parser.exit(2, f"{error}\n")
-    if len(net.layers) != 2:
-        parser.exit(2, f"{args.model}: a hidden and an output layer expected, got "
-                       f"{len(net.layers)} layers\n")
     train, val = bench.split(load_dataset("mnist"))
     train_first = hidden_first_ticks(net, k, encoding, train[0])
     val_first = hidden_first_ticks(net, k, encoding, val[0])

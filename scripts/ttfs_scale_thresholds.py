@@ -46,12 +46,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     try:
-        model, net, k, encoding = bench.read_model(args.model)
+        _, net, k, encoding = bench.read_two_layer_model(args.model)
     except (SpikeforgeError, OSError) as error:
         parser.exit(2, f"{error}\n")
-    if len(net.layers) != 2:
-        parser.exit(2, f"{args.model}: a hidden and an output layer expected, got "
-                       f"{len(net.layers)} layers\n")
     _, val = bench.split(load_dataset("mnist"))
     original = [layer.w.detach().clone() for layer in net.layers]
     print("| hidden weights x | output weights x | val 8-bit golden | hidden spikes before "

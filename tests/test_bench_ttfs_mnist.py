@@ -155,3 +155,25 @@ def test_clip_quantizes_as_the_percentile_scale(tmp_path):
         match = f"--percentile: must be in \\(0, 100\\), got {bad}"
         with pytest.raises(SpikeforgeError, match=match):
             bench.clip_weights(model, bad)
+
+
+def test_the_layer_scripts_read_only_a_hidden_and_an_output_layer(tmp_path, monkeypatch):
+    """``read_two_layer_model`` (scripts/ttfs_scale_thresholds.py, ttfs_early_readout.py):
+    a model file of two layers is read as ``read_model`` reads it; a network of three layers
+    (which ``train`` does not write: ``read_model`` stood in) is refused in one line naming
+    the file and the count."""
+    from spikeforge.ir.errors import SpikeforgeError
+
+    bench = _bench()
+    ds = load_dataset("digits")
+    args = bench.parser().parse_args(["train", "--hidden", "8", "--k", "16", "--epochs", "1",
+                                      "--model", str(tmp_path / "two.pt")])
+    bench.make_checkpoint(args, ds, time.perf_counter())(
+        0, TTFSNet([ds.n_features, 8, ds.n_classes]), [(1.0, 0.5, 0.5)])
+    model, net, k, encoding = bench.read_two_layer_model(tmp_path / "two.pt")
+    assert len(net.layers) == 2 and k == 16
+    three = TTFSNet([ds.n_features, 8, 6, ds.n_classes])
+    monkeypatch.setattr(bench, "read_model", lambda path: (model, three, k, encoding))
+    with pytest.raises(SpikeforgeError, match=r"three\.pt: a hidden and an output layer "
+                                              r"expected, got 3 layers"):
+        bench.read_two_layer_model(tmp_path / "three.pt")
