@@ -62,7 +62,8 @@ from spikeforge.ir.system import SystemConfig
 __all__ = ["toolchain_environment", "toolchain_options", "resolve_design", "build_board",
            "with_outreg_pass",
            "parse_nextpnr_report", "count_cells", "format_report", "learning_summary",
-           "learning_spec", "LEARNING_DESIGNS", "nextpnr_seed_command", "seed_fmax", "ROUTERS"]
+           "learning_spec", "LEARNING_DESIGNS", "nextpnr_seed_command", "run_nextpnr",
+           "seed_fmax", "ROUTERS"]
 
 
 # tool (Amaranth's name) -> YoWASP entry point
@@ -623,18 +624,25 @@ def _place_again(out: Path, script: str, seed: int, keep_placed: bool = False) -
     """nextpnr on the build in ``out`` with ``seed`` (:func:`nextpnr_seed_command` of its
     ``build_top.sh`` text ``script``): the parsed ``seeds/seed<seed>.report.json``, or None
     where nextpnr failed (its error line goes to stderr)."""
-    tool, args = nextpnr_seed_command(script, seed, keep_placed)
-    # as build_board runs the script: $NEXTPNR_... if set, else the tool on PATH or YoWASP's
-    var = tool_env_var(tool)
-    exe = os.environ.get(var) or toolchain_environment([tool]).get(var, tool)
     (out / "seeds").mkdir(exist_ok=True)
     with progress(f"nextpnr seed {seed} of {out.name}"):
-        done = subprocess.run([exe, *args], cwd=out, capture_output=True, text=True)
-    if done.returncode != 0:
-        errors = [ln for ln in done.stderr.splitlines() if "ERROR" in ln] or ["no ERROR line"]
-        print(f"nextpnr seed {seed} failed in {out}: {errors[-1]}", file=sys.stderr)
+        error = run_nextpnr(out, *nextpnr_seed_command(script, seed, keep_placed))
+    if error is not None:
+        print(f"nextpnr seed {seed} failed in {out}: {error}", file=sys.stderr)
         return None
     return parse_nextpnr_report(out / "seeds" / f"seed{seed}.report.json")
+
+
+def run_nextpnr(out: Path, tool: str, args: list[str]) -> str | None:
+    """nextpnr (``tool``, e.g. ``nextpnr-ice40``) with ``args`` in the build folder ``out``,
+    found as build_board's script finds it ($NEXTPNR_... if set, else the tool on PATH or
+    YoWASP's): None if it succeeded, else its last ERROR line."""
+    var = tool_env_var(tool)
+    exe = os.environ.get(var) or toolchain_environment([tool]).get(var, tool)
+    done = subprocess.run([exe, *args], cwd=out, capture_output=True, text=True)
+    if done.returncode == 0:
+        return None
+    return ([ln for ln in done.stderr.splitlines() if "ERROR" in ln] or ["no ERROR line"])[-1]
 
 
 def _timing_checked(report: dict, out: Path, allow_timing_fail: bool, name: str, board: str) -> dict:

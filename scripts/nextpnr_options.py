@@ -14,15 +14,10 @@ that meet the clock, beside the same count without options (no OPTION after ``--
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 from pathlib import Path
 
-from amaranth._toolchain import tool_env_var
-
-from spikeforge.boards.build import (nextpnr_seed_command, parse_nextpnr_report,
-                                     toolchain_environment)
+from spikeforge.boards.build import nextpnr_seed_command, parse_nextpnr_report, run_nextpnr
 
 
 def output_stem(tag: str, seed: int | None) -> str:
@@ -47,13 +42,9 @@ def options_command(script: str, seed: int | None, options: list[str],
 def place(build: Path, script: str, seed: int | None, options: list[str],
           tag: str) -> float | None:
     """nextpnr once: the slowest clock's Fmax in MHz, None where nextpnr failed."""
-    tool, args = options_command(script, seed, options, tag)
-    var = tool_env_var(tool)  # as the build runs it: $NEXTPNR_... if set, else YoWASP's
-    exe = os.environ.get(var) or toolchain_environment([tool]).get(var, tool)
-    done = subprocess.run([exe, *args], cwd=build, capture_output=True, text=True)
-    if done.returncode != 0:
-        errors = [ln for ln in done.stderr.splitlines() if "ERROR" in ln] or ["no ERROR line"]
-        print(f"  nextpnr failed: {errors[-1]}", file=sys.stderr)
+    error = run_nextpnr(build, *options_command(script, seed, options, tag))
+    if error is not None:
+        print(f"  nextpnr failed: {error}", file=sys.stderr)
         return None
     report = parse_nextpnr_report(build / (output_stem(tag, seed) + ".report.json"))
     return min(v["achieved"] for v in report["fmax"].values())

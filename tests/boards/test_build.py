@@ -28,6 +28,7 @@ from spikeforge.boards.build import (
     nextpnr_seed_command,
     parse_nextpnr_report,
     resolve_design,
+    run_nextpnr,
     saved_report,
     seed_fmax,
     toolchain_environment,
@@ -319,6 +320,14 @@ def test_a_placement_seed_goes_to_nextpnr(board):
         if seed is not None:
             assert words[words.index("--seed") + 1] == str(seed)
     assert toolchain_options(family, seed=3)["nextpnr_opts"].endswith(" --seed 3")
+
+
+def test_a_failed_nextpnr_run_returns_its_error_line(tmp_path):
+    """``run_nextpnr`` (a seed's placement, ``scripts/nextpnr_options.py``): None when
+    nextpnr succeeds, else its last ERROR line (a netlist that is not there)."""
+    _require_tools("icebreaker")
+    error = run_nextpnr(tmp_path, "nextpnr-ice40", ["--up5k", "--json", "missing.json"])
+    assert error is not None and "ERROR" in error and "missing.json" in error, error
 
 
 def test_seed_fmax_needs_a_finished_build(tmp_path):
