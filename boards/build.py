@@ -63,7 +63,7 @@ __all__ = ["toolchain_environment", "toolchain_options", "resolve_design", "buil
            "with_outreg_pass",
            "parse_nextpnr_report", "count_cells", "format_report", "learning_summary",
            "learning_spec", "LEARNING_DESIGNS", "nextpnr_seed_command", "run_nextpnr",
-           "seed_fmax", "ROUTERS"]
+           "seed_fmax", "slowest_fmax", "ROUTERS"]
 
 
 # tool (Amaranth's name) -> YoWASP entry point
@@ -510,7 +510,7 @@ def _sweep_seeds(report: dict, out: Path, spec, cells: dict, seeds: int) -> None
         if tried is None:
             placements[str(seed)] = None
             continue
-        placements[str(seed)] = min(v["achieved"] for v in tried["fmax"].values())
+        placements[str(seed)] = slowest_fmax(tried)
         if all(v["achieved"] >= v["constraint"] for v in tried["fmax"].values()):
             for suffix in (*_PLACED_SUFFIX.values(), "report.json", "tim"):
                 if (out / "seeds" / f"seed{seed}.{suffix}").exists():
@@ -615,8 +615,7 @@ def seed_fmax(out_dir, seeds) -> dict[int, float | None]:
     fmax = {}
     for seed in seeds:
         report = _place_again(out, text, seed)
-        fmax[seed] = (None if report is None
-                      else min(v["achieved"] for v in report["fmax"].values()))
+        fmax[seed] = None if report is None else slowest_fmax(report)
     return fmax
 
 
@@ -631,6 +630,11 @@ def _place_again(out: Path, script: str, seed: int, keep_placed: bool = False) -
         print(f"nextpnr seed {seed} failed in {out}: {error}", file=sys.stderr)
         return None
     return parse_nextpnr_report(out / "seeds" / f"seed{seed}.report.json")
+
+
+def slowest_fmax(report: dict) -> float:
+    """The Fmax in MHz of the slowest clock of a placement's parsed nextpnr report."""
+    return min(v["achieved"] for v in report["fmax"].values())
 
 
 def run_nextpnr(out: Path, tool: str, args: list[str]) -> str | None:

@@ -17,7 +17,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from spikeforge.boards.build import nextpnr_seed_command, parse_nextpnr_report, run_nextpnr
+from spikeforge.boards.build import (nextpnr_seed_command, parse_nextpnr_report, run_nextpnr,
+                                     slowest_fmax)
 
 
 def output_stem(tag: str, seed: int | None) -> str:
@@ -46,8 +47,7 @@ def place(build: Path, script: str, seed: int | None, options: list[str],
     if error is not None:
         print(f"  nextpnr failed: {error}", file=sys.stderr)
         return None
-    report = parse_nextpnr_report(build / (output_stem(tag, seed) + ".report.json"))
-    return min(v["achieved"] for v in report["fmax"].values())
+    return slowest_fmax(parse_nextpnr_report(build / (output_stem(tag, seed) + ".report.json")))
 
 
 def main(argv=None) -> int:
