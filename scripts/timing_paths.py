@@ -186,6 +186,7 @@ def critical_paths(log: str) -> list[dict]:
     log has none), ``logic`` and ``routing`` (ns), ``luts``, ``carries`` and the registers
     ``start`` and ``end`` (:func:`register_name` of the first and the last cell)."""
     paths, current = [], None
+    # the last "Max frequency" of a clock is the routed one (the first, the placer's estimate)
     fmax = {m.group(1): float(m.group(2)) for m in _FMAX.finditer(log)}
     for line in log.splitlines():
         if "Critical path report for" in line:
