@@ -31,6 +31,11 @@ Variants (stop 57), each a column of its own:
   pipeline would give without per-core ticks;
 * ``--lookahead K``: the per-core estimates with a layer at most ``K`` ticks ahead of the
   next (:func:`bounded_lookahead`), the bound a design with per-tick work counters needs.
+
+And (stop 58) ``--layer-ticks``: not an estimate but the cycle model of a design with a tick
+controller per layer (:mod:`spikeforge.sim.layer_ticks`; its RTL is not built): every block
+stepped cycle by cycle as the system model does, with each layer's spikes held at its cores
+while the next layer has not begun their tick, and the contract checked as it runs.
 """
 
 from __future__ import annotations
@@ -48,8 +53,11 @@ from spikeforge.compiler.artifact import load_artifact
 from spikeforge.cosim.system_cosim import expected_run
 from spikeforge.flow import EXPECTED, load_expected
 from spikeforge.ir.params import Decision
+from spikeforge.cosim.system_cosim import schedules_for
 from spikeforge.sim.cycle import cycles_per_event, update_cycles, words
-from spikeforge.sim.system_cycle import lower_bound_cycles
+from spikeforge.sim.layer_ticks import LayerTicksModel
+from spikeforge.sim.network import run_network
+from spikeforge.sim.system_cycle import lower_bound_cycles, predict_run
 
 
 def per_core_ticks(plan, events_per_tick: np.ndarray, ticks_run: int,
@@ -111,8 +119,22 @@ def model_cycles(artifact, counts, stages: int | None = None):
     return trace, float(np.mean([t.cycles for t in timings]))
 
 
+def layer_ticks_cycles(artifact, counts, link_fifo: int = 0) -> float:
+    """Mean cycles per inference of :class:`~spikeforge.sim.layer_ticks.LayerTicksModel` on
+    ``counts`` (the driver's default schedule; ``link_fifo``: the model's); a contract
+    violation is an error."""
+    trace = run_network(artifact.network, counts)  # full: a layer may run past the decision
+    model = LayerTicksModel(artifact.plan, artifact.system, link_fifo=link_fifo)
+    timings = predict_run(artifact.plan, trace, schedules_for(trace.input_counts),
+                          counts.shape[1], system=artifact.system, model=model)
+    if model.violations:
+        raise RuntimeError(f"layer ticks: {model.violations[0]}")
+    return float(np.mean([t.cycles for t in timings]))
+
+
 def row(directory: Path, images: int, drain_hidden: bool = False,
-        stages: int | None = None, lookahead: int | None = None) -> list[str]:
+        stages: int | None = None, lookahead: int | None = None,
+        layer_ticks: tuple[int, ...] = ()) -> list[str]:
     artifact = load_artifact(directory)
     counts = load_expected(directory / EXPECTED)["input_counts"][:images]
     plan = artifact.plan
@@ -134,6 +156,7 @@ def row(directory: Path, images: int, drain_hidden: bool = False,
                  for update in ([update_cycles] + ([words] if drain_hidden else []))]
     if stages is not None:
         estimates.append(model_cycles(artifact, counts, stages)[1])
+    estimates += [layer_ticks_cycles(artifact, counts, depth) for depth in layer_ticks]
     out += [f"{e:,.0f}" for e in estimates] + [f"{work:,.0f}", f"{model / work:.2f}x"]
     return out + [f"{e / work:.2f}x" for e in estimates]
 
@@ -149,6 +172,9 @@ def main(argv=None) -> int:
                     help="also the cycle model with S update pipeline stages")
     ap.add_argument("--lookahead", type=int, default=None, metavar="K",
                     help="per-core ticks with a layer at most K ticks ahead of the next")
+    ap.add_argument("--layer-ticks", type=int, nargs="+", default=[], metavar="D",
+                    help="also the cycle model with a tick controller per layer, its links "
+                         "FIFOs of D packets (0: none, spikes held at the cores)")
     args = ap.parse_args(argv)
     if args.images < 1:
         ap.error(f"--images: must be at least 1, got {args.images}")
@@ -160,6 +186,9 @@ def main(argv=None) -> int:
     variants = [f"per-core ticks{ahead} (est.)"] + ([f"per-core{ahead}, drain hidden (est.)"]
                                                    if args.drain_hidden else [])
     variants += [] if args.stages is None else [f"cycle model, {args.stages} stages"]
+    if any(d < 0 for d in args.layer_ticks):
+        ap.error(f"--layer-ticks: depths must be >= 0, got {args.layer_ticks}")
+    variants += [f"layer ticks, FIFO {d} (cycle model)" for d in args.layer_ticks]
     header = (["artifact", "lanes in cores", "images", "cycle model"] + variants
               + ["work bound", "now / work"] + [f"{v} / work" for v in variants])
     print("| " + " | ".join(header) + " |\n|" + "---|" * len(header))
@@ -167,7 +196,8 @@ def main(argv=None) -> int:
         if not (directory / EXPECTED).is_file():
             print(f"{directory}: no {EXPECTED} (not a compiled artifact?)", file=sys.stderr)
             return 2
-        cells = row(directory, args.images, args.drain_hidden, args.stages, args.lookahead)
+        cells = row(directory, args.images, args.drain_hidden, args.stages, args.lookahead,
+                    args.layer_ticks)
         print("| " + " | ".join(cells) + " |", flush=True)
     return 0
 

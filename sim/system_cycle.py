@@ -213,6 +213,10 @@ class SystemModel:
     port; the tick controller; the decision unit. :func:`predict_run` is the convenient entry
     point."""
 
+    #: ticks past the output layer's that layer 0 may take input for (:func:`predict_run`
+    #: offers them too; 0 here: the next tick's, with ``overlap``, is ``ticks_offered``'s)
+    lookahead_ticks = 0
+
     def __init__(self, plan, system: SystemConfig = SystemConfig(), *,
                  out_ready: Callable[[int], bool] = _always, train: bool = False):
         self.plan = plan
@@ -620,7 +624,8 @@ def predict_run(plan, trace, schedules: Sequence[InputSchedule], n_ticks: int, *
     if len(schedules) != batch:
         raise ConfigError(f"schedules: expected {batch} (one per image), got {len(schedules)}")
     for b in range(batch):
-        ticks = ticks_offered(trace, b, n_ticks, system.overlap, train)
+        ticks = min(ticks_offered(trace, b, n_ticks, system.overlap, train)
+                    + model.lookahead_ticks, n_ticks)
         items = [(j, last, gap) for j, last, gap, _ in schedules[b].items(ticks)]
         spikes = [s[b] for s in trace.spikes]
         model.final_class = int(trace.decision[b])  # MEMBRANE_MAX: the class is the golden one

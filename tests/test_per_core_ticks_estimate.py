@@ -100,3 +100,20 @@ def test_a_layer_one_tick_ahead_waits_for_the_next_layers_update():
     assert estimate.per_core_ticks(plan, events, 3) < f02
     assert (estimate.bounded_lookahead(plan, events, 3, 100)
             == estimate.per_core_ticks(plan, events, 3))
+
+
+def test_the_layer_ticks_cycle_model_column(tmp_path, capsys):
+    """``--layer-ticks D ...``: the cycle model of :mod:`spikeforge.sim.layer_ticks`, one column
+    per link FIFO depth, never below the work bound; a negative depth is refused."""
+    net = network(n_in=16, hidden=12)
+    counts = random_inputs(3, net, 6, 5, p=0.4)
+    compile_network(net, tmp_path / "a", counts, np.zeros(6, dtype=int), lanes=[2, 2])
+    assert estimate.main([str(tmp_path / "a"), "--images", "4", "--layer-ticks", "0", "16"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "layer ticks, FIFO 0 (cycle model)" in out[0] and "FIFO 16" in out[0]
+    cells = out[2].split(" | ")
+    fifo0, fifo16, work = (float(x.replace(",", "")) for x in cells[5:8])
+    assert work <= min(fifo0, fifo16)
+    with pytest.raises(SystemExit):
+        estimate.main([str(tmp_path / "a"), "--layer-ticks", "-1"])
+    assert "--layer-ticks: depths must be >= 0" in capsys.readouterr().err

@@ -1,0 +1,381 @@
+"""Cycle model of per-layer ticks (issue 10, point 3; the RTL is not built yet): one tick
+controller per layer, and each layer's spikes held at its cores' outputs while the next
+layer has not begun their tick.
+
+Today one controller offers TICK to every core at once when the whole system is quiet, so
+a tick lasts as long as its busiest layer. Here layer l has a controller of its own
+(:class:`LayerTickControllerModel`, the :class:`~spikeforge.sim.blocks.tick.TickControllerModel`
+FSM with two more inputs) and ``b[l]`` = the ticks it has begun. The contract (a spike of
+layer l in tick t is integrated by layer l + 1 between its updates of t and t + 1) holds by
+three rules, each a few flip-flops in hardware:
+
+* **upstream**: layer l offers TICK(t) once layer l - 1 has ended its update of tick t - 1
+  and the links into layer l are quiet (its spikes of tick t - 1 are in layer l's cores);
+* **gate**: layer l's spikes leave its cores only while ``b[l + 1] >= b[l]`` (layer l + 1
+  has begun the tick they belong to); until then ``spike_out`` stalls, as under any
+  backpressure, and layer l's update waits for it;
+* **lookahead**: layer l offers TICK(t) only once ``b[l + 1] >= t`` (layer l + 1 has begun
+  tick t - 1), so a layer is at most one tick ahead of the next and the gate is one bit.
+
+A link then holds one tick's spikes at a time (layer l + 1 begins tick t + 1 only with its
+links quiet, and layer l's spikes of t + 1 wait for that), so the monitor tags them with
+the tick of the layer that sent them (``sent_tick``). What stays global: the CLEAR (all
+layers at once, when the whole system is quiet, so that a stopped run's drain is not taken
+as the next run's events), a first-spike ``stop`` (it ends every layer's run, and the gates
+open so that everything drains), and the run's end (every layer has run ``n_ticks``).
+
+Layer l's quiet is its cores' idle bits and the links into it (the input port for layer 0);
+the output layer's includes its own merger and FIFO, so that its update ends with its spikes
+at ``out_spikes``, as today. A layer's last update waits for the whole system's quiet, so
+that the run ends with every link drained (the monitors report every spike of every tick
+run), whichever layer ends last. :class:`LayerTicksModel` also checks the contract as it runs
+(``violations``): every event a core of layer l >= 1 takes between its TICKs of t - 1 and t
+must be a spike of layer l - 1 in tick t - 1 routed to it, and every such spike must come.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+
+import numpy as np
+
+from spikeforge.ir.params import Decision
+from spikeforge.sim.blocks.router import FifoModel
+from spikeforge.sim.blocks.tick import TickControllerModel, TickState
+from spikeforge.sim.fuzz import random_schedules, stall_pattern
+from spikeforge.sim.network import run_network
+from spikeforge.sim.system_cycle import InferenceTiming, SystemModel, predict_run, ticks_to_run
+
+__all__ = ["LayerTickControllerModel", "LayerTicksModel", "check_layer_ticks"]
+
+#: where ``stop`` ends a layer's run besides the update phase and CHECK (which the base FSM has)
+_HALTS = frozenset({TickState.CLEARING, TickState.EVENT})
+#: a layer's run between its CLEAR and its end
+_SEQUENCING = frozenset({TickState.CLEARING, TickState.EVENT, TickState.UPDATE, TickState.CHECK})
+
+
+class LayerTickControllerModel(TickControllerModel):
+    """A layer's controller: :class:`TickControllerModel` whose CLEAR is offered only with
+    ``clear_ok`` (every layer's controller ready to offer it), whose TICK is offered only with
+    ``may_tick``, and which ``stop`` ends in any running state (a layer that is not in its
+    update phase when the output layer decides ends its run too)."""
+
+    def settle(self, start: bool, quiet: bool, stop: bool, may_tick: bool = True,
+               clear_ok: bool = True) -> None:
+        super().settle(start, quiet, stop)
+        s = self.state
+        self.offer = self.offer and not stop and (clear_ok if s is TickState.ISSUE_CLEAR
+                                                  else may_tick)
+        self.halted = stop and s in _HALTS
+        self.finished = self.finished or self.halted
+
+    def clock(self, n_ticks: int, accepted: int) -> None:
+        if self.halted:
+            if self.wait:
+                self.wait -= 1
+            self.quiet = self._quiet_now
+            self.pending, self.wait = 0, self.guard
+            self._finish()
+            return
+        super().clock(n_ticks, accepted)
+
+    @property
+    def updates_ended(self) -> int:
+        """The ticks whose update phase has ended."""
+        return self.ticks_run - (self.state is TickState.UPDATE)
+
+
+class LayerTicksModel(SystemModel):
+    """:class:`~spikeforge.sim.system_cycle.SystemModel` with a controller per layer (see the
+    module docstring). Stepped cycle by cycle (no fast-forward)."""
+
+    def __init__(self, plan, system, *, link_fifo: int = 0, **kwargs):
+        super().__init__(plan, system, **kwargs)
+        # link_fifo > 0: the links between layers are FIFOs of that depth, and the gate sits
+        # at their output (a packet goes on once the next layer has begun its tick), so a
+        # layer's update does not wait for the next layer to take its spikes
+        self.link_fifo = link_fifo
+        if link_fifo:
+            for l in range(self.L - 1):
+                self.fifos[l] = FifoModel(link_fifo)
+            self.packets = [m if f is None else f for m, f in zip(self.mergers, self.fifos)]
+        self.link_ticks = [deque() for _ in range(self.L)]  # the tick of each packet in a link
+        stops = system.decision is Decision.FIRST_SPIKE
+        self.ctrls = [LayerTickControllerModel(len(layer), system.guard, system.overlap,
+                                               stops=stops) for layer in self.layers]
+        self.ctrl = None  # (the whole-system controller is not there)
+        self.sent_tick = [0] * self.L  # the tick of the spikes in each layer's link
+        self.gate_open = [True] * self.L
+        self.violations: list[str] = []
+        self._window = {id(core): Counter() for core in self.cores}
+        self._routed = [self._routing(l) for l in range(self.L)]
+        self._pos = {id(core): n for n, core in enumerate(self.cores)}
+
+    @property
+    def lookahead_ticks(self) -> int:
+        """Ticks past the output layer's that layer 0 may take input for."""
+        return self.L - 1
+
+    def _routing(self, l: int) -> dict:
+        """Layer ``l - 1``'s neuron -> the layer-``l`` cores it reaches."""
+        if l == 0:
+            return {}
+        out = {}
+        for k, core in enumerate(self.layers[l - 1]):
+            for n in range(core.offset, core.offset + core.N):
+                out[n] = self.routers[l - 1].table[k]
+        return out
+
+    # -- the system's view of its controllers ---------------------------------------------
+    @property
+    def _ctrl_done(self) -> bool:
+        return all(c.done for c in self.ctrls)
+
+    def _result(self, timing: InferenceTiming, done_cycle: int) -> None:
+        out = self.ctrls[-1]
+        timing.done_cycle = done_cycle
+        timing.ticks_run = out.ticks_run
+        timing.decision = self.decision.cls
+        timing.none = self.decision.none
+        timing.decision_tick = self.decision.decision_tick(out.ticks_run)
+
+    def _step(self, start: bool, item, n_ticks: int, timing: InferenceTiming):
+        done = self.decision.valid and (self._ctrl_done or self._stop)
+        begin = start and not self.busy
+        self._settle(begin, item)
+        taken = self.port.handshake
+        self._record(timing)
+        self._clock(n_ticks)
+        if self.busy and done:
+            self.busy = False
+        if begin:
+            self.busy = True
+        return taken, done
+
+    def _skippable(self, current_item, start_cycle: int) -> int:
+        return 0
+
+    def _streamable(self, c: int, start_cycle: int) -> bool:
+        return False
+
+    # -- one cycle ---------------------------------------------------------------------
+    def _quiet(self, idle) -> tuple[list[bool], bool]:
+        """Each layer's quiet (its cores, the links into it; the output layer's own link
+        too) and the whole system's."""
+        links_in = [self.port.idle] + [self._link_idle(l) for l in range(self.L - 1)]
+        local = [all(idle[l]) and links_in[l] for l in range(self.L)]
+        local[-1] = local[-1] and self._link_idle(self.L - 1)
+        return local, all(local) and all(links_in) and self._links_idle_but_port()
+
+    def _link_idle(self, l: int) -> bool:
+        """No packet in layer ``l``'s link that layer ``l + 1`` must take before its next
+        tick (with ``link_fifo``, those of the tick it has not begun may wait there)."""
+        if self.link_fifo and l < self.L - 1:
+            begun = self.ctrls[l + 1].ticks_run
+            return not any(t < begun for t in self.link_ticks[l])
+        fifo = self.fifos[l]
+        return (self.mergers[l].idle and (fifo is None or fifo.idle)
+                and (l == self.L - 1 or self.routers[l].idle))
+
+    def _deliverable(self, l: int) -> bool:
+        """The head packet of layer ``l``'s link may go on (``link_fifo``: its tick begun)."""
+        return (not self.link_fifo or l == self.L - 1 or not self.link_ticks[l]
+                or self.link_ticks[l][0] < self.ctrls[l + 1].ticks_run)
+
+    def _packets_ready(self, l: int) -> bool:
+        return super()._packets_ready(l) and self._deliverable(l)
+
+    def _may_tick(self, l: int) -> bool:
+        """Layer ``l`` may offer TICK(t), t = its controller's tick (upstream, lookahead)."""
+        t = self.ctrls[l].tick
+        upstream = l == 0 or self.ctrls[l - 1].updates_ended >= t
+        ahead_ok = l == self.L - 1 or self.ctrls[l + 1].ticks_run >= t
+        return upstream and ahead_ok
+
+    def _gate_open(self, l: int) -> bool:
+        """Layer ``l``'s spikes may leave its cores (in a run): the gate as the hardware
+        would keep it, one bit, "layer l has begun one tick more than layer l + 1" (the
+        lookahead rule keeps the difference at most 1); with ``link_fifo`` the gate is at the
+        links' output instead (:meth:`_deliverable`)."""
+        ctrls = self.ctrls
+        return (l == self.L - 1 or bool(self.link_fifo)
+                or ctrls[l].ticks_run != ctrls[l + 1].ticks_run + 1)
+
+    def _settle(self, begin: bool, item) -> None:
+        ctrls = self.ctrls
+        self.core_idle = idle = [[core.idle for core in layer] for layer in self.layers]
+        ready = [[core.in_ready for core in layer] for layer in self.layers]
+        self.core_ready = [r for row in ready for r in row]
+        self.port.offer(item, ctrls[0].input_open, ready[0])
+        for l, router in enumerate(self.routers):
+            router.route(self.packets[l].o_valid and self._deliverable(l),
+                         self.packets[l].o_payload, ready[l + 1])
+        local, whole = self._quiet(idle)
+        self.out_ready_now = bool(self.out_ready(self.cycle))
+        running = any(c.state is not TickState.IDLE for c in ctrls)
+        issuing = any(c.state is TickState.ISSUE_CLEAR for c in ctrls)
+        self.live = running and not issuing and not self._stop
+        self.gate_open = [not running or self._gate_open(l) for l in range(self.L)]
+        for l in range(self.L - 1):
+            if ctrls[l].ticks_run > ctrls[l + 1].ticks_run + 1:
+                self.violations.append(f"cycle {self.cycle}: layer {l} has begun "
+                                       f"{ctrls[l].ticks_run} ticks, layer {l + 1} "
+                                       f"{ctrls[l + 1].ticks_run}")
+        for l, layer in enumerate(self.layers):
+            spikes = [core.out_n if core.out_valid and self.gate_open[l] else None
+                      for core in layer]
+            self.mergers[l].arbitrate(spikes, self._merger_ready(l))
+        last = self.packets[-1]
+        self.out_spike = (self._neuron(self.L - 1, last.o_payload)
+                          if last.o_valid and self.out_ready_now and self.live else None)
+        self.spike_in = [valid for feed in self.feeds for valid in feed.o_valid]
+        # the CLEAR and each layer's last update wait for the whole system's quiet: so the
+        # run ends with every link drained, as today, whichever layer ends last
+        quiets = [whole if c.state is TickState.ISSUE_CLEAR or (
+                      c.state is TickState.UPDATE and c.tick + 1 == c.n_ticks) else local[l]
+                  for l, c in enumerate(ctrls)]
+        clear_ok = all(c.state is TickState.ISSUE_CLEAR and c.wait == 0 and c.quiet
+                       for c in ctrls)
+        for l, c in enumerate(ctrls):
+            c.settle(begin, quiets[l], self._stop, self._may_tick(l), clear_ok)
+        self.accepted = [ctrls[core.layer].command_valid(core.index)
+                         and core.command_ready(valid)
+                         for core, valid in zip(self.cores, self.spike_in)]
+
+    def _record(self, timing: InferenceTiming) -> None:
+        out = self.ctrls[-1]
+        if self.out_spike is not None:
+            timing.out_events.append((self.out_spike, out.tick, self.cycle))
+        for l, merger in enumerate(self.mergers):
+            if merger.handshake and self.live:
+                neuron = self._neuron(l, merger.o_payload)
+                timing.monitor_events[l].append((neuron, self.sent_tick[l], self.cycle))
+        if out.tick_done:
+            timing.tick_done_cycles.append(self.cycle)
+        if self.ctrls[0].offer and self.ctrls[0].state is TickState.ISSUE_CLEAR:
+            timing.clear_cycle = self.cycle
+        if out.stopped:
+            timing.stop_cycle = self.cycle
+
+    def _clock(self, n_ticks: int) -> None:
+        ctrls = self.ctrls
+        grants = [merger.grant for merger in self.mergers]
+        delivered = [router.handshake for router in self.routers]
+        for l, grant in enumerate(grants):
+            if grant is not None:
+                self.sent_tick[l] = ctrls[l].tick
+        self._check_events()
+        for core, ready, spike_in, accepted in zip(self.cores, self.core_ready, self.spike_in,
+                                                   self.accepted):
+            ctrl = ctrls[core.layer]
+            if accepted:
+                self._check_window(core, ctrl)
+                if not ctrl.is_tick:
+                    core.load(self.spikes[core.layer])
+            core.clock(spike_in and ready, accepted, ctrl.is_tick, ctrl.tick,
+                       grants[core.layer] == core.index)
+        self.port.clock(ctrls[0].input_reopen)
+        for router in self.routers:
+            router.clock()
+        for l, merger in enumerate(self.mergers):
+            if self.fifos[l] is not None:
+                self.fifos[l].clock(merger.handshake, merger.o_payload, self._packets_ready(l))
+            merger.clock()
+        for l, ticks in enumerate(self.link_ticks[:-1]):  # (after the FIFOs read the heads)
+            if delivered[l]:
+                ticks.popleft()
+            if grants[l] is not None:  # (a stopped run's drain goes on whatever the ticks)
+                ticks.append(ctrls[l].tick if ctrls[l].state in _SEQUENCING else -1)
+        # the run ends when the last layer's run ends (a stop ends them all at once)
+        ended = (any(c.finished for c in ctrls)
+                 and all(c.finished or c.state is TickState.IDLE for c in ctrls))
+        out, tick, tick_done, clear = ctrls[-1], ctrls[-1].tick, ctrls[-1].tick_done, ctrls[0].clear
+        if ended:  # what is left in the links drains (and the next run's CLEAR waits)
+            self.link_ticks = [deque([-1] * len(ticks)) for ticks in self.link_ticks]
+        for l, layer in enumerate(self.layers):
+            ctrls[l].clock(n_ticks, sum(1 << core.index for core in layer
+                                        if self.accepted[self._pos[id(core)]]))
+        self.decision.clock(self.out_spike, tick, tick_done, ended, clear)
+
+    # -- the contract, checked as the model runs ---------------------------------------------
+    def _check_events(self) -> None:
+        """Note each event a core of a layer >= 1 takes in this cycle (its source neuron)."""
+        for l in range(1, self.L):
+            head = self.packets[l - 1]
+            if not head.o_valid:
+                continue
+            neuron = self._neuron(l - 1, head.o_payload)
+            for d, core in enumerate(self.layers[l]):
+                if not (self.routers[l - 1].o_valid[d] and core.in_ready):
+                    continue
+                if self.accepted[self._pos[id(core)]]:  # the router lets go of it: lost
+                    self.violations.append(f"cycle {self.cycle}: core ({l}, {d}) offered "
+                                           f"neuron {neuron} beside a command")
+                    continue
+                self._window[id(core)][neuron] += 1
+
+    def _check_window(self, core, ctrl) -> None:
+        """At a core's command: the events since its last one against the golden spikes of
+        layer ``core.layer - 1`` in the tick before the TICK (none before TICK(0))."""
+        window, self._window[id(core)] = self._window[id(core)], Counter()
+        if core.layer == 0 or not ctrl.is_tick:
+            return
+        t = ctrl.tick - 1
+        want = Counter()
+        if t >= 0:
+            spikes = self.spikes[core.layer - 1][t]
+            want = Counter(int(n) for n in spikes.nonzero()[0]
+                           if core.index in self._routed[core.layer][int(n)])
+        if window != want:
+            self.violations.append(
+                f"cycle {self.cycle}: core ({core.layer}, {core.index}) took "
+                f"{sorted(window.elements())} before TICK({ctrl.tick}), golden layer "
+                f"{core.layer - 1} tick {t}: {sorted(want.elements())}")
+
+
+def check_layer_ticks(case, plan, system, rng, link_fifo: int = 0) -> str | None:
+    """:func:`~spikeforge.sim.fuzz.check_cycle_model`'s check for :class:`LayerTicksModel`
+    (random input gaps, output stalls and start gaps; the model's own contract check), with
+    what per-layer ticks change where a first-spike decision in the output layer's tick T
+    stops the run (at the deciding spike, or at the end of T): layer l < L - 1 has sent its
+    spikes up to tick T - (L - 1 - l) (the output layer those of T, but for the deciding
+    spike's tick where it stops there, as today), and may have sent spikes of later ticks,
+    also after T (so the golden trace is the full run). ``link_fifo``: the model's. None, or
+    the first difference."""
+    network, counts = case.network, case.counts
+    n_ticks = counts.shape[1]
+    trace = run_network(network, counts)
+    p_gap, p_ready = rng.choice([0.0, 0.3]), rng.choice([1.0, 0.7, 0.3])
+    out_ready = stall_pattern(rng.randrange(1 << 16), p_ready)
+    model = LayerTicksModel(plan, system, out_ready=out_ready, link_fifo=link_fifo)
+    timings = predict_run(plan, trace, random_schedules(trace.input_counts, rng, p_gap), n_ticks,
+                          system=system, out_ready=out_ready, model=model, start_cycle=1,
+                          start_gaps=[rng.randint(0, 3) for _ in range(len(counts))])
+    if model.violations:
+        return f"{len(model.violations)} contract violations, the first: {model.violations[0]}"
+    L = len(trace.spikes)
+    for b, timing in enumerate(timings):
+        run = ticks_to_run(trace, b, n_ticks)
+        got = (timing.decision, timing.decision_tick, timing.ticks_run)
+        want = (int(trace.decision[b]), int(trace.decision_tick[b]), run)
+        if got != want:
+            return f"image {b}: class, decision tick, ticks run {got}, golden {want}"
+        stopped = trace.decision_mode is Decision.FIRST_SPIKE and not timing.none
+        cut = timing.stop_cycle >= 0  # at the deciding spike, in the output layer's update
+        ports = [(f"monitor (layer {l})", l, timing.monitor_events[l]) for l in range(L)]
+        ports.append(("out_spikes", L - 1, timing.out_events))
+        for name, l, events in ports:
+            golden = {(int(t), int(n)) for t, n in np.argwhere(trace.spikes[l][b])}
+            if l == L - 1:
+                complete = run - 1 if cut else run
+            else:
+                complete = run - (L - 1 - l) if stopped else run
+            full = {e for e in golden if e[0] < complete}
+            seen = [(int(t), int(n)) for n, t, _ in events]
+            if not stopped:
+                golden = {e for e in golden if e[0] < run}
+            if len(seen) != len(set(seen)) or not full <= set(seen) <= golden:
+                missing, extra = sorted(full - set(seen)), sorted(set(seen) - golden)
+                return (f"image {b}: {name} (tick, neuron): missing {missing[:3]}, not golden "
+                        f"{extra[:3]}, repeated {len(seen) - len(set(seen))}")
+    return None
