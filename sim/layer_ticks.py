@@ -289,7 +289,8 @@ class LayerTicksModel(SystemModel):
         # the run ends when the last layer's run ends (a stop ends them all at once)
         ended = (any(c.finished for c in ctrls)
                  and all(c.finished or c.state is TickState.IDLE for c in ctrls))
-        out, tick, tick_done, clear = ctrls[-1], ctrls[-1].tick, ctrls[-1].tick_done, ctrls[0].clear
+        # (the decision takes this cycle's values, which the controllers' edge changes)
+        tick, tick_done, clear = ctrls[-1].tick, ctrls[-1].tick_done, ctrls[0].clear
         if ended:  # what is left in the links drains (and the next run's CLEAR waits)
             self.link_ticks = [deque([-1] * len(ticks)) for ticks in self.link_ticks]
         for l, layer in enumerate(self.layers):
