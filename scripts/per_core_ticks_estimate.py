@@ -33,7 +33,7 @@ Variants (stop 57), each a column of its own:
   next (:func:`bounded_lookahead`), the bound a design with per-tick work counters needs.
 
 And (stop 58) ``--layer-ticks``: not an estimate but the cycle model of a design with a tick
-controller per layer (:mod:`spikeforge.sim.layer_ticks`; its RTL is not built): every block
+controller per layer (:mod:`spikeforge.sim.planned`; its RTL is not built): every block
 stepped cycle by cycle as the system model does, with each layer's spikes held at its cores
 while the next layer has not begun their tick, and the contract checked as it runs.
 """
@@ -55,7 +55,7 @@ from spikeforge.flow import EXPECTED, load_expected
 from spikeforge.ir.params import Decision
 from spikeforge.cosim.system_cosim import schedules_for
 from spikeforge.sim.cycle import cycles_per_event, update_cycles, words
-from spikeforge.sim.layer_ticks import LayerTicksModel
+from spikeforge.sim.planned import LayerTicksModel
 from spikeforge.sim.network import run_network
 from spikeforge.sim.system_cycle import lower_bound_cycles, predict_run
 
@@ -120,7 +120,7 @@ def model_cycles(artifact, counts, stages: int | None = None):
 
 
 def layer_ticks_cycles(artifact, counts, link_fifo: int = 0) -> float:
-    """Mean cycles per inference of :class:`~spikeforge.sim.layer_ticks.LayerTicksModel` on
+    """Mean cycles per inference of :class:`~spikeforge.sim.planned.LayerTicksModel` on
     ``counts`` (the driver's default schedule; ``link_fifo``: the model's); a contract
     violation is an error."""
     trace = run_network(artifact.network, counts)  # full: a layer may run past the decision

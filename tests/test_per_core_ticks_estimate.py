@@ -103,7 +103,7 @@ def test_a_layer_one_tick_ahead_waits_for_the_next_layers_update():
 
 
 def test_the_layer_ticks_cycle_model_column(tmp_path, capsys):
-    """``--layer-ticks D ...``: the cycle model of :mod:`spikeforge.sim.layer_ticks`, one column
+    """``--layer-ticks D ...``: the cycle model of :mod:`spikeforge.sim.planned`, one column
     per link FIFO depth, never below the work bound; a negative depth is refused."""
     net = network(n_in=16, hidden=12)
     counts = random_inputs(3, net, 6, 5, p=0.4)

@@ -1,6 +1,14 @@
-"""Cycle model of per-layer ticks (issue 10, point 3; the RTL is not built yet): one tick
-controller per layer, and each layer's spikes held at its cores' outputs while the next
-layer has not begun their tick.
+"""Cycle models of two designs for issue 10 point 3 that are not built in RTL, to say what each
+would give before it is built: per-layer ticks (:class:`LayerTicksModel`) and cores with
+double-buffered input accumulators (:class:`PingPongCoreModel`, :func:`with_pingpong`).
+``scripts/where_cycles_go.py`` and ``scripts/per_core_ticks_estimate.py`` run them on
+compiled artifacts.
+
+Per-layer ticks
+===============
+
+One tick controller per layer, and each layer's spikes held at its cores' outputs while the
+next layer has not begun their tick.
 
 Today one controller offers TICK to every core at once when the whole system is quiet, so
 a tick lasts as long as its busiest layer. Here layer l has a controller of its own
@@ -31,6 +39,25 @@ that the run ends with every link drained (the monitors report every spike of ev
 run), whichever layer ends last. :class:`LayerTicksModel` also checks the contract as it runs
 (``violations``): every event a core of layer l >= 1 takes between its TICKs of t - 1 and t
 must be a spike of layer l - 1 in tick t - 1 routed to it, and every such spike must come.
+
+Double-buffered input accumulators
+==================================
+
+Today a core takes no input event while its update runs (``spike_in.ready`` is its IDLE
+phase): an event of tick t + 1 adds its weights to the currents ``i`` that the update of
+tick t reads, decays and writes, so it must come after the update's last write -- the
+update's words and its pipeline's drain are on the critical path of every tick. With two
+input accumulators besides the decayed current (``i_A``; ``i_X`` and ``i_Y`` taking the
+events of even and odd ticks), an event of tick t + 1 goes to the accumulator that the
+update of tick t neither reads nor writes: the update reads ``i_A + i_X`` and writes
+``i_A`` and a zero into ``i_X``, the events read and write ``i_Y`` and the weights, each
+memory keeps one read and one write port, and a core takes events while it updates.
+:class:`PingPongCoreModel` is :class:`~spikeforge.sim.blocks.core.CoreModel` with that
+one change: an event engine of its own (``ev_left``), ready whenever it is free (or
+issuing its last word) and the core is not clearing; ``idle`` needs both engines idle.
+Nothing else moves: the controller still offers TICK(t + 1) at quiet, so every event of
+tick t + 1 is taken by then. Cost in hardware: twice more current memory per core and an
+adder in the update's read stage.
 """
 
 from __future__ import annotations
@@ -40,13 +67,16 @@ from collections import Counter, deque
 import numpy as np
 
 from spikeforge.ir.params import Decision
+from spikeforge.ir.plan import check_plan
+from spikeforge.sim.blocks.core import CoreModel, CorePhase
 from spikeforge.sim.blocks.router import FifoModel
 from spikeforge.sim.blocks.tick import TickControllerModel, TickState
 from spikeforge.sim.fuzz import random_schedules, stall_pattern
 from spikeforge.sim.network import run_network
 from spikeforge.sim.system_cycle import InferenceTiming, SystemModel, predict_run, ticks_to_run
 
-__all__ = ["LayerTickControllerModel", "LayerTicksModel", "check_layer_ticks"]
+__all__ = ["LayerTickControllerModel", "LayerTicksModel", "check_layer_ticks",
+           "PingPongCoreModel", "with_pingpong"]
 
 #: where ``stop`` ends a layer's run besides the update phase and CHECK (which the base FSM has)
 _HALTS = frozenset({TickState.CLEARING, TickState.EVENT})
@@ -334,25 +364,29 @@ class LayerTicksModel(SystemModel):
                 f"{core.layer - 1} tick {t}: {sorted(want.elements())}")
 
 
-def check_layer_ticks(case, plan, system, rng, link_fifo: int = 0) -> str | None:
+def check_layer_ticks(case, plan, system, rng, link_fifo: int = 0,
+                      model_class=None) -> str | None:
     """:func:`~spikeforge.sim.fuzz.check_cycle_model`'s check for :class:`LayerTicksModel`
     (random input gaps, output stalls and start gaps; the model's own contract check), with
     what per-layer ticks change where a first-spike decision in the output layer's tick T
     stops the run (at the deciding spike, or at the end of T): layer l < L - 1 has sent its
     spikes up to tick T - (L - 1 - l) (the output layer those of T, but for the deciding
     spike's tick where it stops there, as today), and may have sent spikes of later ticks,
-    also after T (so the golden trace is the full run). ``link_fifo``: the model's. None, or
-    the first difference."""
+    also after T (so the golden trace is the full run). ``link_fifo``: the model's;
+    ``model_class``: :class:`LayerTicksModel` or another system cycle model (e.g. one of
+    :func:`with_pingpong`). None, or the first difference."""
     network, counts = case.network, case.counts
     n_ticks = counts.shape[1]
     trace = run_network(network, counts)
     p_gap, p_ready = rng.choice([0.0, 0.3]), rng.choice([1.0, 0.7, 0.3])
     out_ready = stall_pattern(rng.randrange(1 << 16), p_ready)
-    model = LayerTicksModel(plan, system, out_ready=out_ready, link_fifo=link_fifo)
+    model_class = model_class or LayerTicksModel
+    kwargs = {"link_fifo": link_fifo} if issubclass(model_class, LayerTicksModel) else {}
+    model = model_class(plan, system, out_ready=out_ready, **kwargs)
     timings = predict_run(plan, trace, random_schedules(trace.input_counts, rng, p_gap), n_ticks,
                           system=system, out_ready=out_ready, model=model, start_cycle=1,
                           start_gaps=[rng.randint(0, 3) for _ in range(len(counts))])
-    if model.violations:
+    if getattr(model, "violations", None):
         return f"{len(model.violations)} contract violations, the first: {model.violations[0]}"
     L = len(trace.spikes)
     for b, timing in enumerate(timings):
@@ -380,3 +414,58 @@ def check_layer_ticks(case, plan, system, rng, link_fifo: int = 0) -> str | None
                 return (f"image {b}: {name} (tick, neuron): missing {missing[:3]}, not golden "
                         f"{extra[:3]}, repeated {len(seen) - len(set(seen))}")
     return None
+
+
+# -- double-buffered input accumulators ------------------------------------------------------
+
+class PingPongCoreModel(CoreModel):
+    """:class:`~spikeforge.sim.blocks.core.CoreModel` whose events do not wait for its update
+    (see the module docstring): ``ev_left`` edges until the event engine is free."""
+
+    def __init__(self, plan_core, events_first: bool = True):
+        super().__init__(plan_core, events_first)
+        self.ev_left = 0
+
+    @property
+    def idle(self) -> bool:
+        return super().idle and self.ev_left == 0
+
+    @property
+    def in_ready(self) -> bool:
+        return self.ev_left <= 1 and self.phase is not CorePhase.CLEAR
+
+    def clock(self, event: bool, command: bool, is_tick: bool, tick: int,
+              out_ready: bool) -> None:
+        event = event and self.in_ready and not command  # a command beside it wins
+        if self.ev_left:
+            self.ev_left -= 1
+        if event:
+            self.ev_left = self.G
+        super().clock(False, command, is_tick, tick, out_ready)
+
+    def skippable(self) -> int | None:
+        return 0  # (the system model steps every cycle)
+
+
+def with_pingpong(model_class):
+    """``model_class`` (a system cycle model) with :class:`PingPongCoreModel` cores, stepped
+    cycle by cycle."""
+
+    class PingPong(model_class):
+        def __init__(self, plan, system, **kwargs):
+            super().__init__(plan, system, **kwargs)
+            self.layers = [[PingPongCoreModel(c, events_first=False) for c in cores]
+                           for cores in check_plan(plan)[0]]
+            self.cores = [c for layer in self.layers for c in layer]
+            if hasattr(self, "_pos"):
+                self._pos = {id(core): n for n, core in enumerate(self.cores)}
+                self._window = {id(core): Counter() for core in self.cores}
+
+        def _skippable(self, current_item, start_cycle: int) -> int:
+            return 0
+
+        def _streamable(self, c: int, start_cycle: int) -> bool:
+            return False
+
+    PingPong.__name__ = f"PingPong{model_class.__name__}"
+    return PingPong
