@@ -161,26 +161,9 @@ class LayerTicksModel(SystemModel):
     def _ctrl_done(self) -> bool:
         return all(c.done for c in self.ctrls)
 
-    def _result(self, timing: InferenceTiming, done_cycle: int) -> None:
-        out = self.ctrls[-1]
-        timing.done_cycle = done_cycle
-        timing.ticks_run = out.ticks_run
-        timing.decision = self.decision.cls
-        timing.none = self.decision.none
-        timing.decision_tick = self.decision.decision_tick(out.ticks_run)
-
-    def _step(self, start: bool, item, n_ticks: int, timing: InferenceTiming):
-        done = self.decision.valid and (self._ctrl_done or self._stop)
-        begin = start and not self.busy
-        self._settle(begin, item)
-        taken = self.port.handshake
-        self._record(timing)
-        self._clock(n_ticks)
-        if self.busy and done:
-            self.busy = False
-        if begin:
-            self.busy = True
-        return taken, done
+    @property
+    def _ticks_run(self) -> int:
+        return self.ctrls[-1].ticks_run
 
     def _skippable(self, current_item, start_cycle: int) -> int:
         return 0
@@ -304,13 +287,7 @@ class LayerTicksModel(SystemModel):
                     core.load(self.spikes[core.layer])
             core.clock(spike_in and ready, accepted, ctrl.is_tick, ctrl.tick,
                        grants[core.layer] == core.index)
-        self.port.clock(ctrls[0].input_reopen)
-        for router in self.routers:
-            router.clock()
-        for l, merger in enumerate(self.mergers):
-            if self.fifos[l] is not None:
-                self.fifos[l].clock(merger.handshake, merger.o_payload, self._packets_ready(l))
-            merger.clock()
+        self._clock_links(ctrls[0].input_reopen)
         for l, ticks in enumerate(self.link_ticks[:-1]):  # (after the FIFOs read the heads)
             if delivered[l]:
                 ticks.popleft()

@@ -306,15 +306,25 @@ class SystemModel:
 
     def _result(self, timing: InferenceTiming, done_cycle: int) -> None:
         timing.done_cycle = done_cycle
-        timing.ticks_run = self.ctrl.ticks_run
+        timing.ticks_run = self._ticks_run
         timing.decision = self.decision.cls
         timing.none = self.decision.none
-        timing.decision_tick = self.decision.decision_tick(self.ctrl.ticks_run)
+        timing.decision_tick = self.decision.decision_tick(self._ticks_run)
+
+    @property
+    def _ticks_run(self) -> int:
+        """The ticks the run has begun (the output layer's, where layers tick apart)."""
+        return self.ctrl.ticks_run
+
+    @property
+    def _ctrl_done(self) -> bool:
+        """The tick control has ended the run."""
+        return self.ctrl.done
 
     # -- one cycle ---------------------------------------------------------------------
     def _step(self, start: bool, item, n_ticks: int, timing: InferenceTiming):
         """Cycle ``self.cycle``; returns (input item taken, ``done`` sampled high)."""
-        done = self.decision.valid and (self.ctrl.done or self._stop)
+        done = self.decision.valid and (self._ctrl_done or self._stop)
         begin = start and not self.busy
         self._settle(begin, item)
         taken = self.port.handshake
@@ -401,15 +411,20 @@ class SystemModel:
                 core.load(self.spikes[core.layer])
             core.clock(spike_in and ready, accepted, ctrl.is_tick, tick,
                        grants[core.layer] == core.index)
-        self.port.clock(ctrl.input_reopen)
+        self._clock_links(ctrl.input_reopen)
+        ctrl.clock(n_ticks, sum(1 << n for n, a in enumerate(self.accepted) if a))
+        self.decision.clock(self.out_spike, tick, ctrl.tick_done, ctrl.finished, ctrl.clear)
+
+    def _clock_links(self, input_reopen: bool) -> None:
+        """The input port's, routers', FIFOs' and mergers' edge (each FIFO before its merger:
+        it reads the merger's register)."""
+        self.port.clock(input_reopen)
         for router in self.routers:
             router.clock()
         for l, merger in enumerate(self.mergers):
             if self.fifos[l] is not None:
                 self.fifos[l].clock(merger.handshake, merger.o_payload, self._packets_ready(l))
             merger.clock()
-        ctrl.clock(n_ticks, sum(1 << n for n, a in enumerate(self.accepted) if a))
-        self.decision.clock(self.out_spike, tick, ctrl.tick_done, ctrl.finished, ctrl.clear)
 
     # -- fast-forward ------------------------------------------------------------------
     def _skippable(self, current_item, start_cycle: int) -> int:
