@@ -32,10 +32,12 @@ Variants (stop 57), each a column of its own:
 * ``--lookahead K``: the per-core estimates with a layer at most ``K`` ticks ahead of the
   next (:func:`bounded_lookahead`), the bound a design with per-tick work counters needs.
 
-And (stop 58) ``--layer-ticks``: not an estimate but the cycle model of a design with a tick
-controller per layer (:mod:`spikeforge.sim.planned`; its RTL is not built): every block
-stepped cycle by cycle as the system model does, with each layer's spikes held at its cores
-while the next layer has not begun their tick, and the contract checked as it runs.
+And (stop 58) ``--layer-ticks D ...``: not an estimate but the cycle model of a design with
+a tick controller per layer (:mod:`spikeforge.sim.planned`; its RTL is not built): every
+block stepped cycle by cycle as the system model does, each layer's spikes held while the
+next layer has not begun their tick (at its cores, or with D > 0 at the output of link FIFOs
+of D packets), the contract checked as it runs. It shows the estimates above optimistic:
+``scripts/where_cycles_go.py`` says where the cycles go instead.
 """
 
 from __future__ import annotations
@@ -50,10 +52,9 @@ import numpy as np
 import spikeforge.sim.blocks.core as core_model
 import spikeforge.sim.cycle as cycle_model
 from spikeforge.compiler.artifact import load_artifact
-from spikeforge.cosim.system_cosim import expected_run
+from spikeforge.cosim.system_cosim import expected_run, schedules_for
 from spikeforge.flow import EXPECTED, load_expected
 from spikeforge.ir.params import Decision
-from spikeforge.cosim.system_cosim import schedules_for
 from spikeforge.sim.cycle import cycles_per_event, update_cycles, words
 from spikeforge.sim.planned import LayerTicksModel
 from spikeforge.sim.network import run_network

@@ -130,6 +130,9 @@ class LayerTicksModel(SystemModel):
                 self.fifos[l] = FifoModel(link_fifo)
             self.packets = [m if f is None else f for m, f in zip(self.mergers, self.fifos)]
         self.link_ticks = [deque() for _ in range(self.L)]  # the tick of each packet in a link
+        # every layer's FSM as today's, CHECK after each tick included where a decision
+        # may stop the run (only the output layer's needs it: one cycle a tick the hidden
+        # layers' controllers could save)
         stops = system.decision is Decision.FIRST_SPIKE
         self.ctrls = [LayerTickControllerModel(len(layer), system.guard, system.overlap,
                                                stops=stops) for layer in self.layers]
