@@ -1,6 +1,7 @@
 """Where an inference's cycles go (issue 10, point 3): the system cycle model stepped cycle by
-cycle, and every cycle of the busiest core (the one that sets the work bound) put in one
-column, as the mean per inference over a compiled artifact's first test images.
+cycle, and every cycle of the busiest core (the most weight and update words over the
+images: the one that sets the work bound) put in one column, as the mean per inference over
+a compiled artifact's first test images.
 
     .venv/bin/python scripts/where_cycles_go.py DIR [DIR ...] [--images 100] [--layer-ticks D]
 
@@ -97,10 +98,12 @@ def breakdown(directory: Path, images: int, link_fifo: int | None = None,
     plan, system = artifact.plan, artifact.system
     trace = run_network(artifact.network, counts, early_exit=link_fifo is None)
     work = [lower_bound_cycles(plan, trace, b) for b in range(len(counts))]
-    events = np.sum([trace.statistics(until_decision=True).input_events[b]
-                     for b in range(len(counts))], axis=0)
+    stats = trace.statistics(until_decision=True)
+    events, ticks = np.sum(stats.input_events, axis=0), int(np.sum(stats.ticks_run))
+    # the core with the most work over the images (the work bound's, image by image, is
+    # this one wherever one core is the busiest in every image)
     busiest = max(plan.cores, key=lambda c: -(-c.n_neurons // c.config.lanes)
-                  * (int(events[c.layer]) + 1))
+                  * (int(events[c.layer]) + ticks))
     kwargs = {} if link_fifo is None else {"link_fifo": link_fifo}
     base = SystemModel if link_fifo is None else LayerTicksModel
     cls = counting(with_pingpong(base) if pingpong else base)
