@@ -70,11 +70,7 @@ def counting(base):
             super().__init__(*args, **kwargs)
             self.watch, self.counts, self.running = watch, Counter(), False
 
-        def _skippable(self, current_item, start_cycle):
-            return 0
-
-        def _streamable(self, c, start_cycle):
-            return False
+        fast_forward = False
 
         def _step(self, start, item, n_ticks, timing):
             self.running |= start

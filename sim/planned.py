@@ -119,6 +119,8 @@ class LayerTicksModel(SystemModel):
     """:class:`~spikeforge.sim.system_cycle.SystemModel` with a controller per layer (see the
     module docstring). Stepped cycle by cycle (no fast-forward)."""
 
+    fast_forward = False
+
     def __init__(self, plan, system, *, link_fifo: int = 0, **kwargs):
         super().__init__(plan, system, **kwargs)
         # link_fifo > 0: the links between layers are FIFOs of that depth, and the gate sits
@@ -167,12 +169,6 @@ class LayerTicksModel(SystemModel):
     @property
     def _ticks_run(self) -> int:
         return self.ctrls[-1].ticks_run
-
-    def _skippable(self, current_item, start_cycle: int) -> int:
-        return 0
-
-    def _streamable(self, c: int, start_cycle: int) -> bool:
-        return False
 
     # -- one cycle ---------------------------------------------------------------------
     def _quiet(self, idle) -> tuple[list[bool], bool]:
@@ -432,6 +428,8 @@ def with_pingpong(model_class):
     cycle by cycle."""
 
     class PingPong(model_class):
+        fast_forward = False
+
         def __init__(self, plan, system, **kwargs):
             super().__init__(plan, system, **kwargs)
             self.layers = [[PingPongCoreModel(c, events_first=False) for c in cores]
@@ -440,12 +438,6 @@ def with_pingpong(model_class):
             if hasattr(self, "_pos"):
                 self._pos = {id(core): n for n, core in enumerate(self.cores)}
                 self._window = {id(core): Counter() for core in self.cores}
-
-        def _skippable(self, current_item, start_cycle: int) -> int:
-            return 0
-
-        def _streamable(self, c: int, start_cycle: int) -> bool:
-            return False
 
     PingPong.__name__ = f"PingPong{model_class.__name__}"
     return PingPong

@@ -216,6 +216,9 @@ class SystemModel:
     #: ticks past the output layer's that layer 0 may take input for (:func:`predict_run`
     #: offers them too; 0 here: the next tick's, with ``overlap``, is ``ticks_offered``'s)
     lookahead_ticks = 0
+    #: skip the stretches in which only countdowns move and take the input stream in closed
+    #: form (False: step every cycle, for models whose blocks the fast paths do not know)
+    fast_forward = True
 
     def __init__(self, plan, system: SystemConfig = SystemConfig(), *,
                  out_ready: Callable[[int], bool] = _always, train: bool = False):
@@ -278,11 +281,12 @@ class SystemModel:
             current = items[k] if k < len(items) and c >= start_cycle + 1 else None
             if current is not None and offer_at is None:
                 offer_at = reference + current[2]
-            if current is not None and not current[1] and self._streamable(c, start_cycle):
+            if (self.fast_forward and current is not None and not current[1]
+                    and self._streamable(c, start_cycle)):
                 k, reference = self._stream(items, k, offer_at, timing)
                 offer_at = None
                 continue
-            skip = self._skippable(current, start_cycle)
+            skip = self._skippable(current, start_cycle) if self.fast_forward else 0
             if skip:
                 self._skip(skip)
                 continue
