@@ -1,6 +1,7 @@
-"""sim/planned.py: the cycle model of per-layer ticks (not built in RTL) on random
-systems -- the contract checked as it runs and at the ports, one layer exactly today's
-system model, and each of its rules shown to be needed."""
+"""sim/planned.py: the cycle models of per-layer ticks and of double-buffered cores (neither
+built in RTL) on random systems -- the contract checked as they run and at the ports, one
+layer exactly today's system model, each rule of per-layer ticks shown to be needed, and a
+double-buffered core by hand."""
 
 import dataclasses
 import random
@@ -9,10 +10,14 @@ import numpy as np
 import pytest
 
 from spikeforge.commands.fuzz import random_plan
+from spikeforge.compiler.map import plan_network
+from spikeforge.sim.blocks.core import CorePhase
 from spikeforge.sim.fuzz import random_case, random_schedules, stall_pattern
-from spikeforge.sim.planned import LayerTicksModel, check_layer_ticks
 from spikeforge.sim.network import run_network
+from spikeforge.sim.planned import (LayerTicksModel, PingPongCoreModel, check_layer_ticks,
+                                    with_pingpong)
 from spikeforge.sim.system_cycle import SystemModel, predict_run
+from tests.boards.test_choose import network
 
 
 def _system(seed):
@@ -95,11 +100,6 @@ def test_a_pingpong_core_takes_events_while_it_updates():
     """By hand, one core of G = 3 words: an event accepted in the update's first cycle issues
     its words beside the update's; the core is idle only once both are done, and a CLEAR
     takes no event."""
-    from spikeforge.compiler.map import plan_network
-    from spikeforge.sim.blocks.core import CorePhase
-    from spikeforge.sim.planned import PingPongCoreModel
-    from tests.boards.test_choose import network
-
     plan = plan_network(network(n_in=4, hidden=6), lanes=[2, 10])
     core = PingPongCoreModel(plan.cores_of_layer(0)[0])
     core.load(np.zeros((2, 6), dtype=bool))
@@ -116,7 +116,7 @@ def test_a_pingpong_core_takes_events_while_it_updates():
         assert core.ev_left or core.in_ready
         core.clock(False, False, True, 0, True)
     assert core.ev_left == 0 and core.idle
-    core.clock(False, True, True, 1, True)  # TICK(1), and an event at its last word:
+    core.clock(False, True, True, 1, True)  # TICK(1), then events through the update
     core.clock(True, False, True, 1, True)
     while core.phase is CorePhase.UPDATE:
         core.clock(core.in_ready, False, True, 1, True)  # events back to back
@@ -135,9 +135,6 @@ def test_pingpong_systems_keep_the_contract(layer_ticks):
     """200 random systems with double-buffered cores, under today's controller and with
     per-layer ticks: the decisions, ticks run and spikes at every port are the golden
     trace's (and, per layer, every core's events fall in their tick's window)."""
-    from spikeforge.sim.planned import with_pingpong
-    from spikeforge.sim.system_cycle import SystemModel
-
     model_class = with_pingpong(LayerTicksModel if layer_ticks else SystemModel)
     for seed in range(200):
         case, plan, system, rng = _system(seed)
