@@ -62,15 +62,16 @@ def classify(model, core) -> str:
 
 
 def counting(base):
-    """``base`` (a system cycle model class) stepped cycle by cycle, counting ``watch``'s
-    columns from each start up to its ``done`` (the cycles of the system's counter)."""
+    """``base`` (a system cycle model class) stepped cycle by cycle, counting the columns of
+    its core ``watch`` (set after it is made) from each start up to its ``done`` (the cycles
+    of the system's counter)."""
 
     class Counting(base):
-        def __init__(self, *args, watch, **kwargs):
-            super().__init__(*args, **kwargs)
-            self.watch, self.counts, self.running = watch, Counter(), False
-
         fast_forward = False
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.watch, self.counts, self.running = None, Counter(), False
 
         def _step(self, start, item, n_ticks, timing):
             self.running |= start
@@ -103,7 +104,7 @@ def breakdown(directory: Path, images: int, link_fifo: int | None = None,
     kwargs = {} if link_fifo is None else {"link_fifo": link_fifo}
     base = SystemModel if link_fifo is None else LayerTicksModel
     cls = counting(with_pingpong(base) if pingpong else base)
-    model = cls(plan, system, **kwargs, watch=None)
+    model = cls(plan, system, **kwargs)
     model.watch = next(core for core in model.cores
                        if (core.layer, core.index) == (busiest.layer, busiest.index))
     timings = predict_run(plan, trace, schedules_for(trace.input_counts), counts.shape[1],
