@@ -132,12 +132,13 @@ class LayerTicksModel(SystemModel):
                 self.fifos[l] = FifoModel(link_fifo)
             self.packets = [m if f is None else f for m, f in zip(self.mergers, self.fifos)]
         self.link_ticks = [deque() for _ in range(self.L)]  # the tick of each packet in a link
-        # every layer's FSM as today's, CHECK after each tick included where a decision
-        # may stop the run (only the output layer's needs it: one cycle a tick the hidden
-        # layers' controllers could save)
+        # every layer's FSM as today's; the CHECK cycle after each tick, where a decision
+        # may stop the run, only in the output layer's (a stop ends the other layers' runs
+        # in any state)
         stops = system.decision is Decision.FIRST_SPIKE
         self.ctrls = [LayerTickControllerModel(len(layer), system.guard, system.overlap,
-                                               stops=stops) for layer in self.layers]
+                                               stops=stops and l == self.L - 1)
+                      for l, layer in enumerate(self.layers)]
         self.ctrl = None  # (the whole-system controller is not there)
         self.sent_tick = [0] * self.L  # the tick of the spikes in each layer's link
         self.gate_open = [True] * self.L
