@@ -67,7 +67,6 @@ from collections import Counter, deque
 import numpy as np
 
 from spikeforge.ir.params import Decision
-from spikeforge.ir.plan import check_plan
 from spikeforge.sim.blocks.core import CoreModel, CorePhase
 from spikeforge.sim.blocks.router import FifoModel
 from spikeforge.sim.blocks.tick import TickControllerModel, TickState
@@ -430,15 +429,7 @@ def with_pingpong(model_class):
 
     class PingPong(model_class):
         fast_forward = False
-
-        def __init__(self, plan, system, **kwargs):
-            super().__init__(plan, system, **kwargs)
-            self.layers = [[PingPongCoreModel(c, events_first=False) for c in cores]
-                           for cores in check_plan(plan)[0]]
-            self.cores = [c for layer in self.layers for c in layer]
-            if hasattr(self, "_pos"):
-                self._pos = {id(core): n for n, core in enumerate(self.cores)}
-                self._window = {id(core): Counter() for core in self.cores}
+        core_model = PingPongCoreModel
 
     PingPong.__name__ = f"PingPong{model_class.__name__}"
     return PingPong

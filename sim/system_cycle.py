@@ -219,6 +219,8 @@ class SystemModel:
     #: skip the stretches in which only countdowns move and take the input stream in closed
     #: form (False: step every cycle, for models whose blocks the fast paths do not know)
     fast_forward = True
+    #: the cores' cycle model (a planned design's may differ: :mod:`spikeforge.sim.planned`)
+    core_model = CoreModel
 
     def __init__(self, plan, system: SystemConfig = SystemConfig(), *,
                  out_ready: Callable[[int], bool] = _always, train: bool = False):
@@ -230,7 +232,8 @@ class SystemModel:
         self.out_ready = out_ready
         layers, routes = check_plan(plan)
         self.L = len(layers)
-        self.layers = [[CoreModel(c, events_first=False) for c in cores] for cores in layers]
+        self.layers = [[self.core_model(c, events_first=False) for c in cores]
+                       for cores in layers]
         self.cores = [c for layer in self.layers for c in layer]  # the controller's order
         self.n_classes = sum(c.N for c in self.layers[-1])
         self.offsets = [[routes[(l, c.index)].source_offset for c in cores]
