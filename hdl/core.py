@@ -549,7 +549,8 @@ class NeuronCore(wiring.Component):
 
     def __init__(self, config: CoreConfig, *, weight_bank_words: int = 0,
                  events_first: bool = True, state_block_ram: bool = False,
-                 weight_stages: int = 0, sum_stage: bool = False):
+                 weight_stages: int = 0, sum_stage: bool = False,
+                 double_buffer: bool = False):
         if not isinstance(config, CoreConfig):
             raise ConfigError(f"config: must be a CoreConfig, got {type(config).__name__}")
         if (not isinstance(weight_bank_words, int) or weight_bank_words < 0
@@ -566,6 +567,13 @@ class NeuronCore(wiring.Component):
             raise ConfigError(f"weight_stages: must be an integer >= 0, got {weight_stages!r}")
         if not isinstance(sum_stage, bool):
             raise ConfigError(f"sum_stage: must be True or False, got {sum_stage!r}")
+        if not isinstance(double_buffer, bool):
+            raise ConfigError(f"double_buffer: must be True or False, got {double_buffer!r}")
+        if double_buffer and weight_stages + sum_stage >= UPDATE_STAGES:
+            # an event taken before a TICK writes its buffer back up to k + 1 edges after
+            # the TICK; the update's first zero-write of that buffer is S edges after it
+            raise ConfigError(f"double_buffer: needs weight_stages + sum_stage below "
+                              f"{UPDATE_STAGES}, got {weight_stages} + {int(sum_stage)}")
         has = (f"this one has {config.words} ({config.n_neurons} neurons in {config.lanes} "
                f"lanes): its next event would read a word before it is written back")
         if not weight_stages_fit(config.words, weight_stages):
@@ -577,6 +585,7 @@ class NeuronCore(wiring.Component):
         self.config = config
         self.weight_stages = weight_stages
         self.sum_stage = sum_stage
+        self.double_buffer = double_buffer
         self.events_first = events_first
         self.state_block_ram = state_block_ram
         # banks wherever asked for, one where one holds the memory: the bank's read ahead
@@ -644,6 +653,13 @@ class NeuronCore(wiring.Component):
         if not self.weight_bank_words:
             wp_w = mem_w.write_port(granularity=wb)
             rp_w = mem_w.read_port()
+        db = self.double_buffer
+        xs = []  # double_buffer: the event buffers x0, x1, as (write port, read port)
+        for b in range(2 if db else 0):
+            m.submodules[f"mem_x{b}"] = mem = Memory(shape=unsigned(L * acc), depth=G, init=[],
+                                                     attrs=attrs)
+            wp = mem.write_port(granularity=acc)
+            xs.append((wp, mem.read_port(transparent_for=(wp,))))
 
         def lanes_of(data, bits, signed_=False):
             out = [data.word_select(k, bits) for k in range(L)]
@@ -675,6 +691,10 @@ class NeuronCore(wiring.Component):
         n_copies = len(_word_groups(L)) if L > _LANES_PER_LUT else 0
         copy = {name: _copies(name, n_copies) for name in ("clearing", "written", "e_p")}
         cnt = Signal(range(G + 1))  # word issue counter
+        if db:
+            # the event engine, beside the phases: on while it reads an event's words
+            # (ecnt: the next one); ev_buf: the buffer this tick's events go to
+            ev_on, ecnt, ev_buf = Signal(), Signal(range(G + 1)), Signal()
         w_addr = Signal(range(max(2, J * G)))  # weight word of the event being read
         ev_count = Signal(range(cfg.max_events_per_tick + 1))
         overflow = Signal()
@@ -743,15 +763,29 @@ class NeuronCore(wiring.Component):
         for name in lane_bits:
             m.d.sync += p_data[name].eq(rps[name].data)
         m.d.sync += [e_p.eq(e_r), e_r.eq(0)]
+        p_x = [Signal(L * acc, name=f"p_x{b}", reset_less=True) for b in range(len(xs))]
+        for px, (_, rp) in zip(p_x, xs):
+            m.d.sync += px.eq(rp.data)
+        if db:
+            # each event's buffer, beside its word e_r_g (the TICK that flips ev_buf may
+            # come while its write-back is still in the pipeline)
+            e_r_b, p_b = Signal(name="e_r_b"), Signal(name="p_b")
+            m.d.sync += p_b.eq(e_r_b)
         # -- weight transport stages: the word and the current it is added to, registered
         # weight_stages more times, the write-back as many edges later (e_t, e_t_g) --------
         e_wb, w_wb, i_wb, e_g_ahead, pending = e_p, p_w, p_data["i"], e_r_g, [e_r]
+        if db:
+            i_wb, e_b_ahead = Mux(p_b, p_x[1], p_x[0]), e_r_b
         for t in range(self.weight_stages):
             e_t = Signal(name=f"e_t{t}")
             e_t_g = Signal(range(max(2, G)), name=f"e_t{t}_g")
             t_w = Signal(L * wb, name=f"t_w_{t}", reset_less=True)
             t_i = Signal(L * acc, name=f"t_i_{t}", reset_less=True)
             m.d.sync += [e_t.eq(e_wb), e_t_g.eq(e_g_ahead), t_w.eq(w_wb), t_i.eq(i_wb)]
+            if db:
+                e_t_b = Signal(name=f"e_t{t}_b")
+                m.d.sync += e_t_b.eq(e_b_ahead)
+                e_b_ahead = e_t_b
             pending.append(e_wb)
             e_wb, w_wb, i_wb, e_g_ahead = e_t, t_w, t_i, e_t_g
         # (loops, not comprehensions: a comprehension would capture e_r, u_valid, ... in a
@@ -761,6 +795,10 @@ class NeuronCore(wiring.Component):
             # stage of the event's flag and word
             e_s, e_s_g = Signal(name="e_s"), Signal(range(max(2, G)), name="e_s_g")
             m.d.sync += [e_s.eq(e_wb), e_s_g.eq(e_g_ahead)]
+            if db:
+                e_s_b = Signal(name="e_s_b")
+                m.d.sync += e_s_b.eq(e_b_ahead)
+                e_b_ahead = e_s_b
             pending.append(e_wb)
             e_wb, e_g_ahead = e_s, e_s_g
         for c in copy["e_p"]:  # loaded beside the stage that writes back
@@ -794,8 +832,10 @@ class NeuronCore(wiring.Component):
             s_sum = Signal(L * acc, name="s_sum", reset_less=True)
             m.d.sync += s_sum.eq(Cat(*(s[:acc] for s in sums)))
             sums = lanes_of(s_sum, acc, True)
-        with m.If(e_wb):
-            m.d.comb += [wps["i"].data.eq(Cat(*(s[:acc] for s in sums))), wps["i"].en.eq(-1)]
+        if not db:
+            with m.If(e_wb):
+                m.d.comb += [wps["i"].data.eq(Cat(*(s[:acc] for s in sums))),
+                             wps["i"].en.eq(-1)]
         if G == 1:
             m.d.sync += e_sum.eq(Cat(*(s[:acc] for s in sums)))
 
@@ -817,7 +857,15 @@ class NeuronCore(wiring.Component):
         m.d.sync += u_valid.eq(Cat(issue, u_valid[:-1]))
         for c in copy["written"]:
             m.d.sync += c.eq(u_valid[-2])
-        spikes, fires, writes = self._update_lanes(m, p_data, thr, alpha, beta, rho, step)
+        i_in = None
+        if db:
+            # the update of a tick reads the decayed current and the buffer of its events
+            # (the one the events of the next tick do not go to), zeroed as it writes
+            x_u = Mux(ev_buf, p_x[0], p_x[1])
+            i_in = [a + x for a, x in zip(lanes_of(p_data["i"], acc, True),
+                                          lanes_of(x_u, acc, True))]
+        spikes, fires, writes = self._update_lanes(m, p_data, thr, alpha, beta, rho, step,
+                                                   i_in)
         # padding lanes of the last word never spike
         valid_lanes = Signal(L)
         tail = N - (G - 1) * L
@@ -945,7 +993,12 @@ class NeuronCore(wiring.Component):
         m.d.comb += drained_next.eq(phase_ends & queue_empty_next & out_empty_next
                                     & skid_empty_next)
         idle_next = Signal()
-        m.d.comb += idle_next.eq(drained_next & ~ev_accept)
+        if db:
+            # the event engine on in the next cycle: an event taken, or words left
+            ev_on_next = took | (ev_on & (ecnt != G - 1))
+            m.d.comb += idle_next.eq(drained_next & ~ev_on_next)
+        else:
+            m.d.comb += idle_next.eq(drained_next & ~ev_accept)
         # host_ok = idle and no event write-back pending (e_r, e_p of the next cycle)
         # an event whose next edge reads its last word (cnt = G - 2 now) takes the next one
         # at that edge: word g of the next event is then read in or after the edge that
@@ -953,12 +1006,21 @@ class NeuronCore(wiring.Component):
         # event is accepted at cnt = G - 2: ready is low there.) With one word every event
         # taken reads its last word at the next edge, and the write-back it reads too early
         # is forwarded (e_sum, above)
-        if G >= 2:
-            last_next = (phase == _Phase.EVENT) & (cnt == G - 2)
+        if db:
+            # spike_in.ready: the event engine free or at its last word, whatever the
+            # update does, and no CLEAR (taken, or words left) in the next cycle
+            last_next = ev_on & (ecnt == G - 2) if G >= 2 else took
+            take_clear_now = cmd_accept & (self.command.payload == Command.CLEAR)
+            clear_next = take_clear_now | (clearing & (cnt != G - 1))
+            m.d.sync += [idle.eq(idle_next), in_ready.eq(~clear_next & (~ev_on_next | last_next)),
+                         host_ok.eq(idle_next & ~ev_on & ~_or_all(pending))]
         else:
-            last_next = took
-        m.d.sync += [idle.eq(idle_next), in_ready.eq(phase_idle_next | last_next),
-                     host_ok.eq(idle_next & (phase != _Phase.EVENT) & ~_or_all(pending))]
+            if G >= 2:
+                last_next = (phase == _Phase.EVENT) & (cnt == G - 2)
+            else:
+                last_next = took
+            m.d.sync += [idle.eq(idle_next), in_ready.eq(phase_idle_next | last_next),
+                         host_ok.eq(idle_next & (phase != _Phase.EVENT) & ~_or_all(pending))]
 
         # -- event counting and overflow -----------------------------------------------------
         with m.If(ev_accept):
@@ -970,7 +1032,8 @@ class NeuronCore(wiring.Component):
         # -- the phases ----------------------------------------------------------------------
         with m.Switch(phase):
             with m.Case(_Phase.IDLE):
-                m.d.comb += rp_w.addr.eq(h_addr["w_word"])
+                if not db:  # (the event engine's, below)
+                    m.d.comb += rp_w.addr.eq(h_addr["w_word"])
                 for rp in rps.values():
                     m.d.comb += rp.addr.eq(h_addr["s_word"])
 
@@ -983,10 +1046,15 @@ class NeuronCore(wiring.Component):
                     with m.If(self.command.payload == Command.TICK):
                         m.d.sync += [phase.eq(_Phase.UPDATE), w_g.eq(0), w_base.eq(0),
                                      issuing.eq(1)]
+                        if db:  # the next tick's events go to the other buffer
+                            m.d.sync += ev_buf.eq(~ev_buf)
                     with m.Else():
                         m.d.sync += [phase.eq(_Phase.CLEAR), clearing.eq(1), overflow.eq(0)]
 
-                if self.events_first:  # a command waits for the events offered beside it
+                if db:  # events: the event engine's (below)
+                    with m.If(cmd_accept):
+                        take_command()
+                elif self.events_first:  # a command waits for the events offered beside it
                     with m.If(ev_accept):
                         take_event()
                     with m.Elif(cmd_accept):
@@ -1012,6 +1080,20 @@ class NeuronCore(wiring.Component):
                     m.d.comb += rp.addr.eq(cnt)
                 with m.If(issue):
                     m.d.sync += cnt.eq(cnt + 1)
+        if db:
+            # the event engine: an event's G words, read at the edges after its handshake
+            # in any phase but CLEAR (spike_in.ready), the next event taken at the last
+            m.d.comb += rp_w.addr.eq(Mux(ev_on, w_addr, h_addr["w_word"]))
+            with m.If(ev_on):
+                m.d.sync += [e_r.eq(1), e_r_g.eq(ecnt), e_r_b.eq(ev_buf), ecnt.eq(ecnt + 1),
+                             w_addr.eq(w_addr + 1)]
+                with m.If(ecnt == G - 1):
+                    m.d.sync += ev_on.eq(0)
+            with m.If(took):
+                m.d.sync += [ev_on.eq(1), ecnt.eq(0), w_addr.eq(self.spike_in.payload * G)]
+            for b, (_, rp) in enumerate(xs):
+                m.d.comb += rp.addr.eq(Mux(ev_on & (ev_buf == b), ecnt,
+                                           Mux(phase == _Phase.UPDATE, cnt, h_addr["s_word"])))
         # clearing's copies, written whole (no enable): a CLEAR taken (a command is taken
         # only in IDLE, and beside an event only where commands come first), else held
         # until the last word. Set and cleared beside clearing, under the phase's decode and
@@ -1025,7 +1107,7 @@ class NeuronCore(wiring.Component):
             for wp in wps.values():
                 m.d.comb += [wp.data.eq(0), wp.en.eq(-1)]
         if n_copies:
-            self._lane_writes(m, wps, copy, host_writes, sums, writes)
+            self._lane_writes(m, wps, copy, host_writes, sums, writes, events=not db)
         # the state memories' write address: one register loaded a cycle ahead (the
         # update's word w_g, one more after this cycle's write, where the pipeline writes
         # next; else the event write-back's, from the stage ahead; CLEAR's word too: 0
@@ -1040,7 +1122,7 @@ class NeuronCore(wiring.Component):
         # was seven LUT levels, the iCE40 TTFS demo's critical path once the sum stage had
         # taken the event adders' (stop 54, 22.4 ns)
         s_waddr = Signal(range(max(2, G)), name="s_waddr")
-        datapath_word = Mux(u_valid[-2], w_g + written, e_g_ahead)
+        datapath_word = w_g + written if db else Mux(u_valid[-2], w_g + written, e_g_ahead)
         waddr_next = Mux(take_clear, 0, Mux(clearing, cnt + 1, datapath_word))
         if split:  # a copy of the register per lane group and memory
             for wp in wps.values():
@@ -1052,6 +1134,13 @@ class NeuronCore(wiring.Component):
             with m.If(~host_state_write):
                 m.d.comb += [wp.addr.eq(s_waddr) for wp in wps.values()]
 
+        if db:
+            self._buffer_writes(m, xs, host_writes, host_state_write, h_addr, sums, ev_buf,
+                                SimpleNamespace(wb=e_wb, ahead=pending[-1], g_ahead=e_g_ahead,
+                                                b_ahead=e_b_ahead),
+                                SimpleNamespace(written=written, w_g=w_g, cnt=cnt,
+                                                clearing=clearing, take_clear=take_clear))
+
         if self.weight_bank_words:
             # the banks read an event's next word in the next cycle where the phase will be
             # EVENT with a word after the one read then: an event taken in IDLE (where a
@@ -1059,8 +1148,11 @@ class NeuronCore(wiring.Component):
             # of one, or a word after the next left (G >= 2; cnt is the word read now).
             # Written whole, no enable: as set-and-clear beside phase's transitions it was
             # an enable of four LUT levels, the banked iCE40 digits-l2 build's critical path
-            ahead_next = Mux(phase == _Phase.IDLE, took,
-                             (phase == _Phase.EVENT) & (ev_accept | (cnt < G - 2)))
+            if db:
+                ahead_next = Mux(ev_on, ev_accept | (ecnt < G - 2), took)
+            else:
+                ahead_next = Mux(phase == _Phase.IDLE, took,
+                                 (phase == _Phase.EVENT) & (ev_accept | (cnt < G - 2)))
             for c in rp_w.read_ahead:  # one register per bank (none where G = 1)
                 m.d.sync += c.eq(ahead_next)
             # the banks read a cycle ahead (_weight_banks): an event's next word, or the
@@ -1071,20 +1163,47 @@ class NeuronCore(wiring.Component):
             first = _times(self.spike_in.payload, G)
             with m.If(ev_accept):
                 m.d.sync += w_addr1.eq(first + 1)
-            with m.Elif(phase == _Phase.EVENT):
+            with m.Elif(ev_on if db else phase == _Phase.EVENT):
                 m.d.sync += w_addr1.eq(w_addr1 + 1)
             m.d.comb += [rp_w.take.eq(ev_accept), rp_w.first.eq(first),
                          rp_w.index.eq(self.spike_in.payload),
                          rp_w.ahead.eq(w_addr1), rp_w.host_addr.eq(h_addr["w_word"]),
                          rp_w.host_read.eq(host_ok & self.host.r_en
                                            & (h_addr["region"] == Region.WEIGHT))]
-        self._host_reads(m, host_ok, h_addr, rp_w, rps, params)
+        current = None
+        if db:  # the host reads i as the decayed current plus both buffers
+            current = Cat(*(a + x + y for a, x, y in zip(
+                *(lanes_of(d, acc, True) for d in (rps["i"].data, xs[0][1].data,
+                                                   xs[1][1].data)))))
+        self._host_reads(m, host_ok, h_addr, rp_w, rps, params, current)
         return m
 
-    def _update_lanes(self, m, p_data, thr, alpha, beta, rho, step):
+    def _buffer_writes(self, m, xs, host, host_state_write, h, sums, ev_buf, ev, up):
+        """The write ports of the event buffers x0, x1 (``double_buffer``): an event's
+        write-back to the buffer it read (``ev``: this cycle's write-back ``wb``, the next
+        cycle's ``ahead`` with its word and buffer), the update's zeros into the buffer it
+        read (``up``), CLEAR's zeros, and the host's zeros where it writes ``i``. The write
+        address of each is a register loaded a cycle ahead, as the state memories' is."""
+        G, acc = self.config.words, self.config.accumulator_bits
+        b_now = Signal(name="e_wb_b")  # the buffer of this cycle's write-back
+        m.d.sync += b_now.eq(ev.b_ahead)
+        sums_word = Cat(*(s[:acc] for s in sums))
+        for b, (wp, _) in enumerate(xs):
+            ev_we = ev.wb & (b_now == b)
+            zero_we = up.written & (ev_buf != b)
+            waddr = Signal(range(max(2, G)), name=f"x{b}_waddr")
+            m.d.sync += waddr.eq(Mux(up.take_clear, 0, Mux(
+                up.clearing, up.cnt + 1,
+                Mux(ev.ahead & (ev.b_ahead == b), ev.g_ahead, up.w_g + up.written))))
+            m.d.comb += [wp.addr.eq(Mux(host_state_write, h["s_word"], waddr)),
+                         wp.data.eq(Mux(ev_we & ~up.clearing, sums_word, 0)),
+                         wp.en.eq(Mux(up.clearing | ev_we | zero_we, -1, host["i"][1]))]
+
+    def _update_lanes(self, m, p_data, thr, alpha, beta, rho, step, i_in=None):
         """The update pipeline S0 -> S1 -> S2 -> S3 -> S4 of every lane (from the P registers) and
         the write-edge logic; returns the spike bits (S4 registers), their values one edge
-        earlier (``fires``) and the packed write data per memory."""
+        earlier (``fires``) and the packed write data per memory. ``i_in``: each lane's
+        current read, where it is not the P register of ``i`` alone."""
         cfg, p, L = self.config, self.config.params, self.config.lanes
         F, acc, cb, mb, ab = (p.decay_bits, cfg.accumulator_bits, p.current_bits,
                               p.membrane_bits, p.adapt_bits)
@@ -1143,7 +1262,8 @@ class NeuronCore(wiring.Component):
             return (product + Mux(product[-1], (1 << F) - 1, 0)) >> F
 
         spikes, fire_bits, writes = [], [], {"i": [], "v": [], "a": [], "f": []}
-        i_in = [x.as_signed() for x in (p_data["i"].word_select(k, acc) for k in range(L))]
+        if i_in is None:
+            i_in = [x.as_signed() for x in (p_data["i"].word_select(k, acc) for k in range(L))]
         v_in = [x.as_signed() for x in (p_data["v"].word_select(k, mb) for k in range(L))]
         a_in = [p_data["a"].word_select(k, ab) for k in range(L)]
         f_in = [p_data["f"][k] for k in range(L)]
@@ -1405,11 +1525,11 @@ class NeuronCore(wiring.Component):
         m.d.comb += r.data.eq(Cat(*words))
         return w, r
 
-    def _lane_writes(self, m, wps, copy, host, sums, writes):
+    def _lane_writes(self, m, wps, copy, host, sums, writes, events=True):
         """The state memories' write data and enables of a core wider than one LUT, lane
         group by lane group under the group's copies of the selects: the same priority as
         the port-wide assignments they override (CLEAR's zeros, the update's word, the
-        event write-back's sum, the host's value)."""
+        event write-back's sum where ``events`` write ``i``, the host's value)."""
         acc = self.config.accumulator_bits
         for name, wp in wps.items():
             bits = len(wp.data) // self.config.lanes
@@ -1419,7 +1539,7 @@ class NeuronCore(wiring.Component):
                 clearing, written, e_p = (copy[c][g] for c in ("clearing", "written", "e_p"))
                 for k in group:
                     lane, on = value, clearing | enable[k]
-                    if name == "i":
+                    if name == "i" and events:
                         lane, on = Mux(e_p, sums[k][:acc], lane), on | e_p
                     if name in writes:
                         lane = Mux(written, writes[name].word_select(k, bits), lane)
@@ -1465,9 +1585,10 @@ class NeuronCore(wiring.Component):
                         m.d.sync += reg.eq(data[:len(reg)])
         return values, state_write
 
-    def _host_reads(self, m, host_ok, h, rp_w, rps, params):
+    def _host_reads(self, m, host_ok, h, rp_w, rps, params, current=None):
         """Host reads: the region and lane registered at ``r_en``, the read port's word and
-        that lane one cycle later."""
+        that lane one cycle later (``current``: the word of ``i``'s lanes, where it is not
+        its memory's alone)."""
         cfg, p = self.config, self.config.params
         L = cfg.lanes
         acc, mb, ab, wb = cfg.accumulator_bits, p.membrane_bits, p.adapt_bits, p.weight_bits
@@ -1483,7 +1604,8 @@ class NeuronCore(wiring.Component):
                     with m.Case(param):
                         m.d.sync += r_param.eq(reg)
         # host read data (one cycle after r_en): the read port's word, lane r_lane
-        sources = {Region.WEIGHT: (rp_w.data, wb, True), Region.CURRENT: (rps["i"].data, acc, True),
+        i_word, i_bits = (rps["i"].data, acc) if current is None else (current, acc + 2)
+        sources = {Region.WEIGHT: (rp_w.data, wb, True), Region.CURRENT: (i_word, i_bits, True),
                    Region.MEMBRANE: (rps["v"].data, mb, True),
                    Region.ADAPT: (rps["a"].data, ab, False), Region.FIRED: (rps["f"].data, 1, False)}
         with m.Switch(r_region):

@@ -64,9 +64,16 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from spikeforge.sim.blocks.core import QUEUE_WORDS, UPDATE_STAGES, CoreModel, CorePhase
+from spikeforge.sim.blocks.core import (
+    QUEUE_WORDS,
+    UPDATE_STAGES,
+    CoreModel,
+    CorePhase,
+    DoubleBufferedCoreModel,
+)
 
-__all__ = ["TickStimulus", "TickTiming", "predict_tick", "predict_ticks", "predict_clear",
+__all__ = ["TickStimulus", "TickTiming", "predict_tick", "predict_ticks", "predict_stream",
+           "predict_clear",
            "cycles_per_event", "lanes", "words", "update_cycles", "clear_cycles", "tick_cycles",
            "output_latency", "core_busy_bound", "UPDATE_STAGES", "QUEUE_WORDS"]
 
@@ -246,6 +253,66 @@ def predict_ticks(config, stimuli: Sequence[TickStimulus], spikes_per_tick,
         timing = predict_tick(config, cycle, stimulus, spikes, out_ready)
         timings.append(timing)
         cycle = timing.idle_cycle
+    return timings
+
+
+def predict_stream(config, stimuli: Sequence[TickStimulus], spikes_per_tick,
+                   out_ready: Callable[[int], bool] = lambda cycle: True,
+                   start_cycle: int = 0, limit: int = 10_000_000) -> list[TickTiming]:
+    """Predict ticks driven without waiting for ``idle`` between them, for a core with
+    ``double_buffer`` (:class:`~spikeforge.sim.blocks.core.DoubleBufferedCoreModel`): the
+    items of every tick (its events, then TICK) follow the driver convention with one
+    reference chain -- tick t + 1's first event is offered ``gap`` cycles after TICK t's
+    handshake + 1, while tick t's update runs; only a TICK waits for ``idle``. Tick 0
+    starts at ``start_cycle`` (the core idle there). Each tick's ``idle_cycle`` is the first
+    cycle after its TICK with ``idle`` high (the next tick's events may keep it low)."""
+    N = int(config.n_neurons)
+    rows = [np.asarray(row) for row in spikes_per_tick]
+    core = DoubleBufferedCoreModel(config)
+    core.golden = np.zeros((len(rows), N), dtype=bool)
+    for t, row in enumerate(rows):
+        core.golden[t, row if row.dtype == bool else [int(n) for n in row]] = True
+    outputs, commands, idles = [], [], {}
+    cycle = reference = start_cycle
+
+    def edge(event: bool, command: bool, tick: int) -> None:
+        nonlocal cycle
+        ready = bool(out_ready(cycle))
+        if core.out_valid and ready:
+            outputs.append((core.out_n, cycle))
+        if core.idle:  # the first idle cycle after each TICK
+            for t, command_cycle in enumerate(commands):
+                if cycle > command_cycle:
+                    idles.setdefault(t, cycle)
+        core.clock(event, command, True, tick, ready)
+        cycle += 1
+
+    timings = []
+    for t, stimulus in enumerate(stimuli):
+        events, offers = [], []
+        items = [(True, g) for g in stimulus.event_gaps] + [(False, stimulus.command_gap)]
+        for is_event, gap in items:
+            offers.append(reference + gap)
+            while not (cycle >= offers[-1] and (core.in_ready if is_event else core.idle)):
+                edge(False, False, t)
+                if cycle > offers[-1] + limit:
+                    raise RuntimeError(f"core model: tick {t} stalled for {limit} cycles")
+            if is_event:
+                events.append(cycle)
+            else:
+                commands.append(cycle)
+            edge(is_event, not is_event, t)
+            reference = cycle
+        timings.append(TickTiming(events, commands[-1], [], -1, offers))
+    while len(idles) < len(commands):
+        if cycle > commands[-1] + limit:
+            raise RuntimeError(f"core model: the last tick did not end within {limit} cycles")
+        edge(False, False, len(commands) - 1)
+    # tick t's spikes leave between its TICK and TICK t + 1 (taken only at idle)
+    ends = commands[1:] + [cycle]
+    for t, timing in enumerate(timings):
+        timing.idle_cycle = idles[t]
+        timing.output_cycles = [o for o in outputs if commands[t] < o[1] < ends[t]]
     return timings
 
 

@@ -67,7 +67,7 @@ from collections import Counter, deque
 import numpy as np
 
 from spikeforge.ir.params import Decision
-from spikeforge.sim.blocks.core import CoreModel, CorePhase
+from spikeforge.sim.blocks.core import DoubleBufferedCoreModel
 from spikeforge.sim.blocks.router import FifoModel
 from spikeforge.sim.blocks.tick import TickControllerModel, TickState
 from spikeforge.sim.fuzz import random_schedules, stall_pattern
@@ -75,7 +75,7 @@ from spikeforge.sim.network import run_network
 from spikeforge.sim.system_cycle import InferenceTiming, SystemModel, predict_run, ticks_to_run
 
 __all__ = ["LayerTickControllerModel", "LayerTicksModel", "check_layer_ticks",
-           "PingPongCoreModel", "with_pingpong"]
+           "with_pingpong"]
 
 #: where ``stop`` ends a layer's run besides the update phase and CHECK (which the base FSM has)
 _HALTS = frozenset({TickState.CLEARING, TickState.EVENT})
@@ -394,42 +394,14 @@ def check_layer_ticks(case, plan, system, rng, link_fifo: int = 0,
 
 # -- double-buffered input accumulators ------------------------------------------------------
 
-class PingPongCoreModel(CoreModel):
-    """:class:`~spikeforge.sim.blocks.core.CoreModel` whose events do not wait for its update
-    (see the module docstring): ``ev_left`` edges until the event engine is free."""
-
-    def __init__(self, plan_core, events_first: bool = True):
-        super().__init__(plan_core, events_first)
-        self.ev_left = 0
-
-    @property
-    def idle(self) -> bool:
-        return super().idle and self.ev_left == 0
-
-    @property
-    def in_ready(self) -> bool:
-        return self.ev_left <= 1 and self.phase is not CorePhase.CLEAR
-
-    def clock(self, event: bool, command: bool, is_tick: bool, tick: int,
-              out_ready: bool) -> None:
-        event = event and self.in_ready and not command  # a command beside it wins
-        if self.ev_left:
-            self.ev_left -= 1
-        if event:
-            self.ev_left = self.G
-        super().clock(False, command, is_tick, tick, out_ready)
-
-    def skippable(self) -> int | None:
-        return 0  # (the system model steps every cycle)
-
-
 def with_pingpong(model_class):
-    """``model_class`` (a system cycle model) with :class:`PingPongCoreModel` cores, stepped
-    cycle by cycle."""
+    """``model_class`` (a system cycle model) with
+    :class:`~spikeforge.sim.blocks.core.DoubleBufferedCoreModel` cores, stepped cycle by
+    cycle."""
 
     class PingPong(model_class):
         fast_forward = False
-        core_model = PingPongCoreModel
+        core_model = DoubleBufferedCoreModel
 
     PingPong.__name__ = f"PingPong{model_class.__name__}"
     return PingPong

@@ -37,7 +37,8 @@ from collections import deque
 
 import numpy as np
 
-__all__ = ["CorePhase", "CoreModel", "UPDATE_STAGES", "QUEUE_WORDS"]
+__all__ = ["CorePhase", "CoreModel", "DoubleBufferedCoreModel", "UPDATE_STAGES",
+           "QUEUE_WORDS"]
 
 #: registers between an update word's read (address at edge X) and its write (edge
 #: X + UPDATE_STAGES): BRAM output, its copy, the multipliers' operands, products, their
@@ -225,3 +226,51 @@ class CoreModel:
     def skip(self, k: int) -> None:
         if self.phase in (CorePhase.EVENT, CorePhase.CLEAR):
             self.left -= k
+
+
+class DoubleBufferedCoreModel(CoreModel):
+    """The control of a :class:`~spikeforge.hdl.core.NeuronCore` with ``double_buffer``:
+    :class:`CoreModel` with an event engine of its own, which takes events while the
+    update runs (they go to the buffer that the update neither reads nor writes).
+
+    * ``ev_left``: edges until the event engine is free (``G`` after an event's handshake,
+      counted down at every edge; an event taken at the last word restarts it);
+    * ``spike_in.ready`` (:attr:`in_ready`) = ``ev_left <= 1`` and the phase is not CLEAR,
+      in every other phase (UPDATE too); ``idle`` = :class:`CoreModel`'s and ``ev_left ==
+      0``; a command offered beside an event is taken first where the RTL takes it (the
+      event beside it is lost there: a driver never offers both).
+
+    With events only between update phases (a driver that waits for ``idle``, as
+    :func:`~spikeforge.sim.cycle.predict_tick`'s) every cycle is :class:`CoreModel`'s.
+    """
+
+    def __init__(self, plan_core, events_first: bool = True):
+        super().__init__(plan_core, events_first)
+        self.ev_left = 0
+
+    @property
+    def idle(self) -> bool:
+        return super().idle and self.ev_left == 0
+
+    @property
+    def in_ready(self) -> bool:
+        return self.ev_left <= 1 and self.phase is not CorePhase.CLEAR
+
+    def edges_to_ready(self) -> int:
+        if self.phase is CorePhase.CLEAR:
+            return self.left
+        return max(0, self.ev_left - 1)
+
+    def clock(self, event: bool, command: bool, is_tick: bool, tick: int,
+              out_ready: bool) -> None:
+        event = event and self.in_ready and not command
+        if self.ev_left:
+            self.ev_left -= 1
+        if event:
+            self.ev_left = self.G
+        super().clock(False, command, is_tick, tick, out_ready)
+
+    def skippable(self) -> int | None:
+        if self.ev_left:
+            return 0  # (the engine's countdown is stepped)
+        return super().skippable()

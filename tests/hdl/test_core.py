@@ -51,6 +51,7 @@ class CoreBench:
         self.cycle = 0
         self.outputs: list[tuple[int, int]] = []  # (neuron, cycle) of every spike_out handshake
         self.overflow_trace: list[int] = []
+        self.idle_cycles: list[int] = []  # every stepped cycle with idle high
 
     async def step(self) -> dict:
         """End the current cycle: sample everything at its edge, advance."""
@@ -68,6 +69,8 @@ class CoreBench:
             "r_data": ctx.get(dut.host.r_data),
             "overflow": ctx.get(dut.overflow),
         }
+        if sample["idle"]:
+            self.idle_cycles.append(self.cycle)
         await ctx.tick()
         self.cycle += 1
         return sample
@@ -114,6 +117,30 @@ class CoreBench:
         idle = await self.wait_idle_after(command)
         return {"start": start, "event_cycles": event_cycles, "command_cycle": command,
                 "output_cycles": self.outputs[first_output:], "idle_cycle": idle}
+
+    async def run_stream(self, stimuli: list[TickStimulus]) -> list[dict]:
+        """Run ticks without waiting for ``idle`` between them (the driver of
+        :func:`~spikeforge.sim.cycle.predict_stream`: tick t + 1's items follow TICK t's
+        handshake); returns each tick's observed timing, as :meth:`run_tick`'s."""
+        reference, ticks, first = self.cycle, [], len(self.outputs)
+        for stimulus in stimuli:
+            events = []
+            for j, gap in zip(stimulus.events, stimulus.event_gaps):
+                events.append(await self._offer(self.dut.spike_in, j, reference, gap))
+                reference = events[-1] + 1
+            command = await self._offer(self.dut.command, Command.TICK, reference,
+                                        stimulus.command_gap)
+            reference = command + 1
+            ticks.append({"event_cycles": events, "command_cycle": command})
+        last_idle = await self.wait_idle_after(ticks[-1]["command_cycle"])
+        # tick t's spikes leave between its TICK and TICK t + 1 (taken only at idle)
+        ends = [t["command_cycle"] for t in ticks[1:]] + [self.cycle]
+        for tick, end in zip(ticks, ends):
+            tick["output_cycles"] = [o for o in self.outputs[first:]
+                                     if tick["command_cycle"] < o[1] < end]
+            tick["idle_cycle"] = next((c for c in self.idle_cycles
+                                       if c > tick["command_cycle"]), last_idle)
+        return ticks
 
     async def clear(self, gap: int = 0) -> tuple[int, int]:
         command = await self._offer(self.dut.command, Command.CLEAR, self.cycle, gap)
