@@ -11,11 +11,10 @@ import pytest
 
 from spikeforge.commands.fuzz import random_plan
 from spikeforge.compiler.map import plan_network
-from spikeforge.sim.blocks.core import CorePhase
+from spikeforge.sim.blocks.core import CorePhase, DoubleBufferedCoreModel
 from spikeforge.sim.fuzz import random_case, random_schedules, stall_pattern
 from spikeforge.sim.network import run_network
-from spikeforge.sim.planned import (LayerTicksModel, PingPongCoreModel, check_layer_ticks,
-                                    with_pingpong)
+from spikeforge.sim.planned import LayerTicksModel, check_layer_ticks, with_pingpong
 from spikeforge.sim.system_cycle import SystemModel, predict_run
 from tests.boards.test_choose import network
 
@@ -101,7 +100,7 @@ def test_a_pingpong_core_takes_events_while_it_updates():
     its words beside the update's; the core is idle only once both are done, and a CLEAR
     takes no event."""
     plan = plan_network(network(n_in=4, hidden=6), lanes=[2, 10])
-    core = PingPongCoreModel(plan.cores_of_layer(0)[0])
+    core = DoubleBufferedCoreModel(plan.cores_of_layer(0)[0])
     core.load(np.zeros((2, 6), dtype=bool))
     assert core.G == 3 and core.in_ready and core.idle
     core.clock(False, True, True, 0, True)  # TICK(0)
