@@ -37,7 +37,8 @@ TB_MODULE = "spikeforge.cosim.core_tb"
 
 def make_spec(config: CoreConfig, n_ticks: int = 50, seed: int = 0, *, max_events: int = 6,
               p_event_gap: float = 0.5, max_gap: int = 3, p_ready: float = 0.6,
-              read_state: bool = True, corrupt: dict | None = None) -> dict:
+              read_state: bool = True, corrupt: dict | None = None,
+              double_buffer: bool = False) -> dict:
     """A random stimulus for ``config``: per tick up to ``max_events`` input events
     (random indices, repeats allowed, never more than ``max_events_per_tick``), each offered
     after a random gap (0 with probability ``p_event_gap``, else 1..max_gap), a TICK after a
@@ -45,7 +46,9 @@ def make_spec(config: CoreConfig, n_ticks: int = 50, seed: int = 0, *, max_event
     ``corrupt``: ``{"j", "n", "bit"}`` flips one bit of the RTL's weight ``w[j, n]`` through
     the host port after reset (the golden model keeps the original). A ``cycle_skew``
     entry (``{"stream": cycles}``) shifts the cycle model's prediction for one stream: a
-    test hook to prove that timing differences are caught."""
+    test hook to prove that timing differences are caught. ``double_buffer``: the RTL is
+    built with it, and the ticks are driven in runs of 1-5 (``runs``) back to back, each
+    tick's events behind the TICK before (the state read after each run)."""
     rng = random.Random(seed)
     limit = min(max_events, config.max_events_per_tick)
     ticks = []
@@ -55,9 +58,13 @@ def make_spec(config: CoreConfig, n_ticks: int = 50, seed: int = 0, *, max_event
         gaps = [0 if rng.random() < p_event_gap else rng.randint(1, max_gap) for _ in events]
         ticks.append({"events": events, "event_gaps": gaps,
                       "command_gap": 0 if rng.random() < 0.5 else rng.randint(1, max_gap)})
-    return {"config": config.to_dict(), "ticks": ticks,
+    spec = {"config": config.to_dict(), "ticks": ticks,
             "ready": {"seed": rng.randrange(1 << 30), "p": p_ready},
-            "clear_gap": rng.randint(0, 2), "read_state": read_state, "corrupt": corrupt}
+            "clear_gap": rng.randint(0, 2), "read_state": read_state, "corrupt": corrupt,
+            "double_buffer": double_buffer, "runs": []}
+    while double_buffer and sum(spec["runs"]) < n_ticks:  # (drawn last: the rest is the same)
+        spec["runs"].append(min(n_ticks - sum(spec["runs"]), rng.randint(1, 5)))
+    return spec
 
 
 # -- running -----------------------------------------------------------------------------------
@@ -72,7 +79,8 @@ def run_core_cosim(config: CoreConfig, simulator: str = "icarus", *, n_ticks: in
     The models use ``config``; the RTL is built from ``rtl_config`` (default: ``config``;
     a different one makes a negative test), with its weights in banks of
     ``weight_bank_words`` words (0: one memory), ``weight_stages`` registers between
-    them and the adders and, with ``sum_stage``, one behind the adders. Returns the
+    them and the adders and, with ``sum_stage``, one behind the adders (and with the
+    spec's ``double_buffer``: ``make_spec``'s, a keyword here). Returns the
     :class:`CocotbResult`; its ``report`` holds the cycles simulated, the number of events
     compared and (on failure) ``mismatch``, the first mismatch as a dict. Raises
     :class:`~spikeforge.cosim.runner.CosimFailure` on a mismatch if ``check``.
@@ -80,7 +88,8 @@ def run_core_cosim(config: CoreConfig, simulator: str = "icarus", *, n_ticks: in
     spec = spec or make_spec(config, n_ticks, seed, **spec_options)
     with spec_file(spec, "core") as name:
         return run_cocotb(core_verilog(rtl_config or config, weight_bank_words,
-                                       weight_stages, sum_stage), CORE_TOP,
+                                       weight_stages, sum_stage,
+                                       spec.get("double_buffer", False)), CORE_TOP,
                           TB_MODULE, simulator,
                           extra_env={SPEC_ENV: name}, check=check)
 

@@ -6,7 +6,10 @@ reset, (optional corruption through the host port), CLEAR, then every tick: its 
 events and a TICK offered one after another with the spec's gaps (the driver convention of
 :mod:`spikeforge.sim.cycle`), output spikes taken under a random ready pattern, and, once
 the core is idle, every neuron's state read back through the host port -- and compares
-everything with the golden and cycle models. The test fails with the first mismatch; the
+everything with the golden and cycle models. A spec with ``runs`` (a core with
+``double_buffer``) drives each run of ticks back to back instead, the next tick's events
+behind a TICK while its update runs (:func:`~spikeforge.sim.cycle.predict_stream`), and
+reads the state once the run's last tick is done. The test fails with the first mismatch; the
 JSON report (``$SPIKEFORGE_COSIM_REPORT``) holds it as a dict, plus the cycle count.
 """
 
@@ -37,7 +40,7 @@ from spikeforge.cosim.drivers import (
 )
 from spikeforge.hdl.core import HostMap, Region
 from spikeforge.ir.core import CoreConfig
-from spikeforge.sim.cycle import TickStimulus, predict_clear, predict_tick
+from spikeforge.sim.cycle import TickStimulus, predict_clear, predict_stream, predict_tick
 from spikeforge.sim.golden import GoldenCore
 
 TICK, CLEAR = 0, 1  # Command payloads (spikeforge.hdl.core.Command)
@@ -116,40 +119,65 @@ async def core_matches_golden_and_cycle_models(dut):
                  for n in range(N)]
     error = None
     tick_spans = []  # [first cycle of the tick, cycle at which the core is idle again]
-    for t, tick in enumerate(spec["ticks"]):
-        items = [(spike_in, j, g) for j, g in zip(tick["events"], tick["event_gaps"])]
-        items.append((command, TICK, tick["command_gap"]))
+    stimuli = [TickStimulus(tick["events"], tick["event_gaps"], tick["command_gap"])
+               for tick in spec["ticks"]]
+    runs, start = [], 0  # the ticks driven back to back, then the state read
+    for length in spec.get("runs") or [1] * n_ticks:
+        runs.append(range(start, start + length))
+        start += length
+    state_ticks, overlapped = [], 0
+    for run in runs:
+        items, commands = [], []
+        for t in run:
+            items += [(spike_in, j, g) for j, g in zip(stimuli[t].events, stimuli[t].event_gaps)]
+            items.append((command, TICK, stimuli[t].command_gap))
+            commands.append(len(items) - 1)
         n_out_before = len(spike_out.items)
         seq = StreamSequence(counter, items)
         await seq.done()
         try:
-            got_idle = await _wait_idle_after(counter, idle, seq.cycles[-1], limit)
+            last_idle = await _wait_idle_after(counter, idle, seq.cycles[-1], limit)
         except IdleTimeout as e:
-            error = Mismatch("idle", t, None, "core idle after the update phase", "never idle",
-                             counter.cycle, str(e))
+            error = Mismatch("idle", run[-1], None, "core idle after the update phase",
+                             "never idle", counter.cycle, str(e))
             break
-        outs = spike_out.items[n_out_before:]
-        got_events += [(t, n, c) for n, c in outs]
-        tick_spans.append([seq.start_cycle, got_idle])
+        # cycle model, from this run's observed start (host reads in between take time)
+        if spec.get("runs"):
+            timings = predict_stream(config, [stimuli[t] for t in run],
+                                     trace.spikes[run.start:run.stop], ready, seq.start_cycle)
+        else:
+            spiking = [int(n) for n in trace.spikes[run.start].nonzero()[0]]
+            timings = [predict_tick(config, seq.start_cycle, stimuli[run.start], spiking, ready)]
+        # tick t's spikes leave between its TICK and the next (taken only at idle)
+        tick_cycles = [seq.cycles[k] for k in commands]
+        ends = tick_cycles[1:] + [counter.cycle + 1]
+        first = [0] + [k + 1 for k in commands[:-1]]  # each tick's first item
+        for k, (t, timing) in enumerate(zip(run, timings)):
+            outs = [(n, c) for n, c in spike_out.items[n_out_before:]
+                    if tick_cycles[k] < c < ends[k]]
+            got_events += [(t, n, c) for n, c in outs]
+            got_idle = (idle.first_high_since(tick_cycles[k] + 1) if k + 1 < len(run)
+                        else last_idle)
+            if k:  # events taken while the update of the tick before still ran
+                overlapped += sum(c < tick_spans[-1][1] for c in seq.cycles[first[k]:commands[k]])
+            tick_spans.append([seq.start_cycle if k == 0 else tick_cycles[k - 1] + 1,
+                               got_idle])
+            events = seq.cycles[first[k]:commands[k]]
+            for key, exp, obs, neurons in (
+                    ("spike_in", timing.event_cycles, events, [None] * len(events)),
+                    ("command", [timing.command_cycle], [tick_cycles[k]], [None]),
+                    ("spike_out", [c for _, c in timing.output_cycles], [c for _, c in outs],
+                     [n for n, _ in outs]),
+                    ("idle", [timing.idle_cycle], [got_idle], [None])):
+                # pad so that a missing/extra event stays aligned to this tick
+                width = max(len(exp), len(obs))
+                exp_cycles[key] += list(exp) + [None] * (width - len(exp))
+                obs_cycles[key] += list(obs) + [None] * (width - len(obs))
+                labels[key][0].extend([t] * width)
+                labels[key][1].extend(list(neurons) + [None] * (width - len(neurons)))
 
-        # cycle model, from this tick's observed start (host reads in between take time)
-        spiking = [int(n) for n in trace.spikes[t].nonzero()[0]]
-        timing = predict_tick(config, seq.start_cycle,
-                              TickStimulus(tick["events"], tick["event_gaps"], tick["command_gap"]),
-                              spiking, ready)
-        for key, exp, obs, neurons in (
-                ("spike_in", timing.event_cycles, seq.cycles[:-1], [None] * len(seq.cycles[:-1])),
-                ("command", [timing.command_cycle], seq.cycles[-1:], [None]),
-                ("spike_out", [c for _, c in timing.output_cycles], [c for _, c in outs],
-                 [n for n, _ in outs]),
-                ("idle", [timing.idle_cycle], [got_idle], [None])):
-            # pad so that a missing/extra event stays aligned to this tick
-            width = max(len(exp), len(obs))
-            exp_cycles[key] += list(exp) + [None] * (width - len(exp))
-            obs_cycles[key] += list(obs) + [None] * (width - len(obs))
-            labels[key][0].extend([t] * width)
-            labels[key][1].extend(list(neurons) + [None] * (width - len(neurons)))
-
+        t = run[-1]
+        state_ticks.append(t)
         if spec.get("read_state", True):
             try:
                 values = await host.read_many(addresses)
@@ -165,10 +193,14 @@ async def core_matches_golden_and_cycle_models(dut):
     # -- compare
     candidates.insert(0, error)
     ticks_done = len(got_state["i"]) if spec.get("read_state", True) else 0
-    if ticks_done:
-        expected_state = {"i": trace.i, "v": trace.v, "a": trace.a, "fired": trace.fired.astype(int)}
-        candidates.insert(1, compare_states(expected_state, got_state, names=STATE,
-                                            ticks=ticks_done))
+    if ticks_done:  # the golden state of each tick whose state was read, row by row
+        read = state_ticks[:ticks_done]
+        expected_state = {"i": trace.i[read], "v": trace.v[read], "a": trace.a[read],
+                          "fired": trace.fired[read].astype(int)}
+        mismatch = compare_states(expected_state, got_state, names=STATE, ticks=ticks_done)
+        if mismatch is not None and mismatch.tick is not None:
+            mismatch.tick = read[mismatch.tick]
+        candidates.insert(1, mismatch)
     t_last = n_ticks if error is None else error.tick
     candidates.insert(2, compare_events([e for e in trace.spike_events() if e[0] < t_last],
                                         got_events))
@@ -186,7 +218,8 @@ async def core_matches_golden_and_cycle_models(dut):
 
     report = {"cycles": counter.cycle, "ticks": n_ticks, "ticks_checked": ticks_done,
               "output_events": len(got_events), "input_events": sum(len(t["events"]) for t in spec["ticks"]),
-              "host_reads": host.reads, "tick_spans": tick_spans, "mismatch": first.to_dict() if first else None,
+              "host_reads": host.reads, "tick_spans": tick_spans,
+              "events_during_update": overlapped, "mismatch": first.to_dict() if first else None,
               "mismatches": [m.to_dict() for m in found]}
     path = os.environ.get("SPIKEFORGE_COSIM_REPORT")
     if path:

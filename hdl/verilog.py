@@ -56,10 +56,12 @@ def to_verilog(component: wiring.Component, name: str) -> str:
 
 
 def core_verilog(config: CoreConfig, weight_bank_words: int = 0,
-                 weight_stages: int = 0, sum_stage: bool = False) -> str:
+                 weight_stages: int = 0, sum_stage: bool = False,
+                 double_buffer: bool = False) -> str:
     """One :class:`~spikeforge.hdl.core.NeuronCore`, module :data:`CORE_TOP`."""
     return to_verilog(NeuronCore(config, weight_bank_words=weight_bank_words,
-                                 weight_stages=weight_stages, sum_stage=sum_stage), CORE_TOP)
+                                 weight_stages=weight_stages, sum_stage=sum_stage,
+                                 double_buffer=double_buffer), CORE_TOP)
 
 
 def system_verilog(plan, system: SystemConfig, learning: LearningConfig | None = None) -> str:
