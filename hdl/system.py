@@ -330,7 +330,8 @@ class SpikeforgeSystem(wiring.Component):
                                   state_block_ram=self.system.state_memories == "block",
                                   weight_stages=core_weight_stages(self.system,
                                                                    c.config.words),
-                                  sum_stage=core_sum_stage(self.system, c.config.words))
+                                  sum_stage=core_sum_stage(self.system, c.config.words),
+                                  double_buffer=self.system.double_buffer)
                 m.submodules[f"core_{l}_{c.index}"] = core
                 cores[(l, c.index)] = core
                 flat.append(core)

@@ -123,6 +123,13 @@ class SystemConfig:
       results; chosen by ``compile --board`` on the iCE40 (``boards.fit.sum_stage_for``),
       where a wide current's carry chain ran into the block RAMs' write data behind their
       select (the TTFS demo's critical path, stop 54).
+    * ``double_buffer`` -- every core with two event buffers beside its decayed current
+      (:class:`~spikeforge.hdl.core.NeuronCore`'s ``double_buffer``): a core takes the
+      spikes of tick t, the next tick's events, while its own update of tick t runs,
+      instead of after it, so a layer's update and the next layer's events overlap. Same
+      spikes, same results, fewer cycles; the cycle model's cores are
+      :class:`~spikeforge.sim.blocks.core.DoubleBufferedCoreModel`. Costs two more
+      current memories per core.
     """
 
     decision: Decision = Decision.FIRST_SPIKE
@@ -136,6 +143,7 @@ class SystemConfig:
     weight_stages: int = 0
     input_copies: bool = False
     sum_stage: bool = False
+    double_buffer: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "decision", as_decision(self.decision))
@@ -152,7 +160,7 @@ class SystemConfig:
             raise ConfigError(f"state_memories: must be one of "
                               f"{', '.join(repr(s) for s in STATE_MEMORIES)}, "
                               f"got {self.state_memories!r}")
-        for name in ("overlap", "input_copies", "sum_stage"):
+        for name in ("overlap", "input_copies", "sum_stage", "double_buffer"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name}: must be true or false, got {getattr(self, name)!r}")
 
@@ -163,11 +171,13 @@ class SystemConfig:
     @classmethod
     def from_dict(cls, d) -> "SystemConfig":
         """The inverse of :meth:`to_dict`; every field required (but ``weight_banks``,
-        ``overlap``, ``state_memories``, ``weight_stages`` and ``input_copies``, which
-        artifacts written before they existed lack), unknown fields refused."""
+        ``overlap``, ``state_memories``, ``weight_stages``, ``input_copies``, ``sum_stage``
+        and ``double_buffer``, which artifacts written before they existed lack), unknown
+        fields refused."""
         if isinstance(d, dict):
             d = {"weight_banks": "", "overlap": False, "state_memories": "",
-                 "weight_stages": 0, "input_copies": False, "sum_stage": False, **d}
+                 "weight_stages": 0, "input_copies": False, "sum_stage": False,
+                 "double_buffer": False, **d}
         check_fields(d, [f.name for f in fields(cls)], "system")
         return cls(**d)
 

@@ -85,7 +85,7 @@ from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.params import Decision
 from spikeforge.ir.plan import INPUT_PORT, check_plan
 from spikeforge.ir.system import SystemConfig, input_withdrawn
-from spikeforge.sim.blocks.core import CoreModel, CorePhase
+from spikeforge.sim.blocks.core import CoreModel, CorePhase, DoubleBufferedCoreModel
 from spikeforge.sim.blocks.decision import decision_model, decisive_classes
 from spikeforge.sim.blocks.router import FifoModel, MergerModel, MulticastModel, RouterModel
 from spikeforge.sim.blocks.tick import TickControllerModel, TickState
@@ -232,7 +232,10 @@ class SystemModel:
         self.out_ready = out_ready
         layers, routes = check_plan(plan)
         self.L = len(layers)
-        self.layers = [[self.core_model(c, events_first=False) for c in cores]
+        # the cores' cycle model: the built design's (a subclass may fix its own)
+        core_model = (DoubleBufferedCoreModel if system.double_buffer
+                      and self.core_model is CoreModel else self.core_model)
+        self.layers = [[core_model(c, events_first=False) for c in cores]
                        for cores in layers]
         self.cores = [c for layer in self.layers for c in layer]  # the controller's order
         self.n_classes = sum(c.N for c in self.layers[-1])
@@ -454,6 +457,7 @@ class SystemModel:
         edges = []
         for core in self.cores:
             if (blocked[core.layer] and core.phase is CorePhase.IDLE and core.skid_valid
+                    and not core.events_left()
                     and (core.o_valid or not core.queue) and not self._may_feed(core, feeding)):
                 continue  # its spikes wait behind a blocked link and cannot move: the skid
                 # register is full, and so is the output register or there is no word to pop;
@@ -536,9 +540,9 @@ class SystemModel:
         if not self._links_settled() or not self._links_idle_but_port():
             return False
         for core in self.cores:
-            if core.queue or core.out_valid or core.phase is CorePhase.UPDATE:
+            if core.queue or core.out_valid or core.phase in (CorePhase.UPDATE, CorePhase.CLEAR):
                 return False
-            if core.layer and core.phase is not CorePhase.IDLE:
+            if core.layer and not core.idle:  # (a double-buffered core's events count down)
                 return False
         return True
 
@@ -585,11 +589,8 @@ class SystemModel:
             if d in taken_at:  # accepted at edge taken_at[d], counted down since
                 left = core.G - (end - 1 - taken_at[d])
             else:
-                left = core.left - (end - c0) if core.phase is not CorePhase.IDLE else 0
-            if left > 0:
-                core.phase, core.left = CorePhase.EVENT, left
-            else:
-                core.phase, core.left = CorePhase.IDLE, 0
+                left = core.events_left() - (end - c0)
+            core.set_events_left(max(left, 0))
         self.ctrl.skip(end - c0)
         self.cycle = end
         return k, reference

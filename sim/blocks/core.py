@@ -227,6 +227,15 @@ class CoreModel:
         if self.phase in (CorePhase.EVENT, CorePhase.CLEAR):
             self.left -= k
 
+    def events_left(self) -> int:
+        """Edges until the event (or CLEAR) countdown ends: 0 when idle (the input stream's
+        closed form, :meth:`spikeforge.sim.system_cycle.SystemModel._stream`)."""
+        return self.left if self.phase is not CorePhase.IDLE else 0
+
+    def set_events_left(self, left: int) -> None:
+        """An event's countdown with ``left`` edges to go (0: idle), set by the closed form."""
+        self.phase, self.left = (CorePhase.EVENT, left) if left > 0 else (CorePhase.IDLE, 0)
+
 
 class DoubleBufferedCoreModel(CoreModel):
     """The control of a :class:`~spikeforge.hdl.core.NeuronCore` with ``double_buffer``:
@@ -274,3 +283,9 @@ class DoubleBufferedCoreModel(CoreModel):
         if self.ev_left:
             return 0  # (the engine's countdown is stepped)
         return super().skippable()
+
+    def events_left(self) -> int:
+        return self.ev_left
+
+    def set_events_left(self, left: int) -> None:
+        self.ev_left = left
