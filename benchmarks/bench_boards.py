@@ -244,7 +244,8 @@ def build_or_reuse(source, board, out: Path, reuse: bool, clk_mhz=None) -> dict:
     if report is not None and report.get("system") == artifact.system.to_dict():
         check_fit(artifact.plan, board, report["input_depth"], artifact.network.decision,
                   weight_banks=artifact.system.weight_banks,
-                  state_memories=artifact.system.state_memories)
+                  state_memories=artifact.system.state_memories,
+                  double_buffer=artifact.system.double_buffer)
         return report
     return build_board(source, board, out, clk_mhz=clk_mhz, allow_timing_fail=True)
 
@@ -487,7 +488,8 @@ def main(argv=None) -> int:
                 break
             est = estimate(plan, board, report["input_depth"], network.decision,
                            weight_banks=artifact.system.weight_banks,
-                           state_memories=artifact.system.state_memories)
+                           state_memories=artifact.system.state_memories,
+                           double_buffer=artifact.system.double_buffer)
             uart_per_s = report["baud"] / 10 / uart_bytes(counts, network.n_outputs)
             row = measured_row(label, name, board, report, est, speed, uart_per_s)
             rows.append(row)

@@ -106,7 +106,8 @@ def measure(board, designs, out: Path, reuse: bool, clk_mhz=None):
         try:
             check_fit(artifact.plan, board, input_depth_for(board, None, "--input-depth"),
                       artifact.network.decision, weight_banks=artifact.system.weight_banks,
-                      state_memories=artifact.system.state_memories)
+                      state_memories=artifact.system.state_memories,
+                      double_buffer=artifact.system.double_buffer)
         except ConfigError as error:
             refused.append((plan_name, str(error)))
             print(f"{plan_name}: does not fit: {error}", file=sys.stderr, flush=True)

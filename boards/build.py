@@ -400,7 +400,8 @@ def build_board(source, board: str, out_dir=None, *, baud: int = 115200,
                           f"{type(learning).__name__}")
     estimate = (check_fit(plan, spec.name, input_depth=depth, decision=network.decision,
                           weight_banks=banks, learning=learning,
-                          state_memories=artifact.system.state_memories)
+                          state_memories=artifact.system.state_memories,
+                          double_buffer=artifact.system.double_buffer)
                 if fit_check else None)
     out = Path(out_dir or Path("build") / "boards" / f"{name}-{board}")
     out.mkdir(parents=True, exist_ok=True)

@@ -188,7 +188,8 @@ def choose_lanes(network, board: str, sample_counts, neurons_per_core=None,
         if key not in seen:
             plan = plan_network(network, neurons_per_core=[cap for cap, _ in key],
                                 lanes=[L for _, L in key])
-            est = estimate(plan, board, input_depth=input_depth)
+            est = estimate(plan, board, input_depth=input_depth,
+                           double_buffer=system is not None and system.double_buffer)
             seen[key] = (_bound(plan, ticks_run, events), plan, est)
         return seen[key]
 

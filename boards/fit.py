@@ -173,12 +173,16 @@ def bram_tiles(depth: int, width: int, family: str, kind: str = "ram") -> int:
     return bram_blocks(depth, width, family)
 
 
-def _state_memories(core) -> list[tuple[str, int, int]]:
-    """``(name, depth, width)`` of a core's neuron-state memories: ``G`` words of ``L`` lanes.
+def _state_memories(core, double_buffer: bool = False) -> list[tuple[str, int, int]]:
+    """``(name, depth, width)`` of a core's neuron-state memories: ``G`` words of ``L`` lanes
+    (with ``double_buffer`` the two event buffers beside the current, as wide as it).
     Without a host port on the board, state that never reaches an output is removed."""
     p = core.config.params
     L, G = core.config.lanes, core.config.words
-    mems = [("current", G, L * core.config.accumulator_bits), ("membrane", G, L * p.membrane_bits)]
+    current = L * core.config.accumulator_bits
+    mems = [("current", G, current), ("membrane", G, L * p.membrane_bits)]
+    if double_buffer:
+        mems += [("buffer0", G, current), ("buffer1", G, current)]
     if p.adaptive:
         mems.append(("adapt", G, L * p.adapt_bits))
     if p.fire_once:
@@ -204,14 +208,15 @@ def engine_memories(learning) -> list[tuple[str, int, int]]:
 
 def memories_of_plan(plan, input_depth: int, family: str = "ice40",
                      weight_banks: str = "", learning=None,
-                     state_memories: str = "") -> list[tuple[str, int, int, str]]:
+                     state_memories: str = "",
+                     double_buffer: bool = False) -> list[tuple[str, int, int, str]]:
     """``(name, depth, width, kind)`` of every memory of the board design; with
     ``weight_banks`` (:class:`~spikeforge.ir.system.SystemConfig`) each core's weights as
     its banks, whose last one may round up to whole block RAMs; with ``state_memories``
     ``"block"`` the cores' state memories of kind "block". ``learning`` (a learning
     build's :class:`~spikeforge.ir.learning.LearningConfig`): the engine writes the cores'
     weights, so they are RAMs, not ROMs, and its own memories (:func:`engine_memories`)
-    come on top."""
+    come on top. ``double_buffer``: each core's two event buffers too."""
     weights = "rom" if learning is None else "ram"
     mems = [("input_buffer", input_depth, INPUT_BUFFER_BITS, "ram"),
             ("input_feed", FEED_DEPTH - 1, INPUT_BUFFER_BITS, "ram")]
@@ -226,7 +231,8 @@ def memories_of_plan(plan, input_depth: int, family: str = "ice40",
             mems += [(f"{tag}.weights[{b}]", min(bank, depth - b * bank), width, weights)
                      for b in range(-(-depth // bank))]
         state = "block" if state_memories == "block" else "ram"
-        mems += [(f"{tag}.{name}", d, w, state) for name, d, w in _state_memories(core)]
+        mems += [(f"{tag}.{name}", d, w, state)
+                 for name, d, w in _state_memories(core, double_buffer)]
     if learning is not None:
         mems += [(name, d, w, "ram") for name, d, w in engine_memories(learning)]
     return mems
@@ -323,11 +329,13 @@ def _rom_lut_bits(core, family: str) -> int:
     return bits if bits < ROM_LUT_BITS[family][1] else 0
 
 
-def logic_of_plan(plan, family: str, learning=None, state_memories: str = "") -> tuple[int, int]:
+def logic_of_plan(plan, family: str, learning=None, state_memories: str = "",
+                  double_buffer: bool = False) -> tuple[int, int]:
     """``(logic cells, flip-flops)`` of the board design of ``plan`` (:class:`LogicModel`);
     ``learning``: a learning build (the cores' weights are RAMs written by the engine, and
     the engine's logic, :func:`engine_logic`, comes on top); ``state_memories`` ``"block"``:
-    no state memory in flip-flops or LUT RAM."""
+    no state memory in flip-flops or LUT RAM; ``double_buffer``: the cores' event buffers in
+    LUT RAM or flip-flops too (their adders are not counted)."""
     model = LOGIC_MODELS[family]
     n_classes = sum(c.n_neurons for c in plan.cores_of_layer(plan.n_layers - 1))
     cells = model.shell + model.per_class * n_classes + model.per_class2 * n_classes ** 2
@@ -335,7 +343,7 @@ def logic_of_plan(plan, family: str, learning=None, state_memories: str = "") ->
     for core in plan.cores:
         lanes = core.config.lanes
         # a learning build's weight RAMs: distributed RAM / flip-flops when small, like state
-        mems = ((_state_memories(core) if state_memories != "block" else [])
+        mems = ((_state_memories(core, double_buffer) if state_memories != "block" else [])
                 + ([_weights_of(core)] if learning is not None else []))
         lutram = _lutram_cells(core, mems) if family == "ecp5" else 0
         ff_bits = _ff_state_bits(core, mems) if family == "ice40" else 0
@@ -402,12 +410,14 @@ class FitEstimate:
 
 
 def estimate(plan, board: str, input_depth: int | None = None, decision=None, *,
-             weight_banks: str = "", learning=None, state_memories: str = "") -> FitEstimate:
+             weight_banks: str = "", learning=None, state_memories: str = "",
+             double_buffer: bool = False) -> FitEstimate:
     """Block RAMs, logic cells, flip-flops and multipliers of the board top of ``plan`` on
     ``board`` (upper bounds, see the module docstring). ``decision`` is accepted for
     compatibility: the logic model is that of spike-count, the larger decision unit.
     ``weight_banks`` and ``state_memories``: the system's (banked weight memories, state
-    memories in block RAM). ``learning``: a learning build's
+    memories in block RAM) and ``double_buffer`` (two event buffers per core). ``learning``:
+    a learning build's
     :class:`~spikeforge.ir.learning.LearningConfig` (the engine's stores and tick memories,
     its logic, the cores' weights as RAMs)."""
     spec = board_spec(board)
@@ -415,13 +425,13 @@ def estimate(plan, board: str, input_depth: int | None = None, decision=None, *,
     depth = input_depth_for(board, input_depth)
     per_memory, brams, bits = [], 0, 0
     for name, d, w, kind in memories_of_plan(plan, depth, family, weight_banks, learning,
-                                             state_memories):
+                                             state_memories, double_buffer):
         tiles = bram_tiles(d, w, family, kind)
         per_memory.append({"memory": name, "depth": d, "width": w, "brams": tiles})
         brams += tiles
         bits += d * w
     n_classes = sum(c.n_neurons for c in plan.cores_of_layer(plan.n_layers - 1))
-    luts, ffs = logic_of_plan(plan, family, learning, state_memories)
+    luts, ffs = logic_of_plan(plan, family, learning, state_memories, double_buffer)
     est = FitEstimate(board, family, brams, spec.resources["brams"], luts, spec.resources["luts"],
                       bits, per_memory, dsps=dsps_of_plan(plan, family, learning),
                       dsps_available=spec.resources.get("dsps", 0), ffs=ffs,
@@ -514,7 +524,8 @@ def _learning_hints(learning, est: FitEstimate) -> list[str]:
     return []
 
 
-def state_memories_for(plan, board: str, *, weight_banks: str = "") -> tuple[str, str]:
+def state_memories_for(plan, board: str, *, weight_banks: str = "",
+                       double_buffer: bool = False) -> tuple[str, str]:
     """:attr:`SystemConfig.state_memories <spikeforge.ir.system.SystemConfig>` for ``plan``
     on ``board``, and why: ``"block"`` on the iCE40 where the plan still fits with every
     state memory in block RAM (a shallow one would be flip-flops written through a decode of
@@ -523,7 +534,8 @@ def state_memories_for(plan, board: str, *, weight_banks: str = "") -> tuple[str
     spec = board_spec(board)
     if spec.family != "ice40":
         return "", f"state memories where Yosys puts them ({spec.family}: LUT RAM when shallow)"
-    est = estimate(plan, board, weight_banks=weight_banks, state_memories="block")
+    est = estimate(plan, board, weight_banks=weight_banks, state_memories="block",
+                   double_buffer=double_buffer)
     if est.fits:
         return "block", (f"state memories in block RAM, none in flip-flops (about {est.brams} "
                          f"of {est.brams_available} block RAMs)")
@@ -567,24 +579,27 @@ def sum_stage_for(plan, board: str) -> tuple[bool, str]:
     return True, f"the event sums registered before their write-back ({where})"
 
 
-def system_settings_for(plan, board: str, *, weight_banks: str = "") -> tuple[dict, list[str]]:
+def system_settings_for(plan, board: str, *, weight_banks: str = "",
+                        double_buffer: bool = False) -> tuple[dict, list[str]]:
     """What ``compile --board`` chooses for ``plan`` on ``board`` besides the weight banks, as
     :class:`~spikeforge.ir.system.SystemConfig` fields (``state_memories``, ``input_copies``,
     ``sum_stage``: :func:`state_memories_for`, :func:`input_copies_for`,
     :func:`sum_stage_for`), and the reason for each, in that order."""
     (state, why_state), (copies, why_copies), (sums, why_sums) = (
-        state_memories_for(plan, board, weight_banks=weight_banks),
+        state_memories_for(plan, board, weight_banks=weight_banks, double_buffer=double_buffer),
         input_copies_for(plan, board), sum_stage_for(plan, board))
     return ({"state_memories": state, "input_copies": copies, "sum_stage": sums},
             [why_state, why_copies, why_sums])
 
 
 def check_fit(plan, board: str, input_depth: int | None = None, decision=None, *,
-              weight_banks: str = "", learning=None, state_memories: str = "") -> FitEstimate:
+              weight_banks: str = "", learning=None, state_memories: str = "",
+              double_buffer: bool = False) -> FitEstimate:
     """The estimate, or :class:`ConfigError` saying why the plan does not fit and what would
     make it fit."""
     est = estimate(plan, board, input_depth, decision, weight_banks=weight_banks,
-                   learning=learning, state_memories=state_memories)
+                   learning=learning, state_memories=state_memories,
+                   double_buffer=double_buffer)
     if not est.fits:
         raise ConfigError(f"the plan does not fit {board}: " + "; ".join(est.problems)
                           + ". To make it fit: " + suggestions(plan, est))

@@ -96,7 +96,8 @@ def cmd_fit(args) -> int:
     system = artifact.system  # the memory layout the artifact was compiled with
     estimates = {board: estimate(plan, board, args.input_depth, system.decision,
                                  learning=learning, weight_banks=system.weight_banks,
-                                 state_memories=system.state_memories)
+                                 state_memories=system.state_memories,
+                                 double_buffer=system.double_buffer)
                  for board in boards}
     if args.json:
         print(json.dumps([dict(est.as_dict(), to_fit=None if est.fits else suggestions(plan, est))

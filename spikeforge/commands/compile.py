@@ -70,6 +70,10 @@ def register(subparsers) -> None:
     p.add_argument("--no-overlap", action="store_true",
                    help="keep the tick barrier: without it, the network takes tick t + 1's "
                         "input during tick t's update phase (fewer cycles)")
+    p.add_argument("--double-buffer", action="store_true",
+                   help="cores with two event buffers beside the current: each takes the next "
+                        "tick's events while its own update runs (fewer cycles; two more "
+                        "current memories per core)")
     p.add_argument("--images", type=integer(1), default=None, metavar="N",
                    help=f"test images for the expected traces (default: all, at most "
                         f"{DEFAULT_TRACE_IMAGES})")
@@ -163,8 +167,12 @@ def cmd_compile(args) -> int:
     lanes, cores = (board_lanes(args, network, counts, log) if args.board
                     else (args.lanes or 1, args.neurons_per_core))
     settings = board_settings(args, network, counts, lanes, cores, log) if args.board else {}
-    system = chosen_system(network.decision, not args.no_overlap, **settings)
+    system = chosen_system(network.decision, not args.no_overlap,
+                           double_buffer=args.double_buffer, **settings)
     print(f"  tick controller: {overlap_reason(system)}", file=log)
+    if system.double_buffer:
+        print("  cores double-buffered: each takes the next tick's events while it updates "
+              "(--double-buffer)", file=log)
     result = compile_network(network, args.out, counts, ds.test_y[:n], cores, lanes=lanes,
                              drop_silent=not args.keep_silent_inputs, system=system,
                              info={"model": str(args.model), "dataset": ds.name,
@@ -223,13 +231,14 @@ def board_lanes(args, network, counts, log) -> tuple:
     network, _, counts = hardware_input(network, counts, not args.keep_silent_inputs)
     if args.lanes is not None:
         plan = plan_network(network, neurons_per_core=args.neurons_per_core, lanes=args.lanes)
-        fit = estimate(plan, args.board)
+        fit = estimate(plan, args.board, double_buffer=args.double_buffer)
         if not fit.fits:
             raise ConfigError(f"--lanes {args.lanes}: does not fit {args.board}: "
                               f"{'; '.join(fit.problems)} (leave --lanes out to choose)")
         return args.lanes, args.neurons_per_core
     choice = choose_lanes(network, args.board, counts[:CHOICE_IMAGES], args.neurons_per_core,
-                          system=chosen_system(network.decision, not args.no_overlap))
+                          system=chosen_system(network.decision, not args.no_overlap,
+                                               double_buffer=args.double_buffer))
     print(f"  lanes for {args.board} ({choice.tried} plans estimated on "
           f"{min(len(counts), CHOICE_IMAGES)} test images, the fastest run through the cycle "
           f"model):", file=log)
@@ -251,7 +260,7 @@ def board_settings(args, network, counts, lanes, cores, log) -> dict:
     network, _, _ = hardware_input(network, counts, not args.keep_silent_inputs)
     plan = plan_network(network, neurons_per_core=cores, lanes=lanes)
     family = BOARDS[args.board].family
-    fit = estimate(plan, args.board, weight_banks=family)
+    fit = estimate(plan, args.board, weight_banks=family, double_buffer=args.double_buffer)
     if fit.fits:
         print(f"  weight memories in banks one {family} block RAM deep "
               f"(about {fit.brams} of {fit.brams_available} block RAMs)", file=log)
@@ -259,7 +268,8 @@ def board_settings(args, network, counts, lanes, cores, log) -> dict:
     else:
         print(f"  weight memories not banked: banked, {'; '.join(fit.problems)}", file=log)
         banks = ""
-    settings, reasons = system_settings_for(plan, args.board, weight_banks=banks)
+    settings, reasons = system_settings_for(plan, args.board, weight_banks=banks,
+                                            double_buffer=args.double_buffer)
     for why in reasons:
         print(f"  {why}", file=log)
     return {"weight_banks": banks, **settings}
