@@ -323,6 +323,9 @@ def main(argv=None) -> int:
     ap.add_argument("--neurons-per-core", default=None,
                     help="passed to `spikeforge compile` (default: the cores it chooses; "
                          "256: one hidden core, as the design of stop 47)")
+    ap.add_argument("--double-buffer", action="store_true",
+                    help="compiled with --double-buffer (cores that take the next tick's events "
+                         "while they update)")
     args = ap.parse_args(argv)
     start = time.perf_counter()
     dataset = "digits" if args.quick else args.dataset
@@ -336,7 +339,8 @@ def main(argv=None) -> int:
     if not Path(model).is_file():
         raise SystemExit(f"--model: {model} not found (`benchmarks/bench_mnist_fast.py train` "
                          f"makes it; --dataset digits trains its own network)")
-    extra = ("--neurons-per-core", args.neurons_per_core) if args.neurons_per_core else ()
+    extra = ((("--neurons-per-core", args.neurons_per_core) if args.neurons_per_core else ())
+             + (("--double-buffer",) if args.double_buffer else ()))
     compile_for_board(Path(model), board, out / "compiled", images, extra)
     print(fit_text(out / "compiled", board), file=sys.stderr, flush=True)
 

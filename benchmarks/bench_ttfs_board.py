@@ -156,6 +156,9 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=integer(0), default=0, metavar="N",
                     help="also run nextpnr with seeds 1..N on the build's netlist and print "
                          "their Fmax (placement noise)")
+    ap.add_argument("--double-buffer", action="store_true",
+                    help="compiled with --double-buffer (cores that take the next tick's events "
+                         "while they update)")
     args = ap.parse_args(argv)
     start = time.perf_counter()
     board = args.board or ("icebreaker" if args.quick else "ulx3s-85f")
@@ -172,7 +175,8 @@ def main(argv=None) -> int:
         raise SystemExit(f"--model: {model} not found (benchmarks/bench_ttfs_mnist.py train "
                          f"makes it; --quick uses the digits demo network)")
     out = args.out or REPO / "build" / "bench_ttfs_board" / board
-    compile_for_board(Path(model), board, out / "compiled", args.images)
+    compile_for_board(Path(model), board, out / "compiled", args.images,
+                      ("--double-buffer",) if args.double_buffer else ())
 
     report = build_board(str(out / "compiled"), board, out / "board", clk_mhz=clk,
                          allow_timing_fail=True, reuse=not args.rebuild, router=router,
