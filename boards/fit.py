@@ -116,6 +116,13 @@ class LogicModel:
     #: copies in the protocol engine, 4 x 32 bits, and the per-tick spike count (their
     #: logic cells, +552 on the digits build, are inside the cell model's margin)
     ff_per_layer: float = 136
+    #: per lane and accumulator bit of a double-buffered core (``SystemConfig.double_buffer``):
+    #: the adder of the current and the update's buffer, the buffers' write data, the
+    #: event's buffer select and their registers. Measured on the iCE40 digits 64-32-10
+    #: build of stop 59 (lanes [2, 2], 15- and 14-bit accumulators): +619 cells and +258
+    #: flip-flops over the same plan single-buffered, 10.7 and 4.4 per lane-bit
+    per_buffer_bit: float = 11
+    ff_per_buffer_bit: float = 4.5
 
 
 #: fitted to the builds of tests/boards/fit_builds.json, rounded up (see the module docstring)
@@ -335,7 +342,7 @@ def logic_of_plan(plan, family: str, learning=None, state_memories: str = "",
     ``learning``: a learning build (the cores' weights are RAMs written by the engine, and
     the engine's logic, :func:`engine_logic`, comes on top); ``state_memories`` ``"block"``:
     no state memory in flip-flops or LUT RAM; ``double_buffer``: the cores' event buffers in
-    LUT RAM or flip-flops too (their adders are not counted)."""
+    LUT RAM or flip-flops too, and their logic (:attr:`LogicModel.per_buffer_bit`)."""
     model = LOGIC_MODELS[family]
     n_classes = sum(c.n_neurons for c in plan.cores_of_layer(plan.n_layers - 1))
     cells = model.shell + model.per_class * n_classes + model.per_class2 * n_classes ** 2
@@ -355,6 +362,10 @@ def logic_of_plan(plan, family: str, learning=None, state_memories: str = "",
         cells += (model.per_core + model.per_lane * lanes + model.per_lutram * lutram
                   + model.per_ff_bit * ff_bits + weights)
         ffs += model.ff_per_core + model.ff_per_lane * lanes + ff_bits
+        if double_buffer:
+            lane_bits = lanes * core.config.accumulator_bits
+            cells += model.per_buffer_bit * lane_bits
+            ffs += model.ff_per_buffer_bit * lane_bits
     if learning is not None:
         engine_cells, engine_ffs = engine_logic(learning, family)
         cells, ffs = cells + engine_cells, ffs + engine_ffs
@@ -453,8 +464,10 @@ def estimate(plan, board: str, input_depth: int | None = None, decision=None, *,
         est.problems.append(
             f"logic: needs about {luts} logic cells of {est.luts_available} for "
             f"{len(plan.cores)} core(s) with {lanes} lane(s) in all (each core about "
-            f"{model.per_core:.0f} cells and each lane {model.per_lane:.0f} more) and "
-            f"{n_classes} output classes (about "
+            f"{model.per_core:.0f} cells and each lane {model.per_lane:.0f} more"
+            + (f", double-buffered {model.per_buffer_bit:.0f} more per accumulator bit"
+               if double_buffer else "")
+            + f") and {n_classes} output classes (about "
             f"{model.per_class + model.per_class2 * n_classes:.0f} cells each: counters, "
             f"result multiplexer and decision unit)"
             + (f", and the learning engine (about "

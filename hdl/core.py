@@ -456,6 +456,22 @@ class NeuronCore(wiring.Component):
         written back from it, one edge later, as if ``weight_stages`` were one more (G >=
         3 + k words, else a ``ConfigError``): the same cycles and results
         (:attr:`SystemConfig.sum_stage <spikeforge.ir.system.SystemConfig>`).
+    double_buffer : bool
+        Two event buffers beside the current memory (``mem_x0``, ``mem_x1``: L lanes of the
+        accumulator's width, the same kind of memory), which then holds the decayed current
+        alone: a tick's events add their weights into the buffer ``ev_buf`` names, and its
+        TICK flips ``ev_buf``. The update of tick t reads ``i`` plus the other buffer (added
+        in front of S0's saturation), writes the decayed current into ``i`` and a zero into
+        that buffer, while an event engine of its own (``ev_on``, ``ecnt``) takes the
+        events of tick t + 1 into ``ev_buf``'s buffer; each write-back carries its buffer
+        through the transport stages (a TICK may come before it). Every memory keeps one
+        read and one write port. The host reads ``i`` as the current plus both buffers
+        and a write of ``i`` zeroes them: the same values as without. ``spike_in.ready``
+        is the event engine's (free, or at an event's last word) in every phase but
+        CLEAR; ``idle`` needs both engines idle. Needs ``weight_stages`` + ``sum_stage``
+        below S (a write-back of an event before the TICK lands before the update's first
+        zero into its buffer), else a ``ConfigError``
+        (:attr:`SystemConfig.double_buffer <spikeforge.ir.system.SystemConfig>`).
 
     Attributes
     ----------
@@ -465,7 +481,8 @@ class NeuronCore(wiring.Component):
         words of input j. ``ready`` is high between phases (no event issue, update or
         clear in progress; the spike queue and ``spike_out`` may still be draining: events
         touch neither) and in the cycle in which an event reads its last word: events
-        then follow each other every G cycles (with G = 1 in every cycle). A payload
+        then follow each other every G cycles (with G = 1 in every cycle); with
+        ``double_buffer`` also while an update runs (see there). A payload
         ``>= n_inputs`` is a driver error (undefined result).
     command : ``In(stream.Signature(Command))``
         :attr:`Command.TICK` or :attr:`Command.CLEAR`. ``ready`` is high when ``idle`` is
@@ -544,6 +561,12 @@ class NeuronCore(wiring.Component):
       T + G + S + 1 for a silent tick. ``spike_in.ready`` is high from the first cycle
       after word G - 1's write edge, whatever the queue still holds.
     * **Clear**: CLEAR accepted at cycle h, ``idle`` again from cycle h + G + 1.
+    * **Double-buffered** (``double_buffer``): events are timed as above in any phase but
+      CLEAR, beside an update (its own timing unchanged); ``idle`` from the first cycle
+      with both the update (as above) and the event engine done. The exact timing is
+      :class:`~spikeforge.sim.blocks.core.DoubleBufferedCoreModel`
+      (:func:`~spikeforge.sim.cycle.predict_stream`); with events only while idle, every
+      cycle is the single-buffered core's.
     * **Host**: no effect on timing (only honoured while idle).
     """
 

@@ -55,6 +55,12 @@ A tick starts at ``start_cycle`` (the core must be idle there; use the previous 
 driver keeps ``valid`` low for ``gap`` cycles after the reference, raises it at cycle
 ``reference + gap`` and holds it (with the same payload) until the handshake.
 ``spike_out.ready`` follows ``out_ready(cycle)`` (the value sampled at that edge).
+
+A core with ``double_buffer`` takes events while its update runs:
+:func:`predict_stream` drives it without waiting for ``idle`` between ticks (tick t + 1's
+first event ``gap`` cycles after TICK t's handshake + 1) and steps
+:class:`~spikeforge.sim.blocks.core.DoubleBufferedCoreModel`; where the driver waits for
+``idle`` (:func:`predict_tick`), its cycles are today's core's.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
-"""Cycle models of two designs for issue 10 point 3 that are not built in RTL, to say what each
-would give before it is built: per-layer ticks (:class:`LayerTicksModel`) and cores with
-double-buffered input accumulators (:class:`PingPongCoreModel`, :func:`with_pingpong`).
+"""The cycle model of per-layer ticks (:class:`LayerTicksModel`), a design for issue 10
+point 3 that is not built in RTL, to say what it would give before it is built, alone or
+with double-buffered cores (:func:`with_pingpong`; those are built since stop 59:
+:class:`~spikeforge.hdl.core.NeuronCore`'s ``double_buffer``,
+:attr:`SystemConfig.double_buffer <spikeforge.ir.system.SystemConfig>`).
 ``scripts/where_cycles_go.py`` and ``scripts/per_core_ticks_estimate.py`` run them on
 compiled artifacts.
 
@@ -40,24 +42,15 @@ run), whichever layer ends last. :class:`LayerTicksModel` also checks the contra
 (``violations``): every event a core of layer l >= 1 takes between its TICKs of t - 1 and t
 must be a spike of layer l - 1 in tick t - 1 routed to it, and every such spike must come.
 
-Double-buffered input accumulators
-==================================
+Double-buffered cores
+=====================
 
-Today a core takes no input event while its update runs (``spike_in.ready`` is its IDLE
-phase): an event of tick t + 1 adds its weights to the currents ``i`` that the update of
-tick t reads, decays and writes, so it must come after the update's last write -- the
-update's words and its pipeline's drain are on the critical path of every tick. With two
-input accumulators besides the decayed current (``i_A``; ``i_X`` and ``i_Y`` taking the
-events of even and odd ticks), an event of tick t + 1 goes to the accumulator that the
-update of tick t neither reads nor writes: the update reads ``i_A + i_X`` and writes
-``i_A`` and a zero into ``i_X``, the events read and write ``i_Y`` and the weights, each
-memory keeps one read and one write port, and a core takes events while it updates.
-:class:`PingPongCoreModel` is :class:`~spikeforge.sim.blocks.core.CoreModel` with that
-one change: an event engine of its own (``ev_left``), ready whenever it is free (or
-issuing its last word) and the core is not clearing; ``idle`` needs both engines idle.
-Nothing else moves: the controller still offers TICK(t + 1) at quiet, so every event of
-tick t + 1 is taken by then. Cost in hardware: twice more current memory per core and an
-adder in the update's read stage.
+:func:`with_pingpong` gives a system model (today's or :class:`LayerTicksModel`)
+:class:`~spikeforge.sim.blocks.core.DoubleBufferedCoreModel` cores stepped cycle by cycle:
+each takes the next tick's events while its update runs (its own event engine), so the
+controller still offers TICK(t + 1) at quiet and every event of tick t + 1 is taken by then.
+Today's system model does the same with ``SystemConfig(double_buffer=True)`` (and its fast
+paths); this wrapper puts the cores under per-layer ticks too.
 """
 
 from __future__ import annotations

@@ -28,6 +28,9 @@ word ``g``), the registers it keeps are the RTL's:
   leaves whenever the skid register is empty -- to ``spike_out`` if ``ready``, else into
   the skid register, which ``spike_out`` shows first -- so ``spike_out.ready`` reaches
   neither the pop nor the queue.
+
+A core with ``double_buffer`` is :class:`DoubleBufferedCoreModel`: the same registers and an
+event engine beside them (``ev_left``), which takes events in any phase but CLEAR.
 """
 
 from __future__ import annotations

@@ -430,9 +430,10 @@ def test_inputs_with_several_events_per_tick_compile_and_verify(tmp_path):
 
 def test_compile_double_buffered(tmp_path):
     """``compile --double-buffer``: said, in the artifact and its Verilog, the board's fit
-    counting the two event buffers of every core, and the shipped Verilog co-simulated
-    bit-exactly by both back ends (Verilator's compiled harness and Icarus's bench), in
-    fewer cycles than the same design single-buffered."""
+    counting the two event buffers of every core and their logic (on the iCEBreaker, where
+    the single-buffered design fits: refused, naming them), and the shipped Verilog
+    co-simulated bit-exactly by both back ends (Verilator's compiled harness and Icarus's
+    bench), in fewer cycles than the same design single-buffered."""
     model = tmp_path / "model.pt"
     run = run_cli("train", "--dataset", "digits", "--model", "lif", "--hidden", 12,
                   "--epochs", 1, "--ticks", 8, "--max-train", 300, "--no-progress",
@@ -441,14 +442,14 @@ def test_compile_double_buffered(tmp_path):
     cycles = {}
     for flag in ("", "--double-buffer"):
         out = tmp_path / (flag.strip("-") or "single")
-        run = run_cli("compile", model, "--out", out, "--images", 12, "--board", "icebreaker",
+        run = run_cli("compile", model, "--out", out, "--images", 12, "--board", "ulx3s-85f",
                       "--lanes", 2, *([flag] if flag else []))
         assert run.returncode == 0, run.stdout + run.stderr
         artifact = load_artifact(out)
         assert artifact.system.double_buffer == bool(flag)
         assert ("cores double-buffered" in run.stdout) == bool(flag)
         assert ("mem_x1" in (out / flow.VERILOG).read_text()) == bool(flag)
-        fit = estimate(artifact.plan, "icebreaker", double_buffer=artifact.system.double_buffer)
+        fit = estimate(artifact.plan, "ulx3s-85f", double_buffer=artifact.system.double_buffer)
         assert fit.fits and sum(".buffer" in m["memory"] for m in fit.per_memory) == \
             (2 * len(artifact.plan.cores) if flag else 0)
         for simulator in ("verilator", "icarus"):
@@ -457,4 +458,8 @@ def test_compile_double_buffered(tmp_path):
             (report,) = json.loads(run.stdout)
             assert report["ok"] and report["bit_exact_images"] == 12, report
         cycles[flag] = report["total_cycles"]
+        run = run_cli("compile", model, "--out", tmp_path / "ice", "--images", 12, "--board",
+                      "icebreaker", "--lanes", 2, *([flag] if flag else []))
+        assert run.returncode == (2 if flag else 0), run.stdout + run.stderr
+        assert ("double-buffered 11 more per accumulator bit" in run.stderr) == bool(flag)
     assert cycles["--double-buffer"] < cycles[""], cycles

@@ -1,5 +1,6 @@
-"""sim/planned.py: the cycle models of per-layer ticks and of double-buffered cores (neither
-built in RTL) on random systems -- the contract checked as they run and at the ports, one
+"""sim/planned.py: the cycle models of per-layer ticks (not built in RTL) and of
+double-buffered cores (built since stop 59; their RTL co-simulated elsewhere) on random
+systems -- the contract checked as they run and at the ports, one
 layer exactly today's system model, each rule of per-layer ticks shown to be needed, and a
 double-buffered core by hand."""
 
