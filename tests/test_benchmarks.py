@@ -449,3 +449,27 @@ def test_boards_only_names_what_it_cannot_build():
     assert done.returncode == 2 and done.stderr.strip().splitlines()[-1].startswith(
         "bench_boards: digits-l2: not built on the boards asked for"), done.stderr
     assert not done.stdout, done.stdout
+
+
+def test_double_buffer_benchmark_quick(tmp_path):
+    """bench_double_buffer.py on a small compiled design: the design and its double-buffered
+    twin co-simulated on 6 images, both bit-exact, the twin in fewer cycles, the same work
+    bound, in one table row."""
+    from spikeforge import flow
+    from spikeforge.compiler.artifact import load_artifact
+    from tests.util import random_inputs, random_network
+
+    network = random_network(31, n_layers=2, max_size=12)
+    counts = random_inputs(31, network, images=6, ticks=8, p=0.4)
+    flow.compile_network(network, tmp_path / "design", counts, np.zeros(6, dtype=int),
+                         neurons_per_core=4)
+    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_double_buffer.py"),
+                          str(tmp_path / "design"), "--images", "6", "--jobs", "1"],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert load_artifact(tmp_path / "design.double").system.double_buffer
+    row = next(line for line in run.stdout.splitlines()
+               if line.startswith(f"| {tmp_path / 'design'} |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    single, double, bound = (float(c) for c in cells[3:6])
+    assert cells[-1] == "6 / 6" and double < single and bound > 0, row
