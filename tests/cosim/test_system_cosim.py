@@ -181,9 +181,11 @@ def first_difference(trace_a, trace_b):
 
 
 @pytest.mark.parametrize("simulator", ["icarus", pytest.param("verilator", marks=pytest.mark.slow)])
-def test_flipped_weight_bit_is_reported(simulator):
+@pytest.mark.parametrize("double_buffer", [False, True])
+def test_flipped_weight_bit_is_reported(simulator, double_buffer):
     """One weight bit flipped in one core of the RTL; the models keep the original. The
-    report must name the image, tick and neuron of the first spike difference."""
+    report must name the image, tick and neuron of the first spike difference (with
+    double-buffered cores too)."""
     network = random_network(31, n_layers=2, max_size=10, decision=Decision.SPIKE_COUNT)
     plan = plan_network(network, neurons_per_core=[3, 4])
     counts = random_inputs(31, network, images=2, ticks=6, p=0.4)
@@ -204,7 +206,8 @@ def test_flipped_weight_bit_is_reported(simulator):
     assert diff is not None
     image, tick, layer, neuron = diff
     with pytest.raises(CosimFailure) as info:
-        run_system_cosim(network, plan, counts, simulator, rtl_plan=bad_plan, seed=3)
+        run_system_cosim(network, plan, counts, simulator, rtl_plan=bad_plan, seed=3,
+                         system=SystemConfig(network.decision, double_buffer=double_buffer))
     message = str(info.value)
     assert f"image {image}" in message and f"tick {tick}" in message \
         and f"neuron {neuron}" in message, (diff, message)
