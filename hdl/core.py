@@ -771,6 +771,7 @@ class NeuronCore(wiring.Component):
         ]
         ev_accept = self.spike_in.valid & self.spike_in.ready
         cmd_accept = self.command.valid & self.command.ready
+        take_clear = cmd_accept & (self.command.payload == Command.CLEAR)
         # an event taken: a command taken beside it wins unless events come first
         took = ev_accept if self.events_first else ev_accept & ~cmd_accept
 
@@ -1007,8 +1008,9 @@ class NeuronCore(wiring.Component):
                 m.d.comb += phase_ends.eq(written & (w_g == G - 1))
             with m.Default():
                 m.d.comb += phase_ends.eq(cnt == G - 1)
-        phase_idle_next = Signal()
-        m.d.comb += phase_idle_next.eq(phase_ends & ~ev_accept)
+        if not db:
+            phase_idle_next = Signal()
+            m.d.comb += phase_idle_next.eq(phase_ends & ~ev_accept)
         queue_empty_next = ~push & (q_at[0] | (q_at[1] & pop))
         out_empty_next = ~pop & ~(leaves & o_more) & (~o_valid | leaves)
         skid_empty_next = ready | ~(o_valid | s_valid)
@@ -1033,9 +1035,9 @@ class NeuronCore(wiring.Component):
             # spike_in.ready: the event engine free or at its last word, whatever the
             # update does, and no CLEAR (taken, or words left) in the next cycle
             last_next = ev_on & (ecnt == G - 2) if G >= 2 else took
-            take_clear_now = cmd_accept & (self.command.payload == Command.CLEAR)
-            clear_next = take_clear_now | (clearing & (cnt != G - 1))
-            m.d.sync += [idle.eq(idle_next), in_ready.eq(~clear_next & (~ev_on_next | last_next)),
+            clear_next = take_clear | (clearing & (cnt != G - 1))
+            m.d.sync += [idle.eq(idle_next),
+                         in_ready.eq(~clear_next & (~ev_on_next | last_next)),
                          host_ok.eq(idle_next & ~ev_on & ~_or_all(pending))]
         else:
             if G >= 2:
@@ -1122,7 +1124,6 @@ class NeuronCore(wiring.Component):
         # until the last word. Set and cleared beside clearing, under the phase's decode and
         # the command handshake, they had an enable of four LUT levels (stop 41: the 64-lane
         # MNIST build's critical path ended at a copy's enable across the die, 8.6 ns)
-        take_clear = cmd_accept & (self.command.payload == Command.CLEAR)
         for c in copy["clearing"]:
             m.d.sync += c.eq(Mux(c, cnt != G - 1, take_clear))
         # CLEAR's writes, last: they take precedence over every other write (see above)
