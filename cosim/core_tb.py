@@ -158,11 +158,11 @@ async def core_matches_golden_and_cycle_models(dut):
             got_events += [(t, n, c) for n, c in outs]
             got_idle = (idle.first_high_since(tick_cycles[k] + 1) if k + 1 < len(run)
                         else last_idle)
+            events = seq.cycles[first[k]:commands[k]]
             if k:  # events taken while the update of the tick before still ran
-                overlapped += sum(c < tick_spans[-1][1] for c in seq.cycles[first[k]:commands[k]])
+                overlapped += sum(c < tick_spans[-1][1] for c in events)
             tick_spans.append([seq.start_cycle if k == 0 else tick_cycles[k - 1] + 1,
                                got_idle])
-            events = seq.cycles[first[k]:commands[k]]
             for key, exp, obs, neurons in (
                     ("spike_in", timing.event_cycles, events, [None] * len(events)),
                     ("command", [timing.command_cycle], [tick_cycles[k]], [None]),

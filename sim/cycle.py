@@ -278,7 +278,7 @@ def predict_stream(config, stimuli: Sequence[TickStimulus], spikes_per_tick,
     core.golden = np.zeros((len(rows), N), dtype=bool)
     for t, row in enumerate(rows):
         core.golden[t, row if row.dtype == bool else [int(n) for n in row]] = True
-    outputs, commands, idles = [], [], {}
+    outputs, commands, idles = [], [], []
     cycle = reference = start_cycle
 
     def edge(event: bool, command: bool, tick: int) -> None:
@@ -286,10 +286,9 @@ def predict_stream(config, stimuli: Sequence[TickStimulus], spikes_per_tick,
         ready = bool(out_ready(cycle))
         if core.out_valid and ready:
             outputs.append((core.out_n, cycle))
-        if core.idle:  # the first idle cycle after each TICK
-            for t, command_cycle in enumerate(commands):
-                if cycle > command_cycle:
-                    idles.setdefault(t, cycle)
+        # the first idle cycle after each TICK (a TICK is taken only at idle: in order)
+        while core.idle and len(idles) < len(commands) and cycle > commands[len(idles)]:
+            idles.append(cycle)
         core.clock(event, command, True, tick, ready)
         cycle += 1
 
