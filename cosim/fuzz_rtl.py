@@ -81,7 +81,8 @@ class RtlBuild:
 
 def random_build(seed: int, hidden_overflow: float = 0.0) -> RtlBuild:
     """The network of :func:`~spikeforge.sim.fuzz.random_case` ``seed`` on a random plan
-    (1..all neurons per core, 1, 2 or 4 lanes) with a random FIFO depth (0..4).
+    (1..all neurons per core, 1, 2 or 4 lanes) with a random FIFO depth (0..4), its cores
+    double-buffered or not (drawn last, so that the rest is what it was before).
     ``hidden_overflow``: the probability that every layer but the first gets a bound of a
     third of its fan-in, so that hidden spikes overflow it (0: the network as drawn)."""
     network = random_case(seed).network
@@ -92,8 +93,11 @@ def random_build(seed: int, hidden_overflow: float = 0.0) -> RtlBuild:
     rng = random.Random(seed ^ 0x5EED)
     npc = [rng.randint(1, layer.n_neurons) for layer in network.layers]
     lanes = [rng.choice([1, 1, 2, 4]) for _ in network.layers]
-    system = SystemConfig(network.decision, fifo_depth=rng.choice([0, 0, 1, 2, 4]))
-    return RtlBuild(seed, network, npc, lanes, system, ticks=rng.randint(2, 10))
+    fifo_depth = rng.choice([0, 0, 1, 2, 4])
+    ticks = rng.randint(2, 10)
+    system = SystemConfig(network.decision, fifo_depth=fifo_depth,
+                          double_buffer=rng.random() < 0.5)
+    return RtlBuild(seed, network, npc, lanes, system, ticks=ticks)
 
 
 @dataclass
@@ -203,6 +207,7 @@ def _coverage(build: RtlBuild, counts: np.ndarray, group: _Group, covered: dict)
         "multi-core layer": any(len([c for c in build.plan.cores if c.layer == l]) > 1
                                 for l in range(len(build.network.layers))),
         "lanes > 1": any(x > 1 for x in build.lanes),
+        "double-buffered": build.system.double_buffer,
     }
     for mode in Decision:
         hits[mode.value] = build.network.decision is mode
