@@ -118,9 +118,13 @@ class LogicModel:
     ff_per_layer: float = 136
     #: per lane and accumulator bit of a double-buffered core (``SystemConfig.double_buffer``):
     #: the adder of the current and the update's buffer, the buffers' write data, the
-    #: event's buffer select and their registers. Measured on the iCE40 digits 64-32-10
-    #: build of stop 59 (lanes [2, 2], 15- and 14-bit accumulators): +619 cells and +258
-    #: flip-flops over the same plan single-buffered, 10.7 and 4.4 per lane-bit
+    #: event's buffer select and their registers (the buffers themselves are memories,
+    #: counted as such). Measured at stop 59 against the same plan single-buffered: the
+    #: iCE40 digits 64-32-10 build (lanes [2, 2], 58 lane-bits, buffers in block RAM) +619
+    #: cells and +258 flip-flops, 10.7 and 4.4 per lane-bit; the ECP5 TTFS 784-600-10
+    #: ([18, 10] in 3 + 1 cores, 1,344 lane-bits, buffers in LUT RAM: 3,380 cells of the
+    #: estimate) +9,906 cells and +3,172 flip-flops, 4.9 and 2.4 per lane-bit beside the
+    #: LUT RAM
     per_buffer_bit: float = 11
     ff_per_buffer_bit: float = 4.5
 
@@ -135,7 +139,8 @@ LOGIC_MODELS = {
                         ff_shell=670, ff_per_class=32, ff_per_core=160, ff_per_lane=315),
     "ecp5": LogicModel(shell=2300, per_class=15, per_class2=1.5, per_core=200, per_lane=210,
                        per_lutram=5, per_ff_bit=0, per_rom_mux=0.4, per_rom_bit=0.2,
-                       ff_shell=670, ff_per_class=32, ff_per_core=170, ff_per_lane=290),
+                       ff_shell=670, ff_per_class=32, ff_per_core=170, ff_per_lane=290,
+                       per_buffer_bit=5, ff_per_buffer_bit=2.5),
 }
 LOGIC_MODELS["xc7"] = LogicModel(*(0.62 * x for x in vars(LOGIC_MODELS["ecp5"]).values()))
 
