@@ -15,7 +15,7 @@ from spikeforge.hdl.core import Command, NeuronCore, Region
 from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.params import NeuronParams, Reset
 from spikeforge.ir.core import CoreConfig
-from spikeforge.sim.cycle import TickStimulus, predict_stream, predict_ticks
+from spikeforge.sim.cycle import TickStimulus, predict_stream
 from spikeforge.sim.golden import GoldenCore
 from tests.hdl.test_core import (CASES, CoreBench, compare_state, random_config, random_ready,
                                  random_stimuli, run_sim)
@@ -114,29 +114,6 @@ def test_events_are_taken_during_the_update():
     compare_state(state, trace, 2, "overlapped")
 
 
-def test_without_overlap_the_cycles_are_the_single_buffered_cores():
-    """Driven as :func:`predict_ticks` drives (each tick from idle), the double-buffered core
-    has every cycle of today's core."""
-    rng = random.Random(5)
-    config = random_config(rng, 11, 3, 2, threshold=2, fire_once=False)
-    stimuli = random_stimuli(rng, config, ticks=10)
-    golden = GoldenCore.of(config)
-    trace = golden.run(golden.counts_from_events([s.events for s in stimuli]))
-    out_ready = random_ready(5, 0.6)
-    observed = []
-
-    async def bench_fn(bench):
-        for s in stimuli:
-            observed.append(await bench.run_tick(s))
-
-    run_sim(NeuronCore(config, double_buffer=True), bench_fn, out_ready)
-    predicted = predict_ticks(config, stimuli, trace.spikes, out_ready)
-    assert trace.spikes.any()
-    for t, (o, p) in enumerate(zip(observed, predicted)):
-        assert (o["event_cycles"], o["command_cycle"], o["output_cycles"], o["idle_cycle"]) == \
-            (p.event_cycles, p.command_cycle, p.output_cycles, p.idle_cycle), f"tick {t}"
-
-
 @pytest.mark.parametrize("value", [1, "yes"])
 def test_double_buffer_must_be_a_flag(value):
     config = CoreConfig(4, 2)
@@ -196,7 +173,8 @@ def test_host_and_clear_as_the_single_buffered_core(lanes):
 
 
 # -- every test of the single-buffered core, on the double-buffered one ---------------------
-# (driven from idle, as those tests drive, it must behave and time exactly as today's core)
+# (driven from idle, as those tests drive, it must behave and time exactly as today's core:
+# test_back_to_back_ticks_match_predict_ticks, the random cases, host, CLEAR and overflow)
 
 class DoubleBufferedCore(NeuronCore):
     def __init__(self, config, **kw):

@@ -7,6 +7,7 @@ against plain stepping, and one inference worked out by hand from the block timi
 import dataclasses
 import math
 import random
+from collections import Counter
 from fractions import Fraction
 
 import numpy as np
@@ -109,38 +110,39 @@ def test_lower_bound_holds_on_random_networks(seed):
         assert 0 < bound["bound"] <= timing.cycles, (seed, b, bound, timing.cycles)
 
 
+def fast_and_stepped(case, monkeypatch):
+    """``predict_run`` of a :func:`random_case` with the model's fast paths, counting each
+    use of the skip and of the input stream's closed form, then with both switched off:
+    ``(uses, fast, stepped)``, the timings as dicts."""
+    _, plan, trace, schedules, n_ticks, kwargs = case
+    used = Counter()
+    for name in ("_skip", "_stream"):
+        original = getattr(SystemModel, name)
+        monkeypatch.setattr(SystemModel, name, lambda self, *a, original=original, name=name:
+                            (used.update([name]), original(self, *a))[1])
+    fast = predict_run(plan, trace, schedules, n_ticks, **kwargs)
+    monkeypatch.setattr(SystemModel, "_streamable", lambda self, c, start: False)
+    monkeypatch.setattr(SystemModel, "_skippable", lambda self, item, start: 0)
+    stepped = predict_run(plan, trace, schedules, n_ticks, **kwargs)
+    return used, [vars(t) for t in fast], [vars(t) for t in stepped]
+
+
 @pytest.mark.parametrize("seed", range(10, 16))
 def test_fast_forward_equals_plain_stepping(seed, monkeypatch):
     """The stretches SystemModel skips in one step must change nothing: the same run with
     the fast-forward switched off gives the same cycle for every event."""
-    _, plan, trace, schedules, n_ticks, kwargs = random_case(seed)
-    fast = predict_run(plan, trace, schedules, n_ticks, **kwargs)
-    skipped = []
-    original = SystemModel._skip
-    monkeypatch.setattr(SystemModel, "_skip",
-                        lambda self, k: (skipped.append(k), original(self, k))[1])
-    predict_run(plan, trace, schedules, n_ticks, **kwargs)
-    assert sum(skipped) > 0  # the fast-forward is used on this case
-    monkeypatch.setattr(SystemModel, "_skippable", lambda self, item, start: 0)
-    slow = predict_run(plan, trace, schedules, n_ticks, **kwargs)
-    assert [vars(t) for t in slow] == [vars(t) for t in fast]
+    used, fast, stepped = fast_and_stepped(random_case(seed), monkeypatch)
+    assert used["_skip"]  # the fast-forward is used on this case
+    assert stepped == fast
 
 
 @pytest.mark.parametrize("seed", range(20, 40))
 def test_streamed_input_equals_plain_stepping(seed, monkeypatch):
     """The event phase's input stream, computed in closed form (``SystemModel._stream``),
     must predict what stepping every cycle predicts: the same cycle for every event."""
-    _, plan, trace, schedules, n_ticks, kwargs = random_case(seed, images=3)
-    streamed = []
-    original = SystemModel._stream
-    monkeypatch.setattr(SystemModel, "_stream",
-                        lambda self, *a: (streamed.append(1), original(self, *a))[1])
-    fast = predict_run(plan, trace, schedules, n_ticks, **kwargs)
-    assert streamed  # the closed form is used on this case
-    monkeypatch.setattr(SystemModel, "_streamable", lambda self, c, start: False)
-    monkeypatch.setattr(SystemModel, "_skippable", lambda self, item, start: 0)
-    slow = predict_run(plan, trace, schedules, n_ticks, **kwargs)
-    assert [vars(t) for t in slow] == [vars(t) for t in fast]
+    used, fast, stepped = fast_and_stepped(random_case(seed, images=3), monkeypatch)
+    assert used["_stream"]  # the closed form is used on this case
+    assert stepped == fast
 
 
 @pytest.mark.parametrize("seed", range(40, 70))
@@ -148,20 +150,12 @@ def test_double_buffered_fast_forward_equals_plain_stepping(seed, monkeypatch):
     """Double-buffered cores (``SystemConfig.double_buffer``): the skips and the input
     stream's closed form predict what stepping every cycle predicts (a core's event engine
     counts down beside its phase), with and without overlapped input."""
-    _, plan, trace, schedules, n_ticks, kwargs = random_case(seed, images=3)
-    kwargs["system"] = dataclasses.replace(kwargs["system"], double_buffer=True,
-                                           overlap=seed % 2 == 0)
-    used = []
-    for name in ("_skip", "_stream"):
-        original = getattr(SystemModel, name)
-        monkeypatch.setattr(SystemModel, name, lambda self, *a, original=original, name=name:
-                            (used.append(name), original(self, *a))[1])
-    fast = predict_run(plan, trace, schedules, n_ticks, **kwargs)
+    case = random_case(seed, images=3)
+    case[-1]["system"] = dataclasses.replace(case[-1]["system"], double_buffer=True,
+                                             overlap=seed % 2 == 0)
+    used, fast, stepped = fast_and_stepped(case, monkeypatch)
     assert used  # a fast path is taken on this case
-    monkeypatch.setattr(SystemModel, "_streamable", lambda self, c, start: False)
-    monkeypatch.setattr(SystemModel, "_skippable", lambda self, item, start: 0)
-    slow = predict_run(plan, trace, schedules, n_ticks, **kwargs)
-    assert [vars(t) for t in slow] == [vars(t) for t in fast]
+    assert stepped == fast
 
 
 def test_double_buffered_cores_take_fewer_cycles():
