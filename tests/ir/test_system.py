@@ -20,25 +20,27 @@ def test_system_round_trips_through_json():
     system = SystemConfig(Decision.MEMBRANE_MAX, fifo_depth=3, guard=5, tick_bits=12,
                           cycle_bits=40, weight_banks="ecp5", overlap=True,
                           state_memories="block", weight_stages=2, input_copies=True,
-                          sum_stage=True)
+                          sum_stage=True, double_buffer=True)
     d = system.to_dict()
     assert d == {"decision": "membrane-max", "fifo_depth": 3, "guard": 5, "tick_bits": 12,
                  "cycle_bits": 40, "weight_banks": "ecp5", "overlap": True,
                  "state_memories": "block", "weight_stages": 2, "input_copies": True,
-                 "sum_stage": True}
+                 "sum_stage": True, "double_buffer": True}
     assert SystemConfig.from_dict(json.loads(json.dumps(d))) == system
     # an artifact written before weight_banks, overlap, state_memories, weight_stages,
-    # input_copies and sum_stage existed: one memory per core, the tick barrier, the state
-    # memories where Yosys puts them, no weight stage, one input index, no sum stage
+    # input_copies, sum_stage and double_buffer existed: one memory per core, the tick
+    # barrier, the state memories where Yosys puts them, no weight stage, one input index,
+    # no sum stage, single-buffered cores
     later = ("weight_banks", "overlap", "state_memories", "weight_stages", "input_copies",
-             "sum_stage")
+             "sum_stage", "double_buffer")
     old = {k: v for k, v in d.items() if k not in later}
     assert SystemConfig.from_dict(old) == SystemConfig(**{**system.__dict__, "weight_banks": "",
                                                           "overlap": False,
                                                           "state_memories": "",
                                                           "weight_stages": 0,
                                                           "input_copies": False,
-                                                          "sum_stage": False})
+                                                          "sum_stage": False,
+                                                          "double_buffer": False})
 
 
 def test_weight_stages_only_where_the_core_has_words_enough():
@@ -72,6 +74,7 @@ def test_the_sum_stage_only_where_the_core_takes_one_more_stage():
     (dict(weight_stages=5), "weight_stages: must be an integer in 0..4, got 5"),
     (dict(input_copies="yes"), "input_copies: must be true or false, got 'yes'"),
     (dict(sum_stage=1), "sum_stage: must be true or false, got 1"),
+    (dict(double_buffer="no"), "double_buffer: must be true or false, got 'no'"),
 ], ids=["decision", "fifo_depth-negative", "fifo_depth-float", "guard", "tick_bits",
         "cycle_bits-bool", "weight_banks", "weight_banks-list", "overlap-int", "state_memories",
         "weight_stages", "input_copies", "sum_stage"])
