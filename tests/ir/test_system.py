@@ -77,7 +77,7 @@ def test_the_sum_stage_only_where_the_core_takes_one_more_stage():
     (dict(double_buffer="no"), "double_buffer: must be true or false, got 'no'"),
 ], ids=["decision", "fifo_depth-negative", "fifo_depth-float", "guard", "tick_bits",
         "cycle_bits-bool", "weight_banks", "weight_banks-list", "overlap-int", "state_memories",
-        "weight_stages", "input_copies", "sum_stage"])
+        "weight_stages", "input_copies", "sum_stage", "double_buffer"])
 def test_bad_system_settings_are_named(kwargs, message):
     with pytest.raises(ConfigError) as error:
         SystemConfig(**kwargs)
