@@ -26,6 +26,7 @@ Columns (a core's phase and the system around it, :class:`~spikeforge.sim.blocks
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections import Counter
 from pathlib import Path
@@ -36,7 +37,7 @@ from spikeforge.compiler.artifact import load_artifact
 from spikeforge.cosim.system_cosim import schedules_for
 from spikeforge.flow import EXPECTED, load_expected
 from spikeforge.sim.blocks.core import QUEUE_WORDS, CorePhase
-from spikeforge.sim.planned import LayerTicksModel, with_pingpong
+from spikeforge.sim.planned import LayerTicksModel
 from spikeforge.sim.network import run_network
 from spikeforge.sim.system_cycle import SystemModel, lower_bound_cycles, predict_run
 
@@ -93,6 +94,8 @@ def breakdown(directory: Path, images: int, link_fifo: int | None = None,
     artifact = load_artifact(directory)
     counts = load_expected(directory / EXPECTED)["input_counts"][:images]
     plan, system = artifact.plan, artifact.system
+    if pingpong:  # the cycle model takes the double-buffered cores from the system
+        system = dataclasses.replace(system, double_buffer=True)
     trace = run_network(artifact.network, counts, early_exit=link_fifo is None)
     work = [lower_bound_cycles(plan, trace, b) for b in range(len(counts))]
     stats = trace.statistics(until_decision=True)
@@ -103,7 +106,7 @@ def breakdown(directory: Path, images: int, link_fifo: int | None = None,
                   * (int(events[c.layer]) + ticks))
     kwargs = {} if link_fifo is None else {"link_fifo": link_fifo}
     base = SystemModel if link_fifo is None else LayerTicksModel
-    cls = counting(with_pingpong(base) if pingpong else base)
+    cls = counting(base)
     model = cls(plan, system, **kwargs)
     model.watch = next(core for core in model.cores
                        if (core.layer, core.index) == (busiest.layer, busiest.index))

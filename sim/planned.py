@@ -1,8 +1,8 @@
 """The cycle model of per-layer ticks (:class:`LayerTicksModel`), a design for issue 10
 point 3 that is not built in RTL, to say what it would give before it is built, alone or
-with double-buffered cores (:func:`with_pingpong`; those are built since stop 59:
-:class:`~spikeforge.hdl.core.NeuronCore`'s ``double_buffer``,
-:attr:`SystemConfig.double_buffer <spikeforge.ir.system.SystemConfig>`).
+with double-buffered cores (built since stop 59: a system of
+:attr:`SystemConfig.double_buffer <spikeforge.ir.system.SystemConfig>` gives every model
+:class:`~spikeforge.sim.blocks.core.DoubleBufferedCoreModel` cores).
 ``scripts/where_cycles_go.py`` and ``scripts/per_core_ticks_estimate.py`` run them on
 compiled artifacts.
 
@@ -41,16 +41,6 @@ that the run ends with every link drained (the monitors report every spike of ev
 run), whichever layer ends last. :class:`LayerTicksModel` also checks the contract as it runs
 (``violations``): every event a core of layer l >= 1 takes between its TICKs of t - 1 and t
 must be a spike of layer l - 1 in tick t - 1 routed to it, and every such spike must come.
-
-Double-buffered cores
-=====================
-
-:func:`with_pingpong` gives a system model (today's or :class:`LayerTicksModel`)
-:class:`~spikeforge.sim.blocks.core.DoubleBufferedCoreModel` cores stepped cycle by cycle:
-each takes the next tick's events while its update runs (its own event engine), so the
-controller still offers TICK(t + 1) at quiet and every event of tick t + 1 is taken by then.
-Today's system model does the same with ``SystemConfig(double_buffer=True)`` (and its fast
-paths); this wrapper puts the cores under per-layer ticks too.
 """
 
 from __future__ import annotations
@@ -60,15 +50,13 @@ from collections import Counter, deque
 import numpy as np
 
 from spikeforge.ir.params import Decision
-from spikeforge.sim.blocks.core import DoubleBufferedCoreModel
 from spikeforge.sim.blocks.router import FifoModel
 from spikeforge.sim.blocks.tick import TickControllerModel, TickState
 from spikeforge.sim.fuzz import random_schedules, stall_pattern
 from spikeforge.sim.network import run_network
 from spikeforge.sim.system_cycle import InferenceTiming, SystemModel, predict_run, ticks_to_run
 
-__all__ = ["LayerTickControllerModel", "LayerTicksModel", "check_layer_ticks",
-           "with_pingpong"]
+__all__ = ["LayerTickControllerModel", "LayerTicksModel", "check_layer_ticks"]
 
 #: where ``stop`` ends a layer's run besides the update phase and CHECK (which the base FSM has)
 _HALTS = frozenset({TickState.CLEARING, TickState.EVENT})
@@ -342,8 +330,8 @@ def check_layer_ticks(case, plan, system, rng, link_fifo: int = 0,
     spikes up to tick T - (L - 1 - l) (the output layer those of T, but for the deciding
     spike's tick where it stops there, as today), and may have sent spikes of later ticks,
     also after T (so the golden trace is the full run). ``link_fifo``: the model's;
-    ``model_class``: :class:`LayerTicksModel` or another system cycle model (e.g. one of
-    :func:`with_pingpong`). None, or the first difference."""
+    ``model_class``: :class:`LayerTicksModel` or another system cycle model. None, or the
+    first difference."""
     network, counts = case.network, case.counts
     n_ticks = counts.shape[1]
     trace = run_network(network, counts)
@@ -383,18 +371,3 @@ def check_layer_ticks(case, plan, system, rng, link_fifo: int = 0,
                 return (f"image {b}: {name} (tick, neuron): missing {missing[:3]}, not golden "
                         f"{extra[:3]}, repeated {len(seen) - len(set(seen))}")
     return None
-
-
-# -- double-buffered input accumulators ------------------------------------------------------
-
-def with_pingpong(model_class):
-    """``model_class`` (a system cycle model) with
-    :class:`~spikeforge.sim.blocks.core.DoubleBufferedCoreModel` cores, stepped cycle by
-    cycle."""
-
-    class PingPong(model_class):
-        fast_forward = False
-        core_model = DoubleBufferedCoreModel
-
-    PingPong.__name__ = f"PingPong{model_class.__name__}"
-    return PingPong

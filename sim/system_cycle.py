@@ -219,8 +219,6 @@ class SystemModel:
     #: skip the stretches in which only countdowns move and take the input stream in closed
     #: form (False: step every cycle, for models whose blocks the fast paths do not know)
     fast_forward = True
-    #: the cores' cycle model (a planned design's may differ: :mod:`spikeforge.sim.planned`)
-    core_model = CoreModel
 
     def __init__(self, plan, system: SystemConfig = SystemConfig(), *,
                  out_ready: Callable[[int], bool] = _always, train: bool = False):
@@ -232,9 +230,7 @@ class SystemModel:
         self.out_ready = out_ready
         layers, routes = check_plan(plan)
         self.L = len(layers)
-        # the cores' cycle model: the built design's (a subclass may fix its own)
-        core_model = (DoubleBufferedCoreModel if system.double_buffer
-                      and self.core_model is CoreModel else self.core_model)
+        core_model = DoubleBufferedCoreModel if system.double_buffer else CoreModel
         self.layers = [[core_model(c, events_first=False) for c in cores]
                        for cores in layers]
         self.cores = [c for layer in self.layers for c in layer]  # the controller's order
@@ -532,7 +528,7 @@ class SystemModel:
         cores move: the input is open (an event phase, or an overlapped update phase), the
         controller waits (nothing pending, no decision to end the run),
         the multicast starts a fresh packet, every link is empty, every core of a later
-        layer is idle and no layer-0 core has a spike queued or is updating."""
+        layer is idle and no layer-0 core has a spike queued, is updating or clearing."""
         ctrl = self.ctrl
         if (c <= start_cycle or not ctrl.input_open or ctrl.pending or self.port.closed
                 or self.port.multicast.done or self._stop or self.decision.valid):
