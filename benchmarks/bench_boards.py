@@ -236,16 +236,14 @@ def pll_targets(text: str) -> dict[str, float]:
 
 def build_or_reuse(source, board, out: Path, reuse: bool, clk_mhz=None) -> dict:
     from spikeforge.boards.build import build_board
-    from spikeforge.boards.fit import check_fit
+    from spikeforge.boards.fit import check_fit, system_layout
 
     _, artifact = source
     saved = out / "report.json"
     report = json.loads(saved.read_text()) if reuse and saved.exists() else None
     if report is not None and report.get("system") == artifact.system.to_dict():
         check_fit(artifact.plan, board, report["input_depth"], artifact.network.decision,
-                  weight_banks=artifact.system.weight_banks,
-                  state_memories=artifact.system.state_memories,
-                  double_buffer=artifact.system.double_buffer)
+                  **system_layout(artifact.system))
         return report
     return build_board(source, board, out, clk_mhz=clk_mhz, allow_timing_fail=True)
 
@@ -429,7 +427,7 @@ def main(argv=None) -> int:
         return 0
 
     from spikeforge.boards.build import seed_fmax
-    from spikeforge.boards.fit import estimate, system_settings_for
+    from spikeforge.boards.fit import estimate, system_layout, system_settings_for
     from spikeforge.boards.specs import BOARDS
     from spikeforge.ir.errors import ConfigError, SpikeforgeError
 
@@ -487,9 +485,7 @@ def main(argv=None) -> int:
                 print(f"{label} on {board}: {why}", file=sys.stderr)
                 break
             est = estimate(plan, board, report["input_depth"], network.decision,
-                           weight_banks=artifact.system.weight_banks,
-                           state_memories=artifact.system.state_memories,
-                           double_buffer=artifact.system.double_buffer)
+                           **system_layout(artifact.system))
             uart_per_s = report["baud"] / 10 / uart_bytes(counts, network.n_outputs)
             row = measured_row(label, name, board, report, est, speed, uart_per_s)
             rows.append(row)

@@ -97,7 +97,7 @@ def lanes_text(plan) -> str:
 
 def measure(board, designs, out: Path, reuse: bool, clk_mhz=None):
     """The rows of the table, and ``(plan, reason)`` of each plan that does not fit."""
-    from spikeforge.boards.fit import check_fit
+    from spikeforge.boards.fit import check_fit, system_layout
     from spikeforge.boards.specs import input_depth_for
     from spikeforge.ir.errors import ConfigError
 
@@ -105,9 +105,7 @@ def measure(board, designs, out: Path, reuse: bool, clk_mhz=None):
     for plan_name, (name, artifact) in designs:
         try:
             check_fit(artifact.plan, board, input_depth_for(board, None, "--input-depth"),
-                      artifact.network.decision, weight_banks=artifact.system.weight_banks,
-                      state_memories=artifact.system.state_memories,
-                      double_buffer=artifact.system.double_buffer)
+                      artifact.network.decision, **system_layout(artifact.system))
         except ConfigError as error:
             refused.append((plan_name, str(error)))
             print(f"{plan_name}: does not fit: {error}", file=sys.stderr, flush=True)

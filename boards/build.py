@@ -42,7 +42,7 @@ import numpy as np
 from amaranth._toolchain import tool_env_var
 
 from spikeforge.boards.engine import INPUT_BUFFER
-from spikeforge.boards.fit import check_fit
+from spikeforge.boards.fit import check_fit, system_layout
 from spikeforge.boards.pll import pll_for
 from spikeforge.boards.specs import board_spec, input_depth_for
 from spikeforge.boards.top import BoardTop
@@ -399,9 +399,7 @@ def build_board(source, board: str, out_dir=None, *, baud: int = 115200,
         raise ConfigError(f"learning: must be a LearningConfig or None, got "
                           f"{type(learning).__name__}")
     estimate = (check_fit(plan, spec.name, input_depth=depth, decision=network.decision,
-                          weight_banks=banks, learning=learning,
-                          state_memories=artifact.system.state_memories,
-                          double_buffer=artifact.system.double_buffer)
+                          learning=learning, **system_layout(artifact.system))
                 if fit_check else None)
     out = Path(out_dir or Path("build") / "boards" / f"{name}-{board}")
     out.mkdir(parents=True, exist_ok=True)

@@ -66,7 +66,8 @@ from spikeforge.ir.system import (
 )
 
 __all__ = ["FitEstimate", "LogicModel", "LOGIC_MODELS", "estimate", "check_fit", "suggestions",
-           "state_memories_for", "input_copies_for", "sum_stage_for", "system_settings_for",
+           "system_layout", "state_memories_for", "input_copies_for", "sum_stage_for",
+           "system_settings_for",
            "dsps_of_plan", "bram_tiles", "memories_of_plan", "logic_of_plan",
            "ICE40_BITS_PER_TILE", "ROM_LUT_BITS", "ECP5_MAX_LUTRAM_DEPTH", "EngineLogic",
            "ENGINE_LOGIC", "engine_memories", "engine_logic"]
@@ -608,6 +609,14 @@ def system_settings_for(plan, board: str, *, weight_banks: str = "",
         input_copies_for(plan, board), sum_stage_for(plan, board))
     return ({"state_memories": state, "input_copies": copies, "sum_stage": sums},
             [why_state, why_copies, why_sums])
+
+
+def system_layout(system) -> dict:
+    """The keyword arguments of :func:`estimate` and :func:`check_fit` that a
+    :class:`~spikeforge.ir.system.SystemConfig` decides (its memory layout): one place to
+    pass an artifact's system to the estimate."""
+    return {"weight_banks": system.weight_banks, "state_memories": system.state_memories,
+            "double_buffer": system.double_buffer}
 
 
 def check_fit(plan, board: str, input_depth: int | None = None, decision=None, *,

@@ -13,7 +13,7 @@ from spikeforge.boards.build import (
     learning_spec,
     resolve_design,
 )
-from spikeforge.boards.fit import estimate, suggestions
+from spikeforge.boards.fit import estimate, suggestions, system_layout
 from spikeforge.boards.learning import learning_design
 from spikeforge.boards.specs import BOARDS, MAX_INPUT_DEPTH, MIN_INPUT_DEPTH
 from spikeforge.commands.learn import (
@@ -95,9 +95,7 @@ def cmd_fit(args) -> int:
     boards = [args.board] if args.board else list(BOARDS)
     system = artifact.system  # the memory layout the artifact was compiled with
     estimates = {board: estimate(plan, board, args.input_depth, system.decision,
-                                 learning=learning, weight_banks=system.weight_banks,
-                                 state_memories=system.state_memories,
-                                 double_buffer=system.double_buffer)
+                                 learning=learning, **system_layout(system))
                  for board in boards}
     if args.json:
         print(json.dumps([dict(est.as_dict(), to_fit=None if est.fits else suggestions(plan, est))
