@@ -7,7 +7,8 @@ models), and their cycles per inference set beside the work bound.
 
     .venv/bin/python benchmarks/bench_double_buffer.py DIR [DIR ...] [--images 200] [--jobs 2]
 
-``DIR``: the output of ``spikeforge compile`` (single-buffered); the twin goes to
+``DIR``: the output of ``spikeforge compile`` (single-buffered: with ``--board``
+``compile`` may choose double-buffered cores, ``--no-double-buffer`` keeps one); the twin goes to
 ``DIR.double`` (rewritten each run: the artifact with ``double_buffer``, its Verilog, the
 same expected traces). Columns: cycles per inference of each, the work bound
 (:func:`~spikeforge.sim.system_cycle.lower_bound_cycles`' ``work_bound``: weight words read
@@ -39,7 +40,8 @@ def twin(directory: Path) -> Path:
     same expected traces (which do not depend on the system's timing)."""
     artifact = load_artifact(directory)
     if artifact.system.double_buffer:
-        raise SpikeforgeError(f"{directory}: already double-buffered")
+        raise SpikeforgeError(f"{directory}: already double-buffered (compile it with "
+                              f"--no-double-buffer)")
     out = directory.with_name(directory.name + ".double")
     if out.exists():
         shutil.rmtree(out)

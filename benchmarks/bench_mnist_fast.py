@@ -56,7 +56,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_ttfs_board import REPO, compile_for_board, measure, table  # noqa: E402
+from bench_ttfs_board import (  # noqa: E402
+    REPO, compile_for_board, double_buffer_flag, measure, table)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -323,9 +324,10 @@ def main(argv=None) -> int:
     ap.add_argument("--neurons-per-core", default=None,
                     help="passed to `spikeforge compile` (default: the cores it chooses; "
                          "256: one hidden core, as the design of stop 47)")
-    ap.add_argument("--double-buffer", action="store_true",
-                    help="compiled with --double-buffer (cores that take the next tick's events "
-                         "while they update)")
+    ap.add_argument("--double-buffer", action=argparse.BooleanOptionalAction, default=None,
+                    help="compiled with --double-buffer / --no-double-buffer (cores that take "
+                         "the next tick's events while they update; default: as `spikeforge "
+                         "compile --board` chooses)")
     args = ap.parse_args(argv)
     start = time.perf_counter()
     dataset = "digits" if args.quick else args.dataset
@@ -340,7 +342,7 @@ def main(argv=None) -> int:
         raise SystemExit(f"--model: {model} not found (`benchmarks/bench_mnist_fast.py train` "
                          f"makes it; --dataset digits trains its own network)")
     extra = ((("--neurons-per-core", args.neurons_per_core) if args.neurons_per_core else ())
-             + (("--double-buffer",) if args.double_buffer else ()))
+             + double_buffer_flag(args.double_buffer))
     compile_for_board(Path(model), board, out / "compiled", images, extra)
     print(fit_text(out / "compiled", board), file=sys.stderr, flush=True)
 

@@ -66,6 +66,14 @@ def compile_for_board(model: Path, board: str, out: Path, images: int,
     print(run.stdout.strip(), file=sys.stderr, flush=True)
 
 
+def double_buffer_flag(double_buffer: bool | None) -> tuple:
+    """``compile``'s option for ``--double-buffer`` / ``--no-double-buffer`` / neither
+    (None: as ``compile --board`` chooses)."""
+    if double_buffer is None:
+        return ()
+    return ("--double-buffer",) if double_buffer else ("--no-double-buffer",)
+
+
 def design_label(model: dict) -> str:
     """How the table names a model file's network: ``TTFS``, or ``LIF, <encoding> code``."""
     if model["kind"] == "ttfs":
@@ -156,9 +164,10 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=integer(0), default=0, metavar="N",
                     help="also run nextpnr with seeds 1..N on the build's netlist and print "
                          "their Fmax (placement noise)")
-    ap.add_argument("--double-buffer", action="store_true",
-                    help="compiled with --double-buffer (cores that take the next tick's events "
-                         "while they update)")
+    ap.add_argument("--double-buffer", action=argparse.BooleanOptionalAction, default=None,
+                    help="compiled with --double-buffer / --no-double-buffer (cores that take "
+                         "the next tick's events while they update; default: as `spikeforge "
+                         "compile --board` chooses)")
     args = ap.parse_args(argv)
     start = time.perf_counter()
     board = args.board or ("icebreaker" if args.quick else "ulx3s-85f")
@@ -176,7 +185,7 @@ def main(argv=None) -> int:
                          f"makes it; --quick uses the digits demo network)")
     out = args.out or REPO / "build" / "bench_ttfs_board" / board
     compile_for_board(Path(model), board, out / "compiled", args.images,
-                      ("--double-buffer",) if args.double_buffer else ())
+                      double_buffer_flag(args.double_buffer))
 
     report = build_board(str(out / "compiled"), board, out / "board", clk_mhz=clk,
                          allow_timing_fail=True, reuse=not args.rebuild, router=router,

@@ -39,7 +39,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from spikeforge.boards.fit import FitEstimate, estimate
+from spikeforge.boards.fit import FitEstimate, estimate, system_layout
+from spikeforge.boards.specs import board_spec
 from spikeforge.compiler.map import plan_network
 from spikeforge.cosim.system_cosim import expected_run
 from spikeforge.ir.errors import ConfigError
@@ -49,7 +50,9 @@ from spikeforge.sim.cycle import core_busy_bound, cycles_per_event, update_cycle
 from spikeforge.sim.network import run_network
 
 __all__ = ["LANE_CHOICES", "CORE_SPLITS", "SPLIT_MIN_NEURONS", "SHORTLIST", "CYCLE_IMAGES",
-           "GAIN", "SAFE_LOGIC", "LaneChoice", "choose_lanes", "lane_choices"]
+           "GAIN", "SAFE_LOGIC", "DOUBLE_BUFFER_FAMILIES", "DOUBLE_BUFFER_GAIN",
+           "DOUBLE_BUFFERED", "LaneChoice", "choose_double_buffer", "choose_lanes",
+           "lane_choices"]
 
 #: the lane counts tried (more than a core's neurons are never tried): the powers of two,
 #: and the multiples of 9 that fill 9/18/36-bit block RAM words with 8-bit weights; and
@@ -77,6 +80,17 @@ SAFE_LOGIC = 0.95
 FASTER_TRIED = 4
 #: above this many combinations, layers are improved one at a time instead
 EXHAUSTIVE_LIMIT = 1000
+#: the families whose designs :func:`choose_double_buffer` double-buffers where that pays.
+#: On the ECP5 the buffers are LUT RAM and cost no Fmax (the TTFS 784-600-10: 67.3 -> 67.9
+#: MHz, 26,867 -> 36,773 LUTs, 1,936 -> 1,731 cycles); on the iCE40 their logic cost the
+#: digits design 16 % of its Fmax (54.0 -> 45.5 MHz) for 12 % of its cycles, and the TTFS
+#: digits design 9 block RAMs it does not have (docs/boards.md, stop 59)
+DOUBLE_BUFFER_FAMILIES = ("ecp5",)
+#: the share of the cycles double-buffered cores must save to be chosen: their logic (37 %
+#: more LUTs in the TTFS 784-600-10) buys too little below it (MNIST-fast: 2 %)
+DOUBLE_BUFFER_GAIN = 0.05
+#: how the compiler says it
+DOUBLE_BUFFERED = "cores double-buffered: each takes the next tick's events while it updates"
 
 
 @dataclass
@@ -322,3 +336,34 @@ def _why(chosen: _Candidate, timed: list, left_out: list, seen: dict,
 
 def _name(candidate: _Candidate, seen: dict) -> str:
     return _describe(candidate.key, seen[candidate.key][1])
+
+
+def choose_double_buffer(network, board: str, plan, sample_counts, single: SystemConfig,
+                         double: SystemConfig) -> tuple[bool, str]:
+    """Whether ``compile --board`` double-buffers the cores of ``plan`` on ``board``, and
+    why: on a family of :data:`DOUBLE_BUFFER_FAMILIES`, where the double-buffered design
+    (``double``: the settings it would get; ``single`` the others) fits with logic to spare
+    (:data:`SAFE_LOGIC`) and the cycle model says it takes at least
+    :data:`DOUBLE_BUFFER_GAIN` fewer cycles on the first :data:`CYCLE_IMAGES` of
+    ``sample_counts`` (images run back to back, as ``verify`` runs them)."""
+    family = board_spec(board).family
+    if family not in DOUBLE_BUFFER_FAMILIES:
+        return False, (f"cores single-buffered (on the {family} the buffers' logic costs more "
+                       f"Fmax than they save cycles; --double-buffer to have them)")
+    est = estimate(plan, board, **system_layout(double))
+    if not est.fits or est.luts > SAFE_LOGIC * est.luts_available:
+        room = ("; ".join(est.problems) if not est.fits else
+                f"about {est.luts:,} of {est.luts_available:,} logic cells, above "
+                f"{SAFE_LOGIC:.0%}")
+        return False, f"cores single-buffered (double-buffered: {room})"
+    n = min(len(sample_counts), CYCLE_IMAGES)
+    cycles = [_Cycles(network, sample_counts[:n], system)(plan) for system in (single, double)]
+    saved = 1 - cycles[1] / cycles[0]
+    figures = (f"{cycles[1]:,.1f} against {cycles[0]:,.1f} cycles per inference on {n} test "
+               f"images, {saved:.1%} fewer")
+    if saved < DOUBLE_BUFFER_GAIN:
+        return False, (f"cores single-buffered (double-buffered: {figures}, under the "
+                       f"{DOUBLE_BUFFER_GAIN:.0%} that pays for their logic; --double-buffer "
+                       f"to have them)")
+    return True, (f"{DOUBLE_BUFFERED} ({figures}; about {est.luts:,} of "
+                  f"{est.luts_available:,} logic cells; --no-double-buffer for one buffer)")

@@ -10,7 +10,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from spikeforge.boards.choose import choose_lanes
+from spikeforge.boards.choose import DOUBLE_BUFFERED, choose_double_buffer, choose_lanes
 from spikeforge.boards.fit import estimate, system_settings_for
 from spikeforge.boards.specs import BOARDS
 from spikeforge.commands.options import check_output_dir, check_writable, integer
@@ -70,10 +70,12 @@ def register(subparsers) -> None:
     p.add_argument("--no-overlap", action="store_true",
                    help="keep the tick barrier: without it, the network takes tick t + 1's "
                         "input during tick t's update phase (fewer cycles)")
-    p.add_argument("--double-buffer", action="store_true",
+    p.add_argument("--double-buffer", action=argparse.BooleanOptionalAction, default=None,
                    help="cores with two event buffers beside the current: each takes the next "
                         "tick's events while its own update runs (fewer cycles; two more "
-                        "current memories per core)")
+                        "current memories per core). Default: single-buffered, but with "
+                        "--board chosen where the board's family, the fit and the cycles "
+                        "say so (and why)")
     p.add_argument("--images", type=integer(1), default=None, metavar="N",
                    help=f"test images for the expected traces (default: all, at most "
                         f"{DEFAULT_TRACE_IMAGES})")
@@ -164,15 +166,17 @@ def cmd_compile(args) -> int:
     log = sys.stderr if args.json else sys.stdout
     print(f"compiling {args.model}: {model['kind']} {ds.name} {'-'.join(map(str, sizes))}, "
           f"decision {network.decision.value}", file=log)
-    lanes, cores = (board_lanes(args, network, counts, log) if args.board
-                    else (args.lanes or 1, args.neurons_per_core))
-    settings = board_settings(args, network, counts, lanes, cores, log) if args.board else {}
-    system = chosen_system(network.decision, not args.no_overlap,
-                           double_buffer=args.double_buffer, **settings)
+    if args.board:
+        lanes, cores = board_lanes(args, network, counts, log)
+        double, settings = board_system(args, network, counts, lanes, cores, log)
+    else:
+        lanes, cores = args.lanes or 1, args.neurons_per_core
+        double, settings = bool(args.double_buffer), {}
+        if double:
+            print(f"  {DOUBLE_BUFFERED} (--double-buffer)", file=log)
+    system = chosen_system(network.decision, not args.no_overlap, double_buffer=double,
+                           **settings)
     print(f"  tick controller: {overlap_reason(system)}", file=log)
-    if system.double_buffer:
-        print("  cores double-buffered: each takes the next tick's events while it updates "
-              "(--double-buffer)", file=log)
     result = compile_network(network, args.out, counts, ds.test_y[:n], cores, lanes=lanes,
                              drop_silent=not args.keep_silent_inputs, system=system,
                              info={"model": str(args.model), "dataset": ds.name,
@@ -231,14 +235,14 @@ def board_lanes(args, network, counts, log) -> tuple:
     network, _, counts = hardware_input(network, counts, not args.keep_silent_inputs)
     if args.lanes is not None:
         plan = plan_network(network, neurons_per_core=args.neurons_per_core, lanes=args.lanes)
-        fit = estimate(plan, args.board, double_buffer=args.double_buffer)
+        fit = estimate(plan, args.board, double_buffer=args.double_buffer is True)
         if not fit.fits:
             raise ConfigError(f"--lanes {args.lanes}: does not fit {args.board}: "
                               f"{'; '.join(fit.problems)} (leave --lanes out to choose)")
         return args.lanes, args.neurons_per_core
     choice = choose_lanes(network, args.board, counts[:CHOICE_IMAGES], args.neurons_per_core,
                           system=chosen_system(network.decision, not args.no_overlap,
-                                               double_buffer=args.double_buffer))
+                                               double_buffer=args.double_buffer is True))
     print(f"  lanes for {args.board} ({choice.tried} plans estimated on "
           f"{min(len(counts), CHOICE_IMAGES)} test images, the fastest run through the cycle "
           f"model):", file=log)
@@ -249,30 +253,50 @@ def board_lanes(args, network, counts, log) -> tuple:
     return choice.lanes, cores
 
 
-def board_settings(args, network, counts, lanes, cores, log) -> dict:
-    """``--board``: :attr:`SystemConfig.weight_banks`, :attr:`SystemConfig.state_memories`,
-    :attr:`SystemConfig.input_copies` and :attr:`SystemConfig.sum_stage` for the plan the
-    artifact will hold (each said), as keyword arguments of
-    :func:`~spikeforge.ir.system.chosen_system`. Weight memories in banks one block RAM of
-    the board's family deep (a higher Fmax, the same cycles and results) if the banked plan
-    still fits the board's block RAMs, else ``""``; the others as
-    :func:`~spikeforge.boards.fit.system_settings_for` chooses them with those banks."""
-    network, _, _ = hardware_input(network, counts, not args.keep_silent_inputs)
+def board_system(args, network, counts, lanes, cores, log) -> tuple[bool, dict]:
+    """``--board``: whether the cores are double-buffered -- ``--double-buffer`` /
+    ``--no-double-buffer``, else as :func:`~spikeforge.boards.choose.choose_double_buffer`
+    decides for the plan -- and the other :class:`SystemConfig` fields
+    (:func:`board_settings`) as keyword arguments of
+    :func:`~spikeforge.ir.system.chosen_system`; each said."""
+    network, _, counts = hardware_input(network, counts, not args.keep_silent_inputs)
     plan = plan_network(network, neurons_per_core=cores, lanes=lanes)
-    family = BOARDS[args.board].family
-    fit = estimate(plan, args.board, weight_banks=family, double_buffer=args.double_buffer)
+    tried = (False, True) if args.double_buffer is None else (args.double_buffer,)
+    layouts = {double: board_settings(plan, args.board, double) for double in tried}
+    if args.double_buffer is None:
+        single, double = (chosen_system(network.decision, not args.no_overlap,
+                                        double_buffer=d, **layouts[d][0]) for d in tried)
+        double_buffer, why = choose_double_buffer(network, args.board, plan,
+                                                  counts[:CHOICE_IMAGES], single, double)
+    else:
+        double_buffer = args.double_buffer
+        why = (f"{DOUBLE_BUFFERED} (--double-buffer)" if double_buffer
+               else "cores single-buffered (--no-double-buffer)")
+    settings, reasons = layouts[double_buffer]
+    for line in reasons + [why]:
+        print(f"  {line}", file=log)
+    return double_buffer, settings
+
+
+def board_settings(plan, board: str, double_buffer: bool) -> tuple[dict, list[str]]:
+    """:attr:`SystemConfig.weight_banks`, :attr:`SystemConfig.state_memories`,
+    :attr:`SystemConfig.input_copies` and :attr:`SystemConfig.sum_stage` for ``plan`` on
+    ``board`` with or without double-buffered cores, as keyword arguments of
+    :func:`~spikeforge.ir.system.chosen_system`, and the reason for each: weight memories in
+    banks one block RAM of the board's family deep (a higher Fmax, the same cycles and
+    results) if the banked plan still fits the board's block RAMs, else ``""``; the others
+    as :func:`~spikeforge.boards.fit.system_settings_for` chooses them with those banks."""
+    family = BOARDS[board].family
+    fit = estimate(plan, board, weight_banks=family, double_buffer=double_buffer)
     if fit.fits:
-        print(f"  weight memories in banks one {family} block RAM deep "
-              f"(about {fit.brams} of {fit.brams_available} block RAMs)", file=log)
+        why = (f"weight memories in banks one {family} block RAM deep "
+               f"(about {fit.brams} of {fit.brams_available} block RAMs)")
         banks = family
     else:
-        print(f"  weight memories not banked: banked, {'; '.join(fit.problems)}", file=log)
-        banks = ""
-    settings, reasons = system_settings_for(plan, args.board, weight_banks=banks,
-                                            double_buffer=args.double_buffer)
-    for why in reasons:
-        print(f"  {why}", file=log)
-    return {"weight_banks": banks, **settings}
+        why, banks = f"weight memories not banked: banked, {'; '.join(fit.problems)}", ""
+    settings, reasons = system_settings_for(plan, board, weight_banks=banks,
+                                            double_buffer=double_buffer)
+    return {"weight_banks": banks, **settings}, [why, *reasons]
 
 
 def check_simulators(choice: str) -> tuple[str, ...]:

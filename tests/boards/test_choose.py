@@ -5,9 +5,11 @@ import itertools
 import numpy as np
 import pytest
 
-from spikeforge.boards.choose import (CORE_SPLITS, GAIN, LANE_CHOICES,
+from spikeforge.boards import choose
+from spikeforge.boards.choose import (CORE_SPLITS, DOUBLE_BUFFER_GAIN, GAIN, LANE_CHOICES,
                                        SAFE_LOGIC, SHORTLIST, SPLIT_MIN_NEURONS, _Candidate,
-                                       _pick, _safe, _serial, choose_lanes, lane_choices)
+                                       _pick, _safe, _serial, choose_double_buffer,
+                                       choose_lanes, lane_choices)
 from spikeforge.boards.fit import estimate
 from spikeforge.compiler.map import plan_network
 from spikeforge.cosim.system_cosim import schedules_for
@@ -29,12 +31,13 @@ def network(n_in=64, hidden=40, seed=0):
                           Decision.SPIKE_COUNT)
 
 
-def cycle_model(net, counts, plan, overlap=True) -> float:
+def cycle_model(net, counts, plan, overlap=True, double_buffer=False) -> float:
     """The cycle model's mean cycles per inference of ``plan`` on ``counts``, run back to
     back without gaps (as ``verify`` runs them), recomputed here."""
     trace = run_network(net, counts)
     timings = predict_run(plan, trace, schedules_for(trace.input_counts), trace.ticks,
-                          system=SystemConfig(net.decision, overlap=overlap))
+                          system=SystemConfig(net.decision, overlap=overlap,
+                                              double_buffer=double_buffer))
     return float(np.mean([t.cycles for t in timings]))
 
 
@@ -215,3 +218,34 @@ def test_the_cycle_model_runs_the_system_to_be_built():
                            system=SystemConfig(Decision.SPIKE_COUNT, overlap=False))
     assert barrier.cycles == pytest.approx(cycle_model(net, counts, barrier.plan, overlap=False))
     assert barrier.cycles != pytest.approx(cycle_model(net, counts, barrier.plan))
+
+
+def test_double_buffered_cores_only_on_the_ecp5_where_they_fit_and_save_enough_cycles(
+        monkeypatch):
+    """``compile --board``'s rule: never on the iCE40 (the reason names the family); on the
+    ECP5 where the cycle model, recomputed here, says the double-buffered system takes at
+    least DOUBLE_BUFFER_GAIN fewer cycles than the single-buffered one (the figures in the
+    reason), single-buffered just under it; and not where the double-buffered estimate is
+    above SAFE_LOGIC of the board's logic."""
+    net = network()
+    counts = random_inputs(0, net, 8, 6, p=0.3)
+    plan = plan_network(net, lanes=[4, 10])
+    single, double = (SystemConfig(net.decision, overlap=True, double_buffer=d)
+                      for d in (False, True))
+    cycles = [cycle_model(net, counts, plan, double_buffer=d) for d in (False, True)]
+    saved = 1 - cycles[1] / cycles[0]
+    assert saved > 0.01, cycles  # the design's event engine overlaps its updates
+    figures = f"{cycles[1]:,.1f} against {cycles[0]:,.1f} cycles per inference on 8 test images"
+
+    chosen, why = choose_double_buffer(net, "icebreaker", plan, counts, single, double)
+    assert not chosen and why.startswith("cores single-buffered (on the ice40"), why
+    chosen, why = choose_double_buffer(net, "ulx3s-85f", plan, counts, single, double)
+    assert chosen == (saved >= DOUBLE_BUFFER_GAIN) and figures in why, why
+    for gain, expected in ((saved - 1e-4, True), (saved + 1e-4, False)):
+        monkeypatch.setattr(choose, "DOUBLE_BUFFER_GAIN", gain)
+        chosen, why = choose_double_buffer(net, "ulx3s-85f", plan, counts, single, double)
+        assert chosen == expected and figures in why, (gain, why)
+        assert why.startswith("cores double-buffered" if expected else "cores single-buffered")
+    monkeypatch.setattr(choose, "SAFE_LOGIC", estimate(plan, "ulx3s-85f").luts / 83640)
+    chosen, why = choose_double_buffer(net, "ulx3s-85f", plan, counts, single, double)
+    assert not chosen and "logic cells, above" in why, why

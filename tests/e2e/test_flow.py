@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from spikeforge import flow
+from spikeforge.boards.choose import DOUBLE_BUFFER_GAIN
 from spikeforge.boards.fit import estimate
 from spikeforge.compiler.artifact import load_artifact, save_artifact
 from spikeforge.compiler.map import plan_network
@@ -433,33 +434,50 @@ def test_compile_double_buffered(tmp_path):
     counting the two event buffers of every core and their logic (on the iCEBreaker, where
     the single-buffered design fits: refused, naming them), and the shipped Verilog
     co-simulated bit-exactly by both back ends (Verilator's compiled harness and Icarus's
-    bench), in fewer cycles than the same design single-buffered."""
+    bench), in fewer cycles than the same design single-buffered (``--no-double-buffer``).
+    Without either, ``compile --board ulx3s-85f`` chooses by the RTL's own cycles: the
+    figures it gives are those the two shipped designs took on the same images, and its
+    choice the rule's (``choose_double_buffer``); the iCEBreaker's single-buffered, said."""
     model = tmp_path / "model.pt"
     run = run_cli("train", "--dataset", "digits", "--model", "lif", "--hidden", 12,
                   "--epochs", 1, "--ticks", 8, "--max-train", 300, "--no-progress",
                   "--out", model)
     assert run.returncode == 0, run.stdout + run.stderr
     cycles = {}
-    for flag in ("", "--double-buffer"):
-        out = tmp_path / (flag.strip("-") or "single")
+    for flag in ("--no-double-buffer", "--double-buffer"):
+        double = flag == "--double-buffer"
+        out = tmp_path / flag.strip("-")
         run = run_cli("compile", model, "--out", out, "--images", 12, "--board", "ulx3s-85f",
-                      "--lanes", 2, *([flag] if flag else []))
+                      "--lanes", 2, flag)
         assert run.returncode == 0, run.stdout + run.stderr
         artifact = load_artifact(out)
-        assert artifact.system.double_buffer == bool(flag)
-        assert ("cores double-buffered" in run.stdout) == bool(flag)
-        assert ("mem_x1" in (out / flow.VERILOG).read_text()) == bool(flag)
+        assert artifact.system.double_buffer == double
+        assert f"cores {'double' if double else 'single'}-buffered" in run.stdout
+        assert ("mem_x1" in (out / flow.VERILOG).read_text()) == double
         fit = estimate(artifact.plan, "ulx3s-85f", double_buffer=artifact.system.double_buffer)
         assert fit.fits and sum(".buffer" in m["memory"] for m in fit.per_memory) == \
-            (2 * len(artifact.plan.cores) if flag else 0)
+            (2 * len(artifact.plan.cores) if double else 0)
         for simulator in ("verilator", "icarus"):
             run = run_cli("verify", out, "--images", 12, "--simulator", simulator, "--json")
             assert run.returncode == 0, run.stdout + run.stderr
             (report,) = json.loads(run.stdout)
             assert report["ok"] and report["bit_exact_images"] == 12, report
-        cycles[flag] = report["total_cycles"]
+        cycles[double] = report["total_cycles"] / 12
         run = run_cli("compile", model, "--out", tmp_path / "ice", "--images", 12, "--board",
-                      "icebreaker", "--lanes", 2, *([flag] if flag else []))
-        assert run.returncode == (2 if flag else 0), run.stdout + run.stderr
-        assert ("double-buffered 11 more per accumulator bit" in run.stderr) == bool(flag)
-    assert cycles["--double-buffer"] < cycles[""], cycles
+                      "icebreaker", "--lanes", 2, flag)
+        assert run.returncode == (2 if double else 0), run.stdout + run.stderr
+        assert ("double-buffered 11 more per accumulator bit" in run.stderr) == double
+    assert cycles[True] < cycles[False], cycles
+    run = run_cli("compile", model, "--out", tmp_path / "chosen", "--images", 12, "--board",
+                  "ulx3s-85f", "--lanes", 2)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert f"{cycles[True]:,.1f} against {cycles[False]:,.1f} cycles per inference on 12 " \
+        "test images" in run.stdout, run.stdout
+    chosen = 1 - cycles[True] / cycles[False] >= DOUBLE_BUFFER_GAIN
+    assert load_artifact(tmp_path / "chosen").system.double_buffer == chosen
+    assert (tmp_path / "chosen" / flow.VERILOG).read_bytes() == \
+        (tmp_path / ("double-buffer" if chosen else "no-double-buffer") / flow.VERILOG).read_bytes()
+    run = run_cli("compile", model, "--out", tmp_path / "ice", "--images", 12, "--board",
+                  "icebreaker", "--lanes", 2)
+    assert run.returncode == 0 and "cores single-buffered (on the ice40" in run.stdout, run.stdout
+    assert not load_artifact(tmp_path / "ice").system.double_buffer
