@@ -401,6 +401,10 @@ def test_ttfs_784_600_10_board_design_1000_images(tmp_path):
     artifact = load_artifact(out)
     assert artifact.system.weight_banks == "ecp5" and artifact.network.n_inputs < 784
     assert artifact.system.input_copies  # a register of the input index per layer-0 core
+    # double-buffered cores where the cycle model says they pay (said either way)
+    said = [line for line in run.stdout.splitlines() if "-buffered" in line]
+    assert len(said) == 1 and said[0].strip().startswith(
+        "cores double-buffered" if artifact.system.double_buffer else "cores single-buffered"), said
     assert [layer.n_neurons for layer in artifact.network.layers] == [600, 10]
     report = flow.verify_artifact(out, jobs=2, chunk=100)
     assert report.engine == "fast" and report.ok, report.mismatch

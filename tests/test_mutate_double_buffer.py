@@ -1,0 +1,45 @@
+"""scripts/mutate_double_buffer.py: its ``ttfs-gaps`` design catches the one-word output
+core's event read select swapped, which ``ttfs-one-word``'s back-to-back events miss."""
+
+import dataclasses
+import sys
+from pathlib import Path
+
+import pytest
+
+from spikeforge.cosim.mutate import logic_sites, run_campaign
+from tests.util import require_simulator
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+from mutate_double_buffer import designs, main  # noqa: E402
+
+#: the output core's select of the buffer an event adds to (each lane's, in the two
+#: buffers' write data and in the forwarded sum)
+SELECT = "p_b ? p_x1 : p_x0"
+
+
+def test_the_gaps_design_catches_the_buffer_select_that_back_to_back_events_miss():
+    """The twelve sites of the select: undetected on ``ttfs-one-word``'s default stimulus
+    (its output core's events of a tick come back to back, from the forwarded sum), all
+    detected on ``ttfs-gaps``'s ``gaps-random`` (a hidden core of 4 words: a tick's events
+    a cycle or more apart, read from the buffer)."""
+    require_simulator("verilator")
+    known = designs()
+    detected = {}
+    for name, stimulus in (("ttfs-one-word", "default"), ("ttfs-gaps", "gaps-random")):
+        design = known[name]
+        design = dataclasses.replace(
+            design, system=dataclasses.replace(design.system, double_buffer=True),
+            stimuli=[s for s in design.stimuli if s.name == stimulus])
+        sites = [s for s in logic_sites(design.verilog())
+                 if s.original == SELECT and "core_1_0" in s.id]
+        assert len(sites) == 12, [s.id for s in sites]
+        result = run_campaign([design], sites=sites, weight_faults=0, tiers=("default", "slow"))
+        detected[name] = sum(o.detected_by is not None for o in result.outcomes)
+    assert detected == {"ttfs-one-word": 0, "ttfs-gaps": 12}, detected
+
+
+def test_an_unknown_design_is_refused_naming_the_choices(capsys):
+    assert main(["--designs", "ttfs-gaps,nope"]) == 2
+    err = capsys.readouterr().err
+    assert "--designs: nope not among" in err and "ttfs-gaps" in err
