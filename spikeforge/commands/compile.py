@@ -81,7 +81,9 @@ def register(subparsers) -> None:
                         f"{DEFAULT_TRACE_IMAGES})")
     p.add_argument("--path", default=None, help="directory of the IDX files (mnist, fashion-mnist)")
     p.add_argument("--json", action="store_true",
-                   help="print the result as JSON on stdout (progress goes to stderr)")
+                   help="print the result as JSON on stdout (progress goes to stderr): the "
+                        "files, cores, lanes, the system settings chosen (\"system\", as the "
+                        "artifact holds them), the golden accuracy")
     p.set_defaults(handler=cmd_compile)
 
     p = subparsers.add_parser(
@@ -195,7 +197,7 @@ def cmd_compile(args) -> int:
                                            else result.inputs.n_sensor - result.inputs.n_inputs)
         print(json.dumps({**record, "images": n, "golden_accuracy": golden,
                           "lanes": lanes, "neurons_per_core": cores, "board": args.board,
-                          "wall_seconds": seconds},
+                          "system": system.to_dict(), "wall_seconds": seconds},
                          indent=2))
     return 0
 

@@ -125,6 +125,9 @@ def test_compile_command_from_a_model_file(tmp_path):
     assert run.returncode == 0, run.stdout + run.stderr
     compiled = json.loads(run.stdout)  # --json: stdout is the JSON alone, progress on stderr
     assert compiled["n_cores"] == 4 and compiled["images"] == 20 and compiled["lanes"] == [2, 3]
+    # the settings chosen, as the artifact holds them
+    assert compiled["system"] == load_artifact(tmp_path / "out").system.to_dict()
+    assert compiled["system"]["overlap"] and not compiled["system"]["double_buffer"]
     assert "compiling" in run.stderr
     # a spike-count network gets overlapped input unless --no-overlap (below), said
     assert "tick controller: overlapped input" in run.stderr
