@@ -7,10 +7,10 @@ models), and their cycles per inference set beside the work bound.
 
     .venv/bin/python benchmarks/bench_double_buffer.py DIR [DIR ...] [--images 200] [--jobs 2]
 
-``DIR``: the output of ``spikeforge compile`` (single-buffered: with ``--board``
-``compile`` may choose double-buffered cores, ``--no-double-buffer`` keeps one); the twin goes to
-``DIR.double`` (rewritten each run: the artifact with ``double_buffer``, its Verilog, the
-same expected traces). Columns: cycles per inference of each, the work bound
+``DIR``: the output of ``spikeforge compile``, single-buffered (with ``--board``
+``compile`` may choose double-buffered cores; ``--no-double-buffer`` keeps one buffer); the
+twin goes to ``DIR.double`` (rewritten each run: the artifact with ``double_buffer``, its
+Verilog, the same expected traces). Columns: cycles per inference of each, the work bound
 (:func:`~spikeforge.sim.system_cycle.lower_bound_cycles`' ``work_bound``: weight words read
 / lanes plus update words of the busiest core, from the work alone) and each as a ratio to
 it (issue 10 asks for <= 1.2x), the bit-exact images of each.

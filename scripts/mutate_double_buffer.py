@@ -29,9 +29,9 @@ import re
 import sys
 import time
 
-from spikeforge.compiler.map import plan_network
 import numpy as np
 
+from spikeforge.compiler.map import plan_network
 from spikeforge.cosim.mutate import Stimulus, campaign_designs, logic_sites, run_campaign
 
 #: the signals a double-buffered core adds (hdl/core.py)

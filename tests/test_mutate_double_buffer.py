@@ -5,8 +5,6 @@ import dataclasses
 import sys
 from pathlib import Path
 
-import pytest
-
 from spikeforge.cosim.mutate import logic_sites, run_campaign
 from tests.util import require_simulator
 
