@@ -110,7 +110,8 @@ def options(args) -> dict:
     return {k: getattr(args, k) for k in ("epochs", "k", "lr", "batch", "clip", "dropout", "shift",
                                           "rotation", "scale", "shear", "elastic_alpha",
                                           "elastic_sigma", "nearest", "k_hidden", "k_late",
-                                          "temperature", "k_weight_sum", "hidden", "seed", "init")}
+                                          "temperature", "k_weight_sum", "hidden", "seed", "init",
+                                          "teacher", "k_distill", "distill_temperature")}
 
 
 def initial_weights(args, ds):
@@ -126,6 +127,21 @@ def initial_weights(args, ds):
     return model["continuous_weights"]
 
 
+def teacher_weights(args, ds):
+    """``--teacher``'s weights (None without ``--k-distill``); a model that is not a TTFS
+    network of the dataset's inputs and classes is refused by name."""
+    if not args.k_distill:
+        return None
+    if args.teacher is None:
+        raise SpikeforgeError("--k-distill: needs --teacher MODEL")
+    model = load_model(args.teacher)
+    sizes = list(model.get("sizes", []))
+    if model.get("kind") != "ttfs" or sizes[:1] + sizes[-1:] != [ds.n_features, ds.n_classes]:
+        raise SpikeforgeError(f"--teacher: {args.teacher} is a {model.get('kind')} {sizes} "
+                              f"model, not ttfs {ds.n_features}-...-{ds.n_classes}")
+    return model["continuous_weights"]
+
+
 def fit(args, ds, on_epoch=None):
     train, val = split(ds)
     aug = Augmentation(args.shift, args.rotation, args.scale, args.shear, args.elastic_alpha,
@@ -138,7 +154,9 @@ def fit(args, ds, on_epoch=None):
                    k_late=args.k_late, sparsity_temperature=args.temperature,
                    k_weight_sum=args.k_weight_sum,
                    zero_silent_rows=True, train_eval_max=1000, seed=args.seed,
-                   progress=args.progress, on_epoch=on_epoch, init=initial_weights(args, ds))
+                   progress=args.progress, on_epoch=on_epoch, init=initial_weights(args, ds),
+                   teacher=teacher_weights(args, ds), k_distill=args.k_distill,
+                   distill_temperature=args.distill_temperature)
     return r, encoding, val
 
 
@@ -347,6 +365,12 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--temperature", type=float, default=0.1, help="hidden-spike cost, tau")
     ap.add_argument("--k-weight-sum", type=float, default=1.0, help="Mostafa's weight-sum cost")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--teacher", default=None,
+                    help="train/trial: a TTFS model file whose output times --k-distill pulls "
+                         "the network toward (knowledge distillation)")
+    ap.add_argument("--k-distill", type=float, default=0.0, help="distillation cost weight")
+    ap.add_argument("--distill-temperature", type=float, default=2.0,
+                    help="distillation softmax temperature (in z units)")
     ap.add_argument("--init", default=None,
                     help="train/trial: start from this model file's weights (fine-tuning)")
     ap.add_argument("--model", default=str(OUT / "model.pt"),

@@ -343,6 +343,20 @@ def late_decision_cost(z_out: torch.Tensor, target: torch.Tensor,
     return decision_time(z[:, None], horizon).mean()
 
 
+def distillation_cost(z_out: torch.Tensor, z_teacher: torch.Tensor, temperature: float = 2.0,
+                      z_cap: float = 1e4) -> torch.Tensor:
+    """Knowledge distillation (Hinton et al. 2015) in spike times: the batch mean of
+    ``T**2 * KL(softmax(-z_teacher / T) || softmax(-z_out / T))``, ``T`` = ``temperature``,
+    non-spiking outputs counted as ``z_cap`` as in :func:`ttfs_loss`. It moves the student's
+    output times toward the order and spacing of a teacher's (e.g. a dense network's)."""
+    def logits(z):
+        z = torch.where(torch.isfinite(z), z, torch.full_like(z, z_cap)).clamp(max=z_cap)
+        return -z / temperature
+    target = torch.softmax(logits(z_teacher.detach()), dim=1)
+    return (temperature ** 2) * nn.functional.kl_div(
+        torch.log_softmax(logits(z_out), dim=1), target, reduction="batchmean")
+
+
 def stratified_split(y, n_val: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """``(train_idx, val_idx)`` (sorted) holding out ``n_val`` samples, each class in
     proportion to its share of ``y`` (largest remainders), chosen by a seeded permutation."""
@@ -432,7 +446,9 @@ def train_ttfs(dataset, hidden=(100,), epochs: int = 15, batch_size: int = 32, l
                spike_dropout: float = 0.0, max_shift: int = 0, *, validation=None,
                augment=None, k_hidden_spikes: float = 0.0, k_late: float = 0.0,
                sparsity_temperature: float = 0.1, zero_silent_rows: bool = False,
-               train_eval_max: int | None = None, on_epoch=None, init=None) -> TrainResult:
+               train_eval_max: int | None = None, on_epoch=None, init=None,
+               teacher=None, k_distill: float = 0.0,
+               distill_temperature: float = 2.0) -> TrainResult:
     """Train a :class:`TTFSNet` on a :class:`~spikeforge.model.datasets.Dataset` with Adam
     (learning rate cosine-annealed from ``lr`` to 0 over ``epochs``).
 
@@ -457,7 +473,10 @@ def train_ttfs(dataset, hidden=(100,), epochs: int = 15, batch_size: int = 32, l
     training images only. ``on_epoch(epoch, net, history)`` is called after each epoch
     (checkpoints). ``init``: one weight tensor per layer to start from instead of the seeded
     random start (fine-tuning a trained network, e.g. with sparsity costs added); the shapes
-    must be those of ``hidden`` on this dataset."""
+    must be those of ``hidden`` on this dataset. ``teacher``: one weight tensor per layer of
+    a network of the same input and output sizes (any hidden layers), whose output times the
+    student is pulled toward by ``k_distill`` * :func:`distillation_cost` (temperature
+    ``distill_temperature``), on the same augmented images."""
     from tqdm.auto import tqdm
 
     if isinstance(hidden, int):
@@ -484,6 +503,14 @@ def train_ttfs(dataset, hidden=(100,), epochs: int = 15, batch_size: int = 32, l
     if init is not None:
         _load_weights(net, init)
     zero_rows = zero_inactive_rows(net, active)
+    teacher_net = None
+    if k_distill:
+        if teacher is None:
+            raise ConfigError("k_distill: needs a teacher")
+        teacher_net = TTFSNet([z_tr.shape[1], *(w.shape[1] for w in teacher[:-1]),
+                               dataset.n_classes], seed=seed)
+        _load_weights(teacher_net, teacher)
+        teacher_net.eval()
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs))
     g = torch.Generator().manual_seed(seed)
@@ -513,6 +540,11 @@ def train_ttfs(dataset, hidden=(100,), epochs: int = 15, batch_size: int = 32, l
                                                                   sparsity_temperature)
             if k_late:
                 loss = loss + k_late * late_decision_cost(z_out, y_tr[idx])
+            if teacher_net is not None:
+                with torch.no_grad():
+                    z_teacher = teacher_net(z_epoch[idx])
+                loss = loss + k_distill * distillation_cost(z_out, z_teacher,
+                                                            distill_temperature)
             opt.zero_grad()
             loss.backward()
             if clip_grad_norm is not None:

@@ -3,6 +3,7 @@
 runs in seconds; the full MNIST runs are recorded in docs/model.md section 6."""
 
 import time
+import types
 
 import numpy as np
 import pytest
@@ -94,6 +95,34 @@ def test_init_refuses_a_model_of_another_shape(tmp_path):
                                               r"not ttfs \[64, 9, 10\]"):
         bench.initial_weights(args, ds)
     assert bench.parser().parse_args(["train"]).init is None
+
+
+def test_teacher_is_read_and_checked(tmp_path):
+    """``--k-distill`` reads ``--teacher``'s continuous weights (any hidden size); without a
+    teacher, or with a model of other inputs or classes, it is refused in one line naming
+    the file; without ``--k-distill`` no teacher is read."""
+    from spikeforge.ir.errors import SpikeforgeError
+
+    bench = _bench()
+    ds = load_dataset("digits")
+    args = bench.parser().parse_args(["train", "--hidden", "12", "--k", "16", "--epochs", "1",
+                                      "--model", str(tmp_path / "t.pt")])
+    net = TTFSNet([ds.n_features, 12, ds.n_classes])
+    bench.make_checkpoint(args, ds, time.perf_counter())(0, net, [(1.0, 0.5, 0.5)])
+    student = bench.parser().parse_args(["train", "--hidden", "8", "--k-distill", "1",
+                                         "--teacher", str(tmp_path / "t.pt")])
+    weights = bench.teacher_weights(student, ds)
+    assert all(torch.equal(w, layer.w) for w, layer in zip(weights, net.layers))
+    student.teacher = None
+    with pytest.raises(SpikeforgeError, match="--k-distill: needs --teacher MODEL"):
+        bench.teacher_weights(student, ds)
+    student.k_distill = 0.0
+    assert bench.teacher_weights(student, ds) is None
+    student.k_distill, student.teacher = 1.0, str(tmp_path / "t.pt")
+    three = types.SimpleNamespace(n_features=64, n_classes=3)  # a data set of 3 classes
+    with pytest.raises(SpikeforgeError, match=r"--teacher: .*t\.pt is a ttfs \[64, 12, 10\] "
+                                              r"model, not ttfs 64-\.\.\.-3"):
+        bench.teacher_weights(student, three)
 
 
 def test_batch_and_clip_are_recorded_and_checked(tmp_path):

@@ -323,6 +323,51 @@ def test_late_decision_cost_is_the_correct_outputs_time():
     assert z.grad[0, 1] > 0 and z.grad[0, 0] == 0 and z.grad[1].abs().sum() == 0
 
 
+def test_distillation_cost_is_the_tempered_kl_to_the_teachers_times():
+    """0 where the student's output times equal the teacher's, T**2 KL of the tempered
+    softmaxes of -z otherwise (recomputed here), a non-spiking output counted as z_cap; its
+    gradient moves the student toward the teacher and leaves the teacher alone."""
+    from spikeforge.model.ttfs import distillation_cost
+    inf = float("inf")
+    teacher = torch.exp(torch.tensor([[0.2, 0.9, 1.5], [0.4, 0.3, inf]]))
+    assert distillation_cost(teacher.clone(), teacher).item() == pytest.approx(0.0, abs=1e-6)
+    student = torch.exp(torch.tensor([[0.6, 0.5, 1.5], [0.4, 0.8, 2.0]])).requires_grad_()
+    T, cap = 2.0, 1e4
+    p = torch.softmax(-torch.where(torch.isinf(teacher), torch.tensor(cap), teacher) / T, 1)
+    q = torch.log_softmax(-student.detach() / T, 1)
+    expected = T * T * (torch.special.xlogy(p, p) - p * q).sum(1).mean()
+    cost = distillation_cost(student, teacher, T, cap)
+    assert cost.item() == pytest.approx(expected.item(), rel=1e-5)
+    cost.backward()
+    # descent moves class 0's output earlier and class 1's later, as the teacher has them
+    assert student.grad[0, 1] < 0 < student.grad[0, 0]
+
+
+def test_distillation_needs_a_teacher_and_pulls_toward_it():
+    """``train_ttfs(k_distill=...)`` without a teacher is refused; with a teacher of another
+    hidden size, one epoch of distillation alone (no labels' loss can explain it) brings the
+    student's output times closer to the teacher's than the same epoch without it."""
+    from spikeforge.ir.errors import ConfigError
+    from spikeforge.model.ttfs import TTFSEncoding, distillation_cost
+    ds = load_digits()
+    enc = TTFSEncoding(ticks_per_tau=16)
+    with pytest.raises(ConfigError, match="k_distill: needs a teacher"):
+        train_ttfs(ds, (8,), 1, progress=False, encoding=enc, k_distill=1.0)
+    teacher = train_ttfs(ds, (32,), 3, progress=False, encoding=enc).net
+    weights = [layer.w.detach().clone() for layer in teacher.layers]
+    z = encode_ttfs(ds.test_x, ds.max_value, encoding=enc)
+    with torch.no_grad():
+        z_teacher = teacher(z)
+
+    def gap(k_distill):
+        net = train_ttfs(ds, (16,), 2, progress=False, encoding=enc, teacher=weights,
+                         k_distill=k_distill).net
+        with torch.no_grad():
+            return distillation_cost(net(z), z_teacher).item()
+
+    assert gap(5.0) < gap(0.0)
+
+
 def test_sparsity_costs_cut_hidden_spikes_on_digits():
     from spikeforge.model.ttfs import TTFSEncoding, hidden_spike_cost
     ds = load_digits()
