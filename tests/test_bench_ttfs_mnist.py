@@ -40,6 +40,18 @@ def _run_checkpoints(tmp_path, extra, validation):
     return bench, snapshots
 
 
+def _saved(tmp_path, hidden=8, name="m.pt", command="train", seed=0):
+    """A model file of an untrained ``hidden``-neuron digits network, written by the
+    ``train`` checkpoint after one epoch: ``(bench, ds, args, net)``."""
+    bench = _bench()
+    ds = load_dataset("digits")
+    args = bench.parser().parse_args([command, "--hidden", str(hidden), "--k", "16", "--epochs",
+                                      "1", "--model", str(tmp_path / name)])
+    net = TTFSNet([ds.n_features, hidden, ds.n_classes], seed=seed)
+    bench.make_checkpoint(args, ds, time.perf_counter())(0, net, [(1.0, 0.5, 0.5)])
+    return bench, ds, args, net
+
+
 def test_keep_best_keeps_the_best_validation_epoch(tmp_path):
     bench, snapshots = _run_checkpoints(tmp_path, ["--keep-best"], [0.5, 0.7, 0.6, 0.7])
     assert bench.best_path(str(tmp_path / "m.pt")) == tmp_path / "m.best.pt"
@@ -80,13 +92,7 @@ def test_init_refuses_a_model_of_another_shape(tmp_path):
     in one line naming the file and both shapes."""
     from spikeforge.ir.errors import SpikeforgeError
 
-    bench = _bench()
-    ds = load_dataset("digits")
-    args = bench.parser().parse_args(["train", "--hidden", "8", "--k", "16", "--epochs", "1",
-                                      "--model", str(tmp_path / "m.pt")])
-    checkpoint = bench.make_checkpoint(args, ds, time.perf_counter())
-    net = TTFSNet([ds.n_features, 8, ds.n_classes])
-    checkpoint(0, net, [(1.0, 0.5, 0.5)])
+    bench, ds, args, net = _saved(tmp_path)
     args.init = str(tmp_path / "m.pt")
     weights = bench.initial_weights(args, ds)
     assert all(torch.equal(w, layer.w) for w, layer in zip(weights, net.layers))
@@ -103,12 +109,7 @@ def test_teacher_is_read_and_checked(tmp_path):
     the file; without ``--k-distill`` no teacher is read."""
     from spikeforge.ir.errors import SpikeforgeError
 
-    bench = _bench()
-    ds = load_dataset("digits")
-    args = bench.parser().parse_args(["train", "--hidden", "12", "--k", "16", "--epochs", "1",
-                                      "--model", str(tmp_path / "t.pt")])
-    net = TTFSNet([ds.n_features, 12, ds.n_classes])
-    bench.make_checkpoint(args, ds, time.perf_counter())(0, net, [(1.0, 0.5, 0.5)])
+    bench, ds, _, net = _saved(tmp_path, 12, "t.pt")
     student = bench.parser().parse_args(["train", "--hidden", "8", "--k-distill", "1",
                                          "--teacher", str(tmp_path / "t.pt")])
     weights = bench.teacher_weights(student, ds)
@@ -144,12 +145,7 @@ def test_validate_reads_the_validation_split_only(tmp_path, capsys):
     (here: no test set at all), so checkpoints can be chosen before ``report``."""
     import dataclasses
 
-    bench = _bench()
-    ds = load_dataset("digits")
-    args = bench.parser().parse_args(["validate", "--hidden", "8", "--k", "16", "--epochs", "1",
-                                      "--model", str(tmp_path / "m.pt")])
-    net = TTFSNet([ds.n_features, 8, ds.n_classes])
-    bench.make_checkpoint(args, ds, time.perf_counter())(0, net, [(1.0, 0.5, 0.5)])
+    bench, ds, args, _ = _saved(tmp_path, command="validate")
     capsys.readouterr()  # the checkpoint's epoch line
     bench.cmd_validate(args, dataclasses.replace(ds, test_x=None, test_y=None))
     out = capsys.readouterr().out
@@ -165,12 +161,7 @@ def test_clip_quantizes_as_the_percentile_scale(tmp_path):
     from spikeforge.ir.errors import SpikeforgeError
     from spikeforge.model.modelfile import integer_network_of
 
-    bench = _bench()
-    ds = load_dataset("digits")
-    args = bench.parser().parse_args(["train", "--hidden", "8", "--k", "16", "--epochs", "1",
-                                      "--model", str(tmp_path / "m.pt")])
-    net = TTFSNet([ds.n_features, 8, ds.n_classes], seed=3)
-    bench.make_checkpoint(args, ds, time.perf_counter())(0, net, [(1.0, 0.5, 0.5)])
+    bench, _, _, _ = _saved(tmp_path, seed=3)
     model = load_model(tmp_path / "m.pt")
     clipped = bench.clip_weights(model, 90.0)
     assert clipped["options"]["clip_percentile"] == 90.0
@@ -193,12 +184,7 @@ def test_the_layer_scripts_read_only_a_hidden_and_an_output_layer(tmp_path, monk
     the file and the count."""
     from spikeforge.ir.errors import SpikeforgeError
 
-    bench = _bench()
-    ds = load_dataset("digits")
-    args = bench.parser().parse_args(["train", "--hidden", "8", "--k", "16", "--epochs", "1",
-                                      "--model", str(tmp_path / "two.pt")])
-    bench.make_checkpoint(args, ds, time.perf_counter())(
-        0, TTFSNet([ds.n_features, 8, ds.n_classes]), [(1.0, 0.5, 0.5)])
+    bench, ds, _, _ = _saved(tmp_path, name="two.pt")
     model, net, k, encoding = bench.read_two_layer_model(tmp_path / "two.pt")
     assert len(net.layers) == 2 and k == 16
     three = TTFSNet([ds.n_features, 8, 6, ds.n_classes])
