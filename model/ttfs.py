@@ -294,13 +294,18 @@ def encode_ttfs(x: np.ndarray, max_value: int, t_max: float = 1.0,
     return torch.exp(torch.as_tensor(encoding.times(x, max_value))).float()
 
 
+def _capped(z: torch.Tensor, z_cap: float) -> torch.Tensor:
+    """``z`` with non-spiking outputs (``inf``) and everything later counted as ``z_cap``
+    (no gradient there): the output times the losses compare."""
+    return torch.where(torch.isfinite(z), z, torch.full_like(z, z_cap)).clamp(max=z_cap)
+
+
 def ttfs_loss(z_out: torch.Tensor, target: torch.Tensor, net: TTFSNet | None = None,
               k_weight_sum: float = 1.0, z_cap: float = 1e4, inputs=None) -> torch.Tensor:
     """Cross-entropy of ``softmax(-z_out)`` (non-spiking outputs count as ``z_cap``, with no
     gradient) plus ``k_weight_sum`` times the weight-sum cost of ``net`` (per sample when
     ``inputs``, each layer's input, are given: see :meth:`TTFSLayer.weight_sum_cost`)."""
-    z = torch.where(torch.isfinite(z_out), z_out, torch.full_like(z_out, z_cap)).clamp(max=z_cap)
-    loss = nn.functional.cross_entropy(-z, target)
+    loss = nn.functional.cross_entropy(-_capped(z_out, z_cap), target)
     if net is not None and k_weight_sum:
         loss = loss + k_weight_sum * net.weight_sum_cost(inputs)
     return loss
@@ -349,12 +354,10 @@ def distillation_cost(z_out: torch.Tensor, z_teacher: torch.Tensor, temperature:
     ``T**2 * KL(softmax(-z_teacher / T) || softmax(-z_out / T))``, ``T`` = ``temperature``,
     non-spiking outputs counted as ``z_cap`` as in :func:`ttfs_loss`. It moves the student's
     output times toward the order and spacing of a teacher's (e.g. a dense network's)."""
-    def logits(z):
-        z = torch.where(torch.isfinite(z), z, torch.full_like(z, z_cap)).clamp(max=z_cap)
-        return -z / temperature
-    target = torch.softmax(logits(z_teacher.detach()), dim=1)
+    target = torch.softmax(-_capped(z_teacher.detach(), z_cap) / temperature, dim=1)
     return (temperature ** 2) * nn.functional.kl_div(
-        torch.log_softmax(logits(z_out), dim=1), target, reduction="batchmean")
+        torch.log_softmax(-_capped(z_out, z_cap) / temperature, dim=1), target,
+        reduction="batchmean")
 
 
 def stratified_split(y, n_val: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
