@@ -458,7 +458,8 @@ class NeuronCore(wiring.Component):
         (:attr:`SystemConfig.sum_stage <spikeforge.ir.system.SystemConfig>`).
     double_buffer : bool
         Two event buffers beside the current memory (``mem_x0``, ``mem_x1``: L lanes of the
-        accumulator's width, the same kind of memory), which then holds the decayed current
+        accumulator's width, the same kind of memory, a memory per lane group where the state
+        memories are split: :meth:`_split_state`), which then holds the decayed current
         alone: a tick's events add their weights into the buffer ``ev_buf`` names, and its
         TICK flips ``ev_buf``. The update of tick t reads ``i`` plus the other buffer (added
         in front of S0's saturation), writes the decayed current into ``i`` and a zero into
@@ -679,6 +680,13 @@ class NeuronCore(wiring.Component):
         db = self.double_buffer
         xs = []  # double_buffer: the event buffers x0, x1, as (write port, read port)
         for b in range(2 if db else 0):
+            if split:
+                # as the state memories, a memory per lane group: with one memory the
+                # read address register reached every lane's LUT RAM of the buffer across
+                # the die, the double-buffered TTFS 784-600-10 build's critical path (stop
+                # 60: 67.8 MHz, 13.85 of 14.74 ns routing, core 0_2's x1)
+                xs.append(self._split_state(m, f"x{b}", acc))
+                continue
             m.submodules[f"mem_x{b}"] = mem = Memory(shape=unsigned(L * acc), depth=G, init=[],
                                                      attrs=attrs)
             wp = mem.write_port(granularity=acc)
@@ -1215,12 +1223,19 @@ class NeuronCore(wiring.Component):
         for b, (wp, _) in enumerate(xs):
             ev_we = ev.wb & (b_now == b)
             zero_we = up.written & (ev_buf != b)
-            waddr = Signal(range(max(2, G)), name=f"x{b}_waddr")
-            m.d.sync += waddr.eq(Mux(up.take_clear, 0, Mux(
+            waddr_next = Mux(up.take_clear, 0, Mux(
                 up.clearing, up.cnt + 1,
-                Mux(ev.ahead & (ev.b_ahead == b), ev.g_ahead, up.w_g + up.written))))
-            m.d.comb += [wp.addr.eq(Mux(host_state_write, h["s_word"], waddr)),
-                         wp.data.eq(Mux(ev_we & ~up.clearing, sums_word, 0)),
+                Mux(ev.ahead & (ev.b_ahead == b), ev.g_ahead, up.w_g + up.written)))
+            if hasattr(wp, "groups"):  # split (_split_state): a copy per lane group
+                m.d.comb += wp.addr.eq(h["s_word"])
+                for port, waddr in wp.groups:
+                    m.d.sync += waddr.eq(waddr_next)
+                    m.d.comb += port.addr.eq(Mux(host_state_write, wp.addr, waddr))
+            else:
+                waddr = Signal(range(max(2, G)), name=f"x{b}_waddr")
+                m.d.sync += waddr.eq(waddr_next)
+                m.d.comb += wp.addr.eq(Mux(host_state_write, h["s_word"], waddr))
+            m.d.comb += [wp.data.eq(Mux(ev_we & ~up.clearing, sums_word, 0)),
                          wp.en.eq(Mux(up.clearing | ev_we | zero_we, -1, host["i"][1]))]
 
     def _update_lanes(self, m, p_data, thr, alpha, beta, rho, step, i_in=None):
