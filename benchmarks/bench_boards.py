@@ -139,7 +139,8 @@ def cycles_per_inference(artifact, counts) -> tuple[float, float, float]:
 
     trace, timings, _ = expected_run(artifact.network, artifact.plan, counts,
                                      system=artifact.system)
-    bounds = [lower_bound_cycles(artifact.plan, image_trace(trace, b))
+    bounds = [lower_bound_cycles(artifact.plan, image_trace(trace, b),
+                                 double_buffer=artifact.system.double_buffer)
               for b in range(len(timings))]
     return (float(np.mean([t.cycles for t in timings])),
             float(np.mean([b["bound"] for b in bounds])),

@@ -582,7 +582,9 @@ def run_shard(network, plan, shard: Shard, system: SystemConfig, verilog_text: s
     cycles = [r["cycles"] for r in report["results"]] + [-1] * (n - report["images_done"])
     start = time.perf_counter()
     trace = run_network(network, shard.counts)
-    bounds = [bound_pair(lower_bound_cycles(plan, image_trace(trace, b))) for b in range(n)]
+    bounds = [bound_pair(lower_bound_cycles(plan, image_trace(trace, b),
+                                             double_buffer=system.double_buffer))
+              for b in range(n)]
     result.seconds["golden"] += time.perf_counter() - start
     first = report["mismatch"]
     text = None if first is None else str(Mismatch(**first))

@@ -540,10 +540,11 @@ def verify_network(network, plan, input_counts, labels, simulator: str = "verila
                           p_gap, system, verilog_text, waves)
 
 
-def _bounds(plan, trace) -> list:
+def _bounds(plan, trace, system) -> list:
     """Each image's lower bounds on its cycles, ``(bound, work_bound)`` (one image's trace
     at a time: linear cost)."""
-    return [bound_pair(lower_bound_cycles(plan, image_trace(trace, b)))
+    return [bound_pair(lower_bound_cycles(plan, image_trace(trace, b),
+                                          double_buffer=system.double_buffer))
             for b in range(trace.input_counts.shape[0])]
 
 
@@ -551,7 +552,7 @@ def _verify_cocotb(network, plan, counts, labels, simulator, chunk, progress, se
                    system, verilog_text, waves=None) -> VerifyReport:
     n = counts.shape[0]
     trace = run_network(network, counts)
-    bounds = _bounds(plan, trace)
+    bounds = _bounds(plan, trace, system)
     start = time.perf_counter()
     rtl_class, cycles, exact, sim_s, mismatch, first_bad = [], [], 0, 0.0, None, None
     work = []

@@ -469,6 +469,8 @@ def test_compile_double_buffered(tmp_path):
             assert run.returncode == 0, run.stdout + run.stderr
             (report,) = json.loads(run.stdout)
             assert report["ok"] and report["bit_exact_images"] == 12, report
+            # the cores' own bound, double-buffered too (lower_bound_cycles(double_buffer=))
+            assert report["lower_bound_cycles"] <= report["cycles_per_inference"], report
         cycles[double] = report["total_cycles"] / 12
         run = run_cli("compile", model, "--out", tmp_path / "ice", "--images", 12, "--board",
                       "icebreaker", "--lanes", 2, flag)
