@@ -43,6 +43,7 @@ from spikeforge.flow import (
 from spikeforge.ir.core import CoreConfig
 from spikeforge.ir.errors import ConfigError, SpikeforgeError
 from spikeforge.ir.params import NeuronParams
+from spikeforge.ir.system import chosen_system
 from spikeforge.sim.golden import GoldenCore
 
 N_NEURONS = 37
@@ -138,6 +139,22 @@ DEMO = {"dataset": "digits", "hidden": 32, "epochs": 8, "qat_epochs": 1, "ticks"
         "neurons_per_core": 16, "lanes": 4, "threads": 2}
 
 
+#: both flow demos compile double-buffered cores (``compile --double-buffer``): each core
+#: takes the next tick's events while it updates. ``compile --board ulx3s-85f`` chooses them
+#: for both plans (the ECP5, where the demo's latency is quoted); the iCE40UP5K has no room
+#: for them (docs/boards.md, stops 59-60). Single-buffered, the demos took 1.19x and 1.55x
+#: their work bound (stop 59: 1,527 and 822 cycles per inference)
+DEMO_DOUBLE_BUFFER = True
+#: the line that says so, under the compile step
+_DOUBLE_BUFFERED = ("  cores double-buffered: each takes the next tick's events while it updates "
+                    "(docs/flow.md)")
+
+
+def demo_system(decision):
+    """The demos' system settings: the compiler's for ``decision``, double-buffered."""
+    return chosen_system(decision, double_buffer=DEMO_DOUBLE_BUFFER)
+
+
 def demo_dir() -> Path:
     """``build/demo`` under the current directory: the demo's cached model and its compiled
     design, where the user looks for them (the build cache, by contrast, is in the user's
@@ -193,8 +210,9 @@ def run_flow_demo(simulators=("verilator",), images: int | None = None, retrain:
     print("[2/3] compiling (plan, artifact, system Verilog, expected traces)...", file=out, flush=True)
     compiled = compile_network(trained.network, directory / "compiled", counts, labels,
                                DEMO["neurons_per_core"], info={"training": trained.summary()},
-                               lanes=DEMO["lanes"],
+                               lanes=DEMO["lanes"], system=demo_system(trained.network.decision),
                                progress=out is sys.stdout)
+    print(_DOUBLE_BUFFERED, file=out)
     artifact = load_artifact(compiled.out_dir)
     network, plan = artifact.network, artifact.plan
     stats = hardware_statistics(network, counts)
@@ -318,7 +336,8 @@ def run_ttfs_demo(simulators=("verilator",), images: int | None = None, retrain:
           file=out, flush=True)
     compiled = compile_network(network, directory / "compiled", counts, ds.test_y,
                                lanes=s["lanes"], info={"model": str(directory / "model.pt")},
-                               progress=out is sys.stdout)
+                               system=demo_system(network.decision), progress=out is sys.stdout)
+    print(_DOUBLE_BUFFERED, file=out)
     artifact = load_artifact(compiled.out_dir)
     stats = hardware_statistics(network, counts[:n])  # per sensor input, as the prototype's
     print(f"[3/3] co-simulating {n} of {len(ds.test_y)} test images (whole system)...",
