@@ -129,13 +129,15 @@ def test_double_buffer_needs_few_transport_stages():
         NeuronCore(config, double_buffer=True, weight_stages=8)
 
 
-@pytest.mark.parametrize("lanes", [1, 3, 8])
-def test_host_and_clear_as_the_single_buffered_core(lanes):
+@pytest.mark.parametrize("lanes,neurons", [(1, 9), (3, 9), (8, 9), (6, 18)])
+def test_host_and_clear_as_the_single_buffered_core(lanes, neurons):
     """What the host sees and writes while events wait in either buffer, and a CLEAR with an
     event offered behind it, on both cores: every read, handshake and output equal. (The
     double-buffered core's host reads ``i`` as the decayed current plus both buffers and
-    zeroes the buffers where it writes ``i``; no event is taken while a CLEAR runs.)"""
-    config = random_config(random.Random(3), 9, 3, lanes, threshold=4, fire_once=False)
+    zeroes the buffers where it writes ``i``; no event is taken while a CLEAR runs.) The
+    host writes a neuron of every word; 6 lanes of 3 words: the buffers split per lane
+    group (``_split_state``), each group's write address its own."""
+    config = random_config(random.Random(3), neurons, 3, lanes, threshold=4, fire_once=False)
     N = config.n_neurons
 
     async def reads(bench, log):
@@ -150,7 +152,7 @@ def test_host_and_clear_as_the_single_buffered_core(lanes):
                 await bench.wait_idle_after(log[-1])
                 await bench.wait_until(bench.cycle + 2)  # the write-back done (host_ok)
                 await reads(bench, log)  # the pending events, in buffer t % 2
-                await bench.write(Region.CURRENT, t % N, 5 - t)  # over them
+                await bench.write(Region.CURRENT, t * 7 % N, 5 - t)  # over them
                 await reads(bench, log)
                 log.append(await bench.run_tick(TickStimulus([])))
                 await reads(bench, log)
