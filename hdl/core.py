@@ -801,13 +801,25 @@ class NeuronCore(wiring.Component):
         if db:
             # each event's buffer, beside its word e_r_g (the TICK that flips ev_buf may
             # come while its write-back is still in the pipeline)
-            e_r_b, p_b = Signal(name="e_r_b"), Signal(name="p_b")
-            m.d.sync += p_b.eq(e_r_b)
+            # p_b: one register, or wider than a LUT a copy per lane group, each selecting
+            # its lanes' buffer: one p_b's select of every lane's buffer word, the adders
+            # and the buffers' write data behind it, was the double-buffered TTFS
+            # 784-600-10 build's critical path once the buffers were split (stop 61: 70.1
+            # MHz, 12.0 of 14.3 ns routing)
+            e_r_b = Signal(name="e_r_b")
+            p_bs = _copies("p_b", n_copies) if n_copies else [Signal(name="p_b")]
+            for c in p_bs:
+                m.d.sync += c.eq(e_r_b)
         # -- weight transport stages: the word and the current it is added to, registered
         # weight_stages more times, the write-back as many edges later (e_t, e_t_g) --------
         e_wb, w_wb, i_wb, e_g_ahead, pending = e_p, p_w, p_data["i"], e_r_g, [e_r]
         if db:
-            i_wb, e_b_ahead = Mux(p_b, p_x[1], p_x[0]), e_r_b
+            if n_copies:
+                part = [slice(g.start * acc, g.stop * acc) for g in _word_groups(L)]
+                i_wb = Cat(*(Mux(c, p_x[1][bits], p_x[0][bits]) for c, bits in zip(p_bs, part)))
+            else:
+                i_wb = Mux(p_bs[0], p_x[1], p_x[0])
+            e_b_ahead = e_r_b
         for t in range(self.weight_stages):
             e_t = Signal(name=f"e_t{t}")
             e_t_g = Signal(range(max(2, G)), name=f"e_t{t}_g")
