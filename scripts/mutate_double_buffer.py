@@ -6,7 +6,7 @@ gets the formal equivalence proof.
 
     .venv/bin/python scripts/mutate_double_buffer.py [--designs NAME,...] [--prove]
 
-(default: ``spike-count,ttfs-one-word,ttfs-gaps``).
+(default: ``spike-count,ttfs-one-word,ttfs-gaps,wide-split``).
 
 ``ttfs-gaps`` (stop 60) is ``ttfs-one-word``'s network and stimuli with the hidden layer in
 one core of 2 lanes (4 words), and one stimulus more (``gaps-random``: 2,048 images of 12
@@ -16,6 +16,12 @@ tick's next event a cycle or more after the last one, reading its buffer rather 
 forwarded sum (in ``ttfs-one-word`` they come back to back, and the output core's event
 read select swapped survived, 12 sites: each lane's select of the two buffers' write data
 and of the forwarded sum).
+
+``wide-split`` (stop 61) is ``spike-count``'s system and stimuli on a wider network (9-14-5)
+whose hidden layer is one core of 5 lanes and 3 words: more lanes than one LUT and three
+words, so its state memories and buffers are split per lane group (two groups) with address
+registers of their own, and each group selects its event's buffer from a copy of ``p_b``;
+the campaign's designs have no core that wide.
 
 Prints per design the sites, how many the stimuli detected, and each survivor (its site id,
 the expression and the mutant, and the proof's verdict with ``--prove``).
@@ -32,15 +38,19 @@ import time
 import numpy as np
 
 from spikeforge.compiler.map import plan_network
-from spikeforge.cosim.mutate import Stimulus, campaign_designs, logic_sites, run_campaign
+from spikeforge.cosim.mutate import (Stimulus, _stimuli, _weights, campaign_designs, logic_sites,
+                                     run_campaign)
+from spikeforge.ir.network import IntegerLayer, IntegerNetwork
 
 #: the signals a double-buffered core adds (hdl/core.py)
-NAMES = re.compile(r"\b(ev_buf|ev_on|ecnt|e_r_b|p_b|e_t\d+_b|e_s_b|e_wb_b|x[01]_waddr|p_x[01]|"
-                   r"ev_on_next|clear_next|mem_x[01]\w*)\b")
+#: (cores wider than one LUT: p_b's copies, and split buffers' address copies, stop 61)
+NAMES = re.compile(r"\b(ev_buf|ev_on|ecnt|e_r_b|p_b(_c\d+)?|e_t\d+_b|e_s_b|e_wb_b|"
+                   r"x[01]_[rw]addr(_c\d+)?|p_x[01]|ev_on_next|clear_next|mem_x[01]\w*)\b")
 
 
 def designs() -> dict:
-    """The campaign's designs by name, and ``ttfs-gaps`` (module docstring)."""
+    """The campaign's designs by name, ``ttfs-gaps`` and ``wide-split`` (module
+    docstring)."""
     found = {d.name: d for d in campaign_designs()}
     base = found["ttfs-one-word"]
     plan = plan_network(base.network, neurons_per_core=[7, 4], lanes=[2, 4])
@@ -50,12 +60,21 @@ def designs() -> dict:
     found["ttfs-gaps"] = dataclasses.replace(
         base, name="ttfs-gaps", plan=plan,
         stimuli=[*base.stimuli, Stimulus("gaps-random", counts, 60, tier="slow")])
+    count = found["spike-count"]
+    nrng = np.random.default_rng(61)
+    (p0, p1) = (layer.params for layer in count.network.layers)
+    net = IntegerNetwork((IntegerLayer(_weights(nrng, 9, 14), p0),
+                          IntegerLayer(_weights(nrng, 14, 5, 1), p1)), count.network.decision)
+    found["wide-split"] = dataclasses.replace(
+        count, name="wide-split", network=net,
+        plan=plan_network(net, neurons_per_core=[14, 5], lanes=[5, 1]),
+        stimuli=_stimuli(net, 61, 0.3, 0.5))
     return found
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--designs", default="spike-count,ttfs-one-word,ttfs-gaps",
+    ap.add_argument("--designs", default="spike-count,ttfs-one-word,ttfs-gaps,wide-split",
                     help="campaign designs, comma-separated (default: %(default)s)")
     ap.add_argument("--prove", action="store_true",
                     help="try the formal equivalence proof on every undetected mutant")

@@ -41,3 +41,16 @@ def test_an_unknown_design_is_refused_naming_the_choices(capsys):
     assert main(["--designs", "ttfs-gaps,nope"]) == 2
     err = capsys.readouterr().err
     assert "--designs: nope not among" in err and "ttfs-gaps" in err
+
+
+def test_the_wide_design_has_split_buffers_and_a_select_per_lane_group():
+    """``wide-split``'s hidden core (5 lanes, 3 words) is split per lane group: two groups,
+    each with its own buffer memories, address registers and copy of ``p_b``, and the
+    script's sites include every copy's select (no simulation: what the design is)."""
+    design = designs()["wide-split"]
+    verilog = dataclasses.replace(
+        design, system=dataclasses.replace(design.system, double_buffer=True)).verilog()
+    for name in ("mem_x0_0", "mem_x1_1", "x0_raddr_c1", "x1_waddr_c0", "p_b_c0", "p_b_c1"):
+        assert name in verilog, name
+    selects = {s.original for s in logic_sites(verilog) if "core_0_0" in s.id}
+    assert any("p_b_c0" in e for e in selects) and any("p_b_c1" in e for e in selects)
