@@ -140,10 +140,11 @@ DEMO = {"dataset": "digits", "hidden": 32, "epochs": 8, "qat_epochs": 1, "ticks"
 
 
 #: both flow demos compile double-buffered cores (``compile --double-buffer``): each core
-#: takes the next tick's events while it updates. ``compile --board ulx3s-85f`` chooses them
-#: for both plans (the ECP5, where the demo's latency is quoted); the iCE40UP5K has no room
-#: for them (docs/boards.md, stops 59-60). Single-buffered, the demos took 1.19x and 1.55x
-#: their work bound (stop 59: 1,527 and 822 cycles per inference)
+#: takes the next tick's events while it updates. ``compile --board ulx3s-85f``'s rule
+#: (``boards.choose.choose_double_buffer``) picks them for both demos' plans on the ECP5,
+#: where the demo's latency is quoted; the iCE40UP5K has no room for them (docs/boards.md,
+#: stops 59-61). Single-buffered, the demos took 1.19x and 1.55x their work bound (stop 59:
+#: 1,527 and 822 cycles per inference)
 DEMO_DOUBLE_BUFFER = True
 #: the line that says so, under the compile step
 _DOUBLE_BUFFERED = ("  cores double-buffered: each takes the next tick's events while it updates "
