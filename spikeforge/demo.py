@@ -146,14 +146,19 @@ DEMO = {"dataset": "digits", "hidden": 32, "epochs": 8, "qat_epochs": 1, "ticks"
 #: stops 59-61). Single-buffered, the demos took 1.19x and 1.55x their work bound (stop 59:
 #: 1,527 and 822 cycles per inference)
 DEMO_DOUBLE_BUFFER = True
-#: the line that says so, under the compile step
-_DOUBLE_BUFFERED = ("  cores double-buffered: each takes the next tick's events while it updates "
-                    "(docs/flow.md)")
 
 
 def demo_system(decision):
     """The demos' system settings: the compiler's for ``decision``, double-buffered."""
     return chosen_system(decision, double_buffer=DEMO_DOUBLE_BUFFER)
+
+
+def buffers_line(system) -> str:
+    """The compile step's line on the cores' event buffers, from the artifact's ``system``."""
+    if system.double_buffer:
+        return "  cores double-buffered: each takes the next tick's events while it updates " \
+               "(docs/flow.md)"
+    return "  cores single-buffered"
 
 
 def demo_dir() -> Path:
@@ -213,8 +218,8 @@ def run_flow_demo(simulators=("verilator",), images: int | None = None, retrain:
                                DEMO["neurons_per_core"], info={"training": trained.summary()},
                                lanes=DEMO["lanes"], system=demo_system(trained.network.decision),
                                progress=out is sys.stdout)
-    print(_DOUBLE_BUFFERED, file=out)
     artifact = load_artifact(compiled.out_dir)
+    print(buffers_line(artifact.system), file=out)
     network, plan = artifact.network, artifact.plan
     stats = hardware_statistics(network, counts)
     rows = " / ".join(f"{x:.0%}" for x in stats["rows_read"])
@@ -338,8 +343,8 @@ def run_ttfs_demo(simulators=("verilator",), images: int | None = None, retrain:
     compiled = compile_network(network, directory / "compiled", counts, ds.test_y,
                                lanes=s["lanes"], info={"model": str(directory / "model.pt")},
                                system=demo_system(network.decision), progress=out is sys.stdout)
-    print(_DOUBLE_BUFFERED, file=out)
     artifact = load_artifact(compiled.out_dir)
+    print(buffers_line(artifact.system), file=out)
     stats = hardware_statistics(network, counts[:n])  # per sensor input, as the prototype's
     print(f"[3/3] co-simulating {n} of {len(ds.test_y)} test images (whole system)...",
           file=out, flush=True)
