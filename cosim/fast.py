@@ -82,7 +82,7 @@ from spikeforge.sim.system_cycle import lower_bound_cycles
 __all__ = ["HARNESS", "FastBuild", "FastResult", "port_widths", "build_harness", "held_harness",
            "system_spec", "write_stimulus", "run_harness", "read_trace", "compare_run",
            "run_fast_cosim", "waves_window", "record_waves", "Shard", "ShardResult",
-           "run_shard", "shards_of", "run_sharded", "run_on_dask", "bound_pair"]
+           "run_shard", "shards_of", "run_sharded", "run_on_dask", "image_bounds"]
 
 HARNESS = Path(__file__).with_name("fast_harness.cpp")
 MAGIC, VERSION = 0x5346534631, 1  # as fast_harness.cpp
@@ -560,10 +560,16 @@ class ShardResult:
     work: list = field(default_factory=list)
 
 
-def bound_pair(bounds: dict) -> tuple[int, int]:
-    """An image's ``(bound, work_bound)`` of :func:`lower_bound_cycles`: what the cores'
-    own timing allows, and what the work alone does."""
-    return bounds["bound"], bounds["work_bound"]
+def image_bounds(plan, trace, system: SystemConfig) -> list[tuple[int, int]]:
+    """Each image's ``(bound, work_bound)`` of :func:`lower_bound_cycles` (what the cores'
+    own timing allows -- double-buffered where ``system`` says -- and what the work alone
+    does), one image's trace at a time: linear cost."""
+    out = []
+    for b in range(trace.input_counts.shape[0]):
+        bounds = lower_bound_cycles(plan, image_trace(trace, b),
+                                    double_buffer=system.double_buffer)
+        out.append((bounds["bound"], bounds["work_bound"]))
+    return out
 
 
 def run_shard(network, plan, shard: Shard, system: SystemConfig, verilog_text: str,
@@ -582,9 +588,7 @@ def run_shard(network, plan, shard: Shard, system: SystemConfig, verilog_text: s
     cycles = [r["cycles"] for r in report["results"]] + [-1] * (n - report["images_done"])
     start = time.perf_counter()
     trace = run_network(network, shard.counts)
-    bounds = [bound_pair(lower_bound_cycles(plan, image_trace(trace, b),
-                                             double_buffer=system.double_buffer))
-              for b in range(n)]
+    bounds = image_bounds(plan, trace, system)
     result.seconds["golden"] += time.perf_counter() - start
     first = report["mismatch"]
     text = None if first is None else str(Mismatch(**first))

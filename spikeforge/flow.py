@@ -72,10 +72,9 @@ from spikeforge.compiler.inputs import InputMap, compact_inputs
 from spikeforge.compiler.map import plan_network
 from spikeforge.cosim.fast import (
     Shard,
-    bound_pair,
     build_harness,
     default_jobs,
-    image_trace,
+    image_bounds,
     run_shard,
     run_sharded,
 )
@@ -88,7 +87,6 @@ from spikeforge.ir.network import IntegerLayer, IntegerNetwork
 from spikeforge.ir.params import Decision
 from spikeforge.ir.system import SystemConfig, chosen_system
 from spikeforge.sim.network import classify, run_network
-from spikeforge.sim.system_cycle import lower_bound_cycles
 
 # spikeforge.model (PyTorch) is imported inside the training functions only: torch takes
 # seconds to import, and compiling or verifying an artifact does not need it.
@@ -540,19 +538,11 @@ def verify_network(network, plan, input_counts, labels, simulator: str = "verila
                           p_gap, system, verilog_text, waves)
 
 
-def _bounds(plan, trace, system) -> list:
-    """Each image's lower bounds on its cycles, ``(bound, work_bound)`` (one image's trace
-    at a time: linear cost)."""
-    return [bound_pair(lower_bound_cycles(plan, image_trace(trace, b),
-                                          double_buffer=system.double_buffer))
-            for b in range(trace.input_counts.shape[0])]
-
-
 def _verify_cocotb(network, plan, counts, labels, simulator, chunk, progress, seed, p_gap,
                    system, verilog_text, waves=None) -> VerifyReport:
     n = counts.shape[0]
     trace = run_network(network, counts)
-    bounds = _bounds(plan, trace, system)
+    bounds = image_bounds(plan, trace, system)
     start = time.perf_counter()
     rtl_class, cycles, exact, sim_s, mismatch, first_bad = [], [], 0, 0.0, None, None
     work = []
