@@ -47,7 +47,7 @@ from spikeforge.ir.system import (
     input_withdrawn,
     weight_bank_words,
 )
-from spikeforge.sim.blocks.decision import decisive_classes
+from spikeforge.sim.blocks.decision import decisive_classes, stops_at_tick_end
 
 __all__ = ["SpikeforgeSystem", "InputItem", "OutputSpike", "MonitorSignature",
            "LEARNING_MIN_HIDDEN", "CLASS_COUNT_BITS"]
@@ -339,7 +339,7 @@ class SpikeforgeSystem(wiring.Component):
 
         ctrl = TickController(len(flat), n_links=0, tick_bits=self.tick_bits, guard=self.guard,
                               overlap=self.system.overlap,
-                              stops=self.decision_mode is Decision.FIRST_SPIKE)
+                              stops=stops_at_tick_end(self.decision_mode, self.plan))
         m.submodules.ctrl = ctrl
         out_mb = layers[-1][0].config.params.membrane_bits
         dec = DecisionUnit(self.n_classes, self.decision_mode, index_bits=self.out_layout.neuron_bits,

@@ -37,8 +37,8 @@ integrated between the two updates, as the contract says. Quiet at the end of UP
 includes the input port (closed by tick t + 1's marker), so EVENT(t + 1) finds quiet as it
 was and offers TICK at once (the guard is not reloaded: EVENT(t + 1) starts no input).
 Without ``stops`` there is no CHECK cycle: a tick costs two cycles less than with the
-barrier plus the event phase that the overlap hides. With ``stops`` (a first-spike
-decision, which may also stop at a ``tick_done``) CHECK stays, one cycle after every tick.
+barrier plus the event phase that the overlap hides. With ``stops`` (a first-spike decision
+that may stop at a ``tick_done``: stops_at_tick_end) CHECK stays, a cycle after each tick.
 A stop in UPDATE(t) may leave tick t + 1's input half taken: the window shuts at the stop,
 and the events the first layer took are integrated without effect (no TICK(t + 1) follows)
 and erased by the next CLEAR.
@@ -92,8 +92,8 @@ class TickController(wiring.Component):
     overlap : bool
         Overlapped input (see "Overlapped input" above).
     stops : bool
-        ``stop`` may be raised (a first-spike decision): an overlapped controller keeps the
-        CHECK cycle after each tick, where ``stop`` is sampled.
+        ``stop`` may be raised at a tick's end (a first-spike decision of several output
+        cores): an overlapped controller keeps the CHECK cycle after each tick for it.
     command_shape, tick_command, clear_command
         The command payload and its two values (default :class:`spikeforge.hdl.core.Command`).
 

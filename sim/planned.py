@@ -50,6 +50,7 @@ from collections import Counter, deque
 import numpy as np
 
 from spikeforge.ir.params import Decision
+from spikeforge.sim.blocks.decision import stops_at_tick_end
 from spikeforge.sim.blocks.router import FifoModel
 from spikeforge.sim.blocks.tick import TickControllerModel, TickState
 from spikeforge.sim.fuzz import random_schedules, stall_pattern
@@ -114,8 +115,8 @@ class LayerTicksModel(SystemModel):
         self.link_ticks = [deque() for _ in range(self.L)]  # the tick of each packet in a link
         # every layer's FSM as today's; the CHECK cycle after each tick, where a decision
         # may stop the run, only in the output layer's (a stop ends the other layers' runs
-        # in any state)
-        stops = system.decision is Decision.FIRST_SPIKE
+        # in any state), and only where it may stop at a tick's end
+        stops = stops_at_tick_end(system.decision, plan)
         self.ctrls = [LayerTickControllerModel(len(layer), system.guard, system.overlap,
                                                stops=stops and l == self.L - 1)
                       for l, layer in enumerate(self.layers)]

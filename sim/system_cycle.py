@@ -87,7 +87,7 @@ from spikeforge.ir.params import Decision
 from spikeforge.ir.plan import INPUT_PORT, check_plan
 from spikeforge.ir.system import SystemConfig, input_withdrawn
 from spikeforge.sim.blocks.core import CoreModel, CorePhase, DoubleBufferedCoreModel
-from spikeforge.sim.blocks.decision import decision_model, decisive_classes
+from spikeforge.sim.blocks.decision import decision_model, decisive_classes, stops_at_tick_end
 from spikeforge.sim.blocks.router import FifoModel, MergerModel, MulticastModel, RouterModel
 from spikeforge.sim.blocks.tick import TickControllerModel, TickState
 from spikeforge.sim.cycle import clear_cycles, cycles_per_event, update_cycles, words
@@ -249,7 +249,7 @@ class SystemModel:
                                     len(layers[l + 1])) for l, cores in enumerate(layers[:-1])]
         self.feeds = [self.port.multicast, *self.routers]  # each layer's spike_in source
         self.ctrl = TickControllerModel(len(self.cores), system.guard, system.overlap,
-                                        stops=system.decision is Decision.FIRST_SPIKE)
+                                        stops=stops_at_tick_end(system.decision, plan))
         self.decision = decision_model(system.decision, self.n_classes, decisive_classes(plan))
         self.final_class = -1  # MEMBRANE_MAX: the golden class of the next inference
         self.busy = False

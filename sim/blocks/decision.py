@@ -7,7 +7,7 @@ from spikeforge.ir.params import Decision
 from spikeforge.ir.plan import check_plan
 
 __all__ = ["DecisionModel", "FirstSpikeDecision", "SpikeCountDecision",
-           "MembraneMaxDecision", "decision_model", "decisive_classes"]
+           "MembraneMaxDecision", "decision_model", "decisive_classes", "stops_at_tick_end"]
 
 
 def decisive_classes(plan) -> int:
@@ -28,6 +28,20 @@ def decisive_classes(plan) -> int:
     if len(first) != 1 or any(0 < offset < first[0] for offset, _ in ranges):
         return 0
     return first[0]
+
+
+def stops_at_tick_end(decision: Decision, plan) -> bool:
+    """Whether ``decision`` may stop a run of ``plan`` at the end of a tick, not only at a
+    spike: a FIRST_SPIKE decision with classes that :func:`decisive_classes` leaves to the
+    tick's end (``tick_done``). The overlapped tick controller keeps a CHECK cycle after
+    every tick for such a stop (``TickController(stops=True)``). Where every class decides
+    at its spike (one output core), the stop always comes inside the update phase -- in the
+    cycle after the deciding spike's handshake, while that spike still keeps the system from
+    quiet -- so CHECK never ends a run and is left out: one cycle less per tick."""
+    if decision is not Decision.FIRST_SPIKE:
+        return False
+    layers, _ = check_plan(plan)
+    return decisive_classes(plan) < sum(c.n_neurons for c in layers[-1])
 
 
 class DecisionModel:

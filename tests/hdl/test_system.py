@@ -33,6 +33,8 @@ from spikeforge.hdl.system import SpikeforgeSystem
 from spikeforge.ir.network import IntegerNetwork
 from spikeforge.ir.params import Decision
 from spikeforge.ir.system import SystemConfig
+from spikeforge.sim import system_cycle
+from spikeforge.sim.blocks.decision import stops_at_tick_end
 from spikeforge.sim.network import run_network
 from spikeforge.sim.system_cycle import SystemModel, lower_bound_cycles, ticks_to_run
 from tests.util import assert_cycles_match, random_inputs, random_network
@@ -259,6 +261,26 @@ def test_first_spike_stops_at_the_spike_and_the_next_inference_waits_for_the_dra
     cases = [c for seed in (300, 301) for c in first_spike_cases(seed, output_cores=1)]
     assert cases and all(at_spike for at_spike, _ in cases)
     assert any(exp.clear_cycle > exp.start_cycle + 1 for _, exp in cases)
+
+
+@pytest.mark.parametrize("seed", (400, 402))
+def test_one_output_core_overlapped_first_spike_runs_without_check(seed, monkeypatch):
+    """One output core, overlapped input: every first-spike decision comes at a spike,
+    inside an update phase, so the tick controller has no CHECK cycle after a tick
+    (``stops_at_tick_end`` false). The RTL matches the model without it on every event and
+    cycle (check_system); runs decided at a spike and runs through every tick without an
+    output spike both occur; with the output always ready, each inference is as many cycles
+    shorter than the model with CHECK says as it ended ticks (the CHECK after each)."""
+    case = dict(images=3, n_ticks=6, decision=Decision.FIRST_SPIKE, overlap=True,
+                output_cores=1, max_size=16, start_gaps=[0] * 3, p_input=0.05, p_ready=1.0)
+    trace, timings, _ = check_system(seed, **case)
+    network, plan, counts, kwargs = system_case(seed, **case)
+    assert not stops_at_tick_end(Decision.FIRST_SPIKE, plan)
+    assert {int(d) >= 0 for d in trace.decision} == {True, False}
+    monkeypatch.setattr(system_cycle, "stops_at_tick_end", lambda decision, plan: True)
+    checked = expected_run(network, plan, counts, case["n_ticks"], **kwargs)[1]
+    assert [c.cycles - t.cycles for c, t in zip(checked, timings)] == [
+        len(t.tick_done_cycles) for t in timings]
 
 
 def test_first_spike_with_several_output_cores_stays_the_contract_s_class():

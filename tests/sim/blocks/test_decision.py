@@ -14,6 +14,7 @@ import random
 
 import pytest
 
+from spikeforge.compiler.map import plan_network
 from spikeforge.hdl.decision import DecisionUnit
 from spikeforge.ir.params import Decision
 from spikeforge.sim.blocks.decision import (
@@ -21,8 +22,10 @@ from spikeforge.sim.blocks.decision import (
     MembraneMaxDecision,
     SpikeCountDecision,
     decision_model,
+    decisive_classes,
+    stops_at_tick_end,
 )
-from tests.util import run
+from tests.util import random_network, run
 
 
 def decision_lockstep(seed, mode, n_classes, cycles=1500, decisive_below=0):
@@ -231,3 +234,21 @@ def test_first_spike_decides_at_a_decisive_spike_with_the_lowest_index_of_its_ti
     assert not m.valid
     m.clock(None, 1, True, False, False)
     assert (m.valid, m.cls, m.decision_tick(0)) == (True, 4, 1)
+
+
+def test_a_run_stops_at_a_tick_end_only_where_some_class_decides_there():
+    """``stops_at_tick_end`` (the tick controller's CHECK after every tick): a first-spike
+    decision whose output layer is split over cores (the classes of the higher cores decide
+    at the tick's end); not with one output core (every class decides at its spike) nor for
+    the other decisions."""
+    network = next(n for n in (random_network(s, max_size=16, decision=Decision.FIRST_SPIKE)
+                                for s in range(100)) if n.n_outputs >= 4)
+    n_hidden = [layer.n_neurons for layer in network.layers[:-1]]
+    one = plan_network(network, neurons_per_core=[*n_hidden, network.n_outputs])
+    two = plan_network(network, neurons_per_core=[*n_hidden, network.n_outputs // 2])
+    assert decisive_classes(one) == network.n_outputs
+    assert decisive_classes(two) == network.n_outputs // 2
+    assert not stops_at_tick_end(Decision.FIRST_SPIKE, one)
+    assert stops_at_tick_end(Decision.FIRST_SPIKE, two)
+    for mode in (Decision.SPIKE_COUNT, Decision.MEMBRANE_MAX):
+        assert not stops_at_tick_end(mode, two)
