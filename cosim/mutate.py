@@ -1679,9 +1679,13 @@ _LOCKSTEP_OUT = (
     "& o.ready")
 
 #: the tick controller's CHECK state in an overlapped build
-_NO_CHECK = ("spike-count is overlapped (SystemConfig.overlap): the tick controller's CHECK "
-             "state is never entered (in_check resets to 0 and its next value is the constant "
-             "0), so nothing under in_check acts")
+_NEVER_CHECK = ("the tick controller's CHECK state is never entered (in_check resets to 0 and "
+                "its next value is the constant 0), so nothing under in_check acts")
+_NO_CHECK = "spike-count is overlapped (SystemConfig.overlap): " + _NEVER_CHECK
+#: ... and in an overlapped first-spike build of one output core (stop 62)
+_NO_TTFS_CHECK = (
+    "ttfs-one-word is overlapped and its one output core decides every run at a spike, "
+    "inside UPDATE (stops_at_tick_end is false: TickController(stops=False)): " + _NEVER_CHECK)
 
 _COUNT_LIMIT = (
     "a spike count's saturation at 65534 instead of 65535: an output neuron cannot spike in "
@@ -2248,6 +2252,22 @@ _TTFS = {
         "first_tick reset to 1 instead of 0: valid resets to 0, and first_tick is loaded with "
         "the tick in every cycle while valid is low (stop 53), so the reset value lasts one "
         "cycle, in which done is low and nothing reads result_tick"),
+    # stop 62: the controller without CHECK redrew its sites
+    "spikeforge_system.ctrl:387:==->!=:equality negated": _NO_TTFS_CHECK + (
+        ": this copy of left == 1 loads last in CHECK's next tick (the overlapped next tick "
+        "has a copy of its own, $105)"),
+    "spikeforge_system.ctrl:358:|->&:and/or swapped": (
+        "in_clearing_last's next value (t_clear & no_ticks) | (in_clearing_last & ~ended) "
+        "with & for |: the flag is set only by t_clear & no_ticks, the CLEAR of a run of "
+        "n_ticks = 0, and the port's contract is n_ticks >= 1 (no stimulus starts one): "
+        "no_ticks is 0 after every start, the flag stays at its reset value 0, and both "
+        "forms are 0"),
+    "spikeforge_system.ctrl:689:$155=K':next-state constant": (
+        "no_ticks (n_ticks == 0, loaded at every start) reset to 1 instead of 0: it is read "
+        "only by the transitions of ISSUE_CLEAR and CLEARING (t_clear & no_ticks, t_cleared "
+        "& no_ticks, t_cleared & ~no_ticks and the done and input window they set), which a "
+        "run reaches only through t_start, whose edge loads it: the reset value is never "
+        "read (every input)"),
 }
 EQUIVALENT.update({("ttfs-one-word", site): why for site, why in _TTFS.items()})
 EQUIVALENT[("ttfs-one-word", "spikeforge_system.decision:104:$11=K':next-state constant")] = (
