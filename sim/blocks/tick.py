@@ -39,8 +39,8 @@ class TickControllerModel:
       and without the guard (or ends the run after the last tick: ``finished`` with
       ``tick_done``). With ``stops`` too (a first-spike decision that may stop at a
       ``tick_done``: :func:`~spikeforge.sim.blocks.decision.stops_at_tick_end`; one output
-      core stops only in UPDATE) the end of UPDATE goes through CHECK, which ends the run on ``stop``
-      or after the last tick, and else on to EVENT, still without the guard.
+      core stops only in UPDATE) the end of UPDATE goes through CHECK, which ends the run on
+      ``stop`` or after the last tick, and else on to EVENT, still without the guard.
     * ``ticks_run`` counts a tick from its TICK offer on.
     * ``stop`` in UPDATE ends the run in that cycle (``finished``, nothing pending) and loads the guard, which runs on in IDLE and is not reset by
       ``start``: the next CLEAR waits for the drain and ``guard`` cycles.
