@@ -183,8 +183,11 @@ def designs(quick: bool, only=None, boards=None):
             _, artifact = resolve_design(str(DEMO_ARTIFACT))
             out.append((board, ("digits", artifact)))
             if board == "icebreaker":  # the demo's 4-lane cores need 24 multipliers of 8
+                # single-buffered, as compile --board makes every iCE40 design (the demo
+                # is double-buffered since stop 61: so digits-l2 no longer fitted)
                 out.append((board, ("digits-l2", replace(
-                    artifact, plan=plan_network(artifact.network, lanes=2)))))
+                    artifact, plan=plan_network(artifact.network, lanes=2),
+                    system=replace(artifact.system, double_buffer=False)))))
     if only is None or {"mnist", "mnist16", "mnist-l82"} & set(only):
         from spikeforge.ir.errors import SpikeforgeError
 

@@ -115,7 +115,9 @@ class LogicModel:
     ff_per_lane: float
     #: per layer: the work counters (events, spikes) of the system and their registered
     #: copies in the protocol engine, 4 x 32 bits, and the per-tick spike count (their
-    #: logic cells, +552 on the digits build, are inside the cell model's margin)
+    #: logic cells, +552 on the digits build, are inside the cell model's margin). The
+    #: engine reads the counters without copies since stop 63 (2 x 32 bits fewer): kept
+    #: as fitted to the recorded builds, which had them, so a bound still
     ff_per_layer: float = 136
     #: per lane and accumulator bit of a double-buffered core (``SystemConfig.double_buffer``):
     #: the adder of the current and the update's buffer, the buffers' write data, the
