@@ -27,7 +27,8 @@ host-link-limited rate. Designs that the fit estimate refuses are listed with th
 Designs: ``core16x32`` and ``core64x64`` (one core of random weights), ``digits`` (the demo
 artifact ``build/demo/compiled`` of ``spikeforge demo``, 64-32-10 on three cores of 4 lanes,
 when it exists), on the iCEBreaker ``digits-l2`` (the same network, one core per layer with
-2 lanes: the demo's 4-lane cores need more multipliers than the iCE40UP5K has) and, on
+2 lanes, single-buffered: the demo's 4-lane cores need more multipliers than the iCE40UP5K
+has, and its double-buffered ones more logic) and, on
 the ULX3S only, ``mnist`` (784-64-10, trained and compiled by :func:`mnist_artifact` on first
 use into ``build/bench_boards/mnist/compiled``, about 80 s on 2 cores; needs the MNIST IDX
 files, see :func:`spikeforge.model.datasets.default_mnist_dir`) on one core per layer, and
