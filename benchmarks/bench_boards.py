@@ -184,11 +184,8 @@ def designs(quick: bool, only=None, boards=None):
             _, artifact = resolve_design(str(DEMO_ARTIFACT))
             out.append((board, ("digits", artifact)))
             if board == "icebreaker":  # the demo's 4-lane cores need 24 multipliers of 8
-                # single-buffered, as compile --board makes every iCE40 design (the demo
-                # is double-buffered since stop 61: so digits-l2 no longer fitted)
                 out.append((board, ("digits-l2", replace(
-                    artifact, plan=plan_network(artifact.network, lanes=2),
-                    system=replace(artifact.system, double_buffer=False)))))
+                    artifact, plan=plan_network(artifact.network, lanes=2)))))
     if only is None or {"mnist", "mnist16", "mnist-l82"} & set(only):
         from spikeforge.ir.errors import SpikeforgeError
 
@@ -432,6 +429,7 @@ def main(argv=None) -> int:
         return 0
 
     from spikeforge.boards.build import seed_fmax
+    from spikeforge.boards.choose import DOUBLE_BUFFER_FAMILIES
     from spikeforge.boards.fit import estimate, system_layout, system_settings_for
     from spikeforge.boards.specs import BOARDS
     from spikeforge.ir.errors import ConfigError, SpikeforgeError
@@ -457,6 +455,10 @@ def main(argv=None) -> int:
             artifact = replace(artifact, system=replace(
                 artifact.system, weight_banks=BOARDS[board].family))
             name = f"{name}-banked"
+        if BOARDS[board].family not in DOUBLE_BUFFER_FAMILIES:
+            # single-buffered, as compile --board makes every design there (the demo
+            # artifact is double-buffered since stop 61, and digits-l2 no longer fitted)
+            artifact = replace(artifact, system=replace(artifact.system, double_buffer=False))
         if args.state_memories == "board":  # what compile --board chooses
             settings, _ = system_settings_for(artifact.plan, board,
                                               weight_banks=artifact.system.weight_banks)
