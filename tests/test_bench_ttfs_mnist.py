@@ -192,3 +192,28 @@ def test_the_layer_scripts_read_only_a_hidden_and_an_output_layer(tmp_path, monk
     with pytest.raises(SpikeforgeError, match=r"three\.pt: a hidden and an output layer "
                                               r"expected, got 3 layers"):
         bench.read_two_layer_model(tmp_path / "three.pt")
+
+
+def test_train_images_keeps_a_stratified_prefix_and_the_same_validation():
+    """``--train-images N`` trains on N of the split's training images, each class in
+    proportion, a smaller N a subset of a larger one, and scores on the same validation
+    images; more images than the split has, or fewer than one per class, are refused."""
+    bench = _bench()
+    ds = load_dataset("digits")  # 1,347 training images: 347 beside the 1,000 held out
+    (x_all, y_all), val_all = bench.split(ds)
+    (x_small, y_small), val_small = bench.split(ds, 100)
+    (x_mid, _), val_mid = bench.split(ds, 200)
+    assert np.array_equal(bench.split(ds, len(y_all))[0][1], y_all)
+    with pytest.raises(Exception, match=f"--train-images: the split has {len(y_all)} "):
+        bench.split(ds, len(y_all) + 1)
+    assert len(y_small) == 100 and len(x_mid) == 200
+    for v in (val_small, val_mid):
+        assert np.array_equal(v[0], val_all[0]) and np.array_equal(v[1], val_all[1])
+    rows = {r.tobytes() for r in x_mid}
+    assert all(r.tobytes() in rows for r in x_small)
+    share = np.bincount(y_small, minlength=10) / 100 - np.bincount(y_all, minlength=10) / len(y_all)
+    assert np.abs(share).max() <= 1 / 100 + 1e-9
+    args = bench.parser().parse_args(["train", "--train-images", "300"])
+    assert bench.options(args)["train_images"] == 300
+    with pytest.raises(SystemExit, match="bench_ttfs_mnist: --train-images: must be at least 10"):
+        bench.main(["trial", "--train-images", "9"])
