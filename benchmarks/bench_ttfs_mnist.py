@@ -122,7 +122,8 @@ def options(args) -> dict:
                                           "rotation", "scale", "shear", "elastic_alpha",
                                           "elastic_sigma", "nearest", "k_hidden", "k_late",
                                           "temperature", "k_weight_sum", "hidden", "seed", "init",
-                                          "teacher", "k_distill", "distill_temperature", "train_images")}
+                                          "teacher", "k_distill", "distill_temperature", "train_images",
+                                          "weight_sum")}
 
 
 def initial_weights(args, ds):
@@ -160,7 +161,8 @@ def fit(args, ds, on_epoch=None):
     encoding = TTFSEncoding(1.0, args.k, zero_is_silent=True)
     r = train_ttfs(train_view(ds, train), (args.hidden,), args.epochs, args.batch, lr=args.lr,
                    clip_grad_norm=args.clip or None,
-                   encoding=encoding, per_sample_weight_sum=True, spike_dropout=args.dropout,
+                   encoding=encoding, per_sample_weight_sum=args.weight_sum == "per-sample",
+                   spike_dropout=args.dropout,
                    augment=aug, validation=val, k_hidden_spikes=args.k_hidden,
                    k_late=args.k_late, sparsity_temperature=args.temperature,
                    k_weight_sum=args.k_weight_sum,
@@ -375,6 +377,9 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--k-late", type=float, default=0.0, help="late-decision cost weight")
     ap.add_argument("--temperature", type=float, default=0.1, help="hidden-spike cost, tau")
     ap.add_argument("--k-weight-sum", type=float, default=1.0, help="Mostafa's weight-sum cost")
+    ap.add_argument("--weight-sum", choices=["per-sample", "global"], default="per-sample",
+                    help="the weight-sum cost over each sample's spiking inputs (every neuron "
+                         "able to fire on every image) or over all its inputs")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--train-images", type=int, default=None,
                     help="train/trial: train on this many of the split's training images "

@@ -217,3 +217,24 @@ def test_train_images_keeps_a_stratified_prefix_and_the_same_validation():
     assert bench.options(args)["train_images"] == 300
     with pytest.raises(SystemExit, match="bench_ttfs_mnist: --train-images: must be at least 10"):
         bench.main(["trial", "--train-images", "9"])
+
+
+def test_weight_sum_chooses_the_cost_over_present_or_all_inputs():
+    """``--weight-sum global`` trains with Mostafa's weight-sum cost over all of a neuron's
+    inputs instead of each sample's spiking ones: other weights where the cost acts, the
+    same ones where it is off (``--k-weight-sum 0``), and the choice is recorded."""
+    bench = _bench()
+    ds = load_dataset("digits")
+
+    def first_layer(*extra):
+        args = bench.parser().parse_args(["train", "--hidden", "8", "--k", "16", "--epochs", "1",
+                                          "--train-images", "100", *extra])
+        return args, bench.fit(args, ds)[0].net.layers[0].w.detach().clone()
+
+    args, per_sample = first_layer("--k-weight-sum", "10")
+    assert bench.options(args)["weight_sum"] == "per-sample"
+    args, overall = first_layer("--k-weight-sum", "10", "--weight-sum", "global")
+    assert bench.options(args)["weight_sum"] == "global"
+    assert not torch.equal(per_sample, overall)
+    assert torch.equal(first_layer("--k-weight-sum", "0")[1],
+                       first_layer("--k-weight-sum", "0", "--weight-sum", "global")[1])
