@@ -58,6 +58,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_ttfs_board import (  # noqa: E402
     REPO, compile_for_board, double_buffer_flag, measure, table)
+from spikeforge.boards.build import ROUTERS, build_board, format_report  # noqa: E402
 
 
 @dataclasses.dataclass(frozen=True)
@@ -328,6 +329,9 @@ def main(argv=None) -> int:
                     help="compiled with --double-buffer / --no-double-buffer (cores that take "
                          "the next tick's events while they update; default: as `spikeforge "
                          "compile --board` chooses)")
+    ap.add_argument("--router", choices=ROUTERS, default=None,
+                    help="nextpnr's router (default: nextpnr's, router1: it routed stop 56's "
+                         "MNIST design in 1,000 s and did not converge on stop 63's)")
     args = ap.parse_args(argv)
     start = time.perf_counter()
     dataset = "digits" if args.quick else args.dataset
@@ -346,11 +350,10 @@ def main(argv=None) -> int:
     compile_for_board(Path(model), board, out / "compiled", images, extra)
     print(fit_text(out / "compiled", board), file=sys.stderr, flush=True)
 
-    from spikeforge.boards.build import build_board, format_report
     from spikeforge.flow import TABLE_HEADER, verify_artifact
 
     report = build_board(str(out / "compiled"), board, out / "board", clk_mhz=clk,
-                         allow_timing_fail=True, reuse=not args.rebuild)
+                         allow_timing_fail=True, reuse=not args.rebuild, router=args.router)
     print(("reused the build in " + str(out / "board") + "\n" if report.get("reused") else "")
           + format_report(report), file=sys.stderr, flush=True)
     m = measure(Path(model), out / "compiled", args.stats_images)
