@@ -32,6 +32,12 @@ Variants (stop 57), each a column of its own:
 * ``--lookahead K``: the per-core estimates with a layer at most ``K`` ticks ahead of the
   next (:func:`bounded_lookahead`), the bound a design with per-tick work counters needs.
 
+The last three columns (stop 64): the dependency bound
+(:func:`~spikeforge.sim.system_cycle.dependency_bound`: what no design of these cores can
+beat, the work in the contract's order, reads and updates overlapped, nothing else) against
+the work bound and the cycle model. Where it is above 1.2x the work bound, point 3's 1.2x
+cannot be met by any schedule of these cores.
+
 And (stop 58) ``--layer-ticks D ...``: not an estimate but the cycle model of a design with
 a tick controller per layer (:mod:`spikeforge.sim.planned`; its RTL is not built): every
 block stepped cycle by cycle as the system model does, each layer's spikes held while the
@@ -141,8 +147,9 @@ def row(directory: Path, images: int, drain_hidden: bool = False,
     plan = artifact.plan
     trace, model = model_cycles(artifact, counts)
     stats = trace.statistics(until_decision=trace.decision_mode is Decision.FIRST_SPIKE)
-    work = np.mean([lower_bound_cycles(plan, trace, b)["work_bound"]
-                    for b in range(len(counts))])
+    bounds = [lower_bound_cycles(plan, trace, b) for b in range(len(counts))]
+    work = np.mean([b["work_bound"] for b in bounds])
+    dependency = np.mean([b["dependency_bound"] for b in bounds])
     cores = "+".join(str(len(plan.cores_of_layer(l))) for l in range(plan.n_layers))
     lanes = ",".join(str(plan.cores_of_layer(l)[0].config.lanes) for l in range(plan.n_layers))
     out = [str(directory), f"[{lanes}] in {cores}", str(len(counts)), f"{model:,.0f}"]
@@ -159,7 +166,8 @@ def row(directory: Path, images: int, drain_hidden: bool = False,
         estimates.append(model_cycles(artifact, counts, stages)[1])
     estimates += [layer_ticks_cycles(artifact, counts, depth) for depth in layer_ticks]
     out += [f"{e:,.0f}" for e in estimates] + [f"{work:,.0f}", f"{model / work:.2f}x"]
-    return out + [f"{e / work:.2f}x" for e in estimates]
+    return out + [f"{e / work:.2f}x" for e in estimates] + [
+        f"{dependency:,.0f}", f"{dependency / work:.2f}x", f"{model / dependency:.2f}x"]
 
 
 def main(argv=None) -> int:
@@ -191,7 +199,8 @@ def main(argv=None) -> int:
         ap.error(f"--layer-ticks: depths must be >= 0, got {args.layer_ticks}")
     variants += [f"layer ticks, FIFO {d} (cycle model)" for d in args.layer_ticks]
     header = (["artifact", "lanes in cores", "images", "cycle model"] + variants
-              + ["work bound", "now / work"] + [f"{v} / work" for v in variants])
+              + ["work bound", "now / work"] + [f"{v} / work" for v in variants]
+              + ["dependency bound", "dependency / work", "now / dependency"])
     print("| " + " | ".join(header) + " |\n|" + "---|" * len(header))
     for directory in args.dirs:
         if not (directory / EXPECTED).is_file():

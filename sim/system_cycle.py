@@ -93,7 +93,8 @@ from spikeforge.sim.blocks.tick import TickControllerModel, TickState
 from spikeforge.sim.cycle import clear_cycles, cycles_per_event, update_cycles, words
 
 __all__ = ["InputSchedule", "InferenceTiming", "SystemModel", "predict_run",
-           "lower_bound_cycles", "ticks_to_run", "ticks_offered", "input_items"]
+           "lower_bound_cycles", "dependency_bound", "ticks_to_run", "ticks_offered",
+           "input_items"]
 
 
 def _always(cycle: int) -> bool:
@@ -689,6 +690,9 @@ def lower_bound_cycles(plan, trace, image: int = 0, n_ticks: int | None = None,
     ``bound`` says how far the cores' own timing allows, ``work_bound`` how far the work.
     It is the issue's definition, the same with ``double_buffer``, whose cores read the
     words of both at once and can go below it (the TTFS digits board design: 0.996x).
+
+    ``dependency_bound`` (:func:`dependency_bound`) adds to the work the order the contract
+    puts on it: a spike of tick t - 1 must exist before the next layer reads it.
     """
     ticks = n_ticks if n_ticks is not None else trace.ticks
     stats = trace.statistics(until_decision=trace.decision_mode is Decision.FIRST_SPIKE)
@@ -704,4 +708,57 @@ def lower_bound_cycles(plan, trace, image: int = 0, n_ticks: int | None = None,
     work_bound = max(words(c) * (int(events[c.layer]) + ticks_run) for c in plan.cores)
     return {"core_bound": core_bound, "synaptic_bound": synaptic_bound,
             "bound": max(core_bound, synaptic_bound), "work_bound": work_bound,
+            "dependency_bound": dependency_bound(plan, trace, image, ticks_run),
             "synaptic_events": synaptic, "ticks_run": ticks_run}
+
+
+def dependency_bound(plan, trace, image: int, ticks_run: int) -> int:
+    """Cycles that no design of ``plan``'s cores can beat, from the work and the contract's
+    order alone (issue 10 point 3: how far below the work bound a schedule can go).
+
+    Each core c (``G_c`` = :func:`~spikeforge.sim.cycle.words`) reads one weight word a
+    cycle, ``G_c`` an event, and updates one state word a cycle, ``G_c`` a tick -- the two
+    at once if it likes (double-buffered), nothing else costs a cycle (no CLEAR, no pipeline,
+    no link, no barrier, input ready at cycle 0). For tick t = 0 .. ticks_run - 1:
+
+    * its events are released at cycle 0 (layer 0: the external events of tick t) or at
+      ``S(s, t - 1) + 1`` (a layer behind: source core s's spikes of tick t - 1 exist after
+      the first cycle of s's update of tick t - 1);
+    * ``A(c, t)``: it reads them in tick order, in order of release, none before its
+      release: ``A = A(c, t - 1)``, then ``A = max(A, release) + events * G_c`` per source;
+    * ``S(c, t) = max(A(c, t), U(c, t - 1))``: the update of tick t needs the tick's
+      events and the state of tick t - 1; ``U(c, t) = S(c, t) + G_c``.
+
+    The inference ends at ``max_c U(c, last)``; a first-spike one at the first output
+    spike, ``max_c S(c, last) + 1`` over the output cores. With one layer it is the work
+    of the busiest core with its reads and updates overlapped; behind a layer whose spikes
+    come late in the tick, more than the work bound (MNIST-fast: 1.21x, docs/boards.md
+    "Stop 64")."""
+    start: dict[int, int] = {}  # S(c, t - 1) while tick t is computed
+    read: dict[int, int] = {}  # A(c, t - 1)
+    done: dict[int, int] = {}  # U(c, t - 1)
+    for t in range(ticks_run):
+        now = {}
+        for c in plan.cores:
+            g = words(c.config)
+            if c.layer == 0:
+                releases = [(0, int(trace.input_counts[image, t].sum()))]
+            elif t == 0:
+                releases = []
+            else:
+                spikes = trace.spikes[c.layer - 1][image, t - 1]
+                releases = sorted(
+                    (start[s.core_id] + 1,
+                     int(spikes[s.neuron_offset:s.neuron_offset + s.n_neurons].sum()))
+                    for s in plan.cores_of_layer(c.layer - 1))
+            a = read.get(c.core_id, 0)
+            for released, events in releases:
+                if events:
+                    a = max(a, released) + events * g
+            read[c.core_id] = a
+            now[c.core_id] = max(a, done.get(c.core_id, 0))
+            done[c.core_id] = now[c.core_id] + g
+        start = now
+    if trace.decision_mode is Decision.FIRST_SPIKE:
+        return max(start[c.core_id] + 1 for c in plan.cores_of_layer(plan.n_layers - 1))
+    return max(done.values())

@@ -42,6 +42,11 @@ def test_a_row_per_artifact_below_the_cycle_model(tmp_path, capsys):
     assert row[1:3] == ["[2,2] in 1+1", "4"]
     model, per_core, work = (float(x.replace(",", "")) for x in row[3:6])
     assert work <= per_core <= model
+    # the dependency bound and its two ratios: below the cycle model, the ratios of the row
+    dependency = float(row[-3].replace(",", ""))
+    assert 0 < dependency <= model
+    ratios = [float(cell.rstrip(" |x")) for cell in row[-2:]]
+    assert ratios == pytest.approx([dependency / work, model / dependency], abs=0.01)
     assert estimate.main([str(tmp_path / "missing")]) == 2
 
 

@@ -19,10 +19,11 @@ from spikeforge.ir.network import IntegerLayer, IntegerNetwork
 from spikeforge.ir.params import Decision, NeuronParams
 from spikeforge.ir.system import SystemConfig
 from spikeforge.sim.cycle import clear_cycles, cycles_per_event, update_cycles, words
-from spikeforge.sim.network import run_network
+from spikeforge.sim.network import NetworkTrace, run_network
 from spikeforge.sim.system_cycle import (
     InputSchedule,
     SystemModel,
+    dependency_bound,
     input_items,
     lower_bound_cycles,
     predict_run,
@@ -106,13 +107,48 @@ def test_lower_bound_holds_on_random_networks(seed, double):
         synaptic = sum(e * n for e, (_, n) in zip(events, trace.layer_sizes))
         rate = sum(Fraction(c.n_neurons, cycles_per_event(c)) for c in plan.cores)
         update_min = min(update_cycles(c) for c in plan.cores)
-        assert bound == {"core_bound": core, "synaptic_events": synaptic,
+        assert {k: v for k, v in bound.items() if k != "dependency_bound"} == {
+                         "core_bound": core, "synaptic_events": synaptic,
                          "synaptic_bound": both(math.ceil(synaptic / rate), ticks * update_min),
                          "bound": max(core, bound["synaptic_bound"]), "ticks_run": ticks,
                          "work_bound": max(words(c) * (events[c.layer] + ticks)
                                            for c in plan.cores)}
         assert double or bound["work_bound"] <= bound["core_bound"]
         assert 0 < bound["bound"] <= timing.cycles, (seed, b, bound, timing.cycles)
+        assert bound["dependency_bound"] == dependency_bound(plan, trace, b, ticks)
+        assert 0 < bound["dependency_bound"] <= timing.cycles, (seed, b, bound, timing.cycles)
+
+
+@pytest.mark.parametrize("decision", [Decision.SPIKE_COUNT, Decision.FIRST_SPIKE])
+def test_dependency_bound_by_hand(decision):
+    """Two layers, one core each, one lane: 2 inputs -> 4 neurons (G = 4) -> 2 (G = 2); one
+    input event in each of 3 ticks, every hidden neuron spiking in every tick, the outputs
+    in tick 2. The hidden core reads a tick's event in 4 cycles and updates in 4 more,
+    overlapped with the next tick's read: A = 4, 8, 12, S = 4, 8, 12, U = 8, 12, 16. The
+    output core has nothing in tick 0 (S = 0, U = 2); tick 1's 4 events are released at
+    S(hidden, 0) + 1 = 5: A = 5 + 4 * 2 = 13 = S, U = 15; tick 2's at 9: A = 13 + 8 = 21 =
+    S, U = 23. So 23 cycles, or S + 1 = 22 at the first output spike; the work bound is
+    4 * (3 + 3) = 24: the overlap of reads and updates goes below it."""
+    network = IntegerNetwork((IntegerLayer(np.zeros((2, 4), dtype=np.int64), NeuronParams()),
+                              IntegerLayer(np.zeros((4, 2), dtype=np.int64), NeuronParams())),
+                             decision)
+    plan = plan_network(network, neurons_per_core=[4, 2], lanes=[1, 1])
+    counts = np.zeros((1, 3, 2), dtype=np.int64)
+    counts[0, :, 0] = 1
+    out = np.zeros((1, 3, 2), dtype=bool)
+    out[0, 2] = True
+    trace = NetworkTrace([np.ones((1, 3, 4), dtype=bool), out], counts,
+                         np.zeros((1, 3, 2), dtype=np.int64), np.array([0]), np.array([2]),
+                         decision, [(2, 4), (4, 2)])
+    bound = lower_bound_cycles(plan, trace, 0, 3)
+    assert bound["work_bound"] == 24
+    assert bound["dependency_bound"] == (23 if decision is Decision.SPIKE_COUNT else 22)
+    # a layer's own work with nothing behind it: the hidden core alone, U(2) = 16
+    assert dependency_bound(plan_network(IntegerNetwork(network.layers[:1], Decision.SPIKE_COUNT),
+                                         neurons_per_core=[4], lanes=[1]),
+                            dataclasses.replace(trace, spikes=trace.spikes[:1],
+                                                decision_mode=Decision.SPIKE_COUNT,
+                                                layer_sizes=[(2, 4)]), 0, 3) == 16
 
 
 def test_double_buffered_cores_beat_the_one_at_a_time_sum():
@@ -334,4 +370,6 @@ def test_lower_bound_by_hand():
     assert lower_bound_cycles(plan, trace, 0, 2) == {
         "core_bound": core, "synaptic_bound": synaptic, "bound": max(core, synaptic),
         "work_bound": 2 * (3 + 2),  # core a: G = 2 words, 3 events + 2 ticks
-        "synaptic_events": 9, "ticks_run": 2}
+        # core a: tick 0's 2 events read by 4, updated by 6 while tick 1's event is read
+        # (by 6), tick 1's update from 6 to 8
+        "dependency_bound": 8, "synaptic_events": 9, "ticks_run": 2}
