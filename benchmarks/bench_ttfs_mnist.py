@@ -122,8 +122,8 @@ def options(args) -> dict:
                                           "rotation", "scale", "shear", "elastic_alpha",
                                           "elastic_sigma", "nearest", "k_hidden", "k_late",
                                           "temperature", "k_weight_sum", "hidden", "seed", "init",
-                                          "teacher", "k_distill", "distill_temperature", "train_images",
-                                          "weight_sum")}
+                                          "teacher", "k_distill", "distill_temperature",
+                                          "train_images", "weight_sum")}
 
 
 def initial_weights(args, ds):
