@@ -1,0 +1,92 @@
+"""Issue 11 point 3 in one picture: TTFS model files on the validation split only, 8-bit
+golden accuracy against the hidden spikes before the decision, beside the prototype's
+point (97 % at 139) -- the trade-off curve every sparse run since stop 34 has landed on
+(docs/model.md section 6).
+
+    .venv/bin/python scripts/ttfs_tradeoff.py MODEL [MODEL ...] [--plot PNG]
+
+Prints a row per model file (the figures of ``bench_ttfs_mnist.py validate``) and draws
+them; the test set is never read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import bench_ttfs_mnist as bench  # noqa: E402  (the split and the golden statistics)
+
+from spikeforge.ir.errors import SpikeforgeError  # noqa: E402
+from spikeforge.model.datasets import load_dataset  # noqa: E402
+
+HEADER = ("| model | val 8-bit golden | hidden spikes before the decision | weights read "
+          "in->hid / hid->out | median decision tick |")
+
+
+def figures(path: Path, val) -> dict:
+    """The validation figures of one model file (:func:`bench.golden_stats`)."""
+    _, net, k, encoding = bench.read_model(path)
+    st = bench.golden_stats(net, val[0], val[1], k, encoding)
+    return {"golden": st["golden"], "hidden": float(st["hidden_spikes"].mean()),
+            "reads": st["reads"].mean(axis=0), "tick": float(np.median(st["decision_tick"]))}
+
+
+def plot(points: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for name, f in points.items():
+        ax.plot(f["hidden"], f["golden"], "o", color="tab:blue")
+        ax.annotate(name, (f["hidden"], f["golden"]), fontsize=7, xytext=(4, 2),
+                    textcoords="offset points")
+    proto = bench.PROTOTYPE
+    ax.plot(proto["hidden_spikes"], proto["golden"], "*", ms=14, color="tab:red",
+            label="Mostafa's FPGA prototype (60k training images)")
+    ax.axhline(proto["golden"], color="tab:red", lw=0.6, ls="--")
+    ax.axvline(proto["hidden_spikes"], color="tab:red", lw=0.6, ls="--")
+    ax.set_xlabel("hidden spikes before the decision (validation mean)")
+    ax.set_ylabel("8-bit golden accuracy (validation)")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.suptitle("TTFS 784-600-10: accuracy against hidden spikes")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("models", nargs="+", type=Path, metavar="MODEL")
+    parser.add_argument("--plot", type=Path, default=Path("build/ttfs_mnist/tradeoff.png"),
+                        metavar="PNG")
+    parser.add_argument("--dataset", default="mnist", choices=["mnist", "digits"],
+                        help="the models' dataset (digits: the tests' small networks)")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    missing = [str(m) for m in args.models if not m.is_file()]
+    if missing:
+        parser.exit(2, f"ttfs_tradeoff: no such model file: {', '.join(missing)}\n")
+    _, val = bench.split(load_dataset(args.dataset))
+    print(HEADER + "\n" + "|---" * 5 + "|", flush=True)
+    points = {}
+    for path in args.models:
+        try:
+            f = points[path.stem] = figures(path, val)
+        except SpikeforgeError as error:
+            parser.exit(2, f"ttfs_tradeoff: {path}: {error}\n")
+        print(f"| {path} | {f['golden']:.3f} | {f['hidden']:.1f} | {f['reads'][0]:.3f} / "
+              f"{f['reads'][1]:.3f} | {f['tick']:.0f} |", flush=True)
+    plot(points, args.plot)
+    print(f"plot: {args.plot}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
