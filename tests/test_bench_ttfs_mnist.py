@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from spikeforge.ir.errors import SpikeforgeError
 from spikeforge.model.datasets import load_dataset
 from spikeforge.model.modelfile import load_model
 from spikeforge.model.ttfs import TTFSNet
@@ -204,7 +205,7 @@ def test_train_images_keeps_a_stratified_prefix_and_the_same_validation():
     (x_small, y_small), val_small = bench.split(ds, 100)
     (x_mid, _), val_mid = bench.split(ds, 200)
     assert np.array_equal(bench.split(ds, len(y_all))[0][1], y_all)
-    with pytest.raises(Exception, match=f"--train-images: the split has {len(y_all)} "):
+    with pytest.raises(SpikeforgeError, match=f"--train-images: the split has {len(y_all)} "):
         bench.split(ds, len(y_all) + 1)
     assert len(y_small) == 100 and len(x_mid) == 200
     for v in (val_small, val_mid):
