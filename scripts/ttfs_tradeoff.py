@@ -36,14 +36,14 @@ def figures(path: Path, val) -> dict:
             "reads": st["reads"].mean(axis=0), "tick": float(np.median(st["decision_tick"]))}
 
 
-def plot(points: dict, path: Path) -> None:
+def plot(points: list, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for name, f in points.items():
+    for name, f in points:  # (label, figures): two files of one stem stay two points
         ax.plot(f["hidden"], f["golden"], "o", color="tab:blue")
         ax.annotate(name, (f["hidden"], f["golden"]), fontsize=7, xytext=(4, 2),
                     textcoords="offset points")
@@ -75,14 +75,15 @@ def main(argv=None) -> int:
         parser.exit(2, f"ttfs_tradeoff: no such model file: {', '.join(missing)}\n")
     _, val = bench.split(load_dataset(args.dataset))
     print(HEADER + "\n" + "|---" * 5 + "|", flush=True)
-    points = {}
+    points = []
     for path in args.models:
         try:
-            f = points[path.stem] = figures(path, val)
+            f = figures(path, val)
         except SpikeforgeError as error:
             parser.exit(2, f"ttfs_tradeoff: {path}: {error}\n")
         print(f"| {path} | {f['golden']:.3f} | {f['hidden']:.1f} | {f['reads'][0]:.3f} / "
               f"{f['reads'][1]:.3f} | {f['tick']:.0f} |", flush=True)
+        points.append((path.stem, f))
     plot(points, args.plot)
     print(f"plot: {args.plot}")
     return 0
