@@ -34,6 +34,7 @@ nine).
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -45,7 +46,7 @@ from spikeforge.compiler.map import plan_network
 from spikeforge.cosim.system_cosim import expected_run
 from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.params import Decision
-from spikeforge.ir.system import SystemConfig, chosen_system
+from spikeforge.ir.system import DoubleBuffer, SystemConfig, chosen_system
 from spikeforge.sim.cycle import core_busy_bound, cycles_per_event, update_cycles
 from spikeforge.sim.network import run_network
 
@@ -80,11 +81,12 @@ SAFE_LOGIC = 0.95
 FASTER_TRIED = 4
 #: above this many combinations, layers are improved one at a time instead
 EXHAUSTIVE_LIMIT = 1000
-#: the families whose designs :func:`choose_double_buffer` double-buffers where that pays.
-#: On the ECP5 the buffers are LUT RAM and cost no Fmax (the TTFS 784-600-10: 67.3 -> 67.9
-#: MHz, 26,867 -> 36,773 LUTs, 1,936 -> 1,731 cycles); on the iCE40 their logic cost the
-#: digits design 16 % of its Fmax (54.0 -> 45.5 MHz) for 12 % of its cycles, and the TTFS
-#: digits design 9 block RAMs it does not have (docs/boards.md, stop 59)
+#: the families whose designs :func:`choose_double_buffer` double-buffers in every core where
+#: that pays. On the ECP5 the buffers are LUT RAM and cost no Fmax (the TTFS 784-600-10: 67.3
+#: -> 67.9 MHz, 26,867 -> 36,773 LUTs, 1,936 -> 1,731 cycles); on the iCE40 every core's
+#: logic cost the digits design 16 % of its Fmax (54.0 -> 45.5 MHz) for 12 % of its cycles
+#: (stop 59), its hidden core's alone 3 % at the default seed (53.3 -> 51.7 MHz) for 11 %
+#: (stop 65), so there a layer's cores get them only where they pay by themselves
 DOUBLE_BUFFER_FAMILIES = ("ecp5",)
 #: the share of the cycles double-buffered cores must save to be chosen: their logic (37 %
 #: more LUTs in the TTFS 784-600-10) buys too little below it (MNIST-fast: 2 %)
@@ -338,32 +340,98 @@ def _name(candidate: _Candidate, seen: dict) -> str:
     return _describe(candidate.key, seen[candidate.key][1])
 
 
-def choose_double_buffer(network, board: str, plan, sample_counts, single: SystemConfig,
-                         double: SystemConfig) -> tuple[bool, str]:
-    """Whether ``compile --board`` double-buffers the cores of ``plan`` on ``board``, and
-    why: on a family of :data:`DOUBLE_BUFFER_FAMILIES`, where the double-buffered design
-    (``double``: the settings it would get; ``single`` the others) fits with logic to spare
-    (:data:`SAFE_LOGIC`) and the cycle model says it takes at least
-    :data:`DOUBLE_BUFFER_GAIN` fewer cycles on the first :data:`CYCLE_IMAGES` of
-    ``sample_counts`` (images run back to back, as ``verify`` runs them)."""
+def choose_double_buffer(network, board: str, plan, sample_counts,
+                         system_of: Callable[[DoubleBuffer], SystemConfig]
+                         ) -> tuple[DoubleBuffer, str]:
+    """Which cores of ``plan`` ``compile --board`` double-buffers on ``board``
+    (:attr:`SystemConfig.double_buffer <spikeforge.ir.system.SystemConfig>`), and why;
+    ``system_of(double_buffer)``: the settings the design would get with them. A candidate
+    must fit with logic to spare (:data:`SAFE_LOGIC`) and save at least
+    :data:`DOUBLE_BUFFER_GAIN` of the cycles by the cycle model, on the first
+    :data:`CYCLE_IMAGES` of ``sample_counts`` (images run back to back, as ``verify`` runs
+    them):
+
+    * on a family of :data:`DOUBLE_BUFFER_FAMILIES`, where the buffers cost no Fmax, every
+      core's (``True``), or none;
+    * elsewhere a layer's cores at a time, the one that saves the most first, each layer only
+      where it saves that share by itself, and only beside the memory layout of the
+      single-buffered design (buffers that push the state memories out of block RAM cost
+      more Fmax than they save cycles: docs/boards.md, stop 37). On the iCE40 the digits
+      latency design's hidden core alone takes 11.3 % of the cycles, its output core 0.6 %
+      more (stop 65)."""
     family = board_spec(board).family
-    if family not in DOUBLE_BUFFER_FAMILIES:
-        return False, (f"cores single-buffered (on the {family} the buffers' logic costs more "
-                       f"Fmax than they save cycles; --double-buffer to have them)")
-    est = estimate(plan, board, **system_layout(double))
-    if not est.fits or est.luts > SAFE_LOGIC * est.luts_available:
-        room = ("; ".join(est.problems) if not est.fits else
-                f"about {est.luts:,} of {est.luts_available:,} logic cells, above "
-                f"{SAFE_LOGIC:.0%}")
-        return False, f"cores single-buffered (double-buffered: {room})"
     n = min(len(sample_counts), CYCLE_IMAGES)
-    cycles = [_Cycles(network, sample_counts[:n], system)(plan) for system in (single, double)]
-    saved = 1 - cycles[1] / cycles[0]
-    figures = (f"{cycles[1]:,.1f} against {cycles[0]:,.1f} cycles per inference on {n} test "
-               f"images, {saved:.1%} fewer")
-    if saved < DOUBLE_BUFFER_GAIN:
-        return False, (f"cores single-buffered (double-buffered: {figures}, under the "
-                       f"{DOUBLE_BUFFER_GAIN:.0%} that pays for their logic; --double-buffer "
+    single = system_of(False)
+
+    def cycles(double_buffer):
+        return _Cycles(network, sample_counts[:n], system_of(double_buffer))(plan)
+
+    def room(double_buffer):  # None where the candidate fits with logic to spare
+        system = system_of(double_buffer)
+        est = estimate(plan, board, **system_layout(system))
+        if not est.fits:
+            return "; ".join(est.problems)
+        if est.luts > SAFE_LOGIC * est.luts_available:
+            return (f"about {est.luts:,} of {est.luts_available:,} logic cells, above "
+                    f"{SAFE_LOGIC:.0%}")
+        if family not in DOUBLE_BUFFER_FAMILIES and any(
+                getattr(system, f) != getattr(single, f) for f in _LAYOUT_FIELDS):
+            return "the state memories would leave block RAM"
+        return None
+
+    base = cycles(False)
+    if family in DOUBLE_BUFFER_FAMILIES:
+        candidates = [True]
+    else:
+        candidates = [(l,) for l in range(plan.n_layers)]
+    chosen, now, said = False, base, []
+    while candidates:
+        tried = []
+        for candidate in candidates:
+            why_not = room(candidate)
+            if why_not is not None:
+                said.append(f"{_buffered_name(candidate)}: {why_not}")
+                continue
+            tried.append((cycles(candidate), candidate))
+        if not tried:
+            break
+        best_cycles, best = min(tried)
+        saved = 1 - best_cycles / now
+        figures = (f"{best_cycles:,.1f} against {now:,.1f} cycles per inference on {n} test "
+                   f"images, {saved:.1%} fewer")
+        if saved < DOUBLE_BUFFER_GAIN:
+            said.append(f"{_buffered_name(best)}: {figures}, under the "
+                        f"{DOUBLE_BUFFER_GAIN:.0%} that pays for their logic")
+            break
+        chosen, now = best, best_cycles
+        said.append(f"{_buffered_name(best)}: {figures}")
+        rest = [l for l in range(plan.n_layers) if best is not True and l not in best]
+        candidates = [tuple(sorted(best + (l,))) for l in rest]
+    if chosen is False:
+        rule = ("" if family in DOUBLE_BUFFER_FAMILIES else
+                f"on the {family} each layer's buffers must save "
+                f"{DOUBLE_BUFFER_GAIN:.0%} by themselves; ")
+        return False, (f"cores single-buffered ({rule}{'; '.join(said)}; --double-buffer "
                        f"to have them)")
-    return True, (f"{DOUBLE_BUFFERED} ({figures}; about {est.luts:,} of "
-                  f"{est.luts_available:,} logic cells; --no-double-buffer for one buffer)")
+    if chosen != True and len(chosen) == plan.n_layers:
+        chosen = True
+    est = estimate(plan, board, **system_layout(system_of(chosen)))
+    what = DOUBLE_BUFFERED if chosen is True else \
+        f"the cores of {_buffered_name(chosen)[:-len(' double-buffered')]} " \
+        f"{DOUBLE_BUFFERED[len('cores '):]}"
+    return chosen, (f"{what} ({'; '.join(said)}; about {est.luts:,} of "
+                    f"{est.luts_available:,} logic cells; --no-double-buffer for one buffer)")
+
+
+#: the memory layout fields of SystemConfig that double-buffered cores may change
+#: (:func:`~spikeforge.boards.fit.system_settings_for`: the state memories' place)
+_LAYOUT_FIELDS = ("weight_banks", "state_memories")
+
+
+def _buffered_name(double_buffer: DoubleBuffer) -> str:
+    """How the compiler names a candidate of :func:`choose_double_buffer`."""
+    if double_buffer is True:
+        return "double-buffered"
+    layers = list(double_buffer)
+    return (f"layer{'s' if len(layers) > 1 else ''} "
+            f"{' and '.join(str(l) for l in layers)} double-buffered")

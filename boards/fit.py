@@ -59,9 +59,11 @@ from spikeforge.hdl.system import LEARNING_MIN_HIDDEN
 from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.system import (
     BRAM_ASPECTS,
+    DoubleBuffer,
     SystemConfig,
     bram_blocks,
     core_sum_stage,
+    double_buffered,
     weight_bank_words,
 )
 
@@ -224,7 +226,7 @@ def engine_memories(learning) -> list[tuple[str, int, int]]:
 def memories_of_plan(plan, input_depth: int, family: str = "ice40",
                      weight_banks: str = "", learning=None,
                      state_memories: str = "",
-                     double_buffer: bool = False) -> list[tuple[str, int, int, str]]:
+                     double_buffer: DoubleBuffer = False) -> list[tuple[str, int, int, str]]:
     """``(name, depth, width, kind)`` of every memory of the board design; with
     ``weight_banks`` (:class:`~spikeforge.ir.system.SystemConfig`) each core's weights as
     its banks, whose last one may round up to whole block RAMs; with ``state_memories``
@@ -246,8 +248,8 @@ def memories_of_plan(plan, input_depth: int, family: str = "ice40",
             mems += [(f"{tag}.weights[{b}]", min(bank, depth - b * bank), width, weights)
                      for b in range(-(-depth // bank))]
         state = "block" if state_memories == "block" else "ram"
-        mems += [(f"{tag}.{name}", d, w, state)
-                 for name, d, w in _state_memories(core, double_buffer)]
+        mems += [(f"{tag}.{name}", d, w, state) for name, d, w
+                 in _state_memories(core, double_buffered(double_buffer, core.layer))]
     if learning is not None:
         mems += [(name, d, w, "ram") for name, d, w in engine_memories(learning)]
     return mems
@@ -345,7 +347,7 @@ def _rom_lut_bits(core, family: str) -> int:
 
 
 def logic_of_plan(plan, family: str, learning=None, state_memories: str = "",
-                  double_buffer: bool = False) -> tuple[int, int]:
+                  double_buffer: DoubleBuffer = False) -> tuple[int, int]:
     """``(logic cells, flip-flops)`` of the board design of ``plan`` (:class:`LogicModel`);
     ``learning``: a learning build (the cores' weights are RAMs written by the engine, and
     the engine's logic, :func:`engine_logic`, comes on top); ``state_memories`` ``"block"``:
@@ -358,7 +360,8 @@ def logic_of_plan(plan, family: str, learning=None, state_memories: str = "",
     for core in plan.cores:
         lanes = core.config.lanes
         # a learning build's weight RAMs: distributed RAM / flip-flops when small, like state
-        mems = ((_state_memories(core, double_buffer) if state_memories != "block" else [])
+        buffered = double_buffered(double_buffer, core.layer)
+        mems = ((_state_memories(core, buffered) if state_memories != "block" else [])
                 + ([_weights_of(core)] if learning is not None else []))
         lutram = _lutram_cells(core, mems) if family == "ecp5" else 0
         ff_bits = _ff_state_bits(core, mems) if family == "ice40" else 0
@@ -370,7 +373,7 @@ def logic_of_plan(plan, family: str, learning=None, state_memories: str = "",
         cells += (model.per_core + model.per_lane * lanes + model.per_lutram * lutram
                   + model.per_ff_bit * ff_bits + weights)
         ffs += model.ff_per_core + model.ff_per_lane * lanes + ff_bits
-        if double_buffer:
+        if buffered:
             lane_bits = lanes * core.config.accumulator_bits
             cells += model.per_buffer_bit * lane_bits
             ffs += model.ff_per_buffer_bit * lane_bits
@@ -430,7 +433,7 @@ class FitEstimate:
 
 def estimate(plan, board: str, input_depth: int | None = None, decision=None, *,
              weight_banks: str = "", learning=None, state_memories: str = "",
-             double_buffer: bool = False) -> FitEstimate:
+             double_buffer: DoubleBuffer = False) -> FitEstimate:
     """Block RAMs, logic cells, flip-flops and multipliers of the board top of ``plan`` on
     ``board`` (upper bounds, see the module docstring). ``decision`` is accepted for
     compatibility: the logic model is that of spike-count, the larger decision unit.
@@ -546,7 +549,7 @@ def _learning_hints(learning, est: FitEstimate) -> list[str]:
 
 
 def state_memories_for(plan, board: str, *, weight_banks: str = "",
-                       double_buffer: bool = False) -> tuple[str, str]:
+                       double_buffer: DoubleBuffer = False) -> tuple[str, str]:
     """:attr:`SystemConfig.state_memories <spikeforge.ir.system.SystemConfig>` for ``plan``
     on ``board``, and why: ``"block"`` on the iCE40 where the plan still fits with every
     state memory in block RAM (a shallow one would be flip-flops written through a decode of
@@ -601,7 +604,7 @@ def sum_stage_for(plan, board: str) -> tuple[bool, str]:
 
 
 def system_settings_for(plan, board: str, *, weight_banks: str = "",
-                        double_buffer: bool = False) -> tuple[dict, list[str]]:
+                        double_buffer: DoubleBuffer = False) -> tuple[dict, list[str]]:
     """What ``compile --board`` chooses for ``plan`` on ``board`` besides the weight banks, as
     :class:`~spikeforge.ir.system.SystemConfig` fields (``state_memories``, ``input_copies``,
     ``sum_stage``: :func:`state_memories_for`, :func:`input_copies_for`,
@@ -623,7 +626,7 @@ def system_layout(system) -> dict:
 
 def check_fit(plan, board: str, input_depth: int | None = None, decision=None, *,
               weight_banks: str = "", learning=None, state_memories: str = "",
-              double_buffer: bool = False) -> FitEstimate:
+              double_buffer: DoubleBuffer = False) -> FitEstimate:
     """The estimate, or :class:`ConfigError` saying why the plan does not fit and what would
     make it fit."""
     est = estimate(plan, board, input_depth, decision, weight_banks=weight_banks,

@@ -42,8 +42,10 @@ from spikeforge.ir.params import Decision
 from spikeforge.ir.plan import INPUT_PORT, check_plan
 from spikeforge.ir.system import (
     SystemConfig,
+    check_double_buffer,
     core_sum_stage,
     core_weight_stages,
+    double_buffered,
     input_withdrawn,
     weight_bank_words,
 )
@@ -243,6 +245,7 @@ class SpikeforgeSystem(wiring.Component):
         cycle_bits = system.cycle_bits
         self.layers, self.routes = check_plan(plan)
         self.n_layers = len(self.layers)
+        check_double_buffer(system, self.n_layers)
         self.layer_sizes = [sum(c.n_neurons for c in cores) for cores in self.layers]
         self.n_classes = self.layer_sizes[-1]
         self.input_layout = InputItem(index_bits_for(plan.n_inputs))
@@ -331,7 +334,7 @@ class SpikeforgeSystem(wiring.Component):
                                   weight_stages=core_weight_stages(self.system,
                                                                    c.config.words),
                                   sum_stage=core_sum_stage(self.system, c.config.words),
-                                  double_buffer=self.system.double_buffer)
+                                  double_buffer=double_buffered(self.system.double_buffer, l))
                 m.submodules[f"core_{l}_{c.index}"] = core
                 cores[(l, c.index)] = core
                 flat.append(core)

@@ -61,6 +61,10 @@ def weight_bank_words(width: int, family: str, words: int) -> int:
     return min(depths, key=lambda d: (blocks(d), -d))
 
 
+#: :attr:`SystemConfig.double_buffer`'s type: every core (True), none (False) or the cores
+#: of the layers listed
+DoubleBuffer = bool | tuple[int, ...]
+
 #: the most :attr:`SystemConfig.weight_stages`
 MAX_WEIGHT_STAGES = 4
 
@@ -123,13 +127,16 @@ class SystemConfig:
       results; chosen by ``compile --board`` on the iCE40 (``boards.fit.sum_stage_for``),
       where a wide current's carry chain ran into the block RAMs' write data behind their
       select (the TTFS demo's critical path, stop 54).
-    * ``double_buffer`` -- every core with two event buffers beside its decayed current
-      (:class:`~spikeforge.hdl.core.NeuronCore`'s ``double_buffer``): a core takes the
-      spikes of tick t, the next tick's events, while its own update of tick t runs,
-      instead of after it, so a layer's update and the next layer's events overlap. Same
-      spikes, same results, fewer cycles; the cycle model's cores are
+    * ``double_buffer`` -- ``True``: every core with two event buffers beside its decayed
+      current (:class:`~spikeforge.hdl.core.NeuronCore`'s ``double_buffer``); a tuple of
+      layer indices: the cores of those layers only (:func:`double_buffered`; a list is
+      taken as the tuple, an empty one as ``False``). Such a core takes the spikes of tick
+      t, the next tick's events, while its own update of tick t runs, instead of after it,
+      so a layer's update and the next layer's events overlap. Same spikes, same results,
+      fewer cycles; the cycle model's cores are
       :class:`~spikeforge.sim.blocks.core.DoubleBufferedCoreModel`. Costs two more
-      current memories per core.
+      current memories per core: on the iCE40 the digits latency design's hidden core alone
+      takes almost all of the cycles that every core's buffers save (docs/boards.md, stop 65).
     """
 
     decision: Decision = Decision.FIRST_SPIKE
@@ -143,10 +150,11 @@ class SystemConfig:
     weight_stages: int = 0
     input_copies: bool = False
     sum_stage: bool = False
-    double_buffer: bool = False
+    double_buffer: DoubleBuffer = False
 
     def __post_init__(self):
         object.__setattr__(self, "decision", as_decision(self.decision))
+        object.__setattr__(self, "double_buffer", _double_buffer_layers(self.double_buffer))
         for name, lo, hi in (("fifo_depth", 0, 1 << 16), ("guard", 1, 64), ("tick_bits", 1, 32),
                              ("cycle_bits", 1, 64), ("weight_stages", 0, MAX_WEIGHT_STAGES)):
             value = getattr(self, name)
@@ -160,13 +168,16 @@ class SystemConfig:
             raise ConfigError(f"state_memories: must be one of "
                               f"{', '.join(repr(s) for s in STATE_MEMORIES)}, "
                               f"got {self.state_memories!r}")
-        for name in ("overlap", "input_copies", "sum_stage", "double_buffer"):
+        for name in ("overlap", "input_copies", "sum_stage"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name}: must be true or false, got {getattr(self, name)!r}")
 
     def to_dict(self) -> dict:
-        return {f.name: (self.decision.value if f.name == "decision" else getattr(self, f.name))
-                for f in fields(self)}
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["decision"] = self.decision.value
+        if isinstance(self.double_buffer, tuple):  # JSON has lists
+            out["double_buffer"] = list(self.double_buffer)
+        return out
 
     @classmethod
     def from_dict(cls, d) -> "SystemConfig":
@@ -180,6 +191,33 @@ class SystemConfig:
                  "double_buffer": False, **d}
         check_fields(d, [f.name for f in fields(cls)], "system")
         return cls(**d)
+
+
+def _double_buffer_layers(value) -> DoubleBuffer:
+    """:attr:`SystemConfig.double_buffer` as it is kept: a bool, or the sorted tuple of
+    distinct layer indices (``False`` for none); anything else refused by name."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (list, tuple)) and all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value) \
+            and len(set(value)) == len(value):
+        return tuple(sorted(value)) or False
+    raise ConfigError(f"double_buffer: must be true, false or a list of distinct layer "
+                      f"indices (integers >= 0), got {value!r}")
+
+
+def double_buffered(double_buffer: DoubleBuffer, layer: int) -> bool:
+    """Whether the cores of ``layer`` have two event buffers under ``double_buffer``
+    (:attr:`SystemConfig.double_buffer`'s value: ``True`` every layer, a tuple those)."""
+    return double_buffer is True or (isinstance(double_buffer, tuple) and layer in double_buffer)
+
+
+def check_double_buffer(system: SystemConfig, n_layers: int) -> None:
+    """Refuse ``system.double_buffer`` layers that a plan of ``n_layers`` layers lacks."""
+    layers = system.double_buffer if isinstance(system.double_buffer, tuple) else ()
+    if layers and layers[-1] >= n_layers:
+        raise ConfigError(f"double_buffer: layer {layers[-1]} of a plan of {n_layers} "
+                          f"layer{'s' if n_layers != 1 else ''} (0..{n_layers - 1})")
 
 
 def core_weight_stages(system: SystemConfig, words: int) -> int:

@@ -1,8 +1,8 @@
 """The cycle model of per-layer ticks (:class:`LayerTicksModel`), a design for issue 10
 point 3 that is not built in RTL, to say what it would give before it is built, alone or
 with double-buffered cores (built since stop 59: a system of
-:attr:`SystemConfig.double_buffer <spikeforge.ir.system.SystemConfig>` gives every model
-:class:`~spikeforge.sim.blocks.core.DoubleBufferedCoreModel` cores).
+:attr:`SystemConfig.double_buffer <spikeforge.ir.system.SystemConfig>` gives the models of
+its double-buffered layers :class:`~spikeforge.sim.blocks.core.DoubleBufferedCoreModel` cores).
 ``scripts/where_cycles_go.py`` and ``scripts/per_core_ticks_estimate.py`` run them on
 compiled artifacts.
 

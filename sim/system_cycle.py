@@ -85,7 +85,8 @@ import numpy as np
 from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.params import Decision
 from spikeforge.ir.plan import INPUT_PORT, check_plan
-from spikeforge.ir.system import SystemConfig, input_withdrawn
+from spikeforge.ir.system import (DoubleBuffer, SystemConfig, check_double_buffer,
+                                  double_buffered, input_withdrawn)
 from spikeforge.sim.blocks.core import CoreModel, CorePhase, DoubleBufferedCoreModel
 from spikeforge.sim.blocks.decision import decision_model, decisive_classes, stops_at_tick_end
 from spikeforge.sim.blocks.router import FifoModel, MergerModel, MulticastModel, RouterModel
@@ -232,9 +233,10 @@ class SystemModel:
         self.out_ready = out_ready
         layers, routes = check_plan(plan)
         self.L = len(layers)
-        core_model = DoubleBufferedCoreModel if system.double_buffer else CoreModel
-        self.layers = [[core_model(c, events_first=False) for c in cores]
-                       for cores in layers]
+        check_double_buffer(system, len(layers))
+        self.layers = [[(DoubleBufferedCoreModel if double_buffered(system.double_buffer, l)
+                         else CoreModel)(c, events_first=False) for c in cores]
+                       for l, cores in enumerate(layers)]
         self.cores = [c for layer in self.layers for c in layer]  # the controller's order
         self.n_classes = sum(c.N for c in self.layers[-1])
         self.offsets = [[routes[(l, c.index)].source_offset for c in cores]
@@ -658,7 +660,7 @@ def predict_run(plan, trace, schedules: Sequence[InputSchedule], n_ticks: int, *
 
 
 def lower_bound_cycles(plan, trace, image: int = 0, n_ticks: int | None = None,
-                       double_buffer: bool = False) -> dict:
+                       double_buffer: DoubleBuffer = False) -> dict:
     """Closed-form lower bounds on the cycles of one inference (start to ``done``).
 
     A core is busy ``clear_cycles`` on the CLEAR, ``cycles_per_event`` per input event it
@@ -673,11 +675,11 @@ def lower_bound_cycles(plan, trace, image: int = 0, n_ticks: int | None = None,
       update phase per tick.
 
     ``double_buffer`` (:attr:`SystemConfig.double_buffer
-    <spikeforge.ir.system.SystemConfig>`): a core takes events while it updates, so only
-    the CLEAR excludes both -- ``clear + max(events_to_core * per_event, ticks_run *
-    update)`` and ``max(synaptic_events / rate, ticks_run * min update)``; the sums above
-    are not bounds of such a core (the double-buffered demo: 1,348 cycles against a
-    core_bound of 1,436).
+    <spikeforge.ir.system.SystemConfig>`): a double-buffered core takes events while it
+    updates, so only the CLEAR excludes both -- ``clear + max(events_to_core * per_event,
+    ticks_run * update)``, and where any core is, ``max(synaptic_events / rate, ticks_run *
+    min update)``; the sums above are not bounds of such a core (the double-buffered demo:
+    1,348 cycles against a core_bound of 1,436).
 
     ``bound`` is the larger. ``events_to_core`` counts the events of layer l in the ticks the
     system runs (``NetworkTrace.statistics()``, early exit included).
@@ -698,13 +700,19 @@ def lower_bound_cycles(plan, trace, image: int = 0, n_ticks: int | None = None,
     stats = trace.statistics(until_decision=trace.decision_mode is Decision.FIRST_SPIKE)
     ticks_run = int(stats.ticks_run[image]) if trace.decision_mode is Decision.FIRST_SPIKE else ticks
     events = stats.input_events[image]  # per layer
-    both = max if double_buffer else operator.add  # events beside the updates, or after
-    core_bound = max(clear_cycles(c) + both(int(events[c.layer]) * cycles_per_event(c),
-                                            ticks_run * update_cycles(c)) for c in plan.cores)
+
+    def both(layer):  # events beside the updates, or after them
+        return max if double_buffered(double_buffer, layer) else operator.add
+
+    core_bound = max(clear_cycles(c) + both(c.layer)(int(events[c.layer]) * cycles_per_event(c),
+                                                     ticks_run * update_cycles(c))
+                     for c in plan.cores)
     synaptic = int(stats.synaptic_events[image].sum())
     rate = sum(Fraction(c.n_neurons, cycles_per_event(c)) for c in plan.cores)
     update_min = min(update_cycles(c) for c in plan.cores)
-    synaptic_bound = both(math.ceil(Fraction(synaptic) / rate), ticks_run * update_min)
+    spread = max if any(double_buffered(double_buffer, c.layer) for c in plan.cores) \
+        else operator.add
+    synaptic_bound = spread(math.ceil(Fraction(synaptic) / rate), ticks_run * update_min)
     work_bound = max(words(c) * (int(events[c.layer]) + ticks_run) for c in plan.cores)
     return {"core_bound": core_bound, "synaptic_bound": synaptic_bound,
             "bound": max(core_bound, synaptic_bound), "work_bound": work_bound,

@@ -11,7 +11,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from spikeforge.boards.choose import DOUBLE_BUFFERED, choose_double_buffer, choose_lanes
-from spikeforge.boards.fit import estimate, system_settings_for
+from spikeforge.boards.fit import estimate, state_memories_for, system_settings_for
 from spikeforge.boards.specs import BOARDS
 from spikeforge.commands.options import check_output_dir, check_writable, integer
 from spikeforge.compiler.map import plan_network
@@ -26,7 +26,7 @@ from spikeforge.flow import (
     verify_artifact,
 )
 from spikeforge.ir.errors import ConfigError, SpikeforgeError
-from spikeforge.ir.system import chosen_system
+from spikeforge.ir.system import DoubleBuffer, chosen_system
 from spikeforge.sim.network import classify, overflowing_images
 
 #: images of the test split stored as expected traces by default (MNIST: 10000 would be big)
@@ -42,6 +42,18 @@ def lanes_option(text: str):
     if any(not 1 <= v <= 64 for v in values):
         raise argparse.ArgumentTypeError(f"each value must be in 1..64, got {text!r}")
     return values[0] if len(values) == 1 else values
+
+
+def layers_option(text: str) -> tuple[int, ...]:
+    """``--double-buffer-layers``: ``L`` or ``L0,L1,...``, distinct layer indices >= 0."""
+    try:
+        values = [int(x) for x in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected layer indices like 0 or 0,2, got "
+                                         f"{text!r}") from None
+    if any(v < 0 for v in values) or len(set(values)) != len(values):
+        raise argparse.ArgumentTypeError(f"expected distinct layer indices >= 0, got {text!r}")
+    return tuple(sorted(values))
 
 
 def register(subparsers) -> None:
@@ -70,12 +82,16 @@ def register(subparsers) -> None:
     p.add_argument("--no-overlap", action="store_true",
                    help="keep the tick barrier: without it, the network takes tick t + 1's "
                         "input during tick t's update phase (fewer cycles)")
-    p.add_argument("--double-buffer", action=argparse.BooleanOptionalAction, default=None,
-                   help="cores with two event buffers beside the current: each takes the next "
-                        "tick's events while its own update runs (fewer cycles; two more "
-                        "current memories per core). Default: single-buffered, but with "
-                        "--board chosen where the board's family, the fit and the cycles "
-                        "say so (and why)")
+    buffers = p.add_mutually_exclusive_group()
+    buffers.add_argument("--double-buffer", action=argparse.BooleanOptionalAction, default=None,
+                         help="cores with two event buffers beside the current: each takes the "
+                              "next tick's events while its own update runs (fewer cycles; "
+                              "two more current memories per core). Default: single-buffered, "
+                              "but with --board chosen where the board's family, the fit and "
+                              "the cycles say so (and why)")
+    buffers.add_argument("--double-buffer-layers", dest="double_buffer", type=layers_option,
+                         metavar="L[,L...]",
+                         help="double-buffer the cores of these layers only (0 = the first)")
     p.add_argument("--images", type=integer(1), default=None, metavar="N",
                    help=f"test images for the expected traces (default: all, at most "
                         f"{DEFAULT_TRACE_IMAGES})")
@@ -164,6 +180,9 @@ def cmd_compile(args) -> int:
     n = min(len(ds.test_y), DEFAULT_TRACE_IMAGES) if args.images is None else args.images
     if not 1 <= n <= len(ds.test_y):
         raise ConfigError(f"--images: must be in 1..{len(ds.test_y)}, got {n}")
+    if isinstance(args.double_buffer, tuple) and args.double_buffer[-1] >= len(network.layers):
+        raise ConfigError(f"--double-buffer-layers: layer {args.double_buffer[-1]} of a "
+                          f"network of {len(network.layers)} layers (0..{len(network.layers) - 1})")
     counts = encode_test_images(model, ds, n)
     log = sys.stderr if args.json else sys.stdout
     print(f"compiling {args.model}: {model['kind']} {ds.name} {'-'.join(map(str, sizes))}, "
@@ -173,9 +192,9 @@ def cmd_compile(args) -> int:
         double, settings = board_system(args, network, counts, lanes, cores, log)
     else:
         lanes, cores = args.lanes or 1, args.neurons_per_core
-        double, settings = bool(args.double_buffer), {}
+        double, settings = args.double_buffer or False, {}
         if double:
-            print(f"  {DOUBLE_BUFFERED} (--double-buffer)", file=log)
+            print(f"  {buffered_reason(double)}", file=log)
     system = chosen_system(network.decision, not args.no_overlap, double_buffer=double,
                            **settings)
     print(f"  tick controller: {overlap_reason(system)}", file=log)
@@ -237,14 +256,14 @@ def board_lanes(args, network, counts, log) -> tuple:
     network, _, counts = hardware_input(network, counts, not args.keep_silent_inputs)
     if args.lanes is not None:
         plan = plan_network(network, neurons_per_core=args.neurons_per_core, lanes=args.lanes)
-        fit = estimate(plan, args.board, double_buffer=args.double_buffer is True)
+        fit = estimate(plan, args.board, double_buffer=args.double_buffer or False)
         if not fit.fits:
             raise ConfigError(f"--lanes {args.lanes}: does not fit {args.board}: "
                               f"{'; '.join(fit.problems)} (leave --lanes out to choose)")
         return args.lanes, args.neurons_per_core
     choice = choose_lanes(network, args.board, counts[:CHOICE_IMAGES], args.neurons_per_core,
                           system=chosen_system(network.decision, not args.no_overlap,
-                                               double_buffer=args.double_buffer is True))
+                                               double_buffer=args.double_buffer or False))
     print(f"  lanes for {args.board} ({choice.tried} plans estimated on "
           f"{min(len(counts), CHOICE_IMAGES)} test images, the fastest run through the cycle "
           f"model):", file=log)
@@ -255,41 +274,62 @@ def board_lanes(args, network, counts, log) -> tuple:
     return choice.lanes, cores
 
 
-def board_system(args, network, counts, lanes, cores, log) -> tuple[bool, dict]:
-    """``--board``: whether the cores are double-buffered -- ``--double-buffer`` /
-    ``--no-double-buffer``, else as :func:`~spikeforge.boards.choose.choose_double_buffer`
-    decides for the plan -- and the other :class:`SystemConfig` fields
-    (:func:`board_settings`) as keyword arguments of
-    :func:`~spikeforge.ir.system.chosen_system`; each said."""
+def board_system(args, network, counts, lanes, cores, log) -> tuple[DoubleBuffer, dict]:
+    """``--board``: which cores are double-buffered -- ``--double-buffer`` /
+    ``--no-double-buffer`` / ``--double-buffer-layers``, else as
+    :func:`~spikeforge.boards.choose.choose_double_buffer` decides for the plan -- and the
+    other :class:`SystemConfig` fields (:func:`board_settings`, which depend on the
+    buffers) as keyword arguments of :func:`~spikeforge.ir.system.chosen_system`; each
+    said."""
     network, _, counts = hardware_input(network, counts, not args.keep_silent_inputs)
     plan = plan_network(network, neurons_per_core=cores, lanes=lanes)
-    tried = (False, True) if args.double_buffer is None else (args.double_buffer,)
-    layouts = {double: board_settings(plan, args.board, double) for double in tried}
+    layouts = {}
+
+    def layout(double):
+        if double not in layouts:
+            layouts[double] = board_settings(plan, args.board, double)
+        return layouts[double]
+
     if args.double_buffer is None:
-        single, double = (chosen_system(network.decision, not args.no_overlap,
-                                        double_buffer=d, **layouts[d][0]) for d in tried)
-        double_buffer, why = choose_double_buffer(network, args.board, plan,
-                                                  counts[:CHOICE_IMAGES], single, double)
+        double_buffer, why = choose_double_buffer(
+            network, args.board, plan, counts[:CHOICE_IMAGES],
+            lambda d: chosen_system(network.decision, not args.no_overlap, double_buffer=d,
+                                    **layout(d)[0]))
     else:
         double_buffer = args.double_buffer
-        why = (f"{DOUBLE_BUFFERED} (--double-buffer)" if double_buffer
-               else "cores single-buffered (--no-double-buffer)")
-    settings, reasons = layouts[double_buffer]
+        why = buffered_reason(double_buffer)
+    settings, reasons = layout(double_buffer)
     for line in reasons + [why]:
         print(f"  {line}", file=log)
     return double_buffer, settings
 
 
-def board_settings(plan, board: str, double_buffer: bool) -> tuple[dict, list[str]]:
+def buffered_reason(double_buffer: DoubleBuffer) -> str:
+    """What the user's double-buffering option chose, said."""
+    if double_buffer is True:
+        return f"{DOUBLE_BUFFERED} (--double-buffer)"
+    if double_buffer:
+        layers = " and ".join(map(str, double_buffer))
+        return (f"the cores of layer{'s' if len(double_buffer) > 1 else ''} {layers} "
+                f"{DOUBLE_BUFFERED[len('cores '):]} (--double-buffer-layers)")
+    return "cores single-buffered (--no-double-buffer)"
+
+
+def board_settings(plan, board: str, double_buffer: DoubleBuffer) -> tuple[dict, list[str]]:
     """:attr:`SystemConfig.weight_banks`, :attr:`SystemConfig.state_memories`,
     :attr:`SystemConfig.input_copies` and :attr:`SystemConfig.sum_stage` for ``plan`` on
     ``board`` with or without double-buffered cores, as keyword arguments of
     :func:`~spikeforge.ir.system.chosen_system`, and the reason for each: weight memories in
     banks one block RAM of the board's family deep (a higher Fmax, the same cycles and
-    results) if the banked plan still fits the board's block RAMs, else ``""``; the others
-    as :func:`~spikeforge.boards.fit.system_settings_for` chooses them with those banks."""
+    results) if the banked plan still fits the board, its state memories where they would
+    go with the banks (:func:`~spikeforge.boards.fit.state_memories_for`), else ``""``; the
+    others as :func:`~spikeforge.boards.fit.system_settings_for` chooses them with those
+    banks. (With the state memories in flip-flops the estimate of the iCE40 digits latency
+    design's hidden core double-buffered did not fit, and that design went unbanked.)"""
     family = BOARDS[board].family
-    fit = estimate(plan, board, weight_banks=family, double_buffer=double_buffer)
+    state, _ = state_memories_for(plan, board, weight_banks=family, double_buffer=double_buffer)
+    fit = estimate(plan, board, weight_banks=family, state_memories=state,
+                   double_buffer=double_buffer)
     if fit.fits:
         why = (f"weight memories in banks one {family} block RAM deep "
                f"(about {fit.brams} of {fit.brams_available} block RAMs)")

@@ -557,3 +557,27 @@ def test_double_buffered_system_matches_models(simulator, name, overlap):
         cycles.append([r["cycles"] for r in report["results"]])
     single, double = cycles
     assert all(d <= s for s, d in zip(single, double)) and sum(double) < sum(single), cycles
+
+
+@pytest.mark.parametrize("simulator,name,overlap,layers", [
+    ("icarus", "3-layers-nofifo", True, (0,)), ("icarus", "4-layers-fifo4-stalls", True, (1, 3)),
+    ("icarus", "2-layers-fifo2-stalls", False, (1,)),
+    ("verilator", "2-layers-fifo2-stalls", False, (0,))])
+def test_system_double_buffered_in_some_layers_matches_models(simulator, name, overlap, layers):
+    """``double_buffer`` as layers: the cores of those layers double-buffered, the others
+    not (event buffers in the Verilog of those cores only), every spike, cycle and decision
+    as the models say -- the system model's cores of those layers
+    :class:`~spikeforge.sim.blocks.core.DoubleBufferedCoreModel`, the others not."""
+    network, plan, counts, fifo_depth, p_ready, seed = make_case(name)
+    system = SystemConfig(network.decision, fifo_depth=fifo_depth, overlap=overlap,
+                          double_buffer=layers)
+    verilog = system_verilog(plan, system)
+    buffered = {f"core_{l}_{c.index}" for l in range(plan.n_layers)
+                for c in plan.cores_of_layer(l) if l in layers}
+    modules = re.split(r"^module ", verilog, flags=re.M)[1:]
+    assert buffered == {m.split("(")[0].split(".")[-1].strip() for m in modules if "mem_x1" in m}
+    report = run_system_cosim(network, plan, counts, simulator, system=system,
+                              p_ready=p_ready, seed=seed).report
+    assert report["images_done"] == 3 and report["mismatch"] is None
+    assert [r["class"] for r in report["results"]] == \
+        run_network(network, counts).decision.tolist()

@@ -6,7 +6,13 @@ import pytest
 
 from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.params import Decision
-from spikeforge.ir.system import SystemConfig, core_sum_stage, core_weight_stages
+from spikeforge.ir.system import (
+    SystemConfig,
+    check_double_buffer,
+    core_sum_stage,
+    core_weight_stages,
+    double_buffered,
+)
 
 
 def test_system_defaults_and_the_decision_from_its_string():
@@ -74,10 +80,18 @@ def test_the_sum_stage_only_where_the_core_takes_one_more_stage():
     (dict(weight_stages=5), "weight_stages: must be an integer in 0..4, got 5"),
     (dict(input_copies="yes"), "input_copies: must be true or false, got 'yes'"),
     (dict(sum_stage=1), "sum_stage: must be true or false, got 1"),
-    (dict(double_buffer="no"), "double_buffer: must be true or false, got 'no'"),
+    (dict(double_buffer="no"), "double_buffer: must be true, false or a list of distinct "
+                               "layer indices (integers >= 0), got 'no'"),
+    (dict(double_buffer=[0, 0]), "double_buffer: must be true, false or a list of distinct "
+                                 "layer indices (integers >= 0), got [0, 0]"),
+    (dict(double_buffer=(-1,)), "double_buffer: must be true, false or a list of distinct "
+                                "layer indices (integers >= 0), got (-1,)"),
+    (dict(double_buffer=[True]), "double_buffer: must be true, false or a list of distinct "
+                                 "layer indices (integers >= 0), got [True]"),
 ], ids=["decision", "fifo_depth-negative", "fifo_depth-float", "guard", "tick_bits",
         "cycle_bits-bool", "weight_banks", "weight_banks-list", "overlap-int", "state_memories",
-        "weight_stages", "input_copies", "sum_stage", "double_buffer"])
+        "weight_stages", "input_copies", "sum_stage", "double_buffer", "double_buffer-twice",
+        "double_buffer-negative", "double_buffer-bool-layer"])
 def test_bad_system_settings_are_named(kwargs, message):
     with pytest.raises(ConfigError) as error:
         SystemConfig(**kwargs)
@@ -95,3 +109,23 @@ def test_system_from_dict_names_the_bad_field(edit, message):
     with pytest.raises(ConfigError) as error:
         SystemConfig.from_dict(edit(SystemConfig().to_dict()))
     assert str(error.value).startswith(message), str(error.value)
+
+
+def test_double_buffer_per_layer():
+    """``double_buffer`` names layers: kept as a sorted tuple (a list taken, an empty one
+    ``False``), written as a JSON list and read back; ``double_buffered`` says per layer;
+    a layer that the plan lacks is refused by name."""
+    system = SystemConfig(double_buffer=[2, 0])
+    assert system.double_buffer == (0, 2)
+    assert SystemConfig(double_buffer=[]).double_buffer is False
+    d = system.to_dict()
+    assert d["double_buffer"] == [0, 2] and json.loads(json.dumps(d)) == d
+    assert SystemConfig.from_dict(json.loads(json.dumps(d))) == system
+    assert [double_buffered(system.double_buffer, l) for l in range(4)] == \
+        [True, False, True, False]
+    assert all(double_buffered(True, l) for l in range(3))
+    assert not any(double_buffered(False, l) for l in range(3))
+    check_double_buffer(system, 3)
+    with pytest.raises(ConfigError) as error:
+        check_double_buffer(system, 2)
+    assert str(error.value) == "double_buffer: layer 2 of a plan of 2 layers (0..1)"
