@@ -904,8 +904,15 @@ class NeuronCore(wiring.Component):
         i_in = None
         if db:
             # the update of a tick reads the decayed current and the buffer of its events
-            # (the one the events of the next tick do not go to), zeroed as it writes
-            x_u = Mux(ev_buf, p_x[0], p_x[1])
+            # (the one the events of the next tick do not go to), zeroed as it writes:
+            # selected into a P register of its own from the two read ports (ev_buf holds
+            # from a word's read to its S0: a TICK flips it only with the update drained).
+            # Selected behind p_x0 / p_x1, ev_buf's select was one LUT level and a route of
+            # 4.3 ns in front of the update's first adder, the critical path of the iCE40
+            # digits latency design with its hidden core double-buffered (stop 65: 49.5 MHz,
+            # mean of seven placements 48.5; with this register 51.5 and 51.1)
+            x_u = Signal(L * acc, name="p_xu", reset_less=True)
+            m.d.sync += x_u.eq(Mux(ev_buf, xs[0][1].data, xs[1][1].data))
             i_in = [a + x for a, x in zip(lanes_of(p_data["i"], acc, True),
                                           lanes_of(x_u, acc, True))]
         spikes, fires, writes = self._update_lanes(m, p_data, thr, alpha, beta, rho, step,
