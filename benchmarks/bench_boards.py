@@ -456,8 +456,10 @@ def main(argv=None) -> int:
                 artifact.system, weight_banks=BOARDS[board].family))
             name = f"{name}-banked"
         if BOARDS[board].family not in DOUBLE_BUFFER_FAMILIES:
-            # single-buffered, as compile --board makes every design there (the demo
-            # artifact is double-buffered since stop 61, and digits-l2 no longer fitted)
+            # single-buffered, as compile --board makes these designs there (the demo
+            # artifact is double-buffered since stop 61, and digits-l2 no longer fitted;
+            # since stop 65 the iCE40 takes a layer's buffers where they pay by themselves,
+            # and neither of digits-l2's layers has the room: above 95 % of the logic)
             artifact = replace(artifact, system=replace(artifact.system, double_buffer=False))
         if args.state_memories == "board":  # what compile --board chooses
             settings, _ = system_settings_for(artifact.plan, board,

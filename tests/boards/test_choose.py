@@ -12,6 +12,8 @@ from spikeforge.boards.choose import (CORE_SPLITS, DOUBLE_BUFFER_GAIN, GAIN, LAN
                                        _pick, _safe, _serial, choose_double_buffer,
                                        choose_lanes, lane_choices)
 from spikeforge.boards.fit import estimate
+from spikeforge.boards.specs import board_spec
+from spikeforge.commands.compile import board_settings
 from spikeforge.compiler.map import plan_network
 from spikeforge.cosim.system_cosim import schedules_for
 from spikeforge.ir.errors import ConfigError
@@ -278,3 +280,16 @@ def test_double_buffered_cores_where_they_fit_and_save_enough_cycles(monkeypatch
     monkeypatch.setattr(choose, "SAFE_LOGIC", estimate(plan, "ulx3s-85f").luts / 83640)
     chosen, why = choose_double_buffer(net, "ulx3s-85f", plan, counts, system_of)
     assert not chosen and "logic cells, above" in why, why
+
+
+def test_the_banks_fit_is_judged_with_the_state_memories_where_they_go(monkeypatch):
+    """``compile --board``'s weight banks (``board_settings``): chosen where the banked
+    design fits with its state memories where ``state_memories_for`` puts them, block RAM
+    on the iCE40. On a board of 4,500 logic cells, a plan whose hidden layer is
+    double-buffered fits banked with them there and not in flip-flops (the iCE40 digits
+    latency design's case on the iCEBreaker, stop 65)."""
+    plan = plan_network(network(hidden=32), lanes=[1, 2])
+    monkeypatch.setitem(board_spec("icebreaker").resources, "luts", 4500)
+    assert not estimate(plan, "icebreaker", weight_banks="ice40", double_buffer=(0,)).fits
+    settings, why = board_settings(plan, "icebreaker", (0,))
+    assert settings["weight_banks"] == "ice40" and settings["state_memories"] == "block", why
