@@ -53,7 +53,7 @@ from spikeforge.sim.network import run_network
 __all__ = ["LANE_CHOICES", "CORE_SPLITS", "SPLIT_MIN_NEURONS", "SHORTLIST", "CYCLE_IMAGES",
            "GAIN", "SAFE_LOGIC", "DOUBLE_BUFFER_FAMILIES", "DOUBLE_BUFFER_GAIN",
            "DOUBLE_BUFFERED", "LaneChoice", "choose_double_buffer", "choose_lanes",
-           "lane_choices"]
+           "double_buffered_line", "lane_choices"]
 
 #: the lane counts tried (more than a core's neurons are never tried): the powers of two,
 #: and the multiples of 9 that fill 9/18/36-bit block RAM words with 8-bit weights; and
@@ -356,9 +356,9 @@ def choose_double_buffer(network, board: str, plan, sample_counts,
     * elsewhere a layer's cores at a time, the one that saves the most first, each layer only
       where it saves that share by itself, and only beside the memory layout of the
       single-buffered design (buffers that push the state memories out of block RAM cost
-      more Fmax than they save cycles: docs/boards.md, stop 37). On the iCE40 the digits
-      latency design's hidden core alone takes 11.3 % of the cycles, its output core 0.6 %
-      more (stop 65)."""
+      more Fmax than they save cycles: docs/boards.md, stop 37). The iCE40 digits latency
+      design's hidden core's buffers save 11.1 % of its cycles, every core's 11.6 % (stop
+      65)."""
     family = board_spec(board).family
     n = min(len(sample_counts), CYCLE_IMAGES)
     single = system_of(False)
@@ -413,14 +413,20 @@ def choose_double_buffer(network, board: str, plan, sample_counts,
                 f"{DOUBLE_BUFFER_GAIN:.0%} by themselves; ")
         return False, (f"cores single-buffered ({rule}{'; '.join(said)}; --double-buffer "
                        f"to have them)")
-    if chosen != True and len(chosen) == plan.n_layers:
+    if chosen is not True and len(chosen) == plan.n_layers:
         chosen = True
     est = estimate(plan, board, **system_layout(system_of(chosen)))
-    what = DOUBLE_BUFFERED if chosen is True else \
-        f"the cores of {_buffered_name(chosen)[:-len(' double-buffered')]} " \
-        f"{DOUBLE_BUFFERED[len('cores '):]}"
-    return chosen, (f"{what} ({'; '.join(said)}; about {est.luts:,} of "
-                    f"{est.luts_available:,} logic cells; --no-double-buffer for one buffer)")
+    return chosen, (f"{double_buffered_line(chosen)} ({'; '.join(said)}; about {est.luts:,} "
+                    f"of {est.luts_available:,} logic cells; --no-double-buffer for one "
+                    f"buffer)")
+
+
+def double_buffered_line(double_buffer: DoubleBuffer) -> str:
+    """The compiler's words for double-buffered cores: :data:`DOUBLE_BUFFERED` for every
+    core, else naming the layers."""
+    if double_buffer is True:
+        return DOUBLE_BUFFERED
+    return f"the cores of {_layers(double_buffer)} {DOUBLE_BUFFERED[len('cores '):]}"
 
 
 #: the memory layout fields of SystemConfig that double-buffered cores may change
@@ -430,8 +436,9 @@ _LAYOUT_FIELDS = ("weight_banks", "state_memories")
 
 def _buffered_name(double_buffer: DoubleBuffer) -> str:
     """How the compiler names a candidate of :func:`choose_double_buffer`."""
-    if double_buffer is True:
-        return "double-buffered"
-    layers = list(double_buffer)
-    return (f"layer{'s' if len(layers) > 1 else ''} "
-            f"{' and '.join(str(l) for l in layers)} double-buffered")
+    return "double-buffered" if double_buffer is True else \
+        f"{_layers(double_buffer)} double-buffered"
+
+
+def _layers(layers) -> str:
+    return f"layer{'s' if len(layers) > 1 else ''} {' and '.join(str(l) for l in layers)}"

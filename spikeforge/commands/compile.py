@@ -10,7 +10,12 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from spikeforge.boards.choose import DOUBLE_BUFFERED, choose_double_buffer, choose_lanes
+from spikeforge.boards.choose import (
+    DOUBLE_BUFFERED,
+    choose_double_buffer,
+    choose_lanes,
+    double_buffered_line,
+)
 from spikeforge.boards.fit import estimate, state_memories_for, system_settings_for
 from spikeforge.boards.specs import BOARDS
 from spikeforge.commands.options import check_output_dir, check_writable, integer
@@ -309,9 +314,7 @@ def buffered_reason(double_buffer: DoubleBuffer) -> str:
     if double_buffer is True:
         return f"{DOUBLE_BUFFERED} (--double-buffer)"
     if double_buffer:
-        layers = " and ".join(map(str, double_buffer))
-        return (f"the cores of layer{'s' if len(double_buffer) > 1 else ''} {layers} "
-                f"{DOUBLE_BUFFERED[len('cores '):]} (--double-buffer-layers)")
+        return f"{double_buffered_line(double_buffer)} (--double-buffer-layers)"
     return "cores single-buffered (--no-double-buffer)"
 
 
