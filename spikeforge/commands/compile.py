@@ -31,7 +31,7 @@ from spikeforge.flow import (
     verify_artifact,
 )
 from spikeforge.ir.errors import ConfigError, SpikeforgeError
-from spikeforge.ir.system import DoubleBuffer, chosen_system
+from spikeforge.ir.system import DoubleBuffer, SystemConfig, check_double_buffer, chosen_system
 from spikeforge.sim.network import classify, overflowing_images
 
 #: images of the test split stored as expected traces by default (MNIST: 10000 would be big)
@@ -185,9 +185,13 @@ def cmd_compile(args) -> int:
     n = min(len(ds.test_y), DEFAULT_TRACE_IMAGES) if args.images is None else args.images
     if not 1 <= n <= len(ds.test_y):
         raise ConfigError(f"--images: must be in 1..{len(ds.test_y)}, got {n}")
-    if isinstance(args.double_buffer, tuple) and args.double_buffer[-1] >= len(network.layers):
-        raise ConfigError(f"--double-buffer-layers: layer {args.double_buffer[-1]} of a "
-                          f"network of {len(network.layers)} layers (0..{len(network.layers) - 1})")
+    if isinstance(args.double_buffer, tuple):
+        try:
+            check_double_buffer(SystemConfig(double_buffer=args.double_buffer),
+                                len(network.layers))
+        except ConfigError as error:
+            raise ConfigError(f"--double-buffer-layers: "
+                              f"{str(error).removeprefix('double_buffer: ')}") from None
     counts = encode_test_images(model, ds, n)
     log = sys.stderr if args.json else sys.stdout
     print(f"compiling {args.model}: {model['kind']} {ds.name} {'-'.join(map(str, sizes))}, "

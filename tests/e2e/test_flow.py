@@ -513,4 +513,4 @@ def test_compile_double_buffered(tmp_path):
     run = run_cli("compile", model, "--out", tmp_path / "ice2", "--images", 12,
                   "--double-buffer-layers", "0,2")
     assert run.returncode == 2 and run.stderr.strip().splitlines()[-1].endswith(
-        "--double-buffer-layers: layer 2 of a network of 2 layers (0..1)"), run.stderr
+        "--double-buffer-layers: layer 2 of a plan of 2 layers (0..1)"), run.stderr
