@@ -30,6 +30,7 @@ the expression and the mutant, and the proof's verdict with ``--prove``).
 from __future__ import annotations
 
 import argparse
+from collections import defaultdict
 import dataclasses
 import re
 import sys
@@ -72,6 +73,35 @@ def designs() -> dict:
     return found
 
 
+def buffer_sites(verilog: str) -> list:
+    """The logic sites of a double-buffered design that name the buffers or the event
+    engine (:data:`NAMES`), and the update's buffer select (:func:`update_select_wires`)."""
+    feeds = update_select_wires(verilog)
+    return [s for s in logic_sites(verilog)
+            if NAMES.search(s.original) or _assigned(verilog, s) in feeds[s.module]]
+
+
+def update_select_wires(verilog: str) -> dict:
+    """Per core module, the wires that the update's buffer select (``p_xu``, stop 65) is
+    loaded from: its multiplexer reads the two buffers' read ports, whose data Amaranth
+    leaves unnamed, so that no name of :data:`NAMES` is in the expression."""
+    feeds, module = {}, None
+    for line in verilog.splitlines():
+        if line.startswith("module "):
+            module = line.split()[1].lstrip("\\").split("(")[0]
+            feeds[module] = set()
+        found = re.match(r"\s*p_xu <= (\S+) ;", line)
+        if found and module is not None:
+            feeds[module].add(found.group(1))
+    return defaultdict(set, feeds)
+
+
+def _assigned(verilog: str, site) -> str | None:
+    """The wire that ``site``'s line assigns (``assign W = ...``), if it is one."""
+    found = re.match(r"\s*assign (\S+)\s*=", verilog.splitlines()[site.line])
+    return found.group(1) if found else None
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--designs", default="spike-count,ttfs-one-word,ttfs-gaps,wide-split",
@@ -92,7 +122,7 @@ def main(argv=None) -> int:
         design = known[name]
         design = dataclasses.replace(design, system=dataclasses.replace(design.system,
                                                                         double_buffer=True))
-        sites = [s for s in logic_sites(design.verilog()) if NAMES.search(s.original)]
+        sites = buffer_sites(design.verilog())
         result = run_campaign([design], sites=sites, weight_faults=0, budget_s=args.budget,
                               prove=args.prove)
         survivors = [o for o in result.outcomes if not o.detected_by]

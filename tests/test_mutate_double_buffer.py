@@ -9,7 +9,7 @@ from spikeforge.cosim.mutate import logic_sites, run_campaign
 from tests.util import require_simulator
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-from mutate_double_buffer import designs, main  # noqa: E402
+from mutate_double_buffer import buffer_sites, designs, main  # noqa: E402
 
 #: the output core's select of the buffer an event adds to (each lane's, in the two
 #: buffers' write data and in the forwarded sum)
@@ -54,3 +54,17 @@ def test_the_wide_design_has_split_buffers_and_a_select_per_lane_group():
         assert name in verilog, name
     selects = {s.original for s in logic_sites(verilog) if "core_0_0" in s.id}
     assert any("p_b_c0" in e for e in selects) and any("p_b_c1" in e for e in selects)
+
+
+def test_the_update_select_of_every_core_is_a_site():
+    """The update's buffer select (``p_xu``, stop 65) reads the two read ports, whose data
+    Amaranth leaves unnamed: the script still takes it, one multiplexer per core, beside
+    the sites that name the buffers (no simulation)."""
+    design = designs()["spike-count"]
+    design = dataclasses.replace(design, system=dataclasses.replace(design.system,
+                                                                    double_buffer=True))
+    verilog = design.verilog()
+    cores = {s.module for s in logic_sites(verilog) if ".core_" in s.module}
+    selects = [s for s in buffer_sites(verilog) if s.kind == "mux swapped"
+               and "p_x" not in s.original and "p_b" not in s.original]
+    assert sorted(s.module for s in selects) == sorted(cores), [s.id for s in selects]
