@@ -233,7 +233,8 @@ def memories_of_plan(plan, input_depth: int, family: str = "ice40",
     ``"block"`` the cores' state memories of kind "block". ``learning`` (a learning
     build's :class:`~spikeforge.ir.learning.LearningConfig`): the engine writes the cores'
     weights, so they are RAMs, not ROMs, and its own memories (:func:`engine_memories`)
-    come on top. ``double_buffer``: each core's two event buffers too."""
+    come on top. ``double_buffer`` (:attr:`SystemConfig.double_buffer`): the two event
+    buffers of each double-buffered core too."""
     weights = "rom" if learning is None else "ram"
     mems = [("input_buffer", input_depth, INPUT_BUFFER_BITS, "ram"),
             ("input_feed", FEED_DEPTH - 1, INPUT_BUFFER_BITS, "ram")]
@@ -351,8 +352,9 @@ def logic_of_plan(plan, family: str, learning=None, state_memories: str = "",
     """``(logic cells, flip-flops)`` of the board design of ``plan`` (:class:`LogicModel`);
     ``learning``: a learning build (the cores' weights are RAMs written by the engine, and
     the engine's logic, :func:`engine_logic`, comes on top); ``state_memories`` ``"block"``:
-    no state memory in flip-flops or LUT RAM; ``double_buffer``: the cores' event buffers in
-    LUT RAM or flip-flops too, and their logic (:attr:`LogicModel.per_buffer_bit`)."""
+    no state memory in flip-flops or LUT RAM; ``double_buffer``: the double-buffered cores'
+    event buffers in LUT RAM or flip-flops too, and their logic
+    (:attr:`LogicModel.per_buffer_bit`)."""
     model = LOGIC_MODELS[family]
     n_classes = sum(c.n_neurons for c in plan.cores_of_layer(plan.n_layers - 1))
     cells = model.shell + model.per_class * n_classes + model.per_class2 * n_classes ** 2

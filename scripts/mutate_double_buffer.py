@@ -30,11 +30,11 @@ the expression and the mutant, and the proof's verdict with ``--prove``).
 from __future__ import annotations
 
 import argparse
-from collections import defaultdict
 import dataclasses
 import re
 import sys
 import time
+from collections import defaultdict
 
 import numpy as np
 
