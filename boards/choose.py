@@ -85,8 +85,9 @@ EXHAUSTIVE_LIMIT = 1000
 #: that pays. On the ECP5 the buffers are LUT RAM and cost no Fmax (the TTFS 784-600-10: 67.3
 #: -> 67.9 MHz, 26,867 -> 36,773 LUTs, 1,936 -> 1,731 cycles); on the iCE40 every core's
 #: logic cost the digits design 16 % of its Fmax (54.0 -> 45.5 MHz) for 12 % of its cycles
-#: (stop 59), its hidden core's alone 3 % at the default seed (53.3 -> 51.7 MHz) for 11 %
-#: (stop 65), so there a layer's cores get them only where they pay by themselves
+#: (stop 59), its hidden core's alone 3 % at the default seed (53.3 -> 51.5 MHz; means of
+#: seven placements 51.3 and 51.1) for 11 % (stop 65), so there a layer's cores get them
+#: only where they pay by themselves
 DOUBLE_BUFFER_FAMILIES = ("ecp5",)
 #: the share of the cycles double-buffered cores must save to be chosen: their logic (37 %
 #: more LUTs in the TTFS 784-600-10) buys too little below it (MNIST-fast: 2 %)
