@@ -367,6 +367,8 @@ def choose_double_buffer(network, board: str, plan, sample_counts,
     def cycles(double_buffer):
         return _Cycles(network, sample_counts[:n], system_of(double_buffer))(plan)
 
+    fitting = {}  # each candidate's estimate where it fits with logic to spare
+
     def room(double_buffer):  # None where the candidate fits with logic to spare
         system = system_of(double_buffer)
         est = estimate(plan, board, **system_layout(system))
@@ -378,6 +380,7 @@ def choose_double_buffer(network, board: str, plan, sample_counts,
         if family not in DOUBLE_BUFFER_FAMILIES and any(
                 getattr(system, f) != getattr(single, f) for f in _LAYOUT_FIELDS):
             return "the state memories would leave block RAM"
+        fitting[double_buffer] = est
         return None
 
     base = cycles(False)
@@ -414,9 +417,9 @@ def choose_double_buffer(network, board: str, plan, sample_counts,
                 f"{DOUBLE_BUFFER_GAIN:.0%} by themselves; ")
         return False, (f"cores single-buffered ({rule}{'; '.join(said)}; --double-buffer "
                        f"to have them)")
+    est = fitting[chosen]
     if chosen is not True and len(chosen) == plan.n_layers:
         chosen = True
-    est = estimate(plan, board, **system_layout(system_of(chosen)))
     return chosen, (f"{double_buffered_line(chosen)} ({'; '.join(said)}; about {est.luts:,} "
                     f"of {est.luts_available:,} logic cells; --no-double-buffer for one "
                     f"buffer)")
