@@ -81,13 +81,13 @@ SAFE_LOGIC = 0.95
 FASTER_TRIED = 4
 #: above this many combinations, layers are improved one at a time instead
 EXHAUSTIVE_LIMIT = 1000
-#: the families whose designs :func:`choose_double_buffer` double-buffers in every core where
-#: that pays. On the ECP5 the buffers are LUT RAM and cost no Fmax (the TTFS 784-600-10: 67.3
-#: -> 67.9 MHz, 26,867 -> 36,773 LUTs, 1,936 -> 1,731 cycles); on the iCE40 every core's
-#: logic cost the digits design 16 % of its Fmax (54.0 -> 45.5 MHz) for 12 % of its cycles
-#: (stop 59), its hidden core's alone 3 % at the default seed (53.3 -> 51.5 MHz; means of
-#: seven placements 51.3 and 51.1) for 11 % (stop 65), so there a layer's cores get them
-#: only where they pay by themselves
+#: the families where :func:`choose_double_buffer` lets the buffers change the memory layout.
+#: On the ECP5 the buffers are LUT RAM and cost no Fmax (the TTFS 784-600-10: 67.3 -> 67.9
+#: MHz, 26,867 -> 36,773 LUTs, 1,936 -> 1,731 cycles); on the iCE40 every core's logic cost
+#: the digits design 16 % of its Fmax (54.0 -> 45.5 MHz) for 12 % of its cycles (stop 59),
+#: its hidden core's alone 3 % at the default seed (53.3 -> 51.5 MHz; means of seven
+#: placements 51.3 and 51.1) for 11 % (stop 65), and buffers that push the state memories
+#: out of block RAM cost more Fmax than they save cycles (docs/boards.md, stop 37)
 DOUBLE_BUFFER_FAMILIES = ("ecp5",)
 #: the share of the cycles double-buffered cores must save to be chosen: their logic (37 %
 #: more LUTs in the TTFS 784-600-10) buys too little below it (MNIST-fast: 2 %)
@@ -350,16 +350,15 @@ def choose_double_buffer(network, board: str, plan, sample_counts,
     must fit with logic to spare (:data:`SAFE_LOGIC`) and save at least
     :data:`DOUBLE_BUFFER_GAIN` of the cycles by the cycle model, on the first
     :data:`CYCLE_IMAGES` of ``sample_counts`` (images run back to back, as ``verify`` runs
-    them):
+    them).
 
-    * on a family of :data:`DOUBLE_BUFFER_FAMILIES`, where the buffers cost no Fmax, every
-      core's (``True``), or none;
-    * elsewhere a layer's cores at a time, the one that saves the most first, each layer only
-      where it saves that share by itself, and only beside the memory layout of the
-      single-buffered design (buffers that push the state memories out of block RAM cost
-      more Fmax than they save cycles: docs/boards.md, stop 37). The iCE40 digits latency
-      design's hidden core's buffers save 11.1 % of its cycles, every core's 11.6 % (stop
-      65)."""
+    A layer's cores at a time, the one that saves the most first, each layer only where it
+    saves that share by itself: the buffers' logic must pay for itself in every layer. The
+    TTFS 784-600-10's hidden cores' buffers save 11.8 % of its cycles on the ECP5, its
+    output core's nothing more, for 1,643 LUTs of the estimate (stop 66); the iCE40 digits
+    latency design's hidden core's save 11.1 %, every core's 11.6 % (stop 65). Off the
+    :data:`DOUBLE_BUFFER_FAMILIES`, only beside the memory layout of the single-buffered
+    design."""
     family = board_spec(board).family
     n = min(len(sample_counts), CYCLE_IMAGES)
     single = system_of(False)
@@ -384,10 +383,7 @@ def choose_double_buffer(network, board: str, plan, sample_counts,
         return None
 
     base = cycles(False)
-    if family in DOUBLE_BUFFER_FAMILIES:
-        candidates = [True]
-    else:
-        candidates = [(l,) for l in range(plan.n_layers)]
+    candidates = [(l,) for l in range(plan.n_layers)]
     chosen, now, said = False, base, []
     while candidates:
         tried = []
@@ -409,16 +405,14 @@ def choose_double_buffer(network, board: str, plan, sample_counts,
             break
         chosen, now = best, best_cycles
         said.append(f"{_buffered_name(best)}: {figures}")
-        rest = [l for l in range(plan.n_layers) if best is not True and l not in best]
+        rest = [l for l in range(plan.n_layers) if l not in best]
         candidates = [tuple(sorted(best + (l,))) for l in rest]
     if chosen is False:
-        rule = ("" if family in DOUBLE_BUFFER_FAMILIES else
-                f"on the {family} each layer's buffers must save "
-                f"{DOUBLE_BUFFER_GAIN:.0%} by themselves; ")
-        return False, (f"cores single-buffered ({rule}{'; '.join(said)}; --double-buffer "
-                       f"to have them)")
+        return False, (f"cores single-buffered (each layer's buffers must save "
+                       f"{DOUBLE_BUFFER_GAIN:.0%} by themselves; {'; '.join(said)}; "
+                       f"--double-buffer to have them)")
     est = fitting[chosen]
-    if chosen is not True and len(chosen) == plan.n_layers:
+    if len(chosen) == plan.n_layers:
         chosen = True
     return chosen, (f"{double_buffered_line(chosen)} ({'; '.join(said)}; about {est.luts:,} "
                     f"of {est.luts_available:,} logic cells; --no-double-buffer for one "
@@ -438,10 +432,9 @@ def double_buffered_line(double_buffer: DoubleBuffer) -> str:
 _LAYOUT_FIELDS = ("weight_banks", "state_memories")
 
 
-def _buffered_name(double_buffer: DoubleBuffer) -> str:
+def _buffered_name(layers: tuple[int, ...]) -> str:
     """How the compiler names a candidate of :func:`choose_double_buffer`."""
-    return "double-buffered" if double_buffer is True else \
-        f"{_layers(double_buffer)} double-buffered"
+    return f"{_layers(layers)} double-buffered"
 
 
 def _layers(layers) -> str:

@@ -223,62 +223,58 @@ def test_the_cycle_model_runs_the_system_to_be_built():
     assert barrier.cycles != pytest.approx(cycle_model(net, counts, barrier.plan))
 
 
-def test_double_buffered_cores_where_they_fit_and_save_enough_cycles(monkeypatch):
-    """``compile --board``'s rule. On the ECP5 every core's buffers, where the cycle model,
-    recomputed here, says the double-buffered system takes at least DOUBLE_BUFFER_GAIN fewer
-    cycles than the single-buffered one (the figures in the reason), single-buffered just
-    under it, and not where the estimate is above SAFE_LOGIC of the board's logic. On the
-    iCE40 a layer's cores at a time: the layer whose buffers save the most, where they
-    save DOUBLE_BUFFER_GAIN by themselves, then the next only where it saves that much
-    more; none where the buffers would move the state memories out of block RAM."""
+@pytest.mark.parametrize("board,lanes", [("ulx3s-85f", [4, 10]), ("icebreaker", [1, 1])])
+def test_double_buffered_cores_where_they_fit_and_save_enough_cycles(monkeypatch, board, lanes):
+    """``compile --board``'s rule, on both families: a layer's cores at a time, the layer
+    whose buffers save the most by the cycle model (recomputed here, the figures in the
+    reason) where they save DOUBLE_BUFFER_GAIN by themselves, then the next only where it
+    saves that much more; not where the estimate is above SAFE_LOGIC of the board's logic.
+    The ECP5 plan's output core's buffers save nothing beside the hidden core's (the TTFS
+    784-600-10's case, stop 66). Off the ECP5, none where the buffers would move the state
+    memories out of block RAM."""
     net = network()
     counts = random_inputs(0, net, 8, 6, p=0.3)
-    plan = plan_network(net, lanes=[4, 10])
+    plan = plan_network(net, lanes=lanes)  # [4, 10] does not fit the iCE40UP5K
 
     def system_of(d):
         return SystemConfig(net.decision, overlap=True, double_buffer=d)
 
-    cycles = {d: cycle_model(net, counts, plan, double_buffer=d) for d in (False, True)}
-    saved = 1 - cycles[True] / cycles[False]
-    assert saved > 0.01, cycles  # the design's event engine overlaps its updates
-
     def figures(new, old):
         return f"{cycles[new]:,.1f} against {cycles[old]:,.1f} cycles per inference on 8 test"
 
-    chosen, why = choose_double_buffer(net, "ulx3s-85f", plan, counts, system_of)
-    assert chosen == (saved >= DOUBLE_BUFFER_GAIN) and figures(True, False) in why, why
-    for gain, expected in ((saved - 1e-4, True), (saved + 1e-4, False)):
-        monkeypatch.setattr(choose, "DOUBLE_BUFFER_GAIN", gain)
-        chosen, why = choose_double_buffer(net, "ulx3s-85f", plan, counts, system_of)
-        assert chosen == expected and figures(True, False) in why, (gain, why)
-        assert why.startswith("cores double-buffered" if expected else "cores single-buffered")
-
-    plan = plan_network(net, lanes=[1, 1])  # [4, 10] does not fit the iCE40UP5K
     cycles = {d: cycle_model(net, counts, plan, double_buffer=d)
               for d in (False, True, (0,), (1,))}
     first = min(((0,), (1,)), key=cycles.get)
     alone = 1 - cycles[first] / cycles[False]
     more = 1 - cycles[True] / cycles[first]
-    assert alone > 0.01 and alone > more, cycles
+    assert alone > 0.05 and alone > more + 0.01, cycles
+    assert board == "icebreaker" or more == 0, cycles
+    chosen, why = choose_double_buffer(net, board, plan, counts, system_of)
+    assert chosen == first and figures(first, False) in why, why
     for gain, expected in ((alone + 1e-4, False), (alone - 1e-4, first),
                            (min(alone, more) - 1e-4, True)):
         monkeypatch.setattr(choose, "DOUBLE_BUFFER_GAIN", gain)
-        chosen, why = choose_double_buffer(net, "icebreaker", plan, counts, system_of)
+        chosen, why = choose_double_buffer(net, board, plan, counts, system_of)
         assert chosen == expected and figures(first, False) in why, (gain, why)
         if expected is False:
-            assert why.startswith("cores single-buffered (on the ice40 each layer's buffers "
-                                  "must save"), why
+            assert why.startswith("cores single-buffered (each layer's buffers must save"), why
         elif expected == first:
             assert why.startswith(f"the cores of layer {first[0]} double-buffered"), why
             assert figures(True, first) in why and "under the" in why, why
+        else:
+            assert why.startswith("cores double-buffered") and figures(True, first) in why, why
     monkeypatch.setattr(choose, "DOUBLE_BUFFER_GAIN", alone - 1e-4)
     chosen, why = choose_double_buffer(
-        net, "icebreaker", plan, counts,
+        net, board, plan, counts,
         lambda d: dataclasses.replace(system_of(d), state_memories="block" if not d else ""))
-    assert chosen is False and why.count("the state memories would leave block RAM") == 2, why
+    if board == "icebreaker":
+        assert chosen is False and why.count("the state memories would leave block RAM") == 2
+    else:
+        assert chosen == first, why
 
-    monkeypatch.setattr(choose, "SAFE_LOGIC", estimate(plan, "ulx3s-85f").luts / 83640)
-    chosen, why = choose_double_buffer(net, "ulx3s-85f", plan, counts, system_of)
+    monkeypatch.setattr(choose, "SAFE_LOGIC", estimate(plan, board).luts
+                        / estimate(plan, board).luts_available)
+    chosen, why = choose_double_buffer(net, board, plan, counts, system_of)
     assert not chosen and "logic cells, above" in why, why
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from spikeforge import flow
-from spikeforge.boards.choose import DOUBLE_BUFFER_GAIN
+from spikeforge.boards.choose import DOUBLE_BUFFER_GAIN, double_buffered_line
 from spikeforge.boards.fit import estimate
 from spikeforge.compiler.artifact import load_artifact, save_artifact
 from spikeforge.compiler.map import plan_network
@@ -406,8 +406,9 @@ def test_ttfs_784_600_10_board_design_1000_images(tmp_path):
     assert artifact.system.input_copies  # a register of the input index per layer-0 core
     # double-buffered cores where the cycle model says they pay (said either way)
     said = [line.strip() for line in run.stdout.splitlines() if "-buffered" in line]
-    kind = "double" if artifact.system.double_buffer else "single"
-    assert len(said) == 1 and said[0].startswith(f"cores {kind}-buffered"), said
+    assert len(said) == 1 and said[0].startswith(
+        double_buffered_line(artifact.system.double_buffer) if artifact.system.double_buffer
+        else "cores single-buffered"), said
     assert [layer.n_neurons for layer in artifact.network.layers] == [600, 10]
     report = flow.verify_artifact(out, jobs=2, chunk=100)
     assert report.engine == "fast" and report.ok, report.mismatch
@@ -443,9 +444,10 @@ def test_compile_double_buffered(tmp_path):
     co-simulated bit-exactly by both back ends (Verilator's compiled harness and Icarus's
     bench), in fewer cycles than the same design single-buffered (``--no-double-buffer``).
     Without either, ``compile --board ulx3s-85f`` chooses by the RTL's own cycles: the
-    figures it gives are those the two shipped designs took on the same images, and its
-    choice the rule's (``choose_double_buffer``); on the iCEBreaker the hidden layer's cores
-    alone, said, in the Verilog and co-simulated. ``--double-buffer-layers`` takes the
+    figures it gives are those the shipped designs took on the same images, and its choice
+    the rule's (``choose_double_buffer``): the hidden layer's cores alone, whose buffers pay
+    by themselves where the output layer's add nothing; on the iCEBreaker the same, said,
+    in the Verilog and co-simulated. ``--double-buffer-layers`` takes the
     layers given, and a layer the network lacks is refused by name."""
     model = tmp_path / "model.pt"
     run = run_cli("train", "--dataset", "digits", "--model", "lif", "--hidden", 12,
@@ -479,15 +481,25 @@ def test_compile_double_buffered(tmp_path):
         assert run.returncode == (2 if double else 0), run.stdout + run.stderr
         assert ("double-buffered 11 more per accumulator bit" in run.stderr) == double
     assert cycles[True] < cycles[False], cycles
+    out = tmp_path / "ecp5_0"
+    run = run_cli("compile", model, "--out", out, "--images", 12, "--board", "ulx3s-85f",
+                  "--lanes", 2, "--double-buffer-layers", 0)
+    assert run.returncode == 0, run.stdout + run.stderr
+    run = run_cli("verify", out, "--images", 12, "--simulator", "verilator", "--json")
+    (report,) = json.loads(run.stdout)
+    assert report["ok"] and report["bit_exact_images"] == 12, report
+    cycles[(0,)] = report["total_cycles"] / 12  # not 0, which == False
+    # the hidden layer's buffers pay by themselves, the output layer's add nothing to them
+    assert 1 - cycles[(0,)] / cycles[False] >= DOUBLE_BUFFER_GAIN, cycles
+    assert 1 - cycles[True] / cycles[(0,)] < DOUBLE_BUFFER_GAIN, cycles
     run = run_cli("compile", model, "--out", tmp_path / "chosen", "--images", 12, "--board",
                   "ulx3s-85f", "--lanes", 2)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert f"{cycles[True]:,.1f} against {cycles[False]:,.1f} cycles per inference on 12 " \
-        "test images" in run.stdout, run.stdout
-    chosen = 1 - cycles[True] / cycles[False] >= DOUBLE_BUFFER_GAIN
-    assert load_artifact(tmp_path / "chosen").system.double_buffer == chosen
-    twin = tmp_path / ("double-buffer" if chosen else "no-double-buffer")
-    assert (tmp_path / "chosen" / flow.VERILOG).read_bytes() == (twin / flow.VERILOG).read_bytes()
+    for new, old in (((0,), False), (True, (0,))):
+        assert f"{cycles[new]:,.1f} against {cycles[old]:,.1f} cycles per inference on 12 " \
+            "test images" in run.stdout, run.stdout
+    assert load_artifact(tmp_path / "chosen").system.double_buffer == (0,)
+    assert (tmp_path / "chosen" / flow.VERILOG).read_bytes() == (out / flow.VERILOG).read_bytes()
     run = run_cli("compile", model, "--out", tmp_path / "ice", "--images", 12, "--board",
                   "icebreaker", "--lanes", 2)
     assert run.returncode == 0, run.stdout + run.stderr
