@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from spikeforge.boards import choose
-from spikeforge.boards.choose import (CORE_SPLITS, DOUBLE_BUFFER_GAIN, GAIN, LANE_CHOICES,
+from spikeforge.boards.choose import (CORE_SPLITS, GAIN, LANE_CHOICES,
                                        SAFE_LOGIC, SHORTLIST, SPLIT_MIN_NEURONS, _Candidate,
                                        _pick, _safe, _serial, choose_double_buffer,
                                        choose_lanes, lane_choices)
