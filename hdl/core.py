@@ -1245,24 +1245,15 @@ class NeuronCore(wiring.Component):
         G, L, acc = self.config.words, self.config.lanes, self.config.accumulator_bits
         b_now = Signal(name="e_wb_b")  # the buffer of this cycle's write-back
         m.d.sync += b_now.eq(ev.b_ahead)
-        if ev_bufs:
-            groups = _word_groups(L)
-            b_nows = _copies("e_wb_b", len(groups))
-            m.d.sync += [c.eq(ev.b_ahead) for c in b_nows]
-            selects = list(zip(copy["clearing"], copy["written"], copy["e_p"], b_nows,
-                               ev_bufs))
-        else:
-            groups = [range(L)]
-            selects = [(up.clearing, up.written, ev.wb, b_now, ev.buf)]
+        sums_word = Cat(*(s[:acc] for s in sums))
+        groups = _word_groups(L) if ev_bufs else []
+        b_nows = _copies("e_wb_b", len(groups))
+        m.d.sync += [c.eq(ev.b_ahead) for c in b_nows]
+        selects = list(zip(groups, copy["clearing"], copy["written"], copy["e_p"], b_nows,
+                           ev_bufs))
         for b, (wp, _) in enumerate(xs):
-            data, en = [], []
-            for group, (clearing, written, wb, wb_b, buf) in zip(groups, selects):
-                ev_we = wb & (wb_b == b)
-                lanes = slice(group.start, group.stop)
-                data.append(Mux(ev_we & ~clearing,
-                                Cat(*(sums[k][:acc] for k in group)), 0))
-                en.append(Mux(clearing | ev_we | (written & (buf != b)),
-                              (1 << len(group)) - 1, host["i"][1][lanes]))
+            ev_we = ev.wb & (b_now == b)
+            zero_we = up.written & (ev.buf != b)
             waddr_next = Mux(up.take_clear, 0, Mux(
                 up.clearing, up.cnt + 1,
                 Mux(ev.ahead & (ev.b_ahead == b), ev.g_ahead, up.w_g + up.written)))
@@ -1275,6 +1266,16 @@ class NeuronCore(wiring.Component):
                 waddr = Signal(range(max(2, G)), name=f"x{b}_waddr")
                 m.d.sync += waddr.eq(waddr_next)
                 m.d.comb += wp.addr.eq(Mux(host_state_write, h["s_word"], waddr))
+            if not selects:
+                m.d.comb += [wp.data.eq(Mux(ev_we & ~up.clearing, sums_word, 0)),
+                             wp.en.eq(Mux(up.clearing | ev_we | zero_we, -1, host["i"][1]))]
+                continue
+            data, en = [], []
+            for group, clearing, written, wb, wb_b, buf in selects:
+                group_we = wb & (wb_b == b)
+                data.append(Mux(group_we & ~clearing, Cat(*(sums[k][:acc] for k in group)), 0))
+                en.append(Mux(clearing | group_we | (written & (buf != b)),
+                              (1 << len(group)) - 1, host["i"][1][group.start:group.stop]))
             m.d.comb += [wp.data.eq(Cat(*data)), wp.en.eq(Cat(*en))]
 
     def _update_lanes(self, m, p_data, thr, alpha, beta, rho, step, i_in=None):
