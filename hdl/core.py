@@ -1239,9 +1239,10 @@ class NeuronCore(wiring.Component):
         host's zeros where it writes ``i``. The write address of each is a register loaded
         a cycle ahead, as the state memories' is. In a core wider than one LUT each lane
         group selects its data and enables from copies of its own (``copy``, ``ev_bufs``
-        and the write-back's buffer), as the state memories do: from the one set, the
-        TTFS 784-600-10's enable of a far group was its critical path (stop 65: 67.6 MHz,
-        13.5 of 14.8 ns routing, 8.4 of them to the group's select)."""
+        and the write-back's buffer), as the state memories do: from one set of selects a
+        far group's buffer writes were the TTFS 784-600-10's critical path (stop 65: the
+        write enable, 13.5 of 14.8 ns routing; stop 66: the write data from ``clearing``,
+        11.9 of 12.9 ns)."""
         G, L, acc = self.config.words, self.config.lanes, self.config.accumulator_bits
         b_now = Signal(name="e_wb_b")  # the buffer of this cycle's write-back
         m.d.sync += b_now.eq(ev.b_ahead)
