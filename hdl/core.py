@@ -726,7 +726,6 @@ class NeuronCore(wiring.Component):
             # the event engine, beside the phases: on while it reads an event's words
             # (ecnt: the next one); ev_buf: the buffer this tick's events go to
             ev_on, ecnt, ev_buf = Signal(), Signal(range(G + 1)), Signal()
-            ev_bufs = _copies("ev_buf", n_copies)  # the buffer writes' copies per lane group
         w_addr = Signal(range(max(2, J * G)))  # weight word of the event being read
         ev_count = Signal(range(cfg.max_events_per_tick + 1))
         overflow = Signal()
@@ -1100,7 +1099,7 @@ class NeuronCore(wiring.Component):
                         m.d.sync += [phase.eq(_Phase.UPDATE), w_g.eq(0), w_base.eq(0),
                                      issuing.eq(1)]
                         if db:  # the next tick's events go to the other buffer
-                            m.d.sync += [c.eq(~ev_buf) for c in [ev_buf, *ev_bufs]]
+                            m.d.sync += ev_buf.eq(~ev_buf)
                     with m.Else():
                         m.d.sync += [phase.eq(_Phase.CLEAR), clearing.eq(1), overflow.eq(0)]
 
@@ -1187,12 +1186,11 @@ class NeuronCore(wiring.Component):
                 m.d.comb += [wp.addr.eq(s_waddr) for wp in wps.values()]
 
         if db:
-            self._buffer_writes(m, xs, host_writes, host_state_write, h_addr, sums,
+            self._buffer_writes(m, xs, host_writes, host_state_write, h_addr, sums, ev_buf,
                                 SimpleNamespace(wb=e_wb, ahead=pending[-1], g_ahead=e_g_ahead,
-                                                b_ahead=e_b_ahead, buf=ev_buf),
+                                                b_ahead=e_b_ahead),
                                 SimpleNamespace(written=written, w_g=w_g, cnt=cnt,
-                                                clearing=clearing, take_clear=take_clear),
-                                copy, ev_bufs)
+                                                clearing=clearing, take_clear=take_clear))
 
         if self.weight_bank_words:
             # the banks read an event's next word in the next cycle where the phase will be
@@ -1231,30 +1229,19 @@ class NeuronCore(wiring.Component):
         self._host_reads(m, host_ok, h_addr, rp_w, rps, params, current)
         return m
 
-    def _buffer_writes(self, m, xs, host, host_state_write, h, sums, ev, up, copy, ev_bufs):
+    def _buffer_writes(self, m, xs, host, host_state_write, h, sums, ev_buf, ev, up):
         """The write ports of the event buffers x0, x1 (``double_buffer``): an event's
         write-back to the buffer it read (``ev``: this cycle's write-back ``wb``, the next
-        cycle's ``ahead`` with its word and buffer; ``buf``, the buffer of this tick's
-        events), the update's zeros into the buffer it read (``up``), CLEAR's zeros, and the
-        host's zeros where it writes ``i``. The write address of each is a register loaded
-        a cycle ahead, as the state memories' is. In a core wider than one LUT each lane
-        group selects its data and enables from copies of its own (``copy``, ``ev_bufs``
-        and the write-back's buffer), as the state memories do: from one set of selects a
-        far group's buffer writes were the TTFS 784-600-10's critical path (stop 65: the
-        write enable, 13.5 of 14.8 ns routing; stop 66: the write data from ``clearing``,
-        11.9 of 12.9 ns)."""
-        G, L, acc = self.config.words, self.config.lanes, self.config.accumulator_bits
+        cycle's ``ahead`` with its word and buffer), the update's zeros into the buffer it
+        read (``up``), CLEAR's zeros, and the host's zeros where it writes ``i``. The write
+        address of each is a register loaded a cycle ahead, as the state memories' is."""
+        G, acc = self.config.words, self.config.accumulator_bits
         b_now = Signal(name="e_wb_b")  # the buffer of this cycle's write-back
         m.d.sync += b_now.eq(ev.b_ahead)
         sums_word = Cat(*(s[:acc] for s in sums))
-        groups = _word_groups(L) if ev_bufs else []
-        b_nows = _copies("e_wb_b", len(groups))
-        m.d.sync += [c.eq(ev.b_ahead) for c in b_nows]
-        selects = list(zip(groups, copy["clearing"], copy["written"], copy["e_p"], b_nows,
-                           ev_bufs))
         for b, (wp, _) in enumerate(xs):
             ev_we = ev.wb & (b_now == b)
-            zero_we = up.written & (ev.buf != b)
+            zero_we = up.written & (ev_buf != b)
             waddr_next = Mux(up.take_clear, 0, Mux(
                 up.clearing, up.cnt + 1,
                 Mux(ev.ahead & (ev.b_ahead == b), ev.g_ahead, up.w_g + up.written)))
@@ -1267,17 +1254,8 @@ class NeuronCore(wiring.Component):
                 waddr = Signal(range(max(2, G)), name=f"x{b}_waddr")
                 m.d.sync += waddr.eq(waddr_next)
                 m.d.comb += wp.addr.eq(Mux(host_state_write, h["s_word"], waddr))
-            if not selects:
-                m.d.comb += [wp.data.eq(Mux(ev_we & ~up.clearing, sums_word, 0)),
-                             wp.en.eq(Mux(up.clearing | ev_we | zero_we, -1, host["i"][1]))]
-                continue
-            data, en = [], []
-            for group, clearing, written, wb, wb_b, buf in selects:
-                group_we = wb & (wb_b == b)
-                data.append(Mux(group_we & ~clearing, Cat(*(sums[k][:acc] for k in group)), 0))
-                en.append(Mux(clearing | group_we | (written & (buf != b)),
-                              (1 << len(group)) - 1, host["i"][1][group.start:group.stop]))
-            m.d.comb += [wp.data.eq(Cat(*data)), wp.en.eq(Cat(*en))]
+            m.d.comb += [wp.data.eq(Mux(ev_we & ~up.clearing, sums_word, 0)),
+                         wp.en.eq(Mux(up.clearing | ev_we | zero_we, -1, host["i"][1]))]
 
     def _update_lanes(self, m, p_data, thr, alpha, beta, rho, step, i_in=None):
         """The update pipeline S0 -> S1 -> S2 -> S3 -> S4 of every lane (from the P registers) and

@@ -44,11 +44,9 @@ from spikeforge.cosim.mutate import (Stimulus, _stimuli, _weights, campaign_desi
 from spikeforge.ir.network import IntegerLayer, IntegerNetwork
 
 #: the signals a double-buffered core adds (hdl/core.py)
-#: (cores wider than one LUT: p_b's copies, and split buffers' address copies, stop 61;
-#: the buffer writes' copies of ev_buf and e_wb_b, stop 66)
-NAMES = re.compile(r"\b(ev_buf(_c\d+)?|ev_on|ecnt|e_r_b|p_b(_c\d+)?|e_t\d+_b|e_s_b|"
-                   r"e_wb_b(_c\d+)?|x[01]_[rw]addr(_c\d+)?|p_x[01]|ev_on_next|clear_next|"
-                   r"mem_x[01]\w*)\b")
+#: (cores wider than one LUT: p_b's copies, and split buffers' address copies, stop 61)
+NAMES = re.compile(r"\b(ev_buf|ev_on|ecnt|e_r_b|p_b(_c\d+)?|e_t\d+_b|e_s_b|e_wb_b|"
+                   r"x[01]_[rw]addr(_c\d+)?|p_x[01]|ev_on_next|clear_next|mem_x[01]\w*)\b")
 
 
 def designs() -> dict:
