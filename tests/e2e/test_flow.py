@@ -486,6 +486,7 @@ def test_compile_double_buffered(tmp_path):
                   "--lanes", 2, "--double-buffer-layers", 0)
     assert run.returncode == 0, run.stdout + run.stderr
     run = run_cli("verify", out, "--images", 12, "--simulator", "verilator", "--json")
+    assert run.returncode == 0, run.stdout + run.stderr
     (report,) = json.loads(run.stdout)
     assert report["ok"] and report["bit_exact_images"] == 12, report
     cycles[(0,)] = report["total_cycles"] / 12  # not 0, which == False
