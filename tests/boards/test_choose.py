@@ -272,8 +272,8 @@ def test_double_buffered_cores_where_they_fit_and_save_enough_cycles(monkeypatch
     else:
         assert chosen == first, why
 
-    monkeypatch.setattr(choose, "SAFE_LOGIC", estimate(plan, board).luts
-                        / estimate(plan, board).luts_available)
+    single = estimate(plan, board)
+    monkeypatch.setattr(choose, "SAFE_LOGIC", single.luts / single.luts_available)
     chosen, why = choose_double_buffer(net, board, plan, counts, system_of)
     assert not chosen and "logic cells, above" in why, why
 
