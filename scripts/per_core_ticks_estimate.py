@@ -32,11 +32,13 @@ Variants (stop 57), each a column of its own:
 * ``--lookahead K``: the per-core estimates with a layer at most ``K`` ticks ahead of the
   next (:func:`bounded_lookahead`), the bound a design with per-tick work counters needs.
 
-The last three columns (stop 64): the dependency bound
+Three columns more (stop 64): the dependency bound
 (:func:`~spikeforge.sim.system_cycle.dependency_bound`: what no design of these cores can
 beat, the work in the contract's order, reads and updates overlapped, nothing else) against
 the work bound and the cycle model. Where it is above 1.2x the work bound, point 3's 1.2x
-cannot be met by any schedule of these cores.
+cannot be met by any schedule of these cores. ``--output-reads K`` (stop 67) adds the two
+bounds and their ratio for the same design with its output layer's cores reading K event
+words a cycle (an output core that takes K events a cycle: not built).
 
 And (stop 58) ``--layer-ticks D ...``: not an estimate but the cycle model of a design with
 a tick controller per layer (:mod:`spikeforge.sim.planned`; its RTL is not built): every
@@ -64,7 +66,8 @@ from spikeforge.ir.params import Decision
 from spikeforge.sim.cycle import cycles_per_event, update_cycles, words
 from spikeforge.sim.planned import LayerTicksModel
 from spikeforge.sim.network import run_network
-from spikeforge.sim.system_cycle import lower_bound_cycles, predict_run
+from spikeforge.sim.system_cycle import (dependency_bound, lower_bound_cycles, predict_run,
+                                         work_bound)
 
 
 def per_core_ticks(plan, events_per_tick: np.ndarray, ticks_run: int,
@@ -141,7 +144,7 @@ def layer_ticks_cycles(artifact, counts, link_fifo: int = 0) -> float:
 
 def row(directory: Path, images: int, drain_hidden: bool = False,
         stages: int | None = None, lookahead: int | None = None,
-        layer_ticks: tuple[int, ...] = ()) -> list[str]:
+        layer_ticks: tuple[int, ...] = (), output_reads: int | None = None) -> list[str]:
     artifact = load_artifact(directory)
     counts = load_expected(directory / EXPECTED)["input_counts"][:images]
     plan = artifact.plan
@@ -166,8 +169,26 @@ def row(directory: Path, images: int, drain_hidden: bool = False,
         estimates.append(model_cycles(artifact, counts, stages)[1])
     estimates += [layer_ticks_cycles(artifact, counts, depth) for depth in layer_ticks]
     out += [f"{e:,.0f}" for e in estimates] + [f"{work:,.0f}", f"{model / work:.2f}x"]
-    return out + [f"{e / work:.2f}x" for e in estimates] + [
+    out += [f"{e / work:.2f}x" for e in estimates] + [
         f"{dependency:,.0f}", f"{dependency / work:.2f}x", f"{model / dependency:.2f}x"]
+    if output_reads is not None:
+        out += output_reads_bounds(plan, trace, stats, [b["ticks_run"] for b in bounds],
+                                   output_reads)
+    return out
+
+
+def output_reads_bounds(plan, trace, stats, ticks: list[int], k: int) -> list[str]:
+    """The work and dependency bounds, and their ratio, of the same design with its output
+    layer's cores reading ``k`` event words a cycle (``reads`` of
+    :func:`~spikeforge.sim.system_cycle.work_bound` and
+    :func:`~spikeforge.sim.system_cycle.dependency_bound`; not built); ``ticks``: each
+    image's ticks run."""
+    reads, images = {plan.n_layers - 1: k}, range(len(ticks))
+    work = np.mean([float(work_bound(plan, stats.input_events[b], ticks[b], reads))
+                    for b in images])
+    dependency = np.mean([float(dependency_bound(plan, trace, b, ticks[b], reads))
+                          for b in images])
+    return [f"{work:,.0f}", f"{dependency:,.0f}", f"{dependency / work:.2f}x"]
 
 
 def main(argv=None) -> int:
@@ -184,7 +205,12 @@ def main(argv=None) -> int:
     ap.add_argument("--layer-ticks", type=int, nargs="+", default=[], metavar="D",
                     help="also the cycle model with a tick controller per layer, its links "
                          "FIFOs of D packets (0: none, spikes held at the cores)")
+    ap.add_argument("--output-reads", type=int, default=None, metavar="K",
+                    help="also the work and dependency bounds with the output layer's cores "
+                         "reading K event words a cycle (not built)")
     args = ap.parse_args(argv)
+    if args.output_reads is not None and args.output_reads < 1:
+        ap.error(f"--output-reads: must be at least 1, got {args.output_reads}")
     if args.images < 1:
         ap.error(f"--images: must be at least 1, got {args.images}")
     if args.lookahead is not None and args.lookahead < 1:
@@ -200,14 +226,18 @@ def main(argv=None) -> int:
     variants += [f"layer ticks, FIFO {d} (cycle model)" for d in args.layer_ticks]
     header = (["artifact", "lanes in cores", "images", "cycle model"] + variants
               + ["work bound", "now / work"] + [f"{v} / work" for v in variants]
-              + ["dependency bound", "dependency / work", "now / dependency"])
+              + ["dependency bound", "dependency / work", "now / dependency"]
+              + ([] if args.output_reads is None else [
+                  f"work bound, output {args.output_reads} a cycle",
+                  f"dependency bound, output {args.output_reads} a cycle",
+                  f"dependency / work, output {args.output_reads} a cycle"]))
     print("| " + " | ".join(header) + " |\n|" + "---|" * len(header))
     for directory in args.dirs:
         if not (directory / EXPECTED).is_file():
             print(f"{directory}: no {EXPECTED} (not a compiled artifact?)", file=sys.stderr)
             return 2
         cells = row(directory, args.images, args.drain_hidden, args.stages, args.lookahead,
-                    args.layer_ticks)
+                    args.layer_ticks, args.output_reads)
         print("| " + " | ".join(cells) + " |", flush=True)
     return 0
 

@@ -713,14 +713,40 @@ def lower_bound_cycles(plan, trace, image: int = 0, n_ticks: int | None = None,
     spread = max if any(double_buffered(double_buffer, c.layer) for c in plan.cores) \
         else operator.add
     synaptic_bound = spread(math.ceil(Fraction(synaptic) / rate), ticks_run * update_min)
-    work_bound = max(words(c) * (int(events[c.layer]) + ticks_run) for c in plan.cores)
     return {"core_bound": core_bound, "synaptic_bound": synaptic_bound,
-            "bound": max(core_bound, synaptic_bound), "work_bound": work_bound,
+            "bound": max(core_bound, synaptic_bound),
+            "work_bound": work_bound(plan, events, ticks_run),
             "dependency_bound": dependency_bound(plan, trace, image, ticks_run),
             "synaptic_events": synaptic, "ticks_run": ticks_run}
 
 
-def dependency_bound(plan, trace, image: int, ticks_run: int) -> int:
+def _reads(reads, layer: int) -> int:
+    """Event words a core of ``layer`` reads a cycle: ``reads[layer]`` where given, else 1
+    (the cores as built)."""
+    k = 1 if reads is None else reads.get(layer, 1)
+    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+        raise ConfigError(f"reads: layer {layer}: must be an integer >= 1, got {k!r}")
+    return k
+
+
+def _whole(x):
+    """``x`` as an ``int`` where it is one (every bound of the cores as built)."""
+    return int(x) if Fraction(x).denominator == 1 else x
+
+
+def work_bound(plan, events, ticks_run: int, reads=None):
+    """Issue 10's yardstick (:func:`lower_bound_cycles`): max over cores of the weight words
+    the core must read, ``G * events_to_core`` (``events``: each layer's input events), plus
+    the state words it must update, ``G`` a tick, at one word of each per cycle.
+
+    ``reads`` (a mapping layer -> k; for designs not built): the cores of that layer read k
+    event words a cycle, so their events' words take ``G * events / k`` cycles (a
+    :class:`~fractions.Fraction` where k does not divide them)."""
+    return _whole(max(Fraction(words(c), _reads(reads, c.layer)) * int(events[c.layer])
+                      + words(c) * ticks_run for c in plan.cores))
+
+
+def dependency_bound(plan, trace, image: int, ticks_run: int, reads=None):
     """Cycles that no design of ``plan``'s cores can beat, from the work and the contract's
     order alone (issue 10 point 3: how far below the work bound a schedule can go).
 
@@ -741,7 +767,12 @@ def dependency_bound(plan, trace, image: int, ticks_run: int) -> int:
     at its first output spike, ``min S(c, last) + 1`` over the output cores spiking in the
     last tick. With one layer it is the work of the busiest core with its reads and
     updates overlapped; behind a layer whose spikes come late in the run, more than the
-    work bound (MNIST-fast: 1.23x, docs/architecture.md "What no schedule can beat")."""
+    work bound (MNIST-fast: 1.23x, docs/architecture.md "What no schedule can beat").
+
+    ``reads`` (as :func:`work_bound`'s; a design not built): the cores of a layer read k
+    event words a cycle, so an event takes ``G_c / k`` cycles -- what an output core taking
+    k events a cycle would allow."""
+    per_cycle = {c.core_id: _reads(reads, c.layer) for c in plan.cores}
     start: dict[int, int] = {}  # S(c, t - 1) while tick t is computed
     read: dict[int, int] = {}  # A(c, t - 1)
     done: dict[int, int] = {}  # U(c, t - 1)
@@ -762,7 +793,7 @@ def dependency_bound(plan, trace, image: int, ticks_run: int) -> int:
             a = read.get(c.core_id, 0)
             for released, events in releases:
                 if events:
-                    a = max(a, released) + events * g
+                    a = max(a, released) + Fraction(events * g, per_cycle[c.core_id])
             read[c.core_id] = a
             now[c.core_id] = max(a, done.get(c.core_id, 0))
             done[c.core_id] = now[c.core_id] + g
@@ -772,5 +803,5 @@ def dependency_bound(plan, trace, image: int, ticks_run: int) -> int:
         spiking = [start[c.core_id] + 1 for c in plan.cores_of_layer(plan.n_layers - 1)
                    if out[c.neuron_offset:c.neuron_offset + c.n_neurons].any()]
         if spiking:
-            return min(spiking)
-    return max(done.values())
+            return _whole(min(spiking))
+    return _whole(max(done.values()))

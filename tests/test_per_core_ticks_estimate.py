@@ -9,6 +9,8 @@ import pytest
 from spikeforge.compiler.map import plan_network
 from spikeforge.flow import compile_network
 from spikeforge.sim.cycle import update_cycles
+from spikeforge.sim.network import run_network
+from spikeforge.sim.system_cycle import dependency_bound, work_bound
 from tests.boards.test_choose import network
 from tests.util import random_inputs
 
@@ -122,3 +124,35 @@ def test_the_layer_ticks_cycle_model_column(tmp_path, capsys):
     with pytest.raises(SystemExit):
         estimate.main([str(tmp_path / "a"), "--layer-ticks", "-1"])
     assert "--layer-ticks: depths must be >= 0" in capsys.readouterr().err
+
+
+def test_the_bounds_with_an_output_core_that_reads_k_words_a_cycle(tmp_path, capsys):
+    """``--output-reads K``: three columns more, the work and dependency bounds of the same
+    design with its output cores reading K event words a cycle. With K = 1 they are the
+    row's own; with more, neither bound is higher; K < 1 is refused."""
+    net = network(n_in=16, hidden=12)
+    counts = random_inputs(3, net, 6, 5, p=0.4)
+    compile_network(net, tmp_path / "a", counts, np.zeros(6, dtype=int), lanes=[2, 1])
+    cells = {}
+    for k in (1, 4):
+        assert estimate.main([str(tmp_path / "a"), "--images", "4", "--output-reads", str(k)]) == 0
+        out = capsys.readouterr().out.splitlines()
+        assert out[0].split(" | ")[-3:] == [f"work bound, output {k} a cycle",
+                                            f"dependency bound, output {k} a cycle",
+                                            f"dependency / work, output {k} a cycle |"]
+        cells[k] = [c.rstrip(" |") for c in out[2].split(" | ")]
+    row = cells[1]
+    assert row[-3:-1] == [row[5], row[-6]]  # the work and dependency bounds of the row
+    assert row[:-3] == cells[4][:-3]
+    work, dependency = (float(c.replace(",", "")) for c in cells[4][-3:-1])
+    assert work <= float(row[5].replace(",", "")) and dependency < float(row[-6].replace(",", ""))
+    # the output layer's cores, not another's: the bounds of reads {1: 4}, image by image
+    plan, trace = plan_network(net, lanes=[2, 1]), run_network(net, counts[:4])
+    stats = trace.statistics()
+    assert [float(c.replace(",", "")) for c in cells[4][-3:-1]] == pytest.approx([
+        round(np.mean([float(bound(plan, *args, trace.ticks, {1: 4})) for args in each]))
+        for bound, each in ((work_bound, [(stats.input_events[b],) for b in range(4)]),
+                            (dependency_bound, [(trace, b) for b in range(4)]))])
+    with pytest.raises(SystemExit):
+        estimate.main([str(tmp_path / "a"), "--output-reads", "0"])
+    assert "--output-reads: must be at least 1, got 0" in capsys.readouterr().err

@@ -28,6 +28,7 @@ from spikeforge.sim.system_cycle import (
     lower_bound_cycles,
     predict_run,
     ticks_to_run,
+    work_bound,
 )
 from tests.util import random_inputs, random_network
 
@@ -159,6 +160,19 @@ def test_dependency_bound_by_hand(decision, outputs, expected):
                             dataclasses.replace(trace, spikes=trace.spikes[:1],
                                                 decision_mode=Decision.SPIKE_COUNT,
                                                 layer_sizes=[(2, 4)]), 0, 3) == 16
+    # cores that read two event words a cycle (not built; 3 input events, 8 hidden spikes
+    # taken in the 3 ticks). The output core: tick 1's 4 events in 4 cycles, A = 5 + 4 =
+    # 9 = S, U = 11; tick 2's, A = 9 + 4 = 13 = S, U = 15, under the hidden core's 16 (S + 1
+    # = 14 at a first output spike). The hidden core instead: A = 2, 4, 6, S = 2, 6, 10,
+    # U = 6, 10, 14; the output core's events released at 3 and 7: A = 11 = S, U = 13;
+    # A = 19 = S, U = 21 (S + 1 = 20)
+    at_spike = decision is Decision.FIRST_SPIKE and outputs
+    for reads, work, dependency in (({1: 2}, 24, 14 if at_spike else 16),
+                                    ({0: 2}, 22, 20 if at_spike else 21)):
+        assert work_bound(plan, [3, 8], 3, reads) == work, reads
+        assert dependency_bound(plan, trace, 0, 3, reads) == dependency, reads
+    with pytest.raises(ConfigError, match="reads: layer 1: must be an integer >= 1, got 0"):
+        dependency_bound(plan, trace, 0, 3, {1: 0})
 
 
 def test_double_buffered_cores_beat_the_one_at_a_time_sum():
