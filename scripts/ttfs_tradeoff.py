@@ -3,10 +3,13 @@ golden accuracy against the hidden spikes before the decision, beside the protot
 point (97 % at 139) -- the trade-off curve every sparse run since stop 34 has landed on
 (docs/model.md section 6).
 
-    .venv/bin/python scripts/ttfs_tradeoff.py MODEL [MODEL ...] [--plot PNG]
+    .venv/bin/python scripts/ttfs_tradeoff.py MODEL [MODEL ...] [--plot PNG] \
+        [--earlier "LABEL=SPIKES,ACCURACY" ...]
 
 Prints a row per model file (the figures of ``bench_ttfs_mnist.py validate``) and draws
-them; the test set is never read.
+them; the test set is never read. ``--earlier`` draws a run whose model file is gone from
+its recorded figures (docs/model.md), hollow and grey, so that a new run can be set
+beside the curve of the earlier ones.
 """
 
 from __future__ import annotations
@@ -36,13 +39,31 @@ def figures(path: Path, val) -> dict:
             "reads": st["reads"].mean(axis=0), "tick": float(np.median(st["decision_tick"]))}
 
 
-def plot(points: list, path: Path) -> None:
+def earlier_point(text: str) -> tuple[str, float, float]:
+    """``"LABEL=SPIKES,ACCURACY"`` -> ``(label, spikes, accuracy)`` (``ValueError`` naming
+    what is wrong)."""
+    label, _, figures_ = text.rpartition("=")
+    try:
+        spikes, accuracy = (float(x) for x in figures_.split(","))
+    except ValueError:
+        raise ValueError(f"{text!r}: expected LABEL=SPIKES,ACCURACY") from None
+    if not label or spikes < 0 or not 0 <= accuracy <= 1:
+        raise ValueError(f"{text!r}: expected LABEL=SPIKES,ACCURACY, a label, spikes >= 0 "
+                         "and an accuracy in [0, 1]")
+    return label, spikes, accuracy
+
+
+def plot(points: list, path: Path, earlier=()) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
+    for name, spikes, accuracy in earlier:
+        ax.plot(spikes, accuracy, "o", mfc="none", color="tab:gray")
+        ax.annotate(name, (spikes, accuracy), fontsize=6, color="tab:gray", xytext=(4, -8),
+                    textcoords="offset points")
     for name, f in points:  # (label, figures): two files of one stem stay two points
         ax.plot(f["hidden"], f["golden"], "o", color="tab:blue")
         ax.annotate(name, (f["hidden"], f["golden"]), fontsize=7, xytext=(4, 2),
@@ -68,7 +89,14 @@ def main(argv=None) -> int:
                         metavar="PNG")
     parser.add_argument("--dataset", default="mnist", choices=["mnist", "digits"],
                         help="the models' dataset (digits: the tests' small networks)")
+    parser.add_argument("--earlier", action="append", default=[], metavar="LABEL=SPIKES,ACC",
+                        help="also draw a run whose model file is gone, from its recorded "
+                             "validation figures (hollow, grey)")
     args = parser.parse_args(argv)
+    try:
+        earlier = [earlier_point(text) for text in args.earlier]
+    except ValueError as error:
+        parser.error(f"--earlier: {error}")
     torch.set_num_threads(1)
     missing = [str(m) for m in args.models if not m.is_file()]
     if missing:
@@ -84,7 +112,7 @@ def main(argv=None) -> int:
         print(f"| {path} | {f['golden']:.3f} | {f['hidden']:.1f} | {f['reads'][0]:.3f} / "
               f"{f['reads'][1]:.3f} | {f['tick']:.0f} |", flush=True)
         points.append((path.stem, f))
-    plot(points, args.plot)
+    plot(points, args.plot, earlier)
     print(f"plot: {args.plot}")
     return 0
 

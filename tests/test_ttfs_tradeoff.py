@@ -48,3 +48,22 @@ def test_a_missing_model_file_is_refused(tmp_path, capsys):
         script.main([str(tmp_path / "nope.pt"), "--dataset", "digits"])
     assert exit_.value.code == 2
     assert capsys.readouterr().err == f"ttfs_tradeoff: no such model file: {tmp_path / 'nope.pt'}\n"
+
+
+def test_earlier_runs_from_their_recorded_figures(tmp_path, capsys):
+    """``--earlier LABEL=SPIKES,ACC``: drawn beside the model files (a label may hold ``=``
+    and commas); a malformed one is refused in one line before any model is read."""
+    a = _model(tmp_path, "a.pt", 0)
+    capsys.readouterr()
+    assert script.earlier_point("base (k=2e-3, 45 ep.)=138.5,0.915") == (
+        "base (k=2e-3, 45 ep.)", 138.5, 0.915)
+    png = tmp_path / "t.png"
+    assert script.main([str(a), "--dataset", "digits", "--plot", str(png),
+                        "--earlier", "base=138.5,0.915"]) == 0
+    assert png.stat().st_size > 1000
+    for bad in ("base=138.5", "=138.5,0.9", "base=x,0.9", "base=138.5,91.5"):
+        with pytest.raises(SystemExit) as exit_:
+            script.main([str(a), "--dataset", "digits", "--earlier", bad])
+        assert exit_.value.code == 2
+        err = capsys.readouterr().err.splitlines()[-1]
+        assert f"error: --earlier: {bad!r}: expected LABEL=SPIKES,ACCURACY" in err, err
