@@ -684,12 +684,13 @@ def lower_bound_cycles(plan, trace, image: int = 0, n_ticks: int | None = None,
     ``bound`` is the larger. ``events_to_core`` counts the events of layer l in the ticks the
     system runs (``NetworkTrace.statistics()``, early exit included).
 
-    ``work_bound`` = max over cores of ``G * (events_to_core + ticks_run)``: the weight words
-    the core must read (each event reads its ``G = ceil(N / L)`` words of L weights) plus
-    the state words it must update (G per tick), at one word of each per cycle and nothing
-    else -- no CLEAR, no pipeline fill or drain, no cycle between items, no tick
-    barrier. It is the yardstick of issue 10's "1.2x a bound from the work alone":
-    ``bound`` says how far the cores' own timing allows, ``work_bound`` how far the work.
+    ``work_bound`` (:func:`work_bound`) = max over cores of ``G * (events_to_core +
+    ticks_run)``: the weight words the core must read (each event reads its ``G = ceil(N /
+    L)`` words of L weights) plus the state words it must update (G per tick), at one word
+    of each per cycle and nothing else -- no CLEAR, no pipeline fill or drain, no cycle
+    between items, no tick barrier. It is the yardstick of issue 10's "1.2x a bound from
+    the work alone": ``bound`` says how far the cores' own timing allows, ``work_bound``
+    how far the work.
     It is the issue's definition, the same with ``double_buffer``, whose cores read the
     words of both at once and can go below it (the TTFS digits board design: 0.996x).
 
