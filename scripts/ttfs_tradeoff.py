@@ -60,12 +60,14 @@ def plot(points: list, path: Path, earlier=()) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for name, spikes, accuracy in earlier:
-        ax.plot(spikes, accuracy, "o", mfc="none", color="tab:gray")
+    for i, (name, spikes, accuracy) in enumerate(earlier):
+        ax.plot(spikes, accuracy, "o", mfc="none", color="tab:gray",
+                label=None if i else "earlier runs (recorded figures)")
         ax.annotate(name, (spikes, accuracy), fontsize=6, color="tab:gray", xytext=(4, -8),
                     textcoords="offset points")
-    for name, f in points:  # (label, figures): two files of one stem stay two points
-        ax.plot(f["hidden"], f["golden"], "o", color="tab:blue")
+    for i, (name, f) in enumerate(points):  # two files of one stem stay two points
+        ax.plot(f["hidden"], f["golden"], "o", color="tab:blue",
+                label=None if i or not earlier else "these model files")
         ax.annotate(name, (f["hidden"], f["golden"]), fontsize=7, xytext=(4, 2),
                     textcoords="offset points")
     proto = bench.PROTOTYPE
