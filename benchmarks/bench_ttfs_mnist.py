@@ -48,13 +48,13 @@ from spikeforge.model.modelfile import (  # _layers_to_tensors: the file's layer
     integer_network_of,
     load_model,
     save_model,
+    ttfs_encoding_of,
 )
 from spikeforge.model.ttfs import TTFSEncoding, TTFSNet, stratified_split, train_ttfs
 from spikeforge.model.ttfs_discrete import (
     continuous_accuracy,
     float_description,
     inference_ticks,
-    input_counts,
 )
 from spikeforge.sim.network import run_network
 
@@ -97,7 +97,7 @@ def golden_stats(net, x, y, k, encoding, batch=500):
     sizes = np.array([L.n_inputs * L.n_neurons for L in network.layers], dtype=np.float64)
     dec, tick, hid, reads = [], [], [], []
     for s in range(0, len(y), batch):
-        counts = input_counts(x[s:s + batch], 255, k, encoding.t_max, ticks, encoding.zero_is_silent)
+        counts = encoding.counts(x[s:s + batch], 255, ticks)
         trace = run_network(network, counts, ticks)
         st = trace.statistics()
         dec.append(trace.decision)
@@ -123,7 +123,7 @@ def options(args) -> dict:
                                           "elastic_sigma", "nearest", "k_hidden", "k_late",
                                           "temperature", "k_weight_sum", "hidden", "seed", "init",
                                           "teacher", "k_distill", "distill_temperature",
-                                          "train_images", "weight_sum")}
+                                          "train_images", "weight_sum", "binarize_at")}
 
 
 def initial_weights(args, ds):
@@ -154,11 +154,17 @@ def teacher_weights(args, ds):
     return model["continuous_weights"]
 
 
+def encoding_of(args) -> TTFSEncoding:
+    """The input code of a run: silent zeros on the grid of ``--k`` ticks per tau, and with
+    ``--binarize-at P`` the ink (pixels >= P) all at tick 0."""
+    return TTFSEncoding(1.0, args.k, zero_is_silent=True, binarize_at=args.binarize_at)
+
+
 def fit(args, ds, on_epoch=None):
     train, val = split(ds, args.train_images)
     aug = Augmentation(args.shift, args.rotation, args.scale, args.shear, args.elastic_alpha,
                        args.elastic_sigma, args.nearest)
-    encoding = TTFSEncoding(1.0, args.k, zero_is_silent=True)
+    encoding = encoding_of(args)
     r = train_ttfs(train_view(ds, train), (args.hidden,), args.epochs, args.batch, lr=args.lr,
                    clip_grad_norm=args.clip or None,
                    encoding=encoding, per_sample_weight_sum=args.weight_sum == "per-sample",
@@ -179,7 +185,8 @@ def model_dict(net, args, ds, metrics) -> dict:
             "sizes": sizes, "network": _layers_to_tensors(float_description(net, args.k)),
             "encoding": {"kind": "ttfs-latency", "ticks_per_tau": args.k, "t_max": 1.0,
                          "zero_is_silent": True, "ticks": inference_ticks(args.k, 2),
-                         "max_value": ds.max_value},
+                         "max_value": ds.max_value,
+                         **({} if args.binarize_at is None else {"binarize_at": args.binarize_at})},
             "metrics": metrics, "options": options(args),
             "continuous_weights": [layer.w.detach().clone() for layer in net.layers]}
 
@@ -271,7 +278,7 @@ def read_model(path):
     """``(model, net, ticks per tau, input encoding)`` of a model file written by ``train``."""
     model = load_model(path)
     k = model["encoding"]["ticks_per_tau"]
-    return model, net_of(model), k, TTFSEncoding(1.0, k, zero_is_silent=True)
+    return model, net_of(model), k, ttfs_encoding_of(model)
 
 
 def read_two_layer_model(path):
@@ -373,6 +380,9 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--elastic-alpha", type=float, default=0.0)
     ap.add_argument("--elastic-sigma", type=float, default=4.0)
     ap.add_argument("--nearest", action="store_true", help="augmentation without blur")
+    ap.add_argument("--binarize-at", type=int, default=None, metavar="P",
+                    help="train/trial: binary input code, pixels >= P (of 255) spike at tick 0 "
+                         "and the rest are silent (default: the intensity code)")
     ap.add_argument("--k-hidden", type=float, default=0.0, help="hidden-spike cost weight")
     ap.add_argument("--k-late", type=float, default=0.0, help="late-decision cost weight")
     ap.add_argument("--temperature", type=float, default=0.1, help="hidden-spike cost, tau")
@@ -411,6 +421,9 @@ def check_args(args) -> None:
         raise SpikeforgeError(f"--batch: must be at least 1, got {args.batch}")
     if args.clip < 0:
         raise SpikeforgeError(f"--clip: must be >= 0 (0: no clipping), got {args.clip}")
+    if args.binarize_at is not None and not 1 <= args.binarize_at <= 255:
+        raise SpikeforgeError(f"--binarize-at: must be a pixel value in 1..255 (MNIST's "
+                              f"scale), got {args.binarize_at}")
     if args.train_images is not None and args.train_images < 10:
         raise SpikeforgeError(f"--train-images: must be at least 10 (one per class), "
                               f"got {args.train_images}")

@@ -24,7 +24,9 @@ tensors, strings, numbers, booleans, lists and dicts)::
 :func:`spikeforge.compiler.quantize.quantize` accepts, already on the contract's discrete
 time: for TTFS the mapping of :mod:`spikeforge.model.ttfs_discrete` at ``ticks_per_tau``
 (``encoding = {"kind": "ttfs-latency", "ticks_per_tau": K, "t_max": 1.0, "zero_is_silent":
-False, "ticks": T, "max_value": ..}``; a file without ``zero_is_silent`` means False); for
+False, "ticks": T, "max_value": .., "binarize_at": P}``; a file without ``zero_is_silent``
+means False, one without ``binarize_at`` the intensity code, with it the binary code of
+:class:`~spikeforge.model.ttfs.TTFSEncoding`); for
 LIF the trained layers (``encoding = {"kind": "rate", "ticks": T, "seed": 0, "max_value":
 ..}``, the LFSR rate code of :mod:`spikeforge.model.encoders`, or ``{"kind": "latency",
 "ticks": T, "max_value": .., "min_value": 1}``, its one-spike latency code).
@@ -254,6 +256,10 @@ def _validate(model, name: str) -> None:
         silent = model["encoding"].get("zero_is_silent", False)
         if not isinstance(silent, bool):
             fail(f"encoding.zero_is_silent: must be true or false, got {silent!r}")
+        binarize_at = model["encoding"].get("binarize_at")
+        if binarize_at is not None and (isinstance(binarize_at, bool)
+                                        or not isinstance(binarize_at, int) or binarize_at < 1):
+            fail(f"encoding.binarize_at: must be a pixel value >= 1, got {binarize_at!r}")
     encoding = model["encoding"]
     kinds = {"ttfs": ("ttfs-latency",), "lif": ("rate", "latency")}[model["kind"]]
     if encoding.get("kind") not in kinds:
@@ -268,6 +274,15 @@ def integer_network_of(model: dict, weight_bits: int = 8):
     """The :class:`~spikeforge.sim.network.IntegerNetwork` of a loaded model file."""
     return quantize(model["network"], weight_bits=weight_bits,
                     ticks=model["encoding"].get("ticks")).network
+
+
+def ttfs_encoding_of(model: dict):
+    """The :class:`~spikeforge.model.ttfs.TTFSEncoding` of a loaded TTFS model file."""
+    from spikeforge.model.ttfs import TTFSEncoding
+
+    encoding = model["encoding"]
+    return TTFSEncoding(float(encoding.get("t_max", 1.0)), int(encoding["ticks_per_tau"]),
+                        bool(encoding.get("zero_is_silent", False)), encoding.get("binarize_at"))
 
 
 def encode_test_images(model: dict, ds, images: int) -> np.ndarray:
@@ -292,10 +307,7 @@ def encode_test_images(model: dict, ds, images: int) -> np.ndarray:
                                 min_value=int(encoding.get("min_value", 1)))
         return spikes_to_counts(spikes).astype(np.uint8)
     if kind == "ttfs-latency":
-        from spikeforge.model.ttfs_discrete import input_counts
-
-        return input_counts(x, int(encoding.get("max_value", ds.max_value)),
-                            int(encoding["ticks_per_tau"]), float(encoding.get("t_max", 1.0)),
-                            int(encoding["ticks"]), bool(encoding.get("zero_is_silent", False)))
+        return ttfs_encoding_of(model).counts(x, int(encoding.get("max_value", ds.max_value)),
+                                              int(encoding["ticks"]))
     raise SpikeforgeError(f"encoding.kind: unknown input encoding {kind!r} "
                           f"(known: rate, latency, ttfs-latency)")

@@ -261,27 +261,56 @@ class TTFSEncoding:
     """How a pixel ``p`` becomes an input spike time: ``t = t_max (1 - p / max_value)``
     (brighter is earlier), rounded to the grid of ``ticks_per_tau`` ticks per tau when given
     (the times the hardware can deliver); with ``zero_is_silent`` a pixel of 0 sends no spike
-    (``t = inf``), as in the FPGA prototype, which sends no events for the background."""
+    (``t = inf``), as in the FPGA prototype, which sends no events for the background.
+
+    ``binarize_at`` (a pixel value ``>= 1``) first maps ``p >= binarize_at`` to ``max_value``
+    and every other pixel to 0: with ``zero_is_silent``, the image's ink spikes at ``t = 0``
+    and the rest is silent, so the input->hidden weights read are the ink's rows alone,
+    whenever the network decides."""
 
     t_max: float = 1.0
     ticks_per_tau: int | None = None
     zero_is_silent: bool = False
+    binarize_at: int | None = None
+
+    def __post_init__(self):
+        b = self.binarize_at
+        if b is not None and (isinstance(b, bool) or not isinstance(b, (int, np.integer))
+                              or b < 1):
+            raise ConfigError(f"binarize_at: must be a pixel value >= 1 or None, got {b!r}")
+
+    def _pixels(self, x, max_value: int) -> np.ndarray:
+        p = np.asarray(x, dtype=np.float64)
+        if self.binarize_at is None:
+            return p
+        return np.where(p >= self.binarize_at, float(max_value), 0.0)
 
     def ticks(self, x, max_value: int) -> np.ndarray:
         """Tick of each pixel's event on the grid of ``ticks_per_tau`` (round half to even);
         ``-1`` for silent pixels."""
         if self.ticks_per_tau is None:
             raise ConfigError("ticks_per_tau: needed to place input spikes on ticks")
-        p = np.asarray(x, dtype=np.float64)
+        p = self._pixels(x, max_value)
         tk = np.rint(self.t_max * (1.0 - p / max_value) * self.ticks_per_tau).astype(np.int64)
         return np.where(p == 0, -1, tk) if self.zero_is_silent else tk
+
+    def counts(self, x, max_value: int, ticks: int | None = None) -> np.ndarray:
+        """``[batch, ticks, n_inputs]`` uint8 event counts (at most one event per input;
+        ``ticks`` default: up to the latest event)."""
+        tk = self.ticks(x, max_value)
+        ticks = int(tk.max(initial=0)) + 1 if ticks is None else ticks
+        batch, n = tk.shape
+        counts = np.zeros((batch, ticks, n), dtype=np.uint8)
+        b, j = np.nonzero((tk >= 0) & (tk < ticks))
+        counts[b, tk[b, j], j] = 1
+        return counts
 
     def times(self, x, max_value: int) -> np.ndarray:
         """Spike times ``t`` (float64, ``inf`` for silent pixels)."""
         if self.ticks_per_tau is not None:
             tk = self.ticks(x, max_value)
             return np.where(tk < 0, np.inf, tk / self.ticks_per_tau)
-        p = np.asarray(x, dtype=np.float64)
+        p = self._pixels(x, max_value)
         t = self.t_max * (1.0 - p / max_value)
         return np.where(p == 0, np.inf, t) if self.zero_is_silent else t
 

@@ -59,7 +59,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -135,14 +135,10 @@ def input_ticks(x, max_value: int, ticks_per_tau: int, t_max: float = 1.0,
 
 def input_counts(x, max_value: int, ticks_per_tau: int, t_max: float = 1.0,
                  ticks: int | None = None, zero_is_silent: bool = False) -> np.ndarray:
-    """``[batch, ticks, n_inputs]`` uint8 event counts (at most one event per input)."""
-    tk = input_ticks(x, max_value, ticks_per_tau, t_max, zero_is_silent)
-    ticks = int(tk.max(initial=0)) + 1 if ticks is None else ticks
-    batch, n = tk.shape
-    counts = np.zeros((batch, ticks, n), dtype=np.uint8)
-    b, j = np.nonzero((tk >= 0) & (tk < ticks))
-    counts[b, tk[b, j], j] = 1
-    return counts
+    """``[batch, ticks, n_inputs]`` uint8 event counts (at most one event per input;
+    :meth:`~spikeforge.model.ttfs.TTFSEncoding.counts`)."""
+    encoding = TTFSEncoding(t_max, _check_k(ticks_per_tau), zero_is_silent)
+    return encoding.counts(x, max_value, ticks)
 
 
 @dataclass
@@ -188,6 +184,7 @@ def evaluate(net, x, y, max_value: int, ticks_per_tau: int, weight_bits: int = 8
     of the discrete runs; default continuous times ``t_max (1 - p / max)``)."""
     start = time.perf_counter()
     encoding = TTFSEncoding(t_max) if encoding is None else encoding
+    on_grid = replace(encoding, ticks_per_tau=_check_k(ticks_per_tau))
     y = np.asarray(y)
     desc = float_description(net, ticks_per_tau, decay_bits)
     fnet = float_network_from_description(desc)
@@ -199,8 +196,7 @@ def evaluate(net, x, y, max_value: int, ticks_per_tau: int, weight_bits: int = 8
     fl, gd, dt, hs = [], [], [], []
     reads = []
     for s in range(0, len(y), batch_size):
-        counts = input_counts(x[s:s + batch_size], max_value, ticks_per_tau, encoding.t_max, ticks,
-                              encoding.zero_is_silent)
+        counts = on_grid.counts(x[s:s + batch_size], max_value, ticks)
         if float_discrete:
             fl.append(float_reference_forward(fnet, counts, ticks).decision)
         for b, network in wide.items():

@@ -57,8 +57,7 @@ def hidden_first_ticks(net, k: int, encoding, x: np.ndarray, batch: int = 500) -
     ticks = bench.inference_ticks(k, len(net.layers))
     out = []
     for s in range(0, len(x), batch):
-        counts = bench.input_counts(x[s:s + batch], 255, k, encoding.t_max, ticks,
-                                    encoding.zero_is_silent)
+        counts = encoding.counts(x[s:s + batch], 255, ticks)
         out.append(first_spike_ticks(run_network(network, counts, ticks).spikes[-2]))
     return np.concatenate(out)
 

@@ -239,3 +239,28 @@ def test_weight_sum_chooses_the_cost_over_present_or_all_inputs():
     assert not torch.equal(per_sample, overall)
     assert torch.equal(first_layer("--k-weight-sum", "0")[1],
                        first_layer("--k-weight-sum", "0", "--weight-sum", "global")[1])
+
+
+def test_binarize_at_reaches_the_model_file_and_is_checked(tmp_path):
+    """``--binarize-at P`` is recorded in the options and in the model file's encoding, and
+    the file reads back as the binary code (what ``compile`` then encodes the images with); a
+    value outside MNIST's 1..255 is refused in one line naming the option."""
+    bench = _bench()
+    ds = load_dataset("digits")
+    args = bench.parser().parse_args(["train", "--hidden", "8", "--k", "16", "--epochs", "1",
+                                      "--binarize-at", "9", "--model", str(tmp_path / "b.pt")])
+    assert bench.options(args)["binarize_at"] == 9
+    net = TTFSNet([ds.n_features, 8, ds.n_classes])
+    bench.make_checkpoint(args, ds, time.perf_counter())(0, net, [(1.0, 0.5, 0.5)])
+    assert load_model(tmp_path / "b.pt")["encoding"]["binarize_at"] == 9
+    encoding = bench.read_model(tmp_path / "b.pt")[3]
+    assert encoding == bench.encoding_of(args) and encoding.binarize_at == 9
+    x = ds.test_x[:5]
+    np.testing.assert_array_equal(encoding.ticks(x, ds.max_value),
+                                  np.where(x >= 9, 0, -1))  # the ink at tick 0, the rest silent
+    intensity = bench.parser().parse_args(["train", "--model", str(tmp_path / "i.pt")])
+    assert bench.encoding_of(intensity).binarize_at is None
+    for bad in ("0", "256"):
+        with pytest.raises(SystemExit, match=f"bench_ttfs_mnist: --binarize-at: must be a pixel "
+                                             f"value in 1..255 .*, got {bad}"):
+            bench.main(["trial", "--binarize-at", bad])

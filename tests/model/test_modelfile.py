@@ -18,6 +18,7 @@ from spikeforge.model.modelfile import (
     train_lif_model,
     train_ttfs_model,
 )
+from spikeforge.model.ttfs import TTFSEncoding
 from spikeforge.model.ttfs_discrete import input_counts
 from spikeforge.sim.network import classify
 
@@ -58,6 +59,10 @@ def test_encode_test_images_follows_the_encoding():
                          "zero_is_silent": True}}
     np.testing.assert_array_equal(encode_test_images(ttfs, ds, 7),
                                   input_counts(ds.test_x[:7], ds.max_value, 8, 1.0, 12, True))
+    binary = {"encoding": {**ttfs["encoding"], "binarize_at": 9}}
+    want = TTFSEncoding(1.0, 8, True, 9).counts(ds.test_x[:7], ds.max_value, 12)
+    np.testing.assert_array_equal(encode_test_images(binary, ds, 7), want)
+    assert not np.array_equal(want, encode_test_images(ttfs, ds, 7))
     with pytest.raises(SpikeforgeError, match="encoding.kind: unknown input encoding 'delta'"):
         encode_test_images({"encoding": {"kind": "delta"}}, ds, 7)
 
@@ -92,7 +97,12 @@ def test_load_rejects_bad_files(tmp_path):
                 {"weight": torch.ones(2, 3), "alpha": 0.5, "beta": 1.0, "fire_once": True}],
                 "decision": "first-spike"}, "encoding": {"kind": "ttfs-latency", "ticks_per_tau": 8,
                                                           "zero_is_silent": "yes"}},
-             "zero_is_silent")]:
+             "zero_is_silent"),
+            ("binary.pt", {"kind": "ttfs", "network": {"layers": [
+                {"weight": torch.ones(2, 3), "alpha": 0.5, "beta": 1.0, "fire_once": True}],
+                "decision": "first-spike"}, "encoding": {"kind": "ttfs-latency", "ticks_per_tau": 8,
+                                                          "binarize_at": 0}},
+             "encoding.binarize_at: must be a pixel value >= 1, got 0")]:
         path = tmp_path / name
         torch.save({**_minimal(), **change}, path)
         with pytest.raises(SpikeforgeError, match=f"{name}: .*{message}"):

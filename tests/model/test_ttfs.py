@@ -254,6 +254,28 @@ def test_encoding_on_the_tick_grid_and_silent_pixels():
         TTFSEncoding().ticks(x, 16)
 
 
+def test_binary_code_puts_the_ink_at_tick_0():
+    """``binarize_at``: a pixel >= it spikes at t = 0, every other pixel is silent (with
+    ``zero_is_silent``) or at t_max; the same in times, ticks and counts; a bad threshold is
+    refused by name."""
+    from spikeforge.model.ttfs import TTFSEncoding
+    x = np.array([[16, 8, 0, 15, 9]])
+    binary = TTFSEncoding(ticks_per_tau=32, zero_is_silent=True, binarize_at=9)
+    assert binary.ticks(x, 16).tolist() == [[0, -1, -1, 0, 0]]
+    np.testing.assert_array_equal(binary.times(x, 16), [[0, np.inf, np.inf, 0, 0]])
+    counts = binary.counts(x, 16, ticks=3)
+    assert counts.shape == (1, 3, 5) and counts[0, 0].tolist() == [1, 0, 0, 1, 1]
+    assert counts[0, 1:].sum() == 0
+    assert TTFSEncoding(ticks_per_tau=32, binarize_at=9).ticks(x, 16).tolist() == \
+        [[0, 32, 32, 0, 0]]
+    continuous = TTFSEncoding(zero_is_silent=True, binarize_at=9)
+    np.testing.assert_array_equal(continuous.times(x, 16), [[0, np.inf, np.inf, 0, 0]])
+    for bad in (0, True, 2.5):
+        with pytest.raises(ConfigError, match=f"binarize_at: must be a pixel value >= 1 or None, "
+                                              f"got {bad!r}"):
+            TTFSEncoding(binarize_at=bad)
+
+
 def test_per_sample_weight_sum_cost_counts_only_present_inputs():
     net = TTFSNet([4, 2], seed=0)
     with torch.no_grad():
