@@ -123,7 +123,8 @@ def options(args) -> dict:
                                           "elastic_sigma", "nearest", "k_hidden", "k_late",
                                           "temperature", "k_weight_sum", "hidden", "seed", "init",
                                           "teacher", "k_distill", "distill_temperature",
-                                          "train_images", "weight_sum", "binarize_at")}
+                                          "train_images", "weight_sum", "binarize_at",
+                                          "silent_below")}
 
 
 def initial_weights(args, ds):
@@ -155,9 +156,11 @@ def teacher_weights(args, ds):
 
 
 def encoding_of(args) -> TTFSEncoding:
-    """The input code of a run: silent zeros on the grid of ``--k`` ticks per tau, and with
-    ``--binarize-at P`` the ink (pixels >= P) all at tick 0."""
-    return TTFSEncoding(1.0, args.k, zero_is_silent=True, binarize_at=args.binarize_at)
+    """The input code of a run: silent zeros on the grid of ``--k`` ticks per tau, with
+    ``--binarize-at P`` the ink (pixels >= P) all at tick 0, and with ``--silent-below P``
+    the pixels below P silent too."""
+    return TTFSEncoding(1.0, args.k, zero_is_silent=True, binarize_at=args.binarize_at,
+                        silent_below=args.silent_below)
 
 
 def fit(args, ds, on_epoch=None):
@@ -186,7 +189,8 @@ def model_dict(net, args, ds, metrics) -> dict:
             "encoding": {"kind": "ttfs-latency", "ticks_per_tau": args.k, "t_max": 1.0,
                          "zero_is_silent": True, "ticks": inference_ticks(args.k, 2),
                          "max_value": ds.max_value,
-                         **({} if args.binarize_at is None else {"binarize_at": args.binarize_at})},
+                         **{key: getattr(args, key) for key in ("binarize_at", "silent_below")
+                            if getattr(args, key) is not None}},
             "metrics": metrics, "options": options(args),
             "continuous_weights": [layer.w.detach().clone() for layer in net.layers]}
 
@@ -383,6 +387,9 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--binarize-at", type=int, default=None, metavar="P",
                     help="train/trial: binary input code, pixels >= P (of 255) spike at tick 0 "
                          "and the rest are silent (default: the intensity code)")
+    ap.add_argument("--silent-below", type=int, default=None, metavar="P",
+                    help="train/trial: pixels below P (of 255) send no spike, the rest keep "
+                         "the intensity code")
     ap.add_argument("--k-hidden", type=float, default=0.0, help="hidden-spike cost weight")
     ap.add_argument("--k-late", type=float, default=0.0, help="late-decision cost weight")
     ap.add_argument("--temperature", type=float, default=0.1, help="hidden-spike cost, tau")
@@ -421,9 +428,11 @@ def check_args(args) -> None:
         raise SpikeforgeError(f"--batch: must be at least 1, got {args.batch}")
     if args.clip < 0:
         raise SpikeforgeError(f"--clip: must be >= 0 (0: no clipping), got {args.clip}")
-    if args.binarize_at is not None and not 1 <= args.binarize_at <= 255:
-        raise SpikeforgeError(f"--binarize-at: must be a pixel value in 1..255 (MNIST's "
-                              f"scale), got {args.binarize_at}")
+    for option in ("binarize_at", "silent_below"):
+        value = getattr(args, option)
+        if value is not None and not 1 <= value <= 255:
+            raise SpikeforgeError(f"--{option.replace('_', '-')}: must be a pixel value in "
+                                  f"1..255 (MNIST's scale), got {value}")
     if args.train_images is not None and args.train_images < 10:
         raise SpikeforgeError(f"--train-images: must be at least 10 (one per class), "
                               f"got {args.train_images}")

@@ -24,9 +24,10 @@ tensors, strings, numbers, booleans, lists and dicts)::
 :func:`spikeforge.compiler.quantize.quantize` accepts, already on the contract's discrete
 time: for TTFS the mapping of :mod:`spikeforge.model.ttfs_discrete` at ``ticks_per_tau``
 (``encoding = {"kind": "ttfs-latency", "ticks_per_tau": K, "t_max": 1.0, "zero_is_silent":
-False, "ticks": T, "max_value": .., "binarize_at": P}``; a file without ``zero_is_silent``
+False, "ticks": T, "max_value": .., "binarize_at": P, "silent_below": P}``; a file without ``zero_is_silent``
 means False, one without ``binarize_at`` the intensity code, with it the binary code of
-:class:`~spikeforge.model.ttfs.TTFSEncoding`); for
+:class:`~spikeforge.model.ttfs.TTFSEncoding`, and ``"silent_below": P`` silences the pixels
+below P); for
 LIF the trained layers (``encoding = {"kind": "rate", "ticks": T, "seed": 0, "max_value":
 ..}``, the LFSR rate code of :mod:`spikeforge.model.encoders`, or ``{"kind": "latency",
 "ticks": T, "max_value": .., "min_value": 1}``, its one-spike latency code).
@@ -256,10 +257,11 @@ def _validate(model, name: str) -> None:
         silent = model["encoding"].get("zero_is_silent", False)
         if not isinstance(silent, bool):
             fail(f"encoding.zero_is_silent: must be true or false, got {silent!r}")
-        binarize_at = model["encoding"].get("binarize_at")
-        if binarize_at is not None and (isinstance(binarize_at, bool)
-                                        or not isinstance(binarize_at, int) or binarize_at < 1):
-            fail(f"encoding.binarize_at: must be a pixel value >= 1, got {binarize_at!r}")
+        for key in ("binarize_at", "silent_below"):  # not `name`: fail() names the file by it
+            value = model["encoding"].get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                      or value < 1):
+                fail(f"encoding.{key}: must be a pixel value >= 1, got {value!r}")
     encoding = model["encoding"]
     kinds = {"ttfs": ("ttfs-latency",), "lif": ("rate", "latency")}[model["kind"]]
     if encoding.get("kind") not in kinds:
@@ -282,7 +284,8 @@ def ttfs_encoding_of(model: dict):
 
     encoding = model["encoding"]
     return TTFSEncoding(float(encoding.get("t_max", 1.0)), int(encoding["ticks_per_tau"]),
-                        bool(encoding.get("zero_is_silent", False)), encoding.get("binarize_at"))
+                        bool(encoding.get("zero_is_silent", False)), encoding.get("binarize_at"),
+                        encoding.get("silent_below"))
 
 
 def encode_test_images(model: dict, ds, images: int) -> np.ndarray:

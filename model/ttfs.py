@@ -266,24 +266,34 @@ class TTFSEncoding:
     ``binarize_at`` (a pixel value ``>= 1``) first maps ``p >= binarize_at`` to ``max_value``
     and every other pixel to 0: with ``zero_is_silent``, the image's ink spikes at ``t = 0``
     and the rest is silent, so the input->hidden weights read are the ink's rows alone,
-    whenever the network decides."""
+    whenever the network decides. ``silent_below`` (a pixel value ``>= 1``) keeps the
+    intensity code above it and silences the pixels below it (``zero_is_silent`` is
+    ``silent_below = 1``): the same bound on the rows read, with the ink's times kept."""
 
     t_max: float = 1.0
     ticks_per_tau: int | None = None
     zero_is_silent: bool = False
     binarize_at: int | None = None
+    silent_below: int | None = None
 
     def __post_init__(self):
-        b = self.binarize_at
-        if b is not None and (isinstance(b, bool) or not isinstance(b, (int, np.integer))
-                              or b < 1):
-            raise ConfigError(f"binarize_at: must be a pixel value >= 1 or None, got {b!r}")
+        for name in ("binarize_at", "silent_below"):
+            b = getattr(self, name)
+            if b is not None and (isinstance(b, bool) or not isinstance(b, (int, np.integer))
+                                  or b < 1):
+                raise ConfigError(f"{name}: must be a pixel value >= 1 or None, got {b!r}")
+
+    def _silences(self) -> bool:
+        return self.zero_is_silent or self.silent_below is not None
 
     def _pixels(self, x, max_value: int) -> np.ndarray:
+        """The pixels the code times, with ``0`` for the ones it silences."""
         p = np.asarray(x, dtype=np.float64)
-        if self.binarize_at is None:
-            return p
-        return np.where(p >= self.binarize_at, float(max_value), 0.0)
+        if self.silent_below is not None:
+            p = np.where(p >= self.silent_below, p, 0.0)
+        if self.binarize_at is not None:
+            p = np.where(p >= self.binarize_at, float(max_value), 0.0)
+        return p
 
     def ticks(self, x, max_value: int) -> np.ndarray:
         """Tick of each pixel's event on the grid of ``ticks_per_tau`` (round half to even);
@@ -292,7 +302,7 @@ class TTFSEncoding:
             raise ConfigError("ticks_per_tau: needed to place input spikes on ticks")
         p = self._pixels(x, max_value)
         tk = np.rint(self.t_max * (1.0 - p / max_value) * self.ticks_per_tau).astype(np.int64)
-        return np.where(p == 0, -1, tk) if self.zero_is_silent else tk
+        return np.where(p == 0, -1, tk) if self._silences() else tk
 
     def counts(self, x, max_value: int, ticks: int | None = None) -> np.ndarray:
         """``[batch, ticks, n_inputs]`` uint8 event counts (at most one event per input;
@@ -312,7 +322,7 @@ class TTFSEncoding:
             return np.where(tk < 0, np.inf, tk / self.ticks_per_tau)
         p = self._pixels(x, max_value)
         t = self.t_max * (1.0 - p / max_value)
-        return np.where(p == 0, np.inf, t) if self.zero_is_silent else t
+        return np.where(p == 0, np.inf, t) if self._silences() else t
 
 
 def encode_ttfs(x: np.ndarray, max_value: int, t_max: float = 1.0,

@@ -242,7 +242,7 @@ def test_weight_sum_chooses_the_cost_over_present_or_all_inputs():
 
 
 def test_binarize_at_reaches_the_model_file_and_is_checked(tmp_path):
-    """``--binarize-at P`` is recorded in the options and in the model file's encoding, and
+    """``--binarize-at P`` (and ``--silent-below P``) is recorded in the options and in the model file's encoding, and
     the file reads back as the binary code (what ``compile`` then encodes the images with); a
     value outside MNIST's 1..255 is refused in one line naming the option."""
     bench = _bench()
@@ -260,7 +260,12 @@ def test_binarize_at_reaches_the_model_file_and_is_checked(tmp_path):
                                   np.where(x >= 9, 0, -1))  # the ink at tick 0, the rest silent
     intensity = bench.parser().parse_args(["train", "--model", str(tmp_path / "i.pt")])
     assert bench.encoding_of(intensity).binarize_at is None
-    for bad in ("0", "256"):
-        with pytest.raises(SystemExit, match=f"bench_ttfs_mnist: --binarize-at: must be a pixel "
-                                             f"value in 1..255 .*, got {bad}"):
-            bench.main(["trial", "--binarize-at", bad])
+    assert "binarize_at" not in bench.model_dict(net, intensity, ds, {})["encoding"]
+    threshold = bench.parser().parse_args(["train", "--hidden", "8", "--silent-below", "9"])
+    assert bench.model_dict(net, threshold, ds, {})["encoding"]["silent_below"] == 9
+    assert bench.encoding_of(threshold).silent_below == 9
+    for option in ("--binarize-at", "--silent-below"):
+        for bad in ("0", "256"):
+            with pytest.raises(SystemExit, match=f"bench_ttfs_mnist: {option}: must be a pixel "
+                                                 f"value in 1..255 .*, got {bad}"):
+                bench.main(["trial", option, bad])

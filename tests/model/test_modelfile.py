@@ -63,6 +63,10 @@ def test_encode_test_images_follows_the_encoding():
     want = TTFSEncoding(1.0, 8, True, 9).counts(ds.test_x[:7], ds.max_value, 12)
     np.testing.assert_array_equal(encode_test_images(binary, ds, 7), want)
     assert not np.array_equal(want, encode_test_images(ttfs, ds, 7))
+    threshold = {"encoding": {**ttfs["encoding"], "silent_below": 9}}
+    np.testing.assert_array_equal(encode_test_images(threshold, ds, 7),
+                                  TTFSEncoding(1.0, 8, True, silent_below=9).counts(
+                                      ds.test_x[:7], ds.max_value, 12))
     with pytest.raises(SpikeforgeError, match="encoding.kind: unknown input encoding 'delta'"):
         encode_test_images({"encoding": {"kind": "delta"}}, ds, 7)
 
@@ -102,7 +106,12 @@ def test_load_rejects_bad_files(tmp_path):
                 {"weight": torch.ones(2, 3), "alpha": 0.5, "beta": 1.0, "fire_once": True}],
                 "decision": "first-spike"}, "encoding": {"kind": "ttfs-latency", "ticks_per_tau": 8,
                                                           "binarize_at": 0}},
-             "encoding.binarize_at: must be a pixel value >= 1, got 0")]:
+             "encoding.binarize_at: must be a pixel value >= 1, got 0"),
+            ("faint.pt", {"kind": "ttfs", "network": {"layers": [
+                {"weight": torch.ones(2, 3), "alpha": 0.5, "beta": 1.0, "fire_once": True}],
+                "decision": "first-spike"}, "encoding": {"kind": "ttfs-latency", "ticks_per_tau": 8,
+                                                          "silent_below": 2.5}},
+             "encoding.silent_below: must be a pixel value >= 1, got 2.5")]:
         path = tmp_path / name
         torch.save({**_minimal(), **change}, path)
         with pytest.raises(SpikeforgeError, match=f"{name}: .*{message}"):

@@ -270,10 +270,22 @@ def test_binary_code_puts_the_ink_at_tick_0():
         [[0, 32, 32, 0, 0]]
     continuous = TTFSEncoding(zero_is_silent=True, binarize_at=9)
     np.testing.assert_array_equal(continuous.times(x, 16), [[0, np.inf, np.inf, 0, 0]])
-    for bad in (0, True, 2.5):
-        with pytest.raises(ConfigError, match=f"binarize_at: must be a pixel value >= 1 or None, "
-                                              f"got {bad!r}"):
-            TTFSEncoding(binarize_at=bad)
+    for name in ("binarize_at", "silent_below"):
+        for bad in (0, True, 2.5):
+            with pytest.raises(ConfigError, match=f"{name}: must be a pixel value >= 1 or None, "
+                                                  f"got {bad!r}"):
+                TTFSEncoding(**{name: bad})
+
+
+def test_threshold_code_silences_the_faint_pixels_and_times_the_rest():
+    """``silent_below``: the pixels below it send nothing (with or without
+    ``zero_is_silent``), the others keep their intensity times."""
+    from spikeforge.model.ttfs import TTFSEncoding
+    x = np.array([[16, 8, 0, 15, 9]])
+    for silent in (False, True):
+        code = TTFSEncoding(ticks_per_tau=32, zero_is_silent=silent, silent_below=9)
+        assert code.ticks(x, 16).tolist() == [[0, -1, -1, 2, 14]]
+        np.testing.assert_array_equal(code.times(x, 16), [[0, np.inf, np.inf, 2 / 32, 14 / 32]])
 
 
 def test_per_sample_weight_sum_cost_counts_only_present_inputs():
