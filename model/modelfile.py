@@ -24,10 +24,10 @@ tensors, strings, numbers, booleans, lists and dicts)::
 :func:`spikeforge.compiler.quantize.quantize` accepts, already on the contract's discrete
 time: for TTFS the mapping of :mod:`spikeforge.model.ttfs_discrete` at ``ticks_per_tau``
 (``encoding = {"kind": "ttfs-latency", "ticks_per_tau": K, "t_max": 1.0, "zero_is_silent":
-False, "ticks": T, "max_value": .., "binarize_at": P, "silent_below": P}``; a file without ``zero_is_silent``
-means False, one without ``binarize_at`` the intensity code, with it the binary code of
-:class:`~spikeforge.model.ttfs.TTFSEncoding`, and ``"silent_below": P`` silences the pixels
-below P); for
+False, "ticks": T, "max_value": .., "binarize_at": P, "silent_below": P}``; a file without
+``zero_is_silent`` means False, one without ``binarize_at`` the intensity code, with it the
+binary code of :class:`~spikeforge.model.ttfs.TTFSEncoding`, and ``silent_below`` silences
+the pixels below it); for
 LIF the trained layers (``encoding = {"kind": "rate", "ticks": T, "seed": 0, "max_value":
 ..}``, the LFSR rate code of :mod:`spikeforge.model.encoders`, or ``{"kind": "latency",
 "ticks": T, "max_value": .., "min_value": 1}``, its one-spike latency code).
@@ -72,20 +72,22 @@ def _layers_to_tensors(description: dict) -> dict:
 
 def train_ttfs_model(ds, hidden, epochs, ticks_per_tau, max_train=None, progress=True,
                      zero_is_silent=False, spike_dropout=0.0, max_shift=0,
-                     zero_silent_rows=False) -> dict:
+                     zero_silent_rows=False, binarize_at=None, silent_below=None) -> dict:
     """Train on input times on the tick grid of ``ticks_per_tau`` (what the hardware
     receives), with the per-sample weight-sum cost when silent pixels send nothing.
-    ``zero_silent_rows`` (with ``zero_is_silent``): the first-layer weight rows of the
-    inputs that are 0 in every training image are held at 0, so that ``spikeforge compile``
-    drops them (MNIST's border: 112 of 784 rows, what lets 784-600-10 fit the ECP5-85F)."""
+    ``zero_silent_rows`` (where pixels are silent): the first-layer weight rows of the
+    inputs that are silent in every training image are held at 0, so that ``spikeforge
+    compile`` drops them (MNIST's border: 112 of 784 rows, what lets 784-600-10 fit the
+    ECP5-85F). ``binarize_at`` / ``silent_below``: the binary or threshold code of
+    :class:`~spikeforge.model.ttfs.TTFSEncoding`, recorded in the file's encoding."""
     from spikeforge.model.ttfs import TTFSEncoding, train_ttfs
     from spikeforge.model.ttfs_discrete import evaluate, float_description, inference_ticks
 
-    encoding = TTFSEncoding(1.0, ticks_per_tau, zero_is_silent)
+    encoding = TTFSEncoding(1.0, ticks_per_tau, zero_is_silent, binarize_at, silent_below)
     r = train_ttfs(ds, tuple(hidden), epochs, max_train=max_train, progress=progress,
-                   encoding=encoding, per_sample_weight_sum=zero_is_silent,
+                   encoding=encoding, per_sample_weight_sum=encoding.silences,
                    spike_dropout=spike_dropout, max_shift=max_shift,
-                   zero_silent_rows=zero_silent_rows and zero_is_silent)
+                   zero_silent_rows=zero_silent_rows and encoding.silences)
     res = evaluate(r.net, ds.test_x, ds.test_y, ds.max_value, ticks_per_tau, float_discrete=False,
                    encoding=encoding)
     sizes = [ds.n_features, *hidden, ds.n_classes]
@@ -95,7 +97,10 @@ def train_ttfs_model(ds, hidden, epochs, ticks_per_tau, max_train=None, progress
             "encoding": {"kind": "ttfs-latency", "ticks_per_tau": ticks_per_tau, "t_max": 1.0,
                          "zero_is_silent": zero_is_silent,
                          "ticks": inference_ticks(ticks_per_tau, len(sizes) - 1),
-                         "max_value": ds.max_value},
+                         "max_value": ds.max_value,
+                         **{key: value for key, value in (("binarize_at", binarize_at),
+                                                          ("silent_below", silent_below))
+                            if value is not None}},
             "metrics": {"float_test_accuracy": res.continuous, "golden_test_accuracy": res.golden,
                         "train_seconds": r.seconds},
             "continuous_weights": [layer.w.detach().clone() for layer in r.net.layers]}

@@ -283,7 +283,10 @@ class TTFSEncoding:
                                   or b < 1):
                 raise ConfigError(f"{name}: must be a pixel value >= 1 or None, got {b!r}")
 
-    def _silences(self) -> bool:
+    @property
+    def silences(self) -> bool:
+        """Whether some pixels send no spike (silent zeros, or the pixels below
+        ``silent_below``)."""
         return self.zero_is_silent or self.silent_below is not None
 
     def _pixels(self, x, max_value: int) -> np.ndarray:
@@ -302,7 +305,7 @@ class TTFSEncoding:
             raise ConfigError("ticks_per_tau: needed to place input spikes on ticks")
         p = self._pixels(x, max_value)
         tk = np.rint(self.t_max * (1.0 - p / max_value) * self.ticks_per_tau).astype(np.int64)
-        return np.where(p == 0, -1, tk) if self._silences() else tk
+        return np.where(p == 0, -1, tk) if self.silences else tk
 
     def counts(self, x, max_value: int, ticks: int | None = None) -> np.ndarray:
         """``[batch, ticks, n_inputs]`` uint8 event counts (at most one event per input;
@@ -322,7 +325,7 @@ class TTFSEncoding:
             return np.where(tk < 0, np.inf, tk / self.ticks_per_tau)
         p = self._pixels(x, max_value)
         t = self.t_max * (1.0 - p / max_value)
-        return np.where(p == 0, np.inf, t) if self._silences() else t
+        return np.where(p == 0, np.inf, t) if self.silences else t
 
 
 def encode_ttfs(x: np.ndarray, max_value: int, t_max: float = 1.0,

@@ -241,10 +241,11 @@ def test_weight_sum_chooses_the_cost_over_present_or_all_inputs():
                        first_layer("--k-weight-sum", "0", "--weight-sum", "global")[1])
 
 
-def test_binarize_at_reaches_the_model_file_and_is_checked(tmp_path):
-    """``--binarize-at P`` (and ``--silent-below P``) is recorded in the options and in the model file's encoding, and
-    the file reads back as the binary code (what ``compile`` then encodes the images with); a
-    value outside MNIST's 1..255 is refused in one line naming the option."""
+def test_input_codes_reach_the_model_file_and_are_checked(tmp_path):
+    """``--binarize-at P`` (and ``--silent-below P``) is recorded in the options and in the
+    model file's encoding, and the file reads back as the binary code (what ``compile`` then
+    encodes the images with); a value outside MNIST's 1..255 is refused in one line naming
+    the option."""
     bench = _bench()
     ds = load_dataset("digits")
     args = bench.parser().parse_args(["train", "--hidden", "8", "--k", "16", "--epochs", "1",
@@ -258,7 +259,7 @@ def test_binarize_at_reaches_the_model_file_and_is_checked(tmp_path):
     x = ds.test_x[:5]
     np.testing.assert_array_equal(encoding.ticks(x, ds.max_value),
                                   np.where(x >= 9, 0, -1))  # the ink at tick 0, the rest silent
-    intensity = bench.parser().parse_args(["train", "--model", str(tmp_path / "i.pt")])
+    intensity = bench.parser().parse_args(["train", "--hidden", "8"])
     assert bench.encoding_of(intensity).binarize_at is None
     assert "binarize_at" not in bench.model_dict(net, intensity, ds, {})["encoding"]
     threshold = bench.parser().parse_args(["train", "--hidden", "8", "--silent-below", "9"])

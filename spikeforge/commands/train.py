@@ -15,7 +15,8 @@ MAX_TICKS = 0xFFFF
 
 #: options of one model kind only, and their defaults (None in the parser: so that an option
 #: given for the other kind is refused instead of ignored)
-TTFS_ONLY = {"ticks_per_tau": 32, "zero_is_silent": False, "spike_dropout": 0.0, "max_shift": 0}
+TTFS_ONLY = {"ticks_per_tau": 32, "zero_is_silent": False, "spike_dropout": 0.0, "max_shift": 0,
+             "binarize_at": None, "silent_below": None}
 LIF_ONLY = {"ticks": 16}
 DEFAULT_EPOCHS = {"ttfs": 15, "lif": 10}
 
@@ -38,6 +39,12 @@ def register(subparsers) -> None:
                    help="ttfs: pixels of 0 send no spike (the FPGA prototype's sparse input); "
                         "the weight rows of pixels that are 0 in every training image are kept "
                         "at 0, so compile drops them")
+    p.add_argument("--binarize-at", type=integer(1), default=None, metavar="P",
+                   help="ttfs: the binary code: pixels >= P spike at tick 0, the rest are "
+                        "silent with --zero-is-silent (else at 1 tau); the input weights "
+                        "read are then the ink's rows, whenever the network decides")
+    p.add_argument("--silent-below", type=integer(1), default=None, metavar="P",
+                   help="ttfs: pixels below P send no spike, the rest keep the intensity code")
     p.add_argument("--spike-dropout", type=number(0, 1, hi_open=True), default=None,
                    help="ttfs: drop each input spike with this probability while training "
                         "(the MNIST benchmark uses 0.1; default: 0)")
@@ -98,6 +105,11 @@ def cmd_train(args) -> int:
             raise ConfigError(f"--hidden: layer {l} ({n_in} x {n_out} = {n_in * n_out:,} "
                               f"weights) is larger than the {MAX_CORE_WEIGHTS:,} weights of a "
                               f"layer spikeforge trains and compiles")
+    for name in ("binarize_at", "silent_below"):
+        value = getattr(args, name, None)
+        if value is not None and value > ds.max_value:
+            raise ConfigError(f"--{name.replace('_', '-')}: must be a pixel value in "
+                              f"1..{ds.max_value} (the largest {ds.name} pixel), got {value}")
     if args.model == "ttfs" and args.max_shift and args.max_shift >= min(ds.shape):
         raise ConfigError(f"--max-shift: must be less than the {ds.name} image size "
                           f"{'x'.join(map(str, ds.shape))}, got {args.max_shift}")
@@ -108,7 +120,8 @@ def cmd_train(args) -> int:
         model = train_ttfs_model(ds, args.hidden, args.epochs, args.ticks_per_tau,
                                  args.max_train, progress, args.zero_is_silent,
                                  args.spike_dropout, args.max_shift,
-                                 zero_silent_rows=True)  # where --zero-is-silent
+                                 zero_silent_rows=True,  # where pixels are silent
+                                 binarize_at=args.binarize_at, silent_below=args.silent_below)
     else:
         model = train_lif_model(ds, args.hidden, args.epochs, args.ticks, args.max_train,
                                 progress)
