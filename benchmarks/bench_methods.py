@@ -206,13 +206,23 @@ def lif_qat_row(ds, p) -> Row:
                [f"{epochs} float epochs + 1 QAT epoch"], time.perf_counter() - t0)
 
 
+def ttfs_mnist_args(p):
+    """``bench_ttfs_mnist.py``'s final run (stop 20) as that script's own parser reads it, so
+    that every option it has since gained takes its default (a hand-made namespace lacked
+    them and ``fit`` failed on the first one)."""
+    argv = ["train", "--epochs", str(p.epochs(16)), "--k", "32", "--hidden", "600", "--lr",
+            "3e-3", "--dropout", "0.1", "--shift", "1", "--rotation", "8", "--scale", "0.08",
+            "--shear", "0.1", "--k-hidden", "2e-2", "--k-late", "1.0", "--k-weight-sum", "0.1"]
+    return bench_ttfs_mnist.parser().parse_args(argv + (["--progress"] if p.progress else []))
+
+
 def ttfs_row(ds, p) -> Row:
     """Time-to-first-spike, exact gradients (Mostafa): digits as ``bench_model.ttfs_row``
     (K = 16, continuous-time training, 15 epochs); MNIST / Fashion as ``bench_ttfs_mnist.py``'s
     final run, the recipe chosen on a validation split (K = 32, silent zeros, sparsity costs,
     affine augmentation, 16 epochs)."""
     from spikeforge.model.ttfs import TTFSEncoding, train_ttfs
-    from spikeforge.model.ttfs_discrete import evaluate, input_counts, integer_network
+    from spikeforge.model.ttfs_discrete import evaluate, integer_network
 
     t0 = time.perf_counter()
     if ds.name == "digits":
@@ -223,10 +233,7 @@ def ttfs_row(ds, p) -> Row:
         n_train, n_val, chosen = len(ds.train_y[:p.max_train]), 0, "test set (note 2)"
         detail = f"K = {k} ticks/tau, continuous-time training, {epochs} epochs"
     else:
-        args = SimpleNamespace(epochs=p.epochs(16), k=32, hidden=600, lr=3e-3, dropout=0.1,
-                               shift=1, rotation=8.0, scale=0.08, shear=0.1, elastic_alpha=0.0,
-                               elastic_sigma=4.0, nearest=False, k_hidden=2e-2, k_late=1.0,
-                               temperature=0.1, k_weight_sum=0.1, seed=0, progress=p.progress)
+        args = ttfs_mnist_args(p)
         r, encoding, val = bench_ttfs_mnist.fit(args, ds)
         k, hidden = args.k, args.hidden
         n_train, n_val, chosen = len(ds.train_y) - len(val[1]), len(val[1]), "validation"
@@ -235,8 +242,8 @@ def ttfs_row(ds, p) -> Row:
     x, y = _test(ds, p.max_test)
     res = evaluate(r.net, x, y, ds.max_value, k, float_discrete=False, encoding=encoding)
     network = integer_network(r.net, k).network
-    fn = lambda s, e: input_counts(x[s:e], ds.max_value, k, encoding.t_max, res.ticks,  # noqa: E731
-                                   encoding.zero_is_silent)
+    on_grid = dataclasses.replace(encoding, ticks_per_tau=k)
+    fn = lambda s, e: on_grid.counts(x[s:e], ds.max_value, res.ticks)  # noqa: E731
     acc, cost = golden_eval(network, fn, y, res.ticks, p.cost_images)
     if abs(acc - res.golden) > 1e-12:
         raise SpikeforgeError(f"ttfs: golden accuracy {acc} differs from evaluate's {res.golden}")

@@ -6,6 +6,7 @@ golden-model evaluation run in several chunks, which the script itself cross-che
 each method's own evaluation (TTFS ``evaluate``, the popcount rule's test accuracy, the QAT
 flow's golden accuracy): a chunk lost or counted twice exits with status 2."""
 
+import importlib
 import re
 import subprocess
 import sys
@@ -85,3 +86,18 @@ def test_bad_arguments_are_one_line_errors(args, name):
     assert result.returncode == 2, result.stdout + result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and name in lines[0] and "Traceback" not in result.stderr, result.stderr
+
+
+def test_the_mnist_ttfs_row_reads_its_recipe_with_the_bench_parser(monkeypatch):
+    """The MNIST/Fashion TTFS row trains by ``bench_ttfs_mnist.fit``; its recipe is parsed by
+    that script's own parser, so every option the script records (batch, clip, training
+    images, input code, ...) exists with its default. A hand-made namespace lacked them and
+    failed on the first: ``options`` is what names them all."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    methods = importlib.import_module("bench_methods")  # its dataclasses need sys.modules
+    plan = methods.Plan(methods.parse(["--dataset", "mnist"]))
+    args = methods.ttfs_mnist_args(plan)
+    recorded = methods.bench_ttfs_mnist.options(args)
+    assert {"epochs": 16, "k": 32, "hidden": 600, "dropout": 0.1, "k_hidden": 2e-2,
+            "k_late": 1.0, "k_weight_sum": 0.1, "binarize_at": None}.items() <= recorded.items()
+    assert methods.bench_ttfs_mnist.encoding_of(args).zero_is_silent
