@@ -88,11 +88,12 @@ def train_view(ds, train):
     return dataclasses.replace(ds, train_x=train[0], train_y=train[1])
 
 
-def golden_stats(net, x, y, k, encoding, batch=500):
-    """Per-sample golden decision, decision tick, hidden spikes and weights read per layer."""
+def golden_stats(net, x, y, k, encoding, batch=500, weight_bits=8):
+    """Per-sample golden decision, decision tick, hidden spikes and weights read per layer, of
+    the network quantized to ``weight_bits``."""
     from spikeforge.model.ttfs_discrete import integer_network
 
-    network = integer_network(net, k).network
+    network = integer_network(net, k, weight_bits).network
     ticks = inference_ticks(k, len(net.layers))
     sizes = np.array([L.n_inputs * L.n_neurons for L in network.layers], dtype=np.float64)
     dec, tick, hid, reads = [], [], [], []
@@ -327,8 +328,10 @@ def cmd_validate(args, ds):
     model, net, k, encoding = read_model(args.model)
     _, val = split(ds)
     float_acc = continuous_accuracy(net, val[0], val[1], ds.max_value, encoding=encoding)
+    st = golden_stats(net, val[0], val[1], k, encoding, weight_bits=args.weight_bits)
+    bits = "" if args.weight_bits == 8 else f" | {args.weight_bits}-bit weights"
     print(f"{args.model}: epochs {model['metrics'].get('epochs_done')} | val float "
-          f"{float_acc:.4f} | {summary(golden_stats(net, val[0], val[1], k, encoding))}")
+          f"{float_acc:.4f}{bits} | {summary(st)}")
 
 
 def cmd_report(args, ds):
@@ -415,6 +418,8 @@ def parser() -> argparse.ArgumentParser:
                     help="clip: the percentile of |w| each layer is clamped to")
     ap.add_argument("--out", default=None, help="clip: the clipped model file")
     ap.add_argument("--plot", default=None, help="report: PNG of the two histograms")
+    ap.add_argument("--weight-bits", type=int, default=8,
+                    help="validate: the golden model at this weight width (what 8 bits cost)")
     ap.add_argument("--progress", action="store_true")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--keep-best", action="store_true",
@@ -433,6 +438,8 @@ def check_args(args) -> None:
         if value is not None and not 1 <= value <= 255:
             raise SpikeforgeError(f"--{option.replace('_', '-')}: must be a pixel value in "
                                   f"1..255 (MNIST's scale), got {value}")
+    if not 2 <= args.weight_bits <= 16:
+        raise SpikeforgeError(f"--weight-bits: must be in 2..16, got {args.weight_bits}")
     if args.train_images is not None and args.train_images < 10:
         raise SpikeforgeError(f"--train-images: must be at least 10 (one per class), "
                               f"got {args.train_images}")

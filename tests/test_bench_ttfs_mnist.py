@@ -270,3 +270,37 @@ def test_input_codes_reach_the_model_file_and_are_checked(tmp_path):
             with pytest.raises(SystemExit, match=f"bench_ttfs_mnist: {option}: must be a pixel "
                                                  f"value in 1..255 .*, got {bad}"):
                 bench.main(["trial", option, bad])
+
+
+def test_validate_at_another_weight_width(tmp_path, capsys):
+    """``validate --weight-bits B`` runs the golden model of the network quantized to B bits
+    (what 8 bits cost a network, on the validation split alone); it says so on its line, and
+    a width outside 2..16 is refused by option."""
+    import dataclasses
+
+    from spikeforge.model.ttfs_discrete import integer_network
+    from spikeforge.sim.network import run_network
+
+    bench, ds, _, net = _saved(tmp_path, command="validate", seed=3)
+    capsys.readouterr()
+    val = bench.split(ds)[1]
+    ds = dataclasses.replace(ds, test_x=None, test_y=None)
+    lines = {}
+    for bits in (8, 3):
+        args = bench.parser().parse_args(["validate", "--k", "16", "--model",
+                                          str(tmp_path / "m.pt"), "--weight-bits", str(bits)])
+        bench.cmd_validate(args, ds)
+        lines[bits] = capsys.readouterr().out
+    assert "3-bit weights" in lines[3] and "bit weights" not in lines[8]
+    encoding = bench.read_model(tmp_path / "m.pt")[3]
+    ticks = bench.inference_ticks(16, 2)
+    wants = {}
+    for bits, line in lines.items():  # the golden model run here, not through golden_stats
+        trace = run_network(integer_network(net, 16, bits).network,
+                            encoding.counts(val[0], 255, ticks), ticks)  # MNIST's scale
+        wants[bits] = (f"golden {np.mean(trace.decision == val[1]):.4f} hidden "
+                       f"{trace.statistics().hidden_spikes.mean():.1f}")
+        assert wants[bits] in line
+    assert wants[3] != wants[8]  # the widths give different networks: the check can fail
+    with pytest.raises(SystemExit, match="bench_ttfs_mnist: --weight-bits: must be in 2..16, got 1"):
+        bench.main(["validate", "--weight-bits", "1"])
