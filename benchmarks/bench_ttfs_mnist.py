@@ -48,6 +48,7 @@ from spikeforge.model.modelfile import (  # _layers_to_tensors: the file's layer
     integer_network_of,
     load_model,
     save_model,
+    ttfs_encoding_dict,
     ttfs_encoding_of,
 )
 from spikeforge.model.ttfs import TTFSEncoding, TTFSNet, stratified_split, train_ttfs
@@ -187,11 +188,8 @@ def model_dict(net, args, ds, metrics) -> dict:
     sizes = [ds.n_features, args.hidden, ds.n_classes]
     return {"format": "spikeforge-model", "version": 1, "kind": "ttfs", "dataset": ds.name,
             "sizes": sizes, "network": _layers_to_tensors(float_description(net, args.k)),
-            "encoding": {"kind": "ttfs-latency", "ticks_per_tau": args.k, "t_max": 1.0,
-                         "zero_is_silent": True, "ticks": inference_ticks(args.k, 2),
-                         "max_value": ds.max_value,
-                         **{key: getattr(args, key) for key in ("binarize_at", "silent_below")
-                            if getattr(args, key) is not None}},
+            "encoding": ttfs_encoding_dict(encoding_of(args), inference_ticks(args.k, 2),
+                                           ds.max_value),
             "metrics": metrics, "options": options(args),
             "continuous_weights": [layer.w.detach().clone() for layer in net.layers]}
 

@@ -94,13 +94,9 @@ def train_ttfs_model(ds, hidden, epochs, ticks_per_tau, max_train=None, progress
     return {"format": FORMAT, "version": VERSION, "kind": "ttfs", "dataset": ds.name,
             "sizes": sizes,
             "network": _layers_to_tensors(float_description(r.net, ticks_per_tau)),
-            "encoding": {"kind": "ttfs-latency", "ticks_per_tau": ticks_per_tau, "t_max": 1.0,
-                         "zero_is_silent": zero_is_silent,
-                         "ticks": inference_ticks(ticks_per_tau, len(sizes) - 1),
-                         "max_value": ds.max_value,
-                         **{key: value for key, value in (("binarize_at", binarize_at),
-                                                          ("silent_below", silent_below))
-                            if value is not None}},
+            "encoding": ttfs_encoding_dict(encoding, inference_ticks(ticks_per_tau,
+                                                                    len(sizes) - 1),
+                                           ds.max_value),
             "metrics": {"float_test_accuracy": res.continuous, "golden_test_accuracy": res.golden,
                         "train_seconds": r.seconds},
             "continuous_weights": [layer.w.detach().clone() for layer in r.net.layers]}
@@ -262,11 +258,12 @@ def _validate(model, name: str) -> None:
         silent = model["encoding"].get("zero_is_silent", False)
         if not isinstance(silent, bool):
             fail(f"encoding.zero_is_silent: must be true or false, got {silent!r}")
-        for key in ("binarize_at", "silent_below"):  # not `name`: fail() names the file by it
-            value = model["encoding"].get(key)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                      or value < 1):
-                fail(f"encoding.{key}: must be a pixel value >= 1, got {value!r}")
+        try:  # the input code's own checks (binarize_at, silent_below)
+            ttfs_encoding_of(model)
+        except ConfigError as error:
+            fail(f"encoding.{error}")
+        except (TypeError, ValueError) as error:
+            fail(f"encoding: malformed ({type(error).__name__}: {error})")
     encoding = model["encoding"]
     kinds = {"ttfs": ("ttfs-latency",), "lif": ("rate", "latency")}[model["kind"]]
     if encoding.get("kind") not in kinds:
@@ -281,6 +278,17 @@ def integer_network_of(model: dict, weight_bits: int = 8):
     """The :class:`~spikeforge.sim.network.IntegerNetwork` of a loaded model file."""
     return quantize(model["network"], weight_bits=weight_bits,
                     ticks=model["encoding"].get("ticks")).network
+
+
+def ttfs_encoding_dict(encoding, ticks: int, max_value: int) -> dict:
+    """A model file's ``encoding`` entry for a :class:`~spikeforge.model.ttfs.TTFSEncoding`
+    on the tick grid (``ticks`` per inference, pixels up to ``max_value``); the codes' keys
+    only where they are set. :func:`ttfs_encoding_of` reads it back."""
+    return {"kind": "ttfs-latency", "ticks_per_tau": encoding.ticks_per_tau,
+            "t_max": encoding.t_max, "zero_is_silent": encoding.zero_is_silent, "ticks": ticks,
+            "max_value": max_value,
+            **{key: getattr(encoding, key) for key in ("binarize_at", "silent_below")
+               if getattr(encoding, key) is not None}}
 
 
 def ttfs_encoding_of(model: dict):

@@ -17,6 +17,8 @@ from spikeforge.model.modelfile import (
     save_model,
     train_lif_model,
     train_ttfs_model,
+    ttfs_encoding_dict,
+    ttfs_encoding_of,
 )
 from spikeforge.model.ttfs import TTFSEncoding
 from spikeforge.model.ttfs_discrete import input_counts
@@ -71,6 +73,18 @@ def test_encode_test_images_follows_the_encoding():
         encode_test_images({"encoding": {"kind": "delta"}}, ds, 7)
 
 
+def test_the_encoding_entry_reads_back_as_the_code_it_was_written_from():
+    """``ttfs_encoding_dict`` and ``ttfs_encoding_of`` are inverses for every code; an
+    unset code writes no key (the files of earlier stops stay as they were)."""
+    for code in (TTFSEncoding(1.0, 32, True), TTFSEncoding(1.0, 16, True, binarize_at=128),
+                 TTFSEncoding(1.0, 32, False, silent_below=40)):
+        entry = ttfs_encoding_dict(code, 130, 255)
+        assert ttfs_encoding_of({"encoding": entry}) == code
+        assert {"kind": "ttfs-latency", "ticks": 130, "max_value": 255}.items() <= entry.items()
+    assert not {"binarize_at", "silent_below"} & set(
+        ttfs_encoding_dict(TTFSEncoding(1.0, 32, True), 130, 255))
+
+
 def _minimal():
     return {"format": FORMAT, "version": VERSION, "kind": "lif", "dataset": "digits",
             "sizes": [3, 2],
@@ -106,12 +120,17 @@ def test_load_rejects_bad_files(tmp_path):
                 {"weight": torch.ones(2, 3), "alpha": 0.5, "beta": 1.0, "fire_once": True}],
                 "decision": "first-spike"}, "encoding": {"kind": "ttfs-latency", "ticks_per_tau": 8,
                                                           "binarize_at": 0}},
-             "encoding.binarize_at: must be a pixel value >= 1, got 0"),
+             "encoding.binarize_at: must be a pixel value >= 1 or None, got 0"),
             ("faint.pt", {"kind": "ttfs", "network": {"layers": [
                 {"weight": torch.ones(2, 3), "alpha": 0.5, "beta": 1.0, "fire_once": True}],
                 "decision": "first-spike"}, "encoding": {"kind": "ttfs-latency", "ticks_per_tau": 8,
                                                           "silent_below": 2.5}},
-             "encoding.silent_below: must be a pixel value >= 1, got 2.5")]:
+             "encoding.silent_below: must be a pixel value >= 1 or None, got 2.5"),
+            ("tmax.pt", {"kind": "ttfs", "network": {"layers": [
+                {"weight": torch.ones(2, 3), "alpha": 0.5, "beta": 1.0, "fire_once": True}],
+                "decision": "first-spike"}, "encoding": {"kind": "ttfs-latency", "ticks_per_tau": 8,
+                                                          "t_max": "soon"}},
+             r"encoding: malformed \(ValueError")]:
         path = tmp_path / name
         torch.save({**_minimal(), **change}, path)
         with pytest.raises(SpikeforgeError, match=f"{name}: .*{message}"):
