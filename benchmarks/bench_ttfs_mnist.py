@@ -17,7 +17,11 @@ with ``--keep-best`` the epoch of highest validation float accuracy also goes to
 ``MODEL.best.pt`` (the last epoch need not be the best). ``--init MODEL`` starts from a
 trained model's weights instead of the random start (fine-tuning, e.g. adding the sparsity
 costs to a network trained without them), with the learning rate annealed afresh from
-``--lr`` over ``--epochs``.
+``--lr`` over ``--epochs``. ``--qat-bits B`` trains quantization-aware: every forward pass
+computes with the weights the golden model will run at B bits (each layer scaled to the
+``--qat-percentile``-th percentile of its weights, the larger ones clamped; a straight-through
+gradient, :class:`spikeforge.model.ttfs_discrete.WeightQuantizer`), and the model file holds
+those weights, so it needs no ``clip``; with ``--init`` it fine-tunes a trained network.
 ``validate`` prints a model file's float and 8-bit golden figures on the validation split
 alone (choosing between checkpoints). ``clip`` writes a model file whose weights are clamped
 per layer to a percentile of their magnitudes (see :func:`clip_weights`; the percentile is
@@ -53,6 +57,7 @@ from spikeforge.model.modelfile import (  # _layers_to_tensors: the file's layer
 )
 from spikeforge.model.ttfs import TTFSEncoding, TTFSNet, stratified_split, train_ttfs
 from spikeforge.model.ttfs_discrete import (
+    WeightQuantizer,
     continuous_accuracy,
     float_description,
     inference_ticks,
@@ -126,7 +131,7 @@ def options(args) -> dict:
                                           "temperature", "k_weight_sum", "hidden", "seed", "init",
                                           "teacher", "k_distill", "distill_temperature",
                                           "train_images", "weight_sum", "binarize_at",
-                                          "silent_below")}
+                                          "silent_below", "qat_bits", "qat_percentile")}
 
 
 def initial_weights(args, ds):
@@ -170,6 +175,8 @@ def fit(args, ds, on_epoch=None):
     aug = Augmentation(args.shift, args.rotation, args.scale, args.shear, args.elastic_alpha,
                        args.elastic_sigma, args.nearest)
     encoding = encoding_of(args)
+    quantizer = (WeightQuantizer(args.k, args.qat_bits, percentile=args.qat_percentile)
+                 if args.qat_bits else None)
     r = train_ttfs(train_view(ds, train), (args.hidden,), args.epochs, args.batch, lr=args.lr,
                    clip_grad_norm=args.clip or None,
                    encoding=encoding, per_sample_weight_sum=args.weight_sum == "per-sample",
@@ -180,7 +187,7 @@ def fit(args, ds, on_epoch=None):
                    zero_silent_rows=True, train_eval_max=1000, seed=args.seed,
                    progress=args.progress, on_epoch=on_epoch, init=initial_weights(args, ds),
                    teacher=teacher_weights(args, ds), k_distill=args.k_distill,
-                   distill_temperature=args.distill_temperature)
+                   distill_temperature=args.distill_temperature, quantizer=quantizer)
     return r, encoding, val
 
 
@@ -191,7 +198,7 @@ def model_dict(net, args, ds, metrics) -> dict:
             "encoding": ttfs_encoding_dict(encoding_of(args), inference_ticks(args.k, 2),
                                            ds.max_value),
             "metrics": metrics, "options": options(args),
-            "continuous_weights": [layer.w.detach().clone() for layer in net.layers]}
+            "continuous_weights": net.deployed_weights()}
 
 
 def cmd_trial(args, ds):
@@ -420,6 +427,10 @@ def parser() -> argparse.ArgumentParser:
                     help="validate: the golden model at this weight width (what 8 bits cost)")
     ap.add_argument("--progress", action="store_true")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--qat-bits", type=int, default=None, metavar="B",
+                    help="train: quantization-aware, with the B-bit golden model's weights")
+    ap.add_argument("--qat-percentile", type=float, default=99.9,
+                    help="train with --qat-bits: each layer scaled to this percentile of |w|")
     ap.add_argument("--keep-best", action="store_true",
                     help="train: also keep the best-validation epoch in MODEL.best.pt")
     return ap
@@ -436,8 +447,12 @@ def check_args(args) -> None:
         if value is not None and not 1 <= value <= 255:
             raise SpikeforgeError(f"--{option.replace('_', '-')}: must be a pixel value in "
                                   f"1..255 (MNIST's scale), got {value}")
-    if not 2 <= args.weight_bits <= 16:
-        raise SpikeforgeError(f"--weight-bits: must be in 2..16, got {args.weight_bits}")
+    for option in ("weight_bits", "qat_bits"):
+        value = getattr(args, option)
+        if value is not None and not 2 <= value <= 16:
+            raise SpikeforgeError(f"--{option.replace('_', '-')}: must be in 2..16, got {value}")
+    if not 0 < args.qat_percentile <= 100:
+        raise SpikeforgeError(f"--qat-percentile: must be in (0, 100], got {args.qat_percentile}")
     if args.train_images is not None and args.train_images < 10:
         raise SpikeforgeError(f"--train-images: must be at least 10 (one per class), "
                               f"got {args.train_images}")

@@ -158,6 +158,27 @@ def round_half_even(x):
     return np.rint(x)
 
 
+def weight_scale(w, weight_bits: int, percentile: float | None = None) -> float:
+    """A layer's scale ``(2**(weight_bits-1) - 1) / reference``: the reference is the largest
+    ``|w|``, or its ``percentile``-th percentile (the largest where that is 0); 0 when every
+    weight is 0."""
+    magnitude = np.abs(w)
+    reference = (float(np.percentile(magnitude, percentile)) if percentile is not None
+                 else float(magnitude.max()))
+    if reference <= 0:
+        reference = float(magnitude.max())
+    return ((1 << (weight_bits - 1)) - 1) / reference if reference > 0 else 0.0
+
+
+def integer_weights(w, scale: float, weight_bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(w_int, clipped)``: ``round_half_even(w * scale)`` clipped to the symmetric range
+    ``+-(2**(weight_bits-1) - 1)`` (``-2**(weight_bits-1)`` is never used), and where it was."""
+    w_max_int = (1 << (weight_bits - 1)) - 1
+    scaled = round_half_even(w * scale)
+    clipped = (scaled < -w_max_int) | (scaled > w_max_int)
+    return np.clip(scaled, -w_max_int, w_max_int).astype(np.int64), clipped
+
+
 def quantize_decay(k: float, decay_bits: int) -> int:
     """A decay factor per tick ``k`` in [0, 1] as ``round_half_even(k * 2**decay_bits)``."""
     one = 1 << decay_bits
@@ -223,22 +244,14 @@ def quantize(description, weight_bits: int = 8, decay_bits: int = 12,
         raise ConfigError(f"percentile: must be in (0, 100], got {percentile!r}")
     if ticks is not None and (not isinstance(ticks, int) or ticks < 1):
         raise ConfigError(f"ticks: must be a positive integer, got {ticks!r}")
-    w_max_int = (1 << (weight_bits - 1)) - 1
     int_layers, reports = [], []
     for l, layer in enumerate(net.layers):
         w = layer.weight.T  # [in, out], the contract's order
         magnitude = np.abs(w)
-        reference = (float(np.percentile(magnitude, percentile)) if percentile is not None
-                     else float(magnitude.max()))
-        if reference <= 0:
-            reference = float(magnitude.max())
-        if reference <= 0:
+        scale = weight_scale(w, weight_bits, percentile)
+        if scale == 0:
             raise ConfigError(f"layers[{l}].weight: all weights are zero, no scale can be chosen")
-        scale = w_max_int / reference
-        lo, hi = -w_max_int, w_max_int  # symmetric: -2**(weight_bits-1) is never used
-        scaled = round_half_even(w * scale)
-        clipped = (scaled < lo) | (scaled > hi)
-        w_int = np.clip(scaled, lo, hi).astype(np.int64)
+        w_int, clipped = integer_weights(w, scale, weight_bits)
         error = w_int / scale - w
         rms_w = float(np.sqrt(np.mean(w ** 2)))
         notes = []

@@ -99,7 +99,7 @@ def train_ttfs_model(ds, hidden, epochs, ticks_per_tau, max_train=None, progress
                                            ds.max_value),
             "metrics": {"float_test_accuracy": res.continuous, "golden_test_accuracy": res.golden,
                         "train_seconds": r.seconds},
-            "continuous_weights": [layer.w.detach().clone() for layer in r.net.layers]}
+            "continuous_weights": r.net.deployed_weights()}
 
 
 def train_lif_model(ds, hidden, epochs, ticks, max_train=None, progress=True) -> dict:

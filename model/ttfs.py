@@ -190,9 +190,14 @@ class TTFSLayer(nn.Module):
         std = 2.0 / math.sqrt(n_in) if w_std is None else w_std
         w = torch.randn(n_in, n_out, generator=generator, dtype=torch.float64) * std + mean
         self.w = nn.Parameter(w.float())
+        self.quantizer = None  # see TTFSNet.quantize_as
+
+    def weight(self) -> torch.Tensor:
+        """The weights the layer computes with: ``w``, or what its quantizer makes of it."""
+        return self.w if self.quantizer is None else self.quantizer(self.w)
 
     def forward(self, z_in):
-        return ttfs_forward(z_in, self.w)
+        return ttfs_forward(z_in, self.weight())
 
     def weight_sum_cost(self, z_in: torch.Tensor | None = None) -> torch.Tensor:
         """Mostafa's ``sum_neurons max(0, 1 - sum_i w_i)``. Given the layer's input
@@ -244,6 +249,19 @@ class TTFSNet(nn.Module):
             z = layer(z)
             outputs.append(z)
         return z, inputs, outputs
+
+    def quantize_as(self, quantizer) -> None:
+        """Quantization-aware training: every layer computes with ``quantizer(w)`` (e.g.
+        :class:`spikeforge.model.ttfs_discrete.WeightQuantizer`, the weights the golden model
+        will run, with a straight-through gradient to ``w``); None: with ``w`` itself."""
+        for layer in self.layers:
+            layer.quantizer = quantizer
+
+    def deployed_weights(self) -> list:
+        """One ``[n_in, n_out]`` tensor per layer: the weights the network computes with (under
+        :meth:`quantize_as`, already on the quantizer's grid), the ones to save and compile."""
+        with torch.no_grad():
+            return [layer.weight().detach().clone() for layer in self.layers]
 
     def weight_sum_cost(self, inputs=None):
         """Sum of the layers' weight-sum costs (per sample, given each layer's input)."""
@@ -493,7 +511,7 @@ def train_ttfs(dataset, hidden=(100,), epochs: int = 15, batch_size: int = 32, l
                sparsity_temperature: float = 0.1, zero_silent_rows: bool = False,
                train_eval_max: int | None = None, on_epoch=None, init=None,
                teacher=None, k_distill: float = 0.0,
-               distill_temperature: float = 2.0) -> TrainResult:
+               distill_temperature: float = 2.0, quantizer=None) -> TrainResult:
     """Train a :class:`TTFSNet` on a :class:`~spikeforge.model.datasets.Dataset` with Adam
     (learning rate cosine-annealed from ``lr`` to 0 over ``epochs``).
 
@@ -521,7 +539,9 @@ def train_ttfs(dataset, hidden=(100,), epochs: int = 15, batch_size: int = 32, l
     must be those of ``hidden`` on this dataset. ``teacher``: one weight tensor per layer of
     a network of the same input and output sizes (any hidden layers), whose output times the
     student is pulled toward by ``k_distill`` * :func:`distillation_cost` (temperature
-    ``distill_temperature``), on the same augmented images."""
+    ``distill_temperature``), on the same augmented images. ``quantizer``: quantization-aware
+    training (:meth:`TTFSNet.quantize_as`); every forward pass, the held-out accuracies
+    included, computes with the quantized weights, and ``net.deployed_weights()`` are them."""
     from tqdm.auto import tqdm
 
     if isinstance(hidden, int):
@@ -548,6 +568,7 @@ def train_ttfs(dataset, hidden=(100,), epochs: int = 15, batch_size: int = 32, l
     if init is not None:
         _load_weights(net, init)
     zero_rows = zero_inactive_rows(net, active)
+    net.quantize_as(quantizer)
     teacher_net = None
     if k_distill:
         if teacher is None:

@@ -51,7 +51,8 @@ The mapping (``K = ticks_per_tau``, one tick = ``1/K`` tau)
 
 Entry points: :func:`float_description` (the network description that
 :func:`spikeforge.compiler.quantize.quantize` accepts), :func:`integer_network`,
-:func:`input_counts`, :func:`evaluate` (continuous, discrete float, golden accuracy) and
+:func:`input_counts`, :func:`evaluate` (continuous, discrete float, golden accuracy),
+:class:`WeightQuantizer` (quantization-aware training) and
 ``python -m spikeforge.model.ttfs_discrete`` (the accuracy-versus-K table).
 """
 
@@ -67,8 +68,11 @@ import torch
 from spikeforge.compiler.quantize import (
     float_network_from_description,
     float_reference_forward,
+    integer_weights,
     quantize,
     quantize_decay,
+    round_half_even,
+    weight_scale,
 )
 from spikeforge.ir.errors import ConfigError
 from spikeforge.model.datasets import load_dataset
@@ -92,10 +96,60 @@ def alpha_q(ticks_per_tau: int, decay_bits: int = DEFAULT_DECAY_BITS) -> int:
 
 
 def _weights(net) -> list[np.ndarray]:
-    """``[n_in, n_out]`` float64 weights of each layer of a TTFSNet (or a list of arrays)."""
-    if hasattr(net, "layers") and all(hasattr(layer, "w") for layer in net.layers):
-        return [layer.w.detach().cpu().double().numpy() for layer in net.layers]
+    """``[n_in, n_out]`` float64 weights of each layer of a TTFSNet (the ones it computes
+    with, :meth:`~spikeforge.model.ttfs.TTFSNet.deployed_weights`) or of a list of arrays."""
+    if isinstance(net, TTFSNet):
+        return [w.cpu().double().numpy() for w in net.deployed_weights()]
     return [np.asarray(w, dtype=np.float64) for w in net]
+
+
+@dataclass(frozen=True)
+class WeightQuantizer:
+    """Quantization-aware training's weights: what :func:`integer_network` makes of a layer's
+    ``w``, mapped back to the continuous network (:meth:`TTFSNet.quantize_as`).
+
+    The golden model fires when ``sum_j w_int[j] (1 - alpha_q**n_j) / (1 - alpha_q) >=
+    threshold_int`` with ``w_int = round(W s)`` (clipped to ``+-(2**(bits-1) - 1)``),
+    ``threshold_int = round(s)``, ``W = w (1 - alpha_q)`` and the layer's scale ``s``
+    (:func:`~spikeforge.compiler.quantize.weight_scale`, here of ``percentile``). Against the
+    continuous threshold 1 that is the weight
+
+        w_q = w_int / threshold_int / (1 - alpha_q),
+
+    computed with the compiler's own functions, so :func:`integer_network` of ``w_q`` (no
+    percentile: its largest weight is already the +-(2**(bits-1) - 1) step) gives back
+    ``w_int`` and ``threshold_int``. The gradient passes straight through to ``w``. The
+    scale follows ``w`` but carries no gradient. Not modelled: the contract's current decay
+    rounding toward zero, and the tick grid of the hidden spikes."""
+
+    ticks_per_tau: int
+    weight_bits: int = 8
+    decay_bits: int = DEFAULT_DECAY_BITS
+    percentile: float | None = None
+
+    def __post_init__(self):
+        _check_k(self.ticks_per_tau)
+        if not isinstance(self.weight_bits, int) or not 2 <= self.weight_bits <= 16:
+            raise ConfigError(f"weight_bits: must be in 2..16, got {self.weight_bits!r}")
+        if self.percentile is not None and not 0 < self.percentile <= 100:
+            raise ConfigError(f"percentile: must be in (0, 100], got {self.percentile!r}")
+
+    def _gain(self) -> float:  # W = w * gain, as float_description maps it
+        return 1.0 - alpha_q(self.ticks_per_tau, self.decay_bits) / (1 << self.decay_bits)
+
+    def integers(self, w) -> tuple[np.ndarray, int]:
+        """``(w_int, threshold_int)`` of a layer's ``[n_in, n_out]`` weights."""
+        big_w = torch.as_tensor(w).detach().cpu().double().numpy() * self._gain()
+        scale = weight_scale(big_w, self.weight_bits, self.percentile)
+        if scale == 0:
+            return np.zeros(big_w.shape, dtype=np.int64), 1
+        return (integer_weights(big_w, scale, self.weight_bits)[0],
+                max(1, int(round_half_even(scale))))
+
+    def __call__(self, w: torch.Tensor) -> torch.Tensor:
+        w_int, threshold = self.integers(w)
+        w_q = torch.as_tensor(w_int / threshold / self._gain(), dtype=w.dtype)
+        return w + (w_q - w).detach()
 
 
 def float_description(net, ticks_per_tau: int, decay_bits: int = DEFAULT_DECAY_BITS) -> dict:

@@ -304,3 +304,31 @@ def test_validate_at_another_weight_width(tmp_path, capsys):
     assert wants[3] != wants[8]  # the widths give different networks: the check can fail
     with pytest.raises(SystemExit, match="bench_ttfs_mnist: --weight-bits: must be in 2..16, got 1"):
         bench.main(["validate", "--weight-bits", "1"])
+
+
+def test_qat_writes_the_golden_models_weights_and_is_checked(tmp_path):
+    """``train --qat-bits B`` (a real one-epoch run on digits, through ``fit``): the model
+    file holds the weights the quantizer computed with, so ``compile``'s integer network of
+    the file (max scale) is exactly the quantizer's integers of the latent weights, at
+    ``--qat-percentile``; both options are recorded, and bad values are refused by option."""
+    from spikeforge.model.modelfile import integer_network_of
+    from spikeforge.model.ttfs_discrete import WeightQuantizer
+
+    bench = _bench()
+    ds = load_dataset("digits")
+    args = bench.parser().parse_args(["train", "--hidden", "8", "--k", "16", "--epochs", "1",
+                                      "--qat-bits", "8", "--qat-percentile", "99",
+                                      "--model", str(tmp_path / "q.pt")])
+    r, _, _ = bench.fit(args, ds)
+    bench.save_model(bench.model_dict(r.net, args, ds, {}), args.model)
+    model = load_model(args.model)
+    assert model["options"]["qat_bits"] == 8 and model["options"]["qat_percentile"] == 99.0
+    quantizer = WeightQuantizer(16, 8, percentile=99.0)
+    network = integer_network_of(model)
+    for got, layer in zip(network.layers, r.net.layers):
+        w_int, threshold = quantizer.integers(layer.w)
+        assert np.array_equal(got.weights, w_int) and got.params.threshold == threshold
+    for option, bad, message in (("--qat-bits", "1", "must be in 2..16, got 1"),
+                                 ("--qat-percentile", "0", "must be in \\(0, 100\\], got 0.0")):
+        with pytest.raises(SystemExit, match=f"bench_ttfs_mnist: {option}: {message}"):
+            bench.main(["train", option, bad])

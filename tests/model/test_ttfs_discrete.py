@@ -15,6 +15,7 @@ from spikeforge.model.ttfs_discrete import (
     inference_ticks,
     input_counts,
     input_ticks,
+    WeightQuantizer,
     integer_network,
     markdown_table,
 )
@@ -98,3 +99,60 @@ def test_trained_network_keeps_accuracy_on_golden(digits_small):
     assert abs(res.golden_wide[12] - res.discrete_float) < 0.05
     assert res.hidden_spikes > 0 and 0 < res.weights_read[0] <= 1 and 0 < res.weights_read[1] <= 1
     assert "| 16 |" in markdown_table([res])
+
+
+def test_weight_quantizer_computes_with_the_golden_models_own_weights():
+    """Quantization-aware training computes with exactly the weights the golden model runs:
+    ``integer_network`` of the quantized network (the compiler's max scale) has the integers
+    and thresholds that ``quantize(percentile=P)`` makes of the latent weights; the forward
+    pass is that of the deployed weights; the gradient reaches every latent weight unchanged
+    (straight through); without a quantizer the network is its latent weights again."""
+    k, p = 16, 95.0
+    net = TTFSNet([20, 8, 3], seed=1)
+    plain = integer_network(net, k, 8).network
+    want = integer_network(net, k, 8, percentile=p).network
+    quantizer = WeightQuantizer(k, 8, percentile=p)
+    net.quantize_as(quantizer)
+    got = integer_network(net, k, 8).network
+    for g, w, layer in zip(got.layers, want.layers, net.layers):
+        assert np.array_equal(g.weights, w.weights) and g.params == w.params
+        w_int, threshold = quantizer.integers(layer.w)
+        assert np.array_equal(w_int, w.weights) and threshold == w.params.threshold
+        assert np.abs(g.weights).max() == 127
+    deployed = TTFSNet([20, 8, 3], seed=2)
+    with torch.no_grad():
+        for layer, w in zip(deployed.layers, net.deployed_weights()):
+            layer.w.copy_(w)
+    z = torch.rand(4, 20) * 2
+    assert torch.equal(net(z), deployed(z))
+    net.layers[0].weight().sum().backward()
+    assert torch.equal(net.layers[0].w.grad, torch.ones_like(net.layers[0].w))
+    net.quantize_as(None)
+    for g, w in zip(integer_network(net, k, 8).network.layers, plain.layers):
+        assert np.array_equal(g.weights, w.weights) and g.params == w.params
+
+
+def test_training_through_the_quantizer_deploys_its_weights(digits_small):
+    """``train_ttfs(quantizer=...)``: the trained network's deployed weights are on the
+    quantizer's grid (the golden model's integers of the latent weights), and the held-out
+    accuracy it reports is that of the deployed network."""
+    from spikeforge.model.ttfs_discrete import continuous_accuracy
+
+    quantizer = WeightQuantizer(16, 6, percentile=99.0)
+    r = train_ttfs(digits_small, (12,), epochs=2, progress=False, quantizer=quantizer)
+    got = integer_network(r.net, 16, 6).network
+    for g, layer in zip(got.layers, r.net.layers):
+        w_int, threshold = quantizer.integers(layer.w)
+        assert np.array_equal(g.weights, w_int) and g.params.threshold == threshold
+    x, y = digits_small.test_x, digits_small.test_y
+    assert r.test_accuracy == continuous_accuracy(r.net, x, y, digits_small.max_value)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"ticks_per_tau": 0}, "ticks_per_tau: must be a positive integer, got 0"),
+    ({"weight_bits": 1}, "weight_bits: must be in 2..16, got 1"),
+    ({"percentile": 0.0}, "percentile: must be in \\(0, 100\\], got 0.0"),
+])
+def test_weight_quantizer_refuses_bad_settings(kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        WeightQuantizer(**{"ticks_per_tau": 16, **kwargs})
