@@ -46,7 +46,7 @@ import numpy as np
 
 from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.network import FloatLayer, FloatNetwork, IntegerNetwork
-from spikeforge.ir.params import Decision, Reset, as_decision
+from spikeforge.ir.params import Decision, Reset, as_decision, shifted_weights
 
 __all__ = ["from_nir", "to_nir", "float_network_of_integer", "read_nir", "write_nir"]
 
@@ -256,7 +256,8 @@ def float_network_of_integer(network: IntegerNetwork) -> FloatNetwork:
     for layer in network.layers:
         p = layer.params
         one = float(1 << p.decay_bits)
-        layers.append(FloatLayer(layer.weights.T.astype(np.float64), alpha=p.alpha / one,
+        layers.append(FloatLayer(shifted_weights(layer.weights, p).T.astype(np.float64),
+                                 alpha=p.alpha / one,
                                  beta=p.beta / one, threshold=float(p.threshold), reset=p.reset,
                                  fire_once=p.fire_once, adaptive=p.adaptive, rho=p.rho / one,
                                  adapt_step=float(p.adapt_step)))

@@ -228,8 +228,13 @@ def quantize(description, weight_bits: int = 8, decay_bits: int = 12,
              percentile: float | None = None, ticks: int | None = None,
              current_bits: int | None = None, membrane_bits: int | None = None,
              adapt_bits: int = 8, max_state_bits: int = MAX_STATE_BITS,
-             decision=None) -> QuantizationResult:
+             decision=None, weight_shift: int = 0) -> QuantizationResult:
     """Quantize a float network (anything :func:`float_network_from_description` accepts).
+
+    ``weight_shift`` (the contract's, every layer): the weights keep ``weight_bits`` and
+    their scale; the event phase adds them times ``2**weight_shift``, so the threshold and
+    the adaptation step are scaled by ``scale * 2**weight_shift`` and the current gets
+    ``weight_shift`` more bits below the weight's LSB.
 
     ``percentile`` (e.g. 99.9): scale to that percentile of ``|w|`` instead of the maximum,
     clipping the rest. ``ticks``: the inference length, which bounds the state of
@@ -244,6 +249,10 @@ def quantize(description, weight_bits: int = 8, decay_bits: int = 12,
         raise ConfigError(f"percentile: must be in (0, 100], got {percentile!r}")
     if ticks is not None and (not isinstance(ticks, int) or ticks < 1):
         raise ConfigError(f"ticks: must be a positive integer, got {ticks!r}")
+    if not isinstance(weight_shift, int) or isinstance(weight_shift, bool) \
+            or not 0 <= weight_shift <= max_state_bits - weight_bits:
+        raise ConfigError(f"weight_shift: must be in 0..{max_state_bits - weight_bits} "
+                          f"(max_state_bits - weight_bits), got {weight_shift!r}")
     int_layers, reports = [], []
     for l, layer in enumerate(net.layers):
         w = layer.weight.T  # [in, out], the contract's order
@@ -255,28 +264,29 @@ def quantize(description, weight_bits: int = 8, decay_bits: int = 12,
         error = w_int / scale - w
         rms_w = float(np.sqrt(np.mean(w ** 2)))
         notes = []
-        threshold = int(round_half_even(layer.threshold * scale))
+        unit = scale * (1 << weight_shift)  # a float weight of 1 in the current's LSBs
+        threshold = int(round_half_even(layer.threshold * unit))
         if threshold < 1:
-            notes.append(f"threshold {layer.threshold} * scale {scale:.4g} rounds below 1; clamped to 1")
+            notes.append(f"threshold {layer.threshold} * scale {unit:.4g} rounds below 1; clamped to 1")
             threshold = 1
         alpha, beta, rho = (quantize_decay(k, decay_bits)
                             for k in (layer.alpha, layer.beta, layer.rho))
-        adapt_step = int(round_half_even(layer.adapt_step * scale)) if layer.adaptive else 0
+        adapt_step = int(round_half_even(layer.adapt_step * unit)) if layer.adaptive else 0
         if layer.adaptive and adapt_step >= (1 << adapt_bits):
-            raise ConfigError(f"layers[{l}].adapt_step: {layer.adapt_step} * scale {scale:.4g} = "
+            raise ConfigError(f"layers[{l}].adapt_step: {layer.adapt_step} * scale {unit:.4g} = "
                               f"{adapt_step} does not fit adapt_bits = {adapt_bits}")
-        i_bits, v_bits, may_saturate = state_bits(w_int, threshold, alpha, beta, decay_bits, ticks,
-                                                  max_state_bits)
+        i_bits, v_bits, may_saturate = state_bits(w_int << weight_shift, threshold, alpha, beta,
+                                                  decay_bits, ticks, max_state_bits)
         if current_bits is not None:
             may_saturate |= current_bits < i_bits
             i_bits = current_bits
         if membrane_bits is not None:
             may_saturate |= membrane_bits < v_bits
             v_bits = membrane_bits
-        i_bits = max(i_bits, weight_bits)
+        i_bits = max(i_bits, weight_bits + weight_shift)
         v_max = (1 << (v_bits - 1)) - 1
         if threshold > v_max:
-            raise ConfigError(f"layers[{l}].threshold: {layer.threshold} * scale {scale:.4g} = "
+            raise ConfigError(f"layers[{l}].threshold: {layer.threshold} * scale {unit:.4g} = "
                               f"{threshold} does not fit membrane_bits = {v_bits}")
         if may_saturate:
             notes.append("worst-case input may saturate i or v (contract saturation applies)")
@@ -292,7 +302,7 @@ def quantize(description, weight_bits: int = 8, decay_bits: int = 12,
                                   decay_bits=decay_bits, alpha=alpha, beta=beta, threshold=threshold,
                                   reset=layer.reset, fire_once=layer.fire_once,
                                   adaptive=layer.adaptive, adapt_bits=adapt_bits, rho=rho,
-                                  adapt_step=adapt_step)
+                                  adapt_step=adapt_step, weight_shift=weight_shift)
             int_layers.append(IntegerLayer(w_int, params, max_events_per_tick=layer.n_inputs))
         except ConfigError as error:
             raise ConfigError(f"layers[{l}].{error}") from None

@@ -478,7 +478,8 @@ class NeuronCore(wiring.Component):
     ----------
     spike_in : ``In(stream.Signature(unsigned(max(1, ceil_log2(n_inputs)))))``
         Input spike events. ``payload`` is the presynaptic index j. Accepting event j adds
-        ``w[j, n]`` to the accumulator ``i`` of every neuron n, reading only the G weight
+        ``w[j, n] * 2**weight_shift`` to the accumulator ``i`` of every neuron n (the shift
+        is wiring: zeros below the stored weight), reading only the G weight
         words of input j. ``ready`` is high between phases (no event issue, update or
         clear in progress; the spike queue and ``spike_out`` may still be draining: events
         touch neither) and in the cycle in which an event reads its last word: events
@@ -868,7 +869,10 @@ class NeuronCore(wiring.Component):
             e_sum = Signal(L * acc, name="e_sum", reset_less=True)
             m.d.sync += e_again.eq(e_wb)
             i_wb = Mux(e_again, e_sum, i_wb)
-        sums = [i + w for i, w in zip(lanes_of(i_wb, acc, True), lanes_of(w_wb, wb, True))]
+        added = lanes_of(w_wb, wb, True)
+        if p.weight_shift:  # the contract adds w * 2**weight_shift: zeros below the weight
+            added = [w.shift_left(p.weight_shift) for w in added]
+        sums = [i + w for i, w in zip(lanes_of(i_wb, acc, True), added)]
         if self.sum_stage:
             # the carry chain of a wide current into the block RAMs' write data, behind
             # the write-data select, was the iCE40 TTFS demo's critical path (stop 54:
@@ -913,8 +917,11 @@ class NeuronCore(wiring.Component):
             # mean of seven placements 48.5; with this register 51.5 and 51.1)
             x_u = Signal(L * acc, name="p_xu", reset_less=True)
             m.d.sync += x_u.eq(Mux(ev_buf, xs[0][1].data, xs[1][1].data))
-            i_in = [a + x for a, x in zip(lanes_of(p_data["i"], acc, True),
-                                          lanes_of(x_u, acc, True))]
+            # wrapped to the accumulator as the contract's event phase wraps (i + a sum of
+            # more than max_events_per_tick events, modulo 2**acc); without the wrap an
+            # overflowing tick saturated where the single-buffered core wraps (stop 69)
+            i_in = [(a + x)[:acc].as_signed() for a, x in zip(lanes_of(p_data["i"], acc, True),
+                                                              lanes_of(x_u, acc, True))]
         spikes, fires, writes = self._update_lanes(m, p_data, thr, alpha, beta, rho, step,
                                                    i_in)
         # padding lanes of the last word never spike
@@ -1222,8 +1229,9 @@ class NeuronCore(wiring.Component):
                          rp_w.host_read.eq(host_ok & self.host.r_en
                                            & (h_addr["region"] == Region.WEIGHT))]
         current = None
-        if db:  # the host reads i as the decayed current plus both buffers
-            current = Cat(*(a + x + y for a, x, y in zip(
+        if db:  # the host reads i as the decayed current plus both buffers, wrapped as the
+            # single-buffered core's accumulator wraps
+            current = Cat(*((a + x + y)[:acc] for a, x, y in zip(
                 *(lanes_of(d, acc, True) for d in (rps["i"].data, xs[0][1].data,
                                                    xs[1][1].data)))))
         self._host_reads(m, host_ok, h_addr, rp_w, rps, params, current)
@@ -1662,8 +1670,8 @@ class NeuronCore(wiring.Component):
                     with m.Case(param):
                         m.d.sync += r_param.eq(reg)
         # host read data (one cycle after r_en): the read port's word, lane r_lane
-        i_word, i_bits = (rps["i"].data, acc) if current is None else (current, acc + 2)
-        sources = {Region.WEIGHT: (rp_w.data, wb, True), Region.CURRENT: (i_word, i_bits, True),
+        i_word = rps["i"].data if current is None else current
+        sources = {Region.WEIGHT: (rp_w.data, wb, True), Region.CURRENT: (i_word, acc, True),
                    Region.MEMBRANE: (rps["v"].data, mb, True),
                    Region.ADAPT: (rps["a"].data, ab, False), Region.FIRED: (rps["f"].data, 1, False)}
         with m.Switch(r_region):

@@ -305,6 +305,10 @@ class SpikeforgeSystem(wiring.Component):
                               f"{self.tick_bits}")
         for l, cores in enumerate(self.layers):
             for c in cores:
+                if c.config.params.weight_shift:  # the rule's stores are the weights' units
+                    raise ConfigError(f"learning: layer {l} has weight_shift "
+                                      f"{c.config.params.weight_shift}; the learning engine "
+                                      f"needs 0")
                 store = learning.stores[l][:, c.neuron_offset:c.neuron_offset + c.n_neurons]
                 bad = np.argwhere((store >> learning.frac_bits) != c.config.weights)
                 if c.config.params.weight_bits != learning.weight_bits[l] or len(bad):

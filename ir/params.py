@@ -79,6 +79,10 @@ class NeuronParams:
     adapt_bits: int = 8
     rho: int | None = None  # None: 2**decay_bits, no decay
     adapt_step: int = 0
+    #: the event phase adds ``w * 2**weight_shift``: a current with that many bits below the
+    #: weights' LSB, which the decay's rounding toward zero then loses instead of a whole
+    #: weight step (the weight memory still stores ``weight_bits``)
+    weight_shift: int = 0
 
     def __post_init__(self):
         _require_int(self.decay_bits, "decay_bits")
@@ -100,6 +104,10 @@ class NeuronParams:
         _require(self.weight_bits <= self.current_bits <= MAX_STATE_BITS, "current_bits",
                  f"must be in weight_bits..{MAX_STATE_BITS} ({self.weight_bits}..{MAX_STATE_BITS}),"
                  f" got {self.current_bits}")
+        _require_int(self.weight_shift, "weight_shift")
+        _require(0 <= self.weight_shift <= self.current_bits - self.weight_bits, "weight_shift",
+                 f"must be in 0..current_bits - weight_bits = "
+                 f"0..{self.current_bits - self.weight_bits}, got {self.weight_shift}")
         _require(2 <= self.membrane_bits <= MAX_STATE_BITS, "membrane_bits",
                  f"must be in 2..{MAX_STATE_BITS}, got {self.membrane_bits}")
         one = 1 << self.decay_bits
@@ -122,15 +130,19 @@ class NeuronParams:
 
     def to_dict(self) -> dict:
         """Every field by name, ``reset`` as its string (the JSON form of the artifact,
-        ``core.json`` and the co-simulation)."""
+        ``core.json`` and the co-simulation); ``weight_shift`` only where it is not 0, so
+        that the files of a network without it read and write as before it existed."""
         return {f.name: (getattr(self, f.name).value if f.name == "reset" else getattr(self, f.name))
-                for f in fields(self)}
+                for f in fields(self) if f.name != "weight_shift" or self.weight_shift}
 
     @classmethod
     def from_dict(cls, d) -> "NeuronParams":
-        """The inverse of :meth:`to_dict`: every field required, JSON types checked strictly
+        """The inverse of :meth:`to_dict`: every field required (but ``weight_shift``, 0 where
+        absent), JSON types checked strictly
         (an integer is not a bool, a bool is not an integer); errors name the field."""
         names = [f.name for f in fields(cls)]
+        if isinstance(d, dict) and "weight_shift" not in d:  # 0, as to_dict leaves it out
+            names.remove("weight_shift")
         check_fields(d, names, "params")
         values = {}
         for name in names:
@@ -167,7 +179,7 @@ def accumulator_bits(params: NeuronParams, max_events_per_tick: int) -> int:
     _require_int(max_events_per_tick, "max_events_per_tick")
     _require(max_events_per_tick >= 1, "max_events_per_tick",
              f"must be at least 1, got {max_events_per_tick}")
-    w_lo, w_hi = signed_range(params.weight_bits)
+    w_lo, w_hi = (w << params.weight_shift for w in signed_range(params.weight_bits))
     i_lo, i_hi = signed_range(params.current_bits)
     lo = i_lo + max_events_per_tick * w_lo
     hi = i_hi + max_events_per_tick * w_hi
@@ -175,6 +187,11 @@ def accumulator_bits(params: NeuronParams, max_events_per_tick: int) -> int:
     while signed_range(bits)[0] > lo or signed_range(bits)[1] < hi:
         bits += 1
     return bits
+
+
+def shifted_weights(weights, params: NeuronParams) -> np.ndarray:
+    """What the event phase adds per event: ``weights * 2**params.weight_shift`` (int64)."""
+    return np.asarray(weights, dtype=np.int64) << params.weight_shift
 
 
 def check_weights(weights, params: NeuronParams, name: str = "weights") -> None:

@@ -43,7 +43,10 @@ One tick
 A tick has two phases.
 
 1. **Event phase.** Each input spike event with presynaptic index ``j`` adds the weight
-   ``w[j, n]`` to ``i`` of every neuron ``n`` of the core. ``i`` is held in an
+   ``w[j, n] * 2**weight_shift`` to ``i`` of every neuron ``n`` of the core
+   (``weight_shift``, 0 by default, gives the current bits below the weight's LSB: the
+   memory stores ``weight_bits``, and the decay below rounds away a fraction of a weight
+   step instead of a whole one; the weights below are these shifted values). ``i`` is held in an
    *accumulator* ``accumulator_bits(...)`` wide, wide enough for the current's range plus
    ``max_events_per_tick`` weights of either sign, so with at most that many events the sum
    is exact, and the result does not depend on the order in which events arrive (a

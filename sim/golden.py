@@ -13,7 +13,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from spikeforge.ir.errors import ConfigError
-from spikeforge.ir.params import NeuronParams, Reset, accumulator_bits, check_weights, signed_range
+from spikeforge.ir.params import (
+    NeuronParams,
+    Reset,
+    accumulator_bits,
+    check_weights,
+    shifted_weights,
+    signed_range,
+)
 
 # -- array versions of the contract's primitives (numpy or torch integer arrays) ----------
 
@@ -124,7 +131,8 @@ class GoldenCore:
         self.weights = np.asarray(weights, dtype=np.int64)
         # Integer matmul in numpy has no BLAS kernel; a float64 one is exact here because every
         # partial sum is an integer below 2**48 (the accumulator width is capped at 48 bits).
-        self._weights_f64 = self.weights.astype(np.float64)
+        self._added = shifted_weights(self.weights, params)  # what an event adds
+        self._added_f64 = self._added.astype(np.float64)
         self.params = params
         self.n_inputs, self.n_neurons = self.weights.shape
         self.max_events_per_tick = self.n_inputs if max_events_per_tick is None else max_events_per_tick
@@ -158,8 +166,8 @@ class GoldenCore:
         per_tick = counts.sum(axis=-1)
         over = per_tick > self.max_events_per_tick  # [..., ticks]
         # float64 is exact while every partial sum stays below 2**53; past that, int64
-        worst = int(per_tick.max(initial=0)) * int(np.abs(self.weights).max(initial=0))
-        weights = self._weights_f64 if worst < (1 << 53) else self.weights
+        worst = int(per_tick.max(initial=0)) * int(np.abs(self._added).max(initial=0))
+        weights = self._added_f64 if worst < (1 << 53) else self._added
         batch = counts.shape[:-2]
         state = state or CoreState.zeros(batch + (self.n_neurons,))
         spikes, i, v, a, fired = [], [], [], [], []

@@ -41,7 +41,7 @@ import numpy as np
 
 from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.network import NO_CLASS, IntegerLayer, IntegerNetwork
-from spikeforge.ir.params import Decision, accumulator_bits
+from spikeforge.ir.params import Decision, accumulator_bits, shifted_weights
 from spikeforge.sim.golden import CoreState, update_phase, wrap_array
 
 #: :attr:`NetworkTrace.error` of an inference whose flag depends on cycle timing (see there)
@@ -270,7 +270,7 @@ def _event_dtype(layer: IntegerLayer, most_events: int | None = None):
     """``most_events``: the most events of a tick (default ``max_events_per_tick``; more
     when the input overflows)."""
     events = layer.max_events_per_tick if most_events is None else most_events
-    worst = events * int(np.abs(layer.weights).max(initial=0))
+    worst = events * int(np.abs(shifted_weights(layer.weights, layer.params)).max(initial=0))
     if worst < (1 << 24):
         return np.float32
     if worst < (1 << 53):
@@ -445,7 +445,8 @@ def _simulate(network: IntegerNetwork, counts: np.ndarray, early: bool,
     external = _ExternalEvents(counts)
     most = _most_events(network, counts)
     wraps = [m > layer.max_events_per_tick for m, layer in zip(most, network.layers)]
-    event_weights = [layer.weights.astype(_event_dtype(layer, max(m, layer.max_events_per_tick)))
+    event_weights = [shifted_weights(layer.weights, layer.params).astype(
+                         _event_dtype(layer, max(m, layer.max_events_per_tick)))
                      for m, layer in zip(most, network.layers)]
     dtypes = [_state_dtype(layer) for layer in network.layers]
     # a layer that may wrap sums in int64 first (the event phase's dtype can be narrower)

@@ -7,7 +7,7 @@ and the RTL can be checked against something obviously right.
 
 from __future__ import annotations
 
-from spikeforge.ir.params import NeuronParams, Reset, accumulator_bits
+from spikeforge.ir.params import NeuronParams, Reset, accumulator_bits, shifted_weights
 from spikeforge.sim.contract import decay, saturate, saturate_unsigned, wrap
 
 
@@ -72,11 +72,12 @@ def run_reference(weights, params: NeuronParams, events_per_tick,
     bound = len(weights) if max_events_per_tick is None else max_events_per_tick
     acc = accumulator_bits(params, bound)
     neurons = [ScalarNeuron(params, acc) for _ in range(n_neurons)]
+    added = shifted_weights(weights, params)  # w * 2**weight_shift
     spikes, states = [], []
     for t, events in enumerate(events_per_tick):
         for j in events:
             for n, neuron in enumerate(neurons):
-                neuron.receive(int(weights[j][n]))
+                neuron.receive(int(added[j][n]))
         for n, neuron in enumerate(neurons):
             if neuron.update():
                 spikes.append((t, n))

@@ -478,6 +478,45 @@ def test_overflow_is_co_simulated_in_the_fast_harness(decision, monkeypatch):
     assert (m["kind"], m["expected"], m["got"]) == (f"image {flagged[0]}: error flag", 0, 1)
 
 
+def wrap_case(weight_shift):
+    """2 -> 3 -> 2 whose first layer takes one event a tick in a 9 + weight_shift-bit
+    accumulator and never lets its current decay: 127 at tick 0, then two events of 127 at
+    tick 1. The contract wraps 127 + 254 to -131 and saturates it to -128, so the membrane
+    falls; a current saturated without the wrap (127) makes it cross the threshold at tick 3.
+    ``(network, counts, the golden trace, the spikes a saturating core would give)``."""
+    s = weight_shift
+    p0 = NeuronParams(weight_bits=8, current_bits=8 + s, membrane_bits=16, decay_bits=8,
+                      alpha=256, beta=256, threshold=500 << s, weight_shift=s)
+    network = IntegerNetwork((IntegerLayer(np.full((2, 3), 127), p0, max_events_per_tick=1),
+                              IntegerLayer(np.ones((3, 2), dtype=np.int64),
+                                           NeuronParams(threshold=1))), Decision.SPIKE_COUNT)
+    counts = np.zeros((1, 6, 2), dtype=np.int64)
+    counts[0, 0, 0], counts[0, 1, 0] = 1, 2
+    roomy = IntegerNetwork((dataclasses.replace(network.layers[0], max_events_per_tick=2),)
+                           + network.layers[1:], network.decision)
+    return network, counts, run_network(network, counts), run_network(roomy, counts).spikes
+
+
+@pytest.mark.parametrize("weight_shift", [0, 2])
+@pytest.mark.parametrize("double_buffer", [False, True])
+def test_an_overflowing_tick_wraps_in_either_core(double_buffer, weight_shift):
+    """The contract's event phase wraps ``i`` + the tick's events modulo
+    2**accumulator_bits. A double-buffered core adds its event buffer to the carried current
+    in the update, and until stop 69 saturated that sum without the wrap (none of the
+    campaigns' random systems had met it). Every spike and the error flag, in both cores,
+    with and without a weight shift, in the compiled Verilator harness."""
+    require_simulator("verilator")
+    from spikeforge.cosim.fast import run_fast_cosim
+
+    network, counts, trace, saturating = wrap_case(weight_shift)
+    assert not trace.spikes[0].any() and saturating[0][0, 3].all()  # the case tells them apart
+    plan = plan_network(network, neurons_per_core=[3, 2])
+    system = SystemConfig(Decision.SPIKE_COUNT, double_buffer=double_buffer)
+    result = run_fast_cosim(network, plan, counts, system=system, check=False, all_images=True)
+    assert result.report["mismatch"] is None and all(result.report["exact"])
+    assert trace.error.tolist() == [1]
+
+
 def hidden_overflow_case(decision, seed=1):
     """4 -> 6 -> 3 whose output layer takes at most 2 events a tick (fan-in 6) in a 10-bit
     accumulator: a tick with 3+ hidden spikes overflows it, and 6 events wrap it. Output

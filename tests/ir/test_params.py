@@ -23,6 +23,9 @@ from spikeforge.ir.params import NeuronParams, Reset, accumulator_bits, signed_r
     (dict(reset="subtract"), "reset"),
     (dict(fire_once=1), "fire_once"),
     (dict(adapt_bits=4, adapt_step=16), "adapt_step"),
+    (dict(weight_shift=-1), "weight_shift"),
+    (dict(weight_bits=8, current_bits=10, weight_shift=3), "weight_shift"),
+    (dict(weight_shift=True), "weight_shift"),
 ])
 def test_bad_neuron_parameters_are_named(kwargs, name):
     with pytest.raises(ConfigError, match=f"^{name}: "):
@@ -42,12 +45,17 @@ def test_params_round_trip_through_json():
                           alpha=900, beta=1000, threshold=300, reset=Reset.ZERO, fire_once=True,
                           adaptive=True, adapt_bits=6, rho=700, adapt_step=9)
     d = params.to_dict()
-    assert list(d) == [f.name for f in fields(NeuronParams)]
+    # weight_shift only where it is not 0: the files of networks without it are unchanged
+    assert list(d) == [f.name for f in fields(NeuronParams) if f.name != "weight_shift"]
     assert d["reset"] == "zero" and d["alpha"] == 900 and d["fire_once"] is True
     assert NeuronParams.from_dict(json.loads(json.dumps(d))) == params
     # the defaults' None decay factors are written as what they mean, 2**decay_bits
     assert NeuronParams().to_dict()["beta"] == 1 << 12
     assert NeuronParams.from_dict(NeuronParams().to_dict()) == NeuronParams()
+    shifted = NeuronParams(weight_bits=8, current_bits=20, weight_shift=4)
+    assert shifted.to_dict()["weight_shift"] == 4
+    assert list(shifted.to_dict()) == [f.name for f in fields(NeuronParams)]
+    assert NeuronParams.from_dict(json.loads(json.dumps(shifted.to_dict()))) == shifted
 
 
 @pytest.mark.parametrize("field, value, message", [
@@ -60,8 +68,11 @@ def test_params_round_trip_through_json():
     ("reset", 0, "reset: must be a string, got an integer"),
     ("reset", "hard", "reset: must be one of ['subtract', 'zero'], got 'hard'"),
     ("threshold", 0, "threshold: must be in 1..32767"),  # the constructor's own check
+    ("weight_shift", 1.5, "weight_shift: must be an integer, got a number 1.5"),
+    ("weight_shift", 9, "weight_shift: must be in 0..current_bits - weight_bits = 0..8"),
 ], ids=["missing", "unknown", "bool-for-int", "float-for-int", "string-for-int",
-        "int-for-bool", "int-for-reset", "bad-reset", "out-of-range"])
+        "int-for-bool", "int-for-reset", "bad-reset", "out-of-range", "float-shift",
+        "shift-too-wide"])
 def test_params_from_dict_names_the_bad_field(field, value, message):
     d = NeuronParams().to_dict()
     if value is None:
