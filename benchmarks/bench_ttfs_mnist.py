@@ -45,6 +45,7 @@ import numpy as np
 import torch
 
 from spikeforge.ir.errors import SpikeforgeError
+from spikeforge.ir.params import MAX_STATE_BITS
 from spikeforge.model.augment import Augmentation
 from spikeforge.model.datasets import load_dataset
 from spikeforge.model.modelfile import (  # _layers_to_tensors: the file's layer format
@@ -94,12 +95,12 @@ def train_view(ds, train):
     return dataclasses.replace(ds, train_x=train[0], train_y=train[1])
 
 
-def golden_stats(net, x, y, k, encoding, batch=500, weight_bits=8):
+def golden_stats(net, x, y, k, encoding, batch=500, weight_bits=8, weight_shift=0):
     """Per-sample golden decision, decision tick, hidden spikes and weights read per layer, of
-    the network quantized to ``weight_bits``."""
+    the network quantized to ``weight_bits`` (the event phase adding them ``<< weight_shift``)."""
     from spikeforge.model.ttfs_discrete import integer_network
 
-    network = integer_network(net, k, weight_bits).network
+    network = integer_network(net, k, weight_bits, weight_shift=weight_shift).network
     ticks = inference_ticks(k, len(net.layers))
     sizes = np.array([L.n_inputs * L.n_neurons for L in network.layers], dtype=np.float64)
     dec, tick, hid, reads = [], [], [], []
@@ -333,8 +334,10 @@ def cmd_validate(args, ds):
     model, net, k, encoding = read_model(args.model)
     _, val = split(ds)
     float_acc = continuous_accuracy(net, val[0], val[1], ds.max_value, encoding=encoding)
-    st = golden_stats(net, val[0], val[1], k, encoding, weight_bits=args.weight_bits)
+    st = golden_stats(net, val[0], val[1], k, encoding, weight_bits=args.weight_bits,
+                      weight_shift=args.weight_shift)
     bits = "" if args.weight_bits == 8 else f" | {args.weight_bits}-bit weights"
+    bits += f" | weight shift {args.weight_shift}" if args.weight_shift else ""
     print(f"{args.model}: epochs {model['metrics'].get('epochs_done')} | val float "
           f"{float_acc:.4f}{bits} | {summary(st)}")
 
@@ -425,6 +428,9 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--plot", default=None, help="report: PNG of the two histograms")
     ap.add_argument("--weight-bits", type=int, default=8,
                     help="validate: the golden model at this weight width (what 8 bits cost)")
+    ap.add_argument("--weight-shift", type=int, default=0, metavar="S",
+                    help="validate: the golden model adding the weights << S (compile's "
+                         "--weight-shift)")
     ap.add_argument("--progress", action="store_true")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--qat-bits", type=int, default=None, metavar="B",
@@ -451,6 +457,9 @@ def check_args(args) -> None:
         value = getattr(args, option)
         if value is not None and not 2 <= value <= 16:
             raise SpikeforgeError(f"--{option.replace('_', '-')}: must be in 2..16, got {value}")
+    widest = MAX_STATE_BITS - args.weight_bits  # the shifted weight still fits the current
+    if not 0 <= args.weight_shift <= widest:
+        raise SpikeforgeError(f"--weight-shift: must be in 0..{widest}, got {args.weight_shift}")
     if not 0 < args.qat_percentile <= 100:
         raise SpikeforgeError(f"--qat-percentile: must be in (0, 100], got {args.qat_percentile}")
     if args.train_images is not None and args.train_images < 10:

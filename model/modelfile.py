@@ -274,10 +274,11 @@ def _validate(model, name: str) -> None:
         fail(f"encoding.ticks: must be a positive integer, got {ticks!r}")
 
 
-def integer_network_of(model: dict, weight_bits: int = 8):
-    """The :class:`~spikeforge.sim.network.IntegerNetwork` of a loaded model file."""
+def integer_network_of(model: dict, weight_bits: int = 8, weight_shift: int = 0):
+    """The :class:`~spikeforge.sim.network.IntegerNetwork` of a loaded model file
+    (``weight_shift``: the contract's, see :func:`~spikeforge.compiler.quantize.quantize`)."""
     return quantize(model["network"], weight_bits=weight_bits,
-                    ticks=model["encoding"].get("ticks")).network
+                    ticks=model["encoding"].get("ticks"), weight_shift=weight_shift).network
 
 
 def ttfs_encoding_dict(encoding, ticks: int, max_value: int) -> dict:

@@ -171,13 +171,14 @@ def inference_ticks(ticks_per_tau: int, n_layers: int, horizon_tau: float = DEFA
 
 def integer_network(net, ticks_per_tau: int, weight_bits: int = 8,
                     decay_bits: int = DEFAULT_DECAY_BITS, horizon_tau: float = DEFAULT_HORIZON_TAU,
-                    percentile: float | None = None):
+                    percentile: float | None = None, weight_shift: int = 0):
     """:class:`~spikeforge.compiler.quantize.QuantizationResult` of the discrete network
-    (``.network`` is the :class:`IntegerNetwork` the golden model runs)."""
+    (``.network`` is the :class:`IntegerNetwork` the golden model runs; ``weight_shift``:
+    the contract's, the same weights with a finer current)."""
     desc = float_description(net, ticks_per_tau, decay_bits)
     ticks = inference_ticks(ticks_per_tau, len(desc["layers"]), horizon_tau)
     return quantize(desc, weight_bits=weight_bits, decay_bits=decay_bits, ticks=ticks,
-                    percentile=percentile)
+                    percentile=percentile, weight_shift=weight_shift)
 
 
 def input_ticks(x, max_value: int, ticks_per_tau: int, t_max: float = 1.0,
@@ -231,9 +232,11 @@ def continuous_accuracy(net, x, y, max_value: int, t_max: float = 1.0, batch: in
 def evaluate(net, x, y, max_value: int, ticks_per_tau: int, weight_bits: int = 8,
              decay_bits: int = DEFAULT_DECAY_BITS, horizon_tau: float = DEFAULT_HORIZON_TAU,
              t_max: float = 1.0, batch_size: int = 256, float_discrete: bool = True,
-             extra_weight_bits=(), encoding: TTFSEncoding | None = None) -> DiscreteResult:
+             extra_weight_bits=(), encoding: TTFSEncoding | None = None,
+             weight_shift: int = 0) -> DiscreteResult:
     """Continuous, discrete-float and ``weight_bits`` golden accuracy of ``net`` at ``K``
-    (and the golden accuracy at each of ``extra_weight_bits``). ``encoding``: the input code
+    (and the golden accuracy at each of ``extra_weight_bits``; ``weight_shift``: the
+    ``weight_bits`` network's, the contract's). ``encoding``: the input code
     the network was trained with (its ``t_max`` and ``zero_is_silent`` also shape the events
     of the discrete runs; default continuous times ``t_max (1 - p / max)``)."""
     start = time.perf_counter()
@@ -242,7 +245,8 @@ def evaluate(net, x, y, max_value: int, ticks_per_tau: int, weight_bits: int = 8
     y = np.asarray(y)
     desc = float_description(net, ticks_per_tau, decay_bits)
     fnet = float_network_from_description(desc)
-    q = integer_network(net, ticks_per_tau, weight_bits, decay_bits, horizon_tau)
+    q = integer_network(net, ticks_per_tau, weight_bits, decay_bits, horizon_tau,
+                        weight_shift=weight_shift)
     ticks = inference_ticks(ticks_per_tau, len(desc["layers"]), horizon_tau)
     wide = {b: integer_network(net, ticks_per_tau, b, decay_bits, horizon_tau).network
             for b in extra_weight_bits}
@@ -274,10 +278,11 @@ def evaluate(net, x, y, max_value: int, ticks_per_tau: int, weight_bits: int = 8
         time.perf_counter() - start)
 
 
-def markdown_table(results, weight_bits: int = 8) -> str:
+def markdown_table(results, weight_bits: int = 8, weight_shift: int = 0) -> str:
     wide = list(results[0].golden_wide) if results else []
+    shift = f" << {weight_shift}" if weight_shift else ""
     lines = ["| K (ticks/tau) | alpha (/2**decay_bits) | ticks | continuous | discrete float | "
-             f"{weight_bits}-bit golden | " + "".join(f"{b}-bit golden | " for b in wide)
+             f"{weight_bits}-bit golden{shift} | " + "".join(f"{b}-bit golden | " for b in wide)
              + "no spike | hidden spikes | weights read (per layer) | thresholds |",
              "|---" * (10 + len(wide)) + "|"]
     for r in results:
@@ -301,6 +306,8 @@ def main(argv=None):
     ap.add_argument("--epochs", type=int, default=15)
     ap.add_argument("--k", type=int, nargs="*", default=[16, 32, 64, 128])
     ap.add_argument("--weight-bits", type=int, default=8)
+    ap.add_argument("--weight-shift", type=int, default=0,
+                    help="the --weight-bits network's event phase adds w << S")
     ap.add_argument("--extra-weight-bits", type=int, nargs="*", default=[12])
     ap.add_argument("--decay-bits", type=int, default=DEFAULT_DECAY_BITS)
     ap.add_argument("--horizon", type=float, default=DEFAULT_HORIZON_TAU)
@@ -317,8 +324,9 @@ def main(argv=None):
     x, y = ds.test_x[:args.max_test], ds.test_y[:args.max_test]
     results = [evaluate(r.net, x, y, ds.max_value, k, args.weight_bits, args.decay_bits,
                         args.horizon, float_discrete=not args.no_float,
-                        extra_weight_bits=args.extra_weight_bits) for k in args.k]
-    print(markdown_table(results, args.weight_bits))
+                        extra_weight_bits=args.extra_weight_bits,
+                        weight_shift=args.weight_shift) for k in args.k]
+    print(markdown_table(results, args.weight_bits, args.weight_shift))
 
 
 if __name__ == "__main__":

@@ -4,12 +4,13 @@ point (97 % at 139) -- the trade-off curve every sparse run since stop 34 has la
 (docs/model.md section 6).
 
     .venv/bin/python scripts/ttfs_tradeoff.py MODEL [MODEL ...] [--plot PNG] \
-        [--earlier "LABEL=SPIKES,ACCURACY" ...]
+        [--earlier "LABEL=SPIKES,ACCURACY" ...] [--weight-shift S]
 
 Prints a row per model file (the figures of ``bench_ttfs_mnist.py validate``) and draws
 them; the test set is never read. ``--earlier`` draws a run whose model file is gone from
 its recorded figures (docs/model.md), hollow and grey, so that a new run can be set
-beside the curve of the earlier ones.
+beside the curve of the earlier ones. ``--weight-shift S``: every model's golden model
+adds its weights << S (``compile --weight-shift``), its label says so.
 """
 
 from __future__ import annotations
@@ -31,10 +32,10 @@ HEADER = ("| model | val 8-bit golden | hidden spikes before the decision | weig
           "in->hid / hid->out | median decision tick |")
 
 
-def figures(path: Path, val) -> dict:
+def figures(path: Path, val, weight_shift: int = 0) -> dict:
     """The validation figures of one model file (:func:`bench.golden_stats`)."""
     _, net, k, encoding = bench.read_model(path)
-    st = bench.golden_stats(net, val[0], val[1], k, encoding)
+    st = bench.golden_stats(net, val[0], val[1], k, encoding, weight_shift=weight_shift)
     return {"golden": st["golden"], "hidden": float(st["hidden_spikes"].mean()),
             "reads": st["reads"].mean(axis=0), "tick": float(np.median(st["decision_tick"]))}
 
@@ -94,6 +95,8 @@ def main(argv=None) -> int:
     parser.add_argument("--earlier", action="append", default=[], metavar="LABEL=SPIKES,ACC",
                         help="also draw a run whose model file is gone, from its recorded "
                              "validation figures (hollow, grey)")
+    parser.add_argument("--weight-shift", type=int, default=0, choices=range(25), metavar="S",
+                        help="the golden models add the weights << S (compile's option)")
     args = parser.parse_args(argv)
     try:
         earlier = [earlier_point(text) for text in args.earlier]
@@ -108,12 +111,13 @@ def main(argv=None) -> int:
     points = []
     for path in args.models:
         try:
-            f = figures(path, val)
+            f = figures(path, val, args.weight_shift)
         except SpikeforgeError as error:
             parser.exit(2, f"ttfs_tradeoff: {path}: {error}\n")
-        print(f"| {path} | {f['golden']:.3f} | {f['hidden']:.1f} | {f['reads'][0]:.3f} / "
+        shift = f" <<{args.weight_shift}" if args.weight_shift else ""
+        print(f"| {path}{shift} | {f['golden']:.3f} | {f['hidden']:.1f} | {f['reads'][0]:.3f} / "
               f"{f['reads'][1]:.3f} | {f['tick']:.0f} |", flush=True)
-        points.append((path.stem, f))
+        points.append((path.stem + shift, f))
     plot(points, args.plot, earlier)
     print(f"plot: {args.plot}")
     return 0

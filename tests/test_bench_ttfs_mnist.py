@@ -273,9 +273,10 @@ def test_input_codes_reach_the_model_file_and_are_checked(tmp_path):
 
 
 def test_validate_at_another_weight_width(tmp_path, capsys):
-    """``validate --weight-bits B`` runs the golden model of the network quantized to B bits
-    (what 8 bits cost a network, on the validation split alone); it says so on its line, and
-    a width outside 2..16 is refused by option."""
+    """``validate --weight-bits B [--weight-shift S]`` runs the golden model of the network
+    quantized to B bits, the event phase adding them << S (what 8 bits cost a network, and
+    what a finer current wins back, on the validation split alone); it says so on its line,
+    and a width or shift outside its range is refused by option."""
     import dataclasses
 
     from spikeforge.model.ttfs_discrete import integer_network
@@ -286,24 +287,29 @@ def test_validate_at_another_weight_width(tmp_path, capsys):
     val = bench.split(ds)[1]
     ds = dataclasses.replace(ds, test_x=None, test_y=None)
     lines = {}
-    for bits in (8, 3):
+    for bits, shift in ((8, 0), (3, 0), (3, 5)):
         args = bench.parser().parse_args(["validate", "--k", "16", "--model",
-                                          str(tmp_path / "m.pt"), "--weight-bits", str(bits)])
+                                          str(tmp_path / "m.pt"), "--weight-bits", str(bits),
+                                          "--weight-shift", str(shift)])
         bench.cmd_validate(args, ds)
-        lines[bits] = capsys.readouterr().out
-    assert "3-bit weights" in lines[3] and "bit weights" not in lines[8]
+        lines[bits, shift] = capsys.readouterr().out
+    assert "3-bit weights" in lines[3, 0] and "bit weights" not in lines[8, 0]
+    assert "weight shift 5" in lines[3, 5] and "weight shift" not in lines[3, 0]
     encoding = bench.read_model(tmp_path / "m.pt")[3]
     ticks = bench.inference_ticks(16, 2)
     wants = {}
-    for bits, line in lines.items():  # the golden model run here, not through golden_stats
-        trace = run_network(integer_network(net, 16, bits).network,
-                            encoding.counts(val[0], 255, ticks), ticks)  # MNIST's scale
-        wants[bits] = (f"golden {np.mean(trace.decision == val[1]):.4f} hidden "
-                       f"{trace.statistics().hidden_spikes.mean():.1f}")
-        assert wants[bits] in line
-    assert wants[3] != wants[8]  # the widths give different networks: the check can fail
+    for (bits, shift), line in lines.items():  # the golden model run here, not through golden_stats
+        network = integer_network(net, 16, bits, weight_shift=shift).network
+        trace = run_network(network, encoding.counts(val[0], 255, ticks), ticks)  # MNIST's scale
+        wants[bits, shift] = (f"golden {np.mean(trace.decision == val[1]):.4f} hidden "
+                              f"{trace.statistics().hidden_spikes.mean():.1f}")
+        assert wants[bits, shift] in line
+    assert len(set(wants.values())) == 3  # three different networks: the check can fail
     with pytest.raises(SystemExit, match="bench_ttfs_mnist: --weight-bits: must be in 2..16, got 1"):
         bench.main(["validate", "--weight-bits", "1"])
+    match = "bench_ttfs_mnist: --weight-shift: must be in 0..24, got 25"
+    with pytest.raises(SystemExit, match=match):
+        bench.main(["validate", "--weight-shift", "25"])
 
 
 def test_qat_writes_the_golden_models_weights_and_is_checked(tmp_path):

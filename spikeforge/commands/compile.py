@@ -31,6 +31,7 @@ from spikeforge.flow import (
     verify_artifact,
 )
 from spikeforge.ir.errors import ConfigError, SpikeforgeError
+from spikeforge.ir.params import MAX_STATE_BITS
 from spikeforge.ir.system import DoubleBuffer, SystemConfig, check_double_buffer, chosen_system
 from spikeforge.sim.network import classify, overflowing_images
 
@@ -80,6 +81,11 @@ def register(subparsers) -> None:
                         "design fits it (and why); with --lanes, refused unless they fit")
     p.add_argument("--neurons-per-core", type=integer(1), default=None, metavar="K",
                    help="most neurons per core (default: one core per layer)")
+    p.add_argument("--weight-shift", type=integer(0, MAX_STATE_BITS - 8), default=0, metavar="S",
+                   help="the event phase adds each 8-bit weight times 2**S: S more current "
+                        "bits below the weight, so the current's decay, which rounds toward "
+                        "zero, loses a fraction of a weight step a tick instead of a whole "
+                        "one (slow currents, e.g. TTFS at 32+ ticks per tau; default 0)")
     p.add_argument("--keep-silent-inputs", action="store_true",
                    help="keep the inputs whose first-layer weights are all 0 (by default they "
                         "get no weight row and the host drops their events: exact, and "
@@ -169,7 +175,7 @@ def cmd_compile(args) -> int:
     t0 = time.perf_counter()
     model = load_model(args.model)
     try:
-        network = integer_network_of(model)
+        network = integer_network_of(model, weight_shift=args.weight_shift)
     except ConfigError as error:
         raise SpikeforgeError(f"{args.model}: network: {error}") from None
     sizes = [network.n_inputs] + [layer.n_neurons for layer in network.layers]
