@@ -434,7 +434,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--progress", action="store_true")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--qat-bits", type=int, default=None, metavar="B",
-                    help="train: quantization-aware, with the B-bit golden model's weights")
+                    help="train: quantization-aware, with the B-bit golden model's weights "
+                         "(compile quantizes at 8 bits: 8 for a model to compile)")
     ap.add_argument("--qat-percentile", type=float, default=99.9,
                     help="train with --qat-bits: each layer scaled to this percentile of |w|")
     ap.add_argument("--keep-best", action="store_true",

@@ -267,7 +267,8 @@ def quantize(description, weight_bits: int = 8, decay_bits: int = 12,
         unit = scale * (1 << weight_shift)  # a float weight of 1 in the current's LSBs
         threshold = int(round_half_even(layer.threshold * unit))
         if threshold < 1:
-            notes.append(f"threshold {layer.threshold} * scale {unit:.4g} rounds below 1; clamped to 1")
+            notes.append(f"threshold {layer.threshold} * scale {unit:.4g} rounds below 1; "
+                         "clamped to 1")
             threshold = 1
         alpha, beta, rho = (quantize_decay(k, decay_bits)
                             for k in (layer.alpha, layer.beta, layer.rho))
