@@ -137,9 +137,9 @@ class NeuronParams:
 
     @classmethod
     def from_dict(cls, d) -> "NeuronParams":
-        """The inverse of :meth:`to_dict`: every field required (but ``weight_shift``, 0 where
-        absent), JSON types checked strictly
-        (an integer is not a bool, a bool is not an integer); errors name the field."""
+        """The inverse of :meth:`to_dict`: every field required but ``weight_shift`` (0 where
+        absent), JSON types checked strictly (an integer is not a bool, a bool is not an
+        integer); errors name the field."""
         names = [f.name for f in fields(cls)]
         if isinstance(d, dict) and "weight_shift" not in d:  # 0, as to_dict leaves it out
             names.remove("weight_shift")

@@ -186,6 +186,7 @@ def reference_run(network: IntegerNetwork, counts: np.ndarray) -> ReferenceRun:
     states = [np.zeros((images, ticks, layer.n_neurons, 4), dtype=np.int64)
               for layer in network.layers]
     wrapped = False
+    added = [shifted_weights(layer.weights, layer.params) for layer in network.layers]
     for b in range(images):
         neurons = [[ScalarNeuron(layer.params, layer.accumulator_bits)
                     for _ in range(layer.n_neurons)] for layer in network.layers]
@@ -196,8 +197,7 @@ def reference_run(network: IntegerNetwork, counts: np.ndarray) -> ReferenceRun:
                 for j, count in enumerate(events):
                     for _ in range(int(count)):
                         for n, neuron in enumerate(neurons[l]):
-                            neuron.receive(int(shifted_weights(layer.weights[j, n],
-                                                               layer.params)))
+                            neuron.receive(int(added[l][j, n]))
             for l in range(len(network.layers)):
                 for n, neuron in enumerate(neurons[l]):
                     spikes[l][b, t, n] = neuron.update()
