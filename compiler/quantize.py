@@ -179,6 +179,12 @@ def integer_weights(w, scale: float, weight_bits: int) -> tuple[np.ndarray, np.n
     return np.clip(scaled, -w_max_int, w_max_int).astype(np.int64), clipped
 
 
+def integer_threshold(threshold: float, unit: float) -> int:
+    """A threshold in the current's integer units: ``round_half_even(threshold * unit)``,
+    at least 1 (``unit``: the layer's scale, times ``2**weight_shift``)."""
+    return max(1, int(round_half_even(threshold * unit)))
+
+
 def quantize_decay(k: float, decay_bits: int) -> int:
     """A decay factor per tick ``k`` in [0, 1] as ``round_half_even(k * 2**decay_bits)``."""
     one = 1 << decay_bits
@@ -265,11 +271,10 @@ def quantize(description, weight_bits: int = 8, decay_bits: int = 12,
         rms_w = float(np.sqrt(np.mean(w ** 2)))
         notes = []
         unit = scale * (1 << weight_shift)  # a float weight of 1 in the current's LSBs
-        threshold = int(round_half_even(layer.threshold * unit))
-        if threshold < 1:
+        threshold = integer_threshold(layer.threshold, unit)
+        if round_half_even(layer.threshold * unit) < 1:
             notes.append(f"threshold {layer.threshold} * scale {unit:.4g} rounds below 1; "
                          "clamped to 1")
-            threshold = 1
         alpha, beta, rho = (quantize_decay(k, decay_bits)
                             for k in (layer.alpha, layer.beta, layer.rho))
         adapt_step = int(round_half_even(layer.adapt_step * unit)) if layer.adaptive else 0

@@ -68,10 +68,10 @@ import torch
 from spikeforge.compiler.quantize import (
     float_network_from_description,
     float_reference_forward,
+    integer_threshold,
     integer_weights,
     quantize,
     quantize_decay,
-    round_half_even,
     weight_scale,
 )
 from spikeforge.ir.errors import ConfigError
@@ -144,7 +144,7 @@ class WeightQuantizer:
         if scale == 0:
             return np.zeros(big_w.shape, dtype=np.int64), 1
         return (integer_weights(big_w, scale, self.weight_bits)[0],
-                max(1, int(round_half_even(scale))))
+                integer_threshold(1.0, scale))
 
     def __call__(self, w: torch.Tensor) -> torch.Tensor:
         w_int, threshold = self.integers(w)

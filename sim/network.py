@@ -270,7 +270,8 @@ def _event_dtype(layer: IntegerLayer, most_events: int | None = None):
     """``most_events``: the most events of a tick (default ``max_events_per_tick``; more
     when the input overflows)."""
     events = layer.max_events_per_tick if most_events is None else most_events
-    worst = events * int(np.abs(shifted_weights(layer.weights, layer.params)).max(initial=0))
+    # the largest weight shifted, not the shifted array: no copy of the weights per call
+    worst = events * (int(np.abs(layer.weights).max(initial=0)) << layer.params.weight_shift)
     if worst < (1 << 24):
         return np.float32
     if worst < (1 << 53):
