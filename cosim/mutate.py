@@ -1986,11 +1986,12 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "is 0 (its decrement and wait == 1), wait_zero resets to 1, and every load of wait "
         "loads wait_zero too (set_wait): the reset value is never read (every input)"),
     ("spike-count", "spikeforge_system.decision:289:if!:branch negated"): (
-        "the decision unit's scanned cleared in every cycle but clear's instead of in "
-        "clear's: scanned only keeps a second finish of a run from starting a second scan, "
-        "and in a system finished pulses once per run (the tick controller's end of the "
-        "run), never in clear's cycle (IDLE & start), so finish & ~scanned = finish in every "
-        "cycle either way and the scan starts at the same finish (every input)"),
+        "the decision unit's scanned loaded with finish in every cycle but clear_r's instead "
+        "of in clear_r's (stop 70; before, cleared in every cycle but clear's): scanned only "
+        "keeps a second finish of a run from starting a second scan, and in a system "
+        "finished pulses once per run (the tick controller's end of the run), never in "
+        "clear's cycle (IDLE & start) or the next (CLEAR), so scanned is 0 wherever finish "
+        "is 1 either way and the scan starts at the same finish (every input)"),
     ("membrane-max", "spikeforge_system.core_0_0:701:swap:mux swapped"): (
         "the spike queue's entry 8 write select pop ? q_at[9] : q_at[8] with its arms "
         "swapped: the queue is empty at every TICK (a command is taken only while idle) and "

@@ -1207,7 +1207,16 @@ class NeuronCore(wiring.Component):
             # Written whole, no enable: as set-and-clear beside phase's transitions it was
             # an enable of four LUT levels, the banked iCE40 digits-l2 build's critical path
             if db:
-                ahead_next = Mux(ev_on, ev_accept | (ecnt < G - 2), took)
+                # ev_accept, not took: the command taken beside an offered event (the
+                # only case where the two differ) is masked in the banks' select by the
+                # cmd_took registers instead, a cycle later. A command is taken only where
+                # idle, and idle means no words left, so the masked select is the old one
+                # in every cycle. With took here the command handshake was four LUT
+                # levels in front of these registers, the digits latency build's critical
+                # path (stop 69: command valid -> w_read_ahead_c0, 20.2 ns, 4 of 7 placements)
+                ahead_next = ev_accept | (ev_on & (ecnt < G - 2))
+                for c in rp_w.cmd_took:
+                    m.d.sync += c.eq(cmd_accept)
             else:
                 ahead_next = Mux(phase == _Phase.IDLE, took,
                                  (phase == _Phase.EVENT) & (ev_accept | (cnt < G - 2)))
@@ -1437,7 +1446,8 @@ class NeuronCore(wiring.Component):
 
         The banks read one cycle ahead, the address the datapath reads in the next cycle:
         ``ahead``, the event's next word, where their ``read_ahead`` registers say the
-        next cycle reads a word of the event after this one; else the host's
+        next cycle reads a word of the event after this one (in a double-buffered core
+        unless its ``cmd_took`` registers say a command was taken); else the host's
         (``host_addr``) where it reads a weight (``host_read``) and no event is taken
         (``take``), else ``first``, the first word of the event offered -- read whether
         or not it is taken, so that the input handshake is not in front of the block RAMs'
@@ -1456,10 +1466,13 @@ class NeuronCore(wiring.Component):
         shift = ceil_log2(D)
         packed = self.packed_weights()
         n_banks = -(-depth // D)
+        # a double-buffered core masks its read-ahead with the command taken (elaborate)
+        ahead_masked = self.double_buffer and cfg.words > 1
         # the two ports' signals, named as a Memory port's, and the read-ahead
         rp = SimpleNamespace(addr=Signal(range(depth), name="w_raddr"),
                              data=Signal(L * wb, name="w_rdata"),
                              read_ahead=_copies("w_read_ahead", n_banks if cfg.words > 1 else 0),
+                             cmd_took=_copies("w_cmd_took", n_banks if ahead_masked else 0),
                              take=Signal(name="w_read_take"),
                              host_read=Signal(name="w_read_host_en"),
                              first=Signal(range(depth), name="w_read_first"),
@@ -1518,7 +1531,9 @@ class NeuronCore(wiring.Component):
             out = Signal(L * wb, name=f"w_out_{b}", reset_less=True,
                          attrs={OUTREG_ATTRIBUTE: 1})
             m.d.sync += out.eq(r.data)
-            addr = Mux(rp.read_ahead[b], rp.ahead, host_first) if rp.read_ahead else host_first
+            ahead = rp.read_ahead[b] & ~rp.cmd_took[b] if rp.cmd_took else \
+                rp.read_ahead[b] if rp.read_ahead else None
+            addr = host_first if ahead is None else Mux(ahead, rp.ahead, host_first)
             m.d.comb += [r.addr.eq(addr[:shift]), w.addr.eq(wp.addr[:shift]),
                          w.data.eq(wp.data), w.en.eq(Mux(wp.addr[shift:] == b, wp.en, 0))]
             reads.append(r.data)

@@ -16,8 +16,9 @@
   sequential scan of ``n_classes`` cycles started by the first ``finish`` after ``clear``
   (a later ``finish`` is ignored; a spike is counted in the cycle after its handshake, so
   one in ``finish``'s cycle or during the scan is not; in a system none comes then). The
-  counters are an output (``counts``) and have no reset: ``clear`` zeroes them at the edge
-  after the next, before ``valid`` can rise again.
+  counters are an output (``counts``) and have no reset: ``clear`` zeroes them, and the
+  scan's registers and ``valid``, at the edge after the next (a ``finish`` in between
+  starts the scan).
 * ``MEMBRANE_MAX`` -- the class with the largest membrane value, ties to the lowest index.
   The values are read from the ``membrane`` stream, neuron 0 first (the k-th value accepted
   after ``clear`` is neuron k's); the result is valid after the ``n_classes``-th value.
@@ -265,14 +266,19 @@ class DecisionUnit(wiring.Component):
             # three of six iCE40 placements). Nothing reads them in that cycle: ``clear``
             # stops a scan and masks ``hit_r``, and a scan begun by a ``finish`` there reads
             # them a cycle later.
+            # The scan's registers too, a cycle after ``clear`` (a ``finish`` in that cycle
+            # starts the scan, as it would have). Nothing else reads them there: the
+            # system's ``done`` needs the tick controller's, which the start clears. From
+            # ``clear`` itself -- the engine's start through the controller's state --
+            # their enables were the iCE40 digits latency build's critical path in 3 of 7
+            # placements (stop 70: start -> scanned, 3 LUTs behind 15 ns of routing)
             clear_r = Signal()
             m.d.sync += clear_r.eq(self.clear)
             with m.If(clear_r):
                 m.d.sync += [c.eq(0) for c in counts]
-            with m.If(self.clear):
-                m.d.sync += [scanning.eq(0), scanned.eq(0), scan_i.eq(0), cur_valid.eq(0),
-                             self.valid.eq(0), self.none.eq(0), self.cls.eq(0),
-                             self.count.eq(0)]
+                m.d.sync += [scanning.eq(self.finish), scanned.eq(self.finish), scan_i.eq(0),
+                             cur_valid.eq(0), self.valid.eq(0), self.none.eq(0),
+                             self.cls.eq(0), self.count.eq(0)]
 
         else:  # MEMBRANE_MAX
             k = Signal(range(n + 1))
