@@ -1213,7 +1213,8 @@ class NeuronCore(wiring.Component):
                 # idle, and idle means no words left, so the masked select is the old one
                 # in every cycle. With took here the command handshake was four LUT
                 # levels in front of these registers, the digits latency build's critical
-                # path (stop 69: command valid -> w_read_ahead_c0, 20.2 ns, 4 of 7 placements)
+                # path (stop 69's build: command valid -> w_read_ahead_c0, 20.2 ns; 4 of 7
+                # placements ended there)
                 ahead_next = ev_accept | (ev_on & (ecnt < G - 2))
                 for c in rp_w.cmd_took:
                     m.d.sync += c.eq(cmd_accept)
@@ -1531,9 +1532,10 @@ class NeuronCore(wiring.Component):
             out = Signal(L * wb, name=f"w_out_{b}", reset_less=True,
                          attrs={OUTREG_ATTRIBUTE: 1})
             m.d.sync += out.eq(r.data)
-            ahead = rp.read_ahead[b] & ~rp.cmd_took[b] if rp.cmd_took else \
-                rp.read_ahead[b] if rp.read_ahead else None
-            addr = host_first if ahead is None else Mux(ahead, rp.ahead, host_first)
+            addr = host_first
+            if rp.read_ahead:
+                ahead = rp.read_ahead[b] & ~rp.cmd_took[b] if rp.cmd_took else rp.read_ahead[b]
+                addr = Mux(ahead, rp.ahead, host_first)
             m.d.comb += [r.addr.eq(addr[:shift]), w.addr.eq(wp.addr[:shift]),
                          w.data.eq(wp.data), w.en.eq(Mux(wp.addr[shift:] == b, wp.en, 0))]
             reads.append(r.data)

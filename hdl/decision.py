@@ -264,8 +264,7 @@ class DecisionUnit(wiring.Component):
             # flip-flop, not from the start handshake behind ``clear``, which reached their
             # n * count_bits inputs through 14-15 ns of routing (stop 36: the critical path of
             # three of six iCE40 placements). Nothing reads them in that cycle: ``clear``
-            # stops a scan and masks ``hit_r``, and a scan begun by a ``finish`` there reads
-            # them a cycle later.
+            # masks ``hit_r``, and a scan begun by a ``finish`` there reads them a cycle later.
             # The scan's registers too, a cycle after ``clear`` (a ``finish`` in that cycle
             # starts the scan, as it would have). Nothing else reads them there: the
             # system's ``done`` needs the tick controller's, which the start clears. From
