@@ -138,8 +138,11 @@ def test_a_command_beside_an_event_leaves_the_next_events_bank_read_alone(bank_w
         sample = await bench.step()
         log["next"] = sample["in_hs"]
         ctx.set(dut.spike_in.valid, 0)
-        command = await bench._offer(dut.command, Command.TICK, bench.cycle, 0)
-        await bench.wait_idle_after(command)
+        ctx.set(dut.command.valid, 1)  # TICK again, held to its handshake
+        while not (sample := await bench.step())["cmd_hs"]:
+            pass
+        ctx.set(dut.command.valid, 0)
+        await bench.wait_idle_after(sample["cycle"])
         log["state"] = await bench.read_state()
 
     run_sim(NeuronCore(config, double_buffer=True, events_first=False,
