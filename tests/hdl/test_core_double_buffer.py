@@ -17,8 +17,8 @@ from spikeforge.ir.params import NeuronParams, Reset
 from spikeforge.ir.core import CoreConfig
 from spikeforge.sim.cycle import TickStimulus, predict_stream
 from spikeforge.sim.golden import GoldenCore
-from tests.hdl.test_core import (CASES, CoreBench, compare_state, random_config, random_ready,
-                                 random_stimuli, run_sim)
+from tests.hdl.test_core import (CASES, CoreBench, _offer_event_and_tick, compare_state,
+                                 random_config, random_ready, random_stimuli, run_sim)
 
 
 def segments(rng: random.Random, ticks: int) -> list[range]:
@@ -127,14 +127,10 @@ def test_a_command_beside_an_event_leaves_the_next_events_bank_read_alone(bank_w
 
     async def bench_fn(bench: CoreBench):
         ctx, dut = bench.ctx, bench.dut
-        ctx.set(dut.spike_in.payload, 0)
-        ctx.set(dut.spike_in.valid, 1)
-        ctx.set(dut.command.payload, Command.TICK)
-        ctx.set(dut.command.valid, 1)
-        sample = await bench.step()
-        log["together"] = (sample["in_hs"], sample["cmd_hs"])
+        log["together"], _ = await _offer_event_and_tick(bench)  # event 0 beside a TICK
         ctx.set(dut.command.valid, 0)
-        ctx.set(dut.spike_in.payload, 2)  # still valid: the next event, at once
+        ctx.set(dut.spike_in.payload, 2)  # the next event, at once
+        ctx.set(dut.spike_in.valid, 1)
         sample = await bench.step()
         log["next"] = sample["in_hs"]
         ctx.set(dut.spike_in.valid, 0)
