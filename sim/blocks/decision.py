@@ -47,8 +47,8 @@ def stops_at_tick_end(decision: Decision, plan) -> bool:
 class DecisionModel:
     """What every mode of the :class:`~spikeforge.hdl.decision.DecisionUnit` shares:
     ``valid``/``cls``/``none`` registers that ``clear`` resets (and wins over everything
-    else in its cycle), a spike input that is always ready and ignores indices
-    ``>= n_classes``, and ``result_tick`` = ``ticks_run - 1``."""
+    else in its cycle; SPIKE_COUNT's a cycle later), a spike input that is always ready and
+    ignores indices ``>= n_classes``, and ``result_tick`` = ``ticks_run - 1``."""
 
     def __init__(self, n_classes: int):
         self.n_classes = n_classes
@@ -119,11 +119,27 @@ class SpikeCountDecision(DecisionModel):
     ``finished``; ``none`` when every count is 0. The scan runs once per ``clear``; a spike is
     counted in the cycle after its handshake, so one in ``finished``'s cycle or during the
     scan is not (the hardware's scan rotates the counters through class 0). ``counts`` is
-    the hardware's ``counts`` output wherever ``valid``."""
+    the hardware's ``counts`` output wherever ``valid``. ``clear`` masks the spike of its
+    cycle at once; the counters, the scan and ``valid`` are cleared at the edge after (the
+    hardware's ``clear_r``), where a ``finished`` starts the scan."""
 
     def __init__(self, n_classes: int):
         self.scan_i, self.best_i, self.best_c = 0, 0, 0
+        self.clear_r = False
         super().__init__(n_classes)
+
+    def clock(self, neuron: int | None, tick: int, tick_done: bool, finished: bool,
+              clear: bool) -> None:
+        hit = neuron if neuron is not None and neuron < self.n_classes else None
+        self._update(hit, tick, tick_done, finished)
+        if self.clear_r:  # (the spike handshaken now is counted: hit_r is not cleared)
+            pending = self.pending
+            self.reset()
+            self.pending, self.scanning, self.scanned = pending, finished, finished
+            self.scan_i = 0
+        if clear:
+            self.pending = None
+        self.clear_r = clear
 
     def reset(self) -> None:
         super().reset()

@@ -204,6 +204,9 @@ def test_clear_wins_over_everything_in_its_cycle(mode):
           12)
     assert m.valid
     m.clock(0, 3, True, True, True)  # a spike, tick_done and finished with clear
+    if mode is Decision.SPIKE_COUNT:  # its scan and valid are cleared an edge later
+        assert m.valid
+        m.clock(None, 3, False, False, False)
     assert (m.valid, m.none, m.cls, m.stop) == (False, False, 0, False)
     # none of them was taken: nothing happens without a new finished
     assert not any(valid for valid, _ in drive(m, {}, 12))
