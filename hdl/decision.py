@@ -71,12 +71,14 @@ class DecisionUnit(wiring.Component):
     tick_done : ``In(1)``
         Pulse at the end of tick ``tick`` (all its spikes have arrived).
     clear : ``In(1)``
-        Pulse: forget everything (start of an inference). Wins over all other inputs.
+        Pulse: forget everything (start of an inference). Wins over all other inputs
+        (SPIKE_COUNT: its spike at once, its scan and ``valid`` at the next edge, see above).
     finish : ``In(1)``
         Pulse: the run has ended (FIRST_SPIKE: no spike means class -1; SPIKE_COUNT: start
         the argmax scan).
     valid : ``Out(1)``
-        The decision is available in ``cls`` (stays high until ``clear``).
+        The decision is available in ``cls`` (stays high until ``clear``; SPIKE_COUNT: a
+        cycle longer).
     cls : ``Out(signed(ceil_log2(n_classes) + 1))``
         The class; -1 when FIRST_SPIKE saw no spike. Valid while ``valid``.
     none : ``Out(1)``
