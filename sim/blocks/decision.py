@@ -68,11 +68,15 @@ class DecisionModel:
         None), ``tick``/``tick_done``/``finished``/``clear`` from the tick controller."""
         hit = neuron if neuron is not None and neuron < self.n_classes else None
         self._update(hit, tick, tick_done, finished)
-        if clear:
-            self.reset()
+        self._clear(clear, finished)
 
     def _update(self, hit, tick, tick_done, finished) -> None:
         raise NotImplementedError
+
+    def _clear(self, clear: bool, finished: bool) -> None:
+        """``clear``'s part of the edge, after the mode's own (it wins)."""
+        if clear:
+            self.reset()
 
     def decision_tick(self, ticks_run: int) -> int:
         return ticks_run - 1
@@ -128,10 +132,7 @@ class SpikeCountDecision(DecisionModel):
         self.clear_r = False
         super().__init__(n_classes)
 
-    def clock(self, neuron: int | None, tick: int, tick_done: bool, finished: bool,
-              clear: bool) -> None:
-        hit = neuron if neuron is not None and neuron < self.n_classes else None
-        self._update(hit, tick, tick_done, finished)
+    def _clear(self, clear: bool, finished: bool) -> None:
         if self.clear_r:  # (the spike handshaken now is counted: hit_r is not cleared)
             pending = self.pending
             self.reset()
