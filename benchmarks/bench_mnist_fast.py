@@ -6,6 +6,7 @@ built, co-simulated, and set beside the published FPGA designs -- in one run.
     .venv/bin/python benchmarks/bench_mnist_fast.py            # MNIST: compile, fit, build, cosim, table
     .venv/bin/python benchmarks/bench_mnist_fast.py --dataset digits   # digits 64-32-10 on the iCEBreaker
     .venv/bin/python benchmarks/bench_mnist_fast.py --quick    # the same, 50 images co-simulated (CI)
+    .venv/bin/python benchmarks/bench_mnist_fast.py --dataset digits --seeds 6  # + 6 placements
 
 ``train``: a F-H-10 current-based LIF network (:class:`spikeforge.model.lif.LIFNet`,
 surrogate gradients, Adam with a cosine learning rate) on the one-spike latency code
@@ -36,6 +37,10 @@ tick and the cycle count against the golden and cycle models). Printed: the boar
 ``bench_ttfs_board.py`` (the published rows and ratios) and the dataset's targets
 (:data:`GOALS`), each met or not.
 
+``--seeds N`` places and routes the build's netlist again at nextpnr seeds 1..N and prints
+each Fmax, the mean over all N + 1 placements and how many meet the clock
+(:func:`bench_ttfs_board.placements_line`): how an iCE40 change is judged since stop 56.
+
 ``--dataset digits`` (board icebreaker): trains the digits recipe into ``OUT/model.pt`` (about
 10 s; ``--model`` takes a model file instead), builds it for the iCEBreaker (about a minute)
 and co-simulates all 450 test images. Its targets are its own: < 50 us at Fmax, the accuracy
@@ -57,8 +62,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_ttfs_board import (  # noqa: E402
-    REPO, compile_for_board, double_buffer_flag, measure, table)
+    REPO, compile_for_board, double_buffer_flag, measure, report_placements, table)
 from spikeforge.boards.build import ROUTERS, build_board, format_report  # noqa: E402
+from spikeforge.commands.options import integer  # noqa: E402
 
 
 @dataclasses.dataclass(frozen=True)
@@ -332,6 +338,10 @@ def main(argv=None) -> int:
     ap.add_argument("--router", choices=ROUTERS, default=None,
                     help="nextpnr's router (default: nextpnr's, router1: it routed stop 56's "
                          "MNIST design in 1,000 s and did not converge on stop 63's)")
+    ap.add_argument("--seeds", type=integer(0), default=0, metavar="N",
+                    help="also run nextpnr with seeds 1..N on the build's netlist and print "
+                         "their Fmax, the mean and how many placements meet the clock "
+                         "(placement noise)")
     args = ap.parse_args(argv)
     start = time.perf_counter()
     dataset = "digits" if args.quick else args.dataset
@@ -375,6 +385,8 @@ def main(argv=None) -> int:
     if m["dataset"] in GOALS:
         print(f"\nissue 10, point 5 ({m['dataset']}):")
         print("\n".join(targets(m, report, cosim, GOALS[m["dataset"]])))
+    if args.seeds:
+        print("\n" + report_placements(out / "board", report, args.seeds))
     print(f"\n{time.perf_counter() - start:.0f} s in all"
           f"{' (build reused)' if report.get('reused') else ''}")
     return 0 if cosim.ok else 1

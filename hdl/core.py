@@ -263,7 +263,9 @@ def _two_or_more(mask):
 #: an 8-word core 140.5 -> 145.3; with the MNIST-fast design's two 2-word 64-lane cores
 #: split (16 groups of four memories each) nextpnr's router1 did not finish in 42 minutes
 #: and router2 reached 81.5 MHz (unsplit, stop 49: 116.0), so cores of fewer words keep
-#: one memory (stop 52)
+#: one memory (stop 52). That compared two routers: with router2 on both sides the split
+#: places within noise of one memory (stop 71: 93.9 against 91.6 MHz; a memory per 16
+#: lanes 85.7), so the rule stays
 _SPLIT_WORDS = 3
 
 

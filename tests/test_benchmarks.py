@@ -123,13 +123,30 @@ def test_ttfs_board_benchmark_quick(tmp_path):
     seed 1 on that build's netlist beside the default seed's Fmax."""
     _board_bench_built_then_reused("bench_ttfs_board.py", tmp_path,
                                    "| spikeforge 64-100-10 TTFS on icebreaker |")
-    seeds = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_ttfs_board.py"),
+    _seed_one_beside_the_default("bench_ttfs_board.py", tmp_path)
+
+
+def _seed_one_beside_the_default(script: str, tmp_path) -> None:
+    """``SCRIPT --quick --out tmp_path --seeds 1`` on the build made before: reused, and
+    nextpnr's seed 1 printed beside the default seed (:func:`bench_ttfs_board.placements_line`)."""
+    seeds = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script),
                             "--quick", "--out", str(tmp_path), "--seeds", "1"],
                            capture_output=True, text=True, timeout=900)
     assert seeds.returncode == 0 and "(build reused)" in seeds.stdout, seeds.stdout + seeds.stderr
     line = next(t for t in seeds.stdout.splitlines() if t.startswith("Fmax at nextpnr seeds"))
     assert re.match(r"Fmax at nextpnr seeds 1\.\.1: \d+\.\d MHz; with the default seed's "
-                    r"\d+\.\d: mean \d+\.\d, range \d+\.\d-\d+\.\d MHz$", line), line
+                    r"\d+\.\d: mean \d+\.\d, range \d+\.\d-\d+\.\d MHz; [012] of 2 "
+                    r"placements meet \d+\.\d\d MHz$", line), line
+
+
+def test_placements_line_counts_the_placements_that_meet_the_clock():
+    """The seeds line: each seed's Fmax (a failed placement named, not counted), the mean and
+    range over the placed ones with the default seed's, and how many meet the clock."""
+    line = _benchmark("bench_ttfs_board").placements_line(49.1, {1: 53.6, 2: None, 3: 50.25},
+                                                          50.25)
+    assert line == ("Fmax at nextpnr seeds 1..3: 53.6 failed 50.2 MHz; with the default "
+                    "seed's 49.1: mean 51.0, range 49.1-53.6 MHz; 2 of 3 placements meet "
+                    "50.25 MHz"), line
 
 
 @pytest.mark.slow
@@ -288,12 +305,14 @@ def test_mnist_fast_benchmark_quick(tmp_path):
     """bench_mnist_fast.py --quick: the digits recipe (64-32-10 latency LIF) trained on the
     training split, compiled and built for the iCEBreaker (about 2 min), 50 test images
     co-simulated bit-exact in Verilator, the row beside the published designs and the digits
-    targets; run again, the build of the same plan is reused."""
+    targets; run again, the build of the same plan is reused; with ``--seeds 1``, nextpnr's
+    seed 1 on that build's netlist beside the default seed's Fmax."""
     out = _board_bench_built_then_reused("bench_mnist_fast.py", tmp_path,
                                          "| spikeforge 64-32-10 LIF, latency code on icebreaker |")
     assert "50/50" in out and "BIT-EXACT" in out, out
     # 50 of the 450 test images co-simulated: the all-images target is reported as not met
     assert "NOT met" in [l for l in out.splitlines() if "bit-exact" in l][-1]
+    _seed_one_beside_the_default("bench_mnist_fast.py", tmp_path)
 
 
 def _markdown_rows(text: str) -> list[list[str]]:
