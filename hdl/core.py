@@ -264,8 +264,8 @@ def _two_or_more(mask):
 #: split (16 groups of four memories each) nextpnr's router1 did not finish in 42 minutes
 #: and router2 reached 81.5 MHz (unsplit, stop 49: 116.0), so cores of fewer words keep
 #: one memory (stop 52). That compared two routers: with router2 on both sides the split
-#: places within noise of one memory (stop 71: 93.9 against 91.6 MHz; a memory per 16
-#: lanes 85.7), so the rule stays
+#: placed at 93.9 and 97.2 MHz (default seed, seed 1) against one memory's 91.6 and 68.0
+#: (stop 71: not kept, by a rule on the default seed alone; a memory per 16 lanes 85.7)
 _SPLIT_WORDS = 3
 
 
