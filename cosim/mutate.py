@@ -41,6 +41,7 @@ against each mutant:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import random
 import re
@@ -622,9 +623,10 @@ class Stimulus:
     tier: str = "default"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Design:
-    """A campaign design: the network, its plan and system settings, and its stimuli."""
+    """A campaign design: the network, its plan and system settings, and its stimuli
+    (frozen: :func:`campaign_designs` hands the same ones to every caller)."""
 
     name: str
     network: IntegerNetwork
@@ -1040,13 +1042,20 @@ def threshold_cover(network: IntegerNetwork, seed: int = 0, ticks: int = 12,
     return np.stack([chosen[key] for key in sorted(chosen)][:cap])
 
 
-def campaign_designs(seed: int = 0) -> list[Design]:
-    """The designs of the campaign, one per decision mode and the TTFS shape (first spike,
+def campaign_designs(seed: int = 0) -> tuple[Design, ...]:
+    """The designs of the campaign (built once per process and seed: their covers search the
+    golden model for about ten seconds, and several tests in one process ask for them),
+    one per decision mode and the TTFS shape (first spike, one per decision mode and the TTFS shape (first spike,
     overlapped, one-word cores), between them every block in its variants: several cores per
     layer (routers, mergers with arbitration), FIFOs of depth 0, 1 and 2, the tick barrier
     and overlapped input, one lane, two lanes and one-word cores, leaky and adaptive
     neurons with negative states, both resets, fire-once, a bounded
     ``max_events_per_tick``; stalls on the input and output."""
+    return _campaign_designs(seed)
+
+
+@functools.cache
+def _campaign_designs(seed: int) -> tuple[Design, ...]:
     rng = random.Random(seed)
     nrng = np.random.default_rng(seed)
     designs = []
@@ -1102,7 +1111,7 @@ def campaign_designs(seed: int = 0) -> list[Design]:
     system = SystemConfig(Decision.FIRST_SPIKE, fifo_depth=0, overlap=True)
     designs.append(Design("ttfs-one-word", net, plan, system,
                           _stimuli(net, seed + 40, 0.05, 0.7)))
-    return designs
+    return tuple(designs)
 
 
 def _flipped_network(network: IntegerNetwork, where: tuple) -> IntegerNetwork:

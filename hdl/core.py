@@ -260,13 +260,13 @@ def _two_or_more(mask):
 
 #: the fewest words a core's LUT-RAM state memories are split per lane group at
 #: (NeuronCore._split_state): the TTFS 784-600-10's 12-word cores gained 46.4 -> 75.3 MHz,
-#: an 8-word core 140.5 -> 145.3; with the MNIST-fast design's two 2-word 64-lane cores
-#: split (16 groups of four memories each) nextpnr's router1 did not finish in 42 minutes
-#: and router2 reached 81.5 MHz (unsplit, stop 49: 116.0), so cores of fewer words keep
-#: one memory (stop 52). That compared two routers: with router2 on both sides the split
-#: placed at 93.9 and 97.2 MHz (default seed, seed 1) against one memory's 91.6 and 68.0
-#: (stop 71: not kept, by a rule on the default seed alone; a memory per 16 lanes 85.7)
-_SPLIT_WORDS = 3
+#: an 8-word core 140.5 -> 145.3 (stop 51). Stop 52 kept cores of 2 words whole, from
+#: MNIST-fast's 64-lane cores split with router2 (81.5 MHz) against whole with router1
+#: (116.0); router1 no longer converges on that design, and with router2 on both sides its
+#: four placements (the default seed, seeds 1-3) gave 93.9, 97.2, 81.4, 82.8 split against
+#: 91.6, 68.0, 82.8, 86.7 whole: mean 88.8 against 82.3, the slowest 81.4 against 68.0
+#: (stops 71-72). One word has nothing to address.
+_SPLIT_WORDS = 2
 
 
 def _group_low(bits):

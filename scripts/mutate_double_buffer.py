@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import re
 import sys
 import time
@@ -49,9 +50,10 @@ NAMES = re.compile(r"\b(ev_buf|ev_on|ecnt|e_r_b|p_b(_c\d+)?|e_t\d+_b|e_s_b|e_wb_
                    r"x[01]_[rw]addr(_c\d+)?|p_x[01]|ev_on_next|clear_next|mem_x[01]\w*)\b")
 
 
+@functools.cache
 def designs() -> dict:
     """The campaign's designs by name, ``ttfs-gaps`` and ``wide-split`` (module
-    docstring)."""
+    docstring); built once per process, as :func:`campaign_designs` is."""
     found = {d.name: d for d in campaign_designs()}
     base = found["ttfs-one-word"]
     plan = plan_network(base.network, neurons_per_core=[7, 4], lanes=[2, 4])
