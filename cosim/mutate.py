@@ -1043,14 +1043,15 @@ def threshold_cover(network: IntegerNetwork, seed: int = 0, ticks: int = 12,
 
 
 def campaign_designs(seed: int = 0) -> tuple[Design, ...]:
-    """The designs of the campaign (built once per process and seed: their covers search the
-    golden model for about ten seconds, and several tests in one process ask for them),
-    one per decision mode and the TTFS shape (first spike, one per decision mode and the TTFS shape (first spike,
+    """The designs of the campaign, one per decision mode and the TTFS shape (first spike,
     overlapped, one-word cores), between them every block in its variants: several cores per
     layer (routers, mergers with arbitration), FIFOs of depth 0, 1 and 2, the tick barrier
     and overlapped input, one lane, two lanes and one-word cores, leaky and adaptive
     neurons with negative states, both resets, fire-once, a bounded
-    ``max_events_per_tick``; stalls on the input and output."""
+    ``max_events_per_tick``; stalls on the input and output.
+
+    Built once per process and seed: their covers search the golden model for about ten
+    seconds, and several tests in one process ask for them."""
     return _campaign_designs(seed)
 
 
