@@ -335,6 +335,9 @@ def main(argv=None) -> int:
                     help="compiled with --double-buffer / --no-double-buffer (cores that take "
                          "the next tick's events while they update; default: as `spikeforge "
                          "compile --board` chooses)")
+    ap.add_argument("--tile-stage", action="store_true",
+                    help="compiled with --tile-stage (the hidden cores' lane groups a cycle "
+                         "behind their control)")
     ap.add_argument("--router", choices=ROUTERS, default=None,
                     help="nextpnr's router (default: nextpnr's, router1: it routed stop 56's "
                          "MNIST design in 1,000 s and did not converge on stop 63's)")
@@ -356,7 +359,8 @@ def main(argv=None) -> int:
         raise SystemExit(f"--model: {model} not found (`benchmarks/bench_mnist_fast.py train` "
                          f"makes it; --dataset digits trains its own network)")
     extra = ((("--neurons-per-core", args.neurons_per_core) if args.neurons_per_core else ())
-             + double_buffer_flag(args.double_buffer))
+             + double_buffer_flag(args.double_buffer)
+             + (("--tile-stage",) if args.tile_stage else ()))
     compile_for_board(Path(model), board, out / "compiled", images, extra)
     print(fit_text(out / "compiled", board), file=sys.stderr, flush=True)
 

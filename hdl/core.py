@@ -21,7 +21,7 @@ from amaranth.utils import ceil_log2
 from spikeforge.ir.core import CoreConfig
 from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.params import Reset
-from spikeforge.ir.system import weight_stages_fit
+from spikeforge.ir.system import LANES_PER_LUT, SPLIT_WORDS, has_lane_groups, weight_stages_fit
 from spikeforge.sim.blocks.core import QUEUE_WORDS, UPDATE_STAGES
 
 __all__ = ["Command", "Region", "Param", "HostMap", "HostBusSignature", "NeuronCore",
@@ -216,9 +216,6 @@ def _lowest(m: Module, mask, lanes: int):
 #: weight banks whose selected words one register of a banked core's weight read ORs
 _BANKS_PER_REGISTER = 4
 
-#: inputs of one LUT (iCE40 and ECP5): a reduction of more bits takes two levels or more
-_LANES_PER_LUT = 4
-
 #: the widest signed operand of a multiplier block of the supported families (ECP5
 #: MULT18X18D): a product of a wider state is built of two partial products, each
 #: registered straight out of its block, summed a stage later (Yosys splits a wide product
@@ -258,19 +255,8 @@ def _two_or_more(mask):
     return level[0][1]
 
 
-#: the fewest words a core's LUT-RAM state memories are split per lane group at
-#: (NeuronCore._split_state): the TTFS 784-600-10's 12-word cores gained 46.4 -> 75.3 MHz,
-#: an 8-word core 140.5 -> 145.3 (stop 51). Stop 52 kept cores of 2 words whole, from
-#: MNIST-fast's 64-lane cores split with router2 (81.5 MHz) against whole with router1
-#: (116.0); router1 no longer converges on that design, and with router2 on both sides its
-#: four placements (the default seed, seeds 1-3) gave 93.9, 97.2, 81.4, 82.8 split against
-#: 91.6, 68.0, 82.8, 86.7 whole: mean 88.8 against 82.3, the slowest 81.4 against 68.0
-#: (stops 71-72). One word has nothing to address.
-_SPLIT_WORDS = 2
-
-
 def _group_low(bits):
-    """Index (2 bits) of the lowest set bit of a group of up to :data:`_LANES_PER_LUT` bits,
+    """Index (2 bits) of the lowest set bit of a group of up to :data:`LANES_PER_LUT` bits,
     0 when none is set: each index bit is one LUT of the group's bits."""
     index = C(0, 2)
     for b in reversed(range(len(bits))):
@@ -279,9 +265,9 @@ def _group_low(bits):
 
 
 def _word_groups(lanes: int) -> list[range]:
-    """A word's lanes in groups of :data:`_LANES_PER_LUT` (the last may be shorter)."""
-    return [range(j, min(j + _LANES_PER_LUT, lanes))
-            for j in range(0, lanes, _LANES_PER_LUT)]
+    """A word's lanes in groups of :data:`LANES_PER_LUT` (the last may be shorter)."""
+    return [range(j, min(j + LANES_PER_LUT, lanes))
+            for j in range(0, lanes, LANES_PER_LUT)]
 
 
 def _group_summary(mask, lanes: int):
@@ -324,7 +310,7 @@ def _early_compare(config: CoreConfig) -> bool:
     of S4: cores wider than one LUT without adaptation, so that the spike bits' OR
     (_any_spike) starts from registers (the compare and the OR behind it were the 64-lane
     MNIST build's paths into ``s4_any_*``, 8.5 ns at stop 39)."""
-    return config.lanes > _LANES_PER_LUT and not config.params.adaptive
+    return config.lanes > LANES_PER_LUT and not config.params.adaptive
 
 
 def _times(value, k: int):
@@ -345,7 +331,7 @@ def _copies(name: str, count: int) -> list[Signal]:
     return [Signal(name=f"{name}_c{g}", attrs={COPY_ATTRIBUTE: 1}) for g in range(count)]
 
 
-def _any_spike(m: Module, fires, tail: int, last, group: int = _LANES_PER_LUT):
+def _any_spike(m: Module, fires, tail: int, last, group: int = LANES_PER_LUT):
     """``spike_mask.any()`` of a core of more lanes than one LUT reads: the OR of registers
     that each hold the OR of up to ``group`` lanes' spike bits, loaded at the edge that
     loads the bits themselves (S4, from ``fires``). The lanes below ``tail`` hold a neuron
@@ -475,6 +461,22 @@ class NeuronCore(wiring.Component):
         below S (a write-back of an event before the TICK lands before the update's first
         zero into its buffer), else a ``ConfigError``
         (:attr:`SystemConfig.double_buffer <spikeforge.ir.system.SystemConfig>`).
+    tile_stage : bool
+        The lane groups a cycle behind the control (a core of lane groups, single-buffered,
+        its state in LUT RAM: :func:`~spikeforge.ir.system.has_lane_groups`, else a
+        ``ConfigError``). Every group reads, updates and writes its words an edge after the
+        control would without the stage: the groups' read and write address registers are
+        loaded from one register each (``<name>_raddr_t``, ``s_waddr_t``), their copies of
+        the write selects from the control's own registers a cycle late, and each group
+        registers its event weights (``t_w_g<g>``). So no path from the control's logic
+        ends in a group: each starts at a register with only a route behind it (the
+        ECP5's MNIST-fast and TTFS 784-600-10 builds were held by such paths across the
+        die, stops 51-72). The control takes the spikes at the groups' write edge:
+        the update phase is a stage longer (S + 1); events and CLEAR keep their cycles;
+        host reads answer a cycle later (latency 2) and the host is kept out a cycle
+        longer after an event and in the first idle cycle after a CLEAR, whose last word
+        the groups write then (:attr:`SystemConfig.tile_stage
+        <spikeforge.ir.system.SystemConfig>`).
 
     Attributes
     ----------
@@ -515,13 +517,15 @@ class NeuronCore(wiring.Component):
         Memory-mapped access to weights, state and parameters (see :class:`HostMap`,
         :meth:`host_address`; one neuron or weight per address, whatever L). Honoured
         **only while** ``idle`` **is high and no event write-back is pending** (not in
-        the 2 + ``weight_stages`` (+ 1 with ``sum_stage``) cycles after ``idle`` rises at
-        the end of an event);
+        the 2 + ``weight_stages`` (+ 1 with ``sum_stage``, + 1 with ``tile_stage``) cycles
+        after ``idle`` rises at the end of an event, nor, with ``tile_stage``, in the first
+        cycle after a CLEAR);
         ignored otherwise
         (no write happens, ``r_valid`` stays low). A write with ``w_en`` high takes effect at
         the clock edge (one lane of one word: the other lanes keep their values); writes to
         an index past the end of its region are dropped. A read with ``r_en`` high in cycle
-        c returns ``r_data`` with ``r_valid`` high in cycle c + 1 (fixed latency 1). Signed
+        c returns ``r_data`` with ``r_valid`` high in cycle c + 1 (fixed latency 1; 2 with
+        ``tile_stage``, whose state reads see the writes of cycle c + 1 too). Signed
         fields (weight, ``i``, ``v``) are read sign-extended to 32 bits (``i`` truncated to
         its low 32 bits if the accumulator is wider) and written from the low bits of
         ``w_data``; unsigned fields are read zero-extended and written from the low bits. A
@@ -571,13 +575,14 @@ class NeuronCore(wiring.Component):
       :class:`~spikeforge.sim.blocks.core.DoubleBufferedCoreModel`
       (:func:`~spikeforge.sim.cycle.predict_stream`); with events only while idle, every
       cycle is the single-buffered core's.
+    * **Tile stage** (``tile_stage``): as above with S + 1 for S in the update phase.
     * **Host**: no effect on timing (only honoured while idle).
     """
 
     def __init__(self, config: CoreConfig, *, weight_bank_words: int = 0,
                  events_first: bool = True, state_block_ram: bool = False,
                  weight_stages: int = 0, sum_stage: bool = False,
-                 double_buffer: bool = False):
+                 double_buffer: bool = False, tile_stage: bool = False):
         if not isinstance(config, CoreConfig):
             raise ConfigError(f"config: must be a CoreConfig, got {type(config).__name__}")
         if (not isinstance(weight_bank_words, int) or weight_bank_words < 0
@@ -596,6 +601,17 @@ class NeuronCore(wiring.Component):
             raise ConfigError(f"sum_stage: must be True or False, got {sum_stage!r}")
         if not isinstance(double_buffer, bool):
             raise ConfigError(f"double_buffer: must be True or False, got {double_buffer!r}")
+        if not isinstance(tile_stage, bool):
+            raise ConfigError(f"tile_stage: must be True or False, got {tile_stage!r}")
+        if tile_stage and (state_block_ram or not has_lane_groups(config.lanes, config.words)):
+            raise ConfigError(f"tile_stage: needs lane groups, a core of more than "
+                              f"{LANES_PER_LUT} lanes and at least {SPLIT_WORDS} words with its "
+                              f"state in LUT RAM; this one has {config.lanes} lanes and "
+                              f"{config.words} words"
+                              + (", its state in block RAM" if state_block_ram else ""))
+        if tile_stage and double_buffer:
+            raise ConfigError("tile_stage: not with double_buffer (a double-buffered core has "
+                              "no tile stage yet)")
         if double_buffer and weight_stages + sum_stage >= UPDATE_STAGES:
             # an event taken before a TICK writes its buffer back up to k + 1 edges after
             # the TICK; the update's first zero-write of that buffer is S edges after it
@@ -613,6 +629,7 @@ class NeuronCore(wiring.Component):
         self.weight_stages = weight_stages
         self.sum_stage = sum_stage
         self.double_buffer = double_buffer
+        self.tile_stage = tile_stage
         self.events_first = events_first
         self.state_block_ram = state_block_ram
         # banks wherever asked for, one where one holds the memory: the bank's read ahead
@@ -666,9 +683,9 @@ class NeuronCore(wiring.Component):
         mems, wps, rps = {}, {}, {}
         # a synthesis attribute only (SystemConfig.state_memories): no behaviour changes
         attrs = {"ram_style": "block"} if self.state_block_ram else None
-        # wider than one LUT, in LUT RAM, at least _SPLIT_WORDS deep: a memory per group of
+        # wider than one LUT, in LUT RAM, at least SPLIT_WORDS deep: a memory per group of
         # lanes (_split_state)
-        split = L > _LANES_PER_LUT and G >= _SPLIT_WORDS and not self.state_block_ram
+        split = has_lane_groups(L, G) and not self.state_block_ram
         for name, bits in lane_bits.items():
             if split:
                 wps[name], rps[name] = self._split_state(m, name, bits)
@@ -722,7 +739,7 @@ class NeuronCore(wiring.Component):
         # of lanes has its own copies of the selects (clearing, written, e_p), loaded beside
         # them (the 64-lane MNIST build's write data hung on one LUT of clearing and written
         # with a fanout of 2,304: 9.1 ns into the LUT RAMs at stop 39)
-        n_copies = len(_word_groups(L)) if L > _LANES_PER_LUT else 0
+        n_copies = len(_word_groups(L)) if L > LANES_PER_LUT else 0
         copy = {name: _copies(name, n_copies) for name in ("clearing", "written", "e_p")}
         cnt = Signal(range(G + 1))  # word issue counter
         if db:
@@ -848,6 +865,14 @@ class NeuronCore(wiring.Component):
                 e_b_ahead = e_s_b
             pending.append(e_wb)
             e_wb, e_g_ahead = e_s, e_s_g
+        if self.tile_stage:
+            # the groups write back a cycle after the control's write-back stage (they read
+            # a cycle behind it); the write address (s_waddr_t, below) and the groups' copies
+            # follow the control's stage, a register behind it
+            e_tile = Signal(name="e_tile")
+            m.d.sync += e_tile.eq(e_wb)
+            pending.append(e_wb)
+            e_wb = e_tile
         for c in copy["e_p"]:  # loaded beside the stage that writes back
             m.d.sync += c.eq(pending[-1])
 
@@ -871,6 +896,14 @@ class NeuronCore(wiring.Component):
             e_sum = Signal(L * acc, name="e_sum", reset_less=True)
             m.d.sync += e_again.eq(e_wb)
             i_wb = Mux(e_again, e_sum, i_wb)
+        if self.tile_stage:
+            # each group's weights, a register of its own: its adders take them a cycle
+            # after the control's stage, beside the current its memory read a cycle late
+            tw = []
+            for g, group in enumerate(_word_groups(L)):
+                tw.append(Signal(len(group) * wb, name=f"t_w_g{g}", reset_less=True))
+                m.d.sync += tw[-1].eq(w_wb[group.start * wb:group.stop * wb])
+            w_wb = Cat(*tw)
         added = lanes_of(w_wb, wb, True)
         if p.weight_shift:  # the contract adds w * 2**weight_shift: zeros below the weight
             added = [w.shift_left(p.weight_shift) for w in added]
@@ -905,8 +938,8 @@ class NeuronCore(wiring.Component):
         m.d.comb += issue.eq(issuing & ((credit < Q) if throttled else 1))
         m.d.sync += issuing.eq(issuing & (phase == _Phase.UPDATE) & ~(issue & (cnt == G - 1)))
         m.d.sync += u_valid.eq(Cat(issue, u_valid[:-1]))
-        for c in copy["written"]:
-            m.d.sync += c.eq(u_valid[-2])
+        for c in copy["written"]:  # with tile_stage a cycle later, as the groups write
+            m.d.sync += c.eq(u_valid[-1] if self.tile_stage else u_valid[-2])
         i_in = None
         if db:
             # the update of a tick reads the decayed current and the buffer of its events
@@ -926,25 +959,46 @@ class NeuronCore(wiring.Component):
                                                               lanes_of(x_u, acc, True))]
         spikes, fires, writes = self._update_lanes(m, p_data, thr, alpha, beta, rho, step,
                                                    i_in)
+        # the word at the lanes' write edge: the control's (w_g, written), or with tile_stage
+        # the one the control wrote a cycle before (the groups write a cycle behind it)
+        if self.tile_stage:
+            g_written, g_last = Signal(name="written_g"), Signal(name="w_last_g")
+            g_base = Signal.like(w_base, name="w_base_g")
+            m.d.sync += [g_written.eq(u_valid[-1]), g_last.eq(w_g == G - 1), g_base.eq(w_base)]
+        else:
+            g_written, g_base = u_valid[-1], w_base
+
+        def last_word():  # (an expression per use, as before tiles: the same Verilog)
+            return g_last if self.tile_stage else w_g == G - 1
+
         # padding lanes of the last word never spike
         valid_lanes = Signal(L)
         tail = N - (G - 1) * L
-        m.d.comb += valid_lanes.eq(Mux(w_g == G - 1, (1 << tail) - 1, (1 << L) - 1))
+        m.d.comb += valid_lanes.eq(Mux(last_word(), (1 << tail) - 1, (1 << L) - 1))
         spike_mask = Signal(L)
         m.d.comb += spike_mask.eq(Cat(*spikes) & valid_lanes)
-        spike_any = (_any_spike(m, fires, tail, w_g == G - 1,
-                                L if _early_compare(cfg) else _LANES_PER_LUT)
-                     if L > _LANES_PER_LUT
+        spike_any = (_any_spike(m, fires, tail, last_word(),
+                                L if _early_compare(cfg) else LANES_PER_LUT)
+                     if L > LANES_PER_LUT
                      else spike_mask.any())
         written = u_valid[-1]
         push = Signal()
-        m.d.comb += push.eq(written & spike_any)
-        with m.If(written):
-            for name in writes:
-                m.d.comb += [wps[name].data.eq(writes[name]), wps[name].en.eq(-1)]
-            m.d.sync += [w_g.eq(w_g + 1), w_base.eq(w_base + L)]
-            with m.If(w_g == G - 1):
+        m.d.comb += push.eq(g_written & spike_any)
+        if self.tile_stage:
+            with m.If(g_written):
+                for name in writes:
+                    m.d.comb += [wps[name].data.eq(writes[name]), wps[name].en.eq(-1)]
+            with m.If(written):
+                m.d.sync += [w_g.eq(w_g + 1), w_base.eq(w_base + L)]
+            with m.If(g_written & g_last):
                 m.d.sync += phase.eq(_Phase.IDLE)
+        else:
+            with m.If(written):
+                for name in writes:
+                    m.d.comb += [wps[name].data.eq(writes[name]), wps[name].en.eq(-1)]
+                m.d.sync += [w_g.eq(w_g + 1), w_base.eq(w_base + L)]
+                with m.If(w_g == G - 1):
+                    m.d.sync += phase.eq(_Phase.IDLE)
 
         # -- output register, fed by the queue, and its skid register ---------------------------
         # o's spike leaves it (to spike_out, or into the skid register if spike_out stalls)
@@ -960,7 +1014,7 @@ class NeuronCore(wiring.Component):
         # (o_more above) and fanned out to the queue's entries, not folded into each
         # entry's enable (stop 54, iCE40: the queue's paths 21.8 ns before, 19.9 after)
         pop = Signal(attrs={"keep": 1})
-        grouped = L > _LANES_PER_LUT
+        grouped = L > LANES_PER_LUT
         if grouped:
             # the output word and the queue's head word carry their group summaries
             # (_take_lowest): the head's is loaded with its bits, from the spike bits or
@@ -1008,8 +1062,8 @@ class NeuronCore(wiring.Component):
         # the enables were the digits ECP5 build's critical path, 8.5 ns)
         for e in range(Q):
             # behind the last: entry e if e + 1 words are queued and one pops, or e and none
-            with m.If(written & Mux(pop, q_at[e + 1], q_at[e])):
-                m.d.sync += [q_mask[e].eq(spike_mask), q_base[e].eq(w_base)]
+            with m.If(g_written & Mux(pop, q_at[e + 1], q_at[e])):
+                m.d.sync += [q_mask[e].eq(spike_mask), q_base[e].eq(g_base)]
                 if grouped and e == 0:
                     m.d.sync += Cat(h_g_any, h_g_low).eq(Cat(*_group_summary(spike_mask, L)))
             if e + 1 < Q:
@@ -1027,7 +1081,7 @@ class NeuronCore(wiring.Component):
             # between two sums instead of entering the adder (digits-l2's iCE40 build at stop
             # 42: the output register -> pop -> the credit's carry chain, 20.4 ns)
             rest = Signal.like(credit, name="credit_rest")
-            m.d.comb += rest.eq(credit + issue - (written & ~spike_any))
+            m.d.comb += rest.eq(credit + issue - (g_written & ~spike_any))
             m.d.sync += credit.eq(Mux(pop, rest - 1, rest))
 
         # -- idle and host_ok of the next cycle ------------------------------------------------
@@ -1041,7 +1095,7 @@ class NeuronCore(wiring.Component):
             with m.Case(_Phase.IDLE):
                 m.d.comb += phase_ends.eq(~cmd_accept)
             with m.Case(_Phase.UPDATE):
-                m.d.comb += phase_ends.eq(written & (w_g == G - 1))
+                m.d.comb += phase_ends.eq(g_written & last_word())
             with m.Default():
                 m.d.comb += phase_ends.eq(cnt == G - 1)
         if not db:
@@ -1080,8 +1134,11 @@ class NeuronCore(wiring.Component):
                 last_next = (phase == _Phase.EVENT) & (cnt == G - 2)
             else:
                 last_next = took
+            host_ok_next = idle_next & (phase != _Phase.EVENT) & ~_or_all(pending)
+            if self.tile_stage:  # the groups' last CLEAR write is a cycle after idle rises
+                host_ok_next &= ~clearing
             m.d.sync += [idle.eq(idle_next), in_ready.eq(phase_idle_next | last_next),
-                         host_ok.eq(idle_next & (phase != _Phase.EVENT) & ~_or_all(pending))]
+                         host_ok.eq(host_ok_next)]
 
         # -- event counting and overflow -----------------------------------------------------
         with m.If(ev_accept):
@@ -1161,7 +1218,10 @@ class NeuronCore(wiring.Component):
         # the command handshake, they had an enable of four LUT levels (stop 41: the 64-lane
         # MNIST build's critical path ended at a copy's enable across the die, 8.6 ns)
         for c in copy["clearing"]:
-            m.d.sync += c.eq(Mux(c, cnt != G - 1, take_clear))
+            if self.tile_stage:  # a cycle behind clearing: the groups clear a cycle later
+                m.d.sync += c.eq(clearing)
+            else:
+                m.d.sync += c.eq(Mux(c, cnt != G - 1, take_clear))
         # CLEAR's writes, last: they take precedence over every other write (see above)
         with m.If(clearing):
             for wp in wps.values():
@@ -1185,6 +1245,10 @@ class NeuronCore(wiring.Component):
         datapath_word = w_g + written if db else Mux(u_valid[-2], w_g + written, e_g_ahead)
         waddr_next = Mux(take_clear, 0, Mux(clearing, cnt + 1, datapath_word))
         if split:  # a copy of the register per lane group and memory
+            if self.tile_stage:  # loaded from one register: the groups write a cycle later
+                s_waddr_t = Signal.like(s_waddr, name="s_waddr_t")
+                m.d.sync += s_waddr_t.eq(waddr_next)
+                waddr_next = s_waddr_t
             for wp in wps.values():
                 for port, waddr in wp.groups:
                     m.d.sync += waddr.eq(waddr_next)
@@ -1574,7 +1638,7 @@ class NeuronCore(wiring.Component):
 
     def _split_state(self, m, name, bits):
         """State memory ``name`` of a core wider than one LUT and at least
-        :data:`_SPLIT_WORDS` words deep, in LUT RAM, as a memory per
+        :data:`~spikeforge.ir.system.SPLIT_WORDS` words deep, in LUT RAM, as a memory per
         group of lanes (:func:`_word_groups`) behind a write port and a read port that look
         like the whole memory's (``addr``, ``data``, ``en``; ``addr``, ``data``).
 
@@ -1586,15 +1650,22 @@ class NeuronCore(wiring.Component):
         (:data:`COPY_ATTRIBUTE`): with one memory, Yosys's read address register and the
         write address register reached every lane's LUT RAM across the die, the TTFS
         784-600-10 build's critical path (stop 51: 46.4 MHz at the default seed, 20.65 of
-        21.54 ns routing; 66.5 MHz at seed 2, on ``s_waddr``)."""
+        21.54 ns routing; 66.5 MHz at seed 2, on ``s_waddr``). With ``tile_stage`` the
+        groups' read address registers are loaded from one register (``<name>_raddr_t``)
+        that takes ``addr``: every group reads a cycle behind the control, and the control's
+        logic reaches no group's register."""
         L, G = self.config.lanes, self.config.words
-        word = range(G)  # G >= _SPLIT_WORDS
+        word = range(G)  # G >= SPLIT_WORDS
         w = SimpleNamespace(addr=Signal(word, name=f"{name}_waddr"),
                             data=Signal(L * bits, name=f"{name}_wdata"),
                             en=Signal(L, name=f"{name}_wen"), groups=[])
         r = SimpleNamespace(addr=Signal(word, name=f"{name}_raddr"),
                             data=Signal(L * bits, name=f"{name}_rdata"))
         words = []
+        addr = r.addr
+        if self.tile_stage:  # the groups read a cycle behind the control (tile_stage)
+            addr = Signal(word, name=f"{name}_raddr_t")
+            m.d.sync += addr.eq(r.addr)
         for g, group in enumerate(_word_groups(L)):
             mem = Memory(shape=unsigned(len(group) * bits), depth=G, init=[])
             m.submodules[f"mem_{name}_{g}"] = mem
@@ -1602,7 +1673,7 @@ class NeuronCore(wiring.Component):
             raddr = Signal(word, name=f"{name}_raddr_c{g}", attrs={COPY_ATTRIBUTE: 1})
             waddr = Signal(word, name=f"{name}_waddr_c{g}", attrs={COPY_ATTRIBUTE: 1})
             lanes = slice(group.start * bits, group.stop * bits)
-            m.d.sync += raddr.eq(r.addr)
+            m.d.sync += raddr.eq(addr)
             m.d.comb += [rp.addr.eq(raddr), wp.data.eq(w.data[lanes]),
                          wp.en.eq(w.en[group.start:group.stop])]
             w.groups.append((wp, waddr))
@@ -1680,9 +1751,12 @@ class NeuronCore(wiring.Component):
         r_region = Signal(HOST_REGION_BITS)
         r_lane = Signal(range(max(2, L)))
         r_param = Signal(HOST_DATA_BITS)
-        m.d.sync += self.host.r_valid.eq(0)
+        # with tile_stage the lane groups read a cycle later: r_valid, and the data of
+        # every region, a cycle later too (latency 2)
+        r_valid = Signal(name="r_valid_1") if self.tile_stage else self.host.r_valid
+        m.d.sync += r_valid.eq(0)
         with m.If(host_ok & self.host.r_en):
-            m.d.sync += [self.host.r_valid.eq(1), r_region.eq(h["region"]), r_param.eq(0),
+            m.d.sync += [r_valid.eq(1), r_region.eq(h["region"]), r_param.eq(0),
                          r_lane.eq(Mux(h["region"] == Region.WEIGHT, h["w_lane"], h["s_lane"]))]
             with m.Switch(h["index"]):
                 for param, reg in params.items():
@@ -1693,6 +1767,22 @@ class NeuronCore(wiring.Component):
         sources = {Region.WEIGHT: (rp_w.data, wb, True), Region.CURRENT: (i_word, acc, True),
                    Region.MEMBRANE: (rps["v"].data, mb, True),
                    Region.ADAPT: (rps["a"].data, ab, False), Region.FIRED: (rps["f"].data, 1, False)}
+        if self.tile_stage:
+            # the weight word and the parameter, read a cycle after r_en, held a cycle
+            r_held = Signal(HOST_DATA_BITS, name="r_held")
+            with m.Switch(r_region):
+                with m.Case(Region.WEIGHT):
+                    m.d.sync += r_held.eq(rp_w.data.word_select(r_lane, wb).as_signed())
+                with m.Default():
+                    m.d.sync += r_held.eq(r_param)
+            r_region_1, r_lane_1 = r_region, r_lane
+            r_region = Signal.like(r_region_1, name="r_region_2")
+            r_lane = Signal.like(r_lane_1, name="r_lane_2")
+            m.d.sync += [self.host.r_valid.eq(r_valid), r_region.eq(r_region_1),
+                         r_lane.eq(r_lane_1)]
+            sources = {region: source for region, source in sources.items()
+                       if region != Region.WEIGHT}
+            r_param = r_held
         with m.Switch(r_region):
             for region, (word, bits, signed_) in sources.items():
                 with m.Case(region):

@@ -44,6 +44,7 @@ from spikeforge.ir.system import (
     SystemConfig,
     check_double_buffer,
     core_sum_stage,
+    core_tile_stage,
     core_weight_stages,
     double_buffered,
     input_withdrawn,
@@ -338,7 +339,9 @@ class SpikeforgeSystem(wiring.Component):
                                   weight_stages=core_weight_stages(self.system,
                                                                    c.config.words),
                                   sum_stage=core_sum_stage(self.system, c.config.words),
-                                  double_buffer=double_buffered(self.system.double_buffer, l))
+                                  double_buffer=double_buffered(self.system.double_buffer, l),
+                                  tile_stage=core_tile_stage(self.system, l, L, c.config.lanes,
+                                                             c.config.words))
                 m.submodules[f"core_{l}_{c.index}"] = core
                 cores[(l, c.index)] = core
                 flat.append(core)

@@ -137,6 +137,12 @@ class SystemConfig:
       :class:`~spikeforge.sim.blocks.core.DoubleBufferedCoreModel`. Costs two more
       current memories per core: on the iCE40 the digits latency design's hidden core alone
       takes almost all of the cycles that every core's buffers save (docs/boards.md, stop 65).
+    * ``tile_stage`` -- the lane groups of the hidden layers' single-buffered cores of lane
+      groups a cycle behind their control (:class:`~spikeforge.hdl.core.NeuronCore`'s
+      ``tile_stage``; which cores: :func:`core_tile_stage`): every path from a core's
+      control into its lane groups starts at a register with no logic behind it. The same
+      spikes and results; their update phases take a cycle more (the cycle model's
+      ``tile_stage``).
     """
 
     decision: Decision = Decision.FIRST_SPIKE
@@ -151,6 +157,7 @@ class SystemConfig:
     input_copies: bool = False
     sum_stage: bool = False
     double_buffer: DoubleBuffer = False
+    tile_stage: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "decision", as_decision(self.decision))
@@ -168,7 +175,7 @@ class SystemConfig:
             raise ConfigError(f"state_memories: must be one of "
                               f"{', '.join(repr(s) for s in STATE_MEMORIES)}, "
                               f"got {self.state_memories!r}")
-        for name in ("overlap", "input_copies", "sum_stage"):
+        for name in ("overlap", "input_copies", "sum_stage", "tile_stage"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name}: must be true or false, got {getattr(self, name)!r}")
 
@@ -182,13 +189,13 @@ class SystemConfig:
     @classmethod
     def from_dict(cls, d) -> "SystemConfig":
         """The inverse of :meth:`to_dict`; every field required (but ``weight_banks``,
-        ``overlap``, ``state_memories``, ``weight_stages``, ``input_copies``, ``sum_stage``
-        and ``double_buffer``, which artifacts written before they existed lack), unknown
-        fields refused."""
+        ``overlap``, ``state_memories``, ``weight_stages``, ``input_copies``, ``sum_stage``,
+        ``double_buffer`` and ``tile_stage``, which artifacts written before they existed
+        lack), unknown fields refused."""
         if isinstance(d, dict):
             d = {"weight_banks": "", "overlap": False, "state_memories": "",
                  "weight_stages": 0, "input_copies": False, "sum_stage": False,
-                 "double_buffer": False, **d}
+                 "double_buffer": False, "tile_stage": False, **d}
         check_fields(d, [f.name for f in fields(cls)], "system")
         return cls(**d)
 
@@ -239,6 +246,39 @@ def weight_stages_fit(words: int, stages: int) -> bool:
     next event reads word g ``words`` edges after this one, no earlier than the write-back
     (2 + ``stages`` edges behind the read) where ``words >= 2 + stages``."""
     return stages == 0 or words >= 2 + stages
+
+
+#: inputs of one LUT (iCE40 and ECP5): a reduction of more bits takes two levels or more,
+#: and a core of more lanes keeps them in groups of this many (hdl/core.py)
+LANES_PER_LUT = 4
+
+#: the fewest words a core's LUT-RAM state memories are split per lane group at
+#: (NeuronCore._split_state): the TTFS 784-600-10's 12-word cores gained 46.4 -> 75.3 MHz,
+#: an 8-word core 140.5 -> 145.3 (stop 51). Stop 52 kept cores of 2 words whole, from
+#: MNIST-fast's 64-lane cores split with router2 (81.5 MHz) against whole with router1
+#: (116.0); router1 no longer converges on that design, and with router2 on both sides its
+#: four placements (the default seed, seeds 1-3) gave 93.9, 97.2, 81.4, 82.8 split against
+#: 91.6, 68.0, 82.8, 86.7 whole: mean 88.8 against 82.3, the slowest 81.4 against 68.0
+#: (stops 71-72). One word has nothing to address.
+SPLIT_WORDS = 2
+
+
+def has_lane_groups(lanes: int, words: int) -> bool:
+    """Whether a core of ``lanes`` lanes and ``words`` words keeps its LUT-RAM state as a
+    memory per lane group (wider than one LUT, at least :data:`SPLIT_WORDS` deep)."""
+    return lanes > LANES_PER_LUT and words >= SPLIT_WORDS
+
+
+def core_tile_stage(system: SystemConfig, layer: int, n_layers: int, lanes: int,
+                    words: int) -> bool:
+    """Whether a core of ``layer`` (of ``n_layers``), ``lanes`` lanes and ``words`` words
+    has the tile stage in ``system``: where ``system.tile_stage`` asks for it, the core has
+    lane groups (:func:`has_lane_groups`) with its state in LUT RAM, is single-buffered,
+    and is not in the output layer (the decision unit reads the output cores' membranes
+    through their host ports, at a latency of one cycle)."""
+    return (system.tile_stage and has_lane_groups(lanes, words) and layer < n_layers - 1
+            and system.state_memories != "block"
+            and not double_buffered(system.double_buffer, layer))
 
 
 def input_withdrawn(system: SystemConfig) -> bool:

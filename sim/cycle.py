@@ -32,7 +32,8 @@ so there is one source of timing truth. Its consequences, with ``S`` =
 * A TICK accepted at cycle ``T``: word ``g`` (neurons ``g*L .. g*L + L - 1``) is read at
   the ``g``-th edge from ``T + 1`` at which the credit (words in flight + words queued,
   a register) is below ``Q``; without throttling, at ``T + 1 + g``. It is written, and
-  its spiking neurons pushed into the spike queue, ``S`` edges later (``T + 1 + g + S``).
+  its spiking neurons pushed into the spike queue, ``S`` edges later (``T + 1 + g + S``;
+  ``S + 1`` with the core's ``tile_stage``, whose lane groups run a cycle behind it).
   The output register takes a spike at an edge where it is empty or handshakes: the next
   spiking lane of its word, else the lowest spiking lane of the queue's head word (a word
   pushed at edge X is popped at X + 1 at the earliest). Spikes leave in ascending order,
@@ -191,20 +192,20 @@ class TickTiming:
 def predict_tick(config, start_cycle: int, stimulus: TickStimulus,
                  spiking_neurons: Sequence[int],
                  out_ready: Callable[[int], bool] = lambda cycle: True,
-                 limit: int = 10_000_000) -> TickTiming:
+                 limit: int = 10_000_000, tile_stage: bool = False) -> TickTiming:
     """Predict the handshake cycles of one tick by stepping
     :class:`~spikeforge.sim.blocks.core.CoreModel` edge by edge.
 
     ``config`` needs ``n_neurons`` (and ``lanes``, default 1). ``start_cycle``: a cycle at
     which the core is idle. ``spiking_neurons``: ascending indices of the neurons that spike
     in this tick (from the golden model). ``out_ready(cycle)``: the value of
-    ``spike_out.ready`` the bench applies at that cycle.
+    ``spike_out.ready`` the bench applies at that cycle. ``tile_stage``: the core's.
     """
     N = int(config.n_neurons)
     spiking = sorted(int(n) for n in spiking_neurons)
     if any(not 0 <= n < N for n in spiking):
         raise ValueError(f"spiking_neurons: indices must be in 0..{N - 1}, got {spiking}")
-    core = CoreModel(config)
+    core = CoreModel(config, tile_stage=tile_stage)
     core.golden = np.zeros((1, N), dtype=bool)
     core.golden[0, spiking] = True
     cycle, reference = start_cycle, start_cycle
@@ -246,17 +247,19 @@ def _skip_or_step(core: CoreModel, cycle: int, offer: int, out_ready, outputs: l
 
 def predict_ticks(config, stimuli: Sequence[TickStimulus], spikes_per_tick,
                   out_ready: Callable[[int], bool] = lambda cycle: True,
-                  start_cycle: int = 0) -> list[TickTiming]:
+                  start_cycle: int = 0, tile_stage: bool = False) -> list[TickTiming]:
     """Predict back-to-back ticks: tick 0 starts at ``start_cycle``, every later tick at the
     previous tick's ``idle_cycle`` (a driver that starts the next tick as soon as the core is
     idle, with no host accesses in between). ``spikes_per_tick[t]``: the spiking neurons of
-    tick t (ascending indices, or a boolean row of the golden trace's ``spikes``)."""
+    tick t (ascending indices, or a boolean row of the golden trace's ``spikes``).
+    ``tile_stage``: the core's."""
     timings = []
     cycle = start_cycle
     for stimulus, spikes in zip(stimuli, spikes_per_tick, strict=True):
         row = np.asarray(spikes)
         spikes = np.flatnonzero(row).tolist() if row.dtype == bool else [int(n) for n in row]
-        timing = predict_tick(config, cycle, stimulus, spikes, out_ready)
+        timing = predict_tick(config, cycle, stimulus, spikes, out_ready,
+                              tile_stage=tile_stage)
         timings.append(timing)
         cycle = timing.idle_cycle
     return timings

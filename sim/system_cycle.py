@@ -86,7 +86,7 @@ from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.params import Decision
 from spikeforge.ir.plan import INPUT_PORT, check_plan
 from spikeforge.ir.system import (DoubleBuffer, SystemConfig, check_double_buffer,
-                                  double_buffered, input_withdrawn)
+                                  core_tile_stage, double_buffered, input_withdrawn)
 from spikeforge.sim.blocks.core import CoreModel, CorePhase, DoubleBufferedCoreModel
 from spikeforge.sim.blocks.decision import decision_model, decisive_classes, stops_at_tick_end
 from spikeforge.sim.blocks.router import FifoModel, MergerModel, MulticastModel, RouterModel
@@ -234,9 +234,11 @@ class SystemModel:
         layers, routes = check_plan(plan)
         self.L = len(layers)
         check_double_buffer(system, len(layers))
-        self.layers = [[(DoubleBufferedCoreModel if double_buffered(system.double_buffer, l)
-                         else CoreModel)(c, events_first=False) for c in cores]
-                       for l, cores in enumerate(layers)]
+        self.layers = [[DoubleBufferedCoreModel(c, events_first=False)
+                        if double_buffered(system.double_buffer, l) else
+                        CoreModel(c, events_first=False, tile_stage=core_tile_stage(
+                            system, l, len(layers), c.config.lanes, c.config.words))
+                        for c in cores] for l, cores in enumerate(layers)]
         self.cores = [c for layer in self.layers for c in layer]  # the controller's order
         self.n_classes = sum(c.N for c in self.layers[-1])
         self.offsets = [[routes[(l, c.index)].source_offset for c in cores]

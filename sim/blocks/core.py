@@ -75,8 +75,8 @@ class CoreModel:
       h + G (an event accepted at the last word restarts the countdown).
     * A TICK accepted at edge T: word ``cnt`` is issued at every edge from T + 1 at which
       ``cnt < G`` and ``credit < QUEUE_WORDS``; an issued word is written (and its spikes
-      pushed into the queue) :data:`UPDATE_STAGES` edges later. The phase ends at the edge
-      that writes word G - 1.
+      pushed into the queue) :data:`UPDATE_STAGES` edges later, one more with
+      ``tile_stage``. The phase ends at the edge that writes word G - 1.
     * The output register takes the next spike at an edge where it is empty or its spike
       leaves (the skid register is empty): the next lane of the word it is emitting, else
       (if the word is done) the lowest lane of the queue's head word (popped). A word pushed
@@ -86,8 +86,11 @@ class CoreModel:
       handshake.
     """
 
-    def __init__(self, plan_core, events_first: bool = True):
+    def __init__(self, plan_core, events_first: bool = True, tile_stage: bool = False):
         self.events_first = events_first  # NeuronCore's: False in a system
+        # NeuronCore's tile_stage: its lane groups read, update and write a cycle behind the
+        # control, which takes their spikes at their write edge: one stage more
+        self.tile_stage = tile_stage
         self.N = plan_core.n_neurons
         inner = getattr(plan_core, "config", None)  # a CorePlan's CoreConfig
         self.L = int(getattr(plan_core, "lanes", None) or getattr(inner, "lanes", None) or 1)
@@ -98,7 +101,8 @@ class CoreModel:
         self.phase = CorePhase.IDLE
         self.left = 0  # EVENT / CLEAR: edges until IDLE
         self.cnt = 0  # UPDATE: next word to issue
-        self.stages = [False] * UPDATE_STAGES  # UPDATE: valid bit of each pipeline stage
+        # UPDATE: valid bit of each pipeline stage
+        self.stages = [False] * (UPDATE_STAGES + int(tile_stage))
         self.w_g = 0  # UPDATE: the next word to reach the write edge
         self.credit = 0
         self.queue = deque()  # words of spikes: lists of ascending neuron indices

@@ -32,7 +32,8 @@ from spikeforge.flow import (
 )
 from spikeforge.ir.errors import ConfigError, SpikeforgeError
 from spikeforge.ir.params import MAX_STATE_BITS
-from spikeforge.ir.system import DoubleBuffer, SystemConfig, check_double_buffer, chosen_system
+from spikeforge.ir.system import (DoubleBuffer, SystemConfig, check_double_buffer, chosen_system,
+                                  core_tile_stage)
 from spikeforge.sim.network import classify, overflowing_images
 
 #: images of the test split stored as expected traces by default (MNIST: 10000 would be big)
@@ -103,6 +104,12 @@ def register(subparsers) -> None:
     buffers.add_argument("--double-buffer-layers", dest="double_buffer", type=layers_option,
                          metavar="L[,L...]",
                          help="double-buffer the cores of these layers only (0 = the first)")
+    p.add_argument("--tile-stage", action="store_true",
+                   help="the hidden layers' single-buffered cores of more than 4 lanes and 2 "
+                        "words or more with their lane groups a cycle behind their control: "
+                        "every path from a core's control into its lanes starts at a register "
+                        "(for Fmax on the ECP5; a cycle more per update phase, the same "
+                        "spikes). Default: off")
     p.add_argument("--images", type=integer(1), default=None, metavar="N",
                    help=f"test images for the expected traces (default: all, at most "
                         f"{DEFAULT_TRACE_IMAGES})")
@@ -211,8 +218,10 @@ def cmd_compile(args) -> int:
         if double:
             print(f"  {buffered_reason(double)}", file=log)
     system = chosen_system(network.decision, not args.no_overlap, double_buffer=double,
-                           **settings)
+                           tile_stage=args.tile_stage, **settings)
     print(f"  tick controller: {overlap_reason(system)}", file=log)
+    if args.tile_stage:
+        print(f"  {tile_reason(system, network, lanes, cores)}", file=log)
     result = compile_network(network, args.out, counts, ds.test_y[:n], cores, lanes=lanes,
                              drop_silent=not args.keep_silent_inputs, system=system,
                              info={"model": str(args.model), "dataset": ds.name,
@@ -234,6 +243,20 @@ def cmd_compile(args) -> int:
                           "system": system.to_dict(), "wall_seconds": seconds},
                          indent=2))
     return 0
+
+
+def tile_reason(system, network, lanes, cores) -> str:
+    """Which cores ``--tile-stage`` gave the tile stage, said."""
+    plan = plan_network(network, neurons_per_core=cores, lanes=lanes)
+    n = plan.n_layers
+    tiled = [c for l in range(n) for c in plan.cores_of_layer(l)
+             if core_tile_stage(system, l, n, c.config.lanes, c.config.words)]
+    if not tiled:
+        return ("tile stage: no core takes it (--tile-stage: a hidden layer's single-buffered "
+                "core of more than 4 lanes and 2 words or more)")
+    return (f"tile stage: {len(tiled)} core{'s' if len(tiled) != 1 else ''} with "
+            f"{'their' if len(tiled) != 1 else 'its'} lane groups a cycle behind the control, "
+            f"a cycle more per update phase (--tile-stage)")
 
 
 def overlap_reason(system) -> str:

@@ -142,6 +142,18 @@ def test_compile_command_from_a_model_file(tmp_path):
     assert run.returncode == 0, run.stdout + run.stderr
     (report,) = json.loads(run.stdout)
     assert report["ok"] and report["bit_exact_images"] == report["images"] == 2, report
+    # --tile-stage: the hidden core of lane groups (8 neurons in 5 lanes) with its groups a
+    # cycle behind its control, said; verified as shipped
+    run = run_cli("compile", model, "--out", tmp_path / "tile", "--images", 4,
+                  "--lanes", "5,1", "--tile-stage")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "tile stage: 1 core with its lane groups a cycle behind the control" in run.stdout
+    assert load_artifact(tmp_path / "tile").system.tile_stage
+    assert "s_waddr_t" in (tmp_path / "tile" / flow.VERILOG).read_text()
+    run = run_cli("verify", tmp_path / "tile", "--images", 2, "--simulator", "icarus", "--json")
+    assert run.returncode == 0, run.stdout + run.stderr
+    (report,) = json.loads(run.stdout)
+    assert report["ok"] and report["bit_exact_images"] == report["images"] == 2, report
     # --board: the fastest lanes that fit, said with why; lanes given that do not fit: refused
     run = run_cli("compile", model, "--out", tmp_path / "board", "--images", 20,
                   "--board", "icebreaker", "--json", "--no-overlap")

@@ -148,19 +148,22 @@ class CoreBench:
         return command, idle
 
     async def read_many(self, addresses: list[int]) -> list[int]:
-        """Pipelined host reads, one per cycle; checks the fixed latency of 1."""
+        """Pipelined host reads, one per cycle; checks the fixed latency (1, 2 with the
+        core's ``tile_stage``)."""
         ctx, host = self.ctx, self.dut.host
+        latency = 2 if self.dut.tile_stage else 1
         values = []
-        for k, address in enumerate(addresses + [None]):
-            if address is None:
-                ctx.set(host.r_en, 0)
-            else:
-                ctx.set(host.addr, address)
+        for k in range(len(addresses) + latency):
+            if k < len(addresses):
+                ctx.set(host.addr, addresses[k])
                 ctx.set(host.r_en, 1)
+            else:
+                ctx.set(host.r_en, 0)
             sample = await self.step()
-            if k > 0:
-                assert sample["r_valid"] == 1, f"host read of {addresses[k - 1]:#x}: r_valid low " \
-                                               f"one cycle after r_en (cycle {sample['cycle']})"
+            if k >= latency:
+                assert sample["r_valid"] == 1, (
+                    f"host read of {addresses[k - latency]:#x}: r_valid low {latency} "
+                    f"cycle(s) after r_en (cycle {sample['cycle']})")
                 values.append(sample["r_data"])
             else:
                 assert sample["r_valid"] == 0, f"host: r_valid high without a read (cycle " \
@@ -216,8 +219,9 @@ def compare_state(observed: dict, trace, t: int, label: str):
 
 
 def compare_timing(config, observed: dict, stimulus: TickStimulus, spiking, out_ready, t: int,
-                   label: str):
-    predicted = predict_tick(config, observed["start"], stimulus, spiking, out_ready)
+                   label: str, tile_stage: bool = False):
+    predicted = predict_tick(config, observed["start"], stimulus, spiking, out_ready,
+                             tile_stage=tile_stage)
     assert observed["event_cycles"] == predicted.event_cycles, (
         f"{label}: tick {t}: event handshake cycles {observed['event_cycles']} in the RTL, "
         f"{predicted.event_cycles} predicted")
@@ -333,6 +337,13 @@ CASES = [
 @pytest.mark.parametrize("seed,n_neurons,n_inputs,lanes,p_ready,overrides", CASES)
 def test_random_against_golden_and_cycle_model(seed, n_neurons, n_inputs, lanes, p_ready,
                                                overrides):
+    check_random_case(seed, n_neurons, n_inputs, lanes, p_ready, overrides)
+
+
+def check_random_case(seed, n_neurons, n_inputs, lanes, p_ready, overrides, **core_options):
+    """20 random ticks of a random core (``core_options``: NeuronCore's) with random stalls:
+    every spike, every state after every tick and every handshake cycle against the golden
+    and cycle models."""
     rng = random.Random(seed)
     for _attempt in range(20):  # draw until the vector makes something spike
         config = random_config(rng, n_neurons, n_inputs, lanes, **overrides)
@@ -351,7 +362,7 @@ def test_random_against_golden_and_cycle_model(seed, n_neurons, n_inputs, lanes,
             states.append(await bench.read_state())
             assert not bench.ctx.get(bench.dut.overflow), f"{label}: unexpected overflow"
 
-    dut = NeuronCore(config)
+    dut = NeuronCore(config, **core_options)
     run_sim(dut, bench_fn, out_ready)
     for t, (stimulus, observed, state) in enumerate(zip(stimuli, observed_ticks, states)):
         spiking = [int(n) for n in np.flatnonzero(trace.spikes[t])]
@@ -359,7 +370,8 @@ def test_random_against_golden_and_cycle_model(seed, n_neurons, n_inputs, lanes,
         assert got == spiking, (f"{label}: tick {t}: neurons {got} spiked in the RTL, "
                                 f"{spiking} in the golden model")
         compare_state(state, trace, t, label)
-        compare_timing(config, observed, stimulus, spiking, out_ready, t, label)
+        compare_timing(config, observed, stimulus, spiking, out_ready, t, label,
+                       tile_stage=dut.tile_stage)
     assert trace.spikes.any(), f"{label}: test vector too weak, nothing spiked"
 
 

@@ -10,6 +10,7 @@ from spikeforge.ir.system import (
     SystemConfig,
     check_double_buffer,
     core_sum_stage,
+    core_tile_stage,
     core_weight_stages,
     double_buffered,
 )
@@ -26,19 +27,19 @@ def test_system_round_trips_through_json():
     system = SystemConfig(Decision.MEMBRANE_MAX, fifo_depth=3, guard=5, tick_bits=12,
                           cycle_bits=40, weight_banks="ecp5", overlap=True,
                           state_memories="block", weight_stages=2, input_copies=True,
-                          sum_stage=True, double_buffer=True)
+                          sum_stage=True, double_buffer=True, tile_stage=True)
     d = system.to_dict()
     assert d == {"decision": "membrane-max", "fifo_depth": 3, "guard": 5, "tick_bits": 12,
                  "cycle_bits": 40, "weight_banks": "ecp5", "overlap": True,
                  "state_memories": "block", "weight_stages": 2, "input_copies": True,
-                 "sum_stage": True, "double_buffer": True}
+                 "sum_stage": True, "double_buffer": True, "tile_stage": True}
     assert SystemConfig.from_dict(json.loads(json.dumps(d))) == system
     # an artifact written before weight_banks, overlap, state_memories, weight_stages,
-    # input_copies, sum_stage and double_buffer existed: one memory per core, the tick
-    # barrier, the state memories where Yosys puts them, no weight stage, one input index,
-    # no sum stage, single-buffered cores
+    # input_copies, sum_stage, double_buffer and tile_stage existed: one memory per core,
+    # the tick barrier, the state memories where Yosys puts them, no weight stage, one input
+    # index, no sum stage, single-buffered cores, no tile stage
     later = ("weight_banks", "overlap", "state_memories", "weight_stages", "input_copies",
-             "sum_stage", "double_buffer")
+             "sum_stage", "double_buffer", "tile_stage")
     old = {k: v for k, v in d.items() if k not in later}
     assert SystemConfig.from_dict(old) == SystemConfig(**{**system.__dict__, "weight_banks": "",
                                                           "overlap": False,
@@ -46,7 +47,8 @@ def test_system_round_trips_through_json():
                                                           "weight_stages": 0,
                                                           "input_copies": False,
                                                           "sum_stage": False,
-                                                          "double_buffer": False})
+                                                          "double_buffer": False,
+                                                          "tile_stage": False})
 
 
 def test_weight_stages_only_where_the_core_has_words_enough():
@@ -62,6 +64,19 @@ def test_the_sum_stage_only_where_the_core_takes_one_more_stage():
     assert [core_sum_stage(SystemConfig(weight_stages=2, sum_stage=True), g)
             for g in (3, 4, 5)] == [True, False, True]
     assert not core_sum_stage(SystemConfig(), 12)
+
+
+def test_the_tile_stage_only_in_hidden_single_buffered_cores_of_lane_groups():
+    system = SystemConfig(tile_stage=True)
+    # (layer, layers, lanes, words): lane groups are more than 4 lanes and 2 words or more
+    cases = {(0, 2, 8, 2): True, (1, 3, 64, 13): True, (0, 2, 4, 3): False,
+             (0, 2, 8, 1): False, (1, 2, 8, 2): False}  # the last: the output layer
+    assert {k: core_tile_stage(system, *k) for k in cases} == cases
+    assert not core_tile_stage(SystemConfig(), 0, 2, 8, 2)
+    assert not core_tile_stage(SystemConfig(tile_stage=True, double_buffer=(0,)), 0, 2, 8, 2)
+    assert core_tile_stage(SystemConfig(tile_stage=True, double_buffer=(1,)), 0, 3, 8, 2)
+    assert not core_tile_stage(SystemConfig(tile_stage=True, state_memories="block"),
+                               0, 2, 8, 2)
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -80,6 +95,7 @@ def test_the_sum_stage_only_where_the_core_takes_one_more_stage():
     (dict(weight_stages=5), "weight_stages: must be an integer in 0..4, got 5"),
     (dict(input_copies="yes"), "input_copies: must be true or false, got 'yes'"),
     (dict(sum_stage=1), "sum_stage: must be true or false, got 1"),
+    (dict(tile_stage="on"), "tile_stage: must be true or false, got 'on'"),
     (dict(double_buffer="no"), "double_buffer: must be true, false or a list of distinct "
                                "layer indices (integers >= 0), got 'no'"),
     (dict(double_buffer=[0, 0]), "double_buffer: must be true, false or a list of distinct "
@@ -90,7 +106,8 @@ def test_the_sum_stage_only_where_the_core_takes_one_more_stage():
                                  "layer indices (integers >= 0), got [True]"),
 ], ids=["decision", "fifo_depth-negative", "fifo_depth-float", "guard", "tick_bits",
         "cycle_bits-bool", "weight_banks", "weight_banks-list", "overlap-int", "state_memories",
-        "weight_stages", "input_copies", "sum_stage", "double_buffer", "double_buffer-twice",
+        "weight_stages", "input_copies", "sum_stage", "tile_stage", "double_buffer",
+        "double_buffer-twice",
         "double_buffer-negative", "double_buffer-bool-layer"])
 def test_bad_system_settings_are_named(kwargs, message):
     with pytest.raises(ConfigError) as error:
