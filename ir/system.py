@@ -137,12 +137,12 @@ class SystemConfig:
       :class:`~spikeforge.sim.blocks.core.DoubleBufferedCoreModel`. Costs two more
       current memories per core: on the iCE40 the digits latency design's hidden core alone
       takes almost all of the cycles that every core's buffers save (docs/boards.md, stop 65).
-    * ``tile_stage`` -- the lane groups of the hidden layers' single-buffered cores of lane
+    * ``tile_stage`` -- the hidden layers' single-buffered cores of lane groups with their
       groups a cycle behind their control (:class:`~spikeforge.hdl.core.NeuronCore`'s
       ``tile_stage``; which cores: :func:`core_tile_stage`): every path from a core's
       control into its lane groups starts at a register with no logic behind it. The same
       spikes and results; their update phases take a cycle more (the cycle model's
-      ``tile_stage``).
+      ``tile_stage``). ``compile --tile-stage`` sets it; off by default (stop 73).
     """
 
     decision: Decision = Decision.FIRST_SPIKE

@@ -247,19 +247,17 @@ def _skip_or_step(core: CoreModel, cycle: int, offer: int, out_ready, outputs: l
 
 def predict_ticks(config, stimuli: Sequence[TickStimulus], spikes_per_tick,
                   out_ready: Callable[[int], bool] = lambda cycle: True,
-                  start_cycle: int = 0, tile_stage: bool = False) -> list[TickTiming]:
+                  start_cycle: int = 0) -> list[TickTiming]:
     """Predict back-to-back ticks: tick 0 starts at ``start_cycle``, every later tick at the
     previous tick's ``idle_cycle`` (a driver that starts the next tick as soon as the core is
     idle, with no host accesses in between). ``spikes_per_tick[t]``: the spiking neurons of
-    tick t (ascending indices, or a boolean row of the golden trace's ``spikes``).
-    ``tile_stage``: the core's."""
+    tick t (ascending indices, or a boolean row of the golden trace's ``spikes``)."""
     timings = []
     cycle = start_cycle
     for stimulus, spikes in zip(stimuli, spikes_per_tick, strict=True):
         row = np.asarray(spikes)
         spikes = np.flatnonzero(row).tolist() if row.dtype == bool else [int(n) for n in row]
-        timing = predict_tick(config, cycle, stimulus, spikes, out_ready,
-                              tile_stage=tile_stage)
+        timing = predict_tick(config, cycle, stimulus, spikes, out_ready)
         timings.append(timing)
         cycle = timing.idle_cycle
     return timings

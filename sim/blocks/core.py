@@ -88,9 +88,6 @@ class CoreModel:
 
     def __init__(self, plan_core, events_first: bool = True, tile_stage: bool = False):
         self.events_first = events_first  # NeuronCore's: False in a system
-        # NeuronCore's tile_stage: its lane groups read, update and write a cycle behind the
-        # control, which takes their spikes at their write edge: one stage more
-        self.tile_stage = tile_stage
         self.N = plan_core.n_neurons
         inner = getattr(plan_core, "config", None)  # a CorePlan's CoreConfig
         self.L = int(getattr(plan_core, "lanes", None) or getattr(inner, "lanes", None) or 1)
@@ -101,7 +98,8 @@ class CoreModel:
         self.phase = CorePhase.IDLE
         self.left = 0  # EVENT / CLEAR: edges until IDLE
         self.cnt = 0  # UPDATE: next word to issue
-        # UPDATE: valid bit of each pipeline stage
+        # UPDATE: valid bit of each pipeline stage; NeuronCore's tile_stage: one more (its
+        # lane groups run a cycle behind the control, which takes their spikes at their write)
         self.stages = [False] * (UPDATE_STAGES + int(tile_stage))
         self.w_g = 0  # UPDATE: the next word to reach the write edge
         self.credit = 0
