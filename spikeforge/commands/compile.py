@@ -32,8 +32,8 @@ from spikeforge.flow import (
 )
 from spikeforge.ir.errors import ConfigError, SpikeforgeError
 from spikeforge.ir.params import MAX_STATE_BITS
-from spikeforge.ir.system import (DoubleBuffer, SystemConfig, check_double_buffer, chosen_system,
-                                  core_tile_stage)
+from spikeforge.ir.system import (LANES_PER_LUT, SPLIT_WORDS, DoubleBuffer, SystemConfig,
+                                  check_double_buffer, chosen_system, core_tile_stage)
 from spikeforge.sim.network import classify, overflowing_images
 
 #: images of the test split stored as expected traces by default (MNIST: 10000 would be big)
@@ -105,8 +105,9 @@ def register(subparsers) -> None:
                          metavar="L[,L...]",
                          help="double-buffer the cores of these layers only (0 = the first)")
     p.add_argument("--tile-stage", action="store_true",
-                   help="the hidden layers' single-buffered cores of more than 4 lanes and 2 "
-                        "words or more with their lane groups a cycle behind their control: "
+                   help=f"the hidden layers' single-buffered cores of more than "
+                        f"{LANES_PER_LUT} lanes and {SPLIT_WORDS} words or more with their "
+                        "lane groups a cycle behind their control: "
                         "every path from a core's control into its lanes starts at a register "
                         "(for Fmax on the ECP5; a cycle more per update phase, the same "
                         "spikes). Default: off")
@@ -252,8 +253,8 @@ def tile_reason(system, network, lanes, cores) -> str:
     tiled = [c for l in range(n) for c in plan.cores_of_layer(l)
              if core_tile_stage(system, l, n, c.config.lanes, c.config.words)]
     if not tiled:
-        return ("tile stage: no core takes it (--tile-stage: a hidden layer's single-buffered "
-                "core of more than 4 lanes and 2 words or more)")
+        return (f"tile stage: no core takes it (--tile-stage: a hidden layer's single-buffered "
+                f"core of more than {LANES_PER_LUT} lanes and {SPLIT_WORDS} words or more)")
     return (f"tile stage: {len(tiled)} core{'s' if len(tiled) != 1 else ''} with "
             f"{'their' if len(tiled) != 1 else 'its'} lane groups a cycle behind the control, "
             f"a cycle more per update phase (--tile-stage)")

@@ -15,11 +15,12 @@ from spikeforge.hdl.core import Command, NeuronCore, Region
 from spikeforge.ir.core import CoreConfig
 from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.params import NeuronParams, Reset
+from spikeforge.ir.system import has_lane_groups
 from spikeforge.sim.cycle import TickStimulus, predict_tick
 from tests.hdl.test_core import CASES, check_random_case, run_sim
 
 # the cases of test_core.py whose cores have lane groups (more than 4 lanes, 2 words or more)
-GROUPED = [case for case in CASES if case[3] > 4 and -(-case[1] // case[3]) >= 2]
+GROUPED = [case for case in CASES if has_lane_groups(case[3], -(-case[1] // case[3]))]
 
 OPTIONS = [
     # (seed, n_neurons, n_inputs, lanes, p_ready, overrides, core options)
