@@ -206,7 +206,8 @@ def choose_lanes(network, board: str, sample_counts, neurons_per_core=None,
             plan = plan_network(network, neurons_per_core=[cap for cap, _ in key],
                                 lanes=[L for _, L in key])
             est = estimate(plan, board, input_depth=input_depth,
-                           double_buffer=system is not None and system.double_buffer)
+                           double_buffer=system is not None and system.double_buffer,
+                           tile_stage=system is not None and system.tile_stage)
             seen[key] = (_bound(plan, ticks_run, events), plan, est)
         return seen[key]
 

@@ -63,6 +63,7 @@ from spikeforge.ir.system import (
     SystemConfig,
     bram_blocks,
     core_sum_stage,
+    core_tile_stage,
     double_buffered,
     weight_bank_words,
 )
@@ -70,7 +71,7 @@ from spikeforge.ir.system import (
 __all__ = ["FitEstimate", "LogicModel", "LOGIC_MODELS", "estimate", "check_fit", "suggestions",
            "system_layout", "state_memories_for", "input_copies_for", "sum_stage_for",
            "system_settings_for",
-           "dsps_of_plan", "bram_tiles", "memories_of_plan", "logic_of_plan",
+           "dsps_of_plan", "bram_tiles", "memories_of_plan", "logic_of_plan", "tile_flip_flops",
            "ICE40_BITS_PER_TILE", "ROM_LUT_BITS", "ECP5_MAX_LUTRAM_DEPTH", "EngineLogic",
            "ENGINE_LOGIC", "engine_memories", "engine_logic"]
 
@@ -348,14 +349,18 @@ def _rom_lut_bits(core, family: str) -> int:
 
 
 def logic_of_plan(plan, family: str, learning=None, state_memories: str = "",
-                  double_buffer: DoubleBuffer = False) -> tuple[int, int]:
+                  double_buffer: DoubleBuffer = False,
+                  tile_stage: bool = False) -> tuple[int, int]:
     """``(logic cells, flip-flops)`` of the board design of ``plan`` (:class:`LogicModel`);
     ``learning``: a learning build (the cores' weights are RAMs written by the engine, and
     the engine's logic, :func:`engine_logic`, comes on top); ``state_memories`` ``"block"``:
     no state memory in flip-flops or LUT RAM; ``double_buffer``: the double-buffered cores'
     event buffers in LUT RAM or flip-flops too, and their logic
-    (:attr:`LogicModel.per_buffer_bit`)."""
+    (:attr:`LogicModel.per_buffer_bit`); ``tile_stage``: the tiled cores' weight registers,
+    a flip-flop per weight bit of a word (:func:`tile_flip_flops`)."""
     model = LOGIC_MODELS[family]
+    tiles = SystemConfig(tile_stage=tile_stage, state_memories=state_memories,
+                         double_buffer=double_buffer)
     n_classes = sum(c.n_neurons for c in plan.cores_of_layer(plan.n_layers - 1))
     cells = model.shell + model.per_class * n_classes + model.per_class2 * n_classes ** 2
     ffs = model.ff_shell + model.ff_per_class * n_classes + model.ff_per_layer * plan.n_layers
@@ -379,10 +384,23 @@ def logic_of_plan(plan, family: str, learning=None, state_memories: str = "",
             lane_bits = lanes * core.config.accumulator_bits
             cells += model.per_buffer_bit * lane_bits
             ffs += model.ff_per_buffer_bit * lane_bits
+        ffs += tile_flip_flops(tiles, core, plan.n_layers)
     if learning is not None:
         engine_cells, engine_ffs = engine_logic(learning, family)
         cells, ffs = cells + engine_cells, ffs + engine_ffs
     return math.ceil(cells * LOGIC_MARGIN), math.ceil(ffs * LOGIC_MARGIN)
+
+
+def tile_flip_flops(system: SystemConfig, core, n_layers: int) -> int:
+    """The flip-flops the tile stage adds to ``core`` in ``system``
+    (:func:`~spikeforge.ir.system.core_tile_stage`): each lane group's register of its event
+    weights, one per weight bit of a word. Its address, select and host-read registers are a
+    few dozen more, within :data:`LOGIC_MARGIN` (MNIST-fast's two 64-lane hidden cores: the
+    weights 1,024 flip-flops, the build +1,038; docs/boards.md, stop 73)."""
+    config = core.config
+    if not core_tile_stage(system, core.layer, n_layers, config.lanes, config.words):
+        return 0
+    return config.lanes * config.params.weight_bits
 
 
 def engine_logic(learning, family: str) -> tuple[float, float]:
@@ -435,12 +453,13 @@ class FitEstimate:
 
 def estimate(plan, board: str, input_depth: int | None = None, decision=None, *,
              weight_banks: str = "", learning=None, state_memories: str = "",
-             double_buffer: DoubleBuffer = False) -> FitEstimate:
+             double_buffer: DoubleBuffer = False, tile_stage: bool = False) -> FitEstimate:
     """Block RAMs, logic cells, flip-flops and multipliers of the board top of ``plan`` on
     ``board`` (upper bounds, see the module docstring). ``decision`` is accepted for
     compatibility: the logic model is that of spike-count, the larger decision unit.
     ``weight_banks`` and ``state_memories``: the system's (banked weight memories, state
-    memories in block RAM) and ``double_buffer`` (two event buffers per core). ``learning``:
+    memories in block RAM), ``double_buffer`` (two event buffers per core) and ``tile_stage``
+    (the tiled cores' weight registers). ``learning``:
     a learning build's
     :class:`~spikeforge.ir.learning.LearningConfig` (the engine's stores and tick memories,
     its logic, the cores' weights as RAMs)."""
@@ -455,7 +474,8 @@ def estimate(plan, board: str, input_depth: int | None = None, decision=None, *,
         brams += tiles
         bits += d * w
     n_classes = sum(c.n_neurons for c in plan.cores_of_layer(plan.n_layers - 1))
-    luts, ffs = logic_of_plan(plan, family, learning, state_memories, double_buffer)
+    luts, ffs = logic_of_plan(plan, family, learning, state_memories, double_buffer,
+                              tile_stage)
     est = FitEstimate(board, family, brams, spec.resources["brams"], luts, spec.resources["luts"],
                       bits, per_memory, dsps=dsps_of_plan(plan, family, learning),
                       dsps_available=spec.resources.get("dsps", 0), ffs=ffs,
@@ -623,17 +643,17 @@ def system_layout(system) -> dict:
     :class:`~spikeforge.ir.system.SystemConfig` decides (its memory layout): one place to
     pass an artifact's system to the estimate."""
     return {"weight_banks": system.weight_banks, "state_memories": system.state_memories,
-            "double_buffer": system.double_buffer}
+            "double_buffer": system.double_buffer, "tile_stage": system.tile_stage}
 
 
 def check_fit(plan, board: str, input_depth: int | None = None, decision=None, *,
               weight_banks: str = "", learning=None, state_memories: str = "",
-              double_buffer: DoubleBuffer = False) -> FitEstimate:
+              double_buffer: DoubleBuffer = False, tile_stage: bool = False) -> FitEstimate:
     """The estimate, or :class:`ConfigError` saying why the plan does not fit and what would
     make it fit."""
     est = estimate(plan, board, input_depth, decision, weight_banks=weight_banks,
                    learning=learning, state_memories=state_memories,
-                   double_buffer=double_buffer)
+                   double_buffer=double_buffer, tile_stage=tile_stage)
     if not est.fits:
         raise ConfigError(f"the plan does not fit {board}: " + "; ".join(est.problems)
                           + ". To make it fit: " + suggestions(plan, est))

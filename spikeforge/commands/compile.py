@@ -295,14 +295,16 @@ def board_lanes(args, network, counts, log) -> tuple:
     network, _, counts = hardware_input(network, counts, not args.keep_silent_inputs)
     if args.lanes is not None:
         plan = plan_network(network, neurons_per_core=args.neurons_per_core, lanes=args.lanes)
-        fit = estimate(plan, args.board, double_buffer=args.double_buffer or False)
+        fit = estimate(plan, args.board, double_buffer=args.double_buffer or False,
+                       tile_stage=args.tile_stage)
         if not fit.fits:
             raise ConfigError(f"--lanes {args.lanes}: does not fit {args.board}: "
                               f"{'; '.join(fit.problems)} (leave --lanes out to choose)")
         return args.lanes, args.neurons_per_core
     choice = choose_lanes(network, args.board, counts[:CHOICE_IMAGES], args.neurons_per_core,
                           system=chosen_system(network.decision, not args.no_overlap,
-                                               double_buffer=args.double_buffer or False))
+                                               double_buffer=args.double_buffer or False,
+                                               tile_stage=args.tile_stage))
     print(f"  lanes for {args.board} ({choice.tried} plans estimated on "
           f"{min(len(counts), CHOICE_IMAGES)} test images, the fastest run through the cycle "
           f"model):", file=log)
@@ -326,14 +328,14 @@ def board_system(args, network, counts, lanes, cores, log) -> tuple[DoubleBuffer
 
     def layout(double):
         if double not in layouts:
-            layouts[double] = board_settings(plan, args.board, double)
+            layouts[double] = board_settings(plan, args.board, double, args.tile_stage)
         return layouts[double]
 
     if args.double_buffer is None:
         double_buffer, why = choose_double_buffer(
             network, args.board, plan, counts[:CHOICE_IMAGES],
             lambda d: chosen_system(network.decision, not args.no_overlap, double_buffer=d,
-                                    **layout(d)[0]))
+                                    tile_stage=args.tile_stage, **layout(d)[0]))
     else:
         double_buffer = args.double_buffer
         why = buffered_reason(double_buffer)
@@ -352,10 +354,12 @@ def buffered_reason(double_buffer: DoubleBuffer) -> str:
     return "cores single-buffered (--no-double-buffer)"
 
 
-def board_settings(plan, board: str, double_buffer: DoubleBuffer) -> tuple[dict, list[str]]:
+def board_settings(plan, board: str, double_buffer: DoubleBuffer,
+                   tile_stage: bool = False) -> tuple[dict, list[str]]:
     """:attr:`SystemConfig.weight_banks`, :attr:`SystemConfig.state_memories`,
     :attr:`SystemConfig.input_copies` and :attr:`SystemConfig.sum_stage` for ``plan`` on
-    ``board`` with or without double-buffered cores, as keyword arguments of
+    ``board`` with or without double-buffered cores (and the tiled cores' registers in the
+    estimate with ``tile_stage``), as keyword arguments of
     :func:`~spikeforge.ir.system.chosen_system`, and the reason for each: weight memories in
     banks one block RAM of the board's family deep (a higher Fmax, the same cycles and
     results) if the banked plan still fits the board, its state memories where they would
@@ -366,7 +370,7 @@ def board_settings(plan, board: str, double_buffer: DoubleBuffer) -> tuple[dict,
     family = BOARDS[board].family
     state, _ = state_memories_for(plan, board, weight_banks=family, double_buffer=double_buffer)
     fit = estimate(plan, board, weight_banks=family, state_memories=state,
-                   double_buffer=double_buffer)
+                   double_buffer=double_buffer, tile_stage=tile_stage)
     if fit.fits:
         why = (f"weight memories in banks one {family} block RAM deep "
                f"(about {fit.brams} of {fit.brams_available} block RAMs)")

@@ -34,13 +34,15 @@ def network(n_in=64, hidden=40, seed=0):
                           Decision.SPIKE_COUNT)
 
 
-def cycle_model(net, counts, plan, overlap=True, double_buffer=False) -> float:
+def cycle_model(net, counts, plan, overlap=True, double_buffer=False,
+                tile_stage=False) -> float:
     """The cycle model's mean cycles per inference of ``plan`` on ``counts``, run back to
     back without gaps (as ``verify`` runs them), recomputed here."""
     trace = run_network(net, counts)
     timings = predict_run(plan, trace, schedules_for(trace.input_counts), trace.ticks,
                           system=SystemConfig(net.decision, overlap=overlap,
-                                              double_buffer=double_buffer))
+                                              double_buffer=double_buffer,
+                                              tile_stage=tile_stage))
     return float(np.mean([t.cycles for t in timings]))
 
 
@@ -221,6 +223,34 @@ def test_the_cycle_model_runs_the_system_to_be_built():
                            system=SystemConfig(Decision.SPIKE_COUNT, overlap=False))
     assert barrier.cycles == pytest.approx(cycle_model(net, counts, barrier.plan, overlap=False))
     assert barrier.cycles != pytest.approx(cycle_model(net, counts, barrier.plan))
+
+
+def test_compile_board_times_the_lanes_with_the_tile_stage(monkeypatch):
+    """``compile --board --tile-stage``: the lane chooser gets the tiled system, so it
+    times its shortlist with each tiled core's update phases a cycle longer (a 64-96-10
+    network: lanes [48, 10], the hidden core's two words tiled)."""
+    import argparse
+    import io
+
+    from spikeforge.commands import compile as command
+
+    seen, real = [], command.choose_lanes
+
+    def choose(*args, **kwargs):
+        seen.append((kwargs["system"], real(*args, **kwargs)))
+        return seen[-1][1]
+
+    monkeypatch.setattr(command, "choose_lanes", choose)
+    net = network(hidden=96)
+    counts = random_inputs(0, net, 8, 6, p=0.3)
+    args = argparse.Namespace(lanes=None, neurons_per_core=None, board="ulx3s-85f",
+                              no_overlap=False, double_buffer=None, tile_stage=True,
+                              keep_silent_inputs=True)
+    assert command.board_lanes(args, net, counts, io.StringIO()) == ([48, 10], None)
+    ((system, choice),) = seen
+    assert system.tile_stage
+    assert choice.cycles == pytest.approx(cycle_model(net, counts, choice.plan, tile_stage=True))
+    assert choice.cycles > cycle_model(net, counts, choice.plan)
 
 
 @pytest.mark.parametrize("board,lanes", [("ulx3s-85f", [4, 10]), ("icebreaker", [1, 1])])
