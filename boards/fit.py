@@ -29,7 +29,8 @@ with the class count (the engine's and the decision unit's per-class counters an
 multiplexer), per layer (the work counters' flip-flops), per core, per lane of a core
 (accumulate, multiply, decay, saturate, compare: the seven-stage pipeline is mostly
 flip-flops; the flip-flop constants were raised by one stage's width when the multipliers'
-operands got their own register stage, stop 25), per distributed-RAM cell (ECP5) and per bit
+operands got their own register stage, stop 25), per lane group of a core wider than one
+LUT (ECP5: MNIST-fast's 64-lane cores, stop 74), per distributed-RAM cell (ECP5) and per bit
 of state kept in flip-flops (iCE40), per weight-ROM multiplexer bit and per ROM bit left to
 LUTs, times :data:`LOGIC_MARGIN`. The constants were fitted to the builds listed in
 ``tests/boards/fit_builds.json`` (Yosys 0.70 / nextpnr of the YoWASP packages; design ->
@@ -59,12 +60,14 @@ from spikeforge.hdl.system import LEARNING_MIN_HIDDEN
 from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.system import (
     BRAM_ASPECTS,
+    LANES_PER_LUT,
     DoubleBuffer,
     SystemConfig,
     bram_blocks,
     core_sum_stage,
     core_tile_stage,
     double_buffered,
+    has_lane_groups,
     weight_bank_words,
 )
 
@@ -97,7 +100,7 @@ class LogicModel:
     """Logic cells and flip-flops of a board design, per family (see the module docstring).
     ``cells = shell + per_class * classes + per_class2 * classes**2 + sum over cores of (per_core + per_lane * L +
     per_lutram * distributed-RAM cells + per_ff_bit * state bits in flip-flops + per_rom_mux *
-    weight-ROM multiplexer bits)``; flip-flops likewise with the ``ff_`` constants (state bits
+    weight-ROM multiplexer bits + per_group * lane groups)``; flip-flops likewise with the ``ff_`` constants (state bits
     in flip-flops count one each) + per_rom_bit * bits of weight ROMs left to LUTs. The
     multiplexer bits of a weight ROM tiled ``rows`` block
     RAMs deep are ``width * (rows - 1)``: the read data is selected among the rows in logic
@@ -133,6 +136,15 @@ class LogicModel:
     #: LUT RAM
     per_buffer_bit: float = 11
     ff_per_buffer_bit: float = 4.5
+    #: per lane group (:data:`~spikeforge.ir.system.LANES_PER_LUT` lanes) of a core whose
+    #: state memories are split per group (:func:`~spikeforge.ir.system.has_lane_groups`, in
+    #: LUT RAM): the group's address registers and select copies, and what the recorded small
+    #: builds' lanes did not show of a 64-lane core's. Fitted at stop 74 to MNIST-fast on the
+    #: ECP5 (784-256-10 with 115 silent inputs dropped, lanes [64, 10] in 2 + 1 cores, 32
+    #: groups: 47,304 logic cells built, 40,742 estimated without it) and to the TTFS
+    #: 784-600-10 ([18, 10] in 3 + 1, hidden cores double-buffered, 15 groups: 36,299 built,
+    #: 31,022 estimated at stop 66), rounded up; 0 where no build had groups (iCE40)
+    per_group: float = 0
 
 
 #: fitted to the builds of tests/boards/fit_builds.json, rounded up (see the module docstring)
@@ -146,7 +158,7 @@ LOGIC_MODELS = {
     "ecp5": LogicModel(shell=2300, per_class=15, per_class2=1.5, per_core=200, per_lane=210,
                        per_lutram=5, per_ff_bit=0, per_rom_mux=0.4, per_rom_bit=0.2,
                        ff_shell=670, ff_per_class=32, ff_per_core=170, ff_per_lane=290,
-                       per_buffer_bit=5, ff_per_buffer_bit=2.5),
+                       per_buffer_bit=5, ff_per_buffer_bit=2.5, per_group=400),
 }
 LOGIC_MODELS["xc7"] = LogicModel(*(0.62 * x for x in vars(LOGIC_MODELS["ecp5"]).values()))
 
@@ -379,6 +391,8 @@ def logic_of_plan(plan, family: str, learning=None, state_memories: str = "",
             weights = model.per_rom_mux * _rom_mux_bits(core, family, "ram")
         cells += (model.per_core + model.per_lane * lanes + model.per_lutram * lutram
                   + model.per_ff_bit * ff_bits + weights)
+        if state_memories != "block" and has_lane_groups(lanes, core.config.words):
+            cells += model.per_group * -(-lanes // LANES_PER_LUT)
         ffs += model.ff_per_core + model.ff_per_lane * lanes + ff_bits
         if buffered:
             lane_bits = lanes * core.config.accumulator_bits

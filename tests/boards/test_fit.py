@@ -157,11 +157,21 @@ def bound_violations(record, est) -> list[str]:
     return wrong
 
 
+def system_of_record(record) -> dict:
+    """The estimate's keyword arguments for a recorded build's system settings (the banked
+    MNIST-fast builds; none for the earlier records, built with the defaults)."""
+    from spikeforge.boards.fit import system_layout
+    from spikeforge.ir.system import SystemConfig
+
+    system = record.get("system")
+    return system_layout(SystemConfig.from_dict(system)) if system else {}
+
+
 @pytest.mark.parametrize("record", BUILDS, ids=lambda r: f"{r['design']}-{r['board']}")
 def test_estimate_bounds_the_measured_builds(record):
     network, plan = plan_of_record(record)
     est = estimate(plan, record["board"], record["input_depth"], network.decision,
-                   learning=learning_of_record(record))
+                   learning=learning_of_record(record), **system_of_record(record))
     assert not bound_violations(record, est), bound_violations(record, est)
 
 
@@ -371,24 +381,3 @@ def test_the_tile_stage_adds_its_weight_registers_to_the_flip_flops():
     assert tile.ffs - plain.ffs in (41, 42)  # 40 x LOGIC_MARGIN, rounded up twice
     assert tile.luts == plain.luts
 
-
-def test_the_estimate_bounds_the_tiled_mnist_fast_build():
-    """MNIST-fast (784-256-10, 115 silent inputs dropped, lanes [64, 10] in 2 + 1 cores,
-    banked) built with the tile stage at stop 73: 43,564 flip-flops. Without the tiled
-    cores' weight registers the estimate was 43,464, under the build; with them 44,529.
-    (Its logic-cell estimate, about 40,742 against 47,297 LUT4s built, is not a bound:
-    docs/boards.md, stop 74.)"""
-    from spikeforge.boards.fit import system_layout
-    from spikeforge.ir.system import SystemConfig
-
-    common = dict(weight_bits=8, decay_bits=12, alpha=2048, beta=3277)  # reset: subtract
-    params = (NeuronParams(current_bits=15, membrane_bits=18, threshold=115, **common),
-              NeuronParams(current_bits=13, membrane_bits=16, threshold=50, **common))
-    layers = (IntegerLayer(np.zeros((669, 256), dtype=np.int64), params[0], 784),
-              IntegerLayer(np.zeros((256, 10), dtype=np.int64), params[1], 256))
-    plan = plan_network(IntegerNetwork(layers, "spike-count"), neurons_per_core=[128, None],
-                        lanes=[64, 10])
-    system = SystemConfig(weight_banks="ecp5", tile_stage=True)
-    est = estimate(plan, "ulx3s-85f", **system_layout(system))
-    assert (est.brams, est.dsps) == (95, 139)
-    assert 43_564 <= est.ffs <= 1.3 * 43_564, est.ffs
