@@ -100,8 +100,9 @@ class LogicModel:
     """Logic cells and flip-flops of a board design, per family (see the module docstring).
     ``cells = shell + per_class * classes + per_class2 * classes**2 + sum over cores of (per_core + per_lane * L +
     per_lutram * distributed-RAM cells + per_ff_bit * state bits in flip-flops + per_rom_mux *
-    weight-ROM multiplexer bits + per_group * lane groups)``; flip-flops likewise with the ``ff_`` constants (state bits
-    in flip-flops count one each) + per_rom_bit * bits of weight ROMs left to LUTs. The
+    weight-ROM multiplexer bits + per_group * lane groups)``; flip-flops likewise with the
+    ``ff_`` constants (state bits in flip-flops count one each) + per_rom_bit * bits of
+    weight ROMs left to LUTs. The
     multiplexer bits of a weight ROM tiled ``rows`` block
     RAMs deep are ``width * (rows - 1)``: the read data is selected among the rows in logic
     (784 x 8 words of 64 bits on the ECP5: 13 rows of 512 x 36, about 300 cells)."""
