@@ -104,16 +104,18 @@ def _assigned(verilog: str, site) -> str | None:
     return found.group(1) if found else None
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--designs", default="spike-count,ttfs-one-word,ttfs-gaps,wide-split",
-                    help="campaign designs, comma-separated (default: %(default)s)")
+def run_sites(argv, doc: str, known: dict, default: str, prepare, what: str) -> int:
+    """The command line both scripts share: ``--designs`` (of ``known``, by name;
+    ``default``), ``--prove``, ``--budget``; ``prepare(design)`` gives the design to run and
+    its sites, said as ``what``. Prints each design's count and its survivors."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    ap.add_argument("--designs", default=default,
+                    help="designs, comma-separated (default: %(default)s)")
     ap.add_argument("--prove", action="store_true",
                     help="try the formal equivalence proof on every undetected mutant")
     ap.add_argument("--budget", type=float, default=None, metavar="SECONDS")
     args = ap.parse_args(argv)
     wanted = args.designs.split(",")
-    known = designs()
     unknown = [name for name in wanted if name not in known]
     if unknown:
         print(f"error: --designs: {', '.join(unknown)} not among {', '.join(known)}",
@@ -121,21 +123,28 @@ def main(argv=None) -> int:
         return 2
     start = time.perf_counter()
     for name in wanted:
-        design = known[name]
-        design = dataclasses.replace(design, system=dataclasses.replace(design.system,
-                                                                        double_buffer=True))
-        sites = buffer_sites(design.verilog())
+        design, sites = prepare(known[name])
         result = run_campaign([design], sites=sites, weight_faults=0, budget_s=args.budget,
                               prove=args.prove)
         survivors = [o for o in result.outcomes if not o.detected_by]
-        print(f"{name}: {len(sites)} sites naming the buffers or the event engine, "
+        print(f"{name}: {len(sites)} sites {what}, "
               f"{len(result.outcomes) - len(survivors)} detected, {len(survivors)} not, "
-              f"{result.not_run} not run")
+              f"{result.not_run} not run", flush=True)
         for o in survivors:
             print(f"  {o.site.id}: {o.site.original} -> {o.site.mutated}"
-                  + (f" ({o.equivalent or 'not proved'})" if args.prove else ""))
+                  + (f" ({o.equivalent or 'not proved'})" if args.prove else ""), flush=True)
     print(f"{time.perf_counter() - start:.0f} s")
     return 0
+
+
+def main(argv=None) -> int:
+    def prepare(design):
+        design = dataclasses.replace(design, system=dataclasses.replace(design.system,
+                                                                        double_buffer=True))
+        return design, buffer_sites(design.verilog())
+
+    return run_sites(argv, __doc__, designs(), "spike-count,ttfs-one-word,ttfs-gaps,wide-split",
+                     prepare, "naming the buffers or the event engine")
 
 
 if __name__ == "__main__":

@@ -24,17 +24,16 @@ the expression and the mutant, and the proof's verdict with ``--prove``).
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import functools
 import re
 import sys
-import time
 from collections import Counter
 
 from mutate_double_buffer import designs as wide_designs
+from mutate_double_buffer import run_sites
 
-from spikeforge.cosim.mutate import logic_sites, run_campaign
+from spikeforge.cosim.mutate import logic_sites
 from spikeforge.ir.system import SystemConfig
 
 #: the signals the tile stage adds to a core (hdl/core.py): the groups' address registers and
@@ -85,36 +84,12 @@ def tile_sites(tiled: str, plain: str) -> list:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--designs", default="wide-split,wide-staged",
-                    help="designs, comma-separated (default: %(default)s)")
-    ap.add_argument("--prove", action="store_true",
-                    help="try the formal equivalence proof on every undetected mutant")
-    ap.add_argument("--budget", type=float, default=None, metavar="SECONDS")
-    args = ap.parse_args(argv)
-    wanted = args.designs.split(",")
-    known = designs()
-    unknown = [name for name in wanted if name not in known]
-    if unknown:
-        print(f"error: --designs: {', '.join(unknown)} not among {', '.join(known)}",
-              file=sys.stderr)
-        return 2
-    start = time.perf_counter()
-    for name in wanted:
-        design = known[name]
+    def prepare(design):
         plain = dataclasses.replace(design, system=untiled(design.system))
-        sites = tile_sites(design.verilog(), plain.verilog())
-        result = run_campaign([design], sites=sites, weight_faults=0, budget_s=args.budget,
-                              prove=args.prove)
-        survivors = [o for o in result.outcomes if not o.detected_by]
-        print(f"{name}: {len(sites)} sites the tile stage adds or changes, "
-              f"{len(result.outcomes) - len(survivors)} detected, {len(survivors)} not, "
-              f"{result.not_run} not run", flush=True)
-        for o in survivors:
-            print(f"  {o.site.id}: {o.site.original} -> {o.site.mutated}"
-                  + (f" ({o.equivalent or 'not proved'})" if args.prove else ""), flush=True)
-    print(f"{time.perf_counter() - start:.0f} s")
-    return 0
+        return design, tile_sites(design.verilog(), plain.verilog())
+
+    return run_sites(argv, __doc__, designs(), "wide-split,wide-staged", prepare,
+                     "the tile stage adds or changes")
 
 
 if __name__ == "__main__":
