@@ -380,4 +380,3 @@ def test_the_tile_stage_adds_its_weight_registers_to_the_flip_flops():
                    for t in (False, True))
     assert tile.ffs - plain.ffs in (41, 42)  # 40 x LOGIC_MARGIN, rounded up twice
     assert tile.luts == plain.luts
-
