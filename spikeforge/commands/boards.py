@@ -104,7 +104,9 @@ def cmd_fit(args) -> int:
         for board, est in estimates.items():
             verdict = "fits" if est.fits else "DOES NOT FIT: " + "; ".join(est.problems)
             print(f"{board:<11} block RAM {est.brams:>4} / {est.brams_available:<4} "
-                  f"LUTs ~{est.luts:>6} / {est.luts_available:<6} {verdict}")
+                  f"DSP {est.dsps:>3} / {est.dsps_available:<4} "
+                  f"LUTs ~{est.luts:>6} / {est.luts_available:<6} "
+                  f"FFs ~{est.ffs:>6} / {est.ffs_available:<6} {verdict}")
             if not est.fits:
                 print(f"{'':<11} to make it fit: {suggestions(plan, est)}")
     return 0 if any(est.fits for est in estimates.values()) else 2

@@ -38,6 +38,9 @@ def test_fit_exit_status_says_whether_the_design_fits(capsys):
     assert main(["fit", "core:64x1000"]) == 0  # too big for the iCE40, fits the ECP5
     out = capsys.readouterr().out
     assert "icebreaker  block RAM  131 / 30" in out and "DOES NOT FIT" in out
+    # every resource the estimate bounds, on the board's line: multipliers and flip-flops too
+    (ecp5,) = [line for line in out.splitlines() if line.startswith("ulx3s-85f ")]
+    assert "DSP   2 / 156" in ecp5 and "FFs ~" in ecp5 and "/ 83640  fits" in ecp5, ecp5
     assert "to make it fit: smaller layers or fewer inputs" in out
     assert "a larger board: ulx3s-85f" in out
     assert main(["fit", "core:64x1000", "--board", "icebreaker"]) == 2
