@@ -35,12 +35,13 @@ def test_the_sites_are_those_the_tile_stage_adds_or_changes():
                 "w_last_g", "w_base_g", "r_valid_1", "r_held"} <= frozen, frozen
 
 
-def test_the_stimuli_catch_the_tile_logic_and_miss_a_free_queue_entry():
+def test_the_stimuli_catch_the_tile_logic_and_not_an_equivalent_queue_enable():
     """On ``wide-split``'s default stimulus: a group's event weights held, its address
     source held, the group's write edge (``written_g``) held, and its first weight
-    subtracted are mismatches; the write enable of a free queue entry (entry 1, written
-    whenever the queue holds one word) is not -- the entry is not read before it is written
-    again (hdl/core.py, the queue), the argued survivor of the script's run."""
+    subtracted are mismatches; queue entry 1's write enable made an OR (entry 1 takes every
+    written word) is not: a write finds at most one word queued in a core of 3 words, so
+    entry 1 is the entry written anyway or a free one, not read before it is written again
+    (docs/verification.md, the argued survivors of the script's run)."""
     require_simulator("verilator")
     design = designs()["wide-split"]
     tiled, plain = _verilog("wide-split")
