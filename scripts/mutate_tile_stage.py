@@ -16,7 +16,8 @@ tile's event weights then come from the stage's register.
 The sites (:func:`tile_sites`): those whose expression names a signal the tile stage adds
 (:data:`NAMES`), and those whose expression the untiled design does not have as often in the
 core (the expressions compared with Amaranth's numbered wires as one name): the selects and
-enables the tile stage moved, the host read path's second cycle and the registers' resets.
+enables the tile stage moved and the host read path's second cycle. Reset branches and reset
+values are taken only where they name such a signal (:data:`RESETS`).
 
 Prints per design the sites, how many the stimuli detected, and each survivor (its site id,
 the expression and the mutant, and the proof's verdict with ``--prove``).
@@ -38,7 +39,8 @@ from spikeforge.ir.system import SystemConfig
 
 #: the signals the tile stage adds to a core (hdl/core.py): the groups' address registers and
 #: their source, the pending event's extra stage, the groups' event weights, the control's
-#: view of the groups' write edge, the host read's second cycle, the groups' select copies
+#: view of the groups' write edge, the host read's second cycle (the groups' select copies
+#: are the untiled core's too, loaded a cycle later: the diff finds what changed of them)
 NAMES = re.compile(r"\b(\w+_raddr_t|s_waddr_t|e_tile|t_w_g\d+|written_g|w_last_g|w_base_g|"
                    r"g_last|r_valid_1|r_held|r_region_2|r_lane_2)\b")
 
@@ -83,12 +85,14 @@ def tile_sites(tiled: str, plain: str) -> list:
     return chosen
 
 
-def main(argv=None) -> int:
-    def prepare(design):
-        plain = dataclasses.replace(design, system=untiled(design.system))
-        return design, tile_sites(design.verilog(), plain.verilog())
+def sites_of(design) -> tuple:
+    """``design`` and its :func:`tile_sites`, against the same design untiled."""
+    plain = dataclasses.replace(design, system=untiled(design.system))
+    return design, tile_sites(design.verilog(), plain.verilog())
 
-    return run_sites(argv, __doc__, designs(), "wide-split,wide-staged", prepare,
+
+def main(argv=None) -> int:
+    return run_sites(argv, __doc__, designs(), "wide-split,wide-staged", sites_of,
                      "the tile stage adds or changes")
 
 

@@ -9,7 +9,7 @@ from spikeforge.cosim.mutate import run_campaign
 from tests.util import require_simulator
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-from mutate_tile_stage import designs, main, tile_sites, untiled  # noqa: E402
+from mutate_tile_stage import designs, main, sites_of, tile_sites, untiled  # noqa: E402
 
 
 def _verilog(name: str) -> tuple[str, str]:
@@ -43,9 +43,7 @@ def test_the_stimuli_catch_the_tile_logic_and_not_an_equivalent_queue_enable():
     entry 1 is the entry written anyway or a free one, not read before it is written again
     (docs/verification.md, the argued survivors of the script's run)."""
     require_simulator("verilator")
-    design = designs()["wide-split"]
-    tiled, plain = _verilog("wide-split")
-    sites = tile_sites(tiled, plain)
+    design, sites = sites_of(designs()["wide-split"])
 
     def site(tag: str, text: str = ""):
         (found,) = [s for s in sites if s.id.split(":")[2] == tag and text in s.original]
