@@ -62,12 +62,13 @@ import spikeforge.sim.cycle as cycle_model
 from spikeforge.compiler.artifact import load_artifact
 from spikeforge.cosim.system_cosim import expected_run, schedules_for
 from spikeforge.flow import EXPECTED, load_expected
+from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.params import Decision
 from spikeforge.sim.cycle import cycles_per_event, update_cycles, words
 from spikeforge.sim.planned import LayerTicksModel
 from spikeforge.sim.network import run_network
-from spikeforge.sim.system_cycle import (dependency_bound, lower_bound_cycles, predict_run,
-                                         work_bound)
+from spikeforge.sim.system_cycle import (SystemModel, dependency_bound, lower_bound_cycles,
+                                         predict_run, work_bound)
 
 
 def per_core_ticks(plan, events_per_tick: np.ndarray, ticks_run: int,
@@ -129,12 +130,13 @@ def model_cycles(artifact, counts, stages: int | None = None):
     return trace, float(np.mean([t.cycles for t in timings]))
 
 
-def layer_ticks_cycles(artifact, counts, link_fifo: int = 0) -> float:
+def layer_ticks_cycles(artifact, counts, link_fifo: int = 0, output_reads: int = 1) -> float:
     """Mean cycles per inference of :class:`~spikeforge.sim.planned.LayerTicksModel` on
-    ``counts`` (the driver's default schedule; ``link_fifo``: the model's); a contract
-    violation is an error."""
+    ``counts`` (the driver's default schedule; ``link_fifo``, ``output_reads``: the
+    model's); a contract violation is an error."""
     trace = run_network(artifact.network, counts)  # full: a layer may run past the decision
-    model = LayerTicksModel(artifact.plan, artifact.system, link_fifo=link_fifo)
+    model = LayerTicksModel(artifact.plan, artifact.system, link_fifo=link_fifo,
+                            output_reads=output_reads)
     timings = predict_run(artifact.plan, trace, schedules_for(trace.input_counts),
                           counts.shape[1], system=artifact.system, model=model)
     if model.violations:
@@ -172,23 +174,38 @@ def row(directory: Path, images: int, drain_hidden: bool = False,
     out += [f"{e / work:.2f}x" for e in estimates] + [
         f"{dependency:,.0f}", f"{dependency / work:.2f}x", f"{model / dependency:.2f}x"]
     if output_reads is not None:
-        out += output_reads_bounds(plan, trace, stats, [b["ticks_run"] for b in bounds],
-                                   output_reads)
+        out += output_reads_cells(directory, artifact, counts, trace, stats,
+                                  [b["ticks_run"] for b in bounds], output_reads, layer_ticks)
     return out
 
 
-def output_reads_bounds(plan, trace, stats, ticks: list[int], k: int) -> list[str]:
-    """The work and dependency bounds, and their ratio, of the same design with its output
-    layer's cores reading ``k`` event words a cycle (``reads`` of
+def output_reads_cells(name, artifact, counts, trace, stats, ticks: list[int], k: int,
+                       layer_ticks: tuple[int, ...]) -> list[str]:
+    """The same design with its output layer taking ``k`` events a cycle (not built): the
+    work and dependency bounds and their ratio (``reads`` of
     :func:`~spikeforge.sim.system_cycle.work_bound` and
-    :func:`~spikeforge.sim.system_cycle.dependency_bound`; not built); ``ticks``: each
-    image's ticks run."""
+    :func:`~spikeforge.sim.system_cycle.dependency_bound`), then the cycle models with a
+    link of ``k`` spikes a cycle into it (``output_reads``: today's controller, and per-layer
+    ticks with each depth of ``layer_ticks``), each beside its ratio to that work bound
+    ("-" where the output cores have more than one word: said on stderr, ``name`` the
+    artifact); ``ticks``: each image's ticks run."""
+    plan = artifact.plan
     reads, images = {plan.n_layers - 1: k}, range(len(ticks))
     work = np.mean([float(work_bound(plan, stats.input_events[b], ticks[b], reads))
                     for b in images])
     dependency = np.mean([float(dependency_bound(plan, trace, b, ticks[b], reads))
                           for b in images])
-    return [f"{work:,.0f}", f"{dependency:,.0f}", f"{dependency / work:.2f}x"]
+    out = [f"{work:,.0f}", f"{dependency:,.0f}", f"{dependency / work:.2f}x"]
+    try:
+        model = SystemModel(plan, artifact.system, output_reads=k)
+    except ConfigError as e:  # output cores of several words: no such link into them
+        print(f"{name}: no cycle model with output {k} a cycle: {e}", file=sys.stderr)
+        return out + ["-"] * (1 + len(layer_ticks))
+    timings = predict_run(plan, trace, schedules_for(trace.input_counts), counts.shape[1],
+                          system=artifact.system, model=model)
+    cycles = [float(np.mean([t.cycles for t in timings]))]
+    cycles += [layer_ticks_cycles(artifact, counts, d, k) for d in layer_ticks]
+    return out + [f"{c:,.0f} ({c / work:.2f}x)" for c in cycles]
 
 
 def main(argv=None) -> int:
@@ -207,7 +224,8 @@ def main(argv=None) -> int:
                          "FIFOs of D packets (0: none, spikes held at the cores)")
     ap.add_argument("--output-reads", type=int, default=None, metavar="K",
                     help="also the work and dependency bounds with the output layer's cores "
-                         "reading K event words a cycle (not built)")
+                         "reading K event words a cycle, and the cycle models (today's, "
+                         "--layer-ticks') with a link of K spikes a cycle into it (not built)")
     args = ap.parse_args(argv)
     if args.output_reads is not None and args.output_reads < 1:
         ap.error(f"--output-reads: must be at least 1, got {args.output_reads}")
@@ -230,7 +248,10 @@ def main(argv=None) -> int:
               + ([] if args.output_reads is None else [
                   f"work bound, output {args.output_reads} a cycle",
                   f"dependency bound, output {args.output_reads} a cycle",
-                  f"dependency / work, output {args.output_reads} a cycle"]))
+                  f"dependency / work, output {args.output_reads} a cycle",
+                  f"cycle model, output {args.output_reads} a cycle (/ its work)"] + [
+                  f"layer ticks, FIFO {d}, output {args.output_reads} a cycle (/ its work)"
+                  for d in args.layer_ticks]))
     print("| " + " | ".join(header) + " |\n|" + "---|" * len(header))
     for directory in args.dirs:
         if not (directory / EXPECTED).is_file():

@@ -20,7 +20,10 @@ Columns (a core's phase and the system around it, :class:`~spikeforge.sim.blocks
   CHECK and offer).
 
 ``--layer-ticks D``: the same for the cycle model of per-layer ticks
-(:mod:`spikeforge.sim.planned`, link FIFOs of D packets; not built).
+(:mod:`spikeforge.sim.planned`, link FIFOs of D packets; not built). ``--output-reads K``
+(stop 75): the link into the output layer carries up to K spikes a cycle and its cores take
+them in one (``SystemModel``'s ``output_reads``; not built), the work bound and the busiest
+core with the output layer reading K words a cycle.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import argparse
 import dataclasses
 import sys
 from collections import Counter
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -36,9 +40,11 @@ import numpy as np
 from spikeforge.compiler.artifact import load_artifact
 from spikeforge.cosim.system_cosim import schedules_for
 from spikeforge.flow import EXPECTED, load_expected
+from spikeforge.ir.errors import ConfigError
 from spikeforge.sim.blocks.core import QUEUE_WORDS, CorePhase
 from spikeforge.sim.planned import LayerTicksModel
 from spikeforge.sim.network import run_network
+from spikeforge.sim.cycle import words
 from spikeforge.sim.system_cycle import SystemModel, lower_bound_cycles, predict_run
 
 COLUMNS = ("event words", "update words", "clear", "drain", "queue full", "spikes out",
@@ -87,24 +93,28 @@ def counting(base):
 
 
 def breakdown(directory: Path, images: int, link_fifo: int | None = None,
-              pingpong: bool = False) -> tuple[str, dict]:
+              pingpong: bool = False, output_reads: int = 1) -> tuple[str, dict]:
     """``(busiest core, mean cycles per column)`` for an artifact (``link_fifo``: the
     per-layer-ticks model with link FIFOs of that depth, else today's system model;
-    ``pingpong``: its cores with double-buffered input accumulators)."""
+    ``pingpong``: its cores with double-buffered input accumulators; ``output_reads``: the
+    model's, and the work bound's ``reads`` of the output layer)."""
     artifact = load_artifact(directory)
     counts = load_expected(directory / EXPECTED)["input_counts"][:images]
     plan, system = artifact.plan, artifact.system
     if pingpong:  # the cycle model takes the double-buffered cores from the system
         system = dataclasses.replace(system, double_buffer=True)
     trace = run_network(artifact.network, counts, early_exit=link_fifo is None)
-    work = [lower_bound_cycles(plan, trace, b) for b in range(len(counts))]
+    reads = {plan.n_layers - 1: output_reads}
+    work = [lower_bound_cycles(plan, trace, b, reads=reads) for b in range(len(counts))]
     stats = trace.statistics(until_decision=True)
     events, ticks = np.sum(stats.input_events, axis=0), int(np.sum(stats.ticks_run))
     # the core with the most work over the images (the work bound's, image by image, is
     # this one wherever one core is the busiest in every image)
-    busiest = max(plan.cores, key=lambda c: -(-c.n_neurons // c.config.lanes)
-                  * (int(events[c.layer]) + ticks))
-    kwargs = {} if link_fifo is None else {"link_fifo": link_fifo}
+    busiest = max(plan.cores, key=lambda c: words(c) * (
+        Fraction(int(events[c.layer]), reads.get(c.layer, 1)) + ticks))
+    kwargs = {"output_reads": output_reads}
+    if link_fifo is not None:
+        kwargs["link_fifo"] = link_fifo
     base = SystemModel if link_fifo is None else LayerTicksModel
     cls = counting(base)
     model = cls(plan, system, **kwargs)
@@ -115,7 +125,7 @@ def breakdown(directory: Path, images: int, link_fifo: int | None = None,
     n = len(counts)
     out = {name: model.counts[name] / n for name in COLUMNS}
     out["cycles"] = float(np.mean([t.cycles for t in timings]))
-    out["work bound"] = float(np.mean([w["work_bound"] for w in work]))
+    out["work bound"] = float(np.mean([float(w["work_bound"]) for w in work]))
     return f"({busiest.layer}, {busiest.index})", out
 
 
@@ -128,7 +138,12 @@ def main(argv=None) -> int:
                     help="the cycle model of per-layer ticks with link FIFOs of D packets")
     ap.add_argument("--pingpong", action="store_true",
                     help="cores with double-buffered input accumulators (events during updates)")
+    ap.add_argument("--output-reads", type=int, default=1, metavar="K",
+                    help="the link into the output layer K spikes a cycle, taken in one by its "
+                         "cores (not built; default 1, as built)")
     args = ap.parse_args(argv)
+    if args.output_reads < 1:
+        ap.error(f"--output-reads: must be at least 1, got {args.output_reads}")
     if args.images < 1:
         ap.error(f"--images: must be at least 1, got {args.images}")
     if args.layer_ticks is not None and args.layer_ticks < 0:
@@ -139,7 +154,12 @@ def main(argv=None) -> int:
         if not (directory / EXPECTED).is_file():
             print(f"{directory}: no {EXPECTED} (not a compiled artifact?)", file=sys.stderr)
             return 2
-        core, cells = breakdown(directory, args.images, args.layer_ticks, args.pingpong)
+        try:
+            core, cells = breakdown(directory, args.images, args.layer_ticks, args.pingpong,
+                                    args.output_reads)
+        except ConfigError as e:
+            print(f"{directory}: {e}", file=sys.stderr)
+            return 2
         print("| " + " | ".join([str(directory), core]
                                 + [f"{cells[h]:,.1f}" for h in header[2:]]) + " |", flush=True)
     return 0

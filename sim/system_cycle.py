@@ -89,7 +89,8 @@ from spikeforge.ir.system import (DoubleBuffer, SystemConfig, check_double_buffe
                                   core_tile_stage, double_buffered, input_withdrawn)
 from spikeforge.sim.blocks.core import CoreModel, CorePhase, DoubleBufferedCoreModel
 from spikeforge.sim.blocks.decision import decision_model, decisive_classes, stops_at_tick_end
-from spikeforge.sim.blocks.router import FifoModel, MergerModel, MulticastModel, RouterModel
+from spikeforge.sim.blocks.router import (FifoModel, MergerModel, MulticastModel, RouterModel,
+                                         packets_of)
 from spikeforge.sim.blocks.tick import TickControllerModel, TickState
 from spikeforge.sim.cycle import clear_cycles, cycles_per_event, update_cycles, words
 
@@ -100,6 +101,23 @@ __all__ = ["InputSchedule", "InferenceTiming", "SystemModel", "predict_run",
 
 def _always(cycle: int) -> bool:
     return True
+
+
+def _check_output_reads(k: int, layers) -> None:
+    """``output_reads``: a whole number >= 1; above 1 the output layer needs a layer before
+    it and cores of one word (each takes a bundle of k events in one cycle)."""
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ConfigError(f"output_reads: must be a whole number >= 1, got {k!r}")
+    if k == 1:
+        return
+    if len(layers) < 2:
+        raise ConfigError(f"output_reads: {k} needs a hidden layer (the link into the output "
+                          "layer carries them)")
+    wide = [c for c in layers[-1] if c.G != 1]
+    if wide:
+        raise ConfigError(f"output_reads: {k} needs output cores of one word; core "
+                          f"({wide[0].layer}, {wide[0].index}) has {wide[0].G} "
+                          f"({wide[0].N} neurons, {wide[0].L} lanes)")
 
 
 @dataclass
@@ -214,7 +232,12 @@ class SystemModel:
     ``system``, wired the same way: per layer its cores, a merger, the optional FIFO and the
     router to the next layer (the output layer's packets go to ``out_spikes``); the input
     port; the tick controller; the decision unit. :func:`predict_run` is the convenient entry
-    point."""
+    point.
+
+    ``output_reads`` k > 1 models a design that is not built (:mod:`spikeforge.sim.planned`):
+    the merger of the layer before the output layer grants up to k of its cores a cycle, its
+    FIFO and router carry them as one bundle, and each output core, one word
+    (``ConfigError`` otherwise), takes the bundle in one cycle, reading k weight words."""
 
     #: ticks past the output layer's that layer 0 may take input for (:func:`predict_run`
     #: offers them too; 0 here: the next tick's, with ``overlap``, is ``ticks_offered``'s)
@@ -224,7 +247,8 @@ class SystemModel:
     fast_forward = True
 
     def __init__(self, plan, system: SystemConfig = SystemConfig(), *,
-                 out_ready: Callable[[int], bool] = _always, train: bool = False):
+                 out_ready: Callable[[int], bool] = _always, train: bool = False,
+                 output_reads: int = 1):
         self.plan = plan
         self.train = train  # a training inference: the decision does not stop it
         self.mode = system.decision
@@ -245,7 +269,11 @@ class SystemModel:
                         for l, cores in enumerate(layers)]
         self.port = _InputPort(routes[(INPUT_PORT, 0)].destination_cores, len(layers[0]),
                                input_withdrawn(system))
-        self.mergers = [MergerModel(len(cores)) for cores in layers]
+        # output_reads k > 1 (not built; sim/planned.py): the link into the output layer
+        # carries up to k spikes a cycle, which its cores of one word take in one cycle
+        _check_output_reads(output_reads, self.layers)
+        self.mergers = [MergerModel(len(cores), output_reads if l == len(layers) - 2 else 1)
+                        for l, cores in enumerate(layers)]
         self.fifos = [FifoModel(system.fifo_depth) if system.fifo_depth else None
                       for _ in layers]
         # each layer's packet stream: the FIFO's output, or the merger's without a FIFO
@@ -400,8 +428,8 @@ class SystemModel:
             timing.out_events.append((self.out_spike, tick, self.cycle))
         for l, merger in enumerate(self.mergers):
             if merger.handshake and self.live:
-                neuron = self._neuron(l, merger.o_payload)
-                timing.monitor_events[l].append((neuron, tick, self.cycle))
+                for packet in packets_of(merger.o_payload):
+                    timing.monitor_events[l].append((self._neuron(l, packet), tick, self.cycle))
         if self.ctrl.tick_done:
             timing.tick_done_cycles.append(self.cycle)
         if self.ctrl.offer and self.ctrl.state is TickState.ISSUE_CLEAR:
@@ -413,7 +441,7 @@ class SystemModel:
         """The clock edge. Each block reads its own registers and this cycle's settled
         values; the FIFO reads the merger's register, so it takes the edge first."""
         ctrl, tick = self.ctrl, self.ctrl.tick
-        grants = [merger.grant for merger in self.mergers]
+        grants = [merger.grants for merger in self.mergers]
         for core, idle, ready, spike_in, accepted in zip(
                 self.cores, chain.from_iterable(self.core_idle), self.core_ready, self.spike_in,
                 self.accepted):
@@ -422,7 +450,7 @@ class SystemModel:
             if accepted and not ctrl.is_tick:  # its CLEAR: the new inference's spikes
                 core.load(self.spikes[core.layer])
             core.clock(spike_in and ready, accepted, ctrl.is_tick, tick,
-                       grants[core.layer] == core.index)
+                       core.index in grants[core.layer])
         self._clock_links(ctrl.input_reopen)
         ctrl.clock(n_ticks, sum(1 << n for n, a in enumerate(self.accepted) if a))
         self.decision.clock(self.out_spike, tick, ctrl.tick_done, ctrl.finished, ctrl.clear)
@@ -501,7 +529,7 @@ class SystemModel:
         if fifo is not None and not merger.o_valid and pending:
             return None  # an empty merger grants whatever its ready
         router = self.routers[l]
-        waiting = [d for d in router.table[head.o_payload[0]] if d not in router.done]
+        waiting = [d for d in router.dests(head.o_payload) if d not in router.done]
         return True if waiting else None  # (an idle one among them: see _may_feed)
 
     def _links_settled(self) -> bool:
@@ -520,7 +548,7 @@ class SystemModel:
             return feeding
         l = core.layer - 1
         head = self.mergers[l] if self.fifos[l] is None else self.fifos[l]
-        return head.o_valid and core.index in self.routers[l].table[head.o_payload[0]]
+        return head.o_valid and core.index in self.routers[l].dests(head.o_payload)
 
     def _skip(self, k: int) -> None:
         for core in self.cores:
@@ -662,7 +690,7 @@ def predict_run(plan, trace, schedules: Sequence[InputSchedule], n_ticks: int, *
 
 
 def lower_bound_cycles(plan, trace, image: int = 0, n_ticks: int | None = None,
-                       double_buffer: DoubleBuffer = False) -> dict:
+                       double_buffer: DoubleBuffer = False, reads=None) -> dict:
     """Closed-form lower bounds on the cycles of one inference (start to ``done``).
 
     A core is busy ``clear_cycles`` on the CLEAR, ``cycles_per_event`` per input event it
@@ -697,7 +725,8 @@ def lower_bound_cycles(plan, trace, image: int = 0, n_ticks: int | None = None,
     words of both at once and can go below it (the TTFS digits board design: 0.996x).
 
     ``dependency_bound`` (:func:`dependency_bound`) adds to the work the order the contract
-    puts on it: a spike of tick t - 1 must exist before the next layer reads it.
+    puts on it: a spike of tick t - 1 must exist before the next layer reads it. ``reads``:
+    both bounds' (a design not built).
     """
     ticks = n_ticks if n_ticks is not None else trace.ticks
     stats = trace.statistics(until_decision=trace.decision_mode is Decision.FIRST_SPIKE)
@@ -718,8 +747,8 @@ def lower_bound_cycles(plan, trace, image: int = 0, n_ticks: int | None = None,
     synaptic_bound = spread(math.ceil(Fraction(synaptic) / rate), ticks_run * update_min)
     return {"core_bound": core_bound, "synaptic_bound": synaptic_bound,
             "bound": max(core_bound, synaptic_bound),
-            "work_bound": work_bound(plan, events, ticks_run),
-            "dependency_bound": dependency_bound(plan, trace, image, ticks_run),
+            "work_bound": work_bound(plan, events, ticks_run, reads),
+            "dependency_bound": dependency_bound(plan, trace, image, ticks_run, reads),
             "synaptic_events": synaptic, "ticks_run": ticks_run}
 
 

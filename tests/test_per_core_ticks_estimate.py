@@ -127,32 +127,47 @@ def test_the_layer_ticks_cycle_model_column(tmp_path, capsys):
 
 
 def test_the_bounds_with_an_output_core_that_reads_k_words_a_cycle(tmp_path, capsys):
-    """``--output-reads K``: three columns more, the work and dependency bounds of the same
-    design with its output cores reading K event words a cycle. With K = 1 they are the
-    row's own; with more, neither bound is higher; K < 1 is refused."""
+    """``--output-reads K``: four columns more, the work and dependency bounds of the same
+    design with its output cores reading K event words a cycle, and the cycle model with a
+    link of K spikes a cycle into them. With K = 1 they are the row's own; with more,
+    neither bound is higher; output cores of several words have no such cycle model (said
+    on stderr, "-"); K < 1 is refused."""
     net = network(n_in=16, hidden=12)
     counts = random_inputs(3, net, 6, 5, p=0.4)
     compile_network(net, tmp_path / "a", counts, np.zeros(6, dtype=int), lanes=[2, 1])
     cells = {}
     for k in (1, 4):
         assert estimate.main([str(tmp_path / "a"), "--images", "4", "--output-reads", str(k)]) == 0
-        out = capsys.readouterr().out.splitlines()
-        assert out[0].split(" | ")[-3:] == [f"work bound, output {k} a cycle",
+        captured = capsys.readouterr()
+        out = captured.out.splitlines()
+        assert out[0].split(" | ")[-4:] == [f"work bound, output {k} a cycle",
                                             f"dependency bound, output {k} a cycle",
-                                            f"dependency / work, output {k} a cycle |"]
+                                            f"dependency / work, output {k} a cycle",
+                                            f"cycle model, output {k} a cycle (/ its work) |"]
         cells[k] = [c.rstrip(" |") for c in out[2].split(" | ")]
+    assert "output_reads: 4 needs output cores of one word; core (1, 0) has 10" in captured.err
     row = cells[1]
-    assert row[-3:-1] == [row[5], row[-6]]  # the work and dependency bounds of the row
-    assert row[:-3] == cells[4][:-3]
-    work, dependency = (float(c.replace(",", "")) for c in cells[4][-3:-1])
-    assert work <= float(row[5].replace(",", "")) and dependency < float(row[-6].replace(",", ""))
+    assert row[-4:-2] == [row[5], row[-7]]  # the work and dependency bounds of the row
+    assert row[-1] == f"{row[3]} ({float(row[3]) / float(row[5]):.2f}x)"  # and its cycles
+    assert row[:-4] == cells[4][:-4] and cells[4][-1] == "-"
+    work, dependency = (float(c.replace(",", "")) for c in cells[4][-4:-2])
+    assert work <= float(row[5].replace(",", "")) and dependency < float(row[-7].replace(",", ""))
     # the output layer's cores, not another's: the bounds of reads {1: 4}, image by image
     plan, trace = plan_network(net, lanes=[2, 1]), run_network(net, counts[:4])
     events, reads = trace.statistics().input_events, {1: 4}
     work = np.mean([float(work_bound(plan, events[b], trace.ticks, reads)) for b in range(4)])
     dependency = np.mean([float(dependency_bound(plan, trace, b, trace.ticks, reads))
                           for b in range(4)])
-    assert cells[4][-3:-1] == [f"{work:,.0f}", f"{dependency:,.0f}"]
+    assert cells[4][-4:-2] == [f"{work:,.0f}", f"{dependency:,.0f}"]
+    # output cores of one word: the cycle models with the link, today's and per-layer ticks
+    compile_network(net, tmp_path / "b", counts, np.zeros(6, dtype=int), lanes=[2, 10],
+                    neurons_per_core=[6, 10])
+    assert estimate.main([str(tmp_path / "b"), "--images", "4", "--output-reads", "2",
+                          "--layer-ticks", "0"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].endswith("layer ticks, FIFO 0, output 2 a cycle (/ its work) |")
+    wide = [c.rstrip(" |") for c in out[2].split(" | ")]
+    assert float(wide[-2].split(" (")[0]) <= float(wide[3])  # (two hidden cores)
     with pytest.raises(SystemExit):
         estimate.main([str(tmp_path / "a"), "--output-reads", "0"])
     assert "--output-reads: must be at least 1, got 0" in capsys.readouterr().err

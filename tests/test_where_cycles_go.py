@@ -61,3 +61,25 @@ def test_the_planned_designs_and_the_table(artifact, capsys):
         where.main([str(artifact), "--layer-ticks", "-2"])
     assert "--layer-ticks: must be >= 0, got -2" in capsys.readouterr().err
     assert where.main([str(artifact.parent / "missing")]) == 2
+
+
+def test_an_output_link_of_two_spikes_a_cycle(tmp_path, capsys):
+    """``--output-reads 2`` (not built): the columns still sum to the cycles, the output
+    core reads its events' words in half the cycles, so the work bound falls and, here,
+    the busiest core is a hidden one; output cores of two words are refused by name."""
+    net = network(n_in=16, hidden=12)
+    counts = random_inputs(3, net, 6, 5, p=0.4)
+    compile_network(net, tmp_path / "a", counts, np.zeros(6, dtype=int), lanes=[6, 10],
+                    neurons_per_core=[6, 10])
+    today = where.breakdown(tmp_path / "a", 4)
+    wide = where.breakdown(tmp_path / "a", 4, output_reads=2)
+    assert today[0] == "(1, 0)" and wide[0] == "(0, 0)"
+    assert sum(wide[1][c] for c in where.COLUMNS) == pytest.approx(wide[1]["cycles"])
+    assert wide[1]["work bound"] < today[1]["work bound"]
+    assert wide[1]["cycles"] < today[1]["cycles"]
+    compile_network(net, tmp_path / "b", counts, np.zeros(6, dtype=int), lanes=[2, 5])
+    assert where.main([str(tmp_path / "b"), "--output-reads", "2"]) == 2
+    assert "output_reads: 2 needs output cores of one word" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        where.main([str(tmp_path / "a"), "--output-reads", "0"])
+    assert "--output-reads: must be at least 1, got 0" in capsys.readouterr().err

@@ -11,7 +11,13 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 
-__all__ = ["MergerModel", "FifoModel", "MulticastModel", "RouterModel"]
+__all__ = ["MergerModel", "FifoModel", "MulticastModel", "RouterModel", "packets_of"]
+
+
+def packets_of(payload) -> tuple:
+    """The packets of a link's payload: a packet, or a bundle of them
+    (:class:`MergerModel`'s ``width``)."""
+    return payload if isinstance(payload[0], tuple) else (payload,)
 
 
 class MergerModel:
@@ -23,16 +29,25 @@ class MergerModel:
     requesting input in the order ``last + 1, ..., last + K`` (``last`` = the input granted
     most recently, ``K - 1`` after reset) is granted: its ``ready`` is high and its spike is
     offered on the output from the next cycle. One packet per cycle; ``idle`` = register empty.
+
+    ``width`` W > 1 (not built: the link of two events a cycle into an output layer, studied
+    with :mod:`spikeforge.sim.planned`): up to W requesting inputs are granted in a free
+    cycle, the first W in the same order (``last`` = the last of them), and the register
+    holds them as one bundle, a tuple of packets in grant order, taken by one handshake.
     """
 
-    def __init__(self, n_inputs: int):
+    def __init__(self, n_inputs: int, width: int = 1):
+        if width < 1:
+            raise ValueError(f"merger: width must be at least 1, got {width}")
         self.K = n_inputs
+        self.width = width
         self.last = n_inputs - 1
         self.o_valid = False
         self.o_payload = None
         self.o_ready = False
-        self.grant = None  # the input granted in this cycle
-        self._granted = None
+        self.grant = None  # the (first) input granted in this cycle
+        self.grants = ()  # every input granted in this cycle
+        self._granted = ()
 
     @property
     def idle(self) -> bool:
@@ -46,21 +61,26 @@ class MergerModel:
         """This cycle's grant (kept in ``grant``): ``spikes[k]`` = input k's neuron index
         when it is valid, else None; ``o_ready`` = the output's ``ready``."""
         self.o_ready = o_ready
-        self.grant = self._granted = None
+        self.grant, self.grants, self._granted = None, (), ()
         if self.o_valid and not o_ready:
             return
+        granted = []
         for j in range(1, self.K + 1):
             k = (self.last + j) % self.K
             if spikes[k] is not None:
-                self.grant, self._granted = k, spikes[k]
-                return
+                granted.append((k, spikes[k]))
+                if len(granted) == self.width:
+                    break
+        if granted:
+            self.grant, self._granted = granted[0][0], tuple(granted)
+            self.grants = tuple(k for k, _ in granted)
 
     def clock(self) -> None:
         if self.handshake:
             self.o_valid = False
         if self.grant is not None:
-            self.o_valid, self.last = True, self.grant
-            self.o_payload = (self.grant, self._granted)
+            self.o_valid, self.last = True, self.grants[-1]
+            self.o_payload = self._granted if self.width > 1 else self._granted[0]
 
 
 class FifoModel:
@@ -167,5 +187,12 @@ class RouterModel(MulticastModel):
         super().__init__(n_outputs)
         self.table = [set(entry) for entry in table]
 
+    def dests(self, payload) -> set:
+        """The destinations of a packet, or of a bundle (a tuple of packets: every
+        destination of one of them; each takes the bundle, and the packets routed to it)."""
+        if isinstance(payload[0], tuple):
+            return set().union(*(self.table[source] for source, _ in payload))
+        return self.table[payload[0]]
+
     def route(self, valid: bool, payload, o_ready: Sequence[bool]) -> None:
-        self.offer(valid, self.table[payload[0]] if valid else (), o_ready)
+        self.offer(valid, self.dests(payload) if valid else (), o_ready)

@@ -1,17 +1,23 @@
 """sim/planned.py: the cycle models of per-layer ticks (not built in RTL) and of
 double-buffered cores (built since stop 59; their RTL co-simulated elsewhere) on random
 systems -- the contract checked as they run and at the ports, one
-layer exactly today's system model, each rule of per-layer ticks shown to be needed, and a
-double-buffered core by hand."""
+layer exactly today's system model, each rule of per-layer ticks shown to be needed, a
+double-buffered core by hand, and a link of k spikes a cycle into the output layer (not
+built) under both controllers."""
 
 import dataclasses
 import random
+from collections import Counter
 
 import numpy as np
 import pytest
 
 from spikeforge.commands.fuzz import random_plan
 from spikeforge.compiler.map import plan_network
+from spikeforge.ir.errors import ConfigError
+from spikeforge.ir.network import IntegerNetwork
+from spikeforge.ir.system import SystemConfig
+from spikeforge.sim.blocks.router import MergerModel
 from spikeforge.sim.blocks.core import CorePhase, DoubleBufferedCoreModel
 from spikeforge.sim.fuzz import random_case, random_schedules, stall_pattern
 from spikeforge.sim.network import run_network
@@ -141,3 +147,131 @@ def test_pingpong_systems_keep_the_contract(layer_ticks):
         system = dataclasses.replace(system, double_buffer=True)
         assert check_layer_ticks(case, plan, system, rng, 16 if layer_ticks else 0,
                                  model_class) is None, seed
+
+
+# -- a link of k spikes a cycle into the output layer (output_reads; not built) -------------
+
+def partial_routes(plan, rng):
+    """``plan`` with each core of the layer before the output layer routed to a random
+    non-empty subset of the output cores, every output core reached (a plan ``check_plan``
+    takes; the compiler's are all-to-all): a bundle's packets then go to different cores."""
+    last = plan.n_layers - 1
+    n_out = len(plan.cores_of_layer(last))
+    sources = [r for r in plan.routes if r.destination_layer == last]
+    subsets = [sorted(rng.sample(range(n_out), rng.randint(1, n_out))) for _ in sources]
+    for d in range(n_out):  # every output core reached
+        if not any(d in subset for subset in subsets):
+            subsets[rng.randrange(len(subsets))].append(d)
+    chosen = {id(r): tuple(sorted(set(c))) for r, c in zip(sources, subsets)}
+    routes = tuple(dataclasses.replace(r, destination_cores=chosen[id(r)]) if id(r) in chosen
+                   else r for r in plan.routes)
+    return dataclasses.replace(plan, routes=routes)
+
+
+def _wide_system(seed):
+    """A random system of two layers or more whose output cores are one word each (lanes =
+    neurons per core), every other one with :func:`partial_routes`; None for a case of one
+    layer."""
+    case = random_case(seed)
+    layers = case.network.layers
+    if len(layers) < 2:
+        return None
+    rng = random.Random(seed)
+    npc = [rng.randint(1, layer.n_neurons) for layer in layers]
+    lanes = [rng.choice([1, 1, 2, 4]) for _ in layers[:-1]] + [npc[-1]]
+    plan = plan_network(case.network, neurons_per_core=npc, lanes=lanes)
+    if seed % 2:
+        plan = partial_routes(plan, rng)
+    system = SystemConfig(case.network.decision, fifo_depth=rng.choice([0, 0, 1, 2, 4]),
+                          overlap=rng.random() < 0.5)
+    return case, plan, system, rng
+
+
+WIDE_VARIANTS = {"today": (SystemModel, 0, False), "layer-ticks": (LayerTicksModel, 0, False),
+                 "layer-ticks-fifo": (LayerTicksModel, 4, False),
+                 "double-buffered": (SystemModel, 0, True),
+                 "double-buffered-layer-ticks": (LayerTicksModel, 16, True)}
+
+
+@pytest.mark.parametrize("variant", WIDE_VARIANTS)
+def test_a_wide_output_link_keeps_the_contract(variant):
+    """Random systems of 2-4 layers with a link of 2 or 3 spikes a cycle into one-word output
+    cores, under today's controller and per-layer ticks, single- and double-buffered: the
+    decisions, ticks run and spikes at every port are the golden trace's, and with per-layer
+    ticks every core's events fall in their tick's window."""
+    model_class, link_fifo, double = WIDE_VARIANTS[variant]
+    checked = 0
+    for seed in range(160):
+        made = _wide_system(seed)
+        if made is None:
+            continue
+        case, plan, system, rng = made
+        system = dataclasses.replace(system, double_buffer=double)
+        reads = 2 + seed // 2 % 2
+        assert check_layer_ticks(case, plan, system, rng, link_fifo, model_class,
+                                 output_reads=reads) is None, (seed, reads)
+        checked += 1
+    assert checked >= 80
+
+
+def _wide_runs(seed, reads):
+    case, plan, system, rng = _wide_system(seed)
+    trace = run_network(case.network, case.counts, early_exit=True)
+    model = SystemModel(plan, system, output_reads=reads)
+    timings = predict_run(plan, trace, random_schedules(trace.input_counts, rng, 0.0),
+                          case.counts.shape[1], system=system, model=model)
+    return plan, timings
+
+
+def test_a_wide_output_link_takes_several_spikes_in_a_cycle():
+    """The monitor of the layer before the output layer sees up to k of its spikes in one
+    cycle (never more); no random system takes more cycles than with one a cycle, and some
+    take fewer (where the layer before has two cores or more and they spike together)."""
+    seen, fewer = Counter(), 0
+    for seed in range(60):
+        if _wide_system(seed) is None:
+            continue
+        cycles = []
+        for reads in (1, 2):
+            plan, timings = _wide_runs(seed, reads)
+            per_cycle = Counter(c for t in timings
+                                for _, _, c in t.monitor_events[plan.n_layers - 2])
+            seen[reads] = max(seen[reads], max(per_cycle.values(), default=0))
+            cycles.append(sum(t.cycles for t in timings))
+        assert cycles[1] <= cycles[0], seed
+        fewer += cycles[1] < cycles[0]
+    assert seen == {1: 1, 2: 2} and fewer >= 5
+
+
+def test_a_wide_link_that_forwards_one_spike_of_its_bundle_fails(monkeypatch):
+    """The fault: the merger grants two spikes a cycle but forwards only the first. The
+    monitors miss spikes under today's controller, and with per-layer ticks the output
+    cores' event windows come up short."""
+    clock = MergerModel.clock
+
+    def forward_one(self):
+        clock(self)
+        if self.width > 1 and self.o_valid:
+            self.o_payload = self.o_payload[:1]
+    monkeypatch.setattr(MergerModel, "clock", forward_one)
+    found = {}
+    for model_class in (SystemModel, LayerTicksModel):
+        found[model_class.__name__] = [
+            check_layer_ticks(*_wide_system(seed), 0, model_class, output_reads=2)
+            for seed in range(40) if _wide_system(seed) is not None]
+    assert any(p and "missing" in p for p in found["SystemModel"]), found
+    assert any(p and "contract violations" in p for p in found["LayerTicksModel"]), found
+
+
+@pytest.mark.parametrize("reads, lanes, message", [
+    (0, [2, 10], "output_reads: must be a whole number >= 1, got 0"),
+    (2, [2, 5], r"output_reads: 2 needs output cores of one word; core \(1, 0\) has 2 "
+                r"\(10 neurons, 5 lanes\)"),
+    (2, [6], "output_reads: 2 needs a hidden layer"),
+])
+def test_a_wide_output_link_is_refused_where_it_cannot_be(reads, lanes, message):
+    net = network(n_in=4, hidden=6)
+    if len(lanes) == 1:
+        net = IntegerNetwork(net.layers[:1], net.decision)
+    with pytest.raises(ConfigError, match=message):
+        SystemModel(plan_network(net, lanes=lanes), SystemConfig(), output_reads=reads)

@@ -30,6 +30,7 @@ from spikeforge.sim.system_cycle import (
     ticks_to_run,
     work_bound,
 )
+from tests.sim.test_planned import partial_routes
 from tests.util import random_inputs, random_network
 
 # -- the input schedule ----------------------------------------------------------------------
@@ -197,20 +198,25 @@ def test_double_buffered_cores_beat_the_one_at_a_time_sum():
     assert own["bound"] <= double < summed["bound"] and double < own["work_bound"] == 400
 
 
-def fast_and_stepped(case, monkeypatch):
+def fast_and_stepped(case, monkeypatch, output_reads=1):
     """``predict_run`` of a :func:`random_case` with the model's fast paths, counting each
     use of the skip and of the input stream's closed form, then with both switched off:
-    ``(uses, fast, stepped)``, the timings as dicts."""
+    ``(uses, fast, stepped)``, the timings as dicts (``output_reads``: the model's)."""
     _, plan, trace, schedules, n_ticks, kwargs = case
     used = Counter()
+
+    def run():
+        model = SystemModel(plan, kwargs["system"], out_ready=kwargs["out_ready"],
+                            output_reads=output_reads)
+        return predict_run(plan, trace, schedules, n_ticks, model=model, **kwargs)
     for name in ("_skip", "_stream"):
         original = getattr(SystemModel, name)
         monkeypatch.setattr(SystemModel, name, lambda self, *a, original=original, name=name:
                             (used.update([name]), original(self, *a))[1])
-    fast = predict_run(plan, trace, schedules, n_ticks, **kwargs)
+    fast = run()
     monkeypatch.setattr(SystemModel, "_streamable", lambda self, c, start: False)
     monkeypatch.setattr(SystemModel, "_skippable", lambda self, item, start: 0)
-    stepped = predict_run(plan, trace, schedules, n_ticks, **kwargs)
+    stepped = run()
     return used, [vars(t) for t in fast], [vars(t) for t in stepped]
 
 
@@ -241,6 +247,26 @@ def test_double_buffered_fast_forward_equals_plain_stepping(seed, monkeypatch):
     case[-1]["system"] = dataclasses.replace(case[-1]["system"], double_buffer=True,
                                              overlap=seed % 2 == 0)
     used, fast, stepped = fast_and_stepped(case, monkeypatch)
+    assert used  # a fast path is taken on this case
+    assert stepped == fast
+
+
+@pytest.mark.parametrize("seed", range(70, 90))
+def test_wide_output_link_fast_forward_equals_plain_stepping(seed, monkeypatch):
+    """A link of two spikes a cycle into one-word output cores (``output_reads``, not built):
+    the skips, whose blocked-link test reads a bundle's destinations, predict what stepping
+    every cycle predicts."""
+    network, _, trace, schedules, n_ticks, kwargs = random_case(seed, images=3)
+    if len(network.layers) < 2:
+        pytest.skip("one layer: no link into the output layer")
+    # two cores a layer, those of the output layer one word each, every other case with
+    # partial routes into them (a bundle's packets to different cores)
+    npc = [-(-layer.n_neurons // 2) for layer in network.layers]
+    plan = plan_network(network, lanes=[1] * (len(npc) - 1) + [npc[-1]], neurons_per_core=npc)
+    if seed % 2:
+        plan = partial_routes(plan, random.Random(seed))
+    case = (network, plan, trace, schedules, n_ticks, kwargs)
+    used, fast, stepped = fast_and_stepped(case, monkeypatch, output_reads=2)
     assert used  # a fast path is taken on this case
     assert stepped == fast
 
