@@ -130,13 +130,15 @@ def model_cycles(artifact, counts, stages: int | None = None):
     return trace, float(np.mean([t.cycles for t in timings]))
 
 
-def layer_ticks_cycles(artifact, counts, link_fifo: int = 0, output_reads: int = 1) -> float:
+def layer_ticks_cycles(artifact, counts, link_fifo: int = 0, output_reads: int = 1,
+                       drain_behind: bool = False, lookahead: int = 1) -> float:
     """Mean cycles per inference of :class:`~spikeforge.sim.planned.LayerTicksModel` on
-    ``counts`` (the driver's default schedule; ``link_fifo``, ``output_reads``: the
-    model's); a contract violation is an error."""
+    ``counts`` (the driver's default schedule; ``link_fifo``, ``output_reads``,
+    ``drain_behind``, ``lookahead``: the model's); a contract violation is an error."""
     trace = run_network(artifact.network, counts)  # full: a layer may run past the decision
     model = LayerTicksModel(artifact.plan, artifact.system, link_fifo=link_fifo,
-                            output_reads=output_reads)
+                            output_reads=output_reads, drain_behind=drain_behind,
+                            lookahead=lookahead)
     timings = predict_run(artifact.plan, trace, schedules_for(trace.input_counts),
                           counts.shape[1], system=artifact.system, model=model)
     if model.violations:
@@ -146,8 +148,11 @@ def layer_ticks_cycles(artifact, counts, link_fifo: int = 0, output_reads: int =
 
 def row(directory: Path, images: int, drain_hidden: bool = False,
         stages: int | None = None, lookahead: int | None = None,
-        layer_ticks: tuple[int, ...] = (), output_reads: int | None = None) -> list[str]:
+        layer_ticks: tuple[int, ...] = (), output_reads: int | None = None,
+        drain_behind: bool = False) -> list[str]:
     artifact = load_artifact(directory)
+    # the per-layer-ticks models' options: drain_behind with the estimate's lookahead
+    planned = {"drain_behind": drain_behind, "lookahead": lookahead or 1}
     counts = load_expected(directory / EXPECTED)["input_counts"][:images]
     plan = artifact.plan
     trace, model = model_cycles(artifact, counts)
@@ -169,26 +174,28 @@ def row(directory: Path, images: int, drain_hidden: bool = False,
                  for update in ([update_cycles] + ([words] if drain_hidden else []))]
     if stages is not None:
         estimates.append(model_cycles(artifact, counts, stages)[1])
-    estimates += [layer_ticks_cycles(artifact, counts, depth) for depth in layer_ticks]
+    estimates += [layer_ticks_cycles(artifact, counts, depth, **planned)
+                  for depth in layer_ticks]
     out += [f"{e:,.0f}" for e in estimates] + [f"{work:,.0f}", f"{model / work:.2f}x"]
     out += [f"{e / work:.2f}x" for e in estimates] + [
         f"{dependency:,.0f}", f"{dependency / work:.2f}x", f"{model / dependency:.2f}x"]
     if output_reads is not None:
         out += output_reads_cells(directory, artifact, counts, trace, stats,
-                                  [b["ticks_run"] for b in bounds], output_reads, layer_ticks)
+                                  [b["ticks_run"] for b in bounds], output_reads, layer_ticks,
+                                  planned)
     return out
 
 
 def output_reads_cells(name, artifact, counts, trace, stats, ticks: list[int], k: int,
-                       layer_ticks: tuple[int, ...]) -> list[str]:
+                       layer_ticks: tuple[int, ...], planned: dict | None = None) -> list[str]:
     """The same design with its output layer taking ``k`` events a cycle (not built): the
     work and dependency bounds and their ratio (``reads`` of
     :func:`~spikeforge.sim.system_cycle.work_bound` and
     :func:`~spikeforge.sim.system_cycle.dependency_bound`), then the cycle models with a
     link of ``k`` spikes a cycle into it (``output_reads``: today's controller, and per-layer
-    ticks with each depth of ``layer_ticks``), each beside its ratio to that work bound
-    ("-" where the output cores have more than one word: said on stderr, ``name`` the
-    artifact); ``ticks``: each image's ticks run."""
+    ticks with each depth of ``layer_ticks`` and the options ``planned``), each beside its
+    ratio to that work bound ("-" where the output cores have more than one word: said on
+    stderr, ``name`` the artifact); ``ticks``: each image's ticks run."""
     plan = artifact.plan
     reads, images = {plan.n_layers - 1: k}, range(len(ticks))
     work = np.mean([float(work_bound(plan, stats.input_events[b], ticks[b], reads))
@@ -204,7 +211,8 @@ def output_reads_cells(name, artifact, counts, trace, stats, ticks: list[int], k
     timings = predict_run(plan, trace, schedules_for(trace.input_counts), counts.shape[1],
                           system=artifact.system, model=model)
     cycles = [float(np.mean([t.cycles for t in timings]))]
-    cycles += [layer_ticks_cycles(artifact, counts, d, k) for d in layer_ticks]
+    cycles += [layer_ticks_cycles(artifact, counts, d, k, **(planned or {}))
+               for d in layer_ticks]
     return out + [f"{c:,.0f} ({c / work:.2f}x)" for c in cycles]
 
 
@@ -222,6 +230,10 @@ def main(argv=None) -> int:
     ap.add_argument("--layer-ticks", type=int, nargs="+", default=[], metavar="D",
                     help="also the cycle model with a tick controller per layer, its links "
                          "FIFOs of D packets (0: none, spikes held at the cores)")
+    ap.add_argument("--drain-behind", action="store_true",
+                    help="the --layer-ticks models with hidden cores that take their next "
+                         "TICK while their spikes still leave, a layer up to --lookahead "
+                         "ticks ahead of the next (default 1; not built)")
     ap.add_argument("--output-reads", type=int, default=None, metavar="K",
                     help="also the work and dependency bounds with the output layer's cores "
                          "reading K event words a cycle, and the cycle models (today's, "
@@ -241,7 +253,11 @@ def main(argv=None) -> int:
     variants += [] if args.stages is None else [f"cycle model, {args.stages} stages"]
     if any(d < 0 for d in args.layer_ticks):
         ap.error(f"--layer-ticks: depths must be >= 0, got {args.layer_ticks}")
-    variants += [f"layer ticks, FIFO {d} (cycle model)" for d in args.layer_ticks]
+    if args.drain_behind and not args.layer_ticks:
+        ap.error("--drain-behind: needs --layer-ticks (the next layer's TICK waits for the "
+                 "spikes, not the whole system's)")
+    behind = f", drain behind{ahead}" if args.drain_behind else ""
+    variants += [f"layer ticks, FIFO {d}{behind} (cycle model)" for d in args.layer_ticks]
     header = (["artifact", "lanes in cores", "images", "cycle model"] + variants
               + ["work bound", "now / work"] + [f"{v} / work" for v in variants]
               + ["dependency bound", "dependency / work", "now / dependency"]
@@ -250,7 +266,8 @@ def main(argv=None) -> int:
                   f"dependency bound, output {args.output_reads} a cycle",
                   f"dependency / work, output {args.output_reads} a cycle",
                   f"cycle model, output {args.output_reads} a cycle (/ its work)"] + [
-                  f"layer ticks, FIFO {d}, output {args.output_reads} a cycle (/ its work)"
+                  f"layer ticks, FIFO {d}{behind}, output {args.output_reads} a cycle "
+                  "(/ its work)"
                   for d in args.layer_ticks]))
     print("| " + " | ".join(header) + " |\n|" + "---|" * len(header))
     for directory in args.dirs:
@@ -258,7 +275,7 @@ def main(argv=None) -> int:
             print(f"{directory}: no {EXPECTED} (not a compiled artifact?)", file=sys.stderr)
             return 2
         cells = row(directory, args.images, args.drain_hidden, args.stages, args.lookahead,
-                    args.layer_ticks, args.output_reads)
+                    args.layer_ticks, args.output_reads, args.drain_behind)
         print("| " + " | ".join(cells) + " |", flush=True)
     return 0
 

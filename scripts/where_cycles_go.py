@@ -23,7 +23,10 @@ Columns (a core's phase and the system around it, :class:`~spikeforge.sim.blocks
 (:mod:`spikeforge.sim.planned`, link FIFOs of D packets; not built). ``--output-reads K``
 (stop 75): the link into the output layer carries up to K spikes a cycle and its cores take
 them in one (``SystemModel``'s ``output_reads``; not built), the work bound and the busiest
-core with the output layer reading K words a cycle.
+core with the output layer reading K words a cycle. ``--drain-behind`` (stop 75, with
+``--layer-ticks``): the hidden layers' cores take their next TICK while their spikes still
+leave (:class:`~spikeforge.sim.planned.LayerTicksModel`'s ``drain_behind``; not built), and
+``--lookahead K`` a layer up to K ticks ahead of the next (its ``lookahead``).
 """
 
 from __future__ import annotations
@@ -93,11 +96,13 @@ def counting(base):
 
 
 def breakdown(directory: Path, images: int, link_fifo: int | None = None,
-              pingpong: bool = False, output_reads: int = 1) -> tuple[str, dict]:
+              pingpong: bool = False, output_reads: int = 1,
+              drain_behind: bool = False, lookahead: int = 1) -> tuple[str, dict]:
     """``(busiest core, mean cycles per column)`` for an artifact (``link_fifo``: the
     per-layer-ticks model with link FIFOs of that depth, else today's system model;
     ``pingpong``: its cores with double-buffered input accumulators; ``output_reads``: the
-    model's, and the work bound's ``reads`` of the output layer)."""
+    model's, and the work bound's ``reads`` of the output layer; ``drain_behind``,
+    ``lookahead``: the per-layer-ticks model's)."""
     artifact = load_artifact(directory)
     counts = load_expected(directory / EXPECTED)["input_counts"][:images]
     plan, system = artifact.plan, artifact.system
@@ -114,7 +119,7 @@ def breakdown(directory: Path, images: int, link_fifo: int | None = None,
         Fraction(int(events[c.layer]), reads.get(c.layer, 1)) + ticks))
     kwargs = {"output_reads": output_reads}
     if link_fifo is not None:
-        kwargs["link_fifo"] = link_fifo
+        kwargs.update(link_fifo=link_fifo, drain_behind=drain_behind, lookahead=lookahead)
     base = SystemModel if link_fifo is None else LayerTicksModel
     cls = counting(base)
     model = cls(plan, system, **kwargs)
@@ -141,7 +146,18 @@ def main(argv=None) -> int:
     ap.add_argument("--output-reads", type=int, default=1, metavar="K",
                     help="the link into the output layer K spikes a cycle, taken in one by its "
                          "cores (not built; default 1, as built)")
+    ap.add_argument("--drain-behind", action="store_true",
+                    help="with --layer-ticks: the hidden layers' cores take their next TICK "
+                         "while their spikes still leave (not built)")
+    ap.add_argument("--lookahead", type=int, default=1, metavar="K",
+                    help="with --drain-behind: a layer up to K ticks ahead of the next "
+                         "(default 1)")
     args = ap.parse_args(argv)
+    if args.lookahead != 1 and not args.drain_behind:
+        ap.error("--lookahead: needs --drain-behind (spikes tagged with their tick)")
+    if args.drain_behind and args.layer_ticks is None:
+        ap.error("--drain-behind: needs --layer-ticks (the next layer's TICK waits for the "
+                 "spikes, not the whole system's)")
     if args.output_reads < 1:
         ap.error(f"--output-reads: must be at least 1, got {args.output_reads}")
     if args.images < 1:
@@ -156,7 +172,7 @@ def main(argv=None) -> int:
             return 2
         try:
             core, cells = breakdown(directory, args.images, args.layer_ticks, args.pingpong,
-                                    args.output_reads)
+                                    args.output_reads, args.drain_behind, args.lookahead)
         except ConfigError as e:
             print(f"{directory}: {e}", file=sys.stderr)
             return 2

@@ -55,6 +55,32 @@ them as one bundle (to every destination of a packet in it), and an output core 
 takes the bundle in one cycle, its k weight words read at once (two read ports of the weight
 memory, or a copy of it; a modular sum of the k weights, so the contract does not change).
 The same contract checks hold on random systems (``tests/sim/test_planned.py``).
+
+Hidden cores that drain behind their next tick
+==============================================
+
+(stop 75; ``drain_behind`` and ``lookahead`` of :class:`LayerTicksModel`.) With the output
+layer taking two spikes a cycle the busiest core of MNIST-fast is a hidden core, and its
+next TICK waited for its spikes to leave, one a cycle. With ``drain_behind`` the cores of
+the hidden layers take their next TICK once their update has ended, their spikes still
+leaving (:class:`DrainBehindCoreModel`: every queue word, the output and the skid register
+carry the tick of the update that made them; the credit still bounds the queue). The
+contract then needs, in place of "the update has ended":
+
+* **upstream**: layer l + 1 offers TICK(t) once layer l has ended its update of t - 1 and
+  no spike of a tick before t is left in layer l's cores or link (:meth:`_older_spikes`:
+  in hardware a count of a tick's spikes not yet delivered);
+* **gate**: a spike of tick s leaves its core once layer l + 1 has taken TICK(s)
+  (:meth:`_may_leave`: a compare of the spike's tick with the next layer's); with link
+  FIFOs, whose gate is at their output, once no core of its layer holds a spike of an
+  earlier tick, so that a link holds its spikes in tick order (else a spike of tick t + 1
+  ahead of one of t blocks the FIFO's head for good);
+* **lookahead** (``lookahead`` K, 1 by default): a layer offers TICK(t) once the next has
+  begun tick t - K; above 1 only with ``drain_behind``, whose gate compares ticks.
+
+Each rule is shown to be needed (tests/sim/test_planned.py: without it the contract check
+fails or the model deadlocks). The output layer's cores keep today's TICK (its spikes end a
+first-spike run).
 """
 
 from __future__ import annotations
@@ -63,8 +89,10 @@ from collections import Counter, deque
 
 import numpy as np
 
+from spikeforge.ir.errors import ConfigError
 from spikeforge.ir.params import Decision
 from spikeforge.sim.blocks.decision import stops_at_tick_end
+from spikeforge.sim.blocks.core import CoreModel, CorePhase, DoubleBufferedCoreModel
 from spikeforge.sim.blocks.router import FifoModel, packets_of
 from spikeforge.sim.blocks.tick import TickControllerModel, TickState
 from spikeforge.sim.fuzz import random_schedules, stall_pattern
@@ -110,13 +138,91 @@ class LayerTickControllerModel(TickControllerModel):
         return self.ticks_run - (self.state is TickState.UPDATE)
 
 
+class _Word(list):
+    """A spike-queue word (its spiking neurons) and the tick of the update that made it."""
+
+    tick = -1
+
+
+class _DrainBehind:
+    """A core that takes its next TICK while the spikes of its last update still leave:
+    ``command.ready`` is the phase's idle (and the event engine's) alone, not the queue's
+    and the output registers', so the next update runs while they drain, its words pushed
+    behind theirs (the credit still bounds the queue). Each word, the output register and
+    the skid register carry the tick of the update that made their spikes (``out_tick``;
+    ``oldest_tick``: of the oldest spike still in the core). Used for the cores of
+    :class:`LayerTicksModel`'s hidden layers with ``drain_behind``."""
+
+    update_tick = o_tick = skid_tick = -1
+
+    @property
+    def tick_ready(self) -> bool:
+        return self.phase is CorePhase.IDLE and not getattr(self, "ev_left", 0)
+
+    def command_ready(self, spike_in_valid: bool) -> bool:
+        return self.tick_ready and not (spike_in_valid and self.events_first)
+
+    @property
+    def out_tick(self) -> int:
+        return self.skid_tick if self.skid_valid else self.o_tick
+
+    def oldest_tick(self) -> int | None:
+        if self.out_valid:
+            return self.out_tick
+        return self.queue[0].tick if self.queue else None
+
+    def _accept(self, event, is_tick, tick) -> None:
+        super()._accept(event, is_tick, tick)
+        if not event and is_tick:
+            self.update_tick = tick
+
+    def _update(self):
+        spikes = super()._update()
+        if spikes is None:
+            return None
+        word = _Word(spikes)
+        word.tick = self.update_tick
+        return word
+
+    def _output(self, out_ready: bool) -> int:
+        if not self.skid_valid and self.o_valid and not out_ready:
+            self.skid_tick = self.o_tick  # the skid register takes the output's spike
+        head = self.queue[0] if self.queue else None
+        popped = super()._output(out_ready)
+        if popped:
+            self.o_tick = head.tick
+        return popped
+
+
+class DrainBehindCoreModel(_DrainBehind, CoreModel):
+    """:class:`~spikeforge.sim.blocks.core.CoreModel` taking its next TICK while its spikes
+    leave (:class:`_DrainBehind`)."""
+
+
+class DrainBehindDoubleBufferedCoreModel(_DrainBehind, DoubleBufferedCoreModel):
+    """:class:`~spikeforge.sim.blocks.core.DoubleBufferedCoreModel` taking its next TICK
+    while its spikes leave (:class:`_DrainBehind`)."""
+
+
 class LayerTicksModel(SystemModel):
     """:class:`~spikeforge.sim.system_cycle.SystemModel` with a controller per layer (see the
     module docstring). Stepped cycle by cycle (no fast-forward)."""
 
     fast_forward = False
 
-    def __init__(self, plan, system, *, link_fifo: int = 0, **kwargs):
+    def __init__(self, plan, system, *, link_fifo: int = 0, drain_behind: bool = False,
+                 lookahead: int = 1, **kwargs):
+        # drain_behind: the hidden layers' cores take their next TICK while their spikes
+        # leave (see the module docstring); set before the cores are made
+        self.drain_behind = drain_behind
+        # lookahead: the most ticks a layer may have begun past the next; above 1 only with
+        # drain_behind, whose spikes carry their tick (the gate is then a compare of ticks)
+        if isinstance(lookahead, bool) or not isinstance(lookahead, int) or lookahead < 1:
+            raise ConfigError(f"lookahead: must be a whole number >= 1, got {lookahead!r}")
+        if lookahead > 1 and not drain_behind:
+            raise ConfigError(f"lookahead: {lookahead} needs drain_behind (the gate of one "
+                              "bit holds one tick)")
+        self.lookahead = lookahead
         super().__init__(plan, system, **kwargs)
         # link_fifo > 0: the links between layers are FIFOs of that depth, and the gate sits
         # at their output (a packet goes on once the next layer has begun its tick), so a
@@ -135,17 +241,26 @@ class LayerTicksModel(SystemModel):
                                                stops=stops and l == self.L - 1)
                       for l, layer in enumerate(self.layers)]
         self.ctrl = None  # (the whole-system controller is not there)
-        self.sent_tick = [0] * self.L  # the tick of the spikes in each layer's link
+        # the tick of each packet in each layer's merger register, by its source core
+        self.sent_ticks = [{} for _ in range(self.L)]
         self.gate_open = [True] * self.L
         self.violations: list[str] = []
         self._window = {id(core): Counter() for core in self.cores}
         self._routed = [self._routing(l) for l in range(self.L)]
         self._pos = {id(core): n for n, core in enumerate(self.cores)}
 
+    def _core_model(self, plan_core, system, l: int, n_layers: int):
+        core = super()._core_model(plan_core, system, l, n_layers)
+        if not self.drain_behind or l == n_layers - 1:
+            return core
+        if isinstance(core, DoubleBufferedCoreModel):
+            return DrainBehindDoubleBufferedCoreModel(plan_core, events_first=False)
+        return DrainBehindCoreModel(plan_core, events_first=False, tile_stage=core.tile_stage)
+
     @property
     def lookahead_ticks(self) -> int:
         """Ticks past the output layer's that layer 0 may take input for."""
-        return self.L - 1
+        return (self.L - 1) * self.lookahead
 
     def _routing(self, l: int) -> dict:
         """Layer ``l - 1``'s neuron -> the layer-``l`` cores it reaches."""
@@ -173,7 +288,11 @@ class LayerTicksModel(SystemModel):
         links_in = [self.port.idle] + [self._link_idle(l) for l in range(self.L - 1)]
         local = [all(idle[l]) and links_in[l] for l in range(self.L)]
         local[-1] = local[-1] and self._link_idle(self.L - 1)
-        return local, all(local) and all(links_in) and self._links_idle_but_port()
+        whole = all(local) and all(links_in) and self._links_idle_but_port()
+        if self.drain_behind:  # a hidden layer's tick ends with its updates, not its spikes
+            local[:-1] = [all(core.tick_ready for core in self.layers[l]) and links_in[l]
+                          for l in range(self.L - 1)]
+        return local, whole
 
     def _link_idle(self, l: int) -> bool:
         """No packet in layer ``l``'s link that layer ``l + 1`` must take before its next
@@ -197,8 +316,16 @@ class LayerTicksModel(SystemModel):
         """Layer ``l`` may offer TICK(t), t = its controller's tick (upstream, lookahead)."""
         t = self.ctrls[l].tick
         upstream = l == 0 or self.ctrls[l - 1].updates_ended >= t
-        ahead_ok = l == self.L - 1 or self.ctrls[l + 1].ticks_run >= t
+        if upstream and l and self.drain_behind:  # and every spike of tick t - 1 is in
+            upstream = not self._older_spikes(l - 1, t)
+        ahead_ok = l == self.L - 1 or self.ctrls[l + 1].ticks_run >= t + 1 - self.lookahead
         return upstream and ahead_ok
+
+    def _older_spikes(self, l: int, t: int) -> bool:
+        """Layer ``l``'s cores or its link still hold a spike of a tick before ``t``."""
+        return (any(core.oldest_tick() is not None and core.oldest_tick() < t
+                    for core in self.layers[l])
+                or any(0 <= s < t for s in self.link_ticks[l]))
 
     def _gate_open(self, l: int) -> bool:
         """Layer ``l``'s spikes may leave its cores (in a run): the gate as the hardware
@@ -208,6 +335,25 @@ class LayerTicksModel(SystemModel):
         ctrls = self.ctrls
         return (l == self.L - 1 or bool(self.link_fifo)
                 or ctrls[l].ticks_run != ctrls[l + 1].ticks_run + 1)
+
+    def _may_leave(self, l: int, core, running: bool) -> bool:
+        """The gate for ``core``'s spike: :meth:`_gate_open`'s, or with ``drain_behind`` a
+        spike of tick s leaves once layer l + 1 has begun tick s + 1 (taken TICK(s)); with
+        ``link_fifo`` (whose gate is at the link's output) once no core of its layer holds
+        a spike of an earlier tick, so that the link holds its spikes in tick order."""
+        if not self.drain_behind or l == self.L - 1 or not running:
+            return self.gate_open[l]
+        if self.link_fifo:
+            return not any(other.oldest_tick() is not None and other.oldest_tick() < core.out_tick
+                           for other in self.layers[l])
+        after = self.ctrls[l + 1]  # (outside its run: what is left drains)
+        return (after.state not in _SEQUENCING or self._stop
+                or after.ticks_run > core.out_tick)
+
+    def _spike_tick(self, l: int, k: int) -> int:
+        """The tick of the spike core ``(l, k)`` offers: the update that made it."""
+        core = self.layers[l][k]
+        return core.out_tick if isinstance(core, _DrainBehind) else self.ctrls[l].tick
 
     def _settle(self, begin: bool, item) -> None:
         ctrls = self.ctrls
@@ -225,13 +371,13 @@ class LayerTicksModel(SystemModel):
         self.live = running and not issuing and not self._stop
         self.gate_open = [not running or self._gate_open(l) for l in range(self.L)]
         for l in range(self.L - 1):
-            if ctrls[l].ticks_run > ctrls[l + 1].ticks_run + 1:
+            if ctrls[l].ticks_run > ctrls[l + 1].ticks_run + self.lookahead:
                 self.violations.append(f"cycle {self.cycle}: layer {l} has begun "
                                        f"{ctrls[l].ticks_run} ticks, layer {l + 1} "
                                        f"{ctrls[l + 1].ticks_run}")
         for l, layer in enumerate(self.layers):
-            spikes = [core.out_n if core.out_valid and self.gate_open[l] else None
-                      for core in layer]
+            spikes = [core.out_n if core.out_valid and self._may_leave(l, core, running)
+                      else None for core in layer]
             self.mergers[l].arbitrate(spikes, self._merger_ready(l))
         last = self.packets[-1]
         self.out_spike = (self._neuron(self.L - 1, last.o_payload)
@@ -257,8 +403,8 @@ class LayerTicksModel(SystemModel):
         for l, merger in enumerate(self.mergers):
             if merger.handshake and self.live:
                 for packet in packets_of(merger.o_payload):
-                    timing.monitor_events[l].append((self._neuron(l, packet), self.sent_tick[l],
-                                                     self.cycle))
+                    timing.monitor_events[l].append((self._neuron(l, packet),
+                                                     self.sent_ticks[l][packet[0]], self.cycle))
         if out.tick_done:
             timing.tick_done_cycles.append(self.cycle)
         if self.ctrls[0].offer and self.ctrls[0].state is TickState.ISSUE_CLEAR:
@@ -271,8 +417,8 @@ class LayerTicksModel(SystemModel):
         grants = [merger.grants for merger in self.mergers]
         delivered = [router.handshake for router in self.routers]
         for l, grant in enumerate(grants):
-            if grant:
-                self.sent_tick[l] = ctrls[l].tick
+            if grant:  # (a drain-behind core's spike: the tick of the update that made it)
+                self.sent_ticks[l] = {k: self._spike_tick(l, k) for k in grant}
         self._check_events()
         for core, ready, spike_in, accepted in zip(self.cores, self.core_ready, self.spike_in,
                                                    self.accepted):
@@ -288,7 +434,8 @@ class LayerTicksModel(SystemModel):
             if delivered[l]:
                 ticks.popleft()
             if grants[l]:  # (a stopped run's drain goes on whatever the ticks)
-                ticks.append(ctrls[l].tick if ctrls[l].state in _SEQUENCING else -1)
+                ticks.append(max(self.sent_ticks[l].values())
+                             if ctrls[l].state in _SEQUENCING else -1)
         # the run ends when the last layer's run ends (a stop ends them all at once)
         ended = (any(c.finished for c in ctrls)
                  and all(c.finished or c.state is TickState.IDLE for c in ctrls))
@@ -340,15 +487,16 @@ class LayerTicksModel(SystemModel):
 
 
 def check_layer_ticks(case, plan, system, rng, link_fifo: int = 0,
-                      model_class=None, output_reads: int = 1) -> str | None:
+                      model_class=None, output_reads: int = 1,
+                      drain_behind: bool = False, lookahead: int = 1) -> str | None:
     """:func:`~spikeforge.sim.fuzz.check_cycle_model`'s check for :class:`LayerTicksModel`
     (random input gaps, output stalls and start gaps; the model's own contract check), with
     what per-layer ticks change where a first-spike decision in the output layer's tick T
     stops the run (at the deciding spike, or at the end of T): layer l < L - 1 has sent its
     spikes up to tick T - (L - 1 - l) (the output layer those of T, but for the deciding
     spike's tick where it stops there, as today), and may have sent spikes of later ticks,
-    also after T (so the golden trace is the full run). ``link_fifo``, ``output_reads``: the
-    model's;
+    also after T (so the golden trace is the full run). ``link_fifo``, ``output_reads``,
+    ``drain_behind``, ``lookahead``: the model's;
     ``model_class``: :class:`LayerTicksModel` or another system cycle model. None, or the
     first difference."""
     network, counts = case.network, case.counts
@@ -359,7 +507,7 @@ def check_layer_ticks(case, plan, system, rng, link_fifo: int = 0,
     model_class = model_class or LayerTicksModel
     kwargs = {"output_reads": output_reads}
     if issubclass(model_class, LayerTicksModel):
-        kwargs["link_fifo"] = link_fifo
+        kwargs.update(link_fifo=link_fifo, drain_behind=drain_behind, lookahead=lookahead)
     model = model_class(plan, system, out_ready=out_ready, **kwargs)
     timings = predict_run(plan, trace, random_schedules(trace.input_counts, rng, p_gap), n_ticks,
                           system=system, out_ready=out_ready, model=model, start_cycle=1,

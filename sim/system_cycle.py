@@ -258,11 +258,8 @@ class SystemModel:
         layers, routes = check_plan(plan)
         self.L = len(layers)
         check_double_buffer(system, len(layers))
-        self.layers = [[DoubleBufferedCoreModel(c, events_first=False)
-                        if double_buffered(system.double_buffer, l) else
-                        CoreModel(c, events_first=False, tile_stage=core_tile_stage(
-                            system, l, len(layers), c.config.lanes, c.config.words))
-                        for c in cores] for l, cores in enumerate(layers)]
+        self.layers = [[self._core_model(c, system, l, len(layers)) for c in cores]
+                       for l, cores in enumerate(layers)]
         self.cores = [c for layer in self.layers for c in layer]  # the controller's order
         self.n_classes = sum(c.N for c in self.layers[-1])
         self.offsets = [[routes[(l, c.index)].source_offset for c in cores]
@@ -296,6 +293,13 @@ class SystemModel:
         self.spike_in = []  # per core (flat, the controller's order): spike_in.valid
         self._none_accepted = [False] * len(self.cores)
         self.accepted = self._none_accepted  # per core: its command is accepted
+
+    def _core_model(self, plan_core, system: SystemConfig, l: int, n_layers: int) -> CoreModel:
+        """The block model of a core of layer ``l`` (of ``n_layers``), as the system builds it."""
+        if double_buffered(system.double_buffer, l):
+            return DoubleBufferedCoreModel(plan_core, events_first=False)
+        return CoreModel(plan_core, events_first=False, tile_stage=core_tile_stage(
+            system, l, n_layers, plan_core.config.lanes, plan_core.config.words))
 
     # -- one inference -----------------------------------------------------------------
     def run_inference(self, spikes: Sequence[np.ndarray], items, n_ticks: int,

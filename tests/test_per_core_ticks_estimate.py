@@ -171,3 +171,24 @@ def test_the_bounds_with_an_output_core_that_reads_k_words_a_cycle(tmp_path, cap
     with pytest.raises(SystemExit):
         estimate.main([str(tmp_path / "a"), "--output-reads", "0"])
     assert "--output-reads: must be at least 1, got 0" in capsys.readouterr().err
+
+
+def test_the_layer_ticks_models_with_cores_that_drain_behind(tmp_path, capsys):
+    """``--drain-behind`` (with ``--lookahead K``): the per-layer-ticks columns are the
+    model with hidden cores taking their next TICK while their spikes leave, a layer up to
+    K ahead; it needs ``--layer-ticks``."""
+    net = network(n_in=16, hidden=12)
+    counts = random_inputs(3, net, 6, 5, p=0.4)
+    compile_network(net, tmp_path / "a", counts, np.zeros(6, dtype=int), lanes=[2, 10],
+                    neurons_per_core=[6, 10])
+    assert estimate.main([str(tmp_path / "a"), "--images", "4", "--layer-ticks", "0",
+                          "--drain-behind", "--lookahead", "2"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "layer ticks, FIFO 0, drain behind, 2 ahead (cycle model)" in out[0]
+    artifact = estimate.load_artifact(tmp_path / "a")
+    want = estimate.layer_ticks_cycles(artifact, counts[:4], 0, drain_behind=True,
+                                       lookahead=2)
+    assert out[2].split(" | ")[5] == f"{want:,.0f}"
+    with pytest.raises(SystemExit):
+        estimate.main([str(tmp_path / "a"), "--drain-behind"])
+    assert "--drain-behind: needs --layer-ticks" in capsys.readouterr().err

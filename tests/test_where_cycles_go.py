@@ -83,3 +83,16 @@ def test_an_output_link_of_two_spikes_a_cycle(tmp_path, capsys):
     with pytest.raises(SystemExit):
         where.main([str(tmp_path / "a"), "--output-reads", "0"])
     assert "--output-reads: must be at least 1, got 0" in capsys.readouterr().err
+
+
+def test_hidden_cores_that_drain_behind(artifact, capsys):
+    """``--drain-behind`` (and ``--lookahead``): the columns still sum to the cycles, and
+    both options are refused without what they need."""
+    core, cells = where.breakdown(artifact, 4, link_fifo=0, drain_behind=True, lookahead=2)
+    assert sum(cells[c] for c in where.COLUMNS) == pytest.approx(cells["cycles"])
+    with pytest.raises(SystemExit):
+        where.main([str(artifact), "--drain-behind"])
+    assert "--drain-behind: needs --layer-ticks" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        where.main([str(artifact), "--layer-ticks", "0", "--lookahead", "2"])
+    assert "--lookahead: needs --drain-behind" in capsys.readouterr().err

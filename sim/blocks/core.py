@@ -88,6 +88,7 @@ class CoreModel:
 
     def __init__(self, plan_core, events_first: bool = True, tile_stage: bool = False):
         self.events_first = events_first  # NeuronCore's: False in a system
+        self.tile_stage = tile_stage
         self.N = plan_core.n_neurons
         inner = getattr(plan_core, "config", None)  # a CorePlan's CoreConfig
         self.L = int(getattr(plan_core, "lanes", None) or getattr(inner, "lanes", None) or 1)
