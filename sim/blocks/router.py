@@ -47,7 +47,7 @@ class MergerModel:
         self.o_ready = False
         self.grant = None  # the (first) input granted in this cycle
         self.grants = ()  # every input granted in this cycle
-        self._granted = ()
+        self._granted = ()  # their packets
 
     @property
     def idle(self) -> bool:
@@ -58,22 +58,23 @@ class MergerModel:
         return self.o_valid and self.o_ready
 
     def arbitrate(self, spikes: Sequence[int | None], o_ready: bool) -> None:
-        """This cycle's grant (kept in ``grant``): ``spikes[k]`` = input k's neuron index
-        when it is valid, else None; ``o_ready`` = the output's ``ready``."""
+        """This cycle's grant (kept in ``grant``, and with ``grants`` every input granted):
+        ``spikes[k]`` = input k's neuron index when it is valid, else None; ``o_ready`` =
+        the output's ``ready``."""
         self.o_ready = o_ready
-        self.grant, self.grants, self._granted = None, (), ()
+        self.grant, self.grants = None, ()
         if self.o_valid and not o_ready:
             return
         granted = []
         for j in range(1, self.K + 1):
             k = (self.last + j) % self.K
             if spikes[k] is not None:
-                granted.append((k, spikes[k]))
+                granted.append(k)
                 if len(granted) == self.width:
                     break
         if granted:
-            self.grant, self._granted = granted[0][0], tuple(granted)
-            self.grants = tuple(k for k, _ in granted)
+            self.grant, self.grants = granted[0], tuple(granted)
+            self._granted = tuple((k, spikes[k]) for k in granted)
 
     def clock(self) -> None:
         if self.handshake:
