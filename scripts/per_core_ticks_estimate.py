@@ -36,9 +36,14 @@ Three columns more (stop 64): the dependency bound
 (:func:`~spikeforge.sim.system_cycle.dependency_bound`: what no design of these cores can
 beat, the work in the contract's order, reads and updates overlapped, nothing else) against
 the work bound and the cycle model. Where it is above 1.2x the work bound, point 3's 1.2x
-cannot be met by any schedule of these cores. ``--output-reads K`` (stop 67) adds the two
-bounds and their ratio for the same design with its output layer's cores reading K event
-words a cycle (an output core that takes K events a cycle: not built).
+cannot be met by any schedule of these cores. Two more (stop 75): the pipelined dependency
+bound (``pipelined=True``: the same with the update pipeline's P stages between a word's
+read and its write, and one spike a cycle out of each core) and its ratio to the work
+bound. ``--output-reads K`` (stop 67) adds the bounds and their ratios for the same design
+with its output layer's cores reading K event words a cycle (an output core that takes K
+events a cycle: not built), and (stop 75) the cycle models with a link of K spikes a cycle
+into it; ``--drain-behind`` makes the ``--layer-ticks`` models' hidden cores take their next
+tick while their spikes leave, a layer up to ``--lookahead`` ticks ahead.
 
 And (stop 58) ``--layer-ticks D ...``: not an estimate but the cycle model of a design with
 a tick controller per layer (:mod:`spikeforge.sim.planned`; its RTL is not built): every
@@ -160,6 +165,8 @@ def row(directory: Path, images: int, drain_hidden: bool = False,
     bounds = [lower_bound_cycles(plan, trace, b) for b in range(len(counts))]
     work = np.mean([b["work_bound"] for b in bounds])
     dependency = np.mean([b["dependency_bound"] for b in bounds])
+    pipelined = np.mean([float(dependency_bound(plan, trace, b, bounds[b]["ticks_run"],
+                                                pipelined=True)) for b in range(len(counts))])
     cores = "+".join(str(len(plan.cores_of_layer(l))) for l in range(plan.n_layers))
     lanes = ",".join(str(plan.cores_of_layer(l)[0].config.lanes) for l in range(plan.n_layers))
     out = [str(directory), f"[{lanes}] in {cores}", str(len(counts)), f"{model:,.0f}"]
@@ -178,7 +185,8 @@ def row(directory: Path, images: int, drain_hidden: bool = False,
                   for depth in layer_ticks]
     out += [f"{e:,.0f}" for e in estimates] + [f"{work:,.0f}", f"{model / work:.2f}x"]
     out += [f"{e / work:.2f}x" for e in estimates] + [
-        f"{dependency:,.0f}", f"{dependency / work:.2f}x", f"{model / dependency:.2f}x"]
+        f"{dependency:,.0f}", f"{dependency / work:.2f}x", f"{model / dependency:.2f}x",
+        f"{pipelined:,.0f}", f"{pipelined / work:.2f}x"]
     if output_reads is not None:
         out += output_reads_cells(directory, artifact, counts, trace, stats,
                                   [b["ticks_run"] for b in bounds], output_reads, layer_ticks,
@@ -202,7 +210,10 @@ def output_reads_cells(name, artifact, counts, trace, stats, ticks: list[int], k
                     for b in images])
     dependency = np.mean([float(dependency_bound(plan, trace, b, ticks[b], reads))
                           for b in images])
-    out = [f"{work:,.0f}", f"{dependency:,.0f}", f"{dependency / work:.2f}x"]
+    pipelined = np.mean([float(dependency_bound(plan, trace, b, ticks[b], reads, True))
+                         for b in images])
+    out = [f"{work:,.0f}", f"{dependency:,.0f}", f"{dependency / work:.2f}x",
+           f"{pipelined:,.0f}", f"{pipelined / work:.2f}x"]
     try:
         model = SystemModel(plan, artifact.system, output_reads=k)
     except ConfigError as e:  # output cores of several words: no such link into them
@@ -260,11 +271,14 @@ def main(argv=None) -> int:
     variants += [f"layer ticks, FIFO {d}{behind} (cycle model)" for d in args.layer_ticks]
     header = (["artifact", "lanes in cores", "images", "cycle model"] + variants
               + ["work bound", "now / work"] + [f"{v} / work" for v in variants]
-              + ["dependency bound", "dependency / work", "now / dependency"]
+              + ["dependency bound", "dependency / work", "now / dependency",
+                 "pipelined bound", "pipelined / work"]
               + ([] if args.output_reads is None else [
                   f"work bound, output {args.output_reads} a cycle",
                   f"dependency bound, output {args.output_reads} a cycle",
                   f"dependency / work, output {args.output_reads} a cycle",
+                  f"pipelined bound, output {args.output_reads} a cycle",
+                  f"pipelined / work, output {args.output_reads} a cycle",
                   f"cycle model, output {args.output_reads} a cycle (/ its work)"] + [
                   f"layer ticks, FIFO {d}{behind}, output {args.output_reads} a cycle "
                   "(/ its work)"

@@ -97,7 +97,8 @@ from spikeforge.sim.blocks.router import FifoModel, packets_of
 from spikeforge.sim.blocks.tick import TickControllerModel, TickState
 from spikeforge.sim.fuzz import random_schedules, stall_pattern
 from spikeforge.sim.network import run_network
-from spikeforge.sim.system_cycle import InferenceTiming, SystemModel, predict_run, ticks_to_run
+from spikeforge.sim.system_cycle import (InferenceTiming, SystemModel, dependency_bound,
+                                         predict_run, ticks_to_run)
 
 __all__ = ["LayerTickControllerModel", "LayerTicksModel", "check_layer_ticks"]
 
@@ -316,7 +317,7 @@ class LayerTicksModel(SystemModel):
         """Layer ``l`` may offer TICK(t), t = its controller's tick (upstream, lookahead)."""
         t = self.ctrls[l].tick
         upstream = l == 0 or self.ctrls[l - 1].updates_ended >= t
-        if upstream and l and self.drain_behind:  # and every spike of tick t - 1 is in
+        if upstream and l and self.drain_behind:  # and no spike of an earlier tick left
             upstream = not self._older_spikes(l - 1, t)
         ahead_ok = l == self.L - 1 or self.ctrls[l + 1].ticks_run >= t + 1 - self.lookahead
         return upstream and ahead_ok
@@ -521,6 +522,10 @@ def check_layer_ticks(case, plan, system, rng, link_fifo: int = 0,
         want = (int(trace.decision[b]), int(trace.decision_tick[b]), run)
         if got != want:
             return f"image {b}: class, decision tick, ticks run {got}, golden {want}"
+        bound = dependency_bound(plan, trace, b, run, {plan.n_layers - 1: output_reads},
+                                 pipelined=True)
+        if timing.cycles < bound:  # (no design of these cores is faster)
+            return f"image {b}: {timing.cycles} cycles, below the pipelined bound {bound}"
         stopped = trace.decision_mode is Decision.FIRST_SPIKE and not timing.none
         cut = timing.stop_cycle >= 0  # at the deciding spike, in the output layer's update
         ports = [(f"monitor (layer {l})", l, timing.monitor_events[l]) for l in range(L)]

@@ -87,7 +87,8 @@ from spikeforge.ir.params import Decision
 from spikeforge.ir.plan import INPUT_PORT, check_plan
 from spikeforge.ir.system import (DoubleBuffer, SystemConfig, check_double_buffer,
                                   core_tile_stage, double_buffered, input_withdrawn)
-from spikeforge.sim.blocks.core import CoreModel, CorePhase, DoubleBufferedCoreModel
+from spikeforge.sim.blocks.core import (UPDATE_STAGES, CoreModel, CorePhase,
+                                       DoubleBufferedCoreModel)
 from spikeforge.sim.blocks.decision import decision_model, decisive_classes, stops_at_tick_end
 from spikeforge.sim.blocks.router import (FifoModel, MergerModel, MulticastModel, RouterModel,
                                          packets_of)
@@ -782,7 +783,8 @@ def work_bound(plan, events, ticks_run: int, reads=None):
                       + words(c) * ticks_run for c in plan.cores))
 
 
-def dependency_bound(plan, trace, image: int, ticks_run: int, reads=None):
+def dependency_bound(plan, trace, image: int, ticks_run: int, reads=None,
+                     pipelined: bool = False):
     """Cycles that no design of ``plan``'s cores can beat, from the work and the contract's
     order alone (issue 10 point 3: how far below the work bound a schedule can go).
 
@@ -807,8 +809,19 @@ def dependency_bound(plan, trace, image: int, ticks_run: int, reads=None):
 
     ``reads`` (as :func:`work_bound`'s; a design not built): the cores of a layer read k
     event words a cycle, so an event takes ``G_c / k`` cycles -- what an output core taking
-    k events a cycle would allow."""
+    k events a cycle would allow.
+
+    ``pipelined`` (stop 75): the same with two facts of these cores that no controller
+    changes, P = :data:`~spikeforge.sim.blocks.core.UPDATE_STAGES` (8): a word updated at
+    cycle X is written at X + P, so the update of tick t reads word g no sooner than tick t
+    - 1's write of it (``U(c, t) = S(c, t) + max(G_c, P)``), and its spikes exist from
+    there; a core sends one spike a cycle, in neuron order (neuron n, word ``n // L``, is
+    released at ``max(S + n // L + P, the core's previous spike + 1)``), and a destination
+    reads the spikes of a tick in order of release, one at a time. The end is the last
+    write, ``max_c S(c, last) + G_c - 1 + P``; a first-spike run's first output spike
+    ``S + g + P`` (its word g)."""
     per_cycle = {c.core_id: _reads(reads, c.layer) for c in plan.cores}
+    stages = UPDATE_STAGES if pipelined else 0
     start: dict[int, int] = {}  # S(c, t - 1) while tick t is computed
     read: dict[int, int] = {}  # A(c, t - 1)
     done: dict[int, int] = {}  # U(c, t - 1)
@@ -816,28 +829,45 @@ def dependency_bound(plan, trace, image: int, ticks_run: int, reads=None):
         now = {}
         for c in plan.cores:
             g = words(c.config)
-            if c.layer == 0:
-                releases = [(0, int(trace.input_counts[image, t].sum()))]
-            elif t == 0:
-                releases = []
-            else:
-                spikes = trace.spikes[c.layer - 1][image, t - 1]
-                releases = sorted(
-                    (start[s.core_id] + 1,
-                     int(spikes[s.neuron_offset:s.neuron_offset + s.n_neurons].sum()))
-                    for s in plan.cores_of_layer(c.layer - 1))
             a = read.get(c.core_id, 0)
-            for released, events in releases:
+            for released, events in _releases(plan, trace, image, t, c, start, stages):
                 if events:
                     a = max(a, released) + Fraction(events * g, per_cycle[c.core_id])
             read[c.core_id] = a
             now[c.core_id] = max(a, done.get(c.core_id, 0))
-            done[c.core_id] = now[c.core_id] + g
+            done[c.core_id] = now[c.core_id] + max(g, stages)
         start = now
+    last = stages - 1 if pipelined else 0  # the last word's write, or the update's end
     if trace.decision_mode is Decision.FIRST_SPIKE:
         out = trace.spikes[-1][image, ticks_run - 1]
-        spiking = [start[c.core_id] + 1 for c in plan.cores_of_layer(plan.n_layers - 1)
+        spiking = [start[c.core_id] + (np.flatnonzero(
+                       out[c.neuron_offset:c.neuron_offset + c.n_neurons])[0]
+                       // c.config.lanes + stages if pipelined else 1)
+                   for c in plan.cores_of_layer(plan.n_layers - 1)
                    if out[c.neuron_offset:c.neuron_offset + c.n_neurons].any()]
         if spiking:
             return _whole(min(spiking))
-    return _whole(max(done.values()))
+    return _whole(max(start[c.core_id] + words(c.config) + last for c in plan.cores))
+
+
+def _releases(plan, trace, image: int, t: int, core, start: dict, stages: int) -> list:
+    """``(cycle, events)`` released to ``core`` for tick ``t``, in order of release
+    (:func:`dependency_bound`; ``start``: each core's ``S(c, t - 1)``, ``stages`` its P,
+    0 for the bound without the pipeline)."""
+    if core.layer == 0:
+        return [(0, int(trace.input_counts[image, t].sum()))]
+    if t == 0:
+        return []
+    spikes = trace.spikes[core.layer - 1][image, t - 1]
+    sources = plan.cores_of_layer(core.layer - 1)
+    if not stages:
+        return sorted((start[s.core_id] + 1,
+                       int(spikes[s.neuron_offset:s.neuron_offset + s.n_neurons].sum()))
+                      for s in sources)
+    out = []
+    for s in sources:  # one spike a cycle per source core, from its word's write
+        at = -1
+        for n in np.flatnonzero(spikes[s.neuron_offset:s.neuron_offset + s.n_neurons]):
+            at = max(start[s.core_id] + int(n) // s.config.lanes + stages, at + 1)
+            out.append((at, 1))
+    return sorted(out)

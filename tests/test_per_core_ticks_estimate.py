@@ -44,11 +44,15 @@ def test_a_row_per_artifact_below_the_cycle_model(tmp_path, capsys):
     assert row[1:3] == ["[2,2] in 1+1", "4"]
     model, per_core, work = (float(x.replace(",", "")) for x in row[3:6])
     assert work <= per_core <= model
-    # the dependency bound and its two ratios: below the cycle model, the ratios of the row
-    dependency = float(row[-3].replace(",", ""))
+    # the dependency bound and its two ratios: below the cycle model, the ratios of the row;
+    # then the pipelined bound, between the two, and its ratio
+    dependency = float(row[-5].replace(",", ""))
     assert 0 < dependency <= model
-    ratios = [float(cell.rstrip(" |x")) for cell in row[-2:]]
+    ratios = [float(cell.rstrip(" |x")) for cell in row[-4:-2]]
     assert ratios == pytest.approx([dependency / work, model / dependency], abs=0.01)
+    pipelined = float(row[-2].replace(",", ""))
+    assert dependency <= pipelined <= model
+    assert float(row[-1].rstrip(" |x")) == pytest.approx(pipelined / work, abs=0.01)
     assert estimate.main([str(tmp_path / "missing")]) == 2
 
 
@@ -140,25 +144,29 @@ def test_the_bounds_with_an_output_core_that_reads_k_words_a_cycle(tmp_path, cap
         assert estimate.main([str(tmp_path / "a"), "--images", "4", "--output-reads", str(k)]) == 0
         captured = capsys.readouterr()
         out = captured.out.splitlines()
-        assert out[0].split(" | ")[-4:] == [f"work bound, output {k} a cycle",
+        assert out[0].split(" | ")[-6:] == [f"work bound, output {k} a cycle",
                                             f"dependency bound, output {k} a cycle",
                                             f"dependency / work, output {k} a cycle",
+                                            f"pipelined bound, output {k} a cycle",
+                                            f"pipelined / work, output {k} a cycle",
                                             f"cycle model, output {k} a cycle (/ its work) |"]
         cells[k] = [c.rstrip(" |") for c in out[2].split(" | ")]
     assert "output_reads: 4 needs output cores of one word; core (1, 0) has 10" in captured.err
     row = cells[1]
-    assert row[-4:-2] == [row[5], row[-7]]  # the work and dependency bounds of the row
+    # the work, dependency and pipelined bounds of the row
+    assert [row[-6], row[-5], row[-3]] == [row[5], row[-11], row[-8]]
     assert row[-1] == f"{row[3]} ({float(row[3]) / float(row[5]):.2f}x)"  # and its cycles
-    assert row[:-4] == cells[4][:-4] and cells[4][-1] == "-"
-    work, dependency = (float(c.replace(",", "")) for c in cells[4][-4:-2])
-    assert work <= float(row[5].replace(",", "")) and dependency < float(row[-7].replace(",", ""))
+    assert row[:-6] == cells[4][:-6] and cells[4][-1] == "-"
+    work, dependency = (float(c.replace(",", "")) for c in cells[4][-6:-4])
+    assert work <= float(row[5].replace(",", "")) and dependency < float(row[-11].replace(",", ""))
+    assert float(cells[4][-3].replace(",", "")) >= dependency
     # the output layer's cores, not another's: the bounds of reads {1: 4}, image by image
     plan, trace = plan_network(net, lanes=[2, 1]), run_network(net, counts[:4])
     events, reads = trace.statistics().input_events, {1: 4}
     work = np.mean([float(work_bound(plan, events[b], trace.ticks, reads)) for b in range(4)])
     dependency = np.mean([float(dependency_bound(plan, trace, b, trace.ticks, reads))
                           for b in range(4)])
-    assert cells[4][-4:-2] == [f"{work:,.0f}", f"{dependency:,.0f}"]
+    assert cells[4][-6:-4] == [f"{work:,.0f}", f"{dependency:,.0f}"]
     # output cores of one word: the cycle models with the link, today's and per-layer ticks
     compile_network(net, tmp_path / "b", counts, np.zeros(6, dtype=int), lanes=[2, 10],
                     neurons_per_core=[6, 10])

@@ -36,7 +36,12 @@ from spikeforge.ir.system import SystemConfig
 from spikeforge.sim import system_cycle
 from spikeforge.sim.blocks.decision import stops_at_tick_end
 from spikeforge.sim.network import run_network
-from spikeforge.sim.system_cycle import SystemModel, lower_bound_cycles, ticks_to_run
+from spikeforge.sim.system_cycle import (
+    SystemModel,
+    dependency_bound,
+    lower_bound_cycles,
+    ticks_to_run,
+)
 from tests.util import assert_cycles_match, random_inputs, random_network
 
 
@@ -173,6 +178,8 @@ def check_system(seed, images=2, n_ticks=8, **case):
                                                      int(trace.decision_tick[b]))
         bound = lower_bound_cycles(plan, trace, b, n_ticks)
         assert max(bound["bound"], bound["dependency_bound"]) <= exp.cycles, (bound, exp.cycles)
+        pipelined = dependency_bound(plan, trace, b, bound["ticks_run"], pipelined=True)
+        assert bound["dependency_bound"] <= pipelined <= exp.cycles, (pipelined, exp.cycles)
     assert spiked > 0
     return trace, timings, got
 

@@ -29,7 +29,7 @@ from spikeforge.ir.plan import CorePlan
 from spikeforge.ir.system import SystemConfig
 from spikeforge.sim.cycle import core_busy_bound
 from spikeforge.sim.network import run_network
-from spikeforge.sim.system_cycle import lower_bound_cycles, ticks_to_run
+from spikeforge.sim.system_cycle import dependency_bound, lower_bound_cycles, ticks_to_run
 from tests.hdl.test_system import N_TICKS, simulate
 from tests.util import assert_cycles_match, random_inputs, random_network
 
@@ -79,6 +79,8 @@ def check_lanes_system(seed, images=2, n_ticks=6, decision=None, lanes=None, fif
             assert bound <= exp.cycles, (where, bound, exp.cycles)
         bounds = lower_bound_cycles(plan, trace, b, n_ticks)
         assert max(bounds["bound"], bounds["dependency_bound"]) <= exp.cycles, where
+        pipelined = dependency_bound(plan, trace, b, bounds["ticks_run"], pipelined=True)
+        assert bounds["dependency_bound"] <= pipelined <= exp.cycles, (where, pipelined)
     return spiked, [t.cycles for t in timings]
 
 

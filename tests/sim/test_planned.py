@@ -22,6 +22,7 @@ from spikeforge.sim.blocks.core import CorePhase, DoubleBufferedCoreModel
 from spikeforge.sim.fuzz import random_case, random_schedules, stall_pattern
 from spikeforge.sim.network import run_network
 from spikeforge.sim.planned import DrainBehindCoreModel, LayerTicksModel, check_layer_ticks
+from spikeforge.sim import system_cycle
 from spikeforge.sim.system_cycle import SystemModel, predict_run
 from tests.boards.test_choose import network
 
@@ -306,8 +307,9 @@ def test_drain_behind_with_a_wide_output_link_keeps_the_contract():
 
 def _drain_fails(monkeypatch, attr, fault, link_fifo, seeds=range(60), lookahead=1):
     monkeypatch.setattr(LayerTicksModel, attr, fault)
-    monkeypatch.setattr(SystemModel, "run_inference", lambda self, *a, run=SystemModel.run_inference:
-                        run(self, *a, max_cycles=20_000))
+    run = SystemModel.run_inference  # a deadlock fails fast
+    monkeypatch.setattr(SystemModel, "run_inference",
+                        lambda self, *a: run(self, *a, max_cycles=20_000))
     found = []
     for seed in seeds:
         case, plan, system, rng = _system(seed)
@@ -373,3 +375,17 @@ def test_a_drain_behind_core_takes_its_tick_with_spikes_still_leaving(monkeypatc
             cycles[drain] += sum(t.cycles for t in timings)
     assert early["ticks with spikes left"] > 20
     assert cycles[True] < cycles[False], cycles
+
+
+def test_a_pipelined_bound_six_stages_too_deep_is_above_some_run(monkeypatch):
+    """Every run above is checked against the pipelined dependency bound (no design of these
+    cores is faster). The check can fail: with a pipeline of 14 stages instead of 8 the
+    bound is above the cycles of some run of the fastest models (drain behind, 16 ahead)."""
+    monkeypatch.setattr(system_cycle, "UPDATE_STAGES", 14)
+    found = []
+    for seed in range(200):
+        case, plan, system, rng = _system(seed)
+        system = dataclasses.replace(system, double_buffer=True)
+        found.append(check_layer_ticks(case, plan, system, rng, 16, drain_behind=True,
+                                       lookahead=16))
+    assert any(p and "below the pipelined bound" in p for p in found)

@@ -123,10 +123,30 @@ def test_lower_bound_holds_on_random_networks(seed, double):
         assert double or bound["work_bound"] <= bound["core_bound"]
         assert 0 < bound["bound"] <= timing.cycles, (seed, b, bound, timing.cycles)
         assert 0 < bound["dependency_bound"] <= timing.cycles, (seed, b, bound, timing.cycles)
+        pipelined = dependency_bound(plan, trace, b, ticks, pipelined=True)
+        assert bound["dependency_bound"] <= pipelined <= timing.cycles, (seed, b, pipelined)
         if trace.decision_mode is not Decision.FIRST_SPIKE:
             # at least each core's reads and its update chain, overlapped
             overlapped = max(words(c) * max(events[c.layer] + 1, ticks) for c in plan.cores)
             assert bound["dependency_bound"] >= overlapped, (seed, b, bound)
+
+
+def _two_layers(decision, outputs):
+    """The network, plan and trace of the by-hand bounds: 2 inputs -> 4 neurons (G = 4) -> 2 (G = 2),
+    one lane each; one input event in each of 3 ticks, every hidden neuron spiking in every
+    tick, the outputs (if ``outputs``) in tick 2."""
+    network = IntegerNetwork((IntegerLayer(np.zeros((2, 4), dtype=np.int64), NeuronParams()),
+                              IntegerLayer(np.zeros((4, 2), dtype=np.int64), NeuronParams())),
+                             decision)
+    plan = plan_network(network, neurons_per_core=[4, 2], lanes=[1, 1])
+    counts = np.zeros((1, 3, 2), dtype=np.int64)
+    counts[0, :, 0] = 1
+    out = np.zeros((1, 3, 2), dtype=bool)
+    out[0, 2] = outputs
+    trace = NetworkTrace([np.ones((1, 3, 4), dtype=bool), out], counts,
+                         np.zeros((1, 3, 2), dtype=np.int64), np.array([0 if outputs else -1]),
+                         np.array([2]), decision, [(2, 4), (4, 2)])
+    return network, plan, trace
 
 
 @pytest.mark.parametrize("decision,outputs,expected", [
@@ -142,17 +162,7 @@ def test_dependency_bound_by_hand(decision, outputs, expected):
     S, U = 23. So 23 cycles, or S + 1 = 22 at the first output spike (23 again for a
     first-spike run without one); the work bound is 4 * (3 + 3) = 24: the overlap of reads
     and updates goes below it."""
-    network = IntegerNetwork((IntegerLayer(np.zeros((2, 4), dtype=np.int64), NeuronParams()),
-                              IntegerLayer(np.zeros((4, 2), dtype=np.int64), NeuronParams())),
-                             decision)
-    plan = plan_network(network, neurons_per_core=[4, 2], lanes=[1, 1])
-    counts = np.zeros((1, 3, 2), dtype=np.int64)
-    counts[0, :, 0] = 1
-    out = np.zeros((1, 3, 2), dtype=bool)
-    out[0, 2] = outputs
-    trace = NetworkTrace([np.ones((1, 3, 4), dtype=bool), out], counts,
-                         np.zeros((1, 3, 2), dtype=np.int64), np.array([0 if outputs else -1]),
-                         np.array([2]), decision, [(2, 4), (4, 2)])
+    network, plan, trace = _two_layers(decision, outputs)
     bound = lower_bound_cycles(plan, trace, 0, 3)
     assert bound["work_bound"] == 24 and bound["dependency_bound"] == expected
     # a layer's own work with nothing behind it: the hidden core alone, U(2) = 16
@@ -174,6 +184,23 @@ def test_dependency_bound_by_hand(decision, outputs, expected):
         assert dependency_bound(plan, trace, 0, 3, reads) == dependency, reads
     with pytest.raises(ConfigError, match="reads: layer 1: must be an integer >= 1, got 0"):
         dependency_bound(plan, trace, 0, 3, {1: 0})
+
+
+@pytest.mark.parametrize("decision,outputs,expected", [
+    (Decision.SPIKE_COUNT, True, 37), (Decision.FIRST_SPIKE, True, 36),
+    (Decision.FIRST_SPIKE, False, 37)])
+def test_pipelined_dependency_bound_by_hand(decision, outputs, expected):
+    """The network of the test above with the pipeline (P = 8) and one spike a cycle per
+    core. The hidden core: A = 4, 8, 12; S = 4, 12, 20 (each update at least P after the
+    last: max(G, P) = 8). Its 4 spikes of a tick leave from their word's write, S + n + 8,
+    one a cycle: tick 0's at 12-15, tick 1's at 20-23. The output core (2 cycles an
+    event): S(0) = 0; tick 1's events A = 14, 16, 18, 20 = S(1); tick 2's A = 22, ..., 28,
+    S(2) = max(28, 20 + 8) = 28. The end is the last write, S + G - 1 + P: the output
+    core's 28 + 1 + 8 = 37 (the hidden core's 31), or at a first output spike (word 0)
+    28 + 8 = 36. Never below the bound without the pipeline (23, 22, 23)."""
+    _, plan, trace = _two_layers(decision, outputs)
+    assert dependency_bound(plan, trace, 0, 3, pipelined=True) == expected
+    assert dependency_bound(plan, trace, 0, 3) < expected
 
 
 def test_double_buffered_cores_beat_the_one_at_a_time_sum():
