@@ -97,8 +97,8 @@ from spikeforge.sim.blocks.router import FifoModel, packets_of
 from spikeforge.sim.blocks.tick import TickControllerModel, TickState
 from spikeforge.sim.fuzz import random_schedules, stall_pattern
 from spikeforge.sim.network import run_network
-from spikeforge.sim.system_cycle import (InferenceTiming, SystemModel, dependency_bound,
-                                         predict_run, ticks_to_run)
+from spikeforge.sim.system_cycle import (InferenceTiming, SystemModel, check_count,
+                                         dependency_bound, predict_run, ticks_to_run)
 
 __all__ = ["LayerTickControllerModel", "LayerTicksModel", "check_layer_ticks"]
 
@@ -218,9 +218,7 @@ class LayerTicksModel(SystemModel):
         self.drain_behind = drain_behind
         # lookahead: the most ticks a layer may have begun past the next; above 1 only with
         # drain_behind, whose spikes carry their tick (the gate is then a compare of ticks)
-        if isinstance(lookahead, bool) or not isinstance(lookahead, int) or lookahead < 1:
-            raise ConfigError(f"lookahead: must be a whole number >= 1, got {lookahead!r}")
-        if lookahead > 1 and not drain_behind:
+        if check_count("lookahead", lookahead) > 1 and not drain_behind:
             raise ConfigError(f"lookahead: {lookahead} needs drain_behind (the gate of one "
                               "bit holds one tick)")
         self.lookahead = lookahead

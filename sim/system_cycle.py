@@ -104,12 +104,18 @@ def _always(cycle: int) -> bool:
     return True
 
 
-def _check_output_reads(k: int, layers) -> None:
-    """``output_reads``: a whole number >= 1; above 1 the output layer needs a layer before
-    it and cores of one word (each takes a bundle of k events in one cycle)."""
+def check_count(name: str, k) -> int:
+    """``k`` where it is an integer >= 1 (not a bool), else a ``ConfigError`` naming
+    ``name``: the models' counts of a design not built (reads a cycle, ticks ahead)."""
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ConfigError(f"output_reads: must be a whole number >= 1, got {k!r}")
-    if k == 1:
+        raise ConfigError(f"{name}: must be an integer >= 1, got {k!r}")
+    return k
+
+
+def _check_output_reads(k: int, layers) -> None:
+    """``output_reads``: an integer >= 1; above 1 the output layer needs a layer before
+    it and cores of one word (each takes a bundle of k events in one cycle)."""
+    if check_count("output_reads", k) == 1:
         return
     if len(layers) < 2:
         raise ConfigError(f"output_reads: {k} needs a hidden layer (the link into the output "
@@ -760,10 +766,7 @@ def lower_bound_cycles(plan, trace, image: int = 0, n_ticks: int | None = None,
 def _reads(reads, layer: int) -> int:
     """Event words a core of ``layer`` reads a cycle: ``reads[layer]`` where given, else 1
     (the cores as built)."""
-    k = 1 if reads is None else reads.get(layer, 1)
-    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
-        raise ConfigError(f"reads: layer {layer}: must be an integer >= 1, got {k!r}")
-    return k
+    return check_count(f"reads: layer {layer}", 1 if reads is None else reads.get(layer, 1))
 
 
 def _whole(x):

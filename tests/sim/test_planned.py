@@ -265,7 +265,7 @@ def test_a_wide_link_that_forwards_one_spike_of_its_bundle_fails(monkeypatch):
 
 
 @pytest.mark.parametrize("reads, lanes, message", [
-    (0, [2, 10], "output_reads: must be a whole number >= 1, got 0"),
+    (0, [2, 10], "output_reads: must be an integer >= 1, got 0"),
     (2, [2, 5], r"output_reads: 2 needs output cores of one word; core \(1, 0\) has 2 "
                 r"\(10 neurons, 5 lanes\)"),
     (2, [6], "output_reads: 2 needs a hidden layer"),
@@ -348,7 +348,7 @@ def test_lookahead_needs_drain_behind():
     case, plan, system, _ = _system(3)
     with pytest.raises(ConfigError, match="lookahead: 2 needs drain_behind"):
         LayerTicksModel(plan, system, lookahead=2)
-    with pytest.raises(ConfigError, match="lookahead: must be a whole number >= 1, got 0"):
+    with pytest.raises(ConfigError, match="lookahead: must be an integer >= 1, got 0"):
         LayerTicksModel(plan, system, drain_behind=True, lookahead=0)
 
 
