@@ -322,9 +322,12 @@ class LayerTicksModel(SystemModel):
 
     def _older_spikes(self, l: int, t: int) -> bool:
         """Layer ``l``'s cores or its link still hold a spike of a tick before ``t``."""
-        return (any(core.oldest_tick() is not None and core.oldest_tick() < t
-                    for core in self.layers[l])
-                or any(0 <= s < t for s in self.link_ticks[l]))
+        return self._oldest(l) < t or any(0 <= s < t for s in self.link_ticks[l])
+
+    def _oldest(self, l: int) -> float:
+        """The tick of the oldest spike in layer ``l``'s cores (infinity: none)."""
+        ticks = [core.oldest_tick() for core in self.layers[l]]
+        return min((t for t in ticks if t is not None), default=float("inf"))
 
     def _gate_open(self, l: int) -> bool:
         """Layer ``l``'s spikes may leave its cores (in a run): the gate as the hardware
@@ -343,8 +346,7 @@ class LayerTicksModel(SystemModel):
         if not self.drain_behind or l == self.L - 1 or not running:
             return self.gate_open[l]
         if self.link_fifo:
-            return not any(other.oldest_tick() is not None and other.oldest_tick() < core.out_tick
-                           for other in self.layers[l])
+            return self._oldest(l) >= core.out_tick
         after = self.ctrls[l + 1]  # (outside its run: what is left drains)
         return (after.state not in _SEQUENCING or self._stop
                 or after.ticks_run > core.out_tick)
