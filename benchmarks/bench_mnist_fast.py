@@ -25,7 +25,8 @@ network; 8 bits is the compiler's quantization (no QAT). Training does not read 
 (:data:`RECIPES`) are the ones chosen on the validation splits.
 
 The run: ``spikeforge compile MODEL --board BOARD --images N`` (the lanes and cores the
-compiler chooses for the board, or with ``--neurons-per-core K`` the cores given; silent
+compiler chooses for the board, or with ``--neurons-per-core K`` / ``--lanes L`` the cores and
+lanes given; silent
 rows dropped) into ``OUT/compiled``, ``spikeforge fit`` of it,
 the board build (:func:`spikeforge.boards.build.build_board`, nextpnr's default seed, PLL at
 ``--clk-mhz``; reused when a finished build of exactly this plan is in ``OUT/board``,
@@ -331,10 +332,19 @@ def main(argv=None) -> int:
     ap.add_argument("--neurons-per-core", default=None,
                     help="passed to `spikeforge compile` (default: the cores it chooses; "
                          "256: one hidden core, as the design of stop 47)")
+    ap.add_argument("--lanes", default=None,
+                    help="passed to `spikeforge compile` (one number, or one per layer separated "
+                         "by commas; default: the lanes it chooses for the board)")
     ap.add_argument("--double-buffer", action=argparse.BooleanOptionalAction, default=None,
                     help="compiled with --double-buffer / --no-double-buffer (cores that take "
                          "the next tick's events while they update; default: as `spikeforge "
                          "compile --board` chooses)")
+    ap.add_argument("--full-banks", action="store_true",
+                    help="compiled with --full-banks (every weight bank as deep as the others, "
+                         "each with its block RAM's output register)")
+    ap.add_argument("--lane-copies", action="store_true",
+                    help="compiled with --lane-copies (one-word cores' bypass select a "
+                         "register per lane group)")
     ap.add_argument("--tile-stage", action="store_true",
                     help="compiled with --tile-stage (the hidden cores' lane groups a cycle "
                          "behind their control)")
@@ -359,8 +369,11 @@ def main(argv=None) -> int:
         raise SystemExit(f"--model: {model} not found (`benchmarks/bench_mnist_fast.py train` "
                          f"makes it; --dataset digits trains its own network)")
     extra = ((("--neurons-per-core", args.neurons_per_core) if args.neurons_per_core else ())
+             + (("--lanes", args.lanes) if args.lanes else ())
              + double_buffer_flag(args.double_buffer)
-             + (("--tile-stage",) if args.tile_stage else ()))
+             + (("--tile-stage",) if args.tile_stage else ())
+             + (("--full-banks",) if args.full_banks else ())
+             + (("--lane-copies",) if args.lane_copies else ()))
     compile_for_board(Path(model), board, out / "compiled", images, extra)
     print(fit_text(out / "compiled", board), file=sys.stderr, flush=True)
 

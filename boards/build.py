@@ -404,8 +404,10 @@ def build_board(source, board: str, out_dir=None, *, baud: int = 115200,
     out = Path(out_dir or Path("build") / "boards" / f"{name}-{board}")
     out.mkdir(parents=True, exist_ok=True)
 
+    # the ECP5's LOAD write from registers (ProtocolEngine's load_stage); the iCE40
+    # builds' netlists stay as they were measured, their buffer one block RAM near its logic
     top = BoardTop(SpikeforgeSystem(plan, artifact.system, learning), baud=baud,
-                   input_depth=depth, pll=pll)
+                   input_depth=depth, pll=pll, load_stage=spec.family == "ecp5")
     platform = spec.make_platform()
     if spec.family == "ecp5":
         platform = with_outreg_pass(platform)

@@ -68,10 +68,14 @@ SPEC_ENV = "SPIKEFORGE_BOARD_SPEC"  # the bench reads its spec (JSON) from this 
 
 
 def board_verilog(plan, system: SystemConfig, *, input_depth: int = 256, timeout_cycles: int = 600,
-                  divisor: int = SIM_DIVISOR, learning: LearningConfig | None = None) -> str:
-    """The Verilog of the board core for ``plan`` (``learning``: a learning build)."""
+                  divisor: int = SIM_DIVISOR, learning: LearningConfig | None = None,
+                  load_stage: bool = False) -> str:
+    """The Verilog of the board core for ``plan`` (``learning``: a learning build;
+    ``load_stage``: the ECP5 build's LOAD write,
+    :class:`~spikeforge.boards.engine.ProtocolEngine`)."""
     core = BoardCore(SpikeforgeSystem(plan, system, learning), divisor=divisor, clk_hz=2000,
-                     input_depth=input_depth, timeout_cycles=timeout_cycles)
+                     input_depth=input_depth, timeout_cycles=timeout_cycles,
+                     load_stage=load_stage)
     return to_verilog(core, TOP_NAME)
 
 
@@ -154,9 +158,11 @@ def expected_results(network, input_counts, n_ticks: int, plan=None,
 def run_board_cosim(network, plan, input_counts, simulator: str = "icarus", *,
                     n_ticks: int | None = None, input_depth: int = 256,
                     timeout_cycles: int = 600, malformed: bool = True,
-                    system: SystemConfig | None = None) -> CocotbResult:
+                    system: SystemConfig | None = None,
+                    load_stage: bool = False) -> CocotbResult:
     """Run the bench; ``result.report`` holds what the host driver received. ``system``:
-    the system's settings (default ``SystemConfig(network.decision)``, the tick barrier)."""
+    the system's settings (default ``SystemConfig(network.decision)``, the tick barrier);
+    ``load_stage``: as :func:`board_verilog`."""
     counts = network.check_input(input_counts)
     n_ticks = n_ticks or counts.shape[1]
     raw = malformed_requests(network.n_inputs, input_depth) if malformed else []
@@ -169,7 +175,7 @@ def run_board_cosim(network, plan, input_counts, simulator: str = "icarus", *,
     with spec_file(spec, "board") as name:
         text = board_verilog(plan, system or SystemConfig(network.decision),
                              input_depth=input_depth,
-                             timeout_cycles=timeout_cycles)
+                             timeout_cycles=timeout_cycles, load_stage=load_stage)
         return run_cocotb(text, TOP_NAME, TB_MODULE, simulator, extra_env={SPEC_ENV: name})
 
 

@@ -113,17 +113,28 @@ class ProtocolEngine(wiring.Component):
     are taken from its read data while they are sent, so no register file holds them). Every
     addition is made only for such a system: the Verilog of an inference-only build is the
     one it had before learning existed, but for the ``INFO`` reply (version, learns byte).
+
+    ``load_stage``: a LOAD item is written into the input buffer from registers, an edge
+    after its last byte, instead of from the receive state machine's logic in that byte's
+    cycle (the ECP5 board build's: stop 76's 784-256-10 build placed a buffer block RAM 6.2
+    ns of routing away from that logic, 84.3 MHz). Nothing reads an item before REPLY
+    commits it, bytes later, and the next item's write is two bytes later, so the registers
+    never hold two writes; the replies and results are the same.
     """
 
-    def __init__(self, system, *, input_depth: int = 1024, timeout_cycles: int = 1_000_000):
+    def __init__(self, system, *, input_depth: int = 1024, timeout_cycles: int = 1_000_000,
+                 load_stage: bool = False):
         if not isinstance(input_depth, int) or not MIN_INPUT_DEPTH <= input_depth <= MAX_INPUT_DEPTH:
             raise ValueError(f"input_depth: must be in {MIN_INPUT_DEPTH}..{MAX_INPUT_DEPTH}, "
                              f"got {input_depth!r}")
         if not isinstance(timeout_cycles, int) or timeout_cycles < 16:
             raise ValueError(f"timeout_cycles: must be an integer >= 16, got {timeout_cycles!r}")
+        if not isinstance(load_stage, bool):
+            raise ValueError(f"load_stage: must be True or False, got {load_stage!r}")
         self.system = system
         self.input_depth = input_depth
         self.timeout_cycles = timeout_cycles
+        self.load_stage = load_stage
         self.n_inputs = system.plan.n_inputs
         self.n_classes = system.n_classes
         if self.n_inputs > 0x7FFF:
@@ -166,6 +177,12 @@ class ProtocolEngine(wiring.Component):
         m.submodules[INPUT_BUFFER] = buf = Memory(shape=16, depth=depth, init=[])
         wp = buf.write_port()
         rp = buf.read_port()
+        if self.load_stage:  # the LOAD write, an edge late (the class docstring)
+            load_w_addr, load_w_data = Signal.like(wp.addr), Signal(16)
+            load_w_en = Signal()
+            m.d.sync += load_w_en.eq(0)
+            m.d.comb += [wp.addr.eq(load_w_addr), wp.data.eq(load_w_data),
+                         wp.en.eq(load_w_en)]
 
         # -- receive state
         cmd = Signal(8)
@@ -560,8 +577,12 @@ class ProtocolEngine(wiring.Component):
                                 m.d.sync += param2.eq(value)
                         # stage LOAD items past the committed ones; committed only in REPLY
                         with m.If(is_load & load_room):
-                            m.d.comb += [wp.addr.eq(load_addr), wp.data.eq(value),
-                                         wp.en.eq(1)]
+                            if self.load_stage:
+                                m.d.sync += [load_w_addr.eq(load_addr),
+                                             load_w_data.eq(value), load_w_en.eq(1)]
+                            else:
+                                m.d.comb += [wp.addr.eq(load_addr), wp.data.eq(value),
+                                             wp.en.eq(1)]
                         m.d.sync += item_check.eq(1)
                     m.d.sync += [rem.eq(rem - 1), last_byte.eq(rem == 2)]
                     with m.If(last_byte):

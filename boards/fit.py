@@ -63,12 +63,12 @@ from spikeforge.ir.system import (
     LANES_PER_LUT,
     DoubleBuffer,
     SystemConfig,
+    bank_depths,
     bram_blocks,
     core_sum_stage,
     core_tile_stage,
     double_buffered,
     has_lane_groups,
-    weight_bank_words,
 )
 
 __all__ = ["FitEstimate", "LogicModel", "LOGIC_MODELS", "estimate", "check_fit", "suggestions",
@@ -240,7 +240,8 @@ def engine_memories(learning) -> list[tuple[str, int, int]]:
 def memories_of_plan(plan, input_depth: int, family: str = "ice40",
                      weight_banks: str = "", learning=None,
                      state_memories: str = "",
-                     double_buffer: DoubleBuffer = False) -> list[tuple[str, int, int, str]]:
+                     double_buffer: DoubleBuffer = False,
+                     full_banks: bool = False) -> list[tuple[str, int, int, str]]:
     """``(name, depth, width, kind)`` of every memory of the board design; with
     ``weight_banks`` (:class:`~spikeforge.ir.system.SystemConfig`) each core's weights as
     its banks, whose last one may round up to whole block RAMs; with ``state_memories``
@@ -248,7 +249,8 @@ def memories_of_plan(plan, input_depth: int, family: str = "ice40",
     build's :class:`~spikeforge.ir.learning.LearningConfig`): the engine writes the cores'
     weights, so they are RAMs, not ROMs, and its own memories (:func:`engine_memories`)
     come on top. ``double_buffer`` (:attr:`SystemConfig.double_buffer`): the two event
-    buffers of each double-buffered core too."""
+    buffers of each double-buffered core too. ``full_banks``: every bank as deep as the
+    others (:attr:`SystemConfig.full_banks`)."""
     weights = "rom" if learning is None else "ram"
     mems = [("input_buffer", input_depth, INPUT_BUFFER_BITS, "ram"),
             ("input_feed", FEED_DEPTH - 1, INPUT_BUFFER_BITS, "ram")]
@@ -256,12 +258,12 @@ def memories_of_plan(plan, input_depth: int, family: str = "ice40",
         cfg = core.config
         tag = f"core{core.core_id}"
         depth, width = core.n_inputs * cfg.words, cfg.lanes * cfg.params.weight_bits
-        bank = weight_bank_words(width, weight_banks, depth) if weight_banks else depth
-        if bank >= depth:
-            mems.append((f"{tag}.weights", depth, width, weights))
+        banks = (bank_depths(width, weight_banks, depth, full_banks) if weight_banks
+                 else [depth])
+        if len(banks) == 1:
+            mems.append((f"{tag}.weights", banks[0], width, weights))
         else:
-            mems += [(f"{tag}.weights[{b}]", min(bank, depth - b * bank), width, weights)
-                     for b in range(-(-depth // bank))]
+            mems += [(f"{tag}.weights[{b}]", d, width, weights) for b, d in enumerate(banks)]
         state = "block" if state_memories == "block" else "ram"
         mems += [(f"{tag}.{name}", d, w, state) for name, d, w
                  in _state_memories(core, double_buffered(double_buffer, core.layer))]
@@ -468,13 +470,14 @@ class FitEstimate:
 
 def estimate(plan, board: str, input_depth: int | None = None, decision=None, *,
              weight_banks: str = "", learning=None, state_memories: str = "",
-             double_buffer: DoubleBuffer = False, tile_stage: bool = False) -> FitEstimate:
+             double_buffer: DoubleBuffer = False, tile_stage: bool = False,
+             full_banks: bool = False) -> FitEstimate:
     """Block RAMs, logic cells, flip-flops and multipliers of the board top of ``plan`` on
     ``board`` (upper bounds, see the module docstring). ``decision`` is accepted for
     compatibility: the logic model is that of spike-count, the larger decision unit.
     ``weight_banks`` and ``state_memories``: the system's (banked weight memories, state
     memories in block RAM), ``double_buffer`` (two event buffers per core) and ``tile_stage``
-    (the tiled cores' weight registers). ``learning``:
+    (the tiled cores' weight registers), ``full_banks`` (padded last banks). ``learning``:
     a learning build's
     :class:`~spikeforge.ir.learning.LearningConfig` (the engine's stores and tick memories,
     its logic, the cores' weights as RAMs)."""
@@ -483,7 +486,7 @@ def estimate(plan, board: str, input_depth: int | None = None, decision=None, *,
     depth = input_depth_for(board, input_depth)
     per_memory, brams, bits = [], 0, 0
     for name, d, w, kind in memories_of_plan(plan, depth, family, weight_banks, learning,
-                                             state_memories, double_buffer):
+                                             state_memories, double_buffer, full_banks):
         tiles = bram_tiles(d, w, family, kind)
         per_memory.append({"memory": name, "depth": d, "width": w, "brams": tiles})
         brams += tiles
@@ -658,17 +661,20 @@ def system_layout(system) -> dict:
     :class:`~spikeforge.ir.system.SystemConfig` decides (its memory layout): one place to
     pass an artifact's system to the estimate."""
     return {"weight_banks": system.weight_banks, "state_memories": system.state_memories,
-            "double_buffer": system.double_buffer, "tile_stage": system.tile_stage}
+            "double_buffer": system.double_buffer, "tile_stage": system.tile_stage,
+            "full_banks": system.full_banks}
 
 
 def check_fit(plan, board: str, input_depth: int | None = None, decision=None, *,
               weight_banks: str = "", learning=None, state_memories: str = "",
-              double_buffer: DoubleBuffer = False, tile_stage: bool = False) -> FitEstimate:
+              double_buffer: DoubleBuffer = False, tile_stage: bool = False,
+              full_banks: bool = False) -> FitEstimate:
     """The estimate, or :class:`ConfigError` saying why the plan does not fit and what would
     make it fit."""
     est = estimate(plan, board, input_depth, decision, weight_banks=weight_banks,
                    learning=learning, state_memories=state_memories,
-                   double_buffer=double_buffer, tile_stage=tile_stage)
+                   double_buffer=double_buffer, tile_stage=tile_stage,
+                   full_banks=full_banks)
     if not est.fits:
         raise ConfigError(f"the plan does not fit {board}: " + "; ".join(est.problems)
                           + ". To make it fit: " + suggestions(plan, est))

@@ -58,12 +58,14 @@ class BoardCore(wiring.Component):
     ``system``: a :class:`~spikeforge.hdl.system.SpikeforgeSystem`; ``divisor``: clock cycles
     per UART bit; ``clk_hz``: clock frequency (for the heartbeat and the default timeout of
     0.1 s); ``timeout_cycles``: the protocol's inter-byte timeout (default ``clk_hz / 10``).
+    ``load_stage``: the engine's (:class:`ProtocolEngine`).
     Ports: ``rx`` (In 1), ``tx`` (Out 1), ``leds`` (Out 4).
     """
 
     def __init__(self, system, *, divisor: int, clk_hz: float = 12e6, input_depth: int = 1024,
-                 timeout_cycles: int | None = None):
+                 timeout_cycles: int | None = None, load_stage: bool = False):
         self.system = system
+        self.load_stage = load_stage
         self.divisor = divisor
         self.clk_hz = clk_hz
         self.input_depth = input_depth
@@ -75,7 +77,8 @@ class BoardCore(wiring.Component):
         m.submodules.uart_rx = rx = UARTRx(self.divisor)
         m.submodules.uart_tx = tx = UARTTx(self.divisor)
         m.submodules.engine = engine = ProtocolEngine(
-            self.system, input_depth=self.input_depth, timeout_cycles=self.timeout_cycles)
+            self.system, input_depth=self.input_depth, timeout_cycles=self.timeout_cycles,
+            load_stage=self.load_stage)
         wiring.connect(m, rx.o, engine.rx)
         wiring.connect(m, engine.tx, tx.i)
         m.d.comb += [rx.rx.eq(self.rx), self.tx.eq(tx.tx)]
@@ -99,16 +102,19 @@ class BoardTop(Elaboratable):
 
     ``pll``: ``None`` runs the design from the board clock (the platform makes the ``sync``
     domain); a setting from :func:`~spikeforge.boards.pll.pll_for` (for the board's family
-    and clock) puts that PLL in front of it (:class:`~spikeforge.boards.pll.PLLClock`)."""
+    and clock) puts that PLL in front of it (:class:`~spikeforge.boards.pll.PLLClock`).
+    ``load_stage``: the engine's (:class:`ProtocolEngine`; the ECP5 builds set it)."""
 
     def __init__(self, system, *, baud: int = DEFAULT_BAUD, input_depth: int = 1024,
-                 pll: ICE40PLLSetting | ECP5PLLSetting | None = None):
+                 pll: ICE40PLLSetting | ECP5PLLSetting | None = None,
+                 load_stage: bool = False):
         if pll is not None and not isinstance(pll, (ICE40PLLSetting, ECP5PLLSetting)):
             raise ConfigError(f"pll: expected a setting from pll_for(), got {pll!r}")
         self.system = system
         self.baud = baud
         self.input_depth = input_depth
         self.pll = pll
+        self.load_stage = load_stage
 
     @property
     def clk_hz(self) -> float | None:
@@ -141,7 +147,7 @@ class BoardTop(Elaboratable):
             m.submodules.clocking = clocking = PLLClock(self.pll)
             m.domains.sync = ClockDomain("sync", reset_less=clocking.domain_reset_less)
         core = BoardCore(self.system, divisor=self.uart_divisor(platform), clk_hz=clk_hz,
-                         input_depth=self.input_depth)
+                         input_depth=self.input_depth, load_stage=self.load_stage)
         m.submodules.board = core
         uart = platform.request("uart", 0, dir="-")
         m.submodules.uart_rx_pin = rx_pin = io.Buffer("i", uart.rx)

@@ -422,6 +422,20 @@ class NeuronCore(wiring.Component):
         iCE40 memory deeper than one block RAM with a multiplexer behind the block RAMs'
         slow clock-to-out). Same timing and results for every D
         (:attr:`SystemConfig.weight_banks <spikeforge.ir.system.SystemConfig>` chooses D).
+    full_banks : bool
+        With banks: every bank D words deep, the last one too (its words past the weights
+        zero and never read), so that Yosys maps it in the same block RAM aspect as the
+        others. A short last bank wider than 18 bits goes to the ECP5's 512 x 36 aspect,
+        which reads over both ports and keeps no output register (boards/outreg.py), so
+        its 5.6 ns clock-to-out stays in the path (stop 76: 88.1 MHz, 103.7 with full
+        banks). More block RAMs; the same timing and results
+        (:attr:`SystemConfig.full_banks <spikeforge.ir.system.SystemConfig>`).
+    lane_copies : bool
+        A one-word core of more than :data:`LANES_PER_LUT` lanes selects its write-back
+        bypass (``e_again``: the event just before wrote the word this one reads) with a
+        register per lane group instead of one register into every lane (stop 76). The
+        same timing and results
+        (:attr:`SystemConfig.lane_copies <spikeforge.ir.system.SystemConfig>`).
     events_first : bool
         True (default): an event offered beside a command is taken first and
         ``command.ready`` waits for it. False: commands are taken on ``idle`` alone (see
@@ -580,6 +594,7 @@ class NeuronCore(wiring.Component):
     """
 
     def __init__(self, config: CoreConfig, *, weight_bank_words: int = 0,
+                 full_banks: bool = False, lane_copies: bool = False,
                  events_first: bool = True, state_block_ram: bool = False,
                  weight_stages: int = 0, sum_stage: bool = False,
                  double_buffer: bool = False, tile_stage: bool = False):
@@ -589,6 +604,12 @@ class NeuronCore(wiring.Component):
                 or weight_bank_words & (weight_bank_words - 1)):
             raise ConfigError(f"weight_bank_words: must be 0 or a power of two, got "
                               f"{weight_bank_words!r}")
+        if not isinstance(full_banks, bool):
+            raise ConfigError(f"full_banks: must be True or False, got {full_banks!r}")
+        if full_banks and not weight_bank_words:
+            raise ConfigError("full_banks: needs weight banks (weight_bank_words > 0)")
+        if not isinstance(lane_copies, bool):
+            raise ConfigError(f"lane_copies: must be True or False, got {lane_copies!r}")
         if not isinstance(events_first, bool):
             raise ConfigError(f"events_first: must be True or False, got {events_first!r}")
         if not isinstance(state_block_ram, bool):
@@ -637,6 +658,8 @@ class NeuronCore(wiring.Component):
         # one-memory core's p_w right behind a DP16KD in its 36-bit mode, whose output
         # register the board build cannot use, was the 64-lane MNIST build's critical path)
         self.weight_bank_words = weight_bank_words
+        self.full_banks = full_banks
+        self.lane_copies = lane_copies
         self.host_map = HostMap(config)
         super().__init__({
             "spike_in": In(stream.Signature(_index_shape(config.n_inputs))),
@@ -892,10 +915,21 @@ class NeuronCore(wiring.Component):
             # read), so where a write-back was in the cycle before (only that event's can
             # be: the next one reads in or after the edge of every earlier write-back) its
             # sum, kept in e_sum, stands for the word read
-            e_again = Signal(name="e_again")
-            e_sum = Signal(L * acc, name="e_sum", reset_less=True)
-            m.d.sync += e_again.eq(e_wb)
-            i_wb = Mux(e_again, e_sum, i_wb)
+            if self.lane_copies and L > LANES_PER_LUT:
+                # its select a register per lane group: one register into every lane's
+                # select was the ECP5 784-64-10 build's limit (stop 76: e_again into ten
+                # lanes' adders, 4.7 ns of routing)
+                e_sum = Signal(L * acc, name="e_sum", reset_less=True)
+                again = _copies("e_again", len(_word_groups(L)))
+                m.d.sync += [c.eq(e_wb) for c in again]
+                i_wb = Cat(*(Mux(c, e_sum[g.start * acc:g.stop * acc],
+                                 i_wb[g.start * acc:g.stop * acc])
+                             for c, g in zip(again, _word_groups(L))))
+            else:
+                e_again = Signal(name="e_again")
+                e_sum = Signal(L * acc, name="e_sum", reset_less=True)
+                m.d.sync += e_again.eq(e_wb)
+                i_wb = Mux(e_again, e_sum, i_wb)
         if self.tile_stage:
             # each group's weights, a register of its own: its adders take them a cycle
             # after the control's stage, beside the current its memory read a cycle late
@@ -1591,7 +1625,8 @@ class NeuronCore(wiring.Component):
             # in block RAM even where short (the last bank): a short one in logic would put
             # its read's LUTs behind the read-ahead address, whose select is the input
             # handshake (the 5-core MNIST build's 256-word last banks: 9.1 ns)
-            bank = Memory(shape=unsigned(L * wb), depth=min(D, depth - b * D),
+            bank = Memory(shape=unsigned(L * wb),
+                          depth=D if self.full_banks else min(D, depth - b * D),
                           init=packed[b * D:(b + 1) * D], attrs={"ram_style": "block"})
             m.submodules[f"mem_w_{b}"] = bank
             r, w = bank.read_port(), bank.write_port(granularity=wb)

@@ -334,6 +334,8 @@ class SpikeforgeSystem(wiring.Component):
             for c in layer:
                 # commands first: the controller offers them only at quiet (no event beside)
                 core = NeuronCore(c.config, weight_bank_words=self._bank_words(c.config),
+                                  full_banks=self.system.full_banks,
+                                  lane_copies=self.system.lane_copies,
                                   events_first=False,
                                   state_block_ram=self.system.state_memories == "block",
                                   weight_stages=core_weight_stages(self.system,

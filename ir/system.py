@@ -61,6 +61,15 @@ def weight_bank_words(width: int, family: str, words: int) -> int:
     return min(depths, key=lambda d: (blocks(d), -d))
 
 
+def bank_depths(width: int, family: str, words: int, full: bool = False) -> list[int]:
+    """The depth of each weight bank of a core of ``words`` words of ``width`` bits banked
+    for ``family`` (:func:`weight_bank_words`): banks of D words, the last one shorter
+    unless ``full`` (:attr:`SystemConfig.full_banks`); one bank where D words hold them
+    all, as deep as the weights unless ``full``."""
+    bank = weight_bank_words(width, family, words)
+    return [bank if full else min(bank, words - b * bank) for b in range(-(-words // bank))]
+
+
 #: :attr:`SystemConfig.double_buffer`'s type: every core (True), none (False) or the cores
 #: of the layers listed
 DoubleBuffer = bool | tuple[int, ...]
@@ -90,6 +99,15 @@ class SystemConfig:
       (on the ECP5 the block RAM's output register), then selected and ORed two stages
       later, so that no multiplexer over block RAMs sits behind their clock-to-out. Same
       cycles, same results; only the RTL's memory layout changes.
+    * ``full_banks`` -- with ``weight_banks``: every bank as deep as the others, the last
+      one padded with zero words, so that it maps to the same block RAM aspect, one block
+      RAM deep with its output register (Yosys maps a short last bank wider than 18 bits
+      to the ECP5's 512 x 36 aspect, which keeps none: stop 76). More block RAMs
+      (:func:`bank_depths`); same cycles, same results. ``compile --full-banks`` sets it.
+    * ``lane_copies`` -- a one-word core of more than :data:`LANES_PER_LUT` lanes selects
+      its write-back bypass with a register per lane group, where one register drove every
+      lane's adder (the ECP5 784-64-10 build's limit, stop 76). Same cycles, same results;
+      ``compile --lane-copies`` sets it.
     * ``state_memories`` -- ``""`` (the synthesis tool places each core's neuron-state
       memories: a shallow one in flip-flops on the iCE40, in LUT RAM on the ECP5) or
       ``"block"`` (every one in block RAM, marked ``ram_style = "block"``). On the iCE40 a
@@ -151,6 +169,8 @@ class SystemConfig:
     tick_bits: int = 16
     cycle_bits: int = 32
     weight_banks: str = ""
+    full_banks: bool = False
+    lane_copies: bool = False
     overlap: bool = False
     state_memories: str = ""
     weight_stages: int = 0
@@ -175,9 +195,12 @@ class SystemConfig:
             raise ConfigError(f"state_memories: must be one of "
                               f"{', '.join(repr(s) for s in STATE_MEMORIES)}, "
                               f"got {self.state_memories!r}")
-        for name in ("overlap", "input_copies", "sum_stage", "tile_stage"):
+        for name in ("full_banks", "lane_copies", "overlap", "input_copies", "sum_stage",
+                     "tile_stage"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name}: must be true or false, got {getattr(self, name)!r}")
+        if self.full_banks and not self.weight_banks:
+            raise ConfigError("full_banks: needs weight_banks (the banks it fills)")
 
     def to_dict(self) -> dict:
         out = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -189,11 +212,12 @@ class SystemConfig:
     @classmethod
     def from_dict(cls, d) -> "SystemConfig":
         """The inverse of :meth:`to_dict`; every field required (but ``weight_banks``,
-        ``overlap``, ``state_memories``, ``weight_stages``, ``input_copies``, ``sum_stage``,
-        ``double_buffer`` and ``tile_stage``, which artifacts written before they existed
-        lack), unknown fields refused."""
+        ``full_banks``, ``lane_copies``, ``overlap``, ``state_memories``, ``weight_stages``,
+        ``input_copies``, ``sum_stage``, ``double_buffer`` and ``tile_stage``, which
+        artifacts written before they existed lack), unknown fields refused."""
         if isinstance(d, dict):
-            d = {"weight_banks": "", "overlap": False, "state_memories": "",
+            d = {"weight_banks": "", "full_banks": False, "lane_copies": False,
+                 "overlap": False, "state_memories": "",
                  "weight_stages": 0, "input_copies": False, "sum_stage": False,
                  "double_buffer": False, "tile_stage": False, **d}
         check_fields(d, [f.name for f in fields(cls)], "system")

@@ -111,6 +111,15 @@ def register(subparsers) -> None:
                         "every path from a core's control into its lanes starts at a register "
                         "(for Fmax on the ECP5; a cycle more per update phase, the same "
                         "spikes). Default: off")
+    p.add_argument("--full-banks", action="store_true",
+                   help="with --board: every weight bank as deep as the others, the last one "
+                        "padded, so that each is one block RAM deep with its output register "
+                        "(for Fmax on the ECP5, where a short last bank wider than 18 bits "
+                        "keeps none; more block RAMs, the same cycles). Default: off")
+    p.add_argument("--lane-copies", action="store_true",
+                   help="one-word cores of more than 4 lanes select their write-back bypass "
+                        "with a register per lane group (for Fmax on the ECP5; the same "
+                        "cycles). Default: off")
     p.add_argument("--images", type=integer(1), default=None, metavar="N",
                    help=f"test images for the expected traces (default: all, at most "
                         f"{DEFAULT_TRACE_IMAGES})")
@@ -170,6 +179,8 @@ def images_or_all(text: str) -> int | None:
 
 
 def cmd_compile(args) -> int:
+    if args.full_banks and not args.board:
+        raise ConfigError("--full-banks: needs --board (the banks are the board's block RAMs)")
     # the output first: refused before the model is read (and torch imported)
     try:
         check_compile_out(args.out)
@@ -219,10 +230,14 @@ def cmd_compile(args) -> int:
         if double:
             print(f"  {buffered_reason(double)}", file=log)
     system = chosen_system(network.decision, not args.no_overlap, double_buffer=double,
-                           tile_stage=args.tile_stage, **settings)
+                           tile_stage=args.tile_stage, lane_copies=args.lane_copies,
+                           **settings)
     print(f"  tick controller: {overlap_reason(system)}", file=log)
     if args.tile_stage:
         print(f"  {tile_reason(system, network, lanes, cores)}", file=log)
+    if args.lane_copies:
+        print(f"  one-word cores of more than {LANES_PER_LUT} lanes: the write-back bypass "
+              f"select a register per lane group (--lane-copies)", file=log)
     result = compile_network(network, args.out, counts, ds.test_y[:n], cores, lanes=lanes,
                              drop_silent=not args.keep_silent_inputs, system=system,
                              info={"model": str(args.model), "dataset": ds.name,
@@ -328,7 +343,8 @@ def board_system(args, network, counts, lanes, cores, log) -> tuple[DoubleBuffer
 
     def layout(double):
         if double not in layouts:
-            layouts[double] = board_settings(plan, args.board, double, args.tile_stage)
+            layouts[double] = board_settings(plan, args.board, double, args.tile_stage,
+                                             args.full_banks)
         return layouts[double]
 
     if args.double_buffer is None:
@@ -355,7 +371,7 @@ def buffered_reason(double_buffer: DoubleBuffer) -> str:
 
 
 def board_settings(plan, board: str, double_buffer: DoubleBuffer,
-                   tile_stage: bool = False) -> tuple[dict, list[str]]:
+                   tile_stage: bool = False, full_banks: bool = False) -> tuple[dict, list[str]]:
     """:attr:`SystemConfig.weight_banks`, :attr:`SystemConfig.state_memories`,
     :attr:`SystemConfig.input_copies` and :attr:`SystemConfig.sum_stage` for ``plan`` on
     ``board`` with or without double-buffered cores (and the tiled cores' registers in the
@@ -366,20 +382,27 @@ def board_settings(plan, board: str, double_buffer: DoubleBuffer,
     go with the banks (:func:`~spikeforge.boards.fit.state_memories_for`), else ``""``; the
     others as :func:`~spikeforge.boards.fit.system_settings_for` chooses them with those
     banks. (With the state memories in flip-flops the estimate of the iCE40 digits latency
-    design's hidden core double-buffered did not fit, and that design went unbanked.)"""
+    design's hidden core double-buffered did not fit, and that design went unbanked.)
+    ``full_banks`` (``--full-banks``): every bank as deep as the others, or
+    :class:`ConfigError` where the banks then do not fit."""
     family = BOARDS[board].family
     state, _ = state_memories_for(plan, board, weight_banks=family, double_buffer=double_buffer)
     fit = estimate(plan, board, weight_banks=family, state_memories=state,
-                   double_buffer=double_buffer, tile_stage=tile_stage)
+                   double_buffer=double_buffer, tile_stage=tile_stage, full_banks=full_banks)
     if fit.fits:
-        why = (f"weight memories in banks one {family} block RAM deep "
-               f"(about {fit.brams} of {fit.brams_available} block RAMs)")
+        why = (f"weight memories in banks one {family} block RAM deep"
+               + (", the last one as deep as the others (--full-banks)" if full_banks else "")
+               + f" (about {fit.brams} of {fit.brams_available} block RAMs)")
         banks = family
+    elif full_banks:
+        raise ConfigError(f"--full-banks: the banked weights do not fit {board}: "
+                          f"{'; '.join(fit.problems)}")
     else:
         why, banks = f"weight memories not banked: banked, {'; '.join(fit.problems)}", ""
     settings, reasons = system_settings_for(plan, board, weight_banks=banks,
                                             double_buffer=double_buffer)
-    return {"weight_banks": banks, **settings}, [why, *reasons]
+    return ({"weight_banks": banks, "full_banks": full_banks and bool(banks), **settings},
+            [why, *reasons])
 
 
 def check_simulators(choice: str) -> tuple[str, ...]:

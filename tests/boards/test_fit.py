@@ -256,6 +256,14 @@ def test_banked_weights_are_estimated_bank_by_bank():
     assert banked["core1.weights"] == (64 * 10, 8)  # 640 words: one 2,048-word bank
     plain, split = estimate(plan, "ulx3s-85f"), estimate(plan, "ulx3s-85f", weight_banks="ecp5")
     assert split.brams >= plain.brams and split.fits
+    # full banks (SystemConfig.full_banks): the last bank, and the output core's only one,
+    # 2,048 words deep: the last bank 8 block RAMs (2,048 x 9) where its 128 words took 2
+    # (512 x 36), the output core's one block RAM either way
+    full = {n: (d, w) for n, d, w, _ in memories_of_plan(plan, 64, "ecp5", "ecp5",
+                                                          full_banks=True)}
+    assert full["core0.weights[3]"] == (2048, 64) and full["core1.weights"] == (2048, 8)
+    padded = estimate(plan, "ulx3s-85f", weight_banks="ecp5", full_banks=True)
+    assert padded.brams == split.brams + 8 - 2 and padded.fits
 
 
 @pytest.mark.parametrize("width, words, bank", [

@@ -157,25 +157,74 @@ def flipped():
     return network, plan, counts, kwargs, text
 
 
-def test_banked_weight_memories_match_the_models():
-    """SystemConfig.weight_banks (what compile --board sets): the system's cores keep their
-    weights in banks one iCE40 block RAM deep (a 64-input, 20-neuron, 2-lane core: 640 words
-    in banks of 256); same spikes, cycles and decisions as the models."""
-    rng = random.Random(7)
+def _banked_case():
+    """A 64-input, 20-neuron, 2-lane core (640 words: three 256-word iCE40 banks, the last
+    one 128 words) before a 6-neuron one, and three images."""
     first = random_network(7, n_layers=2, max_size=10).layers
     nrng = np.random.default_rng(7)
     network = IntegerNetwork((IntegerLayer(nrng.integers(-25, 80, size=(64, 20)), first[0].params),
                               IntegerLayer(nrng.integers(-25, 80, size=(20, 6)), first[1].params)),
                              Decision.SPIKE_COUNT)
-    plan = plan_network(network, lanes=[2, 1])
+    return network, plan_network(network, lanes=[2, 1]), random_inputs(7, network, images=3,
+                                                                        ticks=8, p=0.2)
+
+
+def test_banked_weight_memories_match_the_models():
+    """SystemConfig.weight_banks (what compile --board sets): the system's cores keep their
+    weights in banks one iCE40 block RAM deep (a 64-input, 20-neuron, 2-lane core: 640 words
+    in banks of 256); same spikes, cycles and decisions as the models."""
+    rng = random.Random(7)
+    network, plan, counts = _banked_case()
     system = SystemConfig(network.decision, weight_banks="ice40")
     text = system_verilog(plan, system)
     assert "mem_w_2" in text and "mem_w_3" not in text  # three banks in core 0
-    counts = random_inputs(7, network, images=3, ticks=8, p=0.2)
     report = run_fast_cosim(network, plan, counts, system=system, seed=rng.randint(0, 99),
                             p_gap=0.3, p_ready=0.6).report
     assert report["mismatch"] is None and report["exact"] == [True] * 3
     assert sum(r["output_spikes"] for r in report["results"]) > 0
+
+
+def test_full_weight_banks_match_the_models_and_a_misplaced_word_is_reported():
+    """SystemConfig.full_banks (compile --full-banks): the last bank declared as deep as the
+    others (256 words, 128 of them padding) and the output core's one bank 512; same spikes,
+    cycles and decisions as the models. The bank's words read from its padding (zeros in
+    their place) are reported."""
+    network, plan, counts = _banked_case()
+    system = SystemConfig(network.decision, weight_banks="ice40", full_banks=True)
+    text = system_verilog(plan, system)
+    assert "reg [15:0] mem_w_2 [255:0];" in text and "reg [7:0] mem_w_0 [511:0];" in text
+    kwargs = dict(system=system, seed=11, p_gap=0.3, p_ready=0.6)
+    report = run_fast_cosim(network, plan, counts, verilog_text=text, **kwargs).report
+    assert report["mismatch"] is None and report["exact"] == [True] * 3
+    words = re.findall(r"mem_w_2\[(\d+)\] = 16'h([0-9a-f]+);", text)
+    assert len(words) == 256 and any(int(v, 16) for k, v in words if int(k) < 128)
+    assert not any(int(v, 16) for k, v in words if int(k) >= 128)
+    wrong = re.sub(r"(mem_w_2\[\d+\] = 16'h)[0-9a-f]+;", r"\g<1>0000;", text)
+    report = run_fast_cosim(network, plan, counts, verilog_text=wrong, check=False,
+                            **kwargs).report
+    assert report["mismatch"] is not None and "(layer 0)" in report["mismatch"]["kind"]
+
+
+def test_lane_copies_match_the_models_and_a_stuck_copy_is_reported():
+    """SystemConfig.lane_copies (compile --lane-copies): a one-word, 9-lane output core
+    selects its write-back bypass with a register per group of 4 lanes (three copies of
+    ``e_again``); same spikes, cycles and decisions as the models. One copy stuck at 0 (its
+    lanes read the word before the last event's write-back) is reported."""
+    network = random_network(10, n_layers=2, max_size=10, decision=Decision.SPIKE_COUNT)
+    n_out = network.layers[1].n_neurons
+    plan = plan_network(network, lanes=[1, n_out])
+    system = SystemConfig(network.decision, lane_copies=True)
+    text = system_verilog(plan, system)
+    assert n_out == 9 and [f"e_again_c{k}" in text for k in range(4)] == [True] * 3 + [False]
+    counts = random_inputs(10, network, images=4, ticks=8, p=0.4)
+    kwargs = dict(system=system, seed=3, p_gap=0.0, p_ready=1.0)
+    report = run_fast_cosim(network, plan, counts, verilog_text=text, **kwargs).report
+    assert report["mismatch"] is None and report["exact"] == [True] * 4
+    stuck, n = re.subn(r"(e_again_c1 <= )[^;]+;", r"\g<1>1'h0;", text)
+    assert n == 1
+    report = run_fast_cosim(network, plan, counts, verilog_text=stuck, check=False,
+                            **kwargs).report
+    assert report["mismatch"] is not None and "(layer 1)" in report["mismatch"]["kind"]
 
 
 def test_a_flipped_weight_bit_in_the_verilog_is_reported_by_layer_tick_neuron_cycle(flipped):

@@ -25,23 +25,28 @@ def test_system_defaults_and_the_decision_from_its_string():
 
 def test_system_round_trips_through_json():
     system = SystemConfig(Decision.MEMBRANE_MAX, fifo_depth=3, guard=5, tick_bits=12,
-                          cycle_bits=40, weight_banks="ecp5", overlap=True,
+                          cycle_bits=40, weight_banks="ecp5", full_banks=True,
+                          lane_copies=True, overlap=True,
                           state_memories="block", weight_stages=2, input_copies=True,
                           sum_stage=True, double_buffer=True, tile_stage=True)
     d = system.to_dict()
     assert d == {"decision": "membrane-max", "fifo_depth": 3, "guard": 5, "tick_bits": 12,
-                 "cycle_bits": 40, "weight_banks": "ecp5", "overlap": True,
+                 "cycle_bits": 40, "weight_banks": "ecp5", "full_banks": True,
+                 "lane_copies": True, "overlap": True,
                  "state_memories": "block", "weight_stages": 2, "input_copies": True,
                  "sum_stage": True, "double_buffer": True, "tile_stage": True}
     assert SystemConfig.from_dict(json.loads(json.dumps(d))) == system
-    # an artifact written before weight_banks, overlap, state_memories, weight_stages,
-    # input_copies, sum_stage, double_buffer and tile_stage existed: one memory per core,
-    # the tick barrier, the state memories where Yosys puts them, no weight stage, one input
-    # index, no sum stage, single-buffered cores, no tile stage
-    later = ("weight_banks", "overlap", "state_memories", "weight_stages", "input_copies",
-             "sum_stage", "double_buffer", "tile_stage")
+    # an artifact written before weight_banks, full_banks, lane_copies, overlap,
+    # state_memories, weight_stages, input_copies, sum_stage, double_buffer and tile_stage
+    # existed: one memory per core, the last bank short, one bypass select, the tick
+    # barrier, the state memories where Yosys puts them, no weight stage, one input index,
+    # no sum stage, single-buffered cores, no tile stage
+    later = ("weight_banks", "full_banks", "lane_copies", "overlap", "state_memories",
+             "weight_stages", "input_copies", "sum_stage", "double_buffer", "tile_stage")
     old = {k: v for k, v in d.items() if k not in later}
     assert SystemConfig.from_dict(old) == SystemConfig(**{**system.__dict__, "weight_banks": "",
+                                                          "full_banks": False,
+                                                          "lane_copies": False,
                                                           "overlap": False,
                                                           "state_memories": "",
                                                           "weight_stages": 0,
@@ -146,3 +151,19 @@ def test_double_buffer_per_layer():
     with pytest.raises(ConfigError) as error:
         check_double_buffer(system, 2)
     assert str(error.value) == "double_buffer: layer 2 of a plan of 2 layers (0..1)"
+
+
+def test_full_banks_need_banks_and_pad_the_last_one():
+    """SystemConfig.full_banks: refused without weight_banks (by name); bank_depths gives
+    every bank D words with it, the last one (or the only one) as deep as its words
+    without it."""
+    from spikeforge.ir.system import bank_depths
+
+    with pytest.raises(ConfigError, match="full_banks: needs weight_banks"):
+        SystemConfig(full_banks=True)
+    with pytest.raises(ConfigError, match="full_banks: must be true or false"):
+        SystemConfig(weight_banks="ecp5", full_banks=1)
+    # the 784-256-10's 16-lane hidden core (669 rows x 8 words of 128 bits): 2,048-word banks
+    assert bank_depths(128, "ecp5", 5352) == [2048, 2048, 1256]
+    assert bank_depths(128, "ecp5", 5352, full=True) == [2048, 2048, 2048]
+    assert bank_depths(80, "ecp5", 256) == [256] and bank_depths(80, "ecp5", 256, True) == [2048]
