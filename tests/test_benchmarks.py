@@ -256,6 +256,28 @@ def test_mnist_fast_targets_say_what_is_not_met():
     assert ["NOT met" in line for line in bad] == [False, False, True]
 
 
+def test_mnist_fast_clock_and_bound_targets_say_what_is_not_met():
+    """Issue 10's points 2 and 3: timing met at a clock of at least the goal's (120 MHz;
+    the iCE40's 50 taken by a 50.25 MHz PLL), and at most 1.2x the work bound."""
+    from spikeforge.flow import VerifyReport
+
+    bench = _benchmark("bench_mnist_fast")
+    cosim = VerifyReport("verilator", 1000, 0.96, 0.96, 1000, 1507.0, 1420.0, 0, 1.0, 1.0,
+                         work_bound_cycles=1267.0)
+    report = {"fmax_mhz": 140.6, "clock_mhz": 120.0, "timing_met": True}
+    lines = bench.clock_and_bound_targets(report, cosim)
+    assert ["NOT met" in line for line in lines] == [False, False], lines
+    assert "1.19x of 1,267" in lines[1]
+    late = bench.clock_and_bound_targets(dict(report, fmax_mhz=112.2, timing_met=False), cosim)
+    slow_clock = bench.clock_and_bound_targets(dict(report, clock_mhz=100.0), cosim)
+    assert "NOT met" in late[0] and "NOT met" in slow_clock[0]
+    over = VerifyReport("verilator", 1000, 0.96, 0.96, 1000, 1521.0, 1420.0, 0, 1.0, 1.0,
+                        work_bound_cycles=1267.0)  # 1.2004x
+    assert "NOT met" in bench.clock_and_bound_targets(report, over)[1]
+    ice40 = dict(report, clock_mhz=50.25, fmax_mhz=51.1)
+    assert "NOT met" not in bench.clock_and_bound_targets(ice40, cosim, bench.GOALS["digits"])[0]
+
+
 def test_mnist_fast_digits_split_keeps_the_test_set_out():
     """The digits recipe is chosen and trained on the training set alone: the validation
     split is the last 269 training images, disjoint from the 450 test images, and training
