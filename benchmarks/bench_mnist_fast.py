@@ -294,6 +294,11 @@ def fit_text(compiled: Path, board: str) -> str:
     return "$ " + " ".join(cmd[1:]) + "\n" + run.stdout.strip()
 
 
+def _target_lines(rows) -> list[str]:
+    """``(name, figure, met)`` rows as the run prints them."""
+    return [f"  {name:<46} {figure:<60} {'met' if ok else 'NOT met'}" for name, figure, ok in rows]
+
+
 def targets(m: dict, report: dict, cosim, goal: Goal = GOALS["mnist"]) -> list[str]:
     """``goal``'s three targets, each with its figure and met / NOT met (the latency one on
     the mean cycles; the slowest compiled image's figure beside it when ``m`` has it)."""
@@ -308,7 +313,7 @@ def targets(m: dict, report: dict, cosim, goal: Goal = GOALS["mnist"]) -> list[s
             (goal.images_name, f"{cosim.bit_exact_images:,} / {cosim.images:,} of {images:,} "
              f"(RTL accuracy {cosim.rtl_accuracy:.2%})",
              cosim.ok and cosim.bit_exact_images >= images)]
-    return [f"  {name:<46} {figure:<60} {'met' if ok else 'NOT met'}" for name, figure, ok in rows]
+    return _target_lines(rows)
 
 
 def clock_and_bound_targets(report: dict, cosim, goal: Goal = GOALS["mnist"]) -> list[str]:
@@ -325,7 +330,7 @@ def clock_and_bound_targets(report: dict, cosim, goal: Goal = GOALS["mnist"]) ->
             (f"point 3: <= {WORK_RATIO}x the work bound",
              f"{cosim.cycles_per_inference:,.0f} cycles, {ratio:.2f}x of "
              f"{cosim.work_bound_cycles:,.0f}", ratio <= WORK_RATIO)]
-    return [f"  {name:<46} {figure:<60} {'met' if ok else 'NOT met'}" for name, figure, ok in rows]
+    return _target_lines(rows)
 
 
 def main(argv=None) -> int:
