@@ -920,11 +920,12 @@ class NeuronCore(wiring.Component):
                 # select was the ECP5 784-64-10 build's limit (stop 76: e_again into ten
                 # lanes' adders, 4.7 ns of routing)
                 e_sum = Signal(L * acc, name="e_sum", reset_less=True)
-                again = _copies("e_again", len(_word_groups(L)))
+                groups = _word_groups(L)
+                again = _copies("e_again", len(groups))
                 m.d.sync += [c.eq(e_wb) for c in again]
                 i_wb = Cat(*(Mux(c, e_sum[g.start * acc:g.stop * acc],
                                  i_wb[g.start * acc:g.stop * acc])
-                             for c, g in zip(again, _word_groups(L))))
+                             for c, g in zip(again, groups)))
             else:
                 e_again = Signal(name="e_again")
                 e_sum = Signal(L * acc, name="e_sum", reset_less=True)

@@ -401,8 +401,8 @@ def board_settings(plan, board: str, double_buffer: DoubleBuffer,
         why, banks = f"weight memories not banked: banked, {'; '.join(fit.problems)}", ""
     settings, reasons = system_settings_for(plan, board, weight_banks=banks,
                                             double_buffer=double_buffer)
-    return ({"weight_banks": banks, "full_banks": full_banks and bool(banks), **settings},
-            [why, *reasons])
+    # (full_banks without banks was refused above)
+    return {"weight_banks": banks, "full_banks": full_banks, **settings}, [why, *reasons]
 
 
 def check_simulators(choice: str) -> tuple[str, ...]:
