@@ -253,6 +253,37 @@ def test_compile_board_times_the_lanes_with_the_tile_stage(monkeypatch):
     assert choice.cycles > cycle_model(net, counts, choice.plan)
 
 
+def test_the_users_lanes_fit_in_the_layout_the_board_gives_them():
+    """``compile --board --lanes``: the user's lanes are judged in the memory layout the
+    board gives them (banks, state memories in block RAM), not in the plain one. A network
+    of the digits latency design's sizes and parameters in lanes [2, 2], its hidden core
+    double-buffered: 5,302 logic cells estimated plain (over the iCE40UP5K's 5,280), 4,981
+    banked with its state in block RAM -- the design ``compile --board`` chooses itself."""
+    import argparse
+    import io
+
+    from spikeforge.commands import compile as command
+
+    rng = np.random.default_rng(0)
+    p0 = NeuronParams(current_bits=13, membrane_bits=15, decay_bits=12, alpha=2048,
+                      beta=3277, threshold=94)
+    p1 = NeuronParams(current_bits=11, membrane_bits=14, decay_bits=12, alpha=2048,
+                      beta=3277, threshold=57)
+    net = IntegerNetwork((IntegerLayer(rng.integers(-109, 128, (60, 32)), p0),
+                          IntegerLayer(rng.integers(-127, 36, (32, 10)), p1)),
+                         Decision.SPIKE_COUNT)
+    plan = plan_network(net, lanes=[2, 2])
+    assert not estimate(plan, "icebreaker", double_buffer=(0,)).fits
+    args = argparse.Namespace(lanes=[2, 2], neurons_per_core=None, board="icebreaker",
+                              no_overlap=False, double_buffer=(0,), tile_stage=False,
+                              keep_silent_inputs=True, full_banks=False)
+    counts = random_inputs(0, net, 4, 8, p=0.3)
+    assert command.board_lanes(args, net, counts, io.StringIO()) == ([2, 2], None)
+    wider = argparse.Namespace(**{**vars(args), "lanes": [4, 2]})
+    with pytest.raises(ConfigError, match=r"--lanes \[4, 2\]: does not fit icebreaker"):
+        command.board_lanes(wider, net, counts, io.StringIO())
+
+
 @pytest.mark.parametrize("board,lanes", [("ulx3s-85f", [4, 10]), ("icebreaker", [1, 1])])
 def test_double_buffered_cores_where_they_fit_and_save_enough_cycles(monkeypatch, board, lanes):
     """``compile --board``'s rule, on both families: a layer's cores at a time, the layer
