@@ -372,6 +372,9 @@ def main(argv=None) -> int:
     ap.add_argument("--lane-copies", action="store_true",
                     help="compiled with --lane-copies (one-word cores' bypass select a "
                          "register per lane group)")
+    ap.add_argument("--input-copies", action="store_true",
+                    help="compiled with --input-copies (the input index in a register per "
+                         "layer-0 core)")
     ap.add_argument("--tile-stage", action="store_true",
                     help="compiled with --tile-stage (the hidden cores' lane groups a cycle "
                          "behind their control)")
@@ -400,7 +403,8 @@ def main(argv=None) -> int:
              + double_buffer_flag(args.double_buffer)
              + (("--tile-stage",) if args.tile_stage else ())
              + (("--full-banks",) if args.full_banks else ())
-             + (("--lane-copies",) if args.lane_copies else ()))
+             + (("--lane-copies",) if args.lane_copies else ())
+             + (("--input-copies",) if args.input_copies else ()))
     compile_for_board(Path(model), board, out / "compiled", images, extra)
     print(fit_text(out / "compiled", board), file=sys.stderr, flush=True)
 

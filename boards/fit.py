@@ -606,21 +606,31 @@ def state_memories_for(plan, board: str, *, weight_banks: str = "",
     return "", f"state memories where Yosys puts them: in block RAM, {'; '.join(est.problems)}"
 
 
-def input_copies_for(plan, board: str) -> tuple[bool, str]:
+def input_copies_for(plan, board: str, forced: bool = False) -> tuple[bool, str]:
     """:attr:`SystemConfig.input_copies <spikeforge.ir.system.SystemConfig>` for ``plan`` on
     ``board``, and why: on the ECP5, where layer 0 has two or more cores and a core's first
     weight address (``index * words``) takes an adder, i.e. its words are not a power of
-    two. The TTFS 784-600-10 design's three 12-word hidden cores read the index from one
-    register across the die, through one adder that Yosys shared: 74.3 MHz; with a register
-    each, 76.7 (docs/boards.md, stop 53). Where the address is a shift, a copy only splits
-    one register's fanout, and MNIST-fast's two 2-word cores gave no sign of a gain: its
-    build with copies did not route with router1 in 34 minutes (stop 49's without them:
-    116.0 MHz) and routed at 81.6 MHz with router2 (stop 53)."""
+    two; ``forced`` (``compile --input-copies``): wherever layer 0 has two or more cores
+    (:class:`ConfigError` where it has one). The TTFS 784-600-10 design's three 12-word
+    hidden cores read the index from one register across the die, through one adder that
+    Yosys shared: 74.3 MHz; with a register each, 76.7 (docs/boards.md, stop 53). Where the
+    address is a shift, MNIST-fast's two 2-word cores gave no sign of a gain: its build with
+    copies did not route with router1 in 34 minutes (stop 49's without them: 116.0 MHz) and
+    routed at 81.6 MHz with router2 (stop 53). But the cores' first-word registers, of the
+    same inputs, are then one register to Yosys too: MNIST-fast's network in four 16-lane
+    cores of 4 words placed at 114.9 MHz with that register reaching core 0_3's banks across
+    the die, at 128.1 with ``--input-copies`` (router1, stop 77). Not the default there:
+    every shipped design of two or more such cores would change."""
     spec = board_spec(board)
     first = [core for core in plan.cores if core.layer == 0]
     words, n = sorted({core.config.words for core in first}), len(first)
     where = (f"{spec.family}, {n} layer-0 core{'s' if n != 1 else ''} of "
              f"{'/'.join(map(str, words))} words")
+    if forced:
+        if n < 2:
+            raise ConfigError("--input-copies: layer 0 has one core (the copies are one per "
+                              "layer-0 core; --neurons-per-core splits it)")
+        return True, f"the input index in a register per layer-0 core ({where}; --input-copies)"
     if spec.family != "ecp5" or n < 2 or all(g & (g - 1) == 0 for g in words):
         return False, f"the input index in one register ({where})"
     return True, f"the input index in a register per layer-0 core ({where})"
@@ -644,14 +654,15 @@ def sum_stage_for(plan, board: str) -> tuple[bool, str]:
 
 
 def system_settings_for(plan, board: str, *, weight_banks: str = "",
-                        double_buffer: DoubleBuffer = False) -> tuple[dict, list[str]]:
+                        double_buffer: DoubleBuffer = False,
+                        input_copies: bool = False) -> tuple[dict, list[str]]:
     """What ``compile --board`` chooses for ``plan`` on ``board`` besides the weight banks, as
     :class:`~spikeforge.ir.system.SystemConfig` fields (``state_memories``, ``input_copies``,
-    ``sum_stage``: :func:`state_memories_for`, :func:`input_copies_for`,
-    :func:`sum_stage_for`), and the reason for each, in that order."""
+    ``sum_stage``: :func:`state_memories_for`, :func:`input_copies_for` -- ``input_copies``
+    its ``forced`` --, :func:`sum_stage_for`), and the reason for each, in that order."""
     (state, why_state), (copies, why_copies), (sums, why_sums) = (
         state_memories_for(plan, board, weight_banks=weight_banks, double_buffer=double_buffer),
-        input_copies_for(plan, board), sum_stage_for(plan, board))
+        input_copies_for(plan, board, input_copies), sum_stage_for(plan, board))
     return ({"state_memories": state, "input_copies": copies, "sum_stage": sums},
             [why_state, why_copies, why_sums])
 

@@ -120,6 +120,12 @@ def register(subparsers) -> None:
                    help="one-word cores of more than 4 lanes select their write-back bypass "
                         "with a register per lane group (for Fmax on the ECP5; the same "
                         "cycles). Default: off")
+    p.add_argument("--input-copies", action="store_true",
+                   help="with --board: the input event's index in a register per layer-0 core "
+                        "wherever layer 0 has two or more cores (compile --board gives it only "
+                        "where a core's first weight address takes an adder), so that no one "
+                        "register reaches every hidden core's weight banks across the die "
+                        "(for Fmax on the ECP5; the same cycles). Default: off")
     p.add_argument("--images", type=integer(1), default=None, metavar="N",
                    help=f"test images for the expected traces (default: all, at most "
                         f"{DEFAULT_TRACE_IMAGES})")
@@ -181,6 +187,9 @@ def images_or_all(text: str) -> int | None:
 def cmd_compile(args) -> int:
     if args.full_banks and not args.board:
         raise ConfigError("--full-banks: needs --board (the banks are the board's block RAMs)")
+    if args.input_copies and not args.board:
+        raise ConfigError("--input-copies: needs --board (the copies are the board engine's "
+                          "registers)")
     # the output first: refused before the model is read (and torch imported)
     try:
         check_compile_out(args.out)
@@ -315,7 +324,8 @@ def board_lanes(args, network, counts, log) -> tuple:
         # core double-buffered, in 4,981 estimated logic cells, where the plain layout's
         # 5,302 refused the very design `compile --board` chooses (stop 76)
         double = args.double_buffer or False
-        layout, _ = board_settings(plan, args.board, double, args.tile_stage, args.full_banks)
+        layout, _ = board_settings(plan, args.board, double, args.tile_stage, args.full_banks,
+                                   args.input_copies)
         fit = estimate(plan, args.board, double_buffer=double, tile_stage=args.tile_stage,
                        weight_banks=layout["weight_banks"], full_banks=layout["full_banks"],
                        state_memories=layout["state_memories"])
@@ -351,7 +361,7 @@ def board_system(args, network, counts, lanes, cores, log) -> tuple[DoubleBuffer
     def layout(double):
         if double not in layouts:
             layouts[double] = board_settings(plan, args.board, double, args.tile_stage,
-                                             args.full_banks)
+                                             args.full_banks, args.input_copies)
         return layouts[double]
 
     if args.double_buffer is None:
@@ -377,8 +387,9 @@ def buffered_reason(double_buffer: DoubleBuffer) -> str:
     return "cores single-buffered (--no-double-buffer)"
 
 
-def board_settings(plan, board: str, double_buffer: DoubleBuffer,
-                   tile_stage: bool = False, full_banks: bool = False) -> tuple[dict, list[str]]:
+def board_settings(plan, board: str, double_buffer: DoubleBuffer, tile_stage: bool = False,
+                   full_banks: bool = False,
+                   input_copies: bool = False) -> tuple[dict, list[str]]:
     """:attr:`SystemConfig.weight_banks`, :attr:`SystemConfig.state_memories`,
     :attr:`SystemConfig.input_copies` and :attr:`SystemConfig.sum_stage` for ``plan`` on
     ``board`` with or without double-buffered cores (and the tiled cores' registers in the
@@ -391,7 +402,9 @@ def board_settings(plan, board: str, double_buffer: DoubleBuffer,
     banks. (With the state memories in flip-flops the estimate of the iCE40 digits latency
     design's hidden core double-buffered did not fit, and that design went unbanked.)
     ``full_banks`` (``--full-banks``): every bank as deep as the others, or
-    :class:`ConfigError` where the banks then do not fit."""
+    :class:`ConfigError` where the banks then do not fit; ``input_copies``
+    (``--input-copies``): the input index in a register per layer-0 core wherever there are
+    two or more (:func:`~spikeforge.boards.fit.input_copies_for`'s ``forced``)."""
     family = BOARDS[board].family
     state, _ = state_memories_for(plan, board, weight_banks=family, double_buffer=double_buffer)
     fit = estimate(plan, board, weight_banks=family, state_memories=state,
@@ -407,7 +420,8 @@ def board_settings(plan, board: str, double_buffer: DoubleBuffer,
     else:
         why, banks = f"weight memories not banked: banked, {'; '.join(fit.problems)}", ""
     settings, reasons = system_settings_for(plan, board, weight_banks=banks,
-                                            double_buffer=double_buffer)
+                                            double_buffer=double_buffer,
+                                            input_copies=input_copies)
     # (full_banks without banks was refused above)
     return {"weight_banks": banks, "full_banks": full_banks, **settings}, [why, *reasons]
 

@@ -276,7 +276,7 @@ def test_the_users_lanes_fit_in_the_layout_the_board_gives_them():
     assert not estimate(plan, "icebreaker", double_buffer=(0,)).fits
     args = argparse.Namespace(lanes=[2, 2], neurons_per_core=None, board="icebreaker",
                               no_overlap=False, double_buffer=(0,), tile_stage=False,
-                              keep_silent_inputs=True, full_banks=False)
+                              keep_silent_inputs=True, full_banks=False, input_copies=False)
     counts = random_inputs(0, net, 4, 8, p=0.3)
     assert command.board_lanes(args, net, counts, io.StringIO()) == ([2, 2], None)
     wider = argparse.Namespace(**{**vars(args), "lanes": [4, 2]})

@@ -331,7 +331,9 @@ def test_logic_overflow_with_lanes_suggests_fewer_lanes():
 def test_input_copies_only_on_the_ecp5_where_layer_0_cores_first_address_takes_an_adder():
     """input_copies_for: a register of the input index per layer-0 core on the ECP5, where
     layer 0 has two or more cores and a core's words are not a power of two (its first
-    weight address, index * words, takes an adder); what compile --board sets, and why."""
+    weight address, index * words, takes an adder); what compile --board sets, and why.
+    Forced (``compile --input-copies``): wherever layer 0 has two or more cores, and
+    refused by name where it has one."""
     from spikeforge.boards.fit import input_copies_for
 
     rng = np.random.default_rng(0)
@@ -347,6 +349,15 @@ def test_input_copies_only_on_the_ecp5_where_layer_0_cores_first_address_takes_a
         False, "the input index in one register (ecp5, 1 layer-0 core of 8 words)")
     assert input_copies_for(plan_network(network, neurons_per_core=[4, 3]), "ulx3s-85f") == (
         False, "the input index in one register (ecp5, 2 layer-0 cores of 4 words)")
+    # compile --input-copies: wherever layer 0 has two or more cores, on either family
+    for board in ("ulx3s-85f", "icebreaker"):
+        family = "ecp5" if board == "ulx3s-85f" else "ice40"
+        assert input_copies_for(plan_network(network, neurons_per_core=[4, 3]), board,
+                                forced=True) == (
+            True, f"the input index in a register per layer-0 core ({family}, 2 layer-0 "
+                  f"cores of 4 words; --input-copies)")
+    with pytest.raises(ConfigError, match=r"^--input-copies: layer 0 has one core"):
+        input_copies_for(plan_network(network), "ulx3s-85f", forced=True)
 
 
 def test_sum_stage_on_the_ice40_where_a_core_takes_it():

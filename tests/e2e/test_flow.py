@@ -568,3 +568,39 @@ def test_compile_double_buffered(tmp_path):
                   "--double-buffer-layers", "0,2")
     assert run.returncode == 2 and run.stderr.strip().splitlines()[-1].endswith(
         "--double-buffer-layers: layer 2 of a plan of 2 layers (0..1)"), run.stderr
+
+
+def test_compile_input_copies(tmp_path):
+    """``compile --board --input-copies``: the input event's index in a register per layer-0
+    core where ``compile --board`` alone gives them one (two-word cores: the first weight
+    address a shift), said, in the artifact and in the Verilog's ports, and the shipped
+    Verilog co-simulated bit-exactly in the same cycles as without; with one layer-0 core
+    refused by name."""
+    model = tmp_path / "model.pt"
+    run = run_cli("train", "--dataset", "digits", "--model", "lif", "--hidden", 12,
+                  "--epochs", 1, "--ticks", 8, "--max-train", 300, "--no-progress",
+                  "--out", model)
+    assert run.returncode == 0, run.stdout + run.stderr
+    cycles = {}
+    for copies in (False, True):
+        out = tmp_path / f"copies{int(copies)}"
+        run = run_cli("compile", model, "--out", out, "--images", 12, "--board", "ulx3s-85f",
+                      "--neurons-per-core", 4, "--lanes", 2,
+                      *(["--input-copies"] if copies else []))
+        assert run.returncode == 0, run.stdout + run.stderr
+        said = ("the input index in a register per layer-0 core (ecp5, 3 layer-0 cores of 2 "
+                "words; --input-copies)")
+        assert (said in run.stdout) == copies, run.stdout
+        assert load_artifact(out).system.input_copies == copies
+        assert ("inp_copies" in (out / flow.VERILOG).read_text()) == copies
+        run = run_cli("verify", out, "--images", 12, "--simulator", "verilator", "--json")
+        assert run.returncode == 0, run.stdout + run.stderr
+        (report,) = json.loads(run.stdout)
+        assert report["ok"] and report["bit_exact_images"] == 12, report
+        cycles[copies] = report["total_cycles"]
+    assert cycles[True] == cycles[False], cycles
+    run = run_cli("compile", model, "--out", tmp_path / "one", "--images", 12, "--board",
+                  "ulx3s-85f", "--lanes", 2, "--input-copies")
+    assert run.returncode == 2 and run.stderr.strip().splitlines()[-1].endswith(
+        "--input-copies: layer 0 has one core (the copies are one per layer-0 core; "
+        "--neurons-per-core splits it)"), run.stderr
