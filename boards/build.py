@@ -88,10 +88,11 @@ _NEXTPNR_EXTRA_OPTS = {"ecp5": " --placer-heap-timingweight 20"}
 # ECP5-85F's block RAMs) router1 never finished: 102,000 of 135,000 arcs left after 70 min
 # (docs/boards.md, stops 43-45); router2 routed it in 12-19 min with 2,048-word weight banks
 # (the rule since stop 47; not with the 1,024-word ones before, stop 46); every other
-# design keeps the default. router1 routed the MNIST designs of up to 38,000 logic cells in
-# 1-4 minutes, above router2 on the same netlists (stop 76: 784-64-10 in lanes [8, 10], a
-# mean of 150.9 MHz over six placements against 121.7), and did not finish MNIST-fast's
-# 47,000 in 45 minutes (stops 74, 76)
+# design keeps the default. Since then the designs changed: router1 routed the ECP5 designs
+# of up to 38,000 logic cells in 1-5 minutes, above router2 on the same netlists (stop 76:
+# 784-64-10 in lanes [8, 10], a mean of 150.9 MHz over six placements against 121.7; stop
+# 77: the TTFS 784-600-10 design, 201 block RAMs, 94.4 against 72.0 on one placement), and
+# did not finish MNIST-fast's 47,000 in 45 minutes (stops 74, 76)
 ROUTERS = ("router1", "router2")
 
 # the engine's input buffer: a read beside a write of the same word returns don't-care

@@ -138,7 +138,8 @@ class SystemConfig:
       weight banks of every layer-0 core across the die, through a first-word adder that
       Yosys built once for them all (the TTFS 784-600-10 ECP5 build's critical path, stop
       52). Same cycles, same results; chosen by ``compile --board``
-      (``boards.fit.input_copies_for``).
+      (``boards.fit.input_copies_for``), or wherever layer 0 has two or more cores by
+      ``compile --input-copies``.
     * ``sum_stage`` -- a register behind each core's event adders: an event's sums are
       written back from it an edge later, as with one more weight stage (only in the cores
       of at least ``3 + weight_stages`` words: :func:`core_sum_stage`). Same cycles, same
