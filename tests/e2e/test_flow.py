@@ -476,7 +476,18 @@ def test_inputs_with_several_events_per_tick_compile_and_verify(tmp_path):
         flow.save_expected(network, np.full((1, 1, network.n_inputs), 256), [0], tmp_path / "x.npz")
 
 
-def test_compile_double_buffered(tmp_path):
+@pytest.fixture(scope="module")
+def digits12(tmp_path_factory):
+    """A one-epoch LIF digits model of 12 hidden neurons, for the compile options' tests."""
+    model = tmp_path_factory.mktemp("digits12") / "model.pt"
+    run = run_cli("train", "--dataset", "digits", "--model", "lif", "--hidden", 12,
+                  "--epochs", 1, "--ticks", 8, "--max-train", 300, "--no-progress",
+                  "--out", model)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return model
+
+
+def test_compile_double_buffered(digits12, tmp_path):
     """``compile --double-buffer``: said, in the artifact and its Verilog, the board's fit
     counting the two event buffers of every core and their logic (on the iCEBreaker, in lanes
     [2, 3], where the single-buffered design fits: refused, naming them), and the shipped Verilog
@@ -488,11 +499,7 @@ def test_compile_double_buffered(tmp_path):
     by themselves where the output layer's add nothing; on the iCEBreaker the same, said,
     in the Verilog and co-simulated. ``--double-buffer-layers`` takes the
     layers given, and a layer the network lacks is refused by name."""
-    model = tmp_path / "model.pt"
-    run = run_cli("train", "--dataset", "digits", "--model", "lif", "--hidden", 12,
-                  "--epochs", 1, "--ticks", 8, "--max-train", 300, "--no-progress",
-                  "--out", model)
-    assert run.returncode == 0, run.stdout + run.stderr
+    model = digits12
     cycles = {}
     for flag in ("--no-double-buffer", "--double-buffer"):
         double = flag == "--double-buffer"
@@ -570,17 +577,13 @@ def test_compile_double_buffered(tmp_path):
         "--double-buffer-layers: layer 2 of a plan of 2 layers (0..1)"), run.stderr
 
 
-def test_compile_input_copies(tmp_path):
+def test_compile_input_copies(digits12, tmp_path):
     """``compile --board --input-copies``: the input event's index in a register per layer-0
     core where ``compile --board`` alone gives them one (two-word cores: the first weight
     address a shift), said, in the artifact and in the Verilog's ports, and the shipped
     Verilog co-simulated bit-exactly in the same cycles as without; with one layer-0 core
     refused by name."""
-    model = tmp_path / "model.pt"
-    run = run_cli("train", "--dataset", "digits", "--model", "lif", "--hidden", 12,
-                  "--epochs", 1, "--ticks", 8, "--max-train", 300, "--no-progress",
-                  "--out", model)
-    assert run.returncode == 0, run.stdout + run.stderr
+    model = digits12
     cycles = {}
     for copies in (False, True):
         out = tmp_path / f"copies{int(copies)}"
