@@ -63,7 +63,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_ttfs_board import (  # noqa: E402
-    REPO, compile_for_board, double_buffer_flag, measure, report_placements, table)
+    REPO, add_plan_options, compile_for_board, measure, plan_options, report_placements, table)
 from spikeforge.boards.build import ROUTERS, build_board, format_report  # noqa: E402
 from spikeforge.commands.options import integer  # noqa: E402
 
@@ -356,16 +356,7 @@ def main(argv=None) -> int:
     ap.add_argument("--jobs", type=int, default=2, help="co-simulation processes")
     ap.add_argument("--out", type=Path, default=None, help="default build/bench_mnist_fast/<board>")
     ap.add_argument("--rebuild", action="store_true", help="build even if a matching build exists")
-    ap.add_argument("--neurons-per-core", default=None,
-                    help="passed to `spikeforge compile` (default: the cores it chooses; "
-                         "256: one hidden core, as the design of stop 47)")
-    ap.add_argument("--lanes", default=None,
-                    help="passed to `spikeforge compile` (one number, or one per layer separated "
-                         "by commas; default: the lanes it chooses for the board)")
-    ap.add_argument("--double-buffer", action=argparse.BooleanOptionalAction, default=None,
-                    help="compiled with --double-buffer / --no-double-buffer (cores that take "
-                         "the next tick's events while they update; default: as `spikeforge "
-                         "compile --board` chooses)")
+    add_plan_options(ap)  # --neurons-per-core (256: one hidden core, stop 47), --lanes, ...
     ap.add_argument("--full-banks", action="store_true",
                     help="compiled with --full-banks (every weight bank as deep as the others, "
                          "each with its block RAM's output register)")
@@ -398,9 +389,7 @@ def main(argv=None) -> int:
     if not Path(model).is_file():
         raise SystemExit(f"--model: {model} not found (`benchmarks/bench_mnist_fast.py train` "
                          f"makes it; --dataset digits trains its own network)")
-    extra = ((("--neurons-per-core", args.neurons_per_core) if args.neurons_per_core else ())
-             + (("--lanes", args.lanes) if args.lanes else ())
-             + double_buffer_flag(args.double_buffer)
+    extra = (plan_options(args)
              + (("--tile-stage",) if args.tile_stage else ())
              + (("--full-banks",) if args.full_banks else ())
              + (("--lane-copies",) if args.lane_copies else ())

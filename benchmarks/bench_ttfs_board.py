@@ -67,12 +67,28 @@ def compile_for_board(model: Path, board: str, out: Path, images: int,
     print(run.stdout.strip(), file=sys.stderr, flush=True)
 
 
-def double_buffer_flag(double_buffer: bool | None) -> tuple:
-    """``compile``'s option for ``--double-buffer`` / ``--no-double-buffer`` / neither
-    (None: as ``compile --board`` chooses)."""
-    if double_buffer is None:
-        return ()
-    return ("--double-buffer",) if double_buffer else ("--no-double-buffer",)
+def add_plan_options(ap: argparse.ArgumentParser) -> None:
+    """The options a board bench passes to ``spikeforge compile`` to fix the plan instead
+    of taking the one ``compile --board`` chooses: ``--neurons-per-core``, ``--lanes`` and
+    ``--double-buffer`` / ``--no-double-buffer`` (:func:`plan_options`)."""
+    ap.add_argument("--neurons-per-core", default=None,
+                    help="passed to `spikeforge compile` (default: the cores it chooses for "
+                         "the board)")
+    ap.add_argument("--lanes", default=None,
+                    help="passed to `spikeforge compile` (one number, or one per layer separated "
+                         "by commas; default: the lanes it chooses for the board)")
+    ap.add_argument("--double-buffer", action=argparse.BooleanOptionalAction, default=None,
+                    help="compiled with --double-buffer / --no-double-buffer (cores that take "
+                         "the next tick's events while they update; default: as `spikeforge "
+                         "compile --board` chooses)")
+
+
+def plan_options(args: argparse.Namespace) -> tuple:
+    """``compile``'s arguments for the options of :func:`add_plan_options` that were given."""
+    return ((("--neurons-per-core", args.neurons_per_core) if args.neurons_per_core else ())
+            + (("--lanes", args.lanes) if args.lanes else ())
+            + (() if args.double_buffer is None else
+               ("--double-buffer",) if args.double_buffer else ("--no-double-buffer",)))
 
 
 def design_label(model: dict) -> str:
@@ -191,10 +207,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=integer(0), default=0, metavar="N",
                     help="also run nextpnr with seeds 1..N on the build's netlist and print "
                          "their Fmax (placement noise)")
-    ap.add_argument("--double-buffer", action=argparse.BooleanOptionalAction, default=None,
-                    help="compiled with --double-buffer / --no-double-buffer (cores that take "
-                         "the next tick's events while they update; default: as `spikeforge "
-                         "compile --board` chooses)")
+    add_plan_options(ap)
     args = ap.parse_args(argv)
     start = time.perf_counter()
     board = args.board or ("icebreaker" if args.quick else "ulx3s-85f")
@@ -211,8 +224,7 @@ def main(argv=None) -> int:
         raise SystemExit(f"--model: {model} not found (benchmarks/bench_ttfs_mnist.py train "
                          f"makes it; --quick uses the digits demo network)")
     out = args.out or REPO / "build" / "bench_ttfs_board" / board
-    compile_for_board(Path(model), board, out / "compiled", args.images,
-                      double_buffer_flag(args.double_buffer))
+    compile_for_board(Path(model), board, out / "compiled", args.images, plan_options(args))
 
     report = build_board(str(out / "compiled"), board, out / "board", clk_mhz=clk,
                          allow_timing_fail=True, reuse=not args.rebuild, router=router,

@@ -1,6 +1,7 @@
 """Short versions of the benchmark scripts, so that they keep working (the tables they print
 are recorded in docs/benchmarks.md from full runs)."""
 
+import argparse
 import importlib
 import re
 import subprocess
@@ -147,6 +148,22 @@ def test_placements_line_counts_the_placements_that_meet_the_clock():
     assert line == ("Fmax at nextpnr seeds 1..3: 53.6 failed 50.2 MHz; with the default "
                     "seed's 49.1: mean 51.0, range 49.1-53.6 MHz; 2 of 3 placements meet "
                     "50.25 MHz"), line
+
+
+def test_board_benches_pass_the_plan_options_to_compile():
+    """``--neurons-per-core``, ``--lanes`` and ``--[no-]double-buffer`` of both board benches
+    reach ``spikeforge compile`` as given, and none of them when none is given (the plan
+    ``compile --board`` chooses)."""
+    for name in ("bench_ttfs_board", "bench_mnist_fast"):
+        bench = _benchmark(name)
+        ap = argparse.ArgumentParser()
+        bench.add_plan_options(ap)
+        given = ap.parse_args(["--neurons-per-core", "100", "--lanes", "9,10",
+                               "--no-double-buffer"])
+        assert bench.plan_options(given) == ("--neurons-per-core", "100", "--lanes", "9,10",
+                                             "--no-double-buffer"), name
+        assert bench.plan_options(ap.parse_args(["--double-buffer"])) == ("--double-buffer",)
+        assert bench.plan_options(ap.parse_args([])) == (), name
 
 
 @pytest.mark.slow
