@@ -9,10 +9,10 @@ figures and published FPGA designs, as ratios -- in one run.
 Steps: ``spikeforge compile MODEL --board BOARD`` (the lanes that compile chooses for the
 board on 100 of the ``--images``, or the plan ``--neurons-per-core`` / ``--lanes`` give;
 silent input rows dropped: for stop 50's 784-600-10 network on the ULX3S-85F lanes [18, 10]
-in 3 + 1 cores since stop 51, routed at 46.4 MHz at the default seed, not met at 50; since stop 52, its state memories split per lane
-group, 74.3 MHz, met; since stop 53, the input index in a register per hidden core, 76.7 MHz:
-docs/boards.md "Stop 53"; stop 54's Verilog 71.1 MHz, on the same path, "Stop 54") into
-``OUT/compiled``; the board build
+in 3 + 1 cores since stop 51, routed at 46.4 MHz at the default seed, not met at 50; since
+stop 52, its state memories split per lane group, 74.3 MHz, met; since stop 53, the input
+index in a register per hidden core, 76.7 MHz: docs/boards.md "Stop 53"; stop 54's Verilog
+71.1 MHz, on the same path, "Stop 54") into ``OUT/compiled``; the board build
 (:func:`spikeforge.boards.build.build_board`, PLL at ``--clk-mhz``) into ``OUT/board``, reused
 when it is of exactly this build plan (``--rebuild`` forces it; the 784-600-10 build takes
 50 min on the shared 2-core machine); then, on the test set: the 8-bit golden accuracy (every
