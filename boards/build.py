@@ -92,7 +92,9 @@ _NEXTPNR_EXTRA_OPTS = {"ecp5": " --placer-heap-timingweight 20"}
 # of up to 38,000 logic cells in 1-5 minutes, above router2 on the same netlists (stop 76:
 # 784-64-10 in lanes [8, 10], a mean of 150.9 MHz over six placements against 121.7; stop
 # 77: the TTFS 784-600-10 design, 201 block RAMs, 94.4 against 72.0 on one placement), and
-# did not finish MNIST-fast's 47,000 in 45 minutes (stops 74, 76)
+# did not finish MNIST-fast's 47,000 in 45 minutes (stops 74, 76, 78); its cycles in four
+# 32-lane cores (48,000) it finished in 45 minutes at the default seed, 126.8 MHz against
+# router2's 92.0 on the same placement, and not in 60 at seed 1 (stop 78)
 ROUTERS = ("router1", "router2")
 
 # the engine's input buffer: a read beside a write of the same word returns don't-care
