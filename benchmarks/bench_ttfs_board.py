@@ -69,8 +69,8 @@ def compile_for_board(model: Path, board: str, out: Path, images: int,
 
 def add_plan_options(ap: argparse.ArgumentParser) -> None:
     """The options a board bench passes to ``spikeforge compile`` to fix the plan instead
-    of taking the one ``compile --board`` chooses: ``--neurons-per-core``, ``--lanes`` and
-    ``--double-buffer`` / ``--no-double-buffer`` (:func:`plan_options`)."""
+    of taking the one ``compile --board`` chooses: ``--neurons-per-core``, ``--lanes``,
+    ``--double-buffer`` / ``--no-double-buffer`` and ``--fmax`` (:func:`plan_options`)."""
     ap.add_argument("--neurons-per-core", default=None,
                     help="passed to `spikeforge compile` (default: the cores it chooses for "
                          "the board)")
@@ -81,6 +81,9 @@ def add_plan_options(ap: argparse.ArgumentParser) -> None:
                     help="compiled with --double-buffer / --no-double-buffer (cores that take "
                          "the next tick's events while they update; default: as `spikeforge "
                          "compile --board` chooses)")
+    ap.add_argument("--fmax", action="store_true",
+                    help="compiled with --fmax (ECP5: the narrowest cores of the fewest cycles, "
+                         "with the timing options)")
 
 
 def plan_options(args: argparse.Namespace) -> tuple:
@@ -88,7 +91,8 @@ def plan_options(args: argparse.Namespace) -> tuple:
     return ((("--neurons-per-core", args.neurons_per_core) if args.neurons_per_core else ())
             + (("--lanes", args.lanes) if args.lanes else ())
             + (() if args.double_buffer is None else
-               ("--double-buffer",) if args.double_buffer else ("--no-double-buffer",)))
+               ("--double-buffer",) if args.double_buffer else ("--no-double-buffer",))
+            + (("--fmax",) if args.fmax else ()))
 
 
 def design_label(model: dict) -> str:

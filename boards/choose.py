@@ -190,12 +190,14 @@ def _describe(key: tuple, plan) -> str:
 
 def choose_lanes(network, board: str, sample_counts, neurons_per_core=None,
                  input_depth: int | None = None,
-                 system: SystemConfig | None = None) -> LaneChoice:
+                 system: SystemConfig | None = None, narrow: bool = False) -> LaneChoice:
     """The fastest lanes and cores for ``network`` on ``board`` that fit (module docstring);
     ``sample_counts``: input images to weigh the work by; ``neurons_per_core`` as
     :func:`~spikeforge.compiler.map.plan_network` (given: those cores, only lanes are
     chosen); ``system``: the settings the cycle model runs the shortlist with (default
-    :func:`~spikeforge.ir.system.chosen_system` of the network's decision, overlapped).
+    :func:`~spikeforge.ir.system.chosen_system` of the network's decision, overlapped);
+    ``narrow`` (``compile --fmax``): within :data:`GAIN` of the fewest cycles, the plan of
+    the narrowest widest core first (:meth:`_Candidate.size`).
     :class:`ConfigError` when not even one lane per core fits, with the estimate's reason."""
     ticks_run, events, per_tick = _work(network, sample_counts)
     options = _options(network, neurons_per_core)
@@ -225,7 +227,8 @@ def choose_lanes(network, board: str, sample_counts, neurons_per_core=None,
                     trial = current[:l] + (option,) + current[l + 1:]
                     if judge(trial)[2].fits and judge(trial)[0] < judge(current)[0]:
                         current, improved = trial, True
-    candidates = [_Candidate(len(plan.cores), sum(L for _, L in key), _order(key), key,
+    candidates = [_Candidate(_widest(key) if narrow else 0, len(plan.cores),
+                             sum(L for _, L in key), _order(key), key,
                              est.luts / est.luts_available,
                              _serial(plan, ticks_run, per_tick), est.fits)
                   for key, (_, plan, est) in seen.items()]
@@ -241,6 +244,10 @@ def choose_lanes(network, board: str, sample_counts, neurons_per_core=None,
     kept = {c.key for c in fitting}
     left_out = [c for c in candidates if c.key not in kept]
     why = _why(chosen, timed, left_out, seen, cycles)
+    if narrow or board_spec(board).family == "ecp5":
+        line = _narrow_line(chosen, timed, seen, narrow)
+        if line is not None:
+            why.insert(1, line)
     return LaneChoice([L for _, L in chosen.key], [cap for cap, _ in chosen.key], plan, est,
                       bound, len(seen), why, chosen.cycles)
 
@@ -249,6 +256,7 @@ class _Candidate(NamedTuple):
     """A plan as :func:`_pick` weighs it: its size first (the order in which a smaller plan
     is preferred), then its figures."""
 
+    widest: int  # its widest core's lanes where narrow cores come first (--fmax), else 0
     cores: int
     lanes: int  # all cores' lanes together
     order: tuple
@@ -259,8 +267,9 @@ class _Candidate(NamedTuple):
     cycles: float = 0.0  # the cycle model's mean (_Cycles), on the shortlist only
 
     def size(self) -> tuple:
-        """Smaller first: fewer cores, then fewer lanes."""
-        return (self.cores, self.lanes, self.order)
+        """Smaller first: the narrower widest core where that counts (``widest``), then
+        fewer cores, then fewer lanes."""
+        return (self.widest, self.cores, self.lanes, self.order)
 
 
 class _Cycles:
@@ -295,6 +304,39 @@ def _pick(timed: list[_Candidate]) -> _Candidate:
     of the fewest: more cores or lanes only where they are more than that faster."""
     fewest = min(c.cycles for c in timed)
     return min((c for c in timed if c.cycles <= fewest * (1 + GAIN)), key=_Candidate.size)
+
+
+def _ordered(candidate: _Candidate, narrow: bool) -> _Candidate:
+    """``candidate`` weighed with (``narrow``) or without its widest core first."""
+    return candidate._replace(widest=_widest(candidate.key) if narrow else 0)
+
+
+def _widest(key: tuple) -> int:
+    return max(L for _, L in key)
+
+
+def _narrow_line(chosen: _Candidate, timed: list, seen: dict, narrow: bool) -> str | None:
+    """``compile --fmax``'s choice (``narrow``) set against the plan the default order takes
+    among the same candidates, or (not ``narrow``, an ECP5 board) the plan ``--fmax`` would
+    take, if it differs: the lanes of a narrower core and its weight banks span less of
+    the die, and the paths from its control to them are shorter (stop 77: MNIST-fast's
+    network in four 16-lane cores placed at 128.1 MHz, in two 32-lane cores of the same
+    cycles at 118.5; stop 78: in four 32-lane cores at 126.8, in two 64-lane cores, without
+    the timing options, at 87.3)."""
+    other = _pick([_ordered(c, not narrow) for c in timed])
+    if other.key == chosen.key:
+        return (f"--fmax: {_name(chosen, seen)} is also the plan of fewest cores within "
+                f"{GAIN:.0%} of the fewest cycles" if narrow else None)
+    widths = (f"its widest core {_widest(chosen.key)} lanes against {_widest(other.key)}"
+              if narrow else
+              f"its widest core {_widest(other.key)} lanes against {_widest(chosen.key)}")
+    if narrow:
+        return (f"--fmax: {_name(chosen, seen)} rather than {_name(other, seen)}: "
+                f"{chosen.cycles:,.0f} cycles against {other.cycles:,.0f}, {widths} (the "
+                f"narrowest within {GAIN:.0%} of the fewest cycles: a narrow core's lanes "
+                f"and banks span less of the die)")
+    return (f"--fmax would take {_name(other, seen)}: {other.cycles:,.0f} cycles, {widths}, "
+            f"with the timing options (narrower cores place faster on the ECP5)")
 
 
 def _order(key: tuple) -> tuple:

@@ -606,12 +606,14 @@ def state_memories_for(plan, board: str, *, weight_banks: str = "",
     return "", f"state memories where Yosys puts them: in block RAM, {'; '.join(est.problems)}"
 
 
-def input_copies_for(plan, board: str, forced: bool = False) -> tuple[bool, str]:
+def input_copies_for(plan, board: str, forced: bool = False,
+                     fmax: bool = False) -> tuple[bool, str]:
     """:attr:`SystemConfig.input_copies <spikeforge.ir.system.SystemConfig>` for ``plan`` on
     ``board``, and why: on the ECP5, where layer 0 has two or more cores and a core's first
     weight address (``index * words``) takes an adder, i.e. its words are not a power of
     two; ``forced`` (``compile --input-copies``): wherever layer 0 has two or more cores
-    (:class:`ConfigError` where it has one). The TTFS 784-600-10 design's three 12-word
+    (:class:`ConfigError` where it has one); ``fmax`` (``compile --fmax``): wherever layer 0
+    has two or more cores, else by the rule. The TTFS 784-600-10 design's three 12-word
     hidden cores read the index from one register across the die, through one adder that
     Yosys shared: 74.3 MHz; with a register each, 76.7 (docs/boards.md, stop 53). Where the
     address is a shift, MNIST-fast's two 2-word cores gave no sign of a gain: its build with
@@ -631,6 +633,8 @@ def input_copies_for(plan, board: str, forced: bool = False) -> tuple[bool, str]
             raise ConfigError("--input-copies: layer 0 has one core (the copies are one per "
                               "layer-0 core; --neurons-per-core splits it)")
         return True, f"the input index in a register per layer-0 core ({where}; --input-copies)"
+    if fmax and n >= 2:
+        return True, f"the input index in a register per layer-0 core ({where}; --fmax)"
     if spec.family != "ecp5" or n < 2 or all(g & (g - 1) == 0 for g in words):
         return False, f"the input index in one register ({where})"
     return True, f"the input index in a register per layer-0 core ({where})"
@@ -655,14 +659,15 @@ def sum_stage_for(plan, board: str) -> tuple[bool, str]:
 
 def system_settings_for(plan, board: str, *, weight_banks: str = "",
                         double_buffer: DoubleBuffer = False,
-                        input_copies: bool = False) -> tuple[dict, list[str]]:
+                        input_copies: bool = False, fmax: bool = False) -> tuple[dict, list[str]]:
     """What ``compile --board`` chooses for ``plan`` on ``board`` besides the weight banks, as
     :class:`~spikeforge.ir.system.SystemConfig` fields (``state_memories``, ``input_copies``,
     ``sum_stage``: :func:`state_memories_for`, :func:`input_copies_for` -- ``input_copies``
-    its ``forced`` --, :func:`sum_stage_for`), and the reason for each, in that order."""
+    its ``forced``, ``fmax`` its ``fmax`` --, :func:`sum_stage_for`), and the reason for
+    each, in that order."""
     (state, why_state), (copies, why_copies), (sums, why_sums) = (
         state_memories_for(plan, board, weight_banks=weight_banks, double_buffer=double_buffer),
-        input_copies_for(plan, board, input_copies), sum_stage_for(plan, board))
+        input_copies_for(plan, board, input_copies, fmax), sum_stage_for(plan, board))
     return ({"state_memories": state, "input_copies": copies, "sum_stage": sums},
             [why_state, why_copies, why_sums])
 

@@ -151,9 +151,9 @@ def test_placements_line_counts_the_placements_that_meet_the_clock():
 
 
 def test_board_benches_pass_the_plan_options_to_compile():
-    """``--neurons-per-core``, ``--lanes`` and ``--[no-]double-buffer`` of both board benches
-    reach ``spikeforge compile`` as given, and none of them when none is given (the plan
-    ``compile --board`` chooses)."""
+    """``--neurons-per-core``, ``--lanes``, ``--[no-]double-buffer`` and ``--fmax`` of both
+    board benches reach ``spikeforge compile`` as given, and none of them when none is given
+    (the plan ``compile --board`` chooses)."""
     for name in ("bench_ttfs_board", "bench_mnist_fast"):
         bench = _benchmark(name)
         ap = argparse.ArgumentParser()
@@ -163,6 +163,7 @@ def test_board_benches_pass_the_plan_options_to_compile():
         assert bench.plan_options(given) == ("--neurons-per-core", "100", "--lanes", "9,10",
                                              "--no-double-buffer"), name
         assert bench.plan_options(ap.parse_args(["--double-buffer"])) == ("--double-buffer",)
+        assert bench.plan_options(ap.parse_args(["--fmax"])) == ("--fmax",), name
         assert bench.plan_options(ap.parse_args([])) == (), name
 
 

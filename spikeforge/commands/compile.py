@@ -12,6 +12,7 @@ from pathlib import Path
 
 from spikeforge.boards.choose import (
     DOUBLE_BUFFERED,
+    GAIN,
     choose_double_buffer,
     choose_lanes,
     double_buffered_line,
@@ -126,6 +127,14 @@ def register(subparsers) -> None:
                         "where a core's first weight address takes an adder), so that no one "
                         "register reaches every hidden core's weight banks across the die "
                         "(for Fmax on the ECP5; the same cycles). Default: off")
+    p.add_argument("--fmax", action="store_true",
+                   help="with an ECP5 --board: plan for Fmax -- of the plans within "
+                        f"{GAIN:.0%}% of the fewest cycles the one whose widest core has the "
+                        "fewest lanes (a narrow core's lanes and banks span less of the die), "
+                        "with --lane-copies, --full-banks where the padded banks fit and "
+                        "--input-copies where layer 0 has two or more cores; the same "
+                        "spikes, more cores and block RAMs. Default: off (the fewest cores "
+                        "within that of the fewest cycles)")
     p.add_argument("--images", type=integer(1), default=None, metavar="N",
                    help=f"test images for the expected traces (default: all, at most "
                         f"{DEFAULT_TRACE_IMAGES})")
@@ -190,6 +199,12 @@ def cmd_compile(args) -> int:
     if args.input_copies and not args.board:
         raise ConfigError("--input-copies: needs --board (the copies are the board engine's "
                           "registers)")
+    if args.fmax and BOARDS.get(args.board) is None:
+        raise ConfigError("--fmax: needs --board (it plans for the board's block RAMs and die)")
+    if args.fmax and BOARDS[args.board].family != "ecp5":
+        raise ConfigError(f"--fmax: {args.board} is an {BOARDS[args.board].family} board; "
+                          f"--fmax's plan and options were measured on the "
+                          f"ECP5 only")
     # the output first: refused before the model is read (and torch imported)
     try:
         check_compile_out(args.out)
@@ -239,14 +254,15 @@ def cmd_compile(args) -> int:
         if double:
             print(f"  {buffered_reason(double)}", file=log)
     system = chosen_system(network.decision, not args.no_overlap, double_buffer=double,
-                           tile_stage=args.tile_stage, lane_copies=args.lane_copies,
-                           **settings)
+                           tile_stage=args.tile_stage,
+                           lane_copies=args.lane_copies or args.fmax, **settings)
     print(f"  tick controller: {overlap_reason(system)}", file=log)
     if args.tile_stage:
         print(f"  {tile_reason(system, network, lanes, cores)}", file=log)
-    if args.lane_copies:
+    if system.lane_copies:
         print(f"  one-word cores of more than {LANES_PER_LUT} lanes: the write-back bypass "
-              f"select a register per lane group (--lane-copies)", file=log)
+              f"select a register per lane group "
+              f"({'--lane-copies' if args.lane_copies else '--fmax'})", file=log)
     result = compile_network(network, args.out, counts, ds.test_y[:n], cores, lanes=lanes,
                              drop_silent=not args.keep_silent_inputs, system=system,
                              info={"model": str(args.model), "dataset": ds.name,
@@ -325,7 +341,7 @@ def board_lanes(args, network, counts, log) -> tuple:
         # 5,302 refused the very design `compile --board` chooses (stop 76)
         double = args.double_buffer or False
         layout, _ = board_settings(plan, args.board, double, args.tile_stage, args.full_banks,
-                                   args.input_copies)
+                                   args.input_copies, args.fmax)
         fit = estimate(plan, args.board, double_buffer=double, tile_stage=args.tile_stage,
                        weight_banks=layout["weight_banks"], full_banks=layout["full_banks"],
                        state_memories=layout["state_memories"])
@@ -336,7 +352,8 @@ def board_lanes(args, network, counts, log) -> tuple:
     choice = choose_lanes(network, args.board, counts[:CHOICE_IMAGES], args.neurons_per_core,
                           system=chosen_system(network.decision, not args.no_overlap,
                                                double_buffer=args.double_buffer or False,
-                                               tile_stage=args.tile_stage))
+                                               tile_stage=args.tile_stage),
+                          narrow=args.fmax)
     print(f"  lanes for {args.board} ({choice.tried} plans estimated on "
           f"{min(len(counts), CHOICE_IMAGES)} test images, the fastest run through the cycle "
           f"model):", file=log)
@@ -361,7 +378,7 @@ def board_system(args, network, counts, lanes, cores, log) -> tuple[DoubleBuffer
     def layout(double):
         if double not in layouts:
             layouts[double] = board_settings(plan, args.board, double, args.tile_stage,
-                                             args.full_banks, args.input_copies)
+                                             args.full_banks, args.input_copies, args.fmax)
         return layouts[double]
 
     if args.double_buffer is None:
@@ -388,8 +405,8 @@ def buffered_reason(double_buffer: DoubleBuffer) -> str:
 
 
 def board_settings(plan, board: str, double_buffer: DoubleBuffer, tile_stage: bool = False,
-                   full_banks: bool = False,
-                   input_copies: bool = False) -> tuple[dict, list[str]]:
+                   full_banks: bool = False, input_copies: bool = False,
+                   fmax: bool = False) -> tuple[dict, list[str]]:
     """:attr:`SystemConfig.weight_banks`, :attr:`SystemConfig.state_memories`,
     :attr:`SystemConfig.input_copies` and :attr:`SystemConfig.sum_stage` for ``plan`` on
     ``board`` with or without double-buffered cores (and the tiled cores' registers in the
@@ -404,15 +421,26 @@ def board_settings(plan, board: str, double_buffer: DoubleBuffer, tile_stage: bo
     ``full_banks`` (``--full-banks``): every bank as deep as the others, or
     :class:`ConfigError` where the banks then do not fit; ``input_copies``
     (``--input-copies``): the input index in a register per layer-0 core wherever there are
-    two or more (:func:`~spikeforge.boards.fit.input_copies_for`'s ``forced``)."""
+    two or more (:func:`~spikeforge.boards.fit.input_copies_for`'s ``forced``); ``fmax``
+    (``--fmax``): full banks where they fit (else said), the copies wherever layer 0 has two
+    or more cores."""
     family = BOARDS[board].family
     state, _ = state_memories_for(plan, board, weight_banks=family, double_buffer=double_buffer)
-    fit = estimate(plan, board, weight_banks=family, state_memories=state,
-                   double_buffer=double_buffer, tile_stage=tile_stage, full_banks=full_banks)
+
+    def fit_of(full: bool):
+        return estimate(plan, board, weight_banks=family, state_memories=state,
+                        double_buffer=double_buffer, tile_stage=tile_stage, full_banks=full)
+
+    padded, unpadded = full_banks or fmax, ""
+    fit = fit_of(padded)
+    if fmax and not full_banks and not fit.fits:
+        unpadded = f"; not as deep as the others (--fmax): then {'; '.join(fit.problems)}"
+        padded, fit = False, fit_of(False)
     if fit.fits:
         why = (f"weight memories in banks one {family} block RAM deep"
-               + (", the last one as deep as the others (--full-banks)" if full_banks else "")
-               + f" (about {fit.brams} of {fit.brams_available} block RAMs)")
+               + (f", the last one as deep as the others "
+                  f"({'--full-banks' if full_banks else '--fmax'})" if padded else "")
+               + f" (about {fit.brams} of {fit.brams_available} block RAMs){unpadded}")
         banks = family
     elif full_banks:
         raise ConfigError(f"--full-banks: the banked weights do not fit {board}: "
@@ -421,9 +449,10 @@ def board_settings(plan, board: str, double_buffer: DoubleBuffer, tile_stage: bo
         why, banks = f"weight memories not banked: banked, {'; '.join(fit.problems)}", ""
     settings, reasons = system_settings_for(plan, board, weight_banks=banks,
                                             double_buffer=double_buffer,
-                                            input_copies=input_copies)
-    # (full_banks without banks was refused above)
-    return {"weight_banks": banks, "full_banks": full_banks, **settings}, [why, *reasons]
+                                            input_copies=input_copies, fmax=fmax)
+    # (full_banks without banks was refused above; padded is False without them)
+    return {"weight_banks": banks, "full_banks": padded and bool(banks),
+            **settings}, [why, *reasons]
 
 
 def check_simulators(choice: str) -> tuple[str, ...]:

@@ -145,8 +145,8 @@ def test_lane_choices_end_with_one_word():
     assert lane_choices(64)[-1] == 64 and lane_choices(100)[-1] == 64
 
 
-def candidate(cores, lanes, cycles, name, logic=0.5):
-    return _Candidate(cores, lanes, (), name, logic, cycles=cycles)
+def candidate(cores, lanes, cycles, name, logic=0.5, widest=0):
+    return _Candidate(widest, cores, lanes, (), name, logic, cycles=cycles)
 
 
 def test_more_cores_or_lanes_only_for_more_than_gain_fewer_cycles():
@@ -160,6 +160,48 @@ def test_more_cores_or_lanes_only_for_more_than_gain_fewer_cycles():
         == "more lanes"
     assert _pick([one, candidate(2, 80, 999.0, "more lanes")]).key == "one core"
     assert _pick([one, candidate(2, 60, 1015.0, "fewer lanes")]).key == "fewer lanes"
+
+
+def test_fmax_takes_the_narrowest_widest_core_within_gain():
+    """``narrow`` (``compile --fmax``): within GAIN of the fewest cycles the plan whose widest
+    core has the fewest lanes, more cores or all. MNIST-fast's network as the cycle model
+    sees it: [64, 10] in 2 + 1 and [32, 10] in 4 + 1 take the same cycles; a slower
+    narrower plan is still not taken."""
+    two = candidate(3, 138, 805.0, "[64, 10] in 2 + 1", widest=64)
+    four = candidate(5, 138, 805.0, "[32, 10] in 4 + 1", widest=32)
+    slow = candidate(5, 74, 805 * (1 + GAIN) + 1, "[16, 10] in 4 + 1", widest=16)
+    assert _pick([two, four, slow]).key == "[32, 10] in 4 + 1"
+    assert _pick([two._replace(widest=0), four._replace(widest=0)]).key == "[64, 10] in 2 + 1"
+
+
+def test_fmax_chooses_narrower_cores_of_the_same_cycles_and_says_why():
+    """``choose_lanes(narrow=True)`` on a 200-192-10 network (hidden layer split): the
+    default takes one 64-lane hidden core, ``narrow`` four 16-lane cores of the same cycles
+    (within GAIN of the default's, by the cycle model recomputed here), and the why names
+    both plans and their widest cores; the default's why on the ECP5 names the plan
+    ``--fmax`` would take, on the iCE40 (no ``--fmax``) not."""
+    net = network(n_in=200, hidden=192)
+    counts = random_inputs(0, net, 8, 6, p=0.3)
+    wide = choose_lanes(net, "ulx3s-85f", counts)
+    narrow = choose_lanes(net, "ulx3s-85f", counts, narrow=True)
+    assert max(narrow.lanes) < max(wide.lanes) and narrow.cores[0] > wide.cores[0]
+    assert estimate(narrow.plan, "ulx3s-85f").fits
+    cycles = cycle_model(net, counts, narrow.plan)
+    assert cycles == narrow.cycles <= cycle_model(net, counts, wide.plan) * (1 + GAIN)
+    assert narrow.why[1].startswith(
+        f"--fmax: lanes {narrow.lanes} in {narrow.cores[0]} + 1 cores rather than lanes "
+        f"{wide.lanes}: {narrow.cycles:,.0f} cycles against {wide.cycles:,.0f}, its widest "
+        f"core {max(narrow.lanes)} lanes against {max(wide.lanes)}"), narrow.why
+    assert wide.why[1] == (
+        f"--fmax would take lanes {narrow.lanes} in {narrow.cores[0]} + 1 cores: "
+        f"{narrow.cycles:,.0f} cycles, its widest core {max(narrow.lanes)} lanes against "
+        f"{max(wide.lanes)}, with the timing options (narrower cores place faster on the "
+        f"ECP5)"), wide.why
+    small = network(n_in=32, hidden=128)  # fits the iCEBreaker; narrow would differ there
+    counts = random_inputs(0, small, 8, 6, p=0.3)
+    iced = choose_lanes(small, "icebreaker", counts)
+    assert choose_lanes(small, "icebreaker", counts, narrow=True).lanes != iced.lanes
+    assert not any("--fmax" in line for line in iced.why), iced.why
 
 
 def test_a_plan_near_the_logic_limit_only_where_no_other_fits():
@@ -245,7 +287,7 @@ def test_compile_board_times_the_lanes_with_the_tile_stage(monkeypatch):
     counts = random_inputs(0, net, 8, 6, p=0.3)
     args = argparse.Namespace(lanes=None, neurons_per_core=None, board="ulx3s-85f",
                               no_overlap=False, double_buffer=None, tile_stage=True,
-                              keep_silent_inputs=True)
+                              keep_silent_inputs=True, fmax=False)
     assert command.board_lanes(args, net, counts, io.StringIO()) == ([48, 10], None)
     ((system, choice),) = seen
     assert system.tile_stage
@@ -276,7 +318,8 @@ def test_the_users_lanes_fit_in_the_layout_the_board_gives_them():
     assert not estimate(plan, "icebreaker", double_buffer=(0,)).fits
     args = argparse.Namespace(lanes=[2, 2], neurons_per_core=None, board="icebreaker",
                               no_overlap=False, double_buffer=(0,), tile_stage=False,
-                              keep_silent_inputs=True, full_banks=False, input_copies=False)
+                              keep_silent_inputs=True, full_banks=False, input_copies=False,
+                              fmax=False)
     counts = random_inputs(0, net, 4, 8, p=0.3)
     assert command.board_lanes(args, net, counts, io.StringIO()) == ([2, 2], None)
     wider = argparse.Namespace(**{**vars(args), "lanes": [4, 2]})

@@ -607,3 +607,38 @@ def test_compile_input_copies(digits12, tmp_path):
     assert run.returncode == 2 and run.stderr.strip().splitlines()[-1].endswith(
         "--input-copies: layer 0 has one core (the copies are one per layer-0 core; "
         "--neurons-per-core splits it)"), run.stderr
+
+
+def test_compile_fmax_is_the_three_timing_options(digits12, tmp_path):
+    """``compile --board ulx3s-85f --fmax`` with the plan given: full banks, lane copies and
+    input copies (three layer-0 cores), each said as --fmax's, in the artifact, and the
+    Verilog byte for byte that of ``--full-banks --lane-copies --input-copies`` (whose
+    co-simulation tests cover it); one layer-0 core gets no copies and no refusal; refused
+    by name without --board and on an iCE40 board."""
+    plan = ("--images", 4, "--board", "ulx3s-85f", "--neurons-per-core", 4, "--lanes", 2)
+    verilog, said = {}, {}
+    for name, options in (("fmax", ["--fmax"]),
+                          ("three", ["--full-banks", "--lane-copies", "--input-copies"])):
+        run = run_cli("compile", digits12, "--out", tmp_path / name, *plan, *options)
+        assert run.returncode == 0, run.stdout + run.stderr
+        verilog[name], said[name] = (tmp_path / name / flow.VERILOG).read_bytes(), run.stdout
+    for line in ("the last one as deep as the others (--fmax)",
+                 "3 layer-0 cores of 2 words; --fmax)",
+                 "the write-back bypass select a register per lane group (--fmax)"):
+        assert line in said["fmax"], said["fmax"]
+    system = load_artifact(tmp_path / "fmax").system
+    assert system.full_banks and system.lane_copies and system.input_copies
+    assert verilog["fmax"] == verilog["three"]
+    run = run_cli("compile", digits12, "--out", tmp_path / "one", "--images", 4, "--board",
+                  "ulx3s-85f", "--lanes", 2, "--fmax")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "the input index in one register (ecp5, 1 layer-0 core" in run.stdout, run.stdout
+    assert not load_artifact(tmp_path / "one").system.input_copies
+    for board, error in ((None, "--fmax: needs --board (it plans for the board's block RAMs "
+                                "and die)"),
+                         ("icebreaker", "--fmax: icebreaker is an ice40 board; --fmax's plan "
+                                        "and options were measured on the ECP5 only")):
+        run = run_cli("compile", digits12, "--out", tmp_path / "no", "--fmax",
+                      *(["--board", board] if board else []))
+        assert run.returncode == 2 and run.stderr.strip().splitlines() == [
+            f"spikeforge compile: error: {error}"], run.stderr

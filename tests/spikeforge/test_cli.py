@@ -39,3 +39,14 @@ def test_every_command_has_one_handler_convention():
     for name, sub in commands.choices.items():
         assert callable(sub.get_default("handler")), name
         assert sub.get_default("func") is None, name
+
+
+def test_every_commands_help_renders():
+    """argparse expands ``%`` in help texts: a literal ``2%`` in an option's help (written
+    ``%%``) would make ``spikeforge COMMAND --help`` a traceback."""
+    from spikeforge.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, sub in commands.choices.items():
+        assert sub.format_help().startswith(f"usage: spikeforge {name}"), name
