@@ -327,9 +327,8 @@ def _narrow_line(chosen: _Candidate, timed: list, seen: dict, narrow: bool) -> s
     if other.key == chosen.key:
         return (f"--fmax: {_name(chosen, seen)} is also the plan of fewest cores within "
                 f"{GAIN:.0%} of the fewest cycles" if narrow else None)
-    widths = (f"its widest core {_widest(chosen.key)} lanes against {_widest(other.key)}"
-              if narrow else
-              f"its widest core {_widest(other.key)} lanes against {_widest(chosen.key)}")
+    slim, wide = (chosen, other) if narrow else (other, chosen)
+    widths = f"its widest core {_widest(slim.key)} lanes against {_widest(wide.key)}"
     if narrow:
         return (f"--fmax: {_name(chosen, seen)} rather than {_name(other, seen)}: "
                 f"{chosen.cycles:,.0f} cycles against {other.cycles:,.0f}, {widths} (the "

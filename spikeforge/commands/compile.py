@@ -203,8 +203,7 @@ def cmd_compile(args) -> int:
         raise ConfigError("--fmax: needs --board (it plans for the board's block RAMs and die)")
     if args.fmax and BOARDS[args.board].family != "ecp5":
         raise ConfigError(f"--fmax: {args.board} is an {BOARDS[args.board].family} board; "
-                          f"--fmax's plan and options were measured on the "
-                          f"ECP5 only")
+                          f"--fmax's plan and options were measured on the ECP5 only")
     # the output first: refused before the model is read (and torch imported)
     try:
         check_compile_out(args.out)
