@@ -606,6 +606,11 @@ def state_memories_for(plan, board: str, *, weight_banks: str = "",
     return "", f"state memories where Yosys puts them: in block RAM, {'; '.join(est.problems)}"
 
 
+def _words(words: list[int]) -> str:
+    """``2/3 words``, ``1 word``: the distinct words per event of some cores, said."""
+    return f"{'/'.join(map(str, words))} word{'' if words == [1] else 's'}"
+
+
 def input_copies_for(plan, board: str, forced: bool = False,
                      fmax: bool = False) -> tuple[bool, str]:
     """:attr:`SystemConfig.input_copies <spikeforge.ir.system.SystemConfig>` for ``plan`` on
@@ -627,7 +632,7 @@ def input_copies_for(plan, board: str, forced: bool = False,
     first = [core for core in plan.cores if core.layer == 0]
     words, n = sorted({core.config.words for core in first}), len(first)
     where = (f"{spec.family}, {n} layer-0 core{'s' if n != 1 else ''} of "
-             f"{'/'.join(map(str, words))} words")
+             f"{_words(words)}")
     if forced:
         if n < 2:
             raise ConfigError("--input-copies: layer 0 has one core (the copies are one per "
@@ -649,7 +654,7 @@ def sum_stage_for(plan, board: str) -> tuple[bool, str]:
     their designs stay as measured."""
     spec = board_spec(board)
     words = sorted({core.config.words for core in plan.cores})
-    where = f"{spec.family}, cores of {'/'.join(map(str, words))} words"
+    where = f"{spec.family}, cores of {_words(words)}"
     # whether a core takes the stage: the one rule the system applies (core_sum_stage)
     takes = any(core_sum_stage(SystemConfig(sum_stage=True), g) for g in words)
     if spec.family != "ice40" or not takes:

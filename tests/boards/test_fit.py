@@ -333,7 +333,8 @@ def test_input_copies_only_on_the_ecp5_where_layer_0_cores_first_address_takes_a
     layer 0 has two or more cores and a core's words are not a power of two (its first
     weight address, index * words, takes an adder); what compile --board sets, and why.
     Forced (``compile --input-copies``): wherever layer 0 has two or more cores, and
-    refused by name where it has one."""
+    refused by name where it has one; ``fmax`` (``compile --fmax``): the same, but by the
+    rule where layer 0 has one core (and a one-word core's words said as one word)."""
     from spikeforge.boards.fit import input_copies_for
 
     rng = np.random.default_rng(0)
@@ -358,6 +359,13 @@ def test_input_copies_only_on_the_ecp5_where_layer_0_cores_first_address_takes_a
                   f"cores of 4 words; --input-copies)")
     with pytest.raises(ConfigError, match=r"^--input-copies: layer 0 has one core"):
         input_copies_for(plan_network(network), "ulx3s-85f", forced=True)
+    # compile --fmax: wherever layer 0 has two or more cores, else the rule, not refused
+    assert input_copies_for(plan_network(network, neurons_per_core=[4, 3]), "ulx3s-85f",
+                            fmax=True) == (
+        True, "the input index in a register per layer-0 core (ecp5, 2 layer-0 cores of 4 "
+              "words; --fmax)")
+    assert input_copies_for(plan_network(network, lanes=[8, 3]), "ulx3s-85f", fmax=True) == (
+        False, "the input index in one register (ecp5, 1 layer-0 core of 1 word)")
 
 
 def test_sum_stage_on_the_ice40_where_a_core_takes_it():
