@@ -19,8 +19,10 @@ the whole inference may set the pace in some ticks -- the TTFS output core in th
 many hidden spikes); the :data:`SHORTLIST` of the least are run through the system's cycle
 model (:func:`~spikeforge.sim.system_cycle.predict_run`, what ``verify`` holds the RTL to)
 on :data:`CYCLE_IMAGES` sample images, and the smallest of them -- fewest cores, then
-fewest lanes -- whose cycles are within :data:`GAIN` of the fewest is chosen. Plans
-estimated above :data:`SAFE_LOGIC` of the board's logic are left out where others fit.
+fewest lanes -- whose cycles are within :data:`GAIN` of the fewest is chosen
+(``compile --fmax``: the one whose widest core has the fewest lanes first, as narrower cores
+of the same cycles placed faster on the ECP5). Plans estimated above :data:`SAFE_LOGIC` of
+the board's logic are left out where others fit.
 
 Until stop 51 the cores were chosen on the busiest core's work alone (the fewest cores
 within 2 % of the least work), which cannot see that a core waits for another: the TTFS
@@ -227,10 +229,9 @@ def choose_lanes(network, board: str, sample_counts, neurons_per_core=None,
                     trial = current[:l] + (option,) + current[l + 1:]
                     if judge(trial)[2].fits and judge(trial)[0] < judge(current)[0]:
                         current, improved = trial, True
-    candidates = [_Candidate(_widest(key) if narrow else 0, len(plan.cores),
-                             sum(L for _, L in key), _order(key), key,
-                             est.luts / est.luts_available,
-                             _serial(plan, ticks_run, per_tick), est.fits)
+    candidates = [_ordered(_Candidate(0, len(plan.cores), sum(L for _, L in key), _order(key),
+                                      key, est.luts / est.luts_available,
+                                      _serial(plan, ticks_run, per_tick), est.fits), narrow)
                   for key, (_, plan, est) in seen.items()]
     fitting = _safe([c for c in candidates if c.fits])
     if not fitting:
