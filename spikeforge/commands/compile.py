@@ -449,9 +449,8 @@ def board_settings(plan, board: str, double_buffer: DoubleBuffer, tile_stage: bo
     settings, reasons = system_settings_for(plan, board, weight_banks=banks,
                                             double_buffer=double_buffer,
                                             input_copies=input_copies, fmax=fmax)
-    # (full_banks without banks was refused above; padded is False without them)
-    return {"weight_banks": banks, "full_banks": padded and bool(banks),
-            **settings}, [why, *reasons]
+    # (padded is False without banks: --full-banks was refused above, --fmax fell back)
+    return {"weight_banks": banks, "full_banks": padded, **settings}, [why, *reasons]
 
 
 def check_simulators(choice: str) -> tuple[str, ...]:
