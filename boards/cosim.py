@@ -365,4 +365,5 @@ def check_board_learning(report: dict, learner: PopcountLearner, counts, labels,
             pre, post = (int(x) for x in bad[0])
             raise AssertionError(f"stores[{layer}] after {len(labels)} samples: weight "
                                  f"[{pre}, {post}] board {int(got[pre, post])}, rule "
-                                 f"{int(want[pre, post])} ({len(bad)} words differ)")
+                                 f"{int(want[pre, post])} ({len(bad)} "
+                                 + ("word differs)" if len(bad) == 1 else "words differ)"))

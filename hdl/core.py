@@ -628,7 +628,7 @@ class NeuronCore(wiring.Component):
             raise ConfigError(f"tile_stage: needs lane groups, a core of more than "
                               f"{LANES_PER_LUT} lanes and at least {SPLIT_WORDS} words with its "
                               f"state in LUT RAM; this one has {config.lanes} lanes and "
-                              f"{config.words} words"
+                              f"{config.words} word{'s' if config.words != 1 else ''}"
                               + (", its state in block RAM" if state_block_ram else ""))
         if tile_stage and double_buffer:
             raise ConfigError("tile_stage: not with double_buffer (a double-buffered core has "

@@ -89,7 +89,7 @@ def test_only_a_learning_build_has_the_learning_commands():
 
 @pytest.mark.parametrize("field, edit, message", [
     ("store", lambda r: r["stores"][1][2].__setitem__(1, r["stores"][1][2][1] + 1),
-     r"stores\[1\] after 4 samples: weight \[2, 1\] board -?\d+, rule -?\d+ \(1 words differ\)"),
+     r"stores\[1\] after 4 samples: weight \[2, 1\] board -?\d+, rule -?\d+ \(1 word differs\)"),
     ("cycles", lambda r: r["learned"].__setitem__(2, r["learned"][2] - 1),
      r"sample 2: LEARNED \d+ cycles, the cycle model says \d+"),
     ("counts", lambda r: r["train"][3]["counts"].__setitem__(0, r["train"][3]["counts"][0] + 1),

@@ -67,7 +67,7 @@ def test_the_tile_stage_takes_a_cycle_more_per_update_and_nothing_else():
     (dict(lanes=4, n=12), r"tile_stage: needs lane groups, a core of more than 4 lanes and at "
                           r"least 2 words with its state in LUT RAM; this one has 4 lanes and "
                           r"3 words$"),
-    (dict(lanes=8, n=8), r"this one has 8 lanes and 1 words$"),
+    (dict(lanes=8, n=8), r"this one has 8 lanes and 1 word$"),
     (dict(lanes=8, n=16, state_block_ram=True), r"this one has 8 lanes and 2 words, its state "
                                                 r"in block RAM$"),
     (dict(lanes=8, n=16, double_buffer=True), r"^tile_stage: not with double_buffer"),
