@@ -4,6 +4,7 @@ endpoints -- the two views behind issue 10's iCE40 work (docs/boards.md, "Stop 3
     .venv/bin/python scripts/timing_paths.py levels BUILD/top.json     # BUILD: a board build
     .venv/bin/python scripts/timing_paths.py levels top.json --min 6 --trace board.engine.o_code
     .venv/bin/python scripts/timing_paths.py endpoints report.json --above 19
+    .venv/bin/python scripts/timing_paths.py endpoints report.json --above 7.8 --by-kind
     .venv/bin/python scripts/timing_paths.py critical BUILD/top.tim BUILD/seeds/*.tim
 
 ``levels`` reads Yosys's netlist (``top.json`` of a build, after ``synth_ice40``) and counts,
@@ -18,7 +19,11 @@ register whose name starts with NAME.
 ``endpoints`` reads a nextpnr report written with ``--report R --detailed-timing-report`` and
 prints, per register, the largest of nextpnr's delay figures for its inputs (the second
 value of each endpoint's ``delay`` pair), those above ``--above`` ns, and the critical path
-for scale: its figure sits about 1 ns below the critical path's total.
+for scale: its figure sits about 1 ns below the critical path's total. ``--by-kind`` counts
+them instead, by kind: a register's name with every number as ``N`` and a cell's index
+within its memory dropped (``core_0_2.mem_w_3.0.8`` and ``core_0_1.mem_w_2.0.15`` are two
+cells of ``core_N_N.mem_w_N``), the worst of each kind and how many registers or block RAM
+cells it has above the threshold -- where an ECP5 design's misses lie, as a census (stop 80).
 
 ``critical`` reads nextpnr logs (``--log``: a build's ``top.tim``, a seed's or an option's
 ``.tim``) and prints, per log and clock, the critical path in one line: Fmax, its logic and
@@ -153,7 +158,29 @@ def levels_report(netlist: dict, minimum: float, trace: str | None = None) -> li
     return lines + traced
 
 
-def endpoints_report(report: dict, above: float) -> list[str]:
+def register_kind(name: str) -> str:
+    """What kind of register ``name`` is (``endpoints --by-kind``): a cell's index within its
+    memory (``.0.8``, ``$DPRAM_COMB3``) dropped, every other number ``N``."""
+    name = re.sub(r"(\.\d+)+$", "", re.sub(r"\$DPRAM.*$", "", name))
+    return re.sub(r"\d+", "N", name)
+
+
+def kinds_report(worst: dict) -> list[str]:
+    """``worst`` (register -> [delay, endpoints]) counted by :func:`register_kind`: the
+    worst delay of each kind, its registers, and a total line."""
+    kinds = defaultdict(lambda: [0.0, 0])
+    for name, (delay, _) in worst.items():
+        entry = kinds[register_kind(name)]
+        entry[0] = max(entry[0], delay)
+        entry[1] += 1
+    lines = [f"{delay:5.1f} ns  x{count:<4d} {kind}"
+             for kind, (delay, count) in sorted(kinds.items(), key=lambda kv: (-kv[1][1], kv[0]))]
+    if lines:
+        lines.append(f"{len(worst)} registers of {len(kinds)} kinds")
+    return lines
+
+
+def endpoints_report(report: dict, above: float, by_kind: bool = False) -> list[str]:
     if "detailed_net_timings" not in report:
         raise SystemExit("the report has no detailed_net_timings: run nextpnr with "
                          "--detailed-timing-report")
@@ -164,6 +191,8 @@ def endpoints_report(report: dict, above: float) -> list[str]:
                 entry = worst[register_name(end["cell"])]
                 entry[0] = max(entry[0], end["delay"][1])
                 entry[1] += 1
+    if by_kind:
+        return kinds_report(worst)
     lines = [f"{delay:5.1f} ns  x{count:<3d} {name}"
              for name, (delay, count) in sorted(worst.items(), key=lambda kv: -kv[1][0])]
     for path in report.get("critical_paths", []):
@@ -238,6 +267,8 @@ def main(argv=None) -> int:
     ep = sub.add_parser("endpoints", help="near-critical registers (nextpnr's detailed report)")
     ep.add_argument("report", type=argparse.FileType("r"))
     ep.add_argument("--above", type=float, default=19.0, metavar="NS")
+    ep.add_argument("--by-kind", action="store_true",
+                    help="count the registers above the threshold by kind (numbers as N)")
     cp = sub.add_parser("critical", help="each placement's critical path (nextpnr logs)")
     cp.add_argument("logs", nargs="+", metavar="LOG")
     args = parser.parse_args(argv)
@@ -256,7 +287,7 @@ def main(argv=None) -> int:
     except json.JSONDecodeError as error:
         parser.error(f"not a JSON file: {error}")
     lines = (levels_report(data, args.min, args.trace) if args.view == "levels"
-             else endpoints_report(data, args.above))
+             else endpoints_report(data, args.above, args.by_kind))
     print("\n".join(lines) if lines else "nothing above the threshold")
     return 0
 

@@ -67,6 +67,24 @@ def test_endpoints_group_by_register_and_keep_the_worst():
     assert timing_paths.endpoints_report(report, above=17.0)[1] == " 18.0 ns  x1   other$12"
 
 
+def test_endpoints_by_kind_count_the_registers_of_each_kind_above_the_threshold():
+    """Block RAM cells of one memory kind in several cores are one kind (their cell index
+    within the memory dropped, numbers as N); a register below the threshold is not
+    counted; the worst of each kind is kept."""
+    def end(cell, delay):
+        return {"cell": cell, "port": "A", "delay": [1.0, delay]}
+
+    report = {"detailed_net_timings": [{"driver": "x", "port": "O", "endpoints": [
+        end("s.core_0_2.mem_w_3.0.8", 10.7), end("s.core_0_1.mem_w_2.0.15", 9.9),
+        end("s.core_0_1.mem_w_2.0.15", 9.0), end("s.core_0_0.mem_x0_2.0.20$DPRAM_COMB3", 8.9),
+        end("s.core_0_0.mem_x1_2.0.20$DPRAM_COMB1", 8.6), end("s.ctrl.wait_TRELLIS_FF_Q", 8.9),
+        end("s.ctrl.pending_TRELLIS_FF_Q", 7.0)]}]}
+    assert timing_paths.endpoints_report(report, above=7.8, by_kind=True) == [
+        " 10.7 ns  x2    s.core_N_N.mem_w_N", "  8.9 ns  x2    s.core_N_N.mem_xN_N",
+        "  8.9 ns  x1    s.ctrl.wait", "5 registers of 3 kinds"]
+    assert timing_paths.endpoints_report(report, above=11.0, by_kind=True) == []
+
+
 def test_a_report_without_detail_is_refused_in_one_line(tmp_path, capsys):
     path = tmp_path / "r.json"
     path.write_text(json.dumps({"critical_paths": []}))
